@@ -1,0 +1,66 @@
+"""Item pipelines: one class per concern, priorities spaced (see settings.ITEM_PIPELINES).
+
+Each pipeline gets the shared store connection from the spider (opened by the crawl
+runner, one connection on the reactor thread) and counts what it drops in the stats.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import DropItem
+
+from cuttings import store
+from cuttings.dedupe import SyndicationIndex, normalise_url
+
+
+class RejectNonArticlesPipeline:
+    """Drop pages the extractor says are not articles (section, tag, author, live-blog index,
+    too short) and remember them in ``crawl_state`` so they are not fetched again."""
+
+    def process_item(self, item, spider):
+        if item.get("is_article") and (item.get("body") or "").strip():
+            return item
+        reason = item.get("reject_reason") or "no article body"
+        spider.crawler.stats.inc_value("cuttings/pages_rejected")
+        spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/pages_rejected")
+        if spider.db is not None:
+            store.record_fetch(spider.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
+                               kind="rejected", found_by=item.get("found_by"), http_status=item.get("http_status"),
+                               reject_reason=reason)
+        raise DropItem(f"not an article: {reason}: {item['url']}")
+
+
+class NormaliseUrlsPipeline:
+    """Set ``canonical_url``: the page's rel=canonical when it points at the same site (or
+    a sister title on the same scheme), else the fetched URL; both normalised (tracking
+    parameters, AMP/mobile variants, trailing slashes and case removed)."""
+
+    def process_item(self, item, spider):
+        declared = item.get("extracted_canonical")
+        chosen = declared if declared and urlsplit(declared).scheme in ("http", "https") else item["url"]
+        item["canonical_url"] = normalise_url(chosen)
+        return item
+
+
+class StoreArticlesPipeline:
+    """Write articles to the store: new, near-duplicate copy (``duplicate_of``), material
+    revision (new ``article_versions`` row) or unchanged. Counts each outcome."""
+
+    def open_spider(self, spider):
+        self.db = spider.db
+        self.index = SyndicationIndex.from_db(self.db) if self.db is not None else None
+
+    def process_item(self, item, spider):
+        if self.db is None:
+            return item
+        status, article_id = store.save_article(self.db, dict(item), spider.run_id, self.index)
+        stats = spider.crawler.stats
+        stats.inc_value(f"cuttings/articles_{status}")
+        stats.inc_value(f"cuttings/source/{item.get('source_id')}/articles_{status}")
+        stats.inc_value(f"cuttings/source/{item.get('source_id')}/body_words", store.word_count(item.get("body")))
+        if item.get("published_at"):
+            stats.inc_value(f"cuttings/source/{item.get('source_id')}/dated")
+        return item
+
+    def close_spider(self, spider):
+        self.index = None

@@ -1,0 +1,326 @@
+"""The one news spider: every source is data (``data/sources.toml``) on this shared spider.
+
+Layered discovery per source, each URL remembering the layer that found it first:
+robots.txt sitemaps and configured sitemaps (indexes and Google News sitemaps),
+RSS/Atom feeds (configured and autodiscovered from ``<link rel="alternate">``),
+section pages with bounded link following, and optional site-search pages.
+Incremental: URLs already stored are skipped unless inside the revisit window, and
+then fetched with conditional headers; feed/sitemap entries older than ``since`` are
+skipped. Extraction runs in a process pool off the reactor thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing
+import re
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from urllib.parse import quote_plus, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError as TwistedTimeoutError
+
+from crawler import discovery
+from crawler.extract import extract_article
+from crawler.items import ArticleItem
+from cuttings import store
+from cuttings.dedupe import normalise_url
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def classify_failure(failure) -> tuple[str, int | None, str]:
+    """(kind, http status, message) for a failed request."""
+    exc = failure.value
+    if failure.check(HttpError):
+        status = exc.response.status
+        return f"http_{status}", status, f"HTTP {status}"
+    if failure.check(TwistedTimeoutError, TCPTimedOutError) or "timeout" in type(exc).__name__.lower():
+        return "timeout", None, str(exc) or "timed out"
+    if failure.check(DNSLookupError):
+        return "dns", None, str(exc)
+    if failure.check(IgnoreRequest):
+        text = str(exc)
+        if "robots.txt" in text:
+            return "robots_disallowed", None, text
+        if "redirect" in text.lower():
+            return "redirect_loop", None, text
+        return "ignored", None, text
+    name = type(exc).__name__
+    text = str(exc)
+    if "maxsize" in text.lower() or "size" in text.lower() and "cancel" in text.lower():
+        return "too_large", None, text
+    if name in ("ResponseFailed", "_DataLoss", "PotentialDataLoss") or "dataloss" in text.lower():
+        return "truncated", None, text
+    return name.lower(), None, text
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, sources=None, db=None, run_id=None, since=None, crawl_settings=None,
+                 extract_workers=None, **kwargs):
+        super().__init__(**kwargs)
+        self.sources = list(sources or [])
+        self.db = db
+        self.run_id = run_id
+        self.since = since
+        self.crawl_settings = crawl_settings
+        self.extract_workers = extract_workers
+        self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        self.pages_per_source: dict[str, int] = defaultdict(int)
+        self.scheduled: set[str] = set()
+        self.pool = None
+        self.hosts_seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
+        return spider
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def spider_opened(self, spider):
+        workers = self.extract_workers
+        if workers is None:
+            workers = self.settings.getint("CUTTINGS_EXTRACT_WORKERS", 2)
+        if workers > 0:
+            self.pool = ProcessPoolExecutor(max_workers=workers,
+                                            mp_context=multiprocessing.get_context("forkserver"))
+
+    def spider_closed(self, spider, reason):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def max_depth(self) -> int:
+        return self.crawl_settings.max_depth if self.crawl_settings else 2
+
+    @property
+    def max_pages(self) -> int:
+        return self.crawl_settings.max_pages_per_source if self.crawl_settings else 500
+
+    @property
+    def revisit_days(self) -> int:
+        return self.crawl_settings.revisit_days if self.crawl_settings else 3
+
+    def is_article_url(self, source, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.netloc != urlsplit(source.home).netloc:
+            return False
+        target = parts.path + (("?" + parts.query) if parts.query else "")
+        if any(p.search(target) for p in source.deny_patterns):
+            return False
+        allow = source.allow_patterns
+        return any(p.search(target) for p in allow) if allow else True
+
+    def known_state(self, url: str) -> dict | None:
+        rows = list(self.db.query(
+            "SELECT s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at FROM crawl_state s "
+            "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [url]))
+        return rows[0] if rows else None
+
+    def within_revisit_window(self, state: dict) -> bool:
+        reference = state.get("published_at") or state.get("first_seen_at")
+        if not reference:
+            return False
+        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.revisit_days)).strftime("%Y-%m-%d")
+        return reference[:10] >= cutoff
+
+    def article_request(self, source, found: discovery.Found):
+        """A request for a candidate article, or None if incremental rules say skip."""
+        url = found.url
+        self.found_layers[source.id][found.found_by].add(normalise_url(url))
+        if url in self.scheduled:
+            return None
+        if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
+            self.crawler.stats.inc_value("cuttings/skipped_before_since")
+            return None
+        state = self.known_state(url)
+        headers = {}
+        if state is not None:
+            if state["kind"] == "rejected":
+                self.crawler.stats.inc_value("cuttings/skipped_rejected")
+                return None
+            if state["kind"] == "article":
+                if not self.within_revisit_window(state):
+                    self.crawler.stats.inc_value("cuttings/skipped_known")
+                    return None
+                if state.get("etag"):
+                    headers["If-None-Match"] = state["etag"]
+                if state.get("last_modified"):
+                    headers["If-Modified-Since"] = state["last_modified"]
+                self.crawler.stats.inc_value("cuttings/revisits")
+        if self.pages_per_source[source.id] >= self.max_pages:
+            self.crawler.stats.inc_value("cuttings/skipped_page_cap")
+            return None
+        self.pages_per_source[source.id] += 1
+        self.scheduled.add(url)
+        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, headers=headers,
+                              meta={"source": source, "found": found})
+
+    def record_error(self, source_id, url, kind, status=None, message=None):
+        self.crawler.stats.inc_value(f"cuttings/errors/{kind}")
+        self.crawler.stats.inc_value(f"cuttings/source/{source_id}/errors")
+        if self.db is not None and self.run_id is not None:
+            store.record_error(self.db, self.run_id, kind, url=url, source_id=source_id, http_status=status,
+                               message=message)
+
+    # -- requests --------------------------------------------------------------------------------
+    async def start(self):
+        for request in self.start_requests_for_sources():
+            yield request
+
+    def start_requests_for_sources(self):
+        for source in self.sources:
+            meta = {"source": source}
+            host = "{0.scheme}://{0.netloc}".format(urlsplit(source.home))
+            if host not in self.hosts_seen:
+                self.hosts_seen.add(host)
+                yield scrapy.Request(host + "/robots.txt", callback=self.parse_robots, errback=self.on_error,
+                                     meta={**meta, "dont_obey_robotstxt": True, "sources_on_host": [
+                                         s for s in self.sources if urlsplit(s.home).netloc == urlsplit(host).netloc]},
+                                     dont_filter=True)
+            for url in source.sitemaps:
+                yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error, meta=meta)
+            for url in source.feeds:
+                yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error, meta=meta)
+            yield scrapy.Request(source.home, callback=self.parse_section, errback=self.on_error,
+                                 meta={**meta, "depth_left": self.max_depth})
+            for url in source.sections:
+                yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
+                                     meta={**meta, "depth_left": self.max_depth})
+            if source.search and self.crawl_settings and self.crawl_settings.search_keywords:
+                for keyword in self.crawl_settings.search_keywords:
+                    url = source.search.replace("{query}", quote_plus(keyword))
+                    yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
+                                         meta={**meta, "depth_left": 0, "layer": "search"})
+
+    def parse_robots(self, response):
+        for sitemap_url in discovery.parse_robots_sitemaps(response.text if hasattr(response, "text") else ""):
+            path = urlsplit(sitemap_url).path
+            owners = [s for s in response.meta["sources_on_host"]
+                      if path.startswith(urlsplit(s.home).path) or sitemap_url in s.sitemaps]
+            for source in owners or response.meta["sources_on_host"][:1]:
+                if sitemap_url in source.sitemaps:
+                    continue
+                yield scrapy.Request(sitemap_url, callback=self.parse_sitemap, errback=self.on_error,
+                                     meta={"source": source})
+
+    def parse_sitemap(self, response):
+        source = response.meta["source"]
+        store.record_fetch(self.db, response.url, source_id=source.id, kind="sitemap",
+                           http_status=response.status, etag=_header(response, "ETag"),
+                           last_modified=_header(response, "Last-Modified"))
+        children, pages = discovery.parse_sitemap(response.body)
+        for child in children:
+            yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.on_error, meta={"source": source})
+        for found in pages:
+            if self.is_article_url(source, found.url):
+                request = self.article_request(source, found)
+                if request is not None:
+                    yield request
+
+    def parse_feed(self, response):
+        source = response.meta["source"]
+        store.record_fetch(self.db, response.url, source_id=source.id, kind="feed", http_status=response.status,
+                           etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"))
+        for found in discovery.parse_feed(response.body, response.url):
+            if self.is_article_url(source, found.url):
+                request = self.article_request(source, found)
+                if request is not None:
+                    yield request
+
+    def parse_section(self, response):
+        source = response.meta["source"]
+        if not _is_html(response):
+            return
+        layer = response.meta.get("layer", "links")
+        links, feeds, next_url = discovery.page_links(response.body, response.url)
+        for feed_url in feeds:
+            if feed_url not in source.feeds:
+                yield scrapy.Request(feed_url, callback=self.parse_feed, errback=self.on_error,
+                                     meta={"source": source})
+        depth_left = response.meta.get("depth_left", 0)
+        section_prefixes = [urlsplit(u).path for u in [source.home, *source.sections]]
+        for url in dict.fromkeys(links):
+            if self.is_article_url(source, url):
+                request = self.article_request(source, discovery.Found(url, layer))
+                if request is not None:
+                    yield request
+            elif depth_left > 0 and self.pages_per_source[source.id] < self.max_pages:
+                path = urlsplit(url).path
+                is_listing = url == next_url or re.search(r"/page/\d+/?$|[?&]page=\d+", url)
+                if is_listing and any(path.startswith(p) for p in section_prefixes):
+                    self.pages_per_source[source.id] += 1
+                    yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
+                                         meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
+
+    async def parse_article(self, response):
+        source = response.meta["source"]
+        found: discovery.Found = response.meta["found"]
+        self.crawler.stats.inc_value(f"cuttings/source/{source.id}/pages_fetched")
+        if response.status == 304:
+            self.crawler.stats.inc_value("cuttings/not_modified")
+            with self.db.atomic():
+                self.db.execute("UPDATE crawl_state SET last_fetched_at = ? WHERE url = ?",
+                                [store.utcnow(), response.request.url])
+                self.db.execute("UPDATE articles SET last_seen_at = ? WHERE id = "
+                                "(SELECT article_id FROM crawl_state WHERE url = ?)",
+                                [store.utcnow(), response.request.url])
+            return
+        if not _is_html(response):
+            content_type = _header(response, "Content-Type") or "unknown"
+            self.record_error(source.id, response.url, "not_html", response.status,
+                              f"skipped non-HTML content ({content_type})")
+            return
+        hints = {"published_at": found.published_at, "date_source": found.date_source, "title": found.title}
+        args = (response.body, response.url)
+        kwargs = {"overrides": source.selectors or None, "hints": hints}
+        if self.pool is not None:
+            loop = asyncio.get_running_loop()
+            fields = await loop.run_in_executor(self.pool, _extract, args, kwargs)
+        else:
+            fields = _extract(args, kwargs)
+        item = ArticleItem(
+            url=response.url, fetched_url=response.request.url, source_id=source.id, found_by=found.found_by,
+            http_status=response.status, etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+            title=fields.get("title"), body=fields.get("body"), author=fields.get("author"),
+            published_at=fields.get("published_at"), published_source=fields.get("date_source"),
+            modified_at=fields.get("modified_at"), modified_source=fields.get("modified_source"),
+            language=fields.get("language"), description=fields.get("description"),
+            section=fields.get("section"), paywalled=bool(fields.get("paywalled")),
+            is_article=bool(fields.get("is_article")), reject_reason=fields.get("reject_reason"),
+            extracted_canonical=fields.get("canonical_url"))
+        yield item
+
+    def on_error(self, failure):
+        request = failure.request
+        source = request.meta.get("source")
+        kind, status, message = classify_failure(failure)
+        if request.url.endswith("/robots.txt") and kind.startswith("http_4"):
+            return  # no robots.txt is normal
+        self.record_error(source.id if source else None, request.url, kind, status, message)
+
+
+def _extract(args, kwargs):
+    return extract_article(*args, **kwargs)
+
+
+def _header(response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _is_html(response) -> bool:
+    content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
+    if content_type:
+        return content_type in HTML_TYPES
+    return isinstance(response, scrapy.http.HtmlResponse)

@@ -1,0 +1,169 @@
+"""Configuration files: sources (``data/sources.toml``) and crawl settings.
+
+Every loader raises :class:`ConfigError` with one line naming the file and the
+entry at fault, so the command line can print it without a traceback.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cuttings.store import DATA_DIR
+
+DEFAULT_SOURCES = DATA_DIR / "sources.toml"
+DEMO_SOURCES = DATA_DIR / "demo_sources.toml"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ConfigError(ValueError):
+    """A configuration file a user must fix; the message names the file and entry."""
+
+
+@dataclass
+class CrawlSettings:
+    """The ``[crawl]`` table of the sources file."""
+    user_agent: str = "cuttings/0.1 (+https://github.com/cuttings-news/cuttings; press-cuttings monitor)"
+    contact_url: str = "https://github.com/cuttings-news/cuttings"
+    obey_robots: bool = True
+    revisit_days: int = 3
+    overlap_hours: int = 6
+    max_depth: int = 2
+    max_pages_per_source: int = 500
+    concurrency_per_domain: int = 2
+    download_delay: float = 1.0
+    autothrottle: bool = True
+    timeout: float = 30.0
+    max_page_bytes: int = 5_000_000
+    retry_times: int = 2
+    search_keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """One news outlet (or newsroom) and how to discover its articles."""
+    id: str
+    name: str
+    home: str
+    region: str | None = None
+    feeds: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    search: str | None = None
+    allow: list[str] = field(default_factory=list)
+    deny: list[str] = field(default_factory=list)
+    selectors: dict[str, str] = field(default_factory=dict)
+    verified: bool = False
+    notes: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def allow_patterns(self) -> list[re.Pattern]:
+        return [re.compile(p) for p in self.allow]
+
+    @property
+    def deny_patterns(self) -> list[re.Pattern]:
+        return [re.compile(p) for p in self.deny]
+
+
+@dataclass
+class SourcesConfig:
+    path: Path
+    crawl: CrawlSettings
+    sources: list[Source]
+
+    def get(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources)
+        raise ConfigError(f"unknown source {source_id!r} (known: {known})")
+
+    def select(self, ids: list[str] | tuple[str, ...] | None) -> list[Source]:
+        return [self.get(i) for i in ids] if ids else list(self.sources)
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: expected a list of non-empty strings")
+    return list(value)
+
+
+def load_sources(path: str | Path | None = None, *, base: str | None = None) -> SourcesConfig:
+    """Read a sources file. ``base`` replaces ``{base}`` in URLs (the demo site's address)."""
+    path = Path(path) if path else DEFAULT_SOURCES
+    text_data = _read_toml(path)
+    name = path.name
+    crawl_table = text_data.get("crawl", {})
+    known_settings = set(CrawlSettings.__dataclass_fields__)
+    unknown = set(crawl_table) - known_settings
+    if unknown:
+        raise ConfigError(f"{name}: [crawl]: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        crawl = CrawlSettings(**crawl_table)
+    except TypeError as exc:
+        raise ConfigError(f"{name}: [crawl]: {exc}") from None
+
+    entries = text_data.get("source", [])
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{name}: no [[source]] entries")
+    sources, seen = [], set()
+    known_fields = set(Source.__dataclass_fields__)
+    for number, entry in enumerate(entries, 1):
+        sid = entry.get("id")
+        label = f"{name}: source #{number}" + (f" {sid!r}" if sid else "")
+        if not isinstance(sid, str) or not _ID.match(sid):
+            raise ConfigError(f"{label}: 'id' must be a lower-case slug (letters, digits, - and _)")
+        if sid in seen:
+            raise ConfigError(f"{label}: duplicate id")
+        seen.add(sid)
+        unknown = set(entry) - known_fields
+        if unknown:
+            raise ConfigError(f"{label}: unknown field(s) {', '.join(sorted(unknown))}")
+        for required in ("name", "home"):
+            if not isinstance(entry.get(required), str) or not entry[required].strip():
+                raise ConfigError(f"{label}: missing '{required}'")
+        values = dict(entry)
+        for key in ("feeds", "sitemaps", "sections", "allow", "deny"):
+            values[key] = _str_list(entry.get(key), f"{label}: '{key}'")
+        for key in ("allow", "deny"):
+            for pattern in values[key]:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(f"{label}: bad regular expression in '{key}': {pattern!r} ({exc})") from None
+        selectors = entry.get("selectors", {})
+        if not isinstance(selectors, dict) or not all(
+                isinstance(v, str) and v.split(":", 1)[0] in ("css", "xpath") for v in selectors.values()):
+            raise ConfigError(f"{label}: 'selectors' values must be strings starting css: or xpath:")
+        if base is not None:
+            for key in ("home", "search"):
+                if isinstance(values.get(key), str):
+                    values[key] = values[key].replace("{base}", base)
+            for key in ("feeds", "sitemaps", "sections"):
+                values[key] = [u.replace("{base}", base) for u in values[key]]
+        for url in [values["home"], *values["feeds"], *values["sitemaps"], *values["sections"]]:
+            if not re.match(r"^https?://", url):
+                raise ConfigError(f"{label}: not an http(s) URL: {url!r}")
+        sources.append(Source(**values))
+    return SourcesConfig(path=path, crawl=crawl, sources=sources)
