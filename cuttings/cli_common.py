@@ -1,0 +1,56 @@
+"""Shared pieces of the command line: database option, errors, progress display.
+
+Conventions (as sqlite-utils): user mistakes raise ``click.ClickException`` (one
+line, exit 1, no traceback); every command's help ends with an example; long work
+shows a rich progress bar on a terminal and nothing when output is piped.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cuttings import store
+
+err_console = Console(stderr=True)
+
+
+class CuttingsContext:
+    """What the group passes to every command: the database path."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+
+    def open_db(self, *, create: bool = False):
+        """Open the database. ``create=False`` (reading commands) refuses a missing file."""
+        try:
+            return store.connect(self.db_path, create=create)
+        except store.StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_context = click.make_pass_decorator(CuttingsContext)
+
+
+def show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None):
+    """Yield an ``advance(n=1)`` callable; a rich bar on a terminal, silent otherwise."""
+    if not show_progress() or (total is not None and total == 0):
+        yield lambda n=1: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def fail(message: str) -> None:
+    raise click.ClickException(message)
