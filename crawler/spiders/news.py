@@ -94,6 +94,9 @@ class NewsSpider(scrapy.Spider):
                                             mp_context=multiprocessing.get_context("forkserver"))
 
     def spider_closed(self, spider, reason):
+        self.crawler.stats.set_value("cuttings/found_layers", {
+            source_id: {layer: set(urls) for layer, urls in layers.items()}
+            for source_id, layers in self.found_layers.items()})
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 

@@ -1,0 +1,166 @@
+"""Run the Scrapy crawl for a set of sources into the store, and summarise the run.
+
+The crawl runs in-process with ``CrawlerProcess`` (Twisted's reactor starts once per
+process, so one crawl per process). Every run gets a ``crawl_runs`` row; per-source
+coverage and health figures go to ``source_runs``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from cuttings import store
+from cuttings.config import CrawlSettings, Source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlSummary:
+    run_id: int
+    status: str
+    counts: dict[str, int]
+    sources: list[dict] = field(default_factory=list)
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def scrapy_settings(crawl: CrawlSettings, *, polite: bool = True, log_level: str = "WARNING") -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("USER_AGENT", crawl.user_agent if crawl.contact_url in crawl.user_agent
+                 else f"{crawl.user_agent} (+{crawl.contact_url})")
+    settings.set("ROBOTSTXT_OBEY", crawl.obey_robots)
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", crawl.concurrency_per_domain)
+    settings.set("DOWNLOAD_TIMEOUT", crawl.timeout)
+    settings.set("DOWNLOAD_MAXSIZE", crawl.max_page_bytes)
+    settings.set("DOWNLOAD_WARNSIZE", max(1, crawl.max_page_bytes // 2))
+    settings.set("RETRY_TIMES", crawl.retry_times)
+    if polite:
+        settings.set("DOWNLOAD_DELAY", crawl.download_delay)
+        settings.set("AUTOTHROTTLE_ENABLED", crawl.autothrottle)
+    else:
+        # Local servers only (demo, tests, benchmarks): no delay, more parallelism.
+        settings.set("DOWNLOAD_DELAY", 0)
+        settings.set("AUTOTHROTTLE_ENABLED", False)
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16)
+        settings.set("CONCURRENT_REQUESTS", 32)
+    settings.set("LOG_LEVEL", log_level)
+    return settings
+
+
+def default_since(db, overlap_hours: int) -> str | None:
+    """The last successful crawl's start minus the overlap, or None for a first crawl."""
+    last = store.last_successful_run(db, "crawl")
+    if last is None:
+        return None
+    started = dt.datetime.strptime(last["started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return (started - dt.timedelta(hours=overlap_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | None = None,
+              polite: bool = True, extract_workers: int | None = None, on_page=None,
+              log_level: str = "WARNING", command: str = "crawl") -> CrawlSummary:
+    """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends."""
+    from crawler.spiders.news import NewsSpider
+
+    store.sync_sources(db, sources)
+    run_id = store.start_run(db, command, since=since)
+    process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level), install_root_handler=True)
+    crawler = process.create_crawler(NewsSpider)
+    if on_page is not None:
+        crawler.signals.connect(lambda response, request, spider: on_page(response.url),
+                                signal=signals.response_received)
+    status = "ok"
+    message = None
+    try:
+        process.crawl(crawler, sources=sources, db=db, run_id=run_id, since=since, crawl_settings=crawl,
+                      extract_workers=extract_workers)
+        process.start()
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted by the user"
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if stats.get("finish_reason") not in (None, "finished"):
+        status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
+    summary = summarise(db, run_id, sources, stats)
+    if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]
+                                                            or summary.counts["articles_unchanged"]
+                                                            or summary.counts["articles_updated"]):
+        status = "failed" if summary.counts["pages_fetched"] == 0 else "partial"
+    elif status == "ok" and summary.counts["errors"]:
+        status = "partial"
+    summary.status = status
+    store.finish_run(db, run_id, status, message=message, **summary.counts)
+    return summary
+
+
+def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSummary:
+    """Write per-source coverage and health rows and build the run summary."""
+    def stat(key):
+        return int(stats.get(key, 0) or 0)
+
+    errors = db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ?", [run_id]).fetchone()[0]
+    counts = {
+        "pages_fetched": sum(stat(f"cuttings/source/{s.id}/pages_fetched") for s in sources),
+        "articles_new": stat("cuttings/articles_new"),
+        "duplicates": stat("cuttings/articles_duplicate"),
+        "articles_updated": stat("cuttings/articles_updated"),
+        "articles_unchanged": stat("cuttings/articles_unchanged") + stat("cuttings/not_modified"),
+        "pages_rejected": stat("cuttings/pages_rejected"),
+        "errors": errors,
+    }
+    spider_layers = stats.get("cuttings/found_layers", {})
+    summary = CrawlSummary(run_id, "ok", counts)
+    summary.errors_by_kind = {row["kind"]: row["n"] for row in db.query(
+        "SELECT kind, count(*) AS n FROM crawl_errors WHERE crawl_run_id = ? GROUP BY kind ORDER BY n DESC",
+        [run_id])}
+    with db.atomic():
+        for source in sources:
+            prefix = f"cuttings/source/{source.id}/"
+            layers = spider_layers.get(source.id, {})
+            stored = sum(stat(prefix + f"articles_{k}") for k in ("new", "duplicate", "updated", "unchanged"))
+            body_words = stat(prefix + "body_words")
+            row = {
+                "crawl_run_id": run_id, "source_id": source.id,
+                "found_by_feed": len(layers.get("feed", ())), "found_by_sitemap": len(layers.get("sitemap", ())),
+                "found_by_links": len(layers.get("links", ())), "found_by_search": len(layers.get("search", ())),
+                "pages_fetched": stat(prefix + "pages_fetched"), "articles_stored": stored,
+                "articles_new": stat(prefix + "articles_new") + stat(prefix + "articles_duplicate"),
+                "pages_rejected": stat(prefix + "pages_rejected"), "errors": stat(prefix + "errors"),
+                "mean_body_words": round(body_words / stored, 1) if stored else None,
+                "date_rate": round(stat(prefix + "dated") / stored, 3) if stored else None,
+            }
+            row["warning"] = health_warning(db, source.id, row)
+            if row["warning"]:
+                summary.warnings.append(f"{source.id}: {row['warning']}")
+            db["source_runs"].insert(row, replace=True)
+            summary.sources.append(row)
+    return summary
+
+
+def health_warning(db, source_id: str, row: dict) -> str | None:
+    """Warn when a source's yield, body length or date rate drops sharply against its recent runs
+    (the usual sign of a site redesign)."""
+    recent = list(db.query(
+        "SELECT found_by_feed + found_by_sitemap + found_by_links + found_by_search AS found, mean_body_words, "
+        "date_rate FROM source_runs WHERE source_id = ? AND crawl_run_id < ? ORDER BY crawl_run_id DESC LIMIT 7",
+        [source_id, row["crawl_run_id"]]))
+    found_now = row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
+    if not recent:
+        return "found no article URLs" if found_now == 0 else None
+    baseline_found = sum(r["found"] for r in recent) / len(recent)
+    if baseline_found >= 5 and found_now < 0.3 * baseline_found:
+        return f"discovery dropped: {found_now} article URLs found against a recent mean of {baseline_found:.0f}"
+    words = [r["mean_body_words"] for r in recent if r["mean_body_words"]]
+    if words and row["mean_body_words"] and row["mean_body_words"] < 0.5 * (sum(words) / len(words)):
+        return (f"extraction dropped: mean body {row['mean_body_words']:.0f} words against "
+                f"{sum(words) / len(words):.0f} recently")
+    dates = [r["date_rate"] for r in recent if r["date_rate"] is not None]
+    if dates and row["date_rate"] is not None and row["date_rate"] < (sum(dates) / len(dates)) - 0.4:
+        return f"dates dropped: {row['date_rate']:.0%} of articles dated against {sum(dates) / len(dates):.0%}"
+    return None

@@ -1,0 +1,83 @@
+"""The analyse and classify stages: read articles from the store, write results back.
+
+Each stage stamps its version on every article it processes (``processing`` table);
+an article is processed again only when the stage's version or the article's text
+changes, so re-running changes nothing and a new watchlist or model re-processes
+only what it must. Each article is written in its own transaction: a crash loses at
+most the article in hand and re-running finishes the rest.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cuttings import store
+
+MODELS_DIR = store.DATA_DIR / "models"
+
+
+def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
+    """Write mentions and quotes for every article not yet analysed by ``analyser.version``."""
+
+    store.sync_entities(db, analyser.watchlist)
+    articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
+    texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
+    counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    for article, result in zip(articles, analyser.pipe(texts)):
+        store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"])
+        counts["articles"] += 1
+        counts["mentions"] += len(result["mentions"])
+        counts["quotes"] += len(result["quotes"])
+        if advance:
+            advance()
+    return counts
+
+
+def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
+    """Flatten a Classifier prediction into ``classifications`` rows."""
+    rows = []
+    for topic in prediction.get("topics", []):
+        rows.append({"task": "topics", "target": "", "label": topic["label"], "probability": topic["probability"],
+                     "uncertain": topic.get("uncertain", False), "model_version": versions["topics"]})
+    for task, value in prediction.items():
+        if task in ("topics", "tone") or not isinstance(value, dict) or "label" not in value:
+            continue
+        rows.append({"task": task, "target": "", "label": value["label"], "probability": value["probability"],
+                     "uncertain": value.get("uncertain", False), "model_version": versions[task]})
+    for entity_id, value in prediction.get("tone", {}).items():
+        rows.append({"task": "tone", "target": entity_id, "label": value["label"],
+                     "probability": value["probability"], "uncertain": value.get("uncertain", False),
+                     "model_version": versions["tone"]})
+    return rows
+
+
+def classifier_version(classifier) -> str:
+    return "+".join(f"{task}={version}" for task, version in sorted(classifier.versions.items()))
+
+
+def classify_stage(db, classifier, *, analyser_version: str | None = None, advance=None,
+                   limit: int | None = None) -> dict:
+    """Classify every article not yet classified by the current models.
+
+    The stage version combines the model versions and the analyser version, because
+    tone reads the sentences that mention each entity.
+    """
+    version = classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
+    articles = list(store.articles_to_process(db, "classify", version, limit=limit))
+    counts = {"articles": 0, "classifications": 0}
+    batch = 64
+    for start in range(0, len(articles), batch):
+        chunk = articles[start:start + batch]
+        docs = [{"title": a["title"], "body": a["body"], "mentions": store.article_mentions(db, a["id"]),
+                 "quotes": store.article_quotes(db, a["id"])} for a in chunk]
+        for article, prediction in zip(chunk, classifier.predict_many(docs)):
+            rows = classification_rows(prediction, classifier.versions)
+            store.replace_classifications(db, article, version, rows)
+            counts["articles"] += 1
+            counts["classifications"] += len(rows)
+            if advance:
+                advance()
+    return counts
+
+
+def models_dir(path: str | Path | None = None) -> Path:
+    return Path(path) if path else MODELS_DIR

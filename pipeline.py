@@ -1,0 +1,597 @@
+"""cuttings: the command line (also installed as the ``cuttings`` console script).
+
+    python pipeline.py --help
+    cuttings demo
+
+A thin click layer over the library in ``cuttings/``, ``crawler/`` and ``nlp/``:
+user mistakes raise ``click.ClickException`` (one line, non-zero exit), every
+command's help carries an example, long work shows progress on a terminal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from cuttings import store
+from cuttings.cli_common import CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
+@click.version_option(package_name="cuttings")
+@click.pass_context
+def cli(ctx, db_path):
+    """cuttings: press cuttings for local news.
+
+    Crawls local news sites, finds mentions of and quotes by the bodies you watch,
+    tags topics, stance and tone, and stores everything in SQLite.
+
+    Example (the offline demo, no internet needed):
+
+        cuttings demo
+    """
+    ctx.obj = CuttingsContext(db_path or store.default_db_path())
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+def load_sources_or_fail(path, base=None):
+    from cuttings.config import ConfigError, load_sources
+    try:
+        return load_sources(path, base=base)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def load_analyser(watchlist_path=None):
+    from nlp.entities import Analyser
+    from nlp.watchlist import WatchlistError, load_watchlist
+    try:
+        return Analyser(load_watchlist(watchlist_path))
+    except WatchlistError as exc:
+        fail(str(exc))
+
+
+def load_classifier(models_path=None, *, required=True):
+    from cuttings.stages import models_dir
+    from nlp.classify import Classifier, ModelLoadError
+    directory = models_dir(models_path)
+    if not directory.exists() or not any(directory.glob("*.skops")):
+        if required:
+            fail(f"no trained models in {directory}: run `cuttings train` first")
+        return None
+    try:
+        return Classifier.load(directory)
+    except ModelLoadError as exc:
+        fail(str(exc))
+
+
+def print_crawl_summary(summary) -> None:
+    c = summary.counts
+    click.echo(f"crawl run {summary.run_id}: {summary.status}: {c['pages_fetched']} pages fetched, "
+               f"{c['articles_new']} new articles, {c['duplicates']} syndicated copies, "
+               f"{c['articles_updated']} revised, {c['articles_unchanged']} unchanged, "
+               f"{c['pages_rejected']} non-article pages, {c['errors']} errors")
+    for row in summary.sources:
+        click.echo(f"  {row['source_id']:<24} found by feed {row['found_by_feed']:>4}  sitemap "
+                   f"{row['found_by_sitemap']:>4}  links {row['found_by_links']:>4}  search {row['found_by_search']:>3}"
+                   f"  | stored {row['articles_stored']:>4} (new {row['articles_new']})  errors {row['errors']}")
+    if summary.errors_by_kind:
+        click.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items()))
+    for warning in summary.warnings:
+        click.echo(f"  warning: {warning}")
+
+
+def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
+    from cuttings.crawl import default_since, run_crawl
+    sources = sources_config.select(source_ids) if source_ids else sources_config.sources
+    if since == "all":
+        since = None
+    elif since is None:
+        since = default_since(db, sources_config.crawl.overlap_hours)
+    if show_progress():
+        with progress_bar("crawling", None) as advance:
+            return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
+                             on_page=lambda url: advance(), command=command)
+    return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite, command=command)
+
+
+def do_analyse(db, analyser):
+    from cuttings.stages import analyse_stage
+    total = store.count_to_process(db, "analyse", analyser.version)
+    with progress_bar("analysing", total) as advance:
+        return analyse_stage(db, analyser, advance=advance)
+
+
+def do_classify(db, classifier, analyser_version):
+    from cuttings.stages import classifier_version, classify_stage
+    version = classifier_version(classifier) + f"|analyse={analyser_version}"
+    total = store.count_to_process(db, "classify", version)
+    with progress_bar("classifying", total) as advance:
+        return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
+
+
+def validate_since(value):
+    if value in (None, "all"):
+        return value
+    from crawler.discovery import iso_utc
+    normalised = iso_utc(value)
+    if normalised is None:
+        raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
+    return normalised
+
+
+# ----------------------------------------------------------------------------------------------
+# crawl / analyse / classify / run
+# ----------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sources file [default: data/sources.toml].")
+@click.option("--since", callback=lambda c, p, v: validate_since(v), default=None,
+              help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
+                   "[default: last successful crawl minus the overlap].")
+@click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")
+@pass_context
+def crawl(ctx, source_ids, sources_path, since, no_politeness):
+    """Crawl news sources and store new and revised articles.
+
+    Example:
+
+        cuttings crawl worcester-news hereford-times --since 2026-11-20
+    """
+    config = load_sources_or_fail(sources_path)
+    if source_ids:
+        from cuttings.config import ConfigError
+        try:
+            config.select(source_ids)
+        except ConfigError as exc:
+            fail(str(exc))
+    db = ctx.open_db(create=True)
+    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness)
+    print_crawl_summary(summary)
+    if summary.status == "failed":
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: data/watchlist.toml].")
+@pass_context
+def analyse(ctx, watchlist):
+    """Find mentions of watched bodies and quotes in articles not yet analysed.
+
+    Only articles the current watchlist version has not processed are read;
+    running it twice changes nothing.
+
+    Example:
+
+        cuttings analyse --watchlist my_watchlist.toml
+    """
+    analyser = load_analyser(watchlist)
+    db = ctx.open_db()
+    counts = do_analyse(db, analyser)
+    click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
+               f"(watchlist version {analyser.version})")
+
+
+@cli.command()
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: data/models].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@pass_context
+def classify(ctx, models_path, watchlist):
+    """Tag topics, stance and tone on articles not yet classified by the current models.
+
+    Example:
+
+        cuttings classify --models data/models
+    """
+    classifier = load_classifier(models_path)
+    analyser = load_analyser(watchlist)
+    db = ctx.open_db()
+    counts = do_classify(db, classifier, analyser.version)
+    click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
+
+
+@cli.command()
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--since", callback=lambda c, p, v: validate_since(v), default=None)
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the digest goes [default: data/reports].")
+@pass_context
+def run(ctx, sources_path, watchlist, models_path, since, report_dir):
+    """The nightly job: crawl, then analyse, then classify, then write the digest.
+
+    Example (in cron):
+
+        cuttings --db /srv/cuttings/cuttings.db run
+    """
+    config = load_sources_or_fail(sources_path)
+    analyser = load_analyser(watchlist)
+    classifier = load_classifier(models_path)
+    db = ctx.open_db(create=True)
+    summary = do_crawl(db, config, None, since, polite=True, command="crawl (run)")
+    print_crawl_summary(summary)
+    counts = do_analyse(db, analyser)
+    click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes")
+    counts = do_classify(db, classifier, analyser.version)
+    click.echo(f"classified {counts['articles']} articles")
+    paths = write_digest(db, report_dir)
+    click.echo("digest: " + ", ".join(str(p) for p in paths))
+    if summary.status == "failed":
+        sys.exit(2)
+
+
+def write_digest(db, report_dir=None):
+    from cuttings.report import write_report
+    return write_report(db, Path(report_dir) if report_dir else store.DATA_DIR / "reports")
+
+
+# ----------------------------------------------------------------------------------------------
+# demo
+# ----------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo digest goes [default: data/reports/demo].")
+@pass_context
+def demo(ctx, report_dir):
+    """Run the whole pipeline offline on the bundled demo news sites.
+
+    Serves data/demo_site on 127.0.0.1, crawls it with Scrapy, analyses and
+    classifies what it stored (training the models first if none exist), writes
+    the digest, and prints a summary. Writes data/demo.db unless --db is given.
+
+    Example:
+
+        cuttings demo && cuttings --db data/demo.db serve
+    """
+    from cuttings.config import DEMO_SOURCES
+    from cuttings.demo import serve_directory
+
+    click_ctx = click.get_current_context()
+    db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
+    db_path = Path(db_explicit) if db_explicit else store.DATA_DIR / "demo.db"
+    analyser = load_analyser()
+    classifier = load_classifier(required=False)
+    if classifier is None:
+        click.echo("no trained models yet: training on the seed corpus (data/corpus) ...")
+        train_models_into(None, None, "tfidf", 5)
+        classifier = load_classifier()
+    db = CuttingsContext(db_path).open_db(create=True)
+    with serve_directory() as base:
+        click.echo(f"demo site served at {base}/")
+        config = load_sources_or_fail(DEMO_SOURCES, base=base)
+        summary = do_crawl(db, config, None, "all", polite=False, command="crawl (demo)")
+    print_crawl_summary(summary)
+    analysed = do_analyse(db, analyser)
+    classified = do_classify(db, classifier, analyser.version)
+    paths = write_digest(db, report_dir or store.DATA_DIR / "reports" / "demo")
+    click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
+    click.echo("")
+    click.echo(demo_summary(db))
+    click.echo("")
+    click.echo(f"database: {db_path}")
+    click.echo("digest:   " + ", ".join(str(p) for p in paths))
+    click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
+
+
+def demo_summary(db) -> str:
+    def one(sql, params=()):
+        return db.execute(sql, params).fetchone()[0]
+    lines = [
+        f"articles: {one('SELECT count(*) FROM articles WHERE duplicate_of IS NULL')} stories, "
+        f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies, "
+        f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets",
+        "mentions per entity (articles / mentions):",
+    ]
+    for row in db.query("SELECT entity_id, count(DISTINCT article_id) AS articles, count(*) AS mentions "
+                        "FROM mentions GROUP BY entity_id ORDER BY articles DESC"):
+        lines.append(f"  {row['entity_id']:<28} {row['articles']:>4} / {row['mentions']}")
+    lines.append(f"quotes: {one('SELECT count(*) FROM quotes')} "
+                 f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
+    topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
+        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'topics' GROUP BY label ORDER BY n DESC"))
+    lines.append(f"topics: {topics}")
+    stance = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
+        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'stance_governance' "
+        "GROUP BY label ORDER BY n DESC"))
+    lines.append(f"stance on fire governance: {stance}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# train / evaluate
+# ----------------------------------------------------------------------------------------------
+
+def training_records(db=None, corpus_dir=None, scheme=None):
+    """Seed corpus records plus human labels from the database (human labels replace the
+    corpus labels of the same article)."""
+    from nlp.corpus import load_corpus
+    records = load_corpus(corpus_dir, scheme)
+    if db is None:
+        return records
+    labelled = {}
+    for row in db.query("SELECT l.article_id, l.task, l.target, l.label, a.title, a.body, a.published_at "
+                        "FROM labels l JOIN articles a ON a.id = l.article_id ORDER BY l.id"):
+        rec = labelled.setdefault(row["article_id"], {
+            "id": f"db-{row['article_id']}", "title": row["title"], "body": row["body"],
+            "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
+        if row["task"] == "topics":
+            if row["label"] == "__rejected__":
+                continue
+            if row["label"] not in rec["topics"]:
+                rec["topics"].append(row["label"])
+        elif row["task"] == "tone":
+            rec["tone"][row["target"]] = row["label"]
+        else:
+            rec[row["task"]] = row["label"]
+    for article_id, rec in labelled.items():
+        for m in store.article_mentions(db, article_id):
+            rec["entities"].setdefault(m["entity_id"], [])
+            if m["surface"] not in rec["entities"][m["entity_id"]]:
+                rec["entities"][m["entity_id"]].append(m["surface"])
+        if rec["topics"] and rec["stance_governance"]:
+            records.append(rec)
+    return records
+
+
+def train_models_into(db, models_path, features, folds):
+    from cuttings.stages import models_dir
+    from nlp.classify import TrainingError, train_models
+    from nlp.scheme import SchemeError, load_scheme
+    try:
+        scheme = load_scheme()
+        records = training_records(db, scheme=scheme)
+        out = models_dir(models_path)
+        out.mkdir(parents=True, exist_ok=True)
+        cards = train_models(records, scheme, out, features=features, folds=folds)
+    except (TrainingError, SchemeError) as exc:
+        fail(str(exc))
+    if db is not None:
+        for card in cards:
+            store.record_model(db, card, str(out / f"{card['task']}.skops"))
+    return cards
+
+
+@cli.command()
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the models [default: data/models].")
+@click.option("--features", type=click.Choice(["tfidf", "static", "tfidf+static"]), default="tfidf",
+              show_default=True, help="Feature set (static needs the [embeddings] extra and a local model).")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@pass_context
+def train(ctx, models_path, features, folds):
+    """Train the topic, stance and tone classifiers.
+
+    Uses the seed corpus in data/corpus plus every human label in the database
+    (from `cuttings label`). Models are saved with skops beside a JSON model card.
+
+    Example:
+
+        cuttings train --folds 5
+    """
+    db = ctx.open_db(create=False) if Path(ctx.db_path).exists() else None
+    cards = train_models_into(db, models_path, features, folds)
+    for card in cards:
+        metrics = card.get("metrics") or {}
+        headline = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float)))
+        click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  {headline}")
+
+
+@cli.command()
+@click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--features", type=click.Choice(["tfidf", "static", "tfidf+static"]), default="tfidf",
+              show_default=True)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def evaluate(tasks, data_path, folds, features, models_path, as_json):
+    """Measure the classifiers and the entity/quote extraction on labelled data.
+
+    Classifiers: stratified k-fold cross-validation on the seed corpus, per-label
+    precision/recall/F1, macro and micro averages, confusion matrix, and the
+    majority-class baseline beside them. `entities`: article-level precision and
+    recall per watched entity. `quotes`: recall and speaker accuracy on the gold file.
+
+    Example:
+
+        cuttings evaluate topics stance_governance --json
+    """
+    wanted = set(tasks) or {"topics", "stance_governance", "tone", "entities"}
+    results = {}
+    classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
+    if classifier_tasks:
+        from nlp.classify import cross_validate, evaluate_models, format_report
+        from nlp.corpus import load_jsonl
+        from nlp.scheme import SchemeError, load_scheme
+        try:
+            scheme = load_scheme()
+            if data_path:
+                classifier = load_classifier(models_path)
+                report = evaluate_models(classifier, load_jsonl(data_path, scheme), scheme)
+            else:
+                report = cross_validate(training_records(scheme=scheme), scheme, features=features, folds=folds)
+        except SchemeError as exc:
+            fail(str(exc))
+        report = {k: v for k, v in report.items() if k in classifier_tasks}
+        results.update(report)
+        if not as_json:
+            click.echo(format_report(report))
+    if "entities" in wanted:
+        from nlp.evaluate_entities import evaluate_entities, format_table
+        result = evaluate_entities(analyser=load_analyser())
+        results["entities"] = result
+        if not as_json:
+            click.echo(format_table(result))
+    if "quotes" in wanted:
+        from nlp.evaluate_entities import evaluate_quotes, format_quotes
+        gold = Path(__file__).resolve().parent / "tests" / "gold_quotes.jsonl"
+        result = evaluate_quotes(gold, analyser=load_analyser())
+        results["quotes"] = result
+        if not as_json:
+            click.echo(format_quotes(result))
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+
+
+# ----------------------------------------------------------------------------------------------
+# analyse-text / extract
+# ----------------------------------------------------------------------------------------------
+
+def read_input(name: str) -> tuple[str, str]:
+    """(title, body) of a text file (first line the headline), an HTML page or '-' (stdin)."""
+    if name == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        path = Path(name)
+        if not path.is_file():
+            fail(f"no such file: {name}")
+        raw = path.read_bytes()
+        if name.endswith(".gz"):
+            import gzip
+            raw = gzip.decompress(raw)
+    head = raw[:2048].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in raw[:20000].lower():
+        from crawler.extract import extract_article
+        fields = extract_article(raw)
+        return fields.get("title") or "", fields.get("body") or ""
+    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    title, _, body = text.partition("\n")
+    return title.strip(), body.strip()
+
+
+@cli.command("analyse-text")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--date", "published_at", default=None, help="Article date (resolves office holders).")
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def analyse_text(inputs, published_at, models_path, watchlist):
+    """Analyse text or HTML files (or - for stdin) and print one JSON object per input.
+
+    A text file's first line is the headline. HTML pages are extracted first.
+    Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
+    "topics": [...], "stance_governance": {...}, "tone": {...}}.
+
+    Example:
+
+        cuttings analyse-text article.txt page.html
+        echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
+    """
+    analyser = load_analyser(watchlist)
+    classifier = load_classifier(models_path, required=False)
+    documents = [read_input(name) for name in inputs]
+    for title, body in documents:
+        text = store.document_text(title, body)
+        result = analyser.analyse(text, published_at)
+        entities: dict[str, list] = {}
+        for m in result["mentions"]:
+            entities.setdefault(m["entity_id"], []).append({"text": m["surface"], "start": m["start_char"],
+                                                            "end": m["end_char"]})
+        output = {"entities": entities,
+                  "quotes": [{"speaker": q.get("speaker"), "entity": q.get("entity_id"), "text": q["text"]}
+                             for q in result["quotes"]],
+                  "topics": [], "stance_governance": None, "tone": {}}
+        if classifier is not None:
+            prediction = classifier.predict({"title": title, "body": body, "mentions": result["mentions"],
+                                             "quotes": result["quotes"]})
+            output["topics"] = [{"label": t["label"], "probability": round(t["probability"], 4)}
+                                for t in prediction["topics"]]
+            stance = prediction.get("stance_governance")
+            if stance:
+                output["stance_governance"] = {"label": stance["label"],
+                                               "probability": round(stance["probability"], 4)}
+            output["tone"] = {e: {"label": v["label"], "probability": round(v["probability"], 4)}
+                              for e, v in prediction.get("tone", {}).items()}
+        else:
+            err_console.print("[yellow]no trained models: topics, stance and tone left empty "
+                              "(run `cuttings train`)[/yellow]")
+        click.echo(json.dumps(output, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", default=None, help="The page's URL (helps dates and canonical URLs).")
+def extract(files, url):
+    """Extract article fields from saved HTML pages (.html or .html.gz), one JSON object each.
+
+    Example:
+
+        cuttings extract page.html.gz --url https://www.worcesternews.co.uk/news/123/
+    """
+    from crawler.extract import extract_article, extract_file
+    for path in files:
+        if not path.is_file():
+            fail(f"no such file: {path}")
+        fields = extract_article(extract_file(path), url)
+        keys = ("title", "body", "author", "published_at", "modified_at", "date_source", "is_article", "paywalled")
+        click.echo(json.dumps({**{k: fields.get(k) for k in keys}, "reject_reason": fields.get("reject_reason"),
+                               "file": str(path)}, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------------------------------------
+# db
+# ----------------------------------------------------------------------------------------------
+
+@cli.group()
+def db():
+    """Database housekeeping.
+
+    Example:
+
+        cuttings db stats
+    """
+
+
+@db.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def db_stats(ctx, as_json):
+    """Row counts per table.
+
+    Example:
+
+        cuttings --db data/demo.db db stats
+    """
+    database = ctx.open_db()
+    counts = store.table_counts(database)
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    width = max(len(k) for k in counts)
+    for name, count in counts.items():
+        click.echo(f"{name:<{width}}  {count:>8}")
+
+
+def register_optional_commands() -> None:
+    """Commands that live in their own modules."""
+    from cuttings import cli_report
+    for name in ("report", "serve", "export"):
+        command = getattr(cli_report, name, None)
+        if command is not None:
+            cli.add_command(command)
+
+
+try:
+    register_optional_commands()
+except ImportError:  # pragma: no cover - module not present in a partial checkout
+    pass
+
+
+if __name__ == "__main__":
+    cli()
