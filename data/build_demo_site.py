@@ -120,7 +120,7 @@ OUTLETS: tuple[Outlet, ...] = (
             "bbc.co.uk", "bbc.com",
         ),
         authors=("Rhys Mortimer", "Catrin Lloyd-Hughes", "Owen Brierley", "Bethan Clee", "Simon Haddow"),
-        section_max_pages=4,
+        section_max_pages=2,
         tag=("police", "Police", "police"),
     ),
     Outlet(
@@ -880,7 +880,7 @@ def _private_page(outlet: Outlet, popular: list[ArticlePage]) -> str:
     return render_chrome(outlet, meta, main, stable_int("private"), popular)
 
 
-def _home_page(outlet: Outlet, pages: list[ArticlePage], popular: list[ArticlePage]) -> str:
+def _home_page(outlet: Outlet, pages: list[ArticlePage], popular: list[ArticlePage], archive_path: str | None) -> str:
     canonical = f"https://{outlet.domain}/"
     intro = f"The latest news from {outlet.area}."
     meta = PageMeta(f"{outlet.name} | News from {outlet.area}", canonical, intro, "website")
@@ -893,7 +893,9 @@ def _home_page(outlet: Outlet, pages: list[ArticlePage], popular: list[ArticlePa
         f'<section class="top-stories"><h1>{esc(outlet.name)}</h1><p class="intro">{esc(intro)}</p>'
         f'<h2>Top stories</h2><ul class="article-list">\n{items}\n</ul>'
         f'<p class="more"><a href="{outlet.prefix}news/">More news</a> | '
-        f'<a href="{outlet.feed_path}">Subscribe to our feed</a></p></section>'
+        f'<a href="{outlet.feed_path}">Subscribe to our feed</a>'
+        + (f' | <a href="{archive_path}">From the archive</a>' if archive_path else "")
+        + "</p></section>"
     )
     return render_chrome(outlet, meta, main, stable_int("home", outlet.slug), popular)
 
@@ -1109,7 +1111,16 @@ def render_site(pages: list[ArticlePage]) -> tuple[dict[str, str], dict]:
         for page in outlet_pages:
             add_page(page.path, render_article(page, popular))
 
-        add_page(outlet.prefix, _home_page(outlet, outlet_pages, popular))
+
+        archive_path = None
+        if outlet.date_markup == "visible" and outlet_pages:
+            # A month archive: a listing page whose path matches the outlet's article allow pattern.
+            month = collections.Counter(f"{p.published_at:%Y/%m}" for p in outlet_pages).most_common(1)[0][0]
+            archive_path = f"{outlet.prefix}news/{month}/"
+            add_page(archive_path, _listing_page(outlet, archive_path, f"Archive: {month}", "Stories from this month.",
+                                                 [p for p in outlet_pages if f"{p.published_at:%Y/%m}" == month], popular))
+            non_articles.append(NonArticlePage(archive_path, outlet.slug, "archive"))
+        add_page(outlet.prefix, _home_page(outlet, outlet_pages, popular, archive_path))
         non_articles.append(NonArticlePage(outlet.prefix, outlet.slug, "home"))
 
         section_paths = []
@@ -1138,12 +1149,6 @@ def render_site(pages: list[ArticlePage]) -> tuple[dict[str, str], dict]:
             live_path = f"{outlet.prefix}live/"
             add_page(live_path, _live_blog_index(outlet, outlet_pages, popular))
             non_articles.append(NonArticlePage(live_path, outlet.slug, "live-blog-index"))
-        if outlet.date_markup == "visible" and outlet_pages:
-            month = collections.Counter(f"{p.published_at:%Y/%m}" for p in outlet_pages).most_common(1)[0][0]
-            archive_path = f"{outlet.prefix}news/{month}/"
-            add_page(archive_path, _listing_page(outlet, archive_path, f"Archive: {month}", "Stories from this month.",
-                                                 [p for p in outlet_pages if f"{p.published_at:%Y/%m}" == month], popular))
-            non_articles.append(NonArticlePage(archive_path, outlet.slug, "archive"))
         if outlet.slug == "marches-chronicle":
             add_page(f"{outlet.prefix}private/embargoed-budget-story/", _private_page(outlet, popular))
 
