@@ -33,6 +33,7 @@ from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 from rapidfuzz import fuzz
 from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
 
 __all__ = ["decode_html", "extract_article", "extract_file"]
 
@@ -294,7 +295,7 @@ _BOILERPLATE = re.compile(
     r"image (?:copyright|caption)|getty images$|photo:|picture:|listen:|download:|"
     r"have a tip\?|get the latest\b|like this story\?|thanks for signing up|"
     r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
-_CONTACT = re.compile(r"\S+@\S+\.\w+|https?://\S+|twitter\.com/\S+|^@\w+$")
+_CONTACT = re.compile(r"\S+@\S+\.\w+|^(?:https?://)?(?:www\.)?twitter\.com/\w+$|^@\w+$")
 
 
 def _words(text: str) -> list[str]:
@@ -322,7 +323,7 @@ def _is_boilerplate(paragraph: str) -> bool:
 
 
 def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:
-    """Drop headline/standfirst residue at the top, furniture lines, repeats and trailing link lists."""
+    """Drop headline/standfirst residue at the top and furniture lines."""
     paragraphs = [p.strip() for p in paragraphs]
     paragraphs = [p for p in paragraphs if _WORD.search(p)]
     # headline (and a standfirst right after it) repeated at the top of the body
@@ -333,26 +334,49 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions:
             if start < len(paragraphs) and any(_similar(paragraphs[start], d, 85) for d in descriptions):
                 start += 1
     paragraphs = paragraphs[start:]
-    kept: list[str] = []
-    seen: set[str] = set()
-    for paragraph in paragraphs:
-        key = " ".join(_words(paragraph))
-        if _is_boilerplate(paragraph) or (key in seen and len(key) > 20):
-            continue
-        seen.add(key)
-        kept.append(paragraph)
-    # a run of list items closing the text is a "related links" block
-    end = len(kept)
-    while end > 0 and kept[end - 1].startswith("- "):
-        end -= 1
-    if len(kept) - end >= 2 and end > 0:
-        kept = kept[:end]
-    return kept
+    return [p for p in paragraphs if not _is_boilerplate(p)]
 
 
-def _trafilatura_text(tree: HtmlElement, url: str | None, fast: bool) -> str:
-    return trafilatura.extract(tree, url=url, fast=fast, include_comments=False, include_tables=True,
-                               with_metadata=False, deduplicate=False) or ""
+def _is_link_block(element) -> bool:
+    """A paragraph that is only a link, or a list whose items each start with a link:
+    "related stories" furniture rather than article text."""
+    if element.tag == "list":
+        items = element.findall("item")
+        if len(items) < 2:
+            return False
+        led_by_link = sum(1 for item in items
+                          if len(item) and item[0].tag == "ref" and not (item.text or "").strip())
+        return led_by_link / len(items) >= 0.8
+    if element.tag in {"p", "head"}:
+        text = " ".join(element.itertext()).strip()
+        link_text = " ".join(t for ref in element.iter("ref") for t in ref.itertext()).strip()
+        return bool(text) and len(_words(link_text)) >= 0.9 * len(_words(text)) and len(_words(text)) <= 20
+    return False
+
+
+def _trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool) -> list[str]:
+    """Body paragraphs from trafilatura, without blocks that consist of links."""
+    document = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True,
+                                           include_links=True, with_metadata=False)
+    if document is None or document.body is None:
+        return []
+    body = document.body
+    for element in list(body):
+        if _is_link_block(element):
+            _remove_keep_tail(element)
+    etree.strip_tags(body, "ref")
+    return xmltotxt(body, False).split("\n")
+
+
+def _remove_keep_tail(element) -> None:
+    parent = element.getparent()
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _looks_like_navigation(paragraphs: list[str]) -> bool:
@@ -577,12 +601,12 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
             result["modified_at"], result["modified_source"] = modified, "meta"
 
     # body: trafilatura (fast), full trafilatura when fast mode returns a menu, then cleaning
-    body_text = _trafilatura_text(tree, url, fast=True)
-    paragraphs = body_text.split("\n")
-    if _looks_like_navigation(paragraphs) or len(_words(body_text)) < MIN_ARTICLE_WORDS:
-        fuller = _trafilatura_text(tree, url, fast=False)
-        if len(_words(fuller)) > len(_words(body_text)) or _looks_like_navigation(paragraphs):
-            paragraphs = fuller.split("\n")
+    paragraphs = _trafilatura_paragraphs(tree, url, fast=True)
+    fast_words = sum(len(_words(p)) for p in paragraphs)
+    if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
+        fuller = _trafilatura_paragraphs(tree, url, fast=False)
+        if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
+            paragraphs = fuller
     headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
                              *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
     descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
