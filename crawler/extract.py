@@ -1,0 +1,658 @@
+"""Article extraction: decode a fetched page, pull out its metadata and body text.
+
+Sources of truth, strongest first:
+
+1. per-source ``overrides`` (CSS/XPath selectors) - applied last, win when they match;
+2. the page's own structured metadata: JSON-LD (schema.org article types, also inside
+   ``@graph``), then OpenGraph / ``<meta>`` / microdata tags;
+3. the page text: trafilatura for the body, ``<time datetime>`` and htmldate for dates;
+4. the URL (a ``/YYYY/MM/DD/`` style date);
+5. ``hints`` from discovery (feed or sitemap date, feed title), only when the page gives nothing.
+
+Everything here is a module-level function of plain data, so it pickles cleanly for a
+``ProcessPoolExecutor``. Crawled HTML is untrusted: text is returned as plain data, never
+evaluated or re-rendered.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import html as html_lib
+import json
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import charset_normalizer
+import htmldate
+import trafilatura
+from dateutil import parser as date_parser
+from lxml import etree
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
+from rapidfuzz import fuzz
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+__all__ = ["decode_html", "extract_article", "extract_file"]
+
+RESULT_KEYS = (
+    "title", "body", "author", "published_at", "modified_at", "date_source",
+    "modified_source", "canonical_url", "language", "description", "section",
+    "is_article", "reject_reason", "paywalled",
+)
+
+ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
+    "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+    "report", "socialmediaposting", "liveblogposting", "scholarlyarticle", "techarticle",
+}
+LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage", "profilepage"}
+
+MIN_ARTICLE_WORDS = 60
+
+# --------------------------------------------------------------------------- decoding
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _codec(name: str | bytes | None) -> str | None:
+    """Return a Python codec name for a declared charset, or None if unknown."""
+    if not name:
+        return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
+    name = name.strip().lower()
+    # browsers treat latin-1 / ascii declarations as windows-1252 (WHATWG encoding standard)
+    if name in {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "us-ascii", "ascii"}:
+        name = "windows-1252"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(raw: bytes, content_type: str | None = None) -> str:
+    """Decode fetched HTML bytes to text; never raises on bad bytes.
+
+    Order: charset in the HTTP ``Content-Type`` header, ``<meta charset>`` or
+    ``http-equiv`` in the first 4 KB, a byte-order mark, then charset-normalizer's guess;
+    undecodable bytes become U+FFFD.
+    """
+    if isinstance(raw, str):
+        return raw
+    declared = None
+    if content_type:
+        match = _HEADER_CHARSET.search(content_type)
+        declared = _codec(match.group(1)) if match else None
+    if declared is None:
+        match = _META_CHARSET.search(raw[:4096])
+        declared = _codec(match.group(1)) if match else None
+    if declared is None:
+        for bom, name in _BOMS:
+            if raw.startswith(bom):
+                declared = name
+                break
+    if declared is None:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            best = charset_normalizer.from_bytes(raw[:65536]).best()
+            declared = _codec(best.encoding) if best else None
+    if declared in {"utf-16", "utf-32", "utf-16-le", "utf-16-be"} and not raw.startswith(tuple(b for b, _ in _BOMS)):
+        declared = "utf-8"  # a page that says utf-16 in ASCII markup is not utf-16
+    text = raw.decode(declared or "utf-8", errors="replace")
+    return text.lstrip("\ufeff")
+
+
+def extract_file(path: str | Path) -> str:
+    """Read a stored ``.html`` or ``.html.gz`` page and decode it to text."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return decode_html(raw)
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _normalise_date(value) -> str | None:
+    """Return ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or ``YYYY-MM-DD`` for a date string, else None.
+
+    A timestamp without a zone is taken as UTC.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = next((v for v in value if v), None)
+        if value is None:
+            return None
+    text = str(value).strip()
+    if not text or not re.search(r"\d{4}|\d{1,2}\D\d{1,2}\D\d{2}", text):
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = date_parser.parse(text, fuzzy=False, dayfirst=not re.match(r"\d{4}", text))
+        except (ValueError, OverflowError, TypeError):
+            return None
+        has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
+        if not has_time:
+            return parsed.date().isoformat()
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    if not 1990 <= parsed.year <= 2100:
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"
+                       r"|/((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|-|$)")
+
+
+def _url_date(url: str | None) -> str | None:
+    """Date written in a URL path (``/2024/05/01/``, ``/2024-05-01-slug``, ``/20240501/``)."""
+    if not url:
+        return None
+    match = _URL_DATE.search(urlsplit(url).path)
+    if not match:
+        return None
+    year, month, day = (g for g in match.groups() if g)
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _walk_json(node):
+    """Yield every dict in a parsed JSON-LD structure (``@graph``, lists, nested parts)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                yield from _walk_json(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_json(item)
+
+
+def _types(node: dict) -> set[str]:
+    value = node.get("@type", ())
+    values = value if isinstance(value, list) else [value]
+    return {str(v).rsplit("/", 1)[-1].lower() for v in values if v}
+
+
+def _json_ld(tree: HtmlElement) -> tuple[dict | None, set[str], list[dict]]:
+    """Return (main article object or None, all schema types seen, all objects)."""
+    objects: list[dict] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        text = (script.text or "").strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text, strict=False)
+        except ValueError:
+            # common breakage: trailing commas or several objects without a list
+            try:
+                data = json.loads(re.sub(r",\s*([}\]])", r"\1", text), strict=False)
+            except ValueError:
+                continue
+        objects.extend(_walk_json(data))
+    types: set[str] = set()
+    article = None
+    for obj in objects:
+        obj_types = _types(obj)
+        types |= obj_types
+        if article is None and obj_types & ARTICLE_TYPES:
+            article = obj
+    return article, types, objects
+
+
+def _ld_text(value) -> str | None:
+    """Plain text from a JSON-LD value (string, list, or {"name": ...})."""
+    if isinstance(value, list):
+        parts = [_ld_text(v) for v in value]
+        parts = [p for p in parts if p]
+        return ", ".join(dict.fromkeys(parts)) if parts else None
+    if isinstance(value, dict):
+        return _ld_text(value.get("name") or value.get("@value"))
+    if value is None or isinstance(value, bool):
+        return None
+    text = html_lib.unescape(str(value)).strip()
+    return re.sub(r"\s+", " ", text) or None
+
+
+def _meta(tree: HtmlElement) -> dict[str, str]:
+    """``<meta>`` name/property/itemprop -> content (first occurrence wins), keys lower-cased."""
+    found: dict[str, str] = {}
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv")
+        content = element.get("content")
+        if key and content and content.strip():
+            found.setdefault(key.strip().lower(), content.strip())
+    for element in tree.xpath('//*[@itemprop="datePublished" or @itemprop="dateModified"][not(self::meta)]'):
+        value = element.get("datetime") or element.get("content")
+        if value:
+            found.setdefault(element.get("itemprop").lower(), value.strip())
+    return found
+
+
+def _first(mapping: dict, *keys: str) -> str | None:
+    for key in keys:
+        if mapping.get(key):
+            return mapping[key]
+    return None
+
+
+def _is_false(value) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+_PAYWALL_CLASS = re.compile(
+    r"(?:^|[\s_-])(paywall\w*|premium-content|subscriber-only|subscribers-only|subscriber-content|"
+    r"paid-content|article-locked|locked-content|piano-paywall|regwall)(?:$|[\s_])", re.I)
+
+
+def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], meta: dict) -> bool:
+    """True when the page itself declares restricted access; nothing is bypassed."""
+    for obj in ([article] if article else []) + ld_objects:
+        if _is_false(obj.get("isAccessibleForFree")):
+            return True
+    tier = (meta.get("article:content_tier") or "").lower()
+    if tier in {"locked", "metered"}:
+        return True
+    for element in tree.xpath("//*[@class or @id]"):
+        marker = f"{element.get('class', '')} {element.get('id', '')}"
+        if "pay" in marker or "subscri" in marker or "premium" in marker or "lock" in marker or "regwall" in marker:
+            if _PAYWALL_CLASS.search(marker):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- body
+
+_WORD = re.compile(r"\w+")
+_BOILERPLATE = re.compile(
+    r"^(?:related(?: post| stories| articles| content)?:|read more\b|see more:|more:$|also on\b|also read\b|"
+    r"also:|explore further$|you may also like|you might also like|don'?t miss$|most read\b|popular on\b|"
+    r"filed under:|tags:?$|source:|comments?$|\d*\s*comments?$|share (?:this|on)\b|advertisement$|"
+    r"click here\b|sign up\b|subscribe to\b|follow (?:us|@|\w+(?: \w+)? on)\b|copyright\b|©|\(c\) |"
+    r"image (?:copyright|caption)|getty images$|photo:|picture:|listen:|download:|"
+    r"have a tip\?|get the latest\b|like this story\?|thanks for signing up|"
+    r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
+_CONTACT = re.compile(r"\S+@\S+\.\w+|^(?:https?://)?(?:www\.)?twitter\.com/\w+$|^@\w+$")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _similar(a: str, b: str, threshold: float = 90.0) -> bool:
+    if not a or not b:
+        return False
+    a, b = " ".join(_words(a)), " ".join(_words(b))
+    return a == b or fuzz.ratio(a, b) >= threshold
+
+
+def _is_boilerplate(paragraph: str) -> bool:
+    """Short lines that are page furniture rather than article text."""
+    words = _words(paragraph)
+    if len(words) > 40:
+        return False
+    stripped = paragraph.lstrip("-•*|[( ").strip()
+    if _BOILERPLATE.match(stripped):
+        return True
+    if _CONTACT.search(paragraph) and len(words) <= 25:
+        return True
+    return False
+
+
+def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:
+    """Drop headline/standfirst residue at the top and furniture lines."""
+    paragraphs = [p.strip() for p in paragraphs]
+    paragraphs = [p for p in paragraphs if _WORD.search(p)]
+    # headline (and a standfirst right after it) repeated at the top of the body
+    start = 0
+    for index, paragraph in enumerate(paragraphs[:4]):
+        if any(_similar(paragraph, h) for h in headlines):
+            start = index + 1
+            if start < len(paragraphs) and any(_similar(paragraphs[start], d, 85) for d in descriptions):
+                start += 1
+    paragraphs = paragraphs[start:]
+    return [p for p in paragraphs if not _is_boilerplate(p)]
+
+
+def _is_link_block(element) -> bool:
+    """A paragraph that is only a link, or a list whose items each start with a link:
+    "related stories" furniture rather than article text."""
+    if element.tag == "list":
+        items = element.findall("item")
+        if len(items) < 2:
+            return False
+        led_by_link = sum(1 for item in items
+                          if len(item) and item[0].tag == "ref" and not (item.text or "").strip())
+        return led_by_link / len(items) >= 0.8
+    if element.tag in {"p", "head"}:
+        text = " ".join(element.itertext()).strip()
+        link_text = " ".join(t for ref in element.iter("ref") for t in ref.itertext()).strip()
+        return bool(text) and len(_words(link_text)) >= 0.9 * len(_words(text)) and len(_words(text)) <= 20
+    return False
+
+
+def _trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool) -> list[str]:
+    """Body paragraphs from trafilatura, without blocks that consist of links."""
+    document = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True,
+                                           include_links=True, with_metadata=False)
+    if document is None or document.body is None:
+        return []
+    body = document.body
+    for element in list(body):
+        if _is_link_block(element):
+            _remove_keep_tail(element)
+    etree.strip_tags(body, "ref")
+    return xmltotxt(body, False).split("\n")
+
+
+def _remove_keep_tail(element) -> None:
+    parent = element.getparent()
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _looks_like_navigation(paragraphs: list[str]) -> bool:
+    """A fast-mode result that is mostly menu entries (many very short lines)."""
+    if len(paragraphs) < 30:
+        return False
+    short = sum(len(_words(p)) <= 4 for p in paragraphs)
+    return short / len(paragraphs) > 0.6
+
+
+def _ld_body(article: dict | None) -> str | None:
+    """JSON-LD articleBody as plain text (some sites put HTML in it)."""
+    if not article or not isinstance(article.get("articleBody"), str):
+        return None
+    raw = html_lib.unescape(article["articleBody"])
+    if "<" in raw:
+        try:
+            fragment = load_html(f"<html><body><div>{raw}</div></body></html>")
+            raw = "\n".join(t.strip() for t in fragment.xpath("//body//text()")) if fragment is not None else raw
+        except (ValueError, etree.ParserError):
+            pass
+    return raw
+
+
+def _agree_with_ld_body(paragraphs: list[str], ld_body: str | None) -> list[str]:
+    """Where JSON-LD carries the full text, keep only paragraphs it confirms."""
+    if not ld_body:
+        return paragraphs
+    ld_words = set(_words(ld_body))
+    body_words = [w for p in paragraphs for w in _words(p)]
+    if len(ld_words) < 50 or not body_words:
+        return paragraphs
+    coverage = sum(w in ld_words for w in body_words) / len(body_words)
+    if coverage < 0.75:  # a teaser or a different text: not a usable reference
+        return paragraphs
+    kept = []
+    for paragraph in paragraphs:
+        words = _words(paragraph)
+        if words and sum(w in ld_words for w in words) / len(words) >= 0.5:
+            kept.append(paragraph)
+    return kept or paragraphs
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def _select(tree: HtmlElement, selector: str) -> list:
+    """Evaluate a ``css:...`` or ``xpath:...`` selector; bad selectors match nothing."""
+    kind, _, expression = selector.partition(":")
+    try:
+        if kind == "css":
+            return CSSSelector(expression)(tree)
+        if kind == "xpath":
+            result = tree.xpath(expression)
+            return result if isinstance(result, list) else [result]
+    except (etree.XPathError, ValueError, SyntaxError, Exception):  # cssselect raises its own error types
+        return []
+    return []
+
+
+def _node_text(node, paragraphs: bool = False) -> str:
+    if isinstance(node, str):
+        return node.strip()
+    if not isinstance(node, etree._Element):
+        return str(node).strip()
+    if paragraphs:
+        blocks = [" ".join(p.text_content().split()) for p in node.iter("p", "li", "h2", "h3", "blockquote")]
+        blocks = [b for b in blocks if b]
+        if blocks:
+            return "\n\n".join(blocks)
+    return " ".join(node.text_content().split())
+
+
+def _apply_overrides(tree: HtmlElement, overrides: dict, result: dict) -> None:
+    for field in ("title", "body", "author", "published_at"):
+        selector = overrides.get(field)
+        if not selector:
+            continue
+        nodes = _select(tree, selector)
+        if not nodes:
+            continue
+        if field == "published_at":
+            node = nodes[0]
+            value = node if isinstance(node, str) else (node.get("datetime") or node.get("content") or _node_text(node))
+            normalised = _normalise_date(value)
+            if normalised:
+                result["published_at"], result["date_source"] = normalised, "override"
+        elif field == "body":
+            text = "\n\n".join(t for t in (_node_text(n, paragraphs=True) for n in nodes) if t)
+            if text:
+                result["body"] = text
+        else:
+            text = ", ".join(dict.fromkeys(t for t in (_node_text(n) for n in nodes) if t))
+            if text:
+                result[field] = text
+
+
+# --------------------------------------------------------------------------- classification
+
+_TAG_URL = re.compile(r"/(?:tags?|authors?|topics?|category|categories|people|writers?)/[^/]+/?(?:page/\d+/?)?$", re.I)
+_LIVE_URL = re.compile(r"/live/?$", re.I)
+
+
+def _headline_links(tree: HtmlElement) -> int:
+    """Number of links whose anchor text looks like a headline (4+ words)."""
+    count = 0
+    for anchor in tree.iter("a"):
+        text = anchor.text_content()
+        if text and len(text.split()) >= 4:
+            count += 1
+    return count
+
+
+def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_ld: bool,
+              og_type: str | None, body: str, paywalled: bool) -> str | None:
+    """Return a reject reason for non-article pages, or None for an article."""
+    words = len(_words(body))
+    article_signal = has_article_ld or (og_type or "").lower() == "article"
+    path = urlsplit(url).path if url else ""
+    if not has_article_ld:
+        if _LIVE_URL.search(path):
+            return "live blog index"
+        if _TAG_URL.search(path) or "profilepage" in types:
+            return "tag/author page"
+        if types & LISTING_TYPES:
+            return "section page: many links, little text"
+    if not body.strip():
+        return "no body"
+    if not article_signal:
+        links = _headline_links(tree)
+        if links >= 10 and words < 12 * links:
+            return "section page: many links, little text"
+    if words < MIN_ARTICLE_WORDS and not (paywalled and article_signal):
+        return "too short"
+    return None
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def _title_from_tag(tree: HtmlElement) -> str | None:
+    titles = tree.xpath("//head/title/text()") or tree.xpath("//title/text()")
+    if not titles:
+        return None
+    title = " ".join(titles[0].split())
+    # drop a trailing " | Site name" / " - Site name"
+    parts = re.split(r"\s+[|–—-]\s+", title)
+    return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else title
+
+
+def _language(tree: HtmlElement, article: dict | None, meta: dict) -> str | None:
+    lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    lang = lang or _ld_text((article or {}).get("inLanguage")) or _first(meta, "content-language", "og:locale", "language")
+    if not lang:
+        return None
+    return lang.split(",")[0].strip().replace("_", "-") or None
+
+
+def extract_article(html: str | bytes, url: str | None = None, *, overrides: dict | None = None,
+                    hints: dict | None = None) -> dict:
+    """Extract metadata and body text from one page.
+
+    Returns a dict with exactly the keys in ``RESULT_KEYS``. Dates are UTC ISO strings
+    (``YYYY-MM-DDTHH:MM:SSZ``) or ``YYYY-MM-DD`` when only a day is known;
+    ``date_source`` records where ``published_at`` came from.
+    """
+    result = dict.fromkeys(RESULT_KEYS)
+    result.update(is_article=False, paywalled=False, body="")
+    hints = hints or {}
+    text = decode_html(html) if isinstance(html, bytes) else html
+    tree = load_html(text) if text and text.strip() else None
+    if tree is None:
+        result["reject_reason"] = "no body"
+        _apply_hints(result, hints)
+        return result
+
+    article, types, ld_objects = _json_ld(tree)
+    meta = _meta(tree)
+    ld = article or {}
+
+    result["title"] = (_ld_text(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
+                       or _ld_text(ld.get("name")) or _title_from_tag(tree))
+    result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
+                                                                       "twitter:description")
+    author = _ld_text(ld.get("author") or ld.get("creator"))
+    meta_author = _first(meta, "author", "article:author", "byl", "parsely-author", "sailthru.author")
+    if not author and meta_author and not meta_author.startswith("http"):
+        author = re.sub(r"^by\s+", "", meta_author, flags=re.I)
+    result["author"] = author
+    result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")
+    if result["section"] and "," in result["section"] and isinstance(ld.get("articleSection"), list):
+        result["section"] = result["section"].split(",")[0].strip()
+    result["language"] = _language(tree, article, meta)
+
+    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    main_entity = ld.get("mainEntityOfPage")
+    main_entity = main_entity.get("@id") if isinstance(main_entity, dict) else main_entity
+    candidate = (canonical[0].strip() if canonical else None) or meta.get("og:url") or ld.get("url") or main_entity
+    if isinstance(candidate, str) and candidate.strip():
+        result["canonical_url"] = urljoin(url or "", candidate.strip())
+    else:
+        result["canonical_url"] = url
+
+    # dates: JSON-LD, then meta/microdata, then <time> / htmldate in the page, then the URL
+    published = _normalise_date(ld.get("datePublished") or ld.get("dateCreated"))
+    if published:
+        result["published_at"], result["date_source"] = published, "json-ld"
+    else:
+        published = _normalise_date(_first(meta, "article:published_time", "datepublished", "og:published_time",
+                                            "published_time", "pubdate", "publishdate", "publish-date",
+                                            "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created",
+                                            "date", "dc.date"))
+        if published:
+            result["published_at"], result["date_source"] = published, "meta"
+    modified = _normalise_date(ld.get("dateModified"))
+    if modified:
+        result["modified_at"], result["modified_source"] = modified, "json-ld"
+    else:
+        modified = _normalise_date(_first(meta, "article:modified_time", "datemodified", "og:updated_time",
+                                           "last-modified", "dcterms.modified"))
+        if modified:
+            result["modified_at"], result["modified_source"] = modified, "meta"
+
+    # body: trafilatura (fast), full trafilatura when fast mode returns a menu, then cleaning
+    paragraphs = _trafilatura_paragraphs(tree, url, fast=True)
+    fast_words = sum(len(_words(p)) for p in paragraphs)
+    if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
+        fuller = _trafilatura_paragraphs(tree, url, fast=False)
+        if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
+            paragraphs = fuller
+    headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
+                             *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
+    descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
+    paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
+    paragraphs = _agree_with_ld_body(paragraphs, _ld_body(article))
+    result["body"] = "\n\n".join(paragraphs)
+
+    if not result["published_at"]:
+        _page_text_date(tree, url, result)
+
+    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
+    if overrides:
+        _apply_overrides(tree, overrides, result)
+    _apply_hints(result, hints)
+    reason = _classify(tree, url, types, article is not None, meta.get("og:type"), result["body"], result["paywalled"])
+    result["is_article"], result["reject_reason"] = reason is None, reason
+    return result
+
+
+def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
+    """Fallback dates: a ``<time datetime>`` element, the URL, then htmldate's markup search."""
+    for value in tree.xpath("//time[@pubdate]/@datetime | //article//time/@datetime | //time/@datetime")[:1]:
+        published = _normalise_date(value)
+        if published:
+            result["published_at"], result["date_source"] = published, "text"
+            return
+    published = _url_date(url) or _url_date(result.get("canonical_url"))
+    if published:
+        result["published_at"], result["date_source"] = published, "url"
+        return
+    try:
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
+    except (ValueError, TypeError):
+        found = None
+    published = _normalise_date(found)
+    if published:
+        result["published_at"], result["date_source"] = published, "text"
+
+
+def _apply_hints(result: dict, hints: dict) -> None:
+    """Discovery hints fill only what the page did not provide."""
+    if not result.get("published_at") and hints.get("published_at"):
+        published = _normalise_date(hints["published_at"])
+        if published:
+            source = hints.get("date_source")
+            result["published_at"] = published
+            result["date_source"] = source if source in {"feed", "sitemap"} else "feed"
+    if not result.get("title") and hints.get("title"):
+        result["title"] = " ".join(str(hints["title"]).split())
