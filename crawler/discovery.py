@@ -47,8 +47,9 @@ def iso_utc(value: dt.datetime | dt.date | str | None) -> str | None:
     return value.isoformat()
 
 
-def parse_robots_sitemaps(text: str) -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in text.splitlines()
+def parse_robots_sitemaps(text: str, base_url: str) -> list[str]:
+    """Sitemap URLs named in a robots.txt (relative ones resolved against it)."""
+    return [urljoin(base_url, line.split(":", 1)[1].strip()) for line in text.splitlines()
             if line.lower().startswith("sitemap:") and line.split(":", 1)[1].strip()]
 
 
@@ -72,7 +73,7 @@ def looks_like_feed(body: bytes) -> bool:
     return b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
 
 
-def parse_sitemap(body: bytes) -> tuple[list[str], list[Found]]:
+def parse_sitemap(body: bytes, base_url: str) -> tuple[list[str], list[Found]]:
     """Return (child sitemaps, page entries) of a sitemap or sitemap index.
 
     Reads ``lastmod`` and the Google News ``news:publication_date`` and ``news:title``
@@ -91,7 +92,7 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[Found]]:
     if tag == "sitemapindex":
         for loc in root.iterfind(".//s:sitemap/s:loc", ns):
             if loc.text and loc.text.strip():
-                children.append(loc.text.strip())
+                children.append(urljoin(base_url, loc.text.strip()))
         return children, pages
     for url_el in root.iterfind("s:url", ns):
         loc = url_el.findtext("s:loc", namespaces=ns)
@@ -101,7 +102,7 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[Found]]:
         news_title = url_el.findtext("n:news/n:title", namespaces=ns)
         lastmod = url_el.findtext("s:lastmod", namespaces=ns)
         published = iso_utc(news_date) if news_date else None
-        pages.append(Found(loc.strip(), "sitemap", published or iso_utc(lastmod),
+        pages.append(Found(urljoin(base_url, loc.strip()), "sitemap", published or iso_utc(lastmod),
                            "sitemap" if (published or lastmod) else None,
                            news_title.strip() if news_title else None))
     return children, pages

@@ -13,11 +13,27 @@ from cuttings import store
 from cuttings.dedupe import SyndicationIndex, normalise_url
 
 
-class RejectNonArticlesPipeline:
+class _StorePipeline:
+    """Base: keeps the crawler, whose spider carries the shared store connection."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @property
+    def spider(self):
+        return self.crawler.spider
+
+
+class RejectNonArticlesPipeline(_StorePipeline):
     """Drop pages the extractor says are not articles (section, tag, author, live-blog index,
     too short) and remember them in ``crawl_state`` so they are not fetched again."""
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
+        spider = self.spider
         if item.get("is_article") and (item.get("body") or "").strip():
             return item
         reason = item.get("reject_reason") or "no article body"
@@ -30,27 +46,29 @@ class RejectNonArticlesPipeline:
         raise DropItem(f"not an article: {reason}: {item['url']}")
 
 
-class NormaliseUrlsPipeline:
+class NormaliseUrlsPipeline(_StorePipeline):
     """Set ``canonical_url``: the page's rel=canonical when it points at the same site (or
     a sister title on the same scheme), else the fetched URL; both normalised (tracking
     parameters, AMP/mobile variants, trailing slashes and case removed)."""
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
+        spider = self.spider
         declared = item.get("extracted_canonical")
         chosen = declared if declared and urlsplit(declared).scheme in ("http", "https") else item["url"]
         item["canonical_url"] = normalise_url(chosen)
         return item
 
 
-class StoreArticlesPipeline:
+class StoreArticlesPipeline(_StorePipeline):
     """Write articles to the store: new, near-duplicate copy (``duplicate_of``), material
     revision (new ``article_versions`` row) or unchanged. Counts each outcome."""
 
-    def open_spider(self, spider):
-        self.db = spider.db
+    def open_spider(self):
+        self.db = self.spider.db
         self.index = SyndicationIndex.from_db(self.db) if self.db is not None else None
 
-    def process_item(self, item, spider):
+    def process_item(self, item):
+        spider = self.spider
         if self.db is None:
             return item
         status, article_id = store.save_article(self.db, dict(item), spider.run_id, self.index)
@@ -62,5 +80,5 @@ class StoreArticlesPipeline:
             stats.inc_value(f"cuttings/source/{item.get('source_id')}/dated")
         return item
 
-    def close_spider(self, spider):
+    def close_spider(self):
         self.index = None

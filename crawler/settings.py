@@ -52,6 +52,7 @@ LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+LOG_FORMATTER = "crawler.logformatter.QuietDropLogFormatter"
 
 # Extraction runs in a process pool so the reactor thread only does I/O.
 CUTTINGS_EXTRACT_WORKERS = 2

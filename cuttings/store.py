@@ -619,6 +619,18 @@ def is_material_change(old_title: str, old_body: str, new_title: str, new_body: 
     return skeleton(old_title) != skeleton(new_title) or skeleton(old_body) != skeleton(new_body)
 
 
+def _published_earlier(published_at: str | None, db: Database, other_id: int) -> bool:
+    """Whether ``published_at`` is strictly earlier than the other article's date. A date
+    without a time is compared by day only, so a same-day tie keeps the first copy seen."""
+    other = db.execute("SELECT published_at FROM articles WHERE id = ?", [other_id]).fetchone()
+    if not (published_at and other and other[0]):
+        return False
+    mine, theirs = published_at, other[0]
+    if len(mine) == 10 or len(theirs) == 10:
+        return mine[:10] < theirs[:10]
+    return mine < theirs
+
+
 def save_article(db: Database, item: dict, run_id: int | None, index: Any = None) -> tuple[str, int]:
     """Store one extracted article idempotently. Returns (status, article_id) where status is
     ``new``, ``duplicate`` (a new syndicated copy, stored and linked), ``updated`` (material
@@ -657,6 +669,15 @@ def save_article(db: Database, item: dict, run_id: int | None, index: Any = None
             db.execute("INSERT INTO article_fingerprints (article_id, minhash) VALUES (?, ?)",
                        [article_id, dedupe.to_blob(minhash)])
             status = "duplicate" if original else "new"
+            if original and _published_earlier(item.get("published_at"), db, original[0]):
+                # The copy seen first was not the first published: this one becomes the original.
+                db.execute("UPDATE articles SET duplicate_of = NULL, similarity = NULL WHERE id = ?", [article_id])
+                db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
+                           [article_id, original[0], original[0]])
+                db.execute("UPDATE articles SET similarity = ? WHERE id = ?", [round(original[1], 3), original[0]])
+                if index is not None:
+                    index.remove(original[0])
+                original = None
             if index is not None and not original:
                 index.add(article_id, minhash)
         else:

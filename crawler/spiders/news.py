@@ -206,7 +206,7 @@ class NewsSpider(scrapy.Spider):
                                          meta={**meta, "depth_left": 0, "layer": "search"})
 
     def parse_robots(self, response):
-        for sitemap_url in discovery.parse_robots_sitemaps(response.text if hasattr(response, "text") else ""):
+        for sitemap_url in discovery.parse_robots_sitemaps(response.text if hasattr(response, "text") else "", response.url):
             path = urlsplit(sitemap_url).path
             owners = [s for s in response.meta["sources_on_host"]
                       if path.startswith(urlsplit(s.home).path) or sitemap_url in s.sitemaps]
@@ -221,7 +221,7 @@ class NewsSpider(scrapy.Spider):
         store.record_fetch(self.db, response.url, source_id=source.id, kind="sitemap",
                            http_status=response.status, etag=_header(response, "ETag"),
                            last_modified=_header(response, "Last-Modified"))
-        children, pages = discovery.parse_sitemap(response.body)
+        children, pages = discovery.parse_sitemap(response.body, response.url)
         for child in children:
             yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.on_error, meta={"source": source})
         for found in pages:
