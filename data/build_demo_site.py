@@ -497,10 +497,6 @@ def _comments(page: ArticlePage) -> list[tuple[str, str]]:
     return [_COMMENTS[(seed // 7 + i * 3) % len(_COMMENTS)] for i in range(count)]
 
 
-def _author_slug(author: str) -> str:
-    return slugify(author)
-
-
 def _json_ld(data: dict) -> str:
     text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
     return '<script type="application/ld+json">\n' + text.replace("</", "<\\/") + "\n</script>"
@@ -702,7 +698,7 @@ def _tags_html(page: ArticlePage) -> str:
 
 
 def _byline_link(page: ArticlePage) -> str:
-    return f'<a href="{page.outlet.prefix}author/{_author_slug(page.author)}/" rel="author">{esc(page.author)}</a>'
+    return f'<a href="{page.outlet.prefix}author/{slugify(page.author)}/" rel="author">{esc(page.author)}</a>'
 
 
 def render_article(page: ArticlePage, popular: list[ArticlePage]) -> str:
@@ -724,7 +720,7 @@ def render_article(page: ArticlePage, popular: list[ArticlePage]) -> str:
             "datePublished": iso_utc(page.published_at),
             "dateModified": iso_utc(page.modified_at),
             "author": [{"@type": "Person", "name": page.author,
-                        "url": f"https://{outlet.domain}/author/{_author_slug(page.author)}/"}],
+                        "url": f"https://{outlet.domain}/author/{slugify(page.author)}/"}],
             "publisher": {"@type": "Organization", "name": outlet.name, "url": f"https://{outlet.domain}/"},
             "isAccessibleForFree": True,
         }))
@@ -1136,7 +1132,7 @@ def render_site(pages: list[ArticlePage]) -> tuple[dict[str, str], dict]:
         non_articles.append(NonArticlePage(tag_path, outlet.slug, "tag"))
 
         for author in outlet.authors:
-            author_path = f"{outlet.prefix}author/{_author_slug(author)}/"
+            author_path = f"{outlet.prefix}author/{slugify(author)}/"
             add_page(author_path, _listing_page(outlet, author_path, author, f"Articles by {author}.",
                                                 [p for p in outlet_pages if p.author == author][:40], popular))
             non_articles.append(NonArticlePage(author_path, outlet.slug, "author"))

@@ -142,6 +142,20 @@ def test_corpus_dates_and_titles_carried_over(manifest: dict) -> None:
         assert article["modified_at"] >= article["published_at"]
 
 
+def test_undated_articles_get_dates_from_url_evidence(manifest: dict) -> None:
+    labels = [json.loads(line) for line in (CORPUS_DIR / "labels.jsonl").read_text().splitlines()]
+    published = {a["corpus_id"]: a["published_at"][:10] for a in manifest["articles"] if a["syndicated_from"] is None}
+    undated = [row for row in labels if row["date"] is None]
+    url_months = [(row, m) for row in undated if (m := re.search(r"/(20\d\d)/(\d\d)/", row["url"]))]
+    assert url_months
+    for row, match in url_months:
+        assert published[row["id"]][:7] == f"{match.group(1)}-{match.group(2)}"
+    newsquest = sorted((int(m.group(1)), published[row["id"]]) for row in undated
+                       if (m := re.search(r"/news/(?:[a-z_]+/)*(\d{7,8})\.", row["url"])))
+    assert len(newsquest) > 10
+    assert [day for _, day in newsquest] == sorted(day for _, day in newsquest)  # article numbers grow with time
+
+
 def test_syndicated_copies_point_at_existing_originals(manifest: dict) -> None:
     by_canonical = {a["canonical_url"]: a for a in manifest["articles"]}
     copies = [a for a in manifest["articles"] if a["syndicated_from"]]
