@@ -8,6 +8,7 @@ most the article in hand and re-running finishes the rest.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cuttings import store
@@ -80,4 +81,5 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 
 
 def models_dir(path: str | Path | None = None) -> Path:
-    return Path(path) if path else MODELS_DIR
+    """The models directory: the given path, else $CUTTINGS_MODELS, else data/models."""
+    return Path(path or os.environ.get("CUTTINGS_MODELS") or MODELS_DIR)

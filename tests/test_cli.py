@@ -1,0 +1,88 @@
+"""The command line's conventions: help with examples, one-line errors, nothing written on mistakes."""
+import click
+import pytest
+from click.testing import CliRunner
+
+import pipeline
+from tests.conftest import run_cli
+
+
+def all_commands(group=pipeline.cli, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("path,command", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple)
+                         else "")
+def test_every_command_has_help_with_example(path, command):
+    result = CliRunner().invoke(pipeline.cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"`cuttings {' '.join(path)} --help` has no example"
+
+
+def test_required_commands_exist():
+    names = {" ".join(p) for p, _ in all_commands()}
+    for required in ("demo", "crawl", "analyse", "classify", "run", "train", "evaluate", "analyse-text",
+                     "report", "serve", "db stats", "extract"):
+        assert required in names
+
+
+def test_group_help_mentions_demo():
+    result = CliRunner().invoke(pipeline.cli, ["--help"])
+    assert result.exit_code == 0 and "cuttings demo" in result.output
+
+
+def one_line_error(result):
+    err = result.stderr.decode()
+    assert result.returncode != 0
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_missing_database_is_a_clear_error_and_creates_nothing(tmp_path):
+    db = tmp_path / "nope.db"
+    for args in (["db", "stats"], ["analyse"]):
+        line = one_line_error(run_cli("--db", str(db), *args))
+        assert "database not found" in line
+        assert not db.exists()
+
+
+def test_bad_sources_config(tmp_path):
+    bad = tmp_path / "sources.toml"
+    bad.write_text("[[source]]\nid = 'x'\nname = 'X'\nhome = 'not a url'\n")
+    db = tmp_path / "x.db"
+    line = one_line_error(run_cli("--db", str(db), "crawl", "--sources", str(bad)))
+    assert "not an http(s) URL" in line and "sources.toml" in line
+    assert not db.exists()
+    bad.write_text("[[source]\n")
+    assert "not valid TOML" in one_line_error(run_cli("--db", str(db), "crawl", "--sources", str(bad)))
+    assert not db.exists()
+
+
+def test_unknown_source(tmp_path):
+    db = tmp_path / "x.db"
+    line = one_line_error(run_cli("--db", str(db), "crawl", "no-such-outlet"))
+    assert "unknown source 'no-such-outlet'" in line
+    assert not db.exists()
+
+
+def test_bad_since_value(tmp_path):
+    result = run_cli("--db", str(tmp_path / "x.db"), "crawl", "--since", "yesterday-ish")
+    assert result.returncode == 2 and "not an ISO date" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_db_stats_counts_rows(demo_db):
+    result = run_cli("--db", str(demo_db), "db", "stats", "--json")
+    assert result.returncode == 0
+    import json
+    counts = json.loads(result.stdout)
+    import sqlite3
+    conn = sqlite3.connect(demo_db)
+    for table in ("articles", "mentions", "quotes", "classifications", "sources"):
+        assert counts[table] == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert counts[table] > 0

@@ -1,0 +1,87 @@
+"""The store: schema by migrations, WAL, foreign keys, idempotent article saving."""
+import sqlite3
+
+import pytest
+
+from cuttings import store
+from cuttings.dedupe import SyndicationIndex
+
+
+def test_connect_creates_schema_wal_and_foreign_keys(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    tables = set(db.table_names())
+    for name in ("sources", "crawl_runs", "articles", "article_versions", "entities", "mentions", "quotes",
+                 "classifications", "models", "labels", "crawl_state", "crawl_errors", "articles_fts"):
+        assert name in tables
+    assert db.journal_mode == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    columns = {c.name for c in db["articles"].columns}
+    assert {"url", "canonical_url", "source_id", "title", "author", "published_at", "modified_at", "first_seen_at",
+            "last_seen_at", "body", "word_count", "content_hash", "duplicate_of"} <= columns
+    assert {"article_summary", "entity_daily", "quotes_by_speaker"} <= set(db.view_names())
+
+
+def test_migrations_apply_once(tmp_path):
+    path = tmp_path / "x.db"
+    store.connect(path)
+    db = store.connect(path)
+    applied = [r["name"] for r in db.query("SELECT name FROM _sqlite_migrations")]
+    assert applied == sorted(set(applied), key=applied.index)
+    assert len(applied) == len(store.migrations._migrations)
+
+
+def test_missing_database_refused_without_creating(tmp_path):
+    path = tmp_path / "missing.db"
+    with pytest.raises(store.StoreError, match="database not found"):
+        store.connect(path, create=False)
+    assert not path.exists()
+
+
+def test_not_a_cuttings_database(tmp_path):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(store.StoreError, match="not a cuttings database"):
+        store.connect(path, create=False)
+
+
+def _item(**kw):
+    base = {"url": "http://a.example/news/1", "canonical_url": "http://a.example/news/1", "source_id": None,
+            "title": "Fire crews praised", "body": " ".join(f"word{i}" for i in range(200)),
+            "published_at": "2026-11-20"}
+    base.update(kw)
+    return base
+
+
+def test_save_article_idempotent_and_versions(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    index = SyndicationIndex()
+    status, article_id = store.save_article(db, _item(), None, index)
+    assert status == "new"
+    assert store.save_article(db, _item(body=_item()["body"] + "  "), None, index) == ("unchanged", article_id)
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+    status, same = store.save_article(db, _item(title="Fire crews criticised"), None, index)
+    assert (status, same) == ("updated", article_id)
+    versions = list(db.query("SELECT version, headline_changed, diff_summary FROM article_versions ORDER BY version"))
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[1]["headline_changed"] == 1 and "headline changed" in versions[1]["diff_summary"]
+
+
+def test_near_duplicate_linked_to_earliest_copy(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    index = SyndicationIndex()
+    body = " ".join(f"token{i}" for i in range(300))
+    _, later = store.save_article(db, _item(url="http://b.example/2", canonical_url="http://b.example/2",
+                                            body=body + " This story first appeared in the Echo.",
+                                            published_at="2026-11-21T10:00:00Z"), None, index)
+    status, earlier = store.save_article(db, _item(url="http://a.example/1", canonical_url="http://a.example/1",
+                                                   body=body, published_at="2026-11-20T09:00:00Z"), None, index)
+    assert status == "duplicate"
+    rows = dict(db.execute("SELECT id, duplicate_of FROM articles").fetchall())
+    assert rows == {later: earlier, earlier: None}
+
+
+def test_fts_follows_articles(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    store.save_article(db, _item(title="Campion fire takeover"), None, None)
+    hits = list(db.query("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ["takeover"]))
+    assert len(hits) == 1
