@@ -36,6 +36,15 @@ SPIKE_SD = 2.0
 BASELINE_DAYS = 14
 CHART_DAYS = 30
 OTHER_GROUP = "Other local news"
+# Short names for the summary line; an entity not listed here is shown by its full name.
+SHORT_NAMES = {
+    "hwfrs": "HWFRS",
+    "hw_fire_authority": "H&W Fire Authority",
+    "sfrs": "SFRS",
+    "shropshire_fire_authority": "Shropshire Fire Authority",
+    "wm_pcc": "PCC",
+    "west_mercia_police": "West Mercia Police",
+}
 STANCES = ("favour", "neutral", "against")
 FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
 
@@ -159,10 +168,14 @@ def _key_quote(story: dict, entity_id: str | None) -> dict | None:
     return None
 
 
-def _story_in_group(story: dict, entity_id: str | None) -> dict:
+def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict:
+    """A story as listed under one group: its key quote and tone for that group's entity, and
+    ``repeat`` when an earlier group already listed it (renderers show repeats compactly)."""
     entry = {k: v for k, v in story.items() if k != "quotes"}
     entry["key_quote"] = _key_quote(story, entity_id)
     entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
+    entry["repeat"] = story["article_id"] in shown
+    shown.add(story["article_id"])
     return entry
 
 
@@ -292,20 +305,23 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     until = _normalise(until) or now
     until_dt = _parse(until)
     since = _normalise(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
-    entities = [dict(row) for row in db.query("SELECT id, name, kind FROM entities ORDER BY rowid")]
+    entities = [dict(row) | {"short_name": SHORT_NAMES.get(row["id"], row["name"])}
+                for row in db.query("SELECT id, name, kind FROM entities ORDER BY rowid")]
     names = {entity["id"]: entity["name"] for entity in entities}
     stories = _stories(db, since, until)
     spikes = _spikes(db, entities, until_dt)
 
-    groups = []
+    groups, shown = [], set()
     for entity in entities:
-        members = [_story_in_group(story, entity["id"]) for story in stories if entity["id"] in story["entities"]]
+        members = [_story_in_group(story, entity["id"], shown)
+                   for story in stories if entity["id"] in story["entities"]]
         if members:
-            groups.append({"entity_id": entity["id"], "name": entity["name"], "kind": entity["kind"],
-                           "stories": members, "spike": spikes[entity["id"]]})
-    unwatched = [_story_in_group(story, None) for story in stories if not set(story["entities"]) & set(names)]
+            groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
+                           "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]]})
+    unwatched = [_story_in_group(story, None, shown) for story in stories if not set(story["entities"]) & set(names)]
     if unwatched:
-        groups.append({"entity_id": None, "name": OTHER_GROUP, "kind": None, "stories": unwatched, "spike": None})
+        groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
+                       "stories": unwatched, "spike": None})
 
     stance_counts = {label: 0 for label in STANCES}
     for story in stories:
@@ -321,6 +337,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "summary": {
             "stories": len(stories),
             "by_entity": {group["entity_id"]: len(group["stories"]) for group in groups if group["entity_id"]},
+            "by_name": {group["short_name"]: len(group["stories"]) for group in groups},
             "other": len(unwatched),
             "stance": stance_counts,
             "edits": len(edits),
@@ -426,9 +443,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     summary = digest["summary"]
     lines = [f"{digest['title']}" if plain else f"# {digest['title']}", "",
              f"New since {_when(digest['since'])}, up to {_when(digest['until'])}.", ""]
-    counts = ", ".join(f"{entity_id.upper()} {count}" for entity_id, count in summary["by_entity"].items())
-    if summary["other"]:
-        counts = (counts + ", " if counts else "") + f"Other {summary['other']}"
+    counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
     stories_word = "story" if summary["stories"] == 1 else "stories"
     lines.append(f"{summary['stories']} new {stories_word}" + (f" ({counts})" if counts else "")
@@ -446,6 +461,10 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         if plain:
             lines += ["-" * len(title), ""]
         for story in group["stories"]:
+            if story["repeat"]:
+                tone = f" ({_label_text('tone', story['group_tone'])})" if story["group_tone"] else ""
+                lines.append(f"{'*' if plain else '-'} {esc(story['headline'])}{tone}: listed above")
+                continue
             badges = [topic["label"] + ("?" if topic["uncertain"] else "") for topic in story["topics"]]
             if story["stance"] and story["stance"]["label"] != "none":
                 badges.append(_label_text("stance", story["stance"]))
@@ -512,13 +531,16 @@ def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] 
         path.write_text(renderers[fmt](digest), encoding="utf-8")
         paths.append(path)
     if record:
-        with db.atomic():
-            for fmt, path in zip(formats, paths):
-                db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) "
-                           "VALUES (?, ?, ?, ?, ?, ?)",
-                           [store.utcnow(), digest["since"], digest["until"], fmt, str(path),
-                            digest["summary"]["stories"]])
+        record_report(db, digest, formats, paths)
     return paths
+
+
+def record_report(db: Database, digest: dict, formats: tuple[str, ...] | list[str], paths: list[Path]) -> None:
+    """Add one ``reports`` row per written file; the next digest starts at ``digest["until"]``."""
+    with db.atomic():
+        for fmt, path in zip(formats, paths):
+            db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
+                       [store.utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
 
 
 def digest_json(digest: dict) -> str:
