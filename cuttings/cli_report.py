@@ -17,7 +17,7 @@ def _timestamp(value: str | None, option: str) -> str | None:
     if not value:
         return None
     try:
-        return report._normalise(value)
+        return report.normalise_timestamp(value)
     except ValueError:
         raise click.ClickException(f"{option} must be a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SSZ), "
                                    f"got {value!r}") from None

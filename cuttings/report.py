@@ -18,7 +18,6 @@ windows.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import statistics
@@ -76,8 +75,8 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _normalise(timestamp: str | None) -> str | None:
-    """Any accepted timestamp form in the store's canonical ``YYYY-MM-DDTHH:MM:SSZ`` form."""
+def normalise_timestamp(timestamp: str | None) -> str | None:
+    """A date or ISO timestamp (``Z`` or offset; naive means UTC) in the store's canonical ``YYYY-MM-DDTHH:MM:SSZ`` form."""
     return _iso(_parse(timestamp)) if timestamp else None
 
 
@@ -301,10 +300,10 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     ``until`` when no report was ever made); ``until`` defaults to ``now``, which
     defaults to the current UTC time. Stories are articles first seen in (since, until].
     """
-    now = _normalise(now) or store.utcnow()
-    until = _normalise(until) or now
+    now = normalise_timestamp(now) or store.utcnow()
+    until = normalise_timestamp(until) or now
     until_dt = _parse(until)
-    since = _normalise(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
+    since = normalise_timestamp(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
     entities = [dict(row) | {"short_name": SHORT_NAMES.get(row["id"], row["name"])}
                 for row in db.query("SELECT id, name, kind FROM entities ORDER BY rowid")]
     names = {entity["id"]: entity["name"] for entity in entities}
@@ -542,7 +541,3 @@ def record_report(db: Database, digest: dict, formats: tuple[str, ...] | list[st
             db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
                        [store.utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
 
-
-def digest_json(digest: dict) -> str:
-    """The digest as JSON (for ``--format json`` style uses and debugging)."""
-    return json.dumps(digest, indent=2, ensure_ascii=False)

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from cuttings import store
+
+log = logging.getLogger(__name__)
 
 SCHEMA_DOC = store.REPO_DIR / "docs" / "schema.md"
 _BEGIN = "<!-- BEGIN GENERATED: schema reference (cuttings.serve.update_schema_doc) -->"
@@ -391,16 +396,37 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_o
     if not db_path.exists():
         raise store.StoreError(f"database not found: {db_path}")
     if read_only:
-        checkpoint(db_path)
+        try:
+            checkpoint(db_path)
+        except sqlite3.Error as exc:  # e.g. a read-only copy: serve what the main file holds
+            log.warning("could not checkpoint %s (%s); recent writes may not show", db_path, exc)
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
         metadata_path = write_metadata(db_path, directory)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
                                                      read_only=read_only, open_browser=open_browser))
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            return process.wait()
+        with _sigterm_as_interrupt():
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.terminate()
+                return process.wait()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C while serving, so stopping ``cuttings serve`` also stops Datasette."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import sys
 import subprocess
 import time
 import urllib.parse
@@ -113,3 +115,32 @@ def test_server_metadata_and_read_only(server):
     facets = _get(server, "/cuttings/mentions.json", {"_facet": "entity_id"})
     counts = {item["value"]: item["count"] for item in facets["facet_results"]["entity_id"]["results"]}
     assert counts["wm_pcc"] == 12
+
+
+def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
+    """serve() itself: the sample data still sits in the WAL (a connection is open), yet the immutable
+    server sees it; SIGTERM to the cuttings process stops Datasette too."""
+    db_path = tmp_path / "cuttings.db"
+    db = build_sample_db(db_path)
+    assert (tmp_path / "cuttings.db-wal").stat().st_size > 0
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
+                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                rows = _get(base, "/cuttings/article_summary.json", {"_shape": "array", "_size": "100"})
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                time.sleep(0.2)
+        assert len(rows) == 18 and rows[0]["published_at"] == "2026-11-24T05:30:00Z"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+        db.close()
+    with pytest.raises(OSError):
+        _get(base, "/-/versions.json")
