@@ -188,7 +188,10 @@ def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, lis
         [_iso(start), _iso(until)])
     counts: dict[str, list[int]] = {}
     for row in rows:
-        moment = _parse(row["at"])
+        try:
+            moment = _parse(row["at"])
+        except ValueError:  # a malformed date from a crawled page: leave it out of the counts
+            continue
         index = days - 1 - math.floor((until - moment).total_seconds() / 86400)
         if 0 <= index < days:
             counts.setdefault(row["entity_id"], [0] * days)[index] += 1
@@ -365,15 +368,21 @@ def safe_url(url: str | None) -> str:
 
 
 def _when(timestamp: str | None) -> str:
-    """``2026-11-24T07:00:00Z`` as ``Tue 24 Nov 2026, 07:00 UTC``."""
-    if not timestamp:
-        return ""
-    value = _parse(timestamp)
-    return value.strftime("%a %-d %b %Y, %H:%M UTC")
+    """``2026-11-24T07:00:00Z`` as ``Tue 24 Nov 2026, 07:00 UTC`` (unparseable text shown as it is)."""
+    try:
+        value = _parse(timestamp) if timestamp else None
+    except ValueError:
+        return timestamp or ""
+    return f"{value:%a} {value.day} {value:%b %Y, %H:%M} UTC" if value else ""
 
 
 def _day(timestamp: str | None) -> str:
-    return _parse(timestamp).strftime("%a %-d %b %Y") if timestamp else ""
+    """``2026-11-24`` as ``Tue 24 Nov 2026`` (unparseable text shown as it is)."""
+    try:
+        value = _parse(timestamp) if timestamp else None
+    except ValueError:
+        return timestamp or ""
+    return f"{value:%a} {value.day} {value:%b %Y}" if value else ""
 
 
 def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
