@@ -578,19 +578,14 @@ def db_stats(ctx, as_json):
         click.echo(f"{name:<{width}}  {count:>8}")
 
 
-def register_optional_commands() -> None:
+def register_commands() -> None:
     """Commands that live in their own modules."""
-    from cuttings import cli_report
-    for name in ("report", "serve", "export"):
-        command = getattr(cli_report, name, None)
-        if command is not None:
-            cli.add_command(command)
+    from cuttings.cli_report import COMMANDS as report_commands
+    for command in report_commands:
+        cli.add_command(command)
 
 
-try:
-    register_optional_commands()
-except ImportError:  # pragma: no cover - module not present in a partial checkout
-    pass
+register_commands()
 
 
 if __name__ == "__main__":
