@@ -1,0 +1,442 @@
+"""Watchlist-driven spaCy pipeline: mentions of watched bodies and quotes of their speakers.
+
+``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with four components:
+
+* ``cuttings_paragraph_breaks``: a blank line always starts a new sentence;
+* ``sentencizer``: spaCy's rule-based sentence splitter;
+* ``cuttings_watchlist_ruler``: spaCy's ``SpanRuler`` loaded with phrase patterns generated from
+  the watchlist (names, abbreviations, office holders, generic references, region terms and
+  exclusions); the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
+* ``cuttings_reference_resolver``: picks non-overlapping matches (longest first, exclusions
+  included so "West Midlands Police and Crime Commissioner" hides "Police and Crime Commissioner"),
+  adds fuzzy matches of misspelt long names, resolves holders by the article date and generic
+  references ("the service", "the PCC") to the bodies the article names, and writes the result to
+  ``doc.spans["watchlist_mentions"]`` (label = entity id, ``id_`` = method).
+
+:class:`Analyser` wraps the pipeline and the quote extractor behind ``analyse``/``pipe``.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import spacy
+import srsly
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+from spacy.language import Language
+from spacy.pipeline import SpanRuler
+from spacy.tokens import Doc, Span
+
+from nlp import quotes as quote_extractor
+from nlp.watchlist import Watchlist, load_watchlist
+
+RAW_SPANS_KEY = "watchlist_raw"
+MENTIONS_KEY = "watchlist_mentions"
+PUBLISHED_AT_KEY = "published_at"
+
+# Ruler labels: what a matched phrase is, and what its pattern id points at.
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, REGION, EXCLUDE = (
+    "name", "holder", "generic", "group", "group_generic", "region", "exclude")
+FUZZY = "fuzzy"
+
+# Words that do not distinguish one body from another: fuzzy matches must agree on the others.
+COMMON_NAME_WORDS = {
+    "the", "and", "&", "of", "for", "in", "'s", "fire", "rescue", "service", "services", "police",
+    "crime", "commissioner", "authority", "authorities", "and", "county", "council", ",", "-",
+}
+FUZZY_MIN_TOKENS = 3
+FUZZY_MIN_SCORE = 90.0
+FUZZY_PLACE_SCORE = 80.0
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
+# Characters replaced by a space before tokenising (same length, so offsets are unchanged).
+SINGLE_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n(?![ \t\r]*\n)|[\t\r\f\v\u00a0\u2028\u2029]")
+
+
+def normalise_text(text: str) -> str:
+    """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
+    return SINGLE_LINE_BREAK.sub(lambda match: " " * len(match.group(0)), text)
+
+
+def surface_variants(phrase: str) -> set[str]:
+    """Spellings of ``phrase`` with every combination of "and"/"&" and straight/curly apostrophes."""
+    parts = re.split(r"(\s(?:and|&)\s)", phrase)
+    joiners = [index for index, part in enumerate(parts) if part in (" and ", " & ")]
+    variants = set()
+    choices = [(" and ", " & ")] * len(joiners) if len(joiners) <= 4 else [(" and ",), (" & ",)]
+    for combination in itertools.product(*choices) if len(joiners) <= 4 else [
+            (" and ",) * len(joiners), (" & ",) * len(joiners)]:
+        for index, joiner in zip(joiners, combination):
+            parts[index] = joiner
+        variants.add("".join(parts))
+    variants |= {variant.replace("'", "\u2019") for variant in variants}
+    return variants
+
+
+def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
+    """SpanRuler phrase patterns for every phrase of the watchlist (label = role, id = target)."""
+    patterns: list[dict] = []
+
+    def add(label: str, target: str, phrases: Iterable[str]) -> None:
+        for phrase in phrases:
+            for variant in sorted(surface_variants(phrase)):
+                patterns.append({"label": label, "pattern": variant, "id": target})
+
+    for entity in watchlist.entities:
+        add(NAME, entity.id, entity.aliases + entity.abbreviations)
+        add(GENERIC, entity.id, entity.generic_references)
+        add(REGION, entity.id, entity.region_terms)
+        add(EXCLUDE, entity.id, entity.exclude)
+        for holder in entity.holders:
+            target = f"{entity.id}|{holder.name}"
+            add(HOLDER, target, [holder.name, holder.surname] + [
+                f"{title} {holder.surname}" for title in ("Mr", "Mrs", "Ms", "Cllr", "Councillor", "Dr")])
+    for group in watchlist.groups:
+        add(GROUP, group.id, group.aliases)
+        add(GROUP_GENERIC, group.id, group.generic_references)
+    return patterns
+
+
+@Language.factory("cuttings_paragraph_breaks")
+def make_paragraph_breaks(nlp: Language, name: str):
+    """Mark the token after a blank line as a sentence start (headline and paragraphs split)."""
+
+    def paragraph_breaks(doc: Doc) -> Doc:
+        for token in doc[:-1]:
+            if token.is_space and "\n" in token.text:
+                doc[token.i + 1].is_sent_start = True
+        return doc
+
+    return paragraph_breaks
+
+
+class WatchlistRuler:
+    """spaCy ``SpanRuler`` over token norms, holding the phrase patterns of a watchlist."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.span_ruler = SpanRuler(nlp, name=f"{name}_span_ruler", spans_key=RAW_SPANS_KEY,
+                                    phrase_matcher_attr="NORM", overwrite=True)
+
+    def add_patterns(self, patterns: list[dict]) -> None:
+        self.span_ruler.add_patterns(patterns)
+
+    @property
+    def patterns(self) -> list[dict]:
+        return self.span_ruler.patterns
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self.span_ruler(doc)
+
+    def to_disk(self, path, exclude=tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_jsonl(path / "patterns.jsonl", self.patterns)
+
+    def from_disk(self, path, exclude=tuple()) -> "WatchlistRuler":
+        self.span_ruler.clear()
+        self.add_patterns(list(srsly.read_jsonl(Path(path) / "patterns.jsonl")))
+        return self
+
+
+@Language.factory("cuttings_watchlist_ruler")
+def make_watchlist_ruler(nlp: Language, name: str) -> WatchlistRuler:
+    return WatchlistRuler(nlp, name)
+
+
+def _parse_day(value) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+class ReferenceResolver:
+    """Turns raw ruler matches into resolved watchlist mentions (see module docstring)."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.watchlist: Watchlist | None = None
+        self._typo_cache: dict[str, bool] = {}
+
+    def set_watchlist(self, watchlist: Watchlist) -> None:
+        self.watchlist = watchlist
+        self.entities = {entity.id: entity for entity in watchlist.entities}
+        self.groups = {group.id: group for group in watchlist.groups}
+        self.vocabulary: set[str] = set()
+        self.fuzzy_targets: list[tuple[str, str, list[str], set[str]]] = []
+        tokenizer = spacy.blank("en").tokenizer
+        for entity in watchlist.entities:
+            phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
+                holder.name for holder in entity.holders)
+            for phrase in phrases:
+                self.vocabulary.update(token.norm_ for token in tokenizer(phrase))
+            for alias in entity.aliases:
+                words = [token.norm_ for token in tokenizer(alias.replace("&", "and"))]
+                if len(words) >= FUZZY_MIN_TOKENS:
+                    places = {word for word in words if word not in COMMON_NAME_WORDS and word.isalpha()}
+                    self.fuzzy_targets.append((entity.id, " ".join(words), words, places))
+        self.long_vocabulary = sorted(word for word in self.vocabulary if len(word) >= 4 and word.isalpha())
+        self._typo_cache.clear()
+
+    # -- serialisation: the resolver's data is the watchlist, stored as JSON of its entities --
+    def to_disk(self, path, exclude=tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        source = self.watchlist.path if self.watchlist else None
+        srsly.write_json(path / "resolver.json", {"watchlist_path": str(source) if source else None})
+
+    def from_disk(self, path, exclude=tuple()) -> "ReferenceResolver":
+        data = srsly.read_json(Path(path) / "resolver.json")
+        self.set_watchlist(load_watchlist(data["watchlist_path"]))
+        return self
+
+    # -- fuzzy matching --------------------------------------------------------------------
+    def _is_typo(self, word: str) -> bool:
+        """True if ``word`` is one edit away from a watchlist word without being one."""
+        cached = self._typo_cache.get(word)
+        if cached is None:
+            limit = 1 if len(word) < 9 else 2
+            cached = word not in self.vocabulary and any(
+                abs(len(known) - len(word)) <= limit and OSA.distance(word, known, score_cutoff=limit) <= limit
+                for known in self.long_vocabulary)
+            if len(self._typo_cache) < 200_000:
+                self._typo_cache[word] = cached
+        return cached
+
+    def _fuzzy_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
+        found = []
+        for token in doc:
+            if len(token) < 4 or not token.is_alpha or token.norm_ in self.vocabulary:
+                continue
+            if not self._is_typo(token.norm_):
+                continue
+            for entity_id, target, words, places in self.fuzzy_targets:
+                size = len(words)
+                for start in range(max(0, token.i - size + 1), min(token.i, len(doc) - size) + 1):
+                    window = doc[start:start + size]
+                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in window]
+                    if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
+                        continue
+                    if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
+                           for place in places):
+                        found.append((start, start + size, FUZZY, entity_id))
+        return found
+
+    # -- resolution ------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        if self.watchlist is None:
+            raise ValueError("cuttings_reference_resolver needs set_watchlist() before use")
+        day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
+        regions: Counter[str] = Counter()
+        region_seen: set[tuple[int, int, str]] = set()
+        matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        for span in doc.spans.get(RAW_SPANS_KEY, []):
+            if span.label_ == REGION:
+                key = (span.start, span.end, span.id_)
+                if key not in region_seen:
+                    region_seen.add(key)
+                    regions[span.id_] += 1
+                continue
+            matches.setdefault((span.start, span.end), []).append((span.label_, span.id_))
+        for start, end, label, target in self._fuzzy_spans(doc):
+            matches.setdefault((start, end), []).append((label, target))
+
+        selected = self._select(matches)
+        # Salience: how often each body (or the body it governs / is governed by) is named.
+        named: dict[str, list[int]] = {}
+        for (start, _end), items in selected:
+            for label, target in items:
+                if label in (NAME, FUZZY):
+                    named.setdefault(target, []).append(start)
+                elif label == GROUP:
+                    for member in self.groups[target].members:
+                        named.setdefault(member, []).append(start)
+                elif label == HOLDER:
+                    named.setdefault(target.split("|")[0], []).append(start)
+        excluded = {target for _key, items in selected for label, target in items if label == EXCLUDE}
+
+        mentions: list[Span] = []
+        for (start, end), items in selected:
+            for entity_id, method in self._resolve(items, start, day, named, excluded, regions):
+                mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
+        doc.spans[MENTIONS_KEY] = mentions
+        return doc
+
+    @staticmethod
+    def _select(matches: dict[tuple[int, int], list[tuple[str, str]]]):
+        """Longest-first non-overlapping matches, in text order.
+
+        A name of another body nested in a longer name survives ("PCC for West Mercia Police" also
+        names West Mercia Police) unless an exclusion of that body covers it.
+        """
+        taken: list[tuple[int, int]] = []
+        chosen = []
+        for (start, end) in sorted(matches, key=lambda key: (key[0] - key[1], key[0])):
+            if any(start < other_end and other_start < end for other_start, other_end in taken):
+                continue
+            taken.append((start, end))
+            chosen.append(((start, end), matches[(start, end)]))
+        for (start, end), items in list(chosen):
+            outer = {target for label, target in items if label in (NAME, FUZZY)}
+            if not outer:
+                continue
+            for (inner_start, inner_end), inner_items in matches.items():
+                if not (start <= inner_start and inner_end <= end and (inner_start, inner_end) != (start, end)):
+                    continue
+                for label, target in inner_items:
+                    blocked = any(label2 == EXCLUDE and target2 == target and s2 <= inner_start and inner_end <= e2
+                                  for (s2, e2), items2 in matches.items() for label2, target2 in items2)
+                    if label == NAME and target not in outer and not blocked:
+                        chosen.append(((inner_start, inner_end), [(label, target)]))
+        chosen.sort()
+        return chosen
+
+    def _linked(self, entity_id: str) -> list[str]:
+        """Bodies tied to ``entity_id`` by ``governs`` (in either direction)."""
+        entity = self.entities[entity_id]
+        linked = [entity.governs] if entity.governs else []
+        linked += [other.id for other in self.watchlist.entities if other.governs == entity_id]
+        return linked
+
+    def _resolve(self, items, position, day, named, excluded, regions):
+        """(entity_id, method) pairs for the matches sharing one span."""
+        if any(label == EXCLUDE for label, _ in items):
+            return []
+        resolved: dict[str, str] = {}
+        for label, target in items:
+            if label == NAME:
+                resolved[target] = "matched"
+            elif label == FUZZY:
+                resolved.setdefault(target, "fuzzy")
+            elif label == GROUP:
+                for member in self.groups[target].members:
+                    resolved[member] = "matched"
+            elif label == HOLDER:
+                resolved[self._office_of(target, day)] = "matched"
+        if resolved:
+            return list(resolved.items())
+        generic_targets = [target for label, target in items if label == GENERIC]
+        if generic_targets:
+            choice = self._resolve_generic(generic_targets, position, named, excluded, regions)
+            return [(choice, "inferred")] if choice else []
+        for label, target in items:
+            if label == GROUP_GENERIC:
+                members = self.groups[target].members
+                if named and not any(member in excluded for member in members):
+                    return [(member, "inferred") for member in members]
+        return []
+
+    def _office_of(self, target: str, day: dt.date | None) -> str:
+        """The office a holder mention means: the one held on ``day``, else the one ever held."""
+        entity_id, holder_name = target.split("|", 1)
+        holder_offices = [entity for entity in self.watchlist.entities
+                          if any(holder.name == holder_name for holder in entity.holders)]
+        for entity in holder_offices:
+            if any(holder.name == holder_name for holder in entity.holders_on(day)):
+                return entity.id
+        return entity_id
+
+    def _resolve_generic(self, candidates, position, named, excluded, regions) -> str | None:
+        """The body a generic reference means: the most often named candidate (counting the body it
+        governs or is governed by), nearest first on ties; else, if allowed, the article's area."""
+        def salience(entity_id: str) -> tuple[int, int]:
+            positions = list(named.get(entity_id, []))
+            for linked in self._linked(entity_id):
+                positions += named.get(linked, [])
+            before = [p for p in positions if p <= position]
+            nearest = position - max(before) if before else 10**9
+            return (len(positions), -nearest)
+
+        scored = sorted(((salience(entity_id), entity_id) for entity_id in candidates), reverse=True)
+        if scored[0][0][0] > 0:
+            return scored[0][1]
+        regional = [entity_id for entity_id in candidates
+                    if self.entities[entity_id].infer_from_region and entity_id not in excluded]
+        by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
+        if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
+            return by_region[0][1]
+        return None
+
+
+@Language.factory("cuttings_reference_resolver")
+def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
+    return ReferenceResolver(nlp, name)
+
+
+def build_nlp(watchlist: Watchlist) -> Language:
+    """A blank English pipeline that finds and resolves the watchlist's mentions."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("cuttings_paragraph_breaks")
+    nlp.add_pipe("sentencizer")
+    ruler = nlp.add_pipe("cuttings_watchlist_ruler")
+    ruler.add_patterns(watchlist_patterns(watchlist))
+    resolver = nlp.add_pipe("cuttings_reference_resolver")
+    resolver.set_watchlist(watchlist)
+    return nlp
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """Character offsets where each blank-line-separated paragraph starts."""
+    return [0] + [match.end() for match in PARAGRAPH_BREAK.finditer(text)]
+
+
+class Analyser:
+    """Mentions of watched bodies and quotes of their speakers, for one article at a time."""
+
+    def __init__(self, watchlist: Watchlist | None = None):
+        self.watchlist = watchlist if watchlist is not None else load_watchlist()
+        self.nlp = build_nlp(self.watchlist)
+        self.version = f"{self.watchlist.version}-{quote_extractor.QUOTES_VERSION}"
+
+    def _make_doc(self, text: str, published_at: str | None) -> Doc:
+        doc = self.nlp.make_doc(normalise_text(text or ""))
+        doc.user_data[PUBLISHED_AT_KEY] = published_at
+        return doc
+
+    def analyse(self, text: str, published_at: str | None = None) -> dict:
+        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body)."""
+        doc = self._make_doc(text, published_at)
+        for _name, component in self.nlp.pipeline:
+            doc = component(doc)
+        return self._result(text or "", doc)
+
+    def pipe(self, items: Iterable[tuple[str, str | None]], batch_size: int = 64) -> Iterator[dict]:
+        """``analyse`` over ``(text, published_at)`` pairs, streamed through ``nlp.pipe``."""
+        texts: list[str] = []
+
+        def docs():
+            for text, published_at in items:
+                texts.append(text or "")
+                yield self._make_doc(text, published_at)
+
+        for doc in self.nlp.pipe(docs(), batch_size=batch_size):
+            yield self._result(texts.pop(0), doc)
+
+    def _result(self, text: str, doc: Doc) -> dict:
+        sentences = list(doc.sents) if len(doc) else []
+        sentence_starts = [sentence.start for sentence in sentences]
+        paragraphs = paragraph_starts(text)
+        mentions = []
+        for span in doc.spans.get(MENTIONS_KEY, []):
+            sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
+            mentions.append({
+                "entity_id": span.label_,
+                "surface": text[span.start_char:span.end_char],
+                "start_char": span.start_char,
+                "end_char": span.end_char,
+                "sentence": sentences[sentence_index].text.strip(),
+                "sentence_index": sentence_index,
+                "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
+                "method": span.id_,
+            })
+        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
+        return {"mentions": mentions, "quotes": quotes}
+

@@ -1,0 +1,3 @@
+QUOTES_VERSION="q1"
+def extract_quotes(text, mentions, watchlist):
+    return []
