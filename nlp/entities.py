@@ -41,8 +41,8 @@ MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
-NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, REGION, EXCLUDE = (
-    "name", "holder", "generic", "group", "group_generic", "region", "exclude")
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, REGION, EXCLUDE = (
+    "name", "holder", "generic", "group", "group_generic", "group_area", "region", "exclude")
 FUZZY = "fuzzy"
 
 # Words that do not distinguish one body from another: fuzzy matches must agree on the others.
@@ -50,6 +50,7 @@ COMMON_NAME_WORDS = {
     "the", "and", "&", "of", "for", "in", "'s", "fire", "rescue", "service", "services", "police",
     "crime", "commissioner", "authority", "authorities", "and", "county", "council", ",", "-",
 }
+NON_CONTENT_WORDS = {"the", "a", "an", "our", "its", "his", "her", "their", "your", "'s", "this", "that"}
 FUZZY_MIN_TOKENS = 3
 FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
@@ -99,6 +100,7 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     for group in watchlist.groups:
         add(GROUP, group.id, group.aliases)
         add(GROUP_GENERIC, group.id, group.generic_references)
+        add(GROUP_AREA, group.id, group.area_references)
     return patterns
 
 
@@ -249,7 +251,7 @@ class ReferenceResolver:
         for start, end, label, target in self._fuzzy_spans(doc):
             matches.setdefault((start, end), []).append((label, target))
 
-        selected = self._select(matches)
+        selected = self._select(doc, matches)
         # Salience: how often each body (or the body it governs / is governed by) is named.
         named: dict[str, list[int]] = {}
         for (start, _end), items in selected:
@@ -265,17 +267,18 @@ class ReferenceResolver:
 
         mentions: list[Span] = []
         for (start, end), items in selected:
-            for entity_id, method in self._resolve(items, start, day, named, excluded, regions):
+            for entity_id, method in self._resolve(items, doc[start:end], day, named, excluded, regions):
                 mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
     @staticmethod
-    def _select(matches: dict[tuple[int, int], list[tuple[str, str]]]):
+    def _select(doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]):
         """Longest-first non-overlapping matches, in text order.
 
         A name of another body nested in a longer name survives ("PCC for West Mercia Police" also
-        names West Mercia Police) unless an exclusion of that body covers it.
+        names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
+        an exclusion of that body covers it.
         """
         taken: list[tuple[int, int]] = []
         chosen = []
@@ -291,6 +294,8 @@ class ReferenceResolver:
             for (inner_start, inner_end), inner_items in matches.items():
                 if not (start <= inner_start and inner_end <= end and (inner_start, inner_end) != (start, end)):
                     continue
+                if inner_end != end and doc[inner_end].norm_ != "'s":
+                    continue
                 for label, target in inner_items:
                     blocked = any(label2 == EXCLUDE and target2 == target and s2 <= inner_start and inner_end <= e2
                                   for (s2, e2), items2 in matches.items() for label2, target2 in items2)
@@ -300,13 +305,11 @@ class ReferenceResolver:
         return chosen
 
     def _linked(self, entity_id: str) -> list[str]:
-        """Bodies tied to ``entity_id`` by ``governs`` (in either direction)."""
-        entity = self.entities[entity_id]
-        linked = [entity.governs] if entity.governs else []
-        linked += [other.id for other in self.watchlist.entities if other.governs == entity_id]
-        return linked
+        """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
+        governs = self.entities[entity_id].governs
+        return [governs] if governs else []
 
-    def _resolve(self, items, position, day, named, excluded, regions):
+    def _resolve(self, items, span, day, named, excluded, regions):
         """(entity_id, method) pairs for the matches sharing one span."""
         if any(label == EXCLUDE for label, _ in items):
             return []
@@ -325,13 +328,17 @@ class ReferenceResolver:
             return list(resolved.items())
         generic_targets = [target for label, target in items if label == GENERIC]
         if generic_targets:
-            choice = self._resolve_generic(generic_targets, position, named, excluded, regions)
+            choice = self._resolve_generic(generic_targets, span, named, excluded, regions)
             return [(choice, "inferred")] if choice else []
         for label, target in items:
-            if label == GROUP_GENERIC:
-                members = self.groups[target].members
-                if named and not any(member in excluded for member in members):
-                    return [(member, "inferred") for member in members]
+            members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
+            if any(member in excluded for member in members):
+                continue
+            members_named = any(member in named or any(linked in named for linked in self._linked(member))
+                                for member in members)
+            if (label == GROUP_GENERIC and members_named) or (
+                    label == GROUP_AREA and named):
+                return [(member, "inferred") for member in members]
         return []
 
     def _office_of(self, target: str, day: dt.date | None) -> str:
@@ -344,20 +351,36 @@ class ReferenceResolver:
                 return entity.id
         return entity_id
 
-    def _resolve_generic(self, candidates, position, named, excluded, regions) -> str | None:
-        """The body a generic reference means: the most often named candidate (counting the body it
-        governs or is governed by), nearest first on ties; else, if allowed, the article's area."""
-        def salience(entity_id: str) -> tuple[int, int]:
-            positions = list(named.get(entity_id, []))
-            for linked in self._linked(entity_id):
-                positions += named.get(linked, [])
-            before = [p for p in positions if p <= position]
-            nearest = position - max(before) if before else 10**9
-            return (len(positions), -nearest)
+    def _resolve_generic(self, candidates, span, named, excluded, regions) -> str | None:
+        """The body a generic reference means.
 
-        scored = sorted(((salience(entity_id), entity_id) for entity_id in candidates), reverse=True)
-        if scored[0][0][0] > 0:
-            return scored[0][1]
+        1. the most often named candidate, counting names of the body it governs ("the fire
+           authority" in an article naming HWFRS), the nearest preceding one on ties;
+        2. else the candidate whose governing body is named ("the service" in an article naming
+           only its fire authority), but not in articles about an office (the PCC), where "the fire
+           service" usually means the institution in general;
+        3. else, for entities with ``infer_from_region`` and a specific enough reference ("the fire
+           authority", not "the authority"), the candidate whose area the article names most.
+        """
+        def salience(entity_id: str, related: list[str]) -> tuple[int, int]:
+            positions = [p for body in [entity_id, *related] for p in named.get(body, [])]
+            before = [p for p in positions if p <= position]
+            return (len(positions), -(position - max(before)) if before else -10**9)
+
+        position = span.start
+
+        scored = max((salience(entity_id, self._linked(entity_id)), entity_id) for entity_id in candidates)
+        if scored[0][0] > 0:
+            return scored[1]
+        if not any(self.entities[entity_id].kind == "office" for entity_id in named):
+            governed_by = {entity_id: [other.id for other in self.watchlist.entities if other.governs == entity_id]
+                           for entity_id in candidates}
+            scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
+            if scored[0][0] > 0:
+                return scored[1]
+        content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
+        if len(content) < 2 and not any(token.is_upper and len(token) > 1 for token in content):
+            return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)

@@ -71,6 +71,7 @@ class Group:
     members: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     generic_references: tuple[str, ...] = ()
+    area_references: tuple[str, ...] = ()
 
 
 @dataclass
@@ -181,6 +182,7 @@ def _parse_group(raw: dict, file_label: str, known_ids: set[str]) -> Group:
         members=members,
         aliases=_string_list(raw, "aliases", where),
         generic_references=_string_list(raw, "generic_references", where),
+        area_references=_string_list(raw, "area_references", where),
     )
 
 
