@@ -84,8 +84,63 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _same_speaker(gold: str, predicted: str | None) -> bool:
+    """Speakers agree when their last words (surname, or "spokesperson") agree."""
+    if not predicted:
+        return False
+    gold_words = re.findall(r"[\w'-]+", gold.lower())
+    predicted_words = re.findall(r"[\w'-]+", predicted.lower())
+    return bool(gold_words and predicted_words and gold_words[-1] == predicted_words[-1])
+
+
+def evaluate_quotes(gold_path: str | Path = DEFAULT_GOLD_QUOTES, corpus_dir: str | Path = DEFAULT_CORPUS_DIR,
+                    analyser: Analyser | None = None) -> dict:
+    """Quote recall (gold quote text found inside a predicted quote), speaker accuracy (share of the
+    found quotes whose speaker matches) and entity accuracy (share whose entity_id matches)."""
+    analyser = analyser or Analyser()
+    corpus = {record["id"]: (record, text) for record, text in load_corpus(corpus_dir)}
+    with open(gold_path, encoding="utf-8") as handle:
+        gold = [json.loads(line) for line in handle if line.strip()]
+    predictions: dict[str, list[dict]] = {}
+    found = speaker_ok = entity_ok = 0
+    misses = []
+    for item in gold:
+        article_id = item["article_id"]
+        if article_id not in predictions:
+            record, text = corpus[article_id]
+            predictions[article_id] = analyser.analyse(article_text(text), record.get("date"))["quotes"]
+        wanted = _normalise(item["text"])
+        match = next((quote for quote in predictions[article_id] if wanted in _normalise(quote["text"])), None)
+        if match is None:
+            misses.append((article_id, item["text"], "not found"))
+            continue
+        found += 1
+        if _same_speaker(item["speaker"], match["speaker"]):
+            speaker_ok += 1
+        else:
+            misses.append((article_id, item["text"], f"speaker {match['speaker']!r} != {item['speaker']!r}"))
+        entity_ok += match["entity_id"] == item.get("entity_id")
+    return {
+        "gold_quotes": len(gold),
+        "recall": _ratio(found, len(gold)),
+        "speaker_accuracy": _ratio(speaker_ok, found),
+        "entity_accuracy": _ratio(entity_ok, found),
+        "errors": misses,
+    }
+
+
 if __name__ == "__main__":
     entity_result = evaluate_entities()
     print(format_table(entity_result))
     for error in entity_result["errors"]:
+        print("  ", *error)
+    quote_result = evaluate_quotes()
+    print(f"quotes: {quote_result['gold_quotes']} gold, recall {quote_result['recall']:.3f}, "
+          f"speaker accuracy {quote_result['speaker_accuracy']:.3f}, "
+          f"entity accuracy {quote_result['entity_accuracy']:.3f}")
+    for error in quote_result["errors"]:
         print("  ", *error)
