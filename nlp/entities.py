@@ -25,12 +25,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy
 import spacy
 import srsly
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
+from spacy.attrs import IS_SPACE, NORM, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -109,9 +111,11 @@ def make_paragraph_breaks(nlp: Language, name: str):
     """Mark the token after a blank line as a sentence start (headline and paragraphs split)."""
 
     def paragraph_breaks(doc: Doc) -> Doc:
-        for token in doc[:-1]:
-            if token.is_space and "\n" in token.text:
-                doc[token.i + 1].is_sent_start = True
+        if len(doc) < 2:
+            return doc
+        for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
+            if "\n" in doc[int(index)].text:
+                doc[int(index) + 1].is_sent_start = True
         return doc
 
     return paragraph_breaks
@@ -166,7 +170,8 @@ class ReferenceResolver:
     def __init__(self, nlp: Language, name: str):
         self.name = name
         self.watchlist: Watchlist | None = None
-        self._typo_cache: dict[str, bool] = {}
+        self._typo_cache: dict[str, tuple[str, ...]] = {}
+        self._hash_cache: dict[int, tuple[str, ...]] = {}
 
     def set_watchlist(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
@@ -186,7 +191,12 @@ class ReferenceResolver:
                     places = {word for word in words if word not in COMMON_NAME_WORDS and word.isalpha()}
                     self.fuzzy_targets.append((entity.id, " ".join(words), words, places))
         self.long_vocabulary = sorted(word for word in self.vocabulary if len(word) >= 4 and word.isalpha())
+        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str]]]] = {}
+        for fuzzy_target in self.fuzzy_targets:
+            for word in set(fuzzy_target[2]):
+                self.fuzzy_index.setdefault(word, []).append(fuzzy_target)
         self._typo_cache.clear()
+        self._hash_cache.clear()
 
     # -- serialisation: the resolver's data is the watchlist, stored as JSON of its entities --
     def to_disk(self, path, exclude=tuple()) -> None:
@@ -201,36 +211,55 @@ class ReferenceResolver:
         return self
 
     # -- fuzzy matching --------------------------------------------------------------------
-    def _is_typo(self, word: str) -> bool:
-        """True if ``word`` is one edit away from a watchlist word without being one."""
+    def _near_words(self, word: str) -> tuple[str, ...]:
+        """Watchlist words one edit (two for long words) away from ``word``, which is not one itself."""
         cached = self._typo_cache.get(word)
         if cached is None:
             limit = 1 if len(word) < 9 else 2
-            cached = word not in self.vocabulary and any(
-                abs(len(known) - len(word)) <= limit and OSA.distance(word, known, score_cutoff=limit) <= limit
-                for known in self.long_vocabulary)
+            cached = () if word in self.vocabulary else tuple(
+                known for known in self.long_vocabulary
+                if abs(len(known) - len(word)) <= limit and OSA.distance(word, known, score_cutoff=limit) <= limit)
             if len(self._typo_cache) < 200_000:
                 self._typo_cache[word] = cached
         return cached
 
+    def _near_words_by_hash(self, doc: Doc, norm_hash: int) -> tuple[str, ...]:
+        cached = self._hash_cache.get(norm_hash)
+        if cached is None:
+            word = doc.vocab.strings[norm_hash]
+            cached = self._near_words(word) if len(word) >= 4 and word.isalpha() else ()
+            if len(self._hash_cache) < 200_000:
+                self._hash_cache[norm_hash] = cached
+        return cached
+
     def _fuzzy_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
+        """Windows around a misspelt watchlist word that closely match a long alias."""
         found = []
-        for token in doc:
-            if len(token) < 4 or not token.is_alpha or token.norm_ in self.vocabulary:
+        norms = None
+        for norm_hash in doc.count_by(NORM):
+            near_words = self._near_words_by_hash(doc, norm_hash)
+            if not near_words:
                 continue
-            if not self._is_typo(token.norm_):
-                continue
-            for entity_id, target, words, places in self.fuzzy_targets:
-                size = len(words)
-                for start in range(max(0, token.i - size + 1), min(token.i, len(doc) - size) + 1):
-                    window = doc[start:start + size]
-                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in window]
+            if norms is None:
+                norms = doc.to_array([NORM])
+            for token_index in numpy.flatnonzero(norms == norm_hash):
+                found.extend(self._fuzzy_windows(doc, int(token_index), near_words))
+        return found
+
+    def _fuzzy_windows(self, doc: Doc, token_index: int, near_words: tuple[str, ...]):
+        for near in near_words:
+            for entity_id, target, words, places in self.fuzzy_index.get(near, ()):
+                for offset in (index for index, word in enumerate(words) if word == near):
+                    start = token_index - offset
+                    end = start + len(words)
+                    if start < 0 or end > len(doc):
+                        continue
+                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
                     if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
                         continue
                     if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
                            for place in places):
-                        found.append((start, start + size, FUZZY, entity_id))
-        return found
+                        yield (start, end, FUZZY, entity_id)
 
     # -- resolution ------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -444,22 +473,27 @@ class Analyser:
             yield self._result(texts.pop(0), doc)
 
     def _result(self, text: str, doc: Doc) -> dict:
-        sentences = list(doc.sents) if len(doc) else []
-        sentence_starts = [sentence.start for sentence in sentences]
-        paragraphs = paragraph_starts(text)
+        mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
-        for span in doc.spans.get(MENTIONS_KEY, []):
-            sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
-            mentions.append({
-                "entity_id": span.label_,
-                "surface": text[span.start_char:span.end_char],
-                "start_char": span.start_char,
-                "end_char": span.end_char,
-                "sentence": sentences[sentence_index].text.strip(),
-                "sentence_index": sentence_index,
-                "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
-                "method": span.id_,
-            })
+        if len(mention_spans):
+            sentence_starts = [0] + [int(index) for index in numpy.flatnonzero(doc.to_array([SENT_START]) == 1)
+                                     if index > 0]
+            paragraphs = paragraph_starts(text)
+            for span in mention_spans:
+                sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
+                sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
+                                else len(doc))
+                sentence = doc[sentence_starts[sentence_index]:sentence_end]
+                mentions.append({
+                    "entity_id": span.label_,
+                    "surface": text[span.start_char:span.end_char],
+                    "start_char": span.start_char,
+                    "end_char": span.end_char,
+                    "sentence": text[sentence.start_char:sentence.end_char].strip(),
+                    "sentence_index": sentence_index,
+                    "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
+                    "method": span.id_,
+                })
         quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
         return {"mentions": mentions, "quotes": quotes}
 

@@ -250,12 +250,15 @@ class QuoteAttributor:
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
-        pattern = re.compile(rf"\b{re.escape(surname)}\b(?P<apposition>,[^.;:\"\u201c\u201d\n]{{3,120}}?)(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
-        for match in pattern.finditer(self.text, 0, before):
-            apposition = match.group("apposition")
+        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,[^.;:\"\u201c\u201d\n]{{3,120}}?)"
+                                rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
+        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+            match = apposition.match(self.text, occurrence.end(), before)
+            if match is None:
+                continue
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
-                return apposition.strip(" ,"), entity_id
+                return match.group("apposition").strip(" ,"), entity_id
         prefix = re.compile(rf"(?P<role>[^.;:\"\u201c\u201d\n,]{{3,80}})\s+(?:\w+\s+)?{re.escape(surname)}\b")
         for match in prefix.finditer(self.text, 0, before):
             entity_id = self._entity_in(match.start("role"), match.end("role"))
