@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy
 import spacy
 import srsly
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
@@ -53,6 +53,8 @@ COMMON_NAME_WORDS = {
     "crime", "commissioner", "authority", "authorities", "and", "county", "council", ",", "-",
 }
 NON_CONTENT_WORDS = {"the", "a", "an", "our", "its", "his", "her", "their", "your", "'s", "this", "that"}
+MAX_CACHED_WORDS = 500_000
+INFLECTIONS = {"s", "es", "d", "ed", "n", "r"}
 FUZZY_MIN_TOKENS = 3
 FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
@@ -170,15 +172,15 @@ class ReferenceResolver:
     def __init__(self, nlp: Language, name: str):
         self.name = name
         self.watchlist: Watchlist | None = None
-        self._typo_cache: dict[str, tuple[str, ...]] = {}
-        self._hash_cache: dict[int, tuple[str, ...]] = {}
+        self._clean_hashes: set[int] = set()               # words that are no misspelling
+        self._typo_hashes: dict[int, tuple[str, ...]] = {}  # misspelling -> watchlist words it is near
 
     def set_watchlist(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
         self.entities = {entity.id: entity for entity in watchlist.entities}
         self.groups = {group.id: group for group in watchlist.groups}
         self.vocabulary: set[str] = set()
-        self.fuzzy_targets: list[tuple[str, str, list[str], set[str]]] = []
+        self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
         tokenizer = spacy.blank("en").tokenizer
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
@@ -189,14 +191,17 @@ class ReferenceResolver:
                 words = [token.norm_ for token in tokenizer(alias.replace("&", "and"))]
                 if len(words) >= FUZZY_MIN_TOKENS:
                     places = {word for word in words if word not in COMMON_NAME_WORDS and word.isalpha()}
-                    self.fuzzy_targets.append((entity.id, " ".join(words), words, places))
-        self.long_vocabulary = sorted(word for word in self.vocabulary if len(word) >= 4 and word.isalpha())
-        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str]]]] = {}
+                    hashes = [{tokenizer.vocab.strings.add(word)} | (
+                        {tokenizer.vocab.strings.add("&")} if word == "and" else set()) for word in words]
+                    self.fuzzy_targets.append((entity.id, " ".join(words), words, places, hashes))
+        self.long_vocabulary = sorted({word for target in self.fuzzy_targets for word in target[2]
+                                       if len(word) >= 4 and word.isalpha()})
+        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]]]]] = {}
         for fuzzy_target in self.fuzzy_targets:
             for word in set(fuzzy_target[2]):
                 self.fuzzy_index.setdefault(word, []).append(fuzzy_target)
-        self._typo_cache.clear()
-        self._hash_cache.clear()
+        self._clean_hashes.clear()
+        self._typo_hashes.clear()
 
     # -- serialisation: the resolver's data is the watchlist, stored as JSON of its entities --
     def to_disk(self, path, exclude=tuple()) -> None:
@@ -213,46 +218,42 @@ class ReferenceResolver:
     # -- fuzzy matching --------------------------------------------------------------------
     def _near_words(self, word: str) -> tuple[str, ...]:
         """Watchlist words one edit (two for long words) away from ``word``, which is not one itself."""
-        cached = self._typo_cache.get(word)
-        if cached is None:
-            limit = 1 if len(word) < 9 else 2
-            cached = () if word in self.vocabulary else tuple(
-                known for known in self.long_vocabulary
-                if abs(len(known) - len(word)) <= limit and OSA.distance(word, known, score_cutoff=limit) <= limit)
-            if len(self._typo_cache) < 200_000:
-                self._typo_cache[word] = cached
-        return cached
-
-    def _near_words_by_hash(self, doc: Doc, norm_hash: int) -> tuple[str, ...]:
-        cached = self._hash_cache.get(norm_hash)
-        if cached is None:
-            word = doc.vocab.strings[norm_hash]
-            cached = self._near_words(word) if len(word) >= 4 and word.isalpha() else ()
-            if len(self._hash_cache) < 200_000:
-                self._hash_cache[norm_hash] = cached
-        return cached
+        if word in self.vocabulary or len(word) < 4 or not word.isalpha():
+            return ()
+        limit = 1 if len(word) < 9 else 2
+        matches = process.extract(word, self.long_vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        # Inflections ("fires", "policed") are other words, not misspellings.
+        return tuple(known for known, _distance, _index in matches
+                     if not (word.startswith(known) and word[len(known):] in INFLECTIONS))
 
     def _fuzzy_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
         """Windows around a misspelt watchlist word that closely match a long alias."""
         found = []
-        norms = None
-        for norm_hash in doc.count_by(NORM):
-            near_words = self._near_words_by_hash(doc, norm_hash)
-            if not near_words:
-                continue
-            if norms is None:
-                norms = doc.to_array([NORM])
+        norms = doc.to_array(NORM)
+        for norm_hash in set(norms.tolist()) - self._clean_hashes:
+            near_words = self._typo_hashes.get(norm_hash)
+            if near_words is None:
+                near_words = self._near_words(doc.vocab.strings[norm_hash])
+                if not near_words:
+                    if len(self._clean_hashes) < MAX_CACHED_WORDS:
+                        self._clean_hashes.add(norm_hash)
+                    continue
+                self._typo_hashes[norm_hash] = near_words
             for token_index in numpy.flatnonzero(norms == norm_hash):
-                found.extend(self._fuzzy_windows(doc, int(token_index), near_words))
+                found.extend(self._fuzzy_windows(doc, norms, int(token_index), near_words))
         return found
 
-    def _fuzzy_windows(self, doc: Doc, token_index: int, near_words: tuple[str, ...]):
+    def _fuzzy_windows(self, doc: Doc, norms, token_index: int, near_words: tuple[str, ...]):
         for near in near_words:
-            for entity_id, target, words, places in self.fuzzy_index.get(near, ()):
+            for entity_id, target, words, places, hashes in self.fuzzy_index.get(near, ()):
                 for offset in (index for index, word in enumerate(words) if word == near):
                     start = token_index - offset
                     end = start + len(words)
                     if start < 0 or end > len(doc):
+                        continue
+                    # Cheap pre-check: all but two words must match exactly.
+                    exact = sum(int(norms[start + index]) in word_hashes for index, word_hashes in enumerate(hashes))
+                    if exact < len(words) - 2:
                         continue
                     candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
                     if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:

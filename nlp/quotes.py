@@ -259,10 +259,16 @@ class QuoteAttributor:
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
                 return match.group("apposition").strip(" ,"), entity_id
-        prefix = re.compile(rf"(?P<role>[^.;:\"\u201c\u201d\n,]{{3,80}})\s+(?:\w+\s+)?{re.escape(surname)}\b")
-        for match in prefix.finditer(self.text, 0, before):
-            entity_id = self._entity_in(match.start("role"), match.end("role"))
-            if entity_id:
+        # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
+        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+            window_start = max(0, occurrence.start() - 80)
+            entity_id = self._entity_in(window_start, occurrence.start())
+            if entity_id is None:
+                continue
+            last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
+                self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
+            between = self.text[last["end_char"]:occurrence.start()]
+            if len(between) <= 40 and not re.search(r"[.;:\"\u201c\u201d\n]", between):
                 return None, entity_id
         return None, None
 
