@@ -20,6 +20,7 @@ import gzip
 import html as html_lib
 import json
 import re
+from copy import deepcopy
 from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -32,6 +33,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 from rapidfuzz import fuzz
+from readability import Document
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
@@ -276,11 +278,11 @@ def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], 
     tier = (meta.get("article:content_tier") or "").lower()
     if tier in {"locked", "metered"}:
         return True
-    for element in tree.xpath("//*[@class or @id]"):
-        marker = f"{element.get('class', '')} {element.get('id', '')}"
-        if "pay" in marker or "subscri" in marker or "premium" in marker or "lock" in marker or "regwall" in marker:
-            if _PAYWALL_CLASS.search(marker):
-                return True
+    for marker in tree.xpath("//@class[contains(., 'pay') or contains(., 'subscri') or contains(., 'premium')"
+                             " or contains(., 'lock') or contains(., 'regwall')]"
+                             " | //@id[contains(., 'paywall') or contains(., 'regwall')]"):
+        if _PAYWALL_CLASS.search(marker):
+            return True
     return False
 
 
@@ -295,6 +297,8 @@ _BOILERPLATE = re.compile(
     r"image (?:copyright|caption)|getty images$|photo:|picture:|listen:|download:|"
     r"have a tip\?|get the latest\b|like this story\?|thanks for signing up|"
     r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
+_METADATA_RESIDUE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?"
+                               r"|https?://\S+\.(?:jpe?g|png|gif|webp|svg)(?:\?\S*)?)$", re.I)
 _CONTACT = re.compile(r"\S+@\S+\.\w+|^(?:https?://)?(?:www\.)?twitter\.com/\w+$|^@\w+$")
 
 
@@ -334,7 +338,8 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions:
             if start < len(paragraphs) and any(_similar(paragraphs[start], d, 85) for d in descriptions):
                 start += 1
     paragraphs = paragraphs[start:]
-    return [p for p in paragraphs if not _is_boilerplate(p)]
+    return [p for p in paragraphs
+            if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not any(_similar(p, h) for h in headlines)]
 
 
 def _is_link_block(element) -> bool:
@@ -354,9 +359,10 @@ def _is_link_block(element) -> bool:
     return False
 
 
-def _trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool) -> list[str]:
+def _trafilatura_paragraphs(tree: HtmlElement, fast: bool) -> list[str]:
     """Body paragraphs from trafilatura, without blocks that consist of links."""
-    document = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True,
+    # no url: trafilatura would spend time resolving every link target, which is not needed here
+    document = trafilatura.bare_extraction(tree, fast=fast, include_comments=False, include_tables=True,
                                            include_links=True, with_metadata=False)
     if document is None or document.body is None:
         return []
@@ -366,6 +372,63 @@ def _trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool) -> l
             _remove_keep_tail(element)
     etree.strip_tags(body, "ref")
     return xmltotxt(body, False).split("\n")
+
+
+_BLOCK_TAGS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
+
+
+def _readability_paragraphs(tree: HtmlElement) -> list[str]:
+    """Body paragraphs according to readability-lxml (used only as a second opinion)."""
+    try:
+        summary = Document(deepcopy(tree)).summary(html_partial=True)
+        fragment = load_html(f"<html><body>{summary}</body></html>")
+    except Exception:  # readability raises its own Unparseable and assorted lxml errors
+        return []
+    if fragment is None:
+        return []
+    paragraphs = []
+    for element in fragment.iter(*_BLOCK_TAGS):
+        if any(parent.tag in _BLOCK_TAGS for parent in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        if text:
+            paragraphs.append(f"- {text}" if element.tag == "li" else text)
+    return paragraphs
+
+
+def _shingles(paragraphs: list[str]) -> set[tuple[str, ...]]:
+    words = [w for p in paragraphs for w in _words(p)]
+    return {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
+
+
+def _prose_words(tree: HtmlElement) -> int:
+    """Words in the page's long ``<p>`` paragraphs (25+ words): how much prose the page holds."""
+    total = 0
+    for paragraph in tree.iter("p"):
+        count = len(_words(paragraph.text_content()))
+        if count >= 25:
+            total += count
+    return total
+
+
+def _maybe_readability(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
+    """Second opinion for a body that looks truncated.
+
+    When the page holds much more prose than trafilatura kept, readability is run; its text
+    replaces trafilatura's only if it contains (nearly) all of it and is at least twice as long,
+    i.e. the two agree on the article and readability found the rest of it.
+    """
+    kept_words = sum(len(_words(p)) for p in paragraphs)
+    if _prose_words(tree) <= 1.3 * max(kept_words, 1):
+        return paragraphs
+    candidate = _readability_paragraphs(tree)
+    candidate_words = sum(len(_words(p)) for p in candidate)
+    ours = _shingles(paragraphs)
+    if not ours or candidate_words < 2 * kept_words:
+        return paragraphs
+    if len(ours & _shingles(candidate)) / len(ours) >= 0.95:
+        return candidate
+    return paragraphs
 
 
 def _remove_keep_tail(element) -> None:
@@ -601,12 +664,13 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
             result["modified_at"], result["modified_source"] = modified, "meta"
 
     # body: trafilatura (fast), full trafilatura when fast mode returns a menu, then cleaning
-    paragraphs = _trafilatura_paragraphs(tree, url, fast=True)
+    paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)
     if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
-        fuller = _trafilatura_paragraphs(tree, url, fast=False)
+        fuller = _trafilatura_paragraphs(tree, fast=False)
         if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
             paragraphs = fuller
+    paragraphs = _maybe_readability(tree, paragraphs)
     headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
                              *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
     descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
