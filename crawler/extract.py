@@ -570,7 +570,8 @@ def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_l
         return "no body"
     if not article_signal:
         links = _headline_links(tree)
-        if links >= 10 and words < 12 * links:
+        listing_signal = (og_type or "").lower() == "website" or "webpage" in types
+        if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
             return "section page: many links, little text"
     if words < MIN_ARTICLE_WORDS and not (paywalled and article_signal):
         return "too short"
@@ -581,10 +582,10 @@ def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_l
 
 
 def _title_from_tag(tree: HtmlElement) -> str | None:
-    titles = tree.xpath("//head/title/text()") or tree.xpath("//title/text()")
-    if not titles:
+    element = tree.find(".//title")
+    title = " ".join(element.text_content().split()) if element is not None else ""
+    if not title:
         return None
-    title = " ".join(titles[0].split())
     # drop a trailing " | Site name" / " - Site name"
     parts = re.split(r"\s+[|–—-]\s+", title)
     return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else title
@@ -627,8 +628,8 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     author = _ld_text(ld.get("author") or ld.get("creator"))
     meta_author = _first(meta, "author", "article:author", "byl", "parsely-author", "sailthru.author")
     if not author and meta_author and not meta_author.startswith("http"):
-        author = re.sub(r"^by\s+", "", meta_author, flags=re.I)
-    result["author"] = author
+        author = meta_author
+    result["author"] = re.sub(r"^by\s+", "", author, flags=re.I) if author else None
     result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")
     if result["section"] and "," in result["section"] and isinstance(ld.get("articleSection"), list):
         result["section"] = result["section"].split(",")[0].strip()

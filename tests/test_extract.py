@@ -1,0 +1,125 @@
+"""Tests for crawler.extract on stored pages (tests/pages/NAME.html.gz + NAME.json), offline."""
+import gzip
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from crawler.extract import RESULT_KEYS, decode_html, extract_article, extract_file
+
+PAGES = Path(__file__).parent / "pages"
+PAGE_NAMES = sorted(p.name[: -len(".html.gz")] for p in PAGES.glob("*.html.gz"))
+
+
+def load_case(name):
+    case = json.loads((PAGES / f"{name}.json").read_text(encoding="utf8"))
+    raw = gzip.decompress((PAGES / f"{name}.html.gz").read_bytes())
+    return raw, case["url"], case["expected"]
+
+
+def test_all_pages_present():
+    assert {"jsonld_newsarticle", "opengraph_time", "url_date", "windows1252", "paywalled",
+            "tag_index", "section_index", "script_title"} <= set(PAGE_NAMES)
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_stored_page(name):
+    raw, url, expected = load_case(name)
+    result = extract_article(raw, url)
+    assert set(result) == set(RESULT_KEYS)
+    assert isinstance(result["is_article"], bool) and isinstance(result["paywalled"], bool)
+    for field, value in expected.items():
+        if field == "body_contains":
+            for sentence in value:
+                assert sentence in result["body"], f"{name}: missing {sentence!r}"
+        elif field == "body_excludes":
+            for boilerplate in value:
+                assert boilerplate not in result["body"], f"{name}: boilerplate {boilerplate!r} kept"
+        else:
+            assert result[field] == value, f"{name}: {field}"
+    if result["is_article"]:
+        assert result["reject_reason"] is None
+        paragraphs = result["body"].split("\n\n")
+        assert len(paragraphs) >= 2 and all(p.strip() == p and p for p in paragraphs)
+    else:
+        assert result["reject_reason"]
+
+
+def test_body_starts_with_text_not_headline():
+    raw, url, _ = load_case("jsonld_newsarticle")
+    body = extract_article(raw, url)["body"]
+    assert body.startswith("Firefighters from three stations")
+    assert body.count("\n\n") == 5  # six paragraphs, blank-line separated
+
+
+def test_str_and_bytes_inputs_agree():
+    raw, url, _ = load_case("windows1252")
+    from_bytes = extract_article(raw, url)
+    from_text = extract_article(decode_html(raw), url)
+    assert from_bytes == from_text
+    assert "£1.2m" in from_bytes["title"]
+
+
+def test_extract_file_reads_gzip(tmp_path):
+    text = extract_file(PAGES / "windows1252.html.gz")
+    assert "St Owen’s Street" in text and "“long overdue”" in text
+    plain = tmp_path / "page.html"
+    plain.write_bytes(gzip.decompress((PAGES / "jsonld_newsarticle.html.gz").read_bytes()))
+    assert "Crews tackle barn fire" in extract_file(plain)
+
+
+def test_decode_html_header_charset_wins():
+    raw = '<html><head><meta charset="utf-8"></head><body><p>Café £5 “quoted”</p></body></html>'.encode("cp1252")
+    assert "Café £5 “quoted”" in decode_html(raw, "text/html; charset=windows-1252")
+    # without the header the (wrong) meta declaration is followed, and bad bytes do not raise
+    assert "\ufffd" in decode_html(raw)
+
+
+def test_decode_html_bom_and_guess():
+    assert decode_html(b"\xef\xbb\xbf<p>caf\xc3\xa9</p>") == "<p>café</p>"
+    assert decode_html("<p>naïve café crème brûlée</p>".encode("utf-8")) == "<p>naïve café crème brûlée</p>"
+    assert decode_html(b"\xff\xfe\x00garbage\x81\x8d", "text/html; charset=nonsense") is not None
+
+
+def test_hints_used_only_when_page_has_none():
+    raw, url, _ = load_case("script_title")
+    hinted = extract_article(raw, url, hints={"published_at": "2024-04-02T08:00:00+01:00", "date_source": "sitemap"})
+    assert (hinted["published_at"], hinted["date_source"]) == ("2024-04-02T07:00:00Z", "sitemap")
+    raw, url, _ = load_case("jsonld_newsarticle")
+    page_wins = extract_article(raw, url, hints={"published_at": "2020-01-01", "date_source": "feed", "title": "X"})
+    assert (page_wins["published_at"], page_wins["date_source"]) == ("2024-03-05T09:15:00Z", "json-ld")
+    assert page_wins["title"] == "Crews tackle barn fire near Ledbury overnight"
+
+
+def test_overrides_win_when_they_match():
+    raw, url, _ = load_case("opengraph_time")
+    result = extract_article(raw, url, overrides={
+        "title": "css:article h1",
+        "author": "xpath://span[@class='author']/text()",
+        "published_at": "css:div.meta time",
+        "body": "css:article",
+    })
+    assert result["title"] == "Police appeal after Shrewsbury town centre assault"
+    assert result["author"] == "Tom Green"
+    assert (result["published_at"], result["date_source"]) == ("2024-06-10T17:30:00Z", "override")
+    assert result["body"].startswith("West Mercia Police has appealed")
+    unmatched = extract_article(raw, url, overrides={"title": "css:.no-such-thing", "body": "xpath:[[broken"})
+    assert unmatched["title"] == "Police appeal after Shrewsbury town centre assault"
+    assert "Pride Hill" in unmatched["body"]
+
+
+def test_short_and_empty_pages_rejected():
+    short = "<html><head><title>Note</title></head><body><article><p>Road closed today.</p></article></body></html>"
+    assert extract_article(short)["reject_reason"] in {"too short", "no body"}
+    empty = extract_article(b"")
+    assert empty["is_article"] is False and empty["reject_reason"] == "no body" and empty["body"] == ""
+
+
+def test_runs_in_process_pool():
+    raw, url, _ = load_case("paywalled")
+    pickle.dumps(extract_article)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(extract_article, raw, url).result()
+    assert result["paywalled"] is True and result["author"] == "Priya Patel"
