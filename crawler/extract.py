@@ -35,7 +35,6 @@ from lxml.html import HtmlElement
 from rapidfuzz import fuzz
 from readability import Document
 from trafilatura.utils import load_html
-from trafilatura.xml import xmltotxt
 
 __all__ = ["decode_html", "extract_article", "extract_file"]
 
@@ -342,36 +341,38 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions:
             if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not any(_similar(p, h) for h in headlines)]
 
 
-def _is_link_block(element) -> bool:
-    """A paragraph that is only a link, or a list whose items each start with a link:
-    "related stories" furniture rather than article text."""
-    if element.tag == "list":
-        items = element.findall("item")
+_LED_BY_LINK = etree.XPath("(.//text()[normalize-space()])[1]/ancestor::a")
+_URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
+
+
+def _is_link_block(element: HtmlElement) -> bool:
+    """A list whose items each start with a link, or a short paragraph that is only a link:
+    "related stories" furniture rather than article text. A bare URL is kept (it is content)."""
+    if element.tag in {"ul", "ol"}:
+        items = [item for item in element if item.tag == "li"]
         if len(items) < 2:
             return False
-        led_by_link = sum(1 for item in items
-                          if len(item) and item[0].tag == "ref" and not (item.text or "").strip())
-        return led_by_link / len(items) >= 0.8
-    if element.tag in {"p", "head"}:
-        text = " ".join(element.itertext()).strip()
-        link_text = " ".join(t for ref in element.iter("ref") for t in ref.itertext()).strip()
-        return bool(text) and len(_words(link_text)) >= 0.9 * len(_words(text)) and len(_words(text)) <= 20
-    return False
+        return sum(1 for item in items if _LED_BY_LINK(item)) >= 0.8 * len(items)
+    text = element.text_content()
+    words = len(_words(text))
+    if not words or words > 20 or _URL_ONLY.match(text):
+        return False
+    link_words = sum(len(_words(anchor.text_content())) for anchor in element.iter("a"))
+    return link_words >= 0.9 * words
+
+
+def _prune_link_blocks(tree: HtmlElement) -> None:
+    """Remove link lists and link-only paragraphs from the page before body extraction."""
+    for element in tree.xpath("//ul | //ol | //p[.//a]"):
+        if element.getparent() is not None and _is_link_block(element):
+            element.drop_tree()
 
 
 def _trafilatura_paragraphs(tree: HtmlElement, fast: bool) -> list[str]:
-    """Body paragraphs from trafilatura, without blocks that consist of links."""
-    # no url: trafilatura would spend time resolving every link target, which is not needed here
-    document = trafilatura.bare_extraction(tree, fast=fast, include_comments=False, include_tables=True,
-                                           include_links=True, with_metadata=False)
-    if document is None or document.body is None:
-        return []
-    body = document.body
-    for element in list(body):
-        if _is_link_block(element):
-            _remove_keep_tail(element)
-    etree.strip_tags(body, "ref")
-    return xmltotxt(body, False).split("\n")
+    """Body paragraphs according to trafilatura."""
+    # no url: trafilatura would spend time resolving link targets, which are not needed here
+    text = trafilatura.extract(tree, fast=fast, include_comments=False, include_tables=True, with_metadata=False)
+    return (text or "").split("\n")
 
 
 _BLOCK_TAGS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
@@ -429,17 +430,6 @@ def _maybe_readability(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
     if len(ours & _shingles(candidate)) / len(ours) >= 0.95:
         return candidate
     return paragraphs
-
-
-def _remove_keep_tail(element) -> None:
-    parent = element.getparent()
-    if element.tail and element.tail.strip():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
 
 
 def _looks_like_navigation(paragraphs: list[str]) -> bool:
@@ -513,12 +503,12 @@ def _node_text(node, paragraphs: bool = False) -> str:
     return " ".join(node.text_content().split())
 
 
-def _apply_overrides(tree: HtmlElement, overrides: dict, result: dict) -> None:
+def _evaluate_overrides(tree: HtmlElement, overrides: dict) -> dict:
+    """Values of the per-source selectors that match (``title``, ``body``, ``author``, ``published_at``)."""
+    found: dict = {}
     for field in ("title", "body", "author", "published_at"):
         selector = overrides.get(field)
-        if not selector:
-            continue
-        nodes = _select(tree, selector)
+        nodes = _select(tree, selector) if isinstance(selector, str) else []
         if not nodes:
             continue
         if field == "published_at":
@@ -526,15 +516,16 @@ def _apply_overrides(tree: HtmlElement, overrides: dict, result: dict) -> None:
             value = node if isinstance(node, str) else (node.get("datetime") or node.get("content") or _node_text(node))
             normalised = _normalise_date(value)
             if normalised:
-                result["published_at"], result["date_source"] = normalised, "override"
+                found["published_at"], found["date_source"] = normalised, "override"
         elif field == "body":
             text = "\n\n".join(t for t in (_node_text(n, paragraphs=True) for n in nodes) if t)
             if text:
-                result["body"] = text
+                found["body"] = text
         else:
             text = ", ".join(dict.fromkeys(t for t in (_node_text(n) for n in nodes) if t))
             if text:
-                result[field] = text
+                found[field] = text
+    return found
 
 
 # --------------------------------------------------------------------------- classification
@@ -553,7 +544,7 @@ def _headline_links(tree: HtmlElement) -> int:
     return count
 
 
-def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_ld: bool,
+def _classify(headline_links: int, url: str | None, types: set[str], has_article_ld: bool,
               og_type: str | None, body: str, paywalled: bool) -> str | None:
     """Return a reject reason for non-article pages, or None for an article."""
     words = len(_words(body))
@@ -569,7 +560,7 @@ def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_l
     if not body.strip():
         return "no body"
     if not article_signal:
-        links = _headline_links(tree)
+        links = headline_links
         listing_signal = (og_type or "").lower() == "website" or "webpage" in types
         if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
             return "section page: many links, little text"
@@ -664,7 +655,18 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
         if modified:
             result["modified_at"], result["modified_source"] = modified, "meta"
 
-    # body: trafilatura (fast), full trafilatura when fast mode returns a menu, then cleaning
+    if not result["published_at"]:
+        _page_text_date(tree, url, result)
+    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
+    overridden = _evaluate_overrides(tree, overrides) if overrides else {}
+    headline_links = _headline_links(tree)
+    headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
+                             *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
+    descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
+
+    # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
+    # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
+    _prune_link_blocks(tree)
     paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)
     if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
@@ -672,21 +674,14 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
         if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
             paragraphs = fuller
     paragraphs = _maybe_readability(tree, paragraphs)
-    headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
-                             *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
-    descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     paragraphs = _agree_with_ld_body(paragraphs, _ld_body(article))
     result["body"] = "\n\n".join(paragraphs)
 
-    if not result["published_at"]:
-        _page_text_date(tree, url, result)
-
-    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
-    if overrides:
-        _apply_overrides(tree, overrides, result)
+    result.update(overridden)
     _apply_hints(result, hints)
-    reason = _classify(tree, url, types, article is not None, meta.get("og:type"), result["body"], result["paywalled"])
+    reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
+                       result["paywalled"])
     result["is_article"], result["reject_reason"] = reason is None, reason
     return result
 
