@@ -20,6 +20,7 @@ import gzip
 import html as html_lib
 import json
 import re
+import warnings
 from copy import deepcopy
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -122,6 +123,11 @@ def extract_file(path: str | Path) -> str:
 # --------------------------------------------------------------------------- dates
 
 
+_ZONE_OFFSETS = {name: hours * 3600 for name, hours in {
+    "UTC": 0, "GMT": 0, "BST": 1, "CET": 1, "CEST": 2, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}.items()}
+
+
 def _normalise_date(value) -> str | None:
     """Return ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or ``YYYY-MM-DD`` for a date string, else None.
 
@@ -136,27 +142,23 @@ def _normalise_date(value) -> str | None:
     text = str(value).strip()
     if not text or not re.search(r"\d{4}|\d{1,2}\D\d{1,2}\D\d{2}", text):
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            parsed = date_parser.parse(text, fuzzy=False, dayfirst=not re.match(r"\d{4}", text))
+            with warnings.catch_warnings():  # unknown zone names are read as UTC
+                warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+                parsed = date_parser.parse(text, fuzzy=False, dayfirst=not re.match(r"\d{4}", text),
+                                           tzinfos=_ZONE_OFFSETS)
         except (ValueError, OverflowError, TypeError):
             return None
-        has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
-        if not has_time:
-            return parsed.date().isoformat()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
     if not 1990 <= parsed.year <= 2100:
         return None
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not re.search(r"\d:\d{2}", text):  # a day without a time of day
+        return parsed.date().isoformat()
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"

@@ -123,3 +123,20 @@ def test_runs_in_process_pool():
     with ProcessPoolExecutor(max_workers=1) as pool:
         result = pool.submit(extract_article, raw, url).result()
     assert result["paywalled"] is True and result["author"] == "Priya Patel"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2019-11-19T13:03:00.000Z", "2019-11-19T13:03:00Z"),
+    ("2024-06-10T18:30:00+01:00", "2024-06-10T17:30:00Z"),
+    ("Nov 19, 2019 8:03am EST", "2019-11-19T13:03:00Z"),
+    ("Tuesday 19 November 2019 14:05 GMT", "2019-11-19T14:05:00Z"),
+    ("2024-03-05", "2024-03-05"),
+    ("05/03/2024", "2024-03-05"),
+    ("20191119", "2019-11-19"),
+    ("2024-02-30", None),
+    ("1850-01-01", None),
+    ("not a date", None),
+])
+def test_date_normalisation(value, expected):
+    from crawler.extract import _normalise_date
+    assert _normalise_date(value) == expected
