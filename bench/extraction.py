@@ -6,6 +6,9 @@ own ``score.py`` and prints F1, precision, recall and the median/mean time per p
 
     PYTHONPATH=. python bench/extraction.py [BENCH_DIR] [--baseline] [--out PRED.json] [--worst N]
 
+Times are per page in one process: wall clock and this process's CPU time (the steadier
+figure when other work shares the machine).
+
 ``--baseline`` also runs trafilatura alone (default settings) for comparison.
 BENCH_DIR defaults to ``../shared/bench/extraction`` relative to the repository.
 """
@@ -83,7 +86,8 @@ def report(name: str, result: dict, timings: list[tuple[float, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("bench_dir", nargs="?", type=Path, default=DEFAULT_BENCH)
-    parser.add_argument("--out", type=Path, default=Path("PRED.json"), help="where to write predictions")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cuttings-extraction-PRED.json",
+                        help="where to write the predictions (default: in the temp directory)")
     parser.add_argument("--baseline", action="store_true", help="also score trafilatura alone")
     parser.add_argument("--worst", type=int, default=0, help="list the N weakest pages")
     args = parser.parse_args()
@@ -96,6 +100,7 @@ def main() -> None:
         predictions, timings = run(pages, extractor)
         out_path.write_text(json.dumps(predictions, ensure_ascii=False, indent=0), encoding="utf8")
         report(name, score(args.bench_dir, out_path, args.worst), timings)
+        print(f"{'':<18} predictions: {out_path}")
 
 
 if __name__ == "__main__":

@@ -387,16 +387,7 @@ def _readability_paragraphs(tree: HtmlElement) -> list[str]:
         fragment = load_html(f"<html><body>{summary}</body></html>")
     except Exception:  # readability raises its own Unparseable and assorted lxml errors
         return []
-    if fragment is None:
-        return []
-    paragraphs = []
-    for element in fragment.iter(*_BLOCK_TAGS):
-        if any(parent.tag in _BLOCK_TAGS for parent in element.iterancestors()):
-            continue
-        text = " ".join(element.text_content().split())
-        if text:
-            paragraphs.append(f"- {text}" if element.tag == "li" else text)
-    return paragraphs
+    return _block_paragraphs(fragment) if fragment is not None else []
 
 
 def _shingles(paragraphs: list[str]) -> set[tuple[str, ...]]:
@@ -442,37 +433,29 @@ def _looks_like_navigation(paragraphs: list[str]) -> bool:
     return short / len(paragraphs) > 0.6
 
 
-def _ld_body(article: dict | None) -> str | None:
-    """JSON-LD articleBody as plain text (some sites put HTML in it)."""
+def _block_paragraphs(root: HtmlElement) -> list[str]:
+    """Text of the outermost block elements (p, li, h2...) under root, whitespace-normalised."""
+    paragraphs = []
+    for element in root.iter(*_BLOCK_TAGS):
+        if any(parent.tag in _BLOCK_TAGS for parent in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        if text:
+            paragraphs.append(f"- {text}" if element.tag == "li" else text)
+    return paragraphs
+
+
+def _ld_body_paragraphs(article: dict | None) -> list[str]:
+    """JSON-LD articleBody split into paragraphs (some sites put HTML in it)."""
     if not article or not isinstance(article.get("articleBody"), str):
-        return None
-    raw = html_lib.unescape(article["articleBody"])
-    if "<" in raw:
-        try:
-            fragment = load_html(f"<html><body><div>{raw}</div></body></html>")
-            raw = "\n".join(t.strip() for t in fragment.xpath("//body//text()")) if fragment is not None else raw
-        except (ValueError, etree.ParserError):
-            pass
-    return raw
-
-
-def _agree_with_ld_body(paragraphs: list[str], ld_body: str | None) -> list[str]:
-    """Where JSON-LD carries the full text, keep only paragraphs it confirms."""
-    if not ld_body:
-        return paragraphs
-    ld_words = set(_words(ld_body))
-    body_words = [w for p in paragraphs for w in _words(p)]
-    if len(ld_words) < 50 or not body_words:
-        return paragraphs
-    coverage = sum(w in ld_words for w in body_words) / len(body_words)
-    if coverage < 0.75:  # a teaser or a different text: not a usable reference
-        return paragraphs
-    kept = []
-    for paragraph in paragraphs:
-        words = _words(paragraph)
-        if words and sum(w in ld_words for w in words) / len(words) >= 0.5:
-            kept.append(paragraph)
-    return kept or paragraphs
+        return []
+    raw = article["articleBody"]
+    if re.search(r"<(?:p|div|br|li|h\d)\b", raw, re.I):
+        fragment = load_html(f"<html><body><div>{raw}</div></body></html>")
+        if fragment is not None:
+            return _block_paragraphs(fragment) or [" ".join(fragment.text_content().split())]
+    raw = html_lib.unescape(raw)
+    return [" ".join(p.split()) for p in re.split(r"\n", raw) if p.strip()]
 
 
 # --------------------------------------------------------------------------- overrides
@@ -671,13 +654,20 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     _prune_link_blocks(tree)
     paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)
-    if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
-        fuller = _trafilatura_paragraphs(tree, fast=False)
-        if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
-            paragraphs = fuller
+    ld_paragraphs = _ld_body_paragraphs(article)
+    ld_words = _words(" ".join(ld_paragraphs))
+    if ld_words and ld_words == _words(" ".join(paragraphs)):
+        paragraphs = ld_paragraphs  # the same text, taken from JSON-LD: keep its paragraph breaks
+    elif _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
+        if len(ld_words) >= MIN_ARTICLE_WORDS:
+            # text missing from the markup (rendered by script) but present in JSON-LD articleBody
+            paragraphs = ld_paragraphs
+        else:
+            fuller = _trafilatura_paragraphs(tree, fast=False)
+            if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
+                paragraphs = fuller
     paragraphs = _maybe_readability(tree, paragraphs)
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
-    paragraphs = _agree_with_ld_body(paragraphs, _ld_body(article))
     result["body"] = "\n\n".join(paragraphs)
 
     result.update(overridden)
