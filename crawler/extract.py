@@ -203,8 +203,8 @@ def _types(node: dict) -> set[str]:
 def _json_ld(tree: HtmlElement) -> tuple[dict | None, set[str], list[dict]]:
     """Return (main article object or None, all schema types seen, all objects)."""
     objects: list[dict] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        text = (script.text or "").strip()
+    for script in tree.xpath('//script[starts-with(normalize-space(@type), "application/ld+json")]'):
+        text = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)\s*$", "", script.text or "").strip()
         if not text:
             continue
         try:
@@ -280,7 +280,7 @@ def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], 
     if tier in {"locked", "metered"}:
         return True
     for marker in tree.xpath("//@class[contains(., 'pay') or contains(., 'subscri') or contains(., 'premium')"
-                             " or contains(., 'lock') or contains(., 'regwall')]"
+                             " or contains(., 'locked') or contains(., 'regwall')]"
                              " | //@id[contains(., 'paywall') or contains(., 'regwall')]"):
         if _PAYWALL_CLASS.search(marker):
             return True
@@ -300,6 +300,10 @@ _BOILERPLATE = re.compile(
     r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
 _METADATA_RESIDUE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?"
                                r"|https?://\S+\.(?:jpe?g|png|gif|webp|svg)(?:\?\S*)?)$", re.I)
+_BYLINE = re.compile(r"^(?i:by|words by|written by)\s+"
+                     r"(?!(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|"
+                     r"August|September|October|November|December|Christmas|Easter|Then|Now|Noon|Midnight)[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&))*"
+                     r"\s*(?:[,|–-].*)?$")
 _CONTACT = re.compile(r"\S+@\S+\.\w+|^(?:https?://)?(?:www\.)?twitter\.com/\w+$|^@\w+$")
 
 
@@ -324,7 +328,7 @@ def _is_boilerplate(paragraph: str) -> bool:
         return True
     if _CONTACT.search(paragraph) and len(words) <= 25:
         return True
-    return False
+    return len(words) <= 12 and bool(_BYLINE.match(stripped)) and not stripped.endswith(".")
 
 
 def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:

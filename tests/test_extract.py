@@ -140,3 +140,21 @@ def test_runs_in_process_pool():
 def test_date_normalisation(value, expected):
     from crawler.extract import _normalise_date
     assert _normalise_date(value) == expected
+
+
+def test_byline_and_furniture_lines_removed_but_prose_kept():
+    prose = " ".join(["The parish council met on Tuesday to discuss the flooding on the lane."] * 4)
+    page = f"""<html><head><title>Lane flooding discussed</title></head><body><article>
+    <h1>Lane flooding discussed</h1>
+    <p>By Jane Smith, Local Democracy Reporting Service</p>
+    <p>{prose}</p>
+    <p>By Monday, the road was open</p>
+    <p>{prose.replace("Tuesday", "Wednesday")}</p>
+    <p>Read more: Council tax to rise by five per cent</p>
+    <p>Follow us on Facebook and Twitter</p>
+    </article></body></html>"""
+    body = extract_article(page, "https://example.org/news/lane-flooding")["body"]
+    assert body.split("\n\n")[0].startswith("The parish council met on Tuesday")
+    assert "By Monday, the road was open" in body
+    for furniture in ("Jane Smith", "Read more", "Follow us", "Lane flooding discussed"):
+        assert furniture not in body
