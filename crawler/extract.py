@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import charset_normalizer
 import htmldate
 import trafilatura
+from cssselect import SelectorError
 from dateutil import parser as date_parser
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -474,7 +475,7 @@ def _select(tree: HtmlElement, selector: str) -> list:
         if kind == "xpath":
             result = tree.xpath(expression)
             return result if isinstance(result, list) else [result]
-    except (etree.XPathError, ValueError, SyntaxError, Exception):  # cssselect raises its own error types
+    except (etree.XPathError, SelectorError):
         return []
     return []
 
