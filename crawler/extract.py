@@ -312,11 +312,20 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _similar(a: str, b: str, threshold: float = 90.0) -> bool:
-    if not a or not b:
-        return False
-    a, b = " ".join(_words(a)), " ".join(_words(b))
-    return a == b or fuzz.ratio(a, b) >= threshold
+def _key(text: str) -> str:
+    """Lower-cased words of a text joined by single spaces, for comparisons."""
+    return " ".join(_words(text))
+
+
+def _matches_any(text: str, keys: list[str], threshold: float = 90.0) -> bool:
+    """True if text is (nearly) the same as one of the pre-computed keys."""
+    key = _key(text)
+    for other in keys:
+        # a ratio >= threshold needs similar lengths; skip the comparison otherwise
+        if key and abs(len(key) - len(other)) <= (1 - threshold / 100) * 2 * max(len(key), len(other)):
+            if key == other or fuzz.ratio(key, other) >= threshold:
+                return True
+    return False
 
 
 def _is_boilerplate(paragraph: str) -> bool:
@@ -334,18 +343,20 @@ def _is_boilerplate(paragraph: str) -> bool:
 
 def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:
     """Drop headline/standfirst residue at the top and furniture lines."""
+    headline_keys = [k for k in dict.fromkeys(_key(h) for h in headlines) if k]
+    description_keys = [k for k in dict.fromkeys(_key(d) for d in descriptions) if k]
     paragraphs = [p.strip() for p in paragraphs]
     paragraphs = [p for p in paragraphs if _WORD.search(p)]
     # headline (and a standfirst right after it) repeated at the top of the body
     start = 0
     for index, paragraph in enumerate(paragraphs[:4]):
-        if any(_similar(paragraph, h) for h in headlines):
+        if _matches_any(paragraph, headline_keys):
             start = index + 1
-            if start < len(paragraphs) and any(_similar(paragraphs[start], d, 85) for d in descriptions):
+            if start < len(paragraphs) and _matches_any(paragraphs[start], description_keys, 85):
                 start += 1
     paragraphs = paragraphs[start:]
     return [p for p in paragraphs
-            if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not any(_similar(p, h) for h in headlines)]
+            if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not _matches_any(p, headline_keys)]
 
 
 _LED_BY_LINK = etree.XPath("(.//text()[normalize-space()])[1]/ancestor::a")
