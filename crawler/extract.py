@@ -615,6 +615,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     result["title"] = (_ld_text(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
                        or _ld_text(ld.get("name")) or _title_from_tag(tree))
+    site_name = _first(meta, "og:site_name", "application-name")
+    if result["title"] and site_name:
+        # "Headline | Site name" -> "Headline"
+        result["title"] = re.sub(rf"\s+[|–—:-]\s+{re.escape(site_name)}\s*$", "", result["title"], flags=re.I)
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
     author = _ld_text(ld.get("author") or ld.get("creator"))

@@ -158,3 +158,10 @@ def test_byline_and_furniture_lines_removed_but_prose_kept():
     assert "By Monday, the road was open" in body
     for furniture in ("Jane Smith", "Read more", "Follow us", "Lane flooding discussed"):
         assert furniture not in body
+
+
+def test_site_name_suffix_removed_from_title():
+    page = ('<html><head><meta property="og:site_name" content="Worcester Echo">'
+            '<meta property="og:title" content="Cathedral tower repairs finished | Worcester Echo"></head>'
+            '<body><p>Scaffolding is coming down.</p></body></html>')
+    assert extract_article(page)["title"] == "Cathedral tower repairs finished"
