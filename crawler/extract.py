@@ -698,24 +698,35 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     return result
 
 
-def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
-    """Fallback dates: a ``<time datetime>`` element, the URL, then htmldate's markup search."""
-    for value in tree.xpath("//time[@pubdate]/@datetime | //article//time/@datetime | //time/@datetime")[:1]:
+def _first_time_element(tree: HtmlElement, xpath: str) -> str | None:
+    for value in tree.xpath(xpath):
         published = _normalise_date(value)
         if published:
-            result["published_at"], result["date_source"] = published, "text"
+            return published
+    return None
+
+
+def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
+    """Fallback dates: the article's ``<time datetime>``, the URL, any ``<time datetime>``,
+    then htmldate's search of the markup (no free-text guessing)."""
+    sources = (
+        ("text", lambda: _first_time_element(tree, "//time[@pubdate]/@datetime | //article//time/@datetime")),
+        ("url", lambda: _url_date(url) or _url_date(result.get("canonical_url"))),
+        ("text", lambda: _first_time_element(tree, "//time/@datetime")),
+        ("text", lambda: _normalise_date(_htmldate(tree))),
+    )
+    for source, find in sources:
+        published = find()
+        if published:
+            result["published_at"], result["date_source"] = published, source
             return
-    published = _url_date(url) or _url_date(result.get("canonical_url"))
-    if published:
-        result["published_at"], result["date_source"] = published, "url"
-        return
+
+
+def _htmldate(tree: HtmlElement) -> str | None:
     try:
-        found = htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
+        return htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
     except (ValueError, TypeError):
-        found = None
-    published = _normalise_date(found)
-    if published:
-        result["published_at"], result["date_source"] = published, "text"
+        return None
 
 
 def _apply_hints(result: dict, hints: dict) -> None:
