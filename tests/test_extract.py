@@ -165,3 +165,16 @@ def test_site_name_suffix_removed_from_title():
             '<meta property="og:title" content="Cathedral tower repairs finished | Worcester Echo"></head>'
             '<body><p>Scaffolding is coming down.</p></body></html>')
     assert extract_article(page)["title"] == "Cathedral tower repairs finished"
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://www.marchescourier.example/author/jane-smith/", "tag/author page"),
+    ("https://www.marchescourier.example/topic/flooding/page/2/", "tag/author page"),
+    ("https://www.marchescourier.example/news/live/", "live blog index"),
+    ("https://www.marchescourier.example/news/2024/01/17/tag-rugby-festival-in-hereford/", None),
+])
+def test_url_patterns_reject_index_pages_only(url, reason):
+    raw, _, _ = load_case("url_date")  # a real article body without article markup
+    result = extract_article(raw, url)
+    assert result["reject_reason"] == reason
+    assert result["is_article"] is (reason is None)
