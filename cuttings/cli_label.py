@@ -29,7 +29,7 @@ def default_annotator() -> str:
               help="Task to label: topics, stance_governance, tone (the scheme's tasks) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
               help="Name stored with every label.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N articles.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               default=None, help="Write every human label to FILE as JSONL (corpus record format).")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -46,6 +46,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
 
     Example:
 
+    \b
         cuttings label --task stance_governance --limit 20
         cuttings label --export labels.jsonl
     """

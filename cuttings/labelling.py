@@ -328,7 +328,8 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
             options.append(f"{label} ")
         console.print(options)
         if multi:
-            console.print(Text("toggle with the keys, Enter to confirm, Esc to go back", style="dim"))
+            console.print(Text(f"selected: {', '.join(chosen) or 'nothing'}; toggle with the keys, "
+                               "Enter to confirm, Esc to go back", style="dim"))
         else:
             console.print(Text("press a key" + (f", Enter keeps {default}" if default else "") + ", Esc to go back",
                                style="dim"))

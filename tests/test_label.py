@@ -195,9 +195,10 @@ def test_correct_by_number_keys(db):
     ids = ids_of(db)
     # flagged: topics predicted [finance]: toggle finance (3) off, governance (1) on, legal (4) on, Enter;
     # stance: 3 = neutral; tone sfrs: 1 = positive. Then quit on the next article.
-    summary, _ = session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "q")
+    summary, output = session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "q")
     flagged = ids["flagged"]
     assert summary.corrected == 1
+    assert "selected: finance;" in output and "selected: governance, legal;" in output
     assert label_rows(db, flagged) == {
         ("topics", "", "governance", "ana"), ("topics", "", "legal", "ana"),
         ("topics", "finance", labelling.REJECTED, "ana"),
