@@ -70,7 +70,7 @@ def load_label_tasks(path: str | Path | None = None) -> dict[str, LabelTask]:
     """
     try:
         from nlp.scheme import SchemeError, load_scheme
-    except ImportError:
+    except ModuleNotFoundError:
         return {task.name: task for task in DEFAULT_TASKS}
     try:
         scheme = load_scheme(path)
