@@ -332,8 +332,9 @@ def training_records(db=None, corpus_dir=None, scheme=None):
             "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
         if row["task"] == "topics":
             if row["label"] == "__rejected__":
-                continue
-            if row["label"] not in rec["topics"]:
+                if row["target"] in rec["topics"]:
+                    rec["topics"].remove(row["target"])
+            elif row["label"] not in rec["topics"]:
                 rec["topics"].append(row["label"])
         elif row["task"] == "tone":
             rec["tone"][row["target"]] = row["label"]
@@ -580,8 +581,9 @@ def db_stats(ctx, as_json):
 
 def register_commands() -> None:
     """Commands that live in their own modules."""
+    from cuttings.cli_label import label
     from cuttings.cli_report import COMMANDS as report_commands
-    for command in report_commands:
+    for command in (*report_commands, label):
         cli.add_command(command)
 
 

@@ -295,19 +295,23 @@ FROM articles a
 LEFT JOIN sources s ON s.id = a.source_id
 WHERE a.duplicate_of IS NULL
 """,
-    # Labels analysts see: a human label for (article, task, target) replaces every prediction for it.
+    # Labels analysts see: a human label for (article, task, target) replaces every prediction for it;
+    # for topics, any human topic answer replaces all predicted topics, and a later '__rejected__'
+    # row (target = the topic) withdraws an earlier human topic.
     "effective_labels": """
 SELECT article_id, task, target, label, NULL AS probability, 0 AS uncertain, 1 AS human,
        annotator AS decided_by
 FROM labels l
-WHERE l.id IN (SELECT max(id) FROM labels GROUP BY article_id, task, target, CASE WHEN task = 'topics' THEN label ELSE '' END)
+WHERE l.id IN (SELECT max(id) FROM labels
+               GROUP BY article_id, task,
+                        CASE WHEN task != 'topics' THEN target WHEN label = '__rejected__' THEN target ELSE label END)
   AND l.label != '__rejected__'
 UNION ALL
 SELECT c.article_id, c.task, c.target, c.label, c.probability, c.uncertain, 0 AS human,
        c.model_version AS decided_by
 FROM classifications c
 WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = c.article_id AND l.task = c.task
-                  AND l.target = c.target)
+                  AND (c.task = 'topics' OR l.target = c.target))
 """,
     "entity_daily": """
 SELECT
