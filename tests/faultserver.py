@@ -141,7 +141,12 @@ class FaultServer:
             def log_message(self, format, *args):  # noqa: A002
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # The default listen backlog (5) drops connections under the crawler's 16 parallel
+            # requests; the kernel's SYN retry then takes longer than the 1 s test timeout.
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, name="fault-server", daemon=True).start()
