@@ -376,9 +376,9 @@ def closed_port() -> int:
 
 def run_crawl_cli(db: Path, sources: Path, *source_ids: str, since: str | None = None,
                   timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``cuttings crawl --no-politeness`` in a subprocess; raises if it fails."""
-    command = [sys.executable, "-m", "pipeline", "--db", str(db), "crawl", "--sources", str(sources),
-               "--no-politeness", *source_ids]
+    """Crawl in a subprocess (this file's ``main``: ``cuttings crawl --no-politeness`` without
+    the rest of the CLI); raises if it fails. ``since="all"`` disables the date filter."""
+    command = [sys.executable, __file__, str(db), str(sources), *source_ids]
     if since:
         command += ["--since", since]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
@@ -386,3 +386,33 @@ def run_crawl_cli(db: Path, sources: Path, *source_ids: str, since: str | None =
     if result.returncode != 0:
         raise AssertionError(f"crawl failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-3000:]}")
     return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``faultserver.py DB SOURCES [ID...] [--since DATE|all]``: one crawl, politeness off, as the CLI does."""
+    import argparse
+
+    from cuttings import store
+    from cuttings.config import load_sources
+    from cuttings.crawl import default_since, run_crawl
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("sources")
+    parser.add_argument("ids", nargs="*")
+    parser.add_argument("--since")
+    args = parser.parse_args(argv)
+    db = store.connect(args.db)
+    config = load_sources(args.sources)
+    since = None if args.since == "all" else args.since or default_since(db, config.crawl.overlap_hours)
+    summary = run_crawl(db, config.select(args.ids), config.crawl, since=since, polite=False)
+    print(f"crawl run {summary.run_id}: {summary.status}: {summary.counts}")
+    for row in summary.sources:
+        print(row["source_id"], {k: v for k, v in row.items() if k.startswith(("found_by", "articles", "errors"))})
+    for warning in summary.warnings:
+        print(f"warning: {warning}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO_ROOT))
+    main()

@@ -107,8 +107,8 @@ def test_interrupted_crawl_resumes_without_refetching(tmp_path):
     db_path = tmp_path / "resume.db"
     with serve_directory() as base:
         sources = demo_sources_file(tmp_path, base)
-        command = [sys.executable, "-m", "pipeline", "--db", str(db_path), "crawl", "--sources", str(sources),
-                   "--no-politeness", "--since", "all"]
+        command = [sys.executable, str(REPO_ROOT / "tests" / "faultserver.py"), str(db_path), str(sources),
+                   "--since", "all"]
         crawl = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
         stored_first = 0
