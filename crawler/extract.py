@@ -298,7 +298,9 @@ _BOILERPLATE = re.compile(
     r"click here\b|sign up\b|subscribe to\b|follow (?:us|@|\w+(?: \w+)? on)\b|copyright\b|©|\(c\) |"
     r"image (?:copyright|caption)|getty images$|photo:|picture:|listen:|download:|"
     r"have a tip\?|get the latest\b|like this story\?|thanks for signing up|"
-    r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
+    r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b|"
+    r"(?:last )?(?:updated|published|posted)(?: on| at)?:?\s.{0,40}\d.{0,20}$|\d+ min(?:ute)?s? read$|"
+    r"reading time:?\s*\d+ min)", re.I)
 _METADATA_RESIDUE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?"
                                r"|https?://\S+\.(?:jpe?g|png|gif|webp|svg)(?:\?\S*)?)$", re.I)
 _BYLINE = re.compile(r"^(?i:by|words by|written by)\s+"
