@@ -583,7 +583,8 @@ def register_commands() -> None:
     """Commands that live in their own modules."""
     from cuttings.cli_label import label
     from cuttings.cli_report import COMMANDS as report_commands
-    for command in (*report_commands, label):
+    from cuttings.cli_sources import sources
+    for command in (*report_commands, label, sources):
         cli.add_command(command)
 
 
