@@ -10,7 +10,12 @@ from cuttings.cli_common import fail
 
 @click.group()
 def sources():
-    """Inspect the configured news sources."""
+    """Inspect the configured news sources.
+
+    Example:
+
+        cuttings sources check shropshire-star
+    """
 
 
 @sources.command()
