@@ -494,9 +494,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         cuttings analyse-text article.txt page.html
         echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
     """
+    documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
-    documents = [read_input(name) for name in inputs]
     for title, body in documents:
         text = store.document_text(title, body)
         result = analyser.analyse(text, published_at)
