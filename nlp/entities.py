@@ -116,8 +116,11 @@ def make_paragraph_breaks(nlp: Language, name: str):
         if len(doc) < 2:
             return doc
         for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
-            if "\n" in doc[int(index)].text:
-                doc[int(index) + 1].is_sent_start = True
+            token = doc[int(index)]
+            if "\n" in token.text:
+                if token.i > 0:
+                    token.is_sent_start = False
+                doc[token.i + 1].is_sent_start = True
         return doc
 
     return paragraph_breaks
@@ -310,27 +313,33 @@ class ReferenceResolver:
         names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
         an exclusion of that body covers it.
         """
-        taken: list[tuple[int, int]] = []
+        occupied = bytearray(len(doc))
         chosen = []
         for (start, end) in sorted(matches, key=lambda key: (key[0] - key[1], key[0])):
-            if any(start < other_end and other_start < end for other_start, other_end in taken):
+            if any(occupied[start:end]):
                 continue
-            taken.append((start, end))
+            occupied[start:end] = b"\x01" * (end - start)
             chosen.append(((start, end), matches[(start, end)]))
-        for (start, end), items in list(chosen):
+        by_start: dict[int, list[tuple[int, int]]] = {}
+        for key in matches:
+            by_start.setdefault(key[0], []).append(key)
+        nested = []
+        for (start, end), items in chosen:
             outer = {target for label, target in items if label in (NAME, FUZZY)}
             if not outer:
                 continue
-            for (inner_start, inner_end), inner_items in matches.items():
-                if not (start <= inner_start and inner_end <= end and (inner_start, inner_end) != (start, end)):
-                    continue
+            inner_keys = [key for position in range(start, end) for key in by_start.get(position, ())
+                          if key[1] <= end and key != (start, end)]
+            exclusions = [(key, target) for key in inner_keys for label, target in matches[key] if label == EXCLUDE]
+            for inner_start, inner_end in inner_keys:
                 if inner_end != end and doc[inner_end].norm_ != "'s":
                     continue
-                for label, target in inner_items:
-                    blocked = any(label2 == EXCLUDE and target2 == target and s2 <= inner_start and inner_end <= e2
-                                  for (s2, e2), items2 in matches.items() for label2, target2 in items2)
+                for label, target in matches[(inner_start, inner_end)]:
+                    blocked = any(target == excluded and s2 <= inner_start and inner_end <= e2
+                                  for (s2, e2), excluded in exclusions)
                     if label == NAME and target not in outer and not blocked:
-                        chosen.append(((inner_start, inner_end), [(label, target)]))
+                        nested.append(((inner_start, inner_end), [(label, target)]))
+        chosen.extend(nested)
         chosen.sort()
         return chosen
 
@@ -393,9 +402,14 @@ class ReferenceResolver:
            authority", not "the authority"), the candidate whose area the article names most.
         """
         def salience(entity_id: str, related: list[str]) -> tuple[int, int]:
-            positions = [p for body in [entity_id, *related] for p in named.get(body, [])]
-            before = [p for p in positions if p <= position]
-            return (len(positions), -(position - max(before)) if before else -10**9)
+            count, nearest = 0, None
+            for body in [entity_id, *related]:
+                positions = named.get(body, [])   # sorted: built in text order
+                count += len(positions)
+                before = bisect.bisect_right(positions, position)
+                if before:
+                    nearest = max(nearest or 0, positions[before - 1])
+            return (count, -(position - nearest) if nearest is not None else -10**9)
 
         position = span.start
 
@@ -409,7 +423,7 @@ class ReferenceResolver:
             if scored[0][0] > 0:
                 return scored[1]
         content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
-        if len(content) < 2 and not any(token.is_upper and len(token) > 1 for token in content):
+        if len(content) < 2 and not any(token.is_upper or token.is_title for token in content):
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]

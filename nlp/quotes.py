@@ -52,6 +52,8 @@ MAX_SCARE_QUOTE_WORDS = 4
 MAX_SPEAKER_WORDS = 9
 # An unattributed quotation this many paragraphs after an attributed one continues its speaker.
 MAX_CONTINUATION_GAP = 2
+# How far back (characters) to look for the person a pronoun means.
+PERSON_LOOKBACK = 3000
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 AFTER_VERB_FIRST = re.compile(
@@ -304,7 +306,7 @@ class QuoteAttributor:
         role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
         apposition; never after a preposition ("at Bedstone College")."""
         found = None
-        for match in CAPITALISED_RUN.finditer(self.text, 0, before):
+        for match in CAPITALISED_RUN.finditer(self.text, max(0, before - PERSON_LOOKBACK), before):
             if any(start <= match.start() < end for start, end in self.quoted_spans):
                 continue
             words = match.group(0).split()
