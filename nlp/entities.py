@@ -115,12 +115,17 @@ def make_paragraph_breaks(nlp: Language, name: str):
     def paragraph_breaks(doc: Doc) -> Doc:
         if len(doc) < 2:
             return doc
+        sent_starts = doc.to_array([SENT_START]).astype("int64")
+        changed = False
         for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
-            token = doc[int(index)]
-            if "\n" in token.text:
-                if token.i > 0:
-                    token.is_sent_start = False
-                doc[token.i + 1].is_sent_start = True
+            if "\n" in doc[int(index)].text:
+                if index > 0:
+                    sent_starts[index] = -1
+                sent_starts[index + 1] = 1
+                changed = True
+        if changed:
+            sent_starts[0] = 1
+            doc.from_array([SENT_START], sent_starts.astype("uint64").reshape(-1, 1))
         return doc
 
     return paragraph_breaks
