@@ -63,6 +63,8 @@ AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+# "The chairman said it was "...": a speech verb a few words before the quotation mark.
+SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                "previously", "once", "recently"}
@@ -274,7 +276,7 @@ class QuoteAttributor:
                 return None, entity_id
         return None, None
 
-    def _register(self, speaker: Speaker) -> Speaker:
+    def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
@@ -290,7 +292,7 @@ class QuoteAttributor:
                 speaker.role = speaker.role or known.role
                 speaker.entity_id = speaker.entity_id or known.entity_id
             if speaker.entity_id is None and speaker.start is not None:
-                role, entity_id = self._described_entity(speaker.name, speaker.start)
+                role, entity_id = self._described_entity(speaker.name, quote_start)
                 speaker.role = speaker.role or role
                 speaker.entity_id = entity_id
             self.people[surname] = speaker
@@ -385,7 +387,7 @@ class QuoteAttributor:
         for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
-        if not clause.rstrip().endswith((":", ",")) and not re.search(rf"\b{VERB}\s*$", clause):
+        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause):
             return None
         for match in VERB_IN_CLAUSE.finditer(clause):
             subject_words = _words(clause[:match.start()])
@@ -429,7 +431,7 @@ class QuoteAttributor:
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
             if speaker is not None:
-                speaker = self._register(speaker)
+                speaker = self._register(speaker, quotation["open_mark"])
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
             result = {
