@@ -1,9 +1,9 @@
 """Watchlist-driven spaCy pipeline: mentions of watched bodies and quotes of their speakers.
 
-``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with four components:
+``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with three components:
 
-* ``cuttings_paragraph_breaks``: a blank line always starts a new sentence;
-* ``sentencizer``: spaCy's rule-based sentence splitter;
+* ``cuttings_sentencizer``: rule-based sentence splitter (the rules of spaCy's ``sentencizer``,
+  vectorised, plus a break at every blank line so the headline and paragraphs are sentences);
 * ``cuttings_watchlist_ruler``: spaCy's ``SpanRuler`` loaded with phrase patterns generated from
   the watchlist (names, abbreviations, office holders, generic references, region terms and
   exclusions); the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
-from spacy.attrs import IS_SPACE, NORM, SENT_START
+from spacy.attrs import IS_PUNCT, IS_QUOTE, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -108,27 +108,41 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     return patterns
 
 
-@Language.factory("cuttings_paragraph_breaks")
-def make_paragraph_breaks(nlp: Language, name: str):
-    """Mark the token after a blank line as a sentence start (headline and paragraphs split)."""
+SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
 
-    def paragraph_breaks(doc: Doc) -> Doc:
+
+@Language.factory("cuttings_sentencizer")
+def make_sentencizer(nlp: Language, name: str):
+    """Rule-based sentencizer, vectorised over token attributes.
+
+    Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
+    or quotation marks that follow; in addition a blank line (paragraph or headline break) always
+    ends a sentence.  Runs in numpy rather than a Python loop over tokens.
+    """
+    final_hashes = numpy.array([nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL], dtype="uint64")
+
+    def sentencizer(doc: Doc) -> Doc:
         if len(doc) < 2:
             return doc
-        sent_starts = doc.to_array([SENT_START]).astype("int64")
-        changed = False
-        for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
-            if "\n" in doc[int(index)].text:
-                if index > 0:
-                    sent_starts[index] = -1
-                sent_starts[index + 1] = 1
-                changed = True
-        if changed:
-            sent_starts[0] = 1
-            doc.from_array([SENT_START], sent_starts.astype("uint64").reshape(-1, 1))
+        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE, IS_QUOTE])
+        orth, is_punct, is_space, is_quote = (attributes[:, column] for column in range(4))
+        starts = numpy.full(len(doc), -1, dtype="int64")
+        starts[0] = 1
+        continuing = numpy.flatnonzero(~((is_punct == 1) | (is_space == 1) | (is_quote == 1)))
+        ends = numpy.flatnonzero(numpy.isin(orth, final_hashes))
+        spaces = numpy.flatnonzero(is_space[:-1] == 1)
+        line_breaks = [int(index) for index in spaces if "\n" in doc[int(index)].text]
+        boundaries = numpy.concatenate([ends, numpy.array(line_breaks, dtype="int64")])
+        if len(boundaries) and len(continuing):
+            following = numpy.searchsorted(continuing, boundaries + 1)
+            following = following[following < len(continuing)]
+            starts[continuing[following]] = 1
+        starts[numpy.array(line_breaks, dtype="int64") + 1] = 1
+        starts[0] = 1
+        doc.from_array([SENT_START], starts.astype("uint64").reshape(-1, 1))
         return doc
 
-    return paragraph_breaks
+    return sentencizer
 
 
 class WatchlistRuler:
@@ -446,8 +460,7 @@ def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
 def build_nlp(watchlist: Watchlist) -> Language:
     """A blank English pipeline that finds and resolves the watchlist's mentions."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("cuttings_paragraph_breaks")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("cuttings_sentencizer")
     ruler = nlp.add_pipe("cuttings_watchlist_ruler")
     ruler.add_patterns(watchlist_patterns(watchlist))
     resolver = nlp.add_pipe("cuttings_reference_resolver")

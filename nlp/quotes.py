@@ -48,6 +48,7 @@ OPENING_MARKS = "\u201c"
 CLOSING_MARKS = "\u201d"
 AMBIGUOUS_MARKS = '"'
 QUOTE_MARKS = OPENING_MARKS + CLOSING_MARKS + AMBIGUOUS_MARKS
+QUOTE_MARK_PATTERN = re.compile(f"[{QUOTE_MARKS}]")
 MAX_SCARE_QUOTE_WORDS = 4
 MAX_SPEAKER_WORDS = 9
 # An unattributed quotation this many paragraphs after an attributed one continues its speaker.
@@ -63,6 +64,8 @@ AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
+PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
 SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
@@ -112,10 +115,9 @@ def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, in
     """Quoted ``(open, close)`` mark offsets inside one paragraph; True if the last one is unclosed."""
     segments: list[tuple[int, int]] = []
     opened: int | None = None
-    for offset in range(start, end):
+    for mark in QUOTE_MARK_PATTERN.finditer(text, start, end):
+        offset = mark.start()
         char = text[offset]
-        if char not in QUOTE_MARKS:
-            continue
         if opened is None:
             if char in CLOSING_MARKS:
                 continue
@@ -123,7 +125,7 @@ def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, in
             if char in AMBIGUOUS_MARKS and offset > start and text[offset - 1].isalnum():
                 continue
             opened = offset
-        elif char in CLOSING_MARKS or char in AMBIGUOUS_MARKS:
+        else:
             segments.append((opened, offset))
             opened = None
     if opened is not None:
@@ -223,6 +225,8 @@ class QuoteAttributor:
         self.last_speaker: Speaker | None = None
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
+        self._people_cache: list[tuple[int, str]] | None = None
+        self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -301,18 +305,17 @@ class QuoteAttributor:
         return speaker
 
     # -- attribution ---------------------------------------------------------------------
-    def _last_person(self, before: int) -> tuple[str, int] | None:
-        """The last person named outside quotation marks before offset ``before``.
+    def _people(self) -> list[tuple[int, str]]:
+        """``(offset, name)`` of every person named in the text, in order (computed once).
 
         A run of capitalised words counts as a person when it carries a title ("Mr Barker"), follows a
         role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
         apposition; never after a preposition ("at Bedstone College")."""
-        found = None
-        for match in CAPITALISED_RUN.finditer(self.text, max(0, before - PERSON_LOOKBACK), before):
-            if any(start <= match.start() < end for start, end in self.quoted_spans):
-                continue
+        if self._people_cache is not None:
+            return self._people_cache
+        people = []
+        for match in CAPITALISED_RUN.finditer(self.text):
             words = match.group(0).split()
-            offsets = [match.start() + m.start() for m in re.finditer(r"\S+", match.group(0))]
             index = 0
             for position, word in enumerate(words):
                 if word.lower().rstrip(".,") in NOT_NAME_WORDS:
@@ -327,16 +330,30 @@ class QuoteAttributor:
                 continue
             preceded_by_role = any(word.lower() in ROLE_WORDS - FUNCTION_WORDS for word in words[:index])
             preceding = self.text[max(0, match.start() - 12):match.start()].split()
-            after = self.text[match.end():match.end() + 40]
-            followed = bool(re.match(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)", after))
             if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
                 continue
-            if len(name_words) == 1 and not re.match(rf"\s*{VERB}\b", after):
+            after = self.text[match.end():match.end() + 40]
+            if len(name_words) == 1 and not SPEECH_VERB_NEXT.match(after):
                 continue
-            if titled or preceded_by_role or followed:
-                name = " ".join(name_words)
-                found = (self._complete_name(name, before), offsets[index])
-        return found
+            if titled or preceded_by_role or PERSON_CONTINUATION.match(after):
+                offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
+                people.append((offset, " ".join(name_words)))
+        self._people_cache = people
+        self._people_offsets = [offset for offset, _name in people]
+        return people
+
+    def _last_person(self, before: int) -> tuple[str, int] | None:
+        """The last person named outside quotation marks before offset ``before``."""
+        people = self._people()
+        index = bisect.bisect_left(self._people_offsets, before)
+        while index > 0:
+            index -= 1
+            offset, name = people[index]
+            if offset < before - PERSON_LOOKBACK:
+                return None
+            if not any(start <= offset < end for start, end in self.quoted_spans):
+                return self._complete_name(name, before), offset
+        return None
 
     def _complete_name(self, name: str, before: int) -> str:
         """A lone first name or surname completed from a fuller form earlier in the text."""

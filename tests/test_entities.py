@@ -22,8 +22,7 @@ def surfaces(result, entity_id):
 
 def test_pipeline_components():
     nlp = build_nlp(load_watchlist())
-    assert nlp.pipe_names == ["cuttings_paragraph_breaks", "sentencizer", "cuttings_watchlist_ruler",
-                              "cuttings_reference_resolver"]
+    assert nlp.pipe_names == ["cuttings_sentencizer", "cuttings_watchlist_ruler", "cuttings_reference_resolver"]
     doc = nlp("Crews from Shropshire Fire and Rescue Service attended.")
     assert [(span.text, span.label_, span.id_) for span in doc.spans[MENTIONS_KEY]] == [
         ("Shropshire Fire and Rescue Service", "sfrs", "matched")]
@@ -166,6 +165,13 @@ def test_fuzzy_matches_small_misspellings(analyser, text, entity_id):
 ])
 def test_fuzzy_never_matches_another_body(analyser, text):
     assert entities(analyser.analyse(text)) == set()
+
+
+def test_sentencizer_splits_sentences_and_paragraphs():
+    nlp = build_nlp(load_watchlist())
+    doc = nlp('Headline without stop\n\nHe said: "Yes." Then more! Is it? Yes...\n\nLast one')
+    assert [sentence.text.strip() for sentence in doc.sents] == [
+        "Headline without stop", 'He said: "Yes."', "Then more!", "Is it?", "Yes...", "Last one"]
 
 
 def test_mention_context_fields(analyser):
