@@ -31,6 +31,7 @@ import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.pipeline import SpanRuler
 from spacy.attrs import IS_PUNCT, IS_QUOTE, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
@@ -41,10 +42,11 @@ from nlp.watchlist import Watchlist, load_watchlist
 RAW_SPANS_KEY = "watchlist_raw"
 MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
+REGION_COUNTS_KEY = "watchlist_region_counts"
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
-NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, REGION, EXCLUDE = (
-    "name", "holder", "generic", "group", "group_generic", "group_area", "region", "exclude")
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE = (
+    "name", "holder", "generic", "group", "group_generic", "group_area", "exclude")
 FUZZY = "fuzzy"
 
 # Words that do not distinguish one body from another: fuzzy matches must agree on the others.
@@ -95,7 +97,6 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     for entity in watchlist.entities:
         add(NAME, entity.id, entity.aliases + entity.abbreviations)
         add(GENERIC, entity.id, entity.generic_references)
-        add(REGION, entity.id, entity.region_terms)
         add(EXCLUDE, entity.id, entity.exclude)
         for holder in entity.holders:
             target = f"{entity.id}|{holder.name}"
@@ -193,6 +194,7 @@ class ReferenceResolver:
 
     def __init__(self, nlp: Language, name: str):
         self.name = name
+        self.tokenizer = nlp.tokenizer
         self.watchlist: Watchlist | None = None
         self._clean_hashes: set[int] = set()               # words that are no misspelling
         self._typo_hashes: dict[int, tuple[str, ...]] = {}  # misspelling -> watchlist words it is near
@@ -203,7 +205,20 @@ class ReferenceResolver:
         self.groups = {group.id: group for group in watchlist.groups}
         self.vocabulary: set[str] = set()
         self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
-        tokenizer = spacy.blank("en").tokenizer
+        tokenizer = self.tokenizer
+        # Region terms are only needed when a generic reference has no named antecedent, so they
+        # are matched lazily by a separate phrase matcher rather than by the ruler.
+        self.region_matcher = PhraseMatcher(tokenizer.vocab, attr="NORM")
+        self.region_entities: dict[str, list[str]] = {}
+        for entity in watchlist.entities:
+            for term in entity.region_terms:
+                for variant in surface_variants(term):
+                    key = variant.lower()
+                    if key not in self.region_entities:
+                        self.region_matcher.add(key, [tokenizer(variant)])
+                    self.region_entities.setdefault(key, [])
+                    if entity.id not in self.region_entities[key]:
+                        self.region_entities[key].append(entity.id)
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
                 holder.name for holder in entity.holders)
@@ -289,16 +304,8 @@ class ReferenceResolver:
         if self.watchlist is None:
             raise ValueError("cuttings_reference_resolver needs set_watchlist() before use")
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
-        regions: Counter[str] = Counter()
-        region_seen: set[tuple[int, int, str]] = set()
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         for span in doc.spans.get(RAW_SPANS_KEY, []):
-            if span.label_ == REGION:
-                key = (span.start, span.end, span.id_)
-                if key not in region_seen:
-                    region_seen.add(key)
-                    regions[span.id_] += 1
-                continue
             matches.setdefault((span.start, span.end), []).append((span.label_, span.id_))
         for start, end, label, target in self._fuzzy_spans(doc):
             matches.setdefault((start, end), []).append((label, target))
@@ -319,7 +326,7 @@ class ReferenceResolver:
 
         mentions: list[Span] = []
         for (start, end), items in selected:
-            for entity_id, method in self._resolve(items, doc[start:end], day, named, excluded, regions):
+            for entity_id, method in self._resolve(items, doc, start, end, day, named, excluded):
                 mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
@@ -362,12 +369,22 @@ class ReferenceResolver:
         chosen.sort()
         return chosen
 
+    def _region_counts(self, doc: Doc) -> Counter:
+        """How many region terms of each entity the article contains (computed once per doc)."""
+        counts = doc.user_data.get(REGION_COUNTS_KEY)
+        if counts is None:
+            counts = Counter()
+            for match_id, _start, _end in self.region_matcher(doc):
+                counts.update(self.region_entities[doc.vocab.strings[match_id]])
+            doc.user_data[REGION_COUNTS_KEY] = counts
+        return counts
+
     def _linked(self, entity_id: str) -> list[str]:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
         governs = self.entities[entity_id].governs
         return [governs] if governs else []
 
-    def _resolve(self, items, span, day, named, excluded, regions):
+    def _resolve(self, items, doc, start, end, day, named, excluded):
         """(entity_id, method) pairs for the matches sharing one span."""
         if any(label == EXCLUDE for label, _ in items):
             return []
@@ -386,7 +403,7 @@ class ReferenceResolver:
             return list(resolved.items())
         generic_targets = [target for label, target in items if label == GENERIC]
         if generic_targets:
-            choice = self._resolve_generic(generic_targets, span, named, excluded, regions)
+            choice = self._resolve_generic(generic_targets, doc[start:end], named, excluded)
             return [(choice, "inferred")] if choice else []
         for label, target in items:
             members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
@@ -409,7 +426,7 @@ class ReferenceResolver:
                 return entity.id
         return entity_id
 
-    def _resolve_generic(self, candidates, span, named, excluded, regions) -> str | None:
+    def _resolve_generic(self, candidates, span, named, excluded) -> str | None:
         """The body a generic reference means.
 
         1. the most often named candidate, counting names of the body it governs ("the fire
@@ -446,6 +463,9 @@ class ReferenceResolver:
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
+        if not regional:
+            return None
+        regions = self._region_counts(span.doc)
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
