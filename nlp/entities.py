@@ -33,7 +33,7 @@ from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline import SpanRuler
-from spacy.attrs import IS_PUNCT, IS_QUOTE, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -62,12 +62,16 @@ FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 # Characters replaced by a space before tokenising (same length, so offsets are unchanged).
-SINGLE_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n(?![ \t\r]*\n)|[\t\r\f\v\u00a0\u2028\u2029]")
+WHITESPACE_TO_SPACE = str.maketrans({char: " " for char in "\t\r\f\v\u00a0\u2028\u2029"})
+SINGLE_LINE_BREAK = re.compile(r"(?<!\n)(?<!\n )\n(?! *\n)")
 
 
 def normalise_text(text: str) -> str:
     """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
-    return SINGLE_LINE_BREAK.sub(lambda match: " " * len(match.group(0)), text)
+    text = text.translate(WHITESPACE_TO_SPACE)
+    if "\n" not in text:
+        return text
+    return SINGLE_LINE_BREAK.sub(" ", text)
 
 
 def surface_variants(phrase: str) -> set[str]:
@@ -529,22 +533,25 @@ class Analyser:
         mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
         if len(mention_spans):
-            sentence_starts = [0] + [int(index) for index in numpy.flatnonzero(doc.to_array([SENT_START]) == 1)
-                                     if index > 0]
+            sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            if not sentence_starts or sentence_starts[0] != 0:
+                sentence_starts.insert(0, 0)
+            token_offsets = doc.to_array(IDX).tolist() + [len(text)]
             paragraphs = paragraph_starts(text)
             for span in mention_spans:
-                sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
+                start, end = span.start, span.end
+                start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
+                sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
                                 else len(doc))
-                sentence = doc[sentence_starts[sentence_index]:sentence_end]
                 mentions.append({
                     "entity_id": span.label_,
-                    "surface": text[span.start_char:span.end_char],
-                    "start_char": span.start_char,
-                    "end_char": span.end_char,
-                    "sentence": text[sentence.start_char:sentence.end_char].strip(),
+                    "surface": text[start_char:end_char],
+                    "start_char": start_char,
+                    "end_char": end_char,
+                    "sentence": text[token_offsets[sentence_starts[sentence_index]]:token_offsets[sentence_end]].strip(),
                     "sentence_index": sentence_index,
-                    "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
+                    "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
                 })
         quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)

@@ -82,7 +82,8 @@ NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
     "news", "times", "star", "gazette", "advertiser", "he", "she", "they", "it", "we", "i", "this",
     "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
 }
-CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+CAPITALISED_RUN = re.compile(
+    rf"\b[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
