@@ -33,7 +33,7 @@ from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.pipeline import SpanRuler
-from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -62,16 +62,19 @@ FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 # Characters replaced by a space before tokenising (same length, so offsets are unchanged).
-WHITESPACE_TO_SPACE = str.maketrans({char: " " for char in "\t\r\f\v\u00a0\u2028\u2029"})
+ODD_WHITESPACE = "\t\r\f\v\u00a0\u2028\u2029"
+ODD_WHITESPACE_PATTERN = re.compile(f"[{ODD_WHITESPACE}]")
 SINGLE_LINE_BREAK = re.compile(r"(?<!\n)(?<!\n )\n(?! *\n)")
 
 
 def normalise_text(text: str) -> str:
     """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
-    text = text.translate(WHITESPACE_TO_SPACE)
-    if "\n" not in text:
-        return text
-    return SINGLE_LINE_BREAK.sub(" ", text)
+    if any(char in text for char in ODD_WHITESPACE):
+        text = ODD_WHITESPACE_PATTERN.sub(" ", text)
+    newlines = text.count("\n")
+    if newlines and (newlines != 2 * text.count("\n\n") or "\n\n\n" in text):
+        text = SINGLE_LINE_BREAK.sub(" ", text)
+    return text
 
 
 def surface_variants(phrase: str) -> set[str]:
@@ -129,11 +132,11 @@ def make_sentencizer(nlp: Language, name: str):
     def sentencizer(doc: Doc) -> Doc:
         if len(doc) < 2:
             return doc
-        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE, IS_QUOTE])
-        orth, is_punct, is_space, is_quote = (attributes[:, column] for column in range(4))
+        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+        orth, is_punct, is_space = (attributes[:, column] for column in range(3))
         starts = numpy.full(len(doc), -1, dtype="int64")
         starts[0] = 1
-        continuing = numpy.flatnonzero(~((is_punct == 1) | (is_space == 1) | (is_quote == 1)))
+        continuing = numpy.flatnonzero((is_punct | is_space) == 0)   # quotation marks are punctuation
         ends = numpy.flatnonzero(numpy.isin(orth, final_hashes))
         spaces = numpy.flatnonzero(is_space[:-1] == 1)
         line_breaks = [int(index) for index in spaces if "\n" in doc[int(index)].text]
