@@ -240,10 +240,10 @@ class ReferenceResolver:
                     self.fuzzy_targets.append((entity.id, " ".join(words), words, places, hashes))
         self.long_vocabulary = sorted({word for target in self.fuzzy_targets for word in target[2]
                                        if len(word) >= 4 and word.isalpha()})
-        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]]]]] = {}
+        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]], int]]] = {}
         for fuzzy_target in self.fuzzy_targets:
-            for word in set(fuzzy_target[2]):
-                self.fuzzy_index.setdefault(word, []).append(fuzzy_target)
+            for offset, word in enumerate(fuzzy_target[2]):
+                self.fuzzy_index.setdefault(word, []).append((*fuzzy_target, offset))
         self._clean_hashes.clear()
         self._typo_hashes.clear()
 
@@ -274,6 +274,7 @@ class ReferenceResolver:
         """Windows around a misspelt watchlist word that closely match a long alias."""
         found = []
         norms = doc.to_array(NORM)
+        norm_list = None
         for norm_hash in set(norms.tolist()) - self._clean_hashes:
             near_words = self._typo_hashes.get(norm_hash)
             if near_words is None:
@@ -283,28 +284,28 @@ class ReferenceResolver:
                         self._clean_hashes.add(norm_hash)
                     continue
                 self._typo_hashes[norm_hash] = near_words
-            for token_index in numpy.flatnonzero(norms == norm_hash):
-                found.extend(self._fuzzy_windows(doc, norms, int(token_index), near_words))
+            norm_list = norm_list if norm_list is not None else norms.tolist()
+            for token_index in numpy.flatnonzero(norms == norm_hash).tolist():
+                found.extend(self._fuzzy_windows(doc, norm_list, token_index, near_words))
         return found
 
-    def _fuzzy_windows(self, doc: Doc, norms, token_index: int, near_words: tuple[str, ...]):
+    def _fuzzy_windows(self, doc: Doc, norms: list[int], token_index: int, near_words: tuple[str, ...]):
         for near in near_words:
-            for entity_id, target, words, places, hashes in self.fuzzy_index.get(near, ()):
-                for offset in (index for index, word in enumerate(words) if word == near):
-                    start = token_index - offset
-                    end = start + len(words)
-                    if start < 0 or end > len(doc):
-                        continue
-                    # Cheap pre-check: all but two words must match exactly.
-                    exact = sum(int(norms[start + index]) in word_hashes for index, word_hashes in enumerate(hashes))
-                    if exact < len(words) - 2:
-                        continue
-                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
-                    if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
-                        continue
-                    if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
-                           for place in places):
-                        yield (start, end, FUZZY, entity_id)
+            for entity_id, target, words, places, hashes, offset in self.fuzzy_index.get(near, ()):
+                start = token_index - offset
+                end = start + len(words)
+                if start < 0 or end > len(norms):
+                    continue
+                # Cheap pre-check: all but two words must match exactly.
+                exact = sum(norms[start + index] in word_hashes for index, word_hashes in enumerate(hashes))
+                if exact < len(words) - 2:
+                    continue
+                candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
+                if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
+                    continue
+                if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
+                       for place in places):
+                    yield (start, end, FUZZY, entity_id)
 
     # -- resolution ------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
