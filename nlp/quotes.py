@@ -100,7 +100,6 @@ class Speaker:
     entity_id: str | None = None
     start: int | None = None
     end: int | None = None
-    described: bool = False   # found as a bare name in the text: take role/entity from its description
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -372,7 +371,7 @@ class QuoteAttributor:
         person = self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
-            return Speaker(name=name, start=start, end=start + len(name), described=True)
+            return Speaker(name=name, start=start, end=start + len(name))
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
