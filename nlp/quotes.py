@@ -83,7 +83,7 @@ NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
     "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
 }
 CAPITALISED_RUN = re.compile(
-    rf"\b[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
+    rf"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
@@ -316,6 +316,11 @@ class QuoteAttributor:
         people = []
         for match in CAPITALISED_RUN.finditer(self.text):
             words = match.group(0).split()
+            for position, word in enumerate(words):
+                # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+                if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
+                    words = words[:position] + [word[:-1]]
+                    break
             index = 0
             for position, word in enumerate(words):
                 if word.lower().rstrip(".,") in NOT_NAME_WORDS:
