@@ -40,6 +40,7 @@ ROLE_WORDS = {
     "executive", "president", "vice", "portfolio", "holder", "union", "brigades", "fbu", "council",
     "county", "district", "borough", "and", "of", "&", "the", "for", "west", "mercia", "former",
     "new", "acting", "interim", "senior", "local", "national", "general", "lead", "leading",
+    "cfo", "outgoing", "incoming", "retiring",
 }
 LEADING_FUNCTION_WORDS = {"but", "and", "however", "then", "now", "after", "meanwhile", "speaking",
                           "also", "yet", "so", "in", "on", "at", "today", "yesterday", "last", "later",
@@ -389,6 +390,8 @@ class QuoteAttributor:
         if phrase.lower() in PRONOUNS:
             return self._pronoun_speaker(start)
         segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
+        while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
+            segments = segments[:-1]      # "Councillor Carter, however, said"
         if len(segments) > 1 and _looks_like_role(segments[-1]):
             name, role_in_name = split_name_role(segments[-2])
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
