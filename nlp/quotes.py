@@ -65,6 +65,9 @@ AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+SPOKESPERSON = re.compile(
+    r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+    r"(?:spokesman|spokeswoman|spokesperson))\b")
 SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
@@ -339,8 +342,9 @@ class QuoteAttributor:
             if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
                 continue
             after = self.text[match.end():match.end() + 40]
-            if len(name_words) == 1 and not SPEECH_VERB_NEXT.match(after):
-                continue
+            if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
+                    self._complete_name(name_words[0], len(self.text)).split()) > 1):
+                continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
             if titled or preceded_by_role or PERSON_CONTINUATION.match(after):
                 offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
                 people.append((offset, " ".join(name_words)))
@@ -365,7 +369,7 @@ class QuoteAttributor:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
             return name
-        for pattern in (rf"\b{re.escape(name)}\s+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+\s+{re.escape(name)}\b"):
+        for pattern in (rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"):
             for match in re.finditer(pattern, self.text[:before]):
                 if not any(word.lower() in NOT_NAME_WORDS for word in match.group(0).split()):
                     return match.group(0)
@@ -378,6 +382,14 @@ class QuoteAttributor:
         if person is not None and person[1] > previous_end:
             name, start = person
             return Speaker(name=name, start=start, end=start + len(name))
+        spokesperson = None
+        for match in SPOKESPERSON.finditer(self.text, max(previous_end, offset - PERSON_LOOKBACK, 0), offset):
+            spokesperson = match
+        if spokesperson is not None:
+            # "A West Midlands Ambulance Service spokesman said ... He said:"
+            phrase = spokesperson.group("phrase")
+            return Speaker(name=phrase, role=phrase, start=spokesperson.start("phrase"),
+                           end=spokesperson.end("phrase"))
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)

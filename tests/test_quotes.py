@@ -116,3 +116,18 @@ def test_gold_quote_targets(analyser):
     assert result["gold_quotes"] >= 60
     assert result["recall"] >= 0.95, result["errors"]
     assert result["speaker_accuracy"] >= 0.90, result["errors"]
+
+
+def test_pronoun_after_unnamed_spokesperson(analyser):
+    text = ("A Shropshire Fire and Rescue Service spokesman said crews were called at 3am. "
+            'He said: "Two people were rescued from the first floor of the house."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "A Shropshire Fire and Rescue Service spokesman"
+    assert quote["entity_id"] == "sfrs"
+
+
+def test_lone_common_noun_is_not_a_person(analyser):
+    text = ("Firefighters said the blaze spread quickly.\n\n"
+            'A resident said: "We woke up to the smell of smoke and got out fast."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "A resident"
