@@ -5,12 +5,13 @@
 * ``cuttings_sentencizer``: rule-based sentence splitter (the rules of spaCy's ``sentencizer``,
   vectorised, plus a break at every blank line so the headline and paragraphs are sentences);
 * ``cuttings_watchlist_ruler``: spaCy's ``SpanRuler`` loaded with phrase patterns generated from
-  the watchlist (names, abbreviations, office holders, generic references, region terms and
-  exclusions); the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
+  the watchlist (names, abbreviations, office holders, generic and group references, exclusions);
+  the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
 * ``cuttings_reference_resolver``: picks non-overlapping matches (longest first, exclusions
   included so "West Midlands Police and Crime Commissioner" hides "Police and Crime Commissioner"),
   adds fuzzy matches of misspelt long names, resolves holders by the article date and generic
-  references ("the service", "the PCC") to the bodies the article names, and writes the result to
+  references ("the service", "the PCC") to the bodies the article names (region terms, matched
+  lazily, only when nothing is named), and writes the result to
   ``doc.spans["watchlist_mentions"]`` (label = entity id, ``id_`` = method).
 
 :class:`Analyser` wraps the pipeline and the quote extractor behind ``analyse``/``pipe``.
