@@ -1,16 +1,17 @@
 """Watchlist-driven spaCy pipeline: mentions of watched bodies and quotes of their speakers.
 
-``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with four components:
+``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with three components:
 
-* ``cuttings_paragraph_breaks``: a blank line always starts a new sentence;
-* ``sentencizer``: spaCy's rule-based sentence splitter;
+* ``cuttings_sentencizer``: rule-based sentence splitter (the rules of spaCy's ``sentencizer``,
+  vectorised, plus a break at every blank line so the headline and paragraphs are sentences);
 * ``cuttings_watchlist_ruler``: spaCy's ``SpanRuler`` loaded with phrase patterns generated from
-  the watchlist (names, abbreviations, office holders, generic references, region terms and
-  exclusions); the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
+  the watchlist (names, abbreviations, office holders, generic and group references, exclusions);
+  the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
 * ``cuttings_reference_resolver``: picks non-overlapping matches (longest first, exclusions
   included so "West Midlands Police and Crime Commissioner" hides "Police and Crime Commissioner"),
   adds fuzzy matches of misspelt long names, resolves holders by the article date and generic
-  references ("the service", "the PCC") to the bodies the article names, and writes the result to
+  references ("the service", "the PCC") to the bodies the article names (region terms, matched
+  lazily, only when nothing is named), and writes the result to
   ``doc.spans["watchlist_mentions"]`` (label = entity id, ``id_`` = method).
 
 :class:`Analyser` wraps the pipeline and the quote extractor behind ``analyse``/``pipe``.
@@ -31,8 +32,9 @@ import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.pipeline import SpanRuler
-from spacy.attrs import IS_SPACE, NORM, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -41,10 +43,11 @@ from nlp.watchlist import Watchlist, load_watchlist
 RAW_SPANS_KEY = "watchlist_raw"
 MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
+REGION_COUNTS_KEY = "watchlist_region_counts"
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
-NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, REGION, EXCLUDE = (
-    "name", "holder", "generic", "group", "group_generic", "group_area", "region", "exclude")
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE = (
+    "name", "holder", "generic", "group", "group_generic", "group_area", "exclude")
 FUZZY = "fuzzy"
 
 # Words that do not distinguish one body from another: fuzzy matches must agree on the others.
@@ -60,12 +63,19 @@ FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 # Characters replaced by a space before tokenising (same length, so offsets are unchanged).
-SINGLE_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n(?![ \t\r]*\n)|[\t\r\f\v\u00a0\u2028\u2029]")
+ODD_WHITESPACE = "\t\r\f\v\u00a0\u2028\u2029"
+ODD_WHITESPACE_PATTERN = re.compile(f"[{ODD_WHITESPACE}]")
+SINGLE_LINE_BREAK = re.compile(r"(?<!\n)(?<!\n )\n(?! *\n)")
 
 
 def normalise_text(text: str) -> str:
     """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
-    return SINGLE_LINE_BREAK.sub(lambda match: " " * len(match.group(0)), text)
+    if any(char in text for char in ODD_WHITESPACE):
+        text = ODD_WHITESPACE_PATTERN.sub(" ", text)
+    newlines = text.count("\n")
+    if newlines and (newlines != 2 * text.count("\n\n") or "\n\n\n" in text):
+        text = SINGLE_LINE_BREAK.sub(" ", text)
+    return text
 
 
 def surface_variants(phrase: str) -> set[str]:
@@ -95,7 +105,6 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     for entity in watchlist.entities:
         add(NAME, entity.id, entity.aliases + entity.abbreviations)
         add(GENERIC, entity.id, entity.generic_references)
-        add(REGION, entity.id, entity.region_terms)
         add(EXCLUDE, entity.id, entity.exclude)
         for holder in entity.holders:
             target = f"{entity.id}|{holder.name}"
@@ -108,19 +117,41 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     return patterns
 
 
-@Language.factory("cuttings_paragraph_breaks")
-def make_paragraph_breaks(nlp: Language, name: str):
-    """Mark the token after a blank line as a sentence start (headline and paragraphs split)."""
+SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
 
-    def paragraph_breaks(doc: Doc) -> Doc:
+
+@Language.factory("cuttings_sentencizer")
+def make_sentencizer(nlp: Language, name: str):
+    """Rule-based sentencizer, vectorised over token attributes.
+
+    Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
+    or quotation marks that follow; in addition a blank line (paragraph or headline break) always
+    ends a sentence.  Runs in numpy rather than a Python loop over tokens.
+    """
+    final_hashes = numpy.array([nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL], dtype="uint64")
+
+    def sentencizer(doc: Doc) -> Doc:
         if len(doc) < 2:
             return doc
-        for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
-            if "\n" in doc[int(index)].text:
-                doc[int(index) + 1].is_sent_start = True
+        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+        orth, is_punct, is_space = (attributes[:, column] for column in range(3))
+        starts = numpy.full(len(doc), -1, dtype="int64")
+        starts[0] = 1
+        continuing = numpy.flatnonzero((is_punct | is_space) == 0)   # quotation marks are punctuation
+        ends = numpy.flatnonzero(numpy.isin(orth, final_hashes))
+        spaces = numpy.flatnonzero(is_space[:-1] == 1)
+        line_breaks = [int(index) for index in spaces if "\n" in doc[int(index)].text]
+        boundaries = numpy.concatenate([ends, numpy.array(line_breaks, dtype="int64")])
+        if len(boundaries) and len(continuing):
+            following = numpy.searchsorted(continuing, boundaries + 1)
+            following = following[following < len(continuing)]
+            starts[continuing[following]] = 1
+        starts[numpy.array(line_breaks, dtype="int64") + 1] = 1
+        starts[0] = 1
+        doc.from_array([SENT_START], starts.astype("uint64").reshape(-1, 1))
         return doc
 
-    return paragraph_breaks
+    return sentencizer
 
 
 class WatchlistRuler:
@@ -171,6 +202,7 @@ class ReferenceResolver:
 
     def __init__(self, nlp: Language, name: str):
         self.name = name
+        self.tokenizer = nlp.tokenizer
         self.watchlist: Watchlist | None = None
         self._clean_hashes: set[int] = set()               # words that are no misspelling
         self._typo_hashes: dict[int, tuple[str, ...]] = {}  # misspelling -> watchlist words it is near
@@ -181,7 +213,20 @@ class ReferenceResolver:
         self.groups = {group.id: group for group in watchlist.groups}
         self.vocabulary: set[str] = set()
         self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
-        tokenizer = spacy.blank("en").tokenizer
+        tokenizer = self.tokenizer
+        # Region terms are only needed when a generic reference has no named antecedent, so they
+        # are matched lazily by a separate phrase matcher rather than by the ruler.
+        self.region_matcher = PhraseMatcher(tokenizer.vocab, attr="NORM")
+        self.region_entities: dict[str, list[str]] = {}
+        for entity in watchlist.entities:
+            for term in entity.region_terms:
+                for variant in surface_variants(term):
+                    key = variant.lower()
+                    if key not in self.region_entities:
+                        self.region_matcher.add(key, [tokenizer(variant)])
+                    self.region_entities.setdefault(key, [])
+                    if entity.id not in self.region_entities[key]:
+                        self.region_entities[key].append(entity.id)
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
                 holder.name for holder in entity.holders)
@@ -196,10 +241,10 @@ class ReferenceResolver:
                     self.fuzzy_targets.append((entity.id, " ".join(words), words, places, hashes))
         self.long_vocabulary = sorted({word for target in self.fuzzy_targets for word in target[2]
                                        if len(word) >= 4 and word.isalpha()})
-        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]]]]] = {}
+        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]], int]]] = {}
         for fuzzy_target in self.fuzzy_targets:
-            for word in set(fuzzy_target[2]):
-                self.fuzzy_index.setdefault(word, []).append(fuzzy_target)
+            for offset, word in enumerate(fuzzy_target[2]):
+                self.fuzzy_index.setdefault(word, []).append((*fuzzy_target, offset))
         self._clean_hashes.clear()
         self._typo_hashes.clear()
 
@@ -230,6 +275,7 @@ class ReferenceResolver:
         """Windows around a misspelt watchlist word that closely match a long alias."""
         found = []
         norms = doc.to_array(NORM)
+        norm_list = None
         for norm_hash in set(norms.tolist()) - self._clean_hashes:
             near_words = self._typo_hashes.get(norm_hash)
             if near_words is None:
@@ -239,44 +285,36 @@ class ReferenceResolver:
                         self._clean_hashes.add(norm_hash)
                     continue
                 self._typo_hashes[norm_hash] = near_words
-            for token_index in numpy.flatnonzero(norms == norm_hash):
-                found.extend(self._fuzzy_windows(doc, norms, int(token_index), near_words))
+            norm_list = norm_list if norm_list is not None else norms.tolist()
+            for token_index in numpy.flatnonzero(norms == norm_hash).tolist():
+                found.extend(self._fuzzy_windows(doc, norm_list, token_index, near_words))
         return found
 
-    def _fuzzy_windows(self, doc: Doc, norms, token_index: int, near_words: tuple[str, ...]):
+    def _fuzzy_windows(self, doc: Doc, norms: list[int], token_index: int, near_words: tuple[str, ...]):
         for near in near_words:
-            for entity_id, target, words, places, hashes in self.fuzzy_index.get(near, ()):
-                for offset in (index for index, word in enumerate(words) if word == near):
-                    start = token_index - offset
-                    end = start + len(words)
-                    if start < 0 or end > len(doc):
-                        continue
-                    # Cheap pre-check: all but two words must match exactly.
-                    exact = sum(int(norms[start + index]) in word_hashes for index, word_hashes in enumerate(hashes))
-                    if exact < len(words) - 2:
-                        continue
-                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
-                    if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
-                        continue
-                    if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
-                           for place in places):
-                        yield (start, end, FUZZY, entity_id)
+            for entity_id, target, words, places, hashes, offset in self.fuzzy_index.get(near, ()):
+                start = token_index - offset
+                end = start + len(words)
+                if start < 0 or end > len(norms):
+                    continue
+                # Cheap pre-check: all but two words must match exactly.
+                exact = sum(norms[start + index] in word_hashes for index, word_hashes in enumerate(hashes))
+                if exact < len(words) - 2:
+                    continue
+                candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
+                if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
+                    continue
+                if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
+                       for place in places):
+                    yield (start, end, FUZZY, entity_id)
 
     # -- resolution ------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         if self.watchlist is None:
             raise ValueError("cuttings_reference_resolver needs set_watchlist() before use")
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
-        regions: Counter[str] = Counter()
-        region_seen: set[tuple[int, int, str]] = set()
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         for span in doc.spans.get(RAW_SPANS_KEY, []):
-            if span.label_ == REGION:
-                key = (span.start, span.end, span.id_)
-                if key not in region_seen:
-                    region_seen.add(key)
-                    regions[span.id_] += 1
-                continue
             matches.setdefault((span.start, span.end), []).append((span.label_, span.id_))
         for start, end, label, target in self._fuzzy_spans(doc):
             matches.setdefault((start, end), []).append((label, target))
@@ -297,7 +335,7 @@ class ReferenceResolver:
 
         mentions: list[Span] = []
         for (start, end), items in selected:
-            for entity_id, method in self._resolve(items, doc[start:end], day, named, excluded, regions):
+            for entity_id, method in self._resolve(items, doc, start, end, day, named, excluded):
                 mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
@@ -310,36 +348,52 @@ class ReferenceResolver:
         names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
         an exclusion of that body covers it.
         """
-        taken: list[tuple[int, int]] = []
+        occupied = bytearray(len(doc))
         chosen = []
         for (start, end) in sorted(matches, key=lambda key: (key[0] - key[1], key[0])):
-            if any(start < other_end and other_start < end for other_start, other_end in taken):
+            if any(occupied[start:end]):
                 continue
-            taken.append((start, end))
+            occupied[start:end] = b"\x01" * (end - start)
             chosen.append(((start, end), matches[(start, end)]))
-        for (start, end), items in list(chosen):
+        by_start: dict[int, list[tuple[int, int]]] = {}
+        for key in matches:
+            by_start.setdefault(key[0], []).append(key)
+        nested = []
+        for (start, end), items in chosen:
             outer = {target for label, target in items if label in (NAME, FUZZY)}
             if not outer:
                 continue
-            for (inner_start, inner_end), inner_items in matches.items():
-                if not (start <= inner_start and inner_end <= end and (inner_start, inner_end) != (start, end)):
-                    continue
+            inner_keys = [key for position in range(start, end) for key in by_start.get(position, ())
+                          if key[1] <= end and key != (start, end)]
+            exclusions = [(key, target) for key in inner_keys for label, target in matches[key] if label == EXCLUDE]
+            for inner_start, inner_end in inner_keys:
                 if inner_end != end and doc[inner_end].norm_ != "'s":
                     continue
-                for label, target in inner_items:
-                    blocked = any(label2 == EXCLUDE and target2 == target and s2 <= inner_start and inner_end <= e2
-                                  for (s2, e2), items2 in matches.items() for label2, target2 in items2)
+                for label, target in matches[(inner_start, inner_end)]:
+                    blocked = any(target == excluded and s2 <= inner_start and inner_end <= e2
+                                  for (s2, e2), excluded in exclusions)
                     if label == NAME and target not in outer and not blocked:
-                        chosen.append(((inner_start, inner_end), [(label, target)]))
+                        nested.append(((inner_start, inner_end), [(label, target)]))
+        chosen.extend(nested)
         chosen.sort()
         return chosen
+
+    def _region_counts(self, doc: Doc) -> Counter:
+        """How many region terms of each entity the article contains (computed once per doc)."""
+        counts = doc.user_data.get(REGION_COUNTS_KEY)
+        if counts is None:
+            counts = Counter()
+            for match_id, _start, _end in self.region_matcher(doc):
+                counts.update(self.region_entities[doc.vocab.strings[match_id]])
+            doc.user_data[REGION_COUNTS_KEY] = counts
+        return counts
 
     def _linked(self, entity_id: str) -> list[str]:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
         governs = self.entities[entity_id].governs
         return [governs] if governs else []
 
-    def _resolve(self, items, span, day, named, excluded, regions):
+    def _resolve(self, items, doc, start, end, day, named, excluded):
         """(entity_id, method) pairs for the matches sharing one span."""
         if any(label == EXCLUDE for label, _ in items):
             return []
@@ -358,7 +412,7 @@ class ReferenceResolver:
             return list(resolved.items())
         generic_targets = [target for label, target in items if label == GENERIC]
         if generic_targets:
-            choice = self._resolve_generic(generic_targets, span, named, excluded, regions)
+            choice = self._resolve_generic(generic_targets, doc[start:end], named, excluded)
             return [(choice, "inferred")] if choice else []
         for label, target in items:
             members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
@@ -381,7 +435,7 @@ class ReferenceResolver:
                 return entity.id
         return entity_id
 
-    def _resolve_generic(self, candidates, span, named, excluded, regions) -> str | None:
+    def _resolve_generic(self, candidates, span, named, excluded) -> str | None:
         """The body a generic reference means.
 
         1. the most often named candidate, counting names of the body it governs ("the fire
@@ -393,9 +447,14 @@ class ReferenceResolver:
            authority", not "the authority"), the candidate whose area the article names most.
         """
         def salience(entity_id: str, related: list[str]) -> tuple[int, int]:
-            positions = [p for body in [entity_id, *related] for p in named.get(body, [])]
-            before = [p for p in positions if p <= position]
-            return (len(positions), -(position - max(before)) if before else -10**9)
+            count, nearest = 0, None
+            for body in [entity_id, *related]:
+                positions = named.get(body, [])   # sorted: built in text order
+                count += len(positions)
+                before = bisect.bisect_right(positions, position)
+                if before:
+                    nearest = max(nearest or 0, positions[before - 1])
+            return (count, -(position - nearest) if nearest is not None else -10**9)
 
         position = span.start
 
@@ -409,10 +468,13 @@ class ReferenceResolver:
             if scored[0][0] > 0:
                 return scored[1]
         content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
-        if len(content) < 2 and not any(token.is_upper and len(token) > 1 for token in content):
+        if len(content) < 2 and not any(token.is_upper or token.is_title for token in content):
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
+        if not regional:
+            return None
+        regions = self._region_counts(span.doc)
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
@@ -427,8 +489,7 @@ def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
 def build_nlp(watchlist: Watchlist) -> Language:
     """A blank English pipeline that finds and resolves the watchlist's mentions."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("cuttings_paragraph_breaks")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("cuttings_sentencizer")
     ruler = nlp.add_pipe("cuttings_watchlist_ruler")
     ruler.add_patterns(watchlist_patterns(watchlist))
     resolver = nlp.add_pipe("cuttings_reference_resolver")
@@ -477,22 +538,25 @@ class Analyser:
         mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
         if len(mention_spans):
-            sentence_starts = [0] + [int(index) for index in numpy.flatnonzero(doc.to_array([SENT_START]) == 1)
-                                     if index > 0]
+            sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            if not sentence_starts or sentence_starts[0] != 0:
+                sentence_starts.insert(0, 0)
+            token_offsets = doc.to_array(IDX).tolist() + [len(text)]
             paragraphs = paragraph_starts(text)
             for span in mention_spans:
-                sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
+                start, end = span.start, span.end
+                start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
+                sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
                                 else len(doc))
-                sentence = doc[sentence_starts[sentence_index]:sentence_end]
                 mentions.append({
                     "entity_id": span.label_,
-                    "surface": text[span.start_char:span.end_char],
-                    "start_char": span.start_char,
-                    "end_char": span.end_char,
-                    "sentence": text[sentence.start_char:sentence.end_char].strip(),
+                    "surface": text[start_char:end_char],
+                    "start_char": start_char,
+                    "end_char": end_char,
+                    "sentence": text[token_offsets[sentence_starts[sentence_index]]:token_offsets[sentence_end]].strip(),
                     "sentence_index": sentence_index,
-                    "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
+                    "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
                 })
         quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)

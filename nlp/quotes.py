@@ -40,6 +40,7 @@ ROLE_WORDS = {
     "executive", "president", "vice", "portfolio", "holder", "union", "brigades", "fbu", "council",
     "county", "district", "borough", "and", "of", "&", "the", "for", "west", "mercia", "former",
     "new", "acting", "interim", "senior", "local", "national", "general", "lead", "leading",
+    "cfo", "outgoing", "incoming", "retiring",
 }
 LEADING_FUNCTION_WORDS = {"but", "and", "however", "then", "now", "after", "meanwhile", "speaking",
                           "also", "yet", "so", "in", "on", "at", "today", "yesterday", "last", "later",
@@ -48,10 +49,13 @@ OPENING_MARKS = "\u201c"
 CLOSING_MARKS = "\u201d"
 AMBIGUOUS_MARKS = '"'
 QUOTE_MARKS = OPENING_MARKS + CLOSING_MARKS + AMBIGUOUS_MARKS
+QUOTE_MARK_PATTERN = re.compile(f"[{QUOTE_MARKS}]")
 MAX_SCARE_QUOTE_WORDS = 4
 MAX_SPEAKER_WORDS = 9
 # An unattributed quotation this many paragraphs after an attributed one continues its speaker.
 MAX_CONTINUATION_GAP = 2
+# How far back (characters) to look for the person a pronoun means.
+PERSON_LOOKBACK = 3000
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 AFTER_VERB_FIRST = re.compile(
@@ -61,6 +65,13 @@ AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+SPOKESPERSON = re.compile(
+    r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+    r"(?:spokesman|spokeswoman|spokesperson))\b")
+SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
+PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
+# "The chairman said it was "...": a speech verb a few words before the quotation mark.
+SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                "previously", "once", "recently"}
@@ -75,7 +86,8 @@ NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
     "news", "times", "star", "gazette", "advertiser", "he", "she", "they", "it", "we", "i", "this",
     "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
 }
-CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+CAPITALISED_RUN = re.compile(
+    rf"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
@@ -92,7 +104,6 @@ class Speaker:
     entity_id: str | None = None
     start: int | None = None
     end: int | None = None
-    described: bool = False   # found as a bare name in the text: take role/entity from its description
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -108,10 +119,9 @@ def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, in
     """Quoted ``(open, close)`` mark offsets inside one paragraph; True if the last one is unclosed."""
     segments: list[tuple[int, int]] = []
     opened: int | None = None
-    for offset in range(start, end):
+    for mark in QUOTE_MARK_PATTERN.finditer(text, start, end):
+        offset = mark.start()
         char = text[offset]
-        if char not in QUOTE_MARKS:
-            continue
         if opened is None:
             if char in CLOSING_MARKS:
                 continue
@@ -119,7 +129,7 @@ def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, in
             if char in AMBIGUOUS_MARKS and offset > start and text[offset - 1].isalnum():
                 continue
             opened = offset
-        elif char in CLOSING_MARKS or char in AMBIGUOUS_MARKS:
+        else:
             segments.append((opened, offset))
             opened = None
     if opened is not None:
@@ -219,6 +229,8 @@ class QuoteAttributor:
         self.last_speaker: Speaker | None = None
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
+        self._people_cache: list[tuple[int, str]] | None = None
+        self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -272,7 +284,7 @@ class QuoteAttributor:
                 return None, entity_id
         return None, None
 
-    def _register(self, speaker: Speaker) -> Speaker:
+    def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
@@ -288,7 +300,7 @@ class QuoteAttributor:
                 speaker.role = speaker.role or known.role
                 speaker.entity_id = speaker.entity_id or known.entity_id
             if speaker.entity_id is None and speaker.start is not None:
-                role, entity_id = self._described_entity(speaker.name, speaker.start)
+                role, entity_id = self._described_entity(speaker.name, quote_start)
                 speaker.role = speaker.role or role
                 speaker.entity_id = entity_id
             self.people[surname] = speaker
@@ -297,18 +309,22 @@ class QuoteAttributor:
         return speaker
 
     # -- attribution ---------------------------------------------------------------------
-    def _last_person(self, before: int) -> tuple[str, int] | None:
-        """The last person named outside quotation marks before offset ``before``.
+    def _people(self) -> list[tuple[int, str]]:
+        """``(offset, name)`` of every person named in the text, in order (computed once).
 
         A run of capitalised words counts as a person when it carries a title ("Mr Barker"), follows a
         role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
         apposition; never after a preposition ("at Bedstone College")."""
-        found = None
-        for match in CAPITALISED_RUN.finditer(self.text, 0, before):
-            if any(start <= match.start() < end for start, end in self.quoted_spans):
-                continue
+        if self._people_cache is not None:
+            return self._people_cache
+        people = []
+        for match in CAPITALISED_RUN.finditer(self.text):
             words = match.group(0).split()
-            offsets = [match.start() + m.start() for m in re.finditer(r"\S+", match.group(0))]
+            for position, word in enumerate(words):
+                # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+                if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
+                    words = words[:position] + [word[:-1]]
+                    break
             index = 0
             for position, word in enumerate(words):
                 if word.lower().rstrip(".,") in NOT_NAME_WORDS:
@@ -323,22 +339,37 @@ class QuoteAttributor:
                 continue
             preceded_by_role = any(word.lower() in ROLE_WORDS - FUNCTION_WORDS for word in words[:index])
             preceding = self.text[max(0, match.start() - 12):match.start()].split()
-            after = self.text[match.end():match.end() + 40]
-            followed = bool(re.match(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)", after))
             if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
                 continue
-            if len(name_words) == 1 and not re.match(rf"\s*{VERB}\b", after):
-                continue
-            if titled or preceded_by_role or followed:
-                name = " ".join(name_words)
-                found = (self._complete_name(name, before), offsets[index])
-        return found
+            after = self.text[match.end():match.end() + 40]
+            if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
+                    self._complete_name(name_words[0], len(self.text)).split()) > 1):
+                continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
+            if titled or preceded_by_role or PERSON_CONTINUATION.match(after):
+                offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
+                people.append((offset, " ".join(name_words)))
+        self._people_cache = people
+        self._people_offsets = [offset for offset, _name in people]
+        return people
+
+    def _last_person(self, before: int) -> tuple[str, int] | None:
+        """The last person named outside quotation marks before offset ``before``."""
+        people = self._people()
+        index = bisect.bisect_left(self._people_offsets, before)
+        while index > 0:
+            index -= 1
+            offset, name = people[index]
+            if offset < before - PERSON_LOOKBACK:
+                return None
+            if not any(start <= offset < end for start, end in self.quoted_spans):
+                return self._complete_name(name, before), offset
+        return None
 
     def _complete_name(self, name: str, before: int) -> str:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
             return name
-        for pattern in (rf"\b{re.escape(name)}\s+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+\s+{re.escape(name)}\b"):
+        for pattern in (rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"):
             for match in re.finditer(pattern, self.text[:before]):
                 if not any(word.lower() in NOT_NAME_WORDS for word in match.group(0).split()):
                     return match.group(0)
@@ -350,7 +381,15 @@ class QuoteAttributor:
         person = self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
-            return Speaker(name=name, start=start, end=start + len(name), described=True)
+            return Speaker(name=name, start=start, end=start + len(name))
+        spokesperson = None
+        for match in SPOKESPERSON.finditer(self.text, max(previous_end, offset - PERSON_LOOKBACK, 0), offset):
+            spokesperson = match
+        if spokesperson is not None:
+            # "A West Midlands Ambulance Service spokesman said ... He said:"
+            phrase = spokesperson.group("phrase")
+            return Speaker(name=phrase, role=phrase, start=spokesperson.start("phrase"),
+                           end=spokesperson.end("phrase"))
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
@@ -363,6 +402,8 @@ class QuoteAttributor:
         if phrase.lower() in PRONOUNS:
             return self._pronoun_speaker(start)
         segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
+        while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
+            segments = segments[:-1]      # "Councillor Carter, however, said"
         if len(segments) > 1 and _looks_like_role(segments[-1]):
             name, role_in_name = split_name_role(segments[-2])
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
@@ -383,7 +424,7 @@ class QuoteAttributor:
         for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
-        if not clause.rstrip().endswith((":", ",")) and not re.search(rf"\b{VERB}\s*$", clause):
+        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause):
             return None
         for match in VERB_IN_CLAUSE.finditer(clause):
             subject_words = _words(clause[:match.start()])
@@ -427,7 +468,7 @@ class QuoteAttributor:
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
             if speaker is not None:
-                speaker = self._register(speaker)
+                speaker = self._register(speaker, quotation["open_mark"])
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
             result = {

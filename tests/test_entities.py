@@ -1,0 +1,228 @@
+"""The spaCy watchlist pipeline: variants, exclusions, holders by date, inferred and fuzzy mentions."""
+import pytest
+import spacy
+
+from nlp.entities import MENTIONS_KEY, Analyser, build_nlp, surface_variants
+from nlp.evaluate_entities import evaluate_entities, format_table
+from nlp.watchlist import load_watchlist
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    return Analyser()
+
+
+def entities(result, method=None):
+    return {mention["entity_id"] for mention in result["mentions"] if method in (None, mention["method"])}
+
+
+def surfaces(result, entity_id):
+    return [mention["surface"] for mention in result["mentions"] if mention["entity_id"] == entity_id]
+
+
+def test_pipeline_components():
+    nlp = build_nlp(load_watchlist())
+    assert nlp.pipe_names == ["cuttings_sentencizer", "cuttings_watchlist_ruler", "cuttings_reference_resolver"]
+    doc = nlp("Crews from Shropshire Fire and Rescue Service attended.")
+    assert [(span.text, span.label_, span.id_) for span in doc.spans[MENTIONS_KEY]] == [
+        ("Shropshire Fire and Rescue Service", "sfrs", "matched")]
+
+
+def test_ruler_patterns_round_trip_through_disk(tmp_path):
+    nlp = build_nlp(load_watchlist())
+    ruler = nlp.get_pipe("cuttings_watchlist_ruler")
+    ruler.to_disk(tmp_path / "ruler")
+    lines = (tmp_path / "ruler" / "patterns.jsonl").read_text().splitlines()
+    assert len(lines) == len(ruler.patterns) > 100
+    assert '"id":"hwfrs"' in (tmp_path / "ruler" / "patterns.jsonl").read_text()
+    fresh = build_nlp(load_watchlist()).get_pipe("cuttings_watchlist_ruler")
+    fresh.from_disk(tmp_path / "ruler")
+    assert len(fresh.patterns) == len(ruler.patterns)
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    doc = loaded("HWFRS crews were called.")
+    assert [span.label_ for span in doc.spans[MENTIONS_KEY]] == ["hwfrs"]
+
+
+def test_surface_variants_cover_ampersands_and_apostrophes():
+    variants = surface_variants("Hereford and Worcester Fire and Rescue Service")
+    assert "Hereford & Worcester Fire & Rescue Service" in variants
+    assert "Hereford and Worcester Fire & Rescue Service" in variants
+    assert "West Mercia\u2019s PCC" in surface_variants("West Mercia's PCC")
+
+
+@pytest.mark.parametrize("text, entity_id, surface", [
+    ("HWFRS's crews were praised.", "hwfrs", "HWFRS"),
+    ("HEREFORD AND WORCESTER FIRE AND RESCUE SERVICE said so.", "hwfrs",
+     "HEREFORD AND WORCESTER FIRE AND RESCUE SERVICE"),
+    ("Hereford & Worcester Fire & Rescue Service crews.", "hwfrs", "Hereford & Worcester Fire & Rescue Service"),
+    ("Crews from Hereford and\nWorcester Fire and Rescue Service attended.", "hwfrs",
+     "Hereford and\nWorcester Fire and Rescue Service"),
+    ("H&W Fire tweeted a warning.", "hwfrs", "H&W Fire"),
+    ("SFRS crews and Shropshire Fire & Rescue officers.", "sfrs", "Shropshire Fire & Rescue"),
+    ("The Shropshire and Wrekin Fire and Rescue Authority met.", "shropshire_fire_authority",
+     "Shropshire and Wrekin Fire and Rescue Authority"),
+    ("West Mercia\u2019s Police and Crime Commissioner spoke.", "wm_pcc",
+     "West Mercia\u2019s Police and Crime Commissioner"),
+    ("Officers from West Mercia Police attended.", "west_mercia_police", "West Mercia Police"),
+])
+def test_name_variants_match(analyser, text, entity_id, surface):
+    result = analyser.analyse(text)
+    assert surface in surfaces(result, entity_id)
+    mention = next(m for m in result["mentions"] if m["surface"] == surface)
+    assert text[mention["start_char"]:mention["end_char"]] == surface
+    assert mention["method"] == "matched"
+
+
+@pytest.mark.parametrize("text", [
+    "Staffordshire Fire and Rescue Service sent crews to the blaze near Shrewsbury.",
+    "The Information Commissioner fined Worcestershire County Council. The commissioner said it was serious.",
+    "West Midlands Police and Crime Commissioner Simon Foster set the precept for Wolverhampton.",
+    "The Children's Commissioner visited Hereford schools.",
+    "The Staffordshire Commissioner was sworn in; the PCC promised more police.",
+])
+def test_other_bodies_never_match(analyser, text):
+    assert entities(analyser.analyse(text)) == set()
+
+
+def test_police_inside_commissioner_title_is_not_the_force(analyser):
+    result = analyser.analyse("West Mercia Police and Crime Commissioner John Campion spoke.", "2018-01-01")
+    assert entities(result) == {"wm_pcc"}
+    both = analyser.analyse("The PCC for West Mercia Police said so.")
+    assert entities(both) == {"wm_pcc", "west_mercia_police"}
+
+
+@pytest.mark.parametrize("text, published_at", [
+    ("Mr Longmore said the budget was tight.", "2014-03-01"),
+    ("Bill Longmore, the first commissioner, spoke.", "2013-01-01"),
+    ("Mr Campion said the plan would save money.", "2018-06-01"),
+    ("Mr Campion said the plan would save money.", None),
+])
+def test_office_holders_resolve_to_the_office(analyser, text, published_at):
+    result = analyser.analyse(text, published_at)
+    assert entities(result) == {"wm_pcc"}
+
+
+def test_holder_date_picks_office_held_on_the_day(analyser):
+    resolver = analyser.nlp.get_pipe("cuttings_reference_resolver")
+    import datetime as dt
+    assert resolver._office_of("wm_pcc|Bill Longmore", dt.date(2014, 1, 1)) == "wm_pcc"
+    pcc = analyser.watchlist.get("wm_pcc")
+    assert [h.name for h in pcc.holders_on(dt.date(2016, 5, 11))] == ["Bill Longmore"]
+    assert [h.name for h in pcc.holders_on(dt.date(2016, 5, 12))] == ["John Campion"]
+
+
+def test_generic_references_resolve_to_named_bodies(analyser):
+    text = ("Shropshire Fire and Rescue Service was called at 2am.\n\n"
+            "The service said three crews attended. A spokesman for the fire service praised neighbours.")
+    result = analyser.analyse(text)
+    assert entities(result, "inferred") == {"sfrs"}
+    assert {"The service", "the fire service"} <= set(surfaces(result, "sfrs"))
+
+
+def test_generic_references_need_an_antecedent(analyser):
+    result = analyser.analyse("The service said three crews attended a fire in Cinderford.")
+    assert entities(result) == set()
+
+
+def test_plural_references_resolve_to_both_bodies(analyser):
+    text = ("Shropshire and Wrekin Fire Authority met on Monday.\n\n"
+            "Both fire authorities oppose the plan of the Police and Crime Commissioner for West Mercia.")
+    result = analyser.analyse(text)
+    assert entities(result, "inferred") >= {"hw_fire_authority", "shropshire_fire_authority"}
+
+
+def test_commissioner_resolves_only_for_west_mercia(analyser):
+    west_mercia = analyser.analyse("The plan affects West Mercia. The Commissioner said it would save money.")
+    assert surfaces(west_mercia, "wm_pcc") == ["The Commissioner"]
+    assert west_mercia["mentions"][0]["method"] == "inferred"
+    traffic = analyser.analyse("The traffic commissioner revoked the licence in Shropshire. "
+                               "The commissioner said there was no evidence.")
+    assert entities(traffic) == set()
+
+
+def test_fire_authority_inferred_from_its_service(analyser):
+    text = ("Hereford and Worcester Fire and Rescue Service will consult.\n\n"
+            "The Fire Authority meets on Thursday.")
+    result = analyser.analyse(text)
+    assert surfaces(result, "hw_fire_authority") == ["The Fire Authority"]
+
+
+@pytest.mark.parametrize("text, entity_id", [
+    ("The West Merica Police and Crime Commissioner spoke.", "wm_pcc"),
+    ("Plans by West Mercia's police and crime commisioner were approved.", "wm_pcc"),
+    ("Hereford and Worcestershire Fire Sevice crews attended.", "hwfrs"),
+])
+def test_fuzzy_matches_small_misspellings(analyser, text, entity_id):
+    result = analyser.analyse(text)
+    assert entities(result, "fuzzy") == {entity_id}
+
+
+@pytest.mark.parametrize("text", [
+    "West Midlands Police and Crime Comissioner Simon Foster spoke.",
+    "Staffordshire Fire and Rescue Sevice crews attended.",
+    "Gloucestershire Fire and Rescue Sevice crews attended.",
+])
+def test_fuzzy_never_matches_another_body(analyser, text):
+    assert entities(analyser.analyse(text)) == set()
+
+
+def test_sentencizer_splits_sentences_and_paragraphs():
+    nlp = build_nlp(load_watchlist())
+    doc = nlp('Headline without stop\n\nHe said: "Yes." Then more! Is it? Yes...\n\nLast one')
+    assert [sentence.text.strip() for sentence in doc.sents] == [
+        "Headline without stop", 'He said: "Yes."', "Then more!", "Is it?", "Yes...", "Last one"]
+
+
+def test_mention_context_fields(analyser):
+    text = "Fire station to close\n\nFirst paragraph here.\n\nA second one. Then SFRS said no."
+    mention = analyser.analyse(text)["mentions"][0]
+    assert mention["entity_id"] == "sfrs"
+    assert mention["paragraph"] == 2
+    assert mention["sentence"] == "Then SFRS said no."
+    assert mention["sentence_index"] == 3
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "   \n\n  ",
+    "Die Feuerwehr von Hereford löschte den Brand. 消防队 扑灭了 大火。",
+    "<html><body><p>HWFRS <b>crews</b> attended</p><script>var x = '\"';</script></body>",
+    'He said: "never closed. "And again "and again\n\n"more "unclosed',
+    "\u00a0\t\r\n" * 50,
+])
+def test_bad_inputs_do_not_crash(analyser, text):
+    result = analyser.analyse(text)
+    assert set(result) == {"mentions", "quotes"}
+    for mention in result["mentions"]:
+        assert text[mention["start_char"]:mention["end_char"]] == mention["surface"]
+
+
+def test_one_megabyte_article(analyser):
+    paragraph = "Crews from HWFRS attended a fire in Worcester. The service said it was under control.\n\n"
+    text = paragraph * (1_000_000 // len(paragraph))
+    result = analyser.analyse(text, "2020-01-01")
+    assert len(text) > 990_000
+    assert len(result["mentions"]) == 2 * (1_000_000 // len(paragraph))
+
+
+def test_pipe_matches_analyse(analyser):
+    items = [("HWFRS attended.", None), ("", None), ("Mr Campion said so.", "2019-01-01")]
+    assert list(analyser.pipe(items, batch_size=2)) == [analyser.analyse(text, day) for text, day in items]
+
+
+def test_version_changes_with_watchlist(tmp_path, analyser):
+    path = tmp_path / "watchlist.toml"
+    path.write_text('[[entity]]\nid = "x"\nname = "X Body"\nkind = "organisation"\naliases = ["X Body"]\n')
+    other = Analyser(load_watchlist(path))
+    assert other.version != analyser.version
+    assert entities(other.analyse("The X Body met.")) == {"x"}
+
+
+def test_corpus_targets_are_met(analyser):
+    result = evaluate_entities(analyser=analyser)
+    table = format_table(result)
+    for entity_id, row in result["per_entity"].items():
+        assert row["precision"] >= 0.98, table
+        assert row["recall"] >= 0.97, table
+    assert result["articles"] == 200

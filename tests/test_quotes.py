@@ -1,0 +1,133 @@
+"""Quote extraction and attribution."""
+import pytest
+
+from nlp.entities import Analyser
+from nlp.evaluate_entities import evaluate_quotes
+from nlp.quotes import extract_quotes, find_quotations, split_name_role
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    return Analyser()
+
+
+def quotes_of(analyser, text, published_at=None):
+    return analyser.analyse(text, published_at)["quotes"]
+
+
+def test_said_colon_with_role_and_entity(analyser):
+    text = ('Fire station plans\n\n'
+            'HWFRS chief fire officer Nathan Travis said: "We will keep every station open this year."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Nathan Travis"
+    assert quote["speaker_role"] == "HWFRS chief fire officer"
+    assert quote["entity_id"] == "hwfrs"
+    assert quote["text"] == "We will keep every station open this year."
+    assert text[quote["start_char"]:quote["end_char"]] == quote["text"]
+
+
+def test_inverted_said_x_with_apposition(analyser):
+    text = ('"The takeover makes no sense for Shropshire," said Eric Carter, chairman of Shropshire Fire '
+            'Authority.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Eric Carter"
+    assert quote["speaker_role"] == "chairman of Shropshire Fire Authority"
+    assert quote["entity_id"] == "shropshire_fire_authority"
+
+
+def test_x_said_after_quote_and_pcc_link(analyser):
+    text = ('"We will save four million pounds a year," Mr Campion said.')
+    [quote] = quotes_of(analyser, text, "2018-03-01")
+    assert quote["speaker"] == "Mr Campion"
+    assert quote["entity_id"] == "wm_pcc"
+
+
+def test_pronouns_mean_the_last_named_speaker(analyser):
+    text = ("Councillor Eric Carter, chairman of Shropshire and Wrekin Fire Authority, criticised the plan.\n\n"
+            '"This is about saving lives, not money," he said.\n\n'
+            'He added: "We will go to the High Court if we have to."\n\n'
+            'West Mercia PCC John Campion said: "The business case is clear and the savings are real."\n\n'
+            '"I am confident the courts will agree with the government," he said.')
+    quotes = quotes_of(analyser, text, "2018-05-01")
+    assert [(q["speaker"], q["entity_id"]) for q in quotes] == [
+        ("Councillor Eric Carter", "shropshire_fire_authority"),
+        ("Councillor Eric Carter", "shropshire_fire_authority"),
+        ("John Campion", "wm_pcc"),
+        ("John Campion", "wm_pcc"),
+    ]
+
+
+def test_multi_paragraph_quote(analyser):
+    text = ('Mr Campion said: "The first paragraph of the statement runs on.\n\n'
+            '"The second paragraph continues without a break.\n\n'
+            '"The third paragraph ends it."\n\n'
+            'Next paragraph is narrative with a "scare quote" only.')
+    quotes = quotes_of(analyser, text)
+    assert len(quotes) == 1
+    quote = quotes[0]
+    assert quote["speaker"] == "Mr Campion"
+    assert quote["text"].startswith("The first paragraph")
+    assert "second paragraph continues" in quote["text"]
+    assert quote["text"].endswith("The third paragraph ends it.")
+    assert '"' not in quote["text"]
+    assert text[quote["end_char"]] == '"'
+
+
+def test_curly_quotes(analyser):
+    text = "Brig Jones said: \u201cWe can probably manage what is coming, but no more.\u201d"
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Brig Jones"
+    assert quote["text"] == "We can probably manage what is coming, but no more."
+
+
+def test_scare_quotes_are_not_quotes(analyser):
+    text = 'Critics called the plan a "power grab" and a "hostile takeover" of the "fire service".'
+    assert quotes_of(analyser, text) == []
+    attributed = 'The chairman said it was "a power grab".'
+    assert [q["text"] for q in quotes_of(analyser, attributed)] == ["a power grab"]
+
+
+def test_unattributed_long_quote_keeps_no_speaker(analyser):
+    text = 'A sign on the door read "Closed until further notice because of the flooding".'
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] is None and quote["entity_id"] is None
+
+
+def test_unclosed_quotes_do_not_crash():
+    text = 'He said: "never closed\n\n"and "again and\n\n"again'
+    quotations = find_quotations(text)
+    assert quotations
+    assert isinstance(extract_quotes(text, [], None), list)
+    assert extract_quotes("", [], None) == []
+
+
+@pytest.mark.parametrize("phrase, name, role", [
+    ("Chief Fire Officer Nathan Travis", "Nathan Travis", "Chief Fire Officer"),
+    ("Labour Councillor Graham Vickery", "Councillor Graham Vickery", "Labour"),
+    ("Chairman Derek Prodger MBE", "Derek Prodger", "Chairman"),
+    ("a fire service spokesperson", None, "a fire service spokesperson"),
+])
+def test_split_name_role(phrase, name, role):
+    assert split_name_role(phrase) == (name, role)
+
+
+def test_gold_quote_targets(analyser):
+    result = evaluate_quotes(analyser=analyser)
+    assert result["gold_quotes"] >= 60
+    assert result["recall"] >= 0.95, result["errors"]
+    assert result["speaker_accuracy"] >= 0.90, result["errors"]
+
+
+def test_pronoun_after_unnamed_spokesperson(analyser):
+    text = ("A Shropshire Fire and Rescue Service spokesman said crews were called at 3am. "
+            'He said: "Two people were rescued from the first floor of the house."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "A Shropshire Fire and Rescue Service spokesman"
+    assert quote["entity_id"] == "sfrs"
+
+
+def test_lone_common_noun_is_not_a_person(analyser):
+    text = ("Firefighters said the blaze spread quickly.\n\n"
+            'A resident said: "We woke up to the smell of smoke and got out fast."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "A resident"

@@ -1,0 +1,67 @@
+"""Loading and validating the watchlist TOML."""
+import datetime as dt
+
+import pytest
+
+from nlp.watchlist import DEFAULT_WATCHLIST_PATH, WatchlistError, load_watchlist
+
+VALID_ENTITY = '''
+[[entity]]
+id = "sfrs"
+name = "Shropshire Fire and Rescue Service"
+kind = "organisation"
+aliases = ["Shropshire Fire and Rescue Service"]
+'''
+
+
+def write(tmp_path, text):
+    path = tmp_path / "watchlist.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_watchlist_has_the_six_bodies():
+    watchlist = load_watchlist()
+    assert watchlist.ids == ["hwfrs", "hw_fire_authority", "sfrs", "shropshire_fire_authority", "wm_pcc",
+                             "west_mercia_police"]
+    pcc = watchlist.get("wm_pcc")
+    assert pcc.kind == "office"
+    assert [holder.name for holder in pcc.holders] == ["Bill Longmore", "John Campion"]
+    assert [holder.name for holder in pcc.holders_on(dt.date(2014, 6, 1))] == ["Bill Longmore"]
+    assert [holder.name for holder in pcc.holders_on(dt.date(2018, 6, 1))] == ["John Campion"]
+    assert "Information Commissioner" in pcc.exclude
+    assert watchlist.get("hw_fire_authority").governs == "hwfrs"
+    with pytest.raises(KeyError):
+        watchlist.get("nope")
+
+
+def test_version_depends_on_file_bytes(tmp_path):
+    first = load_watchlist(write(tmp_path, VALID_ENTITY)).version
+    second = load_watchlist(write(tmp_path, VALID_ENTITY + 'abbreviations = ["SFRS"]\n')).version
+    assert first != second
+    assert load_watchlist(DEFAULT_WATCHLIST_PATH).version == load_watchlist().version
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[entity]\nid = 'x'", "watchlist.toml: invalid TOML"),
+    (VALID_ENTITY + VALID_ENTITY, "watchlist.toml: entity 'sfrs': duplicate id"),
+    (VALID_ENTITY.replace('aliases = ["Shropshire Fire and Rescue Service"]', 'aliases = ["SFRS", " "]'),
+     "watchlist.toml: entity 'sfrs': empty alias"),
+    (VALID_ENTITY.replace('name = "Shropshire Fire and Rescue Service"\n', ""),
+     "watchlist.toml: entity 'sfrs': missing field 'name'"),
+    (VALID_ENTITY.replace('kind = "organisation"', 'kind = "club"'), "watchlist.toml: entity 'sfrs': kind must be"),
+    (VALID_ENTITY + 'holders = [{name = "A Person", from = "2016-13-45"}]\n',
+     "watchlist.toml: entity 'sfrs': holder 'A Person': bad date from='2016-13-45'"),
+    (VALID_ENTITY + 'governs = "nobody"\n', "watchlist.toml: entity 'sfrs': governs unknown entity 'nobody'"),
+    ("title = 'no entities'\n", "watchlist.toml: no [[entity]] entries"),
+])
+def test_malformed_watchlists_are_refused_with_one_line(tmp_path, text, message):
+    with pytest.raises(WatchlistError) as error:
+        load_watchlist(write(tmp_path, text))
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(WatchlistError, match="cannot read"):
+        load_watchlist(tmp_path / "absent.toml")
