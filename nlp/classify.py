@@ -1,0 +1,587 @@
+"""Topic, stance and tone classifiers: training, cross-validation and safe persistence.
+
+One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``):
+
+- ``multi_label`` (topics): one-vs-rest over word + char TF-IDF, each label a
+  calibrated (``CalibratedClassifierCV``) class-balanced logistic regression whose
+  decision threshold is tuned for F1 by inner cross-validation
+  (``TunedThresholdClassifierCV``); the exclusive label (``other``) is predicted
+  when no label passes its threshold.
+- ``single_label`` (stance): class-balanced logistic regression on the whole
+  article, headline words weighted, plus who-is-quoted / who-is-mentioned counts.
+- ``per_entity`` (tone): one example per (article, entity) pair built from the
+  sentences that mention the entity and the quotes of its speakers only.
+
+Models are saved with skops (never pickle) beside a JSON model card, and loaded
+with an explicit list of trusted types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import sklearn
+import skops
+import skops.io
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TunedThresholdClassifierCV
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from nlp.features import article_row, doc_from_record, text_features, tone_row
+from nlp.scheme import Scheme, Task
+
+RETRAIN_HINT = "retrain with `cuttings train`"
+
+# Hyper-parameters per task kind; part of the model version hash.
+PARAMS = {
+    "multi_label": {
+        "C": 10.0,
+        "calibration_cv": 3,
+        "threshold_cv": 3,
+        "threshold_grid": [0.2, 0.8, 25],
+        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.5},
+    },
+    "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1]}},
+    "per_entity": {
+        "C": 10.0,
+        "text": {"field": "context", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.5, "domain_weight": 1.0},
+    },
+}
+
+# Every type a saved model may contain; anything else refuses to load.
+TRUSTED_TYPES = [
+    "nlp.features.FieldSelector",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.feature_extraction._dict_vectorizer.DictVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.model_selection._classification_threshold.TunedThresholdClassifierCV",
+    "sklearn.multiclass.OneVsRestClassifier",
+    "sklearn.multiclass._ConstantPredictor",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    "builtins.float",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "scipy.sparse._csr.csr_matrix",
+]
+
+
+class ModelLoadError(RuntimeError):
+    """A saved model is missing, corrupted or from other library versions."""
+
+
+class TrainingError(ValueError):
+    """Training is impossible (no labelled articles, no learnable class...)."""
+
+
+# ---------------------------------------------------------------- examples
+
+
+def _task_examples(records: list[dict], task: Task) -> tuple[list[dict], list, list[str]]:
+    """(rows, targets, group ids) of one task; records unlabelled for the task are skipped."""
+    rows, targets, groups = [], [], []
+    for record in records:
+        value = record.get(task.name)
+        if value is None:
+            continue
+        doc = doc_from_record(record)
+        if task.kind == "per_entity":
+            for entity_id, label in value.items():
+                rows.append(tone_row(doc, entity_id))
+                targets.append(label)
+                groups.append(record["id"])
+        else:
+            rows.append(article_row(doc))
+            targets.append(value)
+            groups.append(record["id"])
+    return rows, targets, groups
+
+
+def _learnable(task: Task, targets: list, folds: int) -> tuple[list[str], list[dict]]:
+    """Labels with at least ``folds`` examples, and notes for the others."""
+    if task.kind == "multi_label":
+        counts = Counter(label for labels in targets for label in labels)
+    else:
+        counts = Counter(targets)
+    learnable, notes = [], []
+    for label in task.labels:
+        if counts[label] >= folds:
+            learnable.append(label)
+        elif task.kind != "multi_label" or label != task.exclusive:
+            notes.append(
+                {
+                    "label": label,
+                    "examples": counts[label],
+                    "note": f"not learnable: {counts[label]} examples, fewer than {folds} folds; excluded",
+                }
+            )
+    return learnable, notes
+
+
+def _multi_label_matrix(targets: list[list[str]], labels: list[str]) -> np.ndarray:
+    return np.array([[label in row for label in labels] for row in targets], dtype=int)
+
+
+# ---------------------------------------------------------------- models
+
+
+def _build_pipeline(task: Task, features: str) -> Pipeline:
+    params = PARAMS[task.kind]
+    union = text_features(features=features, **params["text"])
+    if task.kind != "multi_label":
+        classifier = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
+    else:
+        classifier = LogisticRegression(C=params["C"], class_weight="balanced", solver="liblinear")
+        low, high, steps = params["threshold_grid"]
+        calibrated = CalibratedClassifierCV(classifier, cv=params["calibration_cv"])
+        tuned = TunedThresholdClassifierCV(
+            calibrated, scoring="f1", cv=params["threshold_cv"], thresholds=np.linspace(low, high, steps)
+        )
+        classifier = OneVsRestClassifier(tuned)
+    return Pipeline([("features", union), ("classify", classifier)])
+
+
+class _TaskModel:
+    """A fitted pipeline of one task plus what prediction needs to decode it."""
+
+    def __init__(self, task: Task, features: str):
+        self.task = task
+        self.features = features
+        self.pipeline = _build_pipeline(task, features)
+        self.labels: list[str] = []
+        self.thresholds: list[float] = []
+
+    def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
+        if self.task.kind == "multi_label":
+            self.labels = [label for label in labels if label != self.task.exclusive]
+            if not self.labels:
+                raise TrainingError(f"{self.task.name}: no learnable label")
+            self.pipeline.fit(rows, _multi_label_matrix(targets, self.labels))
+            self.thresholds = [
+                float(getattr(estimator, "best_threshold_", 0.5))
+                for estimator in self.pipeline.named_steps["classify"].estimators_
+            ]
+        else:
+            keep = [i for i, label in enumerate(targets) if label in labels]
+            if len({targets[i] for i in keep}) < 2:
+                raise TrainingError(f"{self.task.name}: fewer than two learnable classes")
+            self.pipeline.fit([rows[i] for i in keep], [targets[i] for i in keep])
+            self.labels = [str(label) for label in self.pipeline.classes_]
+        return self
+
+    def predict_proba(self, rows: list[dict]) -> np.ndarray:
+        return self.pipeline.predict_proba(rows)
+
+    def decide(self, probabilities: np.ndarray) -> list:
+        """Labels per row: a label list (multi_label) or one label."""
+        if self.task.kind != "multi_label":
+            return [self.labels[i] for i in probabilities.argmax(axis=1)]
+        decided = []
+        for row in probabilities:
+            chosen = [label for label, p, t in zip(self.labels, row, self.thresholds) if p >= t]
+            if not chosen:
+                chosen = [self.task.exclusive] if self.task.exclusive else [self.labels[int(row.argmax())]]
+            decided.append(chosen)
+        return decided
+
+    def bundle(self, model_version: str) -> dict:
+        """What is saved with skops: the pipeline and plain-data decoding info."""
+        return {
+            "model_version": model_version,
+            "task": self.task.name,
+            "kind": self.task.kind,
+            "labels": list(self.labels),
+            "thresholds": list(self.thresholds),
+            "exclusive": self.task.exclusive,
+            "entities": list(self.task.entities),
+            "uncertain_below": self.task.uncertain_below,
+            "features": self.features,
+            "pipeline": self.pipeline,
+        }
+
+
+# ---------------------------------------------------------------- cross-validation
+
+
+def _iterative_stratified_folds(matrix: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
+    """Fold index arrays balancing every label (Sechidis et al. 2011 iterative stratification)."""
+    rng = np.random.default_rng(seed)
+    n_rows = matrix.shape[0]
+    rows_wanted = np.full(folds, n_rows / folds)
+    labels_wanted = np.tile(matrix.sum(axis=0) / folds, (folds, 1)).astype(float)
+    fold_of = np.full(n_rows, -1)
+    remaining = np.ones(n_rows, dtype=bool)
+    while remaining.any():
+        counts = matrix[remaining].sum(axis=0)
+        if counts.sum() == 0:
+            candidates = np.flatnonzero(remaining)
+            label = None
+        else:
+            label = int(np.argmin(np.where(counts > 0, counts, np.iinfo(np.int64).max)))
+            candidates = np.flatnonzero(remaining & (matrix[:, label] == 1))
+        for row in rng.permutation(candidates):
+            wanted = labels_wanted[:, label] if label is not None else rows_wanted
+            best = np.flatnonzero(wanted == wanted.max())
+            best = best[rows_wanted[best] == rows_wanted[best].max()]
+            fold = int(rng.choice(best))
+            fold_of[row] = fold
+            remaining[row] = False
+            labels_wanted[fold] -= matrix[row]
+            rows_wanted[fold] -= 1
+    return [np.flatnonzero(fold_of == fold) for fold in range(folds)]
+
+
+def _splits(task: Task, targets: list, groups: list[str], labels: list[str], folds: int, seed: int):
+    """(train, test) index pairs: iterative stratification, stratified, or grouped by article."""
+    indices = np.arange(len(targets))
+    if task.kind == "multi_label":
+        test_folds = _iterative_stratified_folds(_multi_label_matrix(targets, labels), folds, seed)
+        return [(np.setdiff1d(indices, test), test) for test in test_folds]
+    if task.kind == "per_entity":
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(splitter.split(indices, targets, groups))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(indices, targets))
+
+
+def _scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str], multi: bool) -> dict:
+    if multi:
+        precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, zero_division=0)
+        micro = f1_score(truth, predicted, average="micro", zero_division=0)
+        macro = f1_score(truth, predicted, average="macro", zero_division=0)
+    else:
+        precision, recall, f1, support = precision_recall_fscore_support(
+            truth, predicted, labels=labels, zero_division=0
+        )
+        micro = f1_score(truth, predicted, labels=labels, average="micro", zero_division=0)
+        macro = f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
+    per_label = {
+        label: {
+            "precision": round(float(p), 4),
+            "recall": round(float(r), 4),
+            "f1": round(float(f), 4),
+            "support": int(s),
+        }
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+    }
+    return {"per_label": per_label, "macro_f1": round(float(macro), 4), "micro_f1": round(float(micro), 4)}
+
+
+def _cross_validate_task(records: list[dict], task: Task, features: str, folds: int, seed: int) -> dict:
+    rows, targets, groups = _task_examples(records, task)
+    if not rows:
+        raise TrainingError("no labelled articles to train on")
+    learnable, not_learnable = _learnable(task, targets, folds)
+    excluded = {note["label"] for note in not_learnable}
+    report = {"task": task.name, "kind": task.kind, "features": features, "folds": folds, "seed": seed}
+    report["not_learnable"] = not_learnable
+    multi = task.kind == "multi_label"
+    if multi:
+        # Evaluated labels: the learnable ones; the exclusive label is derived, not trained.
+        eval_labels = learnable + ([task.exclusive] if task.exclusive and task.exclusive not in learnable else [])
+        eval_labels = [label for label in task.labels if label in eval_labels]
+        keep = list(range(len(rows)))
+    else:
+        eval_labels = learnable
+        keep = [i for i, label in enumerate(targets) if label not in excluded]
+    rows = [rows[i] for i in keep]
+    targets = [targets[i] for i in keep]
+    groups = [groups[i] for i in keep]
+    report["n_examples"] = len(rows)
+    if len(eval_labels) < 2 or len(rows) < folds:
+        report["error"] = "too few examples or learnable labels to cross-validate"
+        return report
+    predicted: list = [None] * len(rows)
+    baseline: list = [None] * len(rows)
+    for train, test in _splits(task, targets, groups, eval_labels, folds, seed):
+        model = _TaskModel(task, features).fit([rows[i] for i in train], [targets[i] for i in train], learnable)
+        decided = model.decide(model.predict_proba([rows[i] for i in test]))
+        if multi:
+            most_common = Counter(label for i in train for label in targets[i]).most_common(1)[0][0]
+            guess = [most_common]
+        else:
+            dummy = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train), 1)), [targets[i] for i in train])
+            guess = dummy.predict(np.zeros((1, 1)))[0]
+        for i, label in zip(test, decided):
+            predicted[i] = label
+            baseline[i] = guess
+    if multi:
+        truth = _multi_label_matrix(targets, eval_labels)
+        scores = _scores(truth, _multi_label_matrix(predicted, eval_labels), eval_labels, True)
+        base = _scores(truth, _multi_label_matrix(baseline, eval_labels), eval_labels, True)
+        baseline_strategy = "most frequent topic for every article"
+    else:
+        scores = _scores(np.array(targets), np.array(predicted), eval_labels, False)
+        base = _scores(np.array(targets), np.array(baseline), eval_labels, False)
+        baseline_strategy = "majority class"
+        matrix = confusion_matrix(targets, predicted, labels=eval_labels)
+        report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
+    report.update(scores)
+    report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
+    if task.kind == "per_entity":
+        entity_of = [next(k for k in row["domain"] if k.startswith("entity=")).split("=", 1)[1] for row in rows]
+        report["per_entity"] = {
+            entity_id: {
+                "macro_f1": round(
+                    float(
+                        f1_score(
+                            [t for t, e in zip(targets, entity_of) if e == entity_id],
+                            [p for p, e in zip(predicted, entity_of) if e == entity_id],
+                            labels=eval_labels,
+                            average="macro",
+                            zero_division=0,
+                        )
+                    ),
+                    4,
+                ),
+                "n_examples": entity_of.count(entity_id),
+            }
+            for entity_id in task.entities
+            if entity_id in entity_of
+        }
+    return report
+
+
+def cross_validate(records: list[dict], scheme: Scheme, *, features: str = "tfidf", folds: int = 5, seed: int = 0) -> dict:
+    """Cross-validated report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix."""
+    if not records:
+        raise TrainingError("no labelled articles to train on")
+    return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
+
+
+def format_report(report: dict) -> str:
+    """Plain-text tables of a ``cross_validate`` report."""
+    lines = []
+    for name, task_report in report.items():
+        lines.append(
+            f"== {name} ({task_report['kind']}, {task_report.get('n_examples', 0)} examples, "
+            f"{task_report['folds']}-fold CV, features={task_report['features']})"
+        )
+        if "error" in task_report:
+            lines.append(f"  {task_report['error']}")
+        else:
+            lines.append(f"  {'label':<16}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}")
+            for label, s in task_report["per_label"].items():
+                lines.append(f"  {label:<16}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}{s['support']:>9}")
+            base = task_report["baseline"]
+            lines.append(
+                f"  macro F1 {task_report['macro_f1']:.3f}   micro F1 {task_report['micro_f1']:.3f}   "
+                f"baseline ({base['strategy']}): macro {base['macro_f1']:.3f}, micro {base['micro_f1']:.3f}"
+            )
+            for entity_id, s in task_report.get("per_entity", {}).items():
+                lines.append(f"  {entity_id}: macro F1 {s['macro_f1']:.3f} over {s['n_examples']} pairs")
+            if "confusion_matrix" in task_report:
+                cm = task_report["confusion_matrix"]
+                lines.append("  confusion matrix (rows true, columns predicted):")
+                lines.append("  " + " " * 12 + "".join(f"{label[:9]:>10}" for label in cm["labels"]))
+                for label, counts in zip(cm["labels"], cm["matrix"]):
+                    lines.append(f"  {label[:12]:<12}" + "".join(f"{c:>10}" for c in counts))
+        for note in task_report.get("not_learnable", []):
+            lines.append(f"  note: {note['label']}: {note['note']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- training and persistence
+
+
+def _library_versions() -> dict:
+    return {
+        "sklearn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _data_hash(records: list[dict], task: Task) -> str:
+    digest = hashlib.sha256()
+    for record in sorted(records, key=lambda r: r["id"]):
+        if record.get(task.name) is None:
+            continue
+        item = [record["id"], record["title"], record["body"], record.get("entities"), record[task.name]]
+        digest.update(json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def train_models(
+    records: list[dict],
+    scheme: Scheme,
+    out_dir: str | Path,
+    *,
+    features: str = "tfidf",
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Cross-validate and train one model per scheme task; save ``<task>.skops`` + ``<task>.json``.
+
+    Returns the model cards. ``progress`` (optional) receives one-line status messages.
+    """
+    if not records:
+        raise TrainingError("no labelled articles to train on")
+    say = progress or (lambda message: None)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for name, task in scheme.tasks.items():
+        started = time.perf_counter()
+        say(f"{name}: cross-validating ({folds} folds)")
+        report = _cross_validate_task(records, task, features, folds, seed=0)
+        rows, targets, _ = _task_examples(records, task)
+        learnable, _ = _learnable(task, targets, folds)
+        say(f"{name}: training on {len(rows)} examples")
+        model = _TaskModel(task, features).fit(rows, targets, learnable)
+        data_hash = _data_hash(records, task)
+        created = datetime.now(timezone.utc).replace(microsecond=0)
+        fingerprint = hashlib.sha256(
+            json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
+        ).hexdigest()[:8]
+        model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
+        card = {
+            "task": name,
+            "kind": task.kind,
+            "model_version": model_version,
+            "labels": model.labels,
+            "training_data_hash": data_hash,
+            "n_examples": len(rows),
+            "cross_validation": report,
+            "library_versions": _library_versions(),
+            "features": features,
+            "params": PARAMS[task.kind],
+            "scheme": {"path": scheme.path, "version": scheme.version, "target": task.target},
+            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+        skops.io.dump(model.bundle(model_version), out_dir / f"{name}.skops")
+        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        say(f"{name}: saved {model_version}")
+        cards.append(card)
+    return cards
+
+
+# ---------------------------------------------------------------- prediction
+
+
+def _prediction(label: str, probability: float, uncertain_below: float) -> dict:
+    probability = float(min(1.0, max(0.0, probability)))
+    return {"label": label, "probability": round(probability, 4), "uncertain": probability < uncertain_below}
+
+
+class Classifier:
+    """The trained models of a models directory, ready to predict."""
+
+    def __init__(self, bundles: dict[str, dict], cards: dict[str, dict]):
+        self.bundles = bundles
+        self.cards = cards
+        self.versions: dict[str, str] = {task: card["model_version"] for task, card in cards.items()}
+
+    @classmethod
+    def load(cls, models_dir: str | Path) -> "Classifier":
+        """Load every ``<task>.json`` card and its ``<task>.skops`` model; ``ModelLoadError`` if unusable."""
+        models_dir = Path(models_dir)
+        card_paths = sorted(models_dir.glob("*.json"))
+        if not card_paths:
+            raise ModelLoadError(f"no models in {models_dir}; {RETRAIN_HINT}")
+        current = _library_versions()
+        bundles, cards = {}, {}
+        for card_path in card_paths:
+            try:
+                card = json.loads(card_path.read_text(encoding="utf-8"))
+                task, model_version = card["task"], card["model_version"]
+                trained_with = card["library_versions"]
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ModelLoadError(f"unreadable model card {card_path}: {error}; {RETRAIN_HINT}") from error
+            for library in ("sklearn", "skops"):
+                if trained_with.get(library) != current[library]:
+                    raise ModelLoadError(
+                        f"model {card_path.stem} was saved with {library} {trained_with.get(library)} but "
+                        f"{current[library]} is installed; {RETRAIN_HINT}"
+                    )
+            model_path = models_dir / f"{card_path.stem}.skops"
+            try:
+                bundle = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+            except Exception as error:  # skops raises many types for corrupted or foreign files
+                raise ModelLoadError(
+                    f"cannot load model {model_path}: {type(error).__name__}: {error}; {RETRAIN_HINT}"
+                ) from error
+            if not isinstance(bundle, dict) or bundle.get("model_version") != model_version:
+                raise ModelLoadError(f"model {model_path} does not match its card {card_path}; {RETRAIN_HINT}")
+            bundles[task] = bundle
+            cards[task] = card
+        return cls(bundles, cards)
+
+    def predict(self, doc: dict) -> dict:
+        """Predictions for one document (see ``predict_many``)."""
+        return self.predict_many([doc])[0]
+
+    def predict_many(self, docs: list[dict]) -> list[dict]:
+        """Predict every task for each ``{title, body, mentions, quotes}`` document.
+
+        Multi-label tasks give a list of ``{label, probability, uncertain}`` (the
+        exclusive label, with probability 1 - the best other label's, when none
+        passes); single-label tasks one such dict; per-entity tasks a dict
+        ``{entity_id: {...}}`` for the task's entities present in ``mentions``.
+        """
+        results: list[dict] = [{} for _ in docs]
+        if not docs:
+            return results
+        article_rows = None
+        for task, bundle in self.bundles.items():
+            pipeline, labels, floor = bundle["pipeline"], bundle["labels"], bundle["uncertain_below"]
+            if bundle["kind"] == "per_entity":
+                pairs = [
+                    (index, entity_id)
+                    for index, doc in enumerate(docs)
+                    for entity_id in dict.fromkeys(m.get("entity_id") for m in doc.get("mentions") or [])
+                    if entity_id in bundle["entities"]
+                ]
+                for index, _ in pairs:
+                    results[index].setdefault(task, {})
+                for result in results:
+                    result.setdefault(task, {})
+                if not pairs:
+                    continue
+                probabilities = pipeline.predict_proba([tone_row(docs[i], e) for i, e in pairs])
+                for (index, entity_id), row in zip(pairs, probabilities):
+                    best = int(row.argmax())
+                    results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
+                continue
+            if article_rows is None:
+                article_rows = [article_row(doc) for doc in docs]
+            probabilities = pipeline.predict_proba(article_rows)
+            for result, row in zip(results, probabilities):
+                if bundle["kind"] == "single_label":
+                    best = int(row.argmax())
+                    result[task] = _prediction(labels[best], row[best], floor)
+                    continue
+                chosen = [
+                    _prediction(label, p, floor)
+                    for label, p, threshold in zip(labels, row, bundle["thresholds"])
+                    if p >= threshold
+                ]
+                if not chosen and bundle["exclusive"]:
+                    chosen = [_prediction(bundle["exclusive"], 1.0 - float(row.max()), floor)]
+                elif not chosen:
+                    best = int(row.argmax())
+                    chosen = [_prediction(labels[best], row[best], floor)]
+                result[task] = sorted(chosen, key=lambda p: -p["probability"])
+        return results

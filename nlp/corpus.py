@@ -1,0 +1,119 @@
+"""Labelled corpora in the seed-corpus format, checked against the label scheme.
+
+A labelled JSONL file holds one JSON object a line (see ``data/corpus/LABELS.md``).
+Each record carries its text either in ``title``/``body`` fields or by ``id``, the
+text then being ``articles/<id>.txt`` beside the JSONL file (first line the
+headline, the rest the body).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nlp.scheme import Scheme, SchemeError, load_scheme
+
+DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+
+def read_article(path: Path) -> tuple[str, str]:
+    """Split an article text file into (headline, body)."""
+    text = path.read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    return title.strip(), body.strip()
+
+
+def _check_labels(record: dict, scheme: Scheme, where: str) -> dict:
+    """Validated task labels of a record: {task name: labels or None when unlabelled}."""
+    labels: dict = {}
+    entities = record.get("entities") or {}
+    if not isinstance(entities, dict):
+        raise SchemeError(f"{where}: entities must be an object of entity id -> surface forms")
+    for entity_id, forms in entities.items():
+        if entity_id not in scheme.entities:
+            raise SchemeError(f"{where}: entity {entity_id!r} is not in the scheme")
+        if not isinstance(forms, list) or not all(isinstance(f, str) and f for f in forms):
+            raise SchemeError(f"{where}: entity {entity_id!r} surface forms must be a list of strings")
+    for task in scheme.tasks.values():
+        value = record.get(task.name)
+        if value is None:
+            labels[task.name] = None
+            continue
+        if task.kind == "multi_label":
+            if not isinstance(value, list) or not value:
+                raise SchemeError(f"{where}: {task.name} must be a non-empty list of labels")
+            for label in value:
+                if label not in task.labels:
+                    raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme")
+            if task.exclusive in value and len(value) > 1:
+                raise SchemeError(f"{where}: {task.name} label {task.exclusive!r} must stand alone")
+            labels[task.name] = list(dict.fromkeys(value))
+        elif task.kind == "single_label":
+            if value not in task.labels:
+                raise SchemeError(f"{where}: {task.name} label {value!r} is not in the scheme")
+            labels[task.name] = value
+        else:
+            if not isinstance(value, dict):
+                raise SchemeError(f"{where}: {task.name} must be an object of entity id -> label")
+            for entity_id, label in value.items():
+                if entity_id not in task.entities:
+                    raise SchemeError(f"{where}: {task.name} entity {entity_id!r} is not in the scheme")
+                if label not in task.labels:
+                    raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme")
+                if not entities.get(entity_id):
+                    raise SchemeError(
+                        f"{where}: {task.name} labels entity {entity_id!r} but lists no surface forms for it"
+                    )
+            labels[task.name] = dict(value)
+    return labels
+
+
+def load_jsonl(path: str | Path, scheme: Scheme) -> list[dict]:
+    """Read a labelled JSONL file into validated records.
+
+    Records: ``{id, title, body, date, entities, <one key per scheme task>}``.
+    Raises ``SchemeError`` naming the file, line number and record id for a label
+    outside the scheme or a malformed record.
+    """
+    path = Path(path)
+    articles_dir = path.parent / "articles"
+    records = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SchemeError(f"{path}:{line_no}: invalid JSON: {error.msg}") from error
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+                raise SchemeError(f"{path}:{line_no}: record has no string id")
+            record_id = raw["id"]
+            where = f"{path}:{line_no}: record {record_id!r}"
+            if record_id in seen:
+                raise SchemeError(f"{where}: duplicate id")
+            seen.add(record_id)
+            if "title" in raw or "body" in raw:
+                title, body = str(raw.get("title") or ""), str(raw.get("body") or "")
+            else:
+                article_path = articles_dir / f"{Path(record_id).name}.txt"
+                if not article_path.is_file():
+                    raise SchemeError(f"{where}: no title/body fields and no {article_path}")
+                title, body = read_article(article_path)
+            record = {
+                "id": record_id,
+                "title": title,
+                "body": body,
+                "date": raw.get("date"),
+                "entities": raw.get("entities") or {},
+            }
+            record.update(_check_labels(raw, scheme, where))
+            records.append(record)
+    return records
+
+
+def load_corpus(corpus_dir: str | Path | None = None, scheme: Scheme | None = None) -> list[dict]:
+    """Load ``labels.jsonl`` and ``articles/`` of a corpus directory (default the seed corpus)."""
+    corpus_dir = Path(corpus_dir) if corpus_dir is not None else DEFAULT_CORPUS_DIR
+    return load_jsonl(corpus_dir / "labels.jsonl", scheme if scheme is not None else load_scheme())

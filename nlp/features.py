@@ -1,0 +1,171 @@
+"""Feature extraction for the classifiers.
+
+Every model consumes *rows*, plain dicts built from a document
+``{"title", "body", "mentions": [{"entity_id", "sentence"}], "quotes": [{"speaker", "entity_id", "text"}]}``:
+
+- ``article_row``: the whole article (title kept apart so it can be weighted) plus
+  domain counts (who is mentioned, who is quoted, who is in the headline);
+- ``tone_row``: one (article, entity) pair: only the sentences that mention the
+  entity and the quotes of its speakers, plus the entity id and counts.
+
+At prediction time the caller passes mentions and quotes (from the spaCy stage);
+for training, ``doc_from_record`` derives them from the labelled surface forms.
+The sklearn feature union over a row is built by ``text_features``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+FEATURE_SETS = ("tfidf",)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
+_QUOTED = re.compile(r"\"([^\"]{3,})\"|\u201c([^\u201d]{3,})\u201d")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences: paragraphs (blank lines) then sentence-final punctuation."""
+    sentences = []
+    for paragraph in re.split(r"\n\s*\n|\n", text):
+        paragraph = paragraph.strip()
+        if paragraph:
+            sentences.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+    return sentences
+
+
+def doc_from_record(record: dict) -> dict:
+    """A prediction-style document for a labelled record.
+
+    Mentions: every sentence (headline included) containing one of the entity's
+    labelled surface forms verbatim. Quotes: quoted passages of a paragraph whose
+    unquoted part names the entity (the speaker being the surface form found).
+    """
+    entities: dict[str, list[str]] = record.get("entities") or {}
+    title, body = record.get("title", ""), record.get("body", "")
+    mentions, quotes = [], []
+    for sentence in [title, *split_sentences(body)]:
+        for entity_id, forms in entities.items():
+            if any(form in sentence for form in forms):
+                mentions.append({"entity_id": entity_id, "sentence": sentence})
+    for paragraph in re.split(r"\n\s*\n", body):
+        passages = [m.group(1) or m.group(2) for m in _QUOTED.finditer(paragraph)]
+        if not passages:
+            continue
+        narration = _QUOTED.sub(" ", paragraph)
+        for entity_id, forms in entities.items():
+            speaker = next((form for form in forms if form in narration), None)
+            if speaker:
+                quotes.extend({"speaker": speaker, "entity_id": entity_id, "text": p} for p in passages)
+    return {"title": title, "body": body, "mentions": mentions, "quotes": quotes}
+
+
+def _count(value: int) -> float:
+    return math.log1p(value)
+
+
+def article_row(doc: dict) -> dict:
+    """Row for article-level tasks (topics, stance)."""
+    title = doc.get("title") or ""
+    domain: dict[str, float] = {}
+    mention_counts: dict[str, int] = {}
+    for mention in doc.get("mentions") or []:
+        entity_id = mention.get("entity_id")
+        mention_counts[entity_id] = mention_counts.get(entity_id, 0) + 1
+        if title and mention.get("sentence") == title:
+            domain[f"in_title={entity_id}"] = 1.0
+    for entity_id, count in mention_counts.items():
+        domain[f"mentions={entity_id}"] = _count(count)
+    quote_counts: dict[str, int] = {}
+    quoted_words = []
+    for quote in doc.get("quotes") or []:
+        entity_id = quote.get("entity_id") or "unknown"
+        quote_counts[entity_id] = quote_counts.get(entity_id, 0) + 1
+        quoted_words.append(quote.get("text") or "")
+    for entity_id, count in quote_counts.items():
+        domain[f"quotes={entity_id}"] = _count(count)
+    return {
+        "title": title,
+        "text": f"{title}\n{doc.get('body') or ''}",
+        "quotes": "\n".join(quoted_words),
+        "domain": domain,
+    }
+
+
+def tone_row(doc: dict, entity_id: str) -> dict:
+    """Row for one (article, entity) pair: the entity's sentences and quotes only."""
+    title = doc.get("title") or ""
+    sentences = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
+    quoted = [q.get("text") or "" for q in doc.get("quotes") or [] if q.get("entity_id") == entity_id]
+    context = list(dict.fromkeys(sentences + quoted))
+    return {
+        "context": "\n".join(context),
+        "domain": {
+            f"entity={entity_id}": 1.0,
+            "mentions": _count(len(sentences)),
+            "quotes": _count(len(quoted)),
+            "in_title": float(bool(title) and title in sentences),
+        },
+    }
+
+
+class FieldSelector(BaseEstimator, TransformerMixin):
+    """Select one field from each row dict (a text or a dict of counts)."""
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def fit(self, rows, y=None):
+        return self
+
+    def transform(self, rows):
+        return [row[self.field] for row in rows]
+
+
+def _tfidf_words(ngram_range: tuple[int, int]) -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, min_df=2, strip_accents="unicode")
+
+
+def _tfidf_chars(ngram_range: tuple[int, int]) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, min_df=2)
+
+
+def _branch(field: str, transformer) -> Pipeline:
+    return Pipeline([("select", FieldSelector(field)), ("vectorise", transformer)])
+
+
+def _check_features(features: str) -> None:
+    if features not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {features!r}; available: {', '.join(FEATURE_SETS)}")
+
+
+def text_features(
+    field: str,
+    *,
+    features: str = "tfidf",
+    word_ngrams: tuple[int, int] = (1, 1),
+    char_ngrams: tuple[int, int] = (3, 5),
+    char_weight: float = 0.0,
+    title_weight: float = 0.0,
+    domain_weight: float = 0.0,
+) -> FeatureUnion:
+    """FeatureUnion over a row text ``field``: word TF-IDF, plus (when weighted > 0)
+    char_wb TF-IDF, headline-word TF-IDF and the row's ``domain`` counts."""
+    _check_features(features)
+    branches = [("words", _branch(field, _tfidf_words(tuple(word_ngrams))))]
+    weights = {"words": 1.0}
+    if char_weight > 0:
+        branches.append(("chars", _branch(field, _tfidf_chars(tuple(char_ngrams)))))
+        weights["chars"] = char_weight
+    if title_weight > 0:
+        branches.append(("title", _branch("title", _tfidf_words((1, 1)))))
+        weights["title"] = title_weight
+    if domain_weight > 0:
+        branches.append(("domain", _branch("domain", DictVectorizer())))
+        weights["domain"] = domain_weight
+    return FeatureUnion(branches, transformer_weights=weights)

@@ -1,0 +1,123 @@
+"""The label scheme: which classification tasks exist and which labels they use.
+
+The scheme is data (``data/label_scheme.toml``), so a team can define its own
+topics, stance target or watched entities by editing that file only.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SCHEME_PATH = Path(__file__).resolve().parent.parent / "data" / "label_scheme.toml"
+
+TASK_KINDS = ("multi_label", "single_label", "per_entity")
+
+
+class SchemeError(ValueError):
+    """A label scheme, or a record checked against it, is invalid (one-line message)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One classification task of the scheme.
+
+    ``kind`` is ``multi_label`` (a list of labels per article, ``exclusive`` the
+    label that stands alone), ``single_label`` (one label per article) or
+    ``per_entity`` (one label per entity of ``entities`` that the article mentions).
+    """
+
+    name: str
+    kind: str
+    labels: tuple[str, ...]
+    uncertain_below: float
+    description: str = ""
+    exclusive: str | None = None
+    target: str | None = None
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """All tasks of a label scheme plus the watched entity ids."""
+
+    path: str
+    version: int
+    entities: dict[str, str]
+    tasks: dict[str, Task]
+
+    def tasks_of_kind(self, kind: str) -> list[Task]:
+        """The tasks of one kind, in file order."""
+        return [task for task in self.tasks.values() if task.kind == kind]
+
+
+def _string_list(value, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise SchemeError(f"{where} must be a non-empty list of strings")
+    if len(set(value)) != len(value):
+        raise SchemeError(f"{where} has duplicate entries")
+    return tuple(value)
+
+
+def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task:
+    where = f"{source}: [tasks.{name}]"
+    if not isinstance(table, dict):
+        raise SchemeError(f"{where} must be a table")
+    kind = table.get("kind")
+    if kind not in TASK_KINDS:
+        raise SchemeError(f"{where} kind must be one of {', '.join(TASK_KINDS)}, got {kind!r}")
+    labels = _string_list(table.get("labels"), f"{where} labels")
+    if len(labels) < 2:
+        raise SchemeError(f"{where} labels needs at least two labels")
+    threshold = table.get("uncertain_below")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise SchemeError(f"{where} uncertain_below must be a number in [0, 1], got {threshold!r}")
+    exclusive = table.get("exclusive")
+    if exclusive is not None and (kind != "multi_label" or exclusive not in labels):
+        raise SchemeError(f"{where} exclusive must be one of its labels (multi_label tasks only)")
+    task_entities: tuple[str, ...] = ()
+    if kind == "per_entity":
+        task_entities = _string_list(table.get("entities"), f"{where} entities")
+        unknown = [e for e in task_entities if e not in entities]
+        if unknown:
+            raise SchemeError(f"{where} entities not declared in [entities]: {', '.join(unknown)}")
+    elif "entities" in table:
+        raise SchemeError(f"{where} entities is only allowed for per_entity tasks")
+    target = table.get("target")
+    if target is not None and not isinstance(target, str):
+        raise SchemeError(f"{where} target must be a string")
+    return Task(
+        name=name,
+        kind=kind,
+        labels=labels,
+        uncertain_below=float(threshold),
+        description=str(table.get("description", "")),
+        exclusive=exclusive,
+        target=target,
+        entities=task_entities,
+    )
+
+
+def load_scheme(path: str | Path | None = None) -> Scheme:
+    """Read and check a label scheme TOML file (default ``data/label_scheme.toml``)."""
+    path = Path(path) if path is not None else DEFAULT_SCHEME_PATH
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise SchemeError(f"cannot read label scheme {path}: {error.strerror or error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SchemeError(f"{path}: invalid TOML: {error}") from error
+    source = str(path)
+    entities = data.get("entities", {})
+    if not isinstance(entities, dict) or not all(isinstance(v, str) for v in entities.values()):
+        raise SchemeError(f"{source}: [entities] must map entity ids to descriptions")
+    tasks_table = data.get("tasks")
+    if not isinstance(tasks_table, dict) or not tasks_table:
+        raise SchemeError(f"{source}: no [tasks.*] tables defined")
+    tasks = {name: _parse_task(name, table, entities, source) for name, table in tasks_table.items()}
+    version = data.get("version", 1)
+    if not isinstance(version, int):
+        raise SchemeError(f"{source}: version must be an integer")
+    return Scheme(path=source, version=version, entities=dict(entities), tasks=tasks)
