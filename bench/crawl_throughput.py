@@ -9,7 +9,7 @@ import functools
 import http.server
 import sys
 import tempfile
-import threading
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -30,6 +30,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _serve(directory: str, port_queue) -> None:
+    """Serve the site from its own process, as a real site would be: the crawler's process
+    must not share its CPU (and GIL) with the server's request threads."""
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=directory))
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=2000)
@@ -44,9 +52,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         manifest = make_big_site(site, args.articles)
-        server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        context = multiprocessing.get_context("spawn")
+        port_queue = context.Queue()
+        server = context.Process(target=_serve, args=(str(site), port_queue), daemon=True)
+        server.start()
+        base = f"http://127.0.0.1:{port_queue.get(timeout=30)}"
         config = load_sources(site / "sources.toml", base=base)
         config.crawl.max_pages_per_source = 100_000
         config.crawl.max_depth = 1000
@@ -58,7 +68,7 @@ def main() -> None:
         print(f"site: {len(manifest['articles'])} article pages; stored {stored} articles "
               f"({summary.counts['duplicates']} copies) in {elapsed:.1f} s = {stored / elapsed:.1f} articles/s; "
               f"pages fetched {summary.counts['pages_fetched']}, errors {summary.counts['errors']}")
-        server.shutdown()
+        server.terminate()
 
 
 if __name__ == "__main__":

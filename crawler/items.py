@@ -26,3 +26,4 @@ class ArticleItem(scrapy.Item):
     is_article = scrapy.Field()
     reject_reason = scrapy.Field()
     extracted_canonical = scrapy.Field()
+    fingerprint = scrapy.Field()    # MinHash of the body (bytes), computed in the extraction worker

@@ -71,7 +71,7 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
 
     store.sync_sources(db, sources)
     run_id = store.start_run(db, command, since=since)
-    process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level))
     crawler = process.create_crawler(NewsSpider)
     if on_page is not None:
         crawler.signals.connect(lambda response, request, spider: on_page(response.url),

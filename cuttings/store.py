@@ -680,7 +680,8 @@ def save_article(db: Database, item: dict, run_id: int | None, index: Any = None
     existing = find_article(db, item["canonical_url"])
     with db.atomic():
         if existing is None:
-            minhash = dedupe.fingerprint(body)
+            minhash = (dedupe.from_blob(item["fingerprint"]) if item.get("fingerprint")
+                       else dedupe.fingerprint(body))
             original = index.find_original(minhash) if index is not None else None
             cur = db.execute(
                 "INSERT INTO articles (url, canonical_url, source_id, title, author, published_at, published_source, "
@@ -733,7 +734,8 @@ def save_article(db: Database, item: dict, run_id: int | None, index: Any = None
                     "diff_summary, headline_changed, is_correction, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [article_id, version, title, body, digest, now, summary, int(headline_changed),
                      int(is_correction), run_id])
-                minhash = dedupe.fingerprint(body)
+                minhash = (dedupe.from_blob(item["fingerprint"]) if item.get("fingerprint")
+                           else dedupe.fingerprint(body))
                 db.execute("UPDATE article_fingerprints SET minhash = ? WHERE article_id = ?",
                            [dedupe.to_blob(minhash), article_id])
                 status = "updated"

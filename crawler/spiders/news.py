@@ -372,7 +372,7 @@ class NewsSpider(scrapy.Spider):
             language=fields.get("language"), description=fields.get("description"),
             section=fields.get("section"), paywalled=bool(fields.get("paywalled")),
             is_article=bool(fields.get("is_article")), reject_reason=fields.get("reject_reason"),
-            extracted_canonical=fields.get("canonical_url"))
+            extracted_canonical=fields.get("canonical_url"), fingerprint=fields.get("fingerprint"))
         yield item
 
     def on_error(self, failure):
@@ -385,7 +385,14 @@ class NewsSpider(scrapy.Spider):
 
 
 def _extract(args, kwargs):
-    return extract_article(*args, **kwargs)
+    """Runs in a worker process: extraction plus the body's MinHash fingerprint, so the
+    reactor thread only does I/O and storage."""
+    from cuttings.dedupe import fingerprint, to_blob
+
+    fields = extract_article(*args, **kwargs)
+    if fields.get("is_article") and fields.get("body"):
+        fields["fingerprint"] = to_blob(fingerprint(fields["body"]))
+    return fields
 
 
 def _header(response, name: str) -> str | None:
