@@ -4,8 +4,7 @@ One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``):
 
 - ``multi_label`` (topics): one-vs-rest over word + char TF-IDF, each label a
   calibrated (``CalibratedClassifierCV``) class-balanced logistic regression whose
-  decision threshold is tuned for F1 by inner cross-validation
-  (``TunedThresholdClassifierCV``); the exclusive label (``other``) is predicted
+  decision threshold is tuned for F1 by inner cross-validation; the exclusive label (``other``) is predicted
   when no label passes its threshold.
 - ``single_label`` (stance): class-balanced logistic regression on the whole
   article, headline words weighted, plus who-is-quoted / who-is-mentioned counts.
@@ -35,7 +34,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TunedThresholdClassifierCV
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
@@ -50,8 +49,8 @@ PARAMS = {
         "C": 10.0,
         "calibration_cv": 3,
         "threshold_cv": 3,
-        "threshold_grid": [0.2, 0.8, 25],
-        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.5},
+        "threshold_grid": [0.3, 0.6, 13],
+        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.0},
     },
     "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1]}},
     "per_entity": {
@@ -70,7 +69,6 @@ TRUSTED_TYPES = [
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.model_selection._classification_threshold.TunedThresholdClassifierCV",
     "sklearn.multiclass.OneVsRestClassifier",
     "sklearn.multiclass._ConstantPredictor",
     "sklearn.pipeline.FeatureUnion",
@@ -151,12 +149,8 @@ def _build_pipeline(task: Task, features: str) -> Pipeline:
         classifier = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
     else:
         classifier = LogisticRegression(C=params["C"], class_weight="balanced", solver="liblinear")
-        low, high, steps = params["threshold_grid"]
-        calibrated = CalibratedClassifierCV(classifier, cv=params["calibration_cv"])
-        tuned = TunedThresholdClassifierCV(
-            calibrated, scoring="f1", cv=params["threshold_cv"], thresholds=np.linspace(low, high, steps)
-        )
-        classifier = OneVsRestClassifier(tuned)
+        calibrated = CalibratedClassifierCV(classifier, cv=params["calibration_cv"], ensemble=False)
+        classifier = OneVsRestClassifier(calibrated)
     return Pipeline([("features", union), ("classify", classifier)])
 
 
@@ -172,14 +166,15 @@ class _TaskModel:
 
     def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
         if self.task.kind == "multi_label":
-            self.labels = [label for label in labels if label != self.task.exclusive]
+            candidates = [label for label in labels if label != self.task.exclusive]
+            matrix = _multi_label_matrix(targets, candidates)
+            columns = self._trainable_columns(matrix)
+            self.labels = [candidates[i] for i in columns]
             if not self.labels:
                 raise TrainingError(f"{self.task.name}: no learnable label")
-            self.pipeline.fit(rows, _multi_label_matrix(targets, self.labels))
-            self.thresholds = [
-                float(getattr(estimator, "best_threshold_", 0.5))
-                for estimator in self.pipeline.named_steps["classify"].estimators_
-            ]
+            matrix = matrix[:, columns]
+            self.thresholds = self._tune_thresholds(rows, matrix)
+            self.pipeline.fit(rows, matrix)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
@@ -188,8 +183,40 @@ class _TaskModel:
             self.labels = [str(label) for label in self.pipeline.classes_]
         return self
 
+    def _trainable_columns(self, matrix: np.ndarray) -> np.ndarray:
+        """Label columns with enough positives and negatives for the calibration folds."""
+        needed = PARAMS["multi_label"]["calibration_cv"]
+        positives = matrix.sum(axis=0)
+        return np.flatnonzero((positives >= needed) & (len(matrix) - positives >= needed))
+
+    def _tune_thresholds(self, rows: list[dict], matrix: np.ndarray) -> list[float]:
+        """Per-label decision thresholds maximising F1 on inner cross-validated probabilities."""
+        params = PARAMS[self.task.kind]
+        low, high, steps = params["threshold_grid"]
+        grid = np.linspace(low, high, int(steps))
+        out_of_fold = np.zeros(matrix.shape)
+        for test in _iterative_stratified_folds(matrix, params["threshold_cv"], seed=0):
+            train = np.setdiff1d(np.arange(len(rows)), test)
+            columns = self._trainable_columns(matrix[train])
+            if len(columns) == 0:
+                continue
+            inner = _build_pipeline(self.task, self.features).fit([rows[i] for i in train], matrix[train][:, columns])
+            probabilities = inner.predict_proba([rows[i] for i in test])
+            out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
+        thresholds = []
+        for column in range(matrix.shape[1]):
+            scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0) for t in grid]
+            best = np.flatnonzero(np.isclose(scores, max(scores)))
+            # Among equally good thresholds take the one nearest 0.5.
+            thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
+        return thresholds
+
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
-        return self.pipeline.predict_proba(rows)
+        probabilities = self.pipeline.predict_proba(rows)
+        if self.task.kind == "multi_label":
+            # A single trained label is a binary problem: keep the positive column.
+            return probabilities[:, -len(self.labels):]
+        return probabilities
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
@@ -523,7 +550,11 @@ class Classifier:
                 raise ModelLoadError(
                     f"cannot load model {model_path}: {type(error).__name__}: {error}; {RETRAIN_HINT}"
                 ) from error
-            if not isinstance(bundle, dict) or bundle.get("model_version") != model_version:
+            if (
+                not isinstance(bundle, dict)
+                or bundle.get("model_version") != model_version
+                or not isinstance(bundle.get("pipeline"), Pipeline)
+            ):
                 raise ModelLoadError(f"model {model_path} does not match its card {card_path}; {RETRAIN_HINT}")
             bundles[task] = bundle
             cards[task] = card
@@ -568,6 +599,8 @@ class Classifier:
             if article_rows is None:
                 article_rows = [article_row(doc) for doc in docs]
             probabilities = pipeline.predict_proba(article_rows)
+            if bundle["kind"] == "multi_label":
+                probabilities = probabilities[:, -len(labels):]
             for result, row in zip(results, probabilities):
                 if bundle["kind"] == "single_label":
                     best = int(row.argmax())

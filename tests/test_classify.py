@@ -1,0 +1,173 @@
+"""Classifier training, cross-validation, persistence and prediction (trained once on part of the corpus)."""
+
+import json
+import re
+
+import pytest
+import skops.io
+
+from nlp.classify import (
+    TRUSTED_TYPES,
+    Classifier,
+    ModelLoadError,
+    TrainingError,
+    cross_validate,
+    format_report,
+    train_models,
+)
+from nlp.corpus import load_corpus
+from nlp.features import doc_from_record
+from nlp.scheme import load_scheme
+
+FOLDS = 3
+
+
+@pytest.fixture(scope="module")
+def scheme():
+    return load_scheme()
+
+
+@pytest.fixture(scope="module")
+def training_records(scheme):
+    """About 90 corpus articles, keeping only two `inspection` ones so that topic is not learnable."""
+    records = load_corpus(scheme=scheme)
+    inspection = [r for r in records if "inspection" in r["topics"]][:2]
+    rest = [r for i, r in enumerate(records) if "inspection" not in r["topics"] and i % 2 == 0]
+    return rest + inspection
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, scheme, training_records):
+    out_dir = tmp_path_factory.mktemp("models")
+    messages = []
+    cards = train_models(training_records, scheme, out_dir, folds=FOLDS, progress=messages.append)
+    assert [card["task"] for card in cards] == list(scheme.tasks)
+    assert any("saved" in message for message in messages)
+    return out_dir
+
+
+@pytest.fixture(scope="module")
+def classifier(models_dir):
+    return Classifier.load(models_dir)
+
+
+def test_empty_training_set_is_an_error(scheme, tmp_path):
+    with pytest.raises(TrainingError, match="no labelled articles to train on"):
+        train_models([], scheme, tmp_path)
+    with pytest.raises(TrainingError, match="no labelled articles to train on"):
+        cross_validate([], scheme)
+
+
+def test_model_cards(models_dir, scheme, training_records):
+    for task in scheme.tasks:
+        assert (models_dir / f"{task}.skops").is_file()
+        card = json.loads((models_dir / f"{task}.json").read_text())
+        assert card["task"] == task
+        assert re.fullmatch(rf"{task}-\d{{14}}-[0-9a-f]{{8}}", card["model_version"])
+        assert re.fullmatch(r"[0-9a-f]{64}", card["training_data_hash"])
+        assert set(card["library_versions"]) == {"sklearn", "skops", "numpy", "python"}
+        assert card["features"] == "tfidf"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", card["created_at"])
+        assert card["labels"] and set(card["labels"]) <= set(scheme.tasks[task].labels)
+        assert "macro_f1" in card["cross_validation"] and "baseline" in card["cross_validation"]
+    topics = json.loads((models_dir / "topics.json").read_text())
+    assert topics["n_examples"] == len(training_records)
+    assert "inspection" not in topics["labels"] and "other" not in topics["labels"]
+
+
+def test_saved_models_hold_only_trusted_types(models_dir, scheme):
+    for task in scheme.tasks:
+        assert set(skops.io.get_untrusted_types(file=models_dir / f"{task}.skops")) <= set(TRUSTED_TYPES)
+
+
+def test_too_few_examples_reported_not_learnable(models_dir):
+    report = json.loads((models_dir / "topics.json").read_text())["cross_validation"]
+    notes = {note["label"]: note for note in report["not_learnable"]}
+    assert notes["inspection"]["examples"] == 2 and "not learnable" in notes["inspection"]["note"]
+    assert "inspection" not in report["per_label"]
+    assert "inspection: not learnable" in format_report({"topics": report})
+
+
+def test_cross_validation_beats_majority_baseline(models_dir, scheme):
+    reports = {t: json.loads((models_dir / f"{t}.json").read_text())["cross_validation"] for t in scheme.tasks}
+    for task, report in reports.items():
+        assert report["macro_f1"] > report["baseline"]["macro_f1"] + 0.1, task
+        assert report["micro_f1"] > report["baseline"]["micro_f1"], task
+        for scores in report["per_label"].values():
+            assert 0 <= scores["precision"] <= 1 and 0 <= scores["f1"] <= 1
+    stance = reports["stance_governance"]["confusion_matrix"]
+    assert sum(map(sum, stance["matrix"])) == reports["stance_governance"]["n_examples"]
+    text = format_report(reports)
+    assert "macro F1" in text and "micro F1" in text and "baseline (majority class)" in text
+
+
+def test_predict_shape_and_probabilities(classifier, scheme, models_dir):
+    assert classifier.versions == {
+        t: json.loads((models_dir / f"{t}.json").read_text())["model_version"] for t in scheme.tasks
+    }
+    doc = {
+        "title": "Firefighters rescue family from house fire in Ludlow",
+        "body": "Shropshire Fire and Rescue Service sent three crews to the blaze. "
+        "Hereford & Worcester Fire Authority was not involved.",
+        "mentions": [
+            {"entity_id": "sfrs", "sentence": "Shropshire Fire and Rescue Service sent three crews to the blaze."},
+            {"entity_id": "hw_fire_authority", "sentence": "Hereford & Worcester Fire Authority was not involved."},
+        ],
+        "quotes": [{"speaker": "a spokesman", "entity_id": "sfrs", "text": "Everyone got out safely."}],
+    }
+    prediction = classifier.predict(doc)
+    assert set(prediction) == {"topics", "stance_governance", "tone"}
+    assert prediction["topics"] and "incident" in [p["label"] for p in prediction["topics"]]
+    assert set(prediction["tone"]) == {"sfrs"}
+    stance = prediction["stance_governance"]
+    assert stance["label"] in scheme.tasks["stance_governance"].labels
+    for item in [*prediction["topics"], stance, *prediction["tone"].values()]:
+        assert set(item) == {"label", "probability", "uncertain"}
+        assert 0.0 <= item["probability"] <= 1.0
+
+
+def test_uncertain_flag_follows_scheme_threshold(classifier, scheme, training_records):
+    docs = [doc_from_record(r) for r in training_records[:40]]
+    floor = scheme.tasks["stance_governance"].uncertain_below
+    for prediction in classifier.predict_many(docs):
+        stance = prediction["stance_governance"]
+        assert stance["uncertain"] == (stance["probability"] < floor)
+
+
+def test_predict_many_matches_predict(classifier, training_records):
+    docs = [doc_from_record(r) for r in training_records[:5]] + [{"title": "", "body": ""}]
+    assert classifier.predict_many(docs) == [classifier.predict(doc) for doc in docs]
+    assert classifier.predict_many([]) == []
+    assert classifier.predict({"title": "", "body": ""})["tone"] == {}
+
+
+def test_corrupted_model_file_asks_for_retraining(models_dir, tmp_path):
+    for path in models_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "stance_governance.skops").write_bytes(b"this is not a skops archive")
+    with pytest.raises(ModelLoadError, match="retrain with `cuttings train`"):
+        Classifier.load(tmp_path)
+
+
+def test_model_from_other_library_version_asks_for_retraining(models_dir, tmp_path):
+    for path in models_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    card = json.loads((tmp_path / "tone.json").read_text())
+    card["library_versions"]["sklearn"] = "0.24.2"
+    (tmp_path / "tone.json").write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="sklearn 0.24.2.*retrain"):
+        Classifier.load(tmp_path)
+
+
+def test_untrusted_type_in_model_file_refused(models_dir, tmp_path):
+    for path in models_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    card = json.loads((tmp_path / "tone.json").read_text())
+    skops.io.dump({"model_version": card["model_version"], "pipeline": json.loads}, tmp_path / "tone.skops")
+    with pytest.raises(ModelLoadError, match="retrain"):
+        Classifier.load(tmp_path)
+
+
+def test_empty_models_dir(tmp_path):
+    with pytest.raises(ModelLoadError, match="retrain"):
+        Classifier.load(tmp_path)

@@ -1,0 +1,137 @@
+"""Label scheme and labelled-corpus loading."""
+
+import json
+
+import pytest
+
+from nlp.corpus import load_corpus, load_jsonl
+from nlp.scheme import SchemeError, load_scheme
+
+CUSTOM_SCHEME = """
+[entities]
+acme_fire = "Acme Fire Service"
+
+[tasks.topics]
+kind = "multi_label"
+labels = ["budget", "staff", "misc"]
+exclusive = "misc"
+uncertain_below = 0.4
+
+[tasks.stance_merger]
+kind = "single_label"
+target = "Merging Acme Fire with the ambulance trust"
+labels = ["favour", "against", "none"]
+uncertain_below = 0.5
+
+[tasks.tone]
+kind = "per_entity"
+entities = ["acme_fire"]
+labels = ["positive", "negative", "neutral"]
+uncertain_below = 0.5
+"""
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_scheme_has_the_corpus_tasks():
+    scheme = load_scheme()
+    topics, stance, tone = scheme.tasks["topics"], scheme.tasks["stance_governance"], scheme.tasks["tone"]
+    assert topics.kind == "multi_label" and topics.exclusive == "other"
+    assert set(topics.labels) == {
+        "governance", "collaboration", "finance", "legal", "incident",
+        "prevention", "workforce", "inspection", "other",
+    }
+    assert stance.kind == "single_label" and stance.labels == ("favour", "against", "neutral", "none")
+    assert "Commissioner" in stance.target
+    assert tone.kind == "per_entity" and tone.entities == ("hwfrs", "sfrs", "wm_pcc")
+    assert all(0 < task.uncertain_below < 1 for task in scheme.tasks.values())
+
+
+def test_a_team_defines_its_own_topics_and_stance_target(tmp_path):
+    scheme = load_scheme(write(tmp_path / "scheme.toml", CUSTOM_SCHEME))
+    assert scheme.tasks["topics"].labels == ("budget", "staff", "misc")
+    assert scheme.tasks["stance_merger"].target.startswith("Merging Acme")
+    assert [t.name for t in scheme.tasks_of_kind("per_entity")] == ["tone"]
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        (CUSTOM_SCHEME.replace('kind = "single_label"', 'kind = "ranking"'), "kind must be one of"),
+        (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "nothing"'), "exclusive"),
+        (CUSTOM_SCHEME.replace('entities = ["acme_fire"]', 'entities = ["ghost"]'), "ghost"),
+        (CUSTOM_SCHEME.replace("uncertain_below = 0.4", "uncertain_below = 4"), "uncertain_below"),
+        (CUSTOM_SCHEME.replace('labels = ["budget", "staff", "misc"]', 'labels = ["budget", "budget"]'), "duplicate"),
+        ("[tasks", "invalid TOML"),
+    ],
+)
+def test_invalid_scheme_raises_one_line_error(tmp_path, broken, message):
+    with pytest.raises(SchemeError, match=message) as error:
+        load_scheme(write(tmp_path / "scheme.toml", broken))
+    assert "\n" not in str(error.value)
+
+
+def test_missing_scheme_file(tmp_path):
+    with pytest.raises(SchemeError, match="cannot read label scheme"):
+        load_scheme(tmp_path / "absent.toml")
+
+
+def record(record_id, **fields):
+    base = {
+        "id": record_id,
+        "title": "Fire service budget agreed",
+        "body": "Shropshire Fire and Rescue Service agreed its budget.",
+        "entities": {"sfrs": ["Shropshire Fire and Rescue Service"]},
+        "topics": ["finance"],
+        "stance_governance": "none",
+        "tone": {"sfrs": "neutral"},
+    }
+    base.update(fields)
+    return json.dumps(base)
+
+
+def test_label_outside_scheme_names_record_and_line(tmp_path):
+    path = write(tmp_path / "labels.jsonl", record("a-1") + "\n" + record("a-2", topics=["finance", "weather"]) + "\n")
+    with pytest.raises(SchemeError) as error:
+        load_jsonl(path, load_scheme())
+    message = str(error.value)
+    assert "labels.jsonl:2:" in message and "'a-2'" in message and "'weather'" in message
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"topics": ["other", "finance"]}, "must stand alone"),
+        ({"stance_governance": "sceptical"}, "'sceptical'"),
+        ({"tone": {"sfrs": "furious"}}, "'furious'"),
+        ({"tone": {"west_mercia_police": "neutral"}}, "'west_mercia_police'"),
+        ({"tone": {"hwfrs": "neutral"}}, "no surface forms"),
+        ({"entities": {"martians": ["Mars"]}}, "'martians'"),
+    ],
+)
+def test_records_are_validated_against_the_scheme(tmp_path, fields, message):
+    path = write(tmp_path / "labels.jsonl", record("b-1", **fields) + "\n")
+    with pytest.raises(SchemeError, match=message):
+        load_jsonl(path, load_scheme())
+
+
+def test_text_read_from_articles_folder_beside_the_jsonl(tmp_path):
+    (tmp_path / "articles").mkdir()
+    write(tmp_path / "articles" / "c-1.txt", "Headline here\nFirst paragraph.\n\nSecond paragraph.\n")
+    line = json.dumps({"id": "c-1", "date": "2020-01-02", "topics": ["other"], "stance_governance": "none"})
+    records = load_jsonl(write(tmp_path / "labels.jsonl", line + "\n"), load_scheme())
+    assert records[0]["title"] == "Headline here"
+    assert records[0]["body"] == "First paragraph.\n\nSecond paragraph."
+    assert records[0]["tone"] is None and records[0]["date"] == "2020-01-02"
+
+
+def test_seed_corpus_loads():
+    records = load_corpus()
+    assert len(records) == 200
+    first = records[0]
+    assert set(first) == {"id", "title", "body", "date", "topics", "stance_governance", "tone", "entities"}
+    assert first["id"] == "t1-001" and first["title"] and first["body"]
+    assert sum("other" in r["topics"] for r in records) == 19
