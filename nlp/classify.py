@@ -59,27 +59,12 @@ PARAMS = {
     },
 }
 
-# Every type a saved model may contain; anything else refuses to load.
+# Types a saved model holds beyond those skops trusts by default (scikit-learn's
+# public estimators, numpy and scipy containers); anything else refuses to load.
 TRUSTED_TYPES = [
     "nlp.features.FieldSelector",
-    "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
-    "sklearn.feature_extraction._dict_vectorizer.DictVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.multiclass.OneVsRestClassifier",
-    "sklearn.multiclass._ConstantPredictor",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._label.LabelBinarizer",
-    "builtins.float",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.dtype",
-    "numpy.ndarray",
-    "scipy.sparse._csr.csr_matrix",
 ]
 
 
@@ -585,8 +570,6 @@ class Classifier:
                     for entity_id in dict.fromkeys(m.get("entity_id") for m in doc.get("mentions") or [])
                     if entity_id in bundle["entities"]
                 ]
-                for index, _ in pairs:
-                    results[index].setdefault(task, {})
                 for result in results:
                     result.setdefault(task, {})
                 if not pairs:
