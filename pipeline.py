@@ -385,12 +385,16 @@ def train(ctx, models_path, features, folds):
 
         cuttings train --folds 5
     """
+    from cuttings.stages import models_dir
     db = ctx.open_db(create=False) if Path(ctx.db_path).exists() else None
     cards = train_models_into(db, models_path, features, folds)
     for card in cards:
-        metrics = card.get("metrics") or {}
-        headline = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float)))
-        click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  {headline}")
+        cv = card.get("cross_validation") or {}
+        baseline = cv.get("baseline") or {}
+        figures = "  ".join(f"{k} {cv[k]:.3f} (baseline {baseline.get(k, 0):.3f})"
+                            for k in ("micro_f1", "macro_f1") if isinstance(cv.get(k), (int, float)))
+        click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  CV {figures}")
+    click.echo(f"models written to {models_dir(models_path)}")
 
 
 @cli.command()
@@ -418,12 +422,13 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
     results = {}
     classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
     if classifier_tasks:
-        from nlp.classify import cross_validate, evaluate_models, format_report
+        from nlp.classify import cross_validate, format_report
         from nlp.corpus import load_jsonl
         from nlp.scheme import SchemeError, load_scheme
         try:
             scheme = load_scheme()
             if data_path:
+                from nlp.classify import evaluate_models
                 classifier = load_classifier(models_path)
                 report = evaluate_models(classifier, load_jsonl(data_path, scheme), scheme)
             else:
