@@ -260,7 +260,7 @@ def demo(ctx, report_dir):
         cuttings demo && cuttings --db data/demo.db serve
     """
     from cuttings.config import DEMO_SOURCES
-    from cuttings.demo import serve_directory
+    from cuttings.demo import previous_port, serve_directory
 
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
@@ -272,7 +272,7 @@ def demo(ctx, report_dir):
         train_models_into(None, None, "tfidf", 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
-    with serve_directory() as base:
+    with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")
         config = load_sources_or_fail(DEMO_SOURCES, base=base)
         summary = do_crawl(db, config, None, "all", polite=False, command="crawl (demo)")

@@ -30,12 +30,20 @@ class DemoServer(http.server.ThreadingHTTPServer):
 
 @contextlib.contextmanager
 def serve_directory(directory: str | Path = DEMO_SITE, host: str = "127.0.0.1", port: int = 0):
-    """Serve a directory over HTTP on a free port in a background thread; yields the base URL."""
+    """Serve a directory over HTTP in a background thread and yield its base URL.
+
+    ``port`` is a preference (0: any free port); if it is taken a free port is used.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"demo site not found: {directory} (regenerate it with data/build_demo_site.py)")
     handler = functools.partial(QuietHandler, directory=str(directory))
-    server = DemoServer((host, port), handler)
+    try:
+        server = DemoServer((host, port), handler)
+    except OSError:
+        if not port:
+            raise
+        server = DemoServer((host, 0), handler)  # the preferred port is taken: any free one
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
     try:
@@ -43,3 +51,13 @@ def serve_directory(directory: str | Path = DEMO_SITE, host: str = "127.0.0.1", 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def previous_port(db) -> int:
+    """The port the demo site had in this database's last demo run (0 if none), so a re-run
+    can serve it at the same address and find its stored URLs again."""
+    from urllib.parse import urlsplit
+
+    row = db.execute("SELECT home_url FROM sources WHERE home_url LIKE 'http://127.0.0.1:%' "
+                     "ORDER BY updated_at DESC LIMIT 1").fetchone() if "sources" in db.table_names() else None
+    return (urlsplit(row[0]).port or 0) if row else 0
