@@ -161,7 +161,7 @@ def register_db_commands(db_group: click.Group) -> None:
 
 
 @click.command("backup")
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path())
 @click.option("--keep", type=click.IntRange(1, None), default=None,
               help="When DEST is a directory: keep only the newest N backups there.")
 @pass_context
@@ -169,7 +169,7 @@ def db_backup(ctx, dest, keep):
     """Copy the database safely while it is in use, then check the copy.
 
     Uses SQLite's online backup API, then `PRAGMA integrity_check` on the copy. DEST
-    is a file, or a directory that gets a timestamped file.
+    is a file, or a directory (existing, or ending in /) that gets a timestamped file.
 
     Example:
 

@@ -1,8 +1,9 @@
 """Logging for unattended runs: a rotating log file plus the terminal, secrets redacted.
 
 ``setup_logging`` attaches two handlers to the root logger (so Scrapy's and the
-library's records reach both), each carrying a :class:`RedactingFilter` that
-removes secrets before anything is written: the values of secret environment
+library's records reach both), each carrying a :class:`RedactingFilter`, and
+installs a record factory that redacts every record as it is made (so handlers
+other libraries add are covered too). Redacted: the values of secret environment
 variables (``CUTTINGS_SMTP_PASSWORD`` and any ``CUTTINGS_*`` variable whose name
 says PASSWORD, TOKEN, SECRET, KEY or WEBHOOK), passwords in URLs
 (``https://user:pass@host``), token-like query parameters and the secret path
@@ -54,6 +55,24 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     return text
 
 
+def redact_record(record: logging.LogRecord) -> None:
+    """Replace the record's message (merged with its arguments), traceback and stack text by
+    their redacted versions."""
+    secrets = secret_values()
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed call: redact the parts as they are
+        message = f"{record.msg} {record.args}"
+    record.msg = redact(message, secrets)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text, secrets)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info, secrets)
+
+
 class RedactingFilter(logging.Filter):
     """Rewrite each record's message (and its traceback text) with secrets redacted.
 
@@ -62,16 +81,24 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = secret_values()
-        record.msg = redact(record.getMessage(), secrets)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, secrets)
+        redact_record(record)
         return True
+
+
+def install_record_redaction() -> None:
+    """Redact every log record as it is created, so handlers other libraries install (Scrapy
+    adds its own root handler during a crawl) never see a secret either."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacting", False):
+        return
+
+    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    redacting_factory.redacting = True
+    logging.setLogRecordFactory(redacting_factory)
 
 
 class _ConsoleFilter(logging.Filter):
@@ -120,6 +147,7 @@ def setup_logging(log_file: str | Path | None = None, *, console_level: int = lo
     for handler in (file_handler, console):
         root.addHandler(handler)
         _installed.append(handler)
+    install_record_redaction()
     root.setLevel(min(file_level, console_level))
     logging.getLogger("cuttings").setLevel(logging.INFO)
     return path

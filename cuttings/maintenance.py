@@ -59,8 +59,8 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
                     now: dt.datetime | None = None) -> BackupResult:
     """Copy the live database to ``dest`` (a file, or a directory for a timestamped file), check
     the copy and, for a directory with ``keep``, delete all but the newest ``keep`` backups."""
+    into_directory = Path(dest).is_dir() or str(dest).endswith(os.sep)
     dest = Path(dest)
-    into_directory = dest.is_dir() or str(dest).endswith(os.sep)
     if into_directory:
         dest.mkdir(parents=True, exist_ok=True)
         stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
