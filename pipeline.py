@@ -332,8 +332,9 @@ def training_records(db=None, corpus_dir=None, scheme=None):
             "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
         if row["task"] == "topics":
             if row["label"] == "__rejected__":
-                continue
-            if row["label"] not in rec["topics"]:
+                if row["target"] in rec["topics"]:
+                    rec["topics"].remove(row["target"])
+            elif row["label"] not in rec["topics"]:
                 rec["topics"].append(row["label"])
         elif row["task"] == "tone":
             rec["tone"][row["target"]] = row["label"]
@@ -493,9 +494,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         cuttings analyse-text article.txt page.html
         echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
     """
+    documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
-    documents = [read_input(name) for name in inputs]
     for title, body in documents:
         text = store.document_text(title, body)
         result = analyser.analyse(text, published_at)
@@ -578,19 +579,16 @@ def db_stats(ctx, as_json):
         click.echo(f"{name:<{width}}  {count:>8}")
 
 
-def register_optional_commands() -> None:
+def register_commands() -> None:
     """Commands that live in their own modules."""
-    from cuttings import cli_report
-    for name in ("report", "serve", "export"):
-        command = getattr(cli_report, name, None)
-        if command is not None:
-            cli.add_command(command)
+    from cuttings.cli_label import label
+    from cuttings.cli_report import COMMANDS as report_commands
+    from cuttings.cli_sources import sources
+    for command in (*report_commands, label, sources):
+        cli.add_command(command)
 
 
-try:
-    register_optional_commands()
-except ImportError:  # pragma: no cover - module not present in a partial checkout
-    pass
+register_commands()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import gzip
 import html as html_lib
 import json
 import re
+import warnings
+from copy import deepcopy
 from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -27,13 +29,14 @@ from urllib.parse import urljoin, urlsplit
 import charset_normalizer
 import htmldate
 import trafilatura
+from cssselect import SelectorError
 from dateutil import parser as date_parser
 from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 from rapidfuzz import fuzz
+from readability import Document
 from trafilatura.utils import load_html
-from trafilatura.xml import xmltotxt
 
 __all__ = ["decode_html", "extract_article", "extract_file"]
 
@@ -121,6 +124,11 @@ def extract_file(path: str | Path) -> str:
 # --------------------------------------------------------------------------- dates
 
 
+_ZONE_OFFSETS = {name: hours * 3600 for name, hours in {
+    "UTC": 0, "GMT": 0, "BST": 1, "CET": 1, "CEST": 2, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+    "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}.items()}
+
+
 def _normalise_date(value) -> str | None:
     """Return ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or ``YYYY-MM-DD`` for a date string, else None.
 
@@ -135,27 +143,23 @@ def _normalise_date(value) -> str | None:
     text = str(value).strip()
     if not text or not re.search(r"\d{4}|\d{1,2}\D\d{1,2}\D\d{2}", text):
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            parsed = date_parser.parse(text, fuzzy=False, dayfirst=not re.match(r"\d{4}", text))
+            with warnings.catch_warnings():  # unknown zone names are read as UTC
+                warnings.simplefilter("ignore", date_parser.UnknownTimezoneWarning)
+                parsed = date_parser.parse(text, fuzzy=False, dayfirst=not re.match(r"\d{4}", text),
+                                           tzinfos=_ZONE_OFFSETS)
         except (ValueError, OverflowError, TypeError):
             return None
-        has_time = bool(re.search(r"\d{1,2}:\d{2}", text))
-        if not has_time:
-            return parsed.date().isoformat()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
     if not 1990 <= parsed.year <= 2100:
         return None
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not re.search(r"\d:\d{2}", text):  # a day without a time of day
+        return parsed.date().isoformat()
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"
@@ -200,8 +204,8 @@ def _types(node: dict) -> set[str]:
 def _json_ld(tree: HtmlElement) -> tuple[dict | None, set[str], list[dict]]:
     """Return (main article object or None, all schema types seen, all objects)."""
     objects: list[dict] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        text = (script.text or "").strip()
+    for script in tree.xpath('//script[starts-with(normalize-space(@type), "application/ld+json")]'):
+        text = re.sub(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>)\s*$", "", script.text or "").strip()
         if not text:
             continue
         try:
@@ -276,11 +280,11 @@ def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], 
     tier = (meta.get("article:content_tier") or "").lower()
     if tier in {"locked", "metered"}:
         return True
-    for element in tree.xpath("//*[@class or @id]"):
-        marker = f"{element.get('class', '')} {element.get('id', '')}"
-        if "pay" in marker or "subscri" in marker or "premium" in marker or "lock" in marker or "regwall" in marker:
-            if _PAYWALL_CLASS.search(marker):
-                return True
+    for marker in tree.xpath("//@class[contains(., 'pay') or contains(., 'subscri') or contains(., 'premium')"
+                             " or contains(., 'locked') or contains(., 'regwall')]"
+                             " | //@id[contains(., 'paywall') or contains(., 'regwall')]"):
+        if _PAYWALL_CLASS.search(marker):
+            return True
     return False
 
 
@@ -294,7 +298,15 @@ _BOILERPLATE = re.compile(
     r"click here\b|sign up\b|subscribe to\b|follow (?:us|@|\w+(?: \w+)? on)\b|copyright\b|©|\(c\) |"
     r"image (?:copyright|caption)|getty images$|photo:|picture:|listen:|download:|"
     r"have a tip\?|get the latest\b|like this story\?|thanks for signing up|"
-    r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b)", re.I)
+    r"(?:\(|additional )?reporting by\b|.{0,80}\bcontributed (?:to this report|reporting)\b|"
+    r"(?:last )?(?:updated|published|posted)(?: on| at)?:?\s.{0,40}\d.{0,20}$|\d+ min(?:ute)?s? read$|"
+    r"reading time:?\s*\d+ min)", re.I)
+_METADATA_RESIDUE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?"
+                               r"|https?://\S+\.(?:jpe?g|png|gif|webp|svg)(?:\?\S*)?)$", re.I)
+_BYLINE = re.compile(r"^(?i:by|words by|written by)\s+"
+                     r"(?!(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|January|February|March|April|May|June|July|"
+                     r"August|September|October|November|December|Christmas|Easter|Then|Now|Noon|Midnight)[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&))*"
+                     r"\s*(?:[,|–-].*)?$")
 _CONTACT = re.compile(r"\S+@\S+\.\w+|^(?:https?://)?(?:www\.)?twitter\.com/\w+$|^@\w+$")
 
 
@@ -302,11 +314,20 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _similar(a: str, b: str, threshold: float = 90.0) -> bool:
-    if not a or not b:
-        return False
-    a, b = " ".join(_words(a)), " ".join(_words(b))
-    return a == b or fuzz.ratio(a, b) >= threshold
+def _key(text: str) -> str:
+    """Lower-cased words of a text joined by single spaces, for comparisons."""
+    return " ".join(_words(text))
+
+
+def _matches_any(text: str, keys: list[str], threshold: float = 90.0) -> bool:
+    """True if text is (nearly) the same as one of the pre-computed keys."""
+    key = _key(text)
+    for other in keys:
+        # a ratio >= threshold needs similar lengths; skip the comparison otherwise
+        if key and abs(len(key) - len(other)) <= (1 - threshold / 100) * 2 * max(len(key), len(other)):
+            if key == other or fuzz.ratio(key, other) >= threshold:
+                return True
+    return False
 
 
 def _is_boilerplate(paragraph: str) -> bool:
@@ -319,64 +340,107 @@ def _is_boilerplate(paragraph: str) -> bool:
         return True
     if _CONTACT.search(paragraph) and len(words) <= 25:
         return True
-    return False
+    return len(words) <= 12 and bool(_BYLINE.match(stripped)) and not stripped.endswith(".")
 
 
 def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:
     """Drop headline/standfirst residue at the top and furniture lines."""
+    headline_keys = [k for k in dict.fromkeys(_key(h) for h in headlines) if k]
+    description_keys = [k for k in dict.fromkeys(_key(d) for d in descriptions) if k]
     paragraphs = [p.strip() for p in paragraphs]
     paragraphs = [p for p in paragraphs if _WORD.search(p)]
     # headline (and a standfirst right after it) repeated at the top of the body
     start = 0
     for index, paragraph in enumerate(paragraphs[:4]):
-        if any(_similar(paragraph, h) for h in headlines):
+        if _matches_any(paragraph, headline_keys):
             start = index + 1
-            if start < len(paragraphs) and any(_similar(paragraphs[start], d, 85) for d in descriptions):
+            if start < len(paragraphs) and _matches_any(paragraphs[start], description_keys, 85):
                 start += 1
     paragraphs = paragraphs[start:]
-    return [p for p in paragraphs if not _is_boilerplate(p)]
+    return [p for p in paragraphs
+            if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not _matches_any(p, headline_keys)]
 
 
-def _is_link_block(element) -> bool:
-    """A paragraph that is only a link, or a list whose items each start with a link:
-    "related stories" furniture rather than article text."""
-    if element.tag == "list":
-        items = element.findall("item")
+_LED_BY_LINK = etree.XPath("(.//text()[normalize-space()])[1]/ancestor::a")
+_URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
+
+
+def _is_link_block(element: HtmlElement) -> bool:
+    """A list whose items each start with a link, or a short paragraph that is only a link:
+    "related stories" furniture rather than article text. A bare URL is kept (it is content)."""
+    if element.tag in {"ul", "ol"}:
+        items = [item for item in element if item.tag == "li"]
         if len(items) < 2:
             return False
-        led_by_link = sum(1 for item in items
-                          if len(item) and item[0].tag == "ref" and not (item.text or "").strip())
-        return led_by_link / len(items) >= 0.8
-    if element.tag in {"p", "head"}:
-        text = " ".join(element.itertext()).strip()
-        link_text = " ".join(t for ref in element.iter("ref") for t in ref.itertext()).strip()
-        return bool(text) and len(_words(link_text)) >= 0.9 * len(_words(text)) and len(_words(text)) <= 20
-    return False
+        return sum(1 for item in items if _LED_BY_LINK(item)) >= 0.8 * len(items)
+    text = element.text_content()
+    words = len(_words(text))
+    if not words or words > 20 or _URL_ONLY.match(text):
+        return False
+    link_words = sum(len(_words(anchor.text_content())) for anchor in element.iter("a"))
+    return link_words >= 0.9 * words
 
 
-def _trafilatura_paragraphs(tree: HtmlElement, url: str | None, fast: bool) -> list[str]:
-    """Body paragraphs from trafilatura, without blocks that consist of links."""
-    document = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True,
-                                           include_links=True, with_metadata=False)
-    if document is None or document.body is None:
+def _prune_link_blocks(tree: HtmlElement) -> None:
+    """Remove link lists and link-only paragraphs from the page before body extraction."""
+    for element in tree.xpath("//ul | //ol | //p[.//a]"):
+        if element.getparent() is not None and _is_link_block(element):
+            element.drop_tree()
+
+
+def _trafilatura_paragraphs(tree: HtmlElement, fast: bool) -> list[str]:
+    """Body paragraphs according to trafilatura."""
+    # no url: trafilatura would spend time resolving link targets, which are not needed here
+    text = trafilatura.extract(tree, fast=fast, include_comments=False, include_tables=True, with_metadata=False)
+    return (text or "").split("\n")
+
+
+_BLOCK_TAGS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd")
+
+
+def _readability_paragraphs(tree: HtmlElement) -> list[str]:
+    """Body paragraphs according to readability-lxml (used only as a second opinion)."""
+    try:
+        summary = Document(deepcopy(tree)).summary(html_partial=True)
+        fragment = load_html(f"<html><body>{summary}</body></html>")
+    except Exception:  # readability raises its own Unparseable and assorted lxml errors
         return []
-    body = document.body
-    for element in list(body):
-        if _is_link_block(element):
-            _remove_keep_tail(element)
-    etree.strip_tags(body, "ref")
-    return xmltotxt(body, False).split("\n")
+    return _block_paragraphs(fragment) if fragment is not None else []
 
 
-def _remove_keep_tail(element) -> None:
-    parent = element.getparent()
-    if element.tail and element.tail.strip():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
+def _shingles(paragraphs: list[str]) -> set[tuple[str, ...]]:
+    words = [w for p in paragraphs for w in _words(p)]
+    return {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
+
+
+def _prose_words(tree: HtmlElement) -> int:
+    """Words in the page's long ``<p>`` paragraphs (25+ words): how much prose the page holds."""
+    total = 0
+    for paragraph in tree.iter("p"):
+        count = len(_words(paragraph.text_content()))
+        if count >= 25:
+            total += count
+    return total
+
+
+def _maybe_readability(tree: HtmlElement, paragraphs: list[str]) -> list[str]:
+    """Second opinion for a body that looks truncated.
+
+    When the page holds much more prose than trafilatura kept, readability is run; its text
+    replaces trafilatura's only if it contains (nearly) all of it and is at least twice as long,
+    i.e. the two agree on the article and readability found the rest of it.
+    """
+    kept_words = sum(len(_words(p)) for p in paragraphs)
+    if _prose_words(tree) <= 1.3 * max(kept_words, 1):
+        return paragraphs
+    candidate = _readability_paragraphs(tree)
+    candidate_words = sum(len(_words(p)) for p in candidate)
+    ours = _shingles(paragraphs)
+    if not ours or candidate_words < 2 * kept_words:
+        return paragraphs
+    if len(ours & _shingles(candidate)) / len(ours) >= 0.95:
+        return candidate
+    return paragraphs
 
 
 def _looks_like_navigation(paragraphs: list[str]) -> bool:
@@ -387,37 +451,29 @@ def _looks_like_navigation(paragraphs: list[str]) -> bool:
     return short / len(paragraphs) > 0.6
 
 
-def _ld_body(article: dict | None) -> str | None:
-    """JSON-LD articleBody as plain text (some sites put HTML in it)."""
+def _block_paragraphs(root: HtmlElement) -> list[str]:
+    """Text of the outermost block elements (p, li, h2...) under root, whitespace-normalised."""
+    paragraphs = []
+    for element in root.iter(*_BLOCK_TAGS):
+        if any(parent.tag in _BLOCK_TAGS for parent in element.iterancestors()):
+            continue
+        text = " ".join(element.text_content().split())
+        if text:
+            paragraphs.append(f"- {text}" if element.tag == "li" else text)
+    return paragraphs
+
+
+def _ld_body_paragraphs(article: dict | None) -> list[str]:
+    """JSON-LD articleBody split into paragraphs (some sites put HTML in it)."""
     if not article or not isinstance(article.get("articleBody"), str):
-        return None
-    raw = html_lib.unescape(article["articleBody"])
-    if "<" in raw:
-        try:
-            fragment = load_html(f"<html><body><div>{raw}</div></body></html>")
-            raw = "\n".join(t.strip() for t in fragment.xpath("//body//text()")) if fragment is not None else raw
-        except (ValueError, etree.ParserError):
-            pass
-    return raw
-
-
-def _agree_with_ld_body(paragraphs: list[str], ld_body: str | None) -> list[str]:
-    """Where JSON-LD carries the full text, keep only paragraphs it confirms."""
-    if not ld_body:
-        return paragraphs
-    ld_words = set(_words(ld_body))
-    body_words = [w for p in paragraphs for w in _words(p)]
-    if len(ld_words) < 50 or not body_words:
-        return paragraphs
-    coverage = sum(w in ld_words for w in body_words) / len(body_words)
-    if coverage < 0.75:  # a teaser or a different text: not a usable reference
-        return paragraphs
-    kept = []
-    for paragraph in paragraphs:
-        words = _words(paragraph)
-        if words and sum(w in ld_words for w in words) / len(words) >= 0.5:
-            kept.append(paragraph)
-    return kept or paragraphs
+        return []
+    raw = article["articleBody"]
+    if re.search(r"<(?:p|div|br|li|h\d)\b", raw, re.I):
+        fragment = load_html(f"<html><body><div>{raw}</div></body></html>")
+        if fragment is not None:
+            return _block_paragraphs(fragment) or [" ".join(fragment.text_content().split())]
+    raw = html_lib.unescape(raw)
+    return [" ".join(p.split()) for p in re.split(r"\n", raw) if p.strip()]
 
 
 # --------------------------------------------------------------------------- overrides
@@ -432,7 +488,7 @@ def _select(tree: HtmlElement, selector: str) -> list:
         if kind == "xpath":
             result = tree.xpath(expression)
             return result if isinstance(result, list) else [result]
-    except (etree.XPathError, ValueError, SyntaxError, Exception):  # cssselect raises its own error types
+    except (etree.XPathError, SelectorError):
         return []
     return []
 
@@ -450,12 +506,12 @@ def _node_text(node, paragraphs: bool = False) -> str:
     return " ".join(node.text_content().split())
 
 
-def _apply_overrides(tree: HtmlElement, overrides: dict, result: dict) -> None:
+def _evaluate_overrides(tree: HtmlElement, overrides: dict) -> dict:
+    """Values of the per-source selectors that match (``title``, ``body``, ``author``, ``published_at``)."""
+    found: dict = {}
     for field in ("title", "body", "author", "published_at"):
         selector = overrides.get(field)
-        if not selector:
-            continue
-        nodes = _select(tree, selector)
+        nodes = _select(tree, selector) if isinstance(selector, str) else []
         if not nodes:
             continue
         if field == "published_at":
@@ -463,15 +519,16 @@ def _apply_overrides(tree: HtmlElement, overrides: dict, result: dict) -> None:
             value = node if isinstance(node, str) else (node.get("datetime") or node.get("content") or _node_text(node))
             normalised = _normalise_date(value)
             if normalised:
-                result["published_at"], result["date_source"] = normalised, "override"
+                found["published_at"], found["date_source"] = normalised, "override"
         elif field == "body":
             text = "\n\n".join(t for t in (_node_text(n, paragraphs=True) for n in nodes) if t)
             if text:
-                result["body"] = text
+                found["body"] = text
         else:
             text = ", ".join(dict.fromkeys(t for t in (_node_text(n) for n in nodes) if t))
             if text:
-                result[field] = text
+                found[field] = text
+    return found
 
 
 # --------------------------------------------------------------------------- classification
@@ -490,7 +547,7 @@ def _headline_links(tree: HtmlElement) -> int:
     return count
 
 
-def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_ld: bool,
+def _classify(headline_links: int, url: str | None, types: set[str], has_article_ld: bool,
               og_type: str | None, body: str, paywalled: bool) -> str | None:
     """Return a reject reason for non-article pages, or None for an article."""
     words = len(_words(body))
@@ -506,8 +563,9 @@ def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_l
     if not body.strip():
         return "no body"
     if not article_signal:
-        links = _headline_links(tree)
-        if links >= 10 and words < 12 * links:
+        links = headline_links
+        listing_signal = (og_type or "").lower() == "website" or "webpage" in types
+        if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
             return "section page: many links, little text"
     if words < MIN_ARTICLE_WORDS and not (paywalled and article_signal):
         return "too short"
@@ -518,10 +576,10 @@ def _classify(tree: HtmlElement, url: str | None, types: set[str], has_article_l
 
 
 def _title_from_tag(tree: HtmlElement) -> str | None:
-    titles = tree.xpath("//head/title/text()") or tree.xpath("//title/text()")
-    if not titles:
+    element = tree.find(".//title")
+    title = " ".join(element.text_content().split()) if element is not None else ""
+    if not title:
         return None
-    title = " ".join(titles[0].split())
     # drop a trailing " | Site name" / " - Site name"
     parts = re.split(r"\s+[|–—-]\s+", title)
     return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else title
@@ -559,13 +617,17 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     result["title"] = (_ld_text(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
                        or _ld_text(ld.get("name")) or _title_from_tag(tree))
+    site_name = _first(meta, "og:site_name", "application-name")
+    if result["title"] and site_name:
+        # "Headline | Site name" -> "Headline"
+        result["title"] = re.sub(rf"\s+[|–—:-]\s+{re.escape(site_name)}\s*$", "", result["title"], flags=re.I)
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
     author = _ld_text(ld.get("author") or ld.get("creator"))
     meta_author = _first(meta, "author", "article:author", "byl", "parsely-author", "sailthru.author")
     if not author and meta_author and not meta_author.startswith("http"):
-        author = re.sub(r"^by\s+", "", meta_author, flags=re.I)
-    result["author"] = author
+        author = meta_author
+    result["author"] = re.sub(r"^by\s+", "", author, flags=re.I) if author else None
     result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")
     if result["section"] and "," in result["section"] and isinstance(ld.get("articleSection"), list):
         result["section"] = result["section"].split(",")[0].strip()
@@ -600,50 +662,73 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
         if modified:
             result["modified_at"], result["modified_source"] = modified, "meta"
 
-    # body: trafilatura (fast), full trafilatura when fast mode returns a menu, then cleaning
-    paragraphs = _trafilatura_paragraphs(tree, url, fast=True)
-    fast_words = sum(len(_words(p)) for p in paragraphs)
-    if _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
-        fuller = _trafilatura_paragraphs(tree, url, fast=False)
-        if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
-            paragraphs = fuller
+    if not result["published_at"]:
+        _page_text_date(tree, url, result)
+    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
+    overridden = _evaluate_overrides(tree, overrides) if overrides else {}
+    headline_links = _headline_links(tree)
     headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
                              *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
     descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
+
+    # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
+    # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
+    _prune_link_blocks(tree)
+    paragraphs = _trafilatura_paragraphs(tree, fast=True)
+    fast_words = sum(len(_words(p)) for p in paragraphs)
+    ld_paragraphs = _ld_body_paragraphs(article)
+    ld_words = _words(" ".join(ld_paragraphs))
+    if ld_words and ld_words == _words(" ".join(paragraphs)):
+        paragraphs = ld_paragraphs  # the same text, taken from JSON-LD: keep its paragraph breaks
+    elif _looks_like_navigation(paragraphs) or fast_words < MIN_ARTICLE_WORDS:
+        if len(ld_words) >= MIN_ARTICLE_WORDS:
+            # text missing from the markup (rendered by script) but present in JSON-LD articleBody
+            paragraphs = ld_paragraphs
+        else:
+            fuller = _trafilatura_paragraphs(tree, fast=False)
+            if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
+                paragraphs = fuller
+    paragraphs = _maybe_readability(tree, paragraphs)
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
-    paragraphs = _agree_with_ld_body(paragraphs, _ld_body(article))
     result["body"] = "\n\n".join(paragraphs)
 
-    if not result["published_at"]:
-        _page_text_date(tree, url, result)
-
-    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
-    if overrides:
-        _apply_overrides(tree, overrides, result)
+    result.update(overridden)
     _apply_hints(result, hints)
-    reason = _classify(tree, url, types, article is not None, meta.get("og:type"), result["body"], result["paywalled"])
+    reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
+                       result["paywalled"])
     result["is_article"], result["reject_reason"] = reason is None, reason
     return result
 
 
-def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
-    """Fallback dates: a ``<time datetime>`` element, the URL, then htmldate's markup search."""
-    for value in tree.xpath("//time[@pubdate]/@datetime | //article//time/@datetime | //time/@datetime")[:1]:
+def _first_time_element(tree: HtmlElement, xpath: str) -> str | None:
+    for value in tree.xpath(xpath):
         published = _normalise_date(value)
         if published:
-            result["published_at"], result["date_source"] = published, "text"
+            return published
+    return None
+
+
+def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
+    """Fallback dates: the article's ``<time datetime>``, the URL, any ``<time datetime>``,
+    then htmldate's search of the markup (no free-text guessing)."""
+    sources = (
+        ("text", lambda: _first_time_element(tree, "//time[@pubdate]/@datetime | //article//time/@datetime")),
+        ("url", lambda: _url_date(url) or _url_date(result.get("canonical_url"))),
+        ("text", lambda: _first_time_element(tree, "//time/@datetime")),
+        ("text", lambda: _normalise_date(_htmldate(tree))),
+    )
+    for source, find in sources:
+        published = find()
+        if published:
+            result["published_at"], result["date_source"] = published, source
             return
-    published = _url_date(url) or _url_date(result.get("canonical_url"))
-    if published:
-        result["published_at"], result["date_source"] = published, "url"
-        return
+
+
+def _htmldate(tree: HtmlElement) -> str | None:
     try:
-        found = htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
+        return htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
     except (ValueError, TypeError):
-        found = None
-    published = _normalise_date(found)
-    if published:
-        result["published_at"], result["date_source"] = published, "text"
+        return None
 
 
 def _apply_hints(result: dict, hints: dict) -> None:

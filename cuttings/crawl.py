@@ -135,7 +135,8 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
                 "mean_body_words": round(body_words / stored, 1) if stored else None,
                 "date_rate": round(stat(prefix + "dated") / stored, 3) if stored else None,
             }
-            row["warning"] = health_warning(db, source.id, row)
+            row["warning"] = health_warning(db, source.id, row,
+                                            discovery_not_modified=stat(prefix + "discovery_not_modified"))
             if row["warning"]:
                 summary.warnings.append(f"{source.id}: {row['warning']}")
             db["source_runs"].insert(row, replace=True)
@@ -143,9 +144,10 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
     return summary
 
 
-def health_warning(db, source_id: str, row: dict) -> str | None:
+def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int = 0) -> str | None:
     """Warn when a source's yield, body length or date rate drops sharply against its recent runs
-    (the usual sign of a site redesign)."""
+    (the usual sign of a site redesign). ``discovery_not_modified``: feeds/sitemaps that answered
+    304 this run; their URLs are not re-listed, so a lower URL count is then expected."""
     recent = list(db.query(
         "SELECT found_by_feed + found_by_sitemap + found_by_links + found_by_search AS found, mean_body_words, "
         "date_rate FROM source_runs WHERE source_id = ? AND crawl_run_id < ? ORDER BY crawl_run_id DESC LIMIT 7",
@@ -154,7 +156,7 @@ def health_warning(db, source_id: str, row: dict) -> str | None:
     if not recent:
         return "found no article URLs" if found_now == 0 else None
     baseline_found = sum(r["found"] for r in recent) / len(recent)
-    if baseline_found >= 5 and found_now < 0.3 * baseline_found:
+    if not discovery_not_modified and baseline_found >= 5 and found_now < 0.3 * baseline_found:
         return f"discovery dropped: {found_now} article URLs found against a recent mean of {baseline_found:.0f}"
     words = [r["mean_body_words"] for r in recent if r["mean_body_words"]]
     if words and row["mean_body_words"] and row["mean_body_words"] < 0.5 * (sum(words) / len(words)):

@@ -23,6 +23,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class DemoServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the crawler opens many connections at once; the default 5 drops some
+
+
 @contextlib.contextmanager
 def serve_directory(directory: str | Path = DEMO_SITE, host: str = "127.0.0.1", port: int = 0):
     """Serve a directory over HTTP on a free port in a background thread; yields the base URL."""
@@ -30,8 +35,7 @@ def serve_directory(directory: str | Path = DEMO_SITE, host: str = "127.0.0.1", 
     if not directory.is_dir():
         raise FileNotFoundError(f"demo site not found: {directory} (regenerate it with data/build_demo_site.py)")
     handler = functools.partial(QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = DemoServer((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
     try:

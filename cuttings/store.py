@@ -295,19 +295,23 @@ FROM articles a
 LEFT JOIN sources s ON s.id = a.source_id
 WHERE a.duplicate_of IS NULL
 """,
-    # Labels analysts see: a human label for (article, task, target) replaces every prediction for it.
+    # Labels analysts see: a human label for (article, task, target) replaces every prediction for it;
+    # for topics, any human topic answer replaces all predicted topics, and a later '__rejected__'
+    # row (target = the topic) withdraws an earlier human topic.
     "effective_labels": """
 SELECT article_id, task, target, label, NULL AS probability, 0 AS uncertain, 1 AS human,
        annotator AS decided_by
 FROM labels l
-WHERE l.id IN (SELECT max(id) FROM labels GROUP BY article_id, task, target, CASE WHEN task = 'topics' THEN label ELSE '' END)
+WHERE l.id IN (SELECT max(id) FROM labels
+               GROUP BY article_id, task,
+                        CASE WHEN task != 'topics' THEN target WHEN label = '__rejected__' THEN target ELSE label END)
   AND l.label != '__rejected__'
 UNION ALL
 SELECT c.article_id, c.task, c.target, c.label, c.probability, c.uncertain, 0 AS human,
        c.model_version AS decided_by
 FROM classifications c
 WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = c.article_id AND l.task = c.task
-                  AND l.target = c.target)
+                  AND (c.task = 'topics' OR l.target = c.target))
 """,
     "entity_daily": """
 SELECT
@@ -589,34 +593,62 @@ _CORRECTION = re.compile(r"\b(correction|clarification|this (article|story) (was
                          re.I)
 
 
+# Text that changes on every render without the story changing: clock times, dates next to
+# "updated"/"published", relative ages, and share/comment/view counters.
+_VOLATILE = re.compile(
+    r"\b\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:am|pm|bst|gmt|utc)?\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b"
+    r"|\b\d{4}-\d{2}-\d{2}(?:t[\d:.]+z?)?\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+    r"|\b\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b"
+    r"|\b[\d.,]+\s*[km]?\s+(?:shares?|comments?|views?|likes?|reactions?|times)\b"
+    r"|\b(?:shared|viewed|liked)\s+[\d.,]+\s*[km]?\s+times\b", re.I)
+
+
+def _skeleton(text: str | None) -> list[str]:
+    """Words of a text with volatile parts (times, dates, counters), punctuation and case removed."""
+    return re.findall(r"\w+", _VOLATILE.sub(" ", text or "").lower())
+
+
 def diff_summary(old_title: str, old_body: str, new_title: str, new_body: str) -> tuple[str, bool, bool]:
-    """A short human summary of a revision, whether the headline changed, and whether it is a correction."""
+    """A short human summary of a revision, whether the headline changed, and whether it is a correction.
+
+    E.g. ``headline changed: 'Old' -> 'New'; body +12/-0 words ("The council said a final ...");
+    correction added``.
+    """
     import difflib
 
     old_words, new_words = normalise_text(old_body).split(), normalise_text(new_body).split()
     added = removed = 0
+    first_insert = None
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_words, new_words, autojunk=False).get_opcodes():
         if op in ("replace", "delete"):
             removed += i2 - i1
         if op in ("replace", "insert"):
             added += j2 - j1
-    headline_changed = normalise_text(old_title) != normalise_text(new_title)
+            if first_insert is None:
+                first_insert = new_words[j1:j2]
+    headline_changed = _skeleton(old_title) != _skeleton(new_title)
     parts = []
     if headline_changed:
-        parts.append(f"headline changed from {normalise_text(old_title)!r}")
+        parts.append(f"headline changed: {_clip(normalise_text(old_title))!r} -> {_clip(normalise_text(new_title))!r}")
     if added or removed:
-        parts.append(f"body +{added}/-{removed} words")
+        sample = " ".join(first_insert[:8]) + (" ..." if len(first_insert) > 8 else "") if first_insert else ""
+        parts.append(f"body +{added}/-{removed} words" + (f' ("{sample}")' if sample else ""))
     is_correction = bool(_CORRECTION.search(new_body or "")) and not _CORRECTION.search(old_body or "")
     if is_correction:
         parts.append("correction added")
-    return "; ".join(parts) or "whitespace only", headline_changed, is_correction
+    return "; ".join(parts) or "formatting only", headline_changed, is_correction
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_material_change(old_title: str, old_body: str, new_title: str, new_body: str) -> bool:
-    """Ignore changes that are only whitespace, punctuation, case, digits in timestamps or share counts."""
-    def skeleton(text: str) -> str:
-        return " ".join(w for w in re.findall(r"[^\W\d_]+", (text or "").lower()))
-    return skeleton(old_title) != skeleton(new_title) or skeleton(old_body) != skeleton(new_body)
+    """Whether a revision matters: changes only to whitespace, punctuation, case, clock times,
+    "updated" dates, relative ages or share/comment counts are not material; any other word
+    or number (a corrected figure) is."""
+    return _skeleton(old_title) != _skeleton(new_title) or _skeleton(old_body) != _skeleton(new_body)
 
 
 def _published_earlier(published_at: str | None, db: Database, other_id: int) -> bool:

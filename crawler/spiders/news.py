@@ -20,9 +20,13 @@ from urllib.parse import quote_plus, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
+                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError as TwistedTimeoutError
+from twisted.internet.error import (ConnectionDone, ConnectionLost, ConnectionRefusedError, DNSLookupError,
+                                    TCPTimedOutError, TimeoutError as TwistedTimeoutError)
+from twisted.web._newclient import ResponseFailed
+from twisted.web.http import PotentialDataLoss, _DataLoss
 
 from crawler import discovery
 from crawler.extract import extract_article
@@ -31,32 +35,49 @@ from cuttings import store
 from cuttings.dedupe import normalise_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Links to these are never fetched as articles (documents, media, archives).
+BINARY_EXTENSIONS = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|zip|gz|rar|jpe?g|png|gif|webp|svg|mp[34]|mov|avi|"
+                               r"wav|ics|csv)$", re.I)
 
 
 def classify_failure(failure) -> tuple[str, int | None, str]:
-    """(kind, http status, message) for a failed request."""
+    """(kind, http status, message) for a failed request.
+
+    Kinds: ``http_<status>``, ``timeout``, ``dns``, ``connection_refused``, ``truncated``
+    (body shorter than Content-Length), ``too_large`` (over DOWNLOAD_MAXSIZE, also when
+    decompressing), ``robots_disallowed``, ``redirect_loop`` (too many redirects),
+    ``connection_lost``, ``ignored``, else the exception's class name in lower case.
+    """
     exc = failure.value
+    text = str(exc)
     if failure.check(HttpError):
         status = exc.response.status
         return f"http_{status}", status, f"HTTP {status}"
-    if failure.check(TwistedTimeoutError, TCPTimedOutError) or "timeout" in type(exc).__name__.lower():
-        return "timeout", None, str(exc) or "timed out"
-    if failure.check(DNSLookupError):
-        return "dns", None, str(exc)
+    if failure.check(DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError):
+        return "timeout", None, text or "timed out"
+    if failure.check(CannotResolveHostError, DNSLookupError):
+        return "dns", None, text
+    if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
+        return "connection_refused", None, text
+    if failure.check(ResponseDataLossError, _DataLoss, PotentialDataLoss):
+        return "truncated", None, text or "response body shorter than its Content-Length"
+    if failure.check(ResponseFailed) and any(f.check(_DataLoss) for f in getattr(exc, "reasons", [])):
+        return "truncated", None, "response body shorter than its Content-Length"
+    if failure.check(DownloadCancelledError):
+        # Scrapy's HTTP handler cancels a download only when it passes DOWNLOAD_MAXSIZE
+        # (declared by Content-Length, or counted while receiving: then without a message).
+        return "too_large", None, text or "download cancelled: body larger than DOWNLOAD_MAXSIZE"
     if failure.check(IgnoreRequest):
-        text = str(exc)
         if "robots.txt" in text:
             return "robots_disallowed", None, text
-        if "redirect" in text.lower():
+        if "DOWNLOAD_MAXSIZE" in text:
+            return "too_large", None, text
+        if "redirection" in text.lower():
             return "redirect_loop", None, text
         return "ignored", None, text
-    name = type(exc).__name__
-    text = str(exc)
-    if "maxsize" in text.lower() or "size" in text.lower() and "cancel" in text.lower():
-        return "too_large", None, text
-    if name in ("ResponseFailed", "_DataLoss", "PotentialDataLoss") or "dataloss" in text.lower():
-        return "truncated", None, text
-    return name.lower(), None, text
+    if failure.check(ResponseFailed, ConnectionLost, ConnectionDone):
+        return "connection_lost", None, text
+    return type(exc).__name__.lower(), None, text
 
 
 class NewsSpider(scrapy.Spider):
@@ -76,6 +97,9 @@ class NewsSpider(scrapy.Spider):
         self.scheduled: set[str] = set()
         self.pool = None
         self.hosts_seen: set[str] = set()
+        # Validators of feeds and sitemaps fetched this run, written to crawl_state only when
+        # the crawl finishes: after an interrupted run the next one refetches them in full.
+        self.pending_validators: dict[str, tuple[str | None, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -94,6 +118,11 @@ class NewsSpider(scrapy.Spider):
                                             mp_context=multiprocessing.get_context("forkserver"))
 
     def spider_closed(self, spider, reason):
+        if reason == "finished" and self.db is not None:
+            with self.db.atomic():
+                for url, (etag, last_modified) in self.pending_validators.items():
+                    self.db.execute("UPDATE crawl_state SET etag = ?, last_modified = ? WHERE url = ?",
+                                    [etag, last_modified, url])
         self.crawler.stats.set_value("cuttings/found_layers", {
             source_id: {layer: set(urls) for layer, urls in layers.items()}
             for source_id, layers in self.found_layers.items()})
@@ -118,16 +147,48 @@ class NewsSpider(scrapy.Spider):
         if parts.netloc != urlsplit(source.home).netloc:
             return False
         target = parts.path + (("?" + parts.query) if parts.query else "")
-        if any(p.search(target) for p in source.deny_patterns):
+        if BINARY_EXTENSIONS.search(parts.path) or any(p.search(target) for p in source.deny_patterns):
             return False
         allow = source.allow_patterns
         return any(p.search(target) for p in allow) if allow else True
 
     def known_state(self, url: str) -> dict | None:
+        """The ``crawl_state`` row of an article-candidate URL (keyed by its normalised form)."""
+        if self.db is None:
+            return None
         rows = list(self.db.query(
             "SELECT s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at FROM crawl_state s "
-            "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [url]))
+            "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [normalise_url(url)]))
         return rows[0] if rows else None
+
+    def conditional_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a feed or sitemap fetched completely before."""
+        if self.db is None:
+            return {}
+        row = self.db.execute("SELECT etag, last_modified FROM crawl_state WHERE url = ? AND kind IN "
+                              "('feed', 'sitemap')", [url]).fetchone()
+        headers = {}
+        if row and row[0]:
+            headers["If-None-Match"] = row[0]
+        if row and row[1]:
+            headers["If-Modified-Since"] = row[1]
+        return headers
+
+    def discovery_request(self, url: str, callback, source, **meta):
+        """A feed or sitemap request, conditional when crawl_state holds its validators."""
+        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=self.conditional_headers(url),
+                              meta={"source": source, **meta})
+
+    def discovery_document_unchanged(self, response, source, kind: str) -> bool:
+        """Record a fetched feed/sitemap; True when it answered 304 Not Modified."""
+        etag, last_modified = _header(response, "ETag"), _header(response, "Last-Modified")
+        store.record_fetch(self.db, response.url, source_id=source.id, kind=kind, http_status=response.status)
+        if response.status == 304:
+            self.crawler.stats.inc_value("cuttings/discovery_not_modified")
+            self.crawler.stats.inc_value(f"cuttings/source/{source.id}/discovery_not_modified")
+            return True
+        self.pending_validators[response.url] = (etag, last_modified)
+        return False
 
     def within_revisit_window(self, state: dict) -> bool:
         reference = state.get("published_at") or state.get("first_seen_at")
@@ -139,8 +200,9 @@ class NewsSpider(scrapy.Spider):
     def article_request(self, source, found: discovery.Found):
         """A request for a candidate article, or None if incremental rules say skip."""
         url = found.url
-        self.found_layers[source.id][found.found_by].add(normalise_url(url))
-        if url in self.scheduled:
+        key = normalise_url(url)
+        self.found_layers[source.id][found.found_by].add(key)
+        if key in self.scheduled:
             return None
         if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
             self.crawler.stats.inc_value("cuttings/skipped_before_since")
@@ -164,9 +226,11 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("cuttings/skipped_page_cap")
             return None
         self.pages_per_source[source.id] += 1
-        self.scheduled.add(url)
+        self.scheduled.add(key)
+        # dont_filter: the spider dedupes on normalised URLs itself, and a redirect back to a
+        # URL already requested must hit REDIRECT_MAX_TIMES (recorded) rather than vanish.
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, headers=headers,
-                              meta={"source": source, "found": found})
+                              dont_filter=True, meta={"source": source, "found": found, "state_key": key})
 
     def record_error(self, source_id, url, kind, status=None, message=None):
         self.crawler.stats.inc_value(f"cuttings/errors/{kind}")
@@ -191,9 +255,9 @@ class NewsSpider(scrapy.Spider):
                                          s for s in self.sources if urlsplit(s.home).netloc == urlsplit(host).netloc]},
                                      dont_filter=True)
             for url in source.sitemaps:
-                yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error, meta=meta)
+                yield self.discovery_request(url, self.parse_sitemap, source)
             for url in source.feeds:
-                yield scrapy.Request(url, callback=self.parse_feed, errback=self.on_error, meta=meta)
+                yield self.discovery_request(url, self.parse_feed, source)
             yield scrapy.Request(source.home, callback=self.parse_section, errback=self.on_error,
                                  meta={**meta, "depth_left": self.max_depth})
             for url in source.sections:
@@ -213,17 +277,15 @@ class NewsSpider(scrapy.Spider):
             for source in owners or response.meta["sources_on_host"][:1]:
                 if sitemap_url in source.sitemaps:
                     continue
-                yield scrapy.Request(sitemap_url, callback=self.parse_sitemap, errback=self.on_error,
-                                     meta={"source": source})
+                yield self.discovery_request(sitemap_url, self.parse_sitemap, source)
 
     def parse_sitemap(self, response):
         source = response.meta["source"]
-        store.record_fetch(self.db, response.url, source_id=source.id, kind="sitemap",
-                           http_status=response.status, etag=_header(response, "ETag"),
-                           last_modified=_header(response, "Last-Modified"))
+        if self.discovery_document_unchanged(response, source, "sitemap"):
+            return
         children, pages = discovery.parse_sitemap(response.body, response.url)
         for child in children:
-            yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.on_error, meta={"source": source})
+            yield self.discovery_request(child, self.parse_sitemap, source)
         for found in pages:
             if self.is_article_url(source, found.url):
                 request = self.article_request(source, found)
@@ -232,8 +294,8 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response):
         source = response.meta["source"]
-        store.record_fetch(self.db, response.url, source_id=source.id, kind="feed", http_status=response.status,
-                           etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"))
+        if self.discovery_document_unchanged(response, source, "feed"):
+            return
         for found in discovery.parse_feed(response.body, response.url):
             if self.is_article_url(source, found.url):
                 request = self.article_request(source, found)
@@ -248,8 +310,7 @@ class NewsSpider(scrapy.Spider):
         links, feeds, next_url = discovery.page_links(response.body, response.url)
         for feed_url in feeds:
             if feed_url not in source.feeds:
-                yield scrapy.Request(feed_url, callback=self.parse_feed, errback=self.on_error,
-                                     meta={"source": source})
+                yield self.discovery_request(feed_url, self.parse_feed, source)
         depth_left = response.meta.get("depth_left", 0)
         section_prefixes = [urlsplit(u).path for u in [source.home, *source.sections]]
         for url in dict.fromkeys(links):
@@ -268,31 +329,41 @@ class NewsSpider(scrapy.Spider):
     async def parse_article(self, response):
         source = response.meta["source"]
         found: discovery.Found = response.meta["found"]
+        state_key = response.meta.get("state_key") or normalise_url(response.request.url)
         self.crawler.stats.inc_value(f"cuttings/source/{source.id}/pages_fetched")
         if response.status == 304:
             self.crawler.stats.inc_value("cuttings/not_modified")
+            self.crawler.stats.inc_value(f"cuttings/source/{source.id}/articles_not_modified")
+            now = store.utcnow()
             with self.db.atomic():
-                self.db.execute("UPDATE crawl_state SET last_fetched_at = ? WHERE url = ?",
-                                [store.utcnow(), response.request.url])
+                self.db.execute("UPDATE crawl_state SET last_fetched_at = ?, http_status = 304 WHERE url = ?",
+                                [now, state_key])
                 self.db.execute("UPDATE articles SET last_seen_at = ? WHERE id = "
-                                "(SELECT article_id FROM crawl_state WHERE url = ?)",
-                                [store.utcnow(), response.request.url])
+                                "(SELECT article_id FROM crawl_state WHERE url = ?)", [now, state_key])
             return
         if not _is_html(response):
             content_type = _header(response, "Content-Type") or "unknown"
             self.record_error(source.id, response.url, "not_html", response.status,
                               f"skipped non-HTML content ({content_type})")
+            store.record_fetch(self.db, state_key, source_id=source.id, kind="rejected", found_by=found.found_by,
+                               http_status=response.status, reject_reason=f"not HTML ({content_type})")
             return
         hints = {"published_at": found.published_at, "date_source": found.date_source, "title": found.title}
-        args = (response.body, response.url)
+        # Scrapy's decoding honours the HTTP charset, a BOM and <meta charset> (windows-1252 pages).
+        args = (response.text, response.url)
         kwargs = {"overrides": source.selectors or None, "hints": hints}
-        if self.pool is not None:
-            loop = asyncio.get_running_loop()
-            fields = await loop.run_in_executor(self.pool, _extract, args, kwargs)
-        else:
-            fields = _extract(args, kwargs)
+        try:
+            if self.pool is not None:
+                loop = asyncio.get_running_loop()
+                fields = await loop.run_in_executor(self.pool, _extract, args, kwargs)
+            else:
+                fields = _extract(args, kwargs)
+        except Exception as exc:  # one bad page must not stop the crawl
+            self.record_error(source.id, response.url, "extract_failed", response.status,
+                              f"{type(exc).__name__}: {exc}"[:500])
+            return
         item = ArticleItem(
-            url=response.url, fetched_url=response.request.url, source_id=source.id, found_by=found.found_by,
+            url=response.url, fetched_url=state_key, source_id=source.id, found_by=found.found_by,
             http_status=response.status, etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
             title=fields.get("title"), body=fields.get("body"), author=fields.get("author"),

@@ -1,0 +1,86 @@
+"""The ``cuttings label`` command: the analysts' labelling screen and label files.
+
+Register it on the main group with ``cli.add_command(label)``.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from cuttings import labelling
+from cuttings.cli_common import fail, pass_context
+
+
+def default_annotator() -> str:
+    """$USER, else the login name."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+@click.command()
+@click.option("--task", "task_name", default="all", show_default=True, metavar="TASK",
+              help="Task to label: topics, stance_governance, tone (the scheme's tasks) or all.")
+@click.option("--annotator", default=default_annotator, show_default="$USER",
+              help="Name stored with every label.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=None, help="Write every human label to FILE as JSONL (corpus record format).")
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Add the labels in FILE (JSONL, corpus record format).")
+@pass_context
+def label(ctx, task_name, annotator, limit, export_path, import_path):
+    """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
+
+    Shows one story at a time (headline, outlet, date, lead, mentions, the models'
+    predictions). Keys: a accept the predictions, c correct them, s skip, q quit,
+    ? help. Every answer is saved at once; `cuttings train` then learns from them.
+    With --import and/or --export it works on files and needs no terminal
+    (import runs first).
+
+    Example:
+
+    \b
+        cuttings label --task stance_governance --limit 20
+        cuttings label --export labels.jsonl
+    """
+    annotator = (annotator or "").strip()
+    if not annotator:
+        fail("no annotator name: pass --annotator NAME")
+    try:
+        tasks = labelling.load_label_tasks()
+        selected = labelling.select_tasks(tasks, task_name)
+    except labelling.LabellingError as exc:
+        fail(str(exc))
+    interactive = export_path is None and import_path is None
+    if interactive and not sys.stdin.isatty():
+        fail("label needs an interactive terminal; use --export/--import for files")
+    db = ctx.open_db()
+    if not interactive:
+        if import_path is not None:
+            try:
+                summary = labelling.import_labels(db, import_path, tasks, annotator)
+            except labelling.LabellingError as exc:
+                fail(str(exc))
+            click.echo(f"imported {import_path}: {summary.records} records, {summary.labels_added} labels added "
+                       f"to {summary.articles_changed} articles")
+            if summary.unmatched_lines:
+                shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
+                more = " ..." if len(summary.unmatched_lines) > 10 else ""
+                click.echo(f"warning: {len(summary.unmatched_lines)} records match no article in the database "
+                           f"(lines {shown}{more})", err=True)
+        if export_path is not None:
+            count = labelling.export_labels(db, export_path, tasks)
+            click.echo(f"exported {count} labelled articles to {export_path}")
+        return
+    summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
+                                    limit=limit)
+    click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
+               f"({summary.labels_written} labels saved as {annotator})"
+               + (f"; {summary.remaining} left" if summary.remaining else ""))

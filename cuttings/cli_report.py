@@ -1,0 +1,130 @@
+"""The ``report``, ``serve`` and ``export`` commands (registered on the ``cuttings`` group by pipeline.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cuttings import delivery, export, report, serve, store
+from cuttings.cli_common import CuttingsContext, err_console, pass_context
+
+DEFAULT_REPORT_DIR = store.DATA_DIR / "reports"
+_FORMATS = {"html": ("html",), "md": ("md",), "text": ("text",), "all": ("html", "md", "text")}
+
+
+def _timestamp(value: str | None, option: str) -> str | None:
+    """Validate a date/time option; returns it in the store's UTC form."""
+    if not value:
+        return None
+    try:
+        return report.normalise_timestamp(value)
+    except ValueError:
+        raise click.ClickException(f"{option} must be a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SSZ), "
+                                   f"got {value!r}") from None
+
+
+@click.command("report")
+@click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
+@click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
+              help="Which files to write.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
+              show_default=True, help="Directory for the report files.")
+@click.option("--email", is_flag=True, help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables).")
+@click.option("--webhook", metavar="URL", help="Post a short summary to a Slack or Teams incoming webhook.")
+@click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
+                                                       "--format text) to standard output.")
+@click.option("--no-record", is_flag=True, help="Do not record the report: the next digest covers the same stories.")
+@pass_context
+def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: Path, email: bool,
+                   webhook: str | None, print_: bool, no_record: bool) -> None:
+    """Write the morning digest of stories first seen since the last report.
+
+    The digest groups new stories by watched body, with topics, stance and tone
+    badges, the key quote, syndicated copies, edits, coverage spikes and crawl
+    health. The report is recorded only after every delivery succeeded.
+
+    Example:
+
+        cuttings report --since 2026-11-01 --format html --email
+    """
+    since = _timestamp(since, "--since")
+    db = ctx.open_db()
+    digest = report.build_digest(db, since=since)
+    formats = _FORMATS[fmt]
+    paths = report.write_report(db, out_dir, formats=formats, digest=digest, record=False)
+    try:
+        if email:
+            subject = (f"Cuttings {digest['until'][:10]}: {digest['summary']['stories']} new "
+                       f"{'story' if digest['summary']['stories'] == 1 else 'stories'}")
+            recipients = delivery.send_email(subject, report.render_html(digest),
+                                             report.render_markdown(digest, plain=True))
+            err_console.print(f"e-mailed to {', '.join(recipients)}")
+        if webhook:
+            delivery.post_webhook(webhook, digest)
+            err_console.print("posted to the webhook")
+    except delivery.DeliveryError as exc:
+        raise click.ClickException(f"{exc} (report files were written but not recorded)") from None
+    if not no_record:
+        report.record_report(db, digest, formats, paths)
+    if print_:
+        click.echo(report.render_markdown(digest, plain=fmt == "text"), nl=False)
+    for path in paths:
+        err_console.print(f"wrote {path}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option("--writable", is_flag=True, help="Open the database writable (default: immutable, read-only).")
+@click.option("--open", "open_browser", is_flag=True, help="Open a browser at the server.")
+@pass_context
+def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool) -> None:
+    """Explore the database in the browser with Datasette (facets, search, canned queries).
+
+    Example:
+
+        cuttings serve --port 8001
+    """
+    ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
+    try:
+        code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser)
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if code not in (0, -2, -15):
+        raise click.ClickException(f"datasette exited with status {code} (is port {port} in use?)")
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True)
+@click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
+@click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
+@click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")
+@click.option("--since", help="Published on or after this date/time.")
+@click.option("--until", help="Published on or before this date/time (a date includes the whole day).")
+@click.option("--out", default="-", show_default=True, help="Output file, or - for standard output.")
+@pass_context
+def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
+                   since: str | None, until: str | None, out: str) -> None:
+    """Export stories (one row per story, copies folded) as CSV or JSON Lines.
+
+    Example:
+
+        cuttings export --entity wm_pcc --stance against --since 2026-11-01 --format csv --out pcc.csv
+    """
+    for value, option in ((since, "--since"), (until, "--until")):
+        _timestamp(value, option)
+    db = ctx.open_db()
+    if entity:
+        known = [row[0] for row in db.execute("SELECT id FROM entities ORDER BY id").fetchall()]
+        if known and entity not in known:
+            raise click.ClickException(f"unknown entity {entity!r}: choose from {', '.join(known)}")
+    try:
+        count = export.export_summary(db, out, fmt=fmt, entity=entity, topic=topic, stance=stance,
+                                      since=since, until=until)
+    except export.ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    err_console.print(f"exported {count} {'story' if count == 1 else 'stories'}"
+                      + ("" if out == "-" else f" to {out}"))
+
+
+COMMANDS = (report_command, serve_command, export_command)

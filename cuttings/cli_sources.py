@@ -1,0 +1,47 @@
+"""``cuttings sources``: commands about the configured news sources (registered by pipeline.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cuttings.cli_common import fail
+
+
+@click.group()
+def sources():
+    """Inspect the configured news sources.
+
+    Example:
+
+        cuttings sources check shropshire-star
+    """
+
+
+@sources.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sources file [default: data/sources.toml].")
+@click.option("--base", default=None, help="Replace {base} in the sources file (e.g. the demo site's URL).")
+def check(source_ids, sources_path, base):
+    """Fetch each source's robots.txt, feeds and sitemaps and report what discovery finds.
+
+    Example:
+
+        cuttings sources check worcester-news hereford-times
+    """
+    from cuttings.config import ConfigError, load_sources
+    from cuttings.sources_check import check_source, format_check
+
+    try:
+        config = load_sources(sources_path, base=base)
+        selected = config.select(source_ids)
+    except ConfigError as exc:
+        fail(str(exc))
+    failed = 0
+    for source in selected:
+        report = check_source(source, config.crawl)
+        click.echo(format_check(report))
+        failed += report.article_urls == 0
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,168 @@
+"""Sending the digest: e-mail over SMTP and a chat webhook (Slack or Microsoft Teams).
+
+SMTP settings come from environment variables (see :data:`SMTP_VARIABLES`), so no
+password is ever written to a config file or the database; the password is never
+logged or included in an error message. Webhook URLs carry a secret token in their
+path, so errors name only the host.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Mapping
+
+log = logging.getLogger(__name__)
+
+SMTP_VARIABLES = {
+    "CUTTINGS_SMTP_HOST": "SMTP server host name (required)",
+    "CUTTINGS_SMTP_PORT": "SMTP port (default 587 with STARTTLS, else 25)",
+    "CUTTINGS_SMTP_USER": "login name (optional; set with the password)",
+    "CUTTINGS_SMTP_PASSWORD": "login password (optional; never logged)",
+    "CUTTINGS_SMTP_FROM": "sender address (required)",
+    "CUTTINGS_SMTP_TO": "comma-separated recipient addresses (required)",
+    "CUTTINGS_SMTP_STARTTLS": "1/true/yes to upgrade the connection with STARTTLS (default off)",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class DeliveryError(Exception):
+    """Sending failed or is misconfigured; the message says what to fix (never contains secrets)."""
+
+
+def _setting(env: Mapping[str, str], name: str, *, required: bool = False) -> str:
+    value = (env.get(name) or "").strip()
+    if required and not value:
+        raise DeliveryError(f"{name} is not set: {SMTP_VARIABLES[name]}")
+    return value
+
+
+def build_email(subject: str, html: str, text: str, *, sender: str, recipients: list[str]) -> EmailMessage:
+    """A multipart/alternative message: the plain-text part first, the HTML part preferred."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = os.environ,
+               timeout: float = 30.0) -> list[str]:
+    """Send the digest by SMTP using the ``CUTTINGS_SMTP_*`` settings in ``env``.
+
+    Returns the recipient list. Raises :class:`DeliveryError` naming the missing or
+    invalid variable, or describing the SMTP failure.
+    """
+    host = _setting(env, "CUTTINGS_SMTP_HOST", required=True)
+    sender = _setting(env, "CUTTINGS_SMTP_FROM", required=True)
+    recipients = [address.strip() for address in _setting(env, "CUTTINGS_SMTP_TO", required=True).split(",")
+                  if address.strip()]
+    if not recipients:
+        raise DeliveryError(f"CUTTINGS_SMTP_TO has no addresses: {SMTP_VARIABLES['CUTTINGS_SMTP_TO']}")
+    starttls_text = _setting(env, "CUTTINGS_SMTP_STARTTLS").lower()
+    if starttls_text not in _TRUE | _FALSE:
+        raise DeliveryError(f"CUTTINGS_SMTP_STARTTLS must be one of 1/0, true/false, yes/no, on/off "
+                            f"(got {starttls_text!r})")
+    starttls = starttls_text in _TRUE
+    port_text = _setting(env, "CUTTINGS_SMTP_PORT") or ("587" if starttls else "25")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise DeliveryError(f"CUTTINGS_SMTP_PORT must be a port number (got {port_text!r})")
+    user = _setting(env, "CUTTINGS_SMTP_USER")
+    password = env.get("CUTTINGS_SMTP_PASSWORD") or ""
+    if bool(user) != bool(password):
+        missing = "CUTTINGS_SMTP_PASSWORD" if user else "CUTTINGS_SMTP_USER"
+        raise DeliveryError(f"{missing} is not set: set both CUTTINGS_SMTP_USER and CUTTINGS_SMTP_PASSWORD, or neither")
+
+    message = build_email(subject, html, text, sender=sender, recipients=recipients)
+    log.info("sending digest to %s via %s:%s (starttls=%s, login=%s)", ", ".join(recipients), host, port_text,
+             starttls, user or "none")
+    try:
+        with smtplib.SMTP(host, int(port_text), timeout=timeout) as smtp:
+            if starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if user:
+                smtp.login(user, password)
+            refused = smtp.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DeliveryError(f"SMTP login as {user!r} at {host}:{port_text} refused ({exc.smtp_code})") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"sending mail via {host}:{port_text} failed: {type(exc).__name__}: "
+                            f"{_without(str(exc), password)}") from None
+    if refused:
+        log.warning("some recipients were refused: %s", ", ".join(refused))
+    return [address for address in recipients if address not in refused]
+
+
+def _without(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def webhook_payload(digest: dict, *, max_headlines: int = 5) -> dict:
+    """A short summary that both Slack (``text``) and Teams (MessageCard) incoming webhooks accept.
+
+    Headlines are crawled text: ``&``, ``<`` and ``>`` are escaped as Slack requires, so a
+    headline cannot inject a mention (``<!channel>``) or a link.
+    """
+    summary = digest["summary"]
+    counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
+    stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+    stories_word = "story" if summary["stories"] == 1 else "stories"
+    lines = [f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {stories_word}"
+             + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
+    for spike in digest.get("spikes", []):
+        lines.append(f"Coverage spike: {_chat_escape(spike['name'])} ({spike['today']} stories in 24 hours)")
+    seen: set[int] = set()
+    for group in digest["groups"]:
+        for story in group["stories"]:
+            if story["article_id"] in seen or len(seen) >= max_headlines:
+                continue
+            seen.add(story["article_id"])
+            lines.append(f"• {_chat_escape(story['headline'])} ({_chat_escape(story['outlet'])})")
+    warnings = [w for w in digest.get("health", []) if w["level"] == "error"]
+    if warnings:
+        lines.append("Crawl problem: " + _chat_escape(warnings[0]["message"]))
+    text = "\n".join(lines)
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": lines[0][:150],
+        "title": f"{digest['title']} {digest['until'][:10]}",
+        "text": text,
+    }
+
+
+def _chat_escape(text: str | None) -> str:
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
+    """POST :func:`webhook_payload` as JSON to a Slack or Teams incoming-webhook URL; returns the HTTP status."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DeliveryError(f"webhook URL must start with https:// (got scheme {parts.scheme!r})")
+    body = json.dumps(webhook_payload(digest)).encode("utf-8")
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8",
+                                              "User-Agent": "cuttings/0.1"})
+    where = parts.hostname + (f":{parts.port}" if parts.port else "")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        raise DeliveryError(f"webhook at {where} answered HTTP {exc.code}" + (f": {detail}" if detail else "")) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(f"webhook at {where} unreachable: {reason}") from None

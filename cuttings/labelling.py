@@ -1,0 +1,602 @@
+"""Human labelling: choose the articles worth an analyst's time, record their answers,
+and move labels in and out as JSONL in the seed-corpus record format.
+
+The analyst's answers go to the ``labels`` table (one row per label; see
+``docs/labelling.md``), where the ``effective_labels`` view lets them win over the
+classifiers' predictions and ``cuttings train`` reads them as training data.
+
+Conventions for ``labels`` rows written here:
+
+* single-label task (``stance_governance``): one row, ``target = ''``;
+* per-entity task (``tone``): one row per entity, ``target = entity id``;
+* multi-label task (``topics``): one row per chosen label, ``target = ''``, plus one
+  row ``label = '__rejected__', target = <topic>`` for each predicted topic the
+  analyst removed (a later rejection also cancels an earlier human row of that topic).
+
+Every answer is written in its own transaction, so quitting or a crash loses nothing
+already answered. Crawled text is untrusted: the screen prints it through
+``rich.text.Text``, never as console markup.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cuttings import store
+
+REJECTED = "__rejected__"
+
+
+class LabellingError(Exception):
+    """A problem the analyst can fix (bad file, unknown task); one-line message."""
+
+
+# --------------------------------------------------------------------------
+# The label scheme, as the labelling screen needs it
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LabelTask:
+    """One labelling task: ``kind`` is multi_label, single_label or per_entity."""
+
+    name: str
+    kind: str
+    labels: tuple[str, ...]
+    entities: tuple[str, ...] = ()
+    exclusive: str | None = None
+
+
+DEFAULT_TASKS = (
+    LabelTask("topics", "multi_label", ("governance", "collaboration", "finance", "legal", "incident",
+                                        "prevention", "workforce", "inspection", "other"), exclusive="other"),
+    LabelTask("stance_governance", "single_label", ("favour", "against", "neutral", "none")),
+    LabelTask("tone", "per_entity", ("positive", "negative", "neutral"), entities=("hwfrs", "sfrs", "wm_pcc")),
+)
+
+
+def load_label_tasks(path: str | Path | None = None) -> dict[str, LabelTask]:
+    """The tasks of the label scheme (``data/label_scheme.toml`` via ``nlp.scheme``).
+
+    Falls back to the tasks of ``data/corpus/LABELS.md`` only while ``nlp.scheme`` is
+    not installed.
+    """
+    try:
+        from nlp.scheme import SchemeError, load_scheme
+    except ModuleNotFoundError:
+        return {task.name: task for task in DEFAULT_TASKS}
+    try:
+        scheme = load_scheme(path)
+    except SchemeError as exc:
+        raise LabellingError(str(exc)) from None
+    return {task.name: LabelTask(task.name, task.kind, tuple(task.labels), tuple(task.entities),
+                                 task.exclusive) for task in scheme.tasks.values()}
+
+
+def select_tasks(tasks: dict[str, LabelTask], name: str) -> list[LabelTask]:
+    """The tasks named by ``--task`` (``all`` for every task)."""
+    if name == "all":
+        return list(tasks.values())
+    if name not in tasks:
+        raise LabellingError(f"unknown task {name!r}: choose one of {', '.join([*tasks, 'all'])}")
+    return [tasks[name]]
+
+
+# --------------------------------------------------------------------------
+# Choosing what to label: uncertainty sampling
+# --------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    """An article waiting for a human label, with the models' confidence in it."""
+
+    article_id: int
+    uncertain: bool
+    confidence: float | None  # lowest, over its (task, target) predictions, of the best probability
+
+
+def _pending_sql(task: LabelTask) -> tuple[str, list]:
+    """SELECT (article_id, task) for stories with no human label for ``task``."""
+    sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
+           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
+    params: list = [task.name, task.name]
+    if task.kind == "per_entity":
+        marks = ", ".join("?" for _ in task.entities)
+        sql += (f" AND (EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity_id IN ({marks}))"
+                " OR EXISTS (SELECT 1 FROM classifications c WHERE c.article_id = a.id AND c.task = ?))")
+        params += [*task.entities, task.name]
+    return sql, params
+
+
+def candidates(db, tasks: list[LabelTask], limit: int | None = None) -> list[Candidate]:
+    """Stories (not syndicated copies) lacking a human label for any of ``tasks``, least
+    certain first: any prediction flagged uncertain, then by the lowest best-probability
+    over the pending (task, target) pairs; articles never classified come last."""
+    parts, params = [], []
+    for task in tasks:
+        sql, task_params = _pending_sql(task)
+        parts.append(sql)
+        params += task_params
+    query = f"""
+WITH pending AS ({' UNION ALL '.join(parts)}),
+per_target AS (
+  SELECT c.article_id, c.task, c.target, max(c.probability) AS confidence, max(c.uncertain) AS uncertain
+  FROM classifications c JOIN pending p ON p.article_id = c.article_id AND p.task = c.task
+  GROUP BY c.article_id, c.task, c.target
+)
+SELECT p.article_id, coalesce(max(t.uncertain), 0) AS uncertain, min(t.confidence) AS confidence
+FROM pending p LEFT JOIN per_target t ON t.article_id = p.article_id AND t.task = p.task
+GROUP BY p.article_id
+ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
+    if limit:
+        query += " LIMIT ?"
+        params.append(limit)
+    return [Candidate(row[0], bool(row[1]), row[2]) for row in db.execute(query, params).fetchall()]
+
+
+# --------------------------------------------------------------------------
+# One article on screen
+# --------------------------------------------------------------------------
+
+@dataclass
+class Prediction:
+    label: str
+    probability: float | None
+    uncertain: bool
+
+
+@dataclass
+class Question:
+    """One thing to decide: a task, and for per-entity tasks the entity."""
+
+    task: LabelTask
+    target: str = ""
+    predictions: list[Prediction] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.task.name} {self.target}".strip()
+
+    @property
+    def predicted(self) -> list[str]:
+        return [p.label for p in self.predictions]
+
+
+@dataclass
+class ArticleCard:
+    article_id: int
+    title: str
+    outlet: str
+    published_at: str | None
+    url: str
+    lead: list[str]
+    mentions: dict[str, list[str]]
+    questions: list[Question]
+
+
+def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> list[str]:
+    """The first paragraphs of a body (blank-line separated, else line separated), each trimmed."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", body or "") if p.strip()]
+    if len(parts) <= 1:
+        parts = [p.strip() for p in (body or "").splitlines() if p.strip()]
+    lead = []
+    for paragraph in parts[:paragraphs]:
+        paragraph = store.normalise_text(paragraph)
+        lead.append(paragraph if len(paragraph) <= max_chars else paragraph[:max_chars].rsplit(" ", 1)[0] + " …")
+    return lead
+
+
+def load_card(db, article_id: int, tasks: list[LabelTask]) -> ArticleCard:
+    """Everything the screen shows about one article, with the questions still open for it."""
+    row = db.execute(
+        "SELECT a.title, a.body, a.published_at, a.canonical_url, coalesce(s.name, a.source_id, '') "
+        "FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?", [article_id]).fetchone()
+    mentions: dict[str, list[str]] = {}
+    for mention in store.article_mentions(db, article_id):
+        surfaces = mentions.setdefault(mention["entity_id"], [])
+        if mention["surface"] not in surfaces:
+            surfaces.append(mention["surface"])
+    labelled = {r[0] for r in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
+    predictions: dict[tuple[str, str], list[Prediction]] = {}
+    for task, target, label, probability, uncertain in db.execute(
+            "SELECT task, target, label, probability, uncertain FROM classifications WHERE article_id = ? "
+            "ORDER BY task, target, probability DESC, label", [article_id]):
+        predictions.setdefault((task, target), []).append(Prediction(label, probability, bool(uncertain)))
+    questions = []
+    for task in tasks:
+        if task.name in labelled:
+            continue
+        if task.kind == "per_entity":
+            targets = [e for e in task.entities if e in mentions or (task.name, e) in predictions]
+        else:
+            targets = [""]
+        questions += [Question(task, target, predictions.get((task.name, target), [])) for target in targets]
+    return ArticleCard(article_id, row[0] or "", row[4], row[2], row[3], lead_paragraphs(row[1]), mentions,
+                       questions)
+
+
+def render_card(card: ArticleCard, position: str = "") -> Panel:
+    """The article as a rich panel. Crawled text goes in as ``Text``, never as markup."""
+    lines: list[Any] = [Text(card.title or "(no headline)", style="bold")]
+    lines.append(Text(" · ".join(x for x in (card.outlet, card.published_at or "undated", card.url) if x),
+                      style="dim"))
+    for paragraph in card.lead:
+        lines += [Text(""), Text(paragraph)]
+    lines.append(Text(""))
+    if card.mentions:
+        for entity_id, surfaces in card.mentions.items():
+            lines.append(Text.assemble((f"{entity_id}: ", "cyan"), ", ".join(surfaces)))
+    else:
+        lines.append(Text("no watched bodies mentioned", style="dim"))
+    table = Table(title="predictions", title_justify="left", show_header=True, expand=False)
+    table.add_column("task")
+    table.add_column("predicted")
+    for question in card.questions:
+        if question.predictions:
+            cell = Text(", ".join(f"{p.label} {p.probability:.2f}" if p.probability is not None else p.label
+                                  for p in question.predictions))
+            if any(p.uncertain for p in question.predictions):
+                cell.append("  uncertain", style="yellow")
+        else:
+            cell = Text("no prediction", style="dim")
+        table.add_row(Text(question.name), cell)
+    lines += [Text(""), table]
+    return Panel(Group(*lines), title=Text(f"article {card.article_id} {position}".strip()), title_align="left")
+
+
+# --------------------------------------------------------------------------
+# Writing labels
+# --------------------------------------------------------------------------
+
+def save_labels(db, article_id: int, rows: Iterable[tuple[str, str, str]], annotator: str) -> int:
+    """Insert (task, target, label) rows for one article in one transaction; returns the count."""
+    rows = list(rows)
+    now = store.utcnow()
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(article_id, task, target, label, annotator, now) for task, target, label in rows])
+    return len(rows)
+
+
+def answer_rows(question: Question, chosen: list[str]) -> list[tuple[str, str, str]]:
+    """The ``labels`` rows for one answered question (multi-label: rejections of dropped predictions)."""
+    rows = [(question.task.name, question.target, label) for label in chosen]
+    if question.task.kind == "multi_label":
+        rows += [(question.task.name, label, REJECTED) for label in question.predicted if label not in chosen]
+    return rows
+
+
+# --------------------------------------------------------------------------
+# The interactive session
+# --------------------------------------------------------------------------
+
+ENTER = ("\r", "\n")
+ESCAPE = "\x1b"
+_OPTION_KEYS = "1234567890bdefghijklmnoprtuvwxyz"
+
+HELP = """keys on an article:
+  a  accept the predictions (stored as your labels)
+  c  correct: choose the labels yourself
+  s  skip this article (it stays unlabelled)
+  q  quit (every answer so far is already saved)
+  ?  this help
+while correcting:
+  1-9 ...  choose a label (single-label) or toggle it (topics), Enter to confirm
+  Enter    keep the prediction shown as the default
+  Esc      abandon the correction and go back to the article"""
+
+
+@dataclass
+class SessionSummary:
+    shown: int = 0
+    accepted: int = 0
+    corrected: int = 0
+    skipped: int = 0
+    labels_written: int = 0
+    remaining: int = 0
+
+
+class _Cancel(Exception):
+    """The analyst pressed Esc while correcting."""
+
+
+def _option_key(index: int) -> str:
+    return _OPTION_KEYS[index]
+
+
+def _ask_question(question: Question, read_key: Callable[[], str], console: Console) -> list[str]:
+    """Ask one question with single keys; returns the chosen labels."""
+    task = question.task
+    if len(task.labels) > len(_OPTION_KEYS):
+        raise LabellingError(f"task {task.name} has more labels than the screen has keys")
+    multi = task.kind == "multi_label"
+    chosen = list(question.predicted) if multi else []
+    default = question.predicted[0] if question.predicted and not multi else None
+    while True:
+        options = Text.assemble((f"{question.name}: ", "bold"))
+        for index, label in enumerate(task.labels):
+            marked = label in chosen if multi else label == default
+            options.append(f" {_option_key(index)} ", style="reverse" if marked else "bold")
+            options.append(f"{label} ")
+        console.print(options)
+        if multi:
+            console.print(Text(f"selected: {', '.join(chosen) or 'nothing'}; toggle with the keys, "
+                               "Enter to confirm, Esc to go back", style="dim"))
+        else:
+            console.print(Text("press a key" + (f", Enter keeps {default}" if default else "") + ", Esc to go back",
+                               style="dim"))
+        key = read_key()
+        if key == ESCAPE:
+            raise _Cancel
+        if key in ENTER:
+            if multi and chosen:
+                return [label for label in task.labels if label in chosen]
+            if default:
+                return [default]
+            console.print(Text("choose at least one label first", style="yellow"))
+            continue
+        position = _OPTION_KEYS.find(key.lower()) if len(key) == 1 else -1
+        if not 0 <= position < len(task.labels):
+            console.print(Text(f"no label on key {key!r}", style="yellow"))
+            continue
+        label = task.labels[position]
+        if not multi:
+            return [label]
+        if label in chosen:
+            chosen.remove(label)
+        elif label == task.exclusive:
+            chosen = [label]
+        else:
+            chosen = [c for c in chosen if c != task.exclusive] + [label]
+
+
+def run_session(db, tasks: list[LabelTask], annotator: str, *, read_key: Callable[[], str],
+                console: Console | None = None, limit: int | None = None) -> SessionSummary:
+    """Show the least certain unlabelled articles one by one and record the analyst's answers.
+
+    ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
+    callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
+    """
+    console = console or Console()
+    summary = SessionSummary()
+    queue = candidates(db, tasks, limit)
+    if not queue:
+        console.print(Text("nothing to label: every story has a human label for "
+                           + ", ".join(t.name for t in tasks)))
+        return summary
+    prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
+                           ("q", "bold"), " quit  ", ("?", "bold"), " help")
+    try:
+        for number, candidate in enumerate(queue, start=1):
+            card = load_card(db, candidate.article_id, tasks)
+            summary.shown += 1
+            console.print(render_card(card, f"({number} of {len(queue)})"))
+            while True:
+                console.print(prompt)
+                key = read_key().lower()
+                if key == "q":
+                    summary.remaining = len(queue) - number + 1
+                    return summary
+                if key == "?":
+                    console.print(Text(HELP))
+                elif key == "s":
+                    summary.skipped += 1
+                    break
+                elif key == "a":
+                    missing = [q.name for q in card.questions if not q.predictions]
+                    if missing:
+                        console.print(Text(f"no prediction for {', '.join(missing)}: press c to choose labels",
+                                           style="yellow"))
+                        continue
+                    rows = [row for q in card.questions for row in answer_rows(q, q.predicted)]
+                    summary.labels_written += save_labels(db, card.article_id, rows, annotator)
+                    summary.accepted += 1
+                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    break
+                elif key == "c":
+                    try:
+                        rows = [row for q in card.questions
+                                for row in answer_rows(q, _ask_question(q, read_key, console))]
+                    except _Cancel:
+                        console.print(Text("correction abandoned", style="yellow"))
+                        continue
+                    summary.labels_written += save_labels(db, card.article_id, rows, annotator)
+                    summary.corrected += 1
+                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    break
+                else:
+                    console.print(Text(f"unknown key {key!r}: press ? for help", style="yellow"))
+    except (KeyboardInterrupt, EOFError):
+        summary.remaining = len(queue) - summary.accepted - summary.corrected - summary.skipped
+    return summary
+
+
+# --------------------------------------------------------------------------
+# Reading the human labels back, JSONL export and import
+# --------------------------------------------------------------------------
+
+def human_labels(db, tasks: dict[str, LabelTask], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """The current human labels per article in record form: ``{task: value, "annotator": ...}``
+    (multi-label: list; single-label: str; per-entity: {entity: label}). Later rows win;
+    a rejection row cancels an earlier human row of that topic."""
+    sql = "SELECT article_id, task, target, label, annotator FROM labels"
+    params: list = []
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    state: dict[int, dict] = {}
+    for article_id, task_name, target, label, annotator in db.execute(sql + " ORDER BY id", params):
+        task = tasks.get(task_name)
+        if task is None:
+            continue
+        rec = state.setdefault(article_id, {"_multi": {}})
+        rec["annotator"] = annotator
+        if task.kind == "multi_label":
+            flags = rec["_multi"].setdefault(task_name, {})
+            if label == REJECTED:
+                if target:
+                    flags[target] = False
+            elif not target:
+                flags[label] = True
+        elif task.kind == "per_entity":
+            rec.setdefault(task_name, {})[target] = label
+        else:
+            rec[task_name] = label
+    result = {}
+    for article_id, rec in state.items():
+        for task_name, flags in rec.pop("_multi").items():
+            chosen = [label for label in tasks[task_name].labels if flags.get(label)]
+            if chosen:
+                rec[task_name] = chosen
+        if any(name in rec for name in tasks):
+            result[article_id] = rec
+    return result
+
+
+def export_labels(db, path: str | Path, tasks: dict[str, LabelTask]) -> int:
+    """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
+    labelled = human_labels(db, tasks)
+    count = 0
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for article_id in sorted(labelled):
+            rec = labelled[article_id]
+            row = db.execute("SELECT canonical_url, source_id, title, body, published_at FROM articles "
+                             "WHERE id = ?", [article_id]).fetchone()
+            entities: dict[str, list[str]] = {}
+            for mention in store.article_mentions(db, article_id):
+                surfaces = entities.setdefault(mention["entity_id"], [])
+                if mention["surface"] not in surfaces:
+                    surfaces.append(mention["surface"])
+            record = {"id": f"db-{article_id}", "url": row[0], "site": row[1], "title": row[2], "body": row[3],
+                      "date": row[4][:10] if row[4] else None, "entities": entities}
+            for task in tasks.values():
+                record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
+            record["annotator"] = rec["annotator"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def validate_record(raw: Any, tasks: dict[str, LabelTask], where: str) -> dict:
+    """The labels of one import record as {task: value}; raises LabellingError naming ``where``."""
+    if not isinstance(raw, dict):
+        raise LabellingError(f"{where}: not a JSON object")
+    labels: dict[str, Any] = {}
+    for task in tasks.values():
+        value = raw.get(task.name)
+        if value is None or value == {} and task.kind == "per_entity":
+            continue
+        allowed = ", ".join(task.labels)
+        if task.kind == "multi_label":
+            if not isinstance(value, list) or not value:
+                raise LabellingError(f"{where}: {task.name} must be a non-empty list of labels")
+            for label in value:
+                if label not in task.labels:
+                    raise LabellingError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
+            if task.exclusive in value and len(set(value)) > 1:
+                raise LabellingError(f"{where}: {task.name} label {task.exclusive!r} must stand alone")
+            labels[task.name] = [label for label in task.labels if label in value]
+        elif task.kind == "single_label":
+            if value not in task.labels:
+                raise LabellingError(f"{where}: {task.name} label {value!r} is not in the scheme ({allowed})")
+            labels[task.name] = value
+        else:
+            if not isinstance(value, dict):
+                raise LabellingError(f"{where}: {task.name} must be an object of entity id -> label")
+            for entity_id, label in value.items():
+                if entity_id not in task.entities:
+                    raise LabellingError(f"{where}: {task.name} entity {entity_id!r} is not in the scheme "
+                                         f"({', '.join(task.entities)})")
+                if label not in task.labels:
+                    raise LabellingError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
+            labels[task.name] = dict(value)
+    annotator = raw.get("annotator")
+    if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
+        raise LabellingError(f"{where}: annotator must be a non-empty string")
+    return labels
+
+
+def _match_article(db, raw: dict) -> int | None:
+    """The article a record is about: by url (canonical or as fetched), else by an id ``db-N``."""
+    url = raw.get("url") or raw.get("canonical_url")
+    if url:
+        row = db.execute("SELECT id FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? "
+                         "DESC LIMIT 1", [url, url, url]).fetchone()
+        return row[0] if row else None
+    match = re.fullmatch(r"db-(\d+)", str(raw.get("id") or ""))
+    if match:
+        row = db.execute("SELECT id FROM articles WHERE id = ?", [int(match.group(1))]).fetchone()
+        return row[0] if row else None
+    return None
+
+
+def _new_rows(task: LabelTask, wanted: Any, current: Any) -> list[tuple[str, str, str]]:
+    """Rows that make the current human labels of one task equal ``wanted``."""
+    if task.kind == "multi_label":
+        have = set(current or [])
+        return ([(task.name, "", label) for label in wanted if label not in have]
+                + [(task.name, label, REJECTED) for label in task.labels if label in have and label not in wanted])
+    if task.kind == "per_entity":
+        current = current or {}
+        return [(task.name, entity_id, label) for entity_id, label in wanted.items()
+                if current.get(entity_id) != label]
+    return [] if wanted == current else [(task.name, "", wanted)]
+
+
+@dataclass
+class ImportSummary:
+    records: int = 0
+    articles_changed: int = 0
+    labels_added: int = 0
+    unmatched_lines: list[int] = field(default_factory=list)
+
+
+def import_labels(db, path: str | Path, tasks: dict[str, LabelTask], annotator: str) -> ImportSummary:
+    """Read labelled JSONL (export or corpus format) and add what differs from the current
+    human labels, all in one transaction. The whole file is checked first: a label outside
+    the scheme raises LabellingError naming the file and line, and nothing is written.
+    Importing the same file twice adds nothing the second time."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabellingError(f"cannot read {path}: {exc}") from None
+    summary = ImportSummary()
+    parsed: list[tuple[int, dict, dict]] = []
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabellingError(f"{where}: invalid JSON: {exc.msg}") from None
+        parsed.append((line_no, raw, validate_record(raw, tasks, where)))
+    summary.records = len(parsed)
+    now = store.utcnow()
+    with db.atomic():
+        for line_no, raw, wanted in parsed:
+            article_id = _match_article(db, raw)
+            if article_id is None:
+                summary.unmatched_lines.append(line_no)
+                continue
+            current = human_labels(db, tasks, [article_id]).get(article_id, {})
+            rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
+            if not rows:
+                continue
+            who = raw.get("annotator") or annotator
+            db.conn.executemany(
+                "INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [(article_id, t, target, label, who, now) for t, target, label in rows])
+            summary.articles_changed += 1
+            summary.labels_added += len(rows)
+    return summary

@@ -1,0 +1,552 @@
+"""The morning digest: what is new since the last report, grouped by watched body.
+
+``build_digest`` reads the database (never writes) and returns a plain dict;
+``render_html`` and ``render_markdown`` turn it into an e-mail-ready page or text;
+``write_report`` writes the files and records a ``reports`` row so the next digest
+starts where this one ended.
+
+Everything crawled (headlines, quotes, outlet names, URLs) is untrusted: the HTML
+template runs with autoescape on, URLs other than http(s) are dropped, and the
+Markdown renderer backslash-escapes every Markdown- or HTML-significant character.
+
+Spike rule (per watched entity): the number of stories (syndicated copies folded)
+published in the 24 hours before ``until`` is a spike when it is at least
+:data:`SPIKE_MIN_STORIES` and at least the mean plus :data:`SPIKE_SD` standard
+deviations of the same count over the :data:`BASELINE_DAYS` preceding 24-hour
+windows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import statistics
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlite_utils import Database
+
+from cuttings import store
+
+SPIKE_MIN_STORIES = 3
+SPIKE_SD = 2.0
+BASELINE_DAYS = 14
+CHART_DAYS = 30
+OTHER_GROUP = "Other local news"
+# Short names for the summary line; an entity not listed here is shown by its full name.
+SHORT_NAMES = {
+    "hwfrs": "HWFRS",
+    "hw_fire_authority": "H&W Fire Authority",
+    "sfrs": "SFRS",
+    "shropshire_fire_authority": "Shropshire Fire Authority",
+    "wm_pcc": "PCC",
+    "west_mercia_police": "West Mercia Police",
+}
+STANCES = ("favour", "neutral", "against")
+FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+# --------------------------------------------------------------------------
+# Time helpers
+# --------------------------------------------------------------------------
+
+def _parse(timestamp: str) -> dt.datetime:
+    """An ISO timestamp or date (UTC) as an aware datetime."""
+    text = timestamp.strip().replace("Z", "+00:00")
+    if len(text) == 10:
+        text += "T00:00:00+00:00"
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalise_timestamp(timestamp: str | None) -> str | None:
+    """A date or ISO timestamp (``Z`` or offset; naive means UTC) in the store's canonical ``YYYY-MM-DDTHH:MM:SSZ`` form."""
+    return _iso(_parse(timestamp)) if timestamp else None
+
+
+# --------------------------------------------------------------------------
+# Building the digest
+# --------------------------------------------------------------------------
+
+def _last_report_until(db: Database) -> str | None:
+    row = db.execute("SELECT until FROM reports ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _labels(db: Database, article_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Effective labels (human labels win) per article: topics, stance and tone per target."""
+    result: dict[int, dict[str, Any]] = {i: {"topics": [], "stance": None, "tone": {}} for i in article_ids}
+    if not article_ids:
+        return result
+    marks = ",".join("?" * len(article_ids))
+    rows = db.query(
+        f"SELECT article_id, task, target, label, uncertain, human FROM effective_labels "
+        f"WHERE article_id IN ({marks}) ORDER BY article_id, task, target, label", article_ids)
+    for row in rows:
+        badge = {"label": row["label"], "uncertain": bool(row["uncertain"]), "human": bool(row["human"])}
+        labels = result[row["article_id"]]
+        if row["task"] == "topics":
+            labels["topics"].append(badge)
+        elif row["task"] == "stance_governance":
+            labels["stance"] = badge
+        elif row["task"] == "tone":
+            labels["tone"][row["target"]] = badge
+    return result
+
+
+def _stories(db: Database, since: str | None, until: str) -> list[dict]:
+    """Original stories (not syndicated copies) first seen in (since, until]."""
+    rows = list(db.query(
+        "SELECT a.id, a.title, a.canonical_url AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
+        "a.published_at, a.first_seen_at FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
+        "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
+        "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
+    ids = [row["id"] for row in rows]
+    labels = _labels(db, ids)
+    entities: dict[int, list[str]] = {i: [] for i in ids}
+    quotes: dict[int, list[dict]] = {i: [] for i in ids}
+    copies: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
+                            f"ORDER BY article_id, entity_id", ids):
+            entities[row["article_id"]].append(row["entity_id"])
+        for row in db.query(f"SELECT article_id, speaker, speaker_role, entity_id, text FROM quotes "
+                            f"WHERE article_id IN ({marks}) ORDER BY article_id, start_char", ids):
+            quotes[row["article_id"]].append({k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")})
+        for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet FROM articles a "
+                            f"LEFT JOIN sources s ON s.id = a.source_id WHERE a.duplicate_of IN ({marks}) "
+                            f"ORDER BY a.first_seen_at", ids):
+            if row["outlet"] not in copies[row["duplicate_of"]]:
+                copies[row["duplicate_of"]].append(row["outlet"])
+    stories = []
+    for row in rows:
+        article_id = row["id"]
+        stories.append({
+            "article_id": article_id,
+            "headline": store.normalise_text(row["title"]) or "(no headline)",
+            "url": row["url"],
+            "outlet": row["outlet"],
+            "source_id": row["source_id"],
+            "published": (row["published_at"] or "")[:10] or None,
+            "published_at": row["published_at"],
+            "first_seen_at": row["first_seen_at"],
+            "entities": entities[article_id],
+            "topics": labels[article_id]["topics"],
+            "stance": labels[article_id]["stance"],
+            "tone": labels[article_id]["tone"],
+            "quotes": quotes[article_id],
+            "also_ran_in": [outlet for outlet in copies[article_id] if outlet != row["outlet"]],
+        })
+    return stories
+
+
+def _key_quote(story: dict, entity_id: str | None) -> dict | None:
+    """The quote to show: one linked to the group's entity, else one linked to any watched body, else the first."""
+    quotes = story["quotes"]
+    for candidate in ([q for q in quotes if entity_id and q["entity_id"] == entity_id],
+                      [q for q in quotes if q["entity_id"]], quotes):
+        if candidate:
+            return candidate[0]
+    return None
+
+
+def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict:
+    """A story as listed under one group: its key quote and tone for that group's entity, and
+    ``repeat`` when an earlier group already listed it (renderers show repeats compactly)."""
+    entry = {k: v for k, v in story.items() if k != "quotes"}
+    entry["key_quote"] = _key_quote(story, entity_id)
+    entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
+    entry["repeat"] = story["article_id"] in shown
+    shown.add(story["article_id"])
+    return entry
+
+
+def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[int]]:
+    """Stories per entity in each of ``days`` 24-hour windows ending at ``until`` (oldest first)."""
+    start = until - dt.timedelta(days=days)
+    rows = db.query(
+        "SELECT DISTINCT m.entity_id, a.id, coalesce(a.published_at, a.first_seen_at) AS at FROM mentions m "
+        "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
+        "WHERE coalesce(a.published_at, a.first_seen_at) > ? AND coalesce(a.published_at, a.first_seen_at) <= ?",
+        [_iso(start), _iso(until)])
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        try:
+            moment = _parse(row["at"])
+        except ValueError:  # a malformed date from a crawled page: leave it out of the counts
+            continue
+        index = days - 1 - math.floor((until - moment).total_seconds() / 86400)
+        if 0 <= index < days:
+            counts.setdefault(row["entity_id"], [0] * days)[index] += 1
+    return counts
+
+
+def _spikes(db: Database, entities: list[dict], until: dt.datetime) -> dict[str, dict]:
+    counts = _window_counts(db, until, BASELINE_DAYS + 1)
+    result = {}
+    for entity in entities:
+        series = counts.get(entity["id"], [0] * (BASELINE_DAYS + 1))
+        baseline, today = series[:-1], series[-1]
+        mean = statistics.fmean(baseline)
+        sd = statistics.pstdev(baseline)
+        threshold = mean + SPIKE_SD * sd
+        result[entity["id"]] = {
+            "today": today, "baseline_mean": round(mean, 2), "baseline_sd": round(sd, 2),
+            "threshold": round(threshold, 2),
+            "spike": today >= SPIKE_MIN_STORIES and today >= threshold,
+        }
+    return result
+
+
+def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
+    """Coverage per day per entity and the stance mix, over the :data:`CHART_DAYS` days ending on ``until``."""
+    last_day = until.date()
+    days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
+    coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
+    stance = {label: [0] * CHART_DAYS for label in STANCES}
+    position = {day: i for i, day in enumerate(days)}
+    for row in db.query(
+            "SELECT entity_id, day, articles FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
+        if row["entity_id"] in coverage:
+            coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
+    for row in db.query(
+            "SELECT substr(coalesce(published_at, first_seen_at), 1, 10) AS day, stance, count(*) AS n "
+            "FROM article_summary WHERE substr(coalesce(published_at, first_seen_at), 1, 10) BETWEEN ? AND ? "
+            "GROUP BY day, stance", [days[0], days[-1]]):
+        if row["stance"] in stance:
+            stance[row["stance"]][position[row["day"]]] = row["n"]
+    return {"days": days, "coverage": coverage, "stance": stance,
+            "stance_totals": {label: sum(values) for label, values in stance.items()}}
+
+
+def _health(db: Database) -> tuple[dict | None, list[dict]]:
+    """The last crawl run and warnings about it: failed status, sources with errors or no articles."""
+    run = next(iter(db.query("SELECT * FROM crawl_runs ORDER BY started_at DESC, id DESC LIMIT 1")), None)
+    if run is None:
+        return None, [{"source_id": None, "outlet": None, "level": "warning",
+                       "message": "no crawl has run yet: run `cuttings crawl`"}]
+    warnings = []
+    if run["status"] != "ok":
+        warnings.append({"source_id": None, "outlet": None, "level": "error" if run["status"] == "failed" else "warning",
+                         "message": f"last crawl (run {run['id']}, started {run['started_at']}) ended "
+                                    f"'{run['status']}'" + (f": {run['message']}" if run["message"] else "")})
+    error_kinds: dict[str, list[str]] = {}
+    for row in db.query("SELECT coalesce(source_id, '') AS source_id, kind, count(*) AS n FROM crawl_errors "
+                        "WHERE crawl_run_id = ? GROUP BY 1, 2 ORDER BY 1, 2", [run["id"]]):
+        error_kinds.setdefault(row["source_id"], []).append(f"{row['n']} {row['kind']}")
+    source_rows = {row["source_id"]: row for row in db.query(
+        "SELECT * FROM source_runs WHERE crawl_run_id = ?", [run["id"]])}
+    for source in db.query("SELECT id, name FROM sources ORDER BY id"):
+        problems = []
+        if source["id"] in error_kinds:
+            problems.append("errors: " + ", ".join(error_kinds.pop(source["id"])))
+        source_run = source_rows.get(source["id"])
+        if source_run is None:
+            problems.append("not crawled in the last run")
+        else:
+            if source_run["articles_stored"] == 0:
+                problems.append("no articles")
+            if source_run["warning"]:
+                problems.append(source_run["warning"])
+        if problems:
+            warnings.append({"source_id": source["id"], "outlet": source["name"], "level": "warning",
+                             "message": "; ".join(problems)})
+    for source_id, kinds in error_kinds.items():
+        warnings.append({"source_id": source_id or None, "outlet": source_id or None, "level": "warning",
+                         "message": "errors: " + ", ".join(kinds)})
+    return dict(run), warnings
+
+
+def _edits(db: Database, since: str | None, until: str) -> list[dict]:
+    """Revisions (version > 1) captured in (since, until], newest first, with the headline before."""
+    rows = db.query(
+        "SELECT v.article_id, v.version, v.captured_at, v.diff_summary, v.headline_changed, v.is_correction, "
+        "v.title AS headline, p.title AS previous_headline, a.canonical_url AS url, "
+        "coalesce(s.name, a.source_id) AS outlet FROM article_versions v "
+        "JOIN articles a ON a.id = v.article_id LEFT JOIN sources s ON s.id = a.source_id "
+        "LEFT JOIN article_versions p ON p.article_id = v.article_id AND p.version = v.version - 1 "
+        "WHERE v.version > 1 AND v.captured_at > coalesce(?, '') AND v.captured_at <= ? "
+        "ORDER BY v.captured_at DESC, v.id DESC", [since, until])
+    edits = []
+    for row in rows:
+        edit = dict(row)
+        edit["headline"] = store.normalise_text(edit["headline"])
+        edit["previous_headline"] = store.normalise_text(edit["previous_headline"])
+        edit["headline_changed"] = bool(edit["headline_changed"])
+        edit["is_correction"] = bool(edit["is_correction"])
+        edits.append(edit)
+    return edits
+
+
+def build_digest(db: Database, since: str | None = None, until: str | None = None,
+                 now: str | None = None) -> dict:
+    """Everything the morning digest shows, as a JSON-serialisable dict.
+
+    ``since`` defaults to the ``until`` of the last ``reports`` row (or 24 hours before
+    ``until`` when no report was ever made); ``until`` defaults to ``now``, which
+    defaults to the current UTC time. Stories are articles first seen in (since, until].
+    """
+    now = normalise_timestamp(now) or store.utcnow()
+    until = normalise_timestamp(until) or now
+    until_dt = _parse(until)
+    since = normalise_timestamp(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
+    entities = [dict(row) | {"short_name": SHORT_NAMES.get(row["id"], row["name"])}
+                for row in db.query("SELECT id, name, kind FROM entities ORDER BY rowid")]
+    names = {entity["id"]: entity["name"] for entity in entities}
+    stories = _stories(db, since, until)
+    spikes = _spikes(db, entities, until_dt)
+
+    groups, shown = [], set()
+    for entity in entities:
+        members = [_story_in_group(story, entity["id"], shown)
+                   for story in stories if entity["id"] in story["entities"]]
+        if members:
+            groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
+                           "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]]})
+    unwatched = [_story_in_group(story, None, shown) for story in stories if not set(story["entities"]) & set(names)]
+    if unwatched:
+        groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
+                       "stories": unwatched, "spike": None})
+
+    stance_counts = {label: 0 for label in STANCES}
+    for story in stories:
+        if story["stance"] and story["stance"]["label"] in stance_counts:
+            stance_counts[story["stance"]["label"]] += 1
+    run, health = _health(db)
+    edits = _edits(db, since, until)
+    return {
+        "title": "Cuttings morning digest",
+        "generated_at": now,
+        "since": since,
+        "until": until,
+        "summary": {
+            "stories": len(stories),
+            "by_entity": {group["entity_id"]: len(group["stories"]) for group in groups if group["entity_id"]},
+            "by_name": {group["short_name"]: len(group["stories"]) for group in groups},
+            "other": len(unwatched),
+            "stance": stance_counts,
+            "edits": len(edits),
+            "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
+        },
+        "entities": entities,
+        "groups": groups,
+        "edits": edits,
+        "spikes": [{"entity_id": entity_id, "name": names[entity_id], **info}
+                   for entity_id, info in spikes.items() if info["spike"]],
+        "charts": _charts(db, entities, until_dt),
+        "last_run": run,
+        "health": health,
+    }
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+
+def safe_url(url: str | None) -> str:
+    """The URL if it is http(s), else ``#``: a crawled ``javascript:`` link must not become clickable."""
+    if url and urllib.parse.urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+        return url.strip()
+    return "#"
+
+
+def _when(timestamp: str | None) -> str:
+    """``2026-11-24T07:00:00Z`` as ``Tue 24 Nov 2026, 07:00 UTC`` (unparseable text shown as it is)."""
+    try:
+        value = _parse(timestamp) if timestamp else None
+    except ValueError:
+        return timestamp or ""
+    return f"{value:%a} {value.day} {value:%b %Y, %H:%M} UTC" if value else ""
+
+
+def _day(timestamp: str | None) -> str:
+    """``2026-11-24`` as ``Tue 24 Nov 2026`` (unparseable text shown as it is)."""
+    try:
+        value = _parse(timestamp) if timestamp else None
+    except ValueError:
+        return timestamp or ""
+    return f"{value:%a} {value.day} {value:%b %Y}" if value else ""
+
+
+def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
+    """Geometry of a small bar chart (one bar per day), for the SVG in the template."""
+    top = max(max(values, default=0), 1)
+    step = width / max(len(values), 1)
+    bars = []
+    for index, value in enumerate(values):
+        bar_height = round(value / top * (height - 2), 1)
+        bars.append({"x": round(index * step + 0.5, 1), "w": round(max(step - 1.5, 1), 1),
+                     "y": round(height - 1 - bar_height, 1), "h": bar_height, "value": value})
+    return {"width": width, "height": height, "bars": bars}
+
+
+_STANCE_COLOURS = {"favour": "#3f8f4f", "neutral": "#8a9ab5", "against": "#c0392b"}
+
+
+def _stacked(totals: dict[str, int], width: int = 420, height: int = 16) -> dict:
+    """Geometry of a 100% stacked bar of the stance mix."""
+    total = sum(totals.values())
+    parts, x = [], 0.0
+    for label in STANCES:
+        value = totals.get(label, 0)
+        part_width = width * value / total if total else 0
+        parts.append({"label": label, "value": value, "x": round(x, 1), "w": round(part_width, 1),
+                      "colour": _STANCE_COLOURS[label]})
+        x += part_width
+    return {"width": width, "height": height, "parts": parts}
+
+
+_TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
+_TEMPLATES.globals.update(bars=_bars, stacked=_stacked, baseline_days=BASELINE_DAYS)
+
+
+def render_html(digest: dict) -> str:
+    """The digest as one self-contained HTML page (inline CSS and SVG, no scripts, all text escaped)."""
+    return _TEMPLATES.get_template("digest.html.j2").render(digest=digest)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
+
+
+def escape_markdown(text: str | None) -> str:
+    """Crawled text made inert in Markdown: whitespace collapsed (so it never starts a line, where
+    ``#``, ``-`` or ``1.`` would matter) and every inline-significant character backslash-escaped,
+    ``<``, ``>`` and ``&`` included so no raw HTML or entity gets through; ``(`` and ``!`` are inert
+    once ``[`` and ``]`` are escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", store.normalise_text(text))
+
+
+def _markdown_url(url: str | None) -> str:
+    """A link target that cannot break out of ``(...)``: http(s) only, brackets and spaces percent-encoded."""
+    return urllib.parse.quote(safe_url(url), safe=":/?#@!$&'*+,;=%~.-_")
+
+
+def _label_text(kind: str, value: dict | None) -> str:
+    if not value:
+        return ""
+    return f"{kind}: {value['label']}" + ("?" if value["uncertain"] else "") + (" ✓" if value["human"] else "")
+
+
+def render_markdown(digest: dict, *, plain: bool = False) -> str:
+    """The digest as Markdown (crawled text escaped), or as plain text with ``plain=True``
+    (for the text part of an e-mail: nothing escaped, URLs on their own line)."""
+    esc = (lambda text: store.normalise_text(text)) if plain else escape_markdown
+    summary = digest["summary"]
+    lines = [f"{digest['title']}" if plain else f"# {digest['title']}", "",
+             f"New since {_when(digest['since'])}, up to {_when(digest['until'])}.", ""]
+    counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
+    stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+    stories_word = "story" if summary["stories"] == 1 else "stories"
+    lines.append(f"{summary['stories']} new {stories_word}" + (f" ({counts})" if counts else "")
+                 + f"; {summary['edits']} edited. Stance on fire governance: {stance}.")
+    lines.append("")
+    for spike in digest["spikes"]:
+        lines.append(f"Coverage spike: {esc(spike['name'])}: {spike['today']} stories in the last 24 hours "
+                     f"(usual {spike['baseline_mean']:.1f} a day).")
+    for warning in digest["health"]:
+        if warning["level"] == "error":
+            lines.append(f"Crawl problem: {esc(warning['message'])}")
+    for group in digest["groups"]:
+        title = esc(group["name"]) + (" (SPIKE)" if group["spike"] and group["spike"]["spike"] else "")
+        lines += ["", title if plain else f"## {title}", ""]
+        if plain:
+            lines += ["-" * len(title), ""]
+        for story in group["stories"]:
+            if story["repeat"]:
+                tone = f" ({_label_text('tone', story['group_tone'])})" if story["group_tone"] else ""
+                lines.append(f"{'*' if plain else '-'} {esc(story['headline'])}{tone}: listed above")
+                continue
+            badges = [topic["label"] + ("?" if topic["uncertain"] else "") for topic in story["topics"]]
+            if story["stance"] and story["stance"]["label"] != "none":
+                badges.append(_label_text("stance", story["stance"]))
+            if story["group_tone"]:
+                badges.append(_label_text("tone", story["group_tone"]))
+            meta = f"{esc(story['outlet'])}" + (f", {story['published']}" if story["published"] else "")
+            if plain:
+                lines.append(f"* {esc(story['headline'])}")
+                lines.append(f"  {meta} [{', '.join(badges)}]")
+                lines.append(f"  {safe_url(story['url'])}")
+            else:
+                lines.append(f"- **[{esc(story['headline'])}]({_markdown_url(story['url'])})**  ")
+                lines.append(f"  {meta} · {escape_markdown(', '.join(badges))}" + ("  " if story["key_quote"]
+                                                                                   or story["also_ran_in"] else ""))
+            quote = story["key_quote"]
+            if quote:
+                speaker = f" ({esc(quote['speaker'])})" if quote["speaker"] else ""
+                lines.append(f"  “{esc(quote['text'])}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
+            if story["also_ran_in"]:
+                lines.append(f"  Also ran in {esc(', '.join(story['also_ran_in']))}")
+    if not digest["groups"]:
+        lines += ["", "No new stories since the last digest."]
+    if digest["edits"]:
+        heading = "Edited since the last digest"
+        lines += ["", heading if plain else f"## {heading}", ""]
+        for edit in digest["edits"]:
+            headline = esc(edit["headline"])
+            entry = (f"* {headline} ({esc(edit['outlet'])}, version {edit['version']}): {safe_url(edit['url'])}"
+                     if plain else f"- [{headline}]({_markdown_url(edit['url'])}) ({esc(edit['outlet'])}, "
+                                   f"version {edit['version']})")
+            if edit["headline_changed"]:
+                entry += f"; headline was “{esc(edit['previous_headline'])}”"
+            if edit["is_correction"]:
+                entry += "; correction added"
+            lines.append(entry)
+    lines += ["", "Crawl health" if plain else "## Crawl health", ""]
+    if digest["health"]:
+        for warning in digest["health"]:
+            who = f"{esc(warning['outlet'])}: " if warning["outlet"] else ""
+            lines.append(f"{'*' if plain else '-'} {who}{esc(warning['message'])}")
+    else:
+        lines.append("All sources crawled without errors.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] | list[str] = ("html", "md"),
+                 since: str | None = None, record: bool = True, now: str | None = None,
+                 digest: dict | None = None) -> list[Path]:
+    """Write the digest in each format (``html``, ``md``, ``text``) to ``out_dir`` as
+    ``digest-YYYY-MM-DDTHHMMSSZ.<ext>``; with ``record`` add a ``reports`` row per file so the next
+    digest starts at this one's ``until``. Returns the paths written."""
+    unknown = [fmt for fmt in formats if fmt not in FORMAT_SUFFIXES]
+    if unknown:
+        raise ValueError(f"unknown report format(s): {', '.join(unknown)} (choose from {', '.join(FORMAT_SUFFIXES)})")
+    digest = digest or build_digest(db, since=since, now=now)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = "digest-" + digest["until"].replace(":", "")
+    renderers = {"html": render_html, "md": render_markdown,
+                 "text": lambda d: render_markdown(d, plain=True)}
+    paths = []
+    for fmt in formats:
+        path = out_dir / (stem + FORMAT_SUFFIXES[fmt])
+        path.write_text(renderers[fmt](digest), encoding="utf-8")
+        paths.append(path)
+    if record:
+        record_report(db, digest, formats, paths)
+    return paths
+
+
+def record_report(db: Database, digest: dict, formats: tuple[str, ...] | list[str], paths: list[Path]) -> None:
+    """Add one ``reports`` row per written file; the next digest starts at ``digest["until"]``."""
+    with db.atomic():
+        for fmt, path in zip(formats, paths):
+            db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
+                       [store.utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
+

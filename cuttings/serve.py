@@ -1,0 +1,465 @@
+"""Serving the database with Datasette, and the one place that describes every table and column.
+
+:data:`TABLE_DOCS` holds the description of every table, view and column; it feeds
+Datasette's metadata (shown above each table and in column headers) and the reference
+section of ``docs/schema.md`` (:func:`schema_reference_markdown`, kept in step by
+``tests/test_sql_examples.py``; regenerate with :func:`update_schema_doc`).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from cuttings import store
+
+log = logging.getLogger(__name__)
+
+SCHEMA_DOC = store.REPO_DIR / "docs" / "schema.md"
+_BEGIN = "<!-- BEGIN GENERATED: schema reference (cuttings.serve.update_schema_doc) -->"
+_END = "<!-- END GENERATED: schema reference -->"
+
+TS = "2026-11-24T02:10:05Z"
+
+# table -> (description, {column: (description, example)})
+TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "sources": ("News outlets (or newsrooms) crawled, mirrored from `data/sources.toml` on every crawl.", {
+        "id": ("Short identifier used everywhere else as `source_id`.", "hereford_times"),
+        "name": ("Outlet name as readers know it.", "Hereford Times"),
+        "home_url": ("Home page.", "https://www.herefordtimes.com/"),
+        "region": ("County or area the outlet covers.", "Herefordshire"),
+        "verified": ("1 when the feeds and selectors were checked against the live site.", "1"),
+        "config_json": ("The full source entry from the config file, as JSON.", '{"feeds": [...]}'),
+        "updated_at": ("When this row was last synchronised from the config (UTC).", TS),
+    }),
+    "crawl_runs": ("One row per pipeline run (`cuttings crawl`, `cuttings run`...), with totals.", {
+        "id": ("Run number.", "42"),
+        "command": ("The command that started the run.", "crawl"),
+        "started_at": ("Start time (UTC).", TS),
+        "finished_at": ("End time (UTC); NULL while running or if the process died.", TS),
+        "status": ("`running`, `ok`, `partial` (some sources failed), `failed` or `interrupted`.", "ok"),
+        "pid": ("Process id, to detect a run that died without finishing.", "12345"),
+        "since": ("Lower date bound the run was asked to crawl from, if any.", "2026-11-01"),
+        "pages_fetched": ("Pages downloaded.", "240"),
+        "articles_new": ("Articles stored for the first time.", "12"),
+        "articles_updated": ("Articles whose text changed materially (new version).", "2"),
+        "articles_unchanged": ("Articles fetched again with no material change.", "30"),
+        "duplicates": ("New syndicated copies of an already stored story.", "3"),
+        "pages_rejected": ("Pages fetched but not stored (not an article, too short, off-topic...).", "55"),
+        "errors": ("Rows in `crawl_errors` for this run.", "1"),
+        "stages_json": ("Per-stage timings and counts, as JSON.", '{"crawl": {"seconds": 310}}'),
+        "message": ("Human-readable summary or failure reason.", "shropshire_star: 2 errors"),
+    }),
+    "articles": ("One row per article URL (canonicalised). Syndicated copies are rows too, linked by "
+                 "`duplicate_of`; edits update the row and add an `article_versions` row.", {
+        "id": ("Article id.", "17"),
+        "url": ("URL the article was last fetched from.", "https://www.herefordtimes.com/news/123/"),
+        "canonical_url": ("Normalised canonical URL (unique).", "https://www.herefordtimes.com/news/123/"),
+        "source_id": ("Outlet (`sources.id`).", "hereford_times"),
+        "title": ("Headline (current version). Crawled text: treat as untrusted.", "Fire chief quits"),
+        "author": ("Byline, if found.", "Staff reporter"),
+        "published_at": ("Publication time (UTC), or a date when only the day is known.", "2026-11-23T16:00:00Z"),
+        "published_source": ("Where the publication date came from (json-ld, meta, url, htmldate...).", "json-ld"),
+        "modified_at": ("Last-modified time the page declares (UTC).", "2026-11-23T18:00:00Z"),
+        "modified_source": ("Where `modified_at` came from.", "json-ld"),
+        "first_seen_at": ("When cuttings first stored the article (UTC).", "2026-11-23T16:30:00Z"),
+        "last_seen_at": ("When cuttings last fetched it (UTC).", "2026-11-24T02:10:00Z"),
+        "last_changed_at": ("When its text last changed materially (UTC).", "2026-11-23T18:00:00Z"),
+        "body": ("Article text, paragraphs separated by a blank line.", "A senior officer..."),
+        "word_count": ("Words in the body.", "412"),
+        "content_hash": ("SHA-256 of the normalised title and body.", "9f2c...e1"),
+        "duplicate_of": ("For a syndicated copy: the `articles.id` of the first copy; NULL for originals.", "12"),
+        "similarity": ("Estimated Jaccard similarity to `duplicate_of` (MinHash).", "0.93"),
+        "found_by": ("How the URL was discovered: feed, sitemap, links or search.", "feed"),
+        "language": ("Detected language code.", "en"),
+        "description": ("The page's meta description / standfirst.", "A senior officer has resigned."),
+        "section": ("Site section, if known.", "news"),
+        "paywalled": ("1 when the page looked paywalled (body may be partial).", "0"),
+        "version": ("Current version number (1 = never edited).", "2"),
+        "crawl_run_id": ("Run that first stored it (`crawl_runs.id`).", "42"),
+    }),
+    "article_versions": ("Every material version of every article, version 1 = as first seen.", {
+        "id": ("Row id.", "301"),
+        "article_id": ("The article (`articles.id`).", "12"),
+        "version": ("Version number, 1, 2, ...", "2"),
+        "title": ("Headline in this version.", "Shared HQ plan for fire and police"),
+        "body": ("Body in this version.", "HWFRS and West Mercia Police..."),
+        "content_hash": ("Hash of this version's title and body.", "9f2c...e1"),
+        "captured_at": ("When cuttings saw this version (UTC).", "2026-11-23T15:20:00Z"),
+        "diff_summary": ("Short summary of the change from the previous version.", "body +26/-0 words"),
+        "headline_changed": ("1 when the headline differs from the previous version.", "1"),
+        "is_correction": ("1 when this version added a correction or clarification notice.", "0"),
+        "crawl_run_id": ("Run that captured it.", "42"),
+    }),
+    "article_fingerprints": ("MinHash signatures used to spot syndicated copies (binary; not for analysis).", {
+        "article_id": ("The article (`articles.id`).", "12"),
+        "minhash": ("MinHash signature, packed bytes.", "(blob)"),
+    }),
+    "crawl_state": ("Every URL the crawler has fetched, for incremental crawls (ETag, Last-Modified, hash).", {
+        "url": ("URL as fetched.", "https://www.shropshirestar.com/news/feed/"),
+        "source_id": ("Outlet.", "shropshire_star"),
+        "kind": ("`article`, `feed`, `sitemap`, `section` or `rejected`.", "feed"),
+        "canonical_url": ("Canonical URL for articles.", "https://www.shropshirestar.com/news/2026/a49/"),
+        "article_id": ("Stored article, if any.", "18"),
+        "etag": ("HTTP ETag from the last fetch.", '"abc123"'),
+        "last_modified": ("HTTP Last-Modified from the last fetch.", "Mon, 23 Nov 2026 18:31:00 GMT"),
+        "content_hash": ("Hash of the extracted text at the last fetch.", "9f2c...e1"),
+        "http_status": ("HTTP status of the last fetch.", "200"),
+        "found_by": ("How it was discovered.", "sitemap"),
+        "first_seen_at": ("First fetch (UTC).", TS),
+        "last_fetched_at": ("Last fetch (UTC).", TS),
+        "reject_reason": ("Why a page was not stored as an article.", "too short"),
+    }),
+    "crawl_errors": ("Errors met during a run: HTTP failures, timeouts, extraction failures.", {
+        "id": ("Row id.", "7"),
+        "crawl_run_id": ("The run.", "42"),
+        "source_id": ("Outlet, if known.", "shropshire_star"),
+        "url": ("URL that failed.", "https://www.shropshirestar.com/news/feed/"),
+        "kind": ("Error kind: http, timeout, dns, extract, robots, ...", "http"),
+        "http_status": ("HTTP status, for HTTP errors.", "503"),
+        "message": ("Error message (truncated to 2000 characters).", "Service Unavailable"),
+        "created_at": ("When it happened (UTC).", TS),
+    }),
+    "source_runs": ("Per-outlet statistics for each run: discovery channels, yield, warnings.", {
+        "crawl_run_id": ("The run.", "42"),
+        "source_id": ("The outlet.", "worcester_news"),
+        "found_by_feed": ("Article URLs found through RSS/Atom feeds.", "14"),
+        "found_by_sitemap": ("Article URLs found through sitemaps.", "3"),
+        "found_by_links": ("Article URLs found by following section links.", "5"),
+        "found_by_search": ("Article URLs found through the site's search.", "0"),
+        "pages_fetched": ("Pages downloaded.", "60"),
+        "articles_stored": ("Articles stored or refreshed.", "4"),
+        "articles_new": ("Articles stored for the first time.", "4"),
+        "pages_rejected": ("Pages not stored.", "10"),
+        "errors": ("Errors for this outlet.", "0"),
+        "mean_body_words": ("Mean body length of stored articles (a drop means broken extraction).", "410.5"),
+        "date_rate": ("Share of stored articles with a publication date.", "0.95"),
+        "warning": ("Health warning for the outlet, if any.", "feed answered HTTP 503"),
+    }),
+    "entities": ("The watched organisations and office-holders (from the watchlist).", {
+        "id": ("Entity id used in `mentions`, `quotes` and tone `target`.", "wm_pcc"),
+        "name": ("Full name.", "West Mercia Police and Crime Commissioner"),
+        "kind": ("fire_service, fire_authority, office, police_force...", "office"),
+        "watchlist_version": ("Version of the watchlist the row came from.", "watchlist-3"),
+    }),
+    "mentions": ("Each place an article mentions a watched entity. Offsets point into "
+                 "`document_text` = title + blank line + body.", {
+        "id": ("Row id.", "88"),
+        "article_id": ("The article.", "12"),
+        "entity_id": ("The entity mentioned (`entities.id`).", "wm_pcc"),
+        "surface": ("The words as printed.", "Mr Campion"),
+        "start_char": ("Start offset into title + \"\\n\\n\" + body.", "120"),
+        "end_char": ("End offset (exclusive).", "130"),
+        "sentence": ("The sentence containing the mention.", "Mr Campion said: ..."),
+        "paragraph": ("Paragraph number (0 = headline).", "2"),
+        "method": ("`matched` (watchlist form), `fuzzy` (near match) or `inferred` (e.g. \"the service\").", "matched"),
+        "analyser_version": ("Version of the analyser that found it.", "analyser-2026.11.1"),
+    }),
+    "quotes": ("Direct quotations, with the speaker and the watched entity they speak for, if any.", {
+        "id": ("Row id.", "31"),
+        "article_id": ("The article.", "12"),
+        "speaker": ("Speaker as named in the text.", "Mr Campion"),
+        "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
+        "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
+        "text": ("The quoted words, without quotation marks.", "This is about a better service..."),
+        "start_char": ("Start offset into `document_text`.", "210"),
+        "end_char": ("End offset (exclusive).", "298"),
+        "analyser_version": ("Version of the analyser.", "analyser-2026.11.1"),
+    }),
+    "models": ("Trained classifiers (one row per model version) with their model cards.", {
+        "version": ("Model version, referenced by `classifications.model_version`.", "tone-2026.11.1"),
+        "task": ("`topics`, `stance_governance` or `tone`.", "tone"),
+        "path": ("Model file (skops format).", "models/tone-2026.11.1.skops"),
+        "labels_json": ("Labels the model predicts, as JSON.", '["negative", "neutral", "positive"]'),
+        "training_data_hash": ("Hash of the training data.", "abc123"),
+        "n_examples": ("Training examples.", "200"),
+        "metrics_json": ("Cross-validated metrics, as JSON.", '{"macro_f1": 0.71}'),
+        "card_json": ("The full model card, as JSON.", "{...}"),
+        "created_at": ("When it was trained (UTC).", TS),
+    }),
+    "classifications": ("Model predictions: one row per (article, task, target, label). Topics may have "
+                        "several rows; stance one; tone one per watched entity (`target`).", {
+        "id": ("Row id.", "640"),
+        "article_id": ("The article.", "14"),
+        "task": ("`topics`, `stance_governance` or `tone`.", "tone"),
+        "target": ("For tone: the entity id the tone is about; '' for other tasks.", "wm_pcc"),
+        "label": ("Predicted label.", "negative"),
+        "probability": ("Model probability for the label.", "0.41"),
+        "uncertain": ("1 when the model was unsure (low margin): worth a human check.", "1"),
+        "model_version": ("`models.version` that predicted it.", "tone-2026.11.1"),
+        "created_at": ("When predicted (UTC).", TS),
+    }),
+    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`.", {
+        "id": ("Row id (the latest row wins).", "5"),
+        "article_id": ("The article.", "14"),
+        "task": ("`topics`, `stance_governance` or `tone`.", "stance_governance"),
+        "target": ("Entity id for tone; '' otherwise.", ""),
+        "label": ("The label; `__rejected__` removes a topic.", "against"),
+        "annotator": ("Who labelled it.", "analyst@example.org"),
+        "created_at": ("When (UTC).", TS),
+    }),
+    "processing": ("Which analysis stage processed which article, at which version (for incremental runs).", {
+        "article_id": ("The article.", "12"),
+        "stage": ("`analyse` or `classify`.", "classify"),
+        "version": ("Analyser or model version used.", "tone-2026.11.1"),
+        "content_hash": ("Article hash when processed; a changed article is processed again.", "9f2c...e1"),
+        "processed_at": ("When (UTC).", TS),
+    }),
+    "reports": ("Digests produced; the next digest starts at the last row's `until`.", {
+        "id": ("Row id.", "9"),
+        "created_at": ("When the report was written (UTC).", "2026-11-24T07:00:05Z"),
+        "since": ("Stories first seen after this time...", "2026-11-23T07:00:00Z"),
+        "until": ("...and up to this time.", "2026-11-24T07:00:00Z"),
+        "format": ("`html`, `md` or `text`.", "html"),
+        "path": ("File written.", "data/reports/digest-2026-11-24T070000Z.html"),
+        "stories": ("New stories in the digest.", "7"),
+    }),
+    "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions.", {
+        "article_id": ("The article.", "14"),
+        "task": ("`topics`, `stance_governance` or `tone`.", "stance_governance"),
+        "target": ("Entity id for tone; '' otherwise.", ""),
+        "label": ("The label.", "against"),
+        "probability": ("Model probability; NULL for human labels.", "0.74"),
+        "uncertain": ("1 for an unsure prediction; always 0 for human labels.", "0"),
+        "human": ("1 when a person decided the label.", "1"),
+        "decided_by": ("Annotator, or the model version.", "analyst@example.org"),
+    }),
+    "article_summary": ("VIEW. One row per story (syndicated copies folded into the first copy), "
+                        "with entities, topics, stance and tone (human labels win).", {
+        "article_id": ("The article.", "12"),
+        "title": ("Headline.", "Campion defends fire takeover plan at public meeting"),
+        "url": ("Canonical URL.", "https://www.herefordtimes.com/news/2026/defends/"),
+        "source_id": ("Outlet id.", "hereford_times"),
+        "outlet": ("Outlet name.", "Hereford Times"),
+        "published_at": ("Publication time or date (UTC).", "2026-11-23T09:00:00Z"),
+        "first_seen_at": ("First stored (UTC).", "2026-11-23T09:30:00Z"),
+        "modified_at": ("Declared modification time.", "2026-11-23T18:00:00Z"),
+        "word_count": ("Words in the body.", "96"),
+        "paywalled": ("1 when paywalled.", "0"),
+        "version": ("Current version number.", "2"),
+        "entities": ("Watched entities mentioned, comma-separated, sorted.", "hw_fire_authority,hwfrs,wm_pcc"),
+        "topics": ("Topics, comma-separated, sorted.", "governance"),
+        "stance": ("Stance on fire governance: favour, against, neutral or none.", "favour"),
+        "tone": ("Tone per entity as a JSON object.", '{"hwfrs":"neutral","wm_pcc":"positive"}'),
+        "uncertain": ("1 when any of its predicted labels is uncertain.", "0"),
+        "human_corrected": ("1 when any label was set by a person.", "0"),
+        "syndicated_copies": ("How many other outlets' copies were folded in.", "1"),
+    }),
+    "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), "
+                     "with stance and tone counts.", {
+        "entity_id": ("The entity.", "wm_pcc"),
+        "day": ("Day (UTC), YYYY-MM-DD.", "2026-11-23"),
+        "articles": ("Stories mentioning the entity that day.", "3"),
+        "stance_favour": ("...of which stance favour.", "1"),
+        "stance_against": ("...stance against.", "1"),
+        "stance_neutral": ("...stance neutral.", "0"),
+        "tone_positive": ("...tone towards this entity positive.", "2"),
+        "tone_negative": ("...tone towards this entity negative.", "1"),
+        "tone_neutral": ("...tone towards this entity neutral.", "0"),
+    }),
+    "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out).", {
+        "speaker": ("Speaker.", "Mr Campion"),
+        "speaker_role": ("Role.", "Police and Crime Commissioner"),
+        "entity_id": ("Watched entity the speaker speaks for.", "wm_pcc"),
+        "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
+        "article_id": ("The article.", "14"),
+        "title": ("Its headline.", "Fire chiefs warn over commissioner's plans"),
+        "url": ("Its URL.", "https://www.shropshirestar.com/news/2026/warn/"),
+        "source_id": ("Outlet id.", "shropshire_star"),
+        "published_at": ("Publication time.", "2026-11-23T11:00:00Z"),
+    }),
+}
+
+VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker")
+
+_FACETS = {
+    "articles": ["source_id", "paywalled", "found_by"],
+    "article_summary": ["outlet", "stance", "uncertain"],
+    "mentions": ["entity_id", "method"],
+    "quotes": ["entity_id"],
+    "quotes_by_speaker": ["entity_id", "source_id"],
+    "classifications": ["task", "label", "uncertain"],
+    "effective_labels": ["task", "label", "human"],
+    "labels": ["task", "label", "annotator"],
+    "crawl_errors": ["source_id", "kind"],
+    "entity_daily": ["entity_id"],
+}
+_SORT_DESC = {
+    "articles": "published_at", "article_summary": "published_at", "quotes_by_speaker": "published_at",
+    "crawl_runs": "started_at", "crawl_errors": "created_at", "reports": "created_at",
+    "article_versions": "captured_at", "entity_daily": "day", "source_runs": "crawl_run_id",
+}
+
+CANNED_QUERIES = {
+    "search": {
+        "title": "Search articles",
+        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed). Copies left out.",
+        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.entities, s.topics, s.stance\n"
+               "FROM articles_fts\n"
+               "JOIN article_summary s ON s.article_id = articles_fts.rowid\n"
+               "WHERE articles_fts MATCH escape_fts(:q)\n"
+               "ORDER BY articles_fts.rank\nLIMIT 200",
+    },
+    "entity_coverage": {
+        "title": "Coverage of an entity between two dates",
+        "description": "Stories mentioning :entity (e.g. hwfrs, sfrs, wm_pcc) published between :start and :end "
+                       "(YYYY-MM-DD, inclusive).",
+        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.topics, s.stance,\n"
+               "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity\n"
+               "FROM article_summary s\n"
+               "WHERE s.article_id IN (SELECT article_id FROM mentions WHERE entity_id = :entity)\n"
+               "  AND substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN :start AND :end\n"
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC",
+    },
+    "critical_articles": {
+        "title": "Latest critical articles",
+        "description": "Stories with a negative tone towards a watched body or against the governance change.",
+        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
+               "FROM article_summary s\n"
+               "WHERE s.stance = 'against'\n"
+               "   OR EXISTS (SELECT 1 FROM effective_labels e WHERE e.article_id = s.article_id\n"
+               "              AND e.task = 'tone' AND e.label = 'negative')\n"
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
+    },
+    "quotes_by": {
+        "title": "Quotes by a speaker",
+        "description": "Every quote whose speaker contains :speaker (e.g. Campion).",
+        "sql": "SELECT published_at, speaker, speaker_role, entity_id, quote, title, url\n"
+               "FROM quotes_by_speaker\n"
+               "WHERE speaker LIKE '%' || :speaker || '%'\n"
+               "ORDER BY published_at DESC",
+    },
+}
+
+
+def datasette_metadata(db_path: str | Path) -> dict[str, Any]:
+    """Datasette metadata for the database: descriptions, default sorts, facets and canned queries."""
+    tables = {}
+    for name, (description, columns) in TABLE_DOCS.items():
+        entry: dict[str, Any] = {"description": description,
+                                 "columns": {column: text for column, (text, _example) in columns.items()}}
+        if name in _SORT_DESC:
+            entry["sort_desc"] = _SORT_DESC[name]
+        if name in _FACETS:
+            entry["facets"] = _FACETS[name]
+        tables[name] = entry
+    tables["article_fingerprints"]["hidden"] = True
+    return {
+        "title": "Cuttings: local press cuttings",
+        "description": "Local news from Herefordshire, Worcestershire and Shropshire that mentions the fire "
+                       "services, their fire authorities, West Mercia Police and the Police and Crime "
+                       "Commissioner, with quotes, topics, stance and tone. Start with the article_summary "
+                       "view or the canned queries; human labels win over predictions (effective_labels).",
+        "databases": {Path(db_path).stem: {"tables": tables, "queries": CANNED_QUERIES}},
+    }
+
+
+def write_metadata(db_path: str | Path, directory: str | Path) -> Path:
+    """Write :func:`datasette_metadata` to ``directory/metadata.json`` and return the path."""
+    path = Path(directory) / "metadata.json"
+    path.write_text(json.dumps(datasette_metadata(db_path), indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: str = "127.0.0.1",
+                      port: int = 8001, read_only: bool = True, open_browser: bool = False) -> list[str]:
+    """The ``datasette serve`` command line (``-i``: immutable, read-only, for ``read_only``)."""
+    command = [sys.executable, "-m", "datasette", "serve"]
+    command += ["-i", str(db_path)] if read_only else [str(db_path)]
+    command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
+                "--setting", "sql_time_limit_ms", "5000"]
+    if open_browser:
+        command.append("--open")
+    return command
+
+
+def checkpoint(db_path: str | Path) -> None:
+    """Fold the WAL into the main file: Datasette's immutable mode (``-i``) does not read the WAL."""
+    with contextlib.closing(sqlite3.connect(str(db_path), timeout=30)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_only: bool = True,
+          open_browser: bool = False) -> int:
+    """Run Datasette on the database until it is stopped (Ctrl-C); returns its exit code."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise store.StoreError(f"database not found: {db_path}")
+    if read_only:
+        try:
+            checkpoint(db_path)
+        except sqlite3.Error as exc:  # e.g. a read-only copy: serve what the main file holds
+            log.warning("could not checkpoint %s (%s); recent writes may not show", db_path, exc)
+    with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
+        metadata_path = write_metadata(db_path, directory)
+        process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
+                                                     read_only=read_only, open_browser=open_browser))
+        with _sigterm_as_interrupt():
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.terminate()
+                return process.wait()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C while serving, so stopping ``cuttings serve`` also stops Datasette."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------
+# docs/schema.md reference section
+# --------------------------------------------------------------------------
+
+def _column_types(db: Database, name: str) -> dict[str, str]:
+    return {row[1]: row[2] or "(expression)" for row in db.execute(f"PRAGMA table_info([{name}])").fetchall()}
+
+
+def schema_reference_markdown() -> str:
+    """The reference part of ``docs/schema.md``: every table and view, every column, its type and an example.
+    Types are read from a freshly migrated database, so they cannot drift from ``store.py``."""
+    db = Database(memory=True)
+    store.migrations.apply(db)
+    lines = []
+    for name, (description, columns) in TABLE_DOCS.items():
+        types = _column_types(db, name)
+        lines += [f"### `{name}`", "", description, "", "| column | type | what | example |", "| --- | --- | --- | --- |"]
+        for column, (text, example) in columns.items():
+            cell = example.replace("|", "\\|")
+            lines.append(f"| `{column}` | {types.get(column, '?')} | {text.replace('|', '/')} | "
+                         f"{'`' + cell + '`' if cell else '(empty)'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def update_schema_doc(path: str | Path = SCHEMA_DOC) -> bool:
+    """Rewrite the generated section of ``docs/schema.md``; returns True when it changed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(_BEGIN) + len(_BEGIN), text.index(_END)
+    updated = text[:start] + "\n\n" + schema_reference_markdown() + "\n" + text[end:]
+    if updated != text:
+        path.write_text(updated, encoding="utf-8")
+    return updated != text

@@ -1,0 +1,145 @@
+"""``cuttings sources check``: what discovery finds for a source, without crawling articles.
+
+Fetches the source's robots.txt, configured and robots.txt sitemaps (indexes followed),
+configured and autodiscovered feeds, and the home and section pages, with plain urllib
+(timeouts, size cap, robots.txt obeyed), then reports article URLs matching the source's
+allow/deny patterns and how many carry dates.
+"""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+import urllib.robotparser
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from crawler import discovery
+from cuttings.config import CrawlSettings, Source
+
+MAX_SITEMAPS = 50
+
+
+@dataclass
+class SourceCheck:
+    source_id: str
+    robots_url: str
+    robots_found: bool = False
+    feeds: dict[str, int] = field(default_factory=dict)        # feed URL -> entries (-1: failed)
+    autodiscovered_feeds: list[str] = field(default_factory=list)
+    sitemaps: dict[str, int] = field(default_factory=dict)     # sitemap URL -> entries (-1: failed)
+    robots_sitemaps: list[str] = field(default_factory=list)
+    article_urls: int = 0
+    dated: int = 0
+    newest: str | None = None
+    oldest: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def date_share(self) -> float:
+        return self.dated / self.article_urls if self.article_urls else 0.0
+
+
+def _fetch(url: str, settings: CrawlSettings) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
+    with urllib.request.urlopen(request, timeout=settings.timeout) as response:  # noqa: S310 - http(s) only
+        return response.read(settings.max_page_bytes + 1)[: settings.max_page_bytes]
+
+
+def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
+    """Run discovery for one source and report what it finds (no article pages are fetched)."""
+    parts = urlsplit(source.home)
+    report = SourceCheck(source.id, f"{parts.scheme}://{parts.netloc}/robots.txt")
+    robots = urllib.robotparser.RobotFileParser()
+    try:
+        text = _fetch(report.robots_url, settings).decode("utf-8", "replace")
+        report.robots_found = True
+        robots.parse(text.splitlines())
+        report.robots_sitemaps = [u for u in discovery.parse_robots_sitemaps(text, report.robots_url)
+                                  if urlsplit(u).path.startswith(parts.path) or u in source.sitemaps]
+    except (urllib.error.URLError, OSError) as exc:
+        report.problems.append(f"robots.txt: {exc}")
+        robots.parse([])
+
+    def allowed(url: str) -> bool:
+        if settings.obey_robots and not robots.can_fetch(settings.user_agent, url):
+            report.problems.append(f"disallowed by robots.txt: {url}")
+            return False
+        return True
+
+    found: dict[str, discovery.Found] = {}
+
+    def keep(entry: discovery.Found) -> None:
+        path = urlsplit(entry.url)
+        if path.netloc != parts.netloc:
+            return
+        target = path.path + (f"?{path.query}" if path.query else "")
+        if any(p.search(target) for p in source.deny_patterns):
+            return
+        if source.allow and not any(p.search(target) for p in source.allow_patterns):
+            return
+        previous = found.get(entry.url)
+        if previous is None or (not previous.published_at and entry.published_at):
+            found[entry.url] = entry
+
+    feeds = list(source.feeds)
+    for page in [source.home, *source.sections]:
+        if not allowed(page):
+            continue
+        try:
+            links, page_feeds, _next = discovery.page_links(_fetch(page, settings), page)
+        except (urllib.error.URLError, OSError) as exc:
+            report.problems.append(f"{page}: {exc}")
+            continue
+        for url in page_feeds:
+            if url not in feeds:
+                feeds.append(url)
+                report.autodiscovered_feeds.append(url)
+        for url in links:
+            keep(discovery.Found(url, "links"))
+    for url in feeds:
+        if not allowed(url):
+            continue
+        try:
+            entries = discovery.parse_feed(_fetch(url, settings), url)
+        except (urllib.error.URLError, OSError) as exc:
+            report.feeds[url] = -1
+            report.problems.append(f"feed {url}: {exc}")
+            continue
+        report.feeds[url] = len(entries)
+        for entry in entries:
+            keep(entry)
+    queue = list(dict.fromkeys([*source.sitemaps, *report.robots_sitemaps]))
+    while queue and len(report.sitemaps) < MAX_SITEMAPS:
+        url = queue.pop(0)
+        if url in report.sitemaps or not allowed(url):
+            continue
+        try:
+            children, pages = discovery.parse_sitemap(_fetch(url, settings), url)
+        except (urllib.error.URLError, OSError) as exc:
+            report.sitemaps[url] = -1
+            report.problems.append(f"sitemap {url}: {exc}")
+            continue
+        report.sitemaps[url] = len(pages) + len(children)
+        queue.extend(children)
+        for entry in pages:
+            keep(entry)
+    dates = sorted(e.published_at for e in found.values() if e.published_at)
+    report.article_urls, report.dated = len(found), len(dates)
+    report.oldest, report.newest = (dates[0], dates[-1]) if dates else (None, None)
+    if not found:
+        report.problems.append("no article URLs match the allow/deny patterns")
+    return report
+
+
+def format_check(report: SourceCheck) -> str:
+    lines = [f"{report.source_id}: robots.txt {'found' if report.robots_found else 'missing'}"]
+    for url, count in report.feeds.items():
+        tag = " (autodiscovered)" if url in report.autodiscovered_feeds else ""
+        lines.append(f"  feed     {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")
+    for url, count in report.sitemaps.items():
+        tag = " (robots.txt)" if url in report.robots_sitemaps else ""
+        lines.append(f"  sitemap  {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")
+    lines.append(f"  article URLs matching allow/deny: {report.article_urls}; with dates: {report.dated} "
+                 f"({report.date_share:.0%}); newest {report.newest or '-'}; oldest {report.oldest or '-'}")
+    lines += [f"  problem: {p}" for p in dict.fromkeys(report.problems)]
+    return "\n".join(lines)

@@ -1,0 +1,500 @@
+"""Watchlist-driven spaCy pipeline: mentions of watched bodies and quotes of their speakers.
+
+``build_nlp(watchlist)`` returns ``spacy.blank("en")`` with four components:
+
+* ``cuttings_paragraph_breaks``: a blank line always starts a new sentence;
+* ``sentencizer``: spaCy's rule-based sentence splitter;
+* ``cuttings_watchlist_ruler``: spaCy's ``SpanRuler`` loaded with phrase patterns generated from
+  the watchlist (names, abbreviations, office holders, generic references, region terms and
+  exclusions); the patterns are saved and loaded as JSONL by ``to_disk``/``from_disk``;
+* ``cuttings_reference_resolver``: picks non-overlapping matches (longest first, exclusions
+  included so "West Midlands Police and Crime Commissioner" hides "Police and Crime Commissioner"),
+  adds fuzzy matches of misspelt long names, resolves holders by the article date and generic
+  references ("the service", "the PCC") to the bodies the article names, and writes the result to
+  ``doc.spans["watchlist_mentions"]`` (label = entity id, ``id_`` = method).
+
+:class:`Analyser` wraps the pipeline and the quote extractor behind ``analyse``/``pipe``.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy
+import spacy
+import srsly
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+from spacy.language import Language
+from spacy.pipeline import SpanRuler
+from spacy.attrs import IS_SPACE, NORM, SENT_START
+from spacy.tokens import Doc, Span
+
+from nlp import quotes as quote_extractor
+from nlp.watchlist import Watchlist, load_watchlist
+
+RAW_SPANS_KEY = "watchlist_raw"
+MENTIONS_KEY = "watchlist_mentions"
+PUBLISHED_AT_KEY = "published_at"
+
+# Ruler labels: what a matched phrase is, and what its pattern id points at.
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, REGION, EXCLUDE = (
+    "name", "holder", "generic", "group", "group_generic", "group_area", "region", "exclude")
+FUZZY = "fuzzy"
+
+# Words that do not distinguish one body from another: fuzzy matches must agree on the others.
+COMMON_NAME_WORDS = {
+    "the", "and", "&", "of", "for", "in", "'s", "fire", "rescue", "service", "services", "police",
+    "crime", "commissioner", "authority", "authorities", "and", "county", "council", ",", "-",
+}
+NON_CONTENT_WORDS = {"the", "a", "an", "our", "its", "his", "her", "their", "your", "'s", "this", "that"}
+MAX_CACHED_WORDS = 500_000
+INFLECTIONS = {"s", "es", "d", "ed", "n", "r"}
+FUZZY_MIN_TOKENS = 3
+FUZZY_MIN_SCORE = 90.0
+FUZZY_PLACE_SCORE = 80.0
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
+# Characters replaced by a space before tokenising (same length, so offsets are unchanged).
+SINGLE_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n(?![ \t\r]*\n)|[\t\r\f\v\u00a0\u2028\u2029]")
+
+
+def normalise_text(text: str) -> str:
+    """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
+    return SINGLE_LINE_BREAK.sub(lambda match: " " * len(match.group(0)), text)
+
+
+def surface_variants(phrase: str) -> set[str]:
+    """Spellings of ``phrase`` with every combination of "and"/"&" and straight/curly apostrophes."""
+    parts = re.split(r"(\s(?:and|&)\s)", phrase)
+    joiners = [index for index, part in enumerate(parts) if part in (" and ", " & ")]
+    variants = set()
+    choices = [(" and ", " & ")] * len(joiners) if len(joiners) <= 4 else [(" and ",), (" & ",)]
+    for combination in itertools.product(*choices) if len(joiners) <= 4 else [
+            (" and ",) * len(joiners), (" & ",) * len(joiners)]:
+        for index, joiner in zip(joiners, combination):
+            parts[index] = joiner
+        variants.add("".join(parts))
+    variants |= {variant.replace("'", "\u2019") for variant in variants}
+    return variants
+
+
+def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
+    """SpanRuler phrase patterns for every phrase of the watchlist (label = role, id = target)."""
+    patterns: list[dict] = []
+
+    def add(label: str, target: str, phrases: Iterable[str]) -> None:
+        for phrase in phrases:
+            for variant in sorted(surface_variants(phrase)):
+                patterns.append({"label": label, "pattern": variant, "id": target})
+
+    for entity in watchlist.entities:
+        add(NAME, entity.id, entity.aliases + entity.abbreviations)
+        add(GENERIC, entity.id, entity.generic_references)
+        add(REGION, entity.id, entity.region_terms)
+        add(EXCLUDE, entity.id, entity.exclude)
+        for holder in entity.holders:
+            target = f"{entity.id}|{holder.name}"
+            add(HOLDER, target, [holder.name, holder.surname] + [
+                f"{title} {holder.surname}" for title in ("Mr", "Mrs", "Ms", "Cllr", "Councillor", "Dr")])
+    for group in watchlist.groups:
+        add(GROUP, group.id, group.aliases)
+        add(GROUP_GENERIC, group.id, group.generic_references)
+        add(GROUP_AREA, group.id, group.area_references)
+    return patterns
+
+
+@Language.factory("cuttings_paragraph_breaks")
+def make_paragraph_breaks(nlp: Language, name: str):
+    """Mark the token after a blank line as a sentence start (headline and paragraphs split)."""
+
+    def paragraph_breaks(doc: Doc) -> Doc:
+        if len(doc) < 2:
+            return doc
+        for index in numpy.flatnonzero(doc.to_array([IS_SPACE])[:-1]):
+            if "\n" in doc[int(index)].text:
+                doc[int(index) + 1].is_sent_start = True
+        return doc
+
+    return paragraph_breaks
+
+
+class WatchlistRuler:
+    """spaCy ``SpanRuler`` over token norms, holding the phrase patterns of a watchlist."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.span_ruler = SpanRuler(nlp, name=f"{name}_span_ruler", spans_key=RAW_SPANS_KEY,
+                                    phrase_matcher_attr="NORM", overwrite=True)
+
+    def add_patterns(self, patterns: list[dict]) -> None:
+        self.span_ruler.add_patterns(patterns)
+
+    @property
+    def patterns(self) -> list[dict]:
+        return self.span_ruler.patterns
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self.span_ruler(doc)
+
+    def to_disk(self, path, exclude=tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_jsonl(path / "patterns.jsonl", self.patterns)
+
+    def from_disk(self, path, exclude=tuple()) -> "WatchlistRuler":
+        self.span_ruler.clear()
+        self.add_patterns(list(srsly.read_jsonl(Path(path) / "patterns.jsonl")))
+        return self
+
+
+@Language.factory("cuttings_watchlist_ruler")
+def make_watchlist_ruler(nlp: Language, name: str) -> WatchlistRuler:
+    return WatchlistRuler(nlp, name)
+
+
+def _parse_day(value) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+class ReferenceResolver:
+    """Turns raw ruler matches into resolved watchlist mentions (see module docstring)."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.watchlist: Watchlist | None = None
+        self._clean_hashes: set[int] = set()               # words that are no misspelling
+        self._typo_hashes: dict[int, tuple[str, ...]] = {}  # misspelling -> watchlist words it is near
+
+    def set_watchlist(self, watchlist: Watchlist) -> None:
+        self.watchlist = watchlist
+        self.entities = {entity.id: entity for entity in watchlist.entities}
+        self.groups = {group.id: group for group in watchlist.groups}
+        self.vocabulary: set[str] = set()
+        self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
+        tokenizer = spacy.blank("en").tokenizer
+        for entity in watchlist.entities:
+            phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
+                holder.name for holder in entity.holders)
+            for phrase in phrases:
+                self.vocabulary.update(token.norm_ for token in tokenizer(phrase))
+            for alias in entity.aliases:
+                words = [token.norm_ for token in tokenizer(alias.replace("&", "and"))]
+                if len(words) >= FUZZY_MIN_TOKENS:
+                    places = {word for word in words if word not in COMMON_NAME_WORDS and word.isalpha()}
+                    hashes = [{tokenizer.vocab.strings.add(word)} | (
+                        {tokenizer.vocab.strings.add("&")} if word == "and" else set()) for word in words]
+                    self.fuzzy_targets.append((entity.id, " ".join(words), words, places, hashes))
+        self.long_vocabulary = sorted({word for target in self.fuzzy_targets for word in target[2]
+                                       if len(word) >= 4 and word.isalpha()})
+        self.fuzzy_index: dict[str, list[tuple[str, str, list[str], set[str], list[set[int]]]]] = {}
+        for fuzzy_target in self.fuzzy_targets:
+            for word in set(fuzzy_target[2]):
+                self.fuzzy_index.setdefault(word, []).append(fuzzy_target)
+        self._clean_hashes.clear()
+        self._typo_hashes.clear()
+
+    # -- serialisation: the resolver's data is the watchlist, stored as JSON of its entities --
+    def to_disk(self, path, exclude=tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        source = self.watchlist.path if self.watchlist else None
+        srsly.write_json(path / "resolver.json", {"watchlist_path": str(source) if source else None})
+
+    def from_disk(self, path, exclude=tuple()) -> "ReferenceResolver":
+        data = srsly.read_json(Path(path) / "resolver.json")
+        self.set_watchlist(load_watchlist(data["watchlist_path"]))
+        return self
+
+    # -- fuzzy matching --------------------------------------------------------------------
+    def _near_words(self, word: str) -> tuple[str, ...]:
+        """Watchlist words one edit (two for long words) away from ``word``, which is not one itself."""
+        if word in self.vocabulary or len(word) < 4 or not word.isalpha():
+            return ()
+        limit = 1 if len(word) < 9 else 2
+        matches = process.extract(word, self.long_vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        # Inflections ("fires", "policed") are other words, not misspellings.
+        return tuple(known for known, _distance, _index in matches
+                     if not (word.startswith(known) and word[len(known):] in INFLECTIONS))
+
+    def _fuzzy_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
+        """Windows around a misspelt watchlist word that closely match a long alias."""
+        found = []
+        norms = doc.to_array(NORM)
+        for norm_hash in set(norms.tolist()) - self._clean_hashes:
+            near_words = self._typo_hashes.get(norm_hash)
+            if near_words is None:
+                near_words = self._near_words(doc.vocab.strings[norm_hash])
+                if not near_words:
+                    if len(self._clean_hashes) < MAX_CACHED_WORDS:
+                        self._clean_hashes.add(norm_hash)
+                    continue
+                self._typo_hashes[norm_hash] = near_words
+            for token_index in numpy.flatnonzero(norms == norm_hash):
+                found.extend(self._fuzzy_windows(doc, norms, int(token_index), near_words))
+        return found
+
+    def _fuzzy_windows(self, doc: Doc, norms, token_index: int, near_words: tuple[str, ...]):
+        for near in near_words:
+            for entity_id, target, words, places, hashes in self.fuzzy_index.get(near, ()):
+                for offset in (index for index, word in enumerate(words) if word == near):
+                    start = token_index - offset
+                    end = start + len(words)
+                    if start < 0 or end > len(doc):
+                        continue
+                    # Cheap pre-check: all but two words must match exactly.
+                    exact = sum(int(norms[start + index]) in word_hashes for index, word_hashes in enumerate(hashes))
+                    if exact < len(words) - 2:
+                        continue
+                    candidate_words = [t.norm_ if t.text != "&" else "and" for t in doc[start:end]]
+                    if fuzz.ratio(" ".join(candidate_words), target) < FUZZY_MIN_SCORE:
+                        continue
+                    if all(max(fuzz.ratio(place, word) for word in candidate_words) >= FUZZY_PLACE_SCORE
+                           for place in places):
+                        yield (start, end, FUZZY, entity_id)
+
+    # -- resolution ------------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        if self.watchlist is None:
+            raise ValueError("cuttings_reference_resolver needs set_watchlist() before use")
+        day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
+        regions: Counter[str] = Counter()
+        region_seen: set[tuple[int, int, str]] = set()
+        matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        for span in doc.spans.get(RAW_SPANS_KEY, []):
+            if span.label_ == REGION:
+                key = (span.start, span.end, span.id_)
+                if key not in region_seen:
+                    region_seen.add(key)
+                    regions[span.id_] += 1
+                continue
+            matches.setdefault((span.start, span.end), []).append((span.label_, span.id_))
+        for start, end, label, target in self._fuzzy_spans(doc):
+            matches.setdefault((start, end), []).append((label, target))
+
+        selected = self._select(doc, matches)
+        # Salience: how often each body (or the body it governs / is governed by) is named.
+        named: dict[str, list[int]] = {}
+        for (start, _end), items in selected:
+            for label, target in items:
+                if label in (NAME, FUZZY):
+                    named.setdefault(target, []).append(start)
+                elif label == GROUP:
+                    for member in self.groups[target].members:
+                        named.setdefault(member, []).append(start)
+                elif label == HOLDER:
+                    named.setdefault(target.split("|")[0], []).append(start)
+        excluded = {target for _key, items in selected for label, target in items if label == EXCLUDE}
+
+        mentions: list[Span] = []
+        for (start, end), items in selected:
+            for entity_id, method in self._resolve(items, doc[start:end], day, named, excluded, regions):
+                mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
+        doc.spans[MENTIONS_KEY] = mentions
+        return doc
+
+    @staticmethod
+    def _select(doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]):
+        """Longest-first non-overlapping matches, in text order.
+
+        A name of another body nested in a longer name survives ("PCC for West Mercia Police" also
+        names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
+        an exclusion of that body covers it.
+        """
+        taken: list[tuple[int, int]] = []
+        chosen = []
+        for (start, end) in sorted(matches, key=lambda key: (key[0] - key[1], key[0])):
+            if any(start < other_end and other_start < end for other_start, other_end in taken):
+                continue
+            taken.append((start, end))
+            chosen.append(((start, end), matches[(start, end)]))
+        for (start, end), items in list(chosen):
+            outer = {target for label, target in items if label in (NAME, FUZZY)}
+            if not outer:
+                continue
+            for (inner_start, inner_end), inner_items in matches.items():
+                if not (start <= inner_start and inner_end <= end and (inner_start, inner_end) != (start, end)):
+                    continue
+                if inner_end != end and doc[inner_end].norm_ != "'s":
+                    continue
+                for label, target in inner_items:
+                    blocked = any(label2 == EXCLUDE and target2 == target and s2 <= inner_start and inner_end <= e2
+                                  for (s2, e2), items2 in matches.items() for label2, target2 in items2)
+                    if label == NAME and target not in outer and not blocked:
+                        chosen.append(((inner_start, inner_end), [(label, target)]))
+        chosen.sort()
+        return chosen
+
+    def _linked(self, entity_id: str) -> list[str]:
+        """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
+        governs = self.entities[entity_id].governs
+        return [governs] if governs else []
+
+    def _resolve(self, items, span, day, named, excluded, regions):
+        """(entity_id, method) pairs for the matches sharing one span."""
+        if any(label == EXCLUDE for label, _ in items):
+            return []
+        resolved: dict[str, str] = {}
+        for label, target in items:
+            if label == NAME:
+                resolved[target] = "matched"
+            elif label == FUZZY:
+                resolved.setdefault(target, "fuzzy")
+            elif label == GROUP:
+                for member in self.groups[target].members:
+                    resolved[member] = "matched"
+            elif label == HOLDER:
+                resolved[self._office_of(target, day)] = "matched"
+        if resolved:
+            return list(resolved.items())
+        generic_targets = [target for label, target in items if label == GENERIC]
+        if generic_targets:
+            choice = self._resolve_generic(generic_targets, span, named, excluded, regions)
+            return [(choice, "inferred")] if choice else []
+        for label, target in items:
+            members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
+            if any(member in excluded for member in members):
+                continue
+            members_named = any(member in named or any(linked in named for linked in self._linked(member))
+                                for member in members)
+            if (label == GROUP_GENERIC and members_named) or (
+                    label == GROUP_AREA and named):
+                return [(member, "inferred") for member in members]
+        return []
+
+    def _office_of(self, target: str, day: dt.date | None) -> str:
+        """The office a holder mention means: the one held on ``day``, else the one ever held."""
+        entity_id, holder_name = target.split("|", 1)
+        holder_offices = [entity for entity in self.watchlist.entities
+                          if any(holder.name == holder_name for holder in entity.holders)]
+        for entity in holder_offices:
+            if any(holder.name == holder_name for holder in entity.holders_on(day)):
+                return entity.id
+        return entity_id
+
+    def _resolve_generic(self, candidates, span, named, excluded, regions) -> str | None:
+        """The body a generic reference means.
+
+        1. the most often named candidate, counting names of the body it governs ("the fire
+           authority" in an article naming HWFRS), the nearest preceding one on ties;
+        2. else the candidate whose governing body is named ("the service" in an article naming
+           only its fire authority), but not in articles about an office (the PCC), where "the fire
+           service" usually means the institution in general;
+        3. else, for entities with ``infer_from_region`` and a specific enough reference ("the fire
+           authority", not "the authority"), the candidate whose area the article names most.
+        """
+        def salience(entity_id: str, related: list[str]) -> tuple[int, int]:
+            positions = [p for body in [entity_id, *related] for p in named.get(body, [])]
+            before = [p for p in positions if p <= position]
+            return (len(positions), -(position - max(before)) if before else -10**9)
+
+        position = span.start
+
+        scored = max((salience(entity_id, self._linked(entity_id)), entity_id) for entity_id in candidates)
+        if scored[0][0] > 0:
+            return scored[1]
+        if not any(self.entities[entity_id].kind == "office" for entity_id in named):
+            governed_by = {entity_id: [other.id for other in self.watchlist.entities if other.governs == entity_id]
+                           for entity_id in candidates}
+            scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
+            if scored[0][0] > 0:
+                return scored[1]
+        content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
+        if len(content) < 2 and not any(token.is_upper and len(token) > 1 for token in content):
+            return None
+        regional = [entity_id for entity_id in candidates
+                    if self.entities[entity_id].infer_from_region and entity_id not in excluded]
+        by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
+        if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
+            return by_region[0][1]
+        return None
+
+
+@Language.factory("cuttings_reference_resolver")
+def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
+    return ReferenceResolver(nlp, name)
+
+
+def build_nlp(watchlist: Watchlist) -> Language:
+    """A blank English pipeline that finds and resolves the watchlist's mentions."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("cuttings_paragraph_breaks")
+    nlp.add_pipe("sentencizer")
+    ruler = nlp.add_pipe("cuttings_watchlist_ruler")
+    ruler.add_patterns(watchlist_patterns(watchlist))
+    resolver = nlp.add_pipe("cuttings_reference_resolver")
+    resolver.set_watchlist(watchlist)
+    return nlp
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """Character offsets where each blank-line-separated paragraph starts."""
+    return [0] + [match.end() for match in PARAGRAPH_BREAK.finditer(text)]
+
+
+class Analyser:
+    """Mentions of watched bodies and quotes of their speakers, for one article at a time."""
+
+    def __init__(self, watchlist: Watchlist | None = None):
+        self.watchlist = watchlist if watchlist is not None else load_watchlist()
+        self.nlp = build_nlp(self.watchlist)
+        self.version = f"{self.watchlist.version}-{quote_extractor.QUOTES_VERSION}"
+
+    def _make_doc(self, text: str, published_at: str | None) -> Doc:
+        doc = self.nlp.make_doc(normalise_text(text or ""))
+        doc.user_data[PUBLISHED_AT_KEY] = published_at
+        return doc
+
+    def analyse(self, text: str, published_at: str | None = None) -> dict:
+        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body)."""
+        doc = self._make_doc(text, published_at)
+        for _name, component in self.nlp.pipeline:
+            doc = component(doc)
+        return self._result(text or "", doc)
+
+    def pipe(self, items: Iterable[tuple[str, str | None]], batch_size: int = 64) -> Iterator[dict]:
+        """``analyse`` over ``(text, published_at)`` pairs, streamed through ``nlp.pipe``."""
+        texts: list[str] = []
+
+        def docs():
+            for text, published_at in items:
+                texts.append(text or "")
+                yield self._make_doc(text, published_at)
+
+        for doc in self.nlp.pipe(docs(), batch_size=batch_size):
+            yield self._result(texts.pop(0), doc)
+
+    def _result(self, text: str, doc: Doc) -> dict:
+        mention_spans = doc.spans.get(MENTIONS_KEY, [])
+        mentions = []
+        if len(mention_spans):
+            sentence_starts = [0] + [int(index) for index in numpy.flatnonzero(doc.to_array([SENT_START]) == 1)
+                                     if index > 0]
+            paragraphs = paragraph_starts(text)
+            for span in mention_spans:
+                sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
+                sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
+                                else len(doc))
+                sentence = doc[sentence_starts[sentence_index]:sentence_end]
+                mentions.append({
+                    "entity_id": span.label_,
+                    "surface": text[span.start_char:span.end_char],
+                    "start_char": span.start_char,
+                    "end_char": span.end_char,
+                    "sentence": text[sentence.start_char:sentence.end_char].strip(),
+                    "sentence_index": sentence_index,
+                    "paragraph": bisect.bisect_right(paragraphs, span.start_char) - 1,
+                    "method": span.id_,
+                })
+        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
+        return {"mentions": mentions, "quotes": quotes}
+

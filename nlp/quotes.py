@@ -1,0 +1,453 @@
+"""Direct quotations in news text and who said them.
+
+``extract_quotes(text, mentions, watchlist)`` finds quotations in straight or curly double quotes
+(a paragraph that opens a quotation and does not close it continues into the next paragraph when
+that one opens with a quotation mark), attributes each to a speaker from the usual news patterns
+(``X said: "..."``, ``"...," said X``, ``"...," X said``, ``He added: "..."``, pronouns meaning the
+last named speaker), splits the speaker's name from a role ("Chief Fire Officer Nathan Travis",
+"Roger Phillips, Chair of the Fire Authority") and links the speaker to a watched body when the
+attribution (or an earlier description of the same person) contains a mention of it.
+
+Scare quotes ("power grab") of one to four words are dropped unless a speech verb attributes them.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+QUOTES_VERSION = "quotes-2"
+
+SPEECH_VERBS = (
+    "said|says|say|added|adds|told|tells|warned|warns|claimed|claims|explained|explains|stated|states|"
+    "commented|comments|continued|continues|insisted|insists|argued|argues|admitted|admits|stressed|"
+    "stresses|replied|replies|responded|responds|noted|notes|wrote|writes|urged|urges|remarked|"
+    "went on|goes on|concluded|concludes|announced|announces|confirmed|confirms|declared|declares|"
+    "revealed|reveals|acknowledged|acknowledges|suggested|suggests|asked|asks|believes|believed|"
+    "pointed out|points out|emphasised|emphasises|maintained|maintains|predicted|predicts|promised|"
+    "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees"
+)
+VERB = rf"(?:{SPEECH_VERBS})"
+PRONOUNS = {"he", "she", "they", "it", "i", "we"}
+TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
+          "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
+ROLE_WORDS = {
+    "chief", "fire", "officer", "assistant", "deputy", "chairman", "chair", "chairwoman", "leader",
+    "police", "crime", "commissioner", "pcc", "station", "commander", "group", "watch", "area",
+    "manager", "superintendent", "inspector", "sergeant", "constable", "detective", "mp", "labour",
+    "conservative", "liberal", "democrat", "independent", "green", "secretary", "minister", "home",
+    "head", "director", "mayor", "cabinet", "member", "spokesman", "spokeswoman", "spokesperson",
+    "executive", "president", "vice", "portfolio", "holder", "union", "brigades", "fbu", "council",
+    "county", "district", "borough", "and", "of", "&", "the", "for", "west", "mercia", "former",
+    "new", "acting", "interim", "senior", "local", "national", "general", "lead", "leading",
+}
+LEADING_FUNCTION_WORDS = {"but", "and", "however", "then", "now", "after", "meanwhile", "speaking",
+                          "also", "yet", "so", "in", "on", "at", "today", "yesterday", "last", "later",
+                          "earlier", "addressing", "when", "while", "as", "here", "there", "this"}
+OPENING_MARKS = "\u201c"
+CLOSING_MARKS = "\u201d"
+AMBIGUOUS_MARKS = '"'
+QUOTE_MARKS = OPENING_MARKS + CLOSING_MARKS + AMBIGUOUS_MARKS
+MAX_SCARE_QUOTE_WORDS = 4
+MAX_SPEAKER_WORDS = 9
+# An unattributed quotation this many paragraphs after an attributed one continues its speaker.
+MAX_CONTINUATION_GAP = 2
+
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
+AFTER_VERB_FIRST = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)"
+    rf"(?:,\s*(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?))?\s*(?:[.,;:!?\n]|$)")
+AFTER_SPEAKER_FIRST = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
+TRAILING_AUXILIARIES = re.compile(
+    r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
+               "previously", "once", "recently"}
+HONOURS = {"mbe", "obe", "cbe", "qpm", "kpfsm", "qfsm", "dl", "jp", "kc", "qc"}
+NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
+    "authority", "authorities", "service", "services", "rescue", "brigade", "office", "party",
+    "mercia", "midlands", "shropshire", "hereford", "worcester", "herefordshire", "worcestershire",
+    "telford", "wrekin", "shrewsbury", "government", "parliament", "court", "high", "the", "a",
+    "his", "her", "their", "our", "its", "street", "road", "park", "station", "hall", "house", "centre",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "news", "times", "star", "gazette", "advertiser", "he", "she", "they", "it", "we", "i", "this",
+    "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
+}
+CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
+                  "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
+PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
+SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")
+TOKEN = re.compile(r"[\w'\u2019&.-]+")
+
+
+@dataclass
+class Speaker:
+    """Who said a quote: display name, role phrase, watched entity, and where it was written."""
+
+    name: str | None
+    role: str | None = None
+    entity_id: str | None = None
+    start: int | None = None
+    end: int | None = None
+    described: bool = False   # found as a bare name in the text: take role/entity from its description
+
+
+def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in PARAGRAPH_BREAK.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(start, end) for start, end in spans if end > start]
+
+
+def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], bool]:
+    """Quoted ``(open, close)`` mark offsets inside one paragraph; True if the last one is unclosed."""
+    segments: list[tuple[int, int]] = []
+    opened: int | None = None
+    for offset in range(start, end):
+        char = text[offset]
+        if char not in QUOTE_MARKS:
+            continue
+        if opened is None:
+            if char in CLOSING_MARKS:
+                continue
+            # A straight quote right after a letter is an apostrophe-like mark, not an opening.
+            if char in AMBIGUOUS_MARKS and offset > start and text[offset - 1].isalnum():
+                continue
+            opened = offset
+        elif char in CLOSING_MARKS or char in AMBIGUOUS_MARKS:
+            segments.append((opened, offset))
+            opened = None
+    if opened is not None:
+        segments.append((opened, end))
+        return segments, True
+    return segments, False
+
+
+def find_quotations(text: str) -> list[dict]:
+    """Raw quotations: offsets of the quoted pieces (marks excluded) and the paragraphs they span."""
+    paragraphs = _paragraph_spans(text)
+    quotations: list[dict] = []
+    consumed: set[int] = set()        # paragraphs wholly inside an earlier continued quotation
+    skip_first: set[int] = set()      # paragraphs whose first segment ended a continued quotation
+    for index, (para_start, para_end) in enumerate(paragraphs):
+        if index in consumed:
+            continue
+        segments, unclosed = _quote_segments(text, para_start, para_end)
+        if index in skip_first:
+            segments = segments[1:]
+        for number, (open_mark, close_mark) in enumerate(segments):
+            pieces = [(open_mark + 1, close_mark)]
+            last_paragraph = index
+            if number == len(segments) - 1 and unclosed:
+                # An unclosed quotation continues into following paragraphs that open with a mark.
+                while last_paragraph + 1 < len(paragraphs):
+                    next_start, next_end = paragraphs[last_paragraph + 1]
+                    if text[next_start] not in OPENING_MARKS + AMBIGUOUS_MARKS:
+                        break
+                    next_segments, next_unclosed = _quote_segments(text, next_start, next_end)
+                    pieces.append((next_segments[0][0] + 1, next_segments[0][1]))
+                    last_paragraph += 1
+                    if len(next_segments) == 1 and next_unclosed:
+                        consumed.add(last_paragraph)
+                        continue
+                    skip_first.add(last_paragraph)
+                    break
+            quotations.append({"pieces": pieces, "open_mark": open_mark, "close_mark": pieces[-1][1],
+                               "first_paragraph": index, "last_paragraph": last_paragraph})
+    return quotations
+
+
+def _words(phrase: str) -> list[str]:
+    return TOKEN.findall(phrase)
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def split_name_role(phrase: str) -> tuple[str | None, str | None]:
+    """("Chief Fire Officer Nathan Travis") -> ("Nathan Travis", "Chief Fire Officer")."""
+    words = _words(phrase)
+    while words and words[0].lower() in LEADING_FUNCTION_WORDS:
+        words = words[1:]
+    while words and words[-1].lower() in HONOURS:
+        words = words[:-1]
+    if not words:
+        return None, None
+    # Trailing run of capitalised words (the name), titles kept with it.
+    end = len(words)
+    start = end
+    while start > 0 and _is_capitalised(words[start - 1]) and words[start - 1].lower() not in NOT_NAME_WORDS:
+        start -= 1
+    if start == end:
+        return None, " ".join(words)
+    while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
+        start -= 1
+    name_words = words[start:end]
+    if len(name_words) == 1 and name_words[0].lower() in TITLES:
+        return None, " ".join(words)
+    role = " ".join(words[:start]).strip(" ,") or None
+    if role and role.lower() in ("the", "a", "an"):
+        role = None
+    return " ".join(name_words), role
+
+
+def _looks_like_role(segment: str) -> bool:
+    words = _words(segment)
+    if not words:
+        return False
+    if words[0].lower() in ("who", "of", "for", "with", "from", "a", "an") or " of " in f" {segment} ":
+        return True
+    name, _role = split_name_role(segment)
+    return name is None
+
+
+class QuoteAttributor:
+    """Attributes the quotations of one article, remembering speakers for pronouns and surnames."""
+
+    def __init__(self, text: str, mentions: list[dict], watchlist):
+        self.text = text
+        self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
+        self.mention_starts = [mention["start_char"] for mention in self.mentions]
+        self.watchlist = watchlist
+        self.people: dict[str, Speaker] = {}
+        self.last_speaker: Speaker | None = None
+        self.last_speaker_offset = -1
+        self.quoted_spans: list[tuple[int, int]] = []
+        self.entity_counts: dict[str, int] = {}
+        for mention in mentions:
+            self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
+
+    # -- entity links --------------------------------------------------------------------
+    def _entity_in(self, start: int, end: int) -> str | None:
+        """The watched entity mentioned between ``start`` and ``end`` (last one wins)."""
+        first = bisect.bisect_left(self.mention_starts, start)
+        found = None
+        for mention in self.mentions[first:]:
+            if mention["start_char"] >= end:
+                break
+            if mention["end_char"] <= end:
+                found = mention["entity_id"]
+        return found
+
+    def _entity_for_role(self, role: str | None) -> str | None:
+        """A watched body whose speaker roles match ``role`` and which the article mentions."""
+        if not role or self.watchlist is None:
+            return None
+        lowered = role.lower()
+        candidates = [entity.id for entity in self.watchlist.entities
+                      if entity.id in self.entity_counts
+                      and any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in entity.speaker_roles)]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
+
+    def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
+        """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
+        surname = name.split()[-1]
+        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,[^.;:\"\u201c\u201d\n]{{3,120}}?)"
+                                rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
+        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+            match = apposition.match(self.text, occurrence.end(), before)
+            if match is None:
+                continue
+            entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
+            if entity_id:
+                return match.group("apposition").strip(" ,"), entity_id
+        # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
+        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+            window_start = max(0, occurrence.start() - 80)
+            entity_id = self._entity_in(window_start, occurrence.start())
+            if entity_id is None:
+                continue
+            last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
+                self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
+            between = self.text[last["end_char"]:occurrence.start()]
+            if len(between) <= 40 and not re.search(r"[.;:\"\u201c\u201d\n]", between):
+                return None, entity_id
+        return None, None
+
+    def _register(self, speaker: Speaker) -> Speaker:
+        """Complete ``speaker`` from what is known about the same person, and remember it."""
+        if speaker.name:
+            surname = speaker.name.split()[-1].lower()
+            known = self.people.get(surname)
+            if speaker.entity_id is None and speaker.start is not None:
+                speaker.entity_id = self._entity_in(speaker.start, speaker.end)
+            if speaker.entity_id is None:
+                speaker.entity_id = self._entity_for_role(speaker.role)
+            if known is not None:
+                if len(known.name.split()) > len(speaker.name.split()) and not (
+                        speaker.name.split()[0].lower() in TITLES and len(speaker.name.split()) > 2):
+                    speaker.name = known.name
+                speaker.role = speaker.role or known.role
+                speaker.entity_id = speaker.entity_id or known.entity_id
+            if speaker.entity_id is None and speaker.start is not None:
+                role, entity_id = self._described_entity(speaker.name, speaker.start)
+                speaker.role = speaker.role or role
+                speaker.entity_id = entity_id
+            self.people[surname] = speaker
+        elif speaker.start is not None and speaker.entity_id is None:
+            speaker.entity_id = self._entity_in(speaker.start, speaker.end) or self._entity_for_role(speaker.role)
+        return speaker
+
+    # -- attribution ---------------------------------------------------------------------
+    def _last_person(self, before: int) -> tuple[str, int] | None:
+        """The last person named outside quotation marks before offset ``before``.
+
+        A run of capitalised words counts as a person when it carries a title ("Mr Barker"), follows a
+        role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
+        apposition; never after a preposition ("at Bedstone College")."""
+        found = None
+        for match in CAPITALISED_RUN.finditer(self.text, 0, before):
+            if any(start <= match.start() < end for start, end in self.quoted_spans):
+                continue
+            words = match.group(0).split()
+            offsets = [match.start() + m.start() for m in re.finditer(r"\S+", match.group(0))]
+            index = 0
+            for position, word in enumerate(words):
+                if word.lower().rstrip(".,") in NOT_NAME_WORDS:
+                    index = position + 1
+            name_words = words[index:]
+            while name_words and name_words[-1].lower() in HONOURS:
+                name_words = name_words[:-1]
+            if not name_words:
+                continue
+            titled = name_words[0].lower().rstrip(".") in TITLES
+            if titled and len(name_words) == 1:
+                continue
+            preceded_by_role = any(word.lower() in ROLE_WORDS - FUNCTION_WORDS for word in words[:index])
+            preceding = self.text[max(0, match.start() - 12):match.start()].split()
+            after = self.text[match.end():match.end() + 40]
+            followed = bool(re.match(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)", after))
+            if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
+                continue
+            if len(name_words) == 1 and not re.match(rf"\s*{VERB}\b", after):
+                continue
+            if titled or preceded_by_role or followed:
+                name = " ".join(name_words)
+                found = (self._complete_name(name, before), offsets[index])
+        return found
+
+    def _complete_name(self, name: str, before: int) -> str:
+        """A lone first name or surname completed from a fuller form earlier in the text."""
+        if len(name.split()) != 1:
+            return name
+        for pattern in (rf"\b{re.escape(name)}\s+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+\s+{re.escape(name)}\b"):
+            for match in re.finditer(pattern, self.text[:before]):
+                if not any(word.lower() in NOT_NAME_WORDS for word in match.group(0).split()):
+                    return match.group(0)
+        return name
+
+    def _pronoun_speaker(self, offset: int) -> Speaker | None:
+        """Who "he"/"she" means: the last person named since the previous quote, else its speaker."""
+        previous_end = self.last_speaker_offset if self.last_speaker is not None else -1
+        person = self._last_person(offset)
+        if person is not None and person[1] > previous_end:
+            name, start = person
+            return Speaker(name=name, start=start, end=start + len(name), described=True)
+        if self.last_speaker is None:
+            return None
+        return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
+
+    def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
+        phrase = phrase.strip(" ,")
+        if not phrase:
+            return None
+        end = start + len(phrase)
+        if phrase.lower() in PRONOUNS:
+            return self._pronoun_speaker(start)
+        segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
+        if len(segments) > 1 and _looks_like_role(segments[-1]):
+            name, role_in_name = split_name_role(segments[-2])
+            role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
+        else:
+            name, role_in_name = split_name_role(segments[-1])
+            role = role or role_in_name
+        if name is None:
+            words = _words(segments[-1])
+            if not words or len(words) > MAX_SPEAKER_WORDS:
+                return None
+            name = " ".join(words)
+        return Speaker(name=name, role=role, start=start, end=end)
+
+    def _before(self, quotation: dict) -> Speaker | None:
+        paragraph_start = self.text.rfind("\n", 0, quotation["open_mark"]) + 1
+        before = self.text[paragraph_start:quotation["open_mark"]]
+        clause_start = 0
+        for match in SENTENCE_END.finditer(before):
+            clause_start = match.end()
+        clause = before[clause_start:]
+        if not clause.rstrip().endswith((":", ",")) and not re.search(rf"\b{VERB}\s*$", clause):
+            return None
+        for match in VERB_IN_CLAUSE.finditer(clause):
+            subject_words = _words(clause[:match.start()])
+            while subject_words and subject_words[-1].lower() in AUXILIARIES:
+                subject_words = subject_words[:-1]
+            if not subject_words or len(subject_words) > 25:
+                return None
+            if subject_words[-1].lower() in PRONOUNS:
+                return self._pronoun_speaker(paragraph_start + clause_start + match.start())
+            subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
+            return self._speaker_from_phrase(subject, paragraph_start + clause_start)
+        return None
+
+    def _after(self, quotation: dict) -> Speaker | None:
+        after_start = quotation["close_mark"] + 1
+        line_end = self.text.find("\n", after_start)
+        after = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        match = AFTER_VERB_FIRST.match(after)
+        if match:
+            speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+            if speaker is not None and match.group("role"):
+                speaker.role = speaker.role or match.group("role").strip()
+                speaker.end = after_start + match.end("role")
+            return speaker
+        match = AFTER_SPEAKER_FIRST.match(after)
+        if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
+            return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+        return None
+
+    def attribute(self, quotations: list[dict]) -> list[dict]:
+        self.quoted_spans = [(quotation["open_mark"], quotation["close_mark"]) for quotation in quotations]
+        results: list[dict] = []
+        previous: dict | None = None
+        for quotation in quotations:
+            speaker = self._before(quotation) or self._after(quotation)
+            attributed = speaker is not None
+            if speaker is None and previous is not None and previous["speaker"] and (
+                    quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
+                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"])
+            quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
+            if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
+                continue
+            if speaker is not None:
+                speaker = self._register(speaker)
+                self.last_speaker = speaker
+                self.last_speaker_offset = quotation["close_mark"]
+            result = {
+                "speaker": speaker.name if speaker else None,
+                "speaker_role": speaker.role if speaker else None,
+                "entity_id": speaker.entity_id if speaker else None,
+                "text": quoted,
+                "start_char": quotation["pieces"][0][0],
+                "end_char": quotation["pieces"][-1][1],
+                "_last_paragraph": quotation["last_paragraph"],
+            }
+            results.append(result)
+            previous = result
+        for result in results:
+            del result["_last_paragraph"]
+        return results
+
+
+def extract_quotes(text: str, mentions: list[dict], watchlist=None) -> list[dict]:
+    """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``."""
+    if not text or not any(mark in text for mark in QUOTE_MARKS):
+        return []
+    return QuoteAttributor(text, mentions, watchlist).attribute(find_quotations(text))

@@ -1,0 +1,217 @@
+"""Load and validate the watchlist of bodies whose mentions and quotes cuttings tracks.
+
+The watchlist lives in ``data/watchlist.toml`` (see ``docs/watchlist.md``).  Loading refuses a
+malformed file with a one-line :class:`WatchlistError` naming the entry at fault.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Bump when the matching rules change, so cached analyses are recomputed.
+RULES_VERSION = "rules-3"
+
+DEFAULT_WATCHLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "watchlist.toml"
+ENTITY_KINDS = ("organisation", "office", "person")
+
+
+class WatchlistError(ValueError):
+    """The watchlist file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A person who held an office from ``start`` to ``end`` (inclusive; ``end`` None = still)."""
+
+    name: str
+    start: dt.date | None
+    end: dt.date | None
+
+    @property
+    def surname(self) -> str:
+        return self.name.split()[-1]
+
+    def held_on(self, day: dt.date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One watched body or office."""
+
+    id: str
+    name: str
+    kind: str
+    category: str
+    aliases: tuple[str, ...]
+    abbreviations: tuple[str, ...] = ()
+    region_terms: tuple[str, ...] = ()
+    holders: tuple[Holder, ...] = ()
+    generic_references: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    speaker_roles: tuple[str, ...] = ()
+    infer_from_region: bool = False
+    governs: str | None = None
+
+    def holders_on(self, day: dt.date | None) -> list[Holder]:
+        """Holders in office on ``day`` (all holders when ``day`` is None)."""
+        if day is None:
+            return list(self.holders)
+        return [holder for holder in self.holders if holder.held_on(day)]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A phrase family naming several watched bodies at once."""
+
+    id: str
+    members: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    generic_references: tuple[str, ...] = ()
+    area_references: tuple[str, ...] = ()
+
+
+@dataclass
+class Watchlist:
+    """The parsed watchlist: ``entities``, ``groups`` and a ``version`` string."""
+
+    entities: list[Entity]
+    groups: list[Group] = field(default_factory=list)
+    version: str = ""
+    path: Path | None = None
+
+    def get(self, entity_id: str) -> Entity:
+        """The entity with ``entity_id``; KeyError if unknown."""
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(entity_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return [entity.id for entity in self.entities]
+
+
+def _string_list(raw: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
+    if key not in raw:
+        if required:
+            raise WatchlistError(f"{where}: missing field '{key}'")
+        return ()
+    values = raw[key]
+    if not isinstance(values, list):
+        raise WatchlistError(f"{where}: '{key}' must be a list of strings")
+    for value in values:
+        if not isinstance(value, str):
+            raise WatchlistError(f"{where}: '{key}' must be a list of strings")
+        if not value.strip():
+            label = {"aliases": "alias", "abbreviations": "abbreviation"}.get(key, f"entry in '{key}'")
+            raise WatchlistError(f"{where}: empty {label}")
+    return tuple(value.strip() for value in values)
+
+
+def _parse_date(value, where: str, holder_name: str, key: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise WatchlistError(f"{where}: holder '{holder_name}': bad date {key}={value!r}") from None
+
+
+def _parse_holders(raw: dict, where: str) -> tuple[Holder, ...]:
+    holders = []
+    for item in raw.get("holders", []):
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise WatchlistError(f"{where}: holder without a name")
+        name = str(item["name"]).strip()
+        start = _parse_date(item.get("from"), where, name, "from")
+        end = _parse_date(item.get("to"), where, name, "to")
+        if start and end and end < start:
+            raise WatchlistError(f"{where}: holder '{name}': 'to' is before 'from'")
+        holders.append(Holder(name=name, start=start, end=end))
+    return tuple(holders)
+
+
+def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
+    entity_id = raw.get("id")
+    if not isinstance(entity_id, str) or not entity_id.strip():
+        raise WatchlistError(f"{file_label}: entity #{index + 1}: missing field 'id'")
+    where = f"{file_label}: entity '{entity_id}'"
+    for key in ("name", "kind"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise WatchlistError(f"{where}: missing field '{key}'")
+    if raw["kind"] not in ENTITY_KINDS:
+        raise WatchlistError(f"{where}: kind must be one of {', '.join(ENTITY_KINDS)}, not {raw['kind']!r}")
+    aliases = _string_list(raw, "aliases", where, required=True)
+    abbreviations = _string_list(raw, "abbreviations", where)
+    if not aliases and not abbreviations:
+        raise WatchlistError(f"{where}: needs at least one alias or abbreviation")
+    return Entity(
+        id=entity_id,
+        name=raw["name"].strip(),
+        kind=raw["kind"],
+        category=str(raw.get("category") or raw["kind"]),
+        aliases=aliases,
+        abbreviations=abbreviations,
+        region_terms=_string_list(raw, "region_terms", where),
+        holders=_parse_holders(raw, where),
+        generic_references=_string_list(raw, "generic_references", where),
+        exclude=_string_list(raw, "exclude", where),
+        speaker_roles=_string_list(raw, "speaker_roles", where),
+        infer_from_region=bool(raw.get("infer_from_region", False)),
+        governs=raw.get("governs"),
+    )
+
+
+def _parse_group(raw: dict, file_label: str, known_ids: set[str]) -> Group:
+    group_id = raw.get("id")
+    if not isinstance(group_id, str) or not group_id.strip():
+        raise WatchlistError(f"{file_label}: group without 'id'")
+    where = f"{file_label}: group '{group_id}'"
+    members = _string_list(raw, "members", where, required=True)
+    unknown = [member for member in members if member not in known_ids]
+    if unknown:
+        raise WatchlistError(f"{where}: unknown member '{unknown[0]}'")
+    return Group(
+        id=group_id,
+        members=members,
+        aliases=_string_list(raw, "aliases", where),
+        generic_references=_string_list(raw, "generic_references", where),
+        area_references=_string_list(raw, "area_references", where),
+    )
+
+
+def load_watchlist(path: str | Path | None = None) -> Watchlist:
+    """Parse and validate a watchlist TOML file (default ``data/watchlist.toml`` in the repo)."""
+    path = Path(path) if path is not None else DEFAULT_WATCHLIST_PATH
+    file_label = path.name
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as error:
+        raise WatchlistError(f"{file_label}: cannot read: {error.strerror}") from None
+    try:
+        document = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise WatchlistError(f"{file_label}: invalid TOML: {error}") from None
+    raw_entities = document.get("entity")
+    if not isinstance(raw_entities, list) or not raw_entities:
+        raise WatchlistError(f"{file_label}: no [[entity]] entries")
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_entities):
+        entity = _parse_entity(raw, file_label, index)
+        if entity.id in seen:
+            raise WatchlistError(f"{file_label}: entity '{entity.id}': duplicate id")
+        seen.add(entity.id)
+        entities.append(entity)
+    for entity in entities:
+        if entity.governs is not None and entity.governs not in seen:
+            raise WatchlistError(f"{file_label}: entity '{entity.id}': governs unknown entity '{entity.governs}'")
+    groups = [_parse_group(raw, file_label, seen) for raw in document.get("group", [])]
+    digest = hashlib.sha256(raw_bytes).hexdigest()[:12]
+    return Watchlist(entities=entities, groups=groups, version=f"{digest}-{RULES_VERSION}", path=path)

@@ -1,0 +1,418 @@
+"""A purpose-built misbehaving news site on 127.0.0.1 for the crawler fault tests.
+
+:class:`FaultServer` serves two sources from one threaded HTTP server on a free port:
+
+* ``fault-news`` (home ``/``): one page per fault the crawler must survive and record -
+  500, 503 then OK (Retry-After: 1), 429 (Retry-After: 1), a response slower than the
+  timeout, a truncated body, pages over the size limit (declared and undeclared length),
+  a gzip bomb, a windows-1252 page, a redirect loop, a robots.txt-disallowed page, a PDF,
+  a syndicated copy, and ``utm_*`` / AMP variants of one URL.
+* ``quiet-news`` (home ``/quiet/``): well-behaved old articles plus two fresh ones - one the
+  test edits between crawls (:attr:`FaultServer.edited`) and one whose timestamp and share
+  count change on every request; its feed and sitemap answer conditional requests with 304.
+
+Every request is logged (:attr:`FaultServer.requests`) with its time and headers so tests
+can assert what was fetched, how often, and with which conditional headers. Article texts
+are seed-corpus stories. :func:`run_crawl_cli` runs one ``cuttings crawl`` in a subprocess
+(Twisted's reactor runs once per process).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import html
+import os
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = REPO_ROOT / "data" / "corpus" / "articles"
+
+MAX_PAGE_BYTES = 100_000
+TIMEOUT_SECONDS = 1.0
+RETRY_TIMES = 1
+SLOW_SECONDS = 2.5
+
+OLD_DATE = "2019-03-14T09:30:00Z"
+
+
+def corpus_story(corpus_id: str) -> tuple[str, list[str]]:
+    """(headline, paragraphs) of a seed-corpus article."""
+    lines = (CORPUS / f"{corpus_id}.txt").read_text(encoding="utf-8").split("\n", 1)
+    paragraphs = [p.strip() for p in lines[1].split("\n\n") if p.strip()]
+    return lines[0].strip(), paragraphs
+
+
+@dataclass
+class Logged:
+    path: str
+    at: float
+    headers: dict
+    status: int | None = None
+
+
+def article_html(base: str, path: str, title: str, paragraphs: list[str], published_at: str,
+                 *, extra_head: str = "", charset: str | None = "utf-8", byline: str = "Jane Reporter") -> str:
+    """A plain news-article page with OpenGraph dates and a self canonical link."""
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    meta_charset = f'<meta charset="{charset}">' if charset else ""
+    return f"""<!DOCTYPE html>
+<html lang="en-GB"><head>{meta_charset}
+<title>{html.escape(title)} | Fault News</title>
+<link rel="canonical" href="{base}{path}">
+<meta property="og:type" content="article">
+<meta property="og:title" content="{html.escape(title)}">
+<meta property="article:published_time" content="{published_at}">
+{extra_head}
+</head><body>
+<nav><a href="/">Home</a> <a href="/quiet/">Quiet</a></nav>
+<article>
+<h1>{html.escape(title)}</h1>
+<p class="byline">By {byline}</p>
+<time datetime="{published_at}">{published_at[:10]}</time>
+<div class="article-body">
+{body}
+</div>
+</article>
+<footer><p>Fault News, a test site.</p></footer>
+</body></html>"""
+
+
+def listing_html(title: str, links: list[str], feed: str | None) -> str:
+    feed_link = f'<link rel="alternate" type="application/rss+xml" href="{feed}">' if feed else ""
+    items = "\n".join(f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in links)
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{feed_link}'
+            f'<meta property="og:type" content="website"></head><body><h1>{title}</h1><ul>{items}</ul></body></html>')
+
+
+def rss(base: str, entries: list[tuple[str, str, str]]) -> str:
+    """RSS 2.0 with (path, title, published_at) entries."""
+    items = "".join(
+        f"<item><title>{html.escape(title)}</title><link>{base}{path}</link>"
+        f"<pubDate>{formatdate(dt.datetime.strptime(published, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=dt.timezone.utc).timestamp(), usegmt=True)}</pubDate></item>"
+        for path, title, published in entries)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Fault News</title>'
+            f"<link>{base}/</link><description>test</description>{items}</channel></rss>")
+
+
+def sitemap(base: str, entries: list[tuple[str, str, str]]) -> str:
+    urls = "".join(f"<url><loc>{base}{path}</loc><lastmod>{published}</lastmod></url>"
+                   for path, _title, published in entries)
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
+
+
+class FaultServer:
+    """The fault site; use as a context manager (``with FaultServer() as server: server.base``)."""
+
+    def __init__(self):
+        self.requests: list[Logged] = []
+        self.edited = False
+        self.lock = threading.Lock()
+        self.fresh_date = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.server = None
+        self.base = ""
+        self.stories = {cid: corpus_story(cid) for cid in
+                        [f"t1-{n:03d}" for n in range(1, 25)]}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> "FaultServer":
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - name fixed by the base class
+                entry = Logged(self.path, time.monotonic(), {k.lower(): v for k, v in self.headers.items()})
+                with owner.lock:
+                    owner.requests.append(entry)
+                try:
+                    owner.respond(self, entry)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            # The default listen backlog (5) drops connections under the crawler's 16 parallel
+            # requests; the kernel's SYN retry then takes longer than the 1 s test timeout.
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, name="fault-server", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what the tests read ------------------------------------------------------------------
+    def hits(self, path: str) -> int:
+        """Requests for exactly this path (query string included)."""
+        return sum(1 for r in self.requests if r.path == path)
+
+    def hits_matching(self, prefix: str) -> list[Logged]:
+        return [r for r in self.requests if r.path.startswith(prefix)]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    def sources_toml(self, path: Path, *, dead_port: int | None = None) -> Path:
+        """Write a sources file for this server (timeout 1 s, 100 kB limit, one retry)."""
+        dead = ""
+        if dead_port:
+            dead = f"""
+[[source]]
+id = "dead-news"
+name = "Dead News"
+home = "http://127.0.0.1:{dead_port}/"
+feeds = ["http://127.0.0.1:{dead_port}/feed.xml"]
+"""
+        path.write_text(f"""
+[crawl]
+timeout = {TIMEOUT_SECONDS}
+max_page_bytes = {MAX_PAGE_BYTES}
+retry_times = {RETRY_TIMES}
+revisit_days = 3
+max_depth = 1
+
+[[source]]
+id = "fault-news"
+name = "Fault News"
+home = "{self.base}/"
+feeds = ["{self.base}/feed.xml"]
+allow = ['^/news/']
+deny = ['/tag/']
+
+[[source]]
+id = "quiet-news"
+name = "Quiet News"
+home = "{self.base}/quiet/"
+feeds = ["{self.base}/quiet/feed.xml"]
+sitemaps = ["{self.base}/quiet/sitemap.xml"]
+allow = ['^/quiet/news/']
+{dead}""", encoding="utf-8")
+        return path
+
+    # -- the site -----------------------------------------------------------------------------
+    FAULT_LINKS = [
+        "/news/ok-story/", "/news/ok-story/?utm_source=twitter&utm_medium=social", "/news/ok-story/amp/",
+        "/news/server-error/", "/news/busy-story/", "/news/rate-limited/", "/news/slow-story/",
+        "/news/truncated-story/", "/news/huge-story/", "/news/huge-chunked/", "/news/gzip-bomb/",
+        "/news/cafe-story/", "/news/loop-a/", "/news/private-draft/", "/news/annual-report/",
+        "/news/fire-plan/", "/news/fire-plan-sister/", "/tag/fire/",
+    ]
+    QUIET_OLD = [f"/quiet/news/old-{n}/" for n in range(1, 9)]
+
+    def quiet_entries(self) -> list[tuple[str, str, str]]:
+        entries = [(path, self.stories[f"t1-{n:03d}"][0], OLD_DATE) for n, path in enumerate(self.QUIET_OLD, 15)]
+        entries.append(("/quiet/news/edited-story/", self.edited_story()[0], self.fresh_date))
+        entries.append(("/quiet/news/trivial-story/", self.stories["t1-023"][0], self.fresh_date))
+        return entries
+
+    def edited_story(self) -> tuple[str, list[str]]:
+        title, paragraphs = self.stories["t1-024"]
+        if not self.edited:
+            return title, paragraphs
+        return (f"{title} as council delays decision",
+                paragraphs[:2] + ["The council said a final decision would now be taken in the spring."]
+                + paragraphs[2:] + ["Correction: an earlier version of this article gave the wrong date "
+                                    "for the meeting."])
+
+    def respond(self, handler, entry: Logged) -> None:  # noqa: C901 - one branch per fault page
+        path = entry.path
+        base = self.base
+        if path == "/robots.txt":
+            return self.send(handler, entry, 200, "User-agent: *\nDisallow: /news/private-draft/\n"
+                             "Sitemap: /sitemap.xml\n", "text/plain")
+        if path == "/":
+            return self.send(handler, entry, 200, listing_html("Fault News", self.FAULT_LINKS, "/feed.xml"))
+        if path == "/feed.xml":
+            return self.send(handler, entry, 200, rss(base, [("/news/fire-plan/", "Fire plan", OLD_DATE)]),
+                             "application/rss+xml")
+        if path == "/sitemap.xml":
+            return self.send(handler, entry, 200, sitemap(base, [("/news/ok-story/", "", OLD_DATE)]),
+                             "application/xml")
+        if path.startswith("/news/ok-story/"):
+            title, paragraphs = self.stories["t1-001"]
+            return self.send(handler, entry, 200, article_html(base, "/news/ok-story/", title, paragraphs, OLD_DATE))
+        if path == "/news/server-error/":
+            return self.send(handler, entry, 500, "<h1>Internal Server Error</h1>")
+        if path == "/news/busy-story/":
+            if self.hits(path) == 1:
+                return self.send(handler, entry, 503, "<h1>Busy</h1>", extra={"Retry-After": "1"})
+            title, paragraphs = self.stories["t1-002"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, OLD_DATE))
+        if path == "/news/rate-limited/":
+            return self.send(handler, entry, 429, "<h1>Too many requests</h1>", extra={"Retry-After": "1"})
+        if path == "/news/slow-story/":
+            time.sleep(SLOW_SECONDS)
+            title, paragraphs = self.stories["t1-003"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, OLD_DATE))
+        if path == "/news/truncated-story/":
+            title, paragraphs = self.stories["t1-004"]
+            page = article_html(base, path, title, paragraphs, OLD_DATE).encode("utf-8")
+            entry.status = 200
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+            handler.send_header("Content-Length", str(len(page) + 5000))
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.wfile.write(page[: len(page) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            return None
+        if path == "/news/huge-story/":
+            title, paragraphs = self.stories["t1-005"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs * 200, OLD_DATE))
+        if path == "/news/huge-chunked/":
+            title, paragraphs = self.stories["t1-005"]
+            page = article_html(base, path, title, paragraphs * 200, OLD_DATE).encode("utf-8")
+            entry.status = 200
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+            handler.send_header("Connection", "close")  # no Content-Length: the size is not declared
+            handler.end_headers()
+            for start in range(0, len(page), 16384):
+                handler.wfile.write(page[start:start + 16384])
+            handler.close_connection = True
+            return None
+        if path == "/news/gzip-bomb/":
+            bomb = gzip.compress(b"<p>" + b" " * (MAX_PAGE_BYTES * 50) + b"</p>", compresslevel=9)
+            return self.send(handler, entry, 200, bomb, extra={"Content-Encoding": "gzip"})
+        if path == "/news/cafe-story/":
+            title = "Café owner’s £2.5m plan for Ledbury fire station site"
+            paragraphs = ["The owner of a Ledbury café has put forward a “bold” £2.5m plan to reuse the old fire "
+                          "station site once the crew moves to its new base next year, the town council heard.",
+                          *self.stories["t1-006"][1]]
+            page = article_html(base, path, title, paragraphs, OLD_DATE, charset="windows-1252")
+            return self.send(handler, entry, 200, page.encode("cp1252"), "text/html")
+        if path == "/news/loop-a/":
+            return self.send(handler, entry, 302, "", extra={"Location": "/news/loop-b/"})
+        if path == "/news/loop-b/":
+            return self.send(handler, entry, 302, "", extra={"Location": "/news/loop-a/"})
+        if path == "/news/private-draft/":
+            title, paragraphs = self.stories["t1-007"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, OLD_DATE))
+        if path == "/news/annual-report/":
+            return self.send(handler, entry, 200, b"%PDF-1.4\n% fake annual report\n%%EOF\n", "application/pdf")
+        if path == "/news/fire-plan/":
+            title, paragraphs = self.stories["t1-008"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, "2019-03-14T08:00:00Z"))
+        if path == "/news/fire-plan-sister/":
+            title, paragraphs = self.stories["t1-008"]
+            copy = paragraphs[:-1] + [paragraphs[-1] + " This story first appeared in the Fault Gazette, "
+                                      "our sister title."]
+            return self.send(handler, entry, 200, article_html(base, path, title.title(), copy,
+                                                               "2019-03-14T11:30:00Z", byline="Sam Syndicate"))
+        if path == "/tag/fire/":
+            return self.send(handler, entry, 200, listing_html("Tag: fire", ["/news/fire-plan/"], None))
+        # -- quiet-news -------------------------------------------------------------------------
+        if path == "/quiet/":
+            return self.send(handler, entry, 200, listing_html("Quiet News", [p for p, _, _ in self.quiet_entries()],
+                                                              "/quiet/feed.xml"))
+        if path in ("/quiet/feed.xml", "/quiet/sitemap.xml"):
+            etag = f'"{path.rsplit("/", 1)[1]}-{int(self.edited)}"'
+            if handler.headers.get("If-None-Match") == etag:
+                return self.send(handler, entry, 304, b"", extra={"ETag": etag})
+            render = rss if path.endswith("feed.xml") else sitemap
+            return self.send(handler, entry, 200, render(base, self.quiet_entries()),
+                             "application/rss+xml" if path.endswith("feed.xml") else "application/xml",
+                             extra={"ETag": etag, "Last-Modified": formatdate(time.time() - 3600, usegmt=True)})
+        if path in self.QUIET_OLD:
+            title, paragraphs = self.stories[f"t1-{self.QUIET_OLD.index(path) + 15:03d}"]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, OLD_DATE))
+        if path == "/quiet/news/edited-story/":
+            etag = f'"edited-{int(self.edited)}"'
+            if handler.headers.get("If-None-Match") == etag:
+                return self.send(handler, entry, 304, b"", extra={"ETag": etag})
+            title, paragraphs = self.edited_story()
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, self.fresh_date),
+                             extra={"ETag": etag})
+        if path == "/quiet/news/trivial-story/":
+            title, paragraphs = self.stories["t1-023"]
+            now = dt.datetime.now(dt.timezone.utc)
+            counter = self.hits(path)
+            noisy = [f"Updated {now:%H:%M:%S} on {now:%d %B %Y}. Shared {137 * counter} times.", *paragraphs,
+                     f"{12 * counter} comments"]
+            if counter > 1:  # whitespace changes too
+                noisy = [p.replace(" ", "  ", 3) for p in noisy]
+            return self.send(handler, entry, 200, article_html(base, path, title, noisy, self.fresh_date))
+        return self.send(handler, entry, 404, "<h1>Not found</h1>")
+
+    @staticmethod
+    def send(handler, entry: Logged, status: int, body: str | bytes, content_type: str = "text/html; charset=utf-8",
+             extra: dict | None = None) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        entry.status = status
+        handler.send_response(status)
+        if status != 304:
+            handler.send_header("Content-Type", content_type)
+        for name, value in (extra or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if data:
+            handler.wfile.write(data)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_crawl_cli(db: Path, sources: Path, *source_ids: str, since: str | None = None,
+                  timeout: float = 120) -> subprocess.CompletedProcess:
+    """Crawl in a subprocess (this file's ``main``: ``cuttings crawl --no-politeness`` without
+    the rest of the CLI); raises if it fails. ``since="all"`` disables the date filter."""
+    command = [sys.executable, __file__, str(db), str(sources), *source_ids]
+    if since:
+        command += ["--since", since]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    if result.returncode != 0:
+        raise AssertionError(f"crawl failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-3000:]}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``faultserver.py DB SOURCES [ID...] [--since DATE|all]``: one crawl, politeness off, as the CLI does."""
+    import argparse
+
+    from cuttings import store
+    from cuttings.config import load_sources
+    from cuttings.crawl import default_since, run_crawl
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("sources")
+    parser.add_argument("ids", nargs="*")
+    parser.add_argument("--since")
+    args = parser.parse_args(argv)
+    db = store.connect(args.db)
+    config = load_sources(args.sources)
+    since = None if args.since == "all" else args.since or default_since(db, config.crawl.overlap_hours)
+    summary = run_crawl(db, config.select(args.ids), config.crawl, since=since, polite=False)
+    print(f"crawl run {summary.run_id}: {summary.status}: {summary.counts}")
+    for row in summary.sources:
+        print(row["source_id"], {k: v for k, v in row.items() if k.startswith(("found_by", "articles", "errors"))})
+    for warning in summary.warnings:
+        print(f"warning: {warning}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO_ROOT))
+    main()

@@ -1,0 +1,309 @@
+"""A small, realistic cuttings database for the report, serve, export and SQL-example tests.
+
+``build_sample_db(path)`` fills a real SQLite file through :func:`cuttings.store.connect`
+with plain parameterised INSERTs. The reference clock is :data:`NOW`
+(2026-11-24 07:00 UTC, a morning digest); the previous digest covered the day up to
+:data:`LAST_REPORT_UNTIL`, so stories first seen after it are "new".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from cuttings import store
+
+NOW = "2026-11-24T07:00:00Z"
+LAST_REPORT_UNTIL = "2026-11-23T07:00:00Z"
+HOSTILE_TITLE = '<script>alert(1)</script> Fire chief "quits"'
+HOSTILE_BODY_HTML = "<img src=x onerror=alert(1)>"
+
+SOURCES = [
+    ("hereford_times", "Hereford Times", "https://www.herefordtimes.com/", "Herefordshire"),
+    ("worcester_news", "Worcester News", "https://www.worcesternews.co.uk/", "Worcestershire"),
+    ("shropshire_star", "Shropshire Star", "https://www.shropshirestar.com/", "Shropshire"),
+]
+
+ENTITIES = [
+    ("hwfrs", "Hereford & Worcester Fire and Rescue Service", "fire_service"),
+    ("hw_fire_authority", "Hereford & Worcester Fire Authority", "fire_authority"),
+    ("sfrs", "Shropshire Fire and Rescue Service", "fire_service"),
+    ("shropshire_fire_authority", "Shropshire and Wrekin Fire Authority", "fire_authority"),
+    ("wm_pcc", "West Mercia Police and Crime Commissioner", "office"),
+    ("west_mercia_police", "West Mercia Police", "police_force"),
+]
+
+# key, source, published_at, first_seen_at, title, body paragraphs,
+# mentions {entity: [surface...]}, quotes [(speaker, role, entity, text)], topics, stance, tone {entity: label},
+# uncertain labels {(task, target)}, duplicate_of key
+ARTICLES = [
+    dict(key="savings", source="worcester_news", published="2026-10-16T08:00:00Z", seen="2026-10-16T09:10:00Z",
+         title="Fire authority sets out savings plan for next year",
+         body=["Hereford & Worcester Fire Authority has agreed a savings plan worth £1.2 million.",
+               "HWFRS says no fire stations will close under the plan."],
+         mentions={"hw_fire_authority": ["Hereford & Worcester Fire Authority"], "hwfrs": ["HWFRS"]},
+         topics=["finance"], stance="none", tone={"hwfrs": "neutral"}),
+    dict(key="barn", source="shropshire_star", published="2026-10-20T21:15:00Z", seen="2026-10-21T02:05:00Z",
+         title="Crews tackle barn blaze near Ludlow",
+         body=["Six crews from Shropshire Fire and Rescue Service fought a fire in a hay barn near Ludlow.",
+               "Nobody was hurt and the farmer thanked the firefighters."],
+         mentions={"sfrs": ["Shropshire Fire and Rescue Service"]},
+         topics=["incident"], stance="none", tone={"sfrs": "positive"}),
+    dict(key="case", source="hereford_times", published="2026-10-24T10:00:00Z", seen="2026-10-24T11:00:00Z",
+         title="Commissioner Campion sets out case for taking over fire governance",
+         body=["West Mercia Police and Crime Commissioner John Campion wants to take over the "
+               "Hereford & Worcester Fire Authority.",
+               "Mr Campion said: \"A single governance body would save money and put the public first.\"",
+               "HWFRS would keep its own chief fire officer."],
+         mentions={"wm_pcc": ["John Campion", "Mr Campion"], "hw_fire_authority": ["Hereford & Worcester Fire Authority"],
+                   "hwfrs": ["HWFRS"]},
+         quotes=[("Mr Campion", "Police and Crime Commissioner", "wm_pcc",
+                  "A single governance body would save money and put the public first.")],
+         topics=["governance"], stance="favour", tone={"wm_pcc": "positive", "hwfrs": "neutral"}),
+    dict(key="oppose", source="shropshire_star", published="2026-10-27T17:40:00Z", seen="2026-10-28T02:05:00Z",
+         title="Councillors oppose PCC bid to run Shropshire fire service",
+         body=["Members of the Shropshire and Wrekin Fire Authority voted against the Commissioner's bid.",
+               "Councillor Jane Morris said: \"Shropshire Fire and Rescue Service works well as it is.\"",
+               "Mr Campion said he would publish a full business case."],
+         mentions={"shropshire_fire_authority": ["Shropshire and Wrekin Fire Authority"],
+                   "sfrs": ["Shropshire Fire and Rescue Service"], "wm_pcc": ["Commissioner", "Mr Campion"]},
+         quotes=[("Councillor Jane Morris", "councillor", None, "Shropshire Fire and Rescue Service works well as it is.")],
+         topics=["governance"], stance="against", tone={"wm_pcc": "negative", "sfrs": "neutral"}),
+    dict(key="burglary", source="worcester_news", published="2026-10-30T12:00:00Z", seen="2026-10-30T13:00:00Z",
+         title="West Mercia Police appeal after burglaries in Droitwich",
+         body=["West Mercia Police is appealing for witnesses after three burglaries in Droitwich."],
+         mentions={"west_mercia_police": ["West Mercia Police"]},
+         topics=["other"], stance="none", tone={}),
+    dict(key="alarms", source="hereford_times", published="2026-11-03T09:00:00Z", seen="2026-11-03T10:00:00Z",
+         title="Smoke alarm campaign launched across Herefordshire",
+         body=["HWFRS is fitting free smoke alarms for older residents this winter."],
+         mentions={"hwfrs": ["HWFRS"]},
+         topics=["prevention"], stance="none", tone={"hwfrs": "positive"}),
+    dict(key="inspection", source="shropshire_star", published="2026-11-06", seen="2026-11-06T15:00:00Z",
+         title="Inspectors rate Shropshire Fire and Rescue Service good",
+         body=["HMICFRS rated SFRS good at preventing fires and responding to emergencies."],
+         mentions={"sfrs": ["Shropshire Fire and Rescue Service", "SFRS"]},
+         topics=["inspection"], stance="none", tone={"sfrs": "positive"}),
+    dict(key="hq", source="worcester_news", published="2026-11-10T07:30:00Z", seen="2026-11-10T08:00:00Z",
+         title="Fire and police alliance: shared headquarters plan",
+         first_title="Shared HQ plan for fire and police",
+         body=["HWFRS and West Mercia Police plan to share a headquarters in Worcester.",
+               "The move would save £300,000 a year, the report says."],
+         first_body=["HWFRS and West Mercia Police plan to share a headquarters in Worcester."],
+         edited_at="2026-11-23T15:20:00Z", modified="2026-11-23T15:00:00Z",
+         mentions={"hwfrs": ["HWFRS"], "west_mercia_police": ["West Mercia Police"]},
+         topics=["collaboration", "finance"], stance="neutral", tone={"hwfrs": "neutral"}),
+    dict(key="parking", source="hereford_times", published="2026-11-14T10:00:00Z", seen="2026-11-14T11:00:00Z",
+         title="Hereford market traders welcome new parking rules",
+         body=["Traders at Hereford's Butter Market say the new parking rules have brought more shoppers."],
+         topics=["other"], stance="none", tone={}),
+    dict(key="gap", source="shropshire_star", published="2026-11-18T16:00:00Z", seen="2026-11-19T02:05:00Z",
+         title="Fire authority budget gap widens",
+         body=["The Shropshire and Wrekin Fire Authority faces a £900,000 gap next year.",
+               "SFRS may have to leave posts unfilled."],
+         mentions={"shropshire_fire_authority": ["Shropshire and Wrekin Fire Authority"], "sfrs": ["SFRS"]},
+         topics=["finance"], stance="none", tone={"sfrs": "neutral"}, uncertain={("tone", "sfrs")}),
+    dict(key="consult", source="worcester_news", published="2026-11-20T11:00:00Z", seen="2026-11-20T12:00:00Z",
+         title="PCC confirms consultation on fire governance",
+         body=["The Police and Crime Commissioner will consult the public on fire governance from December."],
+         mentions={"wm_pcc": ["Police and Crime Commissioner"]},
+         topics=["governance"], stance="neutral", tone={"wm_pcc": "neutral"}),
+    # ---- first seen since the last digest ----
+    dict(key="defends", source="hereford_times", published="2026-11-23T09:00:00Z", seen="2026-11-23T09:30:00Z",
+         title="Campion defends fire takeover plan at public meeting",
+         body=["John Campion told a packed meeting in Leominster that HWFRS would be better run under his office.",
+               "Mr Campion said: \"This is about a better service for every community in Herefordshire and "
+               "Worcestershire.\"",
+               "Roger Phillips, chairman of the Hereford & Worcester Fire Authority, said: \"The authority has not "
+               "been shown any evidence that the change would save money.\""],
+         edited_at="2026-11-23T18:00:00Z",
+         first_body=["John Campion told a meeting in Leominster that HWFRS would be better run under his office.",
+                     "Mr Campion said: \"This is about a better service for every community in Herefordshire and "
+                     "Worcestershire.\""],
+         mentions={"wm_pcc": ["John Campion", "Mr Campion"], "hwfrs": ["HWFRS"],
+                   "hw_fire_authority": ["Hereford & Worcester Fire Authority"]},
+         quotes=[("Mr Campion", "Police and Crime Commissioner", "wm_pcc",
+                  "This is about a better service for every community in Herefordshire and Worcestershire."),
+                 ("Roger Phillips", "chairman of the fire authority", "hw_fire_authority",
+                  "The authority has not been shown any evidence that the change would save money.")],
+         topics=["governance"], stance="favour", tone={"wm_pcc": "positive", "hwfrs": "neutral"}),
+    dict(key="defends_copy", source="worcester_news", published="2026-11-23T09:05:00Z", seen="2026-11-23T10:30:00Z",
+         duplicate_of="defends", title="Campion defends fire takeover plan at meeting",
+         body=["John Campion told a packed meeting in Leominster that HWFRS would be better run under his office."],
+         mentions={"wm_pcc": ["John Campion"], "hwfrs": ["HWFRS"]},
+         topics=["governance"], stance="favour", tone={"wm_pcc": "positive"}),
+    dict(key="warn", source="shropshire_star", published="2026-11-23T11:00:00Z", seen="2026-11-23T11:20:00Z",
+         title="Fire chiefs warn over commissioner's plans",
+         body=["Senior officers at Shropshire Fire and Rescue Service have warned the Shropshire and Wrekin Fire "
+               "Authority about the commissioner's plans.",
+               "Mr Campion said: \"I will listen to every view before any decision is made.\""],
+         mentions={"sfrs": ["Shropshire Fire and Rescue Service"],
+                   "shropshire_fire_authority": ["Shropshire and Wrekin Fire Authority"],
+                   "wm_pcc": ["commissioner", "Mr Campion"]},
+         quotes=[("Mr Campion", "Police and Crime Commissioner", "wm_pcc",
+                  "I will listen to every view before any decision is made.")],
+         topics=["governance", "workforce"], stance="neutral", human_stance="against",
+         tone={"wm_pcc": "negative", "sfrs": "neutral"},
+         uncertain={("stance_governance", ""), ("tone", "wm_pcc")}),
+    dict(key="warn_copy", source="hereford_times", published="2026-11-23T12:00:00Z", seen="2026-11-23T13:00:00Z",
+         duplicate_of="warn", title="Fire chiefs warn over commissioner's plans",
+         body=["Senior officers at Shropshire Fire and Rescue Service have warned the Shropshire and Wrekin Fire "
+               "Authority about the commissioner's plans."],
+         mentions={"sfrs": ["Shropshire Fire and Rescue Service"]},
+         topics=["governance"], stance="against", tone={"sfrs": "neutral"}),
+    dict(key="rural", source="worcester_news", published="2026-11-23T14:00:00Z", seen="2026-11-23T14:40:00Z",
+         title="West Mercia Police and PCC launch rural crime fund",
+         body=["West Mercia Police and the Police and Crime Commissioner have launched a £50,000 rural crime fund."],
+         mentions={"west_mercia_police": ["West Mercia Police"], "wm_pcc": ["Police and Crime Commissioner"]},
+         topics=["finance"], stance="none", tone={"wm_pcc": "positive"}),
+    dict(key="hostile", source="hereford_times", published="2026-11-23T16:00:00Z", seen="2026-11-23T16:30:00Z",
+         title=HOSTILE_TITLE,
+         body=[f"A senior officer at HWFRS has resigned. {HOSTILE_BODY_HTML} The service declined to comment.",
+               "Colleagues said: \"<b>We are shocked</b> & saddened.\""],
+         mentions={"hwfrs": ["HWFRS"]},
+         quotes=[("Colleagues", None, None, "<b>We are shocked</b> & saddened.")],
+         topics=["workforce"], stance="none", tone={"hwfrs": "negative"}),
+    dict(key="a49", source="shropshire_star", published="2026-11-23T18:30:00Z", seen="2026-11-23T19:00:00Z",
+         title="Crews rescue driver after crash on A49",
+         body=["Firefighters from Shropshire Fire and Rescue Service cut a driver free after a crash on the A49."],
+         mentions={"sfrs": ["Shropshire Fire and Rescue Service"]},
+         topics=["incident"], stance="none", tone={"sfrs": "positive"}),
+    dict(key="responds", source="worcester_news", published="2026-11-24T05:30:00Z", seen="2026-11-24T06:00:00Z",
+         title="Commissioner's office responds to fire consultation criticism",
+         body=["The office of the Police and Crime Commissioner said criticism of the consultation was unfair.",
+               "HWFRS staff will be briefed next week."],
+         mentions={"wm_pcc": ["Police and Crime Commissioner"], "hwfrs": ["HWFRS"]},
+         topics=["governance"], stance="neutral", tone={"wm_pcc": "neutral", "hwfrs": "neutral"},
+         uncertain={("stance_governance", "")}),
+    dict(key="library", source="hereford_times", published="2026-11-23", seen="2026-11-23T20:00:00Z",
+         title="Hereford library reopens after refurbishment",
+         body=["Hereford library has reopened in the Shirehall after a two-year refurbishment."],
+         topics=["other"], stance="none", tone={}),
+]
+
+MODEL_VERSIONS = {"topics": "topics-2026.11.1", "stance_governance": "stance-2026.11.1", "tone": "tone-2026.11.1"}
+
+
+def _document(title: str, paragraphs: list[str]) -> tuple[str, str]:
+    body = "\n\n".join(paragraphs)
+    return body, store.document_text(title, body)
+
+
+def _paragraph_of(document: str, start: int) -> int:
+    """Paragraph number (0 = headline) of a character offset into ``document_text``."""
+    return document[:start].count("\n\n")
+
+
+def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) -> int:
+    title, body_paragraphs = spec["title"], spec["body"]
+    body, document = _document(title, body_paragraphs)
+    first_title = spec.get("first_title", title)
+    first_body = "\n\n".join(spec.get("first_body", body_paragraphs))
+    version = 2 if "edited_at" in spec else 1
+    slug = spec["key"].replace("_", "-")
+    outlet_home = next(s[2] for s in SOURCES if s[0] == spec["source"])
+    url = f"{outlet_home}news/2026/{slug}/"
+    last_changed = spec.get("edited_at", spec["seen"])
+    cur = db.execute(
+        "INSERT INTO articles (url, canonical_url, source_id, title, author, published_at, published_source, "
+        "modified_at, modified_source, first_seen_at, last_seen_at, last_changed_at, body, word_count, content_hash, "
+        "duplicate_of, similarity, found_by, language, description, section, paywalled, version, crawl_run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [url, url, spec["source"], title, "Staff reporter", spec["published"], "json-ld",
+         spec.get("modified"), "json-ld" if spec.get("modified") else None, spec["seen"], NOW, last_changed,
+         body, store.word_count(body), store.content_hash(title, body),
+         ids.get(spec.get("duplicate_of")), 0.93 if spec.get("duplicate_of") else None,
+         "feed", "en", body_paragraphs[0][:160], "news", 0, version, run_id])
+    article_id = cur.lastrowid
+    db.execute(
+        "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, diff_summary, "
+        "headline_changed, is_correction, crawl_run_id) VALUES (?, 1, ?, ?, ?, ?, 'first seen', 0, 0, ?)",
+        [article_id, first_title, first_body, store.content_hash(first_title, first_body), spec["seen"], run_id])
+    if version == 2:
+        summary, headline_changed, is_correction = store.diff_summary(first_title, first_body, title, body)
+        db.execute(
+            "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, diff_summary, "
+            "headline_changed, is_correction, crawl_run_id) VALUES (?, 2, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [article_id, title, body, store.content_hash(title, body), spec["edited_at"], summary,
+             int(headline_changed), int(is_correction), run_id])
+    for entity_id, surfaces in spec.get("mentions", {}).items():
+        for surface in surfaces:
+            start = document.find(surface)
+            assert start >= 0, (spec["key"], surface)
+            paragraph = _paragraph_of(document, start)
+            sentence = document.split("\n\n")[paragraph]
+            db.execute(
+                "INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, sentence, paragraph, "
+                "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'matched', 'analyser-2026.11.1')",
+                [article_id, entity_id, surface, start, start + len(surface), sentence, paragraph])
+    for speaker, role, entity_id, text in spec.get("quotes", []):
+        start = document.find(text)
+        assert start >= 0, (spec["key"], text)
+        db.execute(
+            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, text, start_char, end_char, "
+            "analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'analyser-2026.11.1')",
+            [article_id, speaker, role, entity_id, text, start, start + len(text)])
+    uncertain = spec.get("uncertain", set())
+    predictions = [("topics", "", topic, 0.81) for topic in spec["topics"]]
+    predictions.append(("stance_governance", "", spec["stance"], 0.74))
+    predictions += [("tone", entity_id, label, 0.68) for entity_id, label in spec["tone"].items()]
+    for task, target, label, probability in predictions:
+        is_uncertain = (task, target) in uncertain
+        db.execute(
+            "INSERT INTO classifications (article_id, task, target, label, probability, uncertain, model_version, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [article_id, task, target, label, 0.41 if is_uncertain else probability, int(is_uncertain),
+             MODEL_VERSIONS[task], spec["seen"]])
+    if "human_stance" in spec:
+        db.execute(
+            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, '', ?, ?, ?)",
+            [article_id, "stance_governance", spec["human_stance"], "analyst@example.org", "2026-11-23T21:00:00Z"])
+    return article_id
+
+
+def build_sample_db(path: str | Path) -> Database:
+    """Create and fill the sample database at ``path``; returns the open :class:`Database`."""
+    db = store.connect(path)
+    with db.atomic():
+        for source_id, name, home, region in SOURCES:
+            db.execute("INSERT INTO sources (id, name, home_url, region, verified, config_json, updated_at) "
+                       "VALUES (?, ?, ?, ?, 1, '{}', ?)", [source_id, name, home, region, "2026-10-01T00:00:00Z"])
+        for entity_id, name, kind in ENTITIES:
+            db.execute("INSERT INTO entities (id, name, kind, watchlist_version) VALUES (?, ?, ?, 'watchlist-3')",
+                       [entity_id, name, kind])
+        for task, version in MODEL_VERSIONS.items():
+            db.execute("INSERT INTO models (version, task, path, labels_json, training_data_hash, n_examples, "
+                       "metrics_json, card_json, created_at) VALUES (?, ?, ?, '[]', 'abc123', 200, '{}', '{}', ?)",
+                       [version, task, f"models/{version}.skops", "2026-11-01T00:00:00Z"])
+        previous_run = db.execute(
+            "INSERT INTO crawl_runs (command, started_at, finished_at, status, pid, pages_fetched, articles_new, "
+            "errors) VALUES ('crawl', '2026-11-23T02:00:00Z', '2026-11-23T02:20:00Z', 'ok', 100, 240, 3, 0)").lastrowid
+        last_run = db.execute(
+            "INSERT INTO crawl_runs (command, started_at, finished_at, status, pid, pages_fetched, articles_new, "
+            "errors, message) VALUES ('crawl', '2026-11-24T02:00:00Z', '2026-11-24T02:25:00Z', 'partial', 101, "
+            "180, 9, 2, 'shropshire_star: 2 errors')").lastrowid
+        for source_id, stored, errors, warning in [("hereford_times", 5, 0, None), ("worcester_news", 4, 0, None),
+                                                   ("shropshire_star", 0, 2, "feed answered HTTP 503")]:
+            db.execute("INSERT INTO source_runs (crawl_run_id, source_id, found_by_feed, pages_fetched, "
+                       "articles_stored, articles_new, errors, mean_body_words, date_rate, warning) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [last_run, source_id, stored, 60, stored, stored, errors, 410.5, 0.95, warning])
+        for kind, status, url, message in [
+                ("http", 503, "https://www.shropshirestar.com/news/feed/", "Service Unavailable"),
+                ("extract", None, "https://www.shropshirestar.com/news/2026/x/", "no article body found")]:
+            db.execute("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
+                       "VALUES (?, 'shropshire_star', ?, ?, ?, ?, '2026-11-24T02:10:00Z')",
+                       [last_run, url, kind, status, message])
+        ids: dict[str, int] = {}
+        for spec in ARTICLES:
+            ids[spec["key"]] = _insert_article(db, spec, ids, previous_run)
+        db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
+                   ["2026-11-23T07:00:05Z", "2026-11-22T07:00:00Z", LAST_REPORT_UNTIL, "html",
+                    "data/reports/digest-2026-11-23.html", 1])
+    return db
+
+
+def article_id(db: Database, key: str) -> int:
+    """The id of a sample article by its fixture key (its URL slug)."""
+    slug = key.replace("_", "-")
+    return db.execute("SELECT id FROM articles WHERE url LIKE ?", [f"%/news/2026/{slug}/"]).fetchone()[0]

@@ -1,0 +1,67 @@
+"""`cuttings analyse-text`: one JSON object per input, in the documented shape."""
+import json
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+ARTICLE = REPO / "data" / "corpus" / "articles" / "t1-002.txt"
+
+
+def check_shape(output: dict):
+    assert set(output) == {"entities", "quotes", "topics", "stance_governance", "tone"}
+    for entity_id, spans in output["entities"].items():
+        assert isinstance(entity_id, str)
+        for span in spans:
+            assert set(span) == {"text", "start", "end"}
+            assert isinstance(span["start"], int) and span["end"] > span["start"]
+    for quote in output["quotes"]:
+        assert set(quote) == {"speaker", "entity", "text"}
+    for topic in output["topics"]:
+        assert set(topic) == {"label", "probability"} and 0 <= topic["probability"] <= 1
+    assert set(output["stance_governance"]) == {"label", "probability"}
+    for entity_id, tone in output["tone"].items():
+        assert tone["label"] in {"positive", "negative", "neutral"}
+
+
+@pytest.mark.slow
+def test_text_file(trained_models):
+    result = run_cli("analyse-text", str(ARTICLE), env={"CUTTINGS_MODELS": str(trained_models)})
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().strip().splitlines()
+    assert len(lines) == 1
+    output = json.loads(lines[0])
+    check_shape(output)
+    text = ARTICLE.read_text()
+    title, body = text.split("\n", 1)
+    document = f"{title}\n\n{body.strip()}"
+    assert {"wm_pcc", "sfrs", "west_mercia_police"} <= set(output["entities"])
+    for span in output["entities"]["wm_pcc"]:
+        assert document[span["start"]:span["end"]] == span["text"]
+    assert "governance" in [t["label"] for t in output["topics"]]
+    assert any(q["entity"] is None and "Nutting" in (q["speaker"] or "") for q in output["quotes"])
+
+
+@pytest.mark.slow
+def test_html_file_and_stdin(trained_models, tmp_path):
+    title, body = ARTICLE.read_text().split("\n", 1)
+    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n") if p.strip())
+    page = tmp_path / "page.html"
+    page.write_text(f"<!doctype html><html><head><title>{title}</title></head><body><nav><a href='/'>Home</a>"
+                    f"</nav><article><h1>{title}</h1>{paragraphs}</article><footer>Cookies</footer></body></html>")
+    env = {"CUTTINGS_MODELS": str(trained_models)}
+    from_html = run_cli("analyse-text", str(page), "-", env=env, input=ARTICLE.read_bytes())
+    assert from_html.returncode == 0, from_html.stderr.decode()
+    html_out, stdin_out = [json.loads(line) for line in from_html.stdout.decode().strip().splitlines()]
+    check_shape(html_out)
+    check_shape(stdin_out)
+    assert set(html_out["entities"]) == set(stdin_out["entities"])
+    assert stdin_out["stance_governance"]["label"] == html_out["stance_governance"]["label"]
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    result = run_cli("analyse-text", str(tmp_path / "missing.txt"))
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "no such file" in err and "Traceback" not in err
+    assert result.stdout == b""

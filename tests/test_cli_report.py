@@ -1,0 +1,95 @@
+"""The report, serve and export commands through click's CliRunner on a small group."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cuttings import cli_report, serve
+from cuttings.cli_common import CuttingsContext
+from tests.report_fixtures import HOSTILE_TITLE, build_sample_db
+
+
+@click.group()
+@click.option("--db", required=True)
+@click.pass_context
+def cli(ctx, db):
+    ctx.obj = CuttingsContext(Path(db))
+
+
+for command in cli_report.COMMANDS:
+    cli.add_command(command)
+
+
+@pytest.fixture()
+def db_path(tmp_path):
+    path = tmp_path / "sample.db"
+    build_sample_db(path).close()
+    return path
+
+
+def test_report_writes_files_prints_and_records(db_path, tmp_path):
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--out", str(out), "--print"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in out.iterdir()) == [".html", ".md", ".txt"]
+    assert "# Cuttings morning digest" in result.stdout and r"\<script\>" in result.stdout
+    again = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--out", str(out), "--format", "text",
+                                     "--print"])
+    assert again.exit_code == 0 and "0 new stories" in again.stdout
+
+
+def test_report_since_and_no_record(db_path, tmp_path):
+    args = ["--db", str(db_path), "report", "--out", str(tmp_path), "--format", "md", "--since", "2026-11-20",
+            "--no-record", "--print"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "8 new stories" in result.stdout
+    assert CliRunner().invoke(cli, args).stdout == result.stdout  # nothing recorded: same window again
+
+
+def test_report_user_mistakes(db_path, tmp_path):
+    runner = CliRunner()
+    bad_date = runner.invoke(cli, ["--db", str(db_path), "report", "--since", "last tuesday"])
+    assert bad_date.exit_code == 1 and "--since must be a date" in bad_date.output
+    missing = runner.invoke(cli, ["--db", str(tmp_path / "nope.db"), "report"])
+    assert missing.exit_code == 1 and "database not found" in missing.output
+    no_smtp = runner.invoke(cli, ["--db", str(db_path), "report", "--out", str(tmp_path), "--email"],
+                            env={"CUTTINGS_SMTP_HOST": ""})
+    assert no_smtp.exit_code == 1 and "CUTTINGS_SMTP_HOST is not set" in no_smtp.output
+    assert "Traceback" not in no_smtp.output
+
+
+def test_export_command(db_path, tmp_path):
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "export", "--entity", "hwfrs", "--topic", "workforce"])
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["title"] == HOSTILE_TITLE
+    out = tmp_path / "pcc.jsonl"
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "export", "--format", "jsonl", "--entity", "wm_pcc",
+                                      "--stance", "against", "--out", str(out)])
+    assert result.exit_code == 0
+    titles = [json.loads(line)["title"] for line in out.read_text().splitlines()]
+    assert titles == ["Councillors oppose PCC bid to run Shropshire fire service",
+                      "Fire chiefs warn over commissioner's plans"]
+    unknown = CliRunner().invoke(cli, ["--db", str(db_path), "export", "--entity", "fire"])
+    assert unknown.exit_code == 1 and "unknown entity 'fire'" in unknown.output
+
+
+def test_serve_command_builds_datasette_call(db_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(serve, "serve", lambda path, **kwargs: calls.append((path, kwargs)) or 0)
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--port", "8123", "--writable"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(db_path, {"host": "127.0.0.1", "port": 8123, "read_only": False, "open_browser": False})]
+    missing = CliRunner().invoke(cli, ["--db", str(db_path) + ".missing", "serve"])
+    assert missing.exit_code == 1 and "database not found" in missing.output
+
+
+def test_every_command_has_an_example():
+    for command in cli_report.COMMANDS:
+        assert "Example:" in command.help and "cuttings " + command.name in command.help

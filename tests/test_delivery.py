@@ -1,0 +1,161 @@
+"""Sending the digest through a real local SMTP server (aiosmtpd) and a real local HTTP receiver."""
+from __future__ import annotations
+
+import email
+import email.policy
+import http.server
+import json
+import logging
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from cuttings import delivery, report
+from tests.report_fixtures import NOW, build_sample_db
+
+PASSWORD = "s3cret-Pa55word"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"digest" and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture()
+def smtp_server():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=_authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def digest(tmp_path_factory):
+    db = build_sample_db(tmp_path_factory.mktemp("delivery") / "sample.db")
+    yield report.build_digest(db, now=NOW)
+    db.close()
+
+
+def _env(controller, **extra):
+    env = {"CUTTINGS_SMTP_HOST": controller.hostname, "CUTTINGS_SMTP_PORT": str(controller.port),
+           "CUTTINGS_SMTP_FROM": "cuttings@example.org", "CUTTINGS_SMTP_TO": "a@example.org, b@example.org"}
+    env.update(extra)
+    return env
+
+
+def test_send_email_multipart_alternative(smtp_server, digest):
+    controller, inbox = smtp_server
+    html, text = report.render_html(digest), report.render_markdown(digest, plain=True)
+    sent_to = delivery.send_email("Cuttings digest", html, text, env=_env(controller))
+    assert sent_to == ["a@example.org", "b@example.org"]
+    (envelope,) = inbox.envelopes
+    assert envelope.rcpt_tos == ["a@example.org", "b@example.org"]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Subject"] == "Cuttings digest"
+    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    assert parts["text/plain"].replace("\r\n", "\n").strip() == text.strip()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in parts["text/html"]
+
+
+def test_send_email_login_without_logging_password(smtp_server, digest, caplog):
+    controller, inbox = smtp_server
+    caplog.set_level(logging.DEBUG)
+    env = _env(controller, CUTTINGS_SMTP_USER="digest", CUTTINGS_SMTP_PASSWORD=PASSWORD)
+    delivery.send_email("s", "<p>h</p>", "t", env=env)
+    assert len(inbox.envelopes) == 1
+    with pytest.raises(delivery.DeliveryError) as refused:
+        delivery.send_email("s", "<p>h</p>", "t", env=env | {"CUTTINGS_SMTP_PASSWORD": "wrong-" + PASSWORD})
+    assert "login as 'digest'" in str(refused.value)
+    assert PASSWORD not in str(refused.value) and PASSWORD not in caplog.text
+    assert "digest" in caplog.text  # the login name is logged, the password is not
+
+
+@pytest.mark.parametrize("missing", ["CUTTINGS_SMTP_HOST", "CUTTINGS_SMTP_FROM", "CUTTINGS_SMTP_TO"])
+def test_missing_setting_named(missing, smtp_server):
+    controller, _ = smtp_server
+    env = _env(controller)
+    del env[missing]
+    with pytest.raises(delivery.DeliveryError, match=missing):
+        delivery.send_email("s", "h", "t", env=env)
+
+
+def test_bad_settings(smtp_server):
+    controller, _ = smtp_server
+    with pytest.raises(delivery.DeliveryError, match="CUTTINGS_SMTP_PASSWORD"):
+        delivery.send_email("s", "h", "t", env=_env(controller, CUTTINGS_SMTP_USER="digest"))
+    with pytest.raises(delivery.DeliveryError, match="CUTTINGS_SMTP_PORT"):
+        delivery.send_email("s", "h", "t", env=_env(controller, CUTTINGS_SMTP_PORT="smtp"))
+    with pytest.raises(delivery.DeliveryError, match="unreachable|failed"):
+        delivery.send_email("s", "h", "t", env=_env(controller, CUTTINGS_SMTP_PORT=str(_free_port())))
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        self.send_response(type(self).status)
+        self.end_headers()
+        self.wfile.write(b"ok" if type(self).status == 200 else b"invalid_token")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def receiver():
+    _Receiver.received, _Receiver.status = [], 200
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_post_webhook_slack_and_teams_compatible(receiver, digest):
+    url = f"http://127.0.0.1:{receiver.server_port}/services/T000/B000/token"
+    assert delivery.post_webhook(url, digest) == 200
+    ((path, content_type, payload),) = _Receiver.received
+    assert path == "/services/T000/B000/token" and content_type.startswith("application/json")
+    assert payload["@type"] == "MessageCard" and payload["summary"]
+    assert payload["text"].startswith("Cuttings morning digest (2026-11-24): 7 new stories")
+    assert "Coverage spike: West Mercia Police and Crime Commissioner" in payload["text"]
+    # crawled headline escaped the way Slack requires, so it cannot inject <!channel> or links
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in payload["text"] and "<script>" not in payload["text"]
+
+
+def test_post_webhook_errors_name_host_not_token(receiver, digest):
+    _Receiver.status = 403
+    url = f"http://127.0.0.1:{receiver.server_port}/services/T000/B000/secret-token"
+    with pytest.raises(delivery.DeliveryError) as error:
+        delivery.post_webhook(url, digest)
+    assert "HTTP 403" in str(error.value) and "invalid_token" in str(error.value)
+    assert "secret-token" not in str(error.value)
+    with pytest.raises(delivery.DeliveryError, match="unreachable"):
+        delivery.post_webhook(f"http://127.0.0.1:{_free_port()}/hook", digest)
+    with pytest.raises(delivery.DeliveryError, match="https://"):
+        delivery.post_webhook("file:///etc/passwd", digest)

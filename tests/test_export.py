@@ -1,0 +1,64 @@
+"""Export of article_summary with filters; hostile text survives as data."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from cuttings import export
+from tests.report_fixtures import HOSTILE_TITLE, build_sample_db
+
+
+@pytest.fixture()
+def db(tmp_path):
+    database = build_sample_db(tmp_path / "sample.db")
+    yield database
+    database.close()
+
+
+def _csv(db, **filters):
+    out = io.StringIO()
+    count = export.export_summary(db, out, fmt="csv", **filters)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == count
+    return rows
+
+
+def test_csv_all_stories_without_copies(db):
+    rows = _csv(db)
+    assert len(rows) == 18  # 20 articles, 2 syndicated copies folded in
+    assert list(rows[0]) == [row[1] for row in db.execute("PRAGMA table_info(article_summary)")]
+    dates = [row["published_at"] for row in rows]
+    assert dates == sorted(dates)
+
+
+def test_filters(db):
+    assert {r["title"] for r in _csv(db, entity="sfrs", stance="against")} == {
+        "Councillors oppose PCC bid to run Shropshire fire service", "Fire chiefs warn over commissioner's plans"}
+    assert {r["title"] for r in _csv(db, topic="finance", until="2026-11-10")} == {
+        "Fire authority sets out savings plan for next year", "Fire and police alliance: shared headquarters plan"}
+    window = _csv(db, since="2026-11-23", until="2026-11-23")
+    assert len(window) == 6 and all(r["published_at"].startswith("2026-11-23") for r in window)
+    assert _csv(db, entity="wm_pcc", topic="governance", stance="favour", since="2026-11-01")[0]["title"] == \
+        "Campion defends fire takeover plan at public meeting"
+    # a filter value is data, never SQL
+    assert _csv(db, entity="x' OR '1'='1") == []
+    with pytest.raises(export.ExportError, match="stance"):
+        _csv(db, stance="hostile")
+    with pytest.raises(export.ExportError, match="format"):
+        export.export_summary(db, io.StringIO(), fmt="xlsx")
+
+
+def test_hostile_title_round_trips(db, tmp_path):
+    csv_path, jsonl_path = tmp_path / "out.csv", tmp_path / "out.jsonl"
+    export.export_summary(db, csv_path, fmt="csv", entity="hwfrs", topic="workforce")
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["title"] == HOSTILE_TITLE
+    assert export.export_summary(db, jsonl_path, fmt="jsonl", entity="hwfrs", topic="workforce") == 1
+    record = json.loads(jsonl_path.read_text(encoding="utf-8"))
+    assert record["title"] == HOSTILE_TITLE
+    assert record["tone"] == {"hwfrs": "negative"} and record["topics"] == ["workforce"]
+    assert record["entities"] == ["hwfrs"]

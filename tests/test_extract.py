@@ -1,0 +1,180 @@
+"""Tests for crawler.extract on stored pages (tests/pages/NAME.html.gz + NAME.json), offline."""
+import gzip
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from crawler.extract import RESULT_KEYS, decode_html, extract_article, extract_file
+
+PAGES = Path(__file__).parent / "pages"
+PAGE_NAMES = sorted(p.name[: -len(".html.gz")] for p in PAGES.glob("*.html.gz"))
+
+
+def load_case(name):
+    case = json.loads((PAGES / f"{name}.json").read_text(encoding="utf8"))
+    raw = gzip.decompress((PAGES / f"{name}.html.gz").read_bytes())
+    return raw, case["url"], case["expected"]
+
+
+def test_all_pages_present():
+    assert {"jsonld_newsarticle", "opengraph_time", "url_date", "windows1252", "paywalled",
+            "tag_index", "section_index", "script_title"} <= set(PAGE_NAMES)
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_stored_page(name):
+    raw, url, expected = load_case(name)
+    result = extract_article(raw, url)
+    assert set(result) == set(RESULT_KEYS)
+    assert isinstance(result["is_article"], bool) and isinstance(result["paywalled"], bool)
+    for field, value in expected.items():
+        if field == "body_contains":
+            for sentence in value:
+                assert sentence in result["body"], f"{name}: missing {sentence!r}"
+        elif field == "body_excludes":
+            for boilerplate in value:
+                assert boilerplate not in result["body"], f"{name}: boilerplate {boilerplate!r} kept"
+        else:
+            assert result[field] == value, f"{name}: {field}"
+    if result["is_article"]:
+        assert result["reject_reason"] is None
+        paragraphs = result["body"].split("\n\n")
+        assert len(paragraphs) >= 2 and all(p.strip() == p and p for p in paragraphs)
+    else:
+        assert result["reject_reason"]
+
+
+def test_body_starts_with_text_not_headline():
+    raw, url, _ = load_case("jsonld_newsarticle")
+    body = extract_article(raw, url)["body"]
+    assert body.startswith("Firefighters from three stations")
+    assert body.count("\n\n") == 5  # six paragraphs, blank-line separated
+
+
+def test_str_and_bytes_inputs_agree():
+    raw, url, _ = load_case("windows1252")
+    from_bytes = extract_article(raw, url)
+    from_text = extract_article(decode_html(raw), url)
+    assert from_bytes == from_text
+    assert "£1.2m" in from_bytes["title"]
+
+
+def test_extract_file_reads_gzip(tmp_path):
+    text = extract_file(PAGES / "windows1252.html.gz")
+    assert "St Owen’s Street" in text and "“long overdue”" in text
+    plain = tmp_path / "page.html"
+    plain.write_bytes(gzip.decompress((PAGES / "jsonld_newsarticle.html.gz").read_bytes()))
+    assert "Crews tackle barn fire" in extract_file(plain)
+
+
+def test_decode_html_header_charset_wins():
+    raw = '<html><head><meta charset="utf-8"></head><body><p>Café £5 “quoted”</p></body></html>'.encode("cp1252")
+    assert "Café £5 “quoted”" in decode_html(raw, "text/html; charset=windows-1252")
+    # without the header the (wrong) meta declaration is followed, and bad bytes do not raise
+    assert "\ufffd" in decode_html(raw)
+
+
+def test_decode_html_bom_and_guess():
+    assert decode_html(b"\xef\xbb\xbf<p>caf\xc3\xa9</p>") == "<p>café</p>"
+    assert decode_html("<p>naïve café crème brûlée</p>".encode("utf-8")) == "<p>naïve café crème brûlée</p>"
+    assert decode_html(b"\xff\xfe\x00garbage\x81\x8d", "text/html; charset=nonsense") is not None
+
+
+def test_hints_used_only_when_page_has_none():
+    raw, url, _ = load_case("script_title")
+    hinted = extract_article(raw, url, hints={"published_at": "2024-04-02T08:00:00+01:00", "date_source": "sitemap"})
+    assert (hinted["published_at"], hinted["date_source"]) == ("2024-04-02T07:00:00Z", "sitemap")
+    raw, url, _ = load_case("jsonld_newsarticle")
+    page_wins = extract_article(raw, url, hints={"published_at": "2020-01-01", "date_source": "feed", "title": "X"})
+    assert (page_wins["published_at"], page_wins["date_source"]) == ("2024-03-05T09:15:00Z", "json-ld")
+    assert page_wins["title"] == "Crews tackle barn fire near Ledbury overnight"
+
+
+def test_overrides_win_when_they_match():
+    raw, url, _ = load_case("opengraph_time")
+    result = extract_article(raw, url, overrides={
+        "title": "css:article h1",
+        "author": "xpath://span[@class='author']/text()",
+        "published_at": "css:div.meta time",
+        "body": "css:article",
+    })
+    assert result["title"] == "Police appeal after Shrewsbury town centre assault"
+    assert result["author"] == "Tom Green"
+    assert (result["published_at"], result["date_source"]) == ("2024-06-10T17:30:00Z", "override")
+    assert result["body"].startswith("West Mercia Police has appealed")
+    unmatched = extract_article(raw, url, overrides={"title": "css:.no-such-thing", "body": "xpath:[[broken"})
+    assert unmatched["title"] == "Police appeal after Shrewsbury town centre assault"
+    assert "Pride Hill" in unmatched["body"]
+
+
+def test_short_and_empty_pages_rejected():
+    short = "<html><head><title>Note</title></head><body><article><p>Road closed today.</p></article></body></html>"
+    assert extract_article(short)["reject_reason"] in {"too short", "no body"}
+    empty = extract_article(b"")
+    assert empty["is_article"] is False and empty["reject_reason"] == "no body" and empty["body"] == ""
+
+
+def test_runs_in_process_pool():
+    raw, url, _ = load_case("paywalled")
+    pickle.dumps(extract_article)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(extract_article, raw, url).result()
+    assert result["paywalled"] is True and result["author"] == "Priya Patel"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2019-11-19T13:03:00.000Z", "2019-11-19T13:03:00Z"),
+    ("2024-06-10T18:30:00+01:00", "2024-06-10T17:30:00Z"),
+    ("Nov 19, 2019 8:03am EST", "2019-11-19T13:03:00Z"),
+    ("Tuesday 19 November 2019 14:05 GMT", "2019-11-19T14:05:00Z"),
+    ("2024-03-05", "2024-03-05"),
+    ("05/03/2024", "2024-03-05"),
+    ("20191119", "2019-11-19"),
+    ("2024-02-30", None),
+    ("1850-01-01", None),
+    ("not a date", None),
+])
+def test_date_normalisation(value, expected):
+    from crawler.extract import _normalise_date
+    assert _normalise_date(value) == expected
+
+
+def test_byline_and_furniture_lines_removed_but_prose_kept():
+    prose = " ".join(["The parish council met on Tuesday to discuss the flooding on the lane."] * 4)
+    page = f"""<html><head><title>Lane flooding discussed</title></head><body><article>
+    <h1>Lane flooding discussed</h1>
+    <p>By Jane Smith, Local Democracy Reporting Service</p>
+    <p>{prose}</p>
+    <p>By Monday, the road was open</p>
+    <p>{prose.replace("Tuesday", "Wednesday")}</p>
+    <p>Read more: Council tax to rise by five per cent</p>
+    <p>Follow us on Facebook and Twitter</p>
+    </article></body></html>"""
+    body = extract_article(page, "https://example.org/news/lane-flooding")["body"]
+    assert body.split("\n\n")[0].startswith("The parish council met on Tuesday")
+    assert "By Monday, the road was open" in body
+    for furniture in ("Jane Smith", "Read more", "Follow us", "Lane flooding discussed"):
+        assert furniture not in body
+
+
+def test_site_name_suffix_removed_from_title():
+    page = ('<html><head><meta property="og:site_name" content="Worcester Echo">'
+            '<meta property="og:title" content="Cathedral tower repairs finished | Worcester Echo"></head>'
+            '<body><p>Scaffolding is coming down.</p></body></html>')
+    assert extract_article(page)["title"] == "Cathedral tower repairs finished"
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://www.marchescourier.example/author/jane-smith/", "tag/author page"),
+    ("https://www.marchescourier.example/topic/flooding/page/2/", "tag/author page"),
+    ("https://www.marchescourier.example/news/live/", "live blog index"),
+    ("https://www.marchescourier.example/news/2024/01/17/tag-rugby-festival-in-hereford/", None),
+])
+def test_url_patterns_reject_index_pages_only(url, reason):
+    raw, _, _ = load_case("url_date")  # a real article body without article markup
+    result = extract_article(raw, url)
+    assert result["reject_reason"] == reason
+    assert result["is_article"] is (reason is None)

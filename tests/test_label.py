@@ -1,0 +1,483 @@
+"""`cuttings label`: uncertainty sampling, the key-driven labelling loop, JSONL export/import."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from cuttings import labelling, store
+from cuttings.cli_label import label
+
+REPO = Path(__file__).resolve().parent.parent
+TASKS = labelling.load_label_tasks()
+NOW = "2026-11-20T08:00:00Z"
+
+# (key, title, body, source, published_at, duplicate_of key, mentions [(entity, surface)],
+#  predictions [(task, target, label, probability, uncertain)])
+ARTICLES = [
+    ("confident", "PCC welcomes fire governance decision",
+     "The Police and Crime Commissioner John Campion welcomed the decision.\n\nHe said HWFRS would benefit.\n\n"
+     "A third paragraph that the lead leaves out.",
+     "worcester-news", "2026-11-18T09:00:00Z", None,
+     [("wm_pcc", "John Campion"), ("hwfrs", "HWFRS")],
+     [("topics", "", "governance", 0.91, 0), ("stance_governance", "", "favour", 0.88, 0),
+      ("tone", "wm_pcc", "positive", 0.8, 0), ("tone", "hwfrs", "neutral", 0.7, 0)]),
+    ("flagged", "[bold]Fire[/bold] authority [red]budget row",
+     "Councillors on the fire authority argued over the precept.\n\nShropshire Fire and Rescue Service was mentioned.",
+     "shropshire-star", "2026-11-19", None,
+     [("sfrs", "Shropshire Fire and Rescue Service")],
+     [("topics", "", "finance", 0.74, 0), ("stance_governance", "", "against", 0.45, 1),
+      ("tone", "sfrs", "negative", 0.66, 0)]),
+    ("middling", "Crews tackle barn fire near Ledbury",
+     "Firefighters from HWFRS spent the night at the scene.",
+     "hereford-times", "2026-11-17", None,
+     [("hwfrs", "HWFRS")],
+     [("topics", "", "incident", 0.83, 0), ("stance_governance", "", "none", 0.55, 0),
+      ("tone", "hwfrs", "positive", 0.62, 0)]),
+    ("copy", "PCC welcomes fire governance decision (syndicated)",
+     "The Police and Crime Commissioner John Campion welcomed the decision.",
+     "malvern-gazette", "2026-11-18", "confident",
+     [("wm_pcc", "John Campion")],
+     [("topics", "", "governance", 0.3, 1), ("stance_governance", "", "favour", 0.2, 1)]),
+    ("unclassified", "Smoke alarm campaign launched",
+     "Safety officers are visiting homes across the county.", "worcester-news", None, None, [], []),
+]
+
+
+def make_db(path: Path, order: list[str] | None = None) -> dict[str, int]:
+    """A cuttings database holding ARTICLES (in ``order``); returns {key: article id}."""
+    db = store.connect(path)
+    ids: dict[str, int] = {}
+    with db.atomic():
+        for source_id, name in [("worcester-news", "Worcester News"), ("shropshire-star", "Shropshire Star"),
+                                ("hereford-times", "Hereford Times"), ("malvern-gazette", "Malvern Gazette")]:
+            db.execute("INSERT INTO sources (id, name) VALUES (?, ?)", [source_id, name])
+        for entity_id in ("hwfrs", "sfrs", "wm_pcc"):
+            db.execute("INSERT INTO entities (id, name, kind) VALUES (?, ?, 'organisation')", [entity_id, entity_id])
+        by_key = {a[0]: a for a in ARTICLES}
+        for key in order or [a[0] for a in ARTICLES]:
+            _, title, body, source_id, published_at, duplicate_of, mentions, predictions = by_key[key]
+            url = f"https://news.example/{key}"
+            cursor = db.execute(
+                "INSERT INTO articles (url, canonical_url, source_id, title, body, published_at, first_seen_at, "
+                "last_seen_at, content_hash, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [url + "?ref=rss", url, source_id, title, body, published_at, NOW, NOW,
+                 store.content_hash(title, body), ids.get(duplicate_of)])
+            ids[key] = cursor.lastrowid
+            offset = 0
+            for entity_id, surface in mentions:
+                offset = body.find(surface)
+                db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, "
+                           "analyser_version) VALUES (?, ?, ?, ?, ?, 'test')",
+                           [ids[key], entity_id, surface, offset, offset + len(surface)])
+            for task, target, label_, probability, uncertain in predictions:
+                db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
+                           "model_version, created_at) VALUES (?, ?, ?, ?, ?, ?, 'model-1', ?)",
+                           [ids[key], task, target, label_, probability, uncertain, NOW])
+    db.conn.close()
+    return ids
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "cuttings.db"
+    make_db(path)
+    return path
+
+
+@pytest.fixture
+def db(db_path):
+    database = store.connect(db_path)
+    yield database
+    database.conn.close()
+
+
+def ids_of(db) -> dict[str, int]:
+    return {row[0].rsplit("/", 1)[1]: row[1] for row in db.execute("SELECT canonical_url, id FROM articles")}
+
+
+def scripted(*keys: str):
+    """A read_key that returns ``keys`` in turn and fails the test if asked for more."""
+    pending = list(keys)
+
+    def read_key() -> str:
+        assert pending, "the session asked for more keys than the test scripted"
+        key = pending.pop(0)
+        if isinstance(key, BaseException):
+            raise key
+        return key
+    read_key.pending = pending
+    return read_key
+
+
+def session(db, task: str, *keys, limit=None, annotator="ana"):
+    output = io.StringIO()
+    read_key = scripted(*keys)
+    summary = labelling.run_session(db, labelling.select_tasks(TASKS, task), annotator, read_key=read_key,
+                                    console=Console(file=output, width=100), limit=limit)
+    assert read_key.pending == [], "the session ended before using every scripted key"
+    return summary, output.getvalue()
+
+
+def label_rows(db, article_id: int) -> set[tuple]:
+    return {tuple(r) for r in db.execute("SELECT task, target, label, annotator FROM labels WHERE article_id = ?",
+                                         [article_id])}
+
+
+def effective(db, article_id: int, task: str) -> list[tuple]:
+    return [tuple(r) for r in db.execute(
+        "SELECT target, label, human FROM effective_labels WHERE article_id = ? AND task = ? ORDER BY target, label",
+        [article_id, task])]
+
+
+# ---------------------------------------------------------------------------------------------
+# choosing articles
+# ---------------------------------------------------------------------------------------------
+
+def test_least_certain_first_stories_only(db):
+    ids = ids_of(db)
+    order = [c.article_id for c in labelling.candidates(db, labelling.select_tasks(TASKS, "stance_governance"))]
+    # flagged uncertain, then 0.55, then 0.88, then never classified; the syndicated copy never.
+    assert order == [ids["flagged"], ids["middling"], ids["confident"], ids["unclassified"]]
+    # all tasks: the lowest best-probability over every pending (task, target) decides.
+    everything = labelling.candidates(db, labelling.select_tasks(TASKS, "all"))
+    assert [c.article_id for c in everything] == [ids["flagged"], ids["middling"], ids["confident"],
+                                                  ids["unclassified"]]
+    assert everything[1].confidence == pytest.approx(0.55) and everything[2].confidence == pytest.approx(0.7)
+    assert [c.article_id for c in labelling.candidates(db, labelling.select_tasks(TASKS, "topics"), limit=2)] == [
+        ids["flagged"], ids["middling"]]
+
+
+def test_articles_with_a_human_label_leave_the_queue(db):
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "neutral")], "bo")
+    stance_queue = [c.article_id for c in labelling.candidates(db, labelling.select_tasks(TASKS, "stance_governance"))]
+    assert ids["flagged"] not in stance_queue and stance_queue[0] == ids["middling"]
+    # Still pending for topics, and now ranked by its topic and tone predictions only (0.66, not uncertain).
+    topics_queue = labelling.candidates(db, labelling.select_tasks(TASKS, "all"))
+    flagged = next(c for c in topics_queue if c.article_id == ids["flagged"])
+    assert not flagged.uncertain and flagged.confidence == pytest.approx(0.66)
+    # Tone applies only to articles mentioning (or predicted for) a tone entity.
+    tone_queue = [c.article_id for c in labelling.candidates(db, labelling.select_tasks(TASKS, "tone"))]
+    assert ids["unclassified"] not in tone_queue
+
+
+# ---------------------------------------------------------------------------------------------
+# the key-driven loop
+# ---------------------------------------------------------------------------------------------
+
+def test_accept_stores_predictions_and_human_labels_win(db):
+    ids = ids_of(db)
+    summary, output = session(db, "all", "a", "q")
+    flagged = ids["flagged"]
+    assert summary.accepted == 1 and summary.labels_written == 3
+    assert label_rows(db, flagged) == {("topics", "", "finance", "ana"), ("stance_governance", "", "against", "ana"),
+                                       ("tone", "sfrs", "negative", "ana")}
+    assert effective(db, flagged, "stance_governance") == [("", "against", 1)]
+    assert effective(db, flagged, "tone") == [("sfrs", "negative", 1)]
+    # the other articles are untouched and still show predictions
+    assert effective(db, ids["middling"], "stance_governance") == [("", "none", 0)]
+    assert "1 of 4" in output
+
+
+def test_correct_by_number_keys(db):
+    ids = ids_of(db)
+    # flagged: topics predicted [finance]: toggle finance (3) off, governance (1) on, legal (4) on, Enter;
+    # stance: 3 = neutral; tone sfrs: 1 = positive. Then quit on the next article.
+    summary, output = session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "q")
+    flagged = ids["flagged"]
+    assert summary.corrected == 1
+    assert "selected: finance;" in output and "selected: governance, legal;" in output
+    assert label_rows(db, flagged) == {
+        ("topics", "", "governance", "ana"), ("topics", "", "legal", "ana"),
+        ("topics", "finance", labelling.REJECTED, "ana"),
+        ("stance_governance", "", "neutral", "ana"), ("tone", "sfrs", "positive", "ana")}
+    assert effective(db, flagged, "topics") == [("", "governance", 1), ("", "legal", 1)]
+    assert effective(db, flagged, "stance_governance") == [("", "neutral", 1)]
+    assert effective(db, flagged, "tone") == [("sfrs", "positive", 1)]
+
+
+def test_correct_enter_keeps_prediction_and_exclusive_topic_stands_alone(db):
+    ids = ids_of(db)
+    # stance only on the flagged article: Enter keeps "against"
+    session(db, "stance_governance", "c", "\r", "q")
+    assert label_rows(db, ids["flagged"]) == {("stance_governance", "", "against", "ana")}
+    # topics on the next article (middling, predicted incident): 9 = other replaces incident
+    session(db, "topics", "s", "c", "9", "\r", "q")
+    assert effective(db, ids["middling"], "topics") == [("", "other", 1)]
+
+
+def test_skip_escape_and_quit_write_nothing(db):
+    summary, output = session(db, "stance_governance", "s", "c", "\x1b", "x", "?", "q")
+    assert summary.skipped == 1 and summary.accepted == summary.corrected == 0
+    assert summary.remaining == 3
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    assert "correction abandoned" in output and "unknown key 'x'" in output and "abandon the correction" in output
+
+
+def test_accept_needs_a_prediction(db):
+    ids = ids_of(db)
+    # limit to the never-classified article by labelling the others first
+    for key in ("flagged", "middling", "confident"):
+        labelling.save_labels(db, ids[key], [("stance_governance", "", "none")], "bo")
+    summary, output = session(db, "stance_governance", "a", "c", "4")
+    assert "no prediction for stance_governance" in output
+    assert summary.corrected == 1
+    assert label_rows(db, ids["unclassified"]) == {("stance_governance", "", "none", "ana")}
+
+
+def test_ctrl_c_ends_the_session_keeping_answers(db):
+    ids = ids_of(db)
+    summary, _ = session(db, "stance_governance", "a", KeyboardInterrupt())
+    assert summary.accepted == 1 and summary.remaining == 3
+    assert label_rows(db, ids["flagged"]) == {("stance_governance", "", "against", "ana")}
+
+
+def test_crash_keeps_answers_already_given(db_path):
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    with pytest.raises(RuntimeError):
+        session(db, "stance_governance", "a", "c", "2", RuntimeError("terminal went away"))
+    db.conn.close()
+    fresh = store.connect(db_path)
+    assert label_rows(fresh, ids["flagged"]) == {("stance_governance", "", "against", "ana")}
+    assert label_rows(fresh, ids["middling"]) == {("stance_governance", "", "against", "ana")}
+    assert fresh.execute("SELECT count(*) FROM labels").fetchone()[0] == 2
+
+
+def test_crawled_text_is_printed_not_interpreted(db):
+    _, output = session(db, "stance_governance", "q")
+    assert "[bold]Fire[/bold] authority [red]budget row" in output
+    assert "Shropshire Star" in output and "2026-11-19" in output
+    assert "sfrs: Shropshire Fire and Rescue Service" in output
+    assert "against 0.45" in output and "uncertain" in output
+
+
+def test_lead_is_the_first_two_paragraphs_trimmed():
+    body = "First para.\n\nSecond " + "word " * 200 + "\n\nThird para."
+    lead = labelling.lead_paragraphs(body, max_chars=100)
+    assert lead[0] == "First para." and len(lead) == 2
+    assert lead[1].endswith("…") and len(lead[1]) <= 102
+
+
+# ---------------------------------------------------------------------------------------------
+# export / import
+# ---------------------------------------------------------------------------------------------
+
+def test_export_import_round_trip_into_a_fresh_db(db, tmp_path):
+    ids = ids_of(db)
+    session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "a", "q")  # flagged corrected, middling accepted
+    exported = tmp_path / "labels.jsonl"
+    assert labelling.export_labels(db, exported, TASKS) == 2
+    records = [json.loads(line) for line in exported.read_text().splitlines()]
+    by_url = {r["url"]: r for r in records}
+    flagged = by_url["https://news.example/flagged"]
+    assert flagged["id"] == f"db-{ids['flagged']}" and flagged["title"].startswith("[bold]Fire")
+    assert flagged["topics"] == ["governance", "legal"] and flagged["stance_governance"] == "neutral"
+    assert flagged["tone"] == {"sfrs": "positive"} and flagged["annotator"] == "ana"
+    assert flagged["entities"] == {"sfrs": ["Shropshire Fire and Rescue Service"]} and flagged["date"] == "2026-11-19"
+    assert by_url["https://news.example/middling"]["topics"] == ["incident"]
+
+    # a fresh database with the same articles stored in another order: ids differ, urls match
+    fresh_ids = make_db(tmp_path / "fresh.db", order=["unclassified", "middling", "confident", "copy", "flagged"])
+    fresh = store.connect(tmp_path / "fresh.db")
+    assert fresh_ids["flagged"] != ids["flagged"]
+    summary = labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert summary.records == 2 and summary.articles_changed == 2 and not summary.unmatched_lines
+    original = labelling.human_labels(db, TASKS)
+    imported = labelling.human_labels(fresh, TASKS)
+    assert imported[fresh_ids["flagged"]] == original[ids["flagged"]]
+    assert imported[fresh_ids["middling"]] == original[ids["middling"]]
+    assert effective(fresh, fresh_ids["flagged"], "stance_governance") == [("", "neutral", 1)]
+    count = fresh.execute("SELECT count(*) FROM labels").fetchone()[0]
+    again = labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert again.labels_added == 0 and fresh.execute("SELECT count(*) FROM labels").fetchone()[0] == count
+    # re-exporting gives the same labels (ids follow the new database)
+    second = tmp_path / "second.jsonl"
+    labelling.export_labels(fresh, second, TASKS)
+    strip = lambda r: {k: v for k, v in r.items() if k != "id"}  # noqa: E731
+    assert sorted(map(strip, map(json.loads, second.read_text().splitlines())), key=lambda r: r["url"]) == \
+        sorted(map(strip, records), key=lambda r: r["url"])
+
+
+def test_import_changes_only_what_differs(db, tmp_path):
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["confident"], [("topics", "", "governance"), ("stance_governance", "", "favour")],
+                          "bo")
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": f"db-{ids['confident']}", "topics": ["finance"], "stance_governance": "favour",
+                                "tone": {"wm_pcc": "negative"}, "annotator": "cy"}) + "\n")
+    summary = labelling.import_labels(db, path, TASKS, "ana")
+    assert summary.labels_added == 3  # finance, governance rejected, tone wm_pcc
+    assert labelling.human_labels(db, TASKS)[ids["confident"]] == {
+        "topics": ["finance"], "stance_governance": "favour", "tone": {"wm_pcc": "negative"}, "annotator": "cy"}
+    assert labelling.import_labels(db, path, TASKS, "ana").labels_added == 0
+
+
+def test_bad_label_in_import_names_the_line_and_writes_nothing(db, tmp_path):
+    ids = ids_of(db)
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": f"db-{ids['flagged']}", "stance_governance": "against"}) + "\n\n"
+                    + json.dumps({"id": f"db-{ids['middling']}", "stance_governance": "maybe"}) + "\n")
+    with pytest.raises(labelling.LabellingError, match=r"bad\.jsonl:3: stance_governance label 'maybe'"):
+        labelling.import_labels(db, path, TASKS, "ana")
+    path.write_text(json.dumps({"url": "https://news.example/flagged", "tone": {"west_mercia_police": "positive"}}))
+    with pytest.raises(labelling.LabellingError, match=r":1: tone entity 'west_mercia_police'"):
+        labelling.import_labels(db, path, TASKS, "ana")
+    path.write_text(json.dumps({"url": "https://news.example/flagged", "topics": ["other", "finance"]}))
+    with pytest.raises(labelling.LabellingError, match="must stand alone"):
+        labelling.import_labels(db, path, TASKS, "ana")
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+
+
+def cli_group():
+    import pipeline
+    if "label" not in pipeline.cli.commands:
+        pipeline.cli.add_command(label)
+    return pipeline.cli
+
+
+def test_cli_import_error_is_one_line(db_path, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"url": "https://news.example/flagged", "topics": ["weather"]}) + "\n")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {path}:1: topics label 'weather' is not in the scheme "
+                                                  f"({', '.join(TASKS['topics'].labels)})"]
+
+
+def test_cli_import_then_export(db_path, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"url": "https://news.example/middling", "stance_governance": "neutral"}) + "\n"
+                      + json.dumps({"url": "https://elsewhere.example/x", "stance_governance": "none"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--annotator", "dee",
+                                              "--import", str(source), "--export", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 labels added to 1 articles" in result.output and "lines 2" in result.output
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["url"] == "https://news.example/middling" and record["annotator"] == "dee"
+    assert record["stance_governance"] == "neutral" and record["topics"] is None
+
+
+def test_non_tty_is_a_clear_error(db_path):
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label"], input="a\n")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: label needs an interactive terminal; use --export/--import for files"
+
+
+def test_unknown_task_is_a_clear_error(db_path):
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--task", "mood", "--export", "x"])
+    assert result.exit_code == 1 and "unknown task 'mood'" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# the real command on a pseudo-terminal
+# ---------------------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+LAUNCH = ("import pipeline; from cuttings.cli_label import label; "
+          "pipeline.cli.commands.setdefault('label', label); pipeline.cli(prog_name='cuttings')")
+
+
+class Terminal:
+    """A subprocess on a pseudo-terminal: wait for text, press keys."""
+
+    def __init__(self, args: list[str]):
+        self.master, slave = os.openpty()
+        env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100", "LINES": "50", "TERM": "xterm"}
+        self.process = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env,
+                                        start_new_session=True)
+        os.close(slave)
+        self.seen = ""
+
+    def read_until(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in ANSI.sub("", self.seen):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {text!r}; screen so far:\n{ANSI.sub('', self.seen)}")
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"terminal closed before {text!r}:\n{ANSI.sub('', self.seen)}")
+                self.seen += chunk.decode("utf-8", "replace")
+        plain = ANSI.sub("", self.seen)
+        end = plain.index(text) + len(text)
+        self.seen = plain[end:]  # what follows the match is still unread
+        return plain[:end]
+
+    def press(self, key: str, timeout: float = 20) -> None:
+        """Type a key once the program waits for one (the terminal is in raw, non-canonical mode)."""
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.master)[3] & termios.ICANON:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"the program never waited for a key before {key!r}")
+            time.sleep(0.01)
+        os.write(self.master, key.encode())
+
+    def finish(self, timeout: float = 20) -> str:
+        rest = ""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                rest += chunk.decode("utf-8", "replace")
+            elif self.process.poll() is not None:
+                break
+        self.process.wait(timeout=timeout)
+        os.close(self.master)
+        return ANSI.sub("", self.seen + rest)
+
+
+def test_real_command_on_a_pseudo_terminal(db_path):
+    terminal = Terminal([sys.executable, "-c", LAUNCH, "--db", str(db_path), "label",
+                         "--task", "stance_governance", "--annotator", "pat"])
+    try:
+        screen = terminal.read_until(" help")
+        assert "[bold]Fire[/bold] authority [red]budget row" in screen and "1 of 4" in screen
+        terminal.press("a")                        # flagged: accept "against"
+        terminal.read_until("Crews tackle barn fire")
+        terminal.read_until(" help")
+        terminal.press("c")                        # middling: correct to favour
+        terminal.read_until("Esc to go back")
+        terminal.press("1")
+        terminal.read_until("PCC welcomes")
+        terminal.read_until(" help")
+        terminal.press("s")                        # confident: skip
+        terminal.read_until("Smoke alarm campaign")
+        terminal.read_until(" help")
+        terminal.press("q")
+        tail = terminal.finish()
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()
+    assert terminal.process.returncode == 0, tail
+    assert "1 accepted, 1 corrected, 1 skipped (2 labels saved as pat); 1 left" in tail
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    assert label_rows(db, ids["flagged"]) == {("stance_governance", "", "against", "pat")}
+    assert label_rows(db, ids["middling"]) == {("stance_governance", "", "favour", "pat")}
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 2
+    assert effective(db, ids["middling"], "stance_governance") == [("", "favour", 1)]

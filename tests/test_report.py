@@ -1,0 +1,197 @@
+"""The morning digest: contents from the sample database, escaping, recording, and a real Chromium render."""
+from __future__ import annotations
+
+import html.parser
+import shutil
+import struct
+import subprocess
+
+import pytest
+from markdown_it import MarkdownIt
+
+from cuttings import report
+from tests.report_fixtures import HOSTILE_TITLE, LAST_REPORT_UNTIL, NOW, article_id, build_sample_db
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture()
+def db(tmp_path):
+    database = build_sample_db(tmp_path / "sample.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture()
+def digest(db):
+    return report.build_digest(db, now=NOW)
+
+
+def _group(digest, entity_id):
+    return next(group for group in digest["groups"] if group["entity_id"] == entity_id)
+
+
+def _story(group, db, key):
+    wanted = article_id(db, key)
+    return next(story for story in group["stories"] if story["article_id"] == wanted)
+
+
+def test_window_starts_at_last_report_and_counts_new_originals(db, digest):
+    assert digest["since"] == LAST_REPORT_UNTIL and digest["until"] == NOW
+    expected = db.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND first_seen_at > ? "
+                          "AND first_seen_at <= ?", [LAST_REPORT_UNTIL, NOW]).fetchone()[0]
+    assert digest["summary"]["stories"] == expected == 7
+    listed = {story["article_id"] for group in digest["groups"] for story in group["stories"]}
+    assert len(listed) == 7
+    copies = {row[0] for row in db.execute("SELECT id FROM articles WHERE duplicate_of IS NOT NULL")}
+    assert not listed & copies
+
+
+def test_groups_follow_watchlist_with_other_news_last(db, digest):
+    names = [group["entity_id"] for group in digest["groups"]]
+    assert names == ["hwfrs", "hw_fire_authority", "sfrs", "shropshire_fire_authority", "wm_pcc",
+                     "west_mercia_police", None]
+    assert digest["groups"][-1]["name"] == report.OTHER_GROUP
+    assert [s["headline"] for s in digest["groups"][-1]["stories"]] == ["Hereford library reopens after refurbishment"]
+    assert digest["summary"]["by_entity"]["wm_pcc"] == 4
+    # a story under each entity it mentions; later listings are marked as repeats
+    defends = article_id(db, "defends")
+    appearances = [(g["entity_id"], s["repeat"]) for g in digest["groups"] for s in g["stories"]
+                   if s["article_id"] == defends]
+    assert appearances == [("hwfrs", False), ("hw_fire_authority", True), ("wm_pcc", True)]
+
+
+def test_story_details_labels_quotes_and_syndication(db, digest):
+    defends_for_authority = _story(_group(digest, "hw_fire_authority"), db, "defends")
+    assert defends_for_authority["key_quote"]["speaker"] == "Roger Phillips"
+    defends_for_pcc = _story(_group(digest, "wm_pcc"), db, "defends")
+    assert defends_for_pcc["key_quote"]["speaker"] == "Mr Campion"
+    assert defends_for_pcc["also_ran_in"] == ["Worcester News"]
+    assert defends_for_pcc["group_tone"]["label"] == "positive"
+    warn = _story(_group(digest, "wm_pcc"), db, "warn")
+    # the human label (against) replaced the uncertain prediction (neutral)
+    assert warn["stance"] == {"label": "against", "uncertain": False, "human": True}
+    assert warn["group_tone"] == {"label": "negative", "uncertain": True, "human": False}
+    assert [t["label"] for t in warn["topics"]] == ["governance", "workforce"]
+    assert warn["also_ran_in"] == ["Hereford Times"]
+    assert digest["summary"]["stance"] == {"favour": 1, "neutral": 1, "against": 1}
+
+
+def test_edits_and_headline_changes_in_window(db, digest):
+    edits = {edit["article_id"]: edit for edit in digest["edits"]}
+    assert set(edits) == {article_id(db, "hq"), article_id(db, "defends")}
+    hq = edits[article_id(db, "hq")]
+    assert hq["headline_changed"] and hq["previous_headline"] == "Shared HQ plan for fire and police"
+    assert not edits[article_id(db, "defends")]["headline_changed"]
+    assert digest["summary"]["headline_changes"] == 1
+    later = report.build_digest(db, since="2026-11-23T16:00:00Z", now=NOW)
+    assert [edit["article_id"] for edit in later["edits"]] == [article_id(db, "defends")]
+
+
+def test_spike_rule(db, digest):
+    spiking = {spike["entity_id"] for spike in digest["spikes"]}
+    assert spiking == {"wm_pcc", "hwfrs"}  # 4 and 3 stories against a near-empty baseline
+    assert _group(digest, "sfrs")["spike"]["spike"] is False  # 2 stories: below the minimum of 3
+    # a busy, variable baseline (2 or 5 wm_pcc stories a day) lifts mean + 2 sd above today's 4
+    per_day = {day: 2 if day % 2 else 5 for day in range(9, 23)}
+    with db.atomic():
+        for day, count in per_day.items():
+            for n in range(count):
+                cur = db.execute(
+                    "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+                    "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', 'Busy', ?, ?, ?, '', ?)",
+                    [f"https://x/{day}/{n}", f"https://x/{day}/{n}", f"2026-11-{day:02d}T12:0{n}:00Z",
+                     f"2026-11-{day:02d}T13:00:00Z", NOW, f"h{day}{n}"])
+                db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, "
+                           "analyser_version) VALUES (?, 'wm_pcc', 'PCC', 0, 3, 't')", [cur.lastrowid])
+        cur = db.execute("INSERT INTO articles (url, canonical_url, title, published_at, first_seen_at, last_seen_at, "
+                         "content_hash) VALUES ('https://x/bad', 'https://x/bad', 'Bad date', '2026-11-2x', ?, ?, 'b')",
+                         [NOW, NOW])
+        db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
+                   "VALUES (?, 'wm_pcc', 'PCC', 0, 3, 't')", [cur.lastrowid])
+    busy = report.build_digest(db, now=NOW)  # the malformed date is left out, not fatal
+    info = _group(busy, "wm_pcc")["spike"]
+    assert info["baseline_mean"] == pytest.approx((sum(per_day.values()) + 1) / 14, abs=0.01)
+    assert info["today"] == 4 and info["threshold"] > 4
+    assert info["spike"] is False
+
+
+def test_charts_and_health(db, digest):
+    charts = digest["charts"]
+    assert len(charts["days"]) == 30 and charts["days"][-1] == "2026-11-24"
+    expected = db.execute("SELECT sum(articles) FROM entity_daily WHERE entity_id = 'wm_pcc' AND day >= ?",
+                          [charts["days"][0]]).fetchone()[0]
+    assert sum(charts["coverage"]["wm_pcc"]) == expected
+    assert charts["stance_totals"]["against"] == 2  # the oppose story and the human-labelled warn story
+    assert digest["last_run"]["status"] == "partial"
+    star = [w for w in digest["health"] if w["source_id"] == "shropshire_star"]
+    assert star and "no articles" in star[0]["message"] and "1 http" in star[0]["message"]
+    assert not [w for w in digest["health"] if w["source_id"] == "hereford_times"]
+
+
+class _TagCollector(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attributes = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes += attrs
+
+
+def test_html_escapes_crawled_text_and_is_self_contained(db, digest):
+    page = report.render_html(digest)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Fire chief &#34;quits&#34;" in page
+    assert "&lt;b&gt;We are shocked&lt;/b&gt; &amp; saddened." in page
+    parsed = _TagCollector()
+    parsed.feed(page)
+    assert not parsed.tags & {"script", "img", "b", "iframe", "link"}
+    assert {"svg", "rect", "style", "article"} <= parsed.tags
+    assert not [value for name, value in parsed.attributes if name in ("src", "onerror", "onload")]
+    assert "7 new stories, 2 edited" in page
+
+
+def test_html_drops_non_http_links_and_tolerates_bad_dates(digest):
+    story = digest["groups"][0]["stories"][0]
+    story["url"], story["published"] = "javascript:alert(document.cookie)", "Nov 2026"
+    page = report.render_html(digest)
+    assert "javascript:" not in page and "Nov 2026" in page
+
+
+def test_markdown_escapes_crawled_text(digest):
+    text = report.render_markdown(digest)
+    assert r"\<script\>alert(1)\</script\> Fire chief" in text
+    rendered = MarkdownIt("commonmark").render(text)  # html=True: raw HTML would pass straight through
+    assert "<script>" not in rendered and "<b>" not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    assert "Stance on fire governance: favour 1, neutral 1, against 1" in text
+    plain = report.render_markdown(digest, plain=True)
+    assert HOSTILE_TITLE in plain and "https://www.herefordtimes.com/news/2026/hostile/" in plain
+
+
+def test_write_report_records_and_next_digest_starts_there(db, tmp_path):
+    paths = report.write_report(db, tmp_path / "out", formats=("html", "md", "text"), now=NOW)
+    assert [p.suffix for p in paths] == [".html", ".md", ".txt"] and all(p.stat().st_size > 500 for p in paths)
+    rows = list(db.query("SELECT since, until, format, stories FROM reports WHERE id > 1 ORDER BY id"))
+    assert [r["format"] for r in rows] == ["html", "md", "text"]
+    assert {(r["since"], r["until"], r["stories"]) for r in rows} == {(LAST_REPORT_UNTIL, NOW, 7)}
+    following = report.build_digest(db, now="2026-11-25T07:00:00Z")
+    assert following["since"] == NOW and following["summary"]["stories"] == 0
+    assert "No new stories" in report.render_html(following)
+    with pytest.raises(ValueError, match="pdf"):
+        report.write_report(db, tmp_path / "out", formats=("pdf",))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
+def test_chromium_renders_digest(digest, tmp_path):
+    page = tmp_path / "digest.html"
+    page.write_text(report.render_html(digest), encoding="utf-8")
+    png = tmp_path / "digest.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--screenshot={png}", "--window-size=1200,2000", page.as_uri()],
+                   check=True, capture_output=True, timeout=60)
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (1200, 2000)
+    assert png.stat().st_size > 50_000  # a blank page compresses to a few kB

@@ -1,0 +1,146 @@
+"""Datasette metadata and a real Datasette server on the sample database."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sys
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from datasette.utils import escape_fts
+from sqlite_utils import Database
+
+from cuttings import serve, store
+from tests.report_fixtures import HOSTILE_TITLE, build_sample_db
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_metadata_describes_every_table_view_and_column():
+    db = Database(memory=True)
+    store.migrations.apply(db)
+    names = [n for n in db.table_names() + db.view_names() if not n.startswith(("articles_fts", "_"))]
+    metadata = serve.datasette_metadata("/data/cuttings.db")
+    tables = metadata["databases"]["cuttings"]["tables"]
+    assert sorted(tables) == sorted(names)
+    for name in names:
+        actual = [row[1] for row in db.execute(f"PRAGMA table_info([{name}])").fetchall()]
+        assert sorted(tables[name]["columns"]) == sorted(actual), name
+        assert tables[name]["description"] and all(tables[name]["columns"].values())
+    assert tables["articles"]["sort_desc"] == "published_at"
+    assert "entity_id" in tables["mentions"]["facets"] and "label" in tables["classifications"]["facets"]
+
+
+def test_canned_queries_run_against_sample_db(tmp_path):
+    db = build_sample_db(tmp_path / "cuttings.db")
+    db.conn.create_function("escape_fts", 1, escape_fts)
+    queries = serve.CANNED_QUERIES
+    found = list(db.query(queries["search"]["sql"], {"q": 'headquarters "fire and police"'}))
+    assert [row["title"] for row in found] == ["Fire and police alliance: shared headquarters plan"]
+    assert list(db.query(queries["search"]["sql"], {"q": 'unbalanced " quote AND ('})) == []
+    coverage = list(db.query(queries["entity_coverage"]["sql"],
+                             {"entity": "wm_pcc", "start": "2026-11-20", "end": "2026-11-23"}))
+    assert [row["title"] for row in coverage][-1] == "PCC confirms consultation on fire governance"
+    assert len(coverage) == 4 and {row["tone_towards_entity"] for row in coverage} == {"neutral", "negative",
+                                                                                         "positive"}
+    critical = {row["title"] for row in db.query(queries["critical_articles"]["sql"])}
+    assert {HOSTILE_TITLE, "Fire chiefs warn over commissioner's plans",
+            "Councillors oppose PCC bid to run Shropshire fire service"} == critical
+    quotes = list(db.query(queries["quotes_by"]["sql"], {"speaker": "Campion"}))
+    assert len(quotes) == 3 and {row["entity_id"] for row in quotes} == {"wm_pcc"}
+
+
+def _get(base: str, path: str, params: dict | None = None):
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("serve")
+    db_path = directory / "cuttings.db"
+    build_sample_db(db_path).close()
+    serve.checkpoint(db_path)
+    metadata = serve.write_metadata(db_path, directory)
+    port = _free_port()
+    process = subprocess.Popen(serve.datasette_command(db_path, metadata, port=port),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _get(base, "/-/versions.json")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("datasette did not start: " + process.stdout.read().decode(errors="replace"))
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_server_articles_json_returns_hostile_title_as_data(server):
+    rows = _get(server, "/cuttings/articles.json", {"_shape": "array", "_size": "100"})
+    assert len(rows) == 20
+    assert [row["published_at"] for row in rows] == sorted((row["published_at"] for row in rows), reverse=True)
+    assert HOSTILE_TITLE in {row["title"] for row in rows}
+    with urllib.request.urlopen(server + "/cuttings/articles?_search=quits", timeout=10) as response:
+        page = response.read().decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+
+
+def test_server_canned_query_with_parameters(server):
+    rows = _get(server, "/cuttings/quotes_by.json", {"speaker": "Campion", "_shape": "array"})
+    assert len(rows) == 3 and all("Campion" in row["speaker"] for row in rows)
+    found = _get(server, "/cuttings/search.json", {"q": "shocked", "_shape": "array"})
+    assert [row["title"] for row in found] == [HOSTILE_TITLE]
+
+
+def test_server_metadata_and_read_only(server):
+    metadata = _get(server, "/-/metadata.json")
+    assert metadata["databases"]["cuttings"]["tables"]["mentions"]["columns"]["entity_id"].startswith("The entity")
+    databases = _get(server, "/-/databases.json")
+    assert databases[0]["is_mutable"] is False
+    facets = _get(server, "/cuttings/mentions.json", {"_facet": "entity_id"})
+    counts = {item["value"]: item["count"] for item in facets["facet_results"]["entity_id"]["results"]}
+    assert counts["wm_pcc"] == 12
+
+
+def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
+    """serve() itself: the sample data still sits in the WAL (a connection is open), yet the immutable
+    server sees it; SIGTERM to the cuttings process stops Datasette too."""
+    db_path = tmp_path / "cuttings.db"
+    db = build_sample_db(db_path)
+    assert (tmp_path / "cuttings.db-wal").stat().st_size > 0
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
+                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                rows = _get(base, "/cuttings/article_summary.json", {"_shape": "array", "_size": "100"})
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                time.sleep(0.2)
+        assert len(rows) == 18 and rows[0]["published_at"] == "2026-11-24T05:30:00Z"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+        db.close()
+    with pytest.raises(OSError):
+        _get(base, "/-/versions.json")
