@@ -354,10 +354,16 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
         log.warning("crawl: %d %s error(s)", n, kind)
     status = {"ok": "ok", "partial": "partial", "failed": "failed", "interrupted": "interrupted"}.get(
         summary.status, "failed")
+    message = None
     if status == "ok" and counts["sources_failed"]:
         status = "partial"
-    message = None
-    if status != "ok":
+    discovered = sum(s["found_by_feed"] + s["found_by_sitemap"] + s["found_by_links"] + s["found_by_search"]
+                     for s in summary.sources)
+    if status in ("ok", "partial") and config.sources and not (counts["pages_fetched"] or discovered):
+        # Scrapy can end "finished" having done nothing when the spider fails to start (an
+        # exception opening a pipeline is only logged): a night that found no URL at all failed.
+        status, message = "failed", "the crawl found and fetched nothing (see the log)"
+    elif status != "ok":
         message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
                    f"yielded nothing")
     return StageResult(status, counts=counts, message=message)
