@@ -278,3 +278,33 @@ def test_deploy_systemd_examples_verify(tmp_path):
         (tmp_path / name).write_text(text)
     code, complaints = systemd_verify(tmp_path)
     assert complaints == [] and code == 0, complaints
+
+
+@pytest.mark.slow
+def test_sigterm_mid_crawl_records_interrupted_and_exits_2(tmp_path):
+    """systemd stops an overrunning run with SIGTERM: the run stops, says so, and the next resumes."""
+    from tests.ops_support import count, start_cli
+    db = tmp_path / "t.db"
+    with serve_directory() as base:
+        sources = sources_for(base, tmp_path / "sources.toml")
+        args = ("--db", str(db), "run", "--sources", str(sources), "--no-politeness", "--since", "all",
+                "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "t.log"))
+        process = start_cli(*args)
+        deadline = time.monotonic() + 120
+        while count(db, "SELECT count(*) FROM articles") < 10 and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert process.poll() is None, "run finished before it could be stopped"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == nightly.EXIT_FATAL
+        conn = sqlite3.connect(db)
+        run_row = conn.execute("SELECT status, stages_json FROM crawl_runs WHERE command = 'run'").fetchone()
+        assert run_row[0] == "interrupted"
+        stages = json.loads(run_row[1])
+        assert stages["crawl"]["status"] == "interrupted" and "analyse" not in stages
+        stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        conn.close()
+        assert nightly.lock_path_for(db).read_text() == ""  # released on the way out
+        again = run_cli(*args)
+    assert again.returncode == nightly.EXIT_OK, again.stderr.decode()[-2000:]
+    assert count(db, "SELECT count(*) FROM articles") > stored
