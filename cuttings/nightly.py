@@ -228,6 +228,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
     log.info("run %d started (pid %d, database %s)", run_id, os.getpid(), db_path)
     stages: dict[str, StageResult] = {}
     previous_handler = signal.signal(signal.SIGTERM, _raise_interrupted)
+    name = STAGES[0]
     try:
         for name in STAGES:
             if name in options.skip:
@@ -242,8 +243,8 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
                                                                                   classifier))
             if stages[name].status == "interrupted":
                 break
-    except KeyboardInterrupt:
-        stages.setdefault("interrupted", StageResult("interrupted", message="interrupted by the user"))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        stages[name] = StageResult("interrupted", message=str(exc) or "interrupted by the user")
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     status, exit_code = overall_status(stages)
