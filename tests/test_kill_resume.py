@@ -141,3 +141,15 @@ def test_nightly_run_killed_then_rerun_takes_over_lock_and_finishes(tmp_path, si
     assert all(r[1] == "interrupted" and "process died" in r[3] for r in killed)
     assert [r[1] for r in rows if r[0] == "run"] == ["interrupted", "ok"]
     assert_same_as_clean(db, clean["db"])
+
+
+@pytest.mark.xfail(strict=True, reason="classify_stage stamps articles analyse has not reached yet (no mentions, "
+                                       "so no tone) and never revisits them: see docs/operations.md, known limit")
+def test_classify_by_hand_after_killed_analyse(tmp_path, clean):
+    db = copy_db(clean["crawled"], tmp_path / "x.db")
+    process = start_cli("--db", str(db), "analyse")
+    assert kill_when(process, lambda: count(db, processed("analyse")) >= 5), "analyse finished first"
+    ok(run_cli("--db", str(db), "classify", env=clean["env"]))
+    ok(run_cli("--db", str(db), "analyse"))
+    ok(run_cli("--db", str(db), "classify", env=clean["env"]))
+    assert snapshot(db)["classifications"] == snapshot(clean["db"])["classifications"]
