@@ -169,7 +169,7 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
     checks = []
     last_ok = conn.execute(
         "SELECT id, command, started_at, status FROM crawl_runs WHERE status IN ('ok', 'partial') "
-        "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
+        "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, command = 'run' DESC, id DESC LIMIT 1").fetchone()
     if last_ok is None:
         checks.append(Check("last run", "warning", "no successful run yet",
                             "run `cuttings run` and schedule it (`cuttings schedule --print`)"))
