@@ -229,6 +229,8 @@ def db_vacuum(ctx):
         cuttings db vacuum
     """
     from cuttings.maintenance import MaintenanceError, vacuum_database
+    if not Path(ctx.db_path).exists():
+        fail(f"database not found: {ctx.db_path}")
     lock = nightly.RunLock(ctx.db_path)
     try:
         lock.acquire()
