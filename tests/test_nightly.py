@@ -51,7 +51,7 @@ def test_second_run_exits_at_once_with_code_3(tmp_path):
     lines = [line for line in result.stderr.decode().splitlines() if line.startswith("cuttings run:")]
     assert len(lines) == 1 and "in progress" in lines[0]
     assert f"pid {holder.pid}" in lines[0]
-    assert elapsed < 15
+    assert elapsed < 30  # interpreter start-up only: it loads no models and opens no database
     assert not db.exists()  # it did nothing
 
 
