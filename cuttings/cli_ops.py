@@ -1,0 +1,248 @@
+"""Operations commands: ``run`` (the nightly job), ``schedule``, ``doctor`` and ``db backup/prune/vacuum``.
+
+``pipeline.py`` registers them with ``cli_ops.register_commands(cli, db)``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from cuttings import nightly
+from cuttings.cli_common import fail, pass_context
+
+
+def _validate_since(ctx, param, value):
+    if value in (None, "all"):
+        return value
+    from crawler.discovery import iso_utc
+    normalised = iso_utc(value)
+    if normalised is None:
+        raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
+    return normalised
+
+
+@click.command()
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sources file [default: data/sources.toml].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: data/watchlist.toml].")
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS or data/models].")
+@click.option("--since", callback=_validate_since, default=None,
+              help="Crawl cutoff (ISO date) or 'all' [default: last successful crawl minus the overlap].")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the digest goes [default: data/reports].")
+@click.option("--format", "report_formats", multiple=True, help="Digest format(s), repeatable (html, md, text).")
+@click.option("--skip", type=click.Choice(nightly.STAGES), multiple=True, help="Leave out a stage (repeatable).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rotating log file [default: data/logs/cuttings.log].")
+@click.option("--quiet", "-q", is_flag=True, help="Terminal shows warnings and errors only (for cron mail).")
+@click.option("--no-politeness", is_flag=True, help="No crawl delays: only for your own local servers.")
+@pass_context
+def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_formats, skip, log_file, quiet,
+        no_politeness):
+    """The nightly job: crawl, analyse, classify, then write the digest.
+
+    One run at a time per database (a lock beside it); a second run exits at once
+    with code 3. Each stage resumes where a crashed run stopped. Exit codes:
+    0 ok, 1 configuration error, 2 fatal error or interrupted, 3 already running,
+    4 partial (some sources or a stage failed, the rest ran).
+
+    Example (in cron):
+
+        cuttings --db /srv/cuttings/cuttings.db run --quiet
+    """
+    from cuttings.logs import setup_logging
+    log_path = setup_logging(log_file, console_level=logging.WARNING if quiet else logging.INFO)
+    options = nightly.NightlyOptions(sources_path=sources_path, watchlist_path=watchlist, models_path=models_path,
+                                     since=since, report_dir=report_dir, report_formats=tuple(report_formats) or None,
+                                     polite=not no_politeness, skip=tuple(skip))
+    result = nightly.run_nightly(ctx.db_path, options)
+    if result.exit_code == nightly.EXIT_ALREADY_RUNNING:
+        click.echo(f"cuttings run: {result.message}", err=True)
+        sys.exit(result.exit_code)
+    if result.exit_code == nightly.EXIT_USER_ERROR and result.run_id is None:
+        click.echo(f"Error: {result.message}", err=True)
+        sys.exit(result.exit_code)
+    if not quiet:
+        for name, stage in result.stages.items():
+            detail = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if isinstance(v, int) and k != "crawl_run_id")
+            click.echo(f"{name:<9} {stage.status:<11} {stage.seconds:7.1f}s  {detail}"
+                       + (f"  ({stage.message})" if stage.message else ""))
+        click.echo(f"run {result.run_id}: {result.status}; log: {log_path}")
+    sys.exit(result.exit_code)
+
+
+@click.command()
+@click.option("--print", "print_", is_flag=True, required=True, help="Print the lines (nothing is installed).")
+@click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab line (default).")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd service and timer.")
+@click.option("--at", "at", default="02:30", show_default=True, help="Time of day (HH:MM, local time).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@pass_context
+def schedule(ctx, print_, kind, at, log_file):
+    """Print a crontab line or systemd units that run `cuttings run` nightly for this install.
+
+    Uses the absolute paths of this environment's `cuttings`, the database and the
+    working directory. Install them yourself (see docs/operations.md).
+
+    Example:
+
+        cuttings --db /srv/cuttings/cuttings.db schedule --print --systemd
+    """
+    from cuttings.nightly import cron_line, systemd_units
+    try:
+        hour, minute = (int(part) for part in at.split(":"))
+        if not (0 <= hour <= 23 and 0 <= minute <= 59):
+            raise ValueError
+    except ValueError:
+        fail(f"--at: expected HH:MM, got {at!r}")
+    if kind == "systemd":
+        service, timer = systemd_units(ctx.db_path, hour=hour, minute=minute, log_file=log_file)
+        click.echo("# /etc/systemd/system/cuttings.service")
+        click.echo(service)
+        click.echo("# /etc/systemd/system/cuttings.timer")
+        click.echo(timer)
+    else:
+        click.echo(cron_line(ctx.db_path, hour=hour, minute=minute, log_file=log_file))
+
+
+@click.command()
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--scheme", "scheme_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Label scheme [default: data/label_scheme.toml].")
+@click.option("--max-age-hours", type=float, default=36, show_default=True,
+              help="Warn when the last successful run is older than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json):
+    """Check configuration, database, disk, recent runs, sources and models.
+
+    Prints each problem with what to do. Exit 0 when healthy, 1 when anything needs attention.
+
+    Example:
+
+        cuttings --db /srv/cuttings/cuttings.db doctor
+    """
+    import json
+
+    from cuttings.doctor import doctor_checks
+    checks = doctor_checks(ctx.db_path, sources_path=sources_path, watchlist_path=watchlist,
+                           models_path=models_path, scheme_path=scheme_path, max_age_hours=max_age_hours)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        marks = {"ok": "ok  ", "warning": "WARN", "error": "FAIL"}
+        for check in checks:
+            click.echo(f"[{marks[check.status]}] {check.name}: {check.message}")
+            if check.status != "ok" and check.fix:
+                click.echo(f"       fix: {check.fix}")
+        problems = sum(c.status != "ok" for c in checks)
+        click.echo("healthy" if not problems else f"{problems} problem(s)")
+    sys.exit(1 if any(c.status != "ok" for c in checks) else 0)
+
+
+def register_commands(cli_group: click.Group, db_group: click.Group) -> None:
+    """Add ``run``, ``schedule`` and ``doctor`` to the top-level group and the ``db`` subcommands."""
+    for command in (run, schedule, doctor):
+        cli_group.add_command(command)
+    register_db_commands(db_group)
+
+
+def register_db_commands(db_group: click.Group) -> None:
+    """Add ``backup``, ``prune`` and ``vacuum`` to the ``cuttings db`` group."""
+    for command in (db_backup, db_prune, db_vacuum):
+        db_group.add_command(command)
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path())
+@click.option("--keep", type=click.IntRange(1, None), default=None,
+              help="When DEST is a directory: keep only the newest N backups there.")
+@pass_context
+def db_backup(ctx, dest, keep):
+    """Copy the database safely while it is in use, then check the copy.
+
+    Uses SQLite's online backup API, then `PRAGMA integrity_check` on the copy. DEST
+    is a file, or a directory (existing, or ending in /) that gets a timestamped file.
+
+    Example:
+
+        cuttings db backup /srv/backups/cuttings/ --keep 14
+    """
+    from cuttings.maintenance import BackupError, backup_database
+    if not Path(ctx.db_path).exists():
+        fail(f"database not found: {ctx.db_path}")
+    try:
+        result = backup_database(ctx.db_path, dest, keep=keep)
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"backup: {result.path} ({result.size_bytes / 1e6:.1f} MB, integrity ok)")
+    for removed in result.removed:
+        click.echo(f"removed old backup {removed}")
+
+
+@click.command("prune")
+@click.option("--keep-versions-days", type=click.IntRange(0, None), default=None,
+              help="Drop the text of article versions older than N days (the latest two per article stay).")
+@click.option("--keep-errors-days", type=click.IntRange(0, None), default=None,
+              help="Delete crawl error rows older than N days.")
+@click.option("--dry-run", is_flag=True, help="Print what would go; change nothing.")
+@pass_context
+def db_prune(ctx, keep_versions_days, keep_errors_days, dry_run):
+    """Retention: drop old revision texts and old crawl errors. Run `cuttings db vacuum` after
+    to give the space back to the disk.
+
+    Example:
+
+        cuttings db prune --keep-versions-days 365 --keep-errors-days 90 --dry-run
+    """
+    from cuttings.maintenance import prune_errors, prune_versions
+    if keep_versions_days is None and keep_errors_days is None:
+        fail("nothing to prune: give --keep-versions-days and/or --keep-errors-days")
+    database = ctx.open_db()
+    verb = "would drop" if dry_run else "dropped"
+    if keep_versions_days is not None:
+        result = prune_versions(database, keep_versions_days, dry_run=dry_run)
+        click.echo(f"article_versions: {verb} the text of {result.rows} old version(s) of {result.articles} "
+                   f"article(s), {result.bytes / 1e6:.2f} MB")
+    if keep_errors_days is not None:
+        result = prune_errors(database, keep_errors_days, dry_run=dry_run)
+        click.echo(f"crawl_errors: {verb} {result.rows} row(s) older than {keep_errors_days} days")
+
+
+@click.command("vacuum")
+@pass_context
+def db_vacuum(ctx):
+    """Rebuild the database file to give freed space back to the disk.
+
+    Needs free space about the size of the database (SQLite writes a new copy) and
+    blocks writers while it runs: run it after `cuttings db prune`, not during the crawl.
+
+    Example:
+
+        cuttings db vacuum
+    """
+    from cuttings.maintenance import MaintenanceError, vacuum_database
+    if not Path(ctx.db_path).exists():
+        fail(f"database not found: {ctx.db_path}")
+    lock = nightly.RunLock(ctx.db_path)
+    try:
+        lock.acquire()
+    except nightly.AlreadyRunning as exc:
+        click.echo(f"cuttings db vacuum: {exc}", err=True)
+        sys.exit(nightly.EXIT_ALREADY_RUNNING)
+    try:
+        database = ctx.open_db()
+        before, after = vacuum_database(database)
+    except MaintenanceError as exc:
+        fail(str(exc))
+    finally:
+        lock.release()
+    click.echo(f"vacuum: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+

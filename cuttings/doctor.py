@@ -1,0 +1,234 @@
+"""Health checks for an install: configuration, database, disk, recent runs, sources, models.
+
+``doctor_checks`` returns a list of :class:`Check` (status ``ok``, ``warning`` or ``error``,
+a one-line message and what to do), so ``cuttings doctor`` and the digest show the same
+warnings. It never writes to the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cuttings import store
+from cuttings.nightly import hours_since, pid_alive
+
+STOPPED_AFTER_RUNS = 3
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok, warning, error
+    message: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ok(name: str, message: str) -> Check:
+    return Check(name, "ok", message)
+
+
+def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None,
+                  watchlist_path: str | Path | None = None, models_path: str | Path | None = None,
+                  scheme_path: str | Path | None = None, max_age_hours: float = 36,
+                  min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
+                  include_config: bool = True) -> list[Check]:
+    """Every check, in a stable order. ``include_config=False`` leaves out the configuration
+    and model checks (for the digest, which only needs the run and source health)."""
+    checks: list[Check] = []
+    source_ids = None
+    if include_config:
+        sources_check, source_ids = check_sources(sources_path)
+        checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path)]
+    db_path = Path(db_path)
+    if not db_path.exists():
+        checks.append(Check("database", "error", f"{db_path} does not exist",
+                            "run `cuttings run` (or `cuttings crawl`) to create it, or pass --db"))
+    else:
+        conn = sqlite3.connect(f"file:{db_path.absolute()}?mode=ro", uri=True, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            db_checks = check_database(conn, db_path)
+            checks += db_checks
+            if all(c.status != "error" for c in db_checks):
+                checks += check_runs(conn, max_age_hours, now)
+                checks += check_source_yield(conn, source_ids)
+        except sqlite3.DatabaseError as exc:
+            checks.append(Check("database", "error", f"cannot read {db_path}: {exc}",
+                                "restore the latest backup (`cuttings db backup` copies) or re-create it"))
+        finally:
+            conn.close()
+    checks.append(check_disk(db_path, min_free_bytes))
+    if include_config:
+        checks.append(check_models(models_path))
+    return checks
+
+
+def check_sources(path) -> tuple[Check, list[str] | None]:
+    from cuttings.config import ConfigError, load_sources
+    try:
+        config = load_sources(path)
+    except ConfigError as exc:
+        return Check("sources", "error", str(exc), "fix the sources file (see docs/configuration.md)"), None
+    unverified = [s.id for s in config.sources if not s.verified]
+    message = f"{len(config.sources)} sources in {config.path}"
+    if unverified:
+        message += f" ({len(unverified)} unverified)"
+    return _ok("sources", message), [s.id for s in config.sources]
+
+
+def check_watchlist(path) -> Check:
+    try:
+        from nlp.watchlist import WatchlistError, load_watchlist
+    except ImportError as exc:
+        return Check("watchlist", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+    try:
+        watchlist = load_watchlist(path)
+    except WatchlistError as exc:
+        return Check("watchlist", "error", str(exc), "fix the watchlist file (data/watchlist.toml)")
+    return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
+
+
+def check_scheme(path) -> Check:
+    try:
+        from nlp.scheme import SchemeError, load_scheme
+    except ImportError as exc:
+        return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+    try:
+        load_scheme(path)
+    except SchemeError as exc:
+        return Check("label scheme", "error", str(exc), "fix the label scheme (data/label_scheme.toml)")
+    return _ok("label scheme", "parses")
+
+
+def check_models(path) -> Check:
+    from cuttings.stages import models_dir
+    directory = models_dir(path)
+    if not directory.is_dir() or not any(directory.glob("*.skops")):
+        return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
+    try:
+        from nlp.classify import Classifier, ModelLoadError
+    except ImportError as exc:
+        return Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+    try:
+        classifier = Classifier.load(directory)
+    except ModelLoadError as exc:
+        return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
+    return _ok("models", f"{len(classifier.versions)} models load from {directory}")
+
+
+def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
+    checks = []
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "articles" not in tables:
+        return [Check("database", "error", f"{db_path} is not a cuttings database",
+                      "check --db / $CUTTINGS_DB")]
+    for pragma in ("quick_check", "integrity_check"):
+        rows = [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
+        if rows == ["ok"]:
+            checks.append(_ok(pragma, "ok"))
+        else:
+            checks.append(Check(pragma, "error", "; ".join(rows[:3]) + (" ..." if len(rows) > 3 else ""),
+                                "stop the nightly job, restore the latest backup (see docs/operations.md)"))
+    foreign = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if foreign:
+        checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
+                            f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
+    applied = {row[0] for row in conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.migrations.name])} \
+        if "_sqlite_migrations" in tables else set()
+    pending = [m.name for m in store.migrations._migrations if m.name not in applied]
+    if pending:
+        checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
+                            "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))
+    else:
+        checks.append(_ok("migrations", f"{len(applied)} applied, none pending"))
+    return checks
+
+
+def check_disk(db_path: Path, min_free_bytes: int) -> Check:
+    from cuttings.maintenance import database_bytes
+    directory = db_path.parent if db_path.parent.exists() else Path.cwd()
+    free = shutil.disk_usage(directory).free
+    size = database_bytes(db_path) if db_path.exists() else 0
+    message = f"{free / 1e9:.1f} GB free beside the database ({size / 1e6:.1f} MB)"
+    if free < max(min_free_bytes, size):
+        return Check("disk", "error", message, "free disk space: the crawl, backups and VACUUM need room")
+    if free < 2 * size:
+        return Check("disk", "warning", message + "; VACUUM needs about the database's size free",
+                     "free disk space or prune (`cuttings db prune`)")
+    return _ok("disk", message)
+
+
+def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime | None) -> list[Check]:
+    checks = []
+    last_ok = conn.execute(
+        "SELECT id, command, started_at, status FROM crawl_runs WHERE status IN ('ok', 'partial') "
+        "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, command = 'run' DESC, id DESC LIMIT 1").fetchone()
+    if last_ok is None:
+        checks.append(Check("last run", "warning", "no successful run yet",
+                            "run `cuttings run` and schedule it (`cuttings schedule --print`)"))
+    else:
+        age = hours_since(last_ok["started_at"], now)
+        message = f"last successful run {last_ok['id']} ({last_ok['command']}) {age:.0f} h ago"
+        if age > max_age_hours:
+            checks.append(Check("last run", "warning", message,
+                                "check the schedule (`systemctl list-timers cuttings.timer` or crontab -l) "
+                                "and the log (data/logs/cuttings.log)"))
+        else:
+            checks.append(_ok("last run", message))
+    latest = conn.execute("SELECT id, status, message FROM crawl_runs WHERE command = 'run' "
+                          "ORDER BY id DESC LIMIT 1").fetchone()
+    if latest is not None and latest["status"] in ("failed", "interrupted", "partial"):
+        checks.append(Check("latest run", "warning", f"run {latest['id']} {latest['status']}: "
+                            f"{latest['message'] or 'no message'}",
+                            "read the log; `cuttings run` again resumes where it stopped"))
+    stale = [row["id"] for row in conn.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
+             if not pid_alive(row["pid"])]
+    if stale:
+        checks.append(Check("stale runs", "warning",
+                            f"{len(stale)} run(s) still marked running but their process is gone: "
+                            + ", ".join(map(str, stale)),
+                            "nothing to do: the next `cuttings run` marks them interrupted and resumes"))
+    return checks
+
+
+def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -> list[Check]:
+    """Sources with no new articles in their last 3 runs although they had some before; sources
+    whose latest run only failed; the crawler's own health warnings."""
+    if source_ids is None:
+        source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
+    stopped, failing, warned = [], [], []
+    for source_id in source_ids:
+        runs = conn.execute("SELECT crawl_run_id, articles_new, articles_stored, errors, warning FROM source_runs "
+                            "WHERE source_id = ? ORDER BY crawl_run_id DESC LIMIT 50", [source_id]).fetchall()
+        if not runs:
+            continue
+        recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]
+        if len(recent) == STOPPED_AFTER_RUNS and not any(r["articles_new"] for r in recent) and any(
+                r["articles_new"] for r in earlier):
+            stopped.append(source_id)
+        if runs[0]["errors"] and not runs[0]["articles_stored"]:
+            failing.append(f"{source_id} ({runs[0]['errors']} errors)")
+        if runs[0]["warning"]:
+            warned.append(f"{source_id}: {runs[0]['warning']}")
+    checks = []
+    if stopped:
+        checks.append(Check("sources yielding", "warning",
+                            f"no new articles in the last {STOPPED_AFTER_RUNS} runs: {', '.join(stopped)}",
+                            "open the site: a redesign or moved feed usually needs new feeds/sections/selectors "
+                            "in data/sources.toml"))
+    if failing:
+        checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),
+                            "see `SELECT * FROM crawl_errors ORDER BY id DESC` or the log"))
+    if warned:
+        checks.append(Check("source health", "warning", "; ".join(warned),
+                            "compare a recent page with the extractor output (`cuttings extract`)"))
+    if not (stopped or failing or warned):
+        checks.append(_ok("sources yielding", f"{len(source_ids)} sources checked"))
+    return checks

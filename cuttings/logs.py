@@ -1,0 +1,153 @@
+"""Logging for unattended runs: a rotating log file plus the terminal, secrets redacted.
+
+``setup_logging`` attaches two handlers to the root logger (so Scrapy's and the
+library's records reach both), each carrying a :class:`RedactingFilter`, and
+installs a record factory that redacts every record as it is made (so handlers
+other libraries add are covered too). Redacted: the values of secret environment
+variables (``CUTTINGS_SMTP_PASSWORD`` and any ``CUTTINGS_*`` variable whose name
+says PASSWORD, TOKEN, SECRET, KEY or WEBHOOK), passwords in URLs
+(``https://user:pass@host``), token-like query parameters and the secret path
+parts of Slack, Discord and Teams-style webhook URLs.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+from pathlib import Path
+
+from cuttings.store import DATA_DIR
+
+DEFAULT_LOG_FILE = DATA_DIR / "logs" / "cuttings.log"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+REDACTED = "[REDACTED]"
+
+_SECRET_ENV_NAME = re.compile(r"^CUTTINGS_.*(PASSWORD|TOKEN|SECRET|KEY|WEBHOOK)", re.I)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):(?P<password>[^/@\s]+)@", re.I)
+_TOKEN_PARAM = re.compile(
+    r"(?P<key>[?&;](?:access_token|token|api_key|apikey|key|secret|password|passwd|sig|signature|auth|code))="
+    r"(?P<value>[^&#\s\"'<>]+)", re.I)
+_WEBHOOK_PATHS = [
+    re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+", re.I),
+    re.compile(r"(?P<keep>discord(?:app)?\.com/api/webhooks/\d+/)[^\s\"'<>/?]+", re.I),
+    re.compile(r"(?P<keep>\.webhook\.office\.com/webhookb2/)[^\s\"'<>]+", re.I),
+    re.compile(r"(?P<keep>api\.telegram\.org/bot)[^\s\"'<>/]+", re.I),
+]
+
+
+def secret_values(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of the environment variables that hold secrets (longest first, 4+ characters)."""
+    environ = os.environ if environ is None else environ
+    values = {value for name, value in environ.items() if _SECRET_ENV_NAME.match(name) and len(value) >= 4}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """``text`` with secret values, URL passwords, token parameters and webhook secrets replaced."""
+    for value in secret_values() if secrets is None else secrets:
+        text = text.replace(value, REDACTED)
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    text = _TOKEN_PARAM.sub(lambda m: f"{m['key']}={REDACTED}", text)
+    for pattern in _WEBHOOK_PATHS:
+        text = pattern.sub(lambda m: m["keep"] + REDACTED, text)
+    return text
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    """Replace the record's message (merged with its arguments), traceback and stack text by
+    their redacted versions."""
+    secrets = secret_values()
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed call: redact the parts as they are
+        message = f"{record.msg} {record.args}"
+    record.msg = redact(message, secrets)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text, secrets)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info, secrets)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrite each record's message (and its traceback text) with secrets redacted.
+
+    Attach it to handlers: a handler filter sees records from every logger that
+    propagates to it, a logger filter only that logger's own records.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install_record_redaction() -> None:
+    """Redact every log record as it is created, so handlers other libraries install (Scrapy
+    adds its own root handler during a crawl) never see a secret either."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacting", False):
+        return
+
+    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    redacting_factory.redacting = True
+    logging.setLogRecordFactory(redacting_factory)
+
+
+class _ConsoleFilter(logging.Filter):
+    """The terminal gets the project's own records at ``level`` and others' warnings only."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == "cuttings" or record.name.startswith(("cuttings.", "nlp.", "crawler."))
+        return record.levelno >= (self.level if own else max(self.level, logging.WARNING))
+
+
+_installed: list[logging.Handler] = []
+
+
+def setup_logging(log_file: str | Path | None = None, *, console_level: int = logging.INFO,
+                  file_level: int = logging.INFO, max_bytes: int = 5_000_000, backup_count: int = 10,
+                  stream=None) -> Path:
+    """Log to a rotating file (default ``data/logs/cuttings.log``) and to stderr; returns the file path.
+
+    Calling it again replaces the handlers it installed before (tests run several jobs in one process).
+    """
+    path = Path(log_file) if log_file else DEFAULT_LOG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+
+    redacting = RedactingFilter()
+    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backup_count,
+                                                        encoding="utf-8")
+    file_handler.setLevel(file_level)
+    file_handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    file_handler.addFilter(redacting)
+
+    console = logging.StreamHandler(stream or sys.stderr)
+    console.setLevel(console_level)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.addFilter(_ConsoleFilter(console_level))
+    console.addFilter(redacting)
+
+    for handler in (file_handler, console):
+        root.addHandler(handler)
+        _installed.append(handler)
+    install_record_redaction()
+    root.setLevel(min(file_level, console_level))
+    logging.getLogger("cuttings").setLevel(logging.INFO)
+    return path

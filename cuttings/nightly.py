@@ -1,0 +1,487 @@
+"""The nightly job: crawl, analyse, classify and report, under a lock, resumable after a crash.
+
+Exit codes (``cuttings run``):
+
+* 0 ``EXIT_OK``: every stage ran and every source answered.
+* 1 ``EXIT_USER_ERROR``: bad configuration, missing models, unreadable database path.
+* 2 ``EXIT_FATAL``: nothing useful happened (the crawl fetched nothing and no stage ran),
+  an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
+* 3 ``EXIT_ALREADY_RUNNING``: another run holds the lock; this one did nothing.
+* 4 ``EXIT_PARTIAL``: some sources failed or a stage failed, but the others ran.
+
+The lock is ``fcntl.flock`` on ``<db>.lock`` (holding the pid and start time). The
+kernel releases a flock when its process dies, so a lock left by a killed run is
+simply taken over; the killed run's ``crawl_runs`` rows (status ``running``, pid
+dead) are then marked ``interrupted``. The lock file itself is never deleted:
+deleting it would let two processes lock two different inodes.
+
+Every stage writes each article in its own transaction and picks up only what is
+not yet done (the crawl skips stored URLs, analyse and classify skip articles
+already stamped with their version), so running again after a crash finishes the job.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cuttings import store
+
+log = logging.getLogger("cuttings.nightly")
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_FATAL = 2
+EXIT_ALREADY_RUNNING = 3
+EXIT_PARTIAL = 4
+
+STAGES = ("crawl", "analyse", "classify", "report")
+
+
+class AlreadyRunning(Exception):
+    """Another process holds the run lock."""
+
+
+class UserError(Exception):
+    """A problem the user must fix before the run can start (one line)."""
+
+
+class Interrupted(Exception):
+    """SIGTERM arrived: stop after the article in hand."""
+
+
+# --------------------------------------------------------------------------
+# Lock
+# --------------------------------------------------------------------------
+
+def lock_path_for(db_path: str | Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".lock")
+
+
+class RunLock:
+    """An exclusive, non-blocking ``flock`` on ``<db>.lock``; use as a context manager.
+
+    ``acquire`` raises :class:`AlreadyRunning` (message names the holder's pid and start
+    time) when another live process holds it.
+    """
+
+    def __init__(self, db_path: str | Path):
+        self.path = lock_path_for(db_path)
+        self._fd: int | None = None
+        self.previous_holder: dict | None = None
+
+    def acquire(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _read_holder(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            who = (f"pid {holder.get('pid')}, started {holder.get('started_at')}" if holder
+                   else "another process")
+            raise AlreadyRunning(f"another cuttings run is in progress ({who}); lock {self.path}") from None
+        self.previous_holder = _read_holder(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started_at": store.utcnow()}).encode() + b"\n", 0)
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        os.ftruncate(self._fd, 0)
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> dict | None:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        return json.loads(raw) if raw.strip() else None
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_stale_runs(db) -> list[int]:
+    """Mark ``running`` rows whose process is gone as ``interrupted``; returns their ids.
+
+    A row carrying this process's own pid is stale too (pid reuse after a reboot or in a
+    container), since this process has not started a run yet when it calls this.
+    """
+    stale = [row["id"] for row in db.query("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
+             if row["pid"] == os.getpid() or not pid_alive(row["pid"])]
+    if stale:
+        with db.atomic():
+            db.conn.executemany(
+                "UPDATE crawl_runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), "
+                "message = coalesce(message, 'process died before finishing (marked by a later run)') "
+                "WHERE id = ? AND status = 'running'", [(store.utcnow(), run_id) for run_id in stale])
+    return stale
+
+
+# --------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------
+
+@dataclass
+class StageResult:
+    status: str  # ok, partial, failed, skipped, interrupted
+    seconds: float = 0.0
+    counts: dict = field(default_factory=dict)
+    message: str | None = None
+
+    def as_dict(self) -> dict:
+        out = {"status": self.status, "seconds": round(self.seconds, 2), **self.counts}
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass
+class NightlyResult:
+    run_id: int | None
+    status: str  # ok, partial, failed, interrupted
+    exit_code: int
+    stages: dict[str, StageResult] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass
+class NightlyOptions:
+    sources_path: Path | None = None
+    watchlist_path: Path | None = None
+    models_path: Path | None = None
+    since: str | None = None
+    report_dir: Path | None = None
+    report_formats: tuple[str, ...] | None = None
+    polite: bool = True
+    skip: tuple[str, ...] = ()
+
+
+def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
+    """Run the nightly job under the lock. Never raises for expected failures: the result's
+    ``exit_code`` says what happened (see the module docstring). Configuration is checked
+    before the lock is taken, so a mistake writes nothing."""
+    try:
+        config = _load_sources(options)
+        _check_models_present(options)
+    except UserError as exc:
+        log.error("%s", exc)
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+    lock = RunLock(db_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        log.warning("%s", exc)
+        return NightlyResult(None, "locked", EXIT_ALREADY_RUNNING, message=str(exc))
+    try:
+        return _run_locked(Path(db_path), options, config)
+    finally:
+        lock.release()
+
+
+def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult:
+    try:
+        analyser, classifier = _load_models(options)
+        db = store.connect(db_path, create=True)
+    except (UserError, store.StoreError) as exc:
+        log.error("%s", exc)
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+
+    stale = mark_stale_runs(db)
+    if stale:
+        log.warning("marked %d run(s) left 'running' by dead processes as interrupted: %s",
+                    len(stale), ", ".join(map(str, stale)))
+    run_id = store.start_run(db, "run", since=options.since)
+    log.info("run %d started (pid %d, database %s)", run_id, os.getpid(), db_path)
+    stages: dict[str, StageResult] = {}
+    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupted)
+    name = STAGES[0]
+    try:
+        for name in STAGES:
+            if name in options.skip:
+                stages[name] = StageResult("skipped", message="skipped on request")
+                continue
+            if name == "classify" and stages.get("analyse") and stages["analyse"].status == "failed":
+                # Classifying unanalysed articles would stamp them done without their mentions.
+                stages[name] = StageResult("skipped", message="analyse failed")
+                log.warning("classify skipped: analyse failed")
+                continue
+            stages[name] = _timed_stage(name, lambda n=name: _STAGE_FUNCTIONS[n](db, options, config, analyser,
+                                                                                  classifier))
+            if stages[name].status == "interrupted":
+                break
+    except (KeyboardInterrupt, Interrupted) as exc:
+        stages[name] = StageResult("interrupted", message=str(exc) or "interrupted by the user")
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+    status, exit_code = overall_status(stages)
+    message = "; ".join(f"{n}: {s.message}" for n, s in stages.items() if s.message and s.status != "ok") or None
+    crawl_counts = stages.get("crawl").counts if stages.get("crawl") else {}
+    store.finish_run(db, run_id, status, message=message, stages={n: s.as_dict() for n, s in stages.items()},
+                     **{k: v for k, v in crawl_counts.items() if isinstance(v, int)})
+    log.info("run %d finished: %s (exit %d)", run_id, status, exit_code)
+    db.conn.close()
+    return NightlyResult(run_id, status, exit_code, stages, message)
+
+
+def overall_status(stages: dict[str, StageResult]) -> tuple[str, int]:
+    """The run's status and exit code from its stages' results."""
+    statuses = [s.status for s in stages.values()]
+    if "interrupted" in statuses:
+        return "interrupted", EXIT_FATAL
+    ran = [s for s in statuses if s != "skipped"]
+    if ran and all(s == "failed" for s in ran):
+        return "failed", EXIT_FATAL
+    if stages.get("crawl") and stages["crawl"].status == "failed" and not any(
+            stages[n].counts.get("articles") for n in ("analyse", "classify") if n in stages):
+        return "failed", EXIT_FATAL
+    if any(s in ("failed", "partial") for s in statuses):
+        return "partial", EXIT_PARTIAL
+    return "ok", EXIT_OK
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(f"received signal {signum}")
+
+
+def _timed_stage(name: str, work: Callable[[], StageResult]) -> StageResult:
+    log.info("%s: starting", name)
+    started = time.monotonic()
+    try:
+        result = work()
+    except Interrupted as exc:
+        result = StageResult("interrupted", message=str(exc))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a stage's failure must not stop the others
+        log.exception("%s failed", name)
+        result = StageResult("failed", message=f"{type(exc).__name__}: {exc}")
+    result.seconds = time.monotonic() - started
+    log.info("%s: %s in %.1fs %s", name, result.status, result.seconds,
+             json.dumps(result.counts, sort_keys=True) if result.counts else "")
+    return result
+
+
+def _load_sources(options: NightlyOptions):
+    """The sources file, or :class:`UserError` naming the entry to fix."""
+    from cuttings.config import ConfigError, load_sources
+    if "crawl" in options.skip:
+        return None
+    try:
+        return load_sources(options.sources_path)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _check_models_present(options: NightlyOptions) -> None:
+    from cuttings.stages import models_dir
+    if "classify" in options.skip:
+        return
+    directory = models_dir(options.models_path)
+    if not directory.is_dir() or not any(directory.glob("*.skops")):
+        raise UserError(f"no trained models in {directory}: run `cuttings train` first")
+
+
+def _load_models(options: NightlyOptions):
+    """The analyser and classifier (slow: spaCy and the skops files), or :class:`UserError`."""
+    analyser = classifier = None
+    if not {"analyse", "classify"} <= set(options.skip):
+        from nlp.entities import Analyser
+        from nlp.watchlist import WatchlistError, load_watchlist
+        try:
+            analyser = Analyser(load_watchlist(options.watchlist_path))
+        except WatchlistError as exc:
+            raise UserError(str(exc)) from None
+    if "classify" not in options.skip:
+        from cuttings.stages import models_dir
+        from nlp.classify import Classifier, ModelLoadError
+        try:
+            classifier = Classifier.load(models_dir(options.models_path))
+        except ModelLoadError as exc:
+            raise UserError(str(exc)) from None
+    return analyser, classifier
+
+
+def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+    from cuttings.crawl import default_since, run_crawl
+    since = options.since
+    if since == "all":
+        since = None
+    elif since is None:
+        since = default_since(db, config.crawl.overlap_hours)
+    log.info("crawl: %d sources, since %s", len(config.sources), since or "the beginning")
+    summary = run_crawl(db, config.sources, config.crawl, since=since, polite=options.polite,
+                        command="crawl (run)")
+    # Scrapy replaces the SIGTERM handler while it runs; take it back for the later stages.
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    counts = {"crawl_run_id": summary.run_id, **summary.counts,
+              "sources_failed": sum(1 for s in summary.sources if s["errors"] and not s["articles_stored"])}
+    for warning in summary.warnings:
+        log.warning("crawl: %s", warning)
+    for kind, n in summary.errors_by_kind.items():
+        log.warning("crawl: %d %s error(s)", n, kind)
+    status = {"ok": "ok", "partial": "partial", "failed": "failed", "interrupted": "interrupted"}.get(
+        summary.status, "failed")
+    message = None
+    if status == "ok" and counts["sources_failed"]:
+        status = "partial"
+    discovered = sum(s["found_by_feed"] + s["found_by_sitemap"] + s["found_by_links"] + s["found_by_search"]
+                     for s in summary.sources)
+    if status in ("ok", "partial") and config.sources and not (counts["pages_fetched"] or discovered):
+        # Scrapy can end "finished" having done nothing when the spider fails to start (an
+        # exception opening a pipeline is only logged): a night that found no URL at all failed.
+        status, message = "failed", "the crawl found and fetched nothing (see the log)"
+    elif status != "ok":
+        message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
+                   f"yielded nothing")
+    return StageResult(status, counts=counts, message=message)
+
+
+def _analyse(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+    from cuttings.stages import analyse_stage
+    counts = analyse_stage(db, analyser)
+    return StageResult("ok", counts={**counts, "version": analyser.version})
+
+
+def _classify(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+    from cuttings.stages import classify_stage
+    counts = classify_stage(db, classifier, analyser_version=analyser.version if analyser else None)
+    return StageResult("ok", counts=counts)
+
+
+def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+    from cuttings.report import write_report
+    out_dir = Path(options.report_dir) if options.report_dir else store.DATA_DIR / "reports"
+    kwargs = {"formats": options.report_formats} if options.report_formats else {}
+    paths = write_report(db, out_dir, **kwargs)
+    for path in paths:
+        log.info("report: wrote %s", path)
+    return StageResult("ok", counts={"files": [str(p) for p in paths]})
+
+
+_STAGE_FUNCTIONS = {"crawl": _crawl, "analyse": _analyse, "classify": _classify, "report": _report}
+
+
+def hours_since(timestamp: str, now: dt.datetime | None = None) -> float:
+    """Hours between an ISO-8601 UTC timestamp (or date) and ``now``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    fmt = "%Y-%m-%d" if len(timestamp) == 10 else "%Y-%m-%dT%H:%M:%SZ"
+    then = dt.datetime.strptime(timestamp, fmt).replace(tzinfo=dt.timezone.utc)
+    return (now - then).total_seconds() / 3600
+
+
+# --------------------------------------------------------------------------
+# Scheduling: a crontab line or systemd units for this install
+# --------------------------------------------------------------------------
+
+def cuttings_command() -> list[str]:
+    """How to start this install's command line: the venv's ``cuttings`` script when installed,
+    else this Python running ``pipeline.py``; absolute paths."""
+    import shutil
+    import sys
+    beside = Path(sys.executable).parent / "cuttings"
+    if beside.is_file():
+        return [str(beside.absolute())]
+    found = shutil.which("cuttings")
+    if found:
+        return [str(Path(found).absolute())]
+    return [str(Path(sys.executable).absolute()), str(store.REPO_DIR / "pipeline.py")]
+
+
+def run_arguments(db_path: str | Path, log_file: str | Path | None = None) -> list[str]:
+    """The full ``cuttings ... run`` command line with absolute paths (models from $CUTTINGS_MODELS if set)."""
+    args = [*cuttings_command(), "--db", str(Path(db_path).absolute()), "run", "--quiet"]
+    if log_file:
+        args += ["--log-file", str(Path(log_file).absolute())]
+    if os.environ.get("CUTTINGS_MODELS"):
+        args += ["--models", str(Path(os.environ["CUTTINGS_MODELS"]).absolute())]
+    return args
+
+
+def cron_line(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
+              workdir: str | Path | None = None) -> str:
+    """One crontab line: at HH:MM every day, cd to the working directory and run quietly (cron mails
+    whatever is printed, so only warnings and errors)."""
+    import shlex
+    workdir = Path(workdir or Path.cwd()).absolute()
+    command = f"cd {shlex.quote(str(workdir))} && " + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file))
+    return f"{minute} {hour} * * * {command.replace('%', chr(92) + '%')}"
+
+
+def _systemd_quote(value: str) -> str:
+    value = value.replace("%", "%%")
+    if any(ch.isspace() or ch in "\"'\\;$" for ch in value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def systemd_units(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
+                  workdir: str | Path | None = None, user: str | None = None) -> tuple[str, str]:
+    """The text of ``cuttings.service`` (oneshot) and ``cuttings.timer`` (daily, persistent)."""
+    import getpass
+    workdir = Path(workdir or Path.cwd()).absolute()
+    user = user or getpass.getuser()
+    exec_start = " ".join(_systemd_quote(a) for a in run_arguments(db_path, log_file))
+    service = f"""[Unit]
+Description=cuttings nightly run (crawl, analyse, classify, digest)
+Documentation=https://github.com/cuttings-news/cuttings/blob/main/docs/operations.md
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+User={user}
+WorkingDirectory={_systemd_quote(str(workdir))}
+ExecStart={exec_start}
+# Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial.
+# Anything but 0 leaves the unit "failed", so `systemctl --failed` (or OnFailure=) shows it.
+Nice=10
+IOSchedulingClass=idle
+TimeoutStartSec=6h
+"""
+    timer = f"""[Unit]
+Description=Run cuttings every night
+
+[Timer]
+OnCalendar=*-*-* {hour:02d}:{minute:02d}:00
+Persistent=true
+RandomizedDelaySec=10min
+Unit=cuttings.service
+
+[Install]
+WantedBy=timers.target
+"""
+    return service, timer

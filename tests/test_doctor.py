@@ -1,0 +1,167 @@
+"""`cuttings doctor` and `doctor_checks`: each problem found, named, and given a fix."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cuttings import store
+from cuttings.doctor import doctor_checks
+from tests.conftest import REPO, run_cli
+from tests.ops_support import sources_for
+
+NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def by_name(checks):
+    return {c.name: c for c in checks}
+
+
+def checks_for(db_path, **kwargs):
+    return doctor_checks(db_path, include_config=False, now=NOW, **kwargs)
+
+
+def add_run(db, started_at, status="ok", command="run", pid=None):
+    run_id = db.execute("INSERT INTO crawl_runs (command, started_at, status, pid) VALUES (?, ?, ?, ?)",
+                        [command, started_at, status, pid]).lastrowid
+    db.conn.commit()
+    return run_id
+
+
+def add_source_run(db, run_id, source_id, new, errors=0, warning=None):
+    db.execute("INSERT OR IGNORE INTO sources (id, name) VALUES (?, ?)", [source_id, source_id])
+    db.execute("INSERT INTO source_runs (crawl_run_id, source_id, articles_new, articles_stored, errors, warning) "
+               "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, new, new, errors, warning])
+    db.conn.commit()
+
+
+def test_missing_database(tmp_path):
+    checks = by_name(checks_for(tmp_path / "none.db"))
+    assert checks["database"].status == "error" and "does not exist" in checks["database"].message
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_fresh_database_has_integrity_but_no_run(tmp_path):
+    store.connect(tmp_path / "d.db").conn.close()
+    checks = by_name(checks_for(tmp_path / "d.db"))
+    assert checks["integrity_check"].status == "ok" and checks["quick_check"].status == "ok"
+    assert checks["migrations"].status == "ok"
+    assert checks["last run"].status == "warning" and "no successful run" in checks["last run"].message
+    assert "cuttings run" in checks["last run"].fix
+
+
+@pytest.mark.parametrize("hours,status", [(10, "ok"), (35, "ok"), (40, "warning")])
+def test_age_of_last_successful_run(tmp_path, hours, status):
+    db = store.connect(tmp_path / "d.db")
+    add_run(db, (NOW - dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    add_run(db, (NOW - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), status="failed")  # not a success
+    check = by_name(checks_for(tmp_path / "d.db"))["last run"]
+    assert check.status == status, check
+    assert f"{hours} h ago" in check.message
+    latest = by_name(checks_for(tmp_path / "d.db"))["latest run"]
+    assert latest.status == "warning" and "failed" in latest.message
+
+
+def test_sources_that_stopped_yielding_or_fail(tmp_path):
+    db = store.connect(tmp_path / "d.db")
+    yields = {"stopped": [4, 6, 0, 0, 0], "never": [0, 0, 0, 0, 0], "steady": [3, 0, 2, 0, 1],
+              "recent-gap": [5, 5, 5, 0, 0]}
+    for n in range(5):
+        run_id = add_run(db, f"2026-11-{19 + n}T02:30:00Z", command="crawl (run)")
+        for source, series in yields.items():
+            add_source_run(db, run_id, source, series[n])
+        add_source_run(db, run_id, "broken", 0 if n == 4 else 2, errors=7 if n == 4 else 0,
+                       warning="discovery dropped: 0 article URLs found against a recent mean of 12" if n == 4
+                       else None)
+    checks = by_name(checks_for(tmp_path / "d.db"))
+    assert checks["sources yielding"].status == "warning"
+    assert "stopped" in checks["sources yielding"].message
+    for fine in ("never", "steady", "recent-gap"):
+        assert fine not in checks["sources yielding"].message
+    assert "broken (7 errors)" in checks["sources failing"].message
+    assert "discovery dropped" in checks["source health"].message and checks["source health"].fix
+
+
+def test_healthy_sources_are_ok(tmp_path):
+    db = store.connect(tmp_path / "d.db")
+    for n in range(4):
+        run_id = add_run(db, f"2026-11-{20 + n}T02:30:00Z")
+        add_source_run(db, run_id, "a", 2)
+    checks = by_name(checks_for(tmp_path / "d.db"))
+    assert checks["sources yielding"].status == "ok"
+    assert "sources failing" not in checks and "source health" not in checks
+
+
+def test_stale_running_rows(tmp_path):
+    db = store.connect(tmp_path / "d.db")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    add_run(db, "2026-11-24T02:30:00Z", status="running", pid=dead.pid)
+    check = by_name(checks_for(tmp_path / "d.db"))["stale runs"]
+    assert check.status == "warning" and "process is gone" in check.message
+
+
+def test_pending_migration(tmp_path):
+    db = store.connect(tmp_path / "d.db")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_views'")
+    db.conn.commit()
+    check = by_name(checks_for(tmp_path / "d.db"))["migrations"]
+    assert check.status == "warning" and "m002_views" in check.message and "back up" in check.fix
+
+
+def test_corrupt_database(tmp_path):
+    path = tmp_path / "d.db"
+    db = store.connect(path)
+    run_id = add_run(db, "2026-11-24T02:30:00Z")
+    for n in range(300):
+        db.execute("INSERT INTO crawl_errors (crawl_run_id, kind, message, created_at) VALUES (?, 'x', ?, 'now')",
+                   [run_id, "error text " * 40 + str(n)])
+    db.conn.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    data = bytearray(path.read_bytes())
+    for page in range(5, len(data) // 4096 - 1, 4):
+        data[page * 4096 + 8: page * 4096 + 100] = b"\x07" * 92
+    path.write_bytes(bytes(data))
+    checks = checks_for(path)
+    errors = [c for c in checks if c.status == "error"]
+    assert errors and {c.name for c in errors} & {"integrity_check", "quick_check", "database"}
+    assert all("backup" in c.fix for c in errors)
+
+
+def test_disk_space(tmp_path):
+    store.connect(tmp_path / "d.db").conn.close()
+    check = by_name(checks_for(tmp_path / "d.db", min_free_bytes=10 ** 18))["disk"]
+    assert check.status == "error" and "GB free" in check.message
+
+
+def test_cli_reports_problems_with_fixes_and_exit_1(tmp_path):
+    bad = tmp_path / "sources.toml"
+    bad.write_text("[[source]]\nid = 'x'\nname = 'X'\nhome = 'nope'\n")
+    result = run_cli("--db", str(tmp_path / "none.db"), "doctor", "--sources", str(bad),
+                     "--models", str(tmp_path / "no-models"))
+    out = result.stdout.decode()
+    assert result.returncode == 1, result.stderr.decode()
+    assert "[FAIL] sources:" in out and "not an http(s) URL" in out
+    assert "[FAIL] database:" in out and "[FAIL] models:" in out and "cuttings train" in out
+    assert out.count("fix:") >= 3 and "Traceback" not in result.stderr.decode()
+    as_json = json.loads(run_cli("--db", str(tmp_path / "none.db"), "doctor", "--json", "--sources",
+                                 str(bad)).stdout)
+    assert {"name", "status", "message", "fix"} <= set(as_json[0])
+
+
+@pytest.mark.slow
+def test_cli_healthy_install_exits_0(tmp_path, trained_models):
+    db = store.connect(tmp_path / "d.db")
+    run_id = add_run(db, store.utcnow())
+    add_source_run(db, run_id, "severn-valley-echo", 3)
+    db.conn.close()
+    sources = sources_for("http://127.0.0.1:8000", tmp_path / "sources.toml")
+    result = run_cli("--db", str(tmp_path / "d.db"), "doctor", "--sources", str(sources),
+                     "--models", str(trained_models), cwd=REPO)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    out = result.stdout.decode()
+    assert out.strip().endswith("healthy") and "[ok  ] models:" in out and "[ok  ] watchlist:" in out
