@@ -115,7 +115,7 @@ def do_analyse(db, analyser):
 def do_classify(db, classifier, analyser_version):
     from cuttings.stages import classifier_version, classify_stage
     version = classifier_version(classifier) + f"|analyse={analyser_version}"
-    total = store.count_to_process(db, "classify", version)
+    total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
 
@@ -202,37 +202,6 @@ def classify(ctx, models_path, watchlist):
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
-
-
-@cli.command()
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--since", callback=lambda c, p, v: validate_since(v), default=None)
-@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the digest goes [default: data/reports].")
-@pass_context
-def run(ctx, sources_path, watchlist, models_path, since, report_dir):
-    """The nightly job: crawl, then analyse, then classify, then write the digest.
-
-    Example (in cron):
-
-        cuttings --db /srv/cuttings/cuttings.db run
-    """
-    config = load_sources_or_fail(sources_path)
-    analyser = load_analyser(watchlist)
-    classifier = load_classifier(models_path)
-    db = ctx.open_db(create=True)
-    summary = do_crawl(db, config, None, since, polite=True, command="crawl (run)")
-    print_crawl_summary(summary)
-    counts = do_analyse(db, analyser)
-    click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes")
-    counts = do_classify(db, classifier, analyser.version)
-    click.echo(f"classified {counts['articles']} articles")
-    paths = write_digest(db, report_dir)
-    click.echo("digest: " + ", ".join(str(p) for p in paths))
-    if summary.status == "failed":
-        sys.exit(2)
 
 
 def write_digest(db, report_dir=None):
@@ -586,11 +555,13 @@ def db_stats(ctx, as_json):
 
 def register_commands() -> None:
     """Commands that live in their own modules."""
+    from cuttings import cli_ops
     from cuttings.cli_label import label
     from cuttings.cli_report import COMMANDS as report_commands
     from cuttings.cli_sources import sources
     for command in (*report_commands, label, sources):
         cli.add_command(command)
+    cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 
 
 register_commands()

@@ -10,6 +10,7 @@ import http.server
 import sys
 import tempfile
 import multiprocessing
+import resource
 import time
 from pathlib import Path
 
@@ -62,12 +63,17 @@ def main() -> None:
         config.crawl.max_depth = 1000
         db = store.connect(Path(tmp) / "bench.db")
         started = time.perf_counter()
+        cpu_started = resource.getrusage(resource.RUSAGE_SELF)
         summary = run_crawl(db, config.sources, config.crawl, polite=False, extract_workers=args.workers)
         elapsed = time.perf_counter() - started
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        crawler_cpu = (cpu.ru_utime - cpu_started.ru_utime) + (cpu.ru_stime - cpu_started.ru_stime)
         stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         print(f"site: {len(manifest['articles'])} article pages; stored {stored} articles "
               f"({summary.counts['duplicates']} copies) in {elapsed:.1f} s = {stored / elapsed:.1f} articles/s; "
-              f"pages fetched {summary.counts['pages_fetched']}, errors {summary.counts['errors']}")
+              f"pages fetched {summary.counts['pages_fetched']}, errors {summary.counts['errors']}; "
+              f"crawler process CPU {crawler_cpu:.1f} s ({1000 * crawler_cpu / max(stored, 1):.1f} ms/article, "
+              f"extraction workers not included)")
         server.terminate()
 
 

@@ -85,7 +85,9 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    if stats.get("finish_reason") not in (None, "finished"):
+    if status == "ok" and stats.get("finish_reason") is None:
+        status, message = "failed", "the crawl did not start (see the log for the error)"
+    elif status == "ok" and stats.get("finish_reason") != "finished":
         status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
     summary = summarise(db, run_id, sources, stats)
     if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import statistics
 import urllib.parse
@@ -536,7 +537,9 @@ def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] 
     paths = []
     for fmt in formats:
         path = out_dir / (stem + FORMAT_SUFFIXES[fmt])
-        path.write_text(renderers[fmt](digest), encoding="utf-8")
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(renderers[fmt](digest), encoding="utf-8")
+        os.replace(partial, path)  # a reader never sees half a digest
         paths.append(path)
     if record:
         record_report(db, digest, formats, paths)

@@ -60,10 +60,12 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     """Classify every article not yet classified by the current models.
 
     The stage version combines the model versions and the analyser version, because
-    tone reads the sentences that mention each entity.
+    tone reads the sentences that mention each entity; for the same reason only articles
+    already analysed by that analyser version are classified.
     """
     version = classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
-    articles = list(store.articles_to_process(db, "classify", version, limit=limit))
+    requires = ("analyse", analyser_version) if analyser_version else None
+    articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     counts = {"articles": 0, "classifications": 0}
     batch = 64
     for start in range(0, len(articles), batch):

@@ -246,6 +246,8 @@ _INITIAL = [
     "CREATE INDEX idx_crawl_state_article_id ON crawl_state(article_id)",
     "CREATE INDEX idx_crawl_state_canonical_url ON crawl_state(canonical_url)",
     "CREATE INDEX idx_crawl_errors_run ON crawl_errors(crawl_run_id)",
+    "CREATE INDEX idx_crawl_errors_created_at ON crawl_errors(created_at)",
+    "CREATE INDEX idx_source_runs_source ON source_runs(source_id, crawl_run_id)",
     "CREATE INDEX idx_mentions_article_id ON mentions(article_id)",
     "CREATE INDEX idx_mentions_entity_id ON mentions(entity_id)",
     "CREATE INDEX idx_quotes_article_id ON quotes(article_id)",
@@ -496,26 +498,32 @@ def find_article(db: Database, canonical_url: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def articles_to_process(db: Database, stage: str, version: str, *, limit: int | None = None) -> Iterator[dict]:
-    """Articles the given stage has not processed at this version (or whose text changed since)."""
-    sql = (
-        "SELECT a.id, a.title, a.body, a.published_at, a.content_hash FROM articles a "
-        "LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
-        "WHERE p.article_id IS NULL OR p.version != ? OR p.content_hash != a.content_hash "
-        "ORDER BY a.id"
-    )
-    params: list[Any] = [stage, version]
+def _to_process_sql(columns: str, requires: tuple[str, str] | None) -> str:
+    sql = (f"SELECT {columns} FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
+           "WHERE (p.article_id IS NULL OR p.version != ? OR p.content_hash != a.content_hash)")
+    if requires:
+        sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
+                "AND r.version = ? AND r.content_hash = a.content_hash)")
+    return sql
+
+
+def articles_to_process(db: Database, stage: str, version: str, *, limit: int | None = None,
+                        requires: tuple[str, str] | None = None) -> Iterator[dict]:
+    """Articles the given stage has not processed at this version (or whose text changed since).
+
+    ``requires=(stage, version)`` limits them to articles that an earlier stage has already
+    processed at its current version (classify needs the mentions that analyse writes).
+    """
+    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash", requires) + " ORDER BY a.id"
+    params: list[Any] = [stage, version, *(requires or ())]
     if limit:
         sql += " LIMIT ?"
         params.append(limit)
     yield from db.query(sql, params)
 
 
-def count_to_process(db: Database, stage: str, version: str) -> int:
-    return db.execute(
-        "SELECT count(*) FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
-        "WHERE p.article_id IS NULL OR p.version != ? OR p.content_hash != a.content_hash",
-        [stage, version]).fetchone()[0]
+def count_to_process(db: Database, stage: str, version: str, *, requires: tuple[str, str] | None = None) -> int:
+    return db.execute(_to_process_sql("count(*)", requires), [stage, version, *(requires or ())]).fetchone()[0]
 
 
 def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str) -> None:

@@ -143,8 +143,6 @@ def test_nightly_run_killed_then_rerun_takes_over_lock_and_finishes(tmp_path, si
     assert_same_as_clean(db, clean["db"])
 
 
-@pytest.mark.xfail(strict=True, reason="classify_stage stamps articles analyse has not reached yet (no mentions, "
-                                       "so no tone) and never revisits them: see docs/operations.md, known limit")
 def test_classify_by_hand_after_killed_analyse(tmp_path, clean):
     db = copy_db(clean["crawled"], tmp_path / "x.db")
     process = start_cli("--db", str(db), "analyse")

@@ -114,7 +114,7 @@ class NewsSpider(scrapy.Spider):
         if workers is None:
             workers = self.settings.getint("CUTTINGS_EXTRACT_WORKERS", 2)
         if workers > 0:
-            self.pool = ProcessPoolExecutor(max_workers=workers,
+            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
                                             mp_context=multiprocessing.get_context("forkserver"))
 
     def spider_closed(self, spider, reason):
@@ -382,6 +382,30 @@ class NewsSpider(scrapy.Spider):
         if request.url.endswith("/robots.txt") and kind.startswith("http_4"):
             return  # no robots.txt is normal
         self.record_error(source.id if source else None, request.url, kind, status, message)
+
+
+def _die_with_parent() -> None:
+    """Extraction workers exit when the crawler process dies (even by SIGKILL), instead of
+    lingering as orphans: Linux PR_SET_PDEATHSIG, elsewhere a watcher thread."""
+    import ctypes
+    import os
+    import signal
+    import threading
+    import time
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        return
+    except (OSError, AttributeError):
+        pass
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _extract(args, kwargs):
