@@ -114,8 +114,12 @@ class NewsSpider(scrapy.Spider):
         if workers is None:
             workers = self.settings.getint("CUTTINGS_EXTRACT_WORKERS", 2)
         if workers > 0:
-            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
-                                            mp_context=multiprocessing.get_context("forkserver"))
+            context = multiprocessing.get_context("forkserver")
+            # Import the extractor once in the fork server: workers start with it loaded.
+            context.set_forkserver_preload(["crawler.extract", "cuttings.dedupe"])
+            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, mp_context=context)
+            for _ in range(workers):  # start the workers now, while discovery fetches feeds and sitemaps
+                self.pool.submit(_die_with_parent)
 
     def spider_closed(self, spider, reason):
         if reason == "finished" and self.db is not None:
