@@ -4,7 +4,9 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
+
+REPO_PAGES = REPO / "tests" / "pages"
 
 
 def all_commands(group=pipeline.cli, prefix=()):
@@ -86,3 +88,22 @@ def test_db_stats_counts_rows(demo_db):
     for table in ("articles", "mentions", "quotes", "classifications", "sources"):
         assert counts[table] == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         assert counts[table] > 0
+
+
+def test_extract_command_on_stored_page():
+    import json as _json
+    page = REPO_PAGES / "jsonld_body_only.html.gz"
+    expected = _json.loads(page.with_name("jsonld_body_only.json").read_text())
+    result = run_cli("extract", str(page), "--url", expected["url"])
+    assert result.returncode == 0, result.stderr.decode()
+    output = _json.loads(result.stdout)
+    assert {"title", "body", "author", "published_at", "modified_at", "date_source", "is_article",
+            "paywalled"} <= set(output)
+    for key in ("title", "published_at", "date_source", "is_article"):
+        assert output[key] == expected["expected"][key]
+    assert all(sentence in output["body"] for sentence in expected["expected"]["body_contains"])
+
+
+def test_extract_missing_file():
+    result = run_cli("extract", "no/such/page.html")
+    assert result.returncode != 0 and "Traceback" not in result.stderr.decode()
