@@ -53,10 +53,17 @@ def load_sources_or_fail(path, base=None):
 
 
 def load_analyser(watchlist_path=None):
+    """The watchlist analyser, plus the optional statistical NER if the watchlist names one."""
     from nlp.entities import Analyser
+    from nlp.ner import NamedEntityRecogniser, configured_model
     from nlp.watchlist import WatchlistError, load_watchlist
     try:
-        return Analyser(load_watchlist(watchlist_path))
+        analyser = Analyser(load_watchlist(watchlist_path))
+        model = configured_model(watchlist_path)
+        if model:
+            analyser.ner = NamedEntityRecogniser(model)
+            analyser.version = f"{analyser.version}+{analyser.ner.version}"
+        return analyser
     except WatchlistError as exc:
         fail(str(exc))
 

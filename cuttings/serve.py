@@ -176,6 +176,17 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "end_char": ("End offset (exclusive).", "298"),
         "analyser_version": ("Version of the analyser.", "analyser-2026.11.1"),
     }),
+    "named_entities": ("Other people and organisations, found only when an optional statistical spaCy "
+                       "pipeline is named in watchlist.toml ([analysis] ner_model); empty by default.", {
+        "id": ("Row id.", "5"),
+        "article_id": ("The article.", "12"),
+        "label": ("spaCy label: PERSON or ORG.", "PERSON"),
+        "text": ("The name as printed.", "Eric Carter"),
+        "start_char": ("Start offset into `document_text`.", "120"),
+        "end_char": ("End offset (exclusive).", "131"),
+        "analyser_version": ("Version of the analyser (includes the NER pipeline's name and version).",
+                             "3f2a...+ner:core_web_sm-3.8.0"),
+    }),
     "models": ("Trained classifiers (one row per model version) with their model cards.", {
         "version": ("Model version, referenced by `classifications.model_version`.", "tone-2026.11.1"),
         "task": ("`topics`, `stance_governance` or `tone`.", "tone"),

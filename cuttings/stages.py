@@ -23,8 +23,10 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
     counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    ner = getattr(analyser, "ner", None)
     for article, result in zip(articles, analyser.pipe(texts)):
-        store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"])
+        named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
+        store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
         counts["articles"] += 1
         counts["mentions"] += len(result["mentions"])
         counts["quotes"] += len(result["quotes"])

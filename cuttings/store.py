@@ -357,6 +357,22 @@ def m002_views(db: Database) -> None:
         db.execute(f"CREATE VIEW {name} AS {_VIEWS[name]}")
 
 
+@migrations()
+def m003_named_entities(db: Database) -> None:
+    """Other people and organisations found by an optional statistical NER pipeline."""
+    db.execute("""CREATE TABLE named_entities (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        analyser_version TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX idx_named_entities_article_id ON named_entities(article_id)")
+    db.execute("CREATE INDEX idx_named_entities_text ON named_entities(label, text)")
+
+
 # --------------------------------------------------------------------------
 # Opening
 # --------------------------------------------------------------------------
@@ -539,11 +555,19 @@ def document_text(title: str | None, body: str | None) -> str:
     return f"{title or ''}\n\n{body or ''}"
 
 
-def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict]) -> None:
-    """Store one article's mentions and quotes, replacing any older analysis, in one transaction."""
+def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
+                     named_entities: list[dict] | None = None) -> None:
+    """Store one article's mentions, quotes (and named entities, when NER is on), replacing
+    any older analysis, in one transaction."""
     with db.atomic():
         db.execute("DELETE FROM mentions WHERE article_id = ?", [article["id"]])
         db.execute("DELETE FROM quotes WHERE article_id = ?", [article["id"]])
+        db.execute("DELETE FROM named_entities WHERE article_id = ?", [article["id"]])
+        db.conn.executemany(
+            "INSERT INTO named_entities (article_id, label, text, start_char, end_char, analyser_version) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(article["id"], e["label"], e["text"], e["start_char"], e["end_char"], version)
+             for e in named_entities or ()])
         db.conn.executemany(
             "INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, sentence, paragraph, "
             "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
