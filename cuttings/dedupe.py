@@ -13,7 +13,7 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ref|ref_src|cmpid|ito|at_medium|at_campaign|"
@@ -62,10 +62,11 @@ def to_blob(minhash: MinHash) -> bytes:
     return np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
 
 
-def from_blob(blob: bytes) -> MinHash:
-    """The MinHash stored by :func:`to_blob` (hash values as little-endian uint64)."""
+def from_blob(blob: bytes) -> LeanMinHash:
+    """The MinHash stored by :func:`to_blob` (hash values as little-endian uint64), as a
+    LeanMinHash: comparable and indexable, without rebuilding permutation tables."""
     values = np.frombuffer(blob, dtype=np.uint64).astype(np.uint32)
-    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=values, scheme=MINHASH_SCHEME)
+    return LeanMinHash(seed=1, hashvalues=values, scheme=MINHASH_SCHEME)
 
 
 class SyndicationIndex:
