@@ -53,7 +53,6 @@ class NormaliseUrlsPipeline(_StorePipeline):
     parameters, AMP/mobile variants, trailing slashes and case removed)."""
 
     def process_item(self, item):
-        spider = self.spider
         declared = item.get("extracted_canonical")
         chosen = declared if declared and urlsplit(declared).scheme in ("http", "https") else item["url"]
         item["canonical_url"] = normalise_url(chosen)

@@ -743,7 +743,7 @@ def render_article(page: ArticlePage, popular: list[ArticlePage]) -> str:
             f'<meta property="article:published_time" content="{local_published.isoformat()}">',
             f'<meta property="article:modified_time" content="{local_modified.isoformat()}">',
             f'<meta property="article:author" content="{esc(page.author)}">',
-            f'<meta property="article:section" content="News">',
+            '<meta property="article:section" content="News">',
         ])
         main = "\n".join([
             f'<article id="post-{seed % 90000 + 10000}" class="post type-post status-publish format-standard">',
