@@ -38,7 +38,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from nlp.features import article_row, doc_from_record, text_features, tone_row
+from nlp import embeddings
+from nlp.features import FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
 from nlp.scheme import Scheme, Task
 
 RETRAIN_HINT = "retrain with `cuttings train`"
@@ -55,13 +56,24 @@ PARAMS = {
     "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1]}},
     "per_entity": {
         "C": 10.0,
-        "text": {"field": "context", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.5, "domain_weight": 1.0},
+        "row": {"neighbours": 1, "mask": True},
+        "text": {
+            "field": "context",
+            "word_ngrams": [1, 1],
+            "char_ngrams": [3, 5],
+            "char_weight": 0.5,
+            "domain_weight": 1.0,
+            "window_field": "window",
+            "window_weight": 0.5,
+            "embedding_field": "sentences",
+        },
     },
 }
 
 # Types a saved model holds beyond those skops trusts by default (scikit-learn's
 # public estimators, numpy and scipy containers); anything else refuses to load.
 TRUSTED_TYPES = [
+    "nlp.embeddings.EmbeddingFeatures",
     "nlp.features.FieldSelector",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -89,7 +101,7 @@ def _task_examples(records: list[dict], task: Task) -> tuple[list[dict], list, l
         doc = doc_from_record(record)
         if task.kind == "per_entity":
             for entity_id, label in value.items():
-                rows.append(tone_row(doc, entity_id))
+                rows.append(tone_row(doc, entity_id, **PARAMS["per_entity"]["row"]))
                 targets.append(label)
                 groups.append(record["id"])
         else:
@@ -227,6 +239,7 @@ class _TaskModel:
             "entities": list(self.task.entities),
             "uncertain_below": self.task.uncertain_below,
             "features": self.features,
+            "row": dict(PARAMS[self.task.kind].get("row", {})),
             "pipeline": self.pipeline,
         }
 
@@ -373,11 +386,22 @@ def _cross_validate_task(records: list[dict], task: Task, features: str, folds: 
     return report
 
 
+def _check_features(features: str) -> None:
+    """``ValueError`` for an unknown feature set; ``EmbeddingUnavailable`` when its embedder is missing."""
+    if features not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {features!r}; available: {', '.join(FEATURE_SETS)}")
+    for embedder in embeddings.EMBEDDERS:
+        if embedder in features.split("+"):
+            embeddings.get_embedder(embedder)
+
+
 def cross_validate(records: list[dict], scheme: Scheme, *, features: str = "tfidf", folds: int = 5, seed: int = 0) -> dict:
     """Cross-validated report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix."""
     if not records:
         raise TrainingError("no labelled articles to train on")
-    return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
+    _check_features(features)
+    with embeddings.caching():
+        return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
 
 
 def format_report(report: dict) -> str:
@@ -450,44 +474,51 @@ def train_models(
     """
     if not records:
         raise TrainingError("no labelled articles to train on")
+    _check_features(features)
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cards = []
-    for name, task in scheme.tasks.items():
-        started = time.perf_counter()
-        say(f"{name}: cross-validating ({folds} folds)")
-        report = _cross_validate_task(records, task, features, folds, seed=0)
-        rows, targets, _ = _task_examples(records, task)
-        learnable, _ = _learnable(task, targets, folds)
-        say(f"{name}: training on {len(rows)} examples")
-        model = _TaskModel(task, features).fit(rows, targets, learnable)
-        data_hash = _data_hash(records, task)
-        created = datetime.now(timezone.utc).replace(microsecond=0)
-        fingerprint = hashlib.sha256(
-            json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
-        ).hexdigest()[:8]
-        model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
-        card = {
-            "task": name,
-            "kind": task.kind,
-            "model_version": model_version,
-            "labels": model.labels,
-            "training_data_hash": data_hash,
-            "n_examples": len(rows),
-            "cross_validation": report,
-            "library_versions": _library_versions(),
-            "features": features,
-            "params": PARAMS[task.kind],
-            "scheme": {"path": scheme.path, "version": scheme.version, "target": task.target},
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "train_seconds": round(time.perf_counter() - started, 2),
-        }
-        skops.io.dump(model.bundle(model_version), out_dir / f"{name}.skops")
-        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        say(f"{name}: saved {model_version}")
-        cards.append(card)
-    return cards
+    with embeddings.caching():
+        return [_train_task(records, scheme, name, out_dir, features, folds, say) for name in scheme.tasks]
+
+
+def _train_task(
+    records: list[dict], scheme: Scheme, name: str, out_dir: Path, features: str, folds: int, say: Callable[[str], None]
+) -> dict:
+    """Cross-validate, fit and save the model of one task; return its card."""
+    task = scheme.tasks[name]
+    started = time.perf_counter()
+    say(f"{name}: cross-validating ({folds} folds)")
+    report = _cross_validate_task(records, task, features, folds, seed=0)
+    rows, targets, _ = _task_examples(records, task)
+    learnable, _ = _learnable(task, targets, folds)
+    say(f"{name}: training on {len(rows)} examples")
+    model = _TaskModel(task, features).fit(rows, targets, learnable)
+    data_hash = _data_hash(records, task)
+    created = datetime.now(timezone.utc).replace(microsecond=0)
+    fingerprint = hashlib.sha256(
+        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
+    ).hexdigest()[:8]
+    model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
+    card = {
+        "task": name,
+        "kind": task.kind,
+        "model_version": model_version,
+        "labels": model.labels,
+        "training_data_hash": data_hash,
+        "n_examples": len(rows),
+        "cross_validation": report,
+        "library_versions": _library_versions(),
+        "features": features,
+        "params": PARAMS[task.kind],
+        "scheme": {"path": scheme.path, "version": scheme.version, "target": task.target},
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    skops.io.dump(model.bundle(model_version), out_dir / f"{name}.skops")
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    say(f"{name}: saved {model_version}")
+    return card
 
 
 # ---------------------------------------------------------------- prediction
@@ -538,9 +569,14 @@ class Classifier:
             if (
                 not isinstance(bundle, dict)
                 or bundle.get("model_version") != model_version
+                or bundle.get("features") != card.get("features")
                 or not isinstance(bundle.get("pipeline"), Pipeline)
             ):
                 raise ModelLoadError(f"model {model_path} does not match its card {card_path}; {RETRAIN_HINT}")
+            try:
+                _check_features(bundle["features"])
+            except (ValueError, embeddings.EmbeddingUnavailable) as error:
+                raise ModelLoadError(f"model {model_path} needs features {bundle['features']!r}: {error}") from error
             bundles[task] = bundle
             cards[task] = card
         return cls(bundles, cards)
@@ -574,7 +610,8 @@ class Classifier:
                     result.setdefault(task, {})
                 if not pairs:
                     continue
-                probabilities = pipeline.predict_proba([tone_row(docs[i], e) for i, e in pairs])
+                row_options = bundle.get("row") or {}
+                probabilities = pipeline.predict_proba([tone_row(docs[i], e, **row_options) for i, e in pairs])
                 for (index, entity_id), row in zip(pairs, probabilities):
                     best = int(row.argmax())
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
