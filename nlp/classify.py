@@ -51,12 +51,13 @@ PARAMS = {
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
-        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.0},
+        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.0, "embedding_weight": 0.05},
     },
-    "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1]}},
+    "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1], "embedding_weight": 0.03}},
     "per_entity": {
         "C": 10.0,
-        "row": {"neighbours": 1, "mask": True},
+        # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
+        "row": {"neighbours": 0, "mask": False},
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -64,8 +65,9 @@ PARAMS = {
             "char_weight": 0.5,
             "domain_weight": 1.0,
             "window_field": "window",
-            "window_weight": 0.5,
+            "window_weight": 0.0,
             "embedding_field": "sentences",
+            "embedding_weight": 0.2,
         },
     },
 }
@@ -364,25 +366,7 @@ def _cross_validate_task(records: list[dict], task: Task, features: str, folds: 
     report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
     if task.kind == "per_entity":
         entity_of = [next(k for k in row["domain"] if k.startswith("entity=")).split("=", 1)[1] for row in rows]
-        report["per_entity"] = {
-            entity_id: {
-                "macro_f1": round(
-                    float(
-                        f1_score(
-                            [t for t, e in zip(targets, entity_of) if e == entity_id],
-                            [p for p, e in zip(predicted, entity_of) if e == entity_id],
-                            labels=eval_labels,
-                            average="macro",
-                            zero_division=0,
-                        )
-                    ),
-                    4,
-                ),
-                "n_examples": entity_of.count(entity_id),
-            }
-            for entity_id in task.entities
-            if entity_id in entity_of
-        }
+        report["per_entity"] = _per_entity_scores(targets, predicted, entity_of, eval_labels, task)
     return report
 
 
@@ -405,12 +389,13 @@ def cross_validate(records: list[dict], scheme: Scheme, *, features: str = "tfid
 
 
 def format_report(report: dict) -> str:
-    """Plain-text tables of a ``cross_validate`` report."""
+    """Plain-text tables of a ``cross_validate`` or ``evaluate_models`` report."""
     lines = []
     for name, task_report in report.items():
+        how = f"{task_report['folds']}-fold CV" if task_report.get("folds") else task_report.get("evaluation", "")
         lines.append(
             f"== {name} ({task_report['kind']}, {task_report.get('n_examples', 0)} examples, "
-            f"{task_report['folds']}-fold CV, features={task_report['features']})"
+            f"{how}, features={task_report['features']})"
         )
         if "error" in task_report:
             lines.append(f"  {task_report['error']}")
@@ -435,6 +420,102 @@ def format_report(report: dict) -> str:
             lines.append(f"  note: {note['label']}: {note['note']}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _per_entity_scores(targets: list, predicted: list, entity_of: list[str], labels: list[str], task: Task) -> dict:
+    """Macro-F1 and pair count per entity of a per-entity task."""
+    return {
+        entity_id: {
+            "macro_f1": round(
+                float(
+                    f1_score(
+                        [t for t, e in zip(targets, entity_of) if e == entity_id],
+                        [p for p, e in zip(predicted, entity_of) if e == entity_id],
+                        labels=labels,
+                        average="macro",
+                        zero_division=0,
+                    )
+                ),
+                4,
+            ),
+            "n_examples": entity_of.count(entity_id),
+        }
+        for entity_id in task.entities
+        if entity_id in entity_of
+    }
+
+
+def evaluate_models(classifier: "Classifier", records: list[dict], scheme: Scheme) -> dict:
+    """Score a loaded ``Classifier`` on labelled ``records`` (held-out data).
+
+    Same report structure as ``cross_validate`` (``folds`` is None, ``evaluation``
+    says "held-out"), so ``format_report`` prints it. The baseline is the majority
+    class (most frequent topic) of the evaluated records themselves, an upper bound
+    for any constant guess. Tasks without a model or without labelled records are
+    left out.
+    """
+    if not records:
+        raise TrainingError("no labelled articles to evaluate on")
+    report = {}
+    for name, task in scheme.tasks.items():
+        bundle = classifier.bundles.get(name)
+        if bundle is None:
+            continue
+        labelled = [r for r in records if r.get(name) is not None]
+        if not labelled:
+            continue
+        rows, targets, entity_of = [], [], []
+        for record in labelled:
+            doc = doc_from_record(record)
+            if task.kind == "per_entity":
+                for entity_id, label in record[name].items():
+                    rows.append(tone_row(doc, entity_id, **(bundle.get("row") or {})))
+                    targets.append(label)
+                    entity_of.append(entity_id)
+            else:
+                rows.append(article_row(doc))
+                targets.append(record[name])
+        probabilities = bundle["pipeline"].predict_proba(rows)
+        labels = bundle["labels"]
+        multi = task.kind == "multi_label"
+        task_report = {
+            "task": name,
+            "kind": task.kind,
+            "features": bundle["features"],
+            "model_version": bundle["model_version"],
+            "folds": None,
+            "evaluation": "held-out",
+            "n_examples": len(rows),
+            "not_learnable": [],
+        }
+        if multi:
+            probabilities = probabilities[:, -len(labels):]
+            predicted = [
+                [label for label, p, t in zip(labels, row, bundle["thresholds"]) if p >= t]
+                or ([bundle["exclusive"]] if bundle["exclusive"] else [labels[int(row.argmax())]])
+                for row in probabilities
+            ]
+            eval_labels = [label for label in task.labels if label in labels or label == task.exclusive]
+            truth = _multi_label_matrix(targets, eval_labels)
+            scores = _scores(truth, _multi_label_matrix(predicted, eval_labels), eval_labels, True)
+            most_common = Counter(label for labels_ in targets for label in labels_).most_common(1)[0][0]
+            base = _scores(truth, _multi_label_matrix([[most_common]] * len(targets), eval_labels), eval_labels, True)
+            strategy = "most frequent topic of the evaluated records"
+        else:
+            predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+            eval_labels = [label for label in task.labels if label in labels or label in targets]
+            scores = _scores(np.array(targets), np.array(predicted), eval_labels, False)
+            majority = Counter(targets).most_common(1)[0][0]
+            base = _scores(np.array(targets), np.array([majority] * len(targets)), eval_labels, False)
+            strategy = "majority class of the evaluated records"
+            matrix = confusion_matrix(targets, predicted, labels=eval_labels)
+            task_report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
+        task_report.update(scores)
+        task_report["baseline"] = {"strategy": strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
+        if task.kind == "per_entity":
+            task_report["per_entity"] = _per_entity_scores(targets, predicted, entity_of, eval_labels, task)
+        report[name] = task_report
+    return report
 
 
 # ---------------------------------------------------------------- training and persistence

@@ -12,11 +12,12 @@ from nlp.classify import (
     ModelLoadError,
     TrainingError,
     cross_validate,
+    evaluate_models,
     format_report,
     train_models,
 )
 from nlp.corpus import load_corpus
-from nlp.features import doc_from_record
+from nlp.features import OTHER_PLACEHOLDER, TARGET_PLACEHOLDER, doc_from_record, tone_row
 from nlp.scheme import load_scheme
 
 FOLDS = 3
@@ -171,3 +172,46 @@ def test_untrusted_type_in_model_file_refused(models_dir, tmp_path):
 def test_empty_models_dir(tmp_path):
     with pytest.raises(ModelLoadError, match="retrain"):
         Classifier.load(tmp_path)
+
+
+def test_evaluate_models_on_held_out_records(classifier, scheme, training_records):
+    held_out = [r for r in load_corpus(scheme=scheme) if r["id"] not in {t["id"] for t in training_records}]
+    report = evaluate_models(classifier, held_out, scheme)
+    assert set(report) == set(scheme.tasks)
+    assert report["topics"]["n_examples"] == len(held_out)
+    assert report["tone"]["n_examples"] == sum(len(r["tone"]) for r in held_out if r.get("tone"))
+    for task_report in report.values():
+        assert task_report["evaluation"] == "held-out" and task_report["folds"] is None
+        assert task_report["model_version"] == classifier.versions[task_report["task"]]
+        assert task_report["macro_f1"] > task_report["baseline"]["macro_f1"]
+    stance = report["stance_governance"]["confusion_matrix"]
+    assert sum(map(sum, stance["matrix"])) == len(held_out)
+    assert "held-out, features=tfidf" in format_report(report)
+    with pytest.raises(TrainingError):
+        evaluate_models(classifier, [], scheme)
+
+
+def test_unknown_feature_set_is_an_error(scheme, training_records, tmp_path):
+    with pytest.raises(ValueError, match="unknown feature set 'bert'"):
+        train_models(training_records, scheme, tmp_path, features="bert")
+
+
+def test_tone_row_masks_entity_names_and_adds_neighbours():
+    doc = {
+        "title": "Fire service praised",
+        "body": "Crews arrived fast. Shropshire Fire and Rescue Service saved the barn. "
+        "West Mercia Police closed the road. Everyone was grateful.",
+        "mentions": [
+            {"entity_id": "sfrs", "surface": "Shropshire Fire and Rescue Service",
+             "sentence": "Shropshire Fire and Rescue Service saved the barn."},
+            {"entity_id": "west_mercia_police", "surface": "West Mercia Police",
+             "sentence": "West Mercia Police closed the road."},
+        ],
+        "quotes": [{"speaker": "Shropshire Fire and Rescue Service", "entity_id": "sfrs", "text": "A great team."}],
+    }
+    row = tone_row(doc, "sfrs", neighbours=1, mask=True)
+    assert row["context"] == f"{TARGET_PLACEHOLDER} saved the barn.\nA great team."
+    assert row["window"] == f"Crews arrived fast.\n{OTHER_PLACEHOLDER} closed the road."
+    assert row["sentences"] == row["context"].split("\n") + row["window"].split("\n")
+    plain = tone_row(doc, "sfrs", neighbours=0, mask=False)
+    assert plain["context"].startswith("Shropshire Fire and Rescue Service saved") and plain["window"] == ""
