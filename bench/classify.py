@@ -23,7 +23,7 @@ import time  # noqa: E402
 from nlp.classify import Classifier, format_report, train_models  # noqa: E402
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
-from nlp.features import FEATURE_SETS, doc_from_record  # noqa: E402
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
 from nlp.scheme import load_scheme  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def comparison_table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--features", default="tfidf", help=f"comma-separated, among {', '.join(FEATURE_SETS)}")
+    parser.add_argument("--features", default=DEFAULT_FEATURES, help=f"comma-separated, among {', '.join(FEATURE_SETS)}")
     parser.add_argument("--repeat", type=int, default=5, help="corpus copies for the throughput run")
     parser.add_argument("--quiet", action="store_true", help="print only the comparison table")
     args = parser.parse_args()

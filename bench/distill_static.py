@@ -16,10 +16,30 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from nlp.embeddings import STATIC_MODEL_DIR  # noqa: E402
+
+
+MODEL_CARD = """# minilm-static
+
+A model2vec static embedding model distilled from
+sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) by `bench/distill_static.py`:
+PCA to {pca_dims} dimensions, {quantize} weights. Licence: Apache-2.0, as its source
+model. See ../README.md.
+"""
+
+
+def describe(out_dir: Path, pca_dims: int, quantize: str) -> None:
+    """Replace model2vec's generated card (it names a hub model) and the local tokenizer path
+    recorded in config.json by the real source."""
+    (out_dir / "README.md").write_text(MODEL_CARD.format(pca_dims=pca_dims, quantize=quantize), encoding="utf-8")
+    config_path = out_dir / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_name"] = "sentence-transformers/all-MiniLM-L6-v2"
+    config_path.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -35,6 +55,7 @@ def main() -> None:
     started = time.perf_counter()
     model = distill(model_name=str(get_model_path()), pca_dims=args.pca_dims, quantize_to=args.quantize)
     model.save_pretrained(str(args.out))
+    describe(args.out, args.pca_dims, args.quantize)
     size = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())
     print(f"distilled in {time.perf_counter() - started:.1f} s: {args.out} "
           f"({model.embedding.shape[0]} tokens x {model.embedding.shape[1]} dims, {size / 1e6:.2f} MB)")

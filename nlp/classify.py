@@ -1,13 +1,14 @@
-"""Topic, stance and tone classifiers: training, cross-validation and safe persistence.
+"""Topic, stance and tone classifiers: training, cross-validation, evaluation and safe persistence.
 
-One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``):
+One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``), over a
+feature set (``nlp.features.FEATURE_SETS``: word TF-IDF, paragraph-averaged
+sentence embeddings from ``nlp.embeddings``, or both):
 
-- ``multi_label`` (topics): one-vs-rest over word + char TF-IDF, each label a
-  calibrated (``CalibratedClassifierCV``) class-balanced logistic regression whose
-  decision threshold is tuned for F1 by inner cross-validation; the exclusive label (``other``) is predicted
-  when no label passes its threshold.
-- ``single_label`` (stance): class-balanced logistic regression on the whole
-  article, headline words weighted, plus who-is-quoted / who-is-mentioned counts.
+- ``multi_label`` (topics): one-vs-rest, each label a calibrated
+  (``CalibratedClassifierCV``) class-balanced logistic regression whose decision
+  threshold is tuned for F1 by inner cross-validation; the exclusive label
+  (``other``) is predicted when no label passes its threshold.
+- ``single_label`` (stance): class-balanced logistic regression on the whole article.
 - ``per_entity`` (tone): one example per (article, entity) pair built from the
   sentences that mention the entity and the quotes of its speakers only.
 
@@ -39,7 +40,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from nlp import embeddings
-from nlp.features import FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
 from nlp.scheme import Scheme, Task
 
 RETRAIN_HINT = "retrain with `cuttings train`"
@@ -379,7 +380,9 @@ def _check_features(features: str) -> None:
             embeddings.get_embedder(embedder)
 
 
-def cross_validate(records: list[dict], scheme: Scheme, *, features: str = "tfidf", folds: int = 5, seed: int = 0) -> dict:
+def cross_validate(
+    records: list[dict], scheme: Scheme, *, features: str = DEFAULT_FEATURES, folds: int = 5, seed: int = 0
+) -> dict:
     """Cross-validated report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix."""
     if not records:
         raise TrainingError("no labelled articles to train on")
@@ -545,7 +548,7 @@ def train_models(
     scheme: Scheme,
     out_dir: str | Path,
     *,
-    features: str = "tfidf",
+    features: str = DEFAULT_FEATURES,
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict]:
@@ -677,6 +680,12 @@ class Classifier:
         results: list[dict] = [{} for _ in docs]
         if not docs:
             return results
+        # Topics and stance embed the same paragraphs: encode them once per call.
+        with embeddings.caching():
+            self._predict_tasks(docs, results)
+        return results
+
+    def _predict_tasks(self, docs: list[dict], results: list[dict]) -> None:
         article_rows = None
         for task, bundle in self.bundles.items():
             pipeline, labels, floor = bundle["pipeline"], bundle["labels"], bundle["uncertain_below"]
@@ -718,4 +727,3 @@ class Classifier:
                     best = int(row.argmax())
                     chosen = [_prediction(labels[best], row[best], floor)]
                 result[task] = sorted(chosen, key=lambda p: -p["probability"])
-        return results

@@ -30,6 +30,8 @@ from sklearn.preprocessing import StandardScaler
 from nlp.embeddings import EmbeddingFeatures
 
 FEATURE_SETS = ("tfidf", "static", "tfidf+static", "minilm", "tfidf+minilm")
+# Best in 5-fold CV of the light, offline sets (docs/classifiers.md).
+DEFAULT_FEATURES = "tfidf+static"
 TARGET_PLACEHOLDER = "TARGETBODY"
 OTHER_PLACEHOLDER = "OTHERBODY"
 
@@ -197,7 +199,7 @@ def _check_features(features: str) -> None:
 def text_features(
     field: str,
     *,
-    features: str = "tfidf",
+    features: str = DEFAULT_FEATURES,
     word_ngrams: tuple[int, int] = (1, 1),
     char_ngrams: tuple[int, int] = (3, 5),
     char_weight: float = 0.0,

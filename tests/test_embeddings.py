@@ -63,7 +63,7 @@ def static_models_dir(tmp_path_factory):
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)[::3]
     out_dir = tmp_path_factory.mktemp("static-models")
-    train_models(records, scheme, out_dir, features="tfidf+static", folds=3)
+    train_models(records, scheme, out_dir, features="static", folds=3)
     return out_dir, records
 
 
@@ -71,17 +71,17 @@ def test_embedding_model_card_save_and_predict(static_models_dir, monkeypatch, t
     out_dir, records = static_models_dir
     for task in ("topics", "stance_governance", "tone"):
         card = json.loads((out_dir / f"{task}.json").read_text())
-        assert card["features"] == "tfidf+static"
-        assert card["cross_validation"]["features"] == "tfidf+static"
+        assert card["features"] == "static"
+        assert card["cross_validation"]["features"] == "static"
         assert set(skops.io.get_untrusted_types(file=out_dir / f"{task}.skops")) <= set(TRUSTED_TYPES)
     classifier = Classifier.load(out_dir)
-    assert {bundle["features"] for bundle in classifier.bundles.values()} == {"tfidf+static"}
+    assert {bundle["features"] for bundle in classifier.bundles.values()} == {"static"}
     predictions = classifier.predict_many([doc_from_record(r) for r in records[:10]])
     assert all(p["stance_governance"]["label"] in ("favour", "against", "neutral", "none") for p in predictions)
     # The embedding model is needed at prediction: without it loading fails with a clear message.
     monkeypatch.setattr(embeddings, "_models", {})
     monkeypatch.setattr(embeddings, "STATIC_MODEL_DIR", tmp_path)
-    with pytest.raises(ModelLoadError, match="tfidf\\+static"):
+    with pytest.raises(ModelLoadError, match="features 'static'.*distill_static"):
         Classifier.load(out_dir)
 
 
