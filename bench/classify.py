@@ -20,7 +20,7 @@ import argparse  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from nlp.classify import Classifier, format_report, train_models  # noqa: E402
+from nlp.classify import Classifier, format_comparison, format_report, train_models  # noqa: E402
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
 from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
@@ -55,28 +55,6 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
     return {"features": features, "reports": reports, "train_seconds": train_seconds, "batch_rate": batch_rate}
 
 
-def comparison_table(rows: list[dict]) -> str:
-    """Markdown table: topics micro-F1, stance macro-F1, tone macro-F1, train time, throughput."""
-    lines = [
-        "| features | topics micro-F1 | topics macro-F1 | stance macro-F1 | tone macro-F1 | train s | articles/s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    first = rows[0]["reports"]
-    lines.append(
-        f"| majority baseline | {first['topics']['baseline']['micro_f1']:.3f} | "
-        f"{first['topics']['baseline']['macro_f1']:.3f} | "
-        f"{first['stance_governance']['baseline']['macro_f1']:.3f} | {first['tone']['baseline']['macro_f1']:.3f} | | |"
-    )
-    for row in rows:
-        reports = row["reports"]
-        lines.append(
-            f"| {row['features']} | {reports['topics']['micro_f1']:.3f} | {reports['topics']['macro_f1']:.3f} | "
-            f"{reports['stance_governance']['macro_f1']:.3f} | {reports['tone']['macro_f1']:.3f} | "
-            f"{row['train_seconds']:.1f} | {row['batch_rate']:.0f} |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -95,7 +73,11 @@ def main() -> None:
             print(f"{features}: skipped: {error}")
     if rows:
         print(f"{args.folds}-fold CV, {len(records)} articles, one core:")
-        print(comparison_table(rows))
+        print(format_comparison(
+            {row["features"]: row["reports"] for row in rows},
+            {row["features"]: {"train s": f"{row['train_seconds']:.1f}", "articles/s": f"{row['batch_rate']:.0f}"}
+             for row in rows},
+        ))
 
 
 if __name__ == "__main__":

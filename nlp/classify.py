@@ -521,6 +521,42 @@ def evaluate_models(classifier: "Classifier", records: list[dict], scheme: Schem
     return report
 
 
+def _headline_score(task_report: dict, source: dict) -> str:
+    """The target metric of a task: micro-F1 for multi-label, macro-F1 otherwise."""
+    if "error" in task_report:
+        return "n/a"
+    return f"{source['micro_f1' if task_report['kind'] == 'multi_label' else 'macro_f1']:.3f}"
+
+
+def format_comparison(reports: dict[str, dict], extra: dict[str, dict] | None = None) -> str:
+    """Markdown table comparing feature sets side by side.
+
+    ``reports`` maps a feature set to its ``cross_validate`` / ``evaluate_models``
+    report; one column per task with its target metric (micro-F1 for multi-label
+    tasks, macro-F1 otherwise), a first row with the majority baseline. ``extra``
+    optionally adds columns per feature set (e.g. ``{"tfidf": {"train s": "8.8"}}``).
+    """
+    if not reports:
+        return ""
+    tasks = list(next(iter(reports.values())))
+    first = next(iter(reports.values()))
+    extra = extra or {}
+    extra_columns = list(dict.fromkeys(column for values in extra.values() for column in values))
+    names = [f"{task} {'micro' if first[task]['kind'] == 'multi_label' else 'macro'}-F1" for task in tasks]
+    lines = [
+        "| features | " + " | ".join(names + extra_columns) + " |",
+        "| --- |" + " --- |" * (len(names) + len(extra_columns)),
+        "| majority baseline | "
+        + " | ".join(_headline_score(first[t], first[t].get("baseline", {})) for t in tasks)
+        + " |" * (len(extra_columns) + 1),
+    ]
+    for features, report in reports.items():
+        cells = [_headline_score(report[t], report[t]) for t in tasks]
+        cells += [str(extra.get(features, {}).get(column, "")) for column in extra_columns]
+        lines.append(f"| {features} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- training and persistence
 
 

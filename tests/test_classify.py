@@ -13,6 +13,7 @@ from nlp.classify import (
     TrainingError,
     cross_validate,
     evaluate_models,
+    format_comparison,
     format_report,
     train_models,
 )
@@ -219,3 +220,16 @@ def test_tone_row_masks_entity_names_and_adds_neighbours():
     assert row["sentences"] == row["context"].split("\n") + row["window"].split("\n")
     plain = tone_row(doc, "sfrs", neighbours=0, mask=False)
     assert plain["context"].startswith("Shropshire Fire and Rescue Service saved") and plain["window"] == ""
+
+
+def test_format_comparison_table(models_dir, scheme):
+    report = {t: json.loads((models_dir / f"{t}.json").read_text())["cross_validation"] for t in scheme.tasks}
+    table = format_comparison({"tfidf": report, "other": report}, {"tfidf": {"train s": "1.5"}}).splitlines()
+    assert table[0] == "| features | topics micro-F1 | stance_governance macro-F1 | tone macro-F1 | train s |"
+    assert table[2].startswith(f"| majority baseline | {report['topics']['baseline']['micro_f1']:.3f} |")
+    assert table[3] == (
+        f"| tfidf | {report['topics']['micro_f1']:.3f} | {report['stance_governance']['macro_f1']:.3f} | "
+        f"{report['tone']['macro_f1']:.3f} | 1.5 |"
+    )
+    assert table[4].startswith("| other |") and table[4].endswith("|  |")
+    assert len(table) == 5
