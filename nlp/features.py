@@ -80,6 +80,12 @@ def _count(value: int) -> float:
     return math.log1p(value)
 
 
+def _paragraphs(doc: dict) -> list[str]:
+    """The headline then the body paragraphs (blank-line separated)."""
+    body = doc.get("body") or ""
+    return [doc.get("title") or "", *(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())]
+
+
 def article_row(doc: dict) -> dict:
     """Row for article-level tasks (topics, stance)."""
     title = doc.get("title") or ""
@@ -104,7 +110,7 @@ def article_row(doc: dict) -> dict:
     return {
         "title": title,
         "text": f"{title}\n{body}",
-        "paragraphs": [title, *(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())],
+        "paragraphs": _paragraphs(doc),
         "quotes": "\n".join(quoted_words),
         "domain": domain,
     }
@@ -135,7 +141,8 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 1, mask: bool = Tru
 
     ``context``: the sentences mentioning the entity and the quotes of its speakers;
     ``window``: the ``neighbours`` sentences either side of each mention sentence;
-    ``sentences``: context then window as a list (for embeddings). With ``mask``
+    ``sentences``: context then window as a list; ``paragraphs``: the whole article's
+    (both for embeddings). With ``mask``
     the entity's names become ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``).
     """
     title = doc.get("title") or ""
@@ -157,6 +164,7 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 1, mask: bool = Tru
         "context": "\n".join(context),
         "window": "\n".join(window),
         "sentences": context + window,
+        "paragraphs": _paragraphs(doc),
         "domain": {
             f"entity={entity_id}": 1.0,
             "mentions": _count(len(mentioned)),
