@@ -449,7 +449,7 @@ def _per_entity_scores(targets: list, predicted: list, entity_of: list[str], lab
     }
 
 
-def evaluate_models(classifier: "Classifier", records: list[dict], scheme: Scheme) -> dict:
+def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme) -> dict:
     """Score a loaded ``Classifier`` on labelled ``records`` (held-out data).
 
     Same report structure as ``cross_validate`` (``folds`` is None, ``evaluation``

@@ -218,6 +218,7 @@ def test_tone_row_masks_entity_names_and_adds_neighbours():
     assert row["context"] == f"{TARGET_PLACEHOLDER} saved the barn.\nA great team."
     assert row["window"] == f"Crews arrived fast.\n{OTHER_PLACEHOLDER} closed the road."
     assert row["sentences"] == row["context"].split("\n") + row["window"].split("\n")
+    assert row["paragraphs"] == ["Fire service praised", doc["body"]]
     plain = tone_row(doc, "sfrs", neighbours=0, mask=False)
     assert plain["context"].startswith("Shropshire Fire and Rescue Service saved") and plain["window"] == ""
 
