@@ -58,7 +58,9 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--features", default=DEFAULT_FEATURES, help=f"comma-separated, among {', '.join(FEATURE_SETS)}")
+    parser.add_argument(
+        "--features", default=DEFAULT_FEATURES, help=f"comma-separated, among {', '.join(FEATURE_SETS)}"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="corpus copies for the throughput run")
     parser.add_argument("--quiet", action="store_true", help="print only the comparison table")
     args = parser.parse_args()

@@ -52,7 +52,13 @@ PARAMS = {
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
-        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.0, "embedding_weight": 0.05},
+        "text": {
+            "field": "text",
+            "word_ngrams": [1, 1],
+            "char_ngrams": [3, 5],
+            "char_weight": 0.0,
+            "embedding_weight": 0.05,
+        },
     },
     "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1], "embedding_weight": 0.03}},
     "per_entity": {

@@ -43,7 +43,9 @@ def _load_static():
             "features 'static' need the model2vec package: pip install 'model2vec>=0.4,<1'"
         ) from error
     if not (STATIC_MODEL_DIR / "model.safetensors").is_file():
-        raise EmbeddingUnavailable(f"static embedding model missing from {STATIC_MODEL_DIR}; run bench/distill_static.py")
+        raise EmbeddingUnavailable(
+            f"static embedding model missing from {STATIC_MODEL_DIR}; run bench/distill_static.py"
+        )
     return StaticModel.from_pretrained(str(STATIC_MODEL_DIR))
 
 

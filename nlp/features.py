@@ -6,9 +6,10 @@ Every model consumes *rows*, plain dicts built from a document
 - ``article_row``: the whole article (title kept apart so it can be weighted) plus
   domain counts (who is mentioned, who is quoted, who is in the headline);
 - ``tone_row``: one (article, entity) pair: the sentences that mention the
-  entity, their neighbouring sentences and the quotes of its speakers, with the
-  entity's own names masked to a placeholder (so the model learns the evaluative
-  words, not which body it is), plus the entity id and counts.
+  entity and the quotes of its speakers (optionally their neighbouring sentences,
+  and the entity's names masked to a placeholder so a model learns the evaluative
+  words rather than which body it is), the article's paragraphs, plus the entity
+  id and counts.
 
 At prediction time the caller passes mentions and quotes (from the spaCy stage);
 for training, ``doc_from_record`` derives them from the labelled surface forms.
@@ -53,8 +54,9 @@ def doc_from_record(record: dict) -> dict:
     """A prediction-style document for a labelled record.
 
     Mentions: every sentence (headline included) containing one of the entity's
-    labelled surface forms verbatim (``surface`` the first form found). Quotes: quoted passages of a paragraph whose
-    unquoted part names the entity (the speaker being the surface form found).
+    labelled surface forms verbatim (``surface``: the first form found). Quotes:
+    quoted passages of a paragraph whose unquoted part names the entity (the
+    speaker being the surface form found).
     """
     entities: dict[str, list[str]] = record.get("entities") or {}
     title, body = record.get("title", ""), record.get("body", "")
@@ -136,14 +138,14 @@ def _masker(doc: dict, entity_id: str):
     return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
 
 
-def tone_row(doc: dict, entity_id: str, *, neighbours: int = 1, mask: bool = True) -> dict:
+def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False) -> dict:
     """Row for one (article, entity) pair.
 
     ``context``: the sentences mentioning the entity and the quotes of its speakers;
     ``window``: the ``neighbours`` sentences either side of each mention sentence;
     ``sentences``: context then window as a list; ``paragraphs``: the whole article's
-    (both for embeddings). With ``mask``
-    the entity's names become ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``).
+    (both for embeddings). With ``mask`` the entity's names become
+    ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``).
     """
     title = doc.get("title") or ""
     mentioned = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
