@@ -1,10 +1,11 @@
-"""Benchmark the classifiers on the seed corpus.
+"""Benchmark the classifiers on the seed corpus, one or several feature sets side by side.
 
-Prints the cross-validated figures of every task (with the majority baseline),
-the time to train all models (cross-validation for the model cards included)
-and prediction throughput on one core.
+For each feature set: the cross-validated figures of every task (with the
+majority baseline), the time to train all models (cross-validation for the model
+cards included) and prediction throughput on one core; then a comparison table.
 
-    PYTHONPATH=. /work/main/.venv/bin/python bench/classify.py [--folds 5] [--features tfidf]
+    PYTHONPATH=. /work/main/.venv/bin/python bench/classify.py [--folds 5] \
+        [--features tfidf,static,tfidf+static,minilm,tfidf+minilm] [--quiet]
 """
 
 from __future__ import annotations
@@ -19,42 +20,66 @@ import argparse  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from nlp.classify import Classifier, format_report, train_models  # noqa: E402
+from nlp.classify import Classifier, format_comparison, format_report, train_models  # noqa: E402
 from nlp.corpus import load_corpus  # noqa: E402
-from nlp.features import doc_from_record  # noqa: E402
+from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
 from nlp.scheme import load_scheme  # noqa: E402
+
+
+def bench_features(records: list[dict], scheme, features: str, folds: int, repeat: int, verbose: bool) -> dict:
+    """Train (with CV) and time prediction for one feature set; returns the summary row."""
+    with tempfile.TemporaryDirectory() as models_dir:
+        started = time.perf_counter()
+        cards = train_models(records, scheme, models_dir, features=features, folds=folds)
+        train_seconds = time.perf_counter() - started
+        reports = {card["task"]: card["cross_validation"] for card in cards}
+        if verbose:
+            print(format_report(reports))
+            print(f"training (CV for the model cards + final fits), {len(records)} articles: {train_seconds:.1f} s")
+            for card in cards:
+                print(f"  {card['model_version']}: {card['train_seconds']:.1f} s")
+        classifier = Classifier.load(models_dir)
+        docs = [doc_from_record(record) for record in records] * repeat
+        classifier.predict_many(docs[:10])  # warm up (loads the embedder)
+        started = time.perf_counter()
+        classifier.predict_many(docs)
+        batch_rate = len(docs) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for doc in docs[:100]:
+            classifier.predict(doc)
+        single_rate = 100 / (time.perf_counter() - started)
+        if verbose:
+            print(f"prediction, one core: {batch_rate:.0f} articles/s with predict_many ({len(docs)} articles), "
+                  f"{single_rate:.0f} articles/s with predict one at a time\n")
+    return {"features": features, "reports": reports, "train_seconds": train_seconds, "batch_rate": batch_rate}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--features", default="tfidf")
+    parser.add_argument(
+        "--features", default=DEFAULT_FEATURES, help=f"comma-separated, among {', '.join(FEATURE_SETS)}"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="corpus copies for the throughput run")
+    parser.add_argument("--quiet", action="store_true", help="print only the comparison table")
     args = parser.parse_args()
 
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
-    with tempfile.TemporaryDirectory() as models_dir:
-        started = time.perf_counter()
-        cards = train_models(records, scheme, models_dir, features=args.features, folds=args.folds)
-        train_seconds = time.perf_counter() - started
-        print(format_report({card["task"]: card["cross_validation"] for card in cards}))
-        print(f"training (CV for the model cards + final fits), {len(records)} articles: {train_seconds:.1f} s")
-        for card in cards:
-            print(f"  {card['model_version']}: {card['train_seconds']:.1f} s")
-
-        classifier = Classifier.load(models_dir)
-        docs = [doc_from_record(record) for record in records] * args.repeat
-        classifier.predict_many(docs[:10])  # warm up
-        started = time.perf_counter()
-        classifier.predict_many(docs)
-        batch_rate = len(docs) / (time.perf_counter() - started)
-        started = time.perf_counter()
-        for doc in docs[:200]:
-            classifier.predict(doc)
-        single_rate = 200 / (time.perf_counter() - started)
-        print(f"prediction, one core: {batch_rate:.0f} articles/s with predict_many ({len(docs)} articles), "
-              f"{single_rate:.0f} articles/s with predict one at a time")
+    rows = []
+    for features in args.features.split(","):
+        try:
+            rows.append(bench_features(records, scheme, features.strip(), args.folds, args.repeat, not args.quiet))
+        except EmbeddingUnavailable as error:
+            print(f"{features}: skipped: {error}")
+    if rows:
+        print(f"{args.folds}-fold CV, {len(records)} articles, one core:")
+        print(format_comparison(
+            {row["features"]: row["reports"] for row in rows},
+            {row["features"]: {"train s": f"{row['train_seconds']:.1f}", "articles/s": f"{row['batch_rate']:.0f}"}
+             for row in rows},
+        ))
 
 
 if __name__ == "__main__":

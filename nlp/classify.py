@@ -1,13 +1,14 @@
-"""Topic, stance and tone classifiers: training, cross-validation and safe persistence.
+"""Topic, stance and tone classifiers: training, cross-validation, evaluation and safe persistence.
 
-One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``):
+One scikit-learn Pipeline per task of the label scheme (``nlp.scheme``), over a
+feature set (``nlp.features.FEATURE_SETS``: word TF-IDF, paragraph-averaged
+sentence embeddings from ``nlp.embeddings``, or both):
 
-- ``multi_label`` (topics): one-vs-rest over word + char TF-IDF, each label a
-  calibrated (``CalibratedClassifierCV``) class-balanced logistic regression whose
-  decision threshold is tuned for F1 by inner cross-validation; the exclusive label (``other``) is predicted
-  when no label passes its threshold.
-- ``single_label`` (stance): class-balanced logistic regression on the whole
-  article, headline words weighted, plus who-is-quoted / who-is-mentioned counts.
+- ``multi_label`` (topics): one-vs-rest, each label a calibrated
+  (``CalibratedClassifierCV``) class-balanced logistic regression whose decision
+  threshold is tuned for F1 by inner cross-validation; the exclusive label
+  (``other``) is predicted when no label passes its threshold.
+- ``single_label`` (stance): class-balanced logistic regression on the whole article.
 - ``per_entity`` (tone): one example per (article, entity) pair built from the
   sentences that mention the entity and the quotes of its speakers only.
 
@@ -38,7 +39,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from nlp.features import article_row, doc_from_record, text_features, tone_row
+from nlp import embeddings
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
 from nlp.scheme import Scheme, Task
 
 RETRAIN_HINT = "retrain with `cuttings train`"
@@ -50,18 +52,38 @@ PARAMS = {
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
-        "text": {"field": "text", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.0},
+        "text": {
+            "field": "text",
+            "word_ngrams": [1, 1],
+            "char_ngrams": [3, 5],
+            "char_weight": 0.0,
+            "embedding_weight": 0.05,
+        },
     },
-    "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1]}},
+    "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1], "embedding_weight": 0.03}},
     "per_entity": {
-        "C": 10.0,
-        "text": {"field": "context", "word_ngrams": [1, 1], "char_ngrams": [3, 5], "char_weight": 0.5, "domain_weight": 1.0},
+        "C": 3.0,
+        # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
+        "row": {"neighbours": 0, "mask": False},
+        "text": {
+            "field": "context",
+            "word_ngrams": [1, 1],
+            "char_ngrams": [3, 5],
+            "char_weight": 0.5,
+            "domain_weight": 1.0,
+            "window_field": "window",
+            "window_weight": 0.0,
+            # The whole article's paragraphs: better in CV than the mention sentences (0.61-0.65 vs 0.57-0.59).
+            "embedding_field": "paragraphs",
+            "embedding_weight": 0.2,
+        },
     },
 }
 
 # Types a saved model holds beyond those skops trusts by default (scikit-learn's
 # public estimators, numpy and scipy containers); anything else refuses to load.
 TRUSTED_TYPES = [
+    "nlp.embeddings.EmbeddingFeatures",
     "nlp.features.FieldSelector",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -89,7 +111,7 @@ def _task_examples(records: list[dict], task: Task) -> tuple[list[dict], list, l
         doc = doc_from_record(record)
         if task.kind == "per_entity":
             for entity_id, label in value.items():
-                rows.append(tone_row(doc, entity_id))
+                rows.append(tone_row(doc, entity_id, **PARAMS["per_entity"]["row"]))
                 targets.append(label)
                 groups.append(record["id"])
         else:
@@ -227,6 +249,7 @@ class _TaskModel:
             "entities": list(self.task.entities),
             "uncertain_below": self.task.uncertain_below,
             "features": self.features,
+            "row": dict(PARAMS[self.task.kind].get("row", {})),
             "pipeline": self.pipeline,
         }
 
@@ -351,42 +374,38 @@ def _cross_validate_task(records: list[dict], task: Task, features: str, folds: 
     report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
     if task.kind == "per_entity":
         entity_of = [next(k for k in row["domain"] if k.startswith("entity=")).split("=", 1)[1] for row in rows]
-        report["per_entity"] = {
-            entity_id: {
-                "macro_f1": round(
-                    float(
-                        f1_score(
-                            [t for t, e in zip(targets, entity_of) if e == entity_id],
-                            [p for p, e in zip(predicted, entity_of) if e == entity_id],
-                            labels=eval_labels,
-                            average="macro",
-                            zero_division=0,
-                        )
-                    ),
-                    4,
-                ),
-                "n_examples": entity_of.count(entity_id),
-            }
-            for entity_id in task.entities
-            if entity_id in entity_of
-        }
+        report["per_entity"] = _per_entity_scores(targets, predicted, entity_of, eval_labels, task)
     return report
 
 
-def cross_validate(records: list[dict], scheme: Scheme, *, features: str = "tfidf", folds: int = 5, seed: int = 0) -> dict:
+def _check_features(features: str) -> None:
+    """``ValueError`` for an unknown feature set; ``EmbeddingUnavailable`` when its embedder is missing."""
+    if features not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {features!r}; available: {', '.join(FEATURE_SETS)}")
+    for embedder in embeddings.EMBEDDERS:
+        if embedder in features.split("+"):
+            embeddings.get_embedder(embedder)
+
+
+def cross_validate(
+    records: list[dict], scheme: Scheme, *, features: str = DEFAULT_FEATURES, folds: int = 5, seed: int = 0
+) -> dict:
     """Cross-validated report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix."""
     if not records:
         raise TrainingError("no labelled articles to train on")
-    return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
+    _check_features(features)
+    with embeddings.caching():
+        return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
 
 
 def format_report(report: dict) -> str:
-    """Plain-text tables of a ``cross_validate`` report."""
+    """Plain-text tables of a ``cross_validate`` or ``evaluate_models`` report."""
     lines = []
     for name, task_report in report.items():
+        how = f"{task_report['folds']}-fold CV" if task_report.get("folds") else task_report.get("evaluation", "")
         lines.append(
             f"== {name} ({task_report['kind']}, {task_report.get('n_examples', 0)} examples, "
-            f"{task_report['folds']}-fold CV, features={task_report['features']})"
+            f"{how}, features={task_report['features']})"
         )
         if "error" in task_report:
             lines.append(f"  {task_report['error']}")
@@ -410,6 +429,138 @@ def format_report(report: dict) -> str:
         for note in task_report.get("not_learnable", []):
             lines.append(f"  note: {note['label']}: {note['note']}")
         lines.append("")
+    return "\n".join(lines)
+
+
+def _per_entity_scores(targets: list, predicted: list, entity_of: list[str], labels: list[str], task: Task) -> dict:
+    """Macro-F1 and pair count per entity of a per-entity task."""
+    return {
+        entity_id: {
+            "macro_f1": round(
+                float(
+                    f1_score(
+                        [t for t, e in zip(targets, entity_of) if e == entity_id],
+                        [p for p, e in zip(predicted, entity_of) if e == entity_id],
+                        labels=labels,
+                        average="macro",
+                        zero_division=0,
+                    )
+                ),
+                4,
+            ),
+            "n_examples": entity_of.count(entity_id),
+        }
+        for entity_id in task.entities
+        if entity_id in entity_of
+    }
+
+
+def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme) -> dict:
+    """Score a loaded ``Classifier`` on labelled ``records`` (held-out data).
+
+    Same report structure as ``cross_validate`` (``folds`` is None, ``evaluation``
+    says "held-out"), so ``format_report`` prints it. The baseline is the majority
+    class (most frequent topic) of the evaluated records themselves, an upper bound
+    for any constant guess. Tasks without a model or without labelled records are
+    left out.
+    """
+    if not records:
+        raise TrainingError("no labelled articles to evaluate on")
+    report = {}
+    for name, task in scheme.tasks.items():
+        bundle = classifier.bundles.get(name)
+        if bundle is None:
+            continue
+        labelled = [r for r in records if r.get(name) is not None]
+        if not labelled:
+            continue
+        rows, targets, entity_of = [], [], []
+        for record in labelled:
+            doc = doc_from_record(record)
+            if task.kind == "per_entity":
+                for entity_id, label in record[name].items():
+                    rows.append(tone_row(doc, entity_id, **(bundle.get("row") or {})))
+                    targets.append(label)
+                    entity_of.append(entity_id)
+            else:
+                rows.append(article_row(doc))
+                targets.append(record[name])
+        probabilities = bundle["pipeline"].predict_proba(rows)
+        labels = bundle["labels"]
+        multi = task.kind == "multi_label"
+        task_report = {
+            "task": name,
+            "kind": task.kind,
+            "features": bundle["features"],
+            "model_version": bundle["model_version"],
+            "folds": None,
+            "evaluation": "held-out",
+            "n_examples": len(rows),
+            "not_learnable": [],
+        }
+        if multi:
+            probabilities = probabilities[:, -len(labels):]
+            predicted = [
+                [label for label, p, t in zip(labels, row, bundle["thresholds"]) if p >= t]
+                or ([bundle["exclusive"]] if bundle["exclusive"] else [labels[int(row.argmax())]])
+                for row in probabilities
+            ]
+            eval_labels = [label for label in task.labels if label in labels or label == task.exclusive]
+            truth = _multi_label_matrix(targets, eval_labels)
+            scores = _scores(truth, _multi_label_matrix(predicted, eval_labels), eval_labels, True)
+            most_common = Counter(label for labels_ in targets for label in labels_).most_common(1)[0][0]
+            base = _scores(truth, _multi_label_matrix([[most_common]] * len(targets), eval_labels), eval_labels, True)
+            strategy = "most frequent topic of the evaluated records"
+        else:
+            predicted = [labels[i] for i in probabilities.argmax(axis=1)]
+            eval_labels = [label for label in task.labels if label in labels or label in targets]
+            scores = _scores(np.array(targets), np.array(predicted), eval_labels, False)
+            majority = Counter(targets).most_common(1)[0][0]
+            base = _scores(np.array(targets), np.array([majority] * len(targets)), eval_labels, False)
+            strategy = "majority class of the evaluated records"
+            matrix = confusion_matrix(targets, predicted, labels=eval_labels)
+            task_report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
+        task_report.update(scores)
+        task_report["baseline"] = {"strategy": strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
+        if task.kind == "per_entity":
+            task_report["per_entity"] = _per_entity_scores(targets, predicted, entity_of, eval_labels, task)
+        report[name] = task_report
+    return report
+
+
+def _headline_score(task_report: dict, source: dict) -> str:
+    """The target metric of a task: micro-F1 for multi-label, macro-F1 otherwise."""
+    if "error" in task_report:
+        return "n/a"
+    return f"{source['micro_f1' if task_report['kind'] == 'multi_label' else 'macro_f1']:.3f}"
+
+
+def format_comparison(reports: dict[str, dict], extra: dict[str, dict] | None = None) -> str:
+    """Markdown table comparing feature sets side by side.
+
+    ``reports`` maps a feature set to its ``cross_validate`` / ``evaluate_models``
+    report; one column per task with its target metric (micro-F1 for multi-label
+    tasks, macro-F1 otherwise), a first row with the majority baseline. ``extra``
+    optionally adds columns per feature set (e.g. ``{"tfidf": {"train s": "8.8"}}``).
+    """
+    if not reports:
+        return ""
+    tasks = list(next(iter(reports.values())))
+    first = next(iter(reports.values()))
+    extra = extra or {}
+    extra_columns = list(dict.fromkeys(column for values in extra.values() for column in values))
+    names = [f"{task} {'micro' if first[task]['kind'] == 'multi_label' else 'macro'}-F1" for task in tasks]
+    lines = [
+        "| features | " + " | ".join(names + extra_columns) + " |",
+        "| --- |" + " --- |" * (len(names) + len(extra_columns)),
+        "| majority baseline | "
+        + " | ".join(_headline_score(first[t], first[t].get("baseline", {})) for t in tasks)
+        + " |" * (len(extra_columns) + 1),
+    ]
+    for features, report in reports.items():
+        cells = [_headline_score(report[t], report[t]) for t in tasks]
+        cells += [str(extra.get(features, {}).get(column, "")) for column in extra_columns]
+        lines.append(f"| {features} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -440,7 +591,7 @@ def train_models(
     scheme: Scheme,
     out_dir: str | Path,
     *,
-    features: str = "tfidf",
+    features: str = DEFAULT_FEATURES,
     folds: int = 5,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict]:
@@ -450,44 +601,51 @@ def train_models(
     """
     if not records:
         raise TrainingError("no labelled articles to train on")
+    _check_features(features)
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cards = []
-    for name, task in scheme.tasks.items():
-        started = time.perf_counter()
-        say(f"{name}: cross-validating ({folds} folds)")
-        report = _cross_validate_task(records, task, features, folds, seed=0)
-        rows, targets, _ = _task_examples(records, task)
-        learnable, _ = _learnable(task, targets, folds)
-        say(f"{name}: training on {len(rows)} examples")
-        model = _TaskModel(task, features).fit(rows, targets, learnable)
-        data_hash = _data_hash(records, task)
-        created = datetime.now(timezone.utc).replace(microsecond=0)
-        fingerprint = hashlib.sha256(
-            json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
-        ).hexdigest()[:8]
-        model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
-        card = {
-            "task": name,
-            "kind": task.kind,
-            "model_version": model_version,
-            "labels": model.labels,
-            "training_data_hash": data_hash,
-            "n_examples": len(rows),
-            "cross_validation": report,
-            "library_versions": _library_versions(),
-            "features": features,
-            "params": PARAMS[task.kind],
-            "scheme": {"path": scheme.path, "version": scheme.version, "target": task.target},
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "train_seconds": round(time.perf_counter() - started, 2),
-        }
-        skops.io.dump(model.bundle(model_version), out_dir / f"{name}.skops")
-        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        say(f"{name}: saved {model_version}")
-        cards.append(card)
-    return cards
+    with embeddings.caching():
+        return [_train_task(records, scheme, name, out_dir, features, folds, say) for name in scheme.tasks]
+
+
+def _train_task(
+    records: list[dict], scheme: Scheme, name: str, out_dir: Path, features: str, folds: int, say: Callable[[str], None]
+) -> dict:
+    """Cross-validate, fit and save the model of one task; return its card."""
+    task = scheme.tasks[name]
+    started = time.perf_counter()
+    say(f"{name}: cross-validating ({folds} folds)")
+    report = _cross_validate_task(records, task, features, folds, seed=0)
+    rows, targets, _ = _task_examples(records, task)
+    learnable, _ = _learnable(task, targets, folds)
+    say(f"{name}: training on {len(rows)} examples")
+    model = _TaskModel(task, features).fit(rows, targets, learnable)
+    data_hash = _data_hash(records, task)
+    created = datetime.now(timezone.utc).replace(microsecond=0)
+    fingerprint = hashlib.sha256(
+        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
+    ).hexdigest()[:8]
+    model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
+    card = {
+        "task": name,
+        "kind": task.kind,
+        "model_version": model_version,
+        "labels": model.labels,
+        "training_data_hash": data_hash,
+        "n_examples": len(rows),
+        "cross_validation": report,
+        "library_versions": _library_versions(),
+        "features": features,
+        "params": PARAMS[task.kind],
+        "scheme": {"path": scheme.path, "version": scheme.version, "target": task.target},
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "train_seconds": round(time.perf_counter() - started, 2),
+    }
+    skops.io.dump(model.bundle(model_version), out_dir / f"{name}.skops")
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    say(f"{name}: saved {model_version}")
+    return card
 
 
 # ---------------------------------------------------------------- prediction
@@ -538,9 +696,14 @@ class Classifier:
             if (
                 not isinstance(bundle, dict)
                 or bundle.get("model_version") != model_version
+                or bundle.get("features") != card.get("features")
                 or not isinstance(bundle.get("pipeline"), Pipeline)
             ):
                 raise ModelLoadError(f"model {model_path} does not match its card {card_path}; {RETRAIN_HINT}")
+            try:
+                _check_features(bundle["features"])
+            except (ValueError, embeddings.EmbeddingUnavailable) as error:
+                raise ModelLoadError(f"model {model_path} needs features {bundle['features']!r}: {error}") from error
             bundles[task] = bundle
             cards[task] = card
         return cls(bundles, cards)
@@ -560,6 +723,12 @@ class Classifier:
         results: list[dict] = [{} for _ in docs]
         if not docs:
             return results
+        # Topics and stance embed the same paragraphs: encode them once per call.
+        with embeddings.caching():
+            self._predict_tasks(docs, results)
+        return results
+
+    def _predict_tasks(self, docs: list[dict], results: list[dict]) -> None:
         article_rows = None
         for task, bundle in self.bundles.items():
             pipeline, labels, floor = bundle["pipeline"], bundle["labels"], bundle["uncertain_below"]
@@ -574,7 +743,8 @@ class Classifier:
                     result.setdefault(task, {})
                 if not pairs:
                     continue
-                probabilities = pipeline.predict_proba([tone_row(docs[i], e) for i, e in pairs])
+                row_options = bundle.get("row") or {}
+                probabilities = pipeline.predict_proba([tone_row(docs[i], e, **row_options) for i, e in pairs])
                 for (index, entity_id), row in zip(pairs, probabilities):
                     best = int(row.argmax())
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
@@ -600,4 +770,3 @@ class Classifier:
                     best = int(row.argmax())
                     chosen = [_prediction(labels[best], row[best], floor)]
                 result[task] = sorted(chosen, key=lambda p: -p["probability"])
-        return results

@@ -5,12 +5,16 @@ Every model consumes *rows*, plain dicts built from a document
 
 - ``article_row``: the whole article (title kept apart so it can be weighted) plus
   domain counts (who is mentioned, who is quoted, who is in the headline);
-- ``tone_row``: one (article, entity) pair: only the sentences that mention the
-  entity and the quotes of its speakers, plus the entity id and counts.
+- ``tone_row``: one (article, entity) pair: the sentences that mention the
+  entity and the quotes of its speakers (optionally their neighbouring sentences,
+  and the entity's names masked to a placeholder so a model learns the evaluative
+  words rather than which body it is), the article's paragraphs, plus the entity
+  id and counts.
 
 At prediction time the caller passes mentions and quotes (from the spaCy stage);
 for training, ``doc_from_record`` derives them from the labelled surface forms.
-The sklearn feature union over a row is built by ``text_features``.
+The sklearn feature union over a row is built by ``text_features``; the feature
+set (``FEATURE_SETS``) picks TF-IDF, sentence embeddings (``nlp.embeddings``) or both.
 """
 
 from __future__ import annotations
@@ -22,8 +26,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import StandardScaler
 
-FEATURE_SETS = ("tfidf",)
+from nlp.embeddings import EmbeddingFeatures
+
+FEATURE_SETS = ("tfidf", "static", "tfidf+static", "minilm", "tfidf+minilm")
+# Best in 5-fold CV of the light, offline sets (docs/classifiers.md).
+DEFAULT_FEATURES = "tfidf+static"
+TARGET_PLACEHOLDER = "TARGETBODY"
+OTHER_PLACEHOLDER = "OTHERBODY"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
 _QUOTED = re.compile(r"\"([^\"]{3,})\"|\u201c([^\u201d]{3,})\u201d")
@@ -43,16 +54,18 @@ def doc_from_record(record: dict) -> dict:
     """A prediction-style document for a labelled record.
 
     Mentions: every sentence (headline included) containing one of the entity's
-    labelled surface forms verbatim. Quotes: quoted passages of a paragraph whose
-    unquoted part names the entity (the speaker being the surface form found).
+    labelled surface forms verbatim (``surface``: the first form found). Quotes:
+    quoted passages of a paragraph whose unquoted part names the entity (the
+    speaker being the surface form found).
     """
     entities: dict[str, list[str]] = record.get("entities") or {}
     title, body = record.get("title", ""), record.get("body", "")
     mentions, quotes = [], []
     for sentence in [title, *split_sentences(body)]:
         for entity_id, forms in entities.items():
-            if any(form in sentence for form in forms):
-                mentions.append({"entity_id": entity_id, "sentence": sentence})
+            surface = next((form for form in forms if form in sentence), None)
+            if surface:
+                mentions.append({"entity_id": entity_id, "surface": surface, "sentence": sentence})
     for paragraph in re.split(r"\n\s*\n", body):
         passages = [m.group(1) or m.group(2) for m in _QUOTED.finditer(paragraph)]
         if not passages:
@@ -67,6 +80,12 @@ def doc_from_record(record: dict) -> dict:
 
 def _count(value: int) -> float:
     return math.log1p(value)
+
+
+def _paragraphs(doc: dict) -> list[str]:
+    """The headline then the body paragraphs (blank-line separated)."""
+    body = doc.get("body") or ""
+    return [doc.get("title") or "", *(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())]
 
 
 def article_row(doc: dict) -> dict:
@@ -89,27 +108,70 @@ def article_row(doc: dict) -> dict:
         quoted_words.append(quote.get("text") or "")
     for entity_id, count in quote_counts.items():
         domain[f"quotes={entity_id}"] = _count(count)
+    body = doc.get("body") or ""
     return {
         "title": title,
-        "text": f"{title}\n{doc.get('body') or ''}",
+        "text": f"{title}\n{body}",
+        "paragraphs": _paragraphs(doc),
         "quotes": "\n".join(quoted_words),
         "domain": domain,
     }
 
 
-def tone_row(doc: dict, entity_id: str) -> dict:
-    """Row for one (article, entity) pair: the entity's sentences and quotes only."""
+def _masker(doc: dict, entity_id: str):
+    """A function replacing the entity's names (mention surfaces, quote speakers) by
+    ``TARGET_PLACEHOLDER`` and other watched bodies' names by ``OTHER_PLACEHOLDER``."""
+    own, other = set(), set()
+    for mention in doc.get("mentions") or []:
+        surface = (mention.get("surface") or "").strip()
+        if len(surface) > 1:
+            (own if mention.get("entity_id") == entity_id else other).add(surface)
+    for quote in doc.get("quotes") or []:
+        speaker = (quote.get("speaker") or "").strip()
+        if len(speaker) > 1 and quote.get("entity_id"):
+            (own if quote.get("entity_id") == entity_id else other).add(speaker)
+    other -= own
+    replacements = {**{name: OTHER_PLACEHOLDER for name in other}, **{name: TARGET_PLACEHOLDER for name in own}}
+    if not replacements:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(replacements, key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
+
+
+def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False) -> dict:
+    """Row for one (article, entity) pair.
+
+    ``context``: the sentences mentioning the entity and the quotes of its speakers;
+    ``window``: the ``neighbours`` sentences either side of each mention sentence;
+    ``sentences``: context then window as a list; ``paragraphs``: the whole article's
+    (both for embeddings). With ``mask`` the entity's names become
+    ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``).
+    """
     title = doc.get("title") or ""
-    sentences = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
+    mentioned = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
     quoted = [q.get("text") or "" for q in doc.get("quotes") or [] if q.get("entity_id") == entity_id]
-    context = list(dict.fromkeys(sentences + quoted))
+    context = list(dict.fromkeys(mentioned + quoted))
+    window: list[str] = []
+    if neighbours > 0 and mentioned:
+        article = [title, *split_sentences(doc.get("body") or "")]
+        wanted = set(mentioned)
+        for index, sentence in enumerate(article):
+            if sentence in wanted or any(m in sentence for m in wanted if len(m) > 20):
+                window.extend(article[max(0, index - neighbours) : index + neighbours + 1])
+        window = [s for s in dict.fromkeys(window) if s not in context]
+    if mask:
+        masked = _masker(doc, entity_id)
+        context, window = [masked(s) for s in context], [masked(s) for s in window]
     return {
         "context": "\n".join(context),
+        "window": "\n".join(window),
+        "sentences": context + window,
+        "paragraphs": _paragraphs(doc),
         "domain": {
             f"entity={entity_id}": 1.0,
-            "mentions": _count(len(sentences)),
+            "mentions": _count(len(mentioned)),
             "quotes": _count(len(quoted)),
-            "in_title": float(bool(title) and title in sentences),
+            "in_title": float(bool(title) and title in mentioned),
         },
     }
 
@@ -147,24 +209,44 @@ def _check_features(features: str) -> None:
 def text_features(
     field: str,
     *,
-    features: str = "tfidf",
+    features: str = DEFAULT_FEATURES,
     word_ngrams: tuple[int, int] = (1, 1),
     char_ngrams: tuple[int, int] = (3, 5),
     char_weight: float = 0.0,
     title_weight: float = 0.0,
     domain_weight: float = 0.0,
+    window_field: str | None = None,
+    window_weight: float = 0.0,
+    embedding_field: str = "paragraphs",
+    embedding_weight: float = 0.1,
 ) -> FeatureUnion:
-    """FeatureUnion over a row text ``field``: word TF-IDF, plus (when weighted > 0)
-    char_wb TF-IDF, headline-word TF-IDF and the row's ``domain`` counts."""
+    """FeatureUnion over a row for feature set ``features``.
+
+    TF-IDF sets: word TF-IDF of ``field``, plus (when weighted > 0) char_wb TF-IDF,
+    headline-word TF-IDF, word TF-IDF of ``window_field`` and the row's ``domain``
+    counts. Embedding sets (``static``, ``minilm``): the standardised mean embedding
+    of the texts in ``embedding_field`` weighted by ``embedding_weight``.
+    """
     _check_features(features)
-    branches = [("words", _branch(field, _tfidf_words(tuple(word_ngrams))))]
-    weights = {"words": 1.0}
-    if char_weight > 0:
-        branches.append(("chars", _branch(field, _tfidf_chars(tuple(char_ngrams)))))
-        weights["chars"] = char_weight
-    if title_weight > 0:
-        branches.append(("title", _branch("title", _tfidf_words((1, 1)))))
-        weights["title"] = title_weight
+    parts = features.split("+")
+    branches, weights = [], {}
+    if "tfidf" in parts:
+        branches.append(("words", _branch(field, _tfidf_words(tuple(word_ngrams)))))
+        weights["words"] = 1.0
+        if char_weight > 0:
+            branches.append(("chars", _branch(field, _tfidf_chars(tuple(char_ngrams)))))
+            weights["chars"] = char_weight
+        if title_weight > 0:
+            branches.append(("title", _branch("title", _tfidf_words((1, 1)))))
+            weights["title"] = title_weight
+        if window_field and window_weight > 0:
+            branches.append(("window", _branch(window_field, _tfidf_words(tuple(word_ngrams)))))
+            weights["window"] = window_weight
+    for embedder in ("static", "minilm"):
+        if embedder in parts:
+            embedding = Pipeline([("embed", EmbeddingFeatures(embedding_field, embedder)), ("scale", StandardScaler())])
+            branches.append((embedder, embedding))
+            weights[embedder] = embedding_weight if len(parts) > 1 else 1.0
     if domain_weight > 0:
         branches.append(("domain", _branch("domain", DictVectorizer())))
         weights["domain"] = domain_weight

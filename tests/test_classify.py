@@ -12,11 +12,13 @@ from nlp.classify import (
     ModelLoadError,
     TrainingError,
     cross_validate,
+    evaluate_models,
+    format_comparison,
     format_report,
     train_models,
 )
 from nlp.corpus import load_corpus
-from nlp.features import doc_from_record
+from nlp.features import DEFAULT_FEATURES, OTHER_PLACEHOLDER, TARGET_PLACEHOLDER, doc_from_record, tone_row
 from nlp.scheme import load_scheme
 
 FOLDS = 3
@@ -66,7 +68,7 @@ def test_model_cards(models_dir, scheme, training_records):
         assert re.fullmatch(rf"{task}-\d{{14}}-[0-9a-f]{{8}}", card["model_version"])
         assert re.fullmatch(r"[0-9a-f]{64}", card["training_data_hash"])
         assert set(card["library_versions"]) == {"sklearn", "skops", "numpy", "python"}
-        assert card["features"] == "tfidf"
+        assert card["features"] == DEFAULT_FEATURES
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", card["created_at"])
         assert card["labels"] and set(card["labels"]) <= set(scheme.tasks[task].labels)
         assert "macro_f1" in card["cross_validation"] and "baseline" in card["cross_validation"]
@@ -92,7 +94,11 @@ def test_cross_validation_beats_majority_baseline(models_dir, scheme):
     reports = {t: json.loads((models_dir / f"{t}.json").read_text())["cross_validation"] for t in scheme.tasks}
     for task, report in reports.items():
         assert report["macro_f1"] > report["baseline"]["macro_f1"] + 0.1, task
-        assert report["micro_f1"] > report["baseline"]["micro_f1"], task
+    # Micro-F1 is the target for topics; stance beats the majority class on accuracy too. Tone's
+    # class-balanced weights trade majority-class accuracy for minority recall (its target is macro-F1).
+    for task in ("topics", "stance_governance"):
+        assert reports[task]["micro_f1"] > reports[task]["baseline"]["micro_f1"], task
+    for report in reports.values():
         for scores in report["per_label"].values():
             assert 0 <= scores["precision"] <= 1 and 0 <= scores["f1"] <= 1
     stance = reports["stance_governance"]["confusion_matrix"]
@@ -171,3 +177,60 @@ def test_untrusted_type_in_model_file_refused(models_dir, tmp_path):
 def test_empty_models_dir(tmp_path):
     with pytest.raises(ModelLoadError, match="retrain"):
         Classifier.load(tmp_path)
+
+
+def test_evaluate_models_on_held_out_records(classifier, scheme, training_records):
+    held_out = [r for r in load_corpus(scheme=scheme) if r["id"] not in {t["id"] for t in training_records}]
+    report = evaluate_models(classifier, held_out, scheme)
+    assert set(report) == set(scheme.tasks)
+    assert report["topics"]["n_examples"] == len(held_out)
+    assert report["tone"]["n_examples"] == sum(len(r["tone"]) for r in held_out if r.get("tone"))
+    for task_report in report.values():
+        assert task_report["evaluation"] == "held-out" and task_report["folds"] is None
+        assert task_report["model_version"] == classifier.versions[task_report["task"]]
+        assert task_report["macro_f1"] > task_report["baseline"]["macro_f1"]
+    stance = report["stance_governance"]["confusion_matrix"]
+    assert sum(map(sum, stance["matrix"])) == len(held_out)
+    assert f"held-out, features={DEFAULT_FEATURES})" in format_report(report)
+    with pytest.raises(TrainingError):
+        evaluate_models(classifier, [], scheme)
+
+
+def test_unknown_feature_set_is_an_error(scheme, training_records, tmp_path):
+    with pytest.raises(ValueError, match="unknown feature set 'bert'"):
+        train_models(training_records, scheme, tmp_path, features="bert")
+
+
+def test_tone_row_masks_entity_names_and_adds_neighbours():
+    doc = {
+        "title": "Fire service praised",
+        "body": "Crews arrived fast. Shropshire Fire and Rescue Service saved the barn. "
+        "West Mercia Police closed the road. Everyone was grateful.",
+        "mentions": [
+            {"entity_id": "sfrs", "surface": "Shropshire Fire and Rescue Service",
+             "sentence": "Shropshire Fire and Rescue Service saved the barn."},
+            {"entity_id": "west_mercia_police", "surface": "West Mercia Police",
+             "sentence": "West Mercia Police closed the road."},
+        ],
+        "quotes": [{"speaker": "Shropshire Fire and Rescue Service", "entity_id": "sfrs", "text": "A great team."}],
+    }
+    row = tone_row(doc, "sfrs", neighbours=1, mask=True)
+    assert row["context"] == f"{TARGET_PLACEHOLDER} saved the barn.\nA great team."
+    assert row["window"] == f"Crews arrived fast.\n{OTHER_PLACEHOLDER} closed the road."
+    assert row["sentences"] == row["context"].split("\n") + row["window"].split("\n")
+    assert row["paragraphs"] == ["Fire service praised", doc["body"]]
+    plain = tone_row(doc, "sfrs", neighbours=0, mask=False)
+    assert plain["context"].startswith("Shropshire Fire and Rescue Service saved") and plain["window"] == ""
+
+
+def test_format_comparison_table(models_dir, scheme):
+    report = {t: json.loads((models_dir / f"{t}.json").read_text())["cross_validation"] for t in scheme.tasks}
+    table = format_comparison({"tfidf": report, "other": report}, {"tfidf": {"train s": "1.5"}}).splitlines()
+    assert table[0] == "| features | topics micro-F1 | stance_governance macro-F1 | tone macro-F1 | train s |"
+    assert table[2].startswith(f"| majority baseline | {report['topics']['baseline']['micro_f1']:.3f} |")
+    assert table[3] == (
+        f"| tfidf | {report['topics']['micro_f1']:.3f} | {report['stance_governance']['macro_f1']:.3f} | "
+        f"{report['tone']['macro_f1']:.3f} | 1.5 |"
+    )
+    assert table[4].startswith("| other |") and table[4].endswith("|  |")
+    assert len(table) == 5
