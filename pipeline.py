@@ -18,6 +18,7 @@ import click
 
 from cuttings import store
 from cuttings.cli_common import CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -245,7 +246,7 @@ def demo(ctx, report_dir):
     classifier = load_classifier(required=False)
     if classifier is None:
         click.echo("no trained models yet: training on the seed corpus (data/corpus) ...")
-        train_models_into(None, None, "tfidf", 5)
+        train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
     with serve_directory(port=previous_port(db)) as base:
@@ -329,6 +330,7 @@ def training_records(db=None, corpus_dir=None, scheme=None):
 def train_models_into(db, models_path, features, folds):
     from cuttings.stages import models_dir
     from nlp.classify import TrainingError, train_models
+    from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
         scheme = load_scheme()
@@ -336,7 +338,7 @@ def train_models_into(db, models_path, features, folds):
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
         cards = train_models(records, scheme, out, features=features, folds=folds)
-    except (TrainingError, SchemeError) as exc:
+    except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:
         for card in cards:
@@ -347,8 +349,9 @@ def train_models_into(db, models_path, features, folds):
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the models [default: data/models].")
-@click.option("--features", type=click.Choice(["tfidf", "static", "tfidf+static"]), default="tfidf",
-              show_default=True, help="Feature set (static needs the [embeddings] extra and a local model).")
+@click.option("--features", type=click.Choice(FEATURE_SETS), default=DEFAULT_FEATURES, show_default=True,
+              help="Feature set: tfidf, static (shipped static embeddings), their combination, or minilm "
+                   "variants (needs the [transformers] extra).")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @pass_context
 def train(ctx, models_path, features, folds):
@@ -378,8 +381,8 @@ def train(ctx, models_path, features, folds):
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
-@click.option("--features", type=click.Choice(["tfidf", "static", "tfidf+static"]), default="tfidf",
-              show_default=True)
+@click.option("--features", default=DEFAULT_FEATURES, show_default=True,
+              help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def evaluate(tasks, data_path, folds, features, models_path, as_json):
@@ -400,6 +403,7 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
     if classifier_tasks:
         from nlp.classify import cross_validate, format_report
         from nlp.corpus import load_jsonl
+        from nlp.embeddings import EmbeddingUnavailable
         from nlp.scheme import SchemeError, load_scheme
         try:
             scheme = load_scheme()
@@ -408,12 +412,26 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
                 classifier = load_classifier(models_path)
                 report = evaluate_models(classifier, load_jsonl(data_path, scheme), scheme)
             else:
-                report = cross_validate(training_records(scheme=scheme), scheme, features=features, folds=folds)
-        except SchemeError as exc:
+                feature_sets = [f.strip() for f in features.split(",") if f.strip()]
+                unknown = [f for f in feature_sets if f not in FEATURE_SETS]
+                if unknown or not feature_sets:
+                    fail(f"unknown feature set {', '.join(unknown) or features!r} "
+                         f"(choose from {', '.join(FEATURE_SETS)})")
+                records = training_records(scheme=scheme)
+                if len(feature_sets) > 1:
+                    from nlp.classify import format_comparison
+                    reports = {f: cross_validate(records, scheme, features=f, folds=folds) for f in feature_sets}
+                    results["comparison"] = reports
+                    if not as_json:
+                        click.echo(format_comparison(reports))
+                    report = {}
+                else:
+                    report = cross_validate(records, scheme, features=feature_sets[0], folds=folds)
+        except (SchemeError, EmbeddingUnavailable) as exc:
             fail(str(exc))
         report = {k: v for k, v in report.items() if k in classifier_tasks}
         results.update(report)
-        if not as_json:
+        if report and not as_json:
             click.echo(format_report(report))
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
