@@ -3,17 +3,19 @@
 Each stage stamps its version on every article it processes (``processing`` table);
 an article is processed again only when the stage's version or the article's text
 changes, so re-running changes nothing and a new watchlist or model re-processes
-only what it must. Each article is written in its own transaction: a crash loses at
-most the article in hand and re-running finishes the rest.
+only what it must. Articles are written in batches, one transaction each: a crash loses
+at most the batch in hand and re-running finishes the rest.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 from cuttings import store
 
 MODELS_DIR = store.DATA_DIR / "models"
+BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
 
 
 def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
@@ -24,15 +26,20 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
     texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
     counts = {"articles": 0, "mentions": 0, "quotes": 0}
     ner = getattr(analyser, "ner", None)
-    for article, result in zip(articles, analyser.pipe(texts)):
-        named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
-        store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
-        counts["articles"] += 1
-        counts["mentions"] += len(result["mentions"])
-        counts["quotes"] += len(result["quotes"])
+    results = zip(articles, analyser.pipe(texts))
+    while True:
+        batch = list(itertools.islice(results, BATCH_SIZE))
+        if not batch:
+            return counts
+        with db.atomic():  # one transaction per batch; each article's rows replace its old ones
+            for article, result in batch:
+                named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
+                store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
+                counts["articles"] += 1
+                counts["mentions"] += len(result["mentions"])
+                counts["quotes"] += len(result["quotes"])
         if advance:
-            advance()
-    return counts
+            advance(len(batch))
 
 
 def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
@@ -69,18 +76,19 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     counts = {"articles": 0, "classifications": 0}
-    batch = 64
-    for start in range(0, len(articles), batch):
-        chunk = articles[start:start + batch]
+    for start in range(0, len(articles), BATCH_SIZE):
+        chunk = articles[start:start + BATCH_SIZE]
         docs = [{"title": a["title"], "body": a["body"], "mentions": store.article_mentions(db, a["id"]),
                  "quotes": store.article_quotes(db, a["id"])} for a in chunk]
-        for article, prediction in zip(chunk, classifier.predict_many(docs)):
-            rows = classification_rows(prediction, classifier.versions)
-            store.replace_classifications(db, article, version, rows)
-            counts["articles"] += 1
-            counts["classifications"] += len(rows)
-            if advance:
-                advance()
+        predictions = classifier.predict_many(docs)
+        with db.atomic():  # one transaction per batch
+            for article, prediction in zip(chunk, predictions):
+                rows = classification_rows(prediction, classifier.versions)
+                store.replace_classifications(db, article, version, rows)
+                counts["articles"] += 1
+                counts["classifications"] += len(rows)
+        if advance:
+            advance(len(chunk))
     return counts
 
 
