@@ -409,8 +409,8 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
             scheme = load_scheme()
             if data_path:
                 from nlp.classify import evaluate_models
-                classifier = load_classifier(models_path)
-                report = evaluate_models(classifier, load_jsonl(data_path, scheme), scheme)
+                labelled = load_jsonl(data_path, scheme)  # check the file before loading models
+                report = evaluate_models(load_classifier(models_path), labelled, scheme)
             else:
                 feature_sets = [f.strip() for f in features.split(",") if f.strip()]
                 unknown = [f for f in feature_sets if f not in FEATURE_SETS]

@@ -133,14 +133,17 @@ def evaluate_quotes(gold_path: str | Path = DEFAULT_GOLD_QUOTES, corpus_dir: str
     }
 
 
+def format_quotes(result: dict) -> str:
+    """One line of quote-extraction figures, then the misses."""
+    lines = [f"quotes: {result['gold_quotes']} gold, recall {result['recall']:.3f}, "
+             f"speaker accuracy {result['speaker_accuracy']:.3f}, entity accuracy {result['entity_accuracy']:.3f}"]
+    lines += ["   " + " ".join(str(part) for part in error) for error in result["errors"]]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     entity_result = evaluate_entities()
     print(format_table(entity_result))
     for error in entity_result["errors"]:
         print("  ", *error)
-    quote_result = evaluate_quotes()
-    print(f"quotes: {quote_result['gold_quotes']} gold, recall {quote_result['recall']:.3f}, "
-          f"speaker accuracy {quote_result['speaker_accuracy']:.3f}, "
-          f"entity accuracy {quote_result['entity_accuracy']:.3f}")
-    for error in quote_result["errors"]:
-        print("  ", *error)
+    print(format_quotes(evaluate_quotes()))

@@ -1,0 +1,54 @@
+"""`cuttings evaluate`: entity/quote figures, cross-validation, and scoring a labelled file."""
+import json
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+
+def test_evaluate_entities_and_quotes_json():
+    result = run_cli("evaluate", "entities", "quotes", "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    assert data["quotes"]["gold_quotes"] >= 60
+    assert data["quotes"]["recall"] >= 0.95 and data["quotes"]["speaker_accuracy"] >= 0.90
+    per_entity = data["entities"]["per_entity"] if "per_entity" in data["entities"] else data["entities"]
+    assert "wm_pcc" in json.dumps(per_entity)
+
+
+@pytest.mark.slow
+def test_evaluate_cross_validation_table():
+    result = run_cli("evaluate", "stance_governance", "--folds", "3", "--features", "tfidf")
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    assert "macro" in text and "baseline" in text.lower()
+
+
+def test_evaluate_unknown_feature_set():
+    result = run_cli("evaluate", "topics", "--features", "tfidf,bogus")
+    assert result.returncode == 1 and "unknown feature set 'bogus'" in result.stderr.decode()
+
+
+@pytest.mark.slow
+def test_evaluate_on_labelled_file(trained_models, tmp_path):
+    lines = (REPO / "data" / "corpus" / "labels.jsonl").read_text().splitlines()[:30]
+    data = tmp_path / "sample.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    (tmp_path / "articles").symlink_to(REPO / "data" / "corpus" / "articles")
+    result = run_cli("evaluate", "topics", "stance_governance", "--data", str(data), "--json",
+                     env={"CUTTINGS_MODELS": str(trained_models)})
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert set(report) == {"topics", "stance_governance"}
+
+
+def test_evaluate_bad_label_names_line(tmp_path):
+    record = json.loads((REPO / "data" / "corpus" / "labels.jsonl").read_text().splitlines()[0])
+    record["stance_governance"] = "furious"
+    data = tmp_path / "bad.jsonl"
+    data.write_text(json.dumps(record) + "\n")
+    (tmp_path / "articles").symlink_to(REPO / "data" / "corpus" / "articles")
+    result = run_cli("evaluate", "stance_governance", "--data", str(data), env={"CUTTINGS_MODELS": str(tmp_path)})
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "furious" in err and "line 1" in err and "Traceback" not in err
