@@ -51,4 +51,4 @@ def test_evaluate_bad_label_names_line(tmp_path):
     result = run_cli("evaluate", "stance_governance", "--data", str(data), env={"CUTTINGS_MODELS": str(tmp_path)})
     assert result.returncode == 1
     err = result.stderr.decode()
-    assert "furious" in err and "line 1" in err and "Traceback" not in err
+    assert "furious" in err and "bad.jsonl:1:" in err and "t1-001" in err and "Traceback" not in err
