@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.server
 import sys
 import tempfile
 import multiprocessing
@@ -19,23 +18,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    request_queue_size = 128  # the default backlog of 5 drops connections under 32 parallel requests
-    daemon_threads = True
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".xml": "application/xml",
-                      ".html": "text/html; charset=utf-8"}
-
-    def log_message(self, *args):
-        pass
-
-
 def _serve(directory: str, port_queue) -> None:
     """Serve the site from its own process, as a real site would be: the crawler's process
     must not share its CPU (and GIL) with the server's request threads."""
-    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=directory))
+    from cuttings.demo import DemoServer, QuietHandler
+
+    server = DemoServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=directory))
     port_queue.put(server.server_address[1])
     server.serve_forever()
 
