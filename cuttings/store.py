@@ -9,6 +9,7 @@ Conventions: WAL journal, foreign keys on, ISO-8601 UTC timestamps
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -530,7 +531,8 @@ def articles_to_process(db: Database, stage: str, version: str, *, limit: int | 
     ``requires=(stage, version)`` limits them to articles that an earlier stage has already
     processed at its current version (classify needs the mentions that analyse writes).
     """
-    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash", requires) + " ORDER BY a.id"
+    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, p.version AS processed_version",
+                          requires) + " ORDER BY a.id"
     params: list[Any] = [stage, version, *(requires or ())]
     if limit:
         sql += " LIMIT ?"
@@ -543,11 +545,22 @@ def count_to_process(db: Database, stage: str, version: str, *, requires: tuple[
 
 
 def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str) -> None:
-    db.execute(
+    db.conn.execute(
         "INSERT INTO processing (article_id, stage, version, content_hash, processed_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(article_id, stage) DO UPDATE SET version = excluded.version, "
         "content_hash = excluded.content_hash, processed_at = excluded.processed_at",
         [article_id, stage, version, content_hash_, utcnow()])
+
+
+@contextlib.contextmanager
+def _transaction(db: Database):
+    """A transaction, unless the caller already holds one (a stage's batch): then its writes
+    join that transaction, without a savepoint per article."""
+    if db.conn.in_transaction:
+        yield
+    else:
+        with db.atomic():
+            yield
 
 
 def document_text(title: str | None, body: str | None) -> str:
@@ -559,10 +572,10 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
                      named_entities: list[dict] | None = None) -> None:
     """Store one article's mentions, quotes (and named entities, when NER is on), replacing
     any older analysis, in one transaction."""
-    with db.atomic():
-        db.execute("DELETE FROM mentions WHERE article_id = ?", [article["id"]])
-        db.execute("DELETE FROM quotes WHERE article_id = ?", [article["id"]])
-        db.execute("DELETE FROM named_entities WHERE article_id = ?", [article["id"]])
+    with _transaction(db):
+        if article.get("processed_version") is not None:  # analysed before: replace the old rows
+            for table in ("mentions", "quotes", "named_entities"):
+                db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article["id"]])
         db.conn.executemany(
             "INSERT INTO named_entities (article_id, label, text, start_char, end_char, analyser_version) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -584,8 +597,9 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
 def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:
     """Store one article's predictions (task, target, label, probability, uncertain, model_version)."""
     now = utcnow()
-    with db.atomic():
-        db.execute("DELETE FROM classifications WHERE article_id = ?", [article["id"]])
+    with _transaction(db):
+        if article.get("processed_version") is not None:
+            db.conn.execute("DELETE FROM classifications WHERE article_id = ?", [article["id"]])
         db.conn.executemany(
             "INSERT INTO classifications (article_id, task, target, label, probability, uncertain, model_version, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
