@@ -17,6 +17,8 @@ the embedder name, so saved models stay small and load the embedder from disk.
 
 from __future__ import annotations
 
+import logging
+
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +48,8 @@ def _load_static():
         raise EmbeddingUnavailable(
             f"static embedding model missing from {STATIC_MODEL_DIR}; run bench/distill_static.py"
         )
+    # huggingface_hub warns that a local model has no repo card; it is not a problem here.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     return StaticModel.from_pretrained(str(STATIC_MODEL_DIR))
 
 
