@@ -60,7 +60,7 @@ def stage(articles: int) -> None:
                 title, _, body = text.partition("\n")
                 store.save_article(db, {"url": f"https://bench.example/{number}",
                                         "canonical_url": f"https://bench.example/{number}", "title": title,
-                                        "body": body.strip() + f"\n\nBench copy {number}.",
+                                        "body": body.strip(),
                                         "published_at": record.get("date")}, None)
         analyser = Analyser()
         list(analyser.pipe([(article_text(t), r.get("date")) for r, t in corpus[:50]]))  # warm-up
