@@ -90,6 +90,7 @@ CAPITALISED_RUN = re.compile(
     rf"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
+CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
 SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
@@ -337,7 +338,7 @@ class QuoteAttributor:
             titled = name_words[0].lower().rstrip(".") in TITLES
             if titled and len(name_words) == 1:
                 continue
-            preceded_by_role = any(word.lower() in ROLE_WORDS - FUNCTION_WORDS for word in words[:index])
+            preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
             preceding = self.text[max(0, match.start() - 12):match.start()].split()
             if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
                 continue
