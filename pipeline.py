@@ -496,6 +496,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
+    if classifier is None:
+        err_console.print("[yellow]no trained models: topics, stance and tone left empty "
+                          "(run `cuttings train`)[/yellow]")
     for title, body in documents:
         text = store.document_text(title, body)
         result = analyser.analyse(text, published_at)
@@ -518,9 +521,6 @@ def analyse_text(inputs, published_at, models_path, watchlist):
                                                "probability": round(stance["probability"], 4)}
             output["tone"] = {e: {"label": v["label"], "probability": round(v["probability"], 4)}
                               for e, v in prediction.get("tone", {}).items()}
-        else:
-            err_console.print("[yellow]no trained models: topics, stance and tone left empty "
-                              "(run `cuttings train`)[/yellow]")
         click.echo(json.dumps(output, ensure_ascii=False))
 
 

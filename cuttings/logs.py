@@ -102,13 +102,17 @@ def install_record_redaction() -> None:
 
 
 class _ConsoleFilter(logging.Filter):
-    """The terminal gets the project's own records at ``level`` and others' warnings only."""
+    """The terminal gets the project's own records at ``level`` and others' warnings only;
+    records logged with ``extra={"file_only": True}`` (messages the command line prints
+    itself) go to the log file alone, so the terminal shows them once."""
 
     def __init__(self, level: int):
         super().__init__()
         self.level = level
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "file_only", False):
+            return False
         own = record.name == "cuttings" or record.name.startswith(("cuttings.", "nlp.", "crawler."))
         return record.levelno >= (self.level if own else max(self.level, logging.WARNING))
 

@@ -50,6 +50,9 @@ class AlreadyRunning(Exception):
     """Another process holds the run lock."""
 
 
+FILE_ONLY = {"file_only": True}  # log-record flag: the command line shows this message itself
+
+
 class UserError(Exception):
     """A problem the user must fix before the run can start (one line)."""
 
@@ -198,13 +201,13 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
         config = _load_sources(options)
         _check_models_present(options)
     except UserError as exc:
-        log.error("%s", exc)
+        log.error("%s", exc, extra=FILE_ONLY)  # the command line prints it
         return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
     lock = RunLock(db_path)
     try:
         lock.acquire()
     except AlreadyRunning as exc:
-        log.warning("%s", exc)
+        log.warning("%s", exc, extra=FILE_ONLY)
         return NightlyResult(None, "locked", EXIT_ALREADY_RUNNING, message=str(exc))
     try:
         return _run_locked(Path(db_path), options, config)
@@ -217,7 +220,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         analyser, classifier = _load_models(options)
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
-        log.error("%s", exc)
+        log.error("%s", exc, extra=FILE_ONLY)
         return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
 
     stale = mark_stale_runs(db)

@@ -49,7 +49,7 @@ def _load_static():
             f"static embedding model missing from {STATIC_MODEL_DIR}; run bench/distill_static.py"
         )
     # huggingface_hub warns that a local model has no repo card; it is not a problem here.
-    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
     return StaticModel.from_pretrained(str(STATIC_MODEL_DIR))
 
 
