@@ -44,6 +44,25 @@ def test_ruler_patterns_round_trip_through_disk(tmp_path):
     assert [span.label_ for span in doc.spans[MENTIONS_KEY]] == ["hwfrs"]
 
 
+def test_ruler_sets_raw_matches_including_overlaps_and_exclusions():
+    nlp = build_nlp(load_watchlist())
+    doc = nlp("The West Midlands Police and Crime Commissioner met HWFRS.")
+    matches = doc._.watchlist_matches
+    assert len(matches) == len(set(matches))                       # no duplicates
+    assert [m[:2] for m in matches] == sorted(m[:2] for m in matches)   # in text order
+    labels = {(doc[start:end].text, label) for start, end, label, _target in matches}
+    assert ("West Midlands Police and Crime Commissioner", "exclude") in labels   # the exclusion is matched
+    assert ("HWFRS", "name") in labels
+    # ... and the resolver keeps only the watched body.
+    assert [span.label_ for span in doc.spans[MENTIONS_KEY]] == ["hwfrs"]
+
+
+def test_ruler_refuses_a_pattern_that_is_not_a_phrase():
+    ruler = build_nlp(load_watchlist()).get_pipe("cuttings_watchlist_ruler")
+    with pytest.raises(ValueError, match="not a phrase pattern"):
+        ruler.add_patterns([{"label": "name", "pattern": [{"LOWER": "x"}], "id": "hwfrs"}])
+
+
 def test_surface_variants_cover_ampersands_and_apostrophes():
     variants = surface_variants("Hereford and Worcester Fire and Rescue Service")
     assert "Hereford & Worcester Fire & Rescue Service" in variants
