@@ -123,7 +123,11 @@ def evaluate_quotes(gold_path: str | Path = DEFAULT_GOLD_QUOTES, corpus_dir: str
             speaker_ok += 1
         else:
             misses.append((article_id, item["text"], f"speaker {match['speaker']!r} != {item['speaker']!r}"))
-        entity_ok += match["entity_id"] == item.get("entity_id")
+        if match["entity_id"] == item.get("entity_id"):
+            entity_ok += 1
+        else:
+            misses.append((article_id, item["text"],
+                           f"entity {match['entity_id']!r} != {item.get('entity_id')!r} (speaker {match['speaker']!r})"))
     return {
         "gold_quotes": len(gold),
         "recall": _ratio(found, len(gold)),

@@ -16,7 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-2"
+QUOTES_VERSION = "quotes-3"
 
 SPEECH_VERBS = (
     "said|says|say|added|adds|told|tells|warned|warns|claimed|claims|explained|explains|stated|states|"
@@ -73,6 +73,20 @@ PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
 SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+# A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
+# told"): the subject is not the speaker.
+PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
+RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
+# A name at the start of a long subject followed by its own verb: "Cllr Sahota thanked Mr Williams ... adding:".
+LEADING_NAME = re.compile(
+    r"^(?P<name>(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Sir|Dame|Prof)\.?\s+)?[A-Z][\w'\u2019-]+"
+    r"(?:\s+[A-Z][\w'\u2019-]+)*)\s+[a-z]")
+# Lead-ins before the subject: "According to the fire authority", "In a statement, the service".
+LEAD_IN = re.compile(
+    r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
+    re.IGNORECASE)
+PREPOSITIONS_BEFORE_NAME = {"at", "of", "for", "with", "from", "in", "on", "to", "by", "the", "a", "an"}
 AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                "previously", "once", "recently"}
 HONOURS = {"mbe", "obe", "cbe", "qpm", "kpfsm", "qfsm", "dl", "jp", "kc", "qc"}
@@ -105,6 +119,11 @@ class Speaker:
     entity_id: str | None = None
     start: int | None = None
     end: int | None = None
+
+
+# Returned when the attribution is a passive report ("it has been argued", "we are told"): the
+# quotation has no speaker to name and does not continue the previous speaker's quote.
+NO_SPEAKER = Speaker(name=None)
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -197,6 +216,11 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         start -= 1
     if start == end:
         return None, " ".join(words)
+    if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
+            _is_capitalised(word) and word.lower() not in NOT_NAME_WORDS for word in words[:start - 1]):
+        # "Director at Total Developments", "The flood warning for the River Teme": the capitalised run
+        # is the object of a preposition, so the phrase is a role or a description, not a person.
+        return None, " ".join(words)
     while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
         start -= 1
     name_words = words[start:end]
@@ -206,6 +230,23 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     if role and role.lower() in ("the", "a", "an"):
         role = None
     return " ".join(name_words), role
+
+
+def _leading_name(phrase: str) -> str | None:
+    """The person starting a long subject that has its own verb ("Cllr Sahota thanked Mr Williams for
+    the update and"): a titled name or two or more capitalised words, followed by a lowercase word
+    that is no role or function word."""
+    match = LEADING_NAME.match(phrase.strip())
+    if match is None or len(_words(phrase)) <= 3:
+        return None
+    name_words = _words(match.group("name"))
+    following = phrase.strip()[match.end("name"):].split()[0].lower()
+    titled = name_words[0].lower().rstrip(".") in TITLES
+    if following in NOT_NAME_WORDS or any(word.lower() in NOT_NAME_WORDS for word in name_words[1 if titled else 0:]):
+        return None
+    if not titled and len(name_words) < 2:
+        return None
+    return " ".join(name_words)
 
 
 def _looks_like_role(segment: str) -> bool:
@@ -396,26 +437,52 @@ class QuoteAttributor:
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
 
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
-        phrase = phrase.strip(" ,")
+        # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
+        phrase = re.sub(r"\([^()]*\)", lambda match: " " * len(match.group(0)), phrase)
+        phrase = TRAILING_AUXILIARIES.sub("", phrase.rstrip(" ,"))
+        according = LEAD_IN.match(phrase)
+        if according is not None:
+            start += according.end()
+            phrase = phrase[according.end():]
+        # A clause after a conjunction has its own subject: "..., but Shropshire Fire and Rescue Service".
+        clause = re.search(r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)",
+                           phrase, re.IGNORECASE)
+        if clause is not None:
+            start += clause.end()
+            phrase = phrase[clause.end():]
+        stripped = phrase.lstrip(" ,")
+        start += len(phrase) - len(stripped)
+        phrase = stripped.strip(" ,")
         if not phrase:
             return None
         end = start + len(phrase)
         if phrase.lower() in PRONOUNS:
             return self._pronoun_speaker(start)
+        if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
+            return None   # '"...", and said': the subject is further back
         segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
+        name_segment = segments[-1]
         if len(segments) > 1 and _looks_like_role(segments[-1]):
-            name, role_in_name = split_name_role(segments[-2])
+            name_segment = segments[-2]
+            name, role_in_name = split_name_role(name_segment)
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
         else:
-            name, role_in_name = split_name_role(segments[-1])
+            name, role_in_name = split_name_role(name_segment)
             role = role or role_in_name
         if name is None:
-            words = _words(segments[-1])
-            if not words or len(words) > MAX_SPEAKER_WORDS:
-                return None
-            name = " ".join(words)
+            leading = _leading_name(name_segment)
+            if leading is not None:
+                name, role = leading, None   # "Cllr Sahota thanked Mr Williams for the update and"
+            else:
+                # "One resident, who asked not to be named": the description is of the segment before;
+                # "Speaking for the service, a spokesperson": the last segment is the speaker.
+                described = len(segments) > 1 and _words(segments[-1])[0].lower() in RELATIVE_PRONOUNS
+                words = _words(name_segment if described else segments[-1])
+                if not words or len(words) > MAX_SPEAKER_WORDS:
+                    return None
+                name = " ".join(words)
         return Speaker(name=name, role=role, start=start, end=end)
 
     def _before(self, quotation: dict) -> Speaker | None:
@@ -428,9 +495,13 @@ class QuoteAttributor:
         if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause):
             return None
         for match in VERB_IN_CLAUSE.finditer(clause):
+            if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
+                return NO_SPEAKER
             subject_words = _words(clause[:match.start()])
             while subject_words and subject_words[-1].lower() in AUXILIARIES:
                 subject_words = subject_words[:-1]
+            if subject_words and subject_words[-1].lower() in RELATIVE_PRONOUNS:
+                continue   # "One resident, who asked not to be named, said:": the next verb is the one
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
@@ -451,6 +522,8 @@ class QuoteAttributor:
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
+        if match and PASSIVE_BEFORE_VERB.search(match.group("speaker")):
+            return NO_SPEAKER   # '"...", it has been argued.'
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         return None
@@ -461,8 +534,11 @@ class QuoteAttributor:
         previous: dict | None = None
         for quotation in quotations:
             speaker = self._before(quotation) or self._after(quotation)
+            passive = speaker is NO_SPEAKER   # "we are told": no speaker to name, nor to continue
+            if passive:
+                speaker = None
             attributed = speaker is not None
-            if speaker is None and previous is not None and previous["speaker"] and (
+            if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"])
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()

@@ -131,3 +131,45 @@ def test_lone_common_noun_is_not_a_person(analyser):
             'A resident said: "We woke up to the smell of smoke and got out fast."')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "A resident"
+
+
+# -- speakers that are not the subject's first words ------------------------------------------
+
+@pytest.mark.parametrize("text, speaker, role", [
+    ('Ed Chantler, Director at Total Developments, said: "The site has created hundreds of jobs here."',
+     "Ed Chantler", "Director at Total Developments"),
+    ('One resident, who asked not to be named, said: "The smoke was so thick we could not see the road."',
+     "One resident", "One resident, who asked not to be named"),
+    ('Councillor Roger Evans (Liberal Democrats, Longden), however, said such a rule might be "far too '
+     'blunt an instrument for elected members".', "Councillor Roger Evans", None),
+    ('Cllr Sahota thanked Mr Williams for the update and said he backed the alliance, adding: "Can the '
+     'savings actually be measured year on year?"', "Cllr Sahota", None),
+    ('The Star has not seen the messages, but Shropshire Fire and Rescue Service has confirmed that a '
+     'review of "what was said to staff on that night" has begun.',
+     "Shropshire Fire and Rescue Service", "Shropshire Fire and Rescue Service"),
+    ('According to the fire authority, this suggests the plan "would leave the county with fewer crews at '
+     'night".',
+     "the fire authority", "the fire authority"),
+])
+def test_speaker_is_the_subject_not_its_surroundings(analyser, text, speaker, role):
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["speaker_role"]) == (speaker, role)
+
+
+@pytest.mark.parametrize("text", [
+    'Mr Campion said the merger made sense.\n\nThe alliance is vital if the service is to remain "fit to '
+    'face the financial pressures of the next ten years", it has been argued.',
+    'Mr Campion said the merger made sense.\n\nThe plan, we are told, "will put both services on a '
+    'sound footing for the next decade".',
+])
+def test_passive_reports_have_no_speaker_and_do_not_continue_the_last_one(analyser, text):
+    quotes = quotes_of(analyser, text)
+    assert len(quotes) == 1
+    assert quotes[0]["speaker"] is None and quotes[0]["entity_id"] is None
+
+
+def test_a_conjunction_is_not_a_speaker(analyser):
+    text = ('Assistant chief fire officer Karen Gowreesunker described the joint control room as "a '
+            'model for the whole of the country to follow" and said the project was now being assessed.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] != "and"
