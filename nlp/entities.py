@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import re
 from collections import Counter
@@ -133,6 +134,12 @@ def make_sentencizer(nlp: Language, name: str):
     ends a sentence.  Runs in numpy rather than a Python loop over tokens.
     """
     final_hashes = numpy.array([nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL], dtype="uint64")
+    strings = nlp.vocab.strings
+
+    @functools.lru_cache(maxsize=4096)
+    def breaks_line(orth_hash: int) -> bool:
+        """Whether a whitespace token (by its text's hash) contains a line break."""
+        return "\n" in strings[orth_hash]
 
     def sentencizer(doc: Doc) -> Doc:
         if len(doc) < 2:
@@ -142,9 +149,10 @@ def make_sentencizer(nlp: Language, name: str):
         starts = numpy.full(len(doc), -1, dtype="int64")
         starts[0] = 1
         continuing = numpy.flatnonzero((is_punct | is_space) == 0)   # quotation marks are punctuation
-        ends = numpy.flatnonzero(numpy.isin(orth, final_hashes))
+        punctuation = numpy.flatnonzero(is_punct)
+        ends = punctuation[(orth[punctuation, None] == final_hashes).any(axis=1)]
         spaces = numpy.flatnonzero(is_space[:-1] == 1)
-        line_breaks = [int(index) for index in spaces if "\n" in doc[int(index)].text]
+        line_breaks = [int(index) for index in spaces if breaks_line(int(orth[index]))]
         boundaries = numpy.concatenate([ends, numpy.array(line_breaks, dtype="int64")])
         if len(boundaries) and len(continuing):
             following = numpy.searchsorted(continuing, boundaries + 1)
