@@ -78,8 +78,8 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     counts = {"articles": 0, "classifications": 0}
     for start in range(0, len(articles), BATCH_SIZE):
         chunk = articles[start:start + BATCH_SIZE]
-        docs = [{"title": a["title"], "body": a["body"], "mentions": store.article_mentions(db, a["id"]),
-                 "quotes": store.article_quotes(db, a["id"])} for a in chunk]
+        analyses = store.analyses_of(db, [a["id"] for a in chunk])
+        docs = [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in chunk]
         predictions = classifier.predict_many(docs)
         with db.atomic():  # one transaction per batch
             for article, prediction in zip(chunk, predictions):

@@ -614,6 +614,24 @@ def article_mentions(db: Database, article_id: int) -> list[dict]:
         "WHERE article_id = ? ORDER BY start_char", [article_id]))
 
 
+def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
+    """``{article_id: {"mentions": [...], "quotes": [...]}}`` for many articles in two queries,
+    each list in text order (as ``article_mentions`` and ``article_quotes`` return them)."""
+    found: dict[int, dict[str, list[dict]]] = {article_id: {"mentions": [], "quotes": []} for article_id in article_ids}
+    if not article_ids:
+        return found
+    ids = json.dumps(list(article_ids))
+    for row in db.query(
+            "SELECT article_id, entity_id, surface, start_char, end_char, sentence, paragraph, method FROM mentions "
+            "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
+        found[row.pop("article_id")]["mentions"].append(row)
+    for row in db.query(
+            "SELECT article_id, speaker, speaker_role, entity_id, text, start_char, end_char FROM quotes "
+            "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
+        found[row.pop("article_id")]["quotes"].append(row)
+    return found
+
+
 def article_quotes(db: Database, article_id: int) -> list[dict]:
     return list(db.query(
         "SELECT speaker, speaker_role, entity_id, text, start_char, end_char FROM quotes "

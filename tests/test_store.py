@@ -85,3 +85,27 @@ def test_fts_follows_articles(tmp_path):
     store.save_article(db, _item(title="Campion fire takeover"), None, None)
     hits = list(db.query("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ["takeover"]))
     assert len(hits) == 1
+
+
+def test_analyses_of_many_articles_match_the_per_article_queries(tmp_path):
+    from nlp.watchlist import load_watchlist
+
+    db = store.connect(tmp_path / "x.db")
+    store.sync_entities(db, load_watchlist())
+    ids = [store.save_article(db, _item(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}",
+                                          title=f"Story {n}", body=f"Body {n} unique{n} " * 40), None)[1]
+           for n in range(3)]
+    for article_id, count in zip(ids, (2, 0, 1)):
+        article = db.execute("SELECT id, content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
+        mentions = [{"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 50 - 10 * k, "end_char": 55 - 10 * k,
+                     "sentence": "s", "paragraph": 0} for k in range(count)]
+        quotes = [{"speaker": "Mr X", "text": f"q{k}", "start_char": k, "end_char": k + 2} for k in range(count)]
+        store.replace_analysis(db, {"id": article[0], "content_hash": article[1]}, "v1", mentions, quotes)
+    found = store.analyses_of(db, ids)
+    assert set(found) == set(ids)
+    for article_id in ids:
+        assert found[article_id]["mentions"] == store.article_mentions(db, article_id)
+        assert found[article_id]["quotes"] == store.article_quotes(db, article_id)
+    assert [len(found[i]["mentions"]) for i in ids] == [2, 0, 1]
+    assert [m["start_char"] for m in found[ids[0]]["mentions"]] == [40, 50]   # text order
+    assert store.analyses_of(db, []) == {}
