@@ -102,9 +102,12 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 @click.option("--since", help="Published on or after this date/time.")
 @click.option("--until", help="Published on or before this date/time (a date includes the whole day).")
 @click.option("--out", default="-", show_default=True, help="Output file, or - for standard output.")
+@click.option("--keep-formulas", is_flag=True,
+              help="CSV: write text starting with = + - @ as it is (by default it gets a leading ' so a "
+                   "spreadsheet does not run crawled text as a formula).")
 @pass_context
 def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
-                   since: str | None, until: str | None, out: str) -> None:
+                   since: str | None, until: str | None, out: str, keep_formulas: bool) -> None:
     """Export stories (one row per story, copies folded) as CSV or JSON Lines.
 
     Example:
@@ -120,7 +123,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
             raise click.ClickException(f"unknown entity {entity!r}: choose from {', '.join(known)}")
     try:
         count = export.export_summary(db, out, fmt=fmt, entity=entity, topic=topic, stance=stance,
-                                      since=since, until=until)
+                                      since=since, until=until, guard_formulas=not keep_formulas)
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from None
     err_console.print(f"exported {count} {'story' if count == 1 else 'stories'}"

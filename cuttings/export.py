@@ -2,9 +2,14 @@
 
 All filters are bound parameters. CSV keeps the view's columns as they are (``tone``
 as JSON text, ``entities`` and ``topics`` comma-separated); JSON Lines turns ``tone``
-into an object and ``entities`` / ``topics`` into lists. Values are written as data:
-a headline starting with ``=`` stays as it is, so open CSV exports in a spreadsheet
-with formulas disabled (or import them as text).
+into an object and ``entities`` / ``topics`` into lists.
+
+Crawled text is untrusted: a headline such as ``=HYPERLINK("http://evil", "click")``
+would run as a formula when a CSV is opened in a spreadsheet (CSV injection). CSV
+text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are
+therefore written with a leading apostrophe (the OWASP recommendation), which
+spreadsheets show as text; ``guard_formulas=False`` (``--keep-formulas``) writes
+them unchanged. JSON Lines is always verbatim.
 """
 from __future__ import annotations
 
@@ -18,6 +23,14 @@ from typing import IO, Any, Iterator
 from sqlite_utils import Database
 
 FORMATS = ("csv", "jsonl")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(value: Any) -> Any:
+    """``value`` with a leading apostrophe when it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 STANCES = ("favour", "against", "neutral", "none")
 
 
@@ -80,9 +93,10 @@ def _open(out: str | Path | IO[str]) -> Iterator[IO[str]]:
 
 def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", entity: str | None = None,
                    topic: str | None = None, stance: str | None = None, since: str | None = None,
-                   until: str | None = None) -> int:
+                   until: str | None = None, guard_formulas: bool = True) -> int:
     """Write the matching ``article_summary`` rows to ``out`` (a path, ``-`` for stdout, or an open
-    text file) as ``csv`` or ``jsonl``; returns the number of rows written."""
+    text file) as ``csv`` or ``jsonl``; returns the number of rows written. CSV text cells that a
+    spreadsheet would run as formulas are prefixed with an apostrophe unless ``guard_formulas`` is off."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: choose from {', '.join(FORMATS)}")
     sql, params = summary_query(entity=entity, topic=topic, stance=stance, since=since, until=until)
@@ -94,7 +108,7 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", en
             writer = csv.writer(handle)
             writer.writerow(columns)
             for values in cursor:
-                writer.writerow(values)
+                writer.writerow([guard_formula(value) for value in values] if guard_formulas else values)
                 count += 1
         else:
             for values in cursor:

@@ -62,3 +62,26 @@ def test_hostile_title_round_trips(db, tmp_path):
     assert record["title"] == HOSTILE_TITLE
     assert record["tone"] == {"hwfrs": "negative"} and record["topics"] == ["workforce"]
     assert record["entities"] == ["hwfrs"]
+
+
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://evil.example","Fire chief quits")', "+44 fire calls",
+                                   "-5 engines", "@SUM(A1)", "\t=1+1"])
+def test_csv_guards_formulas_and_jsonl_keeps_them(db, tmp_path, title):
+    article_id = db.execute("SELECT id FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1").fetchone()[0]
+    with db.atomic():
+        db.execute("UPDATE articles SET title = ? WHERE id = ?", [title, article_id])
+    rows = {row["title"] for row in _csv(db)}
+    assert "'" + title in rows and title not in rows
+    raw = io.StringIO()
+    export.export_summary(db, raw, fmt="csv", guard_formulas=False)
+    assert title in {row["title"] for row in csv.DictReader(io.StringIO(raw.getvalue()))}
+    jsonl = io.StringIO()
+    export.export_summary(db, jsonl, fmt="jsonl")
+    assert title in {json.loads(line)["title"] for line in jsonl.getvalue().splitlines()}
+
+
+def test_csv_guard_leaves_numbers_and_plain_text():
+    assert export.guard_formula(-5) == -5
+    assert export.guard_formula(2.5) == 2.5
+    assert export.guard_formula(None) is None
+    assert export.guard_formula("Fire chief quits") == "Fire chief quits"
