@@ -7,6 +7,8 @@
   timeout, a truncated body, pages over the size limit (declared and undeclared length),
   a gzip bomb, a windows-1252 page, a redirect loop, a robots.txt-disallowed page, a PDF,
   a syndicated copy, and ``utm_*`` / AMP variants of one URL.
+* ``search-news`` (home ``/search-site/``): stories reachable only through the site's search
+  page (``/search-site/search?q=...``), for the ``[crawl].search_keywords`` discovery layer.
 * ``quiet-news`` (home ``/quiet/``): well-behaved old articles plus two fresh ones - one the
   test edits between crawls (:attr:`FaultServer.edited`) and one whose timestamp and share
   count change on every request; its feed and sitemap answer conditional requests with 304.
@@ -31,6 +33,7 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT / "data" / "corpus" / "articles"
@@ -186,6 +189,7 @@ max_page_bytes = {MAX_PAGE_BYTES}
 retry_times = {RETRY_TIMES}
 revisit_days = 3
 max_depth = 1
+search_keywords = {list(self.SEARCH_RESULTS)!r}
 
 [[source]]
 id = "fault-news"
@@ -202,6 +206,13 @@ home = "{self.base}/quiet/"
 feeds = ["{self.base}/quiet/feed.xml"]
 sitemaps = ["{self.base}/quiet/sitemap.xml"]
 allow = ['^/quiet/news/']
+
+[[source]]
+id = "search-news"
+name = "Search News"
+home = "{self.base}/search-site/"
+search = "{self.base}/search-site/search?q={{query}}"
+allow = ['^/search-site/news/']
 {dead}""", encoding="utf-8")
         return path
 
@@ -214,6 +225,13 @@ allow = ['^/quiet/news/']
         "/news/fire-plan/", "/news/fire-plan-sister/", "/tag/fire/",
     ]
     QUIET_OLD = [f"/quiet/news/old-{n}/" for n in range(1, 9)]
+    # search-news: query -> result links (one shared by both queries); the home lists one story only.
+    SEARCH_RESULTS = {
+        "fire authority": ["/search-site/news/found-authority/", "/search-site/news/found-both/", "/search-site/about/"],
+        "Campion & PCC": ["/search-site/news/found-campion/", "/search-site/news/found-both/"],
+    }
+    SEARCH_STORIES = {"/search-site/news/listed-story/": "t1-005", "/search-site/news/found-authority/": "t1-006",
+                      "/search-site/news/found-both/": "t1-007", "/search-site/news/found-campion/": "t1-008"}
 
     def quiet_entries(self) -> list[tuple[str, str, str]]:
         entries = [(path, self.stories[f"t1-{n:03d}"][0], OLD_DATE) for n, path in enumerate(self.QUIET_OLD, 15)]
@@ -318,6 +336,16 @@ allow = ['^/quiet/news/']
                                                                "2019-03-14T11:30:00Z", byline="Sam Syndicate"))
         if path == "/tag/fire/":
             return self.send(handler, entry, 200, listing_html("Tag: fire", ["/news/fire-plan/"], None))
+        # -- search-news ------------------------------------------------------------------------
+        if path == "/search-site/":
+            return self.send(handler, entry, 200, listing_html("Search News", ["/search-site/news/listed-story/"], None))
+        if path.startswith("/search-site/search?"):
+            query = parse_qs(urlsplit(path).query).get("q", [""])[0]
+            return self.send(handler, entry, 200, listing_html(f"Results for {query}",
+                                                              self.SEARCH_RESULTS.get(query, []), None))
+        if path in self.SEARCH_STORIES:
+            title, paragraphs = self.stories[self.SEARCH_STORIES[path]]
+            return self.send(handler, entry, 200, article_html(base, path, title, paragraphs, self.fresh_date))
         # -- quiet-news -------------------------------------------------------------------------
         if path == "/quiet/":
             return self.send(handler, entry, 200, listing_html("Quiet News", [p for p, _, _ in self.quiet_entries()],
