@@ -171,6 +171,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "speaker": ("Speaker as named in the text.", "Mr Campion"),
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
+        "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
+                          "for) or `known_speaker` (earlier articles stated it for this person); NULL when "
+                          "there is no entity.", "stated"),
         "text": ("The quoted words, without quotation marks.", "This is about a better service..."),
         "start_char": ("Start offset into `document_text`.", "210"),
         "end_char": ("End offset (exclusive).", "298"),

@@ -374,6 +374,13 @@ def m003_named_entities(db: Database) -> None:
     db.execute("CREATE INDEX idx_named_entities_text ON named_entities(label, text)")
 
 
+@migrations()
+def m004_quote_entity_method(db: Database) -> None:
+    """How a quote's entity was found: stated in the article, or from the speaker's earlier quotes."""
+    db.execute("ALTER TABLE quotes ADD COLUMN entity_method TEXT")
+    db.execute("UPDATE quotes SET entity_method = 'stated' WHERE entity_id IS NOT NULL")
+
+
 # --------------------------------------------------------------------------
 # Opening
 # --------------------------------------------------------------------------
@@ -587,9 +594,10 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
             [(article["id"], m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
               m.get("paragraph"), m.get("method", "matched"), version) for m in mentions])
         db.conn.executemany(
-            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, text, start_char, end_char, "
-            "analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(article["id"], q.get("speaker"), q.get("speaker_role"), q.get("entity_id"), q["text"],
+            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, entity_method, text, start_char, "
+            "end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(article["id"], q.get("speaker"), q.get("speaker_role"), q.get("entity_id"),
+              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
               q["start_char"], q["end_char"], version) for q in quotes])
         mark_processed(db, article["id"], "analyse", version, article["content_hash"])
 
@@ -630,6 +638,13 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
             "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
         found[row.pop("article_id")]["quotes"].append(row)
     return found
+
+
+def stated_speaker_links(db: Database) -> Iterator[dict]:
+    """``{"speaker", "entity_id"}`` of every stored quote whose article states whom the speaker
+    speaks for (what a ``SpeakerMemory`` learns from)."""
+    yield from db.query("SELECT speaker, entity_id FROM quotes WHERE entity_id IS NOT NULL "
+                        "AND speaker IS NOT NULL AND entity_method = 'stated'")
 
 
 def article_quotes(db: Database, article_id: int) -> list[dict]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 QUOTES_VERSION = "quotes-3"
@@ -552,6 +554,7 @@ class QuoteAttributor:
                 "speaker": speaker.name if speaker else None,
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
+                "entity_method": STATED if speaker and speaker.entity_id else None,
                 "text": quoted,
                 "start_char": quotation["pieces"][0][0],
                 "end_char": quotation["pieces"][-1][1],
@@ -569,3 +572,68 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None) -> list[dict
     if not text or not any(mark in text for mark in QUOTE_MARKS):
         return []
     return QuoteAttributor(text, mentions, watchlist).attribute(find_quotations(text))
+
+
+# -- speakers known from earlier quotes -------------------------------------------------------------
+
+STATED, KNOWN_SPEAKER = "stated", "known_speaker"
+
+
+def person_key(speaker: str | None) -> tuple[str, str | None] | None:
+    """``(surname, first name or None)`` of a person's name ("Councillor Eric Carter" ->
+    ("carter", "eric"), "Mr Campion" -> ("campion", None)); None for descriptions ("A spokesman",
+    "the fire authority") and single untitled words."""
+    words = _words(speaker or "")
+    titled = bool(words) and words[0].lower().rstrip(".") in TITLES
+    if titled:
+        words = words[1:]
+    if not words or len(words) > 4 or not (titled or len(words) > 1):
+        return None
+    if not all(_is_capitalised(word) and word.lower() not in NOT_NAME_WORDS for word in words):
+        return None
+    return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
+
+
+class SpeakerMemory:
+    """Which watched entity each named person has spoken for, learnt from quotes whose article
+    states it ("Councillor Eric Carter, chairman of Shropshire Fire Authority, said").
+
+    ``link`` then gives the same entity to that person's quotes in articles that do not say it
+    ("Councillor Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only
+    when every stated link of that surname (and first name, when both are given) agrees on one entity.
+    Only stated links are learnt, so an inferred link never teaches another.
+    """
+
+    def __init__(self):
+        self._links: dict[str, Counter] = {}   # surname -> Counter[(first name or None, entity_id)]
+
+    def learn(self, quotes: Iterable[dict]) -> None:
+        for quote in quotes:
+            if quote.get("entity_id") and quote.get("entity_method", STATED) == STATED:
+                key = person_key(quote.get("speaker"))
+                if key is not None:
+                    self._links.setdefault(key[0], Counter())[(key[1], quote["entity_id"])] += 1
+
+    def entity_for(self, speaker: str | None) -> str | None:
+        key = person_key(speaker)
+        if key is None or key[0] not in self._links:
+            return None
+        surname, first = key
+        entities = {entity_id for (known_first, entity_id) in self._links[surname]
+                    if first is None or known_first is None or known_first == first}
+        return entities.pop() if len(entities) == 1 else None
+
+    def link(self, quotes: list[dict]) -> int:
+        """Fill in the entity of unlinked quotes by known speakers; returns how many were linked."""
+        linked = 0
+        for quote in quotes:
+            quote.setdefault("entity_method", STATED if quote.get("entity_id") else None)
+            if quote.get("entity_id") is None:
+                entity_id = self.entity_for(quote.get("speaker"))
+                if entity_id is not None:
+                    quote["entity_id"], quote["entity_method"] = entity_id, KNOWN_SPEAKER
+                    linked += 1
+        return linked
+
+    def __len__(self) -> int:
+        return sum(len(counter) for counter in self._links.values())

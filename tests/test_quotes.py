@@ -173,3 +173,68 @@ def test_a_conjunction_is_not_a_speaker(analyser):
             'model for the whole of the country to follow" and said the project was now being assessed.')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] != "and"
+
+
+# -- speakers known from earlier articles -------------------------------------------------------
+
+from nlp.quotes import KNOWN_SPEAKER, STATED, SpeakerMemory, person_key  # noqa: E402
+
+
+@pytest.mark.parametrize("speaker, key", [
+    ("Councillor Eric Carter", ("carter", "eric")), ("Mr Campion", ("campion", None)),
+    ("Nathan Travis", ("travis", "nathan")), ("A spokesman", None), ("the fire authority", None),
+    ("Guy", None), ("Shropshire Fire and Rescue Service", None), (None, None),
+])
+def test_person_key(speaker, key):
+    assert person_key(speaker) == key
+
+
+def test_memory_links_a_person_to_the_entity_stated_elsewhere():
+    memory = SpeakerMemory()
+    memory.learn([{"speaker": "Councillor Eric Carter", "entity_id": "shropshire_fire_authority",
+                   "entity_method": STATED},
+                  {"speaker": "A spokesman", "entity_id": "sfrs", "entity_method": STATED}])
+    quotes = [{"speaker": "Councillor Carter", "entity_id": None},
+              {"speaker": "Eric Carter", "entity_id": None},
+              {"speaker": "John Carter", "entity_id": None},      # another first name: not him
+              {"speaker": "A spokesman", "entity_id": None},      # a description is nobody in particular
+              {"speaker": "Mr Campion", "entity_id": "wm_pcc"}]
+    assert memory.link(quotes) == 2
+    assert [(q["entity_id"], q["entity_method"]) for q in quotes] == [
+        ("shropshire_fire_authority", KNOWN_SPEAKER), ("shropshire_fire_authority", KNOWN_SPEAKER),
+        (None, None), (None, None), ("wm_pcc", STATED)]
+
+
+def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():
+    memory = SpeakerMemory()
+    memory.learn([{"speaker": "Cllr Ann Davies", "entity_id": "hw_fire_authority", "entity_method": STATED},
+                  {"speaker": "Cllr Tom Davies", "entity_id": "shropshire_fire_authority", "entity_method": STATED},
+                  {"speaker": "Ms Jones", "entity_id": "hwfrs", "entity_method": KNOWN_SPEAKER}])
+    assert memory.entity_for("Councillor Davies") is None           # two Davieses, two bodies
+    assert memory.entity_for("Ann Davies") == "hw_fire_authority"
+    assert memory.entity_for("Ms Jones") is None                     # inferred links teach nothing
+
+
+def test_analyse_stage_links_known_speakers_across_articles(tmp_path):
+    from cuttings import store
+    from cuttings.stages import analyse_stage
+
+    db = store.connect(tmp_path / "speakers.db")
+    stories = [
+        ("Fire authority chairman attacks merger",
+         'Councillor Eric Carter, chairman of Shropshire Fire Authority, said: "This merger is a '
+         'leap in the dark for the people of Shropshire."'),
+        ("Merger row goes on",
+         'Councillor Carter said: "We have still not seen the evidence the Home Office relied on."'),
+    ]
+    for number, (title, body) in enumerate(stories):
+        store.save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
+                                "title": title, "body": body, "published_at": f"2026-11-2{number}"}, None)
+    analyse_stage(db, Analyser())
+    rows = [tuple(row) for row in db.execute(
+        "SELECT a.title, q.speaker, q.entity_id, q.entity_method FROM quotes q JOIN articles a ON a.id = q.article_id "
+        "ORDER BY a.id")]
+    assert rows == [
+        ("Fire authority chairman attacks merger", "Councillor Eric Carter", "shropshire_fire_authority", "stated"),
+        ("Merger row goes on", "Councillor Carter", "shropshire_fire_authority", "known_speaker"),
+    ]
