@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 from cuttings import store
-from nlp.quotes import SpeakerMemory
 
 MODELS_DIR = store.DATA_DIR / "models"
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
@@ -22,15 +21,12 @@ BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
 def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
     """Write mentions and quotes for every article not yet analysed by ``analyser.version``.
 
-    Quotes by a person whose article does not say whom they speak for are linked to the entity
-    earlier articles stated (``nlp.quotes.SpeakerMemory``; ``quotes.entity_method = 'known_speaker'``).
+    Then quotes by a person whose article does not say whom they speak for are linked to the
+    entity other articles state (``store.link_known_speakers``; ``quotes.entity_method =
+    'known_speaker'``), over the whole store, so the result does not depend on article order.
     """
 
     store.sync_entities(db, analyser.watchlist)
-    # Who speaks for whom, from the quotes already stored (and from each article as it is analysed):
-    # links "Councillor Carter said" to the authority he was stated to chair in earlier coverage.
-    analyser.speakers = SpeakerMemory()
-    analyser.speakers.learn(store.stated_speaker_links(db))
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
     counts = {"articles": 0, "mentions": 0, "quotes": 0}
@@ -39,6 +35,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
     while True:
         batch = list(itertools.islice(results, BATCH_SIZE))
         if not batch:
+            counts["quotes_linked"] = store.link_known_speakers(db)
             return counts
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
             for article, result in batch:

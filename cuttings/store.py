@@ -640,11 +640,29 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
     return found
 
 
-def stated_speaker_links(db: Database) -> Iterator[dict]:
-    """``{"speaker", "entity_id"}`` of every stored quote whose article states whom the speaker
-    speaks for (what a ``SpeakerMemory`` learns from)."""
-    yield from db.query("SELECT speaker, entity_id FROM quotes WHERE entity_id IS NOT NULL "
-                        "AND speaker IS NOT NULL AND entity_method = 'stated'")
+def link_known_speakers(db: Database) -> int:
+    """Link every quote whose article does not say whom the speaker speaks for to the entity that
+    other stored articles state for that person (``nlp.quotes.SpeakerMemory``), over the whole
+    database, so the result does not depend on the order articles were analysed in. Articles whose
+    quote links change are marked for classification again (tone reads the quotes). Returns how
+    many quotes changed."""
+    from nlp.quotes import SpeakerMemory
+
+    memory = SpeakerMemory()
+    memory.learn(db.query("SELECT speaker, entity_id, entity_method FROM quotes "
+                          "WHERE entity_method = 'stated' AND speaker IS NOT NULL"))
+    candidates = list(db.query("SELECT id, article_id, speaker, entity_id, entity_method FROM quotes "
+                               "WHERE speaker IS NOT NULL AND (entity_method IS NULL OR entity_method = 'known_speaker')"))
+    before = {row["id"]: (row["entity_id"], row["entity_method"]) for row in candidates}
+    if not memory.link(candidates):
+        return 0
+    changed = [row for row in candidates if (row["entity_id"], row["entity_method"]) != before[row["id"]]]
+    with db.atomic():
+        db.conn.executemany("UPDATE quotes SET entity_id = ?, entity_method = ? WHERE id = ?",
+                            [(row["entity_id"], row["entity_method"], row["id"]) for row in changed])
+        db.conn.executemany("UPDATE processing SET version = 'quotes relinked' WHERE article_id = ? AND stage = 'classify'",
+                            [(article_id,) for article_id in sorted({row["article_id"] for row in changed})])
+    return len(changed)
 
 
 def article_quotes(db: Database, article_id: int) -> list[dict]:

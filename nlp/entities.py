@@ -547,13 +547,9 @@ def paragraph_starts(text: str) -> list[int]:
 class Analyser:
     """Mentions of watched bodies and quotes of their speakers, for one article at a time."""
 
-    def __init__(self, watchlist: Watchlist | None = None,
-                 speakers: quote_extractor.SpeakerMemory | None = None):
+    def __init__(self, watchlist: Watchlist | None = None):
         self.watchlist = watchlist if watchlist is not None else load_watchlist()
         self.nlp = build_nlp(self.watchlist)
-        # People known to speak for a watched body (from earlier articles): links their quotes in
-        # articles that do not say whom they speak for. None: only what each article states.
-        self.speakers = speakers
         self.version = f"{self.watchlist.version}-{quote_extractor.QUOTES_VERSION}"
 
     def _make_doc(self, text: str, published_at: str | None) -> Doc:
@@ -606,8 +602,5 @@ class Analyser:
                     "method": span.id_,
                 })
         quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
-        if self.speakers is not None:
-            self.speakers.learn(quotes)
-            self.speakers.link(quotes)
         return {"mentions": mentions, "quotes": quotes}
 

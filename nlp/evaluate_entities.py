@@ -107,21 +107,17 @@ def evaluate_quotes(gold_path: str | Path = DEFAULT_GOLD_QUOTES, corpus_dir: str
     (``SpeakerMemory``), as the analyse stage does from the database."""
     analyser = analyser or Analyser()
     corpus = {record["id"]: (record, text) for record, text in load_corpus(corpus_dir)}
+    memory = None
     if known_speakers:
-        # As in the analyse stage over a database already holding the corpus: who speaks for whom is
+        # As the analyse stage does over a database holding the corpus: who speaks for whom is
         # learnt from the links the articles state (predicted, never the gold file), then applied.
         memory = SpeakerMemory()
         for record, text in corpus.values():
             memory.learn(analyser.analyse(article_text(text), record.get("date"))["quotes"])
-        previous, analyser.speakers = analyser.speakers, memory
-        try:
-            return _score_quotes(gold_path, corpus, analyser) | {"known_speakers": True}
-        finally:
-            analyser.speakers = previous
-    return _score_quotes(gold_path, corpus, analyser) | {"known_speakers": False}
+    return _score_quotes(gold_path, corpus, analyser, memory) | {"known_speakers": known_speakers}
 
 
-def _score_quotes(gold_path: str | Path, corpus: dict, analyser: Analyser) -> dict:
+def _score_quotes(gold_path: str | Path, corpus: dict, analyser: Analyser, memory: SpeakerMemory | None) -> dict:
     with open(gold_path, encoding="utf-8") as handle:
         gold = [json.loads(line) for line in handle if line.strip()]
     predictions: dict[str, list[dict]] = {}
@@ -132,6 +128,8 @@ def _score_quotes(gold_path: str | Path, corpus: dict, analyser: Analyser) -> di
         if article_id not in predictions:
             record, text = corpus[article_id]
             predictions[article_id] = analyser.analyse(article_text(text), record.get("date"))["quotes"]
+            if memory is not None:
+                memory.link(predictions[article_id])
         wanted = _normalise(item["text"])
         match = next((quote for quote in predictions[article_id] if wanted in _normalise(quote["text"])), None)
         if match is None:

@@ -595,13 +595,14 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
 
 
 class SpeakerMemory:
-    """Which watched entity each named person has spoken for, learnt from quotes whose article
+    """Which watched entity each named person speaks for, learnt from the quotes whose article
     states it ("Councillor Eric Carter, chairman of Shropshire Fire Authority, said").
 
-    ``link`` then gives the same entity to that person's quotes in articles that do not say it
-    ("Councillor Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only
-    when every stated link of that surname (and first name, when both are given) agrees on one entity.
-    Only stated links are learnt, so an inferred link never teaches another.
+    ``link`` gives that entity to the person's quotes in articles that do not say it ("Councillor
+    Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only when every
+    stated link of that surname (and first name, when both are given) agrees on one entity. Only
+    stated links are learnt, so an inferred link never teaches another, and the result does not
+    depend on the order in which articles were analysed.
     """
 
     def __init__(self):
@@ -624,16 +625,18 @@ class SpeakerMemory:
         return entities.pop() if len(entities) == 1 else None
 
     def link(self, quotes: list[dict]) -> int:
-        """Fill in the entity of unlinked quotes by known speakers; returns how many were linked."""
-        linked = 0
+        """Set the entity of quotes not stated by their article (again, for earlier
+        ``known_speaker`` links) from the known speakers; returns how many quotes changed."""
+        changed = 0
         for quote in quotes:
-            quote.setdefault("entity_method", STATED if quote.get("entity_id") else None)
-            if quote.get("entity_id") is None:
-                entity_id = self.entity_for(quote.get("speaker"))
-                if entity_id is not None:
-                    quote["entity_id"], quote["entity_method"] = entity_id, KNOWN_SPEAKER
-                    linked += 1
-        return linked
+            if quote.get("entity_method", STATED if quote.get("entity_id") else None) == STATED:
+                continue
+            entity_id = self.entity_for(quote.get("speaker"))
+            method = KNOWN_SPEAKER if entity_id else None
+            if (quote.get("entity_id"), quote.get("entity_method")) != (entity_id, method):
+                quote["entity_id"], quote["entity_method"] = entity_id, method
+                changed += 1
+        return changed
 
     def __len__(self) -> int:
         return sum(len(counter) for counter in self._links.values())

@@ -200,9 +200,10 @@ def test_memory_links_a_person_to_the_entity_stated_elsewhere():
               {"speaker": "A spokesman", "entity_id": None},      # a description is nobody in particular
               {"speaker": "Mr Campion", "entity_id": "wm_pcc"}]
     assert memory.link(quotes) == 2
-    assert [(q["entity_id"], q["entity_method"]) for q in quotes] == [
+    assert [(q["entity_id"], q.get("entity_method")) for q in quotes] == [
         ("shropshire_fire_authority", KNOWN_SPEAKER), ("shropshire_fire_authority", KNOWN_SPEAKER),
-        (None, None), (None, None), ("wm_pcc", STATED)]
+        (None, None), (None, None), ("wm_pcc", None)]
+    assert memory.link(quotes) == 0   # linking again changes nothing
 
 
 def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():
@@ -215,26 +216,54 @@ def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():
     assert memory.entity_for("Ms Jones") is None                     # inferred links teach nothing
 
 
-def test_analyse_stage_links_known_speakers_across_articles(tmp_path):
+CARTER_STORIES = [
+    ("Merger row goes on",
+     'Councillor Carter said: "We have still not seen the evidence the Home Office relied on."'),
+    ("Fire authority chairman attacks merger",
+     'Councillor Eric Carter, chairman of Shropshire Fire Authority, said: "This merger is a '
+     'leap in the dark for the people of Shropshire."'),
+]
+
+
+def _save_story(db, number, title, body):
+    from cuttings import store
+
+    store.save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
+                            "title": title, "body": body, "published_at": f"2026-11-2{number}"}, None)
+
+
+def _quote_rows(db):
+    return [tuple(row) for row in db.execute(
+        "SELECT a.title, q.speaker, q.entity_id, q.entity_method FROM quotes q JOIN articles a ON a.id = q.article_id "
+        "ORDER BY a.title")]
+
+
+EXPECTED_CARTER_ROWS = [
+    ("Fire authority chairman attacks merger", "Councillor Eric Carter", "shropshire_fire_authority", "stated"),
+    ("Merger row goes on", "Councillor Carter", "shropshire_fire_authority", "known_speaker"),
+]
+
+
+def test_analyse_stage_links_known_speakers_whatever_the_order(tmp_path):
     from cuttings import store
     from cuttings.stages import analyse_stage
 
-    db = store.connect(tmp_path / "speakers.db")
-    stories = [
-        ("Fire authority chairman attacks merger",
-         'Councillor Eric Carter, chairman of Shropshire Fire Authority, said: "This merger is a '
-         'leap in the dark for the people of Shropshire."'),
-        ("Merger row goes on",
-         'Councillor Carter said: "We have still not seen the evidence the Home Office relied on."'),
-    ]
-    for number, (title, body) in enumerate(stories):
-        store.save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
-                                "title": title, "body": body, "published_at": f"2026-11-2{number}"}, None)
-    analyse_stage(db, Analyser())
-    rows = [tuple(row) for row in db.execute(
-        "SELECT a.title, q.speaker, q.entity_id, q.entity_method FROM quotes q JOIN articles a ON a.id = q.article_id "
-        "ORDER BY a.id")]
-    assert rows == [
-        ("Fire authority chairman attacks merger", "Councillor Eric Carter", "shropshire_fire_authority", "stated"),
-        ("Merger row goes on", "Councillor Carter", "shropshire_fire_authority", "known_speaker"),
-    ]
+    together = store.connect(tmp_path / "together.db")
+    for number, (title, body) in enumerate(CARTER_STORIES):
+        _save_story(together, number, title, body)
+    counts = analyse_stage(together, Analyser())
+    assert counts["quotes_linked"] == 1
+    assert _quote_rows(together) == EXPECTED_CARTER_ROWS
+    # The unlinked article analysed (and classified) one night, the stating one the next: linked then.
+    apart = store.connect(tmp_path / "apart.db")
+    _save_story(apart, 0, *CARTER_STORIES[0])
+    analyser = Analyser()
+    assert analyse_stage(apart, analyser)["quotes_linked"] == 0
+    article_id = apart.execute("SELECT id, content_hash FROM articles").fetchone()
+    with apart.atomic():
+        store.mark_processed(apart, article_id[0], "classify", "models-v1", article_id[1])
+    _save_story(apart, 1, *CARTER_STORIES[1])
+    assert analyse_stage(apart, analyser)["quotes_linked"] == 1
+    assert _quote_rows(apart) == EXPECTED_CARTER_ROWS
+    assert store.count_to_process(apart, "classify", "models-v1") == 2   # tone reads quotes: classify again
+    assert analyse_stage(apart, analyser)["quotes_linked"] == 0          # idempotent
