@@ -51,7 +51,7 @@ RETRAIN_HINT = "retrain with `cuttings train`"
 # Hyper-parameters per task kind; part of the model version hash.
 PARAMS = {
     "multi_label": {
-        "C": 10.0,
+        "C": 30.0,
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
