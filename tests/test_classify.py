@@ -12,6 +12,9 @@ from nlp.classify import (
     ModelLoadError,
     TrainingError,
     _stack,
+    _stacked_tasks,
+    _task_examples,
+    _TaskModel,
     cross_validate,
     evaluate_models,
     format_comparison,
@@ -258,3 +261,22 @@ def test_tone_stacks_the_stance_probabilities(classifier, scheme, training_recor
     values = [stacked_row["domain"][f"wm_pcc*stance_governance={label}"] for label in stance["labels"]]
     assert values == pytest.approx(list(expected)) and sum(values) == pytest.approx(1.0)
     assert not any("stance_governance" in key for key in row["domain"])  # the input row is not modified
+
+
+def test_tone_training_uses_out_of_fold_stance_probabilities(scheme, training_records):
+    """The stance features a tone model trains on come from models that did not see the article's label."""
+    tone = scheme.tasks["tone"]
+    stacked_tasks = _stacked_tasks(scheme, tone)
+    assert [task.name for task in stacked_tasks] == ["stance_governance"]
+    rows, _, _ = _task_examples(training_records, tone, stacked_tasks)
+    model = _TaskModel(tone, "tfidf", stacked_tasks)
+    training_rows = model._fit_stacked(rows)
+    fitted_rows = _stack(rows, model.stacked)
+    labels = model.stacked["stance_governance"]["labels"]
+
+    def stance_features(row):
+        return [row["domain"][f"{row['entity_id']}*stance_governance={label}"] for label in labels]
+
+    differing = sum(stance_features(a) != pytest.approx(stance_features(b)) for a, b in zip(training_rows, fitted_rows))
+    assert differing > len(rows) / 2
+    assert all(sum(stance_features(row)) == pytest.approx(1.0) for row in training_rows)
