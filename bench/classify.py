@@ -22,10 +22,9 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-
-import statistics  # noqa: E402
 
 from nlp.classify import Classifier, cross_validate, format_comparison, format_report, train_models  # noqa: E402
 from nlp.corpus import load_corpus  # noqa: E402
