@@ -6,6 +6,11 @@ cards included) and prediction throughput on one core; then a comparison table.
 
     PYTHONPATH=. /work/main/.venv/bin/python bench/classify.py [--folds 5] \
         [--features tfidf,static,tfidf+static,minilm,tfidf+minilm] [--quiet]
+
+With ``--seeds 0,1,2`` it only cross-validates, once per fold seed, and prints
+each task's headline score per seed with the mean and spread (max - min): the
+way levers are judged (docs/classifiers.md), since one seed's fold noise is
+about +-0.03.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from nlp.classify import Classifier, format_comparison, format_report, train_models  # noqa: E402
+from nlp.classify import Classifier, cross_validate, format_comparison, format_report, train_models  # noqa: E402
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
 from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
@@ -55,6 +61,36 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
     return {"features": features, "reports": reports, "train_seconds": train_seconds, "batch_rate": batch_rate}
 
 
+def headline(task_report: dict) -> float:
+    """The target metric of a task report: micro-F1 (multi-label) or macro-F1."""
+    return task_report["micro_f1" if task_report["kind"] == "multi_label" else "macro_f1"]
+
+
+def bench_seeds(records: list[dict], scheme, features: str, folds: int, seeds: list[int], verbose: bool) -> None:
+    """Cross-validate once per fold seed; print per-seed scores, mean and spread per task."""
+    scores: dict[str, list[float]] = {}
+    per_label: dict[str, list[float]] = {}
+    for seed in seeds:
+        started = time.perf_counter()
+        report = cross_validate(records, scheme, features=features, folds=folds, seed=seed)
+        if verbose:
+            print(format_report(report))
+        for task, task_report in report.items():
+            scores.setdefault(task, []).append(headline(task_report))
+            for label, label_scores in task_report["per_label"].items():
+                per_label.setdefault(f"{task}/{label}", []).append(label_scores["f1"])
+            for entity_id, entity_scores in task_report.get("per_entity", {}).items():
+                per_label.setdefault(f"{task}/{entity_id} (macro)", []).append(entity_scores["macro_f1"])
+        print(f"seed {seed}: " + ", ".join(f"{t} {s[-1]:.3f}" for t, s in scores.items())
+              + f" ({time.perf_counter() - started:.1f} s)")
+    print(f"\n{features}, {folds}-fold CV, seeds {','.join(map(str, seeds))}:")
+    print("| task | " + " | ".join(f"seed {seed}" for seed in seeds) + " | mean | spread |")
+    print("| --- |" + " --- |" * (len(seeds) + 2))
+    for name, values in [*scores.items(), *per_label.items()]:
+        cells = " | ".join(f"{v:.3f}" for v in values)
+        print(f"| {name} | {cells} | {statistics.mean(values):.3f} | {max(values) - min(values):.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -63,10 +99,16 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5, help="corpus copies for the throughput run")
     parser.add_argument("--quiet", action="store_true", help="print only the comparison table")
+    parser.add_argument("--seeds", help="comma-separated fold seeds: cross-validate only, mean and spread per task")
     args = parser.parse_args()
 
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
+    if args.seeds:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        for features in args.features.split(","):
+            bench_seeds(records, scheme, features.strip(), args.folds, seeds, not args.quiet)
+        return
     rows = []
     for features in args.features.split(","):
         try:

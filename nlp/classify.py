@@ -10,7 +10,10 @@ sentence embeddings from ``nlp.embeddings``, or both):
   (``other``) is predicted when no label passes its threshold.
 - ``single_label`` (stance): class-balanced logistic regression on the whole article.
 - ``per_entity`` (tone): one example per (article, entity) pair built from the
-  sentences that mention the entity and the quotes of its speakers only.
+  sentences that mention the entity and the quotes of its speakers, plus
+  (stacking) the article's probabilities under the scheme's single-label tasks
+  (stance) crossed with the entity id: out-of-fold during training, from a
+  stance model fitted inside the tone model at prediction.
 
 Models are saved with skops (never pickle) beside a JSON model card, and loaded
 with an explicit list of trusted types.
@@ -35,7 +38,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
@@ -48,7 +51,7 @@ RETRAIN_HINT = "retrain with `cuttings train`"
 # Hyper-parameters per task kind; part of the model version hash.
 PARAMS = {
     "multi_label": {
-        "C": 10.0,
+        "C": 30.0,
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
@@ -63,6 +66,10 @@ PARAMS = {
     "single_label": {"C": 30.0, "text": {"field": "text", "word_ngrams": [1, 1], "embedding_weight": 0.03}},
     "per_entity": {
         "C": 3.0,
+        # Stack the single-label tasks (stance) into tone: the article's out-of-fold probabilities
+        # (inner ``stack_cv`` folds) crossed with the entity id, as domain features.
+        "stack_single_label": True,
+        "stack_cv": 10,
         # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
         "row": {"neighbours": 0, "mask": False},
         "text": {
@@ -101,8 +108,14 @@ class TrainingError(ValueError):
 # ---------------------------------------------------------------- examples
 
 
-def _task_examples(records: list[dict], task: Task) -> tuple[list[dict], list, list[str]]:
-    """(rows, targets, group ids) of one task; records unlabelled for the task are skipped."""
+def _task_examples(
+    records: list[dict], task: Task, stacked: tuple[Task, ...] = ()
+) -> tuple[list[dict], list, list[str]]:
+    """(rows, targets, group ids) of one task; records unlabelled for the task are skipped.
+
+    Per-entity rows also carry their article (``article``, ``article_key``) and the
+    record's labels of the ``stacked`` tasks (``stacked_labels``) for stacking.
+    """
     rows, targets, groups = [], [], []
     for record in records:
         value = record.get(task.name)
@@ -110,8 +123,12 @@ def _task_examples(records: list[dict], task: Task) -> tuple[list[dict], list, l
             continue
         doc = doc_from_record(record)
         if task.kind == "per_entity":
+            article = article_row(doc)
+            stacked_labels = {stacked_task.name: record.get(stacked_task.name) for stacked_task in stacked}
             for entity_id, label in value.items():
-                rows.append(tone_row(doc, entity_id, **PARAMS["per_entity"]["row"]))
+                row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"])
+                row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels)
+                rows.append(row)
                 targets.append(label)
                 groups.append(record["id"])
         else:
@@ -161,15 +178,49 @@ def _build_pipeline(task: Task, features: str) -> Pipeline:
     return Pipeline([("features", union), ("classify", classifier)])
 
 
+def _stacked_tasks(scheme: Scheme, task: Task) -> tuple[Task, ...]:
+    """The tasks whose article probabilities feed ``task`` (stacking): single-label ones into per-entity."""
+    if task.kind != "per_entity" or not PARAMS["per_entity"]["stack_single_label"]:
+        return ()
+    return tuple(other for other in scheme.tasks.values() if other.kind == "single_label")
+
+
+def _with_stacked(rows: list[dict], name: str, labels: list[str], probabilities: dict) -> list[dict]:
+    """Copies of per-entity rows whose ``domain`` adds ``<entity>*<task>=<label>``: the article's
+    probability of each label of task ``name`` (``probabilities``: article_key -> vector)."""
+    stacked = []
+    for row in rows:
+        domain = dict(row["domain"])
+        for label, probability in zip(labels, probabilities[row["article_key"]]):
+            domain[f"{row['entity_id']}*{name}={label}"] = float(probability)
+        stacked.append({**row, "domain": domain})
+    return stacked
+
+
+def _stack(rows: list[dict], stacked: dict) -> list[dict]:
+    """Per-entity rows with the features of the fitted ``stacked`` models ({task: {pipeline, labels}})."""
+    if not stacked or not rows:
+        return rows
+    articles = {row["article_key"]: row["article"] for row in rows}
+    keys = list(articles)
+    for name, model in stacked.items():
+        matrix = model["pipeline"].predict_proba([articles[key] for key in keys])
+        rows = _with_stacked(rows, name, model["labels"], dict(zip(keys, matrix)))
+    return rows
+
+
 class _TaskModel:
     """A fitted pipeline of one task plus what prediction needs to decode it."""
 
-    def __init__(self, task: Task, features: str):
+    def __init__(self, task: Task, features: str, stacked_tasks: tuple[Task, ...] = ()):
         self.task = task
         self.features = features
+        self.stacked_tasks = stacked_tasks
         self.pipeline = _build_pipeline(task, features)
         self.labels: list[str] = []
         self.thresholds: list[float] = []
+        # Fitted stacked models: {task name: {"pipeline", "labels"}}.
+        self.stacked: dict[str, dict] = {}
 
     def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
         if self.task.kind == "multi_label":
@@ -186,9 +237,38 @@ class _TaskModel:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
                 raise TrainingError(f"{self.task.name}: fewer than two learnable classes")
+            rows = self._fit_stacked(rows)
             self.pipeline.fit([rows[i] for i in keep], [targets[i] for i in keep])
             self.labels = [str(label) for label in self.pipeline.classes_]
         return self
+
+    def _fit_stacked(self, rows: list[dict]) -> list[dict]:
+        """Fit each stacked task's model on the rows' articles; return the rows with its
+        out-of-fold probabilities (inner stratified CV, so no row sees its own label)."""
+        if not self.stacked_tasks:
+            return rows
+        inner_folds = PARAMS[self.task.kind]["stack_cv"]
+        articles = {row["article_key"]: row for row in rows}
+        keys = list(articles)
+        article_rows = [articles[key]["article"] for key in keys]
+        for stacked_task in self.stacked_tasks:
+            targets = [articles[key]["stacked_labels"].get(stacked_task.name) for key in keys]
+            counts = Counter(label for label in targets if label is not None)
+            keep = [i for i, label in enumerate(targets) if label is not None and counts[label] >= inner_folds]
+            if len({targets[i] for i in keep}) < 2:
+                continue
+            pipeline = _build_pipeline(stacked_task, self.features)
+            kept_rows, kept_targets = [article_rows[i] for i in keep], [targets[i] for i in keep]
+            splitter = StratifiedKFold(n_splits=inner_folds, shuffle=True, random_state=0)
+            out_of_fold = cross_val_predict(pipeline, kept_rows, kept_targets, cv=splitter, method="predict_proba")
+            pipeline.fit(kept_rows, kept_targets)
+            # Articles without a usable label get the fitted model's probabilities.
+            matrix = pipeline.predict_proba(article_rows)
+            matrix[keep] = out_of_fold
+            labels = [str(label) for label in pipeline.classes_]
+            self.stacked[stacked_task.name] = {"pipeline": pipeline, "labels": labels}
+            rows = _with_stacked(rows, stacked_task.name, labels, dict(zip(keys, matrix)))
+        return rows
 
     def _trainable_columns(self, matrix: np.ndarray) -> np.ndarray:
         """Label columns with enough positives and negatives for the calibration folds."""
@@ -219,7 +299,7 @@ class _TaskModel:
         return thresholds
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
-        probabilities = self.pipeline.predict_proba(rows)
+        probabilities = self.pipeline.predict_proba(_stack(rows, self.stacked))
         if self.task.kind == "multi_label":
             # A single trained label is a binary problem: keep the positive column.
             return probabilities[:, -len(self.labels):]
@@ -251,6 +331,7 @@ class _TaskModel:
             "features": self.features,
             "row": dict(PARAMS[self.task.kind].get("row", {})),
             "pipeline": self.pipeline,
+            "stacked": self.stacked,
         }
 
 
@@ -321,8 +402,10 @@ def _scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str], multi: 
     return {"per_label": per_label, "macro_f1": round(float(macro), 4), "micro_f1": round(float(micro), 4)}
 
 
-def _cross_validate_task(records: list[dict], task: Task, features: str, folds: int, seed: int) -> dict:
-    rows, targets, groups = _task_examples(records, task)
+def _cross_validate_task(
+    records: list[dict], task: Task, features: str, folds: int, seed: int, stacked: tuple[Task, ...] = ()
+) -> dict:
+    rows, targets, groups = _task_examples(records, task, stacked)
     if not rows:
         raise TrainingError("no labelled articles to train on")
     learnable, not_learnable = _learnable(task, targets, folds)
@@ -348,7 +431,9 @@ def _cross_validate_task(records: list[dict], task: Task, features: str, folds: 
     predicted: list = [None] * len(rows)
     baseline: list = [None] * len(rows)
     for train, test in _splits(task, targets, groups, eval_labels, folds, seed):
-        model = _TaskModel(task, features).fit([rows[i] for i in train], [targets[i] for i in train], learnable)
+        model = _TaskModel(task, features, stacked).fit(
+            [rows[i] for i in train], [targets[i] for i in train], learnable
+        )
         decided = model.decide(model.predict_proba([rows[i] for i in test]))
         if multi:
             most_common = Counter(label for i in train for label in targets[i]).most_common(1)[0][0]
@@ -395,7 +480,10 @@ def cross_validate(
         raise TrainingError("no labelled articles to train on")
     _check_features(features)
     with embeddings.caching():
-        return {name: _cross_validate_task(records, task, features, folds, seed) for name, task in scheme.tasks.items()}
+        return {
+            name: _cross_validate_task(records, task, features, folds, seed, _stacked_tasks(scheme, task))
+            for name, task in scheme.tasks.items()
+        }
 
 
 def format_report(report: dict) -> str:
@@ -475,17 +563,19 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
         if not labelled:
             continue
         rows, targets, entity_of = [], [], []
-        for record in labelled:
+        for index, record in enumerate(labelled):
             doc = doc_from_record(record)
             if task.kind == "per_entity":
+                article = article_row(doc)
                 for entity_id, label in record[name].items():
-                    rows.append(tone_row(doc, entity_id, **(bundle.get("row") or {})))
+                    row = tone_row(doc, entity_id, **(bundle.get("row") or {}))
+                    rows.append({**row, "article": article, "article_key": index})
                     targets.append(label)
                     entity_of.append(entity_id)
             else:
                 rows.append(article_row(doc))
                 targets.append(record[name])
-        probabilities = bundle["pipeline"].predict_proba(rows)
+        probabilities = bundle["pipeline"].predict_proba(_stack(rows, bundle.get("stacked")))
         labels = bundle["labels"]
         multi = task.kind == "multi_label"
         task_report = {
@@ -616,11 +706,12 @@ def _train_task(
     task = scheme.tasks[name]
     started = time.perf_counter()
     say(f"{name}: cross-validating ({folds} folds)")
-    report = _cross_validate_task(records, task, features, folds, seed=0)
-    rows, targets, _ = _task_examples(records, task)
+    stacked = _stacked_tasks(scheme, task)
+    report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
+    rows, targets, _ = _task_examples(records, task, stacked)
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")
-    model = _TaskModel(task, features).fit(rows, targets, learnable)
+    model = _TaskModel(task, features, stacked).fit(rows, targets, learnable)
     data_hash = _data_hash(records, task)
     created = datetime.now(timezone.utc).replace(microsecond=0)
     fingerprint = hashlib.sha256(
@@ -744,7 +835,13 @@ class Classifier:
                 if not pairs:
                     continue
                 row_options = bundle.get("row") or {}
-                probabilities = pipeline.predict_proba([tone_row(docs[i], e, **row_options) for i, e in pairs])
+                if article_rows is None:
+                    article_rows = [article_row(doc) for doc in docs]
+                rows = [
+                    {**tone_row(docs[i], e, **row_options), "article": article_rows[i], "article_key": i}
+                    for i, e in pairs
+                ]
+                probabilities = pipeline.predict_proba(_stack(rows, bundle.get("stacked")))
                 for (index, entity_id), row in zip(pairs, probabilities):
                     best = int(row.argmax())
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)

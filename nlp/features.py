@@ -163,6 +163,7 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
         masked = _masker(doc, entity_id)
         context, window = [masked(s) for s in context], [masked(s) for s in window]
     return {
+        "entity_id": entity_id,
         "context": "\n".join(context),
         "window": "\n".join(window),
         "sentences": context + window,

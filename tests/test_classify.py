@@ -11,6 +11,10 @@ from nlp.classify import (
     Classifier,
     ModelLoadError,
     TrainingError,
+    _stack,
+    _stacked_tasks,
+    _task_examples,
+    _TaskModel,
     cross_validate,
     evaluate_models,
     format_comparison,
@@ -18,7 +22,14 @@ from nlp.classify import (
     train_models,
 )
 from nlp.corpus import load_corpus
-from nlp.features import DEFAULT_FEATURES, OTHER_PLACEHOLDER, TARGET_PLACEHOLDER, doc_from_record, tone_row
+from nlp.features import (
+    DEFAULT_FEATURES,
+    OTHER_PLACEHOLDER,
+    TARGET_PLACEHOLDER,
+    article_row,
+    doc_from_record,
+    tone_row,
+)
 from nlp.scheme import load_scheme
 
 FOLDS = 3
@@ -234,3 +245,38 @@ def test_format_comparison_table(models_dir, scheme):
     )
     assert table[4].startswith("| other |") and table[4].endswith("|  |")
     assert len(table) == 5
+
+
+def test_tone_stacks_the_stance_probabilities(classifier, scheme, training_records):
+    """The tone model carries its own stance model; its probabilities become entity-crossed tone features."""
+    stacked = classifier.bundles["tone"]["stacked"]
+    assert set(stacked) == {"stance_governance"}
+    stance = stacked["stance_governance"]
+    assert len(stance["labels"]) >= 2 and set(stance["labels"]) <= set(scheme.tasks["stance_governance"].labels)
+    record = next(r for r in training_records if "wm_pcc" in (r.get("tone") or {}))
+    doc = doc_from_record(record)
+    row = {**tone_row(doc, "wm_pcc"), "article": article_row(doc), "article_key": 0}
+    [stacked_row] = _stack([row], stacked)
+    expected = stance["pipeline"].predict_proba([article_row(doc)])[0]
+    values = [stacked_row["domain"][f"wm_pcc*stance_governance={label}"] for label in stance["labels"]]
+    assert values == pytest.approx(list(expected)) and sum(values) == pytest.approx(1.0)
+    assert not any("stance_governance" in key for key in row["domain"])  # the input row is not modified
+
+
+def test_tone_training_uses_out_of_fold_stance_probabilities(scheme, training_records):
+    """The stance features a tone model trains on come from models that did not see the article's label."""
+    tone = scheme.tasks["tone"]
+    stacked_tasks = _stacked_tasks(scheme, tone)
+    assert [task.name for task in stacked_tasks] == ["stance_governance"]
+    rows, _, _ = _task_examples(training_records, tone, stacked_tasks)
+    model = _TaskModel(tone, "tfidf", stacked_tasks)
+    training_rows = model._fit_stacked(rows)
+    fitted_rows = _stack(rows, model.stacked)
+    labels = model.stacked["stance_governance"]["labels"]
+
+    def stance_features(row):
+        return [row["domain"][f"{row['entity_id']}*stance_governance={label}"] for label in labels]
+
+    differing = sum(stance_features(a) != pytest.approx(stance_features(b)) for a, b in zip(training_rows, fitted_rows))
+    assert differing > len(rows) / 2
+    assert all(sum(stance_features(row)) == pytest.approx(1.0) for row in training_rows)
