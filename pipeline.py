@@ -18,7 +18,7 @@ import click
 
 from cuttings import store
 from cuttings.cli_common import CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress
-from nlp.features import DEFAULT_FEATURES, FEATURE_SETS
+from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

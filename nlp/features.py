@@ -29,10 +29,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from nlp.embeddings import EmbeddingFeatures
-
-FEATURE_SETS = ("tfidf", "static", "tfidf+static", "minilm", "tfidf+minilm")
-# Best in 5-fold CV of the light, offline sets (docs/classifiers.md).
-DEFAULT_FEATURES = "tfidf+static"
+from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS  # noqa: F401 - re-exported
 TARGET_PLACEHOLDER = "TARGETBODY"
 OTHER_PLACEHOLDER = "OTHERBODY"
 
