@@ -189,8 +189,10 @@ def analyse(ctx, watchlist):
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     counts = do_analyse(db, analyser)
+    linked = counts.get("quotes_linked", 0)
     click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
-               f"(watchlist version {analyser.version})")
+               f"(watchlist version {analyser.version})"
+               + (f"; {linked} quotes linked to their body by speakers known from other articles" if linked else ""))
 
 
 @cli.command()
