@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -606,14 +605,14 @@ class SpeakerMemory:
     """
 
     def __init__(self):
-        self._links: dict[str, Counter] = {}   # surname -> Counter[(first name or None, entity_id)]
+        self._links: dict[str, set[tuple[str | None, str]]] = {}   # surname -> {(first name or None, entity_id)}
 
     def learn(self, quotes: Iterable[dict]) -> None:
         for quote in quotes:
             if quote.get("entity_id") and quote.get("entity_method", STATED) == STATED:
                 key = person_key(quote.get("speaker"))
                 if key is not None:
-                    self._links.setdefault(key[0], Counter())[(key[1], quote["entity_id"])] += 1
+                    self._links.setdefault(key[0], set()).add((key[1], quote["entity_id"]))
 
     def entity_for(self, speaker: str | None) -> str | None:
         key = person_key(speaker)
@@ -639,4 +638,4 @@ class SpeakerMemory:
         return changed
 
     def __len__(self) -> int:
-        return sum(len(counter) for counter in self._links.values())
+        return sum(len(links) for links in self._links.values())
