@@ -616,15 +616,9 @@ def replace_classifications(db: Database, article: dict, version: str, rows: lis
         mark_processed(db, article["id"], "classify", version, article["content_hash"])
 
 
-def article_mentions(db: Database, article_id: int) -> list[dict]:
-    return list(db.query(
-        "SELECT entity_id, surface, start_char, end_char, sentence, paragraph, method FROM mentions "
-        "WHERE article_id = ? ORDER BY start_char", [article_id]))
-
-
 def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
     """``{article_id: {"mentions": [...], "quotes": [...]}}`` for many articles in two queries,
-    each list in text order (as ``article_mentions`` and ``article_quotes`` return them)."""
+    each list in text order."""
     found: dict[int, dict[str, list[dict]]] = {article_id: {"mentions": [], "quotes": []} for article_id in article_ids}
     if not article_ids:
         return found
@@ -651,12 +645,11 @@ def link_known_speakers(db: Database) -> int:
     memory = SpeakerMemory()
     memory.learn(db.query("SELECT speaker, entity_id, entity_method FROM quotes "
                           "WHERE entity_method = 'stated' AND speaker IS NOT NULL"))
-    candidates = list(db.query("SELECT id, article_id, speaker, entity_id, entity_method FROM quotes "
-                               "WHERE speaker IS NOT NULL AND (entity_method IS NULL OR entity_method = 'known_speaker')"))
-    before = {row["id"]: (row["entity_id"], row["entity_method"]) for row in candidates}
-    if not memory.link(candidates):
+    changed = memory.link(list(db.query(
+        "SELECT id, article_id, speaker, entity_id, entity_method FROM quotes "
+        "WHERE speaker IS NOT NULL AND (entity_method IS NULL OR entity_method = 'known_speaker')")))
+    if not changed:
         return 0
-    changed = [row for row in candidates if (row["entity_id"], row["entity_method"]) != before[row["id"]]]
     with db.atomic():
         db.conn.executemany("UPDATE quotes SET entity_id = ?, entity_method = ? WHERE id = ?",
                             [(row["entity_id"], row["entity_method"], row["id"]) for row in changed])
@@ -665,10 +658,9 @@ def link_known_speakers(db: Database) -> int:
     return len(changed)
 
 
-def article_quotes(db: Database, article_id: int) -> list[dict]:
-    return list(db.query(
-        "SELECT speaker, speaker_role, entity_id, text, start_char, end_char FROM quotes "
-        "WHERE article_id = ? ORDER BY start_char", [article_id]))
+def article_mentions(db: Database, article_id: int) -> list[dict]:
+    """One article's mentions, in text order."""
+    return analyses_of(db, [article_id])[article_id]["mentions"]
 
 
 def record_model(db: Database, card: dict, path: str) -> None:

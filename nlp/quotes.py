@@ -623,10 +623,10 @@ class SpeakerMemory:
                     if first is None or known_first is None or known_first == first}
         return entities.pop() if len(entities) == 1 else None
 
-    def link(self, quotes: list[dict]) -> int:
+    def link(self, quotes: list[dict]) -> list[dict]:
         """Set the entity of quotes not stated by their article (again, for earlier
-        ``known_speaker`` links) from the known speakers; returns how many quotes changed."""
-        changed = 0
+        ``known_speaker`` links) from the known speakers; returns the quotes that changed."""
+        changed = []
         for quote in quotes:
             if quote.get("entity_method", STATED if quote.get("entity_id") else None) == STATED:
                 continue
@@ -634,7 +634,7 @@ class SpeakerMemory:
             method = KNOWN_SPEAKER if entity_id else None
             if (quote.get("entity_id"), quote.get("entity_method")) != (entity_id, method):
                 quote["entity_id"], quote["entity_method"] = entity_id, method
-                changed += 1
+                changed.append(quote)
         return changed
 
     def __len__(self) -> int:

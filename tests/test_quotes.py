@@ -199,11 +199,11 @@ def test_memory_links_a_person_to_the_entity_stated_elsewhere():
               {"speaker": "John Carter", "entity_id": None},      # another first name: not him
               {"speaker": "A spokesman", "entity_id": None},      # a description is nobody in particular
               {"speaker": "Mr Campion", "entity_id": "wm_pcc"}]
-    assert memory.link(quotes) == 2
+    assert memory.link(quotes) == quotes[:2]
     assert [(q["entity_id"], q.get("entity_method")) for q in quotes] == [
         ("shropshire_fire_authority", KNOWN_SPEAKER), ("shropshire_fire_authority", KNOWN_SPEAKER),
         (None, None), (None, None), ("wm_pcc", None)]
-    assert memory.link(quotes) == 0   # linking again changes nothing
+    assert memory.link(quotes) == []   # linking again changes nothing
 
 
 def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():

@@ -87,7 +87,7 @@ def test_fts_follows_articles(tmp_path):
     assert len(hits) == 1
 
 
-def test_analyses_of_many_articles_match_the_per_article_queries(tmp_path):
+def test_analyses_of_many_articles_in_text_order(tmp_path):
     from nlp.watchlist import load_watchlist
 
     db = store.connect(tmp_path / "x.db")
@@ -102,10 +102,15 @@ def test_analyses_of_many_articles_match_the_per_article_queries(tmp_path):
         quotes = [{"speaker": "Mr X", "text": f"q{k}", "start_char": k, "end_char": k + 2} for k in range(count)]
         store.replace_analysis(db, {"id": article[0], "content_hash": article[1]}, "v1", mentions, quotes)
     found = store.analyses_of(db, ids)
-    assert set(found) == set(ids)
-    for article_id in ids:
-        assert found[article_id]["mentions"] == store.article_mentions(db, article_id)
-        assert found[article_id]["quotes"] == store.article_quotes(db, article_id)
+    assert list(found) == ids
     assert [len(found[i]["mentions"]) for i in ids] == [2, 0, 1]
-    assert [m["start_char"] for m in found[ids[0]]["mentions"]] == [40, 50]   # text order
+    assert [len(found[i]["quotes"]) for i in ids] == [2, 0, 1]
+    assert found[ids[0]]["mentions"] == [
+        {"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 40, "end_char": 45, "sentence": "s", "paragraph": 0,
+         "method": "matched"},
+        {"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 50, "end_char": 55, "sentence": "s", "paragraph": 0,
+         "method": "matched"}]                                                   # text order, not insertion order
+    assert [q["text"] for q in found[ids[0]]["quotes"]] == ["q0", "q1"]
+    assert found[ids[2]]["quotes"][0]["speaker"] == "Mr X"
+    assert store.article_mentions(db, ids[2]) == found[ids[2]]["mentions"]
     assert store.analyses_of(db, []) == {}
