@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 
 from cuttings import store
-from cuttings.cli_common import CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress
+from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
+                                 validate_since)
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -128,16 +129,6 @@ def do_classify(db, classifier, analyser_version):
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
 
 
-def validate_since(value):
-    if value in (None, "all"):
-        return value
-    from crawler.discovery import iso_utc
-    normalised = iso_utc(value)
-    if normalised is None:
-        raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
-    return normalised
-
-
 # ----------------------------------------------------------------------------------------------
 # crawl / analyse / classify / run
 # ----------------------------------------------------------------------------------------------
@@ -146,7 +137,7 @@ def validate_since(value):
 @click.argument("source_ids", nargs=-1)
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sources file [default: data/sources.toml].")
-@click.option("--since", callback=lambda c, p, v: validate_since(v), default=None,
+@click.option("--since", callback=validate_since, default=None,
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
 @click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")

@@ -54,3 +54,14 @@ def progress_bar(description: str, total: int | None):
 
 def fail(message: str) -> None:
     raise click.ClickException(message)
+
+
+def validate_since(ctx, param, value):
+    """click callback for ``--since``: ``all``, or an ISO date/datetime normalised to UTC."""
+    if value in (None, "all"):
+        return value
+    from crawler.discovery import iso_utc
+    normalised = iso_utc(value)
+    if normalised is None:
+        raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
+    return normalised

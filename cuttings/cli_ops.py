@@ -11,17 +11,7 @@ from pathlib import Path
 import click
 
 from cuttings import nightly
-from cuttings.cli_common import fail, pass_context
-
-
-def _validate_since(ctx, param, value):
-    if value in (None, "all"):
-        return value
-    from crawler.discovery import iso_utc
-    normalised = iso_utc(value)
-    if normalised is None:
-        raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
-    return normalised
+from cuttings.cli_common import fail, pass_context, validate_since
 
 
 @click.command()
@@ -31,7 +21,7 @@ def _validate_since(ctx, param, value):
               help="Watchlist file [default: data/watchlist.toml].")
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS or data/models].")
-@click.option("--since", callback=_validate_since, default=None,
+@click.option("--since", callback=validate_since, default=None,
               help="Crawl cutoff (ISO date) or 'all' [default: last successful crawl minus the overlap].")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the digest goes [default: data/reports].")
