@@ -3,7 +3,8 @@
 Every model consumes *rows*, plain dicts built from a document
 ``{"title", "body", "mentions": [{"entity_id", "sentence"}], "quotes": [{"speaker", "entity_id", "text"}]}``:
 
-- ``article_row``: the whole article (title kept apart so it can be weighted) plus
+- ``article_row``: the whole article, its title and its lead (headline plus the
+  first ``LEAD_PARAGRAPHS`` paragraphs) kept apart so they can be weighted, plus
   domain counts (who is mentioned, who is quoted, who is in the headline);
 - ``tone_row``: one (article, entity) pair: the sentences that mention the
   entity and the quotes of its speakers (optionally their neighbouring sentences,
@@ -31,6 +32,9 @@ from sklearn.preprocessing import StandardScaler
 from nlp.embeddings import EmbeddingFeatures
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS  # noqa: F401 - re-exported
 TARGET_PLACEHOLDER = "TARGETBODY"
+# Body paragraphs that make an article's lead (with the headline): where a news
+# story states its angle, hence its stance (docs/classifiers.md).
+LEAD_PARAGRAPHS = 2
 OTHER_PLACEHOLDER = "OTHERBODY"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
@@ -106,10 +110,12 @@ def article_row(doc: dict) -> dict:
     for entity_id, count in quote_counts.items():
         domain[f"quotes={entity_id}"] = _count(count)
     body = doc.get("body") or ""
+    paragraphs = _paragraphs(doc)
     return {
         "title": title,
         "text": f"{title}\n{body}",
-        "paragraphs": _paragraphs(doc),
+        "lead": "\n".join(paragraphs[: LEAD_PARAGRAPHS + 1]),
+        "paragraphs": paragraphs,
         "quotes": "\n".join(quoted_words),
         "domain": domain,
     }
@@ -212,6 +218,7 @@ def text_features(
     char_ngrams: tuple[int, int] = (3, 5),
     char_weight: float = 0.0,
     title_weight: float = 0.0,
+    lead_weight: float = 0.0,
     domain_weight: float = 0.0,
     window_field: str | None = None,
     window_weight: float = 0.0,
@@ -221,7 +228,7 @@ def text_features(
     """FeatureUnion over a row for feature set ``features``.
 
     TF-IDF sets: word TF-IDF of ``field``, plus (when weighted > 0) char_wb TF-IDF,
-    headline-word TF-IDF, word TF-IDF of ``window_field`` and the row's ``domain``
+    headline-word TF-IDF, lead-word TF-IDF (``lead`` of ``article_row``), word TF-IDF of ``window_field`` and the row's ``domain``
     counts. Embedding sets (``static``, ``minilm``): the standardised mean embedding
     of the texts in ``embedding_field`` weighted by ``embedding_weight``.
     """
@@ -237,6 +244,9 @@ def text_features(
         if title_weight > 0:
             branches.append(("title", _branch("title", _tfidf_words((1, 1)))))
             weights["title"] = title_weight
+        if lead_weight > 0:
+            branches.append(("lead", _branch("lead", _tfidf_words(tuple(word_ngrams)))))
+            weights["lead"] = lead_weight
         if window_field and window_weight > 0:
             branches.append(("window", _branch(window_field, _tfidf_words(tuple(word_ngrams)))))
             weights["window"] = window_weight

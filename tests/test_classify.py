@@ -24,10 +24,12 @@ from nlp.classify import (
 from nlp.corpus import load_corpus
 from nlp.features import (
     DEFAULT_FEATURES,
+    LEAD_PARAGRAPHS,
     OTHER_PLACEHOLDER,
     TARGET_PLACEHOLDER,
     article_row,
     doc_from_record,
+    text_features,
     tone_row,
 )
 from nlp.scheme import load_scheme
@@ -232,6 +234,24 @@ def test_tone_row_masks_entity_names_and_adds_neighbours():
     assert row["paragraphs"] == ["Fire service praised", doc["body"]]
     plain = tone_row(doc, "sfrs", neighbours=0, mask=False)
     assert plain["context"].startswith("Shropshire Fire and Rescue Service saved") and plain["window"] == ""
+
+
+def test_article_row_lead_is_headline_and_first_paragraphs():
+    body = "\n\n".join(f"Paragraph {n} about the fire service." for n in range(1, 6))
+    row = article_row({"title": "Commissioner's bid opposed", "body": body})
+    assert LEAD_PARAGRAPHS == 2
+    assert row["lead"] == "Commissioner's bid opposed\nParagraph 1 about the fire service.\nParagraph 2 about the fire service."
+    assert "Paragraph 5" in row["text"] and "Paragraph 3" not in row["lead"]
+    assert article_row({"title": "Only a headline", "body": ""})["lead"] == "Only a headline"
+
+
+def test_stance_features_weight_the_lead(scheme):
+    union = text_features(field="text", features="tfidf", lead_weight=0.75)
+    assert dict(union.transformer_list)["lead"].steps[0][1].field == "lead"
+    assert union.transformer_weights["lead"] == 0.75
+    assert "lead" not in dict(text_features(field="text", features="tfidf").transformer_list)
+    stance = _TaskModel(scheme.tasks["stance_governance"], "tfidf")
+    assert "lead" in dict(stance.pipeline.named_steps["features"].transformer_list)
 
 
 def test_format_comparison_table(models_dir, scheme):
