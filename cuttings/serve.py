@@ -285,6 +285,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "speaker": ("Speaker.", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for.", "wm_pcc"),
+        "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
+                          "for) or `known_speaker` (earlier articles stated it for this person).", "stated"),
         "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
         "article_id": ("The article.", "14"),
         "title": ("Its headline.", "Fire chiefs warn over commissioner's plans"),

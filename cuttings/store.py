@@ -338,6 +338,7 @@ SELECT
   q.speaker,
   q.speaker_role,
   q.entity_id,
+  q.entity_method,
   q.text AS quote,
   a.id AS article_id,
   a.title,
@@ -379,6 +380,13 @@ def m004_quote_entity_method(db: Database) -> None:
     """How a quote's entity was found: stated in the article, or from the speaker's earlier quotes."""
     db.execute("ALTER TABLE quotes ADD COLUMN entity_method TEXT")
     db.execute("UPDATE quotes SET entity_method = 'stated' WHERE entity_id IS NOT NULL")
+
+
+@migrations()
+def m005_quotes_by_speaker_entity_method(db: Database) -> None:
+    """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
 
 
 # --------------------------------------------------------------------------

@@ -30,6 +30,20 @@ def test_migrations_apply_once(tmp_path):
     assert len(applied) == len(store.migrations._migrations)
 
 
+def test_quotes_by_speaker_shows_entity_method_after_upgrade(tmp_path):
+    """A database made before m005 gets entity_method in the view when it is next opened."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    db.execute("DROP VIEW quotes_by_speaker")
+    old_view = store._VIEWS["quotes_by_speaker"].replace("  q.entity_method,\n", "")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {old_view}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_quotes_by_speaker_entity_method'")
+    db.conn.commit()
+    assert "entity_method" not in db["quotes_by_speaker"].columns_dict
+    db = store.connect(path)
+    assert "entity_method" in db["quotes_by_speaker"].columns_dict
+
+
 def test_missing_database_refused_without_creating(tmp_path):
     path = tmp_path / "missing.db"
     with pytest.raises(store.StoreError, match="database not found"):
