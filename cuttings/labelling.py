@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import store
+from nlp.scheme import SchemeError, check_label, load_scheme
 
 REJECTED = "__rejected__"
 
@@ -54,24 +55,8 @@ class LabelTask:
     exclusive: str | None = None
 
 
-DEFAULT_TASKS = (
-    LabelTask("topics", "multi_label", ("governance", "collaboration", "finance", "legal", "incident",
-                                        "prevention", "workforce", "inspection", "other"), exclusive="other"),
-    LabelTask("stance_governance", "single_label", ("favour", "against", "neutral", "none")),
-    LabelTask("tone", "per_entity", ("positive", "negative", "neutral"), entities=("hwfrs", "sfrs", "wm_pcc")),
-)
-
-
 def load_label_tasks(path: str | Path | None = None) -> dict[str, LabelTask]:
-    """The tasks of the label scheme (``data/label_scheme.toml`` via ``nlp.scheme``).
-
-    Falls back to the tasks of ``data/corpus/LABELS.md`` only while ``nlp.scheme`` is
-    not installed.
-    """
-    try:
-        from nlp.scheme import SchemeError, load_scheme
-    except ModuleNotFoundError:
-        return {task.name: task for task in DEFAULT_TASKS}
+    """The tasks of the label scheme (``data/label_scheme.toml`` via ``nlp.scheme``)."""
     try:
         scheme = load_scheme(path)
     except SchemeError as exc:
@@ -495,30 +480,10 @@ def validate_record(raw: Any, tasks: dict[str, LabelTask], where: str) -> dict:
         value = raw.get(task.name)
         if value is None or value == {} and task.kind == "per_entity":
             continue
-        allowed = ", ".join(task.labels)
-        if task.kind == "multi_label":
-            if not isinstance(value, list) or not value:
-                raise LabellingError(f"{where}: {task.name} must be a non-empty list of labels")
-            for label in value:
-                if label not in task.labels:
-                    raise LabellingError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
-            if task.exclusive in value and len(set(value)) > 1:
-                raise LabellingError(f"{where}: {task.name} label {task.exclusive!r} must stand alone")
-            labels[task.name] = [label for label in task.labels if label in value]
-        elif task.kind == "single_label":
-            if value not in task.labels:
-                raise LabellingError(f"{where}: {task.name} label {value!r} is not in the scheme ({allowed})")
-            labels[task.name] = value
-        else:
-            if not isinstance(value, dict):
-                raise LabellingError(f"{where}: {task.name} must be an object of entity id -> label")
-            for entity_id, label in value.items():
-                if entity_id not in task.entities:
-                    raise LabellingError(f"{where}: {task.name} entity {entity_id!r} is not in the scheme "
-                                         f"({', '.join(task.entities)})")
-                if label not in task.labels:
-                    raise LabellingError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
-            labels[task.name] = dict(value)
+        try:
+            labels[task.name] = check_label(task, value, where)
+        except SchemeError as exc:
+            raise LabellingError(str(exc)) from None
     annotator = raw.get("annotator")
     if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
         raise LabellingError(f"{where}: annotator must be a non-empty string")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nlp.scheme import Scheme, SchemeError, load_scheme
+from nlp.scheme import Scheme, SchemeError, check_label, load_scheme
 
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -39,32 +39,13 @@ def _check_labels(record: dict, scheme: Scheme, where: str) -> dict:
         if value is None:
             labels[task.name] = None
             continue
-        if task.kind == "multi_label":
-            if not isinstance(value, list) or not value:
-                raise SchemeError(f"{where}: {task.name} must be a non-empty list of labels")
-            for label in value:
-                if label not in task.labels:
-                    raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme")
-            if task.exclusive in value and len(value) > 1:
-                raise SchemeError(f"{where}: {task.name} label {task.exclusive!r} must stand alone")
-            labels[task.name] = list(dict.fromkeys(value))
-        elif task.kind == "single_label":
-            if value not in task.labels:
-                raise SchemeError(f"{where}: {task.name} label {value!r} is not in the scheme")
-            labels[task.name] = value
-        else:
-            if not isinstance(value, dict):
-                raise SchemeError(f"{where}: {task.name} must be an object of entity id -> label")
-            for entity_id, label in value.items():
-                if entity_id not in task.entities:
-                    raise SchemeError(f"{where}: {task.name} entity {entity_id!r} is not in the scheme")
-                if label not in task.labels:
-                    raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme")
+        labels[task.name] = check_label(task, value, where)
+        if task.kind == "per_entity":
+            for entity_id in value:
                 if not entities.get(entity_id):
                     raise SchemeError(
                         f"{where}: {task.name} labels entity {entity_id!r} but lists no surface forms for it"
                     )
-            labels[task.name] = dict(value)
     return labels
 
 

@@ -52,6 +52,38 @@ class Scheme:
         return [task for task in self.tasks.values() if task.kind == kind]
 
 
+def check_label(task, value, where: str):
+    """``value`` of a record for ``task`` (a :class:`Task` or any object with the same
+    ``name``, ``kind``, ``labels``, ``entities``, ``exclusive``), normalised: topics in
+    scheme order without repeats, tone as a plain dict. Raises ``SchemeError`` naming
+    ``where`` for a value outside the scheme. Shared by corpus loading and label import.
+    """
+    allowed = ", ".join(task.labels)
+    if task.kind == "multi_label":
+        if not isinstance(value, list) or not value:
+            raise SchemeError(f"{where}: {task.name} must be a non-empty list of labels")
+        for label in value:
+            if label not in task.labels:
+                raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
+        if task.exclusive in value and len(set(value)) > 1:
+            raise SchemeError(f"{where}: {task.name} label {task.exclusive!r} must stand alone")
+        return [label for label in task.labels if label in value]
+    if task.kind == "single_label":
+        if not isinstance(value, str) or value not in task.labels:
+            raise SchemeError(f"{where}: {task.name} label {value!r} is not in the scheme ({allowed})")
+        return value
+    if not isinstance(value, dict):
+        raise SchemeError(f"{where}: {task.name} must be an object of entity id -> label")
+    for entity_id, label in value.items():
+        if entity_id not in task.entities:
+            raise SchemeError(
+                f"{where}: {task.name} entity {entity_id!r} is not in the scheme ({', '.join(task.entities)})"
+            )
+        if not isinstance(label, str) or label not in task.labels:
+            raise SchemeError(f"{where}: {task.name} label {label!r} is not in the scheme ({allowed})")
+    return dict(value)
+
+
 def _string_list(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise SchemeError(f"{where} must be a non-empty list of strings")

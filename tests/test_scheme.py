@@ -1,11 +1,13 @@
 """Label scheme and labelled-corpus loading."""
 
 import json
+import re
 
 import pytest
 
 from nlp.corpus import load_corpus, load_jsonl
-from nlp.scheme import SchemeError, load_scheme
+from cuttings import labelling
+from nlp.scheme import SchemeError, check_label, load_scheme
 
 CUSTOM_SCHEME = """
 [entities]
@@ -116,6 +118,29 @@ def test_records_are_validated_against_the_scheme(tmp_path, fields, message):
     path = write(tmp_path / "labels.jsonl", record("b-1", **fields) + "\n")
     with pytest.raises(SchemeError, match=message):
         load_jsonl(path, load_scheme())
+
+
+@pytest.mark.parametrize(
+    "task, value, message",
+    [
+        ("topics", ["finance", "weather"], "topics label 'weather' is not in the scheme (governance, "),
+        ("topics", [], "must be a non-empty list"),
+        ("stance_governance", ["favour"], "label ['favour'] is not in the scheme"),
+        ("tone", {"martians": "neutral"}, "entity 'martians' is not in the scheme (hwfrs, sfrs, wm_pcc)"),
+        ("tone", "neutral", "must be an object of entity id -> label"),
+    ],
+)
+def test_corpus_loading_and_label_import_share_one_check(task, value, message):
+    """The same bad value gets the same message from the scheme and from `label --import`."""
+    with pytest.raises(SchemeError, match=re.escape(message)) as from_scheme:
+        check_label(load_scheme().tasks[task], value, "f.jsonl:3")
+    with pytest.raises(labelling.LabellingError) as from_import:
+        labelling.validate_record({task: value}, labelling.load_label_tasks(), "f.jsonl:3")
+    assert str(from_import.value) == str(from_scheme.value)
+
+
+def test_check_label_normalises_topics_to_scheme_order():
+    assert check_label(load_scheme().tasks["topics"], ["legal", "governance", "legal"], "x") == ["governance", "legal"]
 
 
 def test_text_read_from_articles_folder_beside_the_jsonl(tmp_path):
