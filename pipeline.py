@@ -433,12 +433,11 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
         if not as_json:
             click.echo(format_table(result))
     if "quotes" in wanted:
-        from nlp.evaluate_entities import evaluate_quotes, format_quotes
-        gold = Path(__file__).resolve().parent / "tests" / "gold_quotes.jsonl"
+        from nlp.evaluate_entities import DEFAULT_GOLD_QUOTES, evaluate_quotes, format_quotes
         analyser = load_analyser()
         for key, known in (("quotes", False), ("quotes_known_speakers", True)):
             # Each article alone, then as the analyse stage links speakers known from other articles.
-            result = evaluate_quotes(gold, analyser=analyser, known_speakers=known)
+            result = evaluate_quotes(DEFAULT_GOLD_QUOTES, analyser=analyser, known_speakers=known)
             results[key] = result
             if not as_json:
                 click.echo(format_quotes(result))

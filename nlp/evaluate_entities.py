@@ -12,7 +12,7 @@ from nlp.entities import Analyser
 from nlp.quotes import SpeakerMemory
 
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
-DEFAULT_GOLD_QUOTES = Path(__file__).resolve().parent.parent / "tests" / "gold_quotes.jsonl"
+DEFAULT_GOLD_QUOTES = Path(__file__).resolve().parent.parent / "data" / "gold_quotes.jsonl"
 
 
 def load_corpus(corpus_dir: str | Path = DEFAULT_CORPUS_DIR) -> list[tuple[dict, str]]:
