@@ -31,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import store
-from nlp.scheme import SchemeError, check_label, load_scheme
+from nlp.scheme import SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
 
@@ -44,28 +44,16 @@ class LabellingError(Exception):
 # The label scheme, as the labelling screen needs it
 # --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LabelTask:
-    """One labelling task: ``kind`` is multi_label, single_label or per_entity."""
-
-    name: str
-    kind: str
-    labels: tuple[str, ...]
-    entities: tuple[str, ...] = ()
-    exclusive: str | None = None
-
-
-def load_label_tasks(path: str | Path | None = None) -> dict[str, LabelTask]:
+def load_label_tasks(path: str | Path | None = None) -> dict[str, Task]:
     """The tasks of the label scheme (``data/label_scheme.toml`` via ``nlp.scheme``)."""
     try:
         scheme = load_scheme(path)
     except SchemeError as exc:
         raise LabellingError(str(exc)) from None
-    return {task.name: LabelTask(task.name, task.kind, tuple(task.labels), tuple(task.entities),
-                                 task.exclusive) for task in scheme.tasks.values()}
+    return dict(scheme.tasks)
 
 
-def select_tasks(tasks: dict[str, LabelTask], name: str) -> list[LabelTask]:
+def select_tasks(tasks: dict[str, Task], name: str) -> list[Task]:
     """The tasks named by ``--task`` (``all`` for every task)."""
     if name == "all":
         return list(tasks.values())
@@ -87,7 +75,7 @@ class Candidate:
     confidence: float | None  # lowest, over its (task, target) predictions, of the best probability
 
 
-def _pending_sql(task: LabelTask) -> tuple[str, list]:
+def _pending_sql(task: Task) -> tuple[str, list]:
     """SELECT (article_id, task) for stories with no human label for ``task``."""
     sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
            "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
@@ -100,7 +88,7 @@ def _pending_sql(task: LabelTask) -> tuple[str, list]:
     return sql, params
 
 
-def candidates(db, tasks: list[LabelTask], limit: int | None = None) -> list[Candidate]:
+def candidates(db, tasks: list[Task], limit: int | None = None) -> list[Candidate]:
     """Stories (not syndicated copies) lacking a human label for any of ``tasks``, least
     certain first: any prediction flagged uncertain, then by the lowest best-probability
     over the pending (task, target) pairs; articles never classified come last."""
@@ -141,7 +129,7 @@ class Prediction:
 class Question:
     """One thing to decide: a task, and for per-entity tasks the entity."""
 
-    task: LabelTask
+    task: Task
     target: str = ""
     predictions: list[Prediction] = field(default_factory=list)
 
@@ -178,7 +166,7 @@ def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> lis
     return lead
 
 
-def load_card(db, article_id: int, tasks: list[LabelTask]) -> ArticleCard:
+def load_card(db, article_id: int, tasks: list[Task]) -> ArticleCard:
     """Everything the screen shows about one article, with the questions still open for it."""
     row = db.execute(
         "SELECT a.title, a.body, a.published_at, a.canonical_url, coalesce(s.name, a.source_id, '') "
@@ -343,7 +331,7 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
             chosen = [c for c in chosen if c != task.exclusive] + [label]
 
 
-def run_session(db, tasks: list[LabelTask], annotator: str, *, read_key: Callable[[], str],
+def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
                 console: Console | None = None, limit: int | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers.
 
@@ -408,7 +396,7 @@ def run_session(db, tasks: list[LabelTask], annotator: str, *, read_key: Callabl
 # Reading the human labels back, JSONL export and import
 # --------------------------------------------------------------------------
 
-def human_labels(db, tasks: dict[str, LabelTask], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
+def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
     """The current human labels per article in record form: ``{task: value, "annotator": ...}``
     (multi-label: list; single-label: str; per-entity: {entity: label}). Later rows win;
     a rejection row cancels an earlier human row of that topic."""
@@ -447,7 +435,7 @@ def human_labels(db, tasks: dict[str, LabelTask], article_ids: Iterable[int] | N
     return result
 
 
-def export_labels(db, path: str | Path, tasks: dict[str, LabelTask]) -> int:
+def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
     labelled = human_labels(db, tasks)
     count = 0
@@ -471,7 +459,7 @@ def export_labels(db, path: str | Path, tasks: dict[str, LabelTask]) -> int:
     return count
 
 
-def validate_record(raw: Any, tasks: dict[str, LabelTask], where: str) -> dict:
+def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
     """The labels of one import record as {task: value}; raises LabellingError naming ``where``."""
     if not isinstance(raw, dict):
         raise LabellingError(f"{where}: not a JSON object")
@@ -504,7 +492,7 @@ def _match_article(db, raw: dict) -> int | None:
     return None
 
 
-def _new_rows(task: LabelTask, wanted: Any, current: Any) -> list[tuple[str, str, str]]:
+def _new_rows(task: Task, wanted: Any, current: Any) -> list[tuple[str, str, str]]:
     """Rows that make the current human labels of one task equal ``wanted``."""
     if task.kind == "multi_label":
         have = set(current or [])
@@ -525,7 +513,7 @@ class ImportSummary:
     unmatched_lines: list[int] = field(default_factory=list)
 
 
-def import_labels(db, path: str | Path, tasks: dict[str, LabelTask], annotator: str) -> ImportSummary:
+def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. The whole file is checked first: a label outside
     the scheme raises LabellingError naming the file and line, and nothing is written.

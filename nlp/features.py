@@ -31,11 +31,12 @@ from sklearn.preprocessing import StandardScaler
 
 from nlp.embeddings import EmbeddingFeatures
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS  # noqa: F401 - re-exported
+
 TARGET_PLACEHOLDER = "TARGETBODY"
+OTHER_PLACEHOLDER = "OTHERBODY"
 # Body paragraphs that make an article's lead (with the headline): where a news
 # story states its angle, hence its stance (docs/classifiers.md).
 LEAD_PARAGRAPHS = 2
-OTHER_PLACEHOLDER = "OTHERBODY"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
 _QUOTED = re.compile(r"\"([^\"]{3,})\"|\u201c([^\u201d]{3,})\u201d")
@@ -228,8 +229,8 @@ def text_features(
     """FeatureUnion over a row for feature set ``features``.
 
     TF-IDF sets: word TF-IDF of ``field``, plus (when weighted > 0) char_wb TF-IDF,
-    headline-word TF-IDF, lead-word TF-IDF (``lead`` of ``article_row``), word TF-IDF of ``window_field`` and the row's ``domain``
-    counts. Embedding sets (``static``, ``minilm``): the standardised mean embedding
+    headline-word TF-IDF, lead-word TF-IDF (``lead`` of ``article_row``), word
+    TF-IDF of ``window_field`` and the row's ``domain`` counts. Embedding sets (``static``, ``minilm``): the standardised mean embedding
     of the texts in ``embedding_field`` weighted by ``embedding_weight``.
     """
     _check_features(features)

@@ -52,10 +52,9 @@ class Scheme:
         return [task for task in self.tasks.values() if task.kind == kind]
 
 
-def check_label(task, value, where: str):
-    """``value`` of a record for ``task`` (a :class:`Task` or any object with the same
-    ``name``, ``kind``, ``labels``, ``entities``, ``exclusive``), normalised: topics in
-    scheme order without repeats, tone as a plain dict. Raises ``SchemeError`` naming
+def check_label(task: Task, value, where: str):
+    """``value`` of a record for ``task``, normalised: topics in scheme order without
+    repeats, tone as a plain dict. Raises ``SchemeError`` naming
     ``where`` for a value outside the scheme. Shared by corpus loading and label import.
     """
     allowed = ", ".join(task.labels)
