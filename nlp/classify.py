@@ -8,12 +8,18 @@ sentence embeddings from ``nlp.embeddings``, or both):
   (``CalibratedClassifierCV``) class-balanced logistic regression whose decision
   threshold is tuned for F1 by inner cross-validation; the exclusive label
   (``other``) is predicted when no label passes its threshold.
-- ``single_label`` (stance): class-balanced logistic regression on the whole article.
+- ``single_label`` (stance): class-balanced logistic regression on the whole article
+  and, again, its lead.
 - ``per_entity`` (tone): one example per (article, entity) pair built from the
   sentences that mention the entity and the quotes of its speakers, plus
   (stacking) the article's probabilities under the scheme's single-label tasks
   (stance) crossed with the entity id: out-of-fold during training, from a
   stance model fitted inside the tone model at prediction.
+
+Single-label and per-entity probabilities are calibrated by temperature scaling
+(Guo et al. 2017): one temperature per model, fitted on the out-of-fold
+probabilities of the model card's cross-validation. It changes how sure a
+prediction says it is (hence the uncertain flag), never which label wins.
 
 Models are saved with skops (never pickle) beside a JSON model card, and loaded
 with an explicit list of trusted types.
@@ -168,6 +174,54 @@ def _multi_label_matrix(targets: list[list[str]], labels: list[str]) -> np.ndarr
     return np.array([[label in row for label in labels] for row in targets], dtype=int)
 
 
+# ---------------------------------------------------------------- calibration
+
+TEMPERATURE_GRID = np.geomspace(0.2, 5.0, 81)
+
+
+def tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling: softmax(log p / T) per row; T > 1 softens, T < 1 sharpens, argmax unchanged."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature (grid 0.2-5) minimising the log-loss of ``probabilities`` (rows) given
+    the true column index of each row."""
+    rows = np.arange(len(truth))
+    losses = [-np.log(np.clip(tempered(probabilities, t)[rows, truth], 1e-12, None)).mean() for t in TEMPERATURE_GRID]
+    return float(TEMPERATURE_GRID[int(np.argmin(losses))])
+
+
+def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 10) -> float:
+    """ECE: the gap between confidence (top probability) and accuracy, averaged over equal-width
+    confidence bins weighted by their share of rows."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == truth
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
+    return float(error)
+
+
+def _calibration(probabilities: np.ndarray, truth: np.ndarray) -> dict:
+    """Temperature fitted on out-of-fold ``probabilities``, with the ECE before and after."""
+    temperature = fit_temperature(probabilities, truth)
+    return {
+        "method": "temperature scaling on out-of-fold probabilities",
+        "temperature": round(temperature, 4),
+        "ece": round(expected_calibration_error(probabilities, truth), 4),
+        "ece_calibrated": round(expected_calibration_error(tempered(probabilities, temperature), truth), 4),
+    }
+
+
 # ---------------------------------------------------------------- models
 
 
@@ -226,6 +280,8 @@ class _TaskModel:
         self.thresholds: list[float] = []
         # Fitted stacked models: {task name: {"pipeline", "labels"}}.
         self.stacked: dict[str, dict] = {}
+        # Temperature scaling of single-label / per-entity probabilities (set by ``_train_task``).
+        self.temperature = 1.0
 
     def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
         if self.task.kind == "multi_label":
@@ -304,11 +360,7 @@ class _TaskModel:
         return thresholds
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
-        probabilities = self.pipeline.predict_proba(_stack(rows, self.stacked))
-        if self.task.kind == "multi_label":
-            # A single trained label is a binary problem: keep the positive column.
-            return probabilities[:, -len(self.labels):]
-        return probabilities
+        return _probabilities(self.bundle(""), rows)
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
@@ -337,7 +389,19 @@ class _TaskModel:
             "row": dict(PARAMS[self.task.kind].get("row", {})),
             "pipeline": self.pipeline,
             "stacked": self.stacked,
+            "temperature": self.temperature,
         }
+
+
+def _probabilities(bundle: dict, rows: list[dict]) -> np.ndarray:
+    """Probabilities of a saved or fitted model (``_TaskModel.bundle``) for ``rows``: stacked
+    features added, multi-label columns of the trained labels, others temperature-scaled."""
+    probabilities = bundle["pipeline"].predict_proba(_stack(rows, bundle.get("stacked")))
+    if bundle["kind"] == "multi_label":
+        # A single trained label is a binary problem: keep the positive column.
+        return probabilities[:, -len(bundle["labels"]):]
+    # Models saved before calibration have no temperature: 1 leaves them as they were.
+    return tempered(probabilities, bundle.get("temperature", 1.0))
 
 
 # ---------------------------------------------------------------- cross-validation
@@ -435,11 +499,16 @@ def _cross_validate_task(
         return report
     predicted: list = [None] * len(rows)
     baseline: list = [None] * len(rows)
+    out_of_fold = np.zeros((len(rows), len(eval_labels)))
     for train, test in _splits(task, targets, groups, eval_labels, folds, seed):
         model = _TaskModel(task, features, stacked).fit(
             [rows[i] for i in train], [targets[i] for i in train], learnable
         )
-        decided = model.decide(model.predict_proba([rows[i] for i in test]))
+        probabilities = model.predict_proba([rows[i] for i in test])
+        decided = model.decide(probabilities)
+        if not multi:
+            for column, label in enumerate(model.labels):
+                out_of_fold[test, eval_labels.index(label)] = probabilities[:, column]
         if multi:
             most_common = Counter(label for i in train for label in targets[i]).most_common(1)[0][0]
             guess = [most_common]
@@ -460,6 +529,7 @@ def _cross_validate_task(
         baseline_strategy = "majority class"
         matrix = confusion_matrix(targets, predicted, labels=eval_labels)
         report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
+        report["calibration"] = _calibration(out_of_fold, np.array([eval_labels.index(t) for t in targets]))
     report.update(scores)
     report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
     if task.kind == "per_entity":
@@ -513,6 +583,12 @@ def format_report(report: dict) -> str:
             )
             for entity_id, s in task_report.get("per_entity", {}).items():
                 lines.append(f"  {entity_id}: macro F1 {s['macro_f1']:.3f} over {s['n_examples']} pairs")
+            if "calibration" in task_report:
+                c = task_report["calibration"]
+                lines.append(
+                    f"  calibration: expected calibration error {c['ece']:.3f}, {c['ece_calibrated']:.3f} "
+                    f"after temperature scaling (T = {c['temperature']:.2f})"
+                )
             if "confusion_matrix" in task_report:
                 cm = task_report["confusion_matrix"]
                 lines.append("  confusion matrix (rows true, columns predicted):")
@@ -580,7 +656,7 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
             else:
                 rows.append(article_row(doc))
                 targets.append(record[name])
-        probabilities = bundle["pipeline"].predict_proba(_stack(rows, bundle.get("stacked")))
+        probabilities = _probabilities(bundle, rows)
         labels = bundle["labels"]
         multi = task.kind == "multi_label"
         task_report = {
@@ -594,7 +670,6 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
             "not_learnable": [],
         }
         if multi:
-            probabilities = probabilities[:, -len(labels):]
             predicted = [
                 [label for label, p, t in zip(labels, row, bundle["thresholds"]) if p >= t]
                 or ([bundle["exclusive"]] if bundle["exclusive"] else [labels[int(row.argmax())]])
@@ -717,6 +792,8 @@ def _train_task(
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")
     model = _TaskModel(task, features, stacked).fit(rows, targets, learnable)
+    if "calibration" in report:
+        model.temperature = report["calibration"]["temperature"]
     data_hash = _data_hash(records, task)
     created = datetime.now(timezone.utc).replace(microsecond=0)
     fingerprint = hashlib.sha256(
@@ -827,7 +904,7 @@ class Classifier:
     def _predict_tasks(self, docs: list[dict], results: list[dict]) -> None:
         article_rows = None
         for task, bundle in self.bundles.items():
-            pipeline, labels, floor = bundle["pipeline"], bundle["labels"], bundle["uncertain_below"]
+            labels, floor = bundle["labels"], bundle["uncertain_below"]
             if bundle["kind"] == "per_entity":
                 pairs = [
                     (index, entity_id)
@@ -846,16 +923,14 @@ class Classifier:
                     {**tone_row(docs[i], e, **row_options), "article": article_rows[i], "article_key": i}
                     for i, e in pairs
                 ]
-                probabilities = pipeline.predict_proba(_stack(rows, bundle.get("stacked")))
+                probabilities = _probabilities(bundle, rows)
                 for (index, entity_id), row in zip(pairs, probabilities):
                     best = int(row.argmax())
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
                 continue
             if article_rows is None:
                 article_rows = [article_row(doc) for doc in docs]
-            probabilities = pipeline.predict_proba(article_rows)
-            if bundle["kind"] == "multi_label":
-                probabilities = probabilities[:, -len(labels):]
+            probabilities = _probabilities(bundle, article_rows)
             for result, row in zip(results, probabilities):
                 if bundle["kind"] == "single_label":
                     best = int(row.argmax())

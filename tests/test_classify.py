@@ -3,6 +3,7 @@
 import json
 import re
 
+import numpy as np
 import pytest
 import skops.io
 
@@ -17,6 +18,9 @@ from nlp.classify import (
     _TaskModel,
     cross_validate,
     evaluate_models,
+    expected_calibration_error,
+    fit_temperature,
+    tempered,
     format_comparison,
     format_report,
     train_models,
@@ -252,6 +256,48 @@ def test_stance_features_weight_the_lead(scheme):
     assert "lead" not in dict(text_features(field="text", features="tfidf").transformer_list)
     stance = _TaskModel(scheme.tasks["stance_governance"], "tfidf")
     assert "lead" in dict(stance.pipeline.named_steps["features"].transformer_list)
+
+
+def test_temperature_scaling_softens_overconfidence_and_keeps_the_winner():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 600)
+    # Says 0.9 for its pick, but is right only 60% of the time: overconfident.
+    picked = np.where(rng.random(600) < 0.6, truth, (truth + 1) % 3)
+    probabilities = np.full((600, 3), 0.05)
+    probabilities[np.arange(600), picked] = 0.9
+    temperature = fit_temperature(probabilities, truth)
+    calibrated = tempered(probabilities, temperature)
+    assert temperature > 1.5
+    assert (calibrated.argmax(axis=1) == picked).all() and np.allclose(calibrated.sum(axis=1), 1.0)
+    assert expected_calibration_error(probabilities, truth) == pytest.approx(0.3, abs=0.05)
+    assert expected_calibration_error(calibrated, truth) < 0.05
+    # Underconfident (0.5 for a pick that is always right): sharpened.
+    shy = np.full((600, 3), 0.25)
+    shy[np.arange(600), truth] = 0.5
+    assert fit_temperature(shy, truth) < 1.0
+    assert tempered(shy, 1.0) is shy
+
+
+def test_stance_and_tone_probabilities_are_temperature_scaled(models_dir, classifier, training_records):
+    for task in ("stance_governance", "tone"):
+        card = json.loads((models_dir / f"{task}.json").read_text())
+        calibration = card["cross_validation"]["calibration"]
+        assert classifier.bundles[task]["temperature"] == calibration["temperature"] != 1.0
+        assert 0 <= calibration["ece_calibrated"] <= calibration["ece"] <= 1
+    assert "calibration" not in json.loads((models_dir / "topics.json").read_text())["cross_validation"]
+    bundle = classifier.bundles["stance_governance"]
+    doc = doc_from_record(training_records[0])
+    raw = bundle["pipeline"].predict_proba([article_row(doc)])
+    expected = tempered(raw, bundle["temperature"])[0]
+    predicted = classifier.predict(doc)["stance_governance"]
+    assert predicted["label"] == bundle["labels"][int(raw.argmax())]
+    assert predicted["probability"] == pytest.approx(float(expected.max()), abs=1e-4)
+    assert "calibration: expected calibration error" in format_report(card_reports(models_dir))
+
+
+def card_reports(models_dir):
+    return {t: json.loads((models_dir / f"{t}.json").read_text())["cross_validation"]
+            for t in ("topics", "stance_governance", "tone")}
 
 
 def test_format_comparison_table(models_dir, scheme):
