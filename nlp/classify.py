@@ -211,14 +211,22 @@ def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bin
     return float(error)
 
 
-def _calibration(probabilities: np.ndarray, truth: np.ndarray) -> dict:
-    """Temperature fitted on out-of-fold ``probabilities``, with the ECE before and after."""
+def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: float) -> dict:
+    """Temperature fitted on out-of-fold ``probabilities``, with the ECE before and after, and what
+    the uncertain flag (calibrated probability below ``uncertain_below``) separates."""
     temperature = fit_temperature(probabilities, truth)
+    calibrated = tempered(probabilities, temperature)
+    uncertain = calibrated.max(axis=1) < uncertain_below
+    correct = calibrated.argmax(axis=1) == truth
     return {
         "method": "temperature scaling on out-of-fold probabilities",
         "temperature": round(temperature, 4),
         "ece": round(expected_calibration_error(probabilities, truth), 4),
-        "ece_calibrated": round(expected_calibration_error(tempered(probabilities, temperature), truth), 4),
+        "ece_calibrated": round(expected_calibration_error(calibrated, truth), 4),
+        "uncertain_below": uncertain_below,
+        "uncertain_share": round(float(uncertain.mean()), 4),
+        "accuracy_certain": round(float(correct[~uncertain].mean()), 4) if (~uncertain).any() else None,
+        "accuracy_uncertain": round(float(correct[uncertain].mean()), 4) if uncertain.any() else None,
     }
 
 
@@ -529,7 +537,8 @@ def _cross_validate_task(
         baseline_strategy = "majority class"
         matrix = confusion_matrix(targets, predicted, labels=eval_labels)
         report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
-        report["calibration"] = _calibration(out_of_fold, np.array([eval_labels.index(t) for t in targets]))
+        truth_index = np.array([eval_labels.index(t) for t in targets])
+        report["calibration"] = _calibration(out_of_fold, truth_index, task.uncertain_below)
     report.update(scores)
     report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
     if task.kind == "per_entity":
@@ -589,6 +598,12 @@ def format_report(report: dict) -> str:
                     f"  calibration: expected calibration error {c['ece']:.3f}, {c['ece_calibrated']:.3f} "
                     f"after temperature scaling (T = {c['temperature']:.2f})"
                 )
+                if c.get("accuracy_certain") is not None and c.get("accuracy_uncertain") is not None:
+                    lines.append(
+                        f"  uncertain (probability < {c['uncertain_below']:g}): {c['uncertain_share']:.0%} of "
+                        f"predictions, right {c['accuracy_uncertain']:.0%} of the time; the others "
+                        f"{c['accuracy_certain']:.0%}"
+                    )
             if "confusion_matrix" in task_report:
                 cm = task_report["confusion_matrix"]
                 lines.append("  confusion matrix (rows true, columns predicted):")

@@ -284,6 +284,9 @@ def test_stance_and_tone_probabilities_are_temperature_scaled(models_dir, classi
         calibration = card["cross_validation"]["calibration"]
         assert classifier.bundles[task]["temperature"] == calibration["temperature"] != 1.0
         assert 0 <= calibration["ece_calibrated"] <= calibration["ece"] <= 1
+        assert calibration["uncertain_below"] == 0.6 and 0 <= calibration["uncertain_share"] <= 1
+        share_right = [calibration[k] for k in ("accuracy_certain", "accuracy_uncertain") if calibration[k] is not None]
+        assert share_right and all(0 <= value <= 1 for value in share_right)
     assert "calibration" not in json.loads((models_dir / "topics.json").read_text())["cross_validation"]
     bundle = classifier.bundles["stance_governance"]
     doc = doc_from_record(training_records[0])
