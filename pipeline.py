@@ -17,14 +17,14 @@ from pathlib import Path
 import click
 
 from cuttings import store
-from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
-                                 validate_since)
+from cuttings.cli_common import (CuttingsContext, StorageAwareGroup, err_console, fail, pass_context, progress_bar,
+                                 show_progress, validate_since)
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=StorageAwareGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
 @click.version_option(package_name="cuttings")
@@ -157,8 +157,14 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
         except ConfigError as exc:
             fail(str(exc))
     db = ctx.open_db(create=True)
+    from cuttings.nightly import mark_stale_runs
+    mark_stale_runs(db)  # rows left `running` by a crawl that died (kill -9, storage failure)
     summary = do_crawl(db, config, source_ids, since, polite=not no_politeness)
     print_crawl_summary(summary)
+    if summary.storage_error:
+        from cuttings.crawl import storage_error_line
+        err_console.print(f"Error: {storage_error_line(summary)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(5)
     if summary.status == "failed":
         sys.exit(2)
 

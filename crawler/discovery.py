@@ -111,7 +111,10 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[str], list[Found]]:
 def page_links(body: bytes | str, base_url: str) -> tuple[list[str], list[str], str | None]:
     """(all same-site links, autodiscovered feed URLs, rel=next URL) of an HTML page."""
     try:
-        doc = lxml_html.fromstring(body)
+        if isinstance(body, str):  # already decoded (the spider passes response.text): parse as UTF-8
+            doc = lxml_html.fromstring(body.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+        else:
+            doc = lxml_html.fromstring(body)
     except (etree.ParserError, ValueError):
         return [], [], None
     host = urlsplit(base_url).netloc

@@ -5,6 +5,8 @@ runner, one connection on the reactor thread) and counts what it drops in the st
 """
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from urllib.parse import urlsplit
 
@@ -47,26 +49,100 @@ class RejectNonArticlesPipeline(_StorePipeline):
         raise DropItem(f"not an article: {reason}: {item['url']}")
 
 
-class NormaliseUrlsPipeline(_StorePipeline):
-    """Set ``canonical_url``: the page's rel=canonical when it points at the same site (or
-    a sister title on the same scheme), else the fetched URL; both normalised (tracking
-    parameters, AMP/mobile variants, trailing slashes and case removed)."""
+class CleanTextPipeline(_StorePipeline):
+    """Strip NUL and other control characters (not tab or newline) from the extracted text
+    fields: a NUL would end strings early in C tools, CSV readers and terminals downstream."""
+
+    FIELDS = ("title", "body", "author", "description", "section")
+    CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
     def process_item(self, item):
-        declared = item.get("extracted_canonical")
-        chosen = declared if declared and urlsplit(declared).scheme in ("http", "https") else item["url"]
-        item["canonical_url"] = normalise_url(chosen)
+        for name in self.FIELDS:
+            value = item.get(name)
+            if isinstance(value, str) and self.CONTROL.search(value):
+                item[name] = self.CONTROL.sub("", value)
+                self.crawler.stats.inc_value("cuttings/control_chars_stripped")
         return item
+
+
+def _host(url: str) -> str:
+    netloc = urlsplit(url).netloc.lower()
+    return netloc[4:] if netloc.startswith("www.") else netloc
+
+
+class NormaliseUrlsPipeline(_StorePipeline):
+    """Set ``canonical_url``, the article's identity: the page's rel=canonical when it names
+    the page's own site or a sister title declared in sources.toml (``sisters``), else the
+    fetched URL (the refused canonical is recorded in ``crawl_notices`` as
+    ``canonical_offsite``). Both normalised (tracking parameters, AMP/mobile variants,
+    trailing slashes and case removed).
+
+    A canonical already held by a stored article fetched from another URL, whose content this
+    page would replace, is not taken over: the page is stored under its own URL
+    (``canonical_conflict``). So a page cannot overwrite another's article by pointing its
+    canonical at it, and two pages sharing one canonical do not swap versions every run.
+    """
+
+    def open_spider(self):
+        self.sources = {s.id: s for s in getattr(self.spider, "sources", [])}
+
+    def allowed_canonical(self, source, canonical: str, fetched: str) -> bool:
+        from crawler.urlpolicy import source_hosts
+
+        host = _host(canonical)
+        if host == _host(fetched):
+            return True
+        if source is None:
+            return False
+        hosts = set(source_hosts(source))
+        for sister in getattr(source, "sister_sources", []):
+            hosts |= source_hosts(sister)
+        return host in {h[4:] if h.startswith("www.") else h for h in hosts}
+
+    def process_item(self, item):
+        fetched = item["url"]
+        declared = item.get("extracted_canonical")
+        source = self.sources.get(item.get("source_id"))
+        chosen = fetched
+        if declared and urlsplit(declared).scheme in ("http", "https"):
+            if self.allowed_canonical(source, declared, fetched):
+                chosen = declared
+            else:
+                self.notice(item, "canonical_offsite",
+                            f"rel=canonical {declared} is not on this site or a declared sister title: "
+                            "stored under the fetched URL")
+        item["canonical_url"] = normalise_url(chosen)
+        own = normalise_url(fetched)
+        db = getattr(self.spider, "db", None)
+        if item["canonical_url"] != own and db is not None:
+            existing = store.find_article(db, item["canonical_url"])
+            if existing is not None and normalise_url(existing["url"]) != own and \
+                    existing["content_hash"] != store.content_hash(item.get("title") or "", item.get("body") or ""):
+                self.notice(item, "canonical_conflict",
+                            f"rel=canonical {item['canonical_url']} belongs to article {existing['id']} fetched from "
+                            f"{existing['url']}: stored under the fetched URL")
+                item["canonical_url"] = own
+        return item
+
+    def notice(self, item, kind, message):
+        if hasattr(self.spider, "record_notice"):
+            self.spider.record_notice(item.get("source_id"), item["url"], kind, message)
 
 
 class StoreArticlesPipeline(_StorePipeline):
     """Write articles to the store: new, near-duplicate copy (``duplicate_of``), material
-    revision (new ``article_versions`` row) or unchanged. Counts each outcome.
+    revision (new ``article_versions`` row) or unchanged. Counts each outcome once its batch
+    is committed.
 
     Articles are committed in batches (``CUTTINGS_COMMIT_EVERY`` items or
     ``CUTTINGS_COMMIT_SECONDS``, and when the spider closes). Each article and its crawl
     state are written together, so a crash loses at most the uncommitted batch, which the
     next crawl fetches again: nothing half-written, nothing duplicated.
+
+    A failed write is an error of the run, never a silent loss: each article not stored is
+    counted (``cuttings/write_failed``) and its URL kept (``cuttings/unstored``) for the runner
+    to record in ``crawl_errors``; a storage error (disk full, read-only, I/O) also stops the
+    crawl, since nothing fetched afterwards could be kept.
     """
 
     def open_spider(self):
@@ -75,32 +151,74 @@ class StoreArticlesPipeline(_StorePipeline):
         settings = self.crawler.settings
         self.commit_every = settings.getint("CUTTINGS_COMMIT_EVERY", 50)
         self.commit_seconds = settings.getfloat("CUTTINGS_COMMIT_SECONDS", 2.0)
-        self.pending = 0
+        self.batch: list[tuple[dict, str]] = []
         self.batch_started = 0.0
+        self.storage_broken = False
 
     def process_item(self, item):
-        spider = self.spider
         if self.db is None:
             return item
-        if not self.db.conn.in_transaction:
-            self.db.conn.execute("BEGIN")
-            self.pending, self.batch_started = 0, time.monotonic()
-        status, article_id = store.save_article(self.db, dict(item), spider.run_id, self.index)
-        self.pending += 1
-        if self.pending >= self.commit_every or time.monotonic() - self.batch_started >= self.commit_seconds:
+        if self.storage_broken:
+            self.lost([dict(item)], "storage unavailable earlier in this run")
+            raise DropItem(f"not stored (storage error): {item['url']}")
+        try:
+            if not self.db.conn.in_transaction:
+                self.db.conn.execute("BEGIN")
+                self.batch, self.batch_started = [], time.monotonic()
+            status, _article_id = store.save_article(self.db, dict(item), self.spider.run_id, self.index)
+        except sqlite3.Error as exc:
+            self.failed(exc, dict(item))
+            raise DropItem(f"not stored ({exc}): {item['url']}") from None
+        self.batch.append((dict(item), status))
+        if len(self.batch) >= self.commit_every or time.monotonic() - self.batch_started >= self.commit_seconds:
             self.commit()
-        stats = spider.crawler.stats
-        stats.inc_value(f"cuttings/articles_{status}")
-        stats.inc_value(f"cuttings/source/{item.get('source_id')}/articles_{status}")
-        stats.inc_value(f"cuttings/source/{item.get('source_id')}/body_words", store.word_count(item.get("body")))
-        if item.get("published_at"):
-            stats.inc_value(f"cuttings/source/{item.get('source_id')}/dated")
         return item
 
     def commit(self):
-        if self.db is not None and self.db.conn.in_transaction:
+        if self.db is None or not self.db.conn.in_transaction:
+            self.batch = []
+            return
+        try:
             self.db.conn.execute("COMMIT")
-        self.pending = 0
+        except sqlite3.Error as exc:
+            self.failed(exc, None)
+            return
+        stats = self.crawler.stats
+        for item, status in self.batch:
+            source_id = item.get("source_id")
+            stats.inc_value(f"cuttings/articles_{status}")
+            stats.inc_value(f"cuttings/source/{source_id}/articles_{status}")
+            stats.inc_value(f"cuttings/source/{source_id}/body_words", store.word_count(item.get("body")))
+            if item.get("published_at"):
+                stats.inc_value(f"cuttings/source/{source_id}/dated")
+        self.batch = []
+
+    def failed(self, exc: sqlite3.Error, item: dict | None) -> None:
+        """A write failed. A storage error loses the uncommitted batch (rolled back) and stops the
+        crawl; any other error (a bug) loses only this article, whose savepoint was rolled back."""
+        if not store.is_storage_error(exc):
+            if item is not None:
+                self.lost([item], f"{type(exc).__name__}: {exc}")
+            return
+        lost = [batch_item for batch_item, _ in self.batch] + ([item] if item is not None else [])
+        self.batch = []
+        try:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self.storage_broken = True
+        self.lost(lost, f"{type(exc).__name__}: {exc}")
+        self.spider.storage_failed(exc)
+
+    def lost(self, items: list[dict], reason: str) -> None:
+        stats = self.crawler.stats
+        unstored = stats.get_value("cuttings/unstored") or []
+        for item in items:
+            stats.inc_value("cuttings/write_failed")
+            stats.inc_value(f"cuttings/source/{item.get('source_id')}/write_failed")
+            unstored.append((item.get("source_id"), item.get("url"), reason[:300]))
+        stats.set_value("cuttings/unstored", unstored)
 
     def close_spider(self):
         self.commit()

@@ -35,13 +35,38 @@ DNS_TIMEOUT = 20
 HTTPERROR_ALLOWED_CODES = [304]
 
 DOWNLOADER_MIDDLEWARES = {
+    # URL policy first (crawler/urlpolicy.py): http(s) only, the source's own hosts, no internal
+    # addresses unless the source is local; it sees every request, redirects included.
+    "crawler.urlpolicy.UrlPolicyMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.urlpolicy.CappedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+
+# Only the HTTP(S) handlers, which enforce DOWNLOAD_MAXSIZE: no file://, ftp://, s3://, data:.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+
+# Private, loopback and link-local addresses are refused unless the source is local
+# (`local = true`) or `[crawl] allow_private_addresses = true` (demo and tests).
+CUTTINGS_ALLOW_PRIVATE_ADDRESSES = False
+# A robots.txt larger than this means "disallow everything" for that site (recorded).
+CUTTINGS_ROBOTSTXT_MAXSIZE = 500_000
+
+# Discovery budgets per source per run (recorded in crawl_notices when hit): sitemaps fetched
+# (indexes and their children), article links taken from one page, total Retry-After wait.
+CUTTINGS_MAX_SITEMAPS_PER_SOURCE = 50
+CUTTINGS_MAX_LINKS_PER_PAGE = 100
+CUTTINGS_MAX_RETRY_WAIT_PER_SOURCE = 300.0
+
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.StorageErrorSpiderMiddleware": 550,
 }
 
 # One item pipeline per concern, priorities spaced for later additions.
 ITEM_PIPELINES = {
     "crawler.pipelines.RejectNonArticlesPipeline": 100,
+    "crawler.pipelines.CleanTextPipeline": 150,
     "crawler.pipelines.NormaliseUrlsPipeline": 200,
     "crawler.pipelines.StoreArticlesPipeline": 400,
 }

@@ -29,11 +29,31 @@ class CuttingsContext:
         """Open the database. ``create=False`` (reading commands) refuses a missing file."""
         try:
             return store.connect(self.db_path, create=create)
+        except store.StorageError:
+            raise  # StorageAwareGroup: one line, exit 5
         except store.StoreError as exc:
             raise click.ClickException(str(exc)) from None
 
 
 pass_context = click.make_pass_decorator(CuttingsContext)
+
+EXIT_STORAGE = 5  # as cuttings.nightly.EXIT_STORAGE
+
+
+class StorageAwareGroup(click.Group):
+    """The command group: a database that cannot be written (disk full, read-only, I/O error),
+    in any command, ends with one line on stderr and exit code 5 instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if isinstance(exc, store.StorageError) or store.is_storage_error(exc):
+                text = str(exc) if str(exc).startswith("storage error") else f"storage error: {exc}"
+                err_console.print(f"Error: {text} (free space or fix permissions, then run again)",
+                                  markup=False, highlight=False, soft_wrap=True)
+                ctx.exit(EXIT_STORAGE)
+            raise
 
 
 def show_progress() -> bool:

@@ -57,6 +57,10 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
     if result.exit_code == nightly.EXIT_USER_ERROR and result.run_id is None:
         click.echo(f"Error: {result.message}", err=True)
         sys.exit(result.exit_code)
+    if result.exit_code == nightly.EXIT_STORAGE:
+        click.echo(f"cuttings run: {result.message}", err=True)
+        if result.run_id is None:
+            sys.exit(result.exit_code)
     if not quiet:
         for name, stage in result.stages.items():
             detail = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if isinstance(v, int) and k != "crawl_run_id")

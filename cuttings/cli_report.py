@@ -30,13 +30,17 @@ def _timestamp(value: str | None, option: str) -> str | None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
               show_default=True, help="Directory for the report files.")
 @click.option("--email", is_flag=True, help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables).")
-@click.option("--webhook", metavar="URL", help="Post a short summary to a Slack or Teams incoming webhook.")
+@click.option("--webhook", "webhook", is_flag=False, flag_value="", default=None, metavar="",
+              help="Post a short summary to the Slack or Teams incoming webhook in $CUTTINGS_WEBHOOK_URL "
+                   "(the URL is a secret: never on the command line).")
+@click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Post to the webhook URL read from this file (first line) instead.")
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
                                                        "--format text) to standard output.")
 @click.option("--no-record", is_flag=True, help="Do not record the report: the next digest covers the same stories.")
 @pass_context
 def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: Path, email: bool,
-                   webhook: str | None, print_: bool, no_record: bool) -> None:
+                   webhook: str | None, webhook_file: Path | None, print_: bool, no_record: bool) -> None:
     """Write the morning digest of stories first seen since the last report.
 
     The digest groups new stories by watched body, with topics, stance and tone
@@ -48,6 +52,15 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
         cuttings report --since 2026-11-01 --format html --email
     """
     since = _timestamp(since, "--since")
+    if webhook:  # a value after --webhook: the secret URL typed on the command line
+        raise click.ClickException("--webhook takes no URL on the command line (other users can read it in ps and "
+                                   "shell history): put it in $CUTTINGS_WEBHOOK_URL or a file for --webhook-file")
+    webhook_url = None
+    if webhook is not None or webhook_file is not None:
+        try:
+            webhook_url = delivery.webhook_url(path=webhook_file)
+        except delivery.DeliveryError as exc:
+            raise click.ClickException(str(exc)) from None
     db = ctx.open_db()
     digest = report.build_digest(db, since=since)
     formats = _FORMATS[fmt]
@@ -59,8 +72,8 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
             recipients = delivery.send_email(subject, report.render_html(digest),
                                              report.render_markdown(digest, plain=True))
             err_console.print(f"e-mailed to {', '.join(recipients)}")
-        if webhook:
-            delivery.post_webhook(webhook, digest)
+        if webhook_url:
+            delivery.post_webhook(webhook_url, digest)
             err_console.print("posted to the webhook")
     except delivery.DeliveryError as exc:
         raise click.ClickException(f"{exc} (report files were written but not recorded)") from None

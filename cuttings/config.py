@@ -40,6 +40,12 @@ class CrawlSettings:
     max_page_bytes: int = 5_000_000
     retry_times: int = 2
     search_keywords: list[str] = field(default_factory=list)
+    # Hostile-web limits (docs/operations.md): internal addresses only when allowed; budgets per
+    # source per run, recorded in crawl_notices when hit.
+    allow_private_addresses: bool = False
+    max_sitemaps_per_source: int = 50
+    max_links_per_page: int = 100
+    max_retry_wait_per_source: float = 300.0
 
 
 @dataclass
@@ -58,6 +64,9 @@ class Source:
     selectors: dict[str, str] = field(default_factory=dict)
     verified: bool = False
     notes: str | None = None
+    hosts: list[str] = field(default_factory=list)    # other hosts serving this source's pages
+    sisters: list[str] = field(default_factory=list)  # ids of sister titles (rel=canonical accepted)
+    local: bool = False  # on a private/loopback address you run (demo, tests): allow fetching it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,8 +153,13 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
             if not isinstance(entry.get(required), str) or not entry[required].strip():
                 raise ConfigError(f"{label}: missing '{required}'")
         values = dict(entry)
-        for key in ("feeds", "sitemaps", "sections", "allow", "deny"):
+        for key in ("feeds", "sitemaps", "sections", "allow", "deny", "hosts", "sisters"):
             values[key] = _str_list(entry.get(key), f"{label}: '{key}'")
+        for host in values["hosts"]:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", host):
+                raise ConfigError(f"{label}: 'hosts' entries are host names (optionally host:port), got {host!r}")
+        if not isinstance(entry.get("local", False), bool):
+            raise ConfigError(f"{label}: 'local' must be true or false")
         for key in ("allow", "deny"):
             for pattern in values[key]:
                 try:
@@ -166,4 +180,12 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
             if not re.match(r"^https?://", url):
                 raise ConfigError(f"{label}: not an http(s) URL: {url!r}")
         sources.append(Source(**values))
+    ids = {s.id for s in sources}
+    for source in sources:
+        unknown_sisters = [sid for sid in source.sisters if sid not in ids]
+        if unknown_sisters:
+            raise ConfigError(f"{name}: source {source.id!r}: 'sisters' names unknown source(s) "
+                              f"{', '.join(unknown_sisters)}")
+        # not a dataclass field: the sister Source objects, for the crawler's canonical-URL check
+        source.sister_sources = [s for s in sources if s.id in source.sisters]
     return SourcesConfig(path=path, crawl=crawl, sources=sources)

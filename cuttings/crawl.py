@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 
 from scrapy import signals
@@ -28,6 +29,7 @@ class CrawlSummary:
     sources: list[dict] = field(default_factory=list)
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    storage_error: str | None = None
 
 
 def scrapy_settings(crawl: CrawlSettings, *, polite: bool = True, log_level: str = "WARNING") -> Settings:
@@ -41,6 +43,10 @@ def scrapy_settings(crawl: CrawlSettings, *, polite: bool = True, log_level: str
     settings.set("DOWNLOAD_MAXSIZE", crawl.max_page_bytes)
     settings.set("DOWNLOAD_WARNSIZE", max(1, crawl.max_page_bytes // 2))
     settings.set("RETRY_TIMES", crawl.retry_times)
+    settings.set("CUTTINGS_ALLOW_PRIVATE_ADDRESSES", crawl.allow_private_addresses)
+    settings.set("CUTTINGS_MAX_SITEMAPS_PER_SOURCE", crawl.max_sitemaps_per_source)
+    settings.set("CUTTINGS_MAX_LINKS_PER_PAGE", crawl.max_links_per_page)
+    settings.set("CUTTINGS_MAX_RETRY_WAIT_PER_SOURCE", crawl.max_retry_wait_per_source)
     if polite:
         settings.set("DOWNLOAD_DELAY", crawl.download_delay)
         settings.set("AUTOTHROTTLE_ENABLED", crawl.autothrottle)
@@ -69,8 +75,11 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
     """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends."""
     from crawler.spiders.news import NewsSpider
 
-    store.sync_sources(db, sources)
-    run_id = store.start_run(db, command, since=since)
+    try:
+        store.sync_sources(db, sources)
+        run_id = store.start_run(db, command, since=since)
+    except sqlite3.Error as exc:
+        raise _storage_error(exc, "could not start the crawl") from None
     process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level))
     crawler = process.create_crawler(NewsSpider)
     if on_page is not None:
@@ -85,11 +94,29 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    if status == "ok" and stats.get("finish_reason") is None:
+    storage_error = stats.get("cuttings/storage_error")
+    unstored = stats.get("cuttings/unstored") or []
+    if storage_error or unstored:
+        # Articles fetched but not stored: the run is failed, so the next run's window
+        # (default_since) does not move past them, and each one is an error of the run.
+        status = "failed"
+        message = (f"storage error: {storage_error}; " if storage_error else "") + \
+            f"{len(unstored)} article(s) fetched but not stored; the next crawl fetches them again"
+    elif status == "ok" and stats.get("finish_reason") is None:
         status, message = "failed", "the crawl did not start (see the log for the error)"
     elif status == "ok" and stats.get("finish_reason") != "finished":
         status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
-    summary = summarise(db, run_id, sources, stats)
+    try:
+        for source_id, url, reason in unstored:
+            store.record_error(db, run_id, "write_failed", url=url, source_id=source_id,
+                               message=f"article not stored: {reason}")
+        if storage_error and not unstored:
+            store.record_error(db, run_id, "storage_error", message=storage_error)
+        summary = summarise(db, run_id, sources, stats)
+    except sqlite3.Error as exc:
+        _mark_finished_or_raise(db, run_id, "failed", message or f"storage error: {exc}")
+        raise _storage_error(exc, f"crawl run {run_id} could not be recorded") from None
+    summary.counts["errors"] = max(summary.counts["errors"], len(unstored))
     if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]
                                                             or summary.counts["articles_unchanged"]
                                                             or summary.counts["articles_updated"]):
@@ -97,8 +124,40 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
     elif status == "ok" and summary.counts["errors"]:
         status = "partial"
     summary.status = status
-    store.finish_run(db, run_id, status, message=message, **summary.counts)
+    summary.storage_error = storage_error
+    try:
+        store.finish_run(db, run_id, status, message=message, **summary.counts)
+    except sqlite3.Error as exc:
+        _mark_finished_or_raise(db, run_id, status, message)
+        raise _storage_error(exc, f"crawl run {run_id} could not be recorded") from None
     return summary
+
+
+def storage_error_line(summary: CrawlSummary) -> str | None:
+    """The one line the command line prints when a crawl stopped on a storage error."""
+    if not summary.storage_error:
+        return None
+    unstored = summary.counts.get("errors", 0)
+    return (f"storage error: {summary.storage_error.split(': ', 1)[-1]}: crawl run {summary.run_id} stopped; "
+            f"articles not stored are recorded as write_failed ({unstored} error(s)) and fetched again by the "
+            "next run once space is freed or permissions fixed")
+
+
+def _storage_error(exc: BaseException, what: str) -> store.StoreError:
+    if store.is_storage_error(exc):
+        return store.StorageError(f"storage error: {exc}: {what}; free space or fix permissions and run again")
+    return store.StoreError(f"database error: {exc}: {what}")
+
+
+def _mark_finished_or_raise(db, run_id: int, status: str, message: str | None) -> None:
+    """Last attempt to close the run row (a smaller write than the summary). If even this fails,
+    the row stays ``running`` with this process's pid, and the next run marks it interrupted."""
+    try:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        store.finish_run(db, run_id, status, message=message)
+    except sqlite3.Error:
+        pass
 
 
 def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSummary:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import smtplib
+from pathlib import Path
 import ssl
 import urllib.error
 import urllib.parse
@@ -28,7 +29,9 @@ SMTP_VARIABLES = {
     "CUTTINGS_SMTP_PASSWORD": "login password (optional; never logged)",
     "CUTTINGS_SMTP_FROM": "sender address (required)",
     "CUTTINGS_SMTP_TO": "comma-separated recipient addresses (required)",
-    "CUTTINGS_SMTP_STARTTLS": "1/true/yes to upgrade the connection with STARTTLS (default off)",
+    "CUTTINGS_SMTP_STARTTLS": "1/0: upgrade the connection with STARTTLS (default: on when logging in, else off)",
+    "CUTTINGS_SMTP_PLAINTEXT_LOGIN": "1 to allow a login with CUTTINGS_SMTP_STARTTLS=0 (password sent in clear; "
+                                     "only for a relay on this machine)",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -75,11 +78,16 @@ def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = o
     if starttls_text not in _TRUE | _FALSE:
         raise DeliveryError(f"CUTTINGS_SMTP_STARTTLS must be one of 1/0, true/false, yes/no, on/off "
                             f"(got {starttls_text!r})")
-    starttls = starttls_text in _TRUE
+    user = _setting(env, "CUTTINGS_SMTP_USER")
+    # The password never crosses the network in clear: a login means STARTTLS unless turned
+    # off explicitly and a plaintext login allowed explicitly too.
+    starttls = starttls_text in _TRUE or (starttls_text == "" and bool(user))
+    if user and not starttls and _setting(env, "CUTTINGS_SMTP_PLAINTEXT_LOGIN").lower() not in _TRUE:
+        raise DeliveryError("refusing to send the SMTP password without STARTTLS: unset CUTTINGS_SMTP_STARTTLS "
+                            "(or set it to 1), or set CUTTINGS_SMTP_PLAINTEXT_LOGIN=1 for a relay on this machine")
     port_text = _setting(env, "CUTTINGS_SMTP_PORT") or ("587" if starttls else "25")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise DeliveryError(f"CUTTINGS_SMTP_PORT must be a port number (got {port_text!r})")
-    user = _setting(env, "CUTTINGS_SMTP_USER")
     password = env.get("CUTTINGS_SMTP_PASSWORD") or ""
     if bool(user) != bool(password):
         missing = "CUTTINGS_SMTP_PASSWORD" if user else "CUTTINGS_SMTP_USER"
@@ -147,6 +155,30 @@ def _chat_escape(text: str | None) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+WEBHOOK_VARIABLE = "CUTTINGS_WEBHOOK_URL"
+
+
+def webhook_url(env: Mapping[str, str] = os.environ, path: str | os.PathLike | None = None) -> str:
+    """The webhook URL, a secret: from the file ``path`` (first non-empty line; keep it mode 600)
+    or else from ``$CUTTINGS_WEBHOOK_URL``, never from the command line (which ``ps`` and shell
+    history show to other users)."""
+    if path is not None:
+        try:
+            lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DeliveryError(f"cannot read the webhook file {path}: {getattr(exc, 'strerror', None) or exc}") \
+                from None
+        url = next((line for line in lines if line and not line.startswith("#")), "")
+        if not url:
+            raise DeliveryError(f"the webhook file {path} holds no URL")
+        return url
+    url = (env.get(WEBHOOK_VARIABLE) or "").strip()
+    if not url:
+        raise DeliveryError(f"{WEBHOOK_VARIABLE} is not set: put the webhook URL in it, or in a file "
+                            "named with --webhook-file")
+    return url
+
+
 def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
     """POST :func:`webhook_payload` as JSON to a Slack or Teams incoming-webhook URL; returns the HTTP status."""
     parts = urllib.parse.urlsplit(url)
@@ -161,8 +193,8 @@ def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").strip()
+        detail = _without(_without(exc.read(300).decode("utf-8", "replace").strip(), url), parts.path)
         raise DeliveryError(f"webhook at {where} answered HTTP {exc.code}" + (f": {detail}" if detail else "")) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = _without(_without(str(getattr(exc, "reason", exc)), url), parts.path)
         raise DeliveryError(f"webhook at {where} unreachable: {reason}") from None

@@ -8,6 +8,9 @@ Exit codes (``cuttings run``):
   an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
 * 3 ``EXIT_ALREADY_RUNNING``: another run holds the lock; this one did nothing.
 * 4 ``EXIT_PARTIAL``: some sources failed or a stage failed, but the others ran.
+* 5 ``EXIT_STORAGE``: the database could not be written (disk full, read-only file or
+  directory, I/O error). What was not stored is recorded when possible and fetched or
+  processed again by the next run; no run row is left ``running``.
 
 The lock is ``fcntl.flock`` on ``<db>.lock`` (holding the pid and start time). The
 kernel releases a flock when its process dies, so a lock left by a killed run is
@@ -42,6 +45,7 @@ EXIT_USER_ERROR = 1
 EXIT_FATAL = 2
 EXIT_ALREADY_RUNNING = 3
 EXIT_PARTIAL = 4
+EXIT_STORAGE = 5
 
 STAGES = ("crawl", "analyse", "classify", "report")
 
@@ -164,6 +168,7 @@ class StageResult:
     seconds: float = 0.0
     counts: dict = field(default_factory=dict)
     message: str | None = None
+    storage_error: bool = False  # failed because the database could not be written
 
     def as_dict(self) -> dict:
         out = {"status": self.status, "seconds": round(self.seconds, 2), **self.counts}
@@ -221,13 +226,21 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
         log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        code = EXIT_STORAGE if isinstance(exc, store.StorageError) else EXIT_USER_ERROR
+        return NightlyResult(None, "failed", code, message=str(exc))
 
-    stale = mark_stale_runs(db)
+    try:
+        stale = mark_stale_runs(db)
+        run_id = store.start_run(db, "run", since=options.since)
+    except Exception as exc:
+        if not store.is_storage_error(exc):
+            raise
+        message = f"storage error: {exc}: the run could not start; free space or fix permissions"
+        log.error("%s", message, extra=FILE_ONLY)
+        return NightlyResult(None, "failed", EXIT_STORAGE, message=message)
     if stale:
         log.warning("marked %d run(s) left 'running' by dead processes as interrupted: %s",
                     len(stale), ", ".join(map(str, stale)))
-    run_id = store.start_run(db, "run", since=options.since)
     log.info("run %d started (pid %d, database %s)", run_id, os.getpid(), db_path)
     stages: dict[str, StageResult] = {}
     previous_handler = signal.signal(signal.SIGTERM, _raise_interrupted)
@@ -253,8 +266,20 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
     status, exit_code = overall_status(stages)
     message = "; ".join(f"{n}: {s.message}" for n, s in stages.items() if s.message and s.status != "ok") or None
     crawl_counts = stages.get("crawl").counts if stages.get("crawl") else {}
-    store.finish_run(db, run_id, status, message=message, stages={n: s.as_dict() for n, s in stages.items()},
-                     **{k: v for k, v in crawl_counts.items() if isinstance(v, int)})
+    try:
+        store.finish_run(db, run_id, status, message=message, stages={n: s.as_dict() for n, s in stages.items()},
+                         **{k: v for k, v in crawl_counts.items() if isinstance(v, int)})
+    except Exception as exc:
+        if not store.is_storage_error(exc):
+            raise
+        try:  # a smaller write; if it fails too, the next run marks this row interrupted
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            store.finish_run(db, run_id, "failed", message=f"storage error: {exc}")
+        except Exception:
+            pass
+        status, exit_code = "failed", EXIT_STORAGE
+        message = f"storage error: {exc}"
     log.info("run %d finished: %s (exit %d)", run_id, status, exit_code)
     db.conn.close()
     return NightlyResult(run_id, status, exit_code, stages, message)
@@ -263,6 +288,8 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
 def overall_status(stages: dict[str, StageResult]) -> tuple[str, int]:
     """The run's status and exit code from its stages' results."""
     statuses = [s.status for s in stages.values()]
+    if any(s.storage_error for s in stages.values()):
+        return "failed", EXIT_STORAGE
     if "interrupted" in statuses:
         return "interrupted", EXIT_FATAL
     ran = [s for s in statuses if s != "skipped"]
@@ -290,8 +317,12 @@ def _timed_stage(name: str, work: Callable[[], StageResult]) -> StageResult:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a stage's failure must not stop the others
-        log.exception("%s failed", name)
-        result = StageResult("failed", message=f"{type(exc).__name__}: {exc}")
+        if store.is_storage_error(exc):
+            log.error("%s failed: storage error: %s", name, exc)
+            result = StageResult("failed", message=f"storage error: {exc}", storage_error=True)
+        else:
+            log.exception("%s failed", name)
+            result = StageResult("failed", message=f"{type(exc).__name__}: {exc}")
     result.seconds = time.monotonic() - started
     log.info("%s: %s in %.1fs %s", name, result.status, result.seconds,
              json.dumps(result.counts, sort_keys=True) if result.counts else "")
@@ -367,6 +398,9 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
         # Scrapy can end "finished" having done nothing when the spider fails to start (an
         # exception opening a pipeline is only logged): a night that found no URL at all failed.
         status, message = "failed", "the crawl found and fetched nothing (see the log)"
+    elif summary.storage_error:
+        from cuttings.crawl import storage_error_line
+        return StageResult("failed", counts=counts, message=storage_error_line(summary), storage_error=True)
     elif status != "ok":
         message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
                    f"yielded nothing")

@@ -389,9 +389,14 @@ def write_metadata(db_path: str | Path, directory: str | Path) -> Path:
 
 def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: str = "127.0.0.1",
                       port: int = 8001, read_only: bool = True, open_browser: bool = False) -> list[str]:
-    """The ``datasette serve`` command line (``-i``: immutable, read-only, for ``read_only``)."""
-    command = [sys.executable, "-m", "datasette", "serve"]
-    command += ["-i", str(db_path)] if read_only else [str(db_path)]
+    """The ``datasette serve`` command line.
+
+    Never ``-i`` (immutable): the nightly run writes to the database while it is served, and
+    an immutable connection neither reads the WAL nor expects the file to change (stale pages,
+    then "database disk image is malformed"). Datasette opens a mutable file with
+    ``mode=ro`` connections, which read the WAL live and cannot write; ``read_only`` is kept
+    for the callers' intent (Datasette 0.65 has no write path without a plugin)."""
+    command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
                 "--setting", "sql_time_limit_ms", "5000"]
     if open_browser:
@@ -411,11 +416,6 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_o
     db_path = Path(db_path)
     if not db_path.exists():
         raise store.StoreError(f"database not found: {db_path}")
-    if read_only:
-        try:
-            checkpoint(db_path)
-        except sqlite3.Error as exc:  # e.g. a read-only copy: serve what the main file holds
-            log.warning("could not checkpoint %s (%s); recent writes may not show", db_path, exc)
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
         metadata_path = write_metadata(db_path, directory)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,

@@ -32,6 +32,11 @@ class StoreError(Exception):
     """A problem with the database a user can fix (missing file, not a cuttings database)."""
 
 
+class StorageError(StoreError):
+    """The database cannot be written (disk full, read-only file or directory, I/O error).
+    The command line prints one line and exits with ``EXIT_STORAGE`` (5)."""
+
+
 def utcnow() -> str:
     """The current time as an ISO-8601 UTC string, second precision."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -389,6 +394,22 @@ def m005_quotes_by_speaker_entity_method(db: Database) -> None:
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
 
 
+@migrations()
+def m006_crawl_notices(db: Database) -> None:
+    """Things a crawl did on purpose that a user should be able to see: a budget hit, a
+    rel=canonical refused or in conflict (not errors: they do not make a run partial)."""
+    db.execute("""CREATE TABLE crawl_notices (
+        id INTEGER PRIMARY KEY,
+        crawl_run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
+        source_id TEXT,
+        url TEXT,
+        kind TEXT NOT NULL,
+        message TEXT,
+        created_at TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX idx_crawl_notices_run ON crawl_notices(crawl_run_id)")
+
+
 # --------------------------------------------------------------------------
 # Opening
 # --------------------------------------------------------------------------
@@ -417,6 +438,8 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
                 raise StoreError(f"{path} is not a cuttings database")
             migrations.apply(db)
     except sqlite3.DatabaseError as exc:
+        if is_storage_error(exc):
+            raise StorageError(f"storage error: cannot open database {path} for writing: {exc}") from None
         raise StoreError(f"cannot open database {path}: {exc}") from None
     return db
 
@@ -475,6 +498,26 @@ def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run_id, source_id, url, kind, http_status, (message or "")[:2000], utcnow()])
         db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+
+
+def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = None,
+                  source_id: str | None = None, message: str | None = None) -> None:
+    """A ``crawl_notices`` row: a budget hit or a refused canonical URL (not an error)."""
+    with db.atomic():
+        db.execute("INSERT INTO crawl_notices (crawl_run_id, source_id, url, kind, message, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, url, kind, (message or "")[:2000], utcnow()])
+
+
+STORAGE_ERROR_MARKERS = ("disk is full", "database or disk is full", "readonly database", "read-only",
+                         "disk i/o error", "unable to open database", "no space left", "database is locked")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """True for SQLite/OS errors meaning the database cannot be written (disk full, read-only,
+    I/O error), as opposed to a bug in a query."""
+    if isinstance(exc, OSError) and exc.errno in (28, 30, 5, 13):  # ENOSPC, EROFS, EIO, EACCES
+        return True
+    return isinstance(exc, sqlite3.Error) and any(m in str(exc).lower() for m in STORAGE_ERROR_MARKERS)
 
 
 # --------------------------------------------------------------------------

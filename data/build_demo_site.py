@@ -1074,6 +1074,7 @@ def render_sources_toml(header: str) -> str:
             f"allow = [{allow}]",
             "deny = ['/tag/', '/author/', '/live/', '/contact/']",
             "verified = true",
+            "local = true  # served on 127.0.0.1: private addresses are refused unless a source is local",
         ])
         if outlet.date_markup == "visible":
             blocks.extend([

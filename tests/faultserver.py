@@ -190,6 +190,7 @@ retry_times = {RETRY_TIMES}
 revisit_days = 3
 max_depth = 1
 search_keywords = {list(self.SEARCH_RESULTS)!r}
+allow_private_addresses = true  # the fault site is on 127.0.0.1
 
 [[source]]
 id = "fault-news"

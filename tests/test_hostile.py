@@ -78,7 +78,7 @@ def build_site(root):
     template = root / "template.toml"
     template.write_text('[[source]]\nid = "hostile"\nname = "Hostile Gazette"\nhome = "{base}/hostile/"\n'
                         'feeds = ["{base}/hostile/feed.xml"]\n'
-                        "allow = ['/hostile/news/\\d{4}/\\d{2}/\\d{2}/[a-z-]+/$']\nverified = true\n")
+                        "allow = ['/hostile/news/\\d{4}/\\d{2}/\\d{2}/[a-z-]+/$']\nverified = true\nlocal = true\n")
     return template
 
 

@@ -111,7 +111,7 @@ def test_server_metadata_and_read_only(server):
     metadata = _get(server, "/-/metadata.json")
     assert metadata["databases"]["cuttings"]["tables"]["mentions"]["columns"]["entity_id"].startswith("The entity")
     databases = _get(server, "/-/databases.json")
-    assert databases[0]["is_mutable"] is False
+    assert databases[0]["is_mutable"] is True  # mode=ro connections that read the live WAL (issue 14)
     facets = _get(server, "/cuttings/mentions.json", {"_facet": "entity_id"})
     counts = {item["value"]: item["count"] for item in facets["facet_results"]["entity_id"]["results"]}
     assert counts["wm_pcc"] == 12

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import re
+import sqlite3
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import quote_plus, urlsplit
@@ -31,6 +32,7 @@ from twisted.web.http import PotentialDataLoss, _DataLoss
 from crawler import discovery
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
+from crawler.urlpolicy import UrlRefused
 from cuttings import store
 from cuttings.dedupe import normalise_url
 
@@ -50,6 +52,8 @@ def classify_failure(failure) -> tuple[str, int | None, str]:
     """
     exc = failure.value
     text = str(exc)
+    if failure.check(UrlRefused):
+        return exc.kind, None, text
     if failure.check(HttpError):
         status = exc.response.status
         return f"http_{status}", status, f"HTTP {status}"
@@ -94,6 +98,8 @@ class NewsSpider(scrapy.Spider):
         self.extract_workers = extract_workers
         self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         self.pages_per_source: dict[str, int] = defaultdict(int)
+        self.sitemaps_per_source: dict[str, int] = defaultdict(int)
+        self.budgets_hit: set[tuple[str, str]] = set()
         self.scheduled: set[str] = set()
         self.pool = None
         self.hosts_seen: set[str] = set()
@@ -106,7 +112,13 @@ class NewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(spider.item_error, signal=signals.item_error)
         return spider
+
+    def item_error(self, item, response, spider, failure):
+        """An item pipeline failed: a storage error stops the crawl (see storage_failed)."""
+        if store.is_storage_error(failure.value):
+            self.storage_failed(failure.value)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def spider_opened(self, spider):
@@ -179,7 +191,15 @@ class NewsSpider(scrapy.Spider):
         return headers
 
     def discovery_request(self, url: str, callback, source, **meta):
-        """A feed or sitemap request, conditional when crawl_state holds its validators."""
+        """A feed or sitemap request, conditional when crawl_state holds its validators; None
+        once the source has fetched ``CUTTINGS_MAX_SITEMAPS_PER_SOURCE`` sitemaps this run."""
+        if callback == self.parse_sitemap:
+            limit = self.settings.getint("CUTTINGS_MAX_SITEMAPS_PER_SOURCE", 50)
+            if self.sitemaps_per_source[source.id] >= limit:
+                self.budget_hit(source.id, "budget_sitemaps", url,
+                                f"sitemap budget of {limit} per run reached: further sitemaps skipped")
+                return None
+            self.sitemaps_per_source[source.id] += 1
         return scrapy.Request(url, callback=callback, errback=self.on_error, headers=self.conditional_headers(url),
                               meta={"source": source, **meta})
 
@@ -228,6 +248,8 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("cuttings/revisits")
         if self.pages_per_source[source.id] >= self.max_pages:
             self.crawler.stats.inc_value("cuttings/skipped_page_cap")
+            self.budget_hit(source.id, "budget_pages", url,
+                            f"page budget of {self.max_pages} per run reached: further pages skipped")
             return None
         self.pages_per_source[source.id] += 1
         self.scheduled.add(key)
@@ -240,8 +262,39 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"cuttings/errors/{kind}")
         self.crawler.stats.inc_value(f"cuttings/source/{source_id}/errors")
         if self.db is not None and self.run_id is not None:
-            store.record_error(self.db, self.run_id, kind, url=url, source_id=source_id, http_status=status,
-                               message=message)
+            try:
+                store.record_error(self.db, self.run_id, kind, url=url, source_id=source_id, http_status=status,
+                                   message=message)
+            except sqlite3.Error as exc:
+                self.storage_failed(exc)
+
+    def record_notice(self, source_id, url, kind, message):
+        """A ``crawl_notices`` row (budget hit, canonical refused): not an error of the run."""
+        self.crawler.stats.inc_value(f"cuttings/notices/{kind}")
+        if self.db is not None and self.run_id is not None:
+            try:
+                store.record_notice(self.db, self.run_id, kind, url=url, source_id=source_id, message=message)
+            except sqlite3.Error as exc:
+                self.storage_failed(exc)
+
+    def budget_hit(self, source_id, kind, url, message):
+        """Record the first time a source hits a budget in this run."""
+        self.crawler.stats.inc_value(f"cuttings/source/{source_id}/{kind}")
+        if (source_id, kind) not in self.budgets_hit:
+            self.budgets_hit.add((source_id, kind))
+            self.record_notice(source_id, url, kind, message)
+
+    def storage_failed(self, exc: BaseException) -> None:
+        """The database cannot be written: remember why and stop the crawl (everything fetched
+        from now on would be lost). The runner marks the run failed and keeps the window."""
+        stats = self.crawler.stats
+        stats.inc_value("cuttings/storage_errors")
+        if not stats.get_value("cuttings/storage_error"):
+            stats.set_value("cuttings/storage_error", f"{type(exc).__name__}: {exc}")
+            self.logger.error("storage error, stopping the crawl: %s", exc)
+            engine = self.crawler.engine
+            if engine is not None and engine.running:
+                asyncio.ensure_future(engine.close_spider_async(reason="storage_error"))
 
     # -- requests --------------------------------------------------------------------------------
     async def start(self):
@@ -259,7 +312,9 @@ class NewsSpider(scrapy.Spider):
                                          s for s in self.sources if urlsplit(s.home).netloc == urlsplit(host).netloc]},
                                      dont_filter=True)
             for url in source.sitemaps:
-                yield self.discovery_request(url, self.parse_sitemap, source)
+                request = self.discovery_request(url, self.parse_sitemap, source)
+                if request is not None:
+                    yield request
             for url in source.feeds:
                 yield self.discovery_request(url, self.parse_feed, source)
             yield scrapy.Request(source.home, callback=self.parse_section, errback=self.on_error,
@@ -281,7 +336,9 @@ class NewsSpider(scrapy.Spider):
             for source in owners or response.meta["sources_on_host"][:1]:
                 if sitemap_url in source.sitemaps:
                     continue
-                yield self.discovery_request(sitemap_url, self.parse_sitemap, source)
+                request = self.discovery_request(sitemap_url, self.parse_sitemap, source)
+                if request is not None:
+                    yield request
 
     def parse_sitemap(self, response):
         source = response.meta["source"]
@@ -289,7 +346,10 @@ class NewsSpider(scrapy.Spider):
             return
         children, pages = discovery.parse_sitemap(response.body, response.url)
         for child in children:
-            yield self.discovery_request(child, self.parse_sitemap, source)
+            request = self.discovery_request(child, self.parse_sitemap, source)
+            if request is None:
+                break
+            yield request
         for found in pages:
             if self.is_article_url(source, found.url):
                 request = self.article_request(source, found)
@@ -311,14 +371,23 @@ class NewsSpider(scrapy.Spider):
         if not _is_html(response):
             return
         layer = response.meta.get("layer", "links")
-        links, feeds, next_url = discovery.page_links(response.body, response.url)
+        # response.text: Scrapy's decoding (HTTP charset, BOM, <meta>, else UTF-8 if it decodes),
+        # so raw UTF-8 links on a page without a declared charset are read as UTF-8.
+        links, feeds, next_url = discovery.page_links(response.text, response.url)
         for feed_url in feeds:
             if feed_url not in source.feeds:
                 yield self.discovery_request(feed_url, self.parse_feed, source)
         depth_left = response.meta.get("depth_left", 0)
         section_prefixes = [urlsplit(u).path for u in [source.home, *source.sections]]
+        link_limit = self.settings.getint("CUTTINGS_MAX_LINKS_PER_PAGE", 100)
+        taken = 0
         for url in dict.fromkeys(links):
             if self.is_article_url(source, url):
+                if taken >= link_limit:
+                    self.budget_hit(source.id, "budget_links_per_page", response.url,
+                                    f"page has more than {link_limit} article links: the rest were skipped")
+                    continue
+                taken += 1
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
@@ -385,6 +454,8 @@ class NewsSpider(scrapy.Spider):
         kind, status, message = classify_failure(failure)
         if request.url.endswith("/robots.txt") and kind.startswith("http_4"):
             return  # no robots.txt is normal
+        if request.url.endswith("/robots.txt") and kind == "too_large" and self.settings.getbool("ROBOTSTXT_OBEY"):
+            return  # recorded once as robots_too_large by CappedRobotsTxtMiddleware
         self.record_error(source.id if source else None, request.url, kind, status, message)
 
 
