@@ -129,6 +129,14 @@ class UrlPolicyMiddleware:
             request.meta.setdefault("download_maxsize", self.robots_maxsize)
         return None
 
+    def process_exception(self, request, exception, spider=None):
+        """A robots.txt over its size cap becomes an IgnoreRequest: Scrapy's robots.txt middleware
+        then does not log a traceback, and CappedRobotsTxtMiddleware treats it as disallow-all."""
+        if isinstance(exception, DownloadCancelledError) and urlparse_cached(request).path == "/robots.txt" \
+                and request.meta.get("dont_obey_robotstxt"):
+            raise RobotsTooLarge("too_large", f"robots.txt larger than the size cap: {exception}")
+        return None
+
     async def _addresses(self, host: str, port: int) -> list[str]:
         try:
             ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
@@ -144,6 +152,10 @@ class UrlPolicyMiddleware:
         return self._resolved[host]
 
 
+class RobotsTooLarge(UrlRefused):
+    """robots.txt over ``CUTTINGS_ROBOTSTXT_MAXSIZE`` (or DOWNLOAD_MAXSIZE)."""
+
+
 class _DisallowAll:
     """A robots.txt parser that allows nothing (robots.txt over the size cap)."""
 
@@ -155,8 +167,7 @@ class CappedRobotsTxtMiddleware(RobotsTxtMiddleware):
     """Scrapy's RobotsTxtMiddleware; a robots.txt over the size cap means disallow-all, recorded."""
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        too_large = isinstance(exc, DownloadCancelledError) or "maxsize" in str(exc).lower() \
-            or "DOWNLOAD_MAXSIZE" in str(exc)
+        too_large = isinstance(exc, (RobotsTooLarge, DownloadCancelledError))
         if not too_large:
             return super()._robots_error(exc, netloc)
         self._stats.inc_value("cuttings/robots_too_large")

@@ -50,8 +50,9 @@ class StorageAwareGroup(click.Group):
         except Exception as exc:
             if isinstance(exc, store.StorageError) or store.is_storage_error(exc):
                 text = str(exc) if str(exc).startswith("storage error") else f"storage error: {exc}"
-                err_console.print(f"Error: {text} (free space or fix permissions, then run again)",
-                                  markup=False, highlight=False, soft_wrap=True)
+                if "run again" not in text:
+                    text += " (free space or fix permissions, then run again)"
+                err_console.print(f"Error: {text}", markup=False, highlight=False, soft_wrap=True)
                 ctx.exit(EXIT_STORAGE)
             raise
 

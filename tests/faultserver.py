@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import html
+import json
 import os
 import http.server
 import socket
@@ -394,6 +395,235 @@ allow = ['^/search-site/news/']
         handler.end_headers()
         if data:
             handler.wfile.write(data)
+
+
+class HostileWeb:
+    """A hostile web on 127.0.0.1 for issue 14: five servers (one per role), every request logged.
+
+    * ``hostile`` (source ``hostile-news``, local): robots.txt ``Sitemap:`` lines to ``file://``,
+      to the ``internal`` server and to an over-size sitemap; a sitemap index of
+      :attr:`INDEX_CHILDREN` children (the sitemap budget); a feed link to the internal server;
+      redirects to ``file://`` and to the internal server; a page whose rel=canonical points at
+      the victim's story (hijack); two pages sharing one canonical; a page of
+      :attr:`JUNK_LINKS` junk article links; 429s with ``Retry-After`` (the wait budget and one
+      of an hour); a NUL byte in a title; raw UTF-8 links on a page without a charset.
+    * ``victim`` (source ``victim-news``, local): one story, the hijack's target.
+    * ``sister`` (source ``sister-news``, local, declares ``sisters = ["victim-news"]``): a copy of
+      the victim's story with its canonical pointing at the victim (accepted).
+    * ``internal``: an "internal service" no source names; it must never be asked anything.
+    * ``bigrobots`` (source ``bigrobots-news``, local): a robots.txt over the size cap.
+    * ``notlocal`` (source ``notlocal-news``): a site on 127.0.0.1 not marked local: refused.
+    """
+
+    ROLES = ("hostile", "victim", "sister", "internal", "bigrobots", "notlocal")
+    INDEX_CHILDREN = 12
+    # robots.txt names 5 sitemaps, the index 2 refused ones first: 9 lets 2 of its 12 children through
+    SITEMAP_BUDGET = 9
+    JUNK_LINKS = 2500
+    LINK_BUDGET = 25
+    RETRY_WAIT_BUDGET = 2.0
+    RATE_LIMITED = 5
+
+    def __init__(self):
+        self.requests: dict[str, list[Logged]] = {role: [] for role in self.ROLES}
+        self.lock = threading.Lock()
+        self.servers: dict[str, http.server.ThreadingHTTPServer] = {}
+        self.base: dict[str, str] = {}
+        self.fresh = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.stories = {cid: corpus_story(cid) for cid in [f"t1-{n:03d}" for n in range(1, 13)]}
+        self.twin_version = 0
+
+    def __enter__(self) -> "HostileWeb":
+        for role in self.ROLES:
+            owner, this_role = self, role
+
+            class Handler(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                site_role = this_role
+
+                def do_GET(self):  # noqa: N802
+                    entry = Logged(self.path, time.monotonic(), {k.lower(): v for k, v in self.headers.items()})
+                    with owner.lock:
+                        owner.requests[self.site_role].append(entry)
+                    try:
+                        owner.respond(self.site_role, self, entry)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+
+                def log_message(self, format, *args):  # noqa: A002
+                    pass
+
+            class Server(http.server.ThreadingHTTPServer):
+                request_queue_size = 128
+
+            server = Server(("127.0.0.1", 0), Handler)
+            server.daemon_threads = True
+            self.servers[role] = server
+            self.base[role] = f"http://127.0.0.1:{server.server_address[1]}"
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+
+    def hits(self, role: str, prefix: str = "/") -> list[Logged]:
+        return [r for r in self.requests[role] if r.path.startswith(prefix)]
+
+    def sources_toml(self, path: Path) -> Path:
+        b = self.base
+        path.write_text(f"""
+[crawl]
+timeout = {TIMEOUT_SECONDS * 3}
+max_page_bytes = {MAX_PAGE_BYTES}
+retry_times = 1
+revisit_days = 3
+max_depth = 1
+max_pages_per_source = 200
+max_sitemaps_per_source = {self.SITEMAP_BUDGET}
+max_links_per_page = {self.LINK_BUDGET}
+max_retry_wait_per_source = {self.RETRY_WAIT_BUDGET}
+
+[[source]]
+id = "hostile-news"
+name = "Hostile News"
+home = "{b['hostile']}/"
+sections = ["{b['hostile']}/junk/", "{b['hostile']}/utf8/"]
+allow = ['^/news/']
+local = true
+
+[[source]]
+id = "victim-news"
+name = "Victim News"
+home = "{b['victim']}/"
+allow = ['^/news/']
+local = true
+
+[[source]]
+id = "sister-news"
+name = "Sister News"
+home = "{b['sister']}/"
+allow = ['^/news/']
+sisters = ["victim-news"]
+local = true
+
+[[source]]
+id = "bigrobots-news"
+name = "Big Robots News"
+home = "{b['bigrobots']}/"
+allow = ['^/news/']
+local = true
+
+[[source]]
+id = "notlocal-news"
+name = "Not Local News"
+home = "{b['notlocal']}/"
+feeds = ["{b['notlocal']}/feed.xml"]
+allow = ['^/news/']
+""", encoding="utf-8")
+        return path
+
+    HOSTILE_LINKS = ["/news/plain-story/", "/news/redirect-file/", "/news/redirect-internal/", "/news/hijack/",
+                     "/news/twin-a/", "/news/twin-b/", "/news/nul-title/", "/news/come-back-later/",
+                     "/news/rate-limited-0/", "/news/rate-limited-1/", "/news/rate-limited-2/",
+                     "/news/rate-limited-3/", "/news/rate-limited-4/"]
+    NUL_TITLE = "Fire station\x00 closure delayed again"
+    UTF8_PATH = "/news/café-crème-plan/"
+
+    def article(self, role: str, path: str, story: str, *, canonical: str | None = None,
+                title: str | None = None) -> str:
+        headline, paragraphs = self.stories[story]
+        return article_html(self.base[role], path, title or headline, paragraphs, self.fresh).replace(
+            f'<link rel="canonical" href="{self.base[role]}{path}">',
+            f'<link rel="canonical" href="{html.escape(canonical or self.base[role] + path)}">')
+
+    def respond(self, role: str, handler, entry: Logged) -> None:  # noqa: C901 - one branch per page
+        send = FaultServer.send
+        path = entry.path
+        b = self.base
+        if role in ("internal", "notlocal"):
+            return send(handler, entry, 200, "internal secret: root:x:0:0", "text/plain")
+        if role == "bigrobots":
+            if path == "/robots.txt":
+                return send(handler, entry, 200, "User-agent: *\nAllow: /\n" + "# padding\n" * 20_000, "text/plain")
+            if path == "/":
+                return send(handler, entry, 200, listing_html("Big Robots", ["/news/story/"], None))
+            return send(handler, entry, 200, self.article(role, path, "t1-010"))
+        if role == "victim":
+            if path == "/":
+                return send(handler, entry, 200, listing_html("Victim", ["/news/victim-story/"], None))
+            if path == "/news/victim-story/":
+                return send(handler, entry, 200, self.article(role, path, "t1-001"))
+            return send(handler, entry, 404, "<h1>Not found</h1>")
+        if role == "sister":
+            if path == "/":
+                return send(handler, entry, 200, listing_html("Sister", ["/news/copy-of-victim/"], None))
+            if path == "/news/copy-of-victim/":
+                return send(handler, entry, 200, self.article(role, path, "t1-001",
+                                                              canonical=f"{b['victim']}/news/victim-story/"))
+            return send(handler, entry, 404, "<h1>Not found</h1>")
+        # role == "hostile"
+        if path == "/robots.txt":
+            return send(handler, entry, 200, "User-agent: *\nAllow: /\n"
+                        "Sitemap: file:///etc/passwd\nSitemap: file:///dev/zero\n"
+                        f"Sitemap: {b['internal']}/secret-sitemap.xml\n"
+                        "Sitemap: /huge-sitemap.xml\nSitemap: /sitemap-index.xml\n", "text/plain")
+        if path == "/":
+            page = listing_html("Hostile", self.HOSTILE_LINKS, None).replace(
+                "</head>", f'<link rel="alternate" type="application/rss+xml" href="{b["internal"]}/feed.xml">'
+                           '<link rel="alternate" type="application/rss+xml" href="file:///etc/passwd"></head>')
+            return send(handler, entry, 200, page)
+        if path == "/sitemap-index.xml":
+            children = "".join(f"<sitemap><loc>{b['hostile']}/sitemaps/{n}.xml</loc></sitemap>"
+                               for n in range(self.INDEX_CHILDREN))
+            children = (f"<sitemap><loc>file:///dev/zero</loc></sitemap>"
+                        f"<sitemap><loc>{b['internal']}/child.xml</loc></sitemap>{children}")
+            return send(handler, entry, 200, '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+                        f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>',
+                        "application/xml")
+        if path.startswith("/sitemaps/"):
+            number = path.rsplit("/", 1)[1].split(".")[0]
+            return send(handler, entry, 200, sitemap(b["hostile"], [(f"/news/from-sitemap-{number}/", "", self.fresh)]),
+                        "application/xml")
+        if path == "/huge-sitemap.xml":
+            entries = [(f"/news/huge-{n}/", "", self.fresh) for n in range(3000)]
+            return send(handler, entry, 200, sitemap(b["hostile"], entries), "application/xml")
+        if path == "/junk/":
+            links = "".join(f'<a href="/news/junk-{n}/">{n}</a>' for n in range(self.JUNK_LINKS))
+            return send(handler, entry, 200, f"<html><head><title>Junk</title></head><body>{links}</body></html>")
+        if path == "/utf8/":
+            page = ('<html><head><title>Sections</title></head><body>'
+                    f'<a href="{self.UTF8_PATH}">Café</a></body></html>').encode("utf-8")
+            return send(handler, entry, 200, page, "text/html")  # no charset anywhere
+        if path == "/news/caf%C3%A9-cr%C3%A8me-plan/":
+            return send(handler, entry, 200, self.article(role, self.UTF8_PATH, "t1-011"))
+        if path == "/news/redirect-file/":
+            return send(handler, entry, 302, "", extra={"Location": "file:///etc/passwd"})
+        if path == "/news/redirect-internal/":
+            return send(handler, entry, 302, "", extra={"Location": f"{b['internal']}/admin"})
+        if path == "/news/hijack/":
+            return send(handler, entry, 200, self.article(role, path, "t1-002",
+                                                          canonical=f"{b['victim']}/news/victim-story/"))
+        if path in ("/news/twin-a/", "/news/twin-b/"):
+            story = "t1-003" if path.endswith("a/") else "t1-004"
+            return send(handler, entry, 200, self.article(role, path, story,
+                                                          canonical=f"{b['hostile']}/news/twin-canonical/"))
+        if path == "/news/nul-title/":
+            # the NUL reaches the extractor through JSON-LD (lxml drops raw NUL bytes from HTML)
+            ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": self.NUL_TITLE})
+            page = self.article(role, path, "t1-005", title=self.NUL_TITLE.replace("\x00", "")).replace(
+                "</head>", f'<script type="application/ld+json">{ld}</script></head>')
+            return send(handler, entry, 200, page.encode("utf-8"))
+        if path == "/news/come-back-later/":
+            return send(handler, entry, 429, "<h1>Later</h1>", extra={"Retry-After": "3600"})
+        if path.startswith("/news/rate-limited-"):
+            return send(handler, entry, 429, "<h1>Slow down</h1>", extra={"Retry-After": "1"})
+        if path.startswith("/news/"):
+            if path.startswith(("/news/junk-", "/news/huge-")):
+                return send(handler, entry, 404, "<h1>Not found</h1>")
+            return send(handler, entry, 200, self.article(role, path, "t1-006"))
+        return send(handler, entry, 404, "<h1>Not found</h1>")
 
 
 def closed_port() -> int:

@@ -175,3 +175,187 @@ def test_datasette_html_escapes_markup(hostile):
     assert "&lt;img src=x onerror=" in row.text and '<img src=x onerror="alert(2)">' not in row.text
     assert "DROP TABLE articles;--" in table.text
     assert [r["title"] for r in search.json()] == [SQL_TITLE]  # full-text search with the hostile word
+
+
+# ==============================================================================================
+# Issue 14: a hostile web and a full disk. Real servers on 127.0.0.1 (tests/faultserver.py),
+# real `cuttings` processes; each test asserts what is stored, what is recorded, the exit code.
+# ==============================================================================================
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tests.faultserver import HostileWeb, corpus_story  # noqa: E402
+
+
+def _rows(db_path, sql, params=()):
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    """The hostile web crawled twice into one database (the second run tests stability)."""
+    root = tmp_path_factory.mktemp("hostile-web")
+    db = root / "web.db"
+    runs = []
+    with HostileWeb() as site:
+        sources = site.sources_toml(root / "sources.toml")
+        for _ in range(2):
+            before = {role: len(site.requests[role]) for role in site.ROLES}
+            result = run_cli("--db", str(db), "crawl", "--sources", str(sources), "--no-politeness", "--since", "all")
+            log = {role: site.requests[role][before[role]:] for role in site.ROLES}
+            runs.append({"result": result, "log": log})
+        yield {"db": db, "site": site, "runs": runs, "base": dict(site.base)}
+
+
+def _paths(web, role, run=0, prefix="/"):
+    return [r.path for r in web["runs"][run]["log"][role] if r.path.startswith(prefix)]
+
+
+def _errors(web, kind, run_id=None):
+    sql = "SELECT * FROM crawl_errors WHERE kind = ?" + (" AND crawl_run_id = ?" if run_id else "")
+    return _rows(web["db"], sql, [kind, run_id] if run_id else [kind])
+
+
+def _notices(web, kind, run_id=None):
+    sql = "SELECT * FROM crawl_notices WHERE kind = ?" + (" AND crawl_run_id = ?" if run_id else "")
+    return _rows(web["db"], sql, [kind, run_id] if run_id else [kind])
+
+
+def test_web_crawls_exit_zero_and_are_partial(web):
+    for run in web["runs"]:
+        assert run["result"].returncode == 0, run["result"].stderr.decode()[-2000:]
+        assert b"Traceback" not in run["result"].stderr
+    statuses = [r["status"] for r in _rows(web["db"], "SELECT status FROM crawl_runs ORDER BY id")]
+    assert statuses == ["partial", "partial"]  # refused URLs and 429s are errors of the run
+
+
+def test_only_http_and_own_hosts_fetched(web):
+    """robots.txt Sitemap: lines, sitemap-index children, feed links and redirects to file:// or to
+    another local port are refused and recorded; the internal service is never asked anything."""
+    assert web["site"].requests["internal"] == []
+    schemes = {e["url"] for e in _errors(web, "url_scheme")}
+    assert {"file:///etc/passwd", "file:///dev/zero"} <= schemes
+    internal = web["base"]["internal"]
+    offsite = {e["url"] for e in _errors(web, "offsite_host", run_id=1)}
+    assert {f"{internal}/secret-sitemap.xml", f"{internal}/child.xml", f"{internal}/feed.xml",
+            f"{internal}/admin"} <= offsite  # robots line, index child, feed link, redirect target
+    [redirect] = [e for e in _errors(web, "offsite_host", run_id=1) if e["url"].endswith("/admin")]
+    assert redirect["source_id"] == "hostile-news" and "not a host of source" in redirect["message"]
+    stored = _rows(web["db"], "SELECT url, body FROM articles")
+    assert not any("root:x:0:0" in (a["body"] or "") for a in stored)
+    assert _rows(web["db"], "SELECT url FROM crawl_state WHERE url NOT LIKE 'http%'") == []
+    # the redirect to file:// is not followed (Scrapy's redirect middleware refuses the scheme)
+    assert [e["http_status"] for e in _errors(web, "http_302", run_id=1)] == [302]
+
+
+def test_private_address_refused_unless_local(web):
+    assert web["site"].requests["notlocal"] == []
+    refused = _errors(web, "private_address", run_id=1)
+    assert refused and {e["source_id"] for e in refused} == {"notlocal-news"}
+    assert "local = true" in refused[0]["message"]
+    assert _rows(web["db"], "SELECT id FROM articles WHERE source_id = 'notlocal-news'") == []
+
+
+def test_size_cap_covers_sitemaps(web):
+    [error] = [e for e in _errors(web, "too_large", run_id=1) if e["url"].endswith("/huge-sitemap.xml")]
+    assert error["source_id"] == "hostile-news"
+    assert _paths(web, "hostile", prefix="/news/huge-") == []
+
+
+def test_canonical_hijack_refused(web):
+    """A page on hostile-news pointing its canonical at victim-news's story is stored under its own
+    URL; the victim's story keeps its text, its outlet and version 1."""
+    headline = corpus_story("t1-001")[0]
+    [victim] = _rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/victim-story"])
+    assert (victim["source_id"], victim["title"], victim["version"]) == ("victim-news", headline, 1)
+    assert _rows(web["db"], "SELECT count(*) AS n FROM article_versions WHERE article_id = ?",
+                 [victim["id"]])[0]["n"] == 1
+    [hijack] = _rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/hijack"])
+    assert hijack["source_id"] == "hostile-news" and hijack["title"] == corpus_story("t1-002")[0]
+    notices = _notices(web, "canonical_offsite", run_id=1)
+    assert [n["url"] for n in notices] == [web["base"]["hostile"] + "/news/hijack/"]
+    assert web["base"]["victim"] + "/news/victim-story/" in notices[0]["message"]
+
+
+def test_sister_title_canonical_accepted(web):
+    """sister-news declares victim-news a sister title: its copy's canonical is taken."""
+    assert not [n for n in _notices(web, "canonical_offsite") if n["source_id"] == "sister-news"]
+    assert _rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%copy-of-victim%'") == []
+    assert _paths(web, "sister", prefix="/news/copy-of-victim/")
+
+
+def test_shared_canonical_does_not_swap_versions(web):
+    """Two pages with one canonical: the first keeps it, the second is stored under its own URL;
+    a second crawl refetches both and adds no version."""
+    assert len(_paths(web, "hostile", run=1, prefix="/news/twin-")) == 2  # both refetched in run 2
+    twins = _rows(web["db"], "SELECT a.canonical_url, a.title, a.version, count(v.id) AS versions FROM articles a "
+                             "JOIN article_versions v ON v.article_id = a.id WHERE a.title IN (?, ?) GROUP BY a.id",
+                  [corpus_story("t1-003")[0], corpus_story("t1-004")[0]])
+    assert len(twins) == 2 and all(t["version"] == 1 and t["versions"] == 1 for t in twins)
+    assert len({t["canonical_url"] for t in twins}) == 2
+    for run_id in (1, 2):
+        assert len(_notices(web, "canonical_conflict", run_id=run_id)) == 1
+
+
+def test_sitemap_budget(web):
+    budget = HostileWeb.SITEMAP_BUDGET
+    for run in (0, 1):  # robots.txt names 5 sitemaps, the index 2 refused ones first
+        assert len(_paths(web, "hostile", run=run, prefix="/sitemaps/")) == budget - 7
+    [notice] = _notices(web, "budget_sitemaps", run_id=1)
+    assert notice["source_id"] == "hostile-news" and f"budget of {budget}" in notice["message"]
+    stored = _rows(web["db"], "SELECT canonical_url FROM articles WHERE canonical_url LIKE '%from-sitemap-%'")
+    assert len(stored) == budget - 7
+
+
+def test_junk_links_cannot_spend_the_page_budget(web):
+    assert 0 < len(_paths(web, "hostile", prefix="/news/junk-")) <= HostileWeb.LINK_BUDGET
+    [notice] = [n for n in _notices(web, "budget_links_per_page", run_id=1)]
+    assert notice["url"].endswith("/junk/")
+    # the other pages of the site were still fetched and stored
+    assert _rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%/news/plain-story'")
+
+
+def test_retry_after_budget_and_long_waits(web):
+    requested = _paths(web, "hostile", prefix="/news/rate-limited-")
+    assert len(requested) == HostileWeb.RATE_LIMITED + int(HostileWeb.RETRY_WAIT_BUDGET)  # 2 retries of 1 s
+    assert _notices(web, "budget_retry_wait", run_id=1)
+    assert _paths(web, "hostile", prefix="/news/come-back-later/") == ["/news/come-back-later/"]  # not retried
+    [long_wait] = _notices(web, "retry_after_too_long", run_id=1)
+    assert "3600" in long_wait["message"]
+    limited = [e for e in _errors(web, "http_429", run_id=1)]
+    assert len(limited) == HostileWeb.RATE_LIMITED + 1
+
+
+def test_robots_txt_over_cap_disallows_all(web):
+    assert set(_paths(web, "bigrobots")) == {"/robots.txt"}
+    [error] = _errors(web, "robots_too_large", run_id=1)
+    assert error["source_id"] == "bigrobots-news" and "disallowing everything" in error["message"]
+    assert _errors(web, "robots_disallowed", run_id=1)
+    assert _rows(web["db"], "SELECT id FROM articles WHERE source_id = 'bigrobots-news'") == []
+
+
+def test_nul_bytes_stripped_from_stored_text(web):
+    [row] = _rows(web["db"], "SELECT title, body FROM articles WHERE canonical_url LIKE '%/news/nul-title'")
+    assert row["title"] == HostileWeb.NUL_TITLE.replace("\x00", "")
+    assert "\x00" not in row["body"]
+    assert _rows(web["db"], "SELECT id FROM articles WHERE instr(title, char(0)) OR instr(body, char(0))") == []
+
+
+def test_raw_utf8_links_without_declared_charset(web):
+    assert "/news/caf%C3%A9-cr%C3%A8me-plan/" in _paths(web, "hostile")
+    [row] = _rows(web["db"], "SELECT title FROM articles WHERE title = ?", [corpus_story("t1-011")[0]])
+    assert row
+    assert not [p for p in _paths(web, "hostile") if "%C3%83" in p]  # no mojibake request

@@ -291,7 +291,7 @@ class NewsSpider(scrapy.Spider):
         stats.inc_value("cuttings/storage_errors")
         if not stats.get_value("cuttings/storage_error"):
             stats.set_value("cuttings/storage_error", f"{type(exc).__name__}: {exc}")
-            self.logger.error("storage error, stopping the crawl: %s", exc)
+            self.logger.info("storage error, stopping the crawl: %s", exc)  # the CLI prints the one line
             engine = self.crawler.engine
             if engine is not None and engine.running:
                 asyncio.ensure_future(engine.close_spider_async(reason="storage_error"))
