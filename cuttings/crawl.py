@@ -7,7 +7,9 @@ coverage and health figures go to ``source_runs``.
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -73,13 +75,23 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
               polite: bool = True, extract_workers: int | None = None, on_page=None,
               log_level: str = "WARNING", command: str = "crawl") -> CrawlSummary:
     """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends."""
-    from crawler.spiders.news import NewsSpider
-
     try:
         store.sync_sources(db, sources)
         run_id = store.start_run(db, command, since=since)
     except sqlite3.Error as exc:
         raise _storage_error(exc, "could not start the crawl") from None
+    ballast = Ballast.beside(db)
+    try:
+        return _crawl_and_record(db, run_id, ballast, sources, crawl, since=since, polite=polite,
+                                 extract_workers=extract_workers, on_page=on_page, log_level=log_level)
+    finally:
+        ballast.release()
+
+
+def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, extract_workers, on_page,
+                      log_level) -> CrawlSummary:
+    from crawler.spiders.news import NewsSpider
+
     process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level))
     crawler = process.create_crawler(NewsSpider)
     if on_page is not None:
@@ -106,10 +118,14 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
         status, message = "failed", "the crawl did not start (see the log for the error)"
     elif status == "ok" and stats.get("finish_reason") != "finished":
         status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
+    if storage_error or unstored:
+        # Close the run row first, with the reserve's room: whatever else fails to be written
+        # below, the run is "failed", never "running", and its message says what was lost.
+        ballast.release()
+        _mark_finished_or_raise(db, run_id, status, message, errors=len(unstored) or 1)
     try:
-        for source_id, url, reason in unstored:
-            store.record_error(db, run_id, "write_failed", url=url, source_id=source_id,
-                               message=f"article not stored: {reason}")
+        store.record_errors(db, run_id, "write_failed",
+                            [(source_id, url, f"article not stored: {reason}") for source_id, url, reason in unstored])
         if storage_error and not unstored:
             store.record_error(db, run_id, "storage_error", message=storage_error)
         summary = summarise(db, run_id, sources, stats)
@@ -143,19 +159,55 @@ def storage_error_line(summary: CrawlSummary) -> str | None:
             "next run once space is freed or permissions fixed")
 
 
+class Ballast:
+    """A reserve file (``<db>.reserve``, 1 MB) beside the database for the length of a crawl.
+
+    When the disk fills during the crawl, deleting it gives back the room to record each
+    article not stored (``write_failed``) and to mark the run failed, so a full disk never
+    leaves a run ``running`` with its losses unrecorded. Deleted when the crawl ends."""
+
+    SIZE = 1_000_000
+
+    def __init__(self, path=None):
+        self.path = path
+
+    @classmethod
+    def beside(cls, db, suffix: str = ".reserve") -> "Ballast":
+        rows = [row for row in db.execute("PRAGMA database_list").fetchall() if row[1] == "main" and row[2]]
+        if not rows:
+            return cls()
+        path = rows[0][2] + suffix
+        try:
+            with open(path, "wb") as handle:
+                handle.write(b"\0" * cls.SIZE)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return cls()  # no room even for the reserve: the first write will say so
+        return cls(path)
+
+    def release(self) -> None:
+        if self.path:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            self.path = None
+
+
 def _storage_error(exc: BaseException, what: str) -> store.StoreError:
     if store.is_storage_error(exc):
         return store.StorageError(f"storage error: {exc}: {what}; free space or fix permissions and run again")
     return store.StoreError(f"database error: {exc}: {what}")
 
 
-def _mark_finished_or_raise(db, run_id: int, status: str, message: str | None) -> None:
-    """Last attempt to close the run row (a smaller write than the summary). If even this fails,
-    the row stays ``running`` with this process's pid, and the next run marks it interrupted."""
+def _mark_finished_or_raise(db, run_id: int, status: str, message: str | None, **counts: int) -> None:
+    """Close the run row with a small write. If even this fails, the row stays ``running`` with
+    this process's pid, and the next run (``mark_stale_runs``) marks it interrupted."""
     try:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
-        store.finish_run(db, run_id, status, message=message)
+        store.finish_run(db, run_id, status, message=message, **counts)
     except sqlite3.Error:
         pass
 

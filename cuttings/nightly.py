@@ -238,6 +238,8 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         message = f"storage error: {exc}: the run could not start; free space or fix permissions"
         log.error("%s", message, extra=FILE_ONLY)
         return NightlyResult(None, "failed", EXIT_STORAGE, message=message)
+    from cuttings.crawl import Ballast
+    ballast = Ballast.beside(db, ".run-reserve")  # room to close the run row if the disk fills
     if stale:
         log.warning("marked %d run(s) left 'running' by dead processes as interrupted: %s",
                     len(stale), ", ".join(map(str, stale)))
@@ -249,6 +251,9 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         for name in STAGES:
             if name in options.skip:
                 stages[name] = StageResult("skipped", message="skipped on request")
+                continue
+            if any(stage.storage_error for stage in stages.values()):
+                stages[name] = StageResult("skipped", message="skipped: the database cannot be written")
                 continue
             if name == "classify" and stages.get("analyse") and stages["analyse"].status == "failed":
                 # Classifying unanalysed articles would stamp them done without their mentions.
@@ -266,6 +271,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
     status, exit_code = overall_status(stages)
     message = "; ".join(f"{n}: {s.message}" for n, s in stages.items() if s.message and s.status != "ok") or None
     crawl_counts = stages.get("crawl").counts if stages.get("crawl") else {}
+    ballast.release()
     try:
         store.finish_run(db, run_id, status, message=message, stages={n: s.as_dict() for n, s in stages.items()},
                          **{k: v for k, v in crawl_counts.items() if isinstance(v, int)})

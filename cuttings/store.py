@@ -439,7 +439,9 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
             migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         if is_storage_error(exc):
-            raise StorageError(f"storage error: cannot open database {path} for writing: {exc}") from None
+            read_only = not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+            raise StorageError(f"storage error: cannot open database {path} for writing: {exc}"
+                               + (" (read-only file, directory or filesystem)" if read_only else "")) from None
         raise StoreError(f"cannot open database {path}: {exc}") from None
     return db
 
@@ -498,6 +500,19 @@ def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run_id, source_id, url, kind, http_status, (message or "")[:2000], utcnow()])
         db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+
+
+def record_errors(db: Database, run_id: int, kind: str, rows: list[tuple[str | None, str | None, str]]) -> None:
+    """Many ``crawl_errors`` rows of one kind, (source_id, url, message) each, in one transaction
+    (the run's ``errors`` count is set by ``finish_run``)."""
+    if not rows:
+        return
+    now = utcnow()
+    with db.atomic():
+        db.conn.executemany("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, message, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            [(run_id, source_id, url, kind, (message or "")[:2000], now)
+                             for source_id, url, message in rows])
 
 
 def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = None,

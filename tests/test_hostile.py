@@ -196,7 +196,7 @@ from tests.faultserver import HostileWeb, corpus_story  # noqa: E402
 
 
 def _rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path)
+    conn = sqlite3.connect(db_path, uri=str(db_path).startswith("file:"))
     conn.row_factory = sqlite3.Row
     try:
         return [dict(row) for row in conn.execute(sql, params)]
@@ -359,3 +359,112 @@ def test_raw_utf8_links_without_declared_charset(web):
     [row] = _rows(web["db"], "SELECT title FROM articles WHERE title = ?", [corpus_story("t1-011")[0]])
     assert row
     assert not [p for p in _paths(web, "hostile") if "%C3%83" in p]  # no mojibake request
+
+
+# -- storage faults: a full disk and a read-only filesystem (tmpfs mounted by the test) ---------
+
+def _mount_tmpfs(directory: Path, size: str):
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    directory.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+def _umount(directory: Path):
+    if subprocess.run(["umount", str(directory)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def demo_reference(tmp_path_factory):
+    """The demo site served on 127.0.0.1 and a reference crawl of it on a normal disk."""
+    root = tmp_path_factory.mktemp("storage")
+    with serve_directory() as base:
+        sources = sources_for(base, root / "sources.toml")
+        reference = root / "reference.db"
+        result = run_cli("--db", str(reference), "crawl", "--sources", str(sources), "--no-politeness")
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        yield {"root": root, "sources": sources, "reference": reference}
+
+
+def _article_keys(db_path):
+    return sorted((r["canonical_url"], r["content_hash"]) for r in _rows(db_path, "SELECT canonical_url, content_hash "
+                                                                                  "FROM articles"))
+
+
+def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_path):
+    from cuttings import store
+    from cuttings.crawl import default_since
+
+    mount = tmp_path / "small-disk"
+    _mount_tmpfs(mount, "8m")
+    try:
+        db_path = mount / "cuttings.db"
+        store.connect(db_path).conn.close()
+        stat = os.statvfs(mount)
+        filler = mount / "filler"
+        filler.write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - 3_500_000))  # 3.5 MB left: 1 MB reserve, part of a crawl
+
+        full = run_cli("--db", str(db_path), "crawl", "--sources", str(demo_reference["sources"]), "--no-politeness")
+        stderr = full.stderr.decode()
+        assert full.returncode == 5, stderr[-3000:]
+        assert "Traceback" not in stderr
+        [line] = [l for l in stderr.splitlines() if l.startswith("Error:")]
+        assert "storage error" in line and "disk is full" in line and "next run" in line
+        runs = _rows(db_path, "SELECT * FROM crawl_runs ORDER BY id")
+        assert [r["status"] for r in runs] == ["failed"]  # not "ok", not left "running"
+        assert "not stored" in runs[0]["message"] and runs[0]["errors"] >= 1
+        stored = _rows(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
+        reference = _article_keys(demo_reference["reference"])
+        assert 0 < stored < len(reference)
+        kinds = {r["kind"] for r in _rows(db_path, "SELECT kind FROM crawl_errors")}
+        assert kinds & {"write_failed", "storage_error"}
+        db = store.connect(db_path, migrate=False)
+        assert default_since(db, 6) is None  # the failed run does not move the next run's window
+        db.conn.close()
+
+        # the digest says so (report files go to a normal disk; nothing is recorded)
+        out = tmp_path / "reports"
+        digest = run_cli("--db", str(db_path), "report", "--no-record", "--format", "md", "--out", str(out))
+        assert digest.returncode == 0, digest.stderr.decode()[-2000:]
+        text = next(out.glob("*.md")).read_text()
+        assert "ended 'failed'" in text and "not stored" in text and "write_failed" in text
+        assert "All sources crawled without errors" not in text
+
+        filler.unlink()
+        again = run_cli("--db", str(db_path), "crawl", "--sources", str(demo_reference["sources"]), "--no-politeness")
+        assert again.returncode == 0, again.stderr.decode()[-3000:]
+        assert _article_keys(db_path) == reference  # the later run completed the work, nothing duplicated
+        assert [r["status"] for r in _rows(db_path, "SELECT status FROM crawl_runs ORDER BY id")] == ["failed", "ok"]
+        assert _rows(db_path, "PRAGMA integrity_check")[0]["integrity_check"] == "ok"
+    finally:
+        _umount(mount)
+
+
+def test_read_only_storage_one_line_exit_5_no_run_left_running(demo_reference, tmp_path):
+    from cuttings import store
+
+    mount = tmp_path / "ro-disk"
+    _mount_tmpfs(mount, "16m")
+    try:
+        db_path = mount / "cuttings.db"
+        store.connect(db_path).conn.close()
+        remount = subprocess.run(["mount", "-o", "remount,ro", str(mount)], capture_output=True, text=True)
+        if remount.returncode != 0:
+            pytest.skip(f"cannot remount read-only: {remount.stderr.strip()}")
+        for args in (["crawl", "--sources", str(demo_reference["sources"]), "--no-politeness"],
+                     ["run", "--sources", str(demo_reference["sources"]), "--no-politeness", "--skip", "analyse",
+                      "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log")]):
+            result = run_cli("--db", str(db_path), *args)
+            stderr = result.stderr.decode()
+            assert result.returncode == 5, (args[0], stderr[-3000:])
+            assert "Traceback" not in stderr
+            lines = [l for l in stderr.splitlines() if "storage error" in l]
+            assert len(lines) == 1 and ("readonly" in lines[0].lower() or "read-only" in lines[0].lower()), stderr[-2000:]
+        assert _rows(f"file:{db_path}?immutable=1", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], capture_output=True)
+        _umount(mount)
