@@ -431,7 +431,7 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
         digest = run_cli("--db", str(db_path), "report", "--no-record", "--format", "md", "--out", str(out))
         assert digest.returncode == 0, digest.stderr.decode()[-2000:]
         text = next(out.glob("*.md")).read_text()
-        assert "ended 'failed'" in text and "not stored" in text and "write_failed" in text
+        assert "ended 'failed'" in text and "not stored" in text and "write\\_failed" in text
         assert "All sources crawled without errors" not in text
 
         filler.unlink()
@@ -468,3 +468,62 @@ def test_read_only_storage_one_line_exit_5_no_run_left_running(demo_reference, t
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(mount)], capture_output=True)
         _umount(mount)
+
+
+# -- extraction workers end with the crawler, however it dies -----------------------------------
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to list the crawler's processes")
+def test_extraction_workers_die_with_a_killed_crawler(tmp_path):
+    """SIGKILL (as the OOM killer sends) to a crawl with its fork server and extraction workers up:
+    none of them outlives it."""
+    with serve_directory() as base:
+        sources = sources_for(base, tmp_path / "sources.toml")
+        env = {k: v for k, v in os.environ.items() if k not in ("CUTTINGS_DB",)}
+        # polite: one request a second, so the crawl is still running when it is killed
+        process = subprocess.Popen([sys.executable, "pipeline.py", "--db", str(tmp_path / "k.db"), "crawl",
+                                    "--sources", str(sources)], cwd=Path(__file__).resolve().parent.parent,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            workers: set[int] = set()
+            while time.monotonic() < deadline and len(workers) < 3:  # fork server + 2 workers
+                time.sleep(0.5)
+                workers = _descendants(process.pid)
+            assert len(workers) >= 3, f"the crawl did not start its extraction workers: {workers}"
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+                time.sleep(0.2)
+            assert not [pid for pid in workers if _alive(pid)], "orphan processes outlived the crawler"
+        finally:
+            if process.poll() is None:
+                process.kill()

@@ -11,7 +11,9 @@ skipped. Extraction runs in a process pool off the reactor thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import multiprocessing
 import re
 import sqlite3
@@ -129,9 +131,10 @@ class NewsSpider(scrapy.Spider):
             context = multiprocessing.get_context("forkserver")
             # Import the extractor once in the fork server: workers start with it loaded.
             context.set_forkserver_preload(["crawler.extract", "cuttings.dedupe"])
-            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, mp_context=context)
+            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
+                                            initargs=(os.getpid(),), mp_context=context)
             for _ in range(workers):  # start the workers now, while discovery fetches feeds and sitemaps
-                self.pool.submit(_die_with_parent)
+                self.pool.submit(_ready)
 
     def spider_closed(self, spider, reason):
         if reason == "finished" and self.db is not None:
@@ -459,28 +462,50 @@ class NewsSpider(scrapy.Spider):
         self.record_error(source.id if source else None, request.url, kind, status, message)
 
 
-def _die_with_parent() -> None:
-    """Extraction workers exit when the crawler process dies (even by SIGKILL), instead of
-    lingering as orphans: Linux PR_SET_PDEATHSIG, elsewhere a watcher thread."""
+def _ready() -> None:
+    """A no-op task: submitting one per worker starts the workers at spider open."""
+
+
+def _die_with_parent(crawler_pid: int) -> None:
+    """Extraction workers exit when the crawler process dies, however it dies (SIGKILL, OOM).
+
+    A worker's parent is multiprocessing's fork server, not the crawler, and the fork server
+    only exits once every holder of its "alive" pipe is gone - which includes the workers
+    themselves (Python hands them that pipe as their parent sentinel). So PR_SET_PDEATHSIG
+    alone would leave the fork server and its workers waiting on each other for ever. Each
+    worker therefore watches the crawler itself: a daemon thread polls its pid (with its
+    start time, against pid reuse) and ends the worker when it is gone; the fork server then
+    sees its pipe close and exits too. PR_SET_PDEATHSIG still covers the fork server dying."""
     import ctypes
-    import os
     import signal
     import threading
     import time
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-        return
-    except (OSError, AttributeError):
-        pass
-    parent = os.getppid()
+
+    def started(pid: int) -> str | None:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return None if fields[0] in ("Z", "X") else fields[19]
+        except (OSError, IndexError):
+            try:
+                os.kill(pid, 0)
+                return "alive"
+            except ProcessLookupError:
+                return None
+            except PermissionError:
+                return "alive"
+
+    birth = started(crawler_pid)
 
     def watch():
-        while os.getppid() == parent:
-            time.sleep(1)
+        while birth is not None and started(crawler_pid) == birth:
+            time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=watch, daemon=True).start()
+    threading.Thread(target=watch, name="watch-crawler", daemon=True).start()
 
 
 def _extract(args, kwargs):
