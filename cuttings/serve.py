@@ -130,6 +130,18 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "message": ("Error message (truncated to 2000 characters).", "Service Unavailable"),
         "created_at": ("When it happened (UTC).", TS),
     }),
+    "crawl_notices": ("Things a run did on purpose that are not errors: a per-source budget hit (sitemaps, "
+                      "pages, links per page, Retry-After wait), a rel=canonical refused (another site) or in "
+                      "conflict (held by another page). See docs/operations.md.", {
+        "id": ("Row id.", "3"),
+        "crawl_run_id": ("The run.", "42"),
+        "source_id": ("Outlet.", "shropshire_star"),
+        "url": ("The page or sitemap concerned.", "https://www.shropshirestar.com/news/sitemap-51.xml"),
+        "kind": ("budget_sitemaps, budget_pages, budget_links_per_page, budget_retry_wait, retry_after_too_long, "
+                 "canonical_offsite, canonical_conflict", "budget_sitemaps"),
+        "message": ("What happened, in a sentence.", "sitemap budget of 50 per run reached: further sitemaps skipped"),
+        "created_at": ("When (UTC).", TS),
+    }),
     "source_runs": ("Per-outlet statistics for each run: discovery channels, yield, warnings.", {
         "crawl_run_id": ("The run.", "42"),
         "source_id": ("The outlet.", "worcester_news"),
@@ -308,11 +320,12 @@ _FACETS = {
     "effective_labels": ["task", "label", "human"],
     "labels": ["task", "label", "annotator"],
     "crawl_errors": ["source_id", "kind"],
+    "crawl_notices": ["source_id", "kind"],
     "entity_daily": ["entity_id"],
 }
 _SORT_DESC = {
     "articles": "published_at", "article_summary": "published_at", "quotes_by_speaker": "published_at",
-    "crawl_runs": "started_at", "crawl_errors": "created_at", "reports": "created_at",
+    "crawl_runs": "started_at", "crawl_errors": "created_at", "crawl_notices": "created_at", "reports": "created_at",
     "article_versions": "captured_at", "entity_daily": "day", "source_runs": "crawl_run_id",
 }
 
