@@ -17,14 +17,14 @@ from pathlib import Path
 import click
 
 from cuttings import store
-from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
-                                 validate_since)
+from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
+                                 show_progress, validate_since)
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=CuttingsGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
 @click.version_option(package_name="cuttings")
@@ -55,31 +55,25 @@ def load_sources_or_fail(path, base=None):
 
 
 def load_analyser(watchlist_path=None):
-    """The watchlist analyser, plus the optional statistical NER if the watchlist names one."""
-    from nlp.entities import Analyser
-    from nlp.ner import NamedEntityRecogniser, configured_model
-    from nlp.watchlist import WatchlistError, load_watchlist
+    """The watchlist analyser, plus the optional statistical NER if the watchlist names one
+    (``cuttings.stages.load_analyser``: the same one ``cuttings run`` uses)."""
+    from cuttings import stages
+    from nlp.watchlist import WatchlistError
     try:
-        analyser = Analyser(load_watchlist(watchlist_path))
-        model = configured_model(watchlist_path)
-        if model:
-            analyser.ner = NamedEntityRecogniser(model)
-            analyser.version = f"{analyser.version}+{analyser.ner.version}"
-        return analyser
+        return stages.load_analyser(watchlist_path)
     except WatchlistError as exc:
         fail(str(exc))
 
 
 def load_classifier(models_path=None, *, required=True):
-    from cuttings.stages import models_dir
-    from nlp.classify import Classifier, ModelLoadError
-    directory = models_dir(models_path)
-    if not directory.exists() or not any(directory.glob("*.skops")):
+    from cuttings import stages
+    from nlp.classify import ModelLoadError
+    if not stages.models_present(models_path):
         if required:
-            fail(f"no trained models in {directory}: run `cuttings train` first")
+            fail(f"no trained models in {stages.models_dir(models_path)}: run `cuttings train` first")
         return None
     try:
-        return Classifier.load(directory)
+        return stages.load_classifier(models_path)
     except ModelLoadError as exc:
         fail(str(exc))
 
@@ -101,12 +95,10 @@ def print_crawl_summary(summary) -> None:
 
 
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
-    from cuttings.crawl import default_since, run_crawl
+    from cuttings.crawl import run_crawl
+    from cuttings.stages import resolve_since
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
-    if since == "all":
-        since = None
-    elif since is None:
-        since = default_since(db, sources_config.crawl.overlap_hours)
+    since = resolve_since(db, since, sources_config.crawl.overlap_hours)
     if show_progress():
         with progress_bar("crawling", None) as advance:
             return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
@@ -122,8 +114,8 @@ def do_analyse(db, analyser):
 
 
 def do_classify(db, classifier, analyser_version):
-    from cuttings.stages import classifier_version, classify_stage
-    version = classifier_version(classifier) + f"|analyse={analyser_version}"
+    from cuttings.stages import classify_stage, classify_version
+    version = classify_version(classifier, analyser_version)
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)

@@ -107,16 +107,16 @@ def check_scheme(path) -> Check:
 
 
 def check_models(path) -> Check:
-    from cuttings.stages import models_dir
+    from cuttings.stages import load_classifier, models_dir, models_present
     directory = models_dir(path)
-    if not directory.is_dir() or not any(directory.glob("*.skops")):
+    if not models_present(directory):
         return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
     try:
-        from nlp.classify import Classifier, ModelLoadError
+        from nlp.classify import ModelLoadError
     except ImportError as exc:
         return Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        classifier = Classifier.load(directory)
+        classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
     return _ok("models", f"{len(classifier.versions)} models load from {directory}")
@@ -139,10 +139,7 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     if foreign:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
-    applied = {row[0] for row in conn.execute(
-        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.migrations.name])} \
-        if "_sqlite_migrations" in tables else set()
-    pending = [m.name for m in store.migrations._migrations if m.name not in applied]
+    applied, pending = store.migration_status(conn)
     if pending:
         checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
                             "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))

@@ -31,12 +31,13 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import store
+from cuttings.errors import CuttingsError
 from nlp.scheme import SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
 
 
-class LabellingError(Exception):
+class LabellingError(CuttingsError):
     """A problem the analyst can fix (bad file, unknown task); one-line message."""
 
 
@@ -230,13 +231,7 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
 
 def save_labels(db, article_id: int, rows: Iterable[tuple[str, str, str]], annotator: str) -> int:
     """Insert (task, target, label) rows for one article in one transaction; returns the count."""
-    rows = list(rows)
-    now = store.utcnow()
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(article_id, task, target, label, annotator, now) for task, target, label in rows])
-    return len(rows)
+    return store.add_labels(db, [(article_id, task, target, label, annotator) for task, target, label in rows])
 
 
 def answer_rows(question: Question, chosen: list[str]) -> list[tuple[str, str, str]]:
@@ -535,8 +530,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             raise LabellingError(f"{where}: invalid JSON: {exc.msg}") from None
         parsed.append((line_no, raw, validate_record(raw, tasks, where)))
     summary.records = len(parsed)
-    now = store.utcnow()
-    with db.atomic():
+    with store.transaction(db):
         for line_no, raw, wanted in parsed:
             article_id = _match_article(db, raw)
             if article_id is None:
@@ -547,9 +541,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             if not rows:
                 continue
             who = raw.get("annotator") or annotator
-            db.conn.executemany(
-                "INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [(article_id, t, target, label, who, now) for t, target, label in rows])
+            store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
             summary.articles_changed += 1
             summary.labels_added += len(rows)
     return summary

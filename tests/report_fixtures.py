@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from crawler.revisions import diff_summary
 from cuttings import store
 
 NOW = "2026-11-24T07:00:00Z"
@@ -220,7 +221,7 @@ def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) 
         "headline_changed, is_correction, crawl_run_id) VALUES (?, 1, ?, ?, ?, ?, 'first seen', 0, 0, ?)",
         [article_id, first_title, first_body, store.content_hash(first_title, first_body), spec["seen"], run_id])
     if version == 2:
-        summary, headline_changed, is_correction = store.diff_summary(first_title, first_body, title, body)
+        summary, headline_changed, is_correction = diff_summary(first_title, first_body, title, body)
         db.execute(
             "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, diff_summary, "
             "headline_changed, is_correction, crawl_run_id) VALUES (?, 2, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from crawler.revisions import save_article
 from cuttings import maintenance, nightly, store
 from tests.conftest import run_cli
 
@@ -31,7 +32,7 @@ def make_db(path, versions=5, articles=3):
         revisions = versions if n == 0 else 1
         for v in range(revisions):
             body = " ".join(f"{letters(n)}word{letters(v)}text{letters(i)}" for i in range(200))
-            store.save_article(db, item(url, body), None)
+            save_article(db, item(url, body), None)
     return db
 
 
@@ -53,7 +54,7 @@ def test_backup_is_a_complete_checked_single_file_while_writes_go_on(tmp_path):
         conn = store.connect(tmp_path / "live.db")
         n = 0
         while not stop.is_set():
-            store.save_article(conn, item(f"https://news.example/live-{n}/", "busy newsroom " * 50 + str(n)), None)
+            save_article(conn, item(f"https://news.example/live-{n}/", "busy newsroom " * 50 + str(n)), None)
             n += 1
         conn.conn.close()
 

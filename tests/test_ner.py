@@ -3,6 +3,7 @@ import sqlite3
 
 import spacy
 
+from crawler.revisions import save_article
 from cuttings import store
 from tests.conftest import REPO, run_cli
 
@@ -33,7 +34,7 @@ def test_named_entities_recorded_when_configured(tmp_path):
     model = make_pipeline(tmp_path / "ner-model")
     db_path = tmp_path / "x.db"
     db = store.connect(db_path)
-    store.save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
+    save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
                             "title": "Fire authority chairman criticises plan",
                             "body": "Councillor Eric Carter, chairman of Shropshire Fire Authority, said "
                                     "Telford & Wrekin Council would oppose the plan by John Campion."}, None)
