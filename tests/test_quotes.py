@@ -227,7 +227,6 @@ CARTER_STORIES = [
 
 def _save_story(db, number, title, body):
     from crawler.revisions import save_article
-    from cuttings import store
 
     save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
                             "title": title, "body": body, "published_at": f"2026-11-2{number}"}, None)

@@ -16,13 +16,29 @@ REPO_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
-__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "DatabaseNotFound", "utcnow", "default_db_path", "connect",
+__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "DatabaseNotFound", "utcnow", "clock", "default_db_path", "connect",
            "table_counts", "transaction", "atomic", "begin", "commit", "migrations", "migration_status", "Database"]
 
 
+_clock: list[str] = []  # a fixed time set by clock(), innermost last
+
+
 def utcnow() -> str:
-    """The current time as an ISO-8601 UTC string, second precision."""
+    """The current time as an ISO-8601 UTC string, second precision (or the :func:`clock`'s)."""
+    if _clock:
+        return _clock[-1]
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextlib.contextmanager
+def clock(at: str):
+    """Stamp the writes made inside the block with the time ``at`` (an ISO-8601 UTC string)
+    instead of now: for fixtures and for importing history."""
+    _clock.append(at)
+    try:
+        yield
+    finally:
+        _clock.pop()
 
 
 def default_db_path() -> Path:
