@@ -282,34 +282,13 @@ def demo_summary(db) -> str:
 def training_records(db=None, corpus_dir=None, scheme=None):
     """Seed corpus records plus human labels from the database (human labels replace the
     corpus labels of the same article)."""
+    from cuttings.labelling import labelled_records
     from nlp.corpus import load_corpus
+    from nlp.scheme import load_scheme
     records = load_corpus(corpus_dir, scheme)
     if db is None:
         return records
-    labelled = {}
-    for row in db.query("SELECT l.article_id, l.task, l.target, l.label, a.title, a.body, a.published_at "
-                        "FROM labels l JOIN articles a ON a.id = l.article_id ORDER BY l.id"):
-        rec = labelled.setdefault(row["article_id"], {
-            "id": f"db-{row['article_id']}", "title": row["title"], "body": row["body"],
-            "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
-        if row["task"] == "topics":
-            if row["label"] == "__rejected__":
-                if row["target"] in rec["topics"]:
-                    rec["topics"].remove(row["target"])
-            elif row["label"] not in rec["topics"]:
-                rec["topics"].append(row["label"])
-        elif row["task"] == "tone":
-            rec["tone"][row["target"]] = row["label"]
-        else:
-            rec[row["task"]] = row["label"]
-    for article_id, rec in labelled.items():
-        for m in store.article_mentions(db, article_id):
-            rec["entities"].setdefault(m["entity_id"], [])
-            if m["surface"] not in rec["entities"][m["entity_id"]]:
-                rec["entities"][m["entity_id"]].append(m["surface"])
-        if rec["topics"] and rec["stance_governance"]:
-            records.append(rec)
-    return records
+    return records + labelled_records(db, (scheme or load_scheme()).tasks)
 
 
 def train_models_into(db, models_path, features, folds):

@@ -1,8 +1,10 @@
 """Health checks for an install: configuration, database, disk, recent runs, sources, models.
 
 ``doctor_checks`` returns a list of :class:`Check` (status ``ok``, ``warning`` or ``error``,
-a one-line message and what to do), so ``cuttings doctor`` and the digest show the same
-warnings. It never writes to the database.
+a one-line message and what to do) for ``cuttings doctor``. The per-run source health warning
+it repeats is the crawler's (``cuttings.crawl.health_warning``, stored in
+``source_runs.warning``); the digest's crawl-health section reads the same rows itself. It never
+writes to the database.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
                   min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
                   include_config: bool = True) -> list[Check]:
     """Every check, in a stable order. ``include_config=False`` leaves out the configuration
-    and model checks (for the digest, which only needs the run and source health)."""
+    and model checks (only the database, run and source health)."""
     checks: list[Check] = []
     source_ids = None
     if include_config:
@@ -202,8 +204,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
     stopped, failing, warned = [], [], []
     for source_id in source_ids:
-        runs = conn.execute("SELECT crawl_run_id, articles_new, articles_stored, errors, warning FROM source_runs "
-                            "WHERE source_id = ? ORDER BY crawl_run_id DESC LIMIT 50", [source_id]).fetchall()
+        runs = store.recent_source_runs(conn, source_id, limit=50)
         if not runs:
             continue
         recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]

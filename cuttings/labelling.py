@@ -430,6 +430,29 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     return result
 
 
+def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
+    """Training records (the corpus's form) for every article whose human labels answer all the
+    article-level tasks, labels resolved as :func:`human_labels` resolves them; ``entities`` are
+    the surfaces of the article's stored mentions."""
+    required = [name for name, task in tasks.items() if task.kind != "per_entity"]
+    empty = {"multi_label": list, "per_entity": dict}
+    records = []
+    for article_id, labels in sorted(human_labels(db, tasks).items()):
+        if not all(labels.get(name) for name in required):
+            continue
+        article = store.article_text(db, article_id)
+        record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
+                  "date": article["published_at"], "entities": {}}
+        for name, task in tasks.items():
+            record[name] = labels.get(name, empty.get(task.kind, lambda: None)())
+        for mention in store.article_mentions(db, article_id):
+            surfaces = record["entities"].setdefault(mention["entity_id"], [])
+            if mention["surface"] not in surfaces:
+                surfaces.append(mention["surface"])
+        records.append(record)
+    return records
+
+
 def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
     labelled = human_labels(db, tasks)

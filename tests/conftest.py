@@ -66,6 +66,25 @@ def run_cli(*args: str, env: dict | None = None, input: bytes | None = None, tim
                           input=input, env=full_env, timeout=timeout, cwd=cwd or REPO)
 
 
+def invoke_cli(*args: str, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the command line in this process (click's ``CliRunner``), for tests where a separate
+    process is not the point: same result shape as :func:`run_cli` (``returncode``, ``stdout``
+    and ``stderr`` as bytes). An exception the command line let through is written to ``stderr``
+    as a traceback, as the real process would print it."""
+    import traceback
+
+    from click.testing import CliRunner
+
+    import pipeline
+
+    full_env = {"CUTTINGS_DB": None, "CUTTINGS_MODELS": None, **(env or {})}
+    result = CliRunner().invoke(pipeline.cli, list(args), env=full_env, input=input)
+    stderr = result.stderr_bytes or b""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception)).encode()
+    return subprocess.CompletedProcess(["cuttings", *args], result.exit_code, result.stdout_bytes, stderr)
+
+
 @pytest.fixture(scope="session")
 def trained_models(tmp_path_factory) -> Path:
     """Models trained once per test session on the seed corpus (real skops files)."""

@@ -52,6 +52,12 @@ def find_article(db: Database, canonical_url: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def article_text(db: Database, article_id: int) -> dict | None:
+    """An article's ``title``, ``body`` and ``published_at``."""
+    rows = list(db.query("SELECT title, body, published_at FROM articles WHERE id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
 def article_published_at(db: Database, article_id: int) -> str | None:
     row = db.execute("SELECT published_at FROM articles WHERE id = ?", [article_id]).fetchone()
     return row[0] if row else None
