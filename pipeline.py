@@ -460,6 +460,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         cuttings analyse-text article.txt page.html
         echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
     """
+    from nlp.entities import document_text
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
@@ -467,7 +468,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         err_console.print("[yellow]no trained models: topics, stance and tone left empty "
                           "(run `cuttings train`)[/yellow]")
     for title, body in documents:
-        text = store.document_text(title, body)
+        text = document_text(title, body)
         result = analyser.analyse(text, published_at)
         entities: dict[str, list] = {}
         for m in result["mentions"]:

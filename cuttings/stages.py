@@ -34,7 +34,9 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
 
     store.sync_entities(db, analyser.watchlist)
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
-    texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
+    from nlp.entities import document_text
+
+    texts = ((document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
     counts = {"articles": 0, "mentions": 0, "quotes": 0}
     ner = getattr(analyser, "ner", None)
     results = zip(articles, analyser.pipe(texts))
@@ -45,7 +47,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
             return counts
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
             for article, result in batch:
-                named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
+                named = ner.find(document_text(article["title"], article["body"])) if ner else None
                 store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
                 counts["articles"] += 1
                 counts["mentions"] += len(result["mentions"])

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from crawler.dedupe import fingerprint, to_blob
 from crawler.revisions import diff_summary
 from cuttings import store
+from nlp.entities import document_text
 
 NOW = "2026-11-24T07:00:00Z"
 LAST_REPORT_UNTIL = "2026-11-23T07:00:00Z"
@@ -190,7 +191,7 @@ MODEL_VERSIONS = {"topics": "topics-2026.11.1", "stance_governance": "stance-202
 
 def _document(title: str, paragraphs: list[str]) -> tuple[str, str]:
     body = "\n\n".join(paragraphs)
-    return body, store.document_text(title, body)
+    return body, document_text(title, body)
 
 
 def _paragraph_of(document: str, start: int) -> int:

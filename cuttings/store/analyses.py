@@ -61,11 +61,6 @@ def mark_processed(db: Database, article_id: int, stage: str, version: str, cont
         [article_id, stage, version, content_hash_, utcnow()])
 
 
-def document_text(title: str | None, body: str | None) -> str:
-    """The text the analyser reads and its offsets point into: title, blank line, body."""
-    return f"{title or ''}\n\n{body or ''}"
-
-
 def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
                      named_entities: list[dict] | None = None) -> None:
     """Store one article's mentions, quotes (and named entities, when NER is on), replacing
