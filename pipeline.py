@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
                                  validate_since)
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
@@ -59,6 +59,7 @@ def load_analyser(watchlist_path=None):
     from nlp.entities import Analyser
     from nlp.ner import NamedEntityRecogniser, configured_model
     from nlp.watchlist import WatchlistError, load_watchlist
+    watchlist_path = watchlist_path or paths.config_file("watchlist.toml")
     try:
         analyser = Analyser(load_watchlist(watchlist_path))
         model = configured_model(watchlist_path)
@@ -102,6 +103,8 @@ def print_crawl_summary(summary) -> None:
 
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
     from cuttings.crawl import default_since, run_crawl
+    from cuttings.logs import ensure_logging
+    ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
     if since == "all":
         since = None
@@ -207,7 +210,7 @@ def classify(ctx, models_path, watchlist):
 
 def write_digest(db, report_dir=None):
     from cuttings.report import write_report
-    return write_report(db, Path(report_dir) if report_dir else store.DATA_DIR / "reports")
+    return write_report(db, Path(report_dir) if report_dir else paths.reports_dir())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -234,7 +237,7 @@ def demo(ctx, report_dir):
 
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
-    db_path = Path(db_explicit) if db_explicit else store.DATA_DIR / "demo.db"
+    db_path = Path(db_explicit) if db_explicit else paths.demo_db()
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
@@ -249,13 +252,13 @@ def demo(ctx, report_dir):
     print_crawl_summary(summary)
     analysed = do_analyse(db, analyser)
     classified = do_classify(db, classifier, analyser.version)
-    paths = write_digest(db, report_dir or store.DATA_DIR / "reports" / "demo")
+    written = write_digest(db, report_dir or paths.reports_dir() / "demo")
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
     click.echo(demo_summary(db))
     click.echo("")
     click.echo(f"database: {db_path}")
-    click.echo("digest:   " + ", ".join(str(p) for p in paths))
+    click.echo("digest:   " + ", ".join(str(p) for p in written))
     click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
 
 
@@ -326,7 +329,7 @@ def train_models_into(db, models_path, features, folds):
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
-        scheme = load_scheme()
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, scheme=scheme)
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
@@ -399,7 +402,7 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
         from nlp.embeddings import EmbeddingUnavailable
         from nlp.scheme import SchemeError, load_scheme
         try:
-            scheme = load_scheme()
+            scheme = load_scheme(paths.config_file("label_scheme.toml"))
             if data_path:
                 from nlp.classify import evaluate_models
                 labelled = load_jsonl(data_path, scheme)  # check the file before loading models
@@ -461,14 +464,55 @@ def read_input(name: str) -> tuple[str, str]:
         if name.endswith(".gz"):
             import gzip
             raw = gzip.decompress(raw)
-    head = raw[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in raw[:20000].lower():
+    label = "standard input" if name == "-" else name
+    text = decode_text(raw, label)
+    head = text[:2048].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")) or "<body" in text[:20000].lower():
         from crawler.extract import extract_article
-        fields = extract_article(raw)
-        return fields.get("title") or "", fields.get("body") or ""
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        fields = extract_article(text)
+        title, body = fields.get("title") or "", fields.get("body") or ""
+        if not (title.strip() or body.strip()):
+            fail(f"{label}: no article text found in the HTML page")
+        return title, body
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     title, _, body = text.partition("\n")
     return title.strip(), body.strip()
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(raw: bytes, label: str) -> str:
+    """The text of a file: by its byte-order mark, else UTF-8, else the encoding charset-normalizer
+    detects (Windows-1252, UTF-16 without a BOM, ...). Empty and binary input are refused."""
+    if not raw.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    text = None
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                fail(f"{label}: starts with a {encoding} byte-order mark but is not {encoding} text")
+            break
+    if text is None and b"\x00" not in raw:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if text is None:
+        from charset_normalizer import from_bytes
+        best = from_bytes(raw).best()
+        if best is None:
+            fail(f"{label}: binary data, not text or HTML: refused")
+        text = str(best)
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f") + text.count("\ufffd")
+    if controls > max(2, len(text) // 100):
+        fail(f"{label}: binary data, not text or HTML: refused")
+    if not text.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    return text
 
 
 @cli.command("analyse-text")
@@ -577,9 +621,10 @@ def register_commands() -> None:
     """Commands that live in their own modules."""
     from cuttings import cli_ops
     from cuttings.cli_label import label
+    from cuttings.cli_init import init
     from cuttings.cli_report import COMMANDS as report_commands
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources):
+    for command in (*report_commands, label, sources, init):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 

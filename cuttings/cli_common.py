@@ -60,7 +60,12 @@ def validate_since(ctx, param, value):
     """click callback for ``--since``: ``all``, or an ISO date/datetime normalised to UTC."""
     if value in (None, "all"):
         return value
+    import datetime as dt
     from crawler.discovery import iso_utc
+    try:  # a calendar check: 2026-02-30 has the right shape but is no date
+        dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"not a date: {value!r} ({exc}; e.g. 2026-11-01)") from None
     normalised = iso_utc(value)
     if normalised is None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")

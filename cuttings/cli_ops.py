@@ -62,8 +62,30 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
             detail = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if isinstance(v, int) and k != "crawl_run_id")
             click.echo(f"{name:<9} {stage.status:<11} {stage.seconds:7.1f}s  {detail}"
                        + (f"  ({stage.message})" if stage.message else ""))
-        click.echo(f"run {result.run_id}: {result.status}; log: {log_path}")
+    if not quiet or result.exit_code != nightly.EXIT_OK:
+        # --quiet (cron): nothing on a good night; on a bad one, a line per failed source and the summary.
+        for line in run_report_lines(result, log_path):
+            click.echo(line, err=quiet)
     sys.exit(result.exit_code)
+
+
+def run_report_lines(result, log_path) -> list[str]:
+    """One line per source that failed (its cause in words), one per failed stage, then the summary."""
+    from cuttings.failures import network_hint
+    crawl = result.stages.get("crawl")
+    failures = crawl.failures if crawl else []
+    lines = [f"source {source_id}: {words}" for source_id, _kind, words in failures]
+    lines += [f"{name}: {stage.message}" for name, stage in result.stages.items()
+              if name != "crawl" and stage.status in ("failed", "interrupted") and stage.message]
+    summary = f"run {result.run_id}: {result.status} (exit {result.exit_code})"
+    if crawl and crawl.counts:
+        summary += (f"; {crawl.counts.get('articles_new', 0)} new articles, "
+                    f"{len(failures)} source{'s' if len(failures) != 1 else ''} failed")
+    hint = network_hint([kind for _source, kind, _words in failures])
+    if hint and crawl and not crawl.counts.get("pages_fetched"):
+        summary += f"; {hint}"
+    lines.append(f"{summary}; log: {log_path}")
+    return lines
 
 
 @click.command()

@@ -88,9 +88,10 @@ def check_watchlist(path) -> Check:
     except ImportError as exc:
         return Check("watchlist", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        watchlist = load_watchlist(path)
+        from cuttings import paths
+        watchlist = load_watchlist(path or paths.config_file("watchlist.toml"))
     except WatchlistError as exc:
-        return Check("watchlist", "error", str(exc), "fix the watchlist file (data/watchlist.toml)")
+        return Check("watchlist", "error", str(exc), "fix the watchlist file (see docs/watchlist.md)")
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
@@ -100,9 +101,10 @@ def check_scheme(path) -> Check:
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        load_scheme(path)
+        from cuttings import paths
+        load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
-        return Check("label scheme", "error", str(exc), "fix the label scheme (data/label_scheme.toml)")
+        return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
     return _ok("label scheme", "parses")
 
 

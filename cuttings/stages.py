@@ -9,12 +9,10 @@ at most the batch in hand and re-running finishes the rest.
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 from cuttings import store
 
-MODELS_DIR = store.DATA_DIR / "models"
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
 
 
@@ -99,5 +97,6 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 
 
 def models_dir(path: str | Path | None = None) -> Path:
-    """The models directory: the given path, else $CUTTINGS_MODELS, else data/models."""
-    return Path(path or os.environ.get("CUTTINGS_MODELS") or MODELS_DIR)
+    """The models directory: the given path, else $CUTTINGS_MODELS, else ``models/`` in the home folder."""
+    from cuttings import paths
+    return Path(path) if path else paths.models_dir()

@@ -38,7 +38,9 @@ def utcnow() -> str:
 
 
 def default_db_path() -> Path:
-    return Path(os.environ.get("CUTTINGS_DB") or DEFAULT_DB)
+    """``$CUTTINGS_DB``, else ``cuttings.db`` in the home folder (``cuttings.paths``)."""
+    from cuttings.paths import default_db
+    return default_db()
 
 
 # --------------------------------------------------------------------------
@@ -402,8 +404,13 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
     path = Path(path)
     if not create and not path.exists():
         raise StoreError(f"database not found: {path} (run `cuttings demo` or `cuttings crawl` first, or pass --db)")
+    if path.exists():
+        check_is_cuttings_database(path, allow_new=create)
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {path}: {exc.strerror}") from None
     try:
         conn = sqlite3.connect(str(path), timeout=30)
         db = Database(conn)
@@ -419,6 +426,42 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open database {path}: {exc}") from None
     return db
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
+    """Refuse, before anything is written (no table, no journal-mode change), a file that is not a
+    cuttings database: an empty (0-byte) file, a file that is not SQLite, or another
+    application's SQLite database. ``allow_new``: a SQLite file with no tables at all may become one."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if not header:
+        raise StoreError(f"{path} is an empty file (0 bytes), not a cuttings database: remove it, or pass "
+                         f"another --db")
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{path} is not a SQLite database (nor a cuttings one): pass a cuttings database with --db")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from None
+    if "articles" in tables and "crawl_runs" in tables:
+        return
+    if not tables and allow_new:
+        return
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise StoreError(f"{path} is not a cuttings database" + (f" (it holds other tables: {shown})" if tables else "")
+                     + "; cuttings changes nothing in it: pass a cuttings database with --db")
 
 
 def table_counts(db: Database) -> dict[str, int]:

@@ -8,11 +8,12 @@ import json
 import re
 from pathlib import Path
 
+from nlp import packaged_data
 from nlp.entities import Analyser
 from nlp.quotes import SpeakerMemory
 
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
-DEFAULT_GOLD_QUOTES = Path(__file__).resolve().parent.parent / "data" / "gold_quotes.jsonl"
+DEFAULT_CORPUS_DIR = packaged_data("corpus")
+DEFAULT_GOLD_QUOTES = packaged_data("gold_quotes.jsonl")
 
 
 def load_corpus(corpus_dir: str | Path = DEFAULT_CORPUS_DIR) -> list[tuple[dict, str]]:

@@ -10,7 +10,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_SCHEME_PATH = Path(__file__).resolve().parent.parent / "data" / "label_scheme.toml"
+from nlp import packaged_data
+
+DEFAULT_SCHEME_PATH = packaged_data("label_scheme.toml")
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 
