@@ -26,7 +26,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
+              help="SQLite database [default: $CUTTINGS_DB, else cuttings.db in the home folder: $CUTTINGS_HOME, a checkout's data/, or the user data folder].")
 @click.version_option(package_name="cuttings")
 @click.pass_context
 def cli(ctx, db_path):
@@ -139,7 +139,7 @@ def do_classify(db, classifier, analyser_version):
 @cli.command()
 @click.argument("source_ids", nargs=-1)
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sources file [default: data/sources.toml].")
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--since", callback=validate_since, default=None,
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
@@ -168,7 +168,7 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
 
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Watchlist file [default: data/watchlist.toml].")
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @pass_context
 def analyse(ctx, watchlist):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
@@ -191,8 +191,9 @@ def analyse(ctx, watchlist):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Models directory [default: data/models].")
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @pass_context
 def classify(ctx, models_path, watchlist):
     """Tag topics, stance and tone on articles not yet classified by the current models.
@@ -219,7 +220,7 @@ def write_digest(db, report_dir=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: data/reports/demo].")
+              help="Where the demo digest goes [default: reports/demo in the home folder].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
@@ -344,11 +345,12 @@ def train_models_into(db, models_path, features, folds):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the models [default: data/models].")
+              help="Where to write the models [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default=DEFAULT_FEATURES, show_default=True,
               help="Feature set: tfidf, static (shipped static embeddings), their combination, or minilm "
                    "variants (needs the [transformers] extra).")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @pass_context
 def train(ctx, models_path, features, folds):
     """Train the topic, stance and tone classifiers.
@@ -376,10 +378,12 @@ def train(ctx, models_path, features, folds):
 @click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @click.option("--features", default=DEFAULT_FEATURES, show_default=True,
               help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def evaluate(tasks, data_path, folds, features, models_path, as_json):
     """Measure the classifiers and the entity/quote extraction on labelled data.
@@ -518,8 +522,10 @@ def decode_text(raw: bytes, label: str) -> str:
 @cli.command("analyse-text")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--date", "published_at", default=None, help="Article date (resolves office holders).")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 def analyse_text(inputs, published_at, models_path, watchlist):
     """Analyse text or HTML files (or - for stdin) and print one JSON object per input.
 
@@ -539,7 +545,10 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         err_console.print("[yellow]no trained models: topics, stance and tone left empty "
                           "(run `cuttings train`)[/yellow]")
     for title, body in documents:
-        text = store.document_text(title, body)
+        from cuttings.stages import fit_text
+        text, cut = fit_text(store.document_text(title, body))
+        if cut:
+            err_console.print(f"[yellow]input over {len(text):,} characters: analysed its first part only[/yellow]")
         result = analyser.analyse(text, published_at)
         entities: dict[str, list] = {}
         for m in result["mentions"]:
@@ -629,7 +638,29 @@ def register_commands() -> None:
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 
 
+def keep_examples_verbatim(group: click.Group) -> None:
+    """Mark every indented block of every command's help (the examples) with click's ``\\b`` so
+    click prints it as written instead of re-wrapping its lines into one."""
+    def mark(text: str | None) -> str | None:
+        if not text:
+            return text
+        import inspect
+        paragraphs = inspect.cleandoc(text).split("\n\n")
+        for i, paragraph in enumerate(paragraphs):
+            lines = paragraph.split("\n")
+            if lines[0].strip() != "\b" and all(line.startswith((" ", "\t")) for line in lines if line.strip()):
+                paragraphs[i] = "\b\n" + paragraph
+        return "\n\n".join(paragraphs)
+
+    def walk(command: click.Command) -> None:
+        command.help = mark(command.help)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+    walk(group)
+
+
 register_commands()
+keep_examples_verbatim(cli)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,30 @@ at most the batch in hand and re-running finishes the rest.
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 from cuttings import store
 
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
+# Text analysed per article. spaCy refuses a text over its max_length (1,000,000 characters, error
+# E088) and the crawler accepts pages up to 5 MB, so one oversized page would block the stage on
+# every night; 200,000 characters is about 30,000 words, far beyond any news article.
+MAX_ANALYSE_CHARS = 200_000
+log = logging.getLogger(__name__)
+
+
+def fit_text(text: str, limit: int = MAX_ANALYSE_CHARS) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters at the last paragraph (else sentence, else word) break;
+    True when it was cut."""
+    if len(text) <= limit:
+        return text, False
+    head = text[:limit]
+    for mark in ("\n", ". ", " "):
+        cut = head.rfind(mark)
+        if cut > limit // 2:
+            return head[:cut + len(mark)].rstrip(), True
+    return head, True
 
 
 def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
@@ -26,8 +45,17 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
 
     store.sync_entities(db, analyser.watchlist)
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
-    texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
-    counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
+
+    def text_of(article: dict) -> str:
+        text, cut = fit_text(store.document_text(article["title"], article["body"]))
+        if cut:
+            counts["truncated"] += 1
+            log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
+                        len(article["body"] or ""), len(text))
+        return text
+
+    texts = ((text_of(a), a["published_at"]) for a in articles)
     ner = getattr(analyser, "ner", None)
     results = zip(articles, analyser.pipe(texts))
     while True:
@@ -37,7 +65,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
             return counts
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
             for article, result in batch:
-                named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
+                named = ner.find(fit_text(store.document_text(article["title"], article["body"]))[0]) if ner else None
                 store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
                 counts["articles"] += 1
                 counts["mentions"] += len(result["mentions"])

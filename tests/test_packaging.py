@@ -113,6 +113,14 @@ def installed(tmp_path_factory) -> Path:
     return target / "bin"
 
 
+@pytest.fixture
+def models_for_install(request) -> Path:
+    """The session's trained models; ``$CUTTINGS_TEST_MODELS`` names already trained ones instead
+    (training takes minutes on a loaded machine)."""
+    given = os.environ.get("CUTTINGS_TEST_MODELS")
+    return Path(given) if given else request.getfixturevalue("trained_models")
+
+
 def _user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUTTINGS_") and k != "PYTHONPATH"}
     env.update({"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg"), **extra})
@@ -120,7 +128,7 @@ def _user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(installed, tmp_path, trained_models):
+def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(installed, tmp_path, models_for_install):
     site = Path(subprocess.run([str(installed / "python"), "-c",
                                 "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
@@ -132,7 +140,7 @@ def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(install
     empty = tmp_path / "empty"
     empty.mkdir()
     # Models trained once per session (training takes minutes); everything else comes from the wheel.
-    env = _user_env(tmp_path, CUTTINGS_MODELS=str(trained_models))
+    env = _user_env(tmp_path, CUTTINGS_MODELS=str(models_for_install))
 
     demo = subprocess.run([str(installed / "cuttings"), "demo"], cwd=empty, env=env, capture_output=True,
                           text=True, timeout=900)
