@@ -24,7 +24,28 @@ from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class CuttingsGroup(click.Group):
+    """Read-only storage is one line and exit 1 (docs/operations.md), not a traceback."""
+
+    def invoke(self, ctx):
+        import sqlite3
+        try:
+            return super().invoke(ctx)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                raise
+            raise click.ClickException(f"cannot write the database: {exc} (read-only file or folder? "
+                                       "`cuttings doctor` checks)") from None
+        except PermissionError as exc:
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: permission denied") from None
+        except OSError as exc:
+            import errno
+            if exc.errno != errno.EROFS:
+                raise
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: read-only file system") from None
+
+
+@click.group(cls=CuttingsGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite database [default: $CUTTINGS_DB, else cuttings.db in the home folder: $CUTTINGS_HOME, a checkout's data/, or the user data folder].")
 @click.version_option(package_name="cuttings")
@@ -209,9 +230,9 @@ def classify(ctx, models_path, watchlist):
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 
-def write_digest(db, report_dir=None):
+def write_digest(db, report_dir=None, digest=None):
     from cuttings.report import write_report
-    return write_report(db, Path(report_dir) if report_dir else paths.reports_dir())
+    return write_report(db, Path(report_dir) if report_dir else paths.reports_dir(), digest=digest)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -253,37 +274,55 @@ def demo(ctx, report_dir):
     print_crawl_summary(summary)
     analysed = do_analyse(db, analyser)
     classified = do_classify(db, classifier, analyser.version)
-    written = write_digest(db, report_dir or paths.reports_dir() / "demo")
+    from cuttings.report import build_digest
+    digest = build_digest(db)
+    written = write_digest(db, report_dir or paths.reports_dir() / "demo", digest=digest)
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
-    click.echo(demo_summary(db))
+    click.echo(demo_summary(db, digest))
     click.echo("")
     click.echo(f"database: {db_path}")
     click.echo("digest:   " + ", ".join(str(p) for p in written))
     click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
 
 
-def demo_summary(db) -> str:
+STANCE_WORDS = {"none": "not about governance"}
+
+
+def demo_summary(db, digest: dict) -> str:
+    """The demo's closing summary in the digest's words: what is new since the last digest (stories,
+    syndicated copies folded, by the digest's names for the watched bodies), then what the database holds."""
     def one(sql, params=()):
         return db.execute(sql, params).fetchone()[0]
-    lines = [
-        f"articles: {one('SELECT count(*) FROM articles WHERE duplicate_of IS NULL')} stories, "
-        f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies, "
-        f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets",
-        "mentions per entity (articles / mentions):",
-    ]
-    for row in db.query("SELECT entity_id, count(DISTINCT article_id) AS articles, count(*) AS mentions "
-                        "FROM mentions GROUP BY entity_id ORDER BY articles DESC"):
-        lines.append(f"  {row['entity_id']:<28} {row['articles']:>4} / {row['mentions']}")
-    lines.append(f"quotes: {one('SELECT count(*) FROM quotes')} "
+
+    def stance_words(counts: dict) -> str:
+        return ", ".join(f"{STANCE_WORDS.get(label, label)} {n}" for label, n in counts.items() if n) or "-"
+
+    new = digest["summary"]
+    by_name = ", ".join(f"{name} {n}" for name, n in new["by_name"].items() if n)
+    lines = [f"digest: {new['stories']} new {'story' if new['stories'] == 1 else 'stories'} since the last digest"
+             + (f" ({by_name})" if by_name else "")]
+    if new["stories"]:
+        lines.append(f"  stance on fire governance: {stance_words(new['stance'])}")
+    stories = one("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+    lines.append(f"in the database: {stories} stories (and "
+                 f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
+                 f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets")
+    lines.append("  stories mentioning each watched body:")
+    for row in db.query("SELECT e.name, count(DISTINCT coalesce(a.duplicate_of, a.id)) AS stories "
+                        "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id "
+                        "GROUP BY e.id ORDER BY stories DESC, e.name"):
+        lines.append(f"    {row['name']:<52} {row['stories']:>4}")
+    lines.append(f"  quotes: {one('SELECT count(*) FROM quotes')} "
                  f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
     topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'topics' GROUP BY label ORDER BY n DESC"))
-    lines.append(f"topics: {topics}")
-    stance = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'stance_governance' "
-        "GROUP BY label ORDER BY n DESC"))
-    lines.append(f"stance on fire governance: {stance}")
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'topics' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC"))
+    lines.append(f"  topics (stories): {topics or '-'}")
+    stance = {r["label"]: r["n"] for r in db.query(
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'stance_governance' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC")}
+    lines.append(f"  stance on fire governance (stories): {stance_words(stance)}")
     return "\n".join(lines)
 
 

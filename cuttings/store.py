@@ -406,6 +406,11 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
         raise StoreError(f"database not found: {path} (run `cuttings demo` or `cuttings crawl` first, or pass --db)")
     if path.exists():
         check_is_cuttings_database(path, allow_new=create)
+    if not create and not os.access(path.parent if str(path.parent) else ".", os.W_OK | os.X_OK):
+        # Read-only storage (a mounted backup, a read-only share): SQLite cannot create its -shm
+        # file beside a WAL database, so read it as immutable; commands that write fail at once.
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        return Database(conn)
     if create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -448,7 +453,8 @@ def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
     if header != SQLITE_HEADER:
         raise StoreError(f"{path} is not a SQLite database (nor a cuttings one): pass a cuttings database with --db")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        # immutable: no -wal/-shm files are created beside a file that may not be ours
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         try:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:

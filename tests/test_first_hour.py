@@ -322,3 +322,41 @@ def test_oversized_article_is_analysed_in_part_and_does_not_block_the_stage(tmp_
     assert mentioned == {"huge": "hwfrs", "normal": "sfrs"}
     assert db.execute("SELECT count(*) FROM processing WHERE stage = 'analyse'").fetchone()[0] == 2
     assert MAX_ANALYSE_CHARS < 1_000_000
+
+
+@pytest.fixture
+def read_only_folder(monkeypatch, tmp_path):
+    """A database whose file and folder are not writable. Tests run as root, which chmod does not
+    stop, so ``os.access`` answers as it would for a user on read-only storage."""
+    import os
+    db = tmp_path / "ro" / "cuttings.db"
+    db.parent.mkdir()
+    store.connect(db).conn.close()
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path).resolve() in (db.parent.resolve(), db.resolve()) and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+    monkeypatch.setattr(os, "access", access)
+    return db
+
+
+def test_read_only_storage_reads_and_refuses_writes_in_one_line(read_only_folder):
+    db = read_only_folder
+    before = files_in(db.parent), digest(db)
+    stats = invoke("--db", db, "db", "stats")
+    assert stats.exit_code == 0 and "articles" in stats.output
+    analyse = invoke("--db", db, "analyse")
+    assert analyse.exit_code == 1
+    assert analyse.output.strip().splitlines()[-1] == (
+        "Error: cannot write the database: attempt to write a readonly database (read-only file or folder? "
+        "`cuttings doctor` checks)")
+    assert "Traceback" not in analyse.output
+    assert (files_in(db.parent), digest(db)) == before
+
+
+def test_doctor_checks_the_database_folder_is_writable(read_only_folder):
+    result = invoke("--db", read_only_folder, "doctor")
+    assert result.exit_code == 1
+    assert f"[FAIL] writable: the folder {read_only_folder.parent} is read-only" in result.output
