@@ -263,7 +263,7 @@ def demo(ctx, report_dir):
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
-        click.echo("no trained models yet: training on the seed corpus (data/corpus) ...")
+        click.echo("no trained models yet: training on the seed corpus first (a few minutes) ...")
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
@@ -373,7 +373,9 @@ def train_models_into(db, models_path, features, folds):
         records = training_records(db, scheme=scheme)
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
-        cards = train_models(records, scheme, out, features=features, folds=folds)
+        # Minutes of work: an elapsed-time bar on a terminal (nothing when piped).
+        with progress_bar(f"training classifiers on {len(records)} articles ({folds}-fold CV)", None):
+            cards = train_models(records, scheme, out, features=features, folds=folds)
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:
