@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cuttings import paths
+from cuttings.errors import CuttingsError
 
 DEFAULT_SOURCES = paths.package_data("sources.toml")  # the packaged default; see load_sources
 DEMO_SOURCES = paths.package_data("demo_sources.toml")
@@ -19,7 +20,7 @@ DEMO_SOURCES = paths.package_data("demo_sources.toml")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class ConfigError(ValueError):
+class ConfigError(CuttingsError, ValueError):
     """A configuration file a user must fix; the message names the file and entry."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlp import packaged_data
+from nlp.errors import NlpError
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
 RULES_VERSION = "rules-3"
@@ -20,7 +21,7 @@ DEFAULT_WATCHLIST_PATH = packaged_data("watchlist.toml")
 ENTITY_KINDS = ("organisation", "office", "person")
 
 
-class WatchlistError(ValueError):
+class WatchlistError(NlpError, ValueError):
     """The watchlist file is malformed; the message names the file and the entry."""
 
 
