@@ -360,3 +360,16 @@ def test_doctor_checks_the_database_folder_is_writable(read_only_folder):
     result = invoke("--db", read_only_folder, "doctor")
     assert result.exit_code == 1
     assert f"[FAIL] writable: the folder {read_only_folder.parent} is read-only" in result.output
+
+
+def test_sources_check_says_dns_failure_not_robots_missing(tmp_path):
+    from cuttings.cli_sources import sources
+    config = tmp_path / "sources.toml"
+    config.write_text('[crawl]\ntimeout = 5\n\n[[source]]\nid = "nowhere"\nname = "Nowhere"\n'
+                      'home = "http://news.nowhere-gazette.invalid/"\n', encoding="utf-8")
+    result = CliRunner().invoke(sources, ["check", "--sources", str(config)])
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first == ("nowhere: robots.txt not fetched: DNS lookup failed for news.nowhere-gazette.invalid "
+                     "(no network, or a wrong host name?)")
+    assert "missing" not in result.output
