@@ -105,11 +105,15 @@ def validate_since(ctx, param, value):
     if value in (None, "all"):
         return value
     import datetime as dt
+    import re
+
     from crawler.discovery import iso_utc
-    try:  # a calendar check: 2026-02-30 has the right shape but is no date
-        dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"not a date: {value!r} ({exc}; e.g. 2026-11-01)") from None
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
+        try:  # a calendar check: 2026-02-30 has the right shape but is no date
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not a date: {value!r} ({exc})") from None
     normalised = iso_utc(value)
     if normalised is None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")
