@@ -224,15 +224,15 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
         document = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise WatchlistError(f"{file_label}: invalid TOML: {error}") from None
+    raw_entities = document.get("entity")
+    if not isinstance(raw_entities, list) or not raw_entities:
+        raise WatchlistError(f"{file_label}: no [[entity]] entries")
     _reject_unknown(document, TOP_KEYS, file_label)
     for table, keys in TOP_KEYS.items():
         if keys is not None and table in document:
             if not isinstance(document[table], dict):
                 raise WatchlistError(f"{file_label}: [{table}] must be a table")
             _reject_unknown(document[table], keys, f"{file_label}: [{table}]")
-    raw_entities = document.get("entity")
-    if not isinstance(raw_entities, list) or not raw_entities:
-        raise WatchlistError(f"{file_label}: no [[entity]] entries")
     entities: list[Entity] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_entities):
