@@ -178,6 +178,7 @@ class NightlyResult:
     exit_code: int
     stages: dict[str, StageResult] = field(default_factory=dict)
     message: str | None = None
+    error: Exception | None = None  # the user error that stopped the run before it started
 
 
 @dataclass
@@ -201,12 +202,9 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
         _check_models_present(options)
         if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
             store.check_is_cuttings_database(Path(db_path), allow_new=True)
-    except store.StoreError as exc:
-        log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
-    except UserError as exc:
+    except CuttingsError as exc:
         log.error("%s", exc, extra=FILE_ONLY)  # the command line prints it
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
     lock = RunLock(db_path)
     try:
         lock.acquire()
@@ -225,7 +223,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
         log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
 
     stale = mark_stale_runs(db)
     if stale:
@@ -314,11 +312,10 @@ def _load_sources(options: NightlyOptions):
 
 
 def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import models_dir, models_present
+    from cuttings.stages import require_models
     if "classify" in options.skip:
         return
-    if not models_present(options.models_path):
-        raise UserError(f"no trained models in {models_dir(options.models_path)}: run `cuttings train` first")
+    require_models(options.models_path)  # stages.ModelsMissing
 
 
 def _load_models(options: NightlyOptions):
