@@ -373,3 +373,38 @@ def test_sources_check_says_dns_failure_not_robots_missing(tmp_path):
     assert first == ("nowhere: robots.txt not fetched: DNS lookup failed for news.nowhere-gazette.invalid "
                      "(no network, or a wrong host name?)")
     assert "missing" not in result.output
+
+
+def test_failure_words_and_the_no_network_hint():
+    import errno
+    import urllib.error
+
+    from cuttings import failures
+    assert failures.describe("dns", "http://news.example.invalid/feed") == (
+        "DNS lookup failed for news.example.invalid (no network, or a wrong host name?)")
+    assert failures.describe("http_403", "https://a.example/x") == "HTTP 403 from a.example (blocked?)"
+    assert failures.describe("robots_disallowed", "https://a.example/x") == "robots.txt of a.example disallows the pages"
+    gai = urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
+    assert failures.kind_of_exception(gai) == "dns"
+    assert failures.kind_of_exception(urllib.error.URLError(ConnectionRefusedError())) == "connection_refused"
+    assert failures.kind_of_exception(urllib.error.URLError(OSError(errno.ENETUNREACH, "unreachable"))) == "no_network"
+    assert "offline" in failures.network_hint(["dns", "no_network", "dns"])
+    assert failures.network_hint(["dns", "connection_refused"]) is None
+    assert failures.network_hint([]) is None
+
+
+def test_run_report_lines_say_no_network_when_every_source_failed_its_dns_lookup():
+    from cuttings import nightly
+    from cuttings.cli_ops import run_report_lines
+    crawl = nightly.StageResult("failed", counts={"pages_fetched": 0, "articles_new": 0},
+                                failures=[("a", "dns", "DNS lookup failed for a.example (no network, or a wrong "
+                                           "host name?)"),
+                                          ("b", "dns", "DNS lookup failed for b.example (no network, or a wrong "
+                                           "host name?)")])
+    result = nightly.NightlyResult(7, "failed", nightly.EXIT_FATAL, {"crawl": crawl})
+    lines = run_report_lines(result, "/var/log/cuttings.log")
+    assert lines[:2] == ["source a: DNS lookup failed for a.example (no network, or a wrong host name?)",
+                         "source b: DNS lookup failed for b.example (no network, or a wrong host name?)"]
+    assert lines[2] == ("run 7: failed (exit 2); 0 new articles, 2 sources failed; every source failed its DNS "
+                        "lookup or found no route: is this machine offline?; log: /var/log/cuttings.log")
+    assert len(lines) == 3

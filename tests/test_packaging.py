@@ -90,6 +90,10 @@ def _snapshot(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """A fresh virtualenv with the wheel installed (non-editable); returns its bin/ folder."""
+    import setuptools
+    major, minor = (int(part) for part in setuptools.__version__.split(".")[:2])
+    assert (major, minor) >= (70, 1), (f"setuptools {setuptools.__version__} cannot build the wheel offline: the test "
+                                       "extra needs setuptools>=70.1 (run `make install`)")
     work = tmp_path_factory.mktemp("install")
     source = work / "src"
     for name in _tracked_files():
