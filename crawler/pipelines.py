@@ -1,7 +1,9 @@
 """Item pipelines: one class per concern, priorities spaced (see settings.ITEM_PIPELINES).
 
-Each pipeline gets the shared store connection from the spider (opened by the crawl
-runner, one connection on the reactor thread) and counts what it drops in the stats.
+Each pipeline opens its store in ``open_spider``: the connection the crawl runner gave the
+spider (one connection on the reactor thread), else the database named by the
+``CUTTINGS_DB`` setting (``scrapy crawl news -s CUTTINGS_DB=...``). Pipelines call store
+functions, never SQL, and count what they drop in the stats.
 """
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
+from crawler.dedupe import SyndicationIndex, normalise_url
+from crawler.revisions import save_article
 from cuttings import store
-from cuttings.dedupe import SyndicationIndex, normalise_url
 
 
 class _StorePipeline:
-    """Base: keeps the crawler, whose spider carries the shared store connection."""
+    """Base: keeps the crawler and opens the store when the spider opens."""
+
+    db = None
+    owns_db = False
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -29,6 +35,17 @@ class _StorePipeline:
     @property
     def spider(self):
         return self.crawler.spider
+
+    def open_spider(self):
+        self.db = getattr(self.spider, "db", None)
+        path = self.crawler.settings.get("CUTTINGS_DB")
+        if self.db is None and path:
+            self.db, self.owns_db = store.connect(path), True
+
+    def close_spider(self):
+        if self.owns_db and self.db is not None:
+            self.db.close()
+        self.db = None
 
 
 class RejectNonArticlesPipeline(_StorePipeline):
@@ -42,8 +59,8 @@ class RejectNonArticlesPipeline(_StorePipeline):
         reason = item.get("reject_reason") or "no article body"
         spider.crawler.stats.inc_value("cuttings/pages_rejected")
         spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/pages_rejected")
-        if spider.db is not None:
-            store.record_fetch(spider.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
+        if self.db is not None:
+            store.record_fetch(self.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
                                kind="rejected", found_by=item.get("found_by"), http_status=item.get("http_status"),
                                reject_reason=reason)
         raise DropItem(f"not an article: {reason}: {item['url']}")
@@ -84,6 +101,7 @@ class NormaliseUrlsPipeline(_StorePipeline):
     """
 
     def open_spider(self):
+        super().open_spider()
         self.sources = {s.id: s for s in getattr(self.spider, "sources", [])}
 
     def allowed_canonical(self, source, canonical: str, fetched: str) -> bool:
@@ -113,7 +131,7 @@ class NormaliseUrlsPipeline(_StorePipeline):
                             "stored under the fetched URL")
         item["canonical_url"] = normalise_url(chosen)
         own = normalise_url(fetched)
-        db = getattr(self.spider, "db", None)
+        db = self.db
         if item["canonical_url"] != own and db is not None:
             existing = store.find_article(db, item["canonical_url"])
             if existing is not None and normalise_url(existing["url"]) != own and \
@@ -146,7 +164,7 @@ class StoreArticlesPipeline(_StorePipeline):
     """
 
     def open_spider(self):
-        self.db = self.spider.db
+        super().open_spider()
         self.index = SyndicationIndex.from_db(self.db) if self.db is not None else None
         settings = self.crawler.settings
         self.commit_every = settings.getint("CUTTINGS_COMMIT_EVERY", 50)
@@ -162,10 +180,9 @@ class StoreArticlesPipeline(_StorePipeline):
             self.lost([dict(item)], "storage unavailable earlier in this run")
             raise DropItem(f"not stored (storage error): {item['url']}")
         try:
-            if not self.db.conn.in_transaction:
-                self.db.conn.execute("BEGIN")
+            if store.begin(self.db):
                 self.batch, self.batch_started = [], time.monotonic()
-            status, _article_id = store.save_article(self.db, dict(item), self.spider.run_id, self.index)
+            status, _article_id = save_article(self.db, dict(item), self.spider.run_id, self.index)
         except sqlite3.Error as exc:
             self.failed(exc, dict(item))
             raise DropItem(f"not stored ({exc}): {item['url']}") from None
@@ -175,11 +192,11 @@ class StoreArticlesPipeline(_StorePipeline):
         return item
 
     def commit(self):
-        if self.db is None or not self.db.conn.in_transaction:
+        if self.db is None:
             self.batch = []
             return
         try:
-            self.db.conn.execute("COMMIT")
+            store.commit(self.db)
         except sqlite3.Error as exc:
             self.failed(exc, None)
             return
@@ -203,8 +220,7 @@ class StoreArticlesPipeline(_StorePipeline):
         lost = [batch_item for batch_item, _ in self.batch] + ([item] if item is not None else [])
         self.batch = []
         try:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            store.rollback(self.db)
         except sqlite3.Error:
             pass
         self.storage_broken = True
@@ -223,3 +239,4 @@ class StoreArticlesPipeline(_StorePipeline):
     def close_spider(self):
         self.commit()
         self.index = None
+        super().close_spider()

@@ -42,6 +42,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.urlpolicy.CappedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Known URLs skipped or fetched conditionally, page budget per source (reads crawl_state).
+    "crawler.middlewares.IncrementalMiddleware": 560,
 }
 
 # Only the HTTP(S) handlers, which enforce DOWNLOAD_MAXSIZE: no file://, ftp://, s3://, data:.

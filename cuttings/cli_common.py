@@ -1,7 +1,9 @@
 """Shared pieces of the command line: database option, errors, progress display.
 
 Conventions (as sqlite-utils): user mistakes raise ``click.ClickException`` (one
-line, exit 1, no traceback); every command's help ends with an example; long work
+line, exit 1, no traceback); the library's own errors (``cuttings.errors.CuttingsError``,
+``nlp.errors.NlpError``) are turned into one such line by :class:`CuttingsGroup`, with the
+hint that fits the command line; every command's help ends with an example; long work
 shows a rich progress bar on a terminal and nothing when output is piped.
 """
 from __future__ import annotations
@@ -15,8 +17,77 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuttings import store
+from cuttings.errors import CuttingsError, DatabaseNotFound, NotCuttingsDatabase
+from nlp.errors import NlpError
 
 err_console = Console(stderr=True)
+
+USER_ERRORS = (CuttingsError, NlpError)
+
+
+def user_message(exc: Exception) -> str:
+    """One line for a library error, with what to do next when the command line knows it."""
+    from cuttings.stages import ModelsMissing
+
+    message = str(exc)
+    if isinstance(exc, DatabaseNotFound):
+        return f"{message} (run `cuttings demo` or `cuttings crawl` first, or pass --db)"
+    if isinstance(exc, NotCuttingsDatabase):
+        return f"{message}: pass a cuttings database with --db"
+    if isinstance(exc, ModelsMissing):
+        return f"{message}: run `cuttings train` first"
+    return message
+
+
+class CuttingsGroup(click.Group):
+    """A click group whose commands may let library errors through: each becomes one line on
+    stderr and exit status 1 (``click.ClickException``), never a traceback. A database that
+    cannot be written because the disk is full (or an I/O error) ends with one line and exit
+    status 5 (``EXIT_STORAGE``, docs/operations.md); read-only storage is exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if is_disk_storage_error(exc):
+                text = str(exc) if str(exc).startswith("storage error") else f"storage error: {exc}"
+                if "run again" not in text:
+                    text += " (free space, then run again)"
+                err_console.print(f"Error: {text}", markup=False, highlight=False, soft_wrap=True)
+                ctx.exit(EXIT_STORAGE)
+            _raise_one_line(exc)
+
+
+def is_disk_storage_error(exc: BaseException) -> bool:
+    """A storage error that is not read-only storage: disk full, I/O error."""
+    return store.is_storage_error(exc) and not is_read_only_error(exc)
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    import errno
+    text = str(exc).lower()
+    return (isinstance(exc, OSError) and exc.errno == errno.EROFS) or "readonly" in text or "read-only" in text \
+        or "unable to open" in text
+
+
+def _raise_one_line(exc: Exception):
+    import errno
+    import sqlite3
+    if isinstance(exc, store.StorageError):  # read-only storage, found when opening the database
+        raise click.ClickException(f"cannot write the database: {exc} (read-only file or folder? "
+                                   "`cuttings doctor` checks)") from None
+    if isinstance(exc, USER_ERRORS):
+        raise click.ClickException(user_message(exc)) from None
+    if isinstance(exc, sqlite3.OperationalError):  # read-only storage: one line, exit 1 (docs/operations.md)
+        if "readonly" not in str(exc) and "unable to open" not in str(exc):
+            raise exc
+        raise click.ClickException(f"cannot write the database: {exc} (read-only file or folder? "
+                                   "`cuttings doctor` checks)") from None
+    if isinstance(exc, PermissionError):
+        raise click.ClickException(f"cannot write {exc.filename or 'a file'}: permission denied") from None
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        raise click.ClickException(f"cannot write {exc.filename or 'a file'}: read-only file system") from None
+    raise exc
 
 
 class CuttingsContext:
@@ -30,31 +101,14 @@ class CuttingsContext:
         try:
             return store.connect(self.db_path, create=create)
         except store.StorageError:
-            raise  # StorageAwareGroup: one line, exit 5
+            raise  # CuttingsGroup: one line, exit 5 (disk full) or 1 (read-only)
         except store.StoreError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(user_message(exc)) from None
 
 
 pass_context = click.make_pass_decorator(CuttingsContext)
 
 EXIT_STORAGE = 5  # as cuttings.nightly.EXIT_STORAGE
-
-
-class StorageAwareGroup(click.Group):
-    """The command group: a database that cannot be written (disk full, read-only, I/O error),
-    in any command, ends with one line on stderr and exit code 5 instead of a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except Exception as exc:
-            if isinstance(exc, store.StorageError) or store.is_storage_error(exc):
-                text = str(exc) if str(exc).startswith("storage error") else f"storage error: {exc}"
-                if "run again" not in text:
-                    text += " (free space or fix permissions, then run again)"
-                err_console.print(f"Error: {text}", markup=False, highlight=False, soft_wrap=True)
-                ctx.exit(EXIT_STORAGE)
-            raise
 
 
 def show_progress() -> bool:
@@ -81,7 +135,16 @@ def validate_since(ctx, param, value):
     """click callback for ``--since``: ``all``, or an ISO date/datetime normalised to UTC."""
     if value in (None, "all"):
         return value
+    import datetime as dt
+    import re
+
     from crawler.discovery import iso_utc
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
+        try:  # a calendar check: 2026-02-30 has the right shape but is no date
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not a date: {value!r} ({exc})") from None
     normalised = iso_utc(value)
     if normalised is None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")

@@ -447,7 +447,8 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
         _umount(mount)
 
 
-def test_read_only_storage_one_line_exit_5_no_run_left_running(demo_reference, tmp_path):
+def test_read_only_storage_one_line_exit_1_no_run_left_running(demo_reference, tmp_path):
+    """Read-only storage is a setup error (exit 1, docs/operations.md), found before any work."""
     from cuttings import store
 
     mount = tmp_path / "ro-disk"
@@ -463,9 +464,9 @@ def test_read_only_storage_one_line_exit_5_no_run_left_running(demo_reference, t
                       "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log")]):
             result = run_cli("--db", str(db_path), *args)
             stderr = result.stderr.decode()
-            assert result.returncode == 5, (args[0], stderr[-3000:])
+            assert result.returncode == 1, (args[0], stderr[-3000:])
             assert "Traceback" not in stderr
-            lines = [l for l in stderr.splitlines() if "storage error" in l]
+            lines = [l for l in stderr.splitlines() if l.startswith("Error:")]
             assert len(lines) == 1 and ("readonly" in lines[0].lower() or "read-only" in lines[0].lower()), stderr[-2000:]
         assert _rows(f"file:{db_path}?immutable=1", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
     finally:
