@@ -120,12 +120,7 @@ def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
     if header != SQLITE_HEADER:
         raise NotCuttingsDatabase(f"{path} is not a SQLite database (nor a cuttings one)")
     try:
-        # immutable: no -wal/-shm files are created beside a file that may not be ours
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
+        tables = _table_names_read_only(path)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open database {path}: {exc}") from None
     if ("articles" in tables and "crawl_runs" in tables) or (not tables and allow_new):
@@ -134,6 +129,27 @@ def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
     raise NotCuttingsDatabase(f"{path} is not a cuttings database"
                               + (f" (it holds other tables: {shown})" if tables else "")
                               + "; cuttings changes nothing in it")
+
+
+def _table_names_read_only(path: Path) -> set[str]:
+    """The file's table names, read without writing. Immutable (no -wal/-shm created beside a
+    file that may not be ours) unless a -wal file shows a WAL database in use: immutable mode
+    ignores the WAL, so a database another process is writing would look empty or malformed;
+    then a plain read-only connection, which reads the WAL (issue 14)."""
+    uri = path.resolve().as_uri()
+    if path.with_name(path.name + "-wal").exists():
+        try:
+            return _table_names(sqlite3.connect(f"{uri}?mode=ro", uri=True))
+        except sqlite3.OperationalError:
+            pass  # read-only folder without a -shm file: fall back to what the main file holds
+    return _table_names(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True))
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    try:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
 
 
 def migration_status(db) -> tuple[list[str], list[str]]:
