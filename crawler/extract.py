@@ -38,10 +38,12 @@ from rapidfuzz import fuzz
 from readability import Document
 from trafilatura.utils import load_html
 
+from crawler.bylines import find_authors, find_headline, publisher_words, split_people
+
 __all__ = ["decode_html", "extract_article", "extract_file"]
 
 RESULT_KEYS = (
-    "title", "body", "author", "published_at", "modified_at", "date_source",
+    "title", "title_source", "body", "author", "authors", "author_source", "published_at", "modified_at", "date_source",
     "modified_source", "canonical_url", "language", "description", "section",
     "is_article", "reject_reason", "paywalled",
 )
@@ -253,6 +255,17 @@ def _meta(tree: HtmlElement) -> dict[str, str]:
         value = element.get("datetime") or element.get("content")
         if value:
             found.setdefault(element.get("itemprop").lower(), value.strip())
+    return found
+
+
+def _meta_all(tree: HtmlElement) -> list[tuple[str, str]]:
+    """Every ``<meta>`` (name/property/itemprop, lower-cased) and its content, in page order."""
+    found = []
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        content = element.get("content") or element.get("value")
+        if key and content and content.strip():
+            found.append((key.strip().lower(), content.strip()))
     return found
 
 
@@ -575,11 +588,11 @@ def _classify(headline_links: int, url: str | None, types: set[str], has_article
 # --------------------------------------------------------------------------- main entry
 
 
-def _title_from_tag(tree: HtmlElement) -> str | None:
+def _title_from_tag(tree: HtmlElement, strip: bool = True) -> str | None:
     element = tree.find(".//title")
     title = " ".join(element.text_content().split()) if element is not None else ""
-    if not title:
-        return None
+    if not title or not strip:
+        return title or None
     # drop a trailing " | Site name" / " - Site name"
     parts = re.split(r"\s+[|–—-]\s+", title)
     return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else title
@@ -602,7 +615,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     ``date_source`` records where ``published_at`` came from.
     """
     result = dict.fromkeys(RESULT_KEYS)
-    result.update(is_article=False, paywalled=False, body="")
+    result.update(is_article=False, paywalled=False, body="", authors=[])
     hints = hints or {}
     text = decode_html(html) if isinstance(html, bytes) else html
     tree = load_html(text) if text and text.strip() else None
@@ -615,19 +628,14 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     meta = _meta(tree)
     ld = article or {}
 
-    result["title"] = (_ld_text(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
-                       or _ld_text(ld.get("name")) or _title_from_tag(tree))
-    site_name = _first(meta, "og:site_name", "application-name")
-    if result["title"] and site_name:
-        # "Headline | Site name" -> "Headline"
-        result["title"] = re.sub(rf"\s+[|–—:-]\s+{re.escape(site_name)}\s*$", "", result["title"], flags=re.I)
+    pub = publisher_words(ld, ld_objects, meta, url)
+    title_candidates = [_ld_text(ld.get("headline")), _first(meta, "og:title", "twitter:title"),
+                        _ld_text(ld.get("name")), _title_from_tag(tree, strip=False)]
+    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub)
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
-    author = _ld_text(ld.get("author") or ld.get("creator"))
-    meta_author = _first(meta, "author", "article:author", "byl", "parsely-author", "sailthru.author")
-    if not author and meta_author and not meta_author.startswith("http"):
-        author = meta_author
-    result["author"] = re.sub(r"^by\s+", "", author, flags=re.I) if author else None
+    result["authors"], result["author_source"] = find_authors(tree, ld, ld_objects, _meta_all(tree), pub)
+    result["author"] = ", ".join(result["authors"]) or None
     result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")
     if result["section"] and "," in result["section"] and isinstance(ld.get("articleSection"), list):
         result["section"] = result["section"].split(",")[0].strip()
@@ -693,6 +701,9 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     result["body"] = "\n\n".join(paragraphs)
 
     result.update(overridden)
+    if "author" in overridden:
+        result["authors"] = split_people(overridden["author"], set()) or [overridden["author"]]
+        result["author"], result["author_source"] = ", ".join(result["authors"]), "override"
     _apply_hints(result, hints)
     reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
                        result["paywalled"])
@@ -741,3 +752,4 @@ def _apply_hints(result: dict, hints: dict) -> None:
             result["date_source"] = source if source in {"feed", "sitemap"} else "feed"
     if not result.get("title") and hints.get("title"):
         result["title"] = " ".join(str(hints["title"]).split())
+        result["title_source"] = "hint"
