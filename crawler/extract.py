@@ -721,12 +721,15 @@ def _first_time_element(tree: HtmlElement, xpath: str) -> str | None:
 
 def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
     """Fallback dates: the article's ``<time datetime>``, the URL, any ``<time datetime>``,
-    then htmldate's search of the markup (no free-text guessing)."""
+    htmldate's search of the markup, then (last) htmldate's search of the page text."""
     sources = (
         ("text", lambda: _first_time_element(tree, "//time[@pubdate]/@datetime | //article//time/@datetime")),
         ("url", lambda: _url_date(url) or _url_date(result.get("canonical_url"))),
         ("text", lambda: _first_time_element(tree, "//time/@datetime")),
         ("text", lambda: _normalise_date(_htmldate(tree))),
+        # last resort: a date written in the page text ("Updated: Oct 9, 2019"), htmldate's
+        # extensive search; only reached when the markup holds no date at all
+        ("text", lambda: _normalise_date(_htmldate(tree, extensive=True))),
     )
     for source, find in sources:
         published = find()
@@ -735,9 +738,9 @@ def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
             return
 
 
-def _htmldate(tree: HtmlElement) -> str | None:
+def _htmldate(tree: HtmlElement, extensive: bool = False) -> str | None:
     try:
-        return htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
+        return htmldate.find_date(tree, extensive_search=extensive, original_date=True, deferred_url_extractor=True)
     except (ValueError, TypeError):
         return None
 
