@@ -82,8 +82,14 @@ def _is_person(part: str, publisher_words: set[str]) -> bool:
         return False
     if not any(ch.isupper() for ch in part) and not any(ord(ch) > 0x2e80 for ch in part):
         return False  # lower-case prose ("by the way") or a handle
-    meaningful = [w for w in _words(part) if w not in _ROLE_WORDS and w not in publisher_words]
-    return bool(meaningful)
+    return not _only_publisher_or_roles(_words(part), publisher_words)
+
+
+def _only_publisher_or_roles(words: list[str], pub: set[str]) -> bool:
+    """True when the words are role words plus the publisher's name ("Courier Staff";
+    "Marches Courier" for marchescourier.example)."""
+    rest = [w for w in words if w not in _ROLE_WORDS]
+    return not rest or all(w in pub for w in rest) or "".join(rest) in pub
 
 
 def split_people(value: str, publisher_words: set[str]) -> list[str]:
@@ -248,16 +254,22 @@ def strip_site_name(title: str | None, pub: set[str]) -> str | None:
     parts = _SEPARATORS.split(title)
     if len(parts) < 2:
         return title
+    peeled = False
+
     def is_site(segment: str) -> bool:
         words = _words(segment)
-        return bool(words) and len(words) <= 6 and sum(w in pub or w in _ROLE_WORDS for w in words) >= max(1, len(words) - 1) \
-            and any(w in pub for w in words)
+        if not words or len(words) > 6:
+            return False
+        if peeled and all(w in _ROLE_WORDS for w in words):
+            return True  # "Headline | News | Site": a section name next to the site name
+        names = [w for w in words if w not in _ROLE_WORDS]
+        return bool(names) and (all(w in pub for w in names) or "".join(names) in pub)
     # peel site-name segments from the end, then from the start
     match_iter = list(_SEPARATORS.finditer(title))
     end = len(title)
     for match in reversed(match_iter):
         if is_site(title[match.end():end]):
-            end = match.start()
+            end, peeled = match.start(), True
         else:
             break
     start = 0
@@ -265,7 +277,7 @@ def strip_site_name(title: str | None, pub: set[str]) -> str | None:
         if match.start() >= end:
             break
         if is_site(title[start:match.start()]):
-            start = match.end()
+            start, peeled = match.end(), True
         else:
             break
     stripped = title[start:end].strip()

@@ -708,6 +708,12 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
                        result["paywalled"])
     result["is_article"], result["reject_reason"] = reason is None, reason
+    if result["is_article"] and not result["published_at"]:
+        # last resort for an article: a date written in its text ("Updated: Oct 9, 2019"),
+        # htmldate's extensive search (after the markup, the URL and discovery hints gave none)
+        published = _normalise_date(_htmldate(tree, extensive=True))
+        if published:
+            result["published_at"], result["date_source"] = published, "text"
     return result
 
 
@@ -721,15 +727,13 @@ def _first_time_element(tree: HtmlElement, xpath: str) -> str | None:
 
 def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
     """Fallback dates: the article's ``<time datetime>``, the URL, any ``<time datetime>``,
-    htmldate's search of the markup, then (last) htmldate's search of the page text."""
+    then htmldate's search of the markup. (The page text is searched later, only for articles
+    still without a date after discovery hints.)"""
     sources = (
         ("text", lambda: _first_time_element(tree, "//time[@pubdate]/@datetime | //article//time/@datetime")),
         ("url", lambda: _url_date(url) or _url_date(result.get("canonical_url"))),
         ("text", lambda: _first_time_element(tree, "//time/@datetime")),
         ("text", lambda: _normalise_date(_htmldate(tree))),
-        # last resort: a date written in the page text ("Updated: Oct 9, 2019"), htmldate's
-        # extensive search; only reached when the markup holds no date at all
-        ("text", lambda: _normalise_date(_htmldate(tree, extensive=True))),
     )
     for source, find in sources:
         published = find()

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sqlite3
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -387,6 +388,35 @@ def m005_quotes_by_speaker_entity_method(db: Database) -> None:
     """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
     db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
+
+
+@migrations()
+def m006_article_authors(db: Database) -> None:
+    """One row per person in an article's byline, so analysts can group by journalist."""
+    db.execute("""CREATE TABLE article_authors (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        source TEXT,
+        PRIMARY KEY (article_id, position)
+    )""")
+    db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")
+
+
+def replace_authors(db: Database, article_id: int, authors: list[str], source: str | None = None) -> None:
+    """Store an article's byline as one ``article_authors`` row per person (replacing earlier rows).
+
+    ``name_key`` is the ASCII-folded, lower-cased name: the column to group by.
+    """
+    def name_key(name: str) -> str:  # the same folding as crawler.bylines.name_key
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        return " ".join(re.sub(r"[^\w\s-]", " ", folded.lower()).replace("_", " ").split())
+
+    db.execute("DELETE FROM article_authors WHERE article_id = ?", [article_id])
+    for position, name in enumerate(dict.fromkeys(a.strip() for a in authors if a and a.strip())):
+        db.execute("INSERT INTO article_authors (article_id, position, name, name_key, source) VALUES (?, ?, ?, ?, ?)",
+                   [article_id, position, name, name_key(name), source])
 
 
 # --------------------------------------------------------------------------
@@ -846,6 +876,8 @@ def save_article(db: Database, item: dict, run_id: int | None, index: Any = None
             [item.get("fetched_url") or item["url"], item.get("source_id"), item["canonical_url"], article_id,
              item.get("etag"), item.get("last_modified"), digest, item.get("http_status", 200),
              item.get("found_by"), now, now])
+        if item.get("authors") is not None:
+            replace_authors(db, article_id, list(item.get("authors") or []), item.get("author_source"))
     return status, article_id
 
 

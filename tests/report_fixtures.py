@@ -38,7 +38,7 @@ ENTITIES = [
 # uncertain labels {(task, target)}, duplicate_of key
 ARTICLES = [
     dict(key="savings", source="worcester_news", published="2026-10-16T08:00:00Z", seen="2026-10-16T09:10:00Z",
-         title="Fire authority sets out savings plan for next year",
+         title="Fire authority sets out savings plan for next year", authors=["Jane Doe"],
          body=["Hereford & Worcester Fire Authority has agreed a savings plan worth £1.2 million.",
                "HWFRS says no fire stations will close under the plan."],
          mentions={"hw_fire_authority": ["Hereford & Worcester Fire Authority"], "hwfrs": ["HWFRS"]},
@@ -51,6 +51,7 @@ ARTICLES = [
          topics=["incident"], stance="none", tone={"sfrs": "positive"}),
     dict(key="case", source="hereford_times", published="2026-10-24T10:00:00Z", seen="2026-10-24T11:00:00Z",
          title="Commissioner Campion sets out case for taking over fire governance",
+         authors=["Tom Price", "Jane Doe"],
          body=["West Mercia Police and Crime Commissioner John Campion wants to take over the "
                "Hereford & Worcester Fire Authority.",
                "Mr Campion said: \"A single governance body would save money and put the public first.\"",
@@ -226,6 +227,7 @@ def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) 
             "headline_changed, is_correction, crawl_run_id) VALUES (?, 2, ?, ?, ?, ?, ?, ?, ?, ?)",
             [article_id, title, body, store.content_hash(title, body), spec["edited_at"], summary,
              int(headline_changed), int(is_correction), run_id])
+    store.replace_authors(db, article_id, spec.get("authors", []), "json-ld")
     for entity_id, surfaces in spec.get("mentions", {}).items():
         for surface in surfaces:
             start = document.find(surface)

@@ -371,6 +371,7 @@ class NewsSpider(scrapy.Spider):
             http_status=response.status, etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
             title=fields.get("title"), body=fields.get("body"), author=fields.get("author"),
+            authors=fields.get("authors"), author_source=fields.get("author_source"),
             published_at=fields.get("published_at"), published_source=fields.get("date_source"),
             modified_at=fields.get("modified_at"), modified_source=fields.get("modified_source"),
             language=fields.get("language"), description=fields.get("description"),
