@@ -365,7 +365,8 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions:
     # headline (and a standfirst right after it) repeated at the top of the body
     start = 0
     for index, paragraph in enumerate(paragraphs[:4]):
-        if _matches_any(paragraph, headline_keys):
+        # only furniture (short lines) may be cut above a repeated headline, never article text
+        if _matches_any(paragraph, headline_keys) and all(len(_words(p)) <= 15 for p in paragraphs[:index]):
             start = index + 1
             if start < len(paragraphs) and _matches_any(paragraphs[start], description_keys, 85):
                 start += 1
@@ -392,6 +393,56 @@ def _is_link_block(element: HtmlElement) -> bool:
         return False
     link_words = sum(len(_words(anchor.text_content())) for anchor in element.iter("a"))
     return link_words >= 0.9 * words
+
+
+# class/id tokens of page furniture: adverts, widgets, newsletter sign-ups, "read more",
+# related/recommended stories, share tools. Matched per token, so "header" or "leads" do not match.
+_FURNITURE_TOKEN = re.compile(
+    r"^(?:ad|ads|adv|advert\w*|advertisement\w*|advertising|ad[-_]\w+|\w+[-_]ads?|\w+[-_]ad[-_]\w+|adslot\w*|"
+    r"dfp\w*|gpt[-_]\w+|sponsor\w*|promo|promos|promoted\w*|\w*newsletter\w*|\w*[-_]?related[-_]?\w*|"
+    r"read[-_]?more\w*|more[-_](?:stories|news|articles|from\w*)|recommend\w*|outbrain\w*|taboola\w*|"
+    r"widget\w*|\w+[-_]widget|(?:\w+[-_])?share[-_]?(?:tools|bar|buttons|links)?|social[-_]\w+|"
+    r"most[-_]?(?:read|popular|viewed)\w*|\w*[-_]signup|signup[-_]?\w*|subscribe[-_]\w+|cookie\w*|cmplz\w*)$",
+    re.I)
+_FURNITURE_ATTRS = etree.XPath("//*[@data-ad-slot or @data-ad or @data-advert or @data-ad-unit "
+                               "or translate(@aria-label, 'ADVERTISMN', 'advertismn') = 'advertisement']")
+_PROTECTED_TAGS = {"html", "body", "article", "main"}
+_HOLDS_ARTICLE = etree.XPath("boolean(.//article | .//main | .//h1 | .//*[@itemprop='articleBody'])")
+
+
+def _is_furniture(element: HtmlElement) -> bool:
+    tokens = f"{element.get('class', '')} {element.get('id', '')}".split()
+    return any(_FURNITURE_TOKEN.match(token) for token in tokens)
+
+
+def _furniture_texts(tree: HtmlElement) -> set[str]:
+    """Text keys of adverts, widgets, newsletter boxes, "read more"/related blocks and share
+    tools (found by class/id tokens and ad-slot attributes): paragraphs with these texts are
+    dropped from the extracted body. The page itself is not changed, so the body extractor's
+    choice of the article container is unaffected.
+
+    An element holding the article (an ``article``, ``main`` or ``h1`` inside it) or a large
+    share of the page's words is never counted as furniture, so a theme that puts "widget" or
+    "related" on the article's own container cannot empty the body.
+    """
+    body = tree.find(".//body")
+    total_words = len(_words(body.text_content())) if body is not None else 0
+    total_prose = _prose_words(tree)
+    candidates = list(_FURNITURE_ATTRS(tree))
+    candidates += [e for e in tree.xpath("//body//*[@class or @id]") if _is_furniture(e)]
+    keys: set[str] = set()
+    for element in candidates:
+        if element.tag in _PROTECTED_TAGS or _HOLDS_ARTICLE(element):
+            continue
+        if len(_words(element.text_content())) > 0.3 * total_words or _prose_words(element) > 0.3 * total_prose > 0:
+            continue
+        for block in element.iter():
+            if not isinstance(block.tag, str):
+                continue
+            key = _key(block.text_content())
+            if key and len(key) < 2000:
+                keys.add(key)
+    return keys
 
 
 def _prune_link_blocks(tree: HtmlElement) -> None:
@@ -560,22 +611,32 @@ def _headline_links(tree: HtmlElement) -> int:
     return count
 
 
+def _is_prose(body: str) -> bool:
+    """Article-like text: at least three paragraphs of 30+ words (listing teasers are shorter)."""
+    return sum(1 for p in body.split("\n\n") if len(_words(p)) >= 30) >= 3
+
+
 def _classify(headline_links: int, url: str | None, types: set[str], has_article_ld: bool,
               og_type: str | None, body: str, paywalled: bool) -> str | None:
-    """Return a reject reason for non-article pages, or None for an article."""
+    """Return a reject reason for non-article pages, or None for an article.
+
+    Link density alone never rejects a page whose body is article prose: a listing schema
+    type or many headline links reject a page only when its text is not (``_is_prose``).
+    """
     words = len(_words(body))
     article_signal = has_article_ld or (og_type or "").lower() == "article"
     path = urlsplit(url).path if url else ""
+    prose = _is_prose(body)
     if not has_article_ld:
         if _LIVE_URL.search(path):
             return "live blog index"
         if _TAG_URL.search(path) or "profilepage" in types:
             return "tag/author page"
-        if types & LISTING_TYPES:
+        if types & LISTING_TYPES and not prose:
             return "section page: many links, little text"
     if not body.strip():
         return "no body"
-    if not article_signal:
+    if not article_signal and not prose:
         links = headline_links
         listing_signal = (og_type or "").lower() == "website" or "webpage" in types
         if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
@@ -681,6 +742,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
     # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
+    furniture = _furniture_texts(tree)
     _prune_link_blocks(tree)
     paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)
@@ -697,6 +759,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
             if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
                 paragraphs = fuller
     paragraphs = _maybe_readability(tree, paragraphs)
+    paragraphs = [p for p in paragraphs if _key(p.lstrip("- ")) not in furniture]
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     result["body"] = "\n\n".join(paragraphs)
 
