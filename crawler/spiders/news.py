@@ -35,9 +35,6 @@ from cuttings import store
 from cuttings.dedupe import normalise_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Links to these are never fetched as articles (documents, media, archives).
-BINARY_EXTENSIONS = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|zip|gz|rar|jpe?g|png|gif|webp|svg|mp[34]|mov|avi|"
-                               r"wav|ics|csv)$", re.I)
 
 
 def classify_failure(failure) -> tuple[str, int | None, str]:
@@ -147,14 +144,7 @@ class NewsSpider(scrapy.Spider):
         return self.crawl_settings.revisit_days if self.crawl_settings else 3
 
     def is_article_url(self, source, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.netloc != urlsplit(source.home).netloc:
-            return False
-        target = parts.path + (("?" + parts.query) if parts.query else "")
-        if BINARY_EXTENSIONS.search(parts.path) or any(p.search(target) for p in source.deny_patterns):
-            return False
-        allow = source.allow_patterns
-        return any(p.search(target) for p in allow) if allow else True
+        return discovery.is_article_url(source, url)
 
     def known_state(self, url: str) -> dict | None:
         """The ``crawl_state`` row of an article-candidate URL (keyed by its normalised form)."""
