@@ -22,6 +22,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 __all__ = ["find_authors", "find_headline", "strip_site_name", "name_key"]
@@ -179,7 +180,7 @@ def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
     if names:
         return _dedupe(names)
     # the first byline element
-    for element in tree.xpath("//body//*[@class or @id]"):
+    for element in _byline_class_elements(tree):
         marker = f"{element.get('class', '')} {element.get('id', '')}"
         if not _BYLINE_CLASS.search(marker) or _NOT_BYLINE_CLASS.search(marker):
             continue
@@ -196,18 +197,41 @@ def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
     return []
 
 
+_CLASS_VALUES = etree.XPath("//body//@class | //body//@id")
+_BY_TEXT = etree.XPath("//body//text()[contains(., 'By') or contains(., 'by') or contains(., 'BY')]")
+_BY_START = ("by ", "written by", "words by")
+
+
+def _byline_class_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """Elements whose class or id mentions a byline/author, in document order, each once."""
+    found = {}
+    for value in _CLASS_VALUES(tree):
+        low = value.lower()
+        if "author" in low or "byline" in low or "writer" in low or "contributor" in low or "reporter" in low:
+            element = value.getparent()
+            found.setdefault(id(element), element)
+    return list(found.values())
+
+
 def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
-    """A short "By Jane Doe" line among the first blocks of the page body."""
-    checked = 0
-    for element in tree.xpath("//body//*[self::p or self::div or self::span or self::address or self::li]"):
+    """A short "By Jane Doe" line (a block starting with "By", "Written by", "Words by")."""
+    seen = set()
+    for text_node in _BY_TEXT(tree):
+        start = text_node.lstrip()[:10].lower()
+        if not (start.startswith(_BY_START) or start.rstrip() == "by"):
+            continue
+        element = text_node.getparent()
+        if element is not None and text_node.is_tail:
+            element = element.getparent()
+        # the "By" may be in its own span: "<p><span>By</span> <a>Jane Doe</a></p>"
+        if element is not None and element.tag in {"span", "strong", "em", "b", "i"} and len(_text(element)) <= 3:
+            element = element.getparent()
+        if element is None or id(element) in seen or element.tag in {"script", "style", "title"}:
+            continue
+        seen.add(id(element))
         if len(element) > 3:
             continue
         text = _text(element)
-        if not text:
-            continue
-        checked += 1
-        if checked > 400:
-            break
         match = _BYLINE_LINE.match(text)
         if match and len(text) <= 100 and not _skipped(element):
             people = split_people(match.group(1), pub)

@@ -15,6 +15,7 @@ evaluated or re-rendered.
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import gzip
 import html as html_lib
@@ -407,42 +408,73 @@ _FURNITURE_TOKEN = re.compile(
 _FURNITURE_ATTRS = etree.XPath("//*[@data-ad-slot or @data-ad or @data-advert or @data-ad-unit "
                                "or translate(@aria-label, 'ADVERTISMN', 'advertismn') = 'advertisement']")
 _PROTECTED_TAGS = {"html", "body", "article", "main"}
+# a cheap first pass over the whole class/id string before the per-token regex
+_CLASS_AND_ID_VALUES = etree.XPath("//body//*/@class | //body//*/@id")
+# substrings every furniture token contains: a fast first pass (str.find) before the token regex
+_FURNITURE_PARTS = ("ad", "dfp", "gpt", "sponsor", "promo", "newsletter", "related", "read", "more", "recommend",
+                    "outbrain", "taboola", "widget", "share", "social", "most", "signup", "subscribe", "cookie", "cmplz")
 _HOLDS_ARTICLE = etree.XPath("boolean(.//article | .//main | .//h1 | .//*[@itemprop='articleBody'])")
 
 
-def _is_furniture(element: HtmlElement) -> bool:
-    tokens = f"{element.get('class', '')} {element.get('id', '')}".split()
-    return any(_FURNITURE_TOKEN.match(token) for token in tokens)
+def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """Elements with a furniture token in their class or id, in document order."""
+    values = _CLASS_AND_ID_VALUES(tree)
+    low = "\n".join(v.replace("\n", " ") for v in values).lower()
+    starts = [0]
+    for value in values:
+        starts.append(starts[-1] + len(value) + 1)
+    lines: set[int] = set()
+    for part in _FURNITURE_PARTS:
+        index = low.find(part)
+        while index != -1:
+            line = bisect.bisect_right(starts, index) - 1
+            lines.add(line)
+            index = low.find(part, starts[line + 1])
+    found = {}
+    for line in sorted(lines):
+        if any(_FURNITURE_TOKEN.match(token) for token in values[line].split()):
+            element = values[line].getparent()
+            found.setdefault(id(element), element)
+    return list(found.values())
 
 
 def _furniture_texts(tree: HtmlElement) -> set[str]:
-    """Text keys of adverts, widgets, newsletter boxes, "read more"/related blocks and share
-    tools (found by class/id tokens and ad-slot attributes): paragraphs with these texts are
-    dropped from the extracted body. The page itself is not changed, so the body extractor's
-    choice of the article container is unaffected.
+    """Texts (lower-cased, whitespace-normalised) of the blocks inside adverts, widgets,
+    newsletter boxes, "read more"/related blocks, share tools and cookie banners (class/id
+    tokens, ad-slot attributes): body paragraphs with these texts are dropped.
 
-    An element holding the article (an ``article``, ``main`` or ``h1`` inside it) or a large
-    share of the page's words is never counted as furniture, so a theme that puts "widget" or
-    "related" on the article's own container cannot empty the body.
+    The page is not changed, so the body extractor's choice of the article container is
+    unaffected (removing the elements before extraction was measured and lost body F1).
+    An element holding the article (an ``article``, ``main`` or ``h1`` inside it, or
+    ``itemprop=articleBody``), 30% or more of the page's words or of its prose is never
+    counted, so a theme that puts "widget" or "related" on the article's own container
+    cannot empty the body.
     """
     body = tree.find(".//body")
-    total_words = len(_words(body.text_content())) if body is not None else 0
-    total_prose = _prose_words(tree)
-    candidates = list(_FURNITURE_ATTRS(tree))
-    candidates += [e for e in tree.xpath("//body//*[@class or @id]") if _is_furniture(e)]
-    keys: set[str] = set()
-    for element in candidates:
-        if element.tag in _PROTECTED_TAGS or _HOLDS_ARTICLE(element):
+    total_words = len(body.text_content().split()) if body is not None else 0
+    total_prose = None
+    texts: set[str] = set()
+    seen: set[int] = set()
+    for element in list(_FURNITURE_ATTRS(tree)) + _furniture_elements(tree):
+        if id(element) in seen or element.tag in _PROTECTED_TAGS or _HOLDS_ARTICLE(element):
             continue
-        if len(_words(element.text_content())) > 0.3 * total_words or _prose_words(element) > 0.3 * total_prose > 0:
+        text = element.text_content()
+        if len(text.split()) > 0.3 * total_words:
             continue
-        for block in element.iter():
-            if not isinstance(block.tag, str):
-                continue
-            key = _key(block.text_content())
-            if key and len(key) < 2000:
-                keys.add(key)
-    return keys
+        if total_prose is None:
+            total_prose = _prose_words(tree)
+        if total_prose and _prose_words(element) > 0.3 * total_prose:
+            continue
+        texts.add(" ".join(text.split()).lower())
+        for block in element.iterdescendants(*_FURNITURE_BLOCKS):
+            seen.add(id(block))
+            texts.add(" ".join(block.text_content().split()).lower())
+    texts.discard("")
+    return texts
+
+
+_FURNITURE_BLOCKS = ("p", "li", "div", "span", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption",
+                     "td", "section", "aside", "label", "button", "form", "ul", "ol", "dd", "dt")
 
 
 def _prune_link_blocks(tree: HtmlElement) -> None:
@@ -759,7 +791,8 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
             if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
                 paragraphs = fuller
     paragraphs = _maybe_readability(tree, paragraphs)
-    paragraphs = [p for p in paragraphs if _key(p.lstrip("- ")) not in furniture]
+    if furniture:
+        paragraphs = [p for p in paragraphs if " ".join(p.lstrip("- ").split()).lower() not in furniture]
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     result["body"] = "\n\n".join(paragraphs)
 
