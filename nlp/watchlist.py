@@ -55,6 +55,7 @@ class Entity:
     speaker_roles: tuple[str, ...] = ()
     infer_from_region: bool = False
     governs: str | None = None
+    display_name: str = ""  # short name for reports and Datasette ("HWFRS"); falls back to name
 
     def holders_on(self, day: dt.date | None) -> list[Holder]:
         """Holders in office on ``day`` (all holders when ``day`` is None)."""
@@ -165,6 +166,7 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
         speaker_roles=_string_list(raw, "speaker_roles", where),
         infer_from_region=bool(raw.get("infer_from_region", False)),
         governs=raw.get("governs"),
+        display_name=str(raw.get("display_name") or "").strip(),
     )
 
 
