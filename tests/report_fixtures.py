@@ -32,6 +32,9 @@ ENTITIES = [
     ("wm_pcc", "West Mercia Police and Crime Commissioner", "office"),
     ("west_mercia_police", "West Mercia Police", "police_force"),
 ]
+# Short display names (data/watchlist.toml `display_name`); West Mercia Police has none: its name is used.
+DISPLAY_NAMES = {"hwfrs": "HWFRS", "hw_fire_authority": "H&W Fire Authority", "sfrs": "SFRS",
+                 "shropshire_fire_authority": "Shropshire Fire Authority", "wm_pcc": "PCC"}
 
 # key, source, published_at, first_seen_at, title, body paragraphs,
 # mentions {entity: [surface...]}, quotes [(speaker, role, entity, text)], topics, stance, tone {entity: label},
@@ -269,8 +272,8 @@ def build_sample_db(path: str | Path) -> Database:
             db.execute("INSERT INTO sources (id, name, home_url, region, verified, config_json, updated_at) "
                        "VALUES (?, ?, ?, ?, 1, '{}', ?)", [source_id, name, home, region, "2026-10-01T00:00:00Z"])
         for entity_id, name, kind in ENTITIES:
-            db.execute("INSERT INTO entities (id, name, kind, watchlist_version) VALUES (?, ?, ?, 'watchlist-3')",
-                       [entity_id, name, kind])
+            db.execute("INSERT INTO entities (id, name, kind, watchlist_version, display_name) "
+                       "VALUES (?, ?, ?, 'watchlist-3', ?)", [entity_id, name, kind, DISPLAY_NAMES.get(entity_id)])
         for task, version in MODEL_VERSIONS.items():
             db.execute("INSERT INTO models (version, task, path, labels_json, training_data_hash, n_examples, "
                        "metrics_json, card_json, created_at) VALUES (?, ?, ?, '[]', 'abc123', 200, '{}', '{}', ?)",

@@ -70,8 +70,8 @@ def test_story_details_labels_quotes_and_syndication(db, digest):
     assert defends_for_pcc["group_tone"]["label"] == "positive"
     warn = _story(_group(digest, "wm_pcc"), db, "warn")
     # the human label (against) replaced the uncertain prediction (neutral)
-    assert warn["stance"] == {"label": "against", "uncertain": False, "human": True}
-    assert warn["group_tone"] == {"label": "negative", "uncertain": True, "human": False}
+    assert warn["stance"] == {"label": "against", "uncertain": False, "human": True, "confidence": "checked"}
+    assert warn["group_tone"] == {"label": "negative", "uncertain": True, "human": False, "confidence": "unsure"}
     assert [t["label"] for t in warn["topics"]] == ["governance", "workforce"]
     assert warn["also_ran_in"] == ["Hereford Times"]
     assert digest["summary"]["stance"] == {"favour": 1, "neutral": 1, "against": 1}
