@@ -20,4 +20,4 @@ test: install
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) data/demo.db* data/reports
+	rm -rf $(VENV) data/demo.db* data/demo-reports data/reports

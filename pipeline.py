@@ -121,6 +121,13 @@ def do_analyse(db, analyser):
         return analyse_stage(db, analyser, advance=advance)
 
 
+def record_models(db, classifier, models_path=None):
+    """Record the loaded models' cards in `models`, so every classification's model_version points at a row."""
+    from cuttings.stages import models_dir
+    for task, card in sorted(classifier.cards.items()):
+        store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
+
+
 def do_classify(db, classifier, analyser_version):
     from cuttings.stages import classifier_version, classify_stage
     version = classifier_version(classifier) + f"|analyse={analyser_version}"
@@ -201,6 +208,7 @@ def classify(ctx, models_path, watchlist):
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
+    record_models(db, classifier, models_path)
     counts = do_classify(db, classifier, analyser.version)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
@@ -216,14 +224,16 @@ def write_digest(db, report_dir=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: data/reports/demo].")
+              help="Where the demo digest goes [default: beside the database, e.g. data/demo-reports/].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
 
     Serves data/demo_site on 127.0.0.1, crawls it with Scrapy, analyses and
     classifies what it stored (training the models first if none exist), writes
-    the digest, and prints a summary. Writes data/demo.db unless --db is given.
+    the digest beside the database (data/demo-reports/), and prints a summary.
+    Writes data/demo.db unless --db is given; the models used are recorded in its
+    `models` table.
 
     Example:
 
@@ -242,6 +252,7 @@ def demo(ctx, report_dir):
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
+    record_models(db, classifier)
     with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")
         config = load_sources_or_fail(DEMO_SOURCES, base=base)
@@ -249,7 +260,7 @@ def demo(ctx, report_dir):
     print_crawl_summary(summary)
     analysed = do_analyse(db, analyser)
     classified = do_classify(db, classifier, analyser.version)
-    paths = write_digest(db, report_dir or store.DATA_DIR / "reports" / "demo")
+    paths = write_digest(db, report_dir or db_path.parent / f"{db_path.stem}-reports")
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
     click.echo(demo_summary(db))
@@ -296,7 +307,8 @@ def training_records(db=None, corpus_dir=None, scheme=None):
         return records
     labelled = {}
     for row in db.query("SELECT l.article_id, l.task, l.target, l.label, a.title, a.body, a.published_at "
-                        "FROM labels l JOIN articles a ON a.id = l.article_id ORDER BY l.id"):
+                        "FROM labels l JOIN articles a ON a.id = l.article_id "
+                        "WHERE l.task IN ('topics', 'stance_governance', 'tone') ORDER BY l.id"):
         rec = labelled.setdefault(row["article_id"], {
             "id": f"db-{row['article_id']}", "title": row["title"], "body": row["body"],
             "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})

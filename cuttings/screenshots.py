@@ -63,8 +63,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def datasette_server(db_path: str | Path, *, corrections: bool = False, read_only: bool = True) -> Iterator[str]:
-    """Datasette on ``db_path`` exactly as ``cuttings serve`` runs it, on a free port; yields the base URL."""
+def datasette_server(db_path: str | Path, *, corrections: bool = False, read_only: bool = True,
+                     secret: str | None = None) -> Iterator[str]:
+    """Datasette on ``db_path`` exactly as ``cuttings serve`` runs it, on a free port; yields the base URL.
+    ``secret`` (``DATASETTE_SECRET``) lets two servers accept the same signed CSRF token."""
+    import os
+
     from cuttings import serve
 
     db_path = Path(db_path)
@@ -74,7 +78,8 @@ def datasette_server(db_path: str | Path, *, corrections: bool = False, read_onl
         port = free_port()
         process = subprocess.Popen(serve.datasette_command(db_path, metadata, port=port,
                                                            read_only=read_only and not corrections),
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **({"DATASETTE_SECRET": secret} if secret else {})})
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         try:
