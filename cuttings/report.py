@@ -518,7 +518,7 @@ def _day(timestamp: str | None) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}" if value else ""
 
 
-def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
+def _bars(values: list[int], width: int = 300, height: int = 26) -> dict:
     """Geometry of a small bar chart (one bar per day), for the SVG in the template."""
     top = max(max(values, default=0), 1)
     step = width / max(len(values), 1)
@@ -533,7 +533,7 @@ def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
 _STANCE_COLOURS = {"favour": "#3f8f4f", "neutral": "#8a9ab5", "against": "#c0392b"}
 
 
-def _stacked(totals: dict[str, int], width: int = 420, height: int = 16) -> dict:
+def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
     """Geometry of a 100% stacked bar of the stance mix."""
     total = sum(totals.values())
     parts, x = [], 0.0
