@@ -14,7 +14,7 @@ from cuttings import export, store
 from tests.report_fixtures import HOSTILE_TITLE, build_sample_db
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "analysts.md"
-_QUESTION = re.compile(r"^### (A\d+)\.[^\n]*\n+```sql\n(.*?)```", re.M | re.S)
+_QUESTION = re.compile(r"^### (A\d+)\.[^\n]*\n(?:(?!^###).)*?```sql\n(.*?)```", re.M | re.S)
 QUESTIONS = dict(_QUESTION.findall(DOC.read_text(encoding="utf-8")))
 RECIPE = re.search(r"## 4\. pandas.*?```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
 
