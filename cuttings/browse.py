@@ -33,6 +33,7 @@ _STORY_ID_COLUMNS = {"article_summary": "article_id", "articles": "id", "quotes_
                      "syndication": "article_id", "mentions": "article_id", "quotes": "article_id",
                      "effective_labels": "article_id", "labels": "article_id", "classifications": "article_id"}
 LATEST_STORIES = 12
+BODY_PREVIEW = 300  # characters of an article body shown in table and row pages
 
 
 def _config(datasette) -> dict:
@@ -84,7 +85,12 @@ def _queries(datasette, database: str) -> list[dict]:
 
 
 @hookimpl
-def extra_template_vars(template, database, datasette, request):
+def extra_template_vars(template, database, table, datasette, request):
+    if template == "row.html":
+        story = (request.url_vars.get("pks") or "") if request else ""
+        if table == "articles" and story.isdigit():
+            return {"cuttings_story_url": story_url(database, int(story))}
+        return {}
     if template not in ("index.html", "database.html"):
         return {}
 
@@ -111,6 +117,12 @@ def render_cell(row, value, column, table, database, datasette):
         except ValueError:
             return None
         return ", ".join(str(name) for name in names)
+    if column == "body" and table in ("articles", "article_versions") and isinstance(value, str) \
+            and len(value) > BODY_PREVIEW:
+        story = row["id"] if table == "articles" else row["article_id"]
+        story = story.value if hasattr(story, "value") else story  # a row page gives foreign-key dicts/cells
+        return Markup(f"{escape(value[:BODY_PREVIEW])}… "
+                      f'<a href="{escape(story_url(database, story))}">full text on the story page</a>')
     if value is None or column != _STORY_ID_COLUMNS.get(table, "article_id"):
         return None
     if table is not None and table not in _STORY_ID_COLUMNS:

@@ -88,6 +88,8 @@ def test_story_page_shows_text_bodies_quotes_labels_and_copies(readonly, ids):
     assert f'href="/-/cuttings/story/cuttings/{ids["defends"]}"' in summary
     status, found = _open(readonly + "/cuttings/search?q=takeover")
     assert f'href="/-/cuttings/story/cuttings/{ids["defends"]}"' in found
+    status, row = _open(f"{readonly}/cuttings/articles/{ids['defends']}")
+    assert "Read this story" in row and f'/-/cuttings/story/cuttings/{ids["defends"]}' in row
 
 
 def _json(base: str, path: str, params: dict) -> list | dict:
