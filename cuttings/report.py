@@ -50,7 +50,8 @@ SPIKE_SD = 2.0
 BASELINE_DAYS = 14
 CHART_DAYS = 30
 OTHER_GROUP = "Other local news"
-ATTENTION_QUOTES_PER_BODY = 3
+ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
+PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
 STANCES = ("favour", "neutral", "against")
 TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
@@ -239,41 +240,66 @@ def _ranked(stories: list[dict], entity_id: str | None) -> list[dict]:
                                                    -len(story["also_ran_in"])))
 
 
+def _principals(db: Database) -> dict[str, list[str]]:
+    """Each body's principal people: its :data:`PRINCIPALS_PER_BODY` most quoted named speakers over
+    every stored story (``most_quoted``; "a spokesperson" or "the statement" are not people)."""
+    found: dict[str, list[str]] = {}
+    for row in db.query("SELECT entity_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"):
+        speaker = row["speaker"] or ""
+        if not speaker[:1].isupper() or speaker.lower().startswith(("the ", "a ", "an ")):
+            continue
+        people = found.setdefault(row["entity_id"], [])
+        if len(people) < PRINCIPALS_PER_BODY:
+            people.append(speaker)
+    return found
+
+
 def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
-               health: list[dict]) -> list[dict]:
+               health: list[dict], principals: dict[str, list[str]]) -> list[dict]:
     """The "needs attention" items, most pressing kind first: negative tone towards a watched
-    body, a stance on fire governance, coverage spikes, new quotes by each body's people, crawl failures."""
-    short = {entity["id"]: entity["short_name"] for entity in entities}
+    body, a stance on fire governance, coverage spikes, new quotes by each body's principal people
+    (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
+    stance), confident labels before unsure ones, newest first; the rest as one "and N more" line."""
     items: list[dict] = []
+    rank = {"checked": 0, "confident": 1, "unsure": 2}
 
     def story_item(kind: str, story: dict, **extra) -> dict:
         return {"kind": kind, "article_id": story["article_id"], "headline": story["headline"],
                 "url": story["url"], "outlet": story["outlet"], **extra}
 
+    def capped(found: list[dict], more: dict) -> None:
+        found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
+        items.extend(found[:ATTENTION_PER_GROUP])
+        if len(found) > ATTENTION_PER_GROUP:
+            items.append({"kind": "more", "more": len(found) - ATTENTION_PER_GROUP, **more})
+
     for entity in entities:
+        found = []
         for story in stories:
             tone = story["tone"].get(entity["id"])
             if tone and tone["label"] == "negative":
-                items.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
+                found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
                                         confidence=tone["confidence"]))
-    for story in stories:
-        stance = story["stance"]
-        if stance and stance["label"] in ("favour", "against"):
-            items.append(story_item("stance", story, label=stance["label"], confidence=stance["confidence"]))
+        capped(found, {"what": f"negative stories about {entity['short_name']}", "entity_id": entity["id"]})
+    for label in ("against", "favour"):
+        found = [story_item("stance", story, label=label, confidence=story["stance"]["confidence"])
+                 for story in stories if story["stance"] and story["stance"]["label"] == label]
+        capped(found, {"what": f"stories {label} the governance change"})
     for entity in entities:
         info = spikes[entity["id"]]
         if info["spike"]:
             items.append({"kind": "spike", "entity_id": entity["id"], "body": entity["short_name"],
                           "today": info["today"], "baseline_mean": info["baseline_mean"]})
     for entity in entities:
-        quoted = [(story, quote) for story in stories for quote in story["quotes"]
-                  if quote["entity_id"] == entity["id"] and quote["speaker"]]
-        for story, quote in quoted[:ATTENTION_QUOTES_PER_BODY]:
-            items.append(story_item("quote", story, entity_id=entity["id"], body=short[entity["id"]],
-                                    speaker=quote["speaker"], text=quote["text"]))
-        if len(quoted) > ATTENTION_QUOTES_PER_BODY:
-            items.append({"kind": "more_quotes", "entity_id": entity["id"], "body": entity["short_name"],
-                          "more": len(quoted) - ATTENTION_QUOTES_PER_BODY})
+        people = principals.get(entity["id"], [])
+        for person in people:  # the latest new quote of each of the body's principal people
+            for story in stories:
+                quote = next((q for q in story["quotes"] if q["entity_id"] == entity["id"]
+                              and q["speaker"] == person), None)
+                if quote:
+                    items.append(story_item("quote", story, entity_id=entity["id"], body=entity["short_name"],
+                                            speaker=person, text=quote["text"]))
+                    break
     for warning in health:
         if warning["level"] == "error":
             items.append({"kind": "crawl", "message": warning["message"]})
@@ -328,7 +354,15 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``: stories a day per body, the tone mix
     towards each body (None: not rated), each body's share of voice (its share of all body
     mentions by story) and the stance mix."""
-    last_day = until.date()
+    # The window ends on the day of the latest story published by ``until`` (today on a live
+    # database; the corpus's last day on an archive such as the demo), so the charts are never blank.
+    latest = db.execute("SELECT max(substr(coalesce(published_at, first_seen_at), 1, 10)) FROM articles "
+                        "WHERE duplicate_of IS NULL AND coalesce(published_at, first_seen_at) <= ?",
+                        [_iso(until)]).fetchone()[0]
+    try:
+        last_day = min(until.date(), dt.date.fromisoformat(latest)) if latest else until.date()
+    except ValueError:
+        last_day = until.date()
     days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
     coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
@@ -477,7 +511,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "edits": len(edits),
             "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
         },
-        "attention": _attention(stories, entities, spikes, health),
+        "attention": _attention(stories, entities, spikes, health, _principals(db)),
         "entities": entities,
         "groups": groups,
         "edits": edits,
@@ -612,9 +646,9 @@ def attention_text(item: dict) -> str:
         return (f"Coverage spike: {item['body']}: {item['today']} stories in the last 24 hours "
                 f"(usually {item['baseline_mean']:.1f} a day)")
     if kind == "quote":
-        return f"New quote for {item['body']} from {item['speaker']}: “{item['text']}” ({item['headline']})"
-    if kind == "more_quotes":
-        return f"... and {item['more']} more quotes for {item['body']} below"
+        return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
+    if kind == "more":
+        return f"... and {item['more']} more {item['what']} below"
     return f"Crawl problem: {item['message']}"
 
 
@@ -650,7 +684,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines.append(f"{summary['stories']} new {stories_word}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on fire governance: {stance}.")
     charts = digest["charts"]
-    lines += heading(f"Last {len(charts['days'])} days")
+    lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
     for entity in digest["entities"]:
         entity_id = entity["id"]
         lines.append(f"{bullet} {esc(entity['short_name'])}: {charts['totals'][entity_id]} stories, "

@@ -205,16 +205,44 @@ def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest
     items = digest["attention"]
     kinds = [item["kind"] for item in items]
     # most pressing kind first, each kind together
-    order = ["negative_tone", "stance", "spike", "quote", "more_quotes", "crawl"]
-    assert kinds == sorted(kinds, key=order.index)
+    order = ["negative_tone", "stance", "spike", "quote", "crawl"]
+    assert [kind for kind in kinds if kind != "more"] == sorted((kind for kind in kinds if kind != "more"),
+                                                                key=order.index)
     negative = {(item["entity_id"], item["article_id"], item["confidence"]) for item in items
                 if item["kind"] == "negative_tone"}
     assert negative == {("hwfrs", article_id(db, "hostile"), "confident"), ("wm_pcc", article_id(db, "warn"), "unsure")}
     stance = {(item["article_id"], item["label"], item["confidence"]) for item in items if item["kind"] == "stance"}
     assert stance == {(article_id(db, "warn"), "against", "checked"), (article_id(db, "defends"), "favour", "confident")}
     assert {item["body"] for item in items if item["kind"] == "spike"} == {"HWFRS", "PCC"}
-    quoted = {(item["body"], item["speaker"]) for item in items if item["kind"] == "quote"}
-    assert quoted == {("PCC", "Mr Campion"), ("H&W Fire Authority", "Roger Phillips")}
+    # each body's principal people (most quoted named speakers), their latest new quote once
+    quoted = [(item["body"], item["speaker"], item["article_id"]) for item in items if item["kind"] == "quote"]
+    assert sorted(quoted) == sorted([("PCC", "Mr Campion", article_id(db, "warn")),
+                                     ("H&W Fire Authority", "Roger Phillips", article_id(db, "defends"))])
+
+
+def test_attention_block_stays_short(db):
+    """Many negative stories about one body: a few are listed (confident first), the rest in one line."""
+    with db.atomic():
+        for n in range(6):
+            cur = db.execute(
+                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+                "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
+                [f"https://x/n{n}", f"https://x/n{n}", f"Bad news {n}", "2026-11-23T12:00:00Z",
+                 f"2026-11-23T13:0{n}:00Z", NOW, f"n{n}"])
+            db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
+                       "VALUES (?, 'sfrs', 'SFRS', 0, 4, 't')", [cur.lastrowid])
+            db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
+                       "model_version, created_at) VALUES (?, 'tone', 'sfrs', 'negative', ?, ?, 'tone-2026.11.1', ?)",
+                       [cur.lastrowid, 0.5 if n < 3 else 0.9, int(n < 3), NOW])
+    items = report.build_digest(db, now=NOW)["attention"]
+    sfrs = [item for item in items if item.get("entity_id") == "sfrs" and item["kind"] == "negative_tone"]
+    assert len(sfrs) == report.ATTENTION_PER_GROUP and all(item["confidence"] == "confident" for item in sfrs)
+    more = [item for item in items if item["kind"] == "more" and item.get("entity_id") == "sfrs"
+            and "negative" in item["what"]]
+    left = 6 - report.ATTENTION_PER_GROUP
+    assert [item["more"] for item in more] == [left]
+    assert f"... and {left} more negative stories about SFRS below" in report.render_markdown(
+        report.build_digest(db, now=NOW), plain=True)
 
 
 def _positions(text: str, markers: list[str]) -> list[int]:
@@ -229,7 +257,7 @@ def test_every_format_puts_attention_first_then_summary_charts_legend_and_bodies
     for text, group_marker in ((html, "Hereford &amp; Worcester Fire and Rescue Service<span class=\"spike-tag\">"),
                                (markdown, "## " + report.escape_markdown(first_group)),
                                (plain, first_group + " (SPIKE)")):
-        positions = _positions(text, ["Needs attention", "7 new stories", "Last 30 days", "Legend" if text is html
+        positions = _positions(text, ["Needs attention", "7 new stories", "30 days to", "Legend" if text is html
                                       else "Badges: topics", group_marker, "Crawl health"])
         assert positions == sorted(positions), positions
     # the attention block is the first section of the page body
