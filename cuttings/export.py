@@ -25,6 +25,8 @@ from typing import IO, Any, Iterator
 
 from sqlite_utils import Database
 
+from cuttings.errors import CuttingsError
+
 FORMATS = ("csv", "jsonl", "xlsx")
 DATE_COLUMNS = ("published_at", "first_seen_at", "modified_at", "last_seen_at", "first_quoted", "last_quoted")
 _QUOTES_SQL = ("(SELECT json_group_array(json_object('speaker', speaker, 'entity_id', entity_id, 'text', text)) "
@@ -41,7 +43,7 @@ def guard_formula(value: Any) -> Any:
 STANCES = ("favour", "against", "neutral", "none")
 
 
-class ExportError(ValueError):
+class ExportError(CuttingsError, ValueError):
     """A bad export request (unknown format or stance)."""
 
 
