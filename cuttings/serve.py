@@ -437,7 +437,8 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dic
     tables["entities"]["label_column"] = "name"
     tables["sources"]["label_column"] = "name"
     # Search on the story view: the articles' full-text index, keyed by article id.
-    tables["article_summary"].update({"fts_table": "articles_fts", "fts_pk": "article_id"})
+    tables["article_summary"]["fts_table"] = "articles_fts"
+    tables["article_summary"]["fts_pk"] = "article_id"
     tables["_sqlite_migrations"] = {"hidden": True}
     return {
         "title": "Cuttings: local press cuttings",

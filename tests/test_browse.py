@@ -109,6 +109,10 @@ def test_search_snippets_relevance_and_empty_query(readonly):
 
 
 def test_facets_show_body_names(readonly):
+    status, page = _open(readonly + "/cuttings/article_summary")
+    # column descriptions are folded away so the rows are above the fold
+    assert page.index("<details class=\"cuttings-columns\">") < page.index('<dl class="column-descriptions">') \
+        < page.index("</details>") < page.index('<table class="rows-and-columns">')
     data = _json(readonly, "/cuttings/article_summary", {"_facet_array": "bodies", "_size": "0"})
     names = {item["value"] for item in data["facet_results"]["bodies"]["results"]}
     assert {"PCC", "HWFRS", "West Mercia Police"} <= names and "wm_pcc" not in names
