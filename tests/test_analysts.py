@@ -225,3 +225,15 @@ def test_xlsx_export_has_stories_quotes_syndication_real_dates_and_no_formulas(s
     assert all(cell.data_type == "s" for cell in titles)
     assert '=HYPERLINK("http://evil.invalid","click")' in [cell.value for cell in titles]
     assert HOSTILE_TITLE in [cell.value for cell in titles]
+
+
+def test_export_command_writes_xlsx_and_refuses_stdout(sample, tmp_path):
+    from tests.conftest import run_cli
+
+    out = tmp_path / "stories.xlsx"
+    done = run_cli("--db", str(sample), "export", "--format", "xlsx", "--entity", "wm_pcc", "--out", str(out))
+    assert done.returncode == 0, done.stderr.decode()
+    assert out.read_bytes()[:2] == b"PK" and "exported" in done.stderr.decode()
+    refused = run_cli("--db", str(sample), "export", "--format", "xlsx")
+    assert refused.returncode != 0 and "--out" in refused.stderr.decode()
+    assert len(refused.stderr.decode().strip().splitlines()) == 1
