@@ -87,7 +87,7 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
     """Explore the database in the browser with Datasette (stories, story pages, search, canned queries).
 
     \b
-    Examples:
+    Example:
         cuttings serve --port 8001
         cuttings serve --corrections      # correct labels and quote speakers from story pages
     """
@@ -120,7 +120,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
     XLSX has sheets of stories, quotes and syndication, with real dates.
 
     \b
-    Examples:
+    Example:
         cuttings export --entity wm_pcc --stance against --since 2026-11-01 --format csv --out pcc.csv
         cuttings export --since 2026-11-01 --format xlsx --out november.xlsx
     """
