@@ -100,7 +100,8 @@ class Watchlist:
 
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
-                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs"})
+                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
+                         "display_name"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
 GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references"})
 TOP_KEYS = {"entity": None, "group": None, "analysis": frozenset({"ner_model"})}
