@@ -1,4 +1,5 @@
-"""The article_authors table: one row per person in a byline, written by save_article."""
+"""The article_authors table: one row per person in a byline, written by crawler.revisions.save_article."""
+from crawler.revisions import save_article
 from cuttings import store
 
 
@@ -9,8 +10,8 @@ def _item(url, authors, title="Crews tackle barn fire", body="Firefighters spent
 
 def test_authors_stored_in_order_and_grouped_by_name_key(tmp_path):
     db = store.connect(tmp_path / "a.db")
-    _, first = store.save_article(db, _item("https://x.example/a", ["Ana López", "Ben Ward"]), None)
-    _, second = store.save_article(db, _item("https://x.example/b", ["ANA LOPEZ"], title="Other story",
+    _, first = save_article(db, _item("https://x.example/a", ["Ana López", "Ben Ward"]), None)
+    _, second = save_article(db, _item("https://x.example/b", ["ANA LOPEZ"], title="Other story",
                                              body="A completely different story about a council budget vote."), None)
     rows = [tuple(r) for r in db.execute("SELECT article_id, position, name, name_key, source FROM article_authors "
                                          "ORDER BY article_id, position")]
@@ -22,8 +23,8 @@ def test_authors_stored_in_order_and_grouped_by_name_key(tmp_path):
 
 def test_authors_replaced_on_refetch_and_deleted_with_article(tmp_path):
     db = store.connect(tmp_path / "a.db")
-    _, article_id = store.save_article(db, _item("https://x.example/a", ["Ana López", "Ben Ward"]), None)
-    store.save_article(db, _item("https://x.example/a", ["Ben Ward"]), None)
+    _, article_id = save_article(db, _item("https://x.example/a", ["Ana López", "Ben Ward"]), None)
+    save_article(db, _item("https://x.example/a", ["Ben Ward"]), None)
     assert [r[0] for r in db.execute("SELECT name FROM article_authors")] == ["Ben Ward"]
     db.execute("DELETE FROM articles WHERE id = ?", [article_id])
     assert db.execute("SELECT count(*) FROM article_authors").fetchone()[0] == 0
