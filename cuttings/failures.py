@@ -26,6 +26,12 @@ CAUSES = {
     "connection_lost": "{host} dropped the connection",
     "redirect_loop": "too many redirects at {host}",
     "ssl": "TLS/certificate error at {host}",
+    # the URL policy (crawler/urlpolicy.py, issue 14)
+    "private_address": "{host} is a private or loopback address (set local = true on the source if it is yours)",
+    "offsite_host": "links to {host}, not a host of the source (declare it under hosts if it is)",
+    "url_scheme": "a non-HTTP URL was refused ({host})",
+    "robots_too_large": "robots.txt of {host} is over the size cap: treated as disallowing everything",
+    "write_failed": "articles fetched but not stored (storage error)",
 }
 NETWORK_KINDS = {"dns", "no_network"}
 

@@ -81,7 +81,8 @@ def test_send_email_multipart_alternative(smtp_server, digest):
 def test_send_email_login_without_logging_password(smtp_server, digest, caplog):
     controller, inbox = smtp_server
     caplog.set_level(logging.DEBUG)
-    env = _env(controller, CUTTINGS_SMTP_USER="digest", CUTTINGS_SMTP_PASSWORD=PASSWORD)
+    env = _env(controller, CUTTINGS_SMTP_USER="digest", CUTTINGS_SMTP_PASSWORD=PASSWORD,
+               CUTTINGS_SMTP_STARTTLS="0", CUTTINGS_SMTP_PLAINTEXT_LOGIN="1")  # the test server has no TLS
     delivery.send_email("s", "<p>h</p>", "t", env=env)
     assert len(inbox.envelopes) == 1
     with pytest.raises(delivery.DeliveryError) as refused:

@@ -241,6 +241,7 @@ id = "refusing-times"
 name = "Refusing Times"
 home = "http://127.0.0.1:{port}/"
 sections = ["http://127.0.0.1:{port}/news/"]
+local = true
 
 [[source]]
 id = "nowhere-gazette"
