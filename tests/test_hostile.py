@@ -417,7 +417,7 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
         stderr = full.stderr.decode()
         assert full.returncode == 5, stderr[-3000:]
         assert "Traceback" not in stderr
-        [line] = [l for l in stderr.splitlines() if l.startswith("Error:")]
+        [line] = [text for text in stderr.splitlines() if text.startswith("Error:")]
         assert "storage error" in line and "disk is full" in line and "next run" in line
         runs = _rows(db_path, "SELECT * FROM crawl_runs ORDER BY id")
         assert [r["status"] for r in runs] == ["failed"]  # not "ok", not left "running"
@@ -468,7 +468,7 @@ def test_read_only_storage_one_line_exit_1_no_run_left_running(demo_reference, t
             stderr = result.stderr.decode()
             assert result.returncode == 1, (args[0], stderr[-3000:])
             assert "Traceback" not in stderr
-            lines = [l for l in stderr.splitlines() if l.startswith("Error:")]
+            lines = [text for text in stderr.splitlines() if text.startswith("Error:")]
             assert len(lines) == 1 and ("readonly" in lines[0].lower() or "read-only" in lines[0].lower()), stderr[-2000:]
         assert _rows(f"file:{db_path}?immutable=1", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
     finally:
