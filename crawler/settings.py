@@ -57,7 +57,7 @@ CUTTINGS_ROBOTSTXT_MAXSIZE = 500_000
 
 # Discovery budgets per source per run (recorded in crawl_notices when hit): sitemaps fetched
 # (indexes and their children), article links taken from one page, total Retry-After wait.
-CUTTINGS_MAX_SITEMAPS_PER_SOURCE = 50
+CUTTINGS_MAX_SITEMAPS_PER_SOURCE = 100
 CUTTINGS_MAX_LINKS_PER_PAGE = 100
 CUTTINGS_MAX_RETRY_WAIT_PER_SOURCE = 300.0
 

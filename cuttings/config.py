@@ -44,7 +44,7 @@ class CrawlSettings:
     # Hostile-web limits (docs/operations.md): internal addresses only when allowed; budgets per
     # source per run, recorded in crawl_notices when hit.
     allow_private_addresses: bool = False
-    max_sitemaps_per_source: int = 50
+    max_sitemaps_per_source: int = 100
     max_links_per_page: int = 100
     max_retry_wait_per_source: float = 300.0
 

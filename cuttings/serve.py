@@ -146,7 +146,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "url": ("The page or sitemap concerned.", "https://www.shropshirestar.com/news/sitemap-51.xml"),
         "kind": ("budget_sitemaps, budget_pages, budget_links_per_page, budget_retry_wait, retry_after_too_long, "
                  "canonical_offsite, canonical_conflict", "budget_sitemaps"),
-        "message": ("What happened, in a sentence.", "sitemap budget of 50 per run reached: further sitemaps skipped"),
+        "message": ("What happened, in a sentence.", "sitemap budget of 100 per run reached: further sitemaps skipped"),
         "created_at": ("When (UTC).", TS),
     }),
     "source_runs": ("Per-outlet statistics for each run: discovery channels, yield, warnings.", {

@@ -405,7 +405,7 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
     from cuttings.crawl import default_since
 
     mount = tmp_path / "small-disk"
-    _mount_tmpfs(mount, "8m")
+    _mount_tmpfs(mount, "32m")  # the filler leaves 3.5 MB; freed, the whole crawl fits
     try:
         db_path = mount / "cuttings.db"
         store.connect(db_path).conn.close()

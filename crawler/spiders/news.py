@@ -164,7 +164,7 @@ class NewsSpider(scrapy.Spider):
         crawl_state holds its validators); None once the source has fetched
         ``CUTTINGS_MAX_SITEMAPS_PER_SOURCE`` sitemaps this run."""
         if callback == self.parse_sitemap:
-            limit = self.settings.getint("CUTTINGS_MAX_SITEMAPS_PER_SOURCE", 50)
+            limit = self.settings.getint("CUTTINGS_MAX_SITEMAPS_PER_SOURCE", 100)
             if self.sitemaps_per_source[source.id] >= limit:
                 self.budget_hit(source.id, "budget_sitemaps", url,
                                 f"sitemap budget of {limit} per run reached: further sitemaps skipped")
