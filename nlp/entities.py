@@ -91,6 +91,12 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
+def document_text(title: str | None, body: str | None) -> str:
+    """The text the analyser reads and its offsets point into: title, blank line, body (the
+    ``document_text`` the store's ``mentions``/``quotes`` offsets refer to)."""
+    return f"{title or ''}\n\n{body or ''}"
+
+
 def normalise_text(text: str) -> str:
     """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
     if any(char in text for char in ODD_WHITESPACE):
