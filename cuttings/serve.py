@@ -169,6 +169,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "id": ("Row id.", "31"),
         "article_id": ("The article.", "12"),
         "speaker": ("Speaker as named in the text.", "Mr Campion"),
+        "speaker_id": ("Who the speaker is across articles: one key per person, whatever the spelling or "
+                       "title (`john campion` for John Campion, Mr Campion, John-Paul Campion); NULL for "
+                       "organisations and descriptions (a spokesperson, a resident).", "john campion"),
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
@@ -282,6 +285,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "tone_neutral": ("...tone towards this entity neutral.", "0"),
     }),
     "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out).", {
+        "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`); rows are ordered by it.",
+                       "john campion"),
+        "speaker_quotes": ("How many quotes this person (or, without `speaker_id`, this speaker name) has.", "12"),
         "speaker": ("Speaker.", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for.", "wm_pcc"),

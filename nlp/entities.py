@@ -808,6 +808,6 @@ class Analyser:
                     "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
                 })
-        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
+        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist, doc.user_data.get(PUBLISHED_AT_KEY))
         return {"mentions": mentions, "quotes": quotes}
 

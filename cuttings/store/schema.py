@@ -358,3 +358,37 @@ def m005_quotes_by_speaker_entity_method(db: Database) -> None:
     """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
     db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
+
+
+# quotes_by_speaker with the speaker's identity: one key per person across articles
+# (nlp.quotes.speaker_identity), so analysts count quotes per person, not per spelling.
+_QUOTES_BY_SPEAKER_IDENTITY = """
+SELECT
+  q.speaker_id,
+  COUNT(*) OVER (PARTITION BY COALESCE(q.speaker_id, q.speaker)) AS speaker_quotes,
+  q.speaker,
+  q.speaker_role,
+  q.entity_id,
+  q.entity_method,
+  q.text AS quote,
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  a.published_at
+FROM quotes q
+JOIN articles a ON a.id = q.article_id
+WHERE a.duplicate_of IS NULL
+ORDER BY COALESCE(q.speaker_id, q.speaker), a.published_at
+"""
+
+
+@migrations()
+def m006_quote_speaker_identity(db: Database) -> None:
+    """quotes.speaker_id: who the speaker is across articles ("john campion" for John Campion,
+    Mr Campion and John-Paul Campion); quotes_by_speaker shows it and each person's quote count.
+    Filled for new analyses (the analyser version changes, so `cuttings analyse` refills it)."""
+    db.execute("ALTER TABLE quotes ADD COLUMN speaker_id TEXT")
+    db.execute("CREATE INDEX idx_quotes_speaker_id ON quotes(speaker_id)")
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {_QUOTES_BY_SPEAKER_IDENTITY}")
