@@ -278,12 +278,7 @@ class QuoteAttributor:
         self.day = _parse_day(published_at)
         self.known_people = _people_index(watchlist, self.day)
         self.everyone = _people_index(watchlist, None)
-        self.full_names = {}   # surname -> full name of the watchlist's people, when unambiguous
-        for entity in (watchlist.entities if watchlist is not None else ()):
-            for person in list(getattr(entity, "people", ())) + list(entity.holders):
-                surname = person.name.split()[-1].lower()
-                self.full_names[surname] = person.name if self.full_names.get(surname, person.name) == person.name else None
-        self.full_names = {surname: name for surname, name in self.full_names.items() if name}
+        self.full_names, self.role_patterns = _watchlist_tables(watchlist)
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -314,9 +309,8 @@ class QuoteAttributor:
         if not role or self.watchlist is None:
             return None
         lowered = role.lower()
-        candidates = [entity.id for entity in self.watchlist.entities
-                      if entity.id in self.entity_counts
-                      and any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in entity.speaker_roles)]
+        candidates = [entity_id for entity_id, pattern in self.role_patterns
+                      if entity_id in self.entity_counts and pattern.search(lowered)]
         if not candidates:
             return None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
@@ -669,7 +663,44 @@ def _parse_day(value) -> dt.date | None:
         return None
 
 
+_TABLES: dict[tuple[int, str], tuple] = {}
+
+
+def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
+    """(surname -> full name of the watchlist's people and holders when unambiguous,
+    [(entity id, compiled speaker-role pattern)]), computed once per watchlist."""
+    if watchlist is None:
+        return {}, []
+    key = (id(watchlist), watchlist.version)
+    if key not in _TABLES:
+        names: dict[str, str | None] = {}
+        for entity in watchlist.entities:
+            for person in list(getattr(entity, "people", ())) + list(entity.holders):
+                surname = person.name.split()[-1].lower()
+                names[surname] = person.name if names.get(surname, person.name) == person.name else None
+        patterns = [(entity.id, re.compile("|".join(rf"\b{re.escape(word)}\b" for word in entity.speaker_roles)))
+                    for entity in watchlist.entities if entity.speaker_roles]
+        _TABLES[key] = ({surname: name for surname, name in names.items() if name}, patterns)
+    return _TABLES[key]
+
+
+_PEOPLE: dict[tuple[int, str, dt.date | None], dict] = {}
+
+
 def _people_index(watchlist, day: dt.date | None) -> dict[str, list[tuple[str | None, str]]]:
+    """surname -> [(first name, entity id)], cached per watchlist and day."""
+    if watchlist is None:
+        return {}
+    key = (id(watchlist), watchlist.version, day)
+    index = _PEOPLE.get(key)
+    if index is None:
+        if len(_PEOPLE) > 4096:
+            _PEOPLE.clear()
+        index = _PEOPLE[key] = _build_people_index(watchlist, day)
+    return index
+
+
+def _build_people_index(watchlist, day: dt.date | None) -> dict[str, list[tuple[str | None, str]]]:
     """surname -> [(first name, entity id)] of the watchlist's people and office holders in their
     role on ``day`` (every one when the day is unknown)."""
     index: dict[str, list[tuple[str | None, str]]] = {}
