@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from cuttings import nightly
-from cuttings.cli_common import fail, pass_context, validate_since
+from cuttings.cli_common import fail, pass_context, user_message, validate_since
 
 
 @click.command()
@@ -55,7 +55,7 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
         click.echo(f"cuttings run: {result.message}", err=True)
         sys.exit(result.exit_code)
     if result.exit_code == nightly.EXIT_USER_ERROR and result.run_id is None:
-        click.echo(f"Error: {result.message}", err=True)
+        click.echo(f"Error: {user_message(result.error) if result.error else result.message}", err=True)
         sys.exit(result.exit_code)
     if not quiet:
         for name, stage in result.stages.items():

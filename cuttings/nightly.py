@@ -175,6 +175,7 @@ class NightlyResult:
     exit_code: int
     stages: dict[str, StageResult] = field(default_factory=dict)
     message: str | None = None
+    error: Exception | None = None  # the user error that stopped the run before it started
 
 
 @dataclass
@@ -196,9 +197,9 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     try:
         config = _load_sources(options)
         _check_models_present(options)
-    except UserError as exc:
+    except CuttingsError as exc:
         log.error("%s", exc, extra=FILE_ONLY)  # the command line prints it
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
     lock = RunLock(db_path)
     try:
         lock.acquire()
@@ -217,7 +218,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
         log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
 
     stale = mark_stale_runs(db)
     if stale:
@@ -306,11 +307,10 @@ def _load_sources(options: NightlyOptions):
 
 
 def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import models_dir, models_present
+    from cuttings.stages import require_models
     if "classify" in options.skip:
         return
-    if not models_present(options.models_path):
-        raise UserError(f"no trained models in {models_dir(options.models_path)}: run `cuttings train` first")
+    require_models(options.models_path)  # stages.ModelsMissing
 
 
 def _load_models(options: NightlyOptions):

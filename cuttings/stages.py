@@ -72,20 +72,23 @@ def link_known_speakers(db) -> int:
 
 
 def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
-    """Flatten a Classifier prediction into ``classifications`` rows."""
+    """Flatten a Classifier prediction into ``classifications`` rows, whatever the scheme's task
+    names: a multi-label task gives a list of predictions, a single-label task one prediction
+    (``{label, probability, uncertain}``), a per-entity task ``{entity_id: prediction}``
+    (``target`` = the entity id; ``''`` for the others)."""
     rows = []
-    for topic in prediction.get("topics", []):
-        rows.append({"task": "topics", "target": "", "label": topic["label"], "probability": topic["probability"],
-                     "uncertain": topic.get("uncertain", False), "model_version": versions["topics"]})
+
+    def row(task: str, target: str, value: dict) -> dict:
+        return {"task": task, "target": target, "label": value["label"], "probability": value["probability"],
+                "uncertain": value.get("uncertain", False), "model_version": versions[task]}
+
     for task, value in prediction.items():
-        if task in ("topics", "tone") or not isinstance(value, dict) or "label" not in value:
-            continue
-        rows.append({"task": task, "target": "", "label": value["label"], "probability": value["probability"],
-                     "uncertain": value.get("uncertain", False), "model_version": versions[task]})
-    for entity_id, value in prediction.get("tone", {}).items():
-        rows.append({"task": "tone", "target": entity_id, "label": value["label"],
-                     "probability": value["probability"], "uncertain": value.get("uncertain", False),
-                     "model_version": versions["tone"]})
+        if isinstance(value, list):
+            rows += [row(task, "", each) for each in value]
+        elif isinstance(value, dict) and "label" in value:
+            rows.append(row(task, "", value))
+        elif isinstance(value, dict):
+            rows += [row(task, entity_id, each) for entity_id, each in value.items()]
     return rows
 
 
