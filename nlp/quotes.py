@@ -88,7 +88,7 @@ VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
 RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
-# A name at the start of a long subject followed by its own verb: "Cllr Sahota thanked Mr Williams ... adding:".
+# A name at the start of a long subject followed by its own verb: "Cllr Patel welcomed Mr Hughes ... adding:".
 LEADING_NAME = re.compile(
     r"^(?P<name>(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Sir|Dame|Prof)\.?\s+)?[A-Z][\w'\u2019-]+"
     r"(?:\s+[A-Z][\w'\u2019-]+)*)\s+[a-z]")
@@ -244,8 +244,8 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
 
 
 def _leading_name(phrase: str) -> str | None:
-    """The person starting a long subject that has its own verb ("Cllr Sahota thanked Mr Williams for
-    the update and"): a titled name or two or more capitalised words, followed by a lowercase word
+    """The person starting a long subject that has its own verb ("Cllr Patel welcomed Mr Hughes to
+    the meeting and"): a titled name or two or more capitalised words, followed by a lowercase word
     that is no role or function word."""
     match = LEADING_NAME.match(phrase.strip())
     if match is None or len(_words(phrase)) <= 3:
@@ -527,9 +527,9 @@ class QuoteAttributor:
         if name is None:
             leading = _leading_name(name_segment)
             if leading is not None:
-                name, role = leading, None   # "Cllr Sahota thanked Mr Williams for the update and"
+                name, role = leading, None   # "Cllr Patel welcomed Mr Hughes to the meeting and"
             else:
-                # "One resident, who asked not to be named": the description is of the segment before;
+                # "A neighbour, who did not want to give a name": the description is of the segment before;
                 # "Speaking for the service, a spokesperson": the last segment is the speaker.
                 described = len(segments) > 1 and _words(segments[-1])[0].lower() in RELATIVE_PRONOUNS
                 words = _words(name_segment if described else segments[-1])
@@ -554,7 +554,7 @@ class QuoteAttributor:
             while subject_words and subject_words[-1].lower() in AUXILIARIES:
                 subject_words = subject_words[:-1]
             if subject_words and subject_words[-1].lower() in RELATIVE_PRONOUNS:
-                continue   # "One resident, who asked not to be named, said:": the next verb is the one
+                continue   # "A neighbour, who did not want to give a name, said:": the next verb is the one
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
@@ -823,7 +823,7 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
 
 class SpeakerMemory:
     """Which watched entity each named person speaks for, learnt from the quotes whose article
-    states it ("Councillor Eric Carter, chairman of Shropshire Fire Authority, said").
+    states it ("Councillor Eric Carter, who chairs Shropshire Fire Authority, said").
 
     ``link`` gives that entity to the person's quotes in articles that do not say it ("Councillor
     Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only when every

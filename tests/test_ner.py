@@ -37,7 +37,7 @@ def test_named_entities_recorded_when_configured(tmp_path):
     db = store.connect(db_path)
     save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
                             "title": "Fire authority chairman criticises plan",
-                            "body": "Councillor Eric Carter, chairman of Shropshire Fire Authority, said "
+                            "body": "Councillor Eric Carter, who chairs Shropshire Fire Authority, told members that "
                                     "Telford & Wrekin Council would oppose the plan by John Campion."}, None)
     db.close()
     result = run_cli("--db", str(db_path), "analyse", "--watchlist", str(watchlist_with(tmp_path, model)))

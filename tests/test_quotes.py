@@ -46,7 +46,7 @@ def test_x_said_after_quote_and_pcc_link(analyser):
 
 
 def test_pronouns_mean_the_last_named_speaker(analyser):
-    text = ("Councillor Eric Carter, chairman of Shropshire and Wrekin Fire Authority, criticised the plan.\n\n"
+    text = ("Councillor Eric Carter, who chairs Shropshire and Wrekin Fire Authority, attacked the proposal.\n\n"
             '"This is about saving lives, not money," he said.\n\n'
             'He added: "We will go to the High Court if we have to."\n\n'
             'West Mercia PCC John Campion said: "The business case is clear and the savings are real."\n\n'
@@ -77,10 +77,10 @@ def test_multi_paragraph_quote(analyser):
 
 
 def test_curly_quotes(analyser):
-    text = "Brig Jones said: \u201cWe can probably manage what is coming, but no more.\u201d"
+    text = "Brig Jones said: \u201cWe can cope with this winter, though only just.\u201d"
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Brig Jones"
-    assert quote["text"] == "We can probably manage what is coming, but no more."
+    assert quote["text"] == "We can cope with this winter, though only just."
 
 
 def test_scare_quotes_are_not_quotes(analyser):
@@ -163,14 +163,14 @@ def test_lone_common_noun_is_not_a_person(analyser):
 @pytest.mark.parametrize("text, speaker, role", [
     ('Ed Chantler, Director at Total Developments, said: "The site has created hundreds of jobs here."',
      "Ed Chantler", "Director at Total Developments"),
-    ('One resident, who asked not to be named, said: "The smoke was so thick we could not see the road."',
-     "One resident", "One resident, who asked not to be named"),
-    ('Councillor Roger Evans (Liberal Democrats, Longden), however, said such a rule might be "far too '
-     'blunt an instrument for elected members".', "Councillor Roger Evans", None),
-    ('Cllr Sahota thanked Mr Williams for the update and said he backed the alliance, adding: "Can the '
-     'savings actually be measured year on year?"', "Cllr Sahota", None),
-    ('The Star has not seen the messages, but Shropshire Fire and Rescue Service has confirmed that a '
-     'review of "what was said to staff on that night" has begun.',
+    ('A neighbour, who did not want to give a name, said: "The smoke was so thick we could not see the road."',
+     "A neighbour", "A neighbour, who did not want to give a name"),
+    ('Councillor Ann Price (Green, Castle ward), however, said the new rule could prove "far too '
+     'blunt a tool for elected members".', "Councillor Ann Price", None),
+    ('Cllr Patel welcomed Mr Hughes to the meeting and gave the merger his support, adding: "Can the '
+     'savings actually be measured year on year?"', "Cllr Patel", None),
+    ('The paper could not check the texts, but Shropshire Fire and Rescue Service has said that an '
+     'inquiry into "what was said to staff on that night" is under way.',
      "Shropshire Fire and Rescue Service", "Shropshire Fire and Rescue Service"),
     ('According to the fire authority, this suggests the plan "would leave the county with fewer crews at '
      'night".',
@@ -182,7 +182,7 @@ def test_speaker_is_the_subject_not_its_surroundings(analyser, text, speaker, ro
 
 
 @pytest.mark.parametrize("text", [
-    'Mr Campion said the merger made sense.\n\nThe alliance is vital if the service is to remain "fit to '
+    'Mr Campion said the merger made sense.\n\nWorking together will keep the brigade "fit to '
     'face the financial pressures of the next ten years", it has been argued.',
     'Mr Campion said the merger made sense.\n\nThe plan, we are told, "will put both services on a '
     'sound footing for the next decade".',
@@ -194,8 +194,8 @@ def test_passive_reports_have_no_speaker_and_do_not_continue_the_last_one(analys
 
 
 def test_a_conjunction_is_not_a_speaker(analyser):
-    text = ('Assistant chief fire officer Karen Gowreesunker described the joint control room as "a '
-            'model for the whole of the country to follow" and said the project was now being assessed.')
+    text = ('The deputy chief, Mo Reid, called the shared control room "a '
+            'model for the whole of the country to follow" and added that it was now under review.')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] != "and"
 
@@ -316,7 +316,7 @@ def test_one_identity_per_person_across_spellings(analyser):
 
 def test_union_representative_does_not_speak_for_the_service(analyser):
     text = ("Station plans\n\n"
-            'Dan Rowe, FBU secretary for Hereford and Worcester Fire and Rescue Service, said: '
+            'Dan Rowe, who speaks for the FBU at Hereford and Worcester Fire and Rescue Service, said: '
             '"Our members will fight every one of these cuts."')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Dan Rowe" and quote["entity_id"] is None
