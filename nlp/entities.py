@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -57,6 +57,7 @@ NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE, PERSON = (
     "name", "holder", "generic", "group", "group_generic", "group_area", "exclude", "person")
 FUZZY = "fuzzy"
 COORDINATED = "coordinated"   # target: entity ids joined by "+"
+AREA = "area"                 # target: an area name (lowercase) that watched bodies are named after
 # Prepositions that put a body's head before its area: "the fire and rescue service in Shropshire".
 AREA_PREPOSITIONS = ("in", "for", "of", "across", "covering", "from")
 # Words of a generic reference that make it about fire bodies whatever else the article names.
@@ -140,6 +141,10 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
             target = f"{entity.id}|{holder.name}"
             add(HOLDER, target, [holder.name, holder.surname] + [
                 f"{title} {holder.surname}" for title in ("Mr", "Mrs", "Ms", "Cllr", "Councillor", "Dr")])
+    areas = {area.lower(): area for entity in watchlist.entities if entity.category in watchlist.categories
+             for area in entity.area_names}
+    for key, area in areas.items():
+        add(AREA, key, [area])
     for group in watchlist.groups:
         add(GROUP, group.id, group.aliases)
         add(GROUP_GENERIC, group.id, group.generic_references)
@@ -329,17 +334,12 @@ class ReferenceResolver:
                         self.region_entities[key].append(entity.id)
         # Areas bodies are named after, for coordinated mentions ("the Shropshire, Herefordshire and
         # Worcestershire fire services"): matched lazily, only in documents with a plural head.
-        self.area_matcher = PhraseMatcher(tokenizer.vocab, attr="NORM")
-        self.area_bodies: dict[str, dict[str, str]] = {}   # area key -> {category: entity id}
+        self.area_bodies: dict[str, dict[str, str]] = {}   # area (lowercase) -> {category: entity id}
         for entity in watchlist.entities:
             if entity.category not in watchlist.categories:
                 continue
             for area in entity.area_names:
-                for variant in surface_variants(area):
-                    key = variant.lower()
-                    if key not in self.area_bodies:
-                        self.area_matcher.add(key, [tokenizer(variant)])
-                    self.area_bodies.setdefault(key, {}).setdefault(entity.category, entity.id)
+                self.area_bodies.setdefault(area.lower(), {}).setdefault(entity.category, entity.id)
         strings = tokenizer.vocab.strings
         self.list_heads: dict[int, str] = {}   # norm hash of a head's last word -> category
         for category in watchlist.categories.values():
@@ -437,28 +437,27 @@ class ReferenceResolver:
                     yield (start, end, FUZZY, entity_id)
 
     # -- coordinated mentions ----------------------------------------------------------------
-    def _coordinated_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
+    def _coordinated_spans(self, doc: Doc, area_hits: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
         """A list of areas with a head word of a category after it ("the Hereford and Worcester and
         Shropshire Fire & Rescue Services", "each West Midlands, Shropshire and Staffordshire
         brigade") or before it ("fire and rescue services across the Shropshire, Telford & Wrekin,
         Herefordshire and Worcestershire areas") names every watched body of the listed areas."""
-        if self.list_trigger is None or len(doc) < 3 or not self.list_trigger.search(doc_text(doc)):
+        if not area_hits or self.list_trigger is None or not self.list_trigger.search(doc_text(doc)):
             return []
-        norms = doc.to_array(NORM)
-        hits = sorted(((start, end, doc.vocab.strings[key]) for key, start, end in self.area_matcher(doc)),
-                      key=lambda hit: (hit[0], -hit[1]))
-        if not hits:
-            return []
-        norm_list = norms.tolist()
+        attributes = doc.to_array([NORM, IS_TITLE, IS_UPPER, SENT_START])
+        norm_list = attributes[:, 0].tolist()
+        # Capitalised words (other places in the list) that do not start a sentence; a line break
+        # is a space token, which ends any list.
+        capitalised = ((attributes[:, 1] | attributes[:, 2]).astype(bool) & (attributes[:, 3] != 1)).tolist()
+        hits = sorted(area_hits, key=lambda hit: (hit[0], -hit[1]))
         covered: dict[int, str] = {}
         for start, end, key in hits:
             for index in range(start, end):
                 covered.setdefault(index, key)
+        glue = self.glue_hashes
 
         def in_list(index: int) -> bool:
-            token = doc[index]
-            return index in covered or norm_list[index] in self.glue_hashes or (
-                token.is_title or token.is_upper) and not token.is_sent_start
+            return index in covered or norm_list[index] in glue or capitalised[index]
 
         found = []
         done_until = -1
@@ -466,10 +465,10 @@ class ReferenceResolver:
             if start < done_until:
                 continue
             first = start
-            while first > 0 and start - first < 25 and in_list(first - 1) and "\n" not in doc[first - 1].whitespace_:
+            while first > 0 and start - first < 25 and in_list(first - 1):
                 first -= 1
             last = start
-            while last + 1 < len(doc) and last - start < 25 and in_list(last + 1) and "\n" not in doc[last].whitespace_:
+            while last + 1 < len(norm_list) and last - start < 25 and in_list(last + 1):
                 last += 1
             done_until = last + 1
             # Trim glue at both ends; what remains must list two places or more.
@@ -522,11 +521,15 @@ class ReferenceResolver:
             raise ValueError("cuttings_reference_resolver needs initialize() before use")
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        area_hits = []
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
-            matches.setdefault((start, end), []).append((label, target))
+            if label == AREA:
+                area_hits.append((start, end, target))
+            else:
+                matches.setdefault((start, end), []).append((label, target))
         for start, end, label, target in self._fuzzy_spans(doc):
             matches.setdefault((start, end), []).append((label, target))
-        for start, end, label, target in self._coordinated_spans(doc):
+        for start, end, label, target in self._coordinated_spans(doc, area_hits):
             matches.setdefault((start, end), []).append((label, target))
 
         selected = self._select(doc, matches)
