@@ -138,10 +138,13 @@ class Watchlist:
 
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
-                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs"})
+                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
+                         "area_names", "people"})
+PERSON_KEYS = frozenset({"name", "role", "from", "to"})
+CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
-GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references"})
-TOP_KEYS = {"entity": None, "group": None, "analysis": frozenset({"ner_model"})}
+GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references", "generic_needs_all"})
+TOP_KEYS = {"entity": None, "group": None, "category": None, "analysis": frozenset({"ner_model"})}
 
 
 def _reject_unknown(raw: dict, allowed, where: str) -> None:
@@ -201,6 +204,7 @@ def _parse_people(raw: dict, where: str) -> tuple[Person, ...]:
         if not isinstance(item, dict) or not str(item.get("name", "")).strip():
             raise WatchlistError(f"{where}: person without a name")
         name = str(item["name"]).strip()
+        _reject_unknown(item, PERSON_KEYS, f"{where}: person '{name}'")
         start = _parse_date(item.get("from"), where, name, "from")
         end = _parse_date(item.get("to"), where, name, "to")
         if start and end and end < start:
@@ -218,6 +222,7 @@ def _parse_categories(raw_categories, file_label: str) -> dict[str, Category]:
         if not isinstance(category_id, str) or not category_id.strip():
             raise WatchlistError(f"{file_label}: category without 'id'")
         where = f"{file_label}: category '{category_id}'"
+        _reject_unknown(raw, CATEGORY_KEYS, where)
         categories[category_id] = Category(
             id=category_id, heads=_string_list(raw, "heads", where),
             plural_heads=_string_list(raw, "plural_heads", where),
