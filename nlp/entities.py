@@ -45,6 +45,7 @@ if not Doc.has_extension(MATCHES_EXTENSION):
     Doc.set_extension(MATCHES_EXTENSION, default=None)
 MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
+SOURCE_REGION_KEY = "source_region"   # the region of the outlet (sources.toml), a last resort for "the service"
 REGION_COUNTS_KEY = "watchlist_region_counts"
 ABOUT_FIRE_KEY = "watchlist_about_fire"
 TEXT_KEY = "text"
@@ -725,6 +726,12 @@ class ReferenceResolver:
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
+        if by_region and by_region[0][0] == 0:
+            # No place in the text: the outlet's own region, when it is one body's area.
+            source_region = str(span.doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
+            local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
+            if len(local) == 1:
+                return local[0]
         return None
 
 
@@ -760,28 +767,32 @@ class Analyser:
         self.nlp = build_nlp(self.watchlist)
         self.version = f"{self.watchlist.version}-{quote_extractor.QUOTES_VERSION}"
 
-    def _make_doc(self, text: str, published_at: str | None) -> Doc:
+    def _make_doc(self, text: str, published_at: str | None, source_region: str | None = None) -> Doc:
         normalised = normalise_text(text or "")
         doc = self.nlp.make_doc(normalised)
         doc.user_data[PUBLISHED_AT_KEY] = published_at
+        doc.user_data[SOURCE_REGION_KEY] = source_region
         doc.user_data[TEXT_KEY] = normalised
         return doc
 
-    def analyse(self, text: str, published_at: str | None = None) -> dict:
-        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body)."""
-        doc = self._make_doc(text, published_at)
+    def analyse(self, text: str, published_at: str | None = None, source_region: str | None = None) -> dict:
+        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body);
+        ``source_region`` is the outlet's region (``sources.toml``), used when nothing else in the
+        article settles which body "the fire service" is."""
+        doc = self._make_doc(text, published_at, source_region)
         for _name, component in self.nlp.pipeline:
             doc = component(doc)
         return self._result(text or "", doc)
 
     def pipe(self, items: Iterable[tuple[str, str | None]], batch_size: int = 64) -> Iterator[dict]:
-        """``analyse`` over ``(text, published_at)`` pairs, streamed through ``nlp.pipe``."""
+        """``analyse`` over ``(text, published_at)`` pairs or ``(text, published_at, source_region)``
+        triples, streamed through ``nlp.pipe``."""
         texts: list[str] = []
 
         def docs():
-            for text, published_at in items:
-                texts.append(text or "")
-                yield self._make_doc(text, published_at)
+            for item in items:
+                texts.append(item[0] or "")
+                yield self._make_doc(*item)
 
         for doc in self.nlp.pipe(docs(), batch_size=batch_size):
             yield self._result(texts.pop(0), doc)

@@ -357,3 +357,11 @@ def test_exclusion_blocks_only_its_own_body(analyser):
     result = analyser.analyse("Budgets\n\nThe rises set by the West Mercia Police and Crime Commissioner "
                               "were agreed.", "2020-01-01")
     assert {mention["entity_id"] for mention in result["mentions"]} == {"wm_pcc"}
+
+
+def test_source_region_settles_the_fire_service_when_the_text_does_not(analyser):
+    text = "Crews praised\n\nThe fire service sent four engines to a barn blaze overnight."
+    assert analyser.analyse(text, "2024-01-01")["mentions"] == []
+    found = analyser.analyse(text, "2024-01-01", "Shropshire")["mentions"]
+    assert [(m["surface"], m["entity_id"]) for m in found] == [("The fire service", "sfrs")]
+    assert analyser.analyse(text, "2024-01-01", "Devon")["mentions"] == []
