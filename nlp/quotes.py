@@ -614,6 +614,8 @@ class QuoteAttributor:
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
+            if not passive and speaker is None and not quoted[:1].isupper():
+                continue   # an unattributed fragment ("the end of its working life")
             if speaker is not None:
                 speaker = self._register(speaker, quotation["open_mark"])
                 if speaker.name and re.search(r"['\u2019]s$", speaker.name):
@@ -629,6 +631,8 @@ class QuoteAttributor:
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
+            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
+                continue   # a headline's quotation with no one named: a scare quote, not a key quote
             result = {
                 "speaker": speaker.name if speaker else None,
                 "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),

@@ -194,7 +194,7 @@ def test_passive_reports_have_no_speaker_and_do_not_continue_the_last_one(analys
 
 
 def test_a_conjunction_is_not_a_speaker(analyser):
-    text = ('The deputy chief, Mo Reid, called the shared control room "a '
+    text = ('The deputy chief, Mo Reid, described the shared control room as "a '
             'model for the whole of the country to follow" and added that it was now under review.')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] != "and"
@@ -351,3 +351,10 @@ def test_reported_speech_paragraph_gives_the_next_quotation_its_speaker(analyser
             '"We wanted to keep it, but the law has changed and we must follow it."')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Ann Hale"
+
+
+def test_unattributed_fragments_and_headline_quotations_are_not_quotes(analyser):
+    text = ('Chief warns of "tough choices" ahead\n\n'
+            'The old engine was near "the end of its useful working life" by then.\n\n'
+            'Ann Hale said: "We will replace it before the winter if the budget allows."')
+    assert [q["speaker"] for q in quotes_of(analyser, text)] == ["Ann Hale"]
