@@ -76,6 +76,7 @@ class Entity:
     governs: str | None = None
     area_names: tuple[str, ...] = ()
     people: tuple["Person", ...] = ()
+    display_name: str = ""  # short name for reports and Datasette ("HWFRS"); falls back to name
 
     def holders_on(self, day: dt.date | None) -> list[Holder]:
         """Holders in office on ``day`` (all holders when ``day`` is None)."""
@@ -139,7 +140,7 @@ class Watchlist:
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
                          "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
-                         "area_names", "people"})
+                         "area_names", "people", "display_name"})
 PERSON_KEYS = frozenset({"name", "role", "from", "to"})
 CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
@@ -266,6 +267,7 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
         governs=raw.get("governs"),
         area_names=_string_list(raw, "area_names", where),
         people=_parse_people(raw, where),
+        display_name=str(raw.get("display_name") or "").strip(),
     )
 
 
