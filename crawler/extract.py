@@ -809,6 +809,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     result["body"] = "\n\n".join(paragraphs)
 
+    if overridden.get("body") and furniture:
+        # a per-source body selector (e.g. "div.article-text p") can match an advert's own <p>
+        kept = [p for p in overridden["body"].split("\n\n") if " ".join(p.split()).lower() not in furniture]
+        overridden["body"] = "\n\n".join(kept)
     result.update(overridden)
     if "author" in overridden:
         result["authors"] = split_people(overridden["author"], set()) or [overridden["author"]]
