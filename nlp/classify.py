@@ -479,15 +479,87 @@ def _scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str], multi: 
     return {"per_label": per_label, "macro_f1": round(float(macro), 4), "micro_f1": round(float(micro), 4)}
 
 
-def _cross_validate_task(
-    records: list[dict], task: Task, features: str, folds: int, seed: int, stacked: tuple[Task, ...] = ()
+def slice_of(record_id: str) -> str:
+    """The gathering slice of a corpus record: its id prefix (``t1-004`` -> ``t1``)."""
+    return str(record_id).split("-", 1)[0]
+
+
+def _slice_splits(groups: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave-one-slice-out (train, test) index pairs: each slice (id prefix) held out in turn."""
+    slices = np.array([slice_of(group) for group in groups])
+    indices = np.arange(len(groups))
+    return [(indices[slices != name], indices[slices == name]) for name in dict.fromkeys(slices)]
+
+
+BOOTSTRAP_SAMPLES = 1000
+
+
+def _f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+
+
+def bootstrap_intervals(
+    truth: np.ndarray, predicted: np.ndarray, groups: list[str], labels: list[str], multi: bool,
+    samples: int = BOOTSTRAP_SAMPLES, level: float = 0.90, seed: int = 0,
 ) -> dict:
+    """Percentile bootstrap intervals of macro-F1, micro-F1 and per-label F1, resampling
+    articles (``groups``; a tone article's pairs move together) with replacement.
+
+    ``truth`` / ``predicted``: label strings (single-label) or 0/1 matrices (multi-label).
+    Weighted confusion counts make each resample one matrix product.
+    """
+    names = {name: i for i, name in enumerate(dict.fromkeys(groups))}
+    group_index = np.array([names[g] for g in groups])
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=samples)
+    weights = draws[:, group_index].astype(float)  # samples x rows
+    if multi:
+        t, p = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)
+    else:
+        t = np.array([[value == label for label in labels] for value in truth], dtype=bool)
+        p = np.array([[value == label for label in labels] for value in predicted], dtype=bool)
+    tp = weights @ (t & p).astype(float)
+    fp = weights @ (~t & p).astype(float)
+    fn = weights @ (t & ~p).astype(float)
+    per_label = _f1_from_counts(tp, fp, fn)
+    macro = per_label.mean(axis=1)
+    micro = _f1_from_counts(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
+    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+
+    def interval(values: np.ndarray) -> list[float]:
+        return [round(float(np.percentile(values, low)), 4), round(float(np.percentile(values, high)), 4)]
+
+    return {
+        "level": level,
+        "samples": samples,
+        "resampled": "articles",
+        "macro_f1": interval(macro),
+        "micro_f1": interval(micro),
+        "per_label": {label: interval(per_label[:, i]) for i, label in enumerate(labels)},
+    }
+
+
+def _cross_validate_task(
+    records: list[dict],
+    task: Task,
+    features: str,
+    folds: int,
+    seed: int,
+    stacked: tuple[Task, ...] = (),
+    split: str = "kfold",
+) -> dict:
+    """Out-of-fold report of one task. ``split``: ``kfold`` (``folds`` stratified folds, fold
+    seed ``seed``) or ``slices`` (leave-one-slice-out: train on the other slices, predict the
+    held-out one, pool the predictions)."""
     rows, targets, groups = _task_examples(records, task, stacked)
     if not rows:
         raise TrainingError("no labelled articles to train on")
     learnable, not_learnable = _learnable(task, targets, folds)
     excluded = {note["label"] for note in not_learnable}
     report = {"task": task.name, "kind": task.kind, "features": features, "folds": folds, "seed": seed}
+    if split == "slices":
+        report.update(folds=None, seed=None, evaluation="leave-one-slice-out")
     report["not_learnable"] = not_learnable
     multi = task.kind == "multi_label"
     if multi:
@@ -508,7 +580,8 @@ def _cross_validate_task(
     predicted: list = [None] * len(rows)
     baseline: list = [None] * len(rows)
     out_of_fold = np.zeros((len(rows), len(eval_labels)))
-    for train, test in _splits(task, targets, groups, eval_labels, folds, seed):
+    splits = _slice_splits(groups) if split == "slices" else _splits(task, targets, groups, eval_labels, folds, seed)
+    for train, test in splits:
         model = _TaskModel(task, features, stacked).fit(
             [rows[i] for i in train], [targets[i] for i in train], learnable
         )
@@ -528,9 +601,19 @@ def _cross_validate_task(
             baseline[i] = guess
     if multi:
         truth = _multi_label_matrix(targets, eval_labels)
-        scores = _scores(truth, _multi_label_matrix(predicted, eval_labels), eval_labels, True)
+        predicted_matrix = _multi_label_matrix(predicted, eval_labels)
+        scores = _scores(truth, predicted_matrix, eval_labels, True)
         base = _scores(truth, _multi_label_matrix(baseline, eval_labels), eval_labels, True)
         baseline_strategy = "most frequent topic for every article"
+        report["intervals"] = bootstrap_intervals(truth, predicted_matrix, groups, eval_labels, True)
+        report["confusion"] = {
+            label: {
+                "tp": int((truth[:, i] & predicted_matrix[:, i]).sum()),
+                "fp": int((~truth[:, i].astype(bool) & predicted_matrix[:, i].astype(bool)).sum()),
+                "fn": int((truth[:, i].astype(bool) & ~predicted_matrix[:, i].astype(bool)).sum()),
+            }
+            for i, label in enumerate(eval_labels)
+        }
     else:
         scores = _scores(np.array(targets), np.array(predicted), eval_labels, False)
         base = _scores(np.array(targets), np.array(baseline), eval_labels, False)
@@ -539,12 +622,42 @@ def _cross_validate_task(
         report["confusion_matrix"] = {"labels": eval_labels, "matrix": matrix.tolist()}
         truth_index = np.array([eval_labels.index(t) for t in targets])
         report["calibration"] = _calibration(out_of_fold, truth_index, task.uncertain_below)
+        report["intervals"] = bootstrap_intervals(np.array(targets), np.array(predicted), groups, eval_labels, False)
     report.update(scores)
     report["baseline"] = {"strategy": baseline_strategy, "macro_f1": base["macro_f1"], "micro_f1": base["micro_f1"]}
     if task.kind == "per_entity":
         entity_of = [next(k for k in row["domain"] if k.startswith("entity=")).split("=", 1)[1] for row in rows]
         report["per_entity"] = _per_entity_scores(targets, predicted, entity_of, eval_labels, task)
+    if split == "slices":
+        report["per_slice"] = _per_slice_scores(targets, predicted, groups, eval_labels, multi)
+    report["predictions"] = [
+        {"id": group, "truth": target, "predicted": label}
+        for group, target, label in zip(groups, targets, predicted)
+    ]
+    if task.kind == "per_entity":
+        for item, entity_id in zip(report["predictions"], entity_of):
+            item["entity"] = entity_id
     return report
+
+
+def _per_slice_scores(targets: list, predicted: list, groups: list[str], labels: list[str], multi: bool) -> dict:
+    """The headline score of each held-out slice (micro-F1 multi-label, else macro-F1 over the
+    labels present in the slice) and its size."""
+    result = {}
+    slices = [slice_of(group) for group in groups]
+    for name in dict.fromkeys(slices):
+        index = [i for i, s in enumerate(slices) if s == name]
+        if multi:
+            truth = _multi_label_matrix([targets[i] for i in index], labels)
+            guess = _multi_label_matrix([predicted[i] for i in index], labels)
+            score = f1_score(truth, guess, average="micro", zero_division=0)
+        else:
+            present = sorted({targets[i] for i in index} | {predicted[i] for i in index}, key=labels.index)
+            score = f1_score([targets[i] for i in index], [predicted[i] for i in index], labels=present,
+                             average="macro", zero_division=0)
+        result[name] = {"score": round(float(score), 4), "n_examples": len(index),
+                        "accuracy": round(float(np.mean([targets[i] == predicted[i] for i in index])), 4)}
+    return result
 
 
 def _check_features(features: str) -> None:
@@ -557,24 +670,152 @@ def _check_features(features: str) -> None:
 
 
 def cross_validate(
-    records: list[dict], scheme: Scheme, *, features: str = DEFAULT_FEATURES, folds: int = 5, seed: int = 0
+    records: list[dict],
+    scheme: Scheme,
+    *,
+    features: str = DEFAULT_FEATURES,
+    folds: int = 5,
+    seed: int = 0,
+    split: str = "kfold",
+    tasks: list[str] | None = None,
 ) -> dict:
-    """Cross-validated report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix."""
+    """Out-of-fold report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix,
+    bootstrap 90% intervals. ``split`` ``kfold`` (stratified ``folds``, fold seed ``seed``) or
+    ``slices`` (leave-one-slice-out, the slices being the record ids' prefixes); ``tasks``
+    limits the tasks (default all of the scheme)."""
     if not records:
         raise TrainingError("no labelled articles to train on")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; available: {', '.join(SPLITS)}")
     _check_features(features)
+    wanted = [name for name in scheme.tasks if tasks is None or name in tasks]
     with embeddings.caching():
         return {
-            name: _cross_validate_task(records, task, features, folds, seed, _stacked_tasks(scheme, task))
-            for name, task in scheme.tasks.items()
+            name: _cross_validate_task(
+                records, scheme.tasks[name], features, folds, seed, _stacked_tasks(scheme, scheme.tasks[name]), split
+            )
+            for name in wanted
         }
+
+
+SPLITS = ("kfold", "slices")
+
+
+def headline_metric(task_report: dict) -> str:
+    """The target metric's key of a task report: ``micro_f1`` for multi-label, else ``macro_f1``."""
+    return "micro_f1" if task_report["kind"] == "multi_label" else "macro_f1"
+
+
+def summarise_seeds(reports: list[dict]) -> dict:
+    """Mean, spread (max - min) and per-seed values of each task's headline metric and per-label F1
+    over several ``cross_validate`` reports (one per fold seed)."""
+    summary: dict = {}
+    for name in reports[0]:
+        usable = [report[name] for report in reports if "error" not in report[name]]
+        if not usable:
+            continue
+        metric = headline_metric(usable[0])
+        values = [task_report[metric] for task_report in usable]
+        entry = {
+            "metric": metric,
+            "seeds": [task_report["seed"] for task_report in usable],
+            "values": values,
+            "mean": round(float(np.mean(values)), 4),
+            "spread": round(float(max(values) - min(values)), 4),
+            "per_label": {},
+        }
+        for label in usable[0]["per_label"]:
+            f1s = [task_report["per_label"][label]["f1"] for task_report in usable]
+            entry["per_label"][label] = {"mean": round(float(np.mean(f1s)), 4),
+                                         "spread": round(float(max(f1s) - min(f1s)), 4)}
+        for entity_id in usable[0].get("per_entity", {}):
+            f1s = [task_report["per_entity"][entity_id]["macro_f1"] for task_report in usable]
+            entry.setdefault("per_entity", {})[entity_id] = {"mean": round(float(np.mean(f1s)), 4),
+                                                             "spread": round(float(max(f1s) - min(f1s)), 4)}
+        summary[name] = entry
+    return summary
+
+
+def evaluate_protocol(
+    records: list[dict],
+    scheme: Scheme,
+    *,
+    features: str = DEFAULT_FEATURES,
+    folds: int = 5,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    tasks: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The evaluation that predicts tomorrow: leave-one-slice-out (the figure to optimise) and
+    ``folds``-fold cross-validation repeated over fold ``seeds`` (mean and spread).
+
+    Returns ``{"slices": report, "cv": {seed: report}, "cv_summary": summarise_seeds(...)}``.
+    """
+    say = progress or (lambda message: None)
+    say("leave-one-slice-out")
+    result = {"slices": cross_validate(records, scheme, features=features, split="slices", tasks=tasks)}
+    result["cv"] = {}
+    for seed in seeds:
+        say(f"{folds}-fold CV, fold seed {seed}")
+        result["cv"][seed] = cross_validate(records, scheme, features=features, folds=folds, seed=seed, tasks=tasks)
+    if seeds:
+        result["cv_summary"] = summarise_seeds(list(result["cv"].values()))
+    return result
+
+
+def format_protocol(result: dict) -> str:
+    """Summary table of ``evaluate_protocol``: per task, the leave-one-slice-out figure with its
+    bootstrap 90% interval and the repeated-CV mean and spread; then per-label F1 both ways."""
+    slices, summary = result["slices"], result.get("cv_summary", {})
+    seeds = ",".join(str(seed) for seed in result.get("cv", {}))
+    lines = [
+        f"| task | metric | leave-one-slice-out | 90% interval | CV mean (seeds {seeds}) | CV spread |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, task_report in slices.items():
+        if "error" in task_report:
+            continue
+        metric = headline_metric(task_report)
+        low, high = task_report["intervals"][metric]
+        cv = summary.get(name, {})
+        lines.append(
+            f"| {name} | {metric.replace('_', '-')} | {task_report[metric]:.3f} | {low:.3f}-{high:.3f} | "
+            f"{cv.get('mean', float('nan')):.3f} | {cv.get('spread', float('nan')):.3f} |"
+        )
+    lines += ["", "| task / label | LOSO P | LOSO R | LOSO F1 | 90% interval | support | CV F1 mean | CV spread |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, task_report in slices.items():
+        if "error" in task_report:
+            continue
+        for label, s in task_report["per_label"].items():
+            low, high = task_report["intervals"]["per_label"][label]
+            cv = summary.get(name, {}).get("per_label", {}).get(label, {})
+            lines.append(
+                f"| {name} / {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+                f"{low:.3f}-{high:.3f} | {s['support']} | {cv.get('mean', float('nan')):.3f} | "
+                f"{cv.get('spread', float('nan')):.3f} |"
+            )
+        for entity_id, s in task_report.get("per_entity", {}).items():
+            cv = summary.get(name, {}).get("per_entity", {}).get(entity_id, {})
+            lines.append(
+                f"| {name} / {entity_id} (macro) | | | {s['macro_f1']:.3f} | | {s['n_examples']} | "
+                f"{cv.get('mean', float('nan')):.3f} | {cv.get('spread', float('nan')):.3f} |"
+            )
+    lines += ["", "Leave-one-slice-out, per held-out slice (headline metric / accuracy / examples):"]
+    for name, task_report in slices.items():
+        if "per_slice" in task_report:
+            cells = ", ".join(f"{s} {v['score']:.2f}/{v['accuracy']:.2f}/{v['n_examples']}"
+                              for s, v in task_report["per_slice"].items())
+            lines.append(f"  {name}: {cells}")
+    return "\n".join(lines)
 
 
 def format_report(report: dict) -> str:
     """Plain-text tables of a ``cross_validate`` or ``evaluate_models`` report."""
     lines = []
     for name, task_report in report.items():
-        how = f"{task_report['folds']}-fold CV" if task_report.get("folds") else task_report.get("evaluation", "")
+        how = (f"{task_report['folds']}-fold CV, fold seed {task_report.get('seed')}" if task_report.get("folds")
+               else task_report.get("evaluation", ""))
         lines.append(
             f"== {name} ({task_report['kind']}, {task_report.get('n_examples', 0)} examples, "
             f"{how}, features={task_report['features']})"
@@ -590,6 +831,14 @@ def format_report(report: dict) -> str:
                 f"  macro F1 {task_report['macro_f1']:.3f}   micro F1 {task_report['micro_f1']:.3f}   "
                 f"baseline ({base['strategy']}): macro {base['macro_f1']:.3f}, micro {base['micro_f1']:.3f}"
             )
+            if "intervals" in task_report:
+                iv = task_report["intervals"]
+                lines.append(
+                    f"  bootstrap {iv['level']:.0%} intervals ({iv['samples']} resamples of {iv['resampled']}): "
+                    f"macro F1 {iv['macro_f1'][0]:.3f}-{iv['macro_f1'][1]:.3f}, "
+                    f"micro F1 {iv['micro_f1'][0]:.3f}-{iv['micro_f1'][1]:.3f}; per label "
+                    + ", ".join(f"{label} {low:.2f}-{high:.2f}" for label, (low, high) in iv["per_label"].items())
+                )
             for entity_id, s in task_report.get("per_entity", {}).items():
                 lines.append(f"  {entity_id}: macro F1 {s['macro_f1']:.3f} over {s['n_examples']} pairs")
             if "calibration" in task_report:
@@ -604,6 +853,9 @@ def format_report(report: dict) -> str:
                         f"predictions, right {c['accuracy_uncertain']:.0%} of the time; the others "
                         f"{c['accuracy_certain']:.0%}"
                     )
+            if "confusion" in task_report:
+                lines.append("  per label true positives / false positives / false negatives: " + ", ".join(
+                    f"{label} {c['tp']}/{c['fp']}/{c['fn']}" for label, c in task_report["confusion"].items()))
             if "confusion_matrix" in task_report:
                 cm = task_report["confusion_matrix"]
                 lines.append("  confusion matrix (rows true, columns predicted):")
@@ -803,6 +1055,7 @@ def _train_task(
     say(f"{name}: cross-validating ({folds} folds)")
     stacked = _stacked_tasks(scheme, task)
     report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
+    report.pop("predictions", None)  # per-article rows: for analysis, not for the card
     rows, targets, _ = _task_examples(records, task, stacked)
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")

@@ -349,3 +349,36 @@ def test_tone_training_uses_out_of_fold_stance_probabilities(scheme, training_re
     differing = sum(stance_features(a) != pytest.approx(stance_features(b)) for a, b in zip(training_rows, fitted_rows))
     assert differing > len(rows) / 2
     assert all(sum(stance_features(row)) == pytest.approx(1.0) for row in training_rows)
+
+
+def test_slice_splits_hold_out_one_id_prefix_at_a_time():
+    from nlp.classify import _slice_splits, slice_of
+    groups = ["t1-001", "t1-002", "gov-001", "neg-004", "gov-002", "t2-010"]
+    splits = _slice_splits(groups)
+    assert [sorted({slice_of(groups[i]) for i in test}) for _, test in splits] == [["t1"], ["gov"], ["neg"], ["t2"]]
+    for train, test in splits:
+        assert not {slice_of(groups[i]) for i in train} & {slice_of(groups[i]) for i in test}
+        assert len(train) + len(test) == len(groups)
+
+
+def test_bootstrap_intervals_bracket_the_score_and_widen_with_fewer_articles():
+    from nlp.classify import bootstrap_intervals
+    rng = np.random.default_rng(1)
+    labels = ["a", "b", "c"]
+    truth = rng.choice(labels, size=400)
+    predicted = np.where(rng.random(400) < 0.7, truth, rng.choice(labels, size=400))
+    groups = [f"x-{i}" for i in range(400)]
+    wide = bootstrap_intervals(truth[:40], predicted[:40], groups[:40], labels, False)
+    narrow = bootstrap_intervals(truth, predicted, groups, labels, False)
+    from sklearn.metrics import f1_score
+    macro = f1_score(truth, predicted, average="macro")
+    assert narrow["macro_f1"][0] < macro < narrow["macro_f1"][1]
+    assert narrow["macro_f1"][1] - narrow["macro_f1"][0] < wide["macro_f1"][1] - wide["macro_f1"][0]
+    # Pairs of one article move together: two copies of each row in one group give the same point spread
+    # as the rows alone, not a narrower one.
+    doubled = bootstrap_intervals(np.repeat(truth, 2), np.repeat(predicted, 2), list(np.repeat(groups, 2)),
+                                  labels, False)
+    assert abs((doubled["macro_f1"][1] - doubled["macro_f1"][0]) - (narrow["macro_f1"][1] - narrow["macro_f1"][0])) < 0.03
+    multi = bootstrap_intervals(np.array([[1, 0], [0, 1], [1, 1]] * 30), np.array([[1, 0], [0, 0], [1, 1]] * 30),
+                                [f"y-{i}" for i in range(90)], ["p", "q"], True)
+    assert multi["per_label"]["p"] == [1.0, 1.0] and multi["micro_f1"][1] < 1.0
