@@ -292,6 +292,13 @@ SELECT
   (SELECT json_group_object(target, label) FROM effective_labels e
      WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
   (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' AND e.uncertain
+      ORDER BY label)) AS topics_uncertain,
+  (SELECT max(uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,
+  (SELECT json_group_object(target, uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone_uncertain,
   (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
   (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies
 FROM articles a
@@ -387,6 +394,13 @@ def m005_quotes_by_speaker_entity_method(db: Database) -> None:
     """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
     db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
+
+
+@migrations()
+def m006_article_summary_uncertain_per_task(db: Database) -> None:
+    """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
+    db.execute("DROP VIEW IF EXISTS article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {_VIEWS['article_summary']}")
 
 
 # --------------------------------------------------------------------------

@@ -128,3 +128,20 @@ def test_analyses_of_many_articles_in_text_order(tmp_path):
     assert found[ids[2]]["quotes"][0]["speaker"] == "Mr X"
     assert store.article_mentions(db, ids[2]) == found[ids[2]]["mentions"]
     assert store.analyses_of(db, []) == {}
+
+
+def test_article_summary_gains_per_task_uncertainty_after_upgrade(tmp_path):
+    """A database made before m006 gets topics/stance/tone_uncertain in article_summary when next opened."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    view = store._VIEWS["article_summary"]
+    start = view.index("  (SELECT group_concat(label, ',') FROM\n     (SELECT label FROM effective_labels e "
+                       "WHERE e.article_id = a.id AND e.task = 'topics' AND e.uncertain")
+    end = view.index("AS tone_uncertain,\n") + len("AS tone_uncertain,\n")
+    db.execute("DROP VIEW article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {view[:start] + view[end:]}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_article_summary_uncertain_per_task'")
+    db.conn.commit()
+    assert "stance_uncertain" not in db["article_summary"].columns_dict
+    db = store.connect(path)
+    assert {"topics_uncertain", "stance_uncertain", "tone_uncertain"} <= set(db["article_summary"].columns_dict)
