@@ -163,3 +163,16 @@ def test_seed_corpus_loads():
     assert sum("other" in r["topics"] for r in records) == sum("other" in r["topics"] for r in raw)
     # Corpus v2: every gathering slice (id prefix) is there.
     assert {r["id"].split("-")[0] for r in records} == {"t1", "t2", "t3", "gov", "hw", "sh", "neg"}
+
+
+def test_absent_label_belongs_to_a_single_label_task(tmp_path):
+    scheme = load_scheme()
+    assert scheme.tasks["stance_governance"].absent == "none" and scheme.tasks["topics"].absent is None
+    path = tmp_path / "scheme.toml"
+    text = (DEFAULT_CORPUS_DIR.parent / "label_scheme.toml").read_text()
+    path.write_text(text.replace('absent = "none"', 'absent = "nothing"'))
+    with pytest.raises(SchemeError, match="absent must be one of its labels"):
+        load_scheme(path)
+    path.write_text(text.replace('exclusive = "other"', 'exclusive = "other"\nabsent = "other"'))
+    with pytest.raises(SchemeError, match="single_label tasks only"):
+        load_scheme(path)
