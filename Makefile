@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 $(BIN)/cuttings: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,5 +19,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+lint: install
+	$(BIN)/ruff check .
+
 clean:
-	rm -rf $(VENV) data/demo.db* data/reports
+	rm -rf $(VENV) data/demo.db* data/demo-reports data/reports

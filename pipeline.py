@@ -16,17 +16,17 @@ from pathlib import Path
 
 import click
 
-from cuttings import store
-from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
-                                 validate_since)
+from cuttings import paths, store
+from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
+                                 show_progress, validate_since)
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=CuttingsGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
+              help="SQLite database [default: $CUTTINGS_DB, else cuttings.db in the home folder: $CUTTINGS_HOME, a checkout's data/, or the user data folder].")
 @click.version_option(package_name="cuttings")
 @click.pass_context
 def cli(ctx, db_path):
@@ -39,7 +39,7 @@ def cli(ctx, db_path):
 
         cuttings demo
     """
-    ctx.obj = CuttingsContext(db_path or store.default_db_path())
+    ctx.obj = CuttingsContext(db_path or paths.default_db())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -55,31 +55,25 @@ def load_sources_or_fail(path, base=None):
 
 
 def load_analyser(watchlist_path=None):
-    """The watchlist analyser, plus the optional statistical NER if the watchlist names one."""
-    from nlp.entities import Analyser
-    from nlp.ner import NamedEntityRecogniser, configured_model
-    from nlp.watchlist import WatchlistError, load_watchlist
+    """The watchlist analyser, plus the optional statistical NER if the watchlist names one
+    (``cuttings.stages.load_analyser``: the same one ``cuttings run`` uses)."""
+    from cuttings import stages
+    from nlp.watchlist import WatchlistError
     try:
-        analyser = Analyser(load_watchlist(watchlist_path))
-        model = configured_model(watchlist_path)
-        if model:
-            analyser.ner = NamedEntityRecogniser(model)
-            analyser.version = f"{analyser.version}+{analyser.ner.version}"
-        return analyser
+        return stages.load_analyser(watchlist_path)
     except WatchlistError as exc:
         fail(str(exc))
 
 
 def load_classifier(models_path=None, *, required=True):
-    from cuttings.stages import models_dir
-    from nlp.classify import Classifier, ModelLoadError
-    directory = models_dir(models_path)
-    if not directory.exists() or not any(directory.glob("*.skops")):
+    from cuttings import stages
+    from nlp.classify import ModelLoadError
+    if not stages.models_present(models_path):
         if required:
-            fail(f"no trained models in {directory}: run `cuttings train` first")
+            fail(f"no trained models in {stages.models_dir(models_path)}: run `cuttings train` first")
         return None
     try:
-        return Classifier.load(directory)
+        return stages.load_classifier(models_path)
     except ModelLoadError as exc:
         fail(str(exc))
 
@@ -101,12 +95,12 @@ def print_crawl_summary(summary) -> None:
 
 
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
-    from cuttings.crawl import default_since, run_crawl
+    from cuttings.crawl import run_crawl
+    from cuttings.logs import ensure_logging
+    from cuttings.stages import resolve_since
+    ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
-    if since == "all":
-        since = None
-    elif since is None:
-        since = default_since(db, sources_config.crawl.overlap_hours)
+    since = resolve_since(db, since, sources_config.crawl.overlap_hours)
     if show_progress():
         with progress_bar("crawling", None) as advance:
             return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
@@ -121,9 +115,16 @@ def do_analyse(db, analyser):
         return analyse_stage(db, analyser, advance=advance)
 
 
+def record_models(db, classifier, models_path=None):
+    """Record the loaded models' cards in `models`, so every classification's model_version points at a row."""
+    from cuttings.stages import models_dir
+    for task, card in sorted(classifier.cards.items()):
+        store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
+
+
 def do_classify(db, classifier, analyser_version):
-    from cuttings.stages import classifier_version, classify_stage
-    version = classifier_version(classifier) + f"|analyse={analyser_version}"
+    from cuttings.stages import classify_stage, classify_version
+    version = classify_version(classifier, analyser_version)
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
@@ -136,7 +137,7 @@ def do_classify(db, classifier, analyser_version):
 @cli.command()
 @click.argument("source_ids", nargs=-1)
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sources file [default: data/sources.toml].")
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--since", callback=validate_since, default=None,
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
@@ -165,7 +166,7 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
 
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Watchlist file [default: data/watchlist.toml].")
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @pass_context
 def analyse(ctx, watchlist):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
@@ -188,8 +189,9 @@ def analyse(ctx, watchlist):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Models directory [default: data/models].")
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @pass_context
 def classify(ctx, models_path, watchlist):
     """Tag topics, stance and tone on articles not yet classified by the current models.
@@ -201,13 +203,14 @@ def classify(ctx, models_path, watchlist):
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
+    record_models(db, classifier, models_path)
     counts = do_classify(db, classifier, analyser.version)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 
-def write_digest(db, report_dir=None):
+def write_digest(db, report_dir=None, digest=None):
     from cuttings.report import write_report
-    return write_report(db, Path(report_dir) if report_dir else store.DATA_DIR / "reports")
+    return write_report(db, Path(report_dir) if report_dir else paths.reports_dir(), digest=digest)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -216,14 +219,16 @@ def write_digest(db, report_dir=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: data/reports/demo].")
+              help="Where the demo digest goes [default: beside the database, e.g. data/demo-reports/].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
 
     Serves data/demo_site on 127.0.0.1, crawls it with Scrapy, analyses and
     classifies what it stored (training the models first if none exist), writes
-    the digest, and prints a summary. Writes data/demo.db unless --db is given.
+    the digest beside the database (data/demo-reports/), and prints a summary.
+    Writes data/demo.db unless --db is given; the models used are recorded in its
+    `models` table.
 
     Example:
 
@@ -234,14 +239,15 @@ def demo(ctx, report_dir):
 
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
-    db_path = Path(db_explicit) if db_explicit else store.DATA_DIR / "demo.db"
+    db_path = Path(db_explicit) if db_explicit else paths.demo_db()
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
-        click.echo("no trained models yet: training on the seed corpus (data/corpus) ...")
+        click.echo("no trained models yet: training on the seed corpus first (a few minutes) ...")
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
+    record_models(db, classifier)
     with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")
         config = load_sources_or_fail(DEMO_SOURCES, base=base)
@@ -249,37 +255,55 @@ def demo(ctx, report_dir):
     print_crawl_summary(summary)
     analysed = do_analyse(db, analyser)
     classified = do_classify(db, classifier, analyser.version)
-    paths = write_digest(db, report_dir or store.DATA_DIR / "reports" / "demo")
+    from cuttings.report import build_digest
+    digest = build_digest(db)
+    written = write_digest(db, report_dir or db_path.parent / f"{db_path.stem}-reports", digest=digest)
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
-    click.echo(demo_summary(db))
+    click.echo(demo_summary(db, digest))
     click.echo("")
     click.echo(f"database: {db_path}")
-    click.echo("digest:   " + ", ".join(str(p) for p in paths))
+    click.echo("digest:   " + ", ".join(str(p) for p in written))
     click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
 
 
-def demo_summary(db) -> str:
+STANCE_WORDS = {"none": "not about governance"}
+
+
+def demo_summary(db, digest: dict) -> str:
+    """The demo's closing summary in the digest's words: what is new since the last digest (stories,
+    syndicated copies folded, by the digest's names for the watched bodies), then what the database holds."""
     def one(sql, params=()):
         return db.execute(sql, params).fetchone()[0]
-    lines = [
-        f"articles: {one('SELECT count(*) FROM articles WHERE duplicate_of IS NULL')} stories, "
-        f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies, "
-        f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets",
-        "mentions per entity (articles / mentions):",
-    ]
-    for row in db.query("SELECT entity_id, count(DISTINCT article_id) AS articles, count(*) AS mentions "
-                        "FROM mentions GROUP BY entity_id ORDER BY articles DESC"):
-        lines.append(f"  {row['entity_id']:<28} {row['articles']:>4} / {row['mentions']}")
-    lines.append(f"quotes: {one('SELECT count(*) FROM quotes')} "
+
+    def stance_words(counts: dict) -> str:
+        return ", ".join(f"{STANCE_WORDS.get(label, label)} {n}" for label, n in counts.items() if n) or "-"
+
+    new = digest["summary"]
+    by_name = ", ".join(f"{name} {n}" for name, n in new["by_name"].items() if n)
+    lines = [f"digest: {new['stories']} new {'story' if new['stories'] == 1 else 'stories'} since the last digest"
+             + (f" ({by_name})" if by_name else "")]
+    if new["stories"]:
+        lines.append(f"  stance on fire governance: {stance_words(new['stance'])}")
+    stories = one("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+    lines.append(f"in the database: {stories} stories (and "
+                 f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
+                 f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets")
+    lines.append("  stories mentioning each watched body:")
+    for row in db.query("SELECT e.name, count(DISTINCT coalesce(a.duplicate_of, a.id)) AS stories "
+                        "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id "
+                        "GROUP BY e.id ORDER BY stories DESC, e.name"):
+        lines.append(f"    {row['name']:<52} {row['stories']:>4}")
+    lines.append(f"  quotes: {one('SELECT count(*) FROM quotes')} "
                  f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
     topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'topics' GROUP BY label ORDER BY n DESC"))
-    lines.append(f"topics: {topics}")
-    stance = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'stance_governance' "
-        "GROUP BY label ORDER BY n DESC"))
-    lines.append(f"stance on fire governance: {stance}")
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'topics' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC"))
+    lines.append(f"  topics (stories): {topics or '-'}")
+    stance = {r["label"]: r["n"] for r in db.query(
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'stance_governance' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC")}
+    lines.append(f"  stance on fire governance (stories): {stance_words(stance)}")
     return "\n".join(lines)
 
 
@@ -290,34 +314,13 @@ def demo_summary(db) -> str:
 def training_records(db=None, corpus_dir=None, scheme=None):
     """Seed corpus records plus human labels from the database (human labels replace the
     corpus labels of the same article)."""
+    from cuttings.labelling import labelled_records
     from nlp.corpus import load_corpus
+    from nlp.scheme import load_scheme
     records = load_corpus(corpus_dir, scheme)
     if db is None:
         return records
-    labelled = {}
-    for row in db.query("SELECT l.article_id, l.task, l.target, l.label, a.title, a.body, a.published_at "
-                        "FROM labels l JOIN articles a ON a.id = l.article_id ORDER BY l.id"):
-        rec = labelled.setdefault(row["article_id"], {
-            "id": f"db-{row['article_id']}", "title": row["title"], "body": row["body"],
-            "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
-        if row["task"] == "topics":
-            if row["label"] == "__rejected__":
-                if row["target"] in rec["topics"]:
-                    rec["topics"].remove(row["target"])
-            elif row["label"] not in rec["topics"]:
-                rec["topics"].append(row["label"])
-        elif row["task"] == "tone":
-            rec["tone"][row["target"]] = row["label"]
-        else:
-            rec[row["task"]] = row["label"]
-    for article_id, rec in labelled.items():
-        for m in store.article_mentions(db, article_id):
-            rec["entities"].setdefault(m["entity_id"], [])
-            if m["surface"] not in rec["entities"][m["entity_id"]]:
-                rec["entities"][m["entity_id"]].append(m["surface"])
-        if rec["topics"] and rec["stance_governance"]:
-            records.append(rec)
-    return records
+    return records + labelled_records(db, (scheme or load_scheme()).tasks)
 
 
 def train_models_into(db, models_path, features, folds):
@@ -326,11 +329,13 @@ def train_models_into(db, models_path, features, folds):
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
-        scheme = load_scheme()
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, scheme=scheme)
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
-        cards = train_models(records, scheme, out, features=features, folds=folds)
+        # Minutes of work: an elapsed-time bar on a terminal (nothing when piped).
+        with progress_bar(f"training classifiers on {len(records)} articles ({folds}-fold CV)", None):
+            cards = train_models(records, scheme, out, features=features, folds=folds)
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:
@@ -341,11 +346,12 @@ def train_models_into(db, models_path, features, folds):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the models [default: data/models].")
+              help="Where to write the models [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default=DEFAULT_FEATURES, show_default=True,
               help="Feature set: tfidf, static (shipped static embeddings), their combination, or minilm "
                    "variants (needs the [transformers] extra).")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @pass_context
 def train(ctx, models_path, features, folds):
     """Train the topic, stance and tone classifiers.
@@ -399,7 +405,7 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
     results: dict = {}
     lines: list[str] = []
     try:
-        scheme = load_scheme()
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
         if data_path:
             labelled = load_jsonl(data_path, scheme)  # check the file before loading models
             report = evaluate_models(load_classifier(models_path), labelled, scheme)
@@ -448,7 +454,8 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
 @click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @click.option("--features", default=DEFAULT_FEATURES, show_default=True,
               help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
 @click.option("--slices", is_flag=True,
@@ -457,7 +464,8 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
 @click.option("--seeds", default=None, metavar="0,1,2",
               help="Fold seeds: repeat the k-fold CV once per seed and report mean and spread; with --slices, "
                    "both evaluations and a summary table.")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json):
     """Measure the classifiers and the entity/quote extraction on labelled data.
@@ -516,12 +524,17 @@ def read_input(name: str) -> tuple[str, str]:
         if name.endswith(".gz"):
             import gzip
             raw = gzip.decompress(raw)
-    head = raw[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in raw[:20000].lower():
+    label = "standard input" if name == "-" else name
+    text = decode_text(raw, label)
+    head = text[:2048].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")) or "<body" in text[:20000].lower():
         from crawler.extract import extract_article
-        fields = extract_article(raw)
-        return fields.get("title") or "", fields.get("body") or ""
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        fields = extract_article(text)
+        title, body = fields.get("title") or "", fields.get("body") or ""
+        if not (title.strip() or body.strip()):
+            fail(f"{label}: no article text found in the HTML page")
+        return title, body
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     title, _, body = text.partition("\n")
     return title.strip(), body.strip()
 
@@ -541,11 +554,49 @@ def analyse_text_predictions(prediction: dict) -> dict:
             "tone": {e: _verdict(v) for e, v in prediction.get("tone", {}).items()}}
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(raw: bytes, label: str) -> str:
+    """The text of a file: by its byte-order mark, else UTF-8, else the encoding charset-normalizer
+    detects (Windows-1252, UTF-16 without a BOM, ...). Empty and binary input are refused."""
+    if not raw.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    text = None
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                fail(f"{label}: starts with a {encoding} byte-order mark but is not {encoding} text")
+            break
+    if text is None and b"\x00" not in raw:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if text is None:
+        from charset_normalizer import from_bytes
+        best = from_bytes(raw).best()
+        if best is None:
+            fail(f"{label}: binary data, not text or HTML: refused")
+        text = str(best)
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f") + text.count("\ufffd")
+    if controls > max(2, len(text) // 100):
+        fail(f"{label}: binary data, not text or HTML: refused")
+    if not text.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    return text
+
+
 @cli.command("analyse-text")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--date", "published_at", default=None, help="Article date (resolves office holders).")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 def analyse_text(inputs, published_at, models_path, watchlist):
     """Analyse text or HTML files (or - for stdin) and print one JSON object per input.
 
@@ -560,6 +611,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         cuttings analyse-text article.txt page.html
         echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
     """
+    from nlp.entities import document_text
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
@@ -567,7 +619,10 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         err_console.print("[yellow]no trained models: topics, stance and tone left empty "
                           "(run `cuttings train`)[/yellow]")
     for title, body in documents:
-        text = store.document_text(title, body)
+        from cuttings.stages import fit_text
+        text, cut = fit_text(document_text(title, body))
+        if cut:
+            err_console.print(f"[yellow]input over {len(text):,} characters: analysed its first part only[/yellow]")
         result = analyser.analyse(text, published_at)
         entities: dict[str, list] = {}
         for m in result["mentions"]:
@@ -642,14 +697,37 @@ def register_commands() -> None:
     """Commands that live in their own modules."""
     from cuttings import cli_ops
     from cuttings.cli_label import label
+    from cuttings.cli_init import init
     from cuttings.cli_report import COMMANDS as report_commands
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources):
+    for command in (*report_commands, label, sources, init):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 
 
+def keep_examples_verbatim(group: click.Group) -> None:
+    """Mark every indented block of every command's help (the examples) with click's ``\\b`` so
+    click prints it as written instead of re-wrapping its lines into one."""
+    def mark(text: str | None) -> str | None:
+        if not text:
+            return text
+        import inspect
+        paragraphs = inspect.cleandoc(text).split("\n\n")
+        for i, paragraph in enumerate(paragraphs):
+            lines = paragraph.split("\n")
+            if lines[0].strip() != "\b" and all(line.startswith((" ", "\t")) for line in lines if line.strip()):
+                paragraphs[i] = "\b\n" + paragraph
+        return "\n\n".join(paragraphs)
+
+    def walk(command: click.Command) -> None:
+        command.help = mark(command.help)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+    walk(group)
+
+
 register_commands()
+keep_examples_verbatim(cli)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Shared pieces of the command line: database option, errors, progress display.
 
 Conventions (as sqlite-utils): user mistakes raise ``click.ClickException`` (one
-line, exit 1, no traceback); every command's help ends with an example; long work
+line, exit 1, no traceback); the library's own errors (``cuttings.errors.CuttingsError``,
+``nlp.errors.NlpError``) are turned into one such line by :class:`CuttingsGroup`, with the
+hint that fits the command line; every command's help ends with an example; long work
 shows a rich progress bar on a terminal and nothing when output is piped.
 """
 from __future__ import annotations
@@ -15,8 +17,50 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuttings import store
+from cuttings.errors import CuttingsError, DatabaseNotFound, NotCuttingsDatabase
+from nlp.errors import NlpError
 
 err_console = Console(stderr=True)
+
+USER_ERRORS = (CuttingsError, NlpError)
+
+
+def user_message(exc: Exception) -> str:
+    """One line for a library error, with what to do next when the command line knows it."""
+    from cuttings.stages import ModelsMissing
+
+    message = str(exc)
+    if isinstance(exc, DatabaseNotFound):
+        return f"{message} (run `cuttings demo` or `cuttings crawl` first, or pass --db)"
+    if isinstance(exc, NotCuttingsDatabase):
+        return f"{message}: pass a cuttings database with --db"
+    if isinstance(exc, ModelsMissing):
+        return f"{message}: run `cuttings train` first"
+    return message
+
+
+class CuttingsGroup(click.Group):
+    """A click group whose commands may let library errors through: each becomes one line on
+    stderr and exit status 1 (``click.ClickException``), never a traceback."""
+
+    def invoke(self, ctx):
+        import errno
+        import sqlite3
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(user_message(exc)) from None
+        except sqlite3.OperationalError as exc:  # read-only storage: one line, exit 1 (docs/operations.md)
+            if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                raise
+            raise click.ClickException(f"cannot write the database: {exc} (read-only file or folder? "
+                                       "`cuttings doctor` checks)") from None
+        except PermissionError as exc:
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: permission denied") from None
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: read-only file system") from None
 
 
 class CuttingsContext:
@@ -30,7 +74,7 @@ class CuttingsContext:
         try:
             return store.connect(self.db_path, create=create)
         except store.StoreError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(user_message(exc)) from None
 
 
 pass_context = click.make_pass_decorator(CuttingsContext)
@@ -60,7 +104,16 @@ def validate_since(ctx, param, value):
     """click callback for ``--since``: ``all``, or an ISO date/datetime normalised to UTC."""
     if value in (None, "all"):
         return value
+    import datetime as dt
+    import re
+
     from crawler.discovery import iso_utc
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
+        try:  # a calendar check: 2026-02-30 has the right shape but is no date
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not a date: {value!r} ({exc})") from None
     normalised = iso_utc(value)
     if normalised is None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")

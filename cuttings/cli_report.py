@@ -8,7 +8,6 @@ import click
 from cuttings import delivery, export, report, serve, store
 from cuttings.cli_common import CuttingsContext, err_console, pass_context
 
-DEFAULT_REPORT_DIR = store.DATA_DIR / "reports"
 _FORMATS = {"html": ("html",), "md": ("md",), "text": ("text",), "all": ("html", "md", "text")}
 
 
@@ -27,8 +26,8 @@ def _timestamp(value: str | None, option: str) -> str | None:
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
               help="Which files to write.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
-              show_default=True, help="Directory for the report files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the report files [default: reports/ in the home folder].")
 @click.option("--email", is_flag=True, help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables).")
 @click.option("--webhook", metavar="URL", help="Post a short summary to a Slack or Teams incoming webhook.")
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
@@ -48,6 +47,9 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
         cuttings report --since 2026-11-01 --format html --email
     """
     since = _timestamp(since, "--since")
+    if out_dir is None:
+        from cuttings import paths
+        out_dir = paths.reports_dir()
     db = ctx.open_db()
     digest = report.build_digest(db, since=since)
     formats = _FORMATS[fmt]
@@ -77,17 +79,24 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
 @click.option("--writable", is_flag=True, help="Open the database writable (default: immutable, read-only).")
 @click.option("--open", "open_browser", is_flag=True, help="Open a browser at the server.")
+@click.option("--corrections", is_flag=True,
+              help="Let people correct topics, stance, tone and quote speakers on story pages (written to the "
+                   "labels table; opens the database writable; 127.0.0.1 only unless an authentication plugin "
+                   "is installed).")
 @pass_context
-def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool) -> None:
-    """Explore the database in the browser with Datasette (facets, search, canned queries).
+def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool,
+                  corrections: bool) -> None:
+    """Explore the database in the browser with Datasette (stories, story pages, search, canned queries).
 
+    \b
     Example:
-
         cuttings serve --port 8001
+        cuttings serve --corrections      # correct labels and quote speakers from story pages
     """
     ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
     try:
-        code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser)
+        code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser,
+                           corrections=corrections)
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if code not in (0, -2, -15):
@@ -95,7 +104,8 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True,
+              help="CSV (one row per story) or JSON Lines.")
 @click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
 @click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
 @click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")
@@ -108,15 +118,27 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 @pass_context
 def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
                    since: str | None, until: str | None, out: str, keep_formulas: bool) -> None:
-    """Export stories (one row per story, copies folded) as CSV or JSON Lines.
+    """Export stories (one row per story, copies folded, with their quotes) as CSV, JSON Lines or XLSX.
 
+    XLSX has sheets of stories, quotes and syndication, with real dates.
+
+    \b
     Example:
-
         cuttings export --entity wm_pcc --stance against --since 2026-11-01 --format csv --out pcc.csv
+        cuttings export --since 2026-11-01 --format xlsx --out november.xlsx
     """
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)
     db = ctx.open_db()
+    if topic:
+        from cuttings import paths
+        from nlp.scheme import SchemeError, load_scheme
+        try:
+            topics = load_scheme(paths.config_file("label_scheme.toml")).tasks["topics"].labels
+        except (SchemeError, KeyError):
+            topics = ()
+        if topics and topic not in topics:
+            raise click.ClickException(f"unknown topic {topic!r}: choose from {', '.join(topics)}")
     if entity:
         known = [row[0] for row in db.execute("SELECT id FROM entities ORDER BY id").fetchall()]
         if known and entity not in known:

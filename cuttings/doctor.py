@@ -1,8 +1,10 @@
 """Health checks for an install: configuration, database, disk, recent runs, sources, models.
 
 ``doctor_checks`` returns a list of :class:`Check` (status ``ok``, ``warning`` or ``error``,
-a one-line message and what to do), so ``cuttings doctor`` and the digest show the same
-warnings. It never writes to the database.
+a one-line message and what to do) for ``cuttings doctor``. The per-run source health warning
+it repeats is the crawler's (``cuttings.crawl.health_warning``, stored in
+``source_runs.warning``); the digest's crawl-health section reads the same rows itself. It never
+writes to the database.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
                   min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
                   include_config: bool = True) -> list[Check]:
     """Every check, in a stable order. ``include_config=False`` leaves out the configuration
-    and model checks (for the digest, which only needs the run and source health)."""
+    and model checks (only the database, run and source health)."""
     checks: list[Check] = []
     source_ids = None
     if include_config:
@@ -64,6 +66,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
         finally:
             conn.close()
     checks.append(check_disk(db_path, min_free_bytes))
+    checks.append(check_writable(db_path))
     if include_config:
         checks.append(check_models(models_path))
     return checks
@@ -88,9 +91,10 @@ def check_watchlist(path) -> Check:
     except ImportError as exc:
         return Check("watchlist", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        watchlist = load_watchlist(path)
+        from cuttings import paths
+        watchlist = load_watchlist(path or paths.config_file("watchlist.toml"))
     except WatchlistError as exc:
-        return Check("watchlist", "error", str(exc), "fix the watchlist file (data/watchlist.toml)")
+        return Check("watchlist", "error", str(exc), "fix the watchlist file (see docs/watchlist.md)")
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
@@ -100,23 +104,24 @@ def check_scheme(path) -> Check:
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        load_scheme(path)
+        from cuttings import paths
+        load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
-        return Check("label scheme", "error", str(exc), "fix the label scheme (data/label_scheme.toml)")
+        return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
     return _ok("label scheme", "parses")
 
 
 def check_models(path) -> Check:
-    from cuttings.stages import models_dir
+    from cuttings.stages import load_classifier, models_dir, models_present
     directory = models_dir(path)
-    if not directory.is_dir() or not any(directory.glob("*.skops")):
+    if not models_present(directory):
         return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
     try:
-        from nlp.classify import Classifier, ModelLoadError
+        from nlp.classify import ModelLoadError
     except ImportError as exc:
         return Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        classifier = Classifier.load(directory)
+        classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
     return _ok("models", f"{len(classifier.versions)} models load from {directory}")
@@ -139,16 +144,28 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     if foreign:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
-    applied = {row[0] for row in conn.execute(
-        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.migrations.name])} \
-        if "_sqlite_migrations" in tables else set()
-    pending = [m.name for m in store.migrations._migrations if m.name not in applied]
+    applied, pending = store.migration_status(conn)
     if pending:
         checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
                             "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))
     else:
         checks.append(_ok("migrations", f"{len(applied)} applied, none pending"))
     return checks
+
+
+def check_writable(db_path: Path) -> Check:
+    """The database file and its folder must be writable: every stage writes the file, and SQLite
+    creates its -wal/-shm journal and cuttings its .lock beside it."""
+    import os
+    folder = db_path.parent if str(db_path.parent) else Path(".")
+    if not folder.exists():
+        return Check("writable", "error", f"the folder {folder} does not exist", "create it, or pass another --db")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return Check("writable", "error", f"the folder {folder} is read-only: SQLite cannot write its journal "
+                     "and cuttings its lock beside the database", "make the folder writable, or move the database")
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        return Check("writable", "error", f"{db_path} is read-only", "make the file writable (chmod u+w)")
+    return _ok("writable", f"{db_path.name} and its folder are writable")
 
 
 def check_disk(db_path: Path, min_free_bytes: int) -> Check:
@@ -205,8 +222,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
     stopped, failing, warned = [], [], []
     for source_id in source_ids:
-        runs = conn.execute("SELECT crawl_run_id, articles_new, articles_stored, errors, warning FROM source_runs "
-                            "WHERE source_id = ? ORDER BY crawl_run_id DESC LIMIT 50", [source_id]).fetchall()
+        runs = store.recent_source_runs(conn, source_id, limit=50)
         if not runs:
             continue
         recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable
 
 from cuttings import store
+from cuttings.errors import CuttingsError
 
 log = logging.getLogger("cuttings.nightly")
 
@@ -46,14 +47,14 @@ EXIT_PARTIAL = 4
 STAGES = ("crawl", "analyse", "classify", "report")
 
 
-class AlreadyRunning(Exception):
+class AlreadyRunning(CuttingsError):
     """Another process holds the run lock."""
 
 
 FILE_ONLY = {"file_only": True}  # log-record flag: the command line shows this message itself
 
 
-class UserError(Exception):
+class UserError(CuttingsError):
     """A problem the user must fix before the run can start (one line)."""
 
 
@@ -143,14 +144,9 @@ def mark_stale_runs(db) -> list[int]:
     A row carrying this process's own pid is stale too (pid reuse after a reboot or in a
     container), since this process has not started a run yet when it calls this.
     """
-    stale = [row["id"] for row in db.query("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
+    stale = [row["id"] for row in store.running_runs(db)
              if row["pid"] == os.getpid() or not pid_alive(row["pid"])]
-    if stale:
-        with db.atomic():
-            db.conn.executemany(
-                "UPDATE crawl_runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), "
-                "message = coalesce(message, 'process died before finishing (marked by a later run)') "
-                "WHERE id = ? AND status = 'running'", [(store.utcnow(), run_id) for run_id in stale])
+    store.mark_runs_interrupted(db, stale)
     return stale
 
 
@@ -164,11 +160,14 @@ class StageResult:
     seconds: float = 0.0
     counts: dict = field(default_factory=dict)
     message: str | None = None
+    failures: list = field(default_factory=list)  # (source id, error kind, cause in words) per failed source
 
     def as_dict(self) -> dict:
         out = {"status": self.status, "seconds": round(self.seconds, 2), **self.counts}
         if self.message:
             out["message"] = self.message
+        if self.failures:
+            out["failed_sources"] = {source_id: words for source_id, _kind, words in self.failures}
         return out
 
 
@@ -179,6 +178,7 @@ class NightlyResult:
     exit_code: int
     stages: dict[str, StageResult] = field(default_factory=dict)
     message: str | None = None
+    error: Exception | None = None  # the user error that stopped the run before it started
 
 
 @dataclass
@@ -200,9 +200,11 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     try:
         config = _load_sources(options)
         _check_models_present(options)
-    except UserError as exc:
+        if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
+            store.check_is_cuttings_database(Path(db_path), allow_new=True)
+    except CuttingsError as exc:
         log.error("%s", exc, extra=FILE_ONLY)  # the command line prints it
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
     lock = RunLock(db_path)
     try:
         lock.acquire()
@@ -221,7 +223,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
         log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
 
     stale = mark_stale_runs(db)
     if stale:
@@ -290,7 +292,7 @@ def _timed_stage(name: str, work: Callable[[], StageResult]) -> StageResult:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a stage's failure must not stop the others
-        log.exception("%s failed", name)
+        log.exception("%s failed", name, extra=FILE_ONLY)  # the command line prints the stage's message
         result = StageResult("failed", message=f"{type(exc).__name__}: {exc}")
     result.seconds = time.monotonic() - started
     log.info("%s: %s in %.1fs %s", name, result.status, result.seconds,
@@ -310,52 +312,52 @@ def _load_sources(options: NightlyOptions):
 
 
 def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import models_dir
+    from cuttings.stages import require_models
     if "classify" in options.skip:
         return
-    directory = models_dir(options.models_path)
-    if not directory.is_dir() or not any(directory.glob("*.skops")):
-        raise UserError(f"no trained models in {directory}: run `cuttings train` first")
+    require_models(options.models_path)  # stages.ModelsMissing
 
 
 def _load_models(options: NightlyOptions):
     """The analyser and classifier (slow: spaCy and the skops files), or :class:`UserError`."""
     analyser = classifier = None
     if not {"analyse", "classify"} <= set(options.skip):
-        from nlp.entities import Analyser
-        from nlp.watchlist import WatchlistError, load_watchlist
+        from cuttings.stages import load_analyser
+        from nlp.watchlist import WatchlistError
         try:
-            analyser = Analyser(load_watchlist(options.watchlist_path))
+            analyser = load_analyser(options.watchlist_path)
         except WatchlistError as exc:
             raise UserError(str(exc)) from None
     if "classify" not in options.skip:
-        from cuttings.stages import models_dir
-        from nlp.classify import Classifier, ModelLoadError
+        from cuttings.stages import load_classifier
+        from nlp.classify import ModelLoadError
         try:
-            classifier = Classifier.load(models_dir(options.models_path))
+            classifier = load_classifier(options.models_path)
         except ModelLoadError as exc:
             raise UserError(str(exc)) from None
     return analyser, classifier
 
 
 def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
-    from cuttings.crawl import default_since, run_crawl
-    since = options.since
-    if since == "all":
-        since = None
-    elif since is None:
-        since = default_since(db, config.crawl.overlap_hours)
+    from cuttings.crawl import run_crawl
+    from cuttings.stages import resolve_since
+    since = resolve_since(db, options.since, config.crawl.overlap_hours)
     log.info("crawl: %d sources, since %s", len(config.sources), since or "the beginning")
     summary = run_crawl(db, config.sources, config.crawl, since=since, polite=options.polite,
                         command="crawl (run)")
     # Scrapy replaces the SIGTERM handler while it runs; take it back for the later stages.
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    from cuttings.failures import source_failures
+    failures = source_failures(db, summary.run_id, summary.sources)
     counts = {"crawl_run_id": summary.run_id, **summary.counts,
               "sources_failed": sum(1 for s in summary.sources if s["errors"] and not s["articles_stored"])}
+    failed_ids = {source_id for source_id, _kind, _words in failures}
+    for source_id, _kind, words in failures:
+        log.warning("crawl: source %s failed: %s", source_id, words, extra=FILE_ONLY)  # the command line prints it
     for warning in summary.warnings:
-        log.warning("crawl: %s", warning)
+        log.warning("crawl: %s", warning, extra=FILE_ONLY if warning.split(":", 1)[0] in failed_ids else {})
     for kind, n in summary.errors_by_kind.items():
-        log.warning("crawl: %d %s error(s)", n, kind)
+        log.info("crawl: %d %s error(s)", n, kind)
     status = {"ok": "ok", "partial": "partial", "failed": "failed", "interrupted": "interrupted"}.get(
         summary.status, "failed")
     message = None
@@ -370,7 +372,7 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
     elif status != "ok":
         message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
                    f"yielded nothing")
-    return StageResult(status, counts=counts, message=message)
+    return StageResult(status, counts=counts, message=message, failures=failures)
 
 
 def _analyse(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
@@ -387,7 +389,8 @@ def _classify(db, options: NightlyOptions, config, analyser, classifier) -> Stag
 
 def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
     from cuttings.report import write_report
-    out_dir = Path(options.report_dir) if options.report_dir else store.DATA_DIR / "reports"
+    from cuttings import paths
+    out_dir = Path(options.report_dir) if options.report_dir else paths.reports_dir()
     kwargs = {"formats": options.report_formats} if options.report_formats else {}
     paths = write_report(db, out_dir, **kwargs)
     for path in paths:

@@ -21,19 +21,21 @@ import logging
 
 import os
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-STATIC_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "embeddings" / "minilm-static"
+from nlp import packaged_data
+from nlp.errors import NlpError
+
+STATIC_MODEL_DIR = packaged_data("embeddings", "minilm-static")
 EMBEDDERS = ("static", "minilm")
 
 _models: dict[str, object] = {}
 _cache: dict[tuple[str, str], np.ndarray] | None = None
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(NlpError, RuntimeError):
     """The package or files an embedder needs are not installed."""
 
 

@@ -1,0 +1,535 @@
+"""Schema and migrations: the one place the database's tables and views are defined.
+
+The schema is built and upgraded by sqlite-utils migrations (``Migrations("cuttings")``),
+run in order, each once, each in a transaction; nothing outside ``cuttings.store`` writes
+DDL. Conventions: WAL journal, foreign keys on, ISO-8601 UTC timestamps
+(``YYYY-MM-DDTHH:MM:SSZ``; ``YYYY-MM-DD`` where only a date is known).
+``docs/schema.md`` documents every table, column and view.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("cuttings")
+
+# --------------------------------------------------------------------------
+# Schema (migrations run in order, each once, each in a transaction)
+# --------------------------------------------------------------------------
+
+_INITIAL = [
+    """CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        home_url TEXT,
+        region TEXT,
+        verified INTEGER NOT NULL DEFAULT 0,
+        config_json TEXT,
+        updated_at TEXT
+    )""",
+    """CREATE TABLE crawl_runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'ok', 'partial', 'failed', 'interrupted')),
+        pid INTEGER,
+        since TEXT,
+        pages_fetched INTEGER NOT NULL DEFAULT 0,
+        articles_new INTEGER NOT NULL DEFAULT 0,
+        articles_updated INTEGER NOT NULL DEFAULT 0,
+        articles_unchanged INTEGER NOT NULL DEFAULT 0,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        pages_rejected INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        stages_json TEXT,
+        message TEXT
+    )""",
+    """CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        canonical_url TEXT NOT NULL UNIQUE,
+        source_id TEXT REFERENCES sources(id),
+        title TEXT,
+        author TEXT,
+        published_at TEXT,
+        published_source TEXT,
+        modified_at TEXT,
+        modified_source TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        last_changed_at TEXT,
+        body TEXT NOT NULL DEFAULT '',
+        word_count INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL,
+        duplicate_of INTEGER REFERENCES articles(id),
+        similarity REAL,
+        found_by TEXT,
+        language TEXT,
+        description TEXT,
+        section TEXT,
+        paywalled INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        crawl_run_id INTEGER REFERENCES crawl_runs(id)
+    )""",
+    """CREATE TABLE article_versions (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        title TEXT,
+        body TEXT,
+        content_hash TEXT NOT NULL,
+        captured_at TEXT NOT NULL,
+        diff_summary TEXT,
+        headline_changed INTEGER NOT NULL DEFAULT 0,
+        is_correction INTEGER NOT NULL DEFAULT 0,
+        crawl_run_id INTEGER REFERENCES crawl_runs(id),
+        UNIQUE (article_id, version)
+    )""",
+    """CREATE TABLE article_fingerprints (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        minhash BLOB NOT NULL
+    )""",
+    """CREATE TABLE crawl_state (
+        url TEXT PRIMARY KEY,
+        source_id TEXT REFERENCES sources(id),
+        kind TEXT NOT NULL DEFAULT 'article' CHECK (kind IN ('article', 'feed', 'sitemap', 'section', 'rejected')),
+        canonical_url TEXT,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        etag TEXT,
+        last_modified TEXT,
+        content_hash TEXT,
+        http_status INTEGER,
+        found_by TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_fetched_at TEXT,
+        reject_reason TEXT
+    )""",
+    """CREATE TABLE crawl_errors (
+        id INTEGER PRIMARY KEY,
+        crawl_run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
+        source_id TEXT,
+        url TEXT,
+        kind TEXT NOT NULL,
+        http_status INTEGER,
+        message TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE source_runs (
+        crawl_run_id INTEGER NOT NULL REFERENCES crawl_runs(id),
+        source_id TEXT NOT NULL REFERENCES sources(id),
+        found_by_feed INTEGER NOT NULL DEFAULT 0,
+        found_by_sitemap INTEGER NOT NULL DEFAULT 0,
+        found_by_links INTEGER NOT NULL DEFAULT 0,
+        found_by_search INTEGER NOT NULL DEFAULT 0,
+        pages_fetched INTEGER NOT NULL DEFAULT 0,
+        articles_stored INTEGER NOT NULL DEFAULT 0,
+        articles_new INTEGER NOT NULL DEFAULT 0,
+        pages_rejected INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        mean_body_words REAL,
+        date_rate REAL,
+        warning TEXT,
+        PRIMARY KEY (crawl_run_id, source_id)
+    )""",
+    """CREATE TABLE entities (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        watchlist_version TEXT
+    )""",
+    """CREATE TABLE mentions (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        entity_id TEXT NOT NULL REFERENCES entities(id),
+        surface TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        sentence TEXT,
+        paragraph INTEGER,
+        method TEXT NOT NULL DEFAULT 'matched' CHECK (method IN ('matched', 'fuzzy', 'inferred')),
+        analyser_version TEXT NOT NULL
+    )""",
+    """CREATE TABLE quotes (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        speaker TEXT,
+        speaker_role TEXT,
+        entity_id TEXT REFERENCES entities(id),
+        text TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        analyser_version TEXT NOT NULL
+    )""",
+    """CREATE TABLE models (
+        version TEXT PRIMARY KEY,
+        task TEXT NOT NULL,
+        path TEXT NOT NULL,
+        labels_json TEXT,
+        training_data_hash TEXT,
+        n_examples INTEGER,
+        metrics_json TEXT,
+        card_json TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE classifications (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        task TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL,
+        probability REAL,
+        uncertain INTEGER NOT NULL DEFAULT 0,
+        model_version TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        task TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL,
+        annotator TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE processing (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        stage TEXT NOT NULL,
+        version TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        processed_at TEXT NOT NULL,
+        PRIMARY KEY (article_id, stage)
+    )""",
+    """CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        since TEXT,
+        until TEXT NOT NULL,
+        format TEXT NOT NULL,
+        path TEXT,
+        stories INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX idx_articles_published_at ON articles(published_at)",
+    "CREATE INDEX idx_articles_first_seen_at ON articles(first_seen_at)",
+    "CREATE INDEX idx_articles_source_id ON articles(source_id)",
+    "CREATE INDEX idx_articles_duplicate_of ON articles(duplicate_of)",
+    "CREATE INDEX idx_articles_content_hash ON articles(content_hash)",
+    "CREATE INDEX idx_article_versions_article_id ON article_versions(article_id)",
+    "CREATE INDEX idx_crawl_state_article_id ON crawl_state(article_id)",
+    "CREATE INDEX idx_crawl_state_canonical_url ON crawl_state(canonical_url)",
+    "CREATE INDEX idx_crawl_errors_run ON crawl_errors(crawl_run_id)",
+    "CREATE INDEX idx_crawl_errors_created_at ON crawl_errors(created_at)",
+    "CREATE INDEX idx_source_runs_source ON source_runs(source_id, crawl_run_id)",
+    "CREATE INDEX idx_mentions_article_id ON mentions(article_id)",
+    "CREATE INDEX idx_mentions_entity_id ON mentions(entity_id)",
+    "CREATE INDEX idx_quotes_article_id ON quotes(article_id)",
+    "CREATE INDEX idx_quotes_entity_id ON quotes(entity_id)",
+    "CREATE INDEX idx_classifications_article_id ON classifications(article_id)",
+    "CREATE INDEX idx_classifications_task_label ON classifications(task, label)",
+    "CREATE UNIQUE INDEX idx_classifications_unique ON classifications(article_id, task, target, label)",
+    "CREATE INDEX idx_labels_article_task ON labels(article_id, task, target)",
+]
+
+
+@migrations()
+def m001_initial_schema(db: Database) -> None:
+    for statement in _INITIAL:
+        db.execute(statement)
+    # Full-text search over title and body, kept in step by triggers.
+    db["articles"].enable_fts(["title", "body"], fts_version="FTS5", create_triggers=True,
+                              tokenize="porter")
+
+
+_VIEWS = {
+    # One row per story (syndicated copies folded into the first copy); human labels win.
+    "article_summary": """
+SELECT
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  s.name AS outlet,
+  a.published_at,
+  a.first_seen_at,
+  a.modified_at,
+  a.word_count,
+  a.paywalled,
+  a.version,
+  (SELECT group_concat(entity_id, ',') FROM
+     (SELECT DISTINCT m.entity_id FROM mentions m WHERE m.article_id = a.id ORDER BY m.entity_id)) AS entities,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' ORDER BY label)) AS topics,
+  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,
+  (SELECT json_group_object(target, label) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
+  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies
+FROM articles a
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE a.duplicate_of IS NULL
+""",
+    # Labels analysts see: a human label for (article, task, target) replaces every prediction for it;
+    # for topics, any human topic answer replaces all predicted topics, and a later '__rejected__'
+    # row (target = the topic) withdraws an earlier human topic.
+    "effective_labels": """
+SELECT article_id, task, target, label, NULL AS probability, 0 AS uncertain, 1 AS human,
+       annotator AS decided_by
+FROM labels l
+WHERE l.id IN (SELECT max(id) FROM labels
+               GROUP BY article_id, task,
+                        CASE WHEN task != 'topics' THEN target WHEN label = '__rejected__' THEN target ELSE label END)
+  AND l.label != '__rejected__'
+UNION ALL
+SELECT c.article_id, c.task, c.target, c.label, c.probability, c.uncertain, 0 AS human,
+       c.model_version AS decided_by
+FROM classifications c
+WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = c.article_id AND l.task = c.task
+                  AND (c.task = 'topics' OR l.target = c.target))
+""",
+    "entity_daily": """
+SELECT
+  m.entity_id,
+  substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day,
+  count(DISTINCT a.id) AS articles,
+  count(DISTINCT CASE WHEN st.label = 'favour' THEN a.id END) AS stance_favour,
+  count(DISTINCT CASE WHEN st.label = 'against' THEN a.id END) AS stance_against,
+  count(DISTINCT CASE WHEN st.label = 'neutral' THEN a.id END) AS stance_neutral,
+  count(DISTINCT CASE WHEN tn.label = 'positive' THEN a.id END) AS tone_positive,
+  count(DISTINCT CASE WHEN tn.label = 'negative' THEN a.id END) AS tone_negative,
+  count(DISTINCT CASE WHEN tn.label = 'neutral' THEN a.id END) AS tone_neutral
+FROM mentions m
+JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL
+LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = 'stance_governance'
+LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND tn.target = m.entity_id
+GROUP BY m.entity_id, day
+""",
+    "quotes_by_speaker": """
+SELECT
+  q.speaker,
+  q.speaker_role,
+  q.entity_id,
+  q.entity_method,
+  q.text AS quote,
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  a.published_at
+FROM quotes q
+JOIN articles a ON a.id = q.article_id
+WHERE a.duplicate_of IS NULL
+""",
+}
+
+
+@migrations()
+def m002_views(db: Database) -> None:
+    # effective_labels first: the others read it.
+    for name in ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS[name]}")
+
+
+@migrations()
+def m003_named_entities(db: Database) -> None:
+    """Other people and organisations found by an optional statistical NER pipeline."""
+    db.execute("""CREATE TABLE named_entities (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        analyser_version TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX idx_named_entities_article_id ON named_entities(article_id)")
+    db.execute("CREATE INDEX idx_named_entities_text ON named_entities(label, text)")
+
+
+@migrations()
+def m004_quote_entity_method(db: Database) -> None:
+    """How a quote's entity was found: stated in the article, or from the speaker's earlier quotes."""
+    db.execute("ALTER TABLE quotes ADD COLUMN entity_method TEXT")
+    db.execute("UPDATE quotes SET entity_method = 'stated' WHERE entity_id IS NOT NULL")
+
+
+@migrations()
+def m005_quotes_by_speaker_entity_method(db: Database) -> None:
+    """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
+
+
+# SQL turning a stored date or timestamp (``YYYY-MM-DD`` or ISO with ``Z``/offset) into the one
+# form pandas and spreadsheets read without loss: ``YYYY-MM-DDTHH:MM:SSZ`` (a date becomes midnight
+# UTC; its ``*_precision`` column says ``day``). Unparseable text gives NULL (the raw value stays in
+# ``articles``).
+def _iso_sql(column: str) -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column})"
+
+
+def _precision_sql(column: str) -> str:
+    return (f"CASE WHEN {column} IS NULL OR strftime('%s', {column}) IS NULL THEN NULL "
+            f"WHEN length(trim({column})) = 10 THEN 'day' ELSE 'second' END")
+
+
+_VIEWS_V6 = {
+    "article_summary": f"""
+SELECT
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  s.name AS outlet,
+  {_iso_sql('a.published_at')} AS published_at,
+  {_precision_sql('a.published_at')} AS published_precision,
+  {_iso_sql('a.first_seen_at')} AS first_seen_at,
+  {_iso_sql('a.modified_at')} AS modified_at,
+  a.word_count,
+  a.paywalled,
+  a.version,
+  (SELECT group_concat(entity_id, ',') FROM
+     (SELECT DISTINCT m.entity_id FROM mentions m WHERE m.article_id = a.id ORDER BY m.entity_id)) AS entities,
+  (SELECT json_group_array(name) FROM
+     (SELECT DISTINCT coalesce(en.display_name, en.name, m.entity_id) AS name FROM mentions m
+      LEFT JOIN entities en ON en.id = m.entity_id WHERE m.article_id = a.id ORDER BY name)) AS bodies,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' ORDER BY label)) AS topics,
+  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,
+  (SELECT json_group_object(target, label) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
+  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies
+FROM articles a
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE a.duplicate_of IS NULL
+""",
+    # Tone columns are NULL ("not rated") for a body no tone model or person has ever rated.
+    "entity_daily": """
+SELECT
+  m.entity_id,
+  substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day,
+  count(DISTINCT a.id) AS articles,
+  count(DISTINCT CASE WHEN st.label = 'favour' THEN a.id END) AS stance_favour,
+  count(DISTINCT CASE WHEN st.label = 'against' THEN a.id END) AS stance_against,
+  count(DISTINCT CASE WHEN st.label = 'neutral' THEN a.id END) AS stance_neutral,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'positive' THEN a.id END) END AS tone_positive,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'negative' THEN a.id END) END AS tone_negative,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'neutral' THEN a.id END) END AS tone_neutral,
+  r.rated AS tone_rated
+FROM mentions m
+JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL
+JOIN (SELECT e.id AS entity_id,
+             EXISTS (SELECT 1 FROM classifications c WHERE c.task = 'tone' AND c.target = e.id)
+             OR EXISTS (SELECT 1 FROM labels l WHERE l.task = 'tone' AND l.target = e.id) AS rated
+      FROM entities e) r ON r.entity_id = m.entity_id
+LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = 'stance_governance'
+LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND tn.target = m.entity_id
+GROUP BY m.entity_id, day
+""",
+    # Every quote, with a person's correction of its speaker or body (labels task quote_speaker /
+    # quote_entity, target "start:end" of the quote) applied, and its body's display name.
+    "quote_view": """
+SELECT
+  q.id AS quote_id,
+  q.article_id,
+  coalesce((SELECT l.label FROM labels l WHERE l.article_id = q.article_id AND l.task = 'quote_speaker'
+            AND l.target = q.start_char || ':' || q.end_char ORDER BY l.id DESC LIMIT 1), q.speaker) AS speaker,
+  q.speaker_role,
+  coalesce((SELECT nullif(l.label, '') FROM labels l WHERE l.article_id = q.article_id AND l.task = 'quote_entity'
+            AND l.target = q.start_char || ':' || q.end_char ORDER BY l.id DESC LIMIT 1), q.entity_id) AS entity_id,
+  CASE WHEN EXISTS (SELECT 1 FROM labels l WHERE l.article_id = q.article_id AND l.task IN ('quote_speaker', 'quote_entity')
+                    AND l.target = q.start_char || ':' || q.end_char) THEN 'corrected' ELSE q.entity_method END
+    AS entity_method,
+  q.text,
+  q.start_char,
+  q.end_char
+FROM quotes q
+""",
+    "quotes_by_speaker": f"""
+SELECT
+  q.speaker,
+  q.speaker_role,
+  q.entity_id,
+  coalesce(en.display_name, en.name) AS body,
+  q.entity_method,
+  q.text AS quote,
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  {_iso_sql('a.published_at')} AS published_at,
+  {_precision_sql('a.published_at')} AS published_precision
+FROM quote_view q
+JOIN articles a ON a.id = q.article_id
+LEFT JOIN entities en ON en.id = q.entity_id
+WHERE a.duplicate_of IS NULL
+""",
+    # Who is quoted most for each watched body (copies left out), ranked within the body.
+    "most_quoted": """
+SELECT entity_id, body, speaker, quotes, stories, first_quoted, last_quoted,
+       rank() OVER (PARTITION BY entity_id ORDER BY quotes DESC, stories DESC) AS rank
+FROM (SELECT entity_id, body, speaker, count(*) AS quotes, count(DISTINCT article_id) AS stories,
+             min(coalesce(published_at, '')) AS first_quoted, max(published_at) AS last_quoted
+      FROM quotes_by_speaker WHERE entity_id IS NOT NULL AND speaker IS NOT NULL
+      GROUP BY entity_id, body, speaker)
+""",
+    # Stories that ran in more than one outlet: the original, every outlet in order first seen.
+    "syndication": f"""
+SELECT
+  o.id AS article_id,
+  o.title,
+  o.canonical_url AS url,
+  coalesce(so.name, o.source_id) AS first_outlet,
+  (SELECT group_concat(outlet, ', ') FROM
+     (SELECT coalesce(s.name, c.source_id) AS outlet, min(c.first_seen_at) AS seen FROM articles c
+      LEFT JOIN sources s ON s.id = c.source_id WHERE c.id = o.id OR c.duplicate_of = o.id
+      GROUP BY outlet ORDER BY seen, outlet)) AS outlets,
+  (SELECT count(DISTINCT c.source_id) FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS n_outlets,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = o.id) AS copies,
+  {_iso_sql('o.published_at')} AS published_at,
+  {_precision_sql('o.published_at')} AS published_precision,
+  (SELECT {_iso_sql('min(c.first_seen_at)')} FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS first_seen_at,
+  (SELECT {_iso_sql('max(c.first_seen_at)')} FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS last_seen_at
+FROM articles o
+LEFT JOIN sources so ON so.id = o.source_id
+WHERE o.duplicate_of IS NULL AND EXISTS (SELECT 1 FROM articles c WHERE c.duplicate_of = o.id)
+""",
+}
+
+
+@migrations()
+def m006_analyst_views(db: Database) -> None:
+    """Display names of watched bodies; uniform ISO dates with a precision column in the views;
+    "not rated" tone in entity_daily; quote corrections applied; most_quoted and syndication views."""
+    if "display_name" not in db["entities"].columns_dict:
+        db.execute("ALTER TABLE entities ADD COLUMN display_name TEXT")
+    for name in ("quotes_by_speaker", "article_summary", "entity_daily"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("article_summary", "entity_daily", "quote_view", "quotes_by_speaker", "most_quoted",
+                 "syndication"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V6[name]}")
+
+
+# Which verdicts of a story are unsure (issue 18), for the digest's "(unsure)" and the exports.
+_UNCERTAIN_LINE = "  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,\n"
+_PER_TASK_UNCERTAIN = """\
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' AND e.uncertain
+      ORDER BY label)) AS topics_uncertain,
+  (SELECT max(uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,
+  (SELECT json_group_object(target, uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone_uncertain,
+"""
+_VIEWS_V7 = {
+    "article_summary": _VIEWS_V6["article_summary"].replace(_UNCERTAIN_LINE, _UNCERTAIN_LINE + _PER_TASK_UNCERTAIN),
+}
+
+
+@migrations()
+def m007_article_summary_uncertain_per_task(db: Database) -> None:
+    """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
+    db.execute("DROP VIEW IF EXISTS article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
