@@ -512,6 +512,20 @@ def m006_analyst_views(db: Database) -> None:
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V6[name]}")
 
 
+@migrations()
+def m007_article_authors(db: Database) -> None:
+    """One row per person in an article's byline, so analysts can group by journalist."""
+    db.execute("""CREATE TABLE article_authors (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        source TEXT,
+        PRIMARY KEY (article_id, position)
+    )""")
+    db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")
+
+
 # Which verdicts of a story are unsure (issue 18), for the digest's "(unsure)" and the exports.
 _UNCERTAIN_LINE = "  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,\n"
 _PER_TASK_UNCERTAIN = """\
@@ -529,7 +543,7 @@ _VIEWS_V7 = {
 
 
 @migrations()
-def m007_article_summary_uncertain_per_task(db: Database) -> None:
+def m008_article_summary_uncertain_per_task(db: Database) -> None:
     """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
     db.execute("DROP VIEW IF EXISTS article_summary")
     db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
