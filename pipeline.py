@@ -19,6 +19,7 @@ import click
 from cuttings import store
 from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
                                  validate_since)
+from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -100,13 +101,22 @@ def print_crawl_summary(summary) -> None:
         click.echo(f"  warning: {warning}")
 
 
-def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
+def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
     from cuttings.crawl import default_since, run_crawl
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
     if since == "all":
         since = None
     elif since is None:
         since = default_since(db, sources_config.crawl.overlap_hours)
+    if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
+        from cuttings.distributed import DistributedError, run_distributed_crawl
+        try:
+            with progress_bar("crawling", None) as advance:
+                return run_distributed_crawl(db, sources, sources_config.crawl, redis["url"], since=since,
+                                             polite=polite, workers=redis["workers"], prefix=redis["prefix"],
+                                             on_page=lambda url: advance(), command=command)
+        except DistributedError as exc:
+            fail(str(exc))
     if show_progress():
         with progress_bar("crawling", None) as advance:
             return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
@@ -141,14 +151,26 @@ def do_classify(db, classifier, analyser_version):
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
 @click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")
+@click.option("--redis", "redis_url", default=None, callback=check_redis_url,
+              help="Distributed crawl: seed this Redis, let workers crawl, and write what they find "
+                   "(this process is the only writer).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="With --redis: local worker processes to start (more may join with `cuttings worker`).")
+@click.option("--prefix", default="cuttings", show_default=True, help="With --redis: " + REDIS_PREFIX_HELP)
 @pass_context
-def crawl(ctx, source_ids, sources_path, since, no_politeness):
+def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, workers, prefix):
     """Crawl news sources and store new and revised articles.
 
-    Example:
+    With --redis the crawl is distributed: workers (`cuttings worker`, on any machine)
+    fetch and extract, and this process writes the database (docs/operations.md).
+
+    Examples:
 
         cuttings crawl worcester-news hereford-times --since 2026-11-20
+        cuttings crawl --redis redis://127.0.0.1:6379/0 --workers 2
     """
+    if workers and redis_url is None:
+        fail("--workers needs --redis (a local crawl runs in one process)")
     config = load_sources_or_fail(sources_path)
     if source_ids:
         from cuttings.config import ConfigError
@@ -157,7 +179,8 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
         except ConfigError as exc:
             fail(str(exc))
     db = ctx.open_db(create=True)
-    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness)
+    redis = {"url": redis_url, "workers": workers, "prefix": prefix} if redis_url else None
+    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness, redis=redis)
     print_crawl_summary(summary)
     if summary.status == "failed":
         sys.exit(2)
@@ -578,8 +601,9 @@ def register_commands() -> None:
     from cuttings import cli_ops
     from cuttings.cli_label import label
     from cuttings.cli_report import COMMANDS as report_commands
+    from cuttings.cli_distributed import worker
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources):
+    for command in (*report_commands, label, sources, worker):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 
