@@ -95,6 +95,8 @@ def print_crawl_summary(summary) -> None:
         click.echo(f"  {row['source_id']:<24} found by feed {row['found_by_feed']:>4}  sitemap "
                    f"{row['found_by_sitemap']:>4}  links {row['found_by_links']:>4}  search {row['found_by_search']:>3}"
                    f"  | stored {row['articles_stored']:>4} (new {row['articles_new']})  errors {row['errors']}")
+    if getattr(summary, "requeued", 0):
+        click.echo(f"  re-queued {summary.requeued} tasks of workers that stopped")
     if summary.errors_by_kind:
         click.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items()))
     for warning in summary.warnings:

@@ -183,8 +183,12 @@ class LedgerScheduler(Scheduler):
         return True
 
     def next_request(self):
-        request = super().next_request()
-        if request is not None and request.meta.get("task"):
+        request = self.queue.pop(self.idle_before_close)
+        if request is None:
+            return None
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        if request.meta.get("task"):
             self.server.hset(self.keys.owner, request.meta["task"], self.worker_id)
         return request
 
@@ -383,6 +387,7 @@ class WorkerSpider(RedisMixin, NewsSpider):
         becomes that host's discovery requests; the seed's task is done once they are queued."""
         for data in self.fetch_data(self.redis_key, self.redis_batch_size):
             seed = json.loads(data)
+            self.server.hset(self.keys.owner, seed["task"], self.worker_id)
             chosen = [self.sources_by_id[s] for s in seed["sources"] if s in self.sources_by_id]
             everything, self.sources = self.sources, chosen
             try:

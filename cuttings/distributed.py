@@ -332,7 +332,9 @@ def run_distributed_crawl(db, sources: list[Source], crawl: CrawlSettings, redis
     stats["cuttings/requeued_tasks"] = watch.requeued
     if server.get(keys.writer) == me.encode():
         server.delete(keys.writer)
-    return finish_crawl(db, run_id, sources, stats, status, message)
+    summary = finish_crawl(db, run_id, sources, stats, status, message)
+    summary.requeued = watch.requeued
+    return summary
 
 
 # ----------------------------------------------------------------------------------------------
