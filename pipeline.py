@@ -126,17 +126,25 @@ def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", red
     return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite, command=command)
 
 
-def do_analyse(db, analyser):
+def do_analyse(db, analyser, workers=1):
     from cuttings.stages import analyse_stage
     total = store.count_to_process(db, "analyse", analyser.version)
+    if workers > 1:  # process-parallel, this process the only writer (cuttings/parallel.py)
+        from cuttings.parallel import analyse_parallel, worker_pool
+        with worker_pool(workers, analyser=analyser) as pool, progress_bar("analysing", total) as advance:
+            return analyse_parallel(db, analyser, pool, advance=advance)
     with progress_bar("analysing", total) as advance:
         return analyse_stage(db, analyser, advance=advance)
 
 
-def do_classify(db, classifier, analyser_version):
+def do_classify(db, classifier, analyser_version, workers=1):
     from cuttings.stages import classifier_version, classify_stage
     version = classifier_version(classifier) + f"|analyse={analyser_version}"
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
+    if workers > 1:
+        from cuttings.parallel import classify_parallel, worker_pool
+        with worker_pool(workers, classifier=classifier) as pool, progress_bar("classifying", total) as advance:
+            return classify_parallel(db, classifier, pool, analyser_version=analyser_version, advance=advance)
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
 
@@ -191,20 +199,23 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, worker
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: data/watchlist.toml].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Analysis processes (this one still writes alone; same results as one process).")
 @pass_context
-def analyse(ctx, watchlist):
+def analyse(ctx, watchlist, workers):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
 
     Only articles the current watchlist version has not processed are read;
     running it twice changes nothing.
 
-    Example:
+    Examples:
 
         cuttings analyse --watchlist my_watchlist.toml
+        cuttings analyse --workers 4
     """
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
-    counts = do_analyse(db, analyser)
+    counts = do_analyse(db, analyser, workers)
     linked = counts.get("quotes_linked", 0)
     click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
                f"(watchlist version {analyser.version})"
@@ -215,18 +226,21 @@ def analyse(ctx, watchlist):
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: data/models].")
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Classifying processes (this one still writes alone; same results as one process).")
 @pass_context
-def classify(ctx, models_path, watchlist):
+def classify(ctx, models_path, watchlist, workers):
     """Tag topics, stance and tone on articles not yet classified by the current models.
 
-    Example:
+    Examples:
 
         cuttings classify --models data/models
+        cuttings classify --workers 4
     """
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
-    counts = do_classify(db, classifier, analyser.version)
+    counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 

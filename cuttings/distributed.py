@@ -350,7 +350,19 @@ def start_local_workers(redis_url: str, prefix: str, count: int, *, extract_work
     from cuttings.store import REPO_DIR
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-    return [subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL) for _ in range(count)]
+    return [subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, preexec_fn=_end_with_writer)
+            for _ in range(count)]
+
+
+def _end_with_writer() -> None:
+    """In a local worker, before exec: SIGTERM (a graceful stop) when the writer dies, even by
+    SIGKILL (Linux ``PR_SET_PDEATHSIG``; elsewhere the worker ends with the run)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def stop_local_workers(processes: list[subprocess.Popen], timeout: float = 60.0) -> None:

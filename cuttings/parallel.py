@@ -1,0 +1,89 @@
+"""Process-parallel analyse and classify (``--workers N``) with one writer.
+
+Worker processes (forked after the analyser or classifier is loaded, so they share its
+memory and load nothing) compute batches of results; this process, the only one holding
+the database, writes them in the order a single-process stage writes them, through the
+same store functions, one transaction per batch. Same batches, same order, same rows:
+the database ends as a single-process run leaves it.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+
+from cuttings import store
+from cuttings.stages import BATCH_SIZE, classification_rows, classifier_version
+
+_STATE: dict = {}  # what forked workers inherit: the analyser or the classifier
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, **state):
+    """A pool of ``workers`` forked processes that inherit ``state`` (open it before any thread,
+    e.g. a progress bar, starts)."""
+    _STATE.clear()
+    _STATE.update(state)
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+        _STATE.clear()
+
+
+def _analyse_batch(batch: list[tuple[str | None, str | None, str | None]]) -> list[tuple]:
+    analyser = _STATE["analyser"]
+    texts = [(store.document_text(title, body), published_at) for title, body, published_at in batch]
+    ner = getattr(analyser, "ner", None)
+    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None)
+            for (text, _), result in zip(texts, analyser.pipe(texts))]
+
+
+def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = None) -> dict:
+    """``cuttings.stages.analyse_stage`` with the analysis of each batch done in ``pool``."""
+    store.sync_entities(db, analyser.watchlist)
+    articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
+    batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
+    inputs = [[(a["title"], a["body"], a["published_at"]) for a in batch] for batch in batches]
+    counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    for batch, results in zip(batches, pool.imap(_analyse_batch, inputs)):
+        with db.atomic():
+            for article, (mentions, quotes, named) in zip(batch, results):
+                store.replace_analysis(db, article, analyser.version, mentions, quotes, named)
+                counts["articles"] += 1
+                counts["mentions"] += len(mentions)
+                counts["quotes"] += len(quotes)
+        if advance:
+            advance(len(batch))
+    counts["quotes_linked"] = store.link_known_speakers(db)
+    return counts
+
+
+def _classify_batch(docs: list[dict]) -> list[dict]:
+    return _STATE["classifier"].predict_many(docs)
+
+
+def classify_parallel(db, classifier, pool, *, analyser_version: str | None = None, advance=None,
+                      limit: int | None = None) -> dict:
+    """``cuttings.stages.classify_stage`` with the predictions of each batch made in ``pool``."""
+    version = classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
+    requires = ("analyse", analyser_version) if analyser_version else None
+    articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
+    batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
+    inputs = []
+    for batch in batches:
+        analyses = store.analyses_of(db, [a["id"] for a in batch])
+        inputs.append([{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in batch])
+    counts = {"articles": 0, "classifications": 0}
+    for batch, predictions in zip(batches, pool.imap(_classify_batch, inputs)):
+        with db.atomic():
+            for article, prediction in zip(batch, predictions):
+                rows = classification_rows(prediction, classifier.versions)
+                store.replace_classifications(db, article, version, rows)
+                counts["articles"] += 1
+                counts["classifications"] += len(rows)
+        if advance:
+            advance(len(batch))
+    return counts
