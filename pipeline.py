@@ -423,7 +423,8 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
     Classifiers: stratified k-fold cross-validation on the seed corpus, per-label
     precision/recall/F1, macro and micro averages, confusion matrix, and the
     majority-class baseline beside them. `entities`: article-level precision and
-    recall per watched entity. `quotes`: recall and speaker accuracy on the gold file.
+    recall per watched entity, per corpus slice. `quotes`: recall, precision and
+    speaker-body accuracy against the corpus's quote labels, per slice.
 
     Example:
 
@@ -472,11 +473,11 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
         if not as_json:
             click.echo(format_table(result))
     if "quotes" in wanted:
-        from nlp.evaluate_entities import DEFAULT_GOLD_QUOTES, evaluate_quotes, format_quotes
+        from nlp.evaluate_entities import evaluate_quotes, format_quotes
         analyser = load_analyser()
         for key, known in (("quotes", False), ("quotes_known_speakers", True)):
             # Each article alone, then as the analyse stage links speakers known from other articles.
-            result = evaluate_quotes(DEFAULT_GOLD_QUOTES, analyser=analyser, known_speakers=known)
+            result = evaluate_quotes(analyser=analyser, known_speakers=known)
             results[key] = result
             if not as_json:
                 click.echo(format_quotes(result))

@@ -22,7 +22,7 @@ SQL_TITLE = "Fire authority's budget'); DROP TABLE articles;-- approved by Shrop
 IMG_TEXT = '<img src=x onerror="alert(2)">'
 
 SCRIPT_PARAGRAPHS = [
-    "Hereford and Worcester Fire and Rescue Service says it may have to close two stations next year "
+    "Hereford and Worcester Fire and Rescue Service warns it could be forced to close two stations next year "
     "because its budget will not cover the cost of running every engine through the winter.",
     f"A campaigner posted the markup {IMG_TEXT} in a comment, which this story quotes as text.",
     "The fire authority will meet on Thursday to discuss the plans, which union officials say would leave "

@@ -27,7 +27,7 @@ NOW = "2026-11-20T08:00:00Z"
 #  predictions [(task, target, label, probability, uncertain)])
 ARTICLES = [
     ("confident", "PCC welcomes fire governance decision",
-     "The Police and Crime Commissioner John Campion welcomed the decision.\n\nHe said HWFRS would benefit.\n\n"
+     "Police and Crime Commissioner John Campion said he was pleased with the outcome.\n\nHe said HWFRS would benefit.\n\n"
      "A third paragraph that the lead leaves out.",
      "worcester-news", "2026-11-18T09:00:00Z", None,
      [("wm_pcc", "John Campion"), ("hwfrs", "HWFRS")],
@@ -46,7 +46,7 @@ ARTICLES = [
      [("topics", "", "incident", 0.83, 0), ("stance_governance", "", "none", 0.55, 0),
       ("tone", "hwfrs", "positive", 0.62, 0)]),
     ("copy", "PCC welcomes fire governance decision (syndicated)",
-     "The Police and Crime Commissioner John Campion welcomed the decision.",
+     "Police and Crime Commissioner John Campion said he was pleased with the outcome.",
      "malvern-gazette", "2026-11-18", "confident",
      [("wm_pcc", "John Campion")],
      [("topics", "", "governance", 0.3, 1), ("stance_governance", "", "favour", 0.2, 1)]),

@@ -1,4 +1,6 @@
 """Quote extraction and attribution."""
+import json
+
 import pytest
 
 from nlp.entities import Analyser
@@ -111,11 +113,33 @@ def test_split_name_role(phrase, name, role):
     assert split_name_role(phrase) == (name, role)
 
 
-def test_gold_quote_targets(analyser):
-    result = evaluate_quotes(analyser=analyser)
-    assert result["gold_quotes"] >= 60
-    assert result["recall"] >= 0.95, result["errors"]
-    assert result["speaker_accuracy"] >= 0.90, result["errors"]
+def test_quotes_scored_against_corpus_labels(analyser, tmp_path):
+    """The scorer matches labelled quotations by their first words, per slice."""
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "hw-900.txt").write_text(
+        "Station review\n"
+        'The chief fire officer, Ann Hale, said: "Every station will stay open next year." '
+        '"We will look again in the spring," she added.\n\n'
+        'A spokesperson said: "Crews attended quickly and nobody was hurt in the end."\n')
+    (tmp_path / "articles" / "t1-900.txt").write_text('Elsewhere\nNobody said: "unlabelled here at all today".\n')
+    labels = [
+        {"id": "hw-900", "entities": {}, "quotes": [
+            {"speaker": "Ann Hale", "entity": "hwfrs", "start": "Every station will stay open"},
+            {"speaker": "Ann Hale", "entity": None, "start": "We will look again in"},
+            {"speaker": "a councillor", "entity": None, "start": "Words nobody in the text"}]},
+        {"id": "t1-900", "entities": {}},
+    ]
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(record) + "\n" for record in labels))
+    result = evaluate_quotes(tmp_path, analyser=analyser)
+    assert result["gold_quotes"] == 3
+    assert set(result["by_slice"]) == {"hw", "new", "development", "all"}   # t1 carries no quote labels
+    row = result["by_slice"]["hw"]
+    assert row["predicted_quotes"] == 3
+    assert row["recall"] == pytest.approx(2 / 3)
+    assert row["precision"] == pytest.approx(2 / 3)       # the spokesperson's quote is not labelled
+    assert row["speaker_accuracy"] == 1.0
+    assert row["speaker_body_accuracy"] == pytest.approx(1 / 2)   # Ann Hale's second quote is hwfrs too
+    assert any("not found" in str(error) for error in result["errors"])
 
 
 def test_pronoun_after_unnamed_spokesperson(analyser):
