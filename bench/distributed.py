@@ -11,7 +11,8 @@ the writer (``run_distributed_crawl``, in this process) with that many local wor
 ``--extract-workers 0``, so every worker is one process and its CPU is counted). Reports
 wall time, articles per second, and CPU per article split into the writer's and the
 workers'. With ``--stages``: ``analyse`` and ``classify`` of the stored articles with 1 and 2
-processes (models trained on the seed corpus first), wall and CPU time.
+processes (models trained on the seed corpus first, ``--folds 2`` to save time: the
+cross-validation only fills the model cards), wall and CPU time.
 
 On a shared machine (load above the core count) wall time measures the machine's load as
 much as the code: the CPU figures are the ones to project from. A site served on 127.0.0.1
@@ -141,8 +142,8 @@ def main() -> None:
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
             if args.stages:
                 models = tmp / "models"
-                trained = subprocess.run([sys.executable, str(REPO / "pipeline.py"), "train", "--models",
-                                          str(models)], env={**os.environ, "PYTHONPATH": str(REPO),
+                trained = subprocess.run([sys.executable, str(REPO / "pipeline.py"), "train", "--folds", "2",
+                                          "--models", str(models)], env={**os.environ, "PYTHONPATH": str(REPO),
                                                              "CUTTINGS_DB": str(tmp / "none.db")},
                                          capture_output=True, text=True)
                 if trained.returncode:
