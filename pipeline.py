@@ -17,15 +17,15 @@ from pathlib import Path
 import click
 
 from cuttings import store
-from cuttings.cli_common import (CuttingsContext, err_console, fail, pass_context, progress_bar, show_progress,
-                                 validate_since)
+from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
+                                 show_progress, validate_since)
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=CuttingsGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
 @click.version_option(package_name="cuttings")
@@ -56,31 +56,25 @@ def load_sources_or_fail(path, base=None):
 
 
 def load_analyser(watchlist_path=None):
-    """The watchlist analyser, plus the optional statistical NER if the watchlist names one."""
-    from nlp.entities import Analyser
-    from nlp.ner import NamedEntityRecogniser, configured_model
-    from nlp.watchlist import WatchlistError, load_watchlist
+    """The watchlist analyser, plus the optional statistical NER if the watchlist names one
+    (``cuttings.stages.load_analyser``: the same one ``cuttings run`` uses)."""
+    from cuttings import stages
+    from nlp.watchlist import WatchlistError
     try:
-        analyser = Analyser(load_watchlist(watchlist_path))
-        model = configured_model(watchlist_path)
-        if model:
-            analyser.ner = NamedEntityRecogniser(model)
-            analyser.version = f"{analyser.version}+{analyser.ner.version}"
-        return analyser
+        return stages.load_analyser(watchlist_path)
     except WatchlistError as exc:
         fail(str(exc))
 
 
 def load_classifier(models_path=None, *, required=True):
-    from cuttings.stages import models_dir
-    from nlp.classify import Classifier, ModelLoadError
-    directory = models_dir(models_path)
-    if not directory.exists() or not any(directory.glob("*.skops")):
+    from cuttings import stages
+    from nlp.classify import ModelLoadError
+    if not stages.models_present(models_path):
         if required:
-            fail(f"no trained models in {directory}: run `cuttings train` first")
+            fail(f"no trained models in {stages.models_dir(models_path)}: run `cuttings train` first")
         return None
     try:
-        return Classifier.load(directory)
+        return stages.load_classifier(models_path)
     except ModelLoadError as exc:
         fail(str(exc))
 
@@ -104,12 +98,10 @@ def print_crawl_summary(summary) -> None:
 
 
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
-    from cuttings.crawl import default_since, run_crawl
+    from cuttings.crawl import run_crawl
+    from cuttings.stages import resolve_since
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
-    if since == "all":
-        since = None
-    elif since is None:
-        since = default_since(db, sources_config.crawl.overlap_hours)
+    since = resolve_since(db, since, sources_config.crawl.overlap_hours)
     if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
         from cuttings.distributed import DistributedError, run_distributed_crawl
         try:
@@ -138,8 +130,8 @@ def do_analyse(db, analyser, workers=1):
 
 
 def do_classify(db, classifier, analyser_version, workers=1):
-    from cuttings.stages import classifier_version, classify_stage
-    version = classifier_version(classifier) + f"|analyse={analyser_version}"
+    from cuttings.stages import classify_stage, classify_version
+    version = classify_version(classifier, analyser_version)
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
     if workers > 1:
         from cuttings.parallel import classify_parallel, worker_pool
@@ -329,34 +321,13 @@ def demo_summary(db) -> str:
 def training_records(db=None, corpus_dir=None, scheme=None):
     """Seed corpus records plus human labels from the database (human labels replace the
     corpus labels of the same article)."""
+    from cuttings.labelling import labelled_records
     from nlp.corpus import load_corpus
+    from nlp.scheme import load_scheme
     records = load_corpus(corpus_dir, scheme)
     if db is None:
         return records
-    labelled = {}
-    for row in db.query("SELECT l.article_id, l.task, l.target, l.label, a.title, a.body, a.published_at "
-                        "FROM labels l JOIN articles a ON a.id = l.article_id ORDER BY l.id"):
-        rec = labelled.setdefault(row["article_id"], {
-            "id": f"db-{row['article_id']}", "title": row["title"], "body": row["body"],
-            "date": row["published_at"], "topics": [], "stance_governance": None, "tone": {}, "entities": {}})
-        if row["task"] == "topics":
-            if row["label"] == "__rejected__":
-                if row["target"] in rec["topics"]:
-                    rec["topics"].remove(row["target"])
-            elif row["label"] not in rec["topics"]:
-                rec["topics"].append(row["label"])
-        elif row["task"] == "tone":
-            rec["tone"][row["target"]] = row["label"]
-        else:
-            rec[row["task"]] = row["label"]
-    for article_id, rec in labelled.items():
-        for m in store.article_mentions(db, article_id):
-            rec["entities"].setdefault(m["entity_id"], [])
-            if m["surface"] not in rec["entities"][m["entity_id"]]:
-                rec["entities"][m["entity_id"]].append(m["surface"])
-        if rec["topics"] and rec["stance_governance"]:
-            records.append(rec)
-    return records
+    return records + labelled_records(db, (scheme or load_scheme()).tasks)
 
 
 def train_models_into(db, models_path, features, folds):
@@ -528,6 +499,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         cuttings analyse-text article.txt page.html
         echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
     """
+    from nlp.entities import document_text
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
@@ -535,7 +507,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         err_console.print("[yellow]no trained models: topics, stance and tone left empty "
                           "(run `cuttings train`)[/yellow]")
     for title, body in documents:
-        text = store.document_text(title, body)
+        text = document_text(title, body)
         result = analyser.analyse(text, published_at)
         entities: dict[str, list] = {}
         for m in result["mentions"]:

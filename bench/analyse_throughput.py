@@ -49,6 +49,7 @@ def stage(articles: int) -> None:
     import tempfile
     from pathlib import Path
 
+    from crawler.revisions import save_article
     from cuttings import store
     from cuttings.stages import analyse_stage
 
@@ -58,7 +59,7 @@ def stage(articles: int) -> None:
         with db.atomic():
             for number, (record, text) in zip(range(articles), itertools.cycle(corpus)):
                 title, _, body = text.partition("\n")
-                store.save_article(db, {"url": f"https://bench.example/{number}",
+                save_article(db, {"url": f"https://bench.example/{number}",
                                         "canonical_url": f"https://bench.example/{number}", "title": title,
                                         "body": body.strip(),
                                         "published_at": record.get("date")}, None)

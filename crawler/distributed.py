@@ -40,7 +40,6 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy_redis import connection
@@ -51,7 +50,8 @@ from scrapy_redis.spiders import RedisMixin
 
 from crawler import discovery
 from crawler.spiders.news import NewsSpider, _header, _is_html
-from cuttings.dedupe import normalise_url
+from crawler.dedupe import normalise_url
+from crawler.middlewares import IncrementalMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +303,28 @@ class RedisCounter:
         self.read[field] = int(self.server.hincrby(self.key, field, delta))
 
 
+class RedisIncrementalMiddleware(IncrementalMiddleware):
+    """The incremental rules of a local crawl, reading the snapshot of ``crawl_state`` the writer
+    published in Redis (``PREFIX:state``) instead of the database, which workers never open."""
+
+    def spider_opened(self, spider):
+        super().spider_opened(spider)
+        self.server, self.key = spider.server, spider.keys.state
+
+    def state(self, url: str) -> dict | None:
+        value = self.server.hget(self.key, url)
+        return json.loads(value) if value else None
+
+    def known_url(self, url: str) -> dict | None:
+        return self.state(url)
+
+    def discovery_validators(self, url: str) -> tuple[str | None, str | None]:
+        state = self.state(url)
+        if state and state.get("kind") in ("feed", "sitemap"):
+            return state.get("etag"), state.get("last_modified")
+        return None, None
+
+
 # ----------------------------------------------------------------------------------------------
 # The worker spider
 # ----------------------------------------------------------------------------------------------
@@ -398,32 +420,12 @@ class WorkerSpider(RedisMixin, NewsSpider):
                 yield request
             self.push([], done=seed["task"])
 
-    # -- incremental state from the writer's snapshot --------------------------------------------
-    def state_of(self, url: str) -> dict | None:
-        value = self.server.hget(self.keys.state, url)
-        return json.loads(value) if value else None
-
-    def known_state(self, url: str) -> dict | None:
-        return self.state_of(normalise_url(url))
-
-    def conditional_headers(self, url: str) -> dict[str, str]:
-        state = self.state_of(url)
-        headers = {}
-        if state and state.get("kind") in ("feed", "sitemap"):
-            if state.get("etag"):
-                headers["If-None-Match"] = state["etag"]
-            if state.get("last_modified"):
-                headers["If-Modified-Since"] = state["last_modified"]
-        return headers
-
     def article_request(self, source, found: discovery.Found):
         self.scheduled.last_added = None
         request = super().article_request(source, found)
         self.found_buffer.append([source.id, found.found_by, normalise_url(found.url)])
         if request is not None and self.scheduled.last_added is False:
-            # Another worker scheduled this URL between our check and our add.
-            self.pages_per_source[source.id] = self.pages_per_source[source.id] - 1
-            return None
+            return None  # another worker scheduled this URL between our check and our add
         return request
 
     # -- discovery callbacks: article URLs they schedule are held by their task ------------------
@@ -505,6 +507,11 @@ def worker_settings(settings, redis_url: str, prefix: str = DEFAULT_PREFIX) -> N
     settings.set("REDIS_START_URLS_KEY", Keys(prefix).start)
     settings.set("STATS_CLASS", "crawler.distributed.ForwardingStatsCollector")
     settings.set("ITEM_PIPELINES", {"crawler.distributed.RedisItemPipeline": 300})
+    downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    position = downloader.pop("crawler.middlewares.IncrementalMiddleware", 560)
+    downloader["crawler.middlewares.IncrementalMiddleware"] = None
+    downloader["crawler.distributed.RedisIncrementalMiddleware"] = position
+    settings.set("DOWNLOADER_MIDDLEWARES", downloader)
     middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
     middlewares["crawler.distributed.TaskLedgerMiddleware"] = 1
     settings.set("SPIDER_MIDDLEWARES", middlewares)

@@ -1,12 +1,18 @@
-"""Downloader middlewares: retries that honour ``Retry-After`` on 429 and 503."""
+"""Downloader middlewares: retries that honour ``Retry-After`` on 429 and 503, and the
+incremental crawl's rules (which known URLs to fetch again, with which conditional headers)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import time
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
+
+from cuttings import store
 
 MAX_RETRY_AFTER = 120.0
 
@@ -49,3 +55,117 @@ class RetryAfterMiddleware(RetryMiddleware):
             self.crawler.stats.inc_value("retry_after/seconds", wait)
             await asyncio.sleep(wait)
         return retry
+
+
+class SkipRequest(IgnoreRequest):
+    """A request the incremental rules or the page budget skip (not an error: never recorded)."""
+
+
+class IncrementalPolicy:
+    """Which known URLs to fetch again and how, as Scrapy's httpcache policies decide for a cache:
+    a page rejected before (not an article) is never refetched; a stored article only inside the
+    revisit window (published or first seen within ``revisit_days``), and then conditionally
+    (If-None-Match / If-Modified-Since from its last fetch)."""
+
+    def __init__(self, revisit_days: int):
+        self.revisit_days = revisit_days
+
+    def skip_reason(self, state: dict | None, now: dt.datetime | None = None) -> str | None:
+        """``rejected`` or ``known`` when the URL should not be fetched again, else None."""
+        if state is None:
+            return None
+        if state["kind"] == "rejected":
+            return "rejected"
+        if state["kind"] == "article" and not self.within_revisit_window(state, now):
+            return "known"
+        return None
+
+    def within_revisit_window(self, state: dict, now: dt.datetime | None = None) -> bool:
+        reference = state.get("published_at") or state.get("first_seen_at")
+        if not reference:
+            return False
+        now = now or dt.datetime.now(dt.timezone.utc)
+        cutoff = (now - dt.timedelta(days=self.revisit_days)).strftime("%Y-%m-%d")
+        return reference[:10] >= cutoff
+
+    @staticmethod
+    def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+
+class IncrementalMiddleware:
+    """The incremental crawl's rules as a downloader middleware, reading the store's
+    ``crawl_state``: requests marked ``meta["incremental"] = "article"`` for a URL already stored
+    outside the revisit window, or rejected before, are skipped (:class:`SkipRequest`); revisits
+    get conditional headers; so do ``"discovery"`` requests (feeds, sitemaps) fetched completely
+    before. Article requests that pass count against the source's page budget
+    (``max_pages_per_source``); over it they are skipped too.
+
+    The store is the spider's connection (the crawl runner's), else the database named by the
+    ``CUTTINGS_DB`` setting; without either every request passes unchanged.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.db = None
+        self.owns_db = False
+        self.policy = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def spider_opened(self, spider):
+        self.db = getattr(spider, "db", None)
+        path = self.crawler.settings.get("CUTTINGS_DB")
+        if self.db is None and path:
+            self.db, self.owns_db = store.connect(path), True
+        self.policy = IncrementalPolicy(getattr(spider, "revisit_days", 3))
+
+    def spider_closed(self, spider):
+        if self.owns_db and self.db is not None:
+            self.db.close()
+        self.db = None
+
+    def process_request(self, request, spider=None):
+        kind = request.meta.get("incremental")
+        if kind is None or request.meta.get("incremental_checked"):
+            return None  # retries and redirects of a request already checked pass as they are
+        request.meta["incremental_checked"] = True
+        if kind == "discovery":
+            request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
+        elif kind == "article":
+            self.article(request)
+        return None
+
+    def known_url(self, url: str) -> dict | None:
+        """What the crawl knows of a normalised URL (the distributed worker reads a snapshot)."""
+        return store.known_url(self.db, url) if self.db is not None else None
+
+    def discovery_validators(self, url: str) -> tuple[str | None, str | None]:
+        return store.discovery_validators(self.db, url) if self.db is not None else (None, None)
+
+    def article(self, request) -> None:
+        spider, stats = self.crawler.spider, self.crawler.stats
+        state = self.known_url(request.meta["state_key"])
+        reason = self.policy.skip_reason(state)
+        if reason is not None:
+            stats.inc_value(f"cuttings/skipped_{reason}")
+            raise SkipRequest(f"{reason}: {request.url}")
+        source = request.meta["source"]
+        budget = getattr(spider, "pages_per_source", None)
+        if budget is not None:
+            if budget[source.id] >= spider.max_pages:
+                stats.inc_value("cuttings/skipped_page_cap")
+                raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
+            budget[source.id] += 1
+        if state is not None and state["kind"] == "article":
+            request.headers.update(self.policy.conditional_headers(state.get("etag"), state.get("last_modified")))
+            stats.inc_value("cuttings/revisits")

@@ -1,7 +1,9 @@
 """Item pipelines: one class per concern, priorities spaced (see settings.ITEM_PIPELINES).
 
-Each pipeline gets the shared store connection from the spider (opened by the crawl
-runner, one connection on the reactor thread) and counts what it drops in the stats.
+Each pipeline opens its store in ``open_spider``: the connection the crawl runner gave the
+spider (one connection on the reactor thread), else the database named by the
+``CUTTINGS_DB`` setting (``scrapy crawl news -s CUTTINGS_DB=...``). Pipelines call store
+functions, never SQL, and count what they drop in the stats.
 """
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
+from crawler.dedupe import SyndicationIndex, normalise_url
+from crawler.revisions import save_article
 from cuttings import store
-from cuttings.dedupe import SyndicationIndex, normalise_url
 
 
 class _StorePipeline:
-    """Base: keeps the crawler, whose spider carries the shared store connection."""
+    """Base: keeps the crawler and opens the store when the spider opens."""
+
+    db = None
+    owns_db = False
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -27,6 +33,17 @@ class _StorePipeline:
     @property
     def spider(self):
         return self.crawler.spider
+
+    def open_spider(self):
+        self.db = getattr(self.spider, "db", None)
+        path = self.crawler.settings.get("CUTTINGS_DB")
+        if self.db is None and path:
+            self.db, self.owns_db = store.connect(path), True
+
+    def close_spider(self):
+        if self.owns_db and self.db is not None:
+            self.db.close()
+        self.db = None
 
 
 class RejectNonArticlesPipeline(_StorePipeline):
@@ -40,8 +57,8 @@ class RejectNonArticlesPipeline(_StorePipeline):
         reason = item.get("reject_reason") or "no article body"
         spider.crawler.stats.inc_value("cuttings/pages_rejected")
         spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/pages_rejected")
-        if spider.db is not None:
-            store.record_fetch(spider.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
+        if self.db is not None:
+            store.record_fetch(self.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
                                kind="rejected", found_by=item.get("found_by"), http_status=item.get("http_status"),
                                reject_reason=reason)
         raise DropItem(f"not an article: {reason}: {item['url']}")
@@ -70,7 +87,7 @@ class StoreArticlesPipeline(_StorePipeline):
     """
 
     def open_spider(self):
-        self.db = self.spider.db
+        super().open_spider()
         self.index = SyndicationIndex.from_db(self.db) if self.db is not None else None
         settings = self.crawler.settings
         self.commit_every = settings.getint("CUTTINGS_COMMIT_EVERY", 50)
@@ -82,10 +99,9 @@ class StoreArticlesPipeline(_StorePipeline):
         spider = self.spider
         if self.db is None:
             return item
-        if not self.db.conn.in_transaction:
-            self.db.conn.execute("BEGIN")
+        if store.begin(self.db):
             self.pending, self.batch_started = 0, time.monotonic()
-        status, article_id = store.save_article(self.db, dict(item), spider.run_id, self.index)
+        status, article_id = save_article(self.db, dict(item), spider.run_id, self.index)
         self.pending += 1
         if self.pending >= self.commit_every or time.monotonic() - self.batch_started >= self.commit_seconds:
             self.commit()
@@ -98,10 +114,11 @@ class StoreArticlesPipeline(_StorePipeline):
         return item
 
     def commit(self):
-        if self.db is not None and self.db.conn.in_transaction:
-            self.db.conn.execute("COMMIT")
+        if self.db is not None:
+            store.commit(self.db)
         self.pending = 0
 
     def close_spider(self):
         self.commit()
         self.index = None
+        super().close_spider()

@@ -37,6 +37,8 @@ HTTPERROR_ALLOWED_CODES = [304]
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Known URLs skipped or fetched conditionally, page budget per source (reads crawl_state).
+    "crawler.middlewares.IncrementalMiddleware": 560,
 }
 
 # One item pipeline per concern, priorities spaced for later additions.

@@ -1,7 +1,9 @@
 """Shared pieces of the command line: database option, errors, progress display.
 
 Conventions (as sqlite-utils): user mistakes raise ``click.ClickException`` (one
-line, exit 1, no traceback); every command's help ends with an example; long work
+line, exit 1, no traceback); the library's own errors (``cuttings.errors.CuttingsError``,
+``nlp.errors.NlpError``) are turned into one such line by :class:`CuttingsGroup`, with the
+hint that fits the command line; every command's help ends with an example; long work
 shows a rich progress bar on a terminal and nothing when output is piped.
 """
 from __future__ import annotations
@@ -15,8 +17,35 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuttings import store
+from cuttings.errors import CuttingsError, DatabaseNotFound
+from nlp.errors import NlpError
 
 err_console = Console(stderr=True)
+
+USER_ERRORS = (CuttingsError, NlpError)
+
+
+def user_message(exc: Exception) -> str:
+    """One line for a library error, with what to do next when the command line knows it."""
+    from cuttings.stages import ModelsMissing
+
+    message = str(exc)
+    if isinstance(exc, DatabaseNotFound):
+        return f"{message} (run `cuttings demo` or `cuttings crawl` first, or pass --db)"
+    if isinstance(exc, ModelsMissing):
+        return f"{message}: run `cuttings train` first"
+    return message
+
+
+class CuttingsGroup(click.Group):
+    """A click group whose commands may let library errors through: each becomes one line on
+    stderr and exit status 1 (``click.ClickException``), never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(user_message(exc)) from None
 
 
 class CuttingsContext:
@@ -30,7 +59,7 @@ class CuttingsContext:
         try:
             return store.connect(self.db_path, create=create)
         except store.StoreError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(user_message(exc)) from None
 
 
 pass_context = click.make_pass_decorator(CuttingsContext)

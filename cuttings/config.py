@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cuttings.errors import CuttingsError
 from cuttings.store import DATA_DIR
 
 DEFAULT_SOURCES = DATA_DIR / "sources.toml"
@@ -19,7 +20,7 @@ DEMO_SOURCES = DATA_DIR / "demo_sources.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class ConfigError(ValueError):
+class ConfigError(CuttingsError, ValueError):
     """A configuration file a user must fix; the message names the file and entry."""
 
 

@@ -113,7 +113,7 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
     def stat(key):
         return int(stats.get(key, 0) or 0)
 
-    errors = db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ?", [run_id]).fetchone()[0]
+    errors = store.run_error_count(db, run_id)
     counts = {
         "pages_fetched": sum(stat(f"cuttings/source/{s.id}/pages_fetched") for s in sources),
         "articles_new": stat("cuttings/articles_new"),
@@ -125,31 +125,28 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
     }
     spider_layers = stats.get("cuttings/found_layers", {})
     summary = CrawlSummary(run_id, "ok", counts)
-    summary.errors_by_kind = {row["kind"]: row["n"] for row in db.query(
-        "SELECT kind, count(*) AS n FROM crawl_errors WHERE crawl_run_id = ? GROUP BY kind ORDER BY n DESC",
-        [run_id])}
-    with db.atomic():
-        for source in sources:
-            prefix = f"cuttings/source/{source.id}/"
-            layers = spider_layers.get(source.id, {})
-            stored = sum(stat(prefix + f"articles_{k}") for k in ("new", "duplicate", "updated", "unchanged"))
-            body_words = stat(prefix + "body_words")
-            row = {
-                "crawl_run_id": run_id, "source_id": source.id,
-                "found_by_feed": len(layers.get("feed", ())), "found_by_sitemap": len(layers.get("sitemap", ())),
-                "found_by_links": len(layers.get("links", ())), "found_by_search": len(layers.get("search", ())),
-                "pages_fetched": stat(prefix + "pages_fetched"), "articles_stored": stored,
-                "articles_new": stat(prefix + "articles_new") + stat(prefix + "articles_duplicate"),
-                "pages_rejected": stat(prefix + "pages_rejected"), "errors": stat(prefix + "errors"),
-                "mean_body_words": round(body_words / stored, 1) if stored else None,
-                "date_rate": round(stat(prefix + "dated") / stored, 3) if stored else None,
-            }
-            row["warning"] = health_warning(db, source.id, row,
-                                            discovery_not_modified=stat(prefix + "discovery_not_modified"))
-            if row["warning"]:
-                summary.warnings.append(f"{source.id}: {row['warning']}")
-            db["source_runs"].insert(row, replace=True)
-            summary.sources.append(row)
+    summary.errors_by_kind = store.run_errors_by_kind(db, run_id)
+    for source in sources:
+        prefix = f"cuttings/source/{source.id}/"
+        layers = spider_layers.get(source.id, {})
+        stored = sum(stat(prefix + f"articles_{k}") for k in ("new", "duplicate", "updated", "unchanged"))
+        body_words = stat(prefix + "body_words")
+        row = {
+            "crawl_run_id": run_id, "source_id": source.id,
+            "found_by_feed": len(layers.get("feed", ())), "found_by_sitemap": len(layers.get("sitemap", ())),
+            "found_by_links": len(layers.get("links", ())), "found_by_search": len(layers.get("search", ())),
+            "pages_fetched": stat(prefix + "pages_fetched"), "articles_stored": stored,
+            "articles_new": stat(prefix + "articles_new") + stat(prefix + "articles_duplicate"),
+            "pages_rejected": stat(prefix + "pages_rejected"), "errors": stat(prefix + "errors"),
+            "mean_body_words": round(body_words / stored, 1) if stored else None,
+            "date_rate": round(stat(prefix + "dated") / stored, 3) if stored else None,
+        }
+        row["warning"] = health_warning(db, source.id, row,
+                                        discovery_not_modified=stat(prefix + "discovery_not_modified"))
+        if row["warning"]:
+            summary.warnings.append(f"{source.id}: {row['warning']}")
+        summary.sources.append(row)
+    store.save_source_runs(db, summary.sources)
     return summary
 
 
@@ -157,10 +154,9 @@ def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int
     """Warn when a source's yield, body length or date rate drops sharply against its recent runs
     (the usual sign of a site redesign). ``discovery_not_modified``: feeds/sitemaps that answered
     304 this run; their URLs are not re-listed, so a lower URL count is then expected."""
-    recent = list(db.query(
-        "SELECT found_by_feed + found_by_sitemap + found_by_links + found_by_search AS found, mean_body_words, "
-        "date_rate FROM source_runs WHERE source_id = ? AND crawl_run_id < ? ORDER BY crawl_run_id DESC LIMIT 7",
-        [source_id, row["crawl_run_id"]]))
+    recent = [{"found": r["found_by_feed"] + r["found_by_sitemap"] + r["found_by_links"] + r["found_by_search"],
+               "mean_body_words": r["mean_body_words"], "date_rate": r["date_rate"]}
+              for r in store.recent_source_runs(db, source_id, before_run=row["crawl_run_id"], limit=7)]
     found_now = row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
     if not recent:
         return "found no article URLs" if found_now == 0 else None

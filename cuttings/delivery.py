@@ -19,6 +19,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Mapping
 
+from cuttings.errors import CuttingsError
+
 log = logging.getLogger(__name__)
 
 SMTP_VARIABLES = {
@@ -34,7 +36,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-class DeliveryError(Exception):
+class DeliveryError(CuttingsError):
     """Sending failed or is misconfigured; the message says what to fix (never contains secrets)."""
 
 

@@ -161,11 +161,12 @@ class Writer:
             except DropItem:
                 return
 
-    def commit(self) -> None:
+    def flush(self) -> None:
+        """Commit the batch the store pipeline holds open (the writer is about to wait)."""
         for pipeline in self.pipelines:
-            commit = getattr(pipeline, "commit", None)
-            if callable(commit):
-                commit()
+            flush = getattr(pipeline, "commit", None)
+            if callable(flush):
+                flush()
 
     def close(self, reason: str) -> dict:
         for pipeline in self.pipelines:
@@ -310,7 +311,7 @@ def run_distributed_crawl(db, sources: list[Source], crawl: CrawlSettings, redis
                 last_lock = time.monotonic()
             if batch:
                 continue
-            writer.commit()
+            writer.flush()
             pipe = server.pipeline(transaction=True)
             pipe.hlen(keys.pending).llen(keys.items).llen(keys.start).zcard(keys.requests)
             pending, items, seeds, queued = pipe.execute()

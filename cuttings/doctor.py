@@ -1,8 +1,10 @@
 """Health checks for an install: configuration, database, disk, recent runs, sources, models.
 
 ``doctor_checks`` returns a list of :class:`Check` (status ``ok``, ``warning`` or ``error``,
-a one-line message and what to do), so ``cuttings doctor`` and the digest show the same
-warnings. It never writes to the database.
+a one-line message and what to do) for ``cuttings doctor``. The per-run source health warning
+it repeats is the crawler's (``cuttings.crawl.health_warning``, stored in
+``source_runs.warning``); the digest's crawl-health section reads the same rows itself. It never
+writes to the database.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
                   min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
                   include_config: bool = True) -> list[Check]:
     """Every check, in a stable order. ``include_config=False`` leaves out the configuration
-    and model checks (for the digest, which only needs the run and source health)."""
+    and model checks (only the database, run and source health)."""
     checks: list[Check] = []
     source_ids = None
     if include_config:
@@ -107,16 +109,16 @@ def check_scheme(path) -> Check:
 
 
 def check_models(path) -> Check:
-    from cuttings.stages import models_dir
+    from cuttings.stages import load_classifier, models_dir, models_present
     directory = models_dir(path)
-    if not directory.is_dir() or not any(directory.glob("*.skops")):
+    if not models_present(directory):
         return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
     try:
-        from nlp.classify import Classifier, ModelLoadError
+        from nlp.classify import ModelLoadError
     except ImportError as exc:
         return Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        classifier = Classifier.load(directory)
+        classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
     return _ok("models", f"{len(classifier.versions)} models load from {directory}")
@@ -139,10 +141,7 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     if foreign:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
-    applied = {row[0] for row in conn.execute(
-        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [store.migrations.name])} \
-        if "_sqlite_migrations" in tables else set()
-    pending = [m.name for m in store.migrations._migrations if m.name not in applied]
+    applied, pending = store.migration_status(conn)
     if pending:
         checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
                             "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))
@@ -205,8 +204,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
     stopped, failing, warned = [], [], []
     for source_id in source_ids:
-        runs = conn.execute("SELECT crawl_run_id, articles_new, articles_stored, errors, warning FROM source_runs "
-                            "WHERE source_id = ? ORDER BY crawl_run_id DESC LIMIT 50", [source_id]).fetchall()
+        runs = store.recent_source_runs(conn, source_id, limit=50)
         if not runs:
             continue
         recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]

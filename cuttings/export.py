@@ -22,6 +22,8 @@ from typing import IO, Any, Iterator
 
 from sqlite_utils import Database
 
+from cuttings.errors import CuttingsError
+
 FORMATS = ("csv", "jsonl")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,7 +36,7 @@ def guard_formula(value: Any) -> Any:
 STANCES = ("favour", "against", "neutral", "none")
 
 
-class ExportError(ValueError):
+class ExportError(CuttingsError, ValueError):
     """A bad export request (unknown format or stance)."""
 
 

@@ -31,12 +31,13 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import store
+from cuttings.errors import CuttingsError
 from nlp.scheme import SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
 
 
-class LabellingError(Exception):
+class LabellingError(CuttingsError):
     """A problem the analyst can fix (bad file, unknown task); one-line message."""
 
 
@@ -230,13 +231,7 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
 
 def save_labels(db, article_id: int, rows: Iterable[tuple[str, str, str]], annotator: str) -> int:
     """Insert (task, target, label) rows for one article in one transaction; returns the count."""
-    rows = list(rows)
-    now = store.utcnow()
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(article_id, task, target, label, annotator, now) for task, target, label in rows])
-    return len(rows)
+    return store.add_labels(db, [(article_id, task, target, label, annotator) for task, target, label in rows])
 
 
 def answer_rows(question: Question, chosen: list[str]) -> list[tuple[str, str, str]]:
@@ -435,6 +430,29 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     return result
 
 
+def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
+    """Training records (the corpus's form) for every article whose human labels answer all the
+    article-level tasks, labels resolved as :func:`human_labels` resolves them; ``entities`` are
+    the surfaces of the article's stored mentions."""
+    required = [name for name, task in tasks.items() if task.kind != "per_entity"]
+    empty = {"multi_label": list, "per_entity": dict}
+    records = []
+    for article_id, labels in sorted(human_labels(db, tasks).items()):
+        if not all(labels.get(name) for name in required):
+            continue
+        article = store.article_text(db, article_id)
+        record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
+                  "date": article["published_at"], "entities": {}}
+        for name, task in tasks.items():
+            record[name] = labels.get(name, empty.get(task.kind, lambda: None)())
+        for mention in store.article_mentions(db, article_id):
+            surfaces = record["entities"].setdefault(mention["entity_id"], [])
+            if mention["surface"] not in surfaces:
+                surfaces.append(mention["surface"])
+        records.append(record)
+    return records
+
+
 def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
     labelled = human_labels(db, tasks)
@@ -535,8 +553,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             raise LabellingError(f"{where}: invalid JSON: {exc.msg}") from None
         parsed.append((line_no, raw, validate_record(raw, tasks, where)))
     summary.records = len(parsed)
-    now = store.utcnow()
-    with db.atomic():
+    with store.transaction(db):
         for line_no, raw, wanted in parsed:
             article_id = _match_article(db, raw)
             if article_id is None:
@@ -547,9 +564,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             if not rows:
                 continue
             who = raw.get("annotator") or annotator
-            db.conn.executemany(
-                "INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [(article_id, t, target, label, who, now) for t, target, label in rows])
+            store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
             summary.articles_changed += 1
             summary.labels_added += len(rows)
     return summary

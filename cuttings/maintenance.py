@@ -14,18 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cuttings import store
+from cuttings.errors import CuttingsError
 
 BACKUP_PREFIX = "cuttings-"
 
 
-class BackupError(Exception):
+class BackupError(CuttingsError):
     """The backup could not be made or the copy failed its integrity check."""
 
 
-class MaintenanceError(Exception):
+class MaintenanceError(CuttingsError):
     """A maintenance step that cannot run (for example not enough free disk)."""
 
 
@@ -49,12 +51,6 @@ def cutoff(days: int, now: dt.datetime | None = None) -> str:
     return (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def integrity_problems(conn: sqlite3.Connection, pragma: str = "integrity_check") -> list[str]:
-    """Rows of ``PRAGMA integrity_check`` (or ``quick_check``) other than 'ok'."""
-    rows = [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
-    return [] if rows == ["ok"] else rows
-
-
 def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None = None,
                     now: dt.datetime | None = None) -> BackupResult:
     """Copy the live database to ``dest`` (a file, or a directory for a timestamped file), check
@@ -74,19 +70,11 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
         raise BackupError("the backup destination is the database itself")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
-    copy = sqlite3.connect(str(partial))
     try:
-        source.backup(copy, pages=1024)
-        copy.execute("PRAGMA journal_mode = DELETE")  # a self-contained single file
-        problems = integrity_problems(copy)
-    except sqlite3.Error as exc:
-        copy.close()
+        problems = store.backup_copy(db_path, partial)
+    except store.StoreError as exc:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"backup of {db_path} failed: {exc}") from None
-    finally:
-        source.close()
-    copy.close()
+        raise BackupError(str(exc)) from None
     if problems:
         partial.unlink(missing_ok=True)
         raise BackupError(f"the copy failed its integrity check: {'; '.join(problems[:5])}")
@@ -100,37 +88,16 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
     return BackupResult(target, target.stat().st_size, removed)
 
 
-_OLD_VERSIONS = """
-FROM article_versions v
-WHERE v.captured_at < :cutoff
-  AND v.body IS NOT NULL
-  AND (SELECT count(*) FROM article_versions newer
-       WHERE newer.article_id = v.article_id AND newer.version > v.version) >= 2
-"""
-
-
 def prune_versions(db, keep_days: int, *, dry_run: bool = False, now: dt.datetime | None = None) -> PruneResult:
     """Clear the body of article versions older than ``keep_days`` that are not among their
     article's two latest versions. The row, its title, diff summary and flags stay."""
-    params = {"cutoff": cutoff(keep_days, now)}
-    row = db.execute("SELECT count(*), count(DISTINCT article_id), coalesce(sum(length(CAST(body AS BLOB))), 0) "
-                     + _OLD_VERSIONS, params).fetchone()
-    result = PruneResult(rows=row[0], articles=row[1], bytes=row[2])
-    if not dry_run and result.rows:
-        with db.atomic():
-            db.execute("UPDATE article_versions SET body = NULL WHERE id IN (SELECT v.id "
-                       + _OLD_VERSIONS + ")", params)
-    return result
+    rows, articles, size = store.prune_version_bodies(db, cutoff(keep_days, now), dry_run=dry_run)
+    return PruneResult(rows=rows, articles=articles, bytes=size)
 
 
 def prune_errors(db, keep_days: int, *, dry_run: bool = False, now: dt.datetime | None = None) -> PruneResult:
     """Delete ``crawl_errors`` rows older than ``keep_days``."""
-    params = {"cutoff": cutoff(keep_days, now)}
-    rows = db.execute("SELECT count(*) FROM crawl_errors WHERE created_at < :cutoff", params).fetchone()[0]
-    if not dry_run and rows:
-        with db.atomic():
-            db.execute("DELETE FROM crawl_errors WHERE created_at < :cutoff", params)
-    return PruneResult(rows=rows)
+    return PruneResult(rows=store.prune_crawl_errors(db, cutoff(keep_days, now), dry_run=dry_run))
 
 
 def database_bytes(db_path: str | Path) -> int:
@@ -142,14 +109,12 @@ def database_bytes(db_path: str | Path) -> int:
 def vacuum_database(db) -> tuple[int, int]:
     """Checkpoint the WAL and VACUUM; returns (bytes before, bytes after). Refuses when the disk
     beside the database has less free space than the database's size."""
-    path = Path(db.execute("PRAGMA database_list").fetchone()[2])
+    path = store.database_file(db)
     before = database_bytes(path)
     free = shutil.disk_usage(path.parent).free
     if free < before * 1.1:
         raise MaintenanceError(f"VACUUM needs about {before / 1e6:.0f} MB free beside {path}; only "
                                f"{free / 1e6:.0f} MB free (prune first, or move the database)")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.execute("VACUUM")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.vacuum(db)
     return before, database_bytes(path)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable
 
 from cuttings import store
+from cuttings.errors import CuttingsError
 
 log = logging.getLogger("cuttings.nightly")
 
@@ -46,14 +47,14 @@ EXIT_PARTIAL = 4
 STAGES = ("crawl", "analyse", "classify", "report")
 
 
-class AlreadyRunning(Exception):
+class AlreadyRunning(CuttingsError):
     """Another process holds the run lock."""
 
 
 FILE_ONLY = {"file_only": True}  # log-record flag: the command line shows this message itself
 
 
-class UserError(Exception):
+class UserError(CuttingsError):
     """A problem the user must fix before the run can start (one line)."""
 
 
@@ -143,14 +144,9 @@ def mark_stale_runs(db) -> list[int]:
     A row carrying this process's own pid is stale too (pid reuse after a reboot or in a
     container), since this process has not started a run yet when it calls this.
     """
-    stale = [row["id"] for row in db.query("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
+    stale = [row["id"] for row in store.running_runs(db)
              if row["pid"] == os.getpid() or not pid_alive(row["pid"])]
-    if stale:
-        with db.atomic():
-            db.conn.executemany(
-                "UPDATE crawl_runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), "
-                "message = coalesce(message, 'process died before finishing (marked by a later run)') "
-                "WHERE id = ? AND status = 'running'", [(store.utcnow(), run_id) for run_id in stale])
+    store.mark_runs_interrupted(db, stale)
     return stale
 
 
@@ -310,41 +306,37 @@ def _load_sources(options: NightlyOptions):
 
 
 def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import models_dir
+    from cuttings.stages import models_dir, models_present
     if "classify" in options.skip:
         return
-    directory = models_dir(options.models_path)
-    if not directory.is_dir() or not any(directory.glob("*.skops")):
-        raise UserError(f"no trained models in {directory}: run `cuttings train` first")
+    if not models_present(options.models_path):
+        raise UserError(f"no trained models in {models_dir(options.models_path)}: run `cuttings train` first")
 
 
 def _load_models(options: NightlyOptions):
     """The analyser and classifier (slow: spaCy and the skops files), or :class:`UserError`."""
     analyser = classifier = None
     if not {"analyse", "classify"} <= set(options.skip):
-        from nlp.entities import Analyser
-        from nlp.watchlist import WatchlistError, load_watchlist
+        from cuttings.stages import load_analyser
+        from nlp.watchlist import WatchlistError
         try:
-            analyser = Analyser(load_watchlist(options.watchlist_path))
+            analyser = load_analyser(options.watchlist_path)
         except WatchlistError as exc:
             raise UserError(str(exc)) from None
     if "classify" not in options.skip:
-        from cuttings.stages import models_dir
-        from nlp.classify import Classifier, ModelLoadError
+        from cuttings.stages import load_classifier
+        from nlp.classify import ModelLoadError
         try:
-            classifier = Classifier.load(models_dir(options.models_path))
+            classifier = load_classifier(options.models_path)
         except ModelLoadError as exc:
             raise UserError(str(exc)) from None
     return analyser, classifier
 
 
 def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
-    from cuttings.crawl import default_since, run_crawl
-    since = options.since
-    if since == "all":
-        since = None
-    elif since is None:
-        since = default_since(db, config.crawl.overlap_hours)
+    from cuttings.crawl import run_crawl
+    from cuttings.stages import resolve_since
+    since = resolve_since(db, options.since, config.crawl.overlap_hours)
     log.info("crawl: %d sources, since %s", len(config.sources), since or "the beginning")
     summary = run_crawl(db, config.sources, config.crawl, since=since, polite=options.polite,
                         command="crawl (run)")

@@ -12,7 +12,7 @@ import contextlib
 import multiprocessing
 
 from cuttings import store
-from cuttings.stages import BATCH_SIZE, classification_rows, classifier_version
+from cuttings.stages import BATCH_SIZE, classification_rows, classify_version, link_known_speakers
 
 _STATE: dict = {}  # what forked workers inherit: the analyser or the classifier
 
@@ -34,8 +34,10 @@ def worker_pool(workers: int, **state):
 
 
 def _analyse_batch(batch: list[tuple[str | None, str | None, str | None]]) -> list[tuple]:
+    from nlp.entities import document_text
+
     analyser = _STATE["analyser"]
-    texts = [(store.document_text(title, body), published_at) for title, body, published_at in batch]
+    texts = [(document_text(title, body), published_at) for title, body, published_at in batch]
     ner = getattr(analyser, "ner", None)
     return [(result["mentions"], result["quotes"], ner.find(text) if ner else None)
             for (text, _), result in zip(texts, analyser.pipe(texts))]
@@ -57,7 +59,7 @@ def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = No
                 counts["quotes"] += len(quotes)
         if advance:
             advance(len(batch))
-    counts["quotes_linked"] = store.link_known_speakers(db)
+    counts["quotes_linked"] = link_known_speakers(db)
     return counts
 
 
@@ -68,7 +70,7 @@ def _classify_batch(docs: list[dict]) -> list[dict]:
 def classify_parallel(db, classifier, pool, *, analyser_version: str | None = None, advance=None,
                       limit: int | None = None) -> dict:
     """``cuttings.stages.classify_stage`` with the predictions of each batch made in ``pool``."""
-    version = classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
+    version = classify_version(classifier, analyser_version)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]

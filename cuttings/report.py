@@ -548,8 +548,5 @@ def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] 
 
 def record_report(db: Database, digest: dict, formats: tuple[str, ...] | list[str], paths: list[Path]) -> None:
     """Add one ``reports`` row per written file; the next digest starts at ``digest["until"]``."""
-    with db.atomic():
-        for fmt, path in zip(formats, paths):
-            db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
-                       [store.utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
+    store.record_reports(db, digest, formats, paths)
 

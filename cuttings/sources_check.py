@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from crawler import discovery
 from cuttings.config import CrawlSettings, Source
 
-MAX_SITEMAPS = 50
+MAX_SITEMAPS = 200
 
 
 @dataclass

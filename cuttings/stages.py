@@ -1,4 +1,9 @@
-"""The analyse and classify stages: read articles from the store, write results back.
+"""The stages and the one factory for each: read articles from the store, write results back.
+
+Factories (used alike by the command line, ``cuttings run``, ``doctor`` and the tests, so the
+stages are built one way): :func:`load_analyser` (the watchlist analyser with the NER the
+watchlist configures), :func:`load_classifier` (the trained models), :func:`resolve_since` (the
+crawl's cut-off), :func:`classify_version` (the classify stage's version).
 
 Each stage stamps its version on every article it processes (``processing`` table);
 an article is processed again only when the stage's version or the article's text
@@ -13,6 +18,7 @@ import os
 from pathlib import Path
 
 from cuttings import store
+from cuttings.errors import CuttingsError
 
 MODELS_DIR = store.DATA_DIR / "models"
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
@@ -22,30 +28,47 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
     """Write mentions and quotes for every article not yet analysed by ``analyser.version``.
 
     Then quotes by a person whose article does not say whom they speak for are linked to the
-    entity other articles state (``store.link_known_speakers``; ``quotes.entity_method =
+    entity other articles state (:func:`link_known_speakers`; ``quotes.entity_method =
     'known_speaker'``), over the whole store, so the result does not depend on article order.
     """
 
     store.sync_entities(db, analyser.watchlist)
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
-    texts = ((store.document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
+    from nlp.entities import document_text
+
+    texts = ((document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
     counts = {"articles": 0, "mentions": 0, "quotes": 0}
     ner = getattr(analyser, "ner", None)
     results = zip(articles, analyser.pipe(texts))
     while True:
         batch = list(itertools.islice(results, BATCH_SIZE))
         if not batch:
-            counts["quotes_linked"] = store.link_known_speakers(db)
+            counts["quotes_linked"] = link_known_speakers(db)
             return counts
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
             for article, result in batch:
-                named = ner.find(store.document_text(article["title"], article["body"])) if ner else None
+                named = ner.find(document_text(article["title"], article["body"])) if ner else None
                 store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
                 counts["articles"] += 1
                 counts["mentions"] += len(result["mentions"])
                 counts["quotes"] += len(result["quotes"])
         if advance:
             advance(len(batch))
+
+
+def link_known_speakers(db) -> int:
+    """Link every quote whose article does not say whom the speaker speaks for to the entity that
+    other stored articles state for that person (``nlp.quotes.SpeakerMemory``), over the whole
+    database, so the result does not depend on the order articles were analysed in. Articles whose
+    quote links change are marked for classification again (tone reads the quotes). Returns how
+    many quotes changed."""
+    from nlp.quotes import SpeakerMemory
+
+    memory = SpeakerMemory()
+    memory.learn(store.stated_speakers(db))
+    changed = memory.link(store.unstated_speaker_quotes(db))
+    store.relink_quotes(db, changed, invalidate_stage="classify")
+    return len(changed)
 
 
 def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
@@ -70,6 +93,12 @@ def classifier_version(classifier) -> str:
     return "+".join(f"{task}={version}" for task, version in sorted(classifier.versions.items()))
 
 
+def classify_version(classifier, analyser_version: str | None) -> str:
+    """The classify stage's version: the model versions and the analyser version (tone reads the
+    sentences that mention each entity, so a new analyser means classifying again)."""
+    return classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
+
+
 def classify_stage(db, classifier, *, analyser_version: str | None = None, advance=None,
                    limit: int | None = None) -> dict:
     """Classify every article not yet classified by the current models.
@@ -78,7 +107,7 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     tone reads the sentences that mention each entity; for the same reason only articles
     already analysed by that analyser version are classified.
     """
-    version = classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
+    version = classify_version(classifier, analyser_version)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     counts = {"articles": 0, "classifications": 0}
@@ -101,3 +130,57 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 def models_dir(path: str | Path | None = None) -> Path:
     """The models directory: the given path, else $CUTTINGS_MODELS, else data/models."""
     return Path(path or os.environ.get("CUTTINGS_MODELS") or MODELS_DIR)
+
+
+class ModelsMissing(CuttingsError):
+    """No trained models in the models directory."""
+
+
+def models_present(path: str | Path | None = None) -> bool:
+    """Whether the models directory holds trained models (``*.skops`` files)."""
+    directory = models_dir(path)
+    return directory.is_dir() and any(directory.glob("*.skops"))
+
+
+def require_models(path: str | Path | None = None) -> Path:
+    """The models directory, or :class:`ModelsMissing` if it holds no trained models."""
+    directory = models_dir(path)
+    if not models_present(directory):
+        raise ModelsMissing(f"no trained models in {directory}")
+    return directory
+
+
+def load_classifier(path: str | Path | None = None):
+    """The trained classifiers (``nlp.classify.Classifier``) from the models directory.
+    Raises :class:`ModelsMissing`, or ``nlp.classify.ModelLoadError`` for unusable files."""
+    from nlp.classify import Classifier
+
+    return Classifier.load(require_models(path))
+
+
+def load_analyser(watchlist_path: str | Path | None = None):
+    """The watchlist analyser (``nlp.entities.Analyser``), with the statistical NER the watchlist
+    configures (``[ner] model``), if any: its version then includes the NER model's, so every
+    command that analyses stamps the same version. Raises ``nlp.watchlist.WatchlistError``."""
+    from nlp.entities import Analyser
+    from nlp.ner import NamedEntityRecogniser, configured_model
+    from nlp.watchlist import load_watchlist
+
+    analyser = Analyser(load_watchlist(watchlist_path))
+    model = configured_model(watchlist_path)
+    if model:
+        analyser.ner = NamedEntityRecogniser(model)
+        analyser.version = f"{analyser.version}+{analyser.ner.version}"
+    return analyser
+
+
+def resolve_since(db, since: str | None, overlap_hours: int) -> str | None:
+    """The crawl's cut-off: None for ``all``; the given date; by default the last successful
+    crawl's start minus ``overlap_hours`` (None before the first crawl)."""
+    if since == "all":
+        return None
+    if since is not None:
+        return since
+    from cuttings.crawl import default_since
+
+    return default_since(db, overlap_hours)

@@ -49,6 +49,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from nlp import embeddings
+from nlp.errors import NlpError
 from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
 from nlp.scheme import Scheme, Task
 
@@ -108,11 +109,11 @@ TRUSTED_TYPES = [
 ]
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(NlpError, RuntimeError):
     """A saved model is missing, corrupted or from other library versions."""
 
 
-class TrainingError(ValueError):
+class TrainingError(NlpError, ValueError):
     """Training is impossible (no labelled articles, no learnable class...)."""
 
 

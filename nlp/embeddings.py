@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from nlp.errors import NlpError
+
 STATIC_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "embeddings" / "minilm-static"
 EMBEDDERS = ("static", "minilm")
 
@@ -33,7 +35,7 @@ _models: dict[str, object] = {}
 _cache: dict[tuple[str, str], np.ndarray] | None = None
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(NlpError, RuntimeError):
     """The package or files an embedder needs are not installed."""
 
 

@@ -73,6 +73,12 @@ ODD_WHITESPACE_PATTERN = re.compile(f"[{ODD_WHITESPACE}]")
 SINGLE_LINE_BREAK = re.compile(r"(?<!\n)(?<!\n )\n(?! *\n)")
 
 
+def document_text(title: str | None, body: str | None) -> str:
+    """The text the analyser reads and its offsets point into: title, blank line, body (the
+    ``document_text`` the store's ``mentions``/``quotes`` offsets refer to)."""
+    return f"{title or ''}\n\n{body or ''}"
+
+
 def normalise_text(text: str) -> str:
     """Replace single line breaks and odd whitespace by spaces, keeping length and offsets."""
     if any(char in text for char in ODD_WHITESPACE):

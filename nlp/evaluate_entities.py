@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from nlp.entities import Analyser
+from nlp.entities import Analyser, document_text
 from nlp.quotes import SpeakerMemory
 
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
@@ -45,7 +45,7 @@ def slice_of(article_id: str) -> str:
 def article_text(raw: str) -> str:
     """The text the lead passes to the Analyser: headline, blank line, body."""
     headline, _, body = raw.partition("\n")
-    return headline.strip() + "\n\n" + body.strip()
+    return document_text(headline.strip(), body.strip())
 
 
 def _ratio(numerator: int, denominator: int) -> float:

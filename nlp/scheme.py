@@ -10,12 +10,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.errors import NlpError
+
 DEFAULT_SCHEME_PATH = Path(__file__).resolve().parent.parent / "data" / "label_scheme.toml"
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 
 
-class SchemeError(ValueError):
+class SchemeError(NlpError, ValueError):
     """A label scheme, or a record checked against it, is invalid (one-line message)."""
 
 

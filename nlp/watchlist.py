@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp.errors import NlpError
+
 #: Bump when the matching rules change, so cached analyses are recomputed.
 RULES_VERSION = "rules-3"
 
@@ -18,7 +20,7 @@ DEFAULT_WATCHLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "watc
 ENTITY_KINDS = ("organisation", "office", "person")
 
 
-class WatchlistError(ValueError):
+class WatchlistError(NlpError, ValueError):
     """The watchlist file is malformed; the message names the file and the entry."""
 
 

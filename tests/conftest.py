@@ -1,7 +1,16 @@
-"""Shared fixtures. Crawls run in subprocesses (Twisted's reactor starts once per process)."""
+"""Shared fixtures. Crawls run in subprocesses (Twisted's reactor starts once per process).
+
+``slow`` is applied automatically (:func:`pytest_collection_modifyitems`): a test is slow when it,
+or any fixture it uses, crawls, trains models or starts a server (see ``SLOW_CALLS``), or uses a
+fixture that does (``trained_models``, ``demo_db`` ...). ``pytest -m "not slow"`` runs the rest.
+The trained models and the demo database are built once per session.
+"""
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +18,43 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Calls that crawl, train or start a server: a test or fixture whose source makes one is slow.
+SLOW_CALLS = re.compile(
+    r"(?<!def )\b(run_crawl\w*|\w*train\w*|cross_val\w*|_task_examples|serve_directory|FaultServer|Popen|"
+    r"Controller|ThreadingHTTPServer|datasette_command)\(")
+# Session fixtures that train or crawl (through the command line, in a subprocess).
+SLOW_FIXTURES = {"trained_models", "demo_db"}
+
+
+@functools.lru_cache(maxsize=None)
+def _makes_slow_call(func) -> bool:
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return bool(SLOW_CALLS.search(source))
+
+
+def _is_slow(item) -> bool:
+    if item.get_closest_marker("slow"):
+        return True
+    if _makes_slow_call(getattr(item, "function", None)):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    for name in getattr(item, "fixturenames", ()):
+        for fixturedef in (info.name2fixturedefs.get(name, ()) if info else ()):
+            if _makes_slow_call(fixturedef.func):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_slow(item) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
 
 
 def run_cli(*args: str, env: dict | None = None, input: bytes | None = None, timeout: int = 600,
@@ -18,6 +64,25 @@ def run_cli(*args: str, env: dict | None = None, input: bytes | None = None, tim
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     return subprocess.run([sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True,
                           input=input, env=full_env, timeout=timeout, cwd=cwd or REPO)
+
+
+def invoke_cli(*args: str, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the command line in this process (click's ``CliRunner``), for tests where a separate
+    process is not the point: same result shape as :func:`run_cli` (``returncode``, ``stdout``
+    and ``stderr`` as bytes). An exception the command line let through is written to ``stderr``
+    as a traceback, as the real process would print it."""
+    import traceback
+
+    from click.testing import CliRunner
+
+    import pipeline
+
+    full_env = {"CUTTINGS_DB": None, "CUTTINGS_MODELS": None, **(env or {})}
+    result = CliRunner().invoke(pipeline.cli, list(args), env=full_env, input=input)
+    stderr = result.stderr_bytes or b""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception)).encode()
+    return subprocess.CompletedProcess(["cuttings", *args], result.exit_code, result.stdout_bytes, stderr)
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ def snapshot(db: Path) -> dict:
             "SELECT a.canonical_url, a.content_hash, p.canonical_url, a.title, a.published_at, a.version "
             "FROM articles a LEFT JOIN articles p ON p.id = a.duplicate_of")),
         # Copies published the same day without a time may be linked either way round (see
-        # store._published_earlier), so the syndication groups are compared as sets as well.
+        # crawler.revisions.published_earlier), so the syndication groups are compared as sets as well.
         "story_groups": sorted(sorted(members) for members in groups.values()),
         "versions": sorted(conn.execute(
             "SELECT a.canonical_url, v.version, v.content_hash FROM article_versions v "

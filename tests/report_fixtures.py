@@ -1,17 +1,22 @@
 """A small, realistic cuttings database for the report, serve, export and SQL-example tests.
 
-``build_sample_db(path)`` fills a real SQLite file through :func:`cuttings.store.connect`
-with plain parameterised INSERTs. The reference clock is :data:`NOW`
+``build_sample_db(path)`` fills a real SQLite file through the store's own writers
+(``cuttings.store``), their timestamps set with ``store.clock``. The reference clock is :data:`NOW`
 (2026-11-24 07:00 UTC, a morning digest); the previous digest covered the day up to
 :data:`LAST_REPORT_UNTIL`, so stories first seen after it are "new".
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlite_utils import Database
 
+from crawler.dedupe import fingerprint, to_blob
+from crawler.revisions import diff_summary
 from cuttings import store
+from nlp.entities import document_text
 
 NOW = "2026-11-24T07:00:00Z"
 LAST_REPORT_UNTIL = "2026-11-23T07:00:00Z"
@@ -186,7 +191,7 @@ MODEL_VERSIONS = {"topics": "topics-2026.11.1", "stance_governance": "stance-202
 
 def _document(title: str, paragraphs: list[str]) -> tuple[str, str]:
     body = "\n\n".join(paragraphs)
-    return body, store.document_text(title, body)
+    return body, document_text(title, body)
 
 
 def _paragraph_of(document: str, start: int) -> int:
@@ -194,112 +199,120 @@ def _paragraph_of(document: str, start: int) -> int:
     return document[:start].count("\n\n")
 
 
+def _fingerprint(body: str) -> bytes:
+    return to_blob(fingerprint(body))
+
+
 def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) -> int:
     title, body_paragraphs = spec["title"], spec["body"]
     body, document = _document(title, body_paragraphs)
     first_title = spec.get("first_title", title)
     first_body = "\n\n".join(spec.get("first_body", body_paragraphs))
-    version = 2 if "edited_at" in spec else 1
     slug = spec["key"].replace("_", "-")
     outlet_home = next(s[2] for s in SOURCES if s[0] == spec["source"])
     url = f"{outlet_home}news/2026/{slug}/"
-    last_changed = spec.get("edited_at", spec["seen"])
-    cur = db.execute(
-        "INSERT INTO articles (url, canonical_url, source_id, title, author, published_at, published_source, "
-        "modified_at, modified_source, first_seen_at, last_seen_at, last_changed_at, body, word_count, content_hash, "
-        "duplicate_of, similarity, found_by, language, description, section, paywalled, version, crawl_run_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [url, url, spec["source"], title, "Staff reporter", spec["published"], "json-ld",
-         spec.get("modified"), "json-ld" if spec.get("modified") else None, spec["seen"], NOW, last_changed,
-         body, store.word_count(body), store.content_hash(title, body),
-         ids.get(spec.get("duplicate_of")), 0.93 if spec.get("duplicate_of") else None,
-         "feed", "en", body_paragraphs[0][:160], "news", 0, version, run_id])
-    article_id = cur.lastrowid
-    db.execute(
-        "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, diff_summary, "
-        "headline_changed, is_correction, crawl_run_id) VALUES (?, 1, ?, ?, ?, ?, 'first seen', 0, 0, ?)",
-        [article_id, first_title, first_body, store.content_hash(first_title, first_body), spec["seen"], run_id])
-    if version == 2:
-        summary, headline_changed, is_correction = store.diff_summary(first_title, first_body, title, body)
-        db.execute(
-            "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, diff_summary, "
-            "headline_changed, is_correction, crawl_run_id) VALUES (?, 2, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [article_id, title, body, store.content_hash(title, body), spec["edited_at"], summary,
-             int(headline_changed), int(is_correction), run_id])
+    item = {"url": url, "canonical_url": url, "source_id": spec["source"], "title": first_title, "body": first_body,
+            "author": "Staff reporter", "published_at": spec["published"], "published_source": "json-ld",
+            "found_by": "feed", "language": "en", "description": body_paragraphs[0][:160], "section": "news"}
+    with store.clock(spec["seen"]):
+        article_id = store.insert_article(db, item, run_id, fingerprint=_fingerprint(first_body),
+                                          duplicate_of=ids.get(spec.get("duplicate_of")),
+                                          similarity=0.93 if spec.get("duplicate_of") else None)
+    if "edited_at" in spec:
+        summary, headline_changed, is_correction = diff_summary(first_title, first_body, title, body)
+        revised = {**item, "title": title, "body": body, "modified_at": spec.get("modified"),
+                   "modified_source": "json-ld" if spec.get("modified") else None}
+        with store.clock(spec["edited_at"]):
+            store.add_revision(db, store.find_article(db, url), revised, run_id, fingerprint=_fingerprint(body),
+                               summary=summary, headline_changed=headline_changed, is_correction=is_correction)
+    with store.clock(NOW):
+        store.touch_article(db, article_id, url)
+    mentions = []
     for entity_id, surfaces in spec.get("mentions", {}).items():
         for surface in surfaces:
             start = document.find(surface)
             assert start >= 0, (spec["key"], surface)
             paragraph = _paragraph_of(document, start)
-            sentence = document.split("\n\n")[paragraph]
-            db.execute(
-                "INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, sentence, paragraph, "
-                "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'matched', 'analyser-2026.11.1')",
-                [article_id, entity_id, surface, start, start + len(surface), sentence, paragraph])
+            mentions.append({"entity_id": entity_id, "surface": surface, "start_char": start,
+                             "end_char": start + len(surface), "sentence": document.split("\n\n")[paragraph],
+                             "paragraph": paragraph, "method": "matched"})
+    quotes = []
     for speaker, role, entity_id, text in spec.get("quotes", []):
         start = document.find(text)
         assert start >= 0, (spec["key"], text)
-        db.execute(
-            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, text, start_char, end_char, "
-            "analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'analyser-2026.11.1')",
-            [article_id, speaker, role, entity_id, text, start, start + len(text)])
+        quotes.append({"speaker": speaker, "speaker_role": role, "entity_id": entity_id, "text": text,
+                       "start_char": start, "end_char": start + len(text)})
+    article = {"id": article_id, "content_hash": store.content_hash(title, body), "processed_version": None}
     uncertain = spec.get("uncertain", set())
     predictions = [("topics", "", topic, 0.81) for topic in spec["topics"]]
     predictions.append(("stance_governance", "", spec["stance"], 0.74))
     predictions += [("tone", entity_id, label, 0.68) for entity_id, label in spec["tone"].items()]
-    for task, target, label, probability in predictions:
-        is_uncertain = (task, target) in uncertain
-        db.execute(
-            "INSERT INTO classifications (article_id, task, target, label, probability, uncertain, model_version, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [article_id, task, target, label, 0.41 if is_uncertain else probability, int(is_uncertain),
-             MODEL_VERSIONS[task], spec["seen"]])
+    rows = [{"task": task, "target": target, "label": label,
+             "probability": 0.41 if (task, target) in uncertain else probability,
+             "uncertain": (task, target) in uncertain, "model_version": MODEL_VERSIONS[task]}
+            for task, target, label, probability in predictions]
+    with store.clock(spec["seen"]):
+        store.replace_analysis(db, article, "analyser-2026.11.1", mentions, quotes)
+        store.replace_classifications(db, article, "+".join(sorted(MODEL_VERSIONS.values())), rows)
     if "human_stance" in spec:
-        db.execute(
-            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, '', ?, ?, ?)",
-            [article_id, "stance_governance", spec["human_stance"], "analyst@example.org", "2026-11-23T21:00:00Z"])
+        with store.clock("2026-11-23T21:00:00Z"):
+            store.add_labels(db, [(article_id, "stance_governance", "", spec["human_stance"], "analyst@example.org")])
     return article_id
 
 
+@dataclass
+class _Source:
+    """What ``store.sync_sources`` reads of a configured source."""
+    id: str
+    name: str
+    home: str
+    region: str
+    verified: bool = True
+
+    def as_dict(self) -> dict:
+        return {}
+
+
 def build_sample_db(path: str | Path) -> Database:
-    """Create and fill the sample database at ``path``; returns the open :class:`Database`."""
+    """Create and fill the sample database at ``path`` through the store's writers; returns the
+    open :class:`Database`."""
     db = store.connect(path)
-    with db.atomic():
-        for source_id, name, home, region in SOURCES:
-            db.execute("INSERT INTO sources (id, name, home_url, region, verified, config_json, updated_at) "
-                       "VALUES (?, ?, ?, ?, 1, '{}', ?)", [source_id, name, home, region, "2026-10-01T00:00:00Z"])
-        for entity_id, name, kind in ENTITIES:
-            db.execute("INSERT INTO entities (id, name, kind, watchlist_version) VALUES (?, ?, ?, 'watchlist-3')",
-                       [entity_id, name, kind])
+    with store.transaction(db):
+        with store.clock("2026-10-01T00:00:00Z"):
+            store.sync_sources(db, [_Source(*source) for source in SOURCES])
+            store.sync_entities(db, SimpleNamespace(version="watchlist-3", entities=[
+                SimpleNamespace(id=entity_id, name=name, kind=kind) for entity_id, name, kind in ENTITIES]))
         for task, version in MODEL_VERSIONS.items():
-            db.execute("INSERT INTO models (version, task, path, labels_json, training_data_hash, n_examples, "
-                       "metrics_json, card_json, created_at) VALUES (?, ?, ?, '[]', 'abc123', 200, '{}', '{}', ?)",
-                       [version, task, f"models/{version}.skops", "2026-11-01T00:00:00Z"])
-        previous_run = db.execute(
-            "INSERT INTO crawl_runs (command, started_at, finished_at, status, pid, pages_fetched, articles_new, "
-            "errors) VALUES ('crawl', '2026-11-23T02:00:00Z', '2026-11-23T02:20:00Z', 'ok', 100, 240, 3, 0)").lastrowid
-        last_run = db.execute(
-            "INSERT INTO crawl_runs (command, started_at, finished_at, status, pid, pages_fetched, articles_new, "
-            "errors, message) VALUES ('crawl', '2026-11-24T02:00:00Z', '2026-11-24T02:25:00Z', 'partial', 101, "
-            "180, 9, 2, 'shropshire_star: 2 errors')").lastrowid
-        for source_id, stored, errors, warning in [("hereford_times", 5, 0, None), ("worcester_news", 4, 0, None),
-                                                   ("shropshire_star", 0, 2, "feed answered HTTP 503")]:
-            db.execute("INSERT INTO source_runs (crawl_run_id, source_id, found_by_feed, pages_fetched, "
-                       "articles_stored, articles_new, errors, mean_body_words, date_rate, warning) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [last_run, source_id, stored, 60, stored, stored, errors, 410.5, 0.95, warning])
-        for kind, status, url, message in [
-                ("http", 503, "https://www.shropshirestar.com/news/feed/", "Service Unavailable"),
-                ("extract", None, "https://www.shropshirestar.com/news/2026/x/", "no article body found")]:
-            db.execute("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
-                       "VALUES (?, 'shropshire_star', ?, ?, ?, ?, '2026-11-24T02:10:00Z')",
-                       [last_run, url, kind, status, message])
+            store.record_model(db, {"model_version": version, "task": task, "labels": [],
+                                    "training_data_hash": "abc123", "n_examples": 200, "metrics": {},
+                                    "created_at": "2026-11-01T00:00:00Z"}, f"models/{version}.skops")
+        with store.clock("2026-11-23T02:00:00Z"):
+            previous_run = store.start_run(db, "crawl")
+        with store.clock("2026-11-23T02:20:00Z"):
+            store.finish_run(db, previous_run, "ok", pages_fetched=240, articles_new=3, errors=0)
+        with store.clock("2026-11-24T02:00:00Z"):
+            last_run = store.start_run(db, "crawl")
+        with store.clock("2026-11-24T02:10:00Z"):
+            for kind, status, url, message in [
+                    ("http", 503, "https://www.shropshirestar.com/news/feed/", "Service Unavailable"),
+                    ("extract", None, "https://www.shropshirestar.com/news/2026/x/", "no article body found")]:
+                store.record_error(db, last_run, kind, url=url, source_id="shropshire_star", http_status=status,
+                                   message=message)
+        with store.clock("2026-11-24T02:25:00Z"):
+            store.finish_run(db, last_run, "partial", message="shropshire_star: 2 errors", pages_fetched=180,
+                             articles_new=9, errors=2)
+        store.save_source_runs(db, [
+            {"crawl_run_id": last_run, "source_id": source_id, "found_by_feed": stored, "pages_fetched": 60,
+             "articles_stored": stored, "articles_new": stored, "errors": errors, "mean_body_words": 410.5,
+             "date_rate": 0.95, "warning": warning}
+            for source_id, stored, errors, warning in [("hereford_times", 5, 0, None), ("worcester_news", 4, 0, None),
+                                                       ("shropshire_star", 0, 2, "feed answered HTTP 503")]])
         ids: dict[str, int] = {}
         for spec in ARTICLES:
             ids[spec["key"]] = _insert_article(db, spec, ids, previous_run)
-        db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
-                   ["2026-11-23T07:00:05Z", "2026-11-22T07:00:00Z", LAST_REPORT_UNTIL, "html",
-                    "data/reports/digest-2026-11-23.html", 1])
+        with store.clock("2026-11-23T07:00:05Z"):
+            store.record_reports(db, {"since": "2026-11-22T07:00:00Z", "until": LAST_REPORT_UNTIL,
+                                      "summary": {"stories": 1}}, ["html"], ["data/reports/digest-2026-11-23.html"])
     return db
 
 

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, invoke_cli, run_cli
 
 REPO_PAGES = REPO / "tests" / "pages"
 
@@ -48,7 +48,7 @@ def one_line_error(result):
 def test_missing_database_is_a_clear_error_and_creates_nothing(tmp_path):
     db = tmp_path / "nope.db"
     for args in (["db", "stats"], ["analyse"]):
-        line = one_line_error(run_cli("--db", str(db), *args))
+        line = one_line_error(invoke_cli("--db", str(db), *args))
         assert "database not found" in line
         assert not db.exists()
 
@@ -57,23 +57,23 @@ def test_bad_sources_config(tmp_path):
     bad = tmp_path / "sources.toml"
     bad.write_text("[[source]]\nid = 'x'\nname = 'X'\nhome = 'not a url'\n")
     db = tmp_path / "x.db"
-    line = one_line_error(run_cli("--db", str(db), "crawl", "--sources", str(bad)))
+    line = one_line_error(invoke_cli("--db", str(db), "crawl", "--sources", str(bad)))
     assert "not an http(s) URL" in line and "sources.toml" in line
     assert not db.exists()
     bad.write_text("[[source]\n")
-    assert "not valid TOML" in one_line_error(run_cli("--db", str(db), "crawl", "--sources", str(bad)))
+    assert "not valid TOML" in one_line_error(invoke_cli("--db", str(db), "crawl", "--sources", str(bad)))
     assert not db.exists()
 
 
 def test_unknown_source(tmp_path):
     db = tmp_path / "x.db"
-    line = one_line_error(run_cli("--db", str(db), "crawl", "no-such-outlet"))
+    line = one_line_error(invoke_cli("--db", str(db), "crawl", "no-such-outlet"))
     assert "unknown source 'no-such-outlet'" in line
     assert not db.exists()
 
 
 def test_bad_since_value(tmp_path):
-    result = run_cli("--db", str(tmp_path / "x.db"), "crawl", "--since", "yesterday-ish")
+    result = invoke_cli("--db", str(tmp_path / "x.db"), "crawl", "--since", "yesterday-ish")
     assert result.returncode == 2 and "not an ISO date" in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
 

@@ -1,7 +1,7 @@
 """URL normalisation and near-duplicate detection."""
 import pytest
 
-from cuttings.dedupe import SyndicationIndex, fingerprint, from_blob, normalise_url, to_blob
+from crawler.dedupe import SyndicationIndex, fingerprint, from_blob, normalise_url, to_blob
 
 
 @pytest.mark.parametrize("variant", [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cuttings.dedupe import normalise_url
+from crawler.dedupe import normalise_url
 from tests.conftest import REPO, run_cli
 
 MANIFEST = json.loads((REPO / "data" / "demo_site" / "manifest.json").read_text())

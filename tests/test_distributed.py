@@ -17,7 +17,7 @@ import time
 import pytest
 
 from cuttings.config import DEMO_SOURCES
-from cuttings.dedupe import normalise_url
+from crawler.dedupe import normalise_url
 from cuttings.demo import DEMO_SITE, serve_directory
 from faultserver import REPO_ROOT, run_crawl_cli
 

@@ -10,7 +10,7 @@ import pytest
 
 from cuttings import store
 from cuttings.doctor import doctor_checks
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, invoke_cli, run_cli
 from tests.ops_support import sources_for
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
@@ -141,15 +141,15 @@ def test_disk_space(tmp_path):
 def test_cli_reports_problems_with_fixes_and_exit_1(tmp_path):
     bad = tmp_path / "sources.toml"
     bad.write_text("[[source]]\nid = 'x'\nname = 'X'\nhome = 'nope'\n")
-    result = run_cli("--db", str(tmp_path / "none.db"), "doctor", "--sources", str(bad),
-                     "--models", str(tmp_path / "no-models"))
+    result = invoke_cli("--db", str(tmp_path / "none.db"), "doctor", "--sources", str(bad),
+                        "--models", str(tmp_path / "no-models"))
     out = result.stdout.decode()
     assert result.returncode == 1, result.stderr.decode()
     assert "[FAIL] sources:" in out and "not an http(s) URL" in out
     assert "[FAIL] database:" in out and "[FAIL] models:" in out and "cuttings train" in out
     assert out.count("fix:") >= 3 and "Traceback" not in result.stderr.decode()
-    as_json = json.loads(run_cli("--db", str(tmp_path / "none.db"), "doctor", "--json", "--sources",
-                                 str(bad)).stdout)
+    as_json = json.loads(invoke_cli("--db", str(tmp_path / "none.db"), "doctor", "--json", "--sources",
+                                    str(bad)).stdout)
     assert {"name", "status", "message", "fix"} <= set(as_json[0])
 
 

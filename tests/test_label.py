@@ -481,3 +481,21 @@ def test_real_command_on_a_pseudo_terminal(db_path):
     assert label_rows(db, ids["middling"]) == {("stance_governance", "", "favour", "pat")}
     assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 2
     assert effective(db, ids["middling"], "stance_governance") == [("", "favour", 1)]
+
+
+def test_training_takes_the_human_labels_as_labelling_resolves_them(db):
+    """`cuttings train` adds labelled articles to the corpus, labels resolved as the labelling
+    tool resolves them (a later rejection withdraws a topic); articles without a stance are left out."""
+    import pipeline
+
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["confident"], [("topics", "", "governance"), ("topics", "", "finance"),
+                                                 ("stance_governance", "", "favour"), ("tone", "wm_pcc", "negative")],
+                          "bo")
+    labelling.save_labels(db, ids["confident"], [("topics", "finance", labelling.REJECTED)], "bo")
+    labelling.save_labels(db, ids["flagged"], [("topics", "", "finance")], "bo")
+    from_db = [r for r in pipeline.training_records(db) if r["id"].startswith("db-")]
+    title, body = ARTICLES[0][1], ARTICLES[0][2]
+    assert from_db == [{"id": f"db-{ids['confident']}", "title": title, "body": body, "date": "2026-11-18T09:00:00Z",
+                        "entities": {"wm_pcc": ["John Campion"], "hwfrs": ["HWFRS"]}, "topics": ["governance"],
+                        "stance_governance": "favour", "tone": {"wm_pcc": "negative"}}]

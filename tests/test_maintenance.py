@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
+from crawler.revisions import save_article
 from cuttings import maintenance, nightly, store
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -31,7 +32,7 @@ def make_db(path, versions=5, articles=3):
         revisions = versions if n == 0 else 1
         for v in range(revisions):
             body = " ".join(f"{letters(n)}word{letters(v)}text{letters(i)}" for i in range(200))
-            store.save_article(db, item(url, body), None)
+            save_article(db, item(url, body), None)
     return db
 
 
@@ -53,7 +54,7 @@ def test_backup_is_a_complete_checked_single_file_while_writes_go_on(tmp_path):
         conn = store.connect(tmp_path / "live.db")
         n = 0
         while not stop.is_set():
-            store.save_article(conn, item(f"https://news.example/live-{n}/", "busy newsroom " * 50 + str(n)), None)
+            save_article(conn, item(f"https://news.example/live-{n}/", "busy newsroom " * 50 + str(n)), None)
             n += 1
         conn.conn.close()
 
@@ -107,13 +108,13 @@ def test_backup_of_corrupt_database_fails_and_leaves_nothing(tmp_path):
 
 def test_backup_cli(tmp_path):
     make_db(tmp_path / "live.db").conn.close()
-    result = run_cli("--db", str(tmp_path / "live.db"), "db", "backup", str(tmp_path / "b") + "/", "--keep", "3")
+    result = invoke_cli("--db", str(tmp_path / "live.db"), "db", "backup", str(tmp_path / "b") + "/", "--keep", "3")
     assert result.returncode == 0, result.stderr.decode()
     assert "integrity ok" in result.stdout.decode()
     (copy,) = (tmp_path / "b").glob("cuttings-*.db")
     assert store.table_counts(store.connect(copy, create=False)) == store.table_counts(
         store.connect(tmp_path / "live.db", create=False))
-    missing = run_cli("--db", str(tmp_path / "none.db"), "db", "backup", str(tmp_path / "c.db"))
+    missing = invoke_cli("--db", str(tmp_path / "none.db"), "db", "backup", str(tmp_path / "c.db"))
     assert missing.returncode == 1 and "database not found" in missing.stderr.decode()
 
 
@@ -167,13 +168,13 @@ def test_prune_cli_dry_run_then_real(tmp_path):
     db.execute("UPDATE article_versions SET captured_at = '2020-01-01T00:00:00Z'")
     db.conn.commit()
     db.conn.close()
-    dry = run_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30", "--keep-errors-days", "30",
-                  "--dry-run")
+    dry = invoke_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30", "--keep-errors-days", "30",
+                     "--dry-run")
     assert dry.returncode == 0, dry.stderr.decode()
     assert "would drop the text of 2 old version(s) of 1 article(s)" in dry.stdout.decode()
-    real = run_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30")
+    real = invoke_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30")
     assert "dropped the text of 2 old version(s)" in real.stdout.decode()
-    nothing = run_cli("--db", str(path), "db", "prune")
+    nothing = invoke_cli("--db", str(path), "db", "prune")
     assert nothing.returncode == 1 and "nothing to prune" in nothing.stderr.decode()
 
 

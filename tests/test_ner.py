@@ -3,7 +3,9 @@ import sqlite3
 
 import spacy
 
+from crawler.revisions import save_article
 from cuttings import store
+from nlp.entities import document_text
 from tests.conftest import REPO, run_cli
 
 
@@ -33,7 +35,7 @@ def test_named_entities_recorded_when_configured(tmp_path):
     model = make_pipeline(tmp_path / "ner-model")
     db_path = tmp_path / "x.db"
     db = store.connect(db_path)
-    store.save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
+    save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
                             "title": "Fire authority chairman criticises plan",
                             "body": "Councillor Eric Carter, chairman of Shropshire Fire Authority, said "
                                     "Telford & Wrekin Council would oppose the plan by John Campion."}, None)
@@ -43,7 +45,7 @@ def test_named_entities_recorded_when_configured(tmp_path):
     rows = sqlite3.connect(db_path).execute("SELECT label, text, start_char, end_char, analyser_version "
                                             "FROM named_entities ORDER BY start_char").fetchall()
     assert [(r[0], r[1]) for r in rows] == [("PERSON", "Eric Carter"), ("ORG", "Telford & Wrekin Council")]
-    text = store.document_text("Fire authority chairman criticises plan", "Councillor Eric Carter, chairman of "
+    text = document_text("Fire authority chairman criticises plan", "Councillor Eric Carter, chairman of "
                                "Shropshire Fire Authority, said Telford & Wrekin Council would oppose the plan "
                                "by John Campion.")
     assert all(text[r[2]:r[3]] == r[1] for r in rows)

@@ -16,7 +16,7 @@ import pytest
 
 from cuttings import logs, nightly, store
 from cuttings.demo import serve_directory
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, invoke_cli, run_cli
 from tests.ops_support import sources_for
 
 
@@ -220,7 +220,7 @@ def parse_cron(line):
 
 def test_schedule_cron_line(tmp_path):
     db = tmp_path / "c.db"
-    result = run_cli("--db", str(db), "schedule", "--print", "--cron", "--at", "03:45")
+    result = invoke_cli("--db", str(db), "schedule", "--print", "--cron", "--at", "03:45")
     assert result.returncode == 0, result.stderr.decode()
     lines = [line for line in result.stdout.decode().splitlines() if line.strip()]
     assert len(lines) == 1
@@ -234,7 +234,7 @@ def test_schedule_cron_line(tmp_path):
 
 
 def test_schedule_rejects_bad_time(tmp_path):
-    result = run_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--at", "25:00")
+    result = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--at", "25:00")
     assert result.returncode == 1 and "HH:MM" in result.stderr.decode()
 
 
@@ -256,7 +256,7 @@ def systemd_verify(directory):
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_schedule_systemd_units_verify(tmp_path):
-    result = run_cli("--db", str(tmp_path / "s.db"), "schedule", "--print", "--systemd")
+    result = invoke_cli("--db", str(tmp_path / "s.db"), "schedule", "--print", "--systemd")
     assert result.returncode == 0, result.stderr.decode()
     text = result.stdout.decode()
     service, timer = text.split("# /etc/systemd/system/cuttings.timer\n")

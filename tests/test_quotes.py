@@ -250,9 +250,9 @@ CARTER_STORIES = [
 
 
 def _save_story(db, number, title, body):
-    from cuttings import store
+    from crawler.revisions import save_article
 
-    store.save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
+    save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
                             "title": title, "body": body, "published_at": f"2026-11-2{number}"}, None)
 
 

@@ -155,8 +155,9 @@ def test_text_read_from_articles_folder_beside_the_jsonl(tmp_path):
 
 def test_seed_corpus_loads():
     records = load_corpus()
-    assert len(records) == 200
+    assert len(records) == 362  # corpus version 2 (data/corpus/README.md)
     first = records[0]
     assert set(first) == {"id", "title", "body", "date", "topics", "stance_governance", "tone", "entities"}
     assert first["id"] == "t1-001" and first["title"] and first["body"]
-    assert sum("other" in r["topics"] for r in records) == 19
+    assert sum("other" in r["topics"] for r in records) == 30  # README: "other 30"
+    assert {r["id"].split("-")[0] for r in records} == {"t1", "t2", "t3", "gov", "hw", "sh", "neg"}

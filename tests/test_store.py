@@ -3,8 +3,9 @@ import sqlite3
 
 import pytest
 
+from crawler.revisions import save_article
 from cuttings import store
-from cuttings.dedupe import SyndicationIndex
+from crawler.dedupe import SyndicationIndex
 
 
 def test_connect_creates_schema_wal_and_foreign_keys(tmp_path):
@@ -35,7 +36,7 @@ def test_quotes_by_speaker_shows_entity_method_after_upgrade(tmp_path):
     path = tmp_path / "x.db"
     db = store.connect(path)
     db.execute("DROP VIEW quotes_by_speaker")
-    old_view = store._VIEWS["quotes_by_speaker"].replace("  q.entity_method,\n", "")
+    old_view = store.schema._VIEWS["quotes_by_speaker"].replace("  q.entity_method,\n", "")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {old_view}")
     db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_quotes_by_speaker_entity_method'")
     db.conn.commit()
@@ -69,11 +70,11 @@ def _item(**kw):
 def test_save_article_idempotent_and_versions(tmp_path):
     db = store.connect(tmp_path / "x.db")
     index = SyndicationIndex()
-    status, article_id = store.save_article(db, _item(), None, index)
+    status, article_id = save_article(db, _item(), None, index)
     assert status == "new"
-    assert store.save_article(db, _item(body=_item()["body"] + "  "), None, index) == ("unchanged", article_id)
+    assert save_article(db, _item(body=_item()["body"] + "  "), None, index) == ("unchanged", article_id)
     assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
-    status, same = store.save_article(db, _item(title="Fire crews criticised"), None, index)
+    status, same = save_article(db, _item(title="Fire crews criticised"), None, index)
     assert (status, same) == ("updated", article_id)
     versions = list(db.query("SELECT version, headline_changed, diff_summary FROM article_versions ORDER BY version"))
     assert [v["version"] for v in versions] == [1, 2]
@@ -84,10 +85,10 @@ def test_near_duplicate_linked_to_earliest_copy(tmp_path):
     db = store.connect(tmp_path / "x.db")
     index = SyndicationIndex()
     body = " ".join(f"token{i}" for i in range(300))
-    _, later = store.save_article(db, _item(url="http://b.example/2", canonical_url="http://b.example/2",
+    _, later = save_article(db, _item(url="http://b.example/2", canonical_url="http://b.example/2",
                                             body=body + " This story first appeared in the Echo.",
                                             published_at="2026-11-21T10:00:00Z"), None, index)
-    status, earlier = store.save_article(db, _item(url="http://a.example/1", canonical_url="http://a.example/1",
+    status, earlier = save_article(db, _item(url="http://a.example/1", canonical_url="http://a.example/1",
                                                    body=body, published_at="2026-11-20T09:00:00Z"), None, index)
     assert status == "duplicate"
     rows = dict(db.execute("SELECT id, duplicate_of FROM articles").fetchall())
@@ -96,7 +97,7 @@ def test_near_duplicate_linked_to_earliest_copy(tmp_path):
 
 def test_fts_follows_articles(tmp_path):
     db = store.connect(tmp_path / "x.db")
-    store.save_article(db, _item(title="Campion fire takeover"), None, None)
+    save_article(db, _item(title="Campion fire takeover"), None, None)
     hits = list(db.query("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ["takeover"]))
     assert len(hits) == 1
 
@@ -106,7 +107,7 @@ def test_analyses_of_many_articles_in_text_order(tmp_path):
 
     db = store.connect(tmp_path / "x.db")
     store.sync_entities(db, load_watchlist())
-    ids = [store.save_article(db, _item(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}",
+    ids = [save_article(db, _item(url=f"https://a.example/{n}", canonical_url=f"https://a.example/{n}",
                                           title=f"Story {n}", body=f"Body {n} unique{n} " * 40), None)[1]
            for n in range(3)]
     for article_id, count in zip(ids, (2, 0, 1)):

@@ -4,14 +4,14 @@ Layered discovery per source, each URL remembering the layer that found it first
 robots.txt sitemaps and configured sitemaps (indexes and Google News sitemaps),
 RSS/Atom feeds (configured and autodiscovered from ``<link rel="alternate">``),
 section pages with bounded link following, and optional site-search pages.
-Incremental: URLs already stored are skipped unless inside the revisit window, and
-then fetched with conditional headers; feed/sitemap entries older than ``since`` are
-skipped. Extraction runs in a process pool off the reactor thread.
+Incremental: feed/sitemap entries older than ``since`` are skipped here; URLs already
+stored are skipped unless inside the revisit window, and then fetched with conditional
+headers, by ``crawler.middlewares.IncrementalMiddleware`` (which also keeps each source's
+page budget). Extraction runs in a process pool off the reactor thread.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import multiprocessing
 import re
 from collections import defaultdict
@@ -29,10 +29,11 @@ from twisted.web._newclient import ResponseFailed
 from twisted.web.http import PotentialDataLoss, _DataLoss
 
 from crawler import discovery
+from crawler.dedupe import normalise_url
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
+from crawler.middlewares import SkipRequest
 from cuttings import store
-from cuttings.dedupe import normalise_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Links to these are never fetched as articles (documents, media, archives).
@@ -116,17 +117,14 @@ class NewsSpider(scrapy.Spider):
         if workers > 0:
             context = multiprocessing.get_context("forkserver")
             # Import the extractor once in the fork server: workers start with it loaded.
-            context.set_forkserver_preload(["crawler.extract", "cuttings.dedupe"])
+            context.set_forkserver_preload(["crawler.extract", "crawler.dedupe"])
             self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, mp_context=context)
             for _ in range(workers):  # start the workers now, while discovery fetches feeds and sitemaps
                 self.pool.submit(_die_with_parent)
 
     def spider_closed(self, spider, reason):
         if reason == "finished" and self.db is not None:
-            with self.db.atomic():
-                for url, (etag, last_modified) in self.pending_validators.items():
-                    self.db.execute("UPDATE crawl_state SET etag = ?, last_modified = ? WHERE url = ?",
-                                    [etag, last_modified, url])
+            store.save_discovery_validators(self.db, self.pending_validators)
         self.crawler.stats.set_value("cuttings/found_layers", {
             source_id: {layer: set(urls) for layer, urls in layers.items()}
             for source_id, layers in self.found_layers.items()})
@@ -156,32 +154,11 @@ class NewsSpider(scrapy.Spider):
         allow = source.allow_patterns
         return any(p.search(target) for p in allow) if allow else True
 
-    def known_state(self, url: str) -> dict | None:
-        """The ``crawl_state`` row of an article-candidate URL (keyed by its normalised form)."""
-        if self.db is None:
-            return None
-        rows = list(self.db.query(
-            "SELECT s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at FROM crawl_state s "
-            "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [normalise_url(url)]))
-        return rows[0] if rows else None
-
-    def conditional_headers(self, url: str) -> dict[str, str]:
-        """If-None-Match / If-Modified-Since for a feed or sitemap fetched completely before."""
-        if self.db is None:
-            return {}
-        row = self.db.execute("SELECT etag, last_modified FROM crawl_state WHERE url = ? AND kind IN "
-                              "('feed', 'sitemap')", [url]).fetchone()
-        headers = {}
-        if row and row[0]:
-            headers["If-None-Match"] = row[0]
-        if row and row[1]:
-            headers["If-Modified-Since"] = row[1]
-        return headers
-
     def discovery_request(self, url: str, callback, source, **meta):
-        """A feed or sitemap request, conditional when crawl_state holds its validators."""
-        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=self.conditional_headers(url),
-                              meta={"source": source, **meta})
+        """A feed or sitemap request (made conditional by the incremental middleware when
+        crawl_state holds its validators)."""
+        return scrapy.Request(url, callback=callback, errback=self.on_error,
+                              meta={"source": source, "incremental": "discovery", **meta})
 
     def discovery_document_unchanged(self, response, source, kind: str) -> bool:
         """Record a fetched feed/sitemap; True when it answered 304 Not Modified."""
@@ -194,15 +171,9 @@ class NewsSpider(scrapy.Spider):
         self.pending_validators[response.url] = (etag, last_modified)
         return False
 
-    def within_revisit_window(self, state: dict) -> bool:
-        reference = state.get("published_at") or state.get("first_seen_at")
-        if not reference:
-            return False
-        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.revisit_days)).strftime("%Y-%m-%d")
-        return reference[:10] >= cutoff
-
     def article_request(self, source, found: discovery.Found):
-        """A request for a candidate article, or None if incremental rules say skip."""
+        """A request for a candidate article, or None if already scheduled or dated before
+        ``since``. Known URLs and the page budget are the incremental middleware's."""
         url = found.url
         key = normalise_url(url)
         self.found_layers[source.id][found.found_by].add(key)
@@ -211,30 +182,11 @@ class NewsSpider(scrapy.Spider):
         if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
             self.crawler.stats.inc_value("cuttings/skipped_before_since")
             return None
-        state = self.known_state(url)
-        headers = {}
-        if state is not None:
-            if state["kind"] == "rejected":
-                self.crawler.stats.inc_value("cuttings/skipped_rejected")
-                return None
-            if state["kind"] == "article":
-                if not self.within_revisit_window(state):
-                    self.crawler.stats.inc_value("cuttings/skipped_known")
-                    return None
-                if state.get("etag"):
-                    headers["If-None-Match"] = state["etag"]
-                if state.get("last_modified"):
-                    headers["If-Modified-Since"] = state["last_modified"]
-                self.crawler.stats.inc_value("cuttings/revisits")
-        if self.pages_per_source[source.id] >= self.max_pages:
-            self.crawler.stats.inc_value("cuttings/skipped_page_cap")
-            return None
-        self.pages_per_source[source.id] += 1
         self.scheduled.add(key)
         # dont_filter: the spider dedupes on normalised URLs itself, and a redirect back to a
         # URL already requested must hit REDIRECT_MAX_TIMES (recorded) rather than vanish.
-        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, headers=headers,
-                              dont_filter=True, meta={"source": source, "found": found, "state_key": key})
+        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
+                              meta={"source": source, "found": found, "state_key": key, "incremental": "article"})
 
     def record_error(self, source_id, url, kind, status=None, message=None):
         self.crawler.stats.inc_value(f"cuttings/errors/{kind}")
@@ -338,12 +290,7 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             self.crawler.stats.inc_value("cuttings/not_modified")
             self.crawler.stats.inc_value(f"cuttings/source/{source.id}/articles_not_modified")
-            now = store.utcnow()
-            with self.db.atomic():
-                self.db.execute("UPDATE crawl_state SET last_fetched_at = ?, http_status = 304 WHERE url = ?",
-                                [now, state_key])
-                self.db.execute("UPDATE articles SET last_seen_at = ? WHERE id = "
-                                "(SELECT article_id FROM crawl_state WHERE url = ?)", [now, state_key])
+            store.record_not_modified(self.db, state_key)
             return
         if not _is_html(response):
             content_type = _header(response, "Content-Type") or "unknown"
@@ -380,6 +327,8 @@ class NewsSpider(scrapy.Spider):
         yield item
 
     def on_error(self, failure):
+        if failure.check(SkipRequest):
+            return  # skipped by the incremental rules or the page budget: counted, not an error
         request = failure.request
         source = request.meta.get("source")
         kind, status, message = classify_failure(failure)
@@ -415,7 +364,7 @@ def _die_with_parent() -> None:
 def _extract(args, kwargs):
     """Runs in a worker process: extraction plus the body's MinHash fingerprint, so the
     reactor thread only does I/O and storage."""
-    from cuttings.dedupe import fingerprint, to_blob
+    from crawler.dedupe import fingerprint, to_blob
 
     fields = extract_article(*args, **kwargs)
     if fields.get("is_article") and fields.get("body"):

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from cuttings import store
+
 TRACKING_PARAMS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ref|ref_src|cmpid|ito|at_medium|at_campaign|"
     r"ocid|icid|_ga|share|amp|outputType|service)$", re.I)
@@ -81,10 +83,8 @@ class SyndicationIndex:
     @classmethod
     def from_db(cls, db) -> "SyndicationIndex":
         index = cls()
-        for row in db.query(
-                "SELECT f.article_id, f.minhash FROM article_fingerprints f "
-                "JOIN articles a ON a.id = f.article_id WHERE a.duplicate_of IS NULL"):
-            index.add(row["article_id"], from_blob(row["minhash"]))
+        for article_id, blob in store.original_fingerprints(db):
+            index.add(article_id, from_blob(blob))
         return index
 
     def remove(self, article_id: int) -> None:

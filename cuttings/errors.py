@@ -1,0 +1,21 @@
+"""The project's exceptions: one base class, typed subclasses.
+
+Library code raises these with a message that says what is wrong and where (a path, a line,
+a value), never what to type next: the command line (``pipeline.py``) turns every
+:class:`CuttingsError` into one line on stderr and a non-zero exit, adding the hint that fits
+the command (sqlite-utils' pattern). ``nlp`` imports nothing of the rest of the project, so its
+errors derive from :class:`nlp.errors.NlpError`, which the command line catches beside this one.
+"""
+from __future__ import annotations
+
+
+class CuttingsError(Exception):
+    """Base class of every error a user can fix (bad input, missing file, wrong state)."""
+
+
+class StoreError(CuttingsError):
+    """A problem with the database a user can fix (missing file, not a cuttings database)."""
+
+
+class DatabaseNotFound(StoreError):
+    """The database file does not exist (and the caller asked not to create it)."""

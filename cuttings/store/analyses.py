@@ -1,0 +1,152 @@
+"""Analyses and classifications: ``entities``, ``mentions``, ``quotes``, ``named_entities``,
+``classifications`` and the ``processing`` stamps each stage leaves on an article.
+
+The analyse and classify stages read and write through these functions; what the results
+mean (speaker linking, label policy) is the stages' business, not the store's.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from cuttings.store.connection import transaction, utcnow
+
+
+def sync_entities(db: Database, watchlist: Any) -> None:
+    with db.atomic():
+        for entity in watchlist.entities:
+            db.execute(
+                "INSERT INTO entities (id, name, kind, watchlist_version) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+                "watchlist_version = excluded.watchlist_version",
+                [entity.id, entity.name, entity.kind, watchlist.version])
+
+
+def _to_process_sql(columns: str, requires: tuple[str, str] | None) -> str:
+    sql = (f"SELECT {columns} FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
+           "WHERE (p.article_id IS NULL OR p.version != ? OR p.content_hash != a.content_hash)")
+    if requires:
+        sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
+                "AND r.version = ? AND r.content_hash = a.content_hash)")
+    return sql
+
+
+def articles_to_process(db: Database, stage: str, version: str, *, limit: int | None = None,
+                        requires: tuple[str, str] | None = None) -> Iterator[dict]:
+    """Articles the given stage has not processed at this version (or whose text changed since).
+
+    ``requires=(stage, version)`` limits them to articles that an earlier stage has already
+    processed at its current version (classify needs the mentions that analyse writes).
+    """
+    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, p.version AS processed_version",
+                          requires) + " ORDER BY a.id"
+    params: list[Any] = [stage, version, *(requires or ())]
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    yield from db.query(sql, params)
+
+
+def count_to_process(db: Database, stage: str, version: str, *, requires: tuple[str, str] | None = None) -> int:
+    return db.execute(_to_process_sql("count(*)", requires), [stage, version, *(requires or ())]).fetchone()[0]
+
+
+def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str) -> None:
+    db.conn.execute(
+        "INSERT INTO processing (article_id, stage, version, content_hash, processed_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(article_id, stage) DO UPDATE SET version = excluded.version, "
+        "content_hash = excluded.content_hash, processed_at = excluded.processed_at",
+        [article_id, stage, version, content_hash_, utcnow()])
+
+
+def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
+                     named_entities: list[dict] | None = None) -> None:
+    """Store one article's mentions, quotes (and named entities, when NER is on), replacing
+    any older analysis, in one transaction."""
+    with transaction(db):
+        if article.get("processed_version") is not None:  # analysed before: replace the old rows
+            for table in ("mentions", "quotes", "named_entities"):
+                db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article["id"]])
+        db.conn.executemany(
+            "INSERT INTO named_entities (article_id, label, text, start_char, end_char, analyser_version) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(article["id"], e["label"], e["text"], e["start_char"], e["end_char"], version)
+             for e in named_entities or ()])
+        db.conn.executemany(
+            "INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, sentence, paragraph, "
+            "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(article["id"], m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
+              m.get("paragraph"), m.get("method", "matched"), version) for m in mentions])
+        db.conn.executemany(
+            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, entity_method, text, start_char, "
+            "end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(article["id"], q.get("speaker"), q.get("speaker_role"), q.get("entity_id"),
+              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
+              q["start_char"], q["end_char"], version) for q in quotes])
+        mark_processed(db, article["id"], "analyse", version, article["content_hash"])
+
+
+def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:
+    """Store one article's predictions (task, target, label, probability, uncertain, model_version)."""
+    now = utcnow()
+    with transaction(db):
+        if article.get("processed_version") is not None:
+            db.conn.execute("DELETE FROM classifications WHERE article_id = ?", [article["id"]])
+        db.conn.executemany(
+            "INSERT INTO classifications (article_id, task, target, label, probability, uncertain, model_version, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(article["id"], r["task"], r.get("target", ""), r["label"], r.get("probability"),
+              int(bool(r.get("uncertain"))), r["model_version"], now) for r in rows])
+        mark_processed(db, article["id"], "classify", version, article["content_hash"])
+
+
+def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:
+    """``{article_id: {"mentions": [...], "quotes": [...]}}`` for many articles in two queries,
+    each list in text order."""
+    found: dict[int, dict[str, list[dict]]] = {article_id: {"mentions": [], "quotes": []} for article_id in article_ids}
+    if not article_ids:
+        return found
+    ids = json.dumps(list(article_ids))
+    for row in db.query(
+            "SELECT article_id, entity_id, surface, start_char, end_char, sentence, paragraph, method FROM mentions "
+            "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
+        found[row.pop("article_id")]["mentions"].append(row)
+    for row in db.query(
+            "SELECT article_id, speaker, speaker_role, entity_id, text, start_char, end_char FROM quotes "
+            "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
+        found[row.pop("article_id")]["quotes"].append(row)
+    return found
+
+
+def stated_speakers(db: Database) -> Iterator[dict]:
+    """Quotes whose article states whom the speaker speaks for (``entity_method = 'stated'``)."""
+    yield from db.query("SELECT speaker, entity_id, entity_method FROM quotes "
+                        "WHERE entity_method = 'stated' AND speaker IS NOT NULL")
+
+
+def unstated_speaker_quotes(db: Database) -> list[dict]:
+    """Quotes with a speaker whose entity is unknown or was inferred from other articles."""
+    return list(db.query(
+        "SELECT id, article_id, speaker, entity_id, entity_method FROM quotes "
+        "WHERE speaker IS NOT NULL AND (entity_method IS NULL OR entity_method = 'known_speaker')"))
+
+
+def relink_quotes(db: Database, changed: list[dict], *, invalidate_stage: str | None = None) -> None:
+    """Set ``entity_id``/``entity_method`` of the given quotes (rows with id, article_id, entity_id,
+    entity_method); their articles' ``invalidate_stage`` stamp is cleared so that stage runs again."""
+    if not changed:
+        return
+    with db.atomic():
+        db.conn.executemany("UPDATE quotes SET entity_id = ?, entity_method = ? WHERE id = ?",
+                            [(row["entity_id"], row["entity_method"], row["id"]) for row in changed])
+        if invalidate_stage:
+            db.conn.executemany("UPDATE processing SET version = 'quotes relinked' WHERE article_id = ? AND stage = ?",
+                                [(article_id, invalidate_stage)
+                                 for article_id in sorted({row["article_id"] for row in changed})])
+
+
+def article_mentions(db: Database, article_id: int) -> list[dict]:
+    """One article's mentions, in text order."""
+    return analyses_of(db, [article_id])[article_id]["mentions"]

@@ -1,0 +1,204 @@
+"""Articles and crawl state: ``sources``, ``articles``, ``article_versions``,
+``article_fingerprints`` and ``crawl_state``.
+
+These are the crawler's reads and writes. What counts as a new story, a syndicated copy or
+a material revision is the crawler's policy (``crawler.revisions``); the functions here only
+store what it decided, each write in a transaction (joining the caller's batch if one is open).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Iterable, Iterator
+
+from sqlite_utils import Database
+
+from cuttings.store.connection import transaction, utcnow
+
+
+def sync_sources(db: Database, sources: Iterable[Any]) -> None:
+    now = utcnow()
+    with db.atomic():
+        for source in sources:
+            db.execute(
+                "INSERT INTO sources (id, name, home_url, region, verified, config_json, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                "home_url = excluded.home_url, region = excluded.region, verified = excluded.verified, "
+                "config_json = excluded.config_json, updated_at = excluded.updated_at",
+                [source.id, source.name, source.home, source.region, int(source.verified),
+                 json.dumps(source.as_dict(), sort_keys=True), now])
+
+
+_WS = re.compile(r"\s+")
+
+
+def normalise_text(text: str | None) -> str:
+    return _WS.sub(" ", text or "").strip()
+
+
+def content_hash(title: str | None, body: str | None) -> str:
+    """Hash of the whitespace-normalised title and body: trivial reflows do not change it."""
+    material = normalise_text(title).lower() + "\n" + normalise_text(body).lower()
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def word_count(text: str | None) -> int:
+    return len(re.findall(r"\w+", text or ""))
+
+
+def find_article(db: Database, canonical_url: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM articles WHERE canonical_url = ?", [canonical_url]))
+    return rows[0] if rows else None
+
+
+def article_text(db: Database, article_id: int) -> dict | None:
+    """An article's ``title``, ``body`` and ``published_at``."""
+    rows = list(db.query("SELECT title, body, published_at FROM articles WHERE id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
+def article_published_at(db: Database, article_id: int) -> str | None:
+    row = db.execute("SELECT published_at FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def original_fingerprints(db: Database) -> Iterator[tuple[int, bytes]]:
+    """``(article_id, minhash blob)`` of every stored original (not of syndicated copies)."""
+    for row in db.query("SELECT f.article_id, f.minhash FROM article_fingerprints f "
+                        "JOIN articles a ON a.id = f.article_id WHERE a.duplicate_of IS NULL"):
+        yield row["article_id"], row["minhash"]
+
+
+def insert_article(db: Database, item: dict, run_id: int | None, *, fingerprint: bytes,
+                   duplicate_of: int | None = None, similarity: float | None = None) -> int:
+    """Store a first-seen article (version 1, its first ``article_versions`` row and its MinHash
+    fingerprint); returns its id. ``item`` keys: url, canonical_url (normalised), source_id, title,
+    body, author, published_at, published_source, modified_at, modified_source, found_by, language,
+    description, section, paywalled."""
+    now = utcnow()
+    title, body = item.get("title") or "", item.get("body") or ""
+    digest = content_hash(title, body)
+    with transaction(db):
+        cur = db.execute(
+            "INSERT INTO articles (url, canonical_url, source_id, title, author, published_at, published_source, "
+            "modified_at, modified_source, first_seen_at, last_seen_at, last_changed_at, body, word_count, "
+            "content_hash, duplicate_of, similarity, found_by, language, description, section, paywalled, "
+            "version, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            [item["url"], item["canonical_url"], item.get("source_id"), title, item.get("author"),
+             item.get("published_at"), item.get("published_source"), item.get("modified_at"),
+             item.get("modified_source"), now, now, now, body, word_count(body), digest,
+             duplicate_of, similarity, item.get("found_by"), item.get("language"), item.get("description"),
+             item.get("section"), int(bool(item.get("paywalled"))), run_id])
+        article_id = cur.lastrowid
+        db.execute(
+            "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, "
+            "diff_summary, crawl_run_id) VALUES (?, 1, ?, ?, ?, ?, 'first seen', ?)",
+            [article_id, title, body, digest, now, run_id])
+        db.execute("INSERT INTO article_fingerprints (article_id, minhash) VALUES (?, ?)", [article_id, fingerprint])
+    return article_id
+
+
+def make_original(db: Database, article_id: int, former_original: int, similarity: float) -> None:
+    """``article_id`` becomes the original of its syndication group: the former original and
+    its copies point at it instead."""
+    with transaction(db):
+        db.execute("UPDATE articles SET duplicate_of = NULL, similarity = NULL WHERE id = ?", [article_id])
+        db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
+                   [article_id, former_original, former_original])
+        db.execute("UPDATE articles SET similarity = ? WHERE id = ?", [similarity, former_original])
+
+
+def touch_article(db: Database, article_id: int, url: str) -> None:
+    """Seen again without a material change: move ``last_seen_at`` (and the URL it was seen at)."""
+    with transaction(db):
+        db.execute("UPDATE articles SET last_seen_at = ?, url = ? WHERE id = ?", [utcnow(), url, article_id])
+
+
+def add_revision(db: Database, existing: dict, item: dict, run_id: int | None, *, fingerprint: bytes,
+                 summary: str, headline_changed: bool, is_correction: bool) -> int:
+    """Store a material revision of ``existing`` (its ``articles`` row): the new text on the
+    article, a new ``article_versions`` row, the new fingerprint. Returns the new version."""
+    now = utcnow()
+    title, body = item.get("title") or "", item.get("body") or ""
+    digest = content_hash(title, body)
+    article_id, version = existing["id"], existing["version"] + 1
+    with transaction(db):
+        db.execute(
+            "UPDATE articles SET url = ?, title = ?, body = ?, word_count = ?, content_hash = ?, author = ?, "
+            "modified_at = coalesce(?, modified_at), modified_source = coalesce(?, modified_source), "
+            "last_seen_at = ?, last_changed_at = ?, version = ?, paywalled = ? WHERE id = ?",
+            [item["url"], title, body, word_count(body), digest, item.get("author") or existing["author"],
+             item.get("modified_at"), item.get("modified_source"), now, now, version,
+             int(bool(item.get("paywalled"))), article_id])
+        db.execute(
+            "INSERT INTO article_versions (article_id, version, title, body, content_hash, captured_at, "
+            "diff_summary, headline_changed, is_correction, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [article_id, version, title, body, digest, now, summary, int(headline_changed),
+             int(is_correction), run_id])
+        db.execute("UPDATE article_fingerprints SET minhash = ? WHERE article_id = ?", [fingerprint, article_id])
+    return version
+
+
+def record_article_fetch(db: Database, item: dict, article_id: int) -> None:
+    """Remember a fetched article page in ``crawl_state`` (validators, hash, status) for incremental crawls."""
+    now = utcnow()
+    with transaction(db):
+        db.execute(
+            "INSERT INTO crawl_state (url, source_id, kind, canonical_url, article_id, etag, last_modified, "
+            "content_hash, http_status, found_by, first_seen_at, last_fetched_at) "
+            "VALUES (?, ?, 'article', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+            "kind = 'article', canonical_url = excluded.canonical_url, article_id = excluded.article_id, "
+            "etag = excluded.etag, last_modified = excluded.last_modified, content_hash = excluded.content_hash, "
+            "http_status = excluded.http_status, last_fetched_at = excluded.last_fetched_at, reject_reason = NULL",
+            [item.get("fetched_url") or item["url"], item.get("source_id"), item["canonical_url"], article_id,
+             item.get("etag"), item.get("last_modified"), content_hash(item.get("title"), item.get("body")),
+             item.get("http_status", 200), item.get("found_by"), now, now])
+
+
+def record_fetch(db: Database, url: str, *, source_id: str | None, kind: str, found_by: str | None = None,
+                 etag: str | None = None, last_modified: str | None = None, http_status: int | None = None,
+                 reject_reason: str | None = None) -> None:
+    """Remember a fetched non-article URL (feed, sitemap, section, rejected page) for incremental crawls."""
+    now = utcnow()
+    with db.atomic():
+        db.execute(
+            "INSERT INTO crawl_state (url, source_id, kind, etag, last_modified, http_status, found_by, first_seen_at, "
+            "last_fetched_at, reject_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+            "kind = excluded.kind, etag = coalesce(excluded.etag, etag), "
+            "last_modified = coalesce(excluded.last_modified, last_modified), http_status = excluded.http_status, "
+            "last_fetched_at = excluded.last_fetched_at, reject_reason = excluded.reject_reason",
+            [url, source_id, kind, etag, last_modified, http_status, found_by, now, now, reject_reason])
+
+
+def known_url(db: Database, url: str) -> dict | None:
+    """What the store knows of a (normalised) URL: its ``crawl_state`` kind and validators, and
+    the stored article's dates; None for a URL never fetched."""
+    rows = list(db.query(
+        "SELECT s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at FROM crawl_state s "
+        "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [url]))
+    return rows[0] if rows else None
+
+
+def discovery_validators(db: Database, url: str) -> tuple[str | None, str | None]:
+    """(ETag, Last-Modified) of a feed or sitemap fetched completely before, else (None, None)."""
+    row = db.execute("SELECT etag, last_modified FROM crawl_state WHERE url = ? AND kind IN ('feed', 'sitemap')",
+                     [url]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def save_discovery_validators(db: Database, validators: dict[str, tuple[str | None, str | None]]) -> None:
+    """Store ``{url: (etag, last_modified)}`` of feeds and sitemaps read in full this run."""
+    with transaction(db):
+        for url, (etag, last_modified) in validators.items():
+            db.execute("UPDATE crawl_state SET etag = ?, last_modified = ? WHERE url = ?",
+                       [etag, last_modified, url])
+
+
+def record_not_modified(db: Database, url: str) -> None:
+    """A known article answered 304 Not Modified: it was seen now, unchanged."""
+    now = utcnow()
+    with transaction(db):
+        db.execute("UPDATE crawl_state SET last_fetched_at = ?, http_status = 304 WHERE url = ?", [now, url])
+        db.execute("UPDATE articles SET last_seen_at = ? WHERE id = "
+                   "(SELECT article_id FROM crawl_state WHERE url = ?)", [now, url])

@@ -1,0 +1,109 @@
+"""Runs, errors and the reports log: ``crawl_runs``, ``crawl_errors``, ``source_runs``, ``reports``."""
+from __future__ import annotations
+
+import json
+import os
+
+from sqlite_utils import Database
+
+from cuttings.store.connection import utcnow
+
+
+def start_run(db: Database, command: str, since: str | None = None) -> int:
+    with db.atomic():
+        cur = db.execute(
+            "INSERT INTO crawl_runs (command, started_at, status, pid, since) VALUES (?, ?, 'running', ?, ?)",
+            [command, utcnow(), os.getpid(), since],
+        )
+    return cur.lastrowid
+
+
+def finish_run(db: Database, run_id: int, status: str, *, message: str | None = None,
+               stages: dict | None = None, **counts: int) -> None:
+    allowed = {"pages_fetched", "articles_new", "articles_updated", "articles_unchanged",
+               "duplicates", "pages_rejected", "errors"}
+    values = {k: v for k, v in counts.items() if k in allowed}
+    with db.atomic():
+        sets = ", ".join(f"{k} = ?" for k in values)
+        params = list(values.values())
+        db.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, message = ?, stages_json = ?"
+            + (", " + sets if sets else "") + " WHERE id = ?",
+            [utcnow(), status, message, json.dumps(stages) if stages is not None else None, *params, run_id],
+        )
+
+
+def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | None:
+    rows = list(db.query(
+        "SELECT * FROM crawl_runs WHERE status IN ('ok', 'partial') AND command LIKE ? "
+        "ORDER BY started_at DESC, id DESC LIMIT 1", [command_prefix + "%"]))
+    return rows[0] if rows else None
+
+
+def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None,
+                 source_id: str | None = None, http_status: int | None = None,
+                 message: str | None = None) -> None:
+    with db.atomic():
+        db.execute(
+            "INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, source_id, url, kind, http_status, (message or "")[:2000], utcnow()])
+        db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+
+
+def mark_runs_interrupted(db: Database, run_ids: list[int]) -> None:
+    """Mark ``running`` rows whose process is gone as ``interrupted``."""
+    if not run_ids:
+        return
+    with db.atomic():
+        db.conn.executemany(
+            "UPDATE crawl_runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), "
+            "message = coalesce(message, 'process died before finishing (marked by a later run)') "
+            "WHERE id = ? AND status = 'running'", [(utcnow(), run_id) for run_id in run_ids])
+
+
+def running_runs(db) -> list[dict]:
+    """``(id, pid)`` of every run still marked ``running``."""
+    return [{"id": row[0], "pid": row[1]} for row in
+            db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall()]
+
+
+def run_error_count(db: Database, run_id: int) -> int:
+    return db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ?", [run_id]).fetchone()[0]
+
+
+def run_errors_by_kind(db: Database, run_id: int) -> dict[str, int]:
+    """``{kind: count}`` of one run's errors, commonest first."""
+    return {row["kind"]: row["n"] for row in db.query(
+        "SELECT kind, count(*) AS n FROM crawl_errors WHERE crawl_run_id = ? GROUP BY kind ORDER BY n DESC",
+        [run_id])}
+
+
+def save_source_runs(db: Database, rows: list[dict]) -> None:
+    """Write a run's per-source coverage and health rows (``source_runs``), replacing any earlier ones."""
+    with db.atomic():
+        for row in rows:
+            db["source_runs"].insert(row, replace=True)
+
+
+def recent_source_runs(db, source_id: str, *, before_run: int | None = None, limit: int = 7) -> list[dict]:
+    """A source's latest ``source_runs`` rows, newest first (only runs before ``before_run`` if given).
+    Works on a sqlite-utils ``Database`` and on a plain (read-only) ``sqlite3.Connection``."""
+    sql = "SELECT * FROM source_runs WHERE source_id = ?"
+    params: list = [source_id]
+    if before_run is not None:
+        sql += " AND crawl_run_id < ?"
+        params.append(before_run)
+    sql += " ORDER BY crawl_run_id DESC LIMIT ?"
+    params.append(limit)
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def record_reports(db: Database, digest: dict, formats, paths) -> None:
+    """Add one ``reports`` row per written digest file; the next digest starts at ``digest["until"]``."""
+    with db.atomic():
+        for fmt, path in zip(formats, paths):
+            db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
+                       [utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
