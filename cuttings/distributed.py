@@ -28,6 +28,7 @@ import time
 
 from cuttings import store
 from cuttings.config import CrawlSettings, Source
+from cuttings.errors import CuttingsError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ ORPHAN_CHECK_SECONDS = 2.0
 WRITER_LOCK_SECONDS = 30
 
 
-class DistributedError(Exception):
+class DistributedError(CuttingsError):
     """A problem a user can fix: Redis unreachable, another writer running."""
 
 
