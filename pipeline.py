@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
                                  show_progress, validate_since)
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
@@ -27,7 +27,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @click.group(cls=CuttingsGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite database [default: $CUTTINGS_DB or data/cuttings.db].")
+              help="SQLite database [default: $CUTTINGS_DB, else cuttings.db in the home folder: $CUTTINGS_HOME, a checkout's data/, or the user data folder].")
 @click.version_option(package_name="cuttings")
 @click.pass_context
 def cli(ctx, db_path):
@@ -40,7 +40,7 @@ def cli(ctx, db_path):
 
         cuttings demo
     """
-    ctx.obj = CuttingsContext(db_path or store.default_db_path())
+    ctx.obj = CuttingsContext(db_path or paths.default_db())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -99,7 +99,9 @@ def print_crawl_summary(summary) -> None:
 
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
     from cuttings.crawl import run_crawl
+    from cuttings.logs import ensure_logging
     from cuttings.stages import resolve_since
+    ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
     since = resolve_since(db, since, sources_config.crawl.overlap_hours)
     if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
@@ -148,7 +150,7 @@ def do_classify(db, classifier, analyser_version, workers=1):
 @cli.command()
 @click.argument("source_ids", nargs=-1)
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sources file [default: data/sources.toml].")
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--since", callback=validate_since, default=None,
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
@@ -190,7 +192,7 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, worker
 
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Watchlist file [default: data/watchlist.toml].")
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Analysis processes (this one still writes alone; same results as one process).")
 @pass_context
@@ -216,8 +218,9 @@ def analyse(ctx, watchlist, workers):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Models directory [default: data/models].")
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Classifying processes (this one still writes alone; same results as one process).")
 @pass_context
@@ -236,9 +239,9 @@ def classify(ctx, models_path, watchlist, workers):
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 
-def write_digest(db, report_dir=None):
+def write_digest(db, report_dir=None, digest=None):
     from cuttings.report import write_report
-    return write_report(db, Path(report_dir) if report_dir else store.DATA_DIR / "reports")
+    return write_report(db, Path(report_dir) if report_dir else paths.reports_dir(), digest=digest)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ def write_digest(db, report_dir=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: data/reports/demo].")
+              help="Where the demo digest goes [default: reports/demo in the home folder].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
@@ -265,11 +268,11 @@ def demo(ctx, report_dir):
 
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
-    db_path = Path(db_explicit) if db_explicit else store.DATA_DIR / "demo.db"
+    db_path = Path(db_explicit) if db_explicit else paths.demo_db()
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
-        click.echo("no trained models yet: training on the seed corpus (data/corpus) ...")
+        click.echo("no trained models yet: training on the seed corpus first (a few minutes) ...")
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
@@ -280,37 +283,55 @@ def demo(ctx, report_dir):
     print_crawl_summary(summary)
     analysed = do_analyse(db, analyser)
     classified = do_classify(db, classifier, analyser.version)
-    paths = write_digest(db, report_dir or store.DATA_DIR / "reports" / "demo")
+    from cuttings.report import build_digest
+    digest = build_digest(db)
+    written = write_digest(db, report_dir or paths.reports_dir() / "demo", digest=digest)
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
-    click.echo(demo_summary(db))
+    click.echo(demo_summary(db, digest))
     click.echo("")
     click.echo(f"database: {db_path}")
-    click.echo("digest:   " + ", ".join(str(p) for p in paths))
+    click.echo("digest:   " + ", ".join(str(p) for p in written))
     click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
 
 
-def demo_summary(db) -> str:
+STANCE_WORDS = {"none": "not about governance"}
+
+
+def demo_summary(db, digest: dict) -> str:
+    """The demo's closing summary in the digest's words: what is new since the last digest (stories,
+    syndicated copies folded, by the digest's names for the watched bodies), then what the database holds."""
     def one(sql, params=()):
         return db.execute(sql, params).fetchone()[0]
-    lines = [
-        f"articles: {one('SELECT count(*) FROM articles WHERE duplicate_of IS NULL')} stories, "
-        f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies, "
-        f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets",
-        "mentions per entity (articles / mentions):",
-    ]
-    for row in db.query("SELECT entity_id, count(DISTINCT article_id) AS articles, count(*) AS mentions "
-                        "FROM mentions GROUP BY entity_id ORDER BY articles DESC"):
-        lines.append(f"  {row['entity_id']:<28} {row['articles']:>4} / {row['mentions']}")
-    lines.append(f"quotes: {one('SELECT count(*) FROM quotes')} "
+
+    def stance_words(counts: dict) -> str:
+        return ", ".join(f"{STANCE_WORDS.get(label, label)} {n}" for label, n in counts.items() if n) or "-"
+
+    new = digest["summary"]
+    by_name = ", ".join(f"{name} {n}" for name, n in new["by_name"].items() if n)
+    lines = [f"digest: {new['stories']} new {'story' if new['stories'] == 1 else 'stories'} since the last digest"
+             + (f" ({by_name})" if by_name else "")]
+    if new["stories"]:
+        lines.append(f"  stance on fire governance: {stance_words(new['stance'])}")
+    stories = one("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
+    lines.append(f"in the database: {stories} stories (and "
+                 f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
+                 f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets")
+    lines.append("  stories mentioning each watched body:")
+    for row in db.query("SELECT e.name, count(DISTINCT coalesce(a.duplicate_of, a.id)) AS stories "
+                        "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id "
+                        "GROUP BY e.id ORDER BY stories DESC, e.name"):
+        lines.append(f"    {row['name']:<52} {row['stories']:>4}")
+    lines.append(f"  quotes: {one('SELECT count(*) FROM quotes')} "
                  f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
     topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'topics' GROUP BY label ORDER BY n DESC"))
-    lines.append(f"topics: {topics}")
-    stance = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
-        "SELECT label, count(*) AS n FROM effective_labels WHERE task = 'stance_governance' "
-        "GROUP BY label ORDER BY n DESC"))
-    lines.append(f"stance on fire governance: {stance}")
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'topics' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC"))
+    lines.append(f"  topics (stories): {topics or '-'}")
+    stance = {r["label"]: r["n"] for r in db.query(
+        "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
+        "WHERE l.task = 'stance_governance' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC")}
+    lines.append(f"  stance on fire governance (stories): {stance_words(stance)}")
     return "\n".join(lines)
 
 
@@ -336,11 +357,13 @@ def train_models_into(db, models_path, features, folds):
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
-        scheme = load_scheme()
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, scheme=scheme)
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
-        cards = train_models(records, scheme, out, features=features, folds=folds)
+        # Minutes of work: an elapsed-time bar on a terminal (nothing when piped).
+        with progress_bar(f"training classifiers on {len(records)} articles ({folds}-fold CV)", None):
+            cards = train_models(records, scheme, out, features=features, folds=folds)
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:
@@ -351,11 +374,12 @@ def train_models_into(db, models_path, features, folds):
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the models [default: data/models].")
+              help="Where to write the models [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default=DEFAULT_FEATURES, show_default=True,
               help="Feature set: tfidf, static (shipped static embeddings), their combination, or minilm "
                    "variants (needs the [transformers] extra).")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @pass_context
 def train(ctx, models_path, features, folds):
     """Train the topic, stance and tone classifiers.
@@ -383,10 +407,12 @@ def train(ctx, models_path, features, folds):
 @click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Cross-validation folds.")
 @click.option("--features", default=DEFAULT_FEATURES, show_default=True,
               help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def evaluate(tasks, data_path, folds, features, models_path, as_json):
     """Measure the classifiers and the entity/quote extraction on labelled data.
@@ -410,7 +436,7 @@ def evaluate(tasks, data_path, folds, features, models_path, as_json):
         from nlp.embeddings import EmbeddingUnavailable
         from nlp.scheme import SchemeError, load_scheme
         try:
-            scheme = load_scheme()
+            scheme = load_scheme(paths.config_file("label_scheme.toml"))
             if data_path:
                 from nlp.classify import evaluate_models
                 labelled = load_jsonl(data_path, scheme)  # check the file before loading models
@@ -472,21 +498,64 @@ def read_input(name: str) -> tuple[str, str]:
         if name.endswith(".gz"):
             import gzip
             raw = gzip.decompress(raw)
-    head = raw[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in raw[:20000].lower():
+    label = "standard input" if name == "-" else name
+    text = decode_text(raw, label)
+    head = text[:2048].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")) or "<body" in text[:20000].lower():
         from crawler.extract import extract_article
-        fields = extract_article(raw)
-        return fields.get("title") or "", fields.get("body") or ""
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        fields = extract_article(text)
+        title, body = fields.get("title") or "", fields.get("body") or ""
+        if not (title.strip() or body.strip()):
+            fail(f"{label}: no article text found in the HTML page")
+        return title, body
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     title, _, body = text.partition("\n")
     return title.strip(), body.strip()
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(raw: bytes, label: str) -> str:
+    """The text of a file: by its byte-order mark, else UTF-8, else the encoding charset-normalizer
+    detects (Windows-1252, UTF-16 without a BOM, ...). Empty and binary input are refused."""
+    if not raw.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    text = None
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                fail(f"{label}: starts with a {encoding} byte-order mark but is not {encoding} text")
+            break
+    if text is None and b"\x00" not in raw:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if text is None:
+        from charset_normalizer import from_bytes
+        best = from_bytes(raw).best()
+        if best is None:
+            fail(f"{label}: binary data, not text or HTML: refused")
+        text = str(best)
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f") + text.count("\ufffd")
+    if controls > max(2, len(text) // 100):
+        fail(f"{label}: binary data, not text or HTML: refused")
+    if not text.strip():
+        fail(f"{label}: empty input, nothing to analyse")
+    return text
 
 
 @cli.command("analyse-text")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--date", "published_at", default=None, help="Article date (resolves office holders).")
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 def analyse_text(inputs, published_at, models_path, watchlist):
     """Analyse text or HTML files (or - for stdin) and print one JSON object per input.
 
@@ -507,7 +576,10 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         err_console.print("[yellow]no trained models: topics, stance and tone left empty "
                           "(run `cuttings train`)[/yellow]")
     for title, body in documents:
-        text = document_text(title, body)
+        from cuttings.stages import fit_text
+        text, cut = fit_text(document_text(title, body))
+        if cut:
+            err_console.print(f"[yellow]input over {len(text):,} characters: analysed its first part only[/yellow]")
         result = analyser.analyse(text, published_at)
         entities: dict[str, list] = {}
         for m in result["mentions"]:
@@ -589,15 +661,38 @@ def register_commands() -> None:
     """Commands that live in their own modules."""
     from cuttings import cli_ops
     from cuttings.cli_label import label
+    from cuttings.cli_init import init
     from cuttings.cli_report import COMMANDS as report_commands
     from cuttings.cli_distributed import worker
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources, worker):
+    for command in (*report_commands, label, sources, init, worker):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 
 
+def keep_examples_verbatim(group: click.Group) -> None:
+    """Mark every indented block of every command's help (the examples) with click's ``\\b`` so
+    click prints it as written instead of re-wrapping its lines into one."""
+    def mark(text: str | None) -> str | None:
+        if not text:
+            return text
+        import inspect
+        paragraphs = inspect.cleandoc(text).split("\n\n")
+        for i, paragraph in enumerate(paragraphs):
+            lines = paragraph.split("\n")
+            if lines[0].strip() != "\b" and all(line.startswith((" ", "\t")) for line in lines if line.strip()):
+                paragraphs[i] = "\b\n" + paragraph
+        return "\n\n".join(paragraphs)
+
+    def walk(command: click.Command) -> None:
+        command.help = mark(command.help)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+    walk(group)
+
+
 register_commands()
+keep_examples_verbatim(cli)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuttings import store
-from cuttings.errors import CuttingsError, DatabaseNotFound
+from cuttings.errors import CuttingsError, DatabaseNotFound, NotCuttingsDatabase
 from nlp.errors import NlpError
 
 err_console = Console(stderr=True)
@@ -32,6 +32,8 @@ def user_message(exc: Exception) -> str:
     message = str(exc)
     if isinstance(exc, DatabaseNotFound):
         return f"{message} (run `cuttings demo` or `cuttings crawl` first, or pass --db)"
+    if isinstance(exc, NotCuttingsDatabase):
+        return f"{message}: pass a cuttings database with --db"
     if isinstance(exc, ModelsMissing):
         return f"{message}: run `cuttings train` first"
     return message
@@ -42,10 +44,23 @@ class CuttingsGroup(click.Group):
     stderr and exit status 1 (``click.ClickException``), never a traceback."""
 
     def invoke(self, ctx):
+        import errno
+        import sqlite3
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             raise click.ClickException(user_message(exc)) from None
+        except sqlite3.OperationalError as exc:  # read-only storage: one line, exit 1 (docs/operations.md)
+            if "readonly" not in str(exc) and "unable to open" not in str(exc):
+                raise
+            raise click.ClickException(f"cannot write the database: {exc} (read-only file or folder? "
+                                       "`cuttings doctor` checks)") from None
+        except PermissionError as exc:
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: permission denied") from None
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            raise click.ClickException(f"cannot write {exc.filename or 'a file'}: read-only file system") from None
 
 
 class CuttingsContext:
@@ -89,7 +104,16 @@ def validate_since(ctx, param, value):
     """click callback for ``--since``: ``all``, or an ISO date/datetime normalised to UTC."""
     if value in (None, "all"):
         return value
+    import datetime as dt
+    import re
+
     from crawler.discovery import iso_utc
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
+        try:  # a calendar check: 2026-02-30 has the right shape but is no date
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not a date: {value!r} ({exc})") from None
     normalised = iso_utc(value)
     if normalised is None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r} (e.g. 2026-11-01)")

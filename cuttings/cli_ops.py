@@ -11,24 +11,24 @@ from pathlib import Path
 import click
 
 from cuttings import nightly
-from cuttings.cli_common import fail, pass_context, validate_since
+from cuttings.cli_common import fail, pass_context, user_message, validate_since
 
 
 @click.command()
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sources file [default: data/sources.toml].")
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Watchlist file [default: data/watchlist.toml].")
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Models directory [default: $CUTTINGS_MODELS or data/models].")
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--since", callback=validate_since, default=None,
               help="Crawl cutoff (ISO date) or 'all' [default: last successful crawl minus the overlap].")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the digest goes [default: data/reports].")
+              help="Where the digest goes [default: reports/ in the home folder].")
 @click.option("--format", "report_formats", multiple=True, help="Digest format(s), repeatable (html, md, text).")
 @click.option("--skip", type=click.Choice(nightly.STAGES), multiple=True, help="Leave out a stage (repeatable).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Rotating log file [default: data/logs/cuttings.log].")
+              help="Rotating log file [default: logs/cuttings.log in the home folder].")
 @click.option("--quiet", "-q", is_flag=True, help="Terminal shows warnings and errors only (for cron mail).")
 @click.option("--no-politeness", is_flag=True, help="No crawl delays: only for your own local servers.")
 @pass_context
@@ -55,15 +55,37 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
         click.echo(f"cuttings run: {result.message}", err=True)
         sys.exit(result.exit_code)
     if result.exit_code == nightly.EXIT_USER_ERROR and result.run_id is None:
-        click.echo(f"Error: {result.message}", err=True)
+        click.echo(f"Error: {user_message(result.error) if result.error else result.message}", err=True)
         sys.exit(result.exit_code)
     if not quiet:
         for name, stage in result.stages.items():
             detail = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if isinstance(v, int) and k != "crawl_run_id")
             click.echo(f"{name:<9} {stage.status:<11} {stage.seconds:7.1f}s  {detail}"
                        + (f"  ({stage.message})" if stage.message else ""))
-        click.echo(f"run {result.run_id}: {result.status}; log: {log_path}")
+    if not quiet or result.exit_code != nightly.EXIT_OK:
+        # --quiet (cron): nothing on a good night; on a bad one, a line per failed source and the summary.
+        for line in run_report_lines(result, log_path):
+            click.echo(line, err=quiet)
     sys.exit(result.exit_code)
+
+
+def run_report_lines(result, log_path) -> list[str]:
+    """One line per source that failed (its cause in words), one per failed stage, then the summary."""
+    from cuttings.failures import network_hint
+    crawl = result.stages.get("crawl")
+    failures = crawl.failures if crawl else []
+    lines = [f"source {source_id}: {words}" for source_id, _kind, words in failures]
+    lines += [f"{name}: {stage.message}" for name, stage in result.stages.items()
+              if name != "crawl" and stage.status in ("failed", "interrupted") and stage.message]
+    summary = f"run {result.run_id}: {result.status} (exit {result.exit_code})"
+    if crawl and crawl.counts:
+        summary += (f"; {crawl.counts.get('articles_new', 0)} new articles, "
+                    f"{len(failures)} source{'s' if len(failures) != 1 else ''} failed")
+    hint = network_hint([kind for _source, kind, _words in failures])
+    if hint and crawl and not crawl.counts.get("pages_fetched"):
+        summary += f"; {hint}"
+    lines.append(f"{summary}; log: {log_path}")
+    return lines
 
 
 @click.command()
@@ -71,7 +93,8 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
 @click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab line (default).")
 @click.option("--systemd", "kind", flag_value="systemd", help="A systemd service and timer.")
 @click.option("--at", "at", default="02:30", show_default=True, help="Time of day (HH:MM, local time).")
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Log file the scheduled run writes [default: logs/cuttings.log in the home folder].")
 @pass_context
 def schedule(ctx, print_, kind, at, log_file):
     """Print a crontab line or systemd units that run `cuttings run` nightly for this install.
@@ -101,11 +124,14 @@ def schedule(ctx, print_, kind, at, log_file):
 
 
 @click.command()
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--scheme", "scheme_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Label scheme [default: data/label_scheme.toml].")
+              help="Label scheme [default: label_scheme.toml in the home folder, else the packaged one].")
 @click.option("--max-age-hours", type=float, default=36, show_default=True,
               help="Warn when the last successful run is older than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -8,7 +8,6 @@ import click
 from cuttings import delivery, export, report, serve, store
 from cuttings.cli_common import CuttingsContext, err_console, pass_context
 
-DEFAULT_REPORT_DIR = store.DATA_DIR / "reports"
 _FORMATS = {"html": ("html",), "md": ("md",), "text": ("text",), "all": ("html", "md", "text")}
 
 
@@ -27,8 +26,8 @@ def _timestamp(value: str | None, option: str) -> str | None:
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
               help="Which files to write.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORT_DIR,
-              show_default=True, help="Directory for the report files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the report files [default: reports/ in the home folder].")
 @click.option("--email", is_flag=True, help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables).")
 @click.option("--webhook", metavar="URL", help="Post a short summary to a Slack or Teams incoming webhook.")
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
@@ -48,6 +47,9 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
         cuttings report --since 2026-11-01 --format html --email
     """
     since = _timestamp(since, "--since")
+    if out_dir is None:
+        from cuttings import paths
+        out_dir = paths.reports_dir()
     db = ctx.open_db()
     digest = report.build_digest(db, since=since)
     formats = _FORMATS[fmt]
@@ -95,7 +97,8 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True,
+              help="CSV (one row per story) or JSON Lines.")
 @click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
 @click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
 @click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")
@@ -117,6 +120,15 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)
     db = ctx.open_db()
+    if topic:
+        from cuttings import paths
+        from nlp.scheme import SchemeError, load_scheme
+        try:
+            topics = load_scheme(paths.config_file("label_scheme.toml")).tasks["topics"].labels
+        except (SchemeError, KeyError):
+            topics = ()
+        if topics and topic not in topics:
+            raise click.ClickException(f"unknown topic {topic!r}: choose from {', '.join(topics)}")
     if entity:
         known = [row[0] for row in db.execute("SELECT id FROM entities ORDER BY id").fetchall()]
         if known and entity not in known:

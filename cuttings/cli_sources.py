@@ -21,7 +21,7 @@ def sources():
 @sources.command()
 @click.argument("source_ids", nargs=-1)
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sources file [default: data/sources.toml].")
+              help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--base", default=None, help="Replace {base} in the sources file (e.g. the demo site's URL).")
 def check(source_ids, sources_path, base):
     """Fetch each source's robots.txt, feeds and sitemaps and report what discovery finds.

@@ -1,4 +1,4 @@
-"""Configuration files: sources (``data/sources.toml``) and crawl settings.
+"""Configuration files: sources (``sources.toml``, see ``cuttings.paths``) and crawl settings.
 
 Every loader raises :class:`ConfigError` with one line naming the file and the
 entry at fault, so the command line can print it without a traceback.
@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cuttings import paths
 from cuttings.errors import CuttingsError
-from cuttings.store import DATA_DIR
 
-DEFAULT_SOURCES = DATA_DIR / "sources.toml"
-DEMO_SOURCES = DATA_DIR / "demo_sources.toml"
+DEFAULT_SOURCES = paths.package_data("sources.toml")  # the packaged default; see load_sources
+DEMO_SOURCES = paths.package_data("demo_sources.toml")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -100,6 +100,42 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path.name}: not UTF-8 text") from None
 
 
+_TYPE_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a string",
+               "list[str]": "a list of strings", "dict[str, str]": "a table of strings"}
+
+
+def _check_type(value: Any, expected: str, where: str) -> None:
+    """Refuse a value of the wrong TOML type (``max_pages_per_source = "lots"``). ``expected`` is
+    the dataclass annotation: str, bool, int, float, list[str], dict[str, str] or ``X | None``."""
+    options = [part.strip() for part in expected.split("|")]
+    if value is None and "None" in options:
+        return
+    for option in options:
+        if option == "bool" and isinstance(value, bool):
+            return
+        if option == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if option == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return
+        if option == "str" and isinstance(value, str):
+            return
+        if option.startswith("list") and isinstance(value, (list, str)):
+            return  # element types: _str_list
+        if option.startswith("dict") and isinstance(value, dict):
+            return
+    wanted = " or ".join(_TYPE_WORDS.get(o, o) for o in options if o != "None")
+    raise ConfigError(f"{where}: expected {wanted}, got {value!r}")
+
+
+def _check_fields(table: dict, cls, where: str) -> None:
+    for key, value in table.items():
+        _check_type(value, cls.__dataclass_fields__[key].type, f"{where} {key}")
+
+
+_NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay")
+_POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes")
+
+
 def _str_list(value: Any, where: str) -> list[str]:
     if value is None:
         return []
@@ -112,7 +148,7 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 def load_sources(path: str | Path | None = None, *, base: str | None = None) -> SourcesConfig:
     """Read a sources file. ``base`` replaces ``{base}`` in URLs (the demo site's address)."""
-    path = Path(path) if path else DEFAULT_SOURCES
+    path = Path(path) if path else paths.config_file("sources.toml")
     text_data = _read_toml(path)
     name = path.name
     crawl_table = text_data.get("crawl", {})
@@ -120,17 +156,29 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
     unknown = set(crawl_table) - known_settings
     if unknown:
         raise ConfigError(f"{name}: [crawl]: unknown setting(s) {', '.join(sorted(unknown))}")
-    try:
-        crawl = CrawlSettings(**crawl_table)
-    except TypeError as exc:
-        raise ConfigError(f"{name}: [crawl]: {exc}") from None
+    if not isinstance(crawl_table, dict):
+        raise ConfigError(f"{name}: [crawl] must be a table")
+    _check_fields(crawl_table, CrawlSettings, f"{name}: [crawl]")
+    for key in _NON_NEGATIVE + _POSITIVE:
+        value = crawl_table.get(key)
+        if value is not None and (value < 0 or (key in _POSITIVE and value == 0)):
+            raise ConfigError(f"{name}: [crawl] {key}: must be {'above' if key in _POSITIVE else 'at least'} 0, "
+                              f"got {value!r}")
+    crawl_table = {**crawl_table, "search_keywords": _str_list(crawl_table.get("search_keywords"),
+                                                               f"{name}: [crawl] search_keywords")}
+    crawl = CrawlSettings(**crawl_table)
 
     entries = text_data.get("source", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{name}: no [[source]] entries")
     sources, seen = [], set()
     known_fields = set(Source.__dataclass_fields__)
+    unknown_tables = sorted(set(text_data) - {"crawl", "source"})
+    if unknown_tables:
+        raise ConfigError(f"{name}: unknown table(s) {', '.join(unknown_tables)} (known: crawl, source)")
     for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{name}: source #{number}: must be a [[source]] table")
         sid = entry.get("id")
         label = f"{name}: source #{number}" + (f" {sid!r}" if sid else "")
         if not isinstance(sid, str) or not _ID.match(sid):
@@ -141,6 +189,7 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
         unknown = set(entry) - known_fields
         if unknown:
             raise ConfigError(f"{label}: unknown field(s) {', '.join(sorted(unknown))}")
+        _check_fields(entry, Source, f"{label}:")
         for required in ("name", "home"):
             if not isinstance(entry.get(required), str) or not entry[required].strip():
                 raise ConfigError(f"{label}: missing '{required}'")

@@ -51,6 +51,7 @@ def scrapy_settings(crawl: CrawlSettings, *, polite: bool = True, log_level: str
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16)
         settings.set("CONCURRENT_REQUESTS", 32)
     settings.set("LOG_LEVEL", log_level)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False)  # records reach cuttings' handlers (log file) only
     return settings
 
 
@@ -71,6 +72,10 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
 
     store.sync_sources(db, sources)
     run_id = store.start_run(db, command, since=since)
+    # Scrapy's records go through the root logger's handlers (``cuttings.logs``: the log file;
+    # the terminal shows only cuttings' own lines), not a terminal handler of Scrapy's own.
+    for name in ("scrapy", "twisted"):
+        logging.getLogger(name).setLevel(log_level)
     process = CrawlerProcess(scrapy_settings(crawl, polite=polite, log_level=log_level))
     crawler = process.create_crawler(NewsSpider)
     if on_page is not None:

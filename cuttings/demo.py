@@ -1,4 +1,4 @@
-"""The offline demo: serve ``data/demo_site/`` on 127.0.0.1 and run the whole pipeline on it."""
+"""The offline demo: serve the packaged demo site (``data/demo_site/``) on 127.0.0.1 and run the whole pipeline on it."""
 from __future__ import annotations
 
 import contextlib
@@ -7,9 +7,9 @@ import http.server
 import threading
 from pathlib import Path
 
-from cuttings.store import DATA_DIR
+from cuttings import paths
 
-DEMO_SITE = DATA_DIR / "demo_site"
+DEMO_SITE = paths.demo_site_dir()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -66,6 +66,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
         finally:
             conn.close()
     checks.append(check_disk(db_path, min_free_bytes))
+    checks.append(check_writable(db_path))
     if include_config:
         checks.append(check_models(models_path))
     return checks
@@ -90,9 +91,10 @@ def check_watchlist(path) -> Check:
     except ImportError as exc:
         return Check("watchlist", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        watchlist = load_watchlist(path)
+        from cuttings import paths
+        watchlist = load_watchlist(path or paths.config_file("watchlist.toml"))
     except WatchlistError as exc:
-        return Check("watchlist", "error", str(exc), "fix the watchlist file (data/watchlist.toml)")
+        return Check("watchlist", "error", str(exc), "fix the watchlist file (see docs/watchlist.md)")
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
@@ -102,9 +104,10 @@ def check_scheme(path) -> Check:
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        load_scheme(path)
+        from cuttings import paths
+        load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
-        return Check("label scheme", "error", str(exc), "fix the label scheme (data/label_scheme.toml)")
+        return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
     return _ok("label scheme", "parses")
 
 
@@ -148,6 +151,21 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     else:
         checks.append(_ok("migrations", f"{len(applied)} applied, none pending"))
     return checks
+
+
+def check_writable(db_path: Path) -> Check:
+    """The database file and its folder must be writable: every stage writes the file, and SQLite
+    creates its -wal/-shm journal and cuttings its .lock beside it."""
+    import os
+    folder = db_path.parent if str(db_path.parent) else Path(".")
+    if not folder.exists():
+        return Check("writable", "error", f"the folder {folder} does not exist", "create it, or pass another --db")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return Check("writable", "error", f"the folder {folder} is read-only: SQLite cannot write its journal "
+                     "and cuttings its lock beside the database", "make the folder writable, or move the database")
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        return Check("writable", "error", f"{db_path} is read-only", "make the file writable (chmod u+w)")
+    return _ok("writable", f"{db_path.name} and its folder are writable")
 
 
 def check_disk(db_path: Path, min_free_bytes: int) -> Check:

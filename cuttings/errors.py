@@ -19,3 +19,8 @@ class StoreError(CuttingsError):
 
 class DatabaseNotFound(StoreError):
     """The database file does not exist (and the caller asked not to create it)."""
+
+
+class NotCuttingsDatabase(StoreError):
+    """The file given as the database is not one of cuttings' (empty, not SQLite, or another
+    application's database); it was left untouched."""

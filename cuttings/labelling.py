@@ -46,9 +46,10 @@ class LabellingError(CuttingsError):
 # --------------------------------------------------------------------------
 
 def load_label_tasks(path: str | Path | None = None) -> dict[str, Task]:
-    """The tasks of the label scheme (``data/label_scheme.toml`` via ``nlp.scheme``)."""
+    """The tasks of the label scheme (``label_scheme.toml``, see ``cuttings.paths``)."""
     try:
-        scheme = load_scheme(path)
+        from cuttings import paths
+        scheme = load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
         raise LabellingError(str(exc)) from None
     return dict(scheme.tasks)

@@ -18,9 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from cuttings.store import DATA_DIR
-
-DEFAULT_LOG_FILE = DATA_DIR / "logs" / "cuttings.log"
+from cuttings import paths
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 REDACTED = "[REDACTED]"
 
@@ -102,7 +100,8 @@ def install_record_redaction() -> None:
 
 
 class _ConsoleFilter(logging.Filter):
-    """The terminal gets the project's own records at ``level`` and others' warnings only;
+    """The terminal gets the project's own records at ``level`` and nothing from other libraries
+    (Scrapy, Twisted, ...: their records, tracebacks included, go to the log file);
     records logged with ``extra={"file_only": True}`` (messages the command line prints
     itself) go to the log file alone, so the terminal shows them once."""
 
@@ -114,20 +113,34 @@ class _ConsoleFilter(logging.Filter):
         if getattr(record, "file_only", False):
             return False
         own = record.name == "cuttings" or record.name.startswith(("cuttings.", "nlp.", "crawler."))
-        return record.levelno >= (self.level if own else max(self.level, logging.WARNING))
+        return own and record.levelno >= self.level
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """``LEVEL: message`` on one line: tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage().strip().splitlines()
+        return f"{record.levelname}: {message[0] if message else ''}"
 
 
 _installed: list[logging.Handler] = []
 
 
+def ensure_logging(log_file: str | Path | None = None) -> None:
+    """``setup_logging`` unless it already ran (commands that crawl outside ``cuttings run``)."""
+    if not _installed:
+        setup_logging(log_file)
+
+
 def setup_logging(log_file: str | Path | None = None, *, console_level: int = logging.INFO,
                   file_level: int = logging.INFO, max_bytes: int = 5_000_000, backup_count: int = 10,
                   stream=None) -> Path:
-    """Log to a rotating file (default ``data/logs/cuttings.log``) and to stderr; returns the file path.
+    """Log to a rotating file (default ``logs/cuttings.log`` in the home folder) and to stderr; returns the file path.
 
     Calling it again replaces the handlers it installed before (tests run several jobs in one process).
     """
-    path = Path(log_file) if log_file else DEFAULT_LOG_FILE
+    path = Path(log_file) if log_file else paths.log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for handler in _installed:
@@ -144,7 +157,7 @@ def setup_logging(log_file: str | Path | None = None, *, console_level: int = lo
 
     console = logging.StreamHandler(stream or sys.stderr)
     console.setLevel(console_level)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.setFormatter(_ConsoleFormatter())
     console.addFilter(_ConsoleFilter(console_level))
     console.addFilter(redacting)
 

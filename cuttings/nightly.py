@@ -160,11 +160,14 @@ class StageResult:
     seconds: float = 0.0
     counts: dict = field(default_factory=dict)
     message: str | None = None
+    failures: list = field(default_factory=list)  # (source id, error kind, cause in words) per failed source
 
     def as_dict(self) -> dict:
         out = {"status": self.status, "seconds": round(self.seconds, 2), **self.counts}
         if self.message:
             out["message"] = self.message
+        if self.failures:
+            out["failed_sources"] = {source_id: words for source_id, _kind, words in self.failures}
         return out
 
 
@@ -175,6 +178,7 @@ class NightlyResult:
     exit_code: int
     stages: dict[str, StageResult] = field(default_factory=dict)
     message: str | None = None
+    error: Exception | None = None  # the user error that stopped the run before it started
 
 
 @dataclass
@@ -196,9 +200,11 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     try:
         config = _load_sources(options)
         _check_models_present(options)
-    except UserError as exc:
+        if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
+            store.check_is_cuttings_database(Path(db_path), allow_new=True)
+    except CuttingsError as exc:
         log.error("%s", exc, extra=FILE_ONLY)  # the command line prints it
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
     lock = RunLock(db_path)
     try:
         lock.acquire()
@@ -217,7 +223,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         db = store.connect(db_path, create=True)
     except (UserError, store.StoreError) as exc:
         log.error("%s", exc, extra=FILE_ONLY)
-        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc))
+        return NightlyResult(None, "failed", EXIT_USER_ERROR, message=str(exc), error=exc)
 
     stale = mark_stale_runs(db)
     if stale:
@@ -286,7 +292,7 @@ def _timed_stage(name: str, work: Callable[[], StageResult]) -> StageResult:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a stage's failure must not stop the others
-        log.exception("%s failed", name)
+        log.exception("%s failed", name, extra=FILE_ONLY)  # the command line prints the stage's message
         result = StageResult("failed", message=f"{type(exc).__name__}: {exc}")
     result.seconds = time.monotonic() - started
     log.info("%s: %s in %.1fs %s", name, result.status, result.seconds,
@@ -306,11 +312,10 @@ def _load_sources(options: NightlyOptions):
 
 
 def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import models_dir, models_present
+    from cuttings.stages import require_models
     if "classify" in options.skip:
         return
-    if not models_present(options.models_path):
-        raise UserError(f"no trained models in {models_dir(options.models_path)}: run `cuttings train` first")
+    require_models(options.models_path)  # stages.ModelsMissing
 
 
 def _load_models(options: NightlyOptions):
@@ -342,12 +347,17 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
                         command="crawl (run)")
     # Scrapy replaces the SIGTERM handler while it runs; take it back for the later stages.
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    from cuttings.failures import source_failures
+    failures = source_failures(db, summary.run_id, summary.sources)
     counts = {"crawl_run_id": summary.run_id, **summary.counts,
               "sources_failed": sum(1 for s in summary.sources if s["errors"] and not s["articles_stored"])}
+    failed_ids = {source_id for source_id, _kind, _words in failures}
+    for source_id, _kind, words in failures:
+        log.warning("crawl: source %s failed: %s", source_id, words, extra=FILE_ONLY)  # the command line prints it
     for warning in summary.warnings:
-        log.warning("crawl: %s", warning)
+        log.warning("crawl: %s", warning, extra=FILE_ONLY if warning.split(":", 1)[0] in failed_ids else {})
     for kind, n in summary.errors_by_kind.items():
-        log.warning("crawl: %d %s error(s)", n, kind)
+        log.info("crawl: %d %s error(s)", n, kind)
     status = {"ok": "ok", "partial": "partial", "failed": "failed", "interrupted": "interrupted"}.get(
         summary.status, "failed")
     message = None
@@ -362,7 +372,7 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
     elif status != "ok":
         message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
                    f"yielded nothing")
-    return StageResult(status, counts=counts, message=message)
+    return StageResult(status, counts=counts, message=message, failures=failures)
 
 
 def _analyse(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
@@ -379,7 +389,8 @@ def _classify(db, options: NightlyOptions, config, analyser, classifier) -> Stag
 
 def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
     from cuttings.report import write_report
-    out_dir = Path(options.report_dir) if options.report_dir else store.DATA_DIR / "reports"
+    from cuttings import paths
+    out_dir = Path(options.report_dir) if options.report_dir else paths.reports_dir()
     kwargs = {"formats": options.report_formats} if options.report_formats else {}
     paths = write_report(db, out_dir, **kwargs)
     for path in paths:

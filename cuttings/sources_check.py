@@ -24,6 +24,7 @@ class SourceCheck:
     source_id: str
     robots_url: str
     robots_found: bool = False
+    robots_error: str | None = None  # why robots.txt could not be fetched, in words (None: found, or 404)
     feeds: dict[str, int] = field(default_factory=dict)        # feed URL -> entries (-1: failed)
     autodiscovered_feeds: list[str] = field(default_factory=list)
     sitemaps: dict[str, int] = field(default_factory=dict)     # sitemap URL -> entries (-1: failed)
@@ -45,6 +46,11 @@ def _fetch(url: str, settings: CrawlSettings) -> bytes:
         return response.read(settings.max_page_bytes + 1)[: settings.max_page_bytes]
 
 
+def _words(exc: BaseException, url: str) -> str:
+    from cuttings.failures import describe_exception
+    return describe_exception(exc, url)
+
+
 def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     """Run discovery for one source and report what it finds (no article pages are fetched)."""
     parts = urlsplit(source.home)
@@ -57,7 +63,10 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         report.robots_sitemaps = [u for u in discovery.parse_robots_sitemaps(text, report.robots_url)
                                   if urlsplit(u).path.startswith(parts.path) or u in source.sitemaps]
     except (urllib.error.URLError, OSError) as exc:
-        report.problems.append(f"robots.txt: {exc}")
+        from cuttings.failures import describe_exception
+        if not (isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500):
+            report.robots_error = describe_exception(exc, report.robots_url)  # not "missing": unreachable
+        report.problems.append(f"robots.txt: {report.robots_error or exc}")
         robots.parse([])
 
     def allowed(url: str) -> bool:
@@ -88,7 +97,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         try:
             links, page_feeds, _next = discovery.page_links(_fetch(page, settings), page)
         except (urllib.error.URLError, OSError) as exc:
-            report.problems.append(f"{page}: {exc}")
+            report.problems.append(f"{page}: {_words(exc, page)}")
             continue
         for url in page_feeds:
             if url not in feeds:
@@ -103,7 +112,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             entries = discovery.parse_feed(_fetch(url, settings), url)
         except (urllib.error.URLError, OSError) as exc:
             report.feeds[url] = -1
-            report.problems.append(f"feed {url}: {exc}")
+            report.problems.append(f"feed {url}: {_words(exc, url)}")
             continue
         report.feeds[url] = len(entries)
         for entry in entries:
@@ -117,7 +126,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             children, pages = discovery.parse_sitemap(_fetch(url, settings), url)
         except (urllib.error.URLError, OSError) as exc:
             report.sitemaps[url] = -1
-            report.problems.append(f"sitemap {url}: {exc}")
+            report.problems.append(f"sitemap {url}: {_words(exc, url)}")
             continue
         report.sitemaps[url] = len(pages) + len(children)
         queue.extend(children)
@@ -132,7 +141,9 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
 
 
 def format_check(report: SourceCheck) -> str:
-    lines = [f"{report.source_id}: robots.txt {'found' if report.robots_found else 'missing'}"]
+    robots = "found" if report.robots_found else (f"not fetched: {report.robots_error}" if report.robots_error
+                                                  else "missing")
+    lines = [f"{report.source_id}: robots.txt {robots}"]
     for url, count in report.feeds.items():
         tag = " (autodiscovered)" if url in report.autodiscovered_feeds else ""
         lines.append(f"  feed     {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")

@@ -14,14 +14,31 @@ at most the batch in hand and re-running finishes the rest.
 from __future__ import annotations
 
 import itertools
-import os
+import logging
 from pathlib import Path
 
 from cuttings import store
 from cuttings.errors import CuttingsError
 
-MODELS_DIR = store.DATA_DIR / "models"
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
+# Text analysed per article. spaCy refuses a text over its max_length (1,000,000 characters, error
+# E088) and the crawler accepts pages up to 5 MB, so one oversized page would block the stage on
+# every night; 200,000 characters is about 30,000 words, far beyond any news article.
+MAX_ANALYSE_CHARS = 200_000
+log = logging.getLogger(__name__)
+
+
+def fit_text(text: str, limit: int = MAX_ANALYSE_CHARS) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters at the last paragraph (else sentence, else word) break;
+    True when it was cut."""
+    if len(text) <= limit:
+        return text, False
+    head = text[:limit]
+    for mark in ("\n", ". ", " "):
+        cut = head.rfind(mark)
+        if cut > limit // 2:
+            return head[:cut + len(mark)].rstrip(), True
+    return head, True
 
 
 def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
@@ -36,8 +53,17 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     from nlp.entities import document_text
 
-    texts = ((document_text(a["title"], a["body"]), a["published_at"]) for a in articles)
-    counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
+
+    def text_of(article: dict) -> str:
+        text, cut = fit_text(document_text(article["title"], article["body"]))
+        if cut:
+            counts["truncated"] += 1
+            log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
+                        len(article["body"] or ""), len(text))
+        return text
+
+    texts = ((text_of(a), a["published_at"]) for a in articles)
     ner = getattr(analyser, "ner", None)
     results = zip(articles, analyser.pipe(texts))
     while True:
@@ -47,7 +73,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
             return counts
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
             for article, result in batch:
-                named = ner.find(document_text(article["title"], article["body"])) if ner else None
+                named = ner.find(fit_text(document_text(article["title"], article["body"]))[0]) if ner else None
                 store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
                 counts["articles"] += 1
                 counts["mentions"] += len(result["mentions"])
@@ -72,20 +98,23 @@ def link_known_speakers(db) -> int:
 
 
 def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
-    """Flatten a Classifier prediction into ``classifications`` rows."""
+    """Flatten a Classifier prediction into ``classifications`` rows, whatever the scheme's task
+    names: a multi-label task gives a list of predictions, a single-label task one prediction
+    (``{label, probability, uncertain}``), a per-entity task ``{entity_id: prediction}``
+    (``target`` = the entity id; ``''`` for the others)."""
     rows = []
-    for topic in prediction.get("topics", []):
-        rows.append({"task": "topics", "target": "", "label": topic["label"], "probability": topic["probability"],
-                     "uncertain": topic.get("uncertain", False), "model_version": versions["topics"]})
+
+    def row(task: str, target: str, value: dict) -> dict:
+        return {"task": task, "target": target, "label": value["label"], "probability": value["probability"],
+                "uncertain": value.get("uncertain", False), "model_version": versions[task]}
+
     for task, value in prediction.items():
-        if task in ("topics", "tone") or not isinstance(value, dict) or "label" not in value:
-            continue
-        rows.append({"task": task, "target": "", "label": value["label"], "probability": value["probability"],
-                     "uncertain": value.get("uncertain", False), "model_version": versions[task]})
-    for entity_id, value in prediction.get("tone", {}).items():
-        rows.append({"task": "tone", "target": entity_id, "label": value["label"],
-                     "probability": value["probability"], "uncertain": value.get("uncertain", False),
-                     "model_version": versions["tone"]})
+        if isinstance(value, list):
+            rows += [row(task, "", each) for each in value]
+        elif isinstance(value, dict) and "label" in value:
+            rows.append(row(task, "", value))
+        elif isinstance(value, dict):
+            rows += [row(task, entity_id, each) for entity_id, each in value.items()]
     return rows
 
 
@@ -128,8 +157,9 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 
 
 def models_dir(path: str | Path | None = None) -> Path:
-    """The models directory: the given path, else $CUTTINGS_MODELS, else data/models."""
-    return Path(path or os.environ.get("CUTTINGS_MODELS") or MODELS_DIR)
+    """The models directory: the given path, else $CUTTINGS_MODELS, else ``models/`` in the home folder."""
+    from cuttings import paths
+    return Path(path) if path else paths.models_dir()
 
 
 class ModelsMissing(CuttingsError):
@@ -166,6 +196,8 @@ def load_analyser(watchlist_path: str | Path | None = None):
     from nlp.ner import NamedEntityRecogniser, configured_model
     from nlp.watchlist import load_watchlist
 
+    from cuttings import paths
+    watchlist_path = watchlist_path or paths.config_file("watchlist.toml")  # the user's copy, else packaged
     analyser = Analyser(load_watchlist(watchlist_path))
     model = configured_model(watchlist_path)
     if model:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nlp import packaged_data
 from nlp.scheme import Scheme, SchemeError, check_label, load_scheme
 
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
+DEFAULT_CORPUS_DIR = packaged_data("corpus")
 
 
 def read_article(path: Path) -> tuple[str, str]:

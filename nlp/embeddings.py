@@ -21,14 +21,14 @@ import logging
 
 import os
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from nlp import packaged_data
 from nlp.errors import NlpError
 
-STATIC_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "embeddings" / "minilm-static"
+STATIC_MODEL_DIR = packaged_data("embeddings", "minilm-static")
 EMBEDDERS = ("static", "minilm")
 
 _models: dict[str, object] = {}

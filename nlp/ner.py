@@ -17,10 +17,11 @@ from pathlib import Path
 
 import spacy
 
+from nlp import packaged_data
 from nlp.watchlist import WatchlistError
 
 LABELS = ("PERSON", "ORG")
-DEFAULT_WATCHLIST = Path(__file__).resolve().parent.parent / "data" / "watchlist.toml"
+DEFAULT_WATCHLIST = packaged_data("watchlist.toml")
 
 
 class NerUnavailable(WatchlistError):

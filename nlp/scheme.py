@@ -10,9 +10,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp import packaged_data
 from nlp.errors import NlpError
 
-DEFAULT_SCHEME_PATH = Path(__file__).resolve().parent.parent / "data" / "label_scheme.toml"
+DEFAULT_SCHEME_PATH = packaged_data("label_scheme.toml")
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 

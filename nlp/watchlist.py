@@ -11,12 +11,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nlp import packaged_data
 from nlp.errors import NlpError
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
 RULES_VERSION = "rules-3"
 
-DEFAULT_WATCHLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "watchlist.toml"
+DEFAULT_WATCHLIST_PATH = packaged_data("watchlist.toml")
 ENTITY_KINDS = ("organisation", "office", "person")
 
 
@@ -97,6 +98,21 @@ class Watchlist:
         return [entity.id for entity in self.entities]
 
 
+ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
+                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs"})
+HOLDER_KEYS = frozenset({"name", "from", "to"})
+GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references"})
+TOP_KEYS = {"entity": None, "group": None, "analysis": frozenset({"ner_model"})}
+
+
+def _reject_unknown(raw: dict, allowed, where: str) -> None:
+    """A misspelt key (``categroy``) must not be ignored silently."""
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise WatchlistError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(repr(k) for k in unknown)} (known: {', '.join(sorted(allowed))})")
+
+
 def _string_list(raw: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
     if key not in raw:
         if required:
@@ -131,6 +147,7 @@ def _parse_holders(raw: dict, where: str) -> tuple[Holder, ...]:
         if not isinstance(item, dict) or not str(item.get("name", "")).strip():
             raise WatchlistError(f"{where}: holder without a name")
         name = str(item["name"]).strip()
+        _reject_unknown(item, HOLDER_KEYS, f"{where}: holder '{name}'")
         start = _parse_date(item.get("from"), where, name, "from")
         end = _parse_date(item.get("to"), where, name, "to")
         if start and end and end < start:
@@ -144,6 +161,12 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
     if not isinstance(entity_id, str) or not entity_id.strip():
         raise WatchlistError(f"{file_label}: entity #{index + 1}: missing field 'id'")
     where = f"{file_label}: entity '{entity_id}'"
+    _reject_unknown(raw, ENTITY_KEYS, where)
+    for key in ("category", "governs"):
+        if key in raw and not isinstance(raw[key], str):
+            raise WatchlistError(f"{where}: '{key}' must be a string, not {raw[key]!r}")
+    if "infer_from_region" in raw and not isinstance(raw["infer_from_region"], bool):
+        raise WatchlistError(f"{where}: 'infer_from_region' must be true or false, not {raw['infer_from_region']!r}")
     for key in ("name", "kind"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise WatchlistError(f"{where}: missing field '{key}'")
@@ -175,6 +198,7 @@ def _parse_group(raw: dict, file_label: str, known_ids: set[str]) -> Group:
     if not isinstance(group_id, str) or not group_id.strip():
         raise WatchlistError(f"{file_label}: group without 'id'")
     where = f"{file_label}: group '{group_id}'"
+    _reject_unknown(raw, GROUP_KEYS, where)
     members = _string_list(raw, "members", where, required=True)
     unknown = [member for member in members if member not in known_ids]
     if unknown:
@@ -203,6 +227,12 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
     raw_entities = document.get("entity")
     if not isinstance(raw_entities, list) or not raw_entities:
         raise WatchlistError(f"{file_label}: no [[entity]] entries")
+    _reject_unknown(document, TOP_KEYS, file_label)
+    for table, keys in TOP_KEYS.items():
+        if keys is not None and table in document:
+            if not isinstance(document[table], dict):
+                raise WatchlistError(f"{file_label}: [{table}] must be a table")
+            _reject_unknown(document[table], keys, f"{file_label}: [{table}]")
     entities: list[Entity] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_entities):

@@ -96,9 +96,11 @@ def test_summary_printed(demo_db):
     output = (Path(demo_db).parent / "first_run.txt").read_text()
     originals = sum(1 for a in MANIFEST["articles"] if not a["syndicated_from"])
     copies = len(MANIFEST["articles"]) - originals
-    assert f"articles: {originals} stories, {copies} syndicated copies" in output
-    assert "mentions per entity" in output and "wm_pcc" in output
-    assert "stance on fire governance" in output
+    # In the digest's words: stories (copies folded), display names, "not about governance".
+    assert f"digest: {originals} new stories since the last digest (" in output
+    assert f"in the database: {originals} stories (and {copies} syndicated copies) from 3 outlets" in output
+    assert "West Mercia Police and Crime Commissioner" in output and " wm_pcc " not in output
+    assert "not about governance" in output and "none " not in output
     assert "cuttings --db" in output and "serve" in output
     assert list((Path(demo_db).parent / "reports").glob("*.html"))
 
@@ -130,4 +132,5 @@ def test_rerun_duplicates_nothing(demo_db, trained_models, tmp_path):
     first, second = conn.execute("SELECT pages_fetched FROM crawl_runs ORDER BY id DESC LIMIT 2").fetchall()[::-1]
     assert second[0] <= 0.05 * first[0]
     assert "analysed 0 articles, classified 0" in result.stdout.decode()
+    assert "digest: 0 new stories since the last digest" in result.stdout.decode()  # not the totals again
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

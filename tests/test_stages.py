@@ -53,3 +53,22 @@ def test_models_missing_is_a_typed_error(tmp_path):
     assert not stages.models_present(tmp_path)
     with pytest.raises(stages.ModelsMissing, match="no trained models in"):
         stages.load_classifier(tmp_path)
+
+
+def test_classification_rows_follow_the_prediction_shape_not_task_names():
+    """Any scheme's task names: a list is multi-label, a prediction single-label, a dict of
+    predictions per entity."""
+    prediction = {"themes": [{"label": "budget", "probability": 0.9}, {"label": "staff", "probability": 0.6,
+                                                                      "uncertain": True}],
+                  "urgency": {"label": "high", "probability": 0.7},
+                  "sentiment": {"hwfrs": {"label": "negative", "probability": 0.55, "uncertain": True}}}
+    versions = {"themes": "t-1", "urgency": "u-1", "sentiment": "s-1"}
+    assert stages.classification_rows(prediction, versions) == [
+        {"task": "themes", "target": "", "label": "budget", "probability": 0.9, "uncertain": False,
+         "model_version": "t-1"},
+        {"task": "themes", "target": "", "label": "staff", "probability": 0.6, "uncertain": True,
+         "model_version": "t-1"},
+        {"task": "urgency", "target": "", "label": "high", "probability": 0.7, "uncertain": False,
+         "model_version": "u-1"},
+        {"task": "sentiment", "target": "hwfrs", "label": "negative", "probability": 0.55, "uncertain": True,
+         "model_version": "s-1"}]

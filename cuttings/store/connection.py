@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cuttings.errors import DatabaseNotFound, StoreError
+from cuttings.errors import DatabaseNotFound, NotCuttingsDatabase, StoreError
 from cuttings.store.schema import migrations
 
 REPO_DIR = Path(__file__).resolve().parent.parent.parent
@@ -17,7 +17,7 @@ DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
 __all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "DatabaseNotFound", "utcnow", "clock", "default_db_path", "connect",
-           "table_counts", "transaction", "atomic", "begin", "commit", "migrations", "migration_status", "Database"]
+           "table_counts", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "migrations", "migration_status", "Database"]
 
 
 _clock: list[str] = []  # a fixed time set by clock(), innermost last
@@ -54,8 +54,17 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseNotFound(f"database not found: {path}")
+    if path.exists():
+        check_is_cuttings_database(path, allow_new=create)
+    if not create and not os.access(path.parent if str(path.parent) else ".", os.W_OK | os.X_OK):
+        # Read-only storage (a mounted backup, a read-only share): SQLite cannot create its -shm
+        # file beside a WAL database, so read it as immutable; commands that write fail at once.
+        return Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True))
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {path}: {exc.strerror}") from None
     try:
         conn = sqlite3.connect(str(path), timeout=30)
         db = Database(conn)
@@ -71,6 +80,42 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open database {path}: {exc}") from None
     return db
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
+    """Refuse, before anything is written (no table, no journal-mode change, no -wal/-shm file), a
+    file that is not a cuttings database: an empty (0-byte) file, a file that is not SQLite, or
+    another application's SQLite database. ``allow_new``: a SQLite file without any table may
+    become one (commands that create databases)."""
+    if path.is_dir():
+        raise NotCuttingsDatabase(f"{path} is a folder, not a database file")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if not header:
+        raise NotCuttingsDatabase(f"{path} is an empty file (0 bytes), not a cuttings database")
+    if header != SQLITE_HEADER:
+        raise NotCuttingsDatabase(f"{path} is not a SQLite database (nor a cuttings one)")
+    try:
+        # immutable: no -wal/-shm files are created beside a file that may not be ours
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from None
+    if ("articles" in tables and "crawl_runs" in tables) or (not tables and allow_new):
+        return
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    raise NotCuttingsDatabase(f"{path} is not a cuttings database"
+                              + (f" (it holds other tables: {shown})" if tables else "")
+                              + "; cuttings changes nothing in it")
 
 
 def migration_status(db) -> tuple[list[str], list[str]]:

@@ -1,0 +1,49 @@
+"""``cuttings init [DIR]``: editable copies of the packaged configuration files."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from cuttings import paths
+from cuttings.cli_common import fail
+
+
+@click.command("init")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite configuration files that already exist in DIR.")
+def init(directory, force):
+    """Write editable copies of the configuration files (sources, watchlist, label scheme).
+
+    DIR defaults to the home folder ($CUTTINGS_HOME, else the user data folder; in a
+    source checkout, its data/ folder). Every command reads a configuration file from the
+    home folder when it is there, else the packaged default, so editing these copies
+    changes what cuttings does. Existing files are left alone unless --force is given.
+
+    \b
+    Examples:
+        cuttings init
+        cuttings init /srv/cuttings && export CUTTINGS_HOME=/srv/cuttings
+    """
+    target = directory if directory is not None else paths.home()
+    if target.exists() and not target.is_dir():
+        fail(f"{target} is not a folder")
+    existing = [name for name in paths.CONFIG_FILES if (target / name).exists()]
+    if existing and not force:
+        fail(f"{', '.join(existing)} already in {target}: edit them, or pass --force to replace them "
+             f"with the packaged defaults")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in paths.CONFIG_FILES:
+            source = paths.package_data(name)
+            if (target / name).resolve() == source.resolve():
+                click.echo(f"{target / name}: is the packaged default itself (a source checkout); left as it is")
+                continue
+            shutil.copyfile(source, target / name)
+            click.echo(f"wrote {target / name}")
+    except OSError as exc:
+        fail(f"cannot write to {target}: {exc.strerror or exc}")
+    if directory is not None and target.resolve() != paths.home().resolve():
+        click.echo(f"cuttings reads them when CUTTINGS_HOME={target.resolve()} is set "
+                   f"(or pass --sources/--watchlist/--scheme)")

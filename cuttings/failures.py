@@ -1,0 +1,86 @@
+"""Why a source could not be read, in words: one line per source for the terminal.
+
+The crawler records each failed request in ``crawl_errors`` with a kind (``dns``,
+``connection_refused``, ``timeout``, ``robots_disallowed``, ``http_<status>``, ...; see
+``crawler.spiders.news.classify_failure``); ``sources check`` sees urllib's exceptions.
+Both are described here with the same words, and a night on which every source failed
+its DNS lookup or found the network unreachable says "no network?".
+"""
+from __future__ import annotations
+
+import errno
+import socket
+import urllib.error
+from collections import Counter
+from urllib.parse import urlsplit
+
+# kind -> words; {host} is the failing URL's host
+CAUSES = {
+    "dns": "DNS lookup failed for {host} (no network, or a wrong host name?)",
+    "no_network": "no network (the network is unreachable)",
+    "connection_refused": "connection refused by {host} (site down, or a wrong port?)",
+    "timeout": "{host} did not answer in time (timeout)",
+    "robots_disallowed": "robots.txt of {host} disallows the pages",
+    "too_large": "pages larger than the size limit (max_page_bytes)",
+    "truncated": "{host} cut the pages short (connection dropped)",
+    "connection_lost": "{host} dropped the connection",
+    "redirect_loop": "too many redirects at {host}",
+    "ssl": "TLS/certificate error at {host}",
+}
+NETWORK_KINDS = {"dns", "no_network"}
+
+
+def describe(kind: str, url: str | None = None, status: int | None = None) -> str:
+    """Words for one failure kind (``http_404`` -> "HTTP 404 from host")."""
+    host = urlsplit(url).netloc if url else "the site"
+    if kind in CAUSES:
+        return CAUSES[kind].format(host=host)
+    if kind.startswith("http_"):
+        code = kind[5:]
+        return f"HTTP {code} from {host}" + (" (blocked?)" if code in ("401", "403", "429") else "")
+    return f"{kind.replace('_', ' ')} at {host}"
+
+
+def kind_of_exception(exc: BaseException) -> str:
+    """The crawl's failure kind for a urllib/socket exception (``sources check``)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"http_{exc.code}"
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, socket.gaierror):
+        return "dns"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "no_network"
+    if type(reason).__name__.startswith("SSL"):
+        return "ssl"
+    return type(reason).__name__.lower()
+
+
+def describe_exception(exc: BaseException, url: str | None = None) -> str:
+    return describe(kind_of_exception(exc), url)
+
+
+def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:
+    """(source id, error kind, cause in words) for each source that stored nothing and recorded errors in
+    this crawl run; the cause is its most frequent error kind."""
+    failed = [row["source_id"] for row in source_rows if row.get("errors") and not row.get("articles_stored")]
+    out = []
+    for source_id in failed:
+        rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ?",
+                             [crawl_run_id, source_id]))
+        if not rows:
+            continue
+        kind, _ = Counter(r["kind"] for r in rows).most_common(1)[0]
+        url = next(r["url"] for r in rows if r["kind"] == kind)
+        out.append((source_id, kind, describe(kind, url)))
+    return out
+
+
+def network_hint(kinds: list[str]) -> str | None:
+    """"no network?" when every failure is a DNS or network one."""
+    if kinds and all(k in NETWORK_KINDS for k in kinds):
+        return "every source failed its DNS lookup or found no route: is this machine offline?"
+    return None

@@ -1,0 +1,97 @@
+"""Where cuttings finds its files: packaged defaults, the user's configuration and its state.
+
+Two kinds of file (``docs/configuration.md``, "Where files live"):
+
+* **Packaged data** ships inside the package and is only ever read: the default
+  configuration (``sources.toml``, ``watchlist.toml``, ``label_scheme.toml``,
+  ``demo_sources.toml``), the seed corpus, the gold quotes, the demo site and the static
+  embeddings. In the repository it is the ``data/`` folder, installed as the
+  ``cuttings_data`` package (``setup.cfg``) and read with :mod:`importlib.resources`.
+* **The home folder** holds what a user edits or what cuttings writes: the databases,
+  models, digests, logs and the user's own copies of the configuration files
+  (``cuttings init``). It is ``$CUTTINGS_HOME`` if set; else, in a source checkout, the
+  checkout's ``data/`` folder (developers keep working as before); else the platform's
+  user data folder (``platformdirs.user_data_dir("cuttings")``, e.g.
+  ``~/.local/share/cuttings``). Nothing is ever written into the installed package.
+
+A configuration file is looked up in the home folder first and falls back to the packaged
+default, so ``cuttings init`` followed by an edit changes what every command reads. Every
+path here can be overridden per command by its option (``--db``, ``--models``, ...).
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+PACKAGE_DATA = "cuttings_data"
+CONFIG_FILES = ("sources.toml", "watchlist.toml", "label_scheme.toml")
+_REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+def source_checkout() -> Path | None:
+    """The repository folder when this code runs from a source checkout (editable install or
+    ``python pipeline.py``), else None (an installed wheel)."""
+    if (_REPO_DIR / "setup.cfg").is_file() and (_REPO_DIR / "pipeline.py").is_file() \
+            and (_REPO_DIR / "data" / "watchlist.toml").is_file():
+        return _REPO_DIR
+    return None
+
+
+def package_data(*parts: str) -> Path:
+    """A file or folder of the packaged data (read only), as a filesystem path."""
+    try:
+        root = resources.files(PACKAGE_DATA)
+    except ModuleNotFoundError:  # running from a checkout that was never installed
+        root = _REPO_DIR / "data"
+    target = root.joinpath(*parts)
+    if not isinstance(target, Path):  # a zipped install: not supported (pip never zips)
+        raise RuntimeError(f"cuttings' packaged data must be on the filesystem, not in {target}")
+    return target
+
+
+def home() -> Path:
+    """The folder for the user's configuration copies and cuttings' state (see the module doc)."""
+    if os.environ.get("CUTTINGS_HOME"):
+        return Path(os.environ["CUTTINGS_HOME"]).expanduser()
+    checkout = source_checkout()
+    if checkout is not None:
+        return checkout / "data"
+    import platformdirs
+    return Path(platformdirs.user_data_dir("cuttings", appauthor=False))
+
+
+def config_file(name: str) -> Path:
+    """A configuration file: the user's copy in the home folder if there is one, else the packaged default."""
+    mine = home() / name
+    return mine if mine.is_file() else package_data(name)
+
+
+def default_db() -> Path:
+    """``$CUTTINGS_DB``, else ``cuttings.db`` in the home folder."""
+    return Path(os.environ.get("CUTTINGS_DB") or home() / "cuttings.db")
+
+
+def demo_db() -> Path:
+    return home() / "demo.db"
+
+
+def models_dir() -> Path:
+    """``$CUTTINGS_MODELS``, else ``models/`` in the home folder."""
+    return Path(os.environ.get("CUTTINGS_MODELS") or home() / "models")
+
+
+def reports_dir() -> Path:
+    return home() / "reports"
+
+
+def log_file() -> Path:
+    return home() / "logs" / "cuttings.log"
+
+
+def corpus_dir() -> Path:
+    return package_data("corpus")
+
+
+def demo_site_dir() -> Path:
+    return package_data("demo_site")
