@@ -28,7 +28,7 @@ def check_redis_url(ctx, param, value):
 @click.option("--wait", type=click.FloatRange(0), default=None,
               help="Give up after this many seconds without a crawl run to join [default: wait for one].")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
-              show_default=True)
+              show_default=True, help="Scrapy's log level on stderr (the journal, under systemd).")
 def worker(redis_url, prefix, extract_workers, wait, log_level):
     """Crawl for a distributed run: take requests from Redis, fetch and extract, push results.
 

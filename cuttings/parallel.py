@@ -9,10 +9,14 @@ the database ends as a single-process run leaves it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 
 from cuttings import store
-from cuttings.stages import BATCH_SIZE, classification_rows, classify_version, link_known_speakers
+from cuttings.stages import (BATCH_SIZE, classification_rows, classify_version, fit_text,
+                             link_known_speakers)
+
+log = logging.getLogger("cuttings.stages")  # the stage's warnings, as one process logs them
 
 _STATE: dict = {}  # what forked workers inherit: the analyser or the classifier
 
@@ -34,13 +38,15 @@ def worker_pool(workers: int, **state):
 
 
 def _analyse_batch(batch: list[tuple[str | None, str | None, str | None]]) -> list[tuple]:
+    """In a worker: the analyse stage's text of each article (cut to ``MAX_ANALYSE_CHARS``) analysed."""
     from nlp.entities import document_text
 
     analyser = _STATE["analyser"]
-    texts = [(document_text(title, body), published_at) for title, body, published_at in batch]
+    texts = [(fit_text(document_text(title, body)), published_at) for title, body, published_at in batch]
     ner = getattr(analyser, "ner", None)
-    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None)
-            for (text, _), result in zip(texts, analyser.pipe(texts))]
+    results = analyser.pipe([(text, published_at) for (text, _), published_at in texts])
+    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None, len(text) if cut else 0)
+            for ((text, cut), _), result in zip(texts, results)]
 
 
 def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = None) -> dict:
@@ -49,10 +55,14 @@ def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = No
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
     inputs = [[(a["title"], a["body"], a["published_at"]) for a in batch] for batch in batches]
-    counts = {"articles": 0, "mentions": 0, "quotes": 0}
+    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
     for batch, results in zip(batches, pool.imap(_analyse_batch, inputs)):
         with db.atomic():
-            for article, (mentions, quotes, named) in zip(batch, results):
+            for article, (mentions, quotes, named, cut) in zip(batch, results):
+                if cut:
+                    counts["truncated"] += 1
+                    log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
+                                len(article["body"] or ""), cut)
                 store.replace_analysis(db, article, analyser.version, mentions, quotes, named)
                 counts["articles"] += 1
                 counts["mentions"] += len(mentions)

@@ -33,7 +33,7 @@ def fresh_copy(source, target):
 
 def results(path) -> dict:
     with sqlite3.connect(path) as con:
-        return {table: sorted(con.execute(sql)) for table, sql in RESULT_TABLES.items()}
+        return {table: sorted(con.execute(sql), key=repr) for table, sql in RESULT_TABLES.items()}
 
 
 def test_parallel_analyse_and_classify_write_what_one_process_writes(tmp_path, demo_db, trained_models):
