@@ -23,4 +23,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) data/demo.db* data/reports
+	rm -rf $(VENV) data/demo.db* data/demo-reports data/reports

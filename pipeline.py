@@ -131,6 +131,13 @@ def do_analyse(db, analyser, workers=1):
         return analyse_stage(db, analyser, advance=advance)
 
 
+def record_models(db, classifier, models_path=None):
+    """Record the loaded models' cards in `models`, so every classification's model_version points at a row."""
+    from cuttings.stages import models_dir
+    for task, card in sorted(classifier.cards.items()):
+        store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
+
+
 def do_classify(db, classifier, analyser_version, workers=1):
     from cuttings.stages import classify_stage, classify_version
     version = classify_version(classifier, analyser_version)
@@ -235,6 +242,7 @@ def classify(ctx, models_path, watchlist, workers):
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
+    record_models(db, classifier, models_path)
     counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
@@ -250,14 +258,16 @@ def write_digest(db, report_dir=None, digest=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: reports/demo in the home folder].")
+              help="Where the demo digest goes [default: beside the database, e.g. data/demo-reports/].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
 
     Serves data/demo_site on 127.0.0.1, crawls it with Scrapy, analyses and
     classifies what it stored (training the models first if none exist), writes
-    the digest, and prints a summary. Writes data/demo.db unless --db is given.
+    the digest beside the database (data/demo-reports/), and prints a summary.
+    Writes data/demo.db unless --db is given; the models used are recorded in its
+    `models` table.
 
     Example:
 
@@ -276,6 +286,7 @@ def demo(ctx, report_dir):
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
+    record_models(db, classifier)
     with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")
         config = load_sources_or_fail(DEMO_SOURCES, base=base)
@@ -285,7 +296,7 @@ def demo(ctx, report_dir):
     classified = do_classify(db, classifier, analyser.version)
     from cuttings.report import build_digest
     digest = build_digest(db)
-    written = write_digest(db, report_dir or paths.reports_dir() / "demo", digest=digest)
+    written = write_digest(db, report_dir or db_path.parent / f"{db_path.stem}-reports", digest=digest)
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
     click.echo(demo_summary(db, digest))

@@ -79,17 +79,24 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
 @click.option("--writable", is_flag=True, help="Open the database writable (default: immutable, read-only).")
 @click.option("--open", "open_browser", is_flag=True, help="Open a browser at the server.")
+@click.option("--corrections", is_flag=True,
+              help="Let people correct topics, stance, tone and quote speakers on story pages (written to the "
+                   "labels table; opens the database writable; 127.0.0.1 only unless an authentication plugin "
+                   "is installed).")
 @pass_context
-def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool) -> None:
-    """Explore the database in the browser with Datasette (facets, search, canned queries).
+def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool,
+                  corrections: bool) -> None:
+    """Explore the database in the browser with Datasette (stories, story pages, search, canned queries).
 
+    \b
     Example:
-
         cuttings serve --port 8001
+        cuttings serve --corrections      # correct labels and quote speakers from story pages
     """
     ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
     try:
-        code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser)
+        code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser,
+                           corrections=corrections)
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if code not in (0, -2, -15):
@@ -111,11 +118,14 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 @pass_context
 def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
                    since: str | None, until: str | None, out: str, keep_formulas: bool) -> None:
-    """Export stories (one row per story, copies folded) as CSV or JSON Lines.
+    """Export stories (one row per story, copies folded, with their quotes) as CSV, JSON Lines or XLSX.
 
+    XLSX has sheets of stories, quotes and syndication, with real dates.
+
+    \b
     Example:
-
         cuttings export --entity wm_pcc --stance against --since 2026-11-01 --format csv --out pcc.csv
+        cuttings export --since 2026-11-01 --format xlsx --out november.xlsx
     """
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)

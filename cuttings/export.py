@@ -1,8 +1,11 @@
-"""Exporting stories (the ``article_summary`` view) to CSV or JSON Lines, with filters.
+"""Exporting stories (the ``article_summary`` view) to CSV, JSON Lines or XLSX, with filters.
 
-All filters are bound parameters. CSV keeps the view's columns as they are (``tone``
-as JSON text, ``entities`` and ``topics`` comma-separated); JSON Lines turns ``tone``
-into an object and ``entities`` / ``topics`` into lists.
+All filters are bound parameters. Every story carries its quotes (speaker, body, words;
+people's corrections applied). CSV keeps the view's columns as they are (``tone``,
+``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated); JSON
+Lines turns them into objects and lists. XLSX has three sheets: ``stories``, ``quotes``
+(one row per quote) and ``syndication``, with dates as real spreadsheet dates (UTC) and
+crawled text always stored as text, never as a formula.
 
 Crawled text is untrusted: a headline such as ``=HYPERLINK("http://evil", "click")``
 would run as a formula when a CSV is opened in a spreadsheet (CSV injection). CSV
@@ -24,7 +27,11 @@ from sqlite_utils import Database
 
 from cuttings.errors import CuttingsError
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "xlsx")
+DATE_COLUMNS = ("published_at", "first_seen_at", "modified_at", "last_seen_at", "first_quoted", "last_quoted")
+_QUOTES_SQL = ("(SELECT json_group_array(json_object('speaker', speaker, 'entity_id', entity_id, 'text', text)) "
+               "FROM (SELECT q.speaker, q.entity_id, q.text FROM quote_view q "
+               "WHERE q.article_id = article_summary.article_id ORDER BY q.start_char)) AS quotes")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -65,7 +72,7 @@ def summary_query(entity: str | None = None, topic: str | None = None, stance: s
     if until:
         clauses.append("substr(coalesce(published_at, first_seen_at), 1, length(?)) <= ?")
         params += [until, until]
-    sql = "SELECT * FROM article_summary"
+    sql = f"SELECT *, {_QUOTES_SQL} FROM article_summary"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     sql += " ORDER BY coalesce(published_at, first_seen_at), article_id"
@@ -77,6 +84,8 @@ def _jsonl_row(row: dict) -> dict:
     row["entities"] = row["entities"].split(",") if row["entities"] else []
     row["topics"] = row["topics"].split(",") if row["topics"] else []
     row["tone"] = json.loads(row["tone"]) if row["tone"] else {}
+    row["bodies"] = json.loads(row["bodies"]) if row.get("bodies") else []
+    row["quotes"] = json.loads(row["quotes"]) if row.get("quotes") else []
     return row
 
 
@@ -102,6 +111,10 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", en
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: choose from {', '.join(FORMATS)}")
     sql, params = summary_query(entity=entity, topic=topic, stance=stance, since=since, until=until)
+    if fmt == "xlsx":
+        if str(out) == "-" or hasattr(out, "write"):
+            raise ExportError("XLSX is a binary file: give --out FILE.xlsx")
+        return export_xlsx(db, Path(out), sql, params)
     cursor = db.execute(sql, params)
     columns = [description[0] for description in cursor.description]
     count = 0
@@ -116,4 +129,68 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", en
             for values in cursor:
                 handle.write(json.dumps(_jsonl_row(dict(zip(columns, values))), ensure_ascii=False) + "\n")
                 count += 1
+    return count
+
+
+def _xlsx_value(column: str, value: Any) -> Any:
+    """A cell value: ISO dates as naive UTC datetimes (spreadsheets have no time zones), text without
+    the control characters XLSX cannot hold."""
+    import datetime as dt
+
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        if column in DATE_COLUMNS and len(value) == 20 and value.endswith("Z"):
+            try:
+                return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                pass
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def _xlsx_sheet(workbook, title: str, cursor) -> int:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    sheet = workbook.create_sheet(title)
+    columns = [description[0] for description in cursor.description]
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for values in cursor:
+        cells = []
+        for column, value in zip(columns, values):
+            cell = WriteOnlyCell(sheet, value=_xlsx_value(column, value))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # crawled text stays text: "=HYPERLINK(...)" is never a formula
+            elif column in DATE_COLUMNS and cell.value is not None:
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    return count
+
+
+def export_xlsx(db: Database, path: Path, sql: str, params: list[Any]) -> int:
+    """Write stories (``sql``), their quotes and their syndication to an XLSX workbook; returns the story count."""
+    from openpyxl import Workbook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = Workbook(write_only=True)
+    count = _xlsx_sheet(workbook, "stories", db.execute(sql, params))
+    ids = json.dumps([row[0] for row in db.execute(f"SELECT article_id FROM ({sql})", params)])
+    _xlsx_sheet(workbook, "quotes", db.execute(
+        "SELECT article_id, published_at, published_precision, speaker, speaker_role, entity_id, body, "
+        "entity_method, quote, title, url FROM quotes_by_speaker WHERE article_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY published_at, article_id", [ids]))
+    _xlsx_sheet(workbook, "syndication", db.execute(
+        "SELECT * FROM syndication WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY first_seen_at", [ids]))
+    partial = path.with_name(path.name + ".partial")
+    workbook.save(partial)
+    partial.replace(path)
     return count

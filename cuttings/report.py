@@ -1,4 +1,17 @@
-"""The morning digest: what is new since the last report, grouped by watched body.
+"""The morning digest: what needs attention first, then what is new since the last report,
+grouped by watched body.
+
+Order (HTML, Markdown and plain text alike): the "needs attention" block (negative tone
+towards a watched body, a stance taken on fire governance, coverage spikes, new quotes from
+people speaking for each body, crawl failures); the summary; the 30-day charts (coverage and
+tone per body, share of voice, stance); the badge legend; then one section per watched body
+(stories ranked: negative tone about that body, a stance, the body's own quotes and
+syndication first), "Other local news", edits and crawl health.
+
+Confidence is said in words: ``tone: negative (unsure)`` when the classifier was unsure (the
+stored ``uncertain`` flag, or a probability below the scheme's ``uncertain_below`` where no
+flag is stored), ``(checked)`` when a person set the label. Bodies that no tone model covers
+show "not rated", never a zero.
 
 ``build_digest`` reads the database (never writes) and returns a plain dict;
 ``render_html`` and ``render_markdown`` turn it into an e-mail-ready page or text;
@@ -18,6 +31,7 @@ windows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -36,16 +50,17 @@ SPIKE_SD = 2.0
 BASELINE_DAYS = 14
 CHART_DAYS = 30
 OTHER_GROUP = "Other local news"
-# Short names for the summary line; an entity not listed here is shown by its full name.
-SHORT_NAMES = {
-    "hwfrs": "HWFRS",
-    "hw_fire_authority": "H&W Fire Authority",
-    "sfrs": "SFRS",
-    "shropshire_fire_authority": "Shropshire Fire Authority",
-    "wm_pcc": "PCC",
-    "west_mercia_police": "West Mercia Police",
-}
+ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
+PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
 STANCES = ("favour", "neutral", "against")
+TONES = ("positive", "neutral", "negative")
+NOT_RATED = "not rated"
+_CONFIDENCE_WORDS = {"unsure": " (unsure)", "checked": " (checked)", "confident": ""}
+
+LEGEND = ("Badges: topics; stance on fire governance; tone towards the section's body. "
+          "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
+          "“(checked)”, ✓: a person set the label (it replaces the prediction); "
+          "no note: the classifier was confident. “not rated”: no tone model covers that body.")
 FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
 
 _TEMPLATES = jinja2.Environment(
@@ -90,17 +105,41 @@ def _last_report_until(db: Database) -> str | None:
     return row[0] if row else None
 
 
+def _thresholds() -> dict[str, float]:
+    """The scheme's ``uncertain_below`` per task (empty when the scheme cannot be read)."""
+    try:
+        from nlp.scheme import load_scheme
+        return {name: task.uncertain_below for name, task in load_scheme().tasks.items()}
+    except Exception:  # noqa: BLE001 - the digest must not fail on a missing scheme: flags alone then
+        return {}
+
+
+def confidence(row: dict, thresholds: dict[str, float]) -> str:
+    """``checked`` (a person set it), ``unsure`` or ``confident``: the stored ``uncertain`` flag when
+    present, else the stored probability against the task's ``uncertain_below``."""
+    if row.get("human"):
+        return "checked"
+    flag = row.get("uncertain")
+    if flag is None and row.get("probability") is not None and row.get("task") in thresholds:
+        flag = row["probability"] < thresholds[row["task"]]
+    return "unsure" if flag else "confident"
+
+
 def _labels(db: Database, article_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Effective labels (human labels win) per article: topics, stance and tone per target."""
+    """Effective labels (human labels win) per article: topics, stance and tone per target, each
+    ``{"label", "uncertain", "human", "confidence"}``."""
     result: dict[int, dict[str, Any]] = {i: {"topics": [], "stance": None, "tone": {}} for i in article_ids}
     if not article_ids:
         return result
-    marks = ",".join("?" * len(article_ids))
+    thresholds = _thresholds()
     rows = db.query(
-        f"SELECT article_id, task, target, label, uncertain, human FROM effective_labels "
-        f"WHERE article_id IN ({marks}) ORDER BY article_id, task, target, label", article_ids)
+        "SELECT article_id, task, target, label, probability, uncertain, human FROM effective_labels "
+        "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
+        [json.dumps(article_ids)])
     for row in rows:
-        badge = {"label": row["label"], "uncertain": bool(row["uncertain"]), "human": bool(row["human"])}
+        level = confidence(row, thresholds)
+        badge = {"label": row["label"], "uncertain": level == "unsure", "human": bool(row["human"]),
+                 "confidence": level}
         labels = result[row["article_id"]]
         if row["task"] == "topics":
             labels["topics"].append(badge)
@@ -123,12 +162,13 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
+    authors: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
                             f"ORDER BY article_id, entity_id", ids):
             entities[row["article_id"]].append(row["entity_id"])
-        for row in db.query(f"SELECT article_id, speaker, speaker_role, entity_id, text FROM quotes "
+        for row in db.query(f"SELECT article_id, speaker, speaker_role, entity_id, text FROM quote_view "
                             f"WHERE article_id IN ({marks}) ORDER BY article_id, start_char", ids):
             quotes[row["article_id"]].append({k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")})
         for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet FROM articles a "
@@ -136,6 +176,10 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
                             f"ORDER BY a.first_seen_at", ids):
             if row["outlet"] not in copies[row["duplicate_of"]]:
                 copies[row["duplicate_of"]].append(row["outlet"])
+        if "article_authors" in db.table_names():
+            for row in db.query(f"SELECT article_id, name FROM article_authors WHERE article_id IN ({marks}) "
+                                f"ORDER BY article_id, position", ids):
+                authors[row["article_id"]].append(row["name"])
     stories = []
     for row in rows:
         article_id = row["id"]
@@ -144,6 +188,7 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
             "headline": store.normalise_text(row["title"]) or "(no headline)",
             "url": row["url"],
             "outlet": row["outlet"],
+            "authors": authors[article_id],
             "source_id": row["source_id"],
             "published": (row["published_at"] or "")[:10] or None,
             "published_at": row["published_at"],
@@ -177,6 +222,94 @@ def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict
     entry["repeat"] = story["article_id"] in shown
     shown.add(story["article_id"])
     return entry
+
+
+def _attention_score(story: dict, entity_id: str | None) -> int:
+    """How much a story needs the reader, within one body's section: negative tone about the body
+    (3), a stance taken on fire governance (2), a quote from someone speaking for the body (1)."""
+    score = 0
+    tone = story["tone"].get(entity_id) if entity_id else None
+    if tone and tone["label"] == "negative":
+        score += 3
+    if story["stance"] and story["stance"]["label"] in ("favour", "against"):
+        score += 2
+    if entity_id and any(quote["entity_id"] == entity_id for quote in story["quotes"]):
+        score += 1
+    return score
+
+
+def _ranked(stories: list[dict], entity_id: str | None) -> list[dict]:
+    """Stories of one section, most in need of attention first, then most syndicated, then newest."""
+    newest_first = sorted(stories, key=lambda story: (story["published_at"] or story["first_seen_at"] or "",
+                                                      story["article_id"]), reverse=True)
+    return sorted(newest_first, key=lambda story: (-_attention_score(story, entity_id),
+                                                   -len(story["also_ran_in"])))
+
+
+def _principals(db: Database) -> dict[str, list[str]]:
+    """Each body's principal people: its :data:`PRINCIPALS_PER_BODY` most quoted named speakers over
+    every stored story (``most_quoted``; "a spokesperson" or "the statement" are not people)."""
+    found: dict[str, list[str]] = {}
+    for row in db.query("SELECT entity_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"):
+        speaker = row["speaker"] or ""
+        if not speaker[:1].isupper() or speaker.lower().startswith(("the ", "a ", "an ")):
+            continue
+        people = found.setdefault(row["entity_id"], [])
+        if len(people) < PRINCIPALS_PER_BODY:
+            people.append(speaker)
+    return found
+
+
+def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
+               health: list[dict], principals: dict[str, list[str]]) -> list[dict]:
+    """The "needs attention" items, most pressing kind first: negative tone towards a watched
+    body, a stance on fire governance, coverage spikes, new quotes by each body's principal people
+    (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
+    stance), confident labels before unsure ones, newest first; the rest as one "and N more" line."""
+    items: list[dict] = []
+    rank = {"checked": 0, "confident": 1, "unsure": 2}
+
+    def story_item(kind: str, story: dict, **extra) -> dict:
+        return {"kind": kind, "article_id": story["article_id"], "headline": story["headline"],
+                "url": story["url"], "outlet": story["outlet"], **extra}
+
+    def capped(found: list[dict], more: dict) -> None:
+        found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
+        items.extend(found[:ATTENTION_PER_GROUP])
+        if len(found) > ATTENTION_PER_GROUP:
+            items.append({"kind": "more", "more": len(found) - ATTENTION_PER_GROUP, **more})
+
+    for entity in entities:
+        found = []
+        for story in stories:
+            tone = story["tone"].get(entity["id"])
+            if tone and tone["label"] == "negative":
+                found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
+                                        confidence=tone["confidence"]))
+        capped(found, {"what": f"negative stories about {entity['short_name']}", "entity_id": entity["id"]})
+    for label in ("against", "favour"):
+        found = [story_item("stance", story, label=label, confidence=story["stance"]["confidence"])
+                 for story in stories if story["stance"] and story["stance"]["label"] == label]
+        capped(found, {"what": f"stories {label} the governance change"})
+    for entity in entities:
+        info = spikes[entity["id"]]
+        if info["spike"]:
+            items.append({"kind": "spike", "entity_id": entity["id"], "body": entity["short_name"],
+                          "today": info["today"], "baseline_mean": info["baseline_mean"]})
+    for entity in entities:
+        people = principals.get(entity["id"], [])
+        for person in people:  # the latest new quote of each of the body's principal people
+            for story in stories:
+                quote = next((q for q in story["quotes"] if q["entity_id"] == entity["id"]
+                              and q["speaker"] == person), None)
+                if quote:
+                    items.append(story_item("quote", story, entity_id=entity["id"], body=entity["short_name"],
+                                            speaker=person, text=quote["text"]))
+                    break
+    for warning in health:
+        if warning["level"] == "error":
+            items.append({"kind": "crawl", "message": warning["message"]})
+    return items
 
 
 def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[int]]:
@@ -216,25 +349,58 @@ def _spikes(db: Database, entities: list[dict], until: dt.datetime) -> dict[str,
     return result
 
 
+def tone_rated(db: Database) -> set[str]:
+    """Bodies a tone model (or a person) has rated: the others are "not rated", never 0."""
+    return {row[0] for row in db.execute(
+        "SELECT DISTINCT target FROM classifications WHERE task = 'tone' "
+        "UNION SELECT DISTINCT target FROM labels WHERE task = 'tone'")}
+
+
 def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
-    """Coverage per day per entity and the stance mix, over the :data:`CHART_DAYS` days ending on ``until``."""
-    last_day = until.date()
+    """Over the :data:`CHART_DAYS` days ending on ``until``: stories a day per body, the tone mix
+    towards each body (None: not rated), each body's share of voice (its share of all body
+    mentions by story) and the stance mix."""
+    # The window ends on the day of the latest story published by ``until`` (today on a live
+    # database; the corpus's last day on an archive such as the demo), so the charts are never blank.
+    latest = db.execute("SELECT max(substr(coalesce(published_at, first_seen_at), 1, 10)) FROM articles "
+                        "WHERE duplicate_of IS NULL AND coalesce(published_at, first_seen_at) <= ?",
+                        [_iso(until)]).fetchone()[0]
+    try:
+        last_day = min(until.date(), dt.date.fromisoformat(latest)) if latest else until.date()
+    except ValueError:
+        last_day = until.date()
     days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
     coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
+    tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
     stance = {label: [0] * CHART_DAYS for label in STANCES}
     position = {day: i for i, day in enumerate(days)}
     for row in db.query(
-            "SELECT entity_id, day, articles FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
-        if row["entity_id"] in coverage:
-            coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
+            "SELECT entity_id, day, articles, tone_positive, tone_neutral, tone_negative, tone_rated "
+            "FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
+        if row["entity_id"] not in coverage or row["day"] not in position:
+            continue
+        coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
+        if row["tone_rated"]:
+            mix = tone[row["entity_id"]] or {label: 0 for label in TONES}
+            for label in TONES:
+                mix[label] += row[f"tone_{label}"] or 0
+            tone[row["entity_id"]] = mix
+    rated = tone_rated(db)
+    for entity_id in tone:
+        if tone[entity_id] is None and entity_id in rated:
+            tone[entity_id] = {label: 0 for label in TONES}  # rated, but no story in the window
     for row in db.query(
             "SELECT substr(coalesce(published_at, first_seen_at), 1, 10) AS day, stance, count(*) AS n "
             "FROM article_summary WHERE substr(coalesce(published_at, first_seen_at), 1, 10) BETWEEN ? AND ? "
             "GROUP BY day, stance", [days[0], days[-1]]):
-        if row["stance"] in stance:
+        if row["stance"] in stance and row["day"] in position:
             stance[row["stance"]][position[row["day"]]] = row["n"]
-    return {"days": days, "coverage": coverage, "stance": stance,
-            "stance_totals": {label: sum(values) for label, values in stance.items()}}
+    totals = {entity_id: sum(values) for entity_id, values in coverage.items()}
+    all_mentions = sum(totals.values())
+    share = {entity_id: (round(100 * total / all_mentions, 1) if all_mentions else 0.0)
+             for entity_id, total in totals.items()}
+    return {"days": days, "coverage": coverage, "totals": totals, "tone": tone, "share": share,
+            "stance": stance, "stance_totals": {label: sum(values) for label, values in stance.items()}}
 
 
 def _health(db: Database) -> tuple[dict | None, list[dict]]:
@@ -308,23 +474,28 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     until = normalise_timestamp(until) or now
     until_dt = _parse(until)
     since = normalise_timestamp(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
-    entities = [dict(row) | {"short_name": SHORT_NAMES.get(row["id"], row["name"])}
-                for row in db.query("SELECT id, name, kind FROM entities ORDER BY rowid")]
+    entities = [dict(row) | {"short_name": row["display_name"] or row["name"]}
+                for row in db.query("SELECT id, name, kind, display_name FROM entities ORDER BY rowid")]
     names = {entity["id"]: entity["name"] for entity in entities}
+    short_names = {entity["id"]: entity["short_name"] for entity in entities}
     stories = _stories(db, since, until)
     spikes = _spikes(db, entities, until_dt)
 
+    rated = tone_rated(db)
     groups, shown = [], set()
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown)
-                   for story in stories if entity["id"] in story["entities"]]
+                   for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
+                                        entity["id"])]
         if members:
             groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
-                           "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]]})
-    unwatched = [_story_in_group(story, None, shown) for story in stories if not set(story["entities"]) & set(names)]
+                           "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
+                           "tone_rated": entity["id"] in rated})
+    unwatched = [_story_in_group(story, None, shown)
+                 for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)], None)]
     if unwatched:
         groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
-                       "stories": unwatched, "spike": None})
+                       "stories": unwatched, "spike": None, "tone_rated": None})
 
     stance_counts = {label: 0 for label in STANCES}
     for story in stories:
@@ -346,10 +517,11 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "edits": len(edits),
             "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
         },
+        "attention": _attention(stories, entities, spikes, health, _principals(db)),
         "entities": entities,
         "groups": groups,
         "edits": edits,
-        "spikes": [{"entity_id": entity_id, "name": names[entity_id], **info}
+        "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt),
         "last_run": run,
@@ -386,7 +558,7 @@ def _day(timestamp: str | None) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}" if value else ""
 
 
-def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
+def _bars(values: list[int], width: int = 300, height: int = 26) -> dict:
     """Geometry of a small bar chart (one bar per day), for the SVG in the template."""
     top = max(max(values, default=0), 1)
     step = width / max(len(values), 1)
@@ -401,7 +573,7 @@ def _bars(values: list[int], width: int = 420, height: int = 26) -> dict:
 _STANCE_COLOURS = {"favour": "#3f8f4f", "neutral": "#8a9ab5", "against": "#c0392b"}
 
 
-def _stacked(totals: dict[str, int], width: int = 420, height: int = 16) -> dict:
+def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
     """Geometry of a 100% stacked bar of the stance mix."""
     total = sum(totals.values())
     parts, x = [], 0.0
@@ -414,8 +586,27 @@ def _stacked(totals: dict[str, int], width: int = 420, height: int = 16) -> dict
     return {"width": width, "height": height, "parts": parts}
 
 
+_TONE_COLOURS = {"positive": "#3f8f4f", "neutral": "#8a9ab5", "negative": "#c0392b"}
+
+
+def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
+    """Geometry of a 100% stacked bar of the tone towards one body."""
+    total = sum(mix.values())
+    parts, x = [], 0.0
+    for label in TONES:
+        value = mix.get(label, 0)
+        part_width = width * value / total if total else 0
+        parts.append({"label": label, "value": value, "x": round(x, 1), "w": round(part_width, 1),
+                      "colour": _TONE_COLOURS[label]})
+        x += part_width
+    return {"width": width, "height": height, "parts": parts, "total": total}
+
+
 _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
-_TEMPLATES.globals.update(bars=_bars, stacked=_stacked, baseline_days=BASELINE_DAYS)
+
+_TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
+                          baseline_days=BASELINE_DAYS, legend=LEGEND, not_rated=NOT_RATED,
+                          attention_text=lambda item: attention_text(item))
 
 
 def render_html(digest: dict) -> str:
@@ -439,47 +630,91 @@ def _markdown_url(url: str | None) -> str:
     return urllib.parse.quote(safe_url(url), safe=":/?#@!$&'*+,;=%~.-_")
 
 
-def _label_text(kind: str, value: dict | None) -> str:
+def label_text(kind: str, value: dict | None) -> str:
+    """``tone: negative (unsure)``: a badge's text with its confidence in words."""
     if not value:
         return ""
-    return f"{kind}: {value['label']}" + ("?" if value["uncertain"] else "") + (" ✓" if value["human"] else "")
+    return f"{kind}: {value['label']}" + _CONFIDENCE_WORDS.get(value.get("confidence", ""), "")
+
+
+def _topic_text(topic: dict) -> str:
+    return topic["label"] + _CONFIDENCE_WORDS.get(topic.get("confidence", ""), "")
+
+
+def attention_text(item: dict) -> str:
+    """One "needs attention" item as plain text (crawled parts unescaped: callers escape)."""
+    kind = item["kind"]
+    if kind == "negative_tone":
+        return f"Negative tone towards {item['body']}{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
+    if kind == "stance":
+        return f"Stance {item['label']} on fire governance{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
+    if kind == "spike":
+        return (f"Coverage spike: {item['body']}: {item['today']} stories in the last 24 hours "
+                f"(usually {item['baseline_mean']:.1f} a day)")
+    if kind == "quote":
+        return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
+    if kind == "more":
+        return f"... and {item['more']} more {item['what']} below"
+    return f"Crawl problem: {item['message']}"
+
+
+def _tone_mix_text(mix: dict | None) -> str:
+    if mix is None:
+        return f"tone {NOT_RATED}"
+    return "tone " + ", ".join(f"{label} {mix[label]}" for label in TONES)
 
 
 def render_markdown(digest: dict, *, plain: bool = False) -> str:
     """The digest as Markdown (crawled text escaped), or as plain text with ``plain=True``
-    (for the text part of an e-mail: nothing escaped, URLs on their own line)."""
+    (for the text part of an e-mail: nothing escaped, URLs on their own line). Same order as the HTML:
+    needs attention, summary, 30-day charts, legend, sections per body, edits, crawl health."""
     esc = (lambda text: store.normalise_text(text)) if plain else escape_markdown
+    bullet = "*" if plain else "-"
     summary = digest["summary"]
+
+    def heading(text: str) -> list[str]:
+        return ["", text, "-" * len(text), ""] if plain else ["", f"## {text}", ""]
+
     lines = [f"{digest['title']}" if plain else f"# {digest['title']}", "",
-             f"New since {_when(digest['since'])}, up to {_when(digest['until'])}.", ""]
+             f"New since {_when(digest['since'])}, up to {_when(digest['until'])}."]
+    lines += heading("Needs attention")
+    if digest["attention"]:
+        for item in digest["attention"]:
+            lines.append(f"{bullet} {esc(attention_text(item))}")
+    else:
+        lines.append("Nothing needs attention: no negative tone, stance, spike or new quote from a watched body.")
+    lines.append("")
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
     stories_word = "story" if summary["stories"] == 1 else "stories"
     lines.append(f"{summary['stories']} new {stories_word}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on fire governance: {stance}.")
-    lines.append("")
-    for spike in digest["spikes"]:
-        lines.append(f"Coverage spike: {esc(spike['name'])}: {spike['today']} stories in the last 24 hours "
-                     f"(usual {spike['baseline_mean']:.1f} a day).")
-    for warning in digest["health"]:
-        if warning["level"] == "error":
-            lines.append(f"Crawl problem: {esc(warning['message'])}")
+    charts = digest["charts"]
+    lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
+    for entity in digest["entities"]:
+        entity_id = entity["id"]
+        lines.append(f"{bullet} {esc(entity['short_name'])}: {charts['totals'][entity_id]} stories, "
+                     f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
+    stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
+    lines.append(f"{bullet} Stance on fire governance: {stance_totals}")
+    lines += ["", esc(LEGEND) if not plain else LEGEND]
     for group in digest["groups"]:
-        title = esc(group["name"]) + (" (SPIKE)" if group["spike"] and group["spike"]["spike"] else "")
-        lines += ["", title if plain else f"## {title}", ""]
-        if plain:
-            lines += ["-" * len(title), ""]
+        title = group["name"] + (" (SPIKE)" if group["spike"] and group["spike"]["spike"] else "")
+        lines += heading(esc(title))
         for story in group["stories"]:
             if story["repeat"]:
-                tone = f" ({_label_text('tone', story['group_tone'])})" if story["group_tone"] else ""
-                lines.append(f"{'*' if plain else '-'} {esc(story['headline'])}{tone}: listed above")
+                tone = f" ({label_text('tone', story['group_tone'])})" if story["group_tone"] else ""
+                lines.append(f"{bullet} {esc(story['headline'])}{esc(tone)}: listed above")
                 continue
-            badges = [topic["label"] + ("?" if topic["uncertain"] else "") for topic in story["topics"]]
+            badges = [_topic_text(topic) for topic in story["topics"]]
             if story["stance"] and story["stance"]["label"] != "none":
-                badges.append(_label_text("stance", story["stance"]))
+                badges.append(label_text("stance", story["stance"]))
             if story["group_tone"]:
-                badges.append(_label_text("tone", story["group_tone"]))
-            meta = f"{esc(story['outlet'])}" + (f", {story['published']}" if story["published"] else "")
+                badges.append(label_text("tone", story["group_tone"]))
+            elif group.get("tone_rated") is False:
+                badges.append(f"tone: {NOT_RATED}")
+            meta = (f"{esc(story['outlet'])}" + (f", by {esc(', '.join(story['authors']))}" if story["authors"] else "")
+                    + (f", {story['published']}" if story["published"] else ""))
             if plain:
                 lines.append(f"* {esc(story['headline'])}")
                 lines.append(f"  {meta} [{', '.join(badges)}]")
@@ -497,8 +732,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     if not digest["groups"]:
         lines += ["", "No new stories since the last digest."]
     if digest["edits"]:
-        heading = "Edited since the last digest"
-        lines += ["", heading if plain else f"## {heading}", ""]
+        lines += heading("Edited since the last digest")
         for edit in digest["edits"]:
             headline = esc(edit["headline"])
             entry = (f"* {headline} ({esc(edit['outlet'])}, version {edit['version']}): {safe_url(edit['url'])}"
@@ -509,11 +743,11 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
             if edit["is_correction"]:
                 entry += "; correction added"
             lines.append(entry)
-    lines += ["", "Crawl health" if plain else "## Crawl health", ""]
+    lines += heading("Crawl health")
     if digest["health"]:
         for warning in digest["health"]:
             who = f"{esc(warning['outlet'])}: " if warning["outlet"] else ""
-            lines.append(f"{'*' if plain else '-'} {who}{esc(warning['message'])}")
+            lines.append(f"{bullet} {who}{esc(warning['message'])}")
     else:
         lines.append("All sources crawled without errors.")
     return "\n".join(lines).rstrip() + "\n"

@@ -101,6 +101,13 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "is_correction": ("1 when this version added a correction or clarification notice.", "0"),
         "crawl_run_id": ("Run that captured it.", "42"),
     }),
+    "article_authors": ("The people in each article's byline, one row each: group by `name_key` for a journalist.", {
+        "article_id": ("The article (`articles.id`).", "12"),
+        "position": ("Order in the byline, 0 = first named.", "0"),
+        "name": ("The name as the page gives it.", "Jane Doe"),
+        "name_key": ("Folded name (lower case, accents and punctuation removed): group by this.", "jane doe"),
+        "source": ("Where the byline came from: `json-ld`, `meta`, `markup`, `text` or `override`.", "json-ld"),
+    }),
     "article_fingerprints": ("MinHash signatures used to spot syndicated copies (binary; not for analysis).", {
         "article_id": ("The article (`articles.id`).", "12"),
         "minhash": ("MinHash signature, packed bytes.", "(blob)"),
@@ -151,6 +158,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "name": ("Full name.", "West Mercia Police and Crime Commissioner"),
         "kind": ("fire_service, fire_authority, office, police_force...", "office"),
         "watchlist_version": ("Version of the watchlist the row came from.", "watchlist-3"),
+        "display_name": ("Short name for reports and Datasette (`display_name` in the watchlist); NULL: use `name`.",
+                         "PCC"),
     }),
     "mentions": ("Each place an article mentions a watched entity. Offsets point into "
                  "`document_text` = title + blank line + body.", {
@@ -255,13 +264,18 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "url": ("Canonical URL.", "https://www.herefordtimes.com/news/2026/defends/"),
         "source_id": ("Outlet id.", "hereford_times"),
         "outlet": ("Outlet name.", "Hereford Times"),
-        "published_at": ("Publication time or date (UTC).", "2026-11-23T09:00:00Z"),
+        "published_at": ("Publication time (UTC), always `YYYY-MM-DDTHH:MM:SSZ` (a date alone becomes midnight; "
+                         "see `published_precision`), so every value loads as a date in pandas.", "2026-11-23T09:00:00Z"),
+        "published_precision": ("`second` for a full timestamp, `day` when the page gave only the date; "
+                                "NULL when unknown.", "second"),
         "first_seen_at": ("First stored (UTC).", "2026-11-23T09:30:00Z"),
-        "modified_at": ("Declared modification time.", "2026-11-23T18:00:00Z"),
+        "modified_at": ("Declared modification time (UTC, same form as `published_at`).", "2026-11-23T18:00:00Z"),
         "word_count": ("Words in the body.", "96"),
         "paywalled": ("1 when paywalled.", "0"),
         "version": ("Current version number.", "2"),
         "entities": ("Watched entities mentioned, comma-separated, sorted.", "hw_fire_authority,hwfrs,wm_pcc"),
+        "bodies": ("Display names of the watched bodies mentioned, as a JSON array (facet by body name).",
+                   '["HWFRS","PCC"]'),
         "topics": ("Topics, comma-separated, sorted.", "governance"),
         "stance": ("Stance on fire governance: favour, against, neutral or none.", "favour"),
         "tone": ("Tone per entity as a JSON object.", '{"hwfrs":"neutral","wm_pcc":"positive"}'),
@@ -280,38 +294,91 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "tone_positive": ("...tone towards this entity positive.", "2"),
         "tone_negative": ("...tone towards this entity negative.", "1"),
         "tone_neutral": ("...tone towards this entity neutral.", "0"),
+        "tone_rated": ("1 when a tone model (or a person) rates this body; 0: the tone columns are NULL, "
+                       "\"not rated\", rather than 0.", "1"),
     }),
-    "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out).", {
-        "speaker": ("Speaker.", "Mr Campion"),
+    "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out); corrections "
+                          "made in the browser applied.", {
+        "speaker": ("Speaker (a person's correction wins).", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
-        "entity_id": ("Watched entity the speaker speaks for.", "wm_pcc"),
+        "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
+        "body": ("Display name of that body.", "PCC"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
-                          "for) or `known_speaker` (earlier articles stated it for this person).", "stated"),
+                          "for), `known_speaker` (earlier articles stated it for this person) or `corrected` "
+                          "(a person corrected the speaker or body).", "stated"),
         "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
         "article_id": ("The article.", "14"),
         "title": ("Its headline.", "Fire chiefs warn over commissioner's plans"),
         "url": ("Its URL.", "https://www.shropshirestar.com/news/2026/warn/"),
         "source_id": ("Outlet id.", "shropshire_star"),
-        "published_at": ("Publication time.", "2026-11-23T11:00:00Z"),
+        "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
+        "published_precision": ("`second` or `day` (only the date was known).", "second"),
+    }),
+    "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied; "
+                   "`quotes_by_speaker` and `most_quoted` read it.", {
+        "quote_id": ("`quotes.id`.", "31"),
+        "article_id": ("The article.", "14"),
+        "speaker": ("Speaker (corrected).", "Mr Campion"),
+        "speaker_role": ("Role.", "Police and Crime Commissioner"),
+        "entity_id": ("Body (corrected).", "wm_pcc"),
+        "entity_method": ("`stated`, `known_speaker` or `corrected`.", "stated"),
+        "text": ("The quoted words.", "I will listen to every view."),
+        "start_char": ("Start offset (with `end_char`, the correction target `start:end`).", "120"),
+        "end_char": ("End offset.", "160"),
+    }),
+    "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body.", {
+        "entity_id": ("The body.", "wm_pcc"),
+        "body": ("Its display name.", "PCC"),
+        "speaker": ("The speaker.", "John Campion"),
+        "quotes": ("Quotes by the speaker for the body.", "12"),
+        "stories": ("Stories they were quoted in.", "9"),
+        "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),
+        "last_quoted": ("...and of the latest.", "2026-11-23T09:00:00Z"),
+        "rank": ("1 = most quoted for this body.", "1"),
+    }),
+    "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
+                    "first seen, and when.", {
+        "article_id": ("The original (the copy published first).", "12"),
+        "title": ("Its headline.", "Campion defends fire takeover plan at public meeting"),
+        "url": ("Its URL.", "https://www.herefordtimes.com/news/2026/defends/"),
+        "first_outlet": ("The original's outlet.", "Hereford Times"),
+        "outlets": ("Every outlet that ran it, in order first seen.", "Hereford Times, Worcester News"),
+        "n_outlets": ("How many outlets.", "2"),
+        "copies": ("Syndicated copies (rows other than the original).", "1"),
+        "published_at": ("The original's publication time (UTC).", "2026-11-23T09:00:00Z"),
+        "published_precision": ("`second` or `day`.", "second"),
+        "first_seen_at": ("When the first copy was stored.", "2026-11-23T09:30:00Z"),
+        "last_seen_at": ("When the latest copy was stored.", "2026-11-23T12:10:00Z"),
     }),
 }
 
-VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker")
+VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker", "quote_view", "most_quoted",
+         "syndication")
+# Tables analysts do not need: hidden from the home and database pages (still reachable by URL and SQL).
+HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "_sqlite_migrations")
+PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "datasette"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
+# Facets show names: foreign keys to `entities` and `sources` are labelled by their label_column;
+# views carry a `body` / `outlet` name column or a JSON array of names (`bodies`, an array facet).
 _FACETS = {
     "articles": ["source_id", "paywalled", "found_by"],
-    "article_summary": ["outlet", "stance", "uncertain"],
+    "article_summary": ["outlet", {"array": "bodies"}, "stance", "uncertain"],
     "mentions": ["entity_id", "method"],
     "quotes": ["entity_id"],
-    "quotes_by_speaker": ["entity_id", "source_id"],
+    "quotes_by_speaker": ["body", "source_id"],
+    "most_quoted": ["body"],
+    "syndication": ["first_outlet", "n_outlets"],
     "classifications": ["task", "label", "uncertain"],
     "effective_labels": ["task", "label", "human"],
     "labels": ["task", "label", "annotator"],
     "crawl_errors": ["source_id", "kind"],
-    "entity_daily": ["entity_id"],
+    "entity_daily": ["entity_id", "tone_rated"],
 }
+# `articles` has no default sort, so its search (?_search=) is ranked by relevance.
 _SORT_DESC = {
-    "articles": "published_at", "article_summary": "published_at", "quotes_by_speaker": "published_at",
+    "article_summary": "published_at", "syndication": "n_outlets", "quotes_by_speaker": "published_at",
     "crawl_runs": "started_at", "crawl_errors": "created_at", "reports": "created_at",
     "article_versions": "captured_at", "entity_daily": "day", "source_runs": "crawl_run_id",
 }
@@ -319,11 +386,13 @@ _SORT_DESC = {
 CANNED_QUERIES = {
     "search": {
         "title": "Search articles",
-        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed). Copies left out.",
-        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.entities, s.topics, s.stance\n"
+        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed), best match first, "
+                       "with the matching words «marked». Copies left out.",
+        "sql": "SELECT s.article_id, s.title, snippet(articles_fts, 1, '«', '»', '…', 16) AS snippet,\n"
+               "       s.published_at, s.outlet, s.bodies, s.topics, s.stance\n"
                "FROM articles_fts\n"
                "JOIN article_summary s ON s.article_id = articles_fts.rowid\n"
-               "WHERE articles_fts MATCH escape_fts(:q)\n"
+               "WHERE trim(:q) != '' AND articles_fts MATCH escape_fts(:q)\n"
                "ORDER BY articles_fts.rank\nLIMIT 200",
     },
     "entity_coverage": {
@@ -350,7 +419,7 @@ CANNED_QUERIES = {
     "quotes_by": {
         "title": "Quotes by a speaker",
         "description": "Every quote whose speaker contains :speaker (e.g. Campion).",
-        "sql": "SELECT published_at, speaker, speaker_role, entity_id, quote, title, url\n"
+        "sql": "SELECT published_at, speaker, speaker_role, body, entity_id, quote, title, url, article_id\n"
                "FROM quotes_by_speaker\n"
                "WHERE speaker LIKE '%' || :speaker || '%'\n"
                "ORDER BY published_at DESC",
@@ -358,8 +427,9 @@ CANNED_QUERIES = {
 }
 
 
-def datasette_metadata(db_path: str | Path) -> dict[str, Any]:
-    """Datasette metadata for the database: descriptions, default sorts, facets and canned queries."""
+def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dict[str, Any]:
+    """Datasette metadata for the database: descriptions, default sorts, facets, hidden internal
+    tables, canned queries, and the ``cuttings`` plugin's configuration (``corrections``)."""
     tables = {}
     for name, (description, columns) in TABLE_DOCS.items():
         entry: dict[str, Any] = {"description": description,
@@ -368,35 +438,61 @@ def datasette_metadata(db_path: str | Path) -> dict[str, Any]:
             entry["sort_desc"] = _SORT_DESC[name]
         if name in _FACETS:
             entry["facets"] = _FACETS[name]
+        if name in HIDDEN:
+            entry["hidden"] = True
         tables[name] = entry
-    tables["article_fingerprints"]["hidden"] = True
+    tables["entities"]["label_column"] = "name"
+    tables["sources"]["label_column"] = "name"
+    # Search on the story view: the articles' full-text index, keyed by article id.
+    tables["article_summary"]["fts_table"] = "articles_fts"
+    tables["article_summary"]["fts_pk"] = "article_id"
+    tables["_sqlite_migrations"] = {"hidden": True}
     return {
         "title": "Cuttings: local press cuttings",
-        "description": "Local news from Herefordshire, Worcestershire and Shropshire that mentions the fire "
-                       "services, their fire authorities, West Mercia Police and the Police and Crime "
-                       "Commissioner, with quotes, topics, stance and tone. Start with the article_summary "
-                       "view or the canned queries; human labels win over predictions (effective_labels).",
-        "databases": {Path(db_path).stem: {"tables": tables, "queries": CANNED_QUERIES}},
+        "description": "Local news about the fire services, fire authorities, West Mercia Police and the PCC, "
+                       "with quotes, topics, stance and tone. Human labels win over predictions.",
+        "databases": {Path(db_path).stem: {"tables": tables,
+                                           "queries": {name: {**query, "hide_sql": True}
+                                                       for name, query in CANNED_QUERIES.items()}}},
+        "plugins": {"cuttings": {"corrections": bool(corrections)}},
     }
 
 
-def write_metadata(db_path: str | Path, directory: str | Path) -> Path:
-    """Write :func:`datasette_metadata` to ``directory/metadata.json`` and return the path."""
+def write_metadata(db_path: str | Path, directory: str | Path, *, corrections: bool = False) -> Path:
+    """Write :func:`datasette_metadata` to ``directory/metadata.json`` and return the path. (Datasette 0.65
+    reads settings from the command line and everything else from this file; ``datasette.yaml`` arrives
+    with Datasette 1.0.)"""
     path = Path(directory) / "metadata.json"
-    path.write_text(json.dumps(datasette_metadata(db_path), indent=2, ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(datasette_metadata(db_path, corrections=corrections), indent=2, ensure_ascii=False),
+                    encoding="utf-8")
     return path
 
 
 def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: str = "127.0.0.1",
                       port: int = 8001, read_only: bool = True, open_browser: bool = False) -> list[str]:
-    """The ``datasette serve`` command line (``-i``: immutable, read-only, for ``read_only``)."""
+    """The ``datasette serve`` command line (``-i``: immutable, read-only, for ``read_only``), with the
+    cuttings plugin (``--plugins-dir``) and its templates (``--template-dir``)."""
     command = [sys.executable, "-m", "datasette", "serve"]
     command += ["-i", str(db_path)] if read_only else [str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
+                "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
                 "--setting", "sql_time_limit_ms", "5000"]
     if open_browser:
         command.append("--open")
     return command
+
+
+def authentication_plugins() -> list[str]:
+    """Installed Datasette plugins that authenticate users (their names contain ``auth``)."""
+    from importlib.metadata import entry_points
+    return sorted({entry.name for entry in entry_points(group="datasette") if "auth" in entry.name.lower()})
+
+
+def check_corrections_host(host: str) -> None:
+    """Corrections write to the database: only on 127.0.0.1 unless an authentication plugin is installed."""
+    if host not in LOCAL_HOSTS and not authentication_plugins():
+        raise store.StoreError(f"--corrections writes to the database: it serves on 127.0.0.1 only, not {host}, "
+                               "unless a Datasette authentication plugin (e.g. datasette-auth-passwords) is installed")
 
 
 def checkpoint(db_path: str | Path) -> None:
@@ -406,18 +502,22 @@ def checkpoint(db_path: str | Path) -> None:
 
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_only: bool = True,
-          open_browser: bool = False) -> int:
-    """Run Datasette on the database until it is stopped (Ctrl-C); returns its exit code."""
+          open_browser: bool = False, corrections: bool = False) -> int:
+    """Run Datasette on the database until it is stopped (Ctrl-C); returns its exit code.
+    ``corrections`` turns on the correction forms (and opens the database writable)."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise store.StoreError(f"database not found: {db_path}")
+    if corrections:
+        check_corrections_host(host)
+        read_only = False
     if read_only:
         try:
             checkpoint(db_path)
         except sqlite3.Error as exc:  # e.g. a read-only copy: serve what the main file holds
             log.warning("could not checkpoint %s (%s); recent writes may not show", db_path, exc)
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
-        metadata_path = write_metadata(db_path, directory)
+        metadata_path = write_metadata(db_path, directory, corrections=corrections)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
                                                      read_only=read_only, open_browser=open_browser))
         with _sigterm_as_interrupt():

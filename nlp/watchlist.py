@@ -58,6 +58,7 @@ class Entity:
     speaker_roles: tuple[str, ...] = ()
     infer_from_region: bool = False
     governs: str | None = None
+    display_name: str = ""  # short name for reports and Datasette ("HWFRS"); falls back to name
 
     def holders_on(self, day: dt.date | None) -> list[Holder]:
         """Holders in office on ``day`` (all holders when ``day`` is None)."""
@@ -99,7 +100,8 @@ class Watchlist:
 
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
-                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs"})
+                         "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
+                         "display_name"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
 GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references"})
 TOP_KEYS = {"entity": None, "group": None, "analysis": frozenset({"ner_model"})}
@@ -190,6 +192,7 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
         speaker_roles=_string_list(raw, "speaker_roles", where),
         infer_from_region=bool(raw.get("infer_from_region", False)),
         governs=raw.get("governs"),
+        display_name=str(raw.get("display_name") or "").strip(),
     )
 
 

@@ -37,13 +37,16 @@ ENTITIES = [
     ("wm_pcc", "West Mercia Police and Crime Commissioner", "office"),
     ("west_mercia_police", "West Mercia Police", "police_force"),
 ]
+# Short display names (data/watchlist.toml `display_name`); West Mercia Police has none: its name is used.
+DISPLAY_NAMES = {"hwfrs": "HWFRS", "hw_fire_authority": "H&W Fire Authority", "sfrs": "SFRS",
+                 "shropshire_fire_authority": "Shropshire Fire Authority", "wm_pcc": "PCC"}
 
 # key, source, published_at, first_seen_at, title, body paragraphs,
 # mentions {entity: [surface...]}, quotes [(speaker, role, entity, text)], topics, stance, tone {entity: label},
 # uncertain labels {(task, target)}, duplicate_of key
 ARTICLES = [
     dict(key="savings", source="worcester_news", published="2026-10-16T08:00:00Z", seen="2026-10-16T09:10:00Z",
-         title="Fire authority sets out savings plan for next year",
+         title="Fire authority sets out savings plan for next year", authors=["Jane Doe"],
          body=["Hereford & Worcester Fire Authority has agreed a savings plan worth £1.2 million.",
                "HWFRS says no fire stations will close under the plan."],
          mentions={"hw_fire_authority": ["Hereford & Worcester Fire Authority"], "hwfrs": ["HWFRS"]},
@@ -56,6 +59,7 @@ ARTICLES = [
          topics=["incident"], stance="none", tone={"sfrs": "positive"}),
     dict(key="case", source="hereford_times", published="2026-10-24T10:00:00Z", seen="2026-10-24T11:00:00Z",
          title="Commissioner Campion sets out case for taking over fire governance",
+         authors=["Tom Price", "Jane Doe"],
          body=["West Mercia Police and Crime Commissioner John Campion wants to take over the "
                "Hereford & Worcester Fire Authority.",
                "Mr Campion said: \"A single governance body would save money and put the public first.\"",
@@ -227,6 +231,7 @@ def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) 
                                summary=summary, headline_changed=headline_changed, is_correction=is_correction)
     with store.clock(NOW):
         store.touch_article(db, article_id, url)
+    store.replace_authors(db, article_id, spec.get("authors", []), "json-ld")
     mentions = []
     for entity_id, surfaces in spec.get("mentions", {}).items():
         for surface in surfaces:
@@ -281,7 +286,8 @@ def build_sample_db(path: str | Path) -> Database:
         with store.clock("2026-10-01T00:00:00Z"):
             store.sync_sources(db, [_Source(*source) for source in SOURCES])
             store.sync_entities(db, SimpleNamespace(version="watchlist-3", entities=[
-                SimpleNamespace(id=entity_id, name=name, kind=kind) for entity_id, name, kind in ENTITIES]))
+                SimpleNamespace(id=entity_id, name=name, kind=kind, display_name=DISPLAY_NAMES.get(entity_id))
+                for entity_id, name, kind in ENTITIES]))
         for task, version in MODEL_VERSIONS.items():
             store.record_model(db, {"model_version": version, "task": task, "labels": [],
                                     "training_data_hash": "abc123", "n_examples": 200, "metrics": {},

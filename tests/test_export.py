@@ -29,7 +29,7 @@ def _csv(db, **filters):
 def test_csv_all_stories_without_copies(db):
     rows = _csv(db)
     assert len(rows) == 18  # 20 articles, 2 syndicated copies folded in
-    assert list(rows[0]) == [row[1] for row in db.execute("PRAGMA table_info(article_summary)")]
+    assert list(rows[0]) == [row[1] for row in db.execute("PRAGMA table_info(article_summary)")] + ["quotes"]
     dates = [row["published_at"] for row in rows]
     assert dates == sorted(dates)
 
@@ -48,6 +48,8 @@ def test_filters(db):
     with pytest.raises(export.ExportError, match="stance"):
         _csv(db, stance="hostile")
     with pytest.raises(export.ExportError, match="format"):
+        export.export_summary(db, io.StringIO(), fmt="pdf")
+    with pytest.raises(export.ExportError, match="--out"):
         export.export_summary(db, io.StringIO(), fmt="xlsx")
 
 

@@ -70,8 +70,8 @@ def test_story_details_labels_quotes_and_syndication(db, digest):
     assert defends_for_pcc["group_tone"]["label"] == "positive"
     warn = _story(_group(digest, "wm_pcc"), db, "warn")
     # the human label (against) replaced the uncertain prediction (neutral)
-    assert warn["stance"] == {"label": "against", "uncertain": False, "human": True}
-    assert warn["group_tone"] == {"label": "negative", "uncertain": True, "human": False}
+    assert warn["stance"] == {"label": "against", "uncertain": False, "human": True, "confidence": "checked"}
+    assert warn["group_tone"] == {"label": "negative", "uncertain": True, "human": False, "confidence": "unsure"}
     assert [t["label"] for t in warn["topics"]] == ["governance", "workforce"]
     assert warn["also_ran_in"] == ["Hereford Times"]
     assert digest["summary"]["stance"] == {"favour": 1, "neutral": 1, "against": 1}
@@ -195,3 +195,122 @@ def test_chromium_renders_digest(digest, tmp_path):
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1200, 2000)
     assert png.stat().st_size > 50_000  # a blank page compresses to a few kB
+
+
+# --------------------------------------------------------------------------
+# Needs attention first, charts, legend, confidence in words, not rated
+# --------------------------------------------------------------------------
+
+def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest):
+    items = digest["attention"]
+    kinds = [item["kind"] for item in items]
+    # most pressing kind first, each kind together
+    order = ["negative_tone", "stance", "spike", "quote", "crawl"]
+    assert [kind for kind in kinds if kind != "more"] == sorted((kind for kind in kinds if kind != "more"),
+                                                                key=order.index)
+    negative = {(item["entity_id"], item["article_id"], item["confidence"]) for item in items
+                if item["kind"] == "negative_tone"}
+    assert negative == {("hwfrs", article_id(db, "hostile"), "confident"), ("wm_pcc", article_id(db, "warn"), "unsure")}
+    stance = {(item["article_id"], item["label"], item["confidence"]) for item in items if item["kind"] == "stance"}
+    assert stance == {(article_id(db, "warn"), "against", "checked"), (article_id(db, "defends"), "favour", "confident")}
+    assert {item["body"] for item in items if item["kind"] == "spike"} == {"HWFRS", "PCC"}
+    # each body's principal people (most quoted named speakers), their latest new quote once
+    quoted = [(item["body"], item["speaker"], item["article_id"]) for item in items if item["kind"] == "quote"]
+    assert sorted(quoted) == sorted([("PCC", "Mr Campion", article_id(db, "warn")),
+                                     ("H&W Fire Authority", "Roger Phillips", article_id(db, "defends"))])
+
+
+def test_attention_block_stays_short(db):
+    """Many negative stories about one body: a few are listed (confident first), the rest in one line."""
+    with db.atomic():
+        for n in range(6):
+            cur = db.execute(
+                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+                "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
+                [f"https://x/n{n}", f"https://x/n{n}", f"Bad news {n}", "2026-11-23T12:00:00Z",
+                 f"2026-11-23T13:0{n}:00Z", NOW, f"n{n}"])
+            db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
+                       "VALUES (?, 'sfrs', 'SFRS', 0, 4, 't')", [cur.lastrowid])
+            db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
+                       "model_version, created_at) VALUES (?, 'tone', 'sfrs', 'negative', ?, ?, 'tone-2026.11.1', ?)",
+                       [cur.lastrowid, 0.5 if n < 3 else 0.9, int(n < 3), NOW])
+    items = report.build_digest(db, now=NOW)["attention"]
+    sfrs = [item for item in items if item.get("entity_id") == "sfrs" and item["kind"] == "negative_tone"]
+    assert len(sfrs) == report.ATTENTION_PER_GROUP and all(item["confidence"] == "confident" for item in sfrs)
+    more = [item for item in items if item["kind"] == "more" and item.get("entity_id") == "sfrs"
+            and "negative" in item["what"]]
+    left = 6 - report.ATTENTION_PER_GROUP
+    assert [item["more"] for item in more] == [left]
+    assert f"... and {left} more negative stories about SFRS below" in report.render_markdown(
+        report.build_digest(db, now=NOW), plain=True)
+
+
+def _positions(text: str, markers: list[str]) -> list[int]:
+    return [text.index(marker) for marker in markers]
+
+
+def test_every_format_puts_attention_first_then_summary_charts_legend_and_bodies(digest):
+    html = report.render_html(digest)
+    markdown = report.render_markdown(digest)
+    plain = report.render_markdown(digest, plain=True)
+    first_group = digest["groups"][0]["name"]
+    for text, group_marker in ((html, "Hereford &amp; Worcester Fire and Rescue Service<span class=\"spike-tag\">"),
+                               (markdown, "## " + report.escape_markdown(first_group)),
+                               (plain, first_group + " (SPIKE)")):
+        positions = _positions(text, ["Needs attention", "7 new stories", "30 days to", "Legend" if text is html
+                                      else "Badges: topics", group_marker, "Crawl health"])
+        assert positions == sorted(positions), positions
+    # the attention block is the first section of the page body
+    body = html.split("<body>", 1)[1]
+    assert body.index('class="attention"') < body.index('class="summary"') < body.index('class="charts"')
+
+
+def test_attention_block_escapes_crawled_text(digest):
+    html = report.render_html(digest)
+    attention = html.split('id="attention"', 1)[1].split("</section>", 1)[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Fire chief &#34;quits&#34;" in attention
+    assert "<script>" not in html
+    markdown = report.render_markdown(digest)
+    block = markdown.split("## Needs attention", 1)[1].split("## ", 1)[0]
+    assert r"\<script\>alert(1)\</script\> Fire chief" in block
+    assert "<script>" not in MarkdownIt("commonmark").render(markdown)
+
+
+def test_confidence_in_words_and_not_rated(db, digest):
+    html = report.render_html(digest)
+    text = report.render_markdown(digest, plain=True)
+    assert "tone: negative (unsure)" in html and "tone: negative (unsure)" in text
+    assert "stance: against (checked)" in html and "stance: against (checked)" in text
+    assert "?" not in report.label_text("tone", {"label": "negative", "confidence": "unsure"})
+    charts = digest["charts"]
+    assert charts["tone"]["hw_fire_authority"] is None and charts["tone"]["west_mercia_police"] is None
+    assert charts["tone"]["wm_pcc"] == {
+        label: db.execute(f"SELECT coalesce(sum(tone_{label}), 0) FROM entity_daily WHERE entity_id = 'wm_pcc' "
+                          "AND day >= ?", [charts["days"][0]]).fetchone()[0] for label in report.TONES}
+    assert "H&W Fire Authority: 1 stories, share of voice 4%, tone not rated" in text
+    assert html.count("not rated") >= 3
+    # entity_daily says NULL (not rated), never 0, for a body no tone model covers
+    rows = db.execute("SELECT tone_negative, tone_rated FROM entity_daily WHERE entity_id = 'hw_fire_authority'").fetchall()
+    assert rows and all(row == (None, 0) for row in rows)
+    assert abs(sum(charts["share"].values()) - 100) < 0.5
+
+
+def test_confidence_derived_from_probability_when_no_flag():
+    thresholds = {"tone": 0.6}
+    assert report.confidence({"task": "tone", "probability": 0.55, "uncertain": None, "human": 0}, thresholds) == "unsure"
+    assert report.confidence({"task": "tone", "probability": 0.8, "uncertain": None, "human": 0}, thresholds) == "confident"
+    assert report.confidence({"task": "tone", "probability": 0.9, "uncertain": 1, "human": 0}, thresholds) == "unsure"
+    assert report.confidence({"task": "tone", "probability": None, "uncertain": 0, "human": 1}, thresholds) == "checked"
+
+
+def test_display_names_come_from_the_watchlist_not_the_code(db):
+    assert not hasattr(report, "SHORT_NAMES")
+    db.execute("UPDATE entities SET display_name = 'Commissioner' WHERE id = 'wm_pcc'")
+    digest = report.build_digest(db, now=NOW)
+    assert digest["summary"]["by_name"]["Commissioner"] == 4
+    assert "Commissioner" in {item.get("body") for item in digest["attention"]}
+
+
+def test_stories_ranked_by_attention_within_a_body(db, digest):
+    pcc = [story["article_id"] for story in _group(digest, "wm_pcc")["stories"]]
+    assert pcc.index(article_id(db, "warn")) == 0  # negative about the PCC, a stance, the PCC quoted

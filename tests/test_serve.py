@@ -30,12 +30,19 @@ def test_metadata_describes_every_table_view_and_column():
     names = [n for n in db.table_names() + db.view_names() if not n.startswith(("articles_fts", "_"))]
     metadata = serve.datasette_metadata("/data/cuttings.db")
     tables = metadata["databases"]["cuttings"]["tables"]
-    assert sorted(tables) == sorted(names)
+    assert sorted(name for name in tables if not name.startswith("_")) == sorted(names)
     for name in names:
         actual = [row[1] for row in db.execute(f"PRAGMA table_info([{name}])").fetchall()]
         assert sorted(tables[name]["columns"]) == sorted(actual), name
         assert tables[name]["description"] and all(tables[name]["columns"].values())
-    assert tables["articles"]["sort_desc"] == "published_at"
+    assert "sort_desc" not in tables["articles"]  # its search is ranked by relevance
+    assert tables["article_summary"]["sort_desc"] == "published_at"
+    hidden = {name for name, entry in tables.items() if entry.get("hidden")}
+    assert hidden == {"article_fingerprints", "crawl_state", "processing", "quote_view", "_sqlite_migrations"}
+    assert {"array": "bodies"} in tables["article_summary"]["facets"] and "body" in tables["most_quoted"]["facets"]
+    assert tables["entities"]["label_column"] == "name"
+    assert metadata["plugins"] == {"cuttings": {"corrections": False}}
+    assert serve.datasette_metadata("x.db", corrections=True)["plugins"]["cuttings"]["corrections"] is True
     assert "entity_id" in tables["mentions"]["facets"] and "label" in tables["classifications"]["facets"]
 
 
@@ -91,7 +98,7 @@ def server(tmp_path_factory):
 
 
 def test_server_articles_json_returns_hostile_title_as_data(server):
-    rows = _get(server, "/cuttings/articles.json", {"_shape": "array", "_size": "100"})
+    rows = _get(server, "/cuttings/articles.json", {"_shape": "array", "_size": "100", "_sort_desc": "published_at"})
     assert len(rows) == 20
     assert [row["published_at"] for row in rows] == sorted((row["published_at"] for row in rows), reverse=True)
     assert HOSTILE_TITLE in {row["title"] for row in rows}

@@ -18,10 +18,17 @@ def sync_entities(db: Database, watchlist: Any) -> None:
     with db.atomic():
         for entity in watchlist.entities:
             db.execute(
-                "INSERT INTO entities (id, name, kind, watchlist_version) VALUES (?, ?, ?, ?) "
+                "INSERT INTO entities (id, name, kind, watchlist_version, display_name) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
-                "watchlist_version = excluded.watchlist_version",
-                [entity.id, entity.name, entity.kind, watchlist.version])
+                "watchlist_version = excluded.watchlist_version, display_name = excluded.display_name",
+                [entity.id, entity.name, entity.kind, watchlist.version, getattr(entity, "display_name", None) or None])
+
+
+def set_display_names(db: Database, names: dict[str, str]) -> None:
+    """Store the watchlist's short display names of watched bodies (``entities.display_name``)."""
+    with transaction(db):
+        db.conn.executemany("UPDATE entities SET display_name = ? WHERE id = ?",
+                            [(name or None, entity_id) for entity_id, name in names.items()])
 
 
 def _to_process_sql(columns: str, requires: tuple[str, str] | None) -> str:

@@ -358,3 +358,169 @@ def m005_quotes_by_speaker_entity_method(db: Database) -> None:
     """quotes_by_speaker shows how each quote's entity was found (quotes.entity_method)."""
     db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS['quotes_by_speaker']}")
+
+
+# SQL turning a stored date or timestamp (``YYYY-MM-DD`` or ISO with ``Z``/offset) into the one
+# form pandas and spreadsheets read without loss: ``YYYY-MM-DDTHH:MM:SSZ`` (a date becomes midnight
+# UTC; its ``*_precision`` column says ``day``). Unparseable text gives NULL (the raw value stays in
+# ``articles``).
+def _iso_sql(column: str) -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column})"
+
+
+def _precision_sql(column: str) -> str:
+    return (f"CASE WHEN {column} IS NULL OR strftime('%s', {column}) IS NULL THEN NULL "
+            f"WHEN length(trim({column})) = 10 THEN 'day' ELSE 'second' END")
+
+
+_VIEWS_V6 = {
+    "article_summary": f"""
+SELECT
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  s.name AS outlet,
+  {_iso_sql('a.published_at')} AS published_at,
+  {_precision_sql('a.published_at')} AS published_precision,
+  {_iso_sql('a.first_seen_at')} AS first_seen_at,
+  {_iso_sql('a.modified_at')} AS modified_at,
+  a.word_count,
+  a.paywalled,
+  a.version,
+  (SELECT group_concat(entity_id, ',') FROM
+     (SELECT DISTINCT m.entity_id FROM mentions m WHERE m.article_id = a.id ORDER BY m.entity_id)) AS entities,
+  (SELECT json_group_array(name) FROM
+     (SELECT DISTINCT coalesce(en.display_name, en.name, m.entity_id) AS name FROM mentions m
+      LEFT JOIN entities en ON en.id = m.entity_id WHERE m.article_id = a.id ORDER BY name)) AS bodies,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' ORDER BY label)) AS topics,
+  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,
+  (SELECT json_group_object(target, label) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
+  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies
+FROM articles a
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE a.duplicate_of IS NULL
+""",
+    # Tone columns are NULL ("not rated") for a body no tone model or person has ever rated.
+    "entity_daily": """
+SELECT
+  m.entity_id,
+  substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day,
+  count(DISTINCT a.id) AS articles,
+  count(DISTINCT CASE WHEN st.label = 'favour' THEN a.id END) AS stance_favour,
+  count(DISTINCT CASE WHEN st.label = 'against' THEN a.id END) AS stance_against,
+  count(DISTINCT CASE WHEN st.label = 'neutral' THEN a.id END) AS stance_neutral,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'positive' THEN a.id END) END AS tone_positive,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'negative' THEN a.id END) END AS tone_negative,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'neutral' THEN a.id END) END AS tone_neutral,
+  r.rated AS tone_rated
+FROM mentions m
+JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL
+JOIN (SELECT e.id AS entity_id,
+             EXISTS (SELECT 1 FROM classifications c WHERE c.task = 'tone' AND c.target = e.id)
+             OR EXISTS (SELECT 1 FROM labels l WHERE l.task = 'tone' AND l.target = e.id) AS rated
+      FROM entities e) r ON r.entity_id = m.entity_id
+LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = 'stance_governance'
+LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND tn.target = m.entity_id
+GROUP BY m.entity_id, day
+""",
+    # Every quote, with a person's correction of its speaker or body (labels task quote_speaker /
+    # quote_entity, target "start:end" of the quote) applied, and its body's display name.
+    "quote_view": """
+SELECT
+  q.id AS quote_id,
+  q.article_id,
+  coalesce((SELECT l.label FROM labels l WHERE l.article_id = q.article_id AND l.task = 'quote_speaker'
+            AND l.target = q.start_char || ':' || q.end_char ORDER BY l.id DESC LIMIT 1), q.speaker) AS speaker,
+  q.speaker_role,
+  coalesce((SELECT nullif(l.label, '') FROM labels l WHERE l.article_id = q.article_id AND l.task = 'quote_entity'
+            AND l.target = q.start_char || ':' || q.end_char ORDER BY l.id DESC LIMIT 1), q.entity_id) AS entity_id,
+  CASE WHEN EXISTS (SELECT 1 FROM labels l WHERE l.article_id = q.article_id AND l.task IN ('quote_speaker', 'quote_entity')
+                    AND l.target = q.start_char || ':' || q.end_char) THEN 'corrected' ELSE q.entity_method END
+    AS entity_method,
+  q.text,
+  q.start_char,
+  q.end_char
+FROM quotes q
+""",
+    "quotes_by_speaker": f"""
+SELECT
+  q.speaker,
+  q.speaker_role,
+  q.entity_id,
+  coalesce(en.display_name, en.name) AS body,
+  q.entity_method,
+  q.text AS quote,
+  a.id AS article_id,
+  a.title,
+  a.canonical_url AS url,
+  a.source_id,
+  {_iso_sql('a.published_at')} AS published_at,
+  {_precision_sql('a.published_at')} AS published_precision
+FROM quote_view q
+JOIN articles a ON a.id = q.article_id
+LEFT JOIN entities en ON en.id = q.entity_id
+WHERE a.duplicate_of IS NULL
+""",
+    # Who is quoted most for each watched body (copies left out), ranked within the body.
+    "most_quoted": """
+SELECT entity_id, body, speaker, quotes, stories, first_quoted, last_quoted,
+       rank() OVER (PARTITION BY entity_id ORDER BY quotes DESC, stories DESC) AS rank
+FROM (SELECT entity_id, body, speaker, count(*) AS quotes, count(DISTINCT article_id) AS stories,
+             min(coalesce(published_at, '')) AS first_quoted, max(published_at) AS last_quoted
+      FROM quotes_by_speaker WHERE entity_id IS NOT NULL AND speaker IS NOT NULL
+      GROUP BY entity_id, body, speaker)
+""",
+    # Stories that ran in more than one outlet: the original, every outlet in order first seen.
+    "syndication": f"""
+SELECT
+  o.id AS article_id,
+  o.title,
+  o.canonical_url AS url,
+  coalesce(so.name, o.source_id) AS first_outlet,
+  (SELECT group_concat(outlet, ', ') FROM
+     (SELECT coalesce(s.name, c.source_id) AS outlet, min(c.first_seen_at) AS seen FROM articles c
+      LEFT JOIN sources s ON s.id = c.source_id WHERE c.id = o.id OR c.duplicate_of = o.id
+      GROUP BY outlet ORDER BY seen, outlet)) AS outlets,
+  (SELECT count(DISTINCT c.source_id) FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS n_outlets,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = o.id) AS copies,
+  {_iso_sql('o.published_at')} AS published_at,
+  {_precision_sql('o.published_at')} AS published_precision,
+  (SELECT {_iso_sql('min(c.first_seen_at)')} FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS first_seen_at,
+  (SELECT {_iso_sql('max(c.first_seen_at)')} FROM articles c WHERE c.id = o.id OR c.duplicate_of = o.id) AS last_seen_at
+FROM articles o
+LEFT JOIN sources so ON so.id = o.source_id
+WHERE o.duplicate_of IS NULL AND EXISTS (SELECT 1 FROM articles c WHERE c.duplicate_of = o.id)
+""",
+}
+
+
+@migrations()
+def m006_analyst_views(db: Database) -> None:
+    """Display names of watched bodies; uniform ISO dates with a precision column in the views;
+    "not rated" tone in entity_daily; quote corrections applied; most_quoted and syndication views."""
+    if "display_name" not in db["entities"].columns_dict:
+        db.execute("ALTER TABLE entities ADD COLUMN display_name TEXT")
+    for name in ("quotes_by_speaker", "article_summary", "entity_daily"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("article_summary", "entity_daily", "quote_view", "quotes_by_speaker", "most_quoted",
+                 "syndication"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V6[name]}")
+
+
+@migrations()
+def m007_article_authors(db: Database) -> None:
+    """One row per person in an article's byline, so analysts can group by journalist."""
+    db.execute("""CREATE TABLE article_authors (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        source TEXT,
+        PRIMARY KEY (article_id, position)
+    )""")
+    db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")

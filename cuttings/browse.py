@@ -1,0 +1,325 @@
+"""The Datasette plugin of cuttings: stories first, a story page, and corrections from the browser.
+
+Loaded by ``cuttings serve`` with ``--plugins-dir`` (``cuttings/datasette_plugins/``) and
+``--template-dir`` (``cuttings/templates/datasette/``); configured in the metadata file under
+``plugins.cuttings``:
+
+- the home and database pages lead with the latest stories (``article_summary``) and the canned
+  queries (templates ``index.html`` / ``database.html``, data from :func:`extra_template_vars`);
+- ``/-/cuttings/story/<database>/<article id>``: one story with its text, watched bodies, labels
+  (with confidence in words), quotes, the labels people gave it and its syndicated copies;
+  story ids in tables and views link there (:func:`render_cell`);
+- ``POST /-/cuttings/correct/<database>/<article id>``: a correction of topics, stance, tone or
+  a quote's speaker/body, written through :func:`cuttings.store.add_correction` into ``labels``.
+  Off unless the metadata says ``"corrections": true`` (``cuttings serve --corrections``), which
+  also opens the database writable; Datasette's CSRF protection applies to the form (its
+  ``csrftoken``), and ``serve`` binds to 127.0.0.1 unless an authentication plugin is installed.
+
+Everything shown comes from crawled pages and is escaped by Datasette's Jinja autoescape.
+"""
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+PLUGIN = "cuttings"
+STORY_PATH = "/-/cuttings/story/{database}/{article_id}"
+CORRECT_PATH = "/-/cuttings/correct/{database}/{article_id}"
+_STORY_ID_COLUMNS = {"article_summary": "article_id", "articles": "id", "quotes_by_speaker": "article_id",
+                     "syndication": "article_id", "mentions": "article_id", "quotes": "article_id",
+                     "effective_labels": "article_id", "labels": "article_id", "classifications": "article_id"}
+LATEST_STORIES = 12
+BODY_PREVIEW = 300  # characters of an article body shown in table and row pages
+
+
+def _config(datasette) -> dict:
+    return datasette.plugin_config(PLUGIN) or {}
+
+
+def corrections_enabled(datasette) -> bool:
+    """Whether the metadata turned corrections on (``cuttings serve --corrections``)."""
+    return bool(_config(datasette).get("corrections"))
+
+
+def story_url(database: str, article_id: Any) -> str:
+    return STORY_PATH.format(database=urllib.parse.quote(database), article_id=int(article_id))
+
+
+def _safe_url(url: str | None) -> str:
+    from cuttings.report import safe_url
+    return safe_url(url)
+
+
+# --------------------------------------------------------------------------
+# Home and database pages: stories and canned queries first
+# --------------------------------------------------------------------------
+
+async def _latest_stories(datasette, database: str) -> list[dict]:
+    db = datasette.get_database(database)
+    try:
+        result = await db.execute(
+            "SELECT article_id, title, outlet, published_at, published_precision, bodies, topics, stance, tone, "
+            "syndicated_copies FROM article_summary ORDER BY coalesce(published_at, first_seen_at) DESC, "
+            "article_id DESC LIMIT ?", [LATEST_STORIES])
+    except Exception:  # noqa: BLE001 - not a cuttings database: show Datasette's page unchanged
+        return []
+    stories = []
+    for row in result.rows:
+        story = dict(row)
+        story["bodies"] = json.loads(story["bodies"]) if story["bodies"] else []
+        story["tone"] = json.loads(story["tone"]) if story["tone"] else {}
+        story["url"] = story_url(database, story["article_id"])
+        story["day"] = (story["published_at"] or "")[:10]
+        stories.append(story)
+    return stories
+
+
+def _queries(datasette, database: str) -> list[dict]:
+    queries = (datasette.metadata("queries", database=database) or {})
+    return [{"name": name, "title": query.get("title") or name, "description": query.get("description", "")}
+            for name, query in queries.items()]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, datasette, request):
+    if template == "row.html":
+        story = (request.url_vars.get("pks") or "") if request else ""
+        if table == "articles" and story.isdigit():
+            return {"cuttings_story_url": story_url(database, int(story))}
+        return {}
+    if template not in ("index.html", "database.html"):
+        return {}
+
+    async def inner():
+        names = [database] if database else [name for name in datasette.databases if name != "_internal"]
+        leads = []
+        for name in names:
+            leads.append({"database": name, "stories": await _latest_stories(datasette, name),
+                          "queries": _queries(datasette, name)})
+        return {"cuttings_leads": leads, "cuttings_corrections": corrections_enabled(datasette)}
+
+    return inner
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Story ids link to the story page (in tables, views and canned queries); ``bodies`` (a JSON
+    array of names) reads as a list."""
+    from markupsafe import Markup, escape
+
+    if column == "bodies" and isinstance(value, str) and value.startswith("["):
+        try:
+            names = json.loads(value)
+        except ValueError:
+            return None
+        return ", ".join(str(name) for name in names)
+    if column == "body" and table in ("articles", "article_versions") and isinstance(value, str) \
+            and len(value) > BODY_PREVIEW:
+        story = row["id"] if table == "articles" else row["article_id"]
+        story = story.value if hasattr(story, "value") else story  # a row page gives foreign-key dicts/cells
+        return Markup(f"{escape(value[:BODY_PREVIEW])}… "
+                      f'<a href="{escape(story_url(database, story))}">full text on the story page</a>')
+    if value is None or column != _STORY_ID_COLUMNS.get(table, "article_id"):
+        return None
+    if table is not None and table not in _STORY_ID_COLUMNS:
+        return None
+    try:
+        article_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return Markup(f'<a href="{escape(story_url(database, article_id))}" title="story page">{article_id}</a>')
+
+
+# --------------------------------------------------------------------------
+# The story page
+# --------------------------------------------------------------------------
+
+async def _rows(db, sql: str, params: list) -> list[dict]:
+    return [dict(row) for row in (await db.execute(sql, params)).rows]
+
+
+async def story_context(datasette, database: str, article_id: int) -> dict | None:
+    """Everything the story page shows, or None when there is no such article."""
+    from cuttings.report import confidence
+
+    db = datasette.get_database(database)
+    found = await _rows(db, "SELECT a.*, coalesce(s.name, a.source_id) AS outlet FROM articles a "
+                            "LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?", [article_id])
+    if not found:
+        return None
+    article = found[0]
+    original_id = article["duplicate_of"] or article["id"]
+    thresholds = _thresholds()
+    labels = await _rows(db, "SELECT task, target, label, probability, uncertain, human, decided_by "
+                             "FROM effective_labels WHERE article_id = ? ORDER BY task, target, label", [original_id])
+    for label in labels:
+        label["confidence"] = confidence(label, thresholds)
+    bodies = await _rows(db, "SELECT m.entity_id, coalesce(e.display_name, e.name, m.entity_id) AS body, "
+                             "e.name, count(*) AS mentions, group_concat(DISTINCT m.surface) AS surfaces "
+                             "FROM mentions m LEFT JOIN entities e ON e.id = m.entity_id WHERE m.article_id = ? "
+                             "GROUP BY m.entity_id ORDER BY mentions DESC", [original_id])
+    quotes = await _rows(db, "SELECT q.quote_id, q.speaker, q.speaker_role, q.entity_id, q.entity_method, q.text, "
+                             "q.start_char, q.end_char, coalesce(e.display_name, e.name) AS body FROM quote_view q "
+                             "LEFT JOIN entities e ON e.id = q.entity_id WHERE q.article_id = ? ORDER BY q.start_char",
+                             [original_id])
+    human = await _rows(db, "SELECT id, task, target, label, annotator, created_at FROM labels "
+                            "WHERE article_id = ? ORDER BY id DESC", [original_id])
+    copies = await _rows(db, "SELECT a.id, a.canonical_url AS url, coalesce(s.name, a.source_id) AS outlet, "
+                             "a.first_seen_at, a.published_at, a.similarity FROM articles a "
+                             "LEFT JOIN sources s ON s.id = a.source_id WHERE (a.duplicate_of = ? OR a.id = ?) "
+                             "AND a.id != ? ORDER BY a.first_seen_at", [original_id, original_id, article_id])
+    entities = await _rows(db, "SELECT id, coalesce(display_name, name) AS body FROM entities ORDER BY rowid", [])
+    scheme = _scheme_labels()
+    for copy in copies:
+        copy["url"] = _safe_url(copy["url"])
+        copy["story_url"] = story_url(database, copy["id"])
+    tone_targets = [body["entity_id"] for body in bodies if body["entity_id"] in scheme.get("tone_entities", ())]
+    return {
+        "database": database,
+        "article": article,
+        "url": _safe_url(article["canonical_url"]),
+        "paragraphs": [part.strip() for part in (article["body"] or "").split("\n") if part.strip()],
+        "is_copy": article["duplicate_of"] is not None,
+        "original_url": story_url(database, original_id),
+        "original_id": original_id,
+        "topics": [label for label in labels if label["task"] == "topics"],
+        "stance": next((label for label in labels if label["task"] == "stance_governance"), None),
+        "tone": {label["target"]: label for label in labels if label["task"] == "tone"},
+        "bodies": bodies,
+        "quotes": quotes,
+        "human_labels": human,
+        "copies": copies,
+        "entities": entities,
+        "scheme": scheme,
+        "tone_targets": tone_targets,
+        "corrections": corrections_enabled(datasette),
+        "correct_url": CORRECT_PATH.format(database=urllib.parse.quote(database), article_id=original_id),
+        "annotator": None,
+    }
+
+
+def _thresholds() -> dict[str, float]:
+    from cuttings.report import _thresholds as thresholds
+    return thresholds()
+
+
+def _scheme_labels() -> dict[str, Any]:
+    """Label choices for the correction forms, from the label scheme."""
+    try:
+        from nlp.scheme import load_scheme
+        tasks = load_scheme().tasks
+    except Exception:  # noqa: BLE001 - no scheme: the page still shows the story, without forms
+        return {}
+    return {"topics": list(tasks["topics"].labels), "stance_governance": list(tasks["stance_governance"].labels),
+            "tone": list(tasks["tone"].labels), "tone_entities": list(tasks["tone"].entities)}
+
+
+async def story_page(datasette, request):
+    database = request.url_vars["database"]
+    if database not in datasette.databases:
+        return Response.html("<h1>No such database</h1>", status=404)
+    context = await story_context(datasette, database, int(request.url_vars["article_id"]))
+    if context is None:
+        return Response.html("<h1>No such story</h1>", status=404)
+    context["annotator"] = (request.actor or {}).get("id")
+    return Response.html(await datasette.render_template("cuttings_story.html", context, request=request))
+
+
+# --------------------------------------------------------------------------
+# Corrections
+# --------------------------------------------------------------------------
+
+class BadCorrection(ValueError):
+    pass
+
+
+def correction_rows(form: dict[str, list[str]], current_topics: list[str], scheme: dict[str, Any],
+                    quotes: dict[str, dict], entities: set[str]) -> list[tuple[str, str, str]]:
+    """The ``labels`` rows for one submitted form (``what`` = topics, stance, tone or quote).
+    Topics: the chosen set, with ``__rejected__`` rows for current topics left out (as ``cuttings label``)."""
+    what = (form.get("what") or [""])[0]
+    if what == "topics":
+        chosen = [topic for topic in form.get("topic", []) if topic]
+        unknown = [topic for topic in chosen if topic not in scheme.get("topics", ())]
+        if not chosen or unknown:
+            raise BadCorrection(f"choose topics from {', '.join(scheme.get('topics', ()))}")
+        return ([("topics", "", topic) for topic in chosen]
+                + [("topics", topic, "__rejected__") for topic in current_topics if topic not in chosen])
+    if what == "stance":
+        label = (form.get("stance") or [""])[0]
+        if label not in scheme.get("stance_governance", ()):
+            raise BadCorrection(f"choose a stance from {', '.join(scheme.get('stance_governance', ()))}")
+        return [("stance_governance", "", label)]
+    if what == "tone":
+        target, label = (form.get("target") or [""])[0], (form.get("tone") or [""])[0]
+        if target not in scheme.get("tone_entities", ()) or label not in scheme.get("tone", ()):
+            raise BadCorrection("choose a rated body and a tone")
+        return [("tone", target, label)]
+    if what == "quote":
+        key = (form.get("quote") or [""])[0]
+        if key not in quotes:
+            raise BadCorrection("no such quote in this story")
+        speaker = " ".join((form.get("speaker") or [""])[0].split())
+        body = (form.get("entity") or [""])[0]
+        if body and body not in entities:
+            raise BadCorrection("choose a watched body, or none")
+        rows = []
+        if speaker and speaker != (quotes[key]["speaker"] or ""):
+            rows.append(("quote_speaker", key, speaker[:200]))
+        if body != (quotes[key]["entity_id"] or ""):
+            rows.append(("quote_entity", key, body))
+        if not rows:
+            raise BadCorrection("nothing changed")
+        return rows
+    raise BadCorrection("unknown correction")
+
+
+async def correct(datasette, request):
+    """POST a correction (form fields, Datasette's ``csrftoken`` included); redirects to the story."""
+    if request.method != "POST":
+        return Response.text("POST a correction from the story page", status=405)
+    if not corrections_enabled(datasette):
+        return Response.text("corrections are off: start the server with `cuttings serve --corrections`", status=403)
+    database = request.url_vars["database"]
+    if database not in datasette.databases:
+        return Response.text("no such database", status=404)
+    db = datasette.get_database(database)
+    if not db.is_mutable:
+        return Response.text("the database is open read-only", status=403)
+    article_id = int(request.url_vars["article_id"])
+    form = urllib.parse.parse_qs((await request.post_body()).decode("utf-8"), keep_blank_values=True)
+    context = await story_context(datasette, database, article_id)
+    if context is None:
+        return Response.text("no such story", status=404)
+    annotator = (request.actor or {}).get("id") or " ".join((form.get("annotator") or [""])[0].split())
+    if not annotator:
+        return Response.text("say who you are (annotator)", status=400)
+    quotes = {f"{quote['start_char']}:{quote['end_char']}": quote for quote in context["quotes"]}
+    try:
+        rows = correction_rows(form, [topic["label"] for topic in context["topics"]], context["scheme"], quotes,
+                               {entity["id"] for entity in context["entities"]})
+    except BadCorrection as exc:
+        return Response.text(str(exc), status=400)
+
+    def write(conn):
+        from sqlite_utils import Database
+
+        from cuttings import store
+        return store.add_correction(Database(conn), context["original_id"], rows, annotator[:200])
+
+    count = await db.execute_write_fn(write, block=True)
+    datasette.add_message(request, f"Saved {count} correction{'s' if count != 1 else ''} as {annotator}",
+                          datasette.INFO)
+    return Response.redirect(story_url(database, article_id))
+
+
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/-/cuttings/story/(?P<database>[^/]+)/(?P<article_id>[0-9]+)$", story_page),
+        (r"^/-/cuttings/correct/(?P<database>[^/]+)/(?P<article_id>[0-9]+)$", correct),
+    ]
