@@ -524,3 +524,26 @@ def m007_article_authors(db: Database) -> None:
         PRIMARY KEY (article_id, position)
     )""")
     db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")
+
+
+# Which verdicts of a story are unsure (issue 18), for the digest's "(unsure)" and the exports.
+_UNCERTAIN_LINE = "  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,\n"
+_PER_TASK_UNCERTAIN = """\
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' AND e.uncertain
+      ORDER BY label)) AS topics_uncertain,
+  (SELECT max(uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,
+  (SELECT json_group_object(target, uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone_uncertain,
+"""
+_VIEWS_V7 = {
+    "article_summary": _VIEWS_V6["article_summary"].replace(_UNCERTAIN_LINE, _UNCERTAIN_LINE + _PER_TASK_UNCERTAIN),
+}
+
+
+@migrations()
+def m008_article_summary_uncertain_per_task(db: Database) -> None:
+    """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
+    db.execute("DROP VIEW IF EXISTS article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
