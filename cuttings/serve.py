@@ -469,7 +469,9 @@ def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: s
     command += ["-i", str(db_path)] if read_only else [str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
                 "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
-                "--setting", "sql_time_limit_ms", "5000"]
+                "--setting", "sql_time_limit_ms", "5000",
+                # facets over the story view (bodies, stance) need more than Datasette's 200 ms default
+                "--setting", "facet_time_limit_ms", "3000"]
     if open_browser:
         command.append("--open")
     return command

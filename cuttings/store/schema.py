@@ -510,3 +510,47 @@ def m006_analyst_views(db: Database) -> None:
     for name in ("article_summary", "entity_daily", "quote_view", "quotes_by_speaker", "most_quoted",
                  "syndication"):
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V6[name]}")
+
+
+_VIEWS_V7 = {
+    # The same columns as m006's, in reading order: what a story is and what it says first,
+    # identifiers and housekeeping last (Datasette shows them left to right).
+    "article_summary": f"""
+SELECT
+  a.id AS article_id,
+  a.title,
+  s.name AS outlet,
+  {_iso_sql('a.published_at')} AS published_at,
+  (SELECT json_group_array(name) FROM
+     (SELECT DISTINCT coalesce(en.display_name, en.name, m.entity_id) AS name FROM mentions m
+      LEFT JOIN entities en ON en.id = m.entity_id WHERE m.article_id = a.id ORDER BY name)) AS bodies,
+  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,
+  (SELECT json_group_object(target, label) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' ORDER BY label)) AS topics,
+  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies,
+  {_precision_sql('a.published_at')} AS published_precision,
+  {_iso_sql('a.first_seen_at')} AS first_seen_at,
+  {_iso_sql('a.modified_at')} AS modified_at,
+  (SELECT group_concat(entity_id, ',') FROM
+     (SELECT DISTINCT m.entity_id FROM mentions m WHERE m.article_id = a.id ORDER BY m.entity_id)) AS entities,
+  a.source_id,
+  a.canonical_url AS url,
+  a.word_count,
+  a.paywalled,
+  a.version
+FROM articles a
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE a.duplicate_of IS NULL
+""",
+}
+
+
+@migrations()
+def m007_article_summary_reading_order(db: Database) -> None:
+    """article_summary's columns in reading order (headline, outlet, date, bodies, stance, tone first)."""
+    db.execute("DROP VIEW IF EXISTS article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
