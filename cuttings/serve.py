@@ -279,6 +279,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), "
                      "with stance and tone counts.", {
         "entity_id": ("The entity.", "wm_pcc"),
+        "body": ("Its display name.", "PCC"),
         "day": ("Day (UTC), YYYY-MM-DD.", "2026-11-23"),
         "articles": ("Stories mentioning the entity that day.", "3"),
         "stance_favour": ("...of which stance favour.", "1"),
@@ -367,7 +368,7 @@ _FACETS = {
     "effective_labels": ["task", "label", "human"],
     "labels": ["task", "label", "annotator"],
     "crawl_errors": ["source_id", "kind"],
-    "entity_daily": ["entity_id", "tone_rated"],
+    "entity_daily": ["body", "tone_rated"],
 }
 # `articles` has no default sort, so its search (?_search=) is ranked by relevance.
 _SORT_DESC = {

@@ -122,6 +122,10 @@ def test_facets_show_body_names(readonly):
     data = _json(readonly, "/cuttings/mentions", {"_facet": "entity_id", "_size": "0"})
     labels = {item["label"] for item in data["facet_results"]["entity_id"]["results"]}
     assert "West Mercia Police and Crime Commissioner" in labels
+    data = _json(readonly, "/cuttings/entity_daily", {"_facet": "body", "_size": "0"})
+    assert {item["value"] for item in data["facet_results"]["body"]["results"]} >= {"PCC", "H&W Fire Authority"}
+    status, daily = _open(readonly + "/cuttings/entity_daily?entity_id=hw_fire_authority")
+    assert "not rated" in daily and "timed out" not in daily
     data = _json(readonly, "/cuttings/quotes_by_speaker", {"_facet": "body", "_size": "0"})
     assert {item["value"] for item in data["facet_results"]["body"]["results"]} >= {"PCC", "H&W Fire Authority"}
 
