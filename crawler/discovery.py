@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -15,6 +16,11 @@ from lxml import etree, html as lxml_html
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+# Sitemaps may be 50 MB uncompressed (sitemaps.org); a larger gzip bomb is cut off there.
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+# Links to these are never fetched as articles (documents, media, archives).
+BINARY_EXTENSIONS = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|zip|gz|rar|jpe?g|png|gif|webp|svg|mp[34]|mov|avi|"
+                               r"wav|ics|csv)$", re.I)
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml", "text/xml")
 
 
@@ -73,12 +79,43 @@ def looks_like_feed(body: bytes) -> bool:
     return b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
 
 
+def is_article_url(source, url: str) -> bool:
+    """The one article-URL filter, shared by the crawl and ``cuttings sources check``.
+
+    True when ``url`` is on the source's host, is not a document/media/archive link
+    (``.pdf``, ``.jpg``, ``.zip``...), matches none of the source's ``deny`` patterns and,
+    when ``allow`` patterns are set, one of them (patterns see the path and query).
+    """
+    parts = urlsplit(url)
+    if parts.netloc != urlsplit(source.home).netloc:
+        return False
+    target = parts.path + (("?" + parts.query) if parts.query else "")
+    if BINARY_EXTENSIONS.search(parts.path) or any(p.search(target) for p in source.deny_patterns):
+        return False
+    allow = source.allow_patterns
+    return any(p.search(target) for p in allow) if allow else True
+
+
+def gunzip_sitemap(body: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:
+    """The XML of a sitemap fetched as a ``.xml.gz`` file (gzip bytes without a
+    Content-Encoding header); other bodies are returned unchanged. Output is capped at
+    ``limit`` bytes; a corrupt stream gives what could be decompressed."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        return decompressor.decompress(body, limit)
+    except zlib.error:
+        return b""
+
+
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[str], list[Found]]:
-    """Return (child sitemaps, page entries) of a sitemap or sitemap index.
+    """Return (child sitemaps, page entries) of a sitemap or sitemap index, plain or gzipped.
 
     Reads ``lastmod`` and the Google News ``news:publication_date`` and ``news:title``
     that Scrapy's own sitemap parser drops. Entities are not resolved (XXE-safe).
     """
+    body = gunzip_sitemap(body)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(body.strip(), parser=parser)

@@ -15,6 +15,7 @@ evaluated or re-rendered.
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import gzip
 import html as html_lib
@@ -38,10 +39,12 @@ from rapidfuzz import fuzz
 from readability import Document
 from trafilatura.utils import load_html
 
+from crawler.bylines import find_authors, find_headline, publisher_words, split_people
+
 __all__ = ["decode_html", "extract_article", "extract_file"]
 
 RESULT_KEYS = (
-    "title", "body", "author", "published_at", "modified_at", "date_source",
+    "title", "title_source", "body", "author", "authors", "author_source", "published_at", "modified_at", "date_source",
     "modified_source", "canonical_url", "language", "description", "section",
     "is_article", "reject_reason", "paywalled",
 )
@@ -256,6 +259,17 @@ def _meta(tree: HtmlElement) -> dict[str, str]:
     return found
 
 
+def _meta_all(tree: HtmlElement) -> list[tuple[str, str]]:
+    """Every ``<meta>`` (name/property/itemprop, lower-cased) and its content, in page order."""
+    found = []
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        content = element.get("content") or element.get("value")
+        if key and content and content.strip():
+            found.append((key.strip().lower(), content.strip()))
+    return found
+
+
 def _first(mapping: dict, *keys: str) -> str | None:
     for key in keys:
         if mapping.get(key):
@@ -352,7 +366,8 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions:
     # headline (and a standfirst right after it) repeated at the top of the body
     start = 0
     for index, paragraph in enumerate(paragraphs[:4]):
-        if _matches_any(paragraph, headline_keys):
+        # only furniture (short lines) may be cut above a repeated headline, never article text
+        if _matches_any(paragraph, headline_keys) and all(len(_words(p)) <= 15 for p in paragraphs[:index]):
             start = index + 1
             if start < len(paragraphs) and _matches_any(paragraphs[start], description_keys, 85):
                 start += 1
@@ -379,6 +394,87 @@ def _is_link_block(element: HtmlElement) -> bool:
         return False
     link_words = sum(len(_words(anchor.text_content())) for anchor in element.iter("a"))
     return link_words >= 0.9 * words
+
+
+# class/id tokens of page furniture: adverts, widgets, newsletter sign-ups, "read more",
+# related/recommended stories, share tools. Matched per token, so "header" or "leads" do not match.
+_FURNITURE_TOKEN = re.compile(
+    r"^(?:ad|ads|adv|advert\w*|advertisement\w*|advertising|ad[-_]\w+|\w+[-_]ads?|\w+[-_]ad[-_]\w+|adslot\w*|"
+    r"dfp\w*|gpt[-_]\w+|sponsor\w*|promo|promos|promoted\w*|\w*newsletter\w*|\w*[-_]?related[-_]?\w*|"
+    r"read[-_]?more\w*|more[-_](?:stories|news|articles|from\w*)|recommend\w*|outbrain\w*|taboola\w*|"
+    r"widget\w*|\w+[-_]widget|(?:\w+[-_])?share[-_]?(?:tools|bar|buttons|links)?|social[-_]\w+|"
+    r"most[-_]?(?:read|popular|viewed)\w*|\w*[-_]signup|signup[-_]?\w*|subscribe[-_]\w+|cookie\w*|cmplz\w*)$",
+    re.I)
+_FURNITURE_ATTRS = etree.XPath("//*[@data-ad-slot or @data-ad or @data-advert or @data-ad-unit "
+                               "or translate(@aria-label, 'ADVERTISMN', 'advertismn') = 'advertisement']")
+_PROTECTED_TAGS = {"html", "body", "article", "main"}
+# a cheap first pass over the whole class/id string before the per-token regex
+_CLASS_AND_ID_VALUES = etree.XPath("//body//*/@class | //body//*/@id")
+# substrings every furniture token contains: a fast first pass (str.find) before the token regex
+_FURNITURE_PARTS = ("ad", "dfp", "gpt", "sponsor", "promo", "newsletter", "related", "read", "more", "recommend",
+                    "outbrain", "taboola", "widget", "share", "social", "most", "signup", "subscribe", "cookie", "cmplz")
+_HOLDS_ARTICLE = etree.XPath("boolean(.//article | .//main | .//h1 | .//*[@itemprop='articleBody'])")
+
+
+def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """Elements with a furniture token in their class or id, in document order."""
+    values = _CLASS_AND_ID_VALUES(tree)
+    low = "\n".join(v.replace("\n", " ") for v in values).lower()
+    starts = [0]
+    for value in values:
+        starts.append(starts[-1] + len(value) + 1)
+    lines: set[int] = set()
+    for part in _FURNITURE_PARTS:
+        index = low.find(part)
+        while index != -1:
+            line = bisect.bisect_right(starts, index) - 1
+            lines.add(line)
+            index = low.find(part, starts[line + 1])
+    found = {}
+    for line in sorted(lines):
+        if any(_FURNITURE_TOKEN.match(token) for token in values[line].split()):
+            element = values[line].getparent()
+            found.setdefault(id(element), element)
+    return list(found.values())
+
+
+def _furniture_texts(tree: HtmlElement) -> set[str]:
+    """Texts (lower-cased, whitespace-normalised) of the blocks inside adverts, widgets,
+    newsletter boxes, "read more"/related blocks, share tools and cookie banners (class/id
+    tokens, ad-slot attributes): body paragraphs with these texts are dropped.
+
+    The page is not changed, so the body extractor's choice of the article container is
+    unaffected (removing the elements before extraction was measured and lost body F1).
+    An element holding the article (an ``article``, ``main`` or ``h1`` inside it, or
+    ``itemprop=articleBody``), 30% or more of the page's words or of its prose is never
+    counted, so a theme that puts "widget" or "related" on the article's own container
+    cannot empty the body.
+    """
+    body = tree.find(".//body")
+    total_words = len(body.text_content().split()) if body is not None else 0
+    total_prose = None
+    texts: set[str] = set()
+    seen: set[int] = set()
+    for element in list(_FURNITURE_ATTRS(tree)) + _furniture_elements(tree):
+        if id(element) in seen or element.tag in _PROTECTED_TAGS or _HOLDS_ARTICLE(element):
+            continue
+        text = element.text_content()
+        if len(text.split()) > 0.3 * total_words:
+            continue
+        if total_prose is None:
+            total_prose = _prose_words(tree)
+        if total_prose and _prose_words(element) > 0.3 * total_prose:
+            continue
+        texts.add(" ".join(text.split()).lower())
+        for block in element.iterdescendants(*_FURNITURE_BLOCKS):
+            seen.add(id(block))
+            texts.add(" ".join(block.text_content().split()).lower())
+    texts.discard("")
+    return texts
+
+
+_FURNITURE_BLOCKS = ("p", "li", "div", "span", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption",
+                     "td", "section", "aside", "label", "button", "form", "ul", "ol", "dd", "dt")
 
 
 def _prune_link_blocks(tree: HtmlElement) -> None:
@@ -547,22 +643,32 @@ def _headline_links(tree: HtmlElement) -> int:
     return count
 
 
+def _is_prose(body: str) -> bool:
+    """Article-like text: at least three paragraphs of 30+ words (listing teasers are shorter)."""
+    return sum(1 for p in body.split("\n\n") if len(_words(p)) >= 30) >= 3
+
+
 def _classify(headline_links: int, url: str | None, types: set[str], has_article_ld: bool,
               og_type: str | None, body: str, paywalled: bool) -> str | None:
-    """Return a reject reason for non-article pages, or None for an article."""
+    """Return a reject reason for non-article pages, or None for an article.
+
+    Link density alone never rejects a page whose body is article prose: a listing schema
+    type or many headline links reject a page only when its text is not (``_is_prose``).
+    """
     words = len(_words(body))
     article_signal = has_article_ld or (og_type or "").lower() == "article"
     path = urlsplit(url).path if url else ""
+    prose = _is_prose(body)
     if not has_article_ld:
         if _LIVE_URL.search(path):
             return "live blog index"
         if _TAG_URL.search(path) or "profilepage" in types:
             return "tag/author page"
-        if types & LISTING_TYPES:
+        if types & LISTING_TYPES and not prose:
             return "section page: many links, little text"
     if not body.strip():
         return "no body"
-    if not article_signal:
+    if not article_signal and not prose:
         links = headline_links
         listing_signal = (og_type or "").lower() == "website" or "webpage" in types
         if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
@@ -575,11 +681,11 @@ def _classify(headline_links: int, url: str | None, types: set[str], has_article
 # --------------------------------------------------------------------------- main entry
 
 
-def _title_from_tag(tree: HtmlElement) -> str | None:
+def _title_from_tag(tree: HtmlElement, strip: bool = True) -> str | None:
     element = tree.find(".//title")
     title = " ".join(element.text_content().split()) if element is not None else ""
-    if not title:
-        return None
+    if not title or not strip:
+        return title or None
     # drop a trailing " | Site name" / " - Site name"
     parts = re.split(r"\s+[|–—-]\s+", title)
     return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else title
@@ -602,7 +708,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     ``date_source`` records where ``published_at`` came from.
     """
     result = dict.fromkeys(RESULT_KEYS)
-    result.update(is_article=False, paywalled=False, body="")
+    result.update(is_article=False, paywalled=False, body="", authors=[])
     hints = hints or {}
     text = decode_html(html) if isinstance(html, bytes) else html
     tree = load_html(text) if text and text.strip() else None
@@ -615,19 +721,14 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     meta = _meta(tree)
     ld = article or {}
 
-    result["title"] = (_ld_text(ld.get("headline")) or _first(meta, "og:title", "twitter:title")
-                       or _ld_text(ld.get("name")) or _title_from_tag(tree))
-    site_name = _first(meta, "og:site_name", "application-name")
-    if result["title"] and site_name:
-        # "Headline | Site name" -> "Headline"
-        result["title"] = re.sub(rf"\s+[|–—:-]\s+{re.escape(site_name)}\s*$", "", result["title"], flags=re.I)
+    pub = publisher_words(ld, ld_objects, meta, url)
+    title_candidates = [_ld_text(ld.get("headline")), _first(meta, "og:title", "twitter:title"),
+                        _ld_text(ld.get("name")), _title_from_tag(tree, strip=False)]
+    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub)
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
-    author = _ld_text(ld.get("author") or ld.get("creator"))
-    meta_author = _first(meta, "author", "article:author", "byl", "parsely-author", "sailthru.author")
-    if not author and meta_author and not meta_author.startswith("http"):
-        author = meta_author
-    result["author"] = re.sub(r"^by\s+", "", author, flags=re.I) if author else None
+    result["authors"], result["author_source"] = find_authors(tree, ld, ld_objects, _meta_all(tree), pub)
+    result["author"] = ", ".join(result["authors"]) or None
     result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")
     if result["section"] and "," in result["section"] and isinstance(ld.get("articleSection"), list):
         result["section"] = result["section"].split(",")[0].strip()
@@ -673,6 +774,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
     # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
+    furniture = _furniture_texts(tree)
     _prune_link_blocks(tree)
     paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)
@@ -689,14 +791,25 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
             if sum(len(_words(p)) for p in fuller) > fast_words or _looks_like_navigation(paragraphs):
                 paragraphs = fuller
     paragraphs = _maybe_readability(tree, paragraphs)
+    if furniture:
+        paragraphs = [p for p in paragraphs if " ".join(p.lstrip("- ").split()).lower() not in furniture]
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     result["body"] = "\n\n".join(paragraphs)
 
     result.update(overridden)
+    if "author" in overridden:
+        result["authors"] = split_people(overridden["author"], set()) or [overridden["author"]]
+        result["author"], result["author_source"] = ", ".join(result["authors"]), "override"
     _apply_hints(result, hints)
     reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
                        result["paywalled"])
     result["is_article"], result["reject_reason"] = reason is None, reason
+    if result["is_article"] and not result["published_at"]:
+        # last resort for an article: a date written in its text ("Updated: Oct 9, 2019"),
+        # htmldate's extensive search (after the markup, the URL and discovery hints gave none)
+        published = _normalise_date(_htmldate(tree, extensive=True))
+        if published:
+            result["published_at"], result["date_source"] = published, "text"
     return result
 
 
@@ -710,7 +823,8 @@ def _first_time_element(tree: HtmlElement, xpath: str) -> str | None:
 
 def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
     """Fallback dates: the article's ``<time datetime>``, the URL, any ``<time datetime>``,
-    then htmldate's search of the markup (no free-text guessing)."""
+    then htmldate's search of the markup. (The page text is searched later, only for articles
+    still without a date after discovery hints.)"""
     sources = (
         ("text", lambda: _first_time_element(tree, "//time[@pubdate]/@datetime | //article//time/@datetime")),
         ("url", lambda: _url_date(url) or _url_date(result.get("canonical_url"))),
@@ -724,9 +838,9 @@ def _page_text_date(tree: HtmlElement, url: str | None, result: dict) -> None:
             return
 
 
-def _htmldate(tree: HtmlElement) -> str | None:
+def _htmldate(tree: HtmlElement, extensive: bool = False) -> str | None:
     try:
-        return htmldate.find_date(tree, extensive_search=False, original_date=True, deferred_url_extractor=True)
+        return htmldate.find_date(tree, extensive_search=extensive, original_date=True, deferred_url_extractor=True)
     except (ValueError, TypeError):
         return None
 
@@ -741,3 +855,4 @@ def _apply_hints(result: dict, hints: dict) -> None:
             result["date_source"] = source if source in {"feed", "sitemap"} else "feed"
     if not result.get("title") and hints.get("title"):
         result["title"] = " ".join(str(hints["title"]).split())
+        result["title_source"] = "hint"

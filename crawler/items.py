@@ -14,7 +14,9 @@ class ArticleItem(scrapy.Item):
     last_modified = scrapy.Field()
     title = scrapy.Field()
     body = scrapy.Field()
-    author = scrapy.Field()
+    author = scrapy.Field()         # the byline as one string ("A, B")
+    authors = scrapy.Field()        # the people in the byline, a list (article_authors rows)
+    author_source = scrapy.Field()  # json-ld, meta, markup, text, override
     published_at = scrapy.Field()
     published_source = scrapy.Field()
     modified_at = scrapy.Field()

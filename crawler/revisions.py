@@ -127,6 +127,8 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
                                    headline_changed=headline_changed, is_correction=is_correction)
                 status = "updated"
         store.record_article_fetch(db, item, article_id)
+        if item.get("authors") is not None:  # the byline, one article_authors row per person
+            store.replace_authors(db, article_id, list(item["authors"]), item.get("author_source"))
     return status, article_id
 
 

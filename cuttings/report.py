@@ -162,6 +162,7 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
+    authors: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
@@ -175,6 +176,10 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
                             f"ORDER BY a.first_seen_at", ids):
             if row["outlet"] not in copies[row["duplicate_of"]]:
                 copies[row["duplicate_of"]].append(row["outlet"])
+        if "article_authors" in db.table_names():
+            for row in db.query(f"SELECT article_id, name FROM article_authors WHERE article_id IN ({marks}) "
+                                f"ORDER BY article_id, position", ids):
+                authors[row["article_id"]].append(row["name"])
     stories = []
     for row in rows:
         article_id = row["id"]
@@ -183,6 +188,7 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
             "headline": store.normalise_text(row["title"]) or "(no headline)",
             "url": row["url"],
             "outlet": row["outlet"],
+            "authors": authors[article_id],
             "source_id": row["source_id"],
             "published": (row["published_at"] or "")[:10] or None,
             "published_at": row["published_at"],
@@ -707,7 +713,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                 badges.append(label_text("tone", story["group_tone"]))
             elif group.get("tone_rated") is False:
                 badges.append(f"tone: {NOT_RATED}")
-            meta = f"{esc(story['outlet'])}" + (f", {story['published']}" if story["published"] else "")
+            meta = (f"{esc(story['outlet'])}" + (f", by {esc(', '.join(story['authors']))}" if story["authors"] else "")
+                    + (f", {story['published']}" if story["published"] else ""))
             if plain:
                 lines.append(f"* {esc(story['headline'])}")
                 lines.append(f"  {meta} [{', '.join(badges)}]")

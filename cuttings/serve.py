@@ -101,6 +101,13 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "is_correction": ("1 when this version added a correction or clarification notice.", "0"),
         "crawl_run_id": ("Run that captured it.", "42"),
     }),
+    "article_authors": ("The people in each article's byline, one row each: group by `name_key` for a journalist.", {
+        "article_id": ("The article (`articles.id`).", "12"),
+        "position": ("Order in the byline, 0 = first named.", "0"),
+        "name": ("The name as the page gives it.", "Jane Doe"),
+        "name_key": ("Folded name (lower case, accents and punctuation removed): group by this.", "jane doe"),
+        "source": ("Where the byline came from: `json-ld`, `meta`, `markup`, `text` or `override`.", "json-ld"),
+    }),
     "article_fingerprints": ("MinHash signatures used to spot syndicated copies (binary; not for analysis).", {
         "article_id": ("The article (`articles.id`).", "12"),
         "minhash": ("MinHash signature, packed bytes.", "(blob)"),

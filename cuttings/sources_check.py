@@ -2,8 +2,9 @@
 
 Fetches the source's robots.txt, configured and robots.txt sitemaps (indexes followed),
 configured and autodiscovered feeds, and the home and section pages, with plain urllib
-(timeouts, size cap, robots.txt obeyed), then reports article URLs matching the source's
-allow/deny patterns and how many carry dates.
+(timeouts, size cap, robots.txt obeyed), then reports the article URLs the crawl would
+fetch (``discovery.is_article_url``: same host, allow/deny patterns, no document or media
+links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read.
 """
 from __future__ import annotations
 
@@ -78,13 +79,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     found: dict[str, discovery.Found] = {}
 
     def keep(entry: discovery.Found) -> None:
-        path = urlsplit(entry.url)
-        if path.netloc != parts.netloc:
-            return
-        target = path.path + (f"?{path.query}" if path.query else "")
-        if any(p.search(target) for p in source.deny_patterns):
-            return
-        if source.allow and not any(p.search(target) for p in source.allow_patterns):
+        if not discovery.is_article_url(source, entry.url):  # the crawl's own filter
             return
         previous = found.get(entry.url)
         if previous is None or (not previous.published_at and entry.published_at):
@@ -132,6 +127,8 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         queue.extend(children)
         for entry in pages:
             keep(entry)
+    if queue:
+        report.problems.append(f"stopped after {MAX_SITEMAPS} sitemaps; {len(queue)} not read")
     dates = sorted(e.published_at for e in found.values() if e.published_at)
     report.article_urls, report.dated = len(found), len(dates)
     report.oldest, report.newest = (dates[0], dates[-1]) if dates else (None, None)

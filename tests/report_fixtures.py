@@ -46,7 +46,7 @@ DISPLAY_NAMES = {"hwfrs": "HWFRS", "hw_fire_authority": "H&W Fire Authority", "s
 # uncertain labels {(task, target)}, duplicate_of key
 ARTICLES = [
     dict(key="savings", source="worcester_news", published="2026-10-16T08:00:00Z", seen="2026-10-16T09:10:00Z",
-         title="Fire authority sets out savings plan for next year",
+         title="Fire authority sets out savings plan for next year", authors=["Jane Doe"],
          body=["Hereford & Worcester Fire Authority has agreed a savings plan worth £1.2 million.",
                "HWFRS says no fire stations will close under the plan."],
          mentions={"hw_fire_authority": ["Hereford & Worcester Fire Authority"], "hwfrs": ["HWFRS"]},
@@ -59,6 +59,7 @@ ARTICLES = [
          topics=["incident"], stance="none", tone={"sfrs": "positive"}),
     dict(key="case", source="hereford_times", published="2026-10-24T10:00:00Z", seen="2026-10-24T11:00:00Z",
          title="Commissioner Campion sets out case for taking over fire governance",
+         authors=["Tom Price", "Jane Doe"],
          body=["West Mercia Police and Crime Commissioner John Campion wants to take over the "
                "Hereford & Worcester Fire Authority.",
                "Mr Campion said: \"A single governance body would save money and put the public first.\"",
@@ -230,6 +231,7 @@ def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) 
                                summary=summary, headline_changed=headline_changed, is_correction=is_correction)
     with store.clock(NOW):
         store.touch_article(db, article_id, url)
+    store.replace_authors(db, article_id, spec.get("authors", []), "json-ld")
     mentions = []
     for entity_id, surfaces in spec.get("mentions", {}).items():
         for surface in surfaces:

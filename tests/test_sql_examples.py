@@ -85,6 +85,7 @@ def test_expected_rows(sample):
     assert [(r["source_id"], r["kind"], r["errors"]) for r in _rows(sample, "Q11")] == [
         ("shropshire_star", "extract", 1), ("shropshire_star", "http", 1)]
     assert [(r["predicted"], r["decided"]) for r in _rows(sample, "Q12")] == [("neutral", "against")]
+    assert [(r["journalist"], r["articles"]) for r in _rows(sample, "Q16")] == [("Jane Doe", 2), ("Tom Price", 1)]
     mentions = _rows(sample, "Q14")
     assert len(mentions) == 12 and all(r["at_offsets"] == r["surface"] for r in mentions)
     tone = {r["month"]: (r["positive"], r["neutral"], r["negative"]) for r in _rows(sample, "Q10")}

@@ -36,9 +36,6 @@ from crawler.middlewares import SkipRequest
 from cuttings import store
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Links to these are never fetched as articles (documents, media, archives).
-BINARY_EXTENSIONS = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|zip|gz|rar|jpe?g|png|gif|webp|svg|mp[34]|mov|avi|"
-                               r"wav|ics|csv)$", re.I)
 
 
 def classify_failure(failure) -> tuple[str, int | None, str]:
@@ -145,14 +142,7 @@ class NewsSpider(scrapy.Spider):
         return self.crawl_settings.revisit_days if self.crawl_settings else 3
 
     def is_article_url(self, source, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.netloc != urlsplit(source.home).netloc:
-            return False
-        target = parts.path + (("?" + parts.query) if parts.query else "")
-        if BINARY_EXTENSIONS.search(parts.path) or any(p.search(target) for p in source.deny_patterns):
-            return False
-        allow = source.allow_patterns
-        return any(p.search(target) for p in allow) if allow else True
+        return discovery.is_article_url(source, url)
 
     def discovery_request(self, url: str, callback, source, **meta):
         """A feed or sitemap request (made conditional by the incremental middleware when
@@ -318,6 +308,7 @@ class NewsSpider(scrapy.Spider):
             http_status=response.status, etag=_header(response, "ETag"),
             last_modified=_header(response, "Last-Modified"),
             title=fields.get("title"), body=fields.get("body"), author=fields.get("author"),
+            authors=fields.get("authors"), author_source=fields.get("author_source"),
             published_at=fields.get("published_at"), published_source=fields.get("date_source"),
             modified_at=fields.get("modified_at"), modified_source=fields.get("modified_source"),
             language=fields.get("language"), description=fields.get("description"),

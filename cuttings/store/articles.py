@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
@@ -202,3 +203,19 @@ def record_not_modified(db: Database, url: str) -> None:
         db.execute("UPDATE crawl_state SET last_fetched_at = ?, http_status = 304 WHERE url = ?", [now, url])
         db.execute("UPDATE articles SET last_seen_at = ? WHERE id = "
                    "(SELECT article_id FROM crawl_state WHERE url = ?)", [now, url])
+
+
+def author_key(name: str) -> str:
+    """``article_authors.name_key``: the name ASCII-folded, lower-cased, punctuation removed."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^\w\s-]", " ", folded.lower()).replace("_", " ").split())
+
+
+def replace_authors(db: Database, article_id: int, authors: list[str], source: str | None = None) -> None:
+    """Store an article's byline as one ``article_authors`` row per person, in byline order,
+    replacing earlier rows. ``source``: where the byline came from (json-ld, meta, markup, text)."""
+    with transaction(db):
+        db.execute("DELETE FROM article_authors WHERE article_id = ?", [article_id])
+        for position, name in enumerate(dict.fromkeys(a.strip() for a in authors if a and a.strip())):
+            db.execute("INSERT INTO article_authors (article_id, position, name, name_key, source) "
+                       "VALUES (?, ?, ?, ?, ?)", [article_id, position, name, author_key(name), source])

@@ -512,7 +512,21 @@ def m006_analyst_views(db: Database) -> None:
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V6[name]}")
 
 
-_VIEWS_V7 = {
+@migrations()
+def m007_article_authors(db: Database) -> None:
+    """One row per person in an article's byline, so analysts can group by journalist."""
+    db.execute("""CREATE TABLE article_authors (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        source TEXT,
+        PRIMARY KEY (article_id, position)
+    )""")
+    db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")
+
+
+_VIEWS_V8 = {
     # The same columns as m006's, in reading order: what a story is and what it says first,
     # identifiers and housekeeping last (Datasette shows them left to right).
     "article_summary": f"""
@@ -575,9 +589,9 @@ GROUP BY m.entity_id, day
 
 
 @migrations()
-def m007_reading_order_and_body_names(db: Database) -> None:
+def m008_reading_order_and_body_names(db: Database) -> None:
     """article_summary's columns in reading order (headline, outlet, date, bodies, stance, tone first);
     entity_daily gains the body's display name."""
     for name in ("article_summary", "entity_daily"):
         db.execute(f"DROP VIEW IF EXISTS {name}")
-        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V7[name]}")
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V8[name]}")

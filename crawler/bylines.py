@@ -1,0 +1,340 @@
+"""Bylines and headlines: who wrote a page and the headline it shows.
+
+Pure functions over an lxml tree plus the page's parsed JSON-LD and ``<meta>`` tags, used
+by ``crawler.extract``. Rules are general (no per-site lists); docs/extraction.md describes them.
+
+Authors come from the first source, in this order, that yields at least one person:
+
+1. JSON-LD ``author``/``creator`` of the article object (``@id`` references resolved);
+2. ``<meta>`` author tags (``author``, ``article:author``, ``parsely-author``, ``dc.creator``...);
+3. the markup: ``itemprop=author``, ``rel=author`` links, then the first byline element
+   (class or id naming a byline or author);
+4. a "By ..." line near the top of the page text.
+
+Each value is split into people (commas, "and", "&", "|", ";") and cleaned ("By", "Written
+by", trailing "for The Paper"), and a part is dropped when it is an e-mail address, a
+handle or URL, has digits, is too long to be a name, or consists only of role words
+("Staff", "Reporter", "Editor"...) and the publisher's own name.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+__all__ = ["find_authors", "find_headline", "strip_site_name", "name_key"]
+
+_ROLE_WORDS = {
+    "staff", "staffer", "reporter", "reporters", "writer", "writers", "editor", "editors", "editorial",
+    "correspondent", "correspondents", "contributor", "contributors", "contributing", "desk", "team",
+    "admin", "administrator", "newsroom", "news", "web", "online", "digital", "senior", "chief", "deputy",
+    "political", "politics", "sport", "sports", "business", "guest", "author", "authors", "unknown",
+    "anonymous", "press", "release", "wire", "wires", "service", "services", "agency", "agencies",
+    "special", "multimedia", "content", "producer", "the", "our", "by", "and", "of", "a", "an", "from",
+    "local", "city", "community", "bureau", "associate", "assistant", "freelance", "columnist",
+    "journalist", "journalists", "media", "group", "partner", "sponsored", "post", "posts", "user",
+    # profile-box furniture next to a byline
+    "see", "full", "bio", "email", "e", "mail", "follow", "more", "profile", "view", "all", "articles",
+    "stories", "contact", "twitter", "facebook", "instagram", "linkedin", "read", "about", "share",
+}
+_PREFIX = re.compile(r"^(?:(?:written|words|posted|published|reported|story|text|report)\s+by|by|from|"
+                     r"authors?|reporter|writer|byline)\s*[:\-–—]?\s+", re.I)
+_SUFFIX = re.compile(r"\s+(?:for|at|in)\s+(?:the\s+)?[A-Z].*$|\s*[(\[].*$|\s+(?:updated|published|posted|last)\b.*$"
+                     r"|\s+(?:on\s+)?(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d.*$",
+                     re.I)
+_SPLIT = re.compile(r"\s*(?:,|;|\s\|\s|\||\s/\s|\band\b|&|\bwith\b|\+)\s*", re.I)
+_CONTACT = re.compile(r"@|https?:|www\.|\.com\b|\.co\.|\.org\b|\d")
+_NAME_CHARS = re.compile(r"^[\w .'’‘`\-]+$")
+_BYLINE_LINE = re.compile(r"^\s*(?:written\s+by|words\s+by|by)\s+(\S.{1,120})$", re.I)
+_BYLINE_CLASS = re.compile(r"byline|author|writer|contributor|reporter", re.I)
+_NOT_BYLINE_CLASS = re.compile(r"comment|avatar|(?:^|[-_\s])bio|about|related|more|other|recommend|"
+                               r"follow|share|social|email|twitter|photo|image|img|caption|widget|newsletter|"
+                               r"footer|popup|modal|list|card|teaser|promo", re.I)
+_SKIP_ANCESTOR = re.compile(r"comment|related|recommend|sidebar|footer|teaser|promo|widget|newsletter|"
+                            r"popular|trending|most-read|more-from|read-more|outbrain|taboola", re.I)
+
+
+def name_key(name: str) -> str:
+    """Comparison key for a name: ASCII-folded, lower-cased words."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^\w\s-]", " ", folded.lower()).replace("_", " ").split())
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _clean_part(part: str) -> str:
+    part = " ".join(part.replace("\u00a0", " ").split()).strip(" .:-–—·•|")
+    for _ in range(2):
+        part = _PREFIX.sub("", part).strip(" .:-–—·•|")
+    part = _SUFFIX.sub("", part).strip(" .:-–—·•|")
+    return part
+
+
+def _is_person(part: str, publisher_words: set[str]) -> bool:
+    if not part or len(part) > 60 or _CONTACT.search(part) or not _NAME_CHARS.match(part):
+        return False
+    words = part.split()
+    if len(words) > 5:
+        return False
+    if not any(ch.isupper() for ch in part) and not any(ord(ch) > 0x2e80 for ch in part):
+        return False  # lower-case prose ("by the way") or a handle
+    return not _only_publisher_or_roles(_words(part), publisher_words)
+
+
+def _only_publisher_or_roles(words: list[str], pub: set[str]) -> bool:
+    """True when the words are role words plus the publisher's name ("Courier Staff";
+    "Marches Courier" for marchescourier.example)."""
+    rest = [w for w in words if w not in _ROLE_WORDS]
+    return not rest or all(w in pub for w in rest) or "".join(rest) in pub
+
+
+def split_people(value: str, publisher_words: set[str]) -> list[str]:
+    """People named in one byline value, cleaned; non-people dropped."""
+    if not value:
+        return []
+    value = _PREFIX.sub("", " ".join(value.split()))
+    people = []
+    for part in _SPLIT.split(value):
+        part = _clean_part(part)
+        if _is_person(part, publisher_words):
+            people.append(part)
+    return people
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen, out = set(), []
+    for name in names:
+        key = name_key(name)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def _ld_names(value, by_id: dict) -> list[str]:
+    if isinstance(value, list):
+        return [n for v in value for n in _ld_names(v, by_id)]
+    if isinstance(value, dict):
+        if not value.get("name") and isinstance(value.get("@id"), str) and value["@id"] in by_id:
+            value = by_id[value["@id"]]
+        name = value.get("name")
+        if isinstance(name, (list, dict)):
+            return _ld_names(name, by_id)
+        return [str(name)] if name else []
+    if isinstance(value, str):
+        return [value]
+    return []
+
+
+def publisher_words(ld: dict, ld_objects: list[dict], meta: dict, url: str | None) -> set[str]:
+    """Words of the publisher's own names (og:site_name, JSON-LD publisher, host name)."""
+    names = [meta.get("og:site_name"), meta.get("application-name"), meta.get("twitter:site")]
+    publisher = ld.get("publisher")
+    names += _ld_names(publisher, {}) if publisher else []
+    for obj in ld_objects:
+        types = obj.get("@type")
+        types = types if isinstance(types, list) else [types]
+        if any(str(t).lower() in {"organization", "newsmediaorganization", "website"} for t in types):
+            names += _ld_names(obj, {})
+    words = {w for n in names if isinstance(n, str) for w in _words(n.lstrip("@"))}
+    if url:
+        host = urlsplit(url).netloc.lower().split(":")[0]
+        words |= {p for p in host.split(".") if p not in {"www", "com", "co", "uk", "org", "net", "news"}}
+    return words
+
+
+def _skipped(element: HtmlElement) -> bool:
+    for ancestor in element.iterancestors():
+        if ancestor.tag in {"body", "html"}:
+            return False
+        if ancestor.tag in {"footer", "nav"}:
+            return True
+        marker = f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
+        if marker.strip() and _SKIP_ANCESTOR.search(marker):
+            return True
+    return False
+
+
+def _text(element: HtmlElement) -> str:
+    """Text of an element, its nested elements' texts separated by spaces."""
+    return " ".join(" ".join(element.itertext()).split())
+
+
+def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
+    # itemprop=author and rel=author: every one outside comments/related blocks
+    names: list[str] = []
+    for element in tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]'):
+        if element.tag in {"meta", "link"} or _skipped(element):
+            if element.tag == "meta" and element.get("content") and not _skipped(element):
+                names += split_people(element.get("content"), pub)
+            continue
+        inner = element.xpath('.//*[@itemprop="name"]')
+        text = (inner[0].get("content") or _text(inner[0])) if inner else _text(element)
+        if len(text) <= 120:
+            names += split_people(text, pub)
+    if names:
+        return _dedupe(names)
+    # the first byline element
+    for element in _byline_class_elements(tree):
+        marker = f"{element.get('class', '')} {element.get('id', '')}"
+        if not _BYLINE_CLASS.search(marker) or _NOT_BYLINE_CLASS.search(marker):
+            continue
+        if element.tag in {"meta", "link", "script", "style", "img", "body", "html", "article", "main"}:
+            continue
+        text = _text(element)
+        if not text or len(text) > 150 or _skipped(element):
+            continue
+        links = [_text(a) for a in element.iter("a") if _text(a)]
+        found = [n for link in links for n in split_people(link, pub)] if links else []
+        found = found or split_people(text, pub)
+        if found:
+            return _dedupe(found)
+    return []
+
+
+_CLASS_VALUES = etree.XPath("//body//@class | //body//@id")
+_BY_TEXT = etree.XPath("//body//text()[contains(., 'By') or contains(., 'by') or contains(., 'BY')]")
+_BY_START = ("by ", "written by", "words by")
+
+
+def _byline_class_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """Elements whose class or id mentions a byline/author, in document order, each once."""
+    found = {}
+    for value in _CLASS_VALUES(tree):
+        low = value.lower()
+        if "author" in low or "byline" in low or "writer" in low or "contributor" in low or "reporter" in low:
+            element = value.getparent()
+            found.setdefault(id(element), element)
+    return list(found.values())
+
+
+def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
+    """A short "By Jane Doe" line (a block starting with "By", "Written by", "Words by")."""
+    seen = set()
+    for text_node in _BY_TEXT(tree):
+        start = text_node.lstrip()[:10].lower()
+        if not (start.startswith(_BY_START) or start.rstrip() == "by"):
+            continue
+        element = text_node.getparent()
+        if element is not None and text_node.is_tail:
+            element = element.getparent()
+        # the "By" may be in its own span: "<p><span>By</span> <a>Jane Doe</a></p>"
+        if element is not None and element.tag in {"span", "strong", "em", "b", "i"} and len(_text(element)) <= 3:
+            element = element.getparent()
+        if element is None or id(element) in seen or element.tag in {"script", "style", "title"}:
+            continue
+        seen.add(id(element))
+        if len(element) > 3:
+            continue
+        text = _text(element)
+        match = _BYLINE_LINE.match(text)
+        if match and len(text) <= 100 and not _skipped(element):
+            people = split_people(match.group(1), pub)
+            if people and all(p[0].isupper() for p in people):
+                return _dedupe(people)
+    return []
+
+
+_META_AUTHOR_KEYS = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator",
+                     "dcterms.creator", "citation_author", "cxenseparse:author")
+
+
+def find_authors(tree: HtmlElement, ld: dict, ld_objects: list[dict], meta_all: list[tuple[str, str]],
+                 pub: set[str]) -> tuple[list[str], str | None]:
+    """(authors, source) where source is json-ld, meta, markup, text or None."""
+    by_id = {o["@id"]: o for o in ld_objects if isinstance(o.get("@id"), str) and o.get("name")}
+    values = _ld_names(ld.get("author"), by_id) or _ld_names(ld.get("creator"), by_id)
+    people = _dedupe([p for v in values for p in split_people(v, pub)])
+    if people:
+        return people, "json-ld"
+    values = [content for key, content in meta_all if key in _META_AUTHOR_KEYS]
+    people = _dedupe([p for v in values for p in split_people(v, pub)])
+    if people:
+        return people, "meta"
+    people = _markup_authors(tree, pub)
+    if people:
+        return people, "markup"
+    people = _byline_lines(tree, pub)
+    if people:
+        return people, "text"
+    return [], None
+
+
+# --------------------------------------------------------------------------- headlines
+
+_SEPARATORS = re.compile(r"\s+[|–—:·•»«-]{1,2}\s+|\s+::\s+")
+
+
+def strip_site_name(title: str | None, pub: set[str]) -> str | None:
+    """Remove a leading or trailing " | Site name" segment naming the publisher."""
+    if not title:
+        return title
+    title = " ".join(title.split())
+    parts = _SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    peeled = False
+
+    def is_site(segment: str) -> bool:
+        words = _words(segment)
+        if not words or len(words) > 6:
+            return False
+        if peeled and all(w in _ROLE_WORDS for w in words):
+            return True  # "Headline | News | Site": a section name next to the site name
+        names = [w for w in words if w not in _ROLE_WORDS]
+        return bool(names) and (all(w in pub for w in names) or "".join(names) in pub)
+    # peel site-name segments from the end, then from the start
+    match_iter = list(_SEPARATORS.finditer(title))
+    end = len(title)
+    for match in reversed(match_iter):
+        if is_site(title[match.end():end]):
+            end, peeled = match.start(), True
+        else:
+            break
+    start = 0
+    for match in match_iter:
+        if match.start() >= end:
+            break
+        if is_site(title[start:match.start()]):
+            start, peeled = match.end(), True
+        else:
+            break
+    stripped = title[start:end].strip()
+    return stripped or title
+
+
+def _similar(a: str, b: str) -> float:
+    wa, wb = set(_words(a)), set(_words(b))
+    if not wa or not wb:
+        return 0.0
+    return len(wa & wb) / min(len(wa), len(wb))
+
+
+def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str]) -> tuple[str | None, str | None]:
+    """(headline, source): the page's shown ``h1`` when it is the article's headline, else
+    the first metadata candidate (JSON-LD headline, og:title, <title>), site name removed.
+
+    An ``h1`` counts as the headline when it shares most of its words with one of the
+    metadata titles (a site logo or section name in an ``h1`` does not), or when the page
+    gives no metadata title at all and the ``h1`` is a sentence-length line.
+    """
+    candidates = [strip_site_name(c, pub) for c in candidates if c and c.strip()]
+    h1s = []
+    for element in tree.iter("h1"):
+        text = _text(element)
+        if text and 2 <= len(text.split()) <= 40 and not _skipped(element):
+            h1s.append(text)
+    for h1 in h1s:
+        h1_clean = strip_site_name(h1, pub)
+        if any(_similar(h1_clean, c) >= 0.6 for c in candidates):
+            return h1_clean, "h1"
+    if not candidates and h1s:
+        return strip_site_name(h1s[0], pub), "h1"
+    if candidates:
+        return candidates[0], "meta"
+    return None, None

@@ -1,0 +1,50 @@
+"""Byline and headline extraction in the Fundus style: small hand-made pages in
+tests/pages/bylines/NAME.html with the expected fields in NAME.json."""
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.bylines import split_people, strip_site_name
+from crawler.extract import extract_article
+
+PAGES = Path(__file__).parent / "pages" / "bylines"
+NAMES = sorted(p.stem for p in PAGES.glob("*.html"))
+
+
+def test_fixture_pages_present():
+    assert len(NAMES) >= 5 and all((PAGES / f"{n}.json").exists() for n in NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_page(name):
+    case = json.loads((PAGES / f"{name}.json").read_text(encoding="utf8"))
+    result = extract_article((PAGES / f"{name}.html").read_text(encoding="utf8"), case["url"])
+    for field, value in case["expected"].items():
+        assert result[field] == value, f"{name}: {field}"
+
+
+@pytest.mark.parametrize("value, people", [
+    ("By Jane Doe and John Smith", ["Jane Doe", "John Smith"]),
+    ("Jane Doe, John Smith & Ann Lee", ["Jane Doe", "John Smith", "Ann Lee"]),
+    ("Written by Jane Doe | jane@example.com", ["Jane Doe"]),
+    ("Jane Doe for The Courier", ["Jane Doe"]),
+    ("Jane Doe, Chief Reporter", ["Jane Doe"]),
+    ("Associated Press in Valencia", ["Associated Press"]),
+    ("Staff", []), ("Reporter", []), ("Staff Reporter", []), ("Courier Staff", []),
+    ("@janedoe", []), ("https://www.facebook.com/janedoe", []), ("jane.doe@example.com", []),
+    ("by the river bank", []),
+])
+def test_split_people(value, people):
+    assert split_people(value, {"courier"}) == people
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("Council votes on budget | Marches Courier", "Council votes on budget"),
+    ("Marches Courier - Council votes on budget", "Council votes on budget"),
+    ("Council votes on budget | News | Marches Courier", "Council votes on budget"),
+    ("Council votes: budget passes", "Council votes: budget passes"),
+    ("Marches Courier", "Marches Courier"),
+])
+def test_site_name_removed(title, expected):
+    assert strip_site_name(title, {"marches", "courier", "marchescourier"}) == expected
