@@ -375,6 +375,81 @@ def train(ctx, models_path, features, folds):
     click.echo(f"models written to {models_dir(models_path)}")
 
 
+def parse_seeds(seeds: str | None) -> list[int] | None:
+    """``--seeds 0,1,2`` as a list of ints (None when not given); one clear line for bad input."""
+    if seeds is None:
+        return None
+    try:
+        values = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        fail(f"--seeds must be comma-separated integers, e.g. 0,1,2; got {seeds!r}")
+    if not values or any(value < 0 for value in values):
+        fail(f"--seeds must be comma-separated non-negative integers, e.g. 0,1,2; got {seeds!r}")
+    return values
+
+
+def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json) -> dict:
+    """The classifier part of `cuttings evaluate`: held-out file, k-fold CV, leave-one-slice-out, repeated
+    CV over fold seeds, or a side-by-side comparison of feature sets. Prints tables unless ``as_json``."""
+    from nlp.classify import (cross_validate, evaluate_models, evaluate_protocol, format_comparison,
+                              format_protocol, format_report, summarise_seeds)
+    from nlp.corpus import load_jsonl
+    from nlp.embeddings import EmbeddingUnavailable
+    from nlp.scheme import SchemeError, load_scheme
+    seed_list = parse_seeds(seeds)
+    feature_sets = [f.strip() for f in features.split(",") if f.strip()]
+    unknown = [f for f in feature_sets if f not in FEATURE_SETS]
+    if unknown or not feature_sets:
+        fail(f"unknown feature set {', '.join(unknown) or features!r} (choose from {', '.join(FEATURE_SETS)})")
+    split = "slices" if slices else "kfold"
+    results: dict = {}
+    lines: list[str] = []
+    try:
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
+        if data_path:
+            labelled = load_jsonl(data_path, scheme)  # check the file before loading models
+            report = evaluate_models(load_classifier(models_path), labelled, scheme)
+        else:
+            records = training_records(scheme=scheme)
+            if len(feature_sets) > 1:
+                reports = {f: cross_validate(records, scheme, features=f, folds=folds, split=split, tasks=tasks)
+                           for f in feature_sets}
+                results["comparison"] = reports
+                lines.append(format_comparison(reports))
+                report = {}
+            elif seed_list is not None and slices:
+                protocol = evaluate_protocol(records, scheme, features=feature_sets[0], folds=folds,
+                                             seeds=tuple(seed_list), tasks=tasks)
+                report = protocol["slices"]
+                results["cv_summary"] = protocol["cv_summary"]
+                lines += [format_report(report), format_protocol(protocol), ""]
+            elif seed_list is not None:
+                runs = [cross_validate(records, scheme, features=feature_sets[0], folds=folds, seed=seed, tasks=tasks)
+                        for seed in seed_list]
+                report = runs[-1]
+                results["cv_summary"] = summarise_seeds(runs)
+                for name, entry in results["cv_summary"].items():
+                    lines.append(f"{name}: {entry['metric'].replace('_', '-')} over fold seeds {seeds}: "
+                                 f"{', '.join(f'{v:.3f}' for v in entry['values'])} "
+                                 f"(mean {entry['mean']:.3f}, spread {entry['spread']:.3f})")
+                lines += [f"last fold seed ({seed_list[-1]}) in full:", format_report(report)]
+            else:
+                report = cross_validate(records, scheme, features=feature_sets[0], folds=folds, split=split,
+                                        tasks=tasks)
+                lines.append(format_report(report))
+    except (SchemeError, EmbeddingUnavailable) as exc:
+        fail(str(exc))
+    if data_path:
+        report = {k: v for k, v in report.items() if k in tasks}
+        lines.append(format_report(report))
+    for task_report in report.values():
+        task_report.pop("predictions", None)  # per-article rows: for analysis (bench/classify.py --json-out)
+    results.update({k: v for k, v in report.items() if k in tasks})
+    if not as_json:
+        click.echo("\n".join(line for line in lines if line))
+    return results
+
+
 @cli.command()
 @click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -383,58 +458,37 @@ def train(ctx, models_path, features, folds):
               help="Cross-validation folds.")
 @click.option("--features", default=DEFAULT_FEATURES, show_default=True,
               help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
+@click.option("--slices", is_flag=True,
+              help="Leave-one-slice-out instead of k-fold: train on the other gathering slices (id prefix: "
+                   "t1, gov, neg...), predict the held-out one, pool the predictions.")
+@click.option("--seeds", default=None, metavar="0,1,2",
+              help="Fold seeds: repeat the k-fold CV once per seed and report mean and spread; with --slices, "
+                   "both evaluations and a summary table.")
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def evaluate(tasks, data_path, folds, features, models_path, as_json):
+def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
-    Classifiers: stratified k-fold cross-validation on the seed corpus, per-label
-    precision/recall/F1, macro and micro averages, confusion matrix, and the
-    majority-class baseline beside them. `entities`: article-level precision and
+    Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
+    --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
+    precision/recall/F1 with bootstrap 90% intervals, macro and micro averages,
+    confusion matrix, and the majority-class baseline beside them. --seeds repeats
+    the CV over fold seeds (mean and spread). `entities`: article-level precision and
     recall per watched entity, per corpus slice. `quotes`: recall, precision and
     speaker-body accuracy against the corpus's quote labels, per slice.
 
-    Example:
+    Examples:
 
         cuttings evaluate topics stance_governance --json
+        cuttings evaluate tone --slices --seeds 0,1,2
     """
     wanted = set(tasks) or {"topics", "stance_governance", "tone", "entities"}
     results = {}
     classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
     if classifier_tasks:
-        from nlp.classify import cross_validate, format_report
-        from nlp.corpus import load_jsonl
-        from nlp.embeddings import EmbeddingUnavailable
-        from nlp.scheme import SchemeError, load_scheme
-        try:
-            scheme = load_scheme(paths.config_file("label_scheme.toml"))
-            if data_path:
-                from nlp.classify import evaluate_models
-                labelled = load_jsonl(data_path, scheme)  # check the file before loading models
-                report = evaluate_models(load_classifier(models_path), labelled, scheme)
-            else:
-                feature_sets = [f.strip() for f in features.split(",") if f.strip()]
-                unknown = [f for f in feature_sets if f not in FEATURE_SETS]
-                if unknown or not feature_sets:
-                    fail(f"unknown feature set {', '.join(unknown) or features!r} "
-                         f"(choose from {', '.join(FEATURE_SETS)})")
-                records = training_records(scheme=scheme)
-                if len(feature_sets) > 1:
-                    from nlp.classify import format_comparison
-                    reports = {f: cross_validate(records, scheme, features=f, folds=folds) for f in feature_sets}
-                    results["comparison"] = reports
-                    if not as_json:
-                        click.echo(format_comparison(reports))
-                    report = {}
-                else:
-                    report = cross_validate(records, scheme, features=feature_sets[0], folds=folds)
-        except (SchemeError, EmbeddingUnavailable) as exc:
-            fail(str(exc))
-        report = {k: v for k, v in report.items() if k in classifier_tasks}
-        results.update(report)
-        if report and not as_json:
-            click.echo(format_report(report))
+        results.update(evaluate_classifiers(classifier_tasks, data_path, folds, features, slices, seeds,
+                                            models_path, as_json))
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
         result = evaluate_entities(analyser=load_analyser())
@@ -485,6 +539,21 @@ def read_input(name: str) -> tuple[str, str]:
     return title.strip(), body.strip()
 
 
+def _verdict(value: dict) -> dict:
+    """One prediction as analyse-text prints it: label, probability, and whether the model is unsure
+    (probability below the task's ``uncertain_below`` in data/label_scheme.toml)."""
+    return {"label": value["label"], "probability": round(value["probability"], 4),
+            "uncertain": bool(value.get("uncertain", False))}
+
+
+def analyse_text_predictions(prediction: dict) -> dict:
+    """The classifier part of analyse-text's JSON: topics (a list), stance_governance, tone (entity -> verdict)."""
+    stance = prediction.get("stance_governance")
+    return {"topics": [_verdict(t) for t in prediction.get("topics", [])],
+            "stance_governance": _verdict(stance) if stance else None,
+            "tone": {e: _verdict(v) for e, v in prediction.get("tone", {}).items()}}
+
+
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
@@ -533,7 +602,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
     A text file's first line is the headline. HTML pages are extracted first.
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
-    "topics": [...], "stance_governance": {...}, "tone": {...}}.
+    "topics": [...], "stance_governance": {...}, "tone": {...}}; each topic, the stance
+    and each tone is {"label", "probability", "uncertain"}: uncertain is true when the
+    probability is below the task's uncertain_below (data/label_scheme.toml).
 
     Example:
 
@@ -564,14 +635,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         if classifier is not None:
             prediction = classifier.predict({"title": title, "body": body, "mentions": result["mentions"],
                                              "quotes": result["quotes"]})
-            output["topics"] = [{"label": t["label"], "probability": round(t["probability"], 4)}
-                                for t in prediction["topics"]]
-            stance = prediction.get("stance_governance")
-            if stance:
-                output["stance_governance"] = {"label": stance["label"],
-                                               "probability": round(stance["probability"], 4)}
-            output["tone"] = {e: {"label": v["label"], "probability": round(v["probability"], 4)}
-                              for e, v in prediction.get("tone", {}).items()}
+            output.update(analyse_text_predictions(prediction))
         click.echo(json.dumps(output, ensure_ascii=False))
 
 

@@ -526,8 +526,31 @@ def m007_article_authors(db: Database) -> None:
     db.execute("CREATE INDEX idx_article_authors_name_key ON article_authors(name_key)")
 
 
-_VIEWS_V8 = {
-    # The same columns as m006's, in reading order: what a story is and what it says first,
+# Which verdicts of a story are unsure (issue 18), for the digest's "(unsure)" and the exports.
+_UNCERTAIN_LINE = "  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,\n"
+_PER_TASK_UNCERTAIN = """\
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' AND e.uncertain
+      ORDER BY label)) AS topics_uncertain,
+  (SELECT max(uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,
+  (SELECT json_group_object(target, uncertain) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone_uncertain,
+"""
+_VIEWS_V7 = {
+    "article_summary": _VIEWS_V6["article_summary"].replace(_UNCERTAIN_LINE, _UNCERTAIN_LINE + _PER_TASK_UNCERTAIN),
+}
+
+
+@migrations()
+def m008_article_summary_uncertain_per_task(db: Database) -> None:
+    """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
+    db.execute("DROP VIEW IF EXISTS article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
+
+
+_VIEWS_V9 = {
+    # The same columns as m008's (per-task uncertainty included), in reading order: what a story is and what it says first,
     # identifiers and housekeeping last (Datasette shows them left to right).
     "article_summary": f"""
 SELECT
@@ -586,12 +609,13 @@ LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND t
 GROUP BY m.entity_id, day
 """,
 }
+_VIEWS_V9["article_summary"] = _VIEWS_V9["article_summary"].replace(_UNCERTAIN_LINE, _UNCERTAIN_LINE + _PER_TASK_UNCERTAIN)
 
 
 @migrations()
-def m008_reading_order_and_body_names(db: Database) -> None:
+def m009_reading_order_and_body_names(db: Database) -> None:
     """article_summary's columns in reading order (headline, outlet, date, bodies, stance, tone first);
     entity_daily gains the body's display name."""
     for name in ("article_summary", "entity_daily"):
         db.execute(f"DROP VIEW IF EXISTS {name}")
-        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V8[name]}")
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V9[name]}")
