@@ -293,6 +293,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), "
                      "with stance and tone counts.", {
         "entity_id": ("The entity.", "wm_pcc"),
+        "body": ("Its display name.", "PCC"),
         "day": ("Day (UTC), YYYY-MM-DD.", "2026-11-23"),
         "articles": ("Stories mentioning the entity that day.", "3"),
         "stance_favour": ("...of which stance favour.", "1"),
@@ -385,7 +386,7 @@ _FACETS = {
     "effective_labels": ["task", "label", "human"],
     "labels": ["task", "label", "annotator"],
     "crawl_errors": ["source_id", "kind"],
-    "entity_daily": ["entity_id", "tone_rated"],
+    "entity_daily": ["body", "tone_rated"],
 }
 # `articles` has no default sort, so its search (?_search=) is ranked by relevance.
 _SORT_DESC = {
@@ -487,7 +488,9 @@ def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: s
     command += ["-i", str(db_path)] if read_only else [str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
                 "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
-                "--setting", "sql_time_limit_ms", "5000"]
+                "--setting", "sql_time_limit_ms", "5000",
+                # facets over the story view (bodies, stance) need more than Datasette's 200 ms default
+                "--setting", "facet_time_limit_ms", "3000"]
     if open_browser:
         command.append("--open")
     return command
