@@ -19,6 +19,7 @@ import click
 from cuttings import paths, store
 from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
                                  show_progress, validate_since)
+from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -88,19 +89,30 @@ def print_crawl_summary(summary) -> None:
         click.echo(f"  {row['source_id']:<24} found by feed {row['found_by_feed']:>4}  sitemap "
                    f"{row['found_by_sitemap']:>4}  links {row['found_by_links']:>4}  search {row['found_by_search']:>3}"
                    f"  | stored {row['articles_stored']:>4} (new {row['articles_new']})  errors {row['errors']}")
+    if getattr(summary, "requeued", 0):
+        click.echo(f"  re-queued {summary.requeued} tasks of workers that stopped")
     if summary.errors_by_kind:
         click.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items()))
     for warning in summary.warnings:
         click.echo(f"  warning: {warning}")
 
 
-def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
+def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
     from cuttings.crawl import run_crawl
     from cuttings.logs import ensure_logging
     from cuttings.stages import resolve_since
     ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
     since = resolve_since(db, since, sources_config.crawl.overlap_hours)
+    if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
+        from cuttings.distributed import DistributedError, run_distributed_crawl
+        try:
+            with progress_bar("crawling", None) as advance:
+                return run_distributed_crawl(db, sources, sources_config.crawl, redis["url"], since=since,
+                                             polite=polite, workers=redis["workers"], prefix=redis["prefix"],
+                                             on_page=lambda url: advance(), command=command)
+        except DistributedError as exc:
+            fail(str(exc))
     if show_progress():
         with progress_bar("crawling", None) as advance:
             return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
@@ -108,9 +120,13 @@ def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
     return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite, command=command)
 
 
-def do_analyse(db, analyser):
+def do_analyse(db, analyser, workers=1):
     from cuttings.stages import analyse_stage
     total = store.count_to_process(db, "analyse", analyser.version)
+    if workers > 1:  # process-parallel, this process the only writer (cuttings/parallel.py)
+        from cuttings.parallel import analyse_parallel, worker_pool
+        with worker_pool(workers, analyser=analyser) as pool, progress_bar("analysing", total) as advance:
+            return analyse_parallel(db, analyser, pool, advance=advance)
     with progress_bar("analysing", total) as advance:
         return analyse_stage(db, analyser, advance=advance)
 
@@ -122,10 +138,14 @@ def record_models(db, classifier, models_path=None):
         store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
 
 
-def do_classify(db, classifier, analyser_version):
+def do_classify(db, classifier, analyser_version, workers=1):
     from cuttings.stages import classify_stage, classify_version
     version = classify_version(classifier, analyser_version)
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
+    if workers > 1:
+        from cuttings.parallel import classify_parallel, worker_pool
+        with worker_pool(workers, classifier=classifier) as pool, progress_bar("classifying", total) as advance:
+            return classify_parallel(db, classifier, pool, analyser_version=analyser_version, advance=advance)
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
 
@@ -142,14 +162,26 @@ def do_classify(db, classifier, analyser_version):
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
 @click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")
+@click.option("--redis", "redis_url", default=None, callback=check_redis_url,
+              help="Distributed crawl: seed this Redis, let workers crawl, and write what they find "
+                   "(this process is the only writer).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="With --redis: local worker processes to start (more may join with `cuttings worker`).")
+@click.option("--prefix", default="cuttings", show_default=True, help="With --redis: " + REDIS_PREFIX_HELP)
 @pass_context
-def crawl(ctx, source_ids, sources_path, since, no_politeness):
+def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, workers, prefix):
     """Crawl news sources and store new and revised articles.
 
-    Example:
+    With --redis the crawl is distributed: workers (`cuttings worker`, on any machine)
+    fetch and extract, and this process writes the database (docs/operations.md).
+
+    Examples:
 
         cuttings crawl worcester-news hereford-times --since 2026-11-20
+        cuttings crawl --redis redis://127.0.0.1:6379/0 --workers 2
     """
+    if workers and redis_url is None:
+        fail("--workers needs --redis (a local crawl runs in one process)")
     config = load_sources_or_fail(sources_path)
     if source_ids:
         from cuttings.config import ConfigError
@@ -160,7 +192,8 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
     db = ctx.open_db(create=True)
     from cuttings.nightly import mark_stale_runs
     mark_stale_runs(db)  # rows left `running` by a crawl that died (kill -9, storage failure)
-    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness)
+    redis = {"url": redis_url, "workers": workers, "prefix": prefix} if redis_url else None
+    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness, redis=redis)
     print_crawl_summary(summary)
     if summary.storage_error:
         from cuttings.crawl import storage_error_line
@@ -173,20 +206,23 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Analysis processes (this one still writes alone; same results as one process).")
 @pass_context
-def analyse(ctx, watchlist):
+def analyse(ctx, watchlist, workers):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
 
     Only articles the current watchlist version has not processed are read;
     running it twice changes nothing.
 
-    Example:
+    Examples:
 
         cuttings analyse --watchlist my_watchlist.toml
+        cuttings analyse --workers 4
     """
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
-    counts = do_analyse(db, analyser)
+    counts = do_analyse(db, analyser, workers)
     linked = counts.get("quotes_linked", 0)
     click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
                f"(watchlist version {analyser.version})"
@@ -198,19 +234,22 @@ def analyse(ctx, watchlist):
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Classifying processes (this one still writes alone; same results as one process).")
 @pass_context
-def classify(ctx, models_path, watchlist):
+def classify(ctx, models_path, watchlist, workers):
     """Tag topics, stance and tone on articles not yet classified by the current models.
 
-    Example:
+    Examples:
 
         cuttings classify --models data/models
+        cuttings classify --workers 4
     """
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     record_models(db, classifier, models_path)
-    counts = do_classify(db, classifier, analyser.version)
+    counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 
@@ -381,6 +420,81 @@ def train(ctx, models_path, features, folds):
     click.echo(f"models written to {models_dir(models_path)}")
 
 
+def parse_seeds(seeds: str | None) -> list[int] | None:
+    """``--seeds 0,1,2`` as a list of ints (None when not given); one clear line for bad input."""
+    if seeds is None:
+        return None
+    try:
+        values = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        fail(f"--seeds must be comma-separated integers, e.g. 0,1,2; got {seeds!r}")
+    if not values or any(value < 0 for value in values):
+        fail(f"--seeds must be comma-separated non-negative integers, e.g. 0,1,2; got {seeds!r}")
+    return values
+
+
+def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json) -> dict:
+    """The classifier part of `cuttings evaluate`: held-out file, k-fold CV, leave-one-slice-out, repeated
+    CV over fold seeds, or a side-by-side comparison of feature sets. Prints tables unless ``as_json``."""
+    from nlp.classify import (cross_validate, evaluate_models, evaluate_protocol, format_comparison,
+                              format_protocol, format_report, summarise_seeds)
+    from nlp.corpus import load_jsonl
+    from nlp.embeddings import EmbeddingUnavailable
+    from nlp.scheme import SchemeError, load_scheme
+    seed_list = parse_seeds(seeds)
+    feature_sets = [f.strip() for f in features.split(",") if f.strip()]
+    unknown = [f for f in feature_sets if f not in FEATURE_SETS]
+    if unknown or not feature_sets:
+        fail(f"unknown feature set {', '.join(unknown) or features!r} (choose from {', '.join(FEATURE_SETS)})")
+    split = "slices" if slices else "kfold"
+    results: dict = {}
+    lines: list[str] = []
+    try:
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
+        if data_path:
+            labelled = load_jsonl(data_path, scheme)  # check the file before loading models
+            report = evaluate_models(load_classifier(models_path), labelled, scheme)
+        else:
+            records = training_records(scheme=scheme)
+            if len(feature_sets) > 1:
+                reports = {f: cross_validate(records, scheme, features=f, folds=folds, split=split, tasks=tasks)
+                           for f in feature_sets}
+                results["comparison"] = reports
+                lines.append(format_comparison(reports))
+                report = {}
+            elif seed_list is not None and slices:
+                protocol = evaluate_protocol(records, scheme, features=feature_sets[0], folds=folds,
+                                             seeds=tuple(seed_list), tasks=tasks)
+                report = protocol["slices"]
+                results["cv_summary"] = protocol["cv_summary"]
+                lines += [format_report(report), format_protocol(protocol), ""]
+            elif seed_list is not None:
+                runs = [cross_validate(records, scheme, features=feature_sets[0], folds=folds, seed=seed, tasks=tasks)
+                        for seed in seed_list]
+                report = runs[-1]
+                results["cv_summary"] = summarise_seeds(runs)
+                for name, entry in results["cv_summary"].items():
+                    lines.append(f"{name}: {entry['metric'].replace('_', '-')} over fold seeds {seeds}: "
+                                 f"{', '.join(f'{v:.3f}' for v in entry['values'])} "
+                                 f"(mean {entry['mean']:.3f}, spread {entry['spread']:.3f})")
+                lines += [f"last fold seed ({seed_list[-1]}) in full:", format_report(report)]
+            else:
+                report = cross_validate(records, scheme, features=feature_sets[0], folds=folds, split=split,
+                                        tasks=tasks)
+                lines.append(format_report(report))
+    except (SchemeError, EmbeddingUnavailable) as exc:
+        fail(str(exc))
+    if data_path:
+        report = {k: v for k, v in report.items() if k in tasks}
+        lines.append(format_report(report))
+    for task_report in report.values():
+        task_report.pop("predictions", None)  # per-article rows: for analysis (bench/classify.py --json-out)
+    results.update({k: v for k, v in report.items() if k in tasks})
+    if not as_json:
+        click.echo("\n".join(line for line in lines if line))
+    return results
+
+
 @cli.command()
 @click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -389,58 +503,37 @@ def train(ctx, models_path, features, folds):
               help="Cross-validation folds.")
 @click.option("--features", default=DEFAULT_FEATURES, show_default=True,
               help="Feature set, or a comma list to compare sets side by side, e.g. tfidf,tfidf+static.")
+@click.option("--slices", is_flag=True,
+              help="Leave-one-slice-out instead of k-fold: train on the other gathering slices (id prefix: "
+                   "t1, gov, neg...), predict the held-out one, pool the predictions.")
+@click.option("--seeds", default=None, metavar="0,1,2",
+              help="Fold seeds: repeat the k-fold CV once per seed and report mean and spread; with --slices, "
+                   "both evaluations and a summary table.")
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def evaluate(tasks, data_path, folds, features, models_path, as_json):
+def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
-    Classifiers: stratified k-fold cross-validation on the seed corpus, per-label
-    precision/recall/F1, macro and micro averages, confusion matrix, and the
-    majority-class baseline beside them. `entities`: article-level precision and
+    Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
+    --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
+    precision/recall/F1 with bootstrap 90% intervals, macro and micro averages,
+    confusion matrix, and the majority-class baseline beside them. --seeds repeats
+    the CV over fold seeds (mean and spread). `entities`: article-level precision and
     recall per watched entity, per corpus slice. `quotes`: recall, precision and
     speaker-body accuracy against the corpus's quote labels, per slice.
 
-    Example:
+    Examples:
 
         cuttings evaluate topics stance_governance --json
+        cuttings evaluate tone --slices --seeds 0,1,2
     """
     wanted = set(tasks) or {"topics", "stance_governance", "tone", "entities"}
     results = {}
     classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
     if classifier_tasks:
-        from nlp.classify import cross_validate, format_report
-        from nlp.corpus import load_jsonl
-        from nlp.embeddings import EmbeddingUnavailable
-        from nlp.scheme import SchemeError, load_scheme
-        try:
-            scheme = load_scheme(paths.config_file("label_scheme.toml"))
-            if data_path:
-                from nlp.classify import evaluate_models
-                labelled = load_jsonl(data_path, scheme)  # check the file before loading models
-                report = evaluate_models(load_classifier(models_path), labelled, scheme)
-            else:
-                feature_sets = [f.strip() for f in features.split(",") if f.strip()]
-                unknown = [f for f in feature_sets if f not in FEATURE_SETS]
-                if unknown or not feature_sets:
-                    fail(f"unknown feature set {', '.join(unknown) or features!r} "
-                         f"(choose from {', '.join(FEATURE_SETS)})")
-                records = training_records(scheme=scheme)
-                if len(feature_sets) > 1:
-                    from nlp.classify import format_comparison
-                    reports = {f: cross_validate(records, scheme, features=f, folds=folds) for f in feature_sets}
-                    results["comparison"] = reports
-                    if not as_json:
-                        click.echo(format_comparison(reports))
-                    report = {}
-                else:
-                    report = cross_validate(records, scheme, features=feature_sets[0], folds=folds)
-        except (SchemeError, EmbeddingUnavailable) as exc:
-            fail(str(exc))
-        report = {k: v for k, v in report.items() if k in classifier_tasks}
-        results.update(report)
-        if report and not as_json:
-            click.echo(format_report(report))
+        results.update(evaluate_classifiers(classifier_tasks, data_path, folds, features, slices, seeds,
+                                            models_path, as_json))
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
         result = evaluate_entities(analyser=load_analyser())
@@ -491,6 +584,21 @@ def read_input(name: str) -> tuple[str, str]:
     return title.strip(), body.strip()
 
 
+def _verdict(value: dict) -> dict:
+    """One prediction as analyse-text prints it: label, probability, and whether the model is unsure
+    (probability below the task's ``uncertain_below`` in data/label_scheme.toml)."""
+    return {"label": value["label"], "probability": round(value["probability"], 4),
+            "uncertain": bool(value.get("uncertain", False))}
+
+
+def analyse_text_predictions(prediction: dict) -> dict:
+    """The classifier part of analyse-text's JSON: topics (a list), stance_governance, tone (entity -> verdict)."""
+    stance = prediction.get("stance_governance")
+    return {"topics": [_verdict(t) for t in prediction.get("topics", [])],
+            "stance_governance": _verdict(stance) if stance else None,
+            "tone": {e: _verdict(v) for e, v in prediction.get("tone", {}).items()}}
+
+
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
@@ -539,7 +647,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
     A text file's first line is the headline. HTML pages are extracted first.
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
-    "topics": [...], "stance_governance": {...}, "tone": {...}}.
+    "topics": [...], "stance_governance": {...}, "tone": {...}}; each topic, the stance
+    and each tone is {"label", "probability", "uncertain"}: uncertain is true when the
+    probability is below the task's uncertain_below (data/label_scheme.toml).
 
     Example:
 
@@ -570,14 +680,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         if classifier is not None:
             prediction = classifier.predict({"title": title, "body": body, "mentions": result["mentions"],
                                              "quotes": result["quotes"]})
-            output["topics"] = [{"label": t["label"], "probability": round(t["probability"], 4)}
-                                for t in prediction["topics"]]
-            stance = prediction.get("stance_governance")
-            if stance:
-                output["stance_governance"] = {"label": stance["label"],
-                                               "probability": round(stance["probability"], 4)}
-            output["tone"] = {e: {"label": v["label"], "probability": round(v["probability"], 4)}
-                              for e, v in prediction.get("tone", {}).items()}
+            output.update(analyse_text_predictions(prediction))
         click.echo(json.dumps(output, ensure_ascii=False))
 
 
@@ -641,8 +744,9 @@ def register_commands() -> None:
     from cuttings.cli_label import label
     from cuttings.cli_init import init
     from cuttings.cli_report import COMMANDS as report_commands
+    from cuttings.cli_distributed import worker
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources, init):
+    for command in (*report_commands, label, sources, init, worker):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 

@@ -8,9 +8,17 @@ cards included) and prediction throughput on one core; then a comparison table.
         [--features tfidf,static,tfidf+static,minilm,tfidf+minilm] [--quiet]
 
 With ``--seeds 0,1,2`` it only cross-validates, once per fold seed, and prints
-each task's headline score per seed with the mean and spread (max - min): the
-way levers are judged (docs/classifiers.md), since one seed's fold noise is
-about +-0.03.
+each task's headline score per seed with the mean and spread (max - min).
+
+With ``--protocol`` it runs the evaluation that predicts tomorrow (the way levers
+are judged, docs/classifiers.md): leave-one-slice-out (train on the other
+gathering slices, predict the held-out one, pool; the figure to optimise) and
+repeated CV over ``--seeds`` (default 0,1,2), with per-label P/R/F1, confusion
+matrices and bootstrap 90% intervals; ``--json-out FILE`` keeps the whole result
+(out-of-fold predictions per article included) for error analysis; ``--tasks``
+limits the tasks.
+
+    PYTHONPATH=. .venv/bin/python bench/classify.py --protocol [--seeds 0,1,2] [--tasks tone]
 """
 
 from __future__ import annotations
@@ -22,11 +30,20 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from nlp.classify import Classifier, cross_validate, format_comparison, format_report, train_models  # noqa: E402
+from nlp.classify import (  # noqa: E402
+    Classifier,
+    cross_validate,
+    evaluate_protocol,
+    format_comparison,
+    format_protocol,
+    format_report,
+    train_models,
+)
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
 from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
@@ -100,10 +117,30 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="corpus copies for the throughput run")
     parser.add_argument("--quiet", action="store_true", help="print only the comparison table")
     parser.add_argument("--seeds", help="comma-separated fold seeds: cross-validate only, mean and spread per task")
+    parser.add_argument("--protocol", action="store_true",
+                        help="leave-one-slice-out + repeated CV (--seeds, default 0,1,2), intervals")
+    parser.add_argument("--tasks", help="comma-separated tasks (default all)")
+    parser.add_argument("--json-out", help="with --protocol: write the whole result as JSON here")
     args = parser.parse_args()
 
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    if args.protocol:
+        seeds = tuple(int(seed) for seed in (args.seeds or "0,1,2").split(",") if seed != "")
+        for features in args.features.split(","):
+            started = time.perf_counter()
+            result = evaluate_protocol(records, scheme, features=features.strip(), folds=args.folds, seeds=seeds,
+                                       tasks=tasks, progress=None if args.quiet else print)
+            if not args.quiet:
+                print(format_report(result["slices"]))
+            print(f"\n{features}: {len(records)} articles, leave-one-slice-out and {args.folds}-fold CV "
+                  f"({time.perf_counter() - started:.0f} s)")
+            print(format_protocol(result))
+            if args.json_out:
+                with open(args.json_out, "w", encoding="utf-8") as handle:
+                    json.dump(result, handle, indent=1, default=str)
+        return
     if args.seeds:
         seeds = [int(seed) for seed in args.seeds.split(",")]
         for features in args.features.split(","):

@@ -123,6 +123,8 @@ def render_cell(row, value, column, table, database, datasette):
         story = story.value if hasattr(story, "value") else story  # a row page gives foreign-key dicts/cells
         return Markup(f"{escape(value[:BODY_PREVIEW])}… "
                       f'<a href="{escape(story_url(database, story))}">full text on the story page</a>')
+    if value is None and table == "entity_daily" and column.startswith("tone_") and column != "tone_rated":
+        return Markup('<span style="color:#888;font-style:italic">not rated</span>')
     if value is None or column != _STORY_ID_COLUMNS.get(table, "article_id"):
         return None
     if table is not None and table not in _STORY_ID_COLUMNS:

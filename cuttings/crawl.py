@@ -111,22 +111,30 @@ def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, ext
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    storage_error = stats.get("cuttings/storage_error")
-    unstored = stats.get("cuttings/unstored") or []
-    if storage_error or unstored:
-        # Articles fetched but not stored: the run is failed, so the next run's window
-        # (default_since) does not move past them, and each one is an error of the run.
-        status = "failed"
-        message = (f"storage error: {storage_error}; " if storage_error else "") + \
-            f"{len(unstored)} article(s) fetched but not stored; the next crawl fetches them again"
-    elif status == "ok" and stats.get("finish_reason") is None:
+    if status == "ok" and stats.get("finish_reason") is None:
         status, message = "failed", "the crawl did not start (see the log for the error)"
     elif status == "ok" and stats.get("finish_reason") != "finished":
         status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
+    return finish_crawl(db, run_id, sources, stats, status, message, ballast=ballast)
+
+
+def finish_crawl(db, run_id: int, sources: list[Source], stats: dict, status: str,
+                 message: str | None = None, *, ballast: "Ballast | None" = None) -> CrawlSummary:
+    """Per-source rows, the run's status from its figures, and the ``crawl_runs`` row: the end of
+    every crawl, local (:func:`run_crawl`) or distributed (``cuttings.distributed``).
+
+    Articles fetched but not stored (``cuttings/unstored``, a storage error) make the run
+    ``failed``, so the next run's window (default_since) does not move past them, and each one
+    is a ``write_failed`` error of the run. The run row is closed first, with the reserve's
+    room: whatever else fails to be written, the run is never left ``running``."""
+    storage_error = stats.get("cuttings/storage_error")
+    unstored = stats.get("cuttings/unstored") or []
     if storage_error or unstored:
-        # Close the run row first, with the reserve's room: whatever else fails to be written
-        # below, the run is "failed", never "running", and its message says what was lost.
-        ballast.release()
+        status = "failed"
+        message = (f"storage error: {storage_error}; " if storage_error else "") + \
+            f"{len(unstored)} article(s) fetched but not stored; the next crawl fetches them again"
+        if ballast is not None:
+            ballast.release()
         _mark_finished_or_raise(db, run_id, status, message, errors=len(unstored) or 1)
     try:
         store.record_errors(db, run_id, "write_failed",

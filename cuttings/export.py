@@ -84,6 +84,11 @@ def _jsonl_row(row: dict) -> dict:
     row["entities"] = row["entities"].split(",") if row["entities"] else []
     row["topics"] = row["topics"].split(",") if row["topics"] else []
     row["tone"] = json.loads(row["tone"]) if row["tone"] else {}
+    row["topics_uncertain"] = row["topics_uncertain"].split(",") if row.get("topics_uncertain") else []
+    if row.get("stance_uncertain") is not None:
+        row["stance_uncertain"] = bool(row["stance_uncertain"])
+    row["tone_uncertain"] = {k: bool(v) for k, v in json.loads(row["tone_uncertain"]).items()} \
+        if row.get("tone_uncertain") else {}
     row["bodies"] = json.loads(row["bodies"]) if row.get("bodies") else []
     row["quotes"] = json.loads(row["quotes"]) if row.get("quotes") else []
     return row

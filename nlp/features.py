@@ -80,6 +80,86 @@ def doc_from_record(record: dict) -> dict:
     return {"title": title, "body": body, "mentions": mentions, "quotes": quotes}
 
 
+# Tone cues from the label guide's conventions (LABELS.md, tone): what makes a portrayal negative
+# (cuts, closures, reduced cover, slower response, failures, misconduct, critical inspections, disputes
+# with staff) or positive (rescues, lives saved, praise, good inspections, awards).
+TONE_CUES = {
+    "cuts": r"\b(?:cuts?|cutting|savings? (?:plan|target)s?|reduc(?:e|ed|es|ing|tion|tions)|shortfall|deficit|"
+            r"overspend|budget gap|axed?|scrap(?:ped|ping)?|downgrad(?:e|ed|ing)|fewer|lose|losing|loss of)\b",
+    "closure": r"\b(?:clos(?:e|ed|es|ing|ure|ures)|shut(?:ting|s)?|merg(?:e|er|ing)|mothball(?:ed)?)\b",
+    "cover": r"\b(?:response times?|slower|delay(?:s|ed)?|unavailab(?:le|ility)|off the run|cover(?:age)? "
+             r"(?:gaps?|shortfall)|crewing (?:problems?|shortages?)|shortages?|understaff(?:ed|ing))\b",
+    "failure": r"\b(?:fail(?:ed|s|ing|ure|ures)?|mistakes?|errors?|blunders?|shortcomings|weakness(?:es)?|"
+               r"concerns?|criticis(?:ed|m|es)|critical|poor|inadequate|requires? improvement|"
+               r"lessons (?:to be )?learn(?:ed|t)|apologi[sz](?:e|ed|es))\b",
+    "misconduct": r"\b(?:misconduct|bullying|harassment|discriminat(?:ion|ory)|sexis[tm]|racis[tm]|inquiry|"
+                  r"investigat(?:ion|ed|ing)|suspend(?:ed|ing)?|suspension|dismiss(?:ed|al)|sacked|tribunal|"
+                  r"grievances?|toxic|allegations?|disciplinary)\b",
+    "dispute": r"\b(?:strikes?|striking|industrial action|walk-?out|dispute|ballot(?:ed)?|union anger|row)\b",
+    "rescue": r"\b(?:rescu(?:e|ed|es|ing)|saved|life-saving|lifesaving|pulled (?:free|from|out)|freed|"
+              r"brought to safety|led to safety|revived|resuscitat(?:e|ed|ion)|survived)\b",
+    "praise": r"\b(?:prais(?:e|ed|es|ing)|commend(?:ed|ation)|award(?:s|ed)?|outstanding|good|excellent|"
+              r"improve(?:d|ment|ments)|proud|brave(?:ry)?|heroic|heroes|thank(?:ed|s)?|grateful|"
+              r"recogni(?:s|z)ed|success(?:ful)?|celebrat(?:e|ed|es|ing)|medal|honour(?:ed)?|welcomed?)\b",
+    "grade": r"\b(?:HMICFRS|inspect(?:ion|ors?|ed)|rated|rating|graded)\b",
+}
+_TONE_CUE_PATTERNS = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in TONE_CUES.items()}
+
+
+def tone_cues(texts: list[str], prefix: str) -> dict[str, float]:
+    """Log counts of each tone cue in ``texts``, keyed ``<prefix>:<cue>``."""
+    joined = "\n".join(texts)
+    counts = {}
+    for name, pattern in _TONE_CUE_PATTERNS.items():
+        found = len(pattern.findall(joined))
+        if found:
+            counts[f"{prefix}:{name}"] = math.log1p(found)
+    return counts
+
+
+# Topic evidence: the label guide's concept words per topic (LABELS.md, topics). A topic is tagged when
+# at least a paragraph is about it (conventions), so the features count paragraphs, not words.
+TOPIC_CUES = {
+    "governance": r"\b(?:governance|govern(?:s|ed|ing)?|take ?overs?|taking over|take control|in charge of|"
+                  r"run(?:ning)? (?:the |their |its )?fire|fire (?:and rescue )?authorit(?:y|ies)|commissioners?|"
+                  r"PCCs?|PFCCs?|oversight|accountab(?:le|ility)|boards?|business case|combined authorit(?:y|ies)|"
+                  r"scrutiny|mayor)\b",
+    "collaboration": r"\b(?:alliance|collaborat(?:e|ion|ive|ing)|joint(?:ly)?|shar(?:e|ed|ing)|partnership|"
+                     r"together|merg(?:e|er|ed)|fire control|blue light|co-locat(?:e|ed|ion)|integrat(?:e|ed|ion))\b",
+    "finance": r"(?:£|\b(?:budgets?|precept|council tax|savings?|funding|funded|costs?|costing|spend(?:ing)?|"
+               r"deficit|reserves|grant|finances?|financial|money|pay rise|overspend|million|afford))\b",
+    "legal": r"\b(?:court|judicial review|judge|appeal(?:s|ed)?|tribunal|lawyers?|legal(?:ly)?|solicitors?|"
+             r"prosecut(?:e|ed|ion)|sentenced|guilty|hearing|magistrates|crown court|lawsuit|injunction)\b",
+    "incident": r"\b(?:blaze|fire(?:s)? (?:broke|started|at|in)|crews? (?:were )?(?:called|sent|attended)|"
+                r"firefighters (?:were )?(?:called|tackled|attended|rescued)|crash|collision|flood(?:ing|s)?|"
+                r"rescued?|smoke|flames|burning|casualt(?:y|ies)|injured|appliances|call-?outs?|emergency)\b",
+    "prevention": r"\b(?:smoke alarms?|safety (?:advice|campaign|checks?|visits?|week|message)|home fire safety|"
+                  r"prevention|prevent|campaign|warn(?:s|ed|ing)? (?:residents|people|the public)|urg(?:e|ed|es) "
+                  r"(?:residents|people|the public)|tips|awareness|enforcement|fire safety|educat(?:e|ion))\b",
+    "workforce": r"\b(?:staff(?:ing)?|firefighters|recruit(?:s|ed|ing|ment)?|pay|strikes?|union|FBU|culture|"
+                 r"misconduct|bullying|appoint(?:ed|ment)|chief fire officer|retir(?:e|ed|es|ing|ement)|"
+                 r"jobs?|posts?|employees|workforce|on-call|retained|crew(?:ing)?|training|morale|sacked)\b",
+    "inspection": r"\b(?:HMICFRS|inspect(?:ion|ions|orate|ors?|ed)|rated|rating|requires improvement|"
+                  r"inadequate|outstanding|graded|report card|Her Majesty's Inspectorate|His Majesty's Inspectorate)\b",
+}
+_TOPIC_CUE_PATTERNS = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in TOPIC_CUES.items()}
+
+
+def topic_evidence(paragraphs: list[str]) -> dict[str, float]:
+    """Per topic: paragraphs with one cue and with two or more (log), their share, headline and lead hits."""
+    features: dict[str, float] = {}
+    body = paragraphs[1:] or [""]
+    for name, pattern in _TOPIC_CUE_PATTERNS.items():
+        hits = [len(pattern.findall(paragraph)) for paragraph in body]
+        some, strong = sum(h >= 1 for h in hits), sum(h >= 2 for h in hits)
+        features[f"{name}:paragraphs"] = math.log1p(some)
+        features[f"{name}:strong"] = math.log1p(strong)
+        features[f"{name}:share"] = some / len(body)
+        features[f"{name}:title"] = float(bool(pattern.search(paragraphs[0] if paragraphs else "")))
+        features[f"{name}:lead"] = float(any(h for h in hits[:2]))
+    return features
+
+
 def _count(value: int) -> float:
     return math.log1p(value)
 
@@ -119,6 +199,7 @@ def article_row(doc: dict) -> dict:
         "paragraphs": paragraphs,
         "quotes": "\n".join(quoted_words),
         "domain": domain,
+        "topic_evidence": topic_evidence(paragraphs),
     }
 
 
@@ -166,12 +247,21 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     if mask:
         masked = _masker(doc, entity_id)
         context, window = [masked(s) for s in context], [masked(s) for s in window]
+    paragraphs = _paragraphs(doc)
+    # Each cue plain and crossed with the entity (a closure is bad news for a fire service, not
+    # necessarily for the commissioner).
+    cues = {}
+    for where, texts in (("near", context), ("article", paragraphs), ("title", [title])):
+        found = tone_cues(texts, where)
+        cues.update(found)
+        cues.update({f"{entity_id}*{key}": value for key, value in found.items()})
     return {
         "entity_id": entity_id,
+        "cues": cues,
         "context": "\n".join(context),
         "window": "\n".join(window),
         "sentences": context + window,
-        "paragraphs": _paragraphs(doc),
+        "paragraphs": paragraphs,
         "domain": {
             f"entity={entity_id}": 1.0,
             "mentions": _count(len(mentioned)),
@@ -225,6 +315,8 @@ def text_features(
     window_weight: float = 0.0,
     embedding_field: str = "paragraphs",
     embedding_weight: float = 0.1,
+    cue_weight: float = 0.0,
+    evidence_weight: float = 0.0,
 ) -> FeatureUnion:
     """FeatureUnion over a row for feature set ``features``.
 
@@ -259,4 +351,12 @@ def text_features(
     if domain_weight > 0:
         branches.append(("domain", _branch("domain", DictVectorizer())))
         weights["domain"] = domain_weight
+    if cue_weight > 0:
+        branches.append(("cues", _branch("cues", DictVectorizer())))
+        weights["cues"] = cue_weight
+    if evidence_weight > 0:
+        evidence = Pipeline([("select", FieldSelector("topic_evidence")), ("vectorise", DictVectorizer(sparse=False)),
+                             ("scale", StandardScaler())])
+        branches.append(("evidence", evidence))
+        weights["evidence"] = evidence_weight
     return FeatureUnion(branches, transformer_weights=weights)

@@ -39,6 +39,7 @@ class Task:
     exclusive: str | None = None
     target: str | None = None
     entities: tuple[str, ...] = ()
+    absent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
     exclusive = table.get("exclusive")
     if exclusive is not None and (kind != "multi_label" or exclusive not in labels):
         raise SchemeError(f"{where} exclusive must be one of its labels (multi_label tasks only)")
+    absent = table.get("absent")
+    if absent is not None and (kind != "single_label" or absent not in labels):
+        raise SchemeError(f"{where} absent must be one of its labels (single_label tasks only)")
     task_entities: tuple[str, ...] = ()
     if kind == "per_entity":
         task_entities = _string_list(table.get("entities"), f"{where} entities")
@@ -130,6 +134,7 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         exclusive=exclusive,
         target=target,
         entities=task_entities,
+        absent=absent,
     )
 
 

@@ -3,8 +3,10 @@ import json
 
 import pytest
 
+from nlp.scheme import load_scheme
 from tests.conftest import REPO, run_cli
 
+SCHEME = load_scheme()
 ARTICLE = REPO / "data" / "corpus" / "articles" / "t1-002.txt"
 
 
@@ -17,11 +19,13 @@ def check_shape(output: dict):
             assert isinstance(span["start"], int) and span["end"] > span["start"]
     for quote in output["quotes"]:
         assert set(quote) == {"speaker", "entity", "text"}
-    for topic in output["topics"]:
-        assert set(topic) == {"label", "probability"} and 0 <= topic["probability"] <= 1
-    assert set(output["stance_governance"]) == {"label", "probability"}
-    for entity_id, tone in output["tone"].items():
-        assert tone["label"] in {"positive", "negative", "neutral"}
+    verdicts = [("topics", t) for t in output["topics"]] + [("stance_governance", output["stance_governance"])]
+    verdicts += [("tone", tone) for tone in output["tone"].values()]
+    for task, verdict in verdicts:
+        # Every verdict says whether the model is unsure: below the task's threshold in the label scheme.
+        assert set(verdict) == {"label", "probability", "uncertain"}
+        assert verdict["label"] in SCHEME.tasks[task].labels and 0 <= verdict["probability"] <= 1
+        assert verdict["uncertain"] is (verdict["probability"] < SCHEME.tasks[task].uncertain_below)
 
 
 @pytest.mark.slow
@@ -65,3 +69,20 @@ def test_missing_file_is_a_clear_error(tmp_path):
     err = result.stderr.decode()
     assert "no such file" in err and "Traceback" not in err
     assert result.stdout == b""
+
+
+def test_uncertain_flag_in_every_verdict():
+    from pipeline import analyse_text_predictions
+    prediction = {
+        "topics": [{"label": "governance", "probability": 0.91, "uncertain": False},
+                   {"label": "finance", "probability": 0.41234, "uncertain": True}],
+        "stance_governance": {"label": "neutral", "probability": 0.5, "uncertain": True},
+        "tone": {"wm_pcc": {"label": "negative", "probability": 0.55, "uncertain": True},
+                 "hwfrs": {"label": "neutral", "probability": 0.8, "uncertain": False}},
+    }
+    output = analyse_text_predictions(prediction)
+    assert output["topics"] == [{"label": "governance", "probability": 0.91, "uncertain": False},
+                                {"label": "finance", "probability": 0.4123, "uncertain": True}]
+    assert output["stance_governance"] == {"label": "neutral", "probability": 0.5, "uncertain": True}
+    assert output["tone"]["wm_pcc"]["uncertain"] is True and output["tone"]["hwfrs"]["uncertain"] is False
+    assert analyse_text_predictions({"topics": [], "tone": {}})["stance_governance"] is None

@@ -149,7 +149,9 @@ def test_questions_on_sample(sample):
     conn.row_factory = sqlite3.Row
     try:
         check_answers(conn)
-        top = {row["body"]: row["speaker"] for row in _ask(conn, "A2")}
+        top = {}
+        for row in _ask(conn, "A2"):
+            top.setdefault(row["body"], row["speaker"])
         assert top["PCC"] == "Mr Campion"
     finally:
         conn.close()
@@ -165,7 +167,9 @@ def test_questions_on_demo_database(demo_db):
     conn.row_factory = sqlite3.Row
     try:
         check_answers(conn)
-        top = {row["body"]: row["speaker"] for row in _ask(conn, "A2")}
+        top = {}
+        for row in _ask(conn, "A2"):  # ordered by body, rank: the first row of a body is its most quoted
+            top.setdefault(row["body"], row["speaker"])
         assert "Campion" in top["PCC"]
     finally:
         conn.close()

@@ -254,8 +254,10 @@ def test_stance_features_weight_the_lead(scheme):
     assert dict(union.transformer_list)["lead"].steps[0][1].field == "lead"
     assert union.transformer_weights["lead"] == 0.75
     assert "lead" not in dict(text_features(field="text", features="tfidf").transformer_list)
-    stance = _TaskModel(scheme.tasks["stance_governance"], "tfidf")
-    assert "lead" in dict(stance.pipeline.named_steps["features"].transformer_list)
+    stance = _TaskModel(scheme.tasks["stance_governance"], "tfidf").pipeline.named_steps["classify"]
+    # Both steps of the two-step stance model read the lead again.
+    for step in (stance.presence, stance.side):
+        assert "lead" in dict(step.named_steps["features"].transformer_list)
 
 
 def test_temperature_scaling_softens_overconfidence_and_keeps_the_winner():
@@ -291,10 +293,14 @@ def test_stance_and_tone_probabilities_are_temperature_scaled(models_dir, classi
     bundle = classifier.bundles["stance_governance"]
     doc = doc_from_record(training_records[0])
     raw = bundle["pipeline"].predict_proba([article_row(doc)])
-    expected = tempered(raw, bundle["temperature"])[0]
+    # Two-step stance: P(none) is kept as the presence step says, the sides are scaled among themselves.
+    none = bundle["labels"].index("none")
+    expected = tempered(raw, bundle["temperature"], keep=none)[0]
+    assert expected[none] == pytest.approx(raw[0][none])
     predicted = classifier.predict(doc)["stance_governance"]
-    assert predicted["label"] == bundle["labels"][int(raw.argmax())]
-    assert predicted["probability"] == pytest.approx(float(expected.max()), abs=1e-4)
+    chosen = none if raw[0][none] >= 0.5 else max((p, i) for i, p in enumerate(raw[0]) if i != none)[1]
+    assert predicted["label"] == bundle["labels"][chosen]
+    assert predicted["probability"] == pytest.approx(float(expected[chosen]), abs=1e-4)
     assert "calibration: expected calibration error" in format_report(card_reports(models_dir))
 
 
@@ -349,3 +355,83 @@ def test_tone_training_uses_out_of_fold_stance_probabilities(scheme, training_re
     differing = sum(stance_features(a) != pytest.approx(stance_features(b)) for a, b in zip(training_rows, fitted_rows))
     assert differing > len(rows) / 2
     assert all(sum(stance_features(row)) == pytest.approx(1.0) for row in training_rows)
+
+
+def test_slice_splits_hold_out_one_id_prefix_at_a_time():
+    from nlp.classify import _slice_splits, slice_of
+    groups = ["t1-001", "t1-002", "gov-001", "neg-004", "gov-002", "t2-010"]
+    splits = _slice_splits(groups)
+    assert [sorted({slice_of(groups[i]) for i in test}) for _, test in splits] == [["t1"], ["gov"], ["neg"], ["t2"]]
+    for train, test in splits:
+        assert not {slice_of(groups[i]) for i in train} & {slice_of(groups[i]) for i in test}
+        assert len(train) + len(test) == len(groups)
+
+
+def test_bootstrap_intervals_bracket_the_score_and_widen_with_fewer_articles():
+    from nlp.classify import bootstrap_intervals
+    rng = np.random.default_rng(1)
+    labels = ["a", "b", "c"]
+    truth = rng.choice(labels, size=400)
+    predicted = np.where(rng.random(400) < 0.7, truth, rng.choice(labels, size=400))
+    groups = [f"x-{i}" for i in range(400)]
+    wide = bootstrap_intervals(truth[:40], predicted[:40], groups[:40], labels, False)
+    narrow = bootstrap_intervals(truth, predicted, groups, labels, False)
+    from sklearn.metrics import f1_score
+    macro = f1_score(truth, predicted, average="macro")
+    assert narrow["macro_f1"][0] < macro < narrow["macro_f1"][1]
+    assert narrow["macro_f1"][1] - narrow["macro_f1"][0] < wide["macro_f1"][1] - wide["macro_f1"][0]
+    # Pairs of one article move together: two copies of each row in one group give the same point spread
+    # as the rows alone, not a narrower one.
+    doubled = bootstrap_intervals(np.repeat(truth, 2), np.repeat(predicted, 2), list(np.repeat(groups, 2)),
+                                  labels, False)
+    assert abs((doubled["macro_f1"][1] - doubled["macro_f1"][0]) - (narrow["macro_f1"][1] - narrow["macro_f1"][0])) < 0.03
+    multi = bootstrap_intervals(np.array([[1, 0], [0, 1], [1, 1]] * 30), np.array([[1, 0], [0, 0], [1, 1]] * 30),
+                                [f"y-{i}" for i in range(90)], ["p", "q"], True)
+    assert multi["per_label"]["p"] == [1.0, 1.0] and multi["micro_f1"][1] < 1.0
+
+
+def test_stance_decides_in_two_steps(scheme, training_records):
+    """Stance: first whether the governance question is there (absent label `none`), then which side."""
+    from nlp.classify import TwoStageClassifier, single_label_choice, tempered
+    task = scheme.tasks["stance_governance"]
+    assert task.absent == "none"
+    records = training_records[::2]
+    model = _TaskModel(task, "tfidf").fit([article_row(doc_from_record(r)) for r in records],
+                                        [r["stance_governance"] for r in records], list(task.labels))
+    two_step = model.pipeline.named_steps["classify"]
+    assert isinstance(two_step, TwoStageClassifier)
+    # The side model learnt from the governance articles only.
+    assert "none" not in two_step.side_.classes_ and set(two_step.side_.classes_) == {"favour", "against", "neutral"}
+    rows = [article_row(doc_from_record(r)) for r in training_records[1::2][:60]]
+    probabilities = model.predict_proba(rows)
+    assert probabilities.sum(axis=1) == pytest.approx(np.ones(len(rows)))
+    none = model.labels.index("none")
+    present = two_step.presence_.predict_proba(rows)[:, 1]
+    assert probabilities[:, none] == pytest.approx(1 - present)
+    chosen = single_label_choice(probabilities, model.labels, "none")
+    assert all((c == none) == (p[none] >= 0.5) for c, p in zip(chosen, probabilities))
+    # A governance article whose side is uncertain still gets a side, not `none` by plurality.
+    crafted = np.array([[0.3, 0.25, 0.2, 0.25]])  # against, favour, neutral, none
+    assert single_label_choice(crafted, ["against", "favour", "neutral", "none"], "none")[0] == 0
+    # Temperature scaling leaves P(none) and the side ranking alone.
+    scaled = tempered(probabilities, 2.0, keep=none)
+    assert scaled[:, none] == pytest.approx(probabilities[:, none])
+    assert (single_label_choice(scaled, model.labels, "none") == chosen).all()
+    assert scaled.sum(axis=1) == pytest.approx(np.ones(len(rows)))
+
+
+def test_tone_cues_and_topic_evidence_read_the_guide_concepts():
+    from nlp.features import tone_cues, topic_evidence
+    cues = tone_cues(["Crews rescued two people and saved a dog.", "The station will close next year."], "near")
+    assert cues["near:rescue"] > 0 and cues["near:closure"] > 0 and "near:misconduct" not in cues
+    doc = {"title": "Fire station to close", "body": "Crews rescued a man from the river.\n\nNothing else.",
+           "mentions": [{"entity_id": "hwfrs", "sentence": "Crews rescued a man from the river."}], "quotes": []}
+    row = tone_row(doc, "hwfrs")
+    assert row["cues"]["near:rescue"] > 0 and row["cues"]["hwfrs*near:rescue"] == row["cues"]["near:rescue"]
+    assert row["cues"]["title:closure"] > 0
+    paragraphs = ["Budget row", "The precept will rise and the budget has a £2m deficit.", "Firefighters attended.",
+                  "Council tax is mentioned once."]
+    evidence = topic_evidence(paragraphs)
+    # Two paragraphs mention money; one is substantively about it.
+    assert evidence["finance:strong"] == pytest.approx(np.log1p(1)) and evidence["finance:paragraphs"] == pytest.approx(np.log1p(2))
+    assert evidence["finance:title"] == 1.0 and evidence["inspection:paragraphs"] == 0.0

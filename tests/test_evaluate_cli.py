@@ -55,3 +55,29 @@ def test_evaluate_bad_label_names_line(tmp_path):
     assert result.returncode == 1
     err = result.stderr.decode()
     assert "furious" in err and "bad.jsonl:1:" in err and "t1-001" in err and "Traceback" not in err
+
+
+def test_evaluate_bad_seeds_is_one_line():
+    result = run_cli("evaluate", "stance_governance", "--seeds", "0,x")
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "--seeds must be comma-separated integers" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_evaluate_leave_one_slice_out_and_repeated_cv():
+    result = run_cli("evaluate", "stance_governance", "--slices", "--seeds", "0,1", "--folds", "3",
+                     "--features", "tfidf", "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    stance = data["stance_governance"]
+    assert stance["evaluation"] == "leave-one-slice-out"
+    ids = [json.loads(line)["id"] for line in (REPO / "data" / "corpus" / "labels.jsonl").read_text().splitlines()]
+    slices = {record_id.split("-")[0] for record_id in ids}
+    assert set(stance["per_slice"]) == slices
+    assert sum(s["n_examples"] for s in stance["per_slice"].values()) == stance["n_examples"] == len(ids)
+    low, high = stance["intervals"]["macro_f1"]
+    assert low <= stance["macro_f1"] <= high
+    summary = data["cv_summary"]["stance_governance"]
+    assert summary["seeds"] == [0, 1] and len(summary["values"]) == 2
+    assert summary["spread"] == pytest.approx(max(summary["values"]) - min(summary["values"]), abs=1e-4)

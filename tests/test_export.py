@@ -87,3 +87,25 @@ def test_csv_guard_leaves_numbers_and_plain_text():
     assert export.guard_formula(2.5) == 2.5
     assert export.guard_formula(None) is None
     assert export.guard_formula("Fire chief quits") == "Fire chief quits"
+
+
+def test_exports_say_which_verdicts_are_unsure(db, tmp_path):
+    """Per-task uncertainty travels from the classifications to article_summary and both export formats."""
+    expected = {}
+    for article_id, task, target in db.execute(
+            "SELECT article_id, task, target FROM effective_labels WHERE uncertain = 1"):
+        expected.setdefault(article_id, set()).add((task, target))
+    assert expected, "the sample database has unsure predictions"
+    jsonl_path = tmp_path / "out.jsonl"
+    export.export_summary(db, jsonl_path, fmt="jsonl")
+    records = [json.loads(line) for line in jsonl_path.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        unsure = expected.get(record["article_id"], set())
+        assert record["stance_uncertain"] == (("stance_governance", "") in unsure)
+        assert {e for e, flag in record["tone_uncertain"].items() if flag} == {t for k, t in unsure if k == "tone"}
+        assert set(record["tone_uncertain"]) == set(record["tone"])
+        assert record["uncertain"] == int(bool(unsure))
+    assert any(record["stance_uncertain"] for record in records)
+    rows = {int(row["article_id"]): row for row in _csv(db)}
+    assert {a for a, row in rows.items() if row["stance_uncertain"] == "1"} == {
+        a for a, unsure in expected.items() if ("stance_governance", "") in unsure and a in rows}

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from nlp.corpus import load_corpus, load_jsonl
+from nlp.corpus import DEFAULT_CORPUS_DIR, load_corpus, load_jsonl
 from cuttings import labelling
 from nlp.scheme import SchemeError, check_label, load_scheme
 
@@ -155,9 +155,24 @@ def test_text_read_from_articles_folder_beside_the_jsonl(tmp_path):
 
 def test_seed_corpus_loads():
     records = load_corpus()
-    assert len(records) == 362  # corpus version 2 (data/corpus/README.md)
+    raw = [json.loads(line) for line in (DEFAULT_CORPUS_DIR / "labels.jsonl").read_text().splitlines() if line]
+    assert len(records) == len(raw) == len(list((DEFAULT_CORPUS_DIR / "articles").glob("*.txt")))
     first = records[0]
     assert set(first) == {"id", "title", "body", "date", "topics", "stance_governance", "tone", "entities"}
-    assert first["id"] == "t1-001" and first["title"] and first["body"]
-    assert sum("other" in r["topics"] for r in records) == 30  # README: "other 30"
+    assert first["id"] == raw[0]["id"] and first["title"] and first["body"]
+    assert sum("other" in r["topics"] for r in records) == sum("other" in r["topics"] for r in raw)
+    # Corpus v2: every gathering slice (id prefix) is there.
     assert {r["id"].split("-")[0] for r in records} == {"t1", "t2", "t3", "gov", "hw", "sh", "neg"}
+
+
+def test_absent_label_belongs_to_a_single_label_task(tmp_path):
+    scheme = load_scheme()
+    assert scheme.tasks["stance_governance"].absent == "none" and scheme.tasks["topics"].absent is None
+    path = tmp_path / "scheme.toml"
+    text = (DEFAULT_CORPUS_DIR.parent / "label_scheme.toml").read_text()
+    path.write_text(text.replace('absent = "none"', 'absent = "nothing"'))
+    with pytest.raises(SchemeError, match="absent must be one of its labels"):
+        load_scheme(path)
+    path.write_text(text.replace('exclusive = "other"', 'exclusive = "other"\nabsent = "other"'))
+    with pytest.raises(SchemeError, match="single_label tasks only"):
+        load_scheme(path)

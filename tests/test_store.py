@@ -129,3 +129,16 @@ def test_analyses_of_many_articles_in_text_order(tmp_path):
     assert found[ids[2]]["quotes"][0]["speaker"] == "Mr X"
     assert store.article_mentions(db, ids[2]) == found[ids[2]]["mentions"]
     assert store.analyses_of(db, []) == {}
+
+
+def test_article_summary_gains_per_task_uncertainty_after_upgrade(tmp_path):
+    """A database made before m008 gets topics/stance/tone_uncertain in article_summary when next opened."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    db.execute("DROP VIEW article_summary")
+    db.execute(f"CREATE VIEW article_summary AS {store.schema._VIEWS_V6['article_summary']}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_article_summary_uncertain_per_task'")
+    db.conn.commit()
+    assert "stance_uncertain" not in db["article_summary"].columns_dict
+    db = store.connect(path)
+    assert {"topics_uncertain", "stance_uncertain", "tone_uncertain"} <= set(db["article_summary"].columns_dict)
