@@ -1075,6 +1075,7 @@ def render_sources_toml(header: str) -> str:
             "deny = ['/tag/', '/author/', '/live/', '/contact/']",
             "verified = true",
             "local = true  # served on 127.0.0.1: private addresses are refused unless a source is local",
+            f'hosts = ["{outlet.domain}"]  # the production host its rel=canonical names',
         ])
         if outlet.date_markup == "visible":
             blocks.extend([
