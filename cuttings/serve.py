@@ -178,6 +178,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "id": ("Row id.", "31"),
         "article_id": ("The article.", "12"),
         "speaker": ("Speaker as named in the text.", "Mr Campion"),
+        "speaker_id": ("Who the speaker is across articles: one key per person, whatever the spelling or title "
+                       "(`john campion` for John Campion, Mr Campion, John-Paul Campion); NULL for organisations "
+                       "and descriptions (a spokesperson, a resident).", "john campion"),
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
@@ -304,6 +307,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out); corrections "
                           "made in the browser applied.", {
+        "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
+        "speaker_quotes": ("How many quotes this person (without `speaker_id`, this speaker name) has.", "12"),
         "speaker": ("Speaker (a person's correction wins).", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
@@ -324,6 +329,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "quote_id": ("`quotes.id`.", "31"),
         "article_id": ("The article.", "14"),
         "speaker": ("Speaker (corrected).", "Mr Campion"),
+        "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Body (corrected).", "wm_pcc"),
         "entity_method": ("`stated`, `known_speaker` or `corrected`.", "stated"),
@@ -334,7 +340,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body.", {
         "entity_id": ("The body.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
-        "speaker": ("The speaker.", "John Campion"),
+        "speaker_id": ("The person (see `quotes.speaker_id`): all their spellings count together.", "john campion"),
+        "speaker": ("The speaker (one of their spellings).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
         "stories": ("Stories they were quoted in.", "9"),
         "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),

@@ -542,6 +542,27 @@ _VIEWS_V7 = {
 }
 
 
+# The speaker's identity: one key per person across articles (nlp.quotes.speaker_identity), so
+# analysts count quotes per person, not per spelling ("John Campion", "Mr Campion").
+_VIEWS_V8 = {
+    "quote_view": _VIEWS_V6["quote_view"].replace("  q.speaker_role,\n", "  q.speaker_id,\n  q.speaker_role,\n", 1),
+    "quotes_by_speaker": _VIEWS_V6["quotes_by_speaker"].replace(
+        "SELECT\n  q.speaker,\n",
+        "SELECT\n  q.speaker_id,\n"
+        "  count(*) OVER (PARTITION BY coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n  q.speaker,\n", 1),
+    # Who is quoted most for each watched body, one row per person (all their spellings together).
+    "most_quoted": """
+SELECT entity_id, body, speaker_id, speaker, quotes, stories, first_quoted, last_quoted,
+       rank() OVER (PARTITION BY entity_id ORDER BY quotes DESC, stories DESC) AS rank
+FROM (SELECT entity_id, body, max(speaker_id) AS speaker_id, max(speaker) AS speaker, count(*) AS quotes,
+             count(DISTINCT article_id) AS stories,
+             min(coalesce(published_at, '')) AS first_quoted, max(published_at) AS last_quoted
+      FROM quotes_by_speaker WHERE entity_id IS NOT NULL AND speaker IS NOT NULL
+      GROUP BY entity_id, body, coalesce(speaker_id, speaker))
+""",
+}
+
+
 @migrations()
 def m008_article_summary_uncertain_per_task(db: Database) -> None:
     """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
@@ -619,3 +640,16 @@ def m009_reading_order_and_body_names(db: Database) -> None:
     for name in ("article_summary", "entity_daily"):
         db.execute(f"DROP VIEW IF EXISTS {name}")
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V9[name]}")
+
+
+@migrations()
+def m010_quote_speaker_identity(db: Database) -> None:
+    """quotes.speaker_id: who the speaker is across articles ("john campion" for John Campion, Mr
+    Campion and John-Paul Campion); quote_view, quotes_by_speaker (with each person's quote count)
+    and most_quoted group by it. Filled by `cuttings analyse` (the analyser version changed)."""
+    db.execute("ALTER TABLE quotes ADD COLUMN speaker_id TEXT")
+    db.execute("CREATE INDEX idx_quotes_speaker_id ON quotes(speaker_id)")
+    for name in ("most_quoted", "quotes_by_speaker", "quote_view"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("quote_view", "quotes_by_speaker", "most_quoted"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V8[name]}")
