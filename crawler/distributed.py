@@ -244,11 +244,16 @@ class TaskLedgerMiddleware:
         spider = self.crawler.spider
         task = response.request.meta.get("task") if response.request is not None else None
         handed_to_pipeline = False
-        async for element in result:
-            if not isinstance(element, scrapy.Request) and task:
-                spider.item_tasks[id(element)] = task
-                handed_to_pipeline = True
-            yield element
+        try:
+            async for element in result:
+                if not isinstance(element, scrapy.Request) and task:
+                    spider.item_tasks[id(element)] = task
+                    handed_to_pipeline = True
+                yield element
+        except Exception:
+            if task:  # a callback that fails is done (Scrapy logs the error), as in a local crawl
+                spider.push([], done=task)
+            raise
         if task and not handed_to_pipeline:
             spider.push([], done=task)
 
@@ -256,11 +261,16 @@ class TaskLedgerMiddleware:
         spider = self.crawler.spider
         task = response.request.meta.get("task") if response.request is not None else None
         handed_to_pipeline = False
-        for element in result:
-            if not isinstance(element, scrapy.Request) and task:
-                spider.item_tasks[id(element)] = task
-                handed_to_pipeline = True
-            yield element
+        try:
+            for element in result:
+                if not isinstance(element, scrapy.Request) and task:
+                    spider.item_tasks[id(element)] = task
+                    handed_to_pipeline = True
+                yield element
+        except Exception:
+            if task:
+                spider.push([], done=task)
+            raise
         if task and not handed_to_pipeline:
             spider.push([], done=task)
 

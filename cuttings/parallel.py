@@ -37,16 +37,18 @@ def worker_pool(workers: int, **state):
         _STATE.clear()
 
 
-def _analyse_batch(batch: list[tuple[str | None, str | None, str | None]]) -> list[tuple]:
-    """In a worker: the analyse stage's text of each article (cut to ``MAX_ANALYSE_CHARS``) analysed."""
+def _analyse_batch(batch: list[tuple]) -> list[tuple]:
+    """In a worker: the analyse stage's input for each article (its text cut to
+    ``MAX_ANALYSE_CHARS``, date, source region) analysed."""
     from nlp.entities import document_text
 
     analyser = _STATE["analyser"]
-    texts = [(fit_text(document_text(title, body)), published_at) for title, body, published_at in batch]
+    texts = [fit_text(document_text(title, body)) for title, body, _, _ in batch]
     ner = getattr(analyser, "ner", None)
-    results = analyser.pipe([(text, published_at) for (text, _), published_at in texts])
+    results = analyser.pipe([(text, published_at, region)
+                             for (text, _), (_, _, published_at, region) in zip(texts, batch)])
     return [(result["mentions"], result["quotes"], ner.find(text) if ner else None, len(text) if cut else 0)
-            for ((text, cut), _), result in zip(texts, results)]
+            for (text, cut), result in zip(texts, results)]
 
 
 def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = None) -> dict:
@@ -54,7 +56,8 @@ def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = No
     store.sync_entities(db, analyser.watchlist)
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
-    inputs = [[(a["title"], a["body"], a["published_at"]) for a in batch] for batch in batches]
+    inputs = [[(a["title"], a["body"], a["published_at"], a.get("source_region")) for a in batch]
+              for batch in batches]
     counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
     for batch, results in zip(batches, pool.imap(_analyse_batch, inputs)):
         with db.atomic():

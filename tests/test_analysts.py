@@ -48,15 +48,15 @@ def check_answers(conn: sqlite3.Connection) -> None:
     rows = _ask(conn, "A2")
     assert rows
     for row in rows[:6]:
-        direct = _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? AND speaker = ?",
-                      [row["body"], row["speaker"]])
+        direct = _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? "
+                            "AND coalesce(speaker_id, speaker) = ?", [row["body"], row["speaker_id"] or row["speaker"]])
         assert row["quotes"] == direct
     top = {}
     for row in rows:
         top.setdefault(row["body"], row)
     for body, row in top.items():
         best = _one(conn, "SELECT max(n) FROM (SELECT count(*) AS n FROM quotes_by_speaker WHERE body = ? "
-                          "GROUP BY speaker)", [body])
+                          "AND speaker IS NOT NULL GROUP BY coalesce(speaker_id, speaker))", [body])
         assert row["quotes"] == best
     # A3: syndicated stories = originals with copies; outlets listed
     rows = _ask(conn, "A3")

@@ -114,6 +114,7 @@ def test_facets_show_body_names(readonly):
     assert page.index("<details class=\"cuttings-columns\">") < page.index('<dl class="column-descriptions">') \
         < page.index("</details>") < page.index('<table class="rows-and-columns">')
     assert "timed out" not in page
+    assert "PCC: negative" in page and '{"wm_pcc"' not in page  # tone by body name, not JSON of ids
     header = page.split('<table class="rows-and-columns">', 1)[1].split("</thead>", 1)[0]
     assert header.index("title") < header.index("bodies") < header.index("stance") < header.index("url")
     data = _json(readonly, "/cuttings/article_summary", {"_facet_array": "bodies", "_size": "0"})
