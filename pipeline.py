@@ -19,6 +19,7 @@ import click
 from cuttings import paths, store
 from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
                                  show_progress, validate_since)
+from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -88,19 +89,30 @@ def print_crawl_summary(summary) -> None:
         click.echo(f"  {row['source_id']:<24} found by feed {row['found_by_feed']:>4}  sitemap "
                    f"{row['found_by_sitemap']:>4}  links {row['found_by_links']:>4}  search {row['found_by_search']:>3}"
                    f"  | stored {row['articles_stored']:>4} (new {row['articles_new']})  errors {row['errors']}")
+    if getattr(summary, "requeued", 0):
+        click.echo(f"  re-queued {summary.requeued} tasks of workers that stopped")
     if summary.errors_by_kind:
         click.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items()))
     for warning in summary.warnings:
         click.echo(f"  warning: {warning}")
 
 
-def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
+def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
     from cuttings.crawl import run_crawl
     from cuttings.logs import ensure_logging
     from cuttings.stages import resolve_since
     ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
     since = resolve_since(db, since, sources_config.crawl.overlap_hours)
+    if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
+        from cuttings.distributed import DistributedError, run_distributed_crawl
+        try:
+            with progress_bar("crawling", None) as advance:
+                return run_distributed_crawl(db, sources, sources_config.crawl, redis["url"], since=since,
+                                             polite=polite, workers=redis["workers"], prefix=redis["prefix"],
+                                             on_page=lambda url: advance(), command=command)
+        except DistributedError as exc:
+            fail(str(exc))
     if show_progress():
         with progress_bar("crawling", None) as advance:
             return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
@@ -108,9 +120,13 @@ def do_crawl(db, sources_config, source_ids, since, polite, command="crawl"):
     return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite, command=command)
 
 
-def do_analyse(db, analyser):
+def do_analyse(db, analyser, workers=1):
     from cuttings.stages import analyse_stage
     total = store.count_to_process(db, "analyse", analyser.version)
+    if workers > 1:  # process-parallel, this process the only writer (cuttings/parallel.py)
+        from cuttings.parallel import analyse_parallel, worker_pool
+        with worker_pool(workers, analyser=analyser) as pool, progress_bar("analysing", total) as advance:
+            return analyse_parallel(db, analyser, pool, advance=advance)
     with progress_bar("analysing", total) as advance:
         return analyse_stage(db, analyser, advance=advance)
 
@@ -122,10 +138,14 @@ def record_models(db, classifier, models_path=None):
         store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
 
 
-def do_classify(db, classifier, analyser_version):
+def do_classify(db, classifier, analyser_version, workers=1):
     from cuttings.stages import classify_stage, classify_version
     version = classify_version(classifier, analyser_version)
     total = store.count_to_process(db, "classify", version, requires=("analyse", analyser_version))
+    if workers > 1:
+        from cuttings.parallel import classify_parallel, worker_pool
+        with worker_pool(workers, classifier=classifier) as pool, progress_bar("classifying", total) as advance:
+            return classify_parallel(db, classifier, pool, analyser_version=analyser_version, advance=advance)
     with progress_bar("classifying", total) as advance:
         return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance)
 
@@ -142,14 +162,26 @@ def do_classify(db, classifier, analyser_version):
               help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
                    "[default: last successful crawl minus the overlap].")
 @click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")
+@click.option("--redis", "redis_url", default=None, callback=check_redis_url,
+              help="Distributed crawl: seed this Redis, let workers crawl, and write what they find "
+                   "(this process is the only writer).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="With --redis: local worker processes to start (more may join with `cuttings worker`).")
+@click.option("--prefix", default="cuttings", show_default=True, help="With --redis: " + REDIS_PREFIX_HELP)
 @pass_context
-def crawl(ctx, source_ids, sources_path, since, no_politeness):
+def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, workers, prefix):
     """Crawl news sources and store new and revised articles.
 
-    Example:
+    With --redis the crawl is distributed: workers (`cuttings worker`, on any machine)
+    fetch and extract, and this process writes the database (docs/operations.md).
+
+    Examples:
 
         cuttings crawl worcester-news hereford-times --since 2026-11-20
+        cuttings crawl --redis redis://127.0.0.1:6379/0 --workers 2
     """
+    if workers and redis_url is None:
+        fail("--workers needs --redis (a local crawl runs in one process)")
     config = load_sources_or_fail(sources_path)
     if source_ids:
         from cuttings.config import ConfigError
@@ -158,7 +190,8 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
         except ConfigError as exc:
             fail(str(exc))
     db = ctx.open_db(create=True)
-    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness)
+    redis = {"url": redis_url, "workers": workers, "prefix": prefix} if redis_url else None
+    summary = do_crawl(db, config, source_ids, since, polite=not no_politeness, redis=redis)
     print_crawl_summary(summary)
     if summary.status == "failed":
         sys.exit(2)
@@ -167,20 +200,23 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness):
 @cli.command()
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Analysis processes (this one still writes alone; same results as one process).")
 @pass_context
-def analyse(ctx, watchlist):
+def analyse(ctx, watchlist, workers):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
 
     Only articles the current watchlist version has not processed are read;
     running it twice changes nothing.
 
-    Example:
+    Examples:
 
         cuttings analyse --watchlist my_watchlist.toml
+        cuttings analyse --workers 4
     """
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
-    counts = do_analyse(db, analyser)
+    counts = do_analyse(db, analyser, workers)
     linked = counts.get("quotes_linked", 0)
     click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
                f"(watchlist version {analyser.version})"
@@ -192,19 +228,22 @@ def analyse(ctx, watchlist):
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Classifying processes (this one still writes alone; same results as one process).")
 @pass_context
-def classify(ctx, models_path, watchlist):
+def classify(ctx, models_path, watchlist, workers):
     """Tag topics, stance and tone on articles not yet classified by the current models.
 
-    Example:
+    Examples:
 
         cuttings classify --models data/models
+        cuttings classify --workers 4
     """
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     record_models(db, classifier, models_path)
-    counts = do_classify(db, classifier, analyser.version)
+    counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
 
@@ -708,8 +747,9 @@ def register_commands() -> None:
     from cuttings.cli_label import label
     from cuttings.cli_init import init
     from cuttings.cli_report import COMMANDS as report_commands
+    from cuttings.cli_distributed import worker
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources, init):
+    for command in (*report_commands, label, sources, init, worker):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 

@@ -405,20 +405,30 @@ _FURNITURE_TOKEN = re.compile(
     r"widget\w*|\w+[-_]widget|(?:\w+[-_])?share[-_]?(?:tools|bar|buttons|links)?|social[-_]\w+|"
     r"most[-_]?(?:read|popular|viewed)\w*|\w*[-_]signup|signup[-_]?\w*|subscribe[-_]\w+|cookie\w*|cmplz\w*)$",
     re.I)
-_FURNITURE_ATTRS = etree.XPath("//*[@data-ad-slot or @data-ad or @data-advert or @data-ad-unit "
-                               "or translate(@aria-label, 'ADVERTISMN', 'advertismn') = 'advertisement']")
 _PROTECTED_TAGS = {"html", "body", "article", "main"}
 # a cheap first pass over the whole class/id string before the per-token regex
-_CLASS_AND_ID_VALUES = etree.XPath("//body//*/@class | //body//*/@id")
+# one pass over the attributes that can mark furniture
+_MARKER_VALUES = etree.XPath("//body//@class | //body//@id | //body//@data-ad-slot | //body//@data-ad | "
+                             "//body//@data-advert | //body//@data-ad-unit | //body//@aria-label")
+_AD_ATTRIBUTES = {"data-ad-slot", "data-ad", "data-advert", "data-ad-unit"}
 # substrings every furniture token contains: a fast first pass (str.find) before the token regex
 _FURNITURE_PARTS = ("ad", "dfp", "gpt", "sponsor", "promo", "newsletter", "related", "read", "more", "recommend",
                     "outbrain", "taboola", "widget", "share", "social", "most", "signup", "subscribe", "cookie", "cmplz")
-_HOLDS_ARTICLE = etree.XPath("boolean(.//article | .//main | .//h1 | .//*[@itemprop='articleBody'])")
+_ARTICLE_MARKERS = etree.XPath("//article | //main | //h1 | //*[@itemprop='articleBody']")
 
 
 def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
-    """Elements with a furniture token in their class or id, in document order."""
-    values = _CLASS_AND_ID_VALUES(tree)
+    """Elements marked as furniture: a furniture token in their class or id, an ad-slot
+    attribute, or ``aria-label="Advertisement"``; in document order."""
+    found = {}
+    values = []
+    for value in _MARKER_VALUES(tree):
+        name = value.attrname
+        if name in ("class", "id"):
+            values.append(value)
+        elif name in _AD_ATTRIBUTES or value.strip().lower() == "advertisement":
+            element = value.getparent()
+            found.setdefault(id(element), element)
     low = "\n".join(v.replace("\n", " ") for v in values).lower()
     starts = [0]
     for value in values:
@@ -430,7 +440,6 @@ def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
             line = bisect.bisect_right(starts, index) - 1
             lines.add(line)
             index = low.find(part, starts[line + 1])
-    found = {}
     for line in sorted(lines):
         if any(_FURNITURE_TOKEN.match(token) for token in values[line].split()):
             element = values[line].getparent()
@@ -446,20 +455,24 @@ def _furniture_texts(tree: HtmlElement) -> set[str]:
     The page is not changed, so the body extractor's choice of the article container is
     unaffected (removing the elements before extraction was measured and lost body F1).
     An element holding the article (an ``article``, ``main`` or ``h1`` inside it, or
-    ``itemprop=articleBody``), 30% or more of the page's words or of its prose is never
+    ``itemprop=articleBody``), 30% or more of the page's text or of its prose is never
     counted, so a theme that puts "widget" or "related" on the article's own container
     cannot empty the body.
     """
+    candidates = _furniture_elements(tree)
+    if not candidates:
+        return set()
     body = tree.find(".//body")
-    total_words = len(body.text_content().split()) if body is not None else 0
+    total_chars = len(body.text_content()) if body is not None else 0
     total_prose = None
     texts: set[str] = set()
     seen: set[int] = set()
-    for element in list(_FURNITURE_ATTRS(tree)) + _furniture_elements(tree):
-        if id(element) in seen or element.tag in _PROTECTED_TAGS or _HOLDS_ARTICLE(element):
+    holds_article = {id(a) for e in _ARTICLE_MARKERS(tree) for a in e.iterancestors()}
+    for element in candidates:
+        if id(element) in seen or element.tag in _PROTECTED_TAGS or id(element) in holds_article:
             continue
         text = element.text_content()
-        if len(text.split()) > 0.3 * total_words:
+        if len(text) > 0.3 * total_chars:
             continue
         if total_prose is None:
             total_prose = _prose_words(tree)
@@ -796,6 +809,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
     result["body"] = "\n\n".join(paragraphs)
 
+    if overridden.get("body") and furniture:
+        # a per-source body selector (e.g. "div.article-text p") can match an advert's own <p>
+        kept = [p for p in overridden["body"].split("\n\n") if " ".join(p.split()).lower() not in furniture]
+        overridden["body"] = "\n\n".join(kept)
     result.update(overridden)
     if "author" in overridden:
         result["authors"] = split_people(overridden["author"], set()) or [overridden["author"]]

@@ -140,16 +140,21 @@ class IncrementalMiddleware:
             return None  # retries and redirects of a request already checked pass as they are
         request.meta["incremental_checked"] = True
         if kind == "discovery":
-            if self.db is not None:
-                request.headers.update(self.policy.conditional_headers(
-                    *store.discovery_validators(self.db, request.url)))
+            request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
         elif kind == "article":
             self.article(request)
         return None
 
+    def known_url(self, url: str) -> dict | None:
+        """What the crawl knows of a normalised URL (the distributed worker reads a snapshot)."""
+        return store.known_url(self.db, url) if self.db is not None else None
+
+    def discovery_validators(self, url: str) -> tuple[str | None, str | None]:
+        return store.discovery_validators(self.db, url) if self.db is not None else (None, None)
+
     def article(self, request) -> None:
         spider, stats = self.crawler.spider, self.crawler.stats
-        state = store.known_url(self.db, request.meta["state_key"]) if self.db is not None else None
+        state = self.known_url(request.meta["state_key"])
         reason = self.policy.skip_reason(state)
         if reason is not None:
             stats.inc_value(f"cuttings/skipped_{reason}")

@@ -45,6 +45,16 @@ def corrections_enabled(datasette) -> bool:
     return bool(_config(datasette).get("corrections"))
 
 
+async def _display_names(datasette, database: str) -> dict[str, str]:
+    """Entity id -> display name (the watchlist's short name, else the name)."""
+    try:
+        result = await datasette.get_database(database).execute(
+            "SELECT id, coalesce(display_name, name) FROM entities")
+    except Exception:  # noqa: BLE001 - not a cuttings database
+        return {}
+    return {row[0]: row[1] for row in result.rows}
+
+
 def story_url(database: str, article_id: Any) -> str:
     return STORY_PATH.format(database=urllib.parse.quote(database), article_id=int(article_id))
 
@@ -116,13 +126,25 @@ def render_cell(row, value, column, table, database, datasette):
             names = json.loads(value)
         except ValueError:
             return None
-        return ", ".join(str(name) for name in names)
+        return ", ".join(str(name) for name in names) or "–"
+    if column == "tone" and isinstance(value, str) and value.startswith("{"):
+        try:
+            tones = json.loads(value)
+        except ValueError:
+            return None
+
+        async def tone_text():
+            names = await _display_names(datasette, database)
+            return ", ".join(f"{names.get(target, target)}: {label}" for target, label in sorted(tones.items())) or "–"
+        return tone_text
     if column == "body" and table in ("articles", "article_versions") and isinstance(value, str) \
             and len(value) > BODY_PREVIEW:
         story = row["id"] if table == "articles" else row["article_id"]
         story = story.value if hasattr(story, "value") else story  # a row page gives foreign-key dicts/cells
         return Markup(f"{escape(value[:BODY_PREVIEW])}… "
                       f'<a href="{escape(story_url(database, story))}">full text on the story page</a>')
+    if value is None and table == "entity_daily" and column.startswith("tone_") and column != "tone_rated":
+        return Markup('<span style="color:#888;font-style:italic">not rated</span>')
     if value is None or column != _STORY_ID_COLUMNS.get(table, "article_id"):
         return None
     if table is not None and table not in _STORY_ID_COLUMNS:

@@ -94,6 +94,13 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
         status, message = "failed", "the crawl did not start (see the log for the error)"
     elif status == "ok" and stats.get("finish_reason") != "finished":
         status, message = "interrupted", f"crawl ended: {stats.get('finish_reason')}"
+    return finish_crawl(db, run_id, sources, stats, status, message)
+
+
+def finish_crawl(db, run_id: int, sources: list[Source], stats: dict, status: str,
+                 message: str | None = None) -> CrawlSummary:
+    """Per-source rows, the run's status from its figures, and the ``crawl_runs`` row: the end of
+    every crawl, local (:func:`run_crawl`) or distributed (``cuttings.distributed``)."""
     summary = summarise(db, run_id, sources, stats)
     if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]
                                                             or summary.counts["articles_unchanged"]

@@ -178,6 +178,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "id": ("Row id.", "31"),
         "article_id": ("The article.", "12"),
         "speaker": ("Speaker as named in the text.", "Mr Campion"),
+        "speaker_id": ("Who the speaker is across articles: one key per person, whatever the spelling or title "
+                       "(`john campion` for John Campion, Mr Campion, John-Paul Campion); NULL for organisations "
+                       "and descriptions (a spokesperson, a resident).", "john campion"),
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
@@ -290,6 +293,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), "
                      "with stance and tone counts.", {
         "entity_id": ("The entity.", "wm_pcc"),
+        "body": ("Its display name.", "PCC"),
         "day": ("Day (UTC), YYYY-MM-DD.", "2026-11-23"),
         "articles": ("Stories mentioning the entity that day.", "3"),
         "stance_favour": ("...of which stance favour.", "1"),
@@ -303,6 +307,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out); corrections "
                           "made in the browser applied.", {
+        "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
+        "speaker_quotes": ("How many quotes this person (without `speaker_id`, this speaker name) has.", "12"),
         "speaker": ("Speaker (a person's correction wins).", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
@@ -323,6 +329,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "quote_id": ("`quotes.id`.", "31"),
         "article_id": ("The article.", "14"),
         "speaker": ("Speaker (corrected).", "Mr Campion"),
+        "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Body (corrected).", "wm_pcc"),
         "entity_method": ("`stated`, `known_speaker` or `corrected`.", "stated"),
@@ -333,7 +340,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body.", {
         "entity_id": ("The body.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
-        "speaker": ("The speaker.", "John Campion"),
+        "speaker_id": ("The person (see `quotes.speaker_id`): all their spellings count together.", "john campion"),
+        "speaker": ("The speaker (one of their spellings).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
         "stories": ("Stories they were quoted in.", "9"),
         "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),
@@ -378,7 +386,7 @@ _FACETS = {
     "effective_labels": ["task", "label", "human"],
     "labels": ["task", "label", "annotator"],
     "crawl_errors": ["source_id", "kind"],
-    "entity_daily": ["entity_id", "tone_rated"],
+    "entity_daily": ["body", "tone_rated"],
 }
 # `articles` has no default sort, so its search (?_search=) is ranked by relevance.
 _SORT_DESC = {
@@ -480,7 +488,9 @@ def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: s
     command += ["-i", str(db_path)] if read_only else [str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
                 "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
-                "--setting", "sql_time_limit_ms", "5000"]
+                "--setting", "sql_time_limit_ms", "5000",
+                # facets over the story view (bodies, stance) need more than Datasette's 200 ms default
+                "--setting", "facet_time_limit_ms", "3000"]
     if open_browser:
         command.append("--open")
     return command

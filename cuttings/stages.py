@@ -63,7 +63,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> di
                         len(article["body"] or ""), len(text))
         return text
 
-    texts = ((text_of(a), a["published_at"]) for a in articles)
+    texts = ((text_of(a), a["published_at"], a.get("source_region")) for a in articles)
     ner = getattr(analyser, "ner", None)
     results = zip(articles, analyser.pipe(texts))
     while True:

@@ -34,23 +34,35 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
-from nlp.watchlist import Watchlist, load_watchlist
+from nlp.watchlist import Watchlist, load_watchlist, parse_watchlist
 
 MATCHES_EXTENSION = "watchlist_matches"   # doc._.watchlist_matches: the ruler's raw matches
 if not Doc.has_extension(MATCHES_EXTENSION):
     Doc.set_extension(MATCHES_EXTENSION, default=None)
 MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
+SOURCE_REGION_KEY = "source_region"   # the region of the outlet (sources.toml), a last resort for "the service"
 REGION_COUNTS_KEY = "watchlist_region_counts"
+ABOUT_FIRE_KEY = "watchlist_about_fire"
+TEXT_KEY = "text"
+# A generic reference after one of these is not the local body.
+NOT_LOCAL_WORDS = {"national", "every", "any", "another", "other", "each", "uk", "british", "english", "whole"}
+FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
-NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE = (
-    "name", "holder", "generic", "group", "group_generic", "group_area", "exclude")
+NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE, PERSON = (
+    "name", "holder", "generic", "group", "group_generic", "group_area", "exclude", "person")
 FUZZY = "fuzzy"
+COORDINATED = "coordinated"   # target: entity ids joined by "+"
+AREA = "area"                 # target: an area name (lowercase) that watched bodies are named after
+# Prepositions that put a body's head before its area: "the fire and rescue service in Shropshire".
+AREA_PREPOSITIONS = ("in", "for", "of", "across", "covering", "from")
+# Words of a generic reference that make it about fire bodies whatever else the article names.
+FIRE_WORDS = {"fire", "brigade", "brigades", "rescue", "fra"}
 
 # Words that do not distinguish one body from another: fuzzy matches must agree on the others.
 COMMON_NAME_WORDS = {
@@ -71,6 +83,14 @@ PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 ODD_WHITESPACE = "\t\r\f\v\u00a0\u2028\u2029"
 ODD_WHITESPACE_PATTERN = re.compile(f"[{ODD_WHITESPACE}]")
 SINGLE_LINE_BREAK = re.compile(r"(?<!\n)(?<!\n )\n(?! *\n)")
+
+
+def doc_text(doc: Doc) -> str:
+    """The document's text: kept in ``user_data`` by the Analyser (``Doc.text`` rebuilds it)."""
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc.text
+    return text
 
 
 def document_text(title: str | None, body: str | None) -> str:
@@ -114,13 +134,18 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
                 patterns.append({"label": label, "pattern": variant, "id": target})
 
     for entity in watchlist.entities:
-        add(NAME, entity.id, entity.aliases + entity.abbreviations)
+        add(NAME, entity.id, entity.aliases + entity.abbreviations + structural_names(watchlist, entity))
+        add(PERSON, entity.id, [person.name for person in entity.people])
         add(GENERIC, entity.id, entity.generic_references)
         add(EXCLUDE, entity.id, entity.exclude)
         for holder in entity.holders:
             target = f"{entity.id}|{holder.name}"
             add(HOLDER, target, [holder.name, holder.surname] + [
                 f"{title} {holder.surname}" for title in ("Mr", "Mrs", "Ms", "Cllr", "Councillor", "Dr")])
+    areas = {area.lower(): area for entity in watchlist.entities if entity.category in watchlist.categories
+             for area in entity.area_names}
+    for key, area in areas.items():
+        add(AREA, key, [area])
     for group in watchlist.groups:
         add(GROUP, group.id, group.aliases)
         add(GROUP_GENERIC, group.id, group.generic_references)
@@ -128,10 +153,26 @@ def watchlist_patterns(watchlist: Watchlist) -> list[dict]:
     return patterns
 
 
+def structural_names(watchlist: Watchlist, entity) -> tuple[str, ...]:
+    """Names built from the body's area and its category's head words: "Hereford and Worcester
+    brigade", "Shropshire's fire service", "the fire and rescue services in Herefordshire"."""
+    category = watchlist.categories.get(entity.category)
+    if category is None or not entity.area_names:
+        return ()
+    names = []
+    for area in entity.area_names:
+        for head in category.heads + category.weak_heads + category.plural_heads:
+            names += [f"{area} {head}", f"{area}'s {head}"]
+        for head in category.heads + category.plural_heads:
+            if len(head.split()) > 1:   # "services in Shropshire" could be any services
+                names += [f"{head} {preposition} {area}" for preposition in AREA_PREPOSITIONS]
+    return tuple(dict.fromkeys(names))
+
+
 SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
 
 
-@Language.factory("cuttings_sentencizer")
+@Language.factory("cuttings_sentencizer", assigns=["token.is_sent_start"], default_config={})
 def make_sentencizer(nlp: Language, name: str):
     """Rule-based sentencizer, vectorised over token attributes.
 
@@ -206,6 +247,16 @@ class WatchlistRuler:
         for key, texts in phrases.items():
             self.matcher.add(key, list(self.nlp.tokenizer.pipe(texts)))
 
+    def initialize(self, get_examples=None, *, nlp=None, watchlist=None, watchlist_path: str | None = None,
+                   patterns=None) -> None:
+        """Set the patterns: from ``patterns``, else from the watchlist (object or TOML path)."""
+        if patterns is None:
+            if watchlist is None:
+                watchlist = load_watchlist(watchlist_path)
+            patterns = watchlist_patterns(watchlist)
+        self.clear()
+        self.add_patterns(patterns)
+
     @property
     def patterns(self) -> list[dict]:
         return list(self._patterns)
@@ -231,8 +282,10 @@ class WatchlistRuler:
         return self
 
 
-@Language.factory("cuttings_watchlist_ruler")
+@Language.factory("cuttings_watchlist_ruler", assigns=[f"doc._.{MATCHES_EXTENSION}"], default_config={})
 def make_watchlist_ruler(nlp: Language, name: str) -> WatchlistRuler:
+    """Phrase patterns of the watchlist; set them with ``initialize(watchlist=...)`` (or
+    ``watchlist_path`` in ``[initialize.components.NAME]``); saved as ``patterns.jsonl``."""
     return WatchlistRuler(nlp, name)
 
 
@@ -255,6 +308,11 @@ class ReferenceResolver:
         self._clean_hashes: set[int] = set()               # words that are no misspelling
         self._typo_hashes: dict[int, tuple[str, ...]] = {}  # misspelling -> watchlist words it is near
 
+    def initialize(self, get_examples=None, *, nlp=None, watchlist=None, watchlist_path: str | None = None) -> None:
+        """Set the watchlist the resolver resolves against (object, or TOML path; default the
+        project's ``data/watchlist.toml``). It is saved with the pipeline by ``to_disk``."""
+        self.set_watchlist(watchlist if watchlist is not None else load_watchlist(watchlist_path))
+
     def set_watchlist(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
         self.entities = {entity.id: entity for entity in watchlist.entities}
@@ -275,6 +333,28 @@ class ReferenceResolver:
                     self.region_entities.setdefault(key, [])
                     if entity.id not in self.region_entities[key]:
                         self.region_entities[key].append(entity.id)
+        # Areas bodies are named after, for coordinated mentions ("the Shropshire, Herefordshire and
+        # Worcestershire fire services"): matched lazily, only in documents with a plural head.
+        self.area_bodies: dict[str, dict[str, str]] = {}   # area (lowercase) -> {category: entity id}
+        for entity in watchlist.entities:
+            if entity.category not in watchlist.categories:
+                continue
+            for area in entity.area_names:
+                self.area_bodies.setdefault(area.lower(), {}).setdefault(entity.category, entity.id)
+        strings = tokenizer.vocab.strings
+        self.list_heads: dict[int, str] = {}   # norm hash of a head's last word -> category
+        for category in watchlist.categories.values():
+            for head in category.plural_heads + category.heads + category.weak_heads:
+                self.list_heads.setdefault(strings.add(head.split()[-1].lower()), category.id)
+        # Lists are looked for only in documents with a plural head ("services") or "brigade".
+        triggers = sorted({head.split()[-1].lower() for category in watchlist.categories.values()
+                           for head in category.plural_heads} | {"brigade"})
+        forms = [form for word in triggers for form in (word, word.title(), word.upper())]
+        self.list_trigger = re.compile("|".join(map(re.escape, forms))) if forms else None
+        self.glue_hashes = {strings.add(word) for word in (",", "and", "&", "the", "'s", "of", "both", "each", "every")}
+        self.head_word_hashes = {strings.add(word) for word in ("fire", "and", "&", "rescue", "'s", "the")}
+        self.fire_hashes = {strings.add(word) for word in ("fire", "rescue", "brigade", "brigades")}
+        self.preposition_hashes = {strings.add(word) for word in AREA_PREPOSITIONS}
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
                 holder.name for holder in entity.holders)
@@ -296,16 +376,17 @@ class ReferenceResolver:
         self._clean_hashes.clear()
         self._typo_hashes.clear()
 
-    # -- serialisation: the resolver's data is the watchlist, stored as JSON of its entities --
+    # -- serialisation: the resolver's data is the watchlist itself, saved as its TOML text ------
     def to_disk(self, path, exclude=tuple()) -> None:
+        if self.watchlist is None:
+            raise ValueError("cuttings_reference_resolver: nothing to save before initialize()")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        source = self.watchlist.path if self.watchlist else None
-        srsly.write_json(path / "resolver.json", {"watchlist_path": str(source) if source else None})
+        (path / "watchlist.toml").write_text(self.watchlist.source, encoding="utf-8")
 
     def from_disk(self, path, exclude=tuple()) -> "ReferenceResolver":
-        data = srsly.read_json(Path(path) / "resolver.json")
-        self.set_watchlist(load_watchlist(data["watchlist_path"]))
+        source = Path(path) / "watchlist.toml"
+        self.set_watchlist(parse_watchlist(source.read_bytes(), source.name))
         return self
 
     # -- fuzzy matching --------------------------------------------------------------------
@@ -356,15 +437,100 @@ class ReferenceResolver:
                        for place in places):
                     yield (start, end, FUZZY, entity_id)
 
+    # -- coordinated mentions ----------------------------------------------------------------
+    def _coordinated_spans(self, doc: Doc, area_hits: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
+        """A list of areas with a head word of a category after it ("the Hereford and Worcester and
+        Shropshire Fire & Rescue Services", "each West Midlands, Shropshire and Staffordshire
+        brigade") or before it ("fire and rescue services across the Shropshire, Telford & Wrekin,
+        Herefordshire and Worcestershire areas") names every watched body of the listed areas."""
+        if not area_hits or self.list_trigger is None or not self.list_trigger.search(doc_text(doc)):
+            return []
+        attributes = doc.to_array([NORM, IS_TITLE, IS_UPPER, SENT_START])
+        norm_list = attributes[:, 0].tolist()
+        # Capitalised words (other places in the list) that do not start a sentence; a line break
+        # is a space token, which ends any list.
+        capitalised = ((attributes[:, 1] | attributes[:, 2]).astype(bool) & (attributes[:, 3] != 1)).tolist()
+        hits = sorted(area_hits, key=lambda hit: (hit[0], -hit[1]))
+        covered: dict[int, str] = {}
+        for start, end, key in hits:
+            for index in range(start, end):
+                covered.setdefault(index, key)
+        glue = self.glue_hashes
+
+        def in_list(index: int) -> bool:
+            return index in covered or norm_list[index] in glue or capitalised[index]
+
+        found = []
+        done_until = -1
+        for start, _end, _key in hits:
+            if start < done_until:
+                continue
+            first = start
+            while first > 0 and start - first < 25 and in_list(first - 1):
+                first -= 1
+            last = start
+            while last + 1 < len(norm_list) and last - start < 25 and in_list(last + 1):
+                last += 1
+            done_until = last + 1
+            # Trim glue at both ends; what remains must list two places or more.
+            while first < last and norm_list[first] in self.glue_hashes:
+                first += 1
+            areas = {covered[index] for index in range(first, last + 1) if index in covered}
+            separators = sum(norm_list[index] in self.glue_hashes and index not in covered
+                             for index in range(first, last + 1))
+            if not areas or not separators:
+                continue
+            head = self._head_after(doc, norm_list, last + 1) or self._head_before(doc, norm_list, first)
+            if head is None:
+                continue
+            category, head_start, head_end = head
+            bodies = sorted({self.area_bodies[key][category] for key in areas if category in self.area_bodies[key]})
+            if bodies and (len(bodies) > 1 or len(areas) > 1 or separators > 1):
+                found.append((min(first, head_start), max(last + 1, head_end), COORDINATED, "+".join(bodies)))
+        return found
+
+    def _head_after(self, doc: Doc, norms: list[int], index: int):
+        """("category", start, end) of a head such as "Fire & Rescue Services" starting at ``index``."""
+        end = index
+        while end < len(doc) and end - index < 4 and norms[end] in self.head_word_hashes:
+            end += 1
+        if end < len(doc) and norms[end] in self.list_heads:
+            if any(norms[position] in self.fire_hashes for position in range(index, end + 1)):
+                return self.list_heads[norms[end]], index, end + 1
+        return None
+
+    def _head_before(self, doc: Doc, norms: list[int], index: int):
+        """A head before "in/across/of/for/covering [the]" ending just before ``index``."""
+        position = index - 1
+        if position >= 0 and doc[position].lower_ == "the":
+            position -= 1
+        if position < 1 or norms[position] not in self.preposition_hashes:
+            return None
+        head_end = position
+        if norms[head_end - 1] not in self.list_heads:
+            return None
+        head_start = head_end - 1
+        while head_start > 0 and head_end - head_start < 5 and norms[head_start - 1] in self.head_word_hashes:
+            head_start -= 1
+        if any(norms[p] in self.fire_hashes for p in range(head_start, head_end)):
+            return self.list_heads[norms[head_end - 1]], head_start, head_end
+        return None
+
     # -- resolution ------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         if self.watchlist is None:
-            raise ValueError("cuttings_reference_resolver needs set_watchlist() before use")
+            raise ValueError("cuttings_reference_resolver needs initialize() before use")
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        area_hits = []
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
-            matches.setdefault((start, end), []).append((label, target))
+            if label == AREA:
+                area_hits.append((start, end, target))
+            else:
+                matches.setdefault((start, end), []).append((label, target))
         for start, end, label, target in self._fuzzy_spans(doc):
+            matches.setdefault((start, end), []).append((label, target))
+        for start, end, label, target in self._coordinated_spans(doc, area_hits):
             matches.setdefault((start, end), []).append((label, target))
 
         selected = self._select(doc, matches)
@@ -379,6 +545,13 @@ class ReferenceResolver:
                         named.setdefault(member, []).append(start)
                 elif label == HOLDER:
                     named.setdefault(target.split("|")[0], []).append(start)
+                elif label == PERSON:
+                    named.setdefault(target, []).append(start)
+                elif label == COORDINATED:
+                    for member in target.split("+"):
+                        named.setdefault(member, []).append(start)
+        for positions in named.values():
+            positions.sort()
         excluded = {target for _key, items in selected for label, target in items if label == EXCLUDE}
 
         mentions: list[Span] = []
@@ -436,6 +609,17 @@ class ReferenceResolver:
             doc.user_data[REGION_COUNTS_KEY] = counts
         return counts
 
+    @staticmethod
+    def _about_fire(doc: Doc) -> bool:
+        """Whether the article is about fire cover (its stations, engines, firefighters): then
+        "the service" in it, with its area named, is the area's fire service."""
+        about = doc.user_data.get(ABOUT_FIRE_KEY)
+        if about is None:
+            lowered = doc_text(doc).lower()
+            about = sum(lowered.count(word) for word in FIRE_CONTEXT_WORDS) >= 2
+            doc.user_data[ABOUT_FIRE_KEY] = about
+        return about
+
     def _linked(self, entity_id: str) -> list[str]:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
         governs = self.entities[entity_id].governs
@@ -443,8 +627,14 @@ class ReferenceResolver:
 
     def _resolve(self, items, doc, start, end, day, named, excluded):
         """(entity_id, method) pairs for the matches sharing one span."""
-        if any(label == EXCLUDE for label, _ in items):
-            return []
+        # An exclusion blocks its own body only: "West Mercia Police and Crime Commissioner" is
+        # excluded for the force and still names the commissioner.
+        blocked = {target for label, target in items if label == EXCLUDE}
+        if blocked:
+            items = [(label, target) for label, target in items
+                     if label != EXCLUDE and label in (NAME, FUZZY) and target not in blocked]
+            if not items:
+                return []
         resolved: dict[str, str] = {}
         for label, target in items:
             if label == NAME:
@@ -456,9 +646,16 @@ class ReferenceResolver:
                     resolved[member] = "matched"
             elif label == HOLDER:
                 resolved[self._office_of(target, day)] = "matched"
+            elif label == COORDINATED:
+                for member in target.split("+"):
+                    resolved.setdefault(member, "matched")
         if resolved:
             return list(resolved.items())
+        if all(label == PERSON for label, _ in items):
+            return []   # a body's person settles references; the person is no mention of the body
         generic_targets = [target for label, target in items if label == GENERIC]
+        if generic_targets and start > 0 and doc[start - 1].norm_ in NOT_LOCAL_WORDS:
+            return []   # "national fire service matters", "every fire service"
         if generic_targets:
             choice = self._resolve_generic(generic_targets, doc[start:end], named, excluded)
             return [(choice, "inferred")] if choice else []
@@ -468,6 +665,9 @@ class ReferenceResolver:
                 continue
             members_named = any(member in named or any(linked in named for linked in self._linked(member))
                                 for member in members)
+            if label == GROUP_GENERIC and self.groups[target].generic_needs_all:
+                members_named = all(member in named or any(linked in named for linked in self._linked(member))
+                                    for member in members)
             if (label == GROUP_GENERIC and members_named) or (
                     label == GROUP_AREA and named):
                 return [(member, "inferred") for member in members]
@@ -509,14 +709,14 @@ class ReferenceResolver:
         scored = max((salience(entity_id, self._linked(entity_id)), entity_id) for entity_id in candidates)
         if scored[0][0] > 0:
             return scored[1]
-        if not any(self.entities[entity_id].kind == "office" for entity_id in named):
-            governed_by = {entity_id: [other.id for other in self.watchlist.entities if other.governs == entity_id]
-                           for entity_id in candidates}
-            scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
-            if scored[0][0] > 0:
-                return scored[1]
+        governed_by = {entity_id: [other.id for other in self.watchlist.entities if other.governs == entity_id]
+                       for entity_id in candidates}
+        scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
+        if scored[0][0] > 0:
+            return scored[1]
         content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
-        if len(content) < 2 and not any(token.is_upper or token.is_title for token in content):
+        if len(content) < 2 and not any(token.is_upper or token.is_title or token.norm_ in FIRE_WORDS
+                                        for token in content) and not self._about_fire(span.doc):
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
@@ -526,11 +726,20 @@ class ReferenceResolver:
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
+        if by_region and by_region[0][0] == 0:
+            # No place in the text: the outlet's own region, when it is one body's area.
+            source_region = str(span.doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
+            local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
+            if len(local) == 1:
+                return local[0]
         return None
 
 
-@Language.factory("cuttings_reference_resolver")
+@Language.factory("cuttings_reference_resolver", assigns=["doc.spans"],
+                  requires=[f"doc._.{MATCHES_EXTENSION}"], default_config={})
 def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
+    """Resolved mentions of watched bodies; its data (the watchlist) is set by ``initialize``
+    and saved with the pipeline by ``to_disk``, so a saved pipeline needs no watchlist file."""
     return ReferenceResolver(nlp, name)
 
 
@@ -538,10 +747,10 @@ def build_nlp(watchlist: Watchlist) -> Language:
     """A blank English pipeline that finds and resolves the watchlist's mentions."""
     nlp = spacy.blank("en")
     nlp.add_pipe("cuttings_sentencizer")
-    ruler = nlp.add_pipe("cuttings_watchlist_ruler")
-    ruler.add_patterns(watchlist_patterns(watchlist))
-    resolver = nlp.add_pipe("cuttings_reference_resolver")
-    resolver.set_watchlist(watchlist)
+    nlp.add_pipe("cuttings_watchlist_ruler")
+    nlp.add_pipe("cuttings_reference_resolver")
+    for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
+        nlp.get_pipe(name).initialize(nlp=nlp, watchlist=watchlist)
     return nlp
 
 
@@ -558,26 +767,32 @@ class Analyser:
         self.nlp = build_nlp(self.watchlist)
         self.version = f"{self.watchlist.version}-{quote_extractor.QUOTES_VERSION}"
 
-    def _make_doc(self, text: str, published_at: str | None) -> Doc:
-        doc = self.nlp.make_doc(normalise_text(text or ""))
+    def _make_doc(self, text: str, published_at: str | None, source_region: str | None = None) -> Doc:
+        normalised = normalise_text(text or "")
+        doc = self.nlp.make_doc(normalised)
         doc.user_data[PUBLISHED_AT_KEY] = published_at
+        doc.user_data[SOURCE_REGION_KEY] = source_region
+        doc.user_data[TEXT_KEY] = normalised
         return doc
 
-    def analyse(self, text: str, published_at: str | None = None) -> dict:
-        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body)."""
-        doc = self._make_doc(text, published_at)
+    def analyse(self, text: str, published_at: str | None = None, source_region: str | None = None) -> dict:
+        """``{"mentions": [...], "quotes": [...]}`` for ``text`` (title + blank line + body);
+        ``source_region`` is the outlet's region (``sources.toml``), used when nothing else in the
+        article settles which body "the fire service" is."""
+        doc = self._make_doc(text, published_at, source_region)
         for _name, component in self.nlp.pipeline:
             doc = component(doc)
         return self._result(text or "", doc)
 
     def pipe(self, items: Iterable[tuple[str, str | None]], batch_size: int = 64) -> Iterator[dict]:
-        """``analyse`` over ``(text, published_at)`` pairs, streamed through ``nlp.pipe``."""
+        """``analyse`` over ``(text, published_at)`` pairs or ``(text, published_at, source_region)``
+        triples, streamed through ``nlp.pipe``."""
         texts: list[str] = []
 
         def docs():
-            for text, published_at in items:
-                texts.append(text or "")
-                yield self._make_doc(text, published_at)
+            for item in items:
+                texts.append(item[0] or "")
+                yield self._make_doc(*item)
 
         for doc in self.nlp.pipe(docs(), batch_size=batch_size):
             yield self._result(texts.pop(0), doc)
@@ -607,6 +822,6 @@ class Analyser:
                     "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
                 })
-        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist)
+        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist, doc.user_data.get(PUBLISHED_AT_KEY))
         return {"mentions": mentions, "quotes": quotes}
 

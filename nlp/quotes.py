@@ -13,11 +13,20 @@ Scare quotes ("power grab") of one to four words are dropped unless a speech ver
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-3"
+QUOTES_VERSION = "quotes-4"
+
+# Roles whose holders never speak for a watched body, whatever body their role names.
+NOT_FOR_A_BODY = re.compile(
+    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite)\b",
+    re.IGNORECASE)
+ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>[^,.;:]{3,80}),")
+SPOKES_WORD = re.compile(r"\b(?:spokesman|spokeswoman|spokesperson)\b", re.IGNORECASE)
+COUNCILLOR = re.compile(r"\b(?:councillor|cllr|coun)\b\.?", re.IGNORECASE)
 
 SPEECH_VERBS = (
     "said|says|say|added|adds|told|tells|warned|warns|claimed|claims|explained|explains|stated|states|"
@@ -26,7 +35,8 @@ SPEECH_VERBS = (
     "went on|goes on|concluded|concludes|announced|announces|confirmed|confirms|declared|declares|"
     "revealed|reveals|acknowledged|acknowledges|suggested|suggests|asked|asks|believes|believed|"
     "pointed out|points out|emphasised|emphasises|maintained|maintains|predicted|predicts|promised|"
-    "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees"
+    "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
+    "described|describes|saying|adding|insisting|explaining|warning|stating"
 )
 VERB = rf"(?:{SPEECH_VERBS})"
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
@@ -78,7 +88,7 @@ VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
 RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
-# A name at the start of a long subject followed by its own verb: "Cllr Sahota thanked Mr Williams ... adding:".
+# A name at the start of a long subject followed by its own verb: "Cllr Patel welcomed Mr Hughes ... adding:".
 LEADING_NAME = re.compile(
     r"^(?P<name>(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Sir|Dame|Prof)\.?\s+)?[A-Z][\w'\u2019-]+"
     r"(?:\s+[A-Z][\w'\u2019-]+)*)\s+[a-z]")
@@ -234,8 +244,8 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
 
 
 def _leading_name(phrase: str) -> str | None:
-    """The person starting a long subject that has its own verb ("Cllr Sahota thanked Mr Williams for
-    the update and"): a titled name or two or more capitalised words, followed by a lowercase word
+    """The person starting a long subject that has its own verb ("Cllr Patel welcomed Mr Hughes to
+    the meeting and"): a titled name or two or more capitalised words, followed by a lowercase word
     that is no role or function word."""
     match = LEADING_NAME.match(phrase.strip())
     if match is None or len(_words(phrase)) <= 3:
@@ -263,8 +273,12 @@ def _looks_like_role(segment: str) -> bool:
 class QuoteAttributor:
     """Attributes the quotations of one article, remembering speakers for pronouns and surnames."""
 
-    def __init__(self, text: str, mentions: list[dict], watchlist):
+    def __init__(self, text: str, mentions: list[dict], watchlist, published_at: str | None = None):
         self.text = text
+        self.day = _parse_day(published_at)
+        self.known_people = _people_index(watchlist, self.day)
+        self.everyone = _people_index(watchlist, None)
+        self.full_names, self.role_patterns = _watchlist_tables(watchlist)
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -295,9 +309,8 @@ class QuoteAttributor:
         if not role or self.watchlist is None:
             return None
         lowered = role.lower()
-        candidates = [entity.id for entity in self.watchlist.entities
-                      if entity.id in self.entity_counts
-                      and any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in entity.speaker_roles)]
+        candidates = [entity_id for entity_id, pattern in self.role_patterns
+                      if entity_id in self.entity_counts and pattern.search(lowered)]
         if not candidates:
             return None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
@@ -328,6 +341,39 @@ class QuoteAttributor:
         return None, None
 
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
+        """Complete ``speaker`` from what is known about the same person, remember it, and settle
+        the body the speaker speaks for (see ``_settle_body``)."""
+        speaker = self._complete(speaker, quote_start)
+        speaker.entity_id = self._settle_body(speaker)
+        return speaker
+
+    def _settle_body(self, speaker: Speaker) -> str | None:
+        """The body a speaker speaks for: none for union representatives, ministers, MPs and other
+        services' people whatever body their role names; else the body their attribution or
+        earlier description names; else their known role at the article's date (watchlist
+        people and office holders); else the body their role words belong to; a councillor
+        quoted in an article about a fire authority speaks for the authority."""
+        role = f"{speaker.role or ''} {speaker.name or ''}"
+        if NOT_FOR_A_BODY.search(role):
+            return None
+        known = _known_body(self.known_people, speaker.name)
+        if known is not None and known in self.entity_counts:
+            return known
+        if speaker.entity_id is not None:
+            return speaker.entity_id
+        if known is not None:
+            return known
+        by_role = self._entity_for_role(role)
+        if by_role is not None:
+            return by_role
+        if COUNCILLOR.search(role) and self.watchlist is not None:
+            authorities = [entity.id for entity in self.watchlist.entities
+                           if entity.category == "fire_authority" and entity.id in self.entity_counts]
+            if authorities:
+                return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
+        return None
+
+    def _complete(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
@@ -472,12 +518,18 @@ class QuoteAttributor:
         else:
             name, role_in_name = split_name_role(name_segment)
             role = role or role_in_name
+        spokesperson = SPOKES_WORD.search(name_segment)
+        if name is None and spokesperson is not None:
+            # "A spokesperson on behalf of the fire service": the speaker is the spokesperson,
+            # the rest says whom for.
+            return Speaker(name=name_segment[:spokesperson.end()].strip(), role=name_segment.strip(),
+                           start=start, end=end)
         if name is None:
             leading = _leading_name(name_segment)
             if leading is not None:
-                name, role = leading, None   # "Cllr Sahota thanked Mr Williams for the update and"
+                name, role = leading, None   # "Cllr Patel welcomed Mr Hughes to the meeting and"
             else:
-                # "One resident, who asked not to be named": the description is of the segment before;
+                # "A neighbour, who did not want to give a name": the description is of the segment before;
                 # "Speaking for the service, a spokesperson": the last segment is the speaker.
                 described = len(segments) > 1 and _words(segments[-1])[0].lower() in RELATIVE_PRONOUNS
                 words = _words(name_segment if described else segments[-1])
@@ -502,7 +554,7 @@ class QuoteAttributor:
             while subject_words and subject_words[-1].lower() in AUXILIARIES:
                 subject_words = subject_words[:-1]
             if subject_words and subject_words[-1].lower() in RELATIVE_PRONOUNS:
-                continue   # "One resident, who asked not to be named, said:": the next verb is the one
+                continue   # "A neighbour, who did not want to give a name, said:": the next verb is the one
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
@@ -510,6 +562,23 @@ class QuoteAttributor:
             subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return None
+
+    def _reported_before(self, quotation: dict) -> Speaker | None:
+        """A paragraph that opens with a quotation mark, right after a paragraph of reported
+        speech ("According to chairman Ann Hale, crews liked the old rota."): the reported speaker."""
+        open_mark = quotation["open_mark"]
+        paragraph_start = self.text.rfind("\n", 0, open_mark) + 1
+        if self.text[paragraph_start:open_mark].strip():
+            return None
+        prior = self.text[:paragraph_start].rstrip()
+        previous_start = prior.rfind("\n") + 1
+        previous = prior[previous_start:]
+        if not previous.strip() or any(mark in previous for mark in QUOTE_MARKS):
+            return None
+        match = ACCORDING_TO.match(previous)
+        if match is None:
+            return None
+        return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
 
     def _after(self, quotation: dict) -> Speaker | None:
         after_start = quotation["close_mark"] + 1
@@ -534,7 +603,7 @@ class QuoteAttributor:
         results: list[dict] = []
         previous: dict | None = None
         for quotation in quotations:
-            speaker = self._before(quotation) or self._after(quotation)
+            speaker = self._before(quotation) or self._after(quotation) or self._reported_before(quotation)
             passive = speaker is NO_SPEAKER   # "we are told": no speaker to name, nor to continue
             if passive:
                 speaker = None
@@ -545,12 +614,28 @@ class QuoteAttributor:
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
+            if not passive and speaker is None and not quoted[:1].isupper():
+                continue   # an unattributed fragment ("the end of its working life")
             if speaker is not None:
                 speaker = self._register(speaker, quotation["open_mark"])
+                if speaker.name and re.search(r"['\u2019]s$", speaker.name):
+                    speaker.name = speaker.name[:-2]   # "Councillor Dent's [letter]"
+                owner = DOCUMENT_OF.match(speaker.name or "")
+                if owner is not None and person_key(owner.group("owner")) is not None:
+                    speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
+                if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
+                    speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
+                if speaker.name is not None and not is_speaker_name(speaker.name):
+                    # A document, a place, a time phrase or a fragment is not who spoke: the
+                    # quotation stays, without a speaker (nor a body, unless its role gave one).
+                    speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
+            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
+                continue   # a headline's quotation with no one named: a scare quote, not a key quote
             result = {
                 "speaker": speaker.name if speaker else None,
+                "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
                 "entity_method": STATED if speaker and speaker.entity_id else None,
@@ -566,11 +651,158 @@ class QuoteAttributor:
         return results
 
 
-def extract_quotes(text: str, mentions: list[dict], watchlist=None) -> list[dict]:
-    """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``."""
+def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at: str | None = None) -> list[dict]:
+    """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``.
+
+    ``published_at`` (ISO date) picks the role a watchlist person held on that day."""
     if not text or not any(mark in text for mark in QUOTE_MARKS):
         return []
-    return QuoteAttributor(text, mentions, watchlist).attribute(find_quotations(text))
+    return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text))
+
+
+def _parse_day(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+_TABLES: dict[tuple[int, str], tuple] = {}
+
+
+def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
+    """(surname -> full name of the watchlist's people and holders when unambiguous,
+    [(entity id, compiled speaker-role pattern)]), computed once per watchlist."""
+    if watchlist is None:
+        return {}, []
+    key = (id(watchlist), watchlist.version)
+    if key not in _TABLES:
+        names: dict[str, str | None] = {}
+        for entity in watchlist.entities:
+            for person in list(getattr(entity, "people", ())) + list(entity.holders):
+                surname = person.name.split()[-1].lower()
+                names[surname] = person.name if names.get(surname, person.name) == person.name else None
+        patterns = [(entity.id, re.compile("|".join(rf"\b{re.escape(word)}\b" for word in entity.speaker_roles)))
+                    for entity in watchlist.entities if entity.speaker_roles]
+        _TABLES[key] = ({surname: name for surname, name in names.items() if name}, patterns)
+    return _TABLES[key]
+
+
+_PEOPLE: dict[tuple[int, str, dt.date | None], dict] = {}
+
+
+def _people_index(watchlist, day: dt.date | None) -> dict[str, list[tuple[str | None, str]]]:
+    """surname -> [(first name, entity id)], cached per watchlist and day."""
+    if watchlist is None:
+        return {}
+    key = (id(watchlist), watchlist.version, day)
+    index = _PEOPLE.get(key)
+    if index is None:
+        if len(_PEOPLE) > 4096:
+            _PEOPLE.clear()
+        index = _PEOPLE[key] = _build_people_index(watchlist, day)
+    return index
+
+
+def _build_people_index(watchlist, day: dt.date | None) -> dict[str, list[tuple[str | None, str]]]:
+    """surname -> [(first name, entity id)] of the watchlist's people and office holders in their
+    role on ``day`` (every one when the day is unknown)."""
+    index: dict[str, list[tuple[str | None, str]]] = {}
+    if watchlist is None:
+        return index
+    for entity in watchlist.entities:
+        people = [person for person in getattr(entity, "people", ()) if person.held_on(day)]
+        people += list(entity.holders_on(day))
+        for person in people:
+            words = person.name.split()
+            index.setdefault(words[-1].lower(), []).append((words[0].lower() if len(words) > 1 else None, entity.id))
+    return index
+
+
+def _known_body(index: dict, speaker: str | None) -> str | None:
+    key = person_key(speaker)
+    if key is None or key[0] not in index:
+        return None
+    surname, first = key
+    bodies = {entity_id for known_first, entity_id in index[surname]
+              if first is None or known_first is None or known_first == first}
+    return bodies.pop() if len(bodies) == 1 else None
+
+
+# -- who a speaker is ---------------------------------------------------------------------------------
+
+DOCUMENT_WORDS = {
+    "report", "reports", "letter", "letters", "statement", "document", "documents", "review", "survey",
+    "study", "plan", "plans", "warning", "website", "paper", "minutes", "agenda", "notice", "consultation",
+    "petition", "book", "article", "proposal", "proposals", "case", "strategy", "inspection", "findings",
+    "figures", "data", "policy", "motion", "leaflet", "post", "tweet", "email", "bulletin", "newsletter",
+    "news", "star", "times", "gazette", "advertiser", "journal", "echo", "observer", "herald", "mercury",
+}
+TIME_WORDS = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "today", "yesterday", "week", "month", "year", "years", "morning", "evening", "night", "afternoon",
+}
+ORGANISATION_WORDS = {
+    "council", "service", "services", "authority", "police", "brigade", "union", "party", "group", "trust",
+    "association", "federation", "ltd", "limited", "company", "government", "office", "department",
+    "commission", "committee", "board", "club", "society", "charity", "ambulance", "force", "fbu",
+    "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
+    "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",
+}
+DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DOCUMENT_WORDS)) + r")$", re.IGNORECASE)
+DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
+
+
+def is_speaker_name(name: str | None) -> bool:
+    """Whether ``name`` can be who spoke: a person ("John Campion", "Mr Campion", "a resident",
+    "the chief fire officer") or an organisation ("Hereford & Worcester Fire and Rescue Service",
+    "the FBU"); not a document ("the report"), a time phrase ("In March the Worcester News"), a
+    clause fragment ("who was awarded a medal"), a lone first name or a repeated phrase."""
+    words = _words(name or "")
+    if not words or len(words) > MAX_SPEAKER_WORDS:
+        return False
+    if words[0].lower().rstrip(".") in TITLES and len(words) > 1:
+        return all(_is_capitalised(word) for word in words[1:]) and not any(
+            word.lower() in DOCUMENT_WORDS | TIME_WORDS for word in words[1:])   # "councillor David Minnery"
+    lowered = [word.lower().strip(".") for word in words]
+    half = len(lowered) // 2
+    if len(lowered) % 2 == 0 and half and lowered[:half] == lowered[half:]:
+        return False   # "the report, the report"
+    if lowered[0] in TIME_WORDS or lowered[0] in {"in", "on", "at", "last", "this", "next", "since", "during",
+                                                  "when", "who", "which", "that", "after", "before"}:
+        return False
+    if any(word in DOCUMENT_WORDS for word in lowered) and not any(word in ORGANISATION_WORDS for word in lowered):
+        return False
+    if any(word in TIME_WORDS for word in lowered[1:]) and not any(_is_capitalised(word) and word.lower()
+                                                                   not in TIME_WORDS for word in words[1:]):
+        return False
+    if lowered[0] in DESCRIPTIVE_DETERMINERS:
+        return len(words) >= 2   # "a resident", "the chairman", "a spokesperson for the service"
+    if not _is_capitalised(words[0]):
+        return False             # "put a business case before the public"
+    if any(word in ORGANISATION_WORDS for word in lowered) or (len(words) == 1 and words[0].isupper()):
+        return True              # "Shropshire Council", "HWFRS", "FBU"
+    if len(words) > 1 and lowered[-1] in CONTENT_ROLE_WORDS | {"manager", "officer", "surveyor", "spokesman"}:
+        return True              # "Shrewsbury Station Manager"
+    return person_key(name) is not None
+
+
+def speaker_identity(name: str | None, known_people: dict | None = None) -> str | None:
+    """One key per person across articles, apart from the role: "John Campion", "Mr Campion",
+    "Cllr John Campion" and "John-Paul Campion" are all ``john campion`` when the watchlist knows
+    a John Campion (else a lone "Mr Campion" is ``campion``); None for descriptions ("a resident")
+    and organisations."""
+    key = person_key(name)
+    if key is None:
+        return None
+    surname, first = key
+    if first is None and known_people and surname in known_people:
+        firsts = {known_first for known_first, _entity in known_people[surname] if known_first}
+        if len(firsts) == 1:
+            first = firsts.pop()
+    first = first.split("-")[0] if first else None
+    return f"{first} {surname}" if first else surname
 
 
 # -- speakers known from earlier quotes -------------------------------------------------------------
@@ -595,7 +827,7 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
 
 class SpeakerMemory:
     """Which watched entity each named person speaks for, learnt from the quotes whose article
-    states it ("Councillor Eric Carter, chairman of Shropshire Fire Authority, said").
+    states it ("Councillor Eric Carter, who chairs Shropshire Fire Authority, said").
 
     ``link`` gives that entity to the person's quotes in articles that do not say it ("Councillor
     Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only when every

@@ -15,7 +15,7 @@ from nlp import packaged_data
 from nlp.errors import NlpError
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
-RULES_VERSION = "rules-3"
+RULES_VERSION = "rules-4"
 
 DEFAULT_WATCHLIST_PATH = packaged_data("watchlist.toml")
 ENTITY_KINDS = ("organisation", "office", "person")
@@ -42,6 +42,22 @@ class Holder:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone who speaks for a body in a role (a chief fire officer, a chair), from ``start`` to
+    ``end`` when known (None: not known)."""
+
+    name: str
+    role: str = ""
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def held_on(self, day: dt.date | None) -> bool:
+        if day is None:
+            return True
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True)
 class Entity:
     """One watched body or office."""
 
@@ -58,6 +74,8 @@ class Entity:
     speaker_roles: tuple[str, ...] = ()
     infer_from_region: bool = False
     governs: str | None = None
+    area_names: tuple[str, ...] = ()
+    people: tuple["Person", ...] = ()
     display_name: str = ""  # short name for reports and Datasette ("HWFRS"); falls back to name
 
     def holders_on(self, day: dt.date | None) -> list[Holder]:
@@ -76,6 +94,23 @@ class Group:
     aliases: tuple[str, ...] = ()
     generic_references: tuple[str, ...] = ()
     area_references: tuple[str, ...] = ()
+    #: generic references ("the fire services") need every member named, not just one
+    generic_needs_all: bool = False
+
+
+@dataclass(frozen=True)
+class Category:
+    """What names a body of one category by structure: ``heads`` follow one of the body's
+    ``area_names`` ("Hereford and Worcester" + "brigade"), or precede it with "in/of/for/across"
+    ("the fire and rescue service in Shropshire"); ``plural_heads`` name several bodies of the
+    category at once when they follow or precede a list of areas."""
+
+    id: str
+    heads: tuple[str, ...] = ()
+    plural_heads: tuple[str, ...] = ()
+    #: heads too general to follow a town's name ("service"): they follow only ``area_names``
+    #: marked as whole areas (counties)
+    weak_heads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -84,8 +119,12 @@ class Watchlist:
 
     entities: list[Entity]
     groups: list[Group] = field(default_factory=list)
+    categories: dict[str, "Category"] = field(default_factory=dict)
     version: str = ""
     path: Path | None = None
+    #: The TOML text the watchlist was parsed from: saved with a spaCy pipeline so that it is
+    #: self-contained (``parse_watchlist(source.encode())`` gives the same watchlist back).
+    source: str = ""
 
     def get(self, entity_id: str) -> Entity:
         """The entity with ``entity_id``; KeyError if unknown."""
@@ -101,10 +140,12 @@ class Watchlist:
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
                          "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
-                         "display_name"})
+                         "area_names", "people", "display_name"})
+PERSON_KEYS = frozenset({"name", "role", "from", "to"})
+CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
-GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references"})
-TOP_KEYS = {"entity": None, "group": None, "analysis": frozenset({"ner_model"})}
+GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references", "generic_needs_all"})
+TOP_KEYS = {"entity": None, "group": None, "category": None, "analysis": frozenset({"ner_model"})}
 
 
 def _reject_unknown(raw: dict, allowed, where: str) -> None:
@@ -158,6 +199,38 @@ def _parse_holders(raw: dict, where: str) -> tuple[Holder, ...]:
     return tuple(holders)
 
 
+def _parse_people(raw: dict, where: str) -> tuple[Person, ...]:
+    people = []
+    for item in raw.get("people", []):
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise WatchlistError(f"{where}: person without a name")
+        name = str(item["name"]).strip()
+        _reject_unknown(item, PERSON_KEYS, f"{where}: person '{name}'")
+        start = _parse_date(item.get("from"), where, name, "from")
+        end = _parse_date(item.get("to"), where, name, "to")
+        if start and end and end < start:
+            raise WatchlistError(f"{where}: person '{name}': 'to' is before 'from'")
+        people.append(Person(name=name, role=str(item.get("role", "")).strip(), start=start, end=end))
+    return tuple(people)
+
+
+def _parse_categories(raw_categories, file_label: str) -> dict[str, Category]:
+    if not isinstance(raw_categories, list):
+        raise WatchlistError(f"{file_label}: [[category]] entries must be tables")
+    categories = {}
+    for raw in raw_categories:
+        category_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(category_id, str) or not category_id.strip():
+            raise WatchlistError(f"{file_label}: category without 'id'")
+        where = f"{file_label}: category '{category_id}'"
+        _reject_unknown(raw, CATEGORY_KEYS, where)
+        categories[category_id] = Category(
+            id=category_id, heads=_string_list(raw, "heads", where),
+            plural_heads=_string_list(raw, "plural_heads", where),
+            weak_heads=_string_list(raw, "weak_heads", where))
+    return categories
+
+
 def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
     entity_id = raw.get("id")
     if not isinstance(entity_id, str) or not entity_id.strip():
@@ -192,6 +265,8 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
         speaker_roles=_string_list(raw, "speaker_roles", where),
         infer_from_region=bool(raw.get("infer_from_region", False)),
         governs=raw.get("governs"),
+        area_names=_string_list(raw, "area_names", where),
+        people=_parse_people(raw, where),
         display_name=str(raw.get("display_name") or "").strip(),
     )
 
@@ -212,6 +287,7 @@ def _parse_group(raw: dict, file_label: str, known_ids: set[str]) -> Group:
         aliases=_string_list(raw, "aliases", where),
         generic_references=_string_list(raw, "generic_references", where),
         area_references=_string_list(raw, "area_references", where),
+        generic_needs_all=bool(raw.get("generic_needs_all", False)),
     )
 
 
@@ -223,8 +299,16 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
         raw_bytes = path.read_bytes()
     except OSError as error:
         raise WatchlistError(f"{file_label}: cannot read: {error.strerror}") from None
+    watchlist = parse_watchlist(raw_bytes, file_label)
+    watchlist.path = path
+    return watchlist
+
+
+def parse_watchlist(raw_bytes: bytes, file_label: str = "watchlist.toml") -> Watchlist:
+    """Parse and validate watchlist TOML given as bytes (what a saved spaCy pipeline stores)."""
     try:
-        document = tomllib.loads(raw_bytes.decode("utf-8"))
+        text = raw_bytes.decode("utf-8")
+        document = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise WatchlistError(f"{file_label}: invalid TOML: {error}") from None
     raw_entities = document.get("entity")
@@ -248,5 +332,7 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
         if entity.governs is not None and entity.governs not in seen:
             raise WatchlistError(f"{file_label}: entity '{entity.id}': governs unknown entity '{entity.governs}'")
     groups = [_parse_group(raw, file_label, seen) for raw in document.get("group", [])]
+    categories = _parse_categories(document.get("category", []), file_label)
     digest = hashlib.sha256(raw_bytes).hexdigest()[:12]
-    return Watchlist(entities=entities, groups=groups, version=f"{digest}-{RULES_VERSION}", path=path)
+    return Watchlist(entities=entities, groups=groups, categories=categories,
+                     version=f"{digest}-{RULES_VERSION}", source=text)

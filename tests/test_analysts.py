@@ -48,15 +48,15 @@ def check_answers(conn: sqlite3.Connection) -> None:
     rows = _ask(conn, "A2")
     assert rows
     for row in rows[:6]:
-        direct = _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? AND speaker = ?",
-                      [row["body"], row["speaker"]])
+        direct = _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? "
+                            "AND coalesce(speaker_id, speaker) = ?", [row["body"], row["speaker_id"] or row["speaker"]])
         assert row["quotes"] == direct
     top = {}
     for row in rows:
         top.setdefault(row["body"], row)
     for body, row in top.items():
         best = _one(conn, "SELECT max(n) FROM (SELECT count(*) AS n FROM quotes_by_speaker WHERE body = ? "
-                          "GROUP BY speaker)", [body])
+                          "AND speaker IS NOT NULL GROUP BY coalesce(speaker_id, speaker))", [body])
         assert row["quotes"] == best
     # A3: syndicated stories = originals with copies; outlets listed
     rows = _ask(conn, "A3")
@@ -149,7 +149,9 @@ def test_questions_on_sample(sample):
     conn.row_factory = sqlite3.Row
     try:
         check_answers(conn)
-        top = {row["body"]: row["speaker"] for row in _ask(conn, "A2")}
+        top = {}
+        for row in _ask(conn, "A2"):
+            top.setdefault(row["body"], row["speaker"])
         assert top["PCC"] == "Mr Campion"
     finally:
         conn.close()
@@ -165,7 +167,9 @@ def test_questions_on_demo_database(demo_db):
     conn.row_factory = sqlite3.Row
     try:
         check_answers(conn)
-        top = {row["body"]: row["speaker"] for row in _ask(conn, "A2")}
+        top = {}
+        for row in _ask(conn, "A2"):  # ordered by body, rank: the first row of a body is its most quoted
+            top.setdefault(row["body"], row["speaker"])
         assert "Campion" in top["PCC"]
     finally:
         conn.close()

@@ -113,12 +113,20 @@ def test_facets_show_body_names(readonly):
     # column descriptions are folded away so the rows are above the fold
     assert page.index("<details class=\"cuttings-columns\">") < page.index('<dl class="column-descriptions">') \
         < page.index("</details>") < page.index('<table class="rows-and-columns">')
+    assert "timed out" not in page
+    assert "PCC: negative" in page and '{"wm_pcc"' not in page  # tone by body name, not JSON of ids
+    header = page.split('<table class="rows-and-columns">', 1)[1].split("</thead>", 1)[0]
+    assert header.index("title") < header.index("bodies") < header.index("stance") < header.index("url")
     data = _json(readonly, "/cuttings/article_summary", {"_facet_array": "bodies", "_size": "0"})
     names = {item["value"] for item in data["facet_results"]["bodies"]["results"]}
     assert {"PCC", "HWFRS", "West Mercia Police"} <= names and "wm_pcc" not in names
     data = _json(readonly, "/cuttings/mentions", {"_facet": "entity_id", "_size": "0"})
     labels = {item["label"] for item in data["facet_results"]["entity_id"]["results"]}
     assert "West Mercia Police and Crime Commissioner" in labels
+    data = _json(readonly, "/cuttings/entity_daily", {"_facet": "body", "_size": "0"})
+    assert {item["value"] for item in data["facet_results"]["body"]["results"]} >= {"PCC", "H&W Fire Authority"}
+    status, daily = _open(readonly + "/cuttings/entity_daily?entity_id=hw_fire_authority")
+    assert "not rated" in daily and "timed out" not in daily
     data = _json(readonly, "/cuttings/quotes_by_speaker", {"_facet": "body", "_size": "0"})
     assert {item["value"] for item in data["facet_results"]["body"]["results"]} >= {"PCC", "H&W Fire Authority"}
 

@@ -48,3 +48,21 @@ def test_split_people(value, people):
 ])
 def test_site_name_removed(title, expected):
     assert strip_site_name(title, {"marches", "courier", "marchescourier"}) == expected
+
+
+def _page_with_links(paragraphs: list[str], links: int) -> str:
+    items = "".join(f'<p class="teaser"><a href="/news/story-{i}/">Council story number {i} about the budget</a></p>'
+                    for i in range(links))
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f'<html><head><title>Budget passes</title><meta property="og:type" content="website"></head>'
+            f'<body><h1>Budget passes after long meeting</h1>{body}<div class="more">{items}</div></body></html>')
+
+
+def test_link_density_alone_never_rejects_article_prose():
+    prose = ["Herefordshire Council approved its budget on Thursday night after a four-hour meeting in which "
+             f"opposition councillors twice tried to delay the vote, citing concerns about the consultation on youth services and libraries, number {i}."
+             for i in range(4)]
+    article = extract_article(_page_with_links(prose, 45), "https://x.example/news/budget-passes/")
+    assert article["is_article"], article["reject_reason"]
+    listing = extract_article(_page_with_links(["Latest news from the council."], 45), "https://x.example/news/")
+    assert not listing["is_article"]

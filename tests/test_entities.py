@@ -251,3 +251,117 @@ def test_evaluation_reports_every_slice(analyser):
     for rows in result["by_slice"].values():
         assert set(rows) == set(analyser.watchlist.ids)
     assert "held_out" in format_table(result)
+
+
+# -- spaCy components: config, initialize, self-contained serialisation ------------------------
+
+SMALL_WATCHLIST = '''
+[[category]]
+id = "fire_service"
+heads = ["fire service", "fire and rescue service"]
+weak_heads = ["brigade"]
+plural_heads = ["fire services", "brigades"]
+
+[[entity]]
+id = "lfrs"
+name = "Loamshire Fire and Rescue Service"
+kind = "organisation"
+category = "fire_service"
+aliases = ["Loamshire Fire and Rescue Service"]
+area_names = ["Loamshire"]
+region_terms = ["Loamchester"]
+infer_from_region = true
+generic_references = ["the fire service", "the brigade"]
+people = [{ name = "Ada Quill", role = "chief fire officer" }]
+
+[[entity]]
+id = "bfrs"
+name = "Barsetshire Fire Service"
+kind = "organisation"
+category = "fire_service"
+aliases = ["Barsetshire Fire Service"]
+area_names = ["Barsetshire"]
+region_terms = ["Barchester"]
+infer_from_region = true
+generic_references = ["the fire service", "the brigade"]
+'''
+
+
+def mentions_of(doc):
+    return [(span.text, span.label_) for span in doc.spans[MENTIONS_KEY]]
+
+
+def test_blank_pipeline_initialised_from_config(tmp_path):
+    path = tmp_path / "watchlist.toml"
+    path.write_text(SMALL_WATCHLIST)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("cuttings_watchlist_ruler")
+    nlp.add_pipe("cuttings_reference_resolver")
+    for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
+        nlp.config["initialize"]["components"][name] = {"watchlist_path": str(path)}
+    nlp.initialize()
+    doc = nlp("Crews from Loamshire Fire and Rescue Service were called.")
+    assert mentions_of(doc) == [("Loamshire Fire and Rescue Service", "lfrs")]
+    summary = nlp.analyze_pipes(pretty=False)["summary"]
+    assert summary["cuttings_reference_resolver"]["assigns"] == ["doc.spans"]
+    assert summary["cuttings_watchlist_ruler"]["assigns"] == ["doc._.watchlist_matches"]
+
+
+def test_saved_pipeline_loads_after_the_watchlist_file_is_moved(tmp_path):
+    path = tmp_path / "watchlist.toml"
+    path.write_text(SMALL_WATCHLIST)
+    nlp = build_nlp(load_watchlist(path))
+    nlp.to_disk(tmp_path / "saved")
+    path.rename(tmp_path / "elsewhere.toml")
+    (tmp_path / "saved").rename(tmp_path / "moved")
+    assert not any("watchlist.toml" in text for text in
+                   [(tmp_path / "moved" / "config.cfg").read_text()])
+    loaded = spacy.load(tmp_path / "moved")
+    text = "The Loamshire brigade sent two engines to Loamchester. The fire service said all were safe."
+    expected = mentions_of(nlp(text))
+    assert expected == [("Loamshire brigade", "lfrs"), ("The fire service", "lfrs")]
+    assert mentions_of(loaded(text)) == expected
+
+
+def test_structural_names_and_coordinated_lists():
+    nlp = build_nlp(_small_watchlist())
+    doc = nlp("Chiefs from the Loamshire and Barsetshire fire services met on Monday.")
+    assert sorted(span.label_ for span in doc.spans[MENTIONS_KEY]) == ["bfrs", "lfrs"]
+    doc = nlp("A new control room will serve each Wessex, Loamshire and Barsetshire brigade.")
+    assert sorted(span.label_ for span in doc.spans[MENTIONS_KEY]) == ["bfrs", "lfrs"]
+    doc = nlp("Savings were found by the fire and rescue services across the Loamshire and Barsetshire areas.")
+    assert sorted(span.label_ for span in doc.spans[MENTIONS_KEY]) == ["bfrs", "lfrs"]
+    doc = nlp("Bus services across Loamshire and Barsetshire were cut.")
+    assert mentions_of(doc) == []
+
+
+def test_generic_reference_resolved_by_person_then_by_area():
+    nlp = build_nlp(_small_watchlist())
+    doc = nlp("Ada Quill spoke at the open day. The fire service has a new engine.")
+    assert mentions_of(doc) == [("The fire service", "lfrs")]
+    doc = nlp("A barn burnt near Barchester. The fire service sent a crew from Barchester fire station.")
+    assert mentions_of(doc) == [("The fire service", "bfrs")]
+    doc = nlp("Ministers want every fire service to publish its figures.")
+    assert mentions_of(doc) == []
+
+
+def _small_watchlist():
+    import tempfile
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "watchlist.toml"
+        path.write_text(SMALL_WATCHLIST)
+        return load_watchlist(path)
+
+
+def test_exclusion_blocks_only_its_own_body(analyser):
+    result = analyser.analyse("Budgets\n\nThe rises set by the West Mercia Police and Crime Commissioner "
+                              "were agreed.", "2020-01-01")
+    assert {mention["entity_id"] for mention in result["mentions"]} == {"wm_pcc"}
+
+
+def test_source_region_settles_the_fire_service_when_the_text_does_not(analyser):
+    text = "Crews praised\n\nThe fire service sent four engines to a barn blaze overnight."
+    assert analyser.analyse(text, "2024-01-01")["mentions"] == []
+    found = analyser.analyse(text, "2024-01-01", "Shropshire")["mentions"]
+    assert [(m["surface"], m["entity_id"]) for m in found] == [("The fire service", "sfrs")]
+    assert analyser.analyse(text, "2024-01-01", "Devon")["mentions"] == []

@@ -37,7 +37,7 @@ def test_named_entities_recorded_when_configured(tmp_path):
     db = store.connect(db_path)
     save_article(db, {"url": "http://a.example/1", "canonical_url": "http://a.example/1",
                             "title": "Fire authority chairman criticises plan",
-                            "body": "Councillor Eric Carter, chairman of Shropshire Fire Authority, said "
+                            "body": "Councillor Eric Carter, who chairs Shropshire Fire Authority, told members that "
                                     "Telford & Wrekin Council would oppose the plan by John Campion."}, None)
     db.close()
     result = run_cli("--db", str(db_path), "analyse", "--watchlist", str(watchlist_with(tmp_path, model)))
@@ -45,9 +45,9 @@ def test_named_entities_recorded_when_configured(tmp_path):
     rows = sqlite3.connect(db_path).execute("SELECT label, text, start_char, end_char, analyser_version "
                                             "FROM named_entities ORDER BY start_char").fetchall()
     assert [(r[0], r[1]) for r in rows] == [("PERSON", "Eric Carter"), ("ORG", "Telford & Wrekin Council")]
-    text = document_text("Fire authority chairman criticises plan", "Councillor Eric Carter, chairman of "
-                               "Shropshire Fire Authority, said Telford & Wrekin Council would oppose the plan "
-                               "by John Campion.")
+    text = document_text("Fire authority chairman criticises plan", "Councillor Eric Carter, who chairs "
+                               "Shropshire Fire Authority, told members that Telford & Wrekin Council would "
+                               "oppose the plan by John Campion.")
     assert all(text[r[2]:r[3]] == r[1] for r in rows)
     assert "+ner:" in rows[0][4]
     mentions = sqlite3.connect(db_path).execute("SELECT DISTINCT entity_id FROM mentions").fetchall()

@@ -5,7 +5,8 @@ import pytest
 
 from nlp.entities import Analyser
 from nlp.evaluate_entities import evaluate_quotes
-from nlp.quotes import extract_quotes, find_quotations, split_name_role
+from nlp.quotes import (_people_index, extract_quotes, find_quotations, is_speaker_name, speaker_identity,
+                        split_name_role)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_x_said_after_quote_and_pcc_link(analyser):
 
 
 def test_pronouns_mean_the_last_named_speaker(analyser):
-    text = ("Councillor Eric Carter, chairman of Shropshire and Wrekin Fire Authority, criticised the plan.\n\n"
+    text = ("Councillor Eric Carter, who chairs Shropshire and Wrekin Fire Authority, attacked the proposal.\n\n"
             '"This is about saving lives, not money," he said.\n\n'
             'He added: "We will go to the High Court if we have to."\n\n'
             'West Mercia PCC John Campion said: "The business case is clear and the savings are real."\n\n'
@@ -76,10 +77,10 @@ def test_multi_paragraph_quote(analyser):
 
 
 def test_curly_quotes(analyser):
-    text = "Brig Jones said: \u201cWe can probably manage what is coming, but no more.\u201d"
+    text = "Brig Jones said: \u201cWe can cope with this winter, though only just.\u201d"
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Brig Jones"
-    assert quote["text"] == "We can probably manage what is coming, but no more."
+    assert quote["text"] == "We can cope with this winter, though only just."
 
 
 def test_scare_quotes_are_not_quotes(analyser):
@@ -162,14 +163,14 @@ def test_lone_common_noun_is_not_a_person(analyser):
 @pytest.mark.parametrize("text, speaker, role", [
     ('Ed Chantler, Director at Total Developments, said: "The site has created hundreds of jobs here."',
      "Ed Chantler", "Director at Total Developments"),
-    ('One resident, who asked not to be named, said: "The smoke was so thick we could not see the road."',
-     "One resident", "One resident, who asked not to be named"),
-    ('Councillor Roger Evans (Liberal Democrats, Longden), however, said such a rule might be "far too '
-     'blunt an instrument for elected members".', "Councillor Roger Evans", None),
-    ('Cllr Sahota thanked Mr Williams for the update and said he backed the alliance, adding: "Can the '
-     'savings actually be measured year on year?"', "Cllr Sahota", None),
-    ('The Star has not seen the messages, but Shropshire Fire and Rescue Service has confirmed that a '
-     'review of "what was said to staff on that night" has begun.',
+    ('A neighbour, who did not want to give a name, said: "The smoke was so thick we could not see the road."',
+     "A neighbour", "A neighbour, who did not want to give a name"),
+    ('Councillor Ann Price (Green, Castle ward), however, said the new rule could prove "far too '
+     'blunt a tool for elected members".', "Councillor Ann Price", None),
+    ('Cllr Patel welcomed Mr Hughes to the meeting and gave the merger his support, adding: "Can the '
+     'savings actually be measured year on year?"', "Cllr Patel", None),
+    ('The paper could not check the texts, but Shropshire Fire and Rescue Service has said that an '
+     'inquiry into "what was said to staff on that night" is under way.',
      "Shropshire Fire and Rescue Service", "Shropshire Fire and Rescue Service"),
     ('According to the fire authority, this suggests the plan "would leave the county with fewer crews at '
      'night".',
@@ -181,7 +182,7 @@ def test_speaker_is_the_subject_not_its_surroundings(analyser, text, speaker, ro
 
 
 @pytest.mark.parametrize("text", [
-    'Mr Campion said the merger made sense.\n\nThe alliance is vital if the service is to remain "fit to '
+    'Mr Campion said the merger made sense.\n\nWorking together will keep the brigade "fit to '
     'face the financial pressures of the next ten years", it has been argued.',
     'Mr Campion said the merger made sense.\n\nThe plan, we are told, "will put both services on a '
     'sound footing for the next decade".',
@@ -193,8 +194,8 @@ def test_passive_reports_have_no_speaker_and_do_not_continue_the_last_one(analys
 
 
 def test_a_conjunction_is_not_a_speaker(analyser):
-    text = ('Assistant chief fire officer Karen Gowreesunker described the joint control room as "a '
-            'model for the whole of the country to follow" and said the project was now being assessed.')
+    text = ('The deputy chief, Mo Reid, described the shared control room as "a '
+            'model for the whole of the country to follow" and added that it was now under review.')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] != "and"
 
@@ -242,9 +243,9 @@ def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():
 
 CARTER_STORIES = [
     ("Merger row goes on",
-     'Councillor Carter said: "We have still not seen the evidence the Home Office relied on."'),
+     'Councillor Marsh said: "We have still not seen the evidence the Home Office relied on."'),
     ("Fire authority chairman attacks merger",
-     'Councillor Eric Carter, chairman of Shropshire Fire Authority, said: "This merger is a '
+     'Councillor Ivy Marsh, chairman of Shropshire Fire Authority, said: "This merger is a '
      'leap in the dark for the people of Shropshire."'),
 ]
 
@@ -263,8 +264,8 @@ def _quote_rows(db):
 
 
 EXPECTED_CARTER_ROWS = [
-    ("Fire authority chairman attacks merger", "Councillor Eric Carter", "shropshire_fire_authority", "stated"),
-    ("Merger row goes on", "Councillor Carter", "shropshire_fire_authority", "known_speaker"),
+    ("Fire authority chairman attacks merger", "Councillor Ivy Marsh", "shropshire_fire_authority", "stated"),
+    ("Merger row goes on", "Councillor Marsh", "shropshire_fire_authority", "known_speaker"),
 ]
 
 
@@ -291,3 +292,69 @@ def test_analyse_stage_links_known_speakers_whatever_the_order(tmp_path):
     assert _quote_rows(apart) == EXPECTED_CARTER_ROWS
     assert store.count_to_process(apart, "classify", "models-v1") == 2   # tone reads quotes: classify again
     assert analyse_stage(apart, analyser)["quotes_linked"] == 0          # idempotent
+
+
+# -- who speaks, and for which body ------------------------------------------------------------
+
+@pytest.mark.parametrize("name, ok", [
+    ("the report, the report", False), ("The flood warning for the River Teme", False),
+    ("In March the Worcester News", False), ("Guy", False), ("who was awarded a medal last year", False),
+    ("The letter", False), ("John Campion", True), ("Mr Campion", True), ("a resident", True),
+    ("HWFRS", True), ("Shropshire Council", True), ("councillor David Minnery", True),
+])
+def test_speaker_is_a_person_or_an_organisation(name, ok):
+    assert is_speaker_name(name) is ok
+
+
+def test_one_identity_per_person_across_spellings(analyser):
+    people = _people_index(analyser.watchlist, None)
+    keys = {speaker_identity(name, people) for name in
+            ("John Campion", "Mr Campion", "John-Paul Campion", "Cllr John Campion")}
+    assert keys == {"john campion"}
+    assert speaker_identity("a spokesperson", people) is None
+
+
+def test_union_representative_does_not_speak_for_the_service(analyser):
+    text = ("Station plans\n\n"
+            'Dan Rowe, who speaks for the FBU at Hereford and Worcester Fire and Rescue Service, said: '
+            '"Our members will fight every one of these cuts."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Dan Rowe" and quote["entity_id"] is None
+
+
+def test_councillor_in_a_fire_authority_story_speaks_for_the_authority(analyser):
+    text = ("Budget vote\n\nShropshire and Wrekin Fire Authority met on Tuesday to set its budget.\n\n"
+            'Councillor Mia Stone said: "We cannot keep asking taxpayers for more every single year."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Councillor Mia Stone"
+    assert quote["entity_id"] == "shropshire_fire_authority"
+
+
+def test_watchlist_person_speaks_for_their_body(analyser):
+    text = ('Crews praised\n\nShropshire Fire and Rescue Service thanked the public.\n\n'
+            '"Every crew did a remarkable job in difficult weather," Mr Hardiman said.')
+    [quote] = quotes_of(analyser, text, "2022-03-01")
+    assert quote["entity_id"] == "sfrs"
+    assert quote["speaker_id"] == "simon hardiman"
+
+
+def test_document_is_not_a_speaker_but_its_author_is(analyser):
+    text = ('Letter sent\n\nThe report said: "Response times have risen in most rural areas this year."\n\n'
+            'Councillor Ray Dent\'s letter said: "We ask the minister to think again about the plan."')
+    first, second = quotes_of(analyser, text)
+    assert first["speaker"] is None
+    assert second["speaker"] == "Councillor Ray Dent"
+
+
+def test_reported_speech_paragraph_gives_the_next_quotation_its_speaker(analyser):
+    text = ("Rota change\n\nAccording to chairman Ann Hale, crews had liked the old rota.\n\n"
+            '"We wanted to keep it, but the law has changed and we must follow it."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Ann Hale"
+
+
+def test_unattributed_fragments_and_headline_quotations_are_not_quotes(analyser):
+    text = ('Chief warns of "tough choices" ahead\n\n'
+            'The old engine was near "the end of its useful working life" by then.\n\n'
+            'Ann Hale said: "We will replace it before the winter if the budget allows."')
+    assert [q["speaker"] for q in quotes_of(analyser, text)] == ["Ann Hale"]

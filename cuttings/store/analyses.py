@@ -47,7 +47,8 @@ def articles_to_process(db: Database, stage: str, version: str, *, limit: int | 
     ``requires=(stage, version)`` limits them to articles that an earlier stage has already
     processed at its current version (classify needs the mentions that analyse writes).
     """
-    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, p.version AS processed_version",
+    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, p.version AS processed_version, "
+                          "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region",
                           requires) + " ORDER BY a.id"
     params: list[Any] = [stage, version, *(requires or ())]
     if limit:
@@ -87,9 +88,9 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
             [(article["id"], m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
               m.get("paragraph"), m.get("method", "matched"), version) for m in mentions])
         db.conn.executemany(
-            "INSERT INTO quotes (article_id, speaker, speaker_role, entity_id, entity_method, text, start_char, "
-            "end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(article["id"], q.get("speaker"), q.get("speaker_role"), q.get("entity_id"),
+            "INSERT INTO quotes (article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
+            "start_char, end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(article["id"], q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
               q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
               q["start_char"], q["end_char"], version) for q in quotes])
         mark_processed(db, article["id"], "analyse", version, article["content_hash"])

@@ -542,8 +542,114 @@ _VIEWS_V7 = {
 }
 
 
+# The speaker's identity: one key per person across articles (nlp.quotes.speaker_identity), so
+# analysts count quotes per person, not per spelling ("John Campion", "Mr Campion").
+_VIEWS_V8 = {
+    "quote_view": _VIEWS_V6["quote_view"].replace("  q.speaker_role,\n", "  q.speaker_id,\n  q.speaker_role,\n", 1),
+    "quotes_by_speaker": _VIEWS_V6["quotes_by_speaker"].replace(
+        "SELECT\n  q.speaker,\n",
+        "SELECT\n  q.speaker_id,\n"
+        "  count(*) OVER (PARTITION BY coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n  q.speaker,\n", 1),
+    # Who is quoted most for each watched body, one row per person (all their spellings together).
+    "most_quoted": """
+SELECT entity_id, body, speaker_id, speaker, quotes, stories, first_quoted, last_quoted,
+       rank() OVER (PARTITION BY entity_id ORDER BY quotes DESC, stories DESC) AS rank
+FROM (SELECT entity_id, body, max(speaker_id) AS speaker_id, max(speaker) AS speaker, count(*) AS quotes,
+             count(DISTINCT article_id) AS stories,
+             min(coalesce(published_at, '')) AS first_quoted, max(published_at) AS last_quoted
+      FROM quotes_by_speaker WHERE entity_id IS NOT NULL AND speaker IS NOT NULL
+      GROUP BY entity_id, body, coalesce(speaker_id, speaker))
+""",
+}
+
+
 @migrations()
 def m008_article_summary_uncertain_per_task(db: Database) -> None:
     """article_summary says which verdicts are unsure: topics_uncertain, stance_uncertain, tone_uncertain."""
     db.execute("DROP VIEW IF EXISTS article_summary")
     db.execute(f"CREATE VIEW article_summary AS {_VIEWS_V7['article_summary']}")
+
+
+_VIEWS_V9 = {
+    # The same columns as m008's (per-task uncertainty included), in reading order: what a story is and what it says first,
+    # identifiers and housekeeping last (Datasette shows them left to right).
+    "article_summary": f"""
+SELECT
+  a.id AS article_id,
+  a.title,
+  s.name AS outlet,
+  {_iso_sql('a.published_at')} AS published_at,
+  (SELECT json_group_array(name) FROM
+     (SELECT DISTINCT coalesce(en.display_name, en.name, m.entity_id) AS name FROM mentions m
+      LEFT JOIN entities en ON en.id = m.entity_id WHERE m.article_id = a.id ORDER BY name)) AS bodies,
+  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,
+  (SELECT json_group_object(target, label) FROM effective_labels e
+     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,
+  (SELECT group_concat(label, ',') FROM
+     (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'topics' ORDER BY label)) AS topics,
+  (SELECT max(uncertain) FROM effective_labels e WHERE e.article_id = a.id) AS uncertain,
+  (SELECT max(human) FROM effective_labels e WHERE e.article_id = a.id) AS human_corrected,
+  (SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies,
+  {_precision_sql('a.published_at')} AS published_precision,
+  {_iso_sql('a.first_seen_at')} AS first_seen_at,
+  {_iso_sql('a.modified_at')} AS modified_at,
+  (SELECT group_concat(entity_id, ',') FROM
+     (SELECT DISTINCT m.entity_id FROM mentions m WHERE m.article_id = a.id ORDER BY m.entity_id)) AS entities,
+  a.source_id,
+  a.canonical_url AS url,
+  a.word_count,
+  a.paywalled,
+  a.version
+FROM articles a
+LEFT JOIN sources s ON s.id = a.source_id
+WHERE a.duplicate_of IS NULL
+""",
+    # entity_daily with each body's display name beside its id (facets by name).
+    "entity_daily": """
+SELECT
+  m.entity_id,
+  coalesce(en.display_name, en.name, m.entity_id) AS body,
+  substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day,
+  count(DISTINCT a.id) AS articles,
+  count(DISTINCT CASE WHEN st.label = 'favour' THEN a.id END) AS stance_favour,
+  count(DISTINCT CASE WHEN st.label = 'against' THEN a.id END) AS stance_against,
+  count(DISTINCT CASE WHEN st.label = 'neutral' THEN a.id END) AS stance_neutral,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'positive' THEN a.id END) END AS tone_positive,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'negative' THEN a.id END) END AS tone_negative,
+  CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = 'neutral' THEN a.id END) END AS tone_neutral,
+  r.rated AS tone_rated
+FROM mentions m
+JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL
+JOIN (SELECT e.id AS entity_id,
+             EXISTS (SELECT 1 FROM classifications c WHERE c.task = 'tone' AND c.target = e.id)
+             OR EXISTS (SELECT 1 FROM labels l WHERE l.task = 'tone' AND l.target = e.id) AS rated
+      FROM entities e) r ON r.entity_id = m.entity_id
+LEFT JOIN entities en ON en.id = m.entity_id
+LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = 'stance_governance'
+LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND tn.target = m.entity_id
+GROUP BY m.entity_id, day
+""",
+}
+_VIEWS_V9["article_summary"] = _VIEWS_V9["article_summary"].replace(_UNCERTAIN_LINE, _UNCERTAIN_LINE + _PER_TASK_UNCERTAIN)
+
+
+@migrations()
+def m009_reading_order_and_body_names(db: Database) -> None:
+    """article_summary's columns in reading order (headline, outlet, date, bodies, stance, tone first);
+    entity_daily gains the body's display name."""
+    for name in ("article_summary", "entity_daily"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V9[name]}")
+
+
+@migrations()
+def m010_quote_speaker_identity(db: Database) -> None:
+    """quotes.speaker_id: who the speaker is across articles ("john campion" for John Campion, Mr
+    Campion and John-Paul Campion); quote_view, quotes_by_speaker (with each person's quote count)
+    and most_quoted group by it. Filled by `cuttings analyse` (the analyser version changed)."""
+    db.execute("ALTER TABLE quotes ADD COLUMN speaker_id TEXT")
+    db.execute("CREATE INDEX idx_quotes_speaker_id ON quotes(speaker_id)")
+    for name in ("most_quoted", "quotes_by_speaker", "quote_view"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("quote_view", "quotes_by_speaker", "most_quoted"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V8[name]}")

@@ -1,0 +1,221 @@
+"""The distributed crawl: a real Redis (Debian's redis-server on 127.0.0.1, a free port), real
+workers (`cuttings worker`) and the writer (`cuttings crawl --redis`) against the demo site,
+compared with a single-process crawl of the same site."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cuttings.config import DEMO_SOURCES
+from crawler.dedupe import normalise_url
+from cuttings.demo import DEMO_SITE, serve_directory
+from faultserver import REPO_ROOT, run_crawl_cli
+
+pytestmark = pytest.mark.slow
+
+MANIFEST = json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A private redis-server for this module (no persistence), stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--protected-mode", "yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if process.poll() is not None:
+                pytest.fail(f"redis-server exited with {process.returncode}")
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("site")
+    with serve_directory() as base:
+        sources = tmp / "demo_sources.toml"
+        sources.write_text(DEMO_SOURCES.read_text(encoding="utf-8").replace("{base}", base), encoding="utf-8")
+        yield sources
+
+
+def cli(*args, timeout=600, **kwargs) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CUTTINGS_DB", "CUTTINGS_MODELS")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run([sys.executable, str(REPO_ROOT / "pipeline.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=REPO_ROOT, **kwargs)
+
+
+def distributed_crawl(db, sources, redis_url, *extra) -> subprocess.CompletedProcess:
+    result = cli("--db", str(db), "crawl", "--sources", str(sources), "--no-politeness", "--redis", redis_url,
+                 *extra)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return result
+
+
+def snapshot(path) -> dict:
+    """What the database holds, keyed by URLs (row ids and timestamps differ between runs)."""
+    db = sqlite3.connect(path)
+    snap = {
+        "articles": sorted(db.execute(
+            "SELECT canonical_url, url, source_id, title, body, author, published_at, modified_at, content_hash, "
+            "word_count, version, paywalled FROM articles")),
+        "versions": sorted(db.execute(
+            "SELECT a.canonical_url, v.version, v.title, v.body, v.content_hash, v.diff_summary "
+            "FROM article_versions v JOIN articles a ON a.id = v.article_id")),
+        "crawl_state": sorted(db.execute(
+            "SELECT s.url, s.kind, s.canonical_url, s.etag, s.last_modified, s.content_hash, s.http_status, "
+            "s.reject_reason, a.canonical_url FROM crawl_state s LEFT JOIN articles a ON a.id = s.article_id")),
+        "source_runs": sorted(db.execute(
+            "SELECT crawl_run_id, source_id, found_by_feed, found_by_sitemap, found_by_links, found_by_search, "
+            "pages_fetched, articles_stored, articles_new, pages_rejected, errors, mean_body_words, date_rate, "
+            "warning FROM source_runs")),
+        "crawl_runs": sorted(db.execute(
+            "SELECT id, status, pages_fetched, articles_new, articles_updated, articles_unchanged, duplicates, "
+            "pages_rejected, errors FROM crawl_runs")),
+        "errors": sorted(db.execute("SELECT crawl_run_id, source_id, url, kind, http_status FROM crawl_errors")),
+        "stories": stories(db),
+        "copy_links": set(db.execute(
+            "SELECT a.canonical_url, a.published_at, o.canonical_url, o.published_at FROM articles a "
+            "JOIN articles o ON o.id = a.duplicate_of")),
+    }
+    db.close()
+    return snap
+
+
+def stories(db) -> set[frozenset]:
+    """Each story as the set of its copies' URLs (the original and its syndicated copies)."""
+    groups: dict[str, set] = {}
+    for url, original in db.execute("SELECT a.canonical_url, coalesce(o.canonical_url, a.canonical_url) "
+                                    "FROM articles a LEFT JOIN articles o ON o.id = a.duplicate_of"):
+        groups.setdefault(original, set()).add(url)
+    return {frozenset(g) for g in groups.values()}
+
+
+def same_day_tie(link) -> bool:
+    """Two copies the store cannot order: published the same day, one of them dated without a
+    time. The store keeps the first copy it saw as the original, so which copy is the original
+    follows arrival order, in a single-process crawl as in a distributed one."""
+    _, copy_date, _, original_date = link
+    return bool(copy_date and original_date) and copy_date[:10] == original_date[:10] and (
+        len(copy_date) == 10 or len(original_date) == 10)
+
+
+def assert_same_store(local: dict, distributed: dict) -> None:
+    for key in ("articles", "versions", "crawl_state", "source_runs", "crawl_runs", "errors", "stories"):
+        assert distributed[key] == local[key], key
+    # Copies link to the same original, except same-day ties decided by arrival order.
+    differing = local["copy_links"] ^ distributed["copy_links"]
+    assert all(same_day_tie(link) for link in differing), differing
+    assert len(local["copy_links"]) == len(distributed["copy_links"])
+
+
+def test_two_workers_and_the_writer_store_what_a_local_crawl_stores(tmp_path, site, redis_url):
+    local_db, distributed_db = tmp_path / "local.db", tmp_path / "distributed.db"
+    run_crawl_cli(local_db, site, since="all")
+    result = distributed_crawl(distributed_db, site, redis_url, "--since", "all", "--workers", "2")
+    assert "crawl run 1: ok:" in result.stdout
+    local, distributed = snapshot(local_db), snapshot(distributed_db)
+    assert len(distributed["articles"]) == len(MANIFEST["articles"])
+    assert_same_store(local, distributed)
+
+    # The second crawl is incremental: the writer publishes what the store knows, workers skip it.
+    run_crawl_cli(local_db, site)
+    distributed_crawl(distributed_db, site, redis_url, "--workers", "2")
+    local, distributed = snapshot(local_db), snapshot(distributed_db)
+    assert distributed["crawl_runs"][1][2] < distributed["crawl_runs"][0][2]  # fewer pages fetched
+    assert_same_store(local, distributed)
+
+    # Nothing is left behind in Redis for the next run but the (small) per-run keys.
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    assert client.hlen("cuttings:pending") == 0 and client.llen("cuttings:items") == 0
+    assert client.get("cuttings:run") is None and client.get("cuttings:writer") is None
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
+    db = tmp_path / "killed.db"
+    writer = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "pipeline.py"), "--db", str(db), "crawl", "--sources", str(site),
+         "--since", "all", "--no-politeness", "--redis", redis_url], cwd=REPO_ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    worker_command = [sys.executable, str(REPO_ROOT / "pipeline.py"), "worker", "--redis", redis_url]
+    # Each worker in its own process group, so the test can clean up its extraction processes too.
+    workers = [subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True)
+               for _ in range(2)]
+    try:
+        stored = 0
+        deadline = time.monotonic() + 300
+        while stored < 20 and time.monotonic() < deadline:  # mid-crawl: some articles stored, most not
+            time.sleep(0.2)
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as con:
+                        stored = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+                except sqlite3.OperationalError:
+                    pass
+        assert 20 <= stored < len(MANIFEST["articles"]), stored
+        workers[0].send_signal(signal.SIGKILL)
+        stdout, stderr = writer.communicate(timeout=300)
+        survivor = workers[1].wait(timeout=60)  # the surviving worker ends with the run
+    finally:
+        for process in [writer, *workers]:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for process in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    assert writer.returncode == 0, stdout + stderr[-3000:]
+    assert "crawl run 1: ok:" in stdout
+    assert "re-queued" in stdout  # the killed worker's tasks went back on the queue
+    with sqlite3.connect(db) as con:
+        urls = {row[0] for row in con.execute("SELECT canonical_url FROM articles")}
+        assert urls == {normalise_url(a["canonical_url"]) for a in MANIFEST["articles"]}
+        assert con.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] == sum(
+            1 for a in MANIFEST["articles"] if a["syndicated_from"])
+        assert con.execute("SELECT count(*) FROM article_versions").fetchone()[0] == len(MANIFEST["articles"])
+        assert con.execute("SELECT count(*) FROM crawl_state WHERE kind = 'article' AND article_id IS NOT NULL"
+                           ).fetchone()[0] >= len(MANIFEST["articles"])
+    assert survivor == 0
+
+
+def test_worker_and_crawl_reject_bad_redis_input(tmp_path):
+    result = cli("worker", "--redis", "http://127.0.0.1:1/")
+    assert result.returncode == 2 and "not a Redis URL" in result.stderr
+    result = cli("--db", str(tmp_path / "x.db"), "crawl", "--workers", "2")
+    assert result.returncode == 1 and "--workers needs --redis" in result.stderr
+    port = free_port()  # nothing listens there
+    result = cli("worker", "--redis", f"redis://127.0.0.1:{port}/0", "--wait", "1")
+    assert result.returncode == 1 and "cannot use Redis" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
