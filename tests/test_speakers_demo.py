@@ -19,7 +19,7 @@ def _speakers(value):
 
 def test_demo_digest_speakers_are_people_or_organisations_and_shown_once(demo_db):
     db = Database(demo_db)
-    digest = report.build_digest(db)
+    digest = report.build_digest(db, since="1970-01-01T00:00:00Z")   # every story, not only new ones
     shown = [(speaker, text) for speaker, text in _speakers(digest) if speaker]
     assert shown, "the demo digest shows quotes with speakers"
     for speaker, _text in shown:
