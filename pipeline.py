@@ -592,11 +592,20 @@ def _verdict(value: dict) -> dict:
 
 
 def analyse_text_predictions(prediction: dict) -> dict:
-    """The classifier part of analyse-text's JSON: topics (a list), stance_governance, tone (entity -> verdict)."""
-    stance = prediction.get("stance_governance")
-    return {"topics": [_verdict(t) for t in prediction.get("topics", [])],
-            "stance_governance": _verdict(stance) if stance else None,
-            "tone": {e: _verdict(v) for e, v in prediction.get("tone", {}).items()}}
+    """The classifier part of analyse-text's JSON, one key per task of the label scheme, by the
+    prediction's shape: a list of verdicts (multi-label: topics), one verdict (single-label: stance),
+    or entity -> verdict (per-entity: tone); each verdict {"label", "probability", "uncertain"}."""
+    output: dict = {}
+    for task, value in prediction.items():
+        if isinstance(value, list):
+            output[task] = [_verdict(v) for v in value]
+        elif isinstance(value, dict) and "label" in value:
+            output[task] = _verdict(value)
+        elif isinstance(value, dict):
+            output[task] = {entity: _verdict(v) for entity, v in value.items()}
+        else:
+            output[task] = None
+    return output
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),

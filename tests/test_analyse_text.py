@@ -85,4 +85,8 @@ def test_uncertain_flag_in_every_verdict():
                                 {"label": "finance", "probability": 0.4123, "uncertain": True}]
     assert output["stance_governance"] == {"label": "neutral", "probability": 0.5, "uncertain": True}
     assert output["tone"]["wm_pcc"]["uncertain"] is True and output["tone"]["hwfrs"]["uncertain"] is False
-    assert analyse_text_predictions({"topics": [], "tone": {}})["stance_governance"] is None
+    # Another scheme's task names pass through by shape.
+    other = analyse_text_predictions({"subjects": [{"label": "roads", "probability": 0.7, "uncertain": False}],
+                                      "mood": {"council": {"label": "bad", "probability": 0.4, "uncertain": True}}})
+    assert other == {"subjects": [{"label": "roads", "probability": 0.7, "uncertain": False}],
+                     "mood": {"council": {"label": "bad", "probability": 0.4, "uncertain": True}}}

@@ -32,6 +32,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _end_with_us() -> None:
+    """In redis-server, before exec: stop when the test process dies, even killed (Linux)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @pytest.fixture(scope="module")
 def redis_url():
     """A private redis-server for this module (no persistence), stopped afterwards."""
@@ -41,7 +51,7 @@ def redis_url():
     port = free_port()
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--protected-mode", "yes"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_end_with_us)
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=port)
