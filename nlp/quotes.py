@@ -39,6 +39,10 @@ SPEECH_VERBS = (
     "described|describes|saying|adding|insisting|explaining|warning|stating"
 )
 VERB = rf"(?:{SPEECH_VERBS})"
+#: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
+CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
+#: A named council other than a fire authority: "Shropshire Council", "council leader".
+NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
@@ -318,7 +322,8 @@ class QuoteAttributor:
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
-        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,[^.;:\"\u201c\u201d\n]{{3,120}}?)"
+        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
+                                rf"[^.;:\"\u201c\u201d\n]{{3,120}}?)"
                                 rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
         for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
             match = apposition.match(self.text, occurrence.end(), before)
@@ -366,12 +371,26 @@ class QuoteAttributor:
         by_role = self._entity_for_role(role)
         if by_role is not None:
             return by_role
-        if COUNCILLOR.search(role) and self.watchlist is not None:
+        if COUNCILLOR.search(role) and self.watchlist is not None and not self._of_a_council(speaker.name):
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category == "fire_authority" and entity.id in self.entity_counts]
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
         return None
+
+    def _of_a_council(self, name: str | None) -> bool:
+        """Whether the person is introduced beside a named council ("the leaders of Shropshire
+        Council and Telford & Wrekin Council, Peter Nutting and Shaun Davies"): a council's
+        councillor or leader speaks for the council, not for a fire authority."""
+        if not name:
+            return False
+        surname = name.split()[-1]
+        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text):
+            window = self.text[max(0, occurrence.start() - 120):occurrence.start()]
+            window = re.split(r"[.;:\n]", window)[-1]
+            if NAMED_COUNCIL.search(window):
+                return True
+        return False
 
     def _complete(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""

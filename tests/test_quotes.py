@@ -358,3 +358,23 @@ def test_unattributed_fragments_and_headline_quotations_are_not_quotes(analyser)
             'The old engine was near "the end of its useful working life" by then.\n\n'
             'Ann Hale said: "We will replace it before the winter if the budget allows."')
     assert [q["speaker"] for q in quotes_of(analyser, text)] == ["Ann Hale"]
+
+
+def test_councillor_introduced_with_a_named_council_speaks_for_no_fire_body(analyser):
+    text = ('Council chiefs wary of merger\n\n'
+            'The leaders of Ludlow Town Council and Bridgnorth Town Council, Alan Pike and Mary Dunn, both '
+            'voiced concern about the plan for Shropshire Fire Authority.\n\n'
+            'Councillor Pike said: "My residents have not been asked about any of this."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Councillor Pike"
+    assert quote["entity_id"] is None
+
+
+def test_a_clause_after_a_name_is_not_the_speakers_role(analyser):
+    text = ('Doubts over merger\n\n'
+            'Two council leaders, Alan Pike and Mary Dunn, have each questioned the plan put forward by West '
+            'Mercia Police and Crime Commissioner John Campion.\n\n'
+            'Councillor Dunn said: "Nobody has shown us the figures behind this."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Councillor Dunn"
+    assert quote["entity_id"] != "wm_pcc"
