@@ -357,20 +357,19 @@ def _is_boilerplate(paragraph: str) -> bool:
     return len(words) <= 12 and bool(_BYLINE.match(stripped)) and not stripped.endswith(".")
 
 
-def _clean_paragraphs(paragraphs: list[str], headlines: list[str], descriptions: list[str]) -> list[str]:
-    """Drop headline/standfirst residue at the top and furniture lines."""
+def _clean_paragraphs(paragraphs: list[str], headlines: list[str]) -> list[str]:
+    """Drop the headline repeated at the top and furniture lines. A standfirst or lede that
+    repeats the page's description is kept: it is the article's first paragraph, and often the
+    one that names the bodies the story is about."""
     headline_keys = [k for k in dict.fromkeys(_key(h) for h in headlines) if k]
-    description_keys = [k for k in dict.fromkeys(_key(d) for d in descriptions) if k]
     paragraphs = [p.strip() for p in paragraphs]
     paragraphs = [p for p in paragraphs if _WORD.search(p)]
-    # headline (and a standfirst right after it) repeated at the top of the body
+    # headline repeated at the top of the body
     start = 0
     for index, paragraph in enumerate(paragraphs[:4]):
         # only furniture (short lines) may be cut above a repeated headline, never article text
         if _matches_any(paragraph, headline_keys) and all(len(_words(p)) <= 15 for p in paragraphs[:index]):
             start = index + 1
-            if start < len(paragraphs) and _matches_any(paragraphs[start], description_keys, 85):
-                start += 1
     paragraphs = paragraphs[start:]
     return [p for p in paragraphs
             if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not _matches_any(p, headline_keys)]
@@ -783,7 +782,6 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     headline_links = _headline_links(tree)
     headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
                              *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if h]
-    descriptions = [d for d in (result["description"], meta.get("og:description"), meta.get("description")) if d]
 
     # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
     # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
@@ -806,7 +804,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     paragraphs = _maybe_readability(tree, paragraphs)
     if furniture:
         paragraphs = [p for p in paragraphs if " ".join(p.lstrip("- ").split()).lower() not in furniture]
-    paragraphs = _clean_paragraphs(paragraphs, headlines, descriptions)
+    paragraphs = _clean_paragraphs(paragraphs, headlines)
     result["body"] = "\n\n".join(paragraphs)
 
     if overridden.get("body") and furniture:
