@@ -8,13 +8,14 @@ links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read.
 """
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawler import discovery
+from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
 
 MAX_SITEMAPS = 200
@@ -41,13 +42,50 @@ class SourceCheck:
         return self.dated / self.article_urls if self.article_urls else 0.0
 
 
-def _fetch(url: str, settings: CrawlSettings) -> bytes:
+class UrlRefused(urllib.error.URLError):
+    """A URL the crawl's URL policy would refuse (``crawler.urlpolicy``): reported, never fetched."""
+
+
+def _check_url(url: str, source: Source, settings: CrawlSettings) -> None:
+    """The crawl's URL policy for the check's own fetches: http(s) only, the source's own hosts,
+    no private/loopback/link-local address unless the source (or ``[crawl]``) allows it."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in urlpolicy.ALLOWED_SCHEMES:
+        raise UrlRefused(f"refused: only http and https URLs are fetched (got {scheme or 'no'}: scheme)")
+    netloc = parts.netloc.lower()
+    if "@" in netloc or netloc not in urlpolicy.source_hosts(source):
+        raise UrlRefused(f"refused: {netloc} is not a host of source {source.id!r}")
+    if not (settings.allow_private_addresses or source.local):
+        port = parts.port or (443 if scheme == "https" else 80)
+        for *_rest, address in socket.getaddrinfo(parts.hostname or "", port, proto=socket.IPPROTO_TCP):
+            if urlpolicy.non_public(address[0]):
+                raise UrlRefused(f"refused: {parts.hostname} is {address[0]}, a private, loopback or "
+                                 "link-local address")
+
+
+class _PolicyRedirects(urllib.request.HTTPRedirectHandler):
+    """Each redirect hop is checked like the first URL."""
+
+    def __init__(self, source: Source, settings: CrawlSettings):
+        self.source, self.settings = source, settings
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        _check_url(newurl, self.source, self.settings)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _fetch(url: str, settings: CrawlSettings, source: Source) -> bytes:
+    _check_url(url, source, settings)
+    opener = urllib.request.build_opener(_PolicyRedirects(source, settings))
     request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
-    with urllib.request.urlopen(request, timeout=settings.timeout) as response:  # noqa: S310 - http(s) only
+    with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
         return response.read(settings.max_page_bytes + 1)[: settings.max_page_bytes]
 
 
 def _words(exc: BaseException, url: str) -> str:
+    if isinstance(exc, UrlRefused):
+        return str(exc.reason)
     from cuttings.failures import describe_exception
     return describe_exception(exc, url)
 
@@ -58,15 +96,14 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     report = SourceCheck(source.id, f"{parts.scheme}://{parts.netloc}/robots.txt")
     robots = urllib.robotparser.RobotFileParser()
     try:
-        text = _fetch(report.robots_url, settings).decode("utf-8", "replace")
+        text = _fetch(report.robots_url, settings, source).decode("utf-8", "replace")
         report.robots_found = True
         robots.parse(text.splitlines())
         report.robots_sitemaps = [u for u in discovery.parse_robots_sitemaps(text, report.robots_url)
                                   if urlsplit(u).path.startswith(parts.path) or u in source.sitemaps]
     except (urllib.error.URLError, OSError) as exc:
-        from cuttings.failures import describe_exception
         if not (isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500):
-            report.robots_error = describe_exception(exc, report.robots_url)  # not "missing": unreachable
+            report.robots_error = _words(exc, report.robots_url)  # not "missing": unreachable
         report.problems.append(f"robots.txt: {report.robots_error or exc}")
         robots.parse([])
 
@@ -90,7 +127,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         if not allowed(page):
             continue
         try:
-            links, page_feeds, _next = discovery.page_links(_fetch(page, settings), page)
+            links, page_feeds, _next = discovery.page_links(_fetch(page, settings, source), page)
         except (urllib.error.URLError, OSError) as exc:
             report.problems.append(f"{page}: {_words(exc, page)}")
             continue
@@ -104,7 +141,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         if not allowed(url):
             continue
         try:
-            entries = discovery.parse_feed(_fetch(url, settings), url)
+            entries = discovery.parse_feed(_fetch(url, settings, source), url)
         except (urllib.error.URLError, OSError) as exc:
             report.feeds[url] = -1
             report.problems.append(f"feed {url}: {_words(exc, url)}")
@@ -118,7 +155,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         if url in report.sitemaps or not allowed(url):
             continue
         try:
-            children, pages = discovery.parse_sitemap(_fetch(url, settings), url)
+            children, pages = discovery.parse_sitemap(_fetch(url, settings, source), url)
         except (urllib.error.URLError, OSError) as exc:
             report.sitemaps[url] = -1
             report.problems.append(f"sitemap {url}: {_words(exc, url)}")

@@ -46,3 +46,51 @@ def test_cli_check_prints_report_and_substitutes_base():
 def test_cli_check_unknown_source_fails_cleanly():
     result = CliRunner().invoke(sources, ["check", "nope", "--sources", str(DEMO_SOURCES), "--base", "http://x"])
     assert result.exit_code == 1 and "unknown source 'nope'" in result.output
+
+
+def test_check_fetches_only_what_the_source_owns(tmp_path):
+    """`sources check` follows the crawl's URL policy: a robots.txt or sitemap index cannot make it
+    read a local file or another (internal) service, and a private address needs `local = true`."""
+    import http.server
+    import threading
+
+    from cuttings.config import CrawlSettings, Source
+
+    hits: list[str] = []
+
+    class Internal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<urlset></urlset>")
+
+        def log_message(self, *args):
+            pass
+
+    internal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+    threading.Thread(target=internal.serve_forever, daemon=True).start()
+    other = f"http://localhost:{internal.server_address[1]}"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: file:///etc/passwd\n"
+                                     f"Sitemap: {other}/secret.xml\nSitemap: /sitemap.xml\n")
+    (site / "sitemap.xml").write_text(
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{other}/admin.xml</loc></sitemap></sitemapindex>")
+    (site / "index.html").write_text("<html><body><p>Home</p></body></html>")
+    try:
+        with serve_directory(site) as base:
+            settings = CrawlSettings()
+            source = Source("hostile", "Hostile", f"{base}/", sitemaps=[f"{base}/sitemap.xml"], local=True)
+            report = check_source(source, settings)
+            assert hits == []
+            refused = [p for p in report.problems if "refused" in p]
+            assert any("file" in p for p in refused) and any("not a host of source" in p for p in refused)
+            assert report.sitemaps[f"{base}/sitemap.xml"] == 1
+            # the same site without `local = true`: its own loopback address is refused too
+            private = check_source(Source("hostile", "Hostile", f"{base}/"), settings)
+            assert private.robots_found is False and "private, loopback" in private.robots_error
+            assert hits == []
+    finally:
+        internal.shutdown()
