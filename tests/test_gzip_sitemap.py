@@ -56,6 +56,7 @@ name = "Gz News"
 home = "{base}/gz/"
 sitemaps = ["{base}/gz/sitemap_index.xml"]
 allow = ['^/gz/news/']
+local = true
 """, encoding="utf-8")
         yield base, sources
 
