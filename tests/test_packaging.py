@@ -151,7 +151,7 @@ def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(install
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-3000:]
     home = tmp_path / "xdg" / "cuttings"  # platformdirs' user data folder under XDG_DATA_HOME
     assert (home / "demo.db").is_file()
-    assert list((home / "reports" / "demo").glob("digest-*.html"))
+    assert list((home / "demo-reports").glob("digest-*.html"))  # the digest goes beside the database
     assert "stories" in demo.stdout and "Traceback" not in demo.stdout + demo.stderr
     stats = subprocess.run([str(installed / "cuttings"), "--db", str(home / "demo.db"), "db", "stats", "--json"],
                            cwd=empty, env=env, capture_output=True, text=True)
