@@ -8,6 +8,7 @@ links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read.
 """
 from __future__ import annotations
 
+import functools
 import socket
 import urllib.error
 import urllib.request
@@ -57,11 +58,16 @@ def _check_url(url: str, source: Source, settings: CrawlSettings) -> None:
     if "@" in netloc or netloc not in urlpolicy.source_hosts(source):
         raise UrlRefused(f"refused: {netloc} is not a host of source {source.id!r}")
     if not (settings.allow_private_addresses or source.local):
-        port = parts.port or (443 if scheme == "https" else 80)
-        for *_rest, address in socket.getaddrinfo(parts.hostname or "", port, proto=socket.IPPROTO_TCP):
-            if urlpolicy.non_public(address[0]):
-                raise UrlRefused(f"refused: {parts.hostname} is {address[0]}, a private, loopback or "
+        for address in _addresses(parts.hostname or "", parts.port or (443 if scheme == "https" else 80)):
+            if urlpolicy.non_public(address):
+                raise UrlRefused(f"refused: {parts.hostname} is {address}, a private, loopback or "
                                  "link-local address")
+
+
+@functools.lru_cache(maxsize=256)
+def _addresses(host: str, port: int) -> tuple[str, ...]:
+    """The addresses a host resolves to, looked up once per host for a check of many sitemaps."""
+    return tuple(info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP))
 
 
 class _PolicyRedirects(urllib.request.HTTPRedirectHandler):
