@@ -315,26 +315,45 @@ def _similar(a: str, b: str) -> float:
     return len(wa & wb) / min(len(wa), len(wb))
 
 
-def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str]) -> tuple[str | None, str | None]:
+def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str],
+                  title_tag: str | None = None) -> tuple[str | None, str | None]:
     """(headline, source): the page's shown ``h1`` when it is the article's headline, else
-    the first metadata candidate (JSON-LD headline, og:title, <title>), site name removed.
+    the first metadata candidate (JSON-LD headline, og:title), else the ``<title>``, site
+    name removed.
 
     An ``h1`` counts as the headline when it shares most of its words with one of the
-    metadata titles (a site logo or section name in an ``h1`` does not), or when the page
-    gives no metadata title at all and the ``h1`` is a sentence-length line.
+    titles (a site logo or section name in an ``h1`` does not), even inside a block whose
+    class would otherwise mark it as a teaser. When the page has no editorial title in
+    its metadata (only ``<title>``, which is often an older or SEO wording) and no ``h1``
+    agrees with it, the first sentence-length ``h1`` outside navigation, related-story
+    and widget blocks is the headline shown to readers.
     """
     candidates = [strip_site_name(c, pub) for c in candidates if c and c.strip()]
-    h1s = []
+    tag = strip_site_name(title_tag, pub) if title_tag and title_tag.strip() else None
+    titles = candidates + ([tag] if tag else [])
+    shown, teasers = [], []
     for element in tree.iter("h1"):
         text = _text(element)
-        if text and 2 <= len(text.split()) <= 40 and not _skipped(element):
-            h1s.append(text)
-    for h1 in h1s:
-        h1_clean = strip_site_name(h1, pub)
-        if any(_similar(h1_clean, c) >= 0.6 for c in candidates):
-            return h1_clean, "h1"
-    if not candidates and h1s:
-        return strip_site_name(h1s[0], pub), "h1"
+        if text and 2 <= len(text.split()) <= 40:
+            (teasers if _skipped(element) else shown).append(strip_site_name(text, pub))
+    for h1 in shown + teasers:
+        if any(_similar(h1, t) >= 0.6 for t in titles):
+            return h1, "h1"
+    if not candidates:
+        # no editorial metadata: the headline on the page beats the <title> tag, but a
+        # site name or a section label ("Business Monday") in an h1 is not a headline
+        sentences = [h for h in shown if len(h.split()) >= 4 and not _is_publisher(h, pub)]
+        if sentences:
+            return sentences[0], "h1"
+        if not tag and shown:
+            return shown[0], "h1"
     if candidates:
         return candidates[0], "meta"
+    if tag:
+        return tag, "meta"
     return None, None
+
+
+def _is_publisher(text: str, pub: set[str]) -> bool:
+    names = [w for w in _words(text) if w not in _ROLE_WORDS]
+    return bool(names) and (all(w in pub for w in names) or "".join(names) in pub)

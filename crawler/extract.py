@@ -735,8 +735,9 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     pub = publisher_words(ld, ld_objects, meta, url)
     title_candidates = [_ld_text(ld.get("headline")), _first(meta, "og:title", "twitter:title"),
-                        _ld_text(ld.get("name")), _title_from_tag(tree, strip=False)]
-    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub)
+                        _ld_text(ld.get("name"))]
+    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub,
+                                                            _title_from_tag(tree, strip=False))
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
     result["authors"], result["author_source"] = find_authors(tree, ld, ld_objects, _meta_all(tree), pub)
