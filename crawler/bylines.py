@@ -131,6 +131,9 @@ def _ld_names(value, by_id: dict) -> list[str]:
     return []
 
 
+_COPYRIGHT_WORDS = {"copyright", "all", "rights", "reserved", "the"}
+
+
 def publisher_words(ld: dict, ld_objects: list[dict], meta: dict, url: str | None) -> set[str]:
     """Words of the publisher's own names (og:site_name, JSON-LD publisher, host name)."""
     names = [meta.get("og:site_name"), meta.get("application-name"), meta.get("twitter:site")]
@@ -142,6 +145,11 @@ def publisher_words(ld: dict, ld_objects: list[dict], meta: dict, url: str | Non
         if any(str(t).lower() in {"organization", "newsmediaorganization", "website"} for t in types):
             names += _ld_names(obj, {})
     words = {w for n in names if isinstance(n, str) for w in _words(n.lstrip("@"))}
+    # the copyright holder is the publisher too ("Copyright (c) Condé Nast 2022")
+    holders = [meta.get("copyright"), meta.get("dcterms.rights"), meta.get("rights"),
+               *_ld_names(ld.get("copyrightHolder"), {})]
+    words |= {w for h in holders if isinstance(h, str) for w in _words(h)
+              if w.isalpha() and len(w) > 1 and w not in _COPYRIGHT_WORDS}
     if url:
         host = urlsplit(url).netloc.lower().split(":")[0]
         words |= {p for p in host.split(".") if p not in {"www", "com", "co", "uk", "org", "net", "news"}}
@@ -240,8 +248,46 @@ def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
     return []
 
 
+_PARAGRAPHS = etree.XPath("//body//p")
+_NAME_WORD = re.compile(r"^[A-ZÀ-Þ][\w'’.\-]*$")
+_NAME_LIST_SPLIT = re.compile(r"\s*(?:/|,|&|\band\b)\s*")
+_NOT_NAME_WORDS = {"the", "of", "in", "on", "for", "to", "a", "an", "at", "with", "from", "by", "news", "update",
+                   "updates", "points", "key", "summary", "background", "analysis", "comment", "opinion", "read"}
+
+
+def _bold_name_line(tree: HtmlElement, pub: set[str]) -> list[str]:
+    """A byline set as a bold paragraph of names just above article prose
+    ("<p><strong>Jane Doe/John Smith</strong></p>" followed by the story), a common layout
+    on small news sites that give no byline markup. Names only: two to four capitalised
+    words each, one to three names."""
+    paragraphs = [(element, _text(element)) for element in _PARAGRAPHS(tree)]
+    paragraphs = [(element, text) for element, text in paragraphs if text]
+    for (element, text), (_, following) in zip(paragraphs, paragraphs[1:]):
+        if len(following.split()) < 12 or len(text) > 100:
+            continue
+        bold = " ".join(" ".join(b.itertext()) for b in element.iter("strong", "b"))
+        if " ".join(bold.split()) != text or _skipped(element):
+            continue
+        parts = [p for p in _NAME_LIST_SPLIT.split(text) if p]
+        if 1 <= len(parts) <= 3 and all(
+                2 <= len(p.split()) <= 4 and all(_NAME_WORD.match(w) for w in p.split())
+                and not any(w.lower() in _NOT_NAME_WORDS for w in p.split()) and _is_person(p, pub)
+                for p in parts):
+            return _dedupe(parts)
+    return []
+
+
 _META_AUTHOR_KEYS = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator",
                      "dcterms.creator", "citation_author", "cxenseparse:author")
+_AUTHOR_LABELS = {"written by", "author", "authors", "by", "words by"}
+
+
+def _labelled_author(meta_all: list[tuple[str, str]]) -> list[str]:
+    """The value of a ``twitter:labelN``/``twitter:dataN`` pair labelled "Written by" (what
+    WordPress SEO plugins emit for link previews)."""
+    labels = {key[len("twitter:label"):]: value for key, value in meta_all if key.startswith("twitter:label")}
+    wanted = {n for n, label in labels.items() if " ".join(label.lower().split()).rstrip(":") in _AUTHOR_LABELS}
+    return [value for key, value in meta_all if key.startswith("twitter:data") and key[len("twitter:data"):] in wanted]
 
 
 def find_authors(tree: HtmlElement, ld: dict, ld_objects: list[dict], meta_all: list[tuple[str, str]],
@@ -252,14 +298,14 @@ def find_authors(tree: HtmlElement, ld: dict, ld_objects: list[dict], meta_all: 
     people = _dedupe([p for v in values for p in split_people(v, pub)])
     if people:
         return people, "json-ld"
-    values = [content for key, content in meta_all if key in _META_AUTHOR_KEYS]
+    values = [content for key, content in meta_all if key in _META_AUTHOR_KEYS] + _labelled_author(meta_all)
     people = _dedupe([p for v in values for p in split_people(v, pub)])
     if people:
         return people, "meta"
     people = _markup_authors(tree, pub)
     if people:
         return people, "markup"
-    people = _byline_lines(tree, pub)
+    people = _byline_lines(tree, pub) or _bold_name_line(tree, pub)
     if people:
         return people, "text"
     return [], None
