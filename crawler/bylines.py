@@ -176,7 +176,13 @@ def _text(element: HtmlElement) -> str:
 def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
     # itemprop=author and rel=author: every one outside comments/related blocks
     names: list[str] = []
-    for element in tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]'):
+    elements = tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]')
+    # author links inside the headline's <article> beat those of story lists elsewhere on the page
+    headline_articles = {id(a) for h1 in tree.iter("h1") for a in h1.iterancestors("article")}
+    if headline_articles:
+        inside = [e for e in elements if any(id(a) in headline_articles for a in e.iterancestors("article"))]
+        elements = inside or elements
+    for element in elements:
         if element.tag in {"meta", "link"} or _skipped(element):
             if element.tag == "meta" and element.get("content") and not _skipped(element):
                 names += split_people(element.get("content"), pub)
