@@ -39,7 +39,7 @@ class PublicOnlyResolver(CachingThreadedResolver):
     allow_private = False
 
     @classmethod
-    def from_crawler(cls, crawler, reactor):
+    def from_crawler(cls, crawler, reactor):  # crawler: a Crawler or the CrawlerProcess
         resolver = super().from_crawler(crawler, reactor)
         resolver.crawler = crawler
         resolver.allow_private = crawler.settings.getbool("CUTTINGS_ALLOW_PRIVATE_ADDRESSES", False)
@@ -52,9 +52,13 @@ class PublicOnlyResolver(CachingThreadedResolver):
 
     def local_hosts(self) -> set[str]:
         """Host names (no port) of the sources that declare ``local = true``."""
-        spider = getattr(self.crawler, "spider", None) if self.crawler is not None else None
+        # Scrapy builds the resolver once per process, from the CrawlerProcess (its crawlers'
+        # spiders hold the sources) or, in tests, from one Crawler
+        owner = self.crawler
+        crawlers = list(getattr(owner, "crawlers", None) or []) + ([owner] if owner is not None else [])
+        spiders = [getattr(c, "spider", None) for c in crawlers]
         hosts = set()
-        for source in getattr(spider, "sources", None) or []:
+        for source in [s for spider in spiders if spider is not None for s in (getattr(spider, "sources", None) or [])]:
             if getattr(source, "local", False):
                 hosts |= {h.rsplit(":", 1)[0] if h.count(":") == 1 else h for h in source_hosts(source)}
         return hosts

@@ -124,3 +124,11 @@ def test_rebinding_host_refused_in_a_real_crawl(tmp_path):
     messages = [row[0] for row in conn.execute("SELECT message FROM crawl_errors")]
     conn.close()
     assert kinds == {"private_address"} and "now resolves to 127.0.0.1" in messages[0]
+
+
+def test_local_sources_found_through_the_crawler_process(resolver):
+    """Scrapy builds the resolver from the CrawlerProcess: its crawlers' spiders hold the sources."""
+    crawler = resolver.crawler
+    resolver.crawler = SimpleNamespace(crawlers={crawler}, settings=crawler.settings)
+    assert _answer(resolver, "devsite.test", "127.0.0.1") == "127.0.0.1"
+    assert isinstance(_answer(resolver, "news.example", "127.0.0.1"), Failure)
