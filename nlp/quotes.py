@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,7 +39,21 @@ SPEECH_VERBS = (
     "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
     "described|describes|saying|adding|insisting|explaining|warning|stating"
 )
-VERB = rf"(?:{SPEECH_VERBS})"
+
+
+def _grouped_alternation(words: str) -> str:
+    """``said|says|added|...`` as ``s(?:aid|ays)|a(?:dded)|...``: the same words, grouped by first
+    letter so that the regex engine tries one group instead of every word at each position (the
+    speech verbs are looked for after every capitalised word of an article). Every use of the
+    verbs is followed by a word boundary or a space, where no two of them can both match, so the
+    order in which they are tried does not change any match."""
+    groups: dict[str, list[str]] = {}
+    for word in words.split("|"):
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
@@ -123,6 +138,30 @@ CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not func
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
 SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
+# An apposition after a name: "Roger Phillips, chairman of the fire authority, said".
+APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
+                        rf"[^.;:\"\u201c\u201d\n]{{3,120}}?)"
+                        rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
+CLAUSE_BREAK = re.compile(r"[.;:\"\u201c\u201d\n]")
+PARENTHESES = re.compile(r"\([^()]*\)")
+CONJUNCTION_CLAUSE = re.compile(
+    r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
+COMMA = re.compile(r",\s*")
+POSSESSIVE_END = re.compile(r"['\u2019]s$")
+SENTENCE_BREAK = re.compile(r"[.;:\n]")
+
+
+@functools.lru_cache(maxsize=8192)
+def _whole_word(word: str) -> re.Pattern:
+    """``\\bword\\b``, compiled once per word (surnames are looked up in every quote's article)."""
+    return re.compile(rf"\b{re.escape(word)}\b")
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_completions(name: str) -> tuple[re.Pattern, re.Pattern]:
+    """``Name Other`` and ``Other Name``: a lone first name or surname with the rest of the name."""
+    return (re.compile(rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b"),
+            re.compile(rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"))
 
 
 @dataclass
@@ -322,18 +361,16 @@ class QuoteAttributor:
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
-        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
-                                rf"[^.;:\"\u201c\u201d\n]{{3,120}}?)"
-                                rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
-            match = apposition.match(self.text, occurrence.end(), before)
+        occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
+        for occurrence in occurrences:
+            match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
                 continue
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
                 return match.group("apposition").strip(" ,"), entity_id
         # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+        for occurrence in occurrences:
             window_start = max(0, occurrence.start() - 80)
             entity_id = self._entity_in(window_start, occurrence.start())
             if entity_id is None:
@@ -341,7 +378,7 @@ class QuoteAttributor:
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
             between = self.text[last["end_char"]:occurrence.start()]
-            if len(between) <= 40 and not re.search(r"[.;:\"\u201c\u201d\n]", between):
+            if len(between) <= 40 and not CLAUSE_BREAK.search(between):
                 return None, entity_id
         return None, None
 
@@ -385,9 +422,9 @@ class QuoteAttributor:
         if not name:
             return False
         surname = name.split()[-1]
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text):
+        for occurrence in _whole_word(surname).finditer(self.text):
             window = self.text[max(0, occurrence.start() - 120):occurrence.start()]
-            window = re.split(r"[.;:\n]", window)[-1]
+            window = SENTENCE_BREAK.split(window)[-1]
             if NAMED_COUNCIL.search(window):
                 return True
         return False
@@ -477,8 +514,8 @@ class QuoteAttributor:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
             return name
-        for pattern in (rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"):
-            for match in re.finditer(pattern, self.text[:before]):
+        for pattern in _name_completions(name):
+            for match in pattern.finditer(self.text, 0, before):
                 if not any(word.lower() in NOT_NAME_WORDS for word in match.group(0).split()):
                     return match.group(0)
         return name
@@ -504,15 +541,14 @@ class QuoteAttributor:
 
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
-        phrase = re.sub(r"\([^()]*\)", lambda match: " " * len(match.group(0)), phrase)
+        phrase = PARENTHESES.sub(lambda match: " " * len(match.group(0)), phrase)
         phrase = TRAILING_AUXILIARIES.sub("", phrase.rstrip(" ,"))
         according = LEAD_IN.match(phrase)
         if according is not None:
             start += according.end()
             phrase = phrase[according.end():]
         # A clause after a conjunction has its own subject: "..., but Shropshire Fire and Rescue Service".
-        clause = re.search(r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)",
-                           phrase, re.IGNORECASE)
+        clause = CONJUNCTION_CLAUSE.search(phrase)
         if clause is not None:
             start += clause.end()
             phrase = phrase[clause.end():]
@@ -526,7 +562,7 @@ class QuoteAttributor:
             return self._pronoun_speaker(start)
         if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
-        segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
+        segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         name_segment = segments[-1]
@@ -637,7 +673,7 @@ class QuoteAttributor:
                 continue   # an unattributed fragment ("the end of its working life")
             if speaker is not None:
                 speaker = self._register(speaker, quotation["open_mark"])
-                if speaker.name and re.search(r"['\u2019]s$", speaker.name):
+                if speaker.name and POSSESSIVE_END.search(speaker.name):
                     speaker.name = speaker.name[:-2]   # "Councillor Dent's [letter]"
                 owner = DOCUMENT_OF.match(speaker.name or "")
                 if owner is not None and person_key(owner.group("owner")) is not None:
@@ -773,6 +809,7 @@ DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DO
 DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
 
 
+@functools.lru_cache(maxsize=65536)
 def is_speaker_name(name: str | None) -> bool:
     """Whether ``name`` can be who spoke: a person ("John Campion", "Mr Campion", "a resident",
     "the chief fire officer") or an organisation ("Hereford & Worcester Fire and Rescue Service",
@@ -829,6 +866,7 @@ def speaker_identity(name: str | None, known_people: dict | None = None) -> str 
 STATED, KNOWN_SPEAKER = "stated", "known_speaker"
 
 
+@functools.lru_cache(maxsize=65536)
 def person_key(speaker: str | None) -> tuple[str, str | None] | None:
     """``(surname, first name or None)`` of a person's name ("Councillor Eric Carter" ->
     ("carter", "eric"), "Mr Campion" -> ("campion", None)); None for descriptions ("A spokesman",
