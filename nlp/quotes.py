@@ -130,8 +130,12 @@ NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
     "news", "times", "star", "gazette", "advertiser", "he", "she", "they", "it", "we", "i", "this",
     "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
 }
+# A run of capitalised words, or one capitalised word before a speech verb. Written as "a capital
+# letter not preceded by a word character" rather than "\b[A-Z]": the same matches, but the regex
+# engine can then skip to the next capital letter instead of trying every position (the
+# possessive quantifiers give back nothing a space could follow).
 CAPITALISED_RUN = re.compile(
-    rf"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
+    rf"[A-Z](?<!\w[A-Z])(?:[\w'\u2019.-]*+(?:[ \t]+[A-Z][\w'\u2019.-]*+)+|[a-z]++(?=\s+{VERB}\b))")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
@@ -151,17 +155,27 @@ POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
 
 
+def _word_start(word: str) -> str:
+    """A regex for ``\\b`` + ``word`` (literal) that the regex engine can find by its first
+    characters: the word, then a look-behind that no word character precedes it (which is what
+    ``\\b`` means before a word character)."""
+    escaped = re.escape(word)
+    if not re.match(r"\w", word[:1]):
+        return rf"\b{escaped}"
+    return rf"{escaped}(?<!\w{escaped})"
+
+
 @functools.lru_cache(maxsize=8192)
 def _whole_word(word: str) -> re.Pattern:
     """``\\bword\\b``, compiled once per word (surnames are looked up in every quote's article)."""
-    return re.compile(rf"\b{re.escape(word)}\b")
+    return re.compile(rf"{_word_start(word)}\b")
 
 
 @functools.lru_cache(maxsize=8192)
 def _name_completions(name: str) -> tuple[re.Pattern, re.Pattern]:
     """``Name Other`` and ``Other Name``: a lone first name or surname with the rest of the name."""
-    return (re.compile(rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b"),
-            re.compile(rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"))
+    return (re.compile(rf"{_word_start(name)}[ \t]+[A-Z][a-z]+\b"),
+            re.compile(rf"[A-Z](?<!\w[A-Z])[a-z]+[ \t]+{re.escape(name)}\b"))
 
 
 @dataclass
@@ -218,9 +232,13 @@ def find_quotations(text: str) -> list[dict]:
     quotations: list[dict] = []
     consumed: set[int] = set()        # paragraphs wholly inside an earlier continued quotation
     skip_first: set[int] = set()      # paragraphs whose first segment ended a continued quotation
+    marks = [mark.start() for mark in QUOTE_MARK_PATTERN.finditer(text)]
     for index, (para_start, para_end) in enumerate(paragraphs):
         if index in consumed:
             continue
+        first_mark = bisect.bisect_left(marks, para_start)
+        if first_mark == len(marks) or marks[first_mark] >= para_end:
+            continue   # no quotation mark in the paragraph
         segments, unclosed = _quote_segments(text, para_start, para_end)
         if index in skip_first:
             segments = segments[1:]
