@@ -131,6 +131,9 @@ def _ld_names(value, by_id: dict) -> list[str]:
     return []
 
 
+_COPYRIGHT_WORDS = {"copyright", "all", "rights", "reserved", "the"}
+
+
 def publisher_words(ld: dict, ld_objects: list[dict], meta: dict, url: str | None) -> set[str]:
     """Words of the publisher's own names (og:site_name, JSON-LD publisher, host name)."""
     names = [meta.get("og:site_name"), meta.get("application-name"), meta.get("twitter:site")]
@@ -142,6 +145,11 @@ def publisher_words(ld: dict, ld_objects: list[dict], meta: dict, url: str | Non
         if any(str(t).lower() in {"organization", "newsmediaorganization", "website"} for t in types):
             names += _ld_names(obj, {})
     words = {w for n in names if isinstance(n, str) for w in _words(n.lstrip("@"))}
+    # the copyright holder is the publisher too ("Copyright (c) Condé Nast 2022")
+    holders = [meta.get("copyright"), meta.get("dcterms.rights"), meta.get("rights"),
+               *_ld_names(ld.get("copyrightHolder"), {})]
+    words |= {w for h in holders if isinstance(h, str) for w in _words(h)
+              if w.isalpha() and len(w) > 1 and w not in _COPYRIGHT_WORDS}
     if url:
         host = urlsplit(url).netloc.lower().split(":")[0]
         words |= {p for p in host.split(".") if p not in {"www", "com", "co", "uk", "org", "net", "news"}}
@@ -168,7 +176,13 @@ def _text(element: HtmlElement) -> str:
 def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
     # itemprop=author and rel=author: every one outside comments/related blocks
     names: list[str] = []
-    for element in tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]'):
+    elements = tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]')
+    # author links inside the headline's <article> beat those of story lists elsewhere on the page
+    headline_articles = {id(a) for h1 in tree.iter("h1") for a in h1.iterancestors("article")}
+    if headline_articles:
+        inside = [e for e in elements if any(id(a) in headline_articles for a in e.iterancestors("article"))]
+        elements = inside or elements
+    for element in elements:
         if element.tag in {"meta", "link"} or _skipped(element):
             if element.tag == "meta" and element.get("content") and not _skipped(element):
                 names += split_people(element.get("content"), pub)
@@ -240,8 +254,46 @@ def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
     return []
 
 
+_PARAGRAPHS = etree.XPath("//body//p")
+_NAME_WORD = re.compile(r"^[A-ZÀ-Þ][\w'’.\-]*$")
+_NAME_LIST_SPLIT = re.compile(r"\s*(?:/|,|&|\band\b)\s*")
+_NOT_NAME_WORDS = {"the", "of", "in", "on", "for", "to", "a", "an", "at", "with", "from", "by", "news", "update",
+                   "updates", "points", "key", "summary", "background", "analysis", "comment", "opinion", "read"}
+
+
+def _bold_name_line(tree: HtmlElement, pub: set[str]) -> list[str]:
+    """A byline set as a bold paragraph of names just above article prose
+    ("<p><strong>Jane Doe/John Smith</strong></p>" followed by the story), a common layout
+    on small news sites that give no byline markup. Names only: two to four capitalised
+    words each, one to three names."""
+    paragraphs = [(element, _text(element)) for element in _PARAGRAPHS(tree)]
+    paragraphs = [(element, text) for element, text in paragraphs if text]
+    for (element, text), (_, following) in zip(paragraphs, paragraphs[1:]):
+        if len(following.split()) < 12 or len(text) > 100:
+            continue
+        bold = " ".join(" ".join(b.itertext()) for b in element.iter("strong", "b"))
+        if " ".join(bold.split()) != text or _skipped(element):
+            continue
+        parts = [p for p in _NAME_LIST_SPLIT.split(text) if p]
+        if 1 <= len(parts) <= 3 and all(
+                2 <= len(p.split()) <= 4 and all(_NAME_WORD.match(w) for w in p.split())
+                and not any(w.lower() in _NOT_NAME_WORDS for w in p.split()) and _is_person(p, pub)
+                for p in parts):
+            return _dedupe(parts)
+    return []
+
+
 _META_AUTHOR_KEYS = ("author", "article:author", "byl", "parsely-author", "sailthru.author", "dc.creator",
                      "dcterms.creator", "citation_author", "cxenseparse:author")
+_AUTHOR_LABELS = {"written by", "author", "authors", "by", "words by"}
+
+
+def _labelled_author(meta_all: list[tuple[str, str]]) -> list[str]:
+    """The value of a ``twitter:labelN``/``twitter:dataN`` pair labelled "Written by" (what
+    WordPress SEO plugins emit for link previews)."""
+    labels = {key[len("twitter:label"):]: value for key, value in meta_all if key.startswith("twitter:label")}
+    wanted = {n for n, label in labels.items() if " ".join(label.lower().split()).rstrip(":") in _AUTHOR_LABELS}
+    return [value for key, value in meta_all if key.startswith("twitter:data") and key[len("twitter:data"):] in wanted]
 
 
 def find_authors(tree: HtmlElement, ld: dict, ld_objects: list[dict], meta_all: list[tuple[str, str]],
@@ -252,14 +304,14 @@ def find_authors(tree: HtmlElement, ld: dict, ld_objects: list[dict], meta_all: 
     people = _dedupe([p for v in values for p in split_people(v, pub)])
     if people:
         return people, "json-ld"
-    values = [content for key, content in meta_all if key in _META_AUTHOR_KEYS]
+    values = [content for key, content in meta_all if key in _META_AUTHOR_KEYS] + _labelled_author(meta_all)
     people = _dedupe([p for v in values for p in split_people(v, pub)])
     if people:
         return people, "meta"
     people = _markup_authors(tree, pub)
     if people:
         return people, "markup"
-    people = _byline_lines(tree, pub)
+    people = _byline_lines(tree, pub) or _bold_name_line(tree, pub)
     if people:
         return people, "text"
     return [], None
@@ -315,26 +367,45 @@ def _similar(a: str, b: str) -> float:
     return len(wa & wb) / min(len(wa), len(wb))
 
 
-def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str]) -> tuple[str | None, str | None]:
+def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str],
+                  title_tag: str | None = None) -> tuple[str | None, str | None]:
     """(headline, source): the page's shown ``h1`` when it is the article's headline, else
-    the first metadata candidate (JSON-LD headline, og:title, <title>), site name removed.
+    the first metadata candidate (JSON-LD headline, og:title), else the ``<title>``, site
+    name removed.
 
     An ``h1`` counts as the headline when it shares most of its words with one of the
-    metadata titles (a site logo or section name in an ``h1`` does not), or when the page
-    gives no metadata title at all and the ``h1`` is a sentence-length line.
+    titles (a site logo or section name in an ``h1`` does not), even inside a block whose
+    class would otherwise mark it as a teaser. When the page has no editorial title in
+    its metadata (only ``<title>``, which is often an older or SEO wording) and no ``h1``
+    agrees with it, the first sentence-length ``h1`` outside navigation, related-story
+    and widget blocks is the headline shown to readers.
     """
     candidates = [strip_site_name(c, pub) for c in candidates if c and c.strip()]
-    h1s = []
+    tag = strip_site_name(title_tag, pub) if title_tag and title_tag.strip() else None
+    titles = candidates + ([tag] if tag else [])
+    shown, teasers = [], []
     for element in tree.iter("h1"):
         text = _text(element)
-        if text and 2 <= len(text.split()) <= 40 and not _skipped(element):
-            h1s.append(text)
-    for h1 in h1s:
-        h1_clean = strip_site_name(h1, pub)
-        if any(_similar(h1_clean, c) >= 0.6 for c in candidates):
-            return h1_clean, "h1"
-    if not candidates and h1s:
-        return strip_site_name(h1s[0], pub), "h1"
+        if text and 2 <= len(text.split()) <= 40:
+            (teasers if _skipped(element) else shown).append(strip_site_name(text, pub))
+    for h1 in shown + teasers:
+        if any(_similar(h1, t) >= 0.6 for t in titles):
+            return h1, "h1"
+    if not candidates:
+        # no editorial metadata: the headline on the page beats the <title> tag, but a
+        # site name or a section label ("Business Monday") in an h1 is not a headline
+        sentences = [h for h in shown if len(h.split()) >= 4 and not _is_publisher(h, pub)]
+        if sentences:
+            return sentences[0], "h1"
+        if not tag and shown:
+            return shown[0], "h1"
     if candidates:
         return candidates[0], "meta"
+    if tag:
+        return tag, "meta"
     return None, None
+
+
+def _is_publisher(text: str, pub: set[str]) -> bool:
+    names = [w for w in _words(text) if w not in _ROLE_WORDS]
+    return bool(names) and (all(w in pub for w in names) or "".join(names) in pub)

@@ -357,11 +357,12 @@ def _is_boilerplate(paragraph: str) -> bool:
     return len(words) <= 12 and bool(_BYLINE.match(stripped)) and not stripped.endswith(".")
 
 
-def _clean_paragraphs(paragraphs: list[str], headlines: list[str]) -> list[str]:
-    """Drop the headline repeated at the top and furniture lines. A standfirst or lede that
-    repeats the page's description is kept: it is the article's first paragraph, and often the
-    one that names the bodies the story is about."""
-    headline_keys = [k for k in dict.fromkeys(_key(h) for h in headlines) if k]
+def _clean_paragraphs(paragraphs: list[str], headlines: list[str], subheads: tuple[str, ...] = ()) -> list[str]:
+    """Drop the headline repeated at the top and furniture lines. A lede that repeats the
+    page's description is kept: it is the article's first paragraph, and often the one that
+    names the bodies the story is about. A sub-head (``subheads``: the description set as a
+    heading beside the headline, not as body text) is dropped like the headline."""
+    headline_keys = [k for k in dict.fromkeys(_key(h) for h in [*headlines, *subheads]) if k]
     paragraphs = [p.strip() for p in paragraphs]
     paragraphs = [p for p in paragraphs if _WORD.search(p)]
     # headline repeated at the top of the body
@@ -373,6 +374,21 @@ def _clean_paragraphs(paragraphs: list[str], headlines: list[str]) -> list[str]:
     paragraphs = paragraphs[start:]
     return [p for p in paragraphs
             if not _is_boilerplate(p) and not _METADATA_RESIDUE.match(p) and not _matches_any(p, headline_keys)]
+
+
+_SUBHEADS = etree.XPath("//body//*[self::h2 or self::h3]")
+
+
+def _description_subheads(tree: HtmlElement, description: str | None) -> tuple[str, ...]:
+    """Headings (h2/h3) whose text is the page's description: a sub-head set beside the
+    headline (a "dek"), which article-body truth leaves out, unlike a lede paragraph."""
+    if not description:
+        return ()
+    key = _key(description)
+    if not key:
+        return ()
+    return tuple(text for text in (" ".join(h.text_content().split()) for h in _SUBHEADS(tree))
+                 if text and _key(text) == key)
 
 
 _LED_BY_LINK = etree.XPath("(.//text()[normalize-space()])[1]/ancestor::a")
@@ -735,8 +751,9 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     pub = publisher_words(ld, ld_objects, meta, url)
     title_candidates = [_ld_text(ld.get("headline")), _first(meta, "og:title", "twitter:title"),
-                        _ld_text(ld.get("name")), _title_from_tag(tree, strip=False)]
-    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub)
+                        _ld_text(ld.get("name"))]
+    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub,
+                                                            _title_from_tag(tree, strip=False))
     result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
                                                                        "twitter:description")
     result["authors"], result["author_source"] = find_authors(tree, ld, ld_objects, _meta_all(tree), pub)
@@ -804,7 +821,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     paragraphs = _maybe_readability(tree, paragraphs)
     if furniture:
         paragraphs = [p for p in paragraphs if " ".join(p.lstrip("- ").split()).lower() not in furniture]
-    paragraphs = _clean_paragraphs(paragraphs, headlines)
+    paragraphs = _clean_paragraphs(paragraphs, headlines, _description_subheads(tree, result["description"]))
     result["body"] = "\n\n".join(paragraphs)
 
     if overridden.get("body") and furniture:

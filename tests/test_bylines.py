@@ -66,3 +66,28 @@ def test_link_density_alone_never_rejects_article_prose():
     assert article["is_article"], article["reject_reason"]
     listing = extract_article(_page_with_links(["Latest news from the council."], 45), "https://x.example/news/")
     assert not listing["is_article"]
+
+
+def _headline_page(head: str, body: str) -> str:
+    paragraphs = "".join(f"<p>Paragraph {i} of the story about the new bridge opening in town.</p>" for i in range(6))
+    return f"<html><head>{head}</head><body>{body}<article>{paragraphs}</article></body></html>"
+
+
+def test_h1_in_teaser_styled_header_is_the_headline_when_it_agrees_with_the_title():
+    page = _headline_page("<title>New bridge opens to traffic | Marches Courier</title>",
+                          '<div class="single-head-teaser"><h1>New bridge opens to traffic</h1></div>')
+    result = extract_article(page, "https://www.marchescourier.co.uk/news/bridge/")
+    assert (result["title"], result["title_source"]) == ("New bridge opens to traffic", "h1")
+
+
+def test_shown_h1_beats_a_stale_title_tag_but_not_a_section_label():
+    body = ("<h1>Business Monday</h1><h1>New bridge opens to traffic after two years of work</h1>"
+            '<aside class="related"><h1>Another story entirely about something else</h1></aside>')
+    page = _headline_page("<title>Council approves bridge plan — Marches Courier</title>", body)
+    result = extract_article(page, "https://www.marchescourier.co.uk/news/bridge/")
+    assert result["title"] == "New bridge opens to traffic after two years of work"
+    # with an editorial title in the metadata, an h1 that disagrees with it is not taken
+    page = _headline_page('<meta property="og:title" content="Council approves bridge plan">'
+                          "<title>Council approves bridge plan</title>", body)
+    result = extract_article(page, "https://www.marchescourier.co.uk/news/bridge/")
+    assert (result["title"], result["title_source"]) == ("Council approves bridge plan", "meta")

@@ -178,3 +178,16 @@ def test_url_patterns_reject_index_pages_only(url, reason):
     result = extract_article(raw, url)
     assert result["reject_reason"] == reason
     assert result["is_article"] is (reason is None)
+
+
+def test_description_set_as_subhead_is_dropped_but_a_lede_paragraph_kept():
+    description = "Councillors agree a new plan for the town centre after months of debate over parking."
+    prose = "".join(f"<p>Paragraph {i} explains what the plan means for shops, buses and residents in detail.</p>"
+                    for i in range(5))
+    head = f'<title>Town centre plan agreed</title><meta name="description" content="{description}">'
+    subhead = extract_article(f"<html><head>{head}</head><body><article><h1>Town centre plan agreed</h1>"
+                              f"<h2 class='sub-head'>{description}</h2>{prose}</article></body></html>")
+    assert description not in subhead["body"] and subhead["body"].startswith("Paragraph 0")
+    lede = extract_article(f"<html><head>{head}</head><body><article><h1>Town centre plan agreed</h1>"
+                           f"<p>{description}</p>{prose}</article></body></html>")
+    assert lede["body"].startswith(description)
