@@ -23,7 +23,9 @@ QUOTES_VERSION = "quotes-4"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY = re.compile(
-    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite)\b",
+    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
+    # people who no longer hold a post speak for themselves: "former chairman", "who retired", "ex-officer"
+    r"|former|formerly|retired|retirement|ex|used to)\b",
     re.IGNORECASE)
 ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>[^,.;:]{3,80}),")
 SPOKES_WORD = re.compile(r"\b(?:spokesman|spokeswoman|spokesperson)\b", re.IGNORECASE)
@@ -57,8 +59,13 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
+# Civic offices of a council, not of a fire authority.
+CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
+                        re.IGNORECASE)
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
+# Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
+RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
@@ -93,6 +100,10 @@ AFTER_VERB_FIRST = re.compile(
     rf"(?:,\s*(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?))?\s*(?:[.,;:!?\n]|$)")
 AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
+# '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb.
+AFTER_NAME_ROLE_VERB = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s*"
+    rf"(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?),\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
 SPOKESPERSON = re.compile(
@@ -153,6 +164,11 @@ CONJUNCTION_CLAUSE = re.compile(
 COMMA = re.compile(r",\s*")
 POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
+# "PCC John Campion and Chief Constable David Shaw": the body before "and" is the first person's.
+COORDINATION = re.compile(r"\s(?:and|&|with|or)\s|,")
+ACCORDING_BEFORE = re.compile(r"\baccording to\b[^,.;:\"\u201c\u201d\n]*$", re.IGNORECASE)
+# Up to six lowercase words or acronyms ending right before a name: the role written before it.
+ROLE_BEFORE = re.compile(r"(?P<role>(?:(?:[a-z][\w'\u2019-]*|[A-Z]{2,}(?:[&'\u2019]s?)?)\s+){1,6})$")
 
 
 def _word_start(word: str) -> str:
@@ -295,6 +311,8 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         return None, " ".join(words)
     while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
         start -= 1
+    if end - start == 1 and start > 0 and words[start - 1].lower() in RANK_TITLES:
+        start -= 1   # "Officer Myers", "Inspector Corteen": a rank used as a title before a surname
     name_words = words[start:end]
     if len(name_words) == 1 and name_words[0].lower() in TITLES:
         return None, " ".join(words)
@@ -340,6 +358,8 @@ class QuoteAttributor:
         self.known_people = _people_index(watchlist, self.day)
         self.everyone = _people_index(watchlist, None)
         self.full_names, self.role_patterns = _watchlist_tables(watchlist)
+        self.governs = {entity.id: entity.governs for entity in (watchlist.entities if watchlist else ())
+                        if entity.governs}
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -348,6 +368,7 @@ class QuoteAttributor:
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
         self._people_cache: list[tuple[int, str]] | None = None
+        self._people_roles: dict[int, str] = {}   # offset of a person in _people -> role written before the name
         self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
@@ -370,10 +391,14 @@ class QuoteAttributor:
         if not role or self.watchlist is None:
             return None
         lowered = role.lower()
-        candidates = [entity_id for entity_id, pattern in self.role_patterns
-                      if entity_id in self.entity_counts and pattern.search(lowered)]
+        matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
+        candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
-            return None
+            # "Assistant Chief Fire Officer" in an article that names only the fire authority: the
+            # officer serves the service that authority governs.
+            governed = {self.governs[governor] for governor in self.entity_counts if governor in self.governs}
+            candidates = [entity_id for entity_id in matching if entity_id in governed]
+            return candidates[0] if len(candidates) == 1 else None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
 
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
@@ -381,6 +406,8 @@ class QuoteAttributor:
         surname = name.split()[-1]
         occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
         for occurrence in occurrences:
+            if ACCORDING_BEFORE.search(self.text, max(0, occurrence.start() - 80), occurrence.start()):
+                continue   # "According to X, the plan is ...": the main clause follows, not a description
             match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
                 continue
@@ -396,7 +423,7 @@ class QuoteAttributor:
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
             between = self.text[last["end_char"]:occurrence.start()]
-            if len(between) <= 40 and not CLAUSE_BREAK.search(between):
+            if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
                 return None, entity_id
         return None, None
 
@@ -426,7 +453,8 @@ class QuoteAttributor:
         by_role = self._entity_for_role(role)
         if by_role is not None:
             return by_role
-        if COUNCILLOR.search(role) and self.watchlist is not None and not self._of_a_council(speaker.name):
+        if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
+                not self._of_a_council(speaker.name)):
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category == "fire_authority" and entity.id in self.entity_counts]
             if authorities:
@@ -466,6 +494,11 @@ class QuoteAttributor:
                 role, entity_id = self._described_entity(speaker.name, quote_start)
                 speaker.role = speaker.role or role
                 speaker.entity_id = entity_id
+            if speaker.entity_id is None and not speaker.role:
+                # The role given where the person was first named ("Assistant chief fire officer
+                # David Myers ... Officer Myers said") goes with later mentions.
+                speaker.role = self._earlier_role(surname, quote_start)
+                speaker.entity_id = self._entity_for_role(speaker.role)
             self.people[surname] = speaker
         elif speaker.start is not None and speaker.entity_id is None:
             speaker.entity_id = self._entity_in(speaker.start, speaker.end) or self._entity_for_role(speaker.role)
@@ -501,19 +534,50 @@ class QuoteAttributor:
             if titled and len(name_words) == 1:
                 continue
             preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
-            preceding = self.text[max(0, match.start() - 12):match.start()].split()
-            if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
+            preceding = self.text[max(0, match.start() - 40):match.start()].split()
+            # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
+            # preposition or the lowercase role before the name.
+            according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
+            role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+            preceded_by_role = preceded_by_role or role_before
+            if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
                 continue
             after = self.text[match.end():match.end() + 40]
             if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
                     self._complete_name(name_words[0], len(self.text)).split()) > 1):
                 continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
-            if titled or preceded_by_role or PERSON_CONTINUATION.match(after):
+            if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
                 offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
                 people.append((offset, " ".join(name_words)))
+                role = " ".join(words[:index]) if index else self._role_before(match.start())
+                if role:
+                    self._people_roles[offset] = role
         self._people_cache = people
         self._people_offsets = [offset for offset, _name in people]
         return people
+
+    def _earlier_role(self, surname: str, before: int) -> str | None:
+        """The role written before the first naming of a person with this surname, before ``before``."""
+        for offset, name in self._people():
+            if offset >= before:
+                break
+            if name.split()[-1].lower() == surname and offset in self._people_roles:
+                return self._people_roles[offset]
+        return None
+
+    def _role_before(self, offset: int) -> str | None:
+        """The role written just before a name, in lowercase or as an acronym ("area FBU secretary",
+        "transport manager"): the words back to the clause's start or a determiner, when the last
+        of them is a role word."""
+        words = ROLE_BEFORE.search(self.text, max(0, offset - 80), offset)
+        if words is None:
+            return None
+        phrase = words.group("role").split()
+        if not phrase or phrase[-1].lower() not in CONTENT_ROLE_WORDS:
+            return None
+        while phrase and phrase[0].lower() in DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}:
+            phrase = phrase[1:]
+        return " ".join(phrase) or None
 
     def _last_person(self, before: int) -> tuple[str, int] | None:
         """The last person named outside quotation marks before offset ``before``."""
@@ -544,7 +608,7 @@ class QuoteAttributor:
         person = self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
-            return Speaker(name=name, start=start, end=start + len(name))
+            return Speaker(name=name, role=self._people_roles.get(start), start=start, end=start + len(name))
         spokesperson = None
         for match in SPOKESPERSON.finditer(self.text, max(previous_end, offset - PERSON_LOOKBACK, 0), offset):
             spokesperson = match
@@ -584,7 +648,10 @@ class QuoteAttributor:
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         name_segment = segments[-1]
-        if len(segments) > 1 and _looks_like_role(segments[-1]):
+        # "John Smith, a spokesman for the council": the last segment describes the name before it;
+        # "Speaking in January, a spokesman for the service": it is the speaker.
+        if len(segments) > 1 and _looks_like_role(segments[-1]) and not (
+                SPOKES_WORD.search(segments[-1]) and split_name_role(segments[-2])[0] is None):
             name_segment = segments[-2]
             name, role_in_name = split_name_role(name_segment)
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
@@ -669,6 +736,13 @@ class QuoteAttributor:
             return NO_SPEAKER   # '"...", it has been argued.'
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+        match = AFTER_NAME_ROLE_VERB.match(after)
+        if match and person_key(match.group("speaker").strip()) is not None:
+            speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+            if speaker is not None and speaker.name:
+                speaker.role = speaker.role or match.group("role").strip()
+                speaker.end = after_start + match.end("role")
+            return speaker
         return None
 
     def attribute(self, quotations: list[dict]) -> list[dict]:
@@ -836,7 +910,8 @@ def is_speaker_name(name: str | None) -> bool:
     words = _words(name or "")
     if not words or len(words) > MAX_SPEAKER_WORDS:
         return False
-    if words[0].lower().rstrip(".") in TITLES and len(words) > 1:
+    if (words[0].lower().rstrip(".") in TITLES and len(words) > 1) or (
+            len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])):
         return all(_is_capitalised(word) for word in words[1:]) and not any(
             word.lower() in DOCUMENT_WORDS | TIME_WORDS for word in words[1:])   # "councillor David Minnery"
     lowered = [word.lower().strip(".") for word in words]
@@ -890,7 +965,8 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
     ("carter", "eric"), "Mr Campion" -> ("campion", None)); None for descriptions ("A spokesman",
     "the fire authority") and single untitled words."""
     words = _words(speaker or "")
-    titled = bool(words) and words[0].lower().rstrip(".") in TITLES
+    titled = bool(words) and (words[0].lower().rstrip(".") in TITLES or (
+        len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])))
     if titled:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
