@@ -166,9 +166,9 @@ POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
 # "PCC John Campion and Chief Constable David Shaw": the body before "and" is the first person's.
 COORDINATION = re.compile(r"\s(?:and|&|with|or)\s|,")
-ACCORDING_BEFORE = re.compile(r"\baccording to\b[^,.;:\"\u201c\u201d\n]*$", re.IGNORECASE)
-# Up to six lowercase words or acronyms ending right before a name: the role written before it.
-ROLE_BEFORE = re.compile(r"(?P<role>(?:(?:[a-z][\w'\u2019-]*|[A-Z]{2,}(?:[&'\u2019]s?)?)\s+){1,6})$")
+CLAUSE_OR_COMMA = re.compile(r"[,.;:\"\u201c\u201d\n]")
+# A word of a role written before a name: lowercase, or an acronym ("area FBU secretary").
+ROLE_BEFORE_WORD = re.compile(r"[a-z][\w'\u2019-]*|[A-Z]{2,}(?:[&'\u2019]s?)?")
 
 
 def _word_start(word: str) -> str:
@@ -368,7 +368,7 @@ class QuoteAttributor:
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
         self._people_cache: list[tuple[int, str]] | None = None
-        self._people_roles: dict[int, str] = {}   # offset of a person in _people -> role written before the name
+        self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
@@ -406,7 +406,7 @@ class QuoteAttributor:
         surname = name.split()[-1]
         occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
         for occurrence in occurrences:
-            if ACCORDING_BEFORE.search(self.text, max(0, occurrence.start() - 80), occurrence.start()):
+            if self._after_according_to(occurrence.start()):
                 continue   # "According to X, the plan is ...": the main clause follows, not a description
             match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
@@ -549,35 +549,50 @@ class QuoteAttributor:
             if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
                 offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
                 people.append((offset, " ".join(name_words)))
-                role = " ".join(words[:index]) if index else self._role_before(match.start())
-                if role:
-                    self._people_roles[offset] = role
+                if index:
+                    self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
         self._people_cache = people
         self._people_offsets = [offset for offset, _name in people]
         return people
+
+    def _after_according_to(self, offset: int) -> bool:
+        """Whether the name at ``offset`` follows "according to" in the same clause."""
+        window = self.text[max(0, offset - 80):offset]
+        position = window.lower().rfind("according to")
+        return position >= 0 and not window[position - 1:position].isalnum() and not window[
+            position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
     def _earlier_role(self, surname: str, before: int) -> str | None:
         """The role written before the first naming of a person with this surname, before ``before``."""
         for offset, name in self._people():
             if offset >= before:
                 break
-            if name.split()[-1].lower() == surname and offset in self._people_roles:
-                return self._people_roles[offset]
+            if name.split()[-1].lower() == surname:
+                role = self._person_role(offset)
+                if role:
+                    return role
         return None
 
-    def _role_before(self, offset: int) -> str | None:
-        """The role written just before a name, in lowercase or as an acronym ("area FBU secretary",
-        "transport manager"): the words back to the clause's start or a determiner, when the last
-        of them is a role word."""
-        words = ROLE_BEFORE.search(self.text, max(0, offset - 80), offset)
-        if words is None:
-            return None
-        phrase = words.group("role").split()
-        if not phrase or phrase[-1].lower() not in CONTENT_ROLE_WORDS:
-            return None
-        while phrase and phrase[0].lower() in DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}:
-            phrase = phrase[1:]
-        return " ".join(phrase) or None
+    def _person_role(self, offset: int) -> str | None:
+        """The role written with the person named at ``offset`` (one of ``_people``): the capitalised
+        role words before the name ("Chief Fire Officer Nathan Travis"), else the lowercase words or
+        acronyms just before it ("area FBU secretary Steve Gould", "transport manager Jeff Dickson"),
+        back to the clause's start or a determiner, when the last of them is a role word."""
+        if offset not in self._people_roles:
+            window = self.text[max(0, offset - 80):offset]
+            phrase: list[str] = []
+            if window[-1:].isspace():
+                for word in reversed(window.split()[-6:]):
+                    if not ROLE_BEFORE_WORD.fullmatch(word):
+                        break
+                    phrase.insert(0, word)
+            role = None
+            if phrase and phrase[-1].lower() in CONTENT_ROLE_WORDS:
+                while phrase and phrase[0].lower() in DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}:
+                    phrase = phrase[1:]
+                role = " ".join(phrase) or None
+            self._people_roles[offset] = role
+        return self._people_roles[offset]
 
     def _last_person(self, before: int) -> tuple[str, int] | None:
         """The last person named outside quotation marks before offset ``before``."""
@@ -608,7 +623,7 @@ class QuoteAttributor:
         person = self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
-            return Speaker(name=name, role=self._people_roles.get(start), start=start, end=start + len(name))
+            return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
         spokesperson = None
         for match in SPOKESPERSON.finditer(self.text, max(previous_end, offset - PERSON_LOOKBACK, 0), offset):
             spokesperson = match
