@@ -5,6 +5,13 @@ whole `analyse` stage (articles read from and results written to a SQLite store)
 repeated until the requested number of articles; the pipeline is built and warmed up first, so the
 figure is steady-state analysis speed.  Wall-clock and CPU time are both reported: on a shared
 machine (load average above the core count) the CPU figure is the meaningful one.
+
+``--compare REV [--repeat 3]`` runs the same measurement for the analyser of git revision REV
+(``git archive``, given this checkout's corpus so both read the same articles; its own copy of this
+script drives it) and for this checkout, alternated REPEAT times in one session, so that a loaded
+machine disturbs both alike::
+
+    nice -n 10 python bench/analyse_throughput.py --stage --compare 8e7d52e --repeat 3
 """
 from __future__ import annotations
 
@@ -73,10 +80,58 @@ def stage(articles: int) -> None:
               f"{counts['mentions']} mentions, {counts['quotes']} quotes")
 
 
+def compare(revision: str, repeat: int, arguments: list[str]) -> None:
+    """This measurement for ``revision``'s analyser and for this checkout, alternated."""
+    import re
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = Path(tmp) / revision
+        old_tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", revision], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
+        corpus = old_tree / "data" / "corpus"
+        if corpus.is_symlink() or corpus.is_file():
+            corpus.unlink()
+        elif corpus.exists():
+            import shutil
+            shutil.rmtree(corpus)
+        corpus.symlink_to(root / "data" / "corpus")            # the same articles for both
+        (old_tree / "cuttings_data").symlink_to(old_tree / "data")   # its own watchlist, not ours
+        figures: dict[str, list[float]] = {revision: [], "this checkout": []}
+        for run in range(1, repeat + 1):
+            for name, tree in ((revision, old_tree), ("this checkout", root)):
+                # Each tree's own copy of this script: the store API it drives is that tree's.
+                output = subprocess.run(
+                    [sys.executable, str(tree / "bench" / "analyse_throughput.py"), *arguments], cwd=tree, check=True,
+                    capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)}).stdout.strip()
+                rate = re.search(r"= (\d+) articles/s", output)
+                figures[name].append(float(rate.group(1)) if rate else float("nan"))
+                print(f"run {run} {name:>13}: {output} (load average {os.getloadavg()[0]:.1f})", flush=True)
+        for name, rates in figures.items():
+            print(f"{name:>13}: median {statistics.median(rates):.0f} articles/s "
+                  f"({', '.join(f'{rate:.0f}' for rate in rates)})")
+
+
 if __name__ == "__main__":
     import sys
 
-    if "--stage" in sys.argv:
+    if "--compare" in sys.argv:
+        position = sys.argv.index("--compare")
+        revision = sys.argv[position + 1]
+        del sys.argv[position:position + 2]
+        repeat = 3
+        if "--repeat" in sys.argv:
+            position = sys.argv.index("--repeat")
+            repeat = int(sys.argv[position + 1])
+            del sys.argv[position:position + 2]
+        compare(revision, repeat, sys.argv[1:])
+    elif "--stage" in sys.argv:
         sys.argv.remove("--stage")
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

@@ -34,11 +34,11 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
-from nlp.watchlist import Watchlist, load_watchlist, parse_watchlist
+from nlp.watchlist import Entity, Watchlist, load_watchlist, parse_watchlist
 
 MATCHES_EXTENSION = "watchlist_matches"   # doc._.watchlist_matches: the ruler's raw matches
 if not Doc.has_extension(MATCHES_EXTENSION):
@@ -375,6 +375,16 @@ class ReferenceResolver:
                 self.fuzzy_index.setdefault(word, []).append((*fuzzy_target, offset))
         self._clean_hashes.clear()
         self._typo_hashes.clear()
+        # Per-entity tables the resolution reads for every reference, computed once here.
+        self.linked = {entity.id: ([entity.governs] if entity.governs else []) for entity in watchlist.entities}
+        self.governed_by = {entity.id: [other.id for other in watchlist.entities if other.governs == entity.id]
+                            for entity in watchlist.entities}
+        self.holder_offices: dict[str, list[Entity]] = {}   # holder name -> offices they held, in watchlist order
+        for entity in watchlist.entities:
+            for holder in entity.holders:
+                offices = self.holder_offices.setdefault(holder.name, [])
+                if entity not in offices:
+                    offices.append(entity)
 
     # -- serialisation: the resolver's data is the watchlist itself, saved as its TOML text ------
     def to_disk(self, path, exclude=tuple()) -> None:
@@ -400,12 +410,18 @@ class ReferenceResolver:
         return tuple(known for known, _distance, _index in matches
                      if not (word.startswith(known) and word[len(known):] in INFLECTIONS))
 
-    def _fuzzy_spans(self, doc: Doc) -> list[tuple[int, int, str, str]]:
-        """Windows around a misspelt watchlist word that closely match a long alias."""
+    def _fuzzy_spans(self, doc: Doc, norms: numpy.ndarray | None = None,
+                     norm_list: list[int] | None = None) -> list[tuple[int, int, str, str]]:
+        """Windows around a misspelt watchlist word that closely match a long alias (``norms``,
+        ``norm_list``: the doc's NORM array and list, when the caller has them)."""
         found = []
-        norms = doc.to_array(NORM)
-        norm_list = None
-        for norm_hash in set(norms.tolist()) - self._clean_hashes:
+        if norms is None:
+            norms = doc.to_array(NORM)
+        if norm_list is None:
+            norm_list = norms.tolist()
+        if self._clean_hashes.issuperset(norm_list):
+            return found   # every word already known to be no misspelling: the usual case
+        for norm_hash in set(norm_list) - self._clean_hashes:
             near_words = self._typo_hashes.get(norm_hash)
             if near_words is None:
                 near_words = self._near_words(doc.vocab.strings[norm_hash])
@@ -414,7 +430,6 @@ class ReferenceResolver:
                         self._clean_hashes.add(norm_hash)
                     continue
                 self._typo_hashes[norm_hash] = near_words
-            norm_list = norm_list if norm_list is not None else norms.tolist()
             for token_index in numpy.flatnonzero(norms == norm_hash).tolist():
                 found.extend(self._fuzzy_windows(doc, norm_list, token_index, near_words))
         return found
@@ -438,18 +453,28 @@ class ReferenceResolver:
                     yield (start, end, FUZZY, entity_id)
 
     # -- coordinated mentions ----------------------------------------------------------------
-    def _coordinated_spans(self, doc: Doc, area_hits: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
+    def _coordinated_spans(self, doc: Doc, area_hits: list[tuple[int, int, str]],
+                           norms: numpy.ndarray | None = None, norm_list: list[int] | None = None,
+                           ) -> list[tuple[int, int, str, str]]:
         """A list of areas with a head word of a category after it ("the Hereford and Worcester and
         Shropshire Fire & Rescue Services", "each West Midlands, Shropshire and Staffordshire
         brigade") or before it ("fire and rescue services across the Shropshire, Telford & Wrekin,
         Herefordshire and Worcestershire areas") names every watched body of the listed areas."""
         if not area_hits or self.list_trigger is None or not self.list_trigger.search(doc_text(doc)):
             return []
-        attributes = doc.to_array([NORM, IS_TITLE, IS_UPPER, SENT_START])
-        norm_list = attributes[:, 0].tolist()
+        if norm_list is None:
+            norm_list = (norms if norms is not None else doc.to_array(NORM)).tolist()
         # Capitalised words (other places in the list) that do not start a sentence; a line break
-        # is a space token, which ends any list.
-        capitalised = ((attributes[:, 1] | attributes[:, 2]).astype(bool) & (attributes[:, 3] != 1)).tolist()
+        # is a space token, which ends any list. Looked up for the few tokens around areas only.
+        capitalised_tokens: dict[int, bool] = {}
+
+        def capitalised(index: int) -> bool:
+            known = capitalised_tokens.get(index)
+            if known is None:
+                token = doc[index]
+                known = capitalised_tokens[index] = bool(token.is_title or token.is_upper) and (
+                    token.is_sent_start is not True)
+            return known
         hits = sorted(area_hits, key=lambda hit: (hit[0], -hit[1]))
         covered: dict[int, str] = {}
         for start, end, key in hits:
@@ -458,7 +483,7 @@ class ReferenceResolver:
         glue = self.glue_hashes
 
         def in_list(index: int) -> bool:
-            return index in covered or norm_list[index] in glue or capitalised[index]
+            return index in covered or norm_list[index] in glue or capitalised(index)
 
         found = []
         done_until = -1
@@ -492,9 +517,9 @@ class ReferenceResolver:
     def _head_after(self, doc: Doc, norms: list[int], index: int):
         """("category", start, end) of a head such as "Fire & Rescue Services" starting at ``index``."""
         end = index
-        while end < len(doc) and end - index < 4 and norms[end] in self.head_word_hashes:
+        while end < len(norms) and end - index < 4 and norms[end] in self.head_word_hashes:
             end += 1
-        if end < len(doc) and norms[end] in self.list_heads:
+        if end < len(norms) and norms[end] in self.list_heads:
             if any(norms[position] in self.fire_hashes for position in range(index, end + 1)):
                 return self.list_heads[norms[end]], index, end + 1
         return None
@@ -528,9 +553,11 @@ class ReferenceResolver:
                 area_hits.append((start, end, target))
             else:
                 matches.setdefault((start, end), []).append((label, target))
-        for start, end, label, target in self._fuzzy_spans(doc):
+        norms = doc.to_array(NORM)
+        norm_list = norms.tolist()
+        for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
             matches.setdefault((start, end), []).append((label, target))
-        for start, end, label, target in self._coordinated_spans(doc, area_hits):
+        for start, end, label, target in self._coordinated_spans(doc, area_hits, norms, norm_list):
             matches.setdefault((start, end), []).append((label, target))
 
         selected = self._select(doc, matches)
@@ -622,11 +649,12 @@ class ReferenceResolver:
 
     def _linked(self, entity_id: str) -> list[str]:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
-        governs = self.entities[entity_id].governs
-        return [governs] if governs else []
+        return self.linked[entity_id]
 
     def _resolve(self, items, doc, start, end, day, named, excluded):
         """(entity_id, method) pairs for the matches sharing one span."""
+        if len(items) == 1 and items[0][0] == NAME:
+            return [(items[0][1], "matched")]   # the common case: one body's name
         # An exclusion blocks its own body only: "West Mercia Police and Crime Commissioner" is
         # excluded for the force and still names the commissioner.
         blocked = {target for label, target in items if label == EXCLUDE}
@@ -657,7 +685,7 @@ class ReferenceResolver:
         if generic_targets and start > 0 and doc[start - 1].norm_ in NOT_LOCAL_WORDS:
             return []   # "national fire service matters", "every fire service"
         if generic_targets:
-            choice = self._resolve_generic(generic_targets, doc[start:end], named, excluded)
+            choice = self._resolve_generic(generic_targets, doc, start, end, named, excluded)
             return [(choice, "inferred")] if choice else []
         for label, target in items:
             members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
@@ -676,14 +704,12 @@ class ReferenceResolver:
     def _office_of(self, target: str, day: dt.date | None) -> str:
         """The office a holder mention means: the one held on ``day``, else the one ever held."""
         entity_id, holder_name = target.split("|", 1)
-        holder_offices = [entity for entity in self.watchlist.entities
-                          if any(holder.name == holder_name for holder in entity.holders)]
-        for entity in holder_offices:
+        for entity in self.holder_offices.get(holder_name, ()):
             if any(holder.name == holder_name for holder in entity.holders_on(day)):
                 return entity.id
         return entity_id
 
-    def _resolve_generic(self, candidates, span, named, excluded) -> str | None:
+    def _resolve_generic(self, candidates, doc, start, end, named, excluded) -> str | None:
         """The body a generic reference means.
 
         1. the most often named candidate, counting names of the body it governs ("the fire
@@ -704,31 +730,30 @@ class ReferenceResolver:
                     nearest = max(nearest or 0, positions[before - 1])
             return (count, -(position - nearest) if nearest is not None else -10**9)
 
-        position = span.start
-
-        scored = max((salience(entity_id, self._linked(entity_id)), entity_id) for entity_id in candidates)
+        position = start
+        linked = self.linked
+        scored = max((salience(entity_id, linked[entity_id]), entity_id) for entity_id in candidates)
         if scored[0][0] > 0:
             return scored[1]
-        governed_by = {entity_id: [other.id for other in self.watchlist.entities if other.governs == entity_id]
-                       for entity_id in candidates}
+        governed_by = self.governed_by
         scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
         if scored[0][0] > 0:
             return scored[1]
-        content = [token for token in span if token.norm_ not in NON_CONTENT_WORDS]
+        content = [token for token in doc[start:end] if token.norm_ not in NON_CONTENT_WORDS]
         if len(content) < 2 and not any(token.is_upper or token.is_title or token.norm_ in FIRE_WORDS
-                                        for token in content) and not self._about_fire(span.doc):
+                                        for token in content) and not self._about_fire(doc):
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
         if not regional:
             return None
-        regions = self._region_counts(span.doc)
+        regions = self._region_counts(doc)
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
         if by_region and by_region[0][0] == 0:
             # No place in the text: the outlet's own region, when it is one body's area.
-            source_region = str(span.doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
+            source_region = str(doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
             local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
             if len(local) == 1:
                 return local[0]

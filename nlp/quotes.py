@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ QUOTES_VERSION = "quotes-4"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY = re.compile(
-    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite)\b",
+    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
+    # people who no longer hold a post speak for themselves: "former chairman", "who retired", "ex-officer"
+    r"|former|formerly|retired|retirement|ex|used to)\b",
     re.IGNORECASE)
 ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>[^,.;:]{3,80}),")
 SPOKES_WORD = re.compile(r"\b(?:spokesman|spokeswoman|spokesperson)\b", re.IGNORECASE)
@@ -38,12 +41,31 @@ SPEECH_VERBS = (
     "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
     "described|describes|saying|adding|insisting|explaining|warning|stating"
 )
-VERB = rf"(?:{SPEECH_VERBS})"
+
+
+def _grouped_alternation(words: str) -> str:
+    """``said|says|added|...`` as ``s(?:aid|ays)|a(?:dded)|...``: the same words, grouped by first
+    letter so that the regex engine tries one group instead of every word at each position (the
+    speech verbs are looked for after every capitalised word of an article). Every use of the
+    verbs is followed by a word boundary or a space, where no two of them can both match, so the
+    order in which they are tried does not change any match."""
+    groups: dict[str, list[str]] = {}
+    for word in words.split("|"):
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
+# Civic offices of a council, not of a fire authority.
+CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
+                        re.IGNORECASE)
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
+# Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
+RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
@@ -78,6 +100,10 @@ AFTER_VERB_FIRST = re.compile(
     rf"(?:,\s*(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?))?\s*(?:[.,;:!?\n]|$)")
 AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
+# '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb.
+AFTER_NAME_ROLE_VERB = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s*"
+    rf"(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?),\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
 SPOKESPERSON = re.compile(
@@ -115,14 +141,57 @@ NOT_NAME_WORDS = ROLE_WORDS | LEADING_FUNCTION_WORDS | {
     "news", "times", "star", "gazette", "advertiser", "he", "she", "they", "it", "we", "i", "this",
     "fire", "police", "crime", "council", "county", "district", "royal", "national", "union",
 }
+# A run of capitalised words, or one capitalised word before a speech verb. Written as "a capital
+# letter not preceded by a word character" rather than "\b[A-Z]": the same matches, but the regex
+# engine can then skip to the next capital letter instead of trying every position (the
+# possessive quantifiers give back nothing a space could follow).
 CAPITALISED_RUN = re.compile(
-    rf"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)+|\b[A-Z][a-z]+(?=\s+{VERB}\b)")
+    rf"[A-Z](?<!\w[A-Z])(?:[\w'\u2019.-]*+(?:[ \t]+[A-Z][\w'\u2019.-]*+)+|[a-z]++(?=\s+{VERB}\b))")
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
 SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
+# An apposition after a name: "Roger Phillips, chairman of the fire authority, said".
+APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
+                        rf"[^.;:\"\u201c\u201d\n]{{3,120}}?)"
+                        rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
+CLAUSE_BREAK = re.compile(r"[.;:\"\u201c\u201d\n]")
+PARENTHESES = re.compile(r"\([^()]*\)")
+CONJUNCTION_CLAUSE = re.compile(
+    r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
+COMMA = re.compile(r",\s*")
+POSSESSIVE_END = re.compile(r"['\u2019]s$")
+SENTENCE_BREAK = re.compile(r"[.;:\n]")
+# "PCC John Campion and Chief Constable David Shaw": the body before "and" is the first person's.
+COORDINATION = re.compile(r"\s(?:and|&|with|or)\s|,")
+CLAUSE_OR_COMMA = re.compile(r"[,.;:\"\u201c\u201d\n]")
+# A word of a role written before a name: lowercase, or an acronym ("area FBU secretary").
+ROLE_BEFORE_WORD = re.compile(r"[a-z][\w'\u2019-]*|[A-Z]{2,}(?:[&'\u2019]s?)?")
+
+
+def _word_start(word: str) -> str:
+    """A regex for ``\\b`` + ``word`` (literal) that the regex engine can find by its first
+    characters: the word, then a look-behind that no word character precedes it (which is what
+    ``\\b`` means before a word character)."""
+    escaped = re.escape(word)
+    if not re.match(r"\w", word[:1]):
+        return rf"\b{escaped}"
+    return rf"{escaped}(?<!\w{escaped})"
+
+
+@functools.lru_cache(maxsize=8192)
+def _whole_word(word: str) -> re.Pattern:
+    """``\\bword\\b``, compiled once per word (surnames are looked up in every quote's article)."""
+    return re.compile(rf"{_word_start(word)}\b")
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_completions(name: str) -> tuple[re.Pattern, re.Pattern]:
+    """``Name Other`` and ``Other Name``: a lone first name or surname with the rest of the name."""
+    return (re.compile(rf"{_word_start(name)}[ \t]+[A-Z][a-z]+\b"),
+            re.compile(rf"[A-Z](?<!\w[A-Z])[a-z]+[ \t]+{re.escape(name)}\b"))
 
 
 @dataclass
@@ -179,9 +248,13 @@ def find_quotations(text: str) -> list[dict]:
     quotations: list[dict] = []
     consumed: set[int] = set()        # paragraphs wholly inside an earlier continued quotation
     skip_first: set[int] = set()      # paragraphs whose first segment ended a continued quotation
+    marks = [mark.start() for mark in QUOTE_MARK_PATTERN.finditer(text)]
     for index, (para_start, para_end) in enumerate(paragraphs):
         if index in consumed:
             continue
+        first_mark = bisect.bisect_left(marks, para_start)
+        if first_mark == len(marks) or marks[first_mark] >= para_end:
+            continue   # no quotation mark in the paragraph
         segments, unclosed = _quote_segments(text, para_start, para_end)
         if index in skip_first:
             segments = segments[1:]
@@ -238,6 +311,8 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         return None, " ".join(words)
     while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
         start -= 1
+    if end - start == 1 and start > 0 and words[start - 1].lower() in RANK_TITLES:
+        start -= 1   # "Officer Myers", "Inspector Corteen": a rank used as a title before a surname
     name_words = words[start:end]
     if len(name_words) == 1 and name_words[0].lower() in TITLES:
         return None, " ".join(words)
@@ -283,6 +358,8 @@ class QuoteAttributor:
         self.known_people = _people_index(watchlist, self.day)
         self.everyone = _people_index(watchlist, None)
         self.full_names, self.role_patterns = _watchlist_tables(watchlist)
+        self.governs = {entity.id: entity.governs for entity in (watchlist.entities if watchlist else ())
+                        if entity.governs}
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -291,6 +368,7 @@ class QuoteAttributor:
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
         self._people_cache: list[tuple[int, str]] | None = None
+        self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
@@ -313,27 +391,31 @@ class QuoteAttributor:
         if not role or self.watchlist is None:
             return None
         lowered = role.lower()
-        candidates = [entity_id for entity_id, pattern in self.role_patterns
-                      if entity_id in self.entity_counts and pattern.search(lowered)]
+        matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
+        candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
-            return None
+            # "Assistant Chief Fire Officer" in an article that names only the fire authority: the
+            # officer serves the service that authority governs.
+            governed = {self.governs[governor] for governor in self.entity_counts if governor in self.governs}
+            candidates = [entity_id for entity_id in matching if entity_id in governed]
+            return candidates[0] if len(candidates) == 1 else None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
 
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
-        apposition = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
-                                rf"[^.;:\"\u201c\u201d\n]{{3,120}}?)"
-                                rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
-            match = apposition.match(self.text, occurrence.end(), before)
+        occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
+        for occurrence in occurrences:
+            if self._after_according_to(occurrence.start()):
+                continue   # "According to X, the plan is ...": the main clause follows, not a description
+            match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
                 continue
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
                 return match.group("apposition").strip(" ,"), entity_id
         # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text[:before]):
+        for occurrence in occurrences:
             window_start = max(0, occurrence.start() - 80)
             entity_id = self._entity_in(window_start, occurrence.start())
             if entity_id is None:
@@ -341,7 +423,7 @@ class QuoteAttributor:
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
             between = self.text[last["end_char"]:occurrence.start()]
-            if len(between) <= 40 and not re.search(r"[.;:\"\u201c\u201d\n]", between):
+            if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
                 return None, entity_id
         return None, None
 
@@ -371,7 +453,8 @@ class QuoteAttributor:
         by_role = self._entity_for_role(role)
         if by_role is not None:
             return by_role
-        if COUNCILLOR.search(role) and self.watchlist is not None and not self._of_a_council(speaker.name):
+        if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
+                not self._of_a_council(speaker.name)):
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category == "fire_authority" and entity.id in self.entity_counts]
             if authorities:
@@ -385,9 +468,9 @@ class QuoteAttributor:
         if not name:
             return False
         surname = name.split()[-1]
-        for occurrence in re.finditer(rf"\b{re.escape(surname)}\b", self.text):
+        for occurrence in _whole_word(surname).finditer(self.text):
             window = self.text[max(0, occurrence.start() - 120):occurrence.start()]
-            window = re.split(r"[.;:\n]", window)[-1]
+            window = SENTENCE_BREAK.split(window)[-1]
             if NAMED_COUNCIL.search(window):
                 return True
         return False
@@ -411,6 +494,11 @@ class QuoteAttributor:
                 role, entity_id = self._described_entity(speaker.name, quote_start)
                 speaker.role = speaker.role or role
                 speaker.entity_id = entity_id
+            if speaker.entity_id is None and not speaker.role:
+                # The role given where the person was first named ("Assistant chief fire officer
+                # David Myers ... Officer Myers said") goes with later mentions.
+                speaker.role = self._earlier_role(surname, quote_start)
+                speaker.entity_id = self._entity_for_role(speaker.role)
             self.people[surname] = speaker
         elif speaker.start is not None and speaker.entity_id is None:
             speaker.entity_id = self._entity_in(speaker.start, speaker.end) or self._entity_for_role(speaker.role)
@@ -446,19 +534,65 @@ class QuoteAttributor:
             if titled and len(name_words) == 1:
                 continue
             preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
-            preceding = self.text[max(0, match.start() - 12):match.start()].split()
-            if preceding and preceding[-1].lower() in PREPOSITIONS and not preceded_by_role:
+            preceding = self.text[max(0, match.start() - 40):match.start()].split()
+            # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
+            # preposition or the lowercase role before the name.
+            according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
+            role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+            preceded_by_role = preceded_by_role or role_before
+            if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
                 continue
             after = self.text[match.end():match.end() + 40]
             if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
                     self._complete_name(name_words[0], len(self.text)).split()) > 1):
                 continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
-            if titled or preceded_by_role or PERSON_CONTINUATION.match(after):
+            if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
                 offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
                 people.append((offset, " ".join(name_words)))
+                if index:
+                    self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
         self._people_cache = people
         self._people_offsets = [offset for offset, _name in people]
         return people
+
+    def _after_according_to(self, offset: int) -> bool:
+        """Whether the name at ``offset`` follows "according to" in the same clause."""
+        window = self.text[max(0, offset - 80):offset]
+        position = window.lower().rfind("according to")
+        return position >= 0 and not window[position - 1:position].isalnum() and not window[
+            position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
+
+    def _earlier_role(self, surname: str, before: int) -> str | None:
+        """The role written before the first naming of a person with this surname, before ``before``."""
+        for offset, name in self._people():
+            if offset >= before:
+                break
+            if name.split()[-1].lower() == surname:
+                role = self._person_role(offset)
+                if role:
+                    return role
+        return None
+
+    def _person_role(self, offset: int) -> str | None:
+        """The role written with the person named at ``offset`` (one of ``_people``): the capitalised
+        role words before the name ("Chief Fire Officer Nathan Travis"), else the lowercase words or
+        acronyms just before it ("area FBU secretary Steve Gould", "transport manager Jeff Dickson"),
+        back to the clause's start or a determiner, when the last of them is a role word."""
+        if offset not in self._people_roles:
+            window = self.text[max(0, offset - 80):offset]
+            phrase: list[str] = []
+            if window[-1:].isspace():
+                for word in reversed(window.split()[-6:]):
+                    if not ROLE_BEFORE_WORD.fullmatch(word):
+                        break
+                    phrase.insert(0, word)
+            role = None
+            if phrase and phrase[-1].lower() in CONTENT_ROLE_WORDS:
+                while phrase and phrase[0].lower() in DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}:
+                    phrase = phrase[1:]
+                role = " ".join(phrase) or None
+            self._people_roles[offset] = role
+        return self._people_roles[offset]
 
     def _last_person(self, before: int) -> tuple[str, int] | None:
         """The last person named outside quotation marks before offset ``before``."""
@@ -477,8 +611,8 @@ class QuoteAttributor:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
             return name
-        for pattern in (rf"\b{re.escape(name)}[ \t]+[A-Z][a-z]+\b", rf"\b[A-Z][a-z]+[ \t]+{re.escape(name)}\b"):
-            for match in re.finditer(pattern, self.text[:before]):
+        for pattern in _name_completions(name):
+            for match in pattern.finditer(self.text, 0, before):
                 if not any(word.lower() in NOT_NAME_WORDS for word in match.group(0).split()):
                     return match.group(0)
         return name
@@ -489,7 +623,7 @@ class QuoteAttributor:
         person = self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
-            return Speaker(name=name, start=start, end=start + len(name))
+            return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
         spokesperson = None
         for match in SPOKESPERSON.finditer(self.text, max(previous_end, offset - PERSON_LOOKBACK, 0), offset):
             spokesperson = match
@@ -504,15 +638,14 @@ class QuoteAttributor:
 
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
-        phrase = re.sub(r"\([^()]*\)", lambda match: " " * len(match.group(0)), phrase)
+        phrase = PARENTHESES.sub(lambda match: " " * len(match.group(0)), phrase)
         phrase = TRAILING_AUXILIARIES.sub("", phrase.rstrip(" ,"))
         according = LEAD_IN.match(phrase)
         if according is not None:
             start += according.end()
             phrase = phrase[according.end():]
         # A clause after a conjunction has its own subject: "..., but Shropshire Fire and Rescue Service".
-        clause = re.search(r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)",
-                           phrase, re.IGNORECASE)
+        clause = CONJUNCTION_CLAUSE.search(phrase)
         if clause is not None:
             start += clause.end()
             phrase = phrase[clause.end():]
@@ -526,11 +659,14 @@ class QuoteAttributor:
             return self._pronoun_speaker(start)
         if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
-        segments = [segment for segment in re.split(r",\s*", phrase) if segment.strip()]
+        segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         name_segment = segments[-1]
-        if len(segments) > 1 and _looks_like_role(segments[-1]):
+        # "John Smith, a spokesman for the council": the last segment describes the name before it;
+        # "Speaking in January, a spokesman for the service": it is the speaker.
+        if len(segments) > 1 and _looks_like_role(segments[-1]) and not (
+                SPOKES_WORD.search(segments[-1]) and split_name_role(segments[-2])[0] is None):
             name_segment = segments[-2]
             name, role_in_name = split_name_role(name_segment)
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
@@ -615,6 +751,13 @@ class QuoteAttributor:
             return NO_SPEAKER   # '"...", it has been argued.'
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+        match = AFTER_NAME_ROLE_VERB.match(after)
+        if match and person_key(match.group("speaker").strip()) is not None:
+            speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
+            if speaker is not None and speaker.name:
+                speaker.role = speaker.role or match.group("role").strip()
+                speaker.end = after_start + match.end("role")
+            return speaker
         return None
 
     def attribute(self, quotations: list[dict]) -> list[dict]:
@@ -637,7 +780,7 @@ class QuoteAttributor:
                 continue   # an unattributed fragment ("the end of its working life")
             if speaker is not None:
                 speaker = self._register(speaker, quotation["open_mark"])
-                if speaker.name and re.search(r"['\u2019]s$", speaker.name):
+                if speaker.name and POSSESSIVE_END.search(speaker.name):
                     speaker.name = speaker.name[:-2]   # "Councillor Dent's [letter]"
                 owner = DOCUMENT_OF.match(speaker.name or "")
                 if owner is not None and person_key(owner.group("owner")) is not None:
@@ -773,6 +916,7 @@ DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DO
 DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
 
 
+@functools.lru_cache(maxsize=65536)
 def is_speaker_name(name: str | None) -> bool:
     """Whether ``name`` can be who spoke: a person ("John Campion", "Mr Campion", "a resident",
     "the chief fire officer") or an organisation ("Hereford & Worcester Fire and Rescue Service",
@@ -781,7 +925,8 @@ def is_speaker_name(name: str | None) -> bool:
     words = _words(name or "")
     if not words or len(words) > MAX_SPEAKER_WORDS:
         return False
-    if words[0].lower().rstrip(".") in TITLES and len(words) > 1:
+    if (words[0].lower().rstrip(".") in TITLES and len(words) > 1) or (
+            len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])):
         return all(_is_capitalised(word) for word in words[1:]) and not any(
             word.lower() in DOCUMENT_WORDS | TIME_WORDS for word in words[1:])   # "councillor David Minnery"
     lowered = [word.lower().strip(".") for word in words]
@@ -829,12 +974,14 @@ def speaker_identity(name: str | None, known_people: dict | None = None) -> str 
 STATED, KNOWN_SPEAKER = "stated", "known_speaker"
 
 
+@functools.lru_cache(maxsize=65536)
 def person_key(speaker: str | None) -> tuple[str, str | None] | None:
     """``(surname, first name or None)`` of a person's name ("Councillor Eric Carter" ->
     ("carter", "eric"), "Mr Campion" -> ("campion", None)); None for descriptions ("A spokesman",
     "the fire authority") and single untitled words."""
     words = _words(speaker or "")
-    titled = bool(words) and words[0].lower().rstrip(".") in TITLES
+    titled = bool(words) and (words[0].lower().rstrip(".") in TITLES or (
+        len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])))
     if titled:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
