@@ -30,6 +30,8 @@ DOWNLOAD_MAXSIZE = 5_000_000
 DOWNLOAD_WARNSIZE = 2_000_000
 REDIRECT_MAX_TIMES = 5
 DNS_TIMEOUT = 20
+# the URL policy's address rule applied again to the answer the connection uses (DNS rebinding)
+TWISTED_DNS_RESOLVER = "crawler.resolver.PublicOnlyResolver"
 
 # Let non-2xx responses reach the errback through HttpError so each is recorded.
 HTTPERROR_ALLOWED_CODES = [304]

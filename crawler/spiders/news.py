@@ -36,6 +36,7 @@ from crawler.dedupe import normalise_url
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import SkipRequest
+from crawler.resolver import PrivateAddressResolved, resolver_refusal
 from crawler.urlpolicy import UrlRefused
 from cuttings import store
 
@@ -59,7 +60,14 @@ def classify_failure(failure) -> tuple[str, int | None, str]:
         return f"http_{status}", status, f"HTTP {status}"
     if failure.check(DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError):
         return "timeout", None, text or "timed out"
+    if failure.check(PrivateAddressResolved) or isinstance(exc.__cause__, PrivateAddressResolved):
+        return "private_address", None, str(exc.__cause__ or exc)
     if failure.check(CannotResolveHostError, DNSLookupError):
+        # Twisted reports the resolver's refusal as "no results": the resolver remembers it
+        request = getattr(failure, "request", None)
+        refused = resolver_refusal(urlsplit(request.url).hostname or "") if request is not None else None
+        if refused:
+            return "private_address", None, refused
         return "dns", None, text
     if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
         return "connection_refused", None, text
