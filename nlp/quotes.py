@@ -60,6 +60,9 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
+# "..., who asked not to be named," / "(who wished to remain anonymous)" right after a description.
+ANONYMOUS = re.compile(r"[,(]?\s*(?:who\s+)?(?:asked|wished|wanted|preferred|declined|did not want|didn't want)\s+"
+                       r"(?:not\s+)?to\s+(?:be\s+(?:named|identified)|remain\s+anonymous|give\s+(?:a|his|her|their)\s+name)")
 # Civic offices of a council, not of a fire authority.
 CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
                         re.IGNORECASE)
@@ -446,7 +449,7 @@ class QuoteAttributor:
         people and office holders); else the body their role words belong to; a councillor
         quoted in an article about a fire authority speaks for the authority."""
         role = f"{speaker.role or ''} {speaker.name or ''}"
-        if NOT_FOR_A_BODY.search(role):
+        if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
         if known is not None and known in self.entity_counts:
@@ -465,6 +468,15 @@ class QuoteAttributor:
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
         return None
+
+    def _anonymous(self, speaker: Speaker) -> bool:
+        """Whether the speaker is a source the article does not name ("the firefighter, who asked
+        not to be named"): an unnamed source speaks for no body."""
+        if not speaker.name or person_key(speaker.name) is not None:
+            return False
+        last = _words(speaker.name)[-1]
+        return any(ANONYMOUS.match(self.text, occurrence.end())
+                   for occurrence in _whole_word(last).finditer(self.text))
 
     def _of_a_council(self, name: str | None) -> bool:
         """Whether the person is introduced beside a named council ("the leaders of Shropshire
