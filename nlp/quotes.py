@@ -475,8 +475,11 @@ class QuoteAttributor:
         if not speaker.name or person_key(speaker.name) is not None:
             return False
         last = _words(speaker.name)[-1]
-        return any(ANONYMOUS.match(self.text, occurrence.end())
-                   for occurrence in _whole_word(last).finditer(self.text))
+        for occurrence in _whole_word(last).finditer(self.text):
+            clause = self.text[occurrence.end():occurrence.end() + 120].split(".", 1)[0]
+            if ANONYMOUS.search(clause):
+                return True
+        return False
 
     def _of_a_council(self, name: str | None) -> bool:
         """Whether the person is introduced beside a named council ("the leaders of Shropshire
