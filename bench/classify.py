@@ -19,6 +19,13 @@ matrices and bootstrap 90% intervals; ``--json-out FILE`` keeps the whole result
 limits the tasks.
 
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol [--seeds 0,1,2] [--tasks tone]
+
+With ``--speed-against REV`` it measures prediction throughput on one core of the working tree
+against git revision REV side by side (the same models, trained here unless ``--models DIR``; the
+same documents; the two trees' code alternating ``--rounds`` times in child processes, each copy of
+the corpus a separate ``predict_many`` call) and checks that both predict exactly the same:
+
+    PYTHONPATH=. .venv/bin/python bench/classify.py --speed-against b9a5cca --repeat 3
 """
 
 from __future__ import annotations
@@ -83,6 +90,81 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
             "train_cpu": train_cpu, "batch_cpu_rate": batch_cpu_rate}
 
 
+# Run by ``bench_speed_against`` in a child process with PYTHONPATH set to one source tree, so the
+# code of another revision predicts with the same models on the same documents. Only APIs that both
+# trees have: Classifier.load, predict_many. Each copy of the corpus is a separate predict_many call,
+# so no copy reuses another's embeddings or analysis (a call keeps them for its own documents only).
+_SPEED_WORKER = """
+import json, os, sys, time
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+from nlp.classify import Classifier
+models_dir, docs_path, repeat, out_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+docs = json.load(open(docs_path, encoding="utf-8"))
+classifier = Classifier.load(models_dir)
+classifier.predict_many(docs[:10])  # warm up (loads the embedder)
+cpu = 0.0
+for copy in range(repeat):
+    started = time.process_time()
+    results = classifier.predict_many(docs)
+    cpu += time.process_time() - started
+    if copy == 0:
+        json.dump(results, open(out_path, "w", encoding="utf-8"), sort_keys=True)
+import nlp.classify
+print(json.dumps({"articles": len(docs) * repeat, "cpu": cpu, "code": nlp.classify.__file__}))
+"""
+
+
+def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: str | None, repeat: int,
+                        rounds: int) -> None:
+    """Prediction throughput of the working tree against git ``revision``, side by side: the same
+    models (trained here by the working tree unless ``models_dir``) and documents, the two trees
+    alternating ``rounds`` times in child processes; checks that both predict the same."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        old_tree = scratch / "old"
+        old_tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(here), "archive", revision, "nlp"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
+        if models_dir is None:
+            models_dir = str(scratch / "models")
+            started = time.process_time()
+            train_models(records, scheme, models_dir, folds=2)
+            print(f"models trained by the working tree ({time.process_time() - started:.0f} s CPU, 2-fold CV cards)")
+        docs_path = scratch / "docs.json"
+        docs_path.write_text(json.dumps([doc_from_record(record) for record in records]), encoding="utf-8")
+        rates: dict[str, list[float]] = {revision: [], "working tree": []}
+        outputs = {}
+        for round_ in range(rounds):
+            for name, tree in ((revision, old_tree), ("working tree", here)):
+                out_path = scratch / f"{len(outputs)}.json"
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                # Run from the scratch directory: ``python -c`` puts the working directory first on sys.path.
+                run = subprocess.run([sys.executable, "-c", _SPEED_WORKER, models_dir, str(docs_path), str(repeat),
+                                      str(out_path)], env=env, check=True, capture_output=True, text=True, cwd=scratch)
+                figures = json.loads(run.stdout.strip().splitlines()[-1])
+                if not Path(figures["code"]).resolve().is_relative_to(Path(tree).resolve()):
+                    raise SystemExit(f"{name}: ran {figures['code']}, not the code of {tree}")
+                rates[name].append(figures["articles"] / figures["cpu"])
+                outputs.setdefault(name, out_path.read_text(encoding="utf-8"))
+                print(f"round {round_ + 1}, {name}: {rates[name][-1]:.0f} articles per CPU second "
+                      f"({figures['articles']} articles)")
+        same = outputs[revision] == outputs["working tree"]
+        print(f"\nprediction, one core, {len(records)} articles x {repeat} calls, {rounds} rounds alternating:")
+        for name, values in rates.items():
+            print(f"  {name}: median {statistics.median(values):.0f} articles per CPU second "
+                  f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
+        print(f"  predictions identical (labels, probabilities, uncertain flags): {'yes' if same else 'NO'}")
+        if not same:
+            raise SystemExit(1)
+
+
 def headline(task_report: dict) -> float:
     """The target metric of a task report: micro-F1 (multi-label) or macro-F1."""
     return task_report["micro_f1" if task_report["kind"] == "multi_label" else "macro_f1"]
@@ -126,11 +208,19 @@ def main() -> None:
                         help="leave-one-slice-out + repeated CV (--seeds, default 0,1,2), intervals")
     parser.add_argument("--tasks", help="comma-separated tasks (default all)")
     parser.add_argument("--json-out", help="with --protocol: write the whole result as JSON here")
+    parser.add_argument("--speed-against", metavar="REV",
+                        help="prediction throughput of the working tree against git revision REV, side by side, "
+                             "and a check that both predict the same")
+    parser.add_argument("--models", help="with --speed-against: models directory to use (default: train one)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --speed-against: alternating rounds")
     args = parser.parse_args()
 
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    if args.speed_against:
+        bench_speed_against(records, scheme, args.speed_against, args.models, args.repeat, args.rounds)
+        return
     if args.protocol:
         seeds = tuple(int(seed) for seed in (args.seeds or "0,1,2").split(",") if seed != "")
         for features in args.features.split(","):

@@ -47,11 +47,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from nlp import embeddings
 from nlp.errors import NlpError
-from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, article_row, doc_from_record, text_features, tone_row
+from nlp.features import (
+    DEFAULT_FEATURES,
+    FEATURE_SETS,
+    SharedTfidf,
+    analysis_key,
+    article_row,
+    doc_from_record,
+    sharing_analysis,
+    text_features,
+    tone_row,
+)
 from nlp.scheme import Scheme, Task
 
 RETRAIN_HINT = "retrain with `cuttings train`"
@@ -167,6 +178,39 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
 
 
+def _vectoriser_steps(estimator):
+    """(pipeline, step index) of each fitted ``TfidfVectorizer`` step in ``estimator`` (pipelines,
+    feature unions and ``TwoStageClassifier`` walked in depth)."""
+    if isinstance(estimator, Pipeline):
+        for index, (_, step) in enumerate(estimator.steps):
+            if isinstance(step, TfidfVectorizer):
+                yield estimator, index
+            else:
+                yield from _vectoriser_steps(step)
+    elif isinstance(estimator, FeatureUnion):
+        for _, transformer in estimator.transformer_list:
+            yield from _vectoriser_steps(transformer)
+    elif isinstance(estimator, TwoStageClassifier):
+        for fitted in (getattr(estimator, "presence_", None), getattr(estimator, "side_", None)):
+            if fitted is not None:
+                yield from _vectoriser_steps(fitted)
+
+
+def share_analysis(estimators: list) -> int:
+    """Put a ``SharedTfidf`` in place of each fitted ``TfidfVectorizer`` of ``estimators``: within
+    ``sharing_analysis()`` the vectorisers with the same settings analyse each text once (the
+    article's text and lead: topics, both stance steps, the stance model stacked into tone), and
+    count features faster; the same matrices. In place, for loaded models that only predict
+    (``Classifier.load``); never saved. Returns how many vectorisers it replaced."""
+    replaced = 0
+    for pipeline, index in [step for estimator in estimators for step in _vectoriser_steps(estimator)]:
+        name, vectorizer = pipeline.steps[index]
+        if analysis_key(vectorizer) is not None:
+            pipeline.steps[index] = (name, SharedTfidf(vectorizer))
+            replaced += 1
+    return replaced
+
+
 class ModelLoadError(NlpError, RuntimeError):
     """A saved model is missing, corrupted or from other library versions."""
 
@@ -196,7 +240,7 @@ def _task_examples(
             article = article_row(doc)
             stacked_labels = {stacked_task.name: record.get(stacked_task.name) for stacked_task in stacked}
             for entity_id, label in value.items():
-                row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"])
+                row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article)
                 row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels)
                 rows.append(row)
                 targets.append(label)
@@ -1052,7 +1096,7 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
             if task.kind == "per_entity":
                 article = article_row(doc)
                 for entity_id, label in record[name].items():
-                    row = tone_row(doc, entity_id, **(bundle.get("row") or {}))
+                    row = tone_row(doc, entity_id, **(bundle.get("row") or {}), article=article)
                     rows.append({**row, "article": article, "article_key": index})
                     targets.append(label)
                     entity_of.append(entity_id)
@@ -1228,6 +1272,11 @@ def _train_task(
 # ---------------------------------------------------------------- prediction
 
 
+def _pipelines(bundle: dict) -> list[Pipeline]:
+    """A model bundle's pipeline and those of its stacked models."""
+    return [bundle["pipeline"], *(stacked["pipeline"] for stacked in (bundle.get("stacked") or {}).values())]
+
+
 def _prediction(label: str, probability: float, uncertain_below: float) -> dict:
     probability = float(min(1.0, max(0.0, probability)))
     return {"label": label, "probability": round(probability, 4), "uncertain": probability < uncertain_below}
@@ -1242,8 +1291,11 @@ class Classifier:
         self.versions: dict[str, str] = {task: card["model_version"] for task, card in cards.items()}
 
     @classmethod
-    def load(cls, models_dir: str | Path) -> "Classifier":
-        """Load every ``<task>.json`` card and its ``<task>.skops`` model; ``ModelLoadError`` if unusable."""
+    def load(cls, models_dir: str | Path, *, shared: bool = True) -> "Classifier":
+        """Load every ``<task>.json`` card and its ``<task>.skops`` model; ``ModelLoadError`` if unusable.
+
+        ``shared`` (default): the pipelines' TF-IDF vectorisers analyse each text once per
+        ``predict_many`` call (``share_analysis``); the predictions are the same either way."""
         models_dir = Path(models_dir)
         card_paths = sorted(models_dir.glob("*.json"))
         if not card_paths:
@@ -1283,6 +1335,8 @@ class Classifier:
                 raise ModelLoadError(f"model {model_path} needs features {bundle['features']!r}: {error}") from error
             bundles[task] = bundle
             cards[task] = card
+        if shared:
+            share_analysis([pipeline for bundle in bundles.values() for pipeline in _pipelines(bundle)])
         return cls(bundles, cards)
 
     def predict(self, doc: dict) -> dict:
@@ -1300,8 +1354,9 @@ class Classifier:
         results: list[dict] = [{} for _ in docs]
         if not docs:
             return results
-        # Topics and stance embed the same paragraphs: encode them once per call.
-        with embeddings.caching():
+        # Topics, stance and tone embed the same paragraphs and vectorise the same texts: encode and
+        # analyse each once per call.
+        with embeddings.caching(), sharing_analysis():
             self._predict_tasks(docs, results)
         return results
 
@@ -1324,7 +1379,8 @@ class Classifier:
                 if article_rows is None:
                     article_rows = [article_row(doc) for doc in docs]
                 rows = [
-                    {**tone_row(docs[i], e, **row_options), "article": article_rows[i], "article_key": i}
+                    {**tone_row(docs[i], e, **row_options, article=article_rows[i]), "article": article_rows[i],
+                     "article_key": i}
                     for i, e in pairs
                 ]
                 probabilities = _probabilities(bundle, rows)

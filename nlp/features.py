@@ -20,8 +20,16 @@ set (``FEATURE_SETS``) picks TF-IDF, sentence embeddings (``nlp.embeddings``) or
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
+import unicodedata
+from collections import Counter
+from contextlib import contextmanager
+from itertools import repeat
+
+import numpy as np
+import scipy.sparse as sp
 
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
@@ -103,15 +111,179 @@ TONE_CUES = {
               r"recogni(?:s|z)ed|success(?:ful)?|celebrat(?:e|ed|es|ing)|medal|honour(?:ed)?|welcomed?)\b",
     "grade": r"\b(?:HMICFRS|inspect(?:ion|ors?|ed)|rated|rating|graded)\b",
 }
-_TONE_CUE_PATTERNS = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in TONE_CUES.items()}
+
+
+def literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
+    """Literal strings one of which every match of ``pattern`` starts with (zero-width assertions
+    skipped), each with whether it starts a word (a word boundary before a word character), or None
+    when a match may start with anything (no such strings)."""
+    from re import _constants as constants, _parser as parser
+
+    def walk(items, bounded: bool) -> set[tuple[str, bool]]:
+        prefix = ""
+        for op, value in items:
+            if op is constants.AT:
+                if not prefix and value is constants.AT_BOUNDARY:
+                    bounded = True
+                continue
+            if op is constants.LITERAL:
+                prefix += chr(value)
+                continue
+            if op in (constants.SUBPATTERN, constants.BRANCH):
+                branches = [value[3]] if op is constants.SUBPATTERN else value[1]
+                rests = {found for branch in branches for found in walk(branch, bounded and not prefix)}
+                if not prefix:
+                    return rests
+                return {(prefix + rest, bounded) for rest, _ in rests}
+            break
+        return {(prefix, bounded)}
+
+    found = walk(parser.parse(pattern), False)
+    if any(not prefix for prefix, _ in found):
+        return None
+    words = {(prefix, bounded and bool(re.match(r"\w", prefix[0]))) for prefix, bounded in found}
+    # A prefix holding a shorter one is implied by it (both kept when only the longer starts a word).
+    return {(p, w) for p, w in words if not any(q != p and q in p and (v or not w) for q, v in words)}
+
+
+def matches_newline(pattern: str) -> bool:
+    """Whether a match of ``pattern`` might contain a line break: False only when it is made of
+    literals, boundaries, groups, alternations, repeats and plain character sets, none holding one."""
+    from re import _constants as constants, _parser as parser
+
+    def walk(items) -> bool:
+        for op, value in items:
+            if op is constants.LITERAL:
+                if chr(value) in "\n\r":
+                    return True
+            elif op is constants.AT:
+                continue
+            elif op is constants.SUBPATTERN:
+                if walk(value[3]):
+                    return True
+            elif op is constants.BRANCH:
+                if any(walk(branch) for branch in value[1]):
+                    return True
+            elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+                if walk(value[2]):
+                    return True
+            elif op is constants.IN:
+                for set_op, set_value in value:
+                    if set_op is constants.LITERAL and chr(set_value) not in "\n\r":
+                        continue
+                    if set_op is constants.RANGE and not set_value[0] <= ord("\n") <= set_value[1] \
+                            and not set_value[0] <= ord("\r") <= set_value[1]:
+                        continue
+                    return True
+            else:
+                return True
+        return False
+
+    return walk(parser.parse(pattern))
+
+
+class CuePatterns:
+    """Case-insensitive cue patterns, counted fast with the same result as ``len(findall)`` with
+    ``re.IGNORECASE`` on the text as it is:
+
+    - on the lower-cased text with the lower-cased patterns (the same matches), except for a text
+      holding a character that case-insensitive matching folds onto an ASCII letter although
+      ``str.lower`` does not turn it into that letter alone (dotted and dotless I, long s, the Kelvin
+      sign), which is matched with ``re.IGNORECASE`` as it is;
+    - tried only where the text holds one of the literal strings every match starts with
+      (``literal_prefixes``; those that start a word looked up in an index of where the text's words
+      start, the others found by ``str.find``), in order, each match resuming after the last one as
+      ``findall`` does, rather than at every position of the text.
+    """
+
+    _SPECIAL = re.compile("[\u0130\u0131\u017f\u212a]")
+    _WORD = re.compile(r"\w+")
+    _KEY = 3  # leading characters of a word that pick the prefixes to look for
+
+    def __init__(self, patterns: dict[str, str]):
+        for name, pattern in patterns.items():
+            # Lower-casing must not change what a pattern means: no upper-case escape (\B, \W, \S, \D...).
+            if re.search(r"\\[A-Z]", pattern):
+                raise ValueError(f"cue pattern {name!r}: upper-case escapes cannot be lower-cased")
+        self.names = list(patterns)
+        self.folded = [re.compile(pattern.lower()) for pattern in patterns.values()]
+        self.ignorecase = [re.compile(pattern, re.IGNORECASE) for pattern in patterns.values()]
+        # The literal prefixes that start a word, by the first characters of that word (looked for
+        # only when a word of the text starts with those), and the others (always looked for), with
+        # their pattern's column; the columns of patterns without prefixes (tried everywhere).
+        self.indexed: dict[str, list[tuple[int, str]]] = {}
+        self.elsewhere: list[tuple[int, str]] = []
+        self.everywhere: set[int] = set()
+        for column, pattern in enumerate(patterns.values()):
+            found = literal_prefixes(pattern.lower())
+            if found is None:
+                self.everywhere.add(column)
+                continue
+            for prefix, starts_word in sorted(found):
+                if starts_word:
+                    word = self._WORD.match(prefix).group()
+                    self.indexed.setdefault(word[:self._KEY], []).append((column, prefix))
+                else:
+                    self.elsewhere.append((column, prefix))
+        # No match spans a line break: the lines of a text joined by line breaks can be matched in one pass.
+        self.line_bound = not any(matches_newline(pattern.lower()) for pattern in patterns.values())
+
+    def match_starts(self, text: str) -> list[list[int]]:
+        """Per pattern, in ``names`` order, where its non-overlapping matches in ``text`` start
+        (those of ``finditer`` with ``re.IGNORECASE``)."""
+        if self._SPECIAL.search(text):
+            return [[match.start() for match in pattern.finditer(text)] for pattern in self.ignorecase]
+        text = text.lower()
+        candidates: list[set[int]] = [set() for _ in self.names]
+        # The first characters of the text's words pick the prefixes to look for.
+        keys = {word[:self._KEY] for word in self._WORD.findall(text)}
+        wanted = [found for key in keys for found in self.indexed.get(key, ())]
+        for column, prefix in (*wanted, *self.elsewhere):
+            position = text.find(prefix)
+            while position >= 0:
+                candidates[column].add(position)
+                position = text.find(prefix, position + 1)
+        result = []
+        for column, pattern in enumerate(self.folded):
+            if column in self.everywhere:
+                result.append([match.start() for match in pattern.finditer(text)])
+                continue
+            starts, resume = [], 0
+            for position in sorted(candidates[column]):
+                if position >= resume and (match := pattern.match(text, position)):
+                    starts.append(position)
+                    # A match is never empty (every match starts with a non-empty prefix).
+                    resume = match.end()
+            result.append(starts)
+        return result
+
+    def counts(self, text: str) -> list[int]:
+        """Non-overlapping matches of each pattern in ``text`` (``len(findall)``), in ``names`` order."""
+        return [len(starts) for starts in self.match_starts(text)]
+
+    def counts_per_line(self, lines: list[str]) -> list[list[int]]:
+        """``counts`` of each line (lines holding no line break), in one pass over the lines joined
+        when no match can span a line break (``line_bound``); the same counts."""
+        if not self.line_bound or any("\n" in line or "\r" in line for line in lines):
+            return [self.counts(line) for line in lines]
+        line_starts, offset = [], 0
+        for line in lines:
+            line_starts.append(offset)
+            offset += len(line) + 1
+        result = [[0] * len(self.names) for _ in lines]
+        for column, starts in enumerate(self.match_starts("\n".join(lines))):
+            for start in starts:
+                result[bisect.bisect_right(line_starts, start) - 1][column] += 1
+        return result
+
+
+_TONE_CUE_PATTERNS = CuePatterns(TONE_CUES)
 
 
 def tone_cues(texts: list[str], prefix: str) -> dict[str, float]:
     """Log counts of each tone cue in ``texts``, keyed ``<prefix>:<cue>``."""
-    joined = "\n".join(texts)
     counts = {}
-    for name, pattern in _TONE_CUE_PATTERNS.items():
-        found = len(pattern.findall(joined))
+    for name, found in zip(_TONE_CUE_PATTERNS.names, _TONE_CUE_PATTERNS.counts("\n".join(texts))):
         if found:
             counts[f"{prefix}:{name}"] = math.log1p(found)
     return counts
@@ -142,20 +314,22 @@ TOPIC_CUES = {
     "inspection": r"\b(?:HMICFRS|inspect(?:ion|ions|orate|ors?|ed)|rated|rating|requires improvement|"
                   r"inadequate|outstanding|graded|report card|Her Majesty's Inspectorate|His Majesty's Inspectorate)\b",
 }
-_TOPIC_CUE_PATTERNS = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in TOPIC_CUES.items()}
+_TOPIC_CUE_PATTERNS = CuePatterns(TOPIC_CUES)
 
 
 def topic_evidence(paragraphs: list[str]) -> dict[str, float]:
     """Per topic: paragraphs with one cue and with two or more (log), their share, headline and lead hits."""
     features: dict[str, float] = {}
     body = paragraphs[1:] or [""]
-    for name, pattern in _TOPIC_CUE_PATTERNS.items():
-        hits = [len(pattern.findall(paragraph)) for paragraph in body]
+    hits_per_paragraph = _TOPIC_CUE_PATTERNS.counts_per_line(body)
+    title_hits = _TOPIC_CUE_PATTERNS.counts(paragraphs[0] if paragraphs else "")
+    for column, name in enumerate(_TOPIC_CUE_PATTERNS.names):
+        hits = [counts[column] for counts in hits_per_paragraph]
         some, strong = sum(h >= 1 for h in hits), sum(h >= 2 for h in hits)
         features[f"{name}:paragraphs"] = math.log1p(some)
         features[f"{name}:strong"] = math.log1p(strong)
         features[f"{name}:share"] = some / len(body)
-        features[f"{name}:title"] = float(bool(pattern.search(paragraphs[0] if paragraphs else "")))
+        features[f"{name}:title"] = float(title_hits[column] > 0)
         features[f"{name}:lead"] = float(any(h for h in hits[:2]))
     return features
 
@@ -223,14 +397,25 @@ def _masker(doc: dict, entity_id: str):
     return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
 
 
-def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False) -> dict:
+def _article_tone_cues(article: dict) -> dict[str, float]:
+    """The tone cues of a whole article and of its headline (``article_row``), computed once per
+    article row and kept in it (``_tone_cues``): every watched body of the article shares them."""
+    if "_tone_cues" not in article:
+        article["_tone_cues"] = {"article": tone_cues(article["paragraphs"], "article"),
+                                 "title": tone_cues([article["title"]], "title")}
+    return article["_tone_cues"]
+
+
+def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False, article: dict | None = None) -> dict:
     """Row for one (article, entity) pair.
 
     ``context``: the sentences mentioning the entity and the quotes of its speakers;
     ``window``: the ``neighbours`` sentences either side of each mention sentence;
     ``sentences``: context then window as a list; ``paragraphs``: the whole article's
     (both for embeddings). With ``mask`` the entity's names become
-    ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``).
+    ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``). ``article``: the document's
+    ``article_row`` when the caller has it (its paragraphs and article-level cues are reused; the
+    row is the same).
     """
     title = doc.get("title") or ""
     mentioned = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
@@ -238,21 +423,23 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     context = list(dict.fromkeys(mentioned + quoted))
     window: list[str] = []
     if neighbours > 0 and mentioned:
-        article = [title, *split_sentences(doc.get("body") or "")]
+        all_sentences = [title, *split_sentences(doc.get("body") or "")]
         wanted = set(mentioned)
-        for index, sentence in enumerate(article):
+        for index, sentence in enumerate(all_sentences):
             if sentence in wanted or any(m in sentence for m in wanted if len(m) > 20):
-                window.extend(article[max(0, index - neighbours) : index + neighbours + 1])
+                window.extend(all_sentences[max(0, index - neighbours) : index + neighbours + 1])
         window = [s for s in dict.fromkeys(window) if s not in context]
     if mask:
         masked = _masker(doc, entity_id)
         context, window = [masked(s) for s in context], [masked(s) for s in window]
-    paragraphs = _paragraphs(doc)
+    if article is None:
+        article = {"title": title, "paragraphs": _paragraphs(doc)}
+    paragraphs = article["paragraphs"]
     # Each cue plain and crossed with the entity (a closure is bad news for a fire service, not
     # necessarily for the commissioner).
+    shared = _article_tone_cues(article)
     cues = {}
-    for where, texts in (("near", context), ("article", paragraphs), ("title", [title])):
-        found = tone_cues(texts, where)
+    for found in (tone_cues(context, "near"), shared["article"], shared["title"]):
         cues.update(found)
         cues.update({f"{entity_id}*{key}": value for key, value in found.items()})
     return {
@@ -282,6 +469,178 @@ class FieldSelector(BaseEstimator, TransformerMixin):
 
     def transform(self, rows):
         return [row[self.field] for row in rows]
+
+
+# ---------------------------------------------------------------- fast TF-IDF at prediction
+
+# TfidfVectorizer parameters that decide how a text becomes features (the rest weight them).
+_ANALYSIS_PARAMS = ("input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor", "tokenizer",
+                    "analyzer", "stop_words", "token_pattern", "ngram_range")
+
+
+def strip_accents_unicode(text: str) -> str:
+    """scikit-learn's ``strip_accents_unicode`` (NFKD, combining marks dropped), with the marks
+    removed by ``str.translate`` rather than a loop over the characters: the same string."""
+    if text.isascii():
+        return text
+    normalized = unicodedata.normalize("NFKD", text)
+    marks = [ord(character) for character in set(normalized) if unicodedata.combining(character)]
+    return normalized.translate(dict.fromkeys(marks)) if marks else normalized
+
+
+def analysis_key(vectorizer: TfidfVectorizer) -> tuple | None:
+    """What decides a fitted vectoriser's analysis of a text, or None when ``SharedTfidf`` leaves
+    it to the vectoriser (a callable analyser, preprocessor or tokenizer, stop words, file input,
+    accents stripped otherwise than ``unicode``)."""
+    params = vectorizer.get_params()
+    if (params["input"] != "content" or params["stop_words"] is not None or not isinstance(params["analyzer"], str)
+            or params["preprocessor"] is not None or params["tokenizer"] is not None
+            or params["strip_accents"] not in (None, "unicode")):
+        return None
+    return tuple((name, params[name] if name != "ngram_range" else tuple(params[name])) for name in _ANALYSIS_PARAMS)
+
+
+class _Analysis:
+    """What the vectorisers of one ``sharing_analysis()`` block share. The topic model, both steps
+    of the stance model and the stance model stacked into tone all vectorise the article's text and
+    lead with the same analyser: each text is analysed once, its distinct features numbered across
+    the block (``ids``) and each vectoriser looks a feature up in its vocabulary once (``columns``).
+    Character n-grams within words (``char_wb``) are made once per distinct word."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+        self.features: list[str] = []
+        # (analysis key, text) -> (feature ids, counts)
+        self.texts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        # id(vocabulary) -> column of each feature id (-1: not in the vocabulary)
+        self.columns: dict[int, np.ndarray] = {}
+        # id(vocabulary) -> {word: columns of the word's character n-grams in the vocabulary}
+        self.words: dict[int, dict[str, np.ndarray]] = {}
+
+    def _number(self, features) -> np.ndarray:
+        ids = self.ids
+        for feature in features:
+            if feature not in ids:
+                ids[feature] = len(self.features)
+                self.features.append(feature)
+        return np.fromiter(map(ids.__getitem__, features), dtype=np.int64, count=len(features))
+
+    def analysed(self, key: tuple, text: str, vectorizer: TfidfVectorizer) -> tuple[np.ndarray, np.ndarray]:
+        """(feature ids, counts) of ``text`` as ``vectorizer`` analyses it (``key``: its ``analysis_key``)."""
+        found = self.texts.get((key, text))
+        if found is not None:
+            return found
+        params = dict(key)
+        document = text.lower() if params["lowercase"] else text
+        if params["strip_accents"] == "unicode":
+            document = strip_accents_unicode(document)
+        if params["analyzer"] == "word" and params["ngram_range"] == (1, 1):
+            features = Counter(vectorizer.build_tokenizer()(document))
+        else:
+            features = Counter(vectorizer.build_analyzer()(text))
+        found = (self._number(list(features)), np.fromiter(features.values(), dtype=np.intc, count=len(features)))
+        self.texts[(key, text)] = found
+        return found
+
+    def char_wb_matrix(self, texts: list[str], vectorizer: TfidfVectorizer) -> tuple:
+        """(counts, columns, indptr) of the CSR counts matrix of ``texts``'s character n-grams within
+        words (``analyzer="char_wb"``) in ``vectorizer``'s vocabulary, columns sorted in each row.
+        The n-grams of a text are those of its words (``_char_wb_ngrams`` pads each word alone):
+        made and looked up once per distinct word."""
+        vocabulary = vectorizer.vocabulary_
+        known = self.words.setdefault(id(vocabulary), {})
+        pieces, rows = [], []
+        for row, text in enumerate(texts):
+            document = text.lower() if vectorizer.lowercase else text
+            if vectorizer.strip_accents == "unicode":
+                document = strip_accents_unicode(document)
+            for word in document.split():
+                columns = known.get(word)
+                if columns is None:
+                    grams = vectorizer._char_wb_ngrams(word)
+                    columns = np.fromiter(map(vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+                    columns = known[word] = columns[columns >= 0]
+                pieces.append(columns)
+                rows.append(row)
+        if not pieces:
+            return np.empty(0, dtype=np.intc), np.empty(0, dtype=np.int32), np.zeros(len(texts) + 1, dtype=np.int32)
+        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        columns = np.concatenate(pieces)
+        # One entry per n-gram; the CSR conversion sums the repeated (row, column) entries and sorts.
+        matrix = sp.coo_matrix((np.ones(len(columns), dtype=np.intc), (np.repeat(np.asarray(rows), lengths), columns)),
+                               shape=(len(texts), len(vocabulary))).tocsr()
+        matrix.sum_duplicates()
+        return matrix.data, matrix.indices.astype(np.int32), matrix.indptr.astype(np.int32)
+
+    def column_map(self, vocabulary: dict) -> np.ndarray:
+        columns = self.columns.get(id(vocabulary), np.empty(0, dtype=np.int64))
+        if len(columns) < len(self.features):
+            new = np.fromiter(map(vocabulary.get, self.features[len(columns):], repeat(-1)), dtype=np.int64)
+            columns = np.concatenate([columns, new])
+            self.columns[id(vocabulary)] = columns
+        return columns
+
+
+_analysis: _Analysis | None = None
+
+
+@contextmanager
+def sharing_analysis():
+    """Within the block, ``SharedTfidf`` remembers each text's analysed features; outside it nothing is kept."""
+    global _analysis
+    outer = _analysis
+    if _analysis is None:
+        _analysis = _Analysis()
+    try:
+        yield
+    finally:
+        _analysis = outer
+
+
+class SharedTfidf(BaseEstimator, TransformerMixin):
+    """A fitted ``TfidfVectorizer`` for prediction that, within ``sharing_analysis()``, analyses
+    each text once for every vectoriser with the same analysis settings (``analysis_key``) and
+    counts features without scikit-learn's loop over every token. Gives exactly
+    ``vectorizer.transform``: the same counts matrix, sorted the same, weighted by the vectoriser's
+    own IDF and norm. Never saved: ``Classifier.load`` puts it in place of the vectorisers of the
+    loaded pipelines (``nlp.classify.share_analysis``)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.vectorizer = vectorizer
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def fit(self, texts, y=None):
+        return self
+
+    def transform(self, texts):
+        vectorizer = self.vectorizer
+        key = analysis_key(vectorizer)
+        if _analysis is None or key is None or isinstance(texts, str):
+            return vectorizer.transform(texts)
+        if vectorizer.analyzer == "char_wb":
+            counts, columns, indptr = _analysis.char_wb_matrix(texts, vectorizer)
+        else:
+            rows = []
+            for text in texts:
+                ids, counts = _analysis.analysed(key, text, vectorizer)
+                rows.append((ids, counts))
+            column_of = _analysis.column_map(vectorizer.vocabulary_)
+            kept = []
+            for ids, counts in rows:
+                found = column_of[ids]
+                keep = found >= 0
+                kept.append((found[keep], counts[keep]))
+            indptr = np.cumsum([0, *(len(row[0]) for row in kept)]).astype(np.int32)
+            counts = np.concatenate([row[1] for row in kept]) if kept else np.empty(0, dtype=np.intc)
+            columns = np.concatenate([row[0] for row in kept]).astype(np.int32) if kept else np.empty(0, dtype=np.int32)
+        matrix = sp.csr_matrix((counts, columns, indptr), shape=(len(texts), len(vectorizer.vocabulary_)),
+                               dtype=vectorizer.dtype)
+        matrix.sort_indices()
+        if vectorizer.binary:
+            matrix.data.fill(1)
+        return vectorizer._tfidf.transform(matrix, copy=False)
 
 
 def _tfidf_words(ngram_range: tuple[int, int]) -> TfidfVectorizer:

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 import skops.io
+from sklearn.pipeline import Pipeline
 
 from nlp.classify import (
     TRUSTED_TYPES,
@@ -435,3 +436,93 @@ def test_tone_cues_and_topic_evidence_read_the_guide_concepts():
     # Two paragraphs mention money; one is substantively about it.
     assert evidence["finance:strong"] == pytest.approx(np.log1p(1)) and evidence["finance:paragraphs"] == pytest.approx(np.log1p(2))
     assert evidence["finance:title"] == 1.0 and evidence["inspection:paragraphs"] == 0.0
+
+
+# ---------------------------------------------------------------- fast prediction path, same outputs
+
+
+def test_cue_counts_are_those_of_case_insensitive_findall():
+    """The fast cue counts (lower-cased text, literal prefixes, one pass over joined paragraphs) give
+    exactly ``len(re.findall(pattern, text, re.IGNORECASE))`` on corpus text and on awkward strings."""
+    from nlp.features import TONE_CUES, TOPIC_CUES, CuePatterns, _paragraphs
+    awkward = ["", "£5m £ £", "İnspection ıt ſaved \u212aELVIN", "CUTS cuts-cuts cutting Cutting", "co-location CO-LOCATE",
+               "fire\nauthority fire authority", "take over takeover Takeovers", "Requires Improvement improvement",
+               "smoke alarms smoke", "Crews were called. Crews called", "rescued\u00a0a dog; RESCUE", "café cuts"]
+    records = load_corpus()[::6]
+    texts = awkward + [p for record in records for p in _paragraphs(record)]
+    for cues in (TONE_CUES, TOPIC_CUES):
+        fast = CuePatterns(cues)
+        reference = [re.compile(pattern, re.IGNORECASE) for pattern in cues.values()]
+        for text in texts:
+            assert fast.counts(text) == [len(pattern.findall(text)) for pattern in reference], text
+        for record in records:
+            body = _paragraphs(record)[1:]
+            assert fast.counts_per_line(body) == [[len(p.findall(line)) for p in reference] for line in body]
+    assert sum(sum(CuePatterns(TONE_CUES).counts(text)) for text in texts) > 100  # the texts do hold cues
+
+
+def test_literal_prefixes_and_line_breaks_of_a_pattern():
+    from nlp.features import literal_prefixes, matches_newline
+    assert literal_prefixes(r"\b(?:cuts?|cutting|loss of|£)\b") == {("cut", True), ("loss of", True), ("£", False)}
+    assert literal_prefixes(r"\b(?:a|\w+)") is None
+    assert not matches_newline(r"\b(?:fire (?:and rescue )?authorit(?:y|ies))\b")
+    assert matches_newline(r"a\sb") and matches_newline(r"a.b") and matches_newline(r"a[^x]b")
+
+
+def test_strip_accents_is_scikit_learns():
+    from sklearn.feature_extraction.text import strip_accents_unicode as reference
+
+    from nlp.features import strip_accents_unicode
+    for text in ["plain", "café Zoë naïve", "\u00a0non-breaking…", "ﬁre ligature", "İstanbul", "e\u0301", ""]:
+        assert strip_accents_unicode(text) == reference(text)
+
+
+def test_tone_row_is_the_same_with_the_article_row_shared():
+    doc = doc_from_record(load_corpus()[3])
+    article = article_row(doc)
+    for entity_id in {m["entity_id"] for m in doc["mentions"]}:
+        assert tone_row(doc, entity_id, article=article) == tone_row(doc, entity_id)
+
+
+def test_shared_analysis_predicts_exactly_as_the_pipelines(models_dir, training_records, scheme):
+    """``Classifier.load`` puts ``SharedTfidf`` in place of the vectorisers (``shared=False`` keeps
+    scikit-learn's): the same matrices and the same probabilities, to the last bit."""
+    from nlp.classify import _pipelines, _probabilities, _vectoriser_steps
+    from nlp.features import SharedTfidf, sharing_analysis
+    shared, plain = Classifier.load(models_dir), Classifier.load(models_dir, shared=False)
+    assert not any(True for bundle in shared.bundles.values() for p in _pipelines(bundle) for _ in _vectoriser_steps(p))
+    assert any(True for bundle in plain.bundles.values() for p in _pipelines(bundle) for _ in _vectoriser_steps(p))
+    records = load_corpus(scheme=scheme)[1::2][:80]  # other articles than most of the training ones
+    docs = [doc_from_record(record) for record in records]
+    assert shared.predict_many(docs) == plain.predict_many(docs)
+    rows = [article_row(doc) for doc in docs]
+    for task in ("topics", "stance_governance"):
+        with sharing_analysis():
+            fast = _probabilities(shared.bundles[task], rows)
+        assert np.array_equal(fast, _probabilities(plain.bundles[task], rows))
+    # Every replaced vectoriser: the same sparse matrix, same order, same values.
+    texts = [row["text"] for row in rows] + [row["lead"] for row in rows] + ["", "Zoë’s café"]
+    wrapped = [step for bundle in shared.bundles.values() for p in _pipelines(bundle) for _, step in _all_steps(p)
+               if isinstance(step, SharedTfidf)]
+    assert len(wrapped) == 9  # topics 1, stance presence 2 and side 2, tone 2 and its stacked stance 2
+    with sharing_analysis():
+        for step in wrapped:
+            fast, reference = step.transform(texts), step.vectorizer.transform(texts)
+            assert np.array_equal(fast.indptr, reference.indptr) and np.array_equal(fast.indices, reference.indices)
+            assert np.array_equal(fast.data, reference.data)
+
+
+def _all_steps(estimator):
+    from sklearn.pipeline import FeatureUnion
+
+    from nlp.classify import TwoStageClassifier
+    if isinstance(estimator, Pipeline):
+        for name, step in estimator.steps:
+            yield name, step
+            yield from _all_steps(step)
+    elif isinstance(estimator, FeatureUnion):
+        for _, transformer in estimator.transformer_list:
+            yield from _all_steps(transformer)
+    elif isinstance(estimator, TwoStageClassifier):
+        yield from _all_steps(estimator.presence_)
+        yield from _all_steps(estimator.side_)
