@@ -39,7 +39,8 @@ SPEECH_VERBS = (
     "revealed|reveals|acknowledged|acknowledges|suggested|suggests|asked|asks|believes|believed|"
     "pointed out|points out|emphasised|emphasises|maintained|maintains|predicted|predicts|promised|"
     "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
-    "described|describes|saying|adding|insisting|explaining|warning|stating"
+    "described|describes|saying|adding|insisting|explaining|warning|stating|called|calls|branded|brands|"
+    "labelled|labels|dubbed|hailed|hails|termed"
 )
 
 
@@ -113,6 +114,10 @@ SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
 SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
+# 'The chief officer said the plans would leave the county "without cover at night"': a speech verb
+# up to twelve words before a quotation of more than a few words (a short one that far from its verb
+# is a scare quote).
+LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
 # told"): the subject is not the speaker.
@@ -700,7 +705,8 @@ class QuoteAttributor:
         for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
-        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause):
+        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
+                self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
@@ -718,6 +724,9 @@ class QuoteAttributor:
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return None
 
+    def _quoted_words(self, quotation: dict) -> int:
+        return sum(len(self.text[start:end].split()) for start, end in quotation["pieces"])
+
     def _reported_before(self, quotation: dict) -> Speaker | None:
         """A paragraph that opens with a quotation mark, right after a paragraph of reported
         speech ("According to chairman Ann Hale, crews liked the old rota."): the reported speaker."""
@@ -731,9 +740,24 @@ class QuoteAttributor:
         if not previous.strip() or any(mark in previous for mark in QUOTE_MARKS):
             return None
         match = ACCORDING_TO.match(previous)
-        if match is None:
+        if match is not None:
+            return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
+        # "Mr Hale said crews liked the old rota." then a quotation: the subject of the speech verb
+        # that opens the paragraph's first sentence.
+        first_sentence = SENTENCE_END.split(previous, 1)[0]
+        verb = VERB_IN_CLAUSE.search(first_sentence)
+        if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
             return None
-        return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
+        subject_words = _words(first_sentence[:verb.start()])
+        while subject_words and subject_words[-1].lower() in AUXILIARIES:
+            subject_words = subject_words[:-1]
+        if not subject_words or len(subject_words) > MAX_SPEAKER_WORDS or subject_words[-1].lower() in RELATIVE_PRONOUNS:
+            return None
+        if subject_words[-1].lower() in PRONOUNS:
+            return self._pronoun_speaker(previous_start + verb.start())
+        subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
+        speaker = self._speaker_from_phrase(subject, previous_start)
+        return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
 
     def _after(self, quotation: dict) -> Speaker | None:
         after_start = quotation["close_mark"] + 1
@@ -793,6 +817,8 @@ class QuoteAttributor:
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
+                if not speaker.name and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS:
+                    continue   # 'Critics called the plan a "power grab"': no one to quote, a scare quote
             if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
                 continue   # a headline's quotation with no one named: a scare quote, not a key quote
             result = {
