@@ -131,13 +131,6 @@ def do_analyse(db, analyser, workers=1):
         return analyse_stage(db, analyser, advance=advance)
 
 
-def record_models(db, classifier, models_path=None):
-    """Record the loaded models' cards in `models`, so every classification's model_version points at a row."""
-    from cuttings.stages import models_dir
-    for task, card in sorted(classifier.cards.items()):
-        store.record_model(db, card, str(models_dir(models_path) / f"{task}.skops"))
-
-
 def do_classify(db, classifier, analyser_version, workers=1):
     from cuttings.stages import classify_stage, classify_version
     version = classify_version(classifier, analyser_version)
@@ -248,7 +241,6 @@ def classify(ctx, models_path, watchlist, workers):
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
-    record_models(db, classifier, models_path)
     counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
 
@@ -292,7 +284,6 @@ def demo(ctx, report_dir):
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
-    record_models(db, classifier)
     with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")
         config = load_sources_or_fail(DEMO_SOURCES, base=base)

@@ -119,30 +119,45 @@ def _without(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def webhook_payload(digest: dict, *, max_headlines: int = 5) -> dict:
+def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5) -> dict:
     """A short summary that both Slack (``text``) and Teams (MessageCard) incoming webhooks accept.
 
-    Headlines are crawled text: ``&``, ``<`` and ``>`` are escaped as Slack requires, so a
-    headline cannot inject a mention (``<!channel>``) or a link.
+    Like the digest, it leads with what needs attention (negative tone towards a watched
+    body, stance on fire governance, coverage spikes, new quotes from principals, crawl
+    problems: the digest's own "needs attention" items, most pressing first), then the
+    newest other headlines. Headlines are crawled text: ``&``, ``<`` and ``>`` are escaped as
+    Slack requires, so a headline cannot inject a mention (``<!channel>``) or a link.
     """
+    from cuttings.report import attention_text
+
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
     stories_word = "story" if summary["stories"] == 1 else "stories"
     lines = [f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {stories_word}"
              + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
-    for spike in digest.get("spikes", []):
-        lines.append(f"Coverage spike: {_chat_escape(spike['name'])} ({spike['today']} stories in 24 hours)")
-    seen: set[int] = set()
+    attention = [item for item in digest.get("attention", []) if item.get("kind") != "more"]
+    seen: set[int] = {item["article_id"] for item in attention[:max_items] if item.get("article_id") is not None}
+    if attention:
+        lines.append("Needs attention:")
+        lines += [f"• {_chat_escape(attention_text(item))}" for item in attention[:max_items]]
+        if len(attention) > max_items:
+            lines.append(f"• ... and {len(attention) - max_items} more in the digest")
+    else:  # a digest without the attention block: spikes and crawl errors still lead
+        lines += [f"Coverage spike: {_chat_escape(spike['name'])} ({spike['today']} stories in 24 hours)"
+                  for spike in digest.get("spikes", [])]
+        errors = [w for w in digest.get("health", []) if w["level"] == "error"]
+        if errors:
+            lines.append("Crawl problem: " + _chat_escape(errors[0]["message"]))
+    headlines = []
     for group in digest["groups"]:
         for story in group["stories"]:
-            if story["article_id"] in seen or len(seen) >= max_headlines:
+            if story["article_id"] in seen or len(headlines) >= max_headlines:
                 continue
             seen.add(story["article_id"])
-            lines.append(f"• {_chat_escape(story['headline'])} ({_chat_escape(story['outlet'])})")
-    warnings = [w for w in digest.get("health", []) if w["level"] == "error"]
-    if warnings:
-        lines.append("Crawl problem: " + _chat_escape(warnings[0]["message"]))
+            headlines.append(f"• {_chat_escape(story['headline'])} ({_chat_escape(story['outlet'])})")
+    if headlines:
+        lines += (["Also new:"] if attention else []) + headlines
     text = "\n".join(lines)
     return {
         "@type": "MessageCard",

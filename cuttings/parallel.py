@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 
 from cuttings import store
-from cuttings.stages import (BATCH_SIZE, classification_rows, classify_version, fit_text,
+from cuttings.stages import (BATCH_SIZE, classification_rows, classify_version, fit_text, record_models,
                              link_known_speakers)
 
 log = logging.getLogger("cuttings.stages")  # the stage's warnings, as one process logs them
@@ -84,6 +84,7 @@ def classify_parallel(db, classifier, pool, *, analyser_version: str | None = No
                       limit: int | None = None) -> dict:
     """``cuttings.stages.classify_stage`` with the predictions of each batch made in ``pool``."""
     version = classify_version(classifier, analyser_version)
+    record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]

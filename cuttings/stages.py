@@ -137,6 +137,7 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     already analysed by that analyser version are classified.
     """
     version = classify_version(classifier, analyser_version)
+    record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     counts = {"articles": 0, "classifications": 0}
@@ -154,6 +155,14 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
         if advance:
             advance(len(chunk))
     return counts
+
+
+def record_models(db, classifier) -> None:
+    """Record the classifier's model cards in ``models`` (idempotent), so that every stored
+    classification's ``model_version`` points at a row, whichever command classified it."""
+    directory = getattr(classifier, "models_dir", None)
+    for task, card in sorted(classifier.cards.items()):
+        store.record_model(db, card, str(Path(directory) / f"{task}.skops") if directory else "")
 
 
 def models_dir(path: str | Path | None = None) -> Path:
@@ -185,7 +194,10 @@ def load_classifier(path: str | Path | None = None):
     Raises :class:`ModelsMissing`, or ``nlp.classify.ModelLoadError`` for unusable files."""
     from nlp.classify import Classifier
 
-    return Classifier.load(require_models(path))
+    directory = require_models(path)
+    classifier = Classifier.load(directory)
+    classifier.models_dir = directory  # where the cards recorded in `models` came from
+    return classifier
 
 
 def load_analyser(watchlist_path: str | Path | None = None):

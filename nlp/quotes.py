@@ -39,7 +39,8 @@ SPEECH_VERBS = (
     "revealed|reveals|acknowledged|acknowledges|suggested|suggests|asked|asks|believes|believed|"
     "pointed out|points out|emphasised|emphasises|maintained|maintains|predicted|predicts|promised|"
     "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
-    "described|describes|saying|adding|insisting|explaining|warning|stating"
+    "described|describes|saying|adding|insisting|explaining|warning|stating|called|calls|branded|brands|"
+    "labelled|labels|dubbed|hailed|hails|termed"
 )
 
 
@@ -59,6 +60,9 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
+# "..., who asked not to be named," / "(who wished to remain anonymous)" right after a description.
+ANONYMOUS = re.compile(r"[,(]?\s*(?:who\s+)?(?:asked|wished|wanted|preferred|declined|did not want|didn't want)\s+"
+                       r"(?:not\s+)?to\s+(?:be\s+(?:named|identified)|remain\s+anonymous|give\s+(?:a|his|her|their)\s+name)")
 # Civic offices of a council, not of a fire authority.
 CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
                         re.IGNORECASE)
@@ -113,6 +117,10 @@ SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
 SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
+# 'The chief officer said the plans would leave the county "without cover at night"': a speech verb
+# up to twelve words before a quotation of more than a few words (a short one that far from its verb
+# is a scare quote).
+LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
 # told"): the subject is not the speaker.
@@ -368,8 +376,10 @@ class QuoteAttributor:
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
         self._people_cache: list[tuple[int, str]] | None = None
+        self._run_matches: list[re.Match] | None = None
+        self._run_starts: list[int] = []
+        self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
-        self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -430,6 +440,10 @@ class QuoteAttributor:
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, remember it, and settle
         the body the speaker speaks for (see ``_settle_body``)."""
+        organisation = self._spokesperson_of(speaker, quote_start)
+        if organisation is not None:
+            speaker.role = f"{speaker.name} for {organisation.name}"
+            speaker.start, speaker.end = organisation.start, organisation.end
         speaker = self._complete(speaker, quote_start)
         speaker.entity_id = self._settle_body(speaker)
         return speaker
@@ -441,7 +455,7 @@ class QuoteAttributor:
         people and office holders); else the body their role words belong to; a councillor
         quoted in an article about a fire authority speaks for the authority."""
         role = f"{speaker.role or ''} {speaker.name or ''}"
-        if NOT_FOR_A_BODY.search(role):
+        if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
         if known is not None and known in self.entity_counts:
@@ -460,6 +474,18 @@ class QuoteAttributor:
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
         return None
+
+    def _anonymous(self, speaker: Speaker) -> bool:
+        """Whether the speaker is a source the article does not name ("the firefighter, who asked
+        not to be named"): an unnamed source speaks for no body."""
+        if not speaker.name or person_key(speaker.name) is not None:
+            return False
+        last = _words(speaker.name)[-1]
+        for occurrence in _whole_word(last).finditer(self.text):
+            clause = self.text[occurrence.end():occurrence.end() + 120].split(".", 1)[0]
+            if ANONYMOUS.search(clause):
+                return True
+        return False
 
     def _of_a_council(self, name: str | None) -> bool:
         """Whether the person is introduced beside a named council ("the leaders of Shropshire
@@ -511,49 +537,64 @@ class QuoteAttributor:
         A run of capitalised words counts as a person when it carries a title ("Mr Barker"), follows a
         role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
         apposition; never after a preposition ("at Bedstone College")."""
-        if self._people_cache is not None:
-            return self._people_cache
-        people = []
-        for match in CAPITALISED_RUN.finditer(self.text):
-            words = match.group(0).split()
-            for position, word in enumerate(words):
-                # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
-                if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
-                    words = words[:position] + [word[:-1]]
-                    break
-            index = 0
-            for position, word in enumerate(words):
-                if word.lower().rstrip(".,") in NOT_NAME_WORDS:
-                    index = position + 1
-            name_words = words[index:]
-            while name_words and name_words[-1].lower() in HONOURS:
-                name_words = name_words[:-1]
-            if not name_words:
-                continue
-            titled = name_words[0].lower().rstrip(".") in TITLES
-            if titled and len(name_words) == 1:
-                continue
-            preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
-            preceding = self.text[max(0, match.start() - 40):match.start()].split()
-            # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
-            # preposition or the lowercase role before the name.
-            according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-            role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
-            preceded_by_role = preceded_by_role or role_before
-            if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
-                continue
-            after = self.text[match.end():match.end() + 40]
-            if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
-                    self._complete_name(name_words[0], len(self.text)).split()) > 1):
-                continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
-            if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
-                offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
-                people.append((offset, " ".join(name_words)))
-                if index:
-                    self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
-        self._people_cache = people
-        self._people_offsets = [offset for offset, _name in people]
-        return people
+        if self._people_cache is None:
+            people = [self._run_person(index) for index in range(len(self._runs()))]
+            self._people_cache = [person for person in people if person is not None]
+        return self._people_cache
+
+    def _runs(self) -> list[re.Match]:
+        """The runs of capitalised words that may name a person (each judged by ``_run_person``
+        only when needed: a pronoun usually wants the last person before it, not every one)."""
+        if self._run_matches is None:
+            self._run_matches = list(CAPITALISED_RUN.finditer(self.text))
+            self._run_starts = [match.start() for match in self._run_matches]
+        return self._run_matches
+
+    def _run_person(self, run: int) -> tuple[int, str] | None:
+        """``(offset, name)`` of the person the ``run``-th capitalised run names, or None."""
+        if run in self._judged_runs:
+            return self._judged_runs[run]
+        self._judged_runs[run] = person = self._judge_run(self._runs()[run])
+        return person
+
+    def _judge_run(self, match: re.Match) -> tuple[int, str] | None:
+        words = match.group(0).split()
+        for position, word in enumerate(words):
+            # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+            if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
+                words = words[:position] + [word[:-1]]
+                break
+        index = 0
+        for position, word in enumerate(words):
+            if word.lower().rstrip(".,") in NOT_NAME_WORDS:
+                index = position + 1
+        name_words = words[index:]
+        while name_words and name_words[-1].lower() in HONOURS:
+            name_words = name_words[:-1]
+        if not name_words:
+            return None
+        titled = name_words[0].lower().rstrip(".") in TITLES
+        if titled and len(name_words) == 1:
+            return None
+        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
+        preceding = self.text[max(0, match.start() - 40):match.start()].split()
+        # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
+        # preposition or the lowercase role before the name.
+        according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
+        role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+        preceded_by_role = preceded_by_role or role_before
+        if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
+            return None
+        after = self.text[match.end():match.end() + 40]
+        if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
+                self._complete_name(name_words[0], len(self.text)).split()) > 1):
+            return None   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
+        if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
+            offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
+            if index:
+                self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
+            return offset, " ".join(name_words)
+        return None
 
     def _after_according_to(self, offset: int) -> bool:
         """Whether the name at ``offset`` follows "according to" in the same clause."""
@@ -596,11 +637,14 @@ class QuoteAttributor:
 
     def _last_person(self, before: int) -> tuple[str, int] | None:
         """The last person named outside quotation marks before offset ``before``."""
-        people = self._people()
-        index = bisect.bisect_left(self._people_offsets, before)
-        while index > 0:
-            index -= 1
-            offset, name = people[index]
+        self._runs()
+        run = bisect.bisect_left(self._run_starts, before)
+        while run > 0:
+            run -= 1
+            person = self._run_person(run)
+            if person is None or person[0] >= before:
+                continue
+            offset, name = person
             if offset < before - PERSON_LOOKBACK:
                 return None
             if not any(start <= offset < end for start, end in self.quoted_spans):
@@ -700,7 +744,8 @@ class QuoteAttributor:
         for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
-        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause):
+        if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
+                self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
@@ -718,6 +763,9 @@ class QuoteAttributor:
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return None
 
+    def _quoted_words(self, quotation: dict) -> int:
+        return sum(len(self.text[start:end].split()) for start, end in quotation["pieces"])
+
     def _reported_before(self, quotation: dict) -> Speaker | None:
         """A paragraph that opens with a quotation mark, right after a paragraph of reported
         speech ("According to chairman Ann Hale, crews liked the old rota."): the reported speaker."""
@@ -725,15 +773,56 @@ class QuoteAttributor:
         paragraph_start = self.text.rfind("\n", 0, open_mark) + 1
         if self.text[paragraph_start:open_mark].strip():
             return None
+        before = self._paragraph_before(open_mark)
+        if before is None:
+            return None
+        previous, previous_start = before
+        match = ACCORDING_TO.match(previous)
+        if match is not None:
+            return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
+        return self._reported_subject(previous, previous_start)
+
+    def _paragraph_before(self, offset: int) -> tuple[str, int] | None:
+        """The text and start of the paragraph before the one holding ``offset``, if it has no quotation mark."""
+        paragraph_start = self.text.rfind("\n", 0, offset) + 1
         prior = self.text[:paragraph_start].rstrip()
         previous_start = prior.rfind("\n") + 1
         previous = prior[previous_start:]
         if not previous.strip() or any(mark in previous for mark in QUOTE_MARKS):
             return None
-        match = ACCORDING_TO.match(previous)
-        if match is None:
+        return previous, previous_start
+
+    def _reported_subject(self, previous: str, previous_start: int) -> Speaker | None:
+        """The speaker of a paragraph of reported speech: "Mr Hale said crews liked the old rota."
+        (the subject of the speech verb in its first sentence)."""
+        first_sentence = SENTENCE_END.split(previous, 1)[0]
+        verb = VERB_IN_CLAUSE.search(first_sentence)
+        if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
             return None
-        return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
+        subject_words = _words(first_sentence[:verb.start()])
+        while subject_words and subject_words[-1].lower() in AUXILIARIES:
+            subject_words = subject_words[:-1]
+        if not subject_words or len(subject_words) > MAX_SPEAKER_WORDS or subject_words[-1].lower() in RELATIVE_PRONOUNS:
+            return None
+        if subject_words[-1].lower() in PRONOUNS:
+            return self._pronoun_speaker(previous_start + verb.start())
+        subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
+        speaker = self._speaker_from_phrase(subject, previous_start)
+        return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
+
+    def _spokesperson_of(self, speaker: Speaker, quote_start: int) -> Speaker | None:
+        """Whom a bare "a spokesperson said" speaks for: the organisation the paragraph before
+        reports as speaking ("West Midlands Ambulance Service said it sent two crews.")."""
+        if not speaker.name or not SPOKES_WORD.search(speaker.name) or len(_words(speaker.role or speaker.name)) > 2:
+            return None
+        before = self._paragraph_before(quote_start)
+        if before is None:
+            return None
+        reported = self._reported_subject(*before)
+        if reported is None or reported.start is None or not (reported.name.isupper() or any(
+                word.lower() in ORGANISATION_WORDS for word in _words(reported.name))):
+            return None
+        return reported
 
     def _after(self, quotation: dict) -> Speaker | None:
         after_start = quotation["close_mark"] + 1
@@ -793,6 +882,8 @@ class QuoteAttributor:
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
+                if not speaker.name and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS:
+                    continue   # 'Critics called the plan a "power grab"': no one to quote, a scare quote
             if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
                 continue   # a headline's quotation with no one named: a scare quote, not a key quote
             result = {

@@ -144,7 +144,16 @@ def test_post_webhook_slack_and_teams_compatible(receiver, digest):
     assert path == "/services/T000/B000/token" and content_type.startswith("application/json")
     assert payload["@type"] == "MessageCard" and payload["summary"]
     assert payload["text"].startswith("Cuttings morning digest (2026-11-24): 7 new stories")
-    assert "Coverage spike: West Mercia Police and Crime Commissioner" in payload["text"]
+    spikes = [item for item in digest["attention"] if item["kind"] == "spike"]
+    assert spikes and all(report.attention_text(item) in payload["text"] for item in spikes)
+    # it leads, as the digest does, with what needs attention, most pressing first
+    lines = payload["text"].split("\n")
+    assert lines[1] == "Needs attention:" and digest["attention"]
+    first = report.attention_text(digest["attention"][0])
+    assert lines[2] == "• " + first.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "Also new:" in lines:  # headlines already listed under attention are not repeated
+        listed = [line for line in lines[lines.index("Also new:") + 1:]]
+        assert not any(line[2:].split(" (")[0] in "\n".join(lines[2:lines.index("Also new:")]) for line in listed)
     # crawled headline escaped the way Slack requires, so it cannot inject <!channel> or links
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in payload["text"] and "<script>" not in payload["text"]
 

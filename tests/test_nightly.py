@@ -149,6 +149,11 @@ def test_nightly_run_end_to_end(tmp_path, trained_models):
     assert stages["analyse"]["articles"] == articles and stages["classify"]["articles"] == articles
     assert all(stages[name]["seconds"] > 0 for name in ("crawl", "analyse", "classify"))
     assert runs[0]["articles_new"] == stages["crawl"]["articles_new"]
+    # every classification's model is recorded in `models`, with its card and file (as by `classify`)
+    used = {r[0] for r in conn.execute("SELECT DISTINCT model_version FROM classifications")}
+    recorded = {r["version"]: r for r in conn.execute("SELECT * FROM models")}
+    assert used and used <= set(recorded)
+    assert all(recorded[v]["path"].endswith(".skops") and json.loads(recorded[v]["card_json"]) for v in used)
     assert runs[0]["finished_at"] >= runs[0]["started_at"]
     # second run: nothing new, nothing re-analysed
     second_stages = json.loads(runs[1]["stages_json"])
