@@ -60,6 +60,9 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 #: Words that open a clause, not an apposition: "Shaun Davies, have each expressed doubts over ..."
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
+# "..., who asked not to be named," / "(who wished to remain anonymous)" right after a description.
+ANONYMOUS = re.compile(r"[,(]?\s*(?:who\s+)?(?:asked|wished|wanted|preferred|declined|did not want|didn't want)\s+"
+                       r"(?:not\s+)?to\s+(?:be\s+(?:named|identified)|remain\s+anonymous|give\s+(?:a|his|her|their)\s+name)")
 # Civic offices of a council, not of a fire authority.
 CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
                         re.IGNORECASE)
@@ -373,8 +376,10 @@ class QuoteAttributor:
         self.last_speaker_offset = -1
         self.quoted_spans: list[tuple[int, int]] = []
         self._people_cache: list[tuple[int, str]] | None = None
+        self._run_matches: list[re.Match] | None = None
+        self._run_starts: list[int] = []
+        self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
-        self._people_offsets: list[int] = []
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -446,7 +451,7 @@ class QuoteAttributor:
         people and office holders); else the body their role words belong to; a councillor
         quoted in an article about a fire authority speaks for the authority."""
         role = f"{speaker.role or ''} {speaker.name or ''}"
-        if NOT_FOR_A_BODY.search(role):
+        if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
         if known is not None and known in self.entity_counts:
@@ -465,6 +470,18 @@ class QuoteAttributor:
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
         return None
+
+    def _anonymous(self, speaker: Speaker) -> bool:
+        """Whether the speaker is a source the article does not name ("the firefighter, who asked
+        not to be named"): an unnamed source speaks for no body."""
+        if not speaker.name or person_key(speaker.name) is not None:
+            return False
+        last = _words(speaker.name)[-1]
+        for occurrence in _whole_word(last).finditer(self.text):
+            clause = self.text[occurrence.end():occurrence.end() + 120].split(".", 1)[0]
+            if ANONYMOUS.search(clause):
+                return True
+        return False
 
     def _of_a_council(self, name: str | None) -> bool:
         """Whether the person is introduced beside a named council ("the leaders of Shropshire
@@ -516,49 +533,64 @@ class QuoteAttributor:
         A run of capitalised words counts as a person when it carries a title ("Mr Barker"), follows a
         role word ("Superintendent Tom Harding"), or is followed by a speech verb, "who" or an
         apposition; never after a preposition ("at Bedstone College")."""
-        if self._people_cache is not None:
-            return self._people_cache
-        people = []
-        for match in CAPITALISED_RUN.finditer(self.text):
-            words = match.group(0).split()
-            for position, word in enumerate(words):
-                # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
-                if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
-                    words = words[:position] + [word[:-1]]
-                    break
-            index = 0
-            for position, word in enumerate(words):
-                if word.lower().rstrip(".,") in NOT_NAME_WORDS:
-                    index = position + 1
-            name_words = words[index:]
-            while name_words and name_words[-1].lower() in HONOURS:
-                name_words = name_words[:-1]
-            if not name_words:
-                continue
-            titled = name_words[0].lower().rstrip(".") in TITLES
-            if titled and len(name_words) == 1:
-                continue
-            preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
-            preceding = self.text[max(0, match.start() - 40):match.start()].split()
-            # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
-            # preposition or the lowercase role before the name.
-            according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-            role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
-            preceded_by_role = preceded_by_role or role_before
-            if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
-                continue
-            after = self.text[match.end():match.end() + 40]
-            if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
-                    self._complete_name(name_words[0], len(self.text)).split()) > 1):
-                continue   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
-            if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
-                offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
-                people.append((offset, " ".join(name_words)))
-                if index:
-                    self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
-        self._people_cache = people
-        self._people_offsets = [offset for offset, _name in people]
-        return people
+        if self._people_cache is None:
+            people = [self._run_person(index) for index in range(len(self._runs()))]
+            self._people_cache = [person for person in people if person is not None]
+        return self._people_cache
+
+    def _runs(self) -> list[re.Match]:
+        """The runs of capitalised words that may name a person (each judged by ``_run_person``
+        only when needed: a pronoun usually wants the last person before it, not every one)."""
+        if self._run_matches is None:
+            self._run_matches = list(CAPITALISED_RUN.finditer(self.text))
+            self._run_starts = [match.start() for match in self._run_matches]
+        return self._run_matches
+
+    def _run_person(self, run: int) -> tuple[int, str] | None:
+        """``(offset, name)`` of the person the ``run``-th capitalised run names, or None."""
+        if run in self._judged_runs:
+            return self._judged_runs[run]
+        self._judged_runs[run] = person = self._judge_run(self._runs()[run])
+        return person
+
+    def _judge_run(self, match: re.Match) -> tuple[int, str] | None:
+        words = match.group(0).split()
+        for position, word in enumerate(words):
+            # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+            if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
+                words = words[:position] + [word[:-1]]
+                break
+        index = 0
+        for position, word in enumerate(words):
+            if word.lower().rstrip(".,") in NOT_NAME_WORDS:
+                index = position + 1
+        name_words = words[index:]
+        while name_words and name_words[-1].lower() in HONOURS:
+            name_words = name_words[:-1]
+        if not name_words:
+            return None
+        titled = name_words[0].lower().rstrip(".") in TITLES
+        if titled and len(name_words) == 1:
+            return None
+        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
+        preceding = self.text[max(0, match.start() - 40):match.start()].split()
+        # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
+        # preposition or the lowercase role before the name.
+        according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
+        role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+        preceded_by_role = preceded_by_role or role_before
+        if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
+            return None
+        after = self.text[match.end():match.end() + 40]
+        if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
+                self._complete_name(name_words[0], len(self.text)).split()) > 1):
+            return None   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
+        if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
+            offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
+            if index:
+                self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
+            return offset, " ".join(name_words)
+        return None
 
     def _after_according_to(self, offset: int) -> bool:
         """Whether the name at ``offset`` follows "according to" in the same clause."""
@@ -601,11 +633,14 @@ class QuoteAttributor:
 
     def _last_person(self, before: int) -> tuple[str, int] | None:
         """The last person named outside quotation marks before offset ``before``."""
-        people = self._people()
-        index = bisect.bisect_left(self._people_offsets, before)
-        while index > 0:
-            index -= 1
-            offset, name = people[index]
+        self._runs()
+        run = bisect.bisect_left(self._run_starts, before)
+        while run > 0:
+            run -= 1
+            person = self._run_person(run)
+            if person is None or person[0] >= before:
+                continue
+            offset, name = person
             if offset < before - PERSON_LOOKBACK:
                 return None
             if not any(start <= offset < end for start, end in self.quoted_spans):

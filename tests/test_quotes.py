@@ -378,3 +378,54 @@ def test_a_clause_after_a_name_is_not_the_speakers_role(analyser):
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Councillor Dunn"
     assert quote["entity_id"] != "wm_pcc"
+
+
+# -- general attribution patterns of news writing (issue 19, third session) ----------------------------
+# Sentences written for the tests, not taken from the corpus.
+
+def test_name_apposition_then_verb_after_quote(analyser):
+    text = ('Station review\n\n"Every crew will stay on call," Priya Okafor, the county\'s area manager '
+            'at Shropshire Fire and Rescue Service, said.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Priya Okafor"
+    assert quote["entity_id"] == "sfrs"
+
+
+def test_according_to_and_role_before_name_carry_to_a_pronoun(analyser):
+    text = ('Union warns on cover\n\nThe rota change faces a challenge, according to regional FBU '
+            'secretary Dale Norris.\n\n"Nobody asked the crews what they thought," he said.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Dale Norris"
+    assert quote["entity_id"] is None   # a union's secretary never speaks for the service
+
+
+def test_rank_before_a_lone_surname_is_a_title(analyser):
+    text = ('Authority size\n\nAssistant chief fire officer Alan Reeve wrote a paper for Shropshire and '
+            'Wrekin Fire Authority.\n\n"Fewer members would save money," Officer Reeve said.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Officer Reeve"
+    # the role given at first mention: an officer of the service that authority governs
+    assert quote["entity_id"] == "sfrs"
+
+
+def test_former_holders_and_unnamed_sources_speak_for_no_body(analyser):
+    text = ('Cover at night\n\nDon Hale, a former watch manager at Hereford and Worcester Fire and Rescue '
+            'Service, said: "Nights were never left empty in my time."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Don Hale" and quote["entity_id"] is None
+    text = ('Cuts bite\n\nA firefighter at Hereford and Worcester Fire and Rescue Service, who asked not '
+            'to be named, said cover was thin.\n\nThe firefighter said: "We are stretched every night."')
+    assert [quote["entity_id"] for quote in quotes_of(analyser, text)] == [None]
+
+
+def test_reported_speech_paragraph_attributes_the_next_quotation(analyser):
+    text = ('Rota row\n\nCllr Mary Obi said crews had liked the old rota better than the new one.\n\n'
+            '"They told me so at every station I visited this spring."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Cllr Mary Obi"
+
+
+def test_a_short_quotation_with_no_nameable_speaker_is_a_scare_quote(analyser):
+    assert quotes_of(analyser, 'Critics branded the scheme a "cash grab" last week.') == []
+    [quote] = quotes_of(analyser, 'Cllr Mary Obi branded the scheme a "cash grab".')
+    assert quote["speaker"] == "Cllr Mary Obi" and quote["text"] == "cash grab"
