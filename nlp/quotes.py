@@ -440,6 +440,10 @@ class QuoteAttributor:
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, remember it, and settle
         the body the speaker speaks for (see ``_settle_body``)."""
+        organisation = self._spokesperson_of(speaker, quote_start)
+        if organisation is not None:
+            speaker.role = f"{speaker.name} for {organisation.name}"
+            speaker.start, speaker.end = organisation.start, organisation.end
         speaker = self._complete(speaker, quote_start)
         speaker.entity_id = self._settle_body(speaker)
         return speaker
@@ -769,16 +773,28 @@ class QuoteAttributor:
         paragraph_start = self.text.rfind("\n", 0, open_mark) + 1
         if self.text[paragraph_start:open_mark].strip():
             return None
+        before = self._paragraph_before(open_mark)
+        if before is None:
+            return None
+        previous, previous_start = before
+        match = ACCORDING_TO.match(previous)
+        if match is not None:
+            return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
+        return self._reported_subject(previous, previous_start)
+
+    def _paragraph_before(self, offset: int) -> tuple[str, int] | None:
+        """The text and start of the paragraph before the one holding ``offset``, if it has no quotation mark."""
+        paragraph_start = self.text.rfind("\n", 0, offset) + 1
         prior = self.text[:paragraph_start].rstrip()
         previous_start = prior.rfind("\n") + 1
         previous = prior[previous_start:]
         if not previous.strip() or any(mark in previous for mark in QUOTE_MARKS):
             return None
-        match = ACCORDING_TO.match(previous)
-        if match is not None:
-            return self._speaker_from_phrase(match.group("speaker"), previous_start + match.start("speaker"))
-        # "Mr Hale said crews liked the old rota." then a quotation: the subject of the speech verb
-        # that opens the paragraph's first sentence.
+        return previous, previous_start
+
+    def _reported_subject(self, previous: str, previous_start: int) -> Speaker | None:
+        """The speaker of a paragraph of reported speech: "Mr Hale said crews liked the old rota."
+        (the subject of the speech verb in its first sentence)."""
         first_sentence = SENTENCE_END.split(previous, 1)[0]
         verb = VERB_IN_CLAUSE.search(first_sentence)
         if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
@@ -793,6 +809,20 @@ class QuoteAttributor:
         subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
         speaker = self._speaker_from_phrase(subject, previous_start)
         return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
+
+    def _spokesperson_of(self, speaker: Speaker, quote_start: int) -> Speaker | None:
+        """Whom a bare "a spokesperson said" speaks for: the organisation the paragraph before
+        reports as speaking ("West Midlands Ambulance Service said it sent two crews.")."""
+        if not speaker.name or not SPOKES_WORD.search(speaker.name) or len(_words(speaker.role or speaker.name)) > 2:
+            return None
+        before = self._paragraph_before(quote_start)
+        if before is None:
+            return None
+        reported = self._reported_subject(*before)
+        if reported is None or reported.start is None or not (reported.name.isupper() or any(
+                word.lower() in ORGANISATION_WORDS for word in _words(reported.name))):
+            return None
+        return reported
 
     def _after(self, quotation: dict) -> Speaker | None:
         after_start = quotation["close_mark"] + 1

@@ -429,3 +429,17 @@ def test_a_short_quotation_with_no_nameable_speaker_is_a_scare_quote(analyser):
     assert quotes_of(analyser, 'Critics branded the scheme a "cash grab" last week.') == []
     [quote] = quotes_of(analyser, 'Cllr Mary Obi branded the scheme a "cash grab".')
     assert quote["speaker"] == "Cllr Mary Obi" and quote["text"] == "cash grab"
+
+
+def test_bare_spokesperson_speaks_for_the_organisation_reported_just_before(analyser):
+    text = ('Crash on the A44\n\nHereford and Worcester Fire and Rescue Service sent one engine.\n\n'
+            'West Midlands Ambulance Service said it sent two ambulances.\n\n'
+            '"We treated one man at the scene," a spokesperson said.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["entity_id"] is None   # the ambulance service's spokesperson, not the fire service's
+    text = ('Barn fire\n\nHereford and Worcester Fire and Rescue Service and Hereford and Worcester Fire and '
+            'Rescue Service crews from two stations helped.\n\n'
+            'Shropshire Fire and Rescue Service said four engines attended.\n\n'
+            '"Crews used hose reels," a spokesperson said.')
+    [quote] = quotes_of(analyser, text)
+    assert quote["entity_id"] == "sfrs"
