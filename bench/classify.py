@@ -19,6 +19,7 @@ matrices and bootstrap 90% intervals; ``--json-out FILE`` keeps the whole result
 limits the tasks.
 
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol [--seeds 0,1,2] [--tasks tone]
+        [--param per_entity.C=1.0]   # a lever under test: overrides nlp.classify.PARAMS for this run
 
 With ``--speed-against REV`` it measures prediction throughput on one core of the working tree
 against git revision REV side by side (the same models, trained here unless ``--models DIR``; the
@@ -43,6 +44,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from nlp.classify import (  # noqa: E402
+    PARAMS,
     Classifier,
     cross_validate,
     evaluate_protocol,
@@ -165,6 +167,22 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
             raise SystemExit(1)
 
 
+def set_param(assignment: str) -> None:
+    """Apply ``PATH=JSON`` to ``nlp.classify.PARAMS`` (``PATH``: dot-separated keys of an existing entry
+    or of a new key in an existing table); one clear line and exit 2 if malformed."""
+    path, _, value = assignment.partition("=")
+    keys = path.strip().split(".")
+    table = PARAMS
+    try:
+        for key in keys[:-1]:
+            table = table[key]
+        if not isinstance(table, dict):
+            raise KeyError(path)
+        table[keys[-1]] = json.loads(value)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SystemExit(f"--param {assignment!r}: expected PATH=JSON with PATH in nlp.classify.PARAMS ({error})")
+
+
 def headline(task_report: dict) -> float:
     """The target metric of a task report: micro-F1 (multi-label) or macro-F1."""
     return task_report["micro_f1" if task_report["kind"] == "multi_label" else "macro_f1"]
@@ -208,6 +226,10 @@ def main() -> None:
                         help="leave-one-slice-out + repeated CV (--seeds, default 0,1,2), intervals")
     parser.add_argument("--tasks", help="comma-separated tasks (default all)")
     parser.add_argument("--json-out", help="with --protocol: write the whole result as JSON here")
+    parser.add_argument("--param", action="append", default=[], metavar="PATH=JSON",
+                        help="override a hyper-parameter of nlp.classify.PARAMS for this run (a lever under test), "
+                             "e.g. --param per_entity.C=1.0 --param single_label.two_stage.text.word_ngrams=[1,2]; "
+                             "repeatable")
     parser.add_argument("--speed-against", metavar="REV",
                         help="prediction throughput of the working tree against git revision REV, side by side, "
                              "and a check that both predict the same")
@@ -215,6 +237,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="with --speed-against: alternating rounds")
     args = parser.parse_args()
 
+    for assignment in args.param:
+        set_param(assignment)
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None

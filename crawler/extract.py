@@ -286,20 +286,27 @@ _PAYWALL_CLASS = re.compile(
     r"paid-content|article-locked|locked-content|piano-paywall|regwall)(?:$|[\s_])", re.I)
 
 
-def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], meta: dict) -> bool:
-    """True when the page itself declares restricted access; nothing is bypassed."""
+def _paywalled(tree: HtmlElement, article: dict | None, ld_objects: list[dict], meta: dict,
+               markers: list[str] | None = None) -> bool:
+    """True when the page itself declares restricted access; nothing is bypassed.
+    ``markers``: the page's class/id values, when already collected (:data:`_MARKER_VALUES`)."""
     for obj in ([article] if article else []) + ld_objects:
         if _is_false(obj.get("isAccessibleForFree")):
             return True
     tier = (meta.get("article:content_tier") or "").lower()
     if tier in {"locked", "metered"}:
         return True
-    for marker in tree.xpath("//@class[contains(., 'pay') or contains(., 'subscri') or contains(., 'premium')"
-                             " or contains(., 'locked') or contains(., 'regwall')]"
-                             " | //@id[contains(., 'paywall') or contains(., 'regwall')]"):
-        if _PAYWALL_CLASS.search(marker):
+    if markers is None:
+        markers = _CLASS_ID_VALUES(tree)
+    for marker in markers:
+        low = marker.lower()
+        if ("pay" in low or "subscri" in low or "premium" in low or "locked" in low or "regwall" in low) \
+                and _PAYWALL_CLASS.search(marker):
             return True
     return False
+
+
+_CLASS_ID_VALUES = etree.XPath("//@class | //@id")
 
 
 # --------------------------------------------------------------------------- body
@@ -432,12 +439,13 @@ _FURNITURE_PARTS = ("ad", "dfp", "gpt", "sponsor", "promo", "newsletter", "relat
 _ARTICLE_MARKERS = etree.XPath("//article | //main | //h1 | //*[@itemprop='articleBody']")
 
 
-def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
+def _furniture_elements(tree: HtmlElement, markers: list | None = None) -> list[HtmlElement]:
     """Elements marked as furniture: a furniture token in their class or id, an ad-slot
-    attribute, or ``aria-label="Advertisement"``; in document order."""
+    attribute, or ``aria-label="Advertisement"``; in document order. ``markers``: the result
+    of :data:`_MARKER_VALUES` when already collected."""
     found = {}
     values = []
-    for value in _MARKER_VALUES(tree):
+    for value in (_MARKER_VALUES(tree) if markers is None else markers):
         name = value.attrname
         if name in ("class", "id"):
             values.append(value)
@@ -462,7 +470,7 @@ def _furniture_elements(tree: HtmlElement) -> list[HtmlElement]:
     return list(found.values())
 
 
-def _furniture_texts(tree: HtmlElement) -> set[str]:
+def _furniture_texts(tree: HtmlElement, markers: list | None = None) -> set[str]:
     """Texts (lower-cased, whitespace-normalised) of the blocks inside adverts, widgets,
     newsletter boxes, "read more"/related blocks, share tools and cookie banners (class/id
     tokens, ad-slot attributes): body paragraphs with these texts are dropped.
@@ -474,7 +482,7 @@ def _furniture_texts(tree: HtmlElement) -> set[str]:
     counted, so a theme that puts "widget" or "related" on the article's own container
     cannot empty the body.
     """
-    candidates = _furniture_elements(tree)
+    candidates = _furniture_elements(tree, markers)
     if not candidates:
         return set()
     body = tree.find(".//body")
@@ -794,7 +802,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     if not result["published_at"]:
         _page_text_date(tree, url, result)
-    result["paywalled"] = _paywalled(tree, article, ld_objects, meta)
+    markers = _MARKER_VALUES(tree)  # class/id/ad attributes of the body: read once, used twice
+    result["paywalled"] = _paywalled(tree, article, ld_objects, meta,
+                                     [tree.get("class", ""), tree.get("id", ""),
+                                      *(m for m in markers if m.attrname in ("class", "id"))])
     overridden = _evaluate_overrides(tree, overrides) if overrides else {}
     headline_links = _headline_links(tree)
     headlines = [h for h in (result["title"], _first(meta, "og:title", "twitter:title"), _title_from_tag(tree),
@@ -802,7 +813,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
 
     # body: trafilatura (fast) on the page without link blocks; full trafilatura when fast mode
     # returns a menu or almost nothing; readability when the result looks truncated; then cleaning
-    furniture = _furniture_texts(tree)
+    furniture = _furniture_texts(tree, markers)
     _prune_link_blocks(tree)
     paragraphs = _trafilatura_paragraphs(tree, fast=True)
     fast_words = sum(len(_words(p)) for p in paragraphs)

@@ -150,6 +150,44 @@ def _labels(db: Database, article_ids: list[int]) -> dict[int, dict[str, Any]]:
     return result
 
 
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "councillor", "cllr", "sir", "dame", "lord", "lady",
+               "baroness", "prof", "professor", "rev", "revd"}
+
+
+class SpeakerNames:
+    """One name per speaker identity (``speaker_id``): the form the stored quotes use most
+    among full names (first name and surname, no honorific), so the digest says "John Campion"
+    whether an article wrote "Mr Campion" or "John Campion". A speaker a person corrected (a
+    form never seen for that identity) keeps the corrected text."""
+
+    def __init__(self, forms: dict[str, dict[str, int]]):
+        self.forms = forms
+        self.names = {sid: max(counts.items(), key=self._preference)[0] for sid, counts in forms.items()}
+
+    @staticmethod
+    def _preference(item: tuple[str, int]) -> tuple[bool, int, int]:
+        name, count = item
+        words = name.split()
+        full = len(words) >= 2 and words[0].lower().rstrip(".") not in _HONORIFICS and words[0][:1].isupper()
+        return full, count, len(name)
+
+    def display(self, speaker_id: str | None, speaker: str | None) -> str | None:
+        if speaker_id and speaker and speaker in self.forms.get(speaker_id, {}):
+            return self.names[speaker_id]
+        return speaker
+
+
+def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
+    """:class:`SpeakerNames` for these identities, from the speakers as the analyser stored them."""
+    forms: dict[str, dict[str, int]] = {}
+    wanted = sorted({sid for sid in speaker_ids if sid})
+    for row in db.query("SELECT speaker_id, speaker, count(*) AS n FROM quotes WHERE speaker_id IN "
+                        "(SELECT value FROM json_each(?)) AND speaker IS NOT NULL GROUP BY speaker_id, speaker",
+                        [json.dumps(wanted)]):
+        forms.setdefault(row["speaker_id"], {})[row["speaker"]] = row["n"]
+    return SpeakerNames(forms)
+
+
 def _stories(db: Database, since: str | None, until: str) -> list[dict]:
     """Original stories (not syndicated copies) first seen in (since, until]."""
     rows = list(db.query(
@@ -168,9 +206,13 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
                             f"ORDER BY article_id, entity_id", ids):
             entities[row["article_id"]].append(row["entity_id"])
-        for row in db.query(f"SELECT article_id, speaker, speaker_role, entity_id, text FROM quote_view "
-                            f"WHERE article_id IN ({marks}) ORDER BY article_id, start_char", ids):
-            quotes[row["article_id"]].append({k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")})
+        found = list(db.query(f"SELECT article_id, speaker, speaker_id, speaker_role, entity_id, text FROM quote_view "
+                              f"WHERE article_id IN ({marks}) ORDER BY article_id, start_char", ids))
+        names = speaker_names(db, (row["speaker_id"] for row in found))
+        for row in found:
+            quote = {k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")}
+            quote["speaker"] = names.display(row["speaker_id"], row["speaker"])
+            quotes[row["article_id"]].append(quote)
         for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet FROM articles a "
                             f"LEFT JOIN sources s ON s.id = a.source_id WHERE a.duplicate_of IN ({marks}) "
                             f"ORDER BY a.first_seen_at", ids):
@@ -250,8 +292,10 @@ def _principals(db: Database) -> dict[str, list[str]]:
     """Each body's principal people: its :data:`PRINCIPALS_PER_BODY` most quoted named speakers over
     every stored story (``most_quoted``; "a spokesperson" or "the statement" are not people)."""
     found: dict[str, list[str]] = {}
-    for row in db.query("SELECT entity_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"):
-        speaker = row["speaker"] or ""
+    rows = list(db.query("SELECT entity_id, speaker_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"))
+    names = speaker_names(db, (row["speaker_id"] for row in rows))
+    for row in rows:
+        speaker = names.display(row["speaker_id"], row["speaker"]) or ""
         if not speaker[:1].isupper() or speaker.lower().startswith(("the ", "a ", "an ")):
             continue
         people = found.setdefault(row["entity_id"], [])

@@ -43,3 +43,28 @@ def test_demo_one_identity_per_person(demo_db):
     assert rows, "the demo coverage quotes the commissioner"
     assert {row["speaker_id"] for row in rows} == {"john campion"}
     assert {row["speaker_quotes"] for row in rows} == {len(rows)}
+
+
+def test_demo_digest_names_each_person_one_way(demo_db):
+    """The digest names a speaker identity one way (its most used full name), whatever form an
+    article used: "Mr Campion" and "Councillor John Campion" are shown as "John Campion"."""
+    db = Database(demo_db)
+    digest = report.build_digest(db, since="1970-01-01T00:00:00Z")
+    shown = {speaker for speaker, _text in _speakers(digest) if speaker}
+    forms = list(db.query("SELECT speaker_id, speaker FROM quotes WHERE speaker_id = 'john campion'"))
+    assert len({row["speaker"] for row in forms}) > 1, "the demo writes the commissioner's name several ways"
+    assert {row["speaker"] for row in forms} & shown == {"John Campion"}
+    by_identity = {}
+    for row in db.query("SELECT DISTINCT speaker_id, speaker FROM quote_view WHERE speaker_id IS NOT NULL"):
+        if row["speaker"] in shown:
+            by_identity.setdefault(row["speaker_id"], set()).add(row["speaker"])
+    assert {sid: names for sid, names in by_identity.items() if len(names) > 1} == {}
+
+
+def test_speaker_names_prefer_the_most_used_full_name():
+    names = report.SpeakerNames({"john campion": {"Mr Campion": 5, "John Campion": 2, "Councillor John Campion": 1},
+                                 "guy": {"Guy": 1}})
+    assert names.display("john campion", "Mr Campion") == "John Campion"
+    assert names.display("john campion", "Councillor John Campion") == "John Campion"
+    assert names.display("john campion", "The Commissioner") == "The Commissioner"  # a person's correction
+    assert names.display("guy", "Guy") == "Guy" and names.display(None, "A spokesperson") == "A spokesperson"
