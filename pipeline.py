@@ -512,7 +512,9 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     confusion matrix, and the majority-class baseline beside them. --seeds repeats
     the CV over fold seeds (mean and spread). `entities`: article-level precision and
     recall per watched entity, per corpus slice. `quotes`: recall, precision and
-    speaker-body accuracy against the corpus's quote labels, per slice.
+    speaker-body accuracy against the corpus's quote labels, per slice: each article
+    alone, then as stored (the analyse stage over the whole corpus, known-speaker
+    links included and counted apart).
 
     Examples:
 
@@ -533,10 +535,19 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
             click.echo(format_table(result))
     if "quotes" in wanted:
         from nlp.evaluate_entities import evaluate_quotes, format_quotes
+        from nlp.evaluate_entities import DEFAULT_CORPUS_DIR, load_corpus
+
+        from cuttings.stages import stored_quotes
         analyser = load_analyser()
-        for key, known in (("quotes", False), ("quotes_known_speakers", True)):
-            # Each article alone, then as the analyse stage links speakers known from other articles.
-            result = evaluate_quotes(analyser=analyser, known_speakers=known)
+        # Each article alone (the analyser), then what the analyse stage stores: every corpus
+        # article in one store, known speakers linked across them as over a whole database.
+        corpus = load_corpus(DEFAULT_CORPUS_DIR)
+        stored = stored_quotes([{"key": record["id"], "title": text.partition("\n")[0].strip(),
+                                 "body": text.partition("\n")[2].strip(), "published_at": record.get("date")}
+                                for record, text in corpus], analyser)
+        for key, predictions, how in (("quotes", None, "each article alone"),
+                                      ("quotes_as_stored", stored, "as stored: analyse stage with known-speaker links")):
+            result = evaluate_quotes(analyser=analyser, predictions=predictions, how=how)
             results[key] = result
             if not as_json:
                 click.echo(format_quotes(result))

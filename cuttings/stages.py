@@ -97,6 +97,35 @@ def link_known_speakers(db) -> int:
     return len(changed)
 
 
+def stored_quotes(articles, analyser) -> dict[str, list[dict]]:
+    """The quotes the ``analyse`` stage stores for ``articles`` (``{"key", "title", "body",
+    "published_at"}``), known-speaker links included: the articles are saved to a scratch store
+    (no syndication folding), the stage runs over all of them at once, as it does over a whole
+    database, and each article's stored quotes come back in text order, keyed by ``key``. Used by
+    ``cuttings evaluate quotes`` to score what users store rather than the analyser alone."""
+    import tempfile
+
+    from crawler.revisions import save_article
+
+    with tempfile.TemporaryDirectory(prefix="cuttings-eval-") as scratch:
+        db = store.connect(Path(scratch) / "eval.db")
+        keys = {}
+        with db.atomic():
+            for number, article in enumerate(articles):
+                url = f"https://evaluate.invalid/{number}"
+                _status, article_id = save_article(db, {
+                    "url": url, "canonical_url": url, "title": article["title"], "body": article["body"],
+                    "published_at": article.get("published_at")}, None)
+                keys[article_id] = article["key"]
+        analyse_stage(db, analyser)
+        found: dict[str, list[dict]] = {key: [] for key in keys.values()}
+        for row in db.query("SELECT article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
+                            "start_char, end_char FROM quotes ORDER BY article_id, start_char"):
+            found[keys[row.pop("article_id")]].append(row)
+        db.close()
+    return found
+
+
 def classification_rows(prediction: dict, versions: dict[str, str]) -> list[dict]:
     """Flatten a Classifier prediction into ``classifications`` rows, whatever the scheme's task
     names: a multi-label task gives a list of predictions, a single-label task one prediction

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nlp import packaged_data
 from nlp.entities import Analyser, document_text
-from nlp.quotes import SpeakerMemory
+from nlp.quotes import KNOWN_SPEAKER, SpeakerMemory
 
 DEFAULT_CORPUS_DIR = packaged_data("corpus")
 #: Slices added with corpus version 2: the unseen-coverage figure is read on them.
@@ -155,10 +155,17 @@ def _same_speaker(gold: str, predicted: str | None) -> bool:
     return bool(gold_words) and gold_words[-1] in _speaker_words(predicted)
 
 
+def _dated(quotes: list[dict], record: dict) -> list[dict]:
+    """The quotes with their article (``article_id``) and date, as the store gives them to ``SpeakerMemory``."""
+    for quote in quotes:
+        quote["article_id"], quote["published_at"] = record["id"], record.get("date")
+    return quotes
+
+
 def _quote_predictions(corpus, analyser: Analyser, memory: SpeakerMemory | None) -> dict[str, list[dict]]:
     predictions = {}
     for record, text in corpus:
-        quotes = analyser.analyse(article_text(text), record.get("date"))["quotes"]
+        quotes = _dated(analyser.analyse(article_text(text), record.get("date"))["quotes"], record)
         if memory is not None:
             memory.link(quotes)
         predictions[record["id"]] = quotes
@@ -166,7 +173,8 @@ def _quote_predictions(corpus, analyser: Analyser, memory: SpeakerMemory | None)
 
 
 def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analyser | None = None,
-                    known_speakers: bool = False) -> dict:
+                    known_speakers: bool = False, predictions: dict[str, list[dict]] | None = None,
+                    how: str | None = None) -> dict:
     """Quotes against the corpus's ``quotes`` labels, on the articles that carry them.
 
     A gold quote is found when a predicted quote's text begins with (or, for quotations the labels
@@ -175,22 +183,27 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
     ``entity_id`` is the labelled body (null included); speaker accuracy: share whose speaker has the
     labelled speaker's last word. With ``known_speakers`` the analyser first learns who speaks for
     whom from the whole corpus's predicted quotes (``SpeakerMemory``), as the analyse stage does
-    from the database: the labels are never used for learning."""
+    from the database: the labels are never used for learning. ``predictions`` (corpus id ->
+    quotes, e.g. what the ``analyse`` stage stored for each article) are scored instead of the
+    analyser's; ``how`` names them in the printed table. Quotes whose body was carried from
+    other articles (``entity_method = 'known_speaker'``) are counted apart: ``linked`` and
+    ``linked_correct`` per slice."""
     analyser = analyser or Analyser()
     corpus = load_corpus(corpus_dir)
     labelled = [(record, text) for record, text in corpus if "quotes" in record]
-    memory = None
-    if known_speakers:
-        memory = SpeakerMemory()
-        for record, text in corpus:
-            memory.learn(analyser.analyse(article_text(text), record.get("date"))["quotes"])
-    predictions = _quote_predictions(labelled, analyser, memory)
+    if predictions is None:
+        memory = None
+        if known_speakers:
+            memory = SpeakerMemory()
+            for record, text in corpus:
+                memory.learn(_dated(analyser.analyse(article_text(text), record.get("date"))["quotes"], record))
+        predictions = _quote_predictions(labelled, analyser, memory)
     tallies: dict[str, dict[str, int]] = {}
     errors = []
     for record, _text in labelled:
         slice_name = slice_of(record["id"])
         tally = tallies.setdefault(slice_name, dict.fromkeys(
-            ("gold", "predicted", "found", "correct_predictions", "speaker_ok", "entity_ok"), 0))
+            ("gold", "predicted", "found", "correct_predictions", "speaker_ok", "entity_ok", "linked", "linked_ok"), 0))
         predicted = predictions[record["id"]]
         texts = [_normalise(quote["text"]) for quote in predicted]
         used = set()
@@ -211,11 +224,15 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
                 tally["speaker_ok"] += 1
             else:
                 errors.append((record["id"], item["start"], f"speaker {match['speaker']!r} != {item['speaker']!r}"))
+            linked = match.get("entity_method") == KNOWN_SPEAKER
+            tally["linked"] += linked
             if match["entity_id"] == item.get("entity"):
                 tally["entity_ok"] += 1
+                tally["linked_ok"] += linked
             else:
                 errors.append((record["id"], item["start"], f"entity {match['entity_id']!r} != "
-                               f"{item.get('entity')!r} (speaker {match['speaker']!r} / {item['speaker']!r})"))
+                               f"{item.get('entity')!r} (speaker {match['speaker']!r} / {item['speaker']!r})"
+                               + (" [known_speaker]" if linked else "")))
         # The labels give one entry per run of quotation by one speaker where the labeller read it
         # as one quote (a paragraph that goes on quoting the same speaker is not listed again):
         # a predicted quote that continues a found one, same speaker, no other labelled quote
@@ -240,25 +257,28 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
             "precision": _ratio(total["correct_predictions"], total["predicted"]),
             "speaker_body_accuracy": _ratio(total["entity_ok"], total["found"]),
             "speaker_accuracy": _ratio(total["speaker_ok"], total["found"]),
+            "linked": total["linked"],
+            "linked_correct": total["linked_ok"],
         }
     overall = by_slice.get("all", {})
     return {"gold_quotes": overall.get("gold_quotes", 0), "recall": overall.get("recall", 1.0),
             "precision": overall.get("precision", 1.0),
             "speaker_body_accuracy": overall.get("speaker_body_accuracy", 1.0),
             "speaker_accuracy": overall.get("speaker_accuracy", 1.0),
-            "by_slice": by_slice, "known_speakers": known_speakers, "errors": errors}
+            "by_slice": by_slice, "known_speakers": known_speakers, "how": how, "errors": errors}
 
 
 def format_quotes(result: dict) -> str:
     """Quote figures per slice, then the errors."""
-    how = " (with known speakers)" if result.get("known_speakers") else ""
+    how = result.get("how") or ("with known speakers" if result.get("known_speakers") else "")
+    how = f" ({how})" if how else ""
     lines = [f"quotes{how}: {result['gold_quotes']} labelled",
              f"{'slice':12} {'articles':>8} {'gold':>5} {'pred':>5} {'recall':>7} {'precision':>9} "
-             f"{'speaker_body':>12} {'speaker':>8}"]
+             f"{'speaker_body':>12} {'speaker':>8} {'linked_ok/linked':>16}"]
     for name, row in result["by_slice"].items():
         lines.append(f"{name:12} {row['articles']:8d} {row['gold_quotes']:5d} {row['predicted_quotes']:5d} "
                      f"{row['recall']:7.3f} {row['precision']:9.3f} {row['speaker_body_accuracy']:12.3f} "
-                     f"{row['speaker_accuracy']:8.3f}")
+                     f"{row['speaker_accuracy']:8.3f} {row['linked_correct']:>8d}/{row['linked']:<7d}")
     lines += ["   " + " ".join(str(part) for part in error) for error in result["errors"]]
     return "\n".join(lines)
 

@@ -1082,35 +1082,74 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
     return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
 
 
+#: A body stated for a person in another article is carried only from articles published within
+#: this many days of the quote's (roles change: fire authorities appoint their chairs every year).
+KNOWN_SPEAKER_WINDOW_DAYS = 365
+#: ... and only when at least this many other articles state it (one article's description may be
+#: of a one-off capacity; a body stated again and again, never another, is the person's).
+KNOWN_SPEAKER_MIN_ARTICLES = 2
+
+
 class SpeakerMemory:
     """Which watched entity each named person speaks for, learnt from the quotes whose article
     states it ("Councillor Eric Carter, who chairs Shropshire Fire Authority, said").
 
     ``link`` gives that entity to the person's quotes in articles that do not say it ("Councillor
-    Carter said"), marked ``entity_method = "known_speaker"``. A person is linked only when every
-    stated link of that surname (and first name, when both are given) agrees on one entity. Only
-    stated links are learnt, so an inferred link never teaches another, and the result does not
-    depend on the order in which articles were analysed.
+    Carter said"), marked ``entity_method = "known_speaker"``, only when the evidence is
+    consistent and current:
+
+    * every stated link of that surname (and first name, when both are given) agrees on one
+      entity (one contradicting article anywhere and nothing is carried);
+    * at least ``min_articles`` *other* articles, published within ``window_days`` of the
+      quote's article, state it (quotes and stated links carry ``article_id`` and
+      ``published_at``; an unknown date is outside every window);
+    * the quote's own article gives the speaker no role (``speaker_role``): an article that
+      describes the person and names no body for them (a union official, a councillor of a
+      council, a former chairman) says they speak in another capacity.
+
+    Only stated links are learnt, so an inferred link never teaches another, and the result does
+    not depend on the order in which articles were analysed. ``window_days=None`` and
+    ``min_articles=1`` give the unguarded memory (any stated article, any date).
     """
 
-    def __init__(self):
-        self._links: dict[str, set[tuple[str | None, str]]] = {}   # surname -> {(first name or None, entity_id)}
+    def __init__(self, window_days: int | None = KNOWN_SPEAKER_WINDOW_DAYS,
+                 min_articles: int = KNOWN_SPEAKER_MIN_ARTICLES):
+        self.window_days = window_days
+        self.min_articles = min_articles
+        # surname -> [(first name or None, entity_id, article, day)]
+        self._links: dict[str, list[tuple[str | None, str, object, dt.date | None]]] = {}
 
     def learn(self, quotes: Iterable[dict]) -> None:
         for quote in quotes:
             if quote.get("entity_id") and quote.get("entity_method", STATED) == STATED:
                 key = person_key(quote.get("speaker"))
                 if key is not None:
-                    self._links.setdefault(key[0], set()).add((key[1], quote["entity_id"]))
+                    article = quote.get("article_id", id(quote))   # without an article id, a quote is its own article
+                    self._links.setdefault(key[0], []).append(
+                        (key[1], quote["entity_id"], article, _parse_day(quote.get("published_at"))))
 
-    def entity_for(self, speaker: str | None) -> str | None:
+    def _usable(self, evidence: tuple, article, day: dt.date | None) -> bool:
+        if article is not None and evidence[2] == article:
+            return False   # the article itself: what it states, the analyser already used
+        if self.window_days is None:
+            return True
+        return day is not None and evidence[3] is not None and abs((evidence[3] - day).days) <= self.window_days
+
+    def entity_for(self, speaker: str | None, *, article=None, published_at: str | None = None) -> str | None:
+        """The entity other articles consistently state for ``speaker`` around ``published_at``
+        (the quote's article ``article`` excluded), else None."""
         key = person_key(speaker)
         if key is None or key[0] not in self._links:
             return None
         surname, first = key
-        entities = {entity_id for (known_first, entity_id) in self._links[surname]
-                    if first is None or known_first is None or known_first == first}
-        return entities.pop() if len(entities) == 1 else None
+        evidence = [link for link in self._links[surname]
+                    if first is None or link[0] is None or link[0] == first]
+        entities = {link[1] for link in evidence}
+        if len(entities) != 1:
+            return None
+        day = _parse_day(published_at)
+        articles = {link[2] for link in evidence if self._usable(link, article, day)}
+        return entities.pop() if len(articles) >= self.min_articles else None
 
     def link(self, quotes: list[dict]) -> list[dict]:
         """Set the entity of quotes not stated by their article (again, for earlier
@@ -1119,7 +1158,10 @@ class SpeakerMemory:
         for quote in quotes:
             if quote.get("entity_method", STATED if quote.get("entity_id") else None) == STATED:
                 continue
-            entity_id = self.entity_for(quote.get("speaker"))
+            entity_id = None
+            if not (quote.get("speaker_role") or "").strip():
+                entity_id = self.entity_for(quote.get("speaker"), article=quote.get("article_id"),
+                                            published_at=quote.get("published_at"))
             method = KNOWN_SPEAKER if entity_id else None
             if (quote.get("entity_id"), quote.get("entity_method")) != (entity_id, method):
                 quote["entity_id"], quote["entity_method"] = entity_id, method

@@ -214,16 +214,22 @@ def test_person_key(speaker, key):
     assert person_key(speaker) == key
 
 
+def _stated(speaker, entity_id, article, day="2026-11-01"):
+    return {"speaker": speaker, "entity_id": entity_id, "entity_method": STATED, "article_id": article,
+            "published_at": day}
+
+
 def test_memory_links_a_person_to_the_entity_stated_elsewhere():
     memory = SpeakerMemory()
-    memory.learn([{"speaker": "Councillor Eric Carter", "entity_id": "shropshire_fire_authority",
-                   "entity_method": STATED},
-                  {"speaker": "A spokesman", "entity_id": "sfrs", "entity_method": STATED}])
-    quotes = [{"speaker": "Councillor Carter", "entity_id": None},
-              {"speaker": "Eric Carter", "entity_id": None},
-              {"speaker": "John Carter", "entity_id": None},      # another first name: not him
-              {"speaker": "A spokesman", "entity_id": None},      # a description is nobody in particular
-              {"speaker": "Mr Campion", "entity_id": "wm_pcc"}]
+    memory.learn([_stated("Councillor Eric Carter", "shropshire_fire_authority", 1),
+                  _stated("Cllr Eric Carter", "shropshire_fire_authority", 2, "2026-06-01"),
+                  _stated("A spokesman", "sfrs", 1), _stated("A spokesman", "sfrs", 2)])
+    day = {"article_id": 9, "published_at": "2026-12-01"}
+    quotes = [{"speaker": "Councillor Carter", "entity_id": None, **day},
+              {"speaker": "Eric Carter", "entity_id": None, **day},
+              {"speaker": "John Carter", "entity_id": None, **day},      # another first name: not him
+              {"speaker": "A spokesman", "entity_id": None, **day},      # a description is nobody in particular
+              {"speaker": "Mr Campion", "entity_id": "wm_pcc", **day}]
     assert memory.link(quotes) == quotes[:2]
     assert [(q["entity_id"], q.get("entity_method")) for q in quotes] == [
         ("shropshire_fire_authority", KNOWN_SPEAKER), ("shropshire_fire_authority", KNOWN_SPEAKER),
@@ -233,12 +239,43 @@ def test_memory_links_a_person_to_the_entity_stated_elsewhere():
 
 def test_memory_refuses_ambiguous_surnames_and_never_learns_its_own_links():
     memory = SpeakerMemory()
-    memory.learn([{"speaker": "Cllr Ann Davies", "entity_id": "hw_fire_authority", "entity_method": STATED},
-                  {"speaker": "Cllr Tom Davies", "entity_id": "shropshire_fire_authority", "entity_method": STATED},
-                  {"speaker": "Ms Jones", "entity_id": "hwfrs", "entity_method": KNOWN_SPEAKER}])
-    assert memory.entity_for("Councillor Davies") is None           # two Davieses, two bodies
-    assert memory.entity_for("Ann Davies") == "hw_fire_authority"
-    assert memory.entity_for("Ms Jones") is None                     # inferred links teach nothing
+    memory.learn([_stated("Cllr Ann Davies", "hw_fire_authority", 1), _stated("Ann Davies", "hw_fire_authority", 2),
+                  _stated("Cllr Tom Davies", "shropshire_fire_authority", 3),
+                  _stated("Tom Davies", "shropshire_fire_authority", 4),
+                  {**_stated("Ms Jones", "hwfrs", 5), "entity_method": KNOWN_SPEAKER},
+                  {**_stated("Ms Jones", "hwfrs", 6), "entity_method": KNOWN_SPEAKER}])
+    assert memory.entity_for("Councillor Davies", published_at="2026-11-02") is None   # two Davieses, two bodies
+    assert memory.entity_for("Ann Davies", published_at="2026-11-02") == "hw_fire_authority"
+    assert memory.entity_for("Ms Jones", published_at="2026-11-02") is None            # inferred links teach nothing
+
+
+def test_memory_carries_a_body_only_on_consistent_current_evidence():
+    """The unguarded memory carried one article's description to every other article about the
+    person (speaker-body 0.869 -> 0.835 on corpus v2's new slices): a body is carried only when
+    two or more other articles state it, within a year of the quote, none states another, and
+    the quote's own article gives the speaker no role."""
+    quote = {"speaker": "Mr Hale", "entity_id": None, "article_id": 9, "published_at": "2026-12-01"}
+    once = SpeakerMemory()
+    once.learn([_stated("Councillor Ann Hale", "hw_fire_authority", 1),
+                _stated("Ann Hale", "hw_fire_authority", 1)])                # one article, twice
+    assert once.link([dict(quote)]) == []
+    stale = SpeakerMemory()
+    stale.learn([_stated("Councillor Ann Hale", "hw_fire_authority", 1, "2023-05-01"),
+                 _stated("Ann Hale", "hw_fire_authority", 2, "2023-06-01")])  # chair three years ago
+    assert stale.link([dict(quote)]) == []
+    assert stale.link([{**quote, "published_at": "2023-09-01"}])[0]["entity_id"] == "hw_fire_authority"
+    assert stale.link([{**quote, "published_at": None}]) == []               # an unknown date is in no window
+    contradicted = SpeakerMemory()
+    contradicted.learn([_stated("Ann Hale", "hw_fire_authority", 1), _stated("Ann Hale", "hw_fire_authority", 2),
+                        _stated("Ann Hale", "hwfrs", 3)])
+    assert contradicted.link([dict(quote)]) == []
+    current = SpeakerMemory()
+    current.learn([_stated("Ann Hale", "hw_fire_authority", 1), _stated("Ann Hale", "hw_fire_authority", 2)])
+    assert current.link([{**quote, "speaker_role": "the FBU's brigade secretary"}]) == []   # a role here, no body
+    assert current.link([{**quote, "article_id": 1}]) == []   # its own article plus one other: one other article
+    [linked] = current.link([dict(quote)])
+    assert (linked["entity_id"], linked["entity_method"]) == ("hw_fire_authority", KNOWN_SPEAKER)
+    assert SpeakerMemory(window_days=None, min_articles=1).entity_for("Mr Hale") is None   # learnt nothing
 
 
 CARTER_STORIES = [
@@ -247,6 +284,9 @@ CARTER_STORIES = [
     ("Fire authority chairman attacks merger",
      'Councillor Ivy Marsh, chairman of Shropshire Fire Authority, said: "This merger is a '
      'leap in the dark for the people of Shropshire."'),
+    ("Fire authority sets its budget",
+     'Councillor Ivy Marsh, who chairs Shropshire Fire Authority, said: "We have protected every '
+     'front-line post in the county."'),
 ]
 
 
@@ -265,6 +305,7 @@ def _quote_rows(db):
 
 EXPECTED_CARTER_ROWS = [
     ("Fire authority chairman attacks merger", "Councillor Ivy Marsh", "shropshire_fire_authority", "stated"),
+    ("Fire authority sets its budget", "Councillor Ivy Marsh", "shropshire_fire_authority", "stated"),
     ("Merger row goes on", "Councillor Marsh", "shropshire_fire_authority", "known_speaker"),
 ]
 
@@ -288,10 +329,34 @@ def test_analyse_stage_links_known_speakers_whatever_the_order(tmp_path):
     with apart.atomic():
         store.mark_processed(apart, article_id[0], "classify", "models-v1", article_id[1])
     _save_story(apart, 1, *CARTER_STORIES[1])
+    assert analyse_stage(apart, analyser)["quotes_linked"] == 0   # one article's word is not enough
+    _save_story(apart, 2, *CARTER_STORIES[2])
     assert analyse_stage(apart, analyser)["quotes_linked"] == 1
     assert _quote_rows(apart) == EXPECTED_CARTER_ROWS
-    assert store.count_to_process(apart, "classify", "models-v1") == 2   # tone reads quotes: classify again
+    assert store.count_to_process(apart, "classify", "models-v1") == 3   # tone reads quotes: the linked one again
     assert analyse_stage(apart, analyser)["quotes_linked"] == 0          # idempotent
+
+
+def test_evaluation_scores_what_the_stage_stores(tmp_path):
+    """`cuttings evaluate quotes` scores the stage's stored quotes (known-speaker links included)
+    and counts the linked ones apart."""
+    from cuttings.stages import stored_quotes
+
+    articles = [{"key": f"hw-90{number}", "title": title, "body": body, "published_at": f"2026-11-2{number}"}
+                for number, (title, body) in enumerate(CARTER_STORIES)]
+    stored = stored_quotes(articles, Analyser())
+    assert [(q["speaker"], q["entity_id"], q["entity_method"]) for q in stored["hw-900"]] == [
+        ("Councillor Marsh", "shropshire_fire_authority", KNOWN_SPEAKER)]
+    (tmp_path / "articles").mkdir()
+    for article in articles:
+        (tmp_path / "articles" / f"{article['key']}.txt").write_text(f"{article['title']}\n{article['body']}\n")
+    labels = [{"id": "hw-900", "entities": {}, "date": "2026-11-20", "quotes": [
+        {"speaker": "Councillor Marsh", "entity": None, "start": "We have still not seen"}]}]
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(record) + "\n" for record in labels))
+    row = evaluate_quotes(tmp_path, predictions=stored)["by_slice"]["hw"]
+    assert (row["linked"], row["linked_correct"], row["speaker_body_accuracy"]) == (1, 0, 0.0)
+    alone = evaluate_quotes(tmp_path, analyser=Analyser())["by_slice"]["hw"]
+    assert (alone["linked"], alone["speaker_body_accuracy"]) == (0, 1.0)
 
 
 # -- who speaks, and for which body ------------------------------------------------------------

@@ -129,16 +129,20 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
 
 
 def stated_speakers(db: Database) -> Iterator[dict]:
-    """Quotes whose article states whom the speaker speaks for (``entity_method = 'stated'``)."""
-    yield from db.query("SELECT speaker, entity_id, entity_method FROM quotes "
-                        "WHERE entity_method = 'stated' AND speaker IS NOT NULL")
+    """Quotes whose article states whom the speaker speaks for (``entity_method = 'stated'``),
+    with their article's id and publication date."""
+    yield from db.query("SELECT q.speaker, q.entity_id, q.entity_method, q.article_id, a.published_at "
+                        "FROM quotes q JOIN articles a ON a.id = q.article_id "
+                        "WHERE q.entity_method = 'stated' AND q.speaker IS NOT NULL")
 
 
 def unstated_speaker_quotes(db: Database) -> list[dict]:
-    """Quotes with a speaker whose entity is unknown or was inferred from other articles."""
+    """Quotes with a speaker whose entity is unknown or was inferred from other articles, with
+    the role their article gives and its publication date."""
     return list(db.query(
-        "SELECT id, article_id, speaker, entity_id, entity_method FROM quotes "
-        "WHERE speaker IS NOT NULL AND (entity_method IS NULL OR entity_method = 'known_speaker')"))
+        "SELECT q.id, q.article_id, q.speaker, q.speaker_role, q.entity_id, q.entity_method, a.published_at "
+        "FROM quotes q JOIN articles a ON a.id = q.article_id "
+        "WHERE q.speaker IS NOT NULL AND (q.entity_method IS NULL OR q.entity_method = 'known_speaker')"))
 
 
 def relink_quotes(db: Database, changed: list[dict], *, invalidate_stage: str | None = None) -> None:
