@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 
 from cuttings import store
-from cuttings.stages import (BATCH_SIZE, classification_rows, classify_version, fit_text, record_models,
+from cuttings.stages import (BATCH_SIZE, CLASSIFY_BATCH_SIZE, classification_rows, classify_version, fit_text, record_models,
                              link_known_speakers)
 
 log = logging.getLogger("cuttings.stages")  # the stage's warnings, as one process logs them
@@ -87,7 +87,7 @@ def classify_parallel(db, classifier, pool, *, analyser_version: str | None = No
     record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
-    batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
+    batches = [articles[i:i + CLASSIFY_BATCH_SIZE] for i in range(0, len(articles), CLASSIFY_BATCH_SIZE)]
     inputs = []
     for batch in batches:
         analyses = store.analyses_of(db, [a["id"] for a in batch])

@@ -21,6 +21,9 @@ from cuttings import store
 from cuttings.errors import CuttingsError
 
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
+# the classifiers predict a batch in one call, with a fixed cost per call (scikit-learn's input
+# checks): bigger batches, still one transaction each (bench/classify.py --batch N measures it)
+CLASSIFY_BATCH_SIZE = 256
 # Text analysed per article. spaCy refuses a text over its max_length (1,000,000 characters, error
 # E088) and the crawler accepts pages up to 5 MB, so one oversized page would block the stage on
 # every night; 200,000 characters is about 30,000 words, far beyond any news article.
@@ -170,8 +173,8 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     counts = {"articles": 0, "classifications": 0}
-    for start in range(0, len(articles), BATCH_SIZE):
-        chunk = articles[start:start + BATCH_SIZE]
+    for start in range(0, len(articles), CLASSIFY_BATCH_SIZE):
+        chunk = articles[start:start + CLASSIFY_BATCH_SIZE]
         analyses = store.analyses_of(db, [a["id"] for a in chunk])
         docs = [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in chunk]
         predictions = classifier.predict_many(docs)
