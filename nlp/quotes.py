@@ -1090,6 +1090,15 @@ KNOWN_SPEAKER_WINDOW_DAYS = 365
 KNOWN_SPEAKER_MIN_ARTICLES = 2
 
 
+def _story(quote: dict):
+    """The story a quote's article tells: ``story_id`` (a syndicated copy's original), else
+    ``article_id``, else the quote itself (a quote with neither is its own article)."""
+    for key in ("story_id", "article_id"):
+        if quote.get(key) is not None:
+            return quote[key]
+    return id(quote)
+
+
 class SpeakerMemory:
     """Which watched entity each named person speaks for, learnt from the quotes whose article
     states it ("Councillor Eric Carter, who chairs Shropshire Fire Authority, said").
@@ -1102,7 +1111,8 @@ class SpeakerMemory:
       entity (one contradicting article anywhere and nothing is carried);
     * at least ``min_articles`` *other* articles, published within ``window_days`` of the
       quote's article, state it (quotes and stated links carry ``article_id`` and
-      ``published_at``; an unknown date is outside every window);
+      ``published_at``; an unknown date is outside every window); syndicated copies of one
+      story (same ``story_id``) are one article;
     * the quote's own article gives the speaker no role (``speaker_role``): an article that
       describes the person and names no body for them (a union official, a councillor of a
       council, a former chairman) says they speak in another capacity.
@@ -1124,7 +1134,7 @@ class SpeakerMemory:
             if quote.get("entity_id") and quote.get("entity_method", STATED) == STATED:
                 key = person_key(quote.get("speaker"))
                 if key is not None:
-                    article = quote.get("article_id", id(quote))   # without an article id, a quote is its own article
+                    article = _story(quote)
                     self._links.setdefault(key[0], []).append(
                         (key[1], quote["entity_id"], article, _parse_day(quote.get("published_at"))))
 
@@ -1160,7 +1170,7 @@ class SpeakerMemory:
                 continue
             entity_id = None
             if not (quote.get("speaker_role") or "").strip():
-                entity_id = self.entity_for(quote.get("speaker"), article=quote.get("article_id"),
+                entity_id = self.entity_for(quote.get("speaker"), article=_story(quote),
                                             published_at=quote.get("published_at"))
             method = KNOWN_SPEAKER if entity_id else None
             if (quote.get("entity_id"), quote.get("entity_method")) != (entity_id, method):

@@ -273,6 +273,10 @@ def test_memory_carries_a_body_only_on_consistent_current_evidence():
     current.learn([_stated("Ann Hale", "hw_fire_authority", 1), _stated("Ann Hale", "hw_fire_authority", 2)])
     assert current.link([{**quote, "speaker_role": "the FBU's brigade secretary"}]) == []   # a role here, no body
     assert current.link([{**quote, "article_id": 1}]) == []   # its own article plus one other: one other article
+    copies = SpeakerMemory()
+    copies.learn([{**_stated("Ann Hale", "hw_fire_authority", 1), "story_id": 1},
+                  {**_stated("Ann Hale", "hw_fire_authority", 2), "story_id": 1}])   # one story, two outlets
+    assert copies.link([dict(quote)]) == []
     [linked] = current.link([dict(quote)])
     assert (linked["entity_id"], linked["entity_method"]) == ("hw_fire_authority", KNOWN_SPEAKER)
     assert SpeakerMemory(window_days=None, min_articles=1).entity_for("Mr Hale") is None   # learnt nothing
@@ -335,6 +339,11 @@ def test_analyse_stage_links_known_speakers_whatever_the_order(tmp_path):
     assert _quote_rows(apart) == EXPECTED_CARTER_ROWS
     assert store.count_to_process(apart, "classify", "models-v1") == 3   # tone reads quotes: the linked one again
     assert analyse_stage(apart, analyser)["quotes_linked"] == 0          # idempotent
+    # A syndicated copy of one stating story is the same story: one article's word again, so unlinked.
+    apart.execute("UPDATE articles SET duplicate_of = (SELECT id FROM articles WHERE title = ?) WHERE title = ?",
+                  [CARTER_STORIES[1][0], CARTER_STORIES[2][0]])
+    assert analyse_stage(apart, analyser)["quotes_linked"] == 1
+    assert ("Merger row goes on", "Councillor Marsh", None, None) in _quote_rows(apart)
 
 
 def test_evaluation_scores_what_the_stage_stores(tmp_path):

@@ -130,17 +130,19 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
 
 def stated_speakers(db: Database) -> Iterator[dict]:
     """Quotes whose article states whom the speaker speaks for (``entity_method = 'stated'``),
-    with their article's id and publication date."""
-    yield from db.query("SELECT q.speaker, q.entity_id, q.entity_method, q.article_id, a.published_at "
+    with their article's id, story (``story_id``: a syndicated copy's original) and publication date."""
+    yield from db.query("SELECT q.speaker, q.entity_id, q.entity_method, q.article_id, "
+                        "coalesce(a.duplicate_of, a.id) AS story_id, a.published_at "
                         "FROM quotes q JOIN articles a ON a.id = q.article_id "
                         "WHERE q.entity_method = 'stated' AND q.speaker IS NOT NULL")
 
 
 def unstated_speaker_quotes(db: Database) -> list[dict]:
     """Quotes with a speaker whose entity is unknown or was inferred from other articles, with
-    the role their article gives and its publication date."""
+    the role their article gives, its story (``story_id``) and its publication date."""
     return list(db.query(
-        "SELECT q.id, q.article_id, q.speaker, q.speaker_role, q.entity_id, q.entity_method, a.published_at "
+        "SELECT q.id, q.article_id, coalesce(a.duplicate_of, a.id) AS story_id, q.speaker, q.speaker_role, "
+        "q.entity_id, q.entity_method, a.published_at "
         "FROM quotes q JOIN articles a ON a.id = q.article_id "
         "WHERE q.speaker IS NOT NULL AND (q.entity_method IS NULL OR q.entity_method = 'known_speaker')"))
 
