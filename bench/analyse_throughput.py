@@ -24,11 +24,22 @@ from nlp.entities import Analyser
 from nlp.evaluate_entities import article_text, load_corpus
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args()
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  python bench/analyse_throughput.py --articles 2000\n"
+               "  python bench/analyse_throughput.py --stage --articles 2000\n"
+               "  nice -n 10 python bench/analyse_throughput.py --stage --compare 8e7d52e --repeat 3")
+    parser.add_argument("--articles", type=int, default=2000, help="articles to analyse (the corpus repeated)")
+    parser.add_argument("--batch-size", type=int, default=64, help="Analyser.pipe batch size (not with --stage)")
+    parser.add_argument("--stage", action="store_true",
+                        help="time the whole analyse stage (read, analyse, store, link known speakers)")
+    parser.add_argument("--compare", metavar="REV", help="also measure git revision REV's analyser, alternated")
+    parser.add_argument("--repeat", type=int, default=3, help="with --compare: alternated runs of each")
+    return parser.parse_args(argv)
+
+
+def main(args: argparse.Namespace) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     corpus = [(article_text(text), record.get("date")) for record, text in load_corpus()]
@@ -119,22 +130,13 @@ def compare(revision: str, repeat: int, arguments: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
-    if "--compare" in sys.argv:
-        position = sys.argv.index("--compare")
-        revision = sys.argv[position + 1]
-        del sys.argv[position:position + 2]
-        repeat = 3
-        if "--repeat" in sys.argv:
-            position = sys.argv.index("--repeat")
-            repeat = int(sys.argv[position + 1])
-            del sys.argv[position:position + 2]
-        compare(revision, repeat, sys.argv[1:])
-    elif "--stage" in sys.argv:
-        sys.argv.remove("--stage")
+    ARGS = parse_args()
+    if ARGS.compare:
+        compare(ARGS.compare, ARGS.repeat, (["--stage"] if ARGS.stage else []) + ["--articles", str(ARGS.articles)]
+                + ([] if ARGS.stage else ["--batch-size", str(ARGS.batch_size)]))
+    elif ARGS.stage:
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-        stage(int(sys.argv[sys.argv.index("--articles") + 1]) if "--articles" in sys.argv else 2000)
+        stage(ARGS.articles)
     else:
-        main()
+        main(ARGS)

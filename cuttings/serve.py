@@ -196,7 +196,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
-                          "for) or `known_speaker` (earlier articles stated it for this person); NULL when "
+                          "for) or `known_speaker` (two or more other articles within a year stated it for this person, none another body, and this article gives the speaker no role); NULL when "
                           "there is no entity.", "stated"),
         "text": ("The quoted words, without quotation marks.", "This is about a better service..."),
         "start_char": ("Start offset into `document_text`.", "210"),
@@ -326,7 +326,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
         "body": ("Display name of that body.", "PCC"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
-                          "for), `known_speaker` (earlier articles stated it for this person) or `corrected` "
+                          "for), `known_speaker` (two or more other articles within a year stated it for this person, none another body, and this article gives the speaker no role) or `corrected` "
                           "(a person corrected the speaker or body).", "stated"),
         "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
         "article_id": ("The article.", "14"),
