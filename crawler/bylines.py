@@ -178,7 +178,8 @@ def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
     names: list[str] = []
     elements = tree.xpath('//*[@itemprop="author"] | //a[contains(concat(" ", @rel, " "), " author ")]')
     # author links inside the headline's <article> beat those of story lists elsewhere on the page
-    headline_articles = {id(a) for h1 in tree.iter("h1") for a in h1.iterancestors("article")}
+    # (elements kept in the dict: lxml reuses a Python proxy, and so its id(), only while it is alive)
+    headline_articles = {id(a): a for h1 in tree.iter("h1") for a in h1.iterancestors("article")}
     if headline_articles:
         inside = [e for e in elements if any(id(a) in headline_articles for a in e.iterancestors("article"))]
         elements = inside or elements
@@ -229,7 +230,7 @@ def _byline_class_elements(tree: HtmlElement) -> list[HtmlElement]:
 
 def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
     """A short "By Jane Doe" line (a block starting with "By", "Written by", "Words by")."""
-    seen = set()
+    seen: dict[int, HtmlElement] = {}
     for text_node in _BY_TEXT(tree):
         start = text_node.lstrip()[:10].lower()
         if not (start.startswith(_BY_START) or start.rstrip() == "by"):
@@ -242,7 +243,7 @@ def _byline_lines(tree: HtmlElement, pub: set[str]) -> list[str]:
             element = element.getparent()
         if element is None or id(element) in seen or element.tag in {"script", "style", "title"}:
             continue
-        seen.add(id(element))
+        seen[id(element)] = element  # kept alive, so that its id() is not given to another element
         if len(element) > 3:
             continue
         text = _text(element)

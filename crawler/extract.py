@@ -489,8 +489,9 @@ def _furniture_texts(tree: HtmlElement, markers: list | None = None) -> set[str]
     total_chars = len(body.text_content()) if body is not None else 0
     total_prose = None
     texts: set[str] = set()
-    seen: set[int] = set()
-    holds_article = {id(a) for e in _ARTICLE_MARKERS(tree) for a in e.iterancestors()}
+    seen: dict[int, HtmlElement] = {}
+    # dicts keep the elements alive: lxml gives a node the same proxy, and id(), only while one exists
+    holds_article = {id(a): a for e in _ARTICLE_MARKERS(tree) for a in e.iterancestors()}
     for element in candidates:
         if id(element) in seen or element.tag in _PROTECTED_TAGS or id(element) in holds_article:
             continue
@@ -503,7 +504,7 @@ def _furniture_texts(tree: HtmlElement, markers: list | None = None) -> set[str]
             continue
         texts.add(" ".join(text.split()).lower())
         for block in element.iterdescendants(*_FURNITURE_BLOCKS):
-            seen.add(id(block))
+            seen[id(block)] = block
             texts.add(" ".join(block.text_content().split()).lower())
     texts.discard("")
     return texts
