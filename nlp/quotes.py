@@ -330,6 +330,24 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     return " ".join(name_words), role
 
 
+OF_ORGANISATION = re.compile(r"^(?P<person>.+?)\s+(?P<prep>of|from)\s+(?P<body>(?:the\s+)?[A-Z].*)$")
+
+
+def split_person_of(phrase: str) -> tuple[str | None, str | None]:
+    """("Station Manager Peter Grant of Shropshire Fire and Rescue Service") -> ("Peter Grant",
+    "Station Manager of Shropshire Fire and Rescue Service"): a person's name followed by "of" or
+    "from" and whom they are with. (None, None) when the words before "of" are not a person's
+    name ("Friends of the Earth", "Mayor of London Sadiq Khan", "Bank of England")."""
+    match = OF_ORGANISATION.match(" ".join(phrase.split()))
+    if match is None:
+        return None, None
+    name, role = split_name_role(match.group("person"))
+    if name is None or person_key(name) is None:
+        return None, None
+    body = f"{match.group('prep')} {match.group('body')}"
+    return name, f"{role} {body}" if role else body
+
+
 def _leading_name(phrase: str) -> str | None:
     """The person starting a long subject that has its own verb ("Cllr Patel welcomed Mr Hughes to
     the meeting and"): a titled name or two or more capitalised words, followed by a lowercase word
@@ -715,7 +733,9 @@ class QuoteAttributor:
             name, role_in_name = split_name_role(name_segment)
             role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
         else:
-            name, role_in_name = split_name_role(name_segment)
+            name, role_in_name = split_person_of(name_segment)   # "Peter Grant of the county's fire service"
+            if name is None:
+                name, role_in_name = split_name_role(name_segment)
             role = role or role_in_name
         spokesperson = SPOKES_WORD.search(name_segment)
         if name is None and spokesperson is not None:

@@ -517,3 +517,22 @@ def test_bare_spokesperson_speaks_for_the_organisation_reported_just_before(anal
             '"Crews used hose reels," a spokesperson said.')
     [quote] = quotes_of(analyser, text)
     assert quote["entity_id"] == "sfrs"
+
+
+@pytest.mark.parametrize("text, speaker, role, entity", [
+    ('"We evacuated dozens of residents from their homes overnight," said Peter Grant of Shropshire Fire '
+     'and Rescue Service.', "Peter Grant", "of Shropshire Fire and Rescue Service", "sfrs"),
+    ('"We evacuated dozens of residents from their homes overnight," said Ludlow Station Manager Peter Grant '
+     'of Shropshire Fire and Rescue Service.', "Peter Grant",
+     "Ludlow Station Manager of Shropshire Fire and Rescue Service", "sfrs"),
+    ('Worcester Watch Commander Ann Lee of Hereford and Worcester Fire and Rescue Service said: "Please test '
+     'your smoke alarms every single week."', "Ann Lee",
+     "Worcester Watch Commander of Hereford and Worcester Fire and Rescue Service", "hwfrs"),
+    ('"We will keep campaigning for these funds to be restored," said Jane Doe from the Fire Brigades Union.',
+     "Jane Doe", "from the Fire Brigades Union", None),
+])
+def test_name_of_organisation_is_a_person_with_a_role(text, speaker, role, entity):
+    """'X of Y' / 'X from Y' after a person's name: the name is the speaker, 'of Y' says whom for."""
+    result = list(Analyser().pipe([(text, None)]))[0]
+    [quote] = result["quotes"]
+    assert (quote["speaker"], quote["speaker_role"], quote["entity_id"]) == (speaker, role, entity)
