@@ -348,6 +348,15 @@ def split_person_of(phrase: str) -> tuple[str | None, str | None]:
     return name, f"{role} {body}" if role else body
 
 
+def _role_title(segment: str) -> bool:
+    """A capitalised job title standing alone ("Ludlow Station Manager", "Chief Fire Officer"):
+    at most six words, capitalised or function words, ending in a role word, naming nobody."""
+    words = _words(segment)
+    return (0 < len(words) <= 6 and words[-1].lower() in CONTENT_ROLE_WORDS
+            and all(_is_capitalised(word) or word.lower() in FUNCTION_WORDS for word in words)
+            and split_name_role(segment)[0] is None)
+
+
 def _leading_name(phrase: str) -> str | None:
     """The person starting a long subject that has its own verb ("Cllr Patel welcomed Mr Hughes to
     the meeting and"): a titled name or two or more capitalised words, followed by a lowercase word
@@ -737,6 +746,8 @@ class QuoteAttributor:
             if name is None:
                 name, role_in_name = split_name_role(name_segment)
             role = role or role_in_name
+            if role is None and name is not None and len(segments) > 1 and _role_title(segments[-2]):
+                role = segments[-2].strip()   # "Ludlow Station Manager, Peter Grant, said"
         spokesperson = SPOKES_WORD.search(name_segment)
         if name is None and spokesperson is not None:
             # "A spokesperson on behalf of the fire service": the speaker is the spokesperson,
@@ -849,6 +860,14 @@ class QuoteAttributor:
         line_end = self.text.find("\n", after_start)
         after = self.text[after_start:line_end if line_end != -1 else len(self.text)]
         match = AFTER_VERB_FIRST.match(after)
+        if match and match.group("role") and _role_title(match.group("speaker")) \
+                and person_key(match.group("role").strip()) is not None:
+            # '"...," said Ludlow Station Manager, Peter Grant.': the title, then the person
+            speaker = self._speaker_from_phrase(match.group("role"), after_start + match.start("role"),
+                                                role=match.group("speaker").strip())
+            if speaker is not None:
+                speaker.start = after_start + match.start("speaker")
+            return speaker
         if match:
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and match.group("role"):
@@ -861,6 +880,13 @@ class QuoteAttributor:
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         match = AFTER_NAME_ROLE_VERB.match(after)
+        if match and _role_title(match.group("speaker")) and person_key(match.group("role").strip()) is not None:
+            # '"...," Ludlow Station Manager, Peter Grant, said.': the title, then the person
+            speaker = self._speaker_from_phrase(match.group("role"), after_start + match.start("role"),
+                                                role=match.group("speaker").strip())
+            if speaker is not None:
+                speaker.start = after_start + match.start("speaker")
+            return speaker
         if match and person_key(match.group("speaker").strip()) is not None:
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and speaker.name:

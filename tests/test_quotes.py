@@ -536,3 +536,20 @@ def test_name_of_organisation_is_a_person_with_a_role(text, speaker, role, entit
     result = list(Analyser().pipe([(text, None)]))[0]
     [quote] = result["quotes"]
     assert (quote["speaker"], quote["speaker_role"], quote["entity_id"]) == (speaker, role, entity)
+
+
+@pytest.mark.parametrize("text", [
+    '"We evacuated dozens of residents from their homes overnight," said Ludlow Station Manager, Peter Grant.',
+    'Ludlow Station Manager, Peter Grant, said: "We evacuated dozens of residents from their homes overnight."',
+    '"We evacuated dozens of residents from their homes overnight," Ludlow Station Manager, Peter Grant, said.',
+])
+def test_title_then_name_between_commas(text):
+    """A job title set off by commas before the name: the person speaks, the title is the role."""
+    [quote] = list(Analyser().pipe([(text, None)]))[0]["quotes"]
+    assert (quote["speaker"], quote["speaker_role"]) == ("Peter Grant", "Ludlow Station Manager")
+
+
+def test_a_time_phrase_before_the_name_is_no_role():
+    text = 'Speaking in January, Jane Doe said: "Every engine in the county was out at some point in the storm."'
+    [quote] = list(Analyser().pipe([(text, None)]))[0]["quotes"]
+    assert (quote["speaker"], quote["speaker_role"]) == ("Jane Doe", None)
