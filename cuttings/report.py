@@ -150,42 +150,31 @@ def _labels(db: Database, article_ids: list[int]) -> dict[int, dict[str, Any]]:
     return result
 
 
-_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "councillor", "cllr", "sir", "dame", "lord", "lady",
-               "baroness", "prof", "professor", "rev", "revd"}
-
-
 class SpeakerNames:
-    """One name per speaker identity (``speaker_id``): the form the stored quotes use most
-    among full names (first name and surname, no honorific), so the digest says "John Campion"
-    whether an article wrote "Mr Campion" or "John Campion". A speaker a person corrected (a
-    form never seen for that identity) keeps the corrected text."""
+    """One name per speaker identity (``speaker_id``), from the ``speaker_names`` view: the form
+    the stored quotes use most among full names, so the digest says "John Campion" whether an
+    article wrote "Mr Campion" or "John Campion". A speaker a person corrected (a spelling never
+    stored for that identity) keeps the corrected text."""
 
-    def __init__(self, forms: dict[str, dict[str, int]]):
-        self.forms = forms
-        self.names = {sid: max(counts.items(), key=self._preference)[0] for sid, counts in forms.items()}
-
-    @staticmethod
-    def _preference(item: tuple[str, int]) -> tuple[bool, int, int]:
-        name, count = item
-        words = name.split()
-        full = len(words) >= 2 and words[0].lower().rstrip(".") not in _HONORIFICS and words[0][:1].isupper()
-        return full, count, len(name)
+    def __init__(self, names: dict[str, str], forms: dict[str, set[str]]):
+        self.names, self.forms = names, forms
 
     def display(self, speaker_id: str | None, speaker: str | None) -> str | None:
-        if speaker_id and speaker and speaker in self.forms.get(speaker_id, {}):
+        if speaker_id and speaker and speaker in self.forms.get(speaker_id, ()) and speaker_id in self.names:
             return self.names[speaker_id]
         return speaker
 
 
 def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
-    """:class:`SpeakerNames` for these identities, from the speakers as the analyser stored them."""
-    forms: dict[str, dict[str, int]] = {}
-    wanted = sorted({sid for sid in speaker_ids if sid})
-    for row in db.query("SELECT speaker_id, speaker, count(*) AS n FROM quotes WHERE speaker_id IN "
-                        "(SELECT value FROM json_each(?)) AND speaker IS NOT NULL GROUP BY speaker_id, speaker",
-                        [json.dumps(wanted)]):
-        forms.setdefault(row["speaker_id"], {})[row["speaker"]] = row["n"]
-    return SpeakerNames(forms)
+    """:class:`SpeakerNames` for these identities."""
+    wanted = json.dumps(sorted({sid for sid in speaker_ids if sid}))
+    names = {row["speaker_id"]: row["name"] for row in db.query(
+        "SELECT speaker_id, name FROM speaker_names WHERE speaker_id IN (SELECT value FROM json_each(?))", [wanted])}
+    forms: dict[str, set[str]] = {}
+    for row in db.query("SELECT DISTINCT speaker_id, speaker FROM quotes WHERE speaker_id IN "
+                        "(SELECT value FROM json_each(?)) AND speaker IS NOT NULL", [wanted]):
+        forms.setdefault(row["speaker_id"], set()).add(row["speaker"])
+    return SpeakerNames(names, forms)
 
 
 def _stories(db: Database, since: str | None, until: str) -> list[dict]:

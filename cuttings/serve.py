@@ -353,12 +353,20 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "entity_id": ("The body.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
         "speaker_id": ("The person (see `quotes.speaker_id`): all their spellings count together.", "john campion"),
-        "speaker": ("The speaker (one of their spellings).", "John Campion"),
+        "speaker": ("The person's name as shown (`speaker_names.name`: their most used full name).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
         "stories": ("Stories they were quoted in.", "9"),
         "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),
         "last_quoted": ("...and of the latest.", "2026-11-23T09:00:00Z"),
         "rank": ("1 = most quoted for this body.", "1"),
+    }),
+    "speaker_names": ("VIEW. The name shown for each speaker identity: the spelling its quotes use most among "
+                      "full names (first name and surname, no honorific), so Mr Campion and Councillor John Campion "
+                      "are shown as John Campion. The digest and `most_quoted` use it.", {
+        "speaker_id": ("The person (see `quotes.speaker_id`).", "john campion"),
+        "name": ("The name shown.", "John Campion"),
+        "spellings": ("How many different spellings the stored quotes use for the person.", "3"),
+        "quotes": ("Quotes stored for the person (copies included, before corrections).", "12"),
     }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
                     "first seen, and when.", {
@@ -377,7 +385,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
 }
 
 VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker", "quote_view", "most_quoted",
-         "syndication")
+         "speaker_names", "syndication")
 # Tables analysts do not need: hidden from the home and database pages (still reachable by URL and SQL).
 HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "_sqlite_migrations")
 PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"

@@ -61,9 +61,23 @@ def test_demo_digest_names_each_person_one_way(demo_db):
     assert {sid: names for sid, names in by_identity.items() if len(names) > 1} == {}
 
 
-def test_speaker_names_prefer_the_most_used_full_name():
-    names = report.SpeakerNames({"john campion": {"Mr Campion": 5, "John Campion": 2, "Councillor John Campion": 1},
-                                 "guy": {"Guy": 1}})
+def test_speaker_names_prefer_the_most_used_full_name(tmp_path):
+    """The speaker_names view (the digest's and most_quoted's names): the most used full name of an
+    identity, honorifics aside; a person's correction is shown as corrected."""
+    from cuttings import store
+    db = store.connect(tmp_path / "names.db")   # created with every migration
+    db["articles"].insert({"id": 1, "url": "https://x.example/a", "canonical_url": "https://x.example/a",
+                           "source_id": None, "title": "t", "body": "b", "first_seen_at": "2026-12-05T00:00:00Z",
+                           "last_seen_at": "2026-12-05T00:00:00Z", "content_hash": "h"}, alter=False)
+    forms = [("Mr Campion", 5), ("John Campion", 2), ("Councillor John Campion", 1)]
+    rows = [{"article_id": 1, "speaker": speaker, "speaker_id": "john campion", "text": "q", "start_char": i,
+             "end_char": i + 1, "analyser_version": "v"} for speaker, n in forms for i in range(n)]
+    rows.append({"article_id": 1, "speaker": "Guy", "speaker_id": "guy", "text": "q", "start_char": 99,
+                 "end_char": 100, "analyser_version": "v"})
+    db["quotes"].insert_all(rows)
+    assert {r["speaker_id"]: (r["name"], r["spellings"], r["quotes"]) for r in db.query("SELECT * FROM speaker_names")} \
+        == {"john campion": ("John Campion", 3, 8), "guy": ("Guy", 1, 1)}
+    names = report.speaker_names(db, ["john campion", "guy", None])
     assert names.display("john campion", "Mr Campion") == "John Campion"
     assert names.display("john campion", "Councillor John Campion") == "John Campion"
     assert names.display("john campion", "The Commissioner") == "The Commissioner"  # a person's correction

@@ -669,3 +669,47 @@ def m011_crawl_notices(db: Database) -> None:
         created_at TEXT NOT NULL
     )""")
     db.execute("CREATE INDEX idx_crawl_notices_run ON crawl_notices(crawl_run_id)")
+
+
+# One name per speaker identity, for people reading the output: the spelling the stored quotes use
+# most among full names (first name and surname, no honorific), so "Mr Campion" and "Councillor John
+# Campion" are shown as "John Campion". The digest and most_quoted both read it.
+_HONORIFICS_SQL = ", ".join(f"'{word}'" for word in (
+    "mr", "mrs", "ms", "miss", "mx", "dr", "councillor", "cllr", "sir", "dame", "lord", "lady", "baroness",
+    "prof", "professor", "rev", "revd"))
+_VIEWS_V12 = {
+    "speaker_names": f"""
+SELECT speaker_id, name, spellings, quotes FROM (
+  SELECT speaker_id, speaker AS name,
+         count(*) OVER (PARTITION BY speaker_id) AS spellings,
+         sum(n) OVER (PARTITION BY speaker_id) AS quotes,
+         row_number() OVER (PARTITION BY speaker_id
+                            ORDER BY full_name DESC, n DESC, length(speaker) DESC, speaker) AS pick
+  FROM (SELECT speaker_id, speaker, count(*) AS n,
+               (instr(trim(speaker), ' ') > 0
+                AND lower(rtrim(substr(trim(speaker), 1, instr(trim(speaker), ' ') - 1), '.'))
+                    NOT IN ({_HONORIFICS_SQL})
+                AND substr(trim(speaker), 1, 1) != lower(substr(trim(speaker), 1, 1))) AS full_name
+        FROM quotes WHERE speaker_id IS NOT NULL AND speaker IS NOT NULL
+        GROUP BY speaker_id, speaker))
+WHERE pick = 1
+""",
+    "most_quoted": _VIEWS_V8["most_quoted"].replace(
+        "SELECT entity_id, body, speaker_id, speaker, quotes,",
+        "SELECT entity_id, body, grouped.speaker_id, coalesce(n.name, grouped.speaker) AS speaker, quotes,", 1).replace(
+        "quotes, stories, first_quoted, last_quoted,\n       rank() OVER (PARTITION BY entity_id ORDER BY quotes DESC",
+        "grouped.quotes AS quotes, stories, first_quoted, last_quoted,\n"
+        "       rank() OVER (PARTITION BY entity_id ORDER BY grouped.quotes DESC", 1).replace(
+        "      GROUP BY entity_id, body, coalesce(speaker_id, speaker))",
+        "      GROUP BY entity_id, body, coalesce(speaker_id, speaker)) AS grouped\n"
+        "LEFT JOIN speaker_names n ON n.speaker_id = grouped.speaker_id", 1),
+}
+
+
+@migrations()
+def m012_speaker_names(db: Database) -> None:
+    """speaker_names: the name shown for each speaker identity (its most used full name);
+    most_quoted shows it instead of one spelling picked at random."""
+    db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V12['speaker_names']}")
+    db.execute("DROP VIEW IF EXISTS most_quoted")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V12['most_quoted']}")
