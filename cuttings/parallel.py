@@ -13,8 +13,7 @@ import logging
 import multiprocessing
 
 from cuttings import store
-from cuttings.stages import (BATCH_SIZE, CLASSIFY_BATCH_SIZE, classification_rows, classify_version, fit_text, record_models,
-                             link_known_speakers)
+from cuttings.stages import BATCH_SIZE, classify_stage, fit_text, link_known_speakers
 
 log = logging.getLogger("cuttings.stages")  # the stage's warnings, as one process logs them
 
@@ -83,23 +82,5 @@ def _classify_batch(docs: list[dict]) -> list[dict]:
 def classify_parallel(db, classifier, pool, *, analyser_version: str | None = None, advance=None,
                       limit: int | None = None) -> dict:
     """``cuttings.stages.classify_stage`` with the predictions of each batch made in ``pool``."""
-    version = classify_version(classifier, analyser_version)
-    record_models(db, classifier)
-    requires = ("analyse", analyser_version) if analyser_version else None
-    articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
-    batches = [articles[i:i + CLASSIFY_BATCH_SIZE] for i in range(0, len(articles), CLASSIFY_BATCH_SIZE)]
-    inputs = []
-    for batch in batches:
-        analyses = store.analyses_of(db, [a["id"] for a in batch])
-        inputs.append([{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in batch])
-    counts = {"articles": 0, "classifications": 0}
-    for batch, predictions in zip(batches, pool.imap(_classify_batch, inputs)):
-        with db.atomic():
-            for article, prediction in zip(batch, predictions):
-                rows = classification_rows(prediction, classifier.versions)
-                store.replace_classifications(db, article, version, rows)
-                counts["articles"] += 1
-                counts["classifications"] += len(rows)
-        if advance:
-            advance(len(batch))
-    return counts
+    return classify_stage(db, classifier, analyser_version=analyser_version, advance=advance, limit=limit,
+                          predict_batches=lambda inputs: pool.imap(_classify_batch, inputs))

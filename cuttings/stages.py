@@ -161,31 +161,39 @@ def classify_version(classifier, analyser_version: str | None) -> str:
 
 
 def classify_stage(db, classifier, *, analyser_version: str | None = None, advance=None,
-                   limit: int | None = None) -> dict:
+                   limit: int | None = None, predict_batches=None) -> dict:
     """Classify every article not yet classified by the current models.
 
     The stage version combines the model versions and the analyser version, because
     tone reads the sentences that mention each entity; for the same reason only articles
-    already analysed by that analyser version are classified.
+    already analysed by that analyser version are classified. ``predict_batches`` (the
+    parallel stage's worker pool) maps the list of batches' inputs to their predictions;
+    by default each batch is predicted here, as it is read.
     """
     version = classify_version(classifier, analyser_version)
     record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
+    batches = [articles[i:i + CLASSIFY_BATCH_SIZE] for i in range(0, len(articles), CLASSIFY_BATCH_SIZE)]
+
+    def inputs(batch: list[dict]) -> list[dict]:
+        analyses = store.analyses_of(db, [a["id"] for a in batch])
+        return [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in batch]
+
+    if predict_batches is None:
+        predicted = (classifier.predict_many(inputs(batch)) for batch in batches)
+    else:  # every input read first: the pool's feeder thread must not share the connection
+        predicted = predict_batches([inputs(batch) for batch in batches])
     counts = {"articles": 0, "classifications": 0}
-    for start in range(0, len(articles), CLASSIFY_BATCH_SIZE):
-        chunk = articles[start:start + CLASSIFY_BATCH_SIZE]
-        analyses = store.analyses_of(db, [a["id"] for a in chunk])
-        docs = [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in chunk]
-        predictions = classifier.predict_many(docs)
+    for batch, predictions in zip(batches, predicted):
         with db.atomic():  # one transaction per batch
-            for article, prediction in zip(chunk, predictions):
+            for article, prediction in zip(batch, predictions):
                 rows = classification_rows(prediction, classifier.versions)
                 store.replace_classifications(db, article, version, rows)
                 counts["articles"] += 1
                 counts["classifications"] += len(rows)
         if advance:
-            advance(len(chunk))
+            advance(len(batch))
     return counts
 
 
