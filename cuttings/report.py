@@ -604,39 +604,33 @@ def _bars(values: list[int], width: int = 300, height: int = 26) -> dict:
 
 
 _STANCE_COLOURS = {"favour": "#3f8f4f", "neutral": "#8a9ab5", "against": "#c0392b"}
-
-
-def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
-    """Geometry of a 100% stacked bar of the stance mix."""
-    total = sum(totals.values())
-    parts, x = [], 0.0
-    for label in STANCES:
-        value = totals.get(label, 0)
-        part_width = width * value / total if total else 0
-        parts.append({"label": label, "value": value, "x": round(x, 1), "w": round(part_width, 1),
-                      "colour": _STANCE_COLOURS[label]})
-        x += part_width
-    return {"width": width, "height": height, "parts": parts}
-
-
 _TONE_COLOURS = {"positive": "#3f8f4f", "neutral": "#8a9ab5", "negative": "#c0392b"}
 
 
-def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
-    """Geometry of a 100% stacked bar of the tone towards one body."""
+def _stacked_bar(mix: dict[str, int], labels, colours: dict[str, str], width: int, height: int) -> dict:
+    """Geometry of a 100% stacked bar of ``mix`` (label -> count), parts in ``labels`` order."""
     total = sum(mix.values())
     parts, x = [], 0.0
-    for label in TONES:
+    for label in labels:
         value = mix.get(label, 0)
         part_width = width * value / total if total else 0
         parts.append({"label": label, "value": value, "x": round(x, 1), "w": round(part_width, 1),
-                      "colour": _TONE_COLOURS[label]})
+                      "colour": colours[label]})
         x += part_width
     return {"width": width, "height": height, "parts": parts, "total": total}
 
 
-_TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
+def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
+    """The stance mix as a stacked bar."""
+    return _stacked_bar(totals, STANCES, _STANCE_COLOURS, width, height)
 
+
+def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
+    """The tone towards one body as a stacked bar."""
+    return _stacked_bar(mix, TONES, _TONE_COLOURS, width, height)
+
+
+_TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
 _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
                           baseline_days=BASELINE_DAYS, legend=LEGEND, not_rated=NOT_RATED,
                           attention_text=lambda item: attention_text(item))
