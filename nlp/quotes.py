@@ -25,7 +25,9 @@ QUOTES_VERSION = "quotes-4"
 NOT_FOR_A_BODY = re.compile(
     r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
     # people who no longer hold a post speak for themselves: "former chairman", "who retired", "ex-officer"
-    r"|former|formerly|retired|retirement|ex|used to)\b",
+    r"|former|formerly|retired|retirement|ex|used to|once an?"
+    # inspectors of constabulary and of fire services speak for the inspectorate, not the inspected
+    r"|HM|HMI|HMIC|HMICFRS|inspectorate|inspectors|Her Majesty's|His Majesty's)\b",
     re.IGNORECASE)
 # "According to X, ..." / "According to the authors: ..." (a parenthesised aside may hold commas:
 # "According to Councillor Ann Hale (Labour, Castle), ...").
@@ -146,6 +148,8 @@ LEAD_IN = re.compile(
     r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
     re.IGNORECASE)
+# Words that open an adverbial phrase before the subject ("On Twitter,", "In a post,", "At the meeting,").
+ADVERBIAL_OPENERS = {"on", "in", "at", "during", "after", "before", "following", "via", "through", "from"}
 PREPOSITIONS_BEFORE_NAME = {"at", "of", "for", "with", "from", "in", "on", "to", "by", "the", "a", "an"}
 AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                "previously", "once", "recently"}
@@ -385,6 +389,30 @@ def _leading_name(phrase: str) -> str | None:
     return " ".join(name_words)
 
 
+# The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
+ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
+              "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
+              "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
+              "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+
+
+def _looks_like_description(segment: str) -> bool:
+    """Whether an apposition describes a person by their post: "assistant chief fire officer", "the
+    officer in charge at Ellesmere Fire Station" (a determiner or a role word first, a role word
+    among its first words), not a clause ("the plan is ...")."""
+    words = [word.lower() for word in _words(segment)]
+    if not words or len(words) > 12:
+        return False
+    if words[0] in DESCRIPTIVE_DETERMINERS:
+        words = words[1:]
+    head = []
+    for word in words:
+        if word in PREPOSITIONS:
+            break
+        head.append(word)
+    return 0 < len(head) <= 5 and head[-1] in ROLE_NOUNS
+
+
 def _looks_like_role(segment: str) -> bool:
     words = _words(segment)
     if not words:
@@ -438,6 +466,9 @@ class QuoteAttributor:
         """A watched body whose speaker roles match ``role`` and which the article mentions."""
         if not role or self.watchlist is None:
             return None
+        station = self._station_body(role)
+        if station is not None:
+            return station   # "the officer in charge at Ellesmere Fire Station": that station's service
         lowered = role.lower()
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
@@ -449,19 +480,45 @@ class QuoteAttributor:
             return candidates[0] if len(candidates) == 1 else None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
 
+    def _station_body(self, phrase: str) -> str | None:
+        """The fire service whose area holds the fire station a phrase names ("Ellesmere Fire
+        Station", "Craven Arms fire station"): the one fire service with that place among its
+        region terms."""
+        if "station" not in phrase.lower() or self.watchlist is None:
+            return None
+        words = [word.lower() for word in _words(phrase)]
+        if words[0] in ("of", "from") and not ROLE_NOUNS.intersection(words):
+            return None   # "Roger Smith, of Market Drayton Fire Station": someone there, not its voice
+        places = _station_places(self.watchlist)
+        for match in STATION.finditer(phrase):
+            words = match.group("place").split()
+            for start in range(len(words)):
+                entity_id = places.get(" ".join(words[start:]).lower())
+                if entity_id is not None:
+                    return entity_id
+        return None
+
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
         occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
+        described = None   # the first description that names no body ("Guy Williams, assistant chief fire officer,")
         for occurrence in occurrences:
-            if self._after_according_to(occurrence.start()):
-                continue   # "According to X, the plan is ...": the main clause follows, not a description
             match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
                 continue
+            apposition = match.group("apposition").strip(" ,")
+            if self._after_according_to(occurrence.start()) and not _looks_like_description(apposition):
+                continue   # "According to X, the plan is ...": the main clause follows, not a description
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
-                return match.group("apposition").strip(" ,"), entity_id
+                return apposition, entity_id
+            if described is None and _looks_like_description(apposition):
+                described = apposition
+        if described is not None:
+            entity_id = self._entity_for_role(described)
+            if entity_id is not None:
+                return described, entity_id
         # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
         for occurrence in occurrences:
             window_start = max(0, occurrence.start() - 80)
@@ -744,6 +801,8 @@ class QuoteAttributor:
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
+        while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
+            segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
         # "Speaking in January, a spokesman for the service": it is the speaker.
@@ -1057,6 +1116,24 @@ def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
                     for entity in watchlist.entities if entity.speaker_roles]
         _TABLES[key] = ({surname: name for surname, name in names.items() if name}, patterns)
     return _TABLES[key]
+
+
+# "Ellesmere Fire Station", "Craven Arms fire station", "Ludlow station": a place, then the station.
+STATION = re.compile(r"(?P<place>(?:[A-Z][\w'\u2019-]*\s+){1,3}?)(?:[Ff]ire\s+)?[Ss]tation\b")
+_STATION_PLACES: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _station_places(watchlist) -> dict[str, str]:
+    """place (lowercase) -> the one fire service with that place among its region terms."""
+    key = (id(watchlist), watchlist.version)
+    if key not in _STATION_PLACES:
+        owners: dict[str, set[str]] = {}
+        for entity in watchlist.entities:
+            if entity.category == "fire_service":
+                for term in entity.region_terms:
+                    owners.setdefault(term.split(",")[0].lower(), set()).add(entity.id)
+        _STATION_PLACES[key] = {place: ids.pop() for place, ids in owners.items() if len(ids) == 1}
+    return _STATION_PLACES[key]
 
 
 _PEOPLE: dict[tuple[int, str, dt.date | None], dict] = {}

@@ -594,3 +594,29 @@ def test_a_reports_words_are_quoted_without_a_speaker(analyser):
 ])
 def test_unattributed_fragments_stay_out(analyser, text):
     assert quotes_of(analyser, text) == []
+
+
+@pytest.mark.parametrize("text, entity", [
+    # a post given in an apposition that names no body: the body that post belongs to
+    ('Fire deaths\n\nShropshire Fire and Rescue Service published its figures. Jane Roe, deputy chief fire '
+     'officer, told members the figures were worrying.\n\nMs Roe said: "We must reach the people most at '
+     'risk of fire."', "sfrs"),
+    # a post at a named fire station: the service whose area holds the station
+    ('Station closure\n\nAccording to Tom Reed, the officer in charge at Oswestry Fire Station, the cuts go '
+     'too far.\n\nMr Reed said: "Homes in the west of the town would wait far longer for help."', "sfrs"),
+    # a fire station speaking (a post on social media) speaks for its service
+    ('Busy night\n\nOn Twitter, Ludlow fire station posted: "Crews were called to three chimney fires '
+     'tonight."', "sfrs"),
+    # someone at a station, no post given: not the service's voice
+    ('Control room\n\nTom Reed, of Oswestry Fire Station, said: "Personally I think the control room should '
+     'stay in the county."', None),
+    # a former post is no post
+    ('Night cover\n\nTom Reed, once a watch commander at Ludlow, said: "Not a single night went by without '
+     'a crew on call."', None),
+    # inspectors speak for the inspectorate, not for the body they inspect
+    ('Inspection\n\nWest Mercia Police was inspected. Ann Lee, HM Inspector of Constabulary, said: "Calls '
+     'are still not being answered quickly enough."', None),
+])
+def test_body_from_the_speakers_post(analyser, text, entity):
+    quotes = quotes_of(analyser, text)
+    assert quotes and {quote["entity_id"] for quote in quotes} == {entity}
