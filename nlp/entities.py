@@ -59,8 +59,14 @@ NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE, PERSON = (
 FUZZY = "fuzzy"
 COORDINATED = "coordinated"   # target: entity ids joined by "+"
 AREA = "area"                 # target: an area name (lowercase) that watched bodies are named after
+BARE_AREA = "bare_area"       # target: the body a bare area name names ("assisting Hereford & Worcester")
 # Prepositions that put a body's head before its area: "the fire and rescue service in Shropshire".
 AREA_PREPOSITIONS = ("in", "for", "of", "across", "covering", "from")
+# Words before a bare area name that make it the place, not the body: "crews in Hereford and Worcester".
+PLACE_WORDS = {"in", "for", "of", "across", "covering", "covers", "from", "throughout", "within", "around",
+               "to", "at", "into", "near", "between", "serving", "serves", "outside", "beyond", "across"}
+# A sentence about fire: a bare area name in it (or just after it) names the area's fire body.
+FIRE_SENTENCE = re.compile(r"\b(?:fire|brigade|rescue|firefight)", re.IGNORECASE)
 # Words of a generic reference that make it about fire bodies whatever else the article names.
 FIRE_WORDS = {"fire", "brigade", "brigades", "rescue", "fra"}
 
@@ -335,6 +341,10 @@ class ReferenceResolver:
                         self.region_entities[key].append(entity.id)
         # Areas bodies are named after, for coordinated mentions ("the Shropshire, Herefordshire and
         # Worcestershire fire services"): matched lazily, only in documents with a plural head.
+        # Area names that name a body on their own ("assisting Hereford & Worcester"): area -> body.
+        self.bare_areas = {area.lower(): entity.id for entity in watchlist.entities
+                           for area in entity.bare_area_names}
+        self.category_of = {entity.id: entity.category for entity in watchlist.entities}
         self.area_bodies: dict[str, dict[str, str]] = {}   # area (lowercase) -> {category: entity id}
         for entity in watchlist.entities:
             if entity.category not in watchlist.categories:
@@ -514,6 +524,58 @@ class ReferenceResolver:
                 found.append((min(first, head_start), max(last + 1, head_end), COORDINATED, "+".join(bodies)))
         return found
 
+    def _bare_area_spans(self, doc: Doc, area_hits: list[tuple[int, int, str]], norms: list[int],
+                         coordinated: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
+        """A bare area name used as the body it names ("Cleobury's crew was assisting Hereford &
+        Worcester with rescues"; "Hereford and Worcester, by comparison, have been cut"): only in
+        a sentence about fire or just after one, not after a preposition or a place word ("in
+        Hereford and Worcester" is the area), not inside a longer name ("BBC Hereford & Worcester",
+        "Hereford and Worcester FBU", "Hereford & Worcester's fire authority"), not in a list of
+        areas before a head, and not where the sentence's only head words are another category's
+        ("the two fire authorities, Shropshire and Hereford & Worcester")."""
+        found = []
+        for start, end, key in area_hits:
+            entity_id = self.bare_areas.get(key)
+            if entity_id is None or any(first <= start and end <= last for first, last, _l, _t in coordinated):
+                continue
+            if start > 0:
+                before = doc[start - 1]
+                if before.is_alpha and (before.is_upper or (before.is_title and (
+                        before.is_sent_start is not True or not before.is_stop))):
+                    continue
+                # The word before the list the name ends, if any ("in Shropshire, Hereford and Worcester").
+                first = start
+                while first > 0 and start - first < 12 and (doc[first - 1].lower_ in (",", "and", "&") or (
+                        doc[first - 1].is_title and doc[first - 1].is_sent_start is not True)):
+                    first -= 1
+                if first > 0 and doc[first - 1].lower_ in PLACE_WORDS:
+                    continue
+            if end < len(doc):
+                after = doc[end]
+                if after.norm_ == "'s" or (after.text == "-" and not doc[end - 1].whitespace_) or (after.is_alpha and (after.is_title or after.is_upper)):
+                    continue
+                if after.lower_ in (",", "and", "&") and end + 1 < len(doc) and doc[end + 1].is_title:
+                    continue   # a list of areas goes on: its head, if any, says which bodies
+            sentence = doc[start].sent
+            context = sentence.text
+            if sentence.start > 0:
+                context = doc[sentence.start - 1].sent.text + " " + context
+            if not FIRE_SENTENCE.search(context):
+                continue
+            # The nearest head word in the sentence says which of the area's bodies is meant
+            # ("the two local fire authorities - Shropshire and Hereford & Worcester"); the last
+            # word of a run of heads counts ("Fire and Rescue Authorities").
+            heads = [index for index in range(sentence.start, sentence.end)
+                     if norms[index] in self.list_heads and not (
+                         index + 1 < sentence.end and norms[index + 1] in self.list_heads)]
+            if heads:
+                nearest = min(heads, key=lambda index: min(abs(index - start), abs(index - (end - 1))))
+                entity_id = self.area_bodies.get(key, {}).get(self.list_heads[norms[nearest]])
+                if entity_id is None:
+                    continue
+            found.append((start, end, entity_id))
+        return found
+
     def _head_after(self, doc: Doc, norms: list[int], index: int):
         """("category", start, end) of a head such as "Fire & Rescue Services" starting at ``index``."""
         end = index
@@ -557,8 +619,12 @@ class ReferenceResolver:
         norm_list = norms.tolist()
         for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
             matches.setdefault((start, end), []).append((label, target))
-        for start, end, label, target in self._coordinated_spans(doc, area_hits, norms, norm_list):
+        coordinated = self._coordinated_spans(doc, area_hits, norms, norm_list)
+        for start, end, label, target in coordinated:
             matches.setdefault((start, end), []).append((label, target))
+        if self.bare_areas and area_hits:
+            for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
+                matches.setdefault((start, end), []).append((BARE_AREA, target))
 
         selected = self._select(doc, matches)
         # Salience: how often each body (or the body it governs / is governed by) is named.
@@ -667,6 +733,8 @@ class ReferenceResolver:
         for label, target in items:
             if label == NAME:
                 resolved[target] = "matched"
+            elif label == BARE_AREA:   # named, but too weak to settle what "the service" means
+                resolved.setdefault(target, "matched")
             elif label == FUZZY:
                 resolved.setdefault(target, "fuzzy")
             elif label == GROUP:

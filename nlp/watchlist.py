@@ -75,6 +75,9 @@ class Entity:
     infer_from_region: bool = False
     governs: str | None = None
     area_names: tuple[str, ...] = ()
+    #: area names that name the body on their own ("assisting Hereford & Worcester"): areas that
+    #: are no place of their own today (a county abolished in 1998), used for the body they named
+    bare_area_names: tuple[str, ...] = ()
     people: tuple["Person", ...] = ()
     display_name: str = ""  # short name for reports and Datasette ("HWFRS"); falls back to name
 
@@ -140,7 +143,7 @@ class Watchlist:
 
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
                          "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
-                         "area_names", "people", "display_name"})
+                         "area_names", "bare_area_names", "people", "display_name"})
 PERSON_KEYS = frozenset({"name", "role", "from", "to"})
 CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
@@ -251,6 +254,12 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
     abbreviations = _string_list(raw, "abbreviations", where)
     if not aliases and not abbreviations:
         raise WatchlistError(f"{where}: needs at least one alias or abbreviation")
+    area_names = _string_list(raw, "area_names", where)
+    bare_area_names = _string_list(raw, "bare_area_names", where)
+    known_areas = {area.lower() for area in area_names}
+    for bare in bare_area_names:
+        if bare.lower() not in known_areas:
+            raise WatchlistError(f"{where}: bare_area_names: '{bare}' is not one of its area_names")
     return Entity(
         id=entity_id,
         name=raw["name"].strip(),
@@ -265,7 +274,8 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
         speaker_roles=_string_list(raw, "speaker_roles", where),
         infer_from_region=bool(raw.get("infer_from_region", False)),
         governs=raw.get("governs"),
-        area_names=_string_list(raw, "area_names", where),
+        area_names=area_names,
+        bare_area_names=bare_area_names,
         people=_parse_people(raw, where),
         display_name=str(raw.get("display_name") or "").strip(),
     )

@@ -365,3 +365,57 @@ def test_source_region_settles_the_fire_service_when_the_text_does_not(analyser)
     found = analyser.analyse(text, "2024-01-01", "Shropshire")["mentions"]
     assert [(m["surface"], m["entity_id"]) for m in found] == [("The fire service", "sfrs")]
     assert analyser.analyse(text, "2024-01-01", "Devon")["mentions"] == []
+
+
+BARE_AREA_WATCHLIST = '''
+[[category]]
+id = "fire_service"
+heads = ["fire service", "fire and rescue service"]
+weak_heads = ["brigade"]
+plural_heads = ["fire services", "brigades"]
+
+[[category]]
+id = "fire_authority"
+heads = ["fire authority"]
+plural_heads = ["fire authorities"]
+
+[[entity]]
+id = "wmfrs"
+name = "Wessex and Mercia Fire Service"
+kind = "organisation"
+category = "fire_service"
+aliases = ["Wessex and Mercia Fire Service"]
+area_names = ["Wessex and Mercia"]
+bare_area_names = ["Wessex and Mercia"]
+
+[[entity]]
+id = "wmfa"
+name = "Wessex and Mercia Fire Authority"
+kind = "organisation"
+category = "fire_authority"
+aliases = ["Wessex and Mercia Fire Authority"]
+area_names = ["Wessex and Mercia"]
+'''
+
+
+@pytest.mark.parametrize("text, expected", [
+    # The old county's name used for its fire service, as subject or object.
+    ("Loamshire's on-call crew was assisting Wessex & Mercia with rescues across the border.",
+     [("Wessex & Mercia", "wmfrs")]),
+    ("Our fire grant fell by a fifth. Wessex and Mercia, by comparison, lost less.", [("Wessex and Mercia", "wmfrs")]),
+    # The nearest head word says which of the area's bodies is meant.
+    ("Both fire authorities - Loamshire and Wessex and Mercia - voted against.", [("Wessex and Mercia", "wmfa")]),
+    # The area, not the body: after a preposition, in a list after one, inside a longer name.
+    ("Floods closed roads in Wessex and Mercia, firefighters said.", []),
+    ("Fire crews in Loamshire, Wessex and Mercia trained together.", []),
+    ("BBC Wessex and Mercia reported the fire.", []),
+    ("The Wessex and Mercia FBU secretary spoke about the fire cuts.", []),
+    # No fire in the sentence or the one before it.
+    ("Wessex and Mercia was a county until 1998. It had many farms.", []),
+])
+def test_bare_area_name_names_the_body_in_a_fire_sentence(text, expected):
+    with __import__("tempfile").TemporaryDirectory() as directory:
+        path = Path(directory) / "watchlist.toml"
+        path.write_text(BARE_AREA_WATCHLIST)
+        nlp = build_nlp(load_watchlist(path))
+    assert mentions_of(nlp(text)) == expected

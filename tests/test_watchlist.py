@@ -54,6 +54,8 @@ def test_version_depends_on_file_bytes(tmp_path):
      "watchlist.toml: entity 'sfrs': holder 'A Person': bad date from='2016-13-45'"),
     (VALID_ENTITY + 'governs = "nobody"\n', "watchlist.toml: entity 'sfrs': governs unknown entity 'nobody'"),
     ("title = 'no entities'\n", "watchlist.toml: no [[entity]] entries"),
+    (VALID_ENTITY + 'area_names = ["Shropshire"]\nbare_area_names = ["Salop"]\n',
+     "watchlist.toml: entity 'sfrs': bare_area_names: 'Salop' is not one of its area_names"),
 ])
 def test_malformed_watchlists_are_refused_with_one_line(tmp_path, text, message):
     with pytest.raises(WatchlistError) as error:
