@@ -25,9 +25,13 @@ QUOTES_VERSION = "quotes-4"
 NOT_FOR_A_BODY = re.compile(
     r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
     # people who no longer hold a post speak for themselves: "former chairman", "who retired", "ex-officer"
-    r"|former|formerly|retired|retirement|ex|used to)\b",
+    r"|former|formerly|retired|retirement|ex|used to|once an?"
+    # inspectors of constabulary and of fire services speak for the inspectorate, not the inspected
+    r"|HM|HMI|HMIC|HMICFRS|inspectorate|inspectors|Her Majesty's|His Majesty's)\b",
     re.IGNORECASE)
-ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>[^,.;:]{3,80}),")
+# "According to X, ..." / "According to the authors: ..." (a parenthesised aside may hold commas:
+# "According to Councillor Ann Hale (Labour, Castle), ...").
+ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>(?:[^,.;:()]|\([^()]*\)){3,80}?)\s*[,:]")
 SPOKES_WORD = re.compile(r"\b(?:spokesman|spokeswoman|spokesperson)\b", re.IGNORECASE)
 COUNCILLOR = re.compile(r"\b(?:councillor|cllr|coun)\b\.?", re.IGNORECASE)
 
@@ -40,7 +44,11 @@ SPEECH_VERBS = (
     "pointed out|points out|emphasised|emphasises|maintained|maintains|predicted|predicts|promised|"
     "promises|recalled|recalls|joked|jokes|vowed|vows|conceded|concedes|agreed|agrees|"
     "described|describes|saying|adding|insisting|explaining|warning|stating|called|calls|branded|brands|"
-    "labelled|labels|dubbed|hailed|hails|termed"
+    "labelled|labels|dubbed|hailed|hails|termed|"
+    # participles that open a characterisation or a report ("..., calling it "unrelenting"") and
+    # verbs of stating a view or posting one ("expressed their "disappointment"", "posted:")
+    "calling|describing|branding|labelling|dubbing|terming|claiming|arguing|telling|noting|stressing|"
+    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets"
 )
 
 
@@ -116,12 +124,17 @@ SPOKESPERSON = re.compile(
 SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
 # "The chairman said it was "...": a speech verb a few words before the quotation mark.
-SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019-]+){{0,5}}\s*$")
+SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:,?\s+[\w'\u2019-]+){{0,5}},?\s*$")
 # 'The chief officer said the plans would leave the county "without cover at night"': a speech verb
 # up to twelve words before a quotation of more than a few words (a short one that far from its verb
 # is a scare quote).
 LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+# A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
+# '... has made "solid headway", according to a new report.'
+SENTENCE_TAIL_ATTRIBUTION = re.compile(
+    rf",\s*(?:according\s+to\s+(?P<according>[^,;:\"\u201c\u201d\n]{{3,80}}?)"
+    rf"|(?P<speaker>[^,;:\"\u201c\u201d\n]{{3,80}}?)\s+{VERB})\s*[.!?]?\s*$")
 # A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
@@ -135,6 +148,8 @@ LEAD_IN = re.compile(
     r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
     re.IGNORECASE)
+# Words that open an adverbial phrase before the subject ("On Twitter,", "In a post,", "At the meeting,").
+ADVERBIAL_OPENERS = {"on", "in", "at", "during", "after", "before", "following", "via", "through", "from"}
 PREPOSITIONS_BEFORE_NAME = {"at", "of", "for", "with", "from", "in", "on", "to", "by", "the", "a", "an"}
 AUXILIARIES = {"has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                "previously", "once", "recently"}
@@ -374,6 +389,30 @@ def _leading_name(phrase: str) -> str | None:
     return " ".join(name_words)
 
 
+# The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
+ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
+              "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
+              "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
+              "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+
+
+def _looks_like_description(segment: str) -> bool:
+    """Whether an apposition describes a person by their post: "assistant chief fire officer", "the
+    officer in charge at Ellesmere Fire Station" (a determiner or a role word first, a role word
+    among its first words), not a clause ("the plan is ...")."""
+    words = [word.lower() for word in _words(segment)]
+    if not words or len(words) > 12:
+        return False
+    if words[0] in DESCRIPTIVE_DETERMINERS:
+        words = words[1:]
+    head = []
+    for word in words:
+        if word in PREPOSITIONS:
+            break
+        head.append(word)
+    return 0 < len(head) <= 5 and head[-1] in ROLE_NOUNS
+
+
 def _looks_like_role(segment: str) -> bool:
     words = _words(segment)
     if not words:
@@ -427,6 +466,9 @@ class QuoteAttributor:
         """A watched body whose speaker roles match ``role`` and which the article mentions."""
         if not role or self.watchlist is None:
             return None
+        station = self._station_body(role)
+        if station is not None:
+            return station   # "the officer in charge at Ellesmere Fire Station": that station's service
         lowered = role.lower()
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
@@ -438,19 +480,45 @@ class QuoteAttributor:
             return candidates[0] if len(candidates) == 1 else None
         return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
 
+    def _station_body(self, phrase: str) -> str | None:
+        """The fire service whose area holds the fire station a phrase names ("Ellesmere Fire
+        Station", "Craven Arms fire station"): the one fire service with that place among its
+        region terms."""
+        if "station" not in phrase.lower() or self.watchlist is None:
+            return None
+        words = [word.lower() for word in _words(phrase)]
+        if words[0] in ("of", "from") and not ROLE_NOUNS.intersection(words):
+            return None   # "Roger Smith, of Market Drayton Fire Station": someone there, not its voice
+        places = _station_places(self.watchlist)
+        for match in STATION.finditer(phrase):
+            words = match.group("place").split()
+            for start in range(len(words)):
+                entity_id = places.get(" ".join(words[start:]).lower())
+                if entity_id is not None:
+                    return entity_id
+        return None
+
     def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
         """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
         occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
+        described = None   # the first description that names no body ("Guy Williams, assistant chief fire officer,")
         for occurrence in occurrences:
-            if self._after_according_to(occurrence.start()):
-                continue   # "According to X, the plan is ...": the main clause follows, not a description
             match = APPOSITION.match(self.text, occurrence.end(), before)
             if match is None:
                 continue
+            apposition = match.group("apposition").strip(" ,")
+            if self._after_according_to(occurrence.start()) and not _looks_like_description(apposition):
+                continue   # "According to X, the plan is ...": the main clause follows, not a description
             entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
             if entity_id:
-                return match.group("apposition").strip(" ,"), entity_id
+                return apposition, entity_id
+            if described is None and _looks_like_description(apposition):
+                described = apposition
+        if described is not None:
+            entity_id = self._entity_for_role(described)
+            if entity_id is not None:
+                return described, entity_id
         # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
         for occurrence in occurrences:
             window_start = max(0, occurrence.start() - 80)
@@ -733,6 +801,8 @@ class QuoteAttributor:
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
+        while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
+            segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
         # "Speaking in January, a spokesman for the service": it is the speaker.
@@ -775,9 +845,15 @@ class QuoteAttributor:
         for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
+        according = ACCORDING_TO.match(clause)
+        if according is not None:
+            # "According to Cllr Hale, the plan was a "superb campaign"": the sentence is hers.
+            return self._speaker_from_phrase(according.group("speaker"),
+                                             paragraph_start + clause_start + according.start("speaker"))
         if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
                 self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
+        relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
                 return NO_SPEAKER
@@ -785,14 +861,58 @@ class QuoteAttributor:
             while subject_words and subject_words[-1].lower() in AUXILIARIES:
                 subject_words = subject_words[:-1]
             if subject_words and subject_words[-1].lower() in RELATIVE_PRONOUNS:
-                continue   # "A neighbour, who did not want to give a name, said:": the next verb is the one
+                # "A neighbour, who did not want to give a name, said:": the next verb is the one;
+                # with none, "chief fire officer Rod Hammerton, who said they would ...": the person before "who".
+                relative = self._relative_antecedent(paragraph_start + clause_start, clause[:match.start()])
+                continue
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
                 return self._pronoun_speaker(paragraph_start + clause_start + match.start())
             subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
-        return None
+        return relative
+
+    def _relative_antecedent(self, clause_start: int, subject: str) -> Speaker | None:
+        """The person a relative clause is about: "..., chief fire officer Rod Hammerton, who" (the
+        person named right before ", who")."""
+        stripped = subject.rstrip()
+        if not stripped.lower().endswith("who"):
+            return None
+        before_who = stripped[:-3].rstrip()
+        if not before_who.endswith(","):
+            return None
+        name_end = clause_start + len(before_who) - 1
+        person = self._last_person(name_end + 1)
+        if person is None:
+            return None
+        name, start = person
+        if not self.text[start:name_end].endswith(name.split()[-1]):
+            return None
+        return Speaker(name=name, role=self._person_role(start), start=start, end=name_end)
+
+    def _same_sentence(self, end: int, start: int) -> bool:
+        """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
+        between = self.text[end + 1:start]
+        return "\n" not in between and not re.search(r"[.!?]\s", between)
+
+    def _sentence_tail(self, quotation: dict) -> Speaker | None:
+        """The attribution ending the quotation's sentence: '... would be "decisions led by
+        operations" for the chief, a spokesman said.', '... "solid headway", according to a report.'."""
+        after_start = quotation["close_mark"] + 1
+        line_end = self.text.find("\n", after_start)
+        rest = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        end = re.search(r"[.!?](?=\s|$)", rest)
+        if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
+            return None
+        match = SENTENCE_TAIL_ATTRIBUTION.search(rest, 0, end.end())
+        if match is None:
+            return None
+        group = "according" if match.group("according") else "speaker"
+        phrase = match.group(group)
+        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or PASSIVE_BEFORE_VERB.search(phrase)):
+            return None
+        return self._speaker_from_phrase(phrase, after_start + match.start(group))
 
     def _quoted_words(self, quotation: dict) -> int:
         return sum(len(self.text[start:end].split()) for start, end in quotation["pieces"])
@@ -900,10 +1020,16 @@ class QuoteAttributor:
         results: list[dict] = []
         previous: dict | None = None
         for quotation in quotations:
-            speaker = self._before(quotation) or self._after(quotation) or self._reported_before(quotation)
+            speaker = (self._before(quotation) or self._after(quotation) or self._reported_before(quotation)
+                       or self._sentence_tail(quotation))
             passive = speaker is NO_SPEAKER   # "we are told": no speaker to name, nor to continue
             if passive:
                 speaker = None
+            if speaker is None and not passive and previous is not None and previous["speaker"] and (
+                    self._same_sentence(previous["_close_mark"], quotation["open_mark"])):
+                # 'X said the cuts would be "reckless" and "dangerous"': a quotation in the sentence of
+                # an attributed one is the same speaker's.
+                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"])
             attributed = speaker is not None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
@@ -922,14 +1048,18 @@ class QuoteAttributor:
                     speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
+                document = speaker.name is not None and any(
+                    word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                 if speaker.name is not None and not is_speaker_name(speaker.name):
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
-                if not speaker.name and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS:
-                    continue   # 'Critics called the plan a "power grab"': no one to quote, a scare quote
+                if not speaker.name and not document and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS:
+                    # 'Critics called the plan a "power grab"': no one to quote, a scare quote (a
+                    # report's words, 'has made "solid headway", according to the report', are quoted)
+                    continue
             if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
                 continue   # a headline's quotation with no one named: a scare quote, not a key quote
             result = {
@@ -942,11 +1072,12 @@ class QuoteAttributor:
                 "start_char": quotation["pieces"][0][0],
                 "end_char": quotation["pieces"][-1][1],
                 "_last_paragraph": quotation["last_paragraph"],
+                "_close_mark": quotation["close_mark"],
             }
             results.append(result)
             previous = result
         for result in results:
-            del result["_last_paragraph"]
+            del result["_last_paragraph"], result["_close_mark"]
         return results
 
 
@@ -985,6 +1116,24 @@ def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
                     for entity in watchlist.entities if entity.speaker_roles]
         _TABLES[key] = ({surname: name for surname, name in names.items() if name}, patterns)
     return _TABLES[key]
+
+
+# "Ellesmere Fire Station", "Craven Arms fire station", "Ludlow station": a place, then the station.
+STATION = re.compile(r"(?P<place>(?:[A-Z][\w'\u2019-]*\s+){1,3}?)(?:[Ff]ire\s+)?[Ss]tation\b")
+_STATION_PLACES: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _station_places(watchlist) -> dict[str, str]:
+    """place (lowercase) -> the one fire service with that place among its region terms."""
+    key = (id(watchlist), watchlist.version)
+    if key not in _STATION_PLACES:
+        owners: dict[str, set[str]] = {}
+        for entity in watchlist.entities:
+            if entity.category == "fire_service":
+                for term in entity.region_terms:
+                    owners.setdefault(term.split(",")[0].lower(), set()).add(entity.id)
+        _STATION_PLACES[key] = {place: ids.pop() for place, ids in owners.items() if len(ids) == 1}
+    return _STATION_PLACES[key]
 
 
 _PEOPLE: dict[tuple[int, str, dt.date | None], dict] = {}

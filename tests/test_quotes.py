@@ -553,3 +553,70 @@ def test_a_time_phrase_before_the_name_is_no_role():
     text = 'Speaking in January, Jane Doe said: "Every engine in the county was out at some point in the storm."'
     [quote] = list(Analyser().pipe([(text, None)]))[0]["quotes"]
     assert (quote["speaker"], quote["speaker_role"]) == ("Jane Doe", None)
+
+
+@pytest.mark.parametrize("text, speaker, quoted", [
+    # a sentence opened by "According to X," is X's, with every quotation in it
+    ('Budget row\n\nAccording to Councillor Ann Hale (Labour, Castle), the savings were a "cruel trick" and '
+     'a "false economy".', "Councillor Ann Hale", ["cruel trick", "false economy"]),
+    # "According to X:" before a quotation
+    ('Budget row\n\nAccording to the treasurer: "The reserves will be gone within three years."',
+     "the treasurer", ["The reserves will be gone within three years."]),
+    # the person before ", who said"
+    ('Budget row\n\nThe volunteers were thanked by station manager Tom Reed, who said they had been "simply '
+     'heroic".', "Tom Reed", ["simply heroic"]),
+    # a participle of a characterising verb
+    ('Budget row\n\nJane Doe said more rain was due, calling the forecast "grim".', "Jane Doe", ["grim"]),
+    # a speech verb set off by commas before the fragment
+    ('Budget row\n\nIn his view, Mr Lowe added, the "tone of the report" was wrong.', "Mr Lowe",
+     ["tone of the report"]),
+    # the attribution ends the sentence
+    ('Budget row\n\nThe matter would be "one for the chief officers" alone, a spokesman for the council said.',
+     "a spokesman", ["one for the chief officers"]),
+])
+def test_attributed_partial_quotations(analyser, text, speaker, quoted):
+    """Short quotations attributed by the sentence they sit in are quotes (only unattributed
+    fragments are scare quotes)."""
+    quotes = quotes_of(analyser, text)
+    assert [quote["text"] for quote in quotes] == quoted
+    assert {quote["speaker"] for quote in quotes} == {speaker}
+
+
+def test_a_reports_words_are_quoted_without_a_speaker(analyser):
+    text = 'Inspection\n\nThe county\'s service has made "real progress", according to a new report.'
+    [quote] = quotes_of(analyser, text)
+    assert (quote["text"], quote["speaker"]) == ("real progress", None)
+
+
+@pytest.mark.parametrize("text", [
+    'Budget row\n\nThe cuts were described as a "cruel trick" in the council chamber.',
+    'Budget row\n\nThe "cruel trick", as some call it, was approved.',
+])
+def test_unattributed_fragments_stay_out(analyser, text):
+    assert quotes_of(analyser, text) == []
+
+
+@pytest.mark.parametrize("text, entity", [
+    # a post given in an apposition that names no body: the body that post belongs to
+    ('Fire deaths\n\nShropshire Fire and Rescue Service published its figures. Jane Roe, deputy chief fire '
+     'officer, told members the figures were worrying.\n\nMs Roe said: "We must reach the people most at '
+     'risk of fire."', "sfrs"),
+    # a post at a named fire station: the service whose area holds the station
+    ('Station closure\n\nAccording to Tom Reed, the officer in charge at Oswestry Fire Station, the cuts go '
+     'too far.\n\nMr Reed said: "Homes in the west of the town would wait far longer for help."', "sfrs"),
+    # a fire station speaking (a post on social media) speaks for its service
+    ('Busy night\n\nOn Twitter, Ludlow fire station posted: "Crews were called to three chimney fires '
+     'tonight."', "sfrs"),
+    # someone at a station, no post given: not the service's voice
+    ('Control room\n\nTom Reed, of Oswestry Fire Station, said: "Personally I think the control room should '
+     'stay in the county."', None),
+    # a former post is no post
+    ('Night cover\n\nTom Reed, once a watch commander at Ludlow, said: "Not a single night went by without '
+     'a crew on call."', None),
+    # inspectors speak for the inspectorate, not for the body they inspect
+    ('Inspection\n\nWest Mercia Police was inspected. Ann Lee, HM Inspector of Constabulary, said: "Calls '
+     'are still not being answered quickly enough."', None),
+])
+def test_body_from_the_speakers_post(analyser, text, entity):
+    quotes = quotes_of(analyser, text)
+    assert quotes and {quote["entity_id"] for quote in quotes} == {entity}
