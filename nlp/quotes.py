@@ -116,6 +116,10 @@ AFTER_SPEAKER_FIRST = re.compile(
 AFTER_NAME_ROLE_VERB = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s*"
     rf"(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?),\s+{VERB}\b")
+# '"...," the fire authority's head of finance, Joanne Coadey, told the meeting.': a post, the name, the verb.
+AFTER_POST_NAME_VERB = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s[^.,;:!?\"\u201c\u201d\n]{{1,80}}?),\s*"
+    rf"(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
 SPOKESPERSON = re.compile(
@@ -311,6 +315,28 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper()
 
 
+# Between a body's name and a person's: "'s chairman, Councillor Stuart " / "'s head of finance, ".
+POST_OF_BODY = re.compile(r"^['\u2019]s\s+(?:[a-z]+\s+){0,3}(?P<noun>[a-z]+)(?:\s+of\s+[a-z]+)?,\s+"
+                          r"(?:[A-Z][\w'\u2019-]*\.?\s+){0,3}$")
+# Words that cannot be a surname even after a title ("Councillor Fire Authority" is no one).
+TITLED_STOP = {"the", "of", "and", "for", "fire", "police", "crime", "council", "county", "authority",
+               "service", "services", "rescue", "commissioner", "chief", "officer", "brigade", "force"}
+
+
+def _titled_tail(words: list[str]) -> int | None:
+    """Where a title-led name ending ``words`` starts ("The fire authority's chairman, Councillor Stuart
+    West" -> the index of "Councillor"): after a personal title, one to three capitalised words are a
+    name even when they are also place or role words ("Mr West", "Cllr Hall")."""
+    for count in (1, 2, 3):
+        start = len(words) - count - 1
+        if start < 0:
+            break
+        if words[start].lower().rstrip(".") in TITLES and all(
+                _is_capitalised(word) and word.lower() not in TITLED_STOP | TITLES for word in words[start + 1:]):
+            return start
+    return None
+
+
 def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     """("Chief Fire Officer Nathan Travis") -> ("Nathan Travis", "Chief Fire Officer")."""
     words = _words(phrase)
@@ -325,6 +351,9 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     start = end
     while start > 0 and _is_capitalised(words[start - 1]) and words[start - 1].lower() not in NOT_NAME_WORDS:
         start -= 1
+    titled = _titled_tail(words)
+    if titled is not None and titled + 1 < start:
+        start = titled + 1   # "Councillor Stuart West": West is a surname here
     if start == end:
         return None, " ".join(words)
     if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
@@ -446,6 +475,7 @@ class QuoteAttributor:
         self._run_starts: list[int] = []
         self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
+        self._weights: dict[str, tuple[int, int, int]] | None = None
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -478,7 +508,31 @@ class QuoteAttributor:
             governed = {self.governs[governor] for governor in self.entity_counts if governor in self.governs}
             candidates = [entity_id for entity_id in matching if entity_id in governed]
             return candidates[0] if len(candidates) == 1 else None
-        return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
+        if len(candidates) == 1:
+            return candidates[0]
+        return max(candidates, key=self._article_weight)
+
+    def _article_weight(self, entity_id: str) -> tuple[int, int, int]:
+        """How much an article is about a body, to choose between bodies a role fits ("station
+        manager" in a story naming two fire services): its mentions outside quotations, then its
+        area's places named outside its mentions ("near Baschurch", "stations at Ellesmere and Wem"),
+        then all its mentions."""
+        if self._weights is None:
+            self._weights = {}
+            outside: dict[str, int] = {}
+            for mention in self.mentions:
+                if not any(start <= mention["start_char"] < end for start, end in self.quoted_spans):
+                    outside[mention["entity_id"]] = outside.get(mention["entity_id"], 0) + 1
+            spans = [(mention["start_char"], mention["end_char"]) for mention in self.mentions]
+            for entity in (self.watchlist.entities if self.watchlist else ()):
+                if entity.id not in self.entity_counts:
+                    continue
+                places = 0
+                for term in entity.region_terms:
+                    for match in _whole_word(term).finditer(self.text):
+                        places += not any(start <= match.start() < end for start, end in spans)
+                self._weights[entity.id] = (outside.get(entity.id, 0), places, self.entity_counts[entity.id])
+        return self._weights.get(entity_id, (0, 0, self.entity_counts.get(entity_id, 0)))
 
     def _station_body(self, phrase: str) -> str | None:
         """The fire service whose area holds the fire station a phrase names ("Ellesmere Fire
@@ -530,6 +584,10 @@ class QuoteAttributor:
             between = self.text[last["end_char"]:occurrence.start()]
             if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
                 return None, entity_id
+            post = POST_OF_BODY.match(between)
+            if post is not None and post.group("noun").lower() in ROLE_NOUNS:
+                # "The fire authority's chairman, Councillor Stuart West": the body's post, then the name
+                return self.text[last["start_char"]:last["end_char"]] + between.split(",")[0], entity_id
         return None, None
 
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
@@ -663,6 +721,9 @@ class QuoteAttributor:
         for position, word in enumerate(words):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
+        titled_at = _titled_tail(words)
+        if titled_at is not None and titled_at < index:
+            index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
         while name_words and name_words[-1].lower() in HONOURS:
             name_words = name_words[:-1]
@@ -1013,6 +1074,12 @@ class QuoteAttributor:
                 speaker.role = speaker.role or match.group("role").strip()
                 speaker.end = after_start + match.end("role")
             return speaker
+        match = AFTER_POST_NAME_VERB.match(after)
+        if match and person_key(match.group("speaker").strip()) is not None and _looks_like_description(
+                match.group("role")):
+            name = match.group("speaker").strip()
+            return Speaker(name=name, role=match.group("role").strip(), start=after_start + match.start("role"),
+                           end=after_start + match.end("speaker"))
         return None
 
     def attribute(self, quotations: list[dict]) -> list[dict]:
@@ -1272,7 +1339,8 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
         return None
-    if not all(_is_capitalised(word) and word.lower() not in NOT_NAME_WORDS for word in words):
+    stop = TITLED_STOP | TITLES if titled and len(words) <= 3 else NOT_NAME_WORDS
+    if not all(_is_capitalised(word) and word.lower() not in stop for word in words):
         return None
     return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
 

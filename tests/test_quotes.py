@@ -620,3 +620,38 @@ def test_unattributed_fragments_stay_out(analyser, text):
 def test_body_from_the_speakers_post(analyser, text, entity):
     quotes = quotes_of(analyser, text)
     assert quotes and {quote["entity_id"] for quote in quotes} == {entity}
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # a surname that is also a place or role word, after a title; the body's post before the name
+    ('Cuts consultation\n\nShropshire Fire and Rescue Service has launched a consultation.\n\n'
+     'The fire authority\'s chairman, Councillor Ann West, said savings were needed.\n\n'
+     '"There will have to be reductions in what we provide," Mrs West said.', "Mrs West",
+     "shropshire_fire_authority"),
+    # after the quotation: the body's post, the name, the verb
+    ('Rates rise\n\nShropshire Fire Authority met on Tuesday.\n\n"The rates at the new station have risen by '
+     'a third," the fire authority\'s head of finance, Jo Price, told the meeting.', "Jo Price",
+     "shropshire_fire_authority"),
+])
+def test_post_of_a_named_body_before_the_name(analyser, text, speaker, entity):
+    quotes = quotes_of(analyser, text)
+    assert (quotes[-1]["speaker"], quotes[-1]["entity_id"]) == (speaker, entity)
+
+
+def test_role_fitting_two_bodies_goes_to_the_one_the_story_is_about(analyser):
+    """A station manager in a story about one service that names another as helping: the service
+    whose area the story is in (its places named outside the bodies' names)."""
+    text = ('Field fire near Wem\n\nCrews from Wem and Shrewsbury fought a field fire on Thursday, with a drone '
+            'from Hereford and Worcester Fire and Rescue Service.\n\nShropshire Fire and Rescue Service said '
+            'the fire was accidental.\n\nStation manager Tom Reed said: "Crews from Hereford and Worcester Fire '
+            'and Rescue Service helped us greatly with their drone."')
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["entity_id"]) == ("Tom Reed", "sfrs")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Mr West", ("Mr West", None)), ("Councillor Ann West", ("Councillor Ann West", None)),
+    ("Cllr Fire Authority", (None, "Cllr Fire Authority")),
+])
+def test_titled_surname_that_is_also_a_place(name, expected):
+    assert split_name_role(name) == expected
