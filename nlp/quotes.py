@@ -76,6 +76,8 @@ CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the counc
                         re.IGNORECASE)
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
+# A quotation that is the title of something: 'under the headline "..."', 'a report entitled "..."'.
+TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
@@ -152,6 +154,8 @@ LEAD_IN = re.compile(
     r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
     re.IGNORECASE)
+# Words that open a predicate, not a name or a description: "was at the scene and", "has since".
+PREDICATE_OPENERS = {"was", "is", "were", "are", "has", "had", "have", "will", "would", "had", "then", "also"}
 # Words that open an adverbial phrase before the subject ("On Twitter,", "In a post,", "At the meeting,").
 ADVERBIAL_OPENERS = {"on", "in", "at", "during", "after", "before", "following", "via", "through", "from"}
 PREPOSITIONS_BEFORE_NAME = {"at", "of", "for", "with", "from", "in", "on", "to", "by", "the", "a", "an"}
@@ -817,10 +821,11 @@ class QuoteAttributor:
                     return match.group(0)
         return name
 
-    def _pronoun_speaker(self, offset: int) -> Speaker | None:
-        """Who "he"/"she" means: the last person named since the previous quote, else its speaker."""
+    def _pronoun_speaker(self, offset: int, pronoun: str = "he") -> Speaker | None:
+        """Who "he"/"she" means: the last person named since the previous quote, else its speaker
+        ("it" is never a person: the previous speaker or a spokesperson's organisation)."""
         previous_end = self.last_speaker_offset if self.last_speaker is not None else -1
-        person = self._last_person(offset)
+        person = None if pronoun.lower() == "it" else self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
             return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
@@ -832,6 +837,11 @@ class QuoteAttributor:
             phrase = spokesperson.group("phrase")
             return Speaker(name=phrase, role=phrase, start=spokesperson.start("phrase"),
                            end=spokesperson.end("phrase"))
+        if self.last_speaker is not None and not self.last_speaker.name and person is not None and (
+                offset - person[1] <= PERSON_LOOKBACK):
+            # the last quotation had no one named ("The letter goes on: ..."): "he" is the last person named
+            name, start = person
+            return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
@@ -856,12 +866,14 @@ class QuoteAttributor:
             return None
         end = start + len(phrase)
         if phrase.lower() in PRONOUNS:
-            return self._pronoun_speaker(start)
+            return self._pronoun_speaker(start, phrase)
         if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
+        while len(segments) > 1 and _words(segments[-1])[:1] and _words(segments[-1])[0].lower() in PREDICATE_OPENERS:
+            segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
         while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
@@ -929,7 +941,7 @@ class QuoteAttributor:
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
-                return self._pronoun_speaker(paragraph_start + clause_start + match.start())
+                return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
             subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return relative
@@ -951,6 +963,12 @@ class QuoteAttributor:
         if not self.text[start:name_end].endswith(name.split()[-1]):
             return None
         return Speaker(name=name, role=self._person_role(start), start=start, end=name_end)
+
+    def _headline(self) -> bool:
+        """Whether the text's first paragraph is a headline: one line of at most 25 words that does
+        not end as a sentence does."""
+        first = self.text.strip().split("\n", 1)[0].strip()
+        return len(first.split()) <= 25 and not re.search(r"[.!?:][\"'\u201d\u2019]?$", first)
 
     def _same_sentence(self, end: int, start: int) -> bool:
         """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
@@ -1017,7 +1035,7 @@ class QuoteAttributor:
         if not subject_words or len(subject_words) > MAX_SPEAKER_WORDS or subject_words[-1].lower() in RELATIVE_PRONOUNS:
             return None
         if subject_words[-1].lower() in PRONOUNS:
-            return self._pronoun_speaker(previous_start + verb.start())
+            return self._pronoun_speaker(previous_start + verb.start(), subject_words[-1])
         subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
         speaker = self._speaker_from_phrase(subject, previous_start)
         return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
@@ -1127,8 +1145,13 @@ class QuoteAttributor:
                     # 'Critics called the plan a "power grab"': no one to quote, a scare quote (a
                     # report's words, 'has made "solid headway", according to the report', are quoted)
                     continue
-            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
-                continue   # a headline's quotation with no one named: a scare quote, not a key quote
+            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (
+                    speaker is None or not speaker.name or self._headline()):
+                # a headline's quotation: a scare quote, or the story's key quote repeated ('Plan a
+                # "wonderful gift", says MP'); the story itself quotes it
+                continue
+            if TITLE_BEFORE.search(self.text, max(0, quotation["open_mark"] - 40), quotation["open_mark"]):
+                continue   # 'under the headline "Rates relief hope"', 'a report entitled "..."': a title
             result = {
                 "speaker": speaker.name if speaker else None,
                 "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),

@@ -655,3 +655,34 @@ def test_role_fitting_two_bodies_goes_to_the_one_the_story_is_about(analyser):
 ])
 def test_titled_surname_that_is_also_a_place(name, expected):
     assert split_name_role(name) == expected
+
+
+def test_headline_quotations_and_titles_are_not_quotes(analyser):
+    text = ('Station plan a "wonderful gift for the town", says MP\n\n'
+            'I agree with the union, as reported under the headline "Rates relief hope to save fire crews" last '
+            'week.\n\nThe MP, Jane Doe, said: "This is a wonderful gift for the town and its firefighters."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["text"].startswith("This is a wonderful gift")
+
+
+def test_he_after_a_document_is_the_last_person_named(analyser):
+    text = ('Open letter\n\nBill Hale, the commissioner, has written to the council.\n\n'
+            'The letter goes on: "The law lets commissioners choose their deputies personally."\n\n'
+            'He adds: "West Mercia covers a big area and the workload is heavy."')
+    quotes = quotes_of(analyser, text)
+    assert [quote["speaker"] for quote in quotes] == [None, "Bill Hale"]
+
+
+def test_it_is_never_a_person(analyser):
+    text = ('Busy night\n\nCrews went to a fire at Wheat Common, near Ludlow.\n\n'
+            'Shropshire Fire and Rescue Service said: "Crews were called to three chimney fires tonight."\n\n'
+            'It added: "The busy evening continues with two more calls."')
+    quotes = quotes_of(analyser, text)
+    assert [quote["speaker"] for quote in quotes] == ["Shropshire Fire and Rescue Service"] * 2
+
+
+def test_a_predicate_after_the_description_is_not_the_speaker(analyser):
+    text = ('Sheep rescue\n\nTom Reed, crew manager at Lymm, was at the scene and described an "extremely cold '
+            'and wet operation".')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Tom Reed"
