@@ -1175,9 +1175,56 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
     """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``.
 
     ``published_at`` (ISO date) picks the role a watchlist person held on that day."""
-    if not text or not any(mark in text for mark in QUOTE_MARKS):
+    if not text:
         return []
+    if not any(mark in text for mark in QUOTE_MARKS):
+        # Some outlets quote with single marks: 'Mr Ellis said: 'For fire operations, ...''. In a
+        # text with no double mark, single marks that open and close quotations are read as double
+        # ones (one character for one, so every offset holds).
+        if "'" not in text and "\u2018" not in text:
+            return []
+        text = single_quotes_as_double(text)
+        if '"' not in text:
+            return []
     return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text))
+
+
+SINGLE_MARKS = re.compile("['\u2018\u2019]")
+
+
+def single_quotes_as_double(text: str) -> str:
+    """``text`` with the single marks that delimit quotations made straight double marks.
+
+    Per paragraph: a mark opens a quotation at the paragraph's start or after a space, colon or
+    bracket, before a letter or digit; an open quotation closes at a mark after punctuation, or
+    before punctuation, a space or the paragraph's end, except a plural possessive ("the
+    services' work": after an "s", before a lowercase word). A mark between letters is an
+    apostrophe ("don't"). A paragraph whose quotation does not close is left as it was."""
+    chars = list(text)
+    for start, end in _paragraph_spans(text):
+        opened = None
+        changes: list[int] = []
+        for mark in SINGLE_MARKS.finditer(text, start, end):
+            offset = mark.start()
+            before = text[offset - 1] if offset > start else " "
+            after = text[offset + 1] if offset + 1 < end else " "
+            if before.isalnum() and after.isalnum():
+                continue   # an apostrophe
+            if opened is None:
+                if (before.isspace() or before in ":([\u2013\u2014-") and after.isalnum() and text[offset] != "\u2019":
+                    opened = offset
+                continue
+            if before.isspace():
+                continue
+            next_word = text[offset + 1:offset + 3].strip()
+            if before in ".,!?;:" or after in ".,;:!?)" or offset + 1 >= end or (after.isspace() and not (
+                    before == "s" and next_word[:1].islower())):
+                changes += [opened, offset]
+                opened = None
+        if opened is None:
+            for offset in changes:
+                chars[offset] = '"'
+    return "".join(chars)
 
 
 def _parse_day(value) -> dt.date | None:

@@ -686,3 +686,22 @@ def test_a_predicate_after_the_description_is_not_the_speaker(analyser):
             'and wet operation".')
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == "Tom Reed"
+
+
+def test_single_marks_quote_in_a_text_without_double_marks(analyser):
+    text = ("Commissioner takes charge\n\nJane Doe said: 'For the crews, today is business as usual. The "
+            "services' budgets stay apart.'\n\nShe held 'Straight Talk' sessions for staff.\n\n"
+            "'The sessions were fascinating and I thank everybody who came,' she said. 'I've learnt a great deal from them.'")
+    quotes = quotes_of(analyser, text)
+    assert [quote["text"] for quote in quotes] == [
+        "For the crews, today is business as usual. The services' budgets stay apart.",
+        "The sessions were fascinating and I thank everybody who came,", "I've learnt a great deal from them."]
+    assert {quote["speaker"] for quote in quotes} == {"Jane Doe"}
+    assert all(text[quote["start_char"]:quote["end_char"]] == quote["text"] for quote in quotes)
+
+
+def test_single_marks_are_apostrophes_when_double_marks_quote(analyser):
+    text = ('Grades\n\nThe service got one \'good\' grade.\n\nJane Doe said: "We don\'t accept the '
+            'inspectors\' view of our work."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["text"] == "We don't accept the inspectors' view of our work."
