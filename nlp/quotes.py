@@ -355,7 +355,7 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     start = end
     while start > 0 and _is_capitalised(words[start - 1]) and words[start - 1].lower() not in NOT_NAME_WORDS:
         start -= 1
-    titled = _titled_tail(words)
+    titled = _titled_tail(words) if start > 1 or start == end else None
     if titled is not None and titled + 1 < start:
         start = titled + 1   # "Councillor Stuart West": West is a surname here
     if start == end:
@@ -422,11 +422,25 @@ def _leading_name(phrase: str) -> str | None:
     return " ".join(name_words)
 
 
+# Newsroom names for posts: "the fire chief" is the chief fire officer, "the police chief" the chief constable.
+ROLE_SYNONYM_OF = {"fire chief": "chief fire officer", "fire chiefs": "chief fire officers",
+                   "fire boss": "chief fire officer", "police chief": "chief constable"}
+ROLE_SYNONYMS = re.compile(r"\b(?:" + "|".join(sorted(ROLE_SYNONYM_OF, key=len, reverse=True)) + r")\b")
 # The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
 ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
               "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
               "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+
+
+def _initials_of(acronym: str, name: str) -> bool:
+    """Whether ``acronym`` ("SFRS") is made of the initials of ``name``'s capitalised words
+    ("Shropshire Fire and Rescue Service"; "&", "and", "of" may count or not)."""
+    if not acronym.isupper():
+        return True   # not an acronym: nothing to check
+    words = [word for word in re.findall(r"[\w&]+", name) if word[:1].isupper() or word == "&"]
+    initials = "".join(word[0] for word in words if word != "&")
+    return acronym.replace("&", "") in (initials, "".join(word[0].upper() for word in re.findall(r"\w+", name)))
 
 
 def _looks_like_description(segment: str) -> bool:
@@ -503,7 +517,7 @@ class QuoteAttributor:
         station = self._station_body(role)
         if station is not None:
             return station   # "the officer in charge at Ellesmere Fire Station": that station's service
-        lowered = role.lower()
+        lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], role.lower())
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
@@ -586,6 +600,8 @@ class QuoteAttributor:
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
             between = self.text[last["end_char"]:occurrence.start()]
+            if between.strip() == "(" and not _initials_of(name, self.text[last["start_char"]:last["end_char"]]):
+                continue   # "Women in the Fire Service (WFS)": the acronym names a longer name around the mention
             if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
                 return None, entity_id
             post = POST_OF_BODY.match(between)
@@ -630,6 +646,22 @@ class QuoteAttributor:
                            if entity.category == "fire_authority" and entity.id in self.entity_counts]
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
+        return self._document_body(speaker.name)
+
+    def _document_body(self, name: str | None) -> str | None:
+        """The body a document's words speak for ("the report", "the business case", "the
+        authors"): the watched body the article says wrote, issued or commissioned it ("a report
+        by the service", "the business case commissioned by Mr Campion")."""
+        words = [word.lower() for word in _words(name or "")]
+        if not words or words[-1] not in DOCUMENT_WORDS | AUTHOR_WORDS:
+            return None
+        nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
+            DOCUMENT_WORDS - NEWSPAPER_WORDS)
+        pattern = _document_by(tuple(nouns))
+        for match in pattern.finditer(self.text):
+            first = bisect.bisect_left(self.mention_starts, match.end())
+            if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
+                return self.mentions[first]["entity_id"]
         return None
 
     def _anonymous(self, speaker: Speaker) -> bool:
@@ -725,7 +757,7 @@ class QuoteAttributor:
         for position, word in enumerate(words):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
-        titled_at = _titled_tail(words)
+        titled_at = _titled_tail(words) if index else None
         if titled_at is not None and titled_at < index:
             index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
@@ -1335,6 +1367,17 @@ ORGANISATION_WORDS = {
     "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
     "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",
 }
+AUTHOR_WORDS = {"author", "authors", "writer", "writers"}
+NEWSPAPER_WORDS = {"news", "star", "times", "gazette", "advertiser", "journal", "echo", "observer", "herald", "mercury"}
+
+
+@functools.lru_cache(maxsize=256)
+def _document_by(nouns: tuple[str, ...]) -> re.Pattern:
+    """'<document> [written|commissioned...] by|from ': what comes next is who wrote it."""
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, nouns))})\b(?:\s+[a-z]+){{0,2}}?\s+(?:by|from)\s+",
+                      re.IGNORECASE)
+
+
 DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DOCUMENT_WORDS)) + r")$", re.IGNORECASE)
 DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
 

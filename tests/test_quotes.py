@@ -705,3 +705,22 @@ def test_single_marks_are_apostrophes_when_double_marks_quote(analyser):
             'inspectors\' view of our work."')
     [quote] = quotes_of(analyser, text)
     assert quote["text"] == "We don't accept the inspectors' view of our work."
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # a document's words speak for whoever the article says wrote it
+    ('Fire deaths\n\nFire deaths remain low, although a report by Shropshire Fire and Rescue Service warns the '
+     'risk is rising.\n\nAccording to the authors: "Population change could make the target harder to meet."',
+     "the authors", "sfrs"),
+    # an organisation whose name holds a watched body's name is not that body
+    ('Backlash\n\nShropshire Fire and Rescue Service took the officer back, and Women in the Fire Service (WFS) '
+     'wrote to the minister.\n\nWFS said: "We are stunned by the outcome of this investigation."', "WFS", None),
+    ('Backlash\n\nShropshire Fire and Rescue Service (SFRS) said: "The officer returns to work on Monday '
+     'after the investigation."', "Shropshire Fire and Rescue Service", "sfrs"),
+    # a newsroom name for a post
+    ('Recruits\n\nShropshire Fire and Rescue Service welcomed its recruits. According to the fire chief, they '
+     'will "go back in again and again" when lives are at stake.', "the fire chief", "sfrs"),
+])
+def test_body_of_documents_acronyms_and_newsroom_posts(analyser, text, speaker, entity):
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["entity_id"]) == (speaker, entity)
