@@ -74,6 +74,11 @@ PARAMS = {
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
+        # When no label passes its threshold: the label nearest to passing (highest probability /
+        # threshold) if it reaches a share of its threshold, else the exclusive label (other). The
+        # share is tuned with the thresholds, on the same inner out-of-fold probabilities, from
+        # this grid (1.0: always the exclusive label).
+        "near_threshold_grid": [0.4, 1.0, 7],
         "text": {
             "field": "text",
             "word_ngrams": [1, 1],
@@ -428,6 +433,7 @@ class _TaskModel:
         self.pipeline = _build_pipeline(task, features)
         self.labels: list[str] = []
         self.thresholds: list[float] = []
+        self.near_threshold = 1.0
         # Fitted stacked models: {task name: {"pipeline", "labels"}}.
         self.stacked: dict[str, dict] = {}
         # Temperature scaling of single-label / per-entity probabilities (set by ``_train_task``).
@@ -509,7 +515,25 @@ class _TaskModel:
             best = np.flatnonzero(np.isclose(scores, max(scores)))
             # Among equally good thresholds take the one nearest 0.5.
             thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
+        if self.task.exclusive:
+            self.near_threshold = self._tune_near_threshold(out_of_fold, matrix, thresholds)
         return thresholds
+
+    def _tune_near_threshold(self, out_of_fold: np.ndarray, matrix: np.ndarray, thresholds: list[float]) -> float:
+        """The share of its threshold the best label needs, when none passes, to be chosen over
+        the exclusive label: the one maximising micro-F1 (exclusive label included) on the inner
+        out-of-fold probabilities; among equals the highest (nearest to always ``other``)."""
+        low, high, steps = PARAMS["multi_label"]["near_threshold_grid"]
+        labels = [str(column) for column in range(matrix.shape[1])]
+        truth = np.hstack([matrix, (matrix.sum(axis=1) == 0)[:, None]]).astype(int)
+        scores = []
+        for near in np.linspace(low, high, int(steps)):
+            predicted = np.zeros_like(truth)
+            for index, row in enumerate(out_of_fold):
+                for label, _p in multi_label_choice(row, labels, thresholds, "exclusive", float(near)):
+                    predicted[index, -1 if label == "exclusive" else int(label)] = 1
+            scores.append((f1_score(truth, predicted, average="micro", zero_division=0), float(near)))
+        return max(scores)[1]
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
         return _probabilities(self.bundle(""), rows)
@@ -518,13 +542,9 @@ class _TaskModel:
         """Labels per row: a label list (multi_label) or one label."""
         if self.task.kind != "multi_label":
             return [self.labels[i] for i in single_label_choice(probabilities, self.labels, _absent(self.task))]
-        decided = []
-        for row in probabilities:
-            chosen = [label for label, p, t in zip(self.labels, row, self.thresholds) if p >= t]
-            if not chosen:
-                chosen = [self.task.exclusive] if self.task.exclusive else [self.labels[int(row.argmax())]]
-            decided.append(chosen)
-        return decided
+        return [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
+                                                            self.near_threshold)]
+                for row in probabilities]
 
     def bundle(self, model_version: str) -> dict:
         """What is saved with skops: the pipeline and plain-data decoding info."""
@@ -534,6 +554,7 @@ class _TaskModel:
             "kind": self.task.kind,
             "labels": list(self.labels),
             "thresholds": list(self.thresholds),
+            "near_threshold": self.near_threshold,
             "exclusive": self.task.exclusive,
             "absent": _absent(self.task),
             "entities": list(self.task.entities),
@@ -564,6 +585,24 @@ def single_label_choice(probabilities: np.ndarray, labels: list[str], absent: st
     ``absent`` label (the target is not in the article) decides in two steps: ``absent`` when its
     probability is at least 0.5, else the most probable of the other labels."""
     return _choice(probabilities, _absent_column(labels, absent))
+
+
+def multi_label_choice(row: np.ndarray, labels: list[str], thresholds: list[float], exclusive: str | None,
+                       near_threshold: float = 1.0) -> list[tuple[str, float]]:
+    """(label, probability) chosen for one row of a multi-label task: every label at or above its
+    threshold; if none, the label nearest to passing (probability / threshold) when it reaches
+    ``near_threshold`` of its threshold, else the exclusive label (``other``, with probability
+    1 - the best label's), else the most probable label."""
+    chosen = [(label, float(p)) for label, p, t in zip(labels, row, thresholds) if p >= t]
+    if chosen:
+        return chosen
+    ratios = np.asarray(row, dtype=float) / np.maximum(np.asarray(thresholds, dtype=float), 1e-9)
+    best = int(ratios.argmax())
+    if exclusive and ratios[best] < near_threshold:
+        return [(exclusive, 1.0 - float(np.max(row)))]
+    if not exclusive:
+        best = int(np.argmax(row))
+    return [(labels[best], float(row[best]))]
 
 
 def _absent_column(labels: list[str], absent: str | None) -> int | None:
@@ -1118,8 +1157,8 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
         }
         if multi:
             predicted = [
-                [label for label, p, t in zip(labels, row, bundle["thresholds"]) if p >= t]
-                or ([bundle["exclusive"]] if bundle["exclusive"] else [labels[int(row.argmax())]])
+                [label for label, _p in multi_label_choice(row, labels, bundle["thresholds"], bundle["exclusive"],
+                                                           bundle.get("near_threshold", 1.0))]
                 for row in probabilities
             ]
             eval_labels = [label for label in task.labels if label in labels or label == task.exclusive]
@@ -1396,14 +1435,6 @@ class Classifier:
                 if bundle["kind"] == "single_label":
                     result[task] = _prediction(labels[best], row[best], floor)
                     continue
-                chosen = [
-                    _prediction(label, p, floor)
-                    for label, p, threshold in zip(labels, row, bundle["thresholds"])
-                    if p >= threshold
-                ]
-                if not chosen and bundle["exclusive"]:
-                    chosen = [_prediction(bundle["exclusive"], 1.0 - float(row.max()), floor)]
-                elif not chosen:
-                    best = int(row.argmax())
-                    chosen = [_prediction(labels[best], row[best], floor)]
+                chosen = [_prediction(label, p, floor) for label, p in multi_label_choice(
+                    row, labels, bundle["thresholds"], bundle["exclusive"], bundle.get("near_threshold", 1.0))]
                 result[task] = sorted(chosen, key=lambda p: -p["probability"])

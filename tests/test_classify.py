@@ -9,6 +9,7 @@ import skops.io
 from sklearn.pipeline import Pipeline
 
 from nlp.classify import (
+    PARAMS,
     TRUSTED_TYPES,
     Classifier,
     ModelLoadError,
@@ -24,6 +25,7 @@ from nlp.classify import (
     tempered,
     format_comparison,
     format_report,
+    multi_label_choice,
     train_models,
 )
 from nlp.corpus import load_corpus
@@ -526,3 +528,29 @@ def _all_steps(estimator):
     elif isinstance(estimator, TwoStageClassifier):
         yield from _all_steps(estimator.presence_)
         yield from _all_steps(estimator.side_)
+
+
+def test_multi_label_choice_takes_the_label_nearest_to_passing_before_other():
+    labels, thresholds = ["finance", "workforce"], [0.5, 0.4]
+    # Labels at or above their thresholds are chosen.
+    assert [label for label, _p in multi_label_choice(np.array([0.6, 0.45]), labels, thresholds, "other")] == [
+        "finance", "workforce"]
+    # None passes: workforce is nearest (0.3 / 0.4 = 0.75 of its threshold, finance 0.7).
+    row = np.array([0.35, 0.3])
+    assert multi_label_choice(row, labels, thresholds, "other", near_threshold=0.7) == [("workforce", 0.3)]
+    # Not near enough: the exclusive label, with 1 - the best probability.
+    assert multi_label_choice(row, labels, thresholds, "other", near_threshold=0.8) == [("other", pytest.approx(0.65))]
+    # 1.0 (the default) never overrides the exclusive label; no exclusive label: the most probable.
+    assert multi_label_choice(row, labels, thresholds, "other")[0][0] == "other"
+    assert multi_label_choice(row, labels, thresholds, None, near_threshold=1.0) == [("finance", 0.35)]
+
+
+def test_topics_near_threshold_is_tuned_on_inner_folds_and_saved(models_dir, classifier):
+    bundle = classifier.bundles["topics"]
+    low, high, _steps = PARAMS["multi_label"]["near_threshold_grid"]
+    assert low <= bundle["near_threshold"] <= high
+    # Prediction uses it: a row with no label past its threshold but one label within the share.
+    labels, thresholds = bundle["labels"], bundle["thresholds"]
+    row = np.array([t * 0.99 if i == 0 else 0.0 for i, t in enumerate(thresholds)])
+    expected = labels[0] if bundle["near_threshold"] <= 0.99 else "other"
+    assert multi_label_choice(row, labels, thresholds, "other", bundle["near_threshold"])[0][0] == expected
