@@ -59,6 +59,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from nlp import embeddings  # noqa: E402
 from nlp.classify import (  # noqa: E402
+    _f1_from_counts,
     _learnable,
     _per_slice_scores,
     _scores,
@@ -263,6 +264,66 @@ def format_table(task_name: str, runs: list[dict], labels_of_interest: list[str]
     return "\n".join(lines)
 
 
+def paired_difference(base: list[dict], other: list[dict], labels: list[str], samples: int = 1000,
+                      seed: int = 0) -> tuple[float, list[float]]:
+    """Macro-F1 of ``other`` minus that of ``base`` (held-out predictions of the same examples) and
+    its paired percentile-bootstrap 90% interval: the same resampled articles score both (a tone
+    article's pairs move together), so the interval is that of the difference itself."""
+    groups = [item["id"] for item in base]
+    names = {name: i for i, name in enumerate(dict.fromkeys(groups))}
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=samples)
+    weights = draws[:, [names[g] for g in groups]].astype(float)
+    truth = np.array([[item["truth"] == label for label in labels] for item in base])
+
+    def macro(items: list[dict], w: np.ndarray) -> np.ndarray:
+        predicted = np.array([[item["predicted"] == label for label in labels] for item in items])
+        tp, fp, fn = (w @ (truth & predicted), w @ (~truth & predicted), w @ (truth & ~predicted))
+        return _f1_from_counts(tp, fp, fn).mean(axis=-1)
+
+    full = np.ones(len(groups))
+    difference = float(macro(other, full) - macro(base, full))
+    resampled = macro(other, weights) - macro(base, weights)
+    return difference, [float(np.percentile(resampled, 5)), float(np.percentile(resampled, 95))]
+
+
+def format_differences(runs: list[dict]) -> str:
+    """For each feature set run with both static models: distilled minus shipped, per seed (paired
+    bootstrap 90% interval) and the mean over seeds."""
+    lines = []
+    for variant in runs[0]["scores"]:
+        if not variant.endswith(" [distilled]"):
+            continue
+        shipped = variant.replace(" [distilled]", " [shipped]")
+        cells, values = [], []
+        for run in runs:
+            labels = list(run["scores"][shipped]["per_label"])
+            value, (low, high) = paired_difference(run["predictions"][shipped], run["predictions"][variant], labels)
+            values.append(value)
+            cells.append(f"seed {run['seed']} {value:+.3f} ({low:+.3f} to {high:+.3f})")
+        lines.append(f"{variant} minus [shipped], macro-F1: " + "; ".join(cells)
+                     + f"; mean {statistics.mean(values):+.3f}")
+    return "\n".join(lines)
+
+
+def summarise(paths: list[str]) -> None:
+    """The table and the paired differences of earlier ``--json-out`` files (e.g. one per seed)."""
+    runs, task_name = [], None
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+            runs.extend(saved["runs"])
+            if task_name not in (None, saved["args"]["task"]):
+                raise SystemExit(f"--summarise {path}: task {saved['args']['task']}, the others {task_name}")
+            task_name = saved["args"]["task"]
+        except (OSError, ValueError, KeyError) as error:
+            raise SystemExit(f"--summarise {path}: not a --json-out file of this bench ({error})")
+    interesting = {"stance_governance": ["neutral"], "tone": ["negative", "positive"]}.get(task_name, [])
+    print(format_table(task_name, runs, interesting))
+    print(format_differences(runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], epilog=__doc__.split("Needs the", 1)[1].split("\n", 2)[2],
@@ -285,7 +346,12 @@ def main() -> None:
     parser.add_argument("--build", metavar="DIR",
                         help="no evaluation: fine-tune on the whole corpus (first of --seeds) and save the distilled "
                              "static model in DIR (model2vec format, as data/embeddings/minilm-static/)")
+    parser.add_argument("--summarise", metavar="FILE", nargs="+",
+                        help="no run: print the table and paired differences of earlier --json-out files")
     args = parser.parse_args()
+    if args.summarise:
+        summarise(args.summarise)
+        return
     args.features = [f.strip() for f in args.features.split(",") if f.strip()]
 
     try:
@@ -316,6 +382,7 @@ def main() -> None:
           f"{args.per_class} per label, lr {args.lr}, {args.max_seq_length} tokens "
           f"({time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f})")
     print(format_table(args.task, runs, interesting or list(task.labels)))
+    print(format_differences(runs))
     for run in runs:
         print(f"seed {run['seed']} time (s): " + ", ".join(f"{k} {v}" for k, v in run["timings"].items()))
     if args.json_out:
