@@ -38,3 +38,17 @@ def test_contrastive_loss_is_lower_when_texts_cluster_by_label():
     # A label with one text in the batch has no positive: it is skipped, not a NaN.
     single = module.supervised_contrastive(grouped[:5], labels[:5], 0.1)
     assert torch.isfinite(single)
+
+
+def test_paired_difference_scores_the_gain_on_the_same_articles():
+    module = _module()
+    truth = ["favour", "against", "neutral", "none"] * 5
+    base = [{"id": f"a{i}", "truth": t, "predicted": "none"} for i, t in enumerate(truth)]
+    better = [{**item, "predicted": item["truth"] if i % 2 == 0 else "none"} for i, item in enumerate(base)]
+    labels = ["favour", "against", "neutral", "none"]
+    same, (low, high) = module.paired_difference(base, base, labels)
+    assert same == 0.0 and low == high == 0.0
+    gain, (low, high) = module.paired_difference(base, better, labels)
+    assert gain > 0 and 0 < low <= gain <= high
+    loss, _interval = module.paired_difference(better, base, labels)
+    assert loss == -gain
