@@ -48,7 +48,8 @@ SPEECH_VERBS = (
     # participles that open a characterisation or a report ("..., calling it "unrelenting"") and
     # verbs of stating a view or posting one ("expressed their "disappointment"", "posted:")
     "calling|describing|branding|labelling|dubbing|terming|claiming|arguing|telling|noting|stressing|"
-    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets"
+    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets|"
+    "alleged|alleges|cautioned|cautions"
 )
 
 
@@ -80,7 +81,7 @@ PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
-TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
+TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "coun", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
     "chief", "fire", "officer", "assistant", "deputy", "chairman", "chair", "chairwoman", "leader",
@@ -426,6 +427,10 @@ def _leading_name(phrase: str) -> str | None:
 ROLE_SYNONYM_OF = {"fire chief": "chief fire officer", "fire chiefs": "chief fire officers",
                    "fire boss": "chief fire officer", "police chief": "chief constable"}
 ROLE_SYNONYMS = re.compile(r"\b(?:" + "|".join(sorted(ROLE_SYNONYM_OF, key=len, reverse=True)) + r")\b")
+# Nouns that describe a person before their name ("retained firefighter Dave Eyres", "resident Ann Lee").
+PERSON_NOUNS = {"firefighter", "firefighters", "resident", "residents", "campaigner", "volunteer", "councillor",
+                "officer", "manager", "owner", "landlord", "worker", "driver", "nurse", "teacher", "pensioner",
+                "neighbour", "witness", "boss", "member", "activist", "organiser", "founder"}
 # The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
 ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
@@ -748,17 +753,21 @@ class QuoteAttributor:
 
     def _judge_run(self, match: re.Match) -> tuple[int, str] | None:
         words = match.group(0).split()
+        first = 0
         for position, word in enumerate(words):
-            # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+            # A full stop ends a sentence unless it closes a title or an initial ("Dr.", "J."): the
+            # run's last sentence is what can name a person ("... and Malvern. Jan Lockett, of ...").
             if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
-                words = words[:position] + [word[:-1]]
-                break
-        index = 0
-        for position, word in enumerate(words):
+                if position == len(words) - 1:
+                    words = words[:position] + [word[:-1]]
+                    break
+                first = position + 1
+        index = first
+        for position, word in enumerate(words[first:], first):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
-        titled_at = _titled_tail(words) if index else None
-        if titled_at is not None and titled_at < index:
+        titled_at = _titled_tail(words) if index > first else None
+        if titled_at is not None and first <= titled_at < index:
             index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
         while name_words and name_words[-1].lower() in HONOURS:
@@ -768,14 +777,14 @@ class QuoteAttributor:
         titled = name_words[0].lower().rstrip(".") in TITLES
         if titled and len(name_words) == 1:
             return None
-        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
+        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[first:index])
         preceding = self.text[max(0, match.start() - 40):match.start()].split()
         # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
         # preposition or the lowercase role before the name.
         according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-        role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+        role_before = not first and bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS
         preceded_by_role = preceded_by_role or role_before
-        if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
+        if not first and preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
             return None
         after = self.text[match.end():match.end() + 40]
         if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(

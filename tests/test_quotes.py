@@ -724,3 +724,19 @@ def test_single_marks_are_apostrophes_when_double_marks_quote(analyser):
 def test_body_of_documents_acronyms_and_newsroom_posts(analyser, text, speaker, entity):
     [quote] = quotes_of(analyser, text)
     assert (quote["speaker"], quote["entity_id"]) == (speaker, entity)
+
+
+@pytest.mark.parametrize("text, speaker", [
+    # a name right after a full stop that ends the previous sentence's capitalised words
+    ('Cover\n\nThe towns are Leominster and Malvern. Jan Lockett, of a residents\' group, wants both engines '
+     'kept.\n\n"Our ambulance station has already gone from the town," she said.', "Jan Lockett"),
+    # a lowercase noun describing the person before the name
+    ('Campaign\n\nRetained firefighter Dave Eyres cautioned that waits would double.\n\n"All the backing we '
+     'have had has been fantastic," he said.', "Dave Eyres"),
+    # "Coun" is a councillor's title
+    ('Candidate\n\nCoun Ann Hale thinks voters will value her record.\n\n"I have led a district council for '
+     'six years," she said.', "Coun Ann Hale"),
+])
+def test_pronoun_finds_the_person_named_before(analyser, text, speaker):
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == speaker
