@@ -139,6 +139,8 @@ LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
+CLAUSE_CONJUNCTION = re.compile(r"(?:,|;)\s+(?:while|but|whereas|although|though|and)\s+")
+QUOTED_SPAN = re.compile(r"[\"\u201c][^\"\u201c\u201d\n]*[\"\u201d]")
 SENTENCE_TAIL_ATTRIBUTION = re.compile(
     rf",\s*(?:according\s+to\s+(?P<according>[^,;:\"\u201c\u201d\n]{{3,80}}?)"
     rf"|(?P<speaker>[^,;:\"\u201c\u201d\n]{{3,80}}?)\s+{VERB})\s*[.!?]?\s*$")
@@ -967,6 +969,13 @@ class QuoteAttributor:
         if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
                 self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
+        for boundary in reversed(list(CLAUSE_CONJUNCTION.finditer(clause))):
+            if VERB_IN_CLAUSE.search(clause, boundary.end()):
+                # "X said she had concerns, while Cllr Wells said the plans would "strip" it": the
+                # last clause with a speech verb is the quotation's
+                clause_start += boundary.end()
+                clause = clause[boundary.end():]
+                break
         relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
@@ -1022,6 +1031,9 @@ class QuoteAttributor:
         after_start = quotation["close_mark"] + 1
         line_end = self.text.find("\n", after_start)
         rest = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        # later quotations in the sentence are skipped over ('has made "solid headway" though it has
+        # "more to achieve", according to a report'), kept the same length so offsets hold
+        rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
         end = re.search(r"[.!?](?=\s|$)", rest)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None

@@ -740,3 +740,18 @@ def test_body_of_documents_acronyms_and_newsroom_posts(analyser, text, speaker, 
 def test_pronoun_finds_the_person_named_before(analyser, text, speaker):
     [quote] = quotes_of(analyser, text)
     assert quote["speaker"] == speaker
+
+
+def test_the_last_clause_with_a_speech_verb_attributes(analyser):
+    text = ('Malvern engines\n\nCllr Ann Hale said she had concerns about the town, while Cllr Tom Reed said the '
+            'plans would "strip the cover right down to the bone".')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Cllr Tom Reed"
+
+
+def test_sentence_final_attribution_after_several_quotations(analyser):
+    text = ('Inspection\n\nThe county\'s service has made "solid headway", although it has "more to achieve", '
+            'according to Jane Doe.')
+    quotes = quotes_of(analyser, text)
+    assert [(quote["text"], quote["speaker"]) for quote in quotes] == [
+        ("solid headway", "Jane Doe"), ("more to achieve", "Jane Doe")]
