@@ -8,7 +8,11 @@ last named speaker), splits the speaker's name from a role ("Chief Fire Officer 
 "Roger Phillips, Chair of the Fire Authority") and links the speaker to a watched body when the
 attribution (or an earlier description of the same person) contains a mention of it.
 
-Scare quotes ("power grab") of one to four words are dropped unless a speech verb attributes them.
+Scare quotes ("power grab") of one to four words are dropped unless their sentence attributes them
+(a speech verb, "According to X,", a sentence-final "..., X said." or "according to X", an attributed
+quotation earlier in the sentence); a headline's quotations and quoted titles are not quotes. In a
+text with no double quotation mark, single marks that open and close quotations are read as double.
+The rules are described in ``docs/watchlist.md`` ("Quotes").
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-4"
+QUOTES_VERSION = "quotes-5"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY = re.compile(
