@@ -143,6 +143,7 @@ LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
+CANDIDATE = re.compile(r"\b(?:candidate|hopeful|would-be)\b(?!s)", re.IGNORECASE)
 CLAUSE_CONJUNCTION = re.compile(r"(?:,|;)\s+(?:while|but|whereas|although|though|and)\s+")
 QUOTED_SPAN = re.compile(r"[\"\u201c][^\"\u201c\u201d\n]*[\"\u201d]")
 SENTENCE_TAIL_ATTRIBUTION = re.compile(
@@ -642,6 +643,12 @@ class QuoteAttributor:
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
+        if self._candidate(speaker.name):
+            # "picked Coun John Campion as their candidate": standing for an office is not holding it
+            # (nor is the office's holder list, which names him, a statement of his body here)
+            if speaker.entity_id is not None and speaker.entity_id == _known_body(self.everyone, speaker.name):
+                speaker.entity_id = None
+            known = None
         if known is not None and known in self.entity_counts:
             return known
         if speaker.entity_id is not None:
@@ -674,6 +681,22 @@ class QuoteAttributor:
             if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
                 return self.mentions[first]["entity_id"]
         return None
+
+    def _candidate(self, name: str | None) -> bool:
+        """Whether the article presents the person as a candidate ("picked Coun John Campion as
+        their candidate", "Independent candidate Mr Longmore"): "candidate" in the sentence that
+        names them, within a few words."""
+        if not name:
+            return False
+        for occurrence in _whole_word(name.split()[-1]).finditer(self.text):
+            window = self.text[max(0, occurrence.start() - 40):occurrence.end() + 120]
+            before, after = window[:occurrence.start() - max(0, occurrence.start() - 40)], window[
+                occurrence.end() - max(0, occurrence.start() - 40):]
+            before = SENTENCE_BREAK.split(before)[-1]
+            after = SENTENCE_BREAK.split(after)[0]
+            if CANDIDATE.search(before) or CANDIDATE.search(after):
+                return True
+        return False
 
     def _anonymous(self, speaker: Speaker) -> bool:
         """Whether the speaker is a source the article does not name ("the firefighter, who asked

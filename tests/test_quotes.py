@@ -755,3 +755,14 @@ def test_sentence_final_attribution_after_several_quotations(analyser):
     quotes = quotes_of(analyser, text)
     assert [(quote["text"], quote["speaker"]) for quote in quotes] == [
         ("solid headway", "Jane Doe"), ("more to achieve", "Jane Doe")]
+
+
+@pytest.mark.parametrize("text, entity", [
+    ('Candidate chosen\n\nParty members picked John Campion as their candidate for the election next May.\n\n'
+     '"I would run an open process to choose a deputy," Mr Campion said.', None),
+    ('Deputy chosen\n\nWest Mercia PCC John Campion has chosen a deputy.\n\n'
+     '"I ran an open process to choose a deputy," Mr Campion said.', "wm_pcc"),
+])
+def test_a_candidate_does_not_speak_for_the_office(analyser, text, entity):
+    [quote] = quotes_of(analyser, text, "2021-03-01")
+    assert quote["entity_id"] == entity
