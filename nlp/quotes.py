@@ -506,6 +506,7 @@ class QuoteAttributor:
         self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
+        self._has_candidate: bool | None = None
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -687,6 +688,11 @@ class QuoteAttributor:
         their candidate", "Independent candidate Mr Longmore"): "candidate" in the sentence that
         names them, within a few words."""
         if not name:
+            return False
+        if self._has_candidate is None:
+            lowered = self.text.lower()   # plain substring tests: far cheaper than the regex over the text
+            self._has_candidate = any(word in lowered for word in ("candidate", "hopeful", "would-be"))
+        if not self._has_candidate:
             return False
         for occurrence in _whole_word(name.split()[-1]).finditer(self.text):
             window = self.text[max(0, occurrence.start() - 40):occurrence.end() + 120]
