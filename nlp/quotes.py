@@ -76,6 +76,8 @@ CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the counc
                         re.IGNORECASE)
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
+# A quotation that is the title of something: 'under the headline "..."', 'a report entitled "..."'.
+TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
@@ -116,6 +118,10 @@ AFTER_SPEAKER_FIRST = re.compile(
 AFTER_NAME_ROLE_VERB = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s*"
     rf"(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?),\s+{VERB}\b")
+# '"...," the fire authority's head of finance, Joanne Coadey, told the meeting.': a post, the name, the verb.
+AFTER_POST_NAME_VERB = re.compile(
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s[^.,;:!?\"\u201c\u201d\n]{{1,80}}?),\s*"
+    rf"(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
 SPOKESPERSON = re.compile(
@@ -148,6 +154,8 @@ LEAD_IN = re.compile(
     r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
     re.IGNORECASE)
+# Words that open a predicate, not a name or a description: "was at the scene and", "has since".
+PREDICATE_OPENERS = {"was", "is", "were", "are", "has", "had", "have", "will", "would", "had", "then", "also"}
 # Words that open an adverbial phrase before the subject ("On Twitter,", "In a post,", "At the meeting,").
 ADVERBIAL_OPENERS = {"on", "in", "at", "during", "after", "before", "following", "via", "through", "from"}
 PREPOSITIONS_BEFORE_NAME = {"at", "of", "for", "with", "from", "in", "on", "to", "by", "the", "a", "an"}
@@ -311,6 +319,28 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper()
 
 
+# Between a body's name and a person's: "'s chairman, Councillor Stuart " / "'s head of finance, ".
+POST_OF_BODY = re.compile(r"^['\u2019]s\s+(?:[a-z]+\s+){0,3}(?P<noun>[a-z]+)(?:\s+of\s+[a-z]+)?,\s+"
+                          r"(?:[A-Z][\w'\u2019-]*\.?\s+){0,3}$")
+# Words that cannot be a surname even after a title ("Councillor Fire Authority" is no one).
+TITLED_STOP = {"the", "of", "and", "for", "fire", "police", "crime", "council", "county", "authority",
+               "service", "services", "rescue", "commissioner", "chief", "officer", "brigade", "force"}
+
+
+def _titled_tail(words: list[str]) -> int | None:
+    """Where a title-led name ending ``words`` starts ("The fire authority's chairman, Councillor Stuart
+    West" -> the index of "Councillor"): after a personal title, one to three capitalised words are a
+    name even when they are also place or role words ("Mr West", "Cllr Hall")."""
+    for count in (1, 2, 3):
+        start = len(words) - count - 1
+        if start < 0:
+            break
+        if words[start].lower().rstrip(".") in TITLES and all(
+                _is_capitalised(word) and word.lower() not in TITLED_STOP | TITLES for word in words[start + 1:]):
+            return start
+    return None
+
+
 def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     """("Chief Fire Officer Nathan Travis") -> ("Nathan Travis", "Chief Fire Officer")."""
     words = _words(phrase)
@@ -325,6 +355,9 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     start = end
     while start > 0 and _is_capitalised(words[start - 1]) and words[start - 1].lower() not in NOT_NAME_WORDS:
         start -= 1
+    titled = _titled_tail(words) if start > 1 or start == end else None
+    if titled is not None and titled + 1 < start:
+        start = titled + 1   # "Councillor Stuart West": West is a surname here
     if start == end:
         return None, " ".join(words)
     if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
@@ -389,11 +422,25 @@ def _leading_name(phrase: str) -> str | None:
     return " ".join(name_words)
 
 
+# Newsroom names for posts: "the fire chief" is the chief fire officer, "the police chief" the chief constable.
+ROLE_SYNONYM_OF = {"fire chief": "chief fire officer", "fire chiefs": "chief fire officers",
+                   "fire boss": "chief fire officer", "police chief": "chief constable"}
+ROLE_SYNONYMS = re.compile(r"\b(?:" + "|".join(sorted(ROLE_SYNONYM_OF, key=len, reverse=True)) + r")\b")
 # The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
 ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
               "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
               "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+
+
+def _initials_of(acronym: str, name: str) -> bool:
+    """Whether ``acronym`` ("SFRS") is made of the initials of ``name``'s capitalised words
+    ("Shropshire Fire and Rescue Service"; "&", "and", "of" may count or not)."""
+    if not acronym.isupper():
+        return True   # not an acronym: nothing to check
+    words = [word for word in re.findall(r"[\w&]+", name) if word[:1].isupper() or word == "&"]
+    initials = "".join(word[0] for word in words if word != "&")
+    return acronym.replace("&", "") in (initials, "".join(word[0].upper() for word in re.findall(r"\w+", name)))
 
 
 def _looks_like_description(segment: str) -> bool:
@@ -446,6 +493,7 @@ class QuoteAttributor:
         self._run_starts: list[int] = []
         self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
+        self._weights: dict[str, tuple[int, int, int]] | None = None
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -469,7 +517,7 @@ class QuoteAttributor:
         station = self._station_body(role)
         if station is not None:
             return station   # "the officer in charge at Ellesmere Fire Station": that station's service
-        lowered = role.lower()
+        lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], role.lower())
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
@@ -478,7 +526,31 @@ class QuoteAttributor:
             governed = {self.governs[governor] for governor in self.entity_counts if governor in self.governs}
             candidates = [entity_id for entity_id in matching if entity_id in governed]
             return candidates[0] if len(candidates) == 1 else None
-        return max(candidates, key=lambda entity_id: self.entity_counts[entity_id])
+        if len(candidates) == 1:
+            return candidates[0]
+        return max(candidates, key=self._article_weight)
+
+    def _article_weight(self, entity_id: str) -> tuple[int, int, int]:
+        """How much an article is about a body, to choose between bodies a role fits ("station
+        manager" in a story naming two fire services): its mentions outside quotations, then its
+        area's places named outside its mentions ("near Baschurch", "stations at Ellesmere and Wem"),
+        then all its mentions."""
+        if self._weights is None:
+            self._weights = {}
+            outside: dict[str, int] = {}
+            for mention in self.mentions:
+                if not any(start <= mention["start_char"] < end for start, end in self.quoted_spans):
+                    outside[mention["entity_id"]] = outside.get(mention["entity_id"], 0) + 1
+            spans = [(mention["start_char"], mention["end_char"]) for mention in self.mentions]
+            for entity in (self.watchlist.entities if self.watchlist else ()):
+                if entity.id not in self.entity_counts:
+                    continue
+                places = 0
+                for term in entity.region_terms:
+                    for match in _whole_word(term).finditer(self.text):
+                        places += not any(start <= match.start() < end for start, end in spans)
+                self._weights[entity.id] = (outside.get(entity.id, 0), places, self.entity_counts[entity.id])
+        return self._weights.get(entity_id, (0, 0, self.entity_counts.get(entity_id, 0)))
 
     def _station_body(self, phrase: str) -> str | None:
         """The fire service whose area holds the fire station a phrase names ("Ellesmere Fire
@@ -528,8 +600,14 @@ class QuoteAttributor:
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
             between = self.text[last["end_char"]:occurrence.start()]
+            if between.strip() == "(" and not _initials_of(name, self.text[last["start_char"]:last["end_char"]]):
+                continue   # "Women in the Fire Service (WFS)": the acronym names a longer name around the mention
             if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
                 return None, entity_id
+            post = POST_OF_BODY.match(between)
+            if post is not None and post.group("noun").lower() in ROLE_NOUNS:
+                # "The fire authority's chairman, Councillor Stuart West": the body's post, then the name
+                return self.text[last["start_char"]:last["end_char"]] + between.split(",")[0], entity_id
         return None, None
 
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
@@ -568,6 +646,22 @@ class QuoteAttributor:
                            if entity.category == "fire_authority" and entity.id in self.entity_counts]
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
+        return self._document_body(speaker.name)
+
+    def _document_body(self, name: str | None) -> str | None:
+        """The body a document's words speak for ("the report", "the business case", "the
+        authors"): the watched body the article says wrote, issued or commissioned it ("a report
+        by the service", "the business case commissioned by Mr Campion")."""
+        words = [word.lower() for word in _words(name or "")]
+        if not words or words[-1] not in DOCUMENT_WORDS | AUTHOR_WORDS:
+            return None
+        nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
+            DOCUMENT_WORDS - NEWSPAPER_WORDS)
+        pattern = _document_by(tuple(nouns))
+        for match in pattern.finditer(self.text):
+            first = bisect.bisect_left(self.mention_starts, match.end())
+            if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
+                return self.mentions[first]["entity_id"]
         return None
 
     def _anonymous(self, speaker: Speaker) -> bool:
@@ -663,6 +757,9 @@ class QuoteAttributor:
         for position, word in enumerate(words):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
+        titled_at = _titled_tail(words) if index else None
+        if titled_at is not None and titled_at < index:
+            index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
         while name_words and name_words[-1].lower() in HONOURS:
             name_words = name_words[:-1]
@@ -756,10 +853,11 @@ class QuoteAttributor:
                     return match.group(0)
         return name
 
-    def _pronoun_speaker(self, offset: int) -> Speaker | None:
-        """Who "he"/"she" means: the last person named since the previous quote, else its speaker."""
+    def _pronoun_speaker(self, offset: int, pronoun: str = "he") -> Speaker | None:
+        """Who "he"/"she" means: the last person named since the previous quote, else its speaker
+        ("it" is never a person: the previous speaker or a spokesperson's organisation)."""
         previous_end = self.last_speaker_offset if self.last_speaker is not None else -1
-        person = self._last_person(offset)
+        person = None if pronoun.lower() == "it" else self._last_person(offset)
         if person is not None and person[1] > previous_end:
             name, start = person
             return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
@@ -771,6 +869,11 @@ class QuoteAttributor:
             phrase = spokesperson.group("phrase")
             return Speaker(name=phrase, role=phrase, start=spokesperson.start("phrase"),
                            end=spokesperson.end("phrase"))
+        if self.last_speaker is not None and not self.last_speaker.name and person is not None and (
+                offset - person[1] <= PERSON_LOOKBACK):
+            # the last quotation had no one named ("The letter goes on: ..."): "he" is the last person named
+            name, start = person
+            return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
@@ -795,12 +898,14 @@ class QuoteAttributor:
             return None
         end = start + len(phrase)
         if phrase.lower() in PRONOUNS:
-            return self._pronoun_speaker(start)
+            return self._pronoun_speaker(start, phrase)
         if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
+        while len(segments) > 1 and _words(segments[-1])[:1] and _words(segments[-1])[0].lower() in PREDICATE_OPENERS:
+            segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
         while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
@@ -868,7 +973,7 @@ class QuoteAttributor:
             if not subject_words or len(subject_words) > 25:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
-                return self._pronoun_speaker(paragraph_start + clause_start + match.start())
+                return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
             subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return relative
@@ -890,6 +995,12 @@ class QuoteAttributor:
         if not self.text[start:name_end].endswith(name.split()[-1]):
             return None
         return Speaker(name=name, role=self._person_role(start), start=start, end=name_end)
+
+    def _headline(self) -> bool:
+        """Whether the text's first paragraph is a headline: one line of at most 25 words that does
+        not end as a sentence does."""
+        first = self.text.strip().split("\n", 1)[0].strip()
+        return len(first.split()) <= 25 and not re.search(r"[.!?:][\"'\u201d\u2019]?$", first)
 
     def _same_sentence(self, end: int, start: int) -> bool:
         """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
@@ -956,7 +1067,7 @@ class QuoteAttributor:
         if not subject_words or len(subject_words) > MAX_SPEAKER_WORDS or subject_words[-1].lower() in RELATIVE_PRONOUNS:
             return None
         if subject_words[-1].lower() in PRONOUNS:
-            return self._pronoun_speaker(previous_start + verb.start())
+            return self._pronoun_speaker(previous_start + verb.start(), subject_words[-1])
         subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
         speaker = self._speaker_from_phrase(subject, previous_start)
         return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
@@ -1013,6 +1124,12 @@ class QuoteAttributor:
                 speaker.role = speaker.role or match.group("role").strip()
                 speaker.end = after_start + match.end("role")
             return speaker
+        match = AFTER_POST_NAME_VERB.match(after)
+        if match and person_key(match.group("speaker").strip()) is not None and _looks_like_description(
+                match.group("role")):
+            name = match.group("speaker").strip()
+            return Speaker(name=name, role=match.group("role").strip(), start=after_start + match.start("role"),
+                           end=after_start + match.end("speaker"))
         return None
 
     def attribute(self, quotations: list[dict]) -> list[dict]:
@@ -1060,8 +1177,13 @@ class QuoteAttributor:
                     # 'Critics called the plan a "power grab"': no one to quote, a scare quote (a
                     # report's words, 'has made "solid headway", according to the report', are quoted)
                     continue
-            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (speaker is None or not speaker.name):
-                continue   # a headline's quotation with no one named: a scare quote, not a key quote
+            if quotation["first_paragraph"] == 0 and "\n" in self.text.strip() and (
+                    speaker is None or not speaker.name or self._headline()):
+                # a headline's quotation: a scare quote, or the story's key quote repeated ('Plan a
+                # "wonderful gift", says MP'); the story itself quotes it
+                continue
+            if TITLE_BEFORE.search(self.text, max(0, quotation["open_mark"] - 40), quotation["open_mark"]):
+                continue   # 'under the headline "Rates relief hope"', 'a report entitled "..."': a title
             result = {
                 "speaker": speaker.name if speaker else None,
                 "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),
@@ -1085,9 +1207,56 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
     """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``.
 
     ``published_at`` (ISO date) picks the role a watchlist person held on that day."""
-    if not text or not any(mark in text for mark in QUOTE_MARKS):
+    if not text:
         return []
+    if not any(mark in text for mark in QUOTE_MARKS):
+        # Some outlets quote with single marks: 'Mr Ellis said: 'For fire operations, ...''. In a
+        # text with no double mark, single marks that open and close quotations are read as double
+        # ones (one character for one, so every offset holds).
+        if "'" not in text and "\u2018" not in text:
+            return []
+        text = single_quotes_as_double(text)
+        if '"' not in text:
+            return []
     return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text))
+
+
+SINGLE_MARKS = re.compile("['\u2018\u2019]")
+
+
+def single_quotes_as_double(text: str) -> str:
+    """``text`` with the single marks that delimit quotations made straight double marks.
+
+    Per paragraph: a mark opens a quotation at the paragraph's start or after a space, colon or
+    bracket, before a letter or digit; an open quotation closes at a mark after punctuation, or
+    before punctuation, a space or the paragraph's end, except a plural possessive ("the
+    services' work": after an "s", before a lowercase word). A mark between letters is an
+    apostrophe ("don't"). A paragraph whose quotation does not close is left as it was."""
+    chars = list(text)
+    for start, end in _paragraph_spans(text):
+        opened = None
+        changes: list[int] = []
+        for mark in SINGLE_MARKS.finditer(text, start, end):
+            offset = mark.start()
+            before = text[offset - 1] if offset > start else " "
+            after = text[offset + 1] if offset + 1 < end else " "
+            if before.isalnum() and after.isalnum():
+                continue   # an apostrophe
+            if opened is None:
+                if (before.isspace() or before in ":([\u2013\u2014-") and after.isalnum() and text[offset] != "\u2019":
+                    opened = offset
+                continue
+            if before.isspace():
+                continue
+            next_word = text[offset + 1:offset + 3].strip()
+            if before in ".,!?;:" or after in ".,;:!?)" or offset + 1 >= end or (after.isspace() and not (
+                    before == "s" and next_word[:1].islower())):
+                changes += [opened, offset]
+                opened = None
+        if opened is None:
+            for offset in changes:
+                chars[offset] = '"'
+    return "".join(chars)
 
 
 def _parse_day(value) -> dt.date | None:
@@ -1198,6 +1367,17 @@ ORGANISATION_WORDS = {
     "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
     "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",
 }
+AUTHOR_WORDS = {"author", "authors", "writer", "writers"}
+NEWSPAPER_WORDS = {"news", "star", "times", "gazette", "advertiser", "journal", "echo", "observer", "herald", "mercury"}
+
+
+@functools.lru_cache(maxsize=256)
+def _document_by(nouns: tuple[str, ...]) -> re.Pattern:
+    """'<document> [written|commissioned...] by|from ': what comes next is who wrote it."""
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, nouns))})\b(?:\s+[a-z]+){{0,2}}?\s+(?:by|from)\s+",
+                      re.IGNORECASE)
+
+
 DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DOCUMENT_WORDS)) + r")$", re.IGNORECASE)
 DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
 
@@ -1272,7 +1452,8 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
         return None
-    if not all(_is_capitalised(word) and word.lower() not in NOT_NAME_WORDS for word in words):
+    stop = TITLED_STOP | TITLES if titled and len(words) <= 3 else NOT_NAME_WORDS
+    if not all(_is_capitalised(word) and word.lower() not in stop for word in words):
         return None
     return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
 

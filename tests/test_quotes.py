@@ -620,3 +620,107 @@ def test_unattributed_fragments_stay_out(analyser, text):
 def test_body_from_the_speakers_post(analyser, text, entity):
     quotes = quotes_of(analyser, text)
     assert quotes and {quote["entity_id"] for quote in quotes} == {entity}
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # a surname that is also a place or role word, after a title; the body's post before the name
+    ('Cuts consultation\n\nShropshire Fire and Rescue Service has launched a consultation.\n\n'
+     'The fire authority\'s chairman, Councillor Ann West, said savings were needed.\n\n'
+     '"There will have to be reductions in what we provide," Mrs West said.', "Mrs West",
+     "shropshire_fire_authority"),
+    # after the quotation: the body's post, the name, the verb
+    ('Rates rise\n\nShropshire Fire Authority met on Tuesday.\n\n"The rates at the new station have risen by '
+     'a third," the fire authority\'s head of finance, Jo Price, told the meeting.', "Jo Price",
+     "shropshire_fire_authority"),
+])
+def test_post_of_a_named_body_before_the_name(analyser, text, speaker, entity):
+    quotes = quotes_of(analyser, text)
+    assert (quotes[-1]["speaker"], quotes[-1]["entity_id"]) == (speaker, entity)
+
+
+def test_role_fitting_two_bodies_goes_to_the_one_the_story_is_about(analyser):
+    """A station manager in a story about one service that names another as helping: the service
+    whose area the story is in (its places named outside the bodies' names)."""
+    text = ('Field fire near Wem\n\nCrews from Wem and Shrewsbury fought a field fire on Thursday, with a drone '
+            'from Hereford and Worcester Fire and Rescue Service.\n\nShropshire Fire and Rescue Service said '
+            'the fire was accidental.\n\nStation manager Tom Reed said: "Crews from Hereford and Worcester Fire '
+            'and Rescue Service helped us greatly with their drone."')
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["entity_id"]) == ("Tom Reed", "sfrs")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Mr West", ("Mr West", None)), ("Councillor Ann West", ("Councillor Ann West", None)),
+    ("Cllr Fire Authority", (None, "Cllr Fire Authority")),
+])
+def test_titled_surname_that_is_also_a_place(name, expected):
+    assert split_name_role(name) == expected
+
+
+def test_headline_quotations_and_titles_are_not_quotes(analyser):
+    text = ('Station plan a "wonderful gift for the town", says MP\n\n'
+            'I agree with the union, as reported under the headline "Rates relief hope to save fire crews" last '
+            'week.\n\nThe MP, Jane Doe, said: "This is a wonderful gift for the town and its firefighters."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["text"].startswith("This is a wonderful gift")
+
+
+def test_he_after_a_document_is_the_last_person_named(analyser):
+    text = ('Open letter\n\nBill Hale, the commissioner, has written to the council.\n\n'
+            'The letter goes on: "The law lets commissioners choose their deputies personally."\n\n'
+            'He adds: "West Mercia covers a big area and the workload is heavy."')
+    quotes = quotes_of(analyser, text)
+    assert [quote["speaker"] for quote in quotes] == [None, "Bill Hale"]
+
+
+def test_it_is_never_a_person(analyser):
+    text = ('Busy night\n\nCrews went to a fire at Wheat Common, near Ludlow.\n\n'
+            'Shropshire Fire and Rescue Service said: "Crews were called to three chimney fires tonight."\n\n'
+            'It added: "The busy evening continues with two more calls."')
+    quotes = quotes_of(analyser, text)
+    assert [quote["speaker"] for quote in quotes] == ["Shropshire Fire and Rescue Service"] * 2
+
+
+def test_a_predicate_after_the_description_is_not_the_speaker(analyser):
+    text = ('Sheep rescue\n\nTom Reed, crew manager at Lymm, was at the scene and described an "extremely cold '
+            'and wet operation".')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Tom Reed"
+
+
+def test_single_marks_quote_in_a_text_without_double_marks(analyser):
+    text = ("Commissioner takes charge\n\nJane Doe said: 'For the crews, today is business as usual. The "
+            "services' budgets stay apart.'\n\nShe held 'Straight Talk' sessions for staff.\n\n"
+            "'The sessions were fascinating and I thank everybody who came,' she said. 'I've learnt a great deal from them.'")
+    quotes = quotes_of(analyser, text)
+    assert [quote["text"] for quote in quotes] == [
+        "For the crews, today is business as usual. The services' budgets stay apart.",
+        "The sessions were fascinating and I thank everybody who came,", "I've learnt a great deal from them."]
+    assert {quote["speaker"] for quote in quotes} == {"Jane Doe"}
+    assert all(text[quote["start_char"]:quote["end_char"]] == quote["text"] for quote in quotes)
+
+
+def test_single_marks_are_apostrophes_when_double_marks_quote(analyser):
+    text = ('Grades\n\nThe service got one \'good\' grade.\n\nJane Doe said: "We don\'t accept the '
+            'inspectors\' view of our work."')
+    [quote] = quotes_of(analyser, text)
+    assert quote["text"] == "We don't accept the inspectors' view of our work."
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # a document's words speak for whoever the article says wrote it
+    ('Fire deaths\n\nFire deaths remain low, although a report by Shropshire Fire and Rescue Service warns the '
+     'risk is rising.\n\nAccording to the authors: "Population change could make the target harder to meet."',
+     "the authors", "sfrs"),
+    # an organisation whose name holds a watched body's name is not that body
+    ('Backlash\n\nShropshire Fire and Rescue Service took the officer back, and Women in the Fire Service (WFS) '
+     'wrote to the minister.\n\nWFS said: "We are stunned by the outcome of this investigation."', "WFS", None),
+    ('Backlash\n\nShropshire Fire and Rescue Service (SFRS) said: "The officer returns to work on Monday '
+     'after the investigation."', "Shropshire Fire and Rescue Service", "sfrs"),
+    # a newsroom name for a post
+    ('Recruits\n\nShropshire Fire and Rescue Service welcomed its recruits. According to the fire chief, they '
+     'will "go back in again and again" when lives are at stake.', "the fire chief", "sfrs"),
+])
+def test_body_of_documents_acronyms_and_newsroom_posts(analyser, text, speaker, entity):
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["entity_id"]) == (speaker, entity)
