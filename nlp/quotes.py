@@ -82,6 +82,7 @@ CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the counc
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 # A quotation that is the title of something: 'under the headline "..."', 'a report entitled "..."'.
+TITLE_HINTS = ("eadline", "itled", "ashtag", "logan")   # substrings tested before TITLE_BEFORE
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
@@ -1219,9 +1220,9 @@ class QuoteAttributor:
                     speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
-                document = speaker.name is not None and any(
-                    word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
+                document = False
                 if speaker.name is not None and not is_speaker_name(speaker.name):
+                    document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
@@ -1236,7 +1237,8 @@ class QuoteAttributor:
                 # a headline's quotation: a scare quote, or the story's key quote repeated ('Plan a
                 # "wonderful gift", says MP'); the story itself quotes it
                 continue
-            if TITLE_BEFORE.search(self.text, max(0, quotation["open_mark"] - 40), quotation["open_mark"]):
+            window = self.text[max(0, quotation["open_mark"] - 40):quotation["open_mark"]]
+            if any(word in window for word in TITLE_HINTS) and TITLE_BEFORE.search(window):
                 continue   # 'under the headline "Rates relief hope"', 'a report entitled "..."': a title
             result = {
                 "speaker": speaker.name if speaker else None,
