@@ -228,6 +228,11 @@ def _whole_word(word: str) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=8192)
+def _whole_word_any_case(word: str) -> re.Pattern:
+    return re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=8192)
 def _name_completions(name: str) -> tuple[re.Pattern, re.Pattern]:
     """``Name Other`` and ``Other Name``: a lone first name or surname with the rest of the name."""
     return (re.compile(rf"{_word_start(name)}[ \t]+[A-Z][a-z]+\b"),
@@ -841,8 +846,19 @@ class QuoteAttributor:
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
     def _earlier_role(self, surname: str, before: int) -> str | None:
-        """The role written before the first naming of a person with this surname, before ``before``."""
-        for offset, name in self._people():
+        """The role written before the first naming of a person with this surname, before ``before``
+        (only the capitalised runs holding the surname are judged, not every run of the text)."""
+        self._runs()
+        judged = set()
+        for occurrence in _whole_word_any_case(surname).finditer(self.text, 0, before):
+            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
+            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
+                continue
+            judged.add(run)
+            person = self._run_person(run)
+            if person is None:
+                continue
+            offset, name = person
             if offset >= before:
                 break
             if name.split()[-1].lower() == surname:
