@@ -8,7 +8,11 @@ last named speaker), splits the speaker's name from a role ("Chief Fire Officer 
 "Roger Phillips, Chair of the Fire Authority") and links the speaker to a watched body when the
 attribution (or an earlier description of the same person) contains a mention of it.
 
-Scare quotes ("power grab") of one to four words are dropped unless a speech verb attributes them.
+Scare quotes ("power grab") of one to four words are dropped unless their sentence attributes them
+(a speech verb, "According to X,", a sentence-final "..., X said." or "according to X", an attributed
+quotation earlier in the sentence); a headline's quotations and quoted titles are not quotes. In a
+text with no double quotation mark, single marks that open and close quotations are read as double.
+The rules are described in ``docs/watchlist.md`` ("Quotes").
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-4"
+QUOTES_VERSION = "quotes-5"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY = re.compile(
@@ -48,7 +52,8 @@ SPEECH_VERBS = (
     # participles that open a characterisation or a report ("..., calling it "unrelenting"") and
     # verbs of stating a view or posting one ("expressed their "disappointment"", "posted:")
     "calling|describing|branding|labelling|dubbing|terming|claiming|arguing|telling|noting|stressing|"
-    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets"
+    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets|"
+    "alleged|alleges|cautioned|cautions"
 )
 
 
@@ -80,7 +85,7 @@ PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
-TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
+TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "coun", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
     "chief", "fire", "officer", "assistant", "deputy", "chairman", "chair", "chairwoman", "leader",
@@ -138,6 +143,9 @@ LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
+CANDIDATE = re.compile(r"\b(?:candidate|hopeful|would-be)\b(?!s)", re.IGNORECASE)
+CLAUSE_CONJUNCTION = re.compile(r"(?:,|;)\s+(?:while|but|whereas|although|though|and)\s+")
+QUOTED_SPAN = re.compile(r"[\"\u201c][^\"\u201c\u201d\n]*[\"\u201d]")
 SENTENCE_TAIL_ATTRIBUTION = re.compile(
     rf",\s*(?:according\s+to\s+(?P<according>[^,;:\"\u201c\u201d\n]{{3,80}}?)"
     rf"|(?P<speaker>[^,;:\"\u201c\u201d\n]{{3,80}}?)\s+{VERB})\s*[.!?]?\s*$")
@@ -426,6 +434,10 @@ def _leading_name(phrase: str) -> str | None:
 ROLE_SYNONYM_OF = {"fire chief": "chief fire officer", "fire chiefs": "chief fire officers",
                    "fire boss": "chief fire officer", "police chief": "chief constable"}
 ROLE_SYNONYMS = re.compile(r"\b(?:" + "|".join(sorted(ROLE_SYNONYM_OF, key=len, reverse=True)) + r")\b")
+# Nouns that describe a person before their name ("retained firefighter Dave Eyres", "resident Ann Lee").
+PERSON_NOUNS = {"firefighter", "firefighters", "resident", "residents", "campaigner", "volunteer", "councillor",
+                "officer", "manager", "owner", "landlord", "worker", "driver", "nurse", "teacher", "pensioner",
+                "neighbour", "witness", "boss", "member", "activist", "organiser", "founder"}
 # The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
 ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
@@ -494,6 +506,7 @@ class QuoteAttributor:
         self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
+        self._has_candidate: bool | None = None
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -631,6 +644,12 @@ class QuoteAttributor:
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
+        if self._candidate(speaker.name):
+            # "picked Coun John Campion as their candidate": standing for an office is not holding it
+            # (nor is the office's holder list, which names him, a statement of his body here)
+            if speaker.entity_id is not None and speaker.entity_id == _known_body(self.everyone, speaker.name):
+                speaker.entity_id = None
+            known = None
         if known is not None and known in self.entity_counts:
             return known
         if speaker.entity_id is not None:
@@ -663,6 +682,27 @@ class QuoteAttributor:
             if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
                 return self.mentions[first]["entity_id"]
         return None
+
+    def _candidate(self, name: str | None) -> bool:
+        """Whether the article presents the person as a candidate ("picked Coun John Campion as
+        their candidate", "Independent candidate Mr Longmore"): "candidate" in the sentence that
+        names them, within a few words."""
+        if not name:
+            return False
+        if self._has_candidate is None:
+            lowered = self.text.lower()   # plain substring tests: far cheaper than the regex over the text
+            self._has_candidate = any(word in lowered for word in ("candidate", "hopeful", "would-be"))
+        if not self._has_candidate:
+            return False
+        for occurrence in _whole_word(name.split()[-1]).finditer(self.text):
+            window = self.text[max(0, occurrence.start() - 40):occurrence.end() + 120]
+            before, after = window[:occurrence.start() - max(0, occurrence.start() - 40)], window[
+                occurrence.end() - max(0, occurrence.start() - 40):]
+            before = SENTENCE_BREAK.split(before)[-1]
+            after = SENTENCE_BREAK.split(after)[0]
+            if CANDIDATE.search(before) or CANDIDATE.search(after):
+                return True
+        return False
 
     def _anonymous(self, speaker: Speaker) -> bool:
         """Whether the speaker is a source the article does not name ("the firefighter, who asked
@@ -748,17 +788,21 @@ class QuoteAttributor:
 
     def _judge_run(self, match: re.Match) -> tuple[int, str] | None:
         words = match.group(0).split()
+        first = 0
         for position, word in enumerate(words):
-            # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+            # A full stop ends a sentence unless it closes a title or an initial ("Dr.", "J."): the
+            # run's last sentence is what can name a person ("... and Malvern. Jan Lockett, of ...").
             if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
-                words = words[:position] + [word[:-1]]
-                break
-        index = 0
-        for position, word in enumerate(words):
+                if position == len(words) - 1:
+                    words = words[:position] + [word[:-1]]
+                    break
+                first = position + 1
+        index = first
+        for position, word in enumerate(words[first:], first):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
-        titled_at = _titled_tail(words) if index else None
-        if titled_at is not None and titled_at < index:
+        titled_at = _titled_tail(words) if index > first else None
+        if titled_at is not None and first <= titled_at < index:
             index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
         while name_words and name_words[-1].lower() in HONOURS:
@@ -768,14 +812,14 @@ class QuoteAttributor:
         titled = name_words[0].lower().rstrip(".") in TITLES
         if titled and len(name_words) == 1:
             return None
-        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
+        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[first:index])
         preceding = self.text[max(0, match.start() - 40):match.start()].split()
         # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
         # preposition or the lowercase role before the name.
         according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-        role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+        role_before = not first and bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS
         preceded_by_role = preceded_by_role or role_before
-        if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
+        if not first and preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
             return None
         after = self.text[match.end():match.end() + 40]
         if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
@@ -958,6 +1002,13 @@ class QuoteAttributor:
         if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
                 self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
+        for boundary in reversed(list(CLAUSE_CONJUNCTION.finditer(clause))):
+            if VERB_IN_CLAUSE.search(clause, boundary.end()):
+                # "X said she had concerns, while Cllr Wells said the plans would "strip" it": the
+                # last clause with a speech verb is the quotation's
+                clause_start += boundary.end()
+                clause = clause[boundary.end():]
+                break
         relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
@@ -1013,6 +1064,9 @@ class QuoteAttributor:
         after_start = quotation["close_mark"] + 1
         line_end = self.text.find("\n", after_start)
         rest = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        # later quotations in the sentence are skipped over ('has made "solid headway" though it has
+        # "more to achieve", according to a report'), kept the same length so offsets hold
+        rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
         end = re.search(r"[.!?](?=\s|$)", rest)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None
