@@ -329,6 +329,12 @@ def _words(phrase: str) -> list[str]:
     return TOKEN.findall(phrase)
 
 
+def _first_word(phrase: str) -> str:
+    """The first word of a phrase, lowercase ("" if none)."""
+    parts = phrase.split(None, 1)
+    return parts[0].lower().strip(",.;:'\"()") if parts else ""
+
+
 def _is_capitalised(word: str) -> bool:
     return word[:1].isupper()
 
@@ -536,7 +542,9 @@ class QuoteAttributor:
         station = self._station_body(role)
         if station is not None:
             return station   # "the officer in charge at Ellesmere Fire Station": that station's service
-        lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], role.lower())
+        lowered = role.lower()
+        if "chief" in lowered or "boss" in lowered:
+            lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], lowered)
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
@@ -677,7 +685,10 @@ class QuoteAttributor:
         """The body a document's words speak for ("the report", "the business case", "the
         authors"): the watched body the article says wrote, issued or commissioned it ("a report
         by the service", "the business case commissioned by Mr Campion")."""
-        words = [word.lower() for word in _words(name or "")]
+        # a cheap filter first (most speakers are no document), then the exact test on the words
+        if not name or name.rsplit(None, 1)[-1].lower().strip(".,;:)(\"'\u2019") not in DOCUMENT_WORDS | AUTHOR_WORDS:
+            return None
+        words = [word.lower() for word in _words(name)]
         if not words or words[-1] not in DOCUMENT_WORDS | AUTHOR_WORDS:
             return None
         nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
@@ -695,9 +706,8 @@ class QuoteAttributor:
         names them, within a few words."""
         if not name:
             return False
-        if self._has_candidate is None:
-            lowered = self.text.lower()   # plain substring tests: far cheaper than the regex over the text
-            self._has_candidate = any(word in lowered for word in ("candidate", "hopeful", "would-be"))
+        if self._has_candidate is None:   # plain substring tests, any case: far cheaper than the regex
+            self._has_candidate = "andidate" in self.text or "opeful" in self.text or "ould-be" in self.text
         if not self._has_candidate:
             return False
         for occurrence in _whole_word(name.split()[-1]).finditer(self.text):
@@ -965,9 +975,9 @@ class QuoteAttributor:
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
-        while len(segments) > 1 and _words(segments[-1])[:1] and _words(segments[-1])[0].lower() in PREDICATE_OPENERS:
+        while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
-        while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
+        while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
@@ -1081,6 +1091,8 @@ class QuoteAttributor:
         after_start = quotation["close_mark"] + 1
         line_end = self.text.find("\n", after_start)
         rest = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        if "," not in rest:
+            return None   # every sentence-final attribution follows a comma
         # later quotations in the sentence are skipped over ('has made "solid headway" though it has
         # "more to achieve", according to a report'), kept the same length so offsets hold
         rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
@@ -1285,8 +1297,8 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
         # Some outlets quote with single marks: 'Mr Ellis said: 'For fire operations, ...''. In a
         # text with no double mark, single marks that open and close quotations are read as double
         # ones (one character for one, so every offset holds).
-        if "'" not in text and "\u2018" not in text:
-            return []
+        if not SINGLE_OPENING.search(text):
+            return []   # no single mark opens a quotation (apostrophes only)
         text = single_quotes_as_double(text)
         if '"' not in text:
             return []
@@ -1294,6 +1306,7 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
 
 
 SINGLE_MARKS = re.compile("['\u2018\u2019]")
+SINGLE_OPENING = re.compile("(?:^|(?<=[\\s:(\u2013\u2014-]))['\u2018](?=[^\\W_])", re.MULTILINE)
 
 
 def single_quotes_as_double(text: str) -> str:
