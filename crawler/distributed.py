@@ -40,6 +40,7 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy_redis import connection
@@ -360,9 +361,19 @@ class WorkerSpider(RedisMixin, NewsSpider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup_redis(crawler)
+        # An item that never reaches RedisItemPipeline (a pipeline dropped it or failed on it)
+        # still ends its task, as its loss ends the work in a local crawl.
+        crawler.signals.connect(spider.item_not_pushed, signal=signals.item_dropped)
+        crawler.signals.connect(spider.item_not_pushed, signal=signals.item_error)
         spider.scheduled = RedisSet(spider.server, spider.keys.scheduled)
         spider.pages_per_source = RedisCounter(spider.server, spider.keys.pages)
         return spider
+
+    def item_not_pushed(self, item, **_signal_args):
+        """``item_dropped`` / ``item_error``: forget the item and mark its task done."""
+        task = self.item_tasks.pop(id(item), None)
+        if task:
+            self.push([], done=task)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def spider_opened(self, spider):

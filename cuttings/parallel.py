@@ -9,13 +9,9 @@ the database ends as a single-process run leaves it.
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 
-from cuttings import store
-from cuttings.stages import BATCH_SIZE, classify_stage, fit_text, link_known_speakers
-
-log = logging.getLogger("cuttings.stages")  # the stage's warnings, as one process logs them
+from cuttings.stages import analyse_batch, analyse_stage, classify_stage
 
 _STATE: dict = {}  # what forked workers inherit: the analyser or the classifier
 
@@ -37,42 +33,13 @@ def worker_pool(workers: int, **state):
 
 
 def _analyse_batch(batch: list[tuple]) -> list[tuple]:
-    """In a worker: the analyse stage's input for each article (its text cut to
-    ``MAX_ANALYSE_CHARS``, date, source region) analysed."""
-    from nlp.entities import document_text
-
-    analyser = _STATE["analyser"]
-    texts = [fit_text(document_text(title, body)) for title, body, _, _ in batch]
-    ner = getattr(analyser, "ner", None)
-    results = analyser.pipe([(text, published_at, region)
-                             for (text, _), (_, _, published_at, region) in zip(texts, batch)])
-    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None, len(text) if cut else 0)
-            for (text, cut), result in zip(texts, results)]
+    return analyse_batch(_STATE["analyser"], batch)
 
 
 def analyse_parallel(db, analyser, pool, *, advance=None, limit: int | None = None) -> dict:
     """``cuttings.stages.analyse_stage`` with the analysis of each batch done in ``pool``."""
-    store.sync_entities(db, analyser.watchlist)
-    articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
-    batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
-    inputs = [[(a["title"], a["body"], a["published_at"], a.get("source_region")) for a in batch]
-              for batch in batches]
-    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
-    for batch, results in zip(batches, pool.imap(_analyse_batch, inputs)):
-        with db.atomic():
-            for article, (mentions, quotes, named, cut) in zip(batch, results):
-                if cut:
-                    counts["truncated"] += 1
-                    log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
-                                len(article["body"] or ""), cut)
-                store.replace_analysis(db, article, analyser.version, mentions, quotes, named)
-                counts["articles"] += 1
-                counts["mentions"] += len(mentions)
-                counts["quotes"] += len(quotes)
-        if advance:
-            advance(len(batch))
-    counts["quotes_linked"] = link_known_speakers(db)
-    return counts
+    return analyse_stage(db, analyser, advance=advance, limit=limit,
+                         analyse_batches=lambda inputs: pool.imap(_analyse_batch, inputs))
 
 
 def _classify_batch(docs: list[dict]) -> list[dict]:

@@ -13,7 +13,6 @@ at most the batch in hand and re-running finishes the rest.
 """
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 
@@ -44,45 +43,55 @@ def fit_text(text: str, limit: int = MAX_ANALYSE_CHARS) -> tuple[str, bool]:
     return head, True
 
 
-def analyse_stage(db, analyser, *, advance=None, limit: int | None = None) -> dict:
+def analyse_batch(analyser, batch: list[tuple]) -> list[tuple]:
+    """The analysis of one batch of articles ``(title, body, published_at, source_region)``: per
+    article its mentions, quotes, the NER model's named entities (None without one) and the length
+    its text was cut to (0: analysed whole; see :func:`fit_text`)."""
+    from nlp.entities import document_text
+
+    texts = [fit_text(document_text(title, body)) for title, body, _, _ in batch]
+    ner = getattr(analyser, "ner", None)
+    results = analyser.pipe([(text, published_at, region)
+                             for (text, _), (_, _, published_at, region) in zip(texts, batch)])
+    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None, len(text) if cut else 0)
+            for (text, cut), result in zip(texts, results)]
+
+
+def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analyse_batches=None) -> dict:
     """Write mentions and quotes for every article not yet analysed by ``analyser.version``.
 
+    Articles go in batches of ``BATCH_SIZE``, one transaction each (a crash redoes at most one
+    batch). ``analyse_batches`` (for ``cuttings.parallel``) maps the batches' inputs to their
+    :func:`analyse_batch` results elsewhere, in order; by default they are analysed here.
     Then quotes by a person whose article does not say whom they speak for are linked to the
     entity other articles state (:func:`link_known_speakers`; ``quotes.entity_method =
     'known_speaker'``), over the whole store, so the result does not depend on article order.
     """
-
     store.sync_entities(db, analyser.watchlist)
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
-    from nlp.entities import document_text
-
+    batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
+    inputs = ([(a["title"], a["body"], a["published_at"], a.get("source_region")) for a in batch]
+              for batch in batches)
+    if analyse_batches is None:
+        results = (analyse_batch(analyser, batch) for batch in inputs)
+    else:
+        results = analyse_batches(inputs)
     counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
-
-    def text_of(article: dict) -> str:
-        text, cut = fit_text(document_text(article["title"], article["body"]))
-        if cut:
-            counts["truncated"] += 1
-            log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
-                        len(article["body"] or ""), len(text))
-        return text
-
-    texts = ((text_of(a), a["published_at"], a.get("source_region")) for a in articles)
-    ner = getattr(analyser, "ner", None)
-    results = zip(articles, analyser.pipe(texts))
-    while True:
-        batch = list(itertools.islice(results, BATCH_SIZE))
-        if not batch:
-            counts["quotes_linked"] = link_known_speakers(db)
-            return counts
+    for batch, batch_results in zip(batches, results):
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
-            for article, result in batch:
-                named = ner.find(fit_text(document_text(article["title"], article["body"]))[0]) if ner else None
-                store.replace_analysis(db, article, analyser.version, result["mentions"], result["quotes"], named)
+            for article, (mentions, quotes, named, cut) in zip(batch, batch_results):
+                if cut:
+                    counts["truncated"] += 1
+                    log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
+                                len(article["body"] or ""), cut)
+                store.replace_analysis(db, article, analyser.version, mentions, quotes, named)
                 counts["articles"] += 1
-                counts["mentions"] += len(result["mentions"])
-                counts["quotes"] += len(result["quotes"])
+                counts["mentions"] += len(mentions)
+                counts["quotes"] += len(quotes)
         if advance:
             advance(len(batch))
+    counts["quotes_linked"] = link_known_speakers(db)
+    return counts
 
 
 def link_known_speakers(db) -> int:

@@ -8,7 +8,11 @@ last named speaker), splits the speaker's name from a role ("Chief Fire Officer 
 "Roger Phillips, Chair of the Fire Authority") and links the speaker to a watched body when the
 attribution (or an earlier description of the same person) contains a mention of it.
 
-Scare quotes ("power grab") of one to four words are dropped unless a speech verb attributes them.
+Scare quotes ("power grab") of one to four words are dropped unless their sentence attributes them
+(a speech verb, "According to X,", a sentence-final "..., X said." or "according to X", an attributed
+quotation earlier in the sentence); a headline's quotations and quoted titles are not quotes. In a
+text with no double quotation mark, single marks that open and close quotations are read as double.
+The rules are described in ``docs/watchlist.md`` ("Quotes").
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-4"
+QUOTES_VERSION = "quotes-5"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY = re.compile(
@@ -48,7 +52,8 @@ SPEECH_VERBS = (
     # participles that open a characterisation or a report ("..., calling it "unrelenting"") and
     # verbs of stating a view or posting one ("expressed their "disappointment"", "posted:")
     "calling|describing|branding|labelling|dubbing|terming|claiming|arguing|telling|noting|stressing|"
-    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets"
+    "urging|admitting|expressed|expresses|expressing|flagged|flags|posted|posts|tweeted|tweets|"
+    "alleged|alleges|cautioned|cautions"
 )
 
 
@@ -77,10 +82,11 @@ CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the counc
 NAMED_COUNCIL = re.compile(r"\b(?:[A-Z][\w&'-]*\s+)+Council\b(?!\s+(?:of\s+)?Fire)|\bcouncil leader\b")
 PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 # A quotation that is the title of something: 'under the headline "..."', 'a report entitled "..."'.
+TITLE_HINTS = ("eadline", "itled", "ashtag", "logan")   # substrings tested before TITLE_BEFORE
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
-TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "councillor", "sir", "dame", "brig", "brigadier",
+TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "coun", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
     "chief", "fire", "officer", "assistant", "deputy", "chairman", "chair", "chairwoman", "leader",
@@ -138,6 +144,9 @@ LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
+CANDIDATE = re.compile(r"\b(?:candidate|hopeful|would-be)\b(?!s)", re.IGNORECASE)
+CLAUSE_CONJUNCTION = re.compile(r"(?:,|;)\s+(?:while|but|whereas|although|though|and)\s+")
+QUOTED_SPAN = re.compile(r"[\"\u201c][^\"\u201c\u201d\n]*[\"\u201d]")
 SENTENCE_TAIL_ATTRIBUTION = re.compile(
     rf",\s*(?:according\s+to\s+(?P<according>[^,;:\"\u201c\u201d\n]{{3,80}}?)"
     rf"|(?P<speaker>[^,;:\"\u201c\u201d\n]{{3,80}}?)\s+{VERB})\s*[.!?]?\s*$")
@@ -216,6 +225,11 @@ def _word_start(word: str) -> str:
 def _whole_word(word: str) -> re.Pattern:
     """``\\bword\\b``, compiled once per word (surnames are looked up in every quote's article)."""
     return re.compile(rf"{_word_start(word)}\b")
+
+
+@functools.lru_cache(maxsize=8192)
+def _whole_word_any_case(word: str) -> re.Pattern:
+    return re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -313,6 +327,12 @@ def find_quotations(text: str) -> list[dict]:
 
 def _words(phrase: str) -> list[str]:
     return TOKEN.findall(phrase)
+
+
+def _first_word(phrase: str) -> str:
+    """The first word of a phrase, lowercase ("" if none)."""
+    parts = phrase.split(None, 1)
+    return parts[0].lower().strip(",.;:'\"()") if parts else ""
 
 
 def _is_capitalised(word: str) -> bool:
@@ -426,6 +446,10 @@ def _leading_name(phrase: str) -> str | None:
 ROLE_SYNONYM_OF = {"fire chief": "chief fire officer", "fire chiefs": "chief fire officers",
                    "fire boss": "chief fire officer", "police chief": "chief constable"}
 ROLE_SYNONYMS = re.compile(r"\b(?:" + "|".join(sorted(ROLE_SYNONYM_OF, key=len, reverse=True)) + r")\b")
+# Nouns that describe a person before their name ("retained firefighter Dave Eyres", "resident Ann Lee").
+PERSON_NOUNS = {"firefighter", "firefighters", "resident", "residents", "campaigner", "volunteer", "councillor",
+                "officer", "manager", "owner", "landlord", "worker", "driver", "nurse", "teacher", "pensioner",
+                "neighbour", "witness", "boss", "member", "activist", "organiser", "founder"}
 # The nouns a post ends in: "assistant chief fire officer", "the officer in charge", "head of finance".
 ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoman", "head", "director",
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
@@ -494,6 +518,7 @@ class QuoteAttributor:
         self._judged_runs: dict[int, tuple[int, str] | None] = {}
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
+        self._has_candidate: bool | None = None
         self.entity_counts: dict[str, int] = {}
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
@@ -517,7 +542,9 @@ class QuoteAttributor:
         station = self._station_body(role)
         if station is not None:
             return station   # "the officer in charge at Ellesmere Fire Station": that station's service
-        lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], role.lower())
+        lowered = role.lower()
+        if "chief" in lowered or "boss" in lowered:
+            lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], lowered)
         matching = [entity_id for entity_id, pattern in self.role_patterns if pattern.search(lowered)]
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
@@ -631,6 +658,12 @@ class QuoteAttributor:
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
         known = _known_body(self.known_people, speaker.name)
+        if self._candidate(speaker.name):
+            # "picked Coun John Campion as their candidate": standing for an office is not holding it
+            # (nor is the office's holder list, which names him, a statement of his body here)
+            if speaker.entity_id is not None and speaker.entity_id == _known_body(self.everyone, speaker.name):
+                speaker.entity_id = None
+            known = None
         if known is not None and known in self.entity_counts:
             return known
         if speaker.entity_id is not None:
@@ -652,7 +685,10 @@ class QuoteAttributor:
         """The body a document's words speak for ("the report", "the business case", "the
         authors"): the watched body the article says wrote, issued or commissioned it ("a report
         by the service", "the business case commissioned by Mr Campion")."""
-        words = [word.lower() for word in _words(name or "")]
+        # a cheap filter first (most speakers are no document), then the exact test on the words
+        if not name or name.rsplit(None, 1)[-1].lower().strip(".,;:)(\"'\u2019") not in DOCUMENT_WORDS | AUTHOR_WORDS:
+            return None
+        words = [word.lower() for word in _words(name)]
         if not words or words[-1] not in DOCUMENT_WORDS | AUTHOR_WORDS:
             return None
         nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
@@ -663,6 +699,26 @@ class QuoteAttributor:
             if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
                 return self.mentions[first]["entity_id"]
         return None
+
+    def _candidate(self, name: str | None) -> bool:
+        """Whether the article presents the person as a candidate ("picked Coun John Campion as
+        their candidate", "Independent candidate Mr Longmore"): "candidate" in the sentence that
+        names them, within a few words."""
+        if not name:
+            return False
+        if self._has_candidate is None:   # plain substring tests, any case: far cheaper than the regex
+            self._has_candidate = "andidate" in self.text or "opeful" in self.text or "ould-be" in self.text
+        if not self._has_candidate:
+            return False
+        for occurrence in _whole_word(name.split()[-1]).finditer(self.text):
+            window = self.text[max(0, occurrence.start() - 40):occurrence.end() + 120]
+            before, after = window[:occurrence.start() - max(0, occurrence.start() - 40)], window[
+                occurrence.end() - max(0, occurrence.start() - 40):]
+            before = SENTENCE_BREAK.split(before)[-1]
+            after = SENTENCE_BREAK.split(after)[0]
+            if CANDIDATE.search(before) or CANDIDATE.search(after):
+                return True
+        return False
 
     def _anonymous(self, speaker: Speaker) -> bool:
         """Whether the speaker is a source the article does not name ("the firefighter, who asked
@@ -748,17 +804,21 @@ class QuoteAttributor:
 
     def _judge_run(self, match: re.Match) -> tuple[int, str] | None:
         words = match.group(0).split()
+        first = 0
         for position, word in enumerate(words):
-            # A full stop ends the run unless it closes a title or an initial ("Dr.", "J.").
+            # A full stop ends a sentence unless it closes a title or an initial ("Dr.", "J."): the
+            # run's last sentence is what can name a person ("... and Malvern. Jan Lockett, of ...").
             if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
-                words = words[:position] + [word[:-1]]
-                break
-        index = 0
-        for position, word in enumerate(words):
+                if position == len(words) - 1:
+                    words = words[:position] + [word[:-1]]
+                    break
+                first = position + 1
+        index = first
+        for position, word in enumerate(words[first:], first):
             if word.lower().rstrip(".,") in NOT_NAME_WORDS:
                 index = position + 1
-        titled_at = _titled_tail(words) if index else None
-        if titled_at is not None and titled_at < index:
+        titled_at = _titled_tail(words) if index > first else None
+        if titled_at is not None and first <= titled_at < index:
             index = titled_at   # "Councillor Stuart West": a name after a title
         name_words = words[index:]
         while name_words and name_words[-1].lower() in HONOURS:
@@ -768,14 +828,14 @@ class QuoteAttributor:
         titled = name_words[0].lower().rstrip(".") in TITLES
         if titled and len(name_words) == 1:
             return None
-        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[:index])
+        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[first:index])
         preceding = self.text[max(0, match.start() - 40):match.start()].split()
         # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
         # preposition or the lowercase role before the name.
         according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-        role_before = bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS
+        role_before = not first and bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS
         preceded_by_role = preceded_by_role or role_before
-        if preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
+        if not first and preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
             return None
         after = self.text[match.end():match.end() + 40]
         if len(name_words) == 1 and not (SPEECH_VERB_NEXT.match(after) and len(
@@ -796,8 +856,19 @@ class QuoteAttributor:
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
     def _earlier_role(self, surname: str, before: int) -> str | None:
-        """The role written before the first naming of a person with this surname, before ``before``."""
-        for offset, name in self._people():
+        """The role written before the first naming of a person with this surname, before ``before``
+        (only the capitalised runs holding the surname are judged, not every run of the text)."""
+        self._runs()
+        judged = set()
+        for occurrence in _whole_word_any_case(surname).finditer(self.text, 0, before):
+            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
+            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
+                continue
+            judged.add(run)
+            person = self._run_person(run)
+            if person is None:
+                continue
+            offset, name = person
             if offset >= before:
                 break
             if name.split()[-1].lower() == surname:
@@ -904,9 +975,9 @@ class QuoteAttributor:
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
         while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
             segments = segments[:-1]      # "Councillor Carter, however, said"
-        while len(segments) > 1 and _words(segments[-1])[:1] and _words(segments[-1])[0].lower() in PREDICATE_OPENERS:
+        while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
-        while len(segments) > 1 and _words(segments[0])[:1] and _words(segments[0])[0].lower() in ADVERBIAL_OPENERS:
+        while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
@@ -958,6 +1029,13 @@ class QuoteAttributor:
         if not clause.rstrip().endswith((":", ",")) and not SHORT_REPORTED_TAIL.search(clause) and not (
                 self._quoted_words(quotation) > MAX_SCARE_QUOTE_WORDS and LONG_REPORTED_TAIL.search(clause)):
             return None
+        for boundary in reversed(list(CLAUSE_CONJUNCTION.finditer(clause))):
+            if VERB_IN_CLAUSE.search(clause, boundary.end()):
+                # "X said she had concerns, while Cllr Wells said the plans would "strip" it": the
+                # last clause with a speech verb is the quotation's
+                clause_start += boundary.end()
+                clause = clause[boundary.end():]
+                break
         relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
@@ -1013,6 +1091,11 @@ class QuoteAttributor:
         after_start = quotation["close_mark"] + 1
         line_end = self.text.find("\n", after_start)
         rest = self.text[after_start:line_end if line_end != -1 else len(self.text)]
+        if "," not in rest:
+            return None   # every sentence-final attribution follows a comma
+        # later quotations in the sentence are skipped over ('has made "solid headway" though it has
+        # "more to achieve", according to a report'), kept the same length so offsets hold
+        rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
         end = re.search(r"[.!?](?=\s|$)", rest)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None
@@ -1165,9 +1248,9 @@ class QuoteAttributor:
                     speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
-                document = speaker.name is not None and any(
-                    word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
+                document = False
                 if speaker.name is not None and not is_speaker_name(speaker.name):
+                    document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
                     speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
@@ -1182,7 +1265,8 @@ class QuoteAttributor:
                 # a headline's quotation: a scare quote, or the story's key quote repeated ('Plan a
                 # "wonderful gift", says MP'); the story itself quotes it
                 continue
-            if TITLE_BEFORE.search(self.text, max(0, quotation["open_mark"] - 40), quotation["open_mark"]):
+            window = self.text[max(0, quotation["open_mark"] - 40):quotation["open_mark"]]
+            if any(word in window for word in TITLE_HINTS) and TITLE_BEFORE.search(window):
                 continue   # 'under the headline "Rates relief hope"', 'a report entitled "..."': a title
             result = {
                 "speaker": speaker.name if speaker else None,
@@ -1213,8 +1297,8 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
         # Some outlets quote with single marks: 'Mr Ellis said: 'For fire operations, ...''. In a
         # text with no double mark, single marks that open and close quotations are read as double
         # ones (one character for one, so every offset holds).
-        if "'" not in text and "\u2018" not in text:
-            return []
+        if not SINGLE_OPENING.search(text):
+            return []   # no single mark opens a quotation (apostrophes only)
         text = single_quotes_as_double(text)
         if '"' not in text:
             return []
@@ -1222,6 +1306,7 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
 
 
 SINGLE_MARKS = re.compile("['\u2018\u2019]")
+SINGLE_OPENING = re.compile("(?:^|(?<=[\\s:(\u2013\u2014-]))['\u2018](?=[^\\W_])", re.MULTILINE)
 
 
 def single_quotes_as_double(text: str) -> str:

@@ -724,3 +724,45 @@ def test_single_marks_are_apostrophes_when_double_marks_quote(analyser):
 def test_body_of_documents_acronyms_and_newsroom_posts(analyser, text, speaker, entity):
     [quote] = quotes_of(analyser, text)
     assert (quote["speaker"], quote["entity_id"]) == (speaker, entity)
+
+
+@pytest.mark.parametrize("text, speaker", [
+    # a name right after a full stop that ends the previous sentence's capitalised words
+    ('Cover\n\nThe towns are Leominster and Malvern. Jan Lockett, of a residents\' group, wants both engines '
+     'kept.\n\n"Our ambulance station has already gone from the town," she said.', "Jan Lockett"),
+    # a lowercase noun describing the person before the name
+    ('Campaign\n\nRetained firefighter Dave Eyres cautioned that waits would double.\n\n"All the backing we '
+     'have had has been fantastic," he said.', "Dave Eyres"),
+    # "Coun" is a councillor's title
+    ('Candidate\n\nCoun Ann Hale thinks voters will value her record.\n\n"I have led a district council for '
+     'six years," she said.', "Coun Ann Hale"),
+])
+def test_pronoun_finds_the_person_named_before(analyser, text, speaker):
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == speaker
+
+
+def test_the_last_clause_with_a_speech_verb_attributes(analyser):
+    text = ('Malvern engines\n\nCllr Ann Hale said she had concerns about the town, while Cllr Tom Reed said the '
+            'plans would "strip the cover right down to the bone".')
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == "Cllr Tom Reed"
+
+
+def test_sentence_final_attribution_after_several_quotations(analyser):
+    text = ('Inspection\n\nThe county\'s service has made "solid headway", although it has "more to achieve", '
+            'according to Jane Doe.')
+    quotes = quotes_of(analyser, text)
+    assert [(quote["text"], quote["speaker"]) for quote in quotes] == [
+        ("solid headway", "Jane Doe"), ("more to achieve", "Jane Doe")]
+
+
+@pytest.mark.parametrize("text, entity", [
+    ('Candidate chosen\n\nParty members picked John Campion as their candidate for the election next May.\n\n'
+     '"I would run an open process to choose a deputy," Mr Campion said.', None),
+    ('Deputy chosen\n\nWest Mercia PCC John Campion has chosen a deputy.\n\n'
+     '"I ran an open process to choose a deputy," Mr Campion said.', "wm_pcc"),
+])
+def test_a_candidate_does_not_speak_for_the_office(analyser, text, entity):
+    [quote] = quotes_of(analyser, text, "2021-03-01")
+    assert quote["entity_id"] == entity
