@@ -345,11 +345,12 @@ def test_generic_reference_resolved_by_person_then_by_area():
     assert mentions_of(doc) == []
 
 
-def _small_watchlist():
+def _small_watchlist(text: str = SMALL_WATCHLIST):
+    """The watchlist of TOML ``text``, loaded from a file as users load theirs."""
     import tempfile
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "watchlist.toml"
-        path.write_text(SMALL_WATCHLIST)
+        path.write_text(text)
         return load_watchlist(path)
 
 
@@ -414,8 +415,5 @@ area_names = ["Wessex and Mercia"]
     ("Wessex and Mercia was a county until 1998. It had many farms.", []),
 ])
 def test_bare_area_name_names_the_body_in_a_fire_sentence(text, expected):
-    with __import__("tempfile").TemporaryDirectory() as directory:
-        path = Path(directory) / "watchlist.toml"
-        path.write_text(BARE_AREA_WATCHLIST)
-        nlp = build_nlp(load_watchlist(path))
+    nlp = build_nlp(_small_watchlist(BARE_AREA_WATCHLIST))
     assert mentions_of(nlp(text)) == expected
