@@ -556,7 +556,8 @@ class ReferenceResolver:
                     continue
                 if after.lower_ in (",", "and", "&") and end + 1 < len(doc) and doc[end + 1].is_title:
                     continue   # a list of areas goes on: its head, if any, says which bodies
-            sentence = doc[start].sent
+            # Without a sentencizer in the pipeline, the document is the sentence.
+            sentence = doc[start].sent if doc.has_annotation("SENT_START") else doc[:]
             context = sentence.text
             if sentence.start > 0:
                 context = doc[sentence.start - 1].sent.text + " " + context

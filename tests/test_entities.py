@@ -417,3 +417,16 @@ area_names = ["Wessex and Mercia"]
 def test_bare_area_name_names_the_body_in_a_fire_sentence(text, expected):
     nlp = build_nlp(_small_watchlist(BARE_AREA_WATCHLIST))
     assert mentions_of(nlp(text)) == expected
+
+
+def test_bare_area_name_without_a_sentencizer(tmp_path):
+    path = tmp_path / "watchlist.toml"
+    path.write_text(BARE_AREA_WATCHLIST)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("cuttings_watchlist_ruler")
+    nlp.add_pipe("cuttings_reference_resolver")
+    for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
+        nlp.config["initialize"]["components"][name] = {"watchlist_path": str(path)}
+    nlp.initialize()
+    doc = nlp("Loamshire's on-call crew was assisting Wessex & Mercia with rescues.")
+    assert mentions_of(doc) == [("Wessex & Mercia", "wmfrs")]
