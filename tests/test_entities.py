@@ -291,15 +291,22 @@ def mentions_of(doc):
     return [(span.text, span.label_) for span in doc.spans[MENTIONS_KEY]]
 
 
-def test_blank_pipeline_initialised_from_config(tmp_path):
+def blank_pipeline(tmp_path, watchlist_text: str):
+    """spacy.blank + the ruler and the resolver (no sentencizer), initialised from a watchlist file
+    named in the config, as a user's own pipeline would be."""
     path = tmp_path / "watchlist.toml"
-    path.write_text(SMALL_WATCHLIST)
+    path.write_text(watchlist_text)
     nlp = spacy.blank("en")
     nlp.add_pipe("cuttings_watchlist_ruler")
     nlp.add_pipe("cuttings_reference_resolver")
     for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
         nlp.config["initialize"]["components"][name] = {"watchlist_path": str(path)}
     nlp.initialize()
+    return nlp
+
+
+def test_blank_pipeline_initialised_from_config(tmp_path):
+    nlp = blank_pipeline(tmp_path, SMALL_WATCHLIST)
     doc = nlp("Crews from Loamshire Fire and Rescue Service were called.")
     assert mentions_of(doc) == [("Loamshire Fire and Rescue Service", "lfrs")]
     summary = nlp.analyze_pipes(pretty=False)["summary"]
@@ -420,13 +427,6 @@ def test_bare_area_name_names_the_body_in_a_fire_sentence(text, expected):
 
 
 def test_bare_area_name_without_a_sentencizer(tmp_path):
-    path = tmp_path / "watchlist.toml"
-    path.write_text(BARE_AREA_WATCHLIST)
-    nlp = spacy.blank("en")
-    nlp.add_pipe("cuttings_watchlist_ruler")
-    nlp.add_pipe("cuttings_reference_resolver")
-    for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
-        nlp.config["initialize"]["components"][name] = {"watchlist_path": str(path)}
-    nlp.initialize()
+    nlp = blank_pipeline(tmp_path, BARE_AREA_WATCHLIST)
     doc = nlp("Loamshire's on-call crew was assisting Wessex & Mercia with rescues.")
     assert mentions_of(doc) == [("Wessex & Mercia", "wmfrs")]
