@@ -176,17 +176,19 @@ def structural_names(watchlist: Watchlist, entity) -> tuple[str, ...]:
 
 
 SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
+SENT_CONTINUES = numpy.uint64(2 ** 64 - 1)   # SENT_START -1 (not a start), as the uint64 from_array takes
 
 
 @Language.factory("cuttings_sentencizer", assigns=["token.is_sent_start"], default_config={})
 def make_sentencizer(nlp: Language, name: str):
-    """Rule-based sentencizer, vectorised over token attributes.
+    """Rule-based sentencizer over token attributes.
 
     Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
     or quotation marks that follow; in addition a blank line (paragraph or headline break) always
-    ends a sentence.  Runs in numpy rather than a Python loop over tokens.
+    ends a sentence.  Reads the token attributes as one array and walks only the punctuation and
+    whitespace tokens, not every token.
     """
-    final_hashes = numpy.array([nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL], dtype="uint64")
+    final_hashes = {nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL}
     strings = nlp.vocab.strings
 
     @functools.lru_cache(maxsize=4096)
@@ -195,25 +197,34 @@ def make_sentencizer(nlp: Language, name: str):
         return "\n" in strings[orth_hash]
 
     def sentencizer(doc: Doc) -> Doc:
-        if len(doc) < 2:
+        length = len(doc)
+        if length < 2:
             return doc
         attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
-        orth, is_punct, is_space = (attributes[:, column] for column in range(3))
-        starts = numpy.full(len(doc), -1, dtype="int64")
+        # Only punctuation and whitespace tokens can end a sentence, and a sentence starts at the
+        # first token after one that is neither (quotation marks are punctuation): a few tokens
+        # per sentence, walked in Python, rather than numpy operations over every token.
+        marks = numpy.flatnonzero(attributes[:, 1] | attributes[:, 2])
+        starts = numpy.full(length, SENT_CONTINUES, dtype="uint64")
         starts[0] = 1
-        continuing = numpy.flatnonzero((is_punct | is_space) == 0)   # quotation marks are punctuation
-        punctuation = numpy.flatnonzero(is_punct)
-        ends = punctuation[(orth[punctuation, None] == final_hashes).any(axis=1)]
-        spaces = numpy.flatnonzero(is_space[:-1] == 1)
-        line_breaks = [int(index) for index in spaces if breaks_line(int(orth[index]))]
-        boundaries = numpy.concatenate([ends, numpy.array(line_breaks, dtype="int64")])
-        if len(boundaries) and len(continuing):
-            following = numpy.searchsorted(continuing, boundaries + 1)
-            following = following[following < len(continuing)]
-            starts[continuing[following]] = 1
-        starts[numpy.array(line_breaks, dtype="int64") + 1] = 1
-        starts[0] = 1
-        doc.from_array([SENT_START], starts.astype("uint64").reshape(-1, 1))
+        if len(marks):
+            mark_list = marks.tolist()
+            is_mark = set(mark_list)
+            last = length - 1
+            for index, orth, punct in zip(mark_list, attributes[marks, 0].tolist(), attributes[marks, 1].tolist()):
+                if punct:
+                    if orth not in final_hashes:
+                        continue
+                elif index == last or not breaks_line(orth):
+                    continue
+                else:
+                    starts[index + 1] = 1   # a line break always ends a sentence
+                following = index + 1
+                while following in is_mark:
+                    following += 1
+                if following < length:
+                    starts[following] = 1
+        doc.from_array([SENT_START], starts.reshape(-1, 1))
         return doc
 
     return sentencizer
