@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -245,8 +245,9 @@ class WatchlistRuler:
         self.nlp = nlp
         self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         self._patterns: list[dict] = []
-        self._targets: dict[int, tuple[str, str]] = {}   # match key -> (label, target)
-        self._order: dict[int, tuple[int, int]] = {}     # match key -> (label hash, target hash)
+        # match key -> (label hash, target hash, label, target): sorted after (start, end), the
+        # matches come in the order of their label and target hashes
+        self._rows: dict[int, tuple[int, int, str, str]] = {}
 
     def add_patterns(self, patterns: list[dict]) -> None:
         phrases: dict[str, list[str]] = {}
@@ -257,8 +258,7 @@ class WatchlistRuler:
             label, target = pattern["label"], pattern.get("id") or ""
             key = f"{label}\x1f{target}"
             key_hash = strings.add(key)   # the match id the PhraseMatcher returns
-            self._targets[key_hash] = (label, target)
-            self._order[key_hash] = (strings.add(label), strings.add(target) if target else 0)
+            self._rows[key_hash] = (strings.add(label), strings.add(target) if target else 0, label, target)
             phrases.setdefault(key, []).append(pattern["pattern"])
             self._patterns.append(dict(pattern))
         for key, texts in phrases.items():
@@ -280,12 +280,12 @@ class WatchlistRuler:
 
     def clear(self) -> None:
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
-        self._patterns, self._targets, self._order = [], {}, {}
+        self._patterns, self._rows = [], {}
 
     def __call__(self, doc: Doc) -> Doc:
-        found = {(start, end, key) for key, start, end in self.matcher(doc) if start != end}
-        ordered = sorted(found, key=lambda match: (match[0], match[1], *self._order[match[2]]))
-        doc._.set(MATCHES_EXTENSION, [(start, end, *self._targets[key]) for start, end, key in ordered])
+        rows = self._rows
+        found = sorted({(start, end, *rows[key]) for key, start, end in self.matcher(doc) if start != end})
+        doc._.set(MATCHES_EXTENSION, [(start, end, label, target) for start, end, _, _, label, target in found])
         return doc
 
     def to_disk(self, path, exclude=tuple()) -> None:
@@ -376,6 +376,8 @@ class ReferenceResolver:
         self.head_word_hashes = {strings.add(word) for word in ("fire", "and", "&", "rescue", "'s", "the")}
         self.fire_hashes = {strings.add(word) for word in ("fire", "rescue", "brigade", "brigades")}
         self.preposition_hashes = {strings.add(word) for word in AREA_PREPOSITIONS}
+        self.possessive_hash = strings.add("'s")
+        self.not_local_hashes = {strings.add(word) for word in NOT_LOCAL_WORDS}
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
                 holder.name for holder in entity.holders)
@@ -401,6 +403,7 @@ class ReferenceResolver:
         self.governed_by = {entity.id: [other.id for other in watchlist.entities if other.governs == entity.id]
                             for entity in watchlist.entities}
         self.holder_offices: dict[str, list[Entity]] = {}   # holder name -> offices they held, in watchlist order
+        self._offices: dict[tuple[str, dt.date | None], str] = {}   # (holder target, day) -> _office_of
         for entity in watchlist.entities:
             for holder in entity.holders:
                 offices = self.holder_offices.setdefault(holder.name, [])
@@ -638,7 +641,7 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
-        selected = self._select(doc, matches)
+        selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
         named: dict[str, list[int]] = {}
         for (start, _end), items in selected:
@@ -661,39 +664,48 @@ class ReferenceResolver:
 
         mentions: list[Span] = []
         for (start, end), items in selected:
-            for entity_id, method in self._resolve(items, doc, start, end, day, named, excluded):
+            for entity_id, method in self._resolve(items, doc, start, end, day, named, excluded, norm_list):
                 mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
-    @staticmethod
-    def _select(doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]):
-        """Longest-first non-overlapping matches, in text order.
+    def _select(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]],
+                norms: list[int] | None = None):
+        """Longest-first non-overlapping matches, in text order (``norms``: the doc's NORM
+        hashes, when the caller has them).
 
         A name of another body nested in a longer name survives ("PCC for West Mercia Police" also
         names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
         an exclusion of that body covers it.
         """
+        if norms is None:
+            norms = doc.to_array(NORM).tolist()
         occupied = bytearray(len(doc))
         chosen = []
-        for (start, end) in sorted(matches, key=lambda key: (key[0] - key[1], key[0])):
-            if any(occupied[start:end]):
+        for _negative_length, start, end in sorted([(start - end, start, end) for start, end in matches]):
+            if 1 in occupied[start:end]:
                 continue
             occupied[start:end] = b"\x01" * (end - start)
             chosen.append(((start, end), matches[(start, end)]))
+        if len(chosen) == len(matches):
+            chosen.sort()
+            return chosen   # no match inside another: nothing nested to keep
         by_start: dict[int, list[tuple[int, int]]] = {}
         for key in matches:
             by_start.setdefault(key[0], []).append(key)
         nested = []
+        possessive = self.possessive_hash
         for (start, end), items in chosen:
-            outer = {target for label, target in items if label in (NAME, FUZZY)}
+            outer = {target for label, target in items if label == NAME or label == FUZZY}
             if not outer:
                 continue
             inner_keys = [key for position in range(start, end) for key in by_start.get(position, ())
                           if key[1] <= end and key != (start, end)]
+            if not inner_keys:
+                continue
             exclusions = [(key, target) for key in inner_keys for label, target in matches[key] if label == EXCLUDE]
             for inner_start, inner_end in inner_keys:
-                if inner_end != end and doc[inner_end].norm_ != "'s":
+                if inner_end != end and norms[inner_end] != possessive:
                     continue
                 for label, target in matches[(inner_start, inner_end)]:
                     blocked = any(target == excluded and s2 <= inner_start and inner_end <= e2
@@ -729,10 +741,18 @@ class ReferenceResolver:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
         return self.linked[entity_id]
 
-    def _resolve(self, items, doc, start, end, day, named, excluded):
-        """(entity_id, method) pairs for the matches sharing one span."""
-        if len(items) == 1 and items[0][0] == NAME:
-            return [(items[0][1], "matched")]   # the common case: one body's name
+    def _resolve(self, items, doc, start, end, day, named, excluded, norms: list[int] | None = None):
+        """(entity_id, method) pairs for the matches sharing one span (``norms``: the doc's NORM
+        hashes, when the caller has them)."""
+        if len(items) == 1:
+            label, target = items[0]
+            if label == NAME:
+                return [(target, "matched")]   # the common case: one body's name
+            if label == GENERIC:   # the next most common: one generic reference ("the service")
+                if start > 0 and (doc[start - 1].norm if norms is None else norms[start - 1]) in self.not_local_hashes:
+                    return []
+                choice = self._resolve_generic([target], doc, start, end, named, excluded)
+                return [(choice, "inferred")] if choice else []
         # An exclusion blocks its own body only: "West Mercia Police and Crime Commissioner" is
         # excluded for the force and still names the commissioner.
         blocked = {target for label, target in items if label == EXCLUDE}
@@ -762,7 +782,8 @@ class ReferenceResolver:
         if all(label == PERSON for label, _ in items):
             return []   # a body's person settles references; the person is no mention of the body
         generic_targets = [target for label, target in items if label == GENERIC]
-        if generic_targets and start > 0 and doc[start - 1].norm_ in NOT_LOCAL_WORDS:
+        if generic_targets and start > 0 and (
+                doc[start - 1].norm if norms is None else norms[start - 1]) in self.not_local_hashes:
             return []   # "national fire service matters", "every fire service"
         if generic_targets:
             choice = self._resolve_generic(generic_targets, doc, start, end, named, excluded)
@@ -783,11 +804,17 @@ class ReferenceResolver:
 
     def _office_of(self, target: str, day: dt.date | None) -> str:
         """The office a holder mention means: the one held on ``day``, else the one ever held."""
-        entity_id, holder_name = target.split("|", 1)
-        for entity in self.holder_offices.get(holder_name, ()):
-            if any(holder.name == holder_name for holder in entity.holders_on(day)):
-                return entity.id
-        return entity_id
+        office = self._offices.get((target, day))
+        if office is None:
+            office, holder_name = target.split("|", 1)
+            for entity in self.holder_offices.get(holder_name, ()):
+                if any(holder.name == holder_name for holder in entity.holders_on(day)):
+                    office = entity.id
+                    break
+            if len(self._offices) > MAX_CACHED_WORDS:
+                self._offices.clear()
+            self._offices[(target, day)] = office
+        return office
 
     def _resolve_generic(self, candidates, doc, start, end, named, excluded) -> str | None:
         """The body a generic reference means.
@@ -906,14 +933,16 @@ class Analyser:
         mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
         if len(mention_spans):
-            sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            columns = doc.to_array([SENT_START, IDX, LENGTH])
+            sentence_starts = numpy.flatnonzero(columns[:, 0] == 1).tolist()
             if not sentence_starts or sentence_starts[0] != 0:
                 sentence_starts.insert(0, 0)
-            token_offsets = doc.to_array(IDX).tolist() + [len(text)]
+            token_offsets = columns[:, 1].tolist() + [len(text)]
+            lengths = columns[:, 2]
             paragraphs = paragraph_starts(text)
             for span in mention_spans:
                 start, end = span.start, span.end
-                start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
+                start_char, end_char = token_offsets[start], token_offsets[end - 1] + int(lengths[end - 1])
                 sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
                                 else len(doc))
