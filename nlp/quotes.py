@@ -106,7 +106,6 @@ OPENING_MARKS = "\u201c"
 CLOSING_MARKS = "\u201d"
 AMBIGUOUS_MARKS = '"'
 QUOTE_MARKS = OPENING_MARKS + CLOSING_MARKS + AMBIGUOUS_MARKS
-QUOTE_MARK_PATTERN = re.compile(f"[{QUOTE_MARKS}]")
 MAX_SCARE_QUOTE_WORDS = 4
 MAX_SPEAKER_WORDS = 9
 # An unattributed quotation this many paragraphs after an attributed one continues its speaker.
@@ -264,12 +263,28 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end in spans if end > start]
 
 
-def _quote_segments(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], bool]:
-    """Quoted ``(open, close)`` mark offsets inside one paragraph; True if the last one is unclosed."""
+def _quote_marks(text: str) -> list[int]:
+    """Offsets of every quotation mark in ``text``, in order (``str.find`` per mark: a few times
+    faster than a regex's match objects)."""
+    marks = []
+    for char in QUOTE_MARKS:
+        offset = text.find(char)
+        while offset != -1:
+            marks.append(offset)
+            offset = text.find(char, offset + 1)
+    marks.sort()
+    return marks
+
+
+def _quote_segments(text: str, start: int, end: int,
+                    marks: list[int] | None = None) -> tuple[list[tuple[int, int]], bool]:
+    """Quoted ``(open, close)`` mark offsets inside one paragraph; True if the last one is unclosed
+    (``marks``: the offsets of the text's quotation marks, when the caller has them)."""
     segments: list[tuple[int, int]] = []
     opened: int | None = None
-    for mark in QUOTE_MARK_PATTERN.finditer(text, start, end):
-        offset = mark.start()
+    if marks is None:
+        marks = _quote_marks(text)
+    for offset in marks[bisect.bisect_left(marks, start):bisect.bisect_left(marks, end)]:
         char = text[offset]
         if opened is None:
             if char in CLOSING_MARKS:
@@ -293,14 +308,14 @@ def find_quotations(text: str) -> list[dict]:
     quotations: list[dict] = []
     consumed: set[int] = set()        # paragraphs wholly inside an earlier continued quotation
     skip_first: set[int] = set()      # paragraphs whose first segment ended a continued quotation
-    marks = [mark.start() for mark in QUOTE_MARK_PATTERN.finditer(text)]
+    marks = _quote_marks(text)
     for index, (para_start, para_end) in enumerate(paragraphs):
         if index in consumed:
             continue
         first_mark = bisect.bisect_left(marks, para_start)
         if first_mark == len(marks) or marks[first_mark] >= para_end:
             continue   # no quotation mark in the paragraph
-        segments, unclosed = _quote_segments(text, para_start, para_end)
+        segments, unclosed = _quote_segments(text, para_start, para_end, marks)
         if index in skip_first:
             segments = segments[1:]
         for number, (open_mark, close_mark) in enumerate(segments):
@@ -312,7 +327,7 @@ def find_quotations(text: str) -> list[dict]:
                     next_start, next_end = paragraphs[last_paragraph + 1]
                     if text[next_start] not in OPENING_MARKS + AMBIGUOUS_MARKS:
                         break
-                    next_segments, next_unclosed = _quote_segments(text, next_start, next_end)
+                    next_segments, next_unclosed = _quote_segments(text, next_start, next_end, marks)
                     pieces.append((next_segments[0][0] + 1, next_segments[0][1]))
                     last_paragraph += 1
                     if len(next_segments) == 1 and next_unclosed:
@@ -1306,7 +1321,10 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
 
 
 SINGLE_MARKS = re.compile("['\u2018\u2019]")
-SINGLE_OPENING = re.compile("(?:^|(?<=[\\s:(\u2013\u2014-]))['\u2018](?=[^\\W_])", re.MULTILINE)
+# A mark at a line's start or after a space, colon, bracket or dash: written as the mark, then "not
+# after a character outside those" (which holds at the text's start), so that the regex engine
+# looks for the mark itself rather than trying every position of the text.
+SINGLE_OPENING = re.compile("['\u2018](?<![^\\s:(\u2013\u2014-]['\u2018])(?=[^\\W_])")
 
 
 def single_quotes_as_double(text: str) -> str:
