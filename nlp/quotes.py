@@ -360,6 +360,10 @@ POST_OF_BODY = re.compile(r"^['\u2019]s\s+(?:[a-z]+\s+){0,3}(?P<noun>[a-z]+)(?:\
 # Words that cannot be a surname even after a title ("Councillor Fire Authority" is no one).
 TITLED_STOP = {"the", "of", "and", "for", "fire", "police", "crime", "council", "county", "authority",
                "service", "services", "rescue", "commissioner", "chief", "officer", "brigade", "force"}
+# Unions of word sets tested in loops, built once.
+TITLED_STOP_OR_TITLES = TITLED_STOP | TITLES
+NOT_A_SUBJECT_WORDS = LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS
+TRAILING_ASIDE_WORDS = LEADING_FUNCTION_WORDS | {"though", "too"}
 
 
 def _titled_tail(words: list[str]) -> int | None:
@@ -371,7 +375,7 @@ def _titled_tail(words: list[str]) -> int | None:
         if start < 0:
             break
         if words[start].lower().rstrip(".") in TITLES and all(
-                _is_capitalised(word) and word.lower() not in TITLED_STOP | TITLES for word in words[start + 1:]):
+                _is_capitalised(word) and word.lower() not in TITLED_STOP_OR_TITLES for word in words[start + 1:]):
             return start
     return None
 
@@ -470,6 +474,7 @@ ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoma
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
               "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
               "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+ROLE_OR_PERSON_NOUNS = CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS   # a word before a name that makes it a person's
 
 
 def _initials_of(acronym: str, name: str) -> bool:
@@ -701,10 +706,10 @@ class QuoteAttributor:
         authors"): the watched body the article says wrote, issued or commissioned it ("a report
         by the service", "the business case commissioned by Mr Campion")."""
         # a cheap filter first (most speakers are no document), then the exact test on the words
-        if not name or name.rsplit(None, 1)[-1].lower().strip(".,;:)(\"'\u2019") not in DOCUMENT_WORDS | AUTHOR_WORDS:
+        if not name or name.rsplit(None, 1)[-1].lower().strip(".,;:)(\"'\u2019") not in DOCUMENT_OR_AUTHOR_WORDS:
             return None
         words = [word.lower() for word in _words(name)]
-        if not words or words[-1] not in DOCUMENT_WORDS | AUTHOR_WORDS:
+        if not words or words[-1] not in DOCUMENT_OR_AUTHOR_WORDS:
             return None
         nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
             DOCUMENT_WORDS - NEWSPAPER_WORDS)
@@ -848,7 +853,7 @@ class QuoteAttributor:
         # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
         # preposition or the lowercase role before the name.
         according = [word.lower() for word in preceding[-2:]] == ["according", "to"]
-        role_before = not first and bool(preceding) and preceding[-1].lower() in CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS
+        role_before = not first and bool(preceding) and preceding[-1].lower() in ROLE_OR_PERSON_NOUNS
         preceded_by_role = preceded_by_role or role_before
         if not first and preceding and preceding[-1].lower() in PREPOSITIONS and not (preceded_by_role or according):
             return None
@@ -907,7 +912,7 @@ class QuoteAttributor:
                     phrase.insert(0, word)
             role = None
             if phrase and phrase[-1].lower() in CONTENT_ROLE_WORDS:
-                while phrase and phrase[0].lower() in DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}:
+                while phrase and phrase[0].lower() in NOT_ROLE_LEAD_WORDS:
                     phrase = phrase[1:]
                 role = " ".join(phrase) or None
             self._people_roles[offset] = role
@@ -985,10 +990,10 @@ class QuoteAttributor:
         end = start + len(phrase)
         if phrase.lower() in PRONOUNS:
             return self._pronoun_speaker(start, phrase)
-        if all(word.lower() in LEADING_FUNCTION_WORDS | RELATIVE_PRONOUNS for word in _words(phrase)):
+        if all(word.lower() in NOT_A_SUBJECT_WORDS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
         segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
-        while len(segments) > 1 and segments[-1].strip().lower() in LEADING_FUNCTION_WORDS | {"though", "too"}:
+        while len(segments) > 1 and segments[-1].strip().lower() in TRAILING_ASIDE_WORDS:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
@@ -1472,6 +1477,8 @@ ORGANISATION_WORDS = {
 }
 AUTHOR_WORDS = {"author", "authors", "writer", "writers"}
 NEWSPAPER_WORDS = {"news", "star", "times", "gazette", "advertiser", "journal", "echo", "observer", "herald", "mercury"}
+DOCUMENT_OR_AUTHOR_WORDS = DOCUMENT_WORDS | AUTHOR_WORDS
+DOCUMENT_OR_TIME_WORDS = DOCUMENT_WORDS | TIME_WORDS
 
 
 @functools.lru_cache(maxsize=256)
@@ -1483,6 +1490,9 @@ def _document_by(nouns: tuple[str, ...]) -> re.Pattern:
 
 DOCUMENT_OF = re.compile(r"^(?P<owner>.+?)['\u2019]s\s+(?:" + "|".join(sorted(DOCUMENT_WORDS)) + r")$", re.IGNORECASE)
 DESCRIPTIVE_DETERMINERS = {"a", "an", "the", "one", "another", "its", "his", "her", "their"}
+# Words before a role that are not part of it ("according to the area manager Jo Lee").
+NOT_ROLE_LEAD_WORDS = DESCRIPTIVE_DETERMINERS | PREPOSITIONS | {"according", "to"}
+SPEAKER_ROLE_ENDS = CONTENT_ROLE_WORDS | {"manager", "officer", "surveyor", "spokesman"}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -1497,7 +1507,7 @@ def is_speaker_name(name: str | None) -> bool:
     if (words[0].lower().rstrip(".") in TITLES and len(words) > 1) or (
             len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])):
         return all(_is_capitalised(word) for word in words[1:]) and not any(
-            word.lower() in DOCUMENT_WORDS | TIME_WORDS for word in words[1:])   # "councillor David Minnery"
+            word.lower() in DOCUMENT_OR_TIME_WORDS for word in words[1:])   # "councillor David Minnery"
     lowered = [word.lower().strip(".") for word in words]
     half = len(lowered) // 2
     if len(lowered) % 2 == 0 and half and lowered[:half] == lowered[half:]:
@@ -1516,7 +1526,7 @@ def is_speaker_name(name: str | None) -> bool:
         return False             # "put a business case before the public"
     if any(word in ORGANISATION_WORDS for word in lowered) or (len(words) == 1 and words[0].isupper()):
         return True              # "Shropshire Council", "HWFRS", "FBU"
-    if len(words) > 1 and lowered[-1] in CONTENT_ROLE_WORDS | {"manager", "officer", "surveyor", "spokesman"}:
+    if len(words) > 1 and lowered[-1] in SPEAKER_ROLE_ENDS:
         return True              # "Shrewsbury Station Manager"
     return person_key(name) is not None
 
@@ -1555,7 +1565,7 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
         return None
-    stop = TITLED_STOP | TITLES if titled and len(words) <= 3 else NOT_NAME_WORDS
+    stop = TITLED_STOP_OR_TITLES if titled and len(words) <= 3 else NOT_NAME_WORDS
     if not all(_is_capitalised(word) and word.lower() not in stop for word in words):
         return None
     return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
