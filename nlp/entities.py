@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -933,16 +933,15 @@ class Analyser:
         mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
         if len(mention_spans):
-            columns = doc.to_array([SENT_START, IDX, LENGTH])
+            columns = doc.to_array([SENT_START, IDX])
             sentence_starts = numpy.flatnonzero(columns[:, 0] == 1).tolist()
             if not sentence_starts or sentence_starts[0] != 0:
                 sentence_starts.insert(0, 0)
             token_offsets = columns[:, 1].tolist() + [len(text)]
-            lengths = columns[:, 2]
             paragraphs = paragraph_starts(text)
             for span in mention_spans:
                 start, end = span.start, span.end
-                start_char, end_char = token_offsets[start], token_offsets[end - 1] + int(lengths[end - 1])
+                start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
                 sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
                                 else len(doc))
