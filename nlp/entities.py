@@ -687,21 +687,23 @@ class ReferenceResolver:
                 continue
             occupied[start:end] = b"\x01" * (end - start)
             chosen.append(((start, end), matches[(start, end)]))
+        chosen.sort()
         if len(chosen) == len(matches):
-            chosen.sort()
             return chosen   # no match inside another: nothing nested to keep
-        by_start: dict[int, list[tuple[int, int]]] = {}
+        # The matches left out that lie inside a chosen one, by the chosen one they lie in (at most
+        # one chosen match covers a position: the last one starting at or before it).
+        chosen_starts = [start for (start, _end), _items in chosen]
+        inside: dict[int, list[tuple[int, int]]] = {}
         for key in matches:
-            by_start.setdefault(key[0], []).append(key)
+            outer_index = bisect.bisect_right(chosen_starts, key[0]) - 1
+            if outer_index >= 0 and key[1] <= chosen[outer_index][0][1] and key != chosen[outer_index][0]:
+                inside.setdefault(outer_index, []).append(key)
         nested = []
         possessive = self.possessive_hash
-        for (start, end), items in chosen:
+        for outer_index, inner_keys in inside.items():
+            (start, end), items = chosen[outer_index]
             outer = {target for label, target in items if label == NAME or label == FUZZY}
             if not outer:
-                continue
-            inner_keys = [key for position in range(start, end) for key in by_start.get(position, ())
-                          if key[1] <= end and key != (start, end)]
-            if not inner_keys:
                 continue
             exclusions = [(key, target) for key in inner_keys for label, target in matches[key] if label == EXCLUDE]
             for inner_start, inner_end in inner_keys:
@@ -712,8 +714,9 @@ class ReferenceResolver:
                                   for (s2, e2), excluded in exclusions)
                     if label == NAME and target not in outer and not blocked:
                         nested.append(((inner_start, inner_end), [(label, target)]))
-        chosen.extend(nested)
-        chosen.sort()
+        if nested:
+            chosen.extend(nested)
+            chosen.sort()
         return chosen
 
     def _region_counts(self, doc: Doc) -> Counter:
