@@ -935,13 +935,15 @@ class Analyser:
     def _result(self, text: str, doc: Doc) -> dict:
         mention_spans = doc.spans.get(MENTIONS_KEY, [])
         mentions = []
+        breaks = None   # the text's paragraph breaks, for the mentions' paragraphs and the quotations
         if len(mention_spans):
             columns = doc.to_array([SENT_START, IDX])
             sentence_starts = numpy.flatnonzero(columns[:, 0] == 1).tolist()
             if not sentence_starts or sentence_starts[0] != 0:
                 sentence_starts.insert(0, 0)
             token_offsets = columns[:, 1].tolist() + [len(text)]
-            paragraphs = paragraph_starts(text)
+            breaks = quote_extractor.paragraph_breaks(text)
+            paragraphs = [0] + [end for _start, end in breaks]
             for span in mention_spans:
                 start, end = span.start, span.end
                 start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
@@ -958,6 +960,7 @@ class Analyser:
                     "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
                 })
-        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist, doc.user_data.get(PUBLISHED_AT_KEY))
+        quotes = quote_extractor.extract_quotes(text, mentions, self.watchlist, doc.user_data.get(PUBLISHED_AT_KEY),
+                                                breaks)
         return {"mentions": mentions, "quotes": quotes}
 

@@ -254,11 +254,16 @@ class Speaker:
 NO_SPEAKER = Speaker(name=None)
 
 
-def _paragraph_spans(text: str) -> list[tuple[int, int]]:
+def paragraph_breaks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of the blank-line breaks between the paragraphs of ``text``."""
+    return [match.span() for match in PARAGRAPH_BREAK.finditer(text)]
+
+
+def _paragraph_spans(text: str, breaks: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     spans, start = [], 0
-    for match in PARAGRAPH_BREAK.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
+    for break_start, break_end in paragraph_breaks(text) if breaks is None else breaks:
+        spans.append((start, break_start))
+        start = break_end
     spans.append((start, len(text)))
     return [(start, end) for start, end in spans if end > start]
 
@@ -302,9 +307,10 @@ def _quote_segments(text: str, start: int, end: int,
     return segments, False
 
 
-def find_quotations(text: str) -> list[dict]:
-    """Raw quotations: offsets of the quoted pieces (marks excluded) and the paragraphs they span."""
-    paragraphs = _paragraph_spans(text)
+def find_quotations(text: str, breaks: list[tuple[int, int]] | None = None) -> list[dict]:
+    """Raw quotations: offsets of the quoted pieces (marks excluded) and the paragraphs they span
+    (``breaks``: the text's ``paragraph_breaks``, when the caller has them)."""
+    paragraphs = _paragraph_spans(text, breaks)
     quotations: list[dict] = []
     consumed: set[int] = set()        # paragraphs wholly inside an earlier continued quotation
     skip_first: set[int] = set()      # paragraphs whose first segment ended a continued quotation
@@ -1307,10 +1313,12 @@ class QuoteAttributor:
         return results
 
 
-def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at: str | None = None) -> list[dict]:
+def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at: str | None = None,
+                   breaks: list[tuple[int, int]] | None = None) -> list[dict]:
     """Quotes in ``text``: ``{"speaker", "speaker_role", "entity_id", "text", "start_char", "end_char"}``.
 
-    ``published_at`` (ISO date) picks the role a watchlist person held on that day."""
+    ``published_at`` (ISO date) picks the role a watchlist person held on that day; ``breaks``
+    are the text's ``paragraph_breaks``, when the caller has them."""
     if not text:
         return []
     if not any(mark in text for mark in QUOTE_MARKS):
@@ -1322,7 +1330,8 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
         text = single_quotes_as_double(text)
         if '"' not in text:
             return []
-    return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text))
+    # (single marks made double keep every offset, so the breaks between paragraphs hold)
+    return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text, breaks))
 
 
 SINGLE_MARKS = re.compile("['\u2018\u2019]")
