@@ -205,13 +205,14 @@ def make_sentencizer(nlp: Language, name: str):
         # first token after one that is neither (quotation marks are punctuation): a few tokens
         # per sentence, walked in Python, rather than numpy operations over every token.
         marks = numpy.flatnonzero(attributes[:, 1] | attributes[:, 2])
-        starts = numpy.full(length, SENT_CONTINUES, dtype="uint64")
+        starts = numpy.empty(length, dtype=numpy.uint64)
+        starts.fill(SENT_CONTINUES)
         starts[0] = 1
         if len(marks):
             mark_list = marks.tolist()
             is_mark = set(mark_list)
             last = length - 1
-            for index, orth, punct in zip(mark_list, attributes[marks, 0].tolist(), attributes[marks, 1].tolist()):
+            for index, (orth, punct, _space) in zip(mark_list, attributes[marks].tolist()):
                 if punct:
                     if orth not in final_hashes:
                         continue
@@ -404,6 +405,9 @@ class ReferenceResolver:
                             for entity in watchlist.entities}
         self.holder_offices: dict[str, list[Entity]] = {}   # holder name -> offices they held, in watchlist order
         self._offices: dict[tuple[str, dt.date | None], str] = {}   # (holder target, day) -> _office_of
+        # Entity ids and methods -> their StringStore hashes, for the mention spans' labels and ids.
+        self._label_hashes = {name: strings.add(name) for name in itertools.chain(
+            self.entities, ("matched", "fuzzy", "inferred"))}
         for entity in watchlist.entities:
             for holder in entity.holders:
                 offices = self.holder_offices.setdefault(holder.name, [])
@@ -663,9 +667,11 @@ class ReferenceResolver:
         excluded = {target for _key, items in selected for label, target in items if label == EXCLUDE}
 
         mentions: list[Span] = []
+        hashes = self._label_hashes
         for (start, end), items in selected:
             for entity_id, method in self._resolve(items, doc, start, end, day, named, excluded, norm_list):
-                mentions.append(Span(doc, start, end, label=entity_id, span_id=method))
+                mentions.append(Span(doc, start, end, label=hashes.get(entity_id) or entity_id,
+                                     span_id=hashes.get(method) or method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
