@@ -12,8 +12,9 @@ Every model consumes *rows*, plain dicts built from a document
   words rather than which body it is), the article's paragraphs, plus the entity
   id and counts.
 
-At prediction time the caller passes mentions and quotes (from the spaCy stage);
-for training, ``doc_from_record`` derives them from the labelled surface forms.
+Mentions and quotes are always the analyser's (the spaCy stage's): stored ones at prediction,
+and for training and evaluation ``nlp.classify.record_document`` (the same analyser run over the
+labelled records), so the models learn from what they read when they serve.
 The sklearn feature union over a row is built by ``text_features``; the feature
 set (``FEATURE_SETS``) picks TF-IDF, sentence embeddings (``nlp.embeddings``) or both.
 """
@@ -47,7 +48,6 @@ OTHER_PLACEHOLDER = "OTHERBODY"
 LEAD_PARAGRAPHS = 2
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
-_QUOTED = re.compile(r"\"([^\"]{3,})\"|\u201c([^\u201d]{3,})\u201d")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -58,34 +58,6 @@ def split_sentences(text: str) -> list[str]:
         if paragraph:
             sentences.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
     return sentences
-
-
-def doc_from_record(record: dict) -> dict:
-    """A prediction-style document for a labelled record.
-
-    Mentions: every sentence (headline included) containing one of the entity's
-    labelled surface forms verbatim (``surface``: the first form found). Quotes:
-    quoted passages of a paragraph whose unquoted part names the entity (the
-    speaker being the surface form found).
-    """
-    entities: dict[str, list[str]] = record.get("entities") or {}
-    title, body = record.get("title", ""), record.get("body", "")
-    mentions, quotes = [], []
-    for sentence in [title, *split_sentences(body)]:
-        for entity_id, forms in entities.items():
-            surface = next((form for form in forms if form in sentence), None)
-            if surface:
-                mentions.append({"entity_id": entity_id, "surface": surface, "sentence": sentence})
-    for paragraph in re.split(r"\n\s*\n", body):
-        passages = [m.group(1) or m.group(2) for m in _QUOTED.finditer(paragraph)]
-        if not passages:
-            continue
-        narration = _QUOTED.sub(" ", paragraph)
-        for entity_id, forms in entities.items():
-            speaker = next((form for form in forms if form in narration), None)
-            if speaker:
-                quotes.extend({"speaker": speaker, "entity_id": entity_id, "text": p} for p in passages)
-    return {"title": title, "body": body, "mentions": mentions, "quotes": quotes}
 
 
 # Tone cues from the label guide's conventions (LABELS.md, tone): what makes a portrayal negative
