@@ -70,7 +70,7 @@ TONE_CUES = {
     "cover": r"\b(?:response times?|slower|delay(?:s|ed)?|unavailab(?:le|ility)|off the run|cover(?:age)? "
              r"(?:gaps?|shortfall)|crewing (?:problems?|shortages?)|shortages?|understaff(?:ed|ing))\b",
     "failure": r"\b(?:fail(?:ed|s|ing|ure|ures)?|mistakes?|errors?|blunders?|shortcomings|weakness(?:es)?|"
-               r"concerns?|criticis(?:ed|m|es)|critical|poor|inadequate|requires? improvement|"
+               r"concerns?|criticis(?:ed|m|es)|critical|poor|inadequate|requir(?:es?|ing) improvement|"
                r"lessons (?:to be )?learn(?:ed|t)|apologi[sz](?:e|ed|es))\b",
     "misconduct": r"\b(?:misconduct|bullying|harassment|discriminat(?:ion|ory)|sexis[tm]|racis[tm]|inquiry|"
                   r"investigat(?:ion|ed|ing)|suspend(?:ed|ing)?|suspension|dismiss(?:ed|al)|sacked|tribunal|"
@@ -79,7 +79,7 @@ TONE_CUES = {
     "rescue": r"\b(?:rescu(?:e|ed|es|ing)|saved|life-saving|lifesaving|pulled (?:free|from|out)|freed|"
               r"brought to safety|led to safety|revived|resuscitat(?:e|ed|ion)|survived)\b",
     "praise": r"\b(?:prais(?:e|ed|es|ing)|commend(?:ed|ation)|award(?:s|ed)?|outstanding|good|excellent|"
-              r"improve(?:d|ment|ments)|proud|brave(?:ry)?|heroic|heroes|thank(?:ed|s)?|grateful|"
+              r"(?<!requires )(?<!require )(?<!requiring )improve(?:d|ment|ments)|proud|brave(?:ry)?|heroic|heroes|thank(?:ed|s)?|grateful|"
               r"recogni(?:s|z)ed|success(?:ful)?|celebrat(?:e|ed|es|ing)|medal|honour(?:ed)?|welcomed?)\b",
     "grade": r"\b(?:HMICFRS|inspect(?:ion|ors?|ed)|rated|rating|graded)\b",
 }
@@ -98,6 +98,8 @@ def literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
                 if not prefix and value is constants.AT_BOUNDARY:
                     bounded = True
                 continue
+            if op in (constants.ASSERT, constants.ASSERT_NOT):
+                continue   # a lookahead or lookbehind consumes nothing ("(?<!requires )improvement")
             if op is constants.LITERAL:
                 prefix += chr(value)
                 continue

@@ -449,6 +449,7 @@ def test_cue_counts_are_those_of_case_insensitive_findall():
     from nlp.features import TONE_CUES, TOPIC_CUES, CuePatterns, _paragraphs
     awkward = ["", "£5m £ £", "İnspection ıt ſaved \u212aELVIN", "CUTS cuts-cuts cutting Cutting", "co-location CO-LOCATE",
                "fire\nauthority fire authority", "take over takeover Takeovers", "Requires Improvement improvement",
+               "rated requires improvement, requiring improvement; an improvement", "improved",
                "smoke alarms smoke", "Crews were called. Crews called", "rescued\u00a0a dog; RESCUE", "café cuts"]
     records = load_corpus()[::6]
     texts = awkward + [p for record in records for p in _paragraphs(record)]
@@ -467,6 +468,8 @@ def test_literal_prefixes_and_line_breaks_of_a_pattern():
     from nlp.features import literal_prefixes, matches_newline
     assert literal_prefixes(r"\b(?:cuts?|cutting|loss of|£)\b") == {("cut", True), ("loss of", True), ("£", False)}
     assert literal_prefixes(r"\b(?:a|\w+)") is None
+    # lookarounds consume nothing: the literal after them still starts every match
+    assert literal_prefixes(r"\b(?:good|(?<!requires )improve(?:d|ment))\b") == {("good", True), ("improved", True), ("improvement", True)}
     assert not matches_newline(r"\b(?:fire (?:and rescue )?authorit(?:y|ies))\b")
     assert matches_newline(r"a\sb") and matches_newline(r"a.b") and matches_newline(r"a[^x]b")
 
