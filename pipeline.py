@@ -361,12 +361,14 @@ def training_records(db=None, corpus_dir=None, scheme=None):
 
 def train_models_into(db, models_path, features, folds):
     from cuttings.stages import models_dir
-    from nlp.classify import TrainingError, train_models
+    from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, scheme=scheme)
+        # the models learn from the configured analyser's mentions and quotes: what they read when serving
+        analyse_records(records, load_analyser())
         out = models_dir(models_path)
         out.mkdir(parents=True, exist_ok=True)
         # Minutes of work: an elapsed-time bar on a terminal (nothing when piped).
@@ -427,7 +429,7 @@ def parse_seeds(seeds: str | None) -> list[int] | None:
 def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json) -> dict:
     """The classifier part of `cuttings evaluate`: held-out file, k-fold CV, leave-one-slice-out, repeated
     CV over fold seeds, or a side-by-side comparison of feature sets. Prints tables unless ``as_json``."""
-    from nlp.classify import (cross_validate, evaluate_models, evaluate_protocol, format_comparison,
+    from nlp.classify import (analyse_records, cross_validate, evaluate_models, evaluate_protocol, format_comparison,
                               format_protocol, format_report, summarise_seeds)
     from nlp.corpus import load_jsonl
     from nlp.embeddings import EmbeddingUnavailable
@@ -443,10 +445,10 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
         if data_path:
-            labelled = load_jsonl(data_path, scheme)  # check the file before loading models
+            labelled = analyse_records(load_jsonl(data_path, scheme), load_analyser())  # the file first, then models
             report = evaluate_models(load_classifier(models_path), labelled, scheme)
         else:
-            records = training_records(scheme=scheme)
+            records = analyse_records(training_records(scheme=scheme), load_analyser())
             if len(feature_sets) > 1:
                 reports = {f: cross_validate(records, scheme, features=f, folds=folds, split=split, tasks=tasks)
                            for f in feature_sets}

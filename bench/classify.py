@@ -45,6 +45,7 @@ import time  # noqa: E402
 
 from nlp.classify import (  # noqa: E402
     PARAMS,
+    record_document,
     Classifier,
     cross_validate,
     evaluate_protocol,
@@ -55,7 +56,7 @@ from nlp.classify import (  # noqa: E402
 )
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
-from nlp.features import DEFAULT_FEATURES, FEATURE_SETS, doc_from_record  # noqa: E402
+from nlp.features import DEFAULT_FEATURES, FEATURE_SETS  # noqa: E402
 from nlp.scheme import load_scheme  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
             for card in cards:
                 print(f"  {card['model_version']}: {card['train_seconds']:.1f} s")
         classifier = Classifier.load(models_dir)
-        docs = [doc_from_record(record) for record in records]
+        docs = [record_document(record) for record in records]
         classifier.predict_many(docs[:10])  # warm up (loads the embedder)
         # Each copy of the corpus its own call: a call shares embeddings and text analysis among its
         # own documents only, so a copy must not reuse another's.
@@ -143,7 +144,7 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
             train_models(records, scheme, models_dir, folds=2)
             print(f"models trained by the working tree ({time.process_time() - started:.0f} s CPU, 2-fold CV cards)")
         docs_path = scratch / "docs.json"
-        docs_path.write_text(json.dumps([doc_from_record(record) for record in records]), encoding="utf-8")
+        docs_path.write_text(json.dumps([record_document(record) for record in records]), encoding="utf-8")
         rates: dict[str, list[float]] = {revision: [], "working tree": []}
         outputs = {}
         for round_ in range(rounds):

@@ -58,7 +58,6 @@ from nlp.features import (
     SharedTfidf,
     analysis_key,
     article_row,
-    doc_from_record,
     sharing_analysis,
     text_features,
     tone_row,
@@ -226,6 +225,55 @@ class TrainingError(NlpError, ValueError):
 
 # ---------------------------------------------------------------- examples
 
+# What the classify stage reads of an article's analysis (``cuttings.store.analyses_of``): the
+# models train and are scored on these fields of the analyser's output, never on the labels.
+SERVED_MENTION_FIELDS = ("entity_id", "surface", "start_char", "end_char", "sentence", "paragraph", "method")
+SERVED_QUOTE_FIELDS = ("speaker", "speaker_role", "entity_id", "text", "start_char", "end_char")
+_default_analysers: list = []
+# The prediction scored for a labelled (article, body) pair whose body the analyser does not find
+# in the article: the classify stage gives it no tone, so it counts as a miss of its true label.
+NOT_FOUND = "(not found)"
+
+
+def analyse_records(records: list[dict], analyser=None) -> list[dict]:
+    """Give each labelled record the mentions and quotes the ``analyse`` stage would store for its
+    text (``record["analysis"]``: ``{"version", "mentions", "quotes"}``), so that the models are
+    trained and scored on what they read when they serve, not on the labelled surface forms.
+
+    ``analyser``: the configured one (``cuttings.stages.load_analyser``); records analysed by
+    another version are analysed again. Without it, records not analysed yet are analysed by the
+    default watchlist's ``nlp.entities.Analyser`` (built once). Returns ``records``."""
+    from nlp.entities import Analyser, document_text
+
+    if analyser is None:
+        pending = [record for record in records if record.get("analysis") is None]
+        if pending and not _default_analysers:
+            _default_analysers.append(Analyser())
+        analyser = _default_analysers[0] if pending else None
+    else:
+        pending = [record for record in records if (record.get("analysis") or {}).get("version") != analyser.version]
+    if not pending:
+        return records
+    results = analyser.pipe([(document_text(record.get("title"), record.get("body")), record.get("date"))
+                             for record in pending])
+    for record, result in zip(pending, results):
+        record["analysis"] = {
+            "version": analyser.version,
+            "mentions": [{field: mention.get(field) for field in SERVED_MENTION_FIELDS} for mention in result["mentions"]],
+            "quotes": [{field: quote.get(field) for field in SERVED_QUOTE_FIELDS} for quote in result["quotes"]],
+        }
+    return records
+
+
+def record_document(record: dict) -> dict:
+    """The document the classifiers read for a labelled record, as the classify stage builds it
+    for a stored article: title, body and the analyser's mentions and quotes (``analyse_records``)."""
+    if record.get("analysis") is None:
+        analyse_records([record])
+    analysis = record["analysis"]
+    return {"title": record.get("title", ""), "body": record.get("body", ""),
+            "mentions": analysis["mentions"], "quotes": analysis["quotes"]}
+
 
 def _task_examples(
     records: list[dict], task: Task, stacked: tuple[Task, ...] = ()
@@ -236,17 +284,20 @@ def _task_examples(
     record's labels of the ``stacked`` tasks (``stacked_labels``) for stacking.
     """
     rows, targets, groups = [], [], []
+    analyse_records([record for record in records if record.get(task.name) is not None])
     for record in records:
         value = record.get(task.name)
         if value is None:
             continue
-        doc = doc_from_record(record)
+        doc = record_document(record)
         if task.kind == "per_entity":
             article = article_row(doc)
             stacked_labels = {stacked_task.name: record.get(stacked_task.name) for stacked_task in stacked}
+            found = {mention["entity_id"] for mention in doc["mentions"]}
             for entity_id, label in value.items():
                 row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article)
-                row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels)
+                row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels,
+                           found=entity_id in found)
                 rows.append(row)
                 targets.append(label)
                 groups.append(record["id"])
@@ -814,7 +865,7 @@ def _cross_validate_task(
             dummy = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train), 1)), [targets[i] for i in train])
             guess = dummy.predict(np.zeros((1, 1)))[0]
         for i, label in zip(test, decided):
-            predicted[i] = label
+            predicted[i] = label if rows[i].get("found", True) else NOT_FOUND
             baseline[i] = guess
     if multi:
         truth = _multi_label_matrix(targets, eval_labels)
@@ -871,7 +922,8 @@ def _per_slice_scores(targets: list, predicted: list, groups: list[str], labels:
             guess = _multi_label_matrix([predicted[i] for i in index], labels)
             score = f1_score(truth, guess, average="micro", zero_division=0)
         else:
-            present = sorted({targets[i] for i in index} | {predicted[i] for i in index}, key=labels.index)
+            present = sorted(({targets[i] for i in index} | {predicted[i] for i in index}) & set(labels),
+                             key=labels.index)
             score = f1_score([targets[i] for i in index], [predicted[i] for i in index], labels=present,
                              average="macro", zero_division=0)
         result[name] = {"score": round(float(score), 4), "n_examples": len(index),
@@ -1130,13 +1182,15 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
         if not labelled:
             continue
         rows, targets, entity_of = [], [], []
+        analyse_records(labelled)
         for index, record in enumerate(labelled):
-            doc = doc_from_record(record)
+            doc = record_document(record)
             if task.kind == "per_entity":
                 article = article_row(doc)
+                found = {mention["entity_id"] for mention in doc["mentions"]}
                 for entity_id, label in record[name].items():
                     row = tone_row(doc, entity_id, **(bundle.get("row") or {}), article=article)
-                    rows.append({**row, "article": article, "article_key": index})
+                    rows.append({**row, "article": article, "article_key": index, "found": entity_id in found})
                     targets.append(label)
                     entity_of.append(entity_id)
             else:
@@ -1168,7 +1222,8 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
             base = _scores(truth, _multi_label_matrix([[most_common]] * len(targets), eval_labels), eval_labels, True)
             strategy = "most frequent topic of the evaluated records"
         else:
-            predicted = [labels[i] for i in single_label_choice(probabilities, labels, bundle.get("absent"))]
+            predicted = [labels[i] if row.get("found", True) else NOT_FOUND
+                         for i, row in zip(single_label_choice(probabilities, labels, bundle.get("absent")), rows)]
             eval_labels = [label for label in task.labels if label in labels or label in targets]
             scores = _scores(np.array(targets), np.array(predicted), eval_labels, False)
             majority = Counter(targets).most_common(1)[0][0]
@@ -1282,9 +1337,13 @@ def _train_task(
     if "calibration" in report:
         model.temperature = report["calibration"]["temperature"]
     data_hash = _data_hash(records, task)
+    # the documents trained on are the analyser's reading of the records (``analyse_records``)
+    analyser_versions = sorted({record["analysis"]["version"] for record in records
+                                if record.get(task.name) is not None and record.get("analysis")})
     created = datetime.now(timezone.utc).replace(microsecond=0)
     fingerprint = hashlib.sha256(
-        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels)], sort_keys=True).encode()
+        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels), analyser_versions],
+                   sort_keys=True).encode()
     ).hexdigest()[:8]
     model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
     card = {
@@ -1293,6 +1352,7 @@ def _train_task(
         "model_version": model_version,
         "labels": model.labels,
         "training_data_hash": data_hash,
+        "analyser_versions": analyser_versions,
         "n_examples": len(rows),
         "cross_validation": report,
         "library_versions": _library_versions(),

@@ -12,8 +12,9 @@ Every model consumes *rows*, plain dicts built from a document
   words rather than which body it is), the article's paragraphs, plus the entity
   id and counts.
 
-At prediction time the caller passes mentions and quotes (from the spaCy stage);
-for training, ``doc_from_record`` derives them from the labelled surface forms.
+Mentions and quotes are always the analyser's (the spaCy stage's): stored ones at prediction,
+and for training and evaluation ``nlp.classify.record_document`` (the same analyser run over the
+labelled records), so the models learn from what they read when they serve.
 The sklearn feature union over a row is built by ``text_features``; the feature
 set (``FEATURE_SETS``) picks TF-IDF, sentence embeddings (``nlp.embeddings``) or both.
 """
@@ -47,7 +48,6 @@ OTHER_PLACEHOLDER = "OTHERBODY"
 LEAD_PARAGRAPHS = 2
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019]?\s+(?=[\"'\u201c\u2018(]?[A-Z0-9])")
-_QUOTED = re.compile(r"\"([^\"]{3,})\"|\u201c([^\u201d]{3,})\u201d")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -60,34 +60,6 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def doc_from_record(record: dict) -> dict:
-    """A prediction-style document for a labelled record.
-
-    Mentions: every sentence (headline included) containing one of the entity's
-    labelled surface forms verbatim (``surface``: the first form found). Quotes:
-    quoted passages of a paragraph whose unquoted part names the entity (the
-    speaker being the surface form found).
-    """
-    entities: dict[str, list[str]] = record.get("entities") or {}
-    title, body = record.get("title", ""), record.get("body", "")
-    mentions, quotes = [], []
-    for sentence in [title, *split_sentences(body)]:
-        for entity_id, forms in entities.items():
-            surface = next((form for form in forms if form in sentence), None)
-            if surface:
-                mentions.append({"entity_id": entity_id, "surface": surface, "sentence": sentence})
-    for paragraph in re.split(r"\n\s*\n", body):
-        passages = [m.group(1) or m.group(2) for m in _QUOTED.finditer(paragraph)]
-        if not passages:
-            continue
-        narration = _QUOTED.sub(" ", paragraph)
-        for entity_id, forms in entities.items():
-            speaker = next((form for form in forms if form in narration), None)
-            if speaker:
-                quotes.extend({"speaker": speaker, "entity_id": entity_id, "text": p} for p in passages)
-    return {"title": title, "body": body, "mentions": mentions, "quotes": quotes}
-
-
 # Tone cues from the label guide's conventions (LABELS.md, tone): what makes a portrayal negative
 # (cuts, closures, reduced cover, slower response, failures, misconduct, critical inspections, disputes
 # with staff) or positive (rescues, lives saved, praise, good inspections, awards).
@@ -98,7 +70,7 @@ TONE_CUES = {
     "cover": r"\b(?:response times?|slower|delay(?:s|ed)?|unavailab(?:le|ility)|off the run|cover(?:age)? "
              r"(?:gaps?|shortfall)|crewing (?:problems?|shortages?)|shortages?|understaff(?:ed|ing))\b",
     "failure": r"\b(?:fail(?:ed|s|ing|ure|ures)?|mistakes?|errors?|blunders?|shortcomings|weakness(?:es)?|"
-               r"concerns?|criticis(?:ed|m|es)|critical|poor|inadequate|requires? improvement|"
+               r"concerns?|criticis(?:ed|m|es)|critical|poor|inadequate|requir(?:es?|ing) improvement|"
                r"lessons (?:to be )?learn(?:ed|t)|apologi[sz](?:e|ed|es))\b",
     "misconduct": r"\b(?:misconduct|bullying|harassment|discriminat(?:ion|ory)|sexis[tm]|racis[tm]|inquiry|"
                   r"investigat(?:ion|ed|ing)|suspend(?:ed|ing)?|suspension|dismiss(?:ed|al)|sacked|tribunal|"
@@ -107,7 +79,7 @@ TONE_CUES = {
     "rescue": r"\b(?:rescu(?:e|ed|es|ing)|saved|life-saving|lifesaving|pulled (?:free|from|out)|freed|"
               r"brought to safety|led to safety|revived|resuscitat(?:e|ed|ion)|survived)\b",
     "praise": r"\b(?:prais(?:e|ed|es|ing)|commend(?:ed|ation)|award(?:s|ed)?|outstanding|good|excellent|"
-              r"improve(?:d|ment|ments)|proud|brave(?:ry)?|heroic|heroes|thank(?:ed|s)?|grateful|"
+              r"(?<!requires )(?<!require )(?<!requiring )improve(?:d|ment|ments)|proud|brave(?:ry)?|heroic|heroes|thank(?:ed|s)?|grateful|"
               r"recogni(?:s|z)ed|success(?:ful)?|celebrat(?:e|ed|es|ing)|medal|honour(?:ed)?|welcomed?)\b",
     "grade": r"\b(?:HMICFRS|inspect(?:ion|ors?|ed)|rated|rating|graded)\b",
 }
@@ -126,6 +98,8 @@ def literal_prefixes(pattern: str) -> set[tuple[str, bool]] | None:
                 if not prefix and value is constants.AT_BOUNDARY:
                     bounded = True
                 continue
+            if op in (constants.ASSERT, constants.ASSERT_NOT):
+                continue   # a lookahead or lookbehind consumes nothing ("(?<!requires )improvement")
             if op is constants.LITERAL:
                 prefix += chr(value)
                 continue

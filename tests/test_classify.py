@@ -26,6 +26,7 @@ from nlp.classify import (
     format_comparison,
     format_report,
     multi_label_choice,
+    record_document,
     train_models,
 )
 from nlp.corpus import load_corpus
@@ -35,7 +36,6 @@ from nlp.features import (
     OTHER_PLACEHOLDER,
     TARGET_PLACEHOLDER,
     article_row,
-    doc_from_record,
     text_features,
     tone_row,
 )
@@ -153,7 +153,7 @@ def test_predict_shape_and_probabilities(classifier, scheme, models_dir):
 
 
 def test_uncertain_flag_follows_scheme_threshold(classifier, scheme, training_records):
-    docs = [doc_from_record(r) for r in training_records[:40]]
+    docs = [record_document(r) for r in training_records[:40]]
     floor = scheme.tasks["stance_governance"].uncertain_below
     for prediction in classifier.predict_many(docs):
         stance = prediction["stance_governance"]
@@ -161,7 +161,7 @@ def test_uncertain_flag_follows_scheme_threshold(classifier, scheme, training_re
 
 
 def test_predict_many_matches_predict(classifier, training_records):
-    docs = [doc_from_record(r) for r in training_records[:5]] + [{"title": "", "body": ""}]
+    docs = [record_document(r) for r in training_records[:5]] + [{"title": "", "body": ""}]
     assert classifier.predict_many(docs) == [classifier.predict(doc) for doc in docs]
     assert classifier.predict_many([]) == []
     assert classifier.predict({"title": "", "body": ""})["tone"] == {}
@@ -294,7 +294,7 @@ def test_stance_and_tone_probabilities_are_temperature_scaled(models_dir, classi
         assert share_right and all(0 <= value <= 1 for value in share_right)
     assert "calibration" not in json.loads((models_dir / "topics.json").read_text())["cross_validation"]
     bundle = classifier.bundles["stance_governance"]
-    doc = doc_from_record(training_records[0])
+    doc = record_document(training_records[0])
     raw = bundle["pipeline"].predict_proba([article_row(doc)])
     # Two-step stance: P(none) is kept as the presence step says, the sides are scaled among themselves.
     none = bundle["labels"].index("none")
@@ -332,7 +332,7 @@ def test_tone_stacks_the_stance_probabilities(classifier, scheme, training_recor
     stance = stacked["stance_governance"]
     assert len(stance["labels"]) >= 2 and set(stance["labels"]) <= set(scheme.tasks["stance_governance"].labels)
     record = next(r for r in training_records if "wm_pcc" in (r.get("tone") or {}))
-    doc = doc_from_record(record)
+    doc = record_document(record)
     row = {**tone_row(doc, "wm_pcc"), "article": article_row(doc), "article_key": 0}
     [stacked_row] = _stack([row], stacked)
     expected = stance["pipeline"].predict_proba([article_row(doc)])[0]
@@ -399,13 +399,13 @@ def test_stance_decides_in_two_steps(scheme, training_records):
     task = scheme.tasks["stance_governance"]
     assert task.absent == "none"
     records = training_records[::2]
-    model = _TaskModel(task, "tfidf").fit([article_row(doc_from_record(r)) for r in records],
+    model = _TaskModel(task, "tfidf").fit([article_row(record_document(r)) for r in records],
                                         [r["stance_governance"] for r in records], list(task.labels))
     two_step = model.pipeline.named_steps["classify"]
     assert isinstance(two_step, TwoStageClassifier)
     # The side model learnt from the governance articles only.
     assert "none" not in two_step.side_.classes_ and set(two_step.side_.classes_) == {"favour", "against", "neutral"}
-    rows = [article_row(doc_from_record(r)) for r in training_records[1::2][:60]]
+    rows = [article_row(record_document(r)) for r in training_records[1::2][:60]]
     probabilities = model.predict_proba(rows)
     assert probabilities.sum(axis=1) == pytest.approx(np.ones(len(rows)))
     none = model.labels.index("none")
@@ -449,6 +449,7 @@ def test_cue_counts_are_those_of_case_insensitive_findall():
     from nlp.features import TONE_CUES, TOPIC_CUES, CuePatterns, _paragraphs
     awkward = ["", "£5m £ £", "İnspection ıt ſaved \u212aELVIN", "CUTS cuts-cuts cutting Cutting", "co-location CO-LOCATE",
                "fire\nauthority fire authority", "take over takeover Takeovers", "Requires Improvement improvement",
+               "rated requires improvement, requiring improvement; an improvement", "improved",
                "smoke alarms smoke", "Crews were called. Crews called", "rescued\u00a0a dog; RESCUE", "café cuts"]
     records = load_corpus()[::6]
     texts = awkward + [p for record in records for p in _paragraphs(record)]
@@ -467,6 +468,8 @@ def test_literal_prefixes_and_line_breaks_of_a_pattern():
     from nlp.features import literal_prefixes, matches_newline
     assert literal_prefixes(r"\b(?:cuts?|cutting|loss of|£)\b") == {("cut", True), ("loss of", True), ("£", False)}
     assert literal_prefixes(r"\b(?:a|\w+)") is None
+    # lookarounds consume nothing: the literal after them still starts every match
+    assert literal_prefixes(r"\b(?:good|(?<!requires )improve(?:d|ment))\b") == {("good", True), ("improved", True), ("improvement", True)}
     assert not matches_newline(r"\b(?:fire (?:and rescue )?authorit(?:y|ies))\b")
     assert matches_newline(r"a\sb") and matches_newline(r"a.b") and matches_newline(r"a[^x]b")
 
@@ -480,7 +483,7 @@ def test_strip_accents_is_scikit_learns():
 
 
 def test_tone_row_is_the_same_with_the_article_row_shared():
-    doc = doc_from_record(load_corpus()[3])
+    doc = record_document(load_corpus()[3])
     article = article_row(doc)
     for entity_id in {m["entity_id"] for m in doc["mentions"]}:
         assert tone_row(doc, entity_id, article=article) == tone_row(doc, entity_id)
@@ -495,7 +498,7 @@ def test_shared_analysis_predicts_exactly_as_the_pipelines(models_dir, training_
     assert not any(True for bundle in shared.bundles.values() for p in _pipelines(bundle) for _ in _vectoriser_steps(p))
     assert any(True for bundle in plain.bundles.values() for p in _pipelines(bundle) for _ in _vectoriser_steps(p))
     records = load_corpus(scheme=scheme)[1::2][:80]  # other articles than most of the training ones
-    docs = [doc_from_record(record) for record in records]
+    docs = [record_document(record) for record in records]
     assert shared.predict_many(docs) == plain.predict_many(docs)
     rows = [article_row(doc) for doc in docs]
     for task in ("topics", "stance_governance"):
@@ -554,3 +557,50 @@ def test_topics_near_threshold_is_tuned_on_inner_folds_and_saved(models_dir, cla
     row = np.array([t * 0.99 if i == 0 else 0.0 for i, t in enumerate(thresholds)])
     expected = labels[0] if bundle["near_threshold"] <= 0.99 else "other"
     assert multi_label_choice(row, labels, thresholds, "other", bundle["near_threshold"])[0][0] == expected
+
+
+def test_record_documents_are_the_analysers_reading_not_the_labels():
+    """Training and evaluation read what the classify stage reads: the analyser's mentions and
+    quotes (a body named only as "the fire service", resolved by context), not the labelled
+    surface forms; a record analysed by another analyser version is analysed again."""
+    from nlp.classify import SERVED_MENTION_FIELDS, SERVED_QUOTE_FIELDS, analyse_records
+    from nlp.entities import Analyser
+    record = {"id": "x-1", "title": "Crews tackle barn fire near Leominster",
+              "body": "Hereford and Worcester Fire and Rescue Service sent four engines.\n\n"
+                      "Later the fire service said the roof had collapsed. \"It was a difficult night for "
+                      "everyone,\" said station commander Jo Bloggs of the fire service.",
+              # labels name a surface form the text does not contain: the analyser does not read labels
+              "entities": {"hwfrs": ["HWFRS"]}, "tone": {"hwfrs": "neutral"}}
+    doc = record_document(record)
+    assert {m["entity_id"] for m in doc["mentions"]} == {"hwfrs"}
+    assert len(doc["mentions"]) >= 2   # the full name and "the fire service"
+    assert all(set(m) == set(SERVED_MENTION_FIELDS) for m in doc["mentions"])
+    [quote] = doc["quotes"]
+    assert set(quote) == set(SERVED_QUOTE_FIELDS) and quote["entity_id"] == "hwfrs"
+    assert quote["text"].startswith("It was a difficult night")
+    analyser = Analyser()
+    analyser.version = "another-version"
+    analyse_records([record], analyser)
+    assert record["analysis"]["version"] == "another-version"
+
+
+def test_a_body_the_analyser_does_not_find_is_scored_as_a_miss(classifier, scheme, training_records):
+    """The classify stage gives no tone to a body the analyser does not find, so evaluation counts
+    that labelled pair as missed, whatever the model would have said."""
+    from nlp.classify import NOT_FOUND
+    record = next(r for r in load_corpus(scheme=scheme)
+                  if r["id"] not in {t["id"] for t in training_records} and r.get("tone")
+                  and "sfrs" not in r["tone"])
+    unnamed = {**record, "tone": {**record["tone"], "sfrs": "positive"}}
+    unnamed.pop("analysis", None)
+    report = evaluate_models(classifier, [unnamed], scheme)["tone"]
+    assert report["n_examples"] == len(unnamed["tone"])
+    # the unfound pair is in the positive support but predicted as no label at all
+    matrix = report["confusion_matrix"]
+    positive = matrix["labels"].index("positive")
+    support = sum(label == "positive" for label in unnamed["tone"].values())
+    assert report["per_label"]["positive"]["support"] == support
+    assert sum(matrix["matrix"][positive]) == support - 1
+    rows, _, _ = _task_examples([unnamed], scheme.tasks["tone"])
+    assert [row["found"] for row in rows if row["entity_id"] == "sfrs"] == [False]
+    assert NOT_FOUND not in scheme.tasks["tone"].labels

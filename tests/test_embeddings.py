@@ -7,10 +7,9 @@ import pytest
 import skops.io
 
 from nlp import embeddings
-from nlp.classify import TRUSTED_TYPES, Classifier, ModelLoadError, train_models
+from nlp.classify import TRUSTED_TYPES, Classifier, ModelLoadError, record_document, train_models
 from nlp.corpus import load_corpus
 from nlp.embeddings import STATIC_MODEL_DIR, EmbeddingFeatures, EmbeddingUnavailable
-from nlp.features import doc_from_record
 from nlp.scheme import load_scheme
 
 pytest.importorskip("model2vec")
@@ -76,7 +75,7 @@ def test_embedding_model_card_save_and_predict(static_models_dir, monkeypatch, t
         assert set(skops.io.get_untrusted_types(file=out_dir / f"{task}.skops")) <= set(TRUSTED_TYPES)
     classifier = Classifier.load(out_dir)
     assert {bundle["features"] for bundle in classifier.bundles.values()} == {"static"}
-    predictions = classifier.predict_many([doc_from_record(r) for r in records[:10]])
+    predictions = classifier.predict_many([record_document(r) for r in records[:10]])
     assert all(p["stance_governance"]["label"] in ("favour", "against", "neutral", "none") for p in predictions)
     # The embedding model is needed at prediction: without it loading fails with a clear message.
     monkeypatch.setattr(embeddings, "_models", {})
