@@ -26,13 +26,25 @@ from dataclasses import dataclass
 QUOTES_VERSION = "quotes-5"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
-NOT_FOR_A_BODY = re.compile(
-    r"\b(?:union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
+NOT_FOR_A_BODY_WORDS = (
+    "union|FBU|Fire Brigades|minister|MP|secretary of state|ambulance|shadow|Unison|GMB|Unite"
     # people who no longer hold a post speak for themselves: "former chairman", "who retired", "ex-officer"
-    r"|former|formerly|retired|retirement|ex|used to|once an?"
+    "|former|formerly|retired|retirement|ex|used to|once an?"
     # inspectors of constabulary and of fire services speak for the inspectorate, not the inspected
-    r"|HM|HMI|HMIC|HMICFRS|inspectorate|inspectors|Her Majesty's|His Majesty's)\b",
-    re.IGNORECASE)
+    "|HM|HMI|HMIC|HMICFRS|inspectorate|inspectors|Her Majesty's|His Majesty's")
+
+
+def _grouped_any_case(words: str) -> str:
+    """``union|FBU|former|...`` as ``u(?:nion)|f(?:BU|ormer)|...``, grouped by first letter in any
+    case, for a case-insensitive pattern that is only tested for a match (``search`` is not None):
+    which of two words matches at a position may change, whether one does cannot."""
+    groups: dict[str, list[str]] = {}
+    for word in words.split("|"):
+        groups.setdefault(word[0].lower(), []).append(word[1:])
+    return "|".join(f"{first}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
+NOT_FOR_A_BODY = re.compile(rf"\b(?:{_grouped_any_case(NOT_FOR_A_BODY_WORDS)})\b", re.IGNORECASE)
 # "According to X, ..." / "According to the authors: ..." (a parenthesised aside may hold commas:
 # "According to Councillor Ann Hale (Labour, Castle), ...").
 ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>(?:[^,.;:()]|\([^()]*\)){3,80}?)\s*[,:]")
