@@ -68,7 +68,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_disk(db_path, min_free_bytes))
     checks.append(check_writable(db_path))
     if include_config:
-        checks.append(check_models(models_path))
+        checks.append(check_models(models_path, watchlist_path))
     return checks
 
 
@@ -111,8 +111,10 @@ def check_scheme(path) -> Check:
     return _ok("label scheme", "parses")
 
 
-def check_models(path) -> Check:
-    from cuttings.stages import load_classifier, models_dir, models_present
+def check_models(path, watchlist_path=None) -> Check:
+    """The models load; a warning when they learnt from another analyser's reading of the training
+    articles than the watchlist's analyser gives today (tone reads its mentions and quotes)."""
+    from cuttings.stages import load_analyser, load_classifier, models_dir, models_present
     directory = models_dir(path)
     if not models_present(directory):
         return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
@@ -124,6 +126,17 @@ def check_models(path) -> Check:
         classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
+    trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
+    from nlp.errors import NlpError
+    try:
+        current = load_analyser(watchlist_path).version
+    except NlpError:   # a broken watchlist is the watchlist check's error, not this one's
+        current = None
+    if current is not None and trained_on != {current}:
+        read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
+        return Check("models", "warning", f"{len(classifier.versions)} models load from {directory}, but they "
+                     f"learnt from analyser {read}, not {current}, which the analyse stage runs now",
+                     "run `cuttings train` so the models learn from what they now read")
     return _ok("models", f"{len(classifier.versions)} models load from {directory}")
 
 

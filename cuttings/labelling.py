@@ -443,7 +443,7 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
             continue
         article = store.article_text(db, article_id)
         record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
-                  "date": article["published_at"], "entities": {}}
+                  "date": article["published_at"], "source_region": article["source_region"], "entities": {}}
         for name, task in tasks.items():
             record[name] = labels.get(name, empty.get(task.kind, lambda: None)())
         for mention in store.article_mentions(db, article_id):

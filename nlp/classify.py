@@ -254,8 +254,9 @@ def analyse_records(records: list[dict], analyser=None) -> list[dict]:
         pending = [record for record in records if (record.get("analysis") or {}).get("version") != analyser.version]
     if not pending:
         return records
-    results = analyser.pipe([(document_text(record.get("title"), record.get("body")), record.get("date"))
-                             for record in pending])
+    # the stage's inputs: text, publication date, the source's region (articles labelled in a store)
+    results = analyser.pipe([(document_text(record.get("title"), record.get("body")), record.get("date"),
+                              record.get("source_region")) for record in pending])
     for record, result in zip(pending, results):
         record["analysis"] = {
             "version": analyser.version,

@@ -604,3 +604,14 @@ def test_a_body_the_analyser_does_not_find_is_scored_as_a_miss(classifier, schem
     rows, _, _ = _task_examples([unnamed], scheme.tasks["tone"])
     assert [row["found"] for row in rows if row["entity_id"] == "sfrs"] == [False]
     assert NOT_FOUND not in scheme.tasks["tone"].labels
+
+
+def test_record_documents_read_the_source_region_as_the_stage_does():
+    """A labelled article from a store carries its source's region (``labelled_records``), which the
+    analyse stage uses when nothing in the text settles which body "the fire service" is; the
+    training document reads it too."""
+    text = {"title": "Station open day", "body": "The fire service invited families to see its engines.\n\n"
+            "Firefighters showed children how to use a hose at the station."}
+    by_region = {region: {m["entity_id"] for m in record_document({**text, "source_region": region})["mentions"]}
+                 for region in ("Shropshire", "Worcestershire", None)}
+    assert by_region == {"Shropshire": {"sfrs"}, "Worcestershire": {"hwfrs"}, None: set()}

@@ -165,3 +165,21 @@ def test_cli_healthy_install_exits_0(tmp_path, trained_models):
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     out = result.stdout.decode()
     assert out.strip().endswith("healthy") and "[ok  ] models:" in out and "[ok  ] watchlist:" in out
+
+
+@pytest.mark.slow
+def test_models_trained_on_another_analysers_reading_are_a_warning(tmp_path, trained_models):
+    """Tone learns from the analyser's mentions and quotes: models trained under another watchlist
+    (another analyser version) load, but doctor says to retrain; under the same one all is well."""
+    import shutil
+
+    from cuttings.doctor import check_models
+    assert check_models(trained_models).status == "ok"
+    other = tmp_path / "watchlist.toml"
+    text = (REPO / "data" / "watchlist.toml").read_text(encoding="utf-8")
+    other.write_text(text.replace('aliases = [', 'aliases = ["Hereford Fire Brigade Trust", ', 1), encoding="utf-8")
+    copied = tmp_path / "models"
+    shutil.copytree(trained_models, copied)
+    check = check_models(copied, other)
+    assert check.status == "warning" and "learnt from analyser" in check.message
+    assert "cuttings train" in check.fix

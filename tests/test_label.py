@@ -494,8 +494,10 @@ def test_training_takes_the_human_labels_as_labelling_resolves_them(db):
                           "bo")
     labelling.save_labels(db, ids["confident"], [("topics", "finance", labelling.REJECTED)], "bo")
     labelling.save_labels(db, ids["flagged"], [("topics", "", "finance")], "bo")
+    db.execute("UPDATE sources SET region = 'Worcestershire' WHERE id = 'worcester-news'")
     from_db = [r for r in pipeline.training_records(db) if r["id"].startswith("db-")]
     title, body = ARTICLES[0][1], ARTICLES[0][2]
     assert from_db == [{"id": f"db-{ids['confident']}", "title": title, "body": body, "date": "2026-11-18T09:00:00Z",
+                        "source_region": "Worcestershire",
                         "entities": {"wm_pcc": ["John Campion"], "hwfrs": ["HWFRS"]}, "topics": ["governance"],
                         "stance_governance": "favour", "tone": {"wm_pcc": "negative"}}]

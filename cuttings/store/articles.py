@@ -54,8 +54,11 @@ def find_article(db: Database, canonical_url: str) -> dict | None:
 
 
 def article_text(db: Database, article_id: int) -> dict | None:
-    """An article's ``title``, ``body`` and ``published_at``."""
-    rows = list(db.query("SELECT title, body, published_at FROM articles WHERE id = ?", [article_id]))
+    """An article's ``title``, ``body``, ``published_at`` and its source's ``source_region`` (what the
+    ``analyse`` stage reads of it)."""
+    rows = list(db.query("SELECT title, body, published_at, "
+                         "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region "
+                         "FROM articles a WHERE id = ?", [article_id]))
     return rows[0] if rows else None
 
 
