@@ -515,6 +515,7 @@ class ReferenceResolver:
 
         found = []
         done_until = -1
+        length = len(norm_list)
         for start, _end, _key in hits:
             if start < done_until:
                 continue
@@ -522,15 +523,19 @@ class ReferenceResolver:
             while first > 0 and start - first < 25 and in_list(first - 1):
                 first -= 1
             last = start
-            while last + 1 < len(norm_list) and last - start < 25 and in_list(last + 1):
+            while last + 1 < length and last - start < 25 and in_list(last + 1):
                 last += 1
             done_until = last + 1
             # Trim glue at both ends; what remains must list two places or more.
-            while first < last and norm_list[first] in self.glue_hashes:
+            while first < last and norm_list[first] in glue:
                 first += 1
-            areas = {covered[index] for index in range(first, last + 1) if index in covered}
-            separators = sum(norm_list[index] in self.glue_hashes and index not in covered
-                             for index in range(first, last + 1))
+            areas = set()
+            separators = 0
+            for index in range(first, last + 1):
+                if index in covered:
+                    areas.add(covered[index])
+                elif norm_list[index] in glue:
+                    separators += 1
             if not areas or not separators:
                 continue
             head = self._head_after(doc, norm_list, last + 1) or self._head_before(doc, norm_list, first)

@@ -541,8 +541,7 @@ class QuoteAttributor:
         self.known_people = _people_index(watchlist, self.day)
         self.everyone = _people_index(watchlist, None)
         self.full_names, self.role_patterns = _watchlist_tables(watchlist)
-        self.governs = {entity.id: entity.governs for entity in (watchlist.entities if watchlist else ())
-                        if entity.governs}
+        self.governs = _governs(watchlist)   # entity id -> the entity it governs (read only)
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -1396,6 +1395,17 @@ def _parse_day(value) -> dt.date | None:
 
 
 _TABLES: dict[tuple[int, str], tuple] = {}
+_GOVERNS: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _governs(watchlist) -> dict[str, str]:
+    """entity id -> the id of the entity it governs, computed once per watchlist."""
+    if watchlist is None:
+        return {}
+    key = (id(watchlist), watchlist.version)
+    if key not in _GOVERNS:
+        _GOVERNS[key] = {entity.id: entity.governs for entity in watchlist.entities if entity.governs}
+    return _GOVERNS[key]
 
 
 def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
