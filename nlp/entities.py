@@ -957,7 +957,7 @@ class Analyser:
             paragraphs = [0] + [end for _start, end in breaks]
             for span in mention_spans:
                 start, end = span.start, span.end
-                start_char, end_char = token_offsets[start], token_offsets[end - 1] + len(doc[end - 1])
+                start_char, end_char = span.start_char, span.end_char   # set from the tokens by Span()
                 sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
                                 else len(doc))
