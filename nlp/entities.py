@@ -956,7 +956,7 @@ class Analyser:
             breaks = quote_extractor.paragraph_breaks(text)
             paragraphs = [0] + [end for _start, end in breaks]
             for span in mention_spans:
-                start, end = span.start, span.end
+                start = span.start
                 start_char, end_char = span.start_char, span.end_char   # set from the tokens by Span()
                 sentence_index = bisect.bisect_right(sentence_starts, start) - 1
                 sentence_end = (sentence_starts[sentence_index + 1] if sentence_index + 1 < len(sentence_starts)
