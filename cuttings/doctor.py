@@ -115,6 +115,7 @@ def check_models(path, watchlist_path=None) -> Check:
     """The models load; a warning when they learnt from another analyser's reading of the training
     articles than the watchlist's analyser gives today (tone reads its mentions and quotes)."""
     from cuttings.stages import load_analyser, load_classifier, models_dir, models_present
+    from nlp.errors import NlpError
     directory = models_dir(path)
     if not models_present(directory):
         return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
@@ -127,7 +128,6 @@ def check_models(path, watchlist_path=None) -> Check:
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
-    from nlp.errors import NlpError
     try:
         current = load_analyser(watchlist_path).version
     except NlpError:   # a broken watchlist is the watchlist check's error, not this one's

@@ -27,6 +27,7 @@ with an explicit list of trusted types.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -229,7 +230,6 @@ class TrainingError(NlpError, ValueError):
 # models train and are scored on these fields of the analyser's output, never on the labels.
 SERVED_MENTION_FIELDS = ("entity_id", "surface", "start_char", "end_char", "sentence", "paragraph", "method")
 SERVED_QUOTE_FIELDS = ("speaker", "speaker_role", "entity_id", "text", "start_char", "end_char")
-_default_analysers: list = []
 # The prediction scored for a labelled (article, body) pair whose body the analyser does not find
 # in the article: the classify stage gives it no tone, so it counts as a miss of its true label.
 NOT_FOUND = "(not found)"
@@ -243,13 +243,11 @@ def analyse_records(records: list[dict], analyser=None) -> list[dict]:
     ``analyser``: the configured one (``cuttings.stages.load_analyser``); records analysed by
     another version are analysed again. Without it, records not analysed yet are analysed by the
     default watchlist's ``nlp.entities.Analyser`` (built once). Returns ``records``."""
-    from nlp.entities import Analyser, document_text
+    from nlp.entities import document_text
 
     if analyser is None:
         pending = [record for record in records if record.get("analysis") is None]
-        if pending and not _default_analysers:
-            _default_analysers.append(Analyser())
-        analyser = _default_analysers[0] if pending else None
+        analyser = _default_analyser() if pending else None
     else:
         pending = [record for record in records if (record.get("analysis") or {}).get("version") != analyser.version]
     if not pending:
@@ -264,6 +262,14 @@ def analyse_records(records: list[dict], analyser=None) -> list[dict]:
             "quotes": [{field: quote.get(field) for field in SERVED_QUOTE_FIELDS} for quote in result["quotes"]],
         }
     return records
+
+
+@functools.cache
+def _default_analyser():
+    """The default watchlist's analyser, built once per process (spaCy pipeline and patterns)."""
+    from nlp.entities import Analyser
+
+    return Analyser()
 
 
 def record_document(record: dict) -> dict:
