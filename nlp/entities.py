@@ -84,7 +84,6 @@ FUZZY_MIN_TOKENS = 3
 FUZZY_MIN_WORD_LENGTH = 5
 FUZZY_MIN_SCORE = 90.0
 FUZZY_PLACE_SCORE = 80.0
-PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 # Characters replaced by a space before tokenising (same length, so offsets are unchanged).
 ODD_WHITESPACE = "\t\r\f\v\u00a0\u2028\u2029"
 ODD_WHITESPACE_PATTERN = re.compile(f"[{ODD_WHITESPACE}]")
@@ -680,17 +679,13 @@ class ReferenceResolver:
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
-    def _select(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]],
-                norms: list[int] | None = None):
-        """Longest-first non-overlapping matches, in text order (``norms``: the doc's NORM
-        hashes, when the caller has them).
+    def _select(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]], norms: list[int]):
+        """Longest-first non-overlapping matches, in text order (``norms``: the doc's NORM hashes).
 
         A name of another body nested in a longer name survives ("PCC for West Mercia Police" also
         names West Mercia Police) if it ends the longer name or is followed by a possessive, unless
         an exclusion of that body covers it.
         """
-        if norms is None:
-            norms = doc.to_array(NORM).tolist()
         occupied = bytearray(len(doc))
         chosen = []
         for _negative_length, start, end in sorted([(start - end, start, end) for start, end in matches]):
@@ -755,18 +750,14 @@ class ReferenceResolver:
         """The body ``entity_id`` governs: naming a fire service makes "the fire authority" its authority."""
         return self.linked[entity_id]
 
-    def _resolve(self, items, doc, start, end, day, named, excluded, norms: list[int] | None = None):
-        """(entity_id, method) pairs for the matches sharing one span (``norms``: the doc's NORM
-        hashes, when the caller has them)."""
+    def _resolve(self, items, doc, start, end, day, named, excluded, norms: list[int]):
+        """(entity_id, method) pairs for the matches sharing one span (``norms``: the doc's NORM hashes)."""
         if len(items) == 1:
             label, target = items[0]
             if label == NAME:
                 return [(target, "matched")]   # the common case: one body's name
             if label == GENERIC:   # the next most common: one generic reference ("the service")
-                if start > 0 and (doc[start - 1].norm if norms is None else norms[start - 1]) in self.not_local_hashes:
-                    return []
-                choice = self._resolve_generic([target], doc, start, end, named, excluded)
-                return [(choice, "inferred")] if choice else []
+                return self._resolve_generic_reference([target], doc, start, end, named, excluded, norms)
         # An exclusion blocks its own body only: "West Mercia Police and Crime Commissioner" is
         # excluded for the force and still names the commissioner.
         blocked = {target for label, target in items if label == EXCLUDE}
@@ -796,12 +787,8 @@ class ReferenceResolver:
         if all(label == PERSON for label, _ in items):
             return []   # a body's person settles references; the person is no mention of the body
         generic_targets = [target for label, target in items if label == GENERIC]
-        if generic_targets and start > 0 and (
-                doc[start - 1].norm if norms is None else norms[start - 1]) in self.not_local_hashes:
-            return []   # "national fire service matters", "every fire service"
         if generic_targets:
-            choice = self._resolve_generic(generic_targets, doc, start, end, named, excluded)
-            return [(choice, "inferred")] if choice else []
+            return self._resolve_generic_reference(generic_targets, doc, start, end, named, excluded, norms)
         for label, target in items:
             members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
             if any(member in excluded for member in members):
@@ -815,6 +802,14 @@ class ReferenceResolver:
                     label == GROUP_AREA and named):
                 return [(member, "inferred") for member in members]
         return []
+
+    def _resolve_generic_reference(self, targets, doc, start, end, named, excluded, norms: list[int]):
+        """[(entity_id, "inferred")] for a generic reference ("the service"), none after a word
+        that makes it no local body ("national fire service matters", "every fire service")."""
+        if start > 0 and norms[start - 1] in self.not_local_hashes:
+            return []
+        choice = self._resolve_generic(targets, doc, start, end, named, excluded)
+        return [(choice, "inferred")] if choice else []
 
     def _office_of(self, target: str, day: dt.date | None) -> str:
         """The office a holder mention means: the one held on ``day``, else the one ever held."""
@@ -898,11 +893,6 @@ def build_nlp(watchlist: Watchlist) -> Language:
     for name in ("cuttings_watchlist_ruler", "cuttings_reference_resolver"):
         nlp.get_pipe(name).initialize(nlp=nlp, watchlist=watchlist)
     return nlp
-
-
-def paragraph_starts(text: str) -> list[int]:
-    """Character offsets where each blank-line-separated paragraph starts."""
-    return [0] + [match.end() for match in PARAGRAPH_BREAK.finditer(text)]
 
 
 class Analyser:
