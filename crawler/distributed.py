@@ -161,26 +161,39 @@ class TaskQueue(PriorityQueue):
 
 class LedgerScheduler(Scheduler):
     """scrapy-redis's scheduler plus the pending ledger: queueing a request also records it
-    in ``PREFIX:pending`` (same transaction), taking one records which worker took it."""
+    in ``PREFIX:pending``, taking one records which worker took it.
+
+    The duplicate check, the queueing and the ledger entry are one Redis script (atomic):
+    were the fingerprint recorded first and the worker to die before queueing, the task
+    that produced the request would be parsed again elsewhere and its request refused as
+    already seen, so the page would be lost."""
+
+    ENQUEUE = """
+    if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+    redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    return 1
+    """
 
     def open(self, spider):
         super().open(spider)
         self.keys = spider.keys
         self.worker_id = spider.worker_id
+        self.enqueue_script = self.server.register_script(self.ENQUEUE)
 
     def enqueue_request(self, request):
-        if not request.dont_filter and self.df.request_seen(request):
+        fingerprint = self.df.request_fingerprint(request)
+        task = request.meta.setdefault("task", "r:" + fingerprint)
+        data = self.queue._encode_request(request)
+        score = -request.priority
+        ledger = json.dumps({"queue": "requests", "score": score, "data": data})
+        queued = self.enqueue_script(keys=[self.df.key, self.queue.key, self.keys.pending],
+                                     args=["" if request.dont_filter else fingerprint, score, data, task, ledger])
+        if not queued:
             self.df.log(request, self.spider)
             return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        task = request.meta.setdefault("task", "r:" + self.df.request_fingerprint(request))
-        data = self.queue._encode_request(request)
-        score = -request.priority
-        pipe = self.server.pipeline(transaction=True)
-        pipe.execute_command("ZADD", self.queue.key, score, data)
-        pipe.hset(self.keys.pending, task, json.dumps({"queue": "requests", "score": score, "data": data}))
-        pipe.execute()
         return True
 
     def next_request(self):
@@ -214,8 +227,9 @@ class ForwardingStatsCollector(MemoryStatsCollector):
 
 class RedisItemPipeline(RedisPipeline):
     """scrapy-redis's ``RedisPipeline`` (items pushed to a Redis list, JSON), pushing each item
-    in the transaction that marks its task done. Synchronous: a push is a fraction of a
-    millisecond, and the order of events must be the order they happened in."""
+    in the transaction that marks its task done when it is the task's last output. Synchronous:
+    a push is a fraction of a millisecond, and the order of events must be the order they
+    happened in."""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -226,14 +240,21 @@ class RedisItemPipeline(RedisPipeline):
 
     def process_item(self, item, spider=None):
         spider = self.crawler.spider
-        spider.push([{"type": "item", "item": dict(item)}], done=spider.item_tasks.pop(id(item), None))
+        spider.output_done(spider.item_tasks.pop(id(item), None), [{"type": "item", "item": dict(item)}])
         return item
 
 
 class TaskLedgerMiddleware:
-    """Spider middleware (outermost): when a response's callback has yielded everything, its
-    task is done. Callbacks that yielded an item leave that to :class:`RedisItemPipeline`,
-    which marks the task done with the item's push."""
+    """Spider middleware (outermost): a response's task is done only when everything its
+    callback produced is safe in Redis: every request queued (with its own pending task) and
+    every item pushed to the writer.
+
+    Scrapy's scraper reads a callback's output ahead of handling it (up to twice
+    ``CONCURRENT_ITEMS`` elements wait in a queue), so a task marked done when the callback
+    ends could lose requests still waiting there if the worker dies, and the writer could
+    see no pending task and end the run early. This middleware therefore schedules the
+    requests itself, as the scraper would (``engine.crawl``), at the moment they are
+    produced; and counts the items in flight per task (:meth:`WorkerSpider.output_done`)."""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -241,39 +262,49 @@ class TaskLedgerMiddleware:
         middleware.crawler = crawler
         return middleware
 
+    def _take(self, element, task: str) -> bool:
+        """Schedule a request now (True), or note an item as the task's output in flight."""
+        if isinstance(element, scrapy.Request):
+            self.crawler.engine.crawl(element)
+            return True
+        if element is not None:
+            spider = self.crawler.spider
+            spider.item_tasks[id(element)] = task
+            spider.open_outputs[task] += 1
+        return False
+
     async def process_spider_output_async(self, response, result):
-        spider = self.crawler.spider
         task = response.request.meta.get("task") if response.request is not None else None
-        handed_to_pipeline = False
+        if not task:
+            async for element in result:
+                yield element
+            return
+        spider = self.crawler.spider
+        spider.open_outputs[task] += 1  # the callback itself, until it ends
         try:
             async for element in result:
-                if not isinstance(element, scrapy.Request) and task:
-                    spider.item_tasks[id(element)] = task
-                    handed_to_pipeline = True
-                yield element
-        except Exception:
-            if task:  # a callback that fails is done (Scrapy logs the error), as in a local crawl
-                spider.push([], done=task)
+                if not self._take(element, task):
+                    yield element
+        except Exception:  # a callback that fails is done (Scrapy logs the error), as in a local crawl
+            spider.output_done(task)
             raise
-        if task and not handed_to_pipeline:
-            spider.push([], done=task)
+        spider.output_done(task)
 
     def process_spider_output(self, response, result):
-        spider = self.crawler.spider
         task = response.request.meta.get("task") if response.request is not None else None
-        handed_to_pipeline = False
+        if not task:
+            yield from result
+            return
+        spider = self.crawler.spider
+        spider.open_outputs[task] += 1
         try:
             for element in result:
-                if not isinstance(element, scrapy.Request) and task:
-                    spider.item_tasks[id(element)] = task
-                    handed_to_pipeline = True
-                yield element
+                if not self._take(element, task):
+                    yield element
         except Exception:
-            if task:
-                spider.push([], done=task)
+            spider.output_done(task)
             raise
-        if task and not handed_to_pipeline:
-            spider.push([], done=task)
+        spider.output_done(task)
 
 
 class RedisSet:
@@ -353,6 +384,7 @@ class WorkerSpider(RedisMixin, NewsSpider):
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.sources_by_id = {s.id: s for s in self.sources}
         self.item_tasks: dict[int, str] = {}
+        self.open_outputs: dict[str, int] = defaultdict(int)  # task -> its callback and items in flight
         self.found_buffer: list[list[str]] = []
         self.heartbeat = None
         self.max_idle_time = 0  # never close when idle: the writer says when the run is over
@@ -370,10 +402,20 @@ class WorkerSpider(RedisMixin, NewsSpider):
         return spider
 
     def item_not_pushed(self, item, **_signal_args):
-        """``item_dropped`` / ``item_error``: forget the item and mark its task done."""
-        task = self.item_tasks.pop(id(item), None)
-        if task:
-            self.push([], done=task)
+        """``item_dropped`` / ``item_error``: forget the item; its task may be done."""
+        self.output_done(self.item_tasks.pop(id(item), None))
+
+    def output_done(self, task: str | None, events: list[dict] = ()) -> None:
+        """Push ``events``; one output of ``task`` (its callback, or an item) is finished, and
+        when it was the last, the task is done in the same transaction."""
+        if task and task in self.open_outputs:
+            self.open_outputs[task] -= 1
+            if self.open_outputs[task] <= 0:
+                del self.open_outputs[task]
+                self.push(list(events), done=task)
+                return
+        if events:
+            self.push(list(events))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def spider_opened(self, spider):

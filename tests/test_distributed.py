@@ -229,3 +229,38 @@ def test_worker_and_crawl_reject_bad_redis_input(tmp_path):
     result = cli("worker", "--redis", f"redis://127.0.0.1:{port}/0", "--wait", "1")
     assert result.returncode == 1 and "cannot use Redis" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_scheduler_queues_and_records_a_request_once(redis_url):
+    """Duplicate check, queue and pending ledger together: a request is queued and owed once."""
+    import redis
+    import scrapy
+    from scrapy.utils.test import get_crawler
+    from twisted.internet import reactor  # noqa: F401  (the crawler is built here, never started)
+
+    from crawler.distributed import Keys, LedgerScheduler, WorkerSpider, worker_settings
+
+    settings = scrapy.settings.Settings()
+    worker_settings(settings, redis_url, prefix="ledgertest")
+    crawler = get_crawler(WorkerSpider, settings_dict={**dict(settings), "TWISTED_REACTOR": None})
+    spider = WorkerSpider.from_crawler(crawler, sources=[], redis_prefix="ledgertest")
+    crawler.spider = spider
+    scheduler = LedgerScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    keys, client = Keys("ledgertest"), redis.Redis.from_url(redis_url)
+    try:
+        page = scrapy.Request("https://example.invalid/news/page/2")
+        assert scheduler.enqueue_request(page) is True
+        assert scheduler.enqueue_request(scrapy.Request("https://example.invalid/news/page/2")) is False
+        again = scrapy.Request("https://example.invalid/news/page/2", dont_filter=True, meta={"task": "r:again"})
+        assert scheduler.enqueue_request(again) is True
+        assert client.zcard(keys.requests) == 2 and client.scard(keys.dupefilter) == 1
+        ledger = {task.decode(): json.loads(value) for task, value in client.hgetall(keys.pending).items()}
+        assert sorted(ledger) == sorted([page.meta["task"], "r:again"])
+        assert all(entry["queue"] == "requests" and client.zscore(keys.requests, entry["data"]) is not None
+                   for entry in ledger.values())
+        taken = scheduler.next_request()
+        assert taken.url == "https://example.invalid/news/page/2"
+        assert client.hget(keys.owner, taken.meta["task"]).decode() == spider.worker_id
+    finally:
+        client.delete(*keys.per_run)
