@@ -567,6 +567,7 @@ class _TaskModel:
         low, high, steps = params["threshold_grid"]
         grid = np.linspace(low, high, int(steps))
         out_of_fold = np.zeros(matrix.shape)
+        self._inner_models = []
         for test in _iterative_stratified_folds(matrix, params["threshold_cv"], seed=0):
             train = np.setdiff1d(np.arange(len(rows)), test)
             columns = self._trainable_columns(matrix[train])
@@ -575,6 +576,7 @@ class _TaskModel:
             inner = _build_pipeline(self.task, self.features).fit([rows[i] for i in train], matrix[train][:, columns])
             probabilities = inner.predict_proba([rows[i] for i in test])
             out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
+            self._inner_models.append((inner, [int(c) for c in columns]))
         if params.get("stack"):
             out_of_fold = self._fit_second_level(rows, out_of_fold, matrix)
         thresholds = []
@@ -613,7 +615,8 @@ class _TaskModel:
                 fitted = clone(model).fit(inputs[train], matrix[train, column])
                 second[test, column] = fitted.predict_proba(inputs[test])[:, 1]
             models.append(model.fit(inputs, matrix[:, column]))
-        self.second_level = {"models": models, "evidence_keys": evidence_keys, "columns": columns_used}
+        self.second_level = {"models": models, "evidence_keys": evidence_keys, "columns": columns_used,
+                             "inner": self._inner_models if options.get("inner_models") else None}
         return second
 
     def _tune_near_threshold(self, out_of_fold: np.ndarray, matrix: np.ndarray, thresholds: list[float]) -> float:
@@ -738,6 +741,13 @@ def _probabilities(bundle: dict, rows: list[dict]) -> np.ndarray:
         # A single trained label is a binary problem: keep the positive column.
         probabilities = probabilities[:, -len(bundle["labels"]):]
         second = bundle.get("second_level")
+        if second and second.get("inner"):
+            # The first level as the second level saw it in training: the mean of the inner-fold models.
+            total, seen = np.zeros(probabilities.shape), np.zeros(probabilities.shape[1])
+            for inner, columns in second["inner"]:
+                total[:, columns] += inner.predict_proba(rows)[:, -len(columns):]
+                seen[columns] += 1
+            probabilities = np.where(seen > 0, total / np.maximum(seen, 1), probabilities)
         if second:
             probabilities = np.column_stack([
                 model.predict_proba(_second_level_inputs(probabilities[:, used], rows, keys))[:, 1]
