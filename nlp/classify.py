@@ -85,6 +85,11 @@ PARAMS = {
         # training) and that label's paragraph evidence; thresholds then tuned on its own inner
         # out-of-fold output ({"C", "class_weight", "cv", "evidence"}).
         "stack": None,
+        # Label count (MetaLabeler, Tang et al. 2009; off when None): a multinomial logistic regression on
+        # the same features predicts how many topics an article has (0-3); "cap" keeps at most that many
+        # of the labels that pass (the nearest to passing first), "exact" takes that many by
+        # probability / threshold. {"mode", "C"}
+        "cardinality": None,
         "text": {
             "field": "text",
             "word_ngrams": [1, 1],
@@ -500,6 +505,8 @@ class _TaskModel:
         self.near_threshold = 1.0
         # Second level of a multi-label task (``PARAMS["multi_label"]["stack"]``): {"models", "evidence_keys"}.
         self.second_level: dict | None = None
+        self.cardinality = None
+        self._counts = None
         # Fitted stacked models: {task name: {"pipeline", "labels"}}.
         self.stacked: dict[str, dict] = {}
         # Temperature scaling of single-label / per-entity probabilities (set by ``_train_task``).
@@ -516,6 +523,14 @@ class _TaskModel:
             matrix = matrix[:, columns]
             self.thresholds = self._tune_thresholds(rows, matrix)
             self.pipeline.fit(rows, matrix)
+            options = PARAMS["multi_label"].get("cardinality")
+            if options:
+                counts = np.minimum(matrix.sum(axis=1), 3).astype(int)
+                self.cardinality = Pipeline([
+                    ("features", text_features(features=self.features, **PARAMS["multi_label"]["text"])),
+                    ("classify", LogisticRegression(C=float(options.get("C", 10.0)), class_weight=options.get("class_weight"),
+                                                    max_iter=3000)),
+                ]).fit(rows, counts)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
@@ -636,15 +651,33 @@ class _TaskModel:
         return max(scores)[1]
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
+        if self.cardinality is not None:
+            self._counts = self.cardinality.predict(rows)
         return _probabilities(self.bundle(""), rows)
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
         if self.task.kind != "multi_label":
             return [self.labels[i] for i in single_label_choice(probabilities, self.labels, _absent(self.task))]
-        return [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
-                                                            self.near_threshold)]
-                for row in probabilities]
+        decided = [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
+                                                               self.near_threshold)]
+                   for row in probabilities]
+        if self.cardinality is None:
+            return decided
+        mode = PARAMS["multi_label"]["cardinality"]["mode"]
+        result = []
+        for row, labels, count in zip(probabilities, decided, self._counts):
+            ratios = np.asarray(row) / np.asarray(self.thresholds)
+            order = [self.labels[i] for i in np.argsort(-ratios)]
+            if mode == "cap":
+                if count >= 1 and len(labels) > count and self.task.exclusive not in labels:
+                    labels = [label for label in order if label in labels][:count]
+            elif count == 0:
+                labels = [self.task.exclusive]
+            else:
+                labels = order[:count]
+            result.append(labels)
+        return result
 
     def bundle(self, model_version: str) -> dict:
         """What is saved with skops: the pipeline and plain-data decoding info."""
