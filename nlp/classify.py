@@ -50,7 +50,6 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from nlp import embeddings
 from nlp.errors import NlpError
@@ -80,16 +79,6 @@ PARAMS = {
         # share is tuned with the thresholds, on the same inner out-of-fold probabilities, from
         # this grid (1.0: always the exclusive label).
         "near_threshold_grid": [0.4, 1.0, 7],
-        # Second level (stacking, off when None): per label a standardised logistic regression over
-        # every label's first-level probability (as log-odds; out-of-fold on the threshold folds while
-        # training) and that label's paragraph evidence; thresholds then tuned on its own inner
-        # out-of-fold output ({"C", "class_weight", "cv", "evidence"}).
-        "stack": None,
-        # Label count (MetaLabeler, Tang et al. 2009; off when None): a multinomial logistic regression on
-        # the same features predicts how many topics an article has (0-3); "cap" keeps at most that many
-        # of the labels that pass (the nearest to passing first), "exact" takes that many by
-        # probability / threshold. {"mode", "C"}
-        "cardinality": None,
         "text": {
             "field": "text",
             "word_ngrams": [1, 1],
@@ -503,10 +492,6 @@ class _TaskModel:
         self.labels: list[str] = []
         self.thresholds: list[float] = []
         self.near_threshold = 1.0
-        # Second level of a multi-label task (``PARAMS["multi_label"]["stack"]``): {"models", "evidence_keys"}.
-        self.second_level: dict | None = None
-        self.cardinality = None
-        self._counts = None
         # Fitted stacked models: {task name: {"pipeline", "labels"}}.
         self.stacked: dict[str, dict] = {}
         # Temperature scaling of single-label / per-entity probabilities (set by ``_train_task``).
@@ -523,14 +508,6 @@ class _TaskModel:
             matrix = matrix[:, columns]
             self.thresholds = self._tune_thresholds(rows, matrix)
             self.pipeline.fit(rows, matrix)
-            options = PARAMS["multi_label"].get("cardinality")
-            if options:
-                counts = np.minimum(matrix.sum(axis=1), 3).astype(int)
-                self.cardinality = Pipeline([
-                    ("features", text_features(features=self.features, **PARAMS["multi_label"]["text"])),
-                    ("classify", LogisticRegression(C=float(options.get("C", 10.0)), class_weight=options.get("class_weight"),
-                                                    max_iter=3000)),
-                ]).fit(rows, counts)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
@@ -582,7 +559,6 @@ class _TaskModel:
         low, high, steps = params["threshold_grid"]
         grid = np.linspace(low, high, int(steps))
         out_of_fold = np.zeros(matrix.shape)
-        self._inner_models = []
         for test in _iterative_stratified_folds(matrix, params["threshold_cv"], seed=0):
             train = np.setdiff1d(np.arange(len(rows)), test)
             columns = self._trainable_columns(matrix[train])
@@ -591,9 +567,6 @@ class _TaskModel:
             inner = _build_pipeline(self.task, self.features).fit([rows[i] for i in train], matrix[train][:, columns])
             probabilities = inner.predict_proba([rows[i] for i in test])
             out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
-            self._inner_models.append((inner, [int(c) for c in columns]))
-        if params.get("stack"):
-            out_of_fold = self._fit_second_level(rows, out_of_fold, matrix)
         thresholds = []
         for column in range(matrix.shape[1]):
             scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0) for t in grid]
@@ -603,36 +576,6 @@ class _TaskModel:
         if self.task.exclusive:
             self.near_threshold = self._tune_near_threshold(out_of_fold, matrix, thresholds)
         return thresholds
-
-    def _fit_second_level(self, rows: list[dict], first: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-        """Fit the second level (``PARAMS["multi_label"]["stack"]``) on the first level's inner
-        out-of-fold probabilities ``first``; return its own out-of-fold probabilities (inner folds
-        over the same training rows) for the thresholds."""
-        options = PARAMS["multi_label"]["stack"]
-        evidence_keys = _stack_evidence_keys(self.labels, rows, options.get("evidence", True))
-        second = np.zeros(matrix.shape)
-        models, columns_used = [], []
-        folds = _iterative_stratified_folds(matrix, int(options.get("cv", 5)), seed=1)
-        for column, label in enumerate(self.labels):
-            used = list(range(first.shape[1])) if options.get("others", True) else [column]
-            columns_used.append(used)
-            inputs = _second_level_inputs(first[:, used], rows, evidence_keys[column])
-            model = Pipeline([
-                ("scale", StandardScaler()),
-                ("classify", LogisticRegression(C=float(options.get("C", 1.0)),
-                                                class_weight=options.get("class_weight"), max_iter=3000)),
-            ])
-            for test in folds:
-                train = np.setdiff1d(np.arange(len(rows)), test)
-                if len(set(matrix[train, column])) < 2:
-                    second[test, column] = first[test, column]
-                    continue
-                fitted = clone(model).fit(inputs[train], matrix[train, column])
-                second[test, column] = fitted.predict_proba(inputs[test])[:, 1]
-            models.append(model.fit(inputs, matrix[:, column]))
-        self.second_level = {"models": models, "evidence_keys": evidence_keys, "columns": columns_used,
-                             "inner": self._inner_models if options.get("inner_models") else None}
-        return second
 
     def _tune_near_threshold(self, out_of_fold: np.ndarray, matrix: np.ndarray, thresholds: list[float]) -> float:
         """The share of its threshold the best label needs, when none passes, to be chosen over
@@ -651,33 +594,15 @@ class _TaskModel:
         return max(scores)[1]
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
-        if self.cardinality is not None:
-            self._counts = self.cardinality.predict(rows)
         return _probabilities(self.bundle(""), rows)
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
         if self.task.kind != "multi_label":
             return [self.labels[i] for i in single_label_choice(probabilities, self.labels, _absent(self.task))]
-        decided = [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
-                                                               self.near_threshold)]
-                   for row in probabilities]
-        if self.cardinality is None:
-            return decided
-        mode = PARAMS["multi_label"]["cardinality"]["mode"]
-        result = []
-        for row, labels, count in zip(probabilities, decided, self._counts):
-            ratios = np.asarray(row) / np.asarray(self.thresholds)
-            order = [self.labels[i] for i in np.argsort(-ratios)]
-            if mode == "cap":
-                if count >= 1 and len(labels) > count and self.task.exclusive not in labels:
-                    labels = [label for label in order if label in labels][:count]
-            elif count == 0:
-                labels = [self.task.exclusive]
-            else:
-                labels = order[:count]
-            result.append(labels)
-        return result
+        return [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
+                                                            self.near_threshold)]
+                for row in probabilities]
 
     def bundle(self, model_version: str) -> dict:
         """What is saved with skops: the pipeline and plain-data decoding info."""
@@ -696,24 +621,8 @@ class _TaskModel:
             "row": dict(PARAMS[self.task.kind].get("row", {})),
             "pipeline": self.pipeline,
             "stacked": self.stacked,
-            "second_level": self.second_level,
             "temperature": self.temperature,
         }
-
-
-def _stack_evidence_keys(labels: list[str], rows: list[dict], evidence: bool) -> list[list[str]]:
-    """Per label, the paragraph-evidence features (``topic_evidence``) of that label, sorted."""
-    names = sorted({key for row in rows for key in row.get("topic_evidence", {})})
-    return [[key for key in names if key.split(":", 1)[0] == label] if evidence else [] for label in labels]
-
-
-def _second_level_inputs(first: np.ndarray, rows: list[dict], evidence_keys: list[str]) -> np.ndarray:
-    """Second-level inputs: every label's first-level probability as log-odds, then the evidence."""
-    clipped = np.clip(first, 1e-4, 1 - 1e-4)
-    log_odds = np.log(clipped / (1 - clipped))
-    evidence = np.array([[float(row.get("topic_evidence", {}).get(key, 0.0)) for key in evidence_keys]
-                         for row in rows]).reshape(len(rows), len(evidence_keys))
-    return np.hstack([log_odds, evidence])
 
 
 def _out_of_fold_probabilities(pipeline: Pipeline, rows: list[dict], targets: list, splitter) -> np.ndarray:
@@ -772,21 +681,7 @@ def _probabilities(bundle: dict, rows: list[dict]) -> np.ndarray:
     probabilities = bundle["pipeline"].predict_proba(_stack(rows, bundle.get("stacked")))
     if bundle["kind"] == "multi_label":
         # A single trained label is a binary problem: keep the positive column.
-        probabilities = probabilities[:, -len(bundle["labels"]):]
-        second = bundle.get("second_level")
-        if second and second.get("inner"):
-            # The first level as the second level saw it in training: the mean of the inner-fold models.
-            total, seen = np.zeros(probabilities.shape), np.zeros(probabilities.shape[1])
-            for inner, columns in second["inner"]:
-                total[:, columns] += inner.predict_proba(rows)[:, -len(columns):]
-                seen[columns] += 1
-            probabilities = np.where(seen > 0, total / np.maximum(seen, 1), probabilities)
-        if second:
-            probabilities = np.column_stack([
-                model.predict_proba(_second_level_inputs(probabilities[:, used], rows, keys))[:, 1]
-                for model, keys, used in zip(second["models"], second["evidence_keys"], second["columns"])
-            ])
-        return probabilities
+        return probabilities[:, -len(bundle["labels"]):]
     # Models saved before calibration have no temperature: 1 leaves them as they were.
     keep = _absent_column(bundle["labels"], bundle.get("absent"))
     return tempered(probabilities, bundle.get("temperature", 1.0), keep)
