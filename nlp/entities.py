@@ -51,6 +51,17 @@ ABOUT_FIRE_KEY = "watchlist_about_fire"
 TEXT_KEY = "text"
 # A generic reference after one of these is not the local body.
 NOT_LOCAL_WORDS = {"national", "every", "any", "another", "other", "each", "uk", "british", "english", "whole"}
+# Head nouns of the longer proper names a capitalised generic reference can open: "the Fire Service
+# College", "the King's Fire Service Medal", "the Fire Brigades Union", "the Fire Services Management
+# Committee", "the Fire Service Minister" name a college, a medal, a union, a committee, an office,
+# never the local body.
+LONGER_NAME_HEADS = {
+    "college", "colleges", "medal", "medals", "award", "awards", "union", "unions", "minister", "ministers",
+    "committee", "committees", "association", "associations", "federation", "society", "trust", "charity",
+    "fund", "foundation", "conference", "museum", "academy", "act", "regulations", "network",
+    "institute", "institution", "journal", "magazine", "games", "league", "club",
+}
+LONGER_NAME_WORDS_AFTER = 3   # capitalised words looked through for the head: "Management Committee"
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
@@ -793,6 +804,8 @@ class ReferenceResolver:
             members = self.groups[target].members if label in (GROUP_GENERIC, GROUP_AREA) else ()
             if any(member in excluded for member in members):
                 continue
+            if label == GROUP_GENERIC and self._opens_longer_name(doc, start, end):
+                continue
             members_named = any(member in named or any(linked in named for linked in self._linked(member))
                                 for member in members)
             if label == GROUP_GENERIC and self.groups[target].generic_needs_all:
@@ -805,11 +818,31 @@ class ReferenceResolver:
 
     def _resolve_generic_reference(self, targets, doc, start, end, named, excluded, norms: list[int]):
         """[(entity_id, "inferred")] for a generic reference ("the service"), none after a word
-        that makes it no local body ("national fire service matters", "every fire service")."""
+        that makes it no local body ("national fire service matters", "every fire service") or
+        inside a longer proper name ("the Fire Service College")."""
         if start > 0 and norms[start - 1] in self.not_local_hashes:
+            return []
+        if self._opens_longer_name(doc, start, end):
             return []
         choice = self._resolve_generic(targets, doc, start, end, named, excluded)
         return [(choice, "inferred")] if choice else []
+
+    @staticmethod
+    def _opens_longer_name(doc: Doc, start: int, end: int) -> bool:
+        """Whether a capitalised generic reference is the start of a longer proper name: capitalised
+        words follow it, the last of them (within ``LONGER_NAME_WORDS_AFTER``) the head noun of
+        a college, medal, union, committee or office (``LONGER_NAME_HEADS``)."""
+        if end >= len(doc) or not doc[end].is_title:
+            return False   # the common case: the reference ends the phrase
+        if not all(token.is_title or token.is_upper or not token.is_alpha or token.is_stop
+                   for token in doc[start:end]):
+            return False   # "the fire service College ..." is no proper name
+        for token in doc[end:min(len(doc), end + LONGER_NAME_WORDS_AFTER)]:
+            if not token.is_title or token.is_sent_start:
+                return False
+            if token.lower_ in LONGER_NAME_HEADS:
+                return True
+        return False
 
     def _office_of(self, target: str, day: dt.date | None) -> str:
         """The office a holder mention means: the one held on ``day``, else the one ever held."""

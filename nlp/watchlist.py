@@ -15,7 +15,7 @@ from nlp import packaged_data
 from nlp.errors import NlpError
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
-RULES_VERSION = "rules-4"
+RULES_VERSION = "rules-5"
 
 DEFAULT_WATCHLIST_PATH = packaged_data("watchlist.toml")
 ENTITY_KINDS = ("organisation", "office", "person")

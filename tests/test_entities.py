@@ -352,6 +352,27 @@ def test_generic_reference_resolved_by_person_then_by_area():
     assert mentions_of(doc) == []
 
 
+def test_a_generic_reference_opening_a_longer_name_is_no_mention():
+    """"the Fire Service College", "the Fire Brigades Union", "the King's Fire Service Medal", "the
+    Fire Services Management Committee" name a college, a union, a medal, a committee."""
+    nlp = build_nlp(_small_watchlist())
+    context = "Crews from Barchester fire station attended. "
+    for sentence in ("She trained at the Fire Service College in the spring.",
+                     "A spokesman for the Fire Brigades Union disagreed.",
+                     "He received the King's Fire Service Medal on Friday.",
+                     "He sits on the Fire Services Management Committee.",
+                     "Bob Fish, the Fire Service Minister, visited."):
+        assert mentions_of(nlp(context + sentence)) == [], sentence
+    # The reference itself still counts where the capitalised words after it are no such name
+    # ("Control", a role, a person), or where it is not written as a name.
+    assert mentions_of(nlp(context + "The Fire Service Control room took 300 calls.")) == [
+        ("The Fire Service", "bfrs")]
+    assert mentions_of(nlp(context + "Bob Fish, the Fire Service Chief Officer, said so.")) == [
+        ("the Fire Service", "bfrs")]
+    assert mentions_of(nlp(context + "Leaders said the fire service College funding was safe.")) == [
+        ("the fire service", "bfrs")]
+
+
 def _small_watchlist(text: str = SMALL_WATCHLIST):
     """The watchlist of TOML ``text``, loaded from a file as users load theirs."""
     import tempfile
