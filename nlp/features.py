@@ -380,7 +380,8 @@ def _article_tone_cues(article: dict) -> dict[str, float]:
     return article["_tone_cues"]
 
 
-def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False, article: dict | None = None) -> dict:
+def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False, article: dict | None = None,
+             cue_groups: dict[str, str] | None = None) -> dict:
     """Row for one (article, entity) pair.
 
     ``context``: the sentences mentioning the entity and the quotes of its speakers;
@@ -409,13 +410,16 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     if article is None:
         article = {"title": title, "paragraphs": _paragraphs(doc)}
     paragraphs = article["paragraphs"]
-    # Each cue plain and crossed with the entity (a closure is bad news for a fire service, not
-    # necessarily for the commissioner).
+    # Each cue plain and crossed with the entity's group (a closure is bad news for a fire service,
+    # not necessarily for the commissioner). ``cue_groups`` maps entities to groups, the watchlist's
+    # categories, so that what a cue means for one fire service is learnt from the others' articles
+    # too; an entity it does not map is its own group (models trained before groups existed).
+    group = (cue_groups or {}).get(entity_id, entity_id)
     shared = _article_tone_cues(article)
     cues = {}
     for found in (tone_cues(context, "near"), shared["article"], shared["title"]):
         cues.update(found)
-        cues.update({f"{entity_id}*{key}": value for key, value in found.items()})
+        cues.update({f"{group}*{key}": value for key, value in found.items()})
     return {
         "entity_id": entity_id,
         "cues": cues,

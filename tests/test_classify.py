@@ -440,6 +440,57 @@ def test_tone_cues_and_topic_evidence_read_the_guide_concepts():
     assert evidence["finance:title"] == 1.0 and evidence["inspection:paragraphs"] == 0.0
 
 
+def test_tone_cues_are_crossed_with_the_bodys_group():
+    """A cue means the same for every fire service: crossed with the watchlist category, so one
+    service's articles teach the model about another's."""
+    doc = {"title": "", "body": "Crews rescued a man.", "quotes": [],
+           "mentions": [{"entity_id": "sfrs", "sentence": "Crews rescued a man."}]}
+    groups = {"hwfrs": "fire_service", "sfrs": "fire_service", "wm_pcc": "commissioner"}
+    grouped = tone_row(doc, "sfrs", cue_groups=groups)
+    assert grouped["cues"]["fire_service*near:rescue"] == grouped["cues"]["near:rescue"] > 0
+    assert not any(key.startswith("sfrs*") for key in grouped["cues"])
+    # The body stays in the domain features; a body with no group is its own group.
+    assert grouped["domain"]["entity=sfrs"] == 1.0
+    assert "sfrs*near:rescue" in tone_row(doc, "sfrs", cue_groups={"hwfrs": "fire_service"})["cues"]
+
+
+def test_trained_tone_model_keeps_the_cue_groups_it_learnt_with(classifier, training_records):
+    from nlp.watchlist import load_watchlist
+
+    categories = {entity.id: entity.category for entity in load_watchlist().entities}
+    row_options = classifier.bundles["tone"]["row"]
+    assert row_options["cue_groups"] == {entity_id: categories[entity_id]
+                                         for entity_id in row_options["cue_groups"]}
+    assert {"hwfrs", "sfrs", "wm_pcc"} <= set(row_options["cue_groups"])
+    # Prediction builds the rows with them: the fitted vectoriser knows only grouped cue names.
+    cue_vectoriser_names = [name for name in _fitted_feature_names(classifier.bundles["tone"]["pipeline"])
+                            if "*near:" in name or "*article:" in name or "*title:" in name]
+    assert cue_vectoriser_names and all(name.split("*")[0].split("__")[-1] in {"fire_service", "commissioner",
+                                                                              "fire_authority", "police_force"}
+                                        for name in cue_vectoriser_names)
+
+
+def _fitted_feature_names(estimator) -> list[str]:
+    """Every feature name a fitted pipeline's dict vectorisers know (searched recursively)."""
+    from sklearn.feature_extraction import DictVectorizer
+
+    names, stack, seen = [], [estimator], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DictVectorizer) and hasattr(current, "feature_names_"):
+            names.extend(current.feature_names_)
+            continue
+        for value in getattr(current, "__dict__", {}).values():
+            if isinstance(value, (list, tuple)):
+                stack.extend(v[1] if isinstance(v, tuple) and len(v) >= 2 else v for v in value)
+            elif hasattr(value, "__dict__") and value.__class__.__module__.startswith(("sklearn", "nlp")):
+                stack.append(value)
+    return names
+
+
 # ---------------------------------------------------------------- fast prediction path, same outputs
 
 
