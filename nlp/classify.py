@@ -618,6 +618,13 @@ class _TaskModel:
         params = PARAMS[self.task.kind]
         return slice_weights(groups, params.get("slice_weight", 0.0), params.get("slice_weight_unit", "row"))
 
+    def _score_weights(self) -> np.ndarray | None:
+        """With ``slice_weight_scores``, the slice weights of all training rows also weigh the F1 the
+        thresholds are tuned on (the inner out-of-fold rows); else None."""
+        if not PARAMS[self.task.kind].get("slice_weight_scores"):
+            return None
+        return self._weights(self.groups)
+
     def _fit_stacked(self, rows: list[dict]) -> list[dict]:
         """Fit each stacked task's model on the rows' articles; return the rows with its
         out-of-fold probabilities (inner stratified CV, so no row sees its own label)."""
@@ -675,7 +682,8 @@ class _TaskModel:
             out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
         thresholds = []
         for column in range(matrix.shape[1]):
-            scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0) for t in grid]
+            scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0,
+                               sample_weight=self._score_weights()) for t in grid]
             best = np.flatnonzero(np.isclose(scores, max(scores)))
             # Among equally good thresholds take the one nearest 0.5.
             thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
@@ -696,7 +704,8 @@ class _TaskModel:
             for index, row in enumerate(out_of_fold):
                 for label, _p in multi_label_choice(row, labels, thresholds, "exclusive", float(near)):
                     predicted[index, -1 if label == "exclusive" else int(label)] = 1
-            scores.append((f1_score(truth, predicted, average="micro", zero_division=0), float(near)))
+            scores.append((f1_score(truth, predicted, average="micro", zero_division=0,
+                                    sample_weight=self._score_weights()), float(near)))
         return max(scores)[1]
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
