@@ -71,9 +71,6 @@ RETRAIN_HINT = "retrain with `cuttings train`"
 PARAMS = {
     "multi_label": {
         "C": 30.0,
-        # Slice-balanced training weights (``slice_weights``): 0 off; 1 gives every gathering slice
-        # the same total weight (a lever under measurement, docs/benchmarks.md).
-        "slice_weight": 0.0,
         "calibration_cv": 3,
         "threshold_cv": 3,
         "threshold_grid": [0.3, 0.6, 13],
@@ -94,7 +91,6 @@ PARAMS = {
     },
     "single_label": {
         "C": 30.0,
-        "slice_weight": 0.0,
         # The lead (headline + first paragraphs) again at weight 0.75: stance 0.779 -> 0.812 macro-F1
         # over fold seeds 0-5 (docs/classifiers.md).
         "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03},
@@ -109,7 +105,6 @@ PARAMS = {
     },
     "per_entity": {
         "C": 3.0,
-        "slice_weight": 0.0,
         # Stack the single-label tasks (stance) into tone: the article's out-of-fold probabilities
         # (inner ``stack_cv`` folds) crossed with the entity id, as domain features.
         "stack_single_label": True,
@@ -163,19 +158,15 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         self.side = side
         self.absent = absent
 
-    def fit(self, rows, targets, sample_weight=None):
+    def fit(self, rows, targets):
         targets = np.asarray(targets, dtype=object)
         present = targets != self.absent
-        # ``sample_weight`` (slice-balanced training, ``slice_weights``) reaches both steps' classifiers.
-        weights = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight, dtype=float)}
         # A step with one class in the training rows (a small training set) is that class for certain.
-        self.presence_ = (clone(self.presence).fit(rows, present.astype(int), **weights)
-                          if 0 < present.sum() < len(rows) else None)
+        self.presence_ = clone(self.presence).fit(rows, present.astype(int)) if 0 < present.sum() < len(rows) else None
         self.presence_constant_ = float(present.mean())
         sides = [str(label) for label in sorted(set(targets[present]))]
         side_rows = [row for row, keep in zip(rows, present) if keep]
-        side_weights = {"sample_weight": weights["sample_weight"][present]} if weights else {}
-        self.side_ = clone(self.side).fit(side_rows, targets[present], **side_weights) if len(sides) > 1 else None
+        self.side_ = clone(self.side).fit(side_rows, targets[present]) if len(sides) > 1 else None
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
         return self
@@ -195,66 +186,6 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
 
     def predict(self, rows):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
-
-
-def weighted_slice(record_id) -> str | None:
-    """The gathering slice a training record counts in for ``slice_weights``: its id prefix
-    (``t1-004`` -> ``t1``, as ``slice_of``), or None for a record outside the corpus's slices: an id
-    without a prefix, or a labelled stored article (``db-<article id>``, ``cuttings.labelling``)."""
-    record_id = str(record_id)
-    if "-" not in record_id:
-        return None
-    prefix = slice_of(record_id)
-    return None if prefix in ("", "db") else prefix
-
-
-def slice_weights(groups: list, power: float, unit: str = "row") -> np.ndarray | None:
-    """Training weights that balance the gathering slices: a row of slice s weighs n_s ** -power
-    (n_s: rows of s, or with ``unit="article"`` its distinct records, so that a record's rows (tone
-    pairs) share its weight), scaled so that the slices' rows keep their total (mean weight 1);
-    power 1 gives every slice the same total weight. Rows outside the slices (``weighted_slice``)
-    weigh 1. None (no weighting) when ``power`` is 0 or fewer than two slices are present."""
-    if not power or groups is None:
-        return None
-    slices = [weighted_slice(group) for group in groups]
-    units = groups if unit == "row" else list(dict.fromkeys(groups))
-    counts = Counter(name for name in map(weighted_slice, units) if name is not None)
-    if len(counts) < 2:
-        return None
-    raw = {name: count ** -float(power) for name, count in counts.items()}
-    rows = Counter(name for name in slices if name is not None)
-    scale = sum(rows.values()) / sum(raw[name] * count for name, count in rows.items())
-    return np.array([raw[name] * scale if name is not None else 1.0 for name in slices])
-
-
-# Estimators that take the slice weights; every other consumer of ``sample_weight`` in a pipeline
-# (a scaler) is told not to, so metadata routing passes them to the classifiers only.
-_WEIGHTED = (LogisticRegression, CalibratedClassifierCV, TwoStageClassifier)
-
-
-def _request_weights(estimator) -> None:
-    """Set the metadata-routing requests of ``estimator`` and everything in it (routing enabled)."""
-    parts = [estimator, *(value for value in estimator.get_params(deep=True).values() if isinstance(value, BaseEstimator))]
-    for part in parts:
-        if not hasattr(part, "set_fit_request"):
-            continue
-        try:
-            if isinstance(part, _WEIGHTED):
-                part.set_fit_request(sample_weight=True)
-            else:
-                part.set_fit_request(sample_weight=False)
-        except TypeError:  # no sample_weight in its fit
-            pass
-
-
-def _fit(estimator, rows, targets, weights: np.ndarray | None = None):
-    """``estimator.fit(rows, targets)``; with ``weights``, each row's training weight routed to the
-    classifiers (scikit-learn metadata routing, enabled for this call only). Returns the estimator."""
-    if weights is None:
-        return estimator.fit(rows, targets)
-    with sklearn.config_context(enable_metadata_routing=True):
-        _request_weights(estimator)
-        return estimator.fit(rows, targets, sample_weight=np.asarray(weights, dtype=float))
 
 
 def _vectoriser_steps(estimator):
@@ -584,13 +515,8 @@ class _TaskModel:
         # Per-entity tasks: the cue group of each body seen in training (``cue_groups``), kept with
         # the model so that prediction groups the cues as training did.
         self.cue_groups: dict[str, str] = {}
-        # The record id of each training row (``fit``), for the slice weights of the inner fits.
-        self.groups: list | None = None
 
-    def fit(self, rows: list[dict], targets: list, labels: list[str], groups: list | None = None) -> "_TaskModel":
-        """Fit on ``rows``; ``groups`` (each row's record id) give the slice-balanced training
-        weights when ``PARAMS[kind]["slice_weight"]`` is on (``slice_weights``)."""
-        self.groups = groups
+    def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
         if self.task.kind == "multi_label":
             candidates = [label for label in labels if label != self.task.exclusive]
             matrix = _multi_label_matrix(targets, candidates)
@@ -600,7 +526,7 @@ class _TaskModel:
                 raise TrainingError(f"{self.task.name}: no learnable label")
             matrix = matrix[:, columns]
             self.thresholds = self._tune_thresholds(rows, matrix)
-            _fit(self.pipeline, rows, matrix, self._weights(groups))
+            self.pipeline.fit(rows, matrix)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
@@ -608,22 +534,9 @@ class _TaskModel:
             for row in rows:
                 self.cue_groups.update(row.get("cue_groups") or {})
             rows = self._fit_stacked(rows)
-            kept_groups = [groups[i] for i in keep] if groups is not None else None
-            _fit(self.pipeline, [rows[i] for i in keep], [targets[i] for i in keep], self._weights(kept_groups))
+            self.pipeline.fit([rows[i] for i in keep], [targets[i] for i in keep])
             self.labels = [str(label) for label in self.pipeline.classes_]
         return self
-
-    def _weights(self, groups: list | None) -> np.ndarray | None:
-        """The slice-balanced training weights of rows from records ``groups`` (None: unweighted)."""
-        params = PARAMS[self.task.kind]
-        return slice_weights(groups, params.get("slice_weight", 0.0), params.get("slice_weight_unit", "row"))
-
-    def _score_weights(self) -> np.ndarray | None:
-        """With ``slice_weight_scores``, the slice weights of all training rows also weigh the F1 the
-        thresholds are tuned on (the inner out-of-fold rows); else None."""
-        if not PARAMS[self.task.kind].get("slice_weight_scores"):
-            return None
-        return self._weights(self.groups)
 
     def _fit_stacked(self, rows: list[dict]) -> list[dict]:
         """Fit each stacked task's model on the rows' articles; return the rows with its
@@ -645,11 +558,8 @@ class _TaskModel:
             pipeline = _build_pipeline(stacked_task, self.features, two_stage=False)
             kept_rows, kept_targets = [article_rows[i] for i in keep], [targets[i] for i in keep]
             splitter = StratifiedKFold(n_splits=inner_folds, shuffle=True, random_state=0)
-            # the articles' record ids, for the slice weights of the tone model (``slice_weight``)
-            kept_groups = [keys[i] for i in keep]
-            weigh = self._weights if self.groups is not None else (lambda groups: None)
-            out_of_fold = _out_of_fold_probabilities(pipeline, kept_rows, kept_targets, splitter, kept_groups, weigh)
-            _fit(pipeline, kept_rows, kept_targets, weigh(kept_groups))
+            out_of_fold = _out_of_fold_probabilities(pipeline, kept_rows, kept_targets, splitter)
+            pipeline.fit(kept_rows, kept_targets)
             # Articles without a usable label get the fitted model's probabilities.
             matrix = pipeline.predict_proba(article_rows)
             matrix[keep] = out_of_fold
@@ -675,15 +585,12 @@ class _TaskModel:
             columns = self._trainable_columns(matrix[train])
             if len(columns) == 0:
                 continue
-            inner_groups = [self.groups[i] for i in train] if self.groups is not None else None
-            inner = _fit(_build_pipeline(self.task, self.features), [rows[i] for i in train],
-                         matrix[train][:, columns], self._weights(inner_groups))
+            inner = _build_pipeline(self.task, self.features).fit([rows[i] for i in train], matrix[train][:, columns])
             probabilities = inner.predict_proba([rows[i] for i in test])
             out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
         thresholds = []
         for column in range(matrix.shape[1]):
-            scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0,
-                               sample_weight=self._score_weights()) for t in grid]
+            scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0) for t in grid]
             best = np.flatnonzero(np.isclose(scores, max(scores)))
             # Among equally good thresholds take the one nearest 0.5.
             thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
@@ -704,8 +611,7 @@ class _TaskModel:
             for index, row in enumerate(out_of_fold):
                 for label, _p in multi_label_choice(row, labels, thresholds, "exclusive", float(near)):
                     predicted[index, -1 if label == "exclusive" else int(label)] = 1
-            scores.append((f1_score(truth, predicted, average="micro", zero_division=0,
-                                    sample_weight=self._score_weights()), float(near)))
+            scores.append((f1_score(truth, predicted, average="micro", zero_division=0), float(near)))
         return max(scores)[1]
 
     def predict_proba(self, rows: list[dict]) -> np.ndarray:
@@ -740,17 +646,14 @@ class _TaskModel:
         }
 
 
-def _out_of_fold_probabilities(pipeline: Pipeline, rows: list[dict], targets: list, splitter,
-                               groups: list | None = None, weigh: Callable | None = None) -> np.ndarray:
+def _out_of_fold_probabilities(pipeline: Pipeline, rows: list[dict], targets: list, splitter) -> np.ndarray:
     """Out-of-fold ``predict_proba`` of ``pipeline``, columns in sorted label order. Unlike
     ``cross_val_predict`` the labels reach the estimator as they are (a two-step model needs to
-    see its ``absent`` label, not an integer code). ``weigh(groups of the fold's training rows)``:
-    their training weights (``slice_weights``), if any."""
+    see its ``absent`` label, not an integer code)."""
     labels = sorted(set(targets))
     result = np.zeros((len(rows), len(labels)))
     for train, test in splitter.split(np.zeros(len(targets)), targets):
-        weights = weigh([groups[i] for i in train]) if weigh is not None and groups is not None else None
-        fitted = _fit(clone(pipeline), [rows[i] for i in train], [targets[i] for i in train], weights)
+        fitted = clone(pipeline).fit([rows[i] for i in train], [targets[i] for i in train])
         columns = [labels.index(str(label)) for label in fitted.classes_]
         result[np.ix_(test, columns)] = fitted.predict_proba([rows[i] for i in test])
     return result
@@ -976,7 +879,7 @@ def _cross_validate_task(
     splits = _slice_splits(groups) if split == "slices" else _splits(task, targets, groups, eval_labels, folds, seed)
     for train, test in splits:
         model = _TaskModel(task, features, stacked).fit(
-            [rows[i] for i in train], [targets[i] for i in train], learnable, [groups[i] for i in train]
+            [rows[i] for i in train], [targets[i] for i in train], learnable
         )
         probabilities = model.predict_proba([rows[i] for i in test])
         decided = model.decide(probabilities)
@@ -1455,10 +1358,10 @@ def _train_task(
     stacked = _stacked_tasks(scheme, task)
     report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
     report.pop("predictions", None)  # per-article rows: for analysis, not for the card
-    rows, targets, groups = _task_examples(records, task, stacked)
+    rows, targets, _ = _task_examples(records, task, stacked)
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")
-    model = _TaskModel(task, features, stacked).fit(rows, targets, learnable, groups)
+    model = _TaskModel(task, features, stacked).fit(rows, targets, learnable)
     if "calibration" in report:
         model.temperature = report["calibration"]["temperature"]
     data_hash = _data_hash(records, task)
