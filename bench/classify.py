@@ -153,7 +153,12 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
                 env = {**os.environ, "PYTHONPATH": str(tree)}
                 # Run from the scratch directory: ``python -c`` puts the working directory first on sys.path.
                 run = subprocess.run([sys.executable, "-c", _SPEED_WORKER, models_dir, str(docs_path), str(repeat),
-                                      str(out_path), str(batch)], env=env, check=True, capture_output=True, text=True, cwd=scratch)
+                                      str(out_path), str(batch)], env=env, capture_output=True, text=True, cwd=scratch)
+                if run.returncode != 0:
+                    last = (run.stderr.strip().splitlines() or ["(no output)"])[-1]
+                    raise SystemExit(f"{name} could not predict with these models: {last} (models saved by the "
+                                     f"working tree may use options {revision} does not know: compare with a "
+                                     "revision that reads them, or give --models DIR trained for both)")
                 figures = json.loads(run.stdout.strip().splitlines()[-1])
                 if not Path(figures["code"]).resolve().is_relative_to(Path(tree).resolve()):
                     raise SystemExit(f"{name}: ran {figures['code']}, not the code of {tree}")
