@@ -533,6 +533,10 @@ class WorkerSpider(RedisMixin, NewsSpider):
         self.push([{"type": "error", "source_id": source_id, "url": url, "kind": kind, "status": status,
                     "message": message}])
 
+    def record_notice(self, source_id, url, kind, message):
+        """A ``crawl_notices`` row (a budget hit, a refused canonical) for the writer to store."""
+        self.push([{"type": "notice", "source_id": source_id, "url": url, "kind": kind, "message": message}])
+
     def response_event(self, response, what: str, **extra) -> dict:
         headers = {name: _header(response, name) for name in ("ETag", "Last-Modified", "Content-Type")}
         return {"type": "response", "what": what, "url": response.url, "status": response.status,

@@ -122,6 +122,8 @@ class Writer:
         elif kind == "error":
             self.spider.record_error(event.get("source_id"), event.get("url"), str(event.get("kind")),
                                      event.get("status"), event.get("message"))
+        elif kind == "notice":
+            self.notice(event)
         elif kind == "response":
             response = self.response(event, distributed)
             source = response.meta.get("source")
@@ -131,6 +133,16 @@ class Writer:
                 self.loop.run_until_complete(self._drain(self.spider.parse_article(response)))
         else:
             log.warning("unknown event from a worker ignored: %r", kind)
+
+    def notice(self, event: dict) -> None:
+        """Store a worker's notice. A budget is recorded once per source and run, as a local crawl
+        records it, however many workers hit it."""
+        source_id, kind = event.get("source_id"), str(event.get("kind"))
+        if kind.startswith("budget_"):
+            if (source_id, kind) in self.spider.budgets_hit:
+                return
+            self.spider.budgets_hit.add((source_id, kind))
+        self.spider.record_notice(source_id, event.get("url"), kind, event.get("message"))
 
     @staticmethod
     async def _drain(generator) -> None:

@@ -220,6 +220,27 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
     assert survivor == 0
 
 
+def test_notices_of_a_distributed_crawl_are_stored_as_a_local_crawls(tmp_path, site, redis_url):
+    """Budgets are spent in the workers (page budget, per-page link budget, sitemaps); their
+    ``crawl_notices`` rows reach the store once per source and kind, as in a local crawl."""
+    sources = tmp_path / "budget_sources.toml"
+    sources.write_text(site.read_text(encoding="utf-8") + "\n[crawl]\nmax_pages_per_source = 8\n", encoding="utf-8")
+    local_db, distributed_db = tmp_path / "local.db", tmp_path / "distributed.db"
+    run_crawl_cli(local_db, sources, since="all")
+    distributed_crawl(distributed_db, sources, redis_url, "--since", "all", "--workers", "2")
+
+    def notices(path):
+        with sqlite3.connect(path) as con:
+            return sorted(con.execute("SELECT source_id, kind FROM crawl_notices"))
+
+    local = notices(local_db)
+    assert ("severn-valley-echo", "budget_pages") in local  # the budget is spent, so the test means something
+    assert notices(distributed_db) == local
+    with sqlite3.connect(distributed_db) as con:  # the budget is shared by the workers
+        per_source = dict(con.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id"))
+    assert per_source and all(count <= 8 for count in per_source.values()), per_source
+
+
 def test_worker_and_crawl_reject_bad_redis_input(tmp_path):
     result = cli("worker", "--redis", "http://127.0.0.1:1/")
     assert result.returncode == 2 and "not a Redis URL" in result.stderr
