@@ -27,6 +27,12 @@ same documents; the two trees' code alternating ``--rounds`` times in child proc
 the corpus a separate ``predict_many`` call) and checks that both predict exactly the same:
 
     PYTHONPATH=. .venv/bin/python bench/classify.py --speed-against b9a5cca --repeat 3
+
+With ``--learning-curve 0.5,0.75,1`` it runs leave-one-slice-out with each split trained on that
+share of its training articles (drawn once per ``--seeds`` seed) and prints each task's headline
+score per share, mean and spread over the seeds: what more labelled articles would buy.
+
+    PYTHONPATH=. .venv/bin/python bench/classify.py --learning-curve 0.5,0.75,1 --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -177,6 +183,44 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
             raise SystemExit(1)
 
 
+def bench_learning_curve(records: list[dict], scheme, features: str, tasks: list[str] | None,
+                         shares: list[float], seeds: list[int]) -> None:
+    """Leave-one-slice-out with each split trained on ``shares`` of its training articles, drawn
+    once per seed (share 1 is the protocol's figure, the same for every seed)."""
+    wanted = [name for name in scheme.tasks if tasks is None or name in tasks]
+    scores: dict[tuple[str, float], list[float]] = {}
+    minority: dict[tuple[str, float], list[float]] = {}
+    for share in shares:
+        for seed in (seeds if share < 1.0 else seeds[:1]):
+            started = time.perf_counter()
+            reports = cross_validate(records, scheme, features=features, split="slices", tasks=wanted, seed=seed,
+                                     train_fraction=share)
+            for name, report in reports.items():
+                scores.setdefault((name, share), []).append(headline(report))
+                label = {"stance_governance": "neutral", "tone": "negative"}.get(name)
+                if label and label in report.get("per_label", {}):
+                    minority.setdefault((name, share), []).append(report["per_label"][label]["f1"])
+            print(f"share {share:g}, seed {seed}: " + ", ".join(
+                f"{name} {headline(report):.3f}" for name, report in reports.items())
+                  + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"\nleave-one-slice-out, each split trained on a share of its training articles "
+          f"({len(records)} articles; seeds {', '.join(map(str, seeds))}; share 1 is the whole set):")
+    print("| task | " + " | ".join(f"share {share:g}" for share in shares) + " |")
+    print("| --- |" + " --- |" * len(shares))
+    for name in wanted:
+        cells = []
+        for share in shares:
+            values = scores.get((name, share), [])
+            cell = f"{statistics.mean(values):.3f}" if values else "-"
+            if len(values) > 1:
+                cell += f" ({min(values):.3f}-{max(values):.3f})"
+            extra = minority.get((name, share))
+            if extra:
+                cell += f"; {'neutral' if name.startswith('stance') else 'negative'} {statistics.mean(extra):.3f}"
+            cells.append(cell)
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def set_param(assignment: str) -> None:
     """Apply ``PATH=JSON`` to ``nlp.classify.PARAMS`` (``PATH``: dot-separated keys of an existing entry
     or of a new key in an existing table); one clear line and exit 2 if malformed."""
@@ -240,6 +284,9 @@ def main() -> None:
                         help="override a hyper-parameter of nlp.classify.PARAMS for this run (a lever under test), "
                              "e.g. --param per_entity.C=1.0 --param single_label.two_stage.text.word_ngrams=[1,2]; "
                              "repeatable")
+    parser.add_argument("--learning-curve", metavar="SHARES",
+                        help="comma-separated shares of the training articles (e.g. 0.5,0.75,1): leave-one-slice-out "
+                             "trained on each share, per --seeds seed (default 0,1,2)")
     parser.add_argument("--speed-against", metavar="REV",
                         help="prediction throughput of the working tree against git revision REV, side by side, "
                              "and a check that both predict the same")
@@ -258,6 +305,11 @@ def main() -> None:
     if args.speed_against:
         bench_speed_against(records, scheme, args.speed_against, args.models, args.repeat, args.rounds,
                             args.batch or len(records))
+        return
+    if args.learning_curve:
+        bench_learning_curve(records, scheme, args.features.split(",")[0].strip(), tasks,
+                             [float(share) for share in args.learning_curve.split(",")],
+                             [int(seed) for seed in (args.seeds or "0,1,2").split(",") if seed != ""])
         return
     if args.protocol:
         seeds = tuple(int(seed) for seed in (args.seeds or "0,1,2").split(",") if seed != "")

@@ -844,10 +844,12 @@ def _cross_validate_task(
     seed: int,
     stacked: tuple[Task, ...] = (),
     split: str = "kfold",
+    train_fraction: float = 1.0,
 ) -> dict:
     """Out-of-fold report of one task. ``split``: ``kfold`` (``folds`` stratified folds, fold
     seed ``seed``) or ``slices`` (leave-one-slice-out: train on the other slices, predict the
-    held-out one, pool the predictions)."""
+    held-out one, pool the predictions). ``train_fraction`` below 1 trains each split on that
+    share of its training articles, drawn with ``seed`` (a learning curve: what more labels buy)."""
     rows, targets, groups = _task_examples(records, task, stacked)
     if not rows:
         raise TrainingError("no labelled articles to train on")
@@ -877,7 +879,12 @@ def _cross_validate_task(
     baseline: list = [None] * len(rows)
     out_of_fold = np.zeros((len(rows), len(eval_labels)))
     splits = _slice_splits(groups) if split == "slices" else _splits(task, targets, groups, eval_labels, folds, seed)
+    draw = np.random.default_rng(seed if seed is not None else 0)
     for train, test in splits:
+        if train_fraction < 1.0:
+            articles = sorted({groups[i] for i in train})
+            kept = set(draw.choice(articles, size=max(2, round(train_fraction * len(articles))), replace=False))
+            train = np.array([i for i in train if groups[i] in kept])
         model = _TaskModel(task, features, stacked).fit(
             [rows[i] for i in train], [targets[i] for i in train], learnable
         )
@@ -977,11 +984,15 @@ def cross_validate(
     seed: int = 0,
     split: str = "kfold",
     tasks: list[str] | None = None,
+    train_fraction: float = 1.0,
 ) -> dict:
     """Out-of-fold report per task: per-label P/R/F1, macro/micro F1, baseline, confusion matrix,
     bootstrap 90% intervals. ``split`` ``kfold`` (stratified ``folds``, fold seed ``seed``) or
     ``slices`` (leave-one-slice-out, the slices being the record ids' prefixes); ``tasks``
-    limits the tasks (default all of the scheme)."""
+    limits the tasks (default all of the scheme); ``train_fraction`` below 1 trains each split
+    on that share of its training articles (drawn with ``seed``)."""
+    if not 0.0 < train_fraction <= 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1], not {train_fraction}")
     if not records:
         raise TrainingError("no labelled articles to train on")
     if split not in SPLITS:
@@ -991,7 +1002,8 @@ def cross_validate(
     with embeddings.caching():
         return {
             name: _cross_validate_task(
-                records, scheme.tasks[name], features, folds, seed, _stacked_tasks(scheme, scheme.tasks[name]), split
+                records, scheme.tasks[name], features, folds, seed, _stacked_tasks(scheme, scheme.tasks[name]), split,
+                train_fraction,
             )
             for name in wanted
         }

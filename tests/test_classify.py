@@ -360,6 +360,22 @@ def test_tone_training_uses_out_of_fold_stance_probabilities(scheme, training_re
     assert all(sum(stance_features(row)) == pytest.approx(1.0) for row in training_rows)
 
 
+def test_learning_curve_trains_each_split_on_a_seeded_share_of_its_articles(scheme, training_records):
+    def predictions(share, seed):
+        report = cross_validate(training_records, scheme, split="slices", tasks=["stance_governance"], seed=seed,
+                                train_fraction=share)["stance_governance"]
+        return report["n_examples"], [item["predicted"] for item in report["predictions"]]
+
+    whole = predictions(1.0, 0)
+    assert whole == predictions(1.0, 1)  # the whole set: no draw, the seed does not matter
+    half = predictions(0.5, 0)
+    assert half[0] == whole[0]  # every article is still predicted, by a model that saw half the others
+    assert half == predictions(0.5, 0) and half[1] != whole[1]
+    assert predictions(0.5, 1)[1] != half[1]
+    with pytest.raises(ValueError):
+        cross_validate(training_records, scheme, split="slices", train_fraction=0.0)
+
+
 def test_slice_splits_hold_out_one_id_prefix_at_a_time():
     from nlp.classify import _slice_splits, slice_of
     groups = ["t1-001", "t1-002", "gov-001", "neg-004", "gov-002", "t2-010"]
