@@ -146,12 +146,32 @@ def _speaker_words(name: str | None) -> set[str]:
             if word not in {"a", "an", "the", "of", "for", "mr", "mrs", "ms", "dr", "cllr", "councillor"}}
 
 
-def _same_speaker(gold: str, predicted: str | None) -> bool:
-    """Speakers agree when the last word of the gold speaker (surname, or "spokesperson") is among the
-    predicted speaker's words."""
+# A label that gives the speaker only as a pronoun ("he") does not say who spoke: the analyser's
+# answer (the person the pronoun stands for) cannot be checked against it.
+PRONOUN_SPEAKERS = {"he", "she", "they", "it", "we", "i", "you"}
+# Where a label's role after the name starts ("X, the commercial manager"; "a spokesman for Y").
+_ROLE_START = re.compile(r",|\s(?:of|from|for|at|in)\s|\s\(", re.IGNORECASE)
+_POST_NOMINAL = re.compile(r"^(?:[A-Z]{2,4}|KC|QC)$")
+
+
+def _gold_name(gold: str) -> str:
+    """The name part of a labelled speaker: the role after it and post-nominal letters dropped
+    ("Derek Prodger MBE, chairman of HWFRS" -> "Derek Prodger")."""
+    name = _ROLE_START.split(gold, maxsplit=1)[0].strip()
+    words = name.split()
+    while len(words) > 1 and _POST_NOMINAL.match(words[-1]):
+        words.pop()
+    return " ".join(words)
+
+
+def _same_speaker(gold: str, predicted: str | None) -> bool | None:
+    """Speakers agree when the last word of the labelled speaker's name (surname, or "spokesperson")
+    is among the predicted speaker's words; None when the label names no one (a pronoun)."""
+    if gold.strip().lower() in PRONOUN_SPEAKERS:
+        return None
     if not predicted:
         return False
-    gold_words = re.findall(r"[\w'-]+", gold.lower())
+    gold_words = re.findall(r"[\w'-]+", _gold_name(gold).lower())
     return bool(gold_words) and gold_words[-1] in _speaker_words(predicted)
 
 
@@ -180,8 +200,9 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
     A gold quote is found when a predicted quote's text begins with (or, for quotations the labels
     split, contains) its first words. Recall: share of gold quotes found; precision: share of
     predicted quotes that are a gold quote or continue one (same speaker, next quote); speaker-body accuracy: share of found quotes whose
-    ``entity_id`` is the labelled body (null included); speaker accuracy: share whose speaker has the
-    labelled speaker's last word. With ``known_speakers`` the analyser first learns who speaks for
+    ``entity_id`` is the labelled body (null included); speaker accuracy: among found quotes whose
+    label names the speaker (not a pronoun), share whose speaker has the last word of the labelled
+    name (its role and post-nominal letters dropped). With ``known_speakers`` the analyser first learns who speaks for
     whom from the whole corpus's predicted quotes (``SpeakerMemory``), as the analyse stage does
     from the database: the labels are never used for learning. ``predictions`` (corpus id ->
     quotes, e.g. what the ``analyse`` stage stored for each article) are scored instead of the
@@ -203,7 +224,8 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
     for record, _text in labelled:
         slice_name = slice_of(record["id"])
         tally = tallies.setdefault(slice_name, dict.fromkeys(
-            ("gold", "predicted", "found", "correct_predictions", "speaker_ok", "entity_ok", "linked", "linked_ok"), 0))
+            ("gold", "predicted", "found", "correct_predictions", "speaker_named", "speaker_ok", "entity_ok", "linked",
+             "linked_ok"), 0))
         predicted = predictions[record["id"]]
         texts = [_normalise(quote["text"]) for quote in predicted]
         used = set()
@@ -220,9 +242,12 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
             used.add(index)
             match = predicted[index]
             tally["found"] += 1
-            if _same_speaker(item["speaker"], match["speaker"]):
+            same = _same_speaker(item["speaker"], match["speaker"])
+            if same is not None:
+                tally["speaker_named"] += 1
+            if same:
                 tally["speaker_ok"] += 1
-            else:
+            elif same is False:
                 errors.append((record["id"], item["start"], f"speaker {match['speaker']!r} != {item['speaker']!r}"))
             linked = match.get("entity_method") == KNOWN_SPEAKER
             tally["linked"] += linked
@@ -256,7 +281,9 @@ def evaluate_quotes(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Analy
             "recall": _ratio(total["found"], total["gold"]),
             "precision": _ratio(total["correct_predictions"], total["predicted"]),
             "speaker_body_accuracy": _ratio(total["entity_ok"], total["found"]),
-            "speaker_accuracy": _ratio(total["speaker_ok"], total["found"]),
+            # among found quotes whose label names the speaker (not "he" or "she")
+            "speaker_accuracy": _ratio(total["speaker_ok"], total["speaker_named"]),
+            "speaker_named": total["speaker_named"],
             "linked": total["linked"],
             "linked_correct": total["linked_ok"],
         }

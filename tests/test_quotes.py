@@ -766,3 +766,17 @@ def test_sentence_final_attribution_after_several_quotations(analyser):
 def test_a_candidate_does_not_speak_for_the_office(analyser, text, entity):
     [quote] = quotes_of(analyser, text, "2021-03-01")
     assert quote["entity_id"] == entity
+
+
+def test_speaker_agreement_reads_the_labelled_name_not_its_role_or_a_pronoun():
+    from nlp.evaluate_entities import _gold_name, _same_speaker
+
+    assert _gold_name("Derek Prodger MBE, chairman of HWFRS") == "Derek Prodger"
+    assert _gold_name("a spokesman for Hereford and Worcester Fire and Rescue Service (HWFRS)") == "a spokesman"
+    assert _gold_name("Chief Inspector Adam Thomas, of West Mercia Police") == "Chief Inspector Adam Thomas"
+    assert _same_speaker("Steve Laugher, secretary of the Fire Brigade Union", "Steve Laugher") is True
+    assert _same_speaker("A spokesperson for Hereford & Worcester Fire and Rescue Service", "A spokesperson") is True
+    assert _same_speaker("Della Cannings", "The Conservative") is False
+    assert _same_speaker("Della Cannings", None) is False
+    # "he" names no one: the analyser's answer cannot be checked against it.
+    assert _same_speaker("he", "Mark Yates") is None and _same_speaker("She", None) is None
