@@ -328,23 +328,6 @@ class RedisSet:
             self.last_added = holder is not None and holder.decode() == self.task
 
 
-class RedisCounter:
-    """The spider's per-source page counts, shared by all workers. ``counter[k] += n`` becomes
-    an atomic ``HINCRBY`` of the difference from the value last read."""
-
-    def __init__(self, server, key):
-        self.server, self.key, self.read = server, key, {}
-
-    def __getitem__(self, field) -> int:
-        value = int(self.server.hget(self.key, field) or 0)
-        self.read[field] = value
-        return value
-
-    def __setitem__(self, field, value) -> None:
-        delta = value - self.read.get(field, 0)
-        self.read[field] = int(self.server.hincrby(self.key, field, delta))
-
-
 class RedisIncrementalMiddleware(IncrementalMiddleware):
     """The incremental rules of a local crawl, reading the snapshot of ``crawl_state`` the writer
     published in Redis (``PREFIX:state``) instead of the database, which workers never open."""
@@ -398,7 +381,6 @@ class WorkerSpider(RedisMixin, NewsSpider):
         crawler.signals.connect(spider.item_not_pushed, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_not_pushed, signal=signals.item_error)
         spider.scheduled = RedisSet(spider.server, spider.keys.scheduled)
-        spider.pages_per_source = RedisCounter(spider.server, spider.keys.pages)
         return spider
 
     def item_not_pushed(self, item, **_signal_args):
@@ -482,6 +464,14 @@ class WorkerSpider(RedisMixin, NewsSpider):
             for request in requests:
                 yield request
             self.push([], done=seed["task"])
+
+    def take_page(self, source_id: str) -> bool:
+        """The page budget shared by all workers, spent atomically: ``HINCRBY`` first, the page
+        given back when that went over the budget (two workers cannot both take the last one)."""
+        if self.server.hincrby(self.keys.pages, source_id, 1) <= self.max_pages:
+            return True
+        self.server.hincrby(self.keys.pages, source_id, -1)
+        return False
 
     def article_request(self, source, found: discovery.Found):
         self.scheduled.last_added = None

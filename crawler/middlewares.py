@@ -187,15 +187,13 @@ class IncrementalMiddleware:
             stats.inc_value(f"cuttings/skipped_{reason}")
             raise SkipRequest(f"{reason}: {request.url}")
         source = request.meta["source"]
-        budget = getattr(spider, "pages_per_source", None)
-        if budget is not None:
-            if budget[source.id] >= spider.max_pages:
-                stats.inc_value("cuttings/skipped_page_cap")
-                if hasattr(spider, "budget_hit"):  # recorded once per source and run (crawl_notices)
-                    spider.budget_hit(source.id, "budget_pages", request.url,
-                                      f"page budget of {spider.max_pages} per run reached: further pages skipped")
-                raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
-            budget[source.id] += 1
+        take_page = getattr(spider, "take_page", None)
+        if take_page is not None and not take_page(source.id):
+            stats.inc_value("cuttings/skipped_page_cap")
+            if hasattr(spider, "budget_hit"):  # recorded once per source and run (crawl_notices)
+                spider.budget_hit(source.id, "budget_pages", request.url,
+                                  f"page budget of {spider.max_pages} per run reached: further pages skipped")
+            raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
         if state is not None and state["kind"] == "article":
             request.headers.update(self.policy.conditional_headers(state.get("etag"), state.get("last_modified")))
             stats.inc_value("cuttings/revisits")

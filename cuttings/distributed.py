@@ -137,12 +137,11 @@ class Writer:
     def notice(self, event: dict) -> None:
         """Store a worker's notice. A budget is recorded once per source and run, as a local crawl
         records it, however many workers hit it."""
-        source_id, kind = event.get("source_id"), str(event.get("kind"))
+        kind = str(event.get("kind"))
         if kind.startswith("budget_"):
-            if (source_id, kind) in self.spider.budgets_hit:
-                return
-            self.spider.budgets_hit.add((source_id, kind))
-        self.spider.record_notice(source_id, event.get("url"), kind, event.get("message"))
+            self.spider.record_budget_notice(event.get("source_id"), kind, event.get("url"), event.get("message"))
+        else:
+            self.spider.record_notice(event.get("source_id"), event.get("url"), kind, event.get("message"))
 
     @staticmethod
     async def _drain(generator) -> None:

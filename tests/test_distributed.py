@@ -236,9 +236,10 @@ def test_notices_of_a_distributed_crawl_are_stored_as_a_local_crawls(tmp_path, s
     local = notices(local_db)
     assert ("severn-valley-echo", "budget_pages") in local  # the budget is spent, so the test means something
     assert notices(distributed_db) == local
-    with sqlite3.connect(distributed_db) as con:  # the budget is shared by the workers
-        per_source = dict(con.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id"))
-    assert per_source and all(count <= 8 for count in per_source.values()), per_source
+    for path in (local_db, distributed_db):  # the budget holds, shared by the workers in a distributed crawl
+        with sqlite3.connect(path) as con:
+            per_source = dict(con.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id"))
+        assert per_source and all(count <= 8 for count in per_source.values()), (path.name, per_source)
 
 
 def test_worker_and_crawl_reject_bad_redis_input(tmp_path):
@@ -285,3 +286,40 @@ def test_the_scheduler_queues_and_records_a_request_once(redis_url):
         assert client.hget(keys.owner, taken.meta["task"]).decode() == spider.worker_id
     finally:
         client.delete(*keys.per_run)
+
+
+def test_the_page_budget_shared_by_workers_is_never_overspent(redis_url):
+    """Workers spend one source's page budget at once: exactly the budget is taken, never more."""
+    import threading
+
+    import redis
+    import scrapy
+    from scrapy.utils.test import get_crawler
+    from twisted.internet import reactor  # noqa: F401  (the crawler is built here, never started)
+
+    from cuttings.config import CrawlSettings
+    from crawler.distributed import Keys, WorkerSpider, worker_settings
+
+    settings = scrapy.settings.Settings()
+    worker_settings(settings, redis_url, prefix="budgettest")
+    spiders = []
+    for _ in range(2):  # two workers' spiders on one Redis
+        crawler = get_crawler(WorkerSpider, settings_dict={**dict(settings), "TWISTED_REACTOR": None})
+        spiders.append(WorkerSpider.from_crawler(crawler, sources=[], redis_prefix="budgettest",
+                                                 crawl_settings=CrawlSettings(max_pages_per_source=25)))
+    client = redis.Redis.from_url(redis_url)
+    taken = []
+    try:
+        def spend(spider):
+            taken.extend(spider.take_page("s") for _ in range(40))
+
+        threads = [threading.Thread(target=spend, args=(spider,)) for spider in spiders for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert taken.count(True) == 25 and len(taken) == 160
+        assert int(client.hget(Keys("budgettest").pages, "s")) == 25
+        assert spiders[0].take_page("s") is False and spiders[1].take_page("other") is True
+    finally:
+        client.delete(*Keys("budgettest").per_run)

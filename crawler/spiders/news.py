@@ -160,6 +160,14 @@ class NewsSpider(scrapy.Spider):
     def max_pages(self) -> int:
         return self.crawl_settings.max_pages_per_source if self.crawl_settings else 500
 
+    def take_page(self, source_id: str) -> bool:
+        """Spend one page of the source's budget for this run (``max_pages_per_source``); False
+        when it is spent."""
+        if self.pages_per_source[source_id] >= self.max_pages:
+            return False
+        self.pages_per_source[source_id] += 1
+        return True
+
     @property
     def revisit_days(self) -> int:
         return self.crawl_settings.revisit_days if self.crawl_settings else 3
@@ -229,8 +237,13 @@ class NewsSpider(scrapy.Spider):
                 self.storage_failed(exc)
 
     def budget_hit(self, source_id, kind, url, message):
-        """Record the first time a source hits a budget in this run."""
+        """Count a source hitting a budget; record the first time in this run."""
         self.crawler.stats.inc_value(f"cuttings/source/{source_id}/{kind}")
+        self.record_budget_notice(source_id, kind, url, message)
+
+    def record_budget_notice(self, source_id, kind, url, message):
+        """A ``crawl_notices`` row the first time a source hits a budget in this run (the
+        distributed writer calls it for the notices of every worker)."""
         if (source_id, kind) not in self.budgets_hit:
             self.budgets_hit.add((source_id, kind))
             self.record_notice(source_id, url, kind, message)
@@ -342,11 +355,10 @@ class NewsSpider(scrapy.Spider):
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
-            elif depth_left > 0 and self.pages_per_source[source.id] < self.max_pages:
+            elif depth_left > 0:
                 path = urlsplit(url).path
                 is_listing = url == next_url or re.search(r"/page/\d+/?$|[?&]page=\d+", url)
-                if is_listing and any(path.startswith(p) for p in section_prefixes):
-                    self.pages_per_source[source.id] += 1
+                if is_listing and any(path.startswith(p) for p in section_prefixes) and self.take_page(source.id):
                     yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
                                          meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
 
