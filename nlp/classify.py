@@ -100,6 +100,12 @@ PARAMS = {
         # 0.606 -> 0.679 macro-F1, CV over fold seeds 0-2 0.712 -> 0.757 (docs/classifiers.md).
         "two_stage": {
             "C": 0.3,
+            # The presence step also reads the analyser's mention and quote counts per watched body
+            # (``article_row``'s ``domain``): whether the fire-governance question is in the article
+            # follows which bodies it names. Stance leave-one-slice-out 0.679 -> 0.708, CV over seeds
+            # 0-2 0.757 -> 0.788, neutral 0.387 -> 0.424 (weights 0.1-1.0 all 0.700-0.715 LOSO;
+            # docs/benchmarks.md, 2026-12-06). Only there: the one-step model tone stacks loses with it.
+            "presence_domain_weight": 0.3,
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03},
         },
     },
@@ -448,8 +454,9 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     union = text_features(features=features, **params["text"])
     if two_stage and _absent(task):
         two_stage = params["two_stage"]
+        presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
         presence = Pipeline([
-            ("features", union),
+            ("features", text_features(features=features, **presence_text)),
             ("classify", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)),
         ])
         side = Pipeline([

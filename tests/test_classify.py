@@ -439,6 +439,22 @@ def test_stance_decides_in_two_steps(scheme, training_records):
     assert scaled.sum(axis=1) == pytest.approx(np.ones(len(rows)))
 
 
+def test_stance_presence_reads_which_bodies_are_named_and_tones_stacked_stance_does_not(scheme):
+    """The presence step weighs the analyser's mention counts per body (``article_row``'s
+    ``domain``); the one-step stance model that tone stacks keeps the words alone."""
+    from nlp.classify import _build_pipeline
+
+    task = scheme.tasks["stance_governance"]
+    two_step = _build_pipeline(task, "tfidf").named_steps["classify"]
+    presence = dict(two_step.presence.named_steps["features"].transformer_list)
+    side = dict(two_step.side.named_steps["features"].transformer_list)
+    assert "domain" in presence and "domain" not in side
+    assert two_step.presence.named_steps["features"].transformer_weights["domain"] == (
+        PARAMS["single_label"]["two_stage"]["presence_domain_weight"]) > 0
+    one_step = dict(_build_pipeline(task, "tfidf", two_stage=False).named_steps["features"].transformer_list)
+    assert "domain" not in one_step
+
+
 def test_tone_cues_and_topic_evidence_read_the_guide_concepts():
     from nlp.features import tone_cues, topic_evidence
     cues = tone_cues(["Crews rescued two people and saved a dog.", "The station will close next year."], "near")
