@@ -307,8 +307,14 @@ def main() -> None:
                             args.batch or len(records))
         return
     if args.learning_curve:
-        bench_learning_curve(records, scheme, args.features.split(",")[0].strip(), tasks,
-                             [float(share) for share in args.learning_curve.split(",")],
+        try:
+            shares = [float(share) for share in args.learning_curve.split(",")]
+        except ValueError:
+            shares = []
+        if not shares or not all(0.0 < share <= 1.0 for share in shares):
+            raise SystemExit(f"--learning-curve {args.learning_curve!r}: expected comma-separated shares in (0, 1], "
+                             "e.g. 0.5,0.75,1")
+        bench_learning_curve(records, scheme, args.features.split(",")[0].strip(), tasks, shares,
                              [int(seed) for seed in (args.seeds or "0,1,2").split(",") if seed != ""])
         return
     if args.protocol:

@@ -451,7 +451,6 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     """The pipeline of ``task``; ``two_stage=False`` gives a single-label task its one-step model
     even when it has an ``absent`` label (what tone stacks, see ``_fit_stacked``)."""
     params = PARAMS[task.kind]
-    union = text_features(features=features, **params["text"])
     if two_stage and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
@@ -464,6 +463,7 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
             ("classify", LogisticRegression(C=two_stage["C"], class_weight="balanced", max_iter=3000)),
         ])
         return Pipeline([("classify", TwoStageClassifier(presence, side, task.absent))])
+    union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
         classifier = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
     else:
