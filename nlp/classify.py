@@ -122,6 +122,11 @@ PARAMS = {
         # seeds 0-2 0.702 -> 0.707 (sfrs 0.593 -> 0.652 LOSO; docs/benchmarks.md, 2026-12-06).
         # "entity" crosses them with the body, as before.
         "cue_groups": "category",
+        # Two steps, as stance (``TwoStageClassifier``): is the body portrayed one way or the other at
+        # all (``absent``: neutral against the rest), then which way, fitted on the non-neutral pairs
+        # only, with its own C and ``text`` settings laid over the ones below (both steps read the
+        # stacked stance and the cues). None: one step.
+        "two_stage": None,
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -159,16 +164,19 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
     is there. P(absent) = 1 - P(present); P(label) = P(present) * P(label | present).
     """
 
-    def __init__(self, presence=None, side=None, absent: str = "none"):
+    def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False):
         self.presence = presence
         self.side = side
         self.absent = absent
+        self.presence_on_labels = presence_on_labels
 
     def fit(self, rows, targets):
         targets = np.asarray(targets, dtype=object)
         present = targets != self.absent
         # A step with one class in the training rows (a small training set) is that class for certain.
-        self.presence_ = clone(self.presence).fit(rows, present.astype(int)) if 0 < present.sum() < len(rows) else None
+        # ``presence_on_labels``: the first step learns every label and P(present) = 1 - P(absent).
+        presence_targets = targets if self.presence_on_labels else present.astype(int)
+        self.presence_ = clone(self.presence).fit(rows, presence_targets) if 0 < present.sum() < len(rows) else None
         self.presence_constant_ = float(present.mean())
         sides = [str(label) for label in sorted(set(targets[present]))]
         side_rows = [row for row, keep in zip(rows, present) if keep]
@@ -178,7 +186,9 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         return self
 
     def predict_proba(self, rows):
-        if self.presence_ is not None:
+        if self.presence_ is not None and self.presence_on_labels:
+            present = 1.0 - self.presence_.predict_proba(rows)[:, list(self.presence_.classes_).index(self.absent)]
+        elif self.presence_ is not None:
             present = self.presence_.predict_proba(rows)[:, list(self.presence_.classes_).index(1)]
         else:
             present = np.full(len(rows), self.presence_constant_)
@@ -440,18 +450,25 @@ def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: 
 
 
 def _absent(task: Task) -> str | None:
-    """The label a single-label task decides in a first step (the scheme's ``absent``), when two-step
-    models are on (``PARAMS["single_label"]["two_stage"]``)."""
-    if task.kind == "single_label" and PARAMS["single_label"].get("two_stage") and task.absent in task.labels:
+    """The label a task decides in a first step, when two-step models are on (``PARAMS[kind]["two_stage"]``):
+    a single-label task's ``absent`` of the scheme; a per-entity task's ``two_stage["absent"]`` (tone:
+    neutral, the body portrayed neither way) when the task has that label."""
+    two_stage = PARAMS.get(task.kind, {}).get("two_stage")
+    if not two_stage:
+        return None
+    if task.kind == "single_label" and task.absent in task.labels:
         return task.absent
+    if task.kind == "per_entity" and two_stage.get("absent") in task.labels:
+        return two_stage["absent"]
     return None
 
 
 def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeline:
     """The pipeline of ``task``; ``two_stage=False`` gives a single-label task its one-step model
-    even when it has an ``absent`` label (what tone stacks, see ``_fit_stacked``)."""
+    even when it has an ``absent`` label (what tone stacks, see ``_fit_stacked``). A per-entity task
+    with ``PARAMS["per_entity"]["two_stage"]`` on decides in two steps too (neutral, then which way)."""
     params = PARAMS[task.kind]
-    if two_stage and _absent(task):
+    if two_stage and task.kind == "single_label" and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
         presence = Pipeline([
@@ -463,6 +480,19 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
             ("classify", LogisticRegression(C=two_stage["C"], class_weight="balanced", max_iter=3000)),
         ])
         return Pipeline([("classify", TwoStageClassifier(presence, side, task.absent))])
+    if two_stage and task.kind == "per_entity" and _absent(task):
+        two_stage = params["two_stage"]
+        presence = Pipeline([
+            ("features", text_features(features=features, **params["text"])),
+            ("classify", LogisticRegression(C=two_stage.get("presence_C", params["C"]), class_weight="balanced",
+                                            max_iter=3000)),
+        ])
+        side = Pipeline([
+            ("features", text_features(features=features, **{**params["text"], **(two_stage.get("text") or {})})),
+            ("classify", LogisticRegression(C=two_stage.get("C", params["C"]), class_weight="balanced", max_iter=3000)),
+        ])
+        return Pipeline([("classify", TwoStageClassifier(presence, side, _absent(task),
+                                                         bool(two_stage.get("presence_on_labels"))))])
     union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
         classifier = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
@@ -626,6 +656,8 @@ class _TaskModel:
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
+        if self.task.kind == "per_entity" and (PARAMS["per_entity"].get("two_stage") or {}).get("argmax_experiment"):
+            return [self.labels[i] for i in probabilities.argmax(axis=1)]  # EXPERIMENT, not kept
         if self.task.kind != "multi_label":
             return [self.labels[i] for i in single_label_choice(probabilities, self.labels, _absent(self.task))]
         return [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
@@ -1530,8 +1562,8 @@ class Classifier:
                     for i, e in pairs
                 ]
                 probabilities = _probabilities(bundle, rows)
-                for (index, entity_id), row in zip(pairs, probabilities):
-                    best = int(row.argmax())
+                choices = single_label_choice(probabilities, labels, bundle.get("absent"))
+                for (index, entity_id), row, best in zip(pairs, probabilities, choices):
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
                 continue
             if article_rows is None:
