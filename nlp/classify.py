@@ -14,7 +14,9 @@ sentence embeddings from ``nlp.embeddings``, or both):
   sentences that mention the entity and the quotes of its speakers, plus
   (stacking) the article's probabilities under the scheme's single-label tasks
   (stance) crossed with the entity id: out-of-fold during training, from a
-  stance model fitted inside the tone model at prediction.
+  stance model fitted inside the tone model at prediction. In two steps
+  (``PARAMS["per_entity"]["two_stage"]``): P(neutral) from that model, then positive vs negative
+  from a second one fitted on the non-neutral pairs; the most probable label wins.
 
 Single-label and per-entity probabilities are calibrated by temperature scaling
 (Guo et al. 2017): one temperature per model, fitted on the out-of-fold
@@ -122,11 +124,15 @@ PARAMS = {
         # seeds 0-2 0.702 -> 0.707 (sfrs 0.593 -> 0.652 LOSO; docs/benchmarks.md, 2026-12-06).
         # "entity" crosses them with the body, as before.
         "cue_groups": "category",
-        # Two steps, as stance (``TwoStageClassifier``): is the body portrayed one way or the other at
-        # all (``absent``: neutral against the rest), then which way, fitted on the non-neutral pairs
-        # only, with its own C and ``text`` settings laid over the ones below (both steps read the
-        # stacked stance and the cues). None: one step.
-        "two_stage": None,
+        # Two steps (``TwoStageClassifier``): the model below gives P(neutral) (``absent``: the body
+        # portrayed neither way); a second one, fitted on the positive and negative pairs only, which
+        # way (C, and ``text`` settings laid over the ones below: the same features, stacked stance and
+        # cues included). The label is the most probable of P(neutral) and P(not neutral) * P(side |
+        # not neutral). Leave-one-slice-out 0.677 -> 0.686 macro-F1 (paired 90% -0.004 to +0.026),
+        # CV over seeds 0-2 0.707 -> 0.714 and 0-5 all gain (docs/benchmarks.md, 2026-12-06). A first
+        # step of neutral against the rest (``presence_on_labels`` false) loses: 0.657 / 0.689, since
+        # "not neutral" joins two opposite portrayals. None: one step.
+        "two_stage": {"absent": "neutral", "presence_on_labels": True, "C": 3.0, "text": {}},
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -162,6 +168,11 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
     the article is not about the target): ``presence`` decides whether the target is there at all
     (absent vs the rest), ``side`` which of the other labels holds, fitted on the articles where it
     is there. P(absent) = 1 - P(present); P(label) = P(present) * P(label | present).
+
+    ``presence_on_labels``: the first step learns every label (tone: positive / negative / neutral,
+    one model) and P(present) = 1 - its P(absent); the second step re-decides the side among the
+    others (tone: positive or negative, fitted on those pairs only). Otherwise the first step is
+    binary, absent against the rest.
     """
 
     def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False):
@@ -186,7 +197,8 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         return self
 
     def predict_proba(self, rows):
-        if self.presence_ is not None and self.presence_on_labels:
+        # Models saved before ``presence_on_labels`` existed (stance) have a binary first step.
+        if self.presence_ is not None and getattr(self, "presence_on_labels", False):
             present = 1.0 - self.presence_.predict_proba(rows)[:, list(self.presence_.classes_).index(self.absent)]
         elif self.presence_ is not None:
             present = self.presence_.predict_proba(rows)[:, list(self.presence_.classes_).index(1)]
@@ -450,25 +462,29 @@ def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: 
 
 
 def _absent(task: Task) -> str | None:
-    """The label a task decides in a first step, when two-step models are on (``PARAMS[kind]["two_stage"]``):
-    a single-label task's ``absent`` of the scheme; a per-entity task's ``two_stage["absent"]`` (tone:
-    neutral, the body portrayed neither way) when the task has that label."""
-    two_stage = PARAMS.get(task.kind, {}).get("two_stage")
-    if not two_stage:
-        return None
-    if task.kind == "single_label" and task.absent in task.labels:
+    """The label a single-label task decides in a first step (the scheme's ``absent``), when two-step
+    models are on (``PARAMS["single_label"]["two_stage"]``)."""
+    if task.kind == "single_label" and PARAMS["single_label"].get("two_stage") and task.absent in task.labels:
         return task.absent
-    if task.kind == "per_entity" and two_stage.get("absent") in task.labels:
-        return two_stage["absent"]
+    return None
+
+
+def _per_entity_two_stage(task: Task) -> dict | None:
+    """A per-entity task's two-step settings (``PARAMS["per_entity"]["two_stage"]``) when they are on
+    and the task has their ``absent`` label (tone: neutral); else None (one step). Its label is then
+    the most probable one, as for one step (``TwoStageClassifier`` gives the three probabilities)."""
+    two_stage = PARAMS["per_entity"].get("two_stage")
+    if task.kind == "per_entity" and two_stage and two_stage.get("absent") in task.labels:
+        return two_stage
     return None
 
 
 def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeline:
     """The pipeline of ``task``; ``two_stage=False`` gives a single-label task its one-step model
     even when it has an ``absent`` label (what tone stacks, see ``_fit_stacked``). A per-entity task
-    with ``PARAMS["per_entity"]["two_stage"]`` on decides in two steps too (neutral, then which way)."""
+    with ``PARAMS["per_entity"]["two_stage"]`` on has two steps too (P(neutral), then which way)."""
     params = PARAMS[task.kind]
-    if two_stage and task.kind == "single_label" and _absent(task):
+    if two_stage and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
         presence = Pipeline([
@@ -480,18 +496,17 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
             ("classify", LogisticRegression(C=two_stage["C"], class_weight="balanced", max_iter=3000)),
         ])
         return Pipeline([("classify", TwoStageClassifier(presence, side, task.absent))])
-    if two_stage and task.kind == "per_entity" and _absent(task):
-        two_stage = params["two_stage"]
+    if two_stage and _per_entity_two_stage(task):
+        two_stage = _per_entity_two_stage(task)
         presence = Pipeline([
             ("features", text_features(features=features, **params["text"])),
-            ("classify", LogisticRegression(C=two_stage.get("presence_C", params["C"]), class_weight="balanced",
-                                            max_iter=3000)),
+            ("classify", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)),
         ])
         side = Pipeline([
             ("features", text_features(features=features, **{**params["text"], **(two_stage.get("text") or {})})),
             ("classify", LogisticRegression(C=two_stage.get("C", params["C"]), class_weight="balanced", max_iter=3000)),
         ])
-        return Pipeline([("classify", TwoStageClassifier(presence, side, _absent(task),
+        return Pipeline([("classify", TwoStageClassifier(presence, side, two_stage["absent"],
                                                          bool(two_stage.get("presence_on_labels"))))])
     union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
@@ -656,8 +671,6 @@ class _TaskModel:
 
     def decide(self, probabilities: np.ndarray) -> list:
         """Labels per row: a label list (multi_label) or one label."""
-        if self.task.kind == "per_entity" and (PARAMS["per_entity"].get("two_stage") or {}).get("argmax_experiment"):
-            return [self.labels[i] for i in probabilities.argmax(axis=1)]  # EXPERIMENT, not kept
         if self.task.kind != "multi_label":
             return [self.labels[i] for i in single_label_choice(probabilities, self.labels, _absent(self.task))]
         return [[label for label, _p in multi_label_choice(row, self.labels, self.thresholds, self.task.exclusive,
@@ -1562,8 +1575,8 @@ class Classifier:
                     for i, e in pairs
                 ]
                 probabilities = _probabilities(bundle, rows)
-                choices = single_label_choice(probabilities, labels, bundle.get("absent"))
-                for (index, entity_id), row, best in zip(pairs, probabilities, choices):
+                for (index, entity_id), row in zip(pairs, probabilities):
+                    best = int(row.argmax())
                     results[index][task][entity_id] = _prediction(labels[best], row[best], floor)
                 continue
             if article_rows is None:

@@ -439,6 +439,55 @@ def test_stance_decides_in_two_steps(scheme, training_records):
     assert scaled.sum(axis=1) == pytest.approx(np.ones(len(rows)))
 
 
+def test_tone_decides_neutral_then_which_way_from_the_non_neutral_pairs(classifier, scheme, training_records):
+    """Tone in two steps: one model over the three labels gives P(neutral); a second one, fitted on the
+    positive and negative pairs only, which way; the most probable label wins."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from nlp.classify import TwoStageClassifier, _build_pipeline
+
+    class Recorder(BaseEstimator, ClassifierMixin):
+        def fit(self, rows, targets):
+            self.seen_ = list(targets)
+            self.classes_ = np.array(sorted(set(targets)), dtype=object)
+            return self
+
+        def predict_proba(self, rows):
+            return np.array([[0.2, 0.8] if len(self.classes_) == 2 else [0.5, 0.3, 0.2]] * len(rows))
+
+    step = _build_pipeline(scheme.tasks["tone"], "tfidf").named_steps["classify"]
+    assert isinstance(step, TwoStageClassifier) and step.absent == "neutral" and step.presence_on_labels
+    targets = ["positive", "neutral", "negative", "neutral", "positive", "neutral"]
+    fitted = TwoStageClassifier(Recorder(), Recorder(), "neutral", presence_on_labels=True).fit(
+        [{}] * len(targets), targets)
+    assert fitted.presence_.seen_ == targets  # the first step learns all three labels
+    assert fitted.side_.seen_ == ["positive", "negative", "positive"]  # the second the non-neutral pairs only
+    # P(neutral) 0.3 from the first step (classes negative, neutral, positive); the rest split 0.2 / 0.8.
+    assert fitted.predict_proba([{}])[0] == pytest.approx([0.7 * 0.2, 0.3, 0.7 * 0.8])
+
+    bundle = classifier.bundles["tone"]
+    two_step = bundle["pipeline"].named_steps["classify"]
+    assert isinstance(two_step, TwoStageClassifier)
+    assert set(two_step.presence_.classes_) == {"positive", "negative", "neutral"}
+    assert set(two_step.side_.classes_) == {"positive", "negative"}
+    record = next(r for r in training_records if "wm_pcc" in (r.get("tone") or {}))
+    doc = record_document(record)
+    row = {**tone_row(doc, "wm_pcc", **bundle["row"]), "article": article_row(doc), "article_key": 0}
+    [stacked_row] = _stack([row], bundle["stacked"])
+    raw = bundle["pipeline"].predict_proba([stacked_row])[0]
+    neutral = bundle["labels"].index("neutral")
+    presence = two_step.presence_.predict_proba([stacked_row])[0]
+    assert raw[neutral] == pytest.approx(presence[list(two_step.presence_.classes_).index("neutral")])
+    side = dict(zip(two_step.side_.classes_, two_step.side_.predict_proba([stacked_row])[0]))
+    for label in ("positive", "negative"):
+        assert raw[bundle["labels"].index(label)] == pytest.approx((1 - raw[neutral]) * side[label])
+    # Served: the most probable label after temperature scaling (which keeps the winner).
+    expected = tempered(raw[None, :], bundle["temperature"])[0]
+    predicted = classifier.predict(doc)["tone"]["wm_pcc"]
+    assert predicted["label"] == bundle["labels"][int(expected.argmax())]
+    assert predicted["probability"] == pytest.approx(float(expected.max()), abs=1e-4)
+
+
 def test_stance_presence_reads_which_bodies_are_named_and_tones_stacked_stance_does_not(scheme):
     """The presence step weighs the analyser's mention counts per body (``article_row``'s
     ``domain``); the one-step stance model that tone stacks keeps the words alone."""
@@ -592,7 +641,7 @@ def test_shared_analysis_predicts_exactly_as_the_pipelines(models_dir, training_
     texts = [row["text"] for row in rows] + [row["lead"] for row in rows] + ["", "Zoë’s café"]
     wrapped = [step for bundle in shared.bundles.values() for p in _pipelines(bundle) for _, step in _all_steps(p)
                if isinstance(step, SharedTfidf)]
-    assert len(wrapped) == 9  # topics 1, stance presence 2 and side 2, tone 2 and its stacked stance 2
+    assert len(wrapped) == 11  # topics 1, stance presence 2 and side 2, tone both steps 2 each, its stacked stance 2
     with sharing_analysis():
         for step in wrapped:
             fast, reference = step.transform(texts), step.vectorizer.transform(texts)
