@@ -126,13 +126,15 @@ PARAMS = {
         "cue_groups": "category",
         # Two steps (``TwoStageClassifier``): the model below gives P(neutral) (``absent``: the body
         # portrayed neither way); a second one, fitted on the positive and negative pairs only, which
-        # way (C, and ``text`` settings laid over the ones below: the same features, stacked stance and
-        # cues included). The label is the most probable of P(neutral) and P(not neutral) * P(side |
-        # not neutral). Leave-one-slice-out 0.677 -> 0.686 macro-F1 (paired 90% -0.004 to +0.026),
-        # CV over seeds 0-2 0.707 -> 0.714 and 0-5 all gain (docs/benchmarks.md, 2026-12-06). A first
-        # step of neutral against the rest (``presence_on_labels`` false) loses: 0.657 / 0.689, since
-        # "not neutral" joins two opposite portrayals. None: one step.
-        "two_stage": {"absent": "neutral", "presence_on_labels": True, "C": 3.0, "text": {}},
+        # way (C; the same features, stacked stance and cues included, computed once for both steps:
+        # ``share_features``). The label is the most probable of P(neutral) and P(not neutral) *
+        # P(side | not neutral). Leave-one-slice-out 0.677 -> 0.684 macro-F1 (paired 90% -0.006 to
+        # +0.023), CV over seeds 0-2 0.707 -> 0.712, every seed 0-5 gains (docs/benchmarks.md,
+        # 2026-12-06). The second step with its own features (``share_features`` false, ``text``
+        # settings laid over the ones below) 0.686 / 0.714 but predicts 27% slower. A first step of
+        # neutral against the rest (``presence_on_labels`` false) loses: 0.657 / 0.689, since "not
+        # neutral" joins two opposite portrayals. None: one step.
+        "two_stage": {"absent": "neutral", "presence_on_labels": True, "share_features": True, "C": 3.0, "text": {}},
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -187,10 +189,13 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         # A step with one class in the training rows (a small training set) is that class for certain.
         # ``presence_on_labels``: the first step learns every label and P(present) = 1 - P(absent).
         presence_targets = targets if self.presence_on_labels else present.astype(int)
-        self.presence_ = clone(self.presence).fit(rows, presence_targets) if 0 < present.sum() < len(rows) else None
+        self.presence_ = (clone(self.presence).fit(rows, presence_targets) if 0 < present.sum() < _count(rows)
+                          else None)
         self.presence_constant_ = float(present.mean())
         sides = [str(label) for label in sorted(set(targets[present]))]
-        side_rows = [row for row, keep in zip(rows, present) if keep]
+        # Rows are dicts (a step with its own features) or a feature matrix (steps sharing one).
+        side_rows = (rows[np.flatnonzero(present)] if hasattr(rows, "shape")
+                     else [row for row, keep in zip(rows, present) if keep])
         self.side_ = clone(self.side).fit(side_rows, targets[present]) if len(sides) > 1 else None
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
@@ -203,9 +208,10 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         elif self.presence_ is not None:
             present = self.presence_.predict_proba(rows)[:, list(self.presence_.classes_).index(1)]
         else:
-            present = np.full(len(rows), self.presence_constant_)
-        side = self.side_.predict_proba(rows) if self.side_ is not None else np.ones((len(rows), len(self.side_classes_)))
-        result = np.zeros((len(rows), len(self.classes_)))
+            present = np.full(_count(rows), self.presence_constant_)
+        side = (self.side_.predict_proba(rows) if self.side_ is not None
+                else np.ones((_count(rows), len(self.side_classes_))))
+        result = np.zeros((_count(rows), len(self.classes_)))
         columns = list(self.classes_)
         result[:, columns.index(self.absent)] = 1.0 - present
         for index, label in enumerate(self.side_classes_):
@@ -214,6 +220,11 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
 
     def predict(self, rows):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
+
+
+def _count(rows) -> int:
+    """How many rows: a list of dicts or a (sparse) feature matrix."""
+    return rows.shape[0] if hasattr(rows, "shape") else len(rows)
 
 
 def _vectoriser_steps(estimator):
@@ -498,6 +509,15 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
         return Pipeline([("classify", TwoStageClassifier(presence, side, task.absent))])
     if two_stage and _per_entity_two_stage(task):
         two_stage = _per_entity_two_stage(task)
+        if two_stage.get("share_features"):
+            # One feature union, fitted on all pairs, feeds both steps (features computed once).
+            return Pipeline([
+                ("features", text_features(features=features, **params["text"])),
+                ("classify", TwoStageClassifier(
+                    LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000),
+                    LogisticRegression(C=two_stage.get("C", params["C"]), class_weight="balanced", max_iter=3000),
+                    two_stage["absent"], bool(two_stage.get("presence_on_labels")))),
+            ])
         presence = Pipeline([
             ("features", text_features(features=features, **params["text"])),
             ("classify", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)),
