@@ -50,6 +50,31 @@ def test_cache_only_inside_caching_block():
     np.testing.assert_array_equal(first, EmbeddingFeatures("paragraphs", "static").transform([{"paragraphs": [FIRE]}]))
 
 
+def test_static_model_tokenizes_word_by_word_with_the_tokenizers_ids():
+    """``WordPieceByWord`` gives exactly the token ids of model2vec's own ``tokenize`` (the Rust
+    tokenizer): on the corpus's paragraphs and whole articles (truncated at the model's length),
+    and on texts of awkward characters that it leaves to the tokenizer (accented letters, control
+    and format characters, added tokens) or splits itself (curly quotes, dashes, non-breaking spaces)."""
+    from model2vec import StaticModel
+
+    model = embeddings.get_embedder("static")
+    fast = model.tokenize.__self__
+    assert isinstance(fast, embeddings.WordPieceByWord)
+    library = StaticModel.tokenize.__get__(model)
+    docs = [record_document(record) for record in load_corpus()[:120]]
+    paragraphs = [p for doc in docs for p in doc["body"].split("\n\n") if p.strip()]
+    articles = [f"{doc['title']}\n{doc['body']}" * 3 for doc in docs[:20]]  # beyond 512 tokens
+    awkward = ["Caf\u00e9 in K\u00f6ln\u00a0\u2014 \u201cit\u2019s \u00a34m\u201d", "tab\there\x0bvt\x07bell",
+               "zero\u200bwidth", "line\u2028sep", "[CLS] and [unk] in text", "\u4e2d\u6587 chars", "x" * 150,
+               "NHS\u2122 \u00bd price \u20ac5", "\ufeffBOM", "", "   ", "!!!", "emoji \U0001f600 here"]
+    model._set_max_length_in_tokenizer(model.max_length)
+    for texts in (paragraphs, articles, awkward):
+        assert fast.tokenize(texts) == library(texts)
+    assert fast.words(paragraphs[0]) is not None  # plain news text is split here, not by the tokenizer
+    assert [fast.words(text) is None for text in awkward[:6]] == [True, True, True, True, True, True]
+    assert max(len(ids) for ids in fast.tokenize(articles)) == model.max_length
+
+
 def test_missing_static_model_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(embeddings, "_models", {})
     monkeypatch.setattr(embeddings, "STATIC_MODEL_DIR", tmp_path)
