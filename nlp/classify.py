@@ -130,8 +130,9 @@ PARAMS = {
         # ``share_features``). The label is the most probable of P(neutral) and P(not neutral) *
         # P(side | not neutral). Leave-one-slice-out 0.677 -> 0.684 macro-F1 (paired 90% -0.006 to
         # +0.023), CV over seeds 0-2 0.707 -> 0.712, every seed 0-5 gains (docs/benchmarks.md,
-        # 2026-12-06). The second step with its own features (``share_features`` false, ``text``
-        # settings laid over the ones below) 0.686 / 0.714 but predicts 27% slower. A first step of
+        # 2026-12-06); prediction as fast as one step. The second step with its own features
+        # (``share_features`` false, ``text`` settings laid over the ones below) 0.686 / 0.714, but
+        # it predicts about 15% slower. A first step of
         # neutral against the rest (``presence_on_labels`` false) loses: 0.657 / 0.689, since "not
         # neutral" joins two opposite portrayals. None: one step.
         "two_stage": {"absent": "neutral", "presence_on_labels": True, "share_features": True, "C": 3.0, "text": {}},

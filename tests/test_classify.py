@@ -457,6 +457,10 @@ def test_tone_decides_neutral_then_which_way_from_the_non_neutral_pairs(classifi
 
     step = _build_pipeline(scheme.tasks["tone"], "tfidf").named_steps["classify"]
     assert isinstance(step, TwoStageClassifier) and step.absent == "neutral" and step.presence_on_labels
+    # Both steps read one feature matrix (computed once): the step indexes its rows.
+    matrix = TwoStageClassifier(Recorder(), Recorder(), "neutral", presence_on_labels=True).fit(
+        np.arange(12.0).reshape(6, 2), ["positive", "neutral", "negative", "neutral", "positive", "neutral"])
+    assert matrix.side_.seen_ == ["positive", "negative", "positive"]
     targets = ["positive", "neutral", "negative", "neutral", "positive", "neutral"]
     fitted = TwoStageClassifier(Recorder(), Recorder(), "neutral", presence_on_labels=True).fit(
         [{}] * len(targets), targets)
@@ -476,9 +480,10 @@ def test_tone_decides_neutral_then_which_way_from_the_non_neutral_pairs(classifi
     [stacked_row] = _stack([row], bundle["stacked"])
     raw = bundle["pipeline"].predict_proba([stacked_row])[0]
     neutral = bundle["labels"].index("neutral")
-    presence = two_step.presence_.predict_proba([stacked_row])[0]
+    features = bundle["pipeline"].named_steps["features"].transform([stacked_row])
+    presence = two_step.presence_.predict_proba(features)[0]
     assert raw[neutral] == pytest.approx(presence[list(two_step.presence_.classes_).index("neutral")])
-    side = dict(zip(two_step.side_.classes_, two_step.side_.predict_proba([stacked_row])[0]))
+    side = dict(zip(two_step.side_.classes_, two_step.side_.predict_proba(features)[0]))
     for label in ("positive", "negative"):
         assert raw[bundle["labels"].index(label)] == pytest.approx((1 - raw[neutral]) * side[label])
     # Served: the most probable label after temperature scaling (which keeps the winner).
@@ -641,7 +646,7 @@ def test_shared_analysis_predicts_exactly_as_the_pipelines(models_dir, training_
     texts = [row["text"] for row in rows] + [row["lead"] for row in rows] + ["", "Zoë’s café"]
     wrapped = [step for bundle in shared.bundles.values() for p in _pipelines(bundle) for _, step in _all_steps(p)
                if isinstance(step, SharedTfidf)]
-    assert len(wrapped) == 11  # topics 1, stance presence 2 and side 2, tone both steps 2 each, its stacked stance 2
+    assert len(wrapped) == 9  # topics 1, stance presence 2 and side 2, tone 2 (both steps) and its stacked stance 2
     with sharing_analysis():
         for step in wrapped:
             fast, reference = step.transform(texts), step.vectorizer.transform(texts)
