@@ -28,6 +28,9 @@ the corpus a separate ``predict_many`` call) and checks that both predict exactl
 
     PYTHONPATH=. .venv/bin/python bench/classify.py --speed-against b9a5cca --repeat 3
 
+``--train-each`` lets each tree train its own models, for a revision that cannot read the working
+tree's (a model option it does not know); the predictions are then not compared.
+
 With ``--learning-curve 0.5,0.75,1`` it runs leave-one-slice-out with each split trained on that
 share of its training articles (drawn once per ``--seeds`` seed) and prints each task's headline
 score per share, mean and spread over the seeds: what more labelled articles would buy.
@@ -127,11 +130,27 @@ print(json.dumps({"articles": len(docs) * repeat, "cpu": cpu, "code": nlp.classi
 """
 
 
+# Run by ``bench_speed_against --train-each`` in a child process with PYTHONPATH set to one source
+# tree: that tree's code trains its own models (2-fold CV for the cards, as the shared models are).
+_TRAIN_WORKER = """
+import os, sys
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+from nlp.classify import train_models
+from nlp.corpus import load_corpus
+from nlp.scheme import load_scheme
+scheme = load_scheme()
+train_models(load_corpus(scheme=scheme), scheme, sys.argv[1], folds=2)
+"""
+
+
 def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: str | None, repeat: int,
-                        rounds: int, batch: int) -> None:
+                        rounds: int, batch: int, train_each: bool = False) -> None:
     """Prediction throughput of the working tree against git ``revision``, side by side: the same
     models (trained here by the working tree unless ``models_dir``) and documents, the two trees
-    alternating ``rounds`` times in child processes; checks that both predict the same."""
+    alternating ``rounds`` times in child processes; checks that both predict the same.
+    ``train_each``: each tree trains and uses its own models (for a revision that cannot read the
+    working tree's), and the predictions are not compared."""
     import subprocess
     import sys
     from pathlib import Path
@@ -144,7 +163,18 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
         archive = subprocess.run(["git", "-C", str(here), "archive", revision, "nlp"], check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
-        if models_dir is None:
+        models_of: dict[str, str] = {}
+        if train_each:
+            for name, tree in ((revision, old_tree), ("working tree", here)):
+                models_of[name] = str(scratch / f"models-{len(models_of)}")
+                started = time.perf_counter()
+                run = subprocess.run([sys.executable, "-c", _TRAIN_WORKER, models_of[name]], capture_output=True,
+                                     text=True, cwd=scratch, env={**os.environ, "PYTHONPATH": str(tree)})
+                if run.returncode != 0:
+                    last = (run.stderr.strip().splitlines() or ["(no output)"])[-1]
+                    raise SystemExit(f"{name} could not train: {last}")
+                print(f"models trained by {name} ({time.perf_counter() - started:.0f} s, 2-fold CV cards)")
+        elif models_dir is None:
             models_dir = str(scratch / "models")
             started = time.process_time()
             train_models(records, scheme, models_dir, folds=2)
@@ -158,7 +188,8 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
                 out_path = scratch / f"{len(outputs)}.json"
                 env = {**os.environ, "PYTHONPATH": str(tree)}
                 # Run from the scratch directory: ``python -c`` puts the working directory first on sys.path.
-                run = subprocess.run([sys.executable, "-c", _SPEED_WORKER, models_dir, str(docs_path), str(repeat),
+                run = subprocess.run([sys.executable, "-c", _SPEED_WORKER, models_of.get(name, models_dir),
+                                      str(docs_path), str(repeat),
                                       str(out_path), str(batch)], env=env, capture_output=True, text=True, cwd=scratch)
                 if run.returncode != 0:
                     last = (run.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -178,6 +209,9 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
         for name, values in rates.items():
             print(f"  {name}: median {statistics.median(values):.0f} articles per CPU second "
                   f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
+        if train_each:
+            print("  predictions not compared: each tree predicted with the models it trained")
+            return
         print(f"  predictions identical (labels, probabilities, uncertain flags): {'yes' if same else 'NO'}")
         if not same:
             raise SystemExit(1)
@@ -291,6 +325,9 @@ def main() -> None:
                         help="prediction throughput of the working tree against git revision REV, side by side, "
                              "and a check that both predict the same")
     parser.add_argument("--models", help="with --speed-against: models directory to use (default: train one)")
+    parser.add_argument("--train-each", action="store_true",
+                        help="with --speed-against: each tree trains its own models (a revision that cannot read "
+                             "the working tree's); predictions are then not compared")
     parser.add_argument("--rounds", type=int, default=3, help="with --speed-against: alternating rounds")
     parser.add_argument("--batch", type=int, default=0,
                         help="with --speed-against: articles per predict_many call (default: the whole corpus; "
@@ -303,8 +340,10 @@ def main() -> None:
     records = load_corpus(scheme=scheme)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
     if args.speed_against:
+        if args.train_each and args.models:
+            raise SystemExit("--train-each and --models exclude each other: give one")
         bench_speed_against(records, scheme, args.speed_against, args.models, args.repeat, args.rounds,
-                            args.batch or len(records))
+                            args.batch or len(records), train_each=args.train_each)
         return
     if args.learning_curve:
         try:
