@@ -491,6 +491,15 @@ def _per_entity_two_stage(task: Task) -> dict | None:
     return None
 
 
+def _logistic(C: float) -> LogisticRegression:
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+
+
+def _step(features: str, text: dict, C: float) -> Pipeline:
+    """One step of a two-step model with its own features: ``text_features(**text)`` -> logistic regression."""
+    return Pipeline([("features", text_features(features=features, **text)), ("classify", _logistic(C))])
+
+
 def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeline:
     """The pipeline of ``task``; ``two_stage=False`` gives a single-label task its one-step model
     even when it has an ``absent`` label (what tone stacks, see ``_fit_stacked``). A per-entity task
@@ -499,39 +508,23 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     if two_stage and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
-        presence = Pipeline([
-            ("features", text_features(features=features, **presence_text)),
-            ("classify", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)),
-        ])
-        side = Pipeline([
-            ("features", text_features(features=features, **two_stage["text"])),
-            ("classify", LogisticRegression(C=two_stage["C"], class_weight="balanced", max_iter=3000)),
-        ])
-        return Pipeline([("classify", TwoStageClassifier(presence, side, task.absent))])
-    if two_stage and _per_entity_two_stage(task):
-        two_stage = _per_entity_two_stage(task)
+        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
+                                                         _step(features, two_stage["text"], two_stage["C"]),
+                                                         task.absent))])
+    if two_stage and (two_stage := _per_entity_two_stage(task)):
+        side_c, on_labels = two_stage.get("C", params["C"]), bool(two_stage.get("presence_on_labels"))
         if two_stage.get("share_features"):
             # One feature union, fitted on all pairs, feeds both steps (features computed once).
-            return Pipeline([
-                ("features", text_features(features=features, **params["text"])),
-                ("classify", TwoStageClassifier(
-                    LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000),
-                    LogisticRegression(C=two_stage.get("C", params["C"]), class_weight="balanced", max_iter=3000),
-                    two_stage["absent"], bool(two_stage.get("presence_on_labels")))),
-            ])
-        presence = Pipeline([
-            ("features", text_features(features=features, **params["text"])),
-            ("classify", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)),
-        ])
-        side = Pipeline([
-            ("features", text_features(features=features, **{**params["text"], **(two_stage.get("text") or {})})),
-            ("classify", LogisticRegression(C=two_stage.get("C", params["C"]), class_weight="balanced", max_iter=3000)),
-        ])
-        return Pipeline([("classify", TwoStageClassifier(presence, side, two_stage["absent"],
-                                                         bool(two_stage.get("presence_on_labels"))))])
+            return Pipeline([("features", text_features(features=features, **params["text"])),
+                             ("classify", TwoStageClassifier(_logistic(params["C"]), _logistic(side_c),
+                                                             two_stage["absent"], on_labels))])
+        side_text = {**params["text"], **(two_stage.get("text") or {})}
+        return Pipeline([("classify", TwoStageClassifier(_step(features, params["text"], params["C"]),
+                                                         _step(features, side_text, side_c),
+                                                         two_stage["absent"], on_labels))])
     union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
-        classifier = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=3000)
+        classifier = _logistic(params["C"])
     else:
         classifier = LogisticRegression(C=params["C"], class_weight="balanced", solver="liblinear")
         calibrated = CalibratedClassifierCV(classifier, cv=params["calibration_cv"], ensemble=False)
