@@ -420,9 +420,19 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     for found in (tone_cues(context, "near"), shared["article"], shared["title"]):
         cues.update(found)
         cues.update({f"{group}*{key}": value for key, value in found.items()})
+    # Who fills the article's quotes: the share of its quoted words spoken by the body's own people,
+    # by speakers of no watched body (residents, campaigners, unions...) and by other watched bodies.
+    words = {"own": 0, "outsider": 0, "other": 0}
+    for quote in doc.get("quotes") or []:
+        speaker = quote.get("entity_id")
+        words["own" if speaker == entity_id else "other" if speaker else "outsider"] += len(
+            (quote.get("text") or "").split())
+    total = sum(words.values())
+    shares = {f"share:{key}": count / total for key, count in words.items() if count} if total else {"share:none": 1.0}
     return {
         "entity_id": entity_id,
         "cues": cues,
+        "voices": {**shares, **{f"{group}*{key}": value for key, value in shares.items()}},
         "context": "\n".join(context),
         "window": "\n".join(window),
         "sentences": context + window,
@@ -654,6 +664,7 @@ def text_features(
     embedding_weight: float = 0.1,
     cue_weight: float = 0.0,
     evidence_weight: float = 0.0,
+    voice_weight: float = 0.0,
 ) -> FeatureUnion:
     """FeatureUnion over a row for feature set ``features``.
 
@@ -691,6 +702,9 @@ def text_features(
     if cue_weight > 0:
         branches.append(("cues", _branch("cues", DictVectorizer())))
         weights["cues"] = cue_weight
+    if voice_weight > 0:
+        branches.append(("voices", _branch("voices", DictVectorizer())))
+        weights["voices"] = voice_weight
     if evidence_weight > 0:
         evidence = Pipeline([("select", FieldSelector("topic_evidence")), ("vectorise", DictVectorizer(sparse=False)),
                              ("scale", StandardScaler())])

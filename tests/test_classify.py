@@ -540,6 +540,26 @@ def test_tone_cues_are_crossed_with_the_bodys_group():
     assert "sfrs*near:rescue" in tone_row(doc, "sfrs", cue_groups={"hwfrs": "fire_service"})["cues"]
 
 
+def test_tone_row_says_who_fills_the_articles_quotes():
+    """The share of the quoted words spoken by the body's own people, by speakers of no watched body
+    and by other watched bodies, plain and crossed with the body's group; "none" without quotes."""
+    doc = {"title": "", "body": "x", "mentions": [{"entity_id": "sfrs", "sentence": "x"}],
+           "quotes": [{"entity_id": "sfrs", "text": "one two three"},
+                      {"entity_id": None, "text": "four five six seven eight nine"},
+                      {"entity_id": "wm_pcc", "text": "ten"}]}
+    voices = tone_row(doc, "sfrs", cue_groups={"sfrs": "fire_service"})["voices"]
+    assert voices["share:own"] == pytest.approx(0.3) and voices["share:outsider"] == pytest.approx(0.6)
+    assert voices["share:other"] == pytest.approx(0.1) and voices["fire_service*share:outsider"] == pytest.approx(0.6)
+    # For the commissioner the same quotes read the other way round.
+    assert tone_row(doc, "wm_pcc")["voices"]["share:own"] == pytest.approx(0.1)
+    assert tone_row({**doc, "quotes": []}, "sfrs")["voices"] == {"share:none": 1.0, "sfrs*share:none": 1.0}
+
+
+def test_trained_tone_model_reads_the_quote_shares(classifier):
+    names = _fitted_feature_names(classifier.bundles["tone"]["pipeline"])
+    assert {"share:own", "share:outsider", "fire_service*share:outsider"} <= {name.split("__")[-1] for name in names}
+
+
 def test_trained_tone_model_keeps_the_cue_groups_it_learnt_with(classifier, training_records):
     from nlp.watchlist import load_watchlist
 
