@@ -390,7 +390,10 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     (both for embeddings). With ``mask`` the entity's names become
     ``TARGET_PLACEHOLDER`` (other bodies' ``OTHER_PLACEHOLDER``). ``article``: the document's
     ``article_row`` when the caller has it (its paragraphs and article-level cues are reused; the
-    row is the same).
+    row is the same). ``cues``: the tone cues near the entity, in the article and in the headline;
+    ``voices``: who fills the article's quotes (shares of the quoted words by the entity's own
+    people, ``outsider`` speakers of no watched body, ``other`` watched bodies; ``none`` without
+    quotes); both plain and crossed with the entity's group (``cue_groups``).
     """
     title = doc.get("title") or ""
     mentioned = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
@@ -670,7 +673,8 @@ def text_features(
 
     TF-IDF sets: word TF-IDF of ``field``, plus (when weighted > 0) char_wb TF-IDF,
     headline-word TF-IDF, lead-word TF-IDF (``lead`` of ``article_row``), word
-    TF-IDF of ``window_field`` and the row's ``domain`` counts. Embedding sets (``static``, ``minilm``): the standardised mean embedding
+    TF-IDF of ``window_field`` and the row's ``domain`` counts (and, when weighted, its ``cues`` and
+    ``voices``). Embedding sets (``static``, ``minilm``): the standardised mean embedding
     of the texts in ``embedding_field`` weighted by ``embedding_weight``.
     """
     _check_features(features)
