@@ -319,7 +319,9 @@ def _paragraphs(doc: dict) -> list[str]:
 
 
 def article_row(doc: dict) -> dict:
-    """Row for article-level tasks (topics, stance)."""
+    """Row for article-level tasks (topics, stance). ``domain``: mention and quote counts per watched
+    body; ``voices``: who fills the article's quotes (the share of the quoted words spoken for each
+    watched body, ``outsider`` for speakers of none; ``none`` without quotes)."""
     title = doc.get("title") or ""
     domain: dict[str, float] = {}
     mention_counts: dict[str, int] = {}
@@ -338,6 +340,12 @@ def article_row(doc: dict) -> dict:
         quoted_words.append(quote.get("text") or "")
     for entity_id, count in quote_counts.items():
         domain[f"quotes={entity_id}"] = _count(count)
+    spoken: dict[str, int] = {}
+    for quote in doc.get("quotes") or []:
+        key = quote.get("entity_id") or "outsider"
+        spoken[key] = spoken.get(key, 0) + len((quote.get("text") or "").split())
+    total = sum(spoken.values())
+    voices = {f"share:{key}": count / total for key, count in spoken.items()} if total else {"share:none": 1.0}
     body = doc.get("body") or ""
     paragraphs = _paragraphs(doc)
     return {
@@ -347,6 +355,7 @@ def article_row(doc: dict) -> dict:
         "paragraphs": paragraphs,
         "quotes": "\n".join(quoted_words),
         "domain": domain,
+        "voices": voices,
         "topic_evidence": topic_evidence(paragraphs),
     }
 

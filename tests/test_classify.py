@@ -560,6 +560,23 @@ def test_trained_tone_model_reads_the_quote_shares(classifier):
     assert {"share:own", "share:outsider", "fire_service*share:outsider"} <= {name.split("__")[-1] for name in names}
 
 
+def test_article_row_says_who_fills_the_quotes():
+    doc = {"title": "T", "body": "B", "mentions": [],
+           "quotes": [{"entity_id": "wm_pcc", "text": "a b c"}, {"entity_id": None, "text": "d"},
+                      {"entity_id": "hw_fire_authority", "text": "e f g h i j"}]}
+    voices = article_row(doc)["voices"]
+    assert voices == pytest.approx({"share:wm_pcc": 0.3, "share:outsider": 0.1, "share:hw_fire_authority": 0.6})
+    assert article_row({**doc, "quotes": []})["voices"] == {"share:none": 1.0}
+
+
+def test_trained_stance_side_step_reads_the_quote_shares(classifier):
+    stance = classifier.bundles["stance_governance"]["pipeline"].steps[-1][1]
+    side_names = {name.split("__")[-1] for name in _fitted_feature_names(stance.side_)}
+    presence_names = {name.split("__")[-1] for name in _fitted_feature_names(stance.presence_)}
+    assert "share:wm_pcc" in side_names and "share:outsider" in side_names
+    assert not any(name.startswith("share:") for name in presence_names)  # the presence step reads counts
+
+
 def test_trained_tone_model_keeps_the_cue_groups_it_learnt_with(classifier, training_records):
     from nlp.watchlist import load_watchlist
 
