@@ -318,6 +318,15 @@ def _paragraphs(doc: dict) -> list[str]:
     return [doc.get("title") or "", *(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())]
 
 
+def quoted_words_by_body(doc: dict) -> dict[str | None, int]:
+    """The words of the document's quotes by the watched body their speaker speaks for (None: none)."""
+    spoken: dict[str | None, int] = {}
+    for quote in doc.get("quotes") or []:
+        key = quote.get("entity_id") or None
+        spoken[key] = spoken.get(key, 0) + len((quote.get("text") or "").split())
+    return spoken
+
+
 def article_row(doc: dict) -> dict:
     """Row for article-level tasks (topics, stance). ``domain``: mention and quote counts per watched
     body; ``voices``: who fills the article's quotes (the share of the quoted words spoken for each
@@ -340,12 +349,10 @@ def article_row(doc: dict) -> dict:
         quoted_words.append(quote.get("text") or "")
     for entity_id, count in quote_counts.items():
         domain[f"quotes={entity_id}"] = _count(count)
-    spoken: dict[str, int] = {}
-    for quote in doc.get("quotes") or []:
-        key = quote.get("entity_id") or "outsider"
-        spoken[key] = spoken.get(key, 0) + len((quote.get("text") or "").split())
+    spoken = quoted_words_by_body(doc)
     total = sum(spoken.values())
-    voices = {f"share:{key}": count / total for key, count in spoken.items()} if total else {"share:none": 1.0}
+    voices = ({f"share:{key or 'outsider'}": count / total for key, count in spoken.items()} if total
+              else {"share:none": 1.0})
     body = doc.get("body") or ""
     paragraphs = _paragraphs(doc)
     return {
@@ -356,6 +363,7 @@ def article_row(doc: dict) -> dict:
         "quotes": "\n".join(quoted_words),
         "domain": domain,
         "voices": voices,
+        "quoted_words_by_body": spoken,
         "topic_evidence": topic_evidence(paragraphs),
     }
 
@@ -435,10 +443,9 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     # Who fills the article's quotes: the share of its quoted words spoken by the body's own people,
     # by speakers of no watched body (residents, campaigners, unions...) and by other watched bodies.
     words = {"own": 0, "outsider": 0, "other": 0}
-    for quote in doc.get("quotes") or []:
-        speaker = quote.get("entity_id")
-        words["own" if speaker == entity_id else "other" if speaker else "outsider"] += len(
-            (quote.get("text") or "").split())
+    spoken = article["quoted_words_by_body"] if "quoted_words_by_body" in article else quoted_words_by_body(doc)
+    for speaker, count in spoken.items():
+        words["own" if speaker == entity_id else "other" if speaker else "outsider"] += count
     total = sum(words.values())
     shares = {f"share:{key}": count / total for key, count in words.items() if count} if total else {"share:none": 1.0}
     return {
