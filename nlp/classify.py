@@ -89,10 +89,6 @@ PARAMS = {
             "embedding_weight": 0.05,
             # Paragraph-level evidence per topic (nlp.features.topic_evidence), standardised.
             "evidence_weight": 0.1,
-            # Pooled paragraph-level topic probabilities (nlp.features.ParagraphTopics: per topic a
-            # paragraph classifier, the max and top-two mean per article, out-of-fold in training),
-            # standardised; 0: off (docs/benchmarks.md, 2026-12-06 (7)).
-            "paragraph_topic_weight": 0.0,
         },
     },
     "single_label": {
@@ -177,7 +173,6 @@ TRUSTED_TYPES = [
     "nlp.embeddings.EmbeddingFeatures",
     "nlp.classify.TwoStageClassifier",
     "nlp.features.FieldSelector",
-    "nlp.features.ParagraphTopics",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 ]

@@ -684,8 +684,6 @@ def text_features(
     cue_weight: float = 0.0,
     evidence_weight: float = 0.0,
     voice_weight: float = 0.0,
-    paragraph_topic_weight: float = 0.0,
-    paragraph_topic_cv: int = 5,
 ) -> FeatureUnion:
     """FeatureUnion over a row for feature set ``features``.
 
@@ -693,9 +691,7 @@ def text_features(
     headline-word TF-IDF, lead-word TF-IDF (``lead`` of ``article_row``), word
     TF-IDF of ``window_field`` and the row's ``domain`` counts (and, when weighted, its ``cues`` and
     ``voices``). Embedding sets (``static``, ``minilm``): the standardised mean embedding
-    of the texts in ``embedding_field`` weighted by ``embedding_weight``. ``paragraph_topic_weight``
-    > 0: the standardised pooled paragraph topic probabilities (``ParagraphTopics``, out-of-fold
-    over ``paragraph_topic_cv`` inner folds in training; multi-label targets).
+    of the texts in ``embedding_field`` weighted by ``embedding_weight``.
     """
     _check_features(features)
     parts = features.split("+")
@@ -734,136 +730,4 @@ def text_features(
                              ("scale", StandardScaler())])
         branches.append(("evidence", evidence))
         weights["evidence"] = evidence_weight
-    if paragraph_topic_weight > 0:
-        embedder = next((name for name in parts if name in ("static", "minilm")), None)
-        pooled = Pipeline([("pool", ParagraphTopics("paragraphs", embedder, cv=paragraph_topic_cv)),
-                           ("scale", StandardScaler())])
-        branches.append(("paragraph_topics", pooled))
-        weights["paragraph_topics"] = paragraph_topic_weight
     return FeatureUnion(branches, transformer_weights=weights)
-
-
-class ParagraphTopics(BaseEstimator, TransformerMixin):
-    """Pooled paragraph-level topic probabilities (multiple-instance style): per topic, a
-    class-balanced logistic regression over the paragraphs of ``field`` (the headline and body
-    paragraphs of ``article_row``), each paragraph inheriting its article's labels (the columns of
-    ``y``); an article's features are, per topic, the maximum of its paragraphs' probabilities and
-    the mean of the top two (``pooled``).
-
-    A paragraph is its word TF-IDF (fitted on the training paragraphs, no labels involved) beside
-    its L2-normalised ``embedder`` embedding (None: TF-IDF only). ``fit_transform`` (training)
-    gives the training articles out-of-fold features: ``cv`` inner folds over those articles, the
-    paragraph models fitted on the others predicting each fold's paragraphs; ``fit`` / ``transform``
-    use the models fitted on every training article (prediction). Without ``y`` (or with one class
-    of a topic in the training paragraphs) a topic's probability is its training prior."""
-
-    def __init__(self, field: str = "paragraphs", embedder: str | None = "static", C: float = 1.0, cv: int = 5):
-        self.field = field
-        self.embedder = embedder
-        self.C = C
-        self.cv = cv
-
-    def _texts(self, rows) -> tuple[list[str], np.ndarray]:
-        """The non-empty paragraphs of ``rows`` (those ``EmbeddingFeatures`` embeds) and each one's row."""
-        texts, owners = [], []
-        for index, row in enumerate(rows):
-            for text in row[self.field]:
-                if text and text.strip():
-                    texts.append(text)
-                    owners.append(index)
-        return texts, np.asarray(owners, dtype=np.int64)
-
-    def _matrix(self, texts: list[str]):
-        """Paragraph features: TF-IDF beside the normalised embedding."""
-        words = SharedTfidf(self.vectorizer_).transform(texts) if texts else sp.csr_matrix((0, len(self.vectorizer_.vocabulary_)))
-        if not self.embedder:
-            return words.tocsr()
-        from nlp.embeddings import _encode_cached
-
-        vectors = _encode_cached(self.embedder, texts) if texts else np.zeros((0, self.dims_), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms > 0, norms, 1.0)
-        return sp.hstack([words, sp.csr_matrix(vectors.astype(np.float64))], format="csr")
-
-    @staticmethod
-    def _targets(y, n_rows: int) -> np.ndarray:
-        if y is None:
-            return np.zeros((n_rows, 0), dtype=int)
-        y = np.asarray(y)
-        return y.reshape(-1, 1) if y.ndim == 1 else y
-
-    def _fit_models(self, matrix, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(coefficients: features x topics, intercepts) of one logistic regression per topic."""
-        from sklearn.linear_model import LogisticRegression
-
-        coef = np.zeros((matrix.shape[1], labels.shape[1]))
-        intercept = np.zeros(labels.shape[1])
-        for column in range(labels.shape[1]):
-            target = labels[:, column]
-            if 0 < target.sum() < len(target):
-                model = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear").fit(matrix, target)
-                coef[:, column], intercept[column] = model.coef_[0], model.intercept_[0]
-            else:
-                prior = float(np.clip(target.mean() if len(target) else 0.0, 1e-6, 1 - 1e-6))
-                intercept[column] = math.log(prior / (1 - prior))
-        return coef, intercept
-
-    @staticmethod
-    def pooled(probabilities: np.ndarray, owners: np.ndarray, n_rows: int) -> np.ndarray:
-        """Per row and topic: the maximum of its paragraphs' probabilities, then the mean of the
-        top two (a row with one paragraph: that one; none: zeros); columns max per topic, then
-        top-two mean per topic."""
-        topics = probabilities.shape[1]
-        result = np.zeros((n_rows, 2 * topics))
-        if not len(owners):
-            return result
-        order = np.argsort(owners, kind="stable")
-        owners, probabilities = owners[order], probabilities[order]
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        ends = np.r_[starts[1:], len(owners)]
-        for start, end in zip(starts, ends):
-            block = np.sort(probabilities[start:end], axis=0)[::-1]
-            result[owners[start], :topics] = block[0]
-            result[owners[start], topics:] = block[:2].mean(axis=0)
-        return result
-
-    def _prepare(self, rows, y):
-        texts, owners = self._texts(rows)
-        self.vectorizer_ = _tfidf_words((1, 1)).fit(texts or [""])
-        if self.embedder:
-            from nlp.embeddings import encode
-
-            self.dims_ = int(encode(self.embedder, ["a"]).shape[1])
-        return self._matrix(texts), owners, self._targets(y, len(rows))
-
-    def fit(self, rows, y=None):
-        matrix, owners, targets = self._prepare(rows, y)
-        self.coef_, self.intercept_ = self._fit_models(matrix, targets[owners])
-        return self
-
-    def fit_transform(self, rows, y=None):
-        """Fit on every row; return the rows' out-of-fold pooled features (``cv`` inner folds)."""
-        from sklearn.model_selection import KFold
-
-        matrix, owners, targets = self._prepare(rows, y)
-        self.coef_, self.intercept_ = self._fit_models(matrix, targets[owners])
-        n_rows = len(rows)
-        probabilities = np.zeros((len(owners), targets.shape[1]))
-        folds = min(self.cv, n_rows)
-        if folds < 2:
-            return self.transform(rows)
-        for train, test in KFold(n_splits=folds, shuffle=True, random_state=0).split(np.zeros(n_rows)):
-            inside = np.isin(owners, train)
-            coef, intercept = self._fit_models(matrix[inside], targets[owners[inside]])
-            held = ~inside
-            probabilities[held] = _sigmoid(matrix[held] @ coef + intercept)
-        return self.pooled(probabilities, owners, n_rows)
-
-    def transform(self, rows):
-        texts, owners = self._texts(rows)
-        probabilities = _sigmoid(self._matrix(texts) @ self.coef_ + self.intercept_)
-        return self.pooled(np.asarray(probabilities), owners, len(rows))
-
-
-def _sigmoid(values) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(values)))
