@@ -123,13 +123,6 @@ PARAMS = {
         # (inner ``stack_cv`` folds) crossed with the entity id, as domain features.
         "stack_single_label": True,
         "stack_cv": 10,
-        # Stack the two-step single-label model (the one the stance task serves) instead of the one-step one.
-        "stack_two_stage": False,
-        # A body's tone that follows a single-label task's label in training (``follow``: a body and
-        # label with at least ``min_support`` training pairs, one tone holding ``purity`` of them)
-        # follows that task's served (two-step) model: P(tone) = sum over the followed labels of
-        # P(label) * [tone], plus P(no followed label) * the tone model's P(tone). None: off.
-        "follow": None,
         # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
         "row": {"neighbours": 0, "mask": False},
         # Tone cues crossed with the body's watchlist category ("fire_service", "commissioner")
@@ -600,9 +593,6 @@ class _TaskModel:
         # Per-entity tasks: the cue group of each body seen in training (``cue_groups``), kept with
         # the model so that prediction groups the cues as training did.
         self.cue_groups: dict[str, str] = {}
-        # Per-entity tasks: {task name: {"pipeline", "labels", "mapping": {entity: {label: tone}}}}
-        # (``PARAMS["per_entity"]["follow"]``, see ``_fit_follows``).
-        self.follows: dict[str, dict] = {}
 
     def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
         if self.task.kind == "multi_label":
@@ -624,7 +614,6 @@ class _TaskModel:
             rows = self._fit_stacked(rows)
             self.pipeline.fit([rows[i] for i in keep], [targets[i] for i in keep])
             self.labels = [str(label) for label in self.pipeline.classes_]
-            self._fit_follows([rows[i] for i in keep], [targets[i] for i in keep])
         return self
 
     def _fit_stacked(self, rows: list[dict]) -> list[dict]:
@@ -644,8 +633,7 @@ class _TaskModel:
                 continue
             # The one-step stance model: its probabilities serve tone better than the two-step model's
             # (tone leave-one-slice-out 0.670 against 0.657, CV 0.695 against 0.683; docs/classifiers.md).
-            pipeline = _build_pipeline(stacked_task, self.features,
-                                       two_stage=bool(PARAMS[self.task.kind].get("stack_two_stage")))
+            pipeline = _build_pipeline(stacked_task, self.features, two_stage=False)
             kept_rows, kept_targets = [article_rows[i] for i in keep], [targets[i] for i in keep]
             splitter = StratifiedKFold(n_splits=inner_folds, shuffle=True, random_state=0)
             out_of_fold = _out_of_fold_probabilities(pipeline, kept_rows, kept_targets, splitter)
@@ -657,33 +645,6 @@ class _TaskModel:
             self.stacked[stacked_task.name] = {"pipeline": pipeline, "labels": labels}
             rows = _with_stacked(rows, stacked_task.name, labels, dict(zip(keys, matrix)))
         return rows
-
-    def _fit_follows(self, rows: list[dict], targets: list) -> None:
-        """For each stacked task: the bodies and labels whose tone follows the label in these
-        training pairs, and that task's served model, fitted on the rows' articles."""
-        follow = PARAMS[self.task.kind].get("follow")
-        if not follow or not self.stacked_tasks:
-            return
-        for stacked_task in self.stacked_tasks:
-            tallies: dict[tuple[str, str], Counter] = {}
-            for row, target in zip(rows, targets):
-                label = row["stacked_labels"].get(stacked_task.name)
-                if label is not None:
-                    tallies.setdefault((row["entity_id"], label), Counter())[target] += 1
-            mapping: dict[str, dict[str, str]] = {}
-            for (entity_id, label), tally in sorted(tallies.items()):
-                tone, count = tally.most_common(1)[0]
-                total = sum(tally.values())
-                if total >= follow["min_support"] and count / total >= follow["purity"]:
-                    mapping.setdefault(entity_id, {})[label] = tone
-            if not mapping:
-                continue
-            articles = {row["article_key"]: row for row in rows}
-            kept = [row for row in articles.values() if row["stacked_labels"].get(stacked_task.name) is not None]
-            pipeline = _build_pipeline(stacked_task, self.features).fit(
-                [row["article"] for row in kept], [row["stacked_labels"][stacked_task.name] for row in kept])
-            self.follows[stacked_task.name] = {
-                "pipeline": pipeline, "labels": [str(label) for label in pipeline.classes_], "mapping": mapping}
 
     def _trainable_columns(self, matrix: np.ndarray) -> np.ndarray:
         """Label columns with enough positives and negatives for the calibration folds."""
@@ -760,7 +721,6 @@ class _TaskModel:
             "pipeline": self.pipeline,
             "stacked": self.stacked,
             "temperature": self.temperature,
-            "follows": self.follows,
         }
 
 
@@ -823,33 +783,7 @@ def _probabilities(bundle: dict, rows: list[dict]) -> np.ndarray:
         return probabilities[:, -len(bundle["labels"]):]
     # Models saved before calibration have no temperature: 1 leaves them as they were.
     keep = _absent_column(bundle["labels"], bundle.get("absent"))
-    probabilities = tempered(probabilities, bundle.get("temperature", 1.0), keep)
-    return _followed(bundle, rows, probabilities) if bundle.get("follows") else probabilities
-
-
-def _followed(bundle: dict, rows: list[dict], probabilities: np.ndarray) -> np.ndarray:
-    """Per-entity probabilities mixed with the followed tasks' (``_TaskModel._fit_follows``):
-    P(tone) = sum over the body's followed labels of P(label) * [tone == its tone] + P(none of
-    them) * the model's P(tone)."""
-    probabilities = probabilities.copy()
-    labels = list(bundle["labels"])
-    for follow in bundle["follows"].values():
-        articles = {row["article_key"]: row["article"] for row in rows}
-        keys = list(articles)
-        followed = dict(zip(keys, follow["pipeline"].predict_proba([articles[key] for key in keys])))
-        for index, row in enumerate(rows):
-            mapping = follow["mapping"].get(row["entity_id"])
-            if not mapping:
-                continue
-            mixed = np.zeros(len(labels))
-            rest = 1.0
-            for column, label in enumerate(follow["labels"]):
-                if label in mapping and mapping[label] in labels:
-                    share = float(followed[row["article_key"]][column])
-                    mixed[labels.index(mapping[label])] += share
-                    rest -= share
-            probabilities[index] = mixed + max(rest, 0.0) * probabilities[index]
-    return probabilities
+    return tempered(probabilities, bundle.get("temperature", 1.0), keep)
 
 
 # ---------------------------------------------------------------- cross-validation
