@@ -21,6 +21,15 @@ limits the tasks.
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol [--seeds 0,1,2] [--tasks tone]
         [--param per_entity.C=1.0]   # a lever under test: overrides nlp.classify.PARAMS for this run
 
+With ``--paired BASELINE.json CANDIDATE.json`` it compares two ``--protocol --json-out`` results
+of the same corpus (a lever against its baseline): per task, the leave-one-slice-out difference
+with a paired bootstrap 90% interval (both scored on the same resamples of articles) and how many
+held-out predictions changed, and the CV means side by side. It trains nothing:
+
+    PYTHONPATH=. .venv/bin/python bench/classify.py --protocol --tasks tone --json-out base.json
+    PYTHONPATH=. .venv/bin/python bench/classify.py --protocol --tasks tone --param per_entity.C=1.0 --json-out c1.json
+    PYTHONPATH=. .venv/bin/python bench/classify.py --paired base.json c1.json
+
 With ``--speed-against REV`` it measures prediction throughput on one core of the working tree
 against git revision REV side by side (the same models, trained here unless ``--models DIR``; the
 same documents; the two trees' code alternating ``--rounds`` times in child processes, each copy of
@@ -56,9 +65,11 @@ from nlp.classify import (  # noqa: E402
     PARAMS,
     record_document,
     Classifier,
+    compare_protocols,
     cross_validate,
     evaluate_protocol,
     format_comparison,
+    format_paired,
     format_protocol,
     format_report,
     train_models,
@@ -318,6 +329,10 @@ def main() -> None:
                         help="override a hyper-parameter of nlp.classify.PARAMS for this run (a lever under test), "
                              "e.g. --param per_entity.C=1.0 --param single_label.two_stage.text.word_ngrams=[1,2]; "
                              "repeatable")
+    parser.add_argument("--paired", nargs=2, metavar=("BASELINE", "CANDIDATE"),
+                        help="compare two --protocol --json-out results: per task, the paired bootstrap difference "
+                             "of the leave-one-slice-out score over the same held-out predictions (90%% interval) "
+                             "and the CV means side by side; trains nothing")
     parser.add_argument("--learning-curve", metavar="SHARES",
                         help="comma-separated shares of the training articles (e.g. 0.5,0.75,1): leave-one-slice-out "
                              "trained on each share, per --seeds seed (default 0,1,2)")
@@ -334,6 +349,22 @@ def main() -> None:
                              "the classify stage uses 64)")
     args = parser.parse_args()
 
+    if args.paired:
+        results = []
+        for path in args.paired:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    results.append(json.load(handle))
+            except (OSError, ValueError) as error:
+                raise SystemExit(f"--paired: cannot read {path}: {error}") from None
+        try:
+            comparison = compare_protocols(*results)
+        except (KeyError, TypeError, ValueError) as error:
+            raise SystemExit(f"--paired: {error}") from None
+        if not comparison:
+            raise SystemExit("--paired: the two results share no task with held-out predictions")
+        print(format_paired(comparison))
+        return
     for assignment in args.param:
         set_param(assignment)
     scheme = load_scheme()

@@ -409,6 +409,61 @@ def test_bootstrap_intervals_bracket_the_score_and_widen_with_fewer_articles():
     assert multi["per_label"]["p"] == [1.0, 1.0] and multi["micro_f1"][1] < 1.0
 
 
+def test_paired_difference_scores_both_predictions_on_the_same_resamples():
+    from sklearn.metrics import f1_score
+
+    from nlp.classify import bootstrap_intervals, paired_difference
+    rng = np.random.default_rng(2)
+    labels = ["a", "b", "c"]
+    truth = list(rng.choice(labels, size=300))
+    predicted = [t if rng.random() < 0.7 else str(rng.choice(labels)) for t in truth]
+    groups = [f"x-{i}" for i in range(300)]
+    same = paired_difference(truth, predicted, list(predicted), groups, labels, False)
+    assert same["difference"] == 0.0 and same["interval"] == [0.0, 0.0] and same["changed"] == 0
+    # Ten wrong predictions put right: the difference is the scores' difference, its interval excludes
+    # zero and is far narrower than either score's own interval.
+    wrong = [i for i in range(300) if predicted[i] != truth[i]][:10]
+    better = [truth[i] if i in wrong else p for i, p in enumerate(predicted)]
+    paired = paired_difference(truth, predicted, better, groups, labels, False)
+    expected = (f1_score(truth, better, labels=labels, average="macro")
+                - f1_score(truth, predicted, labels=labels, average="macro"))
+    assert paired["difference"] == pytest.approx(expected, abs=1e-4) and paired["changed"] == 10
+    low, high = paired["interval"]
+    own = bootstrap_intervals(np.array(truth), np.array(predicted), groups, labels, False)["macro_f1"]
+    assert 0 < low < paired["difference"] < high and high - low < (own[1] - own[0]) / 2
+    # Multi-label: micro-F1 over label lists; a topic added wrongly lowers it.
+    topics_truth = [["p"], ["q"], ["p", "q"]] * 30
+    topics_predicted = [["p"], ["q"], ["p"]] * 30
+    worse = [["p", "q"], ["q"], ["p"]] * 30
+    multi = paired_difference(topics_truth, topics_predicted, worse, [f"y-{i}" for i in range(90)], ["p", "q"], True)
+    assert multi["metric"] == "micro_f1" and multi["difference"] < 0 and multi["interval"][1] < 0
+    assert multi["changed"] == 30
+
+
+def test_compare_protocols_pairs_predictions_by_article_and_body():
+    from nlp.classify import compare_protocols, format_paired
+
+    def result(predicted, mean):
+        predictions = [{"id": f"t1-{i // 2}", "entity": ["hwfrs", "sfrs"][i % 2], "truth": truth, "predicted": p}
+                       for i, (truth, p) in enumerate(zip(["positive", "negative"] * 20, predicted))]
+        return {"slices": {"tone": {"kind": "per_entity", "macro_f1": 0.5, "per_label": {"positive": {}, "negative": {}},
+                                    "predictions": predictions}},
+                "cv_summary": {"tone": {"mean": mean}}}
+
+    base = result(["positive", "positive"] * 20, 0.6)
+    candidate = result(["positive", "negative"] * 20, 0.7)
+    # The candidate's rows in another order are matched by (article, body), not by position.
+    candidate["slices"]["tone"]["predictions"].reverse()
+    comparison = compare_protocols(base, candidate)
+    assert comparison["tone"]["paired"]["changed"] == 20
+    assert comparison["tone"]["paired"]["difference"] > 0.5 and comparison["tone"]["cv_mean"] == [0.6, 0.7]
+    assert "| tone | macro-f1 |" in format_paired(comparison)
+    other = result(["positive", "negative"] * 20, 0.7)
+    other["slices"]["tone"]["predictions"][0]["id"] = "t9-0"
+    with pytest.raises(ValueError, match="same labelled examples"):
+        compare_protocols(base, other)
+
+
 def test_stance_decides_in_two_steps(scheme, training_records):
     """Stance: first whether the governance question is there (absent label `none`), then which side."""
     from nlp.classify import TwoStageClassifier, single_label_choice, tempered
