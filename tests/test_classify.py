@@ -92,9 +92,28 @@ def test_model_cards(models_dir, scheme, training_records):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", card["created_at"])
         assert card["labels"] and set(card["labels"]) <= set(scheme.tasks[task].labels)
         assert "macro_f1" in card["cross_validation"] and "baseline" in card["cross_validation"]
+        # The headline figures: CV, and on held-out slices (leave-one-slice-out: the training
+        # records span the corpus's seven gathering slices), flat for SQL.
+        metrics, held_out = card["metrics"], card["leave_one_slice_out"]
+        assert metrics["metric"] == ("micro_f1" if task == "topics" else "macro_f1")
+        assert metrics["cv"] == card["cross_validation"][metrics["metric"]] and metrics["cv_folds"] == FOLDS
+        assert held_out["evaluation"] == "leave-one-slice-out" and "predictions" not in held_out
+        assert metrics["unseen_slices"] == held_out[metrics["metric"]]
+        low, high = metrics["unseen_slices_interval"]
+        assert low <= metrics["unseen_slices"] <= high
+        assert metrics["slices"] == sorted({r["id"].split("-")[0] for r in training_records})
     topics = json.loads((models_dir / "topics.json").read_text())
     assert topics["n_examples"] == len(training_records)
     assert "inspection" not in topics["labels"] and "other" not in topics["labels"]
+
+
+def test_card_metrics_without_enough_slices_give_the_cv_figure_only():
+    from nlp.classify import card_metrics
+    report = {"kind": "single_label", "folds": 5, "macro_f1": 0.8, "micro_f1": 0.9,
+              "intervals": {"macro_f1": [0.7, 0.85]}, "baseline": {"macro_f1": 0.2}}
+    metrics = card_metrics(report, None, ["db"])
+    assert metrics == {"metric": "macro_f1", "cv": 0.8, "cv_folds": 5, "cv_interval": [0.7, 0.85], "baseline": 0.2}
+    assert card_metrics({"error": "too few examples"}, None, []) == {"error": "too few examples"}
 
 
 def test_saved_models_hold_only_trusted_types(models_dir, scheme):

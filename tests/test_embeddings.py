@@ -87,7 +87,7 @@ def static_models_dir(tmp_path_factory):
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)[::3]
     out_dir = tmp_path_factory.mktemp("static-models")
-    train_models(records, scheme, out_dir, features="static", folds=3)
+    train_models(records, scheme, out_dir, features="static", folds=3, slices=False)
     return out_dir, records
 
 

@@ -13,7 +13,7 @@ def record_model(db: Database, card: dict, path: str) -> None:
         db.execute(
             "INSERT INTO models (version, task, path, labels_json, training_data_hash, n_examples, metrics_json, "
             "card_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(version) DO UPDATE SET "
-            "path = excluded.path, card_json = excluded.card_json",
+            "path = excluded.path, metrics_json = excluded.metrics_json, card_json = excluded.card_json",
             [card["model_version"], card["task"], path, json.dumps(card.get("labels")),
              card.get("training_data_hash"), card.get("n_examples"), json.dumps(card.get("metrics")),
              json.dumps(card, sort_keys=True), card.get("created_at") or utcnow()])
