@@ -450,6 +450,21 @@ CANNED_QUERIES = {
                "              AND e.task = 'tone' AND e.label = 'negative')\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
+    "model_quality": {
+        "title": "How far to trust each model",
+        "description": "Each trained model's headline figure in cross-validation and on held-out gathering "
+                       "slices (leave-one-slice-out: the figure to expect on coverage unlike the training data), "
+                       "newest first, with how many stored labels it gave.",
+        "sql": "SELECT m.task, m.version, m.created_at, m.n_examples,\n"
+               "       json_extract(m.metrics_json, '$.metric') AS metric,\n"
+               "       json_extract(m.metrics_json, '$.cv') AS cross_validated,\n"
+               "       json_extract(m.metrics_json, '$.unseen_slices') AS on_held_out_slices,\n"
+               "       json_extract(m.metrics_json, '$.unseen_slices_interval') AS held_out_90pct_interval,\n"
+               "       json_extract(m.metrics_json, '$.baseline') AS majority_baseline,\n"
+               "       (SELECT count(*) FROM classifications c WHERE c.model_version = m.version) AS labels_given\n"
+               "FROM models m\n"
+               "ORDER BY m.created_at DESC, m.task",
+    },
     "quotes_by": {
         "title": "Quotes by a speaker",
         "description": "Every quote whose speaker contains :speaker (e.g. Campion).",

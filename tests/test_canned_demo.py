@@ -16,6 +16,7 @@ PARAMS = {
     "search": {"q": "fire authority"},
     "entity_coverage": {"entity": "wm_pcc", "start": "2015-01-01", "end": "2026-12-31"},
     "critical_articles": {},
+    "model_quality": {},
     "quotes_by": {"speaker": "Campion"},
 }
 

@@ -15,7 +15,7 @@ from datasette.utils import escape_fts
 from sqlite_utils import Database
 
 from cuttings import serve, store
-from tests.report_fixtures import HOSTILE_TITLE, build_sample_db
+from tests.report_fixtures import HOSTILE_TITLE, MODEL_METRICS, MODEL_VERSIONS, build_sample_db
 
 
 def _free_port() -> int:
@@ -61,6 +61,16 @@ def test_canned_queries_run_against_sample_db(tmp_path):
     critical = {row["title"] for row in db.query(queries["critical_articles"]["sql"])}
     assert {HOSTILE_TITLE, "Fire chiefs warn over commissioner's plans",
             "Councillors oppose PCC bid to run Shropshire fire service"} == critical
+    quality = {row["task"]: row for row in db.query(queries["model_quality"]["sql"])}
+    assert set(quality) == set(MODEL_METRICS)
+    assert quality["stance_governance"]["on_held_out_slices"] == 0.738
+    assert quality["stance_governance"]["cross_validated"] == 0.823
+    assert json.loads(quality["topics"]["held_out_90pct_interval"]) == [0.752, 0.8]
+    assert quality["tone"]["on_held_out_slices"] is None and quality["tone"]["majority_baseline"] == 0.225
+    labels = {row["model_version"]: row["n"] for row in db.query(
+        "SELECT model_version, count(*) AS n FROM classifications GROUP BY model_version")}
+    assert {row["version"]: row["labels_given"] for row in quality.values()} == {
+        version: labels.get(version, 0) for version in MODEL_VERSIONS.values()}
     quotes = list(db.query(queries["quotes_by"]["sql"], {"speaker": "Campion"}))
     assert len(quotes) == 3 and {row["entity_id"] for row in quotes} == {"wm_pcc"}
 
