@@ -235,54 +235,6 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
 
 
-class OrdinalLogistic(BaseEstimator, ClassifierMixin):
-    """Proportional-odds (cumulative logit) model for labels with an ``order`` (stance's sides:
-    favour < neutral < against): P(label after the k-th | x) = sigmoid(w.x + b_k), one weight vector
-    shared by the thresholds, so a middle label (neutral) costs no weights of its own. Fitted as one
-    class-balanced logistic regression over the rows stacked once per threshold, each copy with its
-    threshold's indicator column (scaled by ``threshold_scale`` so the penalty barely shrinks b_k)."""
-
-    def __init__(self, order=(), C: float = 1.0, threshold_scale: float = 10.0):
-        self.order = order
-        self.C = C
-        self.threshold_scale = threshold_scale
-
-    def _stacked(self, X, thresholds: int):
-        import scipy.sparse as sp
-        X = sp.csr_matrix(X)
-        blocks = []
-        for k in range(thresholds):
-            indicator = sp.csr_matrix((np.full(X.shape[0], self.threshold_scale),
-                                       (np.arange(X.shape[0]), np.full(X.shape[0], k))), shape=(X.shape[0], thresholds))
-            blocks.append(sp.hstack([X, indicator], format="csr"))
-        return sp.vstack(blocks, format="csr")
-
-    def fit(self, X, y):
-        y = np.asarray(y, dtype=object)
-        present = set(y)
-        self.classes_ = np.array([label for label in self.order if label in present], dtype=object)
-        rank = np.array([list(self.classes_).index(label) for label in y])
-        counts = np.bincount(rank, minlength=len(self.classes_))
-        weights = len(y) / (len(self.classes_) * counts[rank])
-        thresholds = len(self.classes_) - 1
-        targets = np.concatenate([(rank > k).astype(int) for k in range(thresholds)])
-        self.model_ = LogisticRegression(C=self.C, fit_intercept=False, max_iter=3000).fit(
-            self._stacked(X, thresholds), targets, sample_weight=np.tile(weights, thresholds))
-        return self
-
-    def predict_proba(self, X):
-        thresholds = len(self.classes_) - 1
-        rows = X.shape[0]
-        beyond = self.model_.predict_proba(self._stacked(X, thresholds))[:, 1].reshape(thresholds, rows).T
-        beyond = np.minimum.accumulate(beyond, axis=1)   # P(beyond k) cannot rise with k
-        upper = np.hstack([np.ones((rows, 1)), beyond])
-        lower = np.hstack([beyond, np.zeros((rows, 1))])
-        return upper - lower
-
-    def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
 def _count(rows) -> int:
     """How many rows: a list of dicts or a (sparse) feature matrix."""
     return rows.shape[0] if hasattr(rows, "shape") else len(rows)
@@ -568,10 +520,8 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     if two_stage and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
-        side = _step(features, two_stage["text"], two_stage["C"])
-        if two_stage.get("ordinal"):
-            side.steps[-1] = ("classify", OrdinalLogistic(tuple(two_stage["ordinal"]), two_stage["C"]))
-        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]), side,
+        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
+                                                         _step(features, two_stage["text"], two_stage["C"]),
                                                          task.absent))])
     if two_stage and (two_stage := _per_entity_two_stage(task)):
         side_c, on_labels = two_stage.get("C", params["C"]), bool(two_stage.get("presence_on_labels"))
