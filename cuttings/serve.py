@@ -221,7 +221,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "labels_json": ("Labels the model predicts, as JSON.", '["negative", "neutral", "positive"]'),
         "training_data_hash": ("Hash of the training data.", "abc123"),
         "n_examples": ("Training examples.", "200"),
-        "metrics_json": ("The card's headline figures, as JSON: `metric`, `cv` (`cv_folds`-fold cross-validation), `baseline` (majority class), `unseen_slices` (leave-one-slice-out: the figure to expect on unseen coverage) with their 90% intervals.",
+        "metrics_json": ("The card's headline figures, as JSON: `metric`, `cv` (`cv_folds`-fold cross-validation), `baseline` (the majority class; for topics the most frequent topic), `unseen_slices` (leave-one-slice-out: the figure to expect on unseen coverage) with their 90% intervals.",
                          '{"metric": "macro_f1", "cv": 0.82, "unseen_slices": 0.74}'),
         "card_json": ("The full model card, as JSON.", "{...}"),
         "created_at": ("When it was trained (UTC).", TS),

@@ -873,6 +873,23 @@ def _f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarra
     return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
 
 
+def _resample_weights(groups: list[str], samples: int, seed: int) -> np.ndarray:
+    """(samples x rows) weights of a bootstrap over articles: each row counts as often as its
+    article (``groups``) is drawn, so an article's rows (tone pairs) move together."""
+    names = {name: i for i, name in enumerate(dict.fromkeys(groups))}
+    group_index = np.array([names[g] for g in groups])
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=samples)
+    return draws[:, group_index].astype(float)
+
+
+def _indicators(values: list, labels: list[str], multi: bool) -> np.ndarray:
+    """(rows x labels) booleans: each row's label (single-label) or labels (a list, multi-label)."""
+    if multi:
+        return np.array([[label in set(value) for label in labels] for value in values], dtype=bool)
+    return np.array([[value == label for label in labels] for value in values], dtype=bool)
+
+
 def bootstrap_intervals(
     truth: np.ndarray, predicted: np.ndarray, groups: list[str], labels: list[str], multi: bool,
     samples: int = BOOTSTRAP_SAMPLES, level: float = 0.90, seed: int = 0,
@@ -883,16 +900,11 @@ def bootstrap_intervals(
     ``truth`` / ``predicted``: label strings (single-label) or 0/1 matrices (multi-label).
     Weighted confusion counts make each resample one matrix product.
     """
-    names = {name: i for i, name in enumerate(dict.fromkeys(groups))}
-    group_index = np.array([names[g] for g in groups])
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=samples)
-    weights = draws[:, group_index].astype(float)  # samples x rows
+    weights = _resample_weights(groups, samples, seed)
     if multi:
         t, p = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)
     else:
-        t = np.array([[value == label for label in labels] for value in truth], dtype=bool)
-        p = np.array([[value == label for label in labels] for value in predicted], dtype=bool)
+        t, p = _indicators(truth, labels, False), _indicators(predicted, labels, False)
     tp = weights @ (t & p).astype(float)
     fp = weights @ (~t & p).astype(float)
     fn = weights @ (t & ~p).astype(float)
@@ -923,20 +935,12 @@ def paired_difference(
     of articles (``groups``; a tone article's pairs move together) scores both, so the interval is
     that of the difference, much narrower than the two scores' own intervals when few predictions
     change. Labels are strings (single-label) or label lists (multi-label)."""
-    def indicator(values: list) -> np.ndarray:
-        if multi:
-            return np.array([[label in set(value) for label in labels] for value in values], dtype=bool)
-        return np.array([[value == label for label in labels] for value in values], dtype=bool)
-
-    names = {name: i for i, name in enumerate(dict.fromkeys(groups))}
-    group_index = np.array([names[g] for g in groups])
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=samples)
-    weights = np.vstack([np.ones(len(groups)), draws[:, group_index]]).astype(float)  # observed first
-    t = indicator(truth)
+    # the observed sample first, then the resamples
+    weights = np.vstack([np.ones(len(groups)), _resample_weights(groups, samples, seed)])
+    t = _indicators(truth, labels, multi)
 
     def headline(values: list) -> np.ndarray:
-        p = indicator(values)
+        p = _indicators(values, labels, multi)
         tp, fp, fn = (weights @ (t & p).astype(float), weights @ (~t & p).astype(float),
                       weights @ (t & ~p).astype(float))
         if multi:

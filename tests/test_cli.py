@@ -99,8 +99,8 @@ def test_train_prints_each_models_figures_and_the_models_table_keeps_them(traine
     for task, card in cards.items():
         line = next(line for line in lines if line.startswith(task + " "))
         metrics = card["metrics"]
-        # Trained with --no-slices: the CV figure and the majority baseline, no held-out figure.
-        assert re.search(rf"(macro|micro)-F1 {metrics['cv']:.3f} in 2-fold CV \(majority {metrics['baseline']:.3f}\)$",
+        # Trained with --no-slices: the CV figure and the baseline's, no held-out figure.
+        assert re.search(rf"(macro|micro)-F1 {metrics['cv']:.3f} in 2-fold CV \(baseline {metrics['baseline']:.3f}\)$",
                          line), line
         assert "unseen_slices" not in metrics and card["leave_one_slice_out"] is None
     stored = dict(sqlite3.connect(demo_db).execute("SELECT task, metrics_json FROM models").fetchall())
@@ -111,10 +111,10 @@ def test_train_prints_each_models_figures_and_the_models_table_keeps_them(traine
 
 def test_describe_metrics_reads_the_held_out_figure():
     line = pipeline.describe_metrics({"metric": "macro_f1", "cv": 0.8034, "cv_folds": 5, "baseline": 0.2222,
-                                      "unseen_slices": 0.7381, "unseen_slices_interval": [0.661, 0.805]}, 5)
-    assert line == ("macro-F1 0.803 in 5-fold CV (majority 0.222); 0.738 (90% 0.661-0.805) on held-out slices, "
+                                      "unseen_slices": 0.7381, "unseen_slices_interval": [0.661, 0.805]})
+    assert line == ("macro-F1 0.803 in 5-fold CV (baseline 0.222); 0.738 (90% 0.661-0.805) on held-out slices, "
                     "the figure to expect on unseen coverage")
-    assert pipeline.describe_metrics({"error": "too few examples"}, 5) == "not cross-validated: too few examples"
+    assert pipeline.describe_metrics({"error": "too few examples"}) == "not cross-validated: too few examples"
 
 
 def test_extract_command_on_stored_page():
