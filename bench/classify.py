@@ -24,7 +24,8 @@ limits the tasks.
 With ``--paired BASELINE.json CANDIDATE.json`` it compares two ``--protocol --json-out`` results
 of the same corpus (a lever against its baseline): per task, the leave-one-slice-out difference
 with a paired bootstrap 90% interval (both scored on the same resamples of articles) and how many
-held-out predictions changed, and the CV means side by side. It trains nothing:
+held-out predictions changed, the CV means side by side and the paired difference in each CV fold
+seed both ran. It trains nothing:
 
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol --tasks tone --json-out base.json
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol --tasks tone --param per_entity.C=1.0 --json-out c1.json
@@ -331,8 +332,8 @@ def main() -> None:
                              "repeatable")
     parser.add_argument("--paired", nargs=2, metavar=("BASELINE", "CANDIDATE"),
                         help="compare two --protocol --json-out results: per task, the paired bootstrap difference "
-                             "of the leave-one-slice-out score over the same held-out predictions (90%% interval) "
-                             "and the CV means side by side; trains nothing")
+                             "of the leave-one-slice-out score over the same held-out predictions (90%% interval), "
+                             "the CV means and each fold seed's paired difference; trains nothing")
     parser.add_argument("--learning-curve", metavar="SHARES",
                         help="comma-separated shares of the training articles (e.g. 0.5,0.75,1): leave-one-slice-out "
                              "trained on each share, per --seeds seed (default 0,1,2)")

@@ -972,34 +972,53 @@ def compare_protocols(baseline: dict, candidate: dict) -> dict:
         other = candidate["slices"].get(name)
         if other is None or "predictions" not in base or "predictions" not in other:
             continue
-        key = lambda item: (item["id"], item.get("entity"))  # noqa: E731
-        theirs = {key(item): item for item in other["predictions"]}
-        if len(theirs) != len(base["predictions"]) or any(
-                key(item) not in theirs or theirs[key(item)]["truth"] != item["truth"] for item in base["predictions"]):
-            raise ValueError(f"{name}: the two results do not hold predictions of the same labelled examples")
-        multi = base["kind"] == "multi_label"
-        paired = paired_difference(
-            [item["truth"] for item in base["predictions"]], [item["predicted"] for item in base["predictions"]],
-            [theirs[key(item)]["predicted"] for item in base["predictions"]],
-            [item["id"] for item in base["predictions"]], list(base["per_label"]), multi)
         metric = headline_metric(base)
         means = [(summary or {}).get(name, {}).get("mean")
                  for summary in (baseline.get("cv_summary"), candidate.get("cv_summary"))]
-        result[name] = {"loso": [base[metric], other[metric]], "paired": paired, "cv_mean": means}
+        result[name] = {"loso": [base[metric], other[metric]], "paired": _paired_reports(name, base, other),
+                        "cv_mean": means}
+        # The CV fold seeds both results ran: the same folds, so each seed's predictions pair too.
+        seeds = [seed for seed in (baseline.get("cv") or {}) if name in (candidate.get("cv") or {}).get(seed, {})]
+        differences = [_paired_reports(name, baseline["cv"][seed][name], candidate["cv"][seed][name])["difference"]
+                       for seed in seeds if "predictions" in baseline["cv"][seed].get(name, {})
+                       and "predictions" in candidate["cv"][seed][name]]
+        if differences:
+            result[name]["cv_paired"] = {"seeds": seeds, "differences": differences,
+                                         "mean": round(float(np.mean(differences)), 4),
+                                         "gains": sum(value > 0 for value in differences),
+                                         "losses": sum(value < 0 for value in differences)}
     return result
+
+
+def _paired_reports(name: str, base: dict, other: dict) -> dict:
+    """``paired_difference`` of two task reports' predictions, matched by (article, body)."""
+    key = lambda item: (item["id"], item.get("entity"))  # noqa: E731
+    theirs = {key(item): item for item in other["predictions"]}
+    if len(theirs) != len(base["predictions"]) or any(
+            key(item) not in theirs or theirs[key(item)]["truth"] != item["truth"] for item in base["predictions"]):
+        raise ValueError(f"{name}: the two results do not hold predictions of the same labelled examples")
+    return paired_difference(
+        [item["truth"] for item in base["predictions"]], [item["predicted"] for item in base["predictions"]],
+        [theirs[key(item)]["predicted"] for item in base["predictions"]],
+        [item["id"] for item in base["predictions"]], list(base["per_label"]), base["kind"] == "multi_label")
 
 
 def format_paired(comparison: dict) -> str:
     """A table of ``compare_protocols``: one row per task."""
     lines = ["| task | metric | LOSO baseline -> candidate | paired difference (90% interval) | examples changed "
-             "| CV mean baseline -> candidate |", "| --- | --- | --- | --- | --- | --- |"]
+             "| CV mean baseline -> candidate | CV difference per fold seed |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, row in comparison.items():
         paired = row["paired"]
         low, high = paired["interval"]
         cv = " -> ".join("-" if value is None else f"{value:.3f}" for value in row["cv_mean"])
+        per_seed = "-"
+        if row.get("cv_paired"):
+            seeds = row["cv_paired"]
+            per_seed = (" / ".join(f"{value:+.3f}" for value in seeds["differences"])
+                        + f" (mean {seeds['mean']:+.3f}; {seeds['gains']} gain, {seeds['losses']} lose)")
         lines.append(f"| {name} | {paired['metric'].replace('_', '-')} | {row['loso'][0]:.3f} -> {row['loso'][1]:.3f} "
                      f"| {paired['difference']:+.3f} ({low:+.3f} to {high:+.3f}) "
-                     f"| {paired['changed']} of {paired['examples']} | {cv} |")
+                     f"| {paired['changed']} of {paired['examples']} | {cv} | {per_seed} |")
     return "\n".join(lines)
 
 

@@ -462,21 +462,31 @@ def test_paired_difference_scores_both_predictions_on_the_same_resamples():
 def test_compare_protocols_pairs_predictions_by_article_and_body():
     from nlp.classify import compare_protocols, format_paired
 
-    def result(predicted, mean):
+    def report(predicted):
         predictions = [{"id": f"t1-{i // 2}", "entity": ["hwfrs", "sfrs"][i % 2], "truth": truth, "predicted": p}
                        for i, (truth, p) in enumerate(zip(["positive", "negative"] * 20, predicted))]
-        return {"slices": {"tone": {"kind": "per_entity", "macro_f1": 0.5, "per_label": {"positive": {}, "negative": {}},
-                                    "predictions": predictions}},
-                "cv_summary": {"tone": {"mean": mean}}}
+        return {"kind": "per_entity", "macro_f1": 0.5, "per_label": {"positive": {}, "negative": {}},
+                "predictions": predictions}
+
+    def result(predicted, mean, cv_predicted=None):
+        cv = {seed: {"tone": report(cv_predicted or predicted)} for seed in ("0", "1")}
+        return {"slices": {"tone": report(predicted)}, "cv": cv, "cv_summary": {"tone": {"mean": mean}}}
 
     base = result(["positive", "positive"] * 20, 0.6)
-    candidate = result(["positive", "negative"] * 20, 0.7)
+    candidate = result(["positive", "negative"] * 20, 0.7, ["negative", "negative"] * 20)
     # The candidate's rows in another order are matched by (article, body), not by position.
     candidate["slices"]["tone"]["predictions"].reverse()
     comparison = compare_protocols(base, candidate)
     assert comparison["tone"]["paired"]["changed"] == 20
     assert comparison["tone"]["paired"]["difference"] > 0.5 and comparison["tone"]["cv_mean"] == [0.6, 0.7]
-    assert "| tone | macro-f1 |" in format_paired(comparison)
+    # Each CV fold seed run by both pairs too: here the candidate's CV predictions are all negative
+    # against all positive, the same macro-F1 (one class right), so no seed gains or loses.
+    cv_paired = comparison["tone"]["cv_paired"]
+    assert cv_paired["seeds"] == ["0", "1"] and cv_paired["differences"] == [0.0, 0.0]
+    assert cv_paired["gains"] == cv_paired["losses"] == 0
+    assert "| tone | macro-f1 |" in format_paired(comparison) and "(mean +0.000; 0 gain, 0 lose)" in format_paired(comparison)
+    better = result(["positive", "negative"] * 20, 0.7)
+    assert compare_protocols(base, better)["tone"]["cv_paired"]["gains"] == 2
     other = result(["positive", "negative"] * 20, 0.7)
     other["slices"]["tone"]["predictions"][0]["id"] = "t9-0"
     with pytest.raises(ValueError, match="same labelled examples"):
