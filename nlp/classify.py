@@ -52,7 +52,6 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from nlp import embeddings
 from nlp.errors import NlpError
@@ -116,10 +115,6 @@ PARAMS = {
             # side step is then led by the shares; docs/benchmarks.md, 2026-12-06 (6)).
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03,
                      "voice_weight": 0.3},
-            # The side decided by a second-level model (``StackedSide``) over the side step's out-of-fold
-            # log-probabilities and (``structure``) six features of who speaks in the quotes:
-            # ``{"C": 0.1, "structure": true, "cv": 5}``. None: the side step above decides.
-            "stack_structure": None,
         },
     },
     "per_entity": {
@@ -176,7 +171,6 @@ PARAMS = {
 # public estimators, numpy and scipy containers); anything else refuses to load.
 TRUSTED_TYPES = [
     "nlp.embeddings.EmbeddingFeatures",
-    "nlp.classify.StackedSide",
     "nlp.classify.TwoStageClassifier",
     "nlp.features.FieldSelector",
     "sklearn.calibration._CalibratedClassifier",
@@ -241,85 +235,6 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
 
 
-# The watchlist categories of the two sides of the fire-governance question (``StackedSide``).
-COMMISSIONER_CATEGORIES = ("commissioner",)
-FIRE_CATEGORIES = ("fire_service", "fire_authority")
-STRUCTURE_FEATURES = ("share:commissioner", "share:fire", "share:outsider", "balance", "quoted_share", "has_quotes")
-
-
-def structure_features(row: dict, categories: dict[str, str]) -> list[float]:
-    """The argument's structure of an ``article_row`` (``STRUCTURE_FEATURES``): the share of its quoted
-    words spoken for the commissioner's side, for the fire bodies' side (by the bodies' watchlist
-    ``categories``) and by speakers of no watched body (other bodies count in the total only); the
-    smaller of the two sides' quoted words over the larger (0 when neither speaks); the share of the
-    article's words that are quoted (at most 1); whether it has quotes."""
-    spoken = row.get("quoted_words_by_body") or {}
-    total = sum(spoken.values())
-    commissioner = sum(n for body, n in spoken.items() if body and categories.get(body) in COMMISSIONER_CATEGORIES)
-    fire = sum(n for body, n in spoken.items() if body and categories.get(body) in FIRE_CATEGORIES)
-    outsider = sum(n for body, n in spoken.items() if not body)
-    words = len((row.get("text") or "").split())
-    if not total:
-        return [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    return [commissioner / total, fire / total, outsider / total,
-            min(commissioner, fire) / max(commissioner, fire) if max(commissioner, fire) else 0.0,
-            min(1.0, total / words) if words else 0.0, 1.0]
-
-
-class StackedSide(BaseEstimator, ClassifierMixin):
-    """The side step of a two-step single-label task decided by a small second-level model: a
-    ``StandardScaler`` then a class-balanced logistic regression (``C``) over (a) the ``text`` model's
-    log-probabilities of each label, out-of-fold in training (inner ``cv``-fold stratified CV over the
-    training rows only; at prediction the ``text`` model fitted on all of them) and (b) with
-    ``structure``, ``structure_features`` of the row. Rows are ``article_row`` dicts; the bodies'
-    watchlist categories come with the training rows (``categories``) and are kept for prediction."""
-
-    def __init__(self, text=None, C: float = 0.1, structure: bool = True, cv: int = 5):
-        self.text = text
-        self.C = C
-        self.structure = structure
-        self.cv = cv
-
-    def _inputs(self, rows, probabilities: np.ndarray) -> np.ndarray:
-        columns = [np.log(np.maximum(probabilities, 1e-6))]
-        if self.structure:
-            columns.append(np.array([structure_features(row, self.categories_) for row in rows], dtype=float)
-                           .reshape(len(rows), len(STRUCTURE_FEATURES)))
-        return np.hstack(columns)
-
-    def fit(self, rows, targets):
-        rows, targets = list(rows), np.asarray([str(t) for t in targets], dtype=object)
-        self.classes_ = np.array(sorted(set(targets)), dtype=object)
-        self.categories_ = {}
-        for row in rows:
-            self.categories_.update(row.get("categories") or {})
-        smallest = min(Counter(targets).values())
-        splitter = StratifiedKFold(n_splits=max(2, min(self.cv, smallest)), shuffle=True, random_state=0)
-        out_of_fold = np.full((len(rows), len(self.classes_)), 1.0 / len(self.classes_))
-        if smallest >= 2:
-            out_of_fold = _out_of_fold_probabilities(self.text, rows, list(targets), splitter)
-        self.text_ = clone(self.text).fit(rows, targets)
-        self.stack_ = Pipeline([("scale", StandardScaler()), ("classify", _logistic(self.C))])
-        self.stack_.fit(self._inputs(rows, out_of_fold), targets)
-        return self
-
-    def _text_probabilities(self, rows) -> np.ndarray:
-        result = np.zeros((len(rows), len(self.classes_)))
-        columns = [list(self.classes_).index(str(label)) for label in self.text_.classes_]
-        result[:, columns] = self.text_.predict_proba(rows)
-        return result
-
-    def predict_proba(self, rows):
-        rows = list(rows)
-        probabilities = self.stack_.predict_proba(self._inputs(rows, self._text_probabilities(rows)))
-        result = np.zeros((len(rows), len(self.classes_)))
-        result[:, [list(self.classes_).index(str(label)) for label in self.stack_.classes_]] = probabilities
-        return result
-
-    def predict(self, rows):
-        return self.classes_[self.predict_proba(rows).argmax(axis=1)]
-
-
 def _count(rows) -> int:
     """How many rows: a list of dicts or a (sparse) feature matrix."""
     return rows.shape[0] if hasattr(rows, "shape") else len(rows)
@@ -341,8 +256,6 @@ def _vectoriser_steps(estimator):
         for fitted in (getattr(estimator, "presence_", None), getattr(estimator, "side_", None)):
             if fitted is not None:
                 yield from _vectoriser_steps(fitted)
-    elif isinstance(estimator, StackedSide) and getattr(estimator, "text_", None) is not None:
-        yield from _vectoriser_steps(estimator.text_)
 
 
 def share_analysis(estimators: list) -> int:
@@ -456,8 +369,7 @@ def _task_examples(
                 targets.append(label)
                 groups.append(record["id"])
         else:
-            # the bodies' watchlist categories, for the stacked side step's structure (``StackedSide``)
-            rows.append({**article_row(doc), "categories": dict((record.get("analysis") or {}).get("categories") or {})})
+            rows.append(article_row(doc))
             targets.append(value)
             groups.append(record["id"])
     return rows, targets, groups
@@ -608,11 +520,8 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     if two_stage and _absent(task):
         two_stage = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
-        side = _step(features, two_stage["text"], two_stage["C"])
-        if stack := two_stage.get("stack_structure"):
-            side = StackedSide(side, C=float(stack["C"]), structure=bool(stack.get("structure", True)),
-                               cv=int(stack.get("cv", 5)))
-        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]), side,
+        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
+                                                         _step(features, two_stage["text"], two_stage["C"]),
                                                          task.absent))])
     if two_stage and (two_stage := _per_entity_two_stage(task)):
         side_c, on_labels = two_stage.get("C", params["C"]), bool(two_stage.get("presence_on_labels"))
