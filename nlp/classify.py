@@ -130,18 +130,17 @@ PARAMS = {
         # seeds 0-2 0.702 -> 0.707 (sfrs 0.593 -> 0.652 LOSO; docs/benchmarks.md, 2026-12-06).
         # "entity" crosses them with the body, as before.
         "cue_groups": "category",
-        # Two steps (``TwoStageClassifier``): the model below gives P(neutral) (``absent``: the body
-        # portrayed neither way); a second one, fitted on the positive and negative pairs only, which
-        # way (C; the same features, stacked stance and cues included, computed once for both steps:
-        # ``share_features``). The label is the most probable of P(neutral) and P(not neutral) *
-        # P(side | not neutral). Leave-one-slice-out 0.677 -> 0.684 macro-F1 (paired 90% -0.006 to
-        # +0.023), CV over seeds 0-2 0.707 -> 0.712, every seed 0-5 gains (docs/benchmarks.md,
-        # 2026-12-06); prediction as fast as one step. The second step with its own features
-        # (``share_features`` false, ``text`` settings laid over the ones below) 0.686 / 0.714, but
-        # it predicts about 15% slower. A first step of
-        # neutral against the rest (``presence_on_labels`` false) loses: 0.657 / 0.689, since "not
-        # neutral" joins two opposite portrayals. None: one step.
-        "two_stage": {"absent": "neutral", "presence_on_labels": True, "share_features": True, "C": 3.0, "text": {}},
+        # Two steps (``TwoStageClassifier``): the model below, over all three labels, gives P(neutral)
+        # (``absent``: the body portrayed neither way); a second one, fitted on the positive and
+        # negative pairs only, which way (C; the same features, stacked stance and cues included,
+        # computed once for both steps). The label is the most probable of P(neutral) and
+        # P(not neutral) * P(side | not neutral). Leave-one-slice-out 0.677 -> 0.684 macro-F1 (paired
+        # 90% -0.006 to +0.023), CV over seeds 0-2 0.707 -> 0.712, every seed 0-5 gains
+        # (docs/benchmarks.md, 2026-12-06); prediction as fast as one step. Measured and removed
+        # (code in 6380981): the second step with its own features, 0.686 / 0.714 but about 15%
+        # slower; a first step of neutral against the rest, 0.657 / 0.689 ("not neutral" joins two
+        # opposite portrayals). None: one step.
+        "two_stage": {"absent": "neutral", "C": 3.0},
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -518,22 +517,17 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     with ``PARAMS["per_entity"]["two_stage"]`` on has two steps too (P(neutral), then which way)."""
     params = PARAMS[task.kind]
     if two_stage and _absent(task):
-        two_stage = params["two_stage"]
-        presence_text = {**params["text"], "domain_weight": two_stage.get("presence_domain_weight", 0.0)}
+        steps = params["two_stage"]
+        presence_text = {**params["text"], "domain_weight": steps.get("presence_domain_weight", 0.0)}
         return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
-                                                         _step(features, two_stage["text"], two_stage["C"]),
+                                                         _step(features, steps["text"], steps["C"]),
                                                          task.absent))])
-    if two_stage and (two_stage := _per_entity_two_stage(task)):
-        side_c, on_labels = two_stage.get("C", params["C"]), bool(two_stage.get("presence_on_labels"))
-        if two_stage.get("share_features"):
-            # One feature union, fitted on all pairs, feeds both steps (features computed once).
-            return Pipeline([("features", text_features(features=features, **params["text"])),
-                             ("classify", TwoStageClassifier(_logistic(params["C"]), _logistic(side_c),
-                                                             two_stage["absent"], on_labels))])
-        side_text = {**params["text"], **(two_stage.get("text") or {})}
-        return Pipeline([("classify", TwoStageClassifier(_step(features, params["text"], params["C"]),
-                                                         _step(features, side_text, side_c),
-                                                         two_stage["absent"], on_labels))])
+    if two_stage and (steps := _per_entity_two_stage(task)):
+        # One feature union, fitted on all pairs, feeds both steps (features computed once); the first
+        # step learns all three labels (``presence_on_labels``).
+        return Pipeline([("features", text_features(features=features, **params["text"])),
+                         ("classify", TwoStageClassifier(_logistic(params["C"]), _logistic(steps["C"]),
+                                                         steps["absent"], presence_on_labels=True))])
     union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
         classifier = _logistic(params["C"])
