@@ -73,7 +73,9 @@ from nlp.classify import (  # noqa: E402
     format_paired,
     format_protocol,
     format_report,
+    summarise_seeds,
     train_models,
+    TrainingError,
 )
 from nlp.corpus import load_corpus  # noqa: E402
 from nlp.embeddings import EmbeddingUnavailable  # noqa: E402
@@ -91,7 +93,8 @@ def bench_features(records: list[dict], scheme, features: str, folds: int, repea
         reports = {card["task"]: card["cross_validation"] for card in cards}
         if verbose:
             print(format_report(reports))
-            print(f"training (CV for the model cards + final fits), {len(records)} articles: {train_seconds:.1f} s "
+            print(f"training as `cuttings train` does (CV and leave-one-slice-out for the model cards + final fits), "
+                  f"{len(records)} articles: {train_seconds:.1f} s "
                   f"wall, {train_cpu:.1f} s CPU")
             for card in cards:
                 print(f"  {card['model_version']}: {card['train_seconds']:.1f} s")
@@ -148,11 +151,14 @@ _TRAIN_WORKER = """
 import os, sys
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
+import inspect
 from nlp.classify import train_models
 from nlp.corpus import load_corpus
 from nlp.scheme import load_scheme
 scheme = load_scheme()
-train_models(load_corpus(scheme=scheme), scheme, sys.argv[1], folds=2)
+# only the models are wanted: no held-out-slice figure for the cards (older trees have no such option)
+options = {"slices": False} if "slices" in inspect.signature(train_models).parameters else {}
+train_models(load_corpus(scheme=scheme), scheme, sys.argv[1], folds=2, **options)
 """
 
 
@@ -189,7 +195,7 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
         elif models_dir is None:
             models_dir = str(scratch / "models")
             started = time.process_time()
-            train_models(records, scheme, models_dir, folds=2)
+            train_models(records, scheme, models_dir, folds=2, slices=False)
             print(f"models trained by the working tree ({time.process_time() - started:.0f} s CPU, 2-fold CV cards)")
         docs_path = scratch / "docs.json"
         docs_path.write_text(json.dumps([record_document(record) for record in records]), encoding="utf-8")
@@ -229,26 +235,30 @@ def bench_speed_against(records: list[dict], scheme, revision: str, models_dir: 
             raise SystemExit(1)
 
 
+# The label each task's target names besides the headline (issue 18: neutral stance, negative tone).
+TARGET_LABELS = {"stance_governance": "neutral", "tone": "negative"}
+
+
 def bench_learning_curve(records: list[dict], scheme, features: str, tasks: list[str] | None,
                          shares: list[float], seeds: list[int]) -> None:
     """Leave-one-slice-out with each split trained on ``shares`` of its training articles, drawn
     once per seed (share 1 is the protocol's figure, the same for every seed)."""
     wanted = [name for name in scheme.tasks if tasks is None or name in tasks]
-    scores: dict[tuple[str, float], list[float]] = {}
-    minority: dict[tuple[str, float], list[float]] = {}
+    summaries: dict[float, dict] = {}
     for share in shares:
+        runs = []
         for seed in (seeds if share < 1.0 else seeds[:1]):
             started = time.perf_counter()
-            reports = cross_validate(records, scheme, features=features, split="slices", tasks=wanted, seed=seed,
-                                     train_fraction=share)
-            for name, report in reports.items():
-                scores.setdefault((name, share), []).append(headline(report))
-                label = {"stance_governance": "neutral", "tone": "negative"}.get(name)
-                if label and label in report.get("per_label", {}):
-                    minority.setdefault((name, share), []).append(report["per_label"][label]["f1"])
+            try:
+                reports = cross_validate(records, scheme, features=features, split="slices", tasks=wanted, seed=seed,
+                                         train_fraction=share)
+            except (TrainingError, ValueError) as error:
+                raise SystemExit(f"--learning-curve share {share:g}, seed {seed}: {error}") from None
+            runs.append(reports)
             print(f"share {share:g}, seed {seed}: " + ", ".join(
                 f"{name} {headline(report):.3f}" for name, report in reports.items())
                   + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+        summaries[share] = summarise_seeds(runs)
     print(f"\nleave-one-slice-out, each split trained on a share of its training articles "
           f"({len(records)} articles; seeds {', '.join(map(str, seeds))}; share 1 is the whole set):")
     print("| task | " + " | ".join(f"share {share:g}" for share in shares) + " |")
@@ -256,13 +266,16 @@ def bench_learning_curve(records: list[dict], scheme, features: str, tasks: list
     for name in wanted:
         cells = []
         for share in shares:
-            values = scores.get((name, share), [])
-            cell = f"{statistics.mean(values):.3f}" if values else "-"
-            if len(values) > 1:
-                cell += f" ({min(values):.3f}-{max(values):.3f})"
-            extra = minority.get((name, share))
-            if extra:
-                cell += f"; {'neutral' if name.startswith('stance') else 'negative'} {statistics.mean(extra):.3f}"
+            summary = summaries[share].get(name)
+            if summary is None:
+                cells.append("-")
+                continue
+            cell = f"{summary['mean']:.3f}"
+            if len(summary["values"]) > 1:
+                cell += f" ({min(summary['values']):.3f}-{max(summary['values']):.3f})"
+            label = TARGET_LABELS.get(name)
+            if label in summary["per_label"]:
+                cell += f"; {label} {summary['per_label'][label]['mean']:.3f}"
             cells.append(cell)
         print(f"| {name} | " + " | ".join(cells) + " |")
 
