@@ -221,7 +221,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "labels_json": ("Labels the model predicts, as JSON.", '["negative", "neutral", "positive"]'),
         "training_data_hash": ("Hash of the training data.", "abc123"),
         "n_examples": ("Training examples.", "200"),
-        "metrics_json": ("The card's headline figures, as JSON: `metric`, `cv` (`cv_folds`-fold cross-validation), `baseline` (the majority class; for topics the most frequent topic), `unseen_slices` (leave-one-slice-out: the figure to expect on unseen coverage) with their 90% intervals.",
+        "metrics_json": ("The card's headline figures, as JSON: `metric`, `cv` (`cv_folds`-fold cross-validation), `baseline` (the majority class; for topics the most frequent topic), `unseen_slices` (leave-one-slice-out: what to expect, or a little less, on unseen coverage) with their 90% intervals, and `unseen_slices_range` (the lowest and highest single slice).",
                          '{"metric": "macro_f1", "cv": 0.82, "unseen_slices": 0.74}'),
         "card_json": ("The full model card, as JSON.", "{...}"),
         "created_at": ("When it was trained (UTC).", TS),
@@ -453,16 +453,22 @@ CANNED_QUERIES = {
     "model_quality": {
         "title": "How far to trust each model",
         "description": "Each trained model's headline figure in cross-validation and on held-out gathering "
-                       "slices (leave-one-slice-out: the figure to expect on coverage unlike the training data), "
-                       "newest first, with how many stored labels it gave.",
+                       "slices (leave-one-slice-out: what to expect, or a little less, on coverage unlike the "
+                       "training data; the settings were chosen on these slices), with its 90% interval over "
+                       "articles and the lowest and highest single slice, newest first, and how many stored labels "
+                       "it gave. Empty figures: a model trained before 2026-12-06 or with `cuttings train "
+                       "--no-slices`.",
         "sql": "SELECT m.task, m.version, m.created_at, m.n_examples,\n"
                "       json_extract(m.metrics_json, '$.metric') AS metric,\n"
                "       json_extract(m.metrics_json, '$.cv') AS cross_validated,\n"
                "       json_extract(m.metrics_json, '$.unseen_slices') AS on_held_out_slices,\n"
                "       json_extract(m.metrics_json, '$.unseen_slices_interval') AS held_out_90pct_interval,\n"
-               "       json_extract(m.metrics_json, '$.baseline') AS majority_baseline,\n"
-               "       (SELECT count(*) FROM classifications c WHERE c.model_version = m.version) AS labels_given\n"
+               "       json_extract(m.metrics_json, '$.unseen_slices_range') AS held_out_slice_range,\n"
+               "       json_extract(m.metrics_json, '$.baseline') AS baseline,\n"
+               "       coalesce(given.n, 0) AS labels_given\n"
                "FROM models m\n"
+               "LEFT JOIN (SELECT model_version, count(*) AS n FROM classifications GROUP BY model_version) given\n"
+               "  ON given.model_version = m.version\n"
                "ORDER BY m.created_at DESC, m.task",
     },
     "quotes_by": {

@@ -972,10 +972,11 @@ def compare_protocols(baseline: dict, candidate: dict) -> dict:
         result[name] = {"loso": [base[metric], other[metric]], "paired": _paired_reports(name, base, other),
                         "cv_mean": means}
         # The CV fold seeds both results ran: the same folds, so each seed's predictions pair too.
-        seeds = [seed for seed in (baseline.get("cv") or {}) if name in (candidate.get("cv") or {}).get(seed, {})]
+        seeds = [seed for seed, reports in (baseline.get("cv") or {}).items()
+                 if "predictions" in reports.get(name, {})
+                 and "predictions" in (candidate.get("cv") or {}).get(seed, {}).get(name, {})]
         differences = [_paired_reports(name, baseline["cv"][seed][name], candidate["cv"][seed][name])["difference"]
-                       for seed in seeds if "predictions" in baseline["cv"][seed].get(name, {})
-                       and "predictions" in candidate["cv"][seed][name]]
+                       for seed in seeds]
         if differences:
             result[name]["cv_paired"] = {"seeds": seeds, "differences": differences,
                                          "mean": round(float(np.mean(differences)), 4),
@@ -1059,7 +1060,7 @@ def _cross_validate_task(
     baseline: list = [None] * len(rows)
     out_of_fold = np.zeros((len(rows), len(eval_labels)))
     splits = _slice_splits(groups) if split == "slices" else _splits(task, targets, groups, eval_labels, folds, seed)
-    draw = np.random.default_rng(seed if seed is not None else 0)
+    draw = np.random.default_rng(seed)
     for train, test in splits:
         if train_fraction < 1.0:
             articles = sorted({groups[i] for i in train})
@@ -1549,8 +1550,10 @@ MIN_SLICES = 3
 
 def card_metrics(cross_validation: dict, held_out: dict | None, slices: list[str]) -> dict:
     """The model card's headline figures (``models.metrics_json``): the task's metric in ``folds``-fold
-    CV and, when there are enough slices, on held-out slices (leave-one-slice-out, the figure that
-    predicts unseen coverage), each with its bootstrap 90% interval; flat, for SQL's ``json_extract``."""
+    CV and, when there are enough slices, on held-out slices (leave-one-slice-out: the nearest guide
+    to unseen coverage, a little optimistic since the settings were chosen on these slices), each with
+    its bootstrap 90% interval over articles, and the lowest and highest single slice; flat, for SQL's
+    ``json_extract``."""
     if "error" in cross_validation:
         return {"error": cross_validation["error"]}
     metric = headline_metric(cross_validation)
@@ -1558,9 +1561,32 @@ def card_metrics(cross_validation: dict, held_out: dict | None, slices: list[str
                "cv_interval": (cross_validation.get("intervals") or {}).get(metric),
                "baseline": (cross_validation.get("baseline") or {}).get(metric)}
     if held_out is not None and "error" not in held_out:
+        # The interval resamples articles; how far the slices themselves differ is the other uncertainty
+        # a new outlet faces, so the lowest and highest slice go with it.
+        by_slice = [entry["score"] for entry in (held_out.get("per_slice") or {}).values()]
         metrics.update(unseen_slices=held_out[metric], unseen_slices_interval=(held_out.get("intervals") or {}).get(metric),
-                       slices=slices)
+                       unseen_slices_range=[min(by_slice), max(by_slice)] if by_slice else None, slices=slices)
     return metrics
+
+
+def held_out_report(records: list[dict], task: Task, features: str, folds: int, stacked: tuple[Task, ...] = (),
+                    say: Callable[[str], None] | None = None) -> tuple[dict | None, list[str]]:
+    """(leave-one-slice-out report of ``task`` without its per-article predictions, slice names): the
+    nearest figure to unseen coverage, for the model card (CV flatters: docs/classifiers.md). None
+    when the labelled records come from fewer than ``MIN_SLICES`` gathering slices (id prefixes);
+    ``{"error": ...}`` when a split cannot be trained (a held-out slice taking a label's every
+    example): the figure is given up, never the training."""
+    names = sorted({slice_of(record["id"]) for record in records if record.get(task.name) is not None})
+    if len(names) < MIN_SLICES:
+        return None, names
+    if say is not None:
+        say(f"{task.name}: leave-one-slice-out ({len(names)} slices)")
+    try:
+        report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked, split="slices")
+    except TrainingError as error:
+        return {"error": str(error)}, names
+    report.pop("predictions", None)
+    return report, names
 
 
 def _train_task(
@@ -1574,14 +1600,8 @@ def _train_task(
     stacked = _stacked_tasks(scheme, task)
     report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
     report.pop("predictions", None)  # per-article rows: for analysis, not for the card
-    # The figure that predicts unseen coverage, when the labelled records come from enough
-    # gathering slices (id prefixes) to hold each out in turn: CV flatters (docs/classifiers.md).
-    slice_names = sorted({slice_of(record["id"]) for record in records if record.get(task.name) is not None})
-    held_out = None
-    if slices and len(slice_names) >= MIN_SLICES:
-        say(f"{name}: leave-one-slice-out ({len(slice_names)} slices)")
-        held_out = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked, split="slices")
-        held_out.pop("predictions", None)
+    held_out, slice_names = (held_out_report(records, task, features, folds, stacked, say) if slices
+                             else (None, []))
     rows, targets, _ = _task_examples(records, task, stacked)
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")

@@ -101,18 +101,34 @@ def test_model_cards(models_dir, scheme, training_records):
         assert metrics["unseen_slices"] == held_out[metrics["metric"]]
         low, high = metrics["unseen_slices_interval"]
         assert low <= metrics["unseen_slices"] <= high
+        scores = [entry["score"] for entry in held_out["per_slice"].values()]
+        assert metrics["unseen_slices_range"] == [min(scores), max(scores)]
         assert metrics["slices"] == sorted({r["id"].split("-")[0] for r in training_records})
     topics = json.loads((models_dir / "topics.json").read_text())
     assert topics["n_examples"] == len(training_records)
     assert "inspection" not in topics["labels"] and "other" not in topics["labels"]
 
 
-def test_card_metrics_without_enough_slices_give_the_cv_figure_only():
-    from nlp.classify import card_metrics
+def test_held_out_figure_needs_three_slices_and_never_costs_the_training(scheme, training_records, monkeypatch):
+    import nlp.classify as classify
+    from nlp.classify import card_metrics, held_out_report
+    stance = scheme.tasks["stance_governance"]
+    two_slices = [r for r in training_records if r["id"].split("-")[0] in ("t1", "gov")]
+    # Two gathering slices: no held-out figure (nothing is trained for it).
+    assert held_out_report(two_slices, stance, DEFAULT_FEATURES, FOLDS) == (None, ["gov", "t1"])
+    # A split that cannot be trained gives up the figure, with the reason, not the training.
+    def impossible(*args, **kwargs):
+        raise TrainingError("stance_governance: fewer than two learnable classes")
+    monkeypatch.setattr(classify, "_cross_validate_task", impossible)
+    three_slices = [r for r in training_records if r["id"].split("-")[0] in ("t1", "gov", "t3")]
+    held_out, names = held_out_report(three_slices, stance, DEFAULT_FEATURES, FOLDS)
+    assert held_out == {"error": "stance_governance: fewer than two learnable classes"} and names == ["gov", "t1", "t3"]
     report = {"kind": "single_label", "folds": 5, "macro_f1": 0.8, "micro_f1": 0.9,
               "intervals": {"macro_f1": [0.7, 0.85]}, "baseline": {"macro_f1": 0.2}}
-    metrics = card_metrics(report, None, ["db"])
-    assert metrics == {"metric": "macro_f1", "cv": 0.8, "cv_folds": 5, "cv_interval": [0.7, 0.85], "baseline": 0.2}
+    # The card then carries the CV figure only.
+    for missing in (None, held_out):
+        assert card_metrics(report, missing, names) == {"metric": "macro_f1", "cv": 0.8, "cv_folds": 5,
+                                                        "cv_interval": [0.7, 0.85], "baseline": 0.2}
     assert card_metrics({"error": "too few examples"}, None, []) == {"error": "too few examples"}
 
 

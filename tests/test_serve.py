@@ -66,7 +66,8 @@ def test_canned_queries_run_against_sample_db(tmp_path):
     assert quality["stance_governance"]["on_held_out_slices"] == 0.738
     assert quality["stance_governance"]["cross_validated"] == 0.823
     assert json.loads(quality["topics"]["held_out_90pct_interval"]) == [0.752, 0.8]
-    assert quality["tone"]["on_held_out_slices"] is None and quality["tone"]["majority_baseline"] == 0.225
+    assert json.loads(quality["stance_governance"]["held_out_slice_range"]) == [0.497, 1.0]
+    assert quality["tone"]["on_held_out_slices"] is None and quality["tone"]["baseline"] == 0.225
     labels = {row["model_version"]: row["n"] for row in db.query(
         "SELECT model_version, count(*) AS n FROM classifications GROUP BY model_version")}
     assert {row["version"]: row["labels_given"] for row in quality.values()} == {
