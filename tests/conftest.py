@@ -19,6 +19,19 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+def load_script(name: str, relative: str):
+    """The module of a script that is not a package module (``bench/…``, ``data/build_demo_site.py``),
+    loaded once per session under ``name``."""
+    import importlib.util
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 # Calls that crawl, train or start a server: a test or fixture whose source makes one is slow.
 SLOW_CALLS = re.compile(
     r"(?<!def )\b(run_crawl\w*|\w*train\w*|cross_val\w*|_task_examples|serve_directory|FaultServer|Popen|"

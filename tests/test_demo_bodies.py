@@ -6,13 +6,13 @@ and inside articles), not copied here, so the test follows the generator."""
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import load_script
 
 from crawler.extract import extract_article
 from cuttings.config import DEMO_SOURCES, load_sources
@@ -23,13 +23,7 @@ MANIFEST = json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
 
 
 def _generator():
-    if "build_demo_site" in sys.modules:
-        return sys.modules["build_demo_site"]
-    spec = importlib.util.spec_from_file_location("build_demo_site", REPO_ROOT / "data" / "build_demo_site.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_demo_site"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("build_demo_site", "data/build_demo_site.py")
 
 
 def furniture_strings() -> list[str]:

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import re
-import sys
 import tomllib
 import urllib.robotparser
 from datetime import datetime
@@ -17,6 +15,8 @@ import lxml.etree
 import lxml.html
 import pytest
 
+from tests.conftest import load_script
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO_ROOT / "data" / "demo_site"
 CORPUS_DIR = REPO_ROOT / "data" / "corpus"
@@ -25,18 +25,8 @@ BASE = "http://127.0.0.1:8765"
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
 
 
-def _load(name: str, relative: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load("build_demo_site", "data/build_demo_site.py")
-big = _load("make_big_site", "bench/make_big_site.py")
+demo = load_script("build_demo_site", "data/build_demo_site.py")
+big = load_script("make_big_site", "bench/make_big_site.py")
 
 
 @pytest.fixture(scope="module")

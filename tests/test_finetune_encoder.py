@@ -1,22 +1,20 @@
 """bench/finetune_encoder.py (issue 18's fine-tuned-encoder lever): importable and documented
 without torch; its contrastive loss, when torch is there, prefers texts grouped by label."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_script
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "bench" / "finetune_encoder.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("finetune_encoder", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("finetune_encoder", "bench/finetune_encoder.py")
 
 
 def test_help_runs_without_the_transformers_extra_and_shows_the_command():

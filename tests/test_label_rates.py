@@ -1,19 +1,9 @@
 """bench/label_rates.py: how each corpus slice labels a topic, given text dense in its cue words."""
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "label_rates.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("label_rates", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_script
 
 
 def test_label_rates_count_per_slice_the_articles_dense_in_cue_words():
-    label_rates = load_script().label_rates
+    label_rates = load_script("label_rates", "bench/label_rates.py").label_rates
     money = "The budget cut and the council tax precept were debated.\n\nA quiet paragraph."
     thin = "The budget was mentioned once.\n\nNothing else."
     records = [
