@@ -394,8 +394,8 @@ def train_models_into(db, models_path, features, folds, slices=True):
               help="Cross-validation folds.")
 @click.option("--slices/--no-slices", default=True, show_default=True,
               help="Also score each model on held-out gathering slices (leave-one-slice-out over the labelled "
-                   "ids' prefixes, as `cuttings evaluate --slices`): the figure to expect on unseen coverage, "
-                   "in the model card. --no-slices trains faster.")
+                   "ids' prefixes, as `cuttings evaluate --slices`): what to expect, or a little less, on "
+                   "coverage unlike the training data, in the model card. --no-slices trains faster.")
 @pass_context
 def train(ctx, models_path, features, folds, slices):
     """Train the topic, stance and tone classifiers.
@@ -439,6 +439,8 @@ def describe_metrics(metrics: dict) -> str:
             spans.append("by slice {:.3f}-{:.3f}".format(*metrics["unseen_slices_range"]))
         detail = f" ({', '.join(spans)})" if spans else ""
         line += f"; {metrics['unseen_slices']:.3f}{detail} on held-out slices: expect this or a little less on unseen coverage"
+    elif metrics.get("unseen_slices_error"):
+        line += f"; no figure on held-out slices: {metrics['unseen_slices_error']}"
     return line
 
 

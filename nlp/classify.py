@@ -959,8 +959,9 @@ def paired_difference(
 def compare_protocols(baseline: dict, candidate: dict) -> dict:
     """Paired comparison of two ``evaluate_protocol`` results (``bench/classify.py --protocol
     --json-out``) task by task: the leave-one-slice-out difference over the same held-out
-    predictions (``paired_difference``) and the CV means side by side. ``ValueError`` when a task's
-    predictions are not of the same examples (another corpus or scheme)."""
+    predictions (``paired_difference``), the CV means side by side and, for each CV fold seed both
+    ran, its paired difference (``cv_paired``: seeds, differences, mean, gains, losses). ``ValueError``
+    when a task's predictions are not of the same examples (another corpus or scheme)."""
     result = {}
     for name, base in baseline["slices"].items():
         other = candidate["slices"].get(name)
@@ -1560,7 +1561,9 @@ def card_metrics(cross_validation: dict, held_out: dict | None, slices: list[str
     metrics = {"metric": metric, "cv": cross_validation[metric], "cv_folds": cross_validation["folds"],
                "cv_interval": (cross_validation.get("intervals") or {}).get(metric),
                "baseline": (cross_validation.get("baseline") or {}).get(metric)}
-    if held_out is not None and "error" not in held_out:
+    if held_out is not None and "error" in held_out:
+        metrics["unseen_slices_error"] = held_out["error"]
+    elif held_out is not None:
         # The interval resamples articles; how far the slices themselves differ is the other uncertainty
         # a new outlet faces, so the lowest and highest slice go with it.
         by_slice = [entry["score"] for entry in (held_out.get("per_slice") or {}).values()]

@@ -125,10 +125,11 @@ def test_held_out_figure_needs_three_slices_and_never_costs_the_training(scheme,
     assert held_out == {"error": "stance_governance: fewer than two learnable classes"} and names == ["gov", "t1", "t3"]
     report = {"kind": "single_label", "folds": 5, "macro_f1": 0.8, "micro_f1": 0.9,
               "intervals": {"macro_f1": [0.7, 0.85]}, "baseline": {"macro_f1": 0.2}}
-    # The card then carries the CV figure only.
-    for missing in (None, held_out):
-        assert card_metrics(report, missing, names) == {"metric": "macro_f1", "cv": 0.8, "cv_folds": 5,
-                                                        "cv_interval": [0.7, 0.85], "baseline": 0.2}
+    # The card then carries the CV figure only, and says why the held-out one is missing.
+    cv_only = {"metric": "macro_f1", "cv": 0.8, "cv_folds": 5, "cv_interval": [0.7, 0.85], "baseline": 0.2}
+    assert card_metrics(report, None, names) == cv_only
+    assert card_metrics(report, held_out, names) == {
+        **cv_only, "unseen_slices_error": "stance_governance: fewer than two learnable classes"}
     assert card_metrics({"error": "too few examples"}, None, []) == {"error": "too few examples"}
 
 

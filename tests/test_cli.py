@@ -116,6 +116,9 @@ def test_describe_metrics_reads_the_held_out_figure():
     assert line == ("macro-F1 0.803 in 5-fold CV (baseline 0.222); 0.738 (90% 0.661-0.805, by slice 0.497-1.000) "
                     "on held-out slices: expect this or a little less on unseen coverage")
     assert pipeline.describe_metrics({"error": "too few examples"}) == "not cross-validated: too few examples"
+    assert pipeline.describe_metrics({"metric": "micro_f1", "cv": 0.8, "cv_folds": 5,
+                                      "unseen_slices_error": "topics: no labelled articles"}) == (
+        "micro-F1 0.800 in 5-fold CV; no figure on held-out slices: topics: no labelled articles")
 
 
 def test_extract_command_on_stored_page():
