@@ -384,6 +384,10 @@ def main() -> None:
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    unknown = [name for name in tasks or () if name not in scheme.tasks]
+    if unknown:
+        raise SystemExit(f"--tasks: unknown task {', '.join(map(repr, unknown))}; the scheme has: "
+                         f"{', '.join(scheme.tasks)}")
     if args.speed_against:
         if args.train_each and args.models:
             raise SystemExit("--train-each and --models exclude each other: give one")

@@ -1180,6 +1180,9 @@ def cross_validate(
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; available: {', '.join(SPLITS)}")
     _check_features(features)
+    unknown = [name for name in tasks or () if name not in scheme.tasks]
+    if unknown:
+        raise ValueError(f"unknown task {', '.join(map(repr, unknown))}; the scheme has: {', '.join(scheme.tasks)}")
     wanted = [name for name in scheme.tasks if tasks is None or name in tasks]
     with embeddings.caching():
         return {

@@ -412,6 +412,11 @@ def test_learning_curve_trains_each_split_on_a_seeded_share_of_its_articles(sche
         cross_validate(training_records, scheme, split="slices", train_fraction=0.0)
 
 
+def test_cross_validate_refuses_a_task_the_scheme_lacks_rather_than_reporting_nothing(scheme, training_records):
+    with pytest.raises(ValueError, match="unknown task 'stance'.*stance_governance"):
+        cross_validate(training_records, scheme, tasks=["stance", "topics"])
+
+
 def test_slice_splits_hold_out_one_id_prefix_at_a_time():
     from nlp.classify import _slice_splits, slice_of
     groups = ["t1-001", "t1-002", "gov-001", "neg-004", "gov-002", "t2-010"]
