@@ -4,7 +4,9 @@ grouped by watched body.
 Order (HTML, Markdown and plain text alike): the "needs attention" block (negative tone
 towards a watched body, a stance taken on fire governance, coverage spikes, new quotes from
 people speaking for each body, crawl failures); the summary; the 30-day charts (coverage and
-tone per body, share of voice, stance); the badge legend; then one section per watched body
+tone per body, share of voice, stance); the badge legend and how far to trust the labels
+(each shown label's precision on news its model was not trained on, from the model card: ``_trust``);
+then one section per watched body
 (stories ranked: negative tone about that body, a stance, the body's own quotes and
 syndication first), "Other local news", edits and crawl health.
 
@@ -474,6 +476,55 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     return dict(run), warnings
 
 
+# The tasks whose labels the digest shows, in the order it names them, and the label it never shows.
+TRUST_TASKS = (("topics", "Topics"), ("stance_governance", "Stance"), ("tone", "Tone"))
+_NOT_SHOWN = {"stance_governance": {"none"}}
+
+
+def _trust(db: Database, article_ids: list[int]) -> list[dict]:
+    """How far to trust the labels the digest shows: per task, how often each label was right
+    (its precision) on labelled articles the model was not trained on, from the recorded card of the
+    model that labelled these stories (the newest by creation, if several did). The card's leave-one-slice-out
+    report when it has one (each gathering slice held out in turn: the nearest guide to tomorrow's
+    news), else its cross-validation report; a task without a recorded card is left out."""
+    if not article_ids:
+        return []
+    cards = {row["task"]: (row["version"], row["card_json"]) for row in db.query(
+        "SELECT m.task, m.version, m.card_json FROM models m WHERE m.version IN (SELECT DISTINCT model_version "
+        "FROM classifications WHERE article_id IN (SELECT value FROM json_each(?))) ORDER BY m.created_at, m.version",
+        [json.dumps(article_ids)])}
+    trust = []
+    for task, title in TRUST_TASKS:
+        if task not in cards:
+            continue
+        version, card_json = cards[task]
+        try:
+            card = json.loads(card_json) if card_json else {}
+        except ValueError:
+            card = {}
+        held_out = card.get("leave_one_slice_out") or {}
+        report, basis = ((held_out, "held_out") if held_out.get("per_label") and "error" not in held_out
+                         else (card.get("cross_validation") or {}, "cross_validation"))
+        labels = [{"label": label, "precision": scores.get("precision"), "support": scores.get("support")}
+                  for label, scores in (report.get("per_label") or {}).items()
+                  if label not in _NOT_SHOWN.get(task, ()) and scores.get("support")]
+        if labels:
+            trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
+                          "labels": labels})
+    return trust
+
+
+def trust_text(entry: dict) -> str:
+    """``Tone, tested on ...: of every 100 “negative” labels 72 were right; “neutral” 75, ...``: one
+    task's line of the trust note."""
+    basis = ("tested on labelled news its model was not trained on" if entry["basis"] == "held_out"
+             else "tested in cross-validation on its own training articles (expect less on new coverage)")
+    right = [(label["label"], round(100 * (label["precision"] or 0))) for label in entry["labels"]]
+    (first, share), rest = right[0], right[1:]
+    return (f"{entry['title']}, {basis}: of every 100 “{first}” labels {share} were right"
+            + "".join(f"; “{label}” {share}" for label, share in rest) + ".")
+
+
 def _edits(db: Database, since: str | None, until: str) -> list[dict]:
     """Revisions (version > 1) captured in (since, until], newest first, with the headline before."""
     rows = db.query(
@@ -557,6 +608,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt),
+        "trust": _trust(db, [story["article_id"] for story in stories]),
         "last_run": run,
         "health": health,
     }
@@ -633,7 +685,7 @@ def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
 _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
 _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
                           baseline_days=BASELINE_DAYS, legend=LEGEND, not_rated=NOT_RATED,
-                          attention_text=lambda item: attention_text(item))
+                          attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry))
 
 
 def render_html(digest: dict) -> str:
@@ -694,7 +746,7 @@ def _tone_mix_text(mix: dict | None) -> str:
 def render_markdown(digest: dict, *, plain: bool = False) -> str:
     """The digest as Markdown (crawled text escaped), or as plain text with ``plain=True``
     (for the text part of an e-mail: nothing escaped, URLs on their own line). Same order as the HTML:
-    needs attention, summary, 30-day charts, legend, sections per body, edits, crawl health."""
+    needs attention, summary, 30-day charts, legend and trust note, sections per body, edits, crawl health."""
     esc = (lambda text: store.normalise_text(text)) if plain else escape_markdown
     bullet = "*" if plain else "-"
     summary = digest["summary"]
@@ -725,6 +777,9 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
     lines.append(f"{bullet} Stance on fire governance: {stance_totals}")
     lines += ["", esc(LEGEND) if not plain else LEGEND]
+    if digest.get("trust"):
+        lines += ["", "How far to trust the labels:"]
+        lines += [f"{bullet} {esc(trust_text(entry))}" for entry in digest["trust"]]
     for group in digest["groups"]:
         title = group["name"] + (" (SPIKE)" if group["spike"] and group["spike"]["spike"] else "")
         lines += heading(esc(title))

@@ -201,6 +201,25 @@ MODEL_METRICS = {
     "tone": {"metric": "macro_f1", "cv": 0.717, "cv_folds": 5, "baseline": 0.225},
 }
 
+# What each card's reports say per label (``leave_one_slice_out`` / ``cross_validation``); tone has
+# no held-out report, as above.
+def _per_label(**precisions: float) -> dict:
+    return {label: {"precision": precision, "recall": 0.7, "f1": 0.7, "support": 20}
+            for label, precision in precisions.items()}
+
+
+MODEL_REPORTS = {
+    "topics": {"leave_one_slice_out": {"per_label": _per_label(governance=0.857, finance=0.702, other=0.567)},
+               "cross_validation": {"per_label": _per_label(governance=0.9, finance=0.8, other=0.6)}},
+    "stance_governance": {"leave_one_slice_out": {"per_label": _per_label(favour=0.72, against=0.8, neutral=0.5,
+                                                                          none=0.98)},
+                          "cross_validation": {"per_label": _per_label(favour=0.8, against=0.85, neutral=0.6,
+                                                                       none=0.99)}},
+    "tone": {"leave_one_slice_out": None,
+             "cross_validation": {"per_label": {**_per_label(positive=0.642, neutral=0.751, negative=0.744),
+                                                "mixed": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}}}},
+}
+
 
 def _document(title: str, paragraphs: list[str]) -> tuple[str, str]:
     body = "\n\n".join(paragraphs)
@@ -300,7 +319,7 @@ def build_sample_db(path: str | Path) -> Database:
         for task, version in MODEL_VERSIONS.items():
             store.record_model(db, {"model_version": version, "task": task, "labels": [],
                                     "training_data_hash": "abc123", "n_examples": 200,
-                                    "metrics": MODEL_METRICS[task],
+                                    "metrics": MODEL_METRICS[task], **MODEL_REPORTS[task],
                                     "created_at": "2026-11-01T00:00:00Z"}, f"models/{version}.skops")
         with store.clock("2026-11-23T02:00:00Z"):
             previous_run = store.start_run(db, "crawl")

@@ -1,6 +1,7 @@
 """End to end: `cuttings demo` runs a real Scrapy crawl over HTTP on 127.0.0.1 against the demo
 site into a real SQLite file, then analyse, classify and report; re-running duplicates nothing."""
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -104,6 +105,18 @@ def test_summary_printed(demo_db):
     assert "not about governance" in output and "none " not in output
     assert "cuttings --db" in output and "serve" in output
     assert list((Path(demo_db).parent / "reports").glob("*.html"))
+
+
+def test_demo_digest_says_how_far_to_trust_its_labels(demo_db, trained_models):
+    html = next((Path(demo_db).parent / "reports").glob("*.html")).read_text(encoding="utf-8")
+    note = html.split('id="trust"', 1)[1].split("</div>", 1)[0]
+    for task, title in (("topics", "Topics"), ("stance_governance", "Stance"), ("tone", "Tone")):
+        card = json.loads((trained_models / f"{task}.json").read_text(encoding="utf-8"))
+        # the fixture trains without held-out slices: the cross-validation figure, said to be so
+        assert f"{title}, tested in cross-validation on its own training articles" in note
+        for label, scores in card["cross_validation"]["per_label"].items():
+            if scores["support"] and label != "none":
+                assert re.search(f"“{label}”( labels)? {round(100 * scores['precision'])}\\b", note), (task, label)
 
 
 def snapshot(path):

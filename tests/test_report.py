@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from cuttings import report
-from tests.report_fixtures import HOSTILE_TITLE, LAST_REPORT_UNTIL, NOW, article_id, build_sample_db
+from tests.report_fixtures import HOSTILE_TITLE, LAST_REPORT_UNTIL, MODEL_REPORTS, MODEL_VERSIONS, NOW, article_id, build_sample_db
 
 CHROMIUM = shutil.which("chromium")
 
@@ -314,3 +314,53 @@ def test_display_names_come_from_the_watchlist_not_the_code(db):
 def test_stories_ranked_by_attention_within_a_body(db, digest):
     pcc = [story["article_id"] for story in _group(digest, "wm_pcc")["stories"]]
     assert pcc.index(article_id(db, "warn")) == 0  # negative about the PCC, a stance, the PCC quoted
+
+
+def test_trust_note_says_how_often_each_shown_label_was_right_on_news_its_model_never_saw(digest):
+    trust = {entry["task"]: entry for entry in digest["trust"]}
+    assert [entry["task"] for entry in digest["trust"]] == ["topics", "stance_governance", "tone"]
+    for task, entry in trust.items():
+        assert entry["model_version"] == MODEL_VERSIONS[task]
+        # the held-out report where the card has one, else cross-validation
+        basis = "held_out" if MODEL_REPORTS[task]["leave_one_slice_out"] else "cross_validation"
+        assert entry["basis"] == basis
+        report_labels = MODEL_REPORTS[task][{"held_out": "leave_one_slice_out"}.get(basis, basis)]["per_label"]
+        shown = {label: scores["precision"] for label, scores in report_labels.items()
+                 if scores["support"] and not (task == "stance_governance" and label == "none")}
+        assert {label["label"]: label["precision"] for label in entry["labels"]} == shown
+    assert "none" not in {label["label"] for label in trust["stance_governance"]["labels"]}
+    assert "mixed" not in {label["label"] for label in trust["tone"]["labels"]}  # no support: not a figure
+    line = report.trust_text(trust["stance_governance"])
+    assert line.startswith("Stance, tested on labelled news its model was not trained on: ")
+    assert "of every 100 “against” labels 80 were right" in line and "“neutral” 50" in line
+    assert "expect less on new coverage" in report.trust_text(trust["tone"])
+    html = report.render_html(digest)
+    markdown = report.render_markdown(digest)
+    plain = report.render_markdown(digest, plain=True)
+    first_group = digest["groups"][0]["name"]
+    for text, legend, group_marker in ((html, "Legend", 'class="spike-tag"'),
+                                       (markdown, "Badges: topics", "## " + report.escape_markdown(first_group)),
+                                       (plain, "Badges: topics", first_group + " (SPIKE)")):
+        positions = _positions(text, [legend, "How far to trust the labels", "“neutral” 50", group_marker])
+        assert positions == sorted(positions), positions
+    assert "“neutral” 50" in html.split('id="trust"', 1)[1].split("</div>", 1)[0]
+
+
+def test_trust_note_follows_the_model_that_labelled_the_stories_and_omits_tasks_without_a_card(db):
+    newer = "tone-2026.11.2"
+    db.execute("INSERT INTO models (version, task, path, card_json, created_at) VALUES (?, 'tone', 'm', ?, ?)",
+               [newer, '{"leave_one_slice_out": {"per_label": {"negative": {"precision": 0.695, "support": 86}}}}',
+                "2026-11-20T00:00:00Z"])
+    # one story of the window labelled by the newer model, the rest by the older
+    story = report.build_digest(db, now=NOW)["groups"][0]["stories"][0]["article_id"]
+    assert db.execute("UPDATE classifications SET model_version = ? WHERE task = 'tone' AND article_id = ?",
+                      [newer, story]).rowcount >= 1
+    db.execute("DELETE FROM models WHERE task = 'topics'")
+    trust = {entry["task"]: entry for entry in report.build_digest(db, now=NOW)["trust"]}
+    assert set(trust) == {"stance_governance", "tone"}  # topics' model has no recorded card
+    assert trust["tone"]["model_version"] == newer and trust["tone"]["basis"] == "held_out"
+    assert trust["tone"]["labels"] == [{"label": "negative", "precision": 0.695, "support": 86}]
+    # nothing new in the window: no stories, no note
+    empty = report.build_digest(db, since=NOW, until=NOW, now=NOW)
+    assert empty["trust"] == [] and "How far to trust" not in report.render_markdown(empty)
+    assert "How far to trust" not in report.render_html(empty)
