@@ -230,10 +230,11 @@ def _thresholds() -> dict[str, float]:
 
 
 def _scheme_labels() -> dict[str, Any]:
-    """Label choices for the correction forms, from the label scheme."""
+    """Label choices for the correction forms, from the user's label scheme (``label_scheme.toml`` in
+    the home folder, else the packaged one: the scheme the models were trained on)."""
     try:
-        from nlp.scheme import load_scheme
-        tasks = load_scheme().tasks
+        from cuttings.labelling import load_label_tasks
+        tasks = load_label_tasks()
     except Exception:  # noqa: BLE001 - no scheme: the page still shows the story, without forms
         return {}
     return {"topics": list(tasks["topics"].labels), "stance_governance": list(tasks["stance_governance"].labels),

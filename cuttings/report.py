@@ -108,10 +108,10 @@ def _last_report_until(db: Database) -> str | None:
 
 
 def _thresholds() -> dict[str, float]:
-    """The scheme's ``uncertain_below`` per task (empty when the scheme cannot be read)."""
+    """The user's label scheme's ``uncertain_below`` per task (empty when it cannot be read)."""
     try:
-        from nlp.scheme import load_scheme
-        return {name: task.uncertain_below for name, task in load_scheme().tasks.items()}
+        from cuttings.labelling import load_label_tasks
+        return {name: task.uncertain_below for name, task in load_label_tasks().items()}
     except Exception:  # noqa: BLE001 - the digest must not fail on a missing scheme: flags alone then
         return {}
 

@@ -231,3 +231,16 @@ def test_chromium_screenshots_of_every_page(sample_path, readonly, tmp_path):
     dom = screenshots.dump_dom(f"{readonly}/cuttings")
     assert dom.index("Latest stories") < dom.index("Questions to ask")
     assert HOSTILE_TITLE not in dom.replace("&lt;", "<").split("<body")[0]
+
+
+def test_correction_choices_come_from_the_users_label_scheme(tmp_path, monkeypatch):
+    from cuttings import browse, paths
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    edited = packaged.replace('    "other",          # none of the above', '    "housing",\n    "other",')
+    assert edited != packaged
+    (tmp_path / "label_scheme.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path))
+    choices = browse._scheme_labels()
+    assert "housing" in choices["topics"] and choices["topics"][-1] == "other"
+    assert browse.correction_rows({"what": ["topics"], "topic": ["housing"]}, [], choices, {}, set()) == [
+        ("topics", "", "housing")]

@@ -364,3 +364,16 @@ def test_trust_note_follows_the_model_that_labelled_the_stories_and_omits_tasks_
     empty = report.build_digest(db, since=NOW, until=NOW, now=NOW)
     assert empty["trust"] == [] and "How far to trust" not in report.render_markdown(empty)
     assert "How far to trust" not in report.render_html(empty)
+
+
+def test_unsure_thresholds_come_from_the_users_label_scheme_not_the_packaged_one(tmp_path, monkeypatch):
+    from cuttings import paths
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    assert "uncertain_below = 0.6" in packaged
+    (tmp_path / "label_scheme.toml").write_text(packaged.replace("uncertain_below = 0.6", "uncertain_below = 0.8"),
+                                                encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path))
+    thresholds = report._thresholds()
+    assert thresholds["stance_governance"] == 0.8
+    row = {"task": "stance_governance", "probability": 0.7, "uncertain": None, "human": 0}
+    assert report.confidence(row, thresholds) == "unsure"
