@@ -39,7 +39,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
-    predictions). Keys: a accept the predictions, c correct them, s skip, q quit,
+    predictions, and how the most alike stories were labelled before). Keys: a accept the predictions, c correct them, s skip, q quit,
     ? help. Every answer is saved at once; `cuttings train` then learns from them.
     With --import and/or --export it works on files and needs no terminal
     (import runs first).

@@ -264,6 +264,76 @@ def test_crawled_text_is_printed_not_interpreted(db):
     assert "against 0.45" in output and "uncertain" in output
 
 
+# ---------------------------------------------------------------------------------------------
+# precedents: how the most alike labelled stories were labelled
+# ---------------------------------------------------------------------------------------------
+
+def test_precedents_are_the_most_alike_labelled_corpus_stories_with_their_labels(db):
+    from nlp.corpus import load_corpus
+    record = next(r for r in load_corpus() if r["stance_governance"] == "against" and r["tone"])
+    tasks = list(TASKS.values())
+    precedents = labelling.Precedents.load(db, tasks)
+    found = precedents.nearest(record["title"], record["body"])
+    assert found[0].source == f"corpus {record['id']}" and found[0].similarity > 0.99
+    assert found[0].labels == labelling.label_summary(record, tasks)
+    assert f"stance_governance: {record['stance_governance']}" in found[0].labels
+    assert 1 <= len(found) <= labelling.PRECEDENTS_SHOWN
+    assert all(p.similarity >= labelling.PRECEDENT_MIN_SIMILARITY for p in found)
+    assert [p.similarity for p in found] == sorted((p.similarity for p in found), reverse=True)
+    # only the tasks being labelled are summarised
+    stance_only = labelling.Precedents.load(db, [TASKS["stance_governance"]]).nearest(record["title"], record["body"])
+    assert stance_only[0].labels == f"stance_governance: {record['stance_governance']}"
+    # nothing alike enough: nothing shown
+    assert precedents.nearest("Zzzx qqqv", "Xyzzy plugh.") == []
+
+
+def test_human_labels_become_precedents_shown_as_text_not_markup(db):
+    ids = ids_of(db)
+    session(db, "all", "a", "q")  # "flagged" (least certain first) accepted: finance, against, sfrs negative
+    precedents = labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=REPO / "no-corpus-here")
+    flagged = db.execute("SELECT title, body FROM articles WHERE id = ?", [ids["flagged"]]).fetchone()
+    found = precedents.nearest(*flagged)
+    assert [(p.source, p.labels) for p in found] == [
+        (f"article {ids['flagged']}", "topics: finance · stance_governance: against · tone: sfrs negative")]
+    assert precedents.nearest(*flagged, exclude=f"article {ids['flagged']}") == []  # never itself
+    card = labelling.load_card(db, ids["middling"], list(TASKS.values()), precedents)
+    card.precedents = found
+    output = io.StringIO()
+    Console(file=output, width=200).print(labelling.render_card(card))
+    assert "labelled before, the most alike stories:" in output.getvalue()
+    assert "[bold]Fire[/bold] authority [red]budget row" in output.getvalue()
+    assert "stance_governance: against" in output.getvalue()
+
+
+def test_a_corpus_that_does_not_fit_the_scheme_leaves_the_database_labels(db, tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "articles").mkdir(parents=True)
+    (corpus / "articles" / "x-001.txt").write_text("A headline\nA body.\n", encoding="utf-8")
+    (corpus / "labels.jsonl").write_text(json.dumps({"id": "x-001", "topics": ["not-a-topic"],
+                                                     "stance_governance": "none", "tone": {}}) + "\n",
+                                         encoding="utf-8")
+    precedents = labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=corpus)
+    assert precedents is not None and precedents.entries == []
+    (corpus / "labels.jsonl").write_text(json.dumps({"id": "x-001", "topics": ["finance"],
+                                                     "stance_governance": "none", "tone": {}}) + "\n",
+                                         encoding="utf-8")
+    fitting = labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=corpus)
+    assert [entry[0] for entry in fitting.entries] == ["corpus x-001"]
+
+
+def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatch):
+    _, output = session(db, "all", "q")
+    assert "labelled before, the most alike stories:" in output and "(corpus " in output
+    from nlp import embeddings
+
+    def unavailable(*_args):
+        raise embeddings.EmbeddingUnavailable("no static embeddings")
+    monkeypatch.setattr(embeddings, "encode", unavailable)
+    assert labelling.Precedents.load(db, list(TASKS.values())) is None
+    _, output = session(db, "all", "q")
+    assert "1 of 4" in output and "labelled before" not in output
+
+
 def test_lead_is_the_first_two_paragraphs_trimmed():
     body = "First para.\n\nSecond " + "word " * 200 + "\n\nThird para."
     lead = labelling.lead_paragraphs(body, max_chars=100)
