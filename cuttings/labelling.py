@@ -278,14 +278,35 @@ class Precedents:
     corpus (when its labels fit the label scheme) and this database's human labels."""
 
     def __init__(self, records: list[dict], tasks: list[Task]):
-        from nlp import embeddings
         self.tasks = tasks
-        self.entries = [(record["source"], store.normalise_text(record.get("title")) or "(no headline)",
-                         label_summary(record, tasks)) for record in records]
-        keep = [i for i, entry in enumerate(self.entries) if entry[2]]
-        self.entries = [self.entries[i] for i in keep]
-        texts = [_similarity_text(records[i].get("title"), records[i].get("body")) for i in keep]
-        self.matrix = _unit_rows(embeddings.encode("static", texts)) if texts else np.zeros((0, 1))
+        self.entries: list[tuple[str, str, str]] = []  # (source, headline, labels)
+        self.matrix = np.zeros((0, 0))
+        self.add(records)
+
+    def add(self, records: list[dict]) -> None:
+        """Add labelled records (``source``, ``title``, ``body`` and the tasks' labels); a source
+        already held is replaced (an article labelled again)."""
+        from nlp import embeddings
+        records = [record for record in records if label_summary(record, self.tasks)]
+        if not records:
+            return
+        vectors = _unit_rows(embeddings.encode("static", [_similarity_text(record.get("title"), record.get("body"))
+                                                          for record in records]))
+        replaced = {record["source"] for record in records}
+        keep = [i for i, entry in enumerate(self.entries) if entry[0] not in replaced]
+        self.entries = [self.entries[i] for i in keep] + [
+            (record["source"], store.normalise_text(record.get("title")) or "(no headline)",
+             label_summary(record, self.tasks)) for record in records]
+        self.matrix = np.vstack([self.matrix[keep], vectors]) if len(keep) else vectors
+
+    def add_article(self, db, article_id: int) -> None:
+        """Add (or refresh) a database article with its current human labels."""
+        by_task = {task.name: task for task in self.tasks}
+        labels = human_labels(db, by_task, [article_id]).get(article_id)
+        article = store.article_text(db, article_id)
+        if labels and article is not None:
+            self.add([{**labels, "source": f"article {article_id}", "title": article["title"],
+                       "body": article["body"]}])
 
     @classmethod
     def load(cls, db, tasks: list[Task], corpus_dir: str | Path | None = None) -> "Precedents | None":
@@ -482,6 +503,8 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                         continue
                     rows = [row for q in card.questions for row in answer_rows(q, q.predicted)]
                     summary.labels_written += save_labels(db, card.article_id, rows, annotator)
+                    if precedents:
+                        precedents.add_article(db, card.article_id)
                     summary.accepted += 1
                     console.print(Text(f"saved {len(rows)} labels", style="green"))
                     break
@@ -493,6 +516,8 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                         console.print(Text("correction abandoned", style="yellow"))
                         continue
                     summary.labels_written += save_labels(db, card.article_id, rows, annotator)
+                    if precedents:
+                        precedents.add_article(db, card.article_id)
                     summary.corrected += 1
                     console.print(Text(f"saved {len(rows)} labels", style="green"))
                     break

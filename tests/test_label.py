@@ -305,6 +305,24 @@ def test_human_labels_become_precedents_shown_as_text_not_markup(db):
     assert "stance_governance: against" in output.getvalue()
 
 
+def test_labels_given_in_a_session_become_precedents_at_once(db, monkeypatch):
+    ids = ids_of(db)
+    tasks = list(TASKS.values())
+    precedents = labelling.Precedents.load(db, tasks, corpus_dir=REPO / "no-corpus-here")
+    assert precedents.entries == []
+    labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "against")], "ana")
+    precedents.add_article(db, ids["flagged"])
+    assert [entry[0::2] for entry in precedents.entries] == [(f"article {ids['flagged']}", "stance_governance: against")]
+    labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "neutral")], "ana")
+    precedents.add_article(db, ids["flagged"])  # labelled again: replaced, not added twice
+    assert [entry[0::2] for entry in precedents.entries] == [(f"article {ids['flagged']}", "stance_governance: neutral")]
+    assert precedents.matrix.shape[0] == 1
+    added = []
+    monkeypatch.setattr(labelling.Precedents, "add_article", lambda self, _db, article_id: added.append(article_id))
+    session(db, "all", "a", "c", "3", "1", "4", "\r", "3", "q")  # one accepted, one corrected
+    assert len(added) == 2 and ids["flagged"] in added
+
+
 def test_a_corpus_that_does_not_fit_the_scheme_leaves_the_database_labels(db, tmp_path):
     corpus = tmp_path / "corpus"
     (corpus / "articles").mkdir(parents=True)
