@@ -471,6 +471,26 @@ CANNED_QUERIES = {
                "  ON given.model_version = m.version\n"
                "ORDER BY m.created_at DESC, m.task",
     },
+    "label_reliability": {
+        "title": "How often each label is right",
+        "description": "For each trained model and label: of the articles it gave that label, the share that "
+                       "carried it (right_when_said, precision), of the articles that carried it, the share it "
+                       "found (found, recall), and how many labelled articles carried it, measured on held-out "
+                       "gathering slices (leave-one-slice-out) where the model card has them, else in "
+                       "cross-validation (tested_on says which). The digest's \"How far to trust the labels\" "
+                       "note quotes right_when_said. Newest models first.",
+        "sql": "SELECT m.task, m.version, m.created_at, l.key AS label,\n"
+               "       CASE WHEN json_extract(m.card_json, '$.leave_one_slice_out.per_label') IS NOT NULL\n"
+               "            THEN 'held-out slices' ELSE 'cross-validation' END AS tested_on,\n"
+               "       round(json_extract(l.value, '$.precision'), 3) AS right_when_said,\n"
+               "       round(json_extract(l.value, '$.recall'), 3) AS found,\n"
+               "       round(json_extract(l.value, '$.f1'), 3) AS f1,\n"
+               "       json_extract(l.value, '$.support') AS labelled_articles\n"
+               "FROM models m,\n"
+               "     json_each(coalesce(json_extract(m.card_json, '$.leave_one_slice_out.per_label'),\n"
+               "                        json_extract(m.card_json, '$.cross_validation.per_label'), '{}')) l\n"
+               "ORDER BY m.created_at DESC, m.task, right_when_said DESC",
+    },
     "quotes_by": {
         "title": "Quotes by a speaker",
         "description": "Every quote whose speaker contains :speaker (e.g. Campion).",

@@ -17,6 +17,7 @@ PARAMS = {
     "entity_coverage": {"entity": "wm_pcc", "start": "2015-01-01", "end": "2026-12-31"},
     "critical_articles": {},
     "model_quality": {},
+    "label_reliability": {},
     "quotes_by": {"speaker": "Campion"},
 }
 

@@ -15,7 +15,7 @@ from datasette.utils import escape_fts
 from sqlite_utils import Database
 
 from cuttings import serve, store
-from tests.report_fixtures import HOSTILE_TITLE, MODEL_METRICS, MODEL_VERSIONS, build_sample_db
+from tests.report_fixtures import HOSTILE_TITLE, MODEL_METRICS, MODEL_REPORTS, MODEL_VERSIONS, build_sample_db
 
 
 def _free_port() -> int:
@@ -72,6 +72,17 @@ def test_canned_queries_run_against_sample_db(tmp_path):
         "SELECT model_version, count(*) AS n FROM classifications GROUP BY model_version")}
     assert {row["version"]: row["labels_given"] for row in quality.values()} == {
         version: labels.get(version, 0) for version in MODEL_VERSIONS.values()}
+    reliability = list(db.query(queries["label_reliability"]["sql"]))
+    by_label = {(row["task"], row["label"]): row for row in reliability}
+    for task, reports in MODEL_REPORTS.items():
+        report, tested_on = ((reports["leave_one_slice_out"], "held-out slices") if reports["leave_one_slice_out"]
+                             else (reports["cross_validation"], "cross-validation"))
+        for label, scores in report["per_label"].items():
+            row = by_label[(task, label)]
+            assert (row["right_when_said"], row["found"], row["labelled_articles"], row["tested_on"]) == (
+                round(scores["precision"], 3), round(scores["recall"], 3), scores["support"], tested_on)
+    assert len(reliability) == sum(len((r["leave_one_slice_out"] or r["cross_validation"])["per_label"])
+                                   for r in MODEL_REPORTS.values())
     quotes = list(db.query(queries["quotes_by"]["sql"], {"speaker": "Campion"}))
     assert len(quotes) == 3 and {row["entity_id"] for row in quotes} == {"wm_pcc"}
 
