@@ -1,0 +1,122 @@
+"""Does labelling the least certain stories first teach the models more per label than labelling at random?
+
+`cuttings label` shows the stories whose predictions are least certain first (``cuttings.labelling.
+candidates``: any prediction flagged uncertain, then the lowest best-probability over the story's
+tasks and bodies). This simulates it on the labelled corpus: the held-out slices (``--test``, default
+gov and hw: coverage the pool does not hold) are the test set; the other slices are the pool of
+"unlabelled" stories whose labels are revealed when chosen. Each run starts from ``--start`` random
+pool stories, then ``--rounds`` times trains the models as `cuttings train` does (``train_models``,
+2 CV folds for the cards, no held-out figure), scores them on the test set (``evaluate_models``) and
+adds ``--step`` stories: the least certain by the trained models' predictions (``least_certain``,
+the queue's order) or drawn at random (``random``), from the same start and seed. Per fold seed, per
+task, the headline figure at each size and its mean over the sizes (the area under the learning
+curve, the figure to compare).
+
+    PYTHONPATH=. .venv/bin/python bench/active_learning.py [--seeds 0,1,2] [--start 60] [--step 40]
+        [--rounds 5] [--test gov,hw]
+"""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nlp.classify import (Classifier, analyse_records, evaluate_models, headline_metric,  # noqa: E402
+                          record_document, slice_of, train_models)
+from nlp.corpus import load_corpus  # noqa: E402
+from nlp.scheme import load_scheme  # noqa: E402
+
+STRATEGIES = ("least_certain", "random")
+
+
+def queue_order(predictions: list[dict]) -> list[int]:
+    """Indices of ``predictions`` (``Classifier.predict_many`` results) in the labelling queue's
+    order: any prediction flagged uncertain first, then by the lowest best-probability over the
+    story's (task, body) predictions (``cuttings.labelling.candidates``), then by index."""
+    keys = []
+    for index, result in enumerate(predictions):
+        found = []
+        for value in result.values():
+            if isinstance(value, list):  # multi-label: the chosen labels, most probable first
+                found += value[:1]
+            elif isinstance(value, dict) and "label" in value:  # single-label
+                found.append(value)
+            elif isinstance(value, dict):  # per-entity: one prediction per body
+                found += list(value.values())
+        uncertain = any(p["uncertain"] for p in found)
+        confidence = min((p["probability"] for p in found), default=1.0)
+        keys.append((not uncertain, confidence, index))
+    return [index for *_, index in sorted(keys)]
+
+
+def simulate(records: list[dict], scheme, test_slices: set[str], *, start: int, step: int, rounds: int,
+             seed: int, strategy: str, progress=print) -> list[dict]:
+    """One learning curve: per size, ``{"size": n, task: headline figure on the test set}``."""
+    pool = [record for record in records if slice_of(record["id"]) not in test_slices]
+    test = [record for record in records if slice_of(record["id"]) in test_slices]
+    rng = np.random.default_rng(seed)
+    labelled = [int(i) for i in rng.choice(len(pool), size=start, replace=False)]
+    curve = []
+    with tempfile.TemporaryDirectory() as models:
+        for round_number in range(rounds + 1):
+            train_models([pool[i] for i in labelled], scheme, models, folds=2, slices=False)
+            classifier = Classifier.load(models)
+            report = evaluate_models(classifier, test, scheme)
+            curve.append({"size": len(labelled), **{task: report[task][headline_metric(report[task])]
+                                                   for task in report}})
+            progress(f"  seed {seed} {strategy}: {len(labelled)} labelled, "
+                     + ", ".join(f"{task} {curve[-1][task]:.3f}" for task in report))
+            if round_number == rounds:
+                break
+            remaining = [i for i in range(len(pool)) if i not in set(labelled)]
+            if strategy == "random":
+                chosen = [int(i) for i in rng.choice(remaining, size=min(step, len(remaining)), replace=False)]
+            else:
+                predictions = classifier.predict_many([record_document(pool[i]) for i in remaining])
+                chosen = [remaining[i] for i in queue_order(predictions)[:step]]
+            labelled += chosen
+    return curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--start", type=int, default=60)
+    parser.add_argument("--step", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--test", default="gov,hw", help="comma-separated slices held out as the test set")
+    args = parser.parse_args()
+    scheme = load_scheme()
+    records = analyse_records(load_corpus(scheme=scheme))
+    test_slices = {name.strip() for name in args.test.split(",") if name.strip()}
+    slices = {slice_of(record["id"]) for record in records}
+    if not test_slices or not test_slices < slices:
+        raise SystemExit(f"--test {args.test!r}: expected some, not all, of the slices {', '.join(sorted(slices))}")
+    pool_size = sum(slice_of(record["id"]) not in test_slices for record in records)
+    if args.start < 10 or args.start + args.step * args.rounds > pool_size:
+        raise SystemExit(f"--start {args.start} + --step {args.step} x --rounds {args.rounds} must fit the pool of "
+                         f"{pool_size} stories (and start at 10 or more)")
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+    areas: dict[str, dict[str, list[float]]] = {strategy: {} for strategy in STRATEGIES}
+    for seed in seeds:
+        for strategy in STRATEGIES:
+            curve = simulate(records, scheme, test_slices, start=args.start, step=args.step, rounds=args.rounds,
+                             seed=seed, strategy=strategy)
+            for task in scheme.tasks:
+                areas[strategy].setdefault(task, []).append(float(np.mean([point[task] for point in curve])))
+    print(f"\ntest slices {', '.join(sorted(test_slices))}; {args.start} + {args.step} x {args.rounds} labelled; "
+          f"seeds {args.seeds}: mean headline figure over the curve (per seed)")
+    print("| task | least certain first | random | difference per seed |")
+    print("| --- | --- | --- | --- |")
+    for task in scheme.tasks:
+        first, random = areas["least_certain"][task], areas["random"][task]
+        differences = " / ".join(f"{a - b:+.3f}" for a, b in zip(first, random))
+        print(f"| {task} | {np.mean(first):.3f} ({' / '.join(f'{v:.3f}' for v in first)}) | "
+              f"{np.mean(random):.3f} ({' / '.join(f'{v:.3f}' for v in random)}) | {differences} |")
+
+
+if __name__ == "__main__":
+    main()
