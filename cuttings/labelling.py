@@ -461,8 +461,7 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
 
 
 def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
-                console: Console | None = None, limit: int | None = None,
-                show_precedents: bool = True) -> SessionSummary:
+                console: Console | None = None, limit: int | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers,
     each with how the most alike labelled stories were labelled (``Precedents``).
 
@@ -476,7 +475,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
         console.print(Text("nothing to label: every story has a human label for "
                            + ", ".join(t.name for t in tasks)))
         return summary
-    precedents = Precedents.load(db, tasks) if show_precedents else None
+    precedents = Precedents.load(db, tasks)
     prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
     try:
