@@ -493,6 +493,11 @@ def _trust(db: Database, article_ids: list[int]) -> list[dict]:
         "SELECT m.task, m.version, m.card_json FROM models m WHERE m.version IN (SELECT DISTINCT model_version "
         "FROM classifications WHERE article_id IN (SELECT value FROM json_each(?))) ORDER BY m.created_at, m.version",
         [json.dumps(article_ids)])}
+    try:  # the labels in the scheme's order (favour, against, neutral), else as the card has them
+        from cuttings.labelling import load_label_tasks
+        scheme_order = {name: list(task.labels) for name, task in load_label_tasks().items()}
+    except Exception:  # noqa: BLE001 - the digest must not fail on a missing scheme
+        scheme_order = {}
     trust = []
     for task, title in TRUST_TASKS:
         if task not in cards:
@@ -508,6 +513,8 @@ def _trust(db: Database, article_ids: list[int]) -> list[dict]:
         labels = [{"label": label, "precision": scores.get("precision"), "support": scores.get("support")}
                   for label, scores in (report.get("per_label") or {}).items()
                   if label not in _NOT_SHOWN.get(task, ()) and scores.get("support")]
+        order = scheme_order.get(task, [])
+        labels.sort(key=lambda entry: order.index(entry["label"]) if entry["label"] in order else len(order))
         if labels:
             trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
                           "labels": labels})
