@@ -235,10 +235,10 @@ def _scheme_labels() -> dict[str, Any]:
     try:
         from cuttings.labelling import load_label_tasks
         tasks = load_label_tasks()
-    except Exception:  # noqa: BLE001 - no scheme: the page still shows the story, without forms
+        return {"topics": list(tasks["topics"].labels), "stance_governance": list(tasks["stance_governance"].labels),
+                "tone": list(tasks["tone"].labels), "tone_entities": list(tasks["tone"].entities)}
+    except Exception:  # noqa: BLE001 - no scheme, or one without these tasks: the story without forms
         return {}
-    return {"topics": list(tasks["topics"].labels), "stance_governance": list(tasks["stance_governance"].labels),
-            "tone": list(tasks["tone"].labels), "tone_entities": list(tasks["tone"].entities)}
 
 
 async def story_page(datasette, request):

@@ -34,7 +34,7 @@ from rich.text import Text
 
 from cuttings import store
 from cuttings.errors import CuttingsError
-from nlp.scheme import SchemeError, Task, check_label, load_scheme
+from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
 
@@ -287,51 +287,48 @@ class Precedents:
         """Add labelled records (``source``, ``title``, ``body`` and the tasks' labels); a source
         already held is replaced (an article labelled again)."""
         from nlp import embeddings
-        records = [record for record in records if label_summary(record, self.tasks)]
+        summaries = [label_summary(record, self.tasks) for record in records]
+        records = [(record, summary) for record, summary in zip(records, summaries) if summary]
         if not records:
             return
         vectors = _unit_rows(embeddings.encode("static", [_similarity_text(record.get("title"), record.get("body"))
-                                                          for record in records]))
-        replaced = {record["source"] for record in records}
+                                                          for record, _ in records]))
+        replaced = {record["source"] for record, _ in records}
         keep = [i for i, entry in enumerate(self.entries) if entry[0] not in replaced]
         self.entries = [self.entries[i] for i in keep] + [
-            (record["source"], store.normalise_text(record.get("title")) or "(no headline)",
-             label_summary(record, self.tasks)) for record in records]
+            (record["source"], store.normalise_text(record.get("title")) or "(no headline)", summary)
+            for record, summary in records]
         self.matrix = np.vstack([self.matrix[keep], vectors]) if len(keep) else vectors
 
-    def add_article(self, db, article_id: int) -> None:
-        """Add (or refresh) a database article with its current human labels."""
-        by_task = {task.name: task for task in self.tasks}
-        labels = human_labels(db, by_task, [article_id]).get(article_id)
-        article = store.article_text(db, article_id)
-        if labels and article is not None:
-            self.add([{**labels, "source": f"article {article_id}", "title": article["title"],
-                       "body": article["body"]}])
+    def add_articles(self, db, article_ids: Iterable[int] | None = None) -> None:
+        """Add (or refresh) the database's human-labelled articles (of ``article_ids``)."""
+        self.add([{**labels, "source": f"article {article_id}", "title": article["title"], "body": article["body"]}
+                  for article_id, labels, article in labelled_articles(db, {task.name: task for task in self.tasks},
+                                                                       article_ids)])
 
     @classmethod
-    def load(cls, db, tasks: list[Task], corpus_dir: str | Path | None = None) -> "Precedents | None":
+    def load(cls, db, tasks: list[Task], corpus_dir: str | Path | None = None,
+             scheme: Scheme | None = None) -> "Precedents | None":
         """The corpus's and the database's labelled stories; None when the static embeddings are
-        missing (the session then shows no precedents)."""
+        missing (the session then shows no precedents). ``scheme``: the label scheme the corpus
+        must fit (default the user's)."""
         from cuttings import paths
+        from nlp import embeddings
         from nlp.corpus import load_corpus
-        from nlp.embeddings import EmbeddingUnavailable
+        try:
+            embeddings.get_embedder("static")
+        except embeddings.EmbeddingUnavailable:
+            return None
         records = []
         try:
-            scheme = load_scheme(paths.config_file("label_scheme.toml"))
+            scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
             records += [{**record, "source": f"corpus {record['id']}"}
                         for record in load_corpus(corpus_dir or paths.corpus_dir(), scheme)]
         except (SchemeError, OSError):
             pass  # a team's own scheme the seed corpus does not fit: its own labels only
-        by_task = {task.name: task for task in tasks}
-        for article_id, labels in human_labels(db, by_task).items():
-            article = store.article_text(db, article_id)
-            if article is not None:
-                records.append({**labels, "source": f"article {article_id}", "title": article["title"],
-                                "body": article["body"]})
-        try:
-            return cls(records, tasks)
-        except EmbeddingUnavailable:
-            return None
+        precedents = cls(records, tasks)
+        precedents.add_articles(db)
+        return precedents
 
     def nearest(self, title: str, body: str, exclude: str | None = None) -> list[Precedent]:
         """Up to ``PRECEDENTS_SHOWN`` labelled stories at least ``PRECEDENT_MIN_SIMILARITY`` alike."""
@@ -503,7 +500,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     rows = [row for q in card.questions for row in answer_rows(q, q.predicted)]
                     summary.labels_written += save_labels(db, card.article_id, rows, annotator)
                     if precedents:
-                        precedents.add_article(db, card.article_id)
+                        precedents.add_articles(db, [card.article_id])
                     summary.accepted += 1
                     console.print(Text(f"saved {len(rows)} labels", style="green"))
                     break
@@ -516,7 +513,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                         continue
                     summary.labels_written += save_labels(db, card.article_id, rows, annotator)
                     if precedents:
-                        precedents.add_article(db, card.article_id)
+                        precedents.add_articles(db, [card.article_id])
                     summary.corrected += 1
                     console.print(Text(f"saved {len(rows)} labels", style="green"))
                     break
@@ -570,6 +567,16 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     return result
 
 
+def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None
+                      ) -> list[tuple[int, dict, dict]]:
+    """(article id, its human labels as :func:`human_labels` resolves them, the stored article as
+    ``store.article_text`` gives it) for every human-labelled article (of ``article_ids``), by id."""
+    labelled = human_labels(db, tasks, article_ids)
+    articles = store.articles_text(db, labelled)
+    return [(article_id, labelled[article_id], articles[article_id]) for article_id in sorted(labelled)
+            if article_id in articles]
+
+
 def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
     """Training records (the corpus's form) for every article whose human labels answer all the
     article-level tasks, labels resolved as :func:`human_labels` resolves them; ``entities`` are
@@ -577,10 +584,9 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
     required = [name for name, task in tasks.items() if task.kind != "per_entity"]
     empty = {"multi_label": list, "per_entity": dict}
     records = []
-    for article_id, labels in sorted(human_labels(db, tasks).items()):
+    for article_id, labels, article in labelled_articles(db, tasks):
         if not all(labels.get(name) for name in required):
             continue
-        article = store.article_text(db, article_id)
         record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
                   "date": article["published_at"], "source_region": article["source_region"], "entities": {}}
         for name, task in tasks.items():
@@ -595,20 +601,18 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
 
 def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
-    labelled = human_labels(db, tasks)
     count = 0
     with Path(path).open("w", encoding="utf-8") as handle:
-        for article_id in sorted(labelled):
-            rec = labelled[article_id]
-            row = db.execute("SELECT canonical_url, source_id, title, body, published_at FROM articles "
-                             "WHERE id = ?", [article_id]).fetchone()
+        for article_id, rec, article in labelled_articles(db, tasks):
             entities: dict[str, list[str]] = {}
             for mention in store.article_mentions(db, article_id):
                 surfaces = entities.setdefault(mention["entity_id"], [])
                 if mention["surface"] not in surfaces:
                     surfaces.append(mention["surface"])
-            record = {"id": f"db-{article_id}", "url": row[0], "site": row[1], "title": row[2], "body": row[3],
-                      "date": row[4][:10] if row[4] else None, "entities": entities}
+            record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
+                      "title": article["title"], "body": article["body"],
+                      "date": article["published_at"][:10] if article["published_at"] else None,
+                      "entities": entities}
             for task in tasks.values():
                 record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
             record["annotator"] = rec["annotator"]

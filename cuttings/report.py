@@ -107,13 +107,19 @@ def _last_report_until(db: Database) -> str | None:
     return row[0] if row else None
 
 
-def _thresholds() -> dict[str, float]:
-    """The user's label scheme's ``uncertain_below`` per task (empty when it cannot be read)."""
+def _label_tasks() -> dict:
+    """The tasks of the user's label scheme (``label_scheme.toml`` in the home folder, else the
+    packaged one); empty when it cannot be read: the digest must not fail on it."""
     try:
         from cuttings.labelling import load_label_tasks
-        return {name: task.uncertain_below for name, task in load_label_tasks().items()}
-    except Exception:  # noqa: BLE001 - the digest must not fail on a missing scheme: flags alone then
+        return load_label_tasks()
+    except Exception:  # noqa: BLE001 - flags alone then, and the trust note's labels as the cards have them
         return {}
+
+
+def _thresholds(tasks: dict | None = None) -> dict[str, float]:
+    """The label scheme's ``uncertain_below`` per task (``tasks``: its tasks, when already read)."""
+    return {name: task.uncertain_below for name, task in (_label_tasks() if tasks is None else tasks).items()}
 
 
 def confidence(row: dict, thresholds: dict[str, float]) -> str:
@@ -127,13 +133,12 @@ def confidence(row: dict, thresholds: dict[str, float]) -> str:
     return "unsure" if flag else "confident"
 
 
-def _labels(db: Database, article_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float]) -> dict[int, dict[str, Any]]:
     """Effective labels (human labels win) per article: topics, stance and tone per target, each
     ``{"label", "uncertain", "human", "confidence"}``."""
     result: dict[int, dict[str, Any]] = {i: {"topics": [], "stance": None, "tone": {}} for i in article_ids}
     if not article_ids:
         return result
-    thresholds = _thresholds()
     rows = db.query(
         "SELECT article_id, task, target, label, probability, uncertain, human FROM effective_labels "
         "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
@@ -179,7 +184,7 @@ def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
     return SpeakerNames(names, forms)
 
 
-def _stories(db: Database, since: str | None, until: str) -> list[dict]:
+def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, float]) -> list[dict]:
     """Original stories (not syndicated copies) first seen in (since, until]."""
     rows = list(db.query(
         "SELECT a.id, a.title, a.canonical_url AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
@@ -187,7 +192,7 @@ def _stories(db: Database, since: str | None, until: str) -> list[dict]:
         "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
         "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
     ids = [row["id"] for row in rows]
-    labels = _labels(db, ids)
+    labels = _labels(db, ids, thresholds)
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
@@ -476,28 +481,25 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     return dict(run), warnings
 
 
-# The tasks whose labels the digest shows, in the order it names them, and the label it never shows.
+# The tasks whose labels the digest shows, in the order it names them.
 TRUST_TASKS = (("topics", "Topics"), ("stance_governance", "Stance"), ("tone", "Tone"))
-_NOT_SHOWN = {"stance_governance": {"none"}}
 
 
-def _trust(db: Database, article_ids: list[int]) -> list[dict]:
+def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
     """How far to trust the labels the digest shows: per task, how often each label was right
     (its precision) on labelled articles the model was not trained on, from the recorded card of the
-    model that labelled these stories (the newest by creation, if several did). The card's leave-one-slice-out
-    report when it has one (each gathering slice held out in turn: the nearest guide to tomorrow's
-    news), else its cross-validation report; a task without a recorded card is left out."""
+    model that labelled these stories (the newest by creation, if several did). The card's
+    leave-one-slice-out report when it has one (each gathering slice held out in turn: the nearest
+    guide to tomorrow's news), else its cross-validation report; a task without a recorded card is
+    left out, and so are the labels the digest never shows (the scheme's ``absent`` label, stance's
+    ``none``) and those the test set did not hold. ``tasks``: the label scheme's tasks (their label
+    order; empty: the card's order)."""
     if not article_ids:
         return []
     cards = {row["task"]: (row["version"], row["card_json"]) for row in db.query(
         "SELECT m.task, m.version, m.card_json FROM models m WHERE m.version IN (SELECT DISTINCT model_version "
         "FROM classifications WHERE article_id IN (SELECT value FROM json_each(?))) ORDER BY m.created_at, m.version",
         [json.dumps(article_ids)])}
-    try:  # the labels in the scheme's order (favour, against, neutral), else as the card has them
-        from cuttings.labelling import load_label_tasks
-        scheme_order = {name: list(task.labels) for name, task in load_label_tasks().items()}
-    except Exception:  # noqa: BLE001 - the digest must not fail on a missing scheme
-        scheme_order = {}
     trust = []
     for task, title in TRUST_TASKS:
         if task not in cards:
@@ -510,10 +512,13 @@ def _trust(db: Database, article_ids: list[int]) -> list[dict]:
         held_out = card.get("leave_one_slice_out") or {}
         report, basis = ((held_out, "held_out") if held_out.get("per_label") and "error" not in held_out
                          else (card.get("cross_validation") or {}, "cross_validation"))
-        labels = [{"label": label, "precision": scores.get("precision"), "support": scores.get("support")}
+        scheme_task = tasks.get(task)
+        hidden = {getattr(scheme_task, "absent", None) or "none"} if task == "stance_governance" else set()
+        labels = [{"label": label, "precision": scores["precision"], "recall": scores.get("recall"),
+                   "support": scores["support"]}
                   for label, scores in (report.get("per_label") or {}).items()
-                  if label not in _NOT_SHOWN.get(task, ()) and scores.get("support")]
-        order = scheme_order.get(task, [])
+                  if label not in hidden and scores.get("support") and scores.get("precision") is not None]
+        order = list(scheme_task.labels) if scheme_task is not None else []
         labels.sort(key=lambda entry: order.index(entry["label"]) if entry["label"] in order else len(order))
         if labels:
             trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
@@ -522,14 +527,19 @@ def _trust(db: Database, article_ids: list[int]) -> list[dict]:
 
 
 def trust_text(entry: dict) -> str:
-    """``Tone, tested on ...: of every 100 “negative” labels 72 were right; “neutral” 75, ...``: one
-    task's line of the trust note."""
+    """``Tone, tested on ...: of every 100 “positive” labels 63 were right; “negative” 72, ...``: one
+    task's line of the trust note (a label given in testing but never rightly: "never right")."""
     basis = ("tested on labelled news its model was not trained on" if entry["basis"] == "held_out"
              else "tested in cross-validation on its own training articles (expect less on new coverage)")
-    right = [(label["label"], round(100 * (label["precision"] or 0))) for label in entry["labels"]]
-    (first, share), rest = right[0], right[1:]
-    return (f"{entry['title']}, {basis}: of every 100 “{first}” labels {share} were right"
-            + "".join(f"; “{label}” {share}" for label, share in rest) + ".")
+    parts = []
+    for label in entry["labels"]:
+        share = round(100 * label["precision"])
+        if not parts:
+            parts.append(f"of every 100 “{label['label']}” labels {share} were right" if share
+                         else f"“{label['label']}” never right")
+        else:
+            parts.append(f"“{label['label']}” {share}" if share else f"“{label['label']}” never right")
+    return f"{entry['title']}, {basis}: " + "; ".join(parts) + "."
 
 
 def _edits(db: Database, since: str | None, until: str) -> list[dict]:
@@ -569,7 +579,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                 for row in db.query("SELECT id, name, kind, display_name FROM entities ORDER BY rowid")]
     names = {entity["id"]: entity["name"] for entity in entities}
     short_names = {entity["id"]: entity["short_name"] for entity in entities}
-    stories = _stories(db, since, until)
+    tasks = _label_tasks()
+    stories = _stories(db, since, until, _thresholds(tasks))
     spikes = _spikes(db, entities, until_dt)
 
     rated = tone_rated(db)
@@ -615,7 +626,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt),
-        "trust": _trust(db, [story["article_id"] for story in stories]),
+        "trust": _trust(db, [story["article_id"] for story in stories], tasks),
         "last_run": run,
         "health": health,
     }

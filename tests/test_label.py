@@ -296,8 +296,10 @@ def test_human_labels_become_precedents_shown_as_text_not_markup(db):
     assert [(p.source, p.labels) for p in found] == [
         (f"article {ids['flagged']}", "topics: finance · stance_governance: against · tone: sfrs negative")]
     assert precedents.nearest(*flagged, exclude=f"article {ids['flagged']}") == []  # never itself
+    # the card of an alike unlabelled story carries the labelled one as its precedent
+    db.execute("UPDATE articles SET title = ?, body = ? WHERE id = ?", [*flagged, ids["middling"]])
     card = labelling.load_card(db, ids["middling"], list(TASKS.values()), precedents)
-    card.precedents = found
+    assert card.precedents == found
     output = io.StringIO()
     Console(file=output, width=200).print(labelling.render_card(card))
     assert "labelled before, the most alike stories:" in output.getvalue()
@@ -311,14 +313,14 @@ def test_labels_given_in_a_session_become_precedents_at_once(db, monkeypatch):
     precedents = labelling.Precedents.load(db, tasks, corpus_dir=REPO / "no-corpus-here")
     assert precedents.entries == []
     labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "against")], "ana")
-    precedents.add_article(db, ids["flagged"])
+    precedents.add_articles(db, [ids["flagged"]])
     assert [entry[0::2] for entry in precedents.entries] == [(f"article {ids['flagged']}", "stance_governance: against")]
     labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "neutral")], "ana")
-    precedents.add_article(db, ids["flagged"])  # labelled again: replaced, not added twice
+    precedents.add_articles(db, [ids["flagged"]])  # labelled again: replaced, not added twice
     assert [entry[0::2] for entry in precedents.entries] == [(f"article {ids['flagged']}", "stance_governance: neutral")]
     assert precedents.matrix.shape[0] == 1
     added = []
-    monkeypatch.setattr(labelling.Precedents, "add_article", lambda self, _db, article_id: added.append(article_id))
+    monkeypatch.setattr(labelling.Precedents, "add_articles", lambda self, _db, article_ids=None: added.extend(article_ids or []))
     session(db, "all", "a", "c", "3", "1", "4", "\r", "3", "q")  # one accepted, one corrected
     assert len(added) == 2 and ids["flagged"] in added
 
@@ -347,9 +349,14 @@ def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatc
     def unavailable(*_args):
         raise embeddings.EmbeddingUnavailable("no static embeddings")
     monkeypatch.setattr(embeddings, "encode", unavailable)
+    monkeypatch.setattr(embeddings, "get_embedder", unavailable)
     assert labelling.Precedents.load(db, list(TASKS.values())) is None
     _, output = session(db, "all", "q")
     assert "1 of 4" in output and "labelled before" not in output
+    # nothing labelled anywhere and no embeddings: the session still saves an answer and goes on
+    assert labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=REPO / "no-corpus-here") is None
+    summary, _ = session(db, "all", "a", "s", "q")
+    assert summary.accepted == 1 and summary.skipped == 1
 
 
 def test_lead_is_the_first_two_paragraphs_trimmed():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import shutil
 import struct
 import subprocess
@@ -362,7 +363,15 @@ def test_trust_note_follows_the_model_that_labelled_the_stories_and_omits_tasks_
     trust = {entry["task"]: entry for entry in report.build_digest(db, now=NOW)["trust"]}
     assert set(trust) == {"stance_governance", "tone"}  # topics' model has no recorded card
     assert trust["tone"]["model_version"] == newer and trust["tone"]["basis"] == "held_out"
-    assert trust["tone"]["labels"] == [{"label": "negative", "precision": 0.695, "support": 86}]
+    assert trust["tone"]["labels"] == [{"label": "negative", "precision": 0.695, "recall": None, "support": 86}]
+    # a label the card has no precision for is left out; one never right says so, not "0 in 100"
+    db.execute("UPDATE models SET card_json = ? WHERE version = ?", [json.dumps({"leave_one_slice_out": {"per_label": {
+        "positive": {"support": 9}, "negative": {"precision": 0.0, "recall": 0.0, "support": 4},
+        "neutral": {"precision": 0.8, "recall": 0.9, "support": 30}}}}), newer])
+    trust = {entry["task"]: entry for entry in report.build_digest(db, now=NOW)["trust"]}
+    assert [label["label"] for label in trust["tone"]["labels"]] == ["negative", "neutral"]
+    assert report.trust_text(trust["tone"]).endswith(
+        "not trained on: “negative” never right; “neutral” 80.")
     # nothing new in the window: no stories, no note
     empty = report.build_digest(db, since=NOW, until=NOW, now=NOW)
     assert empty["trust"] == [] and "How far to trust" not in report.render_markdown(empty)

@@ -54,12 +54,20 @@ def find_article(db: Database, canonical_url: str) -> dict | None:
 
 
 def article_text(db: Database, article_id: int) -> dict | None:
-    """An article's ``title``, ``body``, ``published_at`` and its source's ``source_region`` (what the
-    ``analyse`` stage reads of it)."""
-    rows = list(db.query("SELECT title, body, published_at, "
-                         "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region "
-                         "FROM articles a WHERE id = ?", [article_id]))
-    return rows[0] if rows else None
+    """An article's ``title``, ``body``, ``published_at``, ``canonical_url``, ``source_id`` and its
+    source's ``source_region`` (what the ``analyse`` stage reads of it)."""
+    return articles_text(db, [article_id]).get(article_id)
+
+
+def articles_text(db: Database, article_ids: Iterable[int]) -> dict[int, dict]:
+    """``article_text`` of many articles in one query: {article id: row}; ids not stored are left out."""
+    ids = list(article_ids)
+    if not ids:
+        return {}
+    rows = db.query("SELECT a.id, a.title, a.body, a.published_at, a.canonical_url, a.source_id, "
+                    "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region "
+                    "FROM articles a WHERE a.id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+    return {row.pop("id"): row for row in rows}
 
 
 def article_published_at(db: Database, article_id: int) -> str | None:
