@@ -18,12 +18,14 @@ curve, the figure to compare).
 import argparse
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cuttings.stages import classification_rows  # noqa: E402
 from nlp.classify import (Classifier, analyse_records, evaluate_models, headline_metric,  # noqa: E402
                           record_document, slice_of, train_models)
 from nlp.corpus import load_corpus  # noqa: E402
@@ -34,20 +36,17 @@ STRATEGIES = ("least_certain", "random")
 
 def queue_order(predictions: list[dict]) -> list[int]:
     """Indices of ``predictions`` (``Classifier.predict_many`` results) in the labelling queue's
-    order: any prediction flagged uncertain first, then by the lowest best-probability over the
-    story's (task, body) predictions (``cuttings.labelling.candidates``), then by index."""
+    order, as ``cuttings.labelling.candidates`` orders stored classifications: per (task, target) the
+    highest probability and whether any row is flagged uncertain; per story, flagged first, then the
+    lowest of those probabilities, then by index."""
     keys = []
-    for index, result in enumerate(predictions):
-        found = []
-        for value in result.values():
-            if isinstance(value, list):  # multi-label: the chosen labels, most probable first
-                found += value[:1]
-            elif isinstance(value, dict) and "label" in value:  # single-label
-                found.append(value)
-            elif isinstance(value, dict):  # per-entity: one prediction per body
-                found += list(value.values())
-        uncertain = any(p["uncertain"] for p in found)
-        confidence = min((p["probability"] for p in found), default=1.0)
+    for index, prediction in enumerate(predictions):
+        per_target: dict[tuple[str, str], tuple[float, bool]] = {}
+        for row in classification_rows(prediction, defaultdict(str)):
+            best, flagged = per_target.get((row["task"], row["target"]), (0.0, False))
+            per_target[(row["task"], row["target"])] = (max(best, row["probability"]), flagged or row["uncertain"])
+        uncertain = any(flagged for _, flagged in per_target.values())
+        confidence = min((best for best, _ in per_target.values()), default=1.0)
         keys.append((not uncertain, confidence, index))
     return [index for *_, index in sorted(keys)]
 
@@ -71,7 +70,8 @@ def simulate(records: list[dict], scheme, test_slices: set[str], *, start: int, 
                      + ", ".join(f"{task} {curve[-1][task]:.3f}" for task in report))
             if round_number == rounds:
                 break
-            remaining = [i for i in range(len(pool)) if i not in set(labelled)]
+            taken = set(labelled)
+            remaining = [i for i in range(len(pool)) if i not in taken]
             if strategy == "random":
                 chosen = [int(i) for i in rng.choice(remaining, size=min(step, len(remaining)), replace=False)]
             else:

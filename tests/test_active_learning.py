@@ -15,3 +15,6 @@ def test_queue_order_puts_uncertain_stories_first_then_the_least_confident():
     ]
     # flagged stories first (by their lowest probability), then the least confident of the rest
     assert queue_order(predictions) == [2, 3, 1, 0]
+    # a flag on any topic flags the story, as the stored rows' max(uncertain) does in the queue
+    assert queue_order([{"topics": [p(0.6)], "stance_governance": p(0.99)},
+                        {"topics": [p(0.95), p(0.45, True)], "stance_governance": p(0.99)}]) == [1, 0]

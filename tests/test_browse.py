@@ -244,3 +244,8 @@ def test_correction_choices_come_from_the_users_label_scheme(tmp_path, monkeypat
     assert "housing" in choices["topics"] and choices["topics"][-1] == "other"
     assert browse.correction_rows({"what": ["topics"], "topic": ["housing"]}, [], choices, {}, set()) == [
         ("topics", "", "housing")]
+    # a scheme without one of the tasks the forms are for: the story page goes without forms
+    without_tone = packaged[:packaged.index("[tasks.tone]")]
+    (tmp_path / "label_scheme.toml").write_text(without_tone, encoding="utf-8")
+    from cuttings.labelling import load_label_tasks
+    assert "tone" not in load_label_tasks() and browse._scheme_labels() == {}
