@@ -478,7 +478,8 @@ CANNED_QUERIES = {
                        "found (found, recall), and how many labelled articles carried it, measured on held-out "
                        "gathering slices (leave-one-slice-out) where the model card has them, else in "
                        "cross-validation (tested_on says which). The digest's \"How far to trust the labels\" "
-                       "note quotes right_when_said. Newest models first.",
+                       "note quotes right_when_said for the labels it shows (not stance's none, nor a label the "
+                       "test set did not hold). Newest models first.",
         "sql": "SELECT m.task, m.version, m.created_at, l.key AS label,\n"
                "       CASE WHEN json_extract(m.card_json, '$.leave_one_slice_out.per_label') IS NOT NULL\n"
                "            THEN 'held-out slices' ELSE 'cross-validation' END AS tested_on,\n"
