@@ -347,30 +347,48 @@ def demo_summary(db, digest: dict) -> str:
 # train / evaluate
 # ----------------------------------------------------------------------------------------------
 
+CORPUS_HELP = ("The labelled corpus to train on besides this database's labels: a directory in the seed "
+               "corpus's format (labels.jsonl and articles/), or a JSONL file of records with title and body "
+               "(as `cuttings label --export` writes them); `none`: the database's labels alone [default: "
+               "corpus/ in the home folder if it holds a labels.jsonl, else the shipped seed corpus]. A team "
+               "with its own label scheme needs a corpus labelled to it.")
+
+
 def training_records(db=None, corpus_dir=None, scheme=None):
-    """Seed corpus records plus human labels from the database (human labels replace the
-    corpus labels of the same article)."""
+    """The labelled corpus's records plus human labels from the database (human labels replace the
+    corpus labels of the same article). ``corpus_dir``: a corpus directory or JSONL file (default
+    ``paths.corpus_dir()``), or ``"none"`` for the database's labels alone. A corpus that does not fit
+    the label scheme raises ``SchemeError`` saying how to give one that does."""
     from cuttings.labelling import labelled_records
-    from nlp.corpus import load_corpus
-    from nlp.scheme import load_scheme
-    records = load_corpus(corpus_dir, scheme)
+    from nlp.corpus import load_corpus, load_jsonl
+    from nlp.scheme import SchemeError, load_scheme
+    scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
+    records = []
+    if str(corpus_dir) != "none":
+        source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
+        if not source.exists():
+            raise SchemeError(f"no labelled corpus at {source}")
+        try:
+            records = load_jsonl(source, scheme) if source.is_file() else load_corpus(source, scheme)
+        except SchemeError as exc:
+            raise SchemeError(f"{exc}; the labelled corpus must fit the label scheme: give one that does with "
+                              "--corpus DIR, or --corpus none to use this database's labels alone") from exc
     if db is None:
         return records
-    return records + labelled_records(db, (scheme or load_scheme()).tasks)
+    return records + labelled_records(db, scheme.tasks)
 
 
-def train_models_into(db, models_path, features, folds, slices=True):
+def train_models_into(db, models_path, features, folds, slices=True, corpus=None):
     from cuttings.stages import models_dir
     from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
-        records = training_records(db, scheme=scheme)
+        records = training_records(db, corpus, scheme=scheme)
         # the models learn from the configured analyser's mentions and quotes: what they read when serving
         analyse_records(records, load_analyser())
-        out = models_dir(models_path)
-        out.mkdir(parents=True, exist_ok=True)
+        out = models_dir(models_path)  # train_models makes it, once there is something to train on
         checks = f"{folds}-fold CV" + (", held-out slices" if slices else "")
         # A bar counting the models saved (one per task), with the elapsed time: minutes of work.
         with progress_bar(f"training classifiers on {len(records)} articles ({checks})", len(scheme.tasks)) as advance:
@@ -396,12 +414,14 @@ def train_models_into(db, models_path, features, folds, slices=True):
               help="Also score each model on held-out gathering slices (leave-one-slice-out over the labelled "
                    "ids' prefixes, as `cuttings evaluate --slices`): what to expect, or a little less, on "
                    "coverage unlike the training data, in the model card. --no-slices trains faster.")
+@click.option("--corpus", default=None, metavar="DIR|FILE|none", help=CORPUS_HELP)
 @pass_context
-def train(ctx, models_path, features, folds, slices):
+def train(ctx, models_path, features, folds, slices, corpus):
     """Train the topic, stance and tone classifiers.
 
-    Uses the seed corpus in data/corpus plus every human label in the database
-    (from `cuttings label`). Models are saved with skops beside a JSON model card.
+    Uses the seed corpus (data/corpus, or your own with --corpus) plus every human
+    label in the database (from `cuttings label`). Models are saved with skops
+    beside a JSON model card.
 
     Each model's line gives its cross-validated figure and its figure on held-out
     gathering slices (leave-one-slice-out): what to expect, or a little less, on
@@ -411,10 +431,11 @@ def train(ctx, models_path, features, folds, slices):
 
         cuttings train --folds 5
         cuttings train --no-slices     # faster: cross-validation only
+        cuttings train --corpus my-labels.jsonl   # a corpus labelled to your own scheme
     """
     from cuttings.stages import models_dir
     db = ctx.open_db(create=False) if Path(ctx.db_path).exists() else None
-    cards = train_models_into(db, models_path, features, folds, slices)
+    cards = train_models_into(db, models_path, features, folds, slices, corpus)
     for card in cards:
         click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  "
                    f"{describe_metrics(card.get('metrics') or {})}")
@@ -457,7 +478,8 @@ def parse_seeds(seeds: str | None) -> list[int] | None:
     return values
 
 
-def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json) -> dict:
+def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json,
+                         corpus=None) -> dict:
     """The classifier part of `cuttings evaluate`: held-out file, k-fold CV, leave-one-slice-out, repeated
     CV over fold seeds, or a side-by-side comparison of feature sets. Prints tables unless ``as_json``."""
     from nlp.classify import (analyse_records, cross_validate, evaluate_models, evaluate_protocol, format_comparison,
@@ -479,7 +501,7 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
             labelled = analyse_records(load_jsonl(data_path, scheme), load_analyser())  # the file first, then models
             report = evaluate_models(load_classifier(models_path), labelled, scheme)
         else:
-            records = analyse_records(training_records(scheme=scheme), load_analyser())
+            records = analyse_records(training_records(corpus_dir=corpus, scheme=scheme), load_analyser())
             if len(feature_sets) > 1:
                 reports = {f: cross_validate(records, scheme, features=f, folds=folds, split=split, tasks=tasks)
                            for f in feature_sets}
@@ -536,7 +558,11 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json):
+@click.option("--corpus", default=None, metavar="DIR|FILE",
+              help="The labelled corpus to cross-validate on: a directory in the seed corpus's format or a "
+                   "JSONL file of records with title and body [default: corpus/ in the home folder if it holds "
+                   "a labels.jsonl, else the shipped seed corpus].")
+def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
     Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
@@ -559,7 +585,7 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
     if classifier_tasks:
         results.update(evaluate_classifiers(classifier_tasks, data_path, folds, features, slices, seeds,
-                                            models_path, as_json))
+                                            models_path, as_json, corpus))
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
         result = evaluate_entities(analyser=load_analyser())

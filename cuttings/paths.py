@@ -90,7 +90,10 @@ def log_file() -> Path:
 
 
 def corpus_dir() -> Path:
-    return package_data("corpus")
+    """The labelled corpus training starts from: the user's own (``corpus/`` in the home folder, in the
+    seed corpus's format, with a ``labels.jsonl``) if there is one, else the packaged seed corpus."""
+    mine = home() / "corpus"
+    return mine if (mine / "labels.jsonl").is_file() else package_data("corpus")
 
 
 def demo_site_dir() -> Path:

@@ -1,0 +1,65 @@
+"""A team with its own label scheme trains on a corpus labelled to it (`--corpus`), or on its home
+folder's corpus; the shipped seed corpus that does not fit says how, in one line."""
+import json
+
+import pytest
+
+from cuttings import paths
+from nlp.corpus import load_corpus
+from tests.conftest import invoke_cli
+
+
+def _team_home(tmp_path):
+    """A home folder whose label scheme has no `prevention` topic."""
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    scheme = packaged.replace('    "prevention",     # safety campaigns, smoke alarms, enforcement\n', "")
+    assert scheme != packaged
+    (tmp_path / "label_scheme.toml").write_text(scheme, encoding="utf-8")
+    return tmp_path
+
+
+def _relabelled_corpus(path, every: int = 2) -> list[dict]:
+    """Every ``every``-th seed corpus record with `prevention` dropped (`other` if nothing is left), title
+    and body inline: the JSONL a team would write (as `cuttings label --export` does)."""
+    records = []
+    for record in load_corpus()[::every]:
+        topics = [topic for topic in record["topics"] if topic != "prevention"] or ["other"]
+        records.append({**record, "topics": topics})
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return records
+
+
+def test_a_seed_corpus_that_does_not_fit_the_scheme_says_how_to_give_one(tmp_path):
+    home = _team_home(tmp_path)
+    env = {"CUTTINGS_HOME": str(home)}
+    result = invoke_cli("--db", str(home / "c.db"), "train", "--models", str(home / "models"), env=env)
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1
+    assert "topics label 'prevention' is not in the scheme" in error and "--corpus DIR" in error
+    result = invoke_cli("--db", str(home / "c.db"), "train", "--models", str(home / "models"),
+                        "--corpus", "none", env=env)
+    assert result.returncode == 1 and "no labelled articles to train on" in result.stderr.decode()
+    result = invoke_cli("--db", str(home / "c.db"), "train", "--corpus", str(home / "missing"), env=env)
+    assert result.returncode == 1 and "no labelled corpus at" in result.stderr.decode()
+    assert not (home / "models").exists()
+
+
+def test_the_home_folders_corpus_replaces_the_seed_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path))
+    assert paths.corpus_dir() == paths.package_data("corpus")
+    (tmp_path / "corpus").mkdir()
+    assert paths.corpus_dir() == paths.package_data("corpus")  # no labels.jsonl: not a corpus
+    (tmp_path / "corpus" / "labels.jsonl").write_text("", encoding="utf-8")
+    assert paths.corpus_dir() == tmp_path / "corpus"
+
+
+@pytest.mark.slow
+def test_a_team_trains_on_a_corpus_labelled_to_its_own_scheme(tmp_path):
+    home = _team_home(tmp_path)
+    records = _relabelled_corpus(home / "mine.jsonl")
+    result = invoke_cli("--db", str(home / "c.db"), "train", "--models", str(home / "models"), "--no-slices",
+                        "--folds", "2", "--corpus", str(home / "mine.jsonl"), env={"CUTTINGS_HOME": str(home)})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    card = json.loads((home / "models" / "topics.json").read_text(encoding="utf-8"))
+    assert "prevention" not in card["labels"] and "governance" in card["labels"]
+    assert card["n_examples"] == len(records)
