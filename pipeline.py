@@ -280,7 +280,7 @@ def demo(ctx, report_dir):
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
-        click.echo("no trained models yet: training on the seed corpus first (a few minutes) ...")
+        click.echo("no trained models yet: training on the labelled corpus first (a few minutes) ...")
         train_models_into(None, None, DEFAULT_FEATURES, 5)
         classifier = load_classifier()
     db = CuttingsContext(db_path).open_db(create=True)
@@ -349,33 +349,47 @@ def demo_summary(db, digest: dict) -> str:
 
 CORPUS_HELP = ("The labelled corpus to train on besides this database's labels: a directory in the seed "
                "corpus's format (labels.jsonl and articles/), or a JSONL file of records with title and body "
-               "(as `cuttings label --export` writes them); `none`: the database's labels alone [default: "
-               "corpus/ in the home folder if it holds a labels.jsonl, else the shipped seed corpus]. A team "
-               "with its own label scheme needs a corpus labelled to it.")
+               "(as `cuttings label --export` writes them; its records of this database's articles give way "
+               "to the database's labels); `none`: the database's labels alone [default: corpus/ in the home "
+               "folder if it holds a labels.jsonl (set CUTTINGS_HOME: in a checkout the home folder is data/), "
+               "else the shipped seed corpus]. A team with its own label scheme needs a corpus labelled to it.")
+CORPUS_HINT = ("; to use another labelled corpus: `--corpus DIR|FILE` (or corpus/ in the home folder), or "
+               "`cuttings train --corpus none` to train on the database's labels alone")
+
+
+def load_labelled_corpus(corpus_dir, scheme) -> list[dict]:
+    """The records of a labelled corpus: a directory (``labels.jsonl`` and ``articles/``) or a JSONL
+    file, default ``paths.corpus_dir()``; ``"none"``: none. Any problem reading it raises one
+    ``SchemeError`` line that says how to give another."""
+    from nlp.corpus import load_corpus, load_jsonl
+    from nlp.scheme import SchemeError
+    if str(corpus_dir) == "none":
+        return []
+    source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
+    if not (source.is_file() or (source / "labels.jsonl").is_file()):
+        raise SchemeError(f"no labelled corpus at {source} (a JSONL file, or a directory holding labels.jsonl)"
+                          + CORPUS_HINT)
+    try:
+        return load_jsonl(source, scheme) if source.is_file() else load_corpus(source, scheme)
+    except SchemeError as exc:
+        raise SchemeError(f"{exc}{CORPUS_HINT}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemeError(f"cannot read the labelled corpus {source}: {exc}{CORPUS_HINT}") from exc
 
 
 def training_records(db=None, corpus_dir=None, scheme=None):
-    """The labelled corpus's records plus human labels from the database (human labels replace the
-    corpus labels of the same article). ``corpus_dir``: a corpus directory or JSONL file (default
-    ``paths.corpus_dir()``), or ``"none"`` for the database's labels alone. A corpus that does not fit
-    the label scheme raises ``SchemeError`` saying how to give one that does."""
+    """The labelled corpus's records (``load_labelled_corpus``) plus the human labels of the
+    database, whose records replace a corpus record of the same article (the same ``db-<id>`` and
+    headline: a file ``cuttings label --export`` wrote from this database)."""
     from cuttings.labelling import labelled_records
-    from nlp.corpus import load_corpus, load_jsonl
-    from nlp.scheme import SchemeError, load_scheme
+    from nlp.scheme import load_scheme
     scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
-    records = []
-    if str(corpus_dir) != "none":
-        source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
-        if not source.exists():
-            raise SchemeError(f"no labelled corpus at {source}")
-        try:
-            records = load_jsonl(source, scheme) if source.is_file() else load_corpus(source, scheme)
-        except SchemeError as exc:
-            raise SchemeError(f"{exc}; the labelled corpus must fit the label scheme: give one that does with "
-                              "--corpus DIR, or --corpus none to use this database's labels alone") from exc
+    records = load_labelled_corpus(corpus_dir, scheme)
     if db is None:
         return records
-    return records + labelled_records(db, scheme.tasks)
+    labelled = labelled_records(db, scheme.tasks)
+    stored = {(record["id"], record["title"]) for record in labelled}
+    return [record for record in records if (record["id"], record["title"]) not in stored] + labelled
 
 
 def train_models_into(db, models_path, features, folds, slices=True, corpus=None):
@@ -419,9 +433,9 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
 def train(ctx, models_path, features, folds, slices, corpus):
     """Train the topic, stance and tone classifiers.
 
-    Uses the seed corpus (data/corpus, or your own with --corpus) plus every human
-    label in the database (from `cuttings label`). Models are saved with skops
-    beside a JSON model card.
+    Uses the labelled corpus (the shipped seed corpus; your own with --corpus or
+    as corpus/ in the home folder) plus every human label in the database (from
+    `cuttings label`). Models are saved with skops beside a JSON model card.
 
     Each model's line gives its cross-validated figure and its figure on held-out
     gathering slices (leave-one-slice-out): what to expect, or a little less, on
@@ -559,9 +573,9 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--corpus", default=None, metavar="DIR|FILE",
-              help="The labelled corpus to cross-validate on: a directory in the seed corpus's format or a "
-                   "JSONL file of records with title and body [default: corpus/ in the home folder if it holds "
-                   "a labels.jsonl, else the shipped seed corpus].")
+              help="The labelled corpus to cross-validate the classifiers on: a directory in the seed corpus's "
+                   "format or a JSONL file of records with title and body [default: corpus/ in the home folder "
+                   "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
@@ -580,6 +594,8 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         cuttings evaluate topics stance_governance --json
         cuttings evaluate tone --slices --seeds 0,1,2
     """
+    if data_path and corpus:
+        fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
     wanted = set(tasks) or {"topics", "stance_governance", "tone", "entities"}
     results = {}
     classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
@@ -600,10 +616,10 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         analyser = load_analyser()
         # Each article alone (the analyser), then what the analyse stage stores: every corpus
         # article in one store, known speakers linked across them as over a whole database.
-        corpus = load_corpus(DEFAULT_CORPUS_DIR)
+        quoted = load_corpus(DEFAULT_CORPUS_DIR)
         stored = stored_quotes([{"key": record["id"], "title": text.partition("\n")[0].strip(),
                                  "body": text.partition("\n")[2].strip(), "published_at": record.get("date")}
-                                for record, text in corpus], analyser)
+                                for record, text in quoted], analyser)
         for key, predictions, how in (("quotes", None, "each article alone"),
                                       ("quotes_as_stored", stored, "as stored: analyse stage with known-speaker links")):
             result = evaluate_quotes(analyser=analyser, predictions=predictions, how=how)

@@ -283,28 +283,31 @@ class Precedents:
         self.matrix = np.zeros((0, 0))
         self.add(records)
 
-    def add(self, records: list[dict]) -> None:
+    def add(self, records: list[dict], replacing: Iterable[str] = ()) -> None:
         """Add labelled records (``source``, ``title``, ``body`` and the tasks' labels); a source
-        already held is replaced (an article labelled again)."""
+        already held is replaced (an article labelled again), and so are those in ``replacing``."""
         from nlp import embeddings
+        replaced = {record["source"] for record in records} | set(replacing)
+        keep = [i for i, entry in enumerate(self.entries) if entry[0] not in replaced]
+        self.entries = [self.entries[i] for i in keep]
+        self.matrix = self.matrix[keep] if len(keep) else np.zeros((0, 0))
         summaries = [label_summary(record, self.tasks) for record in records]
         records = [(record, summary) for record, summary in zip(records, summaries) if summary]
         if not records:
             return
         vectors = _unit_rows(embeddings.encode("static", [_similarity_text(record.get("title"), record.get("body"))
                                                           for record, _ in records]))
-        replaced = {record["source"] for record, _ in records}
-        keep = [i for i, entry in enumerate(self.entries) if entry[0] not in replaced]
-        self.entries = [self.entries[i] for i in keep] + [
-            (record["source"], store.normalise_text(record.get("title")) or "(no headline)", summary)
-            for record, summary in records]
-        self.matrix = np.vstack([self.matrix[keep], vectors]) if len(keep) else vectors
+        self.entries += [(record["source"], store.normalise_text(record.get("title")) or "(no headline)", summary)
+                         for record, summary in records]
+        self.matrix = np.vstack([self.matrix, vectors]) if len(self.entries) > len(records) else vectors
 
     def add_articles(self, db, article_ids: Iterable[int] | None = None) -> None:
-        """Add (or refresh) the database's human-labelled articles (of ``article_ids``)."""
+        """Add (or refresh) the database's human-labelled articles (of ``article_ids``; one whose labels
+        for these tasks are gone leaves the precedents)."""
         self.add([{**labels, "source": f"article {article_id}", "title": article["title"], "body": article["body"]}
                   for article_id, labels, article in labelled_articles(db, {task.name: task for task in self.tasks},
-                                                                       article_ids)])
+                                                                       article_ids)],
+                 replacing=[f"article {article_id}" for article_id in article_ids or ()])
 
     @classmethod
     def load(cls, db, tasks: list[Task], corpus_dir: str | Path | None = None,

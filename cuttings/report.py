@@ -527,19 +527,16 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
 
 
 def trust_text(entry: dict) -> str:
-    """``Tone, tested on ...: of every 100 “positive” labels 63 were right; “negative” 72, ...``: one
-    task's line of the trust note (a label given in testing but never rightly: "never right")."""
+    """``Tone, tested on ...: of every 100 labels of each kind, this many were right: “positive” 63;
+    “negative” 72; “neutral” 77.``: one task's line of the trust note ("never right" for a label given
+    in testing and never rightly, "under 1" for one right less than once in 100)."""
     basis = ("tested on labelled news its model was not trained on" if entry["basis"] == "held_out"
              else "tested in cross-validation on its own training articles (expect less on new coverage)")
-    parts = []
-    for label in entry["labels"]:
-        share = round(100 * label["precision"])
-        if not parts:
-            parts.append(f"of every 100 “{label['label']}” labels {share} were right" if share
-                         else f"“{label['label']}” never right")
-        else:
-            parts.append(f"“{label['label']}” {share}" if share else f"“{label['label']}” never right")
-    return f"{entry['title']}, {basis}: " + "; ".join(parts) + "."
+
+    def share(precision: float) -> str:
+        return "never right" if precision == 0 else "under 1" if precision < 0.005 else str(round(100 * precision))
+    parts = [f"“{label['label']}” {share(label['precision'])}" for label in entry["labels"]]
+    return f"{entry['title']}, {basis}: of every 100 labels of each kind, this many were right: " + "; ".join(parts) + "."
 
 
 def _edits(db: Database, since: str | None, until: str) -> list[dict]:

@@ -319,6 +319,8 @@ def test_labels_given_in_a_session_become_precedents_at_once(db, monkeypatch):
     precedents.add_articles(db, [ids["flagged"]])  # labelled again: replaced, not added twice
     assert [entry[0::2] for entry in precedents.entries] == [(f"article {ids['flagged']}", "stance_governance: neutral")]
     assert precedents.matrix.shape[0] == 1
+    precedents.add([], replacing=[f"article {ids['flagged']}"])  # its labels for these tasks gone: it leaves
+    assert precedents.entries == [] and precedents.nearest("Fire authority budget row", "The precept.") == []
     added = []
     monkeypatch.setattr(labelling.Precedents, "add_articles", lambda self, _db, article_ids=None: added.extend(article_ids or []))
     session(db, "all", "a", "c", "3", "1", "4", "\r", "3", "q")  # one accepted, one corrected

@@ -63,3 +63,51 @@ def test_a_team_trains_on_a_corpus_labelled_to_its_own_scheme(tmp_path):
     card = json.loads((home / "models" / "topics.json").read_text(encoding="utf-8"))
     assert "prevention" not in card["labels"] and "governance" in card["labels"]
     assert card["n_examples"] == len(records)
+
+
+def test_the_home_folders_corpus_is_what_training_reads(tmp_path, monkeypatch):
+    import pipeline
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "labels.jsonl").write_text(json.dumps(
+        {"id": "mine-001", "title": "Crews rescue family from flood", "body": "Firefighters pulled a family out.",
+         "topics": ["incident"], "stance_governance": "none", "tone": {}}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path))
+    assert [record["id"] for record in pipeline.training_records()] == ["mine-001"]
+    assert pipeline.training_records(corpus_dir="none") == []
+
+
+def test_bad_corpus_input_is_one_line(tmp_path):
+    env = {"CUTTINGS_HOME": str(tmp_path)}
+    (tmp_path / "empty-dir").mkdir()
+    (tmp_path / "latin1.jsonl").write_bytes('{"id": "x", "title": "Caf\xe9"}\n'.encode("latin-1"))
+    (tmp_path / "table.csv").write_text("id,topics\nx,finance\n", encoding="utf-8")
+    for corpus, expected in (("empty-dir", "no labelled corpus at"), ("latin1.jsonl", "cannot read the labelled corpus"),
+                             ("table.csv", "invalid JSON")):
+        result = invoke_cli("--db", str(tmp_path / "c.db"), "train", "--corpus", str(tmp_path / corpus), env=env)
+        error = result.stderr.decode()
+        assert result.returncode == 1 and error.count("\n") == 1 and expected in error, error
+        assert "Traceback" not in error and "--corpus DIR|FILE" in error
+    result = invoke_cli("evaluate", "stance_governance", "--corpus", str(tmp_path / "table.csv"),
+                        "--data", str(tmp_path / "table.csv"), env=env)
+    assert result.returncode == 1 and "give one of them" in result.stderr.decode()
+
+
+def test_an_exported_file_of_this_databases_labels_is_not_counted_twice(tmp_path):
+    from cuttings import labelling, store
+    from nlp.scheme import load_scheme
+
+    import pipeline
+    from tests.test_label import make_db
+    ids = make_db(tmp_path / "c.db")
+    db = store.connect(tmp_path / "c.db")
+    labelling.save_labels(db, ids["flagged"], [("topics", "", "finance"), ("stance_governance", "", "against"),
+                                               ("tone", "sfrs", "negative")], "ana")
+    tasks = labelling.load_label_tasks()
+    assert labelling.export_labels(db, tmp_path / "mine.jsonl", tasks) == 1
+    records = pipeline.training_records(db, tmp_path / "mine.jsonl", load_scheme())
+    assert [record["id"] for record in records] == [f"db-{ids['flagged']}"]
+    # the same id from another database (another headline) is another article: both kept
+    other = json.loads((tmp_path / "mine.jsonl").read_text(encoding="utf-8"))
+    other["title"] = "Another database's story"
+    (tmp_path / "other.jsonl").write_text(json.dumps(other) + "\n", encoding="utf-8")
+    assert len(pipeline.training_records(db, tmp_path / "other.jsonl", load_scheme())) == 2

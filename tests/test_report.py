@@ -336,7 +336,8 @@ def test_trust_note_says_how_often_each_shown_label_was_right_on_news_its_model_
     assert "mixed" not in {label["label"] for label in trust["tone"]["labels"]}  # no support: not a figure
     line = report.trust_text(trust["stance_governance"])
     assert line.startswith("Stance, tested on labelled news its model was not trained on: ")
-    assert "of every 100 “favour” labels 72 were right; “against” 80; “neutral” 50." in line
+    assert line.endswith("of every 100 labels of each kind, this many were right: “favour” 72; “against” 80; "
+                         "“neutral” 50.")
     assert "expect less on new coverage" in report.trust_text(trust["tone"])
     html = report.render_html(digest)
     markdown = report.render_markdown(digest)
@@ -367,11 +368,10 @@ def test_trust_note_follows_the_model_that_labelled_the_stories_and_omits_tasks_
     # a label the card has no precision for is left out; one never right says so, not "0 in 100"
     db.execute("UPDATE models SET card_json = ? WHERE version = ?", [json.dumps({"leave_one_slice_out": {"per_label": {
         "positive": {"support": 9}, "negative": {"precision": 0.0, "recall": 0.0, "support": 4},
-        "neutral": {"precision": 0.8, "recall": 0.9, "support": 30}}}}), newer])
+        "neutral": {"precision": 0.004, "recall": 0.9, "support": 30}}}}), newer])
     trust = {entry["task"]: entry for entry in report.build_digest(db, now=NOW)["trust"]}
     assert [label["label"] for label in trust["tone"]["labels"]] == ["negative", "neutral"]
-    assert report.trust_text(trust["tone"]).endswith(
-        "not trained on: “negative” never right; “neutral” 80.")
+    assert report.trust_text(trust["tone"]).endswith("this many were right: “negative” never right; “neutral” under 1.")
     # nothing new in the window: no stories, no note
     empty = report.build_digest(db, since=NOW, until=NOW, now=NOW)
     assert empty["trust"] == [] and "How far to trust" not in report.render_markdown(empty)
