@@ -159,6 +159,17 @@ class ArticleCard:
     precedents: list["Precedent"] = field(default_factory=list)
 
 
+def mention_surfaces(db, article_id: int) -> dict[str, list[str]]:
+    """The surfaces of an article's stored mentions per watched body, each once, in text order (the
+    corpus record's ``entities``)."""
+    surfaces: dict[str, list[str]] = {}
+    for mention in store.article_mentions(db, article_id):
+        found = surfaces.setdefault(mention["entity_id"], [])
+        if mention["surface"] not in found:
+            found.append(mention["surface"])
+    return surfaces
+
+
 def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> list[str]:
     """The first paragraphs of a body (blank-line separated, else line separated), each trimmed."""
     parts = [p.strip() for p in re.split(r"\n\s*\n", body or "") if p.strip()]
@@ -177,11 +188,7 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
     row = db.execute(
         "SELECT a.title, a.body, a.published_at, a.canonical_url, coalesce(s.name, a.source_id, '') "
         "FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?", [article_id]).fetchone()
-    mentions: dict[str, list[str]] = {}
-    for mention in store.article_mentions(db, article_id):
-        surfaces = mentions.setdefault(mention["entity_id"], [])
-        if mention["surface"] not in surfaces:
-            surfaces.append(mention["surface"])
+    mentions = mention_surfaces(db, article_id)
     labelled = {r[0] for r in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
     predictions: dict[tuple[str, str], list[Prediction]] = {}
     for task, target, label, probability, uncertain in db.execute(
@@ -591,13 +598,10 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
         if not all(labels.get(name) for name in required):
             continue
         record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
-                  "date": article["published_at"], "source_region": article["source_region"], "entities": {}}
+                  "date": article["published_at"], "source_region": article["source_region"],
+                  "entities": mention_surfaces(db, article_id)}
         for name, task in tasks.items():
             record[name] = labels.get(name, empty.get(task.kind, lambda: None)())
-        for mention in store.article_mentions(db, article_id):
-            surfaces = record["entities"].setdefault(mention["entity_id"], [])
-            if mention["surface"] not in surfaces:
-                surfaces.append(mention["surface"])
         records.append(record)
     return records
 
@@ -607,15 +611,10 @@ def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     count = 0
     with Path(path).open("w", encoding="utf-8") as handle:
         for article_id, rec, article in labelled_articles(db, tasks):
-            entities: dict[str, list[str]] = {}
-            for mention in store.article_mentions(db, article_id):
-                surfaces = entities.setdefault(mention["entity_id"], [])
-                if mention["surface"] not in surfaces:
-                    surfaces.append(mention["surface"])
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
                       "title": article["title"], "body": article["body"],
                       "date": article["published_at"][:10] if article["published_at"] else None,
-                      "entities": entities}
+                      "entities": mention_surfaces(db, article_id)}
             for task in tasks.values():
                 record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
             record["annotator"] = rec["annotator"]
