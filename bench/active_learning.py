@@ -13,7 +13,7 @@ task, the headline figure at each size and its mean over the sizes (the area und
 curve, the figure to compare).
 
     PYTHONPATH=. .venv/bin/python bench/active_learning.py [--seeds 0,1,2] [--start 60] [--step 40]
-        [--rounds 5] [--test gov,hw]
+        [--rounds 5] [--test gov,hw] [--task stance_governance]
 """
 import argparse
 import sys
@@ -52,8 +52,9 @@ def queue_order(predictions: list[dict]) -> list[int]:
 
 
 def simulate(records: list[dict], scheme, test_slices: set[str], *, start: int, step: int, rounds: int,
-             seed: int, strategy: str, progress=print) -> list[dict]:
-    """One learning curve: per size, ``{"size": n, task: headline figure on the test set}``."""
+             seed: int, strategy: str, task: str | None = None, progress=print) -> list[dict]:
+    """One learning curve: per size, ``{"size": n, task: headline figure on the test set}``. ``task``:
+    order the queue by that task's predictions alone (``cuttings label --task``)."""
     pool = [record for record in records if slice_of(record["id"]) not in test_slices]
     test = [record for record in records if slice_of(record["id"]) in test_slices]
     rng = np.random.default_rng(seed)
@@ -76,6 +77,8 @@ def simulate(records: list[dict], scheme, test_slices: set[str], *, start: int, 
                 chosen = [int(i) for i in rng.choice(remaining, size=min(step, len(remaining)), replace=False)]
             else:
                 predictions = classifier.predict_many([record_document(pool[i]) for i in remaining])
+                if task is not None:
+                    predictions = [{task: prediction[task]} for prediction in predictions]
                 chosen = [remaining[i] for i in queue_order(predictions)[:step]]
             labelled += chosen
     return curve
@@ -88,6 +91,7 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--test", default="gov,hw", help="comma-separated slices held out as the test set")
+    parser.add_argument("--task", help="order the queue by this task's predictions alone, as `cuttings label --task`")
     args = parser.parse_args()
     scheme = load_scheme()
     records = analyse_records(load_corpus(scheme=scheme))
@@ -99,15 +103,18 @@ def main() -> None:
     if args.start < 10 or args.start + args.step * args.rounds > pool_size:
         raise SystemExit(f"--start {args.start} + --step {args.step} x --rounds {args.rounds} must fit the pool of "
                          f"{pool_size} stories (and start at 10 or more)")
+    if args.task is not None and args.task not in scheme.tasks:
+        raise SystemExit(f"--task {args.task!r}: the scheme has {', '.join(scheme.tasks)}")
     seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
     areas: dict[str, dict[str, list[float]]] = {strategy: {} for strategy in STRATEGIES}
     for seed in seeds:
         for strategy in STRATEGIES:
             curve = simulate(records, scheme, test_slices, start=args.start, step=args.step, rounds=args.rounds,
-                             seed=seed, strategy=strategy)
+                             seed=seed, strategy=strategy, task=args.task)
             for task in scheme.tasks:
                 areas[strategy].setdefault(task, []).append(float(np.mean([point[task] for point in curve])))
-    print(f"\ntest slices {', '.join(sorted(test_slices))}; {args.start} + {args.step} x {args.rounds} labelled; "
+    print(f"\ntest slices {', '.join(sorted(test_slices))}; {args.start} + {args.step} x {args.rounds} labelled"
+          + (f", the queue ordered by {args.task} alone" if args.task else "") + "; "
           f"seeds {args.seeds}: mean headline figure over the curve (per seed)")
     print("| task | least certain first | random | difference per seed |")
     print("| --- | --- | --- | --- |")
