@@ -282,7 +282,7 @@ class Precedents:
     follow how alike stories were labelled (consistent labels are what the models learn from; the
     slices of the seed corpus disagree most where alike stories got different labels). Similarity:
     cosine of the shipped static embeddings of the headline and lead. Labelled stories: the seed
-    corpus (when its labels fit the label scheme) and this database's human labels."""
+    corpus's records whose labels fit the label scheme and this database's human labels."""
 
     def __init__(self, records: list[dict], tasks: list[Task]):
         self.tasks = tasks
@@ -333,9 +333,9 @@ class Precedents:
         try:
             scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
             records += [{**record, "source": f"corpus {record['id']}"}
-                        for record in load_corpus(corpus_dir or paths.corpus_dir(), scheme)]
-        except (SchemeError, OSError):
-            pass  # a team's own scheme the seed corpus does not fit: its own labels only
+                        for record in load_corpus(corpus_dir or paths.corpus_dir(), scheme, skip_bad_records=True)]
+        except (SchemeError, OSError, UnicodeDecodeError):
+            pass  # no corpus, or not text: the database's labels only
         precedents = cls(records, tasks)
         precedents.add_articles(db)
         return precedents

@@ -50,12 +50,14 @@ def _check_labels(record: dict, scheme: Scheme, where: str) -> dict:
     return labels
 
 
-def load_jsonl(path: str | Path, scheme: Scheme) -> list[dict]:
+def load_jsonl(path: str | Path, scheme: Scheme, skip_bad_records: bool = False) -> list[dict]:
     """Read a labelled JSONL file into validated records.
 
     Records: ``{id, title, body, date, entities, <one key per scheme task>}``.
     Raises ``SchemeError`` naming the file, line number and record id for a label
-    outside the scheme or a malformed record.
+    outside the scheme or a malformed record; with ``skip_bad_records`` such a line is
+    left out and the others are read (what may do with part of a corpus, such as the
+    labelling screen's precedents; training never does).
     """
     path = Path(path)
     articles_dir = path.parent / "articles"
@@ -66,36 +68,43 @@ def load_jsonl(path: str | Path, scheme: Scheme) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SchemeError(f"{path}:{line_no}: invalid JSON: {error.msg}") from error
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
-                raise SchemeError(f"{path}:{line_no}: record has no string id")
-            record_id = raw["id"]
-            where = f"{path}:{line_no}: record {record_id!r}"
-            if record_id in seen:
-                raise SchemeError(f"{where}: duplicate id")
-            seen.add(record_id)
-            if "title" in raw or "body" in raw:
-                title, body = str(raw.get("title") or ""), str(raw.get("body") or "")
-            else:
-                article_path = articles_dir / f"{Path(record_id).name}.txt"
-                if not article_path.is_file():
-                    raise SchemeError(f"{where}: no title/body fields and no {article_path}")
-                title, body = read_article(article_path)
-            record = {
-                "id": record_id,
-                "title": title,
-                "body": body,
-                "date": raw.get("date"),
-                "entities": raw.get("entities") or {},
-            }
-            record.update(_check_labels(raw, scheme, where))
-            records.append(record)
+                records.append(_record(line, f"{path}:{line_no}", articles_dir, scheme, seen))
+            except SchemeError:
+                if not skip_bad_records:
+                    raise
     return records
 
 
-def load_corpus(corpus_dir: str | Path | None = None, scheme: Scheme | None = None) -> list[dict]:
-    """Load ``labels.jsonl`` and ``articles/`` of a corpus directory (default the seed corpus)."""
+def _record(line: str, where: str, articles_dir: Path, scheme: Scheme, seen: set[str]) -> dict:
+    """One validated record of a JSONL line (``where``: file and line, for errors)."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise SchemeError(f"{where}: invalid JSON: {error.msg}") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+        raise SchemeError(f"{where}: record has no string id")
+    record_id = raw["id"]
+    where = f"{where}: record {record_id!r}"
+    if record_id in seen:
+        raise SchemeError(f"{where}: duplicate id")
+    seen.add(record_id)
+    if "title" in raw or "body" in raw:
+        title, body = str(raw.get("title") or ""), str(raw.get("body") or "")
+    else:
+        article_path = articles_dir / f"{Path(record_id).name}.txt"
+        if not article_path.is_file():
+            raise SchemeError(f"{where}: no title/body fields and no {article_path}")
+        title, body = read_article(article_path)
+    record = {"id": record_id, "title": title, "body": body, "date": raw.get("date"),
+              "entities": raw.get("entities") or {}}
+    record.update(_check_labels(raw, scheme, where))
+    return record
+
+
+def load_corpus(corpus_dir: str | Path | None = None, scheme: Scheme | None = None,
+                skip_bad_records: bool = False) -> list[dict]:
+    """Load ``labels.jsonl`` and ``articles/`` of a corpus directory (default the seed corpus);
+    ``skip_bad_records`` as for ``load_jsonl``."""
     corpus_dir = Path(corpus_dir) if corpus_dir is not None else DEFAULT_CORPUS_DIR
-    return load_jsonl(corpus_dir / "labels.jsonl", scheme if scheme is not None else load_scheme())
+    return load_jsonl(corpus_dir / "labels.jsonl", scheme if scheme is not None else load_scheme(),
+                      skip_bad_records)

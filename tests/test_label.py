@@ -18,6 +18,8 @@ from rich.console import Console
 
 from cuttings import labelling, store
 from cuttings.cli_label import label
+from nlp.corpus import load_corpus
+from nlp.scheme import SchemeError, load_scheme
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = labelling.load_label_tasks()
@@ -327,20 +329,26 @@ def test_labels_given_in_a_session_become_precedents_at_once(db, monkeypatch):
     assert len(added) == 2 and ids["flagged"] in added
 
 
-def test_a_corpus_that_does_not_fit_the_scheme_leaves_the_database_labels(db, tmp_path):
+def test_corpus_records_that_do_not_fit_the_scheme_are_left_out_of_the_precedents(db, tmp_path):
     corpus = tmp_path / "corpus"
     (corpus / "articles").mkdir(parents=True)
-    (corpus / "articles" / "x-001.txt").write_text("A headline\nA body.\n", encoding="utf-8")
-    (corpus / "labels.jsonl").write_text(json.dumps({"id": "x-001", "topics": ["not-a-topic"],
-                                                     "stance_governance": "none", "tone": {}}) + "\n",
-                                         encoding="utf-8")
+    for record_id in ("x-001", "x-002"):
+        (corpus / "articles" / f"{record_id}.txt").write_text(f"Headline {record_id}\nA body.\n", encoding="utf-8")
+    unfit = {"id": "x-001", "topics": ["not-a-topic"], "stance_governance": "none", "tone": {}}
+    fit = {"id": "x-002", "topics": ["finance"], "stance_governance": "none", "tone": {}}
+    (corpus / "labels.jsonl").write_text(json.dumps(unfit) + "\n", encoding="utf-8")
     precedents = labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=corpus)
     assert precedents is not None and precedents.entries == []
-    (corpus / "labels.jsonl").write_text(json.dumps({"id": "x-001", "topics": ["finance"],
-                                                     "stance_governance": "none", "tone": {}}) + "\n",
-                                         encoding="utf-8")
+    # one record that does not fit (a topic the team dropped) leaves the others
+    (corpus / "labels.jsonl").write_text(json.dumps(unfit) + "\n" + json.dumps(fit) + "\n", encoding="utf-8")
     fitting = labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=corpus)
-    assert [entry[0] for entry in fitting.entries] == ["corpus x-001"]
+    assert [entry[0] for entry in fitting.entries] == ["corpus x-002"]
+    # training still refuses the whole file, naming the record
+    with pytest.raises(SchemeError, match="x-001"):
+        load_corpus(corpus, load_scheme())
+    # a corpus file that is not text: the database's labels only, no traceback
+    (corpus / "labels.jsonl").write_bytes(b"\xff\xfe not utf-8")
+    assert labelling.Precedents.load(db, list(TASKS.values()), corpus_dir=corpus).entries == []
 
 
 def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatch):
