@@ -111,3 +111,16 @@ def test_an_exported_file_of_this_databases_labels_is_not_counted_twice(tmp_path
     other["title"] = "Another database's story"
     (tmp_path / "other.jsonl").write_text(json.dumps(other) + "\n", encoding="utf-8")
     assert len(pipeline.training_records(db, tmp_path / "other.jsonl", load_scheme())) == 2
+
+
+@pytest.mark.slow
+def test_a_team_evaluates_on_a_corpus_labelled_to_its_own_scheme(tmp_path):
+    home = _team_home(tmp_path)
+    records = _relabelled_corpus(home / "mine.jsonl", every=4)
+    result = invoke_cli("evaluate", "topics", "--folds", "2", "--json", "--corpus", str(home / "mine.jsonl"),
+                        env={"CUTTINGS_HOME": str(home)})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)["topics"]
+    labels = set(report["per_label"])
+    assert "prevention" not in labels and {"governance", "incident"} <= labels
+    assert report["n_examples"] == len(records)
