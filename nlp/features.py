@@ -34,9 +34,9 @@ import scipy.sparse as sp
 
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.preprocessing import StandardScaler
 
 from nlp.embeddings import EmbeddingFeatures
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS  # noqa: F401 - re-exported
@@ -650,43 +650,6 @@ class SharedTfidf(BaseEstimator, TransformerMixin):
         return vectorizer._tfidf.transform(matrix, copy=False)
 
 
-class LogCountRatios(BaseEstimator, TransformerMixin):
-    """Naive Bayes log-count ratios (Wang and Manning 2012, "NBSVM"): a supervised branch. Binary
-    word counts (``min_df`` documents), scaled for each label by log((p_label / |p_label|) /
-    (p_rest / |p_rest|)) with ``alpha`` smoothing, one block per label (one block when there are
-    two classes), each row L2-normalised. ``y``: labels, or an indicator matrix (multi-label)."""
-
-    def __init__(self, alpha: float = 1.0, min_df: int = 2):
-        self.alpha = alpha
-        self.min_df = min_df
-
-    def fit(self, texts, y=None):
-        if y is None:
-            raise ValueError("LogCountRatios needs the labels")
-        self.vectorizer_ = CountVectorizer(binary=True, min_df=self.min_df, strip_accents="unicode")
-        counts = self.vectorizer_.fit_transform(texts).tocsr()
-        targets = np.asarray(y)
-        if targets.ndim == 2:
-            indicators = targets.astype(bool)
-        else:
-            classes = np.unique(targets)
-            indicators = np.stack([targets == label for label in classes], axis=1)
-            if len(classes) == 2:
-                indicators = indicators[:, 1:]
-        ratios = []
-        for column in indicators.T:
-            inside = self.alpha + np.asarray(counts[column].sum(axis=0)).ravel()
-            outside = self.alpha + np.asarray(counts[~column].sum(axis=0)).ravel()
-            ratios.append(np.log((inside / inside.sum()) / (outside / outside.sum())))
-        self.ratios_ = np.vstack(ratios)
-        return self
-
-    def transform(self, texts):
-        counts = self.vectorizer_.transform(texts).tocsr()
-        blocks = [counts.multiply(ratio[None, :]).tocsr() for ratio in self.ratios_]
-        return normalize(sp.hstack(blocks, format="csr"))
-
-
 def _tfidf_words(ngram_range: tuple[int, int]) -> TfidfVectorizer:
     return TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, min_df=2, strip_accents="unicode")
 
@@ -721,7 +684,6 @@ def text_features(
     cue_weight: float = 0.0,
     evidence_weight: float = 0.0,
     voice_weight: float = 0.0,
-    nb_weight: float = 0.0,
 ) -> FeatureUnion:
     """FeatureUnion over a row for feature set ``features``.
 
@@ -746,9 +708,6 @@ def text_features(
         if lead_weight > 0:
             branches.append(("lead", _branch("lead", _tfidf_words(tuple(word_ngrams)))))
             weights["lead"] = lead_weight
-        if nb_weight > 0:
-            branches.append(("nb", _branch(field, LogCountRatios())))
-            weights["nb"] = nb_weight
         if window_field and window_weight > 0:
             branches.append(("window", _branch(window_field, _tfidf_words(tuple(word_ngrams)))))
             weights["window"] = window_weight
