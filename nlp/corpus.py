@@ -56,8 +56,8 @@ def load_jsonl(path: str | Path, scheme: Scheme, skip_bad_records: bool = False)
     Records: ``{id, title, body, date, entities, <one key per scheme task>}``.
     Raises ``SchemeError`` naming the file, line number and record id for a label
     outside the scheme or a malformed record; with ``skip_bad_records`` such a line is
-    left out and the others are read (what may do with part of a corpus, such as the
-    labelling screen's precedents; training never does).
+    left out and the others are read, for a reader that can do with part of a corpus (the
+    labelling screen's precedents); training never skips.
     """
     path = Path(path)
     articles_dir = path.parent / "articles"
