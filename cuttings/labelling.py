@@ -32,7 +32,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.errors import CuttingsError
 from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme
 
@@ -609,7 +609,7 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
 def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
     count = 0
-    with Path(path).open("w", encoding="utf-8") as handle:
+    with paths.output_file(path).open("w", encoding="utf-8") as handle:
         for article_id, rec, article in labelled_articles(db, tasks):
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
                       "title": article["title"], "body": article["body"],

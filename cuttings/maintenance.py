@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.errors import CuttingsError
 
 BACKUP_PREFIX = "cuttings-"
@@ -58,14 +58,13 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
     into_directory = Path(dest).is_dir() or str(dest).endswith(os.sep)
     dest = Path(dest)
     if into_directory:
-        dest.mkdir(parents=True, exist_ok=True)
+        paths.output_dir(dest)
         stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
         target = dest / f"{BACKUP_PREFIX}{stamp}.db"
     else:
         if keep is not None:
             raise BackupError("--keep needs DEST to be a directory")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        target = dest
+        target = paths.output_file(dest)
     if Path(db_path).resolve() == target.resolve():
         raise BackupError("the backup destination is the database itself")
     partial = target.with_name(target.name + ".partial")
