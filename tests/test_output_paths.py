@@ -162,3 +162,36 @@ def test_run_log_file_under_a_file_is_one_line_before_anything(tmp_path, a_file)
     result = invoke_cli("--db", str(db), "run", "--log-file", str(log))
     assert one_error_line(result) == f"Error: cannot write {log}: {a_file} is a file, not a folder"
     assert files_under(tmp_path) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# cuttings run: the report's settings are checked before any stage runs
+# ---------------------------------------------------------------------------------------------
+
+def run_in(tmp_path, *args):
+    """``cuttings run`` on a new database in ``tmp_path/work``; the log goes to ``tmp_path/log``."""
+    work = tmp_path / "work"
+    work.mkdir()
+    return work, invoke_cli("--db", str(work / "cuttings.db"), "run", "--quiet",
+                            "--log-file", str(tmp_path / "log" / "cuttings.log"), *args)
+
+
+def test_run_unknown_format_refused_before_any_stage(tmp_path):
+    work, result = run_in(tmp_path, "--format", "html", "--format", "pdf")
+    assert one_error_line(result) == "Error: --format: unknown report format(s) 'pdf' (choose from html, md, text)"
+    assert files_under(work) == []  # no database, no lock: nothing ran
+
+
+def test_run_report_dir_under_a_file_refused_before_any_stage(tmp_path, a_file):
+    report_dir = a_file / "reports"
+    work, result = run_in(tmp_path, "--report-dir", str(report_dir))
+    assert one_error_line(result) == f"Error: cannot write to {report_dir}: {a_file} is a file, not a folder"
+    assert files_under(work) == []
+
+
+def test_run_report_settings_not_checked_when_the_report_is_skipped(tmp_path):
+    from cuttings import nightly
+    options = nightly.NightlyOptions(report_formats=("pdf",), report_dir=tmp_path / "x", skip=("report",))
+    nightly._check_report_options(options)  # no error: the report stage will not run
+    with pytest.raises(nightly.UserError, match="'pdf'"):
+        nightly._check_report_options(nightly.NightlyOptions(report_formats=("pdf",)))
