@@ -189,7 +189,8 @@ def db_backup(ctx, dest, keep):
     """Copy the database safely while it is in use, then check the copy.
 
     Uses SQLite's online backup API, then `PRAGMA integrity_check` on the copy. DEST
-    is a file, or a directory (existing, or ending in /) that gets a timestamped file.
+    is a file, or a directory (existing, or ending in /) that gets a timestamped file
+    (cuttings-YYYYMMDDTHHMMSSZ.db; -2, -3 ... for another backup in the same second).
 
     Example:
 
