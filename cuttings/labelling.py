@@ -34,6 +34,7 @@ from rich.text import Text
 
 from cuttings import paths, store
 from cuttings.errors import CuttingsError
+from nlp.corpus import invalid_json_message
 from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
@@ -696,7 +697,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LabellingError(f"{where}: invalid JSON: {exc.msg}") from None
+            raise LabellingError(invalid_json_message(path, line_no, exc)) from None
         parsed.append((line_no, raw, validate_record(raw, tasks, where)))
     summary.records = len(parsed)
     with store.transaction(db):
