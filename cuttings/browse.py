@@ -140,7 +140,8 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "body" and table in ("articles", "article_versions") and isinstance(value, str) \
             and len(value) > BODY_PREVIEW:
         story = row["id"] if table == "articles" else row["article_id"]
-        story = story.value if hasattr(story, "value") else story  # a row page gives foreign-key dicts/cells
+        # A table page gives a foreign key as {"value", "label"}, a row page as a cell with ``.value``.
+        story = story["value"] if isinstance(story, dict) else getattr(story, "value", story)
         return Markup(f"{escape(value[:BODY_PREVIEW])}… "
                       f'<a href="{escape(story_url(database, story))}">full text on the story page</a>')
     if value is None and table == "entity_daily" and column.startswith("tone_") and column != "tone_rated":
@@ -241,11 +242,20 @@ def _scheme_labels() -> dict[str, Any]:
         return {}
 
 
+def _story_id(request) -> int | None:
+    """The story id of a story or correction path, or None when the segment is not one."""
+    segment = request.url_vars["article_id"]
+    return int(segment) if segment.isascii() and segment.isdigit() else None
+
+
 async def story_page(datasette, request):
     database = request.url_vars["database"]
     if database not in datasette.databases:
         return Response.html("<h1>No such database</h1>", status=404)
-    context = await story_context(datasette, database, int(request.url_vars["article_id"]))
+    article_id = _story_id(request)
+    if article_id is None:
+        return Response.html("<h1>No such story</h1>", status=404)
+    context = await story_context(datasette, database, article_id)
     if context is None:
         return Response.html("<h1>No such story</h1>", status=404)
     context["annotator"] = (request.actor or {}).get("id")
@@ -308,12 +318,12 @@ async def correct(datasette, request):
     if not corrections_enabled(datasette):
         return Response.text("corrections are off: start the server with `cuttings serve --corrections`", status=403)
     database = request.url_vars["database"]
-    if database not in datasette.databases:
-        return Response.text("no such database", status=404)
+    article_id = _story_id(request)
+    if database not in datasette.databases or article_id is None:
+        return Response.text("no such story", status=404)
     db = datasette.get_database(database)
     if not db.is_mutable:
         return Response.text("the database is open read-only", status=403)
-    article_id = int(request.url_vars["article_id"])
     form = urllib.parse.parse_qs((await request.post_body()).decode("utf-8"), keep_blank_values=True)
     context = await story_context(datasette, database, article_id)
     if context is None:
@@ -343,6 +353,8 @@ async def correct(datasette, request):
 @hookimpl
 def register_routes(datasette):
     return [
-        (r"^/-/cuttings/story/(?P<database>[^/]+)/(?P<article_id>[0-9]+)$", story_page),
-        (r"^/-/cuttings/correct/(?P<database>[^/]+)/(?P<article_id>[0-9]+)$", correct),
+        # Any last segment: one that is not a story id is a 404 here (left to Datasette, whose own
+        # routes read "/-/..." paths, it is a server error).
+        (r"^/-/cuttings/story/(?P<database>[^/]+)/(?P<article_id>[^/]+)$", story_page),
+        (r"^/-/cuttings/correct/(?P<database>[^/]+)/(?P<article_id>[^/]+)$", correct),
     ]

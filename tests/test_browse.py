@@ -92,6 +92,26 @@ def test_story_page_shows_text_bodies_quotes_labels_and_copies(readonly, ids):
     assert "Read this story" in row and f'/-/cuttings/story/cuttings/{ids["defends"]}' in row
 
 
+def test_every_table_and_view_page_opens(readonly, sample_path):
+    """Each table's and view's page (with its cell renderers on real rows, long bodies included) and a
+    story path that is not a number answer as pages, never a server error."""
+    db = sqlite3.connect(sample_path)
+    try:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                                              "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_fts%'")]
+    finally:
+        db.close()
+    assert "article_versions" in names and "article_summary" in names
+    for name in names:
+        for query in ("", "?_size=5"):
+            status, page = _open(f"{readonly}/cuttings/{urllib.parse.quote(name)}{query}")
+            assert status == 200, (name, query, page[-500:])
+    status, versions = _open(readonly + "/cuttings/article_versions")
+    assert "full text on the story page" in versions and 'href="/-/cuttings/story/cuttings/' in versions
+    for segment in ("abc", "%C2%B2", "1.5"):
+        assert _open(f"{readonly}/-/cuttings/story/cuttings/{segment}")[0] == 404
+
+
 def _json(base: str, path: str, params: dict) -> list | dict:
     return json.loads(_open(base + path + ".json?" + urllib.parse.urlencode(params))[1])
 
