@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-5"
+QUOTES_VERSION = "quotes-6"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -213,6 +213,48 @@ PARENTHESES = re.compile(r"\([^()]*\)")
 CONJUNCTION_CLAUSE = re.compile(
     r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
 COMMA = re.compile(r",\s*")
+# The closed word classes of English (determiners, pronouns, relative and question words,
+# conjunctions, prepositions, auxiliaries, adverbs of time, place and discourse): none of them names
+# a post, so a role made only of them ("But", "which", "him", "one of them") is no role.
+CLOSED_CLASS_WORDS = {
+    "a", "an", "the", "this", "that", "these", "those", "some", "any", "no", "every", "each", "all", "both",
+    "either", "neither", "another", "such", "much", "many", "more", "most", "few", "several", "other",
+    "i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "he", "him", "his", "she", "her",
+    "hers", "it", "its", "they", "them", "their", "theirs", "myself", "himself", "herself", "itself", "ourselves",
+    "themselves", "one", "ones",
+    "who", "whom", "whose", "which", "what", "where", "when", "why", "how", "whether", "whatever", "whoever",
+    "and", "or", "but", "nor", "yet", "so", "if", "because", "although", "though", "while", "whereas", "as",
+    "than", "unless", "until", "since",
+    "of", "in", "on", "at", "by", "for", "with", "from", "to", "into", "onto", "about", "after", "before", "over",
+    "under", "between", "through", "during", "against", "among", "without", "within", "across", "behind",
+    "beyond", "near", "around", "upon", "via", "per",
+    "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "will",
+    "would", "shall", "should", "can", "could", "may", "might", "must",
+    "not", "also", "then", "now", "here", "there", "today", "yesterday", "tomorrow", "however", "meanwhile",
+    "still", "just", "only", "even", "too", "very", "again", "already", "soon", "later", "earlier", "once",
+    "ever", "never", "always", "back", "instead", "indeed", "perhaps", "speaking",
+}
+# Closed-class words that open a clause, not a noun phrase: a personal pronoun ("He welcomed the
+# sentences"), a question or relative word other than "who"/"whose"/"whom" ("which", "where
+# Telford"), a conjunction ("But"), an auxiliary ("were commended by"). A role may open with other
+# closed-class words: a determiner ("the chief"), a preposition ("of the Environment Agency", "as
+# interim chief"), a relative "who" ("who chairs the fire authority"), an adverb ("once a watch
+# commander", "soon to become").
+CLAUSE_OPENERS = {
+    "i", "me", "we", "us", "you", "he", "him", "she", "it", "they", "them",
+    "which", "what", "where", "when", "why", "how", "whether", "whatever", "whoever", "that",
+    "and", "or", "but", "nor", "yet", "so", "if", "because", "although", "though", "while", "whereas", "unless",
+    "until", "than",
+    "is", "are", "was", "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "will",
+    "would", "shall", "should", "can", "could", "may", "might", "must",
+}
+# Closed-class words inside a role written before a name ("head of the service", "fire and rescue").
+ROLE_INNER_WORDS = {"of", "the", "and", "&"}
+# A number or a word that starts with a digit (an age, "56", "the 30-year-old", a year): no post.
+NUMBER_WORD = re.compile(r"\d")
+# A full stop ending a word that is no title or initial: a sentence ended inside the phrase.
+SENTENCE_STOP = re.compile(r"(?<![A-Z])(?<!\b[A-Z][a-z])\.(?:\s|$)")
+SPEECH_VERB_WORD = re.compile(VERB, re.IGNORECASE)
 POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
 # "PCC John Campion and Chief Constable David Shaw": the body before "and" is the first person's.
@@ -532,6 +574,40 @@ def _looks_like_role(segment: str) -> bool:
     return name is None
 
 
+def _open_class(word: str) -> bool:
+    """Whether ``word`` can name a post: not a closed-class word, a number or a time word."""
+    lowered = word.lower().strip(".")
+    return bool(lowered) and lowered not in CLOSED_CLASS_WORDS and lowered not in TIME_WORDS and not (
+        NUMBER_WORD.match(lowered))
+
+
+@functools.lru_cache(maxsize=8192)
+def is_role_phrase(role: str | None) -> bool:
+    """Whether ``role`` can be a speaker's role or description ("chief fire officer", "leader of
+    the council", "of the Environment Agency", "who chairs the fire authority"): it holds a word
+    that can name a post (not only closed-class words, numbers or time words: "But", "which",
+    "him", "56", "Today", "one of them"), it does not open with a closed-class word that starts a
+    clause rather than a noun phrase ("He welcomed ...", "where Telford ...", "were commended by
+    ...") or with a speech verb ("said chief fire officer"), and no sentence ends inside it
+    ("Malvern." from "... and Malvern. Jan Lockett"); a capitalised word is a name unless it is a
+    word of posts or bodies, and a name alone ("Wrekin", "Telford") is no role."""
+    words = _words(role or "")
+    if not words or SENTENCE_STOP.search(role):
+        return False
+    first = words[0].lower()
+    if first in CLAUSE_OPENERS or SPEECH_VERB_WORD.fullmatch(first):
+        return False
+    # a capitalised word outside the vocabulary of posts and bodies is a name (a place's or a
+    # person's: "Wrekin", "Shropshire"), and a name alone is not a role
+    return any(_open_class(word) and (not _is_capitalised(word) or word.isupper() or word.lower() in ROLE_WORDS
+                                      or word.lower() in ROLE_OR_PERSON_NOUNS or word.lower() in ORGANISATION_WORDS)
+               for word in words)
+
+
+def _role_or_none(role: str | None) -> str | None:
+    return role if role and is_role_phrase(role) else None
+
+
 class QuoteAttributor:
     """Attributes the quotations of one article, remembering speakers for pronouns and surnames."""
 
@@ -676,12 +752,15 @@ class QuoteAttributor:
 
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, remember it, and settle
-        the body the speaker speaks for (see ``_settle_body``)."""
+        the body the speaker speaks for (see ``_settle_body``). A role that cannot be one
+        (``is_role_phrase``: "which", "56", "He welcomed the sentences") is dropped."""
+        speaker.role = _role_or_none(speaker.role)
         organisation = self._spokesperson_of(speaker, quote_start)
         if organisation is not None:
             speaker.role = f"{speaker.name} for {organisation.name}"
             speaker.start, speaker.end = organisation.start, organisation.end
         speaker = self._complete(speaker, quote_start)
+        speaker.role = _role_or_none(speaker.role)
         speaker.entity_id = self._settle_body(speaker)
         return speaker
 
@@ -880,8 +959,14 @@ class QuoteAttributor:
             return None   # a lone word is a person only as "Taylor says", with "Taylor Robinson" elsewhere
         if titled or preceded_by_role or according or PERSON_CONTINUATION.match(after):
             offset = match.start() + len(" ".join(words[:index])) + (1 if index else 0)
-            if index:
-                self._people_roles[offset] = " ".join(words[:index])   # "Chief Fire Officer Nathan Travis"
+            if index > first:
+                # "Chief Fire Officer Nathan Travis"; the run's words before a full stop belong to
+                # another sentence ("Malvern. Jan Lockett"), and a leading closed-class word is no
+                # part of the role ("But Councillor Roger Evans", "Today Mr Campion")
+                role_words = words[first:index]
+                while role_words and role_words[0].lower() in NOT_ROLE_OPENING_WORDS:
+                    role_words = role_words[1:]
+                self._people_roles[offset] = _role_or_none(" ".join(role_words))
             return offset, " ".join(name_words)
         return None
 
@@ -924,14 +1009,20 @@ class QuoteAttributor:
             phrase: list[str] = []
             if window[-1:].isspace():
                 for word in reversed(window.split()[-6:]):
-                    if not ROLE_BEFORE_WORD.fullmatch(word):
+                    # a role before a name is a noun phrase: it stops at a closed-class word other
+                    # than "of", "the", "and" ("find a replacement for | chief constable David
+                    # Shaw", "were commended by | chief fire officer Rod Hammerton") and at a
+                    # speech verb ("said | chief fire officer Mark Yates")
+                    if not ROLE_BEFORE_WORD.fullmatch(word) or (
+                            word.lower() in CLOSED_CLASS_WORDS and word.lower() not in ROLE_INNER_WORDS) or (
+                            SPEECH_VERB_WORD.fullmatch(word)):
                         break
                     phrase.insert(0, word)
             role = None
             if phrase and phrase[-1].lower() in CONTENT_ROLE_WORDS:
                 while phrase and phrase[0].lower() in NOT_ROLE_LEAD_WORDS:
                     phrase = phrase[1:]
-                role = " ".join(phrase) or None
+                role = _role_or_none(" ".join(phrase))
             self._people_roles[offset] = role
         return self._people_roles[offset]
 
@@ -1506,6 +1597,9 @@ ORGANISATION_WORDS = {
     "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
     "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",
 }
+# Words that open a run of capitalised words before a name without being part of its role
+# ("But Councillor Roger Evans", "Today Mr Campion").
+NOT_ROLE_OPENING_WORDS = CLAUSE_OPENERS | LEADING_FUNCTION_WORDS | TIME_WORDS
 AUTHOR_WORDS = {"author", "authors", "writer", "writers"}
 NEWSPAPER_WORDS = {"news", "star", "times", "gazette", "advertiser", "journal", "echo", "observer", "herald", "mercury"}
 DOCUMENT_OR_AUTHOR_WORDS = DOCUMENT_WORDS | AUTHOR_WORDS

@@ -780,3 +780,45 @@ def test_speaker_agreement_reads_the_labelled_name_not_its_role_or_a_pronoun():
     assert _same_speaker("Della Cannings", None) is False
     # "he" names no one: the analyser's answer cannot be checked against it.
     assert _same_speaker("he", "Mark Yates") is None and _same_speaker("She", None) is None
+
+
+@pytest.mark.parametrize("role, ok", [
+    ("chief fire officer", True), ("leader of the council", True), ("PCC", True), ("Chairman", True),
+    ("of the Environment Agency", True), ("who chairs the fire authority", True), ("once a watch commander", True),
+    ("the county's chief fire officer", True), ("Malvern mayor", True), ("as interim chief", True),
+    # closed-class words, numbers and time words alone
+    ("But", False), ("which", False), ("him", False), ("The", False), ("one of them", False), ("56", False),
+    ("Today", False), ("year", False), ("the 30-year-old", False),
+    # a clause, a speech verb, a sentence boundary, a place name alone
+    ("He praised the crews", False), ("where Ludlow", False), ("were thanked by station manager", False),
+    ("said station manager", False), ("Bromyard.", False), ("Ludlow", False), ("", False), (None, False),
+])
+def test_is_role_phrase(role, ok):
+    from nlp.quotes import is_role_phrase
+    assert is_role_phrase(role) is ok
+
+
+@pytest.mark.parametrize("text, speaker, role", [
+    # a conjunction or an adverb opening the sentence is no part of the role
+    ('Members argued for hours.\n\nBut Councillor Amy Rowe (Green, Clun) said the rota was unsafe.\n\n'
+     '"Crews are tired and the public knows it," she said.', "Councillor Amy Rowe", None),
+    ('Today Mr Pickering wrote to every parish.\n\n"No station will shut while I chair the board," he said.',
+     "Mr Pickering", None),
+    # a relative word before the name
+    ('Critics attacked the merger, which Coun Tolley called "a costly mistake for every taxpayer here".',
+     "Coun Tolley", None),
+    # an age in apposition
+    ('Mr Harker, 61, said: "I have served this town for thirty years and never seen such cuts."',
+     "Mr Harker", None),
+    # a sentence ends inside the capitalised run before the name
+    ('Villages affected include Clun, Bishop\'s Castle and Ludlow. Jane Pike, of the parish council, objected.\n\n'
+     '"We were never asked about any of this," she said.', "Jane Pike", None),
+    # a role before a name is a noun phrase: it stops at a preposition, an auxiliary or a speech verb
+    ('The first job was to find a successor for chief constable Tom Hale, who retires in May.\n\n'
+     '"Policing this county has been the privilege of my life," he said.', "Tom Hale", "chief constable"),
+    ('The recruits were thanked by station manager Lucy Brand, who spoke at the ceremony.\n\n'
+     '"You will be called at three in the morning and you will go," she said.', "Lucy Brand", "station manager"),
+])
+def test_roles_are_noun_phrases_or_none(analyser, text, speaker, role):
+    quote = quotes_of(analyser, text)[-1]
+    assert (quote["speaker"], quote["speaker_role"]) == (speaker, role)
