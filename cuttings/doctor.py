@@ -18,7 +18,6 @@ from cuttings import store
 from cuttings.nightly import hours_since, pid_alive
 
 
-
 @dataclass
 class Check:
     name: str
