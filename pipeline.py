@@ -277,6 +277,7 @@ def demo(ctx, report_dir):
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
     db_path = Path(db_explicit) if db_explicit else paths.demo_db()
+    report_dir = paths.check_output_dir(report_dir or db_path.parent / f"{db_path.stem}-reports")  # before the crawl
     analyser = load_analyser()
     classifier = load_classifier(required=False)
     if classifier is None:
@@ -293,7 +294,7 @@ def demo(ctx, report_dir):
     classified = do_classify(db, classifier, analyser.version)
     from cuttings.report import build_digest
     digest = build_digest(db)
-    written = write_digest(db, report_dir or db_path.parent / f"{db_path.stem}-reports", digest=digest)
+    written = write_digest(db, report_dir, digest=digest)
     click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
     click.echo("")
     click.echo(demo_summary(db, digest))
@@ -397,6 +398,7 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
+    paths.check_output_dir(models_dir(models_path))  # a --models under a file: one line before minutes of work
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, corpus, scheme=scheme)

@@ -195,3 +195,23 @@ def test_run_report_settings_not_checked_when_the_report_is_skipped(tmp_path):
     nightly._check_report_options(options)  # no error: the report stage will not run
     with pytest.raises(nightly.UserError, match="'pdf'"):
         nightly._check_report_options(nightly.NightlyOptions(report_formats=("pdf",)))
+
+
+# ---------------------------------------------------------------------------------------------
+# long commands check where they will write before the work (minutes of crawling or training)
+# ---------------------------------------------------------------------------------------------
+
+def test_demo_report_dir_under_a_file_refused_before_the_crawl(tmp_path, a_file):
+    work = tmp_path / "work"
+    work.mkdir()
+    report_dir = a_file / "reports"
+    result = invoke_cli("--db", str(work / "demo.db"), "demo", "--report-dir", str(report_dir))
+    assert one_error_line(result) == f"Error: cannot write to {report_dir}: {a_file} is a file, not a folder"
+    assert files_under(work) == []
+
+
+def test_models_folder_under_a_file_refused_before_any_learning(tmp_path, a_file):
+    models = a_file / "models"
+    result = invoke_cli("--db", str(tmp_path / "none.db"), "train", "--models", str(models))
+    assert one_error_line(result) == f"Error: cannot write to {models}: {a_file} is a file, not a folder"
+    assert files_under(tmp_path) == ["notes.txt"]
