@@ -740,7 +740,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     Example:
 
         cuttings analyse-text article.txt page.html
-        echo "Fire chief praised\\nHWFRS crews ..." | cuttings analyse-text -
+        printf "Fire chief praised\\nHWFRS crews rescued a family.\\n" | cuttings analyse-text -
     """
     from nlp.entities import document_text
     documents = [read_input(name) for name in inputs]

@@ -17,8 +17,6 @@ from pathlib import Path
 from cuttings import store
 from cuttings.nightly import hours_since, pid_alive
 
-STOPPED_AFTER_RUNS = 3
-
 
 @dataclass
 class Check:
@@ -235,12 +233,10 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
     stopped, failing, warned = [], [], []
     for source_id in source_ids:
-        runs = store.recent_source_runs(conn, source_id, limit=50)
+        runs = store.recent_source_runs(conn, source_id, limit=1)
         if not runs:
             continue
-        recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]
-        if len(recent) == STOPPED_AFTER_RUNS and not any(r["articles_new"] for r in recent) and any(
-                r["articles_new"] for r in earlier):
+        if store.stopped_yielding(conn, source_id):
             stopped.append(source_id)
         if runs[0]["errors"] and not runs[0]["articles_stored"]:
             failing.append(f"{source_id} ({runs[0]['errors']} errors)")
@@ -249,7 +245,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
     checks = []
     if stopped:
         checks.append(Check("sources yielding", "warning",
-                            f"no new articles in the last {STOPPED_AFTER_RUNS} runs: {', '.join(stopped)}",
+                            f"no new articles in the last {store.STOPPED_AFTER_RUNS} runs: {', '.join(stopped)}",
                             "open the site: a redesign or moved feed usually needs new feeds/sections/selectors "
                             "in data/sources.toml"))
     if failing:

@@ -313,11 +313,14 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
         return {"kind": kind, "article_id": story["article_id"], "headline": story["headline"],
                 "url": story["url"], "outlet": story["outlet"], **extra}
 
-    def capped(found: list[dict], more: dict) -> None:
+    def capped(found: list[dict], what, **more) -> None:
+        """``what(noun)``: the stories left out, given the noun ("story" for one, else "stories")."""
         found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
         items.extend(found[:ATTENTION_PER_GROUP])
-        if len(found) > ATTENTION_PER_GROUP:
-            items.append({"kind": "more", "more": len(found) - ATTENTION_PER_GROUP, **more})
+        left = len(found) - ATTENTION_PER_GROUP
+        if left > 0:
+            items.append({"kind": "more", "more": left,
+                          "what": what("story" if left == 1 else "stories"), **more})
 
     for entity in entities:
         found = []
@@ -326,11 +329,11 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
             if tone and tone["label"] == "negative":
                 found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
                                         confidence=tone["confidence"]))
-        capped(found, {"what": f"negative stories about {entity['short_name']}", "entity_id": entity["id"]})
-    for label in ("against", "favour"):
+        capped(found, lambda noun, name=entity["short_name"]: f"negative {noun} about {name}", entity_id=entity["id"])
+    for label, words in (("against", "against"), ("favour", "in favour of")):
         found = [story_item("stance", story, label=label, confidence=story["stance"]["confidence"])
                  for story in stories if story["stance"] and story["stance"]["label"] == label]
-        capped(found, {"what": f"stories {label} the governance change"})
+        capped(found, lambda noun, words=words: f"{noun} {words} the governance change")
     for entity in entities:
         info = spikes[entity["id"]]
         if info["spike"]:
@@ -444,7 +447,9 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
 
 
 def _health(db: Database) -> tuple[dict | None, list[dict]]:
-    """The last crawl run and warnings about it: failed status, sources with errors or no articles."""
+    """The last crawl run and warnings about it: failed status; sources with errors, that stored no
+    articles with errors or rejected pages, or that stopped yielding (``store.stopped_yielding``:
+    a crawl that found only stories already stored is healthy)."""
     run = next(iter(db.query("SELECT * FROM crawl_runs ORDER BY started_at DESC, id DESC LIMIT 1")), None)
     if run is None:
         return None, [{"source_id": None, "outlet": None, "level": "warning",
@@ -468,8 +473,10 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         if source_run is None:
             problems.append("not crawled in the last run")
         else:
-            if source_run["articles_stored"] == 0:
+            if source_run["articles_stored"] == 0 and (source_run["errors"] or source_run["pages_rejected"]):
                 problems.append("no articles")
+            elif store.stopped_yielding(db, source["id"]):
+                problems.append(f"no new stories in the last {store.STOPPED_AFTER_RUNS} crawls")
             if source_run["warning"]:
                 problems.append(source_run["warning"])
         if problems:
@@ -787,7 +794,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
     for entity in digest["entities"]:
         entity_id = entity["id"]
-        lines.append(f"{bullet} {esc(entity['short_name'])}: {charts['totals'][entity_id]} stories, "
+        total = charts["totals"][entity_id]
+        lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {'story' if total == 1 else 'stories'}, "
                      f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
     stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
     lines.append(f"{bullet} Stance on fire governance: {stance_totals}")

@@ -152,4 +152,7 @@ def test_rerun_duplicates_nothing(demo_db, trained_models, tmp_path):
     assert second[0] <= 0.05 * first[0]
     assert "analysed 0 articles, classified 0" in result.stdout.decode()
     assert "digest: 0 new stories since the last digest" in result.stdout.decode()  # not the totals again
+    # a re-crawl that finds only stored stories is healthy: the digest warns about no outlet
+    digest = max(beside.glob("digest-*.md"), key=lambda path: path.stat().st_mtime).read_text(encoding="utf-8")
+    assert "no articles" not in digest and "Nothing needs attention" in digest
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from markdown_it import MarkdownIt
 
-from cuttings import report
+from cuttings import report, store
 from tests.report_fixtures import HOSTILE_TITLE, LAST_REPORT_UNTIL, MODEL_REPORTS, MODEL_VERSIONS, NOW, article_id, build_sample_db
 
 CHROMIUM = shutil.which("chromium")
@@ -130,6 +130,27 @@ def test_charts_and_health(db, digest):
     assert not [w for w in digest["health"] if w["source_id"] == "hereford_times"]
 
 
+def test_a_crawl_that_found_only_stored_stories_is_healthy_until_a_source_stops_yielding(db):
+    """An incremental crawl that stores nothing new is no warning; a source whose last
+    STOPPED_AFTER_RUNS crawls stored nothing new, after one that did, is (as `cuttings doctor` says)."""
+    health = {w["source_id"]: w["message"] for w in report._health(db)[1]}
+    assert "no articles" in health["shropshire_star"]  # stored nothing, with errors: flagged
+    # the fixture's crawl stored new Hereford Times stories; the next crawls find only stored ones
+    for day in range(25, 25 + store.STOPPED_AFTER_RUNS):
+        with store.clock(f"2026-11-{day}T02:00:00Z"):
+            run = store.start_run(db, "crawl")
+            store.finish_run(db, run, "ok", pages_fetched=12, articles_new=0, errors=0)
+        store.save_source_runs(db, [{"crawl_run_id": run, "source_id": source_id, "found_by_links": 40,
+                                     "pages_fetched": 4, "articles_stored": new, "articles_new": new}
+                                    for source_id, new in (("hereford_times", 0), ("shropshire_star", 0),
+                                                           ("worcester_news", int(day == 26)))])
+        health = {w["source_id"]: w["message"] for w in report._health(db)[1]}
+        assert "worcester_news" not in health and "shropshire_star" not in health
+        if day < 24 + store.STOPPED_AFTER_RUNS:
+            assert "hereford_times" not in health  # nothing new, nothing wrong: healthy
+    assert health["hereford_times"] == f"no new stories in the last {store.STOPPED_AFTER_RUNS} crawls"
+
+
 class _TagCollector(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
@@ -246,6 +267,26 @@ def test_attention_block_stays_short(db):
         report.build_digest(db, now=NOW), plain=True)
 
 
+
+def test_attention_more_lines_read_as_english(db):
+    """One story left out is "1 more story"; stance lines say "in favour of"."""
+    stance_stories = [item for item in report.build_digest(db, now=NOW)["attention"] if item["kind"] == "stance"]
+    existing = sum(1 for item in stance_stories if item["label"] == "favour")
+    with db.atomic():
+        for n in range(report.ATTENTION_PER_GROUP + 1 - existing):
+            cur = db.execute(
+                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+                "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
+                [f"https://x/f{n}", f"https://x/f{n}", f"Case made {n}", "2026-11-23T12:00:00Z",
+                 f"2026-11-23T13:0{n}:00Z", NOW, f"f{n}"])
+            db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
+                       "model_version, created_at) VALUES (?, 'stance_governance', '', 'favour', 0.9, 0, "
+                       "'stance-2026.11.1', ?)", [cur.lastrowid, NOW])
+    text = report.render_markdown(report.build_digest(db, now=NOW), plain=True)
+    assert "... and 1 more story in favour of the governance change below" in text
+    assert "favour the governance change" not in text.replace("in favour of the governance change", "")
+
+
 def _positions(text: str, markers: list[str]) -> list[int]:
     return [text.index(marker) for marker in markers]
 
@@ -288,7 +329,7 @@ def test_confidence_in_words_and_not_rated(db, digest):
     assert charts["tone"]["wm_pcc"] == {
         label: db.execute(f"SELECT coalesce(sum(tone_{label}), 0) FROM entity_daily WHERE entity_id = 'wm_pcc' "
                           "AND day >= ?", [charts["days"][0]]).fetchone()[0] for label in report.TONES}
-    assert "H&W Fire Authority: 1 stories, share of voice 4%, tone not rated" in text
+    assert "H&W Fire Authority: 1 story, share of voice 4%, tone not rated" in text
     assert html.count("not rated") >= 3
     # entity_daily says NULL (not rated), never 0, for a body no tone model covers
     rows = db.execute("SELECT tone_negative, tone_rated FROM entity_daily WHERE entity_id = 'hw_fire_authority'").fetchall()

@@ -122,6 +122,20 @@ def recent_source_runs(db, source_id: str, *, before_run: int | None = None, lim
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+# A source whose last this many runs stored no new article, though earlier ones did, has stopped
+# yielding (usually a redesign or a moved feed): `cuttings doctor` and the digest say so.
+STOPPED_AFTER_RUNS = 3
+
+
+def stopped_yielding(db, source_id: str) -> bool:
+    """Whether the source's last ``STOPPED_AFTER_RUNS`` runs stored no new article although an earlier
+    run did (an incremental crawl that finds only stored stories is otherwise healthy)."""
+    runs = recent_source_runs(db, source_id, limit=50)
+    recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]
+    return (len(recent) == STOPPED_AFTER_RUNS and not any(r["articles_new"] for r in recent)
+            and any(r["articles_new"] for r in earlier))
+
+
 def record_reports(db: Database, digest: dict, formats, paths) -> None:
     """Add one ``reports`` row per written digest file; the next digest starts at ``digest["until"]``."""
     with db.atomic():
