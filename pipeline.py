@@ -404,10 +404,11 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
         analyse_records(records, load_analyser())
         out = models_dir(models_path)  # train_models makes it, once there is something to train on
         checks = f"{folds}-fold CV" + (", held-out slices" if slices else "")
-        # A bar counting the models saved (one per task), with the elapsed time: minutes of work.
+        # A bar counting the models saved (one per task), with the elapsed time and the step under
+        # way ("tone: leave-one-slice-out (7 slices)"): minutes of work.
         with progress_bar(f"training classifiers on {len(records)} articles ({checks})", len(scheme.tasks)) as advance:
             cards = train_models(records, scheme, out, features=features, folds=folds, slices=slices,
-                                 progress=lambda message: advance() if ": saved " in message else None)
+                                 progress=lambda message: advance(int(": saved " in message), message))
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:

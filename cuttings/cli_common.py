@@ -117,14 +117,20 @@ def show_progress() -> bool:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None):
-    """Yield an ``advance(n=1)`` callable; a rich bar on a terminal, silent otherwise."""
+    """Yield an ``advance(n=1, step=None)`` callable; a rich bar on a terminal, silent otherwise.
+    ``step``: what is being done now, shown after the description (long steps of few units)."""
     if not show_progress() or (total is not None and total == 0):
-        yield lambda n=1: None
+        yield lambda n=1, step=None: None
         return
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+
+        def advance(n: int = 1, step: str | None = None) -> None:
+            progress.update(task, advance=n, **({"description": f"{description}: {step}"} if step else {}))
+            if step:
+                progress.refresh()  # a new step shows at once (steps are few and long)
+        yield advance
 
 
 def fail(message: str) -> None:

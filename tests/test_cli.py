@@ -138,3 +138,25 @@ def test_extract_command_on_stored_page():
 def test_extract_missing_file():
     result = run_cli("extract", "no/such/page.html")
     assert result.returncode != 0 and "Traceback" not in result.stderr.decode()
+
+
+def test_progress_bar_shows_the_step_under_way_on_a_terminal_and_nothing_otherwise(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from cuttings import cli_common
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_common, "err_console", Console(file=screen, force_terminal=True, width=120))
+    monkeypatch.setattr(cli_common, "show_progress", lambda: True)
+    with cli_common.progress_bar("training classifiers", 3) as advance:
+        advance(0, "tone: leave-one-slice-out (7 slices)")
+        advance(1, "tone: saved tone-1")
+    shown = screen.getvalue()
+    assert "training classifiers: tone: leave-one-slice-out (7 slices)" in shown
+    assert "training classifiers: tone: saved tone-1" in shown and "1/3" in shown
+    monkeypatch.setattr(cli_common, "show_progress", lambda: False)
+    screen.truncate(0)
+    with cli_common.progress_bar("training classifiers", 3) as advance:
+        advance(1, "tone: saved tone-1")
+    assert screen.getvalue() == ""
