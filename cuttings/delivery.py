@@ -128,13 +128,12 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
     newest other headlines. Headlines are crawled text: ``&``, ``<`` and ``>`` are escaped as
     Slack requires, so a headline cannot inject a mention (``<!channel>``) or a link.
     """
-    from cuttings.report import attention_text
+    from cuttings.report import attention_text, story_noun
 
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
-    stories_word = "story" if summary["stories"] == 1 else "stories"
-    lines = [f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {stories_word}"
+    lines = [f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {story_noun(summary['stories'])}"
              + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
     attention = [item for item in digest.get("attention", []) if item.get("kind") != "more"]
     seen: set[int] = {item["article_id"] for item in attention[:max_items] if item.get("article_id") is not None}

@@ -314,13 +314,13 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
                 "url": story["url"], "outlet": story["outlet"], **extra}
 
     def capped(found: list[dict], what, **more) -> None:
-        """``what(noun)``: the stories left out, given the noun ("story" for one, else "stories")."""
+        """``what(noun)``: the stories left out, given their noun (``story_noun``)."""
         found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
         items.extend(found[:ATTENTION_PER_GROUP])
         left = len(found) - ATTENTION_PER_GROUP
         if left > 0:
             items.append({"kind": "more", "more": left,
-                          "what": what("story" if left == 1 else "stories"), **more})
+                          "what": what(story_noun(left)), **more})
 
     for entity in entities:
         found = []
@@ -486,6 +486,11 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         warnings.append({"source_id": source_id or None, "outlet": source_id or None, "level": "warning",
                          "message": "errors: " + ", ".join(kinds)})
     return dict(run), warnings
+
+
+def story_noun(count: int) -> str:
+    """"story" for one, else "stories"."""
+    return "story" if count == 1 else "stories"
 
 
 # The tasks whose labels the digest shows, in the order it names them.
@@ -787,15 +792,14 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines.append("")
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
-    stories_word = "story" if summary["stories"] == 1 else "stories"
-    lines.append(f"{summary['stories']} new {stories_word}" + (f" ({counts})" if counts else "")
+    lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on fire governance: {stance}.")
     charts = digest["charts"]
     lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
     for entity in digest["entities"]:
         entity_id = entity["id"]
         total = charts["totals"][entity_id]
-        lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {'story' if total == 1 else 'stories'}, "
+        lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {story_noun(total)}, "
                      f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
     stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
     lines.append(f"{bullet} Stance on fire governance: {stance_totals}")
