@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from cuttings import labelling
+from cuttings import labelling, paths
 from cuttings.cli_common import fail, pass_context
 
 
@@ -31,7 +31,8 @@ def default_annotator() -> str:
               help="Name stored with every label.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              default=None, help="Write every human label to FILE as JSONL (corpus record format).")
+              default=None, help="Write every human label to FILE as JSONL (corpus record format); missing "
+                                 "folders are created.")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Add the labels in FILE (JSONL, corpus record format).")
 @pass_context
@@ -59,6 +60,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     except labelling.LabellingError as exc:
         fail(str(exc))
     interactive = export_path is None and import_path is None
+    if export_path is not None:
+        paths.check_output_file(export_path)  # before the import: a bad path is refused before anything is done
     if interactive and not sys.stdin.isatty():
         fail("label needs an interactive terminal; use --export/--import for files")
     db = ctx.open_db()

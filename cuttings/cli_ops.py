@@ -38,8 +38,10 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
 
     One run at a time per database (a lock beside it); a second run exits at once
     with code 3. Each stage resumes where a crashed run stopped. Exit codes:
-    0 ok, 1 configuration error, 2 fatal error or interrupted, 3 already running,
-    4 partial (some sources or a stage failed, the rest ran).
+    0 ok, 1 configuration error (nothing ran), 2 fatal error or interrupted,
+    3 already running, 4 partial (some sources or a stage failed, the rest ran),
+    5 storage error (the database could not be written: disk full, I/O error; what was
+    not stored is fetched again next run). Details: docs/operations.md.
 
     Example (in cron):
 
@@ -92,8 +94,9 @@ def run_report_lines(result, log_path) -> list[str]:
     return lines
 
 
-@click.command()
-@click.option("--print", "print_", is_flag=True, required=True, help="Print the lines (nothing is installed).")
+@click.command(options_metavar="--print [OPTIONS]")
+@click.option("--print", "print_", is_flag=True,
+              help="Required: print the lines (schedule never installs anything itself).")
 @click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab line (default).")
 @click.option("--systemd", "kind", flag_value="systemd", help="A systemd service and timer.")
 @click.option("--at", "at", default="02:30", show_default=True, help="Time of day (HH:MM, local time).")
@@ -103,14 +106,19 @@ def run_report_lines(result, log_path) -> list[str]:
 def schedule(ctx, print_, kind, at, log_file):
     """Print a crontab line or systemd units that run `cuttings run` nightly for this install.
 
-    Uses the absolute paths of this environment's `cuttings`, the database and the
-    working directory. Install them yourself (see docs/operations.md).
+    Needs --print: it only prints, it installs nothing. Uses the absolute paths of this
+    environment's `cuttings`, the database and the working directory. Install them yourself
+    (see docs/operations.md).
 
-    Example:
+    Examples:
 
+        cuttings schedule --print
         cuttings --db /srv/cuttings/cuttings.db schedule --print --systemd
     """
     from cuttings.nightly import cron_line, systemd_units
+    if not print_:
+        fail("schedule installs nothing, it prints the lines for you to install: add --print "
+             "(`cuttings schedule --print` for a crontab line, `--print --systemd` for systemd units)")
     try:
         hour, minute = (int(part) for part in at.split(":"))
         if not (0 <= hour <= 23 and 0 <= minute <= 59):
@@ -189,7 +197,8 @@ def db_backup(ctx, dest, keep):
     """Copy the database safely while it is in use, then check the copy.
 
     Uses SQLite's online backup API, then `PRAGMA integrity_check` on the copy. DEST
-    is a file, or a directory (existing, or ending in /) that gets a timestamped file.
+    is a file, or a directory (existing, or ending in /) that gets a timestamped file
+    (cuttings-YYYYMMDDTHHMMSSZ.db; -2, -3 ... for another backup in the same second).
 
     Example:
 

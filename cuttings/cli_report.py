@@ -118,7 +118,8 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True,
-              help="CSV (one row per story) or JSON Lines.")
+              help="csv (one row per story), jsonl (JSON Lines) or xlsx (sheets of stories, quotes and "
+                   "syndication; needs --out FILE).")
 @click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
 @click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
 @click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")

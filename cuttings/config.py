@@ -104,9 +104,9 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: not UTF-8 text") from None
 
 
 _TYPE_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a string",
@@ -159,7 +159,7 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
     """Read a sources file. ``base`` replaces ``{base}`` in URLs (the demo site's address)."""
     path = Path(path) if path else paths.config_file("sources.toml")
     text_data = _read_toml(path)
-    name = path.name
+    name = str(path)  # the path as given (full for the defaults), as `cuttings doctor` shows it
     crawl_table = text_data.get("crawl", {})
     known_settings = set(CrawlSettings.__dataclass_fields__)
     unknown = set(crawl_table) - known_settings

@@ -29,3 +29,8 @@ class DatabaseNotFound(StoreError):
 class NotCuttingsDatabase(StoreError):
     """The file given as the database is not one of cuttings' (empty, not SQLite, or another
     application's database); it was left untouched."""
+
+
+class OutputPathError(CuttingsError):
+    """An output file or folder that cannot be written (its parent is a file, or read-only);
+    the message names the path."""

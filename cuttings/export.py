@@ -25,6 +25,7 @@ from typing import IO, Any, Iterator
 
 from sqlite_utils import Database
 
+from cuttings import paths
 from cuttings.errors import CuttingsError
 
 FORMATS = ("csv", "jsonl", "xlsx")
@@ -101,8 +102,7 @@ def _open(out: str | Path | IO[str]) -> Iterator[IO[str]]:
     elif str(out) == "-":
         yield sys.stdout
     else:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = paths.output_file(out)
         with path.open("w", encoding="utf-8", newline="") as handle:
             yield handle
 
@@ -185,7 +185,7 @@ def export_xlsx(db: Database, path: Path, sql: str, params: list[Any]) -> int:
     """Write stories (``sql``), their quotes and their syndication to an XLSX workbook; returns the story count."""
     from openpyxl import Workbook
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.output_file(path)
     workbook = Workbook(write_only=True)
     count = _xlsx_sheet(workbook, "stories", db.execute(sql, params))
     ids = json.dumps([row[0] for row in db.execute(f"SELECT article_id FROM ({sql})", params)])

@@ -32,8 +32,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.errors import CuttingsError
+from nlp.corpus import invalid_json_message
 from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme
 
 REJECTED = "__rejected__"
@@ -609,7 +610,7 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
 def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
     """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
     count = 0
-    with Path(path).open("w", encoding="utf-8") as handle:
+    with paths.output_file(path).open("w", encoding="utf-8") as handle:
         for article_id, rec, article in labelled_articles(db, tasks):
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
                       "title": article["title"], "body": article["body"],
@@ -696,7 +697,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LabellingError(f"{where}: invalid JSON: {exc.msg}") from None
+            raise LabellingError(invalid_json_message(path, line_no, exc)) from None
         parsed.append((line_no, raw, validate_record(raw, tasks, where)))
     summary.records = len(parsed)
     with store.transaction(db):

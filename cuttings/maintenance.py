@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.errors import CuttingsError
 
 BACKUP_PREFIX = "cuttings-"
@@ -54,22 +55,25 @@ def cutoff(days: int, now: dt.datetime | None = None) -> str:
 def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None = None,
                     now: dt.datetime | None = None) -> BackupResult:
     """Copy the live database to ``dest`` (a file, or a directory for a timestamped file), check
-    the copy and, for a directory with ``keep``, delete all but the newest ``keep`` backups."""
+    the copy and, for a directory with ``keep``, delete all but the newest ``keep`` backups.
+
+    In a directory the copy is ``cuttings-YYYYMMDDTHHMMSSZ.db``, or ``...Z-2.db``, ``-3`` ... when
+    a backup of the same second is there already (or being written): a backup never replaces
+    another."""
     into_directory = Path(dest).is_dir() or str(dest).endswith(os.sep)
     dest = Path(dest)
     if into_directory:
-        dest.mkdir(parents=True, exist_ok=True)
+        paths.output_dir(dest)
         stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-        target = dest / f"{BACKUP_PREFIX}{stamp}.db"
+        target, partial = _reserve_backup_name(dest, stamp)
     else:
         if keep is not None:
             raise BackupError("--keep needs DEST to be a directory")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        target = dest
-    if Path(db_path).resolve() == target.resolve():
-        raise BackupError("the backup destination is the database itself")
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+        target = paths.output_file(dest)
+        if Path(db_path).resolve() == target.resolve():
+            raise BackupError("the backup destination is the database itself")
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
     try:
         problems = store.backup_copy(db_path, partial)
     except store.StoreError as exc:
@@ -81,11 +85,50 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
     os.replace(partial, target)
     removed = []
     if into_directory and keep is not None:
-        backups = sorted(dest.glob(f"{BACKUP_PREFIX}*.db"))
-        for old in backups[:-keep]:
-            old.unlink()
+        for old in backups_in(dest)[:-keep]:
+            try:
+                old.unlink()
+            except FileNotFoundError:  # another backup's pruning took it first
+                continue
             removed.append(old)
     return BackupResult(target, target.stat().st_size, removed)
+
+
+_BACKUP_NAME = re.compile(re.escape(BACKUP_PREFIX) + r"(\d{8}T\d{6}Z)(?:-(\d+))?\.db")
+
+
+def _reserve_backup_name(folder: Path, stamp: str) -> tuple[Path, Path]:
+    """A backup file name of ``stamp`` that no other backup has, and its ``.partial`` file, created
+    empty and exclusively (``O_EXCL``) so that a backup started in the same second by another
+    process picks the next name instead of writing over this one. Numbers only go up within a
+    second (after the highest there, even if lower ones were pruned), so the names sort by age."""
+    taken = [int(match.group(2) or 1) for path in folder.glob(f"{BACKUP_PREFIX}{stamp}*")
+             if (match := _BACKUP_NAME.fullmatch(path.name.removesuffix(".partial"))) and match.group(1) == stamp]
+    for number in range(max(taken, default=0) + 1, 10_000):
+        target = folder / f"{BACKUP_PREFIX}{stamp}{'' if number == 1 else f'-{number}'}.db"
+        partial = target.with_name(target.name + ".partial")
+        if target.exists():
+            continue
+        try:
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # being written by another backup (or left by a crashed one)
+            continue
+        if target.exists():  # finished by another backup between the two checks
+            partial.unlink(missing_ok=True)
+            continue
+        return target, partial
+    raise BackupError(f"no free backup file name for {stamp} in {folder}")
+
+
+def backups_in(folder: str | Path) -> list[Path]:
+    """The backups ``backup_database`` wrote in ``folder``, oldest first: by their time stamp, then
+    by their number within the same second (``-2``, ``-3`` ...). Other files are left out."""
+    found = []
+    for path in Path(folder).glob(f"{BACKUP_PREFIX}*.db"):
+        match = _BACKUP_NAME.fullmatch(path.name)
+        if match:
+            found.append(((match.group(1), int(match.group(2) or 1)), path))
+    return [path for _key, path in sorted(found)]
 
 
 def prune_versions(db, keep_days: int, *, dry_run: bool = False, now: dt.datetime | None = None) -> PruneResult:

@@ -3,7 +3,8 @@
 Exit codes (``cuttings run``):
 
 * 0 ``EXIT_OK``: every stage ran and every source answered.
-* 1 ``EXIT_USER_ERROR``: bad configuration, missing models, unreadable database path.
+* 1 ``EXIT_USER_ERROR``: bad configuration, missing models, an unknown report format or a report
+  folder that cannot be written, unreadable database path.
 * 2 ``EXIT_FATAL``: nothing useful happened (the crawl fetched nothing and no stage ran),
   an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
 * 3 ``EXIT_ALREADY_RUNNING``: another run holds the lock; this one did nothing.
@@ -204,6 +205,7 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     before the lock is taken, so a mistake writes nothing."""
     try:
         config = _load_sources(options)
+        _check_report_options(options)
         _check_models_present(options)
         if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
             store.check_is_cuttings_database(Path(db_path), allow_new=True)
@@ -350,6 +352,21 @@ def _load_sources(options: NightlyOptions):
         return load_sources(options.sources_path)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+
+
+def _check_report_options(options: NightlyOptions) -> None:
+    """Refuse an unknown digest format or a report folder that cannot be written before any stage
+    runs (:class:`UserError`, :class:`~cuttings.errors.OutputPathError`): the night would otherwise
+    crawl and analyse, then fail at the report."""
+    if "report" in options.skip:
+        return
+    from cuttings import paths
+    from cuttings.report import FORMAT_SUFFIXES
+    unknown = [fmt for fmt in options.report_formats or () if fmt not in FORMAT_SUFFIXES]
+    if unknown:
+        raise UserError(f"--format: unknown report format(s) {', '.join(map(repr, unknown))} "
+                        f"(choose from {', '.join(FORMAT_SUFFIXES)})")
+    paths.check_output_dir(options.report_dir or paths.reports_dir())
 
 
 def _check_models_present(options: NightlyOptions) -> None:

@@ -98,3 +98,79 @@ def corpus_dir() -> Path:
 
 def demo_site_dir() -> Path:
     return package_data("demo_site")
+
+
+# ----------------------------------------------------------------------------------------------
+# output paths: every command that writes a file or a folder the user named goes through these
+# ----------------------------------------------------------------------------------------------
+
+def output_dir_problem(folder: str | Path) -> str | None:
+    """Why files cannot be written in ``folder`` (which may not exist yet: missing folders are
+    created), or None when they can. Creates nothing."""
+    import os
+    folder = Path(folder)
+    existing = folder
+    try:
+        while not existing.exists():  # the nearest folder that exists: the rest will be created in it
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        is_file = existing.exists() and not existing.is_dir()
+    except OSError as exc:  # a folder on the way that cannot be searched
+        return f"cannot reach {existing}: {exc.strerror or exc}"
+    if is_file:
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the folder {existing} is not writable"
+    return None
+
+
+def check_output_dir(folder: str | Path) -> Path:
+    """``folder`` as a Path if files can be written in it (once missing folders are created), else
+    :class:`~cuttings.errors.OutputPathError` naming it. Creates nothing."""
+    from cuttings.errors import OutputPathError
+    folder = Path(folder)
+    problem = output_dir_problem(folder)
+    if problem:
+        raise OutputPathError(f"cannot write to {folder}: {problem}")
+    return folder
+
+
+def check_output_file(path: str | Path) -> Path:
+    """``path`` as a Path if it can be written as a file (once missing folders are created), else
+    :class:`~cuttings.errors.OutputPathError` naming it. Creates nothing."""
+    import os
+    from cuttings.errors import OutputPathError
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"cannot write {path}: it is a folder")
+    problem = output_dir_problem(path.parent)
+    if problem:
+        raise OutputPathError(f"cannot write {path}: {problem}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"cannot write {path}: the file is read-only")
+    return path
+
+
+def _make_dirs(folder: Path, what: Path) -> None:
+    from cuttings.errors import OutputPathError
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a race, or storage the checks cannot see (read-only mount)
+        raise OutputPathError(f"cannot write {what}: cannot create the folder {folder}: "
+                              f"{exc.strerror or exc}") from None
+
+
+def output_dir(folder: str | Path) -> Path:
+    """Make ``folder`` (and missing parents) ready for files: checked as :func:`check_output_dir`."""
+    folder = check_output_dir(folder)
+    _make_dirs(folder, folder)
+    return folder
+
+
+def output_file(path: str | Path) -> Path:
+    """Make ``path`` ready to be written as a file: checked as :func:`check_output_file`, missing
+    parent folders created (as ``export`` and ``db backup`` always did)."""
+    path = check_output_file(path)
+    _make_dirs(path.parent, path)
+    return path

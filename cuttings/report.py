@@ -46,6 +46,7 @@ import jinja2
 from sqlite_utils import Database
 
 from cuttings import store
+from cuttings.paths import output_dir
 
 SPIKE_MIN_STORIES = 3
 SPIKE_SD = 2.0
@@ -872,8 +873,7 @@ def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] 
     if unknown:
         raise ValueError(f"unknown report format(s): {', '.join(unknown)} (choose from {', '.join(FORMAT_SUFFIXES)})")
     digest = digest or build_digest(db, since=since, now=now)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_dir(out_dir)  # missing folders made; a file in the way: one clear error
     stem = "digest-" + digest["until"].replace(":", "")
     renderers = {"html": render_html, "md": render_markdown,
                  "text": lambda d: render_markdown(d, plain=True)}

@@ -68,19 +68,29 @@ def load_jsonl(path: str | Path, scheme: Scheme, skip_bad_records: bool = False)
             if not line.strip():
                 continue
             try:
-                records.append(_record(line, f"{path}:{line_no}", articles_dir, scheme, seen))
+                records.append(_record(line, path, line_no, articles_dir, scheme, seen))
             except SchemeError:
                 if not skip_bad_records:
                     raise
     return records
 
 
-def _record(line: str, where: str, articles_dir: Path, scheme: Scheme, seen: set[str]) -> dict:
-    """One validated record of a JSONL line (``where``: file and line, for errors)."""
+def invalid_json_message(path: str | Path, line_no: int, error: json.JSONDecodeError) -> str:
+    """What is wrong with line ``line_no`` of the JSONL file ``path`` and where: the full path, the
+    line and the column the parser stopped at (``...: invalid JSON: Unterminated string starting
+    at line 3, column 17``), so a broken file can be fixed without guessing."""
+    line = line_no + error.lineno - 1  # a JSONL line is one JSON text: error.lineno is 1
+    at = "" if error.msg.endswith(" at") else " at"
+    return f"{path}:{line_no}: invalid JSON: {error.msg}{at} line {line}, column {error.colno}"
+
+
+def _record(line: str, path: Path, line_no: int, articles_dir: Path, scheme: Scheme, seen: set[str]) -> dict:
+    """One validated record of line ``line_no`` of the JSONL file ``path`` (named in errors)."""
+    where = f"{path}:{line_no}"
     try:
-        raw = json.loads(line)
+        raw = json.loads(line.rstrip("\r\n"))  # a cut-off string is "unterminated", not a control character
     except json.JSONDecodeError as error:
-        raise SchemeError(f"{where}: invalid JSON: {error.msg}") from error
+        raise SchemeError(invalid_json_message(path, line_no, error)) from error
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         raise SchemeError(f"{where}: record has no string id")
     record_id = raw["id"]

@@ -304,7 +304,7 @@ def _parse_group(raw: dict, file_label: str, known_ids: set[str]) -> Group:
 def load_watchlist(path: str | Path | None = None) -> Watchlist:
     """Parse and validate a watchlist TOML file (default ``data/watchlist.toml`` in the repo)."""
     path = Path(path) if path is not None else DEFAULT_WATCHLIST_PATH
-    file_label = path.name
+    file_label = str(path)  # the path as given, not its base name: which file to fix
     try:
         raw_bytes = path.read_bytes()
     except OSError as error:

@@ -96,3 +96,13 @@ def test_serve_command_builds_datasette_call(db_path, monkeypatch):
 def test_every_command_has_an_example():
     for command in cli_report.COMMANDS:
         assert "Example:" in command.help and "cuttings " + command.name in command.help
+
+
+def test_export_format_help_names_every_format():
+    from cuttings import export
+    result = CliRunner().invoke(cli, ["--db", "x.db", "export", "--help"])
+    help_text = " ".join(result.output.split())
+    start = help_text.index("--format [csv|jsonl|xlsx]")
+    described = help_text[start:help_text.index("--entity", start)]
+    for fmt in export.FORMATS:
+        assert described.count(fmt) >= 2, (fmt, described)  # in the choice list and described

@@ -54,7 +54,7 @@ def test_sources_file_wrong_types_refused_before_anything_is_written(tmp_path, c
     sources.write_text(f"[crawl]\n{crawl_table}\n\n{SOURCE}", encoding="utf-8")
     result = invoke("--db", tmp_path / "new.db", "crawl", "--sources", sources)
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {message}"
+    assert result.output.strip() == f"Error: {tmp_path}/{message}"  # the full path, not the base name
     assert files_in(tmp_path) == ["bad.toml"]
 
 
@@ -63,7 +63,7 @@ def test_source_entry_wrong_type_named(tmp_path):
     sources.write_text(SOURCE + 'verified = "yes"\n', encoding="utf-8")
     result = invoke("--db", tmp_path / "new.db", "crawl", "--sources", sources)
     assert result.exit_code == 1
-    assert "bad.toml: source #1 'one': verified: expected true or false, got 'yes'" in result.output
+    assert f"Error: {sources}: source #1 'one': verified: expected true or false, got 'yes'" in result.output
     assert files_in(tmp_path) == ["bad.toml"]
 
 

@@ -462,6 +462,20 @@ def test_cli_import_error_is_one_line(db_path, tmp_path):
                                                   f"({', '.join(TASKS['topics'].labels)})"]
 
 
+def test_cli_import_of_broken_json_gives_line_and_column_and_writes_nothing(db_path, tmp_path):
+    path = tmp_path / "broken.jsonl"
+    good = json.dumps({"url": "https://news.example/middling", "stance_governance": "neutral"})
+    bad = '{"url": "https://news.example/flagged" "topics": ["finance"]}'  # a comma missing
+    path.write_text(good + "\n" + bad + "\n", encoding="utf-8")
+    before = db_path.read_bytes()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(path)])
+    assert result.exit_code == 1
+    column = bad.index(' "topics"') + 2  # the parser stops at the second key, counted from 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {path}:2: invalid JSON: Expecting ',' delimiter at line 2, column {column}"]
+    assert db_path.read_bytes() == before  # the good first line was not added either
+
+
 def test_cli_import_then_export(db_path, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"url": "https://news.example/middling", "stance_governance": "neutral"}) + "\n"

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +92,67 @@ def test_backup_into_directory_keeps_newest(tmp_path):
     assert result.removed == [backups / "cuttings-20261102T000000Z.db"]
 
 
+def test_backups_in_the_same_second_get_their_own_names_and_prune_by_age(tmp_path):
+    make_db(tmp_path / "live.db").conn.close()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    second = dt.datetime(2026, 11, 5, 9, 59, 8, tzinfo=dt.timezone.utc)
+    made = [maintenance.backup_database(tmp_path / "live.db", backups, keep=2, now=second) for _ in range(4)]
+    assert [r.path.name for r in made] == ["cuttings-20261105T095908Z.db", "cuttings-20261105T095908Z-2.db",
+                                           "cuttings-20261105T095908Z-3.db", "cuttings-20261105T095908Z-4.db"]
+    assert [[p.name for p in r.removed] for r in made] == [[], [], ["cuttings-20261105T095908Z.db"],
+                                                           ["cuttings-20261105T095908Z-2.db"]]
+    assert sorted(p.name for p in backups.iterdir()) == ["cuttings-20261105T095908Z-3.db",
+                                                          "cuttings-20261105T095908Z-4.db"]
+    # the next second's backup is newer than every numbered one of this second
+    later = maintenance.backup_database(tmp_path / "live.db", backups, keep=2,
+                                        now=second + dt.timedelta(seconds=1))
+    assert [p.name for p in later.removed] == ["cuttings-20261105T095908Z-3.db"]
+    assert [p.name for p in maintenance.backups_in(backups)] == ["cuttings-20261105T095908Z-4.db",
+                                                                 "cuttings-20261105T095909Z.db"]
+
+
+def test_backup_never_writes_over_one_in_progress_and_prunes_only_backups(tmp_path):
+    make_db(tmp_path / "live.db").conn.close()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    in_progress = backups / "cuttings-20261105T095908Z.db.partial"
+    in_progress.write_bytes(b"another process is writing this")
+    (backups / "cuttings-notes.db").write_text("not a backup")
+    now = dt.datetime(2026, 11, 5, 9, 59, 8, tzinfo=dt.timezone.utc)
+    result = maintenance.backup_database(tmp_path / "live.db", backups, keep=1, now=now)
+    assert result.path.name == "cuttings-20261105T095908Z-2.db" and result.removed == []
+    assert in_progress.read_bytes() == b"another process is writing this"
+    assert (backups / "cuttings-notes.db").read_text() == "not a backup"
+
+
+def test_concurrent_backups_in_one_second_keep_every_copy(tmp_path):
+    make_db(tmp_path / "live.db").conn.close()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    now = dt.datetime(2026, 11, 5, 9, 59, 8, tzinfo=dt.timezone.utc)
+    results, errors = [], []
+
+    def backup():
+        try:
+            results.append(maintenance.backup_database(tmp_path / "live.db", backups, now=now))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=backup) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    names = sorted(r.path.name for r in results)
+    assert len(set(names)) == 4 and sorted(p.name for p in backups.iterdir()) == names
+    for path in backups.iterdir():
+        copy = sqlite3.connect(path)
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
+        copy.close()
+
+
 def test_backup_of_corrupt_database_fails_and_leaves_nothing(tmp_path):
     path = tmp_path / "live.db"
     db = make_db(path, articles=40)
@@ -114,6 +177,12 @@ def test_backup_cli(tmp_path):
     (copy,) = (tmp_path / "b").glob("cuttings-*.db")
     assert store.table_counts(store.connect(copy, create=False)) == store.table_counts(
         store.connect(tmp_path / "live.db", create=False))
+    for _ in range(3):  # in the same second or not, each run writes its own file and says which
+        again = invoke_cli("--db", str(tmp_path / "live.db"), "db", "backup", str(tmp_path / "b") + "/", "--keep", "2")
+        assert again.returncode == 0, again.stderr.decode()
+    reported = re.findall(r"backup: (\S+) ", again.stdout.decode())
+    assert [Path(p).name for p in reported] == [maintenance.backups_in(tmp_path / "b")[-1].name]
+    assert len(list((tmp_path / "b").glob("cuttings-*.db"))) == 2
     missing = invoke_cli("--db", str(tmp_path / "none.db"), "db", "backup", str(tmp_path / "c.db"))
     assert missing.returncode == 1 and "database not found" in missing.stderr.decode()
 

@@ -243,6 +243,26 @@ def test_schedule_rejects_bad_time(tmp_path):
     assert result.returncode == 1 and "HH:MM" in result.stderr.decode()
 
 
+def test_schedule_without_print_says_what_to_add_in_one_line(tmp_path):
+    result = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--systemd")
+    assert result.returncode == 1 and result.stdout == b""
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: schedule installs nothing") and "add --print" in lines[0]
+    assert not (tmp_path / "c.db").exists()
+    usage = invoke_cli("schedule", "--help").stdout.decode()
+    assert "schedule --print [OPTIONS]\n" in usage.splitlines()[0] + "\n"
+
+
+def test_run_help_lists_every_exit_code():
+    text = " ".join(invoke_cli("run", "--help").stdout.decode().split())
+    listed = text[text.index("Exit codes:"):text.index("Example")]
+    codes = sorted(value for name, value in vars(nightly).items() if name.startswith("EXIT_"))
+    assert codes == list(range(len(codes)))
+    found = [int(code) for code in re.findall(r"(?:codes:|,) (\d) [a-z]", listed)]
+    assert found == codes, listed
+    assert "5 storage error" in listed
+
+
 def test_deploy_cron_example_parses():
     lines = [line for line in (REPO / "deploy" / "cuttings.cron").read_text().splitlines()
              if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]

@@ -103,6 +103,16 @@ def test_label_outside_scheme_names_record_and_line(tmp_path):
     assert "labels.jsonl:2:" in message and "'a-2'" in message and "'weather'" in message
 
 
+def test_broken_json_names_the_full_path_line_and_column(tmp_path):
+    broken = record("a-2")[:40]  # cut inside a string: the file was truncated
+    path = write(tmp_path / "labels.jsonl", record("a-1") + "\n\n" + broken + "\n")
+    with pytest.raises(SchemeError) as error:
+        load_jsonl(path, load_scheme())
+    column = broken.rindex('"') + 1  # where the unterminated string starts, counted from 1
+    assert str(error.value) == (f"{path}:3: invalid JSON: Unterminated string starting at line 3, "
+                                f"column {column}")
+
+
 @pytest.mark.parametrize(
     "fields, message",
     [
