@@ -34,7 +34,7 @@ TS = "2026-11-24T02:10:05Z"
 # table -> (description, {column: (description, example)})
 TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "sources": ("News outlets (or newsrooms) crawled, mirrored from `data/sources.toml` on every crawl.", {
-        "id": ("Short identifier used everywhere else as `source_id`.", "hereford_times"),
+        "id": ("Short identifier used everywhere else as `source_id`.", "hereford-times"),
         "name": ("Outlet name as readers know it.", "Hereford Times"),
         "home_url": ("Home page.", "https://www.herefordtimes.com/"),
         "region": ("County or area the outlet covers.", "Herefordshire"),
@@ -58,14 +58,14 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "pages_rejected": ("Pages fetched but not stored (not an article, too short, off-topic...).", "55"),
         "errors": ("Rows in `crawl_errors` for this run.", "1"),
         "stages_json": ("Per-stage timings and counts, as JSON.", '{"crawl": {"seconds": 310}}'),
-        "message": ("Human-readable summary or failure reason.", "shropshire_star: 2 errors"),
+        "message": ("Human-readable summary or failure reason.", "shropshire-star: 2 errors"),
     }),
     "articles": ("One row per article URL (canonicalised). Syndicated copies are rows too, linked by "
                  "`duplicate_of`; edits update the row and add an `article_versions` row.", {
         "id": ("Article id.", "17"),
         "url": ("URL the article was last fetched from.", "https://www.herefordtimes.com/news/123/"),
         "canonical_url": ("Normalised canonical URL (unique).", "https://www.herefordtimes.com/news/123/"),
-        "source_id": ("Outlet (`sources.id`).", "hereford_times"),
+        "source_id": ("Outlet (`sources.id`).", "hereford-times"),
         "title": ("Headline (current version). Crawled text: treat as untrusted.", "Fire chief quits"),
         "author": ("Byline, if found.", "Staff reporter"),
         "published_at": ("Publication time (UTC), or a date when only the day is known.", "2026-11-23T16:00:00Z"),
@@ -114,7 +114,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "crawl_state": ("Every URL the crawler has fetched, for incremental crawls (ETag, Last-Modified, hash).", {
         "url": ("URL as fetched.", "https://www.shropshirestar.com/news/feed/"),
-        "source_id": ("Outlet.", "shropshire_star"),
+        "source_id": ("Outlet.", "shropshire-star"),
         "kind": ("`article`, `feed`, `sitemap`, `section` or `rejected`.", "feed"),
         "canonical_url": ("Canonical URL for articles.", "https://www.shropshirestar.com/news/2026/a49/"),
         "article_id": ("Stored article, if any.", "18"),
@@ -130,7 +130,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "crawl_errors": ("Errors met during a run: HTTP failures, timeouts, extraction failures.", {
         "id": ("Row id.", "7"),
         "crawl_run_id": ("The run.", "42"),
-        "source_id": ("Outlet, if known.", "shropshire_star"),
+        "source_id": ("Outlet, if known.", "shropshire-star"),
         "url": ("URL that failed.", "https://www.shropshirestar.com/news/feed/"),
         "kind": ("Error kind: http, timeout, dns, extract, robots, ...", "http"),
         "http_status": ("HTTP status, for HTTP errors.", "503"),
@@ -142,7 +142,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                       "conflict (held by another page). See docs/operations.md.", {
         "id": ("Row id.", "3"),
         "crawl_run_id": ("The run.", "42"),
-        "source_id": ("Outlet.", "shropshire_star"),
+        "source_id": ("Outlet.", "shropshire-star"),
         "url": ("The page or sitemap concerned.", "https://www.shropshirestar.com/news/sitemap-51.xml"),
         "kind": ("budget_sitemaps, budget_pages, budget_links_per_page, budget_retry_wait, retry_after_too_long, "
                  "canonical_offsite, canonical_conflict", "budget_sitemaps"),
@@ -151,7 +151,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "source_runs": ("Per-outlet statistics for each run: discovery channels, yield, warnings.", {
         "crawl_run_id": ("The run.", "42"),
-        "source_id": ("The outlet.", "worcester_news"),
+        "source_id": ("The outlet.", "worcester-news"),
         "found_by_feed": ("Article URLs found through RSS/Atom feeds.", "14"),
         "found_by_sitemap": ("Article URLs found through sitemaps.", "3"),
         "found_by_links": ("Article URLs found by following section links.", "5"),
@@ -278,7 +278,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "article_id": ("The article.", "12"),
         "title": ("Headline.", "Campion defends fire takeover plan at public meeting"),
         "url": ("Canonical URL.", "https://www.herefordtimes.com/news/2026/defends/"),
-        "source_id": ("Outlet id.", "hereford_times"),
+        "source_id": ("Outlet id.", "hereford-times"),
         "outlet": ("Outlet name.", "Hereford Times"),
         "published_at": ("Publication time (UTC), always `YYYY-MM-DDTHH:MM:SSZ` (a date alone becomes midnight; "
                          "see `published_precision`), so every value loads as a date in pandas.", "2026-11-23T09:00:00Z"),
@@ -333,7 +333,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "article_id": ("The article.", "14"),
         "title": ("Its headline.", "Fire chiefs warn over commissioner's plans"),
         "url": ("Its URL.", "https://www.shropshirestar.com/news/2026/warn/"),
-        "source_id": ("Outlet id.", "shropshire_star"),
+        "source_id": ("Outlet id.", "shropshire-star"),
         "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
         "published_precision": ("`second` or `day` (only the date was known).", "second"),
     }),

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-6"
+QUOTES_VERSION = "quotes-7"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -165,6 +165,8 @@ SENTENCE_TAIL_ATTRIBUTION = re.compile(
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
 RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
+# Words that open a relative clause about something else than the speaker ("..., which Coun B described as").
+RELATIVE_OPENERS = {"which", "where", "when", "whom", "whose"}
 # A name at the start of a long subject followed by its own verb: "Cllr Patel welcomed Mr Hughes ... adding:".
 LEADING_NAME = re.compile(
     r"^(?P<name>(?:(?:Mr|Mrs|Ms|Miss|Dr|Cllr|Councillor|Sir|Dame|Prof)\.?\s+)?[A-Z][\w'\u2019-]+"
@@ -174,6 +176,14 @@ LEAD_IN = re.compile(
     r"\s*(?:according\s+to|(?:in|during)\s+(?:a|an|the|its|his|her|their)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:statement|letter|report|interview|release|speech|response|reply|briefing|post|email)\b,?)\s+",
     re.IGNORECASE)
+# Before a sentence's subject: an adverbial lead-in up to its comma ("After the result was
+# announced at the count, he said ...", "In a letter to members, Councillor A ...").
+SUBJECT_LEAD_IN = re.compile(
+    r"(?:after|when|while|as|once|before|following|speaking|in|on|at|during|since|earlier|later|today|"
+    r"yesterday|last|this|meanwhile|however)\b[^,.;:\"\u201c\u201d\n]{0,120},\s*", re.IGNORECASE)
+PRONOUN_SUBJECT = re.compile(r"(?:he|she)\b", re.IGNORECASE)
+# ", who said", ", who told the meeting": a person who speaks in a relative clause.
+SUBJECT_OF_RELATIVE_SPEECH = re.compile(rf",\s*who\s+(?:[\w'\u2019-]+\s+){{0,2}}?{VERB}\b")
 # Words that open a predicate, not a name or a description: "was at the scene and", "has since".
 PREDICATE_OPENERS = {"was", "is", "were", "are", "has", "had", "have", "will", "would", "had", "then", "also"}
 # Words that open an adverbial phrase before the subject ("On Twitter,", "In a post,", "At the meeting,").
@@ -1042,6 +1052,43 @@ class QuoteAttributor:
                 return self._complete_name(name, before), offset
         return None
 
+    def _sentence_subject(self, person: tuple[str, int], depth: int = 2) -> tuple[str, int]:
+        """The person a later "he"/"she" means, given the last person named (``(name, offset)``):
+        that person, unless they are named after the subject of their sentence, which is another
+        person or a "he"/"she" ("Councillor A has called on PCC B to ...", "..., he said his first
+        job was to find a replacement for chief constable B"): a pronoun that opens the next
+        quotation's attribution carries on the sentence's subject, not its object. A person who
+        is the subject of a speech verb themselves ("which Coun B described as", "B, who said") is
+        kept."""
+        name, start = person
+        after = self.text[start + len(name):start + len(name) + 80]
+        if SPEECH_VERB_NEXT.match(after) or SUBJECT_OF_RELATIVE_SPEECH.match(after):
+            return person
+        paragraph_start = self.text.rfind("\n", 0, start) + 1
+        sentence_start = paragraph_start
+        for match in SENTENCE_END.finditer(self.text, paragraph_start, start):
+            sentence_start = match.end()
+        lead_in = SUBJECT_LEAD_IN.match(self.text, sentence_start, start)
+        subject_start = lead_in.end() if lead_in else sentence_start
+        if subject_start >= start:
+            return person
+        if PRONOUN_SUBJECT.match(self.text, subject_start, start):
+            if depth <= 0:
+                return person
+            earlier = self._last_person(subject_start)
+            return self._sentence_subject((earlier[0], earlier[1]), depth - 1) if earlier is not None else person
+        self._runs()
+        run = bisect.bisect_left(self._run_starts, subject_start)
+        if run >= len(self._run_starts) or self._run_starts[run] != subject_start:
+            return person
+        subject = self._run_person(run)
+        if subject is None or subject[0] >= start:
+            return person
+        subject_name = self._complete_name(subject[1], start)
+        if subject_name.split()[-1].lower() == name.split()[-1].lower():
+            return person
+        return subject_name, subject[0]
+
     def _complete_name(self, name: str, before: int) -> str:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
@@ -1057,6 +1104,8 @@ class QuoteAttributor:
         ("it" is never a person: the previous speaker or a spokesperson's organisation)."""
         previous_end = self.last_speaker_offset if self.last_speaker is not None else -1
         person = None if pronoun.lower() == "it" else self._last_person(offset)
+        if person is not None and person[1] > previous_end:
+            person = self._sentence_subject(person)
         if person is not None and person[1] > previous_end:
             name, start = person
             return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
@@ -1140,6 +1189,13 @@ class QuoteAttributor:
                 if not words or len(words) > MAX_SPEAKER_WORDS:
                     return None
                 name = " ".join(words)
+        elif len(segments) > 1 and _first_word(name_segment) in RELATIVE_OPENERS:
+            # "Mr A, voted in last month, should oppose the bill, which Coun B described as": the
+            # speaker is the subject of a relative clause, whose span starts at it (a body named
+            # in the main clause before, with Mr A, is not Coun B's)
+            position = phrase.rfind(name_segment)
+            if position > 0:
+                start += position
         return Speaker(name=name, role=role, start=start, end=end)
 
     def _before(self, quotation: dict) -> Speaker | None:

@@ -822,3 +822,32 @@ def test_is_role_phrase(role, ok):
 def test_roles_are_noun_phrases_or_none(analyser, text, speaker, role):
     quote = quotes_of(analyser, text)[-1]
     assert (quote["speaker"], quote["speaker_role"]) == (speaker, role)
+
+
+@pytest.mark.parametrize("text, speaker", [
+    # the last person named is the object of the sentence whose subject is another person
+    ('Councillor Mary Fenn, who leads the Green group, has asked chief fire officer Tom Hale to publish '
+     'the figures.\n\n"People deserve to see the numbers before anything closes," she said.', "Councillor Mary Fenn"),
+    # ... or whose subject is the pronoun itself: the pronoun carries on the earlier subject
+    ('Councillor Sam Ortega won the seat with a majority of 900 over Ann Pike.\n\n'
+     'After the count at the civic centre, he said his first task was to meet chief constable Tom Hale, who '
+     'retires next year.\n\n"My priority is a visible police presence in every market town," he said.',
+     "Councillor Sam Ortega"),
+    # a person who is the subject of a speech verb is kept
+    ('Mr Ortega should drop the scheme, which Coun Fenn described as "a costly and needless gamble".\n\n'
+     '"Nobody in this county asked for it and nobody will thank him," she said.', "Coun Fenn"),
+    # a new sentence whose subject is the last person named
+    ('Councillor Mary Fenn met the crews on Monday. Chief fire officer Tom Hale showed her round.\n\n'
+     '"Every engine here is available around the clock," he said.', "Tom Hale"),
+])
+def test_a_pronoun_carries_on_the_sentence_subject_not_its_object(analyser, text, speaker):
+    quote = quotes_of(analyser, text)[-1]
+    assert quote["speaker"] == speaker
+
+
+def test_a_relative_clause_speaker_does_not_take_the_main_clause_body(analyser):
+    text = ('PCC John Campion should drop the scheme, which Coun Mary Fenn described as "a costly and needless '
+            'gamble for every taxpayer".')
+    [quote] = quotes_of(analyser, text, "2018-03-01")
+    assert quote["speaker"] == "Coun Mary Fenn"
+    assert quote["entity_id"] is None
