@@ -38,7 +38,8 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
 
     One run at a time per database (a lock beside it); a second run exits at once
     with code 3. Each stage resumes where a crashed run stopped. Exit codes:
-    0 ok, 1 configuration error (nothing ran), 2 fatal error or interrupted,
+    0 ok, 1 configuration error (nothing ran), 2 fatal error or interrupted (or,
+    as for every click program, a mistyped option: nothing ran),
     3 already running, 4 partial (some sources or a stage failed, the rest ran),
     5 storage error (the database could not be written: disk full, I/O error; what was
     not stored is fetched again next run). Details: docs/operations.md.
