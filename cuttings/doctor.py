@@ -227,17 +227,21 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
 
 
 def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -> list[Check]:
-    """Sources with no new articles in their last 3 runs although they had some before; sources
-    whose latest run only failed; the crawler's own health warnings."""
+    """Sources with no new articles in their last 3 runs although they had some before, or in
+    any run (``store.yield_problem``); sources whose latest run only failed; the crawler's own
+    health warnings."""
     if source_ids is None:
         source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
-    stopped, failing, warned = [], [], []
+    stopped, never, failing, warned = [], [], [], []
     for source_id in source_ids:
-        runs = store.recent_source_runs(conn, source_id, limit=1)
+        runs = store.recent_source_runs(conn, source_id, limit=store.YIELD_RUNS)
         if not runs:
             continue
-        if store.stopped_yielding(conn, source_id):
+        problem = store.yield_problem(runs)
+        if problem == "stopped":
             stopped.append(source_id)
+        elif problem == "never":
+            never.append(source_id)
         if runs[0]["errors"] and not runs[0]["articles_stored"]:
             failing.append(f"{source_id} ({runs[0]['errors']} errors)")
         if runs[0]["warning"]:
@@ -248,12 +252,17 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
                             f"no new articles in the last {store.STOPPED_AFTER_RUNS} runs: {', '.join(stopped)}",
                             "open the site: a redesign or moved feed usually needs new feeds/sections/selectors "
                             "in data/sources.toml"))
+    if never:
+        checks.append(Check("sources never yielding", "warning",
+                            f"no article stored in any of their runs: {', '.join(never)}",
+                            "check the feeds/sections/selectors in data/sources.toml "
+                            "(`cuttings sources check` reads them)"))
     if failing:
         checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),
                             "see `SELECT * FROM crawl_errors ORDER BY id DESC` or the log"))
     if warned:
         checks.append(Check("source health", "warning", "; ".join(warned),
                             "compare a recent page with the extractor output (`cuttings extract`)"))
-    if not (stopped or failing or warned):
+    if not (stopped or never or failing or warned):
         checks.append(_ok("sources yielding", f"{len(source_ids)} sources checked"))
     return checks

@@ -449,8 +449,8 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
 
 def _health(db: Database) -> tuple[dict | None, list[dict]]:
     """The last crawl run and warnings about it: failed status; sources with errors, that stored no
-    articles with errors or rejected pages, or that stopped yielding (``store.stopped_yielding``:
-    a crawl that found only stories already stored is healthy)."""
+    articles with errors or rejected pages, or that stopped yielding or never did
+    (``store.yield_problem``: a crawl that found only stories already stored is healthy)."""
     run = next(iter(db.query("SELECT * FROM crawl_runs ORDER BY started_at DESC, id DESC LIMIT 1")), None)
     if run is None:
         return None, [{"source_id": None, "outlet": None, "level": "warning",
@@ -476,8 +476,12 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         else:
             if source_run["articles_stored"] == 0 and (source_run["errors"] or source_run["pages_rejected"]):
                 problems.append("no articles")
-            elif store.stopped_yielding(db, source["id"]):
-                problems.append(f"no new stories in the last {store.STOPPED_AFTER_RUNS} crawls")
+            else:
+                problem = store.yield_problem(store.recent_source_runs(db, source["id"], limit=store.YIELD_RUNS))
+                if problem == "stopped":
+                    problems.append(f"no new stories in the last {store.STOPPED_AFTER_RUNS} crawls")
+                elif problem == "never":
+                    problems.append("no story stored yet")
             if source_run["warning"]:
                 problems.append(source_run["warning"])
         if problems:

@@ -79,6 +79,9 @@ def test_sources_that_stopped_yielding_or_fail(tmp_path):
     checks = by_name(checks_for(tmp_path / "d.db"))
     assert checks["sources yielding"].status == "warning"
     assert "stopped" in checks["sources yielding"].message
+    # a source no run ever stored an article from is named too (it used to pass in silence)
+    assert checks["sources never yielding"].message == "no article stored in any of their runs: never"
+    assert checks["sources never yielding"].status == "warning"
     for fine in ("never", "steady", "recent-gap"):
         assert fine not in checks["sources yielding"].message
     assert "broken (7 errors)" in checks["sources failing"].message

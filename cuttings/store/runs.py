@@ -125,15 +125,23 @@ def recent_source_runs(db, source_id: str, *, before_run: int | None = None, lim
 # A source whose last this many runs stored no new article, though earlier ones did, has stopped
 # yielding (usually a redesign or a moved feed): `cuttings doctor` and the digest say so.
 STOPPED_AFTER_RUNS = 3
+YIELD_RUNS = 50  # the runs ``yield_problem`` looks back over
 
 
-def stopped_yielding(db, source_id: str) -> bool:
-    """Whether the source's last ``STOPPED_AFTER_RUNS`` runs stored no new article although an earlier
-    run did (an incremental crawl that finds only stored stories is otherwise healthy)."""
-    runs = recent_source_runs(db, source_id, limit=50)
+def yield_problem(runs: list[dict]) -> str | None:
+    """What is wrong with a source's yield, from its ``source_runs`` rows newest first (as
+    ``recent_source_runs(..., limit=YIELD_RUNS)`` gives them): ``"never"`` when no run stored a new
+    article, ``"stopped"`` when the last ``STOPPED_AFTER_RUNS`` did not although an earlier one did,
+    else None (an incremental crawl that finds only stored stories is healthy)."""
+    if not runs:
+        return None
+    if not any(run["articles_new"] for run in runs):
+        return "never"
     recent, earlier = runs[:STOPPED_AFTER_RUNS], runs[STOPPED_AFTER_RUNS:]
-    return (len(recent) == STOPPED_AFTER_RUNS and not any(r["articles_new"] for r in recent)
-            and any(r["articles_new"] for r in earlier))
+    if len(recent) == STOPPED_AFTER_RUNS and not any(run["articles_new"] for run in recent) and any(
+            run["articles_new"] for run in earlier):
+        return "stopped"
+    return None
 
 
 def record_reports(db: Database, digest: dict, formats, paths) -> None:
