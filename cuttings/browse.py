@@ -245,7 +245,8 @@ def _scheme_labels() -> dict[str, Any]:
 def _story_id(request) -> int | None:
     """The story id of a story or correction path, or None when the segment is not one."""
     segment = request.url_vars["article_id"]
-    return int(segment) if segment.isascii() and segment.isdigit() else None
+    # SQLite integers have at most 19 digits; a longer run of digits is no story either.
+    return int(segment) if segment.isascii() and segment.isdigit() and len(segment) <= 18 else None
 
 
 async def story_page(datasette, request):

@@ -108,7 +108,7 @@ def test_every_table_and_view_page_opens(readonly, sample_path):
             assert status == 200, (name, query, page[-500:])
     status, versions = _open(readonly + "/cuttings/article_versions")
     assert "full text on the story page" in versions and 'href="/-/cuttings/story/cuttings/' in versions
-    for segment in ("abc", "%C2%B2", "1.5"):
+    for segment in ("abc", "%C2%B2", "1.5", "9" * 20, "9" * 5000):
         assert _open(f"{readonly}/-/cuttings/story/cuttings/{segment}")[0] == 404
 
 
@@ -196,6 +196,11 @@ def test_correction_posted_with_csrf_token_lands_in_labels_and_is_refused_withou
         topics = urllib.parse.urlencode([("what", "topics"), ("topic", "finance"), ("topic", "governance"),
                                          ("annotator", "browser-test"), ("csrftoken", token)]).encode()
         assert _open(base + correct, opener, topics)[0] == 200
+        # a correction path whose story is not a story id: 404, nothing written
+        for segment in ("abc", "9" * 20):
+            posted = _open(f"{base}/-/cuttings/correct/cuttings/{segment}", opener,
+                           urllib.parse.urlencode({**form, "csrftoken": token}).encode())
+            assert posted[0] == 404 and "no such story" in posted[1]
     rows = _labels(path)
     assert [row[1:4] for row in rows] == [("stance_governance", "", "against"), ("quote_speaker", quote, "John Campion"),
                                           ("topics", "", "finance"), ("topics", "", "governance")]
