@@ -140,7 +140,7 @@ def setup_logging(log_file: str | Path | None = None, *, console_level: int = lo
 
     Calling it again replaces the handlers it installed before (tests run several jobs in one process).
     """
-    path = paths.output_file(log_file if log_file else paths.log_file())
+    path = paths.output_file(log_file if log_file else paths.log_file(), needs_folder=True)  # rotation renames
     root = logging.getLogger()
     for handler in _installed:
         root.removeHandler(handler)

@@ -69,7 +69,7 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
     else:
         if keep is not None:
             raise BackupError("--keep needs DEST to be a directory")
-        target = paths.output_file(dest)
+        target = paths.output_file(dest, needs_folder=True)  # a .partial copy renamed into place
         if Path(db_path).resolve() == target.resolve():
             raise BackupError("the backup destination is the database itself")
         partial = target.with_name(target.name + ".partial")
@@ -79,6 +79,9 @@ def backup_database(db_path: str | Path, dest: str | Path, *, keep: int | None =
     except store.StoreError as exc:
         partial.unlink(missing_ok=True)
         raise BackupError(str(exc)) from None
+    except BaseException:  # any other failure, Ctrl-C included: no reserved .partial left behind
+        partial.unlink(missing_ok=True)
+        raise
     if problems:
         partial.unlink(missing_ok=True)
         raise BackupError(f"the copy failed its integrity check: {'; '.join(problems[:5])}")
@@ -110,7 +113,7 @@ def _reserve_backup_name(folder: Path, stamp: str) -> tuple[Path, Path]:
         if target.exists():
             continue
         try:
-            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask's mode, as before
         except FileExistsError:  # being written by another backup (or left by a crashed one)
             continue
         if target.exists():  # finished by another backup between the two checks

@@ -136,14 +136,18 @@ def check_output_dir(folder: str | Path) -> Path:
     return folder
 
 
-def check_output_file(path: str | Path) -> Path:
+def check_output_file(path: str | Path, *, needs_folder: bool = False) -> Path:
     """``path`` as a Path if it can be written as a file (once missing folders are created), else
-    :class:`~cuttings.errors.OutputPathError` naming it. Creates nothing."""
+    :class:`~cuttings.errors.OutputPathError` naming it. Creates nothing. A file that exists and
+    can be written will do in a folder that cannot (``/dev/stdout``), unless ``needs_folder``: the
+    writer makes files beside it (a ``.partial`` copy renamed into place, a rotated log)."""
     import os
     from cuttings.errors import OutputPathError
     path = Path(path)
     if path.is_dir():
         raise OutputPathError(f"cannot write {path}: it is a folder")
+    if not needs_folder and path.exists() and os.access(path, os.W_OK):
+        return path
     problem = output_dir_problem(path.parent)
     if problem:
         raise OutputPathError(f"cannot write {path}: {problem}")
@@ -168,9 +172,9 @@ def output_dir(folder: str | Path) -> Path:
     return folder
 
 
-def output_file(path: str | Path) -> Path:
+def output_file(path: str | Path, *, needs_folder: bool = False) -> Path:
     """Make ``path`` ready to be written as a file: checked as :func:`check_output_file`, missing
     parent folders created (as ``export`` and ``db backup`` always did)."""
-    path = check_output_file(path)
+    path = check_output_file(path, needs_folder=needs_folder)
     _make_dirs(path.parent, path)
     return path

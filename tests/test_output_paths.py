@@ -87,6 +87,42 @@ def test_unwritable_folder_is_refused_and_nothing_created(tmp_path, monkeypatch)
     assert list(locked.iterdir()) == []
 
 
+def test_a_writable_file_in_a_folder_that_is_not_will_do_unless_the_writer_needs_the_folder(tmp_path, monkeypatch):
+    """``/dev/stdout`` for a non-root user: the file can be written, its folder cannot. A plain write
+    may go ahead; a backup (a .partial renamed into place) or a rotating log may not. A read-only
+    file is refused either way."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    existing, read_only = locked / "out.csv", locked / "ro.csv"
+    existing.write_text("", encoding="utf-8")
+    read_only.write_text("", encoding="utf-8")
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path) in (locked, read_only) and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+    monkeypatch.setattr(os, "access", access)
+    assert paths.output_file(existing) == existing
+    with pytest.raises(OutputPathError, match=f"the folder {locked} is not writable"):
+        paths.output_file(existing, needs_folder=True)
+    with pytest.raises(OutputPathError, match="the folder .* is not writable|the file is read-only"):
+        paths.output_file(read_only)
+
+
+def test_a_failed_backup_leaves_no_partial_file(db_path, tmp_path, monkeypatch):
+    from cuttings import maintenance, store
+    dest = tmp_path / "backups"
+    dest.mkdir()
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(store, "backup_copy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        maintenance.backup_database(db_path, dest)
+    assert list(dest.iterdir()) == []
+
+
 # ---------------------------------------------------------------------------------------------
 # each command that writes a file the user names
 # ---------------------------------------------------------------------------------------------
