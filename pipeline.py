@@ -398,13 +398,13 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
     from nlp.scheme import SchemeError, load_scheme
-    paths.check_output_dir(models_dir(models_path))  # a --models under a file: one line before minutes of work
+    out = paths.check_output_dir(models_dir(models_path))  # a --models under a file: one line before minutes of work
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
         records = training_records(db, corpus, scheme=scheme)
         # the models learn from the configured analyser's mentions and quotes: what they read when serving
         analyse_records(records, load_analyser())
-        out = models_dir(models_path)  # train_models makes it, once there is something to train on
+        # train_models makes ``out``, once there is something to train on
         checks = f"{folds}-fold CV" + (", held-out slices" if slices else "")
         # A bar counting the models saved (one per task), with the elapsed time and the step under
         # way ("tone: leave-one-slice-out (7 slices)"): minutes of work.

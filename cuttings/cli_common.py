@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cuttings import store
@@ -127,7 +128,8 @@ def progress_bar(description: str, total: int | None):
         task = progress.add_task(description, total=total)
 
         def advance(n: int = 1, step: str | None = None) -> None:
-            progress.update(task, advance=n, **({"description": f"{description}: {step}"} if step else {}))
+            # The description column reads rich markup: a step's text is escaped ("[" in a task name).
+            progress.update(task, advance=n, **({"description": f"{description}: {escape(step)}"} if step else {}))
             if step:
                 progress.refresh()  # a new step shows at once (steps are few and long)
         yield advance

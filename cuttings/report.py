@@ -498,6 +498,9 @@ def story_noun(count: int) -> str:
     return "story" if count == 1 else "stories"
 
 
+_TEMPLATES.filters["story_noun"] = story_noun
+
+
 # The tasks whose labels the digest shows, in the order it names them.
 TRUST_TASKS = (("topics", "Topics"), ("stance_governance", "Stance"), ("tone", "Tone"))
 

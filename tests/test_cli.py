@@ -152,7 +152,9 @@ def test_progress_bar_shows_the_step_under_way_on_a_terminal_and_nothing_otherwi
     with cli_common.progress_bar("training classifiers", 3) as advance:
         advance(0, "tone: leave-one-slice-out (7 slices)")
         advance(1, "tone: saved tone-1")
+        advance(0, "tone[/x]: a name rich would read as markup")
     shown = screen.getvalue()
+    assert "tone[/x]: a name rich would read as markup" in shown
     assert "training classifiers: tone: leave-one-slice-out (7 slices)" in shown
     assert "training classifiers: tone: saved tone-1" in shown and "1/3" in shown
     monkeypatch.setattr(cli_common, "show_progress", lambda: False)
