@@ -244,20 +244,25 @@ def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest
                                      ("H&W Fire Authority", "Roger Phillips", article_id(db, "defends"))])
 
 
+def _new_story(db, key: str, title: str, minute: int) -> int:
+    """A story first seen in the digest's window (an empty body); its id."""
+    return db.execute(
+        "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+        "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
+        [f"https://x/{key}", f"https://x/{key}", title, "2026-11-23T12:00:00Z", f"2026-11-23T13:{minute:02d}:00Z",
+         NOW, key]).lastrowid
+
+
 def test_attention_block_stays_short(db):
     """Many negative stories about one body: a few are listed (confident first), the rest in one line."""
     with db.atomic():
         for n in range(6):
-            cur = db.execute(
-                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
-                "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
-                [f"https://x/n{n}", f"https://x/n{n}", f"Bad news {n}", "2026-11-23T12:00:00Z",
-                 f"2026-11-23T13:0{n}:00Z", NOW, f"n{n}"])
+            story = _new_story(db, f"n{n}", f"Bad news {n}", n)
             db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
-                       "VALUES (?, 'sfrs', 'SFRS', 0, 4, 't')", [cur.lastrowid])
+                       "VALUES (?, 'sfrs', 'SFRS', 0, 4, 't')", [story])
             db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
                        "model_version, created_at) VALUES (?, 'tone', 'sfrs', 'negative', ?, ?, 'tone-2026.11.1', ?)",
-                       [cur.lastrowid, 0.5 if n < 3 else 0.9, int(n < 3), NOW])
+                       [story, 0.5 if n < 3 else 0.9, int(n < 3), NOW])
     items = report.build_digest(db, now=NOW)["attention"]
     sfrs = [item for item in items if item.get("entity_id") == "sfrs" and item["kind"] == "negative_tone"]
     assert len(sfrs) == report.ATTENTION_PER_GROUP and all(item["confidence"] == "confident" for item in sfrs)
@@ -269,21 +274,15 @@ def test_attention_block_stays_short(db):
         report.build_digest(db, now=NOW), plain=True)
 
 
-
 def test_attention_more_lines_read_as_english(db):
     """One story left out is "1 more story"; stance lines say "in favour of"."""
     stance_stories = [item for item in report.build_digest(db, now=NOW)["attention"] if item["kind"] == "stance"]
     existing = sum(1 for item in stance_stories if item["label"] == "favour")
     with db.atomic():
         for n in range(report.ATTENTION_PER_GROUP + 1 - existing):
-            cur = db.execute(
-                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
-                "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
-                [f"https://x/f{n}", f"https://x/f{n}", f"Case made {n}", "2026-11-23T12:00:00Z",
-                 f"2026-11-23T13:0{n}:00Z", NOW, f"f{n}"])
             db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
                        "model_version, created_at) VALUES (?, 'stance_governance', '', 'favour', 0.9, 0, "
-                       "'stance-2026.11.1', ?)", [cur.lastrowid, NOW])
+                       "'stance-2026.11.1', ?)", [_new_story(db, f"f{n}", f"Case made {n}", n), NOW])
     text = report.render_markdown(report.build_digest(db, now=NOW), plain=True)
     assert "... and 1 more story in favour of the governance change below" in text
     assert "favour the governance change" not in text.replace("in favour of the governance change", "")
