@@ -48,6 +48,21 @@ class ExportError(CuttingsError, ValueError):
     """A bad export request (unknown format or stance)."""
 
 
+def _bound(value: str | None, name: str, whole_day: bool = False) -> str | None:
+    """A ``since``/``until`` bound in the store's UTC form (an offset or a space in the time is
+    converted, as the stored times are UTC ``...Z``); with ``whole_day`` a plain date stays a date,
+    which the query compares as a prefix (the whole day)."""
+    from cuttings.report import normalise_timestamp
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        normalised = normalise_timestamp(value)
+    except ValueError:
+        raise ExportError(f"{name}: not a date or time: {value!r}") from None
+    return value if whole_day and len(value) == 10 else normalised
+
+
 def summary_query(entity: str | None = None, topic: str | None = None, stance: str | None = None,
                   since: str | None = None, until: str | None = None) -> tuple[str, list[Any]]:
     """The SELECT over ``article_summary`` for these filters, and its parameters.
@@ -67,6 +82,7 @@ def summary_query(entity: str | None = None, topic: str | None = None, stance: s
             raise ExportError(f"unknown stance {stance!r}: choose from {', '.join(STANCES)}")
         clauses.append("stance = ?")
         params.append(stance)
+    since, until = _bound(since, "since"), _bound(until, "until", whole_day=True)
     if since:
         clauses.append("coalesce(published_at, first_seen_at) >= ?")
         params.append(since)

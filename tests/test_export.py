@@ -34,6 +34,22 @@ def test_csv_all_stories_without_copies(db):
     assert dates == sorted(dates)
 
 
+def test_time_bounds_with_an_offset_or_a_space_mean_the_same_moment(db):
+    """The stored times are UTC; a bound written with an offset or a space is that moment in UTC."""
+    latest = max(r["published_at"] for r in _csv(db) if r["published_at"] and len(r["published_at"]) == 20)
+    day, clock = latest[:10], latest[11:16]
+    hour, minute = int(clock[:2]), int(clock[3:])
+    ahead = f"{day}T{hour + 1:02d}:{minute:02d}:00+01:00"  # the same moment, written an hour ahead
+    same = [r["published_at"] for r in _csv(db, since=latest)]
+    assert latest in same and [r["published_at"] for r in _csv(db, since=ahead)] == same
+    assert latest in [r["published_at"] for r in _csv(db, until=ahead)]
+    later = f"{day} {hour:02d}:{minute + 1:02d}" if minute < 59 else None
+    if later:  # a space between date and time, a minute after: the story is before it
+        assert latest not in [r["published_at"] for r in _csv(db, since=later)]
+    with pytest.raises(export.ExportError, match="since: not a date or time"):
+        _csv(db, since="yesterday")
+
+
 def test_filters(db):
     assert {r["title"] for r in _csv(db, entity="sfrs", stance="against")} == {
         "Councillors oppose PCC bid to run Shropshire fire service", "Fire chiefs warn over commissioner's plans"}
