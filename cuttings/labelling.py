@@ -685,7 +685,9 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
     Importing the same file twice adds nothing the second time."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
+        # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
+        lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
     summary = ImportSummary()

@@ -416,6 +416,25 @@ def test_export_import_round_trip_into_a_fresh_db(db, tmp_path):
         sorted(map(strip, records), key=lambda r: r["url"])
 
 
+def test_import_reads_json_lines_split_on_newlines_only(db, tmp_path):
+    """A body with U+2028 or U+0085 (legal unescaped in JSON), a byte-order mark and CRLF line ends:
+    the file still imports, as it was exported."""
+    session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "a", "q")
+    exported = tmp_path / "labels.jsonl"
+    labelling.export_labels(db, exported, TASKS)
+    records = [json.loads(line) for line in exported.read_text(encoding="utf-8").split("\n") if line]
+    for record in records:
+        record["body"] = "First line\u2028second line\u0085third"
+    text = "\r\n".join(json.dumps(record, ensure_ascii=False) for record in records) + "\r\n"
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    fresh_ids = make_db(tmp_path / "fresh.db", order=["unclassified", "middling", "confident", "copy", "flagged"])
+    summary = labelling.import_labels(store.connect(tmp_path / "fresh.db"), odd, TASKS, "someone-else")
+    assert summary.records == len(records) == 2 and not summary.unmatched_lines
+    assert labelling.human_labels(store.connect(tmp_path / "fresh.db"), TASKS)[fresh_ids["flagged"]] == \
+        labelling.human_labels(db, TASKS)[ids_of(db)["flagged"]]
+
+
 def test_import_changes_only_what_differs(db, tmp_path):
     ids = ids_of(db)
     labelling.save_labels(db, ids["confident"], [("topics", "", "governance"), ("stance_governance", "", "favour")],
