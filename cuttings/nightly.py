@@ -498,13 +498,22 @@ def run_arguments(db_path: str | Path, log_file: str | Path | None = None) -> li
     return args
 
 
+def run_environment() -> dict[str, str]:
+    """Environment the scheduled run needs from this one: ``CUTTINGS_HOME`` when set (the home
+    folder's configuration copies, models, reports and logs; cron and systemd start without it)."""
+    home = os.environ.get("CUTTINGS_HOME")
+    return {"CUTTINGS_HOME": str(Path(home).absolute())} if home else {}
+
+
 def cron_line(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
               workdir: str | Path | None = None) -> str:
     """One crontab line: at HH:MM every day, cd to the working directory and run quietly (cron mails
-    whatever is printed, so only warnings and errors)."""
+    whatever is printed, so only warnings and errors), with ``run_environment()``."""
     import shlex
     workdir = Path(workdir or Path.cwd()).absolute()
-    command = f"cd {shlex.quote(str(workdir))} && " + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file))
+    environment = "".join(f"{name}={shlex.quote(value)} " for name, value in run_environment().items())
+    command = (f"cd {shlex.quote(str(workdir))} && {environment}"
+               + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file)))
     return f"{minute} {hour} * * * {command.replace('%', chr(92) + '%')}"
 
 
@@ -522,6 +531,7 @@ def systemd_units(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_f
     workdir = Path(workdir or Path.cwd()).absolute()
     user = user or getpass.getuser()
     exec_start = " ".join(_systemd_quote(a) for a in run_arguments(db_path, log_file))
+    environment = "".join(f"Environment={_systemd_quote(f'{name}={value}')}\n" for name, value in run_environment().items())
     service = f"""[Unit]
 Description=cuttings nightly run (crawl, analyse, classify, digest)
 Documentation=https://github.com/cuttings-news/cuttings/blob/main/docs/operations.md
@@ -532,8 +542,8 @@ After=network-online.target
 Type=oneshot
 User={user}
 WorkingDirectory={_systemd_quote(str(workdir))}
-ExecStart={exec_start}
-# Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial.
+{environment}ExecStart={exec_start}
+# Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial, 5 storage.
 # Anything but 0 leaves the unit "failed", so `systemctl --failed` (or OnFailure=) shows it.
 Nice=10
 IOSchedulingClass=idle

@@ -238,6 +238,22 @@ def test_schedule_cron_line(tmp_path):
     assert command.startswith(f"cd {REPO} ")
 
 
+def test_schedule_carries_the_home_folder(tmp_path):
+    """cron and systemd start without this shell's environment: a CUTTINGS_HOME set here (the
+    configuration copies, models, reports and logs) is written into the line and the unit."""
+    home = tmp_path / "my home"
+    env = {"CUTTINGS_HOME": str(home)}
+    cron = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", env=env).stdout.decode().strip()
+    command = parse_cron(cron)[5]
+    assert f"&& CUTTINGS_HOME='{home}' " in command and command.rstrip().endswith("run --quiet")
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0  # valid shell
+    units = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--systemd", env=env).stdout.decode()
+    assert f'Environment="CUTTINGS_HOME={home}"\nExecStart=' in units
+    assert "5 storage" in units
+    plain = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", env={"CUTTINGS_HOME": None})
+    assert "CUTTINGS_HOME" not in plain.stdout.decode()
+
+
 def test_schedule_rejects_bad_time(tmp_path):
     result = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--at", "25:00")
     assert result.returncode == 1 and "HH:MM" in result.stderr.decode()
