@@ -644,15 +644,18 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
 
 
 def _match_article(db, raw: dict) -> int | None:
-    """The article a record is about: by url (canonical or as fetched), else by an id ``db-N``."""
+    """The story a record is about: the article by url (canonical or as fetched), else by an id
+    ``db-N``; a syndicated copy gives its original (``duplicate_of``), where the story's labels
+    live (as when labelling in the terminal or the browser)."""
     url = raw.get("url") or raw.get("canonical_url")
     if url:
-        row = db.execute("SELECT id FROM articles WHERE canonical_url = ? OR url = ? ORDER BY canonical_url = ? "
-                         "DESC LIMIT 1", [url, url, url]).fetchone()
+        row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ? OR url = ? "
+                         "ORDER BY canonical_url = ? DESC LIMIT 1", [url, url, url]).fetchone()
         return row[0] if row else None
     match = re.fullmatch(r"db-(\d+)", str(raw.get("id") or ""))
     if match:
-        row = db.execute("SELECT id FROM articles WHERE id = ?", [int(match.group(1))]).fetchone()
+        row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE id = ?",
+                         [int(match.group(1))]).fetchone()
         return row[0] if row else None
     return None
 

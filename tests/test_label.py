@@ -435,6 +435,22 @@ def test_import_reads_json_lines_split_on_newlines_only(db, tmp_path):
         labelling.human_labels(db, TASKS)[ids_of(db)["flagged"]]
 
 
+def test_import_by_a_syndicated_copys_url_labels_its_story(db, tmp_path):
+    """Labels given for a copy (its url, or its db- id) go to the original story, where the digest,
+    exports and article_summary read them, not to the folded-in copy."""
+    ids = ids_of(db)
+    record = {"url": "https://news.example/copy", "stance_governance": "against"}
+    labelled = tmp_path / "copy.jsonl"
+    labelled.write_text(json.dumps(record) + "\n" + json.dumps({"id": f"db-{ids['copy']}", "topics": ["legal"]})
+                        + "\n", encoding="utf-8")
+    summary = labelling.import_labels(db, labelled, TASKS, "ana")
+    assert summary.records == 2 and not summary.unmatched_lines
+    assert effective(db, ids["confident"], "stance_governance") == [("", "against", 1)]
+    assert db.execute("SELECT count(*) FROM labels WHERE article_id = ?", [ids["copy"]]).fetchone()[0] == 0
+    assert db.execute("SELECT stance, human_corrected FROM article_summary WHERE article_id = ?",
+                      [ids["confident"]]).fetchone() == ("against", 1)
+
+
 def test_import_changes_only_what_differs(db, tmp_path):
     ids = ids_of(db)
     labelling.save_labels(db, ids["confident"], [("topics", "", "governance"), ("stance_governance", "", "favour")],
