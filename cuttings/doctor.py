@@ -230,13 +230,16 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
     """Sources with no new articles in their last 3 runs although they had some before, or in
     any run (``store.yield_problem``); sources whose latest run only failed; the crawler's own
     health warnings."""
-    if source_ids is None:
-        source_ids = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
-    stopped, never, failing, warned = [], [], [], []
+    # The configured sources and any the database has runs of (a database crawled with other
+    # sources, such as the demo's, is checked on what it holds).
+    crawled = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
+    source_ids = sorted(set(source_ids or ()) | set(crawled))
+    stopped, never, failing, warned, checked = [], [], [], [], []
     for source_id in source_ids:
         runs = store.recent_source_runs(conn, source_id, limit=store.YIELD_RUNS)
         if not runs:
             continue
+        checked.append(source_id)
         problem = store.yield_problem(runs)
         if problem == "stopped":
             stopped.append(source_id)
@@ -264,5 +267,8 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         checks.append(Check("source health", "warning", "; ".join(warned),
                             "compare a recent page with the extractor output (`cuttings extract`)"))
     if not (stopped or never or failing or warned):
-        checks.append(_ok("sources yielding", f"{len(source_ids)} sources checked"))
+        not_run = len(source_ids) - len(checked)
+        checks.append(_ok("sources yielding", f"{len(checked)} source{'' if len(checked) == 1 else 's'} with runs "
+                                              "checked" + (f"; {not_run} configured source{'' if not_run == 1 else 's'}"
+                                                           " not crawled yet" if not_run else "")))
     return checks

@@ -98,6 +98,26 @@ def test_healthy_sources_are_ok(tmp_path):
     assert "sources failing" not in checks and "source health" not in checks
 
 
+def test_source_yield_counts_the_sources_it_checked():
+    """Configured sources without runs are not counted as checked; sources the database has runs
+    of (a demo crawled with its own sources) are checked even when not configured."""
+    import sqlite3
+
+    from cuttings import doctor
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("CREATE TABLE source_runs (crawl_run_id INTEGER, source_id TEXT, articles_new INTEGER, "
+                 "articles_stored INTEGER, errors INTEGER, warning TEXT)")
+    for run in (1, 2):
+        conn.execute("INSERT INTO source_runs VALUES (?, 'demo-outlet', 3, 3, 0, NULL)", [run])
+    [check] = doctor.check_source_yield(conn, ["configured-a", "configured-b"])
+    assert check.status == "ok"
+    assert check.message == "1 source with runs checked; 2 configured sources not crawled yet"
+    conn.execute("INSERT INTO source_runs VALUES (3, 'demo-outlet', 0, 0, 4, NULL)")
+    names = {c.name: c.message for c in doctor.check_source_yield(conn, ["configured-a"])}
+    assert names["sources failing"] == "latest run got only errors: demo-outlet (4 errors)"
+
+
 def test_stale_running_rows(tmp_path):
     db = store.connect(tmp_path / "d.db")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
