@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import shutil
 import sqlite3
 import subprocess
 
@@ -188,3 +189,18 @@ def test_schedule_carries_delivery_options(tmp_path):
     typed = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--webhook",
                        f"https://hooks.slack.com/services/{HOOK_SECRET}")
     assert typed.returncode == 1 and typed.stdout == b"" and HOOK_SECRET not in typed.stderr.decode()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_schedule_systemd_units_with_env_file_verify(tmp_path):
+    env_file = tmp_path / "delivery.env"
+    env_file.write_text("CUTTINGS_SMTP_HOST=mail.example.org\n")
+    text = invoke_cli("--db", str(tmp_path / "s.db"), "schedule", "--print", "--systemd", "--email",
+                      "--env-file", str(env_file)).stdout.decode()
+    service, timer = text.split("# /etc/systemd/system/cuttings.timer\n")
+    (tmp_path / "cuttings.service").write_text(service.split("# /etc/systemd/system/cuttings.service\n")[1])
+    (tmp_path / "cuttings.timer").write_text(timer)
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "cuttings.service"),
+                             str(tmp_path / "cuttings.timer")], capture_output=True, text=True, timeout=60)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if "cuttings." in line]
+    assert complaints == [] and result.returncode == 0, complaints
