@@ -4,6 +4,10 @@ SMTP settings come from environment variables (see :data:`SMTP_VARIABLES`), so n
 password is ever written to a config file or the database; the password is never
 logged or included in an error message. Webhook URLs carry a secret token in their
 path, so errors name only the host.
+
+:class:`DigestDelivery` is the one way the command line sends a digest (``cuttings report``
+and the nightly ``cuttings run``): ``prepare`` checks the settings before anything is built,
+``send`` delivers, and the caller records the digest only when ``send`` succeeded.
 """
 from __future__ import annotations
 
