@@ -220,12 +220,19 @@ def webhook_url(env: Mapping[str, str] = os.environ, path: str | os.PathLike | N
     return url
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
 def check_webhook_url(url: str) -> urllib.parse.SplitResult:
-    """The parts of a webhook URL fit to post to (http(s) with a host), else :class:`DeliveryError`
-    (naming only the scheme: the rest of the URL is a secret)."""
+    """The parts of a webhook URL fit to post to, else :class:`DeliveryError` (naming only the
+    scheme: the rest of the URL is a secret). https with a host; plain http only to this machine
+    (a relay or test receiver on the loopback address), since the URL's token would cross the
+    network in clear."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DeliveryError(f"webhook URL must start with https:// (got scheme {parts.scheme!r})")
+    local_http = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
+    if not parts.netloc or not (parts.scheme == "https" or local_http):
+        where = "; plain http only to this machine" if parts.scheme == "http" else ""
+        raise DeliveryError(f"webhook URL must start with https:// (got scheme {parts.scheme!r}{where})")
     return parts
 
 
@@ -274,7 +281,7 @@ class DigestDelivery:
     def prepare(cls, *, email: bool = False, webhook: bool = False, webhook_file: str | os.PathLike | None = None,
                 env: Mapping[str, str] = os.environ) -> "DigestDelivery | None":
         """Check the settings without sending (the ``CUTTINGS_SMTP_*`` variables complete and valid;
-        the webhook URL readable from ``$CUTTINGS_WEBHOOK_URL`` or ``webhook_file`` and http(s)).
+        the webhook URL readable from ``$CUTTINGS_WEBHOOK_URL`` or ``webhook_file`` and https, or http to this machine).
         None when no delivery was asked for; :class:`DeliveryError` naming what to fix."""
         if email:
             smtp_settings(env)

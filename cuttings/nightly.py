@@ -369,7 +369,7 @@ def _load_sources(options: NightlyOptions):
 
 def _check_report_options(options: NightlyOptions) -> DigestDelivery | None:
     """Refuse an unknown digest format, a report folder that cannot be written, or delivery settings
-    that are missing or invalid (``CUTTINGS_SMTP_*`` for ``--email``; a readable http(s) webhook URL)
+    that are missing or invalid (``CUTTINGS_SMTP_*`` for ``--email``; a readable https webhook URL)
     before any stage runs (:class:`UserError`, :class:`~cuttings.errors.OutputPathError`,
     :class:`~cuttings.delivery.DeliveryError`): the night would otherwise crawl and analyse, then fail
     at the report. Returns the checked delivery, or None when none was asked for."""

@@ -102,3 +102,6 @@ def test_post_webhook_errors_name_host_not_token(receiver, digest):
         delivery.post_webhook(f"http://127.0.0.1:{_free_port()}/hook", digest)
     with pytest.raises(delivery.DeliveryError, match="https://"):
         delivery.post_webhook("file:///etc/passwd", digest)
+    with pytest.raises(delivery.DeliveryError, match="plain http only to this machine") as clear:
+        delivery.post_webhook("http://hooks.example.org/services/secret-token", digest)  # the token in clear
+    assert "secret-token" not in str(clear.value)
