@@ -21,6 +21,8 @@ MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 # Links to these are never fetched as articles (documents, media, archives).
 BINARY_EXTENSIONS = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|zip|gz|rar|jpe?g|png|gif|webp|svg|mp[34]|mov|avi|"
                                r"wav|ics|csv)$", re.I)
+# Pagination links the crawl follows from home and section pages, besides the page's rel=next.
+LISTING_PAGE = re.compile(r"/page/\d+/?$|[?&]page=\d+")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml", "text/xml")
 
 
@@ -94,6 +96,23 @@ def is_article_url(source, url: str) -> bool:
         return False
     allow = source.allow_patterns
     return any(p.search(target) for p in allow) if allow else True
+
+
+def is_listing_url(source, url: str, next_url: str | None = None) -> bool:
+    """The one pagination rule, shared by the crawl and ``cuttings sources check``.
+
+    True when ``url`` is a listing page the crawl follows from the source's home or section
+    pages (to ``[crawl] max_depth`` levels, within ``max_pages_per_source``): not an article URL
+    (:func:`is_article_url`), on the source's host, under the path of its home or of one of its
+    sections, and either the page's ``rel=next`` (``next_url``, from ``<link>`` or ``<a>``) or a
+    numbered page (``/page/N/``, ``?page=N``).
+    """
+    parts = urlsplit(url)
+    if parts.netloc != urlsplit(source.home).netloc or is_article_url(source, url):
+        return False
+    if url != next_url and not LISTING_PAGE.search(url):
+        return False
+    return any(parts.path.startswith(urlsplit(u).path) for u in [source.home, *source.sections])
 
 
 def gunzip_sitemap(body: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:

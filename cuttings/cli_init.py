@@ -19,7 +19,9 @@ def init(directory, force):
     DIR defaults to the home folder ($CUTTINGS_HOME, else the user data folder; in a
     source checkout, its data/ folder). Every command reads a configuration file from the
     home folder when it is there, else the packaged default, so editing these copies
-    changes what cuttings does. Existing files are left alone unless --force is given.
+    changes what cuttings does. Run it again at any time: it writes only the files that are
+    missing (a newer version's new ones, say) and leaves your edited copies alone unless
+    --force is given.
 
     \b
     Examples:
@@ -29,21 +31,24 @@ def init(directory, force):
     target = directory if directory is not None else paths.home()
     if target.exists() and not target.is_dir():
         fail(f"{target} is not a folder")
-    existing = [name for name in paths.CONFIG_FILES if (target / name).exists()]
-    if existing and not force:
-        fail(f"{', '.join(existing)} already in {target}: edit them, or pass --force to replace them "
-             f"with the packaged defaults")
+    kept = []
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name in paths.CONFIG_FILES:
             source = paths.package_data(name)
-            if (target / name).resolve() == source.resolve():
+            if (target / name).exists() and (target / name).resolve() == source.resolve():
                 click.echo(f"{target / name}: is the packaged default itself (a source checkout); left as it is")
+                continue
+            if (target / name).exists() and not force:
+                kept.append(name)
                 continue
             shutil.copyfile(source, target / name)
             click.echo(f"wrote {target / name}")
     except OSError as exc:
         fail(f"cannot write to {target}: {exc.strerror or exc}")
+    if kept:
+        click.echo(f"kept {', '.join(kept)} in {target} (already there; --force replaces "
+                   f"{'them' if len(kept) > 1 else 'it'} with the packaged default)")
     if directory is not None and target.resolve() != paths.home().resolve():
         click.echo(f"cuttings reads them when CUTTINGS_HOME={target.resolve()} is set "
                    f"(or pass --sources/--watchlist/--scheme)")

@@ -24,7 +24,15 @@ def sources():
               help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--base", default=None, help="Replace {base} in the sources file (e.g. the demo site's URL).")
 def check(source_ids, sources_path, base):
-    """Fetch each source's robots.txt, feeds and sitemaps and report what discovery finds.
+    """Fetch each source's robots.txt, feeds, sitemaps and home/section pages (following their
+    pagination as the crawl does: rel=next and page N, [crawl] max_depth levels) and report the
+    article URLs discovery finds, by layer. No article page is fetched.
+
+    A source FAILS (one "ID: FAILED: ..." line saying what failed) when it gives no article URL,
+    when every feed and sitemap it has failed or gave no article URL, or when a feed or sitemap
+    configured for it in sources.toml cannot be fetched.
+
+    Exit status: 0 every source passed; 1 a source failed (or a bad sources file or unknown ID).
 
     Example:
 
@@ -38,10 +46,11 @@ def check(source_ids, sources_path, base):
         selected = config.select(source_ids)
     except ConfigError as exc:
         fail(str(exc))
-    failed = 0
+    failed = []
     for source in selected:
         report = check_source(source, config.crawl)
         click.echo(format_check(report))
-        failed += report.article_urls == 0
+        if report.failed:
+            failed.append(source.id)
     if failed:
-        raise SystemExit(1)
+        fail(f"{len(failed)} of {len(selected)} sources failed the check: {', '.join(failed)}")

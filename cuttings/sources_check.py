@@ -4,12 +4,20 @@ Fetches the source's robots.txt, configured and robots.txt sitemaps (indexes fol
 configured and autodiscovered feeds, and the home and section pages, with plain urllib
 (timeouts, size cap, robots.txt obeyed), then reports the article URLs the crawl would
 fetch (``discovery.is_article_url``: same host, allow/deny patterns, no document or media
-links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read.
+links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read. Listing pages are
+followed as the crawl follows them (``discovery.is_listing_url``: rel=next and numbered pages
+under the home or a section, ``[crawl] max_depth`` levels), up to ``MAX_LISTING_PAGES``.
+
+A source *fails* the check (:attr:`SourceCheck.failures`; ``cuttings sources check`` exits 1)
+when it gives no article URL at all, when every feed and sitemap it has (configured, in
+robots.txt or autodiscovered) failed or gave no article URL, or when a feed or sitemap
+configured in sources.toml could not be fetched.
 """
 from __future__ import annotations
 
 import functools
 import socket
+from collections import deque
 import urllib.error
 import urllib.request
 import urllib.robotparser
@@ -20,6 +28,7 @@ from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
 
 MAX_SITEMAPS = 200
+MAX_LISTING_PAGES = 100  # listing pages read besides the home and section pages (the crawl: max_pages_per_source)
 
 
 @dataclass
@@ -32,11 +41,21 @@ class SourceCheck:
     autodiscovered_feeds: list[str] = field(default_factory=list)
     sitemaps: dict[str, int] = field(default_factory=dict)     # sitemap URL -> entries (-1: failed)
     robots_sitemaps: list[str] = field(default_factory=list)
+    pages: dict[str, int] = field(default_factory=dict)        # home/section/listing page -> article links (-1: failed)
+    listing_pages: list[str] = field(default_factory=list)     # pages reached by pagination (rel=next, page N)
+    max_depth: int = 0
+    by_layer: dict[str, int] = field(default_factory=dict)     # feed/sitemap/links -> article URLs it gave
+    urls: list[str] = field(default_factory=list)              # the article URLs found, sorted
     article_urls: int = 0
     dated: int = 0
     newest: str | None = None
     oldest: str | None = None
     problems: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # why the source fails the check (empty: it passes)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
 
     @property
     def date_share(self) -> float:
@@ -120,29 +139,56 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         return True
 
     found: dict[str, discovery.Found] = {}
+    layers: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "links": set()}
+    failed: list[str] = []  # "feed URL: words" for each feed or sitemap that could not be read
 
-    def keep(entry: discovery.Found) -> None:
+    def keep(entry: discovery.Found) -> bool:
         if not discovery.is_article_url(source, entry.url):  # the crawl's own filter
-            return
+            return False
+        layers[entry.found_by].add(entry.url)
         previous = found.get(entry.url)
         if previous is None or (not previous.published_at and entry.published_at):
             found[entry.url] = entry
+        return True
 
     feeds = list(source.feeds)
-    for page in [source.home, *source.sections]:
+    report.max_depth = settings.max_depth
+    link_limit = settings.max_links_per_page
+    starts = list(dict.fromkeys([source.home, *source.sections]))
+    queue: deque[tuple[str, int]] = deque((page, settings.max_depth) for page in starts)
+    queued = set(starts)
+    while queue:
+        page, depth_left = queue.popleft()
+        if page not in starts and len(report.listing_pages) >= min(MAX_LISTING_PAGES, settings.max_pages_per_source):
+            report.problems.append(f"stopped after {len(report.listing_pages)} listing pages; "
+                                   f"{len(queue) + 1} not read")
+            break
+        if page not in starts:
+            report.listing_pages.append(page)
         if not allowed(page):
             continue
         try:
-            links, page_feeds, _next = discovery.page_links(_fetch(page, settings, source), page)
+            links, page_feeds, next_url = discovery.page_links(_fetch(page, settings, source), page)
         except (urllib.error.URLError, OSError) as exc:
+            report.pages[page] = -1
             report.problems.append(f"{page}: {_words(exc, page)}")
             continue
         for url in page_feeds:
             if url not in feeds:
                 feeds.append(url)
                 report.autodiscovered_feeds.append(url)
-        for url in links:
-            keep(discovery.Found(url, "links"))
+        # as the spider's parse_section: article links (at most max_links_per_page), then pagination
+        candidates = dict.fromkeys(links)
+        head_next = next_url if next_url and next_url not in candidates else None
+        taken = 0
+        for url in [*candidates, *([head_next] if head_next else [])]:
+            if url != head_next and discovery.is_article_url(source, url):
+                if taken < link_limit:
+                    taken += keep(discovery.Found(url, "links"))
+            elif depth_left > 0 and url not in queued and discovery.is_listing_url(source, url, next_url):
+                queued.add(url)
+                queue.append((url, depth_left - 1))
+        report.pages[page] = taken
     for url in feeds:
         if not allowed(url):
             continue
@@ -151,6 +197,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         except (urllib.error.URLError, OSError) as exc:
             report.feeds[url] = -1
             report.problems.append(f"feed {url}: {_words(exc, url)}")
+            failed.append(f"feed {url}: {_words(exc, url)}")
             continue
         report.feeds[url] = len(entries)
         for entry in entries:
@@ -165,6 +212,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         except (urllib.error.URLError, OSError) as exc:
             report.sitemaps[url] = -1
             report.problems.append(f"sitemap {url}: {_words(exc, url)}")
+            failed.append(f"sitemap {url}: {_words(exc, url)}")
             continue
         report.sitemaps[url] = len(pages) + len(children)
         queue.extend(children)
@@ -173,11 +221,31 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     if queue:
         report.problems.append(f"stopped after {MAX_SITEMAPS} sitemaps; {len(queue)} not read")
     dates = sorted(e.published_at for e in found.values() if e.published_at)
+    report.urls = sorted(found)
     report.article_urls, report.dated = len(found), len(dates)
     report.oldest, report.newest = (dates[0], dates[-1]) if dates else (None, None)
+    report.by_layer = {layer: len(urls) for layer, urls in layers.items()}
     if not found:
         report.problems.append("no article URLs match the allow/deny patterns")
+    report.failures = _failures(report, source, failed)
     return report
+
+
+def _failures(report: SourceCheck, source: Source, failed: list[str]) -> list[str]:
+    """Why the source fails the check, one reason a line (empty: it passes)."""
+    failures = []
+    configured = [f for f in failed if f.split(" ", 2)[1].rstrip(":") in (*source.feeds, *source.sitemaps)]
+    routes = len(report.feeds) + len(report.sitemaps)
+    if not report.article_urls:
+        what = "; ".join(failed) if failed else "no feed or sitemap, and the home and section pages link to none"
+        failures.append(f"no article URLs found ({what})")
+    elif routes and not (report.by_layer["feed"] or report.by_layer["sitemap"]):
+        what = "; ".join(failed) or "they list no URL matching allow/deny"
+        failures.append(f"every feed and sitemap failed or gave no article URL ({what}); only links on "
+                        f"its pages remain ({report.by_layer['links']} article URLs)")
+    else:
+        failures += [f"configured {f}" for f in configured]
+    return failures
 
 
 def format_check(report: SourceCheck) -> str:
@@ -190,7 +258,16 @@ def format_check(report: SourceCheck) -> str:
     for url, count in report.sitemaps.items():
         tag = " (robots.txt)" if url in report.robots_sitemaps else ""
         lines.append(f"  sitemap  {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")
-    lines.append(f"  article URLs matching allow/deny: {report.article_urls}; with dates: {report.dated} "
-                 f"({report.date_share:.0%}); newest {report.newest or '-'}; oldest {report.oldest or '-'}")
+    read = [n for n in report.pages.values() if n >= 0]
+    listing = f" + {len(report.listing_pages)} listing pages (rel=next, page N; max_depth {report.max_depth})"
+    lines.append(f"  pages    home and sections: {len(report.pages) - len(report.listing_pages)}{listing}: "
+                 f"{len(read)} read" + (f", {len(report.pages) - len(read)} FAILED" if len(read) < len(report.pages)
+                                        else ""))
+    layers = ", ".join(f"{name} {report.by_layer.get(key, 0)}" for key, name in
+                       (("feed", "feeds"), ("sitemap", "sitemaps"), ("links", "page links")))
+    lines.append(f"  article URLs matching allow/deny: {report.article_urls} ({layers}); with dates: "
+                 f"{report.dated} ({report.date_share:.0%}); newest {report.newest or '-'}; "
+                 f"oldest {report.oldest or '-'}")
     lines += [f"  problem: {p}" for p in dict.fromkeys(report.problems)]
+    lines += [f"{report.source_id}: FAILED: {f}" for f in report.failures]
     return "\n".join(lines)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from cuttings.cli_sources import sources
 from cuttings.config import DEMO_SOURCES, load_sources
 from cuttings.demo import DEMO_SITE, serve_directory
-from cuttings.sources_check import check_source
+from cuttings.config import Source
+from cuttings.sources_check import check_source, format_check
 
 MANIFEST = json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
 
@@ -94,3 +96,147 @@ def test_check_fetches_only_what_the_source_owns(tmp_path):
             assert hits == []
     finally:
         internal.shutdown()
+
+
+def test_cli_check_passes_the_demo_and_counts_paginated_listing_pages():
+    """The Wrekin Courier's sitemap lists 128 articles; its numbered listing pages (news/page/2..16,
+    linked from news/) lead to the rest, as the crawl follows them."""
+    with serve_directory() as base:
+        config = load_sources(DEMO_SOURCES, base=base)
+        wrekin = check_source(config.get("wrekin-courier"), config.crawl)
+        result = CliRunner().invoke(sources, ["check", "--sources", str(DEMO_SOURCES), "--base", base])
+    assert result.exit_code == 0, result.output
+    assert "FAILED" not in result.output
+    articles = {base + a["path"] for a in MANIFEST["articles"] if a["outlet"] == "wrekin-courier"}
+    assert articles <= set(wrekin.urls)
+    assert wrekin.by_layer["sitemap"] < len(articles) <= wrekin.by_layer["links"]
+    assert sorted(wrekin.listing_pages) == sorted(f"{base}/wrekin-courier/news/page/{n}/" for n in range(2, 17))
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _sources_file(tmp_path, base, **fields):
+    lines = [f"{key} = {json.dumps(value)}" for key, value in fields.items()]
+    text = ('[crawl]\ntimeout = 5\nmax_depth = 2\n\n[[source]]\nid = "paged"\nname = "Paged"\n'
+            f'home = "{base}/paged/"\nallow = ["^/paged/news/[0-9]{{4}}/"]\nlocal = true\n' + "\n".join(lines) + "\n")
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _listing(links, head=""):
+    anchors = "".join(f'<a href="{href}">story</a>' for href in links)
+    return f"<html><head><title>News</title>{head}</head><body>{anchors}</body></html>"
+
+
+def test_cli_check_fails_a_source_whose_feed_and_sitemap_answer_404(tmp_path):
+    site = tmp_path / "site"
+    _write(site / "paged" / "index.html", _listing(["/paged/news/2026/a/", "/paged/about/"]))
+    with serve_directory(site) as base:
+        path = _sources_file(tmp_path, base, feeds=[f"{base}/paged/feed.xml"],
+                             sitemaps=[f"{base}/paged/sitemap.xml"])
+        result = CliRunner().invoke(sources, ["check", "--sources", str(path)])
+        host = base.split("//", 1)[1]
+    assert result.exit_code == 1, result.output
+    assert (f"paged: FAILED: every feed and sitemap failed or gave no article URL (feed {base}/paged/feed.xml: "
+            f"HTTP 404 from {host}; sitemap {base}/paged/sitemap.xml: HTTP 404 from {host}); only links on its "
+            "pages remain (1 article URLs)") in result.output.splitlines()
+    assert result.output.splitlines()[-1] == "Error: 1 of 1 sources failed the check: paged"
+
+
+def test_cli_check_fails_a_broken_configured_feed_and_a_source_with_nothing(tmp_path):
+    site = tmp_path / "site"
+    _write(site / "paged" / "index.html", _listing([]))
+    _write(site / "paged" / "sitemap.xml",
+           '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>/paged/news/2026/a/</loc>'
+           "<lastmod>2026-11-20</lastmod></url></urlset>")
+    with serve_directory(site) as base:
+        path = _sources_file(tmp_path, base, feeds=[f"{base}/paged/feed.xml"], sitemaps=[f"{base}/paged/sitemap.xml"])
+        config = load_sources(path)
+        partly = check_source(config.get("paged"), config.crawl)
+        empty = check_source(Source("empty", "Empty", f"{base}/paged/", allow=["^/nothing/"], local=True),
+                             config.crawl)
+    host = base.split("//", 1)[1]
+    assert partly.article_urls == 1 and partly.failures == [
+        f"configured feed {base}/paged/feed.xml: HTTP 404 from {host}"]
+    assert empty.failures == ["no article URLs found (no feed or sitemap, and the home and section pages link to "
+                              "none)"]
+
+
+def test_check_follows_pagination_like_the_crawl_bounded_and_same_site(tmp_path):
+    """Listing pages reached only by <link rel=next> in the head are followed to [crawl] max_depth
+    levels; a rel=next to another host, and pages outside the home/section paths, are not fetched."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(_listing(["/paged/news/2026/offsite/"]).encode())
+
+        def log_message(self, *args):
+            pass
+
+    other_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=other_server.serve_forever, daemon=True).start()
+    other = f"http://localhost:{other_server.server_address[1]}"
+    site = tmp_path / "site"
+    _write(site / "paged" / "index.html", _listing(["/paged/news/2026/home/", "/elsewhere/page/2/"],
+                                                   f'<link rel="next" href="{other}/paged/news/older-9/">'))
+    for n in range(1, 5):  # news/ -> older-2/ -> older-3/ -> older-4/, each found only by <link rel=next>
+        page = site / "paged" / "news" / ("index.html" if n == 1 else f"older-{n}/index.html")
+        _write(page, _listing([f"/paged/news/2026/story-{n}-{k}/" for k in (1, 2)],
+                              f'<link rel="next" href="/paged/news/older-{n + 1}/">'))
+    try:
+        with serve_directory(site) as base:
+            path = _sources_file(tmp_path, base, sections=[f"{base}/paged/news/"])
+            config = load_sources(path)
+            report = check_source(config.get("paged"), config.crawl)
+            config.crawl.max_depth = 0
+            flat = check_source(config.get("paged"), config.crawl)
+    finally:
+        other_server.shutdown()
+    assert hits == []
+    assert report.listing_pages == [f"{base}/paged/news/older-2/", f"{base}/paged/news/older-3/"]
+    assert report.urls == sorted([f"{base}/paged/news/2026/home/"] + [
+        f"{base}/paged/news/2026/story-{n}-{k}/" for n in (1, 2, 3) for k in (1, 2)])
+    assert report.by_layer == {"feed": 0, "sitemap": 0, "links": 7}
+    assert flat.listing_pages == [] and flat.article_urls == 3
+    assert "+ 2 listing pages (rel=next, page N; max_depth 2): 4 read\n" in format_check(report)
+
+
+@pytest.mark.slow
+def test_crawl_and_check_follow_the_same_pagination(tmp_path):
+    """The spider follows a rel=next given only as <link> in the head, to max_depth levels, and
+    stores from the page links exactly the article URLs `sources check` counts."""
+    import sqlite3
+
+    from faultserver import article_html, corpus_story, run_crawl_cli
+
+    site = tmp_path / "site"
+    _write(site / "paged" / "index.html", _listing([]))
+    stories = ["gov-001", "gov-003", "gov-005", "gov-010"]
+    for n, corpus_id in enumerate(stories, start=1):
+        page = site / "paged" / "news" / ("index.html" if n == 1 else f"older-{n}/index.html")
+        _write(page, _listing([f"/paged/news/2026/{corpus_id}/"], f'<link rel="next" href="/paged/news/older-{n + 1}/">'))
+    with serve_directory(site) as base:
+        for corpus_id in stories:
+            title, paragraphs = corpus_story(corpus_id)
+            path = f"/paged/news/2026/{corpus_id}/"
+            _write(site / path.strip("/") / "index.html",
+                   article_html(base, path, title, paragraphs, "2026-11-20T08:00:00Z"))
+        sources_path = _sources_file(tmp_path, base, sections=[f"{base}/paged/news/"])
+        config = load_sources(sources_path)
+        report = check_source(config.get("paged"), config.crawl)
+        run_crawl_cli(tmp_path / "paged.db", sources_path, since="all")
+    db = sqlite3.connect(tmp_path / "paged.db")
+    stored = sorted(row[0] for row in db.execute("SELECT url FROM articles WHERE found_by = 'links'"))
+    assert report.urls == [f"{base}/paged/news/2026/{c}/" for c in stories[:3]], format_check(report)
+    assert [u.rstrip("/") for u in stored] == [u.rstrip("/") for u in report.urls]

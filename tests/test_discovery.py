@@ -76,3 +76,17 @@ def test_iso_utc():
     assert discovery.iso_utc("2026-11-24") == "2026-11-24"
     assert discovery.iso_utc("2026-06-01T10:00:00+01:00") == "2026-06-01T09:00:00Z"
     assert discovery.iso_utc("nonsense") is None and discovery.iso_utc(None) is None
+
+
+def test_is_listing_url_is_the_crawls_pagination_rule():
+    from cuttings.config import Source
+    source = Source("x", "X", "https://x.example/local/", sections=["https://x.example/local/news/"],
+                    allow=[r"^/local/news/\d{4}/"])
+    listing = discovery.is_listing_url
+    assert listing(source, "https://x.example/local/news/page/3/")                       # numbered
+    assert listing(source, "https://x.example/local/news/?page=2")
+    assert listing(source, "https://x.example/local/news/older/", "https://x.example/local/news/older/")  # rel=next
+    assert not listing(source, "https://x.example/local/news/older/")                   # neither
+    assert not listing(source, "https://x.example/sport/page/2/")                       # outside home/sections
+    assert not listing(source, "https://y.example/local/news/page/2/")                  # another host
+    assert not listing(source, "https://x.example/local/news/2026/page/2/")             # an article URL

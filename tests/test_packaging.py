@@ -76,10 +76,17 @@ def test_init_writes_copies_and_keeps_existing_ones(tmp_path):
     for name in ("sources.toml", "watchlist.toml", "label_scheme.toml"):
         assert (target / name).read_bytes() == (REPO / "data" / name).read_bytes()
     (target / "watchlist.toml").write_text("# edited\n", encoding="utf-8")
+    (target / "label_scheme.toml").unlink()   # e.g. a file a newer version adds
     again = CliRunner().invoke(cli, ["init", str(target)])
-    assert again.exit_code == 1
-    assert "already in" in again.output and "--force" in again.output
+    assert again.exit_code == 0, again.output   # re-running is safe (scripts, upgrades)
     assert (target / "watchlist.toml").read_text(encoding="utf-8") == "# edited\n"
+    assert (target / "label_scheme.toml").read_bytes() == (REPO / "data" / "label_scheme.toml").read_bytes()
+    assert f"wrote {target / 'label_scheme.toml'}" in again.output
+    assert "kept sources.toml, watchlist.toml" in again.output and "--force" in again.output
+    forced = CliRunner().invoke(cli, ["init", "--force", str(target)])
+    assert forced.exit_code == 0, forced.output
+    assert (target / "watchlist.toml").read_bytes() == (REPO / "data" / "watchlist.toml").read_bytes()
+    assert "kept" not in forced.output
 
 
 def _snapshot(folder: Path) -> dict[str, str]:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import os
 import multiprocessing
-import re
 import sqlite3
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -342,11 +341,13 @@ class NewsSpider(scrapy.Spider):
             if feed_url not in source.feeds:
                 yield self.discovery_request(feed_url, self.parse_feed, source)
         depth_left = response.meta.get("depth_left", 0)
-        section_prefixes = [urlsplit(u).path for u in [source.home, *source.sections]]
         link_limit = self.settings.getint("CUTTINGS_MAX_LINKS_PER_PAGE", 100)
         taken = 0
-        for url in dict.fromkeys(links):
-            if self.is_article_url(source, url):
+        # a rel=next given only as <link> in the head is a listing candidate (never an article) too
+        candidates = dict.fromkeys(links)
+        head_next = next_url if next_url and next_url not in candidates else None
+        for url in [*candidates, *([head_next] if head_next else [])]:
+            if url != head_next and self.is_article_url(source, url):
                 if taken >= link_limit:
                     self.budget_hit(source.id, "budget_links_per_page", response.url,
                                     f"page has more than {link_limit} article links: the rest were skipped")
@@ -355,10 +356,8 @@ class NewsSpider(scrapy.Spider):
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
-            elif depth_left > 0:
-                path = urlsplit(url).path
-                is_listing = url == next_url or re.search(r"/page/\d+/?$|[?&]page=\d+", url)
-                if is_listing and any(path.startswith(p) for p in section_prefixes) and self.take_page(source.id):
+            elif depth_left > 0 and discovery.is_listing_url(source, url, next_url):
+                if self.take_page(source.id):
                     yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
                                          meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
 
