@@ -23,7 +23,7 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*)
 _TOKEN_PARAM = re.compile(
     r"(?P<key>[?&;#](?:[\w.-]*[_.-])?(?:token|api_?key|key|secret|password|passwd|pwd|sig|signature|auth|code"
     r"|credential|session|sessionid|jwt))="
-    r"(?P<value>[^&#\s\"'<>]+)", re.I)
+    r"(?P<value>[^&#;\s\"'<>]*[^&#;\s\"'<>:,)])", re.I)  # not the ":", "," or ")" of the sentence after it
 _WEBHOOK_PATHS = [
     re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+", re.I),
     re.compile(r"(?P<keep>discord(?:app)?\.com/api/webhooks/\d+/)[^\s\"'<>/?]+", re.I),
