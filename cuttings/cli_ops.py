@@ -12,6 +12,7 @@ import click
 
 from cuttings import nightly
 from cuttings.cli_common import fail, pass_context, user_message, validate_since
+from cuttings.cli_report import delivery_options
 
 
 @click.command()
@@ -31,28 +32,37 @@ from cuttings.cli_common import fail, pass_context, user_message, validate_since
               help="Rotating log file [default: logs/cuttings.log in the home folder].")
 @click.option("--quiet", "-q", is_flag=True, help="Terminal shows warnings and errors only (for cron mail).")
 @click.option("--no-politeness", is_flag=True, help="No crawl delays: only for your own local servers.")
+@delivery_options
 @pass_context
 def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_formats, skip, log_file, quiet,
-        no_politeness):
+        no_politeness, email, webhook, webhook_file):
     """The nightly job: crawl, analyse, classify, then write the digest.
 
-    One run at a time per database (a lock beside it); a second run exits at once
-    with code 3. Each stage resumes where a crashed run stopped. Exit codes:
-    0 ok, 1 configuration error (nothing ran), 2 fatal error or interrupted (or,
-    as for every click program, a mistyped option: nothing ran),
+    With --email (and/or --webhook) it sends the digest too, and records it only
+    after every delivery succeeded; the delivery settings are checked before the
+    crawl starts. One run at a time per database (a lock beside it); a second run
+    exits at once with code 3. Each stage resumes where a crashed run stopped. Exit codes:
+    0 ok, 1 configuration error (nothing ran; missing CUTTINGS_SMTP_* settings too),
+    2 fatal error or interrupted (or, as for every click program, a mistyped option: nothing ran),
     3 already running, 4 partial (some sources or a stage failed, the rest ran),
     5 storage error (the database could not be written: disk full, I/O error; what was
-    not stored is fetched again next run). Details: docs/operations.md.
+    not stored is fetched again next run), 6 delivery failed (the digest was written
+    but not sent, so not recorded: the next run or `cuttings report --email` sends its
+    stories; the rest of the run is kept). Details: docs/operations.md.
 
+    \b
     Example (in cron):
-
         cuttings --db /srv/cuttings/cuttings.db run --quiet
+        cuttings --db /srv/cuttings/cuttings.db run --quiet --email   # mail the digest (CUTTINGS_SMTP_*)
     """
+    from cuttings.cli_report import webhook_requested
     from cuttings.logs import setup_logging
+    webhook = webhook_requested(webhook)  # a URL typed after --webhook: one line, before anything
     log_path = setup_logging(log_file, console_level=logging.WARNING if quiet else logging.INFO)
     options = nightly.NightlyOptions(sources_path=sources_path, watchlist_path=watchlist, models_path=models_path,
                                      since=since, report_dir=report_dir, report_formats=tuple(report_formats) or None,
-                                     polite=not no_politeness, skip=tuple(skip))
+                                     polite=not no_politeness, skip=tuple(skip), email=email, webhook=webhook,
+                                     webhook_file=webhook_file)
     result = nightly.run_nightly(ctx.db_path, options)
     if result.exit_code == nightly.EXIT_ALREADY_RUNNING:
         click.echo(f"cuttings run: {result.message}", err=True)
@@ -103,20 +113,29 @@ def run_report_lines(result, log_path) -> list[str]:
 @click.option("--at", "at", default="02:30", show_default=True, help="Time of day (HH:MM, local time).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Log file the scheduled run writes [default: logs/cuttings.log in the home folder].")
+@delivery_options
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File of NAME=value lines the scheduled run reads (the CUTTINGS_SMTP_* settings, "
+                   "CUTTINGS_WEBHOOK_URL; keep it mode 600): EnvironmentFile= for systemd, sourced by the cron line.")
 @pass_context
-def schedule(ctx, print_, kind, at, log_file):
+def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_file):
     """Print a crontab line or systemd units that run `cuttings run` nightly for this install.
 
     Needs --print: it only prints, it installs nothing. Uses the absolute paths of this
     environment's `cuttings`, the database and the working directory. Install them yourself
-    (see docs/operations.md).
+    (see docs/operations.md). --email, --webhook and --webhook-file go on to the run, which
+    then sends the digest; cron and systemd start without your shell's variables, so put the
+    CUTTINGS_SMTP_* settings (and CUTTINGS_WEBHOOK_URL) in a file named with --env-file.
 
+    \b
     Examples:
-
         cuttings schedule --print
         cuttings --db /srv/cuttings/cuttings.db schedule --print --systemd
+        cuttings schedule --print --email --env-file /srv/cuttings/delivery.env
     """
+    from cuttings.cli_report import webhook_requested
     from cuttings.nightly import cron_line, systemd_units
+    delivery = {"email": email, "webhook": webhook_requested(webhook), "webhook_file": webhook_file}
     if not print_:
         fail("schedule installs nothing, it prints the lines for you to install: add --print "
              "(`cuttings schedule --print` for a crontab line, `--print --systemd` for systemd units)")
@@ -126,14 +145,20 @@ def schedule(ctx, print_, kind, at, log_file):
             raise ValueError
     except ValueError:
         fail(f"--at: expected HH:MM, got {at!r}")
+    if (email or delivery["webhook"]) and not env_file:
+        click.echo("note: cron and systemd start without this shell's variables: put the "
+                   + ("CUTTINGS_SMTP_* settings" if email else "CUTTINGS_WEBHOOK_URL")
+                   + " in a file named with --env-file (or in the crontab or unit yourself)", err=True)
     if kind == "systemd":
-        service, timer = systemd_units(ctx.db_path, hour=hour, minute=minute, log_file=log_file)
+        service, timer = systemd_units(ctx.db_path, hour=hour, minute=minute, log_file=log_file, env_file=env_file,
+                                       **delivery)
         click.echo("# /etc/systemd/system/cuttings.service")
         click.echo(service)
         click.echo("# /etc/systemd/system/cuttings.timer")
         click.echo(timer)
     else:
-        click.echo(cron_line(ctx.db_path, hour=hour, minute=minute, log_file=log_file))
+        click.echo(cron_line(ctx.db_path, hour=hour, minute=minute, log_file=log_file, env_file=env_file,
+                             **delivery))
 
 
 @click.command()

@@ -22,18 +22,35 @@ def _timestamp(value: str | None, option: str) -> str | None:
                                    f"got {value!r}") from None
 
 
+def delivery_options(command):
+    """``--email``, ``--webhook`` and ``--webhook-file``, as ``report`` and ``run`` (and ``schedule``) take them."""
+    for option in reversed((
+            click.option("--email", is_flag=True,
+                         help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables)."),
+            click.option("--webhook", "webhook", is_flag=False, flag_value="", default=None, metavar="",
+                         help="Post a short summary to the Slack or Teams incoming webhook in $CUTTINGS_WEBHOOK_URL "
+                              "(the URL is a secret: never on the command line)."),
+            click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="Post to the webhook URL read from this file (first line) instead."))):
+        command = option(command)
+    return command
+
+
+def webhook_requested(webhook: str | None) -> bool:
+    """Whether ``--webhook`` was given; a value after it (the secret URL typed on the command line) is
+    refused with one line that does not repeat it."""
+    if webhook:
+        raise click.ClickException(delivery.WEBHOOK_ON_COMMAND_LINE)
+    return webhook is not None
+
+
 @click.command("report")
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
               help="Which files to write.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the report files [default: reports/ in the home folder].")
-@click.option("--email", is_flag=True, help="Send the digest by e-mail (settings from CUTTINGS_SMTP_* variables).")
-@click.option("--webhook", "webhook", is_flag=False, flag_value="", default=None, metavar="",
-              help="Post a short summary to the Slack or Teams incoming webhook in $CUTTINGS_WEBHOOK_URL "
-                   "(the URL is a secret: never on the command line).")
-@click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Post to the webhook URL read from this file (first line) instead.")
+@delivery_options
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
                                                        "--format text) to standard output.")
 @click.option("--no-record", is_flag=True, help="Do not record the report: the next digest covers the same stories.")
@@ -51,15 +68,11 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
         cuttings report --since 2026-11-01 --format html --email
     """
     since = _timestamp(since, "--since")
-    if webhook:  # a value after --webhook: the secret URL typed on the command line
-        raise click.ClickException("--webhook takes no URL on the command line (other users can read it in ps and "
-                                   "shell history): put it in $CUTTINGS_WEBHOOK_URL or a file for --webhook-file")
-    webhook_url = None
-    if webhook is not None or webhook_file is not None:
-        try:
-            webhook_url = delivery.webhook_url(path=webhook_file)
-        except delivery.DeliveryError as exc:
-            raise click.ClickException(str(exc)) from None
+    try:  # settings checked before the digest is built
+        sending = delivery.DigestDelivery.prepare(email=email, webhook=webhook_requested(webhook),
+                                                  webhook_file=webhook_file)
+    except delivery.DeliveryError as exc:
+        raise click.ClickException(str(exc)) from None
     if out_dir is None:
         from cuttings import paths
         out_dir = paths.reports_dir()
@@ -67,18 +80,12 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     digest = report.build_digest(db, since=since)
     formats = _FORMATS[fmt]
     paths = report.write_report(db, out_dir, formats=formats, digest=digest, record=False)
-    try:
-        if email:
-            subject = (f"Cuttings {digest['until'][:10]}: {digest['summary']['stories']} new "
-                       f"{'story' if digest['summary']['stories'] == 1 else 'stories'}")
-            recipients = delivery.send_email(subject, report.render_html(digest),
-                                             report.render_markdown(digest, plain=True))
-            err_console.print(f"e-mailed to {', '.join(recipients)}")
-        if webhook_url:
-            delivery.post_webhook(webhook_url, digest)
-            err_console.print("posted to the webhook")
-    except delivery.DeliveryError as exc:
-        raise click.ClickException(f"{exc} (report files were written but not recorded)") from None
+    if sending:
+        try:
+            for line in sending.send(digest):
+                err_console.print(line)
+        except delivery.DeliveryError as exc:
+            raise click.ClickException(f"{exc} (report files were written but not recorded)") from None
     if not no_record:
         report.record_report(db, digest, formats, paths)
     if print_:

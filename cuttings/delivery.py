@@ -4,6 +4,10 @@ SMTP settings come from environment variables (see :data:`SMTP_VARIABLES`), so n
 password is ever written to a config file or the database; the password is never
 logged or included in an error message. Webhook URLs carry a secret token in their
 path, so errors name only the host.
+
+:class:`DigestDelivery` is the one way the command line sends a digest (``cuttings report``
+and the nightly ``cuttings run``): ``prepare`` checks the settings before anything is built,
+``send`` delivers, and the caller records the digest only when ``send`` succeeded.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Mapping
@@ -63,13 +68,21 @@ def build_email(subject: str, html: str, text: str, *, sender: str, recipients: 
     return message
 
 
-def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = os.environ,
-               timeout: float = 30.0) -> list[str]:
-    """Send the digest by SMTP using the ``CUTTINGS_SMTP_*`` settings in ``env``.
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The checked ``CUTTINGS_SMTP_*`` settings (:func:`smtp_settings`)."""
+    host: str
+    port: int
+    sender: str
+    recipients: list[str]
+    starttls: bool
+    user: str = ""
+    password: str = field(default="", repr=False)
 
-    Returns the recipient list. Raises :class:`DeliveryError` naming the missing or
-    invalid variable, or describing the SMTP failure.
-    """
+
+def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
+    """The ``CUTTINGS_SMTP_*`` settings in ``env``, checked without connecting: raises
+    :class:`DeliveryError` naming the missing or invalid variable."""
     host = _setting(env, "CUTTINGS_SMTP_HOST", required=True)
     sender = _setting(env, "CUTTINGS_SMTP_FROM", required=True)
     recipients = [address.strip() for address in _setting(env, "CUTTINGS_SMTP_TO", required=True).split(",")
@@ -94,25 +107,37 @@ def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = o
     if bool(user) != bool(password):
         missing = "CUTTINGS_SMTP_PASSWORD" if user else "CUTTINGS_SMTP_USER"
         raise DeliveryError(f"{missing} is not set: set both CUTTINGS_SMTP_USER and CUTTINGS_SMTP_PASSWORD, or neither")
+    return SmtpSettings(host=host, port=int(port_text), sender=sender, recipients=recipients, starttls=starttls,
+                        user=user, password=password)
 
-    message = build_email(subject, html, text, sender=sender, recipients=recipients)
-    log.info("sending digest to %s via %s:%s (starttls=%s, login=%s)", ", ".join(recipients), host, port_text,
-             starttls, user or "none")
+
+def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = os.environ,
+               timeout: float = 30.0) -> list[str]:
+    """Send the digest by SMTP using the ``CUTTINGS_SMTP_*`` settings in ``env``.
+
+    Returns the recipient list. Raises :class:`DeliveryError` naming the missing or
+    invalid variable, or describing the SMTP failure.
+    """
+    settings = smtp_settings(env)
+    where = f"{settings.host}:{settings.port}"
+    message = build_email(subject, html, text, sender=settings.sender, recipients=settings.recipients)
+    log.info("sending digest to %s via %s (starttls=%s, login=%s)", ", ".join(settings.recipients), where,
+             settings.starttls, settings.user or "none")
     try:
-        with smtplib.SMTP(host, int(port_text), timeout=timeout) as smtp:
-            if starttls:
+        with smtplib.SMTP(settings.host, settings.port, timeout=timeout) as smtp:
+            if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if user:
-                smtp.login(user, password)
+            if settings.user:
+                smtp.login(settings.user, settings.password)
             refused = smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP login as {user!r} at {host}:{port_text} refused ({exc.smtp_code})") from None
+        raise DeliveryError(f"SMTP login as {settings.user!r} at {where} refused ({exc.smtp_code})") from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"sending mail via {host}:{port_text} failed: {type(exc).__name__}: "
-                            f"{_without(str(exc), password)}") from None
+        raise DeliveryError(f"sending mail via {where} failed: {type(exc).__name__}: "
+                            f"{_without(str(exc), settings.password)}") from None
     if refused:
         log.warning("some recipients were refused: %s", ", ".join(refused))
-    return [address for address in recipients if address not in refused]
+    return [address for address in settings.recipients if address not in refused]
 
 
 def _without(text: str, secret: str) -> str:
@@ -195,11 +220,25 @@ def webhook_url(env: Mapping[str, str] = os.environ, path: str | os.PathLike | N
     return url
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def check_webhook_url(url: str) -> urllib.parse.SplitResult:
+    """The parts of a webhook URL fit to post to, else :class:`DeliveryError` (naming only the
+    scheme: the rest of the URL is a secret). https with a host; plain http only to this machine
+    (a relay or test receiver on the loopback address), since the URL's token would cross the
+    network in clear."""
+    parts = urllib.parse.urlsplit(url)
+    local_http = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
+    if not parts.netloc or not (parts.scheme == "https" or local_http):
+        where = "; plain http only to this machine" if parts.scheme == "http" else ""
+        raise DeliveryError(f"webhook URL must start with https:// (got scheme {parts.scheme!r}{where})")
+    return parts
+
+
 def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
     """POST :func:`webhook_payload` as JSON to a Slack or Teams incoming-webhook URL; returns the HTTP status."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DeliveryError(f"webhook URL must start with https:// (got scheme {parts.scheme!r})")
+    parts = check_webhook_url(url)
     body = json.dumps(webhook_payload(digest)).encode("utf-8")
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8",
@@ -214,3 +253,55 @@ def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
     except (urllib.error.URLError, OSError) as exc:
         reason = _without(_without(str(getattr(exc, "reason", exc)), url), parts.path)
         raise DeliveryError(f"webhook at {where} unreachable: {reason}") from None
+
+
+WEBHOOK_ON_COMMAND_LINE = ("--webhook takes no URL on the command line (other users can read it in ps and shell "
+                           "history): put it in $CUTTINGS_WEBHOOK_URL or a file for --webhook-file")
+
+
+def digest_subject(digest: dict) -> str:
+    """The e-mail subject: ``Cuttings 2026-11-24: 7 new stories``."""
+    from cuttings.report import story_noun
+    count = digest["summary"]["stories"]
+    return f"Cuttings {digest['until'][:10]}: {count} new {story_noun(count)}"
+
+
+@dataclass(frozen=True)
+class DigestDelivery:
+    """Where the digest goes besides its files (e-mail, a webhook), checked before anything is built.
+
+    ``cuttings report`` and ``cuttings run`` both :meth:`prepare` it from their ``--email``,
+    ``--webhook`` and ``--webhook-file`` options, :meth:`send` the digest, and record the digest
+    only when every delivery succeeded.
+    """
+    email: bool = False
+    webhook_url: str | None = field(default=None, repr=False)  # a secret
+
+    @classmethod
+    def prepare(cls, *, email: bool = False, webhook: bool = False, webhook_file: str | os.PathLike | None = None,
+                env: Mapping[str, str] = os.environ) -> "DigestDelivery | None":
+        """Check the settings without sending (the ``CUTTINGS_SMTP_*`` variables complete and valid;
+        the webhook URL readable from ``$CUTTINGS_WEBHOOK_URL`` or ``webhook_file`` and https, or http to this machine).
+        None when no delivery was asked for; :class:`DeliveryError` naming what to fix."""
+        if email:
+            smtp_settings(env)
+        url = None
+        if webhook or webhook_file is not None:
+            url = webhook_url(env, path=webhook_file)
+            check_webhook_url(url)
+        return cls(email=email, webhook_url=url) if email or url else None
+
+    def send(self, digest: dict, *, env: Mapping[str, str] = os.environ) -> list[str]:
+        """E-mail the digest and/or post its summary; returns what was done, a line per delivery
+        (``e-mailed to a@example.org``, ``posted to the webhook``). :class:`DeliveryError` at the
+        first failure."""
+        from cuttings.report import render_html, render_markdown
+        done = []
+        if self.email:
+            recipients = send_email(digest_subject(digest), render_html(digest), render_markdown(digest, plain=True),
+                                    env=env)
+            done.append(f"e-mailed to {', '.join(recipients)}")
+        if self.webhook_url:
+            post_webhook(self.webhook_url, digest)
+            done.append("posted to the webhook")
+        return done

@@ -12,6 +12,9 @@ Exit codes (``cuttings run``):
 * 5 ``EXIT_STORAGE``: the database could not be written (disk full, I/O error; read-only
   storage is 1, found before anything is done). What was not stored is recorded when possible and fetched or
   processed again by the next run; no run row is left ``running``.
+* 6 ``EXIT_DELIVERY``: the digest was written but sending it (``--email``, ``--webhook``) failed,
+  so it was not recorded: its stories go out with the next digest. The other stages' results are
+  kept. (Delivery settings that are missing or invalid are 1, found before anything is done.)
 
 The lock is ``fcntl.flock`` on ``<db>.lock`` (holding the pid and start time). The
 kernel releases a flock when its process dies, so a lock left by a killed run is
@@ -25,6 +28,7 @@ already stamped with their version), so running again after a crash finishes the
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import fcntl
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Callable
 
 from cuttings import store
+from cuttings.delivery import DeliveryError, DigestDelivery
 from cuttings.errors import CuttingsError
 
 log = logging.getLogger("cuttings.nightly")
@@ -48,6 +53,7 @@ EXIT_FATAL = 2
 EXIT_ALREADY_RUNNING = 3
 EXIT_PARTIAL = 4
 EXIT_STORAGE = 5
+EXIT_DELIVERY = 6
 
 STAGES = ("crawl", "analyse", "classify", "report")
 
@@ -166,6 +172,7 @@ class StageResult:
     counts: dict = field(default_factory=dict)
     message: str | None = None
     storage_error: bool = False  # failed because the database could not be written
+    delivery_error: bool = False  # the digest was written but could not be sent (so not recorded)
     failures: list = field(default_factory=list)  # (source id, error kind, cause in words) per failed source
 
     def as_dict(self) -> dict:
@@ -197,6 +204,10 @@ class NightlyOptions:
     report_formats: tuple[str, ...] | None = None
     polite: bool = True
     skip: tuple[str, ...] = ()
+    email: bool = False  # send the digest by e-mail (CUTTINGS_SMTP_*)
+    webhook: bool = False  # post its summary to $CUTTINGS_WEBHOOK_URL
+    webhook_file: Path | None = None  # ... or to the URL in this file
+    delivery: DigestDelivery | None = None  # the checked delivery; run_nightly sets it from the three above
 
 
 def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
@@ -205,7 +216,7 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     before the lock is taken, so a mistake writes nothing."""
     try:
         config = _load_sources(options)
-        _check_report_options(options)
+        options = dataclasses.replace(options, delivery=_check_report_options(options))
         _check_models_present(options)
         if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
             store.check_is_cuttings_database(Path(db_path), allow_new=True)
@@ -312,6 +323,8 @@ def overall_status(stages: dict[str, StageResult]) -> tuple[str, int]:
     if stages.get("crawl") and stages["crawl"].status == "failed" and not any(
             stages[n].counts.get("articles") for n in ("analyse", "classify") if n in stages):
         return "failed", EXIT_FATAL
+    if any(s.delivery_error for s in stages.values()):
+        return "partial", EXIT_DELIVERY
     if any(s in ("failed", "partial") for s in statuses):
         return "partial", EXIT_PARTIAL
     return "ok", EXIT_OK
@@ -354,12 +367,18 @@ def _load_sources(options: NightlyOptions):
         raise UserError(str(exc)) from None
 
 
-def _check_report_options(options: NightlyOptions) -> None:
-    """Refuse an unknown digest format or a report folder that cannot be written before any stage
-    runs (:class:`UserError`, :class:`~cuttings.errors.OutputPathError`): the night would otherwise
-    crawl and analyse, then fail at the report."""
+def _check_report_options(options: NightlyOptions) -> DigestDelivery | None:
+    """Refuse an unknown digest format, a report folder that cannot be written, or delivery settings
+    that are missing or invalid (``CUTTINGS_SMTP_*`` for ``--email``; a readable https webhook URL)
+    before any stage runs (:class:`UserError`, :class:`~cuttings.errors.OutputPathError`,
+    :class:`~cuttings.delivery.DeliveryError`): the night would otherwise crawl and analyse, then fail
+    at the report. Returns the checked delivery, or None when none was asked for."""
+    wants_delivery = options.email or options.webhook or options.webhook_file is not None
     if "report" in options.skip:
-        return
+        if wants_delivery:
+            raise UserError("--email and --webhook send the digest, which --skip report leaves out: "
+                            "drop one or the other")
+        return None
     from cuttings import paths
     from cuttings.report import FORMAT_SUFFIXES
     unknown = [fmt for fmt in options.report_formats or () if fmt not in FORMAT_SUFFIXES]
@@ -367,6 +386,7 @@ def _check_report_options(options: NightlyOptions) -> None:
         raise UserError(f"--format: unknown report format(s) {', '.join(map(repr, unknown))} "
                         f"(choose from {', '.join(FORMAT_SUFFIXES)})")
     paths.check_output_dir(options.report_dir or paths.reports_dir())
+    return DigestDelivery.prepare(email=options.email, webhook=options.webhook, webhook_file=options.webhook_file)
 
 
 def _check_models_present(options: NightlyOptions) -> None:
@@ -449,14 +469,33 @@ def _classify(db, options: NightlyOptions, config, analyser, classifier) -> Stag
 
 
 def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
-    from cuttings.report import write_report
-    from cuttings import paths
+    """Write the digest, send it when asked (``options.delivery``), then record it, so the next
+    digest starts where this one ended. A failed delivery leaves the digest unrecorded: its
+    stories go out with the next one (``EXIT_DELIVERY``)."""
+    from cuttings import paths, report
     out_dir = Path(options.report_dir) if options.report_dir else paths.reports_dir()
-    kwargs = {"formats": options.report_formats} if options.report_formats else {}
-    paths = write_report(db, out_dir, **kwargs)
-    for path in paths:
+    formats = options.report_formats or report.DEFAULT_FORMATS
+    digest = report.build_digest(db)
+    files = report.write_report(db, out_dir, formats=formats, digest=digest, record=False)
+    for path in files:
         log.info("report: wrote %s", path)
-    return StageResult("ok", counts={"files": [str(p) for p in paths]})
+    stories = digest["summary"]["stories"]
+    counts = {"stories": stories, "files": [str(p) for p in files]}
+    message = None
+    if options.delivery:
+        try:
+            done = options.delivery.send(digest)
+        except DeliveryError as exc:
+            message = (f"delivery failed: {exc}; the digest ({stories} {report.story_noun(stories)}) was written "
+                       f"but not recorded, so the next run or `cuttings report` sends it again")
+            log.error("report: %s", message, extra=FILE_ONLY)  # the command line prints it
+            return StageResult("failed", counts=counts, message=message, delivery_error=True)
+        for line in done:
+            log.info("report: %s", line)
+        counts["delivered"] = done
+        message = "; ".join(done)
+    report.record_report(db, digest, formats, files)
+    return StageResult("ok", counts=counts, message=message)
 
 
 _STAGE_FUNCTIONS = {"crawl": _crawl, "analyse": _analyse, "classify": _classify, "report": _report}
@@ -488,13 +527,21 @@ def cuttings_command() -> list[str]:
     return [str(Path(sys.executable).absolute()), str(store.REPO_DIR / "pipeline.py")]
 
 
-def run_arguments(db_path: str | Path, log_file: str | Path | None = None) -> list[str]:
-    """The full ``cuttings ... run`` command line with absolute paths (models from $CUTTINGS_MODELS if set)."""
+def run_arguments(db_path: str | Path, log_file: str | Path | None = None, *, email: bool = False,
+                  webhook: bool = False, webhook_file: str | Path | None = None) -> list[str]:
+    """The full ``cuttings ... run`` command line with absolute paths (models from $CUTTINGS_MODELS if set),
+    with ``--email``, ``--webhook`` and ``--webhook-file`` when asked for."""
     args = [*cuttings_command(), "--db", str(Path(db_path).absolute()), "run", "--quiet"]
     if log_file:
         args += ["--log-file", str(Path(log_file).absolute())]
     if os.environ.get("CUTTINGS_MODELS"):
         args += ["--models", str(Path(os.environ["CUTTINGS_MODELS"]).absolute())]
+    if email:
+        args.append("--email")
+    if webhook:
+        args.append("--webhook")
+    if webhook_file:
+        args += ["--webhook-file", str(Path(webhook_file).absolute())]
     return args
 
 
@@ -506,14 +553,17 @@ def run_environment() -> dict[str, str]:
 
 
 def cron_line(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
-              workdir: str | Path | None = None) -> str:
+              workdir: str | Path | None = None, env_file: str | Path | None = None, **delivery) -> str:
     """One crontab line: at HH:MM every day, cd to the working directory and run quietly (cron mails
-    whatever is printed, so only warnings and errors), with ``run_environment()``."""
+    whatever is printed, so only warnings and errors), with ``run_environment()`` and the variables of
+    ``env_file`` (``NAME=value`` lines: the ``CUTTINGS_SMTP_*`` settings, ``CUTTINGS_WEBHOOK_URL``).
+    ``delivery``: ``email``, ``webhook``, ``webhook_file`` for :func:`run_arguments`."""
     import shlex
     workdir = Path(workdir or Path.cwd()).absolute()
     environment = "".join(f"{name}={shlex.quote(value)} " for name, value in run_environment().items())
-    command = (f"cd {shlex.quote(str(workdir))} && {environment}"
-               + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file)))
+    sourced = f"set -a && . {shlex.quote(str(Path(env_file).absolute()))} && set +a && " if env_file else ""
+    command = (f"cd {shlex.quote(str(workdir))} && {sourced}{environment}"
+               + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file, **delivery)))
     return f"{minute} {hour} * * * {command.replace('%', chr(92) + '%')}"
 
 
@@ -525,13 +575,17 @@ def _systemd_quote(value: str) -> str:
 
 
 def systemd_units(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
-                  workdir: str | Path | None = None, user: str | None = None) -> tuple[str, str]:
-    """The text of ``cuttings.service`` (oneshot) and ``cuttings.timer`` (daily, persistent)."""
+                  workdir: str | Path | None = None, user: str | None = None, env_file: str | Path | None = None,
+                  **delivery) -> tuple[str, str]:
+    """The text of ``cuttings.service`` (oneshot; ``EnvironmentFile=env_file`` when given) and
+    ``cuttings.timer`` (daily, persistent). ``delivery`` as for :func:`cron_line`."""
     import getpass
     workdir = Path(workdir or Path.cwd()).absolute()
     user = user or getpass.getuser()
-    exec_start = " ".join(_systemd_quote(a) for a in run_arguments(db_path, log_file))
+    exec_start = " ".join(_systemd_quote(a) for a in run_arguments(db_path, log_file, **delivery))
     environment = "".join(f"Environment={_systemd_quote(f'{name}={value}')}\n" for name, value in run_environment().items())
+    if env_file:
+        environment += f"EnvironmentFile={_systemd_quote(str(Path(env_file).absolute()))}\n"
     service = f"""[Unit]
 Description=cuttings nightly run (crawl, analyse, classify, digest)
 Documentation=https://github.com/cuttings-news/cuttings/blob/main/docs/operations.md
@@ -543,7 +597,8 @@ Type=oneshot
 User={user}
 WorkingDirectory={_systemd_quote(str(workdir))}
 {environment}ExecStart={exec_start}
-# Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial, 5 storage.
+# Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial, 5 storage,
+# 6 delivery failed (digest written, not sent, not recorded: the next run sends it).
 # Anything but 0 leaves the unit "failed", so `systemctl --failed` (or OnFailure=) shows it.
 Nice=10
 IOSchedulingClass=idle

@@ -65,6 +65,7 @@ LEGEND = ("Badges: topics; stance on fire governance; tone towards the section's
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
           "no note: the classifier was confident. “not rated”: no tone model covers that body.")
 FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
+DEFAULT_FORMATS = ("html", "md")  # what write_report and `cuttings run` write unless told
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -870,7 +871,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] | list[str] = ("html", "md"),
+def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS,
                  since: str | None = None, record: bool = True, now: str | None = None,
                  digest: dict | None = None) -> list[Path]:
     """Write the digest in each format (``html``, ``md``, ``text``) to ``out_dir`` as

@@ -62,6 +62,7 @@ def test_report_user_mistakes(db_path, tmp_path):
                             env={"CUTTINGS_SMTP_HOST": ""})
     assert no_smtp.exit_code == 1 and "CUTTINGS_SMTP_HOST is not set" in no_smtp.output
     assert "Traceback" not in no_smtp.output
+    assert not list(tmp_path.glob("digest-*"))  # the settings are checked before the digest is written
 
 
 def test_export_command(db_path, tmp_path):

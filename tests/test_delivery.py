@@ -3,50 +3,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-import http.server
-import json
 import logging
-import socket
-import threading
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 from cuttings import delivery, report
+from tests.delivery_support import PASSWORD, free_port as _free_port, receiver, smtp_env as _env, smtp_server
+from tests.delivery_support import Receiver as _Receiver
 from tests.report_fixtures import NOW, build_sample_db
 
-PASSWORD = "s3cret-Pa55word"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = auth_data.login == b"digest" and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture()
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=_authenticator,
-                            auth_require_tls=False)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+__all__ = ["receiver", "smtp_server"]  # fixtures
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +20,6 @@ def digest(tmp_path_factory):
     db = build_sample_db(tmp_path_factory.mktemp("delivery") / "sample.db")
     yield report.build_digest(db, now=NOW)
     db.close()
-
-
-def _env(controller, **extra):
-    env = {"CUTTINGS_SMTP_HOST": controller.hostname, "CUTTINGS_SMTP_PORT": str(controller.port),
-           "CUTTINGS_SMTP_FROM": "cuttings@example.org", "CUTTINGS_SMTP_TO": "a@example.org, b@example.org"}
-    env.update(extra)
-    return env
 
 
 def test_send_email_multipart_alternative(smtp_server, digest):
@@ -111,32 +70,6 @@ def test_bad_settings(smtp_server):
         delivery.send_email("s", "h", "t", env=_env(controller, CUTTINGS_SMTP_PORT=str(_free_port())))
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
-    status = 200
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
-        self.send_response(type(self).status)
-        self.end_headers()
-        self.wfile.write(b"ok" if type(self).status == 200 else b"invalid_token")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture()
-def receiver():
-    _Receiver.received, _Receiver.status = [], 200
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def test_post_webhook_slack_and_teams_compatible(receiver, digest):
     url = f"http://127.0.0.1:{receiver.server_port}/services/T000/B000/token"
     assert delivery.post_webhook(url, digest) == 200
@@ -169,3 +102,6 @@ def test_post_webhook_errors_name_host_not_token(receiver, digest):
         delivery.post_webhook(f"http://127.0.0.1:{_free_port()}/hook", digest)
     with pytest.raises(delivery.DeliveryError, match="https://"):
         delivery.post_webhook("file:///etc/passwd", digest)
+    with pytest.raises(delivery.DeliveryError, match="plain http only to this machine") as clear:
+        delivery.post_webhook("http://hooks.example.org/services/secret-token", digest)  # the token in clear
+    assert "secret-token" not in str(clear.value)

@@ -1,0 +1,86 @@
+"""Servers a delivery test starts on 127.0.0.1: an SMTP server (aiosmtpd) that keeps what it is sent,
+and an HTTP receiver standing in for a Slack or Teams incoming webhook.
+
+Import the fixtures into a test module (``from tests.delivery_support import receiver, smtp_server``).
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+PASSWORD = "s3cret-Pa55word"
+RECIPIENTS = "a@example.org, b@example.org"
+
+
+def free_port() -> int:
+    """A port nothing listens on (at the time of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"digest" and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture()
+def smtp_server():
+    """``(controller, inbox)``: a real SMTP server on 127.0.0.1 (login ``digest`` / :data:`PASSWORD`)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=_authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+def smtp_env(controller, **extra) -> dict[str, str]:
+    """``CUTTINGS_SMTP_*`` settings for the server of :func:`smtp_server`, plus ``extra``."""
+    env = {"CUTTINGS_SMTP_HOST": controller.hostname, "CUTTINGS_SMTP_PORT": str(controller.port),
+           "CUTTINGS_SMTP_FROM": "cuttings@example.org", "CUTTINGS_SMTP_TO": RECIPIENTS}
+    env.update(extra)
+    return env
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Keeps ``(path, content type, JSON body)`` of each POST in ``received``; answers ``status``."""
+    received: list = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        self.send_response(type(self).status)
+        self.end_headers()
+        self.wfile.write(b"ok" if type(self).status == 200 else b"invalid_token")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def receiver():
+    """A webhook receiver on 127.0.0.1 (plain http: the webhook check accepts http(s))."""
+    Receiver.received, Receiver.status = [], 200
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

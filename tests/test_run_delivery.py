@@ -1,0 +1,208 @@
+"""`cuttings run --email/--webhook`: the nightly run sends the digest to a real SMTP server and a
+webhook receiver on 127.0.0.1, records it only when every delivery succeeded, refuses missing
+settings before crawling, and `schedule --print` carries the options."""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from cuttings import nightly, store
+from cuttings.demo import serve_directory
+from tests.conftest import invoke_cli, run_cli
+from tests.delivery_support import RECIPIENTS, Receiver, free_port, receiver, smtp_env, smtp_server
+from tests.ops_support import sources_for
+
+__all__ = ["receiver", "smtp_server"]  # fixtures
+
+SMTP_VARIABLES = ("CUTTINGS_SMTP_HOST", "CUTTINGS_SMTP_PORT", "CUTTINGS_SMTP_USER", "CUTTINGS_SMTP_PASSWORD",
+                  "CUTTINGS_SMTP_FROM", "CUTTINGS_SMTP_TO", "CUTTINGS_SMTP_STARTTLS", "CUTTINGS_SMTP_PLAINTEXT_LOGIN",
+                  "CUTTINGS_WEBHOOK_URL")
+NO_DELIVERY_SETTINGS = {name: None for name in SMTP_VARIABLES}  # whatever this shell has set
+HOOK_SECRET = "T0000/B0000/XXXXsecretXXXXtoken"
+
+
+def _crawl_and_report(db, sources, tmp_path, *delivery, env):
+    """`cuttings run` over ``sources`` (crawl and report only: no models needed), quietly as from cron."""
+    return run_cli("--db", str(db), "run", "--quiet", "--sources", str(sources), "--skip", "analyse",
+                   "--skip", "classify", "--no-politeness", "--since", "all", "--report-dir", str(tmp_path / "reports"),
+                   "--log-file", str(tmp_path / "cuttings.log"), *delivery,
+                   env={**{name: "" for name in SMTP_VARIABLES}, **env})  # "" counts as not set
+
+
+def _originals(db) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _rows(db, sql):
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql)]
+    finally:
+        conn.close()
+
+
+def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, receiver):
+    controller, inbox = smtp_server
+    db = tmp_path / "n.db"
+    hook = f"http://127.0.0.1:{receiver.server_port}/services/{HOOK_SECRET}"
+    with serve_directory() as base:
+        sources = sources_for(base, tmp_path / "sources.toml")
+        result = _crawl_and_report(db, sources, tmp_path, "--email", "--webhook",
+                                   env={**smtp_env(controller), "CUTTINGS_WEBHOOK_URL": hook})
+    assert result.returncode == nightly.EXIT_OK, result.stderr.decode()[-3000:]
+    assert result.stdout == b"" and result.stderr == b""  # --quiet: cron mails nothing on a good night
+    stories = _originals(db)
+    assert stories > 0
+    (envelope,) = inbox.envelopes
+    assert envelope.rcpt_tos == [address.strip() for address in RECIPIENTS.split(",")]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"].endswith(f": {stories} new stories")
+    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    (title,) = _rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
+    assert f"{stories} new stories" in parts["text/plain"] and title.split()[0] in parts["text/plain"]
+    ((path, _type, payload),) = Receiver.received
+    assert path == f"/services/{HOOK_SECRET}" and f": {stories} new stories" in payload["text"]
+    # recorded: a reports row per file, and the run says what it sent
+    reports = _rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
+    assert [(r["format"], r["stories"]) for r in reports] == [("html", stories), ("md", stories)]
+    (run,) = _rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
+    stage = json.loads(run["stages_json"])["report"]
+    assert run["status"] == "ok" and stage["stories"] == stories
+    assert stage["delivered"] == [f"e-mailed to {RECIPIENTS}", "posted to the webhook"]
+    assert HOOK_SECRET not in (tmp_path / "cuttings.log").read_text()
+    # the next digest starts where this one ended: nothing new to report
+    again = invoke_cli("--db", str(db), "report", "--out", str(tmp_path / "reports"), "--format", "text",
+                       "--print", env=NO_DELIVERY_SETTINGS)
+    assert again.returncode == 0 and "0 new stories" in again.stdout.decode()
+
+
+def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path, smtp_server):
+    controller, inbox = smtp_server
+    db = tmp_path / "n.db"
+    down = free_port()  # an SMTP server that is not there
+    with serve_directory() as base:
+        sources = sources_for(base, tmp_path / "sources.toml")
+        result = _crawl_and_report(db, sources, tmp_path, "--email",
+                                   env=smtp_env(controller, CUTTINGS_SMTP_PORT=str(down)))
+    assert result.returncode == nightly.EXIT_DELIVERY == 6, result.stderr.decode()[-3000:]
+    stderr = result.stderr.decode()
+    assert result.stdout == b"" and "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith("report:")]
+    assert line.startswith(f"report: delivery failed: sending mail via 127.0.0.1:{down} failed: ")
+    assert "not recorded" in line and f"(exit {nightly.EXIT_DELIVERY})" in stderr.splitlines()[-1]
+    stories = _originals(db)
+    assert stories > 0  # the crawl's results are kept
+    assert _rows(db, "SELECT * FROM reports") == []  # the digest is not recorded
+    (run,) = _rows(db, "SELECT status, message, stages_json FROM crawl_runs WHERE command = 'run'")
+    stages = json.loads(run["stages_json"])
+    assert run["status"] == "partial" and stages["crawl"]["status"] == "ok"
+    assert stages["report"]["status"] == "failed" and "delivery failed" in run["message"]
+    assert len(stages["report"]["files"]) == 2 and all((tmp_path / "reports").glob("digest-*.html"))
+    assert inbox.envelopes == []
+    # the morning after: `cuttings report --email` sends those stories, then records them
+    sent = invoke_cli("--db", str(db), "report", "--out", str(tmp_path / "reports"), "--email",
+                      env={**NO_DELIVERY_SETTINGS, **smtp_env(controller)})
+    assert sent.returncode == 0, sent.stderr.decode()
+    (envelope,) = inbox.envelopes
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"].endswith(f": {stories} new stories")
+    assert {r["stories"] for r in _rows(db, "SELECT stories FROM reports")} == {stories}
+
+
+@pytest.mark.parametrize("args,env,expected", [
+    (["--email"], {}, "Error: CUTTINGS_SMTP_HOST is not set"),
+    (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org"},
+     "Error: CUTTINGS_SMTP_TO is not set"),
+    (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org",
+                   "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_PORT": "smtp"}, "Error: CUTTINGS_SMTP_PORT"),
+    (["--webhook"], {}, "Error: CUTTINGS_WEBHOOK_URL is not set"),
+    (["--webhook"], {"CUTTINGS_WEBHOOK_URL": f"ftp://hooks.example.org/{HOOK_SECRET}"},
+     "Error: webhook URL must start with https://"),
+    (["--webhook"], {"CUTTINGS_WEBHOOK_URL": f"http://hooks.example.org/{HOOK_SECRET}"},
+     "Error: webhook URL must start with https:// (got scheme 'http'; plain http only to this machine)"),
+    (["--webhook", f"https://hooks.slack.com/services/{HOOK_SECRET}"], {},
+     "Error: --webhook takes no URL on the command line"),
+    (["--webhook-file", "missing.url"], {}, "Error: cannot read the webhook file"),
+    (["--email", "--skip", "report"], {"CUTTINGS_SMTP_HOST": "127.0.0.1"}, "Error: --email and --webhook send the digest"),
+])
+def test_run_refuses_delivery_settings_before_crawling(tmp_path, args, env, expected):
+    """Missing or invalid delivery settings: one line, exit 1, before the lock, the crawl or any run row."""
+    db = tmp_path / "n.db"
+    store.connect(db).conn.close()
+    sources = sources_for("http://127.0.0.1:9", tmp_path / "sources.toml")  # would fail if it were crawled
+    args = [str(tmp_path / a) if a.endswith(".url") else a for a in args]
+    result = invoke_cli("--db", str(db), "run", "--quiet", "--sources", str(sources), "--skip", "analyse",
+                        "--skip", "classify", "--log-file", str(tmp_path / "log"), *args,
+                        env={**NO_DELIVERY_SETTINGS, **env})
+    assert result.returncode == nightly.EXIT_USER_ERROR
+    output = (result.stdout + result.stderr).decode()
+    assert output.splitlines() == [output.splitlines()[0]] and output.startswith(expected), output
+    assert HOOK_SECRET not in output
+    assert _rows(db, "SELECT * FROM crawl_runs") == []  # nothing ran
+    assert not nightly.lock_path_for(db).exists()
+
+
+def test_overall_status_of_a_failed_delivery():
+    stages = {name: nightly.StageResult("ok") for name in ("crawl", "analyse", "classify")}
+    stages["report"] = nightly.StageResult("failed", delivery_error=True)
+    assert nightly.overall_status(stages) == ("partial", nightly.EXIT_DELIVERY)
+    stages["crawl"] = nightly.StageResult("partial")  # the undelivered digest is what the reader misses
+    assert nightly.overall_status(stages) == ("partial", nightly.EXIT_DELIVERY)
+    stages["classify"] = nightly.StageResult("failed", storage_error=True)
+    assert nightly.overall_status(stages) == ("failed", nightly.EXIT_STORAGE)
+
+
+def test_schedule_carries_delivery_options(tmp_path):
+    env_file = tmp_path / "my env" / "delivery.env"
+    hook_file = tmp_path / "hook.url"
+    cron = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--email", "--webhook-file",
+                      str(hook_file), "--env-file", str(env_file))
+    assert cron.returncode == 0 and cron.stderr == b"", cron.stderr.decode()
+    command = cron.stdout.decode().strip().split(None, 5)[5]
+    assert f"&& set -a && . '{env_file}' && set +a && " in command
+    assert command.rstrip().endswith(f"run --quiet --email --webhook-file {hook_file}")
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0  # valid shell
+    # the env file is read as cron's shell reads it: the run sees its variables
+    env_file.parent.mkdir()
+    env_file.write_text("CUTTINGS_SMTP_HOST=mail.example.org\nCUTTINGS_SMTP_TO='a@example.org, b@example.org'\n")
+    probe = command.split(" && ")
+    shell = " && ".join([*probe[1:4], 'printf "%s|%s" "$CUTTINGS_SMTP_HOST" "$CUTTINGS_SMTP_TO"'])
+    seen = subprocess.run(["sh", "-c", shell], capture_output=True, env={"PATH": "/usr/bin:/bin"})
+    assert seen.stdout.decode() == "mail.example.org|a@example.org, b@example.org"
+    units = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--systemd", "--email", "--webhook",
+                       "--env-file", str(env_file)).stdout.decode()
+    assert f'EnvironmentFile="{env_file}"\nExecStart=' in units
+    assert "run --quiet --email --webhook\n" in units and "6 delivery failed" in units
+    # without an env file: a note on stderr (cron and systemd start without this shell's variables)
+    bare = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--email")
+    assert bare.returncode == 0 and "--env-file" in bare.stderr.decode()
+    assert bare.stdout.decode().rstrip().endswith("run --quiet --email")
+    typed = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--webhook",
+                       f"https://hooks.slack.com/services/{HOOK_SECRET}")
+    assert typed.returncode == 1 and typed.stdout == b"" and HOOK_SECRET not in typed.stderr.decode()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_schedule_systemd_units_with_env_file_verify(tmp_path):
+    env_file = tmp_path / "delivery.env"
+    env_file.write_text("CUTTINGS_SMTP_HOST=mail.example.org\n")
+    text = invoke_cli("--db", str(tmp_path / "s.db"), "schedule", "--print", "--systemd", "--email",
+                      "--env-file", str(env_file)).stdout.decode()
+    service, timer = text.split("# /etc/systemd/system/cuttings.timer\n")
+    (tmp_path / "cuttings.service").write_text(service.split("# /etc/systemd/system/cuttings.service\n")[1])
+    (tmp_path / "cuttings.timer").write_text(timer)
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "cuttings.service"),
+                             str(tmp_path / "cuttings.timer")], capture_output=True, text=True, timeout=60)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if "cuttings." in line]
+    assert complaints == [] and result.returncode == 0, complaints
