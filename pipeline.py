@@ -235,7 +235,7 @@ def classify(ctx, models_path, watchlist, workers):
 
     Examples:
 
-        cuttings classify --models data/models
+        cuttings classify --models ./models     # models `cuttings train --models ./models` wrote
         cuttings classify --workers 4
     """
     classifier = load_classifier(models_path)
@@ -256,20 +256,22 @@ def write_digest(db, report_dir=None, digest=None):
 
 @cli.command()
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo digest goes [default: beside the database, e.g. data/demo-reports/].")
+              help="Where the demo digest goes [default: demo-reports/ beside the database].")
 @pass_context
 def demo(ctx, report_dir):
     """Run the whole pipeline offline on the bundled demo news sites.
 
-    Serves data/demo_site on 127.0.0.1, crawls it with Scrapy, analyses and
+    Serves the bundled demo site on 127.0.0.1, crawls it with Scrapy, analyses and
     classifies what it stored (training the models first if none exist), writes
-    the digest beside the database (data/demo-reports/), and prints a summary.
-    Writes data/demo.db unless --db is given; the models used are recorded in its
-    `models` table.
+    the digest beside the database (demo-reports/), and prints a summary ending with
+    the database's path. Writes demo.db in the home folder ($CUTTINGS_HOME, a
+    checkout's data/, else the user data folder such as ~/.local/share/cuttings)
+    unless --db is given; the models used are recorded in its `models` table.
 
+    \b
     Example:
-
-        cuttings demo && cuttings --db data/demo.db serve
+        cuttings demo                                  # prints where the database is
+        cuttings --db demo.db demo && cuttings --db demo.db serve   # in this folder
     """
     from cuttings.config import DEMO_SOURCES
     from cuttings.demo import previous_port, serve_directory
@@ -666,7 +668,7 @@ def read_input(name: str) -> tuple[str, str]:
 
 def _verdict(value: dict) -> dict:
     """One prediction as analyse-text prints it: label, probability, and whether the model is unsure
-    (probability below the task's ``uncertain_below`` in data/label_scheme.toml)."""
+    (probability below the task's ``uncertain_below`` in label_scheme.toml)."""
     return {"label": value["label"], "probability": round(value["probability"], 4),
             "uncertain": bool(value.get("uncertain", False))}
 
@@ -738,7 +740,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
     "topics": [...], "stance_governance": {...}, "tone": {...}}; each topic, the stance
     and each tone is {"label", "probability", "uncertain"}: uncertain is true when the
-    probability is below the task's uncertain_below (data/label_scheme.toml).
+    probability is below the task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
 
     Example:
 
@@ -815,7 +817,7 @@ def db_stats(ctx, as_json):
 
     Example:
 
-        cuttings --db data/demo.db db stats
+        cuttings --db demo.db db stats      # the database `cuttings --db demo.db demo` wrote
     """
     database = ctx.open_db()
     counts = store.table_counts(database)

@@ -124,32 +124,45 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default="csv", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), default=None,
               help="csv (one row per story), jsonl (JSON Lines) or xlsx (sheets of stories, quotes and "
-                   "syndication; needs --out FILE).")
+                   "syndication; needs --out FILE) [default: from --out's suffix (.csv, .jsonl, .ndjson, .xlsx), "
+                   "else csv]. One contradicting the suffix is an error.")
 @click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
 @click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
 @click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")
 @click.option("--since", help="Published on or after this date/time.")
 @click.option("--until", help="Published on or before this date/time (a date includes the whole day).")
 @click.option("--out", default="-", show_default=True, help="Output file, or - for standard output.")
+@click.option("--bom/--no-bom", default=None,
+              help="CSV: start with a UTF-8 byte-order mark, so Excel reads accents and dashes right "
+                   "[default: --bom for a file, --no-bom for standard output].")
 @click.option("--keep-formulas", is_flag=True,
               help="CSV: write text starting with = + - @ as it is (by default it gets a leading ' so a "
                    "spreadsheet does not run crawled text as a formula).")
 @pass_context
 def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
-                   since: str | None, until: str | None, out: str, keep_formulas: bool) -> None:
+                   since: str | None, until: str | None, out: str, bom: bool | None, keep_formulas: bool) -> None:
     """Export stories (one row per story, copies folded, with their quotes) as CSV, JSON Lines or XLSX.
 
-    XLSX has sheets of stories, quotes and syndication, with real dates.
+    The format follows --out's suffix unless --format says otherwise. XLSX has sheets of stories,
+    quotes and syndication, with real dates. A CSV file starts with a UTF-8 byte-order mark for
+    Excel (--no-bom: without).
 
     \b
     Example:
-        cuttings export --entity wm_pcc --stance against --since 2026-11-01 --format csv --out pcc.csv
-        cuttings export --since 2026-11-01 --format xlsx --out november.xlsx
+        cuttings export --entity wm_pcc --stance against --since 2026-11-01 --out pcc.csv
+        cuttings export --since 2026-11-01 --out november.xlsx
+        cuttings export --topic finance --format jsonl | head -n 1
     """
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)
+    try:  # before the database is opened: a wrong format or suffix writes nothing
+        fmt = export.format_for(out, fmt)
+    except export.ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    if bom and fmt != "csv":
+        raise click.ClickException(f"--bom is for CSV only (this export is {fmt})")
     db = ctx.open_db()
     if topic:
         from cuttings import paths
@@ -166,7 +179,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
             raise click.ClickException(f"unknown entity {entity!r}: choose from {', '.join(known)}")
     try:
         count = export.export_summary(db, out, fmt=fmt, entity=entity, topic=topic, stance=stance,
-                                      since=since, until=until, guard_formulas=not keep_formulas)
+                                      since=since, until=until, guard_formulas=not keep_formulas, bom=bom)
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from None
     err_console.print(f"exported {count} {'story' if count == 1 else 'stories'}"

@@ -13,6 +13,15 @@ text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return 
 therefore written with a leading apostrophe (the OWASP recommendation), which
 spreadsheets show as text; ``guard_formulas=False`` (``--keep-formulas``) writes
 them unchanged. JSON Lines is always verbatim.
+
+The format follows ``--out``'s suffix (``.csv``, ``.jsonl`` or ``.ndjson``, ``.xlsx``) unless
+``--format`` is given; a ``--format`` that contradicts a known suffix is an error (one line),
+not a silent choice; standard output and a file without a suffix are CSV by default.
+A CSV written to a file starts with a UTF-8 byte-order mark (``EF BB BF``), so Excel reads
+its accents and dashes as UTF-8 (without it, Excel for Windows reads the file as Windows-1252:
+"café" shows as "cafÃ©"); Python's ``utf-8-sig``, pandas, LibreOffice, Google Sheets and
+sqlite-utils (``insert --csv``) read past it. ``bom=False`` (``--no-bom``) leaves it out;
+standard output gets none unless ``bom=True`` (``--bom``), as the SQLite shell's ``.output --bom``.
 """
 from __future__ import annotations
 
@@ -29,6 +38,8 @@ from cuttings import paths
 from cuttings.errors import CuttingsError
 
 FORMATS = ("csv", "jsonl", "xlsx")
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
+BOM = "\ufeff"
 DATE_COLUMNS = ("published_at", "first_seen_at", "modified_at", "last_seen_at", "first_quoted", "last_quoted")
 _QUOTES_SQL = ("(SELECT json_group_array(json_object('speaker', speaker, 'entity_id', entity_id, 'text', text)) "
                "FROM (SELECT q.speaker, q.entity_id, q.text FROM quote_view q "
@@ -111,26 +122,52 @@ def _jsonl_row(row: dict) -> dict:
     return row
 
 
+def format_for(out: str | Path | IO[str], fmt: str | None = None) -> str:
+    """The export format: ``fmt`` when given, else the one ``out``'s suffix names (``.csv``,
+    ``.jsonl``/``.ndjson``, ``.xlsx``), else CSV (standard output, an open file, no suffix).
+    Raises :class:`ExportError` for an unknown format, a ``fmt`` that contradicts a known suffix,
+    or an unknown suffix without ``fmt`` (``report.json``: JSON Lines files end in ``.jsonl``)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}: choose from {', '.join(FORMATS)}")
+    suffix = "" if hasattr(out, "write") or str(out) == "-" else Path(str(out)).suffix.lower()
+    named = SUFFIXES.get(suffix)
+    if fmt is None:
+        if suffix and named is None:
+            hint = " (JSON Lines files end in .jsonl)" if suffix == ".json" else ""
+            raise ExportError(f"cannot tell the format from {out}: give --format ({', '.join(FORMATS)}) or end "
+                              f"the file name in {', '.join(SUFFIXES)}{hint}")
+        return named or "csv"
+    if named is not None and named != fmt:
+        raise ExportError(f"--format {fmt} does not match {out} (a {suffix} file is {named}): change one of them")
+    return fmt
+
+
 @contextlib.contextmanager
-def _open(out: str | Path | IO[str]) -> Iterator[IO[str]]:
-    if hasattr(out, "write"):
-        yield out  # type: ignore[misc]
-    elif str(out) == "-":
-        yield sys.stdout
+def _open(out: str | Path | IO[str], bom: bool | None = None) -> Iterator[IO[str]]:
+    """A text handle on ``out``; with ``bom`` (default: only for a file) it starts with a UTF-8 BOM."""
+    if hasattr(out, "write") or str(out) == "-":
+        handle = out if hasattr(out, "write") else sys.stdout
+        if bom:
+            handle.write(BOM)  # type: ignore[union-attr]
+        yield handle  # type: ignore[misc]
     else:
         path = paths.output_file(out)
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        encoding = "utf-8" if bom is False else "utf-8-sig"
+        with path.open("w", encoding=encoding, newline="") as handle:
             yield handle
 
 
-def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", entity: str | None = None,
+def export_summary(db: Database, out: str | Path | IO[str], fmt: str | None = None, entity: str | None = None,
                    topic: str | None = None, stance: str | None = None, since: str | None = None,
-                   until: str | None = None, guard_formulas: bool = True) -> int:
+                   until: str | None = None, guard_formulas: bool = True, bom: bool | None = None) -> int:
     """Write the matching ``article_summary`` rows to ``out`` (a path, ``-`` for stdout, or an open
-    text file) as ``csv`` or ``jsonl``; returns the number of rows written. CSV text cells that a
-    spreadsheet would run as formulas are prefixed with an apostrophe unless ``guard_formulas`` is off."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}: choose from {', '.join(FORMATS)}")
+    text file) as ``csv``, ``jsonl`` or ``xlsx`` (``fmt``, else from the suffix: :func:`format_for`);
+    returns the number of rows written. CSV text cells that a spreadsheet would run as formulas are
+    prefixed with an apostrophe unless ``guard_formulas`` is off. A CSV file starts with a UTF-8 BOM
+    unless ``bom`` is False; standard output or an open file gets one only when ``bom`` is True."""
+    fmt = format_for(out, fmt)
+    if bom and fmt != "csv":
+        raise ExportError(f"--bom is for CSV only (this export is {fmt})")
     sql, params = summary_query(entity=entity, topic=topic, stance=stance, since=since, until=until)
     if fmt == "xlsx":
         if str(out) == "-" or hasattr(out, "write"):
@@ -139,7 +176,7 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str = "csv", en
     cursor = db.execute(sql, params)
     columns = [description[0] for description in cursor.description]
     count = 0
-    with _open(out) as handle:
+    with _open(out, bom if fmt == "csv" else False) as handle:
         if fmt == "csv":
             writer = csv.writer(handle)
             writer.writerow(columns)

@@ -13,46 +13,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
-import re
 import sys
 from pathlib import Path
 
 from cuttings import paths
+# The one redaction function (also used by the store on crawl_errors/crawl_notices): re-exported here.
+from cuttings.redaction import REDACTED, redact, secret_values  # noqa: F401
+
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-REDACTED = "[REDACTED]"
-
-_SECRET_ENV_NAME = re.compile(r"^CUTTINGS_.*(PASSWORD|TOKEN|SECRET|KEY|WEBHOOK)", re.I)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):(?P<password>[^/@\s]+)@", re.I)
-_TOKEN_PARAM = re.compile(
-    r"(?P<key>[?&;](?:access_token|token|api_key|apikey|key|secret|password|passwd|sig|signature|auth|code))="
-    r"(?P<value>[^&#\s\"'<>]+)", re.I)
-_WEBHOOK_PATHS = [
-    re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+", re.I),
-    re.compile(r"(?P<keep>discord(?:app)?\.com/api/webhooks/\d+/)[^\s\"'<>/?]+", re.I),
-    re.compile(r"(?P<keep>\.webhook\.office\.com/webhookb2/)[^\s\"'<>]+", re.I),
-    re.compile(r"(?P<keep>api\.telegram\.org/bot)[^\s\"'<>/]+", re.I),
-]
-
-
-def secret_values(environ: dict[str, str] | None = None) -> list[str]:
-    """Values of the environment variables that hold secrets (longest first, 4+ characters)."""
-    environ = os.environ if environ is None else environ
-    values = {value for name, value in environ.items() if _SECRET_ENV_NAME.match(name) and len(value) >= 4}
-    return sorted(values, key=len, reverse=True)
-
-
-def redact(text: str, secrets: list[str] | None = None) -> str:
-    """``text`` with secret values, URL passwords, token parameters and webhook secrets replaced."""
-    for value in secret_values() if secrets is None else secrets:
-        text = text.replace(value, REDACTED)
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
-    text = _TOKEN_PARAM.sub(lambda m: f"{m['key']}={REDACTED}", text)
-    for pattern in _WEBHOOK_PATHS:
-        text = pattern.sub(lambda m: m["keep"] + REDACTED, text)
-    return text
-
-
 def redact_record(record: logging.LogRecord) -> None:
     """Replace the record's message (merged with its arguments), traceback and stack text by
     their redacted versions."""

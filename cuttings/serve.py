@@ -131,10 +131,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "id": ("Row id.", "7"),
         "crawl_run_id": ("The run.", "42"),
         "source_id": ("Outlet, if known.", "shropshire-star"),
-        "url": ("URL that failed.", "https://www.shropshirestar.com/news/feed/"),
+        "url": ("URL that failed, secrets redacted (`?token=[REDACTED]`, `user:[REDACTED]@`).",
+                "https://www.shropshirestar.com/news/feed/"),
         "kind": ("Error kind: http, timeout, dns, extract, robots, ...", "http"),
         "http_status": ("HTTP status, for HTTP errors.", "503"),
-        "message": ("Error message (truncated to 2000 characters).", "Service Unavailable"),
+        "message": ("Error message (secrets redacted, truncated to 2000 characters).", "Service Unavailable"),
         "created_at": ("When it happened (UTC).", TS),
     }),
     "crawl_notices": ("Things a run did on purpose that are not errors: a per-source budget hit (sitemaps, "
@@ -143,7 +144,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "id": ("Row id.", "3"),
         "crawl_run_id": ("The run.", "42"),
         "source_id": ("Outlet.", "shropshire-star"),
-        "url": ("The page or sitemap concerned.", "https://www.shropshirestar.com/news/sitemap-51.xml"),
+        "url": ("The page or sitemap concerned, secrets redacted (`?token=[REDACTED]`).",
+                "https://www.shropshirestar.com/news/sitemap-51.xml"),
         "kind": ("budget_sitemaps, budget_pages, budget_links_per_page, budget_retry_wait, retry_after_too_long, "
                  "canonical_offsite, canonical_conflict", "budget_sitemaps"),
         "message": ("What happened, in a sentence.", "sitemap budget of 100 per run reached: further sitemaps skipped"),

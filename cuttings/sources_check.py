@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
+from cuttings.redaction import redact
 
 MAX_SITEMAPS = 200
 MAX_LISTING_PAGES = 100  # listing pages read besides the home and section pages (the crawl: max_pages_per_source)
@@ -270,4 +271,4 @@ def format_check(report: SourceCheck) -> str:
                  f"oldest {report.oldest or '-'}")
     lines += [f"  problem: {p}" for p in dict.fromkeys(report.problems)]
     lines += [f"{report.source_id}: FAILED: {f}" for f in report.failures]
-    return "\n".join(lines)
+    return redact("\n".join(lines))  # a feed configured with ?token=... is not printed with it

@@ -1,9 +1,10 @@
 """The architecture's rules, checked mechanically from the imports and the source.
 
 * ``nlp`` imports nothing of the project outside ``nlp`` (text in, annotations out);
-* ``crawler`` imports only ``crawler`` and the store (``cuttings.store``, ``cuttings.errors``);
-* the store (``cuttings/store/``) imports no stage, output or command line: only itself and
-  ``cuttings.errors``;
+* ``crawler`` imports only ``crawler`` and the store (``cuttings.store``, ``cuttings.errors``,
+  ``cuttings.redaction``);
+* the store (``cuttings/store/``) imports no stage, output or command line: only itself,
+  ``cuttings.errors`` and ``cuttings.redaction`` (standard library only: secrets out of what it records);
 * SQL that writes (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, BEGIN, COMMIT ...) and
   sqlite-utils writes (``db["t"].insert(...)``, ``create_view`` ...) appear only in the store.
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = ("cuttings", "crawler", "nlp", "pipeline")
-STORE = ("cuttings.store", "cuttings.errors")
+STORE = ("cuttings.store", "cuttings.errors", "cuttings.redaction")
 
 # Statements that change the database or its transactions, wherever they sit in a string.
 WRITE_SQL = re.compile(

@@ -1,4 +1,6 @@
 """The command line's conventions: help with examples, one-line errors, nothing written on mistakes."""
+import re
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -22,6 +24,15 @@ def test_every_command_has_help_with_example(path, command):
     result = CliRunner().invoke(pipeline.cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output, f"`cuttings {' '.join(path)} --help` has no example"
+    # examples and defaults work for an installed user too: no path that exists only in a checkout
+    # (data/demo.db, data/models ...; "a checkout's data/" explaining the home folder is fine)
+    checkout_only = re.findall(r"\bdata/[\w.-]+", result.output.replace("\n", " "))
+    assert not checkout_only, f"`cuttings {' '.join(path)} --help` names {checkout_only}"
+
+
+def test_top_level_help_names_no_checkout_only_path():
+    result = CliRunner().invoke(pipeline.cli, ["--help"])
+    assert result.exit_code == 0 and not re.findall(r"\bdata/[\w.-]+", result.output)
 
 
 def test_required_commands_exist():

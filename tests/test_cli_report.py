@@ -107,3 +107,64 @@ def test_export_format_help_names_every_format():
     described = help_text[start:help_text.index("--entity", start)]
     for fmt in export.FORMATS:
         assert described.count(fmt) >= 2, (fmt, described)  # in the choice list and described
+
+
+CAFE = "Hereford & Worcester – café"
+
+
+def _cafe(db_path):
+    import sqlite3
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE articles SET title = ? WHERE id = (SELECT min(id) FROM articles "
+                     "WHERE duplicate_of IS NULL)", [CAFE])
+    conn.close()
+
+
+def test_export_format_follows_the_out_suffix(db_path, tmp_path):
+    runner = CliRunner()
+    for name, check in (("s.jsonl", lambda b: json.loads(b.splitlines()[0])["article_id"]),
+                        ("s.ndjson", lambda b: json.loads(b.splitlines()[0])["article_id"]),
+                        ("s.xlsx", lambda b: b[:2] == b"PK"),
+                        ("s.csv", lambda b: b.startswith(b"\xef\xbb\xbfarticle_id,")),
+                        ("s", lambda b: b.startswith(b"\xef\xbb\xbfarticle_id,"))):
+        result = runner.invoke(cli, ["--db", str(db_path), "export", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, (name, result.output)
+        assert check((tmp_path / name).read_bytes()), name
+    # an explicit --format that contradicts a known suffix: one line, nothing written
+    clash = runner.invoke(cli, ["--db", str(db_path), "export", "--format", "csv", "--out", str(tmp_path / "x.jsonl")])
+    assert clash.exit_code == 1 and not (tmp_path / "x.jsonl").exists()
+    assert clash.output == (f"Error: --format csv does not match {tmp_path / 'x.jsonl'} (a .jsonl file is jsonl): "
+                            "change one of them\n")
+    unknown = runner.invoke(cli, ["--db", str(db_path), "export", "--out", str(tmp_path / "x.json")])
+    assert unknown.exit_code == 1 and not (tmp_path / "x.json").exists()
+    assert "give --format (csv, jsonl, xlsx)" in unknown.output and "end in .jsonl" in unknown.output
+    # an unknown suffix is fine when --format says what to write
+    assert runner.invoke(cli, ["--db", str(db_path), "export", "--format", "jsonl", "--out",
+                               str(tmp_path / "x.json")]).exit_code == 0
+    assert json.loads((tmp_path / "x.json").read_text(encoding="utf-8").splitlines()[0])["article_id"]
+
+
+def test_export_csv_file_has_a_bom_for_excel_and_stdout_has_none(db_path, tmp_path):
+    _cafe(db_path)
+    runner = CliRunner()
+    out = tmp_path / "s.csv"
+    assert runner.invoke(cli, ["--db", str(db_path), "export", "--out", str(out)]).exit_code == 0
+    data = out.read_bytes()
+    assert data[:3] == b"\xef\xbb\xbf" and data[3:14] == b"article_id,"
+    assert CAFE.encode("utf-8") in data and data.count(b"\xef\xbb\xbf") == 1
+    with out.open(newline="", encoding="utf-8-sig") as handle:  # as Excel and Python read it
+        rows = list(csv.DictReader(handle))
+    assert "article_id" in rows[0] and CAFE in {row["title"] for row in rows}
+    plain = tmp_path / "plain.csv"
+    assert runner.invoke(cli, ["--db", str(db_path), "export", "--no-bom", "--out", str(plain)]).exit_code == 0
+    assert plain.read_bytes() == data[3:]
+    stdout = runner.invoke(cli, ["--db", str(db_path), "export"])
+    assert stdout.exit_code == 0 and stdout.stdout_bytes == data[3:]
+    asked = runner.invoke(cli, ["--db", str(db_path), "export", "--bom"])
+    assert asked.stdout_bytes == data
+    jsonl = tmp_path / "s.jsonl"
+    assert runner.invoke(cli, ["--db", str(db_path), "export", "--out", str(jsonl)]).exit_code == 0
+    assert jsonl.read_bytes()[:1] == b"{" and CAFE.encode("utf-8") in jsonl.read_bytes()
+    refused = runner.invoke(cli, ["--db", str(db_path), "export", "--bom", "--out", str(tmp_path / "b.jsonl")])
+    assert refused.exit_code == 1 and refused.output == "Error: --bom is for CSV only (this export is jsonl)\n"

@@ -136,12 +136,14 @@ def test_cli_check_fails_a_source_whose_feed_and_sitemap_answer_404(tmp_path):
     site = tmp_path / "site"
     _write(site / "paged" / "index.html", _listing(["/paged/news/2026/a/", "/paged/about/"]))
     with serve_directory(site) as base:
-        path = _sources_file(tmp_path, base, feeds=[f"{base}/paged/feed.xml"],
+        path = _sources_file(tmp_path, base, feeds=[f"{base}/paged/feed.xml?token=t0k-5ecret"],
                              sitemaps=[f"{base}/paged/sitemap.xml"])
         result = CliRunner().invoke(sources, ["check", "--sources", str(path)])
         host = base.split("//", 1)[1]
     assert result.exit_code == 1, result.output
-    assert (f"paged: FAILED: every feed and sitemap failed or gave no article URL (feed {base}/paged/feed.xml: "
+    assert "t0k-5ecret" not in result.output
+    assert (f"paged: FAILED: every feed and sitemap failed or gave no article URL (feed {base}/paged/feed.xml"
+            "?token=[REDACTED]: "
             f"HTTP 404 from {host}; sitemap {base}/paged/sitemap.xml: HTTP 404 from {host}); only links on its "
             "pages remain (1 article URLs)") in result.output.splitlines()
     assert result.output.splitlines()[-1] == "Error: 1 of 1 sources failed the check: paged"

@@ -1,4 +1,10 @@
-"""Runs, errors and the reports log: ``crawl_runs``, ``crawl_errors``, ``source_runs``, ``reports``."""
+"""Runs, errors and the reports log: ``crawl_runs``, ``crawl_errors``, ``source_runs``, ``reports``.
+
+The URL and message of every ``crawl_errors`` and ``crawl_notices`` row are written with their
+secrets redacted (``cuttings.redaction.redact``, the function the logs use): a feed URL with
+``?token=...``, a signed sitemap URL, ``https://user:pass@host``. Article URLs (``articles``,
+``crawl_state``) are the identity of what was fetched and are stored as they are.
+"""
 from __future__ import annotations
 
 import json
@@ -6,7 +12,12 @@ import os
 
 from sqlite_utils import Database
 
+from cuttings.redaction import redact, secret_values
 from cuttings.store.connection import utcnow
+
+
+def _redacted(text: str | None, secrets: list[str]) -> str | None:
+    return None if text is None else redact(text, secrets)
 
 
 def start_run(db: Database, command: str, since: str | None = None) -> int:
@@ -29,7 +40,7 @@ def finish_run(db: Database, run_id: int, status: str, *, message: str | None = 
         db.execute(
             "UPDATE crawl_runs SET finished_at = ?, status = ?, message = ?, stages_json = ?"
             + (", " + sets if sets else "") + " WHERE id = ?",
-            [utcnow(), status, message, json.dumps(stages) if stages is not None else None, *params, run_id],
+            [utcnow(), status, _redacted(message, secret_values()), json.dumps(stages) if stages is not None else None, *params, run_id],
         )
 
 
@@ -43,11 +54,13 @@ def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | N
 def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None,
                  source_id: str | None = None, http_status: int | None = None,
                  message: str | None = None) -> None:
+    secrets = secret_values()
     with db.atomic():
         db.execute(
             "INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, source_id, url, kind, http_status, (message or "")[:2000], utcnow()])
+            [run_id, source_id, _redacted(url, secrets), kind, http_status, redact(message or "", secrets)[:2000],
+             utcnow()])
         db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
 
 
@@ -56,20 +69,23 @@ def record_errors(db: Database, run_id: int, kind: str, rows: list[tuple[str | N
     (the run's ``errors`` count is set by ``finish_run``)."""
     if not rows:
         return
-    now = utcnow()
+    now, secrets = utcnow(), secret_values()
     with db.atomic():
         db.conn.executemany("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, message, created_at) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
-                            [(run_id, source_id, url, kind, (message or "")[:2000], now)
+                            [(run_id, source_id, _redacted(url, secrets), kind,
+                              redact(message or "", secrets)[:2000], now)
                              for source_id, url, message in rows])
 
 
 def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = None,
                   source_id: str | None = None, message: str | None = None) -> None:
     """A ``crawl_notices`` row: a budget hit or a refused canonical URL (not an error)."""
+    secrets = secret_values()
     with db.atomic():
         db.execute("INSERT INTO crawl_notices (crawl_run_id, source_id, url, kind, message, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, url, kind, (message or "")[:2000], utcnow()])
+                   "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, _redacted(url, secrets), kind,
+                                                 redact(message or "", secrets)[:2000], utcnow()])
 
 
 def mark_runs_interrupted(db: Database, run_ids: list[int]) -> None:
