@@ -97,13 +97,16 @@ PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 TITLE_HINTS = ("eadline", "itled", "ashtag", "logan")   # substrings tested before TITLE_BEFORE
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Abbreviated ranks and posts written before a name ("Det. Insp. Jane Smith", "Supt Mark Jones",
-# "Ch. Supt.", "Sgt."), with or without their full stop.
+# "Ch. Supt.", "Sgt.", "DCI", "PC"), with or without their full stop ("DI" is left out: "Di" is a
+# given name).
 RANK_ABBREVIATIONS = {"det", "insp", "supt", "sgt", "ch", "chf", "cst", "const", "cmdr", "comdr", "capt", "col",
-                      "lt", "maj", "gen", "cpl", "pte", "asst", "dep"}
+                      "lt", "maj", "gen", "cpl", "pte", "asst", "dep",
+                      "pc", "pcso", "dc", "ds", "dci", "dsi", "dcs", "acc", "dcc", "acfo", "dcfo"}
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added",
 # "Insp. Corteen").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective",
-               "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte"}
+               "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte",
+               "pc", "pcso", "dc", "ds", "dci", "dsi", "dcs", "acc", "dcc"}
 # Abbreviations that stand before a name (a title's, a rank's, "St." for a saint): their full stop
 # ends no sentence ("Det. Insp. Jane Smith", "Dr. Ann Hale", "Mr. Hale").
 NAME_ABBREVIATIONS = RANK_ABBREVIATIONS | {"mr", "mrs", "ms", "dr", "cllr", "coun", "prof", "rev", "revd", "brig",
@@ -1806,7 +1809,7 @@ TIME_WORDS = {
 }
 ORGANISATION_WORDS = {
     "council", "service", "services", "authority", "police", "brigade", "union", "party", "group", "trust",
-    "association", "federation", "ltd", "limited", "company", "government", "office", "department",
+    "association", "federation", "ltd", "limited", "company", "co", "inc", "plc", "corp", "bros", "llp", "llc", "government", "office", "department",
     "commission", "committee", "board", "club", "society", "charity", "ambulance", "force", "fbu",
     "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
     "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",
