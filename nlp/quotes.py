@@ -145,17 +145,18 @@ PERSON_LOOKBACK = 3000
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 
 
-def _after_word_of(words: set[str]) -> str:
-    """A regex that holds right after one of ``words`` written as a word in any case (look-behinds,
-    one per word length, as a look-behind must have a fixed width)."""
+def _after_abbreviation_of(words: set[str]) -> str:
+    """A regex that holds right after one of ``words`` written as a word in any case and a full stop
+    (look-behinds, one per word length, as a look-behind must have a fixed width)."""
     by_length: dict[int, list[str]] = {}
     for word in words:
         by_length.setdefault(len(word), []).append(re.escape(word))
-    return "|".join(rf"(?<=\b(?i:{'|'.join(sorted(group))}))" for _length, group in sorted(by_length.items()))
+    return "|".join(rf"(?<=\b(?i:{'|'.join(sorted(group))})\.)" for _length, group in sorted(by_length.items()))
 
 
-#: The full stop of an abbreviation written before a name ("Det.", "Insp.", "Dr."): no sentence ends there.
-NAME_ABBREVIATION_DOT = rf"(?:{_after_word_of(NAME_ABBREVIATIONS)})\."
+#: The full stop of an abbreviation written before a name ("Det.", "Insp.", "Dr."): no sentence ends
+#: there (the full stop first, so that the look-behinds are tried only at a full stop).
+NAME_ABBREVIATION_DOT = rf"\.(?:{_after_abbreviation_of(NAME_ABBREVIATIONS)})"
 #: A character of a name or a post written after a quotation: no punctuation that ends a clause,
 #: except the full stop of an abbreviation ("said Det. Insp. Jane Smith").
 NAME_CHAR = rf"(?:[^.,;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
