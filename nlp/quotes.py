@@ -161,7 +161,11 @@ NAME_ABBREVIATION_DOT = rf"\.(?:{_after_abbreviation_of(NAME_ABBREVIATIONS)})"
 #: except the full stop of an abbreviation ("said Det. Insp. Jane Smith").
 NAME_CHAR = rf"(?:[^.,;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
 ROLE_CHAR = rf"(?:[^.;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
-CLAUSE_END = rf"(?!{NAME_ABBREVIATION_DOT})[.,;:!?\n]"
+#: A full stop that closes no abbreviation written before a name (negative look-behinds, one per word length).
+POINT_NOT_OF_A_NAME_ABBREVIATION = r"\." + "".join(
+    rf"(?<!\b(?i:{'|'.join(sorted(re.escape(word) for word in NAME_ABBREVIATIONS if len(word) == length))})\.)"
+    for length in sorted({len(word) for word in NAME_ABBREVIATIONS}))
+CLAUSE_END = rf"(?:[,;:!?\n]|{POINT_NOT_OF_A_NAME_ABBREVIATION})"
 AFTER_VERB_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>{NAME_CHAR}{{1,80}}?)"
     rf"(?:,\s*(?P<role>{ROLE_CHAR}{{1,150}}?))?\s*(?:{CLAUSE_END}|$)")
@@ -248,7 +252,9 @@ FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "nat
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
-SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")   # read through _sentence_ends (abbreviations)
+# The end of a sentence: not the full stop of an abbreviation written before a name ("Det. Insp.
+# Jane Smith", "Dr. Hale").
+SENTENCE_END = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})\s+(?=[A-Z\"\u201c])")
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
 # An apposition after a name: "Roger Phillips, chairman of the fire authority, said".
 APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
@@ -256,8 +262,8 @@ APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_
                         rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
 CLAUSE_BREAK = re.compile(r"[.;:\"\u201c\u201d\n]")
 PARENTHESES = re.compile(r"\([^()]*\)")
-SENTENCE_POINT = re.compile(r"[.!?]\s")
-SENTENCE_POINT_OR_END = re.compile(r"[.!?](?=\s|$)")
+SENTENCE_POINT = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})\s")
+SENTENCE_POINT_OR_END = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})(?=\s|$)")
 CONJUNCTION_CLAUSE = re.compile(
     r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
 COMMA = re.compile(r",\s*")
@@ -305,18 +311,6 @@ NUMBER_WORD = re.compile(r"\d")
 SENTENCE_STOP = re.compile(r"\.(?=\s|$)")
 WORD_BEFORE = re.compile(r"(?<![\w'\u2019-])[A-Za-z]+$")
 
-
-def _abbreviation_before(text: str, dot: int, words: set[str]) -> bool:
-    """Whether the full stop at ``dot`` closes one of ``words`` (lowercase abbreviations)."""
-    match = WORD_BEFORE.search(text, max(0, dot - 6), dot)
-    return match is not None and match.group(0).lower() in words
-
-
-def _sentence_ends(text: str, start: int = 0, end: int | None = None) -> list[re.Match]:
-    """``SENTENCE_END`` matches in ``text[start:end]`` that end a sentence: not the full stop of an
-    abbreviation written before a name ("Det. Insp. Jane Smith", "Dr. Hale")."""
-    return [match for match in SENTENCE_END.finditer(text, start, len(text) if end is None else end)
-            if text[match.start()] != "." or not _abbreviation_before(text, match.start(), NAME_ABBREVIATIONS)]
 
 
 def _sentence_stop(phrase: str) -> bool:
@@ -1208,7 +1202,7 @@ class QuoteAttributor:
             return person
         paragraph_start = self.text.rfind("\n", 0, start) + 1
         sentence_start = paragraph_start
-        for match in _sentence_ends(self.text, paragraph_start, start):
+        for match in SENTENCE_END.finditer(self.text, paragraph_start, start):
             sentence_start = match.end()
         lead_in = SUBJECT_LEAD_IN.match(self.text, sentence_start, start)
         subject_start = lead_in.end() if lead_in else sentence_start
@@ -1352,7 +1346,7 @@ class QuoteAttributor:
         paragraph_start = self.text.rfind("\n", 0, quotation["open_mark"]) + 1
         before = self.text[paragraph_start:quotation["open_mark"]]
         clause_start = 0
-        for match in _sentence_ends(before):
+        for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
         according = ACCORDING_TO.match(clause)
@@ -1417,9 +1411,7 @@ class QuoteAttributor:
     def _same_sentence(self, end: int, start: int) -> bool:
         """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
         between = self.text[end + 1:start]
-        return "\n" not in between and not any(
-            between[match.start()] != "." or not _abbreviation_before(between, match.start(), NAME_ABBREVIATIONS)
-            for match in SENTENCE_POINT.finditer(between))
+        return "\n" not in between and not SENTENCE_POINT.search(between)
 
     def _sentence_tail(self, quotation: dict) -> Speaker | None:
         """The attribution ending the quotation's sentence: '... would be "decisions led by
@@ -1432,8 +1424,7 @@ class QuoteAttributor:
         # later quotations in the sentence are skipped over ('has made "solid headway" though it has
         # "more to achieve", according to a report'), kept the same length so offsets hold
         rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
-        end = next((match for match in SENTENCE_POINT_OR_END.finditer(rest) if rest[match.start()] != "." or not (
-            _abbreviation_before(rest, match.start(), NAME_ABBREVIATIONS))), None)
+        end = SENTENCE_POINT_OR_END.search(rest)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None
         match = SENTENCE_TAIL_ATTRIBUTION.search(rest, 0, end.end())
@@ -1477,8 +1468,7 @@ class QuoteAttributor:
     def _reported_subject(self, previous: str, previous_start: int) -> Speaker | None:
         """The speaker of a paragraph of reported speech: "Mr Hale said crews liked the old rota."
         (the subject of the speech verb in its first sentence)."""
-        ends = _sentence_ends(previous)
-        first_sentence = previous[:ends[0].start()] if ends else previous
+        first_sentence = SENTENCE_END.split(previous, 1)[0]
         verb = VERB_IN_CLAUSE.search(first_sentence)
         if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
             return None
