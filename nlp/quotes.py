@@ -540,9 +540,11 @@ def given_names() -> frozenset[str]:
 _GIVEN_NAMES: frozenset[str] | None = None   # given_names(), once read
 
 
-# Words that are no surname even after a given name: organisations', function words, and the kinds
-# of place a given name often names ("Victoria Road", "Albert Square", "Elizabeth Centre").
-NOT_A_SURNAME = {"road", "avenue", "square", "centre", "center", "station", "gardens", "crescent", "terrace"}
+# Words that are no surname even after a given name: organisations', function words, the kinds of
+# place a given name often names ("Victoria Road", "Albert Square", "Elizabeth Centre") and a fire
+# station's watches, named by colours that are also given names ("Amber Watch").
+NOT_A_SURNAME = {"road", "avenue", "square", "centre", "center", "station", "gardens", "crescent", "terrace",
+                 "watch"}
 
 
 def _given_name_then_surname(first: str, last: str) -> bool:

@@ -913,6 +913,7 @@ def test_roles_may_end_in_an_abbreviation(role, ok):
     ("Green Party", (None, "Green Party")),
     # a given name before a kind of road or a body is no one
     ("Victoria Road", (None, "Victoria Road")), ("Paul Council", (None, "Paul Council")),
+    ("Amber Watch", (None, "Amber Watch")),
 ])
 def test_a_surname_that_is_also_a_place_word(phrase, expected):
     assert split_name_role(phrase) == expected
