@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-7"
+QUOTES_VERSION = "quotes-8"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -96,8 +96,22 @@ PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 # A quotation that is the title of something: 'under the headline "..."', 'a report entitled "..."'.
 TITLE_HINTS = ("eadline", "itled", "ashtag", "logan")   # substrings tested before TITLE_BEFORE
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
-# Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added").
-RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective"}
+# Abbreviated ranks and posts written before a name ("Det. Insp. Jane Smith", "Supt Mark Jones",
+# "Ch. Supt.", "Sgt."), with or without their full stop.
+RANK_ABBREVIATIONS = {"det", "insp", "supt", "sgt", "ch", "chf", "cst", "const", "cmdr", "comdr", "capt", "col",
+                      "lt", "maj", "gen", "cpl", "pte", "asst", "dep"}
+# Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added",
+# "Insp. Corteen").
+RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective",
+               "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte"}
+# Abbreviations that stand before a name (a title's, a rank's, "St." for a saint): their full stop
+# ends no sentence ("Det. Insp. Jane Smith", "Dr. Ann Hale", "Mr. Hale").
+NAME_ABBREVIATIONS = RANK_ABBREVIATIONS | {"mr", "mrs", "ms", "dr", "cllr", "coun", "prof", "rev", "revd", "brig",
+                                           "st", "fr", "rt", "hon"}
+# Abbreviations that end an organisation's name ("Acme Ltd.", "Smith & Co."): a role may end with
+# one ("managing director of Acme Ltd."), though a sentence may end there too.
+ORGANISATION_ABBREVIATIONS = {"ltd", "co", "inc", "plc", "corp", "bros", "llp", "llc", "dept", "govt", "assoc",
+                              "assn", "univ"}
 TITLES = {"mr", "mrs", "ms", "miss", "dr", "cllr", "coun", "councillor", "sir", "dame", "brig", "brigadier",
           "prof", "professor", "lord", "lady", "baroness", "rev", "revd"}
 ROLE_WORDS = {
@@ -110,7 +124,7 @@ ROLE_WORDS = {
     "county", "district", "borough", "and", "of", "&", "the", "for", "west", "mercia", "former",
     "new", "acting", "interim", "senior", "local", "national", "general", "lead", "leading",
     "cfo", "outgoing", "incoming", "retiring",
-}
+} | RANK_ABBREVIATIONS
 LEADING_FUNCTION_WORDS = {"but", "and", "however", "then", "now", "after", "meanwhile", "speaking",
                           "also", "yet", "so", "in", "on", "at", "today", "yesterday", "last", "later",
                           "earlier", "addressing", "when", "while", "as", "here", "there", "this"}
@@ -126,19 +140,37 @@ MAX_CONTINUATION_GAP = 2
 PERSON_LOOKBACK = 3000
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
+
+
+def _after_word_of(words: set[str]) -> str:
+    """A regex that holds right after one of ``words`` written as a word in any case (look-behinds,
+    one per word length, as a look-behind must have a fixed width)."""
+    by_length: dict[int, list[str]] = {}
+    for word in words:
+        by_length.setdefault(len(word), []).append(re.escape(word))
+    return "|".join(rf"(?<=\b(?i:{'|'.join(sorted(group))}))" for _length, group in sorted(by_length.items()))
+
+
+#: The full stop of an abbreviation written before a name ("Det.", "Insp.", "Dr."): no sentence ends there.
+NAME_ABBREVIATION_DOT = rf"(?:{_after_word_of(NAME_ABBREVIATIONS)})\."
+#: A character of a name or a post written after a quotation: no punctuation that ends a clause,
+#: except the full stop of an abbreviation ("said Det. Insp. Jane Smith").
+NAME_CHAR = rf"(?:[^.,;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
+ROLE_CHAR = rf"(?:[^.;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
+CLAUSE_END = rf"(?!{NAME_ABBREVIATION_DOT})[.,;:!?\n]"
 AFTER_VERB_FIRST = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)"
-    rf"(?:,\s*(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?))?\s*(?:[.,;:!?\n]|$)")
+    rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>{NAME_CHAR}{{1,80}}?)"
+    rf"(?:,\s*(?P<role>{ROLE_CHAR}{{1,150}}?))?\s*(?:{CLAUSE_END}|$)")
 AFTER_SPEAKER_FIRST = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[^.,;:!?\"\u201c\u201d\n]{{1,80}}?)\s+{VERB}\b")
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>{NAME_CHAR}{{1,80}}?)\s+{VERB}\b")
 # '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb.
 AFTER_NAME_ROLE_VERB = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s*"
-    rf"(?P<role>[^.;:!?\"\u201c\u201d\n]{{1,150}}?),\s+{VERB}\b")
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z]{NAME_CHAR}{{1,60}}?),\s*"
+    rf"(?P<role>{ROLE_CHAR}{{1,150}}?),\s+{VERB}\b")
 # '"...," the fire authority's head of finance, Joanne Coadey, told the meeting.': a post, the name, the verb.
 AFTER_POST_NAME_VERB = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s[^.,;:!?\"\u201c\u201d\n]{{1,80}}?),\s*"
-    rf"(?P<speaker>[A-Z][^.,;:!?\"\u201c\u201d\n]{{1,60}}?),\s+{VERB}\b")
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s{NAME_CHAR}{{1,80}}?),\s*"
+    rf"(?P<speaker>[A-Z]{NAME_CHAR}{{1,60}}?),\s+{VERB}\b")
 TRAILING_AUXILIARIES = re.compile(
     r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
 SPOKESPERSON = re.compile(
@@ -212,7 +244,7 @@ FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "nat
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
-SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")
+SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")   # read through _sentence_ends (abbreviations)
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
 # An apposition after a name: "Roger Phillips, chairman of the fire authority, said".
 APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
@@ -220,6 +252,8 @@ APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_
                         rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
 CLAUSE_BREAK = re.compile(r"[.;:\"\u201c\u201d\n]")
 PARENTHESES = re.compile(r"\([^()]*\)")
+SENTENCE_POINT = re.compile(r"[.!?]\s")
+SENTENCE_POINT_OR_END = re.compile(r"[.!?](?=\s|$)")
 CONJUNCTION_CLAUSE = re.compile(
     r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
 COMMA = re.compile(r",\s*")
@@ -262,8 +296,44 @@ CLAUSE_OPENERS = {
 ROLE_INNER_WORDS = {"of", "the", "and", "&"}
 # A number or a word that starts with a digit (an age, "56", "the 30-year-old", a year): no post.
 NUMBER_WORD = re.compile(r"\d")
-# A full stop ending a word that is no title or initial: a sentence ended inside the phrase.
-SENTENCE_STOP = re.compile(r"(?<![A-Z])(?<!\b[A-Z][a-z])\.(?:\s|$)")
+# A full stop before a space or the end: a sentence ended inside the phrase, unless it closes an
+# initial or an abbreviation (``_sentence_stop``).
+SENTENCE_STOP = re.compile(r"\.(?=\s|$)")
+WORD_BEFORE = re.compile(r"(?<![\w'\u2019-])[A-Za-z]+$")
+
+
+def _abbreviation_before(text: str, dot: int, words: set[str]) -> bool:
+    """Whether the full stop at ``dot`` closes one of ``words`` (lowercase abbreviations)."""
+    match = WORD_BEFORE.search(text, max(0, dot - 6), dot)
+    return match is not None and match.group(0).lower() in words
+
+
+def _sentence_ends(text: str, start: int = 0, end: int | None = None) -> list[re.Match]:
+    """``SENTENCE_END`` matches in ``text[start:end]`` that end a sentence: not the full stop of an
+    abbreviation written before a name ("Det. Insp. Jane Smith", "Dr. Hale")."""
+    return [match for match in SENTENCE_END.finditer(text, start, len(text) if end is None else end)
+            if text[match.start()] != "." or not _abbreviation_before(text, match.start(), NAME_ABBREVIATIONS)]
+
+
+def _sentence_stop(phrase: str) -> bool:
+    """Whether a sentence ends inside ``phrase`` ("Malvern. Jan Lockett"): a full stop before a space
+    or the phrase's end that closes no initial ("J."), no two-letter title ("Dr.", "St."), no
+    abbreviation written before a name ("Det. Insp."), and no abbreviation ending an organisation's
+    name at the phrase's end or before a lowercase word ("managing director of Acme Ltd.")."""
+    for match in SENTENCE_STOP.finditer(phrase):
+        dot = match.start()
+        if dot > 0 and phrase[dot - 1].isupper():
+            continue   # an initial or an acronym ("J.", "FBU.")
+        word = WORD_BEFORE.search(phrase, max(0, dot - 6), dot)
+        if word is not None:
+            word = word.group(0)
+            if len(word) == 2 and word[0].isupper() or word.lower() in NAME_ABBREVIATIONS:
+                continue   # a title or a rank ("Dr.", "St.", "Insp.")
+            rest = phrase[dot + 1:].lstrip()
+            if word.lower() in ORGANISATION_ABBREVIATIONS and (not rest or rest[0].islower()):
+                continue   # "of Acme Ltd."
+        return True
+    return False
 SPEECH_VERB_WORD = re.compile(VERB, re.IGNORECASE)
 POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
@@ -424,6 +494,11 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper()
 
 
+def _bare(word: str) -> str:
+    """A word lowercase without the full stop of an abbreviation ("Insp." -> "insp")."""
+    return word.lower().rstrip(".")
+
+
 # Between a body's name and a person's: "'s chairman, Councillor Stuart " / "'s head of finance, ".
 POST_OF_BODY = re.compile(r"^['\u2019]s\s+(?:[a-z]+\s+){0,3}(?P<noun>[a-z]+)(?:\s+of\s+[a-z]+)?,\s+"
                           r"(?:[A-Z][\w'\u2019-]*\.?\s+){0,3}$")
@@ -450,6 +525,41 @@ def _titled_tail(words: list[str]) -> int | None:
     return None
 
 
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Given names, lowercase (``data/given_names.txt``: the 1990 US Census first names), less the
+    words that name places, posts, times or closed-class words ("May", "Royal", "In")."""
+    from nlp import packaged_data
+
+    with open(packaged_data("given_names.txt"), encoding="utf-8") as lines:
+        names = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    global _GIVEN_NAMES
+    _GIVEN_NAMES = frozenset(names - NOT_NAME_WORDS - CLOSED_CLASS_WORDS - TIME_WORDS - ORGANISATION_WORDS
+                             - ROLE_OR_PERSON_NOUNS)
+    return _GIVEN_NAMES
+
+
+_GIVEN_NAMES: frozenset[str] | None = None   # given_names(), once read
+
+
+# Words that are no surname even after a given name: organisations', function words, and the kinds
+# of place a given name often names ("Victoria Road", "Albert Square", "Elizabeth Centre").
+NOT_A_SURNAME = {"road", "avenue", "square", "centre", "center", "station", "gardens", "crescent", "terrace"}
+
+
+def _given_name_then_surname(first: str, last: str) -> bool:
+    """Whether ``first last`` is a given name and a surname that is also a word of places or posts
+    ("Paul Green", "Mark Hall", "Lucy Street", "Theresa May"): a capitalised given name, then a
+    capitalised word that names no organisation, title or kind of road ("Green Party", "Town Hall",
+    "Victoria Road" are no one)."""
+    if first.lower() not in (_GIVEN_NAMES or given_names()) or not (_is_capitalised(first) and _is_capitalised(last)) or (
+            first.isupper() or last.isupper()):
+        return False
+    lowered = last.lower()
+    return (lowered not in TITLED_STOP_OR_TITLES
+            and lowered not in ORGANISATION_WORDS and lowered not in NOT_A_SURNAME)
+
+
 def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     """("Chief Fire Officer Nathan Travis") -> ("Nathan Travis", "Chief Fire Officer")."""
     words = _words(phrase)
@@ -459,10 +569,11 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         words = words[:-1]
     if not words:
         return None, None
-    # Trailing run of capitalised words (the name), titles kept with it.
+    # Trailing run of capitalised words (the name), titles kept with it; a given name makes the
+    # word after it a surname even when it is a word of places or posts ("Paul Green").
     end = len(words)
-    start = end
-    while start > 0 and _is_capitalised(words[start - 1]) and words[start - 1].lower() not in NOT_NAME_WORDS:
+    start = end - 1 if end > 1 and _given_name_then_surname(words[end - 2], words[end - 1]) else end
+    while start > 0 and _is_capitalised(words[start - 1]) and _bare(words[start - 1]) not in NOT_NAME_WORDS:
         start -= 1
     titled = _titled_tail(words) if start > 1 or start == end else None
     if titled is not None and titled + 1 < start:
@@ -470,13 +581,13 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     if start == end:
         return None, " ".join(words)
     if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
-            _is_capitalised(word) and word.lower() not in NOT_NAME_WORDS for word in words[:start - 1]):
+            _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:start - 1]):
         # "Director at Total Developments", "The flood warning for the River Teme": the capitalised run
         # is the object of a preposition, so the phrase is a role or a description, not a person.
         return None, " ".join(words)
     while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
         start -= 1
-    if end - start == 1 and start > 0 and words[start - 1].lower() in RANK_TITLES:
+    if end - start == 1 and start > 0 and _bare(words[start - 1]) in RANK_TITLES:
         start -= 1   # "Officer Myers", "Inspector Corteen": a rank used as a title before a surname
     name_words = words[start:end]
     if len(name_words) == 1 and name_words[0].lower() in TITLES:
@@ -509,7 +620,7 @@ def _role_title(segment: str) -> bool:
     """A capitalised job title standing alone ("Ludlow Station Manager", "Chief Fire Officer"):
     at most six words, capitalised or function words, ending in a role word, naming nobody."""
     words = _words(segment)
-    return (0 < len(words) <= 6 and words[-1].lower() in CONTENT_ROLE_WORDS
+    return (0 < len(words) <= 6 and _bare(words[-1]) in CONTENT_ROLE_WORDS
             and all(_is_capitalised(word) or word.lower() in FUNCTION_WORDS for word in words)
             and split_name_role(segment)[0] is None)
 
@@ -602,20 +713,44 @@ def is_role_phrase(role: str | None) -> bool:
     ("Malvern." from "... and Malvern. Jan Lockett"); a capitalised word is a name unless it is a
     word of posts or bodies, and a name alone ("Wrekin", "Telford") is no role."""
     words = _words(role or "")
-    if not words or SENTENCE_STOP.search(role):
+    if not words or _sentence_stop(role):
         return False
     first = words[0].lower()
     if first in CLAUSE_OPENERS or SPEECH_VERB_WORD.fullmatch(first):
         return False
     # a capitalised word outside the vocabulary of posts and bodies is a name (a place's or a
     # person's: "Wrekin", "Shropshire"), and a name alone is not a role
-    return any(_open_class(word) and (not _is_capitalised(word) or word.isupper() or word.lower() in ROLE_WORDS
-                                      or word.lower() in ROLE_OR_PERSON_NOUNS or word.lower() in ORGANISATION_WORDS)
+    return any(_open_class(word) and (not _is_capitalised(word) or word.isupper() or _bare(word) in ROLE_WORDS
+                                      or _bare(word) in ROLE_OR_PERSON_NOUNS or _bare(word) in ORGANISATION_WORDS)
                for word in words)
 
 
 def _role_or_none(role: str | None) -> str | None:
     return role if role and is_role_phrase(role) else None
+
+
+def _join_roles(before_name: str | None, apposition: str | None) -> str | None:
+    """A role written before a name and one written after it, as one ("Det. Insp." + "of West Mercia
+    Police" -> "Det. Insp. of West Mercia Police"; "Chief Fire Officer" + "who leads the service" ->
+    "Chief Fire Officer, who leads the service")."""
+    if not before_name or not apposition:
+        return before_name or apposition or None
+    joiner = " " if _first_word(apposition) in ("of", "from", "at", "for") else ", "
+    return f"{before_name}{joiner}{apposition}"
+
+
+def _role_without_name(role: str | None, name: str | None) -> str | None:
+    """``role`` less a repetition of the speaker's name: a role is never the name itself ("Paul Green"
+    as the role of Paul Green, "A spokesman" as the role of A spokesman); a name written at its start
+    is dropped ("Paul Green, owner of the bakery" -> "owner of the bakery")."""
+    if not role or not name or _first_word(role) != _first_word(name):
+        return role
+    role_words, name_words = [_bare(word) for word in _words(role)], [_bare(word) for word in _words(name)]
+    if role_words == name_words:
+        return None
+    if role_words[:len(name_words)] == name_words and role[len(name):len(name) + 1] == ",":
+        return role[len(name) + 1:].strip() or None
+    return role
 
 
 class QuoteAttributor:
@@ -934,14 +1069,17 @@ class QuoteAttributor:
         for position, word in enumerate(words):
             # A full stop ends a sentence unless it closes a title or an initial ("Dr.", "J."): the
             # run's last sentence is what can name a person ("... and Malvern. Jan Lockett, of ...").
-            if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES:
+            if word.endswith(".") and len(word) > 2 and word[:-1].lower() not in TITLES and (
+                    word[:-1].lower() not in NAME_ABBREVIATIONS):
                 if position == len(words) - 1:
                     words = words[:position] + [word[:-1]]
                     break
                 first = position + 1
         index = first
         for position, word in enumerate(words[first:], first):
-            if word.lower().rstrip(".,") in NOT_NAME_WORDS:
+            if word.lower().rstrip(".,") in NOT_NAME_WORDS and not (
+                    position == len(words) - 1 and position > first
+                    and _given_name_then_surname(words[position - 1], word)):   # "Paul Green"
                 index = position + 1
         titled_at = _titled_tail(words) if index > first else None
         if titled_at is not None and first <= titled_at < index:
@@ -954,7 +1092,7 @@ class QuoteAttributor:
         titled = name_words[0].lower().rstrip(".") in TITLES
         if titled and len(name_words) == 1:
             return None
-        preceded_by_role = any(word.lower() in CONTENT_ROLE_WORDS for word in words[first:index])
+        preceded_by_role = any(_bare(word) in CONTENT_ROLE_WORDS for word in words[first:index])
         preceding = self.text[max(0, match.start() - 40):match.start()].split()
         # "according to Mr Campion", "transport manager Jeff Dickson": a person, whatever the
         # preposition or the lowercase role before the name.
@@ -1066,7 +1204,7 @@ class QuoteAttributor:
             return person
         paragraph_start = self.text.rfind("\n", 0, start) + 1
         sentence_start = paragraph_start
-        for match in SENTENCE_END.finditer(self.text, paragraph_start, start):
+        for match in _sentence_ends(self.text, paragraph_start, start):
             sentence_start = match.end()
         lead_in = SUBJECT_LEAD_IN.match(self.text, sentence_start, start)
         subject_start = lead_in.end() if lead_in else sentence_start
@@ -1161,9 +1299,17 @@ class QuoteAttributor:
         # "Speaking in January, a spokesman for the service": it is the speaker.
         if len(segments) > 1 and _looks_like_role(segments[-1]) and not (
                 SPOKES_WORD.search(segments[-1]) and split_name_role(segments[-2])[0] is None):
-            name_segment = segments[-2]
-            name, role_in_name = split_name_role(name_segment)
-            role = ", ".join(part for part in (role_in_name, segments[-1].strip()) if part)
+            index = len(segments) - 2
+            name, role_in_name = split_name_role(segments[index])
+            if name is None and index > 0 and _looks_like_role(segments[index]):
+                # "Craig Jackson, Shrewsbury Station Manager, who helped ...,": a title between
+                # the name and the description is a second description of the person before it
+                earlier, earlier_role = split_name_role(segments[index - 1])
+                if earlier is not None and person_key(earlier) is not None:
+                    index -= 1
+                    name, role_in_name = earlier, _join_roles(earlier_role, segments[index + 1].strip())
+            name_segment = segments[index]
+            role = _join_roles(role_in_name, segments[-1].strip())
         else:
             name, role_in_name = split_person_of(name_segment)   # "Peter Grant of the county's fire service"
             if name is None:
@@ -1202,7 +1348,7 @@ class QuoteAttributor:
         paragraph_start = self.text.rfind("\n", 0, quotation["open_mark"]) + 1
         before = self.text[paragraph_start:quotation["open_mark"]]
         clause_start = 0
-        for match in SENTENCE_END.finditer(before):
+        for match in _sentence_ends(before):
             clause_start = match.end()
         clause = before[clause_start:]
         according = ACCORDING_TO.match(clause)
@@ -1267,7 +1413,9 @@ class QuoteAttributor:
     def _same_sentence(self, end: int, start: int) -> bool:
         """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
         between = self.text[end + 1:start]
-        return "\n" not in between and not re.search(r"[.!?]\s", between)
+        return "\n" not in between and not any(
+            between[match.start()] != "." or not _abbreviation_before(between, match.start(), NAME_ABBREVIATIONS)
+            for match in SENTENCE_POINT.finditer(between))
 
     def _sentence_tail(self, quotation: dict) -> Speaker | None:
         """The attribution ending the quotation's sentence: '... would be "decisions led by
@@ -1280,7 +1428,8 @@ class QuoteAttributor:
         # later quotations in the sentence are skipped over ('has made "solid headway" though it has
         # "more to achieve", according to a report'), kept the same length so offsets hold
         rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
-        end = re.search(r"[.!?](?=\s|$)", rest)
+        end = next((match for match in SENTENCE_POINT_OR_END.finditer(rest) if rest[match.start()] != "." or not (
+            _abbreviation_before(rest, match.start(), NAME_ABBREVIATIONS))), None)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None
         match = SENTENCE_TAIL_ATTRIBUTION.search(rest, 0, end.end())
@@ -1324,7 +1473,8 @@ class QuoteAttributor:
     def _reported_subject(self, previous: str, previous_start: int) -> Speaker | None:
         """The speaker of a paragraph of reported speech: "Mr Hale said crews liked the old rota."
         (the subject of the speech verb in its first sentence)."""
-        first_sentence = SENTENCE_END.split(previous, 1)[0]
+        ends = _sentence_ends(previous)
+        first_sentence = previous[:ends[0].start()] if ends else previous
         verb = VERB_IN_CLAUSE.search(first_sentence)
         if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
             return None
@@ -1358,9 +1508,11 @@ class QuoteAttributor:
         line_end = self.text.find("\n", after_start)
         after = self.text[after_start:line_end if line_end != -1 else len(self.text)]
         match = AFTER_VERB_FIRST.match(after)
-        if match and match.group("role") and _role_title(match.group("speaker")) \
+        if match and match.group("role") and (_role_title(match.group("speaker")) or (
+                _looks_like_description(match.group("speaker")) and split_name_role(match.group("speaker"))[0] is None)) \
                 and person_key(match.group("role").strip()) is not None:
-            # '"...," said Ludlow Station Manager, Peter Grant.': the title, then the person
+            # '"...," said Ludlow Station Manager, Peter Grant.', '"...," said the service's head of
+            # operations, Keith Chance.': the post, then the person
             speaker = self._speaker_from_phrase(match.group("role"), after_start + match.start("role"),
                                                 role=match.group("speaker").strip())
             if speaker is not None:
@@ -1369,7 +1521,11 @@ class QuoteAttributor:
         if match:
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and match.group("role"):
-                speaker.role = speaker.role or match.group("role").strip()
+                # '"...," said Det. Insp. Jane Smith, of West Mercia Police.': both say who she is (a
+                # relative clause, "who added that ...", is no description to add)
+                apposition = match.group("role").strip()
+                speaker.role = _join_roles(speaker.role, apposition) if speaker.name and (
+                    _first_word(apposition) not in RELATIVE_PRONOUNS) else (speaker.role or apposition)
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
@@ -1388,7 +1544,7 @@ class QuoteAttributor:
         if match and person_key(match.group("speaker").strip()) is not None:
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and speaker.name:
-                speaker.role = speaker.role or match.group("role").strip()
+                speaker.role = _join_roles(speaker.role, match.group("role").strip())
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_POST_NAME_VERB.match(after)
@@ -1452,6 +1608,8 @@ class QuoteAttributor:
             window = self.text[max(0, quotation["open_mark"] - 40):quotation["open_mark"]]
             if any(word in window for word in TITLE_HINTS) and TITLE_BEFORE.search(window):
                 continue   # 'under the headline "Rates relief hope"', 'a report entitled "..."': a title
+            if speaker is not None and speaker.name:
+                speaker.role = _role_without_name(speaker.role, speaker.name)
             result = {
                 "speaker": speaker.name if speaker else None,
                 "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),
@@ -1686,7 +1844,7 @@ def is_speaker_name(name: str | None) -> bool:
     if not words or len(words) > MAX_SPEAKER_WORDS:
         return False
     if (words[0].lower().rstrip(".") in TITLES and len(words) > 1) or (
-            len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])):
+            len(words) == 2 and _bare(words[0]) in RANK_TITLES and _is_capitalised(words[0])):
         return all(_is_capitalised(word) for word in words[1:]) and not any(
             word.lower() in DOCUMENT_OR_TIME_WORDS for word in words[1:])   # "councillor David Minnery"
     lowered = [word.lower().strip(".") for word in words]
@@ -1741,14 +1899,17 @@ def person_key(speaker: str | None) -> tuple[str, str | None] | None:
     "the fire authority") and single untitled words."""
     words = _words(speaker or "")
     titled = bool(words) and (words[0].lower().rstrip(".") in TITLES or (
-        len(words) == 2 and words[0].lower() in RANK_TITLES and _is_capitalised(words[0])))
+        len(words) == 2 and _bare(words[0]) in RANK_TITLES and _is_capitalised(words[0])))
     if titled:
         words = words[1:]
     if not words or len(words) > 4 or not (titled or len(words) > 1):
         return None
     stop = TITLED_STOP_OR_TITLES if titled and len(words) <= 3 else NOT_NAME_WORDS
-    if not all(_is_capitalised(word) and word.lower() not in stop for word in words):
+    if not all(_is_capitalised(word) and word.lower() not in stop for word in words[:-1]):
         return None
+    if not (_is_capitalised(words[-1]) and words[-1].lower() not in stop) and not (
+            len(words) > 1 and _given_name_then_surname(words[-2], words[-1])):
+        return None   # "the Fire Authority"; but "Paul Green" is a person
     return words[-1].lower(), (words[0].lower() if len(words) > 1 else None)
 
 
