@@ -39,7 +39,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "home_url": ("Home page.", "https://www.herefordtimes.com/"),
         "region": ("County or area the outlet covers.", "Herefordshire"),
         "verified": ("1 when the feeds and selectors were checked against the live site.", "1"),
-        "config_json": ("The full source entry from the config file, as JSON.", '{"feeds": [...]}'),
+        "config_json": ("The full source entry from the config file, as JSON (secrets in its URLs redacted).",
+                        '{"feeds": [...]}'),
         "updated_at": ("When this row was last synchronised from the config (UTC).", TS),
     }),
     "crawl_runs": ("One row per pipeline run (`cuttings crawl`, `cuttings run`...), with totals.", {

@@ -6,7 +6,8 @@ configured and autodiscovered feeds, and the home and section pages, with plain 
 fetch (``discovery.is_article_url``: same host, allow/deny patterns, no document or media
 links) and how many carry dates. Gzipped sitemaps (``.xml.gz``) are read. Listing pages are
 followed as the crawl follows them (``discovery.is_listing_url``: rel=next and numbered pages
-under the home or a section, ``[crawl] max_depth`` levels), up to ``MAX_LISTING_PAGES``.
+under the home or a section, ``[crawl] max_depth`` levels), up to ``MAX_LISTING_PAGES``; a source
+with a ``search`` URL has its result page for each ``[crawl] search_keywords`` read too.
 
 A source *fails* the check (:attr:`SourceCheck.failures`; ``cuttings sources check`` exits 1)
 when it gives no article URL at all, when every feed and sitemap it has (configured, in
@@ -22,7 +23,7 @@ import urllib.error
 import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
@@ -44,8 +45,9 @@ class SourceCheck:
     robots_sitemaps: list[str] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)        # home/section/listing page -> article links (-1: failed)
     listing_pages: list[str] = field(default_factory=list)     # pages reached by pagination (rel=next, page N)
+    search_pages: dict[str, int] = field(default_factory=dict)  # site-search result page -> article links (-1: failed)
     max_depth: int = 0
-    by_layer: dict[str, int] = field(default_factory=dict)     # feed/sitemap/links -> article URLs it gave
+    by_layer: dict[str, int] = field(default_factory=dict)     # feed/sitemap/links/search -> article URLs it gave
     urls: list[str] = field(default_factory=list)              # the article URLs found, sorted
     article_urls: int = 0
     dated: int = 0
@@ -140,7 +142,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         return True
 
     found: dict[str, discovery.Found] = {}
-    layers: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "links": set()}
+    layers: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "links": set(), "search": set()}
     failed: list[str] = []  # "feed URL: words" for each feed or sitemap that could not be read
 
     def keep(entry: discovery.Found) -> bool:
@@ -156,22 +158,29 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     report.max_depth = settings.max_depth
     link_limit = settings.max_links_per_page
     starts = list(dict.fromkeys([source.home, *source.sections]))
-    queue: deque[tuple[str, int]] = deque((page, settings.max_depth) for page in starts)
-    queued = set(starts)
+    queue: deque[tuple[str, int, str]] = deque((page, settings.max_depth, "links") for page in starts)
+    if source.search and settings.search_keywords:  # the crawl's search layer: result pages, not followed
+        report.search_pages = {source.search.replace("{query}", quote_plus(k)): 0 for k in settings.search_keywords}
+        queue.extend((url, 0, "search") for url in report.search_pages)
+    queued = {page for page, _depth, _layer in queue}
+    first = set(queued)
     while queue:
-        page, depth_left = queue.popleft()
-        if page not in starts and len(report.listing_pages) >= min(MAX_LISTING_PAGES, settings.max_pages_per_source):
+        page, depth_left, layer = queue.popleft()
+        listing = page not in first
+        if listing and len(report.listing_pages) >= min(MAX_LISTING_PAGES, settings.max_pages_per_source):
             report.problems.append(f"stopped after {len(report.listing_pages)} listing pages; "
-                                   f"{len(queue) + 1} not read")
-            break
-        if page not in starts:
+                                   f"{sum(p not in first for p, _d, _l in queue) + 1} not read")
+            queue = deque(item for item in queue if item[0] in first)
+            continue
+        if listing:
             report.listing_pages.append(page)
         if not allowed(page):
             continue
+        counts = report.search_pages if layer == "search" else report.pages
         try:
             links, page_feeds, next_url = discovery.page_links(_fetch(page, settings, source), page)
         except (urllib.error.URLError, OSError) as exc:
-            report.pages[page] = -1
+            counts[page] = -1
             report.problems.append(f"{page}: {_words(exc, page)}")
             continue
         for url in page_feeds:
@@ -185,11 +194,11 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         for url in [*candidates, *([head_next] if head_next else [])]:
             if url != head_next and discovery.is_article_url(source, url):
                 if taken < link_limit:
-                    taken += keep(discovery.Found(url, "links"))
+                    taken += keep(discovery.Found(url, layer))
             elif depth_left > 0 and url not in queued and discovery.is_listing_url(source, url, next_url):
                 queued.add(url)
-                queue.append((url, depth_left - 1))
-        report.pages[page] = taken
+                queue.append((url, depth_left - 1, layer))
+        counts[page] = taken
     for url in feeds:
         if not allowed(url):
             continue
@@ -264,8 +273,13 @@ def format_check(report: SourceCheck) -> str:
     lines.append(f"  pages    home and sections: {len(report.pages) - len(report.listing_pages)}{listing}: "
                  f"{len(read)} read" + (f", {len(report.pages) - len(read)} FAILED" if len(read) < len(report.pages)
                                         else ""))
+    if report.search_pages:
+        failed = sum(n < 0 for n in report.search_pages.values())
+        lines.append(f"  search   {len(report.search_pages)} result pages ([crawl] search_keywords): "
+                     f"{len(report.search_pages) - failed} read" + (f", {failed} FAILED" if failed else ""))
+    names = [("feed", "feeds"), ("sitemap", "sitemaps"), ("links", "page links")]
     layers = ", ".join(f"{name} {report.by_layer.get(key, 0)}" for key, name in
-                       (("feed", "feeds"), ("sitemap", "sitemaps"), ("links", "page links")))
+                       names + ([("search", "search")] if report.search_pages else []))
     lines.append(f"  article URLs matching allow/deny: {report.article_urls} ({layers}); with dates: "
                  f"{report.dated} ({report.date_share:.0%}); newest {report.newest or '-'}; "
                  f"oldest {report.oldest or '-'}")

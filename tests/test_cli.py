@@ -173,3 +173,40 @@ def test_progress_bar_shows_the_step_under_way_on_a_terminal_and_nothing_otherwi
     with cli_common.progress_bar("training classifiers", 3) as advance:
         advance(1, "tone: saved tone-1")
     assert screen.getvalue() == ""
+
+
+def help_examples(text: str) -> list[list[str]]:
+    """The `cuttings ...` invocations in a help text's Example(s) block (commands joined with && or
+    | split apart, `# comments` and leading VAR=value assignments dropped), as argument lists."""
+    import shlex
+    lines = text.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if not re.match(r"\s*Examples?:", line):
+            continue
+        for example in lines[i + 1:]:
+            if re.match(r"\S", example):  # the next section (Options:)
+                break
+            for part in re.split(r"&&|\||;", example.split("  #", 1)[0]):
+                words = shlex.split(part)
+                while words and re.match(r"[A-Z_]+=", words[0]):
+                    words.pop(0)
+                if words[:1] == ["cuttings"]:
+                    found.append(words[1:])
+    return found
+
+
+def test_every_help_example_names_real_commands_and_options():
+    """Each example in every --help parses: its command exists and it passes only options that
+    command has (run with --help appended, so nothing is crawled or written)."""
+    runner = CliRunner()
+    checked = 0
+    for path in [(), *(p for p, _c in all_commands())]:
+        for words in help_examples(runner.invoke(pipeline.cli, [*path, "--help"]).output):
+            result = runner.invoke(pipeline.cli, [*words, "--help"])
+            assert result.exit_code == 0, f"`cuttings {' '.join(words)}` (in `cuttings {' '.join(path)} --help`): " \
+                                          f"{result.output.strip().splitlines()[-1:]}"
+            checked += 1
+    assert checked >= len(list(all_commands()))  # every command shows at least one (test above)
+    assert help_examples("Example:\n    X=1 cuttings --db d.db demo && cuttings --db d.db serve  # here\n") == [
+        ["--db", "d.db", "demo"], ["--db", "d.db", "serve"]]

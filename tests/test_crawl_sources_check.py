@@ -196,21 +196,27 @@ def test_check_follows_pagination_like_the_crawl_bounded_and_same_site(tmp_path)
         page = site / "paged" / "news" / ("index.html" if n == 1 else f"older-{n}/index.html")
         _write(page, _listing([f"/paged/news/2026/story-{n}-{k}/" for k in (1, 2)],
                               f'<link rel="next" href="/paged/news/older-{n + 1}/">'))
+    # site search (the crawl's search layer): the result page's article links count, its pages are not followed
+    _write(site / "paged" / "search" / "index.html", _listing(["/paged/news/2026/found/", "/paged/news/page/7/"]))
     try:
         with serve_directory(site) as base:
-            path = _sources_file(tmp_path, base, sections=[f"{base}/paged/news/"])
+            path = _sources_file(tmp_path, base, sections=[f"{base}/paged/news/"],
+                                 search=f"{base}/paged/search/?q={{query}}")
             config = load_sources(path)
+            config.crawl.search_keywords = ["fire and rescue"]
             report = check_source(config.get("paged"), config.crawl)
+            config.crawl.search_keywords = []
             config.crawl.max_depth = 0
             flat = check_source(config.get("paged"), config.crawl)
     finally:
         other_server.shutdown()
     assert hits == []
     assert report.listing_pages == [f"{base}/paged/news/older-2/", f"{base}/paged/news/older-3/"]
-    assert report.urls == sorted([f"{base}/paged/news/2026/home/"] + [
+    assert report.urls == sorted([f"{base}/paged/news/2026/home/", f"{base}/paged/news/2026/found/"] + [
         f"{base}/paged/news/2026/story-{n}-{k}/" for n in (1, 2, 3) for k in (1, 2)])
-    assert report.by_layer == {"feed": 0, "sitemap": 0, "links": 7}
-    assert flat.listing_pages == [] and flat.article_urls == 3
+    assert report.by_layer == {"feed": 0, "sitemap": 0, "links": 7, "search": 1}
+    assert report.search_pages == {f"{base}/paged/search/?q=fire+and+rescue": 1}
+    assert flat.listing_pages == [] and flat.article_urls == 3 and flat.search_pages == {}
     assert "+ 2 listing pages (rel=next, page N; max_depth 2): 4 read\n" in format_check(report)
 
 

@@ -47,6 +47,19 @@ def test_store_redacts_error_and_notice_urls_and_messages(tmp_path, monkeypatch)
     assert [u for u, _m in rows] == [rows[0][0]] * 3  # the rest of the URL is kept, for finding the page
 
 
+def test_sources_rows_describe_the_configuration_without_its_secrets(tmp_path):
+    import json
+
+    from cuttings.config import Source
+    db = store.connect(tmp_path / "x.db")
+    store.sync_sources(db, [Source("s", "S", "https://s.example/?key=k3y-5ecret",
+                                   feeds=["https://s.example/feed?api_key=k3y-5ecret&page=1"])])
+    home, config = db.execute("SELECT home_url, config_json FROM sources").fetchone()
+    db.close()
+    assert home == "https://s.example/?key=[REDACTED]"
+    assert json.loads(config)["feeds"] == ["https://s.example/feed?api_key=[REDACTED]&page=1"]
+
+
 @pytest.mark.slow
 def test_crawl_stores_a_failing_feed_url_without_its_token(tmp_path):
     """A real crawl on 127.0.0.1: the configured feed (with ?token= and api_key=) answers 404; its

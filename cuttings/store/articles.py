@@ -15,11 +15,14 @@ from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
+from cuttings.redaction import redact, secret_values
 from cuttings.store.connection import transaction, utcnow
 
 
 def sync_sources(db: Database, sources: Iterable[Any]) -> None:
-    now = utcnow()
+    """The ``sources`` rows, a description of the configuration (the crawl reads sources.toml): a
+    feed configured as ``...?token=...`` is stored redacted (``cuttings.redaction``), as in ``crawl_errors``."""
+    now, secrets = utcnow(), secret_values()
     with db.atomic():
         for source in sources:
             db.execute(
@@ -27,8 +30,8 @@ def sync_sources(db: Database, sources: Iterable[Any]) -> None:
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                 "home_url = excluded.home_url, region = excluded.region, verified = excluded.verified, "
                 "config_json = excluded.config_json, updated_at = excluded.updated_at",
-                [source.id, source.name, source.home, source.region, int(source.verified),
-                 json.dumps(source.as_dict(), sort_keys=True), now])
+                [source.id, source.name, redact(source.home, secrets), source.region, int(source.verified),
+                 redact(json.dumps(source.as_dict(), sort_keys=True), secrets), now])
 
 
 _WS = re.compile(r"\s+")
