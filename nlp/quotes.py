@@ -97,13 +97,16 @@ PRONOUNS = {"he", "she", "they", "it", "i", "we"}
 TITLE_HINTS = ("eadline", "itled", "ashtag", "logan")   # substrings tested before TITLE_BEFORE
 TITLE_BEFORE = re.compile(r"\b(?:headlines?|headlined|entitled|titled|hashtag|slogan)\s*[:,]?\s*$", re.IGNORECASE)
 # Abbreviated ranks and posts written before a name ("Det. Insp. Jane Smith", "Supt Mark Jones",
-# "Ch. Supt.", "Sgt."), with or without their full stop.
+# "Ch. Supt.", "Sgt.", "DCI", "PC"), with or without their full stop ("DI" is left out: "Di" is a
+# given name).
 RANK_ABBREVIATIONS = {"det", "insp", "supt", "sgt", "ch", "chf", "cst", "const", "cmdr", "comdr", "capt", "col",
-                      "lt", "maj", "gen", "cpl", "pte", "asst", "dep"}
+                      "lt", "maj", "gen", "cpl", "pte", "asst", "dep",
+                      "pc", "pcso", "dc", "ds", "dci", "dsi", "dcs", "acc", "dcc", "acfo", "dcfo"}
 # Ranks written as a title before a surname alone ("Officer Myers said", "Inspector Corteen added",
 # "Insp. Corteen").
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective",
-               "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte"}
+               "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte",
+               "pc", "pcso", "dc", "ds", "dci", "dsi", "dcs", "acc", "dcc"}
 # Abbreviations that stand before a name (a title's, a rank's, "St." for a saint): their full stop
 # ends no sentence ("Det. Insp. Jane Smith", "Dr. Ann Hale", "Mr. Hale").
 NAME_ABBREVIATIONS = RANK_ABBREVIATIONS | {"mr", "mrs", "ms", "dr", "cllr", "coun", "prof", "rev", "revd", "brig",
@@ -142,22 +145,27 @@ PERSON_LOOKBACK = 3000
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0]*\n\s*")
 
 
-def _after_word_of(words: set[str]) -> str:
-    """A regex that holds right after one of ``words`` written as a word in any case (look-behinds,
-    one per word length, as a look-behind must have a fixed width)."""
+def _after_abbreviation_of(words: set[str]) -> str:
+    """A regex that holds right after one of ``words`` written as a word in any case and a full stop
+    (look-behinds, one per word length, as a look-behind must have a fixed width)."""
     by_length: dict[int, list[str]] = {}
     for word in words:
         by_length.setdefault(len(word), []).append(re.escape(word))
-    return "|".join(rf"(?<=\b(?i:{'|'.join(sorted(group))}))" for _length, group in sorted(by_length.items()))
+    return "|".join(rf"(?<=\b(?i:{'|'.join(sorted(group))})\.)" for _length, group in sorted(by_length.items()))
 
 
-#: The full stop of an abbreviation written before a name ("Det.", "Insp.", "Dr."): no sentence ends there.
-NAME_ABBREVIATION_DOT = rf"(?:{_after_word_of(NAME_ABBREVIATIONS)})\."
+#: The full stop of an abbreviation written before a name ("Det.", "Insp.", "Dr."): no sentence ends
+#: there (the full stop first, so that the look-behinds are tried only at a full stop).
+NAME_ABBREVIATION_DOT = rf"\.(?:{_after_abbreviation_of(NAME_ABBREVIATIONS)})"
 #: A character of a name or a post written after a quotation: no punctuation that ends a clause,
 #: except the full stop of an abbreviation ("said Det. Insp. Jane Smith").
 NAME_CHAR = rf"(?:[^.,;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
 ROLE_CHAR = rf"(?:[^.;:!?\"\u201c\u201d\n]|{NAME_ABBREVIATION_DOT})"
-CLAUSE_END = rf"(?!{NAME_ABBREVIATION_DOT})[.,;:!?\n]"
+#: A full stop that closes no abbreviation written before a name (negative look-behinds, one per word length).
+POINT_NOT_OF_A_NAME_ABBREVIATION = r"\." + "".join(
+    rf"(?<!\b(?i:{'|'.join(sorted(re.escape(word) for word in NAME_ABBREVIATIONS if len(word) == length))})\.)"
+    for length in sorted({len(word) for word in NAME_ABBREVIATIONS}))
+CLAUSE_END = rf"(?:[,;:!?\n]|{POINT_NOT_OF_A_NAME_ABBREVIATION})"
 AFTER_VERB_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>{NAME_CHAR}{{1,80}}?)"
     rf"(?:,\s*(?P<role>{ROLE_CHAR}{{1,150}}?))?\s*(?:{CLAUSE_END}|$)")
@@ -244,7 +252,9 @@ FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "nat
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
-SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z\"\u201c])")   # read through _sentence_ends (abbreviations)
+# The end of a sentence: not the full stop of an abbreviation written before a name ("Det. Insp.
+# Jane Smith", "Dr. Hale").
+SENTENCE_END = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})\s+(?=[A-Z\"\u201c])")
 TOKEN = re.compile(r"[\w'\u2019&.-]+")
 # An apposition after a name: "Roger Phillips, chairman of the fire authority, said".
 APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_START})\b)"
@@ -252,8 +262,8 @@ APPOSITION = re.compile(rf"(?:\s+[A-Z]{{2,4}})*(?P<apposition>,(?!\s*(?:{CLAUSE_
                         rf"(?=[,.;]|\s+(?:{VERB}|has|had|is|was|who)\b)")
 CLAUSE_BREAK = re.compile(r"[.;:\"\u201c\u201d\n]")
 PARENTHESES = re.compile(r"\([^()]*\)")
-SENTENCE_POINT = re.compile(r"[.!?]\s")
-SENTENCE_POINT_OR_END = re.compile(r"[.!?](?=\s|$)")
+SENTENCE_POINT = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})\s")
+SENTENCE_POINT_OR_END = re.compile(rf"(?:[!?]|{POINT_NOT_OF_A_NAME_ABBREVIATION})(?=\s|$)")
 CONJUNCTION_CLAUSE = re.compile(
     r"(?:^|[,;]\s*)(?:but|and|while|whereas)\s+(?=\S)(?!.*[,;]\s*(?:but|and|while|whereas)\s)", re.IGNORECASE)
 COMMA = re.compile(r",\s*")
@@ -301,18 +311,6 @@ NUMBER_WORD = re.compile(r"\d")
 SENTENCE_STOP = re.compile(r"\.(?=\s|$)")
 WORD_BEFORE = re.compile(r"(?<![\w'\u2019-])[A-Za-z]+$")
 
-
-def _abbreviation_before(text: str, dot: int, words: set[str]) -> bool:
-    """Whether the full stop at ``dot`` closes one of ``words`` (lowercase abbreviations)."""
-    match = WORD_BEFORE.search(text, max(0, dot - 6), dot)
-    return match is not None and match.group(0).lower() in words
-
-
-def _sentence_ends(text: str, start: int = 0, end: int | None = None) -> list[re.Match]:
-    """``SENTENCE_END`` matches in ``text[start:end]`` that end a sentence: not the full stop of an
-    abbreviation written before a name ("Det. Insp. Jane Smith", "Dr. Hale")."""
-    return [match for match in SENTENCE_END.finditer(text, start, len(text) if end is None else end)
-            if text[match.start()] != "." or not _abbreviation_before(text, match.start(), NAME_ABBREVIATIONS)]
 
 
 def _sentence_stop(phrase: str) -> bool:
@@ -542,9 +540,11 @@ def given_names() -> frozenset[str]:
 _GIVEN_NAMES: frozenset[str] | None = None   # given_names(), once read
 
 
-# Words that are no surname even after a given name: organisations', function words, and the kinds
-# of place a given name often names ("Victoria Road", "Albert Square", "Elizabeth Centre").
-NOT_A_SURNAME = {"road", "avenue", "square", "centre", "center", "station", "gardens", "crescent", "terrace"}
+# Words that are no surname even after a given name: organisations', function words, the kinds of
+# place a given name often names ("Victoria Road", "Albert Square", "Elizabeth Centre") and a fire
+# station's watches, named by colours that are also given names ("Amber Watch").
+NOT_A_SURNAME = {"road", "avenue", "square", "centre", "center", "station", "gardens", "crescent", "terrace",
+                 "watch"}
 
 
 def _given_name_then_surname(first: str, last: str) -> bool:
@@ -1204,7 +1204,7 @@ class QuoteAttributor:
             return person
         paragraph_start = self.text.rfind("\n", 0, start) + 1
         sentence_start = paragraph_start
-        for match in _sentence_ends(self.text, paragraph_start, start):
+        for match in SENTENCE_END.finditer(self.text, paragraph_start, start):
             sentence_start = match.end()
         lead_in = SUBJECT_LEAD_IN.match(self.text, sentence_start, start)
         subject_start = lead_in.end() if lead_in else sentence_start
@@ -1348,7 +1348,7 @@ class QuoteAttributor:
         paragraph_start = self.text.rfind("\n", 0, quotation["open_mark"]) + 1
         before = self.text[paragraph_start:quotation["open_mark"]]
         clause_start = 0
-        for match in _sentence_ends(before):
+        for match in SENTENCE_END.finditer(before):
             clause_start = match.end()
         clause = before[clause_start:]
         according = ACCORDING_TO.match(clause)
@@ -1413,9 +1413,7 @@ class QuoteAttributor:
     def _same_sentence(self, end: int, start: int) -> bool:
         """Whether offsets ``end`` < ``start`` are in one sentence of one paragraph."""
         between = self.text[end + 1:start]
-        return "\n" not in between and not any(
-            between[match.start()] != "." or not _abbreviation_before(between, match.start(), NAME_ABBREVIATIONS)
-            for match in SENTENCE_POINT.finditer(between))
+        return "\n" not in between and not SENTENCE_POINT.search(between)
 
     def _sentence_tail(self, quotation: dict) -> Speaker | None:
         """The attribution ending the quotation's sentence: '... would be "decisions led by
@@ -1428,8 +1426,7 @@ class QuoteAttributor:
         # later quotations in the sentence are skipped over ('has made "solid headway" though it has
         # "more to achieve", according to a report'), kept the same length so offsets hold
         rest = QUOTED_SPAN.sub(lambda match: "x" * len(match.group(0)), rest)
-        end = next((match for match in SENTENCE_POINT_OR_END.finditer(rest) if rest[match.start()] != "." or not (
-            _abbreviation_before(rest, match.start(), NAME_ABBREVIATIONS))), None)
+        end = SENTENCE_POINT_OR_END.search(rest)
         if end is None or any(mark in rest[:end.start()] for mark in QUOTE_MARKS):
             return None
         match = SENTENCE_TAIL_ATTRIBUTION.search(rest, 0, end.end())
@@ -1473,8 +1470,7 @@ class QuoteAttributor:
     def _reported_subject(self, previous: str, previous_start: int) -> Speaker | None:
         """The speaker of a paragraph of reported speech: "Mr Hale said crews liked the old rota."
         (the subject of the speech verb in its first sentence)."""
-        ends = _sentence_ends(previous)
-        first_sentence = previous[:ends[0].start()] if ends else previous
+        first_sentence = SENTENCE_END.split(previous, 1)[0]
         verb = VERB_IN_CLAUSE.search(first_sentence)
         if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
             return None
@@ -1806,7 +1802,7 @@ TIME_WORDS = {
 }
 ORGANISATION_WORDS = {
     "council", "service", "services", "authority", "police", "brigade", "union", "party", "group", "trust",
-    "association", "federation", "ltd", "limited", "company", "government", "office", "department",
+    "association", "federation", "ltd", "limited", "company", "co", "inc", "plc", "corp", "bros", "llp", "llc", "government", "office", "department",
     "commission", "committee", "board", "club", "society", "charity", "ambulance", "force", "fbu",
     "inspectorate", "hmicfrs", "agency", "fire", "rescue", "partnership", "alliance", "campaign", "network", "school",
     "college", "university", "hospital", "nhs", "team", "panel", "church", "cabinet", "ministry",

@@ -878,6 +878,11 @@ def _only_speaker(text):
     (f'Crews left at dawn. Dr. Ann Hale said: "{QUOTED}."', "Dr. Ann Hale", None),
     (f'Mr. Hale, chairman of Acme Ltd., said: "{QUOTED}."', "Mr. Hale", "chairman of Acme Ltd."),
     (f'"{QUOTED}," said John Smith, managing director of Acme Ltd.', "John Smith", "managing director of Acme Ltd"),
+    (f'Mark Jones, of Jones Bros., said: "{QUOTED}."', "Mark Jones", "of Jones Bros."),
+    # police ranks written as capitals are ranks, not first names
+    (f'"{QUOTED}," said DCI Jane Smith.', "Jane Smith", "DCI"),
+    (f'PC Tom Reed, of West Mercia Police, said: "{QUOTED}."', "Tom Reed", "PC of West Mercia Police"),
+    (f'"{QUOTED}," PC Reed said.', "PC Reed", None),
 ])
 def test_abbreviated_ranks_and_titles_keep_the_speaker(text, speaker, role):
     assert _only_speaker(text) == (speaker, role)
@@ -908,6 +913,7 @@ def test_roles_may_end_in_an_abbreviation(role, ok):
     ("Green Party", (None, "Green Party")),
     # a given name before a kind of road or a body is no one
     ("Victoria Road", (None, "Victoria Road")), ("Paul Council", (None, "Paul Council")),
+    ("Amber Watch", (None, "Amber Watch")),
 ])
 def test_a_surname_that_is_also_a_place_word(phrase, expected):
     assert split_name_role(phrase) == expected
