@@ -44,7 +44,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     source_ids = None
     if include_config:
         sources_check, source_ids = check_sources(sources_path)
-        checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path)]
+        checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path, watchlist_path)]
     db_path = Path(db_path)
     if not db_path.exists():
         checks.append(Check("database", "error", f"{db_path} does not exist",
@@ -96,17 +96,28 @@ def check_watchlist(path) -> Check:
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
-def check_scheme(path) -> Check:
+def check_scheme(path, watchlist_path=None) -> Check:
+    """The label scheme parses, and the bodies its per-entity task (tone) rates are watched."""
     try:
-        from nlp.scheme import SchemeError, load_scheme
+        from nlp.scheme import SchemeError, check_watched, load_scheme
+        from nlp.watchlist import WatchlistError, load_watchlist
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+    from cuttings import paths
     try:
-        from cuttings import paths
-        load_scheme(path or paths.config_file("label_scheme.toml"))
+        scheme = load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
         return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
-    return _ok("label scheme", "parses")
+    watchlist_path = watchlist_path or paths.config_file("watchlist.toml")
+    try:
+        watchlist = load_watchlist(watchlist_path)
+    except WatchlistError:   # the watchlist check's error, not this one's
+        return _ok("label scheme", "parses")
+    try:
+        check_watched(scheme, (entity.id for entity in watchlist.entities), watchlist_path)
+    except SchemeError as exc:
+        return Check("label scheme", "error", str(exc), "fix the label scheme or the watchlist, then `cuttings train`")
+    return _ok("label scheme", "parses; the bodies it rates are watched")
 
 
 def check_models(path, watchlist_path=None) -> Check:
