@@ -103,7 +103,7 @@ def test_an_exported_file_of_this_databases_labels_is_not_counted_twice(tmp_path
     labelling.save_labels(db, ids["flagged"], [("topics", "", "finance"), ("stance_governance", "", "against"),
                                                ("tone", "sfrs", "negative")], "ana")
     tasks = labelling.load_label_tasks()
-    assert labelling.export_labels(db, tmp_path / "mine.jsonl", tasks) == 1
+    assert labelling.export_labels(db, tmp_path / "mine.jsonl", tasks) == (1, 0)
     records = pipeline.training_records(db, tmp_path / "mine.jsonl", load_scheme())
     assert [record["id"] for record in records] == [f"db-{ids['flagged']}"]
     # the same id from another database (another headline) is another article: both kept
