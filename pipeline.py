@@ -406,13 +406,16 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     from cuttings.stages import models_dir
     from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
-    from nlp.scheme import SchemeError, load_scheme
+    from nlp.scheme import SchemeError, check_watched, load_scheme
     out = paths.check_output_dir(models_dir(models_path))  # a --models under a file: one line before minutes of work
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
+        analyser = load_analyser()
+        # a tone for a body the watchlist does not watch would never be given: say so before training
+        check_watched(scheme, (entity.id for entity in analyser.watchlist.entities), analyser.watchlist.path or "the watchlist")
         records = training_records(db, corpus, scheme=scheme)
         # the models learn from the configured analyser's mentions and quotes: what they read when serving
-        analyse_records(records, load_analyser())
+        analyse_records(records, analyser)
         # train_models makes ``out``, once there is something to train on
         checks = f"{folds}-fold CV" + (", held-out slices" if slices else "")
         # A bar counting the models saved (one per task), with the elapsed time and the step under

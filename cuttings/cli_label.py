@@ -79,8 +79,12 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
                 click.echo(f"warning: {len(summary.unmatched_lines)} records match no article in the database "
                            f"(lines {shown}{more})", err=True)
         if export_path is not None:
-            count = labelling.export_labels(db, export_path, tasks)
+            count, outside = labelling.export_labels(db, export_path, tasks)
             click.echo(f"exported {count} labelled articles to {export_path}")
+            if outside:
+                click.echo(f"note: {outside} labels are not in the label scheme (a topic, task or body since "
+                           f"removed): written in each record's outside_scheme field, which import and training "
+                           f"ignore; they stay in the database", err=True)
         return
     summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
                                     limit=limit)

@@ -44,7 +44,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     source_ids = None
     if include_config:
         sources_check, source_ids = check_sources(sources_path)
-        checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path)]
+        checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path, watchlist_path)]
     db_path = Path(db_path)
     if not db_path.exists():
         checks.append(Check("database", "error", f"{db_path} does not exist",
@@ -66,7 +66,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_disk(db_path, min_free_bytes))
     checks.append(check_writable(db_path))
     if include_config:
-        checks.append(check_models(models_path, watchlist_path))
+        checks.append(check_models(models_path, watchlist_path, scheme_path))
     return checks
 
 
@@ -96,22 +96,61 @@ def check_watchlist(path) -> Check:
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
-def check_scheme(path) -> Check:
+def check_scheme(path, watchlist_path=None) -> Check:
+    """The label scheme parses, and the bodies its per-entity task (tone) rates are watched."""
     try:
-        from nlp.scheme import SchemeError, load_scheme
+        from nlp.scheme import SchemeError, check_watched, load_scheme
+        from nlp.watchlist import WatchlistError, load_watchlist
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+    from cuttings import paths
     try:
-        from cuttings import paths
-        load_scheme(path or paths.config_file("label_scheme.toml"))
+        scheme = load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
         return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
-    return _ok("label scheme", "parses")
+    watchlist_path = watchlist_path or paths.config_file("watchlist.toml")
+    try:
+        watchlist = load_watchlist(watchlist_path)
+    except WatchlistError:   # the watchlist check's error, not this one's
+        return _ok("label scheme", "parses")
+    try:
+        check_watched(scheme, (entity.id for entity in watchlist.entities), watchlist_path)
+    except SchemeError as exc:
+        return Check("label scheme", "error", str(exc), "fix the label scheme or the watchlist, then `cuttings train`")
+    return _ok("label scheme", "parses; the bodies it rates are watched")
 
 
-def check_models(path, watchlist_path=None) -> Check:
+def _scheme_drift(classifier, scheme_path) -> str | None:
+    """How the trained models differ from the label scheme as it is now (a task added, removed or
+    of another kind; labels the scheme no longer has), in words; None when they agree or the scheme
+    does not parse (the scheme check's error)."""
+    from cuttings import paths
+    from nlp.scheme import SchemeError, load_scheme
+    try:
+        scheme = load_scheme(scheme_path or paths.config_file("label_scheme.toml"))
+    except SchemeError:
+        return None
+    problems = []
+    untrained = [name for name in scheme.tasks if name not in classifier.cards]
+    if untrained:
+        problems.append(f"no model for {', '.join(untrained)}")
+    for name, card in classifier.cards.items():
+        task = scheme.tasks.get(name)
+        if task is None:
+            problems.append(f"a model for {name}, which the scheme no longer has")
+        elif card.get("kind") != task.kind:
+            problems.append(f"{name} trained as {card.get('kind')}, now {task.kind}")
+        else:
+            gone = [label for label in card.get("labels") or () if label not in task.labels]
+            if gone:
+                problems.append(f"{name} predicts {', '.join(gone)}, which the scheme no longer has")
+    return "; ".join(problems) or None
+
+
+def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     """The models load; a warning when they learnt from another analyser's reading of the training
-    articles than the watchlist's analyser gives today (tone reads its mentions and quotes)."""
+    articles than the watchlist's analyser gives today (tone reads its mentions and quotes), or
+    when the label scheme changed since they were trained."""
     from cuttings.stages import load_analyser, load_classifier, models_dir, models_present
     from nlp.errors import NlpError
     directory = models_dir(path)
@@ -125,6 +164,11 @@ def check_models(path, watchlist_path=None) -> Check:
         classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
+    drift = _scheme_drift(classifier, scheme_path)
+    if drift:
+        return Check("models", "warning", f"{len(classifier.versions)} models load from {directory}, but the label "
+                     f"scheme changed since they were trained: {drift}",
+                     "run `cuttings train` so the models learn the scheme as it is")
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
     try:
         current = load_analyser(watchlist_path).version

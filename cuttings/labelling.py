@@ -542,7 +542,8 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
 def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
     """The current human labels per article in record form: ``{task: value, "annotator": ...}``
     (multi-label: list; single-label: str; per-entity: {entity: label}). Later rows win;
-    a rejection row cancels an earlier human row of that topic."""
+    a rejection row cancels an earlier human row of that topic. Labels the scheme does not have
+    are left out (:func:`labels_outside_scheme` lists them)."""
     sql = "SELECT article_id, task, target, label, annotator FROM labels"
     params: list = []
     if article_ids is not None:
@@ -563,6 +564,8 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
                     flags[target] = False
             elif not target:
                 flags[label] = True
+        elif label not in task.labels or task.kind == "per_entity" and target not in task.entities:
+            continue   # a label or body the scheme no longer has (labels_outside_scheme)
         elif task.kind == "per_entity":
             rec.setdefault(task_name, {})[target] = label
         else:
@@ -607,11 +610,41 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
     return records
 
 
-def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
-    """Write every human-labelled article as one JSONL record (corpus format); returns the count."""
+def labels_outside_scheme(db, tasks: dict[str, Task]) -> dict[int, dict[str, list[str]]]:
+    """Human labels the scheme does not have (a topic or task since removed from it, a tone for a
+    body it no longer rates), per article: ``{task: [label, or "entity=label" for per-entity]}``, in
+    the order they were given. They stay in the database; :func:`export_labels` carries them."""
+    from cuttings.store.labels import QUOTE_TASKS
+    outside: dict[int, dict[str, list[str]]] = {}
+    rows = db.execute("SELECT article_id, task, target, label FROM labels WHERE label != ? ORDER BY id", [REJECTED])
+    for article_id, task_name, target, label in rows:
+        task = tasks.get(task_name)
+        if task_name in QUOTE_TASKS or (task is not None and label in task.labels and (
+                task.kind != "per_entity" or target in task.entities)):
+            continue
+        value = f"{target}={label}" if target else label   # a per-entity label's target is its body
+        kept = outside.setdefault(article_id, {}).setdefault(task_name, [])
+        if value not in kept:
+            kept.append(value)
+    return outside
+
+
+def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> tuple[int, int]:
+    """Write every human-labelled article as one JSONL record (corpus format); returns the count of
+    records and of labels outside the scheme. Those (``labels_outside_scheme``) go in a record's
+    ``outside_scheme`` field, which import and training ignore, so the file loses nothing; an article
+    labelled only outside the scheme gets a record too."""
     count = 0
+    outside = labels_outside_scheme(db, tasks)
+    labelled = {article_id: (rec, article) for article_id, rec, article in labelled_articles(db, tasks)}
+    only_outside = [article_id for article_id in outside if article_id not in labelled]
+    extra = store.articles_text(db, only_outside)
+    for article_id in only_outside:
+        if article_id in extra:
+            labelled[article_id] = ({"annotator": None}, extra[article_id])
     with paths.output_file(path).open("w", encoding="utf-8") as handle:
-        for article_id, rec, article in labelled_articles(db, tasks):
+        for article_id in sorted(labelled):
+            rec, article = labelled[article_id]
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
                       "title": article["title"], "body": article["body"],
                       "date": article["published_at"][:10] if article["published_at"] else None,
@@ -619,9 +652,11 @@ def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> int:
             for task in tasks.values():
                 record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
             record["annotator"] = rec["annotator"]
+            if article_id in outside:
+                record["outside_scheme"] = outside[article_id]
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
-    return count
+    return count, sum(len(values) for labels in outside.values() for values in labels.values())
 
 
 def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:

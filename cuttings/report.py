@@ -901,8 +901,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         lines += heading(esc(title))
         for story in group["stories"]:
             if story["repeat"]:
-                tone = f" ({label_text('tone', story['group_tone'])})" if story["group_tone"] else ""
-                lines.append(f"{bullet} {esc(story['headline'])}{esc(tone)}: listed above")
+                tone = f" ({esc(label_text('tone', story['group_tone']))})" if story["group_tone"] else ""
+                lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above")
                 continue
             badges = [_topic_text(topic) for topic in story["topics"]]
             if story["stance"] and story["stance"]["label"] in shown_stances:

@@ -144,6 +144,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     found: dict[str, discovery.Found] = {}
     layers: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "links": set(), "search": set()}
     failed: list[str] = []  # "feed URL: words" for each feed or sitemap that could not be read
+    failed_pages: list[str] = []  # "URL: words" for each home, section, listing or search page not read
 
     def keep(entry: discovery.Found) -> bool:
         if not discovery.is_article_url(source, entry.url):  # the crawl's own filter
@@ -174,14 +175,17 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             continue
         if listing:
             report.listing_pages.append(page)
-        if not allowed(page):
-            continue
         counts = report.search_pages if layer == "search" else report.pages
+        if not allowed(page):
+            counts[page] = -1
+            failed_pages.append(f"{page}: disallowed by robots.txt")
+            continue
         try:
             links, page_feeds, next_url = discovery.page_links(_fetch(page, settings, source), page)
         except (urllib.error.URLError, OSError) as exc:
             counts[page] = -1
             report.problems.append(f"{page}: {_words(exc, page)}")
+            failed_pages.append(f"{page}: {_words(exc, page)}")
             continue
         for url in page_feeds:
             if url not in feeds:
@@ -201,6 +205,8 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         counts[page] = taken
     for url in feeds:
         if not allowed(url):
+            report.feeds[url] = -1
+            failed.append(f"feed {url}: disallowed by robots.txt")
             continue
         try:
             entries = discovery.parse_feed(_fetch(url, settings, source), url)
@@ -215,7 +221,11 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     queue = list(dict.fromkeys([*source.sitemaps, *report.robots_sitemaps]))
     while queue and len(report.sitemaps) < MAX_SITEMAPS:
         url = queue.pop(0)
-        if url in report.sitemaps or not allowed(url):
+        if url in report.sitemaps:
+            continue
+        if not allowed(url):
+            report.sitemaps[url] = -1
+            failed.append(f"sitemap {url}: disallowed by robots.txt")
             continue
         try:
             children, pages = discovery.parse_sitemap(_fetch(url, settings, source), url)
@@ -237,17 +247,19 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     report.by_layer = {layer: len(urls) for layer, urls in layers.items()}
     if not found:
         report.problems.append("no article URLs match the allow/deny patterns")
-    report.failures = _failures(report, source, failed)
+    report.failures = _failures(report, source, failed, failed_pages)
     return report
 
 
-def _failures(report: SourceCheck, source: Source, failed: list[str]) -> list[str]:
+def _failures(report: SourceCheck, source: Source, failed: list[str], failed_pages: list[str]) -> list[str]:
     """Why the source fails the check, one reason a line (empty: it passes)."""
     failures = []
     configured = [f for f in failed if f.split(" ", 2)[1].rstrip(":") in (*source.feeds, *source.sitemaps)]
     routes = len(report.feeds) + len(report.sitemaps)
     if not report.article_urls:
-        what = "; ".join(failed) if failed else "no feed or sitemap, and the home and section pages link to none"
+        what = "; ".join(failed + failed_pages) or (
+            "its feeds, sitemaps and pages list no URL matching allow/deny" if routes else
+            "no feed or sitemap, and its pages link to no URL matching allow/deny")
         failures.append(f"no article URLs found ({what})")
     elif routes and not (report.by_layer["feed"] or report.by_layer["sitemap"]):
         what = "; ".join(failed) or "they list no URL matching allow/deny"

@@ -569,6 +569,16 @@ def _stack(rows: list[dict], stacked: dict) -> list[dict]:
     return rows
 
 
+def _too_few_examples(task: Task, targets: list) -> TrainingError:
+    """What a team with too few labels reads: how many examples each label has, and what to do."""
+    counts = Counter(label for target in targets for label in (target if isinstance(target, list) else [target]))
+    have = ", ".join(f"{label} {counts[label]}" for label in task.labels if label != task.exclusive)
+    needs = "one label" if task.kind == "multi_label" else "two labels"
+    return TrainingError(f"{task.name}: too few labelled examples to learn from ({have}): {needs} need at least as "
+                         f"many examples as the cross-validation folds (train --folds, default 5); label more "
+                         f"articles with `cuttings label`")
+
+
 class _TaskModel:
     """A fitted pipeline of one task plus what prediction needs to decode it."""
 
@@ -595,14 +605,14 @@ class _TaskModel:
             columns = self._trainable_columns(matrix)
             self.labels = [candidates[i] for i in columns]
             if not self.labels:
-                raise TrainingError(f"{self.task.name}: no learnable label")
+                raise _too_few_examples(self.task, targets)
             matrix = matrix[:, columns]
             self.thresholds = self._tune_thresholds(rows, matrix)
             self.pipeline.fit(rows, matrix)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
-                raise TrainingError(f"{self.task.name}: fewer than two learnable classes")
+                raise _too_few_examples(self.task, targets)
             for row in rows:
                 self.cue_groups.update(row.get("cue_groups") or {})
             rows = self._fit_stacked(rows)
@@ -1539,7 +1549,8 @@ def train_models(
     slices (the card's ``leave_one_slice_out`` and ``metrics["unseen_slices"]``).
     """
     if not records:
-        raise TrainingError("no labelled articles to train on")
+        raise TrainingError("no labelled articles to train on: label stories with `cuttings label` (or "
+                            "`cuttings label --import FILE`), or give a labelled corpus")
     _check_features(features)
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)

@@ -223,3 +223,18 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
     if not isinstance(version, int):
         raise SchemeError(f"{source}: version must be an integer")
     return Scheme(path=source, version=version, entities=dict(entities), tasks=tasks)
+
+
+def check_watched(scheme: Scheme, watched_ids, watchlist: str | Path = "the watchlist") -> None:
+    """Raise :class:`SchemeError` when a ``per_entity`` task (tone) rates a body that ``watched_ids``
+    (the watchlist's entity ids) does not hold: the analyser never finds it, so its label would
+    never be given, without a word. ``watchlist`` names the file in the message."""
+    watched = set(watched_ids)
+    for task in scheme.tasks_of_kind("per_entity"):
+        missing = [entity for entity in task.entities if entity not in watched]
+        if missing:
+            plural = "ies" if len(missing) > 1 else "y"
+            raise SchemeError(
+                f"{scheme.path}: [tasks.{task.name}] entit{plural} {', '.join(map(repr, missing))} not in "
+                f"{watchlist} (its ids: {', '.join(sorted(watched))}): use the watchlist's ids in the "
+                f"scheme's [entities] and the task's entities")

@@ -80,6 +80,21 @@ def test_empty_training_set_is_an_error(scheme, tmp_path):
         cross_validate([], scheme)
 
 
+def test_too_few_labels_say_how_many_each_label_has_and_what_to_do(scheme, training_records):
+    """A team starting its own scheme with a handful of labels: the counts per label and the way on."""
+    from nlp.classify import _TaskModel
+    task = scheme.tasks["stance_governance"]
+    few = [record for record in training_records if record["stance_governance"] == "none"][:6]
+    few += [record for record in training_records if record["stance_governance"] == "against"][:1]
+    targets = [record["stance_governance"] for record in few]
+    with pytest.raises(TrainingError) as caught:
+        _TaskModel(task, "tfidf").fit([{}] * len(few), targets, ["none"])
+    message = str(caught.value)
+    assert message.startswith("stance_governance: too few labelled examples to learn from (")
+    assert "favour 0" in message and "against 1" in message and "none 6" in message
+    assert "--folds" in message and "cuttings label" in message
+
+
 def test_model_cards(models_dir, scheme, training_records):
     for task in scheme.tasks:
         assert (models_dir / f"{task}.skops").is_file()

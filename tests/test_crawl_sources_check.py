@@ -164,8 +164,8 @@ def test_cli_check_fails_a_broken_configured_feed_and_a_source_with_nothing(tmp_
     host = base.split("//", 1)[1]
     assert partly.article_urls == 1 and partly.failures == [
         f"configured feed {base}/paged/feed.xml: HTTP 404 from {host}"]
-    assert empty.failures == ["no article URLs found (no feed or sitemap, and the home and section pages link to "
-                              "none)"]
+    assert empty.failures == ["no article URLs found (no feed or sitemap, and its pages link to no URL matching "
+                              "allow/deny)"]
 
 
 def test_check_follows_pagination_like_the_crawl_bounded_and_same_site(tmp_path):
@@ -248,3 +248,16 @@ def test_crawl_and_check_follow_the_same_pagination(tmp_path):
     stored = sorted(row[0] for row in db.execute("SELECT url FROM articles WHERE found_by = 'links'"))
     assert report.urls == [f"{base}/paged/news/2026/{c}/" for c in stories[:3]], format_check(report)
     assert [u.rstrip("/") for u in stored] == [u.rstrip("/") for u in report.urls]
+
+
+def test_check_fails_a_source_robots_txt_shuts_out_and_says_so(tmp_path):
+    site = tmp_path / "site"
+    _write(site / "robots.txt", "User-agent: *\nDisallow: /paged/\n")
+    _write(site / "paged" / "index.html", _listing(["/paged/news/2026/a/"]))
+    with serve_directory(site) as base:
+        path = _sources_file(tmp_path, base, feeds=[f"{base}/paged/feed.xml"])
+        result = CliRunner().invoke(sources, ["check", "--sources", str(path)])
+    assert result.exit_code == 1
+    assert (f"paged: FAILED: no article URLs found (feed {base}/paged/feed.xml: disallowed by robots.txt; "
+            f"{base}/paged/: disallowed by robots.txt)") in result.output.splitlines()
+    assert f"  feed     {base}/paged/feed.xml: FAILED" in result.output.splitlines()

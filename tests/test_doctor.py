@@ -206,3 +206,18 @@ def test_models_trained_on_another_analysers_reading_are_a_warning(tmp_path, tra
     check = check_models(copied, other)
     assert check.status == "warning" and "learnt from analyser" in check.message
     assert "cuttings train" in check.fix
+
+
+@pytest.mark.slow
+def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_models):
+    """Models keep predicting the labels they learnt: a scheme edited since (a stance label renamed,
+    a task added) makes doctor say to retrain; the scheme they were trained on is ok."""
+    from cuttings.doctor import check_models
+    packaged = (REPO / "data" / "label_scheme.toml").read_text(encoding="utf-8")
+    assert check_models(trained_models, scheme_path=REPO / "data" / "label_scheme.toml").status == "ok"
+    edited = tmp_path / "label_scheme.toml"
+    edited.write_text(packaged.replace('"against"', '"oppose"', 1), encoding="utf-8")
+    check = check_models(trained_models, scheme_path=edited)
+    assert check.status == "warning", check.message
+    assert "stance_governance predicts against, which the scheme no longer has" in check.message
+    assert "cuttings train" in check.fix

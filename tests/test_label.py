@@ -384,7 +384,7 @@ def test_export_import_round_trip_into_a_fresh_db(db, tmp_path):
     ids = ids_of(db)
     session(db, "all", "c", "3", "1", "4", "\r", "3", "1", "a", "q")  # flagged corrected, middling accepted
     exported = tmp_path / "labels.jsonl"
-    assert labelling.export_labels(db, exported, TASKS) == 2
+    assert labelling.export_labels(db, exported, TASKS) == (2, 0)
     records = [json.loads(line) for line in exported.read_text().splitlines()]
     by_url = {r["url"]: r for r in records}
     flagged = by_url["https://news.example/flagged"]
@@ -414,6 +414,31 @@ def test_export_import_round_trip_into_a_fresh_db(db, tmp_path):
     strip = lambda r: {k: v for k, v in r.items() if k != "id"}  # noqa: E731
     assert sorted(map(strip, map(json.loads, second.read_text().splitlines())), key=lambda r: r["url"]) == \
         sorted(map(strip, records), key=lambda r: r["url"])
+
+
+def test_export_keeps_labels_the_scheme_no_longer_has(db, db_path, tmp_path):
+    """A topic removed from the scheme after labelling: its labels stay in the database and the
+    export carries them in outside_scheme (import and training ignore it), with a note on stderr."""
+    ids = ids_of(db)
+    store.add_labels(db, [(ids["flagged"], "topics", "", "governance", "ana"),
+                          (ids["flagged"], "topics", "", "policing", "ana"),
+                          (ids["flagged"], "tone", "dc_pcc", "negative", "ana"),
+                          (ids["middling"], "topics", "", "policing", "ana")])
+    exported = tmp_path / "labels.jsonl"
+    assert labelling.export_labels(db, exported, TASKS) == (2, 3)
+    by_url = {r["url"]: r for r in map(json.loads, exported.read_text(encoding="utf-8").splitlines())}
+    flagged, middling = by_url["https://news.example/flagged"], by_url["https://news.example/middling"]
+    assert flagged["topics"] == ["governance"]
+    assert flagged["outside_scheme"] == {"topics": ["policing"], "tone": ["dc_pcc=negative"]}
+    assert middling["topics"] is None and middling["outside_scheme"] == {"topics": ["policing"]}
+    fresh_ids = make_db(tmp_path / "fresh.db", order=["unclassified", "middling", "confident", "copy", "flagged"])
+    fresh = store.connect(tmp_path / "fresh.db")
+    summary = labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert summary.records == 2 and labelling.human_labels(fresh, TASKS)[fresh_ids["flagged"]]["topics"] == ["governance"]
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--export", str(tmp_path / "cli.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "exported 2 labelled articles" in result.stdout
+    assert "3 labels are not in the label scheme" in result.stderr and "outside_scheme" in result.stderr
 
 
 def test_import_reads_json_lines_split_on_newlines_only(db, tmp_path):

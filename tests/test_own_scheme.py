@@ -103,7 +103,7 @@ def test_an_exported_file_of_this_databases_labels_is_not_counted_twice(tmp_path
     labelling.save_labels(db, ids["flagged"], [("topics", "", "finance"), ("stance_governance", "", "against"),
                                                ("tone", "sfrs", "negative")], "ana")
     tasks = labelling.load_label_tasks()
-    assert labelling.export_labels(db, tmp_path / "mine.jsonl", tasks) == 1
+    assert labelling.export_labels(db, tmp_path / "mine.jsonl", tasks) == (1, 0)
     records = pipeline.training_records(db, tmp_path / "mine.jsonl", load_scheme())
     assert [record["id"] for record in records] == [f"db-{ids['flagged']}"]
     # the same id from another database (another headline) is another article: both kept
@@ -124,3 +124,24 @@ def test_a_team_evaluates_on_a_corpus_labelled_to_its_own_scheme(tmp_path):
     labels = set(report["per_label"])
     assert "prevention" not in labels and {"governance", "incident"} <= labels
     assert report["n_examples"] == len(records)
+
+
+def test_a_tone_for_a_body_the_watchlist_does_not_watch_is_one_line_before_training(tmp_path):
+    """A team that renames a body in its watchlist but not in the scheme (or keeps the shipped
+    scheme) would get a tone model for a body the analyser never finds: its tone never given."""
+    from cuttings.doctor import check_scheme
+    packaged = paths.package_data("watchlist.toml").read_text(encoding="utf-8")
+    watchlist = packaged.replace('id = "wm_pcc"', 'id = "pcc"')
+    assert watchlist != packaged
+    (tmp_path / "watchlist.toml").write_text(watchlist, encoding="utf-8")
+    env = {"CUTTINGS_HOME": str(tmp_path)}
+    result = invoke_cli("--db", str(tmp_path / "c.db"), "train", "--models", str(tmp_path / "models"), env=env)
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1, error
+    assert "[tasks.tone] entity 'wm_pcc' not in" in error and str(tmp_path / "watchlist.toml") in error
+    assert "its ids: " in error and "pcc" in error
+    assert not (tmp_path / "models").exists()
+    check = check_scheme(paths.package_data("label_scheme.toml"), tmp_path / "watchlist.toml")
+    assert check.status == "error" and "'wm_pcc' not in" in check.message and "cuttings train" in check.fix
+    shipped = check_scheme(paths.package_data("label_scheme.toml"), paths.package_data("watchlist.toml"))
+    assert shipped.status == "ok", shipped.message

@@ -191,6 +191,10 @@ def test_markdown_escapes_crawled_text(digest):
     assert "Stance on fire governance: favour 1, neutral 1, against 1" in text
     plain = report.render_markdown(digest, plain=True)
     assert HOSTILE_TITLE in plain and "https://www.herefordtimes.com/news/2026/hostile/" in plain
+    # a story listed again under another body: its tone for that body, set off by a space
+    for rendered in (text, plain):
+        assert " Fire chiefs warn over commissioner's plans (tone: negative (unsure)): listed above\n" in rendered
+        assert "plans(tone" not in rendered
 
 
 def test_write_report_records_and_next_digest_starts_there(db, tmp_path):
