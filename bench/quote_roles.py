@@ -4,7 +4,7 @@ Runs the Analyser over every corpus article (each alone, with its date, as ``cut
 quotes`` does) and prints each distinct ``speaker_role`` with how many quotes carry it, marking
 the ones that cannot be a role by the general criterion of ``nlp.quotes.is_role_phrase`` (no
 word that can name a post: only pronouns, determiners, relative or other function words,
-numbers; or text across a sentence boundary).
+numbers; or text across a sentence boundary; or a conjunction with no second member).
 
     PYTHONPATH=. python bench/quote_roles.py [--corpus DIR] [--junk-only] [--where]
 

@@ -333,6 +333,9 @@ def _sentence_stop(phrase: str) -> bool:
         return True
     return False
 SPEECH_VERB_WORD = re.compile(VERB, re.IGNORECASE)
+# A conjunction with nothing after it but a comma or the phrase's end: a coordination cut in two
+# ("Mark Hall and, who run the shop" from "Mark Hall and Lucy Street, who run the shop").
+DANGLING_CONJUNCTION = re.compile(r"(?:^|\s)(?:and|or|nor|&)\s*(?:,|$)", re.IGNORECASE)
 POSSESSIVE_END = re.compile(r"['\u2019]s$")
 SENTENCE_BREAK = re.compile(r"[.;:\n]")
 # "PCC John Campion and Chief Constable David Shaw": the body before "and" is the first person's.
@@ -709,11 +712,12 @@ def is_role_phrase(role: str | None) -> bool:
     that can name a post (not only closed-class words, numbers or time words: "But", "which",
     "him", "56", "Today", "one of them"), it does not open with a closed-class word that starts a
     clause rather than a noun phrase ("He welcomed ...", "where Telford ...", "were commended by
-    ...") or with a speech verb ("said chief fire officer"), and no sentence ends inside it
-    ("Malvern." from "... and Malvern. Jan Lockett"); a capitalised word is a name unless it is a
-    word of posts or bodies, and a name alone ("Wrekin", "Telford") is no role."""
+    ...") or with a speech verb ("said chief fire officer"), no sentence ends inside it
+    ("Malvern." from "... and Malvern. Jan Lockett") and no conjunction is left without its second
+    member ("Mark Hall and, who run the shop"); a capitalised word is a name unless it is a word of
+    posts or bodies, and a name alone ("Wrekin", "Telford") is no role."""
     words = _words(role or "")
-    if not words or _sentence_stop(role):
+    if not words or _sentence_stop(role) or DANGLING_CONJUNCTION.search(role):
         return False
     first = words[0].lower()
     if first in CLAUSE_OPENERS or SPEECH_VERB_WORD.fullmatch(first):

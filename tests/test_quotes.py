@@ -898,6 +898,9 @@ def test_a_sentence_still_ends_at_a_full_stop_that_closes_no_title():
 @pytest.mark.parametrize("role, ok", [
     ("managing director of Acme Ltd.", True), ("founder of Smith & Co.", True), ("Det. Insp.", True),
     ("Ch. Supt. of West Mercia Police", True), ("of Acme Ltd. Jane Pike", False), ("Ludlow. Jane", False),
+    # a coordination cut in two is no role; a whole one is
+    ("Mark Hall and, who run the shop", False), ("to the Brecon and", False), ("chair and treasurer", True),
+    ("Fire and Rescue Service spokesman", True),
 ])
 def test_roles_may_end_in_an_abbreviation(role, ok):
     from nlp.quotes import is_role_phrase
