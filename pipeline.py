@@ -306,7 +306,7 @@ def demo(ctx, report_dir):
     click.echo(f"explore:  cuttings --db {db_path} serve      (Datasette on http://127.0.0.1:8001/)")
 
 
-STANCE_WORDS = {"none": "not about governance"}
+STANCE_WORDS = {"none": "not about governance"}  # the shipped scheme's absent stance label, in words
 
 
 def demo_summary(db, digest: dict) -> str:
@@ -315,15 +315,19 @@ def demo_summary(db, digest: dict) -> str:
     def one(sql, params=()):
         return db.execute(sql, params).fetchone()[0]
 
+    stance_task = digest.get("stance") or {"task": "stance_governance", "heading": "fire governance", "absent": "none"}
+    words = STANCE_WORDS if stance_task["task"] == "stance_governance" else \
+        {stance_task.get("absent"): f"not about {stance_task['heading']}"}
+
     def stance_words(counts: dict) -> str:
-        return ", ".join(f"{STANCE_WORDS.get(label, label)} {n}" for label, n in counts.items() if n) or "-"
+        return ", ".join(f"{words.get(label, label)} {n}" for label, n in counts.items() if n) or "-"
 
     new = digest["summary"]
     by_name = ", ".join(f"{name} {n}" for name, n in new["by_name"].items() if n)
     lines = [f"digest: {new['stories']} new {'story' if new['stories'] == 1 else 'stories'} since the last digest"
              + (f" ({by_name})" if by_name else "")]
     if new["stories"]:
-        lines.append(f"  stance on fire governance: {stance_words(new['stance'])}")
+        lines.append(f"  stance on {stance_task['heading']}: {stance_words(new['stance'])}")
     stories = one("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
     lines.append(f"in the database: {stories} stories (and "
                  f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
@@ -335,14 +339,17 @@ def demo_summary(db, digest: dict) -> str:
         lines.append(f"    {row['name']:<52} {row['stories']:>4}")
     lines.append(f"  quotes: {one('SELECT count(*) FROM quotes')} "
                  f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
+    from cuttings.report import _label_tasks, report_tasks
+    topics_task = report_tasks(_label_tasks()).get("topics")
     topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(
         "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
-        "WHERE l.task = 'topics' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC"))
+        "WHERE l.task = ? AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC",
+        [topics_task.name if topics_task is not None else "topics"]))
     lines.append(f"  topics (stories): {topics or '-'}")
     stance = {r["label"]: r["n"] for r in db.query(
         "SELECT l.label, count(*) AS n FROM effective_labels l JOIN articles a ON a.id = l.article_id "
-        "WHERE l.task = 'stance_governance' AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC")}
-    lines.append(f"  stance on fire governance (stories): {stance_words(stance)}")
+        "WHERE l.task = ? AND a.duplicate_of IS NULL GROUP BY l.label ORDER BY n DESC", [stance_task["task"]])}
+    lines.append(f"  stance on {stance_task['heading']} (stories): {stance_words(stance)}")
     return "\n".join(lines)
 
 
@@ -563,8 +570,35 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
     return results
 
 
+EXTRACTION_TASKS = ("entities", "quotes")  # what `evaluate` measures besides the label scheme's tasks
+
+
+def _scheme_task_names(required: bool = True) -> list[str]:
+    """The task names of the user's label scheme (``label_scheme.toml``), in file order; a scheme that
+    cannot be read fails in one line (``required``) or gives none."""
+    from nlp.scheme import SchemeError, load_scheme
+    try:
+        return list(load_scheme(paths.config_file("label_scheme.toml")).tasks)
+    except SchemeError as exc:
+        if required:
+            fail(str(exc))
+        return []
+
+
+def _evaluate_tasks(ctx, param, value):
+    """click callback for `evaluate`'s TASKS: the label scheme's task names, entities or quotes."""
+    if not value or set(value) <= set(EXTRACTION_TASKS):
+        return tuple(value)
+    choices = [*_scheme_task_names(), *EXTRACTION_TASKS]
+    unknown = [task for task in value if task not in choices]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not one of {', '.join(map(repr, choices))} "
+                                 "(the label scheme's tasks, entities, quotes)")
+    return tuple(value)
+
+
 @cli.command()
-@click.argument("tasks", nargs=-1, type=click.Choice(["topics", "stance_governance", "tone", "entities", "quotes"]))
+@click.argument("tasks", nargs=-1, metavar="[TASK]...", callback=_evaluate_tasks)
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Score the trained models on this labelled JSONL (corpus format) instead of cross-validating.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True,
@@ -587,6 +621,9 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
+    TASK: a task of the label scheme (shipped: topics, stance_governance, tone), entities or quotes
+    [default: every task of the scheme, and entities].
+
     Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
     --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
     precision/recall/F1 with bootstrap 90% intervals, macro and micro averages,
@@ -604,9 +641,10 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     """
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
-    wanted = set(tasks) or {"topics", "stance_governance", "tone", "entities"}
+    scheme_tasks = _scheme_task_names() if not tasks or not set(tasks) <= set(EXTRACTION_TASKS) else []
+    wanted = set(tasks) or {*scheme_tasks, "entities"}
     results = {}
-    classifier_tasks = sorted(wanted & {"topics", "stance_governance", "tone"})
+    classifier_tasks = sorted(wanted & set(scheme_tasks))
     if classifier_tasks:
         results.update(evaluate_classifiers(classifier_tasks, data_path, folds, features, slices, seeds,
                                             models_path, as_json, corpus))

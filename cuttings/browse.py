@@ -201,6 +201,7 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
         copy["url"] = _safe_url(copy["url"])
         copy["story_url"] = story_url(database, copy["id"])
     tone_targets = [body["entity_id"] for body in bodies if body["entity_id"] in scheme.get("tone_entities", ())]
+    names = scheme.get("tasks") or {"topics": "topics", "stance": "stance_governance", "tone": "tone"}
     return {
         "database": database,
         "article": article,
@@ -209,9 +210,10 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
         "is_copy": article["duplicate_of"] is not None,
         "original_url": story_url(database, original_id),
         "original_id": original_id,
-        "topics": [label for label in labels if label["task"] == "topics"],
-        "stance": next((label for label in labels if label["task"] == "stance_governance"), None),
-        "tone": {label["target"]: label for label in labels if label["task"] == "tone"},
+        "topics": [label for label in labels if label["task"] == names["topics"]],
+        "stance": next((label for label in labels if label["task"] == names["stance"]), None),
+        "tone": {label["target"]: label for label in labels if label["task"] == names["tone"]},
+        "stance_heading": scheme.get("stance_heading") or "fire governance",
         "bodies": bodies,
         "quotes": quotes,
         "human_labels": human,
@@ -232,14 +234,29 @@ def _thresholds() -> dict[str, float]:
 
 def _scheme_labels() -> dict[str, Any]:
     """Label choices for the correction forms, from the user's label scheme (``label_scheme.toml`` in
-    the home folder, else the packaged one: the scheme the models were trained on)."""
+    the home folder, else the packaged one: the scheme the models were trained on): the labels of its
+    topics (multi-label), stance (single-label) and tone (per-entity) tasks, whatever their names
+    (``tasks``: role -> the scheme's task name; a role the scheme lacks has no form), the stance's
+    ``stance_heading``. A scheme that cannot be read gives only ``error`` (the page says it, no forms)."""
+    from cuttings.labelling import LabellingError, load_label_tasks
+    from cuttings.report import report_tasks
     try:
-        from cuttings.labelling import load_label_tasks
         tasks = load_label_tasks()
-        return {"topics": list(tasks["topics"].labels), "stance_governance": list(tasks["stance_governance"].labels),
-                "tone": list(tasks["tone"].labels), "tone_entities": list(tasks["tone"].entities)}
-    except Exception:  # noqa: BLE001 - no scheme, or one without these tasks: the story without forms
-        return {}
+    except LabellingError as exc:
+        return {"error": str(exc)}
+    roles = report_tasks(tasks)
+    if not any(roles.values()):
+        return {"error": "the label scheme has no topics, stance or tone task"}
+    choices: dict[str, Any] = {"tasks": {role: task.name if task is not None else None for role, task in roles.items()}}
+    if roles["topics"] is not None:
+        choices["topics"] = list(roles["topics"].labels)
+    if roles["stance"] is not None:
+        choices["stance"] = list(roles["stance"].labels)
+        choices["stance_heading"] = roles["stance"].heading
+    if roles["tone"] is not None:
+        choices["tone"] = list(roles["tone"].labels)
+        choices["tone_entities"] = list(roles["tone"].entities)
+    return choices
 
 
 def _story_id(request) -> int | None:
@@ -276,23 +293,27 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
     """The ``labels`` rows for one submitted form (``what`` = topics, stance, tone or quote).
     Topics: the chosen set, with ``__rejected__`` rows for current topics left out (as ``cuttings label``)."""
     what = (form.get("what") or [""])[0]
+    names = scheme.get("tasks") or {}
+    if what in ("topics", "stance", "tone") and not names.get(what):
+        raise BadCorrection(f"the label scheme has no {what} task" if "error" not in scheme
+                            else f"cannot correct labels: {scheme['error']}")
     if what == "topics":
         chosen = [topic for topic in form.get("topic", []) if topic]
         unknown = [topic for topic in chosen if topic not in scheme.get("topics", ())]
         if not chosen or unknown:
             raise BadCorrection(f"choose topics from {', '.join(scheme.get('topics', ()))}")
-        return ([("topics", "", topic) for topic in chosen]
-                + [("topics", topic, "__rejected__") for topic in current_topics if topic not in chosen])
+        return ([(names["topics"], "", topic) for topic in chosen]
+                + [(names["topics"], topic, "__rejected__") for topic in current_topics if topic not in chosen])
     if what == "stance":
         label = (form.get("stance") or [""])[0]
-        if label not in scheme.get("stance_governance", ()):
-            raise BadCorrection(f"choose a stance from {', '.join(scheme.get('stance_governance', ()))}")
-        return [("stance_governance", "", label)]
+        if label not in scheme.get("stance", ()):
+            raise BadCorrection(f"choose a stance from {', '.join(scheme.get('stance', ()))}")
+        return [(names["stance"], "", label)]
     if what == "tone":
         target, label = (form.get("target") or [""])[0], (form.get("tone") or [""])[0]
         if target not in scheme.get("tone_entities", ()) or label not in scheme.get("tone", ()):
             raise BadCorrection("choose a rated body and a tone")
-        return [("tone", target, label)]
+        return [(names["tone"], target, label)]
     if what == "quote":
         key = (form.get("quote") or [""])[0]
         if key not in quotes:

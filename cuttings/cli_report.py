@@ -130,7 +130,9 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
                    "else csv]. One contradicting the suffix is an error.")
 @click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
 @click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
-@click.option("--stance", type=click.Choice(export.STANCES), help="Only stories with this stance on fire governance.")
+@click.option("--stance", metavar="LABEL",
+              help="Only stories with this label of the label scheme's stance task (shipped scheme: favour, "
+                   "against, neutral or none, on fire governance).")
 @click.option("--since", help="Published on or after this date/time.")
 @click.option("--until", help="Published on or before this date/time (a date includes the whole day).")
 @click.option("--out", default="-", show_default=True, help="Output file, or - for standard output.")
@@ -163,14 +165,15 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
         raise click.ClickException(str(exc)) from None
     if bom and fmt != "csv":
         raise click.ClickException(f"--bom is for CSV only (this export is {fmt})")
+    roles = export.scheme_roles()  # the user's label scheme (else the packaged one)
+    if stance:
+        try:
+            export.check_stance(stance, roles)
+        except export.ExportError as exc:
+            raise click.ClickException(str(exc)) from None
     db = ctx.open_db()
     if topic:
-        from cuttings import paths
-        from nlp.scheme import SchemeError, load_scheme
-        try:
-            topics = load_scheme(paths.config_file("label_scheme.toml")).tasks["topics"].labels
-        except (SchemeError, KeyError):
-            topics = ()
+        topics = roles["topics"].labels if roles.get("topics") is not None else ()
         if topics and topic not in topics:
             raise click.ClickException(f"unknown topic {topic!r}: choose from {', '.join(topics)}")
     if entity:
@@ -179,7 +182,8 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
             raise click.ClickException(f"unknown entity {entity!r}: choose from {', '.join(known)}")
     try:
         count = export.export_summary(db, out, fmt=fmt, entity=entity, topic=topic, stance=stance,
-                                      since=since, until=until, guard_formulas=not keep_formulas, bom=bom)
+                                      since=since, until=until, guard_formulas=not keep_formulas, bom=bom,
+                                      roles=roles)
     except export.ExportError as exc:
         raise click.ClickException(str(exc)) from None
     err_console.print(f"exported {count} {'story' if count == 1 else 'stories'}"

@@ -52,7 +52,27 @@ def guard_formula(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-STANCES = ("favour", "against", "neutral", "none")
+STANCES = ("favour", "against", "neutral", "none")  # the shipped scheme's stance labels
+
+
+def scheme_roles(tasks: dict | None = None) -> dict[str, Any]:
+    """The scheme's topics, stance and tone tasks (``cuttings.report.report_tasks``) of the user's label
+    scheme (``tasks``, else ``label_scheme.toml`` from the home folder, else the packaged one)."""
+    from cuttings.report import _label_tasks, report_tasks
+    return report_tasks(_label_tasks() if tasks is None else tasks)
+
+
+def stance_labels(roles: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The labels ``--stance`` accepts: every label of the scheme's stance (single-label) task."""
+    task = (scheme_roles() if roles is None else roles).get("stance")
+    return tuple(task.labels) if task is not None else ()
+
+
+def check_stance(stance: str, roles: dict[str, Any] | None = None) -> None:
+    """Raise :class:`ExportError` (one line naming the scheme's labels) for a stance the scheme lacks."""
+    labels = stance_labels(roles)
+    if stance not in labels:
+        raise ExportError(f"unknown stance {stance!r}: choose from {', '.join(labels) or '(no stance task in the label scheme)'}")
 
 
 class ExportError(CuttingsError, ValueError):
@@ -75,24 +95,29 @@ def _bound(value: str | None, name: str, whole_day: bool = False) -> str | None:
 
 
 def summary_query(entity: str | None = None, topic: str | None = None, stance: str | None = None,
-                  since: str | None = None, until: str | None = None) -> tuple[str, list[Any]]:
+                  since: str | None = None, until: str | None = None,
+                  roles: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
     """The SELECT over ``article_summary`` for these filters, and its parameters.
 
+    ``topic`` and ``stance`` are labels of the label scheme's topics (multi-label) and stance
+    (single-label) tasks, whatever the scheme names them (``roles``: :func:`scheme_roles`).
     ``since`` / ``until`` bound the publication time (first-seen time when unknown) and
     accept a date or a timestamp; ``until`` is inclusive to its precision (a date includes that whole day).
     """
     clauses, params = [], []
+    if topic or stance:
+        roles = scheme_roles() if roles is None else roles
     if entity:
         clauses.append("article_id IN (SELECT article_id FROM mentions WHERE entity_id = ?)")
         params.append(entity)
     if topic:
-        clauses.append("article_id IN (SELECT article_id FROM effective_labels WHERE task = 'topics' AND label = ?)")
-        params.append(topic)
+        topics = roles.get("topics")
+        clauses.append("article_id IN (SELECT article_id FROM effective_labels WHERE task = ? AND label = ?)")
+        params += [topics.name if topics is not None else "topics", topic]
     if stance:
-        if stance not in STANCES:
-            raise ExportError(f"unknown stance {stance!r}: choose from {', '.join(STANCES)}")
-        clauses.append("stance = ?")
-        params.append(stance)
+        check_stance(stance, roles)
+        clauses.append("article_id IN (SELECT article_id FROM effective_labels WHERE task = ? AND label = ?)")
+        params += [roles["stance"].name, stance]
     since, until = _bound(since, "since"), _bound(until, "until", whole_day=True)
     if since:
         clauses.append("coalesce(published_at, first_seen_at) >= ?")
@@ -159,7 +184,8 @@ def _open(out: str | Path | IO[str], bom: bool | None = None) -> Iterator[IO[str
 
 def export_summary(db: Database, out: str | Path | IO[str], fmt: str | None = None, entity: str | None = None,
                    topic: str | None = None, stance: str | None = None, since: str | None = None,
-                   until: str | None = None, guard_formulas: bool = True, bom: bool | None = None) -> int:
+                   until: str | None = None, guard_formulas: bool = True, bom: bool | None = None,
+                   roles: dict[str, Any] | None = None) -> int:
     """Write the matching ``article_summary`` rows to ``out`` (a path, ``-`` for stdout, or an open
     text file) as ``csv``, ``jsonl`` or ``xlsx`` (``fmt``, else from the suffix: :func:`format_for`);
     returns the number of rows written. CSV text cells that a spreadsheet would run as formulas are
@@ -168,7 +194,7 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str | None = No
     fmt = format_for(out, fmt)
     if bom and fmt != "csv":
         raise ExportError(f"--bom is for CSV only (this export is {fmt})")
-    sql, params = summary_query(entity=entity, topic=topic, stance=stance, since=since, until=until)
+    sql, params = summary_query(entity=entity, topic=topic, stance=stance, since=since, until=until, roles=roles)
     if fmt == "xlsx":
         if str(out) == "-" or hasattr(out, "write"):
             raise ExportError("XLSX is a binary file: give --out FILE.xlsx")

@@ -55,12 +55,12 @@ CHART_DAYS = 30
 OTHER_GROUP = "Other local news"
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
 PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
-STANCES = ("favour", "neutral", "against")
+STANCES = ("favour", "neutral", "against")  # the shipped scheme's counted stance labels (its ``shown``)
 TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
 _CONFIDENCE_WORDS = {"unsure": " (unsure)", "checked": " (checked)", "confident": ""}
 
-LEGEND = ("Badges: topics; stance on fire governance; tone towards the section's body. "
+LEGEND = ("Badges: topics; stance on {heading}; tone towards the section's body. "
           "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
           "no note: the classifier was confident. “not rated”: no tone model covers that body.")
@@ -119,6 +119,34 @@ def _label_tasks() -> dict:
         return {}
 
 
+def report_tasks(tasks: dict | None = None) -> dict[str, Any]:
+    """The scheme tasks the digest shows, by role: ``topics`` (its multi-label task), ``stance``
+    (its single-label task) and ``tone`` (its per-entity task), whatever the scheme names them;
+    each a ``Task`` or None. ``tasks``: the scheme's tasks (empty or None: the packaged scheme's,
+    so a digest still reads labels when the user's scheme cannot be read)."""
+    from nlp.scheme import load_scheme, task_of_kind
+    if not tasks:
+        try:
+            tasks = load_scheme().tasks
+        except Exception:  # noqa: BLE001 - no scheme at all: nothing but the stored labels' names
+            tasks = {}
+    return {role: task_of_kind(tasks, kind)
+            for role, kind in (("topics", "multi_label"), ("stance", "single_label"), ("tone", "per_entity"))}
+
+
+def stance_view(roles: dict[str, Any]) -> dict[str, Any]:
+    """How the digest speaks of the stance task: its ``task`` name, ``heading`` ("fire governance"),
+    the ``labels`` it counts (in order), the ``attention`` labels with their words and its ``absent`` label."""
+    task = roles.get("stance")
+    if task is None:
+        return {"task": None, "heading": "stance", "labels": [], "attention": {}, "absent": None,
+                "topic_example": None}
+    topics = roles.get("topics")
+    return {"task": task.name, "heading": task.heading, "labels": list(task.counted),
+            "attention": task.attention_labels, "absent": task.absent,
+            "topic_example": topics.labels[0] if topics is not None else None}
+
+
 def _thresholds(tasks: dict | None = None) -> dict[str, float]:
     """The label scheme's ``uncertain_below`` per task (``tasks``: its tasks, when already read)."""
     return {name: task.uncertain_below for name, task in (_label_tasks() if tasks is None else tasks).items()}
@@ -135,12 +163,16 @@ def confidence(row: dict, thresholds: dict[str, float]) -> str:
     return "unsure" if flag else "confident"
 
 
-def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float]) -> dict[int, dict[str, Any]]:
+def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
+            roles: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     """Effective labels (human labels win) per article: topics, stance and tone per target, each
-    ``{"label", "uncertain", "human", "confidence"}``."""
+    ``{"label", "uncertain", "human", "confidence"}``; ``roles`` (:func:`report_tasks`) names the
+    scheme's task of each role."""
     result: dict[int, dict[str, Any]] = {i: {"topics": [], "stance": None, "tone": {}} for i in article_ids}
     if not article_ids:
         return result
+    roles = report_tasks() if roles is None else roles
+    role_of = {task.name: role for role, task in roles.items() if task is not None}
     rows = db.query(
         "SELECT article_id, task, target, label, probability, uncertain, human FROM effective_labels "
         "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
@@ -150,11 +182,12 @@ def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float]) 
         badge = {"label": row["label"], "uncertain": level == "unsure", "human": bool(row["human"]),
                  "confidence": level}
         labels = result[row["article_id"]]
-        if row["task"] == "topics":
+        role = role_of.get(row["task"])
+        if role == "topics":
             labels["topics"].append(badge)
-        elif row["task"] == "stance_governance":
+        elif role == "stance":
             labels["stance"] = badge
-        elif row["task"] == "tone":
+        elif role == "tone":
             labels["tone"][row["target"]] = badge
     return result
 
@@ -186,7 +219,8 @@ def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
     return SpeakerNames(names, forms)
 
 
-def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, float]) -> list[dict]:
+def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, float],
+             roles: dict[str, Any] | None = None) -> list[dict]:
     """Original stories (not syndicated copies) first seen in (since, until]."""
     rows = list(db.query(
         "SELECT a.id, a.title, a.canonical_url AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
@@ -194,7 +228,7 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
         "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
         "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
     ids = [row["id"] for row in rows]
-    labels = _labels(db, ids, thresholds)
+    labels = _labels(db, ids, thresholds, roles)
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
@@ -264,25 +298,26 @@ def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict
     return entry
 
 
-def _attention_score(story: dict, entity_id: str | None) -> int:
+def _attention_score(story: dict, entity_id: str | None, attention_labels=("favour", "against")) -> int:
     """How much a story needs the reader, within one body's section: negative tone about the body
-    (3), a stance taken on fire governance (2), a quote from someone speaking for the body (1)."""
+    (3), a stance that needs attention (2: the stance task's ``attention`` labels; the shipped
+    scheme's favour and against on fire governance), a quote from someone speaking for the body (1)."""
     score = 0
     tone = story["tone"].get(entity_id) if entity_id else None
     if tone and tone["label"] == "negative":
         score += 3
-    if story["stance"] and story["stance"]["label"] in ("favour", "against"):
+    if story["stance"] and story["stance"]["label"] in attention_labels:
         score += 2
     if entity_id and any(quote["entity_id"] == entity_id for quote in story["quotes"]):
         score += 1
     return score
 
 
-def _ranked(stories: list[dict], entity_id: str | None) -> list[dict]:
+def _ranked(stories: list[dict], entity_id: str | None, attention_labels=("favour", "against")) -> list[dict]:
     """Stories of one section, most in need of attention first, then most syndicated, then newest."""
     newest_first = sorted(stories, key=lambda story: (story["published_at"] or story["first_seen_at"] or "",
                                                       story["article_id"]), reverse=True)
-    return sorted(newest_first, key=lambda story: (-_attention_score(story, entity_id),
+    return sorted(newest_first, key=lambda story: (-_attention_score(story, entity_id, attention_labels),
                                                    -len(story["also_ran_in"])))
 
 
@@ -303,9 +338,10 @@ def _principals(db: Database) -> dict[str, list[str]]:
 
 
 def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
-               health: list[dict], principals: dict[str, list[str]]) -> list[dict]:
+               health: list[dict], principals: dict[str, list[str]], stance: dict | None = None) -> list[dict]:
     """The "needs attention" items, most pressing kind first: negative tone towards a watched
-    body, a stance on fire governance, coverage spikes, new quotes by each body's principal people
+    body, a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
+    order: the shipped scheme's against, then favour, on fire governance), coverage spikes, new quotes by each body's principal people
     (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
     stance), confident labels before unsure ones, newest first; the rest as one "and N more" line."""
     items: list[dict] = []
@@ -332,10 +368,12 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
                 found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
                                         confidence=tone["confidence"]))
         capped(found, lambda noun, name=entity["short_name"]: f"negative {noun} about {name}", entity_id=entity["id"])
-    for label, words in (("against", "against"), ("favour", "in favour of")):
-        found = [story_item("stance", story, label=label, confidence=story["stance"]["confidence"])
+    stance = stance or stance_view(report_tasks())
+    for label, words in stance["attention"].items():
+        found = [story_item("stance", story, label=label, about=stance["heading"],
+                            confidence=story["stance"]["confidence"])
                  for story in stories if story["stance"] and story["stance"]["label"] == label]
-        capped(found, lambda noun, words=words: f"{noun} {words} the governance change")
+        capped(found, lambda noun, words=words: f"{noun} {words}")
     for entity in entities:
         info = spikes[entity["id"]]
         if info["spike"]:
@@ -401,7 +439,8 @@ def tone_rated(db: Database) -> set[str]:
         "UNION SELECT DISTINCT target FROM labels WHERE task = 'tone'")}
 
 
-def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
+def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
+            stance_labels=STANCES) -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``: stories a day per body, the tone mix
     towards each body (None: not rated), each body's share of voice (its share of all body
     mentions by story) and the stance mix."""
@@ -417,7 +456,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
     days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
     coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
-    stance = {label: [0] * CHART_DAYS for label in STANCES}
+    stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
     for row in db.query(
             "SELECT entity_id, day, articles, tone_positive, tone_neutral, tone_negative, tone_rated "
@@ -434,10 +473,13 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime) -> dict:
     for entity_id in tone:
         if tone[entity_id] is None and entity_id in rated:
             tone[entity_id] = {label: 0 for label in TONES}  # rated, but no story in the window
+    # the stance task's effective label per original story (as article_summary's ``stance`` column,
+    # but by the scheme's stance task, whatever its name)
     for row in db.query(
-            "SELECT substr(coalesce(published_at, first_seen_at), 1, 10) AS day, stance, count(*) AS n "
-            "FROM article_summary WHERE substr(coalesce(published_at, first_seen_at), 1, 10) BETWEEN ? AND ? "
-            "GROUP BY day, stance", [days[0], days[-1]]):
+            "SELECT substr(coalesce(s.published_at, s.first_seen_at), 1, 10) AS day, e.label AS stance, "
+            "count(*) AS n FROM article_summary s JOIN effective_labels e ON e.article_id = s.article_id "
+            "AND e.task = ? WHERE substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN ? AND ? "
+            "GROUP BY day, e.label", [stance_task, days[0], days[-1]]):
         if row["stance"] in stance and row["day"] in position:
             stance[row["stance"]][position[row["day"]]] = row["n"]
     totals = {entity_id: sum(values) for entity_id, values in coverage.items()}
@@ -502,8 +544,8 @@ def story_noun(count: int) -> str:
 _TEMPLATES.filters["story_noun"] = story_noun
 
 
-# The tasks whose labels the digest shows, in the order it names them.
-TRUST_TASKS = (("topics", "Topics"), ("stance_governance", "Stance"), ("tone", "Tone"))
+# The roles of the tasks whose labels the digest shows (:func:`report_tasks`), in the order it names them.
+TRUST_TASKS = (("topics", "Topics"), ("stance", "Stance"), ("tone", "Tone"))
 
 
 def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
@@ -512,9 +554,10 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
     model that labelled these stories (the newest by creation, if several did). The card's
     leave-one-slice-out report when it has one (each gathering slice held out in turn: the nearest
     guide to tomorrow's news), else its cross-validation report; a task without a recorded card is
-    left out, and so are the labels the digest never shows (the scheme's ``absent`` label, stance's
-    ``none``) and those the test set did not hold. ``tasks``: the label scheme's tasks (their label
-    order; empty: the card's order)."""
+    left out, and so are the labels the digest never shows (the stance task's labels it does not
+    count, such as its ``absent`` label) and those the test set did not hold. ``tasks``: the label
+    scheme's tasks (their label order; empty: the packaged scheme's); each entry's ``task`` is the
+    scheme's name for it."""
     if not article_ids:
         return []
     cards = {row["task"]: (row["version"], row["card_json"]) for row in db.query(
@@ -522,7 +565,10 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
         "FROM classifications WHERE article_id IN (SELECT value FROM json_each(?))) ORDER BY m.created_at, m.version",
         [json.dumps(article_ids)])}
     trust = []
-    for task, title in TRUST_TASKS:
+    roles = report_tasks(tasks)
+    for role, title in TRUST_TASKS:
+        scheme_task = roles.get(role)
+        task = scheme_task.name if scheme_task is not None else None
         if task not in cards:
             continue
         version, card_json = cards[task]
@@ -533,13 +579,12 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
         held_out = card.get("leave_one_slice_out") or {}
         report, basis = ((held_out, "held_out") if held_out.get("per_label") and "error" not in held_out
                          else (card.get("cross_validation") or {}, "cross_validation"))
-        scheme_task = tasks.get(task)
-        hidden = {getattr(scheme_task, "absent", None) or "none"} if task == "stance_governance" else set()
+        hidden = set(scheme_task.labels) - set(scheme_task.counted) if role == "stance" else set()
         labels = [{"label": label, "precision": scores["precision"], "recall": scores.get("recall"),
                    "support": scores["support"]}
                   for label, scores in (report.get("per_label") or {}).items()
                   if label not in hidden and scores.get("support") and scores.get("precision") is not None]
-        order = list(scheme_task.labels) if scheme_task is not None else []
+        order = list(scheme_task.labels)
         labels.sort(key=lambda entry: order.index(entry["label"]) if entry["label"] in order else len(order))
         if labels:
             trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
@@ -598,7 +643,10 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     names = {entity["id"]: entity["name"] for entity in entities}
     short_names = {entity["id"]: entity["short_name"] for entity in entities}
     tasks = _label_tasks()
-    stories = _stories(db, since, until, _thresholds(tasks))
+    roles = report_tasks(tasks)
+    stance = stance_view(roles)
+    attention_labels = tuple(stance["attention"])
+    stories = _stories(db, since, until, _thresholds(tasks), roles)
     spikes = _spikes(db, entities, until_dt)
 
     rated = tone_rated(db)
@@ -606,18 +654,19 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
-                                        entity["id"])]
+                                        entity["id"], attention_labels)]
         if members:
             groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
                            "tone_rated": entity["id"] in rated})
     unwatched = [_story_in_group(story, None, shown)
-                 for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)], None)]
+                 for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)], None,
+                                      attention_labels)]
     if unwatched:
         groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
                        "stories": unwatched, "spike": None, "tone_rated": None})
 
-    stance_counts = {label: 0 for label in STANCES}
+    stance_counts = {label: 0 for label in stance["labels"]}
     for story in stories:
         if story["stance"] and story["stance"]["label"] in stance_counts:
             stance_counts[story["stance"]["label"]] += 1
@@ -637,13 +686,14 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "edits": len(edits),
             "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
         },
-        "attention": _attention(stories, entities, spikes, health, _principals(db)),
+        "stance": stance,
+        "attention": _attention(stories, entities, spikes, health, _principals(db), stance),
         "entities": entities,
         "groups": groups,
         "edits": edits,
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
-        "charts": _charts(db, entities, until_dt),
+        "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"]),
         "trust": _trust(db, [story["article_id"] for story in stories], tasks),
         "last_run": run,
         "health": health,
@@ -692,6 +742,7 @@ def _bars(values: list[int], width: int = 300, height: int = 26) -> dict:
 
 
 _STANCE_COLOURS = {"favour": "#3f8f4f", "neutral": "#8a9ab5", "against": "#c0392b"}
+_OTHER_COLOURS = ("#4f7fb0", "#d08c2c", "#8e5ea2", "#5a9e9a", "#b05a7a", "#7a7a3a")  # another scheme's stance labels
 _TONE_COLOURS = {"positive": "#3f8f4f", "neutral": "#8a9ab5", "negative": "#c0392b"}
 
 
@@ -709,8 +760,10 @@ def _stacked_bar(mix: dict[str, int], labels, colours: dict[str, str], width: in
 
 
 def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
-    """The stance mix as a stacked bar."""
-    return _stacked_bar(totals, STANCES, _STANCE_COLOURS, width, height)
+    """The stance mix as a stacked bar, parts in the order of ``totals`` (the scheme's counted labels)."""
+    others = iter(_OTHER_COLOURS * (1 + len(totals) // len(_OTHER_COLOURS)))
+    colours = {label: _STANCE_COLOURS.get(label) or _TONE_COLOURS.get(label) or next(others) for label in totals}
+    return _stacked_bar(totals, list(totals), colours, width, height)
 
 
 def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
@@ -720,8 +773,33 @@ def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
 
 _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
 _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
-                          baseline_days=BASELINE_DAYS, legend=LEGEND, not_rated=NOT_RATED,
+                          baseline_days=BASELINE_DAYS, legend=lambda digest: legend(digest), not_rated=NOT_RATED,
+                          stance_heading=lambda digest: stance_heading(digest),
+                          stance_shown=lambda digest: stance_shown(digest),
+                          legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry))
+
+
+def stance_heading(digest: dict) -> str:
+    """What the digest's stance is about ("fire governance"), from the scheme when it was built."""
+    return (digest.get("stance") or {}).get("heading") or "fire governance"
+
+
+def stance_shown(digest: dict) -> list[str]:
+    """The stance labels the digest counts and shows as badges (the scheme's, when it was built)."""
+    return list((digest.get("stance") or {}).get("labels") or STANCES)
+
+
+def legend_example(digest: dict) -> dict[str, str]:
+    """The legend's example badges: the scheme's first topic and first stance label that needs attention."""
+    stance = digest.get("stance") or {}
+    return {"topic": stance.get("topic_example") or "governance",
+            "stance": next(iter(stance.get("attention") or {}), None) or (stance.get("labels") or ["against"])[0]}
+
+
+def legend(digest: dict) -> str:
+    """The badge legend, naming the scheme's stance target."""
+    return LEGEND.format(heading=stance_heading(digest))
 
 
 def render_html(digest: dict) -> str:
@@ -762,7 +840,8 @@ def attention_text(item: dict) -> str:
     if kind == "negative_tone":
         return f"Negative tone towards {item['body']}{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
     if kind == "stance":
-        return f"Stance {item['label']} on fire governance{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
+        return (f"Stance {item['label']} on {item.get('about') or 'fire governance'}"
+                f"{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})")
     if kind == "spike":
         return (f"Coverage spike: {item['body']}: {item['today']} stories in the last 24 hours "
                 f"(usually {item['baseline_mean']:.1f} a day)")
@@ -786,6 +865,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     esc = (lambda text: store.normalise_text(text)) if plain else escape_markdown
     bullet = "*" if plain else "-"
     summary = digest["summary"]
+    shown_stances = set(stance_shown(digest))
 
     def heading(text: str) -> list[str]:
         return ["", text, "-" * len(text), ""] if plain else ["", f"## {text}", ""]
@@ -802,7 +882,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
     lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
-                 + f"; {summary['edits']} edited. Stance on fire governance: {stance}.")
+                 + f"; {summary['edits']} edited. Stance on {esc(stance_heading(digest))}: {stance}.")
     charts = digest["charts"]
     lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
     for entity in digest["entities"]:
@@ -811,8 +891,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {story_noun(total)}, "
                      f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
     stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
-    lines.append(f"{bullet} Stance on fire governance: {stance_totals}")
-    lines += ["", esc(LEGEND) if not plain else LEGEND]
+    lines.append(f"{bullet} Stance on {esc(stance_heading(digest))}: {stance_totals}")
+    lines += ["", esc(legend(digest)) if not plain else legend(digest)]
     if digest.get("trust"):
         lines += ["", "How far to trust the labels:"]
         lines += [f"{bullet} {esc(trust_text(entry))}" for entry in digest["trust"]]
@@ -825,7 +905,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                 lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above")
                 continue
             badges = [_topic_text(topic) for topic in story["topics"]]
-            if story["stance"] and story["stance"]["label"] != "none":
+            if story["stance"] and story["stance"]["label"] in shown_stances:
                 badges.append(label_text("stance", story["stance"]))
             if story["group_tone"]:
                 badges.append(label_text("tone", story["group_tone"]))

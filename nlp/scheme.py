@@ -40,6 +40,32 @@ class Task:
     target: str | None = None
     entities: tuple[str, ...] = ()
     absent: str | None = None
+    short_target: str | None = None
+    shown: tuple[str, ...] = ()
+    attention: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def heading(self) -> str:
+        """A few words naming what the task is about, for headings ("Stance on <heading>"): the
+        scheme's ``short_target``, else a short ``target``, else the task name in words."""
+        if self.short_target:
+            return self.short_target
+        if self.target and len(self.target) <= 60:
+            return self.target.strip().rstrip(".")
+        return self.name.replace("_", " ")
+
+    @property
+    def counted(self) -> tuple[str, ...]:
+        """The labels reports count, chart and badge, in order: ``shown``, else every label but ``absent``."""
+        return self.shown or tuple(label for label in self.labels if label != self.absent)
+
+    @property
+    def attention_labels(self) -> dict[str, str]:
+        """Label -> words ("stories <words>") for the labels that put a story under "needs attention":
+        the scheme's ``attention`` table, else every counted label but ``neutral``."""
+        if self.attention:
+            return dict(self.attention)
+        return {label: f"with stance {label} on {self.heading}" for label in self.counted if label != "neutral"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,18 @@ class Scheme:
     def tasks_of_kind(self, kind: str) -> list[Task]:
         """The tasks of one kind, in file order."""
         return [task for task in self.tasks.values() if task.kind == kind]
+
+    def task_of_kind(self, kind: str) -> Task | None:
+        """The task that reports show for one kind (``multi_label``: the topics, ``single_label``:
+        the stance, ``per_entity``: the tone): the first of that kind in file order, or None."""
+        return task_of_kind(self.tasks, kind)
+
+
+def task_of_kind(tasks: dict[str, Task], kind: str) -> Task | None:
+    """The first task of ``kind`` among ``tasks`` (name -> Task, file order), or None: the one
+    article-level topics (``multi_label``), stance (``single_label``) or tone (``per_entity``) task
+    that reports, exports, correction forms and evaluation read."""
+    return next((task for task in tasks.values() if task.kind == kind), None)
 
 
 def check_label(task: Task, value, where: str):
@@ -125,6 +163,28 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
     target = table.get("target")
     if target is not None and not isinstance(target, str):
         raise SchemeError(f"{where} target must be a string")
+    short_target = table.get("short_target")
+    if short_target is not None and (not isinstance(short_target, str) or not short_target.strip()):
+        raise SchemeError(f"{where} short_target must be a non-empty string")
+    shown: tuple[str, ...] = ()
+    attention: tuple[tuple[str, str], ...] = ()
+    for key in ("short_target", "shown", "attention"):
+        if key in table and kind != "single_label":
+            raise SchemeError(f"{where} {key} is only allowed for single_label tasks")
+    if "shown" in table:
+        shown = _string_list(table["shown"], f"{where} shown")
+        unknown = [label for label in shown if label not in labels]
+        if unknown:
+            raise SchemeError(f"{where} shown labels not in its labels: {', '.join(unknown)}")
+    if "attention" in table:
+        words = table["attention"]
+        if not isinstance(words, dict) or not words \
+                or not all(isinstance(v, str) and v.strip() for v in words.values()):
+            raise SchemeError(f"{where} attention must be a table of label = \"words\"")
+        unknown = [label for label in words if label not in labels]
+        if unknown:
+            raise SchemeError(f"{where} attention labels not in its labels: {', '.join(unknown)}")
+        attention = tuple((label, text.strip()) for label, text in words.items())
     return Task(
         name=name,
         kind=kind,
@@ -135,6 +195,9 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         target=target,
         entities=task_entities,
         absent=absent,
+        short_target=short_target.strip() if short_target else None,
+        shown=shown,
+        attention=attention,
     )
 
 

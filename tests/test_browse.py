@@ -269,8 +269,17 @@ def test_correction_choices_come_from_the_users_label_scheme(tmp_path, monkeypat
     assert "housing" in choices["topics"] and choices["topics"][-1] == "other"
     assert browse.correction_rows({"what": ["topics"], "topic": ["housing"]}, [], choices, {}, set()) == [
         ("topics", "", "housing")]
-    # a scheme without one of the tasks the forms are for: the story page goes without forms
+    # a scheme without one of the tasks the forms are for: the page goes without that form only
     without_tone = packaged[:packaged.index("[tasks.tone]")]
     (tmp_path / "label_scheme.toml").write_text(without_tone, encoding="utf-8")
     from cuttings.labelling import load_label_tasks
-    assert "tone" not in load_label_tasks() and browse._scheme_labels() == {}
+    choices = browse._scheme_labels()
+    assert "tone" not in load_label_tasks() and "tone" not in choices and choices["stance"][0] == "favour"
+    with pytest.raises(browse.BadCorrection, match="no tone task"):
+        browse.correction_rows({"what": ["tone"], "target": ["sfrs"], "tone": ["negative"]}, [], choices, {}, set())
+    # a scheme that cannot be read: no forms, and the reason instead of silence
+    (tmp_path / "label_scheme.toml").write_text("[tasks\n", encoding="utf-8")
+    choices = browse._scheme_labels()
+    assert set(choices) == {"error"} and "invalid TOML" in choices["error"]
+    with pytest.raises(browse.BadCorrection, match="cannot correct labels: .*invalid TOML"):
+        browse.correction_rows({"what": ["stance"], "stance": ["favour"]}, [], choices, {}, set())

@@ -1,0 +1,257 @@
+"""Another team's label scheme is configuration: a Devon & Somerset scheme whose stance task is
+``stance_closures`` (support / oppose / neutral / none), whose topics task is ``themes`` and whose tone
+task is ``tone_towards`` goes through the digest, export, the story page's correction forms and
+`cuttings evaluate` with its own names and labels; nothing says "fire governance"."""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from cuttings import report, screenshots
+from nlp.scheme import load_scheme
+from tests.conftest import invoke_cli
+from tests.report_fixtures import NOW, article_id, build_sample_db
+
+TEAM_SCHEME = """\
+version = 1
+
+[entities]
+hwfrs = "Hereford & Worcester Fire and Rescue Service"
+sfrs = "Shropshire Fire and Rescue Service"
+wm_pcc = "West Mercia Police and Crime Commissioner"
+
+[tasks.themes]
+kind = "multi_label"
+labels = ["closures", "budget", "incident", "workforce", "legal", "prevention", "inspection", "collaboration", "other"]
+exclusive = "other"
+uncertain_below = 0.5
+
+[tasks.stance_closures]
+kind = "single_label"
+target = "Closing or downgrading fire stations in Devon and Somerset, as the service proposes."
+short_target = "station closures"
+labels = ["support", "oppose", "neutral", "none"]
+absent = "none"
+uncertain_below = 0.6
+
+[tasks.tone_towards]
+kind = "per_entity"
+entities = ["hwfrs", "sfrs", "wm_pcc"]
+labels = ["positive", "negative", "neutral"]
+uncertain_below = 0.6
+"""
+STANCE_MAP = {"favour": "support", "against": "oppose"}
+TOPIC_MAP = {"governance": "closures", "finance": "budget"}
+
+
+def team_home(tmp_path, monkeypatch, scheme: str = TEAM_SCHEME):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "label_scheme.toml").write_text(scheme, encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    return home
+
+
+def relabel(db, stance_task: str = "stance_closures", topics_task: str = "themes", tone_task: str = "tone_towards"):
+    """The sample database as the team's models and people would have labelled it: its task names and labels."""
+    for table in ("classifications", "labels"):
+        for old, new in STANCE_MAP.items():
+            db.execute(f"UPDATE {table} SET label = ? WHERE task = 'stance_governance' AND label = ?", [new, old])
+        for old, new in TOPIC_MAP.items():
+            db.execute(f"UPDATE {table} SET label = ? WHERE task = 'topics' AND label = ?", [new, old])
+            db.execute(f"UPDATE {table} SET target = ? WHERE task = 'topics' AND target = ?", [new, old])
+        for old, new in (("stance_governance", stance_task), ("topics", topics_task), ("tone", tone_task)):
+            db.execute(f"UPDATE {table} SET task = ? WHERE task = ?", [new, old])
+    for row in list(db.query("SELECT version, task, card_json FROM models")):
+        card = row["card_json"] or ""
+        for old, new in {"stance_governance": STANCE_MAP, "topics": TOPIC_MAP}.get(row["task"], {}).items():
+            card = card.replace(f'"{old}"', f'"{new}"')
+        new_task = {"stance_governance": stance_task, "topics": topics_task, "tone": tone_task}[row["task"]]
+        db.execute("UPDATE models SET task = ?, card_json = ? WHERE version = ?", [new_task, card, row["version"]])
+    db.conn.commit()
+
+
+@pytest.fixture()
+def team_db(tmp_path, monkeypatch):
+    team_home(tmp_path, monkeypatch)
+    path = tmp_path / "team.db"
+    db = build_sample_db(path)
+    relabel(db)
+    yield db
+    db.close()
+
+
+def test_the_scheme_names_its_topics_stance_and_tone_tasks_by_kind(tmp_path):
+    (tmp_path / "team.toml").write_text(TEAM_SCHEME, encoding="utf-8")
+    team = load_scheme(tmp_path / "team.toml")
+    stance = team.task_of_kind("single_label")
+    assert (team.task_of_kind("multi_label").name, stance.name, team.task_of_kind("per_entity").name) == (
+        "themes", "stance_closures", "tone_towards")
+    assert stance.heading == "station closures" and stance.counted == ("support", "oppose", "neutral")
+    # no `attention` table: every counted label but neutral, said with the heading
+    assert stance.attention_labels == {"support": "with stance support on station closures",
+                                       "oppose": "with stance oppose on station closures"}
+    # without short_target: a short target is the heading, a long one gives the task name in words
+    short = load_scheme_text(tmp_path, TEAM_SCHEME.replace('short_target = "station closures"\n', "").replace(
+        "Closing or downgrading fire stations in Devon and Somerset, as the service proposes.", "Station closures."))
+    assert short.task_of_kind("single_label").heading == "Station closures"
+    long = load_scheme_text(tmp_path, TEAM_SCHEME.replace('short_target = "station closures"\n', ""))
+    assert long.task_of_kind("single_label").heading == "stance closures"
+    shipped = load_scheme().task_of_kind("single_label")
+    assert (shipped.name, shipped.heading, shipped.counted) == (
+        "stance_governance", "fire governance", ("favour", "neutral", "against"))
+    assert list(shipped.attention_labels) == ["against", "favour"]
+
+
+def load_scheme_text(tmp_path, text: str):
+    path = tmp_path / "variant.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_scheme(path)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("shown", '["support", "maybe"]', "shown labels not in its labels: maybe"),
+    ("attention", '{ oppose = "" }', "attention must be a table of label"),
+    ("attention", '{ against = "against it" }', "attention labels not in its labels: against"),
+    ("short_target", '""', "short_target must be a non-empty string"),
+])
+def test_bad_stance_wording_fields_are_one_line_errors(tmp_path, field, value, message):
+    from nlp.scheme import SchemeError
+    text = TEAM_SCHEME.replace('short_target = "station closures"\n', "").replace(
+        'absent = "none"\n', f'absent = "none"\n{field} = {value}\n')
+    with pytest.raises(SchemeError, match=re.escape(message)):
+        load_scheme_text(tmp_path, text)
+    with pytest.raises(SchemeError, match="only allowed for single_label tasks"):
+        load_scheme_text(tmp_path, TEAM_SCHEME.replace('exclusive = "other"\n', 'exclusive = "other"\nshown = ["other"]\n'))
+
+
+def test_the_digest_counts_badges_and_flags_the_teams_stance(team_db):
+    digest = report.build_digest(team_db, now=NOW)
+    assert digest["summary"]["stance"] == {"support": 1, "oppose": 1, "neutral": 1}
+    assert list(digest["summary"]["stance"]) == ["support", "oppose", "neutral"]  # the scheme's order
+    text = report.render_markdown(digest, plain=True)
+    assert "Stance on station closures: support 1, oppose 1, neutral 1." in text
+    stances = [(item["label"], item["confidence"]) for item in digest["attention"] if item["kind"] == "stance"]
+    assert stances == [("support", "confident"), ("oppose", "checked")]  # the scheme's label order
+    assert "Stance oppose on station closures (checked): Fire chiefs warn over commissioner's plans" in text
+    assert "stance: oppose (checked)" in text and "stance: none" not in text
+    warn = next(story for group in digest["groups"] for story in group["stories"]
+                if story["article_id"] == article_id(team_db, "warn"))
+    assert [topic["label"] for topic in warn["topics"]] == ["closures", "workforce"]
+    # the tone_towards task, read as tone
+    assert {body: tone["label"] for body, tone in warn["tone"].items()} == {"wm_pcc": "negative", "sfrs": "neutral"}
+    chart = digest["charts"]["stance_totals"]
+    assert list(chart) == ["support", "oppose", "neutral"] and sum(chart.values()) >= 3
+    html = report.render_html(digest)
+    for page in (text, report.render_markdown(digest), re.sub(r"<style>.*?</style>", "", html, flags=re.S)):
+        # no shipped wording or label (a headline may still say "fire governance")
+        assert "on fire governance" not in page and "governance change" not in page and "“governance”" not in page
+        assert "favour" not in page and "against" not in page
+    assert "Badges: topics; stance on station closures;" in html and 'class="badge oppose' in html
+    assert '<span class="badge topic">closures</span>' in html and "stance: support (checked) ✓" in html
+    trust = {entry["task"]: entry for entry in digest["trust"]}
+    assert [label["label"] for label in trust["stance_closures"]["labels"]] == ["support", "oppose", "neutral"]
+
+
+def test_a_scheme_that_keeps_the_shipped_task_name_but_not_its_labels_counts_right(tmp_path, monkeypatch):
+    scheme = TEAM_SCHEME.replace("[tasks.stance_closures]", "[tasks.stance_governance]")
+    team_home(tmp_path, monkeypatch, scheme)
+    db = build_sample_db(tmp_path / "renamed.db")
+    relabel(db, stance_task="stance_governance")
+    digest = report.build_digest(db, now=NOW)
+    assert digest["summary"]["stance"] == {"support": 1, "oppose": 1, "neutral": 1}
+    assert "the governance change" not in report.render_markdown(digest)
+    db.close()
+
+
+def test_export_filters_by_the_teams_stance_labels(team_db, tmp_path):
+    path = team_db.conn.execute("PRAGMA database_list").fetchone()[2]
+    out = tmp_path / "oppose.jsonl"
+    result = invoke_cli("--db", path, "export", "--stance", "oppose", "--out", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    titles = {json.loads(line)["title"] for line in out.read_text(encoding="utf-8").splitlines()}
+    expected = {row[0] for row in team_db.execute(
+        "SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+        "WHERE a.duplicate_of IS NULL AND e.task = 'stance_closures' AND e.label = 'oppose'")}
+    assert titles == expected and "Fire chiefs warn over commissioner's plans" in titles and len(titles) == 2
+    result = invoke_cli("--db", path, "export", "--stance", "against", "--out", str(tmp_path / "x.csv"))
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1
+    assert "unknown stance 'against': choose from support, oppose, neutral, none" in error
+    assert not (tmp_path / "x.csv").exists()
+    result = invoke_cli("--db", path, "export", "--topic", "closures", "--stance", "support", "--format", "jsonl")
+    titles = {json.loads(line)["title"] for line in result.stdout.decode().splitlines()}
+    supported = {row[0] for row in team_db.execute(
+        "SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+        "JOIN effective_labels t ON t.article_id = a.id AND t.task = 'themes' AND t.label = 'closures' "
+        "WHERE a.duplicate_of IS NULL AND e.task = 'stance_closures' AND e.label = 'support'")}
+    assert result.returncode == 0 and titles == supported and len(titles) == 2
+
+
+def test_evaluate_takes_the_schemes_task_names(tmp_path, monkeypatch):
+    team_home(tmp_path, monkeypatch)
+    result = invoke_cli("evaluate", "stance_governance")
+    error = result.stderr.decode()
+    assert result.returncode == 2 and "'stance_governance' is not one of" in error and "'stance_closures'" in error
+    (tmp_path / "table.csv").write_text("id,topics\nx,finance\n", encoding="utf-8")
+    # the team's task name is accepted: the run gets as far as reading the corpus it was given
+    result = invoke_cli("evaluate", "stance_closures", "--corpus", str(tmp_path / "table.csv"))
+    assert result.returncode == 1 and "invalid JSON" in result.stderr.decode()
+
+
+def _open(url: str, data: bytes | None = None, opener=None) -> tuple[int, str]:
+    try:
+        with (opener or urllib.request.build_opener()).open(urllib.request.Request(url, data=data),
+                                                            timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", errors="replace")
+
+
+def test_story_page_forms_use_the_teams_scheme(tmp_path, monkeypatch):
+    home = team_home(tmp_path, monkeypatch)
+    path = tmp_path / "team.db"
+    db = build_sample_db(path)
+    relabel(db)
+    warn = article_id(db, "warn")
+    db.close()
+    story, correct = f"/-/cuttings/story/team/{warn}", f"/-/cuttings/correct/team/{warn}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with screenshots.datasette_server(path, corrections=True) as base:
+        status, page = _open(base + story, opener=opener)
+        assert status == 200 and "Stance on station closures:" in page and "fire governance" not in page
+        assert re.search(r'<span class="chip oppose checked">oppose \(checked\)</span>', page)
+        assert re.findall(r'<select name="stance">(.*?)</select>', page, re.S)
+        options = re.findall(r'<option value="(\w+)"', re.search(r'<select name="stance">(.*?)</select>', page,
+                                                                    re.S).group(1))
+        assert options == ["support", "oppose", "neutral", "none"]
+        assert 'value="closures"' in page and 'value="governance"' not in page
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
+        form = {"what": "stance", "stance": "support", "annotator": "team-test", "csrftoken": token}
+        status, after = _open(base + correct, urllib.parse.urlencode(form).encode(), opener)
+        assert status == 200 and "support (checked)" in after
+        # a scheme that cannot be read: the page says so instead of dropping the forms silently
+        (home / "label_scheme.toml").write_text("[tasks\n", encoding="utf-8")
+        status, page = _open(base + story, opener=opener)
+        assert status == 200 and "Label corrections are off:" in page and "invalid TOML" in page
+        assert '<select name="stance">' not in page
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT task, target, label FROM labels WHERE annotator = 'team-test'").fetchall() == [
+            ("stance_closures", "", "support")]
+
+
+def test_the_shipped_scheme_reads_as_before(tmp_path):
+    db = build_sample_db(tmp_path / "shipped.db")
+    digest = report.build_digest(db, now=NOW)
+    text = report.render_markdown(digest, plain=True)
+    assert "Stance on fire governance: favour 1, neutral 1, against 1." in text
+    assert digest["stance"]["task"] == "stance_governance"
+    assert report.legend(digest).startswith("Badges: topics; stance on fire governance; tone")
+    db.close()
