@@ -32,7 +32,7 @@ from twisted.web.http import PotentialDataLoss, _DataLoss
 
 from crawler import discovery
 from crawler.dedupe import normalise_url
-from crawler.extract import extract_article
+from crawler.extract import MIN_ARTICLE_WORDS, extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import SkipRequest
 from crawler.resolver import PrivateAddressResolved, resolver_refusal
@@ -151,6 +151,12 @@ class NewsSpider(scrapy.Spider):
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     # -- helpers ---------------------------------------------------------------------------------
+    def min_words(self, source) -> int:
+        """Fewer words in a page's body is "too short": the source's ``min_words``, else ``[crawl]``'s."""
+        if source.min_words is not None:
+            return source.min_words
+        return self.crawl_settings.min_article_words if self.crawl_settings else MIN_ARTICLE_WORDS
+
     @property
     def max_depth(self) -> int:
         return self.crawl_settings.max_depth if self.crawl_settings else 2
@@ -381,7 +387,7 @@ class NewsSpider(scrapy.Spider):
         hints = {"published_at": found.published_at, "date_source": found.date_source, "title": found.title}
         # Scrapy's decoding honours the HTTP charset, a BOM and <meta charset> (windows-1252 pages).
         args = (response.text, response.url)
-        kwargs = {"overrides": source.selectors or None, "hints": hints}
+        kwargs = {"overrides": source.selectors or None, "hints": hints, "min_words": self.min_words(source)}
         try:
             if self.pool is not None:
                 loop = asyncio.get_running_loop()
