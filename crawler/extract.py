@@ -57,6 +57,7 @@ ARTICLE_TYPES = {
 LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage", "profilepage"}
 
 MIN_ARTICLE_WORDS = 60
+TOO_SHORT = "too short"  # the reject reason of a body under the word floor (fetched again while new)
 
 # --------------------------------------------------------------------------- decoding
 
@@ -686,7 +687,7 @@ def _is_prose(body: str) -> bool:
 
 
 def _classify(headline_links: int, url: str | None, types: set[str], has_article_ld: bool,
-              og_type: str | None, body: str, paywalled: bool) -> str | None:
+              og_type: str | None, body: str, paywalled: bool, min_words: int = MIN_ARTICLE_WORDS) -> str | None:
     """Return a reject reason for non-article pages, or None for an article.
 
     Link density alone never rejects a page whose body is article prose: a listing schema
@@ -710,8 +711,8 @@ def _classify(headline_links: int, url: str | None, types: set[str], has_article
         listing_signal = (og_type or "").lower() == "website" or "webpage" in types
         if links >= 15 and words < 8 * links and (listing_signal or links >= 40):
             return "section page: many links, little text"
-    if words < MIN_ARTICLE_WORDS and not (paywalled and article_signal):
-        return "too short"
+    if words < min_words and not (paywalled and article_signal):
+        return TOO_SHORT
     return None
 
 
@@ -737,8 +738,9 @@ def _language(tree: HtmlElement, article: dict | None, meta: dict) -> str | None
 
 
 def extract_article(html: str | bytes, url: str | None = None, *, overrides: dict | None = None,
-                    hints: dict | None = None) -> dict:
-    """Extract metadata and body text from one page.
+                    hints: dict | None = None, min_words: int = MIN_ARTICLE_WORDS) -> dict:
+    """Extract metadata and body text from one page. A body of fewer than ``min_words`` words is
+    rejected as "too short" (a source's ``min_words``, else ``[crawl] min_article_words``).
 
     Returns a dict with exactly the keys in ``RESULT_KEYS``. Dates are UTC ISO strings
     (``YYYY-MM-DDTHH:MM:SSZ``) or ``YYYY-MM-DD`` when only a day is known;
@@ -846,7 +848,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
         result["author"], result["author_source"] = ", ".join(result["authors"]), "override"
     _apply_hints(result, hints)
     reason = _classify(headline_links, url, types, article is not None, meta.get("og:type"), result["body"],
-                       result["paywalled"])
+                       result["paywalled"], min_words)
     result["is_article"], result["reject_reason"] = reason is None, reason
     if result["is_article"] and not result["published_at"]:
         # last resort for an article: a date written in its text ("Updated: Oct 9, 2019"),

@@ -13,6 +13,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
 
+from crawler.extract import TOO_SHORT
 from cuttings import store
 
 MAX_RETRY_AFTER = 120.0
@@ -90,9 +91,10 @@ class SkipRequest(IgnoreRequest):
 
 class IncrementalPolicy:
     """Which known URLs to fetch again and how, as Scrapy's httpcache policies decide for a cache:
-    a page rejected before (not an article) is never refetched; a stored article only inside the
-    revisit window (published or first seen within ``revisit_days``), and then conditionally
-    (If-None-Match / If-Modified-Since from its last fetch)."""
+    a page rejected before (not an article) is never refetched, except one rejected as too short
+    within the revisit window of its first fetch (a breaking-news stub that grows into the story);
+    a stored article only inside the revisit window (published or first seen within
+    ``revisit_days``), and then conditionally (If-None-Match / If-Modified-Since from its last fetch)."""
 
     def __init__(self, revisit_days: int):
         self.revisit_days = revisit_days
@@ -102,6 +104,8 @@ class IncrementalPolicy:
         if state is None:
             return None
         if state["kind"] == "rejected":
+            if state.get("reject_reason") == TOO_SHORT and self.within_revisit_window(state, now):
+                return None
             return "rejected"
         if state["kind"] == "article" and not self.within_revisit_window(state, now):
             return "known"
@@ -167,7 +171,8 @@ class IncrementalMiddleware:
             return None  # retries and redirects of a request already checked pass as they are
         request.meta["incremental_checked"] = True
         if kind == "discovery":
-            request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
+            if getattr(self.crawler.spider, "conditional_discovery", True):
+                request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
         elif kind == "article":
             self.article(request)
         return None
@@ -194,7 +199,7 @@ class IncrementalMiddleware:
                 spider.budget_hit(source.id, "budget_pages", request.url,
                                   f"page budget of {spider.max_pages} per run reached: further pages skipped")
             raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
-        if state is not None and state["kind"] == "article":
+        if state is not None and state["kind"] in ("article", "rejected"):
             request.headers.update(self.policy.conditional_headers(state.get("etag"), state.get("last_modified")))
             stats.inc_value("cuttings/revisits")
 

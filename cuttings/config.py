@@ -47,6 +47,9 @@ class CrawlSettings:
     max_sitemaps_per_source: int = 100
     max_links_per_page: int = 100
     max_retry_wait_per_source: float = 300.0
+    # A page with fewer words in its body is "too short" and not stored (a source's min_words
+    # overrides it): briefs of a few lines are news on some outlets.
+    min_article_words: int = 60
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Source:
     hosts: list[str] = field(default_factory=list)    # other hosts serving this source's pages
     sisters: list[str] = field(default_factory=list)  # ids of sister titles (rel=canonical accepted)
     local: bool = False  # on a private/loopback address you run (demo, tests): allow fetching it
+    min_words: int | None = None  # fewer words is "too short" for this source ([crawl] min_article_words)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,7 +146,7 @@ def _check_fields(table: dict, cls, where: str) -> None:
 
 
 _NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay")
-_POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes")
+_POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes", "min_article_words")
 
 
 def _str_list(value: Any, where: str) -> list[str]:
@@ -210,6 +214,8 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
                 raise ConfigError(f"{label}: 'hosts' entries are host names (optionally host:port), got {host!r}")
         if not isinstance(entry.get("local", False), bool):
             raise ConfigError(f"{label}: 'local' must be true or false")
+        if entry.get("min_words") is not None and entry["min_words"] < 1:
+            raise ConfigError(f"{label}: 'min_words' must be above 0, got {entry['min_words']!r}")
         for key in ("allow", "deny"):
             for pattern in values[key]:
                 try:

@@ -201,8 +201,7 @@ def publish_run(server, keys, db, run_id: int, sources: list[Source], crawl: Cra
     server.delete(*keys.per_run)
     published = 0
     pipe = server.pipeline(transaction=False)
-    for row in db.query("SELECT s.url, s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at "
-                        "FROM crawl_state s LEFT JOIN articles a ON a.id = s.article_id"):
+    for row in db.query(store.KNOWN_URL_SQL):
         url = row.pop("url")
         pipe.hset(keys.state, url, json.dumps(row))
         published += 1

@@ -576,7 +576,8 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     # word after it a surname even when it is a word of places or posts ("Paul Green").
     end = len(words)
     start = end - 1 if end > 1 and _given_name_then_surname(words[end - 2], words[end - 1]) else end
-    while start > 0 and _is_capitalised(words[start - 1]) and _bare(words[start - 1]) not in NOT_NAME_WORDS:
+    while start > 0 and _is_capitalised(words[start - 1]) and _bare(words[start - 1]) not in NOT_NAME_WORDS and not (
+            POSSESSIVE_END.search(words[start - 1])):   # "the Service's Paul Smith": the name starts after it
         start -= 1
     titled = _titled_tail(words) if start > 1 or start == end else None
     if titled is not None and titled + 1 < start:
@@ -724,9 +725,14 @@ def is_role_phrase(role: str | None) -> bool:
         return False
     # a capitalised word outside the vocabulary of posts and bodies is a name (a place's or a
     # person's: "Wrekin", "Shropshire"), and a name alone is not a role
-    return any(_open_class(word) and (not _is_capitalised(word) or word.isupper() or _bare(word) in ROLE_WORDS
-                                      or _bare(word) in ROLE_OR_PERSON_NOUNS or _bare(word) in ORGANISATION_WORDS)
+    return any(_open_class(word) and (not _is_capitalised(word) or word.isupper() or _stem(word) in ROLE_WORDS
+                                      or _stem(word) in ROLE_OR_PERSON_NOUNS or _stem(word) in ORGANISATION_WORDS)
                for word in words)
+
+
+def _stem(word: str) -> str:
+    """A word lowercase without an abbreviation's full stop or a possessive ("Council's" -> "council")."""
+    return POSSESSIVE_END.sub("", _bare(word))
 
 
 def _role_or_none(role: str | None) -> str | None:
@@ -1085,6 +1091,8 @@ class QuoteAttributor:
                     position == len(words) - 1 and position > first
                     and _given_name_then_surname(words[position - 1], word)):   # "Paul Green"
                 index = position + 1
+            elif position < len(words) - 1 and POSSESSIVE_END.search(word):
+                index = position + 1   # "Acme's Paul Smith": a possessive is no part of the name after it
         titled_at = _titled_tail(words) if index > first else None
         if titled_at is not None and first <= titled_at < index:
             index = titled_at   # "Councillor Stuart West": a name after a title

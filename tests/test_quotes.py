@@ -963,3 +963,13 @@ def test_a_role_never_repeats_the_speaker(text, speaker, role):
 ])
 def test_name_title_and_relative_clause_before_the_verb(text, speaker, role):
     assert _only_speaker(text) == (speaker, role)
+
+
+@pytest.mark.parametrize("text, speaker, role", [
+    # a possessive before a name is whose the person is, not part of the name
+    (f'Acme Ltd\'s Paul Smith said: "{QUOTED}."', "Paul Smith", "Acme Ltd's"),
+    (f'"{QUOTED}," said the Parish Council\'s Jane Pike.', "Jane Pike", "the Parish Council's"),
+    (f'Labour\'s Councillor Amy Rowe said: "{QUOTED}."', "Councillor Amy Rowe", "Labour's"),
+])
+def test_a_possessive_before_the_name_is_no_part_of_it(text, speaker, role):
+    assert _only_speaker(text) == (speaker, role)

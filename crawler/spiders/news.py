@@ -32,7 +32,7 @@ from twisted.web.http import PotentialDataLoss, _DataLoss
 
 from crawler import discovery
 from crawler.dedupe import normalise_url
-from crawler.extract import extract_article
+from crawler.extract import MIN_ARTICLE_WORDS, extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import SkipRequest
 from crawler.resolver import PrivateAddressResolved, resolver_refusal
@@ -95,12 +95,15 @@ class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(self, sources=None, db=None, run_id=None, since=None, crawl_settings=None,
-                 extract_workers=None, **kwargs):
+                 extract_workers=None, conditional_discovery=True, **kwargs):
         super().__init__(**kwargs)
         self.sources = list(sources or [])
         self.db = db
         self.run_id = run_id
         self.since = since
+        # False: fetch feeds and sitemaps in full, ignoring their stored validators (an earlier
+        # cut-off than the runs that saved them: their entries older than that were skipped)
+        self.conditional_discovery = conditional_discovery
         self.crawl_settings = crawl_settings
         self.extract_workers = extract_workers
         self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
@@ -151,6 +154,12 @@ class NewsSpider(scrapy.Spider):
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     # -- helpers ---------------------------------------------------------------------------------
+    def min_words(self, source) -> int:
+        """Fewer words in a page's body is "too short": the source's ``min_words``, else ``[crawl]``'s."""
+        if source.min_words is not None:
+            return source.min_words
+        return self.crawl_settings.min_article_words if self.crawl_settings else MIN_ARTICLE_WORDS
+
     @property
     def max_depth(self) -> int:
         return self.crawl_settings.max_depth if self.crawl_settings else 2
@@ -381,7 +390,7 @@ class NewsSpider(scrapy.Spider):
         hints = {"published_at": found.published_at, "date_source": found.date_source, "title": found.title}
         # Scrapy's decoding honours the HTTP charset, a BOM and <meta charset> (windows-1252 pages).
         args = (response.text, response.url)
-        kwargs = {"overrides": source.selectors or None, "hints": hints}
+        kwargs = {"overrides": source.selectors or None, "hints": hints, "min_words": self.min_words(source)}
         try:
             if self.pool is not None:
                 loop = asyncio.get_running_loop()

@@ -187,12 +187,17 @@ def record_fetch(db: Database, url: str, *, source_id: str | None, kind: str, fo
 
 
 def known_url(db: Database, url: str) -> dict | None:
-    """What the store knows of a (normalised) URL: its ``crawl_state`` kind and validators, and
-    the stored article's dates; None for a URL never fetched."""
-    rows = list(db.query(
-        "SELECT s.kind, s.etag, s.last_modified, a.published_at, a.first_seen_at FROM crawl_state s "
-        "LEFT JOIN articles a ON a.id = s.article_id WHERE s.url = ?", [url]))
+    """What the store knows of a (normalised) URL: its ``crawl_state`` kind, validators and reject
+    reason, and the stored article's dates (a rejected page's first fetch as ``first_seen_at``);
+    None for a URL never fetched."""
+    rows = list(db.query(KNOWN_URL_SQL + " WHERE s.url = ?", [url]))
     return rows[0] if rows else None
+
+
+# What the incremental rules read of a URL (``known_url``; the distributed writer publishes every row).
+KNOWN_URL_SQL = ("SELECT s.url, s.kind, s.etag, s.last_modified, s.reject_reason, a.published_at, "
+                 "coalesce(a.first_seen_at, s.first_seen_at) AS first_seen_at "
+                 "FROM crawl_state s LEFT JOIN articles a ON a.id = s.article_id")
 
 
 def discovery_validators(db: Database, url: str) -> tuple[str | None, str | None]:

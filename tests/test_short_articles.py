@@ -1,0 +1,112 @@
+"""Briefs and cut-offs: the word floor under which a page is "too short" is configuration (``[crawl]
+min_article_words``, a source's ``min_words``), and a page rejected as too short is fetched
+again while it is new (a breaking-news stub grows into the story), never after."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crawler.extract import MIN_ARTICLE_WORDS, TOO_SHORT, extract_article
+from crawler.middlewares import IncrementalPolicy
+from crawler.spiders.news import NewsSpider
+from cuttings.config import ConfigError, load_sources
+
+BRIEF = ("<html><head><title>Crews called to barn fire</title>"
+         '<meta property="og:type" content="article"></head><body><article><h1>Crews called to barn fire</h1>'
+         "<p>Firefighters from Ludlow and Craven Arms were called to a barn fire near Onibury on Tuesday "
+         "evening. Nobody was hurt and the road has reopened, the fire service said.</p></article></body></html>")
+
+SOURCES = """
+[crawl]
+{crawl}
+[[source]]
+id = "brief-news"
+name = "Brief News"
+home = "https://brief.example/"
+{source}
+"""
+
+
+def _sources(tmp_path, crawl: str = "", source: str = ""):
+    path = tmp_path / "sources.toml"
+    path.write_text(SOURCES.format(crawl=crawl, source=source), encoding="utf-8")
+    return load_sources(path)
+
+
+def test_a_brief_is_too_short_by_default_and_an_article_under_a_lower_floor():
+    words = len(extract_article(BRIEF, "https://brief.example/news/barn-fire/", min_words=1)["body"].split())
+    assert words < MIN_ARTICLE_WORDS
+    assert extract_article(BRIEF, "https://brief.example/news/barn-fire/")["reject_reason"] == TOO_SHORT
+    brief = extract_article(BRIEF, "https://brief.example/news/barn-fire/", min_words=20)
+    assert brief["is_article"] and brief["reject_reason"] is None and "Onibury" in brief["body"]
+    assert extract_article(BRIEF, "https://brief.example/news/barn-fire/", min_words=words + 1)["reject_reason"] == TOO_SHORT
+
+
+def test_the_floor_is_the_sources_else_the_crawls(tmp_path):
+    config = _sources(tmp_path, crawl="min_article_words = 25", source="min_words = 12")
+    assert config.crawl.min_article_words == 25 and config.sources[0].min_words == 12
+    spider = NewsSpider(sources=config.sources, crawl_settings=config.crawl)
+    assert spider.min_words(config.sources[0]) == 12
+    config = _sources(tmp_path, crawl="min_article_words = 25")
+    assert NewsSpider(sources=config.sources, crawl_settings=config.crawl).min_words(config.sources[0]) == 25
+    assert NewsSpider(sources=config.sources).min_words(config.sources[0]) == MIN_ARTICLE_WORDS
+
+
+@pytest.mark.parametrize("crawl, source, message", [
+    ("min_article_words = 0", "", "min_article_words: must be above 0"),
+    ("", "min_words = 0", "'min_words' must be above 0"),
+    ("", 'min_words = "few"', "min_words: expected a whole number"),
+])
+def test_a_bad_floor_is_one_line_naming_the_file(tmp_path, crawl, source, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        _sources(tmp_path, crawl=crawl, source=source)
+    assert str(tmp_path / "sources.toml") in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_too_short_page_is_fetched_again_while_new_other_rejections_never():
+    policy = IncrementalPolicy(revisit_days=3)
+    now = dt.datetime(2026, 12, 6, 6, 0, tzinfo=dt.timezone.utc)
+    fresh, old = "2026-12-05T01:00:00Z", "2026-11-20T01:00:00Z"
+    stub = {"kind": "rejected", "reject_reason": TOO_SHORT, "first_seen_at": fresh, "published_at": None}
+    assert policy.skip_reason(stub, now) is None
+    assert policy.skip_reason({**stub, "first_seen_at": old}, now) == "rejected"
+    assert policy.skip_reason({**stub, "reject_reason": "tag/author page"}, now) == "rejected"
+
+
+def test_conditional_discovery_only_when_the_last_crawl_took_every_entry_this_one_would(tmp_path):
+    from cuttings import store
+    from cuttings.crawl import conditional_discovery
+    db = store.connect(tmp_path / "c.db")
+    assert conditional_discovery(db, "2026-12-05T00:00:00Z")   # no crawl yet: nothing saved
+    run = store.start_run(db, "crawl", since="2026-12-04T19:00:00Z")
+    db.execute("UPDATE crawl_runs SET status = 'ok' WHERE id = ?", [run])
+    assert conditional_discovery(db, "2026-12-05T19:00:00Z")   # the next night: a later cut-off
+    assert not conditional_discovery(db, "2026-01-01")         # an earlier one: read feeds in full
+    assert not conditional_discovery(db, None)                 # --since all
+    run = store.start_run(db, "crawl", since=None)
+    db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2999-01-01T00:00:00Z' WHERE id = ?", [run])
+    assert conditional_discovery(db, "2026-01-01")              # the last crawl took every entry
+    db.close()
+
+
+@pytest.mark.slow
+def test_an_earlier_since_than_the_last_crawls_reads_feeds_and_sitemaps_in_full(tmp_path):
+    """After a crawl with a cut-off, the feed's entries older than it were skipped; `--since all`
+    must not get a 304 for that feed (they would be lost for good)."""
+    from faultserver import FaultServer, run_crawl_cli
+    db_path = tmp_path / "quiet.db"
+    with FaultServer() as server:
+        sources = server.sources_toml(tmp_path / "sources.toml")
+        run_crawl_cli(db_path, sources, "quiet-news", since="2099-01-01")   # every entry too old
+        server.clear_log()
+        run_crawl_cli(db_path, sources, "quiet-news", since="2099-02-01")   # later: conditional
+        later = {r.path: r for r in server.requests if r.path == "/quiet/feed.xml"}
+        server.clear_log()
+        run_crawl_cli(db_path, sources, "quiet-news", since="all")
+        full = {r.path: r for r in server.requests if r.path == "/quiet/feed.xml"}
+    assert later["/quiet/feed.xml"].status == 304 and "if-none-match" in later["/quiet/feed.xml"].headers
+    assert full["/quiet/feed.xml"].status == 200 and "if-none-match" not in full["/quiet/feed.xml"].headers
+    import sqlite3
+    with sqlite3.connect(db_path) as check:
+        assert check.execute("SELECT count(*) FROM articles").fetchone()[0] == 10
