@@ -459,8 +459,7 @@ CANNED_QUERIES = {
         "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.stance = 'against'\n"
-               "   OR EXISTS (SELECT 1 FROM effective_labels e WHERE e.article_id = s.article_id\n"
-               "              AND e.task = 'tone' AND e.label = 'negative')\n"
+               "   OR EXISTS (SELECT 1 FROM json_each(s.tone) WHERE value = 'negative')\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
     "model_quality": {

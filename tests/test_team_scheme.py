@@ -269,6 +269,12 @@ def test_the_views_read_the_teams_tasks_by_kind(team_db):
                                   "WHERE article_id = ?", [warn])))
     assert row["stance"] == "oppose" and row["topics"] == "closures,workforce"
     assert json.loads(row["tone"]) == {"sfrs": "neutral", "wm_pcc": "negative"}
+    from cuttings import serve
+    critical = {r["title"] for r in team_db.query(serve.CANNED_QUERIES["critical_articles"]["sql"])}
+    negative = {r[0] for r in team_db.execute(
+        "SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id AND e.task = 'tone_towards' "
+        "WHERE a.duplicate_of IS NULL AND e.label = 'negative'")}
+    assert critical == negative and "Fire chiefs warn over commissioner's plans" in critical  # tone read by kind
     daily = {r["entity_id"]: r for r in team_db.query("SELECT * FROM entity_daily WHERE day = '2026-11-23'")}
     assert daily["wm_pcc"]["tone_negative"] >= 1 and daily["wm_pcc"]["tone_rated"] == 1
     # a person's topics replace every predicted topic of the team's multi-label task, as for `topics`
