@@ -171,7 +171,8 @@ class IncrementalMiddleware:
             return None  # retries and redirects of a request already checked pass as they are
         request.meta["incremental_checked"] = True
         if kind == "discovery":
-            request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
+            if getattr(self.crawler.spider, "conditional_discovery", True):
+                request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
         elif kind == "article":
             self.article(request)
         return None

@@ -49,6 +49,8 @@ def init(directory, force):
     if kept:
         click.echo(f"kept {', '.join(kept)} in {target} (already there; --force replaces "
                    f"{'them' if len(kept) > 1 else 'it'} with the packaged default)")
+    click.echo("next: edit them (each file's comments say what its fields mean; docs/configuration.md), "
+               "then `cuttings doctor` checks them")
     if directory is not None and target.resolve() != paths.home().resolve():
         click.echo(f"cuttings reads them when CUTTINGS_HOME={target.resolve()} is set "
                    f"(or pass --sources/--watchlist/--scheme)")

@@ -72,25 +72,38 @@ def default_since(db, overlap_hours: int) -> str | None:
     return (started - dt.timedelta(hours=overlap_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def conditional_discovery(db, since: str | None) -> bool:
+    """Whether feeds and sitemaps may be fetched conditionally (a 304 when unchanged): only when
+    the last crawl took every entry this one would, its cut-off no later than this one's. After
+    a nightly run, ``--since 2026-01-01`` or ``--since all`` reads them in full again: their
+    entries older than the nightly cut-off were skipped, and a 304 would hide them for good."""
+    last = store.last_successful_run(db, "crawl")
+    if last is None or last.get("since") is None:
+        return True
+    return since is not None and since >= last["since"]
+
+
 def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | None = None,
               polite: bool = True, extract_workers: int | None = None, on_page=None,
               log_level: str = "WARNING", command: str = "crawl") -> CrawlSummary:
     """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends."""
     try:
         store.sync_sources(db, sources)
+        conditional = conditional_discovery(db, since)
         run_id = store.start_run(db, command, since=since)
     except sqlite3.Error as exc:
         raise _storage_error(exc, "could not start the crawl") from None
     ballast = Ballast.beside(db)
     try:
         return _crawl_and_record(db, run_id, ballast, sources, crawl, since=since, polite=polite,
-                                 extract_workers=extract_workers, on_page=on_page, log_level=log_level)
+                                 extract_workers=extract_workers, on_page=on_page, log_level=log_level,
+                                 conditional=conditional)
     finally:
         ballast.release()
 
 
 def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, extract_workers, on_page,
-                      log_level) -> CrawlSummary:
+                      log_level, conditional=True) -> CrawlSummary:
     from crawler.spiders.news import NewsSpider
 
     # Scrapy's records go through the root logger's handlers (``cuttings.logs``: the log file;
@@ -106,7 +119,7 @@ def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, ext
     message = None
     try:
         process.crawl(crawler, sources=sources, db=db, run_id=run_id, since=since, crawl_settings=crawl,
-                      extract_workers=extract_workers)
+                      extract_workers=extract_workers, conditional_discovery=conditional)
         process.start()
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"

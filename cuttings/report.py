@@ -432,15 +432,16 @@ def _spikes(db: Database, entities: list[dict], until: dt.datetime) -> dict[str,
     return result
 
 
-def tone_rated(db: Database) -> set[str]:
-    """Bodies a tone model (or a person) has rated: the others are "not rated", never 0."""
+def tone_rated(db: Database, task: str = "tone") -> set[str]:
+    """Bodies a tone model (or a person) has rated (``task``: the scheme's tone task): the others are
+    "not rated", never 0."""
     return {row[0] for row in db.execute(
-        "SELECT DISTINCT target FROM classifications WHERE task = 'tone' "
-        "UNION SELECT DISTINCT target FROM labels WHERE task = 'tone'")}
+        "SELECT DISTINCT target FROM classifications WHERE task = ? "
+        "UNION SELECT DISTINCT target FROM labels WHERE task = ?", [task, task])}
 
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
-            stance_labels=STANCES) -> dict:
+            stance_labels=STANCES, tone_task: str = "tone") -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``: stories a day per body, the tone mix
     towards each body (None: not rated), each body's share of voice (its share of all body
     mentions by story) and the stance mix."""
@@ -469,7 +470,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
             for label in TONES:
                 mix[label] += row[f"tone_{label}"] or 0
             tone[row["entity_id"]] = mix
-    rated = tone_rated(db)
+    rated = tone_rated(db, tone_task)
     for entity_id in tone:
         if tone[entity_id] is None and entity_id in rated:
             tone[entity_id] = {label: 0 for label in TONES}  # rated, but no story in the window
@@ -649,7 +650,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     stories = _stories(db, since, until, _thresholds(tasks), roles)
     spikes = _spikes(db, entities, until_dt)
 
-    rated = tone_rated(db)
+    tone_task = roles["tone"].name if roles.get("tone") is not None else "tone"
+    rated = tone_rated(db, tone_task)
     groups, shown = [], set()
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown)
@@ -693,7 +695,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "edits": edits,
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
-        "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"]),
+        "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task),
         "trust": _trust(db, [story["article_id"] for story in stories], tasks),
         "last_run": run,
         "health": health,

@@ -217,6 +217,14 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "analyser_version": ("Version of the analyser (includes the NER pipeline's name and version).",
                              "3f2a...+ner:core_web_sm-3.8.0"),
     }),
+    "label_tasks": ("Each label-scheme task's kind, recorded with its model: the views' `topics`, `stance` and "
+                    "`tone` columns read the newest task of kind `multi_label`, `single_label` and `per_entity`, "
+                    "whatever the scheme names it.", {
+        "name": ("The task's name in the label scheme (`labels.task`, `classifications.task`).", "stance_governance"),
+        "kind": ("`multi_label` (topics), `single_label` (stance) or `per_entity` (tone).", "single_label"),
+        "updated_at": ("When recorded (the model's creation time; '' for the shipped tasks seeded by the "
+                       "migration): the newest of a kind is read.", TS),
+    }),
     "models": ("Trained classifiers (one row per model version) with their model cards.", {
         "version": ("Model version, referenced by `classifications.model_version`.", "tone-2026.11.1"),
         "task": ("`topics`, `stance_governance` or `tone`.", "tone"),
@@ -295,8 +303,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "entities": ("Watched entities mentioned, comma-separated, sorted.", "hw_fire_authority,hwfrs,wm_pcc"),
         "bodies": ("Display names of the watched bodies mentioned, as a JSON array (facet by body name).",
                    '["HWFRS","PCC"]'),
-        "topics": ("Topics, comma-separated, sorted.", "governance"),
-        "stance": ("Stance on fire governance: favour, against, neutral or none.", "favour"),
+        "topics": ("Topics (the label scheme's multi-label task, see `label_tasks`), comma-separated, sorted.",
+                   "governance"),
+        "stance": ("Stance: the label of the scheme's single-label task (`label_tasks`); shipped scheme: on fire "
+                   "governance, favour, against, neutral or none.", "favour"),
         "tone": ("Tone per entity as a JSON object.", '{"hwfrs":"neutral","wm_pcc":"positive"}'),
         "uncertain": ("1 when any of its predicted labels is uncertain.", "0"),
         "topics_uncertain": ("Predicted topics the model is unsure of, comma-separated, sorted.", "finance"),

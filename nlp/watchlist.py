@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,7 @@ class Watchlist:
         return [entity.id for entity in self.entities]
 
 
+ENTITY_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviations", "region_terms", "holders",
                          "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
                          "area_names", "bare_area_names", "people", "display_name"})
@@ -205,7 +207,10 @@ def _parse_holders(raw: dict, where: str) -> tuple[Holder, ...]:
 def _parse_people(raw: dict, where: str) -> tuple[Person, ...]:
     people = []
     for item in raw.get("people", []):
-        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+        if not isinstance(item, dict):
+            raise WatchlistError(f"{where}: 'people' entries are tables such as {{name = \"...\", role = \"...\"}}, "
+                                 f"not {item!r}")
+        if not str(item.get("name", "")).strip():
             raise WatchlistError(f"{where}: person without a name")
         name = str(item["name"]).strip()
         _reject_unknown(item, PERSON_KEYS, f"{where}: person '{name}'")
@@ -239,6 +244,9 @@ def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
     if not isinstance(entity_id, str) or not entity_id.strip():
         raise WatchlistError(f"{file_label}: entity #{index + 1}: missing field 'id'")
     where = f"{file_label}: entity '{entity_id}'"
+    if not ENTITY_ID.fullmatch(entity_id):
+        raise WatchlistError(f"{where}: 'id' must be lower-case letters, digits, '_' or '-' (no spaces): it names "
+                             f"the body in the database, the label scheme and exports")
     _reject_unknown(raw, ENTITY_KEYS, where)
     for key in ("category", "governs"):
         if key in raw and not isinstance(raw[key], str):

@@ -73,6 +73,7 @@ def test_init_writes_copies_and_keeps_existing_ones(tmp_path):
     target = tmp_path / "conf"
     result = CliRunner().invoke(cli, ["init", str(target)])
     assert result.exit_code == 0, result.output
+    assert "next: edit them" in result.output and "cuttings doctor" in result.output
     for name in ("sources.toml", "watchlist.toml", "label_scheme.toml"):
         assert (target / name).read_bytes() == (REPO / "data" / name).read_bytes()
     (target / "watchlist.toml").write_text("# edited\n", encoding="utf-8")

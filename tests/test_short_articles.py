@@ -1,4 +1,4 @@
-"""Briefs: the word floor under which a page is "too short" is configuration (``[crawl]
+"""Briefs and cut-offs: the word floor under which a page is "too short" is configuration (``[crawl]
 min_article_words``, a source's ``min_words``), and a page rejected as too short is fetched
 again while it is new (a breaking-news stub grows into the story), never after."""
 from __future__ import annotations
@@ -72,3 +72,41 @@ def test_a_too_short_page_is_fetched_again_while_new_other_rejections_never():
     assert policy.skip_reason(stub, now) is None
     assert policy.skip_reason({**stub, "first_seen_at": old}, now) == "rejected"
     assert policy.skip_reason({**stub, "reject_reason": "tag/author page"}, now) == "rejected"
+
+
+def test_conditional_discovery_only_when_the_last_crawl_took_every_entry_this_one_would(tmp_path):
+    from cuttings import store
+    from cuttings.crawl import conditional_discovery
+    db = store.connect(tmp_path / "c.db")
+    assert conditional_discovery(db, "2026-12-05T00:00:00Z")   # no crawl yet: nothing saved
+    run = store.start_run(db, "crawl", since="2026-12-04T19:00:00Z")
+    db.execute("UPDATE crawl_runs SET status = 'ok' WHERE id = ?", [run])
+    assert conditional_discovery(db, "2026-12-05T19:00:00Z")   # the next night: a later cut-off
+    assert not conditional_discovery(db, "2026-01-01")         # an earlier one: read feeds in full
+    assert not conditional_discovery(db, None)                 # --since all
+    run = store.start_run(db, "crawl", since=None)
+    db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2999-01-01T00:00:00Z' WHERE id = ?", [run])
+    assert conditional_discovery(db, "2026-01-01")              # the last crawl took every entry
+    db.close()
+
+
+@pytest.mark.slow
+def test_an_earlier_since_than_the_last_crawls_reads_feeds_and_sitemaps_in_full(tmp_path):
+    """After a crawl with a cut-off, the feed's entries older than it were skipped; `--since all`
+    must not get a 304 for that feed (they would be lost for good)."""
+    from faultserver import FaultServer, run_crawl_cli
+    db_path = tmp_path / "quiet.db"
+    with FaultServer() as server:
+        sources = server.sources_toml(tmp_path / "sources.toml")
+        run_crawl_cli(db_path, sources, "quiet-news", since="2099-01-01")   # every entry too old
+        server.clear_log()
+        run_crawl_cli(db_path, sources, "quiet-news", since="2099-02-01")   # later: conditional
+        later = {r.path: r for r in server.requests if r.path == "/quiet/feed.xml"}
+        server.clear_log()
+        run_crawl_cli(db_path, sources, "quiet-news", since="all")
+        full = {r.path: r for r in server.requests if r.path == "/quiet/feed.xml"}
+    assert later["/quiet/feed.xml"].status == 304 and "if-none-match" in later["/quiet/feed.xml"].headers
+    assert full["/quiet/feed.xml"].status == 200 and "if-none-match" not in full["/quiet/feed.xml"].headers
+    import sqlite3
+    with sqlite3.connect(db_path) as check:
+        assert check.execute("SELECT count(*) FROM articles").fetchone()[0] == 10

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from cuttings import report, screenshots
+from cuttings import report, screenshots, store
 from nlp.scheme import load_scheme
 from tests.conftest import invoke_cli
 from tests.report_fixtures import NOW, article_id, build_sample_db
@@ -59,8 +59,10 @@ def team_home(tmp_path, monkeypatch, scheme: str = TEAM_SCHEME):
     return home
 
 
-def relabel(db, stance_task: str = "stance_closures", topics_task: str = "themes", tone_task: str = "tone_towards"):
-    """The sample database as the team's models and people would have labelled it: its task names and labels."""
+def relabel(db, stance_task: str = "stance_closures", topics_task: str = "themes", tone_task: str = "tone_towards",
+            record_kinds: bool = True):
+    """The sample database as the team's models and people would have labelled it: its task names and labels,
+    and (``record_kinds``) the kinds of its tasks recorded as its models' would be (``label_tasks``)."""
     for table in ("classifications", "labels"):
         for old, new in STANCE_MAP.items():
             db.execute(f"UPDATE {table} SET label = ? WHERE task = 'stance_governance' AND label = ?", [new, old])
@@ -76,6 +78,8 @@ def relabel(db, stance_task: str = "stance_closures", topics_task: str = "themes
         new_task = {"stance_governance": stance_task, "topics": topics_task, "tone": tone_task}[row["task"]]
         db.execute("UPDATE models SET task = ?, card_json = ? WHERE version = ?", [new_task, card, row["version"]])
     db.conn.commit()
+    if record_kinds:
+        store.record_label_tasks(db, {topics_task: "multi_label", stance_task: "single_label", tone_task: "per_entity"})
 
 
 @pytest.fixture()
@@ -254,4 +258,64 @@ def test_the_shipped_scheme_reads_as_before(tmp_path):
     assert "Stance on fire governance: favour 1, neutral 1, against 1." in text
     assert digest["stance"]["task"] == "stance_governance"
     assert report.legend(digest).startswith("Badges: topics; stance on fire governance; tone")
+    db.close()
+
+
+def test_the_views_read_the_teams_tasks_by_kind(team_db):
+    warn = article_id(team_db, "warn")
+    row = dict(next(team_db.query("SELECT stance, stance_uncertain, topics, tone FROM article_summary "
+                                  "WHERE article_id = ?", [warn])))
+    assert row["stance"] == "oppose" and row["topics"] == "closures,workforce"
+    assert json.loads(row["tone"]) == {"sfrs": "neutral", "wm_pcc": "negative"}
+    daily = {r["entity_id"]: r for r in team_db.query("SELECT * FROM entity_daily WHERE day = '2026-11-23'")}
+    assert daily["wm_pcc"]["tone_negative"] >= 1 and daily["wm_pcc"]["tone_rated"] == 1
+    # a person's topics replace every predicted topic of the team's multi-label task, as for `topics`
+    store.add_correction(team_db, warn, [("themes", "", "budget")], "ana")
+    assert [r[0] for r in team_db.execute("SELECT label FROM effective_labels WHERE article_id = ? AND task = 'themes'",
+                                          [warn])] == ["budget"]
+    store.add_correction(team_db, warn, [("themes", "", "closures")], "ana")
+    topics = team_db.execute("SELECT topics FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0]
+    assert topics == "budget,closures"
+    # the newest task of a kind is the one read: the shipped names again once their models are newer
+    store.record_label_tasks(team_db, {"stance_governance": "single_label"}, at="2999-01-01T00:00:00Z")
+    assert team_db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] is None
+
+
+def test_a_models_card_records_its_tasks_kind(tmp_path):
+    db = store.connect(tmp_path / "c.db")
+    assert dict(db.execute("SELECT name, kind FROM label_tasks").fetchall()) == {
+        "topics": "multi_label", "stance_governance": "single_label", "tone": "per_entity"}
+    store.record_model(db, {"model_version": "stance_closures-1", "task": "stance_closures", "kind": "single_label",
+                            "labels": ["support", "oppose"], "created_at": "2026-12-01T00:00:00Z"}, "m.skops")
+    read = db.execute("SELECT name FROM label_tasks WHERE kind = 'single_label' "
+                      "ORDER BY updated_at DESC, name LIMIT 1").fetchone()[0]
+    assert read == "stance_closures"
+    db.close()
+
+
+def test_a_database_made_before_label_tasks_reads_its_models_kinds_when_upgraded(tmp_path):
+    """m013 on a database whose models were trained to another scheme: their cards' kinds are recorded,
+    so article_summary.stance reads the team's stance task at once."""
+    path = tmp_path / "old.db"
+    db = build_sample_db(path)
+    relabel(db, record_kinds=False)
+    for name in ("entity_daily", "article_summary", "effective_labels"):
+        db.execute(f"DROP VIEW {name}")
+    db.execute(f"CREATE VIEW effective_labels AS {store.schema._VIEWS['effective_labels']}")
+    for name in ("article_summary", "entity_daily"):
+        db.execute(f"CREATE VIEW {name} AS {store.schema._VIEWS_V9[name]}")
+    db.execute("DROP TABLE label_tasks")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm013_label_tasks'")
+    for version, task, kind in (("s-1", "stance_closures", "single_label"), ("t-1", "themes", "multi_label")):
+        db.execute("INSERT INTO models (version, task, path, card_json, created_at) VALUES (?, ?, '', ?, ?)",
+                   [version, task, json.dumps({"task": task, "kind": kind}), "2026-12-01T00:00:00Z"])
+    db.conn.commit()
+    warn = article_id(db, "warn")
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] is None
+    db.close()
+    db = store.connect(path)
+    assert db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone() == (
+        "oppose", "closures,workforce")
+    kinds = dict(db.execute("SELECT name, kind FROM label_tasks").fetchall())
+    assert kinds["stance_closures"] == "single_label" and kinds["stance_governance"] == "single_label"
     db.close()

@@ -56,6 +56,11 @@ def test_version_depends_on_file_bytes(tmp_path):
     ("title = 'no entities'\n", "watchlist.toml: no [[entity]] entries"),
     (VALID_ENTITY + 'area_names = ["Shropshire"]\nbare_area_names = ["Salop"]\n',
      "watchlist.toml: entity 'sfrs': bare_area_names: 'Salop' is not one of its area_names"),
+    (VALID_ENTITY.replace('id = "sfrs"', 'id = "dc police"'),
+     "watchlist.toml: entity 'dc police': 'id' must be lower-case letters, digits, '_' or '-' (no spaces)"),
+    (VALID_ENTITY + 'people = ["Rachel Penrose"]\n',
+     "watchlist.toml: entity 'sfrs': 'people' entries are tables such as {name = \"...\", role = \"...\"}, "
+     "not 'Rachel Penrose'"),
 ])
 def test_malformed_watchlists_are_refused_with_one_line(tmp_path, text, message):
     with pytest.raises(WatchlistError) as error:

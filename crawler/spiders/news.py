@@ -95,12 +95,15 @@ class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(self, sources=None, db=None, run_id=None, since=None, crawl_settings=None,
-                 extract_workers=None, **kwargs):
+                 extract_workers=None, conditional_discovery=True, **kwargs):
         super().__init__(**kwargs)
         self.sources = list(sources or [])
         self.db = db
         self.run_id = run_id
         self.since = since
+        # False: fetch feeds and sitemaps in full, ignoring their stored validators (an earlier
+        # cut-off than the runs that saved them: their entries older than that were skipped)
+        self.conditional_discovery = conditional_discovery
         self.crawl_settings = crawl_settings
         self.extract_workers = extract_workers
         self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))

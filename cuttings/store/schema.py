@@ -713,3 +713,60 @@ def m012_speaker_names(db: Database) -> None:
     db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V12['speaker_names']}")
     db.execute("DROP VIEW IF EXISTS most_quoted")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V12['most_quoted']}")
+
+
+# The label scheme's tasks by kind (issue: another team's stance task): the views read "the topics task",
+# "the stance task" and "the tone task" by kind, not by the shipped names, so a scheme whose single-label
+# task is `stance_closures` fills article_summary.stance. label_tasks is written when a model is recorded
+# (its card's kind: store.record_model) or by store.record_label_tasks; a kind's newest row is the one read.
+# Seeded with the shipped scheme's tasks (and the kinds of models already recorded), so a database that
+# never saw another scheme reads as before.
+_LABEL_TASK_KINDS = ("multi_label", "single_label", "per_entity")
+_TASK_OF_KIND = {kind: f"(SELECT name FROM label_tasks WHERE kind = '{kind}' ORDER BY updated_at DESC, name LIMIT 1)"
+                 for kind in _LABEL_TASK_KINDS}
+_MULTI_LABEL_TASKS = "(SELECT name FROM label_tasks WHERE kind = 'multi_label')"
+
+
+def _by_kind(sql: str, replacements: list[tuple[str, str, int]]) -> str:
+    for old, new, count in replacements:
+        assert sql.count(old) == count, (old, sql.count(old))
+        sql = sql.replace(old, new)
+    return sql
+
+
+_VIEWS_V13 = {
+    "effective_labels": _by_kind(_VIEWS["effective_labels"], [
+        ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {_MULTI_LABEL_TASKS} THEN", 1),
+        ("(c.task = 'topics' OR", f"(c.task IN {_MULTI_LABEL_TASKS} OR", 1)]),
+    "article_summary": _by_kind(_VIEWS_V9["article_summary"], [
+        ("e.task = 'topics'", f"e.task = {_TASK_OF_KIND['multi_label']}", 2),
+        ("e.task = 'stance_governance'", f"e.task = {_TASK_OF_KIND['single_label']}", 2),
+        ("e.task = 'tone'", f"e.task = {_TASK_OF_KIND['per_entity']}", 2)]),
+    "entity_daily": _by_kind(_VIEWS_V9["entity_daily"], [
+        ("c.task = 'tone'", f"c.task = {_TASK_OF_KIND['per_entity']}", 1),
+        ("l.task = 'tone'", f"l.task = {_TASK_OF_KIND['per_entity']}", 1),
+        ("st.task = 'stance_governance'", f"st.task = {_TASK_OF_KIND['single_label']}", 1),
+        ("tn.task = 'tone'", f"tn.task = {_TASK_OF_KIND['per_entity']}", 1)]),
+}
+
+
+@migrations()
+def m013_label_tasks(db: Database) -> None:
+    """label_tasks: each label-scheme task's kind; effective_labels, article_summary and entity_daily
+    read the topics, stance and tone tasks by kind instead of by the shipped names."""
+    kinds = ", ".join(f"'{kind}'" for kind in _LABEL_TASK_KINDS)
+    db.execute(f"""CREATE TABLE label_tasks (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ({kinds})),
+        updated_at TEXT NOT NULL
+    )""")
+    db.execute("INSERT INTO label_tasks (name, kind, updated_at) VALUES ('topics', 'multi_label', ''), "
+               "('stance_governance', 'single_label', ''), ('tone', 'per_entity', '')")
+    db.execute("INSERT INTO label_tasks (name, kind, updated_at) "
+               "SELECT task, json_extract(card_json, '$.kind'), max(created_at) FROM models "
+               "WHERE json_valid(card_json) AND json_extract(card_json, '$.kind') IN (" + kinds + ") GROUP BY task "
+               "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, updated_at = excluded.updated_at")
+    for name in ("entity_daily", "article_summary", "effective_labels"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("effective_labels", "article_summary", "entity_daily"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V13[name]}")

@@ -1,0 +1,80 @@
+"""How much reading the label tasks by kind (migration m013, ``label_tasks``) costs the analyst views:
+a full scan of ``article_summary`` over N synthetic stories (four predicted labels each), with the
+views by kind (m013) and by the shipped task names (m012's definitions), alternated in one run.
+
+    PYTHONPATH=. python bench/summary_view.py --stories 5000 --repeat 5
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cuttings import store  # noqa: E402
+from cuttings.store import schema  # noqa: E402
+
+VIEWS = ("effective_labels", "article_summary", "entity_daily")
+
+
+def fill(db, stories: int) -> None:
+    rng = random.Random(0)
+    db.execute("INSERT INTO sources (id, name) VALUES ('s', 'S')")
+    stamp = "2026-11-01T00:00:00Z"
+    db.conn.executemany(
+        "INSERT INTO articles (id, url, canonical_url, source_id, title, published_at, first_seen_at, last_seen_at, "
+        "body, content_hash) VALUES (?, ?, ?, 's', ?, ?, ?, ?, 'body', 'h')",
+        [(i, f"https://x/{i}", f"https://x/{i}", f"Story {i}", stamp, stamp, stamp) for i in range(1, stories + 1)])
+    rows = []
+    for i in range(1, stories + 1):
+        rows += [(i, "topics", "", "finance"), (i, "topics", "", "incident"),
+                 (i, "stance_governance", "", rng.choice(["favour", "against", "neutral", "none"])),
+                 (i, "tone", "hwfrs", rng.choice(["positive", "negative", "neutral"]))]
+    db.conn.executemany("INSERT INTO classifications (article_id, task, target, label, probability, model_version, "
+                        "created_at) VALUES (?, ?, ?, ?, 0.9, 'm', ?)", [(*row, stamp) for row in rows])
+    db.conn.commit()
+
+
+def use(db, definitions: dict[str, str]) -> None:
+    for name in reversed(VIEWS):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in VIEWS:
+        db.execute(f"CREATE VIEW {name} AS {definitions[name]}")
+
+
+def scan(db) -> float:
+    started = time.perf_counter()
+    db.execute("SELECT * FROM article_summary").fetchall()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    variants = {"by kind (m013)": schema._VIEWS_V13,
+                "by name (m012)": {"effective_labels": schema._VIEWS["effective_labels"],
+                                   "article_summary": schema._VIEWS_V9["article_summary"],
+                                   "entity_daily": schema._VIEWS_V9["entity_daily"]}}
+    with tempfile.TemporaryDirectory() as directory:
+        db = store.connect(Path(directory) / "bench.db")
+        fill(db, args.stories)
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(args.repeat):
+            for name, definitions in variants.items():
+                use(db, definitions)
+                times[name].append(scan(db))
+        for name, values in times.items():
+            print(f"{name}: article_summary, {args.stories} stories: median {1000 * statistics.median(values):.0f} ms "
+                  f"(min {1000 * min(values):.0f}, max {1000 * max(values):.0f}, {args.repeat} runs)")
+        db.close()
+
+
+if __name__ == "__main__":
+    main()
