@@ -180,7 +180,9 @@ def test_export_filters_by_the_teams_stance_labels(team_db, tmp_path):
     out = tmp_path / "oppose.jsonl"
     result = invoke_cli("--db", path, "export", "--stance", "oppose", "--out", str(out))
     assert result.returncode == 0, result.stderr.decode()
-    titles = {json.loads(line)["title"] for line in out.read_text(encoding="utf-8").splitlines()}
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {row["stance"] for row in exported} == {"oppose"}  # the column reads the team's task (label_tasks)
+    titles = {row["title"] for row in exported}
     expected = {row[0] for row in team_db.execute(
         "SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
         "WHERE a.duplicate_of IS NULL AND e.task = 'stance_closures' AND e.label = 'oppose'")}
