@@ -29,3 +29,4 @@ class ArticleItem(scrapy.Item):
     reject_reason = scrapy.Field()
     extracted_canonical = scrapy.Field()
     fingerprint = scrapy.Field()    # MinHash of the body (bytes), computed in the extraction worker
+    rechecked = scrapy.Field()      # a page rejected as too short before, fetched again while new

@@ -199,6 +199,8 @@ class IncrementalMiddleware:
                 spider.budget_hit(source.id, "budget_pages", request.url,
                                   f"page budget of {spider.max_pages} per run reached: further pages skipped")
             raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
+        if state is not None and state["kind"] == "rejected":
+            request.meta["stub_recheck"] = True   # its rejection again is not news (RejectNonArticlesPipeline)
         if state is not None and state["kind"] in ("article", "rejected"):
             request.headers.update(self.policy.conditional_headers(state.get("etag"), state.get("last_modified")))
             stats.inc_value("cuttings/revisits")

@@ -57,8 +57,11 @@ class RejectNonArticlesPipeline(_StorePipeline):
         if item.get("is_article") and (item.get("body") or "").strip():
             return item
         reason = item.get("reject_reason") or "no article body"
-        spider.crawler.stats.inc_value("cuttings/pages_rejected")
-        spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/pages_rejected")
+        # a stub rejected before, checked again while new (IncrementalPolicy), is not a new rejection:
+        # counted apart, so a crawl that finds only stored stories and unchanged stubs stays healthy
+        counter = "stubs_rechecked" if item.get("rechecked") else "pages_rejected"
+        spider.crawler.stats.inc_value(f"cuttings/{counter}")
+        spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/{counter}")
         if self.db is not None:
             store.record_fetch(self.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
                                kind="rejected", found_by=item.get("found_by"), http_status=item.get("http_status"),

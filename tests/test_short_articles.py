@@ -110,3 +110,30 @@ def test_an_earlier_since_than_the_last_crawls_reads_feeds_and_sitemaps_in_full(
     import sqlite3
     with sqlite3.connect(db_path) as check:
         assert check.execute("SELECT count(*) FROM articles").fetchone()[0] == 10
+
+
+def test_a_stub_checked_again_is_counted_apart_from_new_rejections(tmp_path):
+    """The digest flags an outlet that stored nothing while rejecting pages; a known stub rejected
+    again while it is checked for growth is no such sign (a second `make demo` stays healthy)."""
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import ArticleItem
+    from crawler.pipelines import RejectNonArticlesPipeline
+    from cuttings import store
+    db = store.connect(tmp_path / "c.db")
+    store.sync_sources(db, _sources(tmp_path).sources)
+    crawler = get_crawler(NewsSpider)
+    crawler.spider = NewsSpider.from_crawler(crawler, db=db)
+    pipeline = RejectNonArticlesPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    for url, rechecked in (("https://brief.example/a/", False), ("https://brief.example/b/", True)):
+        with pytest.raises(DropItem):
+            pipeline.process_item(ArticleItem(url=url, fetched_url=url, source_id="brief-news", is_article=False,
+                                              body="Road closed.", reject_reason=TOO_SHORT, rechecked=rechecked))
+    stats = crawler.stats.get_stats()
+    assert stats["cuttings/source/brief-news/pages_rejected"] == 1
+    assert stats["cuttings/source/brief-news/stubs_rechecked"] == 1
+    kinds = {row["url"]: row["kind"] for row in db.query("SELECT url, kind FROM crawl_state")}
+    assert kinds == {"https://brief.example/a/": "rejected", "https://brief.example/b/": "rejected"}
+    db.close()

@@ -412,7 +412,8 @@ class NewsSpider(scrapy.Spider):
             language=fields.get("language"), description=fields.get("description"),
             section=fields.get("section"), paywalled=bool(fields.get("paywalled")),
             is_article=bool(fields.get("is_article")), reject_reason=fields.get("reject_reason"),
-            extracted_canonical=fields.get("canonical_url"), fingerprint=fields.get("fingerprint"))
+            extracted_canonical=fields.get("canonical_url"), fingerprint=fields.get("fingerprint"),
+            rechecked=bool(response.meta.get("stub_recheck")))
         yield item
 
     def on_error(self, failure):
