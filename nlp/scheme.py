@@ -7,7 +7,7 @@ topics, stance target or watched entities by editing that file only.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlp import packaged_data
@@ -222,7 +222,30 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
     version = data.get("version", 1)
     if not isinstance(version, int):
         raise SchemeError(f"{source}: version must be an integer")
+    if path.resolve() != DEFAULT_SCHEME_PATH.resolve():
+        tasks = _with_packaged_wording(tasks)
     return Scheme(path=source, version=version, entities=dict(entities), tasks=tasks)
+
+
+_WORDING = ("short_target", "shown", "attention")
+
+
+def _with_packaged_wording(tasks: dict[str, Task]) -> dict[str, Task]:
+    """A copy of the packaged scheme made before ``short_target``, ``shown`` and ``attention`` existed
+    (a home folder's ``label_scheme.toml`` from ``cuttings init``) words its stance as the packaged one
+    does: a single-label task with none of them, whose name and labels are the packaged task's, takes
+    the packaged task's."""
+    try:
+        packaged = load_scheme(DEFAULT_SCHEME_PATH).tasks
+    except SchemeError:
+        return tasks
+    result = dict(tasks)
+    for name, task in tasks.items():
+        shipped = packaged.get(name)
+        if (task.kind == "single_label" and shipped is not None and shipped.kind == task.kind
+                and shipped.labels == task.labels and not any(getattr(task, field) for field in _WORDING)):
+            result[name] = replace(task, **{field: getattr(shipped, field) for field in _WORDING})
+    return result
 
 
 def check_watched(scheme: Scheme, watched_ids, watchlist: str | Path = "the watchlist") -> None:

@@ -327,3 +327,21 @@ def test_a_database_made_before_label_tasks_reads_its_models_kinds_when_upgraded
     kinds = dict(db.execute("SELECT name, kind FROM label_tasks").fetchall())
     assert kinds["stance_closures"] == "single_label" and kinds["stance_governance"] == "single_label"
     db.close()
+
+
+def test_a_home_copy_of_the_scheme_from_before_the_wording_fields_words_the_digest_as_before(tmp_path, monkeypatch):
+    from cuttings import paths
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    old_copy = re.sub(r"(?m)^(short_target|shown|attention) = .*\n", "", packaged)
+    assert "short_target" not in old_copy.replace("#   short_target", "").split("[tasks.stance_governance]")[1]
+    team_home(tmp_path, monkeypatch, old_copy)
+    stance = report.report_tasks(report._label_tasks())["stance"]
+    assert (stance.heading, stance.counted) == ("fire governance", ("favour", "neutral", "against"))
+    db = build_sample_db(tmp_path / "old-copy.db")
+    text = report.render_markdown(report.build_digest(db, now=NOW), plain=True)
+    assert "Stance on fire governance: favour 1, neutral 1, against 1." in text
+    assert "Stance against on fire governance (checked): Fire chiefs warn over commissioner's plans" in text
+    db.close()
+    # the same copy with other labels is another team's: no packaged wording
+    other = load_scheme_text(tmp_path, old_copy.replace('"favour",   #', '"support",   #'))
+    assert other.task_of_kind("single_label").heading == "stance governance"
