@@ -589,8 +589,17 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         start = titled + 1   # "Councillor Stuart West": West is a surname here
     if start == end:
         return None, " ".join(words)
+    run = start
+    while run > 1 and words[run - 1].lower() in ("and", "&") and _is_capitalised(words[run - 2]):
+        # "for Devon and Somerset", "of Telford & Wrekin": the last word of a coordinated run of
+        # capitalised words starts no name; the run is one object
+        run -= 1
+        while run > 0 and _is_capitalised(words[run - 1]) and words[run - 1].lower() not in PREPOSITIONS_BEFORE_NAME:
+            run -= 1
     if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
-            _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:start - 1]):
+            _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:start - 1]) or (
+            run < start and 0 < run and words[run - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
+                _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:run - 1])):
         # "Director at Total Developments", "The flood warning for the River Teme": the capitalised run
         # is the object of a preposition, so the phrase is a role or a description, not a person.
         return None, " ".join(words)
@@ -611,10 +620,14 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     return " ".join(name_words), role
 
 
+POST_END = re.compile(r",|\s(?:of|for|at|with|from|in)\s")
+
+
 def _surname_after_post(name: str | None, role: str | None) -> bool:
     """Whether ``name`` is a lone surname written after a capitalised post ("Chief Fire Officer
     Penrose", "Station Manager Hughes", "Group Commander Lee"): a person, though one word."""
-    words, role_words = _words(name or ""), _words(role or "")
+    words = _words(name or "")
+    role_words = _words(POST_END.split(role or "", 1)[0])   # "Chief Fire Officer of DSFRS": the post
     return (len(words) == 1 and _is_capitalised(words[0]) and not words[0].isupper()
             and _bare(words[0]) not in NOT_NAME_WORDS and bool(role_words) and _is_capitalised(role_words[-1])
             and _bare(role_words[-1]) in RANK_TITLES | POST_ENDS)

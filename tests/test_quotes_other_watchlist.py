@@ -142,3 +142,22 @@ def test_without_the_flags_nothing_links_by_station_or_councillor():
 def test_a_category_flag_must_be_true_or_false():
     with pytest.raises(WatchlistError, match="'stations' must be true or false"):
         parse_watchlist(DEVON.replace("stations = true", 'stations = "yes"').encode(), "devon.toml")
+
+
+@pytest.mark.parametrize("places", ["Devon and Somerset", "Hereford and Worcester", "Telford & Wrekin"])
+def test_a_spokesperson_for_coordinated_places_is_the_speaker(devon, shipped, places):
+    for analyser in (devon, shipped):
+        speaker, role, _entity = only_quote(analyser, f'A spokesperson for {places} said: {SAID}')
+        assert (speaker, role) == ("A spokesperson", f"A spokesperson for {places}")
+
+
+@pytest.mark.parametrize("phrase", ["A spokesperson for Devon and Somerset", "The chief officer of Telford & Wrekin",
+                                    "A statement from Jane Smith and Tom Brown"])
+def test_the_last_word_of_a_coordinated_object_starts_no_name(phrase):
+    assert split_name_role(phrase) == (None, phrase)
+
+
+def test_a_spokesperson_for_the_watched_service_speaks_for_it(devon):
+    text = f'A spokesperson for Devon and Somerset Fire and Rescue said: {SAID}'
+    assert only_quote(devon, text) == (
+        "A spokesperson", "A spokesperson for Devon and Somerset Fire and Rescue", "dsfrs")
