@@ -240,9 +240,14 @@ def test_story_page_forms_use_the_teams_scheme(tmp_path, monkeypatch):
         assert options == ["support", "oppose", "neutral", "none"]
         assert 'value="closures"' in page and 'value="governance"' not in page
         token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
+        with sqlite3.connect(path) as conn:   # as if the team's tasks were recorded long ago
+            conn.execute("UPDATE label_tasks SET updated_at = '2000-01-01T00:00:00Z' WHERE name = 'stance_closures'")
         form = {"what": "stance", "stance": "support", "annotator": "team-test", "csrftoken": token}
         status, after = _open(base + correct, urllib.parse.urlencode(form).encode(), opener)
         assert status == 200 and "support (checked)" in after
+        with sqlite3.connect(path) as conn:   # a correction records the scheme's kinds, as `cuttings label` does
+            assert conn.execute("SELECT kind, updated_at > '2000-01-01T00:00:00Z' FROM label_tasks "
+                                "WHERE name = 'stance_closures'").fetchone() == ("single_label", 1)
         # a scheme that cannot be read: the page says so instead of dropping the forms silently
         (home / "label_scheme.toml").write_text("[tasks\n", encoding="utf-8")
         status, page = _open(base + story, opener=opener)
