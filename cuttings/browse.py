@@ -364,7 +364,13 @@ async def correct(datasette, request):
         from sqlite_utils import Database
 
         from cuttings import store
-        return store.add_correction(Database(conn), context["original_id"], rows, annotator[:200])
+        database = Database(conn)
+        count = store.add_correction(database, context["original_id"], rows, annotator[:200])
+        # the views read the scheme's own tasks from its first labels on (as `cuttings label` records)
+        kinds = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}
+        store.record_label_tasks(database, {name: kinds[role] for role, name in
+                                            (context["scheme"].get("tasks") or {}).items() if name and role in kinds})
+        return count
 
     count = await db.execute_write_fn(write, block=True)
     datasette.add_message(request, f"Saved {count} correction{'s' if count != 1 else ''} as {annotator}",

@@ -483,6 +483,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
         console.print(Text("nothing to label: every story has a human label for "
                            + ", ".join(t.name for t in tasks)))
         return summary
+    record_scheme_tasks(db, tasks)   # the labels given now are this scheme's
     precedents = Precedents.load(db, tasks)
     prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
@@ -754,4 +755,12 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
             summary.articles_changed += 1
             summary.labels_added += len(rows)
+        if summary.labels_added:
+            record_scheme_tasks(db, tasks.values())
     return summary
+
+
+def record_scheme_tasks(db, tasks: Iterable[Task]) -> None:
+    """The label scheme's task kinds in ``label_tasks``: the views read a team's own topics, stance
+    and tone tasks from its first labels on, before any model is trained on them."""
+    store.record_label_tasks(db, {task.name: task.kind for task in tasks})

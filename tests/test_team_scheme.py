@@ -240,9 +240,14 @@ def test_story_page_forms_use_the_teams_scheme(tmp_path, monkeypatch):
         assert options == ["support", "oppose", "neutral", "none"]
         assert 'value="closures"' in page and 'value="governance"' not in page
         token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
+        with sqlite3.connect(path) as conn:   # as if the team's tasks were recorded long ago
+            conn.execute("UPDATE label_tasks SET updated_at = '2000-01-01T00:00:00Z' WHERE name = 'stance_closures'")
         form = {"what": "stance", "stance": "support", "annotator": "team-test", "csrftoken": token}
         status, after = _open(base + correct, urllib.parse.urlencode(form).encode(), opener)
         assert status == 200 and "support (checked)" in after
+        with sqlite3.connect(path) as conn:   # a correction records the scheme's kinds, as `cuttings label` does
+            assert conn.execute("SELECT kind, updated_at > '2000-01-01T00:00:00Z' FROM label_tasks "
+                                "WHERE name = 'stance_closures'").fetchone() == ("single_label", 1)
         # a scheme that cannot be read: the page says so instead of dropping the forms silently
         (home / "label_scheme.toml").write_text("[tasks\n", encoding="utf-8")
         status, page = _open(base + story, opener=opener)
@@ -345,3 +350,25 @@ def test_a_home_copy_of_the_scheme_from_before_the_wording_fields_words_the_dige
     # the same copy with other labels is another team's: no packaged wording
     other = load_scheme_text(tmp_path, old_copy.replace('"favour",   #', '"support",   #'))
     assert other.task_of_kind("single_label").heading == "stance governance"
+
+
+def test_a_teams_first_labels_make_the_views_read_its_tasks_before_any_model(tmp_path, monkeypatch):
+    """A team labels by hand before it has trained anything: the views read its stance task from
+    its labels on (label --import records the scheme's kinds, as the labelling screen does)."""
+    from cuttings import labelling
+    team_home(tmp_path, monkeypatch)
+    db = build_sample_db(tmp_path / "team.db")
+    db.execute("DELETE FROM models")
+    db.conn.commit()
+    warn = article_id(db, "warn")
+    url = db.execute("SELECT canonical_url FROM articles WHERE id = ?", [warn]).fetchone()[0]
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps({"url": url, "stance_closures": "oppose", "themes": ["closures"]}) + "\n",
+                    encoding="utf-8")
+    tasks = labelling.load_label_tasks()
+    assert "stance_closures" in tasks
+    summary = labelling.import_labels(db, path, tasks, "ana")
+    assert summary.labels_added == 2
+    row = db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone()
+    assert tuple(row) == ("oppose", "closures")
+    db.close()
