@@ -161,3 +161,13 @@ def test_a_spokesperson_for_the_watched_service_speaks_for_it(devon):
     text = f'A spokesperson for Devon and Somerset Fire and Rescue said: {SAID}'
     assert only_quote(devon, text) == (
         "A spokesperson", "A spokesperson for Devon and Somerset Fire and Rescue", "dsfrs")
+
+
+@pytest.mark.parametrize("text", [
+    f'A DSFRS spokesperson said: {SAID}',
+    f'A DSFRS spokesperson said the fire was out. It added: {SAID}',
+    f'A DSFRS spokesperson said the fire was out.\n\nHe said: {SAID}',
+])
+def test_a_spokesperson_speaker_has_no_role_repeating_it(devon, text):
+    # the story page cites "speaker, role": "A DSFRS spokesperson, A DSFRS spokesperson" was the defect
+    assert only_quote(devon, text) == ("A DSFRS spokesperson", None, "dsfrs")
