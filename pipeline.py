@@ -427,7 +427,11 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
         fail(str(exc))
     if db is not None:
         for card in cards:
-            store.record_model(db, card, str(out / f"{card['task']}.skops"))
+            store.record_model(db, card, str(out / f"{card['task']}.skops"), record_kind=False)
+        # the scheme's topics, stance and tone tasks: with two tasks of a kind, the views read the
+        # one the digest and exports read (the first in the scheme), not the last one trained
+        from cuttings.labelling import record_scheme_tasks
+        record_scheme_tasks(db, dict(scheme.tasks))
     return cards
 
 

@@ -35,7 +35,7 @@ from rich.text import Text
 from cuttings import paths, store
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
-from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme
+from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
 
 REJECTED = "__rejected__"
 
@@ -483,7 +483,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
         console.print(Text("nothing to label: every story has a human label for "
                            + ", ".join(t.name for t in tasks)))
         return summary
-    record_scheme_tasks(db, tasks)   # the labels given now are this scheme's
+    record_scheme_tasks(db)   # the labels given now are this scheme's
     precedents = Precedents.load(db, tasks)
     prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
@@ -566,7 +566,13 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
             elif not target:
                 flags[label] = True
         elif label not in task.labels or task.kind == "per_entity" and target not in task.entities:
-            continue   # a label or body the scheme no longer has (labels_outside_scheme)
+            # a label or body the scheme no longer has (labels_outside_scheme): it supersedes the
+            # labels before it, and is left out
+            if task.kind == "per_entity":
+                rec.get(task_name, {}).pop(target, None)
+            else:
+                rec.pop(task_name, None)
+            continue
         elif task.kind == "per_entity":
             rec.setdefault(task_name, {})[target] = label
         else:
@@ -612,21 +618,36 @@ def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
 
 
 def labels_outside_scheme(db, tasks: dict[str, Task]) -> dict[int, dict[str, list[str]]]:
-    """Human labels the scheme does not have (a topic or task since removed from it, a tone for a
-    body it no longer rates), per article: ``{task: [label, or "entity=label" for per-entity]}``, in
-    the order they were given. They stay in the database; :func:`export_labels` carries them."""
+    """Current human labels the scheme does not have (a topic or task since removed from it, a tone
+    for a body it no longer rates), per article: ``{task: [label, or "entity=label" for per-entity]}``.
+    Current as :func:`human_labels` reads them: the latest of a single-label or per-entity task's
+    (body's) labels, a topic not rejected since. They stay in the database; :func:`export_labels`
+    carries them."""
     from cuttings.store.labels import QUOTE_TASKS
-    outside: dict[int, dict[str, list[str]]] = {}
-    rows = db.execute("SELECT article_id, task, target, label FROM labels WHERE label != ? ORDER BY id", [REJECTED])
-    for article_id, task_name, target, label in rows:
+    latest: dict[tuple[int, str, str], str] = {}          # single-label / per-entity: the latest label
+    given: dict[tuple[int, str], dict[str, bool]] = {}    # topics (and unknown tasks): given, not rejected
+    for article_id, task_name, target, label in db.execute(
+            "SELECT article_id, task, target, label FROM labels ORDER BY id"):
         task = tasks.get(task_name)
-        if task_name in QUOTE_TASKS or (task is not None and label in task.labels and (
-                task.kind != "per_entity" or target in task.entities)):
+        if task_name in QUOTE_TASKS:
             continue
-        value = f"{target}={label}" if target else label   # a per-entity label's target is its body
-        kept = outside.setdefault(article_id, {}).setdefault(task_name, [])
-        if value not in kept:
-            kept.append(value)
+        if task is not None and task.kind != "multi_label" or task is None and target and label != REJECTED:
+            latest[(article_id, task_name, target or "")] = label   # (a removed task's labels of a body too)
+        elif label == REJECTED:
+            given.setdefault((article_id, task_name), {})[target] = False
+        elif not target:
+            given.setdefault((article_id, task_name), {})[label] = True
+    outside: dict[int, dict[str, list[str]]] = {}
+    for (article_id, task_name, target), label in latest.items():
+        task = tasks.get(task_name)
+        if label != REJECTED and (task is None or label not in task.labels
+                                  or task.kind == "per_entity" and target not in task.entities):
+            outside.setdefault(article_id, {}).setdefault(task_name, []).append(f"{target}={label}" if target else label)
+    for (article_id, task_name), flags in given.items():
+        task = tasks.get(task_name)
+        gone = [label for label, kept in flags.items() if kept and (task is None or label not in task.labels)]
+        if gone:
+            outside.setdefault(article_id, {}).setdefault(task_name, []).extend(gone)
     return outside
 
 
@@ -756,11 +777,15 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             summary.articles_changed += 1
             summary.labels_added += len(rows)
         if summary.labels_added:
-            record_scheme_tasks(db, tasks.values())
+            record_scheme_tasks(db, tasks)
     return summary
 
 
-def record_scheme_tasks(db, tasks: Iterable[Task]) -> None:
-    """The label scheme's task kinds in ``label_tasks``: the views read a team's own topics, stance
-    and tone tasks from its first labels on, before any model is trained on them."""
-    store.record_label_tasks(db, {task.name: task.kind for task in tasks})
+def record_scheme_tasks(db, tasks: dict[str, Task] | None = None) -> None:
+    """The label scheme's topics, stance and tone tasks (``task_of_kind``: the first of each kind,
+    the ones reports, exports and forms read) in ``label_tasks``, so the views read the same tasks,
+    from a team's first labels on, before any model is trained on them. ``tasks``: the whole
+    scheme's (default: the user's label scheme)."""
+    tasks = tasks if tasks is not None else load_label_tasks()
+    roles = [task_of_kind(tasks, kind) for kind in ("multi_label", "single_label", "per_entity")]
+    store.record_label_tasks(db, {task.name: task.kind for task in roles if task is not None})

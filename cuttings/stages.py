@@ -209,9 +209,15 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 def record_models(db, classifier) -> None:
     """Record the classifier's model cards in ``models`` (idempotent), so that every stored
     classification's ``model_version`` points at a row, whichever command classified it."""
+    from cuttings.labelling import LabellingError, record_scheme_tasks
     directory = getattr(classifier, "models_dir", None)
     for task, card in sorted(classifier.cards.items()):
-        store.record_model(db, card, str(Path(directory) / f"{task}.skops") if directory else "")
+        store.record_model(db, card, str(Path(directory) / f"{task}.skops") if directory else "", record_kind=False)
+    try:   # the views read the tasks the digest and exports read: the user's scheme's of each kind
+        record_scheme_tasks(db)
+    except LabellingError:   # a scheme that does not parse is doctor's to report: the models' own kinds
+        store.record_label_tasks(db, {card["task"]: card["kind"] for card in classifier.cards.values()
+                                      if card.get("kind")})
 
 
 def models_dir(path: str | Path | None = None) -> Path:

@@ -441,6 +441,24 @@ def test_export_keeps_labels_the_scheme_no_longer_has(db, db_path, tmp_path):
     assert "3 labels are not in the label scheme" in result.stderr and "outside_scheme" in result.stderr
 
 
+def test_a_label_outside_the_scheme_supersedes_the_one_before_it(db, tmp_path):
+    """A person changed favour to mixed, and mixed was later removed from the scheme: training and the
+    export get no stance for that story (not the superseded favour); a topic given then rejected is
+    not counted as outside the scheme."""
+    ids = ids_of(db)
+    store.add_labels(db, [(ids["middling"], "stance_governance", "", "favour", "ana"),
+                          (ids["middling"], "stance_governance", "", "mixed", "ana"),
+                          (ids["middling"], "tone", "sfrs", "positive", "ana"),
+                          (ids["middling"], "tone", "sfrs", "glowing", "ana"),
+                          (ids["middling"], "topics", "", "incident", "ana"),
+                          (ids["middling"], "topics", "", "policing", "ana"),
+                          (ids["middling"], "topics", "policing", labelling.REJECTED, "ana")])
+    labels = labelling.human_labels(db, TASKS)[ids["middling"]]
+    assert "stance_governance" not in labels and labels.get("tone", {}) == {} and labels["topics"] == ["incident"]
+    assert labelling.labels_outside_scheme(db, TASKS)[ids["middling"]] == {
+        "stance_governance": ["mixed"], "tone": ["sfrs=glowing"]}
+
+
 def test_import_reads_json_lines_split_on_newlines_only(db, tmp_path):
     """A body with U+2028 or U+0085 (legal unescaped in JSON), a byte-order mark and CRLF line ends:
     the file still imports, as it was exported."""

@@ -372,3 +372,26 @@ def test_a_teams_first_labels_make_the_views_read_its_tasks_before_any_model(tmp
     row = db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone()
     assert tuple(row) == ("oppose", "closures")
     db.close()
+
+
+def test_with_two_tasks_of_a_kind_the_views_read_the_one_the_digest_reads(tmp_path, monkeypatch):
+    """The first single-label task in the scheme is the stance the digest, exports and forms read; the
+    views read the same one, not the alphabetically first or the last one labelled or trained."""
+    from cuttings import labelling
+    scheme = TEAM_SCHEME + ('\n[tasks.accuracy]\nkind = "single_label"\nlabels = ["accurate", "inaccurate"]\n'
+                            'uncertain_below = 0.5\n')
+    team_home(tmp_path, monkeypatch, scheme)
+    db = build_sample_db(tmp_path / "team.db")
+    warn = article_id(db, "warn")
+    url = db.execute("SELECT canonical_url FROM articles WHERE id = ?", [warn]).fetchone()[0]
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps({"url": url, "stance_closures": "oppose", "accuracy": "inaccurate"}) + "\n",
+                    encoding="utf-8")
+    labelling.import_labels(db, path, labelling.load_label_tasks(), "ana")
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "oppose"
+    from cuttings.stages import record_models   # as classify records its models, whatever their order
+    card = {"model_version": "accuracy-1", "task": "accuracy", "kind": "single_label", "labels": [],
+            "created_at": "2999-01-01T00:00:00Z"}
+    record_models(db, type("Models", (), {"cards": {"accuracy": card}})())
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "oppose"
+    db.close()

@@ -24,9 +24,10 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
             "kind = excluded.kind, updated_at = max(label_tasks.updated_at, excluded.updated_at)", rows)
 
 
-def record_model(db: Database, card: dict, path: str) -> None:
-    """Record a trained model and its card; the card's ``kind`` is recorded as its task's (``label_tasks``)."""
-    if card.get("kind") in TASK_KINDS:
+def record_model(db: Database, card: dict, path: str, record_kind: bool = True) -> None:
+    """Record a trained model and its card; the card's ``kind`` is recorded as its task's (``label_tasks``)
+    unless ``record_kind`` is false (``cuttings train`` records the scheme's tasks of each kind itself)."""
+    if record_kind and card.get("kind") in TASK_KINDS:
         record_label_tasks(db, {card["task"]: card["kind"]}, card.get("created_at") or utcnow())
     with db.atomic():
         db.execute(
