@@ -810,6 +810,7 @@ class QuoteAttributor:
         self.everyone = _people_index(watchlist, None)
         self.full_names, self.role_patterns = _watchlist_tables(watchlist)
         self.governs = _governs(watchlist)   # entity id -> the entity it governs (read only)
+        self.place_words = _place_words(watchlist)   # the watchlist's words of places and bodies
         self.mentions = sorted(mentions, key=lambda mention: mention["start_char"])
         self.mention_starts = [mention["start_char"] for mention in self.mentions]
         self.watchlist = watchlist
@@ -1282,6 +1283,14 @@ class QuoteAttributor:
             return person
         return subject_name, subject[0]
 
+    def _only_places(self, name: str) -> bool:
+        """Whether ``name``, read as a person's ("Devon Somerset"), is made of the watchlist's words
+        of places and bodies (with NOT_NAME_WORDS, which hold the shipped watchlist's places)."""
+        words = _words(name)
+        return (person_key(name) is not None and words[0].lower().rstrip(".") not in TITLES
+                and any(_bare(word) in self.place_words for word in words)
+                and all(_bare(word) in self.place_words or _bare(word) in NOT_NAME_WORDS for word in words))
+
     def _complete_name(self, name: str, before: int) -> str:
         """A lone first name or surname completed from a fuller form earlier in the text."""
         if len(name.split()) != 1:
@@ -1640,8 +1649,8 @@ class QuoteAttributor:
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
                 document = False
-                if speaker.name is not None and not is_speaker_name(speaker.name) and not (
-                        _surname_after_post(speaker.name, speaker.role)):
+                if speaker.name is not None and (not is_speaker_name(speaker.name) and not (
+                        _surname_after_post(speaker.name, speaker.role)) or self._only_places(speaker.name)):
                     document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
@@ -1786,6 +1795,30 @@ def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
 # "Ellesmere Fire Station", "Craven Arms fire station", "Ludlow station": a place, then the station.
 STATION = re.compile(r"(?P<place>(?:[A-Z][\w'\u2019-]*\s+){1,3}?)(?:[Ff]ire\s+)?[Ss]tation\b")
 _STATION_PLACES: dict[tuple[int, str], dict[str, str]] = {}
+
+
+_PLACE_WORDS: dict[tuple[int, str], frozenset[str]] = {}
+
+
+def _place_words(watchlist) -> frozenset[str]:
+    """The capitalised words of the watchlist's places and bodies (``area_names``,
+    ``bare_area_names``, ``region_terms``, names, aliases), lowercase: like the West Mercia words
+    of NOT_NAME_WORDS, no part of a person's name ("Devon Somerset said" names nobody). Given
+    names ("Devon", ``given_names``) and the words of the watchlist's people stay names, and a
+    given name still makes the word after it a surname ("Jane Castle")."""
+    if watchlist is None:
+        return frozenset()
+    key = (id(watchlist), watchlist.version)
+    if key not in _PLACE_WORDS:
+        people_words = {word.lower() for entity in watchlist.entities
+                        for person in (*getattr(entity, "people", ()), *getattr(entity, "holders", ()))
+                        for word in _words(person.name)}
+        words = {_bare(word) for entity in watchlist.entities
+                 for phrase in (entity.name, *entity.aliases, *entity.area_names, *entity.bare_area_names,
+                                *entity.region_terms)
+                 for word in _words(phrase) if _is_capitalised(word)}
+        _PLACE_WORDS[key] = frozenset(words - people_words - given_names() - CLOSED_CLASS_WORDS)
+    return _PLACE_WORDS[key]
 
 
 # The category ids a watchlist from before the ``stations``/``councillors`` category flags used.

@@ -171,3 +171,15 @@ def test_a_spokesperson_for_the_watched_service_speaks_for_it(devon):
 def test_a_spokesperson_speaker_has_no_role_repeating_it(devon, text):
     # the story page cites "speaker, role": "A DSFRS spokesperson, A DSFRS spokesperson" was the defect
     assert only_quote(devon, text) == ("A DSFRS spokesperson", None, "dsfrs")
+
+
+@pytest.mark.parametrize("text, speaker", [
+    # the watchlist's places are no person, like the shipped watchlist's ("Shrewsbury Ludlow said")
+    (f'Exeter Tiverton said: {SAID}', None),
+    (f'Taunton Barnstaple said: {SAID}', None),
+    # a given name, a title or a person of the watchlist makes a name of them
+    (f'Jane Taunton said: {SAID}', "Jane Taunton"),
+    (f'Mr Barnstaple said: {SAID}', "Mr Barnstaple"),
+])
+def test_the_watchlist_places_name_nobody(devon, text, speaker):
+    assert only_quote(devon, text)[0] == speaker
