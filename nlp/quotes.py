@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-8"
+QUOTES_VERSION = "quotes-9"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -107,6 +107,10 @@ RANK_ABBREVIATIONS = {"det", "insp", "supt", "sgt", "ch", "chf", "cst", "const",
 RANK_TITLES = {"officer", "inspector", "sergeant", "superintendent", "commander", "constable", "detective",
                "det", "insp", "supt", "sgt", "cst", "const", "cmdr", "capt", "col", "lt", "maj", "gen", "cpl", "pte",
                "pc", "pcso", "dc", "ds", "dci", "dsi", "dcs", "acc", "dcc"}
+# The last words of a post written before a surname ("Station Manager Hughes", "Chief Fire Officer
+# Penrose"): with RANK_TITLES, a lone surname after them is a person.
+POST_ENDS = {"officer", "manager", "commander", "chief", "director", "commissioner", "chairman", "chairwoman",
+             "chair", "leader", "executive", "secretary", "minister", "mayor", "head", "president"}
 # Abbreviations that stand before a name (a title's, a rank's, "St." for a saint): their full stop
 # ends no sentence ("Det. Insp. Jane Smith", "Dr. Ann Hale", "Mr. Hale").
 NAME_ABBREVIATIONS = RANK_ABBREVIATIONS | {"mr", "mrs", "ms", "dr", "cllr", "coun", "prof", "rev", "revd", "brig",
@@ -251,6 +255,7 @@ CAPITALISED_RUN = re.compile(
 FUNCTION_WORDS = {"the", "and", "of", "&", "for", "new", "former", "local", "national", "general", "west",
                   "mercia", "county", "district", "home", "group", "area", "watch", "station", "union"}
 CONTENT_ROLE_WORDS = ROLE_WORDS - FUNCTION_WORDS  # role words that are not function words
+POST_WORDS = ROLE_WORDS - {"the", "and", "of", "&", "for", "new"}   # words of a post ("Group", "Station", "Fire")
 PREPOSITIONS = {"at", "in", "on", "from", "to", "of", "by", "near", "for", "into", "with", "and", "the"}
 # The end of a sentence: not the full stop of an abbreviation written before a name ("Det. Insp.
 # Jane Smith", "Dr. Hale").
@@ -584,15 +589,28 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
         start = titled + 1   # "Councillor Stuart West": West is a surname here
     if start == end:
         return None, " ".join(words)
+    run = start
+    while run > 1 and words[run - 1].lower() in ("and", "&") and _is_capitalised(words[run - 2]):
+        # "for Devon and Somerset", "of Telford & Wrekin": the last word of a coordinated run of
+        # capitalised words starts no name; the run is one object
+        run -= 1
+        while run > 0 and _is_capitalised(words[run - 1]) and words[run - 1].lower() not in PREPOSITIONS_BEFORE_NAME:
+            run -= 1
     if 0 < start and words[start - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
-            _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:start - 1]):
+            _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:start - 1]) or (
+            run < start and 0 < run and words[run - 1].lower() in PREPOSITIONS_BEFORE_NAME and not any(
+                _is_capitalised(word) and _bare(word) not in NOT_NAME_WORDS for word in words[:run - 1])):
         # "Director at Total Developments", "The flood warning for the River Teme": the capitalised run
         # is the object of a preposition, so the phrase is a role or a description, not a person.
         return None, " ".join(words)
     while start > 0 and words[start - 1].lower().rstrip(".") in TITLES:
         start -= 1
-    if end - start == 1 and start > 0 and _bare(words[start - 1]) in RANK_TITLES:
-        start -= 1   # "Officer Myers", "Inspector Corteen": a rank used as a title before a surname
+    if end - start == 1 and start > 0 and _bare(words[start - 1]) in RANK_TITLES and not (
+            start > 1 and _is_capitalised(words[start - 2]) and _bare(words[start - 2]) in POST_WORDS):
+        # "Officer Myers", "Inspector Corteen": a rank used as a title before a surname; not the
+        # last word of a longer post ("Chief Fire Officer Penrose", "Group Commander Lee"): the
+        # post is the role, the surname the name
+        start -= 1
     name_words = words[start:end]
     if len(name_words) == 1 and name_words[0].lower() in TITLES:
         return None, " ".join(words)
@@ -600,6 +618,25 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     if role and role.lower() in ("the", "a", "an"):
         role = None
     return " ".join(name_words), role
+
+
+POST_END = re.compile(r",|\s(?:of|for|at|with|from|in)\s")
+
+
+def _surname_after_post(name: str | None, role: str | None) -> bool:
+    """Whether ``name`` is a lone surname written after a capitalised post ("Chief Fire Officer
+    Penrose", "Station Manager Hughes", "Group Commander Lee"): a person, though one word."""
+    words = _words(name or "")
+    role_words = _words(POST_END.split(role or "", 1)[0])   # "Chief Fire Officer of DSFRS": the post
+    return (len(words) == 1 and _is_capitalised(words[0]) and not words[0].isupper()
+            and _bare(words[0]) not in NOT_NAME_WORDS and bool(role_words) and _is_capitalised(role_words[-1])
+            and _bare(role_words[-1]) in RANK_TITLES | POST_ENDS)
+
+
+def _person_lookup_name(name: str | None, role: str | None) -> str | None:
+    """``name`` in a form ``person_key`` reads: a lone surname after a post is looked up as a
+    titled surname ("Penrose" -> "Mr Penrose"; the title is never shown)."""
+    return f"Mr {name}" if _surname_after_post(name, role) else name
 
 
 OF_ORGANISATION = re.compile(r"^(?P<person>.+?)\s+(?P<prep>of|from)\s+(?P<body>(?:the\s+)?[A-Z].*)$")
@@ -928,7 +965,7 @@ class QuoteAttributor:
         role = f"{speaker.role or ''} {speaker.name or ''}"
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None
-        known = _known_body(self.known_people, speaker.name)
+        known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
         if self._candidate(speaker.name):
             # "picked Coun John Campion as their candidate": standing for an office is not holding it
             # (nor is the office's holder list, which names him, a statement of his body here)
@@ -946,8 +983,9 @@ class QuoteAttributor:
             return by_role
         if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
                 not self._of_a_council(speaker.name)):
+            councillors = _flagged_categories(self.watchlist, "councillors")
             authorities = [entity.id for entity in self.watchlist.entities
-                           if entity.category == "fire_authority" and entity.id in self.entity_counts]
+                           if entity.category in councillors and entity.id in self.entity_counts]
             if authorities:
                 return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
         return self._document_body(speaker.name)
@@ -1019,6 +1057,11 @@ class QuoteAttributor:
 
     def _complete(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""
+        if speaker.name and _surname_after_post(speaker.name, speaker.role):
+            # "Chief Fire Officer Penrose": the full name from the watchlist or from earlier in the text
+            fuller = self.full_names.get(speaker.name.lower()) or self._complete_name(speaker.name, quote_start)
+            if len(fuller.split()) > 1 and person_key(fuller) is not None:
+                speaker.name = fuller
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
             known = self.people.get(surname)
@@ -1597,7 +1640,8 @@ class QuoteAttributor:
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
                 document = False
-                if speaker.name is not None and not is_speaker_name(speaker.name):
+                if speaker.name is not None and not is_speaker_name(speaker.name) and not (
+                        _surname_after_post(speaker.name, speaker.role)):
                     document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
@@ -1744,13 +1788,26 @@ STATION = re.compile(r"(?P<place>(?:[A-Z][\w'\u2019-]*\s+){1,3}?)(?:[Ff]ire\s+)?
 _STATION_PLACES: dict[tuple[int, str], dict[str, str]] = {}
 
 
+# The category ids a watchlist from before the ``stations``/``councillors`` category flags used.
+LEGACY_FLAGGED_CATEGORIES = {"stations": "fire_service", "councillors": "fire_authority"}
+
+
+def _flagged_categories(watchlist, flag: str) -> set[str]:
+    """The ids of the watchlist's categories with ``flag`` ("stations", "councillors") set in their
+    [[category]] entry; a watchlist that sets it on none keeps the ids it used to mean."""
+    flagged = {category.id for category in getattr(watchlist, "categories", {}).values()
+               if getattr(category, flag, False)}
+    return flagged or {LEGACY_FLAGGED_CATEGORIES[flag]}
+
+
 def _station_places(watchlist) -> dict[str, str]:
     """place (lowercase) -> the one fire service with that place among its region terms."""
     key = (id(watchlist), watchlist.version)
     if key not in _STATION_PLACES:
         owners: dict[str, set[str]] = {}
+        with_stations = _flagged_categories(watchlist, "stations")
         for entity in watchlist.entities:
-            if entity.category == "fire_service":
+            if entity.category in with_stations:
                 for term in entity.region_terms:
                     owners.setdefault(term.split(",")[0].lower(), set()).add(entity.id)
         _STATION_PLACES[key] = {place: ids.pop() for place, ids in owners.items() if len(ids) == 1}

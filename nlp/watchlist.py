@@ -115,6 +115,12 @@ class Category:
     #: heads too general to follow a town's name ("service"): they follow only ``area_names``
     #: marked as whole areas (counties)
     weak_heads: tuple[str, ...] = ()
+    #: bodies of this category have stations ("Tiverton Fire Station" is the station of the body
+    #: whose ``region_terms`` hold Tiverton): a speaker there speaks for that body
+    stations: bool = False
+    #: bodies of this category are authorities of councillors: a councillor quoted in an article
+    #: naming one speaks for it
+    councillors: bool = False
 
 
 @dataclass
@@ -147,7 +153,7 @@ ENTITY_KEYS = frozenset({"id", "name", "kind", "category", "aliases", "abbreviat
                          "generic_references", "exclude", "speaker_roles", "infer_from_region", "governs",
                          "area_names", "bare_area_names", "people", "display_name"})
 PERSON_KEYS = frozenset({"name", "role", "from", "to"})
-CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads"})
+CATEGORY_KEYS = frozenset({"id", "heads", "weak_heads", "plural_heads", "stations", "councillors"})
 HOLDER_KEYS = frozenset({"name", "from", "to"})
 GROUP_KEYS = frozenset({"id", "members", "aliases", "generic_references", "area_references", "generic_needs_all"})
 TOP_KEYS = {"entity": None, "group": None, "category": None, "analysis": frozenset({"ner_model"})}
@@ -235,8 +241,16 @@ def _parse_categories(raw_categories, file_label: str) -> dict[str, Category]:
         categories[category_id] = Category(
             id=category_id, heads=_string_list(raw, "heads", where),
             plural_heads=_string_list(raw, "plural_heads", where),
-            weak_heads=_string_list(raw, "weak_heads", where))
+            weak_heads=_string_list(raw, "weak_heads", where),
+            stations=_flag(raw, "stations", where), councillors=_flag(raw, "councillors", where))
     return categories
+
+
+def _flag(raw: dict, key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise WatchlistError(f"{where}: '{key}' must be true or false")
+    return value
 
 
 def _parse_entity(raw: dict, file_label: str, index: int) -> Entity:
