@@ -84,6 +84,11 @@ def test_conditional_discovery_only_when_the_last_crawl_took_every_entry_this_on
     assert conditional_discovery(db, "2026-12-05T19:00:00Z")   # the next night: a later cut-off
     assert not conditional_discovery(db, "2026-01-01")         # an earlier one: read feeds in full
     assert not conditional_discovery(db, None)                 # --since all
+    # one source crawled from January after the nightly run: the nightly run's validators still
+    # stand for the others, so June is still too early for them
+    run = store.start_run(db, "crawl srcA", since="2026-01-01")
+    db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2998-01-01T00:00:00Z' WHERE id = ?", [run])
+    assert not conditional_discovery(db, "2026-06-01")
     run = store.start_run(db, "crawl", since=None)
     db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2999-01-01T00:00:00Z' WHERE id = ?", [run])
     assert conditional_discovery(db, "2026-01-01")              # the last crawl took every entry
