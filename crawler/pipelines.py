@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import DropItem
 
 from crawler.dedupe import SyndicationIndex, normalise_url
+from crawler.extract import TOO_SHORT
 from crawler.revisions import save_article
 from cuttings import store
 
@@ -63,9 +64,12 @@ class RejectNonArticlesPipeline(_StorePipeline):
         spider.crawler.stats.inc_value(f"cuttings/{counter}")
         spider.crawler.stats.inc_value(f"cuttings/source/{item.get('source_id')}/{counter}")
         if self.db is not None:
+            # a stub's validators, so that checking it again while it is new is a conditional request
+            stub = reason == TOO_SHORT
             store.record_fetch(self.db, item.get("fetched_url") or item["url"], source_id=item.get("source_id"),
                                kind="rejected", found_by=item.get("found_by"), http_status=item.get("http_status"),
-                               reject_reason=reason)
+                               reject_reason=reason, etag=item.get("etag") if stub else None,
+                               last_modified=item.get("last_modified") if stub else None)
         raise DropItem(f"not an article: {reason}: {item['url']}")
 
 

@@ -74,13 +74,14 @@ def default_since(db, overlap_hours: int) -> str | None:
 
 def conditional_discovery(db, since: str | None) -> bool:
     """Whether feeds and sitemaps may be fetched conditionally (a 304 when unchanged): only when
-    the last crawl took every entry this one would, its cut-off no later than this one's. After
-    a nightly run, ``--since 2026-01-01`` or ``--since all`` reads them in full again: their
+    every crawl since the last one without a cut-off took every entry this one would, their
+    cut-offs no later than this one's (a feed's validators are those of whichever run read it
+    last). After a nightly run, ``--since 2026-01-01`` or ``--since all`` reads them in full again: their
     entries older than the nightly cut-off were skipped, and a 304 would hide them for good."""
-    last = store.last_successful_run(db, "crawl")
-    if last is None or last.get("since") is None:
+    cutoff = store.latest_crawl_cutoff(db)
+    if cutoff is None:
         return True
-    return since is not None and since >= last["since"]
+    return since is not None and since >= cutoff
 
 
 def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | None = None,

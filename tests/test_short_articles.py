@@ -84,6 +84,11 @@ def test_conditional_discovery_only_when_the_last_crawl_took_every_entry_this_on
     assert conditional_discovery(db, "2026-12-05T19:00:00Z")   # the next night: a later cut-off
     assert not conditional_discovery(db, "2026-01-01")         # an earlier one: read feeds in full
     assert not conditional_discovery(db, None)                 # --since all
+    # one source crawled from January after the nightly run: the nightly run's validators still
+    # stand for the others, so June is still too early for them
+    run = store.start_run(db, "crawl srcA", since="2026-01-01")
+    db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2998-01-01T00:00:00Z' WHERE id = ?", [run])
+    assert not conditional_discovery(db, "2026-06-01")
     run = store.start_run(db, "crawl", since=None)
     db.execute("UPDATE crawl_runs SET status = 'ok', started_at = '2999-01-01T00:00:00Z' WHERE id = ?", [run])
     assert conditional_discovery(db, "2026-01-01")              # the last crawl took every entry
@@ -137,3 +142,90 @@ def test_a_stub_checked_again_is_counted_apart_from_new_rejections(tmp_path):
     kinds = {row["url"]: row["kind"] for row in db.query("SELECT url, kind FROM crawl_state")}
     assert kinds == {"https://brief.example/a/": "rejected", "https://brief.example/b/": "rejected"}
     db.close()
+
+
+STUB_BODY = "<p>Crews are at the scene of a fire at a farm near Onibury. More to follow.</p>"
+GROWN_BODY = "".join(f"<p>Paragraph {n}: firefighters from Ludlow and Craven Arms spent the evening at the farm "
+                     f"near Onibury, where a barn of hay bales caught fire; nobody was hurt, the service said.</p>"
+                     for n in range(4))
+
+
+class _Site:
+    """A one-story site on 127.0.0.1: a feed and a story that is a stub until ``grown``; ETags on both."""
+
+    def __init__(self):
+        import hashlib
+        import http.server
+        import threading
+        site = self
+        self.grown, self.requests, self.feeds = False, [], 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                base = f"http://127.0.0.1:{self.server.server_port}"
+                if self.path == "/feed.xml":   # a live feed changes between crawls (other stories come and go)
+                    site.feeds += 1
+                    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Brief {site.feeds}</title><item>'
+                            f"<title>Barn fire near Onibury</title><link>{base}/news/barn-fire/</link>"
+                            f"<pubDate>{dt.datetime.now(dt.timezone.utc):%a, %d %b %Y %H:%M:%S} +0000</pubDate>"
+                            f"</item></channel></rss>").encode()
+                    kind = "application/rss+xml"
+                elif self.path == "/news/barn-fire/":
+                    body = ('<html><head><title>Barn fire near Onibury</title><meta property="og:type" '
+                            'content="article"></head><body><article><h1>Barn fire near Onibury</h1>'
+                            + (GROWN_BODY if site.grown else STUB_BODY) + "</article></body></html>").encode()
+                    kind = "text/html; charset=utf-8"
+                else:
+                    body, kind = b"<h1>Brief News</h1>", "text/html"
+                etag = f'"{hashlib.sha1(body).hexdigest()[:12]}"'
+                site.requests.append((self.path, self.headers.get("If-None-Match")))
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.slow
+def test_a_stub_is_checked_again_conditionally_and_stored_once_it_grows(tmp_path):
+    """A real crawl: a breaking-news stub is rejected as too short; the next crawl asks for it with
+    its ETag (304: still a stub, not a new rejection); once the story is written, it is stored."""
+    import sqlite3
+
+    from faultserver import run_crawl_cli
+    site = _Site()
+    try:
+        sources = tmp_path / "sources.toml"
+        sources.write_text(f'[crawl]\nrevisit_days = 3\n\n[[source]]\nid = "brief-news"\nname = "Brief News"\n'
+                           f'home = "{site.base}/"\nfeeds = ["{site.base}/feed.xml"]\nlocal = true\n', encoding="utf-8")
+        db_path = tmp_path / "brief.db"
+        run_crawl_cli(db_path, sources, since="all")
+        site.requests.clear()
+        run_crawl_cli(db_path, sources, since="all")
+        stub_again = [etag for path, etag in site.requests if path == "/news/barn-fire/"]
+        site.grown = True
+        run_crawl_cli(db_path, sources, since="all")
+    finally:
+        site.close()
+    assert stub_again and stub_again[0] is not None   # asked conditionally, answered 304
+    with sqlite3.connect(db_path) as db:
+        runs = db.execute("SELECT pages_rejected, articles_stored FROM source_runs ORDER BY crawl_run_id").fetchall()
+        assert runs[0] == (1, 0) and runs[1] == (0, 0) and runs[2][1] == 1
+        assert db.execute("SELECT title FROM articles").fetchall() == [("Barn fire near Onibury",)]
+        assert db.execute("SELECT kind FROM crawl_state WHERE url LIKE '%barn-fire%'").fetchone() == ("article",)

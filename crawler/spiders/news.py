@@ -377,7 +377,8 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"cuttings/source/{source.id}/pages_fetched")
         if response.status == 304:
             self.crawler.stats.inc_value("cuttings/not_modified")
-            self.crawler.stats.inc_value(f"cuttings/source/{source.id}/articles_not_modified")
+            unchanged = "stubs_rechecked" if response.meta.get("stub_recheck") else "articles_not_modified"
+            self.crawler.stats.inc_value(f"cuttings/source/{source.id}/{unchanged}")
             store.record_not_modified(self.db, state_key)
             return
         if not _is_html(response):

@@ -51,6 +51,19 @@ def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | N
     return rows[0] if rows else None
 
 
+def latest_crawl_cutoff(db: Database) -> str | None:
+    """The latest cut-off (``since``) among the successful crawls since the last one without a
+    cut-off: feed and sitemap entries older than it may have been skipped by the run whose validators
+    are stored. None when there is no successful crawl or the last one took every entry."""
+    cutoffs = []
+    for (since,) in db.execute("SELECT since FROM crawl_runs WHERE status IN ('ok', 'partial') AND command LIKE "
+                               "'crawl%' ORDER BY started_at DESC, id DESC"):
+        if since is None:
+            break
+        cutoffs.append(since)
+    return max(cutoffs, default=None)
+
+
 def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None,
                  source_id: str | None = None, http_status: int | None = None,
                  message: str | None = None) -> None:
