@@ -293,15 +293,24 @@ class DigestDelivery:
 
     def send(self, digest: dict, *, env: Mapping[str, str] = os.environ) -> list[str]:
         """E-mail the digest and/or post its summary; returns what was done, a line per delivery
-        (``e-mailed to a@example.org``, ``posted to the webhook``). :class:`DeliveryError` at the
-        first failure."""
+        (``e-mailed to a@example.org``, ``posted to the webhook``). Every delivery is tried; when one
+        fails, :class:`DeliveryError` says what failed and what went out all the same ("e-mailed
+        to ...; webhook at host answered HTTP 500"), since the next digest sends those stories again."""
         from cuttings.report import render_html, render_markdown
-        done = []
+        done, failed = [], []
         if self.email:
-            recipients = send_email(digest_subject(digest), render_html(digest), render_markdown(digest, plain=True),
-                                    env=env)
-            done.append(f"e-mailed to {', '.join(recipients)}")
+            try:
+                recipients = send_email(digest_subject(digest), render_html(digest),
+                                        render_markdown(digest, plain=True), env=env)
+                done.append(f"e-mailed to {', '.join(recipients)}")
+            except DeliveryError as exc:
+                failed.append(str(exc))
         if self.webhook_url:
-            post_webhook(self.webhook_url, digest)
-            done.append("posted to the webhook")
+            try:
+                post_webhook(self.webhook_url, digest)
+                done.append("posted to the webhook")
+            except DeliveryError as exc:
+                failed.append(str(exc))
+        if failed:
+            raise DeliveryError("; ".join(failed) + (f" (done all the same: {'; '.join(done)})" if done else ""))
         return done

@@ -486,8 +486,10 @@ def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageR
         try:
             done = options.delivery.send(digest)
         except DeliveryError as exc:
+            resend = ("`cuttings report --email`" if not options.delivery.webhook_url
+                      else "`cuttings report` with this run's --email/--webhook options")
             message = (f"delivery failed: {exc}; the digest ({stories} {report.story_noun(stories)}) was written "
-                       f"but not recorded, so the next run or `cuttings report` sends it again")
+                       f"but not recorded, so the next run or {resend} sends it again")
             log.error("report: %s", message, extra=FILE_ONLY)  # the command line prints it
             return StageResult("failed", counts=counts, message=message, delivery_error=True)
         for line in done:

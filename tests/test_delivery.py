@@ -105,3 +105,21 @@ def test_post_webhook_errors_name_host_not_token(receiver, digest):
     with pytest.raises(delivery.DeliveryError, match="plain http only to this machine") as clear:
         delivery.post_webhook("http://hooks.example.org/services/secret-token", digest)  # the token in clear
     assert "secret-token" not in str(clear.value)
+
+
+def test_a_failed_webhook_after_the_mail_went_out_says_both(smtp_server, receiver, digest):
+    """Every delivery is tried; the error names what failed and what went out all the same (the
+    next digest mails those stories again, so the reader should know they have them)."""
+    controller, inbox = smtp_server
+    _Receiver.status = 500
+    url = f"http://127.0.0.1:{receiver.server_port}/services/T000/B000/secret-token"
+    sender = delivery.DigestDelivery(email=True, webhook_url=url)
+    try:
+        with pytest.raises(delivery.DeliveryError) as error:
+            sender.send(digest, env=_env(controller))
+    finally:
+        _Receiver.status = 200
+    message = str(error.value)
+    assert "HTTP 500" in message and "(done all the same: e-mailed to a@example.org, b@example.org)" in message
+    assert "secret-token" not in message
+    assert len(inbox.envelopes) == 1   # the mail did go out

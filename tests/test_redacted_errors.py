@@ -2,6 +2,7 @@
 ``crawl_errors``/``crawl_notices``: the store redacts them with the logs' redaction function."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -30,12 +31,16 @@ def test_store_redacts_error_and_notice_urls_and_messages(tmp_path, monkeypatch)
                        message="HTTP 404 for https://user:pa55-5ecret@feeds.example/x and env-5ecret-value")
     store.record_errors(db, run, "write_failed", [("s", URL, f"lost {URL}")])
     store.record_notice(db, run, "budget_sitemaps", url=URL, source_id="s", message=f"skipped {URL}")
-    store.finish_run(db, run, "partial", message=f"stopped at {URL}")
+    store.finish_run(db, run, "partial", message=f"stopped at {URL}",
+                     stages={"crawl": {"status": "partial", "message": f"stopped at {URL} (env-5ecret-value)"}})
     db.close()
     rows = _rows(tmp_path / "x.db", "crawl_errors") + _rows(tmp_path / "x.db", "crawl_notices")
     conn = sqlite3.connect(tmp_path / "x.db")
-    [(run_message,)] = conn.execute("SELECT message FROM crawl_runs").fetchall()
+    [(run_message, stages_json)] = conn.execute("SELECT message, stages_json FROM crawl_runs").fetchall()
     conn.close()
+    assert json.loads(stages_json)["crawl"]["message"].startswith("stopped at https://feeds.example/")
+    for secret in SECRETS:
+        assert secret not in stages_json, secret
     assert run_message == f"stopped at {URL}".replace("tok-5ecret", "[REDACTED]").replace(
         "k3y-5ecret", "[REDACTED]").replace("s1g-5ecret", "[REDACTED]").replace("amz-5ecret", "[REDACTED]")
     stored = " ".join(f"{u} {m}" for u, m in rows) + " " + run_message

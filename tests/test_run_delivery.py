@@ -101,6 +101,7 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
     (line,) = [line for line in stderr.splitlines() if line.startswith("report:")]
     assert line.startswith(f"report: delivery failed: sending mail via 127.0.0.1:{down} failed: ")
     assert "not recorded" in line and f"(exit {nightly.EXIT_DELIVERY})" in stderr.splitlines()[-1]
+    assert "the next run or `cuttings report --email` sends it again" in line   # plain report would record it
     stories = _originals(db)
     assert stories > 0  # the crawl's results are kept
     assert _rows(db, "SELECT * FROM reports") == []  # the digest is not recorded

@@ -40,7 +40,8 @@ def finish_run(db: Database, run_id: int, status: str, *, message: str | None = 
         db.execute(
             "UPDATE crawl_runs SET finished_at = ?, status = ?, message = ?, stages_json = ?"
             + (", " + sets if sets else "") + " WHERE id = ?",
-            [utcnow(), status, _redacted(message, secret_values()), json.dumps(stages) if stages is not None else None, *params, run_id],
+            [utcnow(), status, _redacted(message, secrets := secret_values()),
+             _redacted(json.dumps(stages), secrets) if stages is not None else None, *params, run_id],
         )
 
 
