@@ -344,7 +344,8 @@ class RedisIncrementalMiddleware(IncrementalMiddleware):
         return self.state(url)
 
     def discovery_validators(self, url: str) -> tuple[str | None, str | None]:
-        state = self.state(url)
+        from cuttings.store import discovery_key
+        state = self.state(discovery_key(url))   # feeds and sitemaps are stored under their redacted URL
         if state and state.get("kind") in ("feed", "sitemap"):
             return state.get("etag"), state.get("last_modified")
         return None, None

@@ -52,7 +52,6 @@ def guard_formula(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-STANCES = ("favour", "against", "neutral", "none")  # the shipped scheme's stance labels
 
 
 def scheme_roles(tasks: dict | None = None) -> dict[str, Any]:

@@ -82,10 +82,21 @@ def test_crawl_stores_a_failing_feed_url_without_its_token(tmp_path):
         sources = tmp_path / "sources.toml"
         sources.write_text(f'[crawl]\ntimeout = 5\nmax_depth = 0\n\n[[source]]\nid = "t"\nname = "T"\n'
                            f'home = "{base}/t/"\nfeeds = ["{base}/t/feed.xml?token=tok-5ecret&api_key=k3y-5ecret"]\n'
+                           f'sitemaps = ["{base}/t/sitemap.xml?token=tok-5ecret"]\n'
                            'allow = ["^/t/news/"]\nlocal = true\n', encoding="utf-8")
+        (site / "t" / "sitemap.xml").write_text(
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f'<url><loc>{base}/t/news/2026/a/</loc></url></urlset>', encoding="utf-8")
         run_crawl_cli(tmp_path / "t.db", sources, since="all")
+        run_crawl_cli(tmp_path / "t.db", sources, since="all")   # the sitemap's validators found again
     errors = _rows(tmp_path / "t.db", "crawl_errors")
-    assert errors == [(f"{base}/t/feed.xml?token=[REDACTED]&api_key=[REDACTED]", "HTTP 404")]
+    assert set(errors) == {(f"{base}/t/feed.xml?token=[REDACTED]&api_key=[REDACTED]", "HTTP 404")}
     conn = sqlite3.connect(tmp_path / "t.db")
     assert [r[0] for r in conn.execute("SELECT canonical_url FROM articles")] == [f"{base}/t/news/2026/a"]
+    # the feed and sitemap rows of the incremental state are keyed without their secrets too
+    state = dict(conn.execute("SELECT url, kind FROM crawl_state WHERE kind IN ('feed', 'sitemap')").fetchall())
+    assert state == {f"{base}/t/sitemap.xml?token=[REDACTED]": "sitemap"}
+    assert conn.execute("SELECT etag IS NOT NULL OR last_modified IS NOT NULL FROM crawl_state "
+                        "WHERE kind = 'sitemap'").fetchone() == (1,)
+    assert not conn.execute("SELECT count(*) FROM crawl_state WHERE url LIKE '%5ecret%'").fetchone()[0]
     conn.close()

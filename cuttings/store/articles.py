@@ -171,10 +171,22 @@ def record_article_fetch(db: Database, item: dict, article_id: int) -> None:
              item.get("http_status", 200), item.get("found_by"), now, now])
 
 
+DISCOVERY_KINDS = ("feed", "sitemap", "section")
+
+
+def discovery_key(url: str) -> str:
+    """The ``crawl_state`` key of a feed, sitemap or section page: its URL with secrets redacted
+    (``?token=...`` of a configured feed), as every stored URL that comes from the configuration."""
+    return redact(url, secret_values())
+
+
 def record_fetch(db: Database, url: str, *, source_id: str | None, kind: str, found_by: str | None = None,
                  etag: str | None = None, last_modified: str | None = None, http_status: int | None = None,
                  reject_reason: str | None = None) -> None:
-    """Remember a fetched non-article URL (feed, sitemap, section, rejected page) for incremental crawls."""
+    """Remember a fetched non-article URL (feed, sitemap, section, rejected page) for incremental crawls.
+    Feeds, sitemaps and section pages are keyed by :func:`discovery_key`."""
+    if kind in DISCOVERY_KINDS:
+        url = discovery_key(url)
     now = utcnow()
     with db.atomic():
         db.execute(
@@ -203,7 +215,7 @@ KNOWN_URL_SQL = ("SELECT s.url, s.kind, s.etag, s.last_modified, s.reject_reason
 def discovery_validators(db: Database, url: str) -> tuple[str | None, str | None]:
     """(ETag, Last-Modified) of a feed or sitemap fetched completely before, else (None, None)."""
     row = db.execute("SELECT etag, last_modified FROM crawl_state WHERE url = ? AND kind IN ('feed', 'sitemap')",
-                     [url]).fetchone()
+                     [discovery_key(url)]).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -212,7 +224,7 @@ def save_discovery_validators(db: Database, validators: dict[str, tuple[str | No
     with transaction(db):
         for url, (etag, last_modified) in validators.items():
             db.execute("UPDATE crawl_state SET etag = ?, last_modified = ? WHERE url = ?",
-                       [etag, last_modified, url])
+                       [etag, last_modified, discovery_key(url)])
 
 
 def record_not_modified(db: Database, url: str) -> None:
