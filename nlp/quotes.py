@@ -626,8 +626,10 @@ POST_END = re.compile(r",|\s(?:of|for|at|with|from|in)\s")
 def _surname_after_post(name: str | None, role: str | None) -> bool:
     """Whether ``name`` is a lone surname written after a capitalised post ("Chief Fire Officer
     Penrose", "Station Manager Hughes", "Group Commander Lee"): a person, though one word."""
-    words = _words(name or "")
-    role_words = _words(POST_END.split(role or "", 1)[0])   # "Chief Fire Officer of DSFRS": the post
+    if not name or not role or " " in name.strip():
+        return False   # most speakers: no post, or more than one word
+    words = _words(name)
+    role_words = _words(POST_END.split(role, 1)[0])   # "Chief Fire Officer of DSFRS": the post
     return (len(words) == 1 and _is_capitalised(words[0]) and not words[0].isupper()
             and _bare(words[0]) not in NOT_NAME_WORDS and bool(role_words) and _is_capitalised(role_words[-1])
             and _bare(role_words[-1]) in RANK_TITLES | POST_ENDS)
@@ -1286,6 +1288,8 @@ class QuoteAttributor:
     def _only_places(self, name: str) -> bool:
         """Whether ``name``, read as a person's ("Devon Somerset"), is made of the watchlist's words
         of places and bodies (with NOT_NAME_WORDS, which hold the shipped watchlist's places)."""
+        if not self.place_words:
+            return False
         words = _words(name)
         return (person_key(name) is not None and words[0].lower().rstrip(".") not in TITLES
                 and any(_bare(word) in self.place_words for word in words)
