@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import zlib
 from dataclasses import dataclass
+from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -107,12 +108,27 @@ def is_listing_url(source, url: str, next_url: str | None = None) -> bool:
     sections, and either the page's ``rel=next`` (``next_url``, from ``<link>`` or ``<a>``) or a
     numbered page (``/page/N/``, ``?page=N``).
     """
+    if url != next_url and not LISTING_PAGE.search(url):
+        return False   # the cheap test first: most links of a page are neither
     parts = urlsplit(url)
     if parts.netloc != urlsplit(source.home).netloc or is_article_url(source, url):
         return False
-    if url != next_url and not LISTING_PAGE.search(url):
-        return False
     return any(parts.path.startswith(urlsplit(u).path) for u in [source.home, *source.sections])
+
+
+def read_listing(source, links: list[str], next_url: str | None, *, follow: bool = True
+                 ) -> Iterator[tuple[str, str]]:
+    """A home or section page's links as the crawl reads them, shared by the spider and ``cuttings
+    sources check``: ``("article", url)`` for article links, ``("listing", url)`` for pages to
+    follow (:func:`is_listing_url`; only when ``follow``), in page order, a ``rel=next`` given only
+    in the head last (a listing candidate, never an article)."""
+    candidates = dict.fromkeys(links)
+    head_next = next_url if next_url and next_url not in candidates else None
+    for url in [*candidates, *([head_next] if head_next else [])]:
+        if url != head_next and is_article_url(source, url):
+            yield "article", url
+        elif follow and is_listing_url(source, url, next_url):
+            yield "listing", url
 
 
 def gunzip_sitemap(body: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:

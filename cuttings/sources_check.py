@@ -192,14 +192,12 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
                 feeds.append(url)
                 report.autodiscovered_feeds.append(url)
         # as the spider's parse_section: article links (at most max_links_per_page), then pagination
-        candidates = dict.fromkeys(links)
-        head_next = next_url if next_url and next_url not in candidates else None
         taken = 0
-        for url in [*candidates, *([head_next] if head_next else [])]:
-            if url != head_next and discovery.is_article_url(source, url):
+        for kind, url in discovery.read_listing(source, links, next_url, follow=depth_left > 0):
+            if kind == "article":
                 if taken < link_limit:
                     taken += keep(discovery.Found(url, layer))
-            elif depth_left > 0 and url not in queued and discovery.is_listing_url(source, url, next_url):
+            elif url not in queued:
                 queued.add(url)
                 queue.append((url, depth_left - 1, layer))
         counts[page] = taken

@@ -352,11 +352,8 @@ class NewsSpider(scrapy.Spider):
         depth_left = response.meta.get("depth_left", 0)
         link_limit = self.settings.getint("CUTTINGS_MAX_LINKS_PER_PAGE", 100)
         taken = 0
-        # a rel=next given only as <link> in the head is a listing candidate (never an article) too
-        candidates = dict.fromkeys(links)
-        head_next = next_url if next_url and next_url not in candidates else None
-        for url in [*candidates, *([head_next] if head_next else [])]:
-            if url != head_next and self.is_article_url(source, url):
+        for kind, url in discovery.read_listing(source, links, next_url, follow=depth_left > 0):
+            if kind == "article":
                 if taken >= link_limit:
                     self.budget_hit(source.id, "budget_links_per_page", response.url,
                                     f"page has more than {link_limit} article links: the rest were skipped")
@@ -365,10 +362,9 @@ class NewsSpider(scrapy.Spider):
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
-            elif depth_left > 0 and discovery.is_listing_url(source, url, next_url):
-                if self.take_page(source.id):
-                    yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
-                                         meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
+            elif self.take_page(source.id):
+                yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
+                                     meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
 
     async def parse_article(self, response):
         source = response.meta["source"]
