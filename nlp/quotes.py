@@ -1677,7 +1677,8 @@ class QuoteAttributor:
                 speaker.role = _role_without_name(speaker.role, speaker.name)
             result = {
                 "speaker": speaker.name if speaker else None,
-                "speaker_id": speaker_identity(speaker.name if speaker else None, self.everyone),
+                "speaker_id": speaker_identity(
+                    _person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
                 "entity_method": STATED if speaker and speaker.entity_id else None,
@@ -2065,7 +2066,8 @@ class SpeakerMemory:
     def learn(self, quotes: Iterable[dict]) -> None:
         for quote in quotes:
             if quote.get("entity_id") and quote.get("entity_method", STATED) == STATED:
-                key = person_key(quote.get("speaker"))
+                # "Chief Fire Officer Penrose" (stored "Penrose", role "Chief Fire Officer") is Mr Penrose
+                key = person_key(_person_lookup_name(quote.get("speaker"), quote.get("speaker_role")))
                 if key is not None:
                     article = _story(quote)
                     self._links.setdefault(key[0], []).append(

@@ -3,7 +3,7 @@ extractor follows the watchlist, not the West Mercia bodies of the shipped one."
 import pytest
 
 from nlp.entities import Analyser
-from nlp.quotes import split_name_role
+from nlp.quotes import STATED, SpeakerMemory, split_name_role
 from nlp.watchlist import WatchlistError, parse_watchlist
 
 DEVON = """
@@ -183,3 +183,18 @@ def test_a_spokesperson_speaker_has_no_role_repeating_it(devon, text):
 ])
 def test_the_watchlist_places_name_nobody(devon, text, speaker):
     assert only_quote(devon, text)[0] == speaker
+
+
+def test_a_surname_after_a_post_is_one_person_across_articles(devon):
+    [quote] = devon.analyse(f'Group Manager Penrose said: {SAID}')["quotes"]
+    assert (quote["speaker"], quote["speaker_id"]) == ("Penrose", "penrose")
+    memory = SpeakerMemory()
+    memory.learn([{"speaker": "Penrose", "speaker_role": "Group Manager", "entity_id": "dsfrs",
+                   "entity_method": STATED, "article_id": article, "published_at": "2026-11-0%d" % article}
+                  for article in (1, 2)])
+    assert memory.entity_for("Mr Penrose", article=3, published_at="2026-11-05") == "dsfrs"
+    # a lone word with no post before it is nobody's surname
+    memory = SpeakerMemory()
+    memory.learn([{"speaker": "Penrose", "speaker_role": None, "entity_id": "dsfrs", "entity_method": STATED,
+                   "article_id": article, "published_at": "2026-11-0%d" % article} for article in (1, 2)])
+    assert memory.entity_for("Mr Penrose", article=3, published_at="2026-11-05") is None

@@ -131,7 +131,7 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
 def stated_speakers(db: Database) -> Iterator[dict]:
     """Quotes whose article states whom the speaker speaks for (``entity_method = 'stated'``),
     with their article's id, story (``story_id``: a syndicated copy's original) and publication date."""
-    yield from db.query("SELECT q.speaker, q.entity_id, q.entity_method, q.article_id, "
+    yield from db.query("SELECT q.speaker, q.speaker_role, q.entity_id, q.entity_method, q.article_id, "
                         "coalesce(a.duplicate_of, a.id) AS story_id, a.published_at "
                         "FROM quotes q JOIN articles a ON a.id = q.article_id "
                         "WHERE q.entity_method = 'stated' AND q.speaker IS NOT NULL")
