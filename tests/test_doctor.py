@@ -216,7 +216,9 @@ def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_mo
     packaged = (REPO / "data" / "label_scheme.toml").read_text(encoding="utf-8")
     assert check_models(trained_models, scheme_path=REPO / "data" / "label_scheme.toml").status == "ok"
     edited = tmp_path / "label_scheme.toml"
-    edited.write_text(packaged.replace('"against"', '"oppose"', 1), encoding="utf-8")
+    edited.write_text(packaged.replace('"against"', '"oppose"').replace("{ against =", "{ oppose ="), encoding="utf-8")
+    from nlp.scheme import load_scheme
+    assert "oppose" in load_scheme(edited).tasks["stance_governance"].labels   # the edited scheme parses
     check = check_models(trained_models, scheme_path=edited)
     assert check.status == "warning", check.message
     assert "stance_governance predicts against, which the scheme no longer has" in check.message
