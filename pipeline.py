@@ -636,7 +636,8 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     recall per watched entity, per corpus slice. `quotes`: recall, precision and
     speaker-body accuracy against the corpus's quote labels, per slice: each article
     alone, then as stored (the analyse stage over the whole corpus, known-speaker
-    links included and counted apart).
+    links included and counted apart). Both read the file of --data or --corpus when
+    given (your own labelled sample), else the shipped corpus.
 
     Examples:
 
@@ -646,38 +647,56 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
     scheme_tasks = _scheme_task_names() if not tasks or not set(tasks) <= set(EXTRACTION_TASKS) else []
-    wanted = set(tasks) or {*scheme_tasks, "entities"}
+    # --data scores the trained models; entities and quotes on a file only when asked for (an export of
+    # `cuttings label` lists the analyser's own mentions as entities: score them on hand-labelled records)
+    wanted = set(tasks) or {*scheme_tasks, *(() if data_path else ("entities",))}
     results = {}
     classifier_tasks = sorted(wanted & set(scheme_tasks))
     if classifier_tasks:
         results.update(evaluate_classifiers(classifier_tasks, data_path, folds, features, slices, seeds,
                                             models_path, as_json, corpus))
+    # entities and quotes are scored on the labelled file or corpus given, else the shipped corpus
+    from nlp.evaluate_entities import DEFAULT_CORPUS_DIR
+    labelled = Path(data_path or (corpus if corpus not in (None, "none") else None) or DEFAULT_CORPUS_DIR)
+    if wanted & set(EXTRACTION_TASKS) and not (labelled / "labels.jsonl" if labelled.is_dir() else labelled).is_file():
+        fail(f"no labelled corpus at {labelled} (a folder with labels.jsonl and articles/, or a JSONL file)")
+    try:
+        results.update(_evaluate_extraction(wanted, labelled, as_json))
+    except json.JSONDecodeError as exc:
+        fail(f"{labelled}: not JSON Lines (line {exc.lineno}): {exc.msg}")
+    except KeyError as exc:
+        fail(f"{labelled}: a labelled record has no {exc} field (the seed corpus's format, LABELS.md)")
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+
+
+def _evaluate_extraction(wanted: set, labelled: Path, as_json: bool) -> dict:
+    """``evaluate entities`` / ``quotes`` on the labelled corpus or file ``labelled``."""
+    results = {}
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
-        result = evaluate_entities(analyser=load_analyser())
+        result = evaluate_entities(labelled, analyser=load_analyser())
         results["entities"] = result
         if not as_json:
             click.echo(format_table(result))
     if "quotes" in wanted:
-        from nlp.evaluate_entities import evaluate_quotes, format_quotes
-        from nlp.evaluate_entities import DEFAULT_CORPUS_DIR, load_corpus
+        from nlp.evaluate_entities import evaluate_quotes, format_quotes, load_corpus
 
         from cuttings.stages import stored_quotes
         analyser = load_analyser()
         # Each article alone (the analyser), then what the analyse stage stores: every corpus
         # article in one store, known speakers linked across them as over a whole database.
-        quoted = load_corpus(DEFAULT_CORPUS_DIR)
+        quoted = load_corpus(labelled)
         stored = stored_quotes([{"key": record["id"], "title": text.partition("\n")[0].strip(),
                                  "body": text.partition("\n")[2].strip(), "published_at": record.get("date")}
                                 for record, text in quoted], analyser)
         for key, predictions, how in (("quotes", None, "each article alone"),
                                       ("quotes_as_stored", stored, "as stored: analyse stage with known-speaker links")):
-            result = evaluate_quotes(analyser=analyser, predictions=predictions, how=how)
+            result = evaluate_quotes(labelled, analyser=analyser, predictions=predictions, how=how)
             results[key] = result
             if not as_json:
                 click.echo(format_quotes(result))
-    if as_json:
-        click.echo(json.dumps(results, indent=2, default=str))
+    return results
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,9 +26,21 @@ DEVELOPMENT_SLICES = ("gov", "hw")
 
 
 def load_corpus(corpus_dir: str | Path = DEFAULT_CORPUS_DIR) -> list[tuple[dict, str]]:
-    """``(label record, article text)`` pairs from ``labels.jsonl`` and ``articles/ID.txt``."""
+    """``(label record, article text)`` pairs from ``labels.jsonl`` and ``articles/ID.txt``, or from
+    a JSONL file of records with ``title`` and ``body`` inline (``cuttings label --export``)."""
     corpus_dir = Path(corpus_dir)
     records = []
+    if corpus_dir.is_file():
+        with open(corpus_dir, encoding="utf-8-sig") as handle:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    if "body" not in record:   # a labels file beside its articles/ folder
+                        text = (corpus_dir.parent / "articles" / f"{record['id']}.txt").read_text(encoding="utf-8")
+                    else:
+                        text = f"{record.get('title') or ''}\n{record.get('body') or ''}"
+                    records.append((record, text))
+        return records
     with open(corpus_dir / "labels.jsonl", encoding="utf-8") as handle:
         for line in handle:
             if line.strip():

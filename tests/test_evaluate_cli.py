@@ -90,3 +90,24 @@ def test_evaluate_leave_one_slice_out_and_repeated_cv():
     summary = data["cv_summary"]["stance_governance"]
     assert summary["seeds"] == [0, 1] and len(summary["values"]) == 2
     assert summary["spread"] == pytest.approx(max(summary["values"]) - min(summary["values"]), abs=1e-4)
+
+
+def test_evaluate_entities_and_quotes_on_a_teams_own_labelled_file(tmp_path):
+    """`evaluate entities quotes --corpus FILE` scores the file given (a team's own labelled sample,
+    title and body inline), not the shipped corpus; a missing file is one line."""
+    from nlp.evaluate_entities import load_corpus
+    from tests.conftest import invoke_cli
+    sample = [(record, text) for record, text in load_corpus() if record["id"].startswith("hw-")][:6]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps({**record, "id": f"db-{n}", "title": text.partition("\n")[0],
+                                        "body": text.partition("\n")[2]}) + "\n"
+                            for n, (record, text) in enumerate(sample, 1)), encoding="utf-8")
+    result = invoke_cli("evaluate", "entities", "quotes", "--corpus", str(path), "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    assert set(data["entities"]["by_slice"]) == {"db", "all"}
+    assert data["entities"]["slice_articles"]["db"] == 6
+    assert data["quotes"]["gold_quotes"] == sum(len(record.get("quotes", [])) for record, _ in sample)
+    missing = invoke_cli("evaluate", "entities", "--corpus", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 1 and missing.stderr.decode().count("\n") == 1
+    assert "no labelled corpus at" in missing.stderr.decode()
