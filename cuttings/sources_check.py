@@ -143,7 +143,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
 
     found: dict[str, discovery.Found] = {}
     layers: dict[str, set[str]] = {"feed": set(), "sitemap": set(), "links": set(), "search": set()}
-    failed: list[str] = []  # "feed URL: words" for each feed or sitemap that could not be read
+    failed: dict[str, str] = {}  # URL -> "feed URL: words", each feed or sitemap that could not be read
     failed_pages: list[str] = []  # "URL: words" for each home, section, listing or search page not read
 
     def keep(entry: discovery.Found) -> bool:
@@ -204,14 +204,14 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     for url in feeds:
         if not allowed(url):
             report.feeds[url] = -1
-            failed.append(f"feed {url}: disallowed by robots.txt")
+            failed[url] = f"feed {url}: disallowed by robots.txt"
             continue
         try:
             entries = discovery.parse_feed(_fetch(url, settings, source), url)
         except (urllib.error.URLError, OSError) as exc:
             report.feeds[url] = -1
             report.problems.append(f"feed {url}: {_words(exc, url)}")
-            failed.append(f"feed {url}: {_words(exc, url)}")
+            failed[url] = f"feed {url}: {_words(exc, url)}"
             continue
         report.feeds[url] = len(entries)
         for entry in entries:
@@ -223,14 +223,14 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             continue
         if not allowed(url):
             report.sitemaps[url] = -1
-            failed.append(f"sitemap {url}: disallowed by robots.txt")
+            failed[url] = f"sitemap {url}: disallowed by robots.txt"
             continue
         try:
             children, pages = discovery.parse_sitemap(_fetch(url, settings, source), url)
         except (urllib.error.URLError, OSError) as exc:
             report.sitemaps[url] = -1
             report.problems.append(f"sitemap {url}: {_words(exc, url)}")
-            failed.append(f"sitemap {url}: {_words(exc, url)}")
+            failed[url] = f"sitemap {url}: {_words(exc, url)}"
             continue
         report.sitemaps[url] = len(pages) + len(children)
         queue.extend(children)
@@ -249,10 +249,13 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     return report
 
 
-def _failures(report: SourceCheck, source: Source, failed: list[str], failed_pages: list[str]) -> list[str]:
-    """Why the source fails the check, one reason a line (empty: it passes)."""
+def _failures(report: SourceCheck, source: Source, failed_routes: dict[str, str],
+              failed_pages: list[str]) -> list[str]:
+    """Why the source fails the check, one reason a line (empty: it passes). ``failed_routes``: the
+    feeds and sitemaps that could not be read, URL -> why in words."""
     failures = []
-    configured = [f for f in failed if f.split(" ", 2)[1].rstrip(":") in (*source.feeds, *source.sitemaps)]
+    configured = [words for url, words in failed_routes.items() if url in (*source.feeds, *source.sitemaps)]
+    failed = list(failed_routes.values())
     routes = len(report.feeds) + len(report.sitemaps)
     if not report.article_urls:
         what = "; ".join(failed + failed_pages) or (

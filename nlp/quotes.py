@@ -531,15 +531,17 @@ def _titled_tail(words: list[str]) -> int | None:
     return None
 
 
-@functools.cache
 def given_names() -> frozenset[str]:
     """Given names, lowercase (``data/given_names.txt``: the 1990 US Census first names), less the
-    words that name places, posts, times or closed-class words ("May", "Royal", "In")."""
+    words that name places, posts, times or closed-class words ("May", "Royal", "In"); read once
+    (``_GIVEN_NAMES``, which the hot path tests before calling)."""
+    global _GIVEN_NAMES
+    if _GIVEN_NAMES is not None:
+        return _GIVEN_NAMES
     from nlp import packaged_data
 
     with open(packaged_data("given_names.txt"), encoding="utf-8") as lines:
         names = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-    global _GIVEN_NAMES
     _GIVEN_NAMES = frozenset(names - NOT_NAME_WORDS - CLOSED_CLASS_WORDS - TIME_WORDS - ORGANISATION_WORDS
                              - ROLE_OR_PERSON_NOUNS)
     return _GIVEN_NAMES
