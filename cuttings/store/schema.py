@@ -770,3 +770,15 @@ def m013_label_tasks(db: Database) -> None:
         db.execute(f"DROP VIEW IF EXISTS {name}")
     for name in ("effective_labels", "article_summary", "entity_daily"):
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V13[name]}")
+
+
+@migrations()
+def m014_redact_stored_secrets(db: Database) -> None:
+    """Secrets out of rows written before the store redacted them: feed, sitemap and section rows of
+    crawl_state re-keyed by their redacted URL (store.discovery_key; merged with a row already under
+    it, the newest state kept), and the URLs and messages of crawl_errors, crawl_notices, crawl_runs
+    and sources redacted (cuttings.redaction.redact, with this process's secret variables)."""
+    from cuttings.store.articles import rekey_discovery_state
+    from cuttings.store.runs import redact_stored_messages
+    rekey_discovery_state(db)
+    redact_stored_messages(db)
