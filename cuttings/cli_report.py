@@ -99,7 +99,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     environment wins).
 
     \b
-    Examples:
+    Example:
         cuttings report --since 2026-11-01 --format html --email
         cuttings report --email --env-file /srv/cuttings/delivery.env --no-record   # try the settings
     """
