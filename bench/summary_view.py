@@ -1,7 +1,7 @@
 """How much reading the label tasks by kind (migration m013, ``label_tasks``) costs the analyst views:
 a full scan of ``article_summary`` over N synthetic stories (four predicted labels each), with the
 views by kind (m013: a subquery on ``label_tasks``), as regenerated with the recorded task names as
-literals (m014, ``schema.refresh_label_views``) and by the shipped task names (m012's definitions),
+literals (m015, ``schema.refresh_label_views``) and by the shipped task names (m012's definitions),
 alternated in one run.
 
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --repeat 5
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    variants = {"literal names (m014)": None,
+    variants = {"literal names (m015)": None,
                 "by kind (m013)": schema._VIEWS_V13,
                 "by name (m012)": {"effective_labels": schema._VIEWS["effective_labels"],
                                    "article_summary": schema._VIEWS_V9["article_summary"],
@@ -68,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         db = store.connect(Path(directory) / "bench.db")
         fill(db, args.stories)
-        variants["literal names (m014)"] = schema.label_view_definitions(schema.label_task_roles(db))
+        variants["literal names (m015)"] = schema.label_view_definitions(schema.label_task_roles(db))
         times: dict[str, list[float]] = {name: [] for name in variants}
         outputs: dict[str, list] = {}
         for _ in range(args.repeat):

@@ -48,7 +48,10 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
     5 storage error (the database could not be written: disk full, I/O error; what was
     not stored is fetched again next run), 6 delivery failed (the digest was written
     but not sent, so not recorded: the next run or `cuttings report --email` sends its
-    stories; the rest of the run is kept). Details: docs/operations.md.
+    stories; the rest of the run is kept). When several apply, the exit code is the first of
+    5, 2, 6, 4 (a storage error outranks a fatal or interrupted run, which outranks a failed
+    delivery, which outranks failed sources), and the summary line names the others
+    ("run 57: partial (exit 6; also 4: some sources or a stage failed)"). Details: docs/operations.md.
 
     \b
     Example (in cron):
@@ -94,7 +97,8 @@ def run_report_lines(result, log_path) -> list[str]:
     lines = [f"source {source_id}: {words}" for source_id, _kind, words in failures]
     lines += [f"{name}: {stage.message}" for name, stage in result.stages.items()
               if name != "crawl" and stage.status in ("failed", "interrupted") and stage.message]
-    summary = f"run {result.run_id}: {result.status} (exit {result.exit_code})"
+    also = "".join(f"; also {code}: {reason}" for code, reason in result.hidden)
+    summary = f"run {result.run_id}: {result.status} (exit {result.exit_code}{also})"
     if crawl and crawl.counts:
         summary += (f"; {crawl.counts.get('articles_new', 0)} new articles, "
                     f"{len(failures)} source{'s' if len(failures) != 1 else ''} failed")

@@ -4,9 +4,10 @@ Exit codes (``cuttings run``):
 
 * 0 ``EXIT_OK``: every stage ran and every source answered.
 * 1 ``EXIT_USER_ERROR``: bad configuration, missing models, an unknown report format or a report
-  folder that cannot be written, unreadable database path.
-* 2 ``EXIT_FATAL``: nothing useful happened (the crawl fetched nothing and no stage ran),
-  an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
+  folder that cannot be written, unreadable database path, delivery settings missing or invalid.
+  Found before the lock is taken: nothing ran.
+* 2 ``EXIT_FATAL``: nothing useful happened (every stage that ran failed, or the crawl fetched
+  nothing and nothing was analysed), an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
 * 3 ``EXIT_ALREADY_RUNNING``: another run holds the lock; this one did nothing.
 * 4 ``EXIT_PARTIAL``: some sources failed or a stage failed, but the others ran.
 * 5 ``EXIT_STORAGE``: the database could not be written (disk full, I/O error; read-only
@@ -15,6 +16,11 @@ Exit codes (``cuttings run``):
 * 6 ``EXIT_DELIVERY``: the digest was written but sending it (``--email``, ``--webhook``) failed,
   so it was not recorded: its stories go out with the next digest. The other stages' results are
   kept. (Delivery settings that are missing or invalid are 1, found before anything is done.)
+
+1 and 3 end the run before any stage. When a run that started meets several of the others, the
+exit code is the first that applies in :data:`CODE_PRECEDENCE`: 5 (storage), 2 (fatal or
+interrupted), 6 (delivery), 4 (partial), 0; the summary line names the ones it hides
+(``run 57: partial (exit 6; also 4: some sources or a stage failed)``): see :func:`exit_conditions`.
 
 The lock is ``fcntl.flock`` on ``<db>.lock`` (holding the pid and start time). The
 kernel releases a flock when its process dies, so a lock left by a killed run is
@@ -54,6 +60,12 @@ EXIT_ALREADY_RUNNING = 3
 EXIT_PARTIAL = 4
 EXIT_STORAGE = 5
 EXIT_DELIVERY = 6
+
+# Which exit code a run that started gives when several apply, most pressing first: a database that
+# cannot be written stops everything; a night that did nothing useful; a digest the newsroom did not
+# get (act today: `cuttings report --email` resends it); sources or a stage that failed (usually
+# heals by the next night).
+CODE_PRECEDENCE = (EXIT_STORAGE, EXIT_FATAL, EXIT_DELIVERY, EXIT_PARTIAL, EXIT_OK)
 
 STAGES = ("crawl", "analyse", "classify", "report")
 
@@ -192,6 +204,7 @@ class NightlyResult:
     stages: dict[str, StageResult] = field(default_factory=dict)
     message: str | None = None
     error: Exception | None = None  # the user error that stopped the run before it started
+    hidden: list[tuple[int, str]] = field(default_factory=list)  # (code, reason) the exit code outranks
 
 
 @dataclass
@@ -283,7 +296,8 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         stages[name] = StageResult("interrupted", message=str(exc) or "interrupted by the user")
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
-    status, exit_code = overall_status(stages)
+    conditions = exit_conditions(stages)
+    (exit_code, status, _reason), hidden = conditions[0], [(code, reason) for code, _s, reason in conditions[1:]]
     message = "; ".join(f"{n}: {s.message}" for n, s in stages.items() if s.message and s.status != "ok") or None
     crawl_counts = stages.get("crawl").counts if stages.get("crawl") else {}
     ballast.release()
@@ -299,10 +313,11 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         except Exception:
             pass
         status, exit_code = "failed", EXIT_STORAGE
+        hidden = [(code, reason) for code, _s, reason in conditions if code not in (EXIT_STORAGE, EXIT_OK)]
         message = f"storage error: {exc}"
     log.info("run %d finished: %s (exit %d)", run_id, status, exit_code)
     db.conn.close()
-    return NightlyResult(run_id, status, exit_code, stages, message)
+    return NightlyResult(run_id, status, exit_code, stages, message, hidden=hidden)
 
 
 def _read_only(exc: BaseException) -> bool:
@@ -310,24 +325,45 @@ def _read_only(exc: BaseException) -> bool:
     return "readonly" in text or "read-only" in text or "unable to open" in text
 
 
-def overall_status(stages: dict[str, StageResult]) -> tuple[str, int]:
-    """The run's status and exit code from its stages' results."""
-    statuses = [s.status for s in stages.values()]
-    if any(s.storage_error for s in stages.values()):
-        return "failed", EXIT_STORAGE
-    if "interrupted" in statuses:
-        return "interrupted", EXIT_FATAL
-    ran = [s for s in statuses if s != "skipped"]
-    if ran and all(s == "failed" for s in ran):
-        return "failed", EXIT_FATAL
-    if stages.get("crawl") and stages["crawl"].status == "failed" and not any(
+def exit_conditions(stages: dict[str, StageResult]) -> list[tuple[int, str, str]]:
+    """Every exit condition the run's stages meet, as ``(exit code, run status, reason)``, in the
+    order of :data:`CODE_PRECEDENCE` (the first is the run's); ``[(0, "ok", ...)]`` when none.
+
+    * 5 when a stage could not write the database;
+    * 2 when the run was interrupted, when every stage that ran failed (a report stage whose only
+      failure is the delivery wrote the digest: that is 6, not "nothing useful"), or when the crawl
+      failed and analyse and classify processed no article;
+    * 6 when the digest was written but could not be sent;
+    * 4 when a source or a stage failed (or was partial) while others ran, for another reason than
+      storage or delivery (those are 5 and 6), and not when 2 says nothing useful happened.
+    """
+    values = list(stages.values())
+    statuses = [s.status for s in values]
+    found: list[tuple[int, str, str]] = []
+    if any(s.storage_error for s in values):
+        found.append((EXIT_STORAGE, "failed", "the database could not be written"))
+    ran = [s for s in values if s.status != "skipped"]
+    nothing_useful = bool(ran) and all(s.status == "failed" and not s.delivery_error for s in ran)
+    crawl = stages.get("crawl")
+    if crawl and crawl.status == "failed" and not any(
             stages[n].counts.get("articles") for n in ("analyse", "classify") if n in stages):
-        return "failed", EXIT_FATAL
-    if any(s.delivery_error for s in stages.values()):
-        return "partial", EXIT_DELIVERY
-    if any(s in ("failed", "partial") for s in statuses):
-        return "partial", EXIT_PARTIAL
-    return "ok", EXIT_OK
+        nothing_useful = True
+    if "interrupted" in statuses:
+        found.append((EXIT_FATAL, "interrupted", "interrupted"))
+    elif nothing_useful:
+        found.append((EXIT_FATAL, "failed", "nothing useful happened"))
+    if any(s.delivery_error for s in values):
+        found.append((EXIT_DELIVERY, "partial", "the digest was written but not sent"))
+    if not nothing_useful and any(s.status in ("failed", "partial") and not (s.delivery_error or s.storage_error)
+                                  for s in values):
+        found.append((EXIT_PARTIAL, "partial", "some sources or a stage failed"))
+    return found or [(EXIT_OK, "ok", "every stage ran")]
+
+
+def overall_status(stages: dict[str, StageResult]) -> tuple[str, int]:
+    """The run's status and exit code from its stages' results: the first of :func:`exit_conditions`."""
+    code, status, _reason = exit_conditions(stages)[0]
+    return status, code
 
 
 def _raise_interrupted(signum, frame):

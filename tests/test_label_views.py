@@ -176,8 +176,8 @@ def test_a_failure_while_rewriting_the_views_leaves_the_old_ones(tmp_path, monke
 
 
 def test_an_older_database_is_migrated_to_literal_views(tmp_path):
-    """A database at m013 (views reading label_tasks per row, no label columns) whose team recorded its
-    tasks: m014 rewrites the views with the recorded names; the shipped rows get the shipped labels; a
+    """A database from before m015 (m013's views reading label_tasks per row, no label columns) whose team recorded its
+    tasks: m015 rewrites the views with the recorded names; the shipped rows get the shipped labels; a
     task whose labels were never recorded gets the shipped columns until the scheme is recorded again."""
     path = tmp_path / "old.db"
     db = build_sample_db(path)
@@ -188,7 +188,7 @@ def test_an_older_database_is_migrated_to_literal_views(tmp_path):
         db.execute(f"CREATE VIEW {name} AS {schema._VIEWS_V13[name]}")
     for column in ("labels_json", "absent", "attention_json"):
         db.execute(f"ALTER TABLE label_tasks DROP COLUMN {column}")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_label_views_by_name'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'")
     db.execute("INSERT INTO label_tasks (name, kind, updated_at) VALUES ('stance_closures', 'single_label', "
                "'2026-12-01T00:00:00Z'), ('themes', 'multi_label', '2026-12-01T00:00:00Z')")
     db.conn.commit()
@@ -197,7 +197,7 @@ def test_an_older_database_is_migrated_to_literal_views(tmp_path):
     db.close()
 
     db = store.connect(path)
-    assert "m014_label_views_by_name" in store.migration_status(db)[0]
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
     sql = view_sql(db)
     assert all("label_tasks" not in text for text in sql.values()) and "'stance_closures'" in sql["article_summary"]
     assert db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone() == (

@@ -164,6 +164,76 @@ def test_overall_status_of_a_failed_delivery():
     assert nightly.overall_status(stages) == ("failed", nightly.EXIT_STORAGE)
 
 
+def _stages(**statuses):
+    flags = {"delivery": {"delivery_error": True}, "storage": {"storage_error": True}}
+    out = {}
+    for name, status in statuses.items():
+        status, _, flag = status.partition("+")
+        out[name] = nightly.StageResult(status, **flags.get(flag, {}))
+    return out
+
+
+@pytest.mark.parametrize("stages,expected", [
+    # one condition each
+    (_stages(crawl="ok", analyse="ok", classify="ok", report="ok"), [0]),
+    (_stages(crawl="partial", analyse="ok", classify="ok", report="ok"), [4]),
+    (_stages(crawl="ok", analyse="ok", classify="ok", report="failed+delivery"), [6]),
+    # only the report stage ran and only its delivery failed: the digest was written (6, not "nothing useful")
+    (_stages(crawl="skipped", analyse="skipped", classify="skipped", report="failed+delivery"), [6]),
+    # several: storage > fatal/interrupted > delivery > partial
+    (_stages(crawl="partial", analyse="ok", classify="ok", report="failed+delivery"), [6, 4]),
+    (_stages(crawl="partial", analyse="ok", classify="failed+storage", report="skipped"), [5, 4]),
+    (_stages(crawl="ok", analyse="ok", classify="failed+storage", report="failed+delivery"), [5, 6]),
+    (_stages(crawl="failed", analyse="ok", classify="ok", report="failed+delivery"), [2, 6]),
+    (_stages(crawl="partial", analyse="interrupted"), [2, 4]),
+    (_stages(crawl="failed", analyse="failed", classify="skipped", report="failed"), [2]),
+])
+def test_exit_precedence(stages, expected):
+    """When a run meets several exit conditions, the code is the first in CODE_PRECEDENCE and the
+    others are still reported (docs/operations.md, "Exit codes")."""
+    conditions = nightly.exit_conditions(stages)
+    assert [code for code, _status, _reason in conditions] == expected
+    assert expected == sorted(expected, key=nightly.CODE_PRECEDENCE.index)
+    assert nightly.overall_status(stages)[1] == expected[0]
+
+
+def test_failed_delivery_with_only_the_report_stage_exits_6(tmp_path):
+    """`run --skip crawl --skip analyse --skip classify --email` with the SMTP server down: the digest
+    is written and not recorded, exit 6 (it used to be 2, "nothing useful happened")."""
+    db = tmp_path / "n.db"
+    store.connect(db).conn.close()
+    down = free_port()
+    env = {**NO_DELIVERY_SETTINGS, "CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_PORT": str(down),
+           "CUTTINGS_SMTP_FROM": "cuttings@example.org", "CUTTINGS_SMTP_TO": RECIPIENTS}
+    result = invoke_cli("--db", str(db), "run", "--quiet", "--skip", "crawl", "--skip", "analyse", "--skip",
+                        "classify", "--report-dir", str(tmp_path / "reports"), "--log-file",
+                        str(tmp_path / "log"), "--email", env=env)
+    assert result.returncode == nightly.EXIT_DELIVERY, result.stderr.decode()
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith(f"report: delivery failed: sending mail via 127.0.0.1:{down} failed: ")
+    assert lines[-1].startswith("run 1: partial (exit 6); log: ") and len(lines) == 2
+    assert len(list((tmp_path / "reports").glob("digest-*.html"))) == 1
+    assert _rows(db, "SELECT * FROM reports") == []
+
+
+def test_failed_delivery_and_failed_source_exit_6_and_name_4(tmp_path, smtp_server):
+    """A dead source (4) and a failed delivery (6) in one run: exit 6, and the summary line says 4
+    applies too; the failed source still gets its line."""
+    controller, _inbox = smtp_server
+    db = tmp_path / "n.db"
+    with serve_directory() as base:
+        sources = sources_for(base, tmp_path / "sources.toml")
+        sources.write_text(sources.read_text() + '\n[[source]]\nid = "gone"\nname = "Gone"\n'
+                           'home = "http://127.0.0.1:9/"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\nlocal = true\n')
+        result = _crawl_and_report(db, sources, tmp_path, "--email",
+                                   env=smtp_env(controller, CUTTINGS_SMTP_PORT=str(free_port())))
+    assert result.returncode == nightly.EXIT_DELIVERY, result.stderr.decode()[-3000:]
+    lines = result.stderr.decode().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["source gone", "report", lines[-1].split(":")[0]]
+    assert lines[-1].startswith("run 1: partial (exit 6; also 4: some sources or a stage failed); ")
+    assert ", 1 source failed; log: " in lines[-1]
+
+
 def test_schedule_carries_delivery_options(tmp_path):
     env_file = tmp_path / "my env" / "delivery.env"
     hook_file = tmp_path / "hook.url"

@@ -180,6 +180,53 @@ def discovery_key(url: str) -> str:
     return redact(url, secret_values())
 
 
+def rekey_discovery_state(db: Database) -> dict[str, int]:
+    """Re-key ``crawl_state`` feed, sitemap and section rows stored under their raw URL (before
+    :func:`discovery_key`: a configured ``?token=...`` in the key) by their redacted key, so no
+    secret stays in the table and the validators are found again (conditional requests).
+
+    A row whose redacted key is already taken by another feed, sitemap or section row is merged
+    into it: the row fetched last (``last_fetched_at``; the already-redacted row on a tie) gives
+    the state, its ETag and Last-Modified falling back on the other's as :func:`record_fetch`
+    does, and ``first_seen_at`` is the earlier of the two. A key taken by an article or rejected
+    page keeps that row; the secret-keyed one is dropped (the feed is fetched unconditionally
+    once). Runs inside the caller's transaction (a migration). Returns ``{"rekeyed": n, "merged": n,
+    "dropped": n}``."""
+    secrets = secret_values()
+    counts = {"rekeyed": 0, "merged": 0, "dropped": 0}
+    kinds = ", ".join(f"'{kind}'" for kind in DISCOVERY_KINDS)
+    columns = ("url", "source_id", "kind", "etag", "last_modified", "http_status", "found_by", "first_seen_at",
+               "last_fetched_at", "reject_reason")
+    rows = db.execute(f"SELECT {', '.join(columns)} FROM crawl_state WHERE kind IN ({kinds}) ORDER BY rowid").fetchall()
+    for values in rows:
+        old = dict(zip(columns, values))
+        key = redact(old["url"], secrets)
+        if key == old["url"]:
+            continue
+        found = db.execute(f"SELECT {', '.join(columns)} FROM crawl_state WHERE url = ?", [key]).fetchone()
+        if found is None:
+            db.execute("UPDATE crawl_state SET url = ? WHERE url = ?", [key, old["url"]])
+            counts["rekeyed"] += 1
+            continue
+        current = dict(zip(columns, found))
+        db.execute("DELETE FROM crawl_state WHERE url = ?", [old["url"]])
+        if current["kind"] not in DISCOVERY_KINDS:
+            counts["dropped"] += 1
+            continue
+        newer, older = ((old, current) if (old["last_fetched_at"] or "") > (current["last_fetched_at"] or "")
+                        else (current, old))
+        db.execute("UPDATE crawl_state SET source_id = ?, kind = ?, etag = ?, last_modified = ?, http_status = ?, "
+                   "found_by = ?, first_seen_at = ?, last_fetched_at = ?, reject_reason = ? WHERE url = ?",
+                   [newer["source_id"] or older["source_id"], newer["kind"],
+                    newer["etag"] if newer["etag"] is not None else older["etag"],
+                    newer["last_modified"] if newer["last_modified"] is not None else older["last_modified"],
+                    newer["http_status"], newer["found_by"] or older["found_by"],
+                    min(old["first_seen_at"], current["first_seen_at"]), newer["last_fetched_at"],
+                    newer["reject_reason"], key])
+        counts["merged"] += 1
+    return counts
+
+
 def record_fetch(db: Database, url: str, *, source_id: str | None, kind: str, found_by: str | None = None,
                  etag: str | None = None, last_modified: str | None = None, http_status: int | None = None,
                  reject_reason: str | None = None) -> None:

@@ -20,6 +20,26 @@ def _redacted(text: str | None, secrets: list[str]) -> str | None:
     return None if text is None else redact(text, secrets)
 
 
+def redact_stored_messages(db: Database) -> int:
+    """Redact, in place, what was written before the store redacted it: the URL and message of
+    ``crawl_errors`` and ``crawl_notices`` rows, ``crawl_runs.message`` and ``stages_json``, the
+    ``sources`` rows' ``home_url`` and ``config_json``. Runs inside the caller's transaction (a
+    migration); returns the number of rows changed."""
+    secrets = secret_values()
+    changed = 0
+    for table, columns in (("crawl_errors", ("url", "message")), ("crawl_notices", ("url", "message")),
+                           ("crawl_runs", ("message", "stages_json")), ("sources", ("home_url", "config_json"))):
+        if table not in db.table_names():
+            continue
+        for rowid, *values in db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}").fetchall():
+            redacted = [_redacted(value, secrets) for value in values]
+            if redacted != values:
+                db.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE rowid = ?",
+                           [*redacted, rowid])
+                changed += 1
+    return changed
+
+
 def start_run(db: Database, command: str, since: str | None = None) -> int:
     with db.atomic():
         cur = db.execute(

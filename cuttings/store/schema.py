@@ -774,6 +774,16 @@ def m013_label_tasks(db: Database) -> None:
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V13[name]}")
 
 
+@migrations()
+def m014_redact_stored_secrets(db: Database) -> None:
+    """Secrets out of rows written before the store redacted them: feed, sitemap and section rows of
+    crawl_state re-keyed by their redacted URL (store.discovery_key; merged with a row already under
+    it, the newest state kept), and the URLs and messages of crawl_errors, crawl_notices, crawl_runs
+    and sources redacted (cuttings.redaction.redact, with this process's secret variables)."""
+    from cuttings.store.articles import rekey_discovery_state
+    from cuttings.store.runs import redact_stored_messages
+    rekey_discovery_state(db)
+    redact_stored_messages(db)
 # The label views name the label scheme's tasks as SQL string literals (issue: another team's scheme
 # without paying for it). m013's views looked the task of each kind up in `label_tasks` on every row (a
 # subquery SQLite cannot push into effective_labels: article_summary 171 ms instead of 116 ms over 5,000
@@ -788,7 +798,7 @@ def m013_label_tasks(db: Database) -> None:
 # * entity_daily has one `stance_<label>` column per label of the stance task, in the scheme's order,
 #   except its `absent` label, and one `tone_<label>` column per label of the tone task: the shipped
 #   scheme gives stance_favour, stance_against, stance_neutral and tone_positive, tone_negative,
-#   tone_neutral, as before; a task whose labels were never recorded (a database from before m014 whose
+#   tone_neutral, as before; a task whose labels were never recorded (a database from before m015 whose
 #   row the scheme has not yet refreshed) gets the shipped scheme's columns for its kind;
 # * names come from a user's scheme file: every task name and label goes through sql_literal (and
 #   sql_identifier for a column name), which quote them; a control character is refused in one line.
@@ -871,7 +881,10 @@ def _label_columns(prefix: str, labels, expression: str) -> str:
 
 def label_view_definitions(roles: dict) -> dict[str, str]:
     """The three label views (``LABEL_VIEWS``) for ``roles`` (:func:`label_task_roles`): m013's definitions
-    with every task named as a literal, and entity_daily's stance and tone columns from the scheme's labels."""
+    with every task named as a literal, and entity_daily's stance and tone columns from the scheme's labels.
+    These are the label views' current definitions: a later migration that changes one of them changes it
+    here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
+    that only a migration after m015 adds)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
     entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
@@ -916,7 +929,7 @@ def refresh_label_views(db) -> bool:
 
 
 @migrations()
-def m014_label_views_by_name(db: Database) -> None:
+def m015_label_views_by_name(db: Database) -> None:
     """label_tasks keeps each task's labels (labels_json, absent, attention_json: the scheme's stance labels
     that put a story under "needs attention"); the label views name the tasks as literals (regenerated
     whenever label_tasks changes) and entity_daily's stance and tone columns follow the scheme's labels."""
