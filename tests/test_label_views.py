@@ -221,3 +221,22 @@ def test_without_any_label_task_the_views_read_the_shipped_names(tmp_path):
     warn = article_id(db, "warn")
     assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "against"
     db.close()
+
+
+def test_label_import_with_a_control_character_in_the_scheme_is_one_line_and_adds_nothing(tmp_path, monkeypatch):
+    from tests.conftest import invoke_cli
+    from tests.test_team_scheme import team_home
+    team_home(tmp_path, monkeypatch, TEAM_SCHEME.replace('"oppose", "neutral"', '"op\\u0007pose", "neutral"'))
+    path = tmp_path / "team.db"
+    db = build_sample_db(path)
+    url = db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id(db, "warn")]).fetchone()[0]
+    labels_before = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    db.close()
+    (tmp_path / "l.jsonl").write_text(json.dumps({"url": url, "stance_closures": "support"}) + "\n", encoding="utf-8")
+    result = invoke_cli("--db", str(path), "label", "--import", str(tmp_path / "l.jsonl"))
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1 and "control character" in error, error
+    db = store.connect(path)
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == labels_before
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    db.close()
