@@ -165,8 +165,9 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
               help="csv (one row per story), jsonl (JSON Lines) or xlsx (sheets of stories, quotes and "
                    "syndication; needs --out FILE) [default: from --out's suffix (.csv, .jsonl, .ndjson, .xlsx), "
                    "else csv]. One contradicting the suffix is an error.")
-@click.option("--entity", help="Only stories mentioning this entity id (e.g. hwfrs, sfrs, wm_pcc).")
-@click.option("--topic", help="Only stories with this topic (e.g. governance, finance).")
+@click.option("--entity", help="Only stories mentioning this entity id of the watchlist (shipped: hwfrs, sfrs, wm_pcc...).")
+@click.option("--topic", help="Only stories with this topic of the label scheme (shipped: governance, "
+                               "finance...).")
 @click.option("--stance", metavar="LABEL",
               help="Only stories with this label of the label scheme's stance task (shipped scheme: favour, "
                    "against, neutral or none, on fire governance).")
@@ -193,6 +194,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
         cuttings export --entity wm_pcc --stance against --since 2026-11-01 --out pcc.csv
         cuttings export --since 2026-11-01 --out november.xlsx
         cuttings export --topic finance --format jsonl | head -n 1
+    (wm_pcc, against, finance: the shipped watchlist's and label scheme's names; use yours.)
     """
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)
