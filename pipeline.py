@@ -658,7 +658,7 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
 
     Examples:
 
-        cuttings evaluate topics stance_governance --json
+        cuttings evaluate topics stance_governance --json   # the shipped scheme's task names
         cuttings evaluate tone --slices --seeds 0,1,2
     """
     if data_path and corpus:
@@ -819,7 +819,8 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
     A text file's first line is the headline. HTML pages are extracted first.
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
-    "topics": [...], "stance_governance": {...}, "tone": {...}}; each topic, the stance
+    "topics": [...], "stance_governance": {...}, "tone": {...}} (the shipped label scheme's task
+    names; your scheme's give their own keys); each topic, the stance
     and each tone is {"label", "probability", "uncertain"}: uncertain is true when the
     probability is below the task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
 

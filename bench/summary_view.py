@@ -1,6 +1,8 @@
 """How much reading the label tasks by kind (migration m013, ``label_tasks``) costs the analyst views:
 a full scan of ``article_summary`` over N synthetic stories (four predicted labels each), with the
-views by kind (m013) and by the shipped task names (m012's definitions), alternated in one run.
+views by kind (m013: a subquery on ``label_tasks``), as regenerated with the recorded task names as
+literals (m015, ``schema.refresh_label_views``) and by the shipped task names (m012's definitions),
+alternated in one run.
 
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --repeat 5
 """
@@ -47,10 +49,10 @@ def use(db, definitions: dict[str, str]) -> None:
         db.execute(f"CREATE VIEW {name} AS {definitions[name]}")
 
 
-def scan(db) -> float:
+def scan(db) -> tuple[float, list]:
     started = time.perf_counter()
-    db.execute("SELECT * FROM article_summary").fetchall()
-    return time.perf_counter() - started
+    rows = db.execute("SELECT * FROM article_summary").fetchall()
+    return time.perf_counter() - started, rows
 
 
 def main() -> None:
@@ -58,21 +60,28 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    variants = {"by kind (m013)": schema._VIEWS_V13,
+    variants = {"literal names (m015)": None,
+                "by kind (m013)": schema._VIEWS_V13,
                 "by name (m012)": {"effective_labels": schema._VIEWS["effective_labels"],
                                    "article_summary": schema._VIEWS_V9["article_summary"],
                                    "entity_daily": schema._VIEWS_V9["entity_daily"]}}
     with tempfile.TemporaryDirectory() as directory:
         db = store.connect(Path(directory) / "bench.db")
         fill(db, args.stories)
+        variants["literal names (m015)"] = schema.label_view_definitions(schema.label_task_roles(db))
         times: dict[str, list[float]] = {name: [] for name in variants}
+        outputs: dict[str, list] = {}
         for _ in range(args.repeat):
             for name, definitions in variants.items():
                 use(db, definitions)
-                times[name].append(scan(db))
+                seconds, rows = scan(db)
+                times[name].append(seconds)
+                outputs.setdefault(name, rows)
         for name, values in times.items():
             print(f"{name}: article_summary, {args.stories} stories: median {1000 * statistics.median(values):.0f} ms "
                   f"(min {1000 * min(values):.0f}, max {1000 * max(values):.0f}, {args.repeat} runs)")
+        same = all(rows == next(iter(outputs.values())) for rows in outputs.values())
+        print(f"same rows in every variant: {'yes' if same else 'NO'}")
         db.close()
 
 

@@ -26,7 +26,8 @@ def default_annotator() -> str:
 
 @click.command()
 @click.option("--task", "task_name", default="all", show_default=True, metavar="TASK",
-              help="Task to label: topics, stance_governance, tone (the scheme's tasks) or all.")
+              help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
+                   "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
               help="Name stored with every label.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
@@ -48,7 +49,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     Example:
 
     \b
-        cuttings label --task stance_governance --limit 20
+        cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
     """
     annotator = (annotator or "").strip()

@@ -460,15 +460,15 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
     for row in db.query(
-            "SELECT entity_id, day, articles, tone_positive, tone_neutral, tone_negative, tone_rated "
-            "FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
+            # every column: the tone_<label> columns are the scheme's tone labels (a label TONES lacks counts 0)
+            "SELECT * FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
         if row["entity_id"] not in coverage or row["day"] not in position:
             continue
         coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
         if row["tone_rated"]:
             mix = tone[row["entity_id"]] or {label: 0 for label in TONES}
             for label in TONES:
-                mix[label] += row[f"tone_{label}"] or 0
+                mix[label] += row.get(f"tone_{label}") or 0
             tone[row["entity_id"]] = mix
     rated = tone_rated(db, tone_task)
     for entity_id in tone:

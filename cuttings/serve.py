@@ -217,17 +217,26 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "analyser_version": ("Version of the analyser (includes the NER pipeline's name and version).",
                              "3f2a...+ner:core_web_sm-3.8.0"),
     }),
-    "label_tasks": ("Each label-scheme task's kind, recorded with its model: the views' `topics`, `stance` and "
-                    "`tone` columns read the newest task of kind `multi_label`, `single_label` and `per_entity`, "
-                    "whatever the scheme names it.", {
+    "label_tasks": ("Each label-scheme task's kind and labels, recorded with its model and whenever the scheme is "
+                    "used (train, classify, label): the views' `topics`, `stance` and `tone` columns read the newest "
+                    "task of kind `multi_label`, `single_label` and `per_entity`, whatever the scheme names it (no row "
+                    "of a kind: the shipped name, `topics`, `stance_governance` or `tone`). The views are rewritten "
+                    "with these names whenever this table changes, so reading them costs nothing.", {
         "name": ("The task's name in the label scheme (`labels.task`, `classifications.task`).", "stance_governance"),
         "kind": ("`multi_label` (topics), `single_label` (stance) or `per_entity` (tone).", "single_label"),
         "updated_at": ("When recorded (the model's creation time; '' for the shipped tasks seeded by the "
                        "migration): the newest of a kind is read.", TS),
+        "labels_json": ("The task's labels in the scheme's order, as JSON (NULL: not recorded yet; `entity_daily` "
+                        "then has the shipped scheme's columns for its kind).",
+                        '["favour", "against", "neutral", "none"]'),
+        "absent": ("The label meaning the target is not in the article (no `entity_daily` column).", "none"),
+        "attention_json": ("The stance labels that put a story under \"needs attention\" (the scheme's "
+                           "`attention`, as the digest reads it), as JSON; the `critical_articles` query reads it.",
+                           '["against", "favour"]'),
     }),
     "models": ("Trained classifiers (one row per model version) with their model cards.", {
         "version": ("Model version, referenced by `classifications.model_version`.", "tone-2026.11.1"),
-        "task": ("`topics`, `stance_governance` or `tone`.", "tone"),
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).", "tone"),
         "path": ("Model file (skops format).", "models/tone-2026.11.1.skops"),
         "labels_json": ("Labels the model predicts, as JSON.", '["negative", "neutral", "positive"]'),
         "training_data_hash": ("Hash of the training data.", "abc123"),
@@ -241,7 +250,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                         "several rows; stance one; tone one per watched entity (`target`).", {
         "id": ("Row id.", "640"),
         "article_id": ("The article.", "14"),
-        "task": ("`topics`, `stance_governance` or `tone`.", "tone"),
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).", "tone"),
         "target": ("For tone: the entity id the tone is about; '' for other tasks.", "wm_pcc"),
         "label": ("Predicted label.", "negative"),
         "probability": ("Model probability for the label.", "0.41"),
@@ -252,7 +261,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`.", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
-        "task": ("`topics`, `stance_governance` or `tone`.", "stance_governance"),
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
+                 "stance_governance"),
         "target": ("Entity id for tone; '' otherwise.", ""),
         "label": ("The label; `__rejected__` removes a topic.", "against"),
         "annotator": ("Who labelled it.", "analyst@example.org"),
@@ -276,7 +286,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions.", {
         "article_id": ("The article.", "14"),
-        "task": ("`topics`, `stance_governance` or `tone`.", "stance_governance"),
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
+                 "stance_governance"),
         "target": ("Entity id for tone; '' otherwise.", ""),
         "label": ("The label.", "against"),
         "probability": ("Model probability; NULL for human labels.", "0.74"),
@@ -316,16 +327,22 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "human_corrected": ("1 when any label was set by a person.", "0"),
         "syndicated_copies": ("How many other outlets' copies were folded in.", "1"),
     }),
-    "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), "
-                     "with stance and tone counts.", {
+    "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), with stance "
+                     "and tone counts: one `stance_<label>` column per label of the label scheme's stance task "
+                     "(its single-label task, see `label_tasks`) in the scheme's order, except its `absent` label, "
+                     "and one `tone_<label>` column per label of its tone task. The columns below are the shipped "
+                     "scheme's; another scheme's stance labels support / oppose / neutral give `stance_support`, "
+                     "`stance_oppose`, `stance_neutral`.", {
         "entity_id": ("The entity.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
         "day": ("Day (UTC), YYYY-MM-DD.", "2026-11-23"),
         "articles": ("Stories mentioning the entity that day.", "3"),
-        "stance_favour": ("...of which stance favour.", "1"),
-        "stance_against": ("...stance against.", "1"),
-        "stance_neutral": ("...stance neutral.", "0"),
-        "tone_positive": ("...tone towards this entity positive.", "2"),
+        "stance_favour": ("...of which stance favour (shipped scheme; `stance_<label>` for each label of the "
+                          "scheme's stance task).", "1"),
+        "stance_against": ("...stance against (shipped scheme).", "1"),
+        "stance_neutral": ("...stance neutral (shipped scheme).", "0"),
+        "tone_positive": ("...tone towards this entity positive (`tone_<label>` for each label of the scheme's "
+                          "tone task).", "2"),
         "tone_negative": ("...tone towards this entity negative.", "1"),
         "tone_neutral": ("...tone towards this entity neutral.", "0"),
         "tone_rated": ("1 when a tone model (or a person) rates this body; 0: the tone columns are NULL, "
@@ -444,7 +461,7 @@ CANNED_QUERIES = {
     },
     "entity_coverage": {
         "title": "Coverage of an entity between two dates",
-        "description": "Stories mentioning :entity (e.g. hwfrs, sfrs, wm_pcc) published between :start and :end "
+        "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc) published between :start and :end "
                        "(YYYY-MM-DD, inclusive).",
         "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.topics, s.stance,\n"
                "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity\n"
@@ -454,11 +471,15 @@ CANNED_QUERIES = {
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC",
     },
     "critical_articles": {
-        "title": "Latest critical articles",
-        "description": "Stories with a negative tone towards a watched body or against the governance change.",
+        "title": "Latest stories needing attention",
+        "description": "Stories with a negative tone towards a watched body, or a stance the label scheme puts under "
+                       "\"needs attention\" as the digest does (its stance task's `attention` labels, see "
+                       "`label_tasks.attention_json`; shipped scheme: against or in favour of the governance change).",
         "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
                "FROM article_summary s\n"
-               "WHERE s.stance = 'against'\n"
+               "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
+               "                   WHERE t.name = (SELECT name FROM label_tasks WHERE kind = 'single_label'\n"
+               "                                   ORDER BY updated_at DESC, name LIMIT 1))\n"
                "   OR EXISTS (SELECT 1 FROM json_each(s.tone) WHERE value = 'negative')\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
@@ -535,6 +556,7 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dic
     tables["article_summary"]["fts_table"] = "articles_fts"
     tables["article_summary"]["fts_pk"] = "article_id"
     tables["_sqlite_migrations"] = {"hidden": True}
+    _describe_label_columns(tables["entity_daily"]["columns"], _view_columns(db_path, "entity_daily"))
     return {
         "title": "Cuttings: local press cuttings",
         "description": "Local news about the fire services, fire authorities, West Mercia Police and the PCC, "
@@ -544,6 +566,32 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dic
                                                        for name, query in CANNED_QUERIES.items()}}},
         "plugins": {"cuttings": {"corrections": bool(corrections)}},
     }
+
+
+def _view_columns(db_path: str | Path, name: str) -> list[str] | None:
+    """The columns of view ``name`` in the database file (read only), or None when it cannot be read."""
+    path = Path(db_path)
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            return [row[1] for row in conn.execute(f"PRAGMA table_info([{name}])").fetchall()] or None
+    except sqlite3.Error:
+        return None
+
+
+def _describe_label_columns(described: dict[str, str], columns: list[str] | None) -> None:
+    """entity_daily's stance and tone columns are named from the database's label scheme (``label_tasks``):
+    describe the ones this database has, drop the shipped scheme's it has not."""
+    if not columns:
+        return
+    for column in columns:
+        for prefix, what in (("stance_", "stance"), ("tone_", "tone towards this entity")):
+            if column.startswith(prefix) and column not in described:
+                described[column] = (f"...of which {what} {column[len(prefix):]} (a label of the label scheme's "
+                                     f"{prefix[:-1]} task).")
+    for column in [column for column in described if column not in columns]:
+        del described[column]
 
 
 def write_metadata(db_path: str | Path, directory: str | Path, *, corrections: bool = False) -> Path:

@@ -20,7 +20,7 @@ def _old_database(path, rows):
     """A database migrated up to (not including) m014, with ``crawl_state`` rows as the old code wrote them."""
     db = store.connect(path, migrate=False)
     store.migrations.apply(db, stop_before=MIGRATION)
-    assert [m.name for m in store.migrations.pending(db)] == [MIGRATION]
+    assert [m.name for m in store.migrations.pending(db)][0] == MIGRATION   # later migrations may follow
     db.execute("INSERT INTO sources (id, name, home_url, config_json) VALUES ('s', 'S', ?, ?)",
                [f"{BASE}/?key={SECRET}", f'{{"feeds": ["{BASE}/feed.xml?token={SECRET}"]}}'])
     for row in rows:

@@ -59,8 +59,12 @@ def test_canned_queries_run_against_sample_db(tmp_path):
     assert len(coverage) == 4 and {row["tone_towards_entity"] for row in coverage} == {"neutral", "negative",
                                                                                          "positive"}
     critical = {row["title"] for row in db.query(queries["critical_articles"]["sql"])}
+    # negative tone, or a stance the scheme's `attention` names (shipped: against and favour, as the digest flags)
     assert {HOSTILE_TITLE, "Fire chiefs warn over commissioner's plans",
-            "Councillors oppose PCC bid to run Shropshire fire service"} == critical
+            "Councillors oppose PCC bid to run Shropshire fire service",
+            "Campion defends fire takeover plan at public meeting",
+            "Commissioner Campion sets out case for taking over fire governance"} == critical
+    assert {row["stance"] for row in db.query(queries["critical_articles"]["sql"])} >= {"against", "favour"}
     quality = {row["task"]: row for row in db.query(queries["model_quality"]["sql"])}
     assert set(quality) == set(MODEL_METRICS)
     assert quality["stance_governance"]["on_held_out_slices"] == 0.738

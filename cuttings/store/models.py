@@ -6,22 +6,49 @@ import json
 
 from sqlite_utils import Database
 
+from cuttings.errors import StoreError
 from cuttings.store.connection import utcnow
+from cuttings.store.schema import LabelNameError, refresh_label_views
 
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 
 
-def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = None) -> None:
+def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = None,
+                       labels: dict[str, dict] | None = None) -> None:
     """Record each task's kind (``{name: kind}``, e.g. a label scheme's tasks) in ``label_tasks``, stamped
     ``at`` (default now): the views' ``topics``, ``stance`` and ``tone`` columns read the newest task of
-    kind ``multi_label``, ``single_label`` and ``per_entity``. Kinds outside :data:`TASK_KINDS` are skipped."""
+    kind ``multi_label``, ``single_label`` and ``per_entity``. Kinds outside :data:`TASK_KINDS` are skipped.
+    ``labels``: ``{name: {"labels": [...], "absent": label or None, "attention": [...] or None}}`` from the
+    scheme (entity_daily's ``stance_<label>`` / ``tone_<label>`` columns, the "critical" canned query); a task
+    recorded without them keeps those it had. The views are regenerated from ``label_tasks`` in the same
+    transaction (``schema.refresh_label_views``); a name the views cannot hold raises ``StoreError``
+    (one line) and nothing is recorded."""
     at = at or utcnow()
-    rows = [(name, kind, at) for name, kind in kinds.items() if kind in TASK_KINDS]
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT INTO label_tasks (name, kind, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "kind = excluded.kind, updated_at = max(label_tasks.updated_at, excluded.updated_at)", rows)
+    labels = labels or {}
+
+    def described(name: str) -> tuple:
+        entry = labels.get(name)
+        if not entry:
+            return (None, None, None)
+        attention = entry.get("attention")
+        return (json.dumps(list(entry["labels"])), entry.get("absent"),
+                json.dumps(list(attention)) if attention else None)
+
+    rows = [(name, kind, at, *described(name)) for name, kind in kinds.items() if kind in TASK_KINDS]
+    try:
+        with db.atomic():
+            db.conn.executemany(
+                "INSERT INTO label_tasks (name, kind, updated_at, labels_json, absent, attention_json) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "kind = excluded.kind, updated_at = max(label_tasks.updated_at, excluded.updated_at), "
+                "labels_json = coalesce(excluded.labels_json, label_tasks.labels_json), "
+                "absent = CASE WHEN excluded.labels_json IS NULL THEN label_tasks.absent ELSE excluded.absent END, "
+                "attention_json = CASE WHEN excluded.labels_json IS NULL THEN label_tasks.attention_json "
+                "ELSE excluded.attention_json END", rows)
+            refresh_label_views(db)
+    except LabelNameError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def record_model(db: Database, card: dict, path: str, record_kind: bool = True) -> None:

@@ -8,6 +8,8 @@ DDL. Conventions: WAL journal, foreign keys on, ISO-8601 UTC timestamps
 """
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("cuttings")
@@ -782,3 +784,163 @@ def m014_redact_stored_secrets(db: Database) -> None:
     from cuttings.store.runs import redact_stored_messages
     rekey_discovery_state(db)
     redact_stored_messages(db)
+# The label views name the label scheme's tasks as SQL string literals (issue: another team's scheme
+# without paying for it). m013's views looked the task of each kind up in `label_tasks` on every row (a
+# subquery SQLite cannot push into effective_labels: article_summary 171 ms instead of 116 ms over 5,000
+# stories, docs/benchmarks.md); now the views are regenerated whenever `label_tasks` changes
+# (store.record_label_tasks, which every writer of the scheme's tasks calls, and the migrations), in
+# the transaction that changes it, so a crash leaves the old views or the new, never a mix.
+#
+# The rules (documented in serve.TABLE_DOCS and docs/schema.md):
+# * the topics, stance and tone tasks are the newest recorded task of kind multi_label, single_label and
+#   per_entity (`label_tasks`, newest `updated_at`, then name); a kind with no row reads the shipped
+#   scheme's task name for it (topics, stance_governance, tone), so the views always work;
+# * entity_daily has one `stance_<label>` column per label of the stance task, in the scheme's order,
+#   except its `absent` label, and one `tone_<label>` column per label of the tone task: the shipped
+#   scheme gives stance_favour, stance_against, stance_neutral and tone_positive, tone_negative,
+#   tone_neutral, as before; a task whose labels were never recorded (a database from before m015 whose
+#   row the scheme has not yet refreshed) gets the shipped scheme's columns for its kind;
+# * names come from a user's scheme file: every task name and label goes through sql_literal (and
+#   sql_identifier for a column name), which quote them; a control character is refused in one line.
+LABEL_VIEWS = ("effective_labels", "article_summary", "entity_daily")   # in creation order
+SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
+_SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
+                          "per_entity": ("positive", "negative", "neutral")}
+
+
+class LabelNameError(ValueError):
+    """A label-scheme task name or label cannot be written into the views (one-line message)."""
+
+
+def _checked(text, what: str) -> str:
+    if not isinstance(text, str) or not text:
+        raise LabelNameError(f"label scheme {what} {text!r} cannot name a database view column: not a non-empty string")
+    bad = next((char for char in text if ord(char) < 32 or ord(char) == 127), None)
+    if bad is not None:
+        raise LabelNameError(f"label scheme {what} {text!r} cannot be used in the database views: "
+                             f"it holds the control character {bad!r}")
+    return text
+
+
+def sql_literal(text: str, what: str = "name") -> str:
+    """``text`` (a task name or label from a user's scheme) as an SQL string literal: single quotes doubled,
+    control characters refused (:class:`LabelNameError`). The one way label names enter view SQL."""
+    return "'" + _checked(text, what).replace("'", "''") + "'"
+
+
+def sql_identifier(text: str, what: str = "column") -> str:
+    """``text`` as a quoted SQL identifier (double quotes doubled), for a column named after a label."""
+    return '"' + _checked(text, what).replace('"', '""') + '"'
+
+
+def _json_list(value) -> list[str] | None:
+    try:
+        parsed = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else None
+
+
+def label_task_roles(db) -> dict:
+    """What the label views read, from ``label_tasks``: ``multi_label`` (every multi-label task's name, for
+    effective_labels), ``topics``, ``stance``, ``tone`` (the task names), ``stance_labels`` and ``tone_labels``
+    (the labels that get an entity_daily column)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(label_tasks)").fetchall()}
+    rows = []
+    if columns:
+        details = "labels_json, absent" if "labels_json" in columns else "NULL, NULL"
+        rows = db.execute(f"SELECT name, kind, {details} FROM label_tasks ORDER BY updated_at DESC, name").fetchall()
+    newest = {}
+    for name, kind, labels_json, absent in rows:
+        newest.setdefault(kind, (name, _json_list(labels_json), absent))
+
+    def role(kind):
+        name, labels, absent = newest.get(kind, (SHIPPED_TASKS[kind], None, None))
+        if kind in _SHIPPED_COLUMN_LABELS:
+            counted = [label for label in labels or () if label != absent]
+            return name, tuple(counted) if counted else _SHIPPED_COLUMN_LABELS[kind]
+        return name, ()
+
+    (topics, _), (stance, stance_labels), (tone, tone_labels) = (role(kind) for kind in SHIPPED_TASKS)
+    return {"multi_label": sorted({name for name, kind, *_ in rows if kind == "multi_label"} or {topics}),
+            "topics": topics, "stance": stance, "tone": tone,
+            "stance_labels": stance_labels, "tone_labels": tone_labels}
+
+
+def _label_columns(prefix: str, labels, expression: str) -> str:
+    names = [f"{prefix}_{label}" for label in labels]
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise LabelNameError(f"label scheme labels give two entity_daily columns that differ only in case: "
+                                 f"{other!r} and {name!r}")
+    return "".join(f"  {expression.format(sql_literal(label, 'label'))} AS {sql_identifier(name)},\n"
+                   for label, name in zip(labels, names))
+
+
+def label_view_definitions(roles: dict) -> dict[str, str]:
+    """The three label views (``LABEL_VIEWS``) for ``roles`` (:func:`label_task_roles`): m013's definitions
+    with every task named as a literal, and entity_daily's stance and tone columns from the scheme's labels.
+    These are the label views' current definitions: a later migration that changes one of them changes it
+    here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
+    that only a migration after m015 adds)."""
+    multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
+    topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
+    entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
+        ("c.task = 'tone'", f"c.task = {tone}", 1),
+        ("l.task = 'tone'", f"l.task = {tone}", 1),
+        ("st.task = 'stance_governance'", f"st.task = {stance}", 1),
+        ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
+    shipped_columns = entity_daily[entity_daily.index("  count(DISTINCT CASE WHEN st.label"):
+                                   entity_daily.index("  r.rated AS tone_rated")]
+    columns = (_label_columns("stance", roles["stance_labels"], "count(DISTINCT CASE WHEN st.label = {} THEN a.id END)")
+               + _label_columns("tone", roles["tone_labels"],
+                                "CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = {} THEN a.id END) END"))
+    return {
+        "effective_labels": _by_kind(_VIEWS["effective_labels"], [
+            ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
+            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1)]),
+        "article_summary": _by_kind(_VIEWS_V9["article_summary"], [
+            ("e.task = 'topics'", f"e.task = {topics}", 2),
+            ("e.task = 'stance_governance'", f"e.task = {stance}", 2),
+            ("e.task = 'tone'", f"e.task = {tone}", 2)]),
+        "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
+    }
+
+
+def refresh_label_views(db) -> bool:
+    """Regenerate the label views from ``label_tasks`` when they differ from what it says (True when they
+    were replaced), all in one transaction (a savepoint inside the caller's): the old views or the new."""
+    wanted = label_view_definitions(label_task_roles(db))
+    placeholders = ", ".join("?" for _ in LABEL_VIEWS)
+    current = dict(db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'view' AND name IN ({placeholders})",
+                              list(LABEL_VIEWS)).fetchall())
+    # (SQLite keeps the statement as written, trailing white space left off)
+    if all((current.get(name) or "").rstrip() == f"CREATE VIEW {name} AS {wanted[name]}".rstrip()
+           for name in LABEL_VIEWS):
+        return False
+    with db.atomic():
+        for name in reversed(LABEL_VIEWS):
+            db.execute(f"DROP VIEW IF EXISTS {name}")
+        for name in LABEL_VIEWS:
+            db.execute(f"CREATE VIEW {name} AS {wanted[name]}")
+    return True
+
+
+@migrations()
+def m015_label_views_by_name(db: Database) -> None:
+    """label_tasks keeps each task's labels (labels_json, absent, attention_json: the scheme's stance labels
+    that put a story under "needs attention"); the label views name the tasks as literals (regenerated
+    whenever label_tasks changes) and entity_daily's stance and tone columns follow the scheme's labels."""
+    for column in ("labels_json", "absent", "attention_json"):
+        db.execute(f"ALTER TABLE label_tasks ADD COLUMN {column} TEXT")
+    # The rows m013 seeded for the shipped tasks get the shipped scheme's labels (what those columns were).
+    for name, kind, labels, absent, attention in (
+            ("stance_governance", "single_label", ["favour", "against", "neutral", "none"], "none",
+             ["against", "favour"]),
+            ("tone", "per_entity", ["positive", "negative", "neutral"], None, None)):
+        db.execute("UPDATE label_tasks SET labels_json = ?, absent = ?, attention_json = ? "
+                   "WHERE name = ? AND kind = ? AND labels_json IS NULL",
+                   [json.dumps(labels), absent, json.dumps(attention) if attention else None, name, kind])
+    refresh_label_views(db)

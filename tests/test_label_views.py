@@ -1,0 +1,242 @@
+"""The label views (effective_labels, article_summary, entity_daily) name the label scheme's tasks as SQL
+literals, rewritten whenever ``label_tasks`` changes, and entity_daily's stance and tone columns follow the
+scheme's labels: another team's scheme gets its own columns, the shipped scheme keeps its column names,
+names with quotes are quoted, a control character is refused in one line, and an older database is migrated."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cuttings import labelling, serve, store
+from cuttings.store import schema
+from nlp.scheme import load_scheme
+from tests.report_fixtures import article_id, build_sample_db
+from tests.test_team_scheme import TEAM_SCHEME, relabel
+
+SHIPPED_DAILY = ["entity_id", "body", "day", "articles", "stance_favour", "stance_against", "stance_neutral",
+                 "tone_positive", "tone_negative", "tone_neutral", "tone_rated"]
+
+
+def columns(db, view: str) -> list[str]:
+    return [row[1] for row in db.execute(f"PRAGMA table_info([{view}])").fetchall()]
+
+
+def view_sql(db) -> dict[str, str]:
+    return dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view' AND name IN "
+                           "('effective_labels', 'article_summary', 'entity_daily')").fetchall())
+
+
+def scheme_tasks(tmp_path, text: str, name: str = "scheme.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return dict(load_scheme(path).tasks)
+
+
+def daily_counts(db, task: str, label: str) -> dict:
+    """Stories per (entity, day) whose effective label for ``task`` is ``label``, counted from effective_labels."""
+    return {(row[0], row[1]): row[2] for row in db.execute(
+        "SELECT m.entity_id, substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, count(DISTINCT a.id) "
+        "FROM mentions m JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
+        "JOIN effective_labels e ON e.article_id = a.id AND e.task = ? AND e.label = ? "
+        "GROUP BY m.entity_id, day", [task, label])}
+
+
+def test_the_shipped_scheme_keeps_its_columns_and_the_views_name_its_tasks(tmp_path):
+    db = build_sample_db(tmp_path / "shipped.db")
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    labelling.record_scheme_tasks(db, dict(load_scheme().tasks))
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    sql = view_sql(db)
+    assert all("label_tasks" not in text for text in sql.values())   # no lookup per row
+    assert "e.task = 'stance_governance'" in sql["article_summary"] and "task NOT IN ('topics')" in sql[
+        "effective_labels"]
+    against = daily_counts(db, "stance_governance", "against")
+    rows = {(r["entity_id"], r["day"]): r["stance_against"] for r in db.query("SELECT * FROM entity_daily")}
+    assert against and all(rows[key] == count for key, count in against.items())
+    assert sum(rows.values()) == sum(against.values())
+    db.close()
+
+
+def test_another_teams_scheme_gets_columns_named_from_its_own_labels(tmp_path):
+    db = build_sample_db(tmp_path / "team.db")
+    relabel(db, record_kinds=False)
+    before = view_sql(db)
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))
+    assert columns(db, "entity_daily") == [
+        "entity_id", "body", "day", "articles", "stance_support", "stance_oppose", "stance_neutral",   # not `none`
+        "tone_positive", "tone_negative", "tone_neutral", "tone_rated"]
+    sql = view_sql(db)
+    assert sql != before and "'stance_closures'" in sql["entity_daily"] and "'tone_towards'" in sql["entity_daily"]
+    assert "task NOT IN ('themes', 'topics')" in sql["effective_labels"]   # every recorded multi-label task
+    for label in ("support", "oppose", "neutral"):
+        expected = daily_counts(db, "stance_closures", label)
+        got = {(r["entity_id"], r["day"]): r[f"stance_{label}"] for r in db.query("SELECT * FROM entity_daily")}
+        assert {key: n for key, n in got.items() if n} == expected
+    assert sum(r["stance_oppose"] for r in db.query("SELECT stance_oppose FROM entity_daily")) >= 1
+    warn = article_id(db, "warn")
+    assert db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone() == (
+        "oppose", "closures,workforce")
+    # "needs attention" is the team's: its scheme has no `attention`, so every counted label but neutral
+    assert json.loads(db.execute("SELECT attention_json FROM label_tasks WHERE name = 'stance_closures'")
+                      .fetchone()[0]) == ["support", "oppose"]
+    critical = list(db.query(serve.CANNED_QUERIES["critical_articles"]["sql"]))
+    stances = {row["stance"] for row in critical}
+    assert {"support", "oppose"} <= stances
+    assert all(row["stance"] in ("support", "oppose") or "negative" in json.loads(row["tone"] or "{}").values()
+               for row in critical)
+    assert {row["title"] for row in critical} >= {
+        r[0] for r in db.execute("SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+                                 "WHERE a.duplicate_of IS NULL AND e.task = 'stance_closures' "
+                                 "AND e.label IN ('support', 'oppose')")}
+    # Datasette describes the columns this database has, not the shipped ones it has not
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    described = serve.datasette_metadata(path)["databases"]["team"]["tables"]["entity_daily"]["columns"]
+    assert sorted(described) == sorted(columns(db, "entity_daily"))
+    assert "stance oppose" in described["stance_oppose"] and "stance_favour" not in described
+    db.close()
+
+
+def test_changing_the_scheme_regenerates_the_views(tmp_path):
+    db = build_sample_db(tmp_path / "change.db")
+    relabel(db, record_kinds=False)
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))
+    assert "stance_oppose" in columns(db, "entity_daily")
+    # the team adds a label: a column appears, in the scheme's order
+    mixed = TEAM_SCHEME.replace('labels = ["support", "oppose", "neutral", "none"]',
+                                'labels = ["support", "oppose", "mixed", "neutral", "none"]')
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, mixed, "mixed.toml"))
+    assert columns(db, "entity_daily")[4:8] == ["stance_support", "stance_oppose", "stance_mixed", "stance_neutral"]
+    # recording the same scheme again leaves the views as they are (no schema change for readers)
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, mixed, "mixed.toml"))
+    assert db.execute("PRAGMA schema_version").fetchone()[0] == version
+    # back to the shipped scheme (newer): its names and columns again
+    with store.clock("2999-01-01T00:00:00Z"):
+        labelling.record_scheme_tasks(db, dict(load_scheme().tasks))
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    warn = article_id(db, "warn")
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] is None
+    db.close()
+
+
+def test_names_with_quotes_are_quoted(tmp_path):
+    scheme = TEAM_SCHEME.replace("[tasks.stance_closures]", "[tasks.\"o'brien's \\\"stance\\\"\"]").replace(
+        'labels = ["support", "oppose", "neutral", "none"]', 'labels = ["it\'s fine", "say \\"no\\"", "none"]')
+    tasks = scheme_tasks(tmp_path, scheme)
+    stance_task = 'o\'brien\'s "stance"'
+    assert tasks[stance_task].labels == ("it's fine", 'say "no"', "none")
+    db = build_sample_db(tmp_path / "quotes.db")
+    warn = article_id(db, "warn")
+    db.execute("INSERT INTO classifications (article_id, task, target, label, probability, model_version, "
+               "created_at) VALUES (?, ?, '', ?, 0.9, 'm-1', '2026-12-01T00:00:00Z')", [warn, stance_task, 'say "no"'])
+    labelling.record_scheme_tasks(db, tasks)
+    assert columns(db, "entity_daily")[4:6] == ["stance_it's fine", 'stance_say "no"']
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == 'say "no"'
+    said = db.execute('SELECT sum("stance_say ""no""") FROM entity_daily').fetchone()[0]
+    assert said == len(daily_counts(db, stance_task, 'say "no"')) >= 1
+    db.close()
+
+
+def test_a_control_character_in_a_name_is_refused_in_one_line_and_changes_nothing(tmp_path):
+    db = build_sample_db(tmp_path / "bad.db")
+    before, tasks_before = view_sql(db), db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()
+    scheme = TEAM_SCHEME.replace('labels = ["support", "oppose", "neutral", "none"]',
+                                 'labels = ["support", "op\\u0007pose", "neutral", "none"]')
+    with pytest.raises(store.StoreError) as error:
+        labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, scheme))
+    message = str(error.value)
+    assert "\n" not in message and "control character" in message and "'op\\x07pose'" in message
+    assert view_sql(db) == before
+    assert db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall() == tasks_before
+    with pytest.raises(store.StoreError, match="differ only in case"):
+        store.record_label_tasks(db, {"s": "single_label"}, labels={"s": {"labels": ["Yes", "yes"]}})
+    assert view_sql(db) == before
+    db.close()
+
+
+def test_a_failure_while_rewriting_the_views_leaves_the_old_ones(tmp_path, monkeypatch):
+    """The new label_tasks rows and the views are written in one transaction: a failure half-way through
+    the views (after effective_labels and article_summary were replaced) leaves the old rows and views."""
+    db = build_sample_db(tmp_path / "crash.db")
+    before, tasks_before = view_sql(db), db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()
+    real = schema.label_view_definitions
+
+    def broken(roles):
+        definitions = real(roles)
+        return {**definitions, "entity_daily": definitions["entity_daily"] + " GROUP BY nonsense ("}
+
+    monkeypatch.setattr(schema, "label_view_definitions", broken)
+    with pytest.raises(Exception):
+        labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))
+    assert view_sql(db) == before
+    assert db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall() == tasks_before
+    assert columns(db, "entity_daily") == SHIPPED_DAILY and not db.conn.in_transaction
+    db.close()
+
+
+def test_an_older_database_is_migrated_to_literal_views(tmp_path):
+    """A database from before m015 (m013's views reading label_tasks per row, no label columns) whose team recorded its
+    tasks: m015 rewrites the views with the recorded names; the shipped rows get the shipped labels; a
+    task whose labels were never recorded gets the shipped columns until the scheme is recorded again."""
+    path = tmp_path / "old.db"
+    db = build_sample_db(path)
+    relabel(db, record_kinds=False)
+    for name in reversed(schema.LABEL_VIEWS):
+        db.execute(f"DROP VIEW {name}")
+    for name in schema.LABEL_VIEWS:
+        db.execute(f"CREATE VIEW {name} AS {schema._VIEWS_V13[name]}")
+    for column in ("labels_json", "absent", "attention_json"):
+        db.execute(f"ALTER TABLE label_tasks DROP COLUMN {column}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'")
+    db.execute("INSERT INTO label_tasks (name, kind, updated_at) VALUES ('stance_closures', 'single_label', "
+               "'2026-12-01T00:00:00Z'), ('themes', 'multi_label', '2026-12-01T00:00:00Z')")
+    db.conn.commit()
+    warn = article_id(db, "warn")
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "oppose"
+    db.close()
+
+    db = store.connect(path)
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
+    sql = view_sql(db)
+    assert all("label_tasks" not in text for text in sql.values()) and "'stance_closures'" in sql["article_summary"]
+    assert db.execute("SELECT stance, topics FROM article_summary WHERE article_id = ?", [warn]).fetchone() == (
+        "oppose", "closures,workforce")
+    shipped = dict(db.execute("SELECT name, labels_json FROM label_tasks WHERE labels_json IS NOT NULL").fetchall())
+    assert json.loads(shipped["stance_governance"]) == ["favour", "against", "neutral", "none"]
+    assert "stance_closures" not in shipped and columns(db, "entity_daily") == SHIPPED_DAILY
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))   # the next classify or label run
+    assert columns(db, "entity_daily")[4:7] == ["stance_support", "stance_oppose", "stance_neutral"]
+    db.close()
+
+
+def test_without_any_label_task_the_views_read_the_shipped_names(tmp_path):
+    db = build_sample_db(tmp_path / "empty.db")
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))
+    db.execute("DELETE FROM label_tasks")
+    assert schema.refresh_label_views(db) is True
+    db.conn.commit()
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    assert "e.task = 'stance_governance'" in view_sql(db)["article_summary"]
+    warn = article_id(db, "warn")
+    assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "against"
+    db.close()
+
+
+def test_label_import_with_a_control_character_in_the_scheme_is_one_line_and_adds_nothing(tmp_path, monkeypatch):
+    from tests.conftest import invoke_cli
+    from tests.test_team_scheme import team_home
+    team_home(tmp_path, monkeypatch, TEAM_SCHEME.replace('"oppose", "neutral"', '"op\\u0007pose", "neutral"'))
+    path = tmp_path / "team.db"
+    db = build_sample_db(path)
+    url = db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id(db, "warn")]).fetchone()[0]
+    labels_before = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    db.close()
+    (tmp_path / "l.jsonl").write_text(json.dumps({"url": url, "stance_closures": "support"}) + "\n", encoding="utf-8")
+    result = invoke_cli("--db", str(path), "label", "--import", str(tmp_path / "l.jsonl"))
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1 and "control character" in error, error
+    db = store.connect(path)
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == labels_before
+    assert columns(db, "entity_daily") == SHIPPED_DAILY
+    db.close()
