@@ -12,7 +12,7 @@ import click
 
 from cuttings import nightly
 from cuttings.cli_common import fail, pass_context, user_message, validate_since
-from cuttings.cli_report import delivery_options
+from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 
 
 @click.command()
@@ -33,14 +33,16 @@ from cuttings.cli_report import delivery_options
 @click.option("--quiet", "-q", is_flag=True, help="Terminal shows warnings and errors only (for cron mail).")
 @click.option("--no-politeness", is_flag=True, help="No crawl delays: only for your own local servers.")
 @delivery_options
+@env_file_option
 @pass_context
 def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_formats, skip, log_file, quiet,
-        no_politeness, email, webhook, webhook_file):
+        no_politeness, email, webhook, webhook_file, env_file):
     """The nightly job: crawl, analyse, classify, then write the digest.
 
     With --email (and/or --webhook) it sends the digest too, and records it only
-    after every delivery succeeded; the delivery settings are checked before the
-    crawl starts. One run at a time per database (a lock beside it); a second run
+    after every delivery succeeded; the delivery settings (from the environment, or
+    from the file named with --env-file: a variable set in the environment wins) are
+    checked before the crawl starts. One run at a time per database (a lock beside it); a second run
     exits at once with code 3. Each stage resumes where a crashed run stopped. Exit codes:
     0 ok, 1 configuration error (nothing ran; missing CUTTINGS_SMTP_* settings too),
     2 fatal error or interrupted (or, as for every click program, a mistyped option: nothing ran),
@@ -57,11 +59,13 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
     Example (in cron):
         cuttings --db /srv/cuttings/cuttings.db run --quiet
         cuttings --db /srv/cuttings/cuttings.db run --quiet --email   # mail the digest (CUTTINGS_SMTP_*)
+        cuttings --db /srv/cuttings/cuttings.db run --quiet --email --env-file /srv/cuttings/delivery.env
     """
     from cuttings.cli_report import webhook_requested
     from cuttings.logs import setup_logging
     webhook = webhook_requested(webhook)  # a URL typed after --webhook: one line, before anything
     log_path = setup_logging(log_file, console_level=logging.WARNING if quiet else logging.INFO)
+    load_env_file(env_file)  # one line and exit 1 for a bad file, before anything runs
     options = nightly.NightlyOptions(sources_path=sources_path, watchlist_path=watchlist, models_path=models_path,
                                      since=since, report_dir=report_dir, report_formats=tuple(report_formats) or None,
                                      polite=not no_politeness, skip=tuple(skip), email=email, webhook=webhook,
@@ -120,7 +124,8 @@ def run_report_lines(result, log_path) -> list[str]:
 @delivery_options
 @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File of NAME=value lines the scheduled run reads (the CUTTINGS_SMTP_* settings, "
-                   "CUTTINGS_WEBHOOK_URL; keep it mode 600): EnvironmentFile= for systemd, sourced by the cron line.")
+                   "CUTTINGS_WEBHOOK_URL; keep it mode 600): `run --env-file FILE` on the cron line, "
+                   "EnvironmentFile= for systemd.")
 @pass_context
 def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_file):
     """Print a crontab line or systemd units that run `cuttings run` nightly for this install.
@@ -129,13 +134,16 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
     environment's `cuttings`, the database and the working directory. Install them yourself
     (see docs/operations.md). --email, --webhook and --webhook-file go on to the run, which
     then sends the digest; cron and systemd start without your shell's variables, so put the
-    CUTTINGS_SMTP_* settings (and CUTTINGS_WEBHOOK_URL) in a file named with --env-file.
+    CUTTINGS_SMTP_* settings (and CUTTINGS_WEBHOOK_URL) in a file named with --env-file: the
+    cron line passes it on as `run --env-file FILE`, the systemd unit names it as EnvironmentFile=
+    (systemd reads it before starting the run, so it may belong to root).
 
     \b
     Examples:
         cuttings schedule --print
         cuttings --db /srv/cuttings/cuttings.db schedule --print --systemd
         cuttings schedule --print --email --env-file /srv/cuttings/delivery.env
+        cuttings schedule --print --systemd --email --env-file /srv/cuttings/delivery.env
     """
     from cuttings.cli_report import webhook_requested
     from cuttings.nightly import cron_line, systemd_units
@@ -177,21 +185,29 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
 @click.option("--max-age-hours", type=float, default=36, show_default=True,
               help="Warn when the last successful run is older than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@env_file_option
+@click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Check the webhook URL in this file (as `run --webhook-file` reads it).")
 @pass_context
-def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json):
-    """Check configuration, database, disk, recent runs, sources and models.
+def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json, env_file, webhook_file):
+    """Check configuration, database, disk, recent runs, sources, models and delivery settings.
 
     Prints each problem with what to do. Exit 0 when healthy, 1 when anything needs attention.
+    The delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL, from the environment or the
+    --env-file; --webhook-file) are checked when any is configured: complete, valid, kept from
+    other users. Nothing is sent and no secret is printed.
 
-    Example:
-
+    \b
+    Examples:
         cuttings --db /srv/cuttings/cuttings.db doctor
+        cuttings --db /srv/cuttings/cuttings.db doctor --env-file /srv/cuttings/delivery.env
     """
     import json
 
     from cuttings.doctor import doctor_checks
     checks = doctor_checks(ctx.db_path, sources_path=sources_path, watchlist_path=watchlist,
-                           models_path=models_path, scheme_path=scheme_path, max_age_hours=max_age_hours)
+                           models_path=models_path, scheme_path=scheme_path, max_age_hours=max_age_hours,
+                           env_file=env_file, webhook_file=webhook_file)
     if as_json:
         click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
     else:

@@ -44,6 +44,37 @@ def webhook_requested(webhook: str | None) -> bool:
     return webhook is not None
 
 
+ENV_FILE_HELP = ("Read the delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL) from this file of NAME=value "
+                 "lines (keep it mode 600); a variable already set in the environment wins over the file. "
+                 "Format: docs/operations.md.")
+
+
+def env_file_option(command):
+    """``--env-file FILE`` of ``run``, ``report`` and ``doctor``: the delivery settings from a file."""
+    return click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help=ENV_FILE_HELP)(command)
+
+
+def load_env_file(path: Path | None) -> None:
+    """Apply ``--env-file`` to this process's environment (the environment's own non-empty values win):
+    a file that cannot be read or has a malformed line is one line and exit 1; a file holding a
+    secret that group or others may read gets a warning on stderr (cron mails it)."""
+    import logging
+
+    from cuttings.envfile import EnvFileError, read_env_file
+    if path is None:
+        return
+    try:
+        env_file = read_env_file(path)
+    except EnvFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    exposure = env_file.exposure()
+    if exposure:
+        click.echo(f"warning: {exposure}", err=True)
+    for name in env_file.apply():
+        logging.getLogger("cuttings.envfile").info("%s: the environment's value wins over %s", name, path)
+
+
 @click.command("report")
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
@@ -51,23 +82,29 @@ def webhook_requested(webhook: str | None) -> bool:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the report files [default: reports/ in the home folder].")
 @delivery_options
+@env_file_option
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
                                                        "--format text) to standard output.")
 @click.option("--no-record", is_flag=True, help="Do not record the report: the next digest covers the same stories.")
 @pass_context
 def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: Path, email: bool,
-                   webhook: str | None, webhook_file: Path | None, print_: bool, no_record: bool) -> None:
+                   webhook: str | None, webhook_file: Path | None, env_file: Path | None, print_: bool,
+                   no_record: bool) -> None:
     """Write the morning digest of stories first seen since the last report.
 
     The digest groups new stories by watched body, with topics, stance and tone
     badges, the key quote, syndicated copies, edits, coverage spikes and crawl
-    health. The report is recorded only after every delivery succeeded.
+    health. The report is recorded only after every delivery succeeded. --env-file reads the
+    CUTTINGS_SMTP_* settings and CUTTINGS_WEBHOOK_URL from a file (a variable already set in the
+    environment wins).
 
+    \b
     Example:
-
         cuttings report --since 2026-11-01 --format html --email
+        cuttings report --email --env-file /srv/cuttings/delivery.env --no-record   # try the settings
     """
     since = _timestamp(since, "--since")
+    load_env_file(env_file)
     try:  # settings checked before the digest is built
         sending = delivery.DigestDelivery.prepare(email=email, webhook=webhook_requested(webhook),
                                                   webhook_file=webhook_file)

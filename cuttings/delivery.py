@@ -84,6 +84,11 @@ def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
     """The ``CUTTINGS_SMTP_*`` settings in ``env``, checked without connecting: raises
     :class:`DeliveryError` naming the missing or invalid variable."""
     host = _setting(env, "CUTTINGS_SMTP_HOST", required=True)
+    if "/" in host or any(ch.isspace() for ch in host) or "@" in host:
+        raise DeliveryError("CUTTINGS_SMTP_HOST must be a host name or address (no scheme, path or login: "
+                            "mail.example.org)")
+    if host.count(":") == 1:
+        raise DeliveryError("CUTTINGS_SMTP_HOST holds a port: put the host name in it and the port in CUTTINGS_SMTP_PORT")
     sender = _setting(env, "CUTTINGS_SMTP_FROM", required=True)
     recipients = [address.strip() for address in _setting(env, "CUTTINGS_SMTP_TO", required=True).split(",")
                   if address.strip()]

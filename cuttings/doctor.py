@@ -1,7 +1,8 @@
 """Health checks for an install: configuration, database, disk, recent runs, sources, models.
 
 ``doctor_checks`` returns a list of :class:`Check` (status ``ok``, ``warning`` or ``error``,
-a one-line message and what to do) for ``cuttings doctor``. The per-run source health warning
+a one-line message and what to do) for ``cuttings doctor``. The delivery checks
+(:func:`check_delivery`) read the settings without connecting or sending, and print no secret. The per-run source health warning
 it repeats is the crawler's (``cuttings.crawl.health_warning``, stored in
 ``source_runs.warning``); the digest's crawl-health section reads the same rows itself. It never
 writes to the database.
@@ -13,6 +14,7 @@ import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping
 
 from cuttings import store
 from cuttings.nightly import hours_since, pid_alive
@@ -37,9 +39,12 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
                   watchlist_path: str | Path | None = None, models_path: str | Path | None = None,
                   scheme_path: str | Path | None = None, max_age_hours: float = 36,
                   min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
-                  include_config: bool = True) -> list[Check]:
-    """Every check, in a stable order. ``include_config=False`` leaves out the configuration
-    and model checks (only the database, run and source health)."""
+                  include_config: bool = True, env: Mapping[str, str] | None = None,
+                  env_file: str | Path | None = None, webhook_file: str | Path | None = None) -> list[Check]:
+    """Every check, in a stable order. ``include_config=False`` leaves out the configuration,
+    model and delivery checks (only the database, run and source health). ``env`` (default
+    ``os.environ``), ``env_file`` and ``webhook_file``: where the delivery settings are
+    (:func:`check_delivery`)."""
     checks: list[Check] = []
     source_ids = None
     if include_config:
@@ -67,7 +72,90 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_writable(db_path))
     if include_config:
         checks.append(check_models(models_path, watchlist_path, scheme_path))
+        checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
     return checks
+
+
+def _readable_by_others(path: Path) -> str | None:
+    """"group and others" (or one of them) when they may read ``path``, else None."""
+    import stat
+    mode = path.stat().st_mode
+    readers = [who for who, bit in (("group", stat.S_IRGRP), ("others", stat.S_IROTH)) if mode & bit]
+    return f"{' and '.join(readers)} (mode {mode & 0o777:04o})" if readers else None
+
+
+def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path | None = None,
+                   webhook_file: str | Path | None = None) -> list[Check]:
+    """The delivery settings, when any are configured (a ``CUTTINGS_SMTP_*`` variable or
+    ``CUTTINGS_WEBHOOK_URL`` set in ``env`` or the ``env_file``, or a ``webhook_file``): one check
+    each for the env file, e-mail and the webhook. Complete and valid as ``cuttings run --email``
+    / ``--webhook`` would check them (:class:`cuttings.delivery.DigestDelivery`), the addresses
+    parseable, secrets kept from group and others; nothing is connected to or sent, and no password
+    or webhook URL is printed (the webhook's host is). No delivery configured: no check."""
+    import os
+
+    from cuttings import delivery
+    from cuttings.envfile import EnvFileError, read_env_file
+    checks: list[Check] = []
+    environ = dict(os.environ if env is None else env)
+    if env_file is not None:
+        try:
+            settings = read_env_file(env_file)
+        except EnvFileError as exc:
+            return [Check("env file", "error", str(exc), "fix that line (the format: docs/operations.md)")]
+        exposure = settings.exposure()
+        if exposure:
+            checks.append(Check("env file", "warning", exposure, f"chmod 600 {env_file}"))
+        else:
+            kept = [name for name in settings.values if environ.get(name)]
+            checks.append(_ok("env file", f"{env_file}: {len(settings.values)} settings"
+                              + (f" ({', '.join(kept)} from the environment, which wins)" if kept else "")))
+        environ = settings.merged(environ)
+    if any(environ.get(name) for name in delivery.SMTP_VARIABLES):
+        checks.append(_check_smtp(environ))
+    if environ.get(delivery.WEBHOOK_VARIABLE) or webhook_file is not None:
+        checks.append(_check_webhook(environ, webhook_file))
+    return checks
+
+
+def _check_smtp(environ: Mapping[str, str]) -> Check:
+    from email.utils import getaddresses, parseaddr
+
+    from cuttings import delivery
+    fix = "set the CUTTINGS_SMTP_* variables (docs/analysts.md) in the environment or the --env-file"
+    try:
+        settings = delivery.smtp_settings(environ)
+    except delivery.DeliveryError as exc:
+        return Check("e-mail", "error", str(exc), fix)
+    odd = [f"CUTTINGS_SMTP_FROM {settings.sender!r}"] if "@" not in parseaddr(settings.sender)[1] else []
+    parsed = [address for _name, address in getaddresses(settings.recipients)]
+    odd += [f"CUTTINGS_SMTP_TO {address!r}" for address in parsed if "@" not in address]
+    if odd:
+        return Check("e-mail", "error", f"not an e-mail address: {', '.join(odd)}",
+                     "give addresses as name@example.org (or Name <name@example.org>), separated by commas")
+    how = ("STARTTLS" if settings.starttls else "no TLS") + (f", login as {settings.user}" if settings.user else
+                                                              ", no login")
+    count = len(settings.recipients)
+    return _ok("e-mail", f"via {settings.host}:{settings.port} ({how}) from {parseaddr(settings.sender)[1]} to "
+                         f"{count} address{'es' if count != 1 else ''} (not connected: `cuttings report --email "
+                         "--no-record` sends one)")
+
+
+def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) -> Check:
+    from cuttings import delivery
+    where = f"the file {webhook_file}" if webhook_file is not None else f"${delivery.WEBHOOK_VARIABLE}"
+    try:
+        url = delivery.webhook_url(environ, path=webhook_file)
+        parts = delivery.check_webhook_url(url)
+    except delivery.DeliveryError as exc:
+        return Check("webhook", "error", str(exc), "put the https URL of the incoming webhook in "
+                     f"${delivery.WEBHOOK_VARIABLE} or the file named with --webhook-file")
+    if webhook_file is not None:
+        readers = _readable_by_others(Path(webhook_file))
+        if readers:
+            return Check("webhook", "warning", f"{webhook_file} holds the webhook URL (a secret) and can be read by "
+                         f"{readers}", f"chmod 600 {webhook_file}")
+    return _ok("webhook", f"{parts.scheme} URL from {where}, host {parts.hostname} (not posted to)")
 
 
 def check_sources(path) -> tuple[Check, list[str] | None]:

@@ -566,9 +566,10 @@ def cuttings_command() -> list[str]:
 
 
 def run_arguments(db_path: str | Path, log_file: str | Path | None = None, *, email: bool = False,
-                  webhook: bool = False, webhook_file: str | Path | None = None) -> list[str]:
+                  webhook: bool = False, webhook_file: str | Path | None = None,
+                  env_file: str | Path | None = None) -> list[str]:
     """The full ``cuttings ... run`` command line with absolute paths (models from $CUTTINGS_MODELS if set),
-    with ``--email``, ``--webhook`` and ``--webhook-file`` when asked for."""
+    with ``--email``, ``--webhook``, ``--webhook-file`` and ``--env-file`` when asked for."""
     args = [*cuttings_command(), "--db", str(Path(db_path).absolute()), "run", "--quiet"]
     if log_file:
         args += ["--log-file", str(Path(log_file).absolute())]
@@ -580,6 +581,8 @@ def run_arguments(db_path: str | Path, log_file: str | Path | None = None, *, em
         args.append("--webhook")
     if webhook_file:
         args += ["--webhook-file", str(Path(webhook_file).absolute())]
+    if env_file:
+        args += ["--env-file", str(Path(env_file).absolute())]
     return args
 
 
@@ -593,15 +596,15 @@ def run_environment() -> dict[str, str]:
 def cron_line(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
               workdir: str | Path | None = None, env_file: str | Path | None = None, **delivery) -> str:
     """One crontab line: at HH:MM every day, cd to the working directory and run quietly (cron mails
-    whatever is printed, so only warnings and errors), with ``run_environment()`` and the variables of
-    ``env_file`` (``NAME=value`` lines: the ``CUTTINGS_SMTP_*`` settings, ``CUTTINGS_WEBHOOK_URL``).
-    ``delivery``: ``email``, ``webhook``, ``webhook_file`` for :func:`run_arguments`."""
+    whatever is printed, so only warnings and errors), with ``run_environment()``; the run reads
+    ``env_file`` itself (``run --env-file``: the ``CUTTINGS_SMTP_*`` settings, ``CUTTINGS_WEBHOOK_URL``),
+    so the line needs no ``set -a; . FILE``. ``delivery``: ``email``, ``webhook``, ``webhook_file``
+    for :func:`run_arguments`."""
     import shlex
     workdir = Path(workdir or Path.cwd()).absolute()
     environment = "".join(f"{name}={shlex.quote(value)} " for name, value in run_environment().items())
-    sourced = f"set -a && . {shlex.quote(str(Path(env_file).absolute()))} && set +a && " if env_file else ""
-    command = (f"cd {shlex.quote(str(workdir))} && {sourced}{environment}"
-               + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file, **delivery)))
+    command = (f"cd {shlex.quote(str(workdir))} && {environment}"
+               + " ".join(shlex.quote(a) for a in run_arguments(db_path, log_file, env_file=env_file, **delivery)))
     return f"{minute} {hour} * * * {command.replace('%', chr(92) + '%')}"
 
 
@@ -615,7 +618,8 @@ def _systemd_quote(value: str) -> str:
 def systemd_units(db_path: str | Path, *, hour: int = 2, minute: int = 30, log_file: str | Path | None = None,
                   workdir: str | Path | None = None, user: str | None = None, env_file: str | Path | None = None,
                   **delivery) -> tuple[str, str]:
-    """The text of ``cuttings.service`` (oneshot; ``EnvironmentFile=env_file`` when given) and
+    """The text of ``cuttings.service`` (oneshot; ``EnvironmentFile=env_file`` when given: systemd's
+    convention, read by systemd before the run starts, so the file may belong to root) and
     ``cuttings.timer`` (daily, persistent). ``delivery`` as for :func:`cron_line`."""
     import getpass
     workdir = Path(workdir or Path.cwd()).absolute()
