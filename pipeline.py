@@ -422,7 +422,8 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
         # way ("tone: leave-one-slice-out (7 slices)"): minutes of work.
         with progress_bar(f"training classifiers on {len(records)} articles ({checks})", len(scheme.tasks)) as advance:
             cards = train_models(records, scheme, out, features=features, folds=folds, slices=slices,
-                                 progress=lambda message: advance(int(": saved " in message), message))
+                                 progress=lambda message: advance(int(": saved " in message or message.endswith(": not trained")),
+                                                              message))
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
     if db is not None:
@@ -460,6 +461,11 @@ def train(ctx, models_path, features, folds, slices, corpus):
     gathering slices (leave-one-slice-out): what to expect, or a little less, on
     coverage unlike the training data.
 
+    A task with too few labels to learn from (a new scheme's stance, say) is not
+    trained: a warning says how many examples each of its labels has, and the
+    other tasks are trained all the same (exit 0). Its previous model, if the
+    models folder has one, stays in use. No task trainable: exit 1.
+
     Example:
 
         cuttings train --folds 5
@@ -473,6 +479,17 @@ def train(ctx, models_path, features, folds, slices, corpus):
         click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  "
                    f"{describe_metrics(card.get('metrics') or {})}")
     click.echo(f"models written to {models_dir(models_path)}")
+    for task, why in cards.skipped.items():
+        click.echo(f"warning: {task} not trained: {why}; {previous_model(models_dir(models_path), task)}", err=True)
+
+
+def previous_model(directory: Path, task: str) -> str:
+    """What serves a task that was not trained: the model already in ``directory``, or nothing."""
+    try:
+        version = json.loads((directory / f"{task}.json").read_text(encoding="utf-8"))["model_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"there is no {task} model, so stories get no {task} until it is trained"
+    return f"its previous model ({version}) stays in use"
 
 
 def describe_metrics(metrics: dict) -> str:

@@ -573,10 +573,13 @@ def _too_few_examples(task: Task, targets: list) -> TrainingError:
     """What a team with too few labels reads: how many examples each label has, and what to do."""
     counts = Counter(label for target in targets for label in (target if isinstance(target, list) else [target]))
     have = ", ".join(f"{label} {counts[label]}" for label in task.labels if label != task.exclusive)
-    needs = "one label" if task.kind == "multi_label" else "two labels"
-    return TrainingError(f"{task.name}: too few labelled examples to learn from ({have}): {needs} need at least as "
-                         f"many examples as the cross-validation folds (train --folds, default 5); label more "
-                         f"articles with `cuttings label`")
+    if task.kind == "multi_label":
+        needs = (f"one label needs at least as many articles with it, and as many without it ({len(targets)} "
+                 f"labelled), as the cross-validation folds")
+    else:
+        needs = "two labels need at least as many examples as the cross-validation folds"
+    return TrainingError(f"{task.name}: too few labelled examples to learn from ({have}): {needs} (train --folds, "
+                         f"default 5); label more articles with `cuttings label`")
 
 
 class _TaskModel:
@@ -1544,8 +1547,9 @@ def train_models(
 ) -> list[dict]:
     """Cross-validate and train one model per scheme task; save ``<task>.skops`` + ``<task>.json``.
 
-    Returns the model cards. ``progress`` (optional) receives one-line status messages. ``slices``:
-    also score each task leave-one-slice-out when the records span at least ``MIN_SLICES`` gathering
+    Returns the model cards (``TrainedModels``: with ``skipped``, the tasks too few labels left
+    untrained; ``TrainingError`` when no task could be trained). ``progress`` (optional) receives
+    one-line status messages. ``slices``: also score each task leave-one-slice-out when the records span at least ``MIN_SLICES`` gathering
     slices (the card's ``leave_one_slice_out`` and ``metrics["unseen_slices"]``).
     """
     if not records:
@@ -1555,8 +1559,29 @@ def train_models(
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    cards, skipped = [], {}
     with embeddings.caching():
-        return [_train_task(records, scheme, name, out_dir, features, folds, say, slices) for name in scheme.tasks]
+        for name in scheme.tasks:
+            # A team labelling its own scheme has topics long before it has enough stance labels: the
+            # tasks that can be trained are, and each one that cannot says why (``TrainedModels.skipped``).
+            try:
+                cards.append(_train_task(records, scheme, name, out_dir, features, folds, say, slices))
+            except TrainingError as error:
+                message = str(error)
+                skipped[name] = message[len(f"{name}: "):] if message.startswith(f"{name}: ") else message
+                say(f"{name}: not trained")
+    if not cards:
+        raise TrainingError("no model trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
+    return TrainedModels(cards, skipped)
+
+
+class TrainedModels(list):
+    """What ``train_models`` returns: the cards of the models trained and saved (a list), and
+    ``skipped``: {task: why} for the scheme's tasks that could not be trained (too few labels)."""
+
+    def __init__(self, cards: list[dict], skipped: dict[str, str]):
+        super().__init__(cards)
+        self.skipped = skipped
 
 
 # Leave-one-slice-out needs at least this many gathering slices to say anything about unseen coverage.
@@ -1613,13 +1638,23 @@ def _train_task(
     """Cross-validate, fit and save the model of one task; return its card."""
     task = scheme.tasks[name]
     started = time.perf_counter()
-    say(f"{name}: cross-validating ({folds} folds)")
     stacked = _stacked_tasks(scheme, task)
+    rows, targets, _ = _task_examples(records, task, stacked)
+    if not rows:
+        raise TrainingError(f"{name}: no labelled articles to train on: label stories with `cuttings label`")
+    # the counts of all the labels, not of one cross-validation fold's
+    if task.kind == "multi_label":
+        matrix = _multi_label_matrix(targets, [label for label in task.labels if label != task.exclusive])
+        positives = matrix.sum(axis=0)
+        if not ((positives >= folds) & (len(targets) - positives >= folds)).any():
+            raise _too_few_examples(task, targets)
+    elif len(_learnable(task, targets, folds)[0]) < 2:
+        raise _too_few_examples(task, targets)
+    say(f"{name}: cross-validating ({folds} folds)")
     report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
     report.pop("predictions", None)  # per-article rows: for analysis, not for the card
     held_out, slice_names = (held_out_report(records, task, features, folds, stacked, say) if slices
                              else (None, []))
-    rows, targets, _ = _task_examples(records, task, stacked)
     learnable, _ = _learnable(task, targets, folds)
     say(f"{name}: training on {len(rows)} examples")
     model = _TaskModel(task, features, stacked).fit(rows, targets, learnable)

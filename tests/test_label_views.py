@@ -149,8 +149,11 @@ def test_a_control_character_in_a_name_is_refused_in_one_line_and_changes_nothin
     assert "\n" not in message and "control character" in message and "'op\\x07pose'" in message
     assert view_sql(db) == before
     assert db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall() == tasks_before
-    with pytest.raises(store.StoreError, match="differ only in case"):
+    with pytest.raises(store.StoreError, match="second column named 'stance_Yes'"):
         store.record_label_tasks(db, {"s": "single_label"}, labels={"s": {"labels": ["Yes", "yes"]}})
+    with pytest.raises(store.StoreError, match="label 'rated' would give entity_daily a second column named "
+                                               "'tone_rated'"):   # the view's own column
+        store.record_label_tasks(db, {"t": "per_entity"}, labels={"t": {"labels": ["rated", "unrated"]}})
     assert view_sql(db) == before
     db.close()
 

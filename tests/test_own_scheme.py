@@ -145,3 +145,42 @@ def test_a_tone_for_a_body_the_watchlist_does_not_watch_is_one_line_before_train
     assert check.status == "error" and "'wm_pcc' not in" in check.message and "cuttings train" in check.fix
     shipped = check_scheme(paths.package_data("label_scheme.toml"), paths.package_data("watchlist.toml"))
     assert shipped.status == "ok", shipped.message
+
+
+@pytest.mark.slow
+def test_a_task_with_too_few_labels_is_skipped_and_the_others_are_trained(tmp_path):
+    """A team labelling its own watch has topics and tones long before it has stance labels: `train`
+    trains what it can, says which task it left and why, and the stories get those predictions."""
+    import pipeline
+    from nlp.classify import Classifier
+    records = []
+    for index, record in enumerate(load_corpus()[::3]):
+        records.append({**record, "stance_governance": record["stance_governance"] if index < 4 else None})
+    (tmp_path / "mine.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    models = tmp_path / "models"
+    result = invoke_cli("--db", str(tmp_path / "c.db"), "train", "--models", str(models), "--no-slices", "--folds", "2",
+                        "--corpus", str(tmp_path / "mine.jsonl"), env={"CUTTINGS_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    warnings = [line for line in result.stderr.decode().splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr.decode()
+    assert warnings[0].startswith("warning: stance_governance not trained: too few labelled examples to learn from (")
+    assert "cuttings label" in warnings[0] and "there is no stance_governance model" in warnings[0]
+    assert sorted(path.name for path in models.glob("*.json")) == ["tone.json", "topics.json"]
+    classifier = Classifier.load(models)
+    record = records[0]
+    prediction = classifier.predict({"title": record["title"], "body": record["body"], "mentions": [], "quotes": []})
+    assert "topics" in prediction and "stance_governance" not in prediction
+    # a second training with the same labels keeps a stance model that is there
+    (models / "stance_governance.json").write_text(json.dumps({"model_version": "stance_governance-1"}), encoding="utf-8")
+    assert pipeline.previous_model(models, "stance_governance") == "its previous model (stance_governance-1) stays in use"
+
+
+def test_no_task_trainable_is_one_line_naming_each(tmp_path):
+    records = [{**record, "topics": ["finance"], "stance_governance": "none", "tone": {}}
+               for record in load_corpus()[:6]]
+    (tmp_path / "mine.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    result = invoke_cli("--db", str(tmp_path / "c.db"), "train", "--models", str(tmp_path / "models"), "--no-slices",
+                        "--folds", "2", "--corpus", str(tmp_path / "mine.jsonl"), env={"CUTTINGS_HOME": str(tmp_path)})
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1, error
+    assert error.startswith("Error: no model trained: topics: ") and "; stance_governance: " in error

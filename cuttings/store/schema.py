@@ -867,14 +867,19 @@ def label_task_roles(db) -> dict:
             "stance_labels": stance_labels, "tone_labels": tone_labels}
 
 
-def _label_columns(prefix: str, labels, expression: str) -> str:
+_ENTITY_DAILY_FIXED = ("entity_id", "body", "day", "articles", "tone_rated")
+
+
+def _label_columns(prefix: str, labels, expression: str, seen: dict[str, str]) -> str:
+    """entity_daily's ``<prefix>_<label>`` columns; ``seen`` (lower-cased name -> name) holds the columns
+    so far: a label whose column would repeat one (SQLite compares names without case) is refused."""
     names = [f"{prefix}_{label}" for label in labels]
-    seen: dict[str, str] = {}
     for name in names:
-        other = seen.setdefault(name.lower(), name)
-        if other != name:
-            raise LabelNameError(f"label scheme labels give two entity_daily columns that differ only in case: "
-                                 f"{other!r} and {name!r}")
+        if name.lower() in seen:
+            raise LabelNameError(f"label scheme label {name[len(prefix) + 1:]!r} would give entity_daily a second "
+                                 f"column named {seen[name.lower()]!r} (names differing only in case are the same "
+                                 "column)")
+        seen[name.lower()] = name
     return "".join(f"  {expression.format(sql_literal(label, 'label'))} AS {sql_identifier(name)},\n"
                    for label, name in zip(labels, names))
 
@@ -894,9 +899,12 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
     shipped_columns = entity_daily[entity_daily.index("  count(DISTINCT CASE WHEN st.label"):
                                    entity_daily.index("  r.rated AS tone_rated")]
-    columns = (_label_columns("stance", roles["stance_labels"], "count(DISTINCT CASE WHEN st.label = {} THEN a.id END)")
+    seen = {name: name for name in _ENTITY_DAILY_FIXED}
+    columns = (_label_columns("stance", roles["stance_labels"], "count(DISTINCT CASE WHEN st.label = {} THEN a.id END)",
+                              seen)
                + _label_columns("tone", roles["tone_labels"],
-                                "CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = {} THEN a.id END) END"))
+                                "CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = {} THEN a.id END) END",
+                                seen))
     return {
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
