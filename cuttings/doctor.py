@@ -63,6 +63,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
             if all(c.status != "error" for c in db_checks):
                 checks += check_runs(conn, max_age_hours, now)
                 checks += check_source_yield(conn, source_ids)
+                checks += check_label_tasks(conn)
         except sqlite3.DatabaseError as exc:
             checks.append(Check("database", "error", f"cannot read {db_path}: {exc}",
                                 "restore the latest backup (`cuttings db backup` copies) or re-create it"))
@@ -294,6 +295,32 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     else:
         checks.append(_ok("migrations", f"{len(applied)} applied, none pending"))
     return checks
+
+
+def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
+    """A warning when the stance or tone task the label views read (the newest ``label_tasks`` row of kind
+    ``single_label`` / ``per_entity``) has no labels recorded: a team's task recorded before migration m015
+    gave the table its label columns. Until the scheme is recorded again, entity_daily has the shipped
+    scheme's columns for it and the "needs attention" query (``critical_articles``) finds no stance."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")}
+    if "labels_json" not in columns:   # before m015: the migrations check says so
+        return []
+    from cuttings.store.schema import _json_list
+    missing = {}
+    for kind in ("single_label", "per_entity"):
+        row = conn.execute("SELECT name, labels_json FROM label_tasks WHERE kind = ? "
+                           "ORDER BY updated_at DESC, name LIMIT 1", [kind]).fetchone()
+        if row is not None and not _json_list(row[1]):
+            missing[kind] = row[0]
+    if not missing:
+        return []
+    effects = "entity_daily has the shipped scheme's stance/tone columns for " + ("them" if len(missing) > 1 else "it")
+    if "single_label" in missing:
+        effects += " and the \"needs attention\" query finds no stance"
+    return [Check("label tasks", "warning",
+                  f"no labels recorded for {', '.join(f'{name} ({kind})' for kind, name in missing.items())}: "
+                  f"{effects} until the label scheme is recorded",
+                  "run `cuttings classify` (or `cuttings train`, or label a story): each records the label scheme")]
 
 
 def check_writable(db_path: Path) -> Check:

@@ -27,6 +27,7 @@ def read_article(path: Path) -> tuple[str, str]:
 def _check_labels(record: dict, scheme: Scheme, where: str) -> dict:
     """Validated task labels of a record: {task name: labels or None when unlabelled}."""
     labels: dict = {}
+    listed = record.get("entities") is not None
     entities = record.get("entities") or {}
     if not isinstance(entities, dict):
         raise SchemeError(f"{where}: entities must be an object of entity id -> surface forms")
@@ -41,7 +42,10 @@ def _check_labels(record: dict, scheme: Scheme, where: str) -> dict:
             labels[task.name] = None
             continue
         labels[task.name] = check_label(task, value, where)
-        if task.kind == "per_entity":
+        # A record without ``entities`` (a team's own file, written from its spreadsheet) may rate bodies:
+        # the classifiers read the analyser's mentions, and the entity evaluation leaves such a record
+        # out. A record that lists entities must list each body it rates.
+        if task.kind == "per_entity" and listed:
             for entity_id in value:
                 if not entities.get(entity_id):
                     raise SchemeError(
@@ -106,7 +110,7 @@ def _record(line: str, path: Path, line_no: int, articles_dir: Path, scheme: Sch
             raise SchemeError(f"{where}: no title/body fields and no {article_path}")
         title, body = read_article(article_path)
     record = {"id": record_id, "title": title, "body": body, "date": raw.get("date"),
-              "entities": raw.get("entities") or {}}
+              "entities": raw.get("entities")}  # None: the record does not say which bodies it names
     record.update(_check_labels(raw, scheme, where))
     return record
 

@@ -95,6 +95,12 @@ def evaluate_entities(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Ana
     and surface-form recall over the whole corpus."""
     analyser = analyser or Analyser()
     corpus = load_corpus(corpus_dir)
+    # A record without ``entities`` (a team's own file may rate bodies without listing their names) says
+    # nothing about which bodies the article names: left out, and counted.
+    unlisted = sum(record.get("entities") is None for record, _text in corpus)
+    corpus = [(record, text) for record, text in corpus if record.get("entities") is not None]
+    if not corpus:
+        raise KeyError("entities")
     results = analyser.pipe((article_text(text), record.get("date")) for record, text in corpus)
     ids = analyser.watchlist.ids
     forms = {entity_id: [0, 0] for entity_id in ids}
@@ -127,7 +133,7 @@ def evaluate_entities(corpus_dir: str | Path = DEFAULT_CORPUS_DIR, analyser: Ana
         per_entity[entity_id]["surface_recall"] = _ratio(found, total)
     counts = {name: sum(slice_name in members for slice_name, _ in outcomes)
               for name, members in _groups(slices).items()}
-    return {"articles": len(corpus), "per_entity": per_entity, "by_slice": by_slice,
+    return {"articles": len(corpus), "without_entities": unlisted, "per_entity": per_entity, "by_slice": by_slice,
             "slice_articles": counts, "errors": errors}
 
 
@@ -137,7 +143,8 @@ def format_table(result: dict) -> str:
     for entity_id, row in result["per_entity"].items():
         lines.append(f"{entity_id:28} {row['precision']:9.3f} {row['recall']:7.3f} {row['support']:7d} "
                      f"{row['surface_recall']:14.3f}")
-    lines.append(f"({result['articles']} articles)")
+    unlisted = result.get("without_entities")
+    lines.append(f"({result['articles']} articles" + (f"; {unlisted} without `entities` left out)" if unlisted else ")"))
     entity_ids = list(result["per_entity"])
     lines.append("")
     lines.append("precision/recall (support) per slice; 'new' = " + "+".join(NEW_SLICES)

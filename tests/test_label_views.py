@@ -178,11 +178,9 @@ def test_a_failure_while_rewriting_the_views_leaves_the_old_ones(tmp_path, monke
     db.close()
 
 
-def test_an_older_database_is_migrated_to_literal_views(tmp_path):
-    """A database from before m015 (m013's views reading label_tasks per row, no label columns) whose team recorded its
-    tasks: m015 rewrites the views with the recorded names; the shipped rows get the shipped labels; a
-    task whose labels were never recorded gets the shipped columns until the scheme is recorded again."""
-    path = tmp_path / "old.db"
+def pre_m015_db(path, tasks=(("stance_closures", "single_label"), ("themes", "multi_label"))):
+    """The sample database relabelled by the team's scheme as it was before m015: m013's views, no label
+    columns in label_tasks, ``tasks`` recorded (by their models) with their kinds only."""
     db = build_sample_db(path)
     relabel(db, record_kinds=False)
     for name in reversed(schema.LABEL_VIEWS):
@@ -192,9 +190,18 @@ def test_an_older_database_is_migrated_to_literal_views(tmp_path):
     for column in ("labels_json", "absent", "attention_json"):
         db.execute(f"ALTER TABLE label_tasks DROP COLUMN {column}")
     db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'")
-    db.execute("INSERT INTO label_tasks (name, kind, updated_at) VALUES ('stance_closures', 'single_label', "
-               "'2026-12-01T00:00:00Z'), ('themes', 'multi_label', '2026-12-01T00:00:00Z')")
+    db.conn.executemany("INSERT INTO label_tasks (name, kind, updated_at) VALUES (?, ?, '2026-12-01T00:00:00Z')",
+                        list(tasks))
     db.conn.commit()
+    return db
+
+
+def test_an_older_database_is_migrated_to_literal_views(tmp_path):
+    """A database from before m015 (m013's views reading label_tasks per row, no label columns) whose team recorded its
+    tasks: m015 rewrites the views with the recorded names; the shipped rows get the shipped labels; a
+    task whose labels were never recorded gets the shipped columns until the scheme is recorded again."""
+    path = tmp_path / "old.db"
+    db = pre_m015_db(path)
     warn = article_id(db, "warn")
     assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "oppose"
     db.close()
@@ -211,6 +218,43 @@ def test_an_older_database_is_migrated_to_literal_views(tmp_path):
     labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))   # the next classify or label run
     assert columns(db, "entity_daily")[4:7] == ["stance_support", "stance_oppose", "stance_neutral"]
     db.close()
+
+
+def test_doctor_warns_while_the_team_tasks_the_views_read_have_no_labels(tmp_path):
+    """A database upgraded by m015 whose team scheme has not been recorded since: `cuttings doctor` names the
+    tasks and the command that records the scheme, until it is recorded; a shipped database gets no warning."""
+    from cuttings.doctor import doctor_checks
+    from tests.conftest import invoke_cli
+
+    def label_checks(path):
+        return [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
+
+    build_sample_db(tmp_path / "shipped.db").close()
+    assert label_checks(tmp_path / "shipped.db") == []
+
+    path = tmp_path / "old.db"
+    pre_m015_db(path, tasks=[("stance_closures", "single_label"), ("tone_towards", "per_entity")]).close()
+    store.connect(path).close()   # any command that writes: m015
+    [check] = label_checks(path)
+    assert check.status == "warning"
+    assert "stance_closures (single_label), tone_towards (per_entity)" in check.message
+    assert "needs attention" in check.message and "`cuttings classify`" in check.fix
+    shown = invoke_cli("--db", str(path), "doctor").stdout.decode()
+    assert [line for line in shown.splitlines() if "no labels recorded for stance_closures" in line]
+
+    db = store.connect(path)
+    db.execute("UPDATE label_tasks SET labels_json = '[\"support\", \"oppose\", \"neutral\", \"none\"]' "
+               "WHERE name = 'stance_closures'")   # only tone's missing: no "needs attention" then
+    db.conn.commit()
+    db.close()
+    [check] = label_checks(path)
+    assert "tone_towards (per_entity)" in check.message and "stance_closures" not in check.message
+    assert "needs attention" not in check.message
+
+    db = store.connect(path)
+    labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))   # what classify, train and label do
+    db.close()
+    assert label_checks(path) == []
 
 
 def test_without_any_label_task_the_views_read_the_shipped_names(tmp_path):

@@ -184,3 +184,39 @@ def test_no_task_trainable_is_one_line_naming_each(tmp_path):
     error = result.stderr.decode()
     assert result.returncode == 1 and error.count("\n") == 1, error
     assert error.startswith("Error: no model trained: topics: ") and "; stance_governance: " in error
+
+
+def _two_records(path, with_entities: bool):
+    base = {"title": "Crews rescue family from flood at Tenbury",
+            "body": "Hereford and Worcester Fire and Rescue Service crews pulled a family from a car.",
+            "topics": ["incident"], "stance_governance": "none", "tone": {"hwfrs": "positive"}}
+    first = {**base, "id": "mine-001"}
+    second = {**base, "id": "mine-002", **({"entities": {"hwfrs": ["Hereford and Worcester Fire and Rescue Service"]}}
+                                          if with_entities else {})}
+    path.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n", encoding="utf-8")
+
+
+def test_a_record_may_rate_bodies_without_listing_their_names(tmp_path):
+    """The classifiers read the analyser's mentions, so a team's own file needs no surface forms to
+    rate a body; one that lists entities must list the body it rates; entity evaluation leaves the
+    records without `entities` out and says how many."""
+    from nlp.corpus import load_jsonl
+    from nlp.scheme import SchemeError, load_scheme
+    _two_records(tmp_path / "mine.jsonl", with_entities=True)
+    records = load_jsonl(tmp_path / "mine.jsonl", load_scheme())
+    assert [record["entities"] for record in records] == [None, {"hwfrs": ["Hereford and Worcester Fire and Rescue Service"]}]
+    assert [record["tone"] for record in records] == [{"hwfrs": "positive"}] * 2
+    contradicting = json.loads((tmp_path / "mine.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    contradicting["entities"] = {"sfrs": ["Shropshire Fire and Rescue Service"]}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(contradicting) + "\n", encoding="utf-8")
+    with pytest.raises(SchemeError, match="tone labels entity 'hwfrs' but lists no surface forms for it"):
+        load_jsonl(tmp_path / "bad.jsonl", load_scheme())
+    result = invoke_cli("evaluate", "entities", "--json", "--corpus", str(tmp_path / "mine.jsonl"))
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)["entities"]
+    assert report["articles"] == 1 and report["without_entities"] == 1
+    assert report["per_entity"]["hwfrs"]["support"] == 1
+    _two_records(tmp_path / "none.jsonl", with_entities=False)
+    result = invoke_cli("evaluate", "entities", "--corpus", str(tmp_path / "none.jsonl"))
+    error = result.stderr.decode()
+    assert result.returncode == 1 and error.count("\n") == 1 and "has no 'entities' field" in error, error
