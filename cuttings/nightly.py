@@ -641,6 +641,7 @@ WorkingDirectory={_systemd_quote(str(workdir))}
 {environment}ExecStart={exec_start}
 # Exit codes: 0 ok, 1 configuration, 2 fatal/interrupted, 3 already running, 4 partial, 5 storage,
 # 6 delivery failed (digest written, not sent, not recorded: the next run sends it).
+# Several at once: the first of 5, 2, 6, 4; the summary line in the journal names the others.
 # Anything but 0 leaves the unit "failed", so `systemctl --failed` (or OnFailure=) shows it.
 Nice=10
 IOSchedulingClass=idle
