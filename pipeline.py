@@ -754,6 +754,18 @@ def _verdict(value: dict) -> dict:
             "uncertain": bool(value.get("uncertain", False))}
 
 
+# analyse-text's value for a task with nothing predicted (no models), by the task's kind.
+_EMPTY_PREDICTION = {"multi_label": list, "single_label": lambda: None, "per_entity": dict}
+
+
+def analyse_text_tasks(kinds: dict[str, str]) -> dict:
+    """analyse-text's task keys before any prediction, one per task (``{name: kind}``: the models' tasks, or
+    the label scheme's when there are none), each empty in its kind's shape: a multi-label task ``[]``, a
+    single-label task ``null``, a per-entity task ``{}`` (shipped scheme: ``topics``, ``stance_governance``,
+    ``tone``)."""
+    return {name: _EMPTY_PREDICTION[kind]() for name, kind in kinds.items() if kind in _EMPTY_PREDICTION}
+
+
 def analyse_text_predictions(prediction: dict) -> dict:
     """The classifier part of analyse-text's JSON, one key per task of the label scheme, by the
     prediction's shape: a list of verdicts (multi-label: topics), one verdict (single-label: stance),
@@ -819,10 +831,11 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
     A text file's first line is the headline. HTML pages are extracted first.
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
-    "topics": [...], "stance_governance": {...}, "tone": {...}} (the shipped label scheme's task
-    names; your scheme's give their own keys); each topic, the stance
-    and each tone is {"label", "probability", "uncertain"}: uncertain is true when the
-    probability is below the task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
+    "topics": [...], "stance_governance": {...}, "tone": {...}}: one key per task of the models
+    (without models, of your label scheme, left empty), named as the scheme names it; the
+    shipped scheme's are shown. Each topic, the stance and each tone is
+    {"label", "probability", "uncertain"}: uncertain is true when the probability is below the
+    task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
 
     Example:
 
@@ -833,9 +846,18 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
-    if classifier is None:
-        err_console.print("[yellow]no trained models: topics, stance and tone left empty "
+    if classifier is not None:
+        kinds = {task: card.get("kind") for task, card in classifier.cards.items()}
+    else:
+        err_console.print("[yellow]no trained models: the label scheme's tasks (topics, stance, tone) left empty "
                           "(run `cuttings train`)[/yellow]")
+        from cuttings.labelling import LabellingError, load_label_tasks
+        try:
+            kinds = {name: task.kind for name, task in load_label_tasks().items()}
+        except LabellingError as exc:   # nothing is predicted: the scheme only names the empty keys
+            from rich.markup import escape
+            err_console.print(f"[yellow]{escape(str(exc))}: no task keys in the output[/yellow]", soft_wrap=True)
+            kinds = {}
     for title, body in documents:
         from cuttings.stages import fit_text
         text, cut = fit_text(document_text(title, body))
@@ -849,7 +871,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
         output = {"entities": entities,
                   "quotes": [{"speaker": q.get("speaker"), "entity": q.get("entity_id"), "text": q["text"]}
                              for q in result["quotes"]],
-                  "topics": [], "stance_governance": None, "tone": {}}
+                  **analyse_text_tasks(kinds)}
         if classifier is not None:
             prediction = classifier.predict({"title": title, "body": body, "mentions": result["mentions"],
                                              "quotes": result["quotes"]})

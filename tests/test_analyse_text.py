@@ -5,13 +5,16 @@ import pytest
 
 from nlp.scheme import load_scheme
 from tests.conftest import REPO, run_cli
+from tests.test_team_scheme import TEAM_SCHEME
 
 SCHEME = load_scheme()
 ARTICLE = REPO / "data" / "corpus" / "articles" / "t1-002.txt"
 
 
-def check_shape(output: dict):
-    assert set(output) == {"entities", "quotes", "topics", "stance_governance", "tone"}
+def check_shape(output: dict, scheme=SCHEME):
+    """The documented shape: entities, quotes and one key per task of ``scheme`` (shipped: topics,
+    stance_governance, tone), each verdict a label of its task with its ``uncertain`` flag."""
+    assert set(output) == {"entities", "quotes", *scheme.tasks}
     for entity_id, spans in output["entities"].items():
         assert isinstance(entity_id, str)
         for span in spans:
@@ -19,13 +22,22 @@ def check_shape(output: dict):
             assert isinstance(span["start"], int) and span["end"] > span["start"]
     for quote in output["quotes"]:
         assert set(quote) == {"speaker", "entity", "text"}
-    verdicts = [("topics", t) for t in output["topics"]] + [("stance_governance", output["stance_governance"])]
-    verdicts += [("tone", tone) for tone in output["tone"].values()]
+    verdicts = []
+    for name, task in scheme.tasks.items():
+        value = output[name]
+        if task.kind == "multi_label":
+            verdicts += [(task, verdict) for verdict in value]
+        elif task.kind == "single_label":
+            verdicts += [(task, value)] if value is not None else []   # null: no models
+        else:
+            assert set(value) <= set(task.entities)
+            verdicts += [(task, verdict) for verdict in value.values()]
     for task, verdict in verdicts:
         # Every verdict says whether the model is unsure: below the task's threshold in the label scheme.
         assert set(verdict) == {"label", "probability", "uncertain"}
-        assert verdict["label"] in SCHEME.tasks[task].labels and 0 <= verdict["probability"] <= 1
-        assert verdict["uncertain"] is (verdict["probability"] < SCHEME.tasks[task].uncertain_below)
+        assert verdict["label"] in task.labels and 0 <= verdict["probability"] <= 1
+        assert verdict["uncertain"] is (verdict["probability"] < task.uncertain_below)
+    return verdicts
 
 
 @pytest.mark.slow
@@ -90,3 +102,78 @@ def test_uncertain_flag_in_every_verdict():
                                       "mood": {"council": {"label": "bad", "probability": 0.4, "uncertain": True}}})
     assert other == {"subjects": [{"label": "roads", "probability": 0.7, "uncertain": False}],
                      "mood": {"council": {"label": "bad", "probability": 0.4, "uncertain": True}}}
+
+
+# Another team's scheme (Devon & Somerset: themes, stance_closures, tone_towards): analyse-text's keys are its
+# task names, with its models and without; the shipped names are not printed.
+
+def _team_corpus(path, scheme, every: int = 3) -> list[dict]:
+    """Every ``every``-th seed corpus record relabelled to the team's scheme, as the team would label it."""
+    from nlp.corpus import load_corpus
+    from tests.test_team_scheme import STANCE_MAP, TOPIC_MAP
+    rated = set(scheme.tasks["tone_towards"].entities)
+    records = []
+    for record in load_corpus()[::every]:
+        stance = record["stance_governance"]
+        team = {key: value for key, value in record.items() if key not in ("topics", "stance_governance", "tone")}
+        team["themes"] = [TOPIC_MAP.get(topic, topic) for topic in record["topics"]]
+        team["stance_closures"] = STANCE_MAP.get(stance, stance) if stance else stance
+        team["tone_towards"] = {body: tone for body, tone in (record["tone"] or {}).items() if body in rated}
+        if "entities" in record:
+            team["entities"] = {body: forms for body, forms in record["entities"].items() if body in scheme.entities}
+        records.append(team)
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return records
+
+
+def team_home(path):
+    """A home folder holding the team's label scheme, and that scheme."""
+    path.mkdir()
+    (path / "label_scheme.toml").write_text(TEAM_SCHEME, encoding="utf-8")
+    return path, load_scheme(path / "label_scheme.toml")
+
+
+def test_without_models_the_keys_are_the_label_schemes_tasks(tmp_path):
+    from tests.conftest import invoke_cli
+    text = ARTICLE.read_bytes()
+    team, scheme = team_home(tmp_path / "team")
+    shipped, broken = tmp_path / "shipped", tmp_path / "broken"
+    shipped.mkdir()
+    broken.mkdir()
+    (broken / "label_scheme.toml").write_text("version = 1\n[tasks.themes]\nkind = 'nonsense'\n", encoding="utf-8")
+    outputs = {}
+    for home in (team, shipped, broken):
+        result = invoke_cli("analyse-text", "--models", str(tmp_path / "no-models"), "-", input=text,
+                            env={"CUTTINGS_HOME": str(home)})
+        assert result.returncode == 0, result.stderr.decode()
+        outputs[home.name] = (json.loads(result.stdout), result.stderr.decode())
+    output, _ = outputs["team"]
+    assert {key: output[key] for key in output if key not in ("entities", "quotes")} == {
+        "themes": [], "stance_closures": None, "tone_towards": {}}
+    check_shape(output, scheme)
+    assert "wm_pcc" in output["entities"]
+    output, _ = outputs["shipped"]
+    check_shape(output)
+    assert (output["topics"], output["stance_governance"], output["tone"]) == ([], None, {})
+    output, error = outputs["broken"]
+    assert set(output) == {"entities", "quotes"}
+    assert [line for line in error.splitlines() if "label_scheme.toml" in line and "'nonsense': no task keys" in line]
+
+
+@pytest.mark.slow
+def test_another_teams_models_give_their_task_names(tmp_path):
+    from tests.conftest import invoke_cli
+    home, scheme = team_home(tmp_path / "home")
+    _team_corpus(home / "mine.jsonl", scheme)
+    env = {"CUTTINGS_HOME": str(home)}
+    result = invoke_cli("--db", str(home / "c.db"), "train", "--models", str(home / "models"), "--no-slices",
+                        "--folds", "2", "--corpus", str(home / "mine.jsonl"), env=env)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    result = invoke_cli("analyse-text", "--models", str(home / "models"), str(ARTICLE), env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    output = json.loads(result.stdout)
+    assert "stance_governance" not in output and "topics" not in output and "tone" not in output
+    verdicts = check_shape(output, scheme)
+    assert output["stance_closures"]["label"] in ("support", "oppose", "neutral", "none")
+    assert output["themes"] and set(output["tone_towards"]) >= {"wm_pcc", "sfrs"}
+    assert {task.name for task, _ in verdicts} == {"themes", "stance_closures", "tone_towards"}
