@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from cuttings import delivery, export, report, serve, store
+from cuttings.nightly import EXIT_DELIVERY
 from cuttings.cli_common import CuttingsContext, err_console, pass_context
 
 _FORMATS = {"html": ("html",), "md": ("md",), "text": ("text",), "all": ("html", "md", "text")}
@@ -75,6 +76,13 @@ def load_env_file(path: Path | None) -> None:
         logging.getLogger("cuttings.envfile").info("%s: the environment's value wins over %s", name, path)
 
 
+class DeliveryFailed(click.ClickException):
+    """Sending the digest failed: one line and exit 6, as ``run`` exits (``nightly.EXIT_DELIVERY``), so a
+    cron line or a script tells "fix the mail settings or the server" from a mistake on the command line."""
+
+    exit_code = EXIT_DELIVERY
+
+
 @click.command("report")
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
@@ -94,7 +102,9 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 
     The digest groups new stories by watched body, with topics, stance and tone
     badges, the key quote, syndicated copies, edits, coverage spikes and crawl
-    health. The report is recorded only after every delivery succeeded. --env-file reads the
+    health. The report is recorded only after every delivery succeeded; when sending fails,
+    the files are kept, nothing is recorded, and the command exits 6 (as `run` does; bad
+    settings are exit 1, before anything is written). --env-file reads the
     CUTTINGS_SMTP_* settings and CUTTINGS_WEBHOOK_URL from a file (a variable already set in the
     environment wins).
 
@@ -122,7 +132,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
             for line in sending.send(digest):
                 err_console.print(line)
         except delivery.DeliveryError as exc:
-            raise click.ClickException(f"{exc} (report files were written but not recorded)") from None
+            raise DeliveryFailed(f"{exc} (report files were written but not recorded)") from None
     if not no_record:
         report.record_report(db, digest, formats, paths)
     if print_:

@@ -114,7 +114,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "minhash": ("MinHash signature, packed bytes.", "(blob)"),
     }),
     "crawl_state": ("Every URL the crawler has fetched, for incremental crawls (ETag, Last-Modified, hash).", {
-        "url": ("URL as fetched.", "https://www.shropshirestar.com/news/feed/"),
+        "url": ("URL as fetched; for `feed`, `sitemap` and `section` rows the discovery key, the URL with "
+                "secrets redacted (token parameters, URL passwords, the values of secret environment variables: "
+                "`store.discovery_key`, since migration m014).", "https://www.shropshirestar.com/news/feed/"),
         "source_id": ("Outlet.", "shropshire-star"),
         "kind": ("`article`, `feed`, `sitemap`, `section` or `rejected`.", "feed"),
         "canonical_url": ("Canonical URL for articles.", "https://www.shropshirestar.com/news/2026/a49/"),

@@ -111,6 +111,14 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
     assert stages["report"]["status"] == "failed" and "delivery failed" in run["message"]
     assert len(stages["report"]["files"]) == 2 and all((tmp_path / "reports").glob("digest-*.html"))
     assert inbox.envelopes == []
+    # `cuttings report --email` with the server still down: exit 6 as `run`, one line, nothing recorded
+    still_down = invoke_cli("--db", str(db), "report", "--out", str(tmp_path / "reports"), "--email",
+                            env={**NO_DELIVERY_SETTINGS, **smtp_env(controller, CUTTINGS_SMTP_PORT=str(down))})
+    error = still_down.stderr.decode()
+    assert still_down.returncode == nightly.EXIT_DELIVERY, error
+    assert error.startswith(f"Error: sending mail via 127.0.0.1:{down} failed: ") and error.count("\n") == 1
+    assert "(report files were written but not recorded)" in error
+    assert _rows(db, "SELECT * FROM reports") == []
     # the morning after: `cuttings report --email` sends those stories, then records them
     sent = invoke_cli("--db", str(db), "report", "--out", str(tmp_path / "reports"), "--email",
                       env={**NO_DELIVERY_SETTINGS, **smtp_env(controller)})
