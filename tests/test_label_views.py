@@ -5,6 +5,7 @@ names with quotes are quoted, a control character is refused in one line, and an
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -396,4 +397,50 @@ def test_classify_carries_on_when_the_scheme_or_a_model_names_what_the_views_can
     assert view_sql(db) == before
     assert db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall() == tasks_before
     assert db.execute("SELECT count(*) FROM models WHERE version = 'stance\x07x-1'").fetchone()[0] == 1
+    db.close()
+
+
+def test_a_stored_task_name_the_views_cannot_hold_does_not_stop_m015_and_doctor_warns(tmp_path):
+    """A label_tasks row recorded before names were checked, with a control character (a database from before
+    m015): the migration succeeds, that kind reads the shipped task (documented), every command works, and
+    doctor names the row."""
+    from cuttings.doctor import doctor_checks
+    from tests.conftest import invoke_cli
+    path = tmp_path / "old.db"
+    pre_m015_db(path, tasks=[("stance\x07x", "single_label"), ("themes", "multi_label")]).close()
+    result = invoke_cli("--db", str(path), "label", "--export", str(tmp_path / "x.jsonl"))
+    assert result.returncode == 0, result.stderr.decode()
+    db = store.connect(path)
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
+    sql = view_sql(db)
+    assert "e.task = 'stance_governance'" in sql["article_summary"] and "'themes'" in sql["effective_labels"]
+    assert "\x07" not in "".join(sql.values()) and columns(db, "entity_daily") == SHIPPED_DAILY
+    db.close()
+    [check] = [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
+    assert check.status == "warning" and "'stance\\x07x'" in check.message and "control character" in check.message
+    assert "shipped scheme's task" in check.message
+
+
+def test_a_migration_that_refuses_what_it_finds_is_one_line_and_leaves_the_database(tmp_path, monkeypatch):
+    """A migration raising ValueError (or StoreError): `connect` says so in one line, never a traceback, and
+    the migration is not recorded as applied."""
+    path = tmp_path / "old.db"
+    pre_m015_db(path).close()
+
+    def refuse(roles):
+        raise schema.LabelNameError("label scheme label 'x' cannot be used:\nsecond line")
+
+    monkeypatch.setattr(schema, "label_view_definitions", refuse)
+    with pytest.raises(store.StoreError) as error:
+        store.connect(path)
+    message = str(error.value)
+    assert "\n" not in message and str(path) in message and "label 'x' cannot be used: second line" in message
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'"
+                        ).fetchone()[0] == 0
+    assert "labels_json" not in [row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")]
+    conn.close()
+    db = store.connect(path)   # and, the cause gone, it upgrades
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
     db.close()

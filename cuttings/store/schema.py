@@ -794,7 +794,9 @@ def m014_redact_stored_secrets(db: Database) -> None:
 # The rules (documented in serve.TABLE_DOCS and docs/schema.md):
 # * the topics, stance and tone tasks are the newest recorded task of kind multi_label, single_label and
 #   per_entity (`label_tasks`, newest `updated_at`, then name); a kind with no row reads the shipped
-#   scheme's task name for it (topics, stance_governance, tone), so the views always work;
+#   scheme's task name for it (topics, stance_governance, tone), so the views always work; so does a kind
+#   whose newest row the views cannot hold (label_task_problem: recorded before the scheme refused such
+#   names; doctor warns), so m015 and every refresh succeed on an old database;
 # * entity_daily has one `stance_<label>` column per label of the stance task, in the scheme's order,
 #   except its `absent` label, and one `tone_<label>` column per label of the tone task: the shipped
 #   scheme gives stance_favour, stance_against, stance_neutral and tone_positive, tone_negative,
