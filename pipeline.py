@@ -759,8 +759,8 @@ _EMPTY_PREDICTION = {"multi_label": list, "single_label": lambda: None, "per_ent
 
 
 def analyse_text_tasks(kinds: dict[str, str]) -> dict:
-    """analyse-text's task keys before any prediction, one per task (``{name: kind}``: the models' tasks, or
-    the label scheme's when there are none), each empty in its kind's shape: a multi-label task ``[]``, a
+    """analyse-text's task keys before any prediction, one per task (``{name: kind}``: the label scheme's,
+    then any other the models have), each empty in its kind's shape: a multi-label task ``[]``, a
     single-label task ``null``, a per-entity task ``{}`` (shipped scheme: ``topics``, ``stance_governance``,
     ``tone``)."""
     return {name: _EMPTY_PREDICTION[kind]() for name, kind in kinds.items() if kind in _EMPTY_PREDICTION}
@@ -831,9 +831,9 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
     A text file's first line is the headline. HTML pages are extracted first.
     Output: {"entities": {id: [{"text", "start", "end"}]}, "quotes": [...],
-    "topics": [...], "stance_governance": {...}, "tone": {...}}: one key per task of the models
-    (without models, of your label scheme, left empty), named as the scheme names it; the
-    shipped scheme's are shown. Each topic, the stance and each tone is
+    "topics": [...], "stance_governance": {...}, "tone": {...}}: one key per task of your label
+    scheme, named as it names them (the shipped scheme's are shown), a task without a model
+    left empty ([], null or {}). Each topic, the stance and each tone is
     {"label", "probability", "uncertain"}: uncertain is true when the probability is below the
     task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
 
@@ -846,18 +846,19 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     documents = [read_input(name) for name in inputs]
     analyser = load_analyser(watchlist)
     classifier = load_classifier(models_path, required=False)
-    if classifier is not None:
-        kinds = {task: card.get("kind") for task, card in classifier.cards.items()}
-    else:
+    if classifier is None:
         err_console.print("[yellow]no trained models: the label scheme's tasks (topics, stance, tone) left empty "
                           "(run `cuttings train`)[/yellow]")
-        from cuttings.labelling import LabellingError, load_label_tasks
-        try:
-            kinds = {name: task.kind for name, task in load_label_tasks().items()}
-        except LabellingError as exc:   # nothing is predicted: the scheme only names the empty keys
+    from cuttings.labelling import LabellingError, load_label_tasks
+    try:   # the scheme's tasks, a task without a model left empty; then any the models have beside them
+        kinds = {name: task.kind for name, task in load_label_tasks().items()}
+    except LabellingError as exc:   # the scheme only names keys: the models' tasks, else none
+        kinds = {}
+        if classifier is None:
             from rich.markup import escape
             err_console.print(f"[yellow]{escape(str(exc))}: no task keys in the output[/yellow]", soft_wrap=True)
-            kinds = {}
+    if classifier is not None:
+        kinds.update({task: card.get("kind") for task, card in classifier.cards.items()})
     for title, body in documents:
         from cuttings.stages import fit_text
         text, cut = fit_text(document_text(title, body))

@@ -177,3 +177,11 @@ def test_another_teams_models_give_their_task_names(tmp_path):
     assert output["stance_closures"]["label"] in ("support", "oppose", "neutral", "none")
     assert output["themes"] and set(output["tone_towards"]) >= {"wm_pcc", "sfrs"}
     assert {task.name for task, _ in verdicts} == {"themes", "stance_closures", "tone_towards"}
+    # a task without a model (too few labels to train it): its key is there, empty
+    for suffix in (".skops", ".json"):
+        (home / "models" / f"stance_closures{suffix}").unlink()
+    result = invoke_cli("analyse-text", "--models", str(home / "models"), str(ARTICLE), env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    output = json.loads(result.stdout)
+    assert output["stance_closures"] is None and output["themes"] and "stance_governance" not in output
+    check_shape(output, scheme)
