@@ -480,16 +480,7 @@ def train(ctx, models_path, features, folds, slices, corpus):
                    f"{describe_metrics(card.get('metrics') or {})}")
     click.echo(f"models written to {models_dir(models_path)}")
     for task, why in cards.skipped.items():
-        click.echo(f"warning: {task} not trained: {why}; {previous_model(models_dir(models_path), task)}", err=True)
-
-
-def previous_model(directory: Path, task: str) -> str:
-    """What serves a task that was not trained: the model already in ``directory``, or nothing."""
-    try:
-        version = json.loads((directory / f"{task}.json").read_text(encoding="utf-8"))["model_version"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"there is no {task} model, so stories get no {task} until it is trained"
-    return f"its previous model ({version}) stays in use"
+        click.echo(f"warning: {task} not trained: {why}", err=True)
 
 
 def describe_metrics(metrics: dict) -> str:

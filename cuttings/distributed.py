@@ -291,6 +291,7 @@ def run_distributed_crawl(db, sources: list[Source], crawl: CrawlSettings, redis
         holder = (server.get(keys.writer) or b"?").decode()
         raise DistributedError(f"another writer ({holder}) is running a crawl on {redis_url} "
                                f"(prefix {keys.prefix!r})")
+    store.redact_known_secrets(db)   # as a local crawl does (cuttings.crawl.run_crawl)
     store.sync_sources(db, sources)
     run_id = store.start_run(db, command, since=since)
     settings = scrapy_settings(crawl, polite=polite, log_level=log_level)

@@ -1568,11 +1568,44 @@ def train_models(
                 cards.append(_train_task(records, scheme, name, out_dir, features, folds, say, slices))
             except TrainingError as error:
                 message = str(error)
-                skipped[name] = message[len(f"{name}: "):] if message.startswith(f"{name}: ") else message
+                why = message[len(f"{name}: "):] if message.startswith(f"{name}: ") else message
+                skipped[name] = why
                 say(f"{name}: not trained")
     if not cards:
         raise TrainingError("no model trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
-    return TrainedModels(cards, skipped)
+    return TrainedModels(cards, {name: f"{why}; {_keep_or_set_aside(out_dir, scheme.tasks[name])}"
+                                 for name, why in skipped.items()})
+
+
+SET_ASIDE_DIR = "set-aside"
+
+
+def _keep_or_set_aside(models_dir: Path, task: Task) -> str:
+    """What serves ``task`` when it could not be trained: the model already in ``models_dir`` if it still
+    loads with this install and predicts the scheme's labels; else (``Classifier.load`` would refuse the
+    whole folder, or it would give labels the scheme no longer has) it is moved, not deleted, to
+    ``models_dir/set-aside/``. Returns the sentence saying which."""
+    name = task.name
+    card_path = models_dir / f"{name}.json"
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        version = card["model_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"there is no {name} model, so stories get no {name} until it is trained"
+    trained_with, current = card.get("library_versions") or {}, _library_versions()
+    stale = [f"{library} {trained_with.get(library)} ({current[library]} installed)" for library in ("sklearn", "skops")
+             if trained_with.get(library) != current[library]]
+    outside = [label for label in card.get("labels") or [] if label not in task.labels]
+    if not stale and not outside:
+        return f"its previous model ({version}) stays in use"
+    aside = models_dir / SET_ASIDE_DIR
+    aside.mkdir(exist_ok=True)
+    for path in (card_path, models_dir / f"{name}.skops"):
+        if path.exists():
+            path.replace(aside / path.name)
+    why = (f"was saved with {', '.join(stale)}, so no model would load beside it" if stale
+           else f"predicts labels the scheme no longer has ({', '.join(outside)})")
+    return f"its previous model ({version}) {why}: moved to {aside}; stories get no {name} until it is trained"
 
 
 class TrainedModels(list):

@@ -259,6 +259,29 @@ def test_doctor_warns_while_the_team_tasks_the_views_read_have_no_labels(tmp_pat
     assert label_checks(path) == []
 
 
+@pytest.mark.slow
+def test_the_fix_doctor_names_clears_its_warning(tmp_path, trained_models):
+    """`cuttings classify`, as the warning says, records the team's scheme (its home folder's): the warning
+    goes and entity_daily gets the team's columns."""
+    from cuttings.doctor import doctor_checks
+    from tests.conftest import invoke_cli
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "label_scheme.toml").write_text(TEAM_SCHEME, encoding="utf-8")
+    path = tmp_path / "old.db"
+    pre_m015_db(path).close()
+    store.connect(path).close()
+    [check] = [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
+    assert "stance_closures (single_label)" in check.message and "`cuttings classify`" in check.fix
+    result = invoke_cli("--db", str(path), "classify", "--models", str(trained_models),
+                        env={"CUTTINGS_HOME": str(home)})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"] == []
+    db = store.connect(path)
+    assert columns(db, "entity_daily")[4:7] == ["stance_support", "stance_oppose", "stance_neutral"]
+    db.close()
+
+
 def test_without_any_label_task_the_views_read_the_shipped_names(tmp_path):
     db = build_sample_db(tmp_path / "empty.db")
     labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, TEAM_SCHEME))

@@ -151,7 +151,6 @@ def test_a_tone_for_a_body_the_watchlist_does_not_watch_is_one_line_before_train
 def test_a_task_with_too_few_labels_is_skipped_and_the_others_are_trained(tmp_path):
     """A team labelling its own watch has topics and tones long before it has stance labels: `train`
     trains what it can, says which task it left and why, and the stories get those predictions."""
-    import pipeline
     from nlp.classify import Classifier
     records = []
     for index, record in enumerate(load_corpus()[::3]):
@@ -170,9 +169,36 @@ def test_a_task_with_too_few_labels_is_skipped_and_the_others_are_trained(tmp_pa
     record = records[0]
     prediction = classifier.predict({"title": record["title"], "body": record["body"], "mentions": [], "quotes": []})
     assert "topics" in prediction and "stance_governance" not in prediction
-    # a second training with the same labels keeps a stance model that is there
-    (models / "stance_governance.json").write_text(json.dumps({"model_version": "stance_governance-1"}), encoding="utf-8")
-    assert pipeline.previous_model(models, "stance_governance") == "its previous model (stance_governance-1) stays in use"
+
+
+
+def test_a_previous_model_of_a_skipped_task_stays_only_if_it_can_serve(tmp_path):
+    """A task not trained keeps its model when that model loads with this install and gives the scheme's
+    labels; otherwise (it would make `Classifier.load` refuse every model, or predict labels the scheme
+    dropped) it is moved to set-aside/, not deleted, and the warning says so."""
+    from nlp.classify import SET_ASIDE_DIR, _keep_or_set_aside, _library_versions
+    from nlp.scheme import load_scheme
+    task = load_scheme().tasks["stance_governance"]
+    assert _keep_or_set_aside(tmp_path, task) == ("there is no stance_governance model, so stories get no "
+                                                  "stance_governance until it is trained")
+    card = {"model_version": "stance_governance-1", "labels": ["favour", "against", "neutral", "none"],
+            "library_versions": _library_versions()}
+    (tmp_path / "stance_governance.json").write_text(json.dumps(card), encoding="utf-8")
+    (tmp_path / "stance_governance.skops").write_bytes(b"model")
+    assert _keep_or_set_aside(tmp_path, task) == "its previous model (stance_governance-1) stays in use"
+    assert (tmp_path / "stance_governance.skops").exists()
+    for stale, expected in (({"library_versions": {**_library_versions(), "sklearn": "1.0.0"}},
+                             "was saved with sklearn 1.0.0 ("),
+                            ({"labels": ["favour", "against", "undecided", "none"]},
+                             "predicts labels the scheme no longer has (undecided)")):
+        (tmp_path / "stance_governance.json").write_text(json.dumps({**card, **stale}), encoding="utf-8")
+        (tmp_path / "stance_governance.skops").write_bytes(b"model")
+        note = _keep_or_set_aside(tmp_path, task)
+        assert note.startswith("its previous model (stance_governance-1) ") and expected in note
+        assert f"moved to {tmp_path / SET_ASIDE_DIR}" in note and note.endswith("until it is trained")
+        assert not list(tmp_path.glob("stance_governance.*"))
+        assert sorted(path.name for path in (tmp_path / SET_ASIDE_DIR).iterdir()) == [
+            "stance_governance.json", "stance_governance.skops"]
 
 
 def test_no_task_trainable_is_one_line_naming_each(tmp_path):

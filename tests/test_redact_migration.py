@@ -167,3 +167,27 @@ def test_conditional_discovery_works_after_the_migration(tmp_path):
                   if r.path in ("/quiet/feed.xml", "/quiet/sitemap.xml") and r.query == f"token={SECRET}"}
     assert second == {"/quiet/feed.xml": ('"feed.xml-0"', 304), "/quiet/sitemap.xml": ('"sitemap.xml-0"', 304)}
     assert _text_holding(db_path, SECRET) == []
+
+
+def test_a_secret_the_migrating_process_did_not_know_goes_at_the_next_crawls_start(tmp_path, monkeypatch):
+    """m014 redacts the values of the secret variables of the process that migrates, often an
+    interactive command without them; the crawl, which has them, redacts what is left at its start."""
+    path_secret = "abcd-1234-path"
+    monkeypatch.delenv("CUTTINGS_FEED_TOKEN", raising=False)
+    feed = f"{BASE}/{path_secret}/feed.xml"
+    _old_database(tmp_path / "c.db", [
+        {"url": feed, "kind": "feed", "etag": '"e1"', "first_seen_at": "2026-10-01T00:00:00Z",
+         "last_fetched_at": "2026-11-01T00:00:00Z"}])
+    db = store.connect(tmp_path / "c.db")   # migrates: the path secret is no pattern, and not known here
+    db.execute("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, message, created_at) VALUES "
+               "(1, 's', ?, 'http_500', 'HTTP 500', '2026-11-02T00:00:00Z')", [feed])
+    db.conn.commit()
+    assert store.redact_known_secrets(db) == {"rekeyed": 0, "merged": 0, "dropped": 0, "redacted": 0}
+    assert _text_holding(tmp_path / "c.db", path_secret) == ["crawl_state.url", "crawl_errors.url"]
+    monkeypatch.setenv("CUTTINGS_FEED_TOKEN", path_secret)   # the crawl's environment
+    counts = store.redact_known_secrets(db)
+    assert counts == {"rekeyed": 1, "merged": 0, "dropped": 0, "redacted": 1}
+    assert _text_holding(tmp_path / "c.db", path_secret) == []
+    assert store.discovery_validators(db, feed) == ('"e1"', None)   # found again under the redacted key
+    assert store.redact_known_secrets(db) == {"rekeyed": 0, "merged": 0, "dropped": 0, "redacted": 0}
+    db.conn.close()

@@ -7,31 +7,41 @@ secrets redacted (``cuttings.redaction.redact``, the function the logs use): a f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
 from sqlite_utils import Database
 
 from cuttings.redaction import redact, secret_values
-from cuttings.store.connection import utcnow
+from cuttings.store.connection import transaction, utcnow
 
 
 def _redacted(text: str | None, secrets: list[str]) -> str | None:
     return None if text is None else redact(text, secrets)
 
 
-def redact_stored_messages(db: Database) -> int:
+def redact_stored_messages(db: Database, only_secret_values: bool = False) -> int:
     """Redact, in place, what was written before the store redacted it: the URL and message of
     ``crawl_errors`` and ``crawl_notices`` rows, ``crawl_runs.message`` and ``stages_json``, the
     ``sources`` rows' ``home_url`` and ``config_json``. Runs inside the caller's transaction (a
-    migration); returns the number of rows changed."""
+    migration); returns the number of rows changed. ``only_secret_values``: only the rows holding
+    a value of this process's secret variables (found by SQLite's ``instr``, without reading every
+    row into Python: what a crawl does at its start, see :func:`redact_known_secrets`)."""
     secrets = secret_values()
+    if only_secret_values and not secrets:
+        return 0
     changed = 0
     for table, columns in (("crawl_errors", ("url", "message")), ("crawl_notices", ("url", "message")),
                            ("crawl_runs", ("message", "stages_json")), ("sources", ("home_url", "config_json"))):
         if table not in db.table_names():
             continue
-        for rowid, *values in db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}").fetchall():
+        where, parameters = "", []
+        if only_secret_values:
+            where = " WHERE " + " OR ".join(f"instr({column}, ?) > 0" for column in columns for _ in secrets)
+            parameters = [secret for _ in columns for secret in secrets]
+        for rowid, *values in db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}{where}",
+                                         parameters).fetchall():
             redacted = [_redacted(value, secrets) for value in values]
             if redacted != values:
                 db.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE rowid = ?",
@@ -200,3 +210,30 @@ def record_reports(db: Database, digest: dict, formats, paths) -> None:
         for fmt, path in zip(formats, paths):
             db.execute("INSERT INTO reports (created_at, since, until, format, path, stories) VALUES (?, ?, ?, ?, ?, ?)",
                        [utcnow(), digest["since"], digest["until"], fmt, str(path), digest["summary"]["stories"]])
+
+
+def redact_known_secrets(db: Database) -> dict[str, int]:
+    """The values of this process's secret variables out of rows stored before the store redacted
+    them, in one transaction. Migration m014 did it once, but only with the secrets of the process that
+    migrated (often an interactive command without them); the crawl, which reads the configured feeds'
+    secrets, does it again at its start, cheaply: nothing without secret variables, and only the rows
+    holding one. Returns the counts of :func:`rekey_discovery_state` and ``"redacted"``."""
+    from cuttings.store.articles import rekey_discovery_state
+    if not secret_values():
+        return {"rekeyed": 0, "merged": 0, "dropped": 0, "redacted": 0}
+    with secure_delete(db), transaction(db):
+        counts = rekey_discovery_state(db)
+        counts["redacted"] = redact_stored_messages(db, only_secret_values=True)
+    return counts
+
+
+@contextlib.contextmanager
+def secure_delete(db: Database):
+    """SQLite's ``secure_delete`` on for the block: the pages a redaction frees are overwritten with
+    zeros, so the secret is not left in the file's free pages (many builds, not all, default to it)."""
+    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA secure_delete = {int(previous)}")

@@ -782,6 +782,7 @@ def m014_redact_stored_secrets(db: Database) -> None:
     and sources redacted (cuttings.redaction.redact, with this process's secret variables)."""
     from cuttings.store.articles import rekey_discovery_state
     from cuttings.store.runs import redact_stored_messages
+    db.execute("PRAGMA secure_delete = ON")   # freed pages overwritten (this connection; a no-op where it is the default)
     rekey_discovery_state(db)
     redact_stored_messages(db)
 # The label views name the label scheme's tasks as SQL string literals (issue: another team's scheme
