@@ -222,7 +222,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "label_tasks": ("Each label-scheme task's kind and labels, recorded with its model and whenever the scheme is "
                     "used (train, classify, label): the views' `topics`, `stance` and `tone` columns read the newest "
                     "task of kind `multi_label`, `single_label` and `per_entity`, whatever the scheme names it (no row "
-                    "of a kind: the shipped name, `topics`, `stance_governance` or `tone`). The views are rewritten "
+                    "of a kind: the shipped name, `topics`, `stance_governance` or `tone`; a newest row whose name or labels "
+                    "the views cannot hold, such as a control character, recorded before the scheme refused it: the "
+                    "shipped name too, and `cuttings doctor` warns). The views are rewritten "
                     "with these names whenever this table changes, so reading them costs nothing.", {
         "name": ("The task's name in the label scheme (`labels.task`, `classifications.task`).", "stance_governance"),
         "kind": ("`multi_label` (topics), `single_label` (stance) or `per_entity` (tone).", "single_label"),
