@@ -171,8 +171,18 @@ def _string_list(value, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+# A labelled record (LABELS.md, `label --export`) keeps each task's labels under the task's name beside
+# these fields, and `analyse-text` and `evaluate` print entities and quotes under these names: a task
+# named like one would overwrite it.
+RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities", "quotes", "annotator",
+                       "outside_scheme", "analysis")
+
+
 def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task:
     where = f"{source}: [tasks.{name}]"
+    if name in RESERVED_TASK_NAMES:
+        raise SchemeError(f"{where}: {name!r} names a field of every labelled record ({', '.join(RESERVED_TASK_NAMES)}); "
+                          f"give the task another name")
     if not isinstance(table, dict):
         raise SchemeError(f"{where} must be a table")
     kind = table.get("kind")
