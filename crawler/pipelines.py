@@ -7,7 +7,6 @@ functions, never SQL, and count what they drop in the stats.
 """
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from urllib.parse import urlsplit
@@ -15,9 +14,10 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import DropItem
 
 from crawler.dedupe import SyndicationIndex, normalise_url
-from crawler.extract import TOO_SHORT
+from crawler.extract import TOO_SHORT, cap_fields
 from crawler.revisions import save_article
 from cuttings import store
+from cuttings.redaction import CONTROL_CHARS, strip_controls
 
 
 class _StorePipeline:
@@ -74,18 +74,31 @@ class RejectNonArticlesPipeline(_StorePipeline):
 
 
 class CleanTextPipeline(_StorePipeline):
-    """Strip NUL and other control characters (not tab or newline) from the extracted text
-    fields: a NUL would end strings early in C tools, CSV readers and terminals downstream."""
+    """Strip control characters from the extracted text fields, the byline's names and the
+    page's declared canonical URL: NUL and the other C0 controls but tab, newline and carriage
+    return (a NUL ends strings early in C tools, CSV readers and terminals; ESC starts a
+    terminal escape), DEL, C1 (U+0080-U+009F) and the bidirectional override, embedding and
+    isolate controls (``cuttings.redaction.CONTROL_CHARS``: they reorder what a terminal or a
+    digest shows). Then cap the headline and byline (``crawler.extract.cap_fields``: extraction
+    caps them already; items from elsewhere are capped here too)."""
 
-    FIELDS = ("title", "body", "author", "description", "section")
-    CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+    FIELDS = ("title", "body", "author", "description", "section", "extracted_canonical")
+    CONTROL = CONTROL_CHARS
 
     def process_item(self, item):
+        stripped = False
         for name in self.FIELDS:
             value = item.get(name)
             if isinstance(value, str) and self.CONTROL.search(value):
-                item[name] = self.CONTROL.sub("", value)
-                self.crawler.stats.inc_value("cuttings/control_chars_stripped")
+                item[name] = strip_controls(value)
+                stripped = True
+        authors = item.get("authors")
+        if authors and any(isinstance(a, str) and self.CONTROL.search(a) for a in authors):
+            item["authors"] = [strip_controls(a) if isinstance(a, str) else a for a in authors]
+            stripped = True
+        if stripped:
+            self.crawler.stats.inc_value("cuttings/control_chars_stripped")
+        cap_fields(item)
         return item
 
 

@@ -85,3 +85,6 @@ LOG_FORMATTER = "crawler.logformatter.QuietDropLogFormatter"
 
 # Extraction runs in a process pool so the reactor thread only does I/O.
 CUTTINGS_EXTRACT_WORKERS = 2
+# Seconds one page's extraction may take in the pool (0: no limit): over it the page is an
+# extract_failed error and its worker is replaced ([crawl] extract_timeout in sources.toml).
+CUTTINGS_EXTRACT_TIMEOUT = 60.0

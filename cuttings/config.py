@@ -47,6 +47,9 @@ class CrawlSettings:
     max_sitemaps_per_source: int = 100
     max_links_per_page: int = 100
     max_retry_wait_per_source: float = 300.0
+    # Seconds one page's extraction may take in the extraction pool (0: no limit); a page over it
+    # is recorded as extract_failed and its worker replaced, so a hostile page cannot hold the crawl.
+    extract_timeout: float = 60.0
     # A page with fewer words in its body is "too short" and not stored (a source's min_words
     # overrides it): briefs of a few lines are news on some outlets.
     min_article_words: int = 60

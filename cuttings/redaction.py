@@ -8,6 +8,10 @@ passwords in URLs (``https://user:pass@host``), token-like query parameters (``t
 Teams-style and Telegram webhook URLs with ``[REDACTED]``. ``cuttings.logs`` applies it to every
 log record; the store (``cuttings.store.runs``) to the URL and message of every ``crawl_errors``
 and ``crawl_notices`` row before it is written. Standard library only: the store may import it.
+
+:func:`strip_controls` takes out of crawled text the control characters that have no place in
+what is stored or shown (:data:`CONTROL_CHARS`): the crawler's ``CleanTextPipeline`` applies it to
+article fields and the canonical URL, the store to error and notice messages and reject reasons.
 """
 from __future__ import annotations
 
@@ -35,6 +39,19 @@ _WEBHOOK_PATHS = [
     re.compile(r"(?P<keep>\.webhook\.office\.com/webhookb2/)[^\s\"'<>]+", re.I),
     re.compile(r"(?P<keep>api\.telegram\.org/bot)[^\s\"'<>/]+", re.I),
 ]
+
+
+# C0 controls but tab, newline and carriage return; DEL; C1 (U+0080-U+009F: U+009B is a
+# terminal's CSI, like ESC "["); the bidirectional embedding, override and isolate controls
+# (U+202A-U+202E, U+2066-U+2069) that reorder what a terminal or a browser shows. The
+# left-to-right and right-to-left marks (U+200E, U+200F) and the letters of right-to-left
+# scripts are kept: they are ordinary text.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without :data:`CONTROL_CHARS`."""
+    return CONTROL_CHARS.sub("", text)
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:

@@ -18,6 +18,7 @@ import multiprocessing
 import sqlite3
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from urllib.parse import quote_plus, urlsplit
 
 import scrapy
@@ -40,6 +41,10 @@ from crawler.urlpolicy import UrlRefused
 from cuttings import store
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class ExtractionTimedOut(Exception):
+    """A page's extraction took longer than ``CUTTINGS_EXTRACT_TIMEOUT`` (``[crawl] extract_timeout``)."""
 
 
 def classify_failure(failure) -> tuple[str, int | None, str]:
@@ -135,14 +140,63 @@ class NewsSpider(scrapy.Spider):
         workers = self.extract_workers
         if workers is None:
             workers = self.settings.getint("CUTTINGS_EXTRACT_WORKERS", 2)
+        self.extract_timeout = self.settings.getfloat("CUTTINGS_EXTRACT_TIMEOUT", 60.0)
         if workers > 0:
-            context = multiprocessing.get_context("forkserver")
-            # Import the extractor once in the fork server: workers start with it loaded.
-            context.set_forkserver_preload(["crawler.extract", "crawler.dedupe"])
-            self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
-                                            initargs=(os.getpid(),), mp_context=context)
-            for _ in range(workers):  # start the workers now, while discovery fetches feeds and sitemaps
-                self.pool.submit(_ready)
+            self.pool = self.new_pool(workers)
+
+    def new_pool(self, workers: int) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # Import the extractor once in the fork server: workers start with it loaded.
+        context.set_forkserver_preload(["crawler.extract", "crawler.dedupe"])
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
+                                   initargs=(os.getpid(),), mp_context=context)
+        pool.cuttings_workers = workers
+        for _ in range(workers):  # start the workers now, while discovery fetches feeds and sitemaps
+            pool.submit(_ready)
+        return pool
+
+    def restart_pool(self, pool: ProcessPoolExecutor) -> None:
+        """Replace ``pool`` (unless another page replaced it already): its workers are killed, so a
+        worker stuck on a page stops holding a core; the pages it still held get BrokenProcessPool
+        and are submitted again to the new pool (``extract``)."""
+        if pool is not self.pool:
+            return
+        kill = getattr(pool, "kill_workers", None)  # Python 3.14; before, the workers by their handles
+        if kill is not None:
+            kill()
+        else:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(OSError, AttributeError, ValueError):
+                    process.kill()
+        pool.shutdown(wait=False)
+        self.pool = self.new_pool(pool.cuttings_workers)
+        self.crawler.stats.inc_value("cuttings/extract_pool_restarts")
+
+    async def extract(self, args, kwargs) -> dict:
+        """Extract a page in the pool, waiting at most ``extract_timeout`` seconds (0: no limit):
+        a page over it raises ExtractionTimedOut and its worker is replaced, so a hostile page
+        costs one page's timeout, not the crawl. A page whose worker died under it (replaced
+        after another page's timeout, or killed by the system) is tried once more."""
+        loop = asyncio.get_running_loop()
+        timeout = self.extract_timeout if self.extract_timeout > 0 else None
+        for attempt in range(2):
+            pool = self.pool
+            future = loop.run_in_executor(pool, _extract, args, kwargs)
+            # the pool's future is never cancelled (shield): Python 3.11's pool, broken by the
+            # restart, fails on a cancelled future and then never lets the process exit; the
+            # outcome of a future given up on is read, so it is not logged as never retrieved
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                self.restart_pool(pool)
+                raise ExtractionTimedOut(f"extraction took longer than {timeout:g} s "
+                                         "([crawl] extract_timeout)") from None
+            except BrokenProcessPool:
+                self.restart_pool(pool)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def spider_closed(self, spider, reason):
         if reason == "finished" and self.db is not None:
@@ -390,8 +444,7 @@ class NewsSpider(scrapy.Spider):
         kwargs = {"overrides": source.selectors or None, "hints": hints, "min_words": self.min_words(source)}
         try:
             if self.pool is not None:
-                loop = asyncio.get_running_loop()
-                fields = await loop.run_in_executor(self.pool, _extract, args, kwargs)
+                fields = await self.extract(args, kwargs)
             else:
                 fields = _extract(args, kwargs)
         except Exception as exc:  # one bad page must not stop the crawl

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from cuttings.redaction import redact, secret_values
+from cuttings.redaction import redact, secret_values, strip_controls
 from cuttings.store.connection import transaction, utcnow
 
 
@@ -234,6 +234,8 @@ def record_fetch(db: Database, url: str, *, source_id: str | None, kind: str, fo
     Feeds, sitemaps and section pages are keyed by :func:`discovery_key`."""
     if kind in DISCOVERY_KINDS:
         url = discovery_key(url)
+    if reject_reason is not None:  # may quote a response header (Content-Type): no ESC, BEL ...
+        reject_reason = strip_controls(reject_reason)
     now = utcnow()
     with db.atomic():
         db.execute(

@@ -2,8 +2,9 @@
 
 The URL and message of every ``crawl_errors`` and ``crawl_notices`` row are written with their
 secrets redacted (``cuttings.redaction.redact``, the function the logs use): a feed URL with
-``?token=...``, a signed sitemap URL, ``https://user:pass@host``. Article URLs (``articles``,
-``crawl_state``) are the identity of what was fetched and are stored as they are.
+``?token=...``, a signed sitemap URL, ``https://user:pass@host``, and without control
+characters (``cuttings.redaction.strip_controls``: ESC or BEL from a response header). Article
+URLs (``articles``, ``crawl_state``) are the identity of what was fetched and are stored as they are.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import os
 
 from sqlite_utils import Database
 
-from cuttings.redaction import redact, secret_values
+from cuttings.redaction import redact, secret_values, strip_controls
 from cuttings.store.connection import transaction, utcnow
 
 
@@ -25,12 +26,18 @@ MESSAGE_CHARS = 2000  # a crawl_errors / crawl_notices message is cut to this ma
 
 
 def _message(text: str | None, secrets: list[str]) -> str:
-    """A stored message: cut, then redacted, then cut to ``MESSAGE_CHARS``. Cut first so a huge
-    message (a 100 KB crawled title in an error) is not redacted in full for 2000 characters; the
-    first cut keeps the longest secret value and 1000 characters more past the cap, so a secret
-    or a URL password crossing the cap is still whole when it is redacted."""
+    """A stored message: cut, then redacted and stripped of control characters (ESC or BEL from
+    a response header: ``cuttings.redaction.CONTROL_CHARS``), then cut to ``MESSAGE_CHARS``. Cut
+    first so a huge message (a 100 KB crawled title in an error) is not redacted in full for 2000
+    characters; the first cut keeps the longest secret value and 1000 characters more past the
+    cap, so a secret or a URL password crossing the cap is still whole when it is redacted."""
     margin = 1000 + max((len(secret) for secret in secrets), default=0)
-    return redact((text or "")[:MESSAGE_CHARS + margin], secrets)[:MESSAGE_CHARS]
+    return strip_controls(redact((text or "")[:MESSAGE_CHARS + margin], secrets))[:MESSAGE_CHARS]
+
+
+def _url(url: str | None, secrets: list[str]) -> str | None:
+    """A ``crawl_errors``/``crawl_notices`` URL: redacted, without control characters."""
+    return None if url is None else strip_controls(redact(url, secrets))
 
 
 def redact_stored_messages(db: Database, only_secret_values: bool = False) -> int:
@@ -115,7 +122,7 @@ def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None
         db.execute(
             "INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, source_id, _redacted(url, secrets), kind, http_status, _message(message, secrets),
+            [run_id, source_id, _url(url, secrets), kind, http_status, _message(message, secrets),
              utcnow()])
         db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
 
@@ -129,7 +136,7 @@ def record_errors(db: Database, run_id: int, kind: str, rows: list[tuple[str | N
     with db.atomic():
         db.conn.executemany("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, message, created_at) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
-                            [(run_id, source_id, _redacted(url, secrets), kind,
+                            [(run_id, source_id, _url(url, secrets), kind,
                               _message(message, secrets), now)
                              for source_id, url, message in rows])
 
@@ -140,7 +147,7 @@ def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = Non
     secrets = secret_values()
     with db.atomic():
         db.execute("INSERT INTO crawl_notices (crawl_run_id, source_id, url, kind, message, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, _redacted(url, secrets), kind,
+                   "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, _url(url, secrets), kind,
                                                  _message(message, secrets), utcnow()])
 
 

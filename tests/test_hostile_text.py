@@ -1,0 +1,252 @@
+"""Hostile text in crawled pages (red-team findings of 2026-12-06): a 100 KB headline, a 1 MB
+token, control characters (C0, C1, bidirectional overrides) in the text and the canonical URL,
+ESC/BEL in a Content-Type header, and an extraction that takes too long.
+
+Real crawls (``cuttings crawl``) against a server on 127.0.0.1; the unit tests at the top need
+no crawl. Nothing here measures time: a pattern that were quadratic again would take hours on
+the 1 MB inputs (the crawl's subprocess times out), not seconds."""
+from __future__ import annotations
+
+import http.server
+import json
+import sqlite3
+import threading
+
+import pytest
+
+from crawler.extract import (AUTHOR_MAX_CHARS, AUTHOR_NAME_MAX_CHARS, ELLIPSIS, MAX_AUTHORS, TITLE_MAX_CHARS,
+                             cap_fields, cap_text, extract_article)
+from cuttings import store
+from cuttings.redaction import strip_controls
+from tests.conftest import run_cli
+from tests.faultserver import article_html, corpus_story
+
+CONTROLS = "\x00\x07\x1b\x7f\x85\x9b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+# ---------------------------------------------------------------------------------------------
+# without a crawl
+# ---------------------------------------------------------------------------------------------
+
+def test_strip_controls_keeps_text_and_right_to_left_letters():
+    text = "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\n" + CONTROLS + "end"
+    assert strip_controls(text) == "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\nend"
+
+
+def test_cap_text_cuts_at_a_word_with_an_ellipsis():
+    words = "Council approves the new budget " * 100
+    capped = cap_text(words, 100)
+    assert len(capped) <= 100 and capped.endswith(ELLIPSIS)
+    kept = capped[:-1]
+    assert words.startswith(kept) and words[len(kept)] == " " and not kept.endswith(" ")
+    assert cap_text("a" * 5000, 100) == "a" * 99 + ELLIPSIS  # no space in reach: cut inside the run
+    assert cap_text("Short title", 100) == "Short title" and cap_text(None, 100) is None
+    assert cap_text("x" * 100, 100) == "x" * 100
+
+
+def test_cap_fields_caps_title_byline_and_names():
+    fields = cap_fields({"title": "Budget " * 1000, "author": "A. Smith, " * 500,
+                         "authors": ["A. Smith"] * 150 + ["Jane " + "Longname" * 100]})
+    assert len(fields["title"]) <= TITLE_MAX_CHARS and fields["title"].endswith("Budget" + ELLIPSIS)
+    assert len(fields["author"]) <= AUTHOR_MAX_CHARS and fields["author"].endswith(ELLIPSIS)
+    assert fields["authors"] == ["A. Smith"] * MAX_AUTHORS
+    [long_name] = cap_fields({"authors": ["Jane " + "Longname" * 100]})["authors"]
+    assert len(long_name) <= AUTHOR_NAME_MAX_CHARS and long_name.endswith(ELLIPSIS)
+
+
+def test_extraction_caps_a_100kb_headline_and_a_long_byline():
+    title, paragraphs = corpus_story("gov-001")
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Budget " + "a" * 100_000,
+          "author": [{"@type": "Person", "name": f"{chr(65 + i % 26)}. Smith{'x' * (i % 7)}"} for i in range(150)]}
+    page = article_html("http://x", "/news/a/", "Budget " + "a" * 100_000, paragraphs, "2026-11-20T08:00:00Z",
+                        extra_head=f'<script type="application/ld+json">{json.dumps(ld)}</script>')
+    fields = extract_article(page, "http://x/news/a/")
+    assert fields["is_article"] and fields["title"] == "Budget " + "a" * (TITLE_MAX_CHARS - 8) + ELLIPSIS
+    assert len(fields["authors"]) == MAX_AUTHORS and fields["authors"][:2] == ["A. Smith", "B. Smithx"]
+    assert len(fields["author"]) <= AUTHOR_MAX_CHARS and fields["author"].startswith("A. Smith, B. Smithx, ")
+
+
+def test_extraction_keeps_a_one_megabyte_token_paragraph():
+    """The contact-line test (an e-mail address in a short line is page furniture) is linear: a
+    1 MB token is read once; a paragraph with an address stays furniture."""
+    title, paragraphs = corpus_story("gov-001")
+    token = "x" * 1_000_000
+    page = article_html("http://x", "/news/b/", title, [*paragraphs, token, "Contact news@example.org"],
+                        "2026-11-20T08:00:00Z")
+    fields = extract_article(page, "http://x/news/b/")
+    assert fields["is_article"] and token in fields["body"].split("\n\n")
+    assert "news@example.org" not in fields["body"]
+
+
+def test_store_strips_controls_from_messages_and_reject_reasons(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    run = store.start_run(db, "crawl")
+    content_type = "application/x-evil\x1b]0;owned\x07\x1b[2J\u202e"
+    store.record_error(db, run, "not_html", url="http://s.example/a\x1b", message=f"skipped ({content_type})")
+    store.record_notice(db, run, "canonical_offsite", url="http://s.example/b", message=f"n {content_type}")
+    store.record_errors(db, run, "write_failed", [("s", "http://s.example/c", f"lost {content_type}")])
+    store.record_fetch(db, "http://s.example/a", source_id=None, kind="rejected", reject_reason=f"not HTML ({content_type})")
+    db.close()
+    conn = sqlite3.connect(tmp_path / "x.db")
+    stored = [*conn.execute("SELECT url, message FROM crawl_errors ORDER BY id"),
+              *conn.execute("SELECT url, message FROM crawl_notices"),
+              *conn.execute("SELECT url, reject_reason FROM crawl_state")]
+    conn.close()
+    assert stored == [("http://s.example/a", "skipped (application/x-evil]0;owned[2J)"),
+                      ("http://s.example/c", "lost application/x-evil]0;owned[2J"),
+                      ("http://s.example/b", "n application/x-evil]0;owned[2J"),
+                      ("http://s.example/a", "not HTML (application/x-evil]0;owned[2J)")]
+
+
+# ---------------------------------------------------------------------------------------------
+# real crawls
+# ---------------------------------------------------------------------------------------------
+
+PUBLISHED = "2026-11-20T08:00:00Z"
+EVIL_TYPE = "application/octet-stream\x1b[2J\x1b]0;owned\x07"
+LONG_TITLE = "Budget " + "a" * 100_000
+WORDY_TITLE = "Council approves the new budget " * 3000
+CONTROL_TITLE = "Council \u202evote\u202c on \u2066the\u2069 \x85budget\x9b plan"
+
+
+class HostileTextSite:
+    """Pages on 127.0.0.1: a home page linking to the article pages below and to a page whose
+    Content-Type carries ESC and BEL."""
+
+    def __init__(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        _title, self.paragraphs = corpus_story("gov-001")
+        self.pages = {
+            "/news/long-title/": self.article("/news/long-title/", LONG_TITLE),
+            "/news/wordy-title/": self.article("/news/wordy-title/", WORDY_TITLE, corpus_story("gov-010")[1]),
+            "/news/token/": self.article("/news/token/", corpus_story("gov-005")[0],
+                                         [*corpus_story("gov-005")[1], "x" * 1_000_000]),
+            "/news/controls/": self.article(
+                "/news/controls/\u202eevil\u2069/", CONTROL_TITLE,
+                [*corpus_story("gov-003")[1], "Said \u202eevil\u202c words \x9b31m and \u2067more\u2069."]),
+        }
+        links = "".join(f'<a href="{path}">{path}</a> ' for path in [*self.pages, "/news/evil-type/"])
+        self.home = f"<html><body>{links}</body></html>"
+
+    def article(self, path: str, title: str, paragraphs: list[str] | None = None) -> str:
+        return article_html(self.base, path, title, paragraphs or self.paragraphs, PUBLISHED)
+
+    def _handler(self):
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/news/evil-type/":
+                    return self.send(EVIL_TYPE, b"\x00\x01binary")
+                if self.path == "/":
+                    return self.send("text/html; charset=utf-8", site.home.encode())
+                page = site.pages.get(self.path)
+                if page is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return None
+                return self.send("text/html; charset=utf-8", page.encode())
+
+            def send(self, content_type: str, body: bytes):
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+    def sources_toml(self, path, extra: str = ""):
+        path.write_text(f'[crawl]\ntimeout = 20\nmax_depth = 1\n{extra}\n[[source]]\nid = "h"\nname = "H"\n'
+                        f'home = "{self.base}/"\nallow = ["^/news/"]\nlocal = true\n', encoding="utf-8")
+        return path
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _rows(db, sql, params=()):
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """One crawl with the default settings, one with an extraction timeout no page can meet."""
+    root = tmp_path_factory.mktemp("hostile-text")
+    with HostileTextSite() as site:
+        result = run_cli("--db", str(root / "t.db"), "crawl", "--sources", str(site.sources_toml(root / "s.toml")),
+                         "--no-politeness", "--since", "all", env={"CUTTINGS_HOME": str(root / "home")})
+        timed = run_cli("--db", str(root / "timeout.db"), "crawl", "--sources",
+                        str(site.sources_toml(root / "timeout.toml", "extract_timeout = 0.001")),
+                        "--no-politeness", "--since", "all", env={"CUTTINGS_HOME": str(root / "home2")})
+        yield {"db": root / "t.db", "result": result, "timed": timed, "timeout_db": root / "timeout.db",
+               "log": root / "home" / "logs" / "cuttings.log", "base": site.base}
+
+
+@pytest.mark.slow
+def test_crawl_stores_capped_titles_and_is_not_held_by_long_text(crawled):
+    assert crawled["result"].returncode == 0, crawled["result"].stderr.decode()[-3000:]
+    titles = {row["canonical_url"].removeprefix(crawled["base"]): row["title"]
+              for row in _rows(crawled["db"], "SELECT canonical_url, title FROM articles")}
+    assert titles["/news/long-title"] == "Budget " + "a" * (TITLE_MAX_CHARS - 8) + ELLIPSIS
+    wordy = titles["/news/wordy-title"]
+    assert len(wordy) <= TITLE_MAX_CHARS and wordy.endswith("budget" + ELLIPSIS)
+    assert WORDY_TITLE.startswith(wordy[:-1] + " ")
+    assert titles["/news/token"] == corpus_story("gov-005")[0]
+    [body] = [r["body"] for r in _rows(crawled["db"], "SELECT body FROM articles WHERE canonical_url LIKE '%/token'")]
+    assert "x" * 1_000_000 in body
+    log = crawled["log"].read_text(encoding="utf-8")
+    assert "Scraped from" not in log and "a" * 2000 not in log  # the item is not logged (nor its title)
+
+
+@pytest.mark.slow
+def test_crawl_strips_controls_from_text_and_canonical_url(crawled):
+    [row] = _rows(crawled["db"], "SELECT * FROM articles WHERE title LIKE 'Council %vote%'")
+    assert row["title"] == "Council vote on the budget plan"
+    assert row["canonical_url"] == crawled["base"] + "/news/controls/evil"
+    assert row["url"] == crawled["base"] + "/news/controls/"
+    assert "Said evil words 31m and more." in row["body"]
+    for table, columns in (("articles", ("title", "body", "author", "description", "canonical_url")),
+                           ("article_authors", ("name",)), ("crawl_errors", ("url", "message")),
+                           ("crawl_notices", ("url", "message")), ("crawl_state", ("url", "reject_reason"))):
+        for stored in _rows(crawled["db"], f"SELECT {', '.join(columns)} FROM {table}"):  # noqa: S608 - test tables
+            for column, value in stored.items():
+                assert value is None or strip_controls(value) == value, (table, column, value[:200])
+
+
+@pytest.mark.slow
+def test_crawl_stores_a_hostile_content_type_without_escapes(crawled):
+    [error] = _rows(crawled["db"], "SELECT * FROM crawl_errors WHERE kind = 'not_html'")
+    assert error["url"] == crawled["base"] + "/news/evil-type/"
+    assert error["message"] == "skipped non-HTML content (application/octet-stream[2J]0;owned)"
+    [state] = _rows(crawled["db"], "SELECT reject_reason FROM crawl_state WHERE url LIKE '%/news/evil-type%'")
+    assert state["reject_reason"] == "not HTML (application/octet-stream[2J]0;owned)"
+
+
+@pytest.mark.slow
+def test_extraction_over_its_timeout_is_an_error_not_a_hang(crawled):
+    """With a timeout no extraction can meet, every article page is an ``extract_failed`` error
+    naming the timeout; the crawl goes on (each timed-out worker is replaced) and ends."""
+    assert crawled["timed"].returncode == 0, crawled["timed"].stderr.decode()[-3000:]
+    errors = _rows(crawled["timeout_db"], "SELECT url, message FROM crawl_errors WHERE kind = 'extract_failed'")
+    assert sorted(e["url"].removeprefix(crawled["base"]) for e in errors) == [
+        "/news/controls/", "/news/long-title/", "/news/token/", "/news/wordy-title/"]
+    assert {e["message"] for e in errors} == {
+        "ExtractionTimedOut: extraction took longer than 0.001 s ([crawl] extract_timeout)"}
+    assert _rows(crawled["timeout_db"], "SELECT id FROM articles") == []
+    [run] = _rows(crawled["timeout_db"], "SELECT status, errors FROM crawl_runs")
+    assert run == {"status": "partial", "errors": 5}  # four timed out, one not HTML
