@@ -155,8 +155,9 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
     Like the digest, it leads with what needs attention (negative tone towards a watched
     body, stance on fire governance, coverage spikes, new quotes from principals, crawl
     problems: the digest's own "needs attention" items, most pressing first), then the
-    newest other headlines. Headlines are crawled text: ``&``, ``<`` and ``>`` are escaped as
-    Slack requires, so a headline cannot inject a mention (``<!channel>``) or a link.
+    newest other headlines. Headlines are crawled text (``_chat_escape``): a headline cannot inject a
+    Slack mention (``<!channel>``) or link, nor a Teams Markdown link, and each is cut to
+    ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes.
     """
     from cuttings.report import attention_text, story_noun
 
@@ -197,8 +198,22 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
     }
 
 
-def _chat_escape(text: str | None) -> str:
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# A chat line's share of crawled text: a headline, an outlet, an attention item, a crawl error. Teams
+# refuses a card over about 28 KB, and a refused post would fail the same digest every night.
+CHAT_TEXT_LIMIT = 300
+
+
+def _chat_escape(text: str | None, limit: int = CHAT_TEXT_LIMIT) -> str:
+    """Crawled text as one line of the chat summary, inert in both readers of the payload: Slack's
+    ``<!channel>`` mentions and ``<url|text>`` links (``&``, ``<``, ``>`` escaped, as Slack requires) and
+    Teams' Markdown links and images (``[text](url)``: the ``](`` is parted, which Slack shows as it
+    is, where a backslash escape would show in Slack); whitespace, line breaks included, collapsed to
+    single spaces (no line of its own: a heading or a link definition); at most ``limit`` characters."""
+    text = " ".join((text or "").split())
+    if len(text) > limit:
+        text = text[:limit - 1].rsplit(" ", 1)[0] + "…"
+    text = text.replace("](", "] (")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 WEBHOOK_VARIABLE = "CUTTINGS_WEBHOOK_URL"

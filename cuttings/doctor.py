@@ -77,14 +77,6 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     return checks
 
 
-def _readable_by_others(path: Path) -> str | None:
-    """"group and others" (or one of them) when they may read ``path``, else None."""
-    import stat
-    mode = path.stat().st_mode
-    readers = [who for who, bit in (("group", stat.S_IRGRP), ("others", stat.S_IROTH)) if mode & bit]
-    return f"{' and '.join(readers)} (mode {mode & 0o777:04o})" if readers else None
-
-
 def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path | None = None,
                    webhook_file: str | Path | None = None) -> list[Check]:
     """The delivery settings, when any are configured (a ``CUTTINGS_SMTP_*`` variable or
@@ -152,7 +144,8 @@ def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) 
         return Check("webhook", "error", str(exc), "put the https URL of the incoming webhook in "
                      f"${delivery.WEBHOOK_VARIABLE} or the file named with --webhook-file")
     if webhook_file is not None:
-        readers = _readable_by_others(Path(webhook_file))
+        from cuttings.envfile import readable_by_others
+        readers = readable_by_others(Path(webhook_file).stat().st_mode)
         if readers:
             return Check("webhook", "warning", f"{webhook_file} holds the webhook URL (a secret) and can be read by "
                          f"{readers}", f"chmod 600 {webhook_file}")
@@ -299,28 +292,35 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
 
 def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
     """A warning when the stance or tone task the label views read (the newest ``label_tasks`` row of kind
-    ``single_label`` / ``per_entity``) has no labels recorded: a team's task recorded before migration m015
-    gave the table its label columns. Until the scheme is recorded again, entity_daily has the shipped
-    scheme's columns for it and the "needs attention" query (``critical_articles``) finds no stance."""
+    ``single_label`` / ``per_entity``, ``store.schema.newest_label_tasks``) has no labels recorded: a team's
+    task recorded before migration m015 gave the table its label columns. Until the scheme is recorded
+    again, entity_daily has the shipped scheme's columns for it and the "needs attention" query
+    (``critical_articles``) finds no stance. And a warning when the newest task of a kind has a name the
+    views cannot hold (recorded before the scheme refused it): the views read the shipped task for it."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")}
     if "labels_json" not in columns:   # before m015: the migrations check says so
         return []
-    from cuttings.store.schema import _json_list
-    missing = {}
-    for kind in ("single_label", "per_entity"):
-        row = conn.execute("SELECT name, labels_json FROM label_tasks WHERE kind = ? "
-                           "ORDER BY updated_at DESC, name LIMIT 1", [kind]).fetchone()
-        if row is not None and not _json_list(row[1]):
-            missing[kind] = row[0]
+    from cuttings.store.schema import label_task_problem, newest_label_tasks
+    newest = newest_label_tasks(conn)
+    checks = []
+    unusable = {kind: (row["name"], problem) for kind, row in newest.items()
+                if (problem := label_task_problem(row["name"], kind, row["labels"], row["absent"]))}
+    for kind, (name, problem) in unusable.items():
+        checks.append(Check("label tasks", "warning",
+                            f"the {kind} task {name!r} cannot be read by the label views ({problem}): they read "
+                            "the shipped scheme's task for its kind instead",
+                            "fix the label scheme, then run `cuttings classify` (it records the scheme)"))
+    missing = {kind: newest[kind]["name"] for kind in ("single_label", "per_entity")
+               if kind in newest and kind not in unusable and not newest[kind]["labels"]}
     if not missing:
-        return []
+        return checks
     effects = "entity_daily has the shipped scheme's stance/tone columns for " + ("them" if len(missing) > 1 else "it")
     if "single_label" in missing:
         effects += " and the \"needs attention\" query finds no stance"
-    return [Check("label tasks", "warning",
-                  f"no labels recorded for {', '.join(f'{name} ({kind})' for kind, name in missing.items())}: "
-                  f"{effects} until the label scheme is recorded",
-                  "run `cuttings classify` (or `cuttings train`, or label a story): each records the label scheme")]
+    return checks + [Check("label tasks", "warning",
+                           f"no labels recorded for {', '.join(f'{name} ({kind})' for kind, name in missing.items())}: "
+                           f"{effects} until the label scheme is recorded",
+                           "run `cuttings classify` (or `cuttings train`, or label a story): each records the label scheme")]
 
 
 def check_writable(db_path: Path) -> Check:

@@ -216,8 +216,19 @@ def record_models(db, classifier) -> None:
     try:   # the views read the tasks the digest and exports read: the user's scheme's of each kind
         record_scheme_tasks(db)
     except LabellingError:   # a scheme that does not parse is doctor's to report: the models' own kinds
-        store.record_label_tasks(db, {card["task"]: card["kind"] for card in classifier.cards.values()
-                                      if card.get("kind")})
+        try:
+            store.record_label_tasks(db, {card["task"]: card["kind"] for card in classifier.cards.values()
+                                          if card.get("kind")})
+        except store.StoreError as exc:
+            _keep_views(exc)
+    except store.StoreError as exc:
+        _keep_views(exc)
+
+
+def _keep_views(exc: Exception) -> None:
+    """A name the label views cannot hold (``store.record_label_tasks`` recorded nothing): the views stay as
+    they were and the articles are still classified; doctor names the problem."""
+    log.warning("label views kept as they were: %s", exc)
 
 
 def models_dir(path: str | Path | None = None) -> Path:

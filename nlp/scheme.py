@@ -125,6 +125,44 @@ def check_label(task: Task, value, where: str):
     return dict(value)
 
 
+# The database views (cuttings/store/schema.py: label_view_definitions) quote every task name and label,
+# and give entity_daily one column per label of the stance (single_label) and tone (per_entity) task:
+# stance_<label> (but the absent label) and tone_<label>, beside entity_id, body, day, articles and
+# tone_rated. SQLite compares column names without ASCII case ("É" and "é" stay apart), so two labels
+# whose columns differ only in ASCII case, or a tone label "rated", cannot be columns; nor can a control
+# character be in a name. The store refuses them when it writes the views (LabelNameError); the scheme
+# refuses them here, when it is read, so doctor, train, label and classify say so up front, naming the
+# file, task and label. nlp imports nothing of cuttings and the store nothing of nlp, so the rule is
+# written twice: tests/test_label_views.py checks that this copy and the store's agree.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_VIEW_COLUMN_PREFIX = {"single_label": "stance", "per_entity": "tone"}
+_VIEW_FIXED_COLUMNS = ("entity_id", "body", "day", "articles", "tone_rated")
+
+
+def view_name_problem(name: str, kind: str, labels, absent: str | None = None) -> str | None:
+    """Why the database views cannot hold task ``name`` (of ``kind``) with ``labels`` (``absent``: the
+    label without a column), in words, or None when they can. Pure: the same rule as the store's."""
+    for what, text in (("task name", name), *(("label", label) for label in labels)):
+        bad = next((char for char in text if ord(char) < 32 or ord(char) == 127), None)
+        if bad is not None:
+            return f"{what} {text!r} holds the control character {bad!r}, which the database views cannot hold"
+    prefix = _VIEW_COLUMN_PREFIX.get(kind)
+    if prefix is None:
+        return None
+    seen = {column: column for column in _VIEW_FIXED_COLUMNS}
+    for label in labels:
+        if label == absent:
+            continue
+        column = f"{prefix}_{label}"
+        folded = column.translate(_ASCII_LOWER)
+        if folded in seen:
+            why = "" if seen[folded] == column else " (SQLite does not tell names apart by ASCII case)"
+            return (f"label {label!r} would give the entity_daily view a second column named {seen[folded]!r}"
+                    f"{why}: rename the label")
+        seen[folded] = column
+    return None
+
+
 def _string_list(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise SchemeError(f"{where} must be a non-empty list of strings")
@@ -133,8 +171,18 @@ def _string_list(value, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+# A labelled record (LABELS.md, `label --export`) keeps each task's labels under the task's name beside
+# these fields, and `analyse-text` and `evaluate` print entities and quotes under these names: a task
+# named like one would overwrite it.
+RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities", "quotes", "annotator",
+                       "outside_scheme", "analysis")
+
+
 def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task:
     where = f"{source}: [tasks.{name}]"
+    if name in RESERVED_TASK_NAMES:
+        raise SchemeError(f"{where}: {name!r} names a field of every labelled record ({', '.join(RESERVED_TASK_NAMES)}); "
+                          f"give the task another name")
     if not isinstance(table, dict):
         raise SchemeError(f"{where} must be a table")
     kind = table.get("kind")
@@ -152,6 +200,9 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
     absent = table.get("absent")
     if absent is not None and (kind != "single_label" or absent not in labels):
         raise SchemeError(f"{where} absent must be one of its labels (single_label tasks only)")
+    problem = view_name_problem(name, kind, labels, absent)
+    if problem:
+        raise SchemeError(f"{where} {problem}")
     task_entities: tuple[str, ...] = ()
     if kind == "per_entity":
         task_entities = _string_list(table.get("entities"), f"{where} entities")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import logging
 
 import pytest
@@ -123,3 +124,25 @@ def test_a_failed_webhook_after_the_mail_went_out_says_both(smtp_server, receive
     assert "HTTP 500" in message and "(done all the same: e-mailed to a@example.org, b@example.org)" in message
     assert "secret-token" not in message
     assert len(inbox.envelopes) == 1   # the mail did go out
+
+
+def test_a_headline_cannot_link_in_teams_nor_swell_the_payload(digest):
+    """Teams reads the card's text as Markdown: a crawled `[Log in](https://evil.example)` would be a
+    disguised link under the bot's name, and a line break could start a link definition or a heading.
+    A 100 KB headline would make a card Teams refuses, every night. Each crawled text is one inert line
+    of at most CHAT_TEXT_LIMIT characters."""
+    import copy
+    hostile = copy.deepcopy(digest)
+    story = next(story for group in hostile["groups"] for story in group["stories"])
+    story["headline"] = ("Council news [Log in to read](https://evil.example/phish) ![x](https://evil.example/i.png)"
+                         "\n[ref]: https://evil.example\n# Heading " + "word " * 20_000)
+    for item in hostile["attention"]:
+        if item.get("article_id") == story["article_id"]:
+            item["headline"] = story["headline"]
+    payload = delivery.webhook_payload(hostile)
+    text = payload["text"]
+    assert "](" not in text and "] (https://evil.example/phish)" in text
+    assert "\n[ref]" not in text and "\n# " not in text
+    line = next(line for line in text.split("\n") if "Council news" in line)
+    assert len(line) < delivery.CHAT_TEXT_LIMIT + 80 and "…" in line
+    assert len(json.dumps(payload).encode()) < 10_000

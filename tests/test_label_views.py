@@ -5,12 +5,14 @@ names with quotes are quoted, a control character is refused in one line, and an
 from __future__ import annotations
 
 import json
+import sqlite3
+from dataclasses import replace
 
 import pytest
 
 from cuttings import labelling, serve, store
 from cuttings.store import schema
-from nlp.scheme import load_scheme
+from nlp.scheme import SchemeError, load_scheme, view_name_problem
 from tests.report_fixtures import article_id, build_sample_db
 from tests.test_team_scheme import TEAM_SCHEME, relabel
 
@@ -141,10 +143,10 @@ def test_names_with_quotes_are_quoted(tmp_path):
 def test_a_control_character_in_a_name_is_refused_in_one_line_and_changes_nothing(tmp_path):
     db = build_sample_db(tmp_path / "bad.db")
     before, tasks_before = view_sql(db), db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()
-    scheme = TEAM_SCHEME.replace('labels = ["support", "oppose", "neutral", "none"]',
-                                 'labels = ["support", "op\\u0007pose", "neutral", "none"]')
+    tasks = scheme_tasks(tmp_path, TEAM_SCHEME)   # (the scheme file refuses it too: see below)
+    tasks["stance_closures"] = replace(tasks["stance_closures"], labels=("support", "op\x07pose", "neutral", "none"))
     with pytest.raises(store.StoreError) as error:
-        labelling.record_scheme_tasks(db, scheme_tasks(tmp_path, scheme))
+        labelling.record_scheme_tasks(db, tasks)
     message = str(error.value)
     assert "\n" not in message and "control character" in message and "'op\\x07pose'" in message
     assert view_sql(db) == before
@@ -309,4 +311,159 @@ def test_label_import_with_a_control_character_in_the_scheme_is_one_line_and_add
     db = store.connect(path)
     assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == labels_before
     assert columns(db, "entity_daily") == SHIPPED_DAILY
+    db.close()
+
+
+# Names the views cannot hold: the scheme's rule (nlp.scheme.view_name_problem) and the store's
+# (schema.label_task_problem, what label_view_definitions raises on) are written twice, as neither package
+# imports the other; these cases pin that they agree. SQLite folds ASCII case only.
+NAME_CASES = [
+    ("s", "single_label", ["Support", "support", "none"], "none"),
+    ("s", "single_label", ["Yes", "no", "none"], "none"),
+    ("s", "single_label", ["\u00c9", "\u00e9", "none"], "none"),          # É / é: two columns in SQLite
+    ("s", "single_label", ["None", "none", "x"], "none"),                 # the absent label has no column
+    ("s", "single_label", ["rated", "x", "none"], "none"),                # stance_rated is not tone_rated
+    ("s\x1b", "single_label", ["a", "b"], None),
+    ("t", "per_entity", ["rated", "x"], None),
+    ("t", "per_entity", ["Rated", "x"], None),
+    ("t", "per_entity", ["RATED\u0131", "x"], None),
+    ("t", "per_entity", ["pos", "neg\x7f"], None),
+    ("t", "per_entity", ["Pos", "pos"], None),
+    ("m", "multi_label", ["Pos", "pos", "rated"], None),                  # topics give no columns
+    ("m", "multi_label", ["a\tb", "c"], None),
+]
+
+
+@pytest.mark.parametrize("name,kind,labels,absent", NAME_CASES)
+def test_the_scheme_and_the_store_refuse_the_same_names(name, kind, labels, absent):
+    scheme_says = view_name_problem(name, kind, labels, absent)
+    store_says = schema.label_task_problem(name, kind, labels, absent)
+    assert (scheme_says is None) == (store_says is None), (scheme_says, store_says)
+    roles = {"multi_label": [name if kind == "multi_label" else "topics"],
+             "topics": name if kind == "multi_label" else "topics",
+             "stance": name if kind == "single_label" else "stance_governance",
+             "tone": name if kind == "per_entity" else "tone",
+             "stance_labels": tuple(label for label in labels if label != absent) if kind == "single_label"
+             else ("favour",),
+             "tone_labels": tuple(labels) if kind == "per_entity" else ("positive",)}
+    try:
+        definitions = schema.label_view_definitions(roles)
+    except schema.LabelNameError:
+        definitions = None
+    if kind != "multi_label":   # (the views name no topic label: only the task name matters there)
+        assert (definitions is None) == (store_says is not None)
+
+
+def test_the_scheme_file_refuses_names_the_views_cannot_hold_in_one_line(tmp_path):
+    cases = {'"positive", "negative", "neutral", "rated"]': ("tone_towards", "'rated'", "'tone_rated'"),
+             '"positive", "negative", "neutral", "Rated"]': ("tone_towards", "'Rated'", "'tone_rated'"),
+             '"positive", "negative", "neutral", "Positive"]': ("tone_towards", "'Positive'", "'tone_positive'"),
+             '"positive", "negative", "neu\\u0001tral"]': ("tone_towards", "'neu\\x01tral'", "control character")}
+    for new, (task, label, why) in cases.items():
+        path = tmp_path / "scheme.toml"
+        path.write_text(TEAM_SCHEME.replace('"positive", "negative", "neutral"]', new), encoding="utf-8")
+        with pytest.raises(SchemeError) as error:
+            load_scheme(path)
+        message = str(error.value)
+        assert "\n" not in message and str(path) in message and f"[tasks.{task}]" in message, message
+        assert label in message and why in message, message
+    stance = tmp_path / "stance.toml"
+    stance.write_text(TEAM_SCHEME.replace('["support", "oppose", "neutral", "none"]', '["Support", "support", "none"]'),
+                      encoding="utf-8")
+    with pytest.raises(SchemeError, match=r"\[tasks.stance_closures\] label 'support' .* named 'stance_Support'"):
+        load_scheme(stance)
+    accented = tmp_path / "accented.toml"   # not the same column in SQLite: accepted, and the views take them
+    accented.write_text(TEAM_SCHEME.replace('["support", "oppose", "neutral", "none"]', '["\u00c9", "\u00e9", "none"]'),
+                        encoding="utf-8")
+    db = build_sample_db(tmp_path / "accented.db")
+    labelling.record_scheme_tasks(db, dict(load_scheme(accented).tasks))
+    assert columns(db, "entity_daily")[4:6] == ["stance_\u00c9", "stance_\u00e9"]
+    db.close()
+
+
+def test_doctor_reports_a_scheme_the_views_cannot_hold(tmp_path):
+    from cuttings.doctor import check_scheme
+    path = tmp_path / "scheme.toml"
+    path.write_text(TEAM_SCHEME.replace('"positive", "negative", "neutral"]', '"positive", "negative", "neutral", '
+                                        '"rated"]'), encoding="utf-8")
+    check = check_scheme(path, tmp_path / "no-watchlist.toml")
+    assert check.status == "error" and "'rated'" in check.message and "tone_rated" in check.message
+
+
+class Models:
+    """What ``stages.record_models`` reads of a classifier: its model cards (no files)."""
+    models_dir = None
+
+    def __init__(self, *tasks):
+        self.cards = {task: {"task": task, "kind": kind, "model_version": f"{task}-1", "labels": ["a", "b"],
+                             "created_at": "2026-12-01T00:00:00Z"} for task, kind in tasks}
+
+
+def test_classify_carries_on_when_the_scheme_or_a_model_names_what_the_views_cannot_hold(tmp_path, monkeypatch,
+                                                                                         caplog):
+    """record_models (the start of the classify stage): a scheme refused when read falls back to the models'
+    own task kinds; a name the store refuses leaves the views as they were with one warning: no error, so the
+    night's articles are still classified."""
+    from cuttings import stages
+    from tests.test_team_scheme import team_home
+    team_home(tmp_path, monkeypatch, TEAM_SCHEME.replace('"positive", "negative", "neutral"]',
+                                                         '"positive", "negative", "neutral", "rated"]'))
+    db = build_sample_db(tmp_path / "night.db")
+    stages.record_models(db, Models(("stance_closures", "single_label")))
+    assert "'stance_closures'" in view_sql(db)["article_summary"]   # the models' own kinds were recorded
+    before, tasks_before = view_sql(db), db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()
+    with caplog.at_level("WARNING", logger="cuttings.stages"):
+        stages.record_models(db, Models(("stance\x07x", "single_label")))
+    [warning] = [record.getMessage() for record in caplog.records if record.name == "cuttings.stages"]
+    assert warning.startswith("label views kept as they were:") and "control character" in warning
+    assert "\n" not in warning
+    assert view_sql(db) == before
+    assert db.execute("SELECT * FROM label_tasks ORDER BY name").fetchall() == tasks_before
+    assert db.execute("SELECT count(*) FROM models WHERE version = 'stance\x07x-1'").fetchone()[0] == 1
+    db.close()
+
+
+def test_a_stored_task_name_the_views_cannot_hold_does_not_stop_m015_and_doctor_warns(tmp_path):
+    """A label_tasks row recorded before names were checked, with a control character (a database from before
+    m015): the migration succeeds, that kind reads the shipped task (documented), every command works, and
+    doctor names the row."""
+    from cuttings.doctor import doctor_checks
+    from tests.conftest import invoke_cli
+    path = tmp_path / "old.db"
+    pre_m015_db(path, tasks=[("stance\x07x", "single_label"), ("themes", "multi_label")]).close()
+    result = invoke_cli("--db", str(path), "label", "--export", str(tmp_path / "x.jsonl"))
+    assert result.returncode == 0, result.stderr.decode()
+    db = store.connect(path)
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
+    sql = view_sql(db)
+    assert "e.task = 'stance_governance'" in sql["article_summary"] and "'themes'" in sql["effective_labels"]
+    assert "\x07" not in "".join(sql.values()) and columns(db, "entity_daily") == SHIPPED_DAILY
+    db.close()
+    [check] = [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
+    assert check.status == "warning" and "'stance\\x07x'" in check.message and "control character" in check.message
+    assert "shipped scheme's task" in check.message
+
+
+def test_a_migration_that_refuses_what_it_finds_is_one_line_and_leaves_the_database(tmp_path, monkeypatch):
+    """A migration raising ValueError (or StoreError): `connect` says so in one line, never a traceback, and
+    the migration is not recorded as applied."""
+    path = tmp_path / "old.db"
+    pre_m015_db(path).close()
+
+    def refuse(roles):
+        raise schema.LabelNameError("label scheme label 'x' cannot be used:\nsecond line")
+
+    monkeypatch.setattr(schema, "label_view_definitions", refuse)
+    with pytest.raises(store.StoreError) as error:
+        store.connect(path)
+    message = str(error.value)
+    assert "\n" not in message and str(path) in message and "label 'x' cannot be used: second line" in message
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'"
+                        ).fetchone()[0] == 0
+    assert "labels_json" not in [row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")]
+    conn.close()
+    db = store.connect(path)   # and, the cause gone, it upgrades
+    assert "m015_label_views_by_name" in store.migration_status(db)[0]
     db.close()

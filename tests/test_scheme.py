@@ -68,6 +68,8 @@ def test_a_team_defines_its_own_topics_and_stance_target(tmp_path):
         (CUSTOM_SCHEME.replace("uncertain_below = 0.4", "uncertain_below = 4"), "uncertain_below"),
         (CUSTOM_SCHEME.replace('labels = ["budget", "staff", "misc"]', 'labels = ["budget", "budget"]'), "duplicate"),
         ("[tasks", "invalid TOML"),
+        (CUSTOM_SCHEME.replace("[tasks.stance_merger]", "[tasks.quotes]"), "'quotes' names a field of every labelled record"),
+        (CUSTOM_SCHEME.replace("[tasks.stance_merger]", "[tasks.title]"), "'title' names a field of every labelled record"),
     ],
 )
 def test_invalid_scheme_raises_one_line_error(tmp_path, broken, message):

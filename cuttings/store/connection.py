@@ -76,7 +76,12 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
         if migrate:
             if not create and "articles" not in db.table_names():
                 raise StoreError(f"{path} is not a cuttings database")
-            migrations.apply(db)
+            try:
+                migrations.apply(db)
+            except (StoreError, ValueError) as exc:   # a migration refusing what it found: one line
+                conn.close()
+                message = " ".join(str(exc).split())
+                raise StoreError(f"cannot upgrade database {path} (it is left as it was): {message}") from None
     except sqlite3.DatabaseError as exc:
         if is_storage_error(exc):
             read_only = not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))

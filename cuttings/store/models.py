@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from cuttings.errors import StoreError
 from cuttings.store.connection import utcnow
-from cuttings.store.schema import LabelNameError, refresh_label_views
+from cuttings.store.schema import LabelNameError, label_task_problem, refresh_label_views
 
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
@@ -36,6 +36,11 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
                 json.dumps(list(attention)) if attention else None)
 
     rows = [(name, kind, at, *described(name)) for name, kind in kinds.items() if kind in TASK_KINDS]
+    for name, kind, *_ in rows:   # the views pass over a stored row they cannot hold: refuse one up front
+        entry = labels.get(name) or {}
+        problem = label_task_problem(name, kind, entry.get("labels"), entry.get("absent"))
+        if problem:
+            raise StoreError(problem)
     try:
         with db.atomic():
             db.conn.executemany(

@@ -795,7 +795,9 @@ def m014_redact_stored_secrets(db: Database) -> None:
 # The rules (documented in serve.TABLE_DOCS and docs/schema.md):
 # * the topics, stance and tone tasks are the newest recorded task of kind multi_label, single_label and
 #   per_entity (`label_tasks`, newest `updated_at`, then name); a kind with no row reads the shipped
-#   scheme's task name for it (topics, stance_governance, tone), so the views always work;
+#   scheme's task name for it (topics, stance_governance, tone), so the views always work; so does a kind
+#   whose newest row the views cannot hold (label_task_problem: recorded before the scheme refused such
+#   names; doctor warns), so m015 and every refresh succeed on an old database;
 # * entity_daily has one `stance_<label>` column per label of the stance task, in the scheme's order,
 #   except its `absent` label, and one `tone_<label>` column per label of the tone task: the shipped
 #   scheme gives stance_favour, stance_against, stance_neutral and tone_positive, tone_negative,
@@ -842,18 +844,63 @@ def _json_list(value) -> list[str] | None:
     return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else None
 
 
+NEWEST_FIRST = "updated_at DESC, name"   # which label_tasks row of a kind the views read (the canned SQL too)
+
+
+def newest_label_tasks(db) -> dict[str, dict]:
+    """The newest ``label_tasks`` row of each kind (``{kind: {"name", "labels", "absent", "attention"}}``,
+    ``labels``/``attention`` a list or None when not recorded; ``{}`` without the table): the rule the label
+    views, doctor and the "critical" canned query (in SQL) read. ``db``: a sqlite3 or sqlite-utils connection."""
+    newest: dict[str, dict] = {}
+    for row in label_task_rows(db):
+        newest.setdefault(row["kind"], row)
+    return newest
+
+
+def label_task_rows(db) -> list[dict]:
+    """Every ``label_tasks`` row, newest first (:data:`NEWEST_FIRST`), as :func:`newest_label_tasks` gives them."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(label_tasks)").fetchall()}
+    if not columns:
+        return []
+    details = ", ".join(column if column in columns else "NULL"
+                        for column in ("labels_json", "absent", "attention_json"))
+    return [{"name": name, "kind": kind, "labels": _json_list(labels_json), "absent": absent,
+             "attention": _json_list(attention_json)}
+            for name, kind, labels_json, absent, attention_json in db.execute(
+                f"SELECT name, kind, {details} FROM label_tasks ORDER BY {NEWEST_FIRST}").fetchall()]
+
+
+def label_task_problem(name, kind: str, labels=None, absent=None) -> str | None:
+    """Why the label views cannot read task ``name`` of ``kind`` with ``labels`` (``absent``: the label
+    without an entity_daily column), in one line, or None when they can. The store's copy of
+    ``nlp.scheme.view_name_problem`` (tests/test_label_views.py checks they agree)."""
+    try:
+        _checked(name, "task name")
+        prefix = {"single_label": "stance", "per_entity": "tone"}.get(kind)
+        if labels is not None:
+            for label in labels:
+                _checked(label, "label")
+            if prefix:
+                _label_columns(prefix, [label for label in labels if label != absent], "{}",
+                               {name: name for name in _ENTITY_DAILY_FIXED})
+    except LabelNameError as exc:
+        return str(exc)
+    return None
+
+
 def label_task_roles(db) -> dict:
     """What the label views read, from ``label_tasks``: ``multi_label`` (every multi-label task's name, for
     effective_labels), ``topics``, ``stance``, ``tone`` (the task names), ``stance_labels`` and ``tone_labels``
-    (the labels that get an entity_daily column)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(label_tasks)").fetchall()}
-    rows = []
-    if columns:
-        details = "labels_json, absent" if "labels_json" in columns else "NULL, NULL"
-        rows = db.execute(f"SELECT name, kind, {details} FROM label_tasks ORDER BY updated_at DESC, name").fetchall()
+    (the labels that get an entity_daily column). A stored row the views cannot hold (a name with a control
+    character, from before the scheme refused it: :func:`label_task_problem`) is not read: when it is the
+    newest of its kind, that kind reads the shipped scheme's task name and columns, and ``cuttings doctor``
+    warns (so migration m015 and every later refresh succeed on such a database)."""
+    rows = label_task_rows(db)
+    usable = [row for row in rows if label_task_problem(row["name"], row["kind"], row["labels"], row["absent"]) is None]
     newest = {}
-    for name, kind, labels_json, absent in rows:
-        newest.setdefault(kind, (name, _json_list(labels_json), absent))
+    for row in rows:
+        newest.setdefault(row["kind"], (row["name"], row["labels"], row["absent"]) if row in usable else None)
+    newest = {kind: role for kind, role in newest.items() if role is not None}
 
     def role(kind):
         name, labels, absent = newest.get(kind, (SHIPPED_TASKS[kind], None, None))
@@ -863,7 +910,7 @@ def label_task_roles(db) -> dict:
         return name, ()
 
     (topics, _), (stance, stance_labels), (tone, tone_labels) = (role(kind) for kind in SHIPPED_TASKS)
-    return {"multi_label": sorted({name for name, kind, *_ in rows if kind == "multi_label"} or {topics}),
+    return {"multi_label": sorted({row["name"] for row in usable if row["kind"] == "multi_label"} or {topics}),
             "topics": topics, "stance": stance, "tone": tone,
             "stance_labels": stance_labels, "tone_labels": tone_labels}
 
@@ -871,16 +918,28 @@ def label_task_roles(db) -> dict:
 _ENTITY_DAILY_FIXED = ("entity_id", "body", "day", "articles", "tone_rated")
 
 
+# SQLite folds ASCII letters only when it compares names ("É" and "é" are two columns). The label scheme
+# (nlp/scheme.view_name_problem) applies the same rule when it is read; tests/test_label_views.py checks
+# that the two agree (the store does not import nlp).
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_folded(name: str) -> str:
+    """``name`` with its ASCII letters lower-cased: how SQLite compares column names."""
+    return name.translate(_ASCII_LOWER)
+
+
 def _label_columns(prefix: str, labels, expression: str, seen: dict[str, str]) -> str:
-    """entity_daily's ``<prefix>_<label>`` columns; ``seen`` (lower-cased name -> name) holds the columns
-    so far: a label whose column would repeat one (SQLite compares names without case) is refused."""
+    """entity_daily's ``<prefix>_<label>`` columns; ``seen`` (ASCII-folded name -> name) holds the columns
+    so far: a label whose column would repeat one (SQLite compares names without ASCII case) is refused."""
     names = [f"{prefix}_{label}" for label in labels]
     for name in names:
-        if name.lower() in seen:
+        folded = ascii_folded(name)
+        if folded in seen:
             raise LabelNameError(f"label scheme label {name[len(prefix) + 1:]!r} would give entity_daily a second "
-                                 f"column named {seen[name.lower()]!r} (names differing only in case are the same "
+                                 f"column named {seen[folded]!r} (names differing only in ASCII case are the same "
                                  "column)")
-        seen[name.lower()] = name
+        seen[folded] = name
     return "".join(f"  {expression.format(sql_literal(label, 'label'))} AS {sql_identifier(name)},\n"
                    for label, name in zip(labels, names))
 
