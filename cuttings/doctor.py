@@ -77,14 +77,6 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     return checks
 
 
-def _readable_by_others(path: Path) -> str | None:
-    """"group and others" (or one of them) when they may read ``path``, else None."""
-    import stat
-    mode = path.stat().st_mode
-    readers = [who for who, bit in (("group", stat.S_IRGRP), ("others", stat.S_IROTH)) if mode & bit]
-    return f"{' and '.join(readers)} (mode {mode & 0o777:04o})" if readers else None
-
-
 def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path | None = None,
                    webhook_file: str | Path | None = None) -> list[Check]:
     """The delivery settings, when any are configured (a ``CUTTINGS_SMTP_*`` variable or
@@ -152,7 +144,8 @@ def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) 
         return Check("webhook", "error", str(exc), "put the https URL of the incoming webhook in "
                      f"${delivery.WEBHOOK_VARIABLE} or the file named with --webhook-file")
     if webhook_file is not None:
-        readers = _readable_by_others(Path(webhook_file))
+        from cuttings.envfile import readable_by_others
+        readers = readable_by_others(Path(webhook_file).stat().st_mode)
         if readers:
             return Check("webhook", "warning", f"{webhook_file} holds the webhook URL (a secret) and can be read by "
                          f"{readers}", f"chmod 600 {webhook_file}")

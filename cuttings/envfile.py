@@ -12,7 +12,11 @@ name and line number, never the value (it may be a password):
   backquote is refused (sh would expand it, systemd would not);
 * an unquoted value has no spaces, quotes, backslashes or ``$ ` ; & | < > ( )``, nor a leading ``~``;
 * one line per value; each name once; only the delivery settings (a mistyped ``CUTTINGS_SMTP_HOTS``
-  gets "did you mean"); Unix line endings.
+  gets "did you mean"); Unix line endings;
+* no control character but tab anywhere: systemd ends a line at a carriage return (a CRLF line end,
+  or one inside a value, splits it) and stops reading at a NUL byte, where sh keeps the one and
+  refuses the other; and no UTF-8 byte order mark (systemd reads it as part of the first name, so
+  that setting would be lost).
 
 Precedence: a variable already set (non-empty) in the environment wins over the file, as with
 python-dotenv and Docker Compose, so ``CUTTINGS_SMTP_TO=me@example.org cuttings report --env-file
@@ -20,8 +24,10 @@ FILE --email`` tries the settings on yourself. cron and systemd start without th
 there the file is all there is.
 
 A file that holds ``CUTTINGS_SMTP_PASSWORD`` or ``CUTTINGS_WEBHOOK_URL`` (secrets) and that group
-or others may read gets a warning (``chmod 600 FILE``), as ``.pgpass`` and ssh keys do; it is
-still read, so a nightly run is not lost to a restored file's mode.
+or others may read gets a warning (``chmod 600 FILE``) but is still read. That is laxer than
+libpq, which ignores such a ``.pgpass``, and ssh, which refuses such a key: a backup restored with
+the wrong mode should not cost a night's digest, and the warning repeats every run (cron mails it)
+until the mode is fixed.
 """
 from __future__ import annotations
 
@@ -58,11 +64,10 @@ class EnvFile:
     def exposure(self) -> str | None:
         """A warning when the file holds a secret and group or others may read it, else None."""
         secrets = [name for name in SECRET_VARIABLES if self.values.get(name)]
-        readers = [who for who, bit in (("group", stat.S_IRGRP), ("others", stat.S_IROTH)) if self.mode & bit]
+        readers = readable_by_others(self.mode)
         if not secrets or not readers:
             return None
-        return (f"{self.path} holds {' and '.join(secrets)} and can be read by {' and '.join(readers)} "
-                f"(mode {self.mode & 0o777:04o}): chmod 600 {self.path}")
+        return f"{self.path} holds {' and '.join(secrets)} and can be read by {readers}: chmod 600 {self.path}"
 
     def apply(self, environ: MutableMapping[str, str] | None = None) -> list[str]:
         """Set the file's variables in ``environ`` (default ``os.environ``) except those already set
@@ -79,6 +84,13 @@ class EnvFile:
         merged = dict(os.environ if environ is None else environ)
         self.apply(merged)
         return merged
+
+
+def readable_by_others(mode: int) -> str | None:
+    """"group and others" (or one of them) with the mode, e.g. "group and others (mode 0644)", when a
+    file of ``mode`` (``st_mode``) may be read by them, else None: the check for files holding secrets."""
+    readers = [who for who, bit in (("group", stat.S_IRGRP), ("others", stat.S_IROTH)) if mode & bit]
+    return f"{' and '.join(readers)} (mode {mode & 0o777:04o})" if readers else None
 
 
 def read_env_file(path: str | os.PathLike) -> EnvFile:
@@ -101,11 +113,20 @@ def parse_env_text(text: str, path: str | os.PathLike = "the env file") -> dict[
     """``{name: value}`` of the env file text (see the module docstring), or :class:`EnvFileError`."""
     values: dict[str, str] = {}
     first_line: dict[str, int] = {}
+    if text.startswith("\ufeff"):
+        raise EnvFileError(f"{path}, line 1: starts with a UTF-8 byte order mark, which systemd reads as part of "
+                           "the first name: save the file without it (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
     for number, line in enumerate(text.split("\n"), 1):
         def fail(what: str, number: int = number) -> EnvFileError:
             return EnvFileError(f"{path}, line {number}: {what}")
         if line.endswith("\r"):
             raise fail("ends in a carriage return (Windows line ending): convert the file, e.g. with dos2unix")
+        control = next((char for char in line if (ord(char) < 32 and char != "\t") or ord(char) == 127), None)
+        if control is not None:   # named by its code point, never shown with the value around it
+            raise fail(f"holds the control character U+{ord(control):04X}"
+                       + (" (a carriage return: systemd ends the line there, sh does not)" if control == "\r" else
+                          " (a NUL byte: systemd stops reading the file there)" if control == "\0" else "")
+                       + ": remove it")
         stripped = line.lstrip(" \t")
         if not stripped.strip() or stripped.startswith("#"):
             continue

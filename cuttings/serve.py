@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import signal
 import sqlite3
 import subprocess
@@ -483,7 +484,7 @@ CANNED_QUERIES = {
                "FROM article_summary s\n"
                "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
                "                   WHERE t.name = (SELECT name FROM label_tasks WHERE kind = 'single_label'\n"
-               "                                   ORDER BY updated_at DESC, name LIMIT 1))\n"
+               f"                                   ORDER BY {store.schema.NEWEST_FIRST} LIMIT 1))\n"
                "   OR EXISTS (SELECT 1 FROM json_each(s.tone) WHERE value = 'negative')\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
@@ -567,9 +568,31 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dic
                        "with quotes, topics, stance and tone. Human labels win over predictions.",
         "databases": {Path(db_path).stem: {"tables": tables,
                                            "queries": {name: {**query, "hide_sql": True}
-                                                       for name, query in CANNED_QUERIES.items()}}},
+                                                       for name, query in canned_queries(db_path).items()}}},
         "plugins": {"cuttings": {"corrections": bool(corrections)}},
     }
+
+
+# The stance labels the shipped scheme puts under "needs attention" (what migration m015 records for it).
+_SHIPPED_ATTENTION = "('against', 'favour')"
+
+
+def canned_queries(db_path: str | Path) -> dict[str, dict]:
+    """:data:`CANNED_QUERIES` as this database can run them. A database served without its migrations
+    (read-only storage: ``connect`` opens it as it is) whose ``label_tasks`` has no ``attention_json`` (before
+    migration m015) gets a ``critical_articles`` that reads the shipped scheme's attention labels, and says so."""
+    queries = dict(CANNED_QUERIES)
+    label_columns = _view_columns(db_path, "label_tasks")
+    if Path(db_path).is_file() and "attention_json" not in (label_columns or ()):
+        critical = queries["critical_articles"]
+        sql = re.sub(r"s\.stance IN \(SELECT j\.value .*?LIMIT 1\)\)", f"s.stance IN {_SHIPPED_ATTENTION}",
+                     critical["sql"], count=1, flags=re.S)
+        queries["critical_articles"] = {
+            **critical, "sql": sql,
+            "description": critical["description"] + " This database predates migration m015 (it was served "
+                           "without being upgraded, e.g. from read-only storage): the shipped scheme's stance "
+                           "labels, against and favour, are read; any command that writes upgrades it."}
+    return queries
 
 
 def _view_columns(db_path: str | Path, name: str) -> list[str] | None:

@@ -62,6 +62,14 @@ def test_the_format_reads_as_sh_reads_it(tmp_path):
     ("CUTTINGS_SMTP_PASSWORD=\"hunter2-$ecret\"\n", 1, "$ and ` in double quotes are expanded by sh"),
     ("CUTTINGS_SMTP_PASSWORD=\"hunter2\\n-secret\"\n", 1, "only \\\" \\\\ \\$ and \\` escapes"),
     ("CUTTINGS_SMTP_HOST=mail.example.org\r\nCUTTINGS_SMTP_TO=a@example.org\r\n", 1, "ends in a carriage return (Windows line ending)"),
+    # control characters: systemd ends a line at \r and stops at NUL; sh keeps \r and the others
+    ("CUTTINGS_SMTP_HOST=a\nCUTTINGS_SMTP_PASSWORD=hunter2\x00secret\n", 2, "holds the control character U+0000 (a NUL byte"),
+    ("CUTTINGS_SMTP_PASSWORD=hunter2\rsecret\n", 1, "holds the control character U+000D (a carriage return"),
+    ("CUTTINGS_SMTP_PASSWORD='hunter2\rsecret'\n", 1, "holds the control character U+000D"),
+    ("CUTTINGS_SMTP_PASSWORD=\"hunter2\x0bsecret\"\n", 1, "holds the control character U+000B: remove it"),
+    ("CUTTINGS_SMTP_PASSWORD='hunter2\x7fsecret'\n", 1, "holds the control character U+007F"),
+    ("# a comment\rCUTTINGS_SMTP_HOST=a\n", 1, "holds the control character U+000D"),   # systemd reads a setting there
+    ("\ufeffCUTTINGS_SMTP_HOST=mail.example.org\n", 1, "starts with a UTF-8 byte order mark"),
 ])
 def test_a_malformed_line_is_one_line_with_its_number(tmp_path, text, line, expected):
     path = tmp_path / "delivery.env"
@@ -71,6 +79,27 @@ def test_a_malformed_line_is_one_line_with_its_number(tmp_path, text, line, expe
     message = str(caught.value)
     assert message.startswith(f"{path}, line {line}: {expected}"), message
     assert "\n" not in message and "hunter2" not in message and "secret" not in message.replace("set twice", "")
+
+
+def test_a_tab_in_a_quoted_value_is_kept(tmp_path):
+    path = tmp_path / "delivery.env"
+    path.write_text("CUTTINGS_SMTP_PASSWORD='a\tb'\n")
+    assert envfile.read_env_file(path).values == {"CUTTINGS_SMTP_PASSWORD": "a\tb"}
+
+
+def test_doctor_and_report_refuse_a_nul_byte_in_one_line(tmp_path):
+    """A NUL byte in a value: one line naming the file and line (never the value), exit non-zero, no traceback."""
+    path = tmp_path / "delivery.env"
+    path.write_bytes(b"CUTTINGS_SMTP_PASSWORD=hunter2\x00secret\nCUTTINGS_SMTP_HOST=x\n")
+    path.chmod(0o600)
+    doctor = invoke_cli("--db", str(tmp_path / "none.db"), "doctor", "--env-file", str(path))
+    shown = doctor.stdout.decode() + doctor.stderr.decode()
+    assert doctor.returncode != 0 and "Traceback" not in shown and "hunter2" not in shown
+    assert [line for line in shown.splitlines() if f"{path}, line 1: holds the control character U+0000" in line]
+    report = invoke_cli("--db", str(tmp_path / "none.db"), "report", "--env-file", str(path), "--email")
+    error = report.stderr.decode()
+    assert report.returncode != 0 and "Traceback" not in error and "hunter2" not in error
+    assert f"{path}, line 1: holds the control character U+0000" in error
 
 
 def test_unreadable_and_binary_files(tmp_path):

@@ -177,3 +177,51 @@ def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
         db.close()
     with pytest.raises(OSError):
         _get(base, "/-/versions.json")
+
+
+def test_the_critical_query_reads_the_newest_stance_task_as_the_store_does(tmp_path):
+    """The canned SQL keeps its own "newest task of a kind" subquery: it picks the row
+    store.schema.newest_label_tasks picks, ties on updated_at broken by name."""
+    import re
+
+    from cuttings.store import schema
+    sql = serve.CANNED_QUERIES["critical_articles"]["sql"]
+    newest_sql = re.search(r"\(SELECT name FROM label_tasks WHERE kind = 'single_label'\s+ORDER BY [^)]*LIMIT 1\)",
+                           sql).group(0)[1:-1]
+    db = build_sample_db(tmp_path / "cuttings.db")
+    for rows in ([("b_task", "2026-12-02"), ("a_task", "2026-12-02"), ("c_task", "2026-12-01")],
+                 [("z_task", "2026-12-03"), ("a_task", "2026-12-02")],
+                 [("m_task", "2026-12-05T00:00:00Z"), ("n_task", "2026-12-05T00:00:00Z")]):
+        for name, at in rows:
+            db.execute("INSERT OR REPLACE INTO label_tasks (name, kind, updated_at) VALUES (?, 'single_label', ?)",
+                       [name, at])
+        picked = db.execute(newest_sql).fetchone()[0]
+        assert picked == schema.newest_label_tasks(db.conn)["single_label"]["name"] == min(
+            rows, key=lambda row: (-int(row[1][:10].replace("-", "")), row[0]))[0]
+        db.execute("DELETE FROM label_tasks WHERE name LIKE '%\\_task' ESCAPE '\\'")
+    db.close()
+
+
+def test_a_database_served_without_m015_gets_a_critical_query_it_can_run(tmp_path):
+    """Read-only storage: `connect` opens the file as it is, so a database from before m015 is served without
+    label_tasks.attention_json; its critical_articles reads the shipped attention labels and says so."""
+    import sqlite3
+    path = tmp_path / "cuttings.db"
+    db = build_sample_db(path)
+    db.conn.commit()
+    db.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE label_tasks DROP COLUMN attention_json")
+    conn.close()
+    query = serve.datasette_metadata(path)["databases"]["cuttings"]["queries"]["critical_articles"]
+    assert "attention_json" not in query["sql"] and "predates migration m015" in query["description"]
+    conn = sqlite3.connect(path)
+    degraded = [row[:5] for row in conn.execute(query["sql"])]
+    conn.close()
+    fresh = tmp_path / "fresh.db"
+    db = build_sample_db(fresh)
+    shipped = [row[:5] for row in db.execute(serve.CANNED_QUERIES["critical_articles"]["sql"]).fetchall()]
+    db.close()
+    assert degraded == shipped and {"against", "favour"} <= {row[4] for row in degraded}   # as the shipped scheme
+    assert serve.datasette_metadata(fresh)["databases"]["fresh"]["queries"]["critical_articles"]["sql"] == \
+        serve.CANNED_QUERIES["critical_articles"]["sql"]
