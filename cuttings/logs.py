@@ -51,6 +51,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def _some_handler_takes(record: logging.LogRecord) -> bool:
+    """Whether a handler on the record's way up the logger tree (or ``logging.lastResort`` when
+    there is none) takes its level: a record no handler will emit (Scrapy's DEBUG records, the
+    ``scrapy`` logger being at DEBUG while the handlers are at INFO) is not worth redacting, and
+    redacting a crawled page's text costs time on the crawl's main thread."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    found = False
+    while logger is not None:
+        for handler in logger.handlers:
+            found = True
+            if record.levelno >= handler.level:
+                return True
+        logger = logger.parent if logger.propagate else None
+    last_resort = logging.lastResort
+    return not found and (last_resort is None or record.levelno >= last_resort.level)
+
+
 def install_record_redaction() -> None:
     """Redact every log record as it is created, so handlers other libraries install (Scrapy
     adds its own root handler during a crawl) never see a secret either."""
@@ -60,7 +77,8 @@ def install_record_redaction() -> None:
 
     def redacting_factory(*args, **kwargs) -> logging.LogRecord:
         record = factory(*args, **kwargs)
-        redact_record(record)
+        if _some_handler_takes(record):
+            redact_record(record)
         return record
 
     redacting_factory.redacting = True

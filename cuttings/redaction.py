@@ -17,7 +17,12 @@ import re
 REDACTED = "[REDACTED]"
 
 _SECRET_ENV_NAME = re.compile(r"^CUTTINGS_.*(PASSWORD|TOKEN|SECRET|KEY|WEBHOOK)", re.I)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):(?P<password>[^/@\s]+)@", re.I)
+# Linear by construction: a match may start only where a run of scheme characters starts (the
+# look-behind), so a long letter run (a 100 KB crawled title) is scanned once, not from each of its
+# positions (which was quadratic). The scheme part takes the whole run ("1https://" as well as
+# "https://"), so every password the unanchored ``[a-z][a-z0-9+.-]*://`` found is still found.
+_URL_USERINFO = re.compile(
+    r"(?<![a-z0-9+.-])(?P<scheme>[a-z0-9+.-]+://)(?P<user>[^/@:\s]*):(?P<password>[^/@\s]+)@", re.I)
 # A query (or fragment) parameter whose name is, or ends in "_"/"-"/"." and, a secret's name:
 # token, access_token, refresh_token, api_key, key, client_secret, password, sig, X-Amz-Signature ...
 _TOKEN_PARAM = re.compile(

@@ -52,6 +52,27 @@ def test_store_redacts_error_and_notice_urls_and_messages(tmp_path, monkeypatch)
     assert [u for u, _m in rows] == [rows[0][0]] * 3  # the rest of the URL is kept, for finding the page
 
 
+def test_long_messages_are_cut_then_redacted_no_secret_across_the_cut(tmp_path, monkeypatch):
+    """A message is cut to 2000 characters: a secret crossing the cut is redacted, not half kept;
+    a 1 MB message (a crawled title in an error) is stored as its first 2000 characters."""
+    monkeypatch.setenv("CUTTINGS_FEED_TOKEN", "env-5ecret-value")
+    db = store.connect(tmp_path / "x.db")
+    run = store.start_run(db, "crawl")
+    crossing_password = "x" * 1990 + " https://user:pa55-5ecret@feeds.example/x"
+    crossing_value = "y" * 1995 + " env-5ecret-value and more"
+    huge = "z" * 1_000_000 + " https://user:pa55-5ecret@feeds.example/x"
+    store.record_error(db, run, "extract_failed", url="https://s.example/a", message=crossing_password)
+    store.record_notice(db, run, "canonical_offsite", url="https://s.example/b", message=crossing_value)
+    store.record_errors(db, run, "write_failed", [("s", "https://s.example/c", huge)])
+    db.close()
+    messages = [m for _u, m in _rows(tmp_path / "x.db", "crawl_errors") + _rows(tmp_path / "x.db", "crawl_notices")]
+    assert messages == [(crossing_password[:1991] + "https://user:[REDACTED]@feeds.example/x")[:2000],
+                        huge[:2000], (crossing_value[:1996] + "[REDACTED] and more")[:2000]]
+    assert all(len(m) == 2000 for m in messages)
+    for fragment in ("pa55", "env-5ecr"):
+        assert not any(fragment in m for m in messages), fragment
+
+
 def test_sources_rows_describe_the_configuration_without_its_secrets(tmp_path):
     import json
 

@@ -21,6 +21,18 @@ def _redacted(text: str | None, secrets: list[str]) -> str | None:
     return None if text is None else redact(text, secrets)
 
 
+MESSAGE_CHARS = 2000  # a crawl_errors / crawl_notices message is cut to this many characters
+
+
+def _message(text: str | None, secrets: list[str]) -> str:
+    """A stored message: cut, then redacted, then cut to ``MESSAGE_CHARS``. Cut first so a huge
+    message (a 100 KB crawled title in an error) is not redacted in full for 2000 characters; the
+    first cut keeps the longest secret value and 1000 characters more past the cap, so a secret
+    or a URL password crossing the cap is still whole when it is redacted."""
+    margin = 1000 + max((len(secret) for secret in secrets), default=0)
+    return redact((text or "")[:MESSAGE_CHARS + margin], secrets)[:MESSAGE_CHARS]
+
+
 def redact_stored_messages(db: Database, only_secret_values: bool = False) -> int:
     """Redact, in place, what was written before the store redacted it: the URL and message of
     ``crawl_errors`` and ``crawl_notices`` rows, ``crawl_runs.message`` and ``stages_json``, the
@@ -103,7 +115,7 @@ def record_error(db: Database, run_id: int, kind: str, *, url: str | None = None
         db.execute(
             "INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, http_status, message, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, source_id, _redacted(url, secrets), kind, http_status, redact(message or "", secrets)[:2000],
+            [run_id, source_id, _redacted(url, secrets), kind, http_status, _message(message, secrets),
              utcnow()])
         db.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
 
@@ -118,7 +130,7 @@ def record_errors(db: Database, run_id: int, kind: str, rows: list[tuple[str | N
         db.conn.executemany("INSERT INTO crawl_errors (crawl_run_id, source_id, url, kind, message, created_at) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
                             [(run_id, source_id, _redacted(url, secrets), kind,
-                              redact(message or "", secrets)[:2000], now)
+                              _message(message, secrets), now)
                              for source_id, url, message in rows])
 
 
@@ -129,7 +141,7 @@ def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = Non
     with db.atomic():
         db.execute("INSERT INTO crawl_notices (crawl_run_id, source_id, url, kind, message, created_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)", [run_id, source_id, _redacted(url, secrets), kind,
-                                                 redact(message or "", secrets)[:2000], utcnow()])
+                                                 _message(message, secrets), utcnow()])
 
 
 def mark_runs_interrupted(db: Database, run_ids: list[int]) -> None:
