@@ -119,7 +119,7 @@ def test_spider_yields_no_more_article_requests_than_the_budget(tmp_path):
     notices = {row[0]: row[1] for row in db.execute("SELECT kind, message FROM crawl_notices WHERE crawl_run_id = ?",
                                                    [run_id])}
     assert set(notices) == {"sitemap_cut", "budget_pages"}
-    assert "19000 oldest skipped" in notices["sitemap_cut"] and "budget of 25" in notices["budget_pages"]
+    assert "19000 skipped (the oldest" in notices["sitemap_cut"] and "budget of 25" in notices["budget_pages"]
 
 
 def test_known_urls_the_crawl_will_skip_do_not_spend_the_budget(tmp_path):
@@ -197,4 +197,4 @@ local = true
     db = sqlite3.connect(tmp_path / "big.db")
     notices = dict(db.execute("SELECT kind, message FROM crawl_notices WHERE source_id = 'big-news'"))
     assert set(notices) == {"sitemap_cut", "budget_pages"}
-    assert "DOWNLOAD_MAXSIZE" in notices["sitemap_cut"] and "oldest skipped" in notices["sitemap_cut"]
+    assert "DOWNLOAD_MAXSIZE" in notices["sitemap_cut"] and "skipped (the oldest" in notices["sitemap_cut"]

@@ -347,7 +347,8 @@ class NewsSpider(scrapy.Spider):
         read = discovery.read_sitemap(response.body, response.url, max_entries=limit,
                                       max_bytes=self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.MAX_SITEMAP_BYTES)
         if read.bytes_cut or read.entries_cut:
-            what = (f"over {limit} entries: the {read.entries_cut} oldest skipped" if read.entries_cut else "")
+            what = (f"over {limit} entries: {read.entries_cut} skipped (the oldest by date, else the last listed)"
+                    if read.entries_cut else "")
             if read.bytes_cut:
                 what = "longer than DOWNLOAD_MAXSIZE (max_page_bytes) unzipped: the rest not read" + (
                     f"; {what}" if what else "")
