@@ -16,9 +16,11 @@ configured in sources.toml could not be fetched.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import socket
+import threading
 import time
 from collections import deque
 import urllib.error
@@ -128,33 +130,73 @@ def _fetch_html(url: str, settings: CrawlSettings, source: Source) -> str:
 
 
 def _get(url: str, settings: CrawlSettings, source: Source) -> tuple[bytes, str | None]:
-    """The body of ``url`` (at most ``max_page_bytes``), within ``[crawl] timeout`` seconds in all:
-    urllib's timeout is per read, so the body is read in chunks against one deadline. Non-ASCII
-    URLs are percent-encoded as Scrapy does (``w3lib.url.safe_url_string``)."""
+    """The body of ``url`` (at most ``max_page_bytes``) and its Content-Type, within ``[crawl]
+    timeout`` seconds in all, redirects, headers and body together: urllib's timeout is per read
+    (a server dripping a byte at a time never trips it), so a watchdog shuts the connections down
+    at the deadline, and the body is read in chunks against it. Non-ASCII URLs are
+    percent-encoded as Scrapy does (``w3lib.url.safe_url_string``)."""
     _check_url(url, source, settings)
     deadline = time.monotonic() + settings.timeout
-    opener = urllib.request.build_opener(_PolicyRedirects(source, settings))
+    sockets: list[socket.socket] = []
+    watchdog = threading.Timer(settings.timeout, _shut_down, [sockets])
+    watchdog.daemon = True
+    opener = urllib.request.build_opener(_PolicyRedirects(source, settings), _DeadlineHTTPHandler(sockets),
+                                         _DeadlineHTTPSHandler(sockets))
     request = urllib.request.Request(safe_url_string(url), headers={"User-Agent": settings.user_agent})
-    with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
-        chunks, size = [], 0
-        while size <= settings.max_page_bytes:
-            left = deadline - time.monotonic()
-            if left <= 0:
+    watchdog.start()
+    try:
+        with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
+            chunks, size = [], 0
+            while size <= settings.max_page_bytes and time.monotonic() < deadline:
+                chunk = response.read1(min(65536, settings.max_page_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if time.monotonic() >= deadline:
                 raise FetchTimeout(f"no complete answer within {settings.timeout:g} s")
-            _set_read_timeout(response, left)
-            chunk = response.read1(min(65536, settings.max_page_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[: settings.max_page_bytes], response.headers.get("Content-Type")
+            return b"".join(chunks)[: settings.max_page_bytes], response.headers.get("Content-Type")
+    except FETCH_ERRORS as exc:
+        if time.monotonic() >= deadline and not isinstance(exc, (FetchTimeout, urllib.error.HTTPError)):
+            raise FetchTimeout(f"no complete answer within {settings.timeout:g} s") from exc
+        raise
+    finally:
+        watchdog.cancel()
 
 
-def _set_read_timeout(response, seconds: float) -> None:
-    """The next read waits at most ``seconds`` (the time left before the fetch's deadline)."""
-    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))
+def _shut_down(sockets: list[socket.socket]) -> None:
+    for sock in list(sockets):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, remembering each connection's socket for the fetch's watchdog."""
+
+    def __init__(self, sockets: list[socket.socket]):
+        super().__init__()
+        self.sockets = sockets
+
+    def http_open(self, req):
+        return self.do_open(_connection_class(http.client.HTTPConnection, self.sockets), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: list[socket.socket]):
+        super().__init__()
+        self.sockets = sockets
+
+    def https_open(self, req):
+        return self.do_open(_connection_class(http.client.HTTPSConnection, self.sockets), req,
+                            context=self._context, check_hostname=self._check_hostname)
+
+
+def _connection_class(base, sockets: list[socket.socket]):
+    class Connection(base):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+    return Connection
 
 
 def _words(exc: BaseException, url: str) -> str:

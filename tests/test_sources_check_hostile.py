@@ -46,6 +46,15 @@ class _Hostile(BaseHTTPRequestHandler):
                     time.sleep(0.3)   # each read answers well within the timeout; the whole never does
             except OSError:
                 pass
+        elif self.path == "/drip/sitemap.xml":   # the headers never end
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                for _ in range(100_000):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            except OSError:
+                pass
         else:
             self._send(b"", "text/plain", 404)
 
@@ -91,6 +100,7 @@ local = true
 id = "drip"
 name = "Drip"
 home = "{base}/drip/"
+sitemaps = ["{base}/drip/sitemap.xml"]
 allow = ['^/drip/news/']
 local = true
 """, encoding="utf-8")
@@ -108,7 +118,7 @@ def test_non_ascii_feed_link_is_percent_encoded(hostile):
     assert "/feed-%C3%A9%E2%80%A6.xml" in _Hostile.paths and report.failures == []
 
 
-def test_dripping_feed_is_cut_at_the_timeout_in_all(hostile):
+def test_dripping_body_and_headers_are_cut_at_the_timeout_in_all(hostile):
     base, path = hostile
     config = load_sources(path)
     result = {}
@@ -118,9 +128,10 @@ def test_dripping_feed_is_cut_at_the_timeout_in_all(hostile):
     worker.join(60)   # a guard against a hang only (urllib's timeout alone is per read: forever here)
     assert not worker.is_alive(), "sources check hung on a dripping server"
     report = result["report"]
-    assert report.feeds == {f"{base}/drip/feed.xml": -1}
-    assert f"feed {base}/drip/feed.xml: 127.0.0.1:{base.rsplit(':', 1)[1]} did not answer in time (timeout)" \
-        in report.problems
+    assert report.feeds == {f"{base}/drip/feed.xml": -1} and report.sitemaps == {f"{base}/drip/sitemap.xml": -1}
+    host = base.split("//", 1)[1]
+    assert f"feed {base}/drip/feed.xml: {host} did not answer in time (timeout)" in report.problems
+    assert f"sitemap {base}/drip/sitemap.xml: {host} did not answer in time (timeout)" in report.problems
     assert report.article_urls == 1   # the page's link still counted
 
 
