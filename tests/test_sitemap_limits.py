@@ -198,3 +198,21 @@ local = true
     notices = dict(db.execute("SELECT kind, message FROM crawl_notices WHERE source_id = 'big-news'"))
     assert set(notices) == {"sitemap_cut", "budget_pages"}
     assert "DOWNLOAD_MAXSIZE" in notices["sitemap_cut"] and "skipped (the oldest" in notices["sitemap_cut"]
+
+
+def test_once_the_budget_is_spent_sitemaps_are_not_parsed_and_are_read_in_full_next_run(tmp_path):
+    spider, _db, _run = _spider(tmp_path, max_pages=25, max_entries=1000)
+    small, first, second = ("https://x.example/big/" + name for name in ("small.xml", "one.xml.gz", "two.xml.gz"))
+    few = _urlset("https://x.example", 10).replace(b"/big/news/", b"/big/few/")
+    assert len(list(spider.parse_sitemap(Response(small, body=few, request=scrapy.Request(
+        small, meta={"source": SOURCE}))))) == 10
+    assert len(list(spider.parse_sitemap(Response(first, body=gzip.compress(_urlset("https://x.example", 5000)),
+                                                  request=scrapy.Request(first, meta={"source": SOURCE}))))) == 15
+    other = _urlset("https://x.example", 5000).replace(b"/big/news/", b"/big/other/")
+    assert list(spider.parse_sitemap(Response(second, body=gzip.compress(other),
+                                              request=scrapy.Request(second, meta={"source": SOURCE})))) == []
+    found = spider.found_layers["big"]["sitemap"]
+    assert not any("/big/other/" in url for url in found)      # never parsed
+    # validators kept only for the sitemap read whole: the others are fetched in full next run
+    assert small in spider.pending_validators
+    assert first not in spider.pending_validators and second not in spider.pending_validators

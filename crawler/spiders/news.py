@@ -111,6 +111,7 @@ class NewsSpider(scrapy.Spider):
         # Article requests yielded per source that will spend its page budget (known URLs the
         # incremental rules skip do not): none are built once it reaches max_pages_per_source.
         self.requests_per_source: dict[str, int] = defaultdict(int)
+        self.budget_refusals: dict[str, int] = defaultdict(int)
         self.incremental_policy = None
         self.sitemaps_per_source: dict[str, int] = defaultdict(int)
         self.budgets_hit: set[tuple[str, str]] = set()
@@ -237,7 +238,8 @@ class NewsSpider(scrapy.Spider):
         of a million URLs does not queue a million requests (the incremental middleware still
         keeps the budget at download time). A known URL the incremental rules will skip does not
         count."""
-        if self.requests_per_source[source.id] >= self.max_pages or self.pages_per_source[source.id] >= self.max_pages:
+        if self.page_budget_spent(source.id):
+            self.budget_refusals[source.id] += 1
             self.crawler.stats.inc_value("cuttings/skipped_page_cap")
             self.budget_hit(source.id, "budget_pages", url,
                             f"page budget of {self.max_pages} per run reached: further pages skipped")
@@ -247,6 +249,11 @@ class NewsSpider(scrapy.Spider):
         if self.incremental_policy.skip_reason(self.known_state(key)) is None:
             self.requests_per_source[source.id] += 1
         return True
+
+    def page_budget_spent(self, source_id: str) -> bool:
+        """The requests built, or the pages fetched, have reached ``max_pages_per_source``."""
+        return (self.requests_per_source[source_id] >= self.max_pages
+                or self.pages_per_source[source_id] >= self.max_pages)
 
     def known_state(self, key: str) -> dict | None:
         """What the store knows of a normalised URL (the incremental middleware's rules read it too)."""
@@ -343,6 +350,18 @@ class NewsSpider(scrapy.Spider):
         source = response.meta["source"]
         if self.discovery_document_unchanged(response, source, "sitemap"):
             return
+        if self.page_budget_spent(source.id):
+            # nothing in it could be requested: not parsed (a sitemap index of a hundred big
+            # sitemaps), and read in full next run (no validators kept: no 304 hiding its entries)
+            self.pending_validators.pop(response.url, None)
+            self.crawler.stats.inc_value("cuttings/sitemaps_not_read_budget_spent")
+            return
+        refused_before = self.budget_refusals[source.id]
+        yield from self._sitemap_requests(response, source)
+        if self.budget_refusals[source.id] != refused_before:
+            self.pending_validators.pop(response.url, None)   # its entries over the budget: next run reads it again
+
+    def _sitemap_requests(self, response, source):
         limit = self.settings.getint("CUTTINGS_MAX_SITEMAP_ENTRIES", 5000)
         read = discovery.read_sitemap(response.body, response.url, max_entries=limit,
                                       max_bytes=self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.MAX_SITEMAP_BYTES)
