@@ -216,3 +216,19 @@ def test_once_the_budget_is_spent_sitemaps_are_not_parsed_and_are_read_in_full_n
     # validators kept only for the sitemap read whole: the others are fetched in full next run
     assert small in spider.pending_validators
     assert first not in spider.pending_validators and second not in spider.pending_validators
+
+
+def test_a_feed_cut_by_the_budget_is_read_in_full_next_run(tmp_path):
+    spider, _db, _run = _spider(tmp_path, max_pages=3, max_entries=1000)
+    items = [f"<item><title>S{i}</title><link>https://x.example/big/news/{i}/</link></item>" for i in range(5)]
+    feeds = {name: ('<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+                    f'{"".join(entries)}</channel></rss>').encode()
+             for name, entries in (("whole.xml", items[:2]), ("cut.xml", items))}
+    got = {}
+    for name, body in feeds.items():
+        url = "https://x.example/big/" + name
+        got[name] = len(list(spider.parse_feed(Response(url, body=body, request=scrapy.Request(
+            url, meta={"source": SOURCE})))))
+    assert got == {"whole.xml": 2, "cut.xml": 1}   # two of the budget, then one more of five
+    assert "https://x.example/big/whole.xml" in spider.pending_validators
+    assert "https://x.example/big/cut.xml" not in spider.pending_validators

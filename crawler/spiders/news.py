@@ -389,11 +389,14 @@ class NewsSpider(scrapy.Spider):
         source = response.meta["source"]
         if self.discovery_document_unchanged(response, source, "feed"):
             return
+        refused_before = self.budget_refusals[source.id]
         for found in discovery.parse_feed(response.body, response.url):
             if self.is_article_url(source, found.url):
                 request = self.article_request(source, found)
                 if request is not None:
                     yield request
+        if self.budget_refusals[source.id] != refused_before:
+            self.pending_validators.pop(response.url, None)   # entries over the budget: read in full next run
 
     def parse_section(self, response):
         source = response.meta["source"]
