@@ -6,6 +6,7 @@ the spider and ``cuttings sources check``.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 import zlib
 from dataclasses import dataclass
@@ -135,49 +136,130 @@ def gunzip_sitemap(body: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:
     """The XML of a sitemap fetched as a ``.xml.gz`` file (gzip bytes without a
     Content-Encoding header); other bodies are returned unchanged. Output is capped at
     ``limit`` bytes; a corrupt stream gives what could be decompressed."""
+    return b"".join(_sitemap_chunks(body, limit, _Cut()))
+
+
+class _Cut:
+    """Whether a sitemap was cut at its size limit (set by :func:`_sitemap_chunks`)."""
+    bytes_cut = False
+
+
+def _sitemap_chunks(body: bytes, limit: int, cut: _Cut, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """The sitemap's XML in chunks, gunzipped when it is gzip bytes, never more than ``limit``
+    bytes in all (``cut.bytes_cut`` says when there was more)."""
     if body[:2] != b"\x1f\x8b":
-        return body
+        if len(body) > limit:
+            cut.bytes_cut = True
+        for start in range(0, min(len(body), limit), chunk):
+            yield body[start:min(start + chunk, limit)]
+        return
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    data, left = body, limit
     try:
-        return decompressor.decompress(body, limit)
+        while left > 0 and not decompressor.eof:
+            out = decompressor.decompress(data, min(chunk, left))
+            data = decompressor.unconsumed_tail
+            if not out:
+                return
+            left -= len(out)
+            yield out
+        if left <= 0 and not decompressor.eof and (data or decompressor.decompress(b"", 1)):
+            cut.bytes_cut = True
     except zlib.error:
-        return b""
+        return
+
+
+@dataclass
+class SitemapRead:
+    """What :func:`read_sitemap` read: child sitemaps (of an index), page entries, and whether
+    the sitemap was cut (over its size limit, or more entries than ``max_entries``)."""
+    children: list[str]
+    pages: list[Found]
+    entries_seen: int = 0          # <url> or <sitemap> entries read (within ``since``)
+    entries_cut: int = 0           # entries left out (the oldest) over ``max_entries``
+    bytes_cut: bool = False        # the XML was longer than ``max_bytes``: the rest was not read
+
+
+def read_sitemap(body: bytes, base_url: str, *, max_entries: int | None = None,
+                 max_bytes: int = MAX_SITEMAP_BYTES, since: str | None = None) -> SitemapRead:
+    """A sitemap or sitemap index, plain or gzipped, parsed incrementally (lxml's pull parser,
+    entities not resolved: XXE-safe) so memory stays small whatever its length.
+
+    At most ``max_bytes`` of XML are read (after gunzipping). Page entries dated before ``since``
+    (``lastmod`` or the Google News ``news:publication_date``) are dropped here; of the rest at
+    most ``max_entries`` are kept: the newest by date, undated ones after dated ones (the first in
+    the file first: sitemaps usually list the newest first), returned in the file's order. An
+    index keeps its first ``max_entries`` children. Reads ``news:title`` as well, which Scrapy's
+    own sitemap parser drops.
+    """
+    cut = _Cut()
+    url_tag, map_tag = f"{{{SITEMAP_NS}}}url", f"{{{SITEMAP_NS}}}sitemap"
+    parser = etree.XMLPullParser(events=("end",), tag=(url_tag, map_tag), resolve_entities=False, no_network=True,
+                                 recover=True, huge_tree=False, remove_comments=True, remove_pis=True)
+    ns = {"s": SITEMAP_NS, "n": NEWS_NS}
+    children: list[str] = []
+    kept: list[tuple[str, int, Found]] = []   # a heap: the oldest kept entry first
+    seen = dropped = 0
+    first = True
+    try:
+        for data in _sitemap_chunks(body, max_bytes, cut):
+            if first:
+                data, first = data.lstrip(), False
+            parser.feed(data)
+            for _event, el in parser.read_events():
+                if el.tag == url_tag:
+                    entry = _sitemap_entry(el, ns)
+                    if entry is not None and not (since and entry[1] and entry[1] < since[:len(entry[1])]):
+                        seen += 1
+                        key = (entry[1] or "", -seen)
+                        if max_entries is not None and len(kept) >= max_entries:
+                            dropped += 1
+                            if max_entries == 0 or key <= kept[0][:2]:
+                                key = None   # older than every entry kept: not even built
+                            else:
+                                heapq.heappop(kept)
+                        if key is not None:
+                            heapq.heappush(kept, (*key, _found(base_url, *entry)))
+                elif el.tag == map_tag:
+                    loc = el.findtext("s:loc", namespaces=ns)
+                    if loc and loc.strip():
+                        seen += 1
+                        if max_entries is None or len(children) < max_entries:
+                            children.append(urljoin(base_url, loc.strip()))
+                        else:
+                            dropped += 1
+                el.clear()                      # keep memory flat: drop entries already read
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+        parser.close()
+    except etree.XMLSyntaxError:
+        pass
+    pages = [found for _date, _order, found in sorted(kept, key=lambda k: -k[1])]
+    return SitemapRead(children, pages, seen, dropped, cut.bytes_cut)
+
+
+def _sitemap_entry(url_el, ns: dict) -> tuple[str, str | None, str | None, str | None] | None:
+    """(loc, date, date as given, news title) of a ``<url>`` entry; None without a ``<loc>``."""
+    loc = url_el.findtext("s:loc", namespaces=ns)
+    if not loc or not loc.strip():
+        return None
+    news_date = url_el.findtext("n:news/n:publication_date", namespaces=ns)
+    news_title = url_el.findtext("n:news/n:title", namespaces=ns)
+    lastmod = url_el.findtext("s:lastmod", namespaces=ns)
+    published = iso_utc(news_date) if news_date else None
+    return loc.strip(), published or iso_utc(lastmod), published or lastmod, news_title
+
+
+def _found(base_url: str, loc: str, published: str | None, given: str | None, title: str | None) -> Found:
+    return Found(urljoin(base_url, loc), "sitemap", published, "sitemap" if given else None,
+                 title.strip() if title else None)
 
 
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[str], list[Found]]:
-    """Return (child sitemaps, page entries) of a sitemap or sitemap index, plain or gzipped.
-
-    Reads ``lastmod`` and the Google News ``news:publication_date`` and ``news:title``
-    that Scrapy's own sitemap parser drops. Entities are not resolved (XXE-safe).
-    """
-    body = gunzip_sitemap(body)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
-    try:
-        root = etree.fromstring(body.strip(), parser=parser)
-    except etree.XMLSyntaxError:
-        return [], []
-    if root is None:
-        return [], []
-    ns = {"s": SITEMAP_NS, "n": NEWS_NS}
-    children, pages = [], []
-    tag = etree.QName(root).localname
-    if tag == "sitemapindex":
-        for loc in root.iterfind(".//s:sitemap/s:loc", ns):
-            if loc.text and loc.text.strip():
-                children.append(urljoin(base_url, loc.text.strip()))
-        return children, pages
-    for url_el in root.iterfind("s:url", ns):
-        loc = url_el.findtext("s:loc", namespaces=ns)
-        if not loc or not loc.strip():
-            continue
-        news_date = url_el.findtext("n:news/n:publication_date", namespaces=ns)
-        news_title = url_el.findtext("n:news/n:title", namespaces=ns)
-        lastmod = url_el.findtext("s:lastmod", namespaces=ns)
-        published = iso_utc(news_date) if news_date else None
-        pages.append(Found(urljoin(base_url, loc.strip()), "sitemap", published or iso_utc(lastmod),
-                           "sitemap" if (published or lastmod) else None,
-                           news_title.strip() if news_title else None))
-    return children, pages
+    """Return (child sitemaps, page entries) of a sitemap or sitemap index, plain or gzipped
+    (:func:`read_sitemap` without an entry limit)."""
+    read = read_sitemap(body, base_url)
+    return read.children, read.pages
 
 
 def page_links(body: bytes | str, base_url: str) -> tuple[list[str], list[str], str | None]:

@@ -466,6 +466,11 @@ class WorkerSpider(RedisMixin, NewsSpider):
                 yield request
             self.push([], done=seed["task"])
 
+    def known_state(self, key: str) -> dict | None:
+        """The writer's snapshot of ``crawl_state`` (workers never open the database)."""
+        value = self.server.hget(self.keys.state, key)
+        return json.loads(value) if value else None
+
     def take_page(self, source_id: str) -> bool:
         """The page budget shared by all workers, spent atomically: ``HINCRBY`` first, the page
         given back when that went over the budget (two workers cannot both take the last one)."""

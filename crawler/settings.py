@@ -58,9 +58,11 @@ CUTTINGS_ALLOW_PRIVATE_ADDRESSES = False
 CUTTINGS_ROBOTSTXT_MAXSIZE = 500_000
 
 # Discovery budgets per source per run (recorded in crawl_notices when hit): sitemaps fetched
-# (indexes and their children), article links taken from one page, total Retry-After wait.
+# (indexes and their children), article links taken from one page, total Retry-After wait;
+# entries read from one sitemap (the newest kept; its XML is read up to DOWNLOAD_MAXSIZE).
 CUTTINGS_MAX_SITEMAPS_PER_SOURCE = 100
 CUTTINGS_MAX_LINKS_PER_PAGE = 100
+CUTTINGS_MAX_SITEMAP_ENTRIES = 5000
 CUTTINGS_MAX_RETRY_WAIT_PER_SOURCE = 300.0
 
 SPIDER_MIDDLEWARES = {

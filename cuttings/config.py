@@ -46,6 +46,8 @@ class CrawlSettings:
     allow_private_addresses: bool = False
     max_sitemaps_per_source: int = 100
     max_links_per_page: int = 100
+    # Entries read from one sitemap: the newest by date (within --since) when it lists more.
+    max_sitemap_entries: int = 5000
     max_retry_wait_per_source: float = 300.0
     # Seconds one page's extraction may take in the extraction pool (0: no limit); a page over it
     # is recorded as extract_failed and its worker replaced, so a hostile page cannot hold the crawl.
@@ -149,7 +151,8 @@ def _check_fields(table: dict, cls, where: str) -> None:
 
 
 _NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay")
-_POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes", "min_article_words")
+_POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes", "min_article_words",
+             "max_sitemap_entries")
 
 
 def _str_list(value: Any, where: str) -> list[str]:

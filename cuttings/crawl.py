@@ -48,6 +48,7 @@ def scrapy_settings(crawl: CrawlSettings, *, polite: bool = True, log_level: str
     settings.set("CUTTINGS_ALLOW_PRIVATE_ADDRESSES", crawl.allow_private_addresses)
     settings.set("CUTTINGS_MAX_SITEMAPS_PER_SOURCE", crawl.max_sitemaps_per_source)
     settings.set("CUTTINGS_MAX_LINKS_PER_PAGE", crawl.max_links_per_page)
+    settings.set("CUTTINGS_MAX_SITEMAP_ENTRIES", crawl.max_sitemap_entries)
     settings.set("CUTTINGS_MAX_RETRY_WAIT_PER_SOURCE", crawl.max_retry_wait_per_source)
     settings.set("CUTTINGS_EXTRACT_TIMEOUT", crawl.extract_timeout)
     if polite:

@@ -226,6 +226,9 @@ def _scheme_drift(classifier, scheme_path) -> str | None:
             gone = [label for label in card.get("labels") or () if label not in task.labels]
             if gone:
                 problems.append(f"{name} predicts {', '.join(gone)}, which the scheme no longer has")
+            trained_cues = (classifier.bundles.get(name) or {}).get("cues") or None
+            if task.kind == "multi_label" and trained_cues != ({label: list(words) for label, words in task.cues} or None):
+                problems.append(f"the cue words of {name} differ from the ones its model learnt from")
     return "; ".join(problems) or None
 
 

@@ -16,14 +16,21 @@ configured in sources.toml could not be fetched.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import http.client
 import socket
+import threading
+import time
 from collections import deque
 import urllib.error
 import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlsplit
+
+from w3lib.encoding import html_to_unicode
+from w3lib.url import safe_url_string
 
 from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
@@ -69,6 +76,14 @@ class UrlRefused(urllib.error.URLError):
     """A URL the crawl's URL policy would refuse (``crawler.urlpolicy``): reported, never fetched."""
 
 
+class FetchTimeout(TimeoutError):
+    """No complete answer within ``[crawl] timeout`` seconds in all (a server dripping bytes)."""
+
+
+# What one fetch can raise: each is a problem line for that URL, and the check goes on.
+FETCH_ERRORS = (urllib.error.URLError, OSError, ValueError, http.client.HTTPException)
+
+
 def _check_url(url: str, source: Source, settings: CrawlSettings) -> None:
     """The crawl's URL policy for the check's own fetches: http(s) only, the source's own hosts,
     no private/loopback/link-local address unless the source (or ``[crawl]``) allows it."""
@@ -100,20 +115,98 @@ class _PolicyRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         _check_url(newurl, self.source, self.settings)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        return super().redirect_request(req, fp, code, msg, headers, safe_url_string(newurl))
 
 
 def _fetch(url: str, settings: CrawlSettings, source: Source) -> bytes:
+    return _get(url, settings, source)[0]
+
+
+def _fetch_html(url: str, settings: CrawlSettings, source: Source) -> str:
+    """A page decoded as Scrapy decodes it for the crawl (HTTP charset, BOM, ``<meta>``, else UTF-8
+    if it decodes: ``w3lib.encoding.html_to_unicode``), so its links read the same."""
+    body, content_type = _get(url, settings, source)
+    return html_to_unicode(content_type, body)[1]
+
+
+def _get(url: str, settings: CrawlSettings, source: Source) -> tuple[bytes, str | None]:
+    """The body of ``url`` (at most ``max_page_bytes``) and its Content-Type, within ``[crawl]
+    timeout`` seconds in all, redirects, headers and body together: urllib's timeout is per read
+    (a server dripping a byte at a time never trips it), so a watchdog shuts the connections down
+    at the deadline, and the body is read in chunks against it. Non-ASCII URLs are
+    percent-encoded as Scrapy does (``w3lib.url.safe_url_string``)."""
     _check_url(url, source, settings)
-    opener = urllib.request.build_opener(_PolicyRedirects(source, settings))
-    request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
-    with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
-        return response.read(settings.max_page_bytes + 1)[: settings.max_page_bytes]
+    deadline = time.monotonic() + settings.timeout
+    sockets: list[socket.socket] = []
+    watchdog = threading.Timer(settings.timeout, _shut_down, [sockets])
+    watchdog.daemon = True
+    opener = urllib.request.build_opener(_PolicyRedirects(source, settings), _DeadlineHTTPHandler(sockets),
+                                         _DeadlineHTTPSHandler(sockets))
+    request = urllib.request.Request(safe_url_string(url), headers={"User-Agent": settings.user_agent})
+    watchdog.start()
+    try:
+        with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
+            chunks, size = [], 0
+            while size <= settings.max_page_bytes and time.monotonic() < deadline:
+                chunk = response.read1(min(65536, settings.max_page_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if time.monotonic() >= deadline:
+                raise FetchTimeout(f"no complete answer within {settings.timeout:g} s")
+            return b"".join(chunks)[: settings.max_page_bytes], response.headers.get("Content-Type")
+    except FETCH_ERRORS as exc:
+        if time.monotonic() >= deadline and not isinstance(exc, (FetchTimeout, urllib.error.HTTPError)):
+            raise FetchTimeout(f"no complete answer within {settings.timeout:g} s") from exc
+        raise
+    finally:
+        watchdog.cancel()
+
+
+def _shut_down(sockets: list[socket.socket]) -> None:
+    for sock in list(sockets):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, remembering each connection's socket for the fetch's watchdog."""
+
+    def __init__(self, sockets: list[socket.socket]):
+        super().__init__()
+        self.sockets = sockets
+
+    def http_open(self, req):
+        return self.do_open(_connection_class(http.client.HTTPConnection, self.sockets), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: list[socket.socket]):
+        super().__init__()
+        self.sockets = sockets
+
+    def https_open(self, req):
+        return self.do_open(_connection_class(http.client.HTTPSConnection, self.sockets), req,
+                            context=self._context, check_hostname=self._check_hostname)
+
+
+def _connection_class(base, sockets: list[socket.socket]):
+    class Connection(base):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+    return Connection
 
 
 def _words(exc: BaseException, url: str) -> str:
     if isinstance(exc, UrlRefused):
         return str(exc.reason)
+    host = urlsplit(url).netloc or "the site"
+    if isinstance(exc, http.client.HTTPException):
+        return f"bad HTTP answer from {host} ({type(exc).__name__})"
+    if isinstance(exc, ValueError):
+        return f"cannot fetch this URL at {host} ({type(exc).__name__})"
     from cuttings.failures import describe_exception
     return describe_exception(exc, url)
 
@@ -129,7 +222,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         robots.parse(text.splitlines())
         report.robots_sitemaps = [u for u in discovery.parse_robots_sitemaps(text, report.robots_url)
                                   if urlsplit(u).path.startswith(parts.path) or u in source.sitemaps]
-    except (urllib.error.URLError, OSError) as exc:
+    except FETCH_ERRORS as exc:
         if not (isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500):
             report.robots_error = _words(exc, report.robots_url)  # not "missing": unreachable
         report.problems.append(f"robots.txt: {report.robots_error or exc}")
@@ -181,8 +274,8 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             failed_pages.append(f"{page}: disallowed by robots.txt")
             continue
         try:
-            links, page_feeds, next_url = discovery.page_links(_fetch(page, settings, source), page)
-        except (urllib.error.URLError, OSError) as exc:
+            links, page_feeds, next_url = discovery.page_links(_fetch_html(page, settings, source), page)
+        except FETCH_ERRORS as exc:
             counts[page] = -1
             report.problems.append(f"{page}: {_words(exc, page)}")
             failed_pages.append(f"{page}: {_words(exc, page)}")
@@ -208,7 +301,7 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             continue
         try:
             entries = discovery.parse_feed(_fetch(url, settings, source), url)
-        except (urllib.error.URLError, OSError) as exc:
+        except FETCH_ERRORS as exc:
             report.feeds[url] = -1
             report.problems.append(f"feed {url}: {_words(exc, url)}")
             failed[url] = f"feed {url}: {_words(exc, url)}"
@@ -226,12 +319,19 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             failed[url] = f"sitemap {url}: disallowed by robots.txt"
             continue
         try:
-            children, pages = discovery.parse_sitemap(_fetch(url, settings, source), url)
-        except (urllib.error.URLError, OSError) as exc:
+            read = discovery.read_sitemap(_fetch(url, settings, source), url, max_bytes=settings.max_page_bytes,
+                                          max_entries=settings.max_sitemap_entries)
+        except FETCH_ERRORS as exc:
             report.sitemaps[url] = -1
             report.problems.append(f"sitemap {url}: {_words(exc, url)}")
             failed[url] = f"sitemap {url}: {_words(exc, url)}"
             continue
+        children, pages = read.children, read.pages
+        if read.bytes_cut or read.entries_cut:   # as the crawl reads it (notice sitemap_cut)
+            report.problems.append(f"sitemap {url}: " + (
+                "over max_page_bytes unzipped, read up to there; " if read.bytes_cut else "") + (
+                f"{read.entries_seen} entries, the newest {settings.max_sitemap_entries} counted "
+                "(max_sitemap_entries)" if read.entries_cut else f"{read.entries_seen} entries read"))
         report.sitemaps[url] = len(pages) + len(children)
         queue.extend(children)
         for entry in pages:

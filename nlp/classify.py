@@ -61,6 +61,8 @@ from nlp.features import (
     SharedTfidf,
     analysis_key,
     article_row,
+    team_cue_patterns,
+    topic_evidence,
     sharing_analysis,
     text_features,
     tone_row,
@@ -371,7 +373,23 @@ def _task_examples(
             rows.append(article_row(doc))
             targets.append(value)
             groups.append(record["id"])
+    if task.kind == "multi_label":
+        rows = with_team_cues(rows, _cues_of(task))
     return rows, targets, groups
+
+
+def _cues_of(task: Task) -> dict[str, list[str]] | None:
+    """A multi-label task's own topic cues (the scheme's ``cues``), as the model bundle keeps them."""
+    return {label: list(phrases) for label, phrases in task.cues} or None
+
+
+def with_team_cues(rows: list[dict], cues: dict | None) -> list[dict]:
+    """Article rows whose topic evidence is counted with a team's own cues (``cues``: label -> words
+    and phrases, a label scheme's); the rows as they are without (the shipped ``TOPIC_CUES``)."""
+    if not cues:
+        return rows
+    patterns = team_cue_patterns(cues)
+    return [{**row, "topic_evidence": topic_evidence(row["paragraphs"], patterns)} for row in rows]
 
 
 def cue_groups(record: dict) -> dict[str, str]:
@@ -720,6 +738,7 @@ class _TaskModel:
             "thresholds": list(self.thresholds),
             "near_threshold": self.near_threshold,
             "exclusive": self.task.exclusive,
+            "cues": _cues_of(self.task),
             "absent": _absent(self.task),
             "entities": list(self.task.entities),
             "uncertain_below": self.task.uncertain_below,
@@ -1434,7 +1453,7 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
             else:
                 rows.append(article_row(doc))
                 targets.append(record[name])
-        probabilities = _probabilities(bundle, rows)
+        probabilities = _probabilities(bundle, with_team_cues(rows, bundle.get("cues")))
         labels = bundle["labels"]
         multi = task.kind == "multi_label"
         task_report = {
@@ -1699,8 +1718,8 @@ def _train_task(
                                 if record.get(task.name) is not None and record.get("analysis")})
     created = datetime.now(timezone.utc).replace(microsecond=0)
     fingerprint = hashlib.sha256(
-        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels), analyser_versions],
-                   sort_keys=True).encode()
+        json.dumps([data_hash, PARAMS[task.kind], features, folds, list(task.labels), analyser_versions]
+                   + ([_cues_of(task)] if task.cues else []), sort_keys=True).encode()
     ).hexdigest()[:8]
     model_version = f"{name}-{created:%Y%m%d%H%M%S}-{fingerprint}"
     card = {
@@ -1848,7 +1867,7 @@ class Classifier:
                 continue
             if article_rows is None:
                 article_rows = [article_row(doc) for doc in docs]
-            probabilities = _probabilities(bundle, article_rows)
+            probabilities = _probabilities(bundle, with_team_cues(article_rows, bundle.get("cues")))
             choices = single_label_choice(probabilities, labels, bundle.get("absent"))
             for result, row, best in zip(results, probabilities, choices):
                 if bundle["kind"] == "single_label":

@@ -291,13 +291,36 @@ TOPIC_CUES = {
 _TOPIC_CUE_PATTERNS = CuePatterns(TOPIC_CUES)
 
 
-def topic_evidence(paragraphs: list[str]) -> dict[str, float]:
-    """Per topic: paragraphs with one cue and with two or more (log), their share, headline and lead hits."""
+def phrases_pattern(phrases) -> str:
+    """A cue pattern from a team's words and phrases (a label scheme's ``cues``): any of them as
+    whole words, case-insensitive, the spaces of a phrase matching any run of whitespace. Literal
+    alternatives only (``re.escape``), so a team's cues cannot make a pattern that backtracks for
+    long on crawled text."""
+    alternatives = sorted({r"\s+".join(re.escape(word) for word in phrase.split()) for phrase in phrases},
+                          key=lambda alternative: (-len(alternative), alternative))
+    return r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"
+
+
+_TEAM_CUE_PATTERNS: dict[tuple, CuePatterns] = {}
+
+
+def team_cue_patterns(cues) -> CuePatterns:
+    """The ``CuePatterns`` of a label scheme's ``cues`` (label -> words and phrases), built once."""
+    key = tuple((label, tuple(phrases)) for label, phrases in (cues.items() if isinstance(cues, dict) else cues))
+    if key not in _TEAM_CUE_PATTERNS:
+        _TEAM_CUE_PATTERNS[key] = CuePatterns({label: phrases_pattern(phrases) for label, phrases in key})
+    return _TEAM_CUE_PATTERNS[key]
+
+
+def topic_evidence(paragraphs: list[str], patterns: CuePatterns | None = None) -> dict[str, float]:
+    """Per topic: paragraphs with one cue and with two or more (log), their share, headline and lead
+    hits. ``patterns``: a team's own (``team_cue_patterns``), else the shipped ``TOPIC_CUES``."""
+    patterns = patterns or _TOPIC_CUE_PATTERNS
     features: dict[str, float] = {}
     body = paragraphs[1:] or [""]
-    hits_per_paragraph = _TOPIC_CUE_PATTERNS.counts_per_line(body)
-    title_hits = _TOPIC_CUE_PATTERNS.counts(paragraphs[0] if paragraphs else "")
-    for column, name in enumerate(_TOPIC_CUE_PATTERNS.names):
+    hits_per_paragraph = patterns.counts_per_line(body)
+    title_hits = patterns.counts(paragraphs[0] if paragraphs else "")
+    for column, name in enumerate(patterns.names):
         hits = [counts[column] for counts in hits_per_paragraph]
         some, strong = sum(h >= 1 for h in hits), sum(h >= 2 for h in hits)
         features[f"{name}:paragraphs"] = math.log1p(some)

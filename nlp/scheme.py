@@ -43,6 +43,9 @@ class Task:
     short_target: str | None = None
     shown: tuple[str, ...] = ()
     attention: tuple[tuple[str, str], ...] = ()
+    # multi_label only: the team's own topic evidence, words and phrases per label (``nlp.features``);
+    # empty: the shipped scheme's patterns (``TOPIC_CUES``)
+    cues: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def heading(self) -> str:
@@ -236,6 +239,22 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         if unknown:
             raise SchemeError(f"{where} attention labels not in its labels: {', '.join(unknown)}")
         attention = tuple((label, text.strip()) for label, text in words.items())
+    cues: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if "cues" in table:
+        if kind != "multi_label":
+            raise SchemeError(f"{where} cues is only allowed for multi_label tasks")
+        words = table["cues"]
+        if not isinstance(words, dict) or not words:
+            raise SchemeError(f"{where} cues must be a table of label = [\"word\", \"a phrase\", ...]")
+        unknown = [label for label in words if label not in labels or label == exclusive]
+        if unknown:
+            raise SchemeError(f"{where} cues labels not among its labels (the exclusive one has none): "
+                              f"{', '.join(map(str, unknown))}")
+        cues = tuple((label, tuple(" ".join(phrase.split()) for phrase in
+                                   _string_list(phrases, f"{where} cues.{label}")))
+                     for label, phrases in words.items())
+        if any(not phrase for _label, phrases in cues for phrase in phrases):
+            raise SchemeError(f"{where} cues: a word or phrase is blank")
     return Task(
         name=name,
         kind=kind,
@@ -249,6 +268,7 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         short_target=short_target.strip() if short_target else None,
         shown=shown,
         attention=attention,
+        cues=cues,
     )
 
 

@@ -223,3 +223,10 @@ def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_mo
     assert check.status == "warning", check.message
     assert "stance_governance predicts against, which the scheme no longer has" in check.message
     assert "cuttings train" in check.fix
+    # the team names its topics' own cue words after training: the model still counts the old ones
+    cued = tmp_path / "cued.toml"
+    cued.write_text(packaged.replace('exclusive = "other"', 'exclusive = "other"\ncues = { finance = ["budget"] }', 1),
+                    encoding="utf-8")
+    assert load_scheme(cued).tasks["topics"].cues == (("finance", ("budget",)),)
+    check = check_models(trained_models, scheme_path=cued)
+    assert check.status == "warning" and "the cue words of topics differ from the ones its model learnt from" in check.message

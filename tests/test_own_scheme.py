@@ -246,3 +246,35 @@ def test_a_record_may_rate_bodies_without_listing_their_names(tmp_path):
     result = invoke_cli("evaluate", "entities", "--corpus", str(tmp_path / "none.jsonl"))
     error = result.stderr.decode()
     assert result.returncode == 1 and error.count("\n") == 1 and "has no 'entities' field" in error, error
+
+
+@pytest.mark.slow
+def test_a_topics_model_counts_the_teams_own_cue_words(tmp_path, monkeypatch):
+    """A scheme's `cues` are the topic evidence its model learns from and predicts with (kept in the
+    model, so prediction counts what training counted), in place of the shipped topics' patterns."""
+    import nlp.classify as classify
+    from nlp.scheme import load_scheme
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    head, _, _ = packaged.partition("[tasks.stance_governance]")
+    cued = head.replace('exclusive = "other"', 'exclusive = "other"\ncues = { finance = ["budget", "council tax"], '
+                                                'incident = ["blaze", "crash"] }')
+    assert cued != head
+    scheme = load_scheme((tmp_path / "label_scheme.toml").write_text(cued, encoding="utf-8") and
+                         tmp_path / "label_scheme.toml")
+    assert list(scheme.tasks) == ["topics"]
+    records = [record for record in load_corpus(scheme=scheme)[::2]]
+    cards = classify.train_models(records, scheme, tmp_path / "models", folds=2, slices=False)
+    assert [card["task"] for card in cards] == ["topics"]
+    model = classify.Classifier.load(tmp_path / "models")
+    bundle = model.bundles["topics"]
+    assert bundle["cues"] == {"finance": ["budget", "council tax"], "incident": ["blaze", "crash"]}
+    union = bundle["pipeline"].named_steps["features"]
+    evidence = dict(union.transformer_list)["evidence"].named_steps["vectorise"]
+    names = set(evidence.get_feature_names_out())
+    assert "finance:paragraphs" in names and "incident:title" in names
+    assert not any(name.startswith(("governance:", "inspection:")) for name in names)
+    counted = []
+    monkeypatch.setattr(classify, "topic_evidence", lambda paragraphs, patterns: counted.append(patterns.names)
+                        or {"finance:paragraphs": 1.0})
+    model.predict({"title": "Council tax rise for fire service", "body": "The budget ...", "mentions": [], "quotes": []})
+    assert counted == [["finance", "incident"]]

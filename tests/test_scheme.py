@@ -69,6 +69,16 @@ def test_a_team_defines_its_own_topics_and_stance_target(tmp_path):
         (CUSTOM_SCHEME.replace('labels = ["budget", "staff", "misc"]', 'labels = ["budget", "budget"]'), "duplicate"),
         ("[tasks", "invalid TOML"),
         (CUSTOM_SCHEME.replace("[tasks.stance_merger]", "[tasks.quotes]"), "'quotes' names a field of every labelled record"),
+        (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "misc"\ncues = { misc = ["other"] }'),
+         "cues labels not among its labels \\(the exclusive one has none\\): misc"),
+        (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "misc"\ncues = { pay = ["wage"] }'),
+         "cues labels not among its labels .*: pay"),
+        (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "misc"\ncues = { budget = "precept" }'),
+         "cues.budget must be a non-empty list of strings"),
+        (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "misc"\ncues = { budget = ["  "] }'),
+         "a word or phrase is blank"),
+        (CUSTOM_SCHEME.replace('target = "Merging', 'cues = { favour = ["yes"] }\ntarget = "Merging'),
+         "cues is only allowed for multi_label tasks"),
         (CUSTOM_SCHEME.replace("[tasks.stance_merger]", "[tasks.title]"), "'title' names a field of every labelled record"),
     ],
 )
@@ -188,3 +198,25 @@ def test_absent_label_belongs_to_a_single_label_task(tmp_path):
     path.write_text(text.replace('exclusive = "other"', 'exclusive = "other"\nabsent = "other"'))
     with pytest.raises(SchemeError, match="single_label tasks only"):
         load_scheme(path)
+
+
+def test_a_team_gives_its_topics_their_own_cue_words(tmp_path):
+    """Topic evidence counts the paragraphs about each topic; a team names the words of its own topics
+    (whole words, any case, a phrase's spaces any whitespace), literal: no pattern of its own."""
+    from nlp.features import team_cue_patterns, topic_evidence
+    scheme = load_scheme(write(tmp_path / "scheme.toml", CUSTOM_SCHEME.replace(
+        'exclusive = "misc"', 'exclusive = "misc"\ncues = { budget = ["council  tax", "precept", "£4m (a.k.a"], '
+                              'staff = ["firefighters", "pay"] }')))
+    assert scheme.tasks["topics"].cues == (("budget", ("council tax", "precept", "£4m (a.k.a")),
+                                           ("staff", ("firefighters", "pay")))
+    patterns = team_cue_patterns(dict(scheme.tasks["topics"].cues))
+    assert patterns.names == ["budget", "staff"]
+    paragraphs = ["Precept rise agreed", "The COUNCIL\nTAX goes up; taxing times.", "Firefighters' pay: pay talks.",
+                  "A £4m (a.k.a saving)", "Repayment and prepay are no pay."]
+    evidence = topic_evidence(paragraphs, patterns)
+    assert evidence["budget:title"] == 1.0 and evidence["staff:title"] == 0.0
+    assert evidence["budget:share"] == 2 / 4 and evidence["staff:share"] == 2 / 4
+    assert evidence["staff:strong"] > 0 and evidence["budget:strong"] == 0
+    assert not any(key.startswith("governance:") for key in evidence)
+    shipped = topic_evidence(paragraphs)
+    assert "governance:share" in shipped and "budget:share" not in shipped

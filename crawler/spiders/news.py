@@ -35,7 +35,7 @@ from crawler import discovery
 from crawler.dedupe import normalise_url
 from crawler.extract import MIN_ARTICLE_WORDS, extract_article
 from crawler.items import ArticleItem
-from crawler.middlewares import SkipRequest
+from crawler.middlewares import IncrementalPolicy, SkipRequest
 from crawler.resolver import PrivateAddressResolved, resolver_refusal
 from crawler.urlpolicy import UrlRefused
 from cuttings import store
@@ -113,6 +113,11 @@ class NewsSpider(scrapy.Spider):
         self.extract_workers = extract_workers
         self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         self.pages_per_source: dict[str, int] = defaultdict(int)
+        # Article requests yielded per source that will spend its page budget (known URLs the
+        # incremental rules skip do not): none are built once it reaches max_pages_per_source.
+        self.requests_per_source: dict[str, int] = defaultdict(int)
+        self.budget_refusals: dict[str, int] = defaultdict(int)
+        self.incremental_policy = None
         self.sitemaps_per_source: dict[str, int] = defaultdict(int)
         self.budgets_hit: set[tuple[str, str]] = set()
         self.scheduled: set[str] = set()
@@ -273,11 +278,40 @@ class NewsSpider(scrapy.Spider):
         if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
             self.crawler.stats.inc_value("cuttings/skipped_before_since")
             return None
+        if not self.request_budget_left(source, key, url):
+            return None
         self.scheduled.add(key)
         # dont_filter: the spider dedupes on normalised URLs itself, and a redirect back to a
         # URL already requested must hit REDIRECT_MAX_TIMES (recorded) rather than vanish.
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
                               meta={"source": source, "found": found, "state_key": key, "incremental": "article"})
+
+    def request_budget_left(self, source, key: str, url: str) -> bool:
+        """Whether another article request may be built for the source: False once the requests
+        yielded that will spend its page budget (``max_pages_per_source``) reach it, so a sitemap
+        of a million URLs does not queue a million requests (the incremental middleware still
+        keeps the budget at download time). A known URL the incremental rules will skip does not
+        count."""
+        if self.page_budget_spent(source.id):
+            self.budget_refusals[source.id] += 1
+            self.crawler.stats.inc_value("cuttings/skipped_page_cap")
+            self.budget_hit(source.id, "budget_pages", url,
+                            f"page budget of {self.max_pages} per run reached: further pages skipped")
+            return False
+        if self.incremental_policy is None:
+            self.incremental_policy = IncrementalPolicy(self.revisit_days)
+        if self.incremental_policy.skip_reason(self.known_state(key)) is None:
+            self.requests_per_source[source.id] += 1
+        return True
+
+    def page_budget_spent(self, source_id: str) -> bool:
+        """The requests built, or the pages fetched, have reached ``max_pages_per_source``."""
+        return (self.requests_per_source[source_id] >= self.max_pages
+                or self.pages_per_source[source_id] >= self.max_pages)
+
+    def known_state(self, key: str) -> dict | None:
+        """What the store knows of a normalised URL (the incremental middleware's rules read it too)."""
+        return store.known_url(self.db, key) if self.db is not None else None
 
     def record_error(self, source_id, url, kind, status=None, message=None):
         self.crawler.stats.inc_value(f"cuttings/errors/{kind}")
@@ -370,7 +404,30 @@ class NewsSpider(scrapy.Spider):
         source = response.meta["source"]
         if self.discovery_document_unchanged(response, source, "sitemap"):
             return
-        children, pages = discovery.parse_sitemap(response.body, response.url)
+        if self.page_budget_spent(source.id):
+            # nothing in it could be requested: not parsed (a sitemap index of a hundred big
+            # sitemaps), and read in full next run (no validators kept: no 304 hiding its entries)
+            self.pending_validators.pop(response.url, None)
+            self.crawler.stats.inc_value("cuttings/sitemaps_not_read_budget_spent")
+            return
+        refused_before = self.budget_refusals[source.id]
+        yield from self._sitemap_requests(response, source)
+        if self.budget_refusals[source.id] != refused_before:
+            self.pending_validators.pop(response.url, None)   # its entries over the budget: next run reads it again
+
+    def _sitemap_requests(self, response, source):
+        limit = self.settings.getint("CUTTINGS_MAX_SITEMAP_ENTRIES", 5000)
+        read = discovery.read_sitemap(response.body, response.url, max_entries=limit,
+                                      max_bytes=self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.MAX_SITEMAP_BYTES)
+        if read.bytes_cut or read.entries_cut:
+            what = (f"over {limit} entries: {read.entries_cut} skipped (the oldest by date, else the last listed)"
+                    if read.entries_cut else "")
+            if read.bytes_cut:
+                what = "longer than DOWNLOAD_MAXSIZE (max_page_bytes) unzipped: the rest not read" + (
+                    f"; {what}" if what else "")
+            self.crawler.stats.inc_value("cuttings/sitemaps_cut")
+            self.budget_hit(source.id, "sitemap_cut", response.url, f"sitemap {what}")
+        children, pages = read.children, read.pages
         for child in children:
             request = self.discovery_request(child, self.parse_sitemap, source)
             if request is None:
@@ -386,11 +443,14 @@ class NewsSpider(scrapy.Spider):
         source = response.meta["source"]
         if self.discovery_document_unchanged(response, source, "feed"):
             return
+        refused_before = self.budget_refusals[source.id]
         for found in discovery.parse_feed(response.body, response.url):
             if self.is_article_url(source, found.url):
                 request = self.article_request(source, found)
                 if request is not None:
                     yield request
+        if self.budget_refusals[source.id] != refused_before:
+            self.pending_validators.pop(response.url, None)   # entries over the budget: read in full next run
 
     def parse_section(self, response):
         source = response.meta["source"]
