@@ -150,7 +150,7 @@ def _check_fields(table: dict, cls, where: str) -> None:
         _check_type(value, cls.__dataclass_fields__[key].type, f"{where} {key}")
 
 
-_NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay")
+_NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay", "extract_timeout")
 _POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes", "min_article_words",
              "max_sitemap_entries")
 

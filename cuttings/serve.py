@@ -139,7 +139,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                 "https://www.shropshirestar.com/news/feed/"),
         "kind": ("Error kind: http, timeout, dns, extract, robots, ...", "http"),
         "http_status": ("HTTP status, for HTTP errors.", "503"),
-        "message": ("Error message (secrets redacted, truncated to 2000 characters).", "Service Unavailable"),
+        "message": ("Error message (secrets redacted, control characters stripped, truncated to 2000 characters).", "Service Unavailable"),
         "created_at": ("When it happened (UTC).", TS),
     }),
     "crawl_notices": ("Things a run did on purpose that are not errors: a per-source budget hit (sitemaps, "
