@@ -11,6 +11,7 @@ import functools
 import inspect
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,17 @@ def run_cli(*args: str, env: dict | None = None, input: bytes | None = None, tim
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     return subprocess.run([sys.executable, str(REPO / "pipeline.py"), *args], capture_output=True,
                           input=input, env=full_env, timeout=timeout, cwd=cwd or REPO)
+
+
+def query_rows(db_path, sql: str, params=()) -> list[dict]:
+    """The rows of ``sql`` on the SQLite file ``db_path`` (a ``file:`` URI too) as dicts, the connection
+    closed after: what a test reads of a database a command wrote."""
+    conn = sqlite3.connect(db_path, uri=str(db_path).startswith("file:"))
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
 
 
 def invoke_cli(*args: str, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:

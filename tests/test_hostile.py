@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from cuttings.demo import serve_directory
-from tests.conftest import run_cli
+from tests.conftest import query_rows, run_cli
 from tests.ops_support import sources_for
 
 pytestmark = pytest.mark.slow
@@ -198,15 +198,6 @@ from pathlib import Path  # noqa: E402
 from tests.faultserver import HostileWeb, corpus_story  # noqa: E402
 
 
-def _rows(db_path, sql, params=()):
-    conn = sqlite3.connect(db_path, uri=str(db_path).startswith("file:"))
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, params)]
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     """The hostile web crawled twice into one database (the second run tests stability)."""
@@ -229,19 +220,19 @@ def _paths(web, role, run=0, prefix="/"):
 
 def _errors(web, kind, run_id=None):
     sql = "SELECT * FROM crawl_errors WHERE kind = ?" + (" AND crawl_run_id = ?" if run_id else "")
-    return _rows(web["db"], sql, [kind, run_id] if run_id else [kind])
+    return query_rows(web["db"], sql, [kind, run_id] if run_id else [kind])
 
 
 def _notices(web, kind, run_id=None):
     sql = "SELECT * FROM crawl_notices WHERE kind = ?" + (" AND crawl_run_id = ?" if run_id else "")
-    return _rows(web["db"], sql, [kind, run_id] if run_id else [kind])
+    return query_rows(web["db"], sql, [kind, run_id] if run_id else [kind])
 
 
 def test_web_crawls_exit_zero_and_are_partial(web):
     for run in web["runs"]:
         assert run["result"].returncode == 0, run["result"].stderr.decode()[-2000:]
         assert b"Traceback" not in run["result"].stderr
-    statuses = [r["status"] for r in _rows(web["db"], "SELECT status FROM crawl_runs ORDER BY id")]
+    statuses = [r["status"] for r in query_rows(web["db"], "SELECT status FROM crawl_runs ORDER BY id")]
     assert statuses == ["partial", "partial"]  # refused URLs and 429s are errors of the run
 
 
@@ -257,9 +248,9 @@ def test_only_http_and_own_hosts_fetched(web):
             f"{internal}/admin"} <= offsite  # robots line, index child, feed link, redirect target
     [redirect] = [e for e in _errors(web, "offsite_host", run_id=1) if e["url"].endswith("/admin")]
     assert redirect["source_id"] == "hostile-news" and "not a host of source" in redirect["message"]
-    stored = _rows(web["db"], "SELECT url, body FROM articles")
+    stored = query_rows(web["db"], "SELECT url, body FROM articles")
     assert not any("root:x:0:0" in (a["body"] or "") for a in stored)
-    assert _rows(web["db"], "SELECT url FROM crawl_state WHERE url NOT LIKE 'http%'") == []
+    assert query_rows(web["db"], "SELECT url FROM crawl_state WHERE url NOT LIKE 'http%'") == []
     # the redirect to file:// is not followed (Scrapy's redirect middleware refuses the scheme)
     assert [e["http_status"] for e in _errors(web, "http_302", run_id=1)] == [302]
 
@@ -269,7 +260,7 @@ def test_private_address_refused_unless_local(web):
     refused = _errors(web, "private_address", run_id=1)
     assert refused and {e["source_id"] for e in refused} == {"notlocal-news"}
     assert "local = true" in refused[0]["message"]
-    assert _rows(web["db"], "SELECT id FROM articles WHERE source_id = 'notlocal-news'") == []
+    assert query_rows(web["db"], "SELECT id FROM articles WHERE source_id = 'notlocal-news'") == []
 
 
 def test_size_cap_covers_sitemaps(web):
@@ -282,13 +273,13 @@ def test_canonical_hijack_refused(web):
     """A page on hostile-news pointing its canonical at victim-news's story is stored under its own
     URL; the victim's story keeps its text, its outlet and version 1."""
     headline = corpus_story("t1-001")[0]
-    [victim] = _rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/victim-story"])
+    [victim] = query_rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/victim-story"])
     # victim-news or its declared sister (whose copy may be stored first), never the attacker
     assert victim["source_id"] in ("victim-news", "sister-news")
     assert (victim["title"], victim["version"]) == (headline, 1)
-    assert _rows(web["db"], "SELECT count(*) AS n FROM article_versions WHERE article_id = ?",
+    assert query_rows(web["db"], "SELECT count(*) AS n FROM article_versions WHERE article_id = ?",
                  [victim["id"]])[0]["n"] == 1
-    [hijack] = _rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/hijack"])
+    [hijack] = query_rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/hijack"])
     assert hijack["source_id"] == "hostile-news" and hijack["title"] == corpus_story("t1-002")[0]
     notices = _notices(web, "canonical_offsite", run_id=1)
     assert [n["url"] for n in notices] == [web["base"]["hostile"] + "/news/hijack/"]
@@ -298,7 +289,7 @@ def test_canonical_hijack_refused(web):
 def test_sister_title_canonical_accepted(web):
     """sister-news declares victim-news a sister title: its copy's canonical is taken."""
     assert not [n for n in _notices(web, "canonical_offsite") if n["source_id"] == "sister-news"]
-    assert _rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%copy-of-victim%'") == []
+    assert query_rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%copy-of-victim%'") == []
     assert _paths(web, "sister", prefix="/news/copy-of-victim/")
 
 
@@ -306,7 +297,7 @@ def test_shared_canonical_does_not_swap_versions(web):
     """Two pages with one canonical: the first keeps it, the second is stored under its own URL;
     a second crawl refetches both and adds no version."""
     assert len(_paths(web, "hostile", run=1, prefix="/news/twin-")) == 2  # both refetched in run 2
-    twins = _rows(web["db"], "SELECT a.canonical_url, a.title, a.version, count(v.id) AS versions FROM articles a "
+    twins = query_rows(web["db"], "SELECT a.canonical_url, a.title, a.version, count(v.id) AS versions FROM articles a "
                              "JOIN article_versions v ON v.article_id = a.id WHERE a.title IN (?, ?) GROUP BY a.id",
                   [corpus_story("t1-003")[0], corpus_story("t1-004")[0]])
     assert len(twins) == 2 and all(t["version"] == 1 and t["versions"] == 1 for t in twins)
@@ -321,7 +312,7 @@ def test_sitemap_budget(web):
         assert len(_paths(web, "hostile", run=run, prefix="/sitemaps/")) == budget - 7
     [notice] = _notices(web, "budget_sitemaps", run_id=1)
     assert notice["source_id"] == "hostile-news" and f"budget of {budget}" in notice["message"]
-    stored = _rows(web["db"], "SELECT canonical_url FROM articles WHERE canonical_url LIKE '%from-sitemap-%'")
+    stored = query_rows(web["db"], "SELECT canonical_url FROM articles WHERE canonical_url LIKE '%from-sitemap-%'")
     assert len(stored) == budget - 7
 
 
@@ -330,7 +321,7 @@ def test_junk_links_cannot_spend_the_page_budget(web):
     [notice] = [n for n in _notices(web, "budget_links_per_page", run_id=1)]
     assert notice["url"].endswith("/junk/")
     # the other pages of the site were still fetched and stored
-    assert _rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%/news/plain-story'")
+    assert query_rows(web["db"], "SELECT id FROM articles WHERE canonical_url LIKE '%/news/plain-story'")
 
 
 def test_retry_after_budget_and_long_waits(web):
@@ -349,19 +340,19 @@ def test_robots_txt_over_cap_disallows_all(web):
     [error] = _errors(web, "robots_too_large", run_id=1)
     assert error["source_id"] == "bigrobots-news" and "disallowing everything" in error["message"]
     assert _errors(web, "robots_disallowed", run_id=1)
-    assert _rows(web["db"], "SELECT id FROM articles WHERE source_id = 'bigrobots-news'") == []
+    assert query_rows(web["db"], "SELECT id FROM articles WHERE source_id = 'bigrobots-news'") == []
 
 
 def test_nul_bytes_stripped_from_stored_text(web):
-    [row] = _rows(web["db"], "SELECT title, body FROM articles WHERE canonical_url LIKE '%/news/nul-title'")
+    [row] = query_rows(web["db"], "SELECT title, body FROM articles WHERE canonical_url LIKE '%/news/nul-title'")
     assert row["title"] == HostileWeb.NUL_TITLE.replace("\x00", "")
     assert "\x00" not in row["body"]
-    assert _rows(web["db"], "SELECT id FROM articles WHERE instr(title, char(0)) OR instr(body, char(0))") == []
+    assert query_rows(web["db"], "SELECT id FROM articles WHERE instr(title, char(0)) OR instr(body, char(0))") == []
 
 
 def test_raw_utf8_links_without_declared_charset(web):
     assert "/news/caf%C3%A9-cr%C3%A8me-plan/" in _paths(web, "hostile")
-    [row] = _rows(web["db"], "SELECT title FROM articles WHERE title = ?", [corpus_story("t1-011")[0]])
+    [row] = query_rows(web["db"], "SELECT title FROM articles WHERE title = ?", [corpus_story("t1-011")[0]])
     assert row
     assert not [p for p in _paths(web, "hostile") if "%C3%83" in p]  # no mojibake request
 
@@ -396,7 +387,7 @@ def demo_reference(tmp_path_factory):
 
 
 def _article_keys(db_path):
-    return sorted((r["canonical_url"], r["content_hash"]) for r in _rows(db_path, "SELECT canonical_url, content_hash "
+    return sorted((r["canonical_url"], r["content_hash"]) for r in query_rows(db_path, "SELECT canonical_url, content_hash "
                                                                                   "FROM articles"))
 
 
@@ -419,13 +410,13 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
         assert "Traceback" not in stderr
         [line] = [text for text in stderr.splitlines() if text.startswith("Error:")]
         assert "storage error" in line and "disk is full" in line and "next run" in line
-        runs = _rows(db_path, "SELECT * FROM crawl_runs ORDER BY id")
+        runs = query_rows(db_path, "SELECT * FROM crawl_runs ORDER BY id")
         assert [r["status"] for r in runs] == ["failed"]  # not "ok", not left "running"
         assert "not stored" in runs[0]["message"] and runs[0]["errors"] >= 1
-        stored = _rows(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
+        stored = query_rows(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
         reference = _article_keys(demo_reference["reference"])
         assert 0 < stored < len(reference)
-        kinds = {r["kind"] for r in _rows(db_path, "SELECT kind FROM crawl_errors")}
+        kinds = {r["kind"] for r in query_rows(db_path, "SELECT kind FROM crawl_errors")}
         assert kinds & {"write_failed", "storage_error"}
         db = store.connect(db_path, migrate=False)
         assert default_since(db, 6) is None  # the failed run does not move the next run's window
@@ -443,8 +434,8 @@ def test_disk_full_is_no_silent_loss_and_next_run_completes(demo_reference, tmp_
         again = run_cli("--db", str(db_path), "crawl", "--sources", str(demo_reference["sources"]), "--no-politeness")
         assert again.returncode == 0, again.stderr.decode()[-3000:]
         assert _article_keys(db_path) == reference  # the later run completed the work, nothing duplicated
-        assert [r["status"] for r in _rows(db_path, "SELECT status FROM crawl_runs ORDER BY id")] == ["failed", "ok"]
-        assert _rows(db_path, "PRAGMA integrity_check")[0]["integrity_check"] == "ok"
+        assert [r["status"] for r in query_rows(db_path, "SELECT status FROM crawl_runs ORDER BY id")] == ["failed", "ok"]
+        assert query_rows(db_path, "PRAGMA integrity_check")[0]["integrity_check"] == "ok"
     finally:
         _umount(mount)
 
@@ -470,7 +461,7 @@ def test_read_only_storage_one_line_exit_1_no_run_left_running(demo_reference, t
             assert "Traceback" not in stderr
             lines = [text for text in stderr.splitlines() if text.startswith("Error:")]
             assert len(lines) == 1 and ("readonly" in lines[0].lower() or "read-only" in lines[0].lower()), stderr[-2000:]
-        assert _rows(f"file:{db_path}?immutable=1", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
+        assert query_rows(f"file:{db_path}?immutable=1", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(mount)], capture_output=True)
         _umount(mount)

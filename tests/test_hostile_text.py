@@ -18,7 +18,7 @@ from crawler.extract import (AUTHOR_MAX_CHARS, AUTHOR_NAME_MAX_CHARS, ELLIPSIS, 
                              cap_fields, cap_text, extract_article)
 from cuttings import store
 from cuttings.redaction import strip_controls
-from tests.conftest import run_cli
+from tests.conftest import query_rows, run_cli
 from tests.faultserver import article_html, corpus_story
 
 CONTROLS = "\x00\x07\x1b\x7f\x85\x9b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -174,15 +174,6 @@ class HostileTextSite:
         self.server.server_close()
 
 
-def _rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, params)]
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     """One crawl with the default settings, one with an extraction timeout no page can meet."""
@@ -201,13 +192,13 @@ def crawled(tmp_path_factory):
 def test_crawl_stores_capped_titles_and_is_not_held_by_long_text(crawled):
     assert crawled["result"].returncode == 0, crawled["result"].stderr.decode()[-3000:]
     titles = {row["canonical_url"].removeprefix(crawled["base"]): row["title"]
-              for row in _rows(crawled["db"], "SELECT canonical_url, title FROM articles")}
+              for row in query_rows(crawled["db"], "SELECT canonical_url, title FROM articles")}
     assert titles["/news/long-title"] == "Budget " + "a" * (TITLE_MAX_CHARS - 8) + ELLIPSIS
     wordy = titles["/news/wordy-title"]
     assert len(wordy) <= TITLE_MAX_CHARS and wordy.endswith("budget" + ELLIPSIS)
     assert WORDY_TITLE.startswith(wordy[:-1] + " ")
     assert titles["/news/token"] == corpus_story("gov-005")[0]
-    [body] = [r["body"] for r in _rows(crawled["db"], "SELECT body FROM articles WHERE canonical_url LIKE '%/token'")]
+    [body] = [r["body"] for r in query_rows(crawled["db"], "SELECT body FROM articles WHERE canonical_url LIKE '%/token'")]
     assert "x" * 1_000_000 in body
     log = crawled["log"].read_text(encoding="utf-8")
     assert "Scraped from" not in log and "a" * 2000 not in log  # the item is not logged (nor its title)
@@ -215,7 +206,7 @@ def test_crawl_stores_capped_titles_and_is_not_held_by_long_text(crawled):
 
 @pytest.mark.slow
 def test_crawl_strips_controls_from_text_and_canonical_url(crawled):
-    [row] = _rows(crawled["db"], "SELECT * FROM articles WHERE title LIKE 'Council %vote%'")
+    [row] = query_rows(crawled["db"], "SELECT * FROM articles WHERE title LIKE 'Council %vote%'")
     assert row["title"] == "Council vote on the budget plan"
     assert row["canonical_url"] == crawled["base"] + "/news/controls/evil"
     assert row["url"] == crawled["base"] + "/news/controls/"
@@ -223,17 +214,17 @@ def test_crawl_strips_controls_from_text_and_canonical_url(crawled):
     for table, columns in (("articles", ("title", "body", "author", "description", "canonical_url")),
                            ("article_authors", ("name",)), ("crawl_errors", ("url", "message")),
                            ("crawl_notices", ("url", "message")), ("crawl_state", ("url", "reject_reason"))):
-        for stored in _rows(crawled["db"], f"SELECT {', '.join(columns)} FROM {table}"):  # noqa: S608 - test tables
+        for stored in query_rows(crawled["db"], f"SELECT {', '.join(columns)} FROM {table}"):  # noqa: S608 - test tables
             for column, value in stored.items():
                 assert value is None or strip_controls(value) == value, (table, column, value[:200])
 
 
 @pytest.mark.slow
 def test_crawl_stores_a_hostile_content_type_without_escapes(crawled):
-    [error] = _rows(crawled["db"], "SELECT * FROM crawl_errors WHERE kind = 'not_html'")
+    [error] = query_rows(crawled["db"], "SELECT * FROM crawl_errors WHERE kind = 'not_html'")
     assert error["url"] == crawled["base"] + "/news/evil-type/"
     assert error["message"] == "skipped non-HTML content (application/octet-stream[2J]0;owned)"
-    [state] = _rows(crawled["db"], "SELECT reject_reason FROM crawl_state WHERE url LIKE '%/news/evil-type%'")
+    [state] = query_rows(crawled["db"], "SELECT reject_reason FROM crawl_state WHERE url LIKE '%/news/evil-type%'")
     assert state["reject_reason"] == "not HTML (application/octet-stream[2J]0;owned)"
 
 
@@ -242,11 +233,11 @@ def test_extraction_over_its_timeout_is_an_error_not_a_hang(crawled):
     """With a timeout no extraction can meet, every article page is an ``extract_failed`` error
     naming the timeout; the crawl goes on (each timed-out worker is replaced) and ends."""
     assert crawled["timed"].returncode == 0, crawled["timed"].stderr.decode()[-3000:]
-    errors = _rows(crawled["timeout_db"], "SELECT url, message FROM crawl_errors WHERE kind = 'extract_failed'")
+    errors = query_rows(crawled["timeout_db"], "SELECT url, message FROM crawl_errors WHERE kind = 'extract_failed'")
     assert sorted(e["url"].removeprefix(crawled["base"]) for e in errors) == [
         "/news/controls/", "/news/long-title/", "/news/token/", "/news/wordy-title/"]
     assert {e["message"] for e in errors} == {
         "ExtractionTimedOut: extraction took longer than 0.001 s ([crawl] extract_timeout)"}
-    assert _rows(crawled["timeout_db"], "SELECT id FROM articles") == []
-    [run] = _rows(crawled["timeout_db"], "SELECT status, errors FROM crawl_runs")
+    assert query_rows(crawled["timeout_db"], "SELECT id FROM articles") == []
+    [run] = query_rows(crawled["timeout_db"], "SELECT status, errors FROM crawl_runs")
     assert run == {"status": "partial", "errors": 5}  # four timed out, one not HTML

@@ -14,7 +14,7 @@ import pytest
 
 from cuttings import nightly, store
 from cuttings.demo import serve_directory
-from tests.conftest import invoke_cli, run_cli
+from tests.conftest import invoke_cli, query_rows, run_cli
 from tests.delivery_support import RECIPIENTS, Receiver, free_port, receiver, smtp_env, smtp_server
 from tests.ops_support import sources_for
 
@@ -43,15 +43,6 @@ def _originals(db) -> int:
         conn.close()
 
 
-def _rows(db, sql):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql)]
-    finally:
-        conn.close()
-
-
 def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, receiver):
     controller, inbox = smtp_server
     db = tmp_path / "n.db"
@@ -69,14 +60,14 @@ def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, r
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert message["Subject"].endswith(f": {stories} new stories")
     parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
-    (title,) = _rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
+    (title,) = query_rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
     assert f"{stories} new stories" in parts["text/plain"] and title.split()[0] in parts["text/plain"]
     ((path, _type, payload),) = Receiver.received
     assert path == f"/services/{HOOK_SECRET}" and f": {stories} new stories" in payload["text"]
     # recorded: a reports row per file, and the run says what it sent
-    reports = _rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
+    reports = query_rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
     assert [(r["format"], r["stories"]) for r in reports] == [("html", stories), ("md", stories)]
-    (run,) = _rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
+    (run,) = query_rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
     stage = json.loads(run["stages_json"])["report"]
     assert run["status"] == "ok" and stage["stories"] == stories
     assert stage["delivered"] == [f"e-mailed to {RECIPIENTS}", "posted to the webhook"]
@@ -104,8 +95,8 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
     assert "the next run or `cuttings report --email` sends it again" in line   # plain report would record it
     stories = _originals(db)
     assert stories > 0  # the crawl's results are kept
-    assert _rows(db, "SELECT * FROM reports") == []  # the digest is not recorded
-    (run,) = _rows(db, "SELECT status, message, stages_json FROM crawl_runs WHERE command = 'run'")
+    assert query_rows(db, "SELECT * FROM reports") == []  # the digest is not recorded
+    (run,) = query_rows(db, "SELECT status, message, stages_json FROM crawl_runs WHERE command = 'run'")
     stages = json.loads(run["stages_json"])
     assert run["status"] == "partial" and stages["crawl"]["status"] == "ok"
     assert stages["report"]["status"] == "failed" and "delivery failed" in run["message"]
@@ -118,7 +109,7 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
     assert still_down.returncode == nightly.EXIT_DELIVERY, error
     assert error.startswith(f"Error: sending mail via 127.0.0.1:{down} failed: ") and error.count("\n") == 1
     assert "(report files were written but not recorded)" in error
-    assert _rows(db, "SELECT * FROM reports") == []
+    assert query_rows(db, "SELECT * FROM reports") == []
     # the morning after: `cuttings report --email` sends those stories, then records them
     sent = invoke_cli("--db", str(db), "report", "--out", str(tmp_path / "reports"), "--email",
                       env={**NO_DELIVERY_SETTINGS, **smtp_env(controller)})
@@ -126,7 +117,7 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
     (envelope,) = inbox.envelopes
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert message["Subject"].endswith(f": {stories} new stories")
-    assert {r["stories"] for r in _rows(db, "SELECT stories FROM reports")} == {stories}
+    assert {r["stories"] for r in query_rows(db, "SELECT stories FROM reports")} == {stories}
 
 
 @pytest.mark.parametrize("args,env,expected", [
@@ -158,7 +149,7 @@ def test_run_refuses_delivery_settings_before_crawling(tmp_path, args, env, expe
     output = (result.stdout + result.stderr).decode()
     assert output.splitlines() == [output.splitlines()[0]] and output.startswith(expected), output
     assert HOOK_SECRET not in output
-    assert _rows(db, "SELECT * FROM crawl_runs") == []  # nothing ran
+    assert query_rows(db, "SELECT * FROM crawl_runs") == []  # nothing ran
     assert not nightly.lock_path_for(db).exists()
 
 
@@ -221,7 +212,7 @@ def test_failed_delivery_with_only_the_report_stage_exits_6(tmp_path):
     assert lines[0].startswith(f"report: delivery failed: sending mail via 127.0.0.1:{down} failed: ")
     assert lines[-1].startswith("run 1: partial (exit 6); log: ") and len(lines) == 2
     assert len(list((tmp_path / "reports").glob("digest-*.html"))) == 1
-    assert _rows(db, "SELECT * FROM reports") == []
+    assert query_rows(db, "SELECT * FROM reports") == []
 
 
 def test_failed_delivery_and_failed_source_exit_6_and_name_4(tmp_path, smtp_server):
