@@ -484,6 +484,7 @@ class WorkerSpider(RedisMixin, NewsSpider):
         request = super().article_request(source, found)
         self.found_buffer.append([source.id, found.found_by, normalise_url(found.url)])
         if request is not None and self.scheduled.last_added is False:
+            self.release_request_budget(request)
             return None  # another worker scheduled this URL between our check and our add
         return request
 

@@ -199,6 +199,7 @@ class IncrementalMiddleware:
                 spider.budget_hit(source.id, "budget_pages", request.url,
                                   f"page budget of {spider.max_pages} per run reached: further pages skipped")
             raise SkipRequest(f"page budget of {source.id} spent: {request.url}")
+        request.meta["page_taken"] = True   # the request count it was built with is spent, not given back
         if state is not None and state["kind"] == "rejected":
             request.meta["stub_recheck"] = True   # its rejection again is not news (RejectNonArticlesPipeline)
         if state is not None and state["kind"] in ("article", "rejected"):

@@ -135,6 +135,32 @@ def test_known_urls_the_crawl_will_skip_do_not_spend_the_budget(tmp_path):
     assert numbers == list(range(19, 4, -1))   # ten known, then the budget of five new ones
 
 
+def test_requests_dropped_before_they_take_a_page_give_their_count_back(tmp_path):
+    """The request count is only a forecast of the page budget: a request robots.txt or the URL policy
+    drops (the errback gets it before the incremental middleware takes a page) is given back, so a
+    sitemap whose newest entries robots.txt disallows does not stop the source; one that took a page
+    keeps it."""
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.python.failure import Failure
+
+    spider, db, _run = _spider(tmp_path, max_pages=3, max_entries=1000)
+    url = "https://x.example/big/sitemap.xml"
+    response = Response(url, body=_urlset("https://x.example", 10, oldest_first=False),
+                        request=scrapy.Request(url, meta={"source": SOURCE}))
+    first = list(spider.parse_sitemap(response))
+    assert len(first) == 3 and spider.page_budget_spent("big")
+    first[2].meta["page_taken"] = True   # the incremental middleware let this one through
+    for request in first:
+        failure = Failure(IgnoreRequest(f"Forbidden by robots.txt: {request.url}"))
+        failure.request = request
+        spider.on_error(failure)
+        spider.on_error(failure)   # given back once, however often it is seen
+    assert spider.requests_per_source["big"] == 1 and not spider.page_budget_spent("big")
+    again = Response(url + "?2", body=_urlset("https://x.example", 20, oldest_first=False),
+                     request=scrapy.Request(url + "?2", meta={"source": SOURCE}))
+    assert len(list(spider.parse_sitemap(again))) == 2
+
+
 # -- over HTTP ---------------------------------------------------------------------------------
 
 class _BigSite(BaseHTTPRequestHandler):

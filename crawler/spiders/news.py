@@ -122,6 +122,7 @@ class NewsSpider(scrapy.Spider):
         self.budgets_hit: set[tuple[str, str]] = set()
         self.scheduled: set[str] = set()
         self.pool = None
+        self.extract_slots: asyncio.Semaphore | None = None   # one per worker (``extract``)
         self.hosts_seen: set[str] = set()
         # Validators of feeds and sitemaps fetched this run, written to crawl_state only when
         # the crawl finishes: after an interrupted run the next one refetches them in full.
@@ -184,23 +185,29 @@ class NewsSpider(scrapy.Spider):
         after another page's timeout, or killed by the system) is tried once more."""
         loop = asyncio.get_running_loop()
         timeout = self.extract_timeout if self.extract_timeout > 0 else None
-        for attempt in range(2):
-            pool = self.pool
-            future = loop.run_in_executor(pool, _extract, args, kwargs)
-            # the pool's future is never cancelled (shield): Python 3.11's pool, broken by the
-            # restart, fails on a cancelled future and then never lets the process exit; the
-            # outcome of a future given up on is read, so it is not logged as never retrieved
-            future.add_done_callback(lambda done: done.cancelled() or done.exception())
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), timeout)
-            except TimeoutError:
-                self.restart_pool(pool)
-                raise ExtractionTimedOut(f"extraction took longer than {timeout:g} s "
-                                         "([crawl] extract_timeout)") from None
-            except BrokenProcessPool:
-                self.restart_pool(pool)
-                if attempt:
-                    raise
+        if self.extract_slots is None:
+            self.extract_slots = asyncio.Semaphore(self.pool.cuttings_workers)
+        # At most one page per worker in the pool: the timeout measures a page's own extraction, not
+        # its wait behind others (Scrapy runs many callbacks at once), so a page never slow is not
+        # timed out, nor the workers of good pages killed, on a busy machine.
+        async with self.extract_slots:
+            for attempt in range(2):
+                pool = self.pool
+                future = loop.run_in_executor(pool, _extract, args, kwargs)
+                # the pool's future is never cancelled (shield): Python 3.11's pool, broken by the
+                # restart, fails on a cancelled future and then never lets the process exit; the
+                # outcome of a future given up on is read, so it is not logged as never retrieved
+                future.add_done_callback(lambda done: done.cancelled() or done.exception())
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), timeout)
+                except TimeoutError:
+                    self.restart_pool(pool)
+                    raise ExtractionTimedOut(f"extraction took longer than {timeout:g} s "
+                                             "([crawl] extract_timeout)") from None
+                except BrokenProcessPool:
+                    self.restart_pool(pool)
+                    if attempt:
+                        raise
         raise AssertionError("unreachable")
 
     def spider_closed(self, spider, reason):
@@ -278,13 +285,24 @@ class NewsSpider(scrapy.Spider):
         if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
             self.crawler.stats.inc_value("cuttings/skipped_before_since")
             return None
+        counted_before = self.requests_per_source[source.id]
         if not self.request_budget_left(source, key, url):
             return None
         self.scheduled.add(key)
         # dont_filter: the spider dedupes on normalised URLs itself, and a redirect back to a
         # URL already requested must hit REDIRECT_MAX_TIMES (recorded) rather than vanish.
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, dont_filter=True,
-                              meta={"source": source, "found": found, "state_key": key, "incremental": "article"})
+                              meta={"source": source, "found": found, "state_key": key, "incremental": "article",
+                                    "budget_counted": self.requests_per_source[source.id] > counted_before})
+
+    def release_request_budget(self, request) -> None:
+        """Give back the request count of an article request dropped before it took a page (refused by
+        the URL policy or robots.txt, or another worker's): only requests that fetch a page spend the
+        source's budget, so a sitemap whose newest entries robots.txt disallows does not stop the source."""
+        meta = request.meta
+        if meta.get("budget_counted") and not meta.get("page_taken"):
+            meta["budget_counted"] = False
+            self.requests_per_source[meta["source"].id] -= 1
 
     def request_budget_left(self, source, key: str, url: str) -> bool:
         """Whether another article request may be built for the source: False once the requests
@@ -527,9 +545,10 @@ class NewsSpider(scrapy.Spider):
         yield item
 
     def on_error(self, failure):
+        request = failure.request
+        self.release_request_budget(request)
         if failure.check(SkipRequest):
             return  # skipped by the incremental rules or the page budget: counted, not an error
-        request = failure.request
         source = request.meta.get("source")
         kind, status, message = classify_failure(failure)
         if request.url.endswith("/robots.txt") and kind.startswith("http_4"):
