@@ -189,7 +189,8 @@ def read_sitemap(body: bytes, base_url: str, *, max_entries: int | None = None,
     (``lastmod`` or the Google News ``news:publication_date``) are dropped here; of the rest at
     most ``max_entries`` are kept: the newest by date, undated ones after dated ones (the first in
     the file first: sitemaps usually list the newest first), returned in the file's order. An
-    index keeps its first ``max_entries`` children. Reads ``news:title`` as well, which Scrapy's
+    index keeps its ``max_entries`` newest children by ``lastmod`` (undated ones after, the first
+    listed first), returned newest first. Reads ``news:title`` as well, which Scrapy's
     own sitemap parser drops.
     """
     cut = _Cut()
@@ -197,7 +198,7 @@ def read_sitemap(body: bytes, base_url: str, *, max_entries: int | None = None,
     parser = etree.XMLPullParser(events=("end",), tag=(url_tag, map_tag), resolve_entities=False, no_network=True,
                                  recover=True, huge_tree=False, remove_comments=True, remove_pis=True)
     ns = {"s": SITEMAP_NS, "n": NEWS_NS}
-    children: list[str] = []
+    children: list[tuple[str, int, str]] = []   # a heap, as ``kept``: the oldest kept child first
     kept: list[tuple[str, int, Found]] = []   # a heap: the oldest kept entry first
     seen = dropped = 0
     first = True
@@ -224,10 +225,15 @@ def read_sitemap(body: bytes, base_url: str, *, max_entries: int | None = None,
                     loc = el.findtext("s:loc", namespaces=ns)
                     if loc and loc.strip():
                         seen += 1
-                        if max_entries is None or len(children) < max_entries:
-                            children.append(urljoin(base_url, loc.strip()))
-                        else:
+                        key = (iso_utc(el.findtext("s:lastmod", namespaces=ns)) or "", -seen)
+                        if max_entries is not None and len(children) >= max_entries:
                             dropped += 1
+                            if max_entries == 0 or key <= children[0][:2]:
+                                key = None
+                            else:
+                                heapq.heappop(children)
+                        if key is not None:
+                            heapq.heappush(children, (*key, urljoin(base_url, loc.strip())))
                 el.clear()                      # keep memory flat: drop entries already read
                 while el.getprevious() is not None:
                     del el.getparent()[0]
@@ -235,7 +241,15 @@ def read_sitemap(body: bytes, base_url: str, *, max_entries: int | None = None,
     except etree.XMLSyntaxError:
         pass
     pages = [found for _date, _order, found in sorted(kept, key=lambda k: -k[1])]
-    return SitemapRead(children, pages, seen, dropped, cut.bytes_cut)
+    # the children newest first (by their lastmod; undated ones after, in the file's order): an index
+    # often lists its oldest sitemaps first, and the crawl fetches at most so many sitemaps a source
+    newest_first = sorted(children, key=lambda k: (k[0] == "", _descending(k[0]), -k[1]))
+    return SitemapRead([url for _date, _order, url in newest_first], pages, seen, dropped, cut.bytes_cut)
+
+
+def _descending(text: str) -> tuple[int, ...]:
+    """A sort key ordering ISO date strings newest first."""
+    return tuple(-ord(char) for char in text)
 
 
 def _sitemap_entry(url_el, ns: dict) -> tuple[str, str | None, str | None, str | None] | None:

@@ -80,6 +80,21 @@ def test_index_children_are_capped():
     assert read.children == [f"https://x.example/s-{i}.xml" for i in range(10)] and read.entries_cut == 20
 
 
+def test_index_children_newest_first_by_lastmod():
+    """A WordPress-style index lists its oldest sitemaps first: the newest are kept and come first,
+    so the crawl's sitemap budget per source goes to the ones holding recent stories."""
+    children = "".join(f"<sitemap><loc>/post-sitemap{i}.xml</loc><lastmod>2026-{1 + i // 28:02d}-{1 + i % 28:02d}"
+                       f"T00:00:00+00:00</lastmod></sitemap>" for i in range(30))   # later in the file, newer
+    index = ('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             "<sitemap><loc>/page-sitemap.xml</loc></sitemap>" + children + "</sitemapindex>").encode()
+    read = discovery.read_sitemap(index, "https://x.example/index.xml", max_entries=5)
+    assert read.children == [f"https://x.example/post-sitemap{i}.xml" for i in (29, 28, 27, 26, 25)]
+    assert read.entries_cut == 26
+    everything = discovery.read_sitemap(index, "https://x.example/index.xml")
+    assert everything.children[-1] == "https://x.example/page-sitemap.xml"   # undated: after the dated ones
+    assert everything.children[:2] == ["https://x.example/post-sitemap29.xml", "https://x.example/post-sitemap28.xml"]
+
+
 def test_entities_are_still_not_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
