@@ -303,15 +303,17 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")}
     if "labels_json" not in columns:   # before m015: the migrations check says so
         return []
-    from cuttings.store.schema import label_task_problem, newest_label_tasks
+    from cuttings.store.schema import ROLES, label_task_problem, label_task_roles, newest_label_tasks
     newest = newest_label_tasks(conn)
+    read = {kind: label_task_roles(conn)[role] for role, kind in ROLES.items()}
     checks = []
     unusable = {kind: (row["name"], problem) for kind, row in newest.items()
                 if (problem := label_task_problem(row["name"], kind, row["labels"], row["absent"]))}
     for kind, (name, problem) in unusable.items():
+        also = " (and the \"needs attention\" query reads its attention labels)" if kind == "single_label" else ""
         checks.append(Check("label tasks", "warning",
                             f"the {kind} task {name!r} cannot be read by the label views ({problem}): they read "
-                            "the shipped scheme's task for its kind instead",
+                            f"the shipped scheme's task for its kind, {read[kind]!r}, instead{also}",
                             "fix the label scheme, then run `cuttings classify` (it records the scheme)"))
     missing = {kind: newest[kind]["name"] for kind in ("single_label", "per_entity")
                if kind in newest and kind not in unusable and not newest[kind]["labels"]}

@@ -236,8 +236,17 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                         '["favour", "against", "neutral", "none"]'),
         "absent": ("The label meaning the target is not in the article (no `entity_daily` column).", "none"),
         "attention_json": ("The stance labels that put a story under \"needs attention\" (the scheme's "
-                           "`attention`, as the digest reads it), as JSON; the `critical_articles` query reads it.",
+                           "`attention`, as the digest reads it), as JSON; the `critical_articles` query reads the one of "
+                           "the stance task the views read (`label_roles`).",
                            '["against", "favour"]'),
+    }),
+    "label_roles": ("The label scheme's task each label view reads for the topics, the stance and the tone, one "
+                    "row each: what `label_tasks` says by its rule (the newest task of the kind; the shipped name when "
+                    "there is none, or when the newest is one the views cannot hold). Written with the views, so SQL "
+                    "that must read the task they read (the `critical_articles` query) looks it up here.", {
+        "role": ("`topics`, `stance` or `tone`: the `article_summary` column the task fills.", "stance"),
+        "kind": ("The role's kind: `multi_label`, `single_label` or `per_entity`.", "single_label"),
+        "task": ("The task's name (`label_tasks.name`, `classifications.task`).", "stance_governance"),
     }),
     "models": ("Trained classifiers (one row per model version) with their model cards.", {
         "version": ("Model version, referenced by `classifications.model_version`.", "tone-2026.11.1"),
@@ -452,6 +461,10 @@ _SORT_DESC = {
     "article_versions": "captured_at", "entity_daily": "day", "source_runs": "crawl_run_id",
 }
 
+# The stance task article_summary.stance reads, as the label views name it (label_roles, written with them by
+# store.schema.label_task_roles): the critical query takes that task's attention labels, never a rule of its own.
+_STANCE_TASK = "(SELECT task FROM label_roles WHERE role = 'stance')"
+
 CANNED_QUERIES = {
     "search": {
         "title": "Search articles",
@@ -478,13 +491,13 @@ CANNED_QUERIES = {
     "critical_articles": {
         "title": "Latest stories needing attention",
         "description": "Stories with a negative tone towards a watched body, or a stance the label scheme puts under "
-                       "\"needs attention\" as the digest does (its stance task's `attention` labels, see "
-                       "`label_tasks.attention_json`; shipped scheme: against or in favour of the governance change).",
+                       "\"needs attention\" as the digest does (the `attention` labels of the stance task "
+                       "`article_summary` reads, see `label_roles` and `label_tasks.attention_json`; shipped scheme: "
+                       "against or in favour of the governance change).",
         "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
-               "                   WHERE t.name = (SELECT name FROM label_tasks WHERE kind = 'single_label'\n"
-               f"                                   ORDER BY {store.schema.NEWEST_FIRST} LIMIT 1))\n"
+               f"                   WHERE t.name = {_STANCE_TASK})\n"
                "   OR EXISTS (SELECT 1 FROM json_each(s.tone) WHERE value = 'negative')\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
@@ -580,19 +593,38 @@ _SHIPPED_ATTENTION = "('against', 'favour')"
 def canned_queries(db_path: str | Path) -> dict[str, dict]:
     """:data:`CANNED_QUERIES` as this database can run them. A database served without its migrations
     (read-only storage: ``connect`` opens it as it is) whose ``label_tasks`` has no ``attention_json`` (before
-    migration m015) gets a ``critical_articles`` that reads the shipped scheme's attention labels, and says so."""
+    migration m015) gets a ``critical_articles`` that reads the shipped scheme's attention labels, and says so;
+    one without the ``label_roles`` view (before m016) gets the stance task the views read named as a literal,
+    found by the views' own rule (``store.schema.label_task_roles``) when it is served."""
     queries = dict(CANNED_QUERIES)
-    label_columns = _view_columns(db_path, "label_tasks")
-    if Path(db_path).is_file() and "attention_json" not in (label_columns or ()):
-        critical = queries["critical_articles"]
-        sql = re.sub(r"s\.stance IN \(SELECT j\.value .*?LIMIT 1\)\)", f"s.stance IN {_SHIPPED_ATTENTION}",
-                     critical["sql"], count=1, flags=re.S)
+    if not Path(db_path).is_file():
+        return queries
+    critical = queries["critical_articles"]
+    if "attention_json" not in (_view_columns(db_path, "label_tasks") or ()):
+        sql = re.sub(r"s\.stance IN \(SELECT j\.value .*?" + re.escape(_STANCE_TASK) + r"\)",
+                     f"s.stance IN {_SHIPPED_ATTENTION}", critical["sql"], count=1, flags=re.S)
         queries["critical_articles"] = {
             **critical, "sql": sql,
             "description": critical["description"] + " This database predates migration m015 (it was served "
                            "without being upgraded, e.g. from read-only storage): the shipped scheme's stance "
                            "labels, against and favour, are read; any command that writes upgrades it."}
+    elif not _view_columns(db_path, "label_roles") and (stance := _stance_task_read(db_path)) is not None:
+        queries["critical_articles"] = {
+            **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name")),
+            "description": critical["description"] + " This database predates migration m016 (it was served "
+                           "without being upgraded, e.g. from read-only storage): the stance task its views read "
+                           f"when it was served, {stance}, is named here; any command that writes upgrades it."}
     return queries
+
+
+def _stance_task_read(db_path: str | Path) -> str | None:
+    """The stance task the label views of the database file read (``store.schema.label_task_roles``, read
+    only), or None when it cannot be read."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            return store.schema.label_task_roles(conn)["stance"]
+    except (sqlite3.Error, ValueError):
+        return None
 
 
 def _view_columns(db_path: str | Path, name: str) -> list[str] | None:

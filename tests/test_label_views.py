@@ -181,17 +181,17 @@ def test_a_failure_while_rewriting_the_views_leaves_the_old_ones(tmp_path, monke
 
 
 def pre_m015_db(path, tasks=(("stance_closures", "single_label"), ("themes", "multi_label"))):
-    """The sample database relabelled by the team's scheme as it was before m015: m013's views, no label
-    columns in label_tasks, ``tasks`` recorded (by their models) with their kinds only."""
+    """The sample database relabelled by the team's scheme as it was before m015: m013's views (no
+    label_roles), no label columns in label_tasks, ``tasks`` recorded (by their models) with their kinds only."""
     db = build_sample_db(path)
     relabel(db, record_kinds=False)
     for name in reversed(schema.LABEL_VIEWS):
         db.execute(f"DROP VIEW {name}")
-    for name in schema.LABEL_VIEWS:
+    for name in schema._VIEWS_V13:
         db.execute(f"CREATE VIEW {name} AS {schema._VIEWS_V13[name]}")
     for column in ("labels_json", "absent", "attention_json"):
         db.execute(f"ALTER TABLE label_tasks DROP COLUMN {column}")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_label_views_by_name'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m015_label_views_by_name', 'm016_label_roles')")
     db.conn.executemany("INSERT INTO label_tasks (name, kind, updated_at) VALUES (?, ?, '2026-12-01T00:00:00Z')",
                         list(tasks))
     db.conn.commit()
@@ -467,3 +467,55 @@ def test_a_migration_that_refuses_what_it_finds_is_one_line_and_leaves_the_datab
     db = store.connect(path)   # and, the cause gone, it upgrades
     assert "m015_label_views_by_name" in store.migration_status(db)[0]
     db.close()
+
+
+def critical_rows(db) -> list[tuple]:
+    return [tuple(row) for row in db.execute(serve.CANNED_QUERIES["critical_articles"]["sql"]).fetchall()]
+
+
+def expected_critical(db, stance_task: str) -> list[tuple]:
+    """What critical_articles should list when the views read ``stance_task``: article_summary's stories whose
+    stance is one of that task's recorded attention labels, or with a negative tone, newest first."""
+    [attention] = db.execute("SELECT attention_json FROM label_tasks WHERE name = ?", [stance_task]).fetchone()
+    labels = json.loads(attention or "[]")
+    rows = db.execute("SELECT published_at, outlet, title, url, stance, tone, uncertain FROM article_summary "
+                      "ORDER BY coalesce(published_at, first_seen_at) DESC").fetchall()
+    return [tuple(row) for row in rows
+            if row[4] in labels or "negative" in json.loads(row[5] or "{}").values()][:100]
+
+
+# A newest stance row the views cannot hold, written as an old database could hold it (before the store and
+# the scheme refused such names): a control character in the name, or two labels whose entity_daily columns
+# SQLite cannot tell apart. Its attention labels differ from the shipped task's, so a query that reads them
+# lists other stories than the views' stance says.
+UNHOLDABLE_STANCE_ROWS = {
+    "control character": ("stance\x07x", ["favour", "against", "neutral", "none"], "none", ["neutral"]),
+    "ASCII case": ("stance_case", ["Neutral", "neutral", "favour", "none"], "none", ["neutral"]),
+}
+
+
+@pytest.mark.parametrize("row", UNHOLDABLE_STANCE_ROWS.values(), ids=list(UNHOLDABLE_STANCE_ROWS))
+def test_critical_articles_reads_the_stance_task_the_views_read_when_the_newest_cannot_be_held(tmp_path, row):
+    from cuttings.doctor import doctor_checks
+    path = tmp_path / "old.db"
+    build_sample_db(path).close()
+    name, labels, absent, attention = row
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO label_tasks (name, kind, updated_at, labels_json, absent, attention_json) "
+                 "VALUES (?, 'single_label', '2026-12-05T00:00:00Z', ?, ?, ?)",
+                 [name, json.dumps(labels), absent, json.dumps(attention)])
+    conn.commit()
+    conn.close()
+    db = store.connect(path)
+    schema.refresh_label_views(db)   # what the next record of the scheme's tasks does: the row is passed over
+    db.conn.commit()
+    assert schema.label_task_roles(db)["stance"] == "stance_governance"
+    assert "e.task = 'stance_governance'" in view_sql(db)["article_summary"]
+    got = critical_rows(db)
+    assert got == expected_critical(db, "stance_governance")
+    assert {"against", "favour"} <= {r[4] for r in got} and "neutral" not in {r[4] for r in got
+                                                                               if "negative" not in (r[5] or "")}
+    db.close()
+    [check] = [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
+    assert check.status == "warning" and repr(name) in check.message and "shipped scheme's task" in check.message
+    assert "'stance_governance'" in check.message and "needs attention" in check.message

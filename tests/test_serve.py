@@ -179,27 +179,56 @@ def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
         _get(base, "/-/versions.json")
 
 
-def test_the_critical_query_reads_the_newest_stance_task_as_the_store_does(tmp_path):
-    """The canned SQL keeps its own "newest task of a kind" subquery: it picks the row
-    store.schema.newest_label_tasks picks, ties on updated_at broken by name."""
-    import re
-
+def test_the_critical_query_reads_the_stance_task_the_label_views_read(tmp_path):
+    """The canned SQL keeps no "newest task of a kind" rule of its own: it reads the task label_roles names,
+    written with the views by store.schema.label_task_roles (newest updated_at, ties broken by name)."""
     from cuttings.store import schema
     sql = serve.CANNED_QUERIES["critical_articles"]["sql"]
-    newest_sql = re.search(r"\(SELECT name FROM label_tasks WHERE kind = 'single_label'\s+ORDER BY [^)]*LIMIT 1\)",
-                           sql).group(0)[1:-1]
+    assert "kind = 'single_label'" not in sql and "FROM label_roles WHERE role = 'stance'" in sql
     db = build_sample_db(tmp_path / "cuttings.db")
     for rows in ([("b_task", "2026-12-02"), ("a_task", "2026-12-02"), ("c_task", "2026-12-01")],
                  [("z_task", "2026-12-03"), ("a_task", "2026-12-02")],
                  [("m_task", "2026-12-05T00:00:00Z"), ("n_task", "2026-12-05T00:00:00Z")]):
         for name, at in rows:
-            db.execute("INSERT OR REPLACE INTO label_tasks (name, kind, updated_at) VALUES (?, 'single_label', ?)",
-                       [name, at])
-        picked = db.execute(newest_sql).fetchone()[0]
-        assert picked == schema.newest_label_tasks(db.conn)["single_label"]["name"] == min(
+            db.execute("INSERT OR REPLACE INTO label_tasks (name, kind, updated_at, labels_json, absent, "
+                       "attention_json) VALUES (?, 'single_label', ?, '[\"favour\", \"against\", \"neutral\", "
+                       "\"none\"]', 'none', '[\"neutral\"]')", [name, at])
+        schema.refresh_label_views(db)
+        picked = db.execute("SELECT task FROM label_roles WHERE role = 'stance'").fetchone()[0]
+        assert picked == schema.label_task_roles(db.conn)["stance"] == min(
             rows, key=lambda row: (-int(row[1][:10].replace("-", "")), row[0]))[0]
+        assert f"e.task = '{picked}'" in db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'article_summary'").fetchone()[0]
         db.execute("DELETE FROM label_tasks WHERE name LIKE '%\\_task' ESCAPE '\\'")
     db.close()
+
+
+def test_a_database_served_without_m016_gets_the_stance_task_its_views_read(tmp_path):
+    """Read-only storage: a database from before m016 has no label_roles view; its critical_articles names the
+    stance task the views read (the views' rule, run when it is served), also when the newest stance row is one
+    the views cannot hold, and lists what the upgraded database lists."""
+    import sqlite3
+    path = tmp_path / "cuttings.db"
+    db = build_sample_db(path)
+    db.execute("INSERT INTO label_tasks (name, kind, updated_at, labels_json, absent, attention_json) VALUES "
+               "('stance\x07x', 'single_label', '2026-12-05T00:00:00Z', '[\"favour\", \"against\", \"none\"]', "
+               "'none', '[\"favour\"]')")   # as an old database could hold it
+    store.schema.refresh_label_views(db)
+    db.conn.commit()
+    upgraded = [tuple(row) for row in db.execute(serve.CANNED_QUERIES["critical_articles"]["sql"]).fetchall()]
+    db.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP VIEW label_roles")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm016_label_roles'")
+    conn.commit()
+    conn.close()
+    query = serve.datasette_metadata(path)["databases"]["cuttings"]["queries"]["critical_articles"]
+    assert "label_roles" not in query["sql"] and "t.name = 'stance_governance'" in query["sql"]
+    assert "predates migration m016" in query["description"]
+    conn = sqlite3.connect(path)
+    assert conn.execute(query["sql"]).fetchall() == upgraded
+    conn.close()
+    assert {"against", "favour"} <= {row[4] for row in upgraded}
 
 
 def test_a_database_served_without_m015_gets_a_critical_query_it_can_run(tmp_path):

@@ -803,9 +803,14 @@ def m014_redact_stored_secrets(db: Database) -> None:
 #   scheme gives stance_favour, stance_against, stance_neutral and tone_positive, tone_negative,
 #   tone_neutral, as before; a task whose labels were never recorded (a database from before m015 whose
 #   row the scheme has not yet refreshed) gets the shipped scheme's columns for its kind;
+# * the label_roles view names the task each role reads (topics, stance, tone), written by the same rule
+#   (label_task_roles) in the same refresh, so SQL that must read what the views read, such as the
+#   critical_articles canned query's stance attention labels, looks the task up there rather than
+#   repeating the rule (which the row a view cannot hold makes more than "the newest of its kind"; m016);
 # * names come from a user's scheme file: every task name and label goes through sql_literal (and
 #   sql_identifier for a column name), which quote them; a control character is refused in one line.
-LABEL_VIEWS = ("effective_labels", "article_summary", "entity_daily")   # in creation order
+LABEL_VIEWS = ("label_roles", "effective_labels", "article_summary", "entity_daily")   # in creation order
+ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
                           "per_entity": ("positive", "negative", "neutral")}
@@ -945,8 +950,9 @@ def _label_columns(prefix: str, labels, expression: str, seen: dict[str, str]) -
 
 
 def label_view_definitions(roles: dict) -> dict[str, str]:
-    """The three label views (``LABEL_VIEWS``) for ``roles`` (:func:`label_task_roles`): m013's definitions
-    with every task named as a literal, and entity_daily's stance and tone columns from the scheme's labels.
+    """The label views (``LABEL_VIEWS``) for ``roles`` (:func:`label_task_roles`): m013's definitions
+    with every task named as a literal, entity_daily's stance and tone columns from the scheme's labels,
+    and label_roles, which names the task each role reads (for SQL that must read the same task).
     These are the label views' current definitions: a later migration that changes one of them changes it
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
     that only a migration after m015 adds)."""
@@ -966,6 +972,9 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
                                 "CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = {} THEN a.id END) END",
                                 seen))
     return {
+        "label_roles": "\nUNION ALL\n".join(
+            f"SELECT {sql_literal(role, 'role')} AS role, {sql_literal(kind, 'kind')} AS kind, "
+            f"{sql_literal(roles[role], 'task name')} AS task" for role, kind in ROLES.items()),
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
             ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1)]),
@@ -1011,4 +1020,13 @@ def m015_label_views_by_name(db: Database) -> None:
         db.execute("UPDATE label_tasks SET labels_json = ?, absent = ?, attention_json = ? "
                    "WHERE name = ? AND kind = ? AND labels_json IS NULL",
                    [json.dumps(labels), absent, json.dumps(attention) if attention else None, name, kind])
+    refresh_label_views(db)
+
+
+@migrations()
+def m016_label_roles(db: Database) -> None:
+    """label_roles: the task the label views read for the topics, stance and tone, written with them by one
+    rule (``label_task_roles``), so the critical_articles canned query reads the stance task's attention
+    labels from the task article_summary.stance reads, also when the newest stance row is one the views
+    cannot hold. (A database m015 upgraded after this one was written already has it: no change then.)"""
     refresh_label_views(db)
