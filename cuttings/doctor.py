@@ -227,7 +227,8 @@ def _scheme_drift(classifier, scheme_path) -> str | None:
             if gone:
                 problems.append(f"{name} predicts {', '.join(gone)}, which the scheme no longer has")
             trained_cues = (classifier.bundles.get(name) or {}).get("cues") or None
-            if task.kind == "multi_label" and trained_cues != ({label: list(words) for label, words in task.cues} or None):
+            # the topics' or the tone's own cue words (nlp.scheme.CUE_KINDS); other kinds have none
+            if trained_cues != ({label: list(words) for label, words in task.cues} or None):
                 problems.append(f"the cue words of {name} differ from the ones its model learnt from")
     return "; ".join(problems) or None
 

@@ -363,7 +363,8 @@ def _task_examples(
             found = {mention["entity_id"] for mention in doc["mentions"]}
             groups_of = cue_groups(record)
             for entity_id, label in value.items():
-                row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article, cue_groups=groups_of)
+                row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article, cue_groups=groups_of,
+                               cues=_cues_of(task))
                 row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels,
                            found=entity_id in found, cue_groups=groups_of)
                 rows.append(row)
@@ -379,7 +380,8 @@ def _task_examples(
 
 
 def _cues_of(task: Task) -> dict[str, list[str]] | None:
-    """A multi-label task's own topic cues (the scheme's ``cues``), as the model bundle keeps them."""
+    """A task's own cue words (the scheme's ``cues``: a multi-label task's topic evidence, a per-entity
+    task's tone cues), as the model bundle keeps them (``"cues"``); None: the shipped patterns."""
     return {label: list(phrases) for label, phrases in task.cues} or None
 
 
@@ -1446,14 +1448,17 @@ def evaluate_models(classifier: Classifier, records: list[dict], scheme: Scheme)
                 article = article_row(doc)
                 found = {mention["entity_id"] for mention in doc["mentions"]}
                 for entity_id, label in record[name].items():
-                    row = tone_row(doc, entity_id, **(bundle.get("row") or {}), article=article)
+                    row = tone_row(doc, entity_id, **(bundle.get("row") or {}), article=article,
+                                   cues=bundle.get("cues"))
                     rows.append({**row, "article": article, "article_key": index, "found": entity_id in found})
                     targets.append(label)
                     entity_of.append(entity_id)
             else:
                 rows.append(article_row(doc))
                 targets.append(record[name])
-        probabilities = _probabilities(bundle, with_team_cues(rows, bundle.get("cues")))
+        if task.kind == "multi_label":
+            rows = with_team_cues(rows, bundle.get("cues"))
+        probabilities = _probabilities(bundle, rows)
         labels = bundle["labels"]
         multi = task.kind == "multi_label"
         task_report = {
@@ -1856,8 +1861,8 @@ class Classifier:
                 if article_rows is None:
                     article_rows = [article_row(doc) for doc in docs]
                 rows = [
-                    {**tone_row(docs[i], e, **row_options, article=article_rows[i]), "article": article_rows[i],
-                     "article_key": i}
+                    {**tone_row(docs[i], e, **row_options, article=article_rows[i], cues=bundle.get("cues")),
+                     "article": article_rows[i], "article_key": i}
                     for i, e in pairs
                 ]
                 probabilities = _probabilities(bundle, rows)

@@ -254,10 +254,12 @@ class CuePatterns:
 _TONE_CUE_PATTERNS = CuePatterns(TONE_CUES)
 
 
-def tone_cues(texts: list[str], prefix: str) -> dict[str, float]:
-    """Log counts of each tone cue in ``texts``, keyed ``<prefix>:<cue>``."""
+def tone_cues(texts: list[str], prefix: str, patterns: CuePatterns | None = None) -> dict[str, float]:
+    """Log counts of each tone cue in ``texts``, keyed ``<prefix>:<cue>``. ``patterns``: a team's own
+    (``team_cue_patterns`` of its tone task's ``cues``, one cue per label), else the shipped ``TONE_CUES``."""
+    patterns = patterns or _TONE_CUE_PATTERNS
     counts = {}
-    for name, found in zip(_TONE_CUE_PATTERNS.names, _TONE_CUE_PATTERNS.counts("\n".join(texts))):
+    for name, found in zip(patterns.names, patterns.counts("\n".join(texts))):
         if found:
             counts[f"{prefix}:{name}"] = math.log1p(found)
     return counts
@@ -411,17 +413,24 @@ def _masker(doc: dict, entity_id: str):
     return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
 
 
-def _article_tone_cues(article: dict) -> dict[str, float]:
+def _article_tone_cues(article: dict, patterns: CuePatterns | None = None) -> dict[str, float]:
     """The tone cues of a whole article and of its headline (``article_row``), computed once per
-    article row and kept in it (``_tone_cues``): every watched body of the article shares them."""
-    if "_tone_cues" not in article:
-        article["_tone_cues"] = {"article": tone_cues(article["paragraphs"], "article"),
-                                 "title": tone_cues([article["title"]], "title")}
-    return article["_tone_cues"]
+    article row and kept in it (``_tone_cues``, for the shipped patterns; ``_team_tone_cues`` with
+    the ``patterns`` they were counted with, for a team's): every watched body of the article shares them."""
+    if patterns is None:
+        if "_tone_cues" not in article:
+            article["_tone_cues"] = {"article": tone_cues(article["paragraphs"], "article"),
+                                     "title": tone_cues([article["title"]], "title")}
+        return article["_tone_cues"]
+    kept = article.get("_team_tone_cues")
+    if kept is None or kept[0] is not patterns:
+        kept = article["_team_tone_cues"] = (patterns, {"article": tone_cues(article["paragraphs"], "article", patterns),
+                                                        "title": tone_cues([article["title"]], "title", patterns)})
+    return kept[1]
 
 
 def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = False, article: dict | None = None,
-             cue_groups: dict[str, str] | None = None) -> dict:
+             cue_groups: dict[str, str] | None = None, cues: dict | None = None) -> dict:
     """Row for one (article, entity) pair.
 
     ``context``: the sentences mentioning the entity and the quotes of its speakers;
@@ -433,7 +442,9 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     row is the same). ``cues``: the tone cues near the entity, in the article and in the headline;
     ``voices``: who fills the article's quotes (shares of the quoted words by the entity's own
     people, ``outsider`` speakers of no watched body, ``other`` watched bodies; ``none`` without
-    quotes); both plain and crossed with the entity's group (``cue_groups``).
+    quotes); both plain and crossed with the entity's group (``cue_groups``). ``cues``: the tone
+    task's own cue words (label -> words and phrases, a label scheme's ``cues``), counted in place
+    of the shipped ``TONE_CUES``; None: the shipped ones.
     """
     title = doc.get("title") or ""
     mentioned = [m.get("sentence") or "" for m in doc.get("mentions") or [] if m.get("entity_id") == entity_id]
@@ -458,11 +469,12 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     # categories, so that what a cue means for one fire service is learnt from the others' articles
     # too; an entity it does not map is its own group (models trained before groups existed).
     group = (cue_groups or {}).get(entity_id, entity_id)
-    shared = _article_tone_cues(article)
-    cues = {}
-    for found in (tone_cues(context, "near"), shared["article"], shared["title"]):
-        cues.update(found)
-        cues.update({f"{group}*{key}": value for key, value in found.items()})
+    patterns = team_cue_patterns(cues) if cues else None
+    shared = _article_tone_cues(article, patterns)
+    found_cues = {}
+    for found in (tone_cues(context, "near", patterns), shared["article"], shared["title"]):
+        found_cues.update(found)
+        found_cues.update({f"{group}*{key}": value for key, value in found.items()})
     # Who fills the article's quotes: the share of its quoted words spoken by the body's own people,
     # by speakers of no watched body (residents, campaigners, unions...) and by other watched bodies.
     words = {"own": 0, "outsider": 0, "other": 0}
@@ -473,7 +485,7 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     shares = {f"share:{key}": count / total for key, count in words.items() if count} if total else {"share:none": 1.0}
     return {
         "entity_id": entity_id,
-        "cues": cues,
+        "cues": found_cues,
         "voices": {**shares, **{f"{group}*{key}": value for key, value in shares.items()}},
         "context": "\n".join(context),
         "window": "\n".join(window),

@@ -16,6 +16,8 @@ from nlp.errors import NlpError
 DEFAULT_SCHEME_PATH = packaged_data("label_scheme.toml")
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
+# The kinds whose task may name its own cue words (``cues``): topics' evidence and tone's cues.
+CUE_KINDS = ("multi_label", "per_entity")
 
 
 class SchemeError(NlpError, ValueError):
@@ -43,8 +45,9 @@ class Task:
     short_target: str | None = None
     shown: tuple[str, ...] = ()
     attention: tuple[tuple[str, str], ...] = ()
-    # multi_label only: the team's own topic evidence, words and phrases per label (``nlp.features``);
-    # empty: the shipped scheme's patterns (``TOPIC_CUES``)
+    # multi_label and per_entity: the team's own cue words and phrases per label (``nlp.features``), the
+    # topic evidence (multi_label) or the tone cues (per_entity); empty: the shipped scheme's patterns
+    # (``TOPIC_CUES``, ``TONE_CUES``)
     cues: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
@@ -241,15 +244,15 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         attention = tuple((label, text.strip()) for label, text in words.items())
     cues: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if "cues" in table:
-        if kind != "multi_label":
-            raise SchemeError(f"{where} cues is only allowed for multi_label tasks")
+        if kind not in CUE_KINDS:
+            raise SchemeError(f"{where} cues is only allowed for {' and '.join(CUE_KINDS)} tasks")
         words = table["cues"]
         if not isinstance(words, dict) or not words:
             raise SchemeError(f"{where} cues must be a table of label = [\"word\", \"a phrase\", ...]")
         unknown = [label for label in words if label not in labels or label == exclusive]
         if unknown:
-            raise SchemeError(f"{where} cues labels not among its labels (the exclusive one has none): "
-                              f"{', '.join(map(str, unknown))}")
+            raise SchemeError(f"{where} cues labels not among its labels"
+                              f"{' (the exclusive one has none)' if exclusive else ''}: {', '.join(map(str, unknown))}")
         cues = tuple((label, tuple(" ".join(phrase.split()) for phrase in
                                    _string_list(phrases, f"{where} cues.{label}")))
                      for label, phrases in words.items())

@@ -661,6 +661,32 @@ def test_tone_cues_are_crossed_with_the_bodys_group():
     assert "sfrs*near:rescue" in tone_row(doc, "sfrs", cue_groups={"hwfrs": "fire_service"})["cues"]
 
 
+def test_a_tone_task_with_its_own_cue_words_counts_them_in_place_of_the_shipped_ones():
+    """A scheme's tone ``cues`` (label -> words): counted near the body, in the article and in the headline,
+    plain and crossed with the body's group, instead of the shipped cues; an article row shared between the
+    two ways of counting gives each its own (the kept article counts are per cue set)."""
+    doc = {"title": "Waiting list grows", "body": "Crews rescued a man.\n\nThe clinic was praised, then closed.",
+           "quotes": [], "mentions": [{"entity_id": "sfrs", "sentence": "The clinic was praised, then closed."}]}
+    cues = {"negative": ["waiting list", "closed"], "positive": ["praised"]}
+    groups = {"sfrs": "clinic"}
+    article = article_row(doc)
+    shipped = tone_row(doc, "sfrs", cue_groups=groups, article=article)
+    team = tone_row(doc, "sfrs", cue_groups=groups, article=article, cues=cues)
+    assert set(team["cues"]) == {f"{group}{where}:{label}" for group in ("", "clinic*")
+                                 for where, label in (("near", "negative"), ("near", "positive"),
+                                                      ("article", "negative"), ("article", "positive"),
+                                                      ("title", "negative"))}
+    assert team["cues"]["near:negative"] == pytest.approx(np.log1p(1))
+    assert team["cues"]["article:negative"] == pytest.approx(np.log1p(2))   # headline and body paragraphs
+    assert "near:praise" in shipped["cues"] and "article:rescue" in shipped["cues"]
+    assert not any(key.endswith((":negative", ":positive")) for key in shipped["cues"])
+    assert tone_row(doc, "sfrs", cue_groups=groups, article=article) == shipped == tone_row(doc, "sfrs",
+                                                                                          cue_groups=groups)
+    assert tone_row(doc, "sfrs", cue_groups=groups, cues=cues) == team
+    assert {key: value for key, value in team.items() if key != "cues"} == {
+        key: value for key, value in shipped.items() if key != "cues"}   # nothing else changes
+
+
 def test_tone_row_says_who_fills_the_articles_quotes():
     """The share of the quoted words spoken by the body's own people, by speakers of no watched body
     and by other watched bodies, plain and crossed with the body's group; "none" without quotes."""

@@ -278,3 +278,54 @@ def test_a_topics_model_counts_the_teams_own_cue_words(tmp_path, monkeypatch):
                         or {"finance:paragraphs": 1.0})
     model.predict({"title": "Council tax rise for fire service", "body": "The budget ...", "mentions": [], "quotes": []})
     assert counted == [["finance", "incident"]]
+
+
+TONE_CUES = 'cues = { negative = ["criticised", "cuts", "closure", "concerns"], positive = ["rescued", "praised"] }\n'
+
+
+@pytest.mark.slow
+def test_a_tone_model_counts_the_teams_own_tone_cue_words(tmp_path, monkeypatch):
+    """A scheme's tone `cues` are the tone cues its model learns from and predicts with (kept in the model,
+    so prediction and evaluation count what training counted), in place of the shipped tone cues; doctor
+    warns when the scheme's words are no longer the model's."""
+    import nlp.classify as classify
+    import nlp.features as features
+    from cuttings.doctor import check_models
+    from nlp.scheme import load_scheme
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    head, _, _ = packaged.partition("[tasks.topics]")
+    _, _, tone = packaged.partition("[tasks.tone]")
+    text = f"{head}[tasks.tone]{tone.rstrip()}\n{TONE_CUES}"
+    path = tmp_path / "label_scheme.toml"
+    path.write_text(text, encoding="utf-8")
+    scheme = load_scheme(path)
+    assert list(scheme.tasks) == ["tone"] and dict(scheme.tasks["tone"].cues)["positive"] == ("rescued", "praised")
+    records = load_corpus(scheme=scheme)[::2]
+    cards = classify.train_models(records, scheme, tmp_path / "models", folds=2, slices=False)
+    assert [card["task"] for card in cards] == ["tone"]
+    model = classify.Classifier.load(tmp_path / "models")
+    bundle = model.bundles["tone"]
+    assert bundle["cues"] == {"negative": ["criticised", "cuts", "closure", "concerns"], "positive": ["rescued", "praised"]}
+    union = bundle["pipeline"].named_steps["features"]
+    names = set(dict(union.transformer_list)["cues"].named_steps["vectorise"].get_feature_names_out())
+    assert {"near:negative", "article:positive", "fire_service*article:negative"} <= names
+    assert all(name.rsplit(":", 1)[1] in ("negative", "positive") for name in names)   # no shipped cue
+    counted = []
+    real = features.tone_cues
+    monkeypatch.setattr(features, "tone_cues", lambda texts, prefix, patterns=None: counted.append(
+        patterns.names if patterns else None) or real(texts, prefix, patterns))
+    doc = {"title": "Fire service criticised over station closure", "body": "Crews rescued a man from the river.",
+           "mentions": [{"entity_id": "hwfrs", "sentence": "Crews rescued a man from the river."}], "quotes": []}
+    predicted = model.predict(doc)["tone"]["hwfrs"]
+    assert predicted["label"] in ("positive", "negative", "neutral")
+    assert counted and all(names == ["negative", "positive"] for names in counted)
+    counted.clear()
+    report = classify.evaluate_models(model, records[:10], scheme)
+    assert report["tone"]["n_examples"] > 0 and counted and None not in counted
+    monkeypatch.undo()
+    assert "cue words of tone" not in check_models(tmp_path / "models", scheme_path=path).message
+    path.write_text(text.replace('"praised"', '"thanked"'), encoding="utf-8")
+    check = check_models(tmp_path / "models", scheme_path=path)
+    assert check.status == "warning" and "the cue words of tone differ from the ones its model learnt from" in check.message
+    path.write_text(text.replace(TONE_CUES, ""), encoding="utf-8")   # back to the shipped tone cues
+    assert "the cue words of tone differ" in check_models(tmp_path / "models", scheme_path=path).message

@@ -78,7 +78,14 @@ def test_a_team_defines_its_own_topics_and_stance_target(tmp_path):
         (CUSTOM_SCHEME.replace('exclusive = "misc"', 'exclusive = "misc"\ncues = { budget = ["  "] }'),
          "a word or phrase is blank"),
         (CUSTOM_SCHEME.replace('target = "Merging', 'cues = { favour = ["yes"] }\ntarget = "Merging'),
-         "cues is only allowed for multi_label tasks"),
+         "cues is only allowed for multi_label and per_entity tasks"),
+        (CUSTOM_SCHEME + 'cues = { negative = ["cuts"], bad = ["poor"] }\n',
+         r"\[tasks.tone\] cues labels not among its labels: bad$"),
+        (CUSTOM_SCHEME + 'cues = { negative = [] }\n', r"\[tasks.tone\] cues.negative must be a non-empty list of strings"),
+        (CUSTOM_SCHEME + 'cues = { negative = ["cuts", "cuts"] }\n', r"\[tasks.tone\] cues.negative has duplicate entries"),
+        (CUSTOM_SCHEME + 'cues = { positive = [" \t"] }\n', r"\[tasks.tone\] cues: a word or phrase is blank"),
+        (CUSTOM_SCHEME + 'cues = ["cuts"]\n', r"\[tasks.tone\] cues must be a table of label"),
+        (CUSTOM_SCHEME + 'cues = {}\n', r"\[tasks.tone\] cues must be a table of label"),
         (CUSTOM_SCHEME.replace("[tasks.stance_merger]", "[tasks.title]"), "'title' names a field of every labelled record"),
     ],
 )
@@ -220,3 +227,22 @@ def test_a_team_gives_its_topics_their_own_cue_words(tmp_path):
     assert not any(key.startswith("governance:") for key in evidence)
     shipped = topic_evidence(paragraphs)
     assert "governance:share" in shipped and "budget:share" not in shipped
+
+
+def test_a_team_gives_its_tone_task_its_own_cue_words(tmp_path):
+    """The tone (per_entity) task names its own cue words per label (negative, positive...), as the topics
+    do: whole words, any case, literal; the tone cues are counted from them in place of the shipped ones."""
+    from nlp.features import team_cue_patterns, tone_cues
+    scheme = load_scheme(write(tmp_path / "scheme.toml", CUSTOM_SCHEME
+                               + 'cues = { negative = ["waiting  list", "cancelled"], positive = ["praised"] }\n'))
+    tone = scheme.tasks["tone"]
+    assert tone.cues == (("negative", ("waiting list", "cancelled")), ("positive", ("praised",)))
+    assert scheme.tasks["topics"].cues == ()
+    patterns = team_cue_patterns(dict(tone.cues))
+    counted = tone_cues(["The WAITING\nlist grew; operations cancelled.", "Staff praised; uncancelled."], "near",
+                        patterns)
+    assert set(counted) == {"near:negative", "near:positive"}
+    assert counted["near:negative"] > counted["near:positive"] > 0
+    assert tone_cues(["The station will close; crews rescued two."], "near", patterns) == {}
+    assert set(tone_cues(["The station will close; crews rescued two."], "near")) == {"near:closure", "near:rescue"}
+
