@@ -306,12 +306,13 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
         return []
     from cuttings.store.schema import ROLES, label_task_problem, label_task_roles, newest_label_tasks
     newest = newest_label_tasks(conn)
-    read = {kind: label_task_roles(conn)[role] for role, kind in ROLES.items()}
+    roles = label_task_roles(conn)   # the task each kind's views read, by the views' own rule
+    read = {kind: roles[role] for role, kind in ROLES.items()}
     checks = []
     unusable = {kind: (row["name"], problem) for kind, row in newest.items()
                 if (problem := label_task_problem(row["name"], kind, row["labels"], row["absent"]))}
     for kind, (name, problem) in unusable.items():
-        also = " (and the \"needs attention\" query reads its attention labels)" if kind == "single_label" else ""
+        also = " (so does the \"needs attention\" query)" if kind == "single_label" else ""
         checks.append(Check("label tasks", "warning",
                             f"the {kind} task {name!r} cannot be read by the label views ({problem}): they read "
                             f"the shipped scheme's task for its kind, {read[kind]!r}, instead{also}",
