@@ -7,8 +7,8 @@ made linear (red-team findings of 2026-12-06), side by side in one run.
   20,000-character "word" in a paragraph;
 * ``--compare``: ``extract_article`` on every stored benchmark page (``../shared/bench/pages``
   and ``../shared/bench/extraction``) with the old contact pattern and with the current one:
-  the outputs (every field) must be identical, and the longest title and byline are reported
-  (the title and byline caps must not cut a real page's).
+  the outputs (every field) must be identical, and the longest title, byline and description are
+  reported (the caps must not cut a real page's).
 
     PYTHONPATH=. python bench/hostile_text.py [--compare]
 
@@ -84,9 +84,11 @@ def compare() -> int:
     differ = [page_id for page_id in current if current[page_id] != old[page_id]]
     longest_title = max(len(fields.get("title") or "") for fields in current.values())
     longest_author = max(len(fields.get("author") or "") for fields in current.values())
+    longest_description = max(len(fields.get("description") or "") for fields in current.values())
     print(f"{len(pages)} stored pages: {len(differ)} with any field different between the old and the current "
           f"contact pattern {differ[:10]}")
-    print(f"longest title {longest_title} characters, longest byline {longest_author} characters")
+    print(f"longest title {longest_title} characters, longest byline {longest_author} characters, "
+          f"longest description {longest_description} characters")
     return 1 if differ else 0
 
 

@@ -58,13 +58,16 @@ LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage", "profilepage
 
 MIN_ARTICLE_WORDS = 60
 TOO_SHORT = "too short"  # the reject reason of a body under the word floor (fetched again while new)
-# Caps on what a page may make its headline and byline (a hostile page's 100 KB headline would
-# be stored, put in every digest and e-mail): cut at a word boundary with an ellipsis. The
-# longest title of the 413 benchmark pages is 144 characters, the longest byline 841 (75 names).
+# Caps on what a page may make its headline, byline and description (a hostile page's 100 KB
+# headline or megabyte meta description would be stored, put in every digest and e-mail): cut at a
+# word boundary with an ellipsis. The longest title of the 413 benchmark pages is 144 characters,
+# the longest byline 841 (75 names), the longest description 4,427 (a page whose meta description
+# is its whole article; the next longest 1,833).
 TITLE_MAX_CHARS = 1000
 AUTHOR_MAX_CHARS = 1000  # the byline as one string (``author``)
 AUTHOR_NAME_MAX_CHARS = 200  # one name of ``authors``
 MAX_AUTHORS = 100  # names kept from one byline
+DESCRIPTION_MAX_CHARS = 5000  # the page's description / standfirst (JSON-LD, og:description, meta)
 ELLIPSIS = "\u2026"
 
 
@@ -82,12 +85,14 @@ def cap_text(text: str | None, limit: int) -> str | None:
 
 
 def cap_fields(result: dict) -> dict:
-    """Cap the headline (``TITLE_MAX_CHARS``) and the byline (``AUTHOR_MAX_CHARS``; ``MAX_AUTHORS``
-    names of at most ``AUTHOR_NAME_MAX_CHARS``) of an extraction result or a crawled item."""
+    """Cap the headline (``TITLE_MAX_CHARS``), the byline (``AUTHOR_MAX_CHARS``; ``MAX_AUTHORS``
+    names of at most ``AUTHOR_NAME_MAX_CHARS``) and the description (``DESCRIPTION_MAX_CHARS``) of
+    an extraction result or a crawled item."""
     result["title"] = cap_text(result.get("title"), TITLE_MAX_CHARS)
     if result.get("authors"):
         result["authors"] = [cap_text(name, AUTHOR_NAME_MAX_CHARS) for name in result["authors"][:MAX_AUTHORS]]
     result["author"] = cap_text(result.get("author"), AUTHOR_MAX_CHARS)
+    result["description"] = cap_text(result.get("description"), DESCRIPTION_MAX_CHARS)
     return result
 
 # --------------------------------------------------------------------------- decoding

@@ -79,8 +79,8 @@ class CleanTextPipeline(_StorePipeline):
     return (a NUL ends strings early in C tools, CSV readers and terminals; ESC starts a
     terminal escape), DEL, C1 (U+0080-U+009F) and the bidirectional override, embedding and
     isolate controls (``cuttings.redaction.CONTROL_CHARS``: they reorder what a terminal or a
-    digest shows). Then cap the headline and byline (``crawler.extract.cap_fields``: extraction
-    caps them already; items from elsewhere are capped here too)."""
+    digest shows). Then cap the headline, byline and description (``crawler.extract.cap_fields``:
+    extraction caps them already; items from elsewhere are capped here too)."""
 
     FIELDS = ("title", "body", "author", "description", "section", "extracted_canonical")
     CONTROL = CONTROL_CHARS

@@ -1,6 +1,6 @@
 """Hostile text in crawled pages (red-team findings of 2026-12-06): a 100 KB headline, a 1 MB
-token, control characters (C0, C1, bidirectional overrides) in the text and the canonical URL,
-ESC/BEL in a Content-Type header, and an extraction that takes too long.
+description, a 1 MB token, control characters (C0, C1, bidirectional overrides) in the text and
+the canonical URL, ESC/BEL in a Content-Type header, and an extraction that takes too long.
 
 Real crawls (``cuttings crawl``) against a server on 127.0.0.1; the unit tests at the top need
 no crawl. Nothing here measures time: a pattern that were quadratic again would take hours on
@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from crawler.extract import (AUTHOR_MAX_CHARS, AUTHOR_NAME_MAX_CHARS, ELLIPSIS, MAX_AUTHORS, TITLE_MAX_CHARS,
-                             cap_fields, cap_text, extract_article)
+from crawler.extract import (AUTHOR_MAX_CHARS, AUTHOR_NAME_MAX_CHARS, DESCRIPTION_MAX_CHARS, ELLIPSIS, MAX_AUTHORS,
+                             TITLE_MAX_CHARS, cap_fields, cap_text, extract_article)
 from cuttings import store
 from cuttings.redaction import strip_controls
 from tests.conftest import query_rows, run_cli
@@ -52,6 +52,36 @@ def test_cap_fields_caps_title_byline_and_names():
     assert fields["authors"] == ["A. Smith"] * MAX_AUTHORS
     [long_name] = cap_fields({"authors": ["Jane " + "Longname" * 100]})["authors"]
     assert len(long_name) <= AUTHOR_NAME_MAX_CHARS and long_name.endswith(ELLIPSIS)
+
+
+def test_cap_fields_caps_the_description_at_a_word():
+    description = "Crews were called to the barn fire at dawn. " * 50_000
+    capped = cap_fields({"description": description})["description"]
+    assert DESCRIPTION_MAX_CHARS // 2 <= len(capped) <= DESCRIPTION_MAX_CHARS and capped.endswith(ELLIPSIS)
+    assert description.startswith(capped[:-1] + " ")  # cut at a word
+    kept = "Crews were called to the barn fire at dawn."
+    assert cap_fields({"description": kept})["description"] == kept
+    assert cap_fields({"description": None})["description"] is None
+
+
+@pytest.mark.parametrize("where", ["json-ld", "og:description", "description"])
+def test_extraction_caps_a_one_megabyte_description(where):
+    """Wherever the page puts its description (JSON-LD, og:description, meta description), a
+    megabyte of it is cut at a word within ``DESCRIPTION_MAX_CHARS``; the body is untouched."""
+    title, paragraphs = corpus_story("gov-001")
+    huge = "Council approves the new budget. " * 32_000
+    if where == "json-ld":
+        ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": title, "description": huge}
+        head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    else:
+        head = f'<meta {"property" if ":" in where else "name"}="{where}" content="{huge}">'
+    page = article_html("http://x", "/news/d/", title, paragraphs, "2026-11-20T08:00:00Z", extra_head=head)
+    fields = extract_article(page, "http://x/news/d/")
+    plain = extract_article(article_html("http://x", "/news/d/", title, paragraphs, "2026-11-20T08:00:00Z"),
+                            "http://x/news/d/")
+    assert fields["is_article"] and len(fields["description"]) <= DESCRIPTION_MAX_CHARS
+    assert fields["description"].endswith(ELLIPSIS) and huge.startswith(fields["description"][:-1] + " ")
+    assert fields["body"] == plain["body"] and fields["title"] == title
 
 
 def test_extraction_caps_a_100kb_headline_and_a_long_byline():
@@ -106,6 +136,7 @@ PUBLISHED = "2026-11-20T08:00:00Z"
 EVIL_TYPE = "application/octet-stream\x1b[2J\x1b]0;owned\x07"
 LONG_TITLE = "Budget " + "a" * 100_000
 WORDY_TITLE = "Council approves the new budget " * 3000
+HUGE_DESCRIPTION = "Crews were called to the barn fire at dawn. " * 25_000  # 1.1 MB
 CONTROL_TITLE = "Council \u202evote\u202c on \u2066the\u2069 \x85budget\x9b plan"
 
 
@@ -122,6 +153,9 @@ class HostileTextSite:
             "/news/wordy-title/": self.article("/news/wordy-title/", WORDY_TITLE, corpus_story("gov-010")[1]),
             "/news/token/": self.article("/news/token/", corpus_story("gov-005")[0],
                                          [*corpus_story("gov-005")[1], "x" * 1_000_000]),
+            "/news/long-description/": article_html(
+                self.base, "/news/long-description/", corpus_story("gov-011")[0], corpus_story("gov-011")[1],
+                PUBLISHED, extra_head=f'<meta property="og:description" content="{HUGE_DESCRIPTION}">'),
             "/news/controls/": self.article(
                 "/news/controls/\u202eevil\u2069/", CONTROL_TITLE,
                 [*corpus_story("gov-003")[1], "Said \u202eevil\u202c words \x9b31m and \u2067more\u2069."]),
@@ -200,6 +234,11 @@ def test_crawl_stores_capped_titles_and_is_not_held_by_long_text(crawled):
     assert titles["/news/token"] == corpus_story("gov-005")[0]
     [body] = [r["body"] for r in query_rows(crawled["db"], "SELECT body FROM articles WHERE canonical_url LIKE '%/token'")]
     assert "x" * 1_000_000 in body
+    [row] = query_rows(crawled["db"], "SELECT title, description, body FROM articles "
+                                      "WHERE canonical_url LIKE '%/long-description'")
+    assert len(row["description"]) <= DESCRIPTION_MAX_CHARS and row["description"].endswith(ELLIPSIS)
+    assert HUGE_DESCRIPTION.startswith(row["description"][:-1] + " ")  # cut at a word
+    assert row["title"] == corpus_story("gov-011")[0] and row["body"] == "\n\n".join(corpus_story("gov-011")[1])
     log = crawled["log"].read_text(encoding="utf-8")
     assert "Scraped from" not in log and "a" * 2000 not in log  # the item is not logged (nor its title)
 
@@ -235,9 +274,9 @@ def test_extraction_over_its_timeout_is_an_error_not_a_hang(crawled):
     assert crawled["timed"].returncode == 0, crawled["timed"].stderr.decode()[-3000:]
     errors = query_rows(crawled["timeout_db"], "SELECT url, message FROM crawl_errors WHERE kind = 'extract_failed'")
     assert sorted(e["url"].removeprefix(crawled["base"]) for e in errors) == [
-        "/news/controls/", "/news/long-title/", "/news/token/", "/news/wordy-title/"]
+        "/news/controls/", "/news/long-description/", "/news/long-title/", "/news/token/", "/news/wordy-title/"]
     assert {e["message"] for e in errors} == {
         "ExtractionTimedOut: extraction took longer than 0.001 s ([crawl] extract_timeout)"}
     assert query_rows(crawled["timeout_db"], "SELECT id FROM articles") == []
     [run] = query_rows(crawled["timeout_db"], "SELECT status, errors FROM crawl_runs")
-    assert run == {"status": "partial", "errors": 5}  # four timed out, one not HTML
+    assert run == {"status": "partial", "errors": 6}  # five timed out, one not HTML
