@@ -17,7 +17,6 @@ configured in sources.toml could not be fetched.
 from __future__ import annotations
 
 import contextlib
-import functools
 import http.client
 import socket
 import threading
@@ -77,16 +76,18 @@ class UrlRefused(urllib.error.URLError):
 
 
 class FetchTimeout(TimeoutError):
-    """No complete answer within ``[crawl] timeout`` seconds in all (a server dripping bytes)."""
+    """No complete answer within ``[crawl] timeout`` seconds in all: a DNS lookup, connect or TLS
+    handshake that hangs, or a server dripping bytes."""
 
 
 # What one fetch can raise: each is a problem line for that URL, and the check goes on.
 FETCH_ERRORS = (urllib.error.URLError, OSError, ValueError, http.client.HTTPException)
 
 
-def _check_url(url: str, source: Source, settings: CrawlSettings) -> None:
+def _check_url(url: str, source: Source, settings: CrawlSettings, deadline: _Deadline) -> None:
     """The crawl's URL policy for the check's own fetches: http(s) only, the source's own hosts,
-    no private/loopback/link-local address unless the source (or ``[crawl]``) allows it."""
+    no private/loopback/link-local address unless the source (or ``[crawl]``) allows it (the
+    addresses are the fetch's own lookup, the ones it then connects to)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in urlpolicy.ALLOWED_SCHEMES:
@@ -95,26 +96,117 @@ def _check_url(url: str, source: Source, settings: CrawlSettings) -> None:
     if "@" in netloc or netloc not in urlpolicy.source_hosts(source):
         raise UrlRefused(f"refused: {netloc} is not a host of source {source.id!r}")
     if not (settings.allow_private_addresses or source.local):
-        for address in _addresses(parts.hostname or "", parts.port or (443 if scheme == "https" else 80)):
+        port = parts.port or (443 if scheme == "https" else 80)
+        for address in (info[4][0] for info in deadline.resolve(parts.hostname or "", port)):
             if urlpolicy.non_public(address):
                 raise UrlRefused(f"refused: {parts.hostname} is {address}, a private, loopback or "
                                  "link-local address")
 
 
-@functools.lru_cache(maxsize=256)
-def _addresses(host: str, port: int) -> tuple[str, ...]:
-    """The addresses a host resolves to, looked up once per host for a check of many sitemaps."""
-    return tuple(info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP))
+class _Deadline:
+    """One fetch's deadline, ``[crawl] timeout`` seconds from its start, over everything the fetch
+    does: the DNS lookups (each in a thread of its own, waited for until the deadline: a lookup
+    cannot be interrupted), the connects and TLS handshakes (each given only the time left as its
+    socket timeout; CPython bounds a whole handshake by it) and the reads (a watchdog shuts every
+    socket of the fetch down at the deadline, so a server dripping a byte at a time is cut off: a
+    socket's own timeout is per read). A socket made after the watchdog fired is shut down at once.
+    Each step past the deadline raises :class:`FetchTimeout`."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._lookups: dict[tuple[str, int], list] = {}
+        self._watchdog = threading.Timer(seconds, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def timeout(self) -> FetchTimeout:
+        return FetchTimeout(f"no complete answer within {self.seconds:g} s")
+
+    def left(self) -> float:
+        """Seconds left before the deadline; :class:`FetchTimeout` when there are none."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise self.timeout()
+        return left
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def cancel(self) -> None:
+        self._watchdog.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self._expired:
+                self._sockets.append(sock)
+                return
+        _shut_down([sock])
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            sockets = list(self._sockets)
+        _shut_down(sockets)
+
+    def resolve(self, host: str, port: int) -> list:
+        """``socket.getaddrinfo(host, port)`` for TCP, within the time left; looked up once per
+        fetch, so the URL policy checks the addresses the fetch connects to."""
+        key = (host, port)
+        if key not in self._lookups:
+            done, answer = threading.Event(), {}
+
+            def lookup():
+                try:
+                    answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                except BaseException as exc:  # noqa: BLE001 - handed to the fetch's thread below
+                    answer["error"] = exc
+                finally:
+                    done.set()
+
+            threading.Thread(target=lookup, name=f"sources-check lookup {host}", daemon=True).start()
+            if not done.wait(self.left()):
+                raise self.timeout()
+            if "error" in answer:
+                raise answer["error"]
+            self._lookups[key] = answer["infos"]
+        return self._lookups[key]
+
+    def connect(self, address: tuple[str, int], timeout=None, source_address=None) -> socket.socket:
+        """``socket.create_connection`` within the deadline (http.client's ``_create_connection``):
+        every address the host has is tried in turn in the time left, each socket watched."""
+        host, port = address
+        error: OSError | None = None
+        for family, kind, proto, _name, sockaddr in self.resolve(host, port):
+            sock = socket.socket(family, kind, proto)
+            self.watch(sock)
+            try:
+                sock.settimeout(self.left())
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                sock.settimeout(self.left())  # the TLS handshake, if any, comes next on this socket
+                return sock
+            except OSError as exc:
+                sock.close()
+                if self.passed:
+                    raise self.timeout() from exc
+                error = exc
+        raise error or OSError(f"getaddrinfo returned no address for {host}")
 
 
 class _PolicyRedirects(urllib.request.HTTPRedirectHandler):
     """Each redirect hop is checked like the first URL."""
 
-    def __init__(self, source: Source, settings: CrawlSettings):
-        self.source, self.settings = source, settings
+    def __init__(self, source: Source, settings: CrawlSettings, deadline: _Deadline):
+        self.source, self.settings, self.deadline = source, settings, deadline
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        _check_url(newurl, self.source, self.settings)
+        _check_url(newurl, self.source, self.settings, self.deadline)
         return super().redirect_request(req, fp, code, msg, headers, safe_url_string(newurl))
 
 
@@ -131,37 +223,33 @@ def _fetch_html(url: str, settings: CrawlSettings, source: Source) -> str:
 
 def _get(url: str, settings: CrawlSettings, source: Source) -> tuple[bytes, str | None]:
     """The body of ``url`` (at most ``max_page_bytes``) and its Content-Type, within ``[crawl]
-    timeout`` seconds in all, redirects, headers and body together: urllib's timeout is per read
-    (a server dripping a byte at a time never trips it), so a watchdog shuts the connections down
-    at the deadline, and the body is read in chunks against it. Non-ASCII URLs are
-    percent-encoded as Scrapy does (``w3lib.url.safe_url_string``)."""
-    _check_url(url, source, settings)
-    deadline = time.monotonic() + settings.timeout
-    sockets: list[socket.socket] = []
-    watchdog = threading.Timer(settings.timeout, _shut_down, [sockets])
-    watchdog.daemon = True
-    opener = urllib.request.build_opener(_PolicyRedirects(source, settings), _DeadlineHTTPHandler(sockets),
-                                         _DeadlineHTTPSHandler(sockets))
-    request = urllib.request.Request(safe_url_string(url), headers={"User-Agent": settings.user_agent})
-    watchdog.start()
+    timeout`` seconds in all: DNS lookups, connects, TLS handshakes, redirects, headers and body
+    together (:class:`_Deadline`; urllib's own timeout is per step and per read, and a lookup has
+    none), the body read in chunks against the deadline. Non-ASCII URLs are percent-encoded as
+    Scrapy does (``w3lib.url.safe_url_string``)."""
+    deadline = _Deadline(settings.timeout)
     try:
+        _check_url(url, source, settings, deadline)
+        opener = urllib.request.build_opener(_PolicyRedirects(source, settings, deadline),
+                                             _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+        request = urllib.request.Request(safe_url_string(url), headers={"User-Agent": settings.user_agent})
         with opener.open(request, timeout=settings.timeout) as response:  # noqa: S310 - checked above
             chunks, size = [], 0
-            while size <= settings.max_page_bytes and time.monotonic() < deadline:
+            while size <= settings.max_page_bytes and not deadline.passed:
                 chunk = response.read1(min(65536, settings.max_page_bytes + 1 - size))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 size += len(chunk)
-            if time.monotonic() >= deadline:
-                raise FetchTimeout(f"no complete answer within {settings.timeout:g} s")
+            if deadline.passed:
+                raise deadline.timeout()
             return b"".join(chunks)[: settings.max_page_bytes], response.headers.get("Content-Type")
     except FETCH_ERRORS as exc:
-        if time.monotonic() >= deadline and not isinstance(exc, (FetchTimeout, urllib.error.HTTPError)):
-            raise FetchTimeout(f"no complete answer within {settings.timeout:g} s") from exc
+        if deadline.passed and not isinstance(exc, (FetchTimeout, urllib.error.HTTPError)):
+            raise deadline.timeout() from exc
         raise
     finally:
-        watchdog.cancel()
+        deadline.cancel()
 
 
 def _shut_down(sockets: list[socket.socket]) -> None:
@@ -171,31 +259,35 @@ def _shut_down(sockets: list[socket.socket]) -> None:
 
 
 class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
-    """urllib's HTTP handler, remembering each connection's socket for the fetch's watchdog."""
+    """urllib's HTTP handler, its connections made within the fetch's deadline."""
 
-    def __init__(self, sockets: list[socket.socket]):
+    def __init__(self, deadline: _Deadline):
         super().__init__()
-        self.sockets = sockets
+        self.deadline = deadline
 
     def http_open(self, req):
-        return self.do_open(_connection_class(http.client.HTTPConnection, self.sockets), req)
+        return self.do_open(_connection_class(http.client.HTTPConnection, self.deadline), req)
 
 
 class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, sockets: list[socket.socket]):
+    def __init__(self, deadline: _Deadline):
         super().__init__()
-        self.sockets = sockets
+        self.deadline = deadline
 
     def https_open(self, req):
-        return self.do_open(_connection_class(http.client.HTTPSConnection, self.sockets), req,
+        return self.do_open(_connection_class(http.client.HTTPSConnection, self.deadline), req,
                             context=self._context, check_hostname=self._check_hostname)
 
 
-def _connection_class(base, sockets: list[socket.socket]):
+def _connection_class(base, deadline: _Deadline):
     class Connection(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = deadline.connect  # lookup and connect within the deadline
+
         def connect(self):
-            super().connect()
-            sockets.append(self.sock)
+            super().connect()  # TCP, then (https) the TLS handshake, bounded by the time left
+            deadline.watch(self.sock)  # the TLS socket replaces the plain one the handshake detached
     return Connection
 
 

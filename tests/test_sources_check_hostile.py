@@ -1,9 +1,12 @@
 """``cuttings sources check`` against hostile servers on 127.0.0.1 (red-team): a non-ASCII
 autodiscovered feed link is fetched percent-encoded as Scrapy does, a URL urllib cannot fetch is
 one problem line for its source (the other sources are still checked), and a server dripping a
-byte at a time is cut off at ``[crawl] timeout`` in all, not per read."""
+byte at a time is cut off at ``[crawl] timeout`` in all, not per read; so are a TLS handshake
+never answered, a connect that stalls (a listening socket whose backlog is full) and a DNS lookup
+that never answers (the resolver is replaced in the test: there is no DNS server here)."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -144,3 +147,157 @@ def test_an_unfetchable_url_is_a_problem_line_and_the_others_are_checked(hostile
     assert any("http://127.0.0.1:99999/sitemap.xml: cannot fetch this URL" in line for line in lines), result.output
     assert any(line.startswith("utf: robots.txt") for line in lines)
     assert lines[-1] == "Error: 1 of 2 sources failed the check: bad-port"
+
+
+# ---------------------------------------------------------------------------------------------
+# the deadline covers the lookup, the connect and the TLS handshake (red-team, session 13)
+# ---------------------------------------------------------------------------------------------
+
+def _in_time(check):
+    """``check()`` in a thread: the join is a guard against a hang only."""
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(answer=check()), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "sources check hung"
+    return result["answer"]
+
+
+@pytest.fixture()
+def silent_tls():
+    """A TCP server on 127.0.0.1 that accepts and reads, and never answers: a TLS handshake
+    (an https:// URL) waits for a ServerHello that never comes."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture()
+def stalled_port():
+    """A port on 127.0.0.1 whose listening socket's backlog is full (it never accepts): a connect
+    to it stalls, its SYN dropped. Skipped where the kernel answers such a connect at once."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(64):
+            filler = socket.socket()
+            fillers.append(filler)
+            filler.settimeout(0.5)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except TimeoutError:
+                break  # the backlog is full: connects to it now stall
+            except OSError:
+                pytest.skip("a connect to a full backlog is refused here, not stalled")
+        else:
+            pytest.skip("could not fill a listening socket's backlog on 127.0.0.1")
+        yield port
+    finally:
+        for sock in [*fillers, server]:
+            sock.close()
+
+
+@pytest.fixture()
+def fake_dns(monkeypatch):
+    """Host names for the test: {name: answer} where the answer is a list of (address, port), or
+    None for a lookup that never answers; other names are looked up as usual."""
+    real, release, names = socket.getaddrinfo, threading.Event(), {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in names:
+            return real(host, port, *args, **kwargs)
+        if names[host] is None:
+            release.wait()
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", answer) for answer in names[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield names
+    release.set()  # the lookups left waiting end
+
+
+def _source(tmp_path, home: str, extra: str = ""):
+    path = tmp_path / "sources.toml"
+    path.write_text(f'[crawl]\ntimeout = 1\nmax_depth = 0\n\n[[source]]\nid = "s"\nname = "S"\nhome = "{home}"\n'
+                    f"{extra}local = true\n", encoding="utf-8")
+    config = load_sources(path)
+    return config.get("s"), config.crawl, path
+
+
+@pytest.mark.slow
+def test_a_tls_handshake_never_answered_is_one_problem_line_and_the_others_are_checked(silent_tls, hostile,
+                                                                                       tmp_path):
+    base, path = hostile
+    path.write_text(path.read_text(encoding="utf-8") + f"""
+[[source]]
+id = "tls"
+name = "Tls"
+home = "https://{silent_tls}/"
+sitemaps = ["https://{silent_tls}/sitemap.xml"]
+local = true
+""", encoding="utf-8")
+    result = _in_time(lambda: CliRunner().invoke(sources, ["check", "tls", "utf", "--sources", str(path)]))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    lines = result.output.splitlines()
+    timeout = f"{silent_tls} did not answer in time (timeout)"
+    assert f"tls: robots.txt not fetched: {timeout}" in lines
+    assert f"  sitemap  https://{silent_tls}/sitemap.xml: FAILED" in lines
+    assert [line for line in lines if line.startswith("tls: FAILED")] == [
+        f"tls: FAILED: no article URLs found (sitemap https://{silent_tls}/sitemap.xml: {timeout}; "
+        f"https://{silent_tls}/: {timeout})"]
+    assert "utf: robots.txt missing" in lines and not [line for line in lines if line.startswith("utf: FAILED")]
+    assert lines[-1] == "Error: 1 of 2 sources failed the check: tls"
+
+
+@pytest.mark.slow
+def test_a_connect_that_stalls_is_cut_at_the_timeout_over_all_addresses(stalled_port, fake_dns, tmp_path):
+    """A host whose 500 addresses all stall: urllib alone gives each its own timeout (500 s here);
+    the fetch's deadline covers them all."""
+    fake_dns["stalled.test"] = [("127.0.0.1", stalled_port)] * 500
+    source, settings, _path = _source(tmp_path, f"http://stalled.test:{stalled_port}/")
+    report = _in_time(lambda: check_source(source, settings))
+    timeout = f"stalled.test:{stalled_port} did not answer in time (timeout)"
+    assert report.robots_error == timeout
+    assert report.pages == {f"http://stalled.test:{stalled_port}/": -1}
+    assert report.failures == [f"no article URLs found (http://stalled.test:{stalled_port}/: {timeout})"]
+
+
+@pytest.mark.slow
+def test_a_dns_lookup_that_never_answers_is_cut_at_the_timeout(fake_dns, hostile, tmp_path):
+    """A lookup has no timeout of its own (getaddrinfo cannot be interrupted): it is waited for until
+    the fetch's deadline; the source fails on its own line, the next source is checked."""
+    base, path = hostile
+    fake_dns["hang.test"] = None
+    path.write_text(path.read_text(encoding="utf-8") + """
+[[source]]
+id = "hang"
+name = "Hang"
+home = "https://hang.test/"
+feeds = ["https://hang.test/feed.xml"]
+local = true
+""", encoding="utf-8")
+    lines = _in_time(lambda: CliRunner().invoke(sources, ["check", "hang", "utf", "--sources", str(path)])).output
+    lines = lines.splitlines()
+    timeout = "hang.test did not answer in time (timeout)"
+    assert "hang: robots.txt not fetched: " + timeout in lines
+    assert "  feed     https://hang.test/feed.xml: FAILED" in lines
+    assert f"hang: FAILED: no article URLs found (feed https://hang.test/feed.xml: {timeout}; " \
+           f"https://hang.test/: {timeout})" in lines
+    assert "utf: robots.txt missing" in lines
+    assert lines[-1] == "Error: 1 of 2 sources failed the check: hang"
