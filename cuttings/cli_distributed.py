@@ -24,7 +24,9 @@ def check_redis_url(ctx, param, value):
 @click.option("--redis", "redis_url", required=True, callback=check_redis_url, help=REDIS_HELP)
 @click.option("--prefix", default="cuttings", show_default=True, help=PREFIX_HELP)
 @click.option("--extract-workers", type=click.IntRange(0, 64), default=None,
-              help="Extraction processes of this worker [default: CUTTINGS_EXTRACT_WORKERS, 2].")
+              help="Extraction processes of this worker [default: CUTTINGS_EXTRACT_WORKERS, 2]; "
+                   "0 extracts in the worker's own process, without [crawl] extract_timeout "
+                   "(for profiling, not for the open web).")
 @click.option("--wait", type=click.FloatRange(0), default=None,
               help="Give up after this many seconds without a crawl run to join [default: wait for one].")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",

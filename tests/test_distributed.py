@@ -19,7 +19,7 @@ import pytest
 from cuttings.config import DEMO_SOURCES
 from crawler.dedupe import normalise_url
 from cuttings.demo import DEMO_SITE, serve_directory
-from faultserver import REPO_ROOT, run_crawl_cli
+from faultserver import REPO_ROOT, article_html, corpus_story, run_crawl_cli
 
 pytestmark = pytest.mark.slow
 
@@ -249,6 +249,78 @@ def test_notices_of_a_distributed_crawl_are_stored_as_a_local_crawls(tmp_path, s
         with sqlite3.connect(path) as con:
             per_source = dict(con.execute("SELECT source_id, count(*) FROM articles GROUP BY source_id"))
         assert per_source and all(count <= 8 for count in per_source.values()), (path.name, per_source)
+
+
+# Cubic in the page's paragraphs (libxml2 evaluates the inner paths once per node): a page of ten
+# paragraphs takes microseconds, the hostile page's 4,000 about a quarter of an hour.
+SLOW_SELECTOR = "xpath://p[count(//p[count(//p) > 0]) > 0]"
+
+
+@pytest.fixture()
+def slow_page_site(tmp_path):
+    """Three articles and one page whose extraction does not end (the source's body selector is
+    cubic in its 4,000 paragraphs), on 127.0.0.1."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pages = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    published = "2026-11-20T08:00:00Z"
+    for story in ("gov-001", "gov-003", "gov-005"):
+        title, paragraphs = corpus_story(story)
+        pages[f"/news/{story}/"] = article_html(base, f"/news/{story}/", title, paragraphs, published).encode()
+    pages["/news/slow/"] = article_html(base, "/news/slow/", "Council budget: every line", ["x"] * 4000,
+                                        published).encode()
+    pages["/"] = "".join(f'<a href="{path}">{path}</a> ' for path in pages).encode()
+    sources = tmp_path / "slow_sources.toml"
+    sources.write_text(f"""[crawl]
+max_depth = 1
+extract_timeout = 5
+
+[[source]]
+id = "slow"
+name = "Slow"
+home = "{base}/"
+allow = ['^/news/']
+selectors = {{body = "{SLOW_SELECTOR}"}}
+local = true
+""", encoding="utf-8")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield base, sources
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_distributed_crawl_holds_the_extraction_timeout(tmp_path, slow_page_site, redis_url):
+    """Workers extract in a pool of their own (``cuttings worker``, as a local crawl does) under
+    the run's ``[crawl] extract_timeout``; the writer never extracts (it replays only 304 and
+    non-HTML answers). A page whose extraction does not end is an ``extract_failed`` error naming
+    the timeout, its extraction process is replaced, the other pages are stored and the run ends.
+    (With ``cuttings worker --extract-workers 0`` this crawl would wait on the page for minutes.)"""
+    base, sources = slow_page_site
+    db = tmp_path / "distributed.db"
+    result = distributed_crawl(db, sources, redis_url, "--since", "all", "--workers", "1")
+    assert "crawl run 1: partial:" in result.stdout, result.stdout
+    with sqlite3.connect(db) as con:
+        stored = sorted(row[0] for row in con.execute("SELECT url FROM articles"))
+        errors = list(con.execute("SELECT url, kind, message FROM crawl_errors"))
+    assert stored == [f"{base}/news/{story}/" for story in ("gov-001", "gov-003", "gov-005")]
+    assert errors == [(f"{base}/news/slow/", "extract_failed",
+                       "ExtractionTimedOut: extraction took longer than 5 s ([crawl] extract_timeout)")]
 
 
 def test_worker_and_crawl_reject_bad_redis_input(tmp_path):

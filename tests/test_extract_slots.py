@@ -39,3 +39,21 @@ def test_pages_queued_behind_others_are_not_timed_out(monkeypatch):
         pool.shutdown(wait=True)
     assert [f["url"] for f in fields] == [f"https://x.example/{i}" for i in range(6)]
     assert restarts == []
+
+
+def _opened(extract_workers, timeout, caplog) -> tuple[NewsSpider, list[str]]:
+    crawler = get_crawler(NewsSpider, settings_dict={"TWISTED_REACTOR": None, "CUTTINGS_EXTRACT_TIMEOUT": timeout})
+    spider = NewsSpider.from_crawler(crawler, sources=[], db=None, run_id=None, extract_workers=extract_workers)
+    caplog.clear()
+    spider.spider_opened(spider)
+    return spider, [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_without_a_pool_the_crawl_warns_that_the_extraction_timeout_cannot_hold(caplog):
+    """``extract_workers = 0`` (``cuttings worker --extract-workers 0``) extracts in the crawler's
+    own thread, which nothing can stop part way: the crawl says the timeout does not hold."""
+    spider, warnings = _opened(0, 60.0, caplog)
+    assert spider.pool is None
+    assert warnings == ["extract_workers = 0: pages are extracted in the crawler's own process, without "
+                        "[crawl] extract_timeout (60 s): a page whose extraction never ends holds the crawl"]
+    assert _opened(0, 0.0, caplog)[1] == []  # no timeout asked for: nothing to say

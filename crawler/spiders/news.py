@@ -149,6 +149,12 @@ class NewsSpider(scrapy.Spider):
         self.extract_timeout = self.settings.getfloat("CUTTINGS_EXTRACT_TIMEOUT", 60.0)
         if workers > 0:
             self.pool = self.new_pool(workers)
+        elif self.extract_timeout > 0:
+            # In-process extraction runs in the reactor's thread: nothing can stop it part way (a
+            # thread cannot be killed), so the timeout holds only where a pool's worker can be.
+            self.logger.warning("extract_workers = 0: pages are extracted in the crawler's own process, "
+                                "without [crawl] extract_timeout (%g s): a page whose extraction never "
+                                "ends holds the crawl", self.extract_timeout)
 
     def new_pool(self, workers: int) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
