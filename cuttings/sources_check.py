@@ -61,6 +61,7 @@ class SourceCheck:
     oldest: str | None = None
     problems: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # why the source fails the check (empty: it passes)
+    offsite: dict[str, int] = field(default_factory=dict)  # host -> feed/sitemap entries on another host than home
 
     @property
     def failed(self) -> bool:
@@ -331,8 +332,14 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     failed: dict[str, str] = {}  # URL -> "feed URL: words", each feed or sitemap that could not be read
     failed_pages: list[str] = []  # "URL: words" for each home, section, listing or search page not read
 
+    home_host = urlsplit(source.home).netloc
+
     def keep(entry: discovery.Found) -> bool:
         if not discovery.is_article_url(source, entry.url):  # the crawl's own filter
+            parts = urlsplit(entry.url)
+            host = parts.netloc if parts.scheme in ("http", "https") else f"{parts.scheme or 'relative'}: URLs"
+            if entry.found_by in ("feed", "sitemap") and host != home_host:   # pages link off-site all the time
+                report.offsite[host] = report.offsite.get(host, 0) + 1
             return False
         layers[entry.found_by].add(entry.url)
         previous = found.get(entry.url)
@@ -436,9 +443,21 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     report.oldest, report.newest = (dates[0], dates[-1]) if dates else (None, None)
     report.by_layer = {layer: len(urls) for layer, urls in layers.items()}
     if not found:
-        report.problems.append("no article URLs match the allow/deny patterns")
+        report.problems.append(_no_article_urls(report, home_host))
     report.failures = _failures(report, source, failed, failed_pages)
     return report
+
+
+def _no_article_urls(report: SourceCheck, home_host: str) -> str:
+    """Why no article URL was found, naming the hosts when the feeds and sitemaps list other hosts' URLs
+    (the crawl fetches only the host of the source's ``home``), else the allow/deny patterns."""
+    if not report.offsite:
+        return "no article URLs match the allow/deny patterns"
+    hosts = sorted(report.offsite, key=lambda host: (-report.offsite[host], host))
+    named = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+    return (f"its feeds and sitemaps list {sum(report.offsite.values())} URLs on other hosts ({named}) than "
+            f"its home's ({home_host}), which the crawl does not fetch: if the articles live there, make "
+            "that host the source's home")
 
 
 def _failures(report: SourceCheck, source: Source, failed_routes: dict[str, str],
@@ -451,6 +470,7 @@ def _failures(report: SourceCheck, source: Source, failed_routes: dict[str, str]
     routes = len(report.feeds) + len(report.sitemaps)
     if not report.article_urls:
         what = "; ".join(failed + failed_pages) or (
+            _no_article_urls(report, urlsplit(source.home).netloc) if report.offsite else
             "its feeds, sitemaps and pages list no URL matching allow/deny" if routes else
             "no feed or sitemap, and its pages link to no URL matching allow/deny")
         failures.append(f"no article URLs found ({what})")

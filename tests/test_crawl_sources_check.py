@@ -98,6 +98,26 @@ def test_check_fetches_only_what_the_source_owns(tmp_path):
         internal.shutdown()
 
 
+def test_a_feed_of_another_hosts_articles_is_named_as_such_not_as_the_patterns(tmp_path):
+    """A feed whose entries are on another host (the source's home on the wrong host, or an aggregator)
+    gives no article URL: the failure names the hosts the entries are on, not the allow/deny patterns."""
+    site = tmp_path / "site"
+    items = "".join(f"<item><title>Story {n}</title><link>https://news.elsewhere.example/news/story-{n}/</link>"
+                    "</item>" for n in range(3))
+    _write(site / "feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>{items}'
+                              "<item><title>Local</title><link>file:///etc/passwd</link></item></channel></rss>")
+    _write(site / "index.html", "<html><body><p>Home</p></body></html>")
+    with serve_directory(site) as base:
+        report = check_source(Source("moved", "Moved", f"{base}/", feeds=[f"{base}/feed.xml"], local=True),
+                              load_sources(DEMO_SOURCES, base=base).crawl)
+    assert report.article_urls == 0 and report.offsite == {"news.elsewhere.example": 3, "file: URLs": 1}
+    (problem,) = [p for p in report.problems if "other hosts" in p]
+    assert problem.startswith("its feeds and sitemaps list 4 URLs on other hosts (news.elsewhere.example, "
+                              "file: URLs) than its home's (127.0.0.1:")
+    assert "allow/deny" not in " ".join(report.problems + report.failures)
+    assert report.failures and "news.elsewhere.example" in report.failures[0]
+
+
 def test_cli_check_passes_the_demo_and_counts_paginated_listing_pages():
     """The Wrekin Courier's sitemap lists 128 articles; its numbered listing pages (news/page/2..16,
     linked from news/) lead to the rest, as the crawl follows them."""
