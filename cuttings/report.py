@@ -502,7 +502,7 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     warnings = []
     if run["status"] != "ok":
         warnings.append({"source_id": None, "outlet": None, "level": "error" if run["status"] == "failed" else "warning",
-                         "message": f"last crawl (run {run['id']}, started {run['started_at']}) ended "
+                         "message": f"last crawl (crawl run {run['id']}, started {run['started_at']}) ended "
                                     f"'{run['status']}'" + (f": {run['message']}" if run["message"] else "")})
     error_kinds: dict[str, list[str]] = {}
     for row in db.query("SELECT coalesce(source_id, '') AS source_id, kind, count(*) AS n FROM crawl_errors "
