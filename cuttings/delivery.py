@@ -164,15 +164,18 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
-    lines = [f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {story_noun(summary['stories'])}"
-             + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
+    head = f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {story_noun(summary['stories'])}"
+    lines = [head + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
     attention = [item for item in digest.get("attention", []) if item.get("kind") != "more"]
+    # the digest's own "and N more ..." items count stories it lists no further: the chat leaves them out too
+    not_shown = max(len(attention) - max_items, 0) + sum(
+        item.get("more", 0) for item in digest.get("attention", []) if item.get("kind") == "more")
     seen: set[int] = {item["article_id"] for item in attention[:max_items] if item.get("article_id") is not None}
     if attention:
         lines.append("Needs attention:")
         lines += [f"• {_chat_escape(attention_text(item))}" for item in attention[:max_items]]
-        if len(attention) > max_items:
-            lines.append(f"• ... and {len(attention) - max_items} more in the digest")
+        if not_shown:
+            lines.append(f"• ... and {not_shown} more in the digest")
     else:  # a digest without the attention block: spikes and crawl errors still lead
         lines += [f"Coverage spike: {_chat_escape(spike['name'])} ({spike['today']} stories in 24 hours)"
                   for spike in digest.get("spikes", [])]
@@ -192,7 +195,9 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
     return {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": lines[0][:150],
+        # Teams shows the summary as plain text in its notifications (Slack does not read it): the body
+        # names and labels (configuration, not crawled text) unescaped, so "H&W" is not "H&amp;W"
+        "summary": " ".join((head + (f" ({counts})" if counts else "") + f". Stance: {stance}.").split())[:150],
         "title": f"{digest['title']} {digest['until'][:10]}",
         "text": text,
     }

@@ -126,6 +126,23 @@ def test_a_failed_webhook_after_the_mail_went_out_says_both(smtp_server, receive
     assert len(inbox.envelopes) == 1   # the mail did go out
 
 
+def test_the_chat_counts_what_the_digest_lists_no_further_and_its_summary_is_plain(digest):
+    """The chat's "... and N more in the digest" counts the stories of the digest's own "and K more" lines
+    too (it said 14 where the digest held about 146 more); Teams shows `summary` as plain text, so a
+    body's name is not HTML-escaped there ("H&amp;W")."""
+    import copy
+    sample = copy.deepcopy(digest)
+    items = [item for item in sample["attention"] if item.get("kind") != "more"]
+    assert items, "the sample digest has attention items"
+    sample["attention"] = [*items, {"kind": "more", "more": 27, "what": "27 more stories"},
+                           {"kind": "more", "more": 5, "what": "5 more stories"}]
+    sample["summary"] = {**sample["summary"], "by_name": {"H&W Fire": 3}}
+    payload = delivery.webhook_payload(sample, max_items=1)
+    assert f"• ... and {len(items) - 1 + 27 + 5} more in the digest" in payload["text"].split("\n")
+    assert "(H&amp;W Fire 3)" in payload["text"]          # Slack's escaping in the text
+    assert "(H&W Fire 3)" in payload["summary"] and "&amp;" not in payload["summary"]
+
+
 def test_a_headline_cannot_link_in_teams_nor_swell_the_payload(digest):
     """Teams reads the card's text as Markdown: a crawled `[Log in](https://evil.example)` would be a
     disguised link under the bot's name, and a line break could start a link definition or a heading.
