@@ -474,7 +474,7 @@ CANNED_QUERIES = {
                "       s.published_at, s.outlet, s.bodies, s.topics, s.stance\n"
                "FROM articles_fts\n"
                "JOIN article_summary s ON s.article_id = articles_fts.rowid\n"
-               "WHERE trim(:q) != '' AND articles_fts MATCH escape_fts(:q)\n"
+               "WHERE trim(replace(:q, '\"', '')) != '' AND articles_fts MATCH escape_fts(:q)\n"
                "ORDER BY articles_fts.rank\nLIMIT 200",
     },
     "entity_coverage": {

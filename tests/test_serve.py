@@ -53,6 +53,8 @@ def test_canned_queries_run_against_sample_db(tmp_path):
     found = list(db.query(queries["search"]["sql"], {"q": 'headquarters "fire and police"'}))
     assert [row["title"] for row in found] == ["Fire and police alliance: shared headquarters plan"]
     assert list(db.query(queries["search"]["sql"], {"q": 'unbalanced " quote AND ('})) == []
+    for quotes_only in ('"', '""', '" "', "  "):   # escape_fts makes these an empty match: no rows, no error
+        assert list(db.query(queries["search"]["sql"], {"q": quotes_only})) == []
     coverage = list(db.query(queries["entity_coverage"]["sql"],
                              {"entity": "wm_pcc", "start": "2026-11-20", "end": "2026-11-23"}))
     assert [row["title"] for row in coverage][-1] == "PCC confirms consultation on fire governance"
