@@ -12,19 +12,38 @@ Loaded by ``cuttings serve`` with ``--plugins-dir`` (``cuttings/datasette_plugin
 - ``POST /-/cuttings/correct/<database>/<article id>``: a correction of topics, stance, tone or
   a quote's speaker/body, written through :func:`cuttings.store.add_correction` into ``labels``.
   Off unless the metadata says ``"corrections": true`` (``cuttings serve --corrections``), which
-  also opens the database writable; Datasette's CSRF protection applies to the form (its
-  ``csrftoken``), and ``serve`` binds to 127.0.0.1 unless an authentication plugin is installed.
+  also opens the database writable; ``serve`` binds to 127.0.0.1 unless an authentication plugin
+  is installed.
+
+Requests from elsewhere (:func:`correction_refusal`, :func:`host_refusal`):
+
+- a correction is accepted only from this server's own pages: its ``Origin`` (or, without one, its
+  ``Referer``) must name this server, and the form must carry Datasette's CSRF token (``csrftoken``)
+  matching the ``ds_csrftoken`` cookie and signed with Datasette's secret (``datasette.unsign``).
+  Datasette's own check is not enough: asgi-csrf lets a POST without any cookie through, and a
+  cross-site POST carries none (the cookie is ``SameSite=Lax``), so any web page could post one;
+- who made the correction: the signed-in actor's id (an authentication plugin), else the server's
+  configured name (``cuttings serve --annotator NAME``, ``plugins.cuttings.annotator``), else the name
+  typed in the form, stored as typed and not verified. Served beyond 127.0.0.1, a correction needs a
+  signed-in actor;
+- a server bound to a loopback address answers only requests whose ``Host`` is a loopback name
+  (``127.0.0.1``, ``localhost``, ``[::1]``, any port) or the configured host (``plugins.cuttings.host``):
+  a page on another site whose DNS name is re-pointed at 127.0.0.1 (DNS rebinding) is refused with a
+  one-line 400 before it can read anything (:class:`HostGuard`, an ``asgi_wrapper``).
 
 Everything shown comes from crawled pages and is escaped by Datasette's Jinja autoescape.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
+import secrets
 import urllib.parse
 from typing import Any
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
+from itsdangerous import BadSignature
 
 PLUGIN = "cuttings"
 STORY_PATH = "/-/cuttings/story/{database}/{article_id}"
@@ -43,6 +62,12 @@ def _config(datasette) -> dict:
 def corrections_enabled(datasette) -> bool:
     """Whether the metadata turned corrections on (``cuttings serve --corrections``)."""
     return bool(_config(datasette).get("corrections"))
+
+
+def annotator_of(datasette, request) -> str | None:
+    """Who a correction is from, when the server knows: the signed-in actor's id (an authentication
+    plugin), else the configured name (``cuttings serve --annotator``); None: the form asks."""
+    return (request.actor or {}).get("id") or _config(datasette).get("annotator") or None
 
 
 async def _display_names(datasette, database: str) -> dict[str, str]:
@@ -276,7 +301,7 @@ async def story_page(datasette, request):
     context = await story_context(datasette, database, article_id)
     if context is None:
         return Response.html("<h1>No such story</h1>", status=404)
-    context["annotator"] = (request.actor or {}).get("id")
+    context["annotator"] = annotator_of(datasette, request)
     return Response.html(await datasette.render_template("cuttings_story.html", context, request=request))
 
 
@@ -333,12 +358,62 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
     raise BadCorrection("unknown correction")
 
 
+# Datasette's CSRF cookie (asgi-csrf's, renamed) and asgi-csrf's signing namespace (with Datasette's secret).
+CSRF_COOKIE = "ds_csrftoken"
+CSRF_NAMESPACE = "csrftoken"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _origin_is_this_server(request) -> bool:
+    """Whether the request's ``Origin``, or without one its ``Referer``, names this server (``Host``). Every
+    current browser sends ``Origin`` with a form POST; a privacy setting may drop it, never forge it.
+    The scheme is not compared: behind a TLS proxy the browser says https and Datasette sees http."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        origin = request.headers.get("referer") or ""
+    parts = urllib.parse.urlsplit(origin)  # "null" (a sandboxed frame, a file) has no scheme: refused
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+ORIGIN_REFUSAL = ("refused: a correction must be posted from this server's story page (the request came from "
+                  "another site, or said neither Origin nor Referer)")
+
+
+def correction_refusal(datasette, request, form: dict[str, list[str]]) -> str | None:
+    """Why a correction POST is not from this server's story page (one line), or None when it is: the
+    ``Origin`` (or ``Referer``) names this server and the form's ``csrftoken`` is Datasette's own, as the
+    ``ds_csrftoken`` cookie holds it and signed with Datasette's secret."""
+    if not _origin_is_this_server(request):
+        return ORIGIN_REFUSAL
+    token = (form.get("csrftoken") or [""])[0]
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    try:
+        valid = bool(token) and secrets.compare_digest(token, cookie) and datasette.unsign(token, CSRF_NAMESPACE)
+    except BadSignature:
+        valid = False
+    if not valid:
+        return "refused: the form's CSRF token is missing or not this server's (reload the story page and try again)"
+    return None
+
+
 async def correct(datasette, request):
     """POST a correction (form fields, Datasette's ``csrftoken`` included); redirects to the story."""
     if request.method != "POST":
         return Response.text("POST a correction from the story page", status=405)
     if not corrections_enabled(datasette):
         return Response.text("corrections are off: start the server with `cuttings serve --corrections`", status=403)
+    if not _origin_is_this_server(request):  # before reading anything another site sent
+        return Response.text(ORIGIN_REFUSAL, status=403)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
+        return Response.text(f"post the story page's form ({FORM_TYPE})", status=415)
+    form = urllib.parse.parse_qs((await request.post_body()).decode("utf-8", "replace"), keep_blank_values=True)
+    refusal = correction_refusal(datasette, request, form)
+    if refusal:
+        return Response.text(refusal, status=403)
+    if not _bound_to_loopback(_config(datasette).get("host"), (request.scope.get("server") or ("",))[0]) \
+            and not request.actor:
+        return Response.text("sign in first: corrections on a server beyond 127.0.0.1 need a signed-in user",
+                             status=403)
     database = request.url_vars["database"]
     article_id = _story_id(request)
     if database not in datasette.databases or article_id is None:
@@ -346,11 +421,10 @@ async def correct(datasette, request):
     db = datasette.get_database(database)
     if not db.is_mutable:
         return Response.text("the database is open read-only", status=403)
-    form = urllib.parse.parse_qs((await request.post_body()).decode("utf-8"), keep_blank_values=True)
     context = await story_context(datasette, database, article_id)
     if context is None:
         return Response.text("no such story", status=404)
-    annotator = (request.actor or {}).get("id") or " ".join((form.get("annotator") or [""])[0].split())
+    annotator = annotator_of(datasette, request) or " ".join((form.get("annotator") or [""])[0].split())
     if not annotator:
         return Response.text("say who you are (annotator)", status=400)
     quotes = {f"{quote['start_char']}:{quote['end_char']}": quote for quote in context["quotes"]}
@@ -376,6 +450,87 @@ async def correct(datasette, request):
     datasette.add_message(request, f"Saved {count} correction{'s' if count != 1 else ''} as {annotator}",
                           datasette.INFO)
     return Response.redirect(story_url(database, article_id))
+
+
+# --------------------------------------------------------------------------
+# The Host check (DNS rebinding)
+# --------------------------------------------------------------------------
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def _is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is this machine's loopback."""
+    if not host:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str | None:
+    """The name of a ``Host`` header (``[::1]:8001`` -> ``::1``), or None when it is malformed."""
+    try:
+        parts = urllib.parse.urlsplit(f"//{header}")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    return parts.hostname if parts.netloc == header and parts.hostname else None
+
+
+def _bound_to_loopback(configured: str | None, address: str | None) -> bool:
+    """Whether the server listens on loopback: its ``--host`` says so (``127.0.0.1``, ``localhost``, ``::1``), or
+    it names no address (no host configured, or a name such as the machine's own, which Debian maps to
+    127.0.1.1) and the connection came in on a loopback address. ``0.0.0.0`` / ``::`` (every interface,
+    an authentication plugin installed) is not loopback, whichever interface a request came in on."""
+    if _is_loopback(configured):
+        return True
+    try:
+        ipaddress.ip_address((configured or "").strip("[]"))
+        return False  # an address that is not loopback, or the unspecified one
+    except ValueError:
+        return _is_loopback(address)
+
+
+def host_refusal(scope, configured: str | None) -> str | None:
+    """Why a request to a server bound to loopback (``configured``: the ``--host`` it was started with, see
+    :func:`_bound_to_loopback`) names another host (one line), or None when it may be served: its ``Host``
+    is a loopback name or address, any port (an SSH tunnel may forward another port; no other site can own
+    these names), or the configured host. A server bound beyond loopback is not checked."""
+    if not _bound_to_loopback(configured, (scope.get("server") or ("",))[0]):
+        return None
+    header = next((value.decode("latin-1") for key, value in scope.get("headers") or [] if key.lower() == b"host"), "")
+    name = _host_name(header)
+    if name is not None and (_is_loopback(name) or name.lower() == (configured or "").strip("[]").lower()):
+        return None
+    return (f"Host {header!r} is not this server: it answers to 127.0.0.1, localhost and [::1] only "
+            "(a guard against DNS rebinding)")
+
+
+class HostGuard:
+    """ASGI middleware answering 400 with :func:`host_refusal`'s line to a request naming another host."""
+
+    def __init__(self, app, datasette):
+        self.app = app
+        self.datasette = datasette
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "http":
+            refusal = host_refusal(scope, _config(self.datasette).get("host"))
+            if refusal:
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": (refusal + "\n").encode("utf-8")})
+                return
+        await self.app(scope, receive, send)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: HostGuard(app, datasette)
 
 
 @hookimpl

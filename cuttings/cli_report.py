@@ -150,20 +150,24 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
               help="Let people correct topics, stance, tone and quote speakers on story pages (written to the "
                    "labels table; opens the database writable; 127.0.0.1 only unless an authentication plugin "
                    "is installed).")
+@click.option("--annotator", metavar="NAME", default=None,
+              help="With --corrections: save every correction as NAME (the forms then ask no name). Without "
+                   "it, a signed-in user's id, else the name typed in the form, which is not verified.")
 @pass_context
 def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool,
-                  corrections: bool) -> None:
+                  corrections: bool, annotator: str | None) -> None:
     """Explore the database in the browser with Datasette (stories, story pages, search, canned queries).
 
     \b
     Example:
         cuttings serve --port 8001
         cuttings serve --corrections      # correct labels and quote speakers from story pages
+        cuttings serve --corrections --annotator "$USER"   # ... saved under your name
     """
     ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
     try:
         code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser,
-                           corrections=corrections)
+                           corrections=corrections, annotator=annotator)
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if code not in (0, -2, -15):

@@ -64,9 +64,10 @@ def free_port() -> int:
 
 @contextmanager
 def datasette_server(db_path: str | Path, *, corrections: bool = False, read_only: bool = True,
-                     secret: str | None = None) -> Iterator[str]:
+                     secret: str | None = None, annotator: str | None = None) -> Iterator[str]:
     """Datasette on ``db_path`` exactly as ``cuttings serve`` runs it, on a free port; yields the base URL.
-    ``secret`` (``DATASETTE_SECRET``) lets two servers accept the same signed CSRF token."""
+    ``secret`` (``DATASETTE_SECRET``) lets two servers accept the same signed CSRF token; ``annotator`` is
+    ``cuttings serve --annotator``."""
     import os
 
     from cuttings import serve
@@ -74,7 +75,7 @@ def datasette_server(db_path: str | Path, *, corrections: bool = False, read_onl
     db_path = Path(db_path)
     serve.checkpoint(db_path)
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
-        metadata = serve.write_metadata(db_path, directory, corrections=corrections)
+        metadata = serve.write_metadata(db_path, directory, corrections=corrections, annotator=annotator)
         port = free_port()
         process = subprocess.Popen(serve.datasette_command(db_path, metadata, port=port,
                                                            read_only=read_only and not corrections),

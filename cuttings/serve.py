@@ -554,9 +554,12 @@ CANNED_QUERIES = {
 }
 
 
-def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dict[str, Any]:
+def datasette_metadata(db_path: str | Path, *, corrections: bool = False, host: str = "127.0.0.1",
+                       annotator: str | None = None) -> dict[str, Any]:
     """Datasette metadata for the database: descriptions, default sorts, facets, hidden internal
-    tables, canned queries, and the ``cuttings`` plugin's configuration (``corrections``)."""
+    tables, canned queries, and the ``cuttings`` plugin's configuration (``corrections``; ``host``, the
+    address served, for the Host check of :mod:`cuttings.browse`; ``annotator``, the name corrections
+    are saved under, when the server is told it)."""
     tables = {}
     for name, (description, columns) in TABLE_DOCS.items():
         entry: dict[str, Any] = {"description": description,
@@ -582,7 +585,8 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False) -> dic
         "databases": {Path(db_path).stem: {"tables": tables,
                                            "queries": {name: {**query, "hide_sql": True}
                                                        for name, query in canned_queries(db_path).items()}}},
-        "plugins": {"cuttings": {"corrections": bool(corrections)}},
+        "plugins": {"cuttings": {"corrections": bool(corrections), "host": host,
+                                 **({"annotator": annotator} if annotator else {})}},
     }
 
 
@@ -653,13 +657,14 @@ def _describe_label_columns(described: dict[str, str], columns: list[str] | None
         del described[column]
 
 
-def write_metadata(db_path: str | Path, directory: str | Path, *, corrections: bool = False) -> Path:
+def write_metadata(db_path: str | Path, directory: str | Path, *, corrections: bool = False, host: str = "127.0.0.1",
+                   annotator: str | None = None) -> Path:
     """Write :func:`datasette_metadata` to ``directory/metadata.json`` and return the path. (Datasette 0.65
     reads settings from the command line and everything else from this file; ``datasette.yaml`` arrives
     with Datasette 1.0.)"""
     path = Path(directory) / "metadata.json"
-    path.write_text(json.dumps(datasette_metadata(db_path, corrections=corrections), indent=2, ensure_ascii=False),
-                    encoding="utf-8")
+    metadata = datasette_metadata(db_path, corrections=corrections, host=host, annotator=annotator)
+    path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
 
@@ -704,17 +709,21 @@ def checkpoint(db_path: str | Path) -> None:
 
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_only: bool = True,
-          open_browser: bool = False, corrections: bool = False) -> int:
+          open_browser: bool = False, corrections: bool = False, annotator: str | None = None) -> int:
     """Run Datasette on the database until it is stopped (Ctrl-C); returns its exit code.
-    ``corrections`` turns on the correction forms (and opens the database writable)."""
+    ``corrections`` turns on the correction forms (and opens the database writable); ``annotator`` is the
+    name they are saved under (else the signed-in user's, else the one typed in the form)."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise store.StoreError(f"database not found: {db_path}")
+    annotator = " ".join((annotator or "").split()) or None
+    if annotator and not corrections:
+        raise store.StoreError("--annotator names who makes corrections: it needs --corrections")
     if corrections:
         check_corrections_host(host)
         read_only = False
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
-        metadata_path = write_metadata(db_path, directory, corrections=corrections)
+        metadata_path = write_metadata(db_path, directory, corrections=corrections, host=host, annotator=annotator)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
                                                      read_only=read_only, open_browser=open_browser))
         with _sigterm_as_interrupt():

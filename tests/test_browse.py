@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 import struct
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,8 +41,11 @@ def readonly(sample_path):
         yield base
 
 
-def _open(url: str, opener=None, data: bytes | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=data)
+def _open(url: str, opener=None, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str]:
+    if data is not None and headers is None:  # a browser posting a form from this server's page
+        origin = urllib.parse.urlsplit(url)
+        headers = {"Origin": f"{origin.scheme}://{origin.netloc}"}
+    request = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
             return response.status, response.read().decode("utf-8")
@@ -110,6 +114,38 @@ def test_every_table_and_view_page_opens(readonly, sample_path):
     assert "full text on the story page" in versions and 'href="/-/cuttings/story/cuttings/' in versions
     for segment in ("abc", "%C2%B2", "1.5", "9" * 20, "9" * 5000):
         assert _open(f"{readonly}/-/cuttings/story/cuttings/{segment}")[0] == 404
+
+
+def test_a_request_naming_another_host_is_refused(readonly):
+    """DNS rebinding: a page on attacker.example whose name is made to point at 127.0.0.1 reaches the
+    server with ``Host: attacker.example``. Such requests get a one-line 400 and no data; the loopback
+    names (any port: an SSH tunnel may forward another) and the configured host are served."""
+    port = urllib.parse.urlsplit(readonly).port
+    for host in ("attacker.example", f"attacker.example:{port}", f"localhost.attacker.example:{port}",
+                 f"127.0.0.1.attacker.example:{port}", ""):
+        for path in ("/", "/cuttings/articles.json"):
+            status, body = _open(readonly + path, headers={"Host": host})
+            assert status == 400, (host, path)
+            assert "not this server" in body and "articles" not in body and body.count("\n") <= 1, body
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}", "localhost:9000",
+                 "127.0.0.1"):
+        assert _open(readonly + "/cuttings/articles.json", headers={"Host": host})[0] == 200, host
+
+
+@pytest.mark.parametrize("host, configured, allowed", [
+    ("127.0.0.1:8001", "127.0.0.1", True), ("localhost:8001", "127.0.0.1", True), ("[::1]:8001", "::1", True),
+    ("[::1]", "localhost", True), ("127.0.0.2:80", "127.0.0.1", True), ("LOCALHOST:8001", "127.0.0.1", True),
+    ("myhost:8001", "myhost", True), ("attacker.example:8001", "myhost", False),  # a name bound to loopback
+    ("attacker.example:8001", "127.0.0.1", False), ("attacker.example", "localhost", False),
+    ("localhost.:8001", "127.0.0.1", False), ("", "127.0.0.1", False), ("[::1", "127.0.0.1", False),
+    ("attacker.example", "0.0.0.0", True),  # served beyond loopback (an authentication plugin): not checked
+    ("attacker.example", "::", True), ("attacker.example", "192.0.2.7", True),
+    ("attacker.example", None, False),  # no configured host: the connection's loopback address decides
+])
+def test_host_check(host, configured, allowed):
+    from cuttings import browse
+    scope = {"type": "http", "server": ("127.0.0.1", 8001), "headers": [(b"host", host.encode())]}
+    assert (browse.host_refusal(scope, configured) is None) is allowed
 
 
 def _json(base: str, path: str, params: dict) -> list | dict:
@@ -220,12 +256,140 @@ def test_correction_posted_with_csrf_token_lands_in_labels_and_is_refused_withou
     assert len(_labels(path)) == 4
 
 
+def _post(base: str, path: str, fields: dict, opener=None, headers: dict | None = None) -> tuple[int, str]:
+    return _open(base + path, opener, urllib.parse.urlencode(fields).encode(), headers)
+
+
+def test_a_correction_from_another_site_or_without_a_valid_token_is_refused(tmp_path, ids):
+    """The red team's forged corrections: a POST from another site (no cookie: asgi-csrf skips its check),
+    without Origin or Referer, without the token, with a token that is not Datasette's, or with
+    another site's Origin and a valid token. Each is refused (403) and writes nothing; the story page's
+    own post (Origin, or Referer alone) is saved."""
+    path = tmp_path / "cuttings.db"
+    build_sample_db(path).close()
+    story = f"/-/cuttings/story/cuttings/{ids['defends']}"
+    correct = f"/-/cuttings/correct/cuttings/{ids['defends']}"
+    form = {"what": "stance", "stance": "favour", "annotator": "browser-test"}
+    evil = {"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}
+    with screenshots.datasette_server(path, corrections=True) as base:
+        own = {"Origin": base, "Content-Type": "application/x-www-form-urlencoded"}
+        # the red team's curl: text/plain from another site, no cookie
+        plain = urllib.request.Request(base + correct, data=urllib.parse.urlencode(form).encode(),
+                                       headers={"Origin": "http://evil.example", "Content-Type": "text/plain"})
+        assert _open_request(plain)[0] == 403
+        tone = {"what": "tone", "target": "hwfrs", "tone": "positive", "annotator": "browser-test"}
+        assert _post(base, correct, tone, headers=evil)[0] == 403
+        # this server's origin but no cookie and no token (asgi-csrf lets a cookie-less POST through)
+        status, body = _post(base, correct, form, headers=own)
+        assert status == 403 and "CSRF token" in body
+        opener = _session()
+        token = _csrf(_open(base + story, opener)[1])
+        # a valid token and cookie, posted from another site, or with an opaque ("null") origin
+        for origin in ("http://evil.example", f"{base}.evil.example", "null"):
+            status, body = _post(base, correct, {**form, "csrftoken": token}, opener,
+                                 {**own, "Origin": origin})
+            assert status == 403 and "another site" in body, origin
+        # no Origin: the Referer decides; neither: refused
+        assert _post(base, correct, {**form, "csrftoken": token}, opener,
+                     {"Referer": "http://evil.example/attack"})[0] == 403
+        assert _post(base, correct, {**form, "csrftoken": token}, opener, {})[0] == 403
+        # a token in the form without its cookie, or one Datasette did not sign (in both places)
+        assert _post(base, correct, {**form, "csrftoken": token}, headers=own)[0] == 403
+        forged = _session()
+        forged.addheaders = [("Cookie", "ds_csrftoken=forged")]
+        assert _post(base, correct, {**form, "csrftoken": "forged"}, forged, own)[0] == 403
+        assert _labels(path) == []
+        # the story page's own form: Origin (every current browser), or Referer alone
+        status, page = _post(base, correct, {**form, "csrftoken": token}, opener, own)
+        assert status == 200 and "Saved 1 correction as browser-test" in page
+        status, page = _post(base, correct, {**form, "stance": "against", "csrftoken": token}, opener,
+                             {"Referer": base + story})
+        assert status == 200 and "Saved 1 correction as browser-test" in page
+    assert [row[1:5] for row in _labels(path)] == [("stance_governance", "", "favour", "browser-test"),
+                                                   ("stance_governance", "", "against", "browser-test")]
+
+
+def _open_request(request: urllib.request.Request, opener=None) -> tuple[int, str]:
+    try:
+        with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", errors="replace")
+
+
+def test_the_annotator_is_the_servers_configured_name_not_the_forms(tmp_path, ids):
+    """`cuttings serve --corrections --annotator NAME`: every correction is saved as NAME, whatever the
+    form says, and the forms do not ask for a name."""
+    path = tmp_path / "cuttings.db"
+    build_sample_db(path).close()
+    story = f"/-/cuttings/story/cuttings/{ids['defends']}"
+    with screenshots.datasette_server(path, corrections=True, annotator="browser-test") as base:
+        opener = _session()
+        page = _open(base + story, opener)[1]
+        assert "Correct the labels" in page and 'name="annotator"' not in page
+        assert "saved as browser-test" in page
+        fields = {"what": "stance", "stance": "against", "annotator": "senior.analyst@example.org",
+                  "csrftoken": _csrf(page)}
+        status, after = _post(base, f"/-/cuttings/correct/cuttings/{ids['defends']}", fields, opener)
+        assert status == 200 and "Saved 1 correction as browser-test" in after
+    assert [row[1:5] for row in _labels(path)] == [("stance_governance", "", "against", "browser-test")]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM labels WHERE annotator LIKE 'senior%'").fetchone() == (0,)
+
+
+@pytest.mark.skipif(screenshots.chromium() is None, reason="chromium not installed")
+def test_chromium_on_another_site_cannot_post_a_correction(tmp_path, ids):
+    """The red team's attack page in a real browser: headless Chromium opens a page on another site
+    (``localhost`` against the server's ``127.0.0.1``) whose script submits a correction form to the
+    server; nothing is written, and the browser is shown the refusal."""
+    import http.server
+    import subprocess
+    import threading
+
+    path = tmp_path / "cuttings.db"
+    build_sample_db(path).close()
+    with screenshots.datasette_server(path, corrections=True) as base:
+        attack = (f'<!DOCTYPE html><html><body><form id="f" method="post" '
+                  f'action="{base}/-/cuttings/correct/cuttings/{ids["warn"]}">'
+                  '<input type="hidden" name="what" value="stance"><input type="hidden" name="stance" value="favour">'
+                  '<input type="hidden" name="annotator" value="browser-test"></form>'
+                  "<script>document.getElementById('f').submit()</script></body></html>").encode()
+
+        class Attack(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(attack)))
+                self.end_headers()
+                self.wfile.write(attack)
+
+            def log_message(self, *args):
+                pass
+
+        site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attack)
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        try:
+            with tempfile.TemporaryDirectory() as profile:
+                done = subprocess.run([screenshots.chromium(), *screenshots.CHROMIUM_FLAGS,
+                                       f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+                                       f"http://localhost:{site.server_address[1]}/"],
+                                      capture_output=True, timeout=120)
+        finally:
+            site.shutdown()
+            site.server_close()
+        dom = done.stdout.decode("utf-8", errors="replace")
+    assert "another site" in dom, dom[-2000:]
+    assert _labels(path) == []
+
+
 def test_corrections_refuse_a_public_host_without_authentication(sample_path, monkeypatch):
     monkeypatch.setattr(serve, "authentication_plugins", lambda: [])
     with pytest.raises(store.StoreError, match="127.0.0.1"):
         serve.serve(sample_path, host="0.0.0.0", corrections=True)
     monkeypatch.setattr(serve, "authentication_plugins", lambda: ["datasette-auth-passwords"])
     serve.check_corrections_host("0.0.0.0")  # allowed once an authentication plugin is installed
+    with pytest.raises(store.StoreError, match="needs --corrections"):
+        serve.serve(sample_path, annotator="browser-test")
 
 
 def test_browser_corrections_train_like_terminal_labels(tmp_path, ids):
