@@ -5,8 +5,10 @@ Crawled text is untrusted. A headline such as ``=HYPERLINK("http://evil.example"
 This plugin (an ``asgi_wrapper`` hook, registered under the ``datasette`` entry point in
 setup.cfg) rewrites every CSV response Datasette sends (``.csv`` and ``?_format=csv``,
 streamed or not): a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
-return gets a leading apostrophe, the OWASP advice. Plain numbers (``-3``, ``+4.5``) are
-left alone. JSON and HTML are untouched.
+return (also past leading spaces and invisible characters, and in their fullwidth forms
+such as ``＝``: :func:`cuttings.redaction.formula_like`, the test ``cuttings export`` uses)
+gets a leading apostrophe, the OWASP advice. Plain numbers (``-3``, ``+4.5``) are left
+alone. JSON and HTML are untouched.
 """
 from __future__ import annotations
 
@@ -14,19 +16,20 @@ import csv
 import io
 import re
 
+from cuttings.redaction import formula_like
+
 try:
     from datasette import hookimpl
 except ImportError:  # the module is importable without Datasette (tests of guard_cell)
     def hookimpl(function):
         return function
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def guard_cell(value: str) -> str:
     """The cell as a spreadsheet will read it as text, never as a formula."""
-    if value and value.startswith(FORMULA_START) and not NUMBER.match(value):
+    if formula_like(value) and not NUMBER.match(value):
         return "'" + value
     return value
 

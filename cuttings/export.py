@@ -9,10 +9,11 @@ crawled text always stored as text, never as a formula.
 
 Crawled text is untrusted: a headline such as ``=HYPERLINK("http://evil", "click")``
 would run as a formula when a CSV is opened in a spreadsheet (CSV injection). CSV
-text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are
-therefore written with a leading apostrophe (the OWASP recommendation), which
-spreadsheets show as text; ``guard_formulas=False`` (``--keep-formulas``) writes
-them unchanged. JSON Lines is always verbatim.
+text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (also past
+leading spaces and invisible characters, and in their fullwidth forms such as ``＝``:
+:func:`cuttings.redaction.formula_like`) are therefore written with a leading apostrophe
+(the OWASP recommendation), which spreadsheets show as text; ``guard_formulas=False``
+(``--keep-formulas``) writes them unchanged. JSON Lines is always verbatim.
 
 The format follows ``--out``'s suffix (``.csv``, ``.jsonl`` or ``.ndjson``, ``.xlsx``) unless
 ``--format`` is given; a ``--format`` that contradicts a known suffix is an error (one line),
@@ -36,6 +37,7 @@ from sqlite_utils import Database
 
 from cuttings import paths
 from cuttings.errors import CuttingsError
+from cuttings.redaction import formula_like
 
 FORMATS = ("csv", "jsonl", "xlsx")
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
@@ -44,12 +46,11 @@ DATE_COLUMNS = ("published_at", "first_seen_at", "modified_at", "last_seen_at", 
 _QUOTES_SQL = ("(SELECT json_group_array(json_object('speaker', speaker, 'entity_id', entity_id, 'text', text)) "
                "FROM (SELECT q.speaker, q.entity_id, q.text FROM quote_view q "
                "WHERE q.article_id = article_summary.article_id ORDER BY q.start_char)) AS quotes")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def guard_formula(value: Any) -> Any:
     """``value`` with a leading apostrophe when it is text a spreadsheet would read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and formula_like(value):
         return "'" + value
     return value
 

