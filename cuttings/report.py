@@ -810,14 +810,30 @@ def render_html(digest: dict) -> str:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
+# What GitHub-flavoured Markdown turns into a link by itself (its autolink extension): an address
+# (local part, "@", a domain with a dot; also after "mailto:" or "xmpp:"), "scheme://" and "www.".
+_AUTOLINK_EMAIL = re.compile(r"[A-Za-z0-9.+_-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+_AUTOLINK_URL = re.compile(r"(:)(?=//)|(?<![A-Za-z0-9])(www)(\.)", re.I)
+
+
+def _escape_markdown_part(text: str) -> str:
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK_URL.sub(lambda m: "\\:" if m[1] else m[2] + "\\.", escaped)
 
 
 def escape_markdown(text: str | None) -> str:
     """Crawled text made inert in Markdown: whitespace collapsed (so it never starts a line, where
     ``#``, ``-`` or ``1.`` would matter) and every inline-significant character backslash-escaped,
     ``<``, ``>`` and ``&`` included so no raw HTML or entity gets through; ``(`` and ``!`` are inert
-    once ``[`` and ``]`` are escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", store.normalise_text(text))
+    once ``[`` and ``]`` are escaped. Bare links are not made live (GFM's autolinks): the ``:`` of
+    ``://`` and the ``.`` of ``www.`` are escaped (rendered as they were, not linked), and an e-mail
+    address, which GFM links whatever is escaped in it, is set as inline code (no backtick can be in it)."""
+    text = store.normalise_text(text)
+    parts, start = [], 0
+    for match in _AUTOLINK_EMAIL.finditer(text):
+        parts += [_escape_markdown_part(text[start:match.start()]), f"`{match[0]}`"]
+        start = match.end()
+    return "".join(parts) + _escape_markdown_part(text[start:])
 
 
 def _markdown_url(url: str | None) -> str:

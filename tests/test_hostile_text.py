@@ -33,6 +33,51 @@ def test_strip_controls_keeps_text_and_right_to_left_letters():
     assert strip_controls(text) == "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\nend"
 
 
+BARE_LINKS = ("Fire chief: log in at https://evil.example/login or www.evil.example, FTP://evil.example, "
+              "HTTP://EVIL.example (www.evil.example) mail help.desk_1@evil.example, mailto:x@evil.example")
+
+
+def _gfm_links(markdown: str) -> list[str]:
+    """The link targets GitHub's own renderer (cmark-gfm with its autolink extension) makes of ``markdown``."""
+    import re
+
+    cmarkgfm = pytest.importorskip("cmarkgfm")
+    return re.findall(r'<a href="([^"]*)"', cmarkgfm.github_flavored_markdown_to_html(markdown))
+
+
+def test_markdown_escaping_makes_no_bare_link_live():
+    from cuttings.report import escape_markdown
+
+    escaped = escape_markdown(BARE_LINKS)
+    outside_code = escaped.split("`")[::2]  # addresses are set as inline code
+    for part in outside_code:  # every "://" and "www." broken by a backslash escape
+        unescaped = part.replace("\\:", "").replace("\\.", "")
+        assert "://" not in unescaped and "www." not in unescaped.lower() and "@" not in part, part
+    assert "`help.desk_1@evil.example`" in escaped and "`x@evil.example`" in escaped
+    assert _gfm_links(escaped) == []
+    # what a reader sees is the text as crawled
+    cmarkgfm = pytest.importorskip("cmarkgfm")
+    assert cmarkgfm.github_flavored_markdown_to_html(escaped).replace("<code>", "").replace("</code>", "") \
+        .replace("&amp;", "&") == f"<p>{BARE_LINKS}</p>\n"
+
+
+def test_markdown_digest_links_only_its_stories(tmp_path):
+    """A headline with bare URLs, a www. name and an address: in the Markdown digest the headline links to its
+    story and nothing in it is a link of its own."""
+    from cuttings import report
+    from tests.report_fixtures import NOW, build_sample_db
+
+    db = build_sample_db(tmp_path / "cuttings.db")
+    with db.atomic():
+        db.execute("UPDATE articles SET title = ? WHERE url LIKE '%/news/2026/hostile/'", [BARE_LINKS])
+    markdown = report.render_markdown(report.build_digest(db, now=NOW))
+    line = next(line for line in markdown.splitlines() if "evil" in line)
+    assert "https://evil" not in line and "www.evil" not in line, line
+    links = _gfm_links(markdown)
+    assert "https://www.herefordtimes.com/news/2026/hostile/" in links
+    assert not [link for link in links if "evil" in link], links
+
+
 def test_cap_text_cuts_at_a_word_with_an_ellipsis():
     words = "Council approves the new budget " * 100
     capped = cap_text(words, 100)
