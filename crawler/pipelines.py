@@ -77,10 +77,12 @@ class CleanTextPipeline(_StorePipeline):
     """Strip control characters from the extracted text fields, the byline's names and the
     page's declared canonical URL: NUL and the other C0 controls but tab, newline and carriage
     return (a NUL ends strings early in C tools, CSV readers and terminals; ESC starts a
-    terminal escape), DEL, C1 (U+0080-U+009F) and the bidirectional override, embedding and
-    isolate controls (``cuttings.redaction.CONTROL_CHARS``: they reorder what a terminal or a
-    digest shows). Then cap the headline, byline and description (``crawler.extract.cap_fields``:
-    extraction caps them already; items from elsewhere are capped here too)."""
+    terminal escape), DEL, C1 (U+0080-U+009F), the bidirectional override, embedding and
+    isolate controls (they reorder what a terminal or a digest shows) and the invisible format
+    characters that hide inside words (zero-width space, word joiner, BOM, bidi marks, soft hyphen;
+    the zero-width joiners but between two non-ASCII characters): ``cuttings.redaction.CONTROL_CHARS``.
+    Then cap the headline, byline and description (``crawler.extract.cap_fields``: extraction caps
+    them already; items from elsewhere are capped here too)."""
 
     FIELDS = ("title", "body", "author", "description", "section", "extracted_canonical")
     CONTROL = CONTROL_CHARS

@@ -9,9 +9,11 @@ Teams-style and Telegram webhook URLs with ``[REDACTED]``. ``cuttings.logs`` app
 log record; the store (``cuttings.store.runs``) to the URL and message of every ``crawl_errors``
 and ``crawl_notices`` row before it is written. Standard library only: the store may import it.
 
-:func:`strip_controls` takes out of crawled text the control characters that have no place in
-what is stored or shown (:data:`CONTROL_CHARS`): the crawler's ``CleanTextPipeline`` applies it to
-article fields and the canonical URL, the store to error and notice messages and reject reasons.
+:func:`strip_controls` takes out of crawled text the control characters and the invisible format
+characters (zero-width space, word joiner, byte-order mark, bidirectional marks, soft hyphen; the
+zero-width joiners except between two non-ASCII characters) that have no place in what is stored or
+shown (:data:`CONTROL_CHARS`): the crawler's ``CleanTextPipeline`` applies it to article fields and the
+canonical URL, the store to error and notice messages and reject reasons.
 
 :func:`formula_like` tells whether a spreadsheet could read a text cell as a formula: the one test of
 both CSV guards (``cuttings export``'s and Datasette's, :mod:`cuttings.datasette_csv_guard`).
@@ -47,14 +49,26 @@ _WEBHOOK_PATHS = [
 
 # C0 controls but tab, newline and carriage return; DEL; C1 (U+0080-U+009F: U+009B is a
 # terminal's CSI, like ESC "["); the bidirectional embedding, override and isolate controls
-# (U+202A-U+202E, U+2066-U+2069) that reorder what a terminal or a browser shows. The
-# left-to-right and right-to-left marks (U+200E, U+200F) and the letters of right-to-left
-# scripts are kept: they are ordinary text.
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# (U+202A-U+202E, U+2066-U+2069) that reorder what a terminal or a browser shows.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+# Invisible format characters, which English local news has no use for and which hide inside a word
+# ("HW\u200bFRS" is no longer HWFRS to search, entity matching or a reader comparing names): soft
+# hyphen (U+00AD), Arabic letter mark (U+061C), Mongolian vowel separator (U+180E), zero-width space
+# (U+200B), the left-to-right and right-to-left marks (U+200E, U+200F: right-to-left letters lay
+# themselves out without them), word joiner and invisible operators (U+2060-U+2064), deprecated
+# format controls (U+206A-U+206F), a byte-order mark inside text (U+FEFF), interlinear annotation
+# (U+FFF9-U+FFFB). Tag characters (U+E0020-U+E007F) are kept: they spell the England, Scotland
+# and Wales flag emoji.
+_INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
+# The zero-width non-joiner and joiner (U+200C, U+200D) are kept between two non-ASCII characters,
+# where text needs them (a Persian or Indic word, an emoji sequence such as a family or a rainbow
+# flag), and stripped next to an ASCII character or at either end, where they only hide.
+_JOINERS = "\u200c\u200d"
+CONTROL_CHARS = re.compile(f"[{_CONTROLS}{_INVISIBLE}]|(?<![^\\x00-\\x7f])[{_JOINERS}]|[{_JOINERS}](?![^\\x00-\\x7f])")
 
 
 def strip_controls(text: str) -> str:
-    """``text`` without :data:`CONTROL_CHARS`."""
+    """``text`` without :data:`CONTROL_CHARS` (controls and invisible format characters)."""
     return CONTROL_CHARS.sub("", text)
 
 

@@ -28,9 +28,26 @@ CONTROLS = "\x00\x07\x1b\x7f\x85\x9b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u
 # without a crawl
 # ---------------------------------------------------------------------------------------------
 
+INVISIBLE = "\u00ad\u061c\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\u206a\u206f\ufeff\ufff9\ufffb"
+
+
 def test_strip_controls_keeps_text_and_right_to_left_letters():
-    text = "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\n" + CONTROLS + "end"
-    assert strip_controls(text) == "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\nend"
+    text = "Vote \u05d0\u05d1\u05d2 \u0627\u0644 \u200f\u200e tab\there\nnew line\r\n" + CONTROLS + INVISIBLE + "end"
+    assert strip_controls(text) == "Vote \u05d0\u05d1\u05d2 \u0627\u0644  tab\there\nnew line\r\nend"
+
+
+def test_strip_controls_takes_invisible_characters_out_of_words_and_keeps_what_text_needs():
+    """Zero-width and bidi marks hide inside a name ("HW\u200bFRS" is not HWFRS to search or to a
+    reader); the joiners stay where text needs them: an emoji sequence, a Persian word."""
+    for hidden in INVISIBLE + "\u200c\u200d":
+        assert strip_controls(f"HW{hidden}FRS {hidden}fire{hidden}") == "HWFRS fire", repr(hidden)
+    kept = ["\U0001f468\u200d\U0001f469\u200d\U0001f467",  # family: man, woman, girl (ZWJ)
+            "\U0001f3f3\ufe0f\u200d\U0001f308",  # rainbow flag (variation selector, ZWJ)
+            "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f",  # the Welsh flag (tags)
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian "I want" (ZWNJ)
+            "caf\u00e9 na\u00efve \u2014 \u201cquoted\u201d \u00a31m"]
+    for text in kept:
+        assert strip_controls(text) == text, text
 
 
 BARE_LINKS = ("Fire chief: log in at https://evil.example/login or www.evil.example, FTP://evil.example, "
@@ -182,7 +199,8 @@ EVIL_TYPE = "application/octet-stream\x1b[2J\x1b]0;owned\x07"
 LONG_TITLE = "Budget " + "a" * 100_000
 WORDY_TITLE = "Council approves the new budget " * 3000
 HUGE_DESCRIPTION = "Crews were called to the barn fire at dawn. " * 25_000  # 1.1 MB
-CONTROL_TITLE = "Council \u202evote\u202c on \u2066the\u2069 \x85budget\x9b plan"
+CONTROL_TITLE = ("Council \u202evo\u200bte\u202c on \u2066the\u2069 \x85bud\u2060get\x9b p\u061cl\u200fa\ufeffn\u00ad "
+                 "\U0001f468\u200d\U0001f469\u200d\U0001f467")
 
 
 class HostileTextSite:
@@ -203,7 +221,8 @@ class HostileTextSite:
                 PUBLISHED, extra_head=f'<meta property="og:description" content="{HUGE_DESCRIPTION}">'),
             "/news/controls/": self.article(
                 "/news/controls/\u202eevil\u2069/", CONTROL_TITLE,
-                [*corpus_story("gov-003")[1], "Said \u202eevil\u202c words \x9b31m and \u2067more\u2069."]),
+                [*corpus_story("gov-003")[1], "Said \u202eevil\u202c words \x9b31m and \u2067more\u2069.",
+                 "The \u200bH\u200dW\u200cFRS team \U0001f468\u200d\U0001f469\u200d\U0001f467 cheered."]),
         }
         links = "".join(f'<a href="{path}">{path}</a> ' for path in [*self.pages, "/news/evil-type/"])
         self.home = f"<html><body>{links}</body></html>"
@@ -291,10 +310,11 @@ def test_crawl_stores_capped_titles_and_is_not_held_by_long_text(crawled):
 @pytest.mark.slow
 def test_crawl_strips_controls_from_text_and_canonical_url(crawled):
     [row] = query_rows(crawled["db"], "SELECT * FROM articles WHERE title LIKE 'Council %vote%'")
-    assert row["title"] == "Council vote on the budget plan"
+    assert row["title"] == "Council vote on the budget plan \U0001f468\u200d\U0001f469\u200d\U0001f467"  # joiners kept
     assert row["canonical_url"] == crawled["base"] + "/news/controls/evil"
     assert row["url"] == crawled["base"] + "/news/controls/"
     assert "Said evil words 31m and more." in row["body"]
+    assert "The HWFRS team \U0001f468" in row["body"]
     for table, columns in (("articles", ("title", "body", "author", "description", "canonical_url")),
                            ("article_authors", ("name",)), ("crawl_errors", ("url", "message")),
                            ("crawl_notices", ("url", "message")), ("crawl_state", ("url", "reject_reason"))):
