@@ -337,6 +337,47 @@ def test_the_annotator_is_the_servers_configured_name_not_the_forms(tmp_path, id
         assert conn.execute("SELECT count(*) FROM labels WHERE annotator LIKE 'senior%'").fetchone() == (0,)
 
 
+def test_served_beyond_loopback_a_correction_needs_a_signed_in_user(tmp_path, ids):
+    """Datasette in-process (its own client) with the cuttings plugin and ``--host 0.0.0.0`` (allowed only with
+    an authentication plugin): a correction from the story page without a signed-in actor is refused; a
+    signed-in actor's is saved under the actor's id, whatever name the form gives."""
+    import asyncio
+
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from cuttings import browse
+
+    path = tmp_path / "cuttings.db"
+    build_sample_db(path).close()
+    metadata = serve.datasette_metadata(path, corrections=True, host="0.0.0.0")
+    story = f"/-/cuttings/story/cuttings/{ids['defends']}"
+    correct = f"/-/cuttings/correct/cuttings/{ids['defends']}"
+
+    async def session():
+        ds = Datasette([str(path)], metadata=metadata, template_dir=str(serve.TEMPLATES_DIR))
+        page = await ds.client.get(story)
+        cookies = {"ds_csrftoken": page.cookies["ds_csrftoken"]}
+        fields = {"what": "stance", "stance": "against", "annotator": "browser-test", "csrftoken": _csrf(page.text)}
+        headers = {"Origin": "http://localhost"}
+        anonymous = await ds.client.post(correct, data=fields, headers=headers, cookies=cookies)
+        actor = {"ds_actor": ds.sign({"a": {"id": "alice@example.org"}}, "actor")}
+        signed_in = await ds.client.post(correct, data=fields, headers=headers, cookies={**cookies, **actor})
+        return page, anonymous, signed_in
+
+    pm.register(browse, name="cuttings-browse-in-process")
+    try:
+        page, anonymous, signed_in = asyncio.run(session())
+    finally:
+        pm.unregister(name="cuttings-browse-in-process")
+    assert page.status_code == 200 and "Correct the labels" in page.text
+    assert anonymous.status_code == 403 and "sign in" in anonymous.text
+    assert signed_in.status_code == 302
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT task, label, annotator FROM labels WHERE annotator IN ('alice@example.org', "
+                            "'browser-test')").fetchall() == [("stance_governance", "against", "alice@example.org")]
+
+
 @pytest.mark.skipif(screenshots.chromium() is None, reason="chromium not installed")
 def test_chromium_on_another_site_cannot_post_a_correction(tmp_path, ids):
     """The red team's attack page in a real browser: headless Chromium opens a page on another site
