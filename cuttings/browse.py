@@ -478,7 +478,7 @@ def _host_name(header: str) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         return None
-    return parts.hostname if parts.netloc == header and parts.hostname else None
+    return parts.hostname if parts.netloc == header and "@" not in header and parts.hostname else None
 
 
 def _bound_to_loopback(configured: str | None, address: str | None) -> bool:
@@ -506,7 +506,7 @@ def host_refusal(scope, configured: str | None) -> str | None:
     name = _host_name(header)
     if name is not None and (_is_loopback(name) or name.lower() == (configured or "").strip("[]").lower()):
         return None
-    return (f"Host {header!r} is not this server: it answers to 127.0.0.1, localhost and [::1] only "
+    return (f"Host {header[:100]!r} is not this server: it answers to 127.0.0.1, localhost and [::1] only "
             "(a guard against DNS rebinding)")
 
 

@@ -138,6 +138,8 @@ def test_a_request_naming_another_host_is_refused(readonly):
     ("myhost:8001", "myhost", True), ("attacker.example:8001", "myhost", False),  # a name bound to loopback
     ("attacker.example:8001", "127.0.0.1", False), ("attacker.example", "localhost", False),
     ("localhost.:8001", "127.0.0.1", False), ("", "127.0.0.1", False), ("[::1", "127.0.0.1", False),
+    ("evil.example@localhost:8001", "127.0.0.1", False), ("localhost:80/x", "127.0.0.1", False),
+    ("localhost:http", "127.0.0.1", False),
     ("attacker.example", "0.0.0.0", True),  # served beyond loopback (an authentication plugin): not checked
     ("attacker.example", "::", True), ("attacker.example", "192.0.2.7", True),
     ("attacker.example", None, False),  # no configured host: the connection's loopback address decides
