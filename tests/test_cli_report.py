@@ -87,9 +87,12 @@ def test_serve_command_builds_datasette_call(db_path, monkeypatch):
     result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--port", "8123", "--writable"])
     assert result.exit_code == 0, result.output
     assert calls == [(db_path, {"host": "127.0.0.1", "port": 8123, "read_only": False, "open_browser": False,
-                                "corrections": False})]
-    result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--corrections"])
-    assert result.exit_code == 0 and calls[-1][1]["corrections"] is True
+                                "corrections": False, "annotator": None})]
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--corrections", "--annotator", "Ann Lyst"])
+    assert result.exit_code == 0 and calls[-1][1]["corrections"] is True and calls[-1][1]["annotator"] == "Ann Lyst"
+    monkeypatch.undo()
+    alone = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--annotator", "Ann Lyst"])
+    assert alone.exit_code == 1 and "needs --corrections" in alone.output and len(alone.output.splitlines()) == 1
     missing = CliRunner().invoke(cli, ["--db", str(db_path) + ".missing", "serve"])
     assert missing.exit_code == 1 and "database not found" in missing.output
 
