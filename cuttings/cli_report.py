@@ -142,7 +142,9 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on. On loopback it answers only requests addressed to 127.0.0.1, "
+                   "localhost, [::1] or this name (a guard against DNS rebinding).")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port.")
 @click.option("--writable", is_flag=True, help="Open the database writable (default: read-only connections that see live writes).")
 @click.option("--open", "open_browser", is_flag=True, help="Open a browser at the server.")
