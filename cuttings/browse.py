@@ -540,4 +540,11 @@ def register_routes(datasette):
         # routes read "/-/..." paths, it is a server error).
         (r"^/-/cuttings/story/(?P<database>[^/]+)/(?P<article_id>[^/]+)$", story_page),
         (r"^/-/cuttings/correct/(?P<database>[^/]+)/(?P<article_id>[^/]+)$", correct),
+        # Any other path under the plugin's prefix (a story path with a segment more or less): a 404 here,
+        # where Datasette would answer a server error.
+        (r"^/-/cuttings(/.*)?$", not_found),
     ]
+
+
+async def not_found(request):
+    return Response.html("<h1>Not found</h1>", status=404)

@@ -114,6 +114,9 @@ def test_every_table_and_view_page_opens(readonly, sample_path):
     assert "full text on the story page" in versions and 'href="/-/cuttings/story/cuttings/' in versions
     for segment in ("abc", "%C2%B2", "1.5", "9" * 20, "9" * 5000):
         assert _open(f"{readonly}/-/cuttings/story/cuttings/{segment}")[0] == 404
+    for path in ("/-/cuttings/story/cuttings/1/x", "/-/cuttings/story/cuttings", "/-/cuttings/story",
+                 "/-/cuttings", "/-/cuttings/", "/-/cuttings/nothing/here"):   # was a server error (500)
+        assert _open(readonly + path)[0] == 404, path
 
 
 def test_a_request_naming_another_host_is_refused(readonly):
