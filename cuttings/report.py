@@ -193,10 +193,11 @@ def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
 
 
 class SpeakerNames:
-    """One name per speaker identity (``speaker_id``), from the ``speaker_names`` view: the form
-    the stored quotes use most among full names, so the digest says "John Campion" whether an
-    article wrote "Mr Campion" or "John Campion". A speaker a person corrected (a spelling never
-    stored for that identity) keeps the corrected text."""
+    """One name per speaker identity (``speaker_id``), from the ``speaker_names`` view: the watchlist's
+    name for a person it knows, else the full name the most outlets print (each outlet counted once), so
+    the digest says "John Campion" whether an article wrote "Mr Campion", "John Campion" or, six times,
+    "John Disgraced Campion". A speaker a person corrected (a spelling never stored for that identity)
+    keeps the corrected text."""
 
     def __init__(self, names: dict[str, str], forms: dict[str, set[str]]):
         self.names, self.forms = names, forms

@@ -179,6 +179,14 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "display_name": ("Short name for reports and Datasette (`display_name` in the watchlist); NULL: use `name`.",
                          "PCC"),
     }),
+    "watched_people": ("The watchlist's office holders and the people who speak for each body (its `holders` and "
+                       "`people`), written by `cuttings analyse`: `speaker_names` shows a person the watchlist knows "
+                       "by this name.", {
+        "entity_id": ("The body or office (`entities.id`).", "wm_pcc"),
+        "name": ("The name as the watchlist writes it.", "John Campion"),
+        "role": ("`holder` for an office holder, else the role the watchlist gives.", "holder"),
+        "speaker_id": ("The person's speaker identity (`quotes.speaker_id`).", "john campion"),
+    }),
     "mentions": ("Each place an article mentions a watched entity. Offsets point into "
                  "`document_text` = title + blank line + body.", {
         "id": ("Row id.", "88"),
@@ -398,20 +406,26 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "entity_id": ("The body.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
         "speaker_id": ("The person (see `quotes.speaker_id`): all their spellings count together.", "john campion"),
-        "speaker": ("The person's name as shown (`speaker_names.name`: their most used full name).", "John Campion"),
+        "speaker": ("The person's name as shown (`speaker_names.name`: the watchlist's name for them, else the full "
+                    "name the most outlets print).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
         "stories": ("Stories they were quoted in.", "9"),
         "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),
         "last_quoted": ("...and of the latest.", "2026-11-23T09:00:00Z"),
         "rank": ("1 = most quoted for this body.", "1"),
     }),
-    "speaker_names": ("VIEW. The name shown for each speaker identity: the spelling its quotes use most among "
-                      "full names (first name and surname, no honorific), so Mr Campion and Councillor John Campion "
-                      "are shown as John Campion. The digest and `most_quoted` use it.", {
+    "speaker_names": ("VIEW. The name shown for each speaker identity: the watchlist's own name for a person it "
+                      "knows (`watched_people`), else the full name (first name and surname, no honorific) the most "
+                      "outlets print, each outlet counted once however many quotes it prints, a tie going to the "
+                      "shorter name; so Mr Campion and Councillor John Campion are shown as John Campion, and one "
+                      "outlet printing its own spelling many times cannot rename a person (since migration m017). "
+                      "The digest and `most_quoted` use it.", {
         "speaker_id": ("The person (see `quotes.speaker_id`).", "john campion"),
         "name": ("The name shown.", "John Campion"),
         "spellings": ("How many different spellings the stored quotes use for the person.", "3"),
         "quotes": ("Quotes stored for the person (copies included, before corrections).", "12"),
+        "named_by": ("`watchlist` (the watchlist's name for the person) or `outlets` (the spelling the most "
+                     "outlets print).", "watchlist"),
     }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
                     "first seen, and when.", {

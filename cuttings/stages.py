@@ -57,6 +57,23 @@ def analyse_batch(analyser, batch: list[tuple]) -> list[tuple]:
             for (text, cut), result in zip(texts, results)]
 
 
+def watched_people(watchlist) -> list[dict]:
+    """The watchlist's office holders and people (``store.sync_watched_people``'s rows), each with its
+    speaker identity (``nlp.quotes.speaker_identity``): the digest names a person the watchlist knows by the
+    watchlist's name, whatever spelling an outlet prints."""
+    from nlp.quotes import speaker_identity
+
+    rows = []
+    for entity in watchlist.entities:
+        for person in getattr(entity, "holders", ()):
+            rows.append({"entity_id": entity.id, "name": person.name, "role": "holder",
+                         "speaker_id": speaker_identity(person.name)})
+        for person in getattr(entity, "people", ()):
+            rows.append({"entity_id": entity.id, "name": person.name, "role": person.role,
+                         "speaker_id": speaker_identity(person.name)})
+    return rows
+
+
 def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analyse_batches=None) -> dict:
     """Write mentions and quotes for every article not yet analysed by ``analyser.version``.
 
@@ -68,6 +85,7 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
     'known_speaker'``), over the whole store, so the result does not depend on article order.
     """
     store.sync_entities(db, analyser.watchlist)
+    store.sync_watched_people(db, watched_people(analyser.watchlist))
     articles = list(store.articles_to_process(db, "analyse", analyser.version, limit=limit))
     batches = [articles[i:i + BATCH_SIZE] for i in range(0, len(articles), BATCH_SIZE)]
     inputs = ([(a["title"], a["body"], a["published_at"], a.get("source_region")) for a in batch]

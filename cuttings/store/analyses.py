@@ -24,6 +24,19 @@ def sync_entities(db: Database, watchlist: Any) -> None:
                 [entity.id, entity.name, entity.kind, watchlist.version, getattr(entity, "display_name", None) or None])
 
 
+def sync_watched_people(db: Database, people: list[dict]) -> None:
+    """Replace ``watched_people`` with the watchlist's office holders and people: each ``{"entity_id",
+    "name", "role", "speaker_id"}`` (``speaker_id``: the person's speaker identity, as ``quotes.speaker_id``
+    gives it). The ``speaker_names`` view shows the watchlist's name for a person it knows. The first of
+    two rows with one (entity, name) is kept."""
+    with transaction(db):
+        db.execute("DELETE FROM watched_people")
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO watched_people (entity_id, name, role, speaker_id) VALUES (?, ?, ?, ?)",
+            [(person["entity_id"], person["name"], person.get("role") or None, person.get("speaker_id"))
+             for person in people])
+
+
 def set_display_names(db: Database, names: dict[str, str]) -> None:
     """Store the watchlist's short display names of watched bodies (``entities.display_name``)."""
     with transaction(db):

@@ -1030,3 +1030,63 @@ def m016_label_roles(db: Database) -> None:
     labels from the task article_summary.stance reads, also when the newest stance row is one the views
     cannot hold. (A database m015 upgraded after this one was written already has it: no change then.)"""
     refresh_label_views(db)
+
+
+# Who names a person (red team, session 13: one outlet quoting "John Disgraced Campion" six times in one
+# article renamed the commissioner in speaker_names, most_quoted and the digest). The name shown for a
+# speaker identity is now, in order:
+# * the watchlist's own name for the person (`watched_people`: its office holders and people, written by
+#   the analyse stage from the watchlist, with their speaker identity), when it has one;
+# * else a full name (first name and surname, no honorific) before a bare "Mr Campion", as before;
+# * then the spelling the most outlets use (each outlet counts once, however many quotes or articles it
+#   prints the spelling in), so one outlet cannot choose how a person is named;
+# * ties (one outlet each): the shorter name (fewest words, then fewest characters), then the most quotes.
+_VIEWS_V17 = {
+    "speaker_names": f"""
+WITH spelled AS (
+  SELECT q.speaker_id, q.speaker, count(*) AS n, count(DISTINCT coalesce(a.source_id, '')) AS outlets,
+         (instr(trim(q.speaker), ' ') > 0
+          AND lower(rtrim(substr(trim(q.speaker), 1, instr(trim(q.speaker), ' ') - 1), '.'))
+              NOT IN ({_HONORIFICS_SQL})
+          AND substr(trim(q.speaker), 1, 1) != lower(substr(trim(q.speaker), 1, 1))) AS full_name
+  FROM quotes q JOIN articles a ON a.id = q.article_id
+  WHERE q.speaker_id IS NOT NULL AND q.speaker IS NOT NULL
+  GROUP BY q.speaker_id, q.speaker),
+ranked AS (
+  SELECT speaker_id, speaker,
+         count(*) OVER (PARTITION BY speaker_id) AS spellings,
+         sum(n) OVER (PARTITION BY speaker_id) AS quotes,
+         row_number() OVER (PARTITION BY speaker_id
+                            ORDER BY full_name DESC, outlets DESC,
+                                     length(trim(speaker)) - length(replace(trim(speaker), ' ', '')),
+                                     length(trim(speaker)), n DESC, speaker) AS pick
+  FROM spelled)
+SELECT r.speaker_id, coalesce(w.name, r.speaker) AS name, r.spellings, r.quotes,
+       CASE WHEN w.name IS NOT NULL THEN 'watchlist' ELSE 'outlets' END AS named_by
+FROM ranked r
+LEFT JOIN (SELECT speaker_id, name FROM
+             (SELECT speaker_id, name, row_number() OVER (PARTITION BY speaker_id ORDER BY length(name), name) AS k
+              FROM watched_people WHERE speaker_id IS NOT NULL)
+           WHERE k = 1) w ON w.speaker_id = r.speaker_id
+WHERE r.pick = 1
+""",
+}
+
+
+@migrations()
+def m017_speaker_names_by_outlets(db: Database) -> None:
+    """watched_people: the watchlist's office holders and people, with their speaker identity; speaker_names
+    shows the watchlist's name for a person it knows, else the full name the most outlets use (each outlet
+    counted once; ties: the shorter name), so one outlet's spelling cannot rename a person."""
+    db.execute("""CREATE TABLE IF NOT EXISTS watched_people (
+        entity_id TEXT NOT NULL REFERENCES entities(id),
+        name TEXT NOT NULL,
+        role TEXT,
+        speaker_id TEXT,
+        PRIMARY KEY (entity_id, name)
+    )""")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_watched_people_speaker_id ON watched_people(speaker_id)")
+    db.execute("DROP VIEW IF EXISTS most_quoted")   # reads speaker_names: re-created unchanged
+    db.execute("DROP VIEW IF EXISTS speaker_names")
+    db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V17['speaker_names']}")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V12['most_quoted']}")
