@@ -149,17 +149,18 @@ def _without(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5) -> dict:
+def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5, max_per_outlet: int = 2) -> dict:
     """A short summary that both Slack (``text``) and Teams (MessageCard) incoming webhooks accept.
 
     Like the digest, it leads with what needs attention (negative tone towards a watched
     body, stance on fire governance, coverage spikes, new quotes from principals, crawl
     problems: the digest's own "needs attention" items, most pressing first), then the
-    newest other headlines. Headlines are crawled text (``_chat_escape``): a headline cannot inject a
+    newest other headlines, at most ``max_per_outlet`` of them from one outlet (so one outlet's
+    many stories cannot fill the message). Headlines are crawled text (``_chat_escape``): a headline cannot inject a
     Slack mention (``<!channel>``) or link, nor a Teams Markdown link, and each is cut to
     ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes.
     """
-    from cuttings.report import attention_text, story_noun
+    from cuttings.report import attention_text, spike_text, story_noun
 
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
@@ -177,17 +178,21 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5)
         if not_shown:
             lines.append(f"• ... and {not_shown} more in the digest")
     else:  # a digest without the attention block: spikes and crawl errors still lead
-        lines += [f"Coverage spike: {_chat_escape(spike['name'])} ({spike['today']} stories in 24 hours)"
+        lines += [f"Coverage spike: {_chat_escape(spike['name'])}: {spike_text(spike)}"
                   for spike in digest.get("spikes", [])]
         errors = [w for w in digest.get("health", []) if w["level"] == "error"]
         if errors:
             lines.append("Crawl problem: " + _chat_escape(errors[0]["message"]))
     headlines = []
+    per_outlet: dict[str, int] = {}
     for group in digest["groups"]:
         for story in group["stories"]:
-            if story["article_id"] in seen or len(headlines) >= max_headlines:
+            outlet = story.get("source_id") or story["outlet"]
+            if (story["article_id"] in seen or len(headlines) >= max_headlines
+                    or per_outlet.get(outlet, 0) >= max_per_outlet):
                 continue
             seen.add(story["article_id"])
+            per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
             headlines.append(f"• {_chat_escape(story['headline'])} ({_chat_escape(story['outlet'])})")
     if headlines:
         lines += (["Also new:"] if attention else []) + headlines

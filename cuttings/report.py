@@ -25,10 +25,17 @@ template runs with autoescape on, URLs other than http(s) are dropped, and the
 Markdown renderer backslash-escapes every Markdown- or HTML-significant character.
 
 Spike rule (per watched entity): the number of stories (syndicated copies folded)
-published in the 24 hours before ``until`` is a spike when it is at least
-:data:`SPIKE_MIN_STORIES` and at least the mean plus :data:`SPIKE_SD` standard
-deviations of the same count over the :data:`BASELINE_DAYS` preceding 24-hour
-windows.
+published in the 24 hours before ``until``, each outlet counting at most
+:data:`SPIKE_STORIES_PER_OUTLET` of them, is a spike when it is at least
+:data:`SPIKE_MIN_STORIES`, comes from at least :data:`SPIKE_MIN_OUTLETS` outlets, and is at
+least the mean plus :data:`SPIKE_SD` standard deviations of the same count (capped alike) over
+the :data:`BASELINE_DAYS` preceding 24-hour windows. A spike means coverage spreading across
+the press: one outlet alone, however many stories it runs (a campaigning title, a live story
+split into pages, a hostile site rewording one story), never makes one.
+
+The "needs attention" block lists at most :data:`ATTENTION_PER_GROUP` stories per body (or
+stance label) and at most :data:`ATTENTION_PER_OUTLET` of them from one outlet; the rest are
+one "... and N more ... below (n from <outlet>, ...)" line, so one outlet cannot fill the block.
 """
 from __future__ import annotations
 
@@ -49,11 +56,15 @@ from cuttings import store
 from cuttings.paths import output_dir
 
 SPIKE_MIN_STORIES = 3
+SPIKE_STORIES_PER_OUTLET = 2  # stories one outlet counts towards a body's spike in one 24-hour window
+SPIKE_MIN_OUTLETS = 2  # outlets a spike's stories must come from
 SPIKE_SD = 2.0
 BASELINE_DAYS = 14
 CHART_DAYS = 30
 OTHER_GROUP = "Other local news"
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
+ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
+MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
 PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
 STANCES = ("favour", "neutral", "against")  # the shipped scheme's counted stance labels (its ``shown``)
 TONES = ("positive", "neutral", "negative")
@@ -344,22 +355,35 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     body, a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
     order: the shipped scheme's against, then favour, on fire governance), coverage spikes, new quotes by each body's principal people
     (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
-    stance), confident labels before unsure ones, newest first; the rest as one "and N more" line."""
+    stance), at most :data:`ATTENTION_PER_OUTLET` of them from one outlet, confident labels before unsure ones, newest
+    first; the rest as one "and N more" line that says which outlets they came from (``outlets``: [(outlet, n)])."""
     items: list[dict] = []
     rank = {"checked": 0, "confident": 1, "unsure": 2}
 
     def story_item(kind: str, story: dict, **extra) -> dict:
         return {"kind": kind, "article_id": story["article_id"], "headline": story["headline"],
-                "url": story["url"], "outlet": story["outlet"], **extra}
+                "url": story["url"], "outlet": story["outlet"], "source_id": story.get("source_id"), **extra}
 
     def capped(found: list[dict], what, **more) -> None:
         """``what(noun)``: the stories left out, given their noun (``story_noun``)."""
         found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
-        items.extend(found[:ATTENTION_PER_GROUP])
-        left = len(found) - ATTENTION_PER_GROUP
-        if left > 0:
-            items.append({"kind": "more", "more": left,
-                          "what": what(story_noun(left)), **more})
+        shown: list[dict] = []
+        left: list[dict] = []
+        per_outlet: dict[str, int] = {}
+        for item in found:
+            outlet = item.get("source_id") or item["outlet"]
+            if len(shown) < ATTENTION_PER_GROUP and per_outlet.get(outlet, 0) < ATTENTION_PER_OUTLET:
+                shown.append(item)
+                per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
+            else:
+                left.append(item)
+        items.extend(shown)
+        if left:
+            outlets: dict[str, int] = {}
+            for item in left:
+                outlets[item["outlet"]] = outlets.get(item["outlet"], 0) + 1
+            items.append({"kind": "more", "more": len(left), "what": what(story_noun(len(left))),
+                          "outlets": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])), **more})
 
     for entity in entities:
         found = []
@@ -379,7 +403,8 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
         info = spikes[entity["id"]]
         if info["spike"]:
             items.append({"kind": "spike", "entity_id": entity["id"], "body": entity["short_name"],
-                          "today": info["today"], "baseline_mean": info["baseline_mean"]})
+                          "today": info["today"], "stories": info["stories"], "outlets": info["outlets"],
+                          "per_outlet": SPIKE_STORIES_PER_OUTLET, "baseline_mean": info["baseline_mean"]})
     for entity in entities:
         people = principals.get(entity["id"], [])
         for person in people:  # the latest new quote of each of the body's principal people
@@ -396,15 +421,17 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     return items
 
 
-def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[int]]:
-    """Stories per entity in each of ``days`` 24-hour windows ending at ``until`` (oldest first)."""
+def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[dict[str, int]]]:
+    """Stories per entity and outlet (``source_id``; '' when unknown) in each of ``days`` 24-hour windows
+    ending at ``until`` (oldest first): ``{entity_id: [{outlet: stories}, ...]}``."""
     start = until - dt.timedelta(days=days)
     rows = db.query(
-        "SELECT DISTINCT m.entity_id, a.id, coalesce(a.published_at, a.first_seen_at) AS at FROM mentions m "
+        "SELECT DISTINCT m.entity_id, a.id, coalesce(a.source_id, '') AS outlet, "
+        "coalesce(a.published_at, a.first_seen_at) AS at FROM mentions m "
         "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
         "WHERE coalesce(a.published_at, a.first_seen_at) > ? AND coalesce(a.published_at, a.first_seen_at) <= ?",
         [_iso(start), _iso(until)])
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, list[dict[str, int]]] = {}
     for row in rows:
         try:
             moment = _parse(row["at"])
@@ -412,23 +439,34 @@ def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, lis
             continue
         index = days - 1 - math.floor((until - moment).total_seconds() / 86400)
         if 0 <= index < days:
-            counts.setdefault(row["entity_id"], [0] * days)[index] += 1
+            window = counts.setdefault(row["entity_id"], [{} for _ in range(days)])[index]
+            window[row["outlet"]] = window.get(row["outlet"], 0) + 1
     return counts
 
 
+def _counted(window: dict[str, int]) -> int:
+    """A window's stories as a spike counts them: at most :data:`SPIKE_STORIES_PER_OUTLET` per outlet."""
+    return sum(min(stories, SPIKE_STORIES_PER_OUTLET) for stories in window.values())
+
+
 def _spikes(db: Database, entities: list[dict], until: dt.datetime) -> dict[str, dict]:
+    """Per entity: ``today`` (the last 24 hours' stories as counted, at most :data:`SPIKE_STORIES_PER_OUTLET`
+    per outlet), ``stories`` and ``outlets`` (all of them, and how many outlets ran them), the baseline of
+    the counted figure and ``spike`` (the module's spike rule)."""
     counts = _window_counts(db, until, BASELINE_DAYS + 1)
     result = {}
     for entity in entities:
-        series = counts.get(entity["id"], [0] * (BASELINE_DAYS + 1))
-        baseline, today = series[:-1], series[-1]
+        series = counts.get(entity["id"], [{} for _ in range(BASELINE_DAYS + 1)])
+        baseline, window = [_counted(day) for day in series[:-1]], series[-1]
+        today = _counted(window)
         mean = statistics.fmean(baseline)
         sd = statistics.pstdev(baseline)
         threshold = mean + SPIKE_SD * sd
         result[entity["id"]] = {
-            "today": today, "baseline_mean": round(mean, 2), "baseline_sd": round(sd, 2),
+            "today": today, "stories": sum(window.values()), "outlets": len(window),
+            "baseline_mean": round(mean, 2), "baseline_sd": round(sd, 2),
             "threshold": round(threshold, 2),
-            "spike": today >= SPIKE_MIN_STORIES and today >= threshold,
+            "spike": today >= SPIKE_MIN_STORIES and len(window) >= SPIKE_MIN_OUTLETS and today >= threshold,
         }
     return result
 
@@ -780,7 +818,8 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           stance_heading=lambda digest: stance_heading(digest),
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
-                          attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry))
+                          attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry),
+                          spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item))
 
 
 def stance_heading(digest: dict) -> str:
@@ -862,13 +901,45 @@ def attention_text(item: dict) -> str:
         return (f"Stance {item['label']} on {item.get('about') or 'fire governance'}"
                 f"{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})")
     if kind == "spike":
-        return (f"Coverage spike: {item['body']}: {item['today']} stories in the last 24 hours "
-                f"(usually {item['baseline_mean']:.1f} a day)")
+        return f"Coverage spike: {item['body']}: {spike_text(item)}"
     if kind == "quote":
         return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
     if kind == "more":
-        return f"... and {item['more']} more {item['what']} below"
+        return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
     return f"Crawl problem: {item['message']}"
+
+
+def spike_text(item: dict) -> str:
+    """A spike's figures: ``6 stories from 3 outlets in the last 24 hours (usually 0.4 a day)``, and how
+    many counted when one outlet ran more than :data:`SPIKE_STORIES_PER_OUTLET` (crawled parts: none)."""
+    stories = item.get("stories", item["today"])
+    outlets = item.get("outlets")
+    per_outlet = item.get("per_outlet", SPIKE_STORIES_PER_OUTLET)
+    text = f"{stories} {story_noun(stories)}"
+    if outlets is None:   # a digest built before spikes counted outlets
+        return text + f" in the last 24 hours (usually {item['baseline_mean']:.1f} a day)"
+    text += f" from {outlets} outlet{'s' if outlets != 1 else ''} in the last 24 hours"
+    if per_outlet == 1:   # the spike counts outlets
+        return text + f" (usually {item['baseline_mean']:.1f} outlets a day)"
+    text += f" (usually {item['baseline_mean']:.1f} a day"
+    if stories != item["today"]:
+        text += f"; {item['today']} counted, at most {per_outlet} per outlet"
+    return text + ")"
+
+
+def more_outlets_text(item: dict) -> str:
+    """`` (all from Hostile Three)`` or `` (4 from Hostile Three, 1 from Worcester News)``: where the stories
+    a "more" line leaves out came from (outlet names are crawled configuration: callers escape)."""
+    outlets = item.get("outlets") or []
+    if not outlets:
+        return ""
+    if len(outlets) == 1:
+        return f" (all from {outlets[0][0]})"
+    named = [f"{count} from {name}" for name, count in outlets[:MORE_OUTLETS_NAMED]]
+    rest = sum(count for _name, count in outlets[MORE_OUTLETS_NAMED:])
+    if rest:
+        named.append(f"{rest} from other outlets")
+    return " (" + ", ".join(named) + ")"
 
 
 def _tone_mix_text(mix: dict | None) -> str:

@@ -14,6 +14,7 @@ from cuttings import report, store
 from tests.report_fixtures import HOSTILE_TITLE, LAST_REPORT_UNTIL, MODEL_REPORTS, MODEL_VERSIONS, NOW, article_id, build_sample_db
 
 CHROMIUM = shutil.which("chromium")
+OUTLETS = ("worcester_news", "hereford_times", "shropshire_star")   # the sample's outlets
 
 
 @pytest.fixture()
@@ -93,16 +94,18 @@ def test_spike_rule(db, digest):
     spiking = {spike["entity_id"] for spike in digest["spikes"]}
     assert spiking == {"wm_pcc", "hwfrs"}  # 4 and 3 stories against a near-empty baseline
     assert _group(digest, "sfrs")["spike"]["spike"] is False  # 2 stories: below the minimum of 3
-    # a busy, variable baseline (2 or 5 wm_pcc stories a day) lifts mean + 2 sd above today's 4
+    # a busy, variable baseline (2 or 5 wm_pcc stories a day, from three outlets: at most 2 from one, so all
+    # count; Worcester News's one a day beside its own story of 20 November) lifts mean + 2 sd above today's 4
+    busy_outlets = ("hereford_times", "shropshire_star", "worcester_news")
     per_day = {day: 2 if day % 2 else 5 for day in range(9, 23)}
     with db.atomic():
         for day, count in per_day.items():
             for n in range(count):
                 cur = db.execute(
                     "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
-                    "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', 'Busy', ?, ?, ?, '', ?)",
-                    [f"https://x/{day}/{n}", f"https://x/{day}/{n}", f"2026-11-{day:02d}T12:0{n}:00Z",
-                     f"2026-11-{day:02d}T13:00:00Z", NOW, f"h{day}{n}"])
+                    "last_seen_at, body, content_hash) VALUES (?, ?, ?, 'Busy', ?, ?, ?, '', ?)",
+                    [f"https://x/{day}/{n}", f"https://x/{day}/{n}", busy_outlets[n % 3],
+                     f"2026-11-{day:02d}T12:0{n}:00Z", f"2026-11-{day:02d}T13:00:00Z", NOW, f"h{day}{n}"])
                 db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, "
                            "analyser_version) VALUES (?, 'wm_pcc', 'PCC', 0, 3, 't')", [cur.lastrowid])
         cur = db.execute("INSERT INTO articles (url, canonical_url, title, published_at, first_seen_at, last_seen_at, "
@@ -248,13 +251,14 @@ def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest
                                      ("H&W Fire Authority", "Roger Phillips", article_id(db, "defends"))])
 
 
-def _new_story(db, key: str, title: str, minute: int) -> int:
-    """A story first seen in the digest's window (an empty body); its id."""
+def _new_story(db, key: str, title: str, minute: int, source: str | None = None) -> int:
+    """A story first seen in the digest's window (an empty body); its id. ``source``: its outlet (default:
+    the sample's outlets in turn, by ``minute``)."""
     return db.execute(
         "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
-        "last_seen_at, body, content_hash) VALUES (?, ?, 'worcester_news', ?, ?, ?, ?, '', ?)",
-        [f"https://x/{key}", f"https://x/{key}", title, "2026-11-23T12:00:00Z", f"2026-11-23T13:{minute:02d}:00Z",
-         NOW, key]).lastrowid
+        "last_seen_at, body, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+        [f"https://x/{key}", f"https://x/{key}", source or OUTLETS[minute % len(OUTLETS)], title,
+         "2026-11-23T12:00:00Z", f"2026-11-23T13:{minute:02d}:00Z", NOW, key]).lastrowid
 
 
 def test_attention_block_stays_short(db):
@@ -435,3 +439,66 @@ def test_unsure_thresholds_come_from_the_users_label_scheme_not_the_packaged_one
     assert thresholds["stance_governance"] == 0.8
     row = {"task": "stance_governance", "probability": 0.7, "uncertain": None, "human": 0}
     assert report.confidence(row, thresholds) == "unsure"
+
+
+# --------------------------------------------------------------------------
+# One outlet cannot make a spike or fill "needs attention" (red team, session 13)
+# --------------------------------------------------------------------------
+
+QUIET_NOW = "2026-12-01T07:00:00Z"   # a week after the sample's coverage: nothing in the last 24 hours
+
+
+def _flood(db, entity_id: str, source: str, count: int, first_minute: int = 0) -> list[int]:
+    """``count`` stories from ``source`` in the 24 hours before QUIET_NOW, each about ``entity_id`` with a
+    confident negative tone towards it."""
+    ids = []
+    with db.atomic():
+        for n in range(count):
+            minute = first_minute + n
+            story = db.execute(
+                "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, "
+                "last_seen_at, body, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+                [f"https://{source}.example/{minute}", f"https://{source}.example/{minute}", source,
+                 f"Commissioner under fire (update {minute})", f"2026-11-30T08:{minute:02d}:00Z",
+                 f"2026-11-30T09:{minute:02d}:00Z", QUIET_NOW, f"{source}{minute}"]).lastrowid
+            db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
+                       "VALUES (?, ?, 'x', 0, 1, 't')", [story, entity_id])
+            db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
+                       "model_version, created_at) VALUES (?, 'tone', ?, 'negative', 0.9, 0, 'tone-2026.11.1', ?)",
+                       [story, entity_id, QUIET_NOW])
+            ids.append(story)
+    return ids
+
+
+def test_one_outlet_alone_makes_no_spike_and_takes_one_attention_slot(db):
+    from types import SimpleNamespace
+
+    from cuttings import delivery
+    store.sync_sources(db, [SimpleNamespace(id="hostile", name="Hostile Three", home="https://hostile.example/",
+                                            region=None, verified=True, as_dict=lambda: {"id": "hostile"})])
+    _flood(db, "sfrs", "hostile", 6)
+    digest = report.build_digest(db, since="2026-11-30T00:00:00Z", now=QUIET_NOW)
+    spike = _group(digest, "sfrs")["spike"]
+    assert (spike["stories"], spike["outlets"], spike["today"], spike["spike"]) == (6, 1, 2, False)
+    assert not [item for item in digest["attention"] if item["kind"] == "spike"]
+    negative = [item for item in digest["attention"] if item["kind"] == "negative_tone"]
+    assert [item["outlet"] for item in negative] == ["Hostile Three"]   # one slot, not every slot
+    more = [item for item in digest["attention"] if item["kind"] == "more"]
+    assert [(item["more"], item["outlets"]) for item in more] == [(5, [("Hostile Three", 5)])]
+    text = report.render_markdown(digest, plain=True)
+    assert "... and 5 more negative stories about SFRS below (all from Hostile Three)" in text
+    assert "… and 5 more negative stories about SFRS below (all from Hostile Three)" in report.render_html(digest)
+    payload = delivery.webhook_payload(digest)["text"]
+    assert payload.count("(Hostile Three)") == 1 + 2   # its attention item, then at most 2 "Also new" headlines
+
+    # A second outlet's story the same day: a spike of stories from two outlets, the flood counting 2
+    _flood(db, "sfrs", "worcester_news", 1, first_minute=30)
+    digest = report.build_digest(db, since="2026-11-30T00:00:00Z", now=QUIET_NOW)
+    spike = _group(digest, "sfrs")["spike"]
+    assert (spike["stories"], spike["outlets"], spike["today"], spike["spike"]) == (7, 2, 3, True)
+    (item,) = [item for item in digest["attention"] if item["kind"] == "spike"]
+    assert report.attention_text(item).startswith(
+        "Coverage spike: SFRS: 7 stories from 2 outlets in the last 24 hours (usually ")
+    assert report.attention_text(item).endswith("; 3 counted, at most 2 per outlet)")
+    negative = [item for item in digest["attention"] if item["kind"] == "negative_tone"]
+    assert sorted(item["outlet"] for item in negative) == ["Hostile Three", "Worcester News"]
