@@ -101,7 +101,8 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
     with store.atomic(db):  # all of one article or none of it (a savepoint inside a pipeline's batch)
         if existing is None:
             minhash = _minhash(item, body)
-            original = index.find_original(minhash) if index is not None else None
+            original = (index.find_original(minhash, source_id=item.get("source_id"), text=body)
+                        if index is not None else None)
             similarity = round(original[1], 3) if original else None
             article_id = store.insert_article(db, item, run_id, fingerprint=dedupe.to_blob(minhash),
                                               duplicate_of=original[0] if original else None, similarity=similarity)
@@ -113,7 +114,7 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
                     index.remove(original[0])
                 original = None
             if index is not None and not original:
-                index.add(article_id, minhash)
+                index.add(article_id, minhash, source_id=item.get("source_id"), text=body)
         else:
             article_id = existing["id"]
             if existing["content_hash"] == store.content_hash(title, body) or not is_material_change(

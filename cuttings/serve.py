@@ -81,7 +81,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "word_count": ("Words in the body.", "412"),
         "content_hash": ("SHA-256 of the normalised title and body.", "9f2c...e1"),
         "duplicate_of": ("For a syndicated copy: the `articles.id` of the first copy; NULL for originals.", "12"),
-        "similarity": ("Estimated Jaccard similarity to `duplicate_of` (MinHash).", "0.93"),
+        "similarity": ("Estimated Jaccard similarity to `duplicate_of` (MinHash of 5-word shingles); for a rewording "
+                       "from the same outlet that the shingles miss, the Jaccard similarity of the two stories' sets of "
+                       "words of more than three letters (docs/crawler.md).", "0.93"),
         "found_by": ("How the URL was discovered: feed, sitemap, links or search.", "feed"),
         "language": ("Detected language code.", "en"),
         "description": ("The page's meta description / standfirst.", "A senior officer has resigned."),

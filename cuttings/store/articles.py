@@ -85,6 +85,14 @@ def original_fingerprints(db: Database) -> Iterator[tuple[int, bytes]]:
         yield row["article_id"], row["minhash"]
 
 
+def recent_original_bodies(db: Database, days: int) -> Iterator[tuple[int, str | None, str]]:
+    """``(article_id, source_id, body)`` of every original (not a syndicated copy) first seen in the last
+    ``days`` days: the crawler compares a new page with these for rewordings within one outlet."""
+    for row in db.query("SELECT id, source_id, body FROM articles WHERE duplicate_of IS NULL AND source_id IS NOT NULL "
+                        "AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{int(days)} days"]):
+        yield row["id"], row["source_id"], row["body"] or ""
+
+
 def insert_article(db: Database, item: dict, run_id: int | None, *, fingerprint: bytes,
                    duplicate_of: int | None = None, similarity: float | None = None) -> int:
     """Store a first-seen article (version 1, its first ``article_versions`` row and its MinHash
