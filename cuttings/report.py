@@ -356,7 +356,7 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     order: the shipped scheme's against, then favour, on fire governance), coverage spikes, new quotes by each body's principal people
     (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
     stance), at most :data:`ATTENTION_PER_OUTLET` of them from one outlet, confident labels before unsure ones, newest
-    first; the rest as one "and N more" line that says which outlets they came from (``outlets``: [(outlet, n)])."""
+    first; the rest as one "and N more" line that says which outlets they came from (``by_outlet``: [(outlet, n)])."""
     items: list[dict] = []
     rank = {"checked": 0, "confident": 1, "unsure": 2}
 
@@ -383,7 +383,7 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
             for item in left:
                 outlets[item["outlet"]] = outlets.get(item["outlet"], 0) + 1
             items.append({"kind": "more", "more": len(left), "what": what(story_noun(len(left))),
-                          "outlets": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])), **more})
+                          "by_outlet": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])), **more})
 
     for entity in entities:
         found = []
@@ -930,7 +930,7 @@ def spike_text(item: dict) -> str:
 def more_outlets_text(item: dict) -> str:
     """`` (all from Hostile Three)`` or `` (4 from Hostile Three, 1 from Worcester News)``: where the stories
     a "more" line leaves out came from (outlet names are crawled configuration: callers escape)."""
-    outlets = item.get("outlets") or []
+    outlets = item.get("by_outlet") or []
     if not outlets:
         return ""
     if len(outlets) == 1:

@@ -280,6 +280,12 @@ def test_attention_block_stays_short(db):
     assert [item["more"] for item in more] == [left]
     assert f"... and {left} more negative stories about SFRS below" in report.render_markdown(
         report.build_digest(db, now=NOW), plain=True)
+    # one story per outlet listed (the two newest confident ones, from two outlets); the line says where the
+    # rest came from
+    assert len({item["outlet"] for item in sfrs}) == len(sfrs)
+    assert more[0]["by_outlet"] == [("Worcester News", 2), ("Hereford Times", 1), ("Shropshire Star", 1)]
+    assert ("(2 from Worcester News, 1 from Hereford Times, 1 from Shropshire Star)"
+            in report.attention_text(more[0]))
 
 
 def test_attention_more_lines_read_as_english(db):
@@ -484,7 +490,7 @@ def test_one_outlet_alone_makes_no_spike_and_takes_one_attention_slot(db):
     negative = [item for item in digest["attention"] if item["kind"] == "negative_tone"]
     assert [item["outlet"] for item in negative] == ["Hostile Three"]   # one slot, not every slot
     more = [item for item in digest["attention"] if item["kind"] == "more"]
-    assert [(item["more"], item["outlets"]) for item in more] == [(5, [("Hostile Three", 5)])]
+    assert [(item["more"], item["by_outlet"]) for item in more] == [(5, [("Hostile Three", 5)])]
     text = report.render_markdown(digest, plain=True)
     assert "... and 5 more negative stories about SFRS below (all from Hostile Three)" in text
     assert "… and 5 more negative stories about SFRS below (all from Hostile Three)" in report.render_html(digest)
