@@ -76,6 +76,26 @@ def word_similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def copy_similarity(minhash: MinHash, other: MinHash, *, same_source: bool = False, text: str | None = None,
+                    other_text: str | None = None, threshold: float = NEAR_DUPLICATE_THRESHOLD,
+                    word_threshold: float = REWORDING_THRESHOLD) -> float | None:
+    """Whether two stored pages are one story, as :class:`SyndicationIndex` decides it for a new page: their
+    similarity when the 5-shingle MinHash estimate reaches ``threshold``, or, for two pages of one source
+    (``same_source``) whose ``text`` and ``other_text`` are given, their content-word Jaccard when it reaches
+    ``word_threshold`` (both with at least :data:`REWORDING_MIN_WORDS` content words); else None. For checks
+    made after the fact (is a copy still a copy of its revised original?) by the same two tests."""
+    similarity = minhash.jaccard(other)
+    if similarity >= threshold:
+        return similarity
+    if same_source and text is not None and other_text is not None:
+        words, other_words = content_words(text), content_words(other_text)
+        if min(len(words), len(other_words)) >= REWORDING_MIN_WORDS:
+            similarity = word_similarity(words, other_words)
+            if similarity >= word_threshold:
+                return similarity
+    return None
+
+
 def fingerprint(text: str) -> MinHash:
     minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME)
     minhash.update_batch(list(shingles(text)))

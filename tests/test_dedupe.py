@@ -82,6 +82,18 @@ def test_rewordings_from_one_source_are_copies_of_the_first():
     assert word_similarity(content_words(pages[0]), content_words(REWORDED)) > 0.9   # two filler words added
 
 
+def test_copy_similarity_applies_both_tests_to_two_stored_pages():
+    from crawler.dedupe import copy_similarity
+    first, second = reworded(0), reworded(1)
+    assert copy_similarity(fingerprint(first), fingerprint(second)) is None   # shingles alone miss it
+    assert copy_similarity(fingerprint(first), fingerprint(second), same_source=True, text=first,
+                           other_text=second) >= 0.6
+    assert copy_similarity(fingerprint(first), fingerprint(second), same_source=False, text=first,
+                           other_text=second) is None   # two outlets: shingles only
+    story = " ".join(f"alpha{i}" for i in range(200))
+    assert copy_similarity(fingerprint(story), fingerprint(story + " one more line")) > 0.9
+
+
 def test_no_two_distinct_corpus_articles_would_merge_as_rewordings():
     """The labelled corpus: 362 distinct stories, as though one outlet had published them all."""
     from crawler.dedupe import content_words, word_similarity

@@ -1073,8 +1073,10 @@ WHERE r.pick = 1
 }
 
 
+# Numbered m018: s13-c's m017_syndication_other_outlets (the syndication views) was written beside it in
+# the same session; the two touch different views and run in either order.
 @migrations()
-def m017_speaker_names_by_outlets(db: Database) -> None:
+def m018_speaker_names_by_outlets(db: Database) -> None:
     """watched_people: the watchlist's office holders and people, with their speaker identity; speaker_names
     shows the watchlist's name for a person it knows, else the full name the most outlets use (each outlet
     counted once; ties: the shorter name), so one outlet's spelling cannot rename a person."""
