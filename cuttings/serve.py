@@ -420,7 +420,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                       "knows (`watched_people`), else the full name (first name and surname, no honorific) the most "
                       "outlets print, each outlet counted once however many quotes it prints, a tie going to the "
                       "shorter name; so Mr Campion and Councillor John Campion are shown as John Campion, and one "
-                      "outlet printing its own spelling many times cannot rename a person (since migration m018). "
+                      "outlet printing its own spelling many times cannot rename a person (since migration m017). "
                       "The digest and `most_quoted` use it.", {
         "speaker_id": ("The person (see `quotes.speaker_id`).", "john campion"),
         "name": ("The name shown.", "John Campion"),

@@ -1041,7 +1041,7 @@ def m016_label_roles(db: Database) -> None:
 # * then the spelling the most outlets use (each outlet counts once, however many quotes or articles it
 #   prints the spelling in), so one outlet cannot choose how a person is named;
 # * ties (one outlet each): the shorter name (fewest words, then fewest characters), then the most quotes.
-_VIEWS_V18 = {
+_VIEWS_V17 = {
     "speaker_names": f"""
 WITH spelled AS (
   SELECT q.speaker_id, q.speaker, count(*) AS n, count(DISTINCT coalesce(a.source_id, '')) AS outlets,
@@ -1073,10 +1073,8 @@ WHERE r.pick = 1
 }
 
 
-# Numbered m018: s13-c's m017_syndication_other_outlets (the syndication views) was written beside it in
-# the same session; the two touch different views and run in either order.
 @migrations()
-def m018_speaker_names_by_outlets(db: Database) -> None:
+def m017_speaker_names_by_outlets(db: Database) -> None:
     """watched_people: the watchlist's office holders and people, with their speaker identity; speaker_names
     shows the watchlist's name for a person it knows, else the full name the most outlets use (each outlet
     counted once; ties: the shorter name), so one outlet's spelling cannot rename a person."""
@@ -1090,5 +1088,5 @@ def m018_speaker_names_by_outlets(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_watched_people_speaker_id ON watched_people(speaker_id)")
     db.execute("DROP VIEW IF EXISTS most_quoted")   # reads speaker_names: re-created unchanged
     db.execute("DROP VIEW IF EXISTS speaker_names")
-    db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V18['speaker_names']}")
+    db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V17['speaker_names']}")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V12['most_quoted']}")
