@@ -3,12 +3,13 @@ then run again to completion, end with the same database as a run never interrup
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
 
 from cuttings.demo import serve_directory
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.ops_support import (copy_db, count, duplicate_rows, integrity, kill_when, snapshot, sources_for,
                                start_cli)
 
@@ -151,3 +152,48 @@ def test_classify_by_hand_after_killed_analyse(tmp_path, clean):
     ok(run_cli("--db", str(db), "analyse"))
     ok(run_cli("--db", str(db), "classify", env=clean["env"]))
     assert snapshot(db)["classifications"] == snapshot(clean["db"])["classifications"]
+
+
+def documented_recovery() -> tuple[str, list[str]]:
+    """The SQL and the command docs/operations.md gives to classify everything again."""
+    text = (REPO / "docs" / "operations.md").read_text()
+    found = re.search(r'`sqlite3 data/cuttings\.db "([^"]+)"`, then `cuttings ([a-z]+)`', text)
+    assert found, "docs/operations.md no longer gives the recovery procedure"
+    return found.group(1), [found.group(2)]
+
+
+def test_documented_recovery_reclassifies_without_duplicates(tmp_path, clean):
+    """docs/operations.md's procedure, literally: delete the classify stamps, run classify. The old
+    classifications are replaced (they collided with the new: IntegrityError, exit 1, and every later
+    `cuttings run` exited 4). The same with the analyse stamps: the mentions and quotes are replaced, not
+    doubled, and the nightly run afterwards (which classifies again the articles whose quote links the
+    re-analysis refreshed) ends with the database a clean run gives."""
+    db = copy_db(clean["db"], tmp_path / "r.db")
+    sql, command = documented_recovery()
+    assert sql == "DELETE FROM processing WHERE stage = 'classify'"
+
+    def delete_stamps(stage_sql):
+        conn = sqlite3.connect(db)
+        with conn:
+            conn.execute(stage_sql)
+        conn.close()
+
+    delete_stamps(sql)
+    assert count(db, processed("classify")) == 0
+    result = ok(run_cli("--db", str(db), *command, env=clean["env"]))
+    assert "Traceback" not in result.stderr.decode()
+    assert count(db, processed("classify")) == clean["articles"]
+    assert_same_as_clean(db, clean["db"])
+
+    delete_stamps(sql.replace("'classify'", "'analyse'"))
+    ok(run_cli("--db", str(db), "analyse"))
+    assert count(db, processed("analyse")) == clean["articles"]
+    assert duplicate_rows(db) == dict.fromkeys(duplicate_rows(clean["db"]), 0)
+    for key in ("mentions", "quotes", "classifications"):
+        assert snapshot(db)[key] == snapshot(clean["db"])[key], key
+
+    result = run_cli("--db", str(db), "run", "--skip", "crawl", "--skip", "report",
+                     "--log-file", str(tmp_path / "run.log"), env=clean["env"])
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert "IntegrityError" not in (tmp_path / "run.log").read_text()
+    assert_same_as_clean(db, clean["db"])

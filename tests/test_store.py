@@ -142,3 +142,42 @@ def test_article_summary_gains_per_task_uncertainty_after_upgrade(tmp_path):
     assert "stance_uncertain" not in db["article_summary"].columns_dict
     db = store.connect(path)
     assert {"topics_uncertain", "stance_uncertain", "tone_uncertain"} <= set(db["article_summary"].columns_dict)
+
+
+def test_stages_replace_their_rows_when_the_stamps_were_deleted(tmp_path):
+    """docs/operations.md's recovery deletes a stage's stamps and runs the stage again: the article's old
+    mentions, quotes and classifications are replaced, never kept beside the new (classify collided with
+    its unique index; analyse doubled every mention and quote)."""
+    from nlp.watchlist import load_watchlist
+
+    db = store.connect(tmp_path / "x.db")
+    store.sync_entities(db, load_watchlist())
+    save_article(db, _item(title="Campion fire takeover", body="HWFRS chief said it. " * 40), None, None)
+    mentions = [{"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 0, "end_char": 5, "sentence": "s",
+                 "paragraph": 0}]
+    quotes = [{"speaker": "Mr X", "text": "it", "start_char": 18, "end_char": 20}]
+    rows = [{"task": "topics", "label": "fire", "probability": 0.9, "model_version": "m1"},
+            {"task": "tone", "target": "hwfrs", "label": "neutral", "probability": 0.6, "model_version": "m2"}]
+
+    def run_stages() -> None:
+        for article in store.articles_to_process(db, "analyse", "v1"):
+            store.replace_analysis(db, article, "v1", mentions, quotes)
+        for article in store.articles_to_process(db, "classify", "c1"):
+            store.replace_classifications(db, article, "c1", rows)
+
+    def counts() -> dict:
+        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("mentions", "quotes", "classifications", "processing")}
+
+    run_stages()
+    assert counts() == {"mentions": 1, "quotes": 1, "classifications": 2, "processing": 2}
+    for stage in ("classify", "analyse"):
+        db.execute(f"DELETE FROM processing WHERE stage = '{stage}'")
+        db.conn.commit()
+        assert store.count_to_process(db, stage, "v1" if stage == "analyse" else "c1") == 1
+        run_stages()
+        assert counts() == {"mentions": 1, "quotes": 1, "classifications": 2, "processing": 2}
+    assert [(r["task"], r["target"], r["label"]) for r in db.query(
+        "SELECT task, target, label FROM classifications ORDER BY task")] == [("tone", "hwfrs", "neutral"),
+                                                                              ("topics", "", "fire")]
+

@@ -87,9 +87,10 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
     """Store one article's mentions, quotes (and named entities, when NER is on), replacing
     any older analysis, in one transaction."""
     with transaction(db):
-        if article.get("processed_version") is not None:  # analysed before: replace the old rows
-            for table in ("mentions", "quotes", "named_entities"):
-                db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article["id"]])
+        # Always replace, whatever the stamp says: an article whose stamp was deleted by hand (the
+        # recovery in docs/operations.md) or lost still has its old rows, which must not stay beside the new.
+        for table in ("mentions", "quotes", "named_entities"):
+            db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article["id"]])
         db.conn.executemany(
             "INSERT INTO named_entities (article_id, label, text, start_char, end_char, analyser_version) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -110,11 +111,13 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
 
 
 def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:
-    """Store one article's predictions (task, target, label, probability, uncertain, model_version)."""
+    """Store one article's predictions (task, target, label, probability, uncertain, model_version),
+    replacing all its older ones, in one transaction (or the caller's batch transaction)."""
     now = utcnow()
     with transaction(db):
-        if article.get("processed_version") is not None:
-            db.conn.execute("DELETE FROM classifications WHERE article_id = ?", [article["id"]])
+        # Always replace, stamp or none: with its stamp deleted (docs/operations.md's recovery) the old
+        # predictions are still there, and keeping them collided with the new (classifications_unique).
+        db.conn.execute("DELETE FROM classifications WHERE article_id = ?", [article["id"]])
         db.conn.executemany(
             "INSERT INTO classifications (article_id, task, target, label, probability, uncertain, model_version, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
