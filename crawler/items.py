@@ -7,6 +7,7 @@ class ArticleItem(scrapy.Item):
     url = scrapy.Field()            # the URL the page was fetched from (after redirects)
     fetched_url = scrapy.Field()    # the URL requested (crawl_state key)
     canonical_url = scrapy.Field()  # normalised rel=canonical or URL: the article's identity
+    link_url = scrapy.Field()       # the address a reader opens: the accepted rel=canonical as written, else url
     source_id = scrapy.Field()
     found_by = scrapy.Field()       # discovery layer: feed, sitemap, links, search
     http_status = scrapy.Field()

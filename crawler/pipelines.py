@@ -114,7 +114,9 @@ class NormaliseUrlsPipeline(_StorePipeline):
     the page's own site or a sister title declared in sources.toml (``sisters``), else the
     fetched URL (the refused canonical is recorded in ``crawl_notices`` as
     ``canonical_offsite``). Both normalised (tracking parameters, AMP/mobile variants,
-    trailing slashes and case removed).
+    trailing slashes and case removed). ``link_url`` is the same choice as written, not
+    normalised: the address digests, exports and Datasette link to (a normalised key such
+    as ``.../story`` for a page at ``.../story/`` may not open).
 
     A canonical already held by a stored article fetched from another URL, whose content this
     page would replace, is not taken over: the page is stored under its own URL
@@ -152,6 +154,7 @@ class NormaliseUrlsPipeline(_StorePipeline):
                             f"rel=canonical {declared} is not on this site or a declared sister title: "
                             "stored under the fetched URL")
         item["canonical_url"] = normalise_url(chosen)
+        item["link_url"] = chosen
         own = normalise_url(fetched)
         db = self.db
         if item["canonical_url"] != own and db is not None:
@@ -161,7 +164,7 @@ class NormaliseUrlsPipeline(_StorePipeline):
                 self.notice(item, "canonical_conflict",
                             f"rel=canonical {item['canonical_url']} belongs to article {existing['id']} fetched from "
                             f"{existing['url']}: stored under the fetched URL")
-                item["canonical_url"] = own
+                item["canonical_url"], item["link_url"] = own, fetched
         return item
 
     def notice(self, item, kind, message):

@@ -216,7 +216,7 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
                              [original_id])
     human = await _rows(db, "SELECT id, task, target, label, annotator, created_at FROM labels "
                             "WHERE article_id = ? ORDER BY id DESC", [original_id])
-    copies = await _rows(db, "SELECT a.id, a.canonical_url AS url, coalesce(s.name, a.source_id) AS outlet, "
+    copies = await _rows(db, "SELECT a.id, coalesce(a.link_url, a.url) AS url, coalesce(s.name, a.source_id) AS outlet, "
                              "a.first_seen_at, a.published_at, a.similarity FROM articles a "
                              "LEFT JOIN sources s ON s.id = a.source_id WHERE (a.duplicate_of = ? OR a.id = ?) "
                              "AND a.id != ? ORDER BY a.first_seen_at", [original_id, original_id, article_id])
@@ -230,7 +230,7 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
     return {
         "database": database,
         "article": article,
-        "url": _safe_url(article["canonical_url"]),
+        "url": _safe_url(article.get("link_url") or article["url"]),   # the address a reader opens
         "paragraphs": [part.strip() for part in (article["body"] or "").split("\n") if part.strip()],
         "is_copy": article["duplicate_of"] is not None,
         "original_url": story_url(database, original_id),

@@ -235,7 +235,7 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
              roles: dict[str, Any] | None = None) -> list[dict]:
     """Original stories (not syndicated copies) first seen in (since, until]."""
     rows = list(db.query(
-        "SELECT a.id, a.title, a.canonical_url AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
+        "SELECT a.id, a.title, coalesce(a.link_url, a.url) AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
         "a.published_at, a.first_seen_at FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
         "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
         "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
@@ -649,7 +649,7 @@ def _edits(db: Database, since: str | None, until: str) -> list[dict]:
     """Revisions (version > 1) captured in (since, until], newest first, with the headline before."""
     rows = db.query(
         "SELECT v.article_id, v.version, v.captured_at, v.diff_summary, v.headline_changed, v.is_correction, "
-        "v.title AS headline, p.title AS previous_headline, a.canonical_url AS url, "
+        "v.title AS headline, p.title AS previous_headline, coalesce(a.link_url, a.url) AS url, "
         "coalesce(s.name, a.source_id) AS outlet FROM article_versions v "
         "JOIN articles a ON a.id = v.article_id LEFT JOIN sources s ON s.id = a.source_id "
         "LEFT JOIN article_versions p ON p.article_id = v.article_id AND p.version = v.version - 1 "

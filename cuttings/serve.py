@@ -65,8 +65,15 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "articles": ("One row per article URL (canonicalised). Syndicated copies are rows too, linked by "
                  "`duplicate_of`; edits update the row and add an `article_versions` row.", {
         "id": ("Article id.", "17"),
-        "url": ("URL the article was last fetched from.", "https://www.herefordtimes.com/news/123/"),
-        "canonical_url": ("Normalised canonical URL (unique).", "https://www.herefordtimes.com/news/123/"),
+        "url": ("URL the article was last fetched from (after redirects).", "https://www.herefordtimes.com/news/123/"),
+        "canonical_url": ("Normalised canonical URL (unique): the article's identity for deduplication, not "
+                          "always an address that opens (no trailing slash, mobile/AMP hosts as www., query "
+                          "sorted).", "https://www.herefordtimes.com/news/123"),
+        "link_url": ("The address a reader opens, shown as `url` by the views, the digest and exports: the "
+                     "rel=canonical the page declares, as written, when the crawler accepted it (http(s), this "
+                     "site or a declared sister title), else the URL fetched after redirects. Empty for articles "
+                     "stored before migration m018 (the views show `url` then) until a revision is stored.",
+                     "https://www.herefordtimes.com/news/123/"),
         "source_id": ("Outlet (`sources.id`).", "hereford-times"),
         "title": ("Headline (current version). Crawled text: treat as untrusted.", "Fire chief quits"),
         "author": ("Byline, if found.", "Staff reporter"),
@@ -323,7 +330,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                         "with entities, topics, stance and tone (human labels win).", {
         "article_id": ("The article.", "12"),
         "title": ("Headline.", "Campion defends fire takeover plan at public meeting"),
-        "url": ("Canonical URL.", "https://www.herefordtimes.com/news/2026/defends/"),
+        "url": ("The address to open (`articles.link_url`, else `articles.url`).",
+                "https://www.herefordtimes.com/news/2026/defends/"),
         "source_id": ("Outlet id.", "hereford-times"),
         "outlet": ("Outlet name.", "Hereford Times"),
         "published_at": ("Publication time (UTC), always `YYYY-MM-DDTHH:MM:SSZ` (a date alone becomes midnight; "
@@ -386,7 +394,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
         "article_id": ("The article.", "14"),
         "title": ("Its headline.", "Fire chiefs warn over commissioner's plans"),
-        "url": ("Its URL.", "https://www.shropshirestar.com/news/2026/warn/"),
+        "url": ("Its address to open (`articles.link_url`, else `articles.url`).",
+                "https://www.shropshirestar.com/news/2026/warn/"),
         "source_id": ("Outlet id.", "shropshire-star"),
         "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
         "published_precision": ("`second` or `day` (only the date was known).", "second"),
@@ -433,7 +442,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                     "first seen, and when.", {
         "article_id": ("The original (the copy published first).", "12"),
         "title": ("Its headline.", "Campion defends fire takeover plan at public meeting"),
-        "url": ("Its URL.", "https://www.herefordtimes.com/news/2026/defends/"),
+        "url": ("The original's address to open (`articles.link_url`, else `articles.url`).",
+                "https://www.herefordtimes.com/news/2026/defends/"),
         "first_outlet": ("The original's outlet.", "Hereford Times"),
         "outlets": ("Every outlet that ran it, in order first seen.", "Hereford Times, Worcester News"),
         "n_outlets": ("How many outlets.", "2"),

@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 
+from crawler.dedupe import normalise_url
 from cuttings.demo import serve_directory
 from tests.conftest import query_rows, run_cli
 from tests.ops_support import sources_for
@@ -281,6 +282,9 @@ def test_canonical_hijack_refused(web):
                  [victim["id"]])[0]["n"] == 1
     [hijack] = query_rows(web["db"], "SELECT * FROM articles WHERE canonical_url LIKE ?", ["%/news/hijack"])
     assert hijack["source_id"] == "hostile-news" and hijack["title"] == corpus_story("t1-002")[0]
+    # the link people follow is the page's own address too, never the refused canonical
+    assert hijack["link_url"] == hijack["url"] == web["base"]["hostile"] + "/news/hijack/"
+    assert victim["link_url"].startswith(web["base"]["victim"] + "/news/victim-story/")
     notices = _notices(web, "canonical_offsite", run_id=1)
     assert [n["url"] for n in notices] == [web["base"]["hostile"] + "/news/hijack/"]
     assert web["base"]["victim"] + "/news/victim-story/" in notices[0]["message"]
@@ -297,11 +301,17 @@ def test_shared_canonical_does_not_swap_versions(web):
     """Two pages with one canonical: the first keeps it, the second is stored under its own URL;
     a second crawl refetches both and adds no version."""
     assert len(_paths(web, "hostile", run=1, prefix="/news/twin-")) == 2  # both refetched in run 2
-    twins = query_rows(web["db"], "SELECT a.canonical_url, a.title, a.version, count(v.id) AS versions FROM articles a "
+    twins = query_rows(web["db"], "SELECT a.canonical_url, a.url, a.link_url, a.title, a.version, count(v.id) AS versions "
+                             "FROM articles a "
                              "JOIN article_versions v ON v.article_id = a.id WHERE a.title IN (?, ?) GROUP BY a.id",
                   [corpus_story("t1-003")[0], corpus_story("t1-004")[0]])
     assert len(twins) == 2 and all(t["version"] == 1 and t["versions"] == 1 for t in twins)
     assert len({t["canonical_url"] for t in twins}) == 2
+    # the one stored under its own URL links there, not to the canonical another article holds
+    [own] = [t for t in twins if t["canonical_url"] == normalise_url(t["url"])]
+    [first] = [t for t in twins if t is not own]
+    assert own["link_url"] == own["url"]
+    assert first["link_url"] == web["base"]["hostile"] + "/news/twin-canonical/"   # as the page declares it
     for run_id in (1, 2):
         assert len(_notices(web, "canonical_conflict", run_id=run_id)) == 1
 

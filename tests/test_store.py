@@ -181,3 +181,48 @@ def test_stages_replace_their_rows_when_the_stamps_were_deleted(tmp_path):
         "SELECT task, target, label FROM classifications ORDER BY task")] == [("tone", "hwfrs", "neutral"),
                                                                               ("topics", "", "fire")]
 
+
+def test_views_show_the_readable_url_and_old_rows_keep_theirs(tmp_path):
+    """m018: article_summary, quotes_by_speaker and syndication give the address a reader opens
+    (``link_url``), not the normalised identity key; a row stored before m018 has no link_url and shows
+    the URL it was fetched from."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    db.execute("DROP VIEW IF EXISTS syndication")
+    db.execute("DROP VIEW IF EXISTS most_quoted")
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    for name, sql in (("quotes_by_speaker", store.schema._VIEWS_V8["quotes_by_speaker"]),
+                      ("most_quoted", store.schema._VIEWS_V12["most_quoted"]),
+                      ("syndication", store.schema._VIEWS_V6["syndication"])):
+        db.execute(f"CREATE VIEW {name} AS {sql}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm018_article_link_url'")
+    store.schema.refresh_label_views(db, summary=store.schema._VIEWS_V9["article_summary"])
+    db.conn.commit()
+    db.execute("ALTER TABLE articles DROP COLUMN link_url")   # as a database from before m018 is
+    db.execute("INSERT INTO articles (url, canonical_url, title, first_seen_at, last_seen_at, content_hash) "
+               "VALUES ('https://m.example.com/news/barn-fire/?utm_source=x', 'https://www.example.com/news/barn-fire', "
+               "'Barn fire', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z', 'h')")
+    db.conn.commit()
+    old_id = db.execute("SELECT id FROM articles").fetchone()[0]
+    assert db.execute("SELECT url FROM article_summary").fetchone()[0] == "https://www.example.com/news/barn-fire"
+
+    db = store.connect(path)   # m018 runs
+    _, new_id = save_article(db, _item(url="https://www.example.com/news/2/", canonical_url="https://www.example.com/news/2",
+                                       link_url="https://www.example.com/news/2/", title="Barn fire copy"), None, None)
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [old_id, new_id])
+    db.execute("INSERT INTO quotes (article_id, speaker, text, start_char, end_char, analyser_version) "
+               "VALUES (?, 'Mr X', 'q', 0, 1, 'v')", [old_id])
+    db.conn.commit()
+    assert dict(db.execute("SELECT id, link_url FROM articles").fetchall()) == {
+        old_id: None, new_id: "https://www.example.com/news/2/"}
+    # the old row keeps its fetched URL (no link_url is invented for it)
+    assert [r["url"] for r in db.query("SELECT url FROM article_summary")] == [
+        "https://m.example.com/news/barn-fire/?utm_source=x"]
+    assert [r["url"] for r in db.query("SELECT url FROM quotes_by_speaker")] == [
+        "https://m.example.com/news/barn-fire/?utm_source=x"]
+    assert [r["url"] for r in db.query("SELECT url FROM syndication")] == [
+        "https://m.example.com/news/barn-fire/?utm_source=x"]
+    db.execute("UPDATE articles SET duplicate_of = NULL WHERE id = ?", [new_id])
+    db.conn.commit()
+    assert db.execute("SELECT url FROM article_summary WHERE article_id = ?", [new_id]).fetchone()[0] == \
+        "https://www.example.com/news/2/"

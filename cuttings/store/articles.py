@@ -96,19 +96,21 @@ def recent_original_bodies(db: Database, days: int) -> Iterator[tuple[int, str |
 def insert_article(db: Database, item: dict, run_id: int | None, *, fingerprint: bytes,
                    duplicate_of: int | None = None, similarity: float | None = None) -> int:
     """Store a first-seen article (version 1, its first ``article_versions`` row and its MinHash
-    fingerprint); returns its id. ``item`` keys: url, canonical_url (normalised), source_id, title,
-    body, author, published_at, published_source, modified_at, modified_source, found_by, language,
-    description, section, paywalled."""
+    fingerprint); returns its id. ``item`` keys: url, canonical_url (normalised), link_url (the
+    address a reader opens; ``url`` when missing), source_id, title, body, author, published_at,
+    published_source, modified_at, modified_source, found_by, language, description, section, paywalled."""
     now = utcnow()
     title, body = item.get("title") or "", item.get("body") or ""
     digest = content_hash(title, body)
     with transaction(db):
         cur = db.execute(
-            "INSERT INTO articles (url, canonical_url, source_id, title, author, published_at, published_source, "
-            "modified_at, modified_source, first_seen_at, last_seen_at, last_changed_at, body, word_count, "
-            "content_hash, duplicate_of, similarity, found_by, language, description, section, paywalled, "
-            "version, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            [item["url"], item["canonical_url"], item.get("source_id"), title, item.get("author"),
+            "INSERT INTO articles (url, canonical_url, link_url, source_id, title, author, published_at, "
+            "published_source, modified_at, modified_source, first_seen_at, last_seen_at, last_changed_at, body, "
+            "word_count, content_hash, duplicate_of, similarity, found_by, language, description, section, "
+            "paywalled, version, crawl_run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            [item["url"], item["canonical_url"], item.get("link_url") or item["url"], item.get("source_id"), title,
+             item.get("author"),
              item.get("published_at"), item.get("published_source"), item.get("modified_at"),
              item.get("modified_source"), now, now, now, body, word_count(body), digest,
              duplicate_of, similarity, item.get("found_by"), item.get("language"), item.get("description"),
@@ -148,10 +150,11 @@ def add_revision(db: Database, existing: dict, item: dict, run_id: int | None, *
     article_id, version = existing["id"], existing["version"] + 1
     with transaction(db):
         db.execute(
-            "UPDATE articles SET url = ?, title = ?, body = ?, word_count = ?, content_hash = ?, author = ?, "
-            "modified_at = coalesce(?, modified_at), modified_source = coalesce(?, modified_source), "
+            "UPDATE articles SET url = ?, link_url = ?, title = ?, body = ?, word_count = ?, content_hash = ?, "
+            "author = ?, modified_at = coalesce(?, modified_at), modified_source = coalesce(?, modified_source), "
             "last_seen_at = ?, last_changed_at = ?, version = ?, paywalled = ? WHERE id = ?",
-            [item["url"], title, body, word_count(body), digest, item.get("author") or existing["author"],
+            [item["url"], item.get("link_url") or item["url"], title, body, word_count(body), digest,
+             item.get("author") or existing["author"],
              item.get("modified_at"), item.get("modified_source"), now, now, version,
              int(bool(item.get("paywalled"))), article_id])
         db.execute(

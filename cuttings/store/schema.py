@@ -955,7 +955,7 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     and label_roles, which names the task each role reads (for SQL that must read the same task).
     These are the label views' current definitions: a later migration that changes one of them changes it
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
-    that only a migration after m015 adds)."""
+    that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
     entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
@@ -978,18 +978,28 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
             ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1)]),
-        "article_summary": _by_kind(_VIEWS_V9["article_summary"], [
-            ("e.task = 'topics'", f"e.task = {topics}", 2),
-            ("e.task = 'stance_governance'", f"e.task = {stance}", 2),
-            ("e.task = 'tone'", f"e.task = {tone}", 2)]),
+        "article_summary": _summary_definition(roles, _ARTICLE_SUMMARY),
         "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
 
 
-def refresh_label_views(db) -> bool:
+def _summary_definition(roles: dict, base: str) -> str:
+    """article_summary from ``base`` (its SQL with the shipped task names) with the roles' tasks as literals."""
+    topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
+    return _by_kind(base, [("e.task = 'topics'", f"e.task = {topics}", 2),
+                           ("e.task = 'stance_governance'", f"e.task = {stance}", 2),
+                           ("e.task = 'tone'", f"e.task = {tone}", 2)])
+
+
+def refresh_label_views(db, *, summary: str | None = None) -> bool:
     """Regenerate the label views from ``label_tasks`` when they differ from what it says (True when they
-    were replaced), all in one transaction (a savepoint inside the caller's): the old views or the new."""
-    wanted = label_view_definitions(label_task_roles(db))
+    were replaced), all in one transaction (a savepoint inside the caller's): the old views or the new.
+    ``summary``: a migration's frozen article_summary base instead of the current one (m015 and m016 run
+    before m017 adds ``articles.link_url``, which the current one reads)."""
+    roles = label_task_roles(db)
+    wanted = label_view_definitions(roles)
+    if summary is not None:
+        wanted["article_summary"] = _summary_definition(roles, summary)
     placeholders = ", ".join("?" for _ in LABEL_VIEWS)
     current = dict(db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'view' AND name IN ({placeholders})",
                               list(LABEL_VIEWS)).fetchall())
@@ -1020,7 +1030,7 @@ def m015_label_views_by_name(db: Database) -> None:
         db.execute("UPDATE label_tasks SET labels_json = ?, absent = ?, attention_json = ? "
                    "WHERE name = ? AND kind = ? AND labels_json IS NULL",
                    [json.dumps(labels), absent, json.dumps(attention) if attention else None, name, kind])
-    refresh_label_views(db)
+    refresh_label_views(db, summary=_VIEWS_V9["article_summary"])   # frozen: articles.link_url comes later
 
 
 @migrations()
@@ -1029,7 +1039,31 @@ def m016_label_roles(db: Database) -> None:
     rule (``label_task_roles``), so the critical_articles canned query reads the stance task's attention
     labels from the task article_summary.stance reads, also when the newest stance row is one the views
     cannot hold. (A database m015 upgraded after this one was written already has it: no change then.)"""
-    refresh_label_views(db)
+    refresh_label_views(db, summary=_VIEWS_V9["article_summary"])   # frozen: articles.link_url comes later
+
+
+# The address a reader can open (issue: digest links were the normalised dedupe key, `.../barn-fire` for a
+# page at `.../barn-fire/`, a 404 where the server does not redirect). articles.canonical_url stays the
+# identity (dedupe, the UNIQUE key); articles.link_url is the rel=canonical the page declares as written,
+# when the crawler accepted it (http(s), on the source's own site or a declared sister title, not held by
+# another article), else the URL fetched after redirects (crawler.pipelines.NormaliseUrlsPipeline). Rows
+# stored before this migration have no link_url (none is invented): the views show their fetched URL
+# (articles.url), which opens too, until a revision of the article is stored.
+def readable_url_sql(alias: str = "a") -> str:
+    """SQL for the URL a reader opens of article ``alias``: its link_url, else the URL it was fetched from."""
+    return f"coalesce({alias}.link_url, {alias}.url)"
+
+
+_ARTICLE_SUMMARY = _by_kind(_VIEWS_V9["article_summary"], [
+    ("  a.canonical_url AS url,\n", f"  {readable_url_sql('a')} AS url,\n", 1)])
+_VIEWS_LINK_URL = {
+    "quotes_by_speaker": _by_kind(_VIEWS_V8["quotes_by_speaker"], [
+        ("  a.canonical_url AS url,\n", f"  {readable_url_sql('a')} AS url,\n", 1)]),
+    "syndication": _by_kind(_VIEWS_V6["syndication"], [
+        ("  o.canonical_url AS url,\n", f"  {readable_url_sql('o')} AS url,\n", 1)]),
+}
+
+
 
 
 # Who names a person (red team, session 13: one outlet quoting "John Disgraced Campion" six times in one
@@ -1090,3 +1124,18 @@ def m017_speaker_names_by_outlets(db: Database) -> None:
     db.execute("DROP VIEW IF EXISTS speaker_names")
     db.execute(f"CREATE VIEW speaker_names AS {_VIEWS_V17['speaker_names']}")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V12['most_quoted']}")
+
+
+@migrations()
+def m018_article_link_url(db: Database) -> None:
+    """articles.link_url: the address a reader opens (the page's accepted rel=canonical as written, else the
+    URL fetched after redirects); article_summary, quotes_by_speaker and syndication show it as ``url``
+    (else articles.url) instead of the normalised canonical_url, which stays the article's identity.
+    Old rows keep what they have (no link_url: their fetched URL is shown)."""
+    db.execute("ALTER TABLE articles ADD COLUMN link_url TEXT")
+    for name in ("most_quoted", "quotes_by_speaker", "syndication"):   # most_quoted reads quotes_by_speaker
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name, sql in (("quotes_by_speaker", _VIEWS_LINK_URL["quotes_by_speaker"]),
+                      ("most_quoted", _VIEWS_V12["most_quoted"]), ("syndication", _VIEWS_LINK_URL["syndication"])):
+        db.execute(f"CREATE VIEW {name} AS {sql}")
+    refresh_label_views(db)
