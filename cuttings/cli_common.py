@@ -32,12 +32,38 @@ def user_message(exc: Exception) -> str:
 
     message = str(exc)
     if isinstance(exc, DatabaseNotFound):
-        return f"{message} (run `cuttings demo` or `cuttings crawl` first, or pass --db)"
+        return f"{message} ({_database_hint(exc)})"
     if isinstance(exc, NotCuttingsDatabase):
         return f"{message}: pass a cuttings database with --db"
     if isinstance(exc, ModelsMissing):
         return f"{message}: run `cuttings train` first"
     return message
+
+
+def _database_hint(exc: DatabaseNotFound) -> str:
+    """What to do about a missing database: after `cuttings demo` (which writes ``demo.db`` in the home
+    folder, not the default ``cuttings.db``), the command again with the demo's database."""
+    import shlex
+
+    from cuttings import paths
+
+    demo = paths.demo_db()
+    missing = Path(exc.path) if exc.path is not None else None
+    if demo.is_file() and (missing is None or missing.resolve() != demo.resolve()):
+        command = " ".join(_command_words()) or "COMMAND"
+        return (f"the demo's database is {demo}: cuttings --db {shlex.quote(str(demo))} {command}; "
+                "`cuttings crawl` or `cuttings run` fills this one")
+    return f"run `cuttings crawl` or `cuttings run` first, or pass --db; `cuttings demo` writes its own, {demo}"
+
+
+def _command_words() -> list[str]:
+    """The (sub)command being run, without the program name: ``["db", "stats"]``."""
+    ctx = click.get_current_context(silent=True)
+    words = []
+    while ctx is not None and ctx.parent is not None:
+        words.append(ctx.info_name)
+        ctx = ctx.parent
+    return [word for word in reversed(words) if word]
 
 
 class CuttingsGroup(click.Group):

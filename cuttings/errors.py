@@ -23,7 +23,11 @@ class StorageError(StoreError):
 
 
 class DatabaseNotFound(StoreError):
-    """The database file does not exist (and the caller asked not to create it)."""
+    """The database file does not exist (and the caller asked not to create it); ``path``: that file."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path
 
 
 class NotCuttingsDatabase(StoreError):

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline
+from cuttings import store
 from tests.conftest import REPO, invoke_cli, run_cli
 
 REPO_PAGES = REPO / "tests" / "pages"
@@ -210,3 +211,21 @@ def test_every_help_example_names_real_commands_and_options():
     assert checked >= len(list(all_commands()))  # every command shows at least one (test above)
     assert help_examples("Example:\n    X=1 cuttings --db d.db demo && cuttings --db d.db serve  # here\n") == [
         ["--db", "d.db", "demo"], ["--db", "d.db", "serve"]]
+
+
+@pytest.mark.parametrize("args", [["serve"], ["report"], ["db", "stats"]])
+def test_missing_database_after_the_demo_names_the_demos_database(tmp_path, args):
+    """`cuttings demo` writes demo.db in the home folder, not the default cuttings.db: a reading command
+    run next says where the demo's database is, with the command to type, and that command works."""
+    env = {"CUTTINGS_HOME": str(tmp_path)}
+    line = one_line_error(invoke_cli(*args, env=env))
+    assert "database not found" in line and "run `cuttings demo`" not in line
+    assert "`cuttings demo` writes its own" in line and str(tmp_path / "demo.db") in line
+    store.connect(tmp_path / "demo.db").close()
+    line = one_line_error(invoke_cli(*args, env=env))
+    suggested = f"cuttings --db {tmp_path / 'demo.db'} {' '.join(args)}"
+    assert f"{tmp_path / 'cuttings.db'} (the demo's database is {tmp_path / 'demo.db'}: {suggested};" in line
+    if args == ["db", "stats"]:
+        assert invoke_cli(*suggested.split()[1:], env=env).returncode == 0
+    assert not (tmp_path / "cuttings.db").exists()
+

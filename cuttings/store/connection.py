@@ -53,7 +53,7 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
     """
     path = Path(path)
     if not create and not path.exists():
-        raise DatabaseNotFound(f"database not found: {path}")
+        raise DatabaseNotFound(f"database not found: {path}", path)
     if path.exists():
         check_is_cuttings_database(path, allow_new=create)
     if not create and not os.access(path.parent if str(path.parent) else ".", os.W_OK | os.X_OK):
