@@ -139,7 +139,7 @@ def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = o
         raise DeliveryError(f"SMTP login as {settings.user!r} at {where} refused ({exc.smtp_code})") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"sending mail via {where} failed: {type(exc).__name__}: "
-                            f"{_without(str(exc), settings.password)}") from None
+                            f"{one_line(_without(str(exc), settings.password), ERROR_DETAIL_LIMIT)}") from None
     if refused:
         log.warning("some recipients were refused: %s", ", ".join(refused))
     return [address for address in settings.recipients if address not in refused]
@@ -213,16 +213,28 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
 CHAT_TEXT_LIMIT = 300
 
 
+# What a delivery error quotes of a server's answer (an HTML error page, a multi-line SMTP reply).
+ERROR_DETAIL_LIMIT = 200
+
+
+def one_line(text: str | None, limit: int = CHAT_TEXT_LIMIT) -> str:
+    """``text`` as one line: control characters (terminal escapes) removed, whitespace, line breaks
+    included, collapsed to single spaces, cut at a word to at most ``limit`` characters (``…`` marks a cut)."""
+    from cuttings.redaction import strip_controls
+
+    text = " ".join(strip_controls(text or "").split())
+    if len(text) > limit:
+        text = text[:limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def _chat_escape(text: str | None, limit: int = CHAT_TEXT_LIMIT) -> str:
     """Crawled text as one line of the chat summary, inert in both readers of the payload: Slack's
     ``<!channel>`` mentions and ``<url|text>`` links (``&``, ``<``, ``>`` escaped, as Slack requires) and
     Teams' Markdown links and images (``[text](url)``: the ``](`` is parted, which Slack shows as it
     is, where a backslash escape would show in Slack); whitespace, line breaks included, collapsed to
     single spaces (no line of its own: a heading or a link definition); at most ``limit`` characters."""
-    text = " ".join((text or "").split())
-    if len(text) > limit:
-        text = text[:limit - 1].rsplit(" ", 1)[0] + "…"
-    text = text.replace("](", "] (")
+    text = one_line(text, limit).replace("](", "] (")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -278,10 +290,12 @@ def post_webhook(url: str, digest: dict, *, timeout: float = 20.0) -> int:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
-        detail = _without(_without(exc.read(300).decode("utf-8", "replace").strip(), url), parts.path)
+        # the receiver's answer (often an HTML error page) as one short line: the error is one line
+        detail = one_line(_without(_without(exc.read(4096).decode("utf-8", "replace"), url), parts.path),
+                          ERROR_DETAIL_LIMIT)
         raise DeliveryError(f"webhook at {where} answered HTTP {exc.code}" + (f": {detail}" if detail else "")) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = _without(_without(str(getattr(exc, "reason", exc)), url), parts.path)
+        reason = one_line(_without(_without(str(getattr(exc, "reason", exc)), url), parts.path), ERROR_DETAIL_LIMIT)
         raise DeliveryError(f"webhook at {where} unreachable: {reason}") from None
 
 

@@ -59,16 +59,18 @@ def smtp_env(controller, **extra) -> dict[str, str]:
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
-    """Keeps ``(path, content type, JSON body)`` of each POST in ``received``; answers ``status``."""
+    """Keeps ``(path, content type, JSON body)`` of each POST in ``received``; answers ``status``
+    (with ``error_body`` when it is not 200)."""
     received: list = []
     status = 200
+    error_body = b"invalid_token"
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
         self.send_response(type(self).status)
         self.end_headers()
-        self.wfile.write(b"ok" if type(self).status == 200 else b"invalid_token")
+        self.wfile.write(b"ok" if type(self).status == 200 else type(self).error_body)
 
     def log_message(self, *args):
         pass
@@ -77,7 +79,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def receiver():
     """A webhook receiver on 127.0.0.1 (plain http: the webhook check accepts http(s))."""
-    Receiver.received, Receiver.status = [], 200
+    Receiver.received, Receiver.status, Receiver.error_body = [], 200, b"invalid_token"
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

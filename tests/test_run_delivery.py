@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from cuttings import nightly, store
+from cuttings import delivery, nightly, store
 from cuttings.demo import serve_directory
 from tests.conftest import invoke_cli, query_rows, run_cli
 from tests.delivery_support import RECIPIENTS, Receiver, free_port, receiver, smtp_env, smtp_server
@@ -269,3 +269,26 @@ def test_schedule_systemd_units_with_env_file_verify(tmp_path):
                              str(tmp_path / "cuttings.timer")], capture_output=True, text=True, timeout=60)
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "cuttings." in line]
     assert complaints == [] and result.returncode == 0, complaints
+
+
+def test_a_webhook_error_page_is_one_line(tmp_path, receiver):
+    """A webhook answering an error with an HTML page: `cuttings report` says so in one line (the page's
+    text collapsed and cut, no markup lines, no terminal escapes), exit 6, nothing recorded."""
+    db = tmp_path / "n.db"
+    store.connect(db).conn.close()
+    hook = tmp_path / "hook.url"
+    hook.write_text(f"http://127.0.0.1:{receiver.server_port}/services/{HOOK_SECRET}\n")
+    Receiver.status = 502
+    Receiver.error_body = ("<!DOCTYPE html>\n<html>\n<head>\n  <title>502 Bad Gateway</title>\n</head>\n"
+                           "<body>\n\t<h1>Bad Gateway</h1>\n\x1b[31m<p>The proxy got nothing back.</p>\n"
+                           + "\n".join(f"<!-- padding {n} -->" for n in range(100)) + "\n</body>\n</html>\n").encode()
+    result = invoke_cli("--db", str(db), "report", "--since", "2000-01-01", "--out", str(tmp_path / "reports"),
+                        "--webhook-file", str(hook))
+    assert result.returncode == nightly.EXIT_DELIVERY
+    [line] = result.stderr.decode().strip().splitlines()
+    assert line.startswith(f"Error: webhook at 127.0.0.1:{receiver.server_port} answered HTTP 502: <!DOCTYPE html> "
+                           "<html> <head> <title>502 Bad Gateway</title> </head> <body> <h1>Bad Gateway</h1> [31m<p>The proxy")
+    assert "\x1b" not in line and "\t" not in line and HOOK_SECRET not in line
+    detail = line.split("answered HTTP 502: ", 1)[1].split("…", 1)[0]
+    assert "…" in line and len(detail) < delivery.ERROR_DETAIL_LIMIT
+    assert query_rows(db, "SELECT * FROM reports") == []
