@@ -113,6 +113,30 @@ def run_report_lines(result, log_path) -> list[str]:
     return lines
 
 
+def check_scheduled_env_file(path: Path, *, systemd: bool) -> None:
+    """The --env-file of ``schedule``, read now as the scheduled run will read it every night. For cron (the
+    run reads it as this user): a file missing, unreadable or malformed is one line and exit 1, nothing
+    printed, rather than a line that fails every night. For systemd (systemd reads it as root before the
+    service starts, so it may be root's, mode 600): a file this user cannot read is a warning, a malformed
+    one readable here is refused. A secret others may read gets the warning the run would print."""
+    import os
+
+    from cuttings.envfile import EnvFileError, read_env_file
+    if systemd and not os.access(path, os.R_OK):
+        click.echo(f"warning: cannot read the env file {path} as this user: systemd reads it as root before "
+                   "the service starts, and refuses to start it when the file is missing; create it first "
+                   "(format: docs/operations.md)", err=True)
+        return
+    try:
+        env_file = read_env_file(path)
+    except EnvFileError as exc:
+        fail(f"{exc}: the scheduled run reads it every night and would fail; create it first "
+             "(format: docs/operations.md), then print the lines again")
+    exposure = env_file.exposure()
+    if exposure:
+        click.echo(f"warning: {exposure}", err=True)
+
+
 @click.command(options_metavar="--print [OPTIONS]")
 @click.option("--print", "print_", is_flag=True,
               help="Required: print the lines (schedule never installs anything itself).")
@@ -157,6 +181,8 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
             raise ValueError
     except ValueError:
         fail(f"--at: expected HH:MM, got {at!r}")
+    if env_file is not None:
+        check_scheduled_env_file(env_file, systemd=kind == "systemd")
     if (email or delivery["webhook"]) and not env_file:
         click.echo("note: cron and systemd start without this shell's variables: put the "
                    + ("CUTTINGS_SMTP_* settings" if email else "CUTTINGS_WEBHOOK_URL")

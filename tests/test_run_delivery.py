@@ -235,6 +235,9 @@ def test_failed_delivery_and_failed_source_exit_6_and_name_4(tmp_path, smtp_serv
 
 def test_schedule_carries_delivery_options(tmp_path):
     env_file = tmp_path / "my env" / "delivery.env"
+    env_file.parent.mkdir()
+    env_file.write_text("CUTTINGS_SMTP_HOST=mail.example.org\n")
+    env_file.chmod(0o600)
     hook_file = tmp_path / "hook.url"
     cron = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--email", "--webhook-file",
                       str(hook_file), "--env-file", str(env_file))
@@ -254,6 +257,36 @@ def test_schedule_carries_delivery_options(tmp_path):
     typed = invoke_cli("--db", str(tmp_path / "c.db"), "schedule", "--print", "--webhook",
                        f"https://hooks.slack.com/services/{HOOK_SECRET}")
     assert typed.returncode == 1 and typed.stdout == b"" and HOOK_SECRET not in typed.stderr.decode()
+
+
+def test_schedule_refuses_an_env_file_the_nightly_run_cannot_read(tmp_path):
+    """A cron line naming a missing, unreadable or malformed env file would fail every night (exit 1):
+    schedule refuses it in one line and prints nothing. systemd reads the file as root, so one this
+    user cannot read is a warning there; a malformed one it can read is refused."""
+    db = str(tmp_path / "c.db")
+    missing = tmp_path / "nonexist.env"
+    result = invoke_cli("--db", db, "schedule", "--print", "--email", "--env-file", str(missing))
+    assert result.returncode == 1 and result.stdout == b""
+    [line] = result.stderr.decode().strip().splitlines()
+    assert line.startswith(f"Error: cannot read the env file {missing}: No such file or directory: the scheduled "
+                           "run reads it every night and would fail; create it first")
+    bad = tmp_path / "bad.env"
+    bad.write_text("CUTTINGS_SMTP_HOTS=mail.example.org\n")
+    bad.chmod(0o600)
+    for kind in ("--cron", "--systemd"):
+        result = invoke_cli("--db", db, "schedule", "--print", kind, "--email", "--env-file", str(bad))
+        assert result.returncode == 1 and result.stdout == b""
+        assert "unknown setting CUTTINGS_SMTP_HOTS" in result.stderr.decode()
+    units = invoke_cli("--db", db, "schedule", "--print", "--systemd", "--email", "--env-file", str(missing))
+    assert units.returncode == 0 and f"EnvironmentFile={missing}\n" in units.stdout.decode()
+    [warning] = units.stderr.decode().strip().splitlines()
+    assert warning.startswith(f"warning: cannot read the env file {missing} as this user: systemd reads it as root")
+    exposed = tmp_path / "exposed.env"
+    exposed.write_text("CUTTINGS_SMTP_PASSWORD=x\n")
+    exposed.chmod(0o644)
+    cron = invoke_cli("--db", db, "schedule", "--print", "--email", "--env-file", str(exposed))
+    assert cron.returncode == 0 and f"--env-file {exposed}" in cron.stdout.decode()
+    assert f"chmod 600 {exposed}" in cron.stderr.decode()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
