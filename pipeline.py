@@ -337,8 +337,9 @@ def demo_summary(db, digest: dict) -> str:
                         "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id "
                         "GROUP BY e.id ORDER BY stories DESC, e.name"):
         lines.append(f"    {row['name']:<52} {row['stories']:>4}")
-    lines.append(f"  quotes: {one('SELECT count(*) FROM quotes')} "
-                 f"({one('SELECT count(*) FROM quotes WHERE entity_id IS NOT NULL')} by watched bodies)")
+    # counted as quotes_by_speaker and the story counts count them: copies left out, corrections applied
+    lines.append(f"  quotes in stories: {one('SELECT count(*) FROM quotes_by_speaker')} "
+                 f"({one('SELECT count(*) FROM quotes_by_speaker WHERE entity_id IS NOT NULL')} by watched bodies)")
     from cuttings.report import _label_tasks, report_tasks
     topics_task = report_tasks(_label_tasks()).get("topics")
     topics = ", ".join(f"{r['label']} {r['n']}" for r in db.query(

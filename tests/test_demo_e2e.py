@@ -105,6 +105,13 @@ def test_summary_printed(demo_db):
     assert "not about governance" in output and "none " not in output
     assert "cuttings --db" in output and "serve" in output
     assert list((Path(demo_db).parent / "reports").glob("*.html"))
+    # quotes as quotes_by_speaker counts them (copies left out), not every row of `quotes`
+    conn = connect(demo_db)
+    shown, watched, every = conn.execute(
+        "SELECT count(*), count(entity_id), (SELECT count(*) FROM quotes) FROM quotes_by_speaker").fetchone()
+    conn.close()
+    assert every > shown   # the demo's syndicated copies have quotes of their own
+    assert f"  quotes in stories: {shown} ({watched} by watched bodies)" in output
 
 
 def test_demo_digest_says_how_far_to_trust_its_labels(demo_db, trained_models):
