@@ -34,7 +34,8 @@ def cli(ctx, db_path):
     """cuttings: press cuttings for local news.
 
     Crawls local news sites, finds mentions of and quotes by the bodies you watch,
-    tags topics, stance and tone, and stores everything in SQLite.
+    tags topics, stance and tone, and stores everything in SQLite. The guides that help
+    texts name as docs/NAME.md are installed with cuttings: `cuttings docs` says where.
 
     Example (the offline demo, no internet needed):
 
@@ -930,11 +931,11 @@ def register_commands() -> None:
     """Commands that live in their own modules."""
     from cuttings import cli_ops
     from cuttings.cli_label import label
-    from cuttings.cli_init import init
+    from cuttings.cli_init import docs, init
     from cuttings.cli_report import COMMANDS as report_commands
     from cuttings.cli_distributed import worker
     from cuttings.cli_sources import sources
-    for command in (*report_commands, label, sources, init, worker):
+    for command in (*report_commands, label, sources, init, docs, worker):
         cli.add_command(command)
     cli_ops.register_commands(cli, db)  # run, schedule, doctor; db backup, prune, vacuum
 

@@ -1,4 +1,5 @@
-"""``cuttings init [DIR]``: editable copies of the packaged configuration files."""
+"""``cuttings init [DIR]``: editable copies of the packaged configuration files;
+``cuttings docs [NAME]``: where the guides are, installed or in a checkout."""
 from __future__ import annotations
 
 import shutil
@@ -49,8 +50,51 @@ def init(directory, force):
     if kept:
         click.echo(f"kept {', '.join(kept)} in {target} (already there; --force replaces "
                    f"{'them' if len(kept) > 1 else 'it'} with the packaged default)")
-    click.echo("next: edit them (each file's comments say what its fields mean; docs/configuration.md), "
-               "then `cuttings doctor` checks them")
+    click.echo(f"next: edit them (each file's comments say what its fields mean; the guide: "
+               f"{paths.doc('configuration.md')}), then `cuttings doctor` checks them")
     if directory is not None and target.resolve() != paths.home().resolve():
         click.echo(f"cuttings reads them when CUTTINGS_HOME={target.resolve()} is set "
                    f"(or pass --sources/--watchlist/--scheme)")
+
+
+def _guides() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(paths.docs_dir().glob("*.md"))}
+
+
+def _title(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as text:
+            return next((line.lstrip("#").strip() for line in text if line.startswith("# ")), "")
+    except OSError:
+        return ""
+
+
+@click.command("docs")
+@click.argument("name", required=False)
+def docs(name):
+    """Where the guides are: the folder of Markdown files installed with cuttings, or one guide's path.
+
+    Help texts and error hints name guides as docs/NAME.md; this prints where they are on this
+    machine, installed or in a source checkout. NAME: a guide's name, with or without `docs/`
+    and `.md` (operations, docs/configuration.md ...).
+
+    \b
+    Examples:
+        cuttings docs                          # the folder and every guide's title
+        cuttings docs operations               # the path of docs/operations.md
+        less "$(cuttings docs configuration)"
+    """
+    guides = _guides()
+    if not guides:
+        fail(f"no guides found in {paths.docs_dir()} (reinstall cuttings)")
+    if name is None:
+        click.echo(f"guides in {paths.docs_dir()}:")
+        width = max(len(stem) for stem in guides)
+        for stem, path in guides.items():
+            click.echo(f"  {stem:<{width}}  {_title(path)}")
+        click.echo("open one with: cuttings docs NAME (prints its path)")
+        return
+    stem = Path(name).name.removesuffix(".md")
+    if stem not in guides:
+        fail(f"no guide named {name!r}: one of {', '.join(guides)}")
+    click.echo(str(guides[stem]))

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.nightly import hours_since, pid_alive
 
 
@@ -62,7 +62,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
             checks += db_checks
             if all(c.status != "error" for c in db_checks):
                 checks += check_runs(conn, max_age_hours, now)
-                checks += check_source_yield(conn, source_ids)
+                checks += check_source_yield(conn, source_ids, sources_file=sources_to_edit(sources_path))
                 checks += check_label_tasks(conn)
         except sqlite3.DatabaseError as exc:
             checks.append(Check("database", "error", f"cannot read {db_path}: {exc}",
@@ -95,7 +95,7 @@ def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path
         try:
             settings = read_env_file(env_file)
         except EnvFileError as exc:
-            return [Check("env file", "error", str(exc), "fix that line (the format: docs/operations.md)")]
+            return [Check("env file", "error", str(exc), f"fix that line (the format: {paths.doc('operations.md')})")]
         exposure = settings.exposure()
         if exposure:
             checks.append(Check("env file", "warning", exposure, f"chmod 600 {env_file}"))
@@ -115,7 +115,7 @@ def _check_smtp(environ: Mapping[str, str]) -> Check:
     from email.utils import getaddresses, parseaddr
 
     from cuttings import delivery
-    fix = "set the CUTTINGS_SMTP_* variables (docs/analysts.md) in the environment or the --env-file"
+    fix = f"set the CUTTINGS_SMTP_* variables ({paths.doc('analysts.md')}) in the environment or the --env-file"
     try:
         settings = delivery.smtp_settings(environ)
     except delivery.DeliveryError as exc:
@@ -152,12 +152,23 @@ def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) 
     return _ok("webhook", f"{parts.scheme} URL from {where}, host {parts.hostname} (not posted to)")
 
 
+def sources_to_edit(sources_path=None) -> str:
+    """The sources file a fix goes in: the one read (``--sources``, else the home folder's copy). When that is
+    the packaged default of an installed cuttings, which is no file to edit, the copy `cuttings init` writes."""
+    read = Path(sources_path) if sources_path else paths.config_file("sources.toml")
+    if not sources_path and paths.source_checkout() is None and \
+            read.resolve() == paths.package_data("sources.toml").resolve():
+        return (f"{paths.home() / 'sources.toml'} (`cuttings init` writes it, a copy of the packaged default, "
+                "which cuttings then reads)")
+    return str(read)
+
+
 def check_sources(path) -> tuple[Check, list[str] | None]:
     from cuttings.config import ConfigError, load_sources
     try:
         config = load_sources(path)
     except ConfigError as exc:
-        return Check("sources", "error", str(exc), "fix the sources file (see docs/configuration.md)"), None
+        return Check("sources", "error", str(exc), f"fix the sources file (see {paths.doc('configuration.md')})"), None
     unverified = [s.id for s in config.sources if not s.verified]
     message = f"{len(config.sources)} sources in {config.path}"
     if unverified:
@@ -171,10 +182,9 @@ def check_watchlist(path) -> Check:
     except ImportError as exc:
         return Check("watchlist", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
     try:
-        from cuttings import paths
         watchlist = load_watchlist(path or paths.config_file("watchlist.toml"))
     except WatchlistError as exc:
-        return Check("watchlist", "error", str(exc), "fix the watchlist file (see docs/watchlist.md)")
+        return Check("watchlist", "error", str(exc), f"fix the watchlist file (see {paths.doc('watchlist.md')})")
     return _ok("watchlist", f"{len(watchlist.entities)} watched bodies (version {watchlist.version})")
 
 
@@ -185,11 +195,11 @@ def check_scheme(path, watchlist_path=None) -> Check:
         from nlp.watchlist import WatchlistError, load_watchlist
     except ImportError as exc:
         return Check("label scheme", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
-    from cuttings import paths
     try:
         scheme = load_scheme(path or paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
-        return Check("label scheme", "error", str(exc), "fix the label scheme (see docs/labelling.md)")
+        return Check("label scheme", "error", str(exc),
+                     f"fix the label scheme (see \"Label scheme as data\" in {paths.doc('classifiers.md')})")
     watchlist_path = watchlist_path or paths.config_file("watchlist.toml")
     try:
         watchlist = load_watchlist(watchlist_path)
@@ -280,7 +290,7 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
             checks.append(_ok(pragma, "ok"))
         else:
             checks.append(Check(pragma, "error", "; ".join(rows[:3]) + (" ..." if len(rows) > 3 else ""),
-                                "stop the nightly job, restore the latest backup (see docs/operations.md)"))
+                                f"stop the nightly job, restore the latest backup (see {paths.doc('operations.md')})"))
     foreign = conn.execute("PRAGMA foreign_key_check").fetchall()
     if foreign:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
@@ -392,7 +402,8 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
     return checks
 
 
-def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -> list[Check]:
+def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *,
+                       sources_file: str = "the sources file") -> list[Check]:
     """Sources with no new articles in their last 3 runs although they had some before, or in
     any run (``store.yield_problem``); sources whose latest run only failed; the crawler's own
     health warnings."""
@@ -420,11 +431,11 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None) -
         checks.append(Check("sources yielding", "warning",
                             f"no new articles in the last {store.STOPPED_AFTER_RUNS} runs: {', '.join(stopped)}",
                             "open the site: a redesign or moved feed usually needs new feeds/sections/selectors "
-                            "in data/sources.toml"))
+                            f"in {sources_file}"))
     if never:
         checks.append(Check("sources never yielding", "warning",
                             f"no article stored in any of their runs: {', '.join(never)}",
-                            "check the feeds/sections/selectors in data/sources.toml "
+                            f"check the feeds/sections/selectors in {sources_file} "
                             "(`cuttings sources check` reads them)"))
     if failing:
         checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),

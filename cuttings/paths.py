@@ -50,6 +50,23 @@ def package_data(*parts: str) -> Path:
     return target
 
 
+def docs_dir() -> Path:
+    """The folder of the Markdown guides (``docs/*.md``): installed with cuttings as the package
+    ``cuttings_docs``, the checkout's ``docs/`` otherwise (``cuttings docs`` prints it)."""
+    try:
+        root = resources.files("cuttings_docs")
+    except ModuleNotFoundError:  # running from a checkout that was never installed
+        return _REPO_DIR / "docs"
+    if not isinstance(root, Path):
+        raise RuntimeError(f"cuttings' documentation must be on the filesystem, not in {root}")
+    return root
+
+
+def doc(name: str) -> str:
+    """The path of one guide (``doc("operations.md")``), for a hint a user can open wherever cuttings is installed."""
+    return str(docs_dir() / name)
+
+
 def home() -> Path:
     """The folder for the user's configuration copies and cuttings' state (see the module doc)."""
     if os.environ.get("CUTTINGS_HOME"):

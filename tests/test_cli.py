@@ -1,5 +1,6 @@
 """The command line's conventions: help with examples, one-line errors, nothing written on mistakes."""
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -229,3 +230,20 @@ def test_missing_database_after_the_demo_names_the_demos_database(tmp_path, args
         assert invoke_cli(*suggested.split()[1:], env=env).returncode == 0
     assert not (tmp_path / "cuttings.db").exists()
 
+
+def test_docs_says_where_the_guides_are():
+    """`cuttings docs` lists the guides help texts name as docs/NAME.md, wherever cuttings is installed;
+    `cuttings docs NAME` prints one's path; an unknown name is one line."""
+    listing = invoke_cli("docs")
+    assert listing.returncode == 0, listing.stderr.decode()
+    lines = listing.stdout.decode().splitlines()
+    folder = Path(lines[0].removeprefix("guides in ").removesuffix(":"))
+    assert {path.stem for path in folder.glob("*.md")} >= {"operations", "configuration", "watchlist", "classifiers"}
+    assert any(line.split()[:1] == ["operations"] and "Operations" in line for line in lines[1:])
+    for name in ("operations", "docs/operations.md", "operations.md"):
+        shown = invoke_cli("docs", name)
+        assert shown.returncode == 0 and Path(shown.stdout.decode().strip()) == folder / "operations.md"
+    line = one_line_error(invoke_cli("docs", "nonesuch"))
+    assert "no guide named 'nonesuch': one of " in line and "operations" in line
+    top_help = " ".join(invoke_cli("--help").stdout.decode().split())
+    assert "installed with cuttings: `cuttings docs` says where" in top_help

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 import json
 import subprocess
 import sys
@@ -230,3 +231,39 @@ def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_mo
     assert load_scheme(cued).tasks["topics"].cues == (("finance", ("budget",)),)
     check = check_models(trained_models, scheme_path=cued)
     assert check.status == "warning" and "the cue words of topics differ from the ones its model learnt from" in check.message
+
+
+def test_source_fixes_name_the_sources_file_read(tmp_path):
+    """The fix for a source that stopped or never yielded names the sources file doctor read (it said
+    data/sources.toml, which an installed user does not have)."""
+    sources = tmp_path / "my sources.toml"
+    sources.write_text((REPO / "data" / "sources.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    from cuttings.config import load_sources
+    source_id = load_sources(sources).sources[0].id
+    db = store.connect(tmp_path / "d.db")
+    for n in range(3):
+        add_source_run(db, add_run(db, f"2026-11-{20 + n}T02:30:00Z", command="crawl (run)"), source_id, 0)
+    db.conn.commit()
+    result = invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--json", "--sources", str(sources))
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["sources never yielding"]["fix"] == (f"check the feeds/sections/selectors in {sources} "
+                                                       "(`cuttings sources check` reads them)")
+    assert "data/sources.toml" not in result.stdout.decode()
+
+
+def test_an_installed_user_is_sent_to_the_files_and_guides_they_have(tmp_path, monkeypatch):
+    """Without a copy in the home folder, an installed cuttings reads the packaged sources file, which is no
+    file to edit: the fix names the copy `cuttings init` writes. The scheme's guide is classifiers.md."""
+    from cuttings import doctor, paths
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path))
+    monkeypatch.setattr(paths, "source_checkout", lambda: None)
+    assert doctor.sources_to_edit() == (f"{tmp_path / 'sources.toml'} (`cuttings init` writes it, a copy of the "
+                                        "packaged default, which cuttings then reads)")
+    (tmp_path / "sources.toml").write_text("", encoding="utf-8")
+    assert doctor.sources_to_edit() == str(tmp_path / "sources.toml")
+    assert doctor.sources_to_edit(tmp_path / "x.toml") == str(tmp_path / "x.toml")
+    bad = tmp_path / "label_scheme.toml"
+    bad.write_text("[[task]]\nname = 3\n", encoding="utf-8")
+    check = doctor.check_scheme(bad)
+    assert check.status == "error" and paths.doc("classifiers.md") in check.fix
+    assert "## Label scheme as data" in Path(paths.doc("classifiers.md")).read_text(encoding="utf-8")

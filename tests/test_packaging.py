@@ -43,6 +43,9 @@ def test_setup_cfg_lists_every_code_package():
              for top in ("cuttings", "crawler", "nlp") for init in (REPO / top).rglob("__init__.py")}
     assert found <= listed, f"packages missing from setup.cfg [options] packages: {sorted(found - listed)}"
     assert "cuttings_data" in listed and "cuttings_data = data" in config["options"]["package_dir"]
+    # the guides that help texts and hints name (docs/NAME.md) go into the wheel too: `cuttings docs`
+    assert "cuttings_docs" in listed and "cuttings_docs = docs" in config["options"]["package_dir"]
+    assert config["options.package_data"]["cuttings_docs"].split() == ["*.md"]
 
 
 def test_no_tracked_file_over_5_mib():
@@ -178,6 +181,12 @@ def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(install
     assert "hwfrs" in output["entities"]
     assert output["quotes"] and output["quotes"][0]["text"].startswith("Our crews")
     assert output["topics"], output
+
+    # the guides are installed: `cuttings docs NAME` prints a file in site-packages
+    guide = subprocess.run([str(installed / "cuttings"), "docs", "operations"], cwd=empty, env=env,
+                           capture_output=True, text=True)
+    assert guide.returncode == 0, guide.stderr
+    assert guide.stdout.strip().startswith(str(site)) and Path(guide.stdout.strip()).read_text().startswith("# ")
 
     assert os.listdir(empty) == ["article.txt"]  # nothing written into the working folder
     assert _snapshot(site) == before  # nothing written into site-packages
