@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlp import packaged_data
-from nlp.errors import NlpError
+from nlp.errors import NlpError, unknown_keys_problem
 
 DEFAULT_SCHEME_PATH = packaged_data("label_scheme.toml")
 
@@ -184,6 +184,12 @@ RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities",
                        "outside_scheme", "analysis")
 
 
+# The keys a [tasks.NAME] table may hold, and the top-level keys of the file: any other is refused.
+TASK_KEYS = frozenset({"kind", "description", "labels", "uncertain_below", "exclusive", "target", "entities",
+                       "absent", "short_target", "shown", "attention", "cues"})
+TOP_KEYS = frozenset({"version", "entities", "tasks"})
+
+
 def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task:
     where = f"{source}: [tasks.{name}]"
     if name in RESERVED_TASK_NAMES:
@@ -191,6 +197,12 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
                           f"give the task another name")
     if not isinstance(table, dict):
         raise SchemeError(f"{where} must be a table")
+    problem = unknown_keys_problem(table, TASK_KEYS)
+    if problem:  # a misspelt key (`exclusve`, `absnet`) would otherwise be a setting silently left out
+        raise SchemeError(f"{where} {problem}")
+    for key in ("kind", "labels", "uncertain_below"):
+        if key not in table:
+            raise SchemeError(f"{where} missing key {key!r}")
     kind = table.get("kind")
     if kind not in TASK_KINDS:
         raise SchemeError(f"{where} kind must be one of {', '.join(TASK_KINDS)}, got {kind!r}")
@@ -286,6 +298,9 @@ def load_scheme(path: str | Path | None = None) -> Scheme:
     except tomllib.TOMLDecodeError as error:
         raise SchemeError(f"{path}: invalid TOML: {error}") from error
     source = str(path)
+    problem = unknown_keys_problem(data, TOP_KEYS)
+    if problem:
+        raise SchemeError(f"{source}: {problem}")
     entities = data.get("entities", {})
     if not isinstance(entities, dict) or not all(isinstance(v, str) for v in entities.values()):
         raise SchemeError(f"{source}: [entities] must map entity ids to descriptions")

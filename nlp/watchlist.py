@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlp import packaged_data
-from nlp.errors import NlpError
+from nlp.errors import NlpError, did_you_mean, unknown_keys_problem
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
 RULES_VERSION = "rules-5"
@@ -161,10 +161,9 @@ TOP_KEYS = {"entity": None, "group": None, "category": None, "analysis": frozens
 
 def _reject_unknown(raw: dict, allowed, where: str) -> None:
     """A misspelt key (``categroy``) must not be ignored silently."""
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise WatchlistError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(repr(k) for k in unknown)} (known: {', '.join(sorted(allowed))})")
+    problem = unknown_keys_problem(raw, allowed)
+    if problem:
+        raise WatchlistError(f"{where}: {problem}")
 
 
 def _string_list(raw: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
@@ -244,6 +243,25 @@ def _parse_categories(raw_categories, file_label: str) -> dict[str, Category]:
             weak_heads=_string_list(raw, "weak_heads", where),
             stations=_flag(raw, "stations", where), councillors=_flag(raw, "councillors", where))
     return categories
+
+
+def _check_category(entity: Entity, given: bool, categories: dict[str, Category], file_label: str) -> None:
+    """Refuse an entity's category that no [[category]] entry declares but that is a near miss of a
+    declared one (``polce`` for ``police_force``): the body would silently lose that category's head
+    words and flags. Other undeclared categories are free grouping words ("commissioner"), as are all
+    of a watchlist that declares none."""
+    if not given or not categories or entity.category in categories:
+        return
+    hint = did_you_mean(entity.category, categories, cutoff=CATEGORY_NEAR_MISS)
+    if hint:
+        where = f"{file_label}: entity '{entity.id}'"
+        raise WatchlistError(f"{where}: unknown category {entity.category!r}{hint}: no [[category]] entry declares "
+                             f"it (declared: {', '.join(sorted(categories))}), so no head words name the body "
+                             f"by its area_names; use a declared id, or a category word unlike them")
+
+
+#: How close (difflib's ratio) an undeclared category must be to a declared one to be taken for a typo.
+CATEGORY_NEAR_MISS = 0.55
 
 
 def _flag(raw: dict, key: str, where: str) -> bool:
@@ -365,6 +383,8 @@ def parse_watchlist(raw_bytes: bytes, file_label: str = "watchlist.toml") -> Wat
             raise WatchlistError(f"{file_label}: entity '{entity.id}': governs unknown entity '{entity.governs}'")
     groups = [_parse_group(raw, file_label, seen) for raw in document.get("group", [])]
     categories = _parse_categories(document.get("category", []), file_label)
+    for raw, entity in zip(raw_entities, entities):
+        _check_category(entity, "category" in raw, categories, file_label)
     digest = hashlib.sha256(raw_bytes).hexdigest()[:12]
     return Watchlist(entities=entities, groups=groups, categories=categories,
                      version=f"{digest}-{RULES_VERSION}", source=text)

@@ -246,3 +246,30 @@ def test_a_team_gives_its_tone_task_its_own_cue_words(tmp_path):
     assert tone_cues(["The station will close; crews rescued two."], "near", patterns) == {}
     assert set(tone_cues(["The station will close; crews rescued two."], "near")) == {"near:closure", "near:rescue"}
 
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('exclusive = "other"', 'exclusve = "other"',
+     "[tasks.topics] unknown key 'exclusve' (did you mean 'exclusive'?"),
+    ('absent = "none"', 'absnet = "none"', "[tasks.stance_governance] unknown key 'absnet' (did you mean 'absent'?"),
+    ('short_target =', 'shorttarget =', "unknown key 'shorttarget' (did you mean 'short_target'?"),
+    ("version = 1", "version = 1\nfoo = 2", "label_scheme.toml: unknown key 'foo' (known: entities, tasks, version)"),
+    # a misspelt threshold names the key, not "uncertain_below must be a number in [0, 1], got None"
+    ("uncertain_below = 0.5", "uncertain_bellow = 0.5",
+     "[tasks.topics] unknown key 'uncertain_bellow' (did you mean 'uncertain_below'?"),
+])
+def test_a_misspelt_key_in_the_scheme_is_refused_with_did_you_mean(tmp_path, old, new, message):
+    from cuttings import paths
+    packaged = paths.package_data("label_scheme.toml").read_text(encoding="utf-8")
+    assert old in packaged
+    path = write(tmp_path / "label_scheme.toml", packaged.replace(old, new, 1))
+    with pytest.raises(SchemeError) as error:
+        load_scheme(path)
+    assert message in str(error.value) and str(error.value).startswith(str(path))
+    assert "\n" not in str(error.value)
+
+
+def test_a_task_without_its_threshold_says_the_key_is_missing(tmp_path):
+    path = write(tmp_path / "s.toml", CUSTOM_SCHEME.replace("uncertain_below = 0.4\n", ""))
+    with pytest.raises(SchemeError, match=r"\[tasks.topics\] missing key 'uncertain_below'"):
+        load_scheme(path)

@@ -72,3 +72,28 @@ def test_malformed_watchlists_are_refused_with_one_line(tmp_path, text, message)
 def test_missing_file(tmp_path):
     with pytest.raises(WatchlistError, match="cannot read"):
         load_watchlist(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('category = "police_force"', 'category = "polce"',
+     "entity 'west_mercia_police': unknown category 'polce' (did you mean 'police_force'?): no [[category]] entry "
+     "declares it (declared: fire_authority, fire_service, police_force)"),
+    ('category = "fire_service"', 'category = "fire_servce"',
+     "entity 'hwfrs': unknown category 'fire_servce' (did you mean 'fire_service'?)"),
+    ('category = "commissioner"', 'category = "police_forc"',
+     "entity 'wm_pcc': unknown category 'police_forc' (did you mean 'police_force'?)"),
+])
+def test_an_unknown_category_is_refused(tmp_path, old, new, message):
+    packaged = DEFAULT_WATCHLIST_PATH.read_text(encoding="utf-8")
+    assert old in packaged
+    with pytest.raises(WatchlistError) as error:
+        load_watchlist(write(tmp_path, packaged.replace(old, new, 1)))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_category_word_without_an_entry_is_still_free(tmp_path):
+    """A category no [[category]] declares, unlike any declared one ("commissioner" in the shipped
+    watchlist) only groups bodies, as documented."""
+    packaged = DEFAULT_WATCHLIST_PATH.read_text(encoding="utf-8")
+    watchlist = load_watchlist(write(tmp_path, packaged.replace('category = "commissioner"', 'category = "pcc"')))
+    assert watchlist.get("wm_pcc").category == "pcc" and "pcc" not in watchlist.categories
