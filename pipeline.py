@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 
 from cuttings import paths, store
-from cuttings.cli_common import (CuttingsContext, CuttingsGroup, err_console, fail, pass_context, progress_bar,
+from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, err_console, fail,
+                                 pass_context, progress_bar, scheme_option,
                                  show_progress, validate_since)
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
@@ -41,6 +42,7 @@ def cli(ctx, db_path):
 
         cuttings demo
     """
+    paths.forget_chosen_config_files()  # a --scheme names the file for its own command only
     ctx.obj = CuttingsContext(db_path or paths.default_db())
 
 
@@ -230,6 +232,7 @@ def analyse(ctx, watchlist, workers):
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Classifying processes (this one still writes alone; same results as one process).")
+@scheme_option
 @pass_context
 def classify(ctx, models_path, watchlist, workers):
     """Tag topics, stance and tone on articles not yet classified by the current models.
@@ -238,7 +241,9 @@ def classify(ctx, models_path, watchlist, workers):
 
         cuttings classify --models ./models     # models `cuttings train --models ./models` wrote
         cuttings classify --workers 4
+        cuttings classify --scheme ./label_scheme.toml   # the scheme the models were trained for
     """
+    check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     classifier = load_classifier(models_path)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
@@ -404,7 +409,7 @@ def training_records(db=None, corpus_dir=None, scheme=None):
     return [record for record in records if (record["id"], record["title"]) not in stored] + labelled
 
 
-def train_models_into(db, models_path, features, folds, slices=True, corpus=None):
+def train_models_into(db, models_path, features, folds, slices=True, corpus=None, watchlist=None):
     from cuttings.stages import models_dir
     from nlp.classify import TrainingError, analyse_records, train_models
     from nlp.embeddings import EmbeddingUnavailable
@@ -412,7 +417,7 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     out = paths.check_output_dir(models_dir(models_path))  # a --models under a file: one line before minutes of work
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
-        analyser = load_analyser()
+        analyser = load_analyser(watchlist)
         # a tone for a body the watchlist does not watch would never be given: say so before training
         check_watched(scheme, (entity.id for entity in analyser.watchlist.entities), analyser.watchlist.path or "the watchlist")
         records = training_records(db, corpus, scheme=scheme)
@@ -451,8 +456,11 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
                    "ids' prefixes, as `cuttings evaluate --slices`): what to expect, or a little less, on "
                    "coverage unlike the training data, in the model card. --no-slices trains faster.")
 @click.option("--corpus", default=None, metavar="DIR|FILE|none", help=CORPUS_HELP)
+@click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=WATCHLIST_HELP + " The models learn from its analyser's reading of the articles.")
+@scheme_option
 @pass_context
-def train(ctx, models_path, features, folds, slices, corpus):
+def train(ctx, models_path, features, folds, slices, corpus, watchlist):
     """Train the topic, stance and tone classifiers.
 
     Uses the labelled corpus (the shipped seed corpus; your own with --corpus or
@@ -473,10 +481,14 @@ def train(ctx, models_path, features, folds, slices, corpus):
         cuttings train --folds 5
         cuttings train --no-slices     # faster: cross-validation only
         cuttings train --corpus my-labels.jsonl   # a corpus labelled to your own scheme
+        cuttings train --scheme ./label_scheme.toml --watchlist ./watchlist.toml --corpus none
     """
     from cuttings.stages import models_dir
+    check_label_scheme()  # before the database is opened: a scheme that does not parse writes nothing
+    if watchlist is not None:
+        load_analyser(watchlist)  # likewise a watchlist that does not parse
     db = ctx.open_db(create=False) if Path(ctx.db_path).exists() else None
-    cards = train_models_into(db, models_path, features, folds, slices, corpus)
+    cards = train_models_into(db, models_path, features, folds, slices, corpus, watchlist)
     for card in cards:
         click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  "
                    f"{describe_metrics(card.get('metrics') or {})}")

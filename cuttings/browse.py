@@ -253,8 +253,14 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
 
 
 def _thresholds() -> dict[str, float]:
+    """The scheme's ``uncertain_below`` per task; none when the scheme was broken since `cuttings serve`
+    started (which refuses one that does not parse): the page then says so (``_scheme_labels``)."""
+    from cuttings.labelling import LabellingError
     from cuttings.report import _thresholds as thresholds
-    return thresholds()
+    try:
+        return thresholds()
+    except LabellingError:
+        return {}
 
 
 def _scheme_labels() -> dict[str, Any]:

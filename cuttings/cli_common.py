@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cuttings import store
+from cuttings import paths, store
 from cuttings.errors import CuttingsError, DatabaseNotFound, NotCuttingsDatabase
 from nlp.errors import NlpError
 
@@ -159,6 +159,30 @@ def progress_bar(description: str, total: int | None):
             if step:
                 progress.refresh()  # a new step shows at once (steps are few and long)
         yield advance
+
+
+SCHEME_HELP = ("Label scheme [default: label_scheme.toml in the home folder, else the packaged one]: what "
+               "`cuttings doctor --scheme` checks.")
+WATCHLIST_HELP = "Watchlist file [default: watchlist.toml in the home folder, else the packaged one]."
+
+
+def _choose_scheme(ctx, param, value):
+    paths.choose_config_file("label_scheme.toml", value)
+    return value
+
+
+#: ``--scheme FILE`` for a command that reads the label scheme: the command (and every library call it
+#: makes) reads FILE where it would read the home folder's label_scheme.toml (``paths.choose_config_file``).
+scheme_option = click.option("--scheme", "scheme_path", type=click.Path(dir_okay=False, path_type=Path),
+                             default=None, expose_value=False, callback=_choose_scheme, help=SCHEME_HELP)
+
+
+def check_label_scheme() -> dict:
+    """The label scheme's tasks (``--scheme``, else the home folder's, else the packaged one), read before a
+    command writes anything: a scheme that does not parse is one line naming the file, and exit 1
+    (``LabellingError``), never the packaged scheme in its place."""
+    from cuttings.labelling import load_label_tasks
+    return load_label_tasks()
 
 
 def fail(message: str) -> None:

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from cuttings import labelling, paths
-from cuttings.cli_common import fail, pass_context
+from cuttings.cli_common import fail, pass_context, scheme_option
 
 
 def default_annotator() -> str:
@@ -36,6 +36,7 @@ def default_annotator() -> str:
                                  "folders are created.")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Add the labels in FILE (JSONL, corpus record format).")
+@scheme_option
 @pass_context
 def label(ctx, task_name, annotator, limit, export_path, import_path):
     """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
@@ -51,6 +52,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     \b
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
+        cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
     if not annotator:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from cuttings import nightly
-from cuttings.cli_common import fail, pass_context, user_message, validate_since
+from cuttings.cli_common import fail, pass_context, scheme_option, user_message, validate_since
 from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 
 
@@ -34,6 +34,7 @@ from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 @click.option("--no-politeness", is_flag=True, help="No crawl delays: only for your own local servers.")
 @delivery_options
 @env_file_option
+@scheme_option
 @pass_context
 def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_formats, skip, log_file, quiet,
         no_politeness, email, webhook, webhook_file, env_file):
@@ -60,6 +61,7 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
         cuttings --db /srv/cuttings/cuttings.db run --quiet
         cuttings --db /srv/cuttings/cuttings.db run --quiet --email   # mail the digest (CUTTINGS_SMTP_*)
         cuttings --db /srv/cuttings/cuttings.db run --quiet --email --env-file /srv/cuttings/delivery.env
+        cuttings run --quiet --sources ./sources.toml --watchlist ./watchlist.toml --scheme ./label_scheme.toml
     """
     from cuttings.cli_report import webhook_requested
     from cuttings.logs import setup_logging

@@ -7,7 +7,7 @@ import click
 
 from cuttings import delivery, export, report, serve, store
 from cuttings.nightly import EXIT_DELIVERY
-from cuttings.cli_common import CuttingsContext, err_console, pass_context
+from cuttings.cli_common import CuttingsContext, check_label_scheme, err_console, pass_context, scheme_option
 
 _FORMATS = {"html": ("html",), "md": ("md",), "text": ("text",), "all": ("html", "md", "text")}
 
@@ -94,6 +94,7 @@ class DeliveryFailed(click.ClickException):
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
                                                        "--format text) to standard output.")
 @click.option("--no-record", is_flag=True, help="Do not record the report: the next digest covers the same stories.")
+@scheme_option
 @pass_context
 def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: Path, email: bool,
                    webhook: str | None, webhook_file: Path | None, env_file: Path | None, print_: bool,
@@ -112,8 +113,10 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     Example:
         cuttings report --since 2026-11-01 --format html --email
         cuttings report --email --env-file /srv/cuttings/delivery.env --no-record   # try the settings
+        cuttings report --scheme /srv/cuttings/label_scheme.toml   # the team's scheme, wherever it is
     """
     since = _timestamp(since, "--since")
+    check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     load_env_file(env_file)
     try:  # settings checked before the digest is built
         sending = delivery.DigestDelivery.prepare(email=email, webhook=webhook_requested(webhook),
@@ -166,6 +169,9 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
         cuttings serve --corrections      # correct labels and quote speakers from story pages
         cuttings serve --corrections --annotator "$USER"   # ... saved under your name
     """
+    # the story pages' correction forms read the label scheme: one that does not parse is one line
+    # naming it, before the server starts
+    check_label_scheme()
     ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
     try:
         code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser,
@@ -196,6 +202,7 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
 @click.option("--keep-formulas", is_flag=True,
               help="CSV: write text starting with = + - @ as it is (by default it gets a leading ' so a "
                    "spreadsheet does not run crawled text as a formula).")
+@scheme_option
 @pass_context
 def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: str | None, stance: str | None,
                    since: str | None, until: str | None, out: str, bom: bool | None, keep_formulas: bool) -> None:
@@ -210,6 +217,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
         cuttings export --entity wm_pcc --stance against --since 2026-11-01 --out pcc.csv
         cuttings export --since 2026-11-01 --out november.xlsx
         cuttings export --topic finance --format jsonl | head -n 1
+        cuttings export --scheme ./label_scheme.toml --stance oppose   # your scheme's stance labels
     (wm_pcc, against, finance: the shipped watchlist's and label scheme's names; use yours.)
     """
     for value, option in ((since, "--since"), (until, "--until")):
@@ -220,7 +228,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
         raise click.ClickException(str(exc)) from None
     if bom and fmt != "csv":
         raise click.ClickException(f"--bom is for CSV only (this export is {fmt})")
-    roles = export.scheme_roles()  # the user's label scheme (else the packaged one)
+    roles = export.scheme_roles()  # the user's label scheme (--scheme, the home folder's, else the packaged one)
     if stance:
         try:
             export.check_stance(stance, roles)

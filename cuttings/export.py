@@ -57,7 +57,8 @@ def guard_formula(value: Any) -> Any:
 
 def scheme_roles(tasks: dict | None = None) -> dict[str, Any]:
     """The scheme's topics, stance and tone tasks (``cuttings.report.report_tasks``) of the user's label
-    scheme (``tasks``, else ``label_scheme.toml`` from the home folder, else the packaged one)."""
+    scheme (``tasks``, else ``--scheme``, else ``label_scheme.toml`` from the home folder, else the packaged
+    one); a scheme file that cannot be read raises ``LabellingError`` naming it."""
     from cuttings.report import _label_tasks, report_tasks
     return report_tasks(_label_tasks() if tasks is None else tasks)
 

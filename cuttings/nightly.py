@@ -231,6 +231,7 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
         config = _load_sources(options)
         options = dataclasses.replace(options, delivery=_check_report_options(options))
         _check_models_present(options)
+        _check_scheme(options)
         if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
             store.check_is_cuttings_database(Path(db_path), allow_new=True)
     except CuttingsError as exc:
@@ -423,6 +424,15 @@ def _check_report_options(options: NightlyOptions) -> DigestDelivery | None:
                         f"(choose from {', '.join(FORMAT_SUFFIXES)})")
     paths.check_output_dir(options.report_dir or paths.reports_dir())
     return DigestDelivery.prepare(email=options.email, webhook=options.webhook, webhook_file=options.webhook_file)
+
+
+def _check_scheme(options: NightlyOptions) -> None:
+    """The label scheme classify and report read (``--scheme``, else the home folder's, else the packaged
+    one), or ``LabellingError`` naming the file: found before the crawl, not after it."""
+    if {"classify", "report"} <= set(options.skip):
+        return
+    from cuttings.labelling import load_label_tasks
+    load_label_tasks()
 
 
 def _check_models_present(options: NightlyOptions) -> None:

@@ -78,8 +78,29 @@ def home() -> Path:
     return Path(platformdirs.user_data_dir("cuttings", appauthor=False))
 
 
+# Configuration files a command's option named (``--scheme FILE``): this command reads that file
+# wherever it reads the configuration file of that name, however deep in the library. The command
+# line sets it (``cuttings.cli_common.scheme_option``) and clears it when each command starts.
+_CHOSEN: dict[str, Path] = {}
+
+
+def choose_config_file(name: str, path: str | Path | None) -> None:
+    """Make :func:`config_file` give ``path`` for ``name`` (None: back to the home folder's, else packaged)."""
+    if path is None:
+        _CHOSEN.pop(name, None)
+    else:
+        _CHOSEN[name] = Path(path)
+
+
+def forget_chosen_config_files() -> None:
+    _CHOSEN.clear()
+
+
 def config_file(name: str) -> Path:
-    """A configuration file: the user's copy in the home folder if there is one, else the packaged default."""
+    """A configuration file: the one the command's option named (:func:`choose_config_file`), else the
+    user's copy in the home folder if there is one, else the packaged default."""
+    if name in _CHOSEN:
+        return _CHOSEN[name]
     mine = home() / name
     return mine if mine.is_file() else package_data(name)
 

@@ -121,26 +121,21 @@ def _last_report_until(db: Database) -> str | None:
 
 
 def _label_tasks() -> dict:
-    """The tasks of the user's label scheme (``label_scheme.toml`` in the home folder, else the
-    packaged one); empty when it cannot be read: the digest must not fail on it."""
-    try:
-        from cuttings.labelling import load_label_tasks
-        return load_label_tasks()
-    except Exception:  # noqa: BLE001 - flags alone then, and the trust note's labels as the cards have them
-        return {}
+    """The tasks of the user's label scheme (``--scheme``, else ``label_scheme.toml`` in the home folder,
+    else the packaged one). One that cannot be read raises ``LabellingError`` naming the file: a digest
+    of another scheme's labels, without a word, is worse than none."""
+    from cuttings.labelling import load_label_tasks
+    return load_label_tasks()
 
 
 def report_tasks(tasks: dict | None = None) -> dict[str, Any]:
     """The scheme tasks the digest shows, by role: ``topics`` (its multi-label task), ``stance``
     (its single-label task) and ``tone`` (its per-entity task), whatever the scheme names them;
-    each a ``Task`` or None. ``tasks``: the scheme's tasks (empty or None: the packaged scheme's,
-    so a digest still reads labels when the user's scheme cannot be read)."""
-    from nlp.scheme import load_scheme, task_of_kind
+    each a ``Task`` or None. ``tasks``: the scheme's tasks (empty or None: the user's scheme's,
+    :func:`_label_tasks`, which raises when it cannot be read)."""
+    from nlp.scheme import task_of_kind
     if not tasks:
-        try:
-            tasks = load_scheme().tasks
-        except Exception:  # noqa: BLE001 - no scheme at all: nothing but the stored labels' names
-            tasks = {}
+        tasks = _label_tasks()
     return {role: task_of_kind(tasks, kind)
             for role, kind in (("topics", "multi_label"), ("stance", "single_label"), ("tone", "per_entity"))}
 
