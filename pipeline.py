@@ -245,6 +245,12 @@ def classify(ctx, models_path, watchlist, workers):
     """
     check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     classifier = load_classifier(models_path)
+    from cuttings.stages import check_models_fit
+    # models of another scheme: one line, exit 1 (ModelsMismatch); a task without a model is left out
+    for problem in check_models_fit(classifier):
+        if problem.kind == "untrained":
+            click.echo(f"note: {problem.words}: stories get no {problem.task} until `cuttings train` trains it "
+                       f"(`cuttings doctor` says more)", err=True)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
@@ -495,6 +501,8 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
     click.echo(f"models written to {models_dir(models_path)}")
     for task, why in cards.skipped.items():
         click.echo(f"warning: {task} not trained: {why}", err=True)
+    for task, why in getattr(cards, "set_aside", {}).items():
+        click.echo(f"note: {why}", err=True)
 
 
 def describe_metrics(metrics: dict) -> str:

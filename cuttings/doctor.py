@@ -170,7 +170,8 @@ def check_sources(path) -> tuple[Check, list[str] | None]:
     except ConfigError as exc:
         return Check("sources", "error", str(exc), f"fix the sources file (see {paths.doc('configuration.md')})"), None
     unverified = [s.id for s in config.sources if not s.verified]
-    message = f"{len(config.sources)} sources in {config.path}"
+    count = len(config.sources)
+    message = f"{count} source{'s' if count != 1 else ''} in {config.path}"
     if unverified:
         message += f" ({len(unverified)} unverified)"
     return _ok("sources", message), [s.id for s in config.sources]
@@ -212,41 +213,25 @@ def check_scheme(path, watchlist_path=None) -> Check:
     return _ok("label scheme", "parses; the bodies it rates are watched")
 
 
-def _scheme_drift(classifier, scheme_path) -> str | None:
-    """How the trained models differ from the label scheme as it is now (a task added, removed or
-    of another kind; labels the scheme no longer has), in words; None when they agree or the scheme
-    does not parse (the scheme check's error)."""
+def _scheme_problems(classifier, scheme_path) -> list:
+    """How the trained models differ from the label scheme as it is now (``stages.scheme_mismatches``, the
+    rule classify reads too); none when the scheme does not parse (the scheme check's error)."""
     from cuttings import paths
+    from cuttings.stages import scheme_mismatches
     from nlp.scheme import SchemeError, load_scheme
     try:
         scheme = load_scheme(scheme_path or paths.config_file("label_scheme.toml"))
     except SchemeError:
-        return None
-    problems = []
-    untrained = [name for name in scheme.tasks if name not in classifier.cards]
-    if untrained:
-        problems.append(f"no model for {', '.join(untrained)}")
-    for name, card in classifier.cards.items():
-        task = scheme.tasks.get(name)
-        if task is None:
-            problems.append(f"a model for {name}, which the scheme no longer has")
-        elif card.get("kind") != task.kind:
-            problems.append(f"{name} trained as {card.get('kind')}, now {task.kind}")
-        else:
-            gone = [label for label in card.get("labels") or () if label not in task.labels]
-            if gone:
-                problems.append(f"{name} predicts {', '.join(gone)}, which the scheme no longer has")
-            trained_cues = (classifier.bundles.get(name) or {}).get("cues") or None
-            # the topics' or the tone's own cue words (nlp.scheme.CUE_KINDS); other kinds have none
-            if trained_cues != ({label: list(words) for label, words in task.cues} or None):
-                problems.append(f"the cue words of {name} differ from the ones its model learnt from")
-    return "; ".join(problems) or None
+        return []
+    return scheme_mismatches(classifier, scheme)
 
 
 def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
-    """The models load; a warning when they learnt from another analyser's reading of the training
-    articles than the watchlist's analyser gives today (tone reads its mentions and quotes), or
-    when the label scheme changed since they were trained."""
+    """The models load; every way they do not fit what the pipeline reads today, in one check: models of
+    another label scheme (an error: classify refuses them), a task of the scheme without a model (not
+    trained yet, or too few labels when `cuttings train` ran), cue words changed since training, and
+    models that learnt from another analyser's reading of the training articles than the watchlist's
+    analyser gives today (tone reads its mentions and quotes)."""
     from cuttings.stages import load_analyser, load_classifier, models_dir, models_present
     from nlp.errors import NlpError
     directory = models_dir(path)
@@ -260,11 +245,20 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         classifier = load_classifier(directory)
     except ModelLoadError as exc:
         return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
-    drift = _scheme_drift(classifier, scheme_path)
-    if drift:
-        return Check("models", "warning", f"{len(classifier.versions)} models load from {directory}, but the label "
-                     f"scheme changed since they were trained: {drift}",
-                     "run `cuttings train` so the models learn the scheme as it is")
+    problems = _scheme_problems(classifier, scheme_path)
+    foreign = [problem.words for problem in problems if problem.foreign_labels]
+    untrained = [problem.task for problem in problems if problem.kind == "untrained"]
+    cues = [problem.words for problem in problems if problem.kind == "cues"]
+    found, fixes = [], []
+    if foreign:
+        found.append(f"they were trained for another label scheme: {'; '.join(foreign)} (classify refuses them)")
+    if untrained:
+        found.append(f"no model for {', '.join(untrained)}: not trained yet, or too few labels when `cuttings "
+                     f"train` ran (it says which); stories get no {', '.join(untrained)} until it is trained")
+        if not foreign:
+            fixes.append(f"label stories (`cuttings label --task {untrained[0]}`), then `cuttings train`")
+    if cues:
+        found.append(f"the label scheme changed since they were trained: {'; '.join(cues)}")
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
     try:
         current = load_analyser(watchlist_path).version
@@ -272,10 +266,17 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         current = None
     if current is not None and trained_on != {current}:
         read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
-        return Check("models", "warning", f"{len(classifier.versions)} models load from {directory}, but they "
-                     f"learnt from analyser {read}, not {current}, which the analyse stage runs now",
-                     "run `cuttings train` so the models learn from what they now read")
-    return _ok("models", f"{len(classifier.versions)} models load from {directory}")
+        found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
+                     f"(the watchlist was edited since training)")
+        fixes.insert(0, "run `cuttings train` so the models learn from what they now read")
+    if foreign or cues:
+        fixes.insert(0, "run `cuttings train` so the models learn the scheme as it is")
+    count = len(classifier.versions)
+    if found:
+        return Check("models", "error" if foreign else "warning",
+                     f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
+                     "; ".join(fixes))
+    return _ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")
 
 
 def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
@@ -379,7 +380,10 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
                             "run `cuttings run` and schedule it (`cuttings schedule --print`)"))
     else:
         age = hours_since(last_ok["started_at"], now)
-        message = f"last successful run {last_ok['id']} ({last_ok['command']}) {age:.0f} h ago"
+        # a partial run (some sources or a stage failed) still ran: it counts for the schedule's freshness,
+        # and says it was partial
+        message = (f"last completed run {last_ok['id']} ({last_ok['command']}) {age:.0f} h ago"
+                   + (": partial (some sources or a stage failed)" if last_ok["status"] == "partial" else ": ok"))
         if age > max_age_hours:
             checks.append(Check("last run", "warning", message,
                                 "check the schedule (`systemctl list-timers cuttings.timer` or crontab -l) "

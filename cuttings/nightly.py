@@ -509,8 +509,12 @@ def _analyse(db, options: NightlyOptions, config, analyser, classifier) -> Stage
 
 
 def _classify(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
-    from cuttings.stages import classify_stage
-    counts = classify_stage(db, classifier, analyser_version=analyser.version if analyser else None)
+    from cuttings.stages import ModelsMismatch, classify_stage
+    try:
+        counts = classify_stage(db, classifier, analyser_version=analyser.version if analyser else None)
+    except ModelsMismatch as exc:   # nothing classified: the stage failed, the others run (exit 4)
+        log.error("classify: %s", exc, extra=FILE_ONLY)   # the command line prints the stage's message
+        return StageResult("failed", message=str(exc))
     return StageResult("ok", counts=counts)
 
 

@@ -14,6 +14,7 @@ at most the batch in hand and re-running finishes the rest.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from cuttings import store
@@ -191,12 +192,16 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
                    limit: int | None = None, predict_batches=None) -> dict:
     """Classify every article not yet classified by the current models.
 
+    Models of another label scheme than the user's (:func:`check_models_fit`) raise
+    :class:`ModelsMismatch` before anything is written: their labels are not stored.
+
     The stage version combines the model versions and the analyser version, because
     tone reads the sentences that mention each entity; for the same reason only articles
     already analysed by that analyser version are classified. ``predict_batches`` (the
     parallel stage's worker pool) maps the list of batches' inputs to their predictions;
     by default each batch is predicted here, as it is read.
     """
+    check_models_fit(classifier)
     version = classify_version(classifier, analyser_version)
     record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
@@ -222,6 +227,74 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
         if advance:
             advance(len(batch))
     return counts
+
+
+@dataclass(frozen=True)
+class SchemeMismatch:
+    """One way the trained models differ from the label scheme as it is now (:func:`scheme_mismatches`).
+    ``kind``: ``foreign`` (a model for a task the scheme does not have), ``kind`` (trained as another kind),
+    ``labels`` (it predicts labels the scheme does not have), ``untrained`` (a task of the scheme without
+    a model: never trained, or `cuttings train` skipped it for too few labels), ``cues`` (the task's cue
+    words changed since its model learnt them)."""
+
+    task: str
+    kind: str
+    words: str
+
+    @property
+    def foreign_labels(self) -> bool:
+        """Whether classifying with these models would store labels outside the scheme."""
+        return self.kind in BLOCKING_MISMATCHES
+
+
+BLOCKING_MISMATCHES = ("foreign", "kind", "labels")
+
+
+def scheme_mismatches(classifier, scheme) -> list[SchemeMismatch]:
+    """Every way ``classifier``'s models (their cards and bundles) differ from ``scheme``, in the scheme's
+    task order, then the models'. The one rule doctor (``check_models``) and classify read."""
+    problems = [SchemeMismatch(name, "untrained", f"no model for {name}")
+                for name in scheme.tasks if name not in classifier.cards]
+    for name, card in classifier.cards.items():
+        task = scheme.tasks.get(name)
+        if task is None:
+            problems.append(SchemeMismatch(name, "foreign", f"a model for {name}, which the scheme does not have"))
+        elif card.get("kind") != task.kind:
+            problems.append(SchemeMismatch(name, "kind", f"{name} trained as {card.get('kind')}, now {task.kind}"))
+        else:
+            gone = [label for label in card.get("labels") or () if label not in task.labels]
+            if gone:
+                problems.append(SchemeMismatch(name, "labels", f"{name} predicts {', '.join(gone)}, which the scheme "
+                                                               f"does not have"))
+            trained_cues = (classifier.bundles.get(name) or {}).get("cues") or None
+            # the topics' or the tone's own cue words (nlp.scheme.CUE_KINDS); other kinds have none
+            if trained_cues != ({label: list(words) for label, words in task.cues} or None):
+                problems.append(SchemeMismatch(name, "cues", f"the cue words of {name} differ from the ones its "
+                                                             f"model learnt from"))
+    return problems
+
+
+class ModelsMismatch(CuttingsError):
+    """The trained models were trained for another label scheme: classifying would store its labels."""
+
+
+def check_models_fit(classifier, scheme=None) -> list[SchemeMismatch]:
+    """Raise :class:`ModelsMismatch` (one line naming the models folder and the scheme file) when a model
+    would store labels outside ``scheme`` (default: the user's, ``paths.config_file``): a model for a task
+    the scheme does not have, of another kind, or predicting labels it does not have. Otherwise return
+    the mismatches that do not store foreign labels (a task without a model, changed cue words): the
+    models that fit are used, as `cuttings train` leaves a task it could not train."""
+    if scheme is None:
+        from cuttings import paths
+        from nlp.scheme import load_scheme
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
+    problems = scheme_mismatches(classifier, scheme)
+    blocking = [problem.words for problem in problems if problem.foreign_labels]
+    if blocking:
+        where = getattr(classifier, "models_dir", None) or "the models folder"
+        raise ModelsMismatch(f"the models in {where} were trained for another label scheme than {scheme.path}: "
+                             f"{'; '.join(blocking)}: run `cuttings train` (with this scheme) before classifying")
+    return problems
 
 
 def record_models(db, classifier) -> None:

@@ -1598,7 +1598,7 @@ def train_models(
     if not cards:
         raise TrainingError("no model trained: " + "; ".join(f"{name}: {why}" for name, why in skipped.items()))
     return TrainedModels(cards, {name: f"{why}; {_keep_or_set_aside(out_dir, scheme.tasks[name])}"
-                                 for name, why in skipped.items()})
+                                 for name, why in skipped.items()}, _set_aside_other_tasks(out_dir, scheme))
 
 
 SET_ASIDE_DIR = "set-aside"
@@ -1620,7 +1620,8 @@ def _keep_or_set_aside(models_dir: Path, task: Task) -> str:
     stale = [f"{library} {trained_with.get(library)} ({current[library]} installed)" for library in ("sklearn", "skops")
              if trained_with.get(library) != current[library]]
     outside = [label for label in card.get("labels") or [] if label not in task.labels]
-    if not stale and not outside:
+    other_kind = card.get("kind") not in (None, task.kind)
+    if not stale and not outside and not other_kind:
         return f"its previous model ({version}) stays in use"
     aside = models_dir / SET_ASIDE_DIR
     aside.mkdir(exist_ok=True)
@@ -1628,17 +1629,37 @@ def _keep_or_set_aside(models_dir: Path, task: Task) -> str:
         if path.exists():
             path.replace(aside / path.name)
     why = (f"was saved with {', '.join(stale)}, so no model would load beside it" if stale
-           else f"predicts labels the scheme no longer has ({', '.join(outside)})")
+           else f"predicts labels the scheme no longer has ({', '.join(outside)})" if outside
+           else f"is a {card.get('kind')} model, the task now {task.kind}")
     return f"its previous model ({version}) {why}: moved to {aside}; stories get no {name} until it is trained"
+
+
+def _set_aside_other_tasks(models_dir: Path, scheme: Scheme) -> dict[str, str]:
+    """Move the models of tasks ``scheme`` does not have (another scheme's, or a task since removed) to
+    ``models_dir/set-aside/``, not deleted: classify refuses a models folder holding them, since they
+    would store another scheme's labels. Returns {task: the sentence saying so}."""
+    moved = {}
+    aside = models_dir / SET_ASIDE_DIR
+    for card_path in sorted(models_dir.glob("*.json")):
+        if card_path.stem in scheme.tasks:
+            continue
+        aside.mkdir(exist_ok=True)
+        for path in (card_path, models_dir / f"{card_path.stem}.skops"):
+            if path.exists():
+                path.replace(aside / path.name)
+        moved[card_path.stem] = f"the label scheme has no task {card_path.stem}: its model was moved to {aside}"
+    return moved
 
 
 class TrainedModels(list):
     """What ``train_models`` returns: the cards of the models trained and saved (a list), and
-    ``skipped``: {task: why} for the scheme's tasks that could not be trained (too few labels)."""
+    ``skipped``: {task: why} for the scheme's tasks that could not be trained (too few labels);
+    ``set_aside``: {task: why} for the models of tasks the scheme does not have, moved out of the way."""
 
-    def __init__(self, cards: list[dict], skipped: dict[str, str]):
+    def __init__(self, cards: list[dict], skipped: dict[str, str], set_aside: dict[str, str] | None = None):
         super().__init__(cards)
         self.skipped = skipped
+        self.set_aside = set_aside or {}
 
 
 # Leave-one-slice-out needs at least this many gathering slices to say anything about unseen coverage.

@@ -210,9 +210,10 @@ def test_models_trained_on_another_analysers_reading_are_a_warning(tmp_path, tra
 
 
 @pytest.mark.slow
-def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_models):
-    """Models keep predicting the labels they learnt: a scheme edited since (a stance label renamed,
-    a task added) makes doctor say to retrain; the scheme they were trained on is ok."""
+def test_a_label_scheme_changed_since_training_is_an_error_or_a_warning(tmp_path, trained_models):
+    """Models keep predicting the labels they learnt: a scheme edited since (a stance label renamed: an
+    error, classify refuses them; cue words changed: a warning) makes doctor say to retrain; the scheme
+    they were trained on is ok."""
     from cuttings.doctor import check_models
     packaged = (REPO / "data" / "label_scheme.toml").read_text(encoding="utf-8")
     assert check_models(trained_models, scheme_path=REPO / "data" / "label_scheme.toml").status == "ok"
@@ -221,8 +222,8 @@ def test_a_label_scheme_changed_since_training_is_a_warning(tmp_path, trained_mo
     from nlp.scheme import load_scheme
     assert "oppose" in load_scheme(edited).tasks["stance_governance"].labels   # the edited scheme parses
     check = check_models(trained_models, scheme_path=edited)
-    assert check.status == "warning", check.message
-    assert "stance_governance predicts against, which the scheme no longer has" in check.message
+    assert check.status == "error", check.message   # classify refuses them: they would store `against`
+    assert "stance_governance predicts against, which the scheme does not have" in check.message
     assert "cuttings train" in check.fix
     # the team names its topics' own cue words after training: the model still counts the old ones
     cued = tmp_path / "cued.toml"
