@@ -652,6 +652,7 @@ def _evaluate_tasks(ctx, param, value):
               help="The labelled corpus to cross-validate the classifiers on: a directory in the seed corpus's "
                    "format or a JSONL file of records with title and body [default: corpus/ in the home folder "
                    "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
+@scheme_option
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
@@ -673,6 +674,7 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
 
         cuttings evaluate topics stance_governance --json   # the shipped scheme's task names
         cuttings evaluate tone --slices --seeds 0,1,2
+        cuttings evaluate stance_closures --scheme ./label_scheme.toml --corpus mine.jsonl
     """
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
@@ -839,6 +841,7 @@ def decode_text(raw: bytes, label: str) -> str:
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Watchlist file [default: watchlist.toml in the home folder, else the packaged one].")
+@scheme_option
 def analyse_text(inputs, published_at, models_path, watchlist):
     """Analyse text or HTML files (or - for stdin) and print one JSON object per input.
 
@@ -854,6 +857,7 @@ def analyse_text(inputs, published_at, models_path, watchlist):
 
         cuttings analyse-text article.txt page.html
         printf "Fire chief praised\\nHWFRS crews rescued a family.\\n" | cuttings analyse-text -
+        cuttings analyse-text --scheme ./label_scheme.toml article.txt   # your scheme's task keys
     """
     from nlp.entities import document_text
     documents = [read_input(name) for name in inputs]

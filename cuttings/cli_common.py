@@ -174,7 +174,8 @@ def _choose_scheme(ctx, param, value):
 #: ``--scheme FILE`` for a command that reads the label scheme: the command (and every library call it
 #: makes) reads FILE where it would read the home folder's label_scheme.toml (``paths.choose_config_file``).
 scheme_option = click.option("--scheme", "scheme_path", type=click.Path(dir_okay=False, path_type=Path),
-                             default=None, expose_value=False, callback=_choose_scheme, help=SCHEME_HELP)
+                             default=None, expose_value=False, callback=_choose_scheme, help=SCHEME_HELP,
+                             is_eager=True)   # before the arguments that read the scheme (`evaluate TASK`)
 
 
 def check_label_scheme() -> dict:

@@ -113,3 +113,23 @@ def test_train_takes_the_watchlist_it_learns_from(tmp_path):
     result = invoke_cli("--db", str(tmp_path / "c.db"), "train", "--watchlist", str(bad), "--corpus", "none", env=env)
     _one_line_naming(result, bad, "unknown key 'nmae' (did you mean 'name'?")
     assert not (tmp_path / "c.db").exists()
+
+
+def test_evaluate_reads_the_task_names_of_the_scheme_given(tmp_path):
+    """`--scheme` is read before TASK (which names a task of the scheme), wherever it is written."""
+    env = _home(tmp_path, None)
+    team = tmp_path / "team.toml"
+    team.write_text(TEAM, encoding="utf-8")
+    table = tmp_path / "table.csv"
+    table.write_text("id,topics\nx,finance\n", encoding="utf-8")
+    result = invoke_cli("evaluate", "stance_closures", "--corpus", str(table), env=env)
+    assert result.returncode == 2 and "'stance_closures' is not one of" in result.stderr.decode()
+    result = invoke_cli("evaluate", "stance_closures", "--corpus", str(table), "--scheme", str(team), env=env)
+    assert result.returncode == 1 and "invalid JSON" in result.stderr.decode()   # past the task names
+
+
+@pytest.mark.parametrize("command", ["run", "classify", "train", "report", "export", "label", "evaluate",
+                                     "analyse-text", "doctor"])
+def test_every_command_that_reads_the_scheme_has_scheme(command):
+    result = invoke_cli(command, "--help")
+    assert result.returncode == 0 and "--scheme" in result.stdout.decode()
