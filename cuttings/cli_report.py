@@ -158,6 +158,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 @click.option("--annotator", metavar="NAME", default=None,
               help="With --corrections: save every correction as NAME (the forms then ask no name). Without "
                    "it, a signed-in user's id, else the name typed in the form, which is not verified.")
+@scheme_option
 @pass_context
 def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool,
                   corrections: bool, annotator: str | None) -> None:
@@ -168,6 +169,7 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
         cuttings serve --port 8001
         cuttings serve --corrections      # correct labels and quote speakers from story pages
         cuttings serve --corrections --annotator "$USER"   # ... saved under your name
+        cuttings serve --corrections --scheme ./label_scheme.toml   # your scheme's labels in the forms
     """
     # the story pages' correction forms read the label scheme: one that does not parse is one line
     # naming it, before the server starts

@@ -82,6 +82,9 @@ def home() -> Path:
 # wherever it reads the configuration file of that name, however deep in the library. The command
 # line sets it (``cuttings.cli_common.scheme_option``) and clears it when each command starts.
 _CHOSEN: dict[str, Path] = {}
+# ... and for a process the command starts (`cuttings serve`'s Datasette, whose story pages read the label
+# scheme): the choices as JSON in this variable of its environment (:func:`chosen_config_env`).
+CHOSEN_ENV = "CUTTINGS_CHOSEN_CONFIG"
 
 
 def choose_config_file(name: str, path: str | Path | None) -> None:
@@ -96,11 +99,29 @@ def forget_chosen_config_files() -> None:
     _CHOSEN.clear()
 
 
+def chosen_config_env() -> dict[str, str]:
+    """The environment variable that gives a child process this command's chosen configuration files."""
+    import json
+    return {CHOSEN_ENV: json.dumps({name: str(path) for name, path in _CHOSEN.items()})} if _CHOSEN else {}
+
+
+def _chosen_by_parent(name: str) -> Path | None:
+    import json
+    try:
+        chosen = json.loads(os.environ.get(CHOSEN_ENV) or "{}")
+    except ValueError:
+        return None
+    return Path(chosen[name]) if isinstance(chosen, dict) and isinstance(chosen.get(name), str) else None
+
+
 def config_file(name: str) -> Path:
     """A configuration file: the one the command's option named (:func:`choose_config_file`), else the
     user's copy in the home folder if there is one, else the packaged default."""
     if name in _CHOSEN:
         return _CHOSEN[name]
+    chosen = _chosen_by_parent(name)
+    if chosen is not None:
+        return chosen
     mine = home() / name
     return mine if mine.is_file() else package_data(name)
 

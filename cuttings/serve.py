@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import sqlite3
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from cuttings import store
+from cuttings import paths, store
 
 log = logging.getLogger(__name__)
 
@@ -751,7 +752,9 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_o
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
         metadata_path = write_metadata(db_path, directory, corrections=corrections, host=host, annotator=annotator)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
-                                                     read_only=read_only, open_browser=open_browser))
+                                                     read_only=read_only, open_browser=open_browser),
+                                   # the story pages read the label scheme `serve --scheme` named
+                                   env={**os.environ, **paths.chosen_config_env()})
         with _sigterm_as_interrupt():
             try:
                 return process.wait()

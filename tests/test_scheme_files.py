@@ -70,7 +70,7 @@ def test_a_broken_scheme_in_the_home_folder_stops_every_command_that_reads_it(tm
     assert sorted(p.name for p in (home / "models").iterdir()) == ["topics.skops"]
 
 
-@pytest.mark.parametrize("command", ["run", "report", "export", "classify", "train", "label"])
+@pytest.mark.parametrize("command", ["run", "report", "export", "classify", "train", "label", "serve"])
 def test_scheme_names_the_file_each_command_reads(tmp_path, command):
     """``--scheme FILE`` on every command that reads the scheme: a broken FILE is named, a good one is
     read in place of the home folder's (broken here)."""
@@ -129,7 +129,25 @@ def test_evaluate_reads_the_task_names_of_the_scheme_given(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["run", "classify", "train", "report", "export", "label", "evaluate",
-                                     "analyse-text", "doctor"])
+                                     "analyse-text", "serve", "doctor"])
 def test_every_command_that_reads_the_scheme_has_scheme(command):
     result = invoke_cli(command, "--help")
     assert result.returncode == 0 and "--scheme" in result.stdout.decode()
+
+
+def test_serves_datasette_reads_the_scheme_serve_was_given(tmp_path):
+    """`cuttings serve --scheme FILE`: the story pages (in Datasette's process) read FILE too."""
+    import os
+    import subprocess
+    import sys
+    team = tmp_path / "team.toml"
+    team.write_text(TEAM, encoding="utf-8")
+    paths.choose_config_file("label_scheme.toml", team)
+    try:
+        env = {**os.environ, "CUTTINGS_HOME": str(tmp_path), **paths.chosen_config_env()}
+    finally:
+        paths.forget_chosen_config_files()
+    child = subprocess.run([sys.executable, "-c", "from cuttings import paths; print(paths.config_file('label_scheme.toml'))"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == str(team)
+    assert paths.config_file("label_scheme.toml") != team   # this process forgot it
