@@ -18,7 +18,7 @@ import click
 
 from cuttings import paths, store
 from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, err_console, fail,
-                                 pass_context, progress_bar, scheme_option,
+                                 pass_context, progress_bar, scheme_option, watchlist_option,
                                  show_progress, validate_since)
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
@@ -653,6 +653,7 @@ def _evaluate_tasks(ctx, param, value):
                    "format or a JSONL file of records with title and body [default: corpus/ in the home folder "
                    "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
 @scheme_option
+@watchlist_option
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
@@ -675,6 +676,7 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         cuttings evaluate topics stance_governance --json   # the shipped scheme's task names
         cuttings evaluate tone --slices --seeds 0,1,2
         cuttings evaluate stance_closures --scheme ./label_scheme.toml --corpus mine.jsonl
+        cuttings evaluate entities --watchlist ./watchlist.toml --data my-sample.jsonl
     """
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")

@@ -178,6 +178,17 @@ scheme_option = click.option("--scheme", "scheme_path", type=click.Path(dir_okay
                              is_eager=True)   # before the arguments that read the scheme (`evaluate TASK`)
 
 
+def _choose_watchlist(ctx, param, value):
+    paths.choose_config_file("watchlist.toml", value)
+    return value
+
+
+#: ``--watchlist FILE`` for a command whose library calls read the watchlist deep down (``evaluate``), as
+#: :data:`scheme_option`; the other commands pass their ``--watchlist`` to ``stages.load_analyser``.
+watchlist_option = click.option("--watchlist", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                                expose_value=False, callback=_choose_watchlist, help=WATCHLIST_HELP)
+
+
 def check_label_scheme() -> dict:
     """The label scheme's tasks (``--scheme``, else the home folder's, else the packaged one), read before a
     command writes anything: a scheme that does not parse is one line naming the file, and exit 1

@@ -151,3 +151,14 @@ def test_serves_datasette_reads_the_scheme_serve_was_given(tmp_path):
                            env=env, capture_output=True, text=True, check=True)
     assert child.stdout.strip() == str(team)
     assert paths.config_file("label_scheme.toml") != team   # this process forgot it
+
+
+def test_evaluate_reads_the_watchlist_given(tmp_path):
+    env = _home(tmp_path, None)
+    bad = tmp_path / "watchlist.toml"
+    bad.write_text("[[entity]]\nid = 'x'\nnmae = 'X'\n", encoding="utf-8")
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text('{"id": "a", "title": "T", "body": "B", "entities": []}\n', encoding="utf-8")
+    result = invoke_cli("evaluate", "entities", "--data", str(sample), "--watchlist", str(bad), env=env)
+    assert result.returncode == 1 and str(bad) in result.stderr.decode(), result.stderr.decode()
+    assert "unknown key 'nmae'" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
