@@ -260,7 +260,7 @@ def scheme_mismatches(classifier, scheme) -> list[SchemeMismatch]:
         if task is None:
             problems.append(SchemeMismatch(name, "foreign", f"a model for {name}, which the scheme does not have"))
         elif card.get("kind") != task.kind:
-            problems.append(SchemeMismatch(name, "kind", f"{name} trained as {card.get('kind')}, now {task.kind}"))
+            problems.append(SchemeMismatch(name, "kind", f"{name} trained as {card.get('kind') or 'an unknown kind (a card of an older cuttings)'}, now {task.kind}"))
         else:
             gone = [label for label in card.get("labels") or () if label not in task.labels]
             if gone:
