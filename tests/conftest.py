@@ -65,6 +65,16 @@ def _is_slow(item) -> bool:
     return False
 
 
+@pytest.fixture(autouse=True)
+def _no_chosen_config_files_between_tests():
+    """A command's --scheme/--watchlist/--sources choice lives for its process (cuttings.paths); in-process
+    CLI tests share one process, so each test starts and ends without a choice left by another."""
+    from cuttings import paths
+    paths.forget_chosen_config_files()
+    yield
+    paths.forget_chosen_config_files()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if _is_slow(item) and not item.get_closest_marker("slow"):
