@@ -53,6 +53,7 @@ import jinja2
 from sqlite_utils import Database
 
 from cuttings import store
+from cuttings.failures import source_failures
 from cuttings.paths import output_dir
 
 SPIKE_MIN_STORIES = 3
@@ -66,6 +67,7 @@ ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention"
 ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
 MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
 PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
+FAILED_SOURCES_LISTED = 3  # failed sources listed one a line in "needs attention" (more: one line naming them)
 STANCES = ("favour", "neutral", "against")  # the shipped scheme's counted stance labels (its ``shown``)
 TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
@@ -413,6 +415,13 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     for warning in health:
         if warning["level"] == "error":
             items.append({"kind": "crawl", "message": warning["message"]})
+    failed = [warning for warning in health if warning.get("failed")]
+    if len(failed) <= FAILED_SOURCES_LISTED:
+        items += [{"kind": "source_failed", "source_id": warning["source_id"], "outlet": warning["outlet"],
+                   "cause": warning["cause"]} for warning in failed]
+    else:  # one line naming them all: a night without network must not fill the block
+        items.append({"kind": "sources_failed", "outlets": [warning["outlet"] for warning in failed],
+                      "causes": sorted({warning["cause"] for warning in failed})})
     return items
 
 
@@ -528,7 +537,10 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
 def _health(db: Database) -> tuple[dict | None, list[dict]]:
     """The last crawl run and warnings about it: failed status; sources with errors, that stored no
     articles with errors or rejected pages, or that stopped yielding or never did
-    (``store.yield_problem``: a crawl that found only stories already stored is healthy)."""
+    (``store.yield_problem``: a crawl that found only stories already stored is healthy). A source
+    that stored nothing and recorded errors in that run failed: its warning has ``failed`` and
+    ``cause`` (its most frequent error in words, :func:`cuttings.failures.source_failures`), and
+    the "needs attention" block names it."""
     run = next(iter(db.query("SELECT * FROM crawl_runs ORDER BY started_at DESC, id DESC LIMIT 1")), None)
     if run is None:
         return None, [{"source_id": None, "outlet": None, "level": "warning",
@@ -544,6 +556,8 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         error_kinds.setdefault(row["source_id"], []).append(f"{row['n']} {row['kind']}")
     source_rows = {row["source_id"]: row for row in db.query(
         "SELECT * FROM source_runs WHERE crawl_run_id = ?", [run["id"]])}
+    # sources that stored nothing and recorded errors: failed, with their most frequent error in words
+    causes = {source_id: cause for source_id, _kind, cause in source_failures(db, run["id"], list(source_rows.values()))}
     for source in db.query("SELECT id, name FROM sources ORDER BY id"):
         problems = []
         if source["id"] in error_kinds:
@@ -563,8 +577,11 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
             if source_run["warning"]:
                 problems.append(source_run["warning"])
         if problems:
-            warnings.append({"source_id": source["id"], "outlet": source["name"], "level": "warning",
-                             "message": "; ".join(problems)})
+            warning = {"source_id": source["id"], "outlet": source["name"], "level": "warning",
+                       "message": "; ".join(problems)}
+            if source["id"] in causes:
+                warning.update(failed=True, cause=causes[source["id"]])
+            warnings.append(warning)
     for source_id, kinds in error_kinds.items():
         warnings.append({"source_id": source_id or None, "outlet": source_id or None, "level": "warning",
                          "message": "errors: " + ", ".join(kinds)})
@@ -814,7 +831,8 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry),
-                          spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item))
+                          spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
+                          nothing_text=lambda digest: nothing_text(digest))
 
 
 def stance_heading(digest: dict) -> str:
@@ -901,7 +919,25 @@ def attention_text(item: dict) -> str:
         return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
     if kind == "more":
         return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
+    if kind == "source_failed":
+        return f"Source {item['outlet']} failed: {item['cause']} (no stories from it in this digest)"
+    if kind == "sources_failed":
+        return (f"{len(item['outlets'])} sources failed: {', '.join(item['outlets'])} "
+                f"(no stories from them in this digest; see Crawl health)")
     return f"Crawl problem: {item['message']}"
+
+
+NOTHING_NEEDS_ATTENTION = "Nothing needs attention: no negative tone, stance, spike or new quote from a watched body"
+
+
+def nothing_text(digest: dict) -> str:
+    """The sentence an empty "needs attention" block shows. It says nothing about the crawl when the
+    crawl has warnings (a failed source is an attention item itself: then the block is not empty)."""
+    warnings = len(digest.get("health") or [])
+    if warnings:
+        return (f"{NOTHING_NEEDS_ATTENTION}; {warnings} crawl "
+                f"{'warning' if warnings == 1 else 'warnings'} under Crawl health.")
+    return f"{NOTHING_NEEDS_ATTENTION}, and every source was crawled without errors."
 
 
 def spike_text(item: dict) -> str:
@@ -962,7 +998,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         for item in digest["attention"]:
             lines.append(f"{bullet} {esc(attention_text(item))}")
     else:
-        lines.append("Nothing needs attention: no negative tone, stance, spike or new quote from a watched body.")
+        lines.append(nothing_text(digest))
     lines.append("")
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())

@@ -236,7 +236,7 @@ def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest
     items = digest["attention"]
     kinds = [item["kind"] for item in items]
     # most pressing kind first, each kind together
-    order = ["negative_tone", "stance", "spike", "quote", "crawl"]
+    order = ["negative_tone", "stance", "spike", "quote", "crawl", "source_failed"]
     assert [kind for kind in kinds if kind != "more"] == sorted((kind for kind in kinds if kind != "more"),
                                                                 key=order.index)
     negative = {(item["entity_id"], item["article_id"], item["confidence"]) for item in items
@@ -508,3 +508,83 @@ def test_one_outlet_alone_makes_no_spike_and_takes_one_attention_slot(db):
     assert report.attention_text(item).endswith("; 3 counted, at most 2 per outlet)")
     negative = [item for item in digest["attention"] if item["kind"] == "negative_tone"]
     assert sorted(item["outlet"] for item in negative) == ["Hostile Three", "Worcester News"]
+
+
+# ----------------------------------------------------------------------------------------------
+# failed sources need attention
+# ----------------------------------------------------------------------------------------------
+
+DEAD_SOURCES = ('[[source]]\nid = "dead"\nname = "Dead Local"\nhome = "http://127.0.0.1:9/"\nlocal = true\n\n'
+                '[[source]]\nid = "ghost"\nname = "Ghost Gazette"\nhome = "http://nxdomain.invalid/"\n')
+
+
+def test_sources_that_failed_last_night_lead_the_digest_and_the_chat_summary(tmp_path):
+    """A real crawl of two dead sources (connection refused, no such host): each is a "needs attention"
+    line with its cause in words, in every format and in the chat summary; the digest never says
+    nothing needs attention."""
+    from cuttings import delivery
+    from tests.conftest import run_cli
+    sources = tmp_path / "sources.toml"
+    sources.write_text(DEAD_SOURCES)
+    path = tmp_path / "dead.db"
+    crawl = run_cli("--db", str(path), "crawl", "--sources", str(sources), "--no-politeness")
+    db = store.connect(path)
+    try:
+        assert db.execute("SELECT count(*) FROM source_runs WHERE errors > 0").fetchone()[0] == 2, crawl.stderr
+        digest = report.build_digest(db)
+    finally:
+        db.close()
+    failed = {item["source_id"]: item for item in digest["attention"] if item["kind"] == "source_failed"}
+    assert set(failed) == {"dead", "ghost"}
+    lines = {source_id: report.attention_text(item) for source_id, item in failed.items()}
+    assert lines["dead"].startswith("Source Dead Local failed: connection refused by 127.0.0.1:9")
+    assert lines["ghost"].startswith("Source Ghost Gazette failed: DNS lookup failed for nxdomain.invalid")
+    plain = report.render_markdown(digest, plain=True)
+    block = plain.split("Needs attention", 1)[1].split("Crawl health", 1)[0]
+    assert lines["dead"] in block and lines["ghost"] in block
+    assert "Nothing needs attention" not in plain
+    html = report.render_html(digest)
+    attention = html.split('id="attention"', 1)[1].split("</section>", 1)[0]
+    assert "Source Dead Local failed:" in attention and "Source Ghost Gazette failed:" in attention
+    assert "Nothing needs attention" not in html
+    assert "Nothing needs attention" not in report.render_markdown(digest)
+    chat = delivery.webhook_payload(digest)["text"]
+    assert "Needs attention:" in chat and "Source Dead Local failed: connection refused" in chat
+    assert "Source Ghost Gazette failed: DNS lookup failed" in chat
+
+
+def test_failed_sample_source_needs_attention_but_a_routine_warning_does_not(db):
+    """The sample's Shropshire Star stored nothing and recorded errors: it needs attention. A source
+    that crawled with a warning (slow) stays under Crawl health only."""
+    runs = [row[0] for row in db.execute("SELECT id FROM crawl_runs ORDER BY id")]
+    db.execute("UPDATE source_runs SET warning = 'slow: 9.5 s a page' WHERE source_id = 'hereford_times' "
+               "AND crawl_run_id = ?", [runs[-1]])
+    digest = report.build_digest(db, now=NOW)
+    crawl_items = [item for item in digest["attention"] if item["kind"] in ("source_failed", "sources_failed")]
+    assert [(item["kind"], item["outlet"]) for item in crawl_items] == [("source_failed", "Shropshire Star")]
+    assert report.attention_text(crawl_items[0]).startswith("Source Shropshire Star failed: ")
+    slow = [w for w in digest["health"] if w["source_id"] == "hereford_times"]
+    assert slow and "slow" in slow[0]["message"] and not slow[0].get("failed")
+    assert "slow" not in " ".join(report.attention_text(item) for item in digest["attention"])
+
+
+def test_many_failed_sources_are_one_attention_line():
+    health = [{"source_id": f"s{n}", "outlet": f"Outlet {n}", "level": "warning", "message": "no articles",
+               "failed": True, "cause": "DNS lookup failed for s.example"} for n in range(report.FAILED_SOURCES_LISTED + 2)]
+    items = report._attention([], [], {}, health, {}, {"attention": {}, "heading": "x"})
+    assert [item["kind"] for item in items] == ["sources_failed"]
+    text = report.attention_text(items[0])
+    assert text.startswith(f"{report.FAILED_SOURCES_LISTED + 2} sources failed: Outlet 0, Outlet 1, ")
+    assert "Outlet 4" in text
+
+
+def test_nothing_needs_attention_does_not_claim_a_clean_crawl_when_there_were_warnings(db):
+    quiet = report.build_digest(db, since="2026-11-30T00:00:00Z", now=QUIET_NOW)
+    quiet["attention"] = [item for item in quiet["attention"] if item["kind"] not in ("source_failed", "crawl")]
+    assert not quiet["attention"] and quiet["health"]
+    plain = report.render_markdown(quiet, plain=True)
+    sentence = next(line for line in plain.splitlines() if line.startswith("Nothing needs attention"))
+    assert f"{len(quiet['health'])} crawl warning" in sentence and "without errors" not in sentence
+    assert report.nothing_text(quiet) in report.render_html(quiet)
+    quiet["health"] = []
+    assert report.nothing_text(quiet).endswith("and every source was crawled without errors.")
