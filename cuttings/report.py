@@ -25,7 +25,8 @@ template runs with autoescape on, URLs other than http(s) are dropped, and the
 Markdown renderer backslash-escapes every Markdown- or HTML-significant character.
 
 Spike rule (per watched entity): the number of stories (syndicated copies folded)
-published in the 24 hours before ``until``, each outlet counting at most
+published in the 24 hours before ``until`` (a story whose page gave a date but no time counts on
+that date: :func:`spike_moment`), each outlet counting at most
 :data:`SPIKE_STORIES_PER_OUTLET` of them, is a spike when it is at least
 :data:`SPIKE_MIN_STORIES`, comes from at least :data:`SPIKE_MIN_OUTLETS` outlets, and is at
 least the mean plus :data:`SPIKE_SD` standard deviations of the same count (capped alike) over
@@ -425,21 +426,46 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     return items
 
 
+def spike_moment(published_at: str | None, first_seen_at: str | None) -> dt.datetime:
+    """When a story counts for the spike rule: its ``published_at``; for a date-only ``published_at``
+    (a page that printed no time) the moment it was first seen if that was on its date, else the last
+    second of its date (a story dated yesterday and crawled at 02:00 today counts in yesterday's
+    evening, inside a 02:30 digest's last 24 hours); no date at all: when first seen. Raises
+    ``ValueError`` for a malformed date."""
+    if not published_at:
+        return _parse(first_seen_at or "")
+    text = published_at.strip()
+    if len(text) != 10:
+        return _parse(text)
+    start = _parse(text)
+    end = start + dt.timedelta(days=1, seconds=-1)
+    try:
+        seen = _parse(first_seen_at) if first_seen_at else end
+    except ValueError:
+        seen = end
+    return max(start, min(seen, end))
+
+
 def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[dict[str, int]]]:
     """Stories per entity and outlet (``source_id``; '' when unknown) in each of ``days`` 24-hour windows
-    ending at ``until`` (oldest first): ``{entity_id: [{outlet: stories}, ...]}``."""
+    ending at ``until`` (oldest first): ``{entity_id: [{outlet: stories}, ...]}``. Each story counts at
+    its :func:`spike_moment` (a date-only story on its own date), today's window and the baseline's alike."""
     start = until - dt.timedelta(days=days)
     rows = db.query(
+        # by date first (a date-only published_at sorts before the same day's timestamps), exactly below
         "SELECT DISTINCT m.entity_id, a.id, coalesce(a.source_id, '') AS outlet, "
-        "coalesce(a.published_at, a.first_seen_at) AS at FROM mentions m "
+        "a.published_at, a.first_seen_at FROM mentions m "
         "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
-        "WHERE coalesce(a.published_at, a.first_seen_at) > ? AND coalesce(a.published_at, a.first_seen_at) <= ?",
-        [_iso(start), _iso(until)])
+        "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) >= ? "
+        "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) <= ?",
+        [start.date().isoformat(), until.date().isoformat()])
     counts: dict[str, list[dict[str, int]]] = {}
     for row in rows:
         try:
-            moment = _parse(row["at"])
+            moment = spike_moment(row["published_at"], row["first_seen_at"])
         except ValueError:  # a malformed date from a crawled page: leave it out of the counts
+            continue
+        if not start < moment <= until:
             continue
         index = days - 1 - math.floor((until - moment).total_seconds() / 86400)
         if 0 <= index < days:

@@ -588,3 +588,52 @@ def test_nothing_needs_attention_does_not_claim_a_clean_crawl_when_there_were_wa
     assert report.nothing_text(quiet) in report.render_html(quiet)
     quiet["health"] = []
     assert report.nothing_text(quiet).endswith("and every source was crawled without errors.")
+
+
+# ----------------------------------------------------------------------------------------------
+# the spike rule and stories that carry only a date
+# ----------------------------------------------------------------------------------------------
+
+EARLY_UNTIL = "2026-12-01T02:30:00Z"   # a 02:30 nightly digest, a week after the sample's coverage
+
+
+def _story_about(db, entity_id: str, source: str, key: str, published: str, seen: str) -> int:
+    story = db.execute(
+        "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, last_seen_at, "
+        "body, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+        [f"https://x/{key}", f"https://x/{key}", source, f"Story {key}", published, seen, seen, key]).lastrowid
+    db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
+               "VALUES (?, ?, 'x', 0, 1, 't')", [story, entity_id])
+    return story
+
+
+def test_spike_moment_of_date_only_and_timed_stories():
+    moment = report.spike_moment
+    # timed: its own time, whenever first seen
+    assert moment("2026-11-30T20:15:00Z", "2026-12-01T02:05:00Z") == report._parse("2026-11-30T20:15:00Z")
+    # date only, crawled the next night: the last second of its date (inside a 02:30 digest's 24 hours)
+    assert moment("2026-11-30", "2026-12-01T02:05:00Z") == report._parse("2026-11-30T23:59:59Z")
+    # date only, crawled on its date: when first seen
+    assert moment("2026-12-01", "2026-12-01T02:05:00Z") == report._parse("2026-12-01T02:05:00Z")
+    # a date after the crawl (a wrong date on the page): the start of its date, never before it
+    assert moment("2026-12-03", "2026-12-01T02:05:00Z") == report._parse("2026-12-03T00:00:00Z")
+    assert moment(None, "2026-12-01T02:05:00Z") == report._parse("2026-12-01T02:05:00Z")
+    with pytest.raises(ValueError):
+        moment("2026-11-3x", "2026-12-01T02:05:00Z")
+
+
+def test_date_only_stories_count_towards_a_spike_at_a_0230_digest(db):
+    """Three SFRS stories from two outlets in the day before a 02:30 digest, two of them dated only
+    (published yesterday, crawled at 02:05): a spike. Read as midnight, they were 26.5 hours old and
+    none counted. A date-only story of the day before yesterday counts in the baseline, not today."""
+    with db.atomic():
+        _story_about(db, "sfrs", "shropshire_star", "d1", "2026-11-30", "2026-12-01T02:05:00Z")
+        _story_about(db, "sfrs", "hereford_times", "d2", "2026-11-30", "2026-12-01T02:06:00Z")
+        _story_about(db, "sfrs", "shropshire_star", "t1", "2026-11-30T19:00:00Z", "2026-12-01T02:05:00Z")
+        _story_about(db, "sfrs", "worcester_news", "old", "2026-11-29", "2026-12-01T02:07:00Z")
+    digest = report.build_digest(db, since="2026-11-30T00:00:00Z", now=EARLY_UNTIL)
+    spike = _group(digest, "sfrs")["spike"]
+    assert (spike["stories"], spike["outlets"], spike["today"]) == (3, 2, 3)
+    assert spike["spike"] is True
+    counts = report._window_counts(db, report._parse(EARLY_UNTIL), report.BASELINE_DAYS + 1)["sfrs"]
+    assert counts[-2] == {"worcester_news": 1}   # the day before: the baseline, counted the same way
