@@ -511,18 +511,16 @@ def tone_rated(db: Database, task: str = "tone") -> set[str]:
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
             stance_labels=STANCES, tone_task: str = "tone") -> dict:
-    """Over the :data:`CHART_DAYS` days ending on ``until``: stories a day per body, the tone mix
-    towards each body (None: not rated), each body's share of voice (its share of all body
-    mentions by story) and the stance mix."""
-    # The window ends on the day of the latest story published by ``until`` (today on a live
-    # database; the corpus's last day on an archive such as the demo), so the charts are never blank.
+    """Over the :data:`CHART_DAYS` days ending on ``until``'s date (the digest's own day, whatever
+    the newest story: a quiet spell or a crawl outage shows as empty days, never as a window moved
+    back): stories a day per body, the tone mix towards each body (None: not rated), each body's
+    share of voice (its share of all body mentions by story) and the stance mix; ``latest``: the
+    newest published day of a stored story by ``until`` (None: none), so captions can say when the
+    window's last days are empty because nothing was published (or crawled)."""
     latest = db.execute("SELECT max(substr(coalesce(published_at, first_seen_at), 1, 10)) FROM articles "
-                        "WHERE duplicate_of IS NULL AND coalesce(published_at, first_seen_at) <= ?",
-                        [_iso(until)]).fetchone()[0]
-    try:
-        last_day = min(until.date(), dt.date.fromisoformat(latest)) if latest else until.date()
-    except ValueError:
-        last_day = until.date()
+                        "WHERE duplicate_of IS NULL AND substr(coalesce(published_at, first_seen_at), 1, 10) <= ?",
+                        [until.date().isoformat()]).fetchone()[0]
+    last_day = until.date()
     days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
     coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
@@ -556,7 +554,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     all_mentions = sum(totals.values())
     share = {entity_id: (round(100 * total / all_mentions, 1) if all_mentions else 0.0)
              for entity_id, total in totals.items()}
-    return {"days": days, "coverage": coverage, "totals": totals, "tone": tone, "share": share,
+    return {"days": days, "latest": latest, "coverage": coverage, "totals": totals, "tone": tone, "share": share,
             "stance": stance, "stance_totals": {label: sum(values) for label, values in stance.items()}}
 
 
@@ -858,7 +856,9 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
-                          nothing_text=lambda digest: nothing_text(digest))
+                          nothing_text=lambda digest: nothing_text(digest),
+                          charts_title=lambda charts: charts_title(charts),
+                          charts_gap_text=lambda charts: charts_gap_text(charts))
 
 
 def stance_heading(digest: dict) -> str:
@@ -999,6 +999,28 @@ def more_outlets_text(item: dict) -> str:
     return " (" + ", ".join(named) + ")"
 
 
+def charts_title(charts: dict) -> str:
+    """The charts' heading: ``30 days to Tue 24 Nov 2026 (the digest's day)``."""
+    return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the digest's day)"
+
+
+def charts_gap_text(charts: dict) -> str:
+    """A note when the charts' last days are empty because no stored story was published on them
+    (a quiet spell, or a crawl outage): "No stored story published since Fri 20 Feb 2026." ("" when
+    the newest story is from the digest's day or the day before)."""
+    latest = charts.get("latest")
+    last = charts["days"][-1]
+    try:
+        gap = (dt.date.fromisoformat(last) - dt.date.fromisoformat(latest)).days if latest else None
+    except ValueError:
+        return ""
+    if latest is None:
+        return "No stored story published in these days."
+    if gap is not None and gap >= 2:
+        return f"No stored story published since {_day(latest)} (a quiet spell, or the crawl has not run?)."
+    return ""
+
+
 def _tone_mix_text(mix: dict | None) -> str:
     if mix is None:
         return f"tone {NOT_RATED}"
@@ -1031,7 +1053,9 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on {esc(stance_heading(digest))}: {stance}.")
     charts = digest["charts"]
-    lines += heading(f"{len(charts['days'])} days to {_day(charts['days'][-1])}")
+    lines += heading(charts_title(charts))
+    if charts_gap_text(charts):
+        lines += [charts_gap_text(charts), ""]
     for entity in digest["entities"]:
         entity_id = entity["id"]
         total = charts["totals"][entity_id]

@@ -637,3 +637,24 @@ def test_date_only_stories_count_towards_a_spike_at_a_0230_digest(db):
     assert spike["spike"] is True
     counts = report._window_counts(db, report._parse(EARLY_UNTIL), report.BASELINE_DAYS + 1)["sfrs"]
     assert counts[-2] == {"worcester_news": 1}   # the day before: the baseline, counted the same way
+
+
+def test_charts_end_on_the_digests_day_not_the_newest_story(db):
+    """A digest a week after the newest story: the 30 days end on its own date (the quiet days empty),
+    the caption says so and notes the gap."""
+    digest = report.build_digest(db, since="2026-11-30T00:00:00Z", now=QUIET_NOW)
+    charts = digest["charts"]
+    assert charts["days"][-1] == "2026-12-01" and charts["days"][0] == "2026-11-02"
+    assert charts["latest"] == "2026-11-24"
+    assert charts["coverage"]["wm_pcc"][-7:] == [0] * 7   # 25 Nov - 1 Dec: nothing published
+    assert sum(charts["coverage"]["wm_pcc"]) == db.execute(
+        "SELECT sum(articles) FROM entity_daily WHERE entity_id = 'wm_pcc' AND day BETWEEN '2026-11-02' "
+        "AND '2026-12-01'").fetchone()[0]
+    plain = report.render_markdown(digest, plain=True)
+    assert "30 days to Tue 1 Dec 2026 (the digest's day)" in plain
+    assert "No stored story published since Tue 24 Nov 2026" in plain
+    html = report.render_html(digest)
+    assert "30 days to Tue 1 Dec 2026 (the digest&#39;s day)" in html and "published since Tue 24 Nov 2026" in html
+    # the sample's own morning: the newest story is from the digest's day, no note
+    same_day = report.build_digest(db, now=NOW)
+    assert same_day["charts"]["days"][-1] == "2026-11-24" and not report.charts_gap_text(same_day["charts"])
