@@ -63,6 +63,7 @@ SPIKE_MIN_OUTLETS = 2  # outlets a spike's stories must come from
 SPIKE_SD = 2.0
 BASELINE_DAYS = 14
 CHART_DAYS = 30
+FIRST_DIGEST_DAYS = 7  # the first digest (no report recorded yet) lists stories first seen this many days back
 OTHER_GROUP = "Other local news"
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
 ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
@@ -706,14 +707,19 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                  now: str | None = None) -> dict:
     """Everything the morning digest shows, as a JSON-serialisable dict.
 
-    ``since`` defaults to the ``until`` of the last ``reports`` row (or 24 hours before
-    ``until`` when no report was ever made); ``until`` defaults to ``now``, which
-    defaults to the current UTC time. Stories are articles first seen in (since, until].
+    ``since`` defaults to the ``until`` of the last ``reports`` row; when no report was ever made
+    (the first digest) it covers everything not yet reported, back to :data:`FIRST_DIGEST_DAYS` days
+    before ``until``, and ``older`` counts the stories first seen before that (still in the
+    database: ``cuttings export``, Datasette). ``until`` defaults to ``now``, which defaults to the
+    current UTC time. Stories are articles first seen in (since, until].
     """
     now = normalise_timestamp(now) or store.utcnow()
     until = normalise_timestamp(until) or now
     until_dt = _parse(until)
-    since = normalise_timestamp(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=1))
+    first_digest = not since and _last_report_until(db) is None
+    since = normalise_timestamp(since) or _last_report_until(db) or _iso(until_dt - dt.timedelta(days=FIRST_DIGEST_DAYS))
+    older = (db.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND first_seen_at <= ?",
+                        [since]).fetchone()[0] if first_digest else 0)
     entities = [dict(row) | {"short_name": row["display_name"] or row["name"]}
                 for row in db.query("SELECT id, name, kind, display_name FROM entities ORDER BY rowid")]
     names = {entity["id"]: entity["name"] for entity in entities}
@@ -762,6 +768,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "stance": stance_counts,
             "edits": len(edits),
             "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
+            # the first digest only: stories first seen before its window (not listed, still stored)
+            "older": older,
         },
         "stance": stance,
         "attention": _attention(stories, entities, spikes, health, _principals(db), stance),
@@ -857,7 +865,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest),
-                          charts_title=lambda charts: charts_title(charts),
+                          charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
                           charts_gap_text=lambda charts: charts_gap_text(charts))
 
 
@@ -999,6 +1007,17 @@ def more_outlets_text(item: dict) -> str:
     return " (" + ", ".join(named) + ")"
 
 
+def older_text(digest: dict) -> str:
+    """The first digest's line about the stories it leaves out: "212 older stories, first seen before
+    Tue 17 Nov 2026, 07:00 UTC, are in the database (cuttings export, cuttings serve)." ("" otherwise)."""
+    older = (digest.get("summary") or {}).get("older") or 0
+    if not older:
+        return ""
+    return (f"This is the first digest: it lists the last {FIRST_DIGEST_DAYS} days. {older} older "
+            f"{story_noun(older)}, first seen before {_when(digest['since'])}, "
+            f"{'is' if older == 1 else 'are'} in the database (cuttings export, cuttings serve).")
+
+
 def charts_title(charts: dict) -> str:
     """The charts' heading: ``30 days to Tue 24 Nov 2026 (the digest's day)``."""
     return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the digest's day)"
@@ -1052,6 +1071,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
     lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on {esc(stance_heading(digest))}: {stance}.")
+    if older_text(digest):
+        lines += ["", older_text(digest)]
     charts = digest["charts"]
     lines += heading(charts_title(charts))
     if charts_gap_text(charts):

@@ -658,3 +658,27 @@ def test_charts_end_on_the_digests_day_not_the_newest_story(db):
     # the sample's own morning: the newest story is from the digest's day, no note
     same_day = report.build_digest(db, now=NOW)
     assert same_day["charts"]["days"][-1] == "2026-11-24" and not report.charts_gap_text(same_day["charts"])
+
+
+def test_first_digest_lists_the_last_week_and_says_older_stories_are_stored(db, tmp_path):
+    """No digest recorded yet: the first one covers everything first seen in the last FIRST_DIGEST_DAYS
+    days (not only the last 24 hours, which left earlier crawls in no digest ever) and says how many
+    older stories are in the database."""
+    db.execute("DELETE FROM reports")
+    digest = report.build_digest(db, now=NOW)
+    assert digest["since"] == "2026-11-17T07:00:00Z"
+    originals = "SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND first_seen_at {} ?"
+    listed = {story["article_id"] for group in digest["groups"] for story in group["stories"]}
+    assert len(listed) == digest["summary"]["stories"] == db.execute(
+        originals.format(">") + " AND first_seen_at <= ?", ["2026-11-17T07:00:00Z", NOW]).fetchone()[0] == 9
+    assert {article_id(db, "gap"), article_id(db, "consult")} <= listed   # seen 19 and 20 November
+    older = db.execute(originals.format("<="), ["2026-11-17T07:00:00Z"]).fetchone()[0]
+    assert digest["summary"]["older"] == older == 9
+    line = (f"This is the first digest: it lists the last {report.FIRST_DIGEST_DAYS} days. 9 older stories, "
+            "first seen before Tue 17 Nov 2026, 07:00 UTC, are in the database")
+    assert line in report.render_markdown(digest, plain=True) and line in report.render_html(digest)
+    # once recorded, the next digest starts where it ended and says nothing about older stories
+    report.write_report(db, tmp_path / "out", now=NOW)
+    later = report.build_digest(db, now="2026-11-25T07:00:00Z")
+    assert later["since"] == NOW and later["summary"]["older"] == 0
+    assert "first digest" not in report.render_markdown(later, plain=True)
