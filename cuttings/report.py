@@ -224,8 +224,10 @@ def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
     names = {row["speaker_id"]: row["name"] for row in db.query(
         "SELECT speaker_id, name FROM speaker_names WHERE speaker_id IN (SELECT value FROM json_each(?))", [wanted])}
     forms: dict[str, set[str]] = {}
-    for row in db.query("SELECT DISTINCT speaker_id, speaker FROM quotes WHERE speaker_id IN "
-                        "(SELECT value FROM json_each(?)) AND speaker IS NOT NULL", [wanted]):
+    # a person's stored spellings, a title and surname joined to their full name included (quote_people)
+    for row in db.query("SELECT DISTINCT coalesce(p.person_id, q.speaker_id) AS speaker_id, q.speaker FROM quotes q "
+                        "LEFT JOIN quote_people p ON p.quote_id = q.id WHERE coalesce(p.person_id, q.speaker_id) IN "
+                        "(SELECT value FROM json_each(?)) AND q.speaker IS NOT NULL", [wanted]):
         forms.setdefault(row["speaker_id"], set()).add(row["speaker"])
     return SpeakerNames(names, forms)
 
@@ -249,8 +251,12 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
                             f"ORDER BY article_id, entity_id", ids):
             entities[row["article_id"]].append(row["entity_id"])
-        found = list(db.query(f"SELECT article_id, speaker, speaker_id, speaker_role, entity_id, text FROM quote_view "
-                              f"WHERE article_id IN ({marks}) ORDER BY article_id, start_char", ids))
+        # the person (quote_people.person_id): "Councillor Minnery" is David Minnery when the article or the
+        # body's quotes name exactly one Minnery, so the digest names him as most_quoted counts him
+        found = list(db.query(f"SELECT q.article_id, q.speaker, coalesce(p.person_id, q.speaker_id) AS speaker_id, "
+                              f"q.speaker_role, q.entity_id, q.text FROM quote_view q "
+                              f"LEFT JOIN quote_people p ON p.quote_id = q.quote_id "
+                              f"WHERE q.article_id IN ({marks}) ORDER BY q.article_id, q.start_char", ids))
         names = speaker_names(db, (row["speaker_id"] for row in found))
         for row in found:
             quote = {k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")}

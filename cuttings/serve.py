@@ -414,10 +414,28 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "start_char": ("Start offset (with `end_char`, the correction target `start:end`).", "120"),
         "end_char": ("End offset.", "160"),
     }),
-    "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body.", {
+    "quote_people": ("VIEW. Each quote (copies left out, corrections applied) with the person who said it: a "
+                     "title and surname (\"Councillor Minnery\") is joined to the one full name with that surname "
+                     "quoted in the same article, else for the same body (since migration m019); descriptions "
+                     "(\"the chief fire officer\", \"a spokesperson\") have no person. `most_quoted` reads it.", {
+        "quote_id": ("`quotes.id`.", "31"),
+        "article_id": ("The article.", "14"),
+        "entity_id": ("Body (corrected).", "shropshire_fire_authority"),
+        "speaker": ("Speaker as printed (corrected).", "Councillor Minnery"),
+        "speaker_id": ("Speaker identity as stored (see `quotes.speaker_id`).", "minnery"),
+        "person_id": ("The person counted in `most_quoted`; NULL for a description or organisation.",
+                      "david minnery"),
+        "joined_by": ("`name` (a full name), `same_article` or `same_body` (a title and surname joined to the one "
+                      "full name with that surname), `ambiguous` (two or more could be meant: kept apart), "
+                      "`surname` (no full name to join), `description` (not a person).", "same_article"),
+        "published_at": ("The article's publication time (UTC).", "2026-11-23T11:00:00Z"),
+    }),
+    "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body: "
+                    "people only (`quote_people.person_id`), so a title and surname counts with the full name "
+                    "and descriptions such as \"the chief fire officer\" are left out (since migration m019).", {
         "entity_id": ("The body.", "wm_pcc"),
         "body": ("Its display name.", "PCC"),
-        "speaker_id": ("The person (see `quotes.speaker_id`): all their spellings count together.", "john campion"),
+        "speaker_id": ("The person (`quote_people.person_id`): all their spellings count together.", "john campion"),
         "speaker": ("The person's name as shown (`speaker_names.name`: the watchlist's name for them, else the full "
                     "name the most outlets print).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
@@ -456,8 +474,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
 }
 
-VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker", "quote_view", "most_quoted",
-         "speaker_names", "syndication")
+VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker", "quote_view", "quote_people",
+         "most_quoted", "speaker_names", "syndication")
 # Tables analysts do not need: hidden from the home and database pages (still reachable by URL and SQL).
 HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "_sqlite_migrations")
 PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"

@@ -17,6 +17,7 @@ from crawler.dedupe import fingerprint, to_blob
 from crawler.revisions import diff_summary
 from cuttings import store
 from nlp.entities import document_text
+from nlp.quotes import speaker_identity
 
 NOW = "2026-11-24T07:00:00Z"
 LAST_REPORT_UNTIL = "2026-11-23T07:00:00Z"
@@ -274,6 +275,7 @@ def _insert_article(db: Database, spec: dict, ids: dict[str, int], run_id: int) 
         start = document.find(text)
         assert start >= 0, (spec["key"], text)
         quotes.append({"speaker": speaker, "speaker_role": role, "entity_id": entity_id, "text": text,
+                       "speaker_id": speaker_identity(speaker),   # as the analyser stores it
                        "start_char": start, "end_char": start + len(text)})
     article = {"id": article_id, "content_hash": store.content_hash(title, body), "processed_version": None}
     uncertain = spec.get("uncertain", set())
