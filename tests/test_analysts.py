@@ -47,17 +47,26 @@ def check_answers(conn: sqlite3.Connection) -> None:
     # A2: the most quoted people per body, counts as in the quotes table
     rows = _ask(conn, "A2")
     assert rows
+    # (a person's quotes: each quote_people row of theirs, a title and surname joined to the full name)
+    person_quotes = ("SELECT {} FROM quote_people p JOIN entities e ON e.id = p.entity_id "
+                     "WHERE coalesce(e.display_name, e.name) = ? AND p.person_id {}")
     for row in rows[:6]:
-        direct = _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? "
-                            "AND coalesce(speaker_id, speaker) = ?", [row["body"], row["speaker_id"] or row["speaker"]])
+        assert row["speaker_id"] is not None   # descriptions do not rank
+        direct = _one(conn, person_quotes.format("count(*)", "= ?"), [row["body"], row["speaker_id"]])
         assert row["quotes"] == direct
     top = {}
     for row in rows:
         top.setdefault(row["body"], row)
     for body, row in top.items():
-        best = _one(conn, "SELECT max(n) FROM (SELECT count(*) AS n FROM quotes_by_speaker WHERE body = ? "
-                          "AND speaker IS NOT NULL GROUP BY coalesce(speaker_id, speaker))", [body])
+        best = _one(conn, "SELECT max(n) FROM (" + person_quotes.format("count(*) AS n", "IS NOT NULL")
+                    + " GROUP BY p.person_id)", [body])
         assert row["quotes"] == best
+    # every quote of a body is counted once: by a person in most_quoted, or as a description
+    for body in top:
+        people = _one(conn, "SELECT sum(quotes) FROM most_quoted WHERE body = ?", [body])
+        described = _one(conn, person_quotes.format("count(*)", "IS NULL"), [body])
+        assert people + described == _one(conn, "SELECT count(*) FROM quotes_by_speaker WHERE body = ? "
+                                                "AND speaker IS NOT NULL", [body])
     # A3: syndicated stories = originals with copies; outlets listed
     rows = _ask(conn, "A3")
     assert len(rows) == _one(conn, "SELECT count(DISTINCT duplicate_of) FROM articles WHERE duplicate_of IS NOT NULL") > 0
