@@ -528,6 +528,12 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
                         "WHERE duplicate_of IS NULL AND substr(coalesce(published_at, first_seen_at), 1, 10) <= ?",
                         [until.date().isoformat()]).fetchone()[0]
     last_day = until.date()
+    # Nothing published in the whole window (an archive such as the demo's, or a crawl that has not run
+    # for a month): the window ends on the newest story's day instead, and the caption says so, rather
+    # than 30 empty days.
+    ends_on = "digest"
+    if latest is not None and (last_day - dt.date.fromisoformat(latest[:10])).days >= CHART_DAYS:
+        last_day, ends_on = dt.date.fromisoformat(latest[:10]), "newest"
     days = [(last_day - dt.timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
     coverage = {entity["id"]: [0] * CHART_DAYS for entity in entities}
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
@@ -561,7 +567,8 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     all_mentions = sum(totals.values())
     share = {entity_id: (round(100 * total / all_mentions, 1) if all_mentions else 0.0)
              for entity_id, total in totals.items()}
-    return {"days": days, "latest": latest, "coverage": coverage, "totals": totals, "tone": tone, "share": share,
+    return {"days": days, "latest": latest, "ends_on": ends_on, "digest_day": until.date().isoformat(),
+            "coverage": coverage, "totals": totals, "tone": tone, "share": share,
             "stance": stance, "stance_totals": {label: sum(values) for label, values in stance.items()}}
 
 
@@ -1025,7 +1032,10 @@ def older_text(digest: dict) -> str:
 
 
 def charts_title(charts: dict) -> str:
-    """The charts' heading: ``30 days to Tue 24 Nov 2026 (the digest's day)``."""
+    """The charts' heading: ``30 days to Tue 24 Nov 2026 (the digest's day)``, or, when nothing was
+    published in the 30 days to the digest's day, ``... (the newest stored story's day)``."""
+    if charts.get("ends_on") == "newest":
+        return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the newest stored story's day)"
     return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the digest's day)"
 
 
@@ -1035,6 +1045,10 @@ def charts_gap_text(charts: dict) -> str:
     the newest story is from the digest's day or the day before)."""
     latest = charts.get("latest")
     last = charts["days"][-1]
+    if charts.get("ends_on") == "newest":
+        return (f"No stored story was published in the {len(charts['days'])} days to the digest's day "
+                f"({_day(charts['digest_day'])}): the charts show the {len(charts['days'])} days to the newest "
+                "one (an archive, or the crawl has not run?).")
     try:
         gap = (dt.date.fromisoformat(last) - dt.date.fromisoformat(latest)).days if latest else None
     except ValueError:

@@ -660,6 +660,23 @@ def test_charts_end_on_the_digests_day_not_the_newest_story(db):
     assert same_day["charts"]["days"][-1] == "2026-11-24" and not report.charts_gap_text(same_day["charts"])
 
 
+def test_charts_of_an_archive_end_on_its_newest_story_and_say_so(db):
+    """Nothing published in the 30 days to the digest's day (the demo's archive, a month without a crawl):
+    the charts show the 30 days to the newest story, not 30 empty days, and the heading and note say so."""
+    digest = report.build_digest(db, since="2026-11-30T00:00:00Z", now="2027-01-10T07:00:00Z")
+    charts = digest["charts"]
+    assert charts["ends_on"] == "newest" and charts["days"][-1] == charts["latest"] == "2026-11-24"
+    assert sum(charts["coverage"]["wm_pcc"]) > 0
+    plain = report.render_markdown(digest, plain=True)
+    assert "30 days to Tue 24 Nov 2026 (the newest stored story's day)" in plain
+    assert ("No stored story was published in the 30 days to the digest's day (Sun 10 Jan 2027): the charts "
+            "show the 30 days to the newest one") in plain
+    assert "the newest stored story&#39;s day" in report.render_html(digest)
+    # 29 days after the newest story the window still ends on the digest's day (the gap note says why)
+    near = report.build_digest(db, since="2026-11-30T00:00:00Z", now="2026-12-23T07:00:00Z")["charts"]
+    assert near["ends_on"] == "digest" and near["days"][-1] == "2026-12-23"
+
+
 def test_first_digest_lists_the_last_week_and_says_older_stories_are_stored(db, tmp_path):
     """No digest recorded yet: the first one covers everything first seen in the last FIRST_DIGEST_DAYS
     days (not only the last 24 hours, which left earlier crawls in no digest ever) and says how many
