@@ -245,9 +245,17 @@ def classify(ctx, models_path, watchlist, workers):
     """
     check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     classifier = load_classifier(models_path)
-    from cuttings.stages import check_models_fit
-    # models of another scheme: one line, exit 1 (ModelsMismatch); a task without a model is left out
-    for problem in check_models_fit(classifier):
+    from cuttings.stages import ModelsMismatch, check_models_fit, record_user_scheme
+    # models of another scheme: one line, exit 1 (ModelsMismatch), the user's scheme recorded all the same
+    # (the views read it); a task without a model is left out
+    try:
+        problems = check_models_fit(classifier)
+    except ModelsMismatch:
+        db = ctx.open_db()
+        record_user_scheme(db, classifier)
+        db.conn.commit()
+        raise
+    for problem in problems:
         if problem.kind == "untrained":
             click.echo(f"note: {problem.words}: stories get no {problem.task} until `cuttings train` trains it "
                        f"(`cuttings doctor` says more)", err=True)

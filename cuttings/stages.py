@@ -201,7 +201,11 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     parallel stage's worker pool) maps the list of batches' inputs to their predictions;
     by default each batch is predicted here, as it is read.
     """
-    check_models_fit(classifier)
+    try:
+        check_models_fit(classifier)
+    except ModelsMismatch:
+        record_user_scheme(db, classifier)   # what the views read is the user's scheme, whatever the models
+        raise
     version = classify_version(classifier, analyser_version)
     record_models(db, classifier)
     requires = ("analyse", analyser_version) if analyser_version else None
@@ -300,10 +304,16 @@ def check_models_fit(classifier, scheme=None) -> list[SchemeMismatch]:
 def record_models(db, classifier) -> None:
     """Record the classifier's model cards in ``models`` (idempotent), so that every stored
     classification's ``model_version`` points at a row, whichever command classified it."""
-    from cuttings.labelling import LabellingError, record_scheme_tasks
     directory = getattr(classifier, "models_dir", None)
     for task, card in sorted(classifier.cards.items()):
         store.record_model(db, card, str(Path(directory) / f"{task}.skops") if directory else "", record_kind=False)
+    record_user_scheme(db, classifier)
+
+
+def record_user_scheme(db, classifier) -> None:
+    """Record the user's label scheme's tasks (``label_tasks``: the views read them), also when the models
+    are refused for being another scheme's: the digest and exports read the user's scheme either way."""
+    from cuttings.labelling import LabellingError, record_scheme_tasks
     try:   # the views read the tasks the digest and exports read: the user's scheme's of each kind
         record_scheme_tasks(db)
     except LabellingError:   # a scheme that does not parse is doctor's to report: the models' own kinds
