@@ -1,9 +1,11 @@
 """The crawler's storage policy: what a fetched article is to the store.
 
 A page whose normalised URL is new is a new story, or a syndicated copy when its MinHash
-matches a stored original (``crawler.dedupe``); the copy published first becomes the
-original. A known URL whose text changed materially is a revision (a new
-``article_versions`` row with a short human summary), else unchanged. The store
+matches a stored original (``crawler.dedupe``); within one crawl run the copy published first
+becomes the original, across runs the copy stored first stays it (:func:`may_displace`). A known
+URL whose text changed materially is a revision (a new ``article_versions`` row with a short
+human summary), after which copies that no longer match are released
+(:func:`regroup_after_revision`), else unchanged. The store
 (``cuttings.store``) only writes what this module decides.
 """
 from __future__ import annotations
@@ -86,6 +88,66 @@ def published_earlier(published_at: str | None, other_published_at: str | None) 
     return mine < theirs
 
 
+def may_displace(published_at: str | None, run_id: int | None, original: dict | None) -> bool:
+    """Whether a newly stored copy, declaring ``published_at``, takes the place of the stored
+    ``original`` (:func:`cuttings.store.syndication_facts`: its ``published_at`` and ``crawl_run_id``).
+
+    A page's declared date is its own claim: only our clock cannot be forged. Within one crawl run
+    the order pages are fetched in says nothing (feeds of many outlets are read at once), so the
+    earlier declared date decides (:func:`published_earlier`: an agency story published first
+    elsewhere is the original). An original first seen in an earlier run stays the original: a
+    page we had not seen then cannot take the story over (and its headline) by declaring an
+    earlier date. A run without an id (a scratch store) counts as one run."""
+    if original is None or original.get("crawl_run_id") != run_id:
+        return False
+    return published_earlier(published_at, original.get("published_at"))
+
+
+def regroup_after_revision(db, existing: dict, minhash, run_id: int | None, index: Any = None) -> list[int]:
+    """After ``existing`` (its ``articles`` row before the revision) was revised to text with
+    ``minhash``: the syndicated copies that no longer match the text they were folded under (the
+    near-duplicate test of :class:`crawler.dedupe.SyndicationIndex`) are released, each a story
+    of its own again, or a copy of another stored original it matches. So an original rewritten
+    to another story (a hostile outlet's republished page, a reused URL) cannot keep other
+    outlets' stories hidden under its headline. Returns the ids released; each gets a
+    ``copy_released`` crawl notice."""
+    threshold = index.threshold if index is not None else dedupe.NEAR_DUPLICATE_THRESHOLD
+    if existing["duplicate_of"] is not None:   # a copy revised: does it still match its original?
+        parent = store.article_fingerprint(db, existing["duplicate_of"])
+        similarity = minhash.jaccard(dedupe.from_blob(parent)) if parent else 0.0
+        if similarity >= threshold:
+            store.set_similarity(db, existing["id"], round(similarity, 3))
+            return []
+        released = [existing["id"]]
+        fingerprints = {existing["id"]: minhash}
+    else:                                  # an original revised: its copies are checked against the new text
+        if index is not None:
+            index.add(existing["id"], minhash)
+        released, fingerprints = [], {}
+        for copy_id, blob in store.copies_of(db, existing["id"]):
+            copy_hash = dedupe.from_blob(blob)
+            similarity = minhash.jaccard(copy_hash)
+            if similarity >= threshold:
+                store.set_similarity(db, copy_id, round(similarity, 3))
+            else:
+                released.append(copy_id)
+                fingerprints[copy_id] = copy_hash
+    for copy_id in released:   # first seen first: a later released copy may fold under an earlier one
+        found = index.find_original(fingerprints[copy_id], exclude=copy_id) if index is not None else None
+        if found is not None and found[0] == existing["duplicate_of"]:
+            found = None
+        store.set_duplicate_of(db, copy_id, found[0] if found else None, round(found[1], 3) if found else None)
+        if found is None and index is not None:
+            index.add(copy_id, fingerprints[copy_id])
+        if run_id is not None:
+            facts = store.syndication_facts(db, copy_id)
+            store.record_notice(db, run_id, "copy_released", url=facts["canonical_url"], source_id=facts["source_id"],
+                                message=f"no longer a copy of article {existing['duplicate_of'] or existing['id']} "
+                                        f"(revised to other text): " + ("a copy of article " + str(found[0])
+                                                                        if found else "a story of its own"))
+    return released
+
+
 def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple[str, int]:
     """Store one extracted article idempotently. Returns (status, article_id) where status is
     ``new``, ``duplicate`` (a new syndicated copy, stored and linked), ``updated`` (material
@@ -107,7 +169,7 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
             article_id = store.insert_article(db, item, run_id, fingerprint=dedupe.to_blob(minhash),
                                               duplicate_of=original[0] if original else None, similarity=similarity)
             status = "duplicate" if original else "new"
-            if original and published_earlier(item.get("published_at"), store.article_published_at(db, original[0])):
+            if original and may_displace(item.get("published_at"), run_id, store.syndication_facts(db, original[0])):
                 # The copy seen first was not the first published: this one becomes the original.
                 store.make_original(db, article_id, original[0], similarity)
                 if index is not None:
@@ -123,9 +185,11 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
                 status = "unchanged"
             else:
                 summary, headline_changed, is_correction = diff_summary(existing["title"], existing["body"], title, body)
-                store.add_revision(db, existing, item, run_id, fingerprint=dedupe.to_blob(_minhash(item, body)),
+                minhash = _minhash(item, body)
+                store.add_revision(db, existing, item, run_id, fingerprint=dedupe.to_blob(minhash),
                                    summary=summary,
                                    headline_changed=headline_changed, is_correction=is_correction)
+                regroup_after_revision(db, existing, minhash, run_id, index)
                 status = "updated"
         store.record_article_fetch(db, item, article_id)
         if item.get("authors") is not None:  # the byline, one article_authors row per person

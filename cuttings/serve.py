@@ -161,7 +161,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "url": ("The page or sitemap concerned, secrets redacted (`?token=[REDACTED]`).",
                 "https://www.shropshirestar.com/news/sitemap-51.xml"),
         "kind": ("budget_sitemaps, budget_pages, budget_links_per_page, budget_retry_wait, retry_after_too_long, "
-                 "canonical_offsite, canonical_conflict", "budget_sitemaps"),
+                 "canonical_offsite, canonical_conflict, sitemap_cut, copy_released (a syndicated copy that no longer "
+                 "matches its revised original is a story again: docs/crawler.md)", "budget_sitemaps"),
         "message": ("What happened, in a sentence.", "sitemap budget of 100 per run reached: further sitemaps skipped"),
         "created_at": ("When (UTC).", TS),
     }),

@@ -226,3 +226,45 @@ def test_views_show_the_readable_url_and_old_rows_keep_theirs(tmp_path):
     db.conn.commit()
     assert db.execute("SELECT url FROM article_summary WHERE article_id = ?", [new_id]).fetchone()[0] == \
         "https://www.example.com/news/2/"
+
+
+def test_revised_original_releases_copies_that_no_longer_match(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    index = SyndicationIndex()
+    body = " ".join(f"token{i}" for i in range(300))
+    _, original = save_article(db, _item(body=body), None, index)
+    copies = [save_article(db, _item(url=f"http://c{n}.example/1", canonical_url=f"http://c{n}.example/1",
+                                     body=body + f" This story first appeared in paper {n}."), None, index)[1]
+              for n in range(2)]
+    unrelated = _item(url="http://z.example/9", canonical_url="http://z.example/9",
+                      body=" ".join(f"other{i}" for i in range(300)))
+    _, bystander = save_article(db, unrelated, None, index)
+    assert dict(db.execute("SELECT id, duplicate_of FROM articles").fetchall()) == {
+        original: None, copies[0]: original, copies[1]: original, bystander: None}
+    # the original rewritten to other text: its copies are a story again, the second a copy of the first
+    status, _ = save_article(db, _item(body=" ".join(f"fresh{i}" for i in range(300))), None, index)
+    assert status == "updated"
+    rows = {row[0]: row[1:] for row in db.execute("SELECT id, duplicate_of, similarity FROM articles")}
+    assert rows[original] == (None, None) and rows[copies[0]] == (None, None) and rows[bystander] == (None, None)
+    assert rows[copies[1]][0] == copies[0] and rows[copies[1]][1] > 0.9
+    # a copy of the released story found later folds under it (it is in the index again)
+    status, later = save_article(db, _item(url="http://d.example/1", canonical_url="http://d.example/1",
+                                           body=body + " Syndicated."), None, index)
+    assert status == "duplicate" and store.syndication_facts(db, later)["duplicate_of"] == copies[0]
+    # a small edit of the original keeps a copy that still matches it
+    status, _ = save_article(db, _item(body=" ".join(f"fresh{i}" for i in range(300)) + " Updated."), None, index)
+    assert status == "updated"
+
+
+def test_revised_copy_that_no_longer_matches_becomes_a_story(tmp_path):
+    db = store.connect(tmp_path / "x.db")
+    index = SyndicationIndex()
+    body = " ".join(f"token{i}" for i in range(300))
+    _, original = save_article(db, _item(body=body), None, index)
+    copy = _item(url="http://c.example/1", canonical_url="http://c.example/1", body=body + " Also ran in the Echo.")
+    _, copy_id = save_article(db, copy, None, index)
+    assert store.syndication_facts(db, copy_id)["duplicate_of"] == original
+    save_article(db, {**copy, "body": body + " Also ran in the Echo, corrected."}, None, index)
+    assert store.syndication_facts(db, copy_id)["duplicate_of"] == original   # a small edit: still a copy
+    save_article(db, {**copy, "body": " ".join(f"other{i}" for i in range(300))}, None, index)
+    assert store.syndication_facts(db, copy_id)["duplicate_of"] is None

@@ -73,9 +73,40 @@ def articles_text(db: Database, article_ids: Iterable[int]) -> dict[int, dict]:
     return {row.pop("id"): row for row in rows}
 
 
-def article_published_at(db: Database, article_id: int) -> str | None:
-    row = db.execute("SELECT published_at FROM articles WHERE id = ?", [article_id]).fetchone()
+def syndication_facts(db: Database, article_id: int) -> dict | None:
+    """What the crawler's syndication rules read of a stored article: ``published_at``,
+    ``crawl_run_id`` (the run that first stored it), ``duplicate_of``, ``source_id`` and ``canonical_url``."""
+    rows = list(db.query("SELECT published_at, crawl_run_id, duplicate_of, source_id, canonical_url FROM articles "
+                         "WHERE id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
+def article_fingerprint(db: Database, article_id: int) -> bytes | None:
+    """An article's stored MinHash blob (``crawler.dedupe.to_blob``), or None."""
+    row = db.execute("SELECT minhash FROM article_fingerprints WHERE article_id = ?", [article_id]).fetchone()
     return row[0] if row else None
+
+
+def copies_of(db: Database, original_id: int) -> list[tuple[int, bytes]]:
+    """``(article_id, minhash blob)`` of the syndicated copies of an original, first stored first."""
+    return [tuple(row) for row in db.execute(
+        "SELECT a.id, f.minhash FROM articles a JOIN article_fingerprints f ON f.article_id = a.id "
+        "WHERE a.duplicate_of = ? ORDER BY a.id", [original_id]).fetchall()]
+
+
+def set_similarity(db: Database, article_id: int, similarity: float) -> None:
+    """A syndicated copy's similarity to its original, measured again (its original or it was revised)."""
+    with transaction(db):
+        db.execute("UPDATE articles SET similarity = ? WHERE id = ? AND duplicate_of IS NOT NULL",
+                   [similarity, article_id])
+
+
+def set_duplicate_of(db: Database, article_id: int, original_id: int | None, similarity: float | None) -> None:
+    """Re-link an article: a copy of ``original_id`` (with its ``similarity``), or, with None, an original
+    of its own (a copy released because the text it was folded under changed)."""
+    with transaction(db):
+        db.execute("UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
+                   [original_id, similarity if original_id is not None else None, article_id])
 
 
 def original_fingerprints(db: Database) -> Iterator[tuple[int, bytes]]:
