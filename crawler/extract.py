@@ -23,7 +23,7 @@ import json
 import re
 import warnings
 from copy import deepcopy
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -169,10 +169,29 @@ _ZONE_OFFSETS = {name: hours * 3600 for name, hours in {
     "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}.items()}
 
 
+EARLIEST_DATE_YEAR = 1990   # no local news site dates its stories earlier: a 1970 epoch, a 1900 default
+FUTURE_DATE_ALLOWANCE = timedelta(days=1)   # a page's date in a zone ahead of UTC, a clock a little fast
+
+
+def _believable(parsed: date) -> bool:
+    """Whether a date (a ``datetime``, aware or UTC, or a day) can be a page's: not before
+    EARLIEST_DATE_YEAR and not later than now plus FUTURE_DATE_ALLOWANCE. Pages are read when they
+    are fetched, so a date further ahead (``datePublished`` 2099-12-31) is not believed: it would
+    keep a story at the top of every list sorted by date for good. (Re-reading a stored page later,
+    as the benchmarks do, only widens the allowance.)"""
+    if parsed.year < EARLIEST_DATE_YEAR:
+        return False
+    latest = datetime.now(timezone.utc) + FUTURE_DATE_ALLOWANCE
+    if isinstance(parsed, datetime):
+        return parsed <= latest
+    return parsed <= latest.date()
+
+
 def _normalise_date(value) -> str | None:
     """Return ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or ``YYYY-MM-DD`` for a date string, else None.
 
-    A timestamp without a zone is taken as UTC.
+    A timestamp without a zone is taken as UTC. A date that is not believable (:func:`_believable`:
+    before 1990, or more than a day after now) is None, so the next source of a date is tried.
     """
     if value is None:
         return None
@@ -193,13 +212,17 @@ def _normalise_date(value) -> str | None:
                                            tzinfos=_ZONE_OFFSETS)
         except (ValueError, OverflowError, TypeError):
             return None
-    if not 1990 <= parsed.year <= 2100:
+    if parsed.year < EARLIEST_DATE_YEAR:
         return None
     if not re.search(r"\d:\d{2}", text):  # a day without a time of day
-        return parsed.date().isoformat()
+        return parsed.date().isoformat() if _believable(parsed.date()) else None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        parsed = parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):   # year 9999 in a zone behind UTC
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if _believable(parsed) else None
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"
@@ -215,9 +238,10 @@ def _url_date(url: str | None) -> str | None:
         return None
     year, month, day = (g for g in match.groups() if g)
     try:
-        return date(int(year), int(month), int(day)).isoformat()
+        found = date(int(year), int(month), int(day))
     except ValueError:
         return None
+    return found.isoformat() if _believable(found) else None   # /1970/01/01/ is not a story's date
 
 
 # --------------------------------------------------------------------------- metadata

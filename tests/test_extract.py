@@ -142,6 +142,49 @@ def test_date_normalisation(value, expected):
     assert _normalise_date(value) == expected
 
 
+def test_dates_in_the_future_or_before_1990_are_not_believed():
+    import datetime as dt
+
+    from crawler.extract import _normalise_date, _url_date
+    now = dt.datetime.now(dt.timezone.utc)
+    tomorrow, in_three_days = (now + dt.timedelta(days=1)).date(), (now + dt.timedelta(days=3)).date()
+    assert _normalise_date(tomorrow.isoformat()) == tomorrow.isoformat()   # a zone ahead of UTC
+    assert _normalise_date(f"{in_three_days.isoformat()}T08:00:00Z") is None
+    assert _normalise_date(in_three_days.isoformat()) is None
+    assert _normalise_date("2099-12-31T08:00:00Z") is None and _normalise_date("9999-12-31T23:00:00-05:00") is None
+    assert _normalise_date("1970-01-01T00:00:00Z") is None
+    assert _url_date("https://example.org/news/1970/01/01/story/") is None
+    assert _url_date("https://example.org/news/1989/12/31/story/") is None
+    assert _url_date(f"https://example.org/news/{in_three_days:%Y/%m/%d}/story/") is None
+    assert _url_date("https://example.org/news/2024/05/01/story/") == "2024-05-01"
+
+
+def test_a_future_date_falls_back_to_the_next_date_source():
+    prose = " ".join(["West Mercia Police said the review would report by the end of January."] * 8)
+
+    def page(ld_date, meta_date=None, time_date=None):
+        meta = f'<meta property="article:published_time" content="{meta_date}">' if meta_date else ""
+        when = f'<time datetime="{time_date}">then</time>' if time_date else ""
+        ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Review ordered",
+                         "datePublished": ld_date})
+        return (f'<html><head><script type="application/ld+json">{ld}</script>{meta}</head><body><article>'
+                f"<h1>Review ordered</h1>{when}<p>{prose}</p></article></body></html>")
+
+    found = extract_article(page("2099-12-31T08:00:00Z", meta_date="2026-11-20T09:00:00Z"),
+                            "https://example.org/news/review-ordered")
+    assert (found["published_at"], found["date_source"]) == ("2026-11-20T09:00:00Z", "meta")
+    found = extract_article(page("2099-12-31T08:00:00Z"), "https://example.org/news/2026/11/19/review-ordered/")
+    assert (found["published_at"], found["date_source"]) == ("2026-11-19", "url")
+    epoch = extract_article(page("1970-01-01", time_date="2026-11-18T10:00:00Z"),
+                            "https://example.org/news/1970/01/01/review-ordered/")
+    assert (epoch["published_at"], epoch["date_source"]) == ("2026-11-18T10:00:00Z", "text")
+    unknown = extract_article(page("2099-12-31"), "https://example.org/news/review-ordered")
+    assert (unknown["published_at"], unknown["date_source"]) == (None, None)   # first seen stands in for it
+    hinted = extract_article(page("2099-12-31"), "https://example.org/news/review-ordered",
+                             hints={"published_at": "2026-11-17T10:00:00Z", "date_source": "feed"})
+    assert (hinted["published_at"], hinted["date_source"]) == ("2026-11-17T10:00:00Z", "feed")
+
+
 def test_byline_and_furniture_lines_removed_but_prose_kept():
     prose = " ".join(["The parish council met on Tuesday to discuss the flooding on the lane."] * 4)
     page = f"""<html><head><title>Lane flooding discussed</title></head><body><article>
