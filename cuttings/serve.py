@@ -78,7 +78,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "source_id": ("Outlet (`sources.id`).", "hereford-times"),
         "title": ("Headline (current version). Crawled text: treat as untrusted.", "Fire chief quits"),
         "author": ("Byline, if found.", "Staff reporter"),
-        "published_at": ("Publication time (UTC), or a date when only the day is known.", "2026-11-23T16:00:00Z"),
+        "published_at": ("Publication time (UTC), or a date when only the day is known; NULL when unknown. A date "
+                         "before 1990 or more than a day after the page was fetched is not believed (docs/extraction.md).",
+                         "2026-11-23T16:00:00Z"),
         "published_source": ("Where the publication date came from (json-ld, meta, url, htmldate...).", "json-ld"),
         "modified_at": ("Last-modified time the page declares (UTC).", "2026-11-23T18:00:00Z"),
         "modified_source": ("Where `modified_at` came from.", "json-ld"),
@@ -88,7 +90,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "body": ("Article text, paragraphs separated by a blank line.", "A senior officer..."),
         "word_count": ("Words in the body.", "412"),
         "content_hash": ("SHA-256 of the normalised title and body.", "9f2c...e1"),
-        "duplicate_of": ("For a syndicated copy: the `articles.id` of the first copy; NULL for originals.", "12"),
+        "duplicate_of": ("For a syndicated copy: the `articles.id` of its original (the copy stored first; within one "
+                         "crawl run the copy published first); NULL for originals. A copy that no longer matches its "
+                         "revised original is released (NULL again): docs/crawler.md.", "12"),
         "similarity": ("Estimated Jaccard similarity to `duplicate_of` (MinHash of 5-word shingles); for a rewording "
                        "from the same outlet that the shingles miss, the Jaccard similarity of the two stories' sets of "
                        "words of more than three letters (docs/crawler.md).", "0.93"),
@@ -460,7 +464,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
                     "first seen, and when.", {
-        "article_id": ("The original (the copy published first).", "12"),
+        "article_id": ("The original (the copy stored first; within one crawl run the copy published first).", "12"),
         "title": ("Its headline.", "Campion defends fire takeover plan at public meeting"),
         "url": ("The original's address to open (`articles.link_url`, else `articles.url`).",
                 "https://www.herefordtimes.com/news/2026/defends/"),
