@@ -88,6 +88,23 @@ def published_earlier(published_at: str | None, other_published_at: str | None) 
     return mine < theirs
 
 
+SAME_PAGE_THRESHOLD = 0.9   # a query-string variant this close to the stored page is that page
+
+
+def query_variant_of(db, item: dict, minhash) -> int | None:
+    """The stored article of the same source whose URL differs from this new page's only in the query
+    string (``/story?variant=2`` and ``/story`` or ``/story?variant=0``) and whose text is the same
+    (MinHash similarity >= SAME_PAGE_THRESHOLD), else None. Such a page is the article itself, fetched
+    under another address: it is not stored again (and not counted as a syndicated copy). A site whose
+    article id is a query parameter (``?id=123``) is unaffected: its articles' texts differ; a
+    variant with other text (``?page=2``) is stored as before."""
+    candidates = store.same_path_articles(db, item["canonical_url"], item.get("source_id"))
+    for article_id, blob in candidates:
+        if minhash.jaccard(dedupe.from_blob(blob)) >= SAME_PAGE_THRESHOLD:
+            return article_id
+    return None
+
+
 def may_displace(published_at: str | None, run_id: int | None, original: dict | None) -> bool:
     """Whether a newly stored copy, declaring ``published_at``, takes the place of the stored
     ``original`` (:func:`cuttings.store.syndication_facts`: its ``published_at`` and ``crawl_run_id``).
@@ -151,7 +168,8 @@ def regroup_after_revision(db, existing: dict, minhash, run_id: int | None, inde
 def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple[str, int]:
     """Store one extracted article idempotently. Returns (status, article_id) where status is
     ``new``, ``duplicate`` (a new syndicated copy, stored and linked), ``updated`` (material
-    revision: new ``article_versions`` row), or ``unchanged``.
+    revision: new ``article_versions`` row), or ``unchanged`` (also a query-string variant of a stored
+    page of the same source with the same text: :func:`query_variant_of`).
 
     ``item`` keys: url, canonical_url (normalised), source_id, title, body, author,
     published_at, published_source, modified_at, modified_source, found_by, language,
@@ -161,8 +179,15 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
     title, body = item.get("title") or "", item.get("body") or ""
     existing = store.find_article(db, item["canonical_url"])
     with store.atomic(db):  # all of one article or none of it (a savepoint inside a pipeline's batch)
+        same_page = None
         if existing is None:
             minhash = _minhash(item, body)
+            same_page = query_variant_of(db, item, minhash)
+        if same_page is not None:
+            # the outlet's own page under another query string (?variant=2): one article, not a copy
+            article_id, status = same_page, "unchanged"
+            store.touch_article(db, article_id, None)
+        elif existing is None:
             original = (index.find_original(minhash, source_id=item.get("source_id"), text=body)
                         if index is not None else None)
             similarity = round(original[1], 3) if original else None
@@ -192,7 +217,7 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
                 regroup_after_revision(db, existing, minhash, run_id, index)
                 status = "updated"
         store.record_article_fetch(db, item, article_id)
-        if item.get("authors") is not None:  # the byline, one article_authors row per person
+        if item.get("authors") is not None and same_page is None:  # the byline, one article_authors row per person
             store.replace_authors(db, article_id, list(item["authors"]), item.get("author_source"))
     return status, article_id
 

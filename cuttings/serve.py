@@ -363,7 +363,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "tone_uncertain": ("Per entity, 1 when its predicted tone is unsure (JSON object).",
                            '{"hwfrs":0,"wm_pcc":1}'),
         "human_corrected": ("1 when any label was set by a person.", "0"),
-        "syndicated_copies": ("How many other outlets' copies were folded in.", "1"),
+        "syndicated_copies": ("How many other outlets ran the story (copies folded in, one per outlet; the outlet's "
+                              "own repeats, such as a re-post under a new URL, are not counted).", "1"),
     }),
     "entity_daily": ("VIEW. Stories per entity per day (by publication date, else first seen), with stance "
                      "and tone counts: one `stance_<label>` column per label of the label scheme's stance task "
@@ -463,7 +464,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                      "outlets print).", "watchlist"),
     }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
-                    "first seen, and when.", {
+                    "first seen, and when. A story only its own outlet repeated is not listed.", {
         "article_id": ("The original (the copy stored first; within one crawl run the copy published first).", "12"),
         "title": ("Its headline.", "Campion defends fire takeover plan at public meeting"),
         "url": ("The original's address to open (`articles.link_url`, else `articles.url`).",
@@ -471,7 +472,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "first_outlet": ("The original's outlet.", "Hereford Times"),
         "outlets": ("Every outlet that ran it, in order first seen.", "Hereford Times, Worcester News"),
         "n_outlets": ("How many outlets.", "2"),
-        "copies": ("Syndicated copies (rows other than the original).", "1"),
+        "copies": ("Other outlets that ran it (`n_outlets` - 1): an outlet's own repeats are not counted.", "1"),
         "published_at": ("The original's publication time (UTC).", "2026-11-23T09:00:00Z"),
         "published_precision": ("`second` or `day`.", "second"),
         "first_seen_at": ("When the first copy was stored.", "2026-11-23T09:30:00Z"),

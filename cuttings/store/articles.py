@@ -165,10 +165,22 @@ def make_original(db: Database, article_id: int, former_original: int, similarit
         db.execute("UPDATE articles SET similarity = ? WHERE id = ?", [similarity, former_original])
 
 
-def touch_article(db: Database, article_id: int, url: str) -> None:
-    """Seen again without a material change: move ``last_seen_at`` (and the URL it was seen at)."""
+def touch_article(db: Database, article_id: int, url: str | None) -> None:
+    """Seen again without a material change: move ``last_seen_at`` (and the URL it was seen at, unless None)."""
     with transaction(db):
-        db.execute("UPDATE articles SET last_seen_at = ?, url = ? WHERE id = ?", [utcnow(), url, article_id])
+        db.execute("UPDATE articles SET last_seen_at = ?, url = coalesce(?, url) WHERE id = ?",
+                   [utcnow(), url, article_id])
+
+
+def same_path_articles(db: Database, canonical_url: str, source_id: str | None) -> list[tuple[int, bytes]]:
+    """``(article_id, minhash blob)`` of the stored articles of ``source_id`` whose canonical URL is
+    ``canonical_url`` without its query string, or that with any query string (``/story``, ``/story?x=1``),
+    first stored first. (A range over the unique index on canonical_url: ``?`` then ``@`` in ASCII.)"""
+    base = canonical_url.split("#", 1)[0].split("?", 1)[0]
+    return [tuple(row) for row in db.execute(
+        "SELECT a.id, f.minhash FROM articles a JOIN article_fingerprints f ON f.article_id = a.id "
+        "WHERE (a.canonical_url = ? OR (a.canonical_url >= ? AND a.canonical_url < ?)) AND a.source_id IS ? "
+        "AND a.canonical_url != ? ORDER BY a.id", [base, base + "?", base + "@", source_id, canonical_url]).fetchall()]
 
 
 def add_revision(db: Database, existing: dict, item: dict, run_id: int | None, *, fingerprint: bytes,

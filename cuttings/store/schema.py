@@ -1054,8 +1054,15 @@ def readable_url_sql(alias: str = "a") -> str:
     return f"coalesce({alias}.link_url, {alias}.url)"
 
 
+# article_summary.syndicated_copies (m020): the other outlets that ran the story, not every copy row: an
+# outlet's own near-duplicates (query-string variants of one page, a story re-posted under new URLs) are
+# folded under the story as copies but are not "syndicated" (the syndication view and A10 count the same way).
+_ALL_COPIES_SQL = "(SELECT count(*) FROM articles c WHERE c.duplicate_of = a.id) AS syndicated_copies"
+_OTHER_OUTLETS_SQL = ("(SELECT count(DISTINCT coalesce(c.source_id, '')) FROM articles c "
+                      "WHERE c.duplicate_of = a.id AND c.source_id IS NOT a.source_id) AS syndicated_copies")
 _ARTICLE_SUMMARY = _by_kind(_VIEWS_V9["article_summary"], [
-    ("  a.canonical_url AS url,\n", f"  {readable_url_sql('a')} AS url,\n", 1)])
+    ("  a.canonical_url AS url,\n", f"  {readable_url_sql('a')} AS url,\n", 1),
+    (_ALL_COPIES_SQL, _OTHER_OUTLETS_SQL, 1)])
 _VIEWS_LINK_URL = {
     "quotes_by_speaker": _by_kind(_VIEWS_V8["quotes_by_speaker"], [
         ("  a.canonical_url AS url,\n", f"  {readable_url_sql('a')} AS url,\n", 1)]),
@@ -1202,7 +1209,6 @@ LEFT JOIN speaker_names n ON n.speaker_id = grouped.speaker_id
 }
 
 
-# Named for what it does: another helper of session 13 may add a migration of its own (a different view).
 @migrations()
 def m019_most_quoted_people(db: Database) -> None:
     """quote_people: each quote's person (``person_id``: a title + surname joined to the one full name with
@@ -1212,3 +1218,26 @@ def m019_most_quoted_people(db: Database) -> None:
     db.execute("DROP VIEW IF EXISTS quote_people")
     db.execute(f"CREATE VIEW quote_people AS {_VIEWS_V19['quote_people']}")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V19['most_quoted']}")
+
+
+_VIEWS_V20 = {
+    # Stories that ran in more than one outlet: an outlet's own copies of its story (query-string variants,
+    # re-posts, rewordings) do not make it syndicated, and `copies` counts the other outlets that ran it.
+    "syndication": _by_kind(_VIEWS_LINK_URL["syndication"], [
+        ("  (SELECT count(*) FROM articles c WHERE c.duplicate_of = o.id) AS copies,",
+         "  (SELECT count(DISTINCT coalesce(c.source_id, '')) FROM articles c\n"
+         "     WHERE c.duplicate_of = o.id AND c.source_id IS NOT o.source_id) AS copies,", 1),
+        ("WHERE o.duplicate_of IS NULL AND EXISTS (SELECT 1 FROM articles c WHERE c.duplicate_of = o.id)",
+         "WHERE o.duplicate_of IS NULL\n"
+         "  AND EXISTS (SELECT 1 FROM articles c WHERE c.duplicate_of = o.id AND c.source_id IS NOT o.source_id)", 1)]),
+}
+
+
+@migrations()
+def m020_syndication_other_outlets(db: Database) -> None:
+    """An outlet's own copies of its story (query-string variants of one page, re-posts, rewordings) are not
+    syndication: article_summary.syndicated_copies and syndication.copies count the other outlets that ran a
+    story, and the syndication view lists only stories another outlet ran."""
+    db.execute("DROP VIEW IF EXISTS syndication")
+    db.execute(f"CREATE VIEW syndication AS {_VIEWS_V20['syndication']}")
+    refresh_label_views(db)
