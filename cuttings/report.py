@@ -8,7 +8,10 @@ tone per body, share of voice, stance); the badge legend and how far to trust th
 (each shown label's precision on news its model was not trained on, from the model card: ``_trust``);
 then one section per watched body
 (stories ranked: negative tone about that body, a stance, the body's own quotes and
-syndication first), "Other local news", edits and crawl health.
+syndication first), "Other local news", edits and crawl health. A story's "Also ran in" line names
+every other outlet that ran it, with that outlet's own headline when it differs from the story's
+("Also ran in Legit Times as “Police chief orders review ...”"): which copy is the original is the
+crawler's choice (docs/crawler.md), and no outlet's story is hidden under another's headline.
 
 Confidence is said in words: ``tone: negative (unsure)`` when the classifier was unsure (the
 stored ``uncertain`` flag, or a probability below the scheme's ``uncertain_below`` where no
@@ -245,6 +248,7 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
+    headlines: dict[int, dict[str, str]] = {i: {} for i in ids}   # each other outlet's headline for the story
     authors: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))
@@ -262,11 +266,12 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
             quote = {k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")}
             quote["speaker"] = names.display(row["speaker_id"], row["speaker"])
             quotes[row["article_id"]].append(quote)
-        for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet FROM articles a "
+        for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet, a.title FROM articles a "
                             f"LEFT JOIN sources s ON s.id = a.source_id WHERE a.duplicate_of IN ({marks}) "
                             f"ORDER BY a.first_seen_at", ids):
             if row["outlet"] not in copies[row["duplicate_of"]]:
                 copies[row["duplicate_of"]].append(row["outlet"])
+                headlines[row["duplicate_of"]][row["outlet"]] = row["title"]
         if "article_authors" in db.table_names():
             for row in db.query(f"SELECT article_id, name FROM article_authors WHERE article_id IN ({marks}) "
                                 f"ORDER BY article_id, position", ids):
@@ -290,8 +295,24 @@ def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, 
             "tone": labels[article_id]["tone"],
             "quotes": quotes[article_id],
             "also_ran_in": [outlet for outlet in copies[article_id] if outlet != row["outlet"]],
+            "also_ran": [_also_ran(outlet, headlines[article_id][outlet], row["title"])
+                         for outlet in copies[article_id] if outlet != row["outlet"]],
         })
     return stories
+
+
+def _headline_words(title: str | None) -> list[str]:
+    return re.findall(r"\w+", (title or "").lower())
+
+
+def _also_ran(outlet: str, headline: str | None, story_headline: str | None) -> str:
+    """One entry of "Also ran in": the outlet, and its own headline when it differs from the story's
+    (which copy is the original is the crawler's choice: an outlet that ran the text under another
+    headline is shown with it, so no outlet's story is hidden under another's headline)."""
+    if not headline or _headline_words(headline) == _headline_words(story_headline):
+        return outlet
+    headline = store.normalise_text(headline)
+    return f"{outlet} as “{headline if len(headline) <= 100 else headline[:97] + '...'}”"
 
 
 def _key_quote(story: dict, entity_id: str | None) -> dict | None:
@@ -1138,7 +1159,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                 speaker = f" ({esc(quote['speaker'])})" if quote["speaker"] else ""
                 lines.append(f"  “{esc(quote['text'])}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
             if story["also_ran_in"]:
-                lines.append(f"  Also ran in {esc(', '.join(story['also_ran_in']))}")
+                lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")
     if not digest["groups"]:
         lines += ["", "No new stories since the last digest."]
     if digest["edits"]:

@@ -102,6 +102,13 @@ def summary_titles(db):
     return sorted(row["title"] for row in query_rows(db, "SELECT title FROM article_summary"))
 
 
+def digest(db, out):
+    result = run_cli("--db", str(db), "report", "--since", "2026-01-01", "--format", "md", "--out", str(out),
+                     "--no-record")
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    return next(out.glob("*.md")).read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def separate_runs(tmp_path_factory):
     """legit crawled in one run, hostile2 in the next (state after each), then hostile2 revised."""
@@ -131,10 +138,10 @@ def one_run(tmp_path_factory):
     with serve_directory(site) as base:
         both = sources(tmp, base, "legit", "hostile2")
         crawl(db, both)
-        states.append((groups(db), summary_titles(db)))
+        states.append((groups(db), summary_titles(db), digest(db, tmp / "reports")))
         rewrite_hostile(site)
         crawl(db, both)
-        states.append((groups(db), summary_titles(db)))
+        states.append((groups(db), summary_titles(db), None))
     result = run_cli("--db", str(db), "analyse")
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     return db, states
@@ -155,14 +162,16 @@ def test_the_rewritten_copy_becomes_a_story_of_its_own(separate_runs):
 
 
 def test_in_one_run_the_earlier_declared_date_is_the_original(one_run):
-    _, [(first, titles), _] = one_run
+    _, [(first, titles, markdown), _] = one_run
     # crawl order within a run says nothing: the earlier declared date is the original (agency copies)
     assert first == {"legit": (LEGIT_TITLE, "hostile2"), "hostile2": (HOSTILE_TITLE, None)}
     assert titles == [HOSTILE_TITLE]
+    # ... but the digest names the copy's own headline: the legit story is not hidden under the other
+    assert f"Also ran in Legit Times as “{LEGIT_TITLE}”" in markdown
 
 
 def test_revising_the_original_to_other_text_releases_the_copy(one_run):
-    db, [_, (second, titles)] = one_run
+    db, [_, (second, titles, _)] = one_run
     assert second == {"legit": (LEGIT_TITLE, None), "hostile2": (HOSTILE_TITLE, None)}
     assert titles == sorted([LEGIT_TITLE, HOSTILE_TITLE])
     [legit] = query_rows(db, "SELECT similarity, version FROM articles WHERE source_id = 'legit'")
