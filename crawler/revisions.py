@@ -120,49 +120,58 @@ def may_displace(published_at: str | None, run_id: int | None, original: dict | 
     return published_earlier(published_at, original.get("published_at"))
 
 
-def regroup_after_revision(db, existing: dict, minhash, run_id: int | None, index: Any = None) -> list[int]:
-    """After ``existing`` (its ``articles`` row before the revision) was revised to text with
-    ``minhash``: the syndicated copies that no longer match the text they were folded under (the
-    near-duplicate test of :class:`crawler.dedupe.SyndicationIndex`) are released, each a story
-    of its own again, or a copy of another stored original it matches. So an original rewritten
-    to another story (a hostile outlet's republished page, a reused URL) cannot keep other
-    outlets' stories hidden under its headline. Returns the ids released; each gets a
-    ``copy_released`` crawl notice."""
-    threshold = index.threshold if index is not None else dedupe.NEAR_DUPLICATE_THRESHOLD
+def regroup_after_revision(db, existing: dict, minhash, text: str, run_id: int | None,
+                           index: Any = None) -> list[int]:
+    """After ``existing`` (its ``articles`` row before the revision) was revised to ``text`` (with
+    ``minhash``): the syndicated copies that no longer match the text they were folded under (the two
+    tests that fold a new page, :func:`crawler.dedupe.copy_similarity`: 5-shingle MinHash, or content
+    words within one outlet) are released, each a story of its own again, or a copy of another stored
+    original it matches. So an original rewritten to another story (a hostile outlet's republished
+    page, a reused URL) cannot keep other outlets' stories hidden under its headline. Returns the ids
+    released; each gets a ``copy_released`` crawl notice."""
+    thresholds = ({"threshold": index.threshold, "word_threshold": index.word_threshold} if index is not None
+                  else {})
+    source_id = existing["source_id"]
+
+    def still_a_copy(member: dict, other_hash, other_text: str | None, other_source) -> float | None:
+        return dedupe.copy_similarity(dedupe.from_blob(member["minhash"]), other_hash,
+                                      same_source=member["source_id"] is not None and member["source_id"] == other_source,
+                                      text=member["body"], other_text=other_text, **thresholds)
+
+    members: dict[int, dict] = {}
     if existing["duplicate_of"] is not None:   # a copy revised: does it still match its original?
-        parent = store.article_fingerprint(db, existing["duplicate_of"])
-        similarity = minhash.jaccard(dedupe.from_blob(parent)) if parent else 0.0
-        if similarity >= threshold:
+        parent = store.syndication_member(db, existing["duplicate_of"])
+        similarity = still_a_copy(parent, minhash, text, source_id) if parent else None
+        if similarity is not None:
             store.set_similarity(db, existing["id"], round(similarity, 3))
             return []
-        released = [existing["id"]]
-        fingerprints = {existing["id"]: minhash}
+        members[existing["id"]] = {"id": existing["id"], "minhash": dedupe.to_blob(minhash), "source_id": source_id,
+                                   "body": text}
     else:                                  # an original revised: its copies are checked against the new text
         if index is not None:
-            index.add(existing["id"], minhash)
-        released, fingerprints = [], {}
-        for copy_id, blob in store.copies_of(db, existing["id"]):
-            copy_hash = dedupe.from_blob(blob)
-            similarity = minhash.jaccard(copy_hash)
-            if similarity >= threshold:
-                store.set_similarity(db, copy_id, round(similarity, 3))
+            index.add(existing["id"], minhash, source_id=source_id, text=text)
+        for copy in store.copies_of(db, existing["id"]):
+            similarity = still_a_copy(copy, minhash, text, source_id)
+            if similarity is not None:
+                store.set_similarity(db, copy["id"], round(similarity, 3))
             else:
-                released.append(copy_id)
-                fingerprints[copy_id] = copy_hash
-    for copy_id in released:   # first seen first: a later released copy may fold under an earlier one
-        found = index.find_original(fingerprints[copy_id], exclude=copy_id) if index is not None else None
+                members[copy["id"]] = copy
+    for copy_id, member in members.items():   # first stored first: a later one may fold under an earlier one
+        copy_hash = dedupe.from_blob(member["minhash"])
+        found = (index.find_original(copy_hash, exclude=copy_id, source_id=member["source_id"], text=member["body"])
+                 if index is not None else None)
         if found is not None and found[0] == existing["duplicate_of"]:
             found = None
         store.set_duplicate_of(db, copy_id, found[0] if found else None, round(found[1], 3) if found else None)
         if found is None and index is not None:
-            index.add(copy_id, fingerprints[copy_id])
+            index.add(copy_id, copy_hash, source_id=member["source_id"], text=member["body"])
         if run_id is not None:
             facts = store.syndication_facts(db, copy_id)
             store.record_notice(db, run_id, "copy_released", url=facts["canonical_url"], source_id=facts["source_id"],
                                 message=f"no longer a copy of article {existing['duplicate_of'] or existing['id']} "
                                         f"(revised to other text): " + ("a copy of article " + str(found[0])
                                                                         if found else "a story of its own"))
-    return released
+    return list(members)
 
 
 def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple[str, int]:
@@ -214,7 +223,7 @@ def save_article(db, item: dict, run_id: int | None, index: Any = None) -> tuple
                 store.add_revision(db, existing, item, run_id, fingerprint=dedupe.to_blob(minhash),
                                    summary=summary,
                                    headline_changed=headline_changed, is_correction=is_correction)
-                regroup_after_revision(db, existing, minhash, run_id, index)
+                regroup_after_revision(db, existing, minhash, body, run_id, index)
                 status = "updated"
         store.record_article_fetch(db, item, article_id)
         if item.get("authors") is not None and same_page is None:  # the byline, one article_authors row per person

@@ -81,17 +81,20 @@ def syndication_facts(db: Database, article_id: int) -> dict | None:
     return rows[0] if rows else None
 
 
-def article_fingerprint(db: Database, article_id: int) -> bytes | None:
-    """An article's stored MinHash blob (``crawler.dedupe.to_blob``), or None."""
-    row = db.execute("SELECT minhash FROM article_fingerprints WHERE article_id = ?", [article_id]).fetchone()
-    return row[0] if row else None
+def copies_of(db: Database, original_id: int) -> list[dict]:
+    """The syndicated copies of an original, first stored first: ``id``, ``minhash`` (blob),
+    ``source_id`` and ``body`` of each (what the crawler compares with a revised original)."""
+    return list(db.query(_MEMBER_SQL + " WHERE a.duplicate_of = ? ORDER BY a.id", [original_id]))
 
 
-def copies_of(db: Database, original_id: int) -> list[tuple[int, bytes]]:
-    """``(article_id, minhash blob)`` of the syndicated copies of an original, first stored first."""
-    return [tuple(row) for row in db.execute(
-        "SELECT a.id, f.minhash FROM articles a JOIN article_fingerprints f ON f.article_id = a.id "
-        "WHERE a.duplicate_of = ? ORDER BY a.id", [original_id]).fetchall()]
+def syndication_member(db: Database, article_id: int) -> dict | None:
+    """``id``, ``minhash`` (blob), ``source_id`` and ``body`` of one stored article, or None."""
+    rows = list(db.query(_MEMBER_SQL + " WHERE a.id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
+_MEMBER_SQL = ("SELECT a.id, f.minhash, a.source_id, a.body FROM articles a "
+               "JOIN article_fingerprints f ON f.article_id = a.id")
 
 
 def set_similarity(db: Database, article_id: int, similarity: float) -> None:
