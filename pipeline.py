@@ -251,9 +251,7 @@ def classify(ctx, models_path, watchlist, workers):
     try:
         problems = check_models_fit(classifier)
     except ModelsMismatch:
-        db = ctx.open_db()
-        record_user_scheme(db, classifier)
-        db.conn.commit()
+        record_user_scheme(ctx.open_db(), classifier)   # the store commits it (db.atomic)
         raise
     for problem in problems:
         if problem.kind == "untrained":
