@@ -165,18 +165,25 @@ def _str_list(value: Any, where: str) -> list[str]:
     return list(value)
 
 
+def _unknown(keys, settings) -> str:
+    """Misspelt keys of a sources.toml table, each with the closest field of ``settings`` (a dataclass)
+    when one is close ("max_pages (did you mean 'max_pages_per_source'?)"), as the watchlist and the
+    label scheme say them (``nlp.errors.did_you_mean``)."""
+    from nlp.errors import did_you_mean
+    return ", ".join(key + did_you_mean(key, settings.__dataclass_fields__) for key in sorted(keys))
+
+
 def load_sources(path: str | Path | None = None, *, base: str | None = None) -> SourcesConfig:
     """Read a sources file. ``base`` replaces ``{base}`` in URLs (the demo site's address)."""
     path = Path(path) if path else paths.config_file("sources.toml")
     text_data = _read_toml(path)
     name = str(path)  # the path as given (full for the defaults), as `cuttings doctor` shows it
     crawl_table = text_data.get("crawl", {})
-    known_settings = set(CrawlSettings.__dataclass_fields__)
-    unknown = set(crawl_table) - known_settings
-    if unknown:
-        raise ConfigError(f"{name}: [crawl]: unknown setting(s) {', '.join(sorted(unknown))}")
     if not isinstance(crawl_table, dict):
         raise ConfigError(f"{name}: [crawl] must be a table")
+    unknown = set(crawl_table) - set(CrawlSettings.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{name}: [crawl]: unknown setting(s) {_unknown(unknown, CrawlSettings)}")
     _check_fields(crawl_table, CrawlSettings, f"{name}: [crawl]")
     for key in _NON_NEGATIVE + _POSITIVE:
         value = crawl_table.get(key)
@@ -207,7 +214,7 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
         seen.add(sid)
         unknown = set(entry) - known_fields
         if unknown:
-            raise ConfigError(f"{label}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise ConfigError(f"{label}: unknown field(s) {_unknown(unknown, Source)}")
         _check_fields(entry, Source, f"{label}:")
         for required in ("name", "home"):
             if not isinstance(entry.get(required), str) or not entry[required].strip():

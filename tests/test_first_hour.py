@@ -47,7 +47,8 @@ def files_in(folder: Path) -> list[str]:
     ('max_pages_per_source = "lots"', "bad.toml: [crawl] max_pages_per_source: expected a whole number, got 'lots'"),
     ("obey_robots = 1", "bad.toml: [crawl] obey_robots: expected true or false, got 1"),
     ("timeout = 0", "bad.toml: [crawl] timeout: must be above 0, got 0"),
-    ("max_pages = 10", "bad.toml: [crawl]: unknown setting(s) max_pages"),
+    ("max_pages = 10", "bad.toml: [crawl]: unknown setting(s) max_pages (did you mean 'max_page_bytes'?)"),
+    ("timout = 5", "bad.toml: [crawl]: unknown setting(s) timout (did you mean 'timeout'?)"),
 ])
 def test_sources_file_wrong_types_refused_before_anything_is_written(tmp_path, crawl_table, message):
     sources = tmp_path / "bad.toml"
@@ -64,6 +65,15 @@ def test_source_entry_wrong_type_named(tmp_path):
     result = invoke("--db", tmp_path / "new.db", "crawl", "--sources", sources)
     assert result.exit_code == 1
     assert f"Error: {sources}: source #1 'one': verified: expected true or false, got 'yes'" in result.output
+    assert files_in(tmp_path) == ["bad.toml"]
+
+
+def test_misspelt_source_field_named_with_the_closest_one(tmp_path):
+    sources = tmp_path / "bad.toml"
+    sources.write_text(SOURCE + "allwo = ['^/news/']\n", encoding="utf-8")
+    result = invoke("--db", tmp_path / "new.db", "crawl", "--sources", sources)
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {sources}: source #1 'one': unknown field(s) allwo (did you mean 'allow'?)"
     assert files_in(tmp_path) == ["bad.toml"]
 
 
