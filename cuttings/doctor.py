@@ -323,7 +323,7 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
     unusable = {kind: (row["name"], problem) for kind, row in newest.items()
                 if (problem := label_task_problem(row["name"], kind, row["labels"], row["absent"]))}
     for kind, (name, problem) in unusable.items():
-        also = " (so does the \"needs attention\" query)" if kind == "single_label" else ""
+        also = " (so does the \"needs attention\" query)" if kind in ("single_label", "per_entity") else ""
         checks.append(Check("label tasks", "warning",
                             f"the {kind} task {name!r} cannot be read by the label views ({problem}): they read "
                             f"the shipped scheme's task for its kind, {read[kind]!r}, instead{also}",

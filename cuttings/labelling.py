@@ -35,7 +35,7 @@ from rich.text import Text
 from cuttings import paths, store
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
-from nlp.scheme import Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
+from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
 
 REJECTED = "__rejected__"
 
@@ -792,5 +792,5 @@ def record_scheme_tasks(db, tasks: dict[str, Task] | None = None) -> None:
              if task is not None]
     store.record_label_tasks(db, {task.name: task.kind for task in roles}, labels={
         task.name: {"labels": task.labels, "absent": task.absent,
-                    "attention": list(task.attention_labels) if task.kind == "single_label" else None}
+                    "attention": list(task.attention_labels) if task.kind in ATTENTION_KINDS else None}
         for task in roles})

@@ -59,6 +59,7 @@ from sqlite_utils import Database
 from cuttings import store
 from cuttings.failures import source_failures
 from cuttings.paths import output_dir
+from nlp.scheme import TONE_ATTENTION_DEFAULT
 
 SPIKE_MIN_STORIES = 3
 SPIKE_STORIES_PER_OUTLET = 2  # stories one outlet counts towards a body's spike in one 24-hour window
@@ -336,13 +337,15 @@ def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict
     return entry
 
 
-def _attention_score(story: dict, entity_id: str | None, attention_labels=("favour", "against")) -> int:
-    """How much a story needs the reader, within one body's section: negative tone about the body
-    (3), a stance that needs attention (2: the stance task's ``attention`` labels; the shipped
-    scheme's favour and against on fire governance), a quote from someone speaking for the body (1)."""
+def _attention_score(story: dict, entity_id: str | None, attention_labels=("favour", "against"),
+                     tone_attention=(TONE_ATTENTION_DEFAULT,)) -> int:
+    """How much a story needs the reader, within one body's section: a critical tone about the body
+    (3: the tone task's ``attention`` labels; the shipped scheme's negative), a stance that needs attention
+    (2: the stance task's ``attention`` labels; the shipped scheme's favour and against on fire governance),
+    a quote from someone speaking for the body (1)."""
     score = 0
     tone = story["tone"].get(entity_id) if entity_id else None
-    if tone and tone["label"] == "negative":
+    if tone and tone["label"] in tone_attention:
         score += 3
     if story["stance"] and story["stance"]["label"] in attention_labels:
         score += 2
@@ -351,11 +354,13 @@ def _attention_score(story: dict, entity_id: str | None, attention_labels=("favo
     return score
 
 
-def _ranked(stories: list[dict], entity_id: str | None, attention_labels=("favour", "against")) -> list[dict]:
+def _ranked(stories: list[dict], entity_id: str | None, attention_labels=("favour", "against"),
+            tone_attention=(TONE_ATTENTION_DEFAULT,)) -> list[dict]:
     """Stories of one section, most in need of attention first, then most syndicated, then newest."""
     newest_first = sorted(stories, key=lambda story: (story["published_at"] or story["first_seen_at"] or "",
                                                       story["article_id"]), reverse=True)
-    return sorted(newest_first, key=lambda story: (-_attention_score(story, entity_id, attention_labels),
+    return sorted(newest_first, key=lambda story: (-_attention_score(story, entity_id, attention_labels,
+                                                                     tone_attention),
                                                    -len(story["also_ran_in"])))
 
 
@@ -376,9 +381,11 @@ def _principals(db: Database) -> dict[str, list[str]]:
 
 
 def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
-               health: list[dict], principals: dict[str, list[str]], stance: dict | None = None) -> list[dict]:
-    """The "needs attention" items, most pressing kind first: negative tone towards a watched
-    body, a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
+               health: list[dict], principals: dict[str, list[str]], stance: dict | None = None,
+               tone_attention: dict[str, str] | None = None) -> list[dict]:
+    """The "needs attention" items, most pressing kind first: a critical tone towards a watched
+    body (``tone_attention``: the tone task's ``attention`` labels and their words; the shipped scheme's
+    negative), a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
     order: the shipped scheme's against, then favour, on fire governance), coverage spikes, new quotes by each body's principal people
     (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
     stance), at most :data:`ATTENTION_PER_OUTLET` of them from one outlet, confident labels before unsure ones, newest
@@ -411,14 +418,17 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
             items.append({"kind": "more", "more": len(left), "what": what(story_noun(len(left))),
                           "by_outlet": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])), **more})
 
+    tone_attention = {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT} if tone_attention is None else tone_attention
     for entity in entities:
-        found = []
-        for story in stories:
-            tone = story["tone"].get(entity["id"])
-            if tone and tone["label"] == "negative":
-                found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
-                                        confidence=tone["confidence"]))
-        capped(found, lambda noun, name=entity["short_name"]: f"negative {noun} about {name}", entity_id=entity["id"])
+        for label, words in tone_attention.items():
+            found = []
+            for story in stories:
+                tone = story["tone"].get(entity["id"])
+                if tone and tone["label"] == label:
+                    found.append(story_item("negative_tone", story, entity_id=entity["id"], body=entity["short_name"],
+                                            confidence=tone["confidence"], label=label, words=words))
+            capped(found, lambda noun, name=entity["short_name"], words=words: f"{words} {noun} about {name}",
+                   entity_id=entity["id"])
     stance = stance or stance_view(report_tasks())
     for label, words in stance["attention"].items():
         found = [story_item("stance", story, label=label, about=stance["heading"],
@@ -762,6 +772,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     roles = report_tasks(tasks)
     stance = stance_view(roles)
     attention_labels = tuple(stance["attention"])
+    tone_attention = (roles["tone"].attention_labels if roles.get("tone") is not None
+                      else {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT})
     stories = _stories(db, since, until, _thresholds(tasks), roles)
     spikes = _spikes(db, entities, until_dt)
 
@@ -771,14 +783,14 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
-                                        entity["id"], attention_labels)]
+                                        entity["id"], attention_labels, tuple(tone_attention))]
         if members:
             groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
                            "tone_rated": entity["id"] in rated})
     unwatched = [_story_in_group(story, None, shown)
                  for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)], None,
-                                      attention_labels)]
+                                      attention_labels, tuple(tone_attention))]
     if unwatched:
         groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
                        "stories": unwatched, "spike": None, "tone_rated": None})
@@ -806,7 +818,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "older": older,
         },
         "stance": stance,
-        "attention": _attention(stories, entities, spikes, health, _principals(db), stance),
+        "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention),
         "entities": entities,
         "groups": groups,
         "edits": edits,
@@ -896,7 +908,8 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           stance_heading=lambda digest: stance_heading(digest),
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
-                          attention_text=lambda item: attention_text(item), trust_text=lambda entry: trust_text(entry),
+                          attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
+                          trust_text=lambda entry: trust_text(entry),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest),
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
@@ -973,11 +986,18 @@ def _topic_text(topic: dict) -> str:
     return topic["label"] + _CONFIDENCE_WORDS.get(topic.get("confidence", ""), "")
 
 
+def tone_heading(item: dict) -> str:
+    """How a "needs attention" tone item names its tone: the tone task's ``attention`` words, first letter
+    capitalised ("Negative", the shipped scheme's; a team's "critical" gives "Critical")."""
+    words = item.get("words") or TONE_ATTENTION_DEFAULT
+    return words[:1].upper() + words[1:]
+
+
 def attention_text(item: dict) -> str:
     """One "needs attention" item as plain text (crawled parts unescaped: callers escape)."""
     kind = item["kind"]
     if kind == "negative_tone":
-        return f"Negative tone towards {item['body']}{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
+        return f"{tone_heading(item)} tone towards {item['body']}{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})"
     if kind == "stance":
         return (f"Stance {item['label']} on {item.get('about') or 'fire governance'}"
                 f"{_CONFIDENCE_WORDS[item['confidence']]}: {item['headline']} ({item['outlet']})")

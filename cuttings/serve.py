@@ -24,6 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from cuttings import paths, store
+from nlp.scheme import TONE_ATTENTION_DEFAULT
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +259,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                         "then has the shipped scheme's columns for its kind).",
                         '["favour", "against", "neutral", "none"]'),
         "absent": ("The label meaning the target is not in the article (no `entity_daily` column).", "none"),
-        "attention_json": ("The stance labels that put a story under \"needs attention\" (the scheme's "
-                           "`attention`, as the digest reads it), as JSON; the `critical_articles` query reads the one of "
-                           "the stance task the views read (`label_roles`).",
+        "attention_json": ("The stance or tone labels that put a story under \"needs attention\" (the scheme's "
+                           "`attention`; for a tone task without it, its `negative` label), as JSON; the "
+                           "`critical_articles` query reads those of the stance and tone tasks the views read "
+                           "(`label_roles`; a tone task with NULL here: its label `negative`).",
                            '["against", "favour"]'),
     }),
     "label_roles": ("The label scheme's task each label view reads for the topics, the stance and the tone, one "
@@ -512,9 +514,17 @@ _SORT_DESC = {
     "article_versions": "captured_at", "entity_daily": "day", "source_runs": "crawl_run_id",
 }
 
-# The stance task article_summary.stance reads, as the label views name it (label_roles, written with them by
-# store.schema.label_task_roles): the critical query takes that task's attention labels, never a rule of its own.
+# The stance and tone tasks article_summary.stance and .tone read, as the label views name them (label_roles,
+# written with them by store.schema.label_task_roles): the critical query takes those tasks' attention labels
+# (label_tasks.attention_json, the scheme's `attention`), never a rule of its own.
 _STANCE_TASK = "(SELECT task FROM label_roles WHERE role = 'stance')"
+_TONE_TASK = "(SELECT task FROM label_roles WHERE role = 'tone')"
+# A tone task recorded without attention labels (before they were recorded for tone, or a scheme whose tone
+# task has none) reads its label named so: the shipped scheme's critical tone (nlp.scheme.TONE_ATTENTION_DEFAULT).
+_TONE_DEFAULT = TONE_ATTENTION_DEFAULT
+_TONE_ATTENTION = ("tn.value IN (SELECT j.value FROM json_each(coalesce(\n"
+                   f"                 (SELECT t.attention_json FROM label_tasks t WHERE t.name = {_TONE_TASK}),\n"
+                   f"                 '{json.dumps([_TONE_DEFAULT])}')) j)")
 
 CANNED_QUERIES = {
     "search": {
@@ -541,15 +551,16 @@ CANNED_QUERIES = {
     },
     "critical_articles": {
         "title": "Latest stories needing attention",
-        "description": "Stories with a negative tone towards a watched body, or a stance the label scheme puts under "
-                       "\"needs attention\" as the digest does (the `attention` labels of the stance task "
-                       "`article_summary` reads, see `label_roles` and `label_tasks.attention_json`; shipped scheme: "
-                       "against or in favour of the governance change).",
+        "description": "Stories with a tone towards a watched body, or a stance, that the label scheme puts under "
+                       "\"needs attention\" (the `attention` labels of the tone and stance tasks `article_summary` "
+                       "reads, see `label_roles` and `label_tasks.attention_json`; a tone task without them: its "
+                       "label `negative`; shipped scheme: negative tone, or against or in favour of the governance "
+                       "change).",
         "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
                f"                   WHERE t.name = {_STANCE_TASK})\n"
-               "   OR EXISTS (SELECT 1 FROM json_each(s.tone) WHERE value = 'negative')\n"
+               f"   OR EXISTS (SELECT 1 FROM json_each(s.tone) tn WHERE {_TONE_ATTENTION})\n"
                "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
     },
     "model_quality": {
@@ -658,26 +669,31 @@ def canned_queries(db_path: str | Path) -> dict[str, dict]:
     if "attention_json" not in (_view_columns(db_path, "label_tasks") or ()):
         sql = re.sub(r"s\.stance IN \(SELECT j\.value .*?" + re.escape(_STANCE_TASK) + r"\)",
                      f"s.stance IN {_SHIPPED_ATTENTION}", critical["sql"], count=1, flags=re.S)
+        sql = sql.replace(_TONE_ATTENTION, f"tn.value = {store.schema.sql_literal(_TONE_DEFAULT, 'label')}", 1)
         queries["critical_articles"] = {
             **critical, "sql": sql,
             "description": critical["description"] + " This database predates migration m015 (it was served "
                            "without being upgraded, e.g. from read-only storage): the shipped scheme's stance "
-                           "labels, against and favour, are read; any command that writes upgrades it."}
-    elif not _view_columns(db_path, "label_roles") and (stance := _stance_task_read(db_path)) is not None:
+                           "labels, against and favour, and tone label, negative, are read; any command that "
+                           "writes upgrades it."}
+    elif not _view_columns(db_path, "label_roles") and (roles := _tasks_read(db_path)) is not None:
+        stance, tone = roles["stance"], roles["tone"]
         queries["critical_articles"] = {
-            **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name")),
+            **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name"))
+                                              .replace(_TONE_TASK, store.schema.sql_literal(tone, "task name")),
             "description": critical["description"] + " This database predates migration m016 (it was served "
-                           "without being upgraded, e.g. from read-only storage): the stance task its views read "
-                           f"when it was served, {stance}, is named here; any command that writes upgrades it."}
+                           "without being upgraded, e.g. from read-only storage): the stance and tone tasks its "
+                           f"views read when it was served, {stance} and {tone}, are named here; any command that "
+                           "writes upgrades it."}
     return queries
 
 
-def _stance_task_read(db_path: str | Path) -> str | None:
-    """The stance task the label views of the database file read (``store.schema.label_task_roles``, read
-    only), or None when it cannot be read."""
+def _tasks_read(db_path: str | Path) -> dict | None:
+    """The tasks the label views of the database file read (``store.schema.label_task_roles``, read only:
+    ``{"stance": name, "tone": name, ...}``), or None when they cannot be read."""
     try:
         with contextlib.closing(sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            return store.schema.label_task_roles(conn)["stance"]
+            return store.schema.label_task_roles(conn)
     except (sqlite3.Error, ValueError):
         return None
 

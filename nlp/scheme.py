@@ -18,6 +18,10 @@ DEFAULT_SCHEME_PATH = packaged_data("label_scheme.toml")
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 # The kinds whose task may name its own cue words (``cues``): topics' evidence and tone's cues.
 CUE_KINDS = ("multi_label", "per_entity")
+# The kinds whose task may name its "needs attention" labels (``attention``): the stance's and the tone's.
+ATTENTION_KINDS = ("single_label", "per_entity")
+# A tone task without ``attention``: its label of this name is the critical one (the shipped scheme's).
+TONE_ATTENTION_DEFAULT = "negative"
 
 
 class SchemeError(NlpError, ValueError):
@@ -67,10 +71,14 @@ class Task:
 
     @property
     def attention_labels(self) -> dict[str, str]:
-        """Label -> words ("stories <words>") for the labels that put a story under "needs attention":
-        the scheme's ``attention`` table, else every counted label but ``neutral``."""
+        """Label -> words for the labels that put a story under "needs attention": the scheme's
+        ``attention`` table, else, for a stance (``single_label``), every counted label but ``neutral``
+        ("stories <words>"), and for a tone (``per_entity``), its ``negative`` label when it has one
+        (the critical tone towards a watched body; none otherwise)."""
         if self.attention:
             return dict(self.attention)
+        if self.kind == "per_entity":
+            return {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT} if TONE_ATTENTION_DEFAULT in self.labels else {}
         return {label: f"with stance {label} on {self.heading}" for label in self.counted if label != "neutral"}
 
 
@@ -237,9 +245,11 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
         raise SchemeError(f"{where} short_target must be a non-empty string")
     shown: tuple[str, ...] = ()
     attention: tuple[tuple[str, str], ...] = ()
-    for key in ("short_target", "shown", "attention"):
+    for key in ("short_target", "shown"):
         if key in table and kind != "single_label":
             raise SchemeError(f"{where} {key} is only allowed for single_label tasks")
+    if "attention" in table and kind not in ATTENTION_KINDS:
+        raise SchemeError(f"{where} attention is only allowed for {' and '.join(ATTENTION_KINDS)} tasks")
     if "shown" in table:
         shown = _string_list(table["shown"], f"{where} shown")
         unknown = [label for label in shown if label not in labels]

@@ -265,6 +265,7 @@ def test_the_shipped_scheme_reads_as_before(tmp_path):
     digest = report.build_digest(db, now=NOW)
     text = report.render_markdown(digest, plain=True)
     assert "Stance on fire governance: favour 1, neutral 1, against 1." in text
+    assert "* Negative tone towards HWFRS: " in text   # the tone task's default attention label, as before
     assert digest["stance"]["task"] == "stance_governance"
     assert report.legend(digest).startswith("Badges: topics; stance on fire governance; tone")
     db.close()
@@ -397,3 +398,70 @@ def test_with_two_tasks_of_a_kind_the_views_read_the_one_the_digest_reads(tmp_pa
     record_models(db, type("Models", (), {"cards": {"accuracy": card}})())
     assert db.execute("SELECT stance FROM article_summary WHERE article_id = ?", [warn]).fetchone()[0] == "oppose"
     db.close()
+
+
+CRITICAL_TONE_SCHEME = TEAM_SCHEME.replace(
+    'labels = ["positive", "negative", "neutral"]',
+    'labels = ["favourable", "critical", "balanced"]\nattention = { critical = "critical" }')
+TONE_MAP = {"positive": "favourable", "negative": "critical", "neutral": "balanced"}
+
+
+def test_critical_articles_reads_the_teams_own_critical_tone_label(tmp_path, monkeypatch):
+    """A team whose tone labels are favourable / critical / balanced names its critical one in the tone task's
+    ``attention`` (as the stance task names its own): critical_articles reads it from label_tasks, for the tone
+    task label_roles names, not the shipped label 'negative'."""
+    from cuttings import labelling, serve
+    team_home(tmp_path, monkeypatch, CRITICAL_TONE_SCHEME)
+    db = build_sample_db(tmp_path / "team.db")
+    relabel(db, record_kinds=False)
+    for table in ("classifications", "labels"):
+        for old, new in TONE_MAP.items():
+            db.execute(f"UPDATE {table} SET label = ? WHERE task = 'tone_towards' AND label = ?", [new, old])
+    db.conn.commit()
+    labelling.record_scheme_tasks(db)   # what classify, train and labelling record from the team's scheme
+    assert json.loads(db.execute("SELECT attention_json FROM label_tasks WHERE name = 'tone_towards'").fetchone()[0]) \
+        == ["critical"]
+
+    def titles(sql, *params):
+        return {row[0] for row in db.execute(sql, params)}
+    tone_critical = titles("SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+                           "AND e.task = 'tone_towards' WHERE a.duplicate_of IS NULL AND e.label = 'critical'")
+    stance_attention = titles("SELECT title FROM article_summary WHERE stance IN ('support', 'oppose')")
+    critical = {row["title"] for row in db.query(serve.CANNED_QUERIES["critical_articles"]["sql"])}
+    assert tone_critical - stance_attention   # stories only their tone puts under "needs attention"
+    assert critical == tone_critical | stance_attention
+    assert "Fire chiefs warn over commissioner's plans" in critical
+    assert not titles("SELECT title FROM article_summary WHERE tone LIKE '%negative%'")   # no shipped label left
+    # the digest's "needs attention" flags the same tone, in the scheme's words
+    digest = report.build_digest(db, now=NOW)
+    flagged = [item for item in digest["attention"] if item["kind"] == "negative_tone"]
+    assert flagged and {item["label"] for item in flagged} == {"critical"}
+    assert {item["headline"] for item in flagged} <= tone_critical
+    assert "Critical tone towards PCC (unsure): Fire chiefs warn over commissioner's plans" in report.render_markdown(
+        digest, plain=True)
+    assert '<span class="kind">Critical tone towards PCC</span>' in report.render_html(digest)
+    # a team tone label that is not named in `attention` is not critical, whatever it is called
+    team_home(tmp_path, monkeypatch, CRITICAL_TONE_SCHEME.replace('attention = { critical = "critical" }',
+                                                                  'attention = { balanced = "balanced" }'))
+    labelling.record_scheme_tasks(db)
+    balanced = titles("SELECT a.title FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+                      "AND e.task = 'tone_towards' WHERE a.duplicate_of IS NULL AND e.label = 'balanced'")
+    assert {row["title"] for row in db.query(serve.CANNED_QUERIES["critical_articles"]["sql"])} == \
+        balanced | stance_attention
+    db.close()
+
+
+def test_a_tone_tasks_attention_labels(tmp_path):
+    team = load_scheme_text(tmp_path, CRITICAL_TONE_SCHEME).task_of_kind("per_entity")
+    assert team.attention_labels == {"critical": "critical"}
+    # without `attention`: the label named negative, when the task has one (the shipped scheme's), else none
+    assert load_scheme_text(tmp_path, TEAM_SCHEME).task_of_kind("per_entity").attention_labels == {"negative": "negative"}
+    assert load_scheme().task_of_kind("per_entity").attention_labels == {"negative": "negative"}
+    assert load_scheme_text(tmp_path, CRITICAL_TONE_SCHEME.replace('attention = { critical = "critical" }\n', "")
+                            ).task_of_kind("per_entity").attention_labels == {}
+    from nlp.scheme import SchemeError
+    with pytest.raises(SchemeError, match=re.escape("attention labels not in its labels: negative")):
+        load_scheme_text(tmp_path, CRITICAL_TONE_SCHEME.replace("{ critical =", "{ negative ="))
+    with pytest.raises(SchemeError, match="attention is only allowed for single_label and per_entity tasks"):
+        load_scheme_text(tmp_path, TEAM_SCHEME.replace('exclusive = "other"\n',
+                                                       'exclusive = "other"\nattention = { other = "other" }\n'))
