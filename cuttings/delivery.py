@@ -158,7 +158,8 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
     newest other headlines, at most ``max_per_outlet`` of them from one outlet (so one outlet's
     many stories cannot fill the message). Headlines are crawled text (``_chat_escape``): a headline cannot inject a
     Slack mention (``<!channel>``) or link, nor a Teams Markdown link, and each is cut to
-    ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes.
+    ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes. Slack is told not to unfurl
+    (``unfurl_links``, ``unfurl_media``: false), so it fetches and previews no page a headline names.
     """
     from cuttings.report import attention_text, spike_text, story_noun
 
@@ -205,6 +206,14 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
         "summary": " ".join((head + (f" ({counts})" if counts else "") + f". Stance: {stance}.").split())[:150],
         "title": f"{digest['title']} {digest['until'][:10]}",
         "text": text,
+        # Slack would otherwise fetch what a crawled headline links to (media, by default, for a webhook's
+        # message) and preview it in the team's channel: both off, Slack's servers fetch no URL of the
+        # message (api.slack.com, "Unfurling"). Teams' MessageCard has no such field (its card fields:
+        # @type, @context, correlationId, expectedActors, originator, summary, themeColor,
+        # hideOriginalBody, title, text, sections, potentialAction): to it these two are extra keys, as
+        # the card's own are to Slack (not tried against a live Teams: no Teams server here).
+        "unfurl_links": False,
+        "unfurl_media": False,
     }
 
 

@@ -90,6 +90,9 @@ def test_post_webhook_slack_and_teams_compatible(receiver, digest):
         assert not any(line[2:].split(" (")[0] in "\n".join(lines[2:lines.index("Also new:")]) for line in listed)
     # crawled headline escaped the way Slack requires, so it cannot inject <!channel> or links
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in payload["text"] and "<script>" not in payload["text"]
+    # Slack previews no link of the message: it fetches no page a crawled headline names (false, not absent:
+    # a webhook's message unfurls media by default)
+    assert payload["unfurl_links"] is False and payload["unfurl_media"] is False
 
 
 def test_post_webhook_errors_name_host_not_token(receiver, digest):
