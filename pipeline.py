@@ -36,7 +36,8 @@ def cli(ctx, db_path):
 
     Crawls local news sites, finds mentions of and quotes by the bodies you watch,
     tags topics, stance and tone, and stores everything in SQLite. The guides that help
-    texts name as docs/NAME.md are installed with cuttings: `cuttings docs` says where.
+    texts name as docs/NAME.md are installed with cuttings: `cuttings docs` says where
+    (and where the deploy/ examples are: crontab, systemd units).
 
     Example (the offline demo, no internet needed):
 

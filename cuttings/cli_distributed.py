@@ -36,7 +36,8 @@ def worker(redis_url, prefix, extract_workers, wait, log_level):
 
     Waits for a writer (`cuttings crawl --redis URL`) to start a run, works on it until the
     writer ends it, then exits (run it under a service manager that restarts it, see
-    deploy/cuttings-worker.service). Workers never open the database; only the writer does.
+    deploy/cuttings-worker.service: `cuttings docs cuttings-worker.service` prints where it is
+    installed). Workers never open the database; only the writer does.
 
     Example:
 

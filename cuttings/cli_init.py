@@ -61,6 +61,22 @@ def _guides() -> dict[str, Path]:
     return {path.stem: path for path in sorted(paths.docs_dir().glob("*.md"))}
 
 
+def _examples() -> dict[str, Path]:
+    """The deploy/ examples by file name (cuttings.cron, cuttings.service ...)."""
+    return {path.name: path for path in sorted(path for pattern in paths.DEPLOY_EXAMPLES
+                                               for path in paths.deploy_dir().glob(pattern))}
+
+
+def _example_title(path: Path) -> str:
+    """An example's first comment line, its first sentence."""
+    try:
+        with path.open(encoding="utf-8") as text:
+            first = next((line.lstrip("#").strip() for line in text if line.startswith("#")), "")
+    except OSError:
+        return ""
+    return first.split(". ", 1)[0].rstrip(".")
+
+
 def _title(path: Path) -> str:
     try:
         with path.open(encoding="utf-8") as text:
@@ -72,19 +88,22 @@ def _title(path: Path) -> str:
 @click.command("docs")
 @click.argument("name", required=False)
 def docs(name):
-    """Where the guides are: the folder of Markdown files installed with cuttings, or one guide's path.
+    """Where the guides and the deploy examples are, installed with cuttings, or one's path.
 
-    Help texts and error hints name guides as docs/NAME.md; this prints where they are on this
-    machine, installed or in a source checkout. NAME: a guide's name, with or without `docs/`
-    and `.md` (operations, docs/configuration.md ...).
+    Help texts and error hints name guides as docs/NAME.md and the scheduling examples (a crontab,
+    systemd units and timer) as deploy/FILE; this prints where they are on this machine, installed
+    or in a source checkout. NAME: a guide's name, with or without `docs/` and `.md` (operations,
+    docs/configuration.md ...), or an example's file name, with or without `deploy/`
+    (cuttings.timer, deploy/cuttings.cron ...).
 
     \b
     Examples:
-        cuttings docs                          # the folder and every guide's title
+        cuttings docs                          # the folders, every guide's title and every example
         cuttings docs operations               # the path of docs/operations.md
         less "$(cuttings docs configuration)"
+        cp "$(cuttings docs cuttings.timer)" /etc/systemd/system/
     """
-    guides = _guides()
+    guides, examples = _guides(), _examples()
     if not guides:
         fail(f"no guides found in {paths.docs_dir()} (reinstall cuttings)")
     if name is None:
@@ -92,9 +111,17 @@ def docs(name):
         width = max(len(stem) for stem in guides)
         for stem, path in guides.items():
             click.echo(f"  {stem:<{width}}  {_title(path)}")
+        if examples:
+            click.echo(f"examples to adapt in {paths.deploy_dir()} (docs/operations.md, \"Scheduling\"):")
+            width = max(len(file_name) for file_name in examples)
+            for file_name, path in examples.items():
+                click.echo(f"  {file_name:<{width}}  {_example_title(path)}")
         click.echo("open one with: cuttings docs NAME (prints its path)")
+        return
+    if Path(name).name in examples:
+        click.echo(str(examples[Path(name).name]))
         return
     stem = Path(name).name.removesuffix(".md")
     if stem not in guides:
-        fail(f"no guide named {name!r}: one of {', '.join(guides)}")
+        fail(f"no guide or example named {name!r}: guides {', '.join(guides)}; examples {', '.join(examples)}")
     click.echo(str(guides[stem]))

@@ -162,7 +162,10 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
     then sends the digest; cron and systemd start without your shell's variables, so put the
     CUTTINGS_SMTP_* settings (and CUTTINGS_WEBHOOK_URL) in a file named with --env-file: the
     cron line passes it on as `run --env-file FILE`, the systemd unit names it as EnvironmentFile=
-    (systemd reads it before starting the run, so it may belong to root).
+    (systemd reads it before starting the run, so it may belong to root). Examples to adapt (a
+    crontab with the weekly backup, monthly prune and morning doctor too; the systemd units and
+    timer; a distributed crawl's worker unit) are installed with cuttings: `cuttings docs` lists
+    them, `cuttings docs cuttings.cron` prints one's path.
 
     \b
     Examples:

@@ -53,12 +53,29 @@ def package_data(*parts: str) -> Path:
 def docs_dir() -> Path:
     """The folder of the Markdown guides (``docs/*.md``): installed with cuttings as the package
     ``cuttings_docs``, the checkout's ``docs/`` otherwise (``cuttings docs`` prints it)."""
+    return _installed_folder("cuttings_docs", "docs", "documentation")
+
+
+# The examples of deploy/ that `cuttings docs` lists (and setup.cfg's package_data installs).
+DEPLOY_EXAMPLES = ("*.cron", "*.service", "*.timer")
+
+
+def deploy_dir() -> Path:
+    """The folder of the scheduling and service examples (``deploy/``: the crontab, the systemd
+    units and timer): installed with cuttings as the package ``cuttings_deploy``, the checkout's
+    ``deploy/`` otherwise (``cuttings docs`` lists them)."""
+    return _installed_folder("cuttings_deploy", "deploy", "deployment examples")
+
+
+def _installed_folder(package: str, checkout_folder: str, what: str) -> Path:
+    """The folder of installed package ``package`` (files shipped for the user to read), else the
+    checkout's ``checkout_folder``."""
     try:
-        root = resources.files("cuttings_docs")
+        root = resources.files(package)
     except ModuleNotFoundError:  # running from a checkout that was never installed
-        return _REPO_DIR / "docs"
+        return _REPO_DIR / checkout_folder
     if not isinstance(root, Path):
-        raise RuntimeError(f"cuttings' documentation must be on the filesystem, not in {root}")
+        raise RuntimeError(f"cuttings' {what} must be on the filesystem, not in {root}")
     return root
 
 

@@ -244,6 +244,23 @@ def test_docs_says_where_the_guides_are():
         shown = invoke_cli("docs", name)
         assert shown.returncode == 0 and Path(shown.stdout.decode().strip()) == folder / "operations.md"
     line = one_line_error(invoke_cli("docs", "nonesuch"))
-    assert "no guide named 'nonesuch': one of " in line and "operations" in line
+    assert "no guide or example named 'nonesuch': guides " in line and "operations" in line
+    assert "cuttings.timer" in line
     top_help = " ".join(invoke_cli("--help").stdout.decode().split())
     assert "installed with cuttings: `cuttings docs` says where" in top_help
+
+
+def test_docs_says_where_the_deploy_examples_are():
+    """The cron and systemd examples help texts name as deploy/FILE: `cuttings docs` lists every one with
+    its folder, `cuttings docs FILE` (with or without deploy/) prints its path, `schedule --help` points there."""
+    lines = invoke_cli("docs").stdout.decode().splitlines()
+    heading = next(line for line in lines if line.startswith("examples to adapt in "))
+    folder = Path(heading.removeprefix("examples to adapt in ").split(" (")[0])
+    listed = {line.split()[0] for line in lines[lines.index(heading) + 1:] if line.startswith("  ")}
+    assert listed == {"cuttings.cron", "cuttings.service", "cuttings.timer", "cuttings-worker.service"}
+    assert any(line.split()[:1] == ["cuttings.timer"] and "every night" in line for line in lines)
+    for name in ("cuttings.timer", "deploy/cuttings.timer"):
+        shown = invoke_cli("docs", name)
+        assert shown.returncode == 0 and Path(shown.stdout.decode().strip()) == folder / "cuttings.timer"
+        assert "OnCalendar=" in (folder / "cuttings.timer").read_text(encoding="utf-8")
+    assert "`cuttings docs` lists them" in " ".join(invoke_cli("schedule", "--help").stdout.decode().split())

@@ -46,6 +46,13 @@ def test_setup_cfg_lists_every_code_package():
     # the guides that help texts and hints name (docs/NAME.md) go into the wheel too: `cuttings docs`
     assert "cuttings_docs" in listed and "cuttings_docs = docs" in config["options"]["package_dir"]
     assert config["options.package_data"]["cuttings_docs"].split() == ["*.md"]
+    # so do the cron and systemd examples of deploy/ (`cuttings docs` lists them): every one of them
+    from cuttings.paths import DEPLOY_EXAMPLES
+    assert "cuttings_deploy" in listed and "cuttings_deploy = deploy" in config["options"]["package_dir"]
+    assert config["options.package_data"]["cuttings_deploy"].split() == sorted(DEPLOY_EXAMPLES)
+    shipped = {path.name for pattern in DEPLOY_EXAMPLES for path in (REPO / "deploy").glob(pattern)}
+    tracked = {Path(name).name for name in _tracked_files() if name.startswith("deploy/")} - {"__init__.py"}
+    assert tracked and tracked == shipped, f"deploy/ files the wheel leaves out: {sorted(tracked - shipped)}"
 
 
 def test_no_tracked_file_over_5_mib():
@@ -190,3 +197,23 @@ def test_installed_wheel_runs_demo_and_analyse_text_from_an_empty_folder(install
 
     assert os.listdir(empty) == ["article.txt"]  # nothing written into the working folder
     assert _snapshot(site) == before  # nothing written into site-packages
+
+
+@pytest.mark.slow
+def test_installed_wheel_ships_the_deploy_examples(installed, tmp_path):
+    """A user who pip-installs cuttings gets the deploy/ examples: `cuttings docs` lists them in site-packages
+    and `cuttings docs FILE` prints the path of the installed copy, the same file as the checkout's."""
+    site = Path(subprocess.run([str(installed / "python"), "-c",
+                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    env = _user_env(tmp_path)
+    listing = subprocess.run([str(installed / "cuttings"), "docs"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True)
+    assert listing.returncode == 0, listing.stderr
+    assert f"examples to adapt in {site / 'cuttings_deploy'} " in listing.stdout
+    for name in ("cuttings.cron", "cuttings.service", "cuttings.timer", "cuttings-worker.service"):
+        shown = subprocess.run([str(installed / "cuttings"), "docs", name], cwd=tmp_path, env=env,
+                               capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        path = Path(shown.stdout.strip())
+        assert path == site / "cuttings_deploy" / name and path.read_bytes() == (REPO / "deploy" / name).read_bytes()
