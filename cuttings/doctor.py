@@ -174,7 +174,18 @@ def check_sources(path) -> tuple[Check, list[str] | None]:
     message = f"{count} source{'s' if count != 1 else ''} in {config.path}"
     if unverified:
         message += f" ({len(unverified)} unverified)"
+    message += f"; {_contact_note(config.crawl)}"
     return _ok("sources", message), [s.id for s in config.sources]
+
+
+def _contact_note(crawl) -> str:
+    """Whom the crawler's user agent tells site owners to contact: the team's own page once
+    ``[crawl] contact_url`` is set, else the project's page (said, so a team sees it has not set it)."""
+    from cuttings.config import CrawlSettings
+    if crawl.contact_url == CrawlSettings.contact_url:
+        return (f"the crawler names the project's page ({crawl.contact_url}) as its contact: set [crawl] "
+                "contact_url to your team's page or mailto: address")
+    return f"the crawler names {crawl.contact_url} as its contact"
 
 
 def check_watchlist(path) -> Check:

@@ -268,3 +268,20 @@ def test_an_installed_user_is_sent_to_the_files_and_guides_they_have(tmp_path, m
     check = doctor.check_scheme(bad)
     assert check.status == "error" and paths.doc("classifiers.md") in check.fix
     assert "## Label scheme as data" in Path(paths.doc("classifiers.md")).read_text(encoding="utf-8")
+
+
+def test_doctor_says_whom_the_crawler_names_as_its_contact(tmp_path):
+    """Site owners read the user agent's contact: doctor says when it is still the project's page,
+    and names the team's own once [crawl] contact_url is set."""
+    store.connect(tmp_path / "d.db").conn.commit()
+    text = (REPO / "data" / "sources.toml").read_text(encoding="utf-8")
+    shipped = tmp_path / "shipped.toml"
+    shipped.write_text(text, encoding="utf-8")
+    own = tmp_path / "own.toml"
+    own.write_text(text.replace('contact_url = "https://github.com/cuttings-news/cuttings"',
+                                'contact_url = "mailto:press@example.gov.uk"'), encoding="utf-8")
+    shipped_check = by_name(doctor_checks(tmp_path / "d.db", sources_path=shipped))["sources"]
+    own_check = by_name(doctor_checks(tmp_path / "d.db", sources_path=own))["sources"]
+    assert shipped_check.status == own_check.status == "ok"
+    assert "set [crawl] contact_url to your team's page" in shipped_check.message
+    assert own_check.message.endswith("the crawler names mailto:press@example.gov.uk as its contact")
