@@ -226,11 +226,14 @@ def _normalise_date(value) -> str | None:
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"
-                       r"|/((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|-|$)")
+                       r"|/((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|-|$)"
+                       # a slug ending in its day: /world/some-story-20200113 (.html), the last segment
+                       r"|-((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:\.[a-z]{3,5})?/?$")
 
 
 def _url_date(url: str | None) -> str | None:
-    """Date written in a URL path (``/2024/05/01/``, ``/2024-05-01-slug``, ``/20240501/``)."""
+    """Date written in a URL path (``/2024/05/01/``, ``/2024-05-01-slug``, ``/20240501/``,
+    ``/some-story-20240501``: eight digits ending the slug)."""
     if not url:
         return None
     match = _URL_DATE.search(urlsplit(url).path)

@@ -159,6 +159,32 @@ def test_dates_in_the_future_or_before_1990_are_not_believed():
     assert _url_date("https://example.org/news/2024/05/01/story/") == "2024-05-01"
 
 
+@pytest.mark.parametrize("url, expected", [
+    ("https://example.org/world/news/bridge-reopens-after-repairs-20200113", "2020-01-13"),
+    ("https://example.org/world/bridge-reopens-20200113.html", "2020-01-13"),
+    ("https://example.org/world/bridge-reopens-20200113/", "2020-01-13"),
+    ("https://example.org/world/bridge-reopens-20200113/comments", None),   # not the page's own slug
+    ("https://example.org/world/bridge-reopens-20201399", None),   # no such day: an id
+    ("https://example.org/world/bridge-reopens-12345678", None),
+])
+def test_a_day_ending_the_slug_is_the_url_date(url, expected):
+    from crawler.extract import _url_date
+    assert _url_date(url) == expected
+
+
+def test_the_canonical_urls_slug_date_beats_a_masthead_date():
+    # a syndicated story: the site's header shows today's date, the canonical URL (the
+    # original's) ends in the story's day, and the page has no dated metadata
+    prose = "".join(f"<p>Firefighters said the blaze near the town had been contained after {i} days of work.</p>"
+                    for i in range(8))
+    page = ('<html><head><title>Blaze brought under control</title>'
+            '<link rel="canonical" href="https://original.example/world/blaze-brought-under-control-20200113">'
+            '</head><body><div class="masthead"><span class="date">Tue, 14 Jan 2020</span></div>'
+            f'<article><h1>Blaze brought under control</h1>{prose}</article></body></html>')
+    result = extract_article(page, "https://syndicator.example/news/263700449/blaze-brought-under-control")
+    assert (result["published_at"], result["date_source"]) == ("2020-01-13", "url")
+
+
 def test_a_future_date_falls_back_to_the_next_date_source():
     prose = " ".join(["West Mercia Police said the review would report by the end of January."] * 8)
 
