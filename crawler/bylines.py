@@ -400,11 +400,32 @@ def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str],
             return sentences[0], "h1"
         if not tag and shown:
             return shown[0], "h1"
+        # no h1 is a headline (a theme that sets its logo in the h1): the heading that the
+        # markup marks as the article's headline (microdata, hAtom, or the article's header)
+        marked = _marked_headline(tree, pub)
+        if marked:
+            return marked, "h1"
     if candidates:
         return candidates[0], "meta"
     if tag:
         return tag, "meta"
     return None, None
+
+
+_MARKED_HEADLINE = ('//*[@itemprop="headline"][not(self::meta)]'
+                    ' | //*[self::h1 or self::h2][contains(concat(" ", normalize-space(@class), " "), " entry-title ")]'
+                    ' | //article/header//*[self::h1 or self::h2]')
+
+
+def _marked_headline(tree: HtmlElement, pub: set[str]) -> str | None:
+    """The first heading the markup marks as the article's headline: schema.org microdata
+    ``itemprop=headline``, hAtom's ``entry-title``, or an ``h1``/``h2`` in an ``<article>``'s
+    ``<header>``; sentence-length, outside skipped blocks, not the publisher's name."""
+    for element in tree.xpath(_MARKED_HEADLINE):
+        text = strip_site_name(_text(element), pub)
+        if text and 4 <= len(text.split()) <= 40 and not _skipped(element) and not _is_publisher(text, pub):
+            return text
+    return None
 
 
 def _is_publisher(text: str, pub: set[str]) -> bool:
