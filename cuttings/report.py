@@ -548,7 +548,7 @@ def tone_rated(db: Database, task: str = "tone") -> set[str]:
 
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
-            stance_labels=STANCES, tone_task: str = "tone") -> dict:
+            stance_labels=STANCES, tone_task: str = "tone", tone_labels=TONES) -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``'s date (the digest's own day, whatever
     the newest story: a quiet spell or a crawl outage shows as empty days, never as a window moved
     back): stories a day per body, the tone mix towards each body (None: not rated), each body's
@@ -571,20 +571,20 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
     for row in db.query(
-            # every column: the tone_<label> columns are the scheme's tone labels (a label TONES lacks counts 0)
+            # every column: the tone_<label> columns are the scheme's tone labels
             "SELECT * FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
         if row["entity_id"] not in coverage or row["day"] not in position:
             continue
         coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
         if row["tone_rated"]:
-            mix = tone[row["entity_id"]] or {label: 0 for label in TONES}
-            for label in TONES:
+            mix = tone[row["entity_id"]] or {label: 0 for label in tone_labels}
+            for label in tone_labels:
                 mix[label] += row.get(f"tone_{label}") or 0
             tone[row["entity_id"]] = mix
     rated = tone_rated(db, tone_task)
     for entity_id in tone:
         if tone[entity_id] is None and entity_id in rated:
-            tone[entity_id] = {label: 0 for label in TONES}  # rated, but no story in the window
+            tone[entity_id] = {label: 0 for label in tone_labels}  # rated, but no story in the window
     # the stance task's effective label per original story (as article_summary's ``stance`` column,
     # but by the scheme's stance task, whatever its name)
     for row in db.query(
@@ -599,7 +599,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     share = {entity_id: (round(100 * total / all_mentions, 1) if all_mentions else 0.0)
              for entity_id, total in totals.items()}
     return {"days": days, "latest": latest, "ends_on": ends_on, "digest_day": until.date().isoformat(),
-            "coverage": coverage, "totals": totals, "tone": tone, "share": share,
+            "coverage": coverage, "totals": totals, "tone": tone, "tone_labels": list(tone_labels), "share": share,
             "stance": stance, "stance_totals": {label: sum(values) for label, values in stance.items()}}
 
 
@@ -824,7 +824,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "edits": edits,
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
-        "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task),
+        "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task,
+                          digest_tone_labels(roles.get("tone"))),
         "trust": _trust(db, [story["article_id"] for story in stories], tasks),
         "last_run": run,
         "health": health,
@@ -891,15 +892,24 @@ def _stacked_bar(mix: dict[str, int], labels, colours: dict[str, str], width: in
 
 
 def _stacked(totals: dict[str, int], width: int = 300, height: int = 16) -> dict:
-    """The stance mix as a stacked bar, parts in the order of ``totals`` (the scheme's counted labels)."""
+    """A mix (the stance mix, a tone mix) as a stacked bar, parts in the order of ``totals`` (the scheme's counted labels)."""
     others = iter(_OTHER_COLOURS * (1 + len(totals) // len(_OTHER_COLOURS)))
     colours = {label: _STANCE_COLOURS.get(label) or _TONE_COLOURS.get(label) or next(others) for label in totals}
     return _stacked_bar(totals, list(totals), colours, width, height)
 
 
+def digest_tone_labels(task) -> tuple[str, ...]:
+    """The tone labels the digest counts, in the order it shows them: the shipped three as
+    :data:`TONES` (positive, neutral, negative), another scheme's in its own order."""
+    if task is None or set(task.labels) == set(TONES):
+        return TONES
+    return tuple(task.labels)
+
+
 def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
-    """The tone towards one body as a stacked bar."""
-    return _stacked_bar(mix, TONES, _TONE_COLOURS, width, height)
+    """The tone towards one body as a stacked bar, parts in the mix's order (:func:`tone_labels`);
+    a label of another scheme gets a colour of its own, as the stance mix's do."""
+    return _stacked(mix, width, height)
 
 
 _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
@@ -1104,7 +1114,7 @@ def charts_gap_text(charts: dict) -> str:
 def _tone_mix_text(mix: dict | None) -> str:
     if mix is None:
         return f"tone {NOT_RATED}"
-    return "tone " + ", ".join(f"{label} {mix[label]}" for label in TONES)
+    return "tone " + ", ".join(f"{label} {count}" for label, count in mix.items())
 
 
 def render_markdown(digest: dict, *, plain: bool = False) -> str:

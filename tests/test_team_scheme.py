@@ -465,3 +465,43 @@ def test_a_tone_tasks_attention_labels(tmp_path):
     with pytest.raises(SchemeError, match="attention is only allowed for single_label and per_entity tasks"):
         load_scheme_text(tmp_path, TEAM_SCHEME.replace('exclusive = "other"\n',
                                                        'exclusive = "other"\nattention = { other = "other" }\n'))
+
+
+def test_the_digests_tone_charts_count_the_teams_own_tone_labels(tmp_path, monkeypatch):
+    """A team whose tone labels are favourable / critical / balanced sees them counted in the charts' tone
+    mix (HTML bar, its figures and legend; the Markdown line), not zeros under the shipped three."""
+    from cuttings import labelling
+    team_home(tmp_path, monkeypatch, CRITICAL_TONE_SCHEME)
+    db = build_sample_db(tmp_path / "team.db")
+    relabel(db, record_kinds=False)
+    for table in ("classifications", "labels"):
+        for old, new in TONE_MAP.items():
+            db.execute(f"UPDATE {table} SET label = ? WHERE task = 'tone_towards' AND label = ?", [new, old])
+    db.conn.commit()
+    labelling.record_scheme_tasks(db)
+    digest = report.build_digest(db, now=NOW)
+    charts = digest["charts"]
+    assert charts["tone_labels"] == ["favourable", "critical", "balanced"]
+    mixes = {entity: mix for entity, mix in charts["tone"].items() if mix}
+    assert mixes and all(list(mix) == ["favourable", "critical", "balanced"] for mix in mixes.values())
+    assert sum(sum(mix.values()) for mix in mixes.values()) > 0   # the team's labels are counted, not zeros
+    entity, mix = next((entity, mix) for entity, mix in mixes.items() if sum(mix.values()))
+    html = report.render_html(digest)
+    figures = ", ".join(f"{label} {count}" for label, count in mix.items())
+    assert f'<span class="mix">{figures}</span>' in html
+    assert "Tone: favourable, critical, balanced from the left of each bar." in html
+    assert "green positive" not in html
+    assert f"tone {figures}" in report.render_markdown(digest, plain=True)
+    db.close()
+
+
+def test_the_shipped_tone_charts_read_as_before(tmp_path):
+    """The shipped scheme's tone mix keeps its order and compact figures (+positive =neutral −negative)."""
+    db = build_sample_db(tmp_path / "shipped.db")
+    digest = report.build_digest(db, now=NOW)
+    assert digest["charts"]["tone_labels"] == ["positive", "neutral", "negative"]
+    mix = next(mix for mix in digest["charts"]["tone"].values() if mix and sum(mix.values()))
+    html = report.render_html(digest)
+    assert f'+{mix["positive"]} ={mix["neutral"]} −{mix["negative"]}' in html
+    assert "Tone: green positive, grey neutral, red negative." in html
+    db.close()
