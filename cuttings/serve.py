@@ -226,8 +226,12 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "speaker_role": ("Role given in the text, if any.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker belongs to or speaks for; NULL otherwise.", "wm_pcc"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
-                          "for) or `known_speaker` (two or more other articles within a year stated it for this person, none another body, and this article gives the speaker no role); NULL when "
-                          "there is no entity.", "stated"),
+                          "for: a body named in the attribution or an earlier description, a watched person's "
+                          "name, a post of a body the article names), `inferred` (the link rests on inference: "
+                          "an inferred mention such as \"the Commissioner\" or \"the service\", a body the "
+                          "article only infers, or the body governed by one it names) or `known_speaker` (two or "
+                          "more other articles within a year stated it for this person, none another body, and "
+                          "this article gives the speaker no role); NULL when there is no entity.", "stated"),
         "text": ("The quoted words, without quotation marks.", "This is about a better service..."),
         "start_char": ("Start offset into `document_text`.", "210"),
         "end_char": ("End offset (exclusive).", "298"),
@@ -398,7 +402,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
         "body": ("Display name of that body.", "PCC"),
         "entity_method": ("How `entity_id` was found: `stated` (this article says whom the speaker speaks "
-                          "for), `known_speaker` (two or more other articles within a year stated it for this person, none another body, and this article gives the speaker no role) or `corrected` "
+                          "for), `inferred` (the link rests on an inferred mention or on `governs`), "
+                          "`known_speaker` (two or more other articles within a year stated it for this person, "
+                          "none another body, and this article gives the speaker no role) or `corrected` "
                           "(a person corrected the speaker or body).", "stated"),
         "quote": ("The quoted words.", "I will listen to every view before any decision is made."),
         "article_id": ("The article.", "14"),
@@ -417,7 +423,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Body (corrected).", "wm_pcc"),
-        "entity_method": ("`stated`, `known_speaker` or `corrected`.", "stated"),
+        "entity_method": ("`stated`, `inferred`, `known_speaker` or `corrected`.", "stated"),
         "text": ("The quoted words.", "I will listen to every view."),
         "start_char": ("Start offset (with `end_char`, the correction target `start:end`).", "120"),
         "end_char": ("End offset.", "160"),

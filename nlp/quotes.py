@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-9"
+QUOTES_VERSION = "quotes-10"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -387,6 +387,7 @@ class Speaker:
     entity_id: str | None = None
     start: int | None = None
     end: int | None = None
+    inferred: bool = False   # the body rests on an inferred mention or on `governs` (``entity_method = "inferred"``)
 
 
 # Returned when the attribution is a passive report ("it has been argued", "we are told"): the
@@ -830,28 +831,45 @@ class QuoteAttributor:
         self._weights: dict[str, tuple[int, int, int]] | None = None
         self._has_candidate: bool | None = None
         self.entity_counts: dict[str, int] = {}
+        self.named: set[str] = set()   # bodies the article names (a mention that is not inferred)
         for mention in mentions:
             self.entity_counts[mention["entity_id"]] = self.entity_counts.get(mention["entity_id"], 0) + 1
+            if mention.get("method") != INFERRED_MENTION:
+                self.named.add(mention["entity_id"])
 
     # -- entity links --------------------------------------------------------------------
     def _entity_in(self, start: int, end: int) -> str | None:
         """The watched entity mentioned between ``start`` and ``end`` (last one wins)."""
+        return self._link_in(start, end)[0]
+
+    def _link_in(self, start: int, end: int) -> tuple[str | None, bool]:
+        """``(entity, inferred)``: the watched entity mentioned between ``start`` and ``end`` (last
+        one wins), and whether that mention was inferred ("the Commissioner" read as the PCC)
+        rather than named."""
         first = bisect.bisect_left(self.mention_starts, start)
-        found = None
+        found: tuple[str | None, bool] = (None, False)
         for mention in self.mentions[first:]:
             if mention["start_char"] >= end:
                 break
             if mention["end_char"] <= end:
-                found = mention["entity_id"]
+                found = (mention["entity_id"], mention.get("method") == INFERRED_MENTION)
         return found
 
     def _entity_for_role(self, role: str | None) -> str | None:
         """A watched body whose speaker roles match ``role`` and which the article mentions."""
+        return self._role_link(role)[0]
+
+    def _role_link(self, role: str | None) -> tuple[str | None, bool]:
+        """``(entity, inferred)``: a watched body whose speaker roles match ``role`` and which the
+        article mentions, and whether that rests on inference: the body is only inferred in the
+        article, or only the body governing it is mentioned (``governs``). None when the role
+        itself names another body or a place outside the watchlist ("Chief constable of Devon and
+        Cornwall Police", "IRS Commissioner": ``_names_elsewhere``)."""
         if not role or self.watchlist is None:
-            return None
+            return None, False
         station = self._station_body(role)
         if station is not None:
-            return station   # "the officer in charge at Ellesmere Fire Station": that station's service
+            return station, False   # "the officer in charge at Ellesmere Fire Station": that station's service
         lowered = role.lower()
         if "chief" in lowered or "boss" in lowered:
             lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], lowered)
@@ -859,13 +877,104 @@ class QuoteAttributor:
         candidates = [entity_id for entity_id in matching if entity_id in self.entity_counts]
         if not candidates:
             # "Assistant Chief Fire Officer" in an article that names only the fire authority: the
-            # officer serves the service that authority governs.
+            # officer serves the service that authority governs (inferred: the article does not say so).
             governed = {self.governs[governor] for governor in self.entity_counts if governor in self.governs}
             candidates = [entity_id for entity_id in matching if entity_id in governed]
-            return candidates[0] if len(candidates) == 1 else None
-        if len(candidates) == 1:
-            return candidates[0]
-        return max(candidates, key=self._article_weight)
+            link = (candidates[0], True) if len(candidates) == 1 else (None, False)
+        else:
+            chosen = candidates[0] if len(candidates) == 1 else max(candidates, key=self._article_weight)
+            link = (chosen, chosen not in self.named)
+        if link[0] is not None and self._names_elsewhere(role, before_posts=link[1], entity_id=link[0]):
+            return None, False
+        return link
+
+    def _names_elsewhere(self, role: str | None, before_posts: bool = True, entity_id: str | None = None) -> bool:
+        """Whether a speaker's role names a body or a place outside the watchlist as theirs: another
+        body the watchlist excludes ("West Midlands PCC"), or a capitalised name that is none of the
+        watchlist's places and bodies nor a word of posts, standing where an affiliation stands:
+        after "of", "from", "in" or "at" ("Chief constable of Devon and Cornwall Police", "a
+        firefighter in Ohio"), or, with ``before_posts`` (for links that rest on inference), before
+        a post or an organisation's noun ("IRS Commissioner", "Metropolitan Police Commissioner",
+        "Kent's police and crime commissioner", "New South Wales Rural Fire Service commissioner";
+        a body's own units and ranks read so too, "Patrol Inspector",
+        "Community Risk Department", so a body the article names is not refused on it). A name
+        after a possessive ("the service's Community Risk Department"), or followed in the role by
+        a mention of ``entity_id`` ("from the Community Risk Department at the service"), is a
+        part of that body."""
+        if not role or self.watchlist is None:
+            return False
+        role = PARENTHESES.sub(" ", role)
+        lowered = role.lower()
+        other_bodies = _other_bodies(self.watchlist)
+        if other_bodies is not None and other_bodies.search(lowered):
+            return True
+        local = _local_words(self.watchlist)
+        tokens = list(TOKEN.finditer(role))
+        words = [token.group(0) for token in tokens]
+        foreign = [index for index, word in enumerate(words) if _is_capitalised(word) and _foreign_word(word, local)]
+        if not foreign:
+            return False   # most roles: only the watchlist's words and words of posts
+        surfaces = {mention["surface"].lower() for mention in self.mentions if mention["entity_id"] == entity_id}
+        nouns = _affiliation_nouns()
+        for index in foreign:
+            start = index   # the run of capitalised words the name is in ("Devon and Cornwall Police")
+            while start and (_is_capitalised(words[start - 1]) or words[start - 1].lower() in RUN_INNER_WORDS):
+                start -= 1
+            end = index + 1
+            while end < len(words) and (_is_capitalised(words[end]) or words[end].lower() in RUN_INNER_WORDS):
+                end += 1
+            rest = lowered[tokens[end - 1].end():]
+            if any(re.match(rf"\s+(?:at|of|in|within|for|with)\s+{re.escape(surface)}\b", rest) or
+                   re.match(rf"\s+(?:at|of|in|within|for|with)\s+the\s+{re.escape(surface)}\b", rest)
+                   for surface in surfaces):
+                continue      # "the Community Risk Department at the service": the body's own unit
+            if start and words[start - 1].endswith(("'s", "\u2019s")):
+                continue      # "the service's Community Risk Department": the owner's unit
+            if start and words[start - 1].lower() in AFFILIATION_PREPOSITIONS:
+                return True   # "of Devon and Cornwall Police", "from Florida"
+            if before_posts and any(_bare(after) in nouns for after in words[index + 1:min(end + 1, len(words))]):
+                return True   # "IRS Commissioner", "New South Wales Rural Fire Service commissioner"
+        return False
+
+    def _names_in_role(self, speaker: Speaker, entity_id: str) -> bool:
+        """Whether the speaker's attribution mentions ``entity_id`` other than by the person's own
+        name (a holder's name is a mention of their office)."""
+        if speaker.start is None or speaker.end is None:
+            return False
+        name = (speaker.name or "").lower()
+        first = bisect.bisect_left(self.mention_starts, speaker.start)
+        for mention in self.mentions[first:]:
+            if mention["start_char"] >= speaker.end:
+                break
+            if mention["entity_id"] == entity_id and mention["surface"].lower() not in name:
+                return True
+        return False
+
+    def _contradicted(self, speaker: Speaker, entity_id: str) -> bool:
+        """Whether a watchlist person's name ("John Campion") is someone else here: the attribution
+        describes the speaker with a place or body outside the watchlist ("John Campion, a tennis
+        coach from Florida"; in a description, not a relative clause, any capitalised word that is
+        none of the watchlist's places and bodies nor a word of posts: "Roger Phillips, the Texas
+        state senator"), or as "a" something that is
+        no post of the person's body ("John Campion, a tennis coach"). A role that names the body
+        ("West Mercia PCC John Campion") or fits it ("Mr Campion, the commissioner") contradicts
+        nothing."""
+        role = (speaker.role or "").strip()
+        if not role:
+            return False
+        if self._names_elsewhere(role, before_posts=False):
+            return True
+        if _first_word(role) in RELATIVE_PRONOUNS:
+            return False   # "who last year received a King's Fire Service Medal": what they did, not who they are
+        local = _local_words(self.watchlist)
+        if any(_is_capitalised(word) and _foreign_word(word, local) for word in _words(PARENTHESES.sub(" ", role))):
+            return True
+        if _first_word(role) not in ("a", "an"):
+            return False
+        lowered = role.lower()
+        if "chief" in lowered or "boss" in lowered:
+            lowered = ROLE_SYNONYMS.sub(lambda match: ROLE_SYNONYM_OF[match.group(0)], lowered)
+        return not any(pattern.search(lowered) for owner, pattern in self.role_patterns if owner == entity_id)
 
     def _article_weight(self, entity_id: str) -> tuple[int, int, int]:
         """How much an article is about a body, to choose between bodies a role fits ("station
@@ -907,8 +1016,9 @@ class QuoteAttributor:
                     return entity_id
         return None
 
-    def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None]:
-        """Role and entity from an earlier description of the person ("X, chairman of Y,")."""
+    def _described_entity(self, name: str, before: int) -> tuple[str | None, str | None, bool]:
+        """Role, entity and whether the link is inferred (see ``_role_link``) from an earlier
+        description of the person ("X, chairman of Y,")."""
         surname = name.split()[-1]
         occurrences = list(_whole_word(surname).finditer(self.text, 0, before))
         described = None   # the first description that names no body ("Guy Williams, assistant chief fire officer,")
@@ -919,15 +1029,17 @@ class QuoteAttributor:
             apposition = match.group("apposition").strip(" ,")
             if self._after_according_to(occurrence.start()) and not _looks_like_description(apposition):
                 continue   # "According to X, the plan is ...": the main clause follows, not a description
-            entity_id = self._entity_in(match.start("apposition"), match.end("apposition"))
-            if entity_id:
-                return apposition, entity_id
+            entity_id, inferred = self._link_in(match.start("apposition"), match.end("apposition"))
+            if entity_id and not (inferred and self._names_elsewhere(apposition, entity_id=entity_id)):
+                return apposition, entity_id, inferred
             if described is None and _looks_like_description(apposition):
                 described = apposition
         if described is not None:
-            entity_id = self._entity_for_role(described)
+            entity_id, inferred = self._role_link(described)
             if entity_id is not None:
-                return described, entity_id
+                return described, entity_id, inferred
+            if self._names_elsewhere(described):
+                return described, None, False   # "Glen Mayhew, chief constable of Devon and Cornwall Police,"
         # A role naming the body just before the name: "HWFRS chief fire officer Nathan Travis".
         for occurrence in occurrences:
             window_start = max(0, occurrence.start() - 80)
@@ -936,16 +1048,17 @@ class QuoteAttributor:
                 continue
             last = next(mention for mention in reversed(self.mentions[:bisect.bisect_left(
                 self.mention_starts, occurrence.start())]) if mention["entity_id"] == entity_id)
+            inferred = last.get("method") == INFERRED_MENTION
             between = self.text[last["end_char"]:occurrence.start()]
             if between.strip() == "(" and not _initials_of(name, self.text[last["start_char"]:last["end_char"]]):
                 continue   # "Women in the Fire Service (WFS)": the acronym names a longer name around the mention
             if len(between) <= 40 and not CLAUSE_BREAK.search(between) and not COORDINATION.search(between):
-                return None, entity_id
+                return None, entity_id, inferred
             post = POST_OF_BODY.match(between)
             if post is not None and post.group("noun").lower() in ROLE_NOUNS:
                 # "The fire authority's chairman, Councillor Stuart West": the body's post, then the name
-                return self.text[last["start_char"]:last["end_char"]] + between.split(",")[0], entity_id
-        return None, None
+                return self.text[last["start_char"]:last["end_char"]] + between.split(",")[0], entity_id, inferred
+        return None, None, False
 
     def _register(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, remember it, and settle
@@ -958,18 +1071,22 @@ class QuoteAttributor:
             speaker.start, speaker.end = organisation.start, organisation.end
         speaker = self._complete(speaker, quote_start)
         speaker.role = _role_or_none(speaker.role)
-        speaker.entity_id = self._settle_body(speaker)
+        speaker.entity_id, speaker.inferred = self._settle_body(speaker)
         return speaker
 
-    def _settle_body(self, speaker: Speaker) -> str | None:
-        """The body a speaker speaks for: none for union representatives, ministers, MPs and other
-        services' people whatever body their role names; else the body their attribution or
-        earlier description names; else their known role at the article's date (watchlist
-        people and office holders); else the body their role words belong to; a councillor
-        quoted in an article about a fire authority speaks for the authority."""
+    def _settle_body(self, speaker: Speaker) -> tuple[str | None, bool]:
+        """``(body, inferred)``: the body a speaker speaks for, and whether the link rests on
+        inference (an inferred mention, a body only inferred in the article, or ``governs``). None
+        for union representatives, ministers, MPs and other services' people whatever body their
+        role names; else the body their attribution or earlier description names (unless that
+        mention was inferred and the role names a body or place outside the watchlist); else their
+        known role at the article's date (watchlist people and office holders), unless the
+        attribution contradicts it ("John Campion, a tennis coach from Florida"); else the body
+        their role words belong to; a councillor quoted in an article about a fire authority
+        speaks for the authority."""
         role = f"{speaker.role or ''} {speaker.name or ''}"
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
-            return None
+            return None, False
         known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
         if self._candidate(speaker.name):
             # "picked Coun John Campion as their candidate": standing for an office is not holding it
@@ -977,42 +1094,53 @@ class QuoteAttributor:
             if speaker.entity_id is not None and speaker.entity_id == _known_body(self.everyone, speaker.name):
                 speaker.entity_id = None
             known = None
+        if known is not None and self._contradicted(speaker, known):
+            # the watchlist's person is someone else here: their name links nothing (nor does the
+            # body the watchlist gives them, if it came through the name)
+            if speaker.entity_id == known and not self._names_in_role(speaker, known):
+                speaker.entity_id = None
+            known = None
         if known is not None and known in self.entity_counts:
-            return known
-        if speaker.entity_id is not None:
-            return speaker.entity_id
+            return known, False
+        if speaker.entity_id is not None and not (speaker.inferred and self._names_elsewhere(
+                # an organisation speaking is described by its own name ("the New South Wales Rural
+                # Fire Service", "Fire Service" read as the local one)
+                f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}",
+                entity_id=speaker.entity_id)):
+            return speaker.entity_id, speaker.inferred
         if known is not None:
-            return known
-        by_role = self._entity_for_role(role)
+            return known, False
+        by_role, inferred = self._role_link(role)
         if by_role is not None:
-            return by_role
+            return by_role, inferred
         if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
                 not self._of_a_council(speaker.name)):
             councillors = _flagged_categories(self.watchlist, "councillors")
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category in councillors and entity.id in self.entity_counts]
             if authorities:
-                return max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
+                chosen = max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
+                return chosen, chosen not in self.named
         return self._document_body(speaker.name)
 
-    def _document_body(self, name: str | None) -> str | None:
+    def _document_body(self, name: str | None) -> tuple[str | None, bool]:
         """The body a document's words speak for ("the report", "the business case", "the
         authors"): the watched body the article says wrote, issued or commissioned it ("a report
         by the service", "the business case commissioned by Mr Campion")."""
         # a cheap filter first (most speakers are no document), then the exact test on the words
         if not name or name.rsplit(None, 1)[-1].lower().strip(".,;:)(\"'\u2019") not in DOCUMENT_OR_AUTHOR_WORDS:
-            return None
+            return None, False
         words = [word.lower() for word in _words(name)]
         if not words or words[-1] not in DOCUMENT_OR_AUTHOR_WORDS:
-            return None
+            return None, False
         nouns = [word for word in words if word in DOCUMENT_WORDS] or sorted(
             DOCUMENT_WORDS - NEWSPAPER_WORDS)
         pattern = _document_by(tuple(nouns))
         for match in pattern.finditer(self.text):
             first = bisect.bisect_left(self.mention_starts, match.end())
             if first < len(self.mentions) and self.mentions[first]["start_char"] <= match.end() + 4:
-                return self.mentions[first]["entity_id"]
-        return None
+                return self.mentions[first]["entity_id"], self.mentions[first].get("method") == INFERRED_MENTION
+        return None, False
 
     def _candidate(self, name: str | None) -> bool:
         """Whether the article presents the person as a candidate ("picked Coun John Campion as
@@ -1071,27 +1199,29 @@ class QuoteAttributor:
             surname = speaker.name.split()[-1].lower()
             known = self.people.get(surname)
             if speaker.entity_id is None and speaker.start is not None:
-                speaker.entity_id = self._entity_in(speaker.start, speaker.end)
+                speaker.entity_id, speaker.inferred = self._link_in(speaker.start, speaker.end)
             if speaker.entity_id is None:
-                speaker.entity_id = self._entity_for_role(speaker.role)
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
             if known is not None:
                 if len(known.name.split()) > len(speaker.name.split()) and not (
                         speaker.name.split()[0].lower() in TITLES and len(speaker.name.split()) > 2):
                     speaker.name = known.name
                 speaker.role = speaker.role or known.role
-                speaker.entity_id = speaker.entity_id or known.entity_id
+                if speaker.entity_id is None:
+                    speaker.entity_id, speaker.inferred = known.entity_id, known.inferred
             if speaker.entity_id is None and speaker.start is not None:
-                role, entity_id = self._described_entity(speaker.name, quote_start)
+                role, speaker.entity_id, speaker.inferred = self._described_entity(speaker.name, quote_start)
                 speaker.role = speaker.role or role
-                speaker.entity_id = entity_id
             if speaker.entity_id is None and not speaker.role:
                 # The role given where the person was first named ("Assistant chief fire officer
                 # David Myers ... Officer Myers said") goes with later mentions.
                 speaker.role = self._earlier_role(surname, quote_start)
-                speaker.entity_id = self._entity_for_role(speaker.role)
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
             self.people[surname] = speaker
         elif speaker.start is not None and speaker.entity_id is None:
-            speaker.entity_id = self._entity_in(speaker.start, speaker.end) or self._entity_for_role(speaker.role)
+            speaker.entity_id, speaker.inferred = self._link_in(speaker.start, speaker.end)
+            if speaker.entity_id is None:
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
         return speaker
 
     # -- attribution ---------------------------------------------------------------------
@@ -1332,7 +1462,8 @@ class QuoteAttributor:
             return Speaker(name=name, role=self._person_role(start), start=start, end=start + len(name))
         if self.last_speaker is None:
             return None
-        return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id)
+        return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id,
+                       inferred=self.last_speaker.inferred)
 
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
@@ -1635,11 +1766,13 @@ class QuoteAttributor:
                     self._same_sentence(previous["_close_mark"], quotation["open_mark"])):
                 # 'X said the cuts would be "reckless" and "dangerous"': a quotation in the sentence of
                 # an attributed one is the same speaker's.
-                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"])
+                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
+                                  inferred=previous["entity_method"] == INFERRED)
             attributed = speaker is not None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
-                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"])
+                speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
+                                  inferred=previous["entity_method"] == INFERRED)
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
@@ -1660,7 +1793,8 @@ class QuoteAttributor:
                     document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
-                    speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id)
+                    speaker = Speaker(name=None, role=speaker.role, entity_id=speaker.entity_id,
+                                      inferred=speaker.inferred)
                 self.last_speaker = speaker
                 self.last_speaker_offset = quotation["close_mark"]
                 if not speaker.name and not document and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS:
@@ -1683,7 +1817,7 @@ class QuoteAttributor:
                     _person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
-                "entity_method": STATED if speaker and speaker.entity_id else None,
+                "entity_method": (INFERRED if speaker.inferred else STATED) if speaker and speaker.entity_id else None,
                 "text": quoted,
                 "start_char": quotation["pieces"][0][0],
                 "end_char": quotation["pieces"][-1][1],
@@ -1826,6 +1960,71 @@ def _place_words(watchlist) -> frozenset[str]:
                  for word in _words(phrase) if _is_capitalised(word)}
         _PLACE_WORDS[key] = frozenset(words - people_words - given_names() - CLOSED_CLASS_WORDS)
     return _PLACE_WORDS[key]
+
+
+# A mention's method when the entity pipeline inferred it ("the Commissioner" read as the PCC).
+INFERRED_MENTION = "inferred"
+# Prepositions after which a capitalised name in a speaker's role says where or with whom they are.
+AFFILIATION_PREPOSITIONS = {"of", "from", "in", "at"}
+# Lowercase words inside a run of capitalised names ("Devon and Cornwall Police", "the United Nations").
+RUN_INNER_WORDS = {"the", "and", "&"}
+_LOCAL_WORDS: dict[tuple[int, str], frozenset[str]] = {}
+_OTHER_BODIES: dict[tuple[int, str], re.Pattern | None] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _affiliation_nouns() -> frozenset[str]:
+    """Nouns of posts and organisations: a capitalised name before one is whose post or body it is
+    ("IRS Commissioner", "Metropolitan Police")."""
+    return frozenset(ROLE_NOUNS | ORGANISATION_WORDS | RANK_TITLES | {"constabulary", "pcc", "cfo"})
+
+
+def _local_words(watchlist) -> frozenset[str]:
+    """Lowercase words a speaker's role may hold without naming a body or place outside the
+    watchlist: every word of the watchlist's bodies, places, references and roles, and the words
+    of posts, organisations, titles and times."""
+    key = (id(watchlist), watchlist.version)
+    if key not in _LOCAL_WORDS:
+        words = {_bare(word) for entity in watchlist.entities
+                 for phrase in (entity.name, *entity.aliases, *entity.abbreviations, *entity.area_names,
+                                *entity.bare_area_names, *entity.region_terms, *entity.generic_references,
+                                *entity.speaker_roles)
+                 for word in _words(phrase)}
+        _LOCAL_WORDS[key] = frozenset(words | ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS | ORGANISATION_WORDS
+                                      | CLOSED_CLASS_WORDS | TITLES | HONOURS | TIME_WORDS | RANK_TITLES
+                                      | {"constabulary"})
+    return _LOCAL_WORDS[key]
+
+
+def _foreign_word(word: str, local: frozenset[str]) -> str | None:
+    """``word`` lowercase (no possessive, no abbreviation's full stop) when it is none of ``local``."""
+    bare = _bare(word)
+    for ending in ("'s", "\u2019s", "'", "\u2019"):
+        if bare.endswith(ending):
+            bare = bare[:-len(ending)]
+            break
+    if not bare or not any(char.isalpha() for char in bare) or bare in local:
+        return None
+    return bare
+
+
+def _other_bodies(watchlist) -> re.Pattern | None:
+    """A whole-word pattern of the watchlist's ``exclude`` phrases that name another body (not a
+    phrase holding one of the watched bodies' own names, as "West Mercia Police and Crime
+    Commissioner", excluded for the force, holds the commissioner's)."""
+    key = (id(watchlist), watchlist.version)
+    if key not in _OTHER_BODIES:
+        def norm(phrase: str) -> str:
+            return " ".join(phrase.lower().replace("&", "and").split())
+
+        names = {norm(name) for entity in watchlist.entities for name in (entity.name, *entity.aliases)}
+        patterns = []
+        for phrase in sorted({norm(phrase) for entity in watchlist.entities for phrase in entity.exclude}):
+            if not any(f" {name} " in f" {phrase} " for name in names):
+                words = [re.escape(word) if word != "and" else "(?:and|&)" for word in phrase.split()]
+                patterns.append(r"\s+".join(words))
+        _OTHER_BODIES[key] = re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")(?!\w)") if patterns else None
+    return _OTHER_BODIES[key]
 
 
 # The category ids a watchlist from before the ``stations``/``councillors`` category flags used.
@@ -1994,7 +2193,7 @@ def speaker_identity(name: str | None, known_people: dict | None = None) -> str 
 
 # -- speakers known from earlier quotes -------------------------------------------------------------
 
-STATED, KNOWN_SPEAKER = "stated", "known_speaker"
+STATED, KNOWN_SPEAKER, INFERRED = "stated", "known_speaker", "inferred"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -2053,8 +2252,11 @@ class SpeakerMemory:
       describes the person and names no body for them (a union official, a councillor of a
       council, a former chairman) says they speak in another capacity.
 
-    Only stated links are learnt, so an inferred link never teaches another, and the result does
-    not depend on the order in which articles were analysed. ``window_days=None`` and
+    Only stated links are learnt: not ``known_speaker`` links, nor ``inferred`` ones (a body that
+    rests on an inferred mention, "Metropolitan Police Commissioner Sir Mark Rowley" with
+    "Commissioner" read as the local PCC, or on ``governs``), so an inferred link never teaches
+    another, and the result does not depend on the order in which articles were analysed.
+    ``link`` leaves stated and inferred links as their article gave them. ``window_days=None`` and
     ``min_articles=1`` give the unguarded memory (any stated article, any date).
     """
 
@@ -2099,11 +2301,12 @@ class SpeakerMemory:
         return entities.pop() if len(articles) >= self.min_articles else None
 
     def link(self, quotes: list[dict]) -> list[dict]:
-        """Set the entity of quotes not stated by their article (again, for earlier
-        ``known_speaker`` links) from the known speakers; returns the quotes that changed."""
+        """Set the entity of quotes whose article links the speaker to no body (again, for earlier
+        ``known_speaker`` links) from the known speakers; returns the quotes that changed. Stated
+        and inferred links are the article's own and stay."""
         changed = []
         for quote in quotes:
-            if quote.get("entity_method", STATED if quote.get("entity_id") else None) == STATED:
+            if quote.get("entity_method", STATED if quote.get("entity_id") else None) in (STATED, INFERRED):
                 continue
             entity_id = None
             if not (quote.get("speaker_role") or "").strip():

@@ -154,8 +154,9 @@ def stated_speakers(db: Database) -> Iterator[dict]:
 
 
 def unstated_speaker_quotes(db: Database) -> list[dict]:
-    """Quotes with a speaker whose entity is unknown or was inferred from other articles, with
-    the role their article gives, its story (``story_id``) and its publication date."""
+    """Quotes with a speaker whose entity is unknown or was carried from other articles
+    (``known_speaker``), with the role their article gives, its story (``story_id``) and its
+    publication date. The analyser's own links, ``stated`` or ``inferred``, are not among them."""
     return list(db.query(
         "SELECT q.id, q.article_id, coalesce(a.duplicate_of, a.id) AS story_id, q.speaker, q.speaker_role, "
         "q.entity_id, q.entity_method, a.published_at "

@@ -1,0 +1,173 @@
+"""How a quote's link to a watched body is recorded (``entity_method``) and when none is made.
+
+Written sentences, never corpus or crawled ones. The cases whose evidence is an inferred mention
+("the Commissioner" read as the PCC) give the quote layer that mention directly
+(``extract_quotes`` with the analyser's watchlist), so they test the quote rules whatever the
+entity rules infer; the rest go through the analyser.
+"""
+import pytest
+
+from nlp.entities import Analyser
+from nlp.quotes import INFERRED, KNOWN_SPEAKER, STATED, SpeakerMemory, extract_quotes
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    return Analyser()
+
+
+def quotes_of(analyser, text, published_at="2024-08-05", region=None):
+    return analyser.analyse(text, published_at, region)["quotes"]
+
+
+def mention(text, surface, entity_id, method, occurrence=0):
+    """A mention of ``surface`` (its ``occurrence``-th appearance) in ``text``."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(surface, start + 1)
+    return {"entity_id": entity_id, "surface": surface, "start_char": start, "end_char": start + len(surface),
+            "method": method}
+
+
+def links(quotes):
+    return [(quote["speaker"], quote["entity_id"], quote["entity_method"]) for quote in quotes]
+
+
+# -- rule 1: a link whose evidence is inferred is recorded as inferred --------------------------------
+
+def test_a_link_through_an_inferred_mention_in_the_attribution_is_inferred(analyser):
+    text = 'Budget row\n\nPolice and Crime Commissioner Anna Berg said: "The precept has to rise."'
+    surface = "Police and Crime Commissioner"
+    inferred = extract_quotes(text, [mention(text, surface, "wm_pcc", "inferred")], analyser.watchlist, "2024-08-05")
+    assert links(inferred) == [("Anna Berg", "wm_pcc", INFERRED)]
+    named = extract_quotes(text, [mention(text, surface, "wm_pcc", "matched")], analyser.watchlist, "2024-08-05")
+    assert links(named) == [("Anna Berg", "wm_pcc", STATED)]
+
+
+def test_the_inferred_method_carries_to_the_speakers_next_quotes(analyser):
+    text = ('Budget row\n\nThe Commissioner said: "The precept has to rise."\n\n'
+            '"Nobody wants that," she added.\n\n"But the force needs officers."')
+    quotes = extract_quotes(text, [mention(text, "The Commissioner", "wm_pcc", "inferred")], analyser.watchlist,
+                            "2024-08-05")
+    assert [quote["entity_method"] for quote in quotes] == [INFERRED] * 3
+
+
+def test_a_post_linked_only_through_the_body_that_governs_it_is_inferred(analyser):
+    # the article names only the commissioner; the chief constable serves the force the PCC governs
+    text = ('Policing plan\n\nWest Mercia Police and Crime Commissioner John Campion published his plan.\n\n'
+            'Chief constable Ann Shaw said: "We will put more officers on the beat."')
+    quotes = quotes_of(analyser, text, "2021-03-01")
+    assert links(quotes) == [("Ann Shaw", "west_mercia_police", INFERRED)]
+
+
+def test_a_post_linked_to_a_body_the_article_only_infers_is_inferred(analyser):
+    text = 'Precept\n\nThe Commissioner set the budget.\n\nA spokesperson for the commissioner said: "It was fair."'
+    mentions = [mention(text, "The Commissioner", "wm_pcc", "inferred")]
+    quotes = extract_quotes(text, mentions, analyser.watchlist, "2024-08-05")
+    assert links(quotes) == [("A spokesperson", "wm_pcc", INFERRED)]
+    named = extract_quotes(text, [{**mentions[0], "method": "matched"}], analyser.watchlist, "2024-08-05")
+    assert links(named) == [("A spokesperson", "wm_pcc", STATED)]
+
+
+# -- rule 3: the attribution's own words say the speaker is someone else's ---------------------------
+
+def test_an_inferred_mention_inside_another_bodys_post_links_nothing(analyser):
+    # "Commissioner" read as the local PCC inside a post of another office or force
+    for text, surface in [
+        ('Tax returns\n\nCustoms Commissioner Anna Berg said: "Every return will be checked."', "Commissioner"),
+        ('Riots\n\nMetropolitan Police Commissioner Sir Tom Vale said: "We will find them."', "Commissioner"),
+        ('Bushfires\n\nTom Vale, the Rural Fire Service commissioner in New South Wales, said: "Stay away."',
+         "commissioner"),
+    ]:
+        quotes = extract_quotes(text, [mention(text, surface, "wm_pcc", "inferred")], analyser.watchlist,
+                                "2024-08-05")
+        assert links(quotes) == [(quotes[0]["speaker"], None, None)], text
+    # an organisation speaking, its own name read as the local service
+    text = 'Bushfires\n\nThe New South Wales Rural Fire Service said: "Stay away from the area."'
+    quotes = extract_quotes(text, [mention(text, "Fire Service", "sfrs", "inferred")], analyser.watchlist, "2024-08-05")
+    assert [quote["entity_id"] for quote in quotes] == [None]
+
+
+@pytest.mark.parametrize("text", [
+    # the post before the name, the other force after it
+    'Protest\n\nWest Mercia Police were on standby.\n\nChief constable Glen Hale of Devon and Cornwall '
+    'Police said: "We will increase our presence in the city centre."',
+    # after the quotation, in an apposition
+    'Protest\n\nWest Mercia Police were on standby.\n\n"We will increase our presence in the city centre," '
+    'said Glen Hale, chief constable of Devon and Cornwall Police.',
+    # a place outside the watchlist
+    'Wildfire\n\nHereford and Worcester Fire and Rescue Service sent advice.\n\n"The fire spread fast," said '
+    'Tom Reed, a station manager in Ohio.',
+])
+def test_a_post_whose_attribution_names_another_body_or_place_links_nothing(analyser, text):
+    [quote] = quotes_of(analyser, text)
+    assert quote["entity_id"] is None and quote["entity_method"] is None
+
+
+@pytest.mark.parametrize("text, speaker", [
+    ('Tennis\n\nJohn Campion, a tennis coach from Florida, said: "It was a great match."', "John Campion"),
+    ('Tennis\n\nJohn Campion, a tennis coach, said: "It was a great match."', "John Campion"),
+    ('House fire\n\nMark Yates, a firefighter in Ohio, said: "It spread fast."', "Mark Yates"),
+    ('Cricket\n\nJon Pryce, the Sussex batsman, said: "We were unlucky."', "Jon Pryce"),
+])
+def test_a_watchlist_persons_name_is_someone_else_when_the_apposition_says_so(analyser, text, speaker):
+    [quote] = quotes_of(analyser, text, "2021-03-01")
+    assert (quote["speaker"], quote["entity_id"], quote["entity_method"]) == (speaker, None, None)
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    ('Precept\n\nWest Mercia Police and Crime Commissioner John Campion said: "The precept has to rise."',
+     "John Campion", "wm_pcc"),
+    ('Stations\n\nChief Fire Officer Jon Pryce of Hereford & Worcester Fire and Rescue Service said: "No '
+     'station will close."', "Jon Pryce", "hwfrs"),
+    ('Precept\n\nJohn Campion, the commissioner, said: "The precept has to rise."', "John Campion", "wm_pcc"),
+    # a relative clause says what the person did, not who they are
+    ('Honours\n\nJon Pryce, who last year received the King\'s Fire Service Medal, said: "It is for the crews."',
+     "Jon Pryce", "hwfrs"),
+    ('Burglaries\n\nSuperintendent Ann Lee, of West Mercia Police, said: "Lock your sheds."', "Ann Lee",
+     "west_mercia_police"),
+])
+def test_genuine_local_links_still_hold(analyser, text, speaker, entity):
+    quotes = quotes_of(analyser, text, "2021-03-01")
+    assert links(quotes)[-1] == (speaker, entity, STATED)
+
+
+def test_a_bodys_own_unit_in_the_post_is_no_other_body(analyser):
+    # "the service" is an inferred mention (of the service the article names), so the link is inferred
+    text = ('Safety week\n\nHereford and Worcester Fire and Rescue Service ran a campaign.\n\nGroup Commander Tom '
+            'Reed, from the Community Risk Department at the service, said: "Check your alarms."')
+    assert links(quotes_of(analyser, text))[-1] == ("Tom Reed", "hwfrs", INFERRED)
+
+
+# -- rule 2: the known-speaker memory learns only from named links -------------------------------------
+
+def test_speaker_memory_learns_nothing_from_links_that_rest_on_an_inferred_mention(analyser):
+    stories = ['Riots\n\nMetropolitan Police Commissioner Sir Tom Vale said: "We will find them."',
+               'Knife crime\n\nPolice and Crime Commissioner Sir Tom Vale said: "Knife crime is falling."',
+               'Protest\n\nSir Tom Vale said: "Officers will be out in force."']
+    quotes = []
+    for number, text in enumerate(stories):
+        mentions = [mention(text, "Commissioner", "wm_pcc", "inferred")] if "Commissioner" in text else []
+        for quote in extract_quotes(text, mentions, analyser.watchlist, f"2024-08-0{number + 1}"):
+            quotes.append({**quote, "article_id": number, "published_at": f"2024-08-0{number + 1}"})
+    assert [quote["entity_method"] for quote in quotes] == [None, INFERRED, None]
+    memory = SpeakerMemory()
+    memory.learn(quotes)
+    assert len(memory) == 0
+    assert memory.link([quotes[2]]) == [] and quotes[2]["entity_id"] is None
+    # the same three stories with the body named: the third is linked
+    named = [{**quote, "entity_id": "wm_pcc", "entity_method": STATED} for quote in quotes[:2]]
+    memory = SpeakerMemory()
+    memory.learn(named)
+    [linked] = memory.link([dict(quotes[2])])
+    assert (linked["entity_id"], linked["entity_method"]) == ("wm_pcc", KNOWN_SPEAKER)
+
+
+def test_speaker_memory_leaves_an_articles_inferred_links_alone():
+    memory = SpeakerMemory()
+    memory.learn([{"speaker": "Ann Hale", "entity_id": "hwfrs", "entity_method": STATED, "article_id": number,
+                   "published_at": "2026-11-01"} for number in (1, 2)])
+    quote = {"speaker": "Ann Hale", "entity_id": "hw_fire_authority", "entity_method": INFERRED, "article_id": 3,
+             "published_at": "2026-11-02"}
+    assert memory.link([quote]) == []
+    assert (quote["entity_id"], quote["entity_method"]) == ("hw_fire_authority", INFERRED)
