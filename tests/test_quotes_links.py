@@ -171,3 +171,28 @@ def test_speaker_memory_leaves_an_articles_inferred_links_alone():
              "published_at": "2026-11-02"}
     assert memory.link([quote]) == []
     assert (quote["entity_id"], quote["entity_method"]) == ("hw_fire_authority", INFERRED)
+
+
+def test_the_analyse_stage_stores_inferred_links_and_learns_nothing_from_them(tmp_path):
+    """Two stories link the chief constable to the force only through the commissioner the
+    article names (``governs``): stored as inferred, they make no known speaker of her, so a third
+    story's plain "Ann Shaw said" stays unlinked."""
+    from crawler.revisions import save_article
+    from cuttings import store
+    from cuttings.stages import analyse_stage
+
+    db = store.connect(tmp_path / "cuttings.db")
+    stories = [("Policing plan", 'West Mercia Police and Crime Commissioner John Campion published a plan. '
+                                 'Chief constable Ann Shaw said: "We will put more officers on the beat."'),
+               ("Precept set", 'West Mercia Police and Crime Commissioner John Campion set the precept. '
+                               'Chief constable Ann Shaw said: "The money pays for forty officers."'),
+               ("Summer patrols", 'Ann Shaw said: "Officers will be out in force all summer."')]
+    for number, (title, body) in enumerate(stories):
+        save_article(db, {"url": f"https://x.example/{number}", "canonical_url": f"https://x.example/{number}",
+                          "title": title, "body": body, "published_at": f"2021-03-0{number + 1}"}, None)
+    assert analyse_stage(db, Analyser())["quotes_linked"] == 0
+    rows = sorted(tuple(row) for row in db.execute(
+        "SELECT a.title, q.speaker, q.entity_id, q.entity_method FROM quotes q JOIN articles a ON a.id = q.article_id"))
+    assert rows == [("Policing plan", "Ann Shaw", "west_mercia_police", INFERRED),
+                    ("Precept set", "Ann Shaw", "west_mercia_police", INFERRED),
+                    ("Summer patrols", "Ann Shaw", None, None)]
