@@ -6,7 +6,10 @@ that one opens with a quotation mark), attributes each to a speaker from the usu
 (``X said: "..."``, ``"...," said X``, ``"...," X said``, ``He added: "..."``, pronouns meaning the
 last named speaker), splits the speaker's name from a role ("Chief Fire Officer Nathan Travis",
 "Roger Phillips, Chair of the Fire Authority") and links the speaker to a watched body when the
-attribution (or an earlier description of the same person) contains a mention of it.
+attribution (or an earlier description of the same person) contains a mention of it; the link's
+``entity_method`` is ``stated``, or ``inferred`` when it rests on an inferred mention or on
+``governs``, and no body is linked when the attribution places the speaker elsewhere ("Chief
+constable X of Devon and Cornwall Police").
 
 Scare quotes ("power grab") of one to four words are dropped unless their sentence attributes them
 (a speech verb, "According to X,", a sentence-final "..., X said." or "according to X", an attributed
@@ -1998,12 +2001,14 @@ def _local_words(watchlist) -> frozenset[str]:
 
 def _foreign_word(word: str, local: frozenset[str]) -> str | None:
     """``word`` lowercase (no possessive, no abbreviation's full stop) when it is none of ``local``."""
-    bare = _bare(word)
-    for ending in ("'s", "\u2019s", "'", "\u2019"):
-        if bare.endswith(ending):
-            bare = bare[:-len(ending)]
-            break
-    if not bare or not any(char.isalpha() for char in bare) or bare in local:
+    bare = word.lower().rstrip(".")
+    if bare in local:
+        return None   # the common case, tested first
+    if bare.endswith(("'s", "\u2019s")):
+        bare = bare[:-2]
+    elif bare.endswith(("'", "\u2019")):
+        bare = bare[:-1]
+    if not bare or bare in local or not bare[0].isalpha():
         return None
     return bare
 
