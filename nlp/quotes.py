@@ -958,10 +958,10 @@ class QuoteAttributor:
         describes the speaker with a place or body outside the watchlist ("John Campion, a tennis
         coach from Florida"; in a description, not a relative clause, any capitalised word that is
         none of the watchlist's places and bodies nor a word of posts: "Roger Phillips, the Texas
-        state senator"), or as "a" something that is
-        no post of the person's body ("John Campion, a tennis coach"). A role that names the body
-        ("West Mercia PCC John Campion") or fits it ("Mr Campion, the commissioner") contradicts
-        nothing."""
+        state senator"), or as "a" something that is no post of the person's body, in a word none
+        of the watchlist's nor a word of posts, parties or titles ("John Campion, a tennis coach";
+        not "a Conservative", "a Labour councillor"). A role that names the body ("West Mercia PCC
+        John Campion") or fits it ("Mr Campion, the commissioner") contradicts nothing."""
         role = (speaker.role or "").strip()
         if not role:
             return False
@@ -970,9 +970,10 @@ class QuoteAttributor:
         if _first_word(role) in RELATIVE_PRONOUNS:
             return False   # "who last year received a King's Fire Service Medal": what they did, not who they are
         local = _local_words(self.watchlist)
-        if any(_is_capitalised(word) and _foreign_word(word, local) for word in _words(PARENTHESES.sub(" ", role))):
+        words = _words(PARENTHESES.sub(" ", role))
+        if any(_is_capitalised(word) and _foreign_word(word, local) for word in words):
             return True
-        if _first_word(role) not in ("a", "an"):
+        if _first_word(role) not in ("a", "an") or not any(_foreign_word(word, local) for word in words[1:]):
             return False
         lowered = role.lower()
         if "chief" in lowered or "boss" in lowered:

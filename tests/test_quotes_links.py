@@ -121,6 +121,8 @@ def test_a_watchlist_persons_name_is_someone_else_when_the_apposition_says_so(an
     ('Stations\n\nChief Fire Officer Jon Pryce of Hereford & Worcester Fire and Rescue Service said: "No '
      'station will close."', "Jon Pryce", "hwfrs"),
     ('Precept\n\nJohn Campion, the commissioner, said: "The precept has to rise."', "John Campion", "wm_pcc"),
+    # a party is no other post
+    ('Precept\n\nJohn Campion, a Conservative, said: "The precept has to rise."', "John Campion", "wm_pcc"),
     # a relative clause says what the person did, not who they are
     ('Honours\n\nJon Pryce, who last year received the King\'s Fire Service Medal, said: "It is for the crews."',
      "Jon Pryce", "hwfrs"),
