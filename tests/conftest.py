@@ -35,8 +35,8 @@ def load_script(name: str, relative: str):
 
 # Calls that crawl, train or start a server: a test or fixture whose source makes one is slow.
 SLOW_CALLS = re.compile(
-    r"(?<!def )\b(run_crawl\w*|\w*train\w*|cross_val\w*|_task_examples|serve_directory|FaultServer|Popen|"
-    r"Controller|ThreadingHTTPServer|datasette_command)\(")
+    r"(?<!def )\b(run_crawl\w*|\w*train\w*|cross_val\w*|_task_examples|serve_directory|\w*local_site|FaultServer|"
+    r"Popen|Controller|ThreadingHTTPServer|datasette_command)\(")
 # Session fixtures that train or crawl (through the command line, in a subprocess).
 SLOW_FIXTURES = {"trained_models", "demo_db"}
 

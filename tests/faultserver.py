@@ -17,9 +17,14 @@ Every request is logged (:attr:`FaultServer.requests`) with its time and headers
 can assert what was fetched, how often, and with which conditional headers. Article texts
 are seed-corpus stories. :func:`run_crawl_cli` runs one ``cuttings crawl`` in a subprocess
 (Twisted's reactor runs once per process).
+
+Any test's own site on 127.0.0.1 starts and stops here too (:func:`local_site`,
+:func:`start_local_site`): a dict of pages, a function answering each request, or a handler class
+of its own for a server that must misbehave below HTTP (drips, stalls).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import html
@@ -31,10 +36,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from cuttings.demo import DemoServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT / "data" / "corpus" / "articles"
@@ -145,20 +153,14 @@ class FaultServer:
             def log_message(self, format, *args):  # noqa: A002
                 pass
 
-        class Server(http.server.ThreadingHTTPServer):
-            # The default listen backlog (5) drops connections under the crawler's 16 parallel
-            # requests; the kernel's SYN retry then takes longer than the 1 s test timeout.
-            request_queue_size = 128
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="fault-server", daemon=True).start()
+        # LocalServer's listen backlog: the default (5) drops connections under the crawler's 16
+        # parallel requests; the kernel's SYN retry then takes longer than the 1 s test timeout.
+        self.server = start_local_site(Handler)
+        self.base = self.server.base
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     # -- what the tests read ------------------------------------------------------------------
     def hits(self, path: str) -> int:
@@ -427,7 +429,7 @@ class HostileWeb:
     def __init__(self):
         self.requests: dict[str, list[Logged]] = {role: [] for role in self.ROLES}
         self.lock = threading.Lock()
-        self.servers: dict[str, http.server.ThreadingHTTPServer] = {}
+        self.servers: dict[str, LocalServer] = {}
         self.base: dict[str, str] = {}
         self.fresh = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.stories = {cid: corpus_story(cid) for cid in [f"t1-{n:03d}" for n in range(1, 13)]}
@@ -453,20 +455,13 @@ class HostileWeb:
                 def log_message(self, format, *args):  # noqa: A002
                     pass
 
-            class Server(http.server.ThreadingHTTPServer):
-                request_queue_size = 128
-
-            server = Server(("127.0.0.1", 0), Handler)
-            server.daemon_threads = True
-            self.servers[role] = server
-            self.base[role] = f"http://127.0.0.1:{server.server_address[1]}"
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            server = self.servers[role] = start_local_site(Handler)
+            self.base[role] = server.base
         return self
 
     def __exit__(self, *exc):
         for server in self.servers.values():
-            server.shutdown()
-            server.server_close()
+            server.stop()
 
     def hits(self, role: str, prefix: str = "/") -> list[Logged]:
         return [r for r in self.requests[role] if r.path.startswith(prefix)]
@@ -624,6 +619,104 @@ allow = ['^/news/']
                 return send(handler, entry, 404, "<h1>Not found</h1>")
             return send(handler, entry, 200, self.article(role, path, "t1-006"))
         return send(handler, entry, 404, "<h1>Not found</h1>")
+
+
+# -- any test's site on 127.0.0.1: start, answer, stop --------------------------------------------
+
+Reply = tuple[int, Mapping[str, str], bytes | str]
+"""``(status, headers, body)`` of one answer; a ``str`` body is sent as UTF-8, with its Content-Length."""
+Page = bytes | str | Reply
+"""A page of :func:`pages_handler`: a body (``200``, ``text/html; charset=utf-8``) or a whole :data:`Reply`."""
+
+HTML = "text/html; charset=utf-8"
+NOT_FOUND: Reply = (404, {"Content-Type": HTML}, b"")
+
+
+class LocalServer(DemoServer):
+    """A threaded HTTP server on a free port of 127.0.0.1 (the demo site's: daemon threads, a listen
+    backlog for the crawler's parallel connections). ``paths`` lists the path of every request the
+    handlers of :func:`reply_handler` answered (a handler of a test's own may append to it)."""
+
+    def __init__(self, handler: type[http.server.BaseHTTPRequestHandler]):
+        super().__init__(("127.0.0.1", 0), handler)
+        self.paths: list[str] = []
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT``, no trailing slash."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def reply_handler(respond: Callable[[http.server.BaseHTTPRequestHandler], "Reply | None"]):
+    """A handler class answering GET and POST with ``respond(request)``: the request handler, its
+    ``path``, ``headers``, ``server`` and (POST) ``body`` read; ``None`` answers :data:`NOT_FOUND`."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        body = b""
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.answer()
+
+        def do_POST(self):  # noqa: N802
+            self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer()
+
+        def answer(self) -> None:
+            self.server.paths.append(self.path)
+            status, headers, body = respond(self) or NOT_FOUND
+            data = body.encode("utf-8") if isinstance(body, str) else body
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if data:
+                self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+def pages_handler(pages: Mapping[str, Page]):
+    """A handler class answering GET ``path`` with ``pages[path]`` (:data:`Page`), read at each request:
+    pages may be added once the server's address is known. Other paths are :data:`NOT_FOUND`."""
+
+    def respond(request) -> Reply | None:
+        page = pages.get(request.path)
+        return (200, {"Content-Type": HTML}, page) if isinstance(page, (bytes, str)) else page
+
+    return reply_handler(respond)
+
+
+def start_local_site(site) -> LocalServer:
+    """A :class:`LocalServer` serving ``site`` in a daemon thread (stop it with ``.stop()``): a dict of
+    :data:`Page` (:func:`pages_handler`), a function ``request -> Reply | None`` (:func:`reply_handler`)
+    or a handler class."""
+    if isinstance(site, Mapping):
+        handler = pages_handler(site)
+    elif isinstance(site, type) and issubclass(site, http.server.BaseHTTPRequestHandler):
+        handler = site
+    else:
+        handler = reply_handler(site)
+    server = LocalServer(handler)
+    threading.Thread(target=server.serve_forever, name="local-site", daemon=True).start()
+    return server
+
+
+@contextlib.contextmanager
+def local_site(site) -> Iterator[LocalServer]:
+    """:func:`start_local_site` for the ``with`` block: ``with local_site({"/": b"..."}) as server: server.base``."""
+    server = start_local_site(site)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def closed_port() -> int:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import sqlite3
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import scrapy
@@ -19,7 +17,7 @@ from crawler import discovery
 from crawler.spiders.news import NewsSpider
 from cuttings import store
 from cuttings.config import CrawlSettings, Source
-from faultserver import article_html, corpus_story, run_crawl_cli
+from faultserver import HTML, Reply, article_html, corpus_story, local_site, run_crawl_cli
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -178,42 +176,26 @@ def test_requests_dropped_before_they_take_a_page_give_their_count_back(tmp_path
 
 # -- over HTTP ---------------------------------------------------------------------------------
 
-class _BigSite(BaseHTTPRequestHandler):
-    sitemap = b""
-    paths: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.paths.append(self.path)
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        if self.path == "/big/sitemap.xml.gz":
-            body, kind = self.sitemap, "application/gzip"
-        elif self.path.startswith("/big/news/"):
-            title, paragraphs = corpus_story("t1-005")
-            body = article_html(base, self.path, title, paragraphs, "2026-11-20T08:00:00Z").encode()
-            kind = "text/html; charset=utf-8"
-        elif self.path == "/big/":
-            body, kind = b"<!DOCTYPE html><html><head><title>Big</title></head><body>Big</body></html>", "text/html"
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def _big_site(request) -> Reply | None:
+    """A gzipped sitemap (the server's ``sitemap``, set by the test) and the article pages it lists."""
+    if request.path == "/big/sitemap.xml.gz":
+        return 200, {"Content-Type": "application/gzip"}, request.server.sitemap
+    if request.path.startswith("/big/news/"):
+        title, paragraphs = corpus_story("t1-005")
+        return 200, {"Content-Type": HTML}, article_html(request.server.base, request.path, title, paragraphs,
+                                                         "2026-11-20T08:00:00Z")
+    if request.path == "/big/":
+        return 200, {"Content-Type": "text/html"}, (b"<!DOCTYPE html><html><head><title>Big</title></head>"
+                                                    b"<body>Big</body></html>")
+    return None
 
 
 @pytest.mark.slow
 def test_crawl_of_a_huge_gzipped_sitemap_stops_at_the_budget(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BigSite)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    # newest first, as news sites list them: 20 MB of XML, 1.3 MB on the wire
-    _BigSite.sitemap, _BigSite.paths = gzip.compress(_urlset(base, 200_000, oldest_first=False)), []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with local_site(_big_site) as server:
+        base = server.base
+        # newest first, as news sites list them: 20 MB of XML, 1.3 MB on the wire
+        server.sitemap = gzip.compress(_urlset(base, 200_000, oldest_first=False))
         sources = tmp_path / "sources.toml"
         sources.write_text(f"""
 [crawl]
@@ -231,9 +213,7 @@ allow = ['^/big/news/']
 local = true
 """, encoding="utf-8")
         run_crawl_cli(tmp_path / "big.db", sources, since="all")
-    finally:
-        server.shutdown()
-    fetched = [int(p.split("/")[3]) for p in _BigSite.paths if p.startswith("/big/news/")]
+    fetched = [int(p.split("/")[3]) for p in server.paths if p.startswith("/big/news/")]
     assert len(fetched) == 12 and all(n >= 198_000 for n in fetched)   # the budget, of the 2,000 newest
     db = sqlite3.connect(tmp_path / "big.db")
     notices = dict(db.execute("SELECT kind, message FROM crawl_notices WHERE source_id = 'big-news'"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from cuttings.cli_sources import sources
 from cuttings.config import load_sources
 from cuttings.sources_check import check_source
+from faultserver import local_site
 
 FEED = ('<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
         "<item><title>Barn fire</title><link>/news/barn-fire/</link>"
@@ -74,11 +75,12 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def hostile(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    server.daemon_threads = True
     _Hostile.paths = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    with local_site(_Hostile) as server:
+        yield server.base, _sources(tmp_path, server.base)
+
+
+def _sources(tmp_path, base: str):
     path = tmp_path / "sources.toml"
     path.write_text(f"""
 [crawl]
@@ -107,9 +109,7 @@ sitemaps = ["{base}/drip/sitemap.xml"]
 allow = ['^/drip/news/']
 local = true
 """, encoding="utf-8")
-    yield base, path
-    server.shutdown()
-    server.server_close()
+    return path
 
 
 def test_non_ascii_feed_link_is_percent_encoded(hostile):
