@@ -11,6 +11,7 @@ from cuttings.config import DEMO_SOURCES, load_sources
 from cuttings.demo import DEMO_SITE, serve_directory
 from cuttings.config import Source
 from cuttings.sources_check import check_source, format_check
+from faultserver import local_site
 
 MANIFEST = json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
 
@@ -53,49 +54,30 @@ def test_cli_check_unknown_source_fails_cleanly():
 def test_check_fetches_only_what_the_source_owns(tmp_path):
     """`sources check` follows the crawl's URL policy: a robots.txt or sitemap index cannot make it
     read a local file or another (internal) service, and a private address needs `local = true`."""
-    import http.server
-    import threading
-
     from cuttings.config import CrawlSettings, Source
 
-    hits: list[str] = []
-
-    class Internal(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"<urlset></urlset>")
-
-        def log_message(self, *args):
-            pass
-
-    internal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Internal)
-    threading.Thread(target=internal.serve_forever, daemon=True).start()
-    other = f"http://localhost:{internal.server_address[1]}"
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: file:///etc/passwd\n"
-                                     f"Sitemap: {other}/secret.xml\nSitemap: /sitemap.xml\n")
-    (site / "sitemap.xml").write_text(
-        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{other}/admin.xml</loc></sitemap></sitemapindex>")
-    (site / "index.html").write_text("<html><body><p>Home</p></body></html>")
-    try:
+    with local_site(lambda request: (200, {}, b"<urlset></urlset>")) as internal:
+        other = f"http://localhost:{internal.server_address[1]}"
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: file:///etc/passwd\n"
+                                         f"Sitemap: {other}/secret.xml\nSitemap: /sitemap.xml\n")
+        (site / "sitemap.xml").write_text(
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{other}/admin.xml</loc></sitemap></sitemapindex>")
+        (site / "index.html").write_text("<html><body><p>Home</p></body></html>")
         with serve_directory(site) as base:
             settings = CrawlSettings()
             source = Source("hostile", "Hostile", f"{base}/", sitemaps=[f"{base}/sitemap.xml"], local=True)
             report = check_source(source, settings)
-            assert hits == []
+            assert internal.paths == []
             refused = [p for p in report.problems if "refused" in p]
             assert any("file" in p for p in refused) and any("not a host of source" in p for p in refused)
             assert report.sitemaps[f"{base}/sitemap.xml"] == 1
             # the same site without `local = true`: its own loopback address is refused too
             private = check_source(Source("hostile", "Hostile", f"{base}/"), settings)
             assert private.robots_found is False and "private, loopback" in private.robots_error
-            assert hits == []
-    finally:
-        internal.shutdown()
+            assert internal.paths == []
 
 
 def test_a_feed_of_another_hosts_articles_is_named_as_such_not_as_the_patterns(tmp_path):
@@ -191,34 +173,18 @@ def test_cli_check_fails_a_broken_configured_feed_and_a_source_with_nothing(tmp_
 def test_check_follows_pagination_like_the_crawl_bounded_and_same_site(tmp_path):
     """Listing pages reached only by <link rel=next> in the head are followed to [crawl] max_depth
     levels; a rel=next to another host, and pages outside the home/section paths, are not fetched."""
-    import http.server
-    import threading
-
-    hits: list[str] = []
-
-    class Other(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(_listing(["/paged/news/2026/offsite/"]).encode())
-
-        def log_message(self, *args):
-            pass
-
-    other_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Other)
-    threading.Thread(target=other_server.serve_forever, daemon=True).start()
-    other = f"http://localhost:{other_server.server_address[1]}"
-    site = tmp_path / "site"
-    _write(site / "paged" / "index.html", _listing(["/paged/news/2026/home/", "/elsewhere/page/2/"],
-                                                   f'<link rel="next" href="{other}/paged/news/older-9/">'))
-    for n in range(1, 5):  # news/ -> older-2/ -> older-3/ -> older-4/, each found only by <link rel=next>
-        page = site / "paged" / "news" / ("index.html" if n == 1 else f"older-{n}/index.html")
-        _write(page, _listing([f"/paged/news/2026/story-{n}-{k}/" for k in (1, 2)],
-                              f'<link rel="next" href="/paged/news/older-{n + 1}/">'))
-    # site search (the crawl's search layer): the result page's article links count, its pages are not followed
-    _write(site / "paged" / "search" / "index.html", _listing(["/paged/news/2026/found/", "/paged/news/page/7/"]))
-    try:
+    offsite = _listing(["/paged/news/2026/offsite/"]).encode()
+    with local_site(lambda request: (200, {}, offsite)) as other_server:
+        other = f"http://localhost:{other_server.server_address[1]}"
+        site = tmp_path / "site"
+        _write(site / "paged" / "index.html", _listing(["/paged/news/2026/home/", "/elsewhere/page/2/"],
+                                                       f'<link rel="next" href="{other}/paged/news/older-9/">'))
+        for n in range(1, 5):  # news/ -> older-2/ -> older-3/ -> older-4/, each found only by <link rel=next>
+            page = site / "paged" / "news" / ("index.html" if n == 1 else f"older-{n}/index.html")
+            _write(page, _listing([f"/paged/news/2026/story-{n}-{k}/" for k in (1, 2)],
+                                  f'<link rel="next" href="/paged/news/older-{n + 1}/">'))
+        # site search (the crawl's search layer): the result page's article links count, its pages are not followed
+        _write(site / "paged" / "search" / "index.html", _listing(["/paged/news/2026/found/", "/paged/news/page/7/"]))
         with serve_directory(site) as base:
             path = _sources_file(tmp_path, base, sections=[f"{base}/paged/news/"],
                                  search=f"{base}/paged/search/?q={{query}}")
@@ -228,9 +194,7 @@ def test_check_follows_pagination_like_the_crawl_bounded_and_same_site(tmp_path)
             config.crawl.search_keywords = []
             config.crawl.max_depth = 0
             flat = check_source(config.get("paged"), config.crawl)
-    finally:
-        other_server.shutdown()
-    assert hits == []
+    assert other_server.paths == []
     assert report.listing_pages == [f"{base}/paged/news/older-2/", f"{base}/paged/news/older-3/"]
     assert report.urls == sorted([f"{base}/paged/news/2026/home/", f"{base}/paged/news/2026/found/"] + [
         f"{base}/paged/news/2026/story-{n}-{k}/" for n in (1, 2, 3) for k in (1, 2)])

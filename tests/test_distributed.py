@@ -19,7 +19,7 @@ import pytest
 from cuttings.config import DEMO_SOURCES
 from crawler.dedupe import normalise_url
 from cuttings.demo import DEMO_SITE, serve_directory
-from faultserver import REPO_ROOT, article_html, corpus_story, run_crawl_cli
+from faultserver import REPO_ROOT, article_html, corpus_story, local_site, run_crawl_cli
 
 pytestmark = pytest.mark.slow
 
@@ -260,25 +260,12 @@ SLOW_SELECTOR = "xpath://p[count(//p[count(//p) > 0]) > 0]"
 def slow_page_site(tmp_path):
     """Three articles and one page whose extraction does not end (the source's body selector is
     cubic in its 4,000 paragraphs), on 127.0.0.1."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     pages = {}
+    with local_site(pages) as server:
+        yield server.base, _slow_page_sources(tmp_path, server.base, pages)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            body = pages.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+def _slow_page_sources(tmp_path, base: str, pages: dict):
     published = "2026-11-20T08:00:00Z"
     for story in ("gov-001", "gov-003", "gov-005"):
         title, paragraphs = corpus_story(story)
@@ -299,10 +286,7 @@ allow = ['^/news/']
 selectors = {{body = "{SLOW_SELECTOR}"}}
 local = true
 """, encoding="utf-8")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield base, sources
-    server.shutdown()
-    server.server_close()
+    return sources
 
 
 def test_a_distributed_crawl_holds_the_extraction_timeout(tmp_path, slow_page_site, redis_url):

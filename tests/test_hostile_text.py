@@ -7,10 +7,8 @@ no crawl. Nothing here measures time: a pattern that were quadratic again would 
 the 1 MB inputs (the crawl's subprocess times out), not seconds."""
 from __future__ import annotations
 
-import http.server
 import json
 import sqlite3
-import threading
 
 import pytest
 
@@ -19,7 +17,7 @@ from crawler.extract import (AUTHOR_MAX_CHARS, AUTHOR_NAME_MAX_CHARS, DESCRIPTIO
 from cuttings import store
 from cuttings.redaction import strip_controls
 from tests.conftest import query_rows, run_cli
-from tests.faultserver import article_html, corpus_story
+from tests.faultserver import HTML, Reply, article_html, corpus_story, start_local_site
 
 CONTROLS = "\x00\x07\x1b\x7f\x85\x9b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
@@ -208,8 +206,8 @@ class HostileTextSite:
     Content-Type carries ESC and BEL."""
 
     def __init__(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = start_local_site(self.respond)
+        self.base = self.server.base
         _title, self.paragraphs = corpus_story("gov-001")
         self.pages = {
             "/news/long-title/": self.article("/news/long-title/", LONG_TITLE),
@@ -230,33 +228,13 @@ class HostileTextSite:
     def article(self, path: str, title: str, paragraphs: list[str] | None = None) -> str:
         return article_html(self.base, path, title, paragraphs or self.paragraphs, PUBLISHED)
 
-    def _handler(self):
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                if self.path == "/news/evil-type/":
-                    return self.send(EVIL_TYPE, b"\x00\x01binary")
-                if self.path == "/":
-                    return self.send("text/html; charset=utf-8", site.home.encode())
-                page = site.pages.get(self.path)
-                if page is None:
-                    self.send_response(404)
-                    self.end_headers()
-                    return None
-                return self.send("text/html; charset=utf-8", page.encode())
-
-            def send(self, content_type: str, body: bytes):
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+    def respond(self, request) -> Reply | None:
+        if request.path == "/news/evil-type/":
+            return 200, {"Content-Type": EVIL_TYPE}, b"\x00\x01binary"
+        if request.path == "/":
+            return 200, {"Content-Type": HTML}, self.home
+        page = self.pages.get(request.path)
+        return None if page is None else (200, {"Content-Type": HTML}, page)
 
     def sources_toml(self, path, extra: str = ""):
         path.write_text(f'[crawl]\ntimeout = 20\nmax_depth = 1\n{extra}\n[[source]]\nid = "h"\nname = "H"\n'
@@ -264,12 +242,10 @@ class HostileTextSite:
         return path
 
     def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture(scope="module")

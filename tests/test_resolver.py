@@ -87,38 +87,22 @@ def test_rebinding_host_refused_in_a_real_crawl(tmp_path):
     """A real crawl over HTTP: the policy middleware is told the host is public (the first DNS
     answer), the connection resolves it to 127.0.0.1 (the second): nothing is fetched and the
     refusal is recorded as ``private_address``."""
-    import http.server
     import sqlite3
     import subprocess
     import sys
-    import threading
 
-    requests = []
+    from faultserver import local_site
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            requests.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(b"<html><body><a href='/news/a/'>A story</a></body></html>")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    home = b"<html><body><a href='/news/a/'>A story</a></body></html>"
+    with local_site(lambda request: (200, {"Content-Type": "text/html"}, home)) as server:
         sources = tmp_path / "sources.toml"
         sources.write_text(f'[[source]]\nid = "rebind-news"\nname = "Rebind News"\n'
                            f'home = "http://localhost:{server.server_port}/"\nregion = "test"\n')
         db = tmp_path / "r.db"
         result = subprocess.run([sys.executable, "-c", REBIND_CRAWL, str(db), str(sources)],
                                 capture_output=True, timeout=300)
-    finally:
-        server.shutdown()
     assert result.returncode != 0 and b"Traceback" not in result.stderr, result.stderr[-2000:]
-    assert requests == []
+    assert server.paths == []
     conn = sqlite3.connect(db)
     kinds = {row[0] for row in conn.execute("SELECT kind FROM crawl_errors")}
     messages = [row[0] for row in conn.execute("SELECT message FROM crawl_errors")]
