@@ -5,14 +5,14 @@ Import the fixtures into a test module (``from tests.delivery_support import rec
 """
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from tests.faultserver import Reply, local_site
 
 PASSWORD = "s3cret-Pa55word"
 RECIPIENTS = "a@example.org, b@example.org"
@@ -58,31 +58,22 @@ def smtp_env(controller, **extra) -> dict[str, str]:
     return env
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
+class Receiver:
     """Keeps ``(path, content type, JSON body)`` of each POST in ``received``; answers ``status``
     (with ``error_body`` when it is not 200)."""
     received: list = []
     status = 200
     error_body = b"invalid_token"
 
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, self.headers["Content-Type"], json.loads(body)))
-        self.send_response(type(self).status)
-        self.end_headers()
-        self.wfile.write(b"ok" if type(self).status == 200 else type(self).error_body)
-
-    def log_message(self, *args):
-        pass
+    @classmethod
+    def respond(cls, request) -> Reply:
+        cls.received.append((request.path, request.headers["Content-Type"], json.loads(request.body)))
+        return cls.status, {}, b"ok" if cls.status == 200 else cls.error_body
 
 
 @pytest.fixture()
 def receiver():
     """A webhook receiver on 127.0.0.1 (plain http: the webhook check accepts http(s))."""
     Receiver.received, Receiver.status, Receiver.error_body = [], 200, b"invalid_token"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with local_site(Receiver.respond) as server:
+        yield server

@@ -388,9 +388,9 @@ def test_chromium_on_another_site_cannot_post_a_correction(tmp_path, ids):
     """The red team's attack page in a real browser: headless Chromium opens a page on another site
     (``localhost`` against the server's ``127.0.0.1``) whose script submits a correction form to the
     server; nothing is written, and the browser is shown the refusal."""
-    import http.server
     import subprocess
-    import threading
+
+    from faultserver import local_site
 
     path = tmp_path / "cuttings.db"
     build_sample_db(path).close()
@@ -401,28 +401,12 @@ def test_chromium_on_another_site_cannot_post_a_correction(tmp_path, ids):
                   '<input type="hidden" name="annotator" value="browser-test"></form>'
                   "<script>document.getElementById('f').submit()</script></body></html>").encode()
 
-        class Attack(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(attack)))
-                self.end_headers()
-                self.wfile.write(attack)
-
-            def log_message(self, *args):
-                pass
-
-        site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attack)
-        threading.Thread(target=site.serve_forever, daemon=True).start()
-        try:
-            with tempfile.TemporaryDirectory() as profile:
-                done = subprocess.run([screenshots.chromium(), *screenshots.CHROMIUM_FLAGS,
-                                       f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
-                                       f"http://localhost:{site.server_address[1]}/"],
-                                      capture_output=True, timeout=120)
-        finally:
-            site.shutdown()
-            site.server_close()
+        with local_site(lambda request: (200, {"Content-Type": "text/html"}, attack)) as site, \
+                tempfile.TemporaryDirectory() as profile:
+            done = subprocess.run([screenshots.chromium(), *screenshots.CHROMIUM_FLAGS,
+                                   f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+                                   f"http://localhost:{site.server_address[1]}/"],
+                                  capture_output=True, timeout=120)
         dom = done.stdout.decode("utf-8", errors="replace")
     assert "another site" in dom, dom[-2000:]
     assert _labels(path) == []

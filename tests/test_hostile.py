@@ -192,11 +192,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
-import http.server  # noqa: E402
-import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from tests.faultserver import HostileWeb, corpus_story  # noqa: E402
+from tests.faultserver import HostileWeb, corpus_story, local_site  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -640,31 +638,14 @@ def test_webhook_url_never_on_command_line_nor_in_errors(tmp_path):
     assert WEBHOOK_SECRET not in (typed.stdout + typed.stderr).decode()
 
     # a receiver that answers 500 and echoes the path it was given
-    class Echo(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = f"no such hook {self.path}".encode()
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    hook = f"http://127.0.0.1:{receiver.server_address[1]}/services/{WEBHOOK_SECRET}"
-    try:
+    with local_site(lambda request: (500, {}, f"no such hook {request.path}")) as receiver:
+        hook = f"http://127.0.0.1:{receiver.server_address[1]}/services/{WEBHOOK_SECRET}"
         from_env = run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out), "--webhook",
                            env={"CUTTINGS_WEBHOOK_URL": hook})
         hook_file = tmp_path / "webhook.url"
         hook_file.write_text(hook + "\n")
         from_file = run_cli("--db", str(hostile["db"]), "report", "--no-record", "--out", str(out),
                             "--webhook-file", str(hook_file))
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
     for result in (from_env, from_file):
         assert result.returncode == 6   # the delivery failed (nightly.EXIT_DELIVERY), as `run` exits
         text = (result.stdout + result.stderr).decode()

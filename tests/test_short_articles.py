@@ -154,52 +154,36 @@ class _Site:
     """A one-story site on 127.0.0.1: a feed and a story that is a stub until ``grown``; ETags on both."""
 
     def __init__(self):
-        import hashlib
-        import http.server
-        import threading
-        site = self
+        from faultserver import start_local_site
         self.grown, self.requests, self.feeds = False, [], 0
+        self.server = start_local_site(self.respond)
+        self.base = self.server.base
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                base = f"http://127.0.0.1:{self.server.server_port}"
-                if self.path == "/feed.xml":   # a live feed changes between crawls (other stories come and go)
-                    site.feeds += 1
-                    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Brief {site.feeds}</title><item>'
-                            f"<title>Barn fire near Onibury</title><link>{base}/news/barn-fire/</link>"
-                            f"<pubDate>{dt.datetime.now(dt.timezone.utc):%a, %d %b %Y %H:%M:%S} +0000</pubDate>"
-                            f"</item></channel></rss>").encode()
-                    kind = "application/rss+xml"
-                elif self.path == "/news/barn-fire/":
-                    body = ('<html><head><title>Barn fire near Onibury</title><meta property="og:type" '
-                            'content="article"></head><body><article><h1>Barn fire near Onibury</h1>'
-                            + (GROWN_BODY if site.grown else STUB_BODY) + "</article></body></html>").encode()
-                    kind = "text/html; charset=utf-8"
-                else:
-                    body, kind = b"<h1>Brief News</h1>", "text/html"
-                etag = f'"{hashlib.sha1(body).hexdigest()[:12]}"'
-                site.requests.append((self.path, self.headers.get("If-None-Match")))
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, request):
+        import hashlib
+        base = request.server.base
+        if request.path == "/feed.xml":   # a live feed changes between crawls (other stories come and go)
+            self.feeds += 1
+            body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Brief {self.feeds}</title><item>'
+                    f"<title>Barn fire near Onibury</title><link>{base}/news/barn-fire/</link>"
+                    f"<pubDate>{dt.datetime.now(dt.timezone.utc):%a, %d %b %Y %H:%M:%S} +0000</pubDate>"
+                    f"</item></channel></rss>").encode()
+            kind = "application/rss+xml"
+        elif request.path == "/news/barn-fire/":
+            body = ('<html><head><title>Barn fire near Onibury</title><meta property="og:type" '
+                    'content="article"></head><body><article><h1>Barn fire near Onibury</h1>'
+                    + (GROWN_BODY if self.grown else STUB_BODY) + "</article></body></html>").encode()
+            kind = "text/html; charset=utf-8"
+        else:
+            body, kind = b"<h1>Brief News</h1>", "text/html"
+        etag = f'"{hashlib.sha1(body).hexdigest()[:12]}"'
+        self.requests.append((request.path, request.headers.get("If-None-Match")))
+        if request.headers.get("If-None-Match") == etag:
+            return 304, {}, b""
+        return 200, {"Content-Type": kind, "ETag": etag}, body
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.mark.slow
