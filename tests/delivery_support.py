@@ -6,23 +6,16 @@ Import the fixtures into a test module (``from tests.delivery_support import rec
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.faultserver import Reply, local_site
+from tests.faultserver import closed_port as free_port  # a port nothing listens on (re-exported)
 
 PASSWORD = "s3cret-Pa55word"
 RECIPIENTS = "a@example.org, b@example.org"
-
-
-def free_port() -> int:
-    """A port nothing listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:

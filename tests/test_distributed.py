@@ -20,16 +20,11 @@ from cuttings.config import DEMO_SOURCES
 from crawler.dedupe import normalise_url
 from cuttings.demo import DEMO_SITE, serve_directory
 from faultserver import REPO_ROOT, article_html, corpus_story, local_site, run_crawl_cli
+from faultserver import closed_port as free_port
 
 pytestmark = pytest.mark.slow
 
 MANIFEST = json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _end_with_us() -> None:

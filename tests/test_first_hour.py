@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from conftest import run_cli
 from cuttings import store
+from faultserver import closed_port
 from pipeline import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -231,12 +232,6 @@ def test_analyse_text_empty_stdin(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # a night with no network: short output
 # ---------------------------------------------------------------------------------------------
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.mark.slow
 def test_quiet_run_against_unreachable_sources_is_short(tmp_path):

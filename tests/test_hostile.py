@@ -186,7 +186,6 @@ def test_datasette_html_escapes_markup(hostile):
 import os  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -195,6 +194,7 @@ import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from tests.faultserver import HostileWeb, corpus_story, local_site  # noqa: E402
+from tests.faultserver import closed_port as _free_port  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -535,12 +535,6 @@ def test_extraction_workers_die_with_a_killed_crawler(tmp_path):
 
 
 # -- `cuttings serve` on a database a run is writing to -----------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _get_json(url: str):
     with urllib.request.urlopen(url, timeout=10) as response:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sys
 import subprocess
 import time
@@ -15,13 +14,8 @@ from datasette.utils import escape_fts
 from sqlite_utils import Database
 
 from cuttings import serve, store
+from tests.faultserver import closed_port as _free_port
 from tests.report_fixtures import HOSTILE_TITLE, MODEL_METRICS, MODEL_REPORTS, MODEL_VERSIONS, build_sample_db
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_metadata_describes_every_table_view_and_column():
