@@ -386,17 +386,9 @@ allow = ['^/search-site/news/']
     @staticmethod
     def send(handler, entry: Logged, status: int, body: str | bytes, content_type: str = "text/html; charset=utf-8",
              extra: dict | None = None) -> None:
-        data = body.encode("utf-8") if isinstance(body, str) else body
         entry.status = status
-        handler.send_response(status)
-        if status != 304:
-            handler.send_header("Content-Type", content_type)
-        for name, value in (extra or {}).items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if data:
-            handler.wfile.write(data)
+        headers = {} if status == 304 else {"Content-Type": content_type}
+        send_reply(handler, (status, {**headers, **(extra or {})}, body))
 
 
 class HostileWeb:
@@ -651,6 +643,19 @@ class LocalServer(DemoServer):
         self.server_close()
 
 
+def send_reply(request: http.server.BaseHTTPRequestHandler, reply: Reply) -> None:
+    """Answer ``request`` (in a handler's ``do_GET``) with ``reply``, its Content-Length added."""
+    status, headers, body = reply
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    request.send_response(status)
+    for name, value in headers.items():
+        request.send_header(name, value)
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    if data:
+        request.wfile.write(data)
+
+
 def reply_handler(respond: Callable[[http.server.BaseHTTPRequestHandler], "Reply | None"]):
     """A handler class answering GET and POST with ``respond(request)``: the request handler, its
     ``path``, ``headers``, ``server`` and (POST) ``body`` read; ``None`` answers :data:`NOT_FOUND`."""
@@ -667,15 +672,7 @@ def reply_handler(respond: Callable[[http.server.BaseHTTPRequestHandler], "Reply
 
         def answer(self) -> None:
             self.server.paths.append(self.path)
-            status, headers, body = respond(self) or NOT_FOUND
-            data = body.encode("utf-8") if isinstance(body, str) else body
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if data:
-                self.wfile.write(data)
+            send_reply(self, respond(self) or NOT_FOUND)
 
         def log_message(self, *args):
             pass

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cuttings.cli_sources import sources
 from cuttings.config import load_sources
 from cuttings.sources_check import check_source
-from faultserver import local_site
+from faultserver import local_site, send_reply
 
 FEED = ('<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
         "<item><title>Barn fire</title><link>/news/barn-fire/</link>"
@@ -63,11 +63,7 @@ class _Hostile(BaseHTTPRequestHandler):
             self._send(b"", "text/plain", 404)
 
     def _send(self, body: bytes, kind: str, status: int = 200):
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_reply(self, (status, {"Content-Type": kind}, body))
 
     def log_message(self, *args):
         pass
