@@ -656,7 +656,7 @@ def send_reply(request: http.server.BaseHTTPRequestHandler, reply: Reply) -> Non
         request.wfile.write(data)
 
 
-def reply_handler(respond: Callable[[http.server.BaseHTTPRequestHandler], "Reply | None"]):
+def reply_handler(respond: Callable[[http.server.BaseHTTPRequestHandler], Reply | None]):
     """A handler class answering GET and POST with ``respond(request)``: the request handler, its
     ``path``, ``headers``, ``server`` and (POST) ``body`` read; ``None`` answers :data:`NOT_FOUND`."""
 
