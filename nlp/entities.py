@@ -48,6 +48,8 @@ PUBLISHED_AT_KEY = "published_at"
 SOURCE_REGION_KEY = "source_region"   # the region of the outlet (sources.toml), a last resort for "the service"
 REGION_COUNTS_KEY = "watchlist_region_counts"
 ABOUT_FIRE_KEY = "watchlist_about_fire"
+OTHER_BODIES_KEY = "watchlist_other_bodies"
+FIELD_WORDS_KEY = "watchlist_field_words"
 TEXT_KEY = "text"
 # A generic reference after one of these is not the local body.
 NOT_LOCAL_WORDS = {"national", "every", "any", "another", "other", "each", "uk", "british", "english", "whole"}
@@ -62,6 +64,19 @@ LONGER_NAME_HEADS = {
     "institute", "institution", "journal", "magazine", "games", "league", "club",
 }
 LONGER_NAME_WORDS_AFTER = 3   # capitalised words looked through for the head: "Management Committee"
+# Another body's name ending in a generic reference: "Cleveland Police and Crime Commissioner", "Essex
+# Fire Service", "Hong Kong's new police commissioner", "PCC for Essex". A capitalised word before the
+# reference is no such name when it is one of these (an office's or a party's word, a day, a month).
+NOT_NAME_MODIFIERS = {
+    "former", "new", "acting", "interim", "current", "incoming", "outgoing", "elected", "re-elected", "local",
+    "joint", "combined", "deputy", "conservative", "conservatives", "labour", "tory", "tories", "liberal", "democrat",
+    "democrats", "democratic", "independent", "green", "reform", "ukip", "plaid",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+}
+OTHER_NAME_RUN = 6            # capitalised words looked through for a watched place ("Hereford and Worcester Combined")
+OTHER_NAME_ADJECTIVES = 2     # lower-case words between a possessive and the reference ("Kong's new police commissioner")
+OTHER_NAME_PREPOSITIONS = ("for", "of")
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
@@ -389,6 +404,45 @@ class ReferenceResolver:
         self.preposition_hashes = {strings.add(word) for word in AREA_PREPOSITIONS}
         self.possessive_hash = strings.add("'s")
         self.not_local_hashes = {strings.add(word) for word in NOT_LOCAL_WORDS}
+        # Words that make a capitalised name a watched one: the last word of every place a watched
+        # body is named after or known by ("Mercia", "Worcester", "Forest") and the names of its
+        # people and office holders ("Campion's police commissioner").
+        place_phrases = [phrase for entity in watchlist.entities
+                         for phrase in entity.area_names + entity.bare_area_names + entity.region_terms]
+        self.watched_name_words = {tokenizer(phrase)[-1].norm_ for phrase in place_phrases if phrase.strip()}
+        self.watched_name_words |= {token.norm_ for entity in watchlist.entities
+                                    for person in entity.people + entity.holders
+                                    for token in tokenizer(person.name) if token.is_alpha}
+        place_words = {token.norm_ for phrase in place_phrases for token in tokenizer(phrase)}
+        # The words a generic reference is made of ("Police Fire and Crime Commissioner" is one,
+        # written without its comma), walked over back to the name before them.
+        self.reference_words = {token.norm_ for entity in watchlist.entities for phrase in entity.generic_references
+                                for token in tokenizer(phrase) if token.norm_ not in NON_CONTENT_WORDS}
+        self.reference_words |= {token.norm_ for category in watchlist.categories.values()
+                                 for head in category.heads + category.weak_heads
+                                 for token in tokenizer(head)}
+        # A body's field, in the words of its name that are no place ("police", "crime" for West
+        # Mercia Police and Crime Commissioner): a one-word reference ("the Commissioner") is
+        # inferred from places only in an article that uses one of them.
+        self.field_words = {entity.id: {token.norm_ for token in tokenizer(entity.name)
+                                        if token.is_alpha and token.norm_ not in place_words
+                                        and token.norm_ not in NON_CONTENT_WORDS and not token.is_stop}
+                            for entity in watchlist.entities}
+        # The words each body is called by: its name's, aliases' and abbreviations', and its
+        # category's heads ("brigade" for a fire service named "... Fire and Rescue Service").
+        self.naming_words = {}
+        for entity in watchlist.entities:
+            category = watchlist.categories.get(entity.category)
+            heads = category.heads + category.weak_heads + category.plural_heads if category else ()
+            self.naming_words[entity.id] = {token.norm_ for phrase in (entity.name, *entity.aliases,
+                                                                       *entity.abbreviations, *heads)
+                                            for token in tokenizer(phrase) if token.is_alpha}
+        # Heads of the categories ("fire and rescue service"), to find other bodies' names ("Kent
+        # Fire and Rescue Service") when an outlet's region is the last resort: matched lazily.
+        self.head_matcher = PhraseMatcher(tokenizer.vocab, attr="NORM")
+        for category in watchlist.categories.values():
+            if category.heads:
+                self.head_matcher.add(category.id, [tokenizer(head) for head in category.heads])
         for entity in watchlist.entities:
             phrases = entity.aliases + entity.abbreviations + entity.generic_references + tuple(
                 holder.name for holder in entity.holders)
@@ -818,11 +872,12 @@ class ReferenceResolver:
 
     def _resolve_generic_reference(self, targets, doc, start, end, named, excluded, norms: list[int]):
         """[(entity_id, "inferred")] for a generic reference ("the service"), none after a word
-        that makes it no local body ("national fire service matters", "every fire service") or
-        inside a longer proper name ("the Fire Service College")."""
+        that makes it no local body ("national fire service matters", "every fire service"),
+        inside a longer proper name ("the Fire Service College") or in another body's name
+        ("Essex Fire Service", "the PCC for Essex")."""
         if start > 0 and norms[start - 1] in self.not_local_hashes:
             return []
-        if self._opens_longer_name(doc, start, end):
+        if self._opens_longer_name(doc, start, end) or self._names_other_body(doc, start, end):
             return []
         choice = self._resolve_generic(targets, doc, start, end, named, excluded)
         return [(choice, "inferred")] if choice else []
@@ -844,6 +899,118 @@ class ReferenceResolver:
                 return True
         return False
 
+    def _watched_run(self, doc: Doc, index: int, step: int) -> bool:
+        """Whether the capitalised words from ``index`` on (backwards with ``step`` -1, forwards with
+        1; "and", "&", "of" and the hyphens of "Ross-on-Wye" bridge them, a sentence's start ends
+        them) hold a watched place or person ("Hereford and Worcester Combined", "Campion")."""
+        words = self.watched_name_words
+        for _ in range(OTHER_NAME_RUN):
+            if index < 0 or index >= len(doc):
+                return False
+            token = doc[index]
+            if token.is_alpha and (token.is_title or token.is_upper):
+                if token.norm_ in words:
+                    return True
+            elif token.lower_ not in ("and", "&", "of", "-", "on", "upon"):
+                return False
+            if token.is_sent_start or (step > 0 and index + 1 < len(doc) and doc[index + 1].is_sent_start):
+                return False
+            index += step
+        return False
+
+    @staticmethod
+    def _name_word(token) -> bool:
+        """A capitalised word that can be part of a proper name (not "The", "Former", "Monday")."""
+        return (token.is_alpha and (token.is_title or token.is_upper) and not token.is_stop
+                and token.lower_ not in NOT_NAME_MODIFIERS)
+
+    def _names_other_body(self, doc: Doc, start: int, end: int) -> bool:
+        """Whether the generic reference ``doc[start:end]`` ends or opens another body's proper name:
+        a capitalised name that is no watched place before it ("Cleveland Police and Crime
+        Commissioner", "Essex Fire Service", "the Metropolitan Police Commissioner", "New South
+        Wales Rural Fire Service commissioner": the reference's own words are walked over), a
+        possessive proper noun ("Hong Kong's new police commissioner"), or "for"/"of" and such a
+        name after it ("the PCC for Essex", "Commissioner of Police"). A reference that opens its
+        noun phrase ("the fire service") has nothing of the name before it."""
+        if end + 1 < len(doc) and doc[end].lower_ in OTHER_NAME_PREPOSITIONS and not doc[end + 1].is_sent_start:
+            after = doc[end + 1]
+            if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
+                return True
+        first = doc[start]
+        if start == 0 or first.is_sent_start or first.norm_ in NON_CONTENT_WORDS:
+            return False
+        # The reference's own words written before it: "Police Fire and Crime" + "Commissioner".
+        index = start - 1
+        while index >= 0 and not doc[index + 1].is_sent_start and (doc[index].lower_ in ("and", "&") or (
+                doc[index].norm_ in self.reference_words and not doc[index].is_lower)):
+            index -= 1
+        if index < 0 or doc[index + 1].is_sent_start:
+            return False
+        # "Hong Kong's new police commissioner": lower-case words between a possessive and the reference.
+        adjectives = 0
+        while (index > 0 and adjectives < OTHER_NAME_ADJECTIVES and doc[index].is_alpha and doc[index].is_lower
+               and not doc[index].is_stop and not doc[index].is_sent_start):
+            index -= 1
+            adjectives += 1
+        token = doc[index]
+        if token.norm_ == "'s" and index > 0:
+            owner = doc[index - 1]
+            return self._name_word(owner) and not self._watched_run(doc, index - 1, -1)
+        if adjectives or (token.is_sent_start and first.is_lower):
+            return False   # "Contentious fire service cuts deferred": a headline's first word, capitalised as such
+        return self._name_word(token) and not self._watched_run(doc, index, -1)
+
+    def _other_body_categories(self, doc: Doc) -> set[str]:
+        """The categories of which the article names a body that is not watched ("Kent Fire and
+        Rescue Service", "the Cleveland Police and Crime Commissioner"): generic references and the
+        categories' heads written as part of another body's name (computed once per doc, only when
+        the outlet's region is the last resort)."""
+        categories = doc.user_data.get(OTHER_BODIES_KEY)
+        if categories is None:
+            categories = set()
+            for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
+                if label == GENERIC and self.category_of[target] not in categories and self._names_other_body(
+                        doc, start, end):
+                    categories.add(self.category_of[target])
+            for match_id, start, end in self.head_matcher(doc):
+                category = doc.vocab.strings[match_id]
+                if category not in categories and (doc[start].is_title or doc[start].is_upper) and (
+                        self._names_other_body(doc, start, end)):
+                    categories.add(category)
+            doc.user_data[OTHER_BODIES_KEY] = categories
+        return categories
+
+    def _field_named(self, doc: Doc, entity_id: str, word: str) -> bool:
+        """Whether the article uses a word of the body's field other than ``word`` (the reference's
+        one word): "police" or "crime" for "the Commissioner" to be the Police and Crime Commissioner;
+        or a place of a body it governs or is governed by ("West Mercia", the force's area)."""
+        field = self.field_words[entity_id] - {word}
+        if not field:
+            return True
+        regions = self._region_counts(doc)
+        if any(regions[other] for other in self.linked[entity_id] + self.governed_by[entity_id]):
+            return True
+        key = (entity_id, word)
+        known = doc.user_data.setdefault(FIELD_WORDS_KEY, {})
+        if key not in known:
+            known[key] = re.search(r"\b(?:" + "|".join(map(re.escape, sorted(field))) + r")\b",
+                                   doc_text(doc), re.IGNORECASE) is not None
+        return known[key]
+
+    @staticmethod
+    def _head_word(doc: Doc, start: int, end: int) -> str | None:
+        """The norm of a reference's head: its last content word before a preposition ("service"
+        in "the fire service in the county"); None for an abbreviation ("the PCC")."""
+        head = None
+        for token in doc[start:end]:
+            if token.lower_ in AREA_PREPOSITIONS and head is not None:
+                break
+            if token.is_alpha and token.norm_ not in NON_CONTENT_WORDS:
+                head = token
+        if head is None or (head.is_upper and len(head) <= 4):
+            return None
+        return head.norm_
+
     def _office_of(self, target: str, day: dt.date | None) -> str:
         """The office a holder mention means: the one held on ``day``, else the one ever held."""
         office = self._offices.get((target, day))
@@ -862,12 +1029,17 @@ class ReferenceResolver:
         """The body a generic reference means.
 
         1. the most often named candidate, counting names of the body it governs ("the fire
-           authority" in an article naming HWFRS), the nearest preceding one on ties;
+           authority" in an article naming HWFRS), the nearest preceding one on ties; for a
+           nickname ("the police chief": its head is none of the body's own words) only names of
+           the body itself count, and the steps below are not tried;
         2. else the candidate whose governing body is named ("the service" in an article naming
            only its fire authority), but not in articles about an office (the PCC), where "the fire
            service" usually means the institution in general;
         3. else, for entities with ``infer_from_region`` and a specific enough reference ("the fire
-           authority", not "the authority"), the candidate whose area the article names most.
+           authority", not "the authority"; a one-word one, "the Commissioner", only in an article
+           using a word of the body's field, "police" or "crime"), the candidate whose area the
+           article names most; with no area named, the outlet's region, unless the article names
+           another body of the category ("Kent Fire and Rescue Service").
         """
         def salience(entity_id: str, related: list[str]) -> tuple[int, int]:
             count, nearest = 0, None
@@ -881,9 +1053,20 @@ class ReferenceResolver:
 
         position = start
         linked = self.linked
-        scored = max((salience(entity_id, linked[entity_id]), entity_id) for entity_id in candidates)
+        # A reference whose head is no word the body is called by (its name, aliases and its
+        # category's heads) is a newsroom's nickname ("the police chief" for the commissioner):
+        # only a body the article names itself settles it, never a body it governs or a place.
+        head = self._head_word(doc, start, end)
+        nicknamed = {entity_id for entity_id in candidates
+                     if head is not None and head not in self.naming_words[entity_id]
+                     and head.removesuffix("s") not in self.naming_words[entity_id]}
+        scored = max((salience(entity_id, [] if entity_id in nicknamed else linked[entity_id]), entity_id)
+                     for entity_id in candidates)
         if scored[0][0] > 0:
             return scored[1]
+        candidates = [entity_id for entity_id in candidates if entity_id not in nicknamed]
+        if not candidates:
+            return None
         governed_by = self.governed_by
         scored = max((salience(entity_id, governed_by[entity_id]), entity_id) for entity_id in candidates)
         if scored[0][0] > 0:
@@ -894,6 +1077,8 @@ class ReferenceResolver:
             return None
         regional = [entity_id for entity_id in candidates
                     if self.entities[entity_id].infer_from_region and entity_id not in excluded]
+        if len(content) == 1 and not (content[0].is_upper and len(content[0]) <= 4):   # not "PCC", "FRA"
+            regional = [entity_id for entity_id in regional if self._field_named(doc, entity_id, content[0].norm_)]
         if not regional:
             return None
         regions = self._region_counts(doc)
@@ -901,10 +1086,11 @@ class ReferenceResolver:
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
         if by_region and by_region[0][0] == 0:
-            # No place in the text: the outlet's own region, when it is one body's area.
+            # No place in the text: the outlet's own region, when it is one body's area and the
+            # article names no other body of its category ("Kent Fire and Rescue Service").
             source_region = str(doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
             local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
-            if len(local) == 1:
+            if len(local) == 1 and self.category_of[local[0]] not in self._other_body_categories(doc):
                 return local[0]
         return None
 

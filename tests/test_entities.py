@@ -451,3 +451,103 @@ def test_bare_area_name_without_a_sentencizer(tmp_path):
     nlp = blank_pipeline(tmp_path, BARE_AREA_WATCHLIST)
     doc = nlp("Loamshire's on-call crew was assisting Wessex & Mercia with rescues.")
     assert mentions_of(doc) == [("Wessex & Mercia", "wmfrs")]
+
+
+# -- another body's name, a one-word reference's field, nicknames, the outlet's region ----------
+# Written sentences, none about the watched areas: with a local outlet's region they gave the
+# outlet's body before rules-6 (the out-of-area audit of 2026-12-06, bench/out_of_area.py).
+
+def mention_pairs(result):
+    return [(mention["surface"], mention["entity_id"]) for mention in result["mentions"]]
+
+
+@pytest.mark.parametrize("text", [
+    # 1. Another body's title: a place or a name before it, a possessive, "for"/"of" and a place after it.
+    "Tributes paid\n\nThe Cleveland Police and Crime Commissioner thanked the volunteers.",
+    "Metropolitan Police Commissioner Sir Mark Rowley said officers would be vetted again.",
+    "The North Yorkshire Police, Fire and Crime Commissioner set a higher precept for policing.",
+    "Ann Smith, the PCC for Essex, said crime had fallen in rural areas.",
+    "Chris Tang, Hong Kong's new police commissioner, said police alone could not end the violence.",
+    "The lawsuit named agents of the Commissioner of Police, the papers show.",
+    # 2. A one-word reference in an article without a word of the body's field.
+    "Health funding\n\nThe Commissioner said the vaccine programme would reach every school by June.",
+    "Trade talks\n\nThe EU Trade Commissioner said tariffs on steel would stay.",
+    # 3. "police chief": a force's officer, not the commissioner, unless the article names the commissioner.
+    "Arrests made\n\nThe police chief said officers had arrested two men after the protest.",
+    "Interim BART Police Chief Ed Alvarez told reporters the train was stopped.",
+    # 4. Another fire service's name ending in a generic reference.
+    "Bush fires\n\nThe New South Wales Rural Fire Service said the blaze was contained.",
+    "Crews from Essex Fire Service were called to the barn at midnight.",
+])
+def test_other_bodies_titles_are_no_mention_even_with_a_local_outlets_region(analyser, text):
+    for region in (None, "Worcestershire", "Shropshire", "Herefordshire", "West Mercia"):
+        assert analyser.analyse(text, "2024-01-01", region)["mentions"] == [], region
+
+
+def test_outlets_region_is_no_last_resort_in_a_story_naming_another_body_of_the_category(analyser):
+    """R/4: "the fire service" after Kent Fire and Rescue Service is Kent's, not the outlet's;
+    "Police and Crime Commissioner Matt Storey" after the Cleveland commissioner is Cleveland's."""
+    fire = ("Warehouse blaze\n\nCrews from Kent Fire and Rescue Service fought the flames overnight.\n\n"
+            "The fire service said the roof had collapsed.")
+    assert analyser.analyse(fire, "2024-01-01", "Worcestershire")["mentions"] == []
+    police = ("Clean-up praised\n\nThe Cleveland Police and Crime Commissioner praised residents.\n\n"
+              "Police and Crime Commissioner Matt Storey said crime had fallen since the riots.")
+    assert analyser.analyse(police, "2024-01-01", "Shropshire")["mentions"] == []
+    # Without another body named, the outlet's region still settles "the fire service".
+    alone = "Warehouse blaze\n\nThe fire service said the roof had collapsed after crews fought the flames."
+    assert mention_pairs(analyser.analyse(alone, "2024-01-01", "Worcestershire")) == [("The fire service", "hwfrs")]
+
+
+@pytest.mark.parametrize("text, region, expected", [
+    # "the fire service" in a Worcester story, by its place and by the outlet's region.
+    ("Flat fire\n\nThe fire service sent two engines to a flat in Worcester.", None,
+     [("The fire service", "hwfrs")]),
+    ("Barn fire\n\nThe fire service sent four engines to a barn blaze overnight.", "Worcestershire",
+     [("The fire service", "hwfrs")]),
+    ("Contentious fire service cuts deferred\n\nCouncillors in Worcester delayed the vote.", None,
+     [("fire service", "hwfrs")]),
+    # "the commissioner" after the commissioner is named.
+    ("Visit\n\nWest Mercia's Police and Crime Commissioner John Campion visited Ludlow. "
+     "The commissioner said rural crime was his priority.", None,
+     [("West Mercia's Police and Crime Commissioner", "wm_pcc"), ("John Campion", "wm_pcc"),
+      ("The commissioner", "wm_pcc")]),
+    # "the Police and Crime Commissioner" in a Shropshire outlet's story about West Mercia's policing.
+    ("Budget set\n\nThe Police and Crime Commissioner has set next year's budget for West Mercia Police.",
+     "Shropshire", [("The Police and Crime Commissioner", "wm_pcc"), ("West Mercia Police", "west_mercia_police")]),
+    ("Budget set\n\nThe Police and Crime Commissioner has set next year's budget for policing.",
+     "Shropshire", [("The Police and Crime Commissioner", "wm_pcc")]),
+    # A one-word reference with a word of the body's field in the article.
+    ("Rural crime\n\nThe Commissioner said crime in villages had fallen.", "Herefordshire",
+     [("The Commissioner", "wm_pcc")]),
+    # A watched place, person or an office's word before the title: the watched body.
+    ("Shropshire Police and Crime Commissioner John Campion opened the hub.", None,
+     [("Police and Crime Commissioner", "wm_pcc"), ("John Campion", "wm_pcc")]),
+    ("Leaders of Hereford and Worcester Combined Fire Authority met in Worcester.", None,
+     [("Fire Authority", "hw_fire_authority")]),
+    ("Crowds cheered Tory Police and Crime Commissioner John Campion in Telford.", None,
+     [("Police and Crime Commissioner", "wm_pcc"), ("John Campion", "wm_pcc")]),
+    # A newsroom's nickname for the commissioner, in a story naming the commissioner.
+    ("Fire bid\n\nPCC John Campion wants to run the fire service. The police chief's bid was opposed.", None,
+     [("PCC", "wm_pcc"), ("John Campion", "wm_pcc"), ("police chief", "wm_pcc")]),
+])
+def test_true_local_references_still_resolve(analyser, text, region, expected):
+    found = mention_pairs(analyser.analyse(text, "2024-01-01", region))
+    assert [pair for pair in found if pair[1] in {entity for _surface, entity in expected}] == expected
+
+
+def test_police_chief_in_a_story_naming_only_the_force_is_not_the_commissioner(analyser):
+    text = "Arrests\n\nWest Mercia Police arrested two men. The police chief said patrols would continue."
+    assert mention_pairs(analyser.analyse(text, "2024-01-01", "Worcestershire")) == [
+        ("West Mercia Police", "west_mercia_police")]
+
+
+def test_another_bodys_name_is_no_mention_under_any_watchlist():
+    """The rule reads the watchlist's places, not West Mercia's: "Wessex Fire Service" and "the
+    fire service of Wessex" are not Barsetshire's, "the fire service of Barchester" is."""
+    nlp = build_nlp(_small_watchlist())
+    context = "Crews from Barchester fire station attended. "
+    assert mentions_of(nlp(context + "Wessex Fire Service sent a second engine.")) == []
+    assert mentions_of(nlp(context + "Help came from the fire service of Wessex.")) == []
+    assert mentions_of(nlp(context + "Help came from the fire service of Barchester.")) == [
+        ("the fire service", "bfrs")]
+    assert mentions_of(nlp(context + "The fire service sent a second engine.")) == [("The fire service", "bfrs")]
