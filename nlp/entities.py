@@ -77,6 +77,7 @@ NOT_NAME_MODIFIERS = {
 OTHER_NAME_RUN = 6            # capitalised words looked through for a watched place ("Hereford and Worcester Combined")
 OTHER_NAME_ADJECTIVES = 2     # lower-case words between a possessive and the reference ("Kong's new police commissioner")
 OTHER_NAME_PREPOSITIONS = ("for", "of")
+PERSON_TITLES = {"sir", "dame", "dr", "lord", "lady", "baroness", "baron", "professor", "prof", "mr", "mrs", "ms", "miss"}
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
@@ -877,7 +878,7 @@ class ReferenceResolver:
         ("Essex Fire Service", "the PCC for Essex")."""
         if start > 0 and norms[start - 1] in self.not_local_hashes:
             return []
-        if self._opens_longer_name(doc, start, end) or self._names_other_body(doc, start, end):
+        if self._opens_longer_name(doc, start, end) or self._names_other_body(doc, start, end, targets):
             return []
         choice = self._resolve_generic(targets, doc, start, end, named, excluded)
         return [(choice, "inferred")] if choice else []
@@ -924,18 +925,23 @@ class ReferenceResolver:
         return (token.is_alpha and (token.is_title or token.is_upper) and not token.is_stop
                 and token.lower_ not in NOT_NAME_MODIFIERS)
 
-    def _names_other_body(self, doc: Doc, start: int, end: int) -> bool:
+    def _names_other_body(self, doc: Doc, start: int, end: int, targets=()) -> bool:
         """Whether the generic reference ``doc[start:end]`` ends or opens another body's proper name:
         a capitalised name that is no watched place before it ("Cleveland Police and Crime
         Commissioner", "Essex Fire Service", "the Metropolitan Police Commissioner", "New South
         Wales Rural Fire Service commissioner": the reference's own words are walked over), a
         possessive proper noun ("Hong Kong's new police commissioner"), or "for"/"of" and such a
-        name after it ("the PCC for Essex", "Commissioner of Police"). A reference that opens its
-        noun phrase ("the fire service") has nothing of the name before it."""
+        name after it ("the PCC for Essex", "Commissioner of Police"); or a capitalised title before
+        a person none of whose names the watchlist knows, for ``targets`` whose holders or people it
+        lists ("Police and Crime Commissioner Steve Turner"). A reference that opens its noun
+        phrase ("the fire service") has nothing of the name before it."""
         if end + 1 < len(doc) and doc[end].lower_ in OTHER_NAME_PREPOSITIONS and not doc[end + 1].is_sent_start:
             after = doc[end + 1]
             if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
                 return True
+        if targets and end + 1 < len(doc) and doc[end - 1].is_title and self._stranger_after(doc, end) and any(
+                self.entities[target].holders or self.entities[target].people for target in targets):
+            return True
         first = doc[start]
         if start == 0 or first.is_sent_start or first.norm_ in NON_CONTENT_WORDS:
             return False
@@ -960,6 +966,21 @@ class ReferenceResolver:
             return False   # "Contentious fire service cuts deferred": a headline's first word, capitalised as such
         return self._name_word(token) and not self._watched_run(doc, index, -1)
 
+    def _stranger_after(self, doc: Doc, index: int) -> bool:
+        """Whether a person the watchlist does not know is named from ``index`` on: a given name
+        (``nlp.quotes.given_names``, after "Sir", "Dame", "Dr" and the like) and a capitalised
+        surname, in one sentence, neither of them a watched person's or place's word."""
+        while index < len(doc) and doc[index].lower_.rstrip(".") in PERSON_TITLES:
+            index += 1
+        if index + 1 >= len(doc) or doc[index].is_sent_start or doc[index + 1].is_sent_start:
+            return False
+        first, last = doc[index], doc[index + 1]
+        if not (first.is_title and last.is_title and first.is_alpha and last.is_alpha):
+            return False
+        if first.lower_ not in quote_extractor.given_names():
+            return False
+        return first.norm_ not in self.watched_name_words and last.norm_ not in self.watched_name_words
+
     def _other_body_categories(self, doc: Doc) -> set[str]:
         """The categories of which the article names a body that is not watched ("Kent Fire and
         Rescue Service", "the Cleveland Police and Crime Commissioner"): generic references and the
@@ -970,7 +991,7 @@ class ReferenceResolver:
             categories = set()
             for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
                 if label == GENERIC and self.category_of[target] not in categories and self._names_other_body(
-                        doc, start, end):
+                        doc, start, end, (target,)):
                     categories.add(self.category_of[target])
             for match_id, start, end in self.head_matcher(doc):
                 category = doc.vocab.strings[match_id]

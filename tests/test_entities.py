@@ -468,6 +468,7 @@ def mention_pairs(result):
     "The North Yorkshire Police, Fire and Crime Commissioner set a higher precept for policing.",
     "Ann Smith, the PCC for Essex, said crime had fallen in rural areas.",
     "Chris Tang, Hong Kong's new police commissioner, said police alone could not end the violence.",
+    "Riot\n\nPolice and Crime Commissioner Steve Turner condemned the disorder in the town centre.",
     "The lawsuit named agents of the Commissioner of Police, the papers show.",
     # 2. A one-word reference in an article without a word of the body's field.
     "Health funding\n\nThe Commissioner said the vaccine programme would reach every school by June.",
@@ -520,6 +521,8 @@ def test_outlets_region_is_no_last_resort_in_a_story_naming_another_body_of_the_
     ("Rural crime\n\nThe Commissioner said crime in villages had fallen.", "Herefordshire",
      [("The Commissioner", "wm_pcc")]),
     # A watched place, person or an office's word before the title: the watched body.
+    ("Riot\n\nPolice and Crime Commissioner John Campion condemned the disorder.", "Worcestershire",
+     [("Police and Crime Commissioner", "wm_pcc"), ("John Campion", "wm_pcc")]),
     ("Shropshire Police and Crime Commissioner John Campion opened the hub.", None,
      [("Police and Crime Commissioner", "wm_pcc"), ("John Campion", "wm_pcc")]),
     ("Leaders of Hereford and Worcester Combined Fire Authority met in Worcester.", None,
