@@ -66,11 +66,12 @@ LONGER_NAME_HEADS = {
 LONGER_NAME_WORDS_AFTER = 3   # capitalised words looked through for the head: "Management Committee"
 # Another body's name ending in a generic reference: "Cleveland Police and Crime Commissioner", "Essex
 # Fire Service", "Hong Kong's new police commissioner", "PCC for Essex". A capitalised word before the
-# reference is no such name when it is one of these (an office's or a party's word, a day, a month).
+# reference is no such name when it is one of these (an office's or a party's word, a time word).
 NOT_NAME_MODIFIERS = {
     "former", "new", "acting", "interim", "current", "incoming", "outgoing", "elected", "re-elected", "local",
     "joint", "combined", "deputy", "conservative", "conservatives", "labour", "tory", "tories", "liberal", "democrat",
     "democrats", "democratic", "independent", "green", "reform", "ukip", "plaid",
+    "yesterday", "today", "tonight", "tomorrow", "overnight", "earlier", "later", "meanwhile", "now",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
     "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
 }

@@ -479,6 +479,7 @@ def mention_pairs(result):
     # 4. Another fire service's name ending in a generic reference.
     "Bush fires\n\nThe New South Wales Rural Fire Service said the blaze was contained.",
     "Crews from Essex Fire Service were called to the barn at midnight.",
+    "Reforms\n\nThe Government's fire service reforms were criticised by union leaders.",
 ])
 def test_other_bodies_titles_are_no_mention_even_with_a_local_outlets_region(analyser, text):
     for region in (None, "Worcestershire", "Shropshire", "Herefordshire", "West Mercia"):
@@ -507,6 +508,10 @@ def test_outlets_region_is_no_last_resort_in_a_story_naming_another_body_of_the_
      [("The fire service", "hwfrs")]),
     ("Contentious fire service cuts deferred\n\nCouncillors in Worcester delayed the vote.", None,
      [("fire service", "hwfrs")]),
+    ("Barn fire\n\nYesterday Fire Service crews were called to a barn in the village.", "Worcestershire",
+     [("Fire Service", "hwfrs")]),
+    ("Barn fire\n\nWorcester Fire Service crews were called to a barn in the village.", None,
+     [("Fire Service", "hwfrs")]),
     # "the commissioner" after the commissioner is named.
     ("Visit\n\nWest Mercia's Police and Crime Commissioner John Campion visited Ludlow. "
      "The commissioner said rural crime was his priority.", None,
