@@ -965,7 +965,17 @@ class ReferenceResolver:
             return self._name_word(owner) and not self._watched_run(doc, index - 1, -1)
         if adjectives or (token.is_sent_start and first.is_lower):
             return False   # "Contentious fire service cuts deferred": a headline's first word, capitalised as such
-        return self._name_word(token) and not self._watched_run(doc, index, -1)
+        return (self._name_word(token) and not self._watched_run(doc, index, -1)
+                and not self._in_title_case(doc, index))
+
+    @staticmethod
+    def _in_title_case(doc: Doc, index: int) -> bool:
+        """Whether the sentence around ``index`` capitalises every word of four letters or more, as
+        a headline in title case does ("Home Office Backs Commissioner's Plan"): a capitalised word
+        in it says nothing of a name."""
+        sentence = doc[index].sent if doc.has_annotation("SENT_START") else doc[:]
+        words = [token for token in sentence if token.is_alpha and len(token) >= 4]
+        return len(words) >= 4 and all(token.is_title or token.is_upper for token in words)
 
     def _stranger_after(self, doc: Doc, index: int) -> bool:
         """Whether a person the watchlist does not know is named from ``index`` on: a given name

@@ -512,6 +512,9 @@ def test_outlets_region_is_no_last_resort_in_a_story_naming_another_body_of_the_
      [("Fire Service", "hwfrs")]),
     ("Barn fire\n\nWorcester Fire Service crews were called to a barn in the village.", None,
      [("Fire Service", "hwfrs")]),
+    # A headline in title case: its capitalised words say nothing of a name.
+    ("West Mercia Police and Fire to Come Under Single Governance as Home Office Backs Commissioner's Plan"
+     "\n\nMinisters approved the plan.", "Worcestershire", [("Commissioner", "wm_pcc")]),
     # "the commissioner" after the commissioner is named.
     ("Visit\n\nWest Mercia's Police and Crime Commissioner John Campion visited Ludlow. "
      "The commissioner said rural crime was his priority.", None,
