@@ -940,7 +940,7 @@ class ReferenceResolver:
             after = doc[end + 1]
             if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
                 return True
-        if targets and end + 1 < len(doc) and doc[end - 1].is_title and self._stranger_after(doc, end) and any(
+        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and self._stranger_after(doc, end) and any(
                 self.entities[target].holders or self.entities[target].people for target in targets):
             return True
         first = doc[start]

@@ -469,6 +469,7 @@ def mention_pairs(result):
     "Ann Smith, the PCC for Essex, said crime had fallen in rural areas.",
     "Chris Tang, Hong Kong's new police commissioner, said police alone could not end the violence.",
     "Riot\n\nPolice and Crime Commissioner Steve Turner condemned the disorder in the town centre.",
+    "Riot\n\nPCC Steve Turner condemned the disorder in the town centre.",
     "The lawsuit named agents of the Commissioner of Police, the papers show.",
     # 2. A one-word reference in an article without a word of the body's field.
     "Health funding\n\nThe Commissioner said the vaccine programme would reach every school by June.",
