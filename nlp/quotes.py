@@ -490,6 +490,13 @@ def find_quotations(text: str, breaks: list[tuple[int, int]] | None = None) -> l
     return quotations
 
 
+def _is_quotation(phrase: str) -> bool:
+    """Whether ``phrase`` is one quotation and nothing else ('"We are excited," '): no speaker."""
+    stripped = phrase.strip(" ,")
+    return len(stripped) > 1 and stripped[0] in QUOTE_MARKS and stripped[-1] in QUOTE_MARKS and not any(
+        mark in stripped[1:-1] for mark in QUOTE_MARKS)
+
+
 def _words(phrase: str) -> list[str]:
     return TOKEN.findall(phrase)
 
@@ -1492,7 +1499,7 @@ class QuoteAttributor:
             return self._pronoun_speaker(start, phrase)
         if all(word.lower() in NOT_A_SUBJECT_WORDS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
-        segments = [segment for segment in COMMA.split(phrase) if segment.strip()]
+        segments = [segment for segment in COMMA.split(phrase) if _words(segment)]
         while len(segments) > 1 and segments[-1].strip().lower() in TRAILING_ASIDE_WORDS:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
@@ -1575,6 +1582,11 @@ class QuoteAttributor:
         for match in VERB_IN_CLAUSE.finditer(clause):
             if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
                 return NO_SPEAKER
+            if _is_quotation(clause[:match.start()]):
+                # '"We are excited," said Johnston, "as it is ...": what precedes the verb is the
+                # first half of a split quotation, not a speaker; the half after it is the speaker's
+                # of the first half (the same sentence, see ``attribute``)
+                return None
             subject_words = _words(clause[:match.start()])
             while subject_words and subject_words[-1].lower() in AUXILIARIES:
                 subject_words = subject_words[:-1]

@@ -973,3 +973,40 @@ def test_name_title_and_relative_clause_before_the_verb(text, speaker, role):
 ])
 def test_a_possessive_before_the_name_is_no_part_of_it(text, speaker, role):
     assert _only_speaker(text) == (speaker, role)
+
+
+# -- split quotations around an inverted attribution ("...," said X, "...") ---------------------------
+
+SPLIT = '"We are excited," said {speaker}, "as it is a celebration."'
+
+
+@pytest.mark.parametrize("speaker", ["John Johnston", "Mr Johnston"])
+def test_split_quote_around_said_x_is_one_speakers_both_halves(analyser, speaker):
+    # The second half's clause before its mark is '"We are excited," said X, ': what precedes the verb
+    # is the first half, not a speaker (it used to be read as one and raised IndexError on its bare '"'
+    # segment). The extractor does not join the halves: two quotes, the second the speaker's by the
+    # same-sentence rule.
+    text = "Festival opens\n\n" + SPLIT.format(speaker=speaker)
+    quotes = quotes_of(analyser, text)
+    assert [(q["speaker"], q["text"]) for q in quotes] == [(speaker, "We are excited,"),
+                                                           (speaker, "as it is a celebration.")]
+    assert [text[q["start_char"]:q["end_char"]] for q in quotes] == ["We are excited,", "as it is a celebration."]
+
+
+def test_split_quote_with_a_lone_surname_gives_what_the_rules_give(analyser):
+    # The audit's sentence. A lone untitled surname is no speaker name (``person_key``), so the
+    # three-word first half is a scare quote and the lower-case second half an unattributed fragment:
+    # no quote, and no exception (the shape raised IndexError in ``_speaker_from_phrase``).
+    text = "Festival opens\n\n" + SPLIT.format(speaker="Johnston")
+    assert quotes_of(analyser, text) == []
+    assert extract_quotes(SPLIT.format(speaker="Johnston"), []) == []
+
+
+def test_quotation_then_participle_gives_the_subject(analyser):
+    # 'Mr Baba criticized the "change of stance," saying, "...": the subject phrase ends in a segment
+    # of a bare quotation mark (no word), which is no name (it raised IndexError: a real page).
+    text = ("Festival opens\n\nMr Baba criticized the \u201cchange of stance,\u201d saying, "
+            "\u201cHe is deviating from the expectations of the people.\u201d")
+    quotes = quotes_of(analyser, text)
+    assert [(q["speaker"], q["text"]) for q in quotes] == [
+        ("Mr Baba", "He is deviating from the expectations of the people.")]
