@@ -210,7 +210,9 @@ def analyse(ctx, watchlist, workers):
     """Find mentions of watched bodies and quotes in articles not yet analysed.
 
     Only articles the current watchlist version has not processed are read;
-    running it twice changes nothing.
+    running it twice changes nothing. An article the analyser fails on is left
+    unanalysed (one line each on stderr, exit 4) and the others are analysed;
+    the next run tries it again (docs/operations.md).
 
     Examples:
 
@@ -224,6 +226,20 @@ def analyse(ctx, watchlist, workers):
     click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
                f"(watchlist version {analyser.version})"
                + (f"; {linked} quotes linked to their body by speakers known from other articles" if linked else ""))
+    failures = counts["failures"]
+    for failure in failures[:ANALYSE_FAILURES_SHOWN]:
+        err_console.print(f"article {failure['article_id']} ({failure['url']}) could not be analysed: {failure['error']}",
+                          markup=False, highlight=False, soft_wrap=True)
+    if failures:
+        from cuttings.nightly import EXIT_PARTIAL
+        more = len(failures) - ANALYSE_FAILURES_SHOWN
+        err_console.print((f"... and {more} more; " if more > 0 else "")
+                          + f"{len(failures)} article{'s' if len(failures) != 1 else ''} left unanalysed: the next "
+                          "`cuttings analyse` or `cuttings run` tries again", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+ANALYSE_FAILURES_SHOWN = 10   # articles the analyser failed on, listed one a line by `cuttings analyse`
 
 
 @cli.command()
@@ -861,6 +877,8 @@ def analyse_text(inputs, published_at, models_path, watchlist):
     left empty ([], null or {}). Each topic, the stance and each tone is
     {"label", "probability", "uncertain"}: uncertain is true when the probability is below the
     task's uncertain_below (label_scheme.toml: `cuttings init` copies it).
+    An input the analyser fails on gets one "Error:" line on stderr instead (the others are still
+    analysed) and the exit status is 1.
 
     Example:
 
@@ -885,12 +903,20 @@ def analyse_text(inputs, published_at, models_path, watchlist):
             err_console.print(f"[yellow]{escape(str(exc))}: no task keys in the output[/yellow]", soft_wrap=True)
     if classifier is not None:
         kinds.update({task: card.get("kind") for task, card in classifier.cards.items()})
-    for title, body in documents:
-        from cuttings.stages import fit_text
+    from cuttings.stages import AnalysisFailed, analyse_text, fit_text
+    failed = 0
+    for label, (title, body) in zip(inputs, documents):
         text, cut = fit_text(document_text(title, body))
         if cut:
             err_console.print(f"[yellow]input over {len(text):,} characters: analysed its first part only[/yellow]")
-        result = analyser.analyse(text, published_at)
+        try:
+            result = analyse_text(analyser, text, published_at)
+        except AnalysisFailed as exc:   # one line, and the other inputs are still analysed
+            failed += 1
+            err_console.print(f"Error: {'standard input' if label == '-' else label}: the analyser failed on this "
+                              f"text: {exc} (a bug in cuttings: please report it with the text)",
+                              markup=False, highlight=False, soft_wrap=True)
+            continue
         entities: dict[str, list] = {}
         for m in result["mentions"]:
             entities.setdefault(m["entity_id"], []).append({"text": m["surface"], "start": m["start_char"],
@@ -904,6 +930,8 @@ def analyse_text(inputs, published_at, models_path, watchlist):
                                              "quotes": result["quotes"]})
             output.update(analyse_text_predictions(prediction))
         click.echo(json.dumps(output, ensure_ascii=False))
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()

@@ -96,13 +96,14 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
 
 
 def run_report_lines(result, log_path) -> list[str]:
-    """One line per source that failed (its cause in words), one per failed stage, then the summary."""
+    """One line per source that failed (its cause in words), one per failed or partial stage (the analyse
+    stage's articles that could not be analysed), then the summary."""
     from cuttings.failures import network_hint
     crawl = result.stages.get("crawl")
     failures = crawl.failures if crawl else []
     lines = [f"source {source_id}: {words}" for source_id, _kind, words in failures]
     lines += [f"{name}: {stage.message}" for name, stage in result.stages.items()
-              if name != "crawl" and stage.status in ("failed", "interrupted") and stage.message]
+              if name != "crawl" and stage.status in ("failed", "partial", "interrupted") and stage.message]
     also = "".join(f"; also {code}: {reason}" for code, reason in result.hidden)
     summary = f"run {result.run_id}: {result.status} (exit {result.exit_code}{also})"
     if crawl and crawl.counts:

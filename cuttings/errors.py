@@ -38,3 +38,9 @@ class NotCuttingsDatabase(StoreError):
 class OutputPathError(CuttingsError):
     """An output file or folder that cannot be written (its parent is a file, or read-only);
     the message names the path."""
+
+
+class Interrupted(Exception):
+    """SIGTERM arrived (``cuttings run``'s handler raises it wherever the run is): stop after the article
+    in hand. Not a :class:`CuttingsError`, and never one article's failure: the analyse stage, which
+    records an article the analyser raises on and goes on, lets it through."""

@@ -32,6 +32,7 @@ CAUSES = {
     "url_scheme": "a non-HTTP URL was refused ({host})",
     "robots_too_large": "robots.txt of {host} is over the size cap: treated as disallowing everything",
     "write_failed": "articles fetched but not stored (storage error)",
+    "analyse_failed": "an article the analyser failed on (a bug: left unanalysed, tried again by the next run)",
 }
 NETWORK_KINDS = {"dns", "no_network"}
 

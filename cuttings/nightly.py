@@ -49,7 +49,7 @@ from typing import Callable
 
 from cuttings import store
 from cuttings.delivery import DeliveryError, DigestDelivery
-from cuttings.errors import CuttingsError
+from cuttings.errors import CuttingsError, Interrupted
 
 log = logging.getLogger("cuttings.nightly")
 
@@ -79,10 +79,6 @@ FILE_ONLY = {"file_only": True}  # log-record flag: the command line shows this 
 
 class UserError(CuttingsError):
     """A problem the user must fix before the run can start (one line)."""
-
-
-class Interrupted(Exception):
-    """SIGTERM arrived: stop after the article in hand."""
 
 
 # --------------------------------------------------------------------------
@@ -290,7 +286,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
                 log.warning("classify skipped: analyse failed")
                 continue
             stages[name] = _timed_stage(name, lambda n=name: _STAGE_FUNCTIONS[n](db, options, config, analyser,
-                                                                                  classifier))
+                                                                                  classifier, run_id=run_id))
             if stages[name].status == "interrupted":
                 break
     except (KeyboardInterrupt, Interrupted) as exc:
@@ -462,7 +458,7 @@ def _load_models(options: NightlyOptions):
     return analyser, classifier
 
 
-def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+def _crawl(db, options: NightlyOptions, config, analyser, classifier, run_id: int | None = None) -> StageResult:
     from cuttings.crawl import run_crawl
     from cuttings.stages import resolve_since
     since = resolve_since(db, options.since, config.crawl.overlap_hours)
@@ -502,13 +498,24 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier) -> StageRe
     return StageResult(status, counts=counts, message=message, failures=failures)
 
 
-def _analyse(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+def _analyse(db, options: NightlyOptions, config, analyser, classifier, run_id: int | None = None) -> StageResult:
+    """The analyse stage. An article the analyser raises on does not stop it: it is recorded
+    (``crawl_errors`` kind ``analyse_failed``, this run's), left unstamped for the next run, and the
+    stage is ``partial`` (``failed`` when it analysed no other article)."""
     from cuttings.stages import analyse_stage
-    counts = analyse_stage(db, analyser)
-    return StageResult("ok", counts={**counts, "version": analyser.version})
+    counts = analyse_stage(db, analyser, run_id=run_id)
+    failures = counts.pop("failures")
+    if not failures:
+        return StageResult("ok", counts={**counts, "version": analyser.version})
+    first = failures[0]   # each is in the log file (cuttings.stages); the command line prints this message
+    message = (f"{len(failures)} article{'s' if len(failures) != 1 else ''} could not be analysed (article "
+               f"{first['article_id']}: {first['error']}{'; ...' if len(failures) > 1 else ''}): left for the "
+               f"next run, listed in crawl_errors (kind analyse_failed) and the digest")
+    return StageResult("partial" if counts["articles"] else "failed", message=message,
+                       counts={**counts, "version": analyser.version})
 
 
-def _classify(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+def _classify(db, options: NightlyOptions, config, analyser, classifier, run_id: int | None = None) -> StageResult:
     from cuttings.stages import ModelsMismatch, classify_stage
     try:
         counts = classify_stage(db, classifier, analyser_version=analyser.version if analyser else None)
@@ -518,7 +525,7 @@ def _classify(db, options: NightlyOptions, config, analyser, classifier) -> Stag
     return StageResult("ok", counts=counts)
 
 
-def _report(db, options: NightlyOptions, config, analyser, classifier) -> StageResult:
+def _report(db, options: NightlyOptions, config, analyser, classifier, run_id: int | None = None) -> StageResult:
     """Write the digest, send it when asked (``options.delivery``), then record it, so the next
     digest starts where this one ended. A failed delivery leaves the digest unrecorded: its
     stories go out with the next one (``EXIT_DELIVERY``)."""

@@ -74,6 +74,9 @@ ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more .
 MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
 PRINCIPALS_PER_BODY = 2  # a body's most quoted named speakers, whose new quotes need attention
 FAILED_SOURCES_LISTED = 3  # failed sources listed one a line in "needs attention" (more: one line naming them)
+# what the "needs attention" item of stories the analyser failed on adds about them
+UNANALYSED_NOTE = ("no mentions, quotes or labels for them yet; each run tries again; the list: crawl_errors "
+                   "of kind analyse_failed")
 STANCES = ("favour", "neutral", "against")  # the shipped scheme's counted stance labels (its ``shown``)
 TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
@@ -382,12 +385,13 @@ def _principals(db: Database) -> dict[str, list[str]]:
 
 def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
                health: list[dict], principals: dict[str, list[str]], stance: dict | None = None,
-               tone_attention: dict[str, str] | None = None) -> list[dict]:
+               tone_attention: dict[str, str] | None = None, unanalysed: list[dict] | None = None) -> list[dict]:
     """The "needs attention" items, most pressing kind first: a critical tone towards a watched
     body (``tone_attention``: the tone task's ``attention`` labels and their words; the shipped scheme's
     negative), a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
     order: the shipped scheme's against, then favour, on fire governance), coverage spikes, new quotes by each body's principal people
-    (its most quoted named speakers), crawl failures. Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
+    (its most quoted named speakers), crawl failures, then the stored stories the analyser failed on
+    (``unanalysed``: ``store.unanalysed_articles``; one item naming the first, with how many). Short by design: at most :data:`ATTENTION_PER_GROUP` stories per body (or per
     stance), at most :data:`ATTENTION_PER_OUTLET` of them from one outlet, confident labels before unsure ones, newest
     first; the rest as one "and N more" line that says which outlets they came from (``by_outlet``: [(outlet, n)])."""
     items: list[dict] = []
@@ -461,6 +465,11 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     else:  # one line naming them all: a night without network must not fill the block
         items.append({"kind": "sources_failed", "outlets": [warning["outlet"] for warning in failed],
                       "causes": sorted({warning["cause"] for warning in failed})})
+    if unanalysed:   # no mentions, quotes or labels until a run analyses them: one line, however many
+        first = unanalysed[0]
+        items.append({"kind": "unanalysed", "count": len(unanalysed), "article_id": first["article_id"],
+                      "headline": first["title"] or first["url"], "url": first["url"], "outlet": first["outlet"] or "",
+                      "error": first["error"], "runs": first["runs"]})
     return items
 
 
@@ -818,7 +827,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "older": older,
         },
         "stance": stance,
-        "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention),
+        "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention,
+                                unanalysed=store.unanalysed_articles(db)),
         "entities": entities,
         "groups": groups,
         "edits": edits,
@@ -921,7 +931,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
                           trust_text=lambda entry: trust_text(entry),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
-                          nothing_text=lambda digest: nothing_text(digest),
+                          nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
                           charts_gap_text=lambda charts: charts_gap_text(charts))
 
@@ -1022,6 +1032,11 @@ def attention_text(item: dict) -> str:
     if kind == "sources_failed":
         return (f"{len(item['outlets'])} sources failed: {', '.join(item['outlets'])} "
                 f"(no stories from them in this digest; see Crawl health)")
+    if kind == "unanalysed":
+        return (f"{item['count']} {story_noun(item['count'])} could not be analysed: {item['headline']}"
+                + (f" ({item['outlet']})" if item["outlet"] else "") + f": {item['error']}"
+                + (f", and {item['count'] - 1} more" if item["count"] > 1 else "")
+                + f" ({UNANALYSED_NOTE})")
     return f"Crawl problem: {item['message']}"
 
 

@@ -146,13 +146,15 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "last_fetched_at": ("Last fetch (UTC).", TS),
         "reject_reason": ("Why a page was not stored as an article.", "too short"),
     }),
-    "crawl_errors": ("Errors met during a run: HTTP failures, timeouts, extraction failures.", {
+    "crawl_errors": ("Errors met during a run: HTTP failures, timeouts, extraction failures, and the articles "
+                     "the analyse stage could not analyse (kind `analyse_failed`, tried again by the next run).", {
         "id": ("Row id.", "7"),
         "crawl_run_id": ("The run.", "42"),
         "source_id": ("Outlet, if known.", "shropshire-star"),
         "url": ("URL that failed, secrets redacted (`?token=[REDACTED]`, `user:[REDACTED]@`).",
                 "https://www.shropshirestar.com/news/feed/"),
-        "kind": ("Error kind: http, timeout, dns, extract, robots, ...", "http"),
+        "kind": ("Error kind: http, timeout, dns, extract, robots, write_failed, analyse_failed (the message then "
+                 "starts `article ID:`), ...", "http"),
         "http_status": ("HTTP status, for HTTP errors.", "503"),
         "message": ("Error message (secrets redacted, control characters stripped, truncated to 2000 characters).", "Service Unavailable"),
         "created_at": ("When it happened (UTC).", TS),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cuttings import store
-from cuttings.errors import CuttingsError
+from cuttings.errors import CuttingsError, Interrupted
 
 BATCH_SIZE = 64  # articles per transaction: a crash redoes at most one batch
 # the classifiers predict a batch in one call, with a fixed cost per call (scikit-learn's input
@@ -44,18 +44,76 @@ def fit_text(text: str, limit: int = MAX_ANALYSE_CHARS) -> tuple[str, bool]:
     return head, True
 
 
+class AnalysisFailed(CuttingsError):
+    """The analyser raised on one text: a bug in the analyser, not a mistake in the input. The message
+    is one line (:func:`error_line`); the command line prints it, the ``analyse`` stage records it and
+    goes on with the other articles."""
+
+
+# Exceptions that are never one article's fault: the analyse stage lets them through rather than
+# recording the article in hand as failed (SIGTERM, Ctrl-C, memory).
+NOT_AN_ARTICLES_FAULT = (Interrupted, MemoryError)
+ERROR_LINE_CHARS = 300
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an unexpected exception: its type, its message (whitespace collapsed, cut to
+    ``ERROR_LINE_CHARS``) and the innermost line of cuttings' own code it came from
+    (``IndexError: list index out of range (nlp/quotes.py:1403 in _speaker_from_phrase)``)."""
+    import traceback
+
+    message = " ".join(str(exc).split())
+    if len(message) > ERROR_LINE_CHARS:
+        message = message[:ERROR_LINE_CHARS - 3] + "..."
+    line = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename)
+        if path.parent.name in ("nlp", "cuttings", "crawler"):
+            return f"{line} ({path.parent.name}/{path.name}:{frame.lineno} in {frame.name})"
+    return line
+
+
+def analyse_text(analyser, text: str, published_at: str | None = None, source_region: str | None = None) -> dict:
+    """``analyser.analyse``, raising :class:`AnalysisFailed` (one line) when the analyser raises."""
+    try:
+        return analyser.analyse(text, published_at, source_region)
+    except NOT_AN_ARTICLES_FAULT:
+        raise
+    except Exception as exc:
+        raise AnalysisFailed(error_line(exc)) from exc
+
+
 def analyse_batch(analyser, batch: list[tuple]) -> list[tuple]:
     """The analysis of one batch of articles ``(title, body, published_at, source_region)``: per
-    article its mentions, quotes, the NER model's named entities (None without one) and the length
-    its text was cut to (0: analysed whole; see :func:`fit_text`)."""
+    article its mentions, quotes, the NER model's named entities (None without one), the length
+    its text was cut to (0: analysed whole; see :func:`fit_text`) and None; or, for an article the
+    analyser raises on, ``([], [], None, 0, error)`` with the error in one line (:func:`error_line`).
+    The batch goes through ``analyser.pipe``; when that raises, its articles are analysed one by one,
+    so one article's failure costs the others nothing."""
     from nlp.entities import document_text
 
     texts = [fit_text(document_text(title, body)) for title, body, _, _ in batch]
     ner = getattr(analyser, "ner", None)
-    results = analyser.pipe([(text, published_at, region)
-                             for (text, _), (_, _, published_at, region) in zip(texts, batch)])
-    return [(result["mentions"], result["quotes"], ner.find(text) if ner else None, len(text) if cut else 0)
-            for (text, cut), result in zip(texts, results)]
+    try:
+        results = list(analyser.pipe([(text, published_at, region)
+                                      for (text, _), (_, _, published_at, region) in zip(texts, batch)]))
+    except NOT_AN_ARTICLES_FAULT:
+        raise
+    except Exception:   # one article (or more) raised: find which, one by one
+        results = [None] * len(batch)
+    analysed = []
+    for (text, cut), (_, _, published_at, region), result in zip(texts, batch, results):
+        try:
+            if result is None:
+                result = analyser.analyse(text, published_at, region)
+            named = ner.find(text) if ner else None
+        except NOT_AN_ARTICLES_FAULT:
+            raise
+        except Exception as exc:
+            analysed.append(([], [], None, 0, error_line(exc)))
+            continue
+        analysed.append((result["mentions"], result["quotes"], named, len(text) if cut else 0, None))
+    return analysed
 
 
 def watched_people(watchlist) -> list[dict]:
@@ -75,7 +133,8 @@ def watched_people(watchlist) -> list[dict]:
     return rows
 
 
-def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analyse_batches=None) -> dict:
+def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analyse_batches=None,
+                  run_id: int | None = None) -> dict:
     """Write mentions and quotes for every article not yet analysed by ``analyser.version``.
 
     Articles go in batches of ``BATCH_SIZE``, one transaction each (a crash redoes at most one
@@ -84,6 +143,13 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
     Then quotes by a person whose article does not say whom they speak for are linked to the
     entity other articles state (:func:`link_known_speakers`; ``quotes.entity_method =
     'known_speaker'``), over the whole store, so the result does not depend on article order.
+
+    An article the analyser raises on is skipped, not stamped: nothing of it is written (an older
+    analysis of it stays), the others go on, and the next run (or a new analyser version) tries it
+    again. Each is logged, counted (``failed``) and listed (``failures``: ``{"article_id", "url",
+    "error"}``, the error in one line); with ``run_id`` (``cuttings run``'s run) it is also recorded
+    as a ``crawl_errors`` row of kind ``analyse_failed``, which the digest's "needs attention"
+    block reads (:func:`cuttings.store.unanalysed_articles`).
     """
     store.sync_entities(db, analyser.watchlist)
     store.sync_watched_people(db, watched_people(analyser.watchlist))
@@ -95,10 +161,19 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
         results = (analyse_batch(analyser, batch) for batch in inputs)
     else:
         results = analyse_batches(inputs)
-    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0}
+    counts = {"articles": 0, "mentions": 0, "quotes": 0, "truncated": 0, "failed": 0}
+    failures: list[dict] = []
     for batch, batch_results in zip(batches, results):
         with db.atomic():  # one transaction per batch; each article's rows replace its old ones
-            for article, (mentions, quotes, named, cut) in zip(batch, batch_results):
+            failed = []
+            for article, (mentions, quotes, named, cut, error) in zip(batch, batch_results):
+                if error is not None:
+                    # the log file's line; the command line prints its own (``cuttings analyse``, ``cuttings run``)
+                    log.warning("article %d (%s) could not be analysed (left for the next run): %s", article["id"],
+                                article["canonical_url"], error, extra={"file_only": True})
+                    failed.append({"article_id": article["id"], "url": article["canonical_url"],
+                                   "source_id": article["source_id"], "error": error})
+                    continue
                 if cut:
                     counts["truncated"] += 1
                     log.warning("article %d is %d characters long: analysed its first %d only", article["id"],
@@ -107,9 +182,14 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
                 counts["articles"] += 1
                 counts["mentions"] += len(mentions)
                 counts["quotes"] += len(quotes)
+            if failed and run_id is not None:
+                store.record_analyse_failures(db, run_id, failed)
+        failures += failed
+        counts["failed"] += len(failed)
         if advance:
             advance(len(batch))
     counts["quotes_linked"] = link_known_speakers(db)
+    counts["failures"] = failures
     return counts
 
 

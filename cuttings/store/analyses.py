@@ -60,7 +60,8 @@ def articles_to_process(db: Database, stage: str, version: str, *, limit: int | 
     ``requires=(stage, version)`` limits them to articles that an earlier stage has already
     processed at its current version (classify needs the mentions that analyse writes).
     """
-    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, p.version AS processed_version, "
+    sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, a.canonical_url, a.source_id, "
+                          "p.version AS processed_version, "
                           "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region",
                           requires) + " ORDER BY a.id"
     params: list[Any] = [stage, version, *(requires or ())]

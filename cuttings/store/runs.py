@@ -141,6 +141,45 @@ def record_errors(db: Database, run_id: int, kind: str, rows: list[tuple[str | N
                              for source_id, url, message in rows])
 
 
+ANALYSE_FAILED = "analyse_failed"   # the crawl_errors kind of an article the analyser raised on
+
+
+def record_analyse_failures(db: Database, run_id: int, failures: list[dict]) -> None:
+    """One ``crawl_errors`` row of kind ``analyse_failed`` per article the analyse stage could not analyse
+    (``{"article_id", "url", "source_id", "error"}``): the URL is the article's canonical URL, the
+    message ``article ID: ERROR`` (the id first: :func:`unanalysed_articles` reads it, whatever the
+    URL's redaction made of it)."""
+    record_errors(db, run_id, ANALYSE_FAILED, [
+        (failure.get("source_id"), failure["url"], f"article {int(failure['article_id'])}: {failure['error']}")
+        for failure in failures])
+
+
+# the article id of an analyse_failed row's message, "article 123: IndexError: ..."
+_FAILED_ARTICLE_ID = "CAST(substr(message, 9, instr(message, ':') - 9) AS INTEGER)"
+
+
+def unanalysed_articles(db: Database) -> list[dict]:
+    """Articles the analyse stage could not analyse and has not analysed since (the latest
+    ``analyse_failed`` error of each, newer than its ``processing`` stamp or without one), oldest
+    failure first: ``{"article_id", "title", "url", "source_id", "outlet", "error", "failed_at",
+    "runs"}`` (``error``: the recorded line without its ``article ID:`` prefix; ``runs``: how many
+    runs failed on it). An article a later run analyses leaves the list; one deleted since is not in it."""
+    return list(db.query(f"""
+        WITH failed AS (
+            SELECT {_FAILED_ARTICLE_ID} AS article_id, max(id) AS last_id, count(DISTINCT crawl_run_id) AS runs
+            FROM crawl_errors WHERE kind = '{ANALYSE_FAILED}' AND message LIKE 'article %:%' GROUP BY 1)
+        SELECT a.id AS article_id, a.title, a.canonical_url AS url, a.source_id,
+               coalesce(s.name, a.source_id) AS outlet, substr(e.message, instr(e.message, ':') + 2) AS error,
+               e.created_at AS failed_at, f.runs
+        FROM failed f
+        JOIN crawl_errors e ON e.id = f.last_id
+        JOIN articles a ON a.id = f.article_id
+        LEFT JOIN sources s ON s.id = a.source_id
+        WHERE NOT EXISTS (SELECT 1 FROM processing p WHERE p.article_id = a.id AND p.stage = 'analyse'
+                          AND p.content_hash = a.content_hash AND p.processed_at >= e.created_at)
+        ORDER BY e.created_at, a.id"""))
+
+
 def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = None,
                   source_id: str | None = None, message: str | None = None) -> None:
     """A ``crawl_notices`` row: a budget hit or a refused canonical URL (not an error)."""
