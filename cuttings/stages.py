@@ -102,7 +102,7 @@ def analyse_batch(analyser, batch: list[tuple]) -> list[tuple]:
     except Exception:   # one article (or more) raised: find which, one by one
         results = [None] * len(batch)
     analysed = []
-    for (text, cut), (_, _, published_at, region), result in zip(texts, batch, results):
+    for (text, cut), (title, _, published_at, region), result in zip(texts, batch, results):
         try:
             if result is None:
                 result = analyser.analyse(text, published_at, region)
@@ -110,6 +110,9 @@ def analyse_batch(analyser, batch: list[tuple]) -> list[tuple]:
         except NOT_AN_ARTICLES_FAULT:
             raise
         except Exception as exc:
+            # the traceback, for the log file only (the stage logs the article's id and URL with the line)
+            log.warning("the analyser raised on the article headed %r", (title or "")[:80], exc_info=True,
+                        extra={"file_only": True})
             analysed.append(([], [], None, 0, error_line(exc)))
             continue
         analysed.append((result["mentions"], result["quotes"], named, len(text) if cut else 0, None))

@@ -184,6 +184,8 @@ def test_cuttings_run_prints_the_partial_stage_in_one_line(tmp_path, poisoned):
     assert lines[0].startswith(f"analyse: 1 article could not be analysed (article {ids[2]}: IndexError: list index")
     assert re.match(r"run \d+: partial \(exit 4\)", lines[-1])
     assert "Traceback" not in result.stderr.decode()
+    log = (tmp_path / "run.log").read_text(encoding="utf-8")   # the traceback is for the log file
+    assert "Traceback" in log and f"article {ids[2]} (https://news.example/story-2) could not be analysed" in log
 
 
 def test_parallel_workers_isolate_the_article_too(tmp_path, poisoned):
