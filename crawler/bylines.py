@@ -12,9 +12,13 @@ Authors come from the first source, in this order, that yields at least one pers
 4. a "By ..." line near the top of the page text.
 
 Each value is split into people (commas, "and", "&", "|", ";") and cleaned ("By", "Written
-by", trailing "for The Paper"), and a part is dropped when it is an e-mail address, a
-handle or URL, has digits, is too long to be a name, or consists only of role words
-("Staff", "Reporter", "Editor"...) and the publisher's own name.
+by", "Analysis by", trailing "for The Paper", a trailing date or weekday), and a part is
+dropped when it is an e-mail address, a handle or URL, has digits, is too long to be a name,
+or consists only of role words ("Staff", "Reporter", "Editor"...), placeholders ("No Author",
+"Published by", "Wednesday") and the publisher's own name. A photo credit ("Photograph by")
+ends the value; a value that reads as a sentence (two lower-case words that are not name
+particles) is no byline; after a person, a job title ("AP Sports Writer"), credentials
+("MS, RD") or an organisation ("NJ Advance Media", "... Associated Press") is not a person.
 """
 from __future__ import annotations
 
@@ -40,11 +44,36 @@ _ROLE_WORDS = {
     "see", "full", "bio", "email", "e", "mail", "follow", "more", "profile", "view", "all", "articles",
     "stories", "contact", "twitter", "facebook", "instagram", "linkedin", "read", "about", "share",
 }
-_PREFIX = re.compile(r"^(?:(?:written|words|posted|published|reported|story|text|report)\s+by|by|from|"
+_PREFIX = re.compile(r"^(?:(?:written|words|posted|published|reported|story|text|report|analysis|opinion|"
+                     r"commentary|perspective|review|interview|column|essay)\s+by|by|from|"
                      r"authors?|reporter|writer|byline)\s*[:\-–—]?\s+", re.I)
 _SUFFIX = re.compile(r"\s+(?:for|at|in)\s+(?:the\s+)?[A-Z].*$|\s*[(\[].*$|\s+(?:updated|published|posted|last)\b.*$"
-                     r"|\s+(?:on\s+)?(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d.*$",
+                     r"|\s+(?:on\s+)?(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d.*$"
+                     # a weekday after the name: "Jeff Foust Monday", "Louis Jacobson on Monday, May 4"
+                     r"|\s+(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day\b.*$",
                      re.I)
+# placeholders a CMS prints where no author was entered: "No Author", "Published by", a weekday alone
+_PLACEHOLDER_WORDS = {"no", "none", "n", "na", "nobody", "published", "posted", "written", "updated", "submitted",
+                      "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today",
+                      "yesterday"}
+# a job title after a name ("Tom Krisher, AP Auto Writer", "Chris Cillizza, CNN Editor-at-large")
+_ROLE_NOUNS = {"writer", "writers", "editor", "editors", "correspondent", "correspondents", "reporter", "reporters",
+               "columnist", "contributor", "producer", "journalist", "critic", "analyst", "large"}
+# the last word of an organisation's name ("NJ Advance Media", "USA TODAY", "Associated Press")
+_ORG_WORDS = {"media", "news", "press", "today", "times", "network", "agency", "newswire", "wire", "inc", "ltd", "llc",
+              "corp", "group", "herald", "tribune", "journal", "gazette", "chronicle", "magazine", "radio", "tv"}
+# letters after a name ("Rachael Link, MS, RD")
+_CREDENTIALS = {"phd", "md", "ms", "msc", "ma", "mba", "mph", "rd", "rdn", "ld", "ldn", "rn", "np", "dds", "jd", "esq",
+                "cpa", "cfp", "cde", "facp", "mrcp", "frcp", "bsc", "ba"}
+# a photo, video or illustration credit: what follows it is not the author
+_CREDIT = re.compile(r"\b(?:photo(?:graph)?s?|pictures?|images?|illustrations?|videos?|graphics?)\s*(?:by\b|:)"
+                     r"|\b(?:photo\s+)?credits?\s*:", re.I)
+# name particles written in lower case ("Ludwig van Beethoven", "Ana de Armas")
+_PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "del", "della", "la", "le", "bin", "bint", "al",
+              "el", "y", "e", "ter", "ten", "zu", "dos", "das", "and", "&"}
+# two words glued by a publisher's template ("Isabel KeaneJournal News"): a capital after four or more
+# lower-case letters inside a word (not "McGrath", "DeArdo", "LaMotte")
+_GLUED = re.compile(r"(?<=[a-z]{4})(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"\s*(?:,|;|\s\|\s|\||\s/\s|\band\b|&|\bwith\b|\+)\s*", re.I)
 _CONTACT = re.compile(r"@|https?:|www\.|\.com\b|\.co\.|\.org\b|\d")
 _NAME_CHARS = re.compile(r"^[\w .'’‘`\-]+$")
@@ -75,6 +104,29 @@ def _clean_part(part: str) -> str:
     return part
 
 
+def _is_prose(value: str) -> bool:
+    """A sentence, not a byline: two or more lower-case words that are not name particles
+    ("The Russian and Syrian defense ministries"; parts with digits, such as dates, not counted)."""
+    lower = [w for w in value.split() if w[:1].islower() and w.lower() not in _PARTICLES]
+    return len(lower) >= 2
+
+
+def _is_role_after_name(part: str) -> bool:
+    """A job title, credentials or an organisation that follow a name: "AP Auto Writer",
+    "CNN Editor-at-large", "MS", "NJ Advance Media"."""
+    words = _words(part)
+    return bool(words) and (words[-1] in _ROLE_NOUNS | _ORG_WORDS or all(w in _CREDENTIALS for w in words))
+
+
+def _without_org_tail(part: str) -> str:
+    """A name with an organisation's two-word name set after it without a comma ("Tom Davies
+    Associated Press", "Kevin McCoy USA TODAY"): the name, when two or more words are left."""
+    words = part.split()
+    if len(words) >= 4 and words[-1].lower().strip(".") in _ORG_WORDS and all(w[:1].isupper() for w in words[-2:]):
+        return " ".join(words[:-2])
+    return part
+
+
 def _is_person(part: str, publisher_words: set[str]) -> bool:
     if not part or len(part) > 60 or _CONTACT.search(part) or not _NAME_CHARS.match(part):
         return False
@@ -89,7 +141,7 @@ def _is_person(part: str, publisher_words: set[str]) -> bool:
 def _only_publisher_or_roles(words: list[str], pub: set[str]) -> bool:
     """True when the words are role words plus the publisher's name ("Courier Staff";
     "Marches Courier" for marchescourier.example)."""
-    rest = [w for w in words if w not in _ROLE_WORDS]
+    rest = [w for w in words if w not in _ROLE_WORDS and w not in _PLACEHOLDER_WORDS]
     return not rest or all(w in pub for w in rest) or "".join(rest) in pub
 
 
@@ -98,9 +150,18 @@ def split_people(value: str, publisher_words: set[str]) -> list[str]:
     if not value:
         return []
     value = _PREFIX.sub("", " ".join(value.split()))
-    people = []
-    for part in _SPLIT.split(value):
-        part = _clean_part(part)
+    value = _CREDIT.split(value, maxsplit=1)[0]
+    parts = [_clean_part(part) for part in _SPLIT.split(value)]
+    if _is_prose(" ".join(part for part in parts if not _CONTACT.search(part))):
+        return []
+    people: list[str] = []
+    for part in parts:
+        glued = _GLUED.split(part, maxsplit=1)
+        if len(glued) > 1 and len(glued[0].split()) >= 2:
+            part = glued[0]
+        part = _without_org_tail(part)
+        if people and _is_role_after_name(part):
+            continue
         if _is_person(part, publisher_words):
             people.append(part)
     return people
@@ -204,12 +265,30 @@ def _markup_authors(tree: HtmlElement, pub: set[str]) -> list[str]:
         text = _text(element)
         if not text or len(text) > 150 or _skipped(element):
             continue
-        links = [_text(a) for a in element.iter("a") if _text(a)]
+        # links of the byline, not of a "follow these topics" or share block inside it
+        links = [_text(a) for a in element.iter("a") if _text(a) and not _in_marked_block(a, element)]
         found = [n for link in links for n in split_people(link, pub)] if links else []
+        in_text = {name_key(n) for n in split_people(text, pub)}
+        if in_text and any(name_key(n) in in_text for n in found):
+            # "Written by <a>Jane Doe</a> in <a>Valve</a> on 1 June": the link read as a place or
+            # a section in the byline's sentence is not a person
+            found = [n for n in found if name_key(n) in in_text]
         found = found or split_people(text, pub)
         if found:
             return _dedupe(found)
     return []
+
+
+def _in_marked_block(element: HtmlElement, container: HtmlElement) -> bool:
+    """Whether ``element`` (or a block between it and ``container``) is marked as not a byline
+    (follow, share, social, list...)."""
+    for node in (element, *element.iterancestors()):
+        if node is container:
+            return False
+        marker = f"{node.get('class', '')} {node.get('id', '')}"
+        if marker.strip() and _NOT_BYLINE_CLASS.search(marker):
+            return True
+    return False
 
 
 _CLASS_VALUES = etree.XPath("//body//@class | //body//@id")
@@ -381,17 +460,21 @@ def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str],
     agrees with it, the first sentence-length ``h1`` outside navigation, related-story
     and widget blocks is the headline shown to readers.
     """
+    # the site's name as its home link or its feed's title shows it is the publisher's in a title
+    pub = pub | _site_name_words(tree)
     candidates = [strip_site_name(c, pub) for c in candidates if c and c.strip()]
     tag = strip_site_name(title_tag, pub) if title_tag and title_tag.strip() else None
-    titles = candidates + ([tag] if tag else [])
     shown, teasers = [], []
     for element in tree.iter("h1"):
         text = _text(element)
         if text and 2 <= len(text.split()) <= 40:
             (teasers if _skipped(element) else shown).append(strip_site_name(text, pub))
-    for h1 in shown + teasers:
-        if any(_similar(h1, t) >= 0.6 for t in titles):
-            return h1, "h1"
+    # an h1 that agrees with the editorial title (JSON-LD, og:title) first, then one that agrees
+    # with the <title>: a logo h1 ("KBS WORLD") shares its words with a "Headline | KBS WORLD" tag
+    for titles in (candidates, [tag] if tag else []):
+        for h1 in shown + teasers:
+            if any(_similar(h1, t) >= 0.6 for t in titles):
+                return h1, "h1"
     if not candidates:
         # no editorial metadata: the headline on the page beats the <title> tag, but a
         # site name or a section label ("Business Monday") in an h1 is not a headline
@@ -410,6 +493,30 @@ def find_headline(tree: HtmlElement, candidates: list[str], pub: set[str],
     if tag:
         return tag, "meta"
     return None, None
+
+
+_HOME_LINKS = etree.XPath('//body//a[@href="/" or @href="./" or @href="/index.html" or @href="/index.php"]')
+_FEED_TITLES = etree.XPath('//link[@rel="alternate"][contains(@type, "rss") or contains(@type, "atom")]/@title')
+_FEED_WORDS = {"feed", "feeds", "rss", "atom", "xml", "comments", "comment", "latest", "all", "home"}
+
+
+def _site_name_words(tree: HtmlElement) -> set[str]:
+    """Words of the site's name as the page shows it without a host name to go by (a crawl of a
+    mirror, a page read from disk): its home link's text or logo alt text, and the first segment
+    of its feeds' titles ("Marches Courier Feed", "Python Wiki: Page name"), one to four words each,
+    comment feeds left out."""
+    names = []
+    for link in _HOME_LINKS(tree)[:5]:
+        names += [_text(link)] + [img.get("alt") or "" for img in link.iter("img")]
+    for title in _FEED_TITLES(tree)[:5]:
+        if "comment" not in title.lower():
+            names.append(_SEPARATORS.split(title.strip())[0].split(":")[0])
+    words: set[str] = set()
+    for name in names:
+        found = [w for w in _words(name) if w not in _FEED_WORDS]
+        if 1 <= len(found) <= 4:
+            words |= set(found)
+    return words
 
 
 _MARKED_HEADLINE = ('//*[@itemprop="headline"][not(self::meta)]'

@@ -308,6 +308,26 @@ def _ld_text(value) -> str | None:
     return re.sub(r"\s+", " ", text) or None
 
 
+_LEFT_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});", re.I)
+# HTML elements a publisher leaves in a description ("<p>Prime Minister ...</p>"); other angle
+# brackets are text (a Korean title quoted "<The Palace: Tale of Jang Noksu>")
+_TAG = re.compile(r"</?(?:p|br|div|span|a|b|i|em|strong|u|small|sup|sub|font|h[1-6]|ul|ol|li|blockquote|img)"
+                  r"(?:\s[^<>]*)?/?>", re.I)
+
+
+def _plain(text: str | None) -> str | None:
+    """A title or description as plain text: the HTML elements a publisher left in it removed, and
+    character references that are still there after parsing (escaped twice at the source:
+    ``&amp;#039;`` read as ``&#039;``) decoded once more with ``html.unescape``."""
+    if not text:
+        return text
+    if "<" in text and _TAG.search(text):
+        text = " ".join(_TAG.sub(" ", text).split())
+    if "&" in text and _LEFT_ENTITY.search(text):
+        text = html_lib.unescape(text)
+    return text or None
+
+
 def _meta(tree: HtmlElement) -> dict[str, str]:
     """``<meta>`` name/property/itemprop -> content (first occurrence wins), keys lower-cased."""
     found: dict[str, str] = {}
@@ -829,10 +849,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, overrides: dic
     pub = publisher_words(ld, ld_objects, meta, url)
     title_candidates = [_ld_text(ld.get("headline")), _first(meta, "og:title", "twitter:title"),
                         _ld_text(ld.get("name"))]
-    result["title"], result["title_source"] = find_headline(tree, [t for t in title_candidates if t], pub,
-                                                            _title_from_tag(tree, strip=False))
-    result["description"] = _ld_text(ld.get("description")) or _first(meta, "og:description", "description",
-                                                                       "twitter:description")
+    result["title"], result["title_source"] = find_headline(tree, [_plain(t) for t in title_candidates if t], pub,
+                                                            _plain(_title_from_tag(tree, strip=False)))
+    result["description"] = _plain(_ld_text(ld.get("description")) or _first(meta, "og:description", "description",
+                                                                              "twitter:description"))
     result["authors"], result["author_source"] = find_authors(tree, ld, ld_objects, _meta_all(tree), pub)
     result["author"] = ", ".join(result["authors"]) or None
     result["section"] = _ld_text(ld.get("articleSection")) or _first(meta, "article:section", "section")

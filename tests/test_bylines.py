@@ -34,6 +34,19 @@ def test_stored_page(name):
     ("Staff", []), ("Reporter", []), ("Staff Reporter", []), ("Courier Staff", []),
     ("@janedoe", []), ("https://www.facebook.com/janedoe", []), ("jane.doe@example.com", []),
     ("by the river bank", []),
+    # a weekday after the name; placeholders; photo credits; sentences
+    ("Jeff Foust Monday", ["Jeff Foust"]), ("Jane Doe on Wednesday, 4 May", ["Jane Doe"]),
+    ("Wednesday", []), ("No Author", []), ("Published by", []), ("Posted by Admin", []),
+    ("Photograph by Tom Hale, Borders Picture Agency", []), ("Jane Doe | Photos: Tom Hale", ["Jane Doe"]),
+    ("The county and district councils", []),
+    # a title, credentials or an organisation after a person
+    ("Analysis by Jane Doe, Courier Editor-at-large", ["Jane Doe"]), ("Opinion by Jane Doe", ["Jane Doe"]),
+    ("JANE DOE, AP Sports Writer", ["JANE DOE"]), ("Jane Doe, MS, RDN", ["Jane Doe"]),
+    ("Jane Doe, NJ Advance Media", ["Jane Doe"]), ("Jane Doe and John Smith, USA TODAY", ["Jane Doe", "John Smith"]),
+    ("Jane Doe Associated Press", ["Jane Doe"]), ("Jane Doe, Political Editor", ["Jane Doe"]),
+    ("Ludwig van Beethoven", ["Ludwig van Beethoven"]), ("Ann McGrath and Joe DeArdo", ["Ann McGrath", "Joe DeArdo"]),
+    # two names glued by a template
+    ("Robert Brum and Isabel KeaneJournal New", ["Robert Brum", "Isabel Keane"]),
 ])
 def test_split_people(value, people):
     assert split_people(value, {"courier"}) == people
