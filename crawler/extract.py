@@ -321,10 +321,10 @@ def _plain(text: str | None) -> str | None:
     ``&amp;#039;`` read as ``&#039;``) decoded once more with ``html.unescape``."""
     if not text:
         return text
-    if "<" in text and _TAG.search(text):
-        text = " ".join(_TAG.sub(" ", text).split())
     if "&" in text and _LEFT_ENTITY.search(text):
         text = html_lib.unescape(text)
+    if "<" in text and _TAG.search(text):
+        text = " ".join(_TAG.sub(" ", text).split())
     return text or None
 
 

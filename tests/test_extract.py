@@ -260,3 +260,15 @@ def test_description_set_as_subhead_is_dropped_but_a_lede_paragraph_kept():
     lede = extract_article(f"<html><head>{head}</head><body><article><h1>Town centre plan agreed</h1>"
                            f"<p>{description}</p>{prose}</article></body></html>")
     assert lede["body"].startswith(description)
+
+
+@pytest.mark.parametrize("og_description, expected", [
+    ("&lt;p&gt;The council&amp;#x27;s cabinet met.&lt;/p&gt;", "The council's cabinet met."),
+    ("&amp;lt;p&amp;gt;Escaped twice&amp;lt;/p&amp;gt;", "Escaped twice"),
+    ("Ticket holders saw &lt;The Palace: Tale of Jang Noksu&gt;", "Ticket holders saw <The Palace: Tale of Jang Noksu>"),
+    ("Fish &amp; chips", "Fish & chips"),
+])
+def test_description_is_plain_text(og_description, expected):
+    page = (f'<html><head><meta property="og:description" content="{og_description}"></head>'
+            "<body><p>Paragraph of the story about the new bridge opening in town.</p></body></html>")
+    assert extract_article(page, "https://www.marchescourier.example/news/bridge/")["description"] == expected
