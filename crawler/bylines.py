@@ -74,6 +74,7 @@ _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "del", "della"
 # two words glued by a publisher's template ("Isabel KeaneJournal News"): a capital after four or more
 # lower-case letters inside a word (not "McGrath", "DeArdo", "LaMotte")
 _GLUED = re.compile(r"(?<=[a-z]{4})(?=[A-Z][a-z])")
+_SENTENCE_END = re.compile(r"(?<=[a-z]{2})\.\s+(?=[A-Z])")
 _SPLIT = re.compile(r"\s*(?:,|;|\s\|\s|\||\s/\s|\band\b|&|\bwith\b|\+)\s*", re.I)
 _CONTACT = re.compile(r"@|https?:|www\.|\.com\b|\.co\.|\.org\b|\d")
 _NAME_CHARS = re.compile(r"^[\w .'’‘`\-]+$")
@@ -123,7 +124,7 @@ def _without_org_tail(part: str) -> str:
     Associated Press", "Kevin McCoy USA TODAY"): the name, when two or more words are left."""
     words = part.split()
     if len(words) >= 4 and words[-1].lower().strip(".") in _ORG_WORDS and all(w[:1].isupper() for w in words[-2:]):
-        return " ".join(words[:-2])
+        return " ".join(words[:-2]).rstrip(" .,")
     return part
 
 
@@ -156,6 +157,11 @@ def split_people(value: str, publisher_words: set[str]) -> list[str]:
         return []
     people: list[str] = []
     for part in parts:
+        # a name ending a sentence before an organisation ("Finian Cunningham. Sputnik International");
+        # not after an initial or a short title ("J. R. Stone", "Rev. Jesse Jackson")
+        ended = _SENTENCE_END.split(part, maxsplit=1)
+        if len(ended) > 1 and len(ended[0].split()) >= 2:
+            part = ended[0]
         glued = _GLUED.split(part, maxsplit=1)
         if len(glued) > 1 and len(glued[0].split()) >= 2:
             part = glued[0]

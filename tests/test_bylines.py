@@ -45,6 +45,9 @@ def test_stored_page(name):
     ("Jane Doe, NJ Advance Media", ["Jane Doe"]), ("Jane Doe and John Smith, USA TODAY", ["Jane Doe", "John Smith"]),
     ("Jane Doe Associated Press", ["Jane Doe"]), ("Jane Doe, Political Editor", ["Jane Doe"]),
     ("Ludwig van Beethoven", ["Ludwig van Beethoven"]), ("Ann McGrath and Joe DeArdo", ["Ann McGrath", "Joe DeArdo"]),
+    # a name ending a sentence before an organisation; initials and short titles are not sentence ends
+    ("Jane Doe. Borders Network", ["Jane Doe"]), ("J. R. Stone", ["J. R. Stone"]),
+    ("Prof. Jane Doe", ["Prof. Jane Doe"]), ("Rev. Jesse Jackson", ["Rev. Jesse Jackson"]),
     # two names glued by a template
     ("Robert Brum and Isabel KeaneJournal New", ["Robert Brum", "Isabel Keane"]),
 ])
