@@ -14,6 +14,8 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
+from cuttings.store.runs import ANALYSE_FAILED
+
 # kind -> words; {host} is the failing URL's host
 CAUSES = {
     "dns": "DNS lookup failed for {host} (no network, or a wrong host name?)",
@@ -72,12 +74,13 @@ def describe_exception(exc: BaseException, url: str | None = None) -> str:
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:
     """(source id, error kind, cause in words) for each source that stored nothing and recorded errors in
-    this crawl run; the cause is its most frequent error kind."""
+    this crawl run; the cause is its most frequent error kind. An article the analyser raised on
+    (``analyse_failed``) is no fault of its source: the digest names it on its own."""
     failed = [row["source_id"] for row in source_rows if row.get("errors") and not row.get("articles_stored")]
     out = []
     for source_id in failed:
-        rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ?",
-                             [crawl_run_id, source_id]))
+        rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
+                             "AND kind != ?", [crawl_run_id, source_id, ANALYSE_FAILED]))
         if not rows:
             continue
         kind, _ = Counter(r["kind"] for r in rows).most_common(1)[0]

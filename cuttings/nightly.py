@@ -280,8 +280,11 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
             if any(stage.storage_error for stage in stages.values()):
                 stages[name] = StageResult("skipped", message="skipped: the database cannot be written")
                 continue
-            if name == "classify" and stages.get("analyse") and stages["analyse"].status == "failed":
-                # Classifying unanalysed articles would stamp them done without their mentions.
+            if name == "classify" and stages.get("analyse") and stages["analyse"].status == "failed" \
+                    and not stages["analyse"].counts.get("failed"):
+                # Classifying unanalysed articles would stamp them done without their mentions. Articles the
+                # analyser raised on (``counts["failed"]``) are left unstamped, and classify takes only stamped
+                # ones: it runs, or one article failing every night would stop classification for good.
                 stages[name] = StageResult("skipped", message="analyse failed")
                 log.warning("classify skipped: analyse failed")
                 continue

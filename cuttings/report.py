@@ -629,8 +629,9 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
                          "message": f"last crawl (crawl run {run['id']}, started {run['started_at']}) ended "
                                     f"'{run['status']}'" + (f": {run['message']}" if run["message"] else "")})
     error_kinds: dict[str, list[str]] = {}
+    # an article the analyser raised on is no fault of its outlet: "Needs attention" names it on its own
     for row in db.query("SELECT coalesce(source_id, '') AS source_id, kind, count(*) AS n FROM crawl_errors "
-                        "WHERE crawl_run_id = ? GROUP BY 1, 2 ORDER BY 1, 2", [run["id"]]):
+                        "WHERE crawl_run_id = ? AND kind != ? GROUP BY 1, 2 ORDER BY 1, 2", [run["id"], store.ANALYSE_FAILED]):
         error_kinds.setdefault(row["source_id"], []).append(f"{row['n']} {row['kind']}")
     source_rows = {row["source_id"]: row for row in db.query(
         "SELECT * FROM source_runs WHERE crawl_run_id = ?", [run["id"]])}

@@ -201,3 +201,46 @@ def test_parallel_workers_isolate_the_article_too(tmp_path, poisoned):
     assert (counts["articles"], counts["failed"]) == (4, 1)
     assert [failure["article_id"] for failure in counts["failures"]] == [ids[2]]
     assert analysed_ids(db_path) == [i for i in ids if i != ids[2]]
+
+
+def test_an_article_failing_every_night_does_not_stop_classification(tmp_path, poisoned):
+    """The second night only the poisoned article is left to analyse, and the analyse stage analyses nothing:
+    classify still runs (it takes only analysed articles), so re-classifying after new models is not blocked
+    for as long as one article keeps failing. A stage that raised as a whole still skips classify."""
+    classified = []
+    poisoned.setattr(nightly, "_check_models_present", lambda options: None)
+    poisoned.setattr(nightly, "_load_models", lambda options: (Analyser(), object()))
+    poisoned.setitem(nightly._STAGE_FUNCTIONS, "classify",
+                     lambda *a, **k: classified.append(1) or nightly.StageResult("ok", counts={"articles": 0}))
+    db_path = tmp_path / "cuttings.db"
+    make_db(db_path)
+    options = nightly.NightlyOptions(skip=("crawl", "report"))
+    nightly.run_nightly(db_path, options)
+    second = nightly.run_nightly(db_path, options)
+    assert (second.stages["analyse"].counts["articles"], second.stages["analyse"].counts["failed"]) == (0, 1)
+    assert second.stages["classify"].status == "ok" and len(classified) == 2
+    poisoned.setitem(nightly._STAGE_FUNCTIONS, "analyse",
+                     lambda *a, **k: nightly.StageResult("failed", message="the analyser could not load"))
+    third = nightly.run_nightly(db_path, options)
+    assert third.stages["classify"].status == "skipped" and len(classified) == 2
+
+
+def test_crawl_health_does_not_blame_the_outlet_for_an_analyser_error(tmp_path):
+    """An article the analyser raised on is no fault of its outlet: the digest's crawl health lists no error for
+    the outlet ("Needs attention" names the story on its own), and the outlet is not a failed source."""
+    from cuttings import failures, report
+    db = store.connect(tmp_path / "h.db")
+    db["sources"].insert({"id": "wn", "name": "Worcester News", "region": "Worcestershire"}, alter=True)
+    url = "https://wn.example/a"
+    article_id = save_article(db, {"url": url, "canonical_url": url, "title": "T", "body": "B", "source_id": "wn"},
+                              None)[1]
+    run_id = store.start_run(db, "run")
+    source_run = {"crawl_run_id": run_id, "source_id": "wn", "articles_stored": 0, "errors": 1}
+    db["source_runs"].insert(source_run, alter=True)
+    store.record_errors(db, run_id, "http_404", [("wn", "https://wn.example/gone", "HTTP 404")])
+    store.record_analyse_failures(db, run_id, [{"article_id": article_id, "url": url, "source_id": "wn",
+                                                "error": "IndexError: x"}] * 2)   # more than the source's own errors
+    _run, warnings = report._health(db)
+    assert not any("analyse_failed" in warning["message"] for warning in warnings)
+    assert [kind for _source, kind, _cause in failures.source_failures(db, run_id, [source_run])] == ["http_404"]
+    db.close()
