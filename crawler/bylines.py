@@ -12,18 +12,25 @@ Authors come from the first source, in this order, that yields at least one pers
 4. a "By ..." line near the top of the page text.
 
 Each value is split into people (commas, "and", "&", "|", ";") and cleaned ("By", "Written
-by", "Analysis by", trailing "for The Paper", a trailing date or weekday), and a part is
-dropped when it is an e-mail address, a handle or URL, has digits, is too long to be a name,
-or consists only of role words ("Staff", "Reporter", "Editor"...), placeholders ("No Author",
-"Published by", "Wednesday") and the publisher's own name. A photo credit ("Photograph by")
-ends the value; a value that reads as a sentence (two lower-case words that are not name
-particles) is no byline; after a person, a job title ("AP Sports Writer"), credentials
-("MS, RD") or an organisation ("NJ Advance Media", "... Associated Press") is not a person.
+by", "Analysis by", trailing "for The Paper", a trailing date, a trailing weekday after "on" or
+after a name of two or more words: "Sally Sunday" and "Simon Tuesday-Jones" keep theirs), and
+a part is dropped when it is an e-mail address, a handle or URL, has digits, is too long to be
+a name, or consists only of role words ("Staff", "Reporter", "Editor"...), placeholders ("No
+Author", "Published by", "Wednesday") and the publisher's own name. A photo credit
+("Photograph by") ends the value; a value that reads as a sentence (two lower-case words that
+are not name particles, a job title after a name not counted: "Tom Jones, chief reporter") is
+no byline; after a person, a job title ("AP Sports Writer"), credentials ("MS, RD") or an
+organisation ("NJ Advance Media", "Local Democracy Reporting Service", "... Associated Press",
+one word in capitals: "PA", "CNN") is not a person, unless it is a given name and a surname
+listed with "and" ("Ben Price and John Times").
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -48,10 +55,11 @@ _PREFIX = re.compile(r"^(?:(?:written|words|posted|published|reported|story|text
                      r"commentary|perspective|review|interview|column|essay)\s+by|by|from|"
                      r"authors?|reporter|writer|byline)\s*[:\-–—]?\s+", re.I)
 _SUFFIX = re.compile(r"\s+(?:for|at|in)\s+(?:the\s+)?[A-Z].*$|\s*[(\[].*$|\s+(?:updated|published|posted|last)\b.*$"
-                     r"|\s+(?:on\s+)?(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d.*$"
-                     # a weekday after the name: "Jeff Foust Monday", "Louis Jacobson on Monday, May 4"
-                     r"|\s+(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day\b.*$",
+                     r"|\s+(?:on\s+)?(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d.*$",
                      re.I)
+# a weekday after the name: "Jeff Foust Monday", "Louis Jacobson on Monday, May 4"; not a surname
+# ("Sally Sunday", "Simon Tuesday-Jones"): without "on", cut only when two or more words are left
+_WEEKDAY_TAIL = re.compile(r"\s+(on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?![\w'’-]).*$", re.I)
 # placeholders a CMS prints where no author was entered: "No Author", "Published by", a weekday alone
 _PLACEHOLDER_WORDS = {"no", "none", "n", "na", "nobody", "published", "posted", "written", "updated", "submitted",
                       "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today",
@@ -61,7 +69,8 @@ _ROLE_NOUNS = {"writer", "writers", "editor", "editors", "correspondent", "corre
                "columnist", "contributor", "producer", "journalist", "critic", "analyst", "large"}
 # the last word of an organisation's name ("NJ Advance Media", "USA TODAY", "Associated Press")
 _ORG_WORDS = {"media", "news", "press", "today", "times", "network", "agency", "newswire", "wire", "inc", "ltd", "llc",
-              "corp", "group", "herald", "tribune", "journal", "gazette", "chronicle", "magazine", "radio", "tv"}
+              "corp", "group", "herald", "tribune", "journal", "gazette", "chronicle", "magazine", "radio", "tv",
+              "service"}
 # letters after a name ("Rachael Link, MS, RD")
 _CREDENTIALS = {"phd", "md", "ms", "msc", "ma", "mba", "mph", "rd", "rdn", "ld", "ldn", "rn", "np", "dds", "jd", "esq",
                 "cpa", "cfp", "cde", "facp", "mrcp", "frcp", "bsc", "ba"}
@@ -75,7 +84,9 @@ _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "del", "della"
 # lower-case letters inside a word (not "McGrath", "DeArdo", "LaMotte")
 _GLUED = re.compile(r"(?<=[a-z]{4})(?=[A-Z][a-z])")
 _SENTENCE_END = re.compile(r"(?<=[a-z]{2})\.\s+(?=[A-Z])")
-_SPLIT = re.compile(r"\s*(?:,|;|\s\|\s|\||\s/\s|\band\b|&|\bwith\b|\+)\s*", re.I)
+_SPLIT = re.compile(r"(\s*(?:,|;|\s\|\s|\||\s/\s|\band\b|&|\bwith\b|\+)\s*)", re.I)  # separators kept
+_AND = {"and", "&", "+", "with"}
+_ARTICLES = {"a", "an", "the"}
 _CONTACT = re.compile(r"@|https?:|www\.|\.com\b|\.co\.|\.org\b|\d")
 _NAME_CHARS = re.compile(r"^[\w .'’‘`\-]+$")
 _BYLINE_LINE = re.compile(r"^\s*(?:written\s+by|words\s+by|by)\s+(\S.{1,120})$", re.I)
@@ -102,6 +113,9 @@ def _clean_part(part: str) -> str:
     for _ in range(2):
         part = _PREFIX.sub("", part).strip(" .:-–—·•|")
     part = _SUFFIX.sub("", part).strip(" .:-–—·•|")
+    weekday = _WEEKDAY_TAIL.search(part)
+    if weekday and (weekday.group(1) or len(part[:weekday.start()].split()) >= 2):
+        part = part[:weekday.start()].strip(" .:-–—·•|")
     return part
 
 
@@ -114,16 +128,52 @@ def _is_prose(value: str) -> bool:
 
 def _is_role_after_name(part: str) -> bool:
     """A job title, credentials or an organisation that follow a name: "AP Auto Writer",
-    "CNN Editor-at-large", "MS", "NJ Advance Media"."""
+    "CNN Editor-at-large", "MS", "NJ Advance Media", "Local Democracy Reporting Service", or one
+    word in capitals ("PA", "LDRS")."""
     words = _words(part)
-    return bool(words) and (words[-1] in _ROLE_NOUNS | _ORG_WORDS or all(w in _CREDENTIALS for w in words))
+    return bool(words) and (words[-1] in _ROLE_NOUNS | _ORG_WORDS or all(w in _CREDENTIALS for w in words)
+                            or (len(words) == 1 and part.isupper() and 2 <= len(part) <= 5))
+
+
+def _name_shaped(part: str) -> bool:
+    """Capitalised words, name particles allowed ("Tom Jones", "Ludwig van Beethoven")."""
+    words = part.split()
+    return any(w[:1].isupper() for w in words) and all(w[:1].isupper() or w.lower() in _PARTICLES for w in words)
+
+
+def _is_title_after(part: str, before: list[str]) -> bool:
+    """A job title after a name, in lower case as British bylines write it ("Tom Jones, chief
+    reporter", "local democracy reporter"): not a sentence."""
+    words = _words(part)
+    return (any(_name_shaped(b) for b in before) and _is_role_after_name(part) and len(words) <= 4
+            and not _ARTICLES & set(words[1:]))
+
+
+@functools.lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    """Given names, lower case (``data/given_names.txt``, installed as ``cuttings_data``)."""
+    try:
+        path = Path(str(resources.files("cuttings_data"))) / "given_names.txt"
+    except ModuleNotFoundError:  # a checkout that was never installed
+        path = Path(__file__).resolve().parent.parent / "data" / "given_names.txt"
+    with open(path, encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _named_person(part: str, join: str) -> bool:
+    """A person whose surname is an organisation's or a title's word, listed with "and" after
+    another person: a given name, then the surname ("Ben Price and John Times")."""
+    words = part.split()
+    return (join in _AND and len(words) == 2 and all(w[:1].isupper() and not w.isupper() for w in words)
+            and words[0].lower() in _given_names())
 
 
 def _without_org_tail(part: str) -> str:
     """A name with an organisation's two-word name set after it without a comma ("Tom Davies
     Associated Press", "Kevin McCoy USA TODAY"): the name, when two or more words are left."""
     words = part.split()
-    if len(words) >= 4 and words[-1].lower().strip(".") in _ORG_WORDS and all(w[:1].isupper() for w in words[-2:]):
+    if (len(words) >= 4 and words[-1].lower().strip(".") in _ORG_WORDS and all(w[:1].isupper() for w in words[-2:])
+            and not _ROLE_WORDS & set(_words(" ".join(words[:-2])))):  # "Local Democracy Reporting Service"
         return " ".join(words[:-2]).rstrip(" .,")
     return part
 
@@ -152,11 +202,15 @@ def split_people(value: str, publisher_words: set[str]) -> list[str]:
         return []
     value = _PREFIX.sub("", " ".join(value.split()))
     value = _CREDIT.split(value, maxsplit=1)[0]
-    parts = [_clean_part(part) for part in _SPLIT.split(value)]
-    if _is_prose(" ".join(part for part in parts if not _CONTACT.search(part))):
+    pieces = _SPLIT.split(value)
+    parts = [_clean_part(part) for part in pieces[0::2]]
+    joins = [""] + [" ".join(sep.lower().split()) for sep in pieces[1::2]]
+    # a sentence is no byline; a job title after a name is no sentence ("Jane Smith, health correspondent")
+    if _is_prose(" ".join(part for i, part in enumerate(parts)
+                          if not _CONTACT.search(part) and not (i and _is_title_after(part, parts[:i])))):
         return []
     people: list[str] = []
-    for part in parts:
+    for part, join in zip(parts, joins):
         # a name ending a sentence before an organisation ("Finian Cunningham. Sputnik International");
         # not after an initial or a short title ("J. R. Stone", "Rev. Jesse Jackson")
         ended = _SENTENCE_END.split(part, maxsplit=1)
@@ -166,7 +220,7 @@ def split_people(value: str, publisher_words: set[str]) -> list[str]:
         if len(glued) > 1 and len(glued[0].split()) >= 2:
             part = glued[0]
         part = _without_org_tail(part)
-        if people and _is_role_after_name(part):
+        if people and _is_role_after_name(part) and not _named_person(part, join):
             continue
         if _is_person(part, publisher_words):
             people.append(part)

@@ -50,6 +50,19 @@ def test_stored_page(name):
     ("Prof. Jane Doe", ["Prof. Jane Doe"]), ("Rev. Jesse Jackson", ["Rev. Jesse Jackson"]),
     # two names glued by a template
     ("Robert Brum and Isabel KeaneJournal New", ["Robert Brum", "Isabel Keane"]),
+    # a job title in lower case after a name is no sentence (British local bylines)
+    ("By Tom Jones, chief reporter", ["Tom Jones"]), ("By Jane Smith, local democracy reporter", ["Jane Smith"]),
+    ("By Bill Tanner, political editor", ["Bill Tanner"]), ("Jane Smith, health correspondent", ["Jane Smith"]),
+    ("By Mark Andrews, features writer", ["Mark Andrews"]), ("Jane Doe, the chief reporter", ["Jane Doe"]),
+    ("The victim, a local writer", []),
+    # a weekday that is a surname or part of one; "on" before it still makes it a date
+    ("By Sally Sunday", ["Sally Sunday"]), ("By Simon Tuesday-Jones", ["Simon Tuesday-Jones"]),
+    ("Louis Jacobson on Monday", ["Louis Jacobson"]),
+    # an organisation's word as a surname after a given name in a list of people; organisations after a name
+    ("By Ben Price and John Times", ["Ben Price", "John Times"]), ("Jane Doe and The Associated Press", ["Jane Doe"]),
+    ("Jane Doe, Irish Times", ["Jane Doe"]),
+    ("By Jane Smith, Local Democracy Reporting Service", ["Jane Smith"]), ("By Jane Smith, LDRS", ["Jane Smith"]),
+    ("Jane Doe, CNN", ["Jane Doe"]),
 ])
 def test_split_people(value, people):
     assert split_people(value, {"courier"}) == people
