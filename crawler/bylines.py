@@ -165,7 +165,7 @@ def _named_person(part: str, join: str) -> bool:
     another person: a given name, then the surname ("Ben Price and John Times")."""
     words = part.split()
     return (join in _AND and len(words) == 2 and all(w[:1].isupper() and not w.isupper() for w in words)
-            and words[0].lower() in _given_names())
+            and words[0].lower() not in _PLACEHOLDER_WORDS and words[0].lower() in _given_names())  # not "Sunday Times"
 
 
 def _without_org_tail(part: str) -> str:

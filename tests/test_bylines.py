@@ -60,7 +60,7 @@ def test_stored_page(name):
     ("Louis Jacobson on Monday", ["Louis Jacobson"]),
     # an organisation's word as a surname after a given name in a list of people; organisations after a name
     ("By Ben Price and John Times", ["Ben Price", "John Times"]), ("Jane Doe and The Associated Press", ["Jane Doe"]),
-    ("Jane Doe, Irish Times", ["Jane Doe"]),
+    ("Jane Doe, Irish Times", ["Jane Doe"]), ("Jane Doe and Sunday Times", ["Jane Doe"]),
     ("By Jane Smith, Local Democracy Reporting Service", ["Jane Smith"]), ("By Jane Smith, LDRS", ["Jane Smith"]),
     ("Jane Doe, CNN", ["Jane Doe"]),
 ])
