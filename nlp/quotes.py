@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-10"
+QUOTES_VERSION = "quotes-11"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -894,11 +894,13 @@ class QuoteAttributor:
         else:
             chosen = candidates[0] if len(candidates) == 1 else max(candidates, key=self._article_weight)
             link = (chosen, chosen not in self.named)
-        if link[0] is not None and self._names_elsewhere(role, before_posts=link[1], entity_id=link[0]):
+        if link[0] is not None and self._names_elsewhere(role, before_posts=link[1], entity_id=link[0],
+                                                         places=link[1]):
             return None, False
         return link
 
-    def _names_elsewhere(self, role: str | None, before_posts: bool = True, entity_id: str | None = None) -> bool:
+    def _names_elsewhere(self, role: str | None, before_posts: bool = True, entity_id: str | None = None,
+                         places: bool = True) -> bool:
         """Whether a speaker's role names a body or a place outside the watchlist as theirs: another
         body the watchlist excludes ("West Midlands PCC"), or a capitalised name that is none of the
         watchlist's places and bodies nor a word of posts, standing where an affiliation stands:
@@ -910,7 +912,16 @@ class QuoteAttributor:
         "Community Risk Department", so a body the article names is not refused on it). A name
         after a possessive ("the service's Community Risk Department"), or followed in the role by
         a mention of ``entity_id`` ("from the Community Risk Department at the service"), is a
-        part of that body."""
+        part of that body.
+
+        Without ``places`` (a post linked to a body the article names), a name after one of those
+        prepositions counts only when it names an organisation: the last noun of the name and the
+        lower-case nouns after it is one of ``_other_body_nouns`` ("of Devon and Cornwall Police",
+        "of Devon and Cornwall police", "of Kent Fire and Rescue Service"), not a unit's
+        (``UNIT_NOUNS``). A place, a station or a unit is where the body's officer serves or lives
+        ("of Wem fire station", "from Droitwich Spa", "of Ludlow Safer Neighbourhood Team"),
+        except a bare name after "in" that ends the role: it places the post itself ("a station
+        manager in Ohio")."""
         if not role or self.watchlist is None:
             return False
         role = PARENTHESES.sub(" ", role)
@@ -941,7 +952,18 @@ class QuoteAttributor:
             if start and words[start - 1].endswith(("'s", "\u2019s")):
                 continue      # "the service's Community Risk Department": the owner's unit
             if start and words[start - 1].lower() in AFFILIATION_PREPOSITIONS:
-                return True   # "of Devon and Cornwall Police", "from Florida"
+                if places:
+                    return True   # "of Devon and Cornwall Police", "from Florida"
+                others, heads_of_names = _other_body_nouns(), _name_head_nouns()
+                last = end   # the name and the lower-case nouns after it ("Wem fire station")
+                while last < len(words) and (words[last].lower() in heads_of_names
+                                             or words[last].lower() in RUN_INNER_WORDS):
+                    last += 1
+                heads = [_bare(word) for word in words[start:last] if _bare(word) in heads_of_names]
+                if heads and heads[-1] in others:
+                    return True   # "of Devon and Cornwall Police": another body
+                if not heads and words[start - 1].lower() == "in" and end == len(words):
+                    return True   # "a station manager in Ohio": the post is elsewhere
             if before_posts and any(_bare(after) in nouns for after in words[index + 1:min(end + 1, len(words))]):
                 return True   # "IRS Commissioner", "New South Wales Rural Fire Service commissioner"
         return False
@@ -1986,6 +2008,26 @@ AFFILIATION_PREPOSITIONS = {"of", "from", "in", "at"}
 RUN_INNER_WORDS = {"the", "and", "&"}
 _LOCAL_WORDS: dict[tuple[int, str], frozenset[str]] = {}
 _OTHER_BODIES: dict[tuple[int, str], re.Pattern | None] = {}
+
+
+# Nouns of a body's own units: a name ending in one is part of the body ("Ludlow Safer
+# Neighbourhood Team", "Community Risk Department"), not another body.
+UNIT_NOUNS = {"team", "department", "group", "station"}
+
+
+@functools.lru_cache(maxsize=1)
+def _other_body_nouns() -> frozenset[str]:
+    """Nouns that end another organisation's name ("Devon and Cornwall Police", "Kent Fire and
+    Rescue Service", "Birmingham City Council", "the Fire Service College"): the organisations'
+    words and the heads of longer names, less the nouns of a body's own units."""
+    from nlp.entities import LONGER_NAME_HEADS   # nlp.entities imports this module
+    return frozenset((ORGANISATION_WORDS | LONGER_NAME_HEADS | {"constabulary"}) - UNIT_NOUNS)
+
+
+@functools.lru_cache(maxsize=1)
+def _name_head_nouns() -> frozenset[str]:
+    """Nouns that say what a name is: another organisation or a body's own unit."""
+    return _other_body_nouns() | UNIT_NOUNS
 
 
 @functools.lru_cache(maxsize=1)

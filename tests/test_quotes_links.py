@@ -134,6 +134,39 @@ def test_genuine_local_links_still_hold(analyser, text, speaker, entity):
     assert links(quotes)[-1] == (speaker, entity, STATED)
 
 
+CREWS = ' said: "Crews worked hard through the night to stop the spread."'
+SFRS = "Wem blaze\n\nShropshire Fire and Rescue Service sent four engines. "
+HWFRS = "Droitwich blaze\n\nHereford & Worcester Fire and Rescue Service sent four engines. "
+WMP = "Ludlow disorder\n\nWest Mercia Police said officers attended. "
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # a station, a place or a unit the watchlist does not list, after the name of a body's officer
+    (SFRS + "Station manager Pete Smith, of Wem fire station," + CREWS, "Pete Smith", "sfrs"),
+    (HWFRS + "Watch commander Ali Khan, of Droitwich Spa," + CREWS, "Ali Khan", "hwfrs"),
+    (WMP + 'Inspector Sue Lane, of Ludlow Safer Neighbourhood Team, said: "We will not tolerate this."',
+     "Sue Lane", "west_mercia_police"),
+    (HWFRS + "Watch commander Ali Khan, from Malvern Link," + CREWS, "Ali Khan", "hwfrs"),
+    (HWFRS + "Watch commander Ali Khan, from Upton," + CREWS, "Ali Khan", "hwfrs"),
+    (SFRS + "Station manager Pete Smith, from Bishops Castle," + CREWS, "Pete Smith", "sfrs"),
+])
+def test_a_place_or_unit_after_a_named_bodys_post_keeps_the_link(analyser, text, speaker, entity):
+    assert links(quotes_of(analyser, text)) == [(speaker, entity, STATED)]
+
+
+@pytest.mark.parametrize("text, region", [
+    (WMP + 'Chief constable Glen Mayhew of Devon and Cornwall Police said: "We will send officers."', None),
+    (WMP + 'Chief constable Glen Mayhew of Devon and Cornwall police said: "We will send officers."', None),
+    (WMP + 'Inspector Jo Hale, of Avon and Somerset Constabulary, said: "We will send officers."', None),
+    (SFRS + "Station manager Pete Smith, of Kent Fire and Rescue Service," + CREWS, None),
+    # a bare place keeps refusing a link that rests on inference ("the fire service", from the region)
+    ("Blaze\n\nThe fire service said it attended. Watch commander Ali Khan, from Ohio," + CREWS, "Worcestershire"),
+])
+def test_another_organisation_after_a_named_bodys_post_links_nothing(analyser, text, region):
+    [quote] = quotes_of(analyser, text, region=region)
+    assert (quote["entity_id"], quote["entity_method"]) == (None, None)
+
+
 def test_a_bodys_own_unit_in_the_post_is_no_other_body(analyser):
     # "the service" is an inferred mention (of the service the article names), so the link is inferred
     text = ('Safety week\n\nHereford and Worcester Fire and Rescue Service ran a campaign.\n\nGroup Commander Tom '
