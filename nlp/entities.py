@@ -78,6 +78,14 @@ NOT_NAME_MODIFIERS = {
 OTHER_NAME_RUN = 6            # capitalised words looked through for a watched place ("Hereford and Worcester Combined")
 OTHER_NAME_ADJECTIVES = 2     # lower-case words between a possessive and the reference ("Kong's new police commissioner")
 OTHER_NAME_PREPOSITIONS = ("for", "of")
+# Words many places' names share: a capitalised one of them before a reference is no sign of a watched place.
+SHARED_PLACE_WORDS = {
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "mid", "central",
+    "greater", "great", "little", "upper", "lower", "new", "old", "royal", "county", "city", "borough",
+}
+# A title after one of these is a deputy's (a "Deputy Police and Crime Commissioner"): the person
+# named after it is no holder of the office, so the watchlist not knowing them says nothing.
+DEPUTY_WORDS = {"deputy", "assistant"}
 PERSON_TITLES = {"sir", "dame", "dr", "lord", "lady", "baroness", "baron", "professor", "prof", "mr", "mrs", "ms", "miss"}
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
 
@@ -140,6 +148,22 @@ def normalise_text(text: str) -> str:
     if newlines and (newlines != 2 * text.count("\n\n") or "\n\n\n" in text):
         text = SINGLE_LINE_BREAK.sub(" ", text)
     return text
+
+
+# Endings of a field word's forms that drop its final "e" ("policing", "criminals"); forms that
+# keep the whole word ("policeman", "crimes", "firefighters", "rescued") are matched as they are.
+FIELD_WORD_ENDINGS = ("ing", "ed", "inal", "inals", "inality")
+
+
+def field_word_pattern(word: str) -> str:
+    """A regex (to follow ``\\b``) for the forms of a body's field word: the word and any word it
+    begins ("police", "policeman", "crimes"), and for a word ending in "e" its stem with a verb's or
+    an adjective's ending ("policing", "criminal"): not any word of its first letters ("policy",
+    "firm")."""
+    forms = re.escape(word) + r"\w*"
+    if word.endswith("e") and len(word) > 4:
+        forms += "|" + re.escape(word[:-1]) + "(?:" + "|".join(FIELD_WORD_ENDINGS) + r")\b"
+    return forms
 
 
 def surface_variants(phrase: str) -> set[str]:
@@ -406,12 +430,15 @@ class ReferenceResolver:
         self.preposition_hashes = {strings.add(word) for word in AREA_PREPOSITIONS}
         self.possessive_hash = strings.add("'s")
         self.not_local_hashes = {strings.add(word) for word in NOT_LOCAL_WORDS}
-        # Words that make a capitalised name a watched one: the last word of every place a watched
-        # body is named after or known by ("Mercia", "Worcester", "Forest") and the names of its
+        # Words that make a capitalised name a watched one: every word of every place a watched
+        # body is named after or known by ("Mercia", "Worcester", "Whitchurch" of "Whitchurch,
+        # Shropshire", "Tenbury" and "Wells") but stop words and the compass and size words other
+        # places share ("West" of "West Mercia" is no "West Yorkshire"), and the names of its
         # people and office holders ("Campion's police commissioner").
         place_phrases = [phrase for entity in watchlist.entities
                          for phrase in entity.area_names + entity.bare_area_names + entity.region_terms]
-        self.watched_name_words = {tokenizer(phrase)[-1].norm_ for phrase in place_phrases if phrase.strip()}
+        self.watched_name_words = {token.norm_ for phrase in place_phrases for token in tokenizer(phrase)
+                                   if token.is_alpha and not token.is_stop and token.norm_ not in SHARED_PLACE_WORDS}
         self.watched_name_words |= {token.norm_ for entity in watchlist.entities
                                     for person in entity.people + entity.holders
                                     for token in tokenizer(person.name) if token.is_alpha}
@@ -934,13 +961,15 @@ class ReferenceResolver:
         possessive proper noun ("Hong Kong's new police commissioner"), or "for"/"of" and such a
         name after it ("the PCC for Essex", "Commissioner of Police"); or a capitalised title before
         a person none of whose names the watchlist knows, for ``targets`` whose holders or people it
-        lists ("Police and Crime Commissioner Steve Turner"). A reference that opens its noun
+        lists ("Police and Crime Commissioner Steve Turner"; not after "Deputy" or "Assistant": a
+        deputy is no holder). A reference that opens its noun
         phrase ("the fire service") has nothing of the name before it."""
         if end + 1 < len(doc) and doc[end].lower_ in OTHER_NAME_PREPOSITIONS and not doc[end + 1].is_sent_start:
             after = doc[end + 1]
             if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
                 return True
-        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and self._stranger_after(doc, end) and any(
+        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and not self._deputys_title(doc, start) and (
+                self._stranger_after(doc, end)) and any(
                 self.entities[target].holders or self.entities[target].people for target in targets):
             return True
         first = doc[start]
@@ -977,6 +1006,15 @@ class ReferenceResolver:
         words = [token for token in sentence if token.is_alpha and len(token) >= 4]
         return len(words) >= 4 and all(token.is_title or token.is_upper for token in words)
 
+    def _deputys_title(self, doc: Doc, start: int) -> bool:
+        """Whether the reference starting at ``start`` (with its own words written before it, "Police
+        Fire and Crime") is a deputy's or an assistant's title ("Deputy Police and Crime
+        Commissioner"): whoever follows is no holder, known to the watchlist or not."""
+        index = start - 1
+        while index >= 0 and (doc[index].lower_ in ("and", "&", ",") or doc[index].norm_ in self.reference_words):
+            index -= 1
+        return index >= 0 and doc[index].lower_ in DEPUTY_WORDS
+
     def _stranger_after(self, doc: Doc, index: int) -> bool:
         """Whether a person the watchlist does not know is named from ``index`` on: a given name
         (``nlp.quotes.given_names``, after "Sir", "Dame", "Dr" and the like) and a capitalised
@@ -1001,21 +1039,22 @@ class ReferenceResolver:
         if categories is None:
             categories = set()
             for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
-                if label == GENERIC and self.category_of[target] not in categories and self._names_other_body(
-                        doc, start, end, (target,)):
+                if label == GENERIC and self.category_of[target] not in categories and not self._opens_longer_name(
+                        doc, start, end) and self._names_other_body(doc, start, end, (target,)):
                     categories.add(self.category_of[target])
             for match_id, start, end in self.head_matcher(doc):
                 category = doc.vocab.strings[match_id]
                 if category not in categories and (doc[start].is_title or doc[start].is_upper) and (
-                        self._names_other_body(doc, start, end)):
+                        not self._opens_longer_name(doc, start, end)) and self._names_other_body(doc, start, end):
                     categories.add(category)
             doc.user_data[OTHER_BODIES_KEY] = categories
         return categories
 
     def _field_named(self, doc: Doc, entity_id: str, word: str) -> bool:
         """Whether the article uses a word of the body's field other than ``word`` (the reference's
-        one word): "police" or "crime" for "the Commissioner" to be the Police and Crime Commissioner;
-        or a place of a body it governs or is governed by ("West Mercia", the force's area)."""
+        one word) in any of its forms ("police", "policing", "crimes", "criminals":
+        ``field_word_pattern``) for "the Commissioner" to be the Police and Crime Commissioner; or a
+        place of a body it governs or is governed by ("West Mercia", the force's area)."""
         field = self.field_words[entity_id] - {word}
         if not field:
             return True
@@ -1025,7 +1064,7 @@ class ReferenceResolver:
         key = (entity_id, word)
         known = doc.user_data.setdefault(FIELD_WORDS_KEY, {})
         if key not in known:
-            known[key] = re.search(r"\b(?:" + "|".join(map(re.escape, sorted(field))) + r")\b",
+            known[key] = re.search(r"\b(?:" + "|".join(map(field_word_pattern, sorted(field))) + r")",
                                    doc_text(doc), re.IGNORECASE) is not None
         return known[key]
 
@@ -1069,7 +1108,7 @@ class ReferenceResolver:
            service" usually means the institution in general;
         3. else, for entities with ``infer_from_region`` and a specific enough reference ("the fire
            authority", not "the authority"; a one-word one, "the Commissioner", only in an article
-           using a word of the body's field, "police" or "crime"), the candidate whose area the
+           using a word of the body's field, "police", "policing", "crime"), the candidate whose area the
            article names most; with no area named, the outlet's region, unless the article names
            another body of the category ("Kent Fire and Rescue Service").
         """

@@ -563,3 +563,40 @@ def test_another_bodys_name_is_no_mention_under_any_watchlist():
     assert mentions_of(nlp(context + "Help came from the fire service of Barchester.")) == [
         ("the fire service", "bfrs")]
     assert mentions_of(nlp(context + "The fire service sent a second engine.")) == [("The fire service", "bfrs")]
+
+
+# -- true local references the rules-6 name rules dropped (rules-7, the review of 2026-12-06) ------
+
+@pytest.mark.parametrize("text, region, expected", [
+    # A town of the body's region before the reference: every word of a place is watched
+    # ("Whitchurch" of "Whitchurch, Shropshire"), and Shropshire's station towns are region terms.
+    ("Whitchurch's fire service was praised after the blaze.", "Shropshire", [("fire service", "sfrs")]),
+    ("Ironbridge's fire service was praised.", "Shropshire", [("fire service", "sfrs")]),
+    ("Wem Fire Service crews were praised after the blaze.", "Shropshire", [("Fire Service", "sfrs")]),
+    # A medal's name is no other fire service: the outlet's region still settles "the fire service".
+    ("Station manager Tom Evans has been awarded the King's Fire Service Medal. "
+     "The fire service said he had served for 30 years.", "Worcestershire", [("The fire service", "hwfrs")]),
+    ("Station manager Tom Evans has been awarded the Queen's Fire Service Medal in the New Year Honours. "
+     "The fire service said he served 30 years.", "Shropshire", [("The fire service", "sfrs")]),
+    # The field's words in any form: "policing", "criminals".
+    ("The Commissioner said policing in Shropshire would get more money.", None, [("The Commissioner", "wm_pcc")]),
+    ("The Commissioner said criminals in Telford would be caught.", None, [("The Commissioner", "wm_pcc")]),
+    # A deputy's title: the person after it is no holder, known or not.
+    ("Deputy Police and Crime Commissioner Tracey Onslow said crime in Telford fell.", None,
+     [("Police and Crime Commissioner", "wm_pcc")]),
+])
+def test_true_local_references_the_other_body_rules_keep(analyser, text, region, expected):
+    assert mention_pairs(analyser.analyse(text, "2024-01-01", region)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # A word many places share ("West" of "West Mercia") makes no name a watched one.
+    "Crews from West Yorkshire Fire Service were called to the mill.",
+    # Still no policy or firm is the field: "the Commissioner" of a trade story.
+    "Trade talks\n\nThe Commissioner said the new policy would help firms.",
+    # A stranger after the office's own title is still another body's holder.
+    "Riot\n\nPolice and Crime Commissioner Steve Turner condemned the disorder in the town centre.",
+])
+def test_other_bodies_stay_out_after_the_rules_7_changes(analyser, text):
+    for region in (None, "Worcestershire", "Shropshire"):
+        assert analyser.analyse(text, "2024-01-01", region)["mentions"] == [], region
