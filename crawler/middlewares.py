@@ -89,10 +89,24 @@ class SkipRequest(IgnoreRequest):
     """A request the incremental rules or the page budget skip (not an error: never recorded)."""
 
 
+# An article URL that answered 404 Not Found or 410 Gone (a dead link in a sitemap or feed) is kept in
+# crawl_state as rejected, reject_reason starting with GONE, and not requested again until this many
+# days after the fetch that answered so; then once more (a page that came back is stored as usual).
+GONE = "gone"
+GONE_STATUSES = (404, 410)
+GONE_RECHECK_DAYS = 7
+
+
+def gone_reason(status: int) -> str:
+    """The ``crawl_state.reject_reason`` of an article URL that answered ``status`` (404, 410)."""
+    return f"{GONE}: HTTP {status}"
+
+
 class IncrementalPolicy:
     """Which known URLs to fetch again and how, as Scrapy's httpcache policies decide for a cache:
     a page rejected before (not an article) is never refetched, except one rejected as too short
-    within the revisit window of its first fetch (a breaking-news stub that grows into the story);
+    within the revisit window of its first fetch (a breaking-news stub that grows into the story),
+    and one that answered 404/410 once :data:`GONE_RECHECK_DAYS` have passed since;
     a stored article only inside the revisit window (published or first seen within
     ``revisit_days``), and then conditionally (If-None-Match / If-Modified-Since from its last fetch)."""
 
@@ -100,9 +114,14 @@ class IncrementalPolicy:
         self.revisit_days = revisit_days
 
     def skip_reason(self, state: dict | None, now: dt.datetime | None = None) -> str | None:
-        """``rejected`` or ``known`` when the URL should not be fetched again, else None."""
+        """``rejected``, ``gone`` or ``known`` when the URL should not be fetched again, else None."""
         if state is None:
             return None
+        if state["kind"] == "rejected" and (state.get("reject_reason") or "").startswith(GONE):
+            fetched = state.get("last_fetched_at") or ""
+            now = now or dt.datetime.now(dt.timezone.utc)
+            cutoff = (now - dt.timedelta(days=GONE_RECHECK_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return GONE if fetched > cutoff else None
         if state["kind"] == "rejected":
             if state.get("reject_reason") == TOO_SHORT and self.within_revisit_window(state, now):
                 return None

@@ -165,10 +165,14 @@ def finish_crawl(db, run_id: int, sources: list[Source], stats: dict, status: st
         _mark_finished_or_raise(db, run_id, "failed", message or f"storage error: {exc}")
         raise _storage_error(exc, f"crawl run {run_id} could not be recorded") from None
     summary.counts["errors"] = max(summary.counts["errors"], len(unstored))
+    # failed: errors, and nothing read at all (no article page and no article URL from any source);
+    # errors on a night that found only stories already stored (skipped) are a partial run
+    found = sum(row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
+                for row in summary.sources)
     if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]
                                                             or summary.counts["articles_unchanged"]
                                                             or summary.counts["articles_updated"]):
-        status = "failed" if summary.counts["pages_fetched"] == 0 else "partial"
+        status = "failed" if summary.counts["pages_fetched"] == 0 and not found else "partial"
     elif status == "ok" and summary.counts["errors"]:
         status = "partial"
     summary.status = status

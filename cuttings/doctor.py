@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
+from cuttings.failures import source_failed
 from cuttings.nightly import hours_since, pid_alive
 
 
@@ -437,7 +438,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
             stopped.append(source_id)
         elif problem == "never":
             never.append(source_id)
-        if runs[0]["errors"] and not runs[0]["articles_stored"]:
+        if source_failed(runs[0]):
             failing.append(f"{source_id} ({runs[0]['errors']} errors)")
         if runs[0]["warning"]:
             warned.append(f"{source_id}: {runs[0]['warning']}")

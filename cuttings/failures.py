@@ -72,11 +72,21 @@ def describe_exception(exc: BaseException, url: str | None = None) -> str:
     return describe(kind_of_exception(exc), url)
 
 
+def source_failed(row) -> bool:
+    """Whether a source failed in a crawl run, from its ``source_runs`` row: it recorded errors and
+    nothing of it could be read, neither an article page (stored, rejected or unchanged) nor an article
+    URL from its home page, sections, feeds or sitemaps; its entry points were unreachable, or every
+    fetch failed. A source whose discovery worked but one article URL failed (a dead link in its
+    sitemap, all its other URLs already stored) did not fail: that is a per-URL crawl error."""
+    found = sum(row[key] or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
+    return bool(row["errors"]) and not (row["articles_stored"] or row["pages_fetched"] or found)
+
+
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:
-    """(source id, error kind, cause in words) for each source that stored nothing and recorded errors in
-    this crawl run; the cause is its most frequent error kind. An article the analyser raised on
-    (``analyse_failed``) is no fault of its source: the digest names it on its own."""
-    failed = [row["source_id"] for row in source_rows if row.get("errors") and not row.get("articles_stored")]
+    """(source id, error kind, cause in words) for each source that failed in this crawl run
+    (:func:`source_failed`); the cause is its most frequent error kind. An article the analyser raised
+    on (``analyse_failed``) is no fault of its source: the digest names it on its own."""
+    failed = [row["source_id"] for row in source_rows if source_failed(row)]
     out = []
     for source_id in failed:
         rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "

@@ -470,10 +470,10 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier, run_id: in
                         command="crawl (run)")
     # Scrapy replaces the SIGTERM handler while it runs; take it back for the later stages.
     signal.signal(signal.SIGTERM, _raise_interrupted)
-    from cuttings.failures import source_failures
+    from cuttings.failures import source_failed, source_failures
     failures = source_failures(db, summary.run_id, summary.sources)
     counts = {"crawl_run_id": summary.run_id, **summary.counts,
-              "sources_failed": sum(1 for s in summary.sources if s["errors"] and not s["articles_stored"])}
+              "sources_failed": sum(1 for s in summary.sources if source_failed(s))}
     failed_ids = {source_id for source_id, _kind, _words in failures}
     for source_id, _kind, words in failures:
         log.warning("crawl: source %s failed: %s", source_id, words, extra=FILE_ONLY)  # the command line prints it

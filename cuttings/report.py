@@ -57,7 +57,7 @@ import jinja2
 from sqlite_utils import Database
 
 from cuttings import store
-from cuttings.failures import source_failures
+from cuttings.failures import source_failed, source_failures
 from cuttings.paths import output_dir
 from nlp.scheme import TONE_ATTENTION_DEFAULT
 
@@ -459,12 +459,16 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
         if warning["level"] == "error":
             items.append({"kind": "crawl", "message": warning["message"]})
     failed = [warning for warning in health if warning.get("failed")]
+    # the digest's stories from each failed source (first seen by earlier crawls of its window)
+    listed = {warning["source_id"]: sum(1 for story in stories if story.get("source_id") == warning["source_id"])
+              for warning in failed}
     if len(failed) <= FAILED_SOURCES_LISTED:
         items += [{"kind": "source_failed", "source_id": warning["source_id"], "outlet": warning["outlet"],
-                   "cause": warning["cause"]} for warning in failed]
+                   "cause": warning["cause"], "stories": listed[warning["source_id"]]} for warning in failed]
     else:  # one line naming them all: a night without network must not fill the block
         items.append({"kind": "sources_failed", "outlets": [warning["outlet"] for warning in failed],
-                      "causes": sorted({warning["cause"] for warning in failed})})
+                      "causes": sorted({warning["cause"] for warning in failed}),
+                      "stories": sum(listed.values())})
     if unanalysed:   # no mentions, quotes or labels until a run analyses them: one line, however many
         first = unanalysed[0]
         items.append({"kind": "unanalysed", "count": len(unanalysed), "article_id": first["article_id"],
@@ -645,7 +649,7 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         if source_run is None:
             problems.append("not crawled in the last run")
         else:
-            if source_run["articles_stored"] == 0 and (source_run["errors"] or source_run["pages_rejected"]):
+            if source_run["articles_stored"] == 0 and (source_failed(source_run) or source_run["pages_rejected"]):
                 problems.append("no articles")
             else:
                 problem = store.yield_problem(store.recent_source_runs(db, source["id"], limit=store.YIELD_RUNS))
@@ -933,6 +937,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           trust_text=lambda entry: trust_text(entry),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
+                          failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
                           charts_gap_text=lambda charts: charts_gap_text(charts))
 
@@ -1029,16 +1034,25 @@ def attention_text(item: dict) -> str:
     if kind == "more":
         return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
     if kind == "source_failed":
-        return f"Source {item['outlet']} failed: {item['cause']} (no stories from it in this digest)"
+        return f"Source {item['outlet']} failed: {item['cause']} ({failed_stories_text(item, 'it')})"
     if kind == "sources_failed":
         return (f"{len(item['outlets'])} sources failed: {', '.join(item['outlets'])} "
-                f"(no stories from them in this digest; see Crawl health)")
+                f"({failed_stories_text(item, 'them')}; see Crawl health)")
     if kind == "unanalysed":
         return (f"{item['count']} {story_noun(item['count'])} could not be analysed: {item['headline']}"
                 + (f" ({item['outlet']})" if item["outlet"] else "") + f": {item['error']}"
                 + (f", and {item['count'] - 1} more" if item["count"] > 1 else "")
                 + f" ({UNANALYSED_NOTE})")
     return f"Crawl problem: {item['message']}"
+
+
+def failed_stories_text(item: dict, pronoun: str) -> str:
+    """What a failed-source line says of the digest's stories from the source(s): none, or how many
+    (first seen by an earlier crawl of the digest's window, before the last one failed)."""
+    count = item.get("stories") or 0
+    if not count:
+        return f"no stories from {pronoun} in this digest"
+    return f"{count} {story_noun(count)} from {pronoun} in this digest, found by earlier crawls"
 
 
 NOTHING_NEEDS_ATTENTION = "Nothing needs attention: no negative tone, stance, spike or new quote from a watched body"

@@ -35,7 +35,7 @@ from crawler import discovery
 from crawler.dedupe import normalise_url
 from crawler.extract import MIN_ARTICLE_WORDS, extract_article
 from crawler.items import ArticleItem
-from crawler.middlewares import IncrementalPolicy, SkipRequest
+from crawler.middlewares import GONE_STATUSES, IncrementalPolicy, SkipRequest, gone_reason
 from crawler.resolver import PrivateAddressResolved, resolver_refusal
 from crawler.urlpolicy import UrlRefused
 from cuttings import store
@@ -562,6 +562,26 @@ class NewsSpider(scrapy.Spider):
         if request.url.endswith("/robots.txt") and kind == "too_large" and self.settings.getbool("ROBOTSTXT_OBEY"):
             return  # recorded once as robots_too_large by CappedRobotsTxtMiddleware
         self.record_error(source.id if source else None, request.url, kind, status, message)
+        if status in GONE_STATUSES and request.meta.get("incremental") == "article" and source is not None:
+            self.remember_gone(source, request, status)
+
+    def remember_gone(self, source, request, status: int) -> None:
+        """An article URL that answered 404/410: kept in ``crawl_state`` so the next nights do not
+        request it again for :data:`~crawler.middlewares.GONE_RECHECK_DAYS` days (a stored article
+        that later answers 404 keeps its row: it is fetched only inside its revisit window)."""
+        if self.db is None:
+            return
+        key = request.meta.get("state_key") or normalise_url(request.url)
+        state = self.known_state(key)
+        if state is not None and state["kind"] != "rejected":
+            return
+        found = request.meta.get("found")
+        try:
+            store.record_fetch(self.db, key, source_id=source.id, kind="rejected",
+                               found_by=getattr(found, "found_by", None), http_status=status,
+                               reject_reason=gone_reason(status))
+        except sqlite3.Error as exc:
+            self.storage_failed(exc)
 
 
 def _ready() -> None:

@@ -313,7 +313,7 @@ def known_url(db: Database, url: str) -> dict | None:
 
 
 # What the incremental rules read of a URL (``known_url``; the distributed writer publishes every row).
-KNOWN_URL_SQL = ("SELECT s.url, s.kind, s.etag, s.last_modified, s.reject_reason, a.published_at, "
+KNOWN_URL_SQL = ("SELECT s.url, s.kind, s.etag, s.last_modified, s.reject_reason, s.last_fetched_at, a.published_at, "
                  "coalesce(a.first_seen_at, s.first_seen_at) AS first_seen_at "
                  "FROM crawl_state s LEFT JOIN articles a ON a.id = s.article_id")
 

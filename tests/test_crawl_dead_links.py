@@ -1,0 +1,148 @@
+"""A dead link in a source's sitemap (issue: e2e audit, finding A): one article URL answering 404 is a
+per-URL crawl error, not a failed source, and it is not requested again on the next nights for
+``GONE_RECHECK_DAYS`` days; a source that really failed says truthfully how many of the digest's stories
+still come from it. Real Scrapy crawls (``cuttings crawl``'s runner, in a subprocess) of a site on
+127.0.0.1, a real SQLite database, the digest's text."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from crawler.middlewares import GONE_RECHECK_DAYS, IncrementalPolicy
+from cuttings import report, store
+from faultserver import article_html, corpus_story, listing_html, run_crawl_cli
+
+PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
+STORIES = ("t1-001", "t1-002", "t1-003")
+
+
+class _Site(BaseHTTPRequestHandler):
+    """``/news/<corpus id>/`` stories listed by the home page and the sitemap, plus the dead links in
+    :attr:`dead` (listed by both, undated, answering 404)."""
+    dead: list[str] = []
+    paths: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.paths.append(self.path)
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        links = [f"/news/{story}/" for story in STORIES] + self.dead
+        if self.path == "/":
+            body, kind = listing_html("Dead Link News", links, None), "text/html; charset=utf-8"
+        elif self.path == "/sitemap.xml":
+            urls = "".join(f"<url><loc>{base}{path}</loc>"
+                           + ("" if path in self.dead else f"<lastmod>{PUBLISHED}</lastmod>") + "</url>"
+                           for path in links)
+            body = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                    f'sitemap/0.9">{urls}</urlset>')
+            kind = "application/xml"
+        elif self.path.startswith("/news/") and self.path.strip("/").split("/")[-1] in STORIES:
+            title, paragraphs = corpus_story(self.path.strip("/").split("/")[-1])
+            body, kind = article_html(base, self.path, title, paragraphs, PUBLISHED), "text/html; charset=utf-8"
+        else:
+            self.send_error(404)
+            return
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def _sources(tmp_path, base: str):
+    path = tmp_path / "sources.toml"
+    path.write_text(f"""
+[crawl]
+timeout = 5
+retry_times = 0
+
+[[source]]
+id = "deadlink"
+name = "Dead Link News"
+home = "{base}/"
+sitemaps = ["{base}/sitemap.xml"]
+allow = ['^/news/']
+local = true
+""", encoding="utf-8")
+    return path
+
+
+def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    _Site.dead, _Site.paths = ["/news/gone-1/"], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    db_path = tmp_path / "dead.db"
+    sources = _sources(tmp_path, base)
+    try:
+        run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories, 1 dead link
+        first_night = list(_Site.paths)
+        _Site.dead, _Site.paths = ["/news/gone-1/", "/news/gone-2/"], []
+        run_crawl_cli(db_path, sources)                                  # night 2: nothing new, a new dead link
+        second_night = list(_Site.paths)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first_night.count("/news/gone-1/") == 1
+    # the dead link of night 1 is not requested again; night 2's own dead link is, once
+    assert "/news/gone-1/" not in second_night and second_night.count("/news/gone-2/") == 1
+    assert not [path for path in second_night if path.strip("/").split("/")[-1] in STORIES]
+    db = store.connect(db_path)
+    try:
+        runs = [row[0] for row in db.execute("SELECT id FROM crawl_runs ORDER BY id")]
+        row = dict(next(db.query("SELECT * FROM source_runs WHERE crawl_run_id = ?", [runs[-1]])))
+        assert row["errors"] == 1 and row["articles_stored"] == 0 and row["pages_fetched"] == 0
+        errors = [tuple(r) for r in db.execute("SELECT url, kind FROM crawl_errors WHERE crawl_run_id = ?",
+                                               [runs[-1]])]
+        assert errors == [(f"{base}/news/gone-2/", "http_404")]
+        state = dict(next(db.query("SELECT kind, reject_reason, http_status FROM crawl_state WHERE url LIKE ?",
+                                   ["%/news/gone-1"])))
+        assert state == {"kind": "rejected", "reject_reason": "gone: HTTP 404", "http_status": 404}
+        known = store.known_url(db, next(r[0] for r in db.execute(
+            "SELECT url FROM crawl_state WHERE url LIKE '%/news/gone-1'")))
+        digest = report.build_digest(db)
+    finally:
+        db.close()
+    # the period: skipped for GONE_RECHECK_DAYS after the 404, then requested once more
+    fetched = dt.datetime.strptime(known["last_fetched_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    policy = IncrementalPolicy(3)
+    assert policy.skip_reason(known, now=fetched + dt.timedelta(days=GONE_RECHECK_DAYS - 1)) == "gone"
+    assert policy.skip_reason(known, now=fetched + dt.timedelta(days=GONE_RECHECK_DAYS + 1)) is None
+    # the digest: the 3 stories, no failed source, the dead link a per-URL error under Crawl health
+    assert digest["summary"]["stories"] == 3
+    assert not [item for item in digest["attention"] if item["kind"] in ("source_failed", "sources_failed")]
+    (warning,) = [w for w in digest["health"] if w["source_id"] == "deadlink"]
+    assert not warning.get("failed") and "errors: 1 http_404" in warning["message"]
+    assert "no articles" not in warning["message"]
+    text = report.render_markdown(digest, plain=True)
+    assert "failed" not in text.split("Needs attention", 1)[1].split("new stories", 1)[0]
+
+
+def test_a_source_that_failed_says_how_many_of_the_digests_stories_came_from_it(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    _Site.dead, _Site.paths = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    db_path = tmp_path / "down.db"
+    sources = _sources(tmp_path, base)
+    try:
+        run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories
+    finally:
+        server.shutdown()
+        server.server_close()
+    run_crawl_cli(db_path, sources)                                      # night 2: the site is down
+    db = store.connect(db_path)
+    try:
+        digest = report.build_digest(db)
+    finally:
+        db.close()
+    (item,) = [item for item in digest["attention"] if item["kind"] == "source_failed"]
+    text = report.attention_text(item)
+    assert text == (f"Source Dead Link News failed: connection refused by {base[7:]} (site down, or a wrong port?) "
+                    "(3 stories from it in this digest, found by earlier crawls)")
+    assert "no stories from it" not in report.render_html(digest)
+    assert text in report.render_markdown(digest, plain=True)
