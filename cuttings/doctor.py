@@ -63,6 +63,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
             checks += db_checks
             if all(c.status != "error" for c in db_checks):
                 checks += check_runs(conn, max_age_hours, now)
+                checks += check_backlog(conn)
                 checks += check_source_yield(conn, source_ids, sources_file=sources_to_edit(sources_path))
                 checks += check_label_tasks(conn)
         except sqlite3.DatabaseError as exc:
@@ -416,6 +417,54 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
                             + ", ".join(map(str, stale)),
                             "nothing to do: the next `cuttings run` marks them interrupted and resumes"))
     return checks
+
+
+def _waiting(conn: sqlite3.Connection, stage: str, before: str, requires: str | None = None) -> tuple[int, str | None]:
+    """(articles waiting for ``stage``, the version it stamps now): articles whose current text was
+    captured before ``before`` and has no ``stage`` stamp at the version of its latest stamp (the
+    version the stage runs now), or a stamp of older text; ``requires``: only those the earlier stage
+    has stamped for their current text (classify reads analyse's mentions)."""
+    row = conn.execute("SELECT version FROM processing WHERE stage = ? ORDER BY processed_at DESC, rowid DESC "
+                       "LIMIT 1", [stage]).fetchone()
+    version = row[0] if row else None
+    sql = ("SELECT count(*) FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
+           "WHERE (p.article_id IS NULL OR p.version IS NOT ? OR p.content_hash != a.content_hash) "
+           "AND coalesce((SELECT max(v.captured_at) FROM article_versions v WHERE v.article_id = a.id), "
+           "a.first_seen_at) < ?")
+    params: list = [stage, version, before]
+    if requires:
+        sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
+                "AND r.content_hash = a.content_hash)")
+        params.append(requires)
+    return conn.execute(sql, params).fetchone()[0], version
+
+
+def check_backlog(conn: sqlite3.Connection) -> list[Check]:
+    """Articles still waiting for analysis or classification although a ``cuttings run`` finished after
+    their text was stored (a stage failed, was skipped or interrupted): their stories reach the digest
+    unread. The version waited for is the one each stage stamped last (the analyser and models it runs
+    now); classification is checked once any article was classified (models in use)."""
+    run = conn.execute("SELECT id, status, finished_at FROM crawl_runs WHERE command = 'run' "
+                       "AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1").fetchone()
+    if run is None:
+        return []
+    analyse, analyser = _waiting(conn, "analyse", run["finished_at"])
+    classifying = conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
+    classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
+    if not (analyse or classify):
+        return [_ok("analysis backlog", f"every article stored before run {run['id']} ended is analysed"
+                                        + (" and classified" if classifying else ""))]
+    waiting = []
+    if analyse:
+        waiting.append(f"{analyse} article{'s wait' if analyse != 1 else ' waits'} for analysis"
+                       + (f" (analyser {analyser})" if analyser else ""))
+    if classify:
+        waiting.append(f"{classify} analysed article{'s wait' if classify != 1 else ' waits'} for classification")
+    return [Check("analysis backlog", "warning",
+                  " and ".join(waiting) + f", although run {run['id']} ({run['status']}) ended after they were "
+                  "stored: their stories reach the digest unchecked (a stage failed, was skipped or interrupted)",
+                  "run `cuttings analyse` then `cuttings classify` (or the next `cuttings run` does both); if a stage "
+                  f"fails again, see the log and 'Crash safety' in {paths.doc('operations.md')}")]
 
 
 def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *,

@@ -288,6 +288,8 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
                 stages[name] = StageResult("skipped", message="analyse failed")
                 log.warning("classify skipped: analyse failed")
                 continue
+            if name == "report":   # the digest says which stages of this run failed (report._pipeline)
+                _record_stages(db, run_id, stages)
             stages[name] = _timed_stage(name, lambda n=name: _STAGE_FUNCTIONS[n](db, options, config, analyser,
                                                                                   classifier, run_id=run_id))
             if stages[name].status == "interrupted":
@@ -318,6 +320,16 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
     log.info("run %d finished: %s (exit %d)", run_id, status, exit_code)
     db.conn.close()
     return NightlyResult(run_id, status, exit_code, stages, message, hidden=hidden)
+
+
+def _record_stages(db, run_id: int, stages: dict[str, StageResult]) -> None:
+    """The stages so far on the run's row; a storage error here is the report stage's to meet."""
+    try:
+        store.record_run_stages(db, run_id, {n: s.as_dict() for n, s in stages.items()})
+    except Exception as exc:
+        if not store.is_storage_error(exc):
+            raise
+        store.rollback(db)
 
 
 def _read_only(exc: BaseException) -> bool:

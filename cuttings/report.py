@@ -69,6 +69,8 @@ BASELINE_DAYS = 14
 CHART_DAYS = 30
 FIRST_DIGEST_DAYS = 7  # the first digest (no report recorded yet) lists stories first seen this many days back
 OTHER_GROUP = "Other local news"
+NOT_ANALYSED_GROUP = "Not yet analysed"  # stories the analyse stage has not read: their bodies and labels unknown
+PIPELINE_STAGES = ("analyse", "classify")  # stages whose failure in a covered run "needs attention" names
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
 ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
 MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
@@ -385,7 +387,8 @@ def _principals(db: Database) -> dict[str, list[str]]:
 
 def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict],
                health: list[dict], principals: dict[str, list[str]], stance: dict | None = None,
-               tone_attention: dict[str, str] | None = None, unanalysed: list[dict] | None = None) -> list[dict]:
+               tone_attention: dict[str, str] | None = None, unanalysed: list[dict] | None = None,
+               pipeline: dict | None = None) -> list[dict]:
     """The "needs attention" items, most pressing kind first: a critical tone towards a watched
     body (``tone_attention``: the tone task's ``attention`` labels and their words; the shipped scheme's
     negative), a stance that needs attention (``stance``: :func:`stance_view`; its ``attention`` labels, in
@@ -395,6 +398,8 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
     stance), at most :data:`ATTENTION_PER_OUTLET` of them from one outlet, confident labels before unsure ones, newest
     first; the rest as one "and N more" line that says which outlets they came from (``by_outlet``: [(outlet, n)])."""
     items: list[dict] = []
+    if pipeline and (pipeline["not_analysed"] or pipeline["not_classified"] or pipeline["failed"]):
+        items.append({"kind": "pipeline", **pipeline})   # first: every other line rests on the analysis
     rank = {"checked": 0, "confident": 1, "unsure": 2}
 
     def story_item(kind: str, story: dict, **extra) -> dict:
@@ -671,6 +676,61 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     return dict(run), warnings
 
 
+def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict:
+    """What the analysis behind the digest lacks: the digest's stories not yet analysed (no ``analyse``
+    stamp for their current text, at any analyser version) and, when classification is in use (any
+    article was classified), those analysed but not yet classified; and the analyse and classify stages
+    that failed (or were interrupted) in the ``cuttings run`` runs the digest covers (started after
+    ``since``; the run writing it has its stages so far recorded, ``store.record_run_stages``).
+    ``{"not_analysed", "not_classified", "failed": [{"stage", "run_id", "status"}], "not_analysed_ids"}``."""
+    ids = [story["article_id"] for story in stories]
+    stamped: dict[str, set[int]] = {"analyse": set(), "classify": set()}
+    if ids:
+        for row in db.query("SELECT p.article_id, p.stage FROM processing p JOIN articles a ON a.id = p.article_id "
+                            "AND p.content_hash = a.content_hash WHERE p.stage IN ('analyse', 'classify') AND "
+                            "p.article_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]):
+            stamped[row["stage"]].add(row["article_id"])
+    classifying = db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
+    not_analysed = [i for i in ids if i not in stamped["analyse"]]
+    not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
+                      if classifying else [])
+    failed = []
+    for run in db.query("SELECT id, status, stages_json FROM crawl_runs WHERE command = 'run' AND started_at > ? "
+                        "AND started_at <= ? ORDER BY id", [since, until]):
+        try:
+            stages = json.loads(run["stages_json"]) if run["stages_json"] else {}
+        except ValueError:
+            stages = {}
+        for stage in PIPELINE_STAGES:
+            status = (stages.get(stage) or {}).get("status") if isinstance(stages, dict) else None
+            if status in ("failed", "interrupted"):
+                failed.append({"stage": stage, "run_id": run["id"], "status": status})
+    return {"not_analysed": len(not_analysed), "not_classified": len(not_classified), "failed": failed,
+            "not_analysed_ids": not_analysed}
+
+
+def pipeline_text(item: dict) -> str:
+    """"12 stories not yet analysed: the analyse stage failed in run 5; see `cuttings doctor`": the
+    digest's stories the analysis has not reached, and the stages that failed in its runs."""
+    waiting = []
+    if item["not_analysed"]:
+        waiting.append(f"{item['not_analysed']} {story_noun(item['not_analysed'])} not yet analysed")
+    if item["not_classified"]:
+        waiting.append(f"{item['not_classified']} {'more ' if waiting else ''}"
+                       f"{story_noun(item['not_classified'])} not yet classified")
+    runs: dict[tuple[str, str], list[str]] = {}
+    for failure in item["failed"]:
+        runs.setdefault((failure["stage"], failure["status"]), []).append(str(failure["run_id"]))
+    causes = [f"the {stage} stage {status} in run{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+              for (stage, status), ids in runs.items()]
+    if waiting:
+        text = " and ".join(waiting) + (": " + "; ".join(causes) if causes else " (run `cuttings analyse`)")
+    else:
+        text = "; ".join(causes)
+        text = text[0].upper() + text[1:]
+    return f"{text}; see `cuttings doctor`"
+
+
 def story_noun(count: int) -> str:
     """"story" for one, else "stories"."""
     return "story" if count == 1 else "stories"
@@ -802,12 +862,22 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
                            "tone_rated": entity["id"] in rated})
+    unanalysed = store.unanalysed_articles(db)
+    pipeline = _pipeline(db, since, until, stories)
+    waiting = set(pipeline["not_analysed_ids"])
+    # a story the analyse stage has not read is not "other news": nobody checked whom it mentions
     unwatched = [_story_in_group(story, None, shown)
-                 for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)], None,
+                 for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)
+                                       and story["article_id"] not in waiting], None,
                                       attention_labels, tuple(tone_attention))]
     if unwatched:
         groups.append({"entity_id": None, "name": OTHER_GROUP, "short_name": "Other", "kind": None,
                        "stories": unwatched, "spike": None, "tone_rated": None})
+    not_analysed = [_story_in_group(story, None, shown) for story in stories if story["article_id"] in waiting]
+    if not_analysed:
+        groups.append({"entity_id": None, "name": NOT_ANALYSED_GROUP, "short_name": NOT_ANALYSED_GROUP, "kind": None,
+                       "stories": not_analysed, "spike": None, "tone_rated": None})
+    del pipeline["not_analysed_ids"]
 
     stance_counts = {label: 0 for label in stance["labels"]}
     for story in stories:
@@ -825,6 +895,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "by_entity": {group["entity_id"]: len(group["stories"]) for group in groups if group["entity_id"]},
             "by_name": {group["short_name"]: len(group["stories"]) for group in groups},
             "other": len(unwatched),
+            "not_analysed": pipeline["not_analysed"],
+            "not_classified": pipeline["not_classified"],
             "stance": stance_counts,
             "edits": len(edits),
             "headline_changes": sum(1 for edit in edits if edit["headline_changed"]),
@@ -833,7 +905,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         },
         "stance": stance,
         "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention,
-                                unanalysed=store.unanalysed_articles(db)),
+                                unanalysed=unanalysed, pipeline=pipeline),
+        "pipeline": pipeline,
         "entities": entities,
         "groups": groups,
         "edits": edits,
@@ -938,6 +1011,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
+                          pipeline_text=lambda item: pipeline_text(item),
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
                           charts_gap_text=lambda charts: charts_gap_text(charts))
 
@@ -1033,6 +1107,8 @@ def attention_text(item: dict) -> str:
         return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
     if kind == "more":
         return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
+    if kind == "pipeline":
+        return pipeline_text(item)
     if kind == "source_failed":
         return f"Source {item['outlet']} failed: {item['cause']} ({failed_stories_text(item, 'it')})"
     if kind == "sources_failed":

@@ -339,7 +339,8 @@ def build_sample_db(path: str | Path) -> Database:
             store.finish_run(db, last_run, "partial", message="shropshire_star: 2 errors", pages_fetched=180,
                              articles_new=9, errors=2)
         store.save_source_runs(db, [
-            {"crawl_run_id": last_run, "source_id": source_id, "found_by_feed": stored, "pages_fetched": 60,
+            # shropshire_star read nothing (its feed answered 503): it failed (cuttings.failures.source_failed)
+            {"crawl_run_id": last_run, "source_id": source_id, "found_by_feed": stored, "pages_fetched": 60 if stored else 0,
              "articles_stored": stored, "articles_new": stored, "errors": errors, "mean_body_words": 410.5,
              "date_rate": 0.95, "warning": warning}
             for source_id, stored, errors, warning in [("hereford_times", 5, 0, None), ("worcester_news", 4, 0, None),

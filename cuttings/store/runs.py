@@ -94,6 +94,14 @@ def finish_run(db: Database, run_id: int, status: str, *, message: str | None = 
         )
 
 
+def record_run_stages(db: Database, run_id: int, stages: dict) -> None:
+    """The stages a run still ``running`` has finished so far (``stages_json``), so the digest it writes
+    can say which of them failed (``cuttings.report``); :func:`finish_run` writes the final ones."""
+    with db.atomic():
+        db.execute("UPDATE crawl_runs SET stages_json = ? WHERE id = ? AND status = 'running'",
+                   [_redacted(json.dumps(stages), secret_values()), run_id])
+
+
 def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | None:
     rows = list(db.query(
         "SELECT * FROM crawl_runs WHERE status IN ('ok', 'partial') AND command LIKE ? "

@@ -1,0 +1,149 @@
+"""When the analyse stage fails (e2e audit, finding B): the digest's "Needs attention" says which stage
+failed in the runs it covers and how many of its stories are not yet analysed or classified, and lists
+those under "Not yet analysed" rather than as other news; `cuttings doctor` warns of the backlog. The
+state is built with the store's own functions in a real SQLite database."""
+from __future__ import annotations
+
+from cuttings import doctor, report, store
+from cuttings.config import load_sources
+
+STARTED, CRAWLED, FAILED, NOW = ("2026-12-05T02:30:00Z", "2026-12-05T02:35:00Z", "2026-12-05T02:50:00Z",
+                                 "2026-12-05T07:00:00Z")
+
+
+def _night(tmp_path, *, analysed: int, classified: int, stories: int = 5, analyse_status: str = "failed",
+           finished: bool = False):
+    """One `cuttings run` (run 1) that stored ``stories`` articles, analysed the first ``analysed`` and
+    classified the first ``classified``; its analyse stage ``analyse_status``. Left running with its stages
+    so far recorded (as when its report stage builds the digest) unless ``finished``."""
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nid = "echo"\nname = "Echo"\nhome = "https://echo.example/"\n', encoding="utf-8")
+    db = store.connect(tmp_path / "p.db")
+    store.sync_sources(db, load_sources(sources).sources)
+    with store.clock(STARTED):
+        run = store.start_run(db, "run")
+    for n in range(stories):
+        url = f"https://echo.example/news/story-{n}/"
+        item = {"url": url, "canonical_url": url, "source_id": "echo", "title": f"Story {n}",
+                "body": f"Body of story {n}. " * 40, "published_at": "2026-12-04", "found_by": "feed"}
+        with store.clock(CRAWLED):
+            store.insert_article(db, item, run, fingerprint=b"\0" * 8)
+    articles = [dict(row) for row in db.query("SELECT id, content_hash FROM articles ORDER BY id")]
+    for article in articles[:analysed]:
+        store.replace_analysis(db, article, "watch-1", [], [])
+    for article in articles[:classified]:
+        store.replace_classifications(db, article, "models-1", [])
+    stages = {"crawl": {"status": "ok"}, "analyse": {"status": analyse_status},
+              "classify": {"status": "skipped" if analyse_status == "failed" else "ok"}}
+    if finished:
+        with store.clock(FAILED):
+            store.finish_run(db, run, "partial" if analyse_status == "failed" else "ok",
+                             stages={**stages, "report": {"status": "ok"}})
+    else:
+        store.record_run_stages(db, run, stages)
+    return db, run
+
+
+def test_the_digest_says_the_analyse_stage_failed_and_how_many_stories_wait(tmp_path):
+    db, run = _night(tmp_path, analysed=2, classified=1)
+    try:
+        digest = report.build_digest(db, now=NOW)
+    finally:
+        db.close()
+    first = digest["attention"][0]
+    assert first["kind"] == "pipeline"
+    assert report.attention_text(first) == (f"3 stories not yet analysed and 1 more story not yet classified: "
+                                            f"the analyse stage failed in run {run}; see `cuttings doctor`")
+    assert digest["summary"]["stories"] == 5
+    assert digest["summary"]["not_analysed"] == 3 and digest["summary"]["not_classified"] == 1
+    # the 3 unanalysed stories are not "other local news" (nobody checked whom they mention)
+    groups = {group["name"]: [story["headline"] for story in group["stories"]] for group in digest["groups"]}
+    assert sorted(groups[report.NOT_ANALYSED_GROUP]) == ["Story 2", "Story 3", "Story 4"]
+    assert sorted(groups[report.OTHER_GROUP]) == ["Story 0", "Story 1"]
+    for text in (report.render_markdown(digest, plain=True), report.render_markdown(digest)):
+        block = text.split("Needs attention", 1)[1].split("new stories", 1)[0]
+        assert "3 stories not yet analysed" in block and f"failed in run {run}" in block
+        assert "Nothing needs attention" not in text
+    html = report.render_html(digest)
+    attention = html.split('id="attention"', 1)[1].split("</section>", 1)[0]
+    assert f"the analyse stage failed in run {run}" in attention and "Nothing needs attention" not in html
+
+
+def test_a_healthy_night_adds_no_line(tmp_path):
+    db, _run = _night(tmp_path, analysed=5, classified=5, analyse_status="ok")
+    try:
+        digest = report.build_digest(db, now=NOW)
+        checks = doctor.check_backlog(db.conn)
+    finally:
+        db.close()
+    assert not [item for item in digest["attention"] if item["kind"] == "pipeline"]
+    assert report.NOT_ANALYSED_GROUP not in [group["name"] for group in digest["groups"]]
+    assert digest["summary"]["not_analysed"] == 0
+    assert checks == []   # the run is still running: nothing to judge yet
+
+
+def test_doctor_warns_of_articles_waiting_after_a_finished_run(tmp_path):
+    db, run = _night(tmp_path, analysed=2, classified=1, finished=True)
+    db.close()
+    checks = {check.name: check for check in doctor.doctor_checks(tmp_path / "p.db", include_config=False)}
+    backlog = checks["analysis backlog"]
+    assert backlog.status == "warning"
+    assert backlog.message.startswith("3 articles wait for analysis (analyser watch-1) and 1 analysed article "
+                                      f"waits for classification, although run {run} (partial) ended")
+    assert "`cuttings analyse`" in backlog.fix and "operations.md" in backlog.fix
+
+
+def test_doctor_is_quiet_when_everything_was_analysed(tmp_path):
+    db, run = _night(tmp_path, analysed=5, classified=5, analyse_status="ok", finished=True)
+    db.close()
+    checks = {check.name: check for check in doctor.doctor_checks(tmp_path / "p.db", include_config=False)}
+    assert checks["analysis backlog"].status == "ok"
+    assert checks["analysis backlog"].message == f"every article stored before run {run} ended is analysed and classified"
+
+
+class _CrashingAnalyser:
+    """The watchlist analyser, crashing on the first article it reads (as the audit's quote crash did)."""
+
+    def __init__(self, analyser):
+        self.analyser = analyser
+
+    def __getattr__(self, name):
+        return getattr(self.analyser, name)
+
+    def pipe(self, *args, **kwargs):
+        raise RuntimeError("analyser crashed on an article")
+
+
+def test_a_run_whose_analyse_stage_crashes_writes_a_digest_that_says_so(tmp_path, monkeypatch):
+    """`cuttings run` (in process, crawl skipped) over 5 stored articles with an analyser that crashes:
+    exit 4, and the digest it writes and records says the analyse stage failed in that run."""
+    from cuttings import nightly, stages
+    from tests.test_models_fit import SHIPPED, FakeClassifier
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "topics.skops").write_bytes(b"")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    monkeypatch.setattr(stages, "load_classifier", lambda path=None: FakeClassifier(SHIPPED, models_dir=path))
+    real = stages.load_analyser
+    monkeypatch.setattr(stages, "load_analyser", lambda path=None: _CrashingAnalyser(real(path)))
+    db_path = tmp_path / "run.db"
+    db = store.connect(db_path)
+    for n in range(5):
+        url = f"https://echo.example/news/story-{n}/"
+        store.insert_article(db, {"url": url, "canonical_url": url, "source_id": None, "title": f"Story {n}",
+                                  "body": f"Body of story {n}. " * 40, "found_by": "feed"}, None,
+                             fingerprint=b"\0" * 8)
+    db.close()
+    result = nightly.run_nightly(db_path, nightly.NightlyOptions(
+        models_path=home / "models", skip=("crawl",), report_dir=tmp_path / "reports", report_formats=("md",)))
+    assert result.exit_code == nightly.EXIT_PARTIAL, result
+    assert result.stages["analyse"].status == "failed" and result.stages["report"].status == "ok"
+    (digest_file,) = (tmp_path / "reports").glob("*.md")
+    text = digest_file.read_text(encoding="utf-8")
+    block = text.split("Needs attention", 1)[1].split("new stories", 1)[0]
+    assert f"5 stories not yet analysed: the analyse stage failed in run {result.run_id}; see \\`cuttings doctor\\`" \
+        in block, block
+    assert "Nothing needs attention" not in text
+    checks = {check.name: check for check in doctor.doctor_checks(db_path, include_config=False)}
+    assert checks["analysis backlog"].status == "warning"
+    assert checks["analysis backlog"].message.startswith("5 articles wait for analysis")
