@@ -78,8 +78,9 @@ def source_failed(row) -> bool:
     URL from its home page, sections, feeds or sitemaps; its entry points were unreachable, or every
     fetch failed. A source whose discovery worked but one article URL failed (a dead link in its
     sitemap, all its other URLs already stored) did not fail: that is a per-URL crawl error."""
-    found = sum(row[key] or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
-    return bool(row["errors"]) and not (row["articles_stored"] or row["pages_fetched"] or found)
+    row = dict(row)   # a dict or a sqlite3.Row; a figure it lacks counts as 0
+    found = sum(row.get(key) or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
+    return bool(row.get("errors")) and not (row.get("articles_stored") or row.get("pages_fetched") or found)
 
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:

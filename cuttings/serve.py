@@ -144,7 +144,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "found_by": ("How it was discovered.", "sitemap"),
         "first_seen_at": ("First fetch (UTC).", TS),
         "last_fetched_at": ("Last fetch (UTC).", TS),
-        "reject_reason": ("Why a page was not stored as an article.", "too short"),
+        "reject_reason": ("Why a page was not stored as an article; `gone: HTTP 404` (or 410): an article URL "
+                          "that answered so, not requested again for 7 days after `last_fetched_at`.", "too short"),
     }),
     "crawl_errors": ("Errors met during a run: HTTP failures, timeouts, extraction failures, and the articles "
                      "the analyse stage could not analyse (kind `analyse_failed`, tried again by the next run).", {
