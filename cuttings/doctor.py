@@ -444,12 +444,20 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
     their text was stored (a stage failed, was skipped or interrupted): their stories reach the digest
     unread. The version waited for is the one each stage stamped last (the analyser and models it runs
     now); classification is checked once any article was classified (models in use)."""
-    run = conn.execute("SELECT id, status, finished_at FROM crawl_runs WHERE command = 'run' "
+    import json
+
+    run = conn.execute("SELECT id, status, finished_at, stages_json FROM crawl_runs WHERE command = 'run' "
                        "AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1").fetchone()
     if run is None:
         return []
     analyse, analyser = _waiting(conn, "analyse", run["finished_at"])
-    classifying = conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
+    try:
+        classify_stage = (json.loads(run["stages_json"] or "{}") or {}).get("classify") or {}
+    except (ValueError, AttributeError):
+        classify_stage = {}
+    # classification is in use: an article was classified, or the run meant to classify (not `--skip classify`)
+    classifying = (conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
+                   or bool(classify_stage and classify_stage.get("message") != "skipped on request"))
     classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
     if not (analyse or classify):
         return [_ok("analysis backlog", f"every article stored before run {run['id']} ended is analysed"

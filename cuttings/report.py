@@ -71,6 +71,7 @@ FIRST_DIGEST_DAYS = 7  # the first digest (no report recorded yet) lists stories
 OTHER_GROUP = "Other local news"
 NOT_ANALYSED_GROUP = "Not yet analysed"  # stories the analyse stage has not read: their bodies and labels unknown
 PIPELINE_STAGES = ("analyse", "classify")  # stages whose failure in a covered run "needs attention" names
+SKIPPED_ON_REQUEST = "skipped on request"  # a stage's message in stages_json for `cuttings run --skip`
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
 ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
 MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
@@ -679,7 +680,8 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
 def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict:
     """What the analysis behind the digest lacks: the digest's stories not yet analysed (no ``analyse``
     stamp for their current text, at any analyser version) and, when classification is in use (any
-    article was classified), those analysed but not yet classified; and the analyse and classify stages
+    article was classified, or a covered run meant to classify), those analysed but not yet classified;
+    and the analyse and classify stages
     that failed (or were interrupted) in the ``cuttings run`` runs the digest covers (started after
     ``since``; the run writing it has its stages so far recorded, ``store.record_run_stages``).
     ``{"not_analysed", "not_classified", "failed": [{"stage", "run_id", "status"}], "not_analysed_ids"}``."""
@@ -691,9 +693,6 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict
                             "p.article_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]):
             stamped[row["stage"]].add(row["article_id"])
     classifying = db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
-    not_analysed = [i for i in ids if i not in stamped["analyse"]]
-    not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
-                      if classifying else [])
     failed = []
     for run in db.query("SELECT id, status, stages_json FROM crawl_runs WHERE command = 'run' AND started_at > ? "
                         "AND started_at <= ? ORDER BY id", [since, until]):
@@ -702,9 +701,14 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict
         except ValueError:
             stages = {}
         for stage in PIPELINE_STAGES:
-            status = (stages.get(stage) or {}).get("status") if isinstance(stages, dict) else None
-            if status in ("failed", "interrupted"):
-                failed.append({"stage": stage, "run_id": run["id"], "status": status})
+            result = (stages.get(stage) or {}) if isinstance(stages, dict) else {}
+            if result.get("status") in ("failed", "interrupted"):
+                failed.append({"stage": stage, "run_id": run["id"], "status": result["status"]})
+            if stage == "classify" and result and result.get("message") != SKIPPED_ON_REQUEST:
+                classifying = True   # the run meant to classify (it ran, failed, or was skipped as analyse failed)
+    not_analysed = [i for i in ids if i not in stamped["analyse"]]
+    not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
+                      if classifying else [])
     return {"not_analysed": len(not_analysed), "not_classified": len(not_classified), "failed": failed,
             "not_analysed_ids": not_analysed}
 

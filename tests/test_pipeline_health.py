@@ -12,7 +12,7 @@ STARTED, CRAWLED, FAILED, NOW = ("2026-12-05T02:30:00Z", "2026-12-05T02:35:00Z",
 
 
 def _night(tmp_path, *, analysed: int, classified: int, stories: int = 5, analyse_status: str = "failed",
-           finished: bool = False):
+           finished: bool = False, classify: dict | None = None):
     """One `cuttings run` (run 1) that stored ``stories`` articles, analysed the first ``analysed`` and
     classified the first ``classified``; its analyse stage ``analyse_status``. Left running with its stages
     so far recorded (as when its report stage builds the digest) unless ``finished``."""
@@ -34,7 +34,8 @@ def _night(tmp_path, *, analysed: int, classified: int, stories: int = 5, analys
     for article in articles[:classified]:
         store.replace_classifications(db, article, "models-1", [])
     stages = {"crawl": {"status": "ok"}, "analyse": {"status": analyse_status},
-              "classify": {"status": "skipped" if analyse_status == "failed" else "ok"}}
+              "classify": classify or ({"status": "skipped", "message": "analyse failed"} if analyse_status == "failed"
+                                       else {"status": "ok"})}
     if finished:
         with store.clock(FAILED):
             store.finish_run(db, run, "partial" if analyse_status == "failed" else "ok",
@@ -147,3 +148,25 @@ def test_a_run_whose_analyse_stage_crashes_writes_a_digest_that_says_so(tmp_path
     checks = {check.name: check for check in doctor.doctor_checks(db_path, include_config=False)}
     assert checks["analysis backlog"].status == "warning"
     assert checks["analysis backlog"].message.startswith("5 articles wait for analysis")
+
+
+def test_classification_counts_once_a_run_meant_to_classify(tmp_path):
+    """No article was ever classified (the audit's database): the run's classify stage, skipped because
+    analyse failed, says classification is in use; `--skip classify` says it is not."""
+    db, run = _night(tmp_path, analysed=2, classified=0)
+    try:
+        digest = report.build_digest(db, now=NOW)
+    finally:
+        db.close()
+    assert report.attention_text(digest["attention"][0]) == (
+        f"3 stories not yet analysed and 2 more stories not yet classified: the analyse stage failed in run {run}; "
+        "see `cuttings doctor`")
+    other = tmp_path / "skip"
+    other.mkdir()
+    db, run = _night(other, analysed=2, classified=0, classify={"status": "skipped", "message": "skipped on request"})
+    try:
+        digest = report.build_digest(db, now=NOW)
+    finally:
+        db.close()
+    assert report.attention_text(digest["attention"][0]) == (
+        f"3 stories not yet analysed: the analyse stage failed in run {run}; see `cuttings doctor`")
