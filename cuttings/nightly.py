@@ -508,8 +508,11 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier, run_id: in
         from cuttings.crawl import storage_error_line
         return StageResult("failed", counts=counts, message=storage_error_line(summary), storage_error=True)
     elif status != "ok":
-        message = (f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
-                   f"yielded nothing")
+        # partial with no failed source: errors on single URLs (a dead link), every source was read
+        message = (f"{counts['errors']} errors on single URLs, every source was read"
+                   if status == "partial" and not counts["sources_failed"] and counts["errors"]
+                   else f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
+                        f"yielded nothing")
     return StageResult(status, counts=counts, message=message, failures=failures)
 
 
