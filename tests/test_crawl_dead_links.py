@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from crawler.middlewares import GONE_RECHECK_DAYS, IncrementalPolicy
 from cuttings import report, store
 from faultserver import article_html, corpus_story, listing_html, run_crawl_cli
+from tests.conftest import run_cli
 
 PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
 STORIES = ("t1-001", "t1-002", "t1-003")
@@ -84,6 +85,11 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
         _Site.dead, _Site.paths = ["/news/gone-1/", "/news/gone-2/"], []
         run_crawl_cli(db_path, sources)                                  # night 2: nothing new, a new dead link
         second_night = list(_Site.paths)
+        # night 3, as `cuttings run` (crawl only): a third dead link; the others are not requested
+        _Site.dead, _Site.paths = ["/news/gone-1/", "/news/gone-2/", "/news/gone-3/"], []
+        night3 = run_cli("--db", str(db_path), "run", "--sources", str(sources), "--no-politeness", "--skip", "analyse",
+                         "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log"))
+        third_night = list(_Site.paths)
     finally:
         server.shutdown()
         server.server_close()
@@ -91,9 +97,16 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
     # the dead link of night 1 is not requested again; night 2's own dead link is, once
     assert "/news/gone-1/" not in second_night and second_night.count("/news/gone-2/") == 1
     assert not [path for path in second_night if path.strip("/").split("/")[-1] in STORIES]
+    assert [path for path in third_night if "gone" in path] == ["/news/gone-3/"]
+    assert night3.returncode == 4, night3.stderr.decode()[-2000:]   # partial: a crawl error, the source was read
+    assert "1 errors on single URLs, every source was read" in night3.stdout.decode() + night3.stderr.decode()
+    output = night3.stdout.decode() + night3.stderr.decode()
+    assert "sources_failed 0" in output and "source deadlink" not in output and "1 source failed" not in output
     db = store.connect(db_path)
     try:
-        runs = [row[0] for row in db.execute("SELECT id FROM crawl_runs ORDER BY id")]
+        runs = [row[0] for row in db.execute("SELECT id FROM crawl_runs WHERE command LIKE 'crawl%' "
+                                             "AND id < (SELECT min(id) FROM crawl_runs WHERE command = 'run') "
+                                             "ORDER BY id")]
         row = dict(next(db.query("SELECT * FROM source_runs WHERE crawl_run_id = ?", [runs[-1]])))
         assert row["errors"] == 1 and row["articles_stored"] == 0 and row["pages_fetched"] == 0
         errors = [tuple(r) for r in db.execute("SELECT url, kind FROM crawl_errors WHERE crawl_run_id = ?",
