@@ -677,13 +677,15 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     return dict(run), warnings
 
 
-def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict:
+def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_on: set[int] | None = None) -> dict:
     """What the analysis behind the digest lacks: the digest's stories not yet analysed (no ``analyse``
     stamp for their current text, at any analyser version) and, when classification is in use (any
     article was classified, or a covered run meant to classify), those analysed but not yet classified;
     and the analyse and classify stages
     that failed (or were interrupted) in the ``cuttings run`` runs the digest covers (started after
     ``since``; the run writing it has its stages so far recorded, ``store.record_run_stages``).
+    ``failed_on``: the articles the analyser failed on (``store.unanalysed_articles``): listed under "Not yet
+    analysed" (``not_analysed_ids``) but not counted, as their own "needs attention" line names them.
     ``{"not_analysed", "not_classified", "failed": [{"stage", "run_id", "status"}], "not_analysed_ids"}``."""
     ids = [story["article_id"] for story in stories]
     stamped: dict[str, set[int]] = {"analyse": set(), "classify": set()}
@@ -709,7 +711,8 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict]) -> dict
     not_analysed = [i for i in ids if i not in stamped["analyse"]]
     not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
                       if classifying else [])
-    return {"not_analysed": len(not_analysed), "not_classified": len(not_classified), "failed": failed,
+    counted = [i for i in not_analysed if i not in (failed_on or set())]
+    return {"not_analysed": len(counted), "not_classified": len(not_classified), "failed": failed,
             "not_analysed_ids": not_analysed}
 
 
@@ -867,7 +870,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
                            "tone_rated": entity["id"] in rated})
     unanalysed = store.unanalysed_articles(db)
-    pipeline = _pipeline(db, since, until, stories)
+    pipeline = _pipeline(db, since, until, stories, {row["article_id"] for row in unanalysed})
     waiting = set(pipeline["not_analysed_ids"])
     # a story the analyse stage has not read is not "other news": nobody checked whom it mentions
     unwatched = [_story_in_group(story, None, shown)

@@ -6,52 +6,40 @@ still come from it. Real Scrapy crawls (``cuttings crawl``'s runner, in a subpro
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from crawler.middlewares import GONE_RECHECK_DAYS, IncrementalPolicy
 from cuttings import report, store
-from faultserver import article_html, corpus_story, listing_html, run_crawl_cli
+from faultserver import HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli
 from tests.conftest import run_cli
 
 PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
 STORIES = ("t1-001", "t1-002", "t1-003")
 
 
-class _Site(BaseHTTPRequestHandler):
+class _Site:
     """``/news/<corpus id>/`` stories listed by the home page and the sitemap, plus the dead links in
-    :attr:`dead` (listed by both, undated, answering 404)."""
-    dead: list[str] = []
-    paths: list[str] = []
+    :attr:`dead` (listed by both, undated, answering 404); served by ``faultserver.local_site``."""
 
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.paths.append(self.path)
-        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+    def __init__(self):
+        self.dead: list[str] = []
+
+    def __call__(self, request) -> Reply | None:
+        base = f"http://127.0.0.1:{request.server.server_address[1]}"
         links = [f"/news/{story}/" for story in STORIES] + self.dead
-        if self.path == "/":
-            body, kind = listing_html("Dead Link News", links, None), "text/html; charset=utf-8"
-        elif self.path == "/sitemap.xml":
+        if request.path == "/":
+            return 200, {"Content-Type": HTML}, listing_html("Dead Link News", links, None)
+        if request.path == "/sitemap.xml":
             urls = "".join(f"<url><loc>{base}{path}</loc>"
                            + ("" if path in self.dead else f"<lastmod>{PUBLISHED}</lastmod>") + "</url>"
                            for path in links)
-            body = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/'
-                    f'sitemap/0.9">{urls}</urlset>')
-            kind = "application/xml"
-        elif self.path.startswith("/news/") and self.path.strip("/").split("/")[-1] in STORIES:
-            title, paragraphs = corpus_story(self.path.strip("/").split("/")[-1])
-            body, kind = article_html(base, self.path, title, paragraphs, PUBLISHED), "text/html; charset=utf-8"
-        else:
-            self.send_error(404)
-            return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            return 200, {"Content-Type": "application/xml"}, (
+                '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"{urls}</urlset>")
+        story = request.path.strip("/").split("/")[-1]
+        if request.path.startswith("/news/") and story in STORIES:
+            title, paragraphs = corpus_story(story)
+            return 200, {"Content-Type": HTML}, article_html(base, request.path, title, paragraphs, PUBLISHED)
+        return None   # 404
 
 
 def _sources(tmp_path, base: str):
@@ -73,26 +61,22 @@ local = true
 
 
 def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    _Site.dead, _Site.paths = ["/news/gone-1/"], []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = _Site()
+    site.dead = ["/news/gone-1/"]
     db_path = tmp_path / "dead.db"
-    sources = _sources(tmp_path, base)
-    try:
+    with local_site(site) as server:
+        base = server.base
+        sources = _sources(tmp_path, base)
         run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories, 1 dead link
-        first_night = list(_Site.paths)
-        _Site.dead, _Site.paths = ["/news/gone-1/", "/news/gone-2/"], []
+        first_night, server.paths[:] = list(server.paths), []
+        site.dead = ["/news/gone-1/", "/news/gone-2/"]
         run_crawl_cli(db_path, sources)                                  # night 2: nothing new, a new dead link
-        second_night = list(_Site.paths)
+        second_night, server.paths[:] = list(server.paths), []
         # night 3, as `cuttings run` (crawl only): a third dead link; the others are not requested
-        _Site.dead, _Site.paths = ["/news/gone-1/", "/news/gone-2/", "/news/gone-3/"], []
+        site.dead = ["/news/gone-1/", "/news/gone-2/", "/news/gone-3/"]
         night3 = run_cli("--db", str(db_path), "run", "--sources", str(sources), "--no-politeness", "--skip", "analyse",
                          "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log"))
-        third_night = list(_Site.paths)
-    finally:
-        server.shutdown()
-        server.server_close()
+        third_night = list(server.paths)
     assert first_night.count("/news/gone-1/") == 1
     # the dead link of night 1 is not requested again; night 2's own dead link is, once
     assert "/news/gone-1/" not in second_night and second_night.count("/news/gone-2/") == 1
@@ -136,17 +120,11 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
 
 
 def test_a_source_that_failed_says_how_many_of_the_digests_stories_came_from_it(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    _Site.dead, _Site.paths = [], []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     db_path = tmp_path / "down.db"
-    sources = _sources(tmp_path, base)
-    try:
+    with local_site(_Site()) as server:
+        base = server.base
+        sources = _sources(tmp_path, base)
         run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories
-    finally:
-        server.shutdown()
-        server.server_close()
     run_crawl_cli(db_path, sources)                                      # night 2: the site is down
     db = store.connect(db_path)
     try:
