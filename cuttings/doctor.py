@@ -464,15 +464,25 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
                                         + (" and classified" if classifying else ""))]
     waiting = []
     if analyse:
+        # of them, those the analyser raised on (a bug: recorded as analyse_failed, tried again each run)
+        raised = conn.execute(
+            "SELECT count(DISTINCT a.id) FROM crawl_errors e JOIN articles a ON a.id = "
+            "CAST(substr(e.message, 9, instr(e.message, ':') - 9) AS INTEGER) WHERE e.kind = ? "
+            "AND e.message LIKE 'article %:%' AND NOT EXISTS (SELECT 1 FROM processing p WHERE "
+            "p.article_id = a.id AND p.stage = 'analyse' AND p.content_hash = a.content_hash)",
+            [store.ANALYSE_FAILED]).fetchone()[0]
         waiting.append(f"{analyse} article{'s wait' if analyse != 1 else ' waits'} for analysis"
-                       + (f" (analyser {analyser})" if analyser else ""))
+                       + (f" (analyser {analyser})" if analyser else "")
+                       + (f", {min(raised, analyse)} of them the analyser failed on (crawl_errors kind "
+                          f"{store.ANALYSE_FAILED})" if raised else ""))
     if classify:
         waiting.append(f"{classify} analysed article{'s wait' if classify != 1 else ' waits'} for classification")
     return [Check("analysis backlog", "warning",
                   " and ".join(waiting) + f", although run {run['id']} ({run['status']}) ended after they were "
                   "stored: their stories reach the digest unchecked (a stage failed, was skipped or interrupted)",
                   "run `cuttings analyse` then `cuttings classify` (or the next `cuttings run` does both); if a stage "
-                  f"fails again, see the log and 'Crash safety' in {paths.doc('operations.md')}")]
+                  f"fails again, see the log and 'Crash safety' in {paths.doc('operations.md')} (an article the "
+                  "analyser fails on: 'An article the analyser fails on' there)")]
 
 
 def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *,
