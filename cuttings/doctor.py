@@ -421,7 +421,7 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
 
 def _waiting(conn: sqlite3.Connection, stage: str, before: str, requires: str | None = None) -> tuple[int, str | None]:
     """(articles waiting for ``stage``, the version it stamps now): articles whose current text was
-    captured before ``before`` and has no ``stage`` stamp at the version of its latest stamp (the
+    captured by ``before`` (timestamps are to the second: the same second counts) and has no ``stage`` stamp at the version of its latest stamp (the
     version the stage runs now), or a stamp of older text; ``requires``: only those the earlier stage
     has stamped for their current text (classify reads analyse's mentions)."""
     row = conn.execute("SELECT version FROM processing WHERE stage = ? ORDER BY processed_at DESC, rowid DESC "
@@ -430,7 +430,7 @@ def _waiting(conn: sqlite3.Connection, stage: str, before: str, requires: str | 
     sql = ("SELECT count(*) FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
            "WHERE (p.article_id IS NULL OR p.version IS NOT ? OR p.content_hash != a.content_hash) "
            "AND coalesce((SELECT max(v.captured_at) FROM article_versions v WHERE v.article_id = a.id), "
-           "a.first_seen_at) < ?")
+           "a.first_seen_at) <= ?")
     params: list = [stage, version, before]
     if requires:
         sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
