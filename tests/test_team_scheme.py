@@ -406,11 +406,11 @@ CRITICAL_TONE_SCHEME = TEAM_SCHEME.replace(
 TONE_MAP = {"positive": "favourable", "negative": "critical", "neutral": "balanced"}
 
 
-def test_critical_articles_reads_the_teams_own_critical_tone_label(tmp_path, monkeypatch):
-    """A team whose tone labels are favourable / critical / balanced names its critical one in the tone task's
-    ``attention`` (as the stance task names its own): critical_articles reads it from label_tasks, for the tone
-    task label_roles names, not the shipped label 'negative'."""
-    from cuttings import labelling, serve
+def critical_tone_db(tmp_path, monkeypatch):
+    """The sample database as a team with tone labels favourable / critical / balanced (CRITICAL_TONE_SCHEME)
+    would have it: its task names and labels, and its scheme's tasks recorded as classify, train and labelling
+    record them."""
+    from cuttings import labelling
     team_home(tmp_path, monkeypatch, CRITICAL_TONE_SCHEME)
     db = build_sample_db(tmp_path / "team.db")
     relabel(db, record_kinds=False)
@@ -418,7 +418,16 @@ def test_critical_articles_reads_the_teams_own_critical_tone_label(tmp_path, mon
         for old, new in TONE_MAP.items():
             db.execute(f"UPDATE {table} SET label = ? WHERE task = 'tone_towards' AND label = ?", [new, old])
     db.conn.commit()
-    labelling.record_scheme_tasks(db)   # what classify, train and labelling record from the team's scheme
+    labelling.record_scheme_tasks(db)
+    return db
+
+
+def test_critical_articles_reads_the_teams_own_critical_tone_label(tmp_path, monkeypatch):
+    """A team whose tone labels are favourable / critical / balanced names its critical one in the tone task's
+    ``attention`` (as the stance task names its own): critical_articles reads it from label_tasks, for the tone
+    task label_roles names, not the shipped label 'negative'."""
+    from cuttings import labelling, serve
+    db = critical_tone_db(tmp_path, monkeypatch)
     assert json.loads(db.execute("SELECT attention_json FROM label_tasks WHERE name = 'tone_towards'").fetchone()[0]) \
         == ["critical"]
 
@@ -470,15 +479,7 @@ def test_a_tone_tasks_attention_labels(tmp_path):
 def test_the_digests_tone_charts_count_the_teams_own_tone_labels(tmp_path, monkeypatch):
     """A team whose tone labels are favourable / critical / balanced sees them counted in the charts' tone
     mix (HTML bar, its figures and legend; the Markdown line), not zeros under the shipped three."""
-    from cuttings import labelling
-    team_home(tmp_path, monkeypatch, CRITICAL_TONE_SCHEME)
-    db = build_sample_db(tmp_path / "team.db")
-    relabel(db, record_kinds=False)
-    for table in ("classifications", "labels"):
-        for old, new in TONE_MAP.items():
-            db.execute(f"UPDATE {table} SET label = ? WHERE task = 'tone_towards' AND label = ?", [new, old])
-    db.conn.commit()
-    labelling.record_scheme_tasks(db)
+    db = critical_tone_db(tmp_path, monkeypatch)
     digest = report.build_digest(db, now=NOW)
     charts = digest["charts"]
     assert charts["tone_labels"] == ["favourable", "critical", "balanced"]
