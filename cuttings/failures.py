@@ -72,15 +72,22 @@ def describe_exception(exc: BaseException, url: str | None = None) -> str:
     return describe(kind_of_exception(exc), url)
 
 
+BLOCKED_AFTER_ERRORS = 3   # article fetches that all failed, none read, before a source counts as failed
+
+
 def source_failed(row) -> bool:
     """Whether a source failed in a crawl run, from its ``source_runs`` row: it recorded errors and
-    nothing of it could be read, neither an article page (stored, rejected or unchanged) nor an article
-    URL from its home page, sections, feeds or sitemaps; its entry points were unreachable, or every
-    fetch failed. A source whose discovery worked but one article URL failed (a dead link in its
-    sitemap, all its other URLs already stored) did not fail: that is a per-URL crawl error."""
+    no article page of it could be read (stored, rejected or unchanged), and either no article URL
+    was found either (its home page, sections, feeds and sitemaps unreachable) or at least
+    ``BLOCKED_AFTER_ERRORS`` fetches failed (a site that now refuses every article page, say with 403,
+    while its sitemap still answers). A source whose discovery worked but one or two article URLs
+    failed (a dead link in its sitemap, all its other URLs already stored) did not fail: that is a
+    per-URL crawl error."""
     row = dict(row)   # a dict or a sqlite3.Row; a figure it lacks counts as 0
+    errors = row.get("errors") or 0
     found = sum(row.get(key) or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
-    return bool(row.get("errors")) and not (row.get("articles_stored") or row.get("pages_fetched") or found)
+    read = row.get("articles_stored") or row.get("pages_fetched")
+    return bool(errors) and not read and (not found or errors >= BLOCKED_AFTER_ERRORS)
 
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:

@@ -137,3 +137,18 @@ def test_a_source_that_failed_says_how_many_of_the_digests_stories_came_from_it(
                     "(3 stories from it in this digest, found by earlier crawls)")
     assert "no stories from it" not in report.render_html(digest)
     assert text in report.render_markdown(digest, plain=True)
+
+
+def test_a_source_fails_when_its_sitemap_answers_but_every_article_page_is_refused():
+    """The rule behind "Source X failed" (``cuttings.failures.source_failed``): one or two dead article
+    links of a source whose discovery worked are URL errors; a source that reads nothing and whose
+    several article fetches all failed (a site now answering 403 to every article page while its sitemap
+    still answers) failed, as does one none of whose entry points answered."""
+    from cuttings.failures import BLOCKED_AFTER_ERRORS, source_failed
+    dead_link = {"errors": 1, "found_by_sitemap": 1, "articles_stored": 0, "pages_fetched": 0}
+    blocked = {"errors": BLOCKED_AFTER_ERRORS, "found_by_sitemap": 12, "articles_stored": 0, "pages_fetched": 0}
+    unreachable = {"errors": 1, "articles_stored": 0, "pages_fetched": 0}
+    some_read = {**blocked, "pages_fetched": 1}
+    healthy = {"errors": 0, "found_by_feed": 5, "articles_stored": 5, "pages_fetched": 5}
+    assert [source_failed(row) for row in (dead_link, blocked, unreachable, some_read, healthy)] == \
+        [False, True, True, False, False]
