@@ -90,8 +90,10 @@ class SkipRequest(IgnoreRequest):
 
 
 # An article URL that answered 404 Not Found or 410 Gone (a dead link in a sitemap or feed) is kept in
-# crawl_state as rejected, reject_reason starting with GONE, and not requested again until this many
-# days after the fetch that answered so; then once more (a page that came back is stored as usual).
+# crawl_state as rejected, reject_reason starting with GONE. While it is new (first seen within the
+# revisit window) it is asked again every night: a 404 may be a site mid-deploy, and a new article lost
+# to one would be lost for good. After that it is not requested again until this many days after the
+# fetch that answered so; then once more (a page that came back is stored as usual).
 GONE = "gone"
 GONE_STATUSES = (404, 410)
 GONE_RECHECK_DAYS = 7
@@ -106,7 +108,8 @@ class IncrementalPolicy:
     """Which known URLs to fetch again and how, as Scrapy's httpcache policies decide for a cache:
     a page rejected before (not an article) is never refetched, except one rejected as too short
     within the revisit window of its first fetch (a breaking-news stub that grows into the story),
-    and one that answered 404/410 once :data:`GONE_RECHECK_DAYS` have passed since;
+    and one that answered 404/410 while it is in its revisit window, or once :data:`GONE_RECHECK_DAYS`
+    have passed since;
     a stored article only inside the revisit window (published or first seen within
     ``revisit_days``), and then conditionally (If-None-Match / If-Modified-Since from its last fetch)."""
 
@@ -118,6 +121,8 @@ class IncrementalPolicy:
         if state is None:
             return None
         if state["kind"] == "rejected" and (state.get("reject_reason") or "").startswith(GONE):
+            if self.within_revisit_window(state, now):
+                return None   # a new URL's 404 may be a site mid-deploy: asked again while it is new
             fetched = state.get("last_fetched_at") or ""
             now = now or dt.datetime.now(dt.timezone.utc)
             cutoff = (now - dt.timedelta(days=GONE_RECHECK_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -60,6 +60,18 @@ local = true
     return path
 
 
+def _age_first_404(db_path, path: str, days: int = 4) -> None:
+    """Move the first fetch of the crawl_state row of ``path`` back ``days`` days: the URL is no longer new
+    (outside the revisit window of 3 days), its last 404 as recent as it was."""
+    db = store.connect(db_path)
+    try:
+        db.execute("UPDATE crawl_state SET first_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', first_seen_at, ?) "
+                   "WHERE url LIKE ?", [f"-{days} days", f"%{path}"])
+        db.conn.commit()
+    finally:
+        db.close()
+
+
 def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again(tmp_path):
     site = _Site()
     site.dead = ["/news/gone-1/"]
@@ -69,15 +81,19 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
         sources = _sources(tmp_path, base)
         run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories, 1 dead link
         first_night, server.paths[:] = list(server.paths), []
+        run_crawl_cli(db_path, sources)                                  # the same night again: a new URL's
+        again, server.paths[:] = list(server.paths), []                  # 404 is asked again while it is new
+        _age_first_404(db_path, "/news/gone-1")                          # a week on: no longer new
         site.dead = ["/news/gone-1/", "/news/gone-2/"]
         run_crawl_cli(db_path, sources)                                  # night 2: nothing new, a new dead link
         second_night, server.paths[:] = list(server.paths), []
+        _age_first_404(db_path, "/news/gone-2")
         # night 3, as `cuttings run` (crawl only): a third dead link; the others are not requested
         site.dead = ["/news/gone-1/", "/news/gone-2/", "/news/gone-3/"]
         night3 = run_cli("--db", str(db_path), "run", "--sources", str(sources), "--no-politeness", "--skip", "analyse",
                          "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log"))
         third_night = list(server.paths)
-    assert first_night.count("/news/gone-1/") == 1
+    assert first_night.count("/news/gone-1/") == 1 and again.count("/news/gone-1/") == 1
     # the dead link of night 1 is not requested again; night 2's own dead link is, once
     assert "/news/gone-1/" not in second_night and second_night.count("/news/gone-2/") == 1
     assert not [path for path in second_night if path.strip("/").split("/")[-1] in STORIES]
@@ -107,6 +123,8 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
     # the period: skipped for GONE_RECHECK_DAYS after the 404, then requested once more
     fetched = dt.datetime.strptime(known["last_fetched_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
     policy = IncrementalPolicy(3)
+    new_404 = {**known, "first_seen_at": known["last_fetched_at"]}   # first answered 404 on that fetch
+    assert policy.skip_reason(new_404, now=fetched + dt.timedelta(days=1)) is None   # still new: asked again
     assert policy.skip_reason(known, now=fetched + dt.timedelta(days=GONE_RECHECK_DAYS - 1)) == "gone"
     assert policy.skip_reason(known, now=fetched + dt.timedelta(days=GONE_RECHECK_DAYS + 1)) is None
     # the digest: the 3 stories, no failed source, the dead link a per-URL error under Crawl health
