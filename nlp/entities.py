@@ -430,15 +430,22 @@ class ReferenceResolver:
         self.preposition_hashes = {strings.add(word) for word in AREA_PREPOSITIONS}
         self.possessive_hash = strings.add("'s")
         self.not_local_hashes = {strings.add(word) for word in NOT_LOCAL_WORDS}
-        # Words that make a capitalised name a watched one: every word of every place a watched
-        # body is named after or known by ("Mercia", "Worcester", "Whitchurch" of "Whitchurch,
-        # Shropshire", "Tenbury" and "Wells") but stop words and the compass and size words other
-        # places share ("West" of "West Mercia" is no "West Yorkshire"), and the names of its
-        # people and office holders ("Campion's police commissioner").
+        # Words that make a capitalised name a watched one: the last word of each comma-separated part
+        # of every place a watched body is named after or known by ("Mercia", "Worcester", "Whitchurch"
+        # and "Shropshire" of "Whitchurch, Shropshire", "Drayton" of "Market Drayton", "Wells") but
+        # stop words and the compass and size words other places share, and the names of its people
+        # and office holders ("Campion's police commissioner"). A place's other words are no watched
+        # word alone: "Market" of "Market Drayton" is no "Market Harborough", "Bishop" of "Bishop's
+        # Castle" no "Bishop Auckland", "Upton" of "Upton-upon-Severn" no Upton on the Wirral; the
+        # backward walk over a capitalised run still reaches the last word ("Market Drayton's").
         place_phrases = [phrase for entity in watchlist.entities
                          for phrase in entity.area_names + entity.bare_area_names + entity.region_terms]
-        self.watched_name_words = {token.norm_ for phrase in place_phrases for token in tokenizer(phrase)
-                                   if token.is_alpha and not token.is_stop and token.norm_ not in SHARED_PLACE_WORDS}
+        self.watched_name_words = set()
+        for part in (part for phrase in place_phrases for part in phrase.split(",")):
+            words = [token for token in tokenizer(part.strip())
+                     if token.is_alpha and not token.is_stop and token.norm_ not in SHARED_PLACE_WORDS]
+            if words:
+                self.watched_name_words.add(words[-1].norm_)
         self.watched_name_words |= {token.norm_ for entity in watchlist.entities
                                     for person in entity.people + entity.holders
                                     for token in tokenizer(person.name) if token.is_alpha}

@@ -568,9 +568,12 @@ def test_another_bodys_name_is_no_mention_under_any_watchlist():
 # -- true local references the rules-6 name rules dropped (rules-7, the review of 2026-12-06) ------
 
 @pytest.mark.parametrize("text, region, expected", [
-    # A town of the body's region before the reference: every word of a place is watched
-    # ("Whitchurch" of "Whitchurch, Shropshire"), and Shropshire's station towns are region terms.
+    # A town of the body's region before the reference: the last word of each part of a place is
+    # watched ("Whitchurch" of "Whitchurch, Shropshire", "Drayton" of "Market Drayton"), and
+    # Shropshire's station towns are region terms.
     ("Whitchurch's fire service was praised after the blaze.", "Shropshire", [("fire service", "sfrs")]),
+    ("Market Drayton's fire service was praised.", "Shropshire", [("fire service", "sfrs")]),
+    ("Church Stretton's fire service was praised.", "Shropshire", [("fire service", "sfrs")]),
     ("Ironbridge's fire service was praised.", "Shropshire", [("fire service", "sfrs")]),
     ("Wem Fire Service crews were praised after the blaze.", "Shropshire", [("Fire Service", "sfrs")]),
     # A medal's name is no other fire service: the outlet's region still settles "the fire service".
@@ -590,8 +593,14 @@ def test_true_local_references_the_other_body_rules_keep(analyser, text, region,
 
 
 @pytest.mark.parametrize("text", [
-    # A word many places share ("West" of "West Mercia") makes no name a watched one.
+    # A word many places share ("West" of "West Mercia") makes no name a watched one, nor does a
+    # watched place's first word alone ("Market" of "Market Drayton", "Bishop" of "Bishop's Castle",
+    # "Upton" of "Upton-upon-Severn", "Church" of "Church Stretton"; the second review of 2026-12-06).
     "Crews from West Yorkshire Fire Service were called to the mill.",
+    "Market Harborough Fire and Rescue Service crews attended a blaze.",
+    "The Bishop Auckland fire service said crews attended.",
+    "The Upton fire service on the Wirral said crews attended.",
+    "The Church Village fire service near Pontypridd said crews attended.",
     # Still no policy or firm is the field: "the Commissioner" of a trade story.
     "Trade talks\n\nThe Commissioner said the new policy would help firms.",
     # A stranger after the office's own title is still another body's holder.
