@@ -443,7 +443,8 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
     """Articles still waiting for analysis or classification although a ``cuttings run`` finished after
     their text was stored (a stage failed, was skipped or interrupted): their stories reach the digest
     unread. The version waited for is the one each stage stamped last (the analyser and models it runs
-    now); classification is checked once any article was classified (models in use)."""
+    now); classification is checked when the last run meant to classify (not ``--skip classify``), or, for a
+    run that recorded no stages, once any article was classified (models in use)."""
     import json
 
     run = conn.execute("SELECT id, status, finished_at, stages_json FROM crawl_runs WHERE command = 'run' "
@@ -455,9 +456,10 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
         classify_stage = (json.loads(run["stages_json"] or "{}") or {}).get("classify") or {}
     except (ValueError, AttributeError):
         classify_stage = {}
-    # classification is in use: an article was classified, or the run meant to classify (not `--skip classify`)
-    classifying = (conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
-                   or bool(classify_stage and classify_stage.get("message") != "skipped on request"))
+    # classification is in use when the last run meant to classify (not `--skip classify`: a team that stopped
+    # classifying is not warned every day); a run that recorded no stages: when any article was classified
+    classifying = (classify_stage.get("message") != "skipped on request" if classify_stage else
+                   bool(conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]))
     classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
     if not (analyse or classify):
         return [_ok("analysis backlog", f"every article stored before run {run['id']} ended is analysed"

@@ -680,7 +680,8 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
 def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_on: set[int] | None = None) -> dict:
     """What the analysis behind the digest lacks: the digest's stories not yet analysed (no ``analyse``
     stamp for their current text, at any analyser version) and, when classification is in use (any
-    article was classified, or a covered run meant to classify), those analysed but not yet classified;
+    article was ever classified when no ``cuttings run`` is covered, else a covered run meant to classify),
+    those analysed but not yet classified;
     and the analyse and classify stages
     that failed (or were interrupted) in the ``cuttings run`` runs the digest covers (started after
     ``since``; the run writing it has its stages so far recorded, ``store.record_run_stages``).
@@ -694,20 +695,25 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_
                             "AND p.content_hash = a.content_hash WHERE p.stage IN ('analyse', 'classify') AND "
                             "p.article_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]):
             stamped[row["stage"]].add(row["article_id"])
-    classifying = db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
-    failed = []
+    failed, covered_runs, meant_to_classify = [], 0, False
     for run in db.query("SELECT id, status, stages_json FROM crawl_runs WHERE command = 'run' AND started_at > ? "
                         "AND started_at <= ? ORDER BY id", [since, until]):
         try:
             stages = json.loads(run["stages_json"]) if run["stages_json"] else {}
         except ValueError:
             stages = {}
+        covered_runs += 1
         for stage in PIPELINE_STAGES:
             result = (stages.get(stage) or {}) if isinstance(stages, dict) else {}
             if result.get("status") in ("failed", "interrupted"):
                 failed.append({"stage": stage, "run_id": run["id"], "status": result["status"]})
             if stage == "classify" and result and result.get("message") != SKIPPED_ON_REQUEST:
-                classifying = True   # the run meant to classify (it ran, failed, or was skipped as analyse failed)
+                meant_to_classify = True   # it ran, failed, or was skipped as analyse failed
+    # Classification is in use when a covered run meant to classify; with no covered run (stages run by
+    # hand), when any article was ever classified. A team that runs `--skip classify` is not told nightly
+    # that its stories wait for a stage it does not run.
+    classifying = meant_to_classify if covered_runs else \
+        db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
     not_analysed = [i for i in ids if i not in stamped["analyse"]]
     not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
                       if classifying else [])
@@ -731,7 +737,8 @@ def pipeline_text(item: dict) -> str:
     causes = [f"the {stage} stage {status} in run{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
               for (stage, status), ids in runs.items()]
     if waiting:
-        text = " and ".join(waiting) + (": " + "; ".join(causes) if causes else " (run `cuttings analyse`)")
+        command = "`cuttings analyse`, then `cuttings classify`" if item["not_analysed"] else "`cuttings classify`"
+        text = " and ".join(waiting) + (": " + "; ".join(causes) if causes else f" (run {command})")
     else:
         text = "; ".join(causes)
         text = text[0].upper() + text[1:]

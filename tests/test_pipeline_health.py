@@ -185,3 +185,36 @@ def test_classification_counts_once_a_run_meant_to_classify(tmp_path):
         db.close()
     assert report.attention_text(digest["attention"][0]) == (
         f"3 stories not yet analysed: the analyse stage failed in run {run}; see `cuttings doctor`")
+
+
+def test_a_team_that_stopped_classifying_is_not_told_its_stories_wait_for_it(tmp_path):
+    """Articles were classified once, but the team now runs `--skip classify`: the covered run decides, so the
+    digest does not say every night that stories wait for classification; a team that does classify and has
+    only classification waiting is told to run `cuttings classify`, not `cuttings analyse`."""
+    db, run = _night(tmp_path, analysed=5, classified=1, analyse_status="ok",
+                     classify={"status": "skipped", "message": "skipped on request"})
+    try:
+        digest = report.build_digest(db, now=NOW)
+    finally:
+        db.close()
+    assert not [item for item in digest["attention"] if item["kind"] == "pipeline"]
+    other = tmp_path / "classifying"
+    other.mkdir()
+    db, run = _night(other, analysed=5, classified=1, analyse_status="ok", classify={"status": "ok"})
+    try:
+        digest = report.build_digest(db, now=NOW)
+    finally:
+        db.close()
+    (item,) = [item for item in digest["attention"] if item["kind"] == "pipeline"]
+    assert report.attention_text(item) == ("4 stories not yet classified (run `cuttings classify`); "
+                                           "see `cuttings doctor`")
+
+
+def test_doctor_does_not_warn_a_team_that_stopped_classifying(tmp_path):
+    """Articles were classified once, but the last run was `--skip classify`: only analysis is checked."""
+    db, run = _night(tmp_path, analysed=5, classified=1, analyse_status="ok", finished=True,
+                     classify={"status": "skipped", "message": "skipped on request"})
+    db.close()
+    checks = {check.name: check for check in doctor.doctor_checks(tmp_path / "p.db", include_config=False)}
+    assert checks["analysis backlog"].status == "ok"
+    assert checks["analysis backlog"].message == f"every article stored before run {run} ended is analysed"
