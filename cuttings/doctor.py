@@ -458,7 +458,7 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
         classify_stage = {}
     # classification is in use when the last run meant to classify (not `--skip classify`: a team that stopped
     # classifying is not warned every day); a run that recorded no stages: when any article was classified
-    classifying = (classify_stage.get("message") != "skipped on request" if classify_stage else
+    classifying = (classify_stage.get("message") != store.SKIPPED_ON_REQUEST if classify_stage else
                    bool(conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]))
     classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
     if not (analyse or classify):

@@ -275,7 +275,7 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
     try:
         for name in STAGES:
             if name in options.skip:
-                stages[name] = StageResult("skipped", message="skipped on request")
+                stages[name] = StageResult("skipped", message=store.SKIPPED_ON_REQUEST)
                 continue
             if any(stage.storage_error for stage in stages.values()):
                 stages[name] = StageResult("skipped", message="skipped: the database cannot be written")

@@ -71,7 +71,6 @@ FIRST_DIGEST_DAYS = 7  # the first digest (no report recorded yet) lists stories
 OTHER_GROUP = "Other local news"
 NOT_ANALYSED_GROUP = "Not yet analysed"  # stories the analyse stage has not read: their bodies and labels unknown
 PIPELINE_STAGES = ("analyse", "classify")  # stages whose failure in a covered run "needs attention" names
-SKIPPED_ON_REQUEST = "skipped on request"  # a stage's message in stages_json for `cuttings run --skip`
 ATTENTION_PER_GROUP = 2  # stories per body (or stance) in the "needs attention" block
 ATTENTION_PER_OUTLET = 1  # ... of them from one outlet (the rest: "and N more ... (n from <outlet>)")
 MORE_OUTLETS_NAMED = 3  # outlets a "more" line names (the rest: "from other outlets")
@@ -707,7 +706,7 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_
             result = (stages.get(stage) or {}) if isinstance(stages, dict) else {}
             if result.get("status") in ("failed", "interrupted"):
                 failed.append({"stage": stage, "run_id": run["id"], "status": result["status"]})
-            if stage == "classify" and result and result.get("message") != SKIPPED_ON_REQUEST:
+            if stage == "classify" and result and result.get("message") != store.SKIPPED_ON_REQUEST:
                 meant_to_classify = True   # it ran, failed, or was skipped as analyse failed
     # Classification is in use when a covered run meant to classify; with no covered run (stages run by
     # hand), when any article was ever classified. A team that runs `--skip classify` is not told nightly

@@ -94,6 +94,11 @@ def finish_run(db: Database, run_id: int, status: str, *, message: str | None = 
         )
 
 
+# The message of a stage `cuttings run --skip NAME` left out, as recorded in ``crawl_runs.stages_json``: the
+# digest and doctor read it to tell a stage a team does not run from one that failed.
+SKIPPED_ON_REQUEST = "skipped on request"
+
+
 def record_run_stages(db: Database, run_id: int, stages: dict) -> None:
     """The stages a run still ``running`` has finished so far (``stages_json``), so the digest it writes
     can say which of them failed (``cuttings.report``); :func:`finish_run` writes the final ones."""
