@@ -1,0 +1,66 @@
+"""The fire services' station towns in the shipped watchlist (``data/watchlist.toml``).
+
+Each service's region terms hold the towns of its fire stations, from the services' own station
+lists (HWFRS: 25 stations, SFRS: 23; docs/watchlist.md). A town there settles which service "the
+fire service" means when the article does not name it, and which service a speaker "of Kington
+fire station" speaks for. Towns whose names are shared widely (Broadway, Kingsland; Whitchurch is
+a station town of both services) are left out, so they settle nothing. Written sentences only.
+"""
+import pytest
+
+from nlp.entities import Analyser
+from nlp.watchlist import load_watchlist
+
+
+@pytest.fixture(scope="module")
+def analyser():
+    return Analyser()
+
+
+def mention_pairs(result):
+    return [(mention["surface"], mention["entity_id"]) for mention in result["mentions"]]
+
+
+HWFRS_TOWNS = ["Bromyard", "Kington", "Peterchurch", "Fownhope", "Ewyas Harold", "Eardisley", "Leintwardine",
+               "Pebworth", "Leominster", "Ledbury", "Tenbury", "Pershore", "Evesham"]
+SFRS_TOWNS = ["Minsterley", "Tweedale", "Wem", "Prees", "Hodnet", "Clun", "Baschurch", "Albrighton",
+              "Craven Arms", "Ellesmere"]
+
+
+@pytest.mark.parametrize("town, body", [(town, "hwfrs") for town in HWFRS_TOWNS]
+                         + [(town, "sfrs") for town in SFRS_TOWNS])
+def test_a_station_town_settles_which_fire_service(analyser, town, body):
+    text = f"Barn fire\n\nCrews from {town} fire station attended. The fire service said the blaze was accidental."
+    assert mention_pairs(analyser.analyse(text, "2024-01-01", None)) == [("The fire service", body)]
+
+
+@pytest.mark.parametrize("town, body", [("Kington", "hwfrs"), ("Peterchurch", "hwfrs"), ("Minsterley", "sfrs")])
+def test_a_speaker_of_a_station_speaks_for_its_service(analyser, town, body):
+    text = (f'Barn fire\n\nA barn burnt near {town}. "It spread quickly," said watch manager Sam Bell, '
+            f"of {town} fire station.")
+    [quote] = analyser.analyse(text, "2024-01-01", None)["quotes"]
+    assert (quote["speaker"], quote["entity_id"]) == ("Sam Bell", body)
+
+
+@pytest.mark.parametrize("text", [
+    "Crews from Broadway fire station attended. The fire service said the blaze was accidental.",
+    "Kingsland Road in Hackney was closed. The fire service said no one was hurt.",
+])
+def test_a_widely_shared_town_name_settles_nothing(analyser, text):
+    assert analyser.analyse(text, "2024-01-01", None)["mentions"] == []
+
+
+def test_the_broadway_of_new_york_is_no_watched_place(analyser):
+    text = "The Broadway fire service in New York said crews attended."
+    assert analyser.analyse(text, "2024-01-01", "Worcestershire")["mentions"] == []
+
+
+def test_each_station_town_belongs_to_one_service_and_its_authority():
+    watchlist = load_watchlist()
+    terms = {entity.id: set(entity.region_terms) for entity in watchlist.entities}
+    for town in HWFRS_TOWNS:
+        assert town in terms["hwfrs"] and town in terms["hw_fire_authority"], town
+        assert town not in terms["sfrs"], town
+    for town in SFRS_TOWNS:
+        assert town in terms["sfrs"] and town in terms["shropshire_fire_authority"], town
+        assert town not in terms["hwfrs"], town
