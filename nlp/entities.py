@@ -47,6 +47,7 @@ MENTIONS_KEY = "watchlist_mentions"
 PUBLISHED_AT_KEY = "published_at"
 SOURCE_REGION_KEY = "source_region"   # the region of the outlet (sources.toml), a last resort for "the service"
 REGION_COUNTS_KEY = "watchlist_region_counts"
+REGION_ELSEWHERE_KEY = "watchlist_region_elsewhere"
 ABOUT_FIRE_KEY = "watchlist_about_fire"
 OTHER_BODIES_KEY = "watchlist_other_bodies"
 FIELD_WORDS_KEY = "watchlist_field_words"
@@ -88,6 +89,15 @@ SHARED_PLACE_WORDS = {
 DEPUTY_WORDS = {"deputy", "assistant"}
 PERSON_TITLES = {"sir", "dame", "dr", "lord", "lady", "baroness", "baron", "professor", "prof", "mr", "mrs", "ms", "miss"}
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
+# A place qualified by another ("Newport, South Wales", "Wellington, New Zealand", "Newport on the
+# Isle of Wight") is that other place's town: a region term so qualified is no sign of the body's
+# area. A capitalised word after the comma that is one of these qualifies nothing ("in Ludlow, Mr
+# Smith said", "Ludlow, England").
+NOT_QUALIFYING_WORDS = PERSON_TITLES | (NOT_NAME_MODIFIERS - SHARED_PLACE_WORDS) | {
+    "england", "uk", "britain", "the", "a", "an", "he", "she", "it", "they", "we", "i", "but", "and", "police",
+    "cllr", "councillor", "pc", "inspector", "sergeant", "superintendent", "constable", "firefighter", "firefighters",
+}
+QUALIFYING_PHRASES = ("on the isle of", "in the isle of")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
 NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE, PERSON = (
@@ -830,11 +840,34 @@ class ReferenceResolver:
         """How many region terms of each entity the article contains (computed once per doc)."""
         counts = doc.user_data.get(REGION_COUNTS_KEY)
         if counts is None:
-            counts = Counter()
-            for match_id, _start, _end in self.region_matcher(doc):
-                counts.update(self.region_entities[doc.vocab.strings[match_id]])
+            counts, elsewhere = Counter(), Counter()
+            matches = self.region_matcher(doc)
+            starts = {start for _match_id, start, _end in matches}
+            for match_id, _start, end in matches:
+                (elsewhere if self._qualified_elsewhere(doc, end, starts) else counts).update(
+                    self.region_entities[doc.vocab.strings[match_id]])
             doc.user_data[REGION_COUNTS_KEY] = counts
+            doc.user_data[REGION_ELSEWHERE_KEY] = elsewhere
         return counts
+
+    def _places_elsewhere(self, doc: Doc) -> Counter:
+        """How many region terms of each entity the article qualifies as another place's
+        ("Newport, South Wales"): :meth:`_qualified_elsewhere`."""
+        self._region_counts(doc)
+        return doc.user_data[REGION_ELSEWHERE_KEY]
+
+    def _qualified_elsewhere(self, doc: Doc, end: int, region_starts: set[int]) -> bool:
+        """Whether the place ending before token ``end`` is qualified by another place, which makes
+        it that place's town: "Newport, South Wales", "Wellington, New Zealand", "Newport on the Isle
+        of Wight". A comma before a watched place ("Newport, Shropshire"), another region term
+        ("Ludlow, Church Stretton and Craven Arms") or a word that is no place ("in Ludlow, Mr Smith
+        said") qualifies nothing."""
+        if end + 1 < len(doc) and doc[end].text == ",":
+            word = doc[end + 1]
+            return (word.is_alpha and word.is_title and end + 1 not in region_starts
+                    and word.norm_ not in self.watched_name_words and word.norm_ not in NOT_QUALIFYING_WORDS)
+        following = " ".join(token.lower_ for token in doc[end:end + 4])
+        return following in QUALIFYING_PHRASES
 
     @staticmethod
     def _about_fire(doc: Doc) -> bool:
@@ -1163,9 +1196,10 @@ class ReferenceResolver:
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
-        if by_region and by_region[0][0] == 0:
+        if by_region and by_region[0][0] == 0 and not any(self._places_elsewhere(doc)[entity_id] for entity_id in regional):
             # No place in the text: the outlet's own region, when it is one body's area and the
-            # article names no other body of its category ("Kent Fire and Rescue Service").
+            # article names no other body of its category ("Kent Fire and Rescue Service") and no
+            # town of the area as another place's ("Newport, South Wales").
             source_region = str(doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
             local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
             if len(local) == 1 and self.category_of[local[0]] not in self._other_body_categories(doc):

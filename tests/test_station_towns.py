@@ -4,7 +4,8 @@ Each service's region terms hold the towns of its fire stations, from the servic
 lists (HWFRS: 25 stations, SFRS: 23; docs/watchlist.md). A town there settles which service "the
 fire service" means when the article does not name it, and which service a speaker "of Kington
 fire station" speaks for. Towns whose names are shared widely (Broadway, Kingsland; Whitchurch is
-a station town of both services) are left out, so they settle nothing. Written sentences only.
+a station town of both services) are left out, so they settle nothing; a listed town the article
+qualifies as another place's ("Newport, South Wales") settles nothing either. Written sentences only.
 """
 import pytest
 
@@ -64,3 +65,28 @@ def test_each_station_town_belongs_to_one_service_and_its_authority():
     for town in SFRS_TOWNS:
         assert town in terms["sfrs"] and town in terms["shropshire_fire_authority"], town
         assert town not in terms["hwfrs"], town
+
+
+# -- a town of the area qualified as another place's (the audit's ambiguous towns, 2026-12-06) ----
+
+@pytest.mark.parametrize("text", [
+    "House fire\n\nA house fire in Newport, South Wales, was put out. The fire service said no one was hurt.",
+    "House fire\n\nA house fire in Newport on the Isle of Wight was put out. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Wellington, New Zealand, was put out. The fire service said no one was hurt.",
+    "Blaze\n\nA factory fire in Wellington, Somerset, was put out. The fire service said no one was hurt.",
+])
+@pytest.mark.parametrize("region", [None, "Shropshire"])
+def test_a_town_qualified_as_another_places_settles_nothing(analyser, text, region):
+    # neither as a place of the body's area nor, through the outlet's region, as no place at all
+    assert analyser.analyse(text, "2024-01-01", region)["mentions"] == []
+
+
+@pytest.mark.parametrize("text", [
+    "Blaze\n\nA fire broke out at a house in Newport, Shropshire. The fire service said no one was hurt.",
+    "Blaze\n\nA fire broke out in Wellington, Telford. The fire service said no one was hurt.",
+    "Blaze\n\nCrews from Ludlow, Church Stretton and Craven Arms attended. The fire service said no one was hurt.",
+    "Blaze\n\nA fire broke out in Ludlow, Mr Smith said. The fire service said no one was hurt.",
+    "Blaze\n\nCrews from Newport fire station attended. The fire service said the blaze was accidental.",
+])
+def test_a_town_of_the_area_with_a_comma_after_it_still_counts(analyser, text):
+    assert mention_pairs(analyser.analyse(text, "2024-01-01", None)) == [("The fire service", "sfrs")]
