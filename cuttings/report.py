@@ -183,10 +183,12 @@ def confidence(row: dict, thresholds: dict[str, float]) -> str:
 
 
 def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
-            roles: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+            roles: dict[str, Any] | None = None, classified: set[int] | None = None) -> dict[int, dict[str, Any]]:
     """Effective labels (human labels win) per article: topics, stance and tone per target, each
     ``{"label", "uncertain", "human", "confidence"}``; ``roles`` (:func:`report_tasks`) names the
-    scheme's task of each role."""
+    scheme's task of each role. ``classified``: the articles whose current text the classify stage
+    read (:func:`_current_stamps`); the predictions of any other (a revision not yet classified: they
+    are its earlier text's) are left out, a person's labels kept. None: every prediction."""
     result: dict[int, dict[str, Any]] = {i: {"topics": [], "stance": None, "tone": {}} for i in article_ids}
     if not article_ids:
         return result
@@ -197,6 +199,8 @@ def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
         "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
         [json.dumps(article_ids)])
     for row in rows:
+        if classified is not None and not row["human"] and row["article_id"] not in classified:
+            continue
         level = confidence(row, thresholds)
         badge = {"label": row["label"], "uncertain": level == "unsure", "human": bool(row["human"]),
                  "confidence": level}
@@ -241,37 +245,62 @@ def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
     return SpeakerNames(names, forms)
 
 
-def _stories(db: Database, since: str | None, until: str, thresholds: dict[str, float],
-             roles: dict[str, Any] | None = None) -> list[dict]:
-    """Original stories (not syndicated copies) first seen in (since, until]."""
-    rows = list(db.query(
+def _current_stamps(db: Database, article_ids: list[int]) -> dict[str, set[int]]:
+    """The articles among ``article_ids`` whose current text each stage has read: a ``processing`` stamp
+    (at any version) for their current ``content_hash``, ``{"analyse": {...}, "classify": {...}}``. A
+    revised article (``store.add_revision``: same id, new text) keeps its earlier text's mentions, quotes
+    and predictions until the stages read it again: those describe a text the story no longer has."""
+    stamped: dict[str, set[int]] = {"analyse": set(), "classify": set()}
+    if article_ids:
+        for row in db.query("SELECT p.article_id, p.stage FROM processing p JOIN articles a ON a.id = p.article_id "
+                            "AND p.content_hash = a.content_hash WHERE p.stage IN ('analyse', 'classify') AND "
+                            "p.article_id IN (SELECT value FROM json_each(?))", [json.dumps(article_ids)]):
+            stamped[row["stage"]].add(row["article_id"])
+    return stamped
+
+
+def _story_rows(db: Database, since: str | None, until: str) -> list[dict]:
+    """The ``articles`` rows of the original stories (not syndicated copies) first seen in (since, until]."""
+    return list(db.query(
         "SELECT a.id, a.title, coalesce(a.link_url, a.url) AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
         "a.published_at, a.first_seen_at FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
         "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
         "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
+
+
+def _stories(db: Database, rows: list[dict], stamps: dict[str, set[int]], thresholds: dict[str, float],
+             roles: dict[str, Any] | None = None) -> list[dict]:
+    """The digest's stories of ``rows`` (:func:`_story_rows`), each once, as it reads now (its latest
+    version). Whom it mentions and its quotes come from the analysis of its current text only, and its
+    predicted labels from the classification of that text (``stamps``: :func:`_current_stamps`): a story
+    revised since it was analysed has no bodies until the analyse stage reads it again, so it is listed
+    once, under "Not yet analysed", not also under the bodies its earlier text mentioned."""
     ids = [row["id"] for row in rows]
-    labels = _labels(db, ids, thresholds, roles)
+    analysed = [i for i in ids if i in stamps["analyse"]]
+    labels = _labels(db, ids, thresholds, roles, classified=stamps["classify"])
     entities: dict[int, list[str]] = {i: [] for i in ids}
     quotes: dict[int, list[dict]] = {i: [] for i in ids}
     copies: dict[int, list[str]] = {i: [] for i in ids}
     headlines: dict[int, dict[str, str]] = {i: {} for i in ids}   # each other outlet's headline for the story
     authors: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        marks = ",".join("?" * len(ids))
+    if analysed:
+        marks = ",".join("?" * len(analysed))
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
-                            f"ORDER BY article_id, entity_id", ids):
+                            f"ORDER BY article_id, entity_id", analysed):
             entities[row["article_id"]].append(row["entity_id"])
         # the person (quote_people.person_id): "Councillor Minnery" is David Minnery when the article or the
         # body's quotes name exactly one Minnery, so the digest names him as most_quoted counts him
         found = list(db.query(f"SELECT q.article_id, q.speaker, coalesce(p.person_id, q.speaker_id) AS speaker_id, "
                               f"q.speaker_role, q.entity_id, q.text FROM quote_view q "
                               f"LEFT JOIN quote_people p ON p.quote_id = q.quote_id "
-                              f"WHERE q.article_id IN ({marks}) ORDER BY q.article_id, q.start_char", ids))
+                              f"WHERE q.article_id IN ({marks}) ORDER BY q.article_id, q.start_char", analysed))
         names = speaker_names(db, (row["speaker_id"] for row in found))
         for row in found:
             quote = {k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")}
             quote["speaker"] = names.display(row["speaker_id"], row["speaker"])
             quotes[row["article_id"]].append(quote)
+    if ids:
+        marks = ",".join("?" * len(ids))
         for row in db.query(f"SELECT a.duplicate_of, coalesce(s.name, a.source_id) AS outlet, a.title FROM articles a "
                             f"LEFT JOIN sources s ON s.id = a.source_id WHERE a.duplicate_of IN ({marks}) "
                             f"ORDER BY a.first_seen_at", ids):
@@ -676,7 +705,8 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
     return dict(run), warnings
 
 
-def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_on: set[int] | None = None) -> dict:
+def _pipeline(db: Database, since: str, until: str, stories: list[dict], stamps: dict[str, set[int]],
+              failed_on: set[int] | None = None) -> dict:
     """What the analysis behind the digest lacks: the digest's stories not yet analysed (no ``analyse``
     stamp for their current text, at any analyser version) and, when classification is in use (any
     article was ever classified when no ``cuttings run`` is covered, else a covered run meant to classify),
@@ -684,16 +714,10 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_
     and the analyse and classify stages
     that failed (or were interrupted) in the ``cuttings run`` runs the digest covers (started after
     ``since``; the run writing it has its stages so far recorded, ``store.record_run_stages``).
-    ``failed_on``: the articles the analyser failed on (``store.unanalysed_articles``): listed under "Not yet
+    ``stamps``: :func:`_current_stamps` of the stories. ``failed_on``: the articles the analyser failed on (``store.unanalysed_articles``): listed under "Not yet
     analysed" (``not_analysed_ids``) but not counted, as their own "needs attention" line names them.
     ``{"not_analysed", "not_classified", "failed": [{"stage", "run_id", "status"}], "not_analysed_ids"}``."""
     ids = [story["article_id"] for story in stories]
-    stamped: dict[str, set[int]] = {"analyse": set(), "classify": set()}
-    if ids:
-        for row in db.query("SELECT p.article_id, p.stage FROM processing p JOIN articles a ON a.id = p.article_id "
-                            "AND p.content_hash = a.content_hash WHERE p.stage IN ('analyse', 'classify') AND "
-                            "p.article_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]):
-            stamped[row["stage"]].add(row["article_id"])
     failed, covered_runs, meant_to_classify = [], 0, False
     for run in db.query("SELECT id, status, stages_json FROM crawl_runs WHERE command = 'run' AND started_at > ? "
                         "AND started_at <= ? ORDER BY id", [since, until]):
@@ -713,8 +737,8 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], failed_
     # that its stories wait for a stage it does not run.
     classifying = meant_to_classify if covered_runs else \
         db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]
-    not_analysed = [i for i in ids if i not in stamped["analyse"]]
-    not_classified = ([i for i in ids if i in stamped["analyse"] and i not in stamped["classify"]]
+    not_analysed = [i for i in ids if i not in stamps["analyse"]]
+    not_classified = ([i for i in ids if i in stamps["analyse"] and i not in stamps["classify"]]
                       if classifying else [])
     counted = [i for i in not_analysed if i not in (failed_on or set())]
     return {"not_analysed": len(counted), "not_classified": len(not_classified), "failed": failed,
@@ -861,7 +885,9 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     attention_labels = tuple(stance["attention"])
     tone_attention = (roles["tone"].attention_labels if roles.get("tone") is not None
                       else {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT})
-    stories = _stories(db, since, until, _thresholds(tasks), roles)
+    rows = _story_rows(db, since, until)
+    stamps = _current_stamps(db, [row["id"] for row in rows])
+    stories = _stories(db, rows, stamps, _thresholds(tasks), roles)
     spikes = _spikes(db, entities, until_dt)
 
     tone_task = roles["tone"].name if roles.get("tone") is not None else "tone"
@@ -876,7 +902,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
                            "tone_rated": entity["id"] in rated})
     unanalysed = store.unanalysed_articles(db)
-    pipeline = _pipeline(db, since, until, stories, {row["article_id"] for row in unanalysed})
+    pipeline = _pipeline(db, since, until, stories, stamps, {row["article_id"] for row in unanalysed})
     waiting = set(pipeline["not_analysed_ids"])
     # a story the analyse stage has not read is not "other news": nobody checked whom it mentions
     unwatched = [_story_in_group(story, None, shown)
@@ -927,7 +953,9 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task,
                           digest_tone_labels(roles.get("tone"))),
-        "trust": _trust(db, [story["article_id"] for story in stories], tasks),
+        # the models behind the labels shown: those of the stories' current text (_stories)
+        "trust": _trust(db, [story["article_id"] for story in stories if story["article_id"] in stamps["classify"]],
+                        tasks),
         "last_run": run,
         "health": health,
     }

@@ -251,6 +251,15 @@ def test_attention_block_lists_negative_tone_stance_spikes_and_quotes(db, digest
                                      ("H&W Fire Authority", "Roger Phillips", article_id(db, "defends"))])
 
 
+def _read_by(db, story: int, *stages: str) -> None:
+    """Stamp a story written here by hand (its mentions, predictions inserted as rows) as the stages
+    that wrote them do (``processing``, for its current text): the digest shows only what a stage read
+    of a story's current text."""
+    content_hash = db.execute("SELECT content_hash FROM articles WHERE id = ?", [story]).fetchone()[0]
+    for stage in stages or ("analyse", "classify"):
+        store.mark_processed(db, story, stage, "t", content_hash)
+
+
 def _new_story(db, key: str, title: str, minute: int, source: str | None = None) -> int:
     """A story first seen in the digest's window (an empty body); its id. ``source``: its outlet (default:
     the sample's outlets in turn, by ``minute``)."""
@@ -271,6 +280,7 @@ def test_attention_block_stays_short(db):
             db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
                        "model_version, created_at) VALUES (?, 'tone', 'sfrs', 'negative', ?, ?, 'tone-2026.11.1', ?)",
                        [story, 0.5 if n < 3 else 0.9, int(n < 3), NOW])
+            _read_by(db, story)
     items = report.build_digest(db, now=NOW)["attention"]
     sfrs = [item for item in items if item.get("entity_id") == "sfrs" and item["kind"] == "negative_tone"]
     assert len(sfrs) == report.ATTENTION_PER_GROUP and all(item["confidence"] == "confident" for item in sfrs)
@@ -294,9 +304,11 @@ def test_attention_more_lines_read_as_english(db):
     existing = sum(1 for item in stance_stories if item["label"] == "favour")
     with db.atomic():
         for n in range(report.ATTENTION_PER_GROUP + 1 - existing):
+            story = _new_story(db, f"f{n}", f"Case made {n}", n)
             db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
                        "model_version, created_at) VALUES (?, 'stance_governance', '', 'favour', 0.9, 0, "
-                       "'stance-2026.11.1', ?)", [_new_story(db, f"f{n}", f"Case made {n}", n), NOW])
+                       "'stance-2026.11.1', ?)", [story, NOW])
+            _read_by(db, story)
     text = report.render_markdown(report.build_digest(db, now=NOW), plain=True)
     assert "... and 1 more story in favour of the governance change below" in text
     assert "favour the governance change" not in text.replace("in favour of the governance change", "")
@@ -472,6 +484,7 @@ def _flood(db, entity_id: str, source: str, count: int, first_minute: int = 0) -
             db.execute("INSERT INTO classifications (article_id, task, target, label, probability, uncertain, "
                        "model_version, created_at) VALUES (?, 'tone', ?, 'negative', 0.9, 0, 'tone-2026.11.1', ?)",
                        [story, entity_id, QUIET_NOW])
+            _read_by(db, story)
             ids.append(story)
     return ids
 
@@ -604,6 +617,7 @@ def _story_about(db, entity_id: str, source: str, key: str, published: str, seen
         [f"https://x/{key}", f"https://x/{key}", source, f"Story {key}", published, seen, seen, key]).lastrowid
     db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
                "VALUES (?, ?, 'x', 0, 1, 't')", [story, entity_id])
+    _read_by(db, story, "analyse")
     return story
 
 
@@ -699,3 +713,84 @@ def test_first_digest_lists_the_last_week_and_says_older_stories_are_stored(db, 
     later = report.build_digest(db, now="2026-11-25T07:00:00Z")
     assert later["since"] == NOW and later["summary"]["older"] == 0
     assert "first digest" not in report.render_markdown(later, plain=True)
+
+
+def _revise(db, key: str, title: str, extra: str, when: str = "2026-11-24T03:00:00Z") -> int:
+    """Store a material revision of a sample article as the crawler does (``store.add_revision``, what
+    ``crawler.revisions.save_article`` writes for an ``updated`` page: same article, new text, a new
+    ``article_versions`` row); nothing analyses or classifies it. (Not ``save_article`` itself: the sample's
+    copies are linked by hand, and its regrouping would release them.)"""
+    from crawler.dedupe import fingerprint, to_blob
+    from crawler.revisions import diff_summary
+    existing = store.find_article(db, db.execute("SELECT canonical_url FROM articles WHERE id = ?",
+                                                 [article_id(db, key)]).fetchone()[0])
+    body = existing["body"] + "\n\n" + extra
+    summary, headline_changed, is_correction = diff_summary(existing["title"], existing["body"], title, body)
+    with store.clock(when):
+        store.add_revision(db, existing, {"url": existing["url"], "title": title, "body": body}, None,
+                           fingerprint=to_blob(fingerprint(body)), summary=summary,
+                           headline_changed=headline_changed, is_correction=is_correction)
+    return existing["id"]
+
+
+REVISED = "Campion defends takeover plan after heckling"
+
+
+def test_a_revised_story_not_yet_analysed_is_listed_once_under_not_yet_analysed(db):
+    """A story revised after it was analysed (its mentions, quotes and labels are its earlier text's)
+    was listed under each body the earlier text mentioned and again under "Not yet analysed". It is
+    one story: listed once, by its latest headline, under "Not yet analysed", counted there; none of
+    its earlier text's bodies, quote, stance or tone is shown for it, in any format."""
+    defends = _revise(db, "defends", REVISED, "The meeting was interrupted twice by protesters.")
+    digest = report.build_digest(db, now=NOW)
+    listings = [(group["name"], story["repeat"], story["headline"]) for group in digest["groups"]
+                for story in group["stories"] if story["article_id"] == defends]
+    assert listings == [(report.NOT_ANALYSED_GROUP, False, REVISED)]
+    assert digest["summary"]["stories"] == 7 and digest["summary"]["not_analysed"] == 1
+    assert digest["summary"]["by_entity"]["hwfrs"] == 2 and "hw_fire_authority" not in digest["summary"]["by_entity"]
+    assert digest["summary"]["stance"]["favour"] == 0   # its earlier text's stance is not the story's now
+    assert not [item for item in digest["attention"] if item.get("article_id") == defends]
+    assert report.attention_text(digest["attention"][0]).startswith("1 story not yet analysed")
+    story_lines = {}
+    for name, text in (("md", report.render_markdown(digest)), ("text", report.render_markdown(digest, plain=True))):
+        stories_part = text.split("Edited since the last digest", 1)[0]
+        story_lines[name] = [line for line in stories_part.splitlines()
+                             if REVISED in line or "Campion defends fire takeover plan at public meeting" in line]
+    assert story_lines["md"] == [f"- **[{REVISED}](https://www.herefordtimes.com/news/2026/defends/)**  "]
+    assert story_lines["text"] == [f"* {REVISED}"]
+    page = report.render_html(digest)
+    bodies = page.split("Edited since the last digest", 1)[0]
+    assert bodies.count(f'id="story-{defends}"') == 1 and bodies.count(REVISED) == 1
+    assert "Campion defends fire takeover plan at public meeting" not in bodies
+    from cuttings import delivery
+    chat = delivery.webhook_payload(digest, max_headlines=20, max_per_outlet=20)["text"]
+    assert chat.count(REVISED) == 1 and "Roger Phillips" not in chat
+    # the edit itself is listed once more, where edits are: that is the edits list, not a second story
+    assert [edit["headline"] for edit in digest["edits"] if edit["article_id"] == defends][0] == REVISED
+    # the analysts' view (and the export and canned queries on it): one row, the latest version
+    assert db.execute("SELECT title, version FROM article_summary WHERE article_id = ?", [defends]).fetchall() == [
+        (REVISED, 3)]
+
+
+def test_a_revised_story_read_again_is_listed_under_its_bodies_with_its_new_labels(db):
+    """Once the analyse stage reads the revision the story is back under its bodies (once per body,
+    later ones repeats); until the classify stage reads it too, the earlier text's predictions are not
+    shown for it (it is counted "not yet classified"), a person's label stays."""
+    defends = _revise(db, "defends", REVISED, "The meeting was interrupted twice by protesters.")
+    warn = _revise(db, "warn", "Fire chiefs warn again over commissioner's plans", "A second letter was sent.")
+    for revised in (defends, warn):
+        article = dict(next(db.query("SELECT id, content_hash FROM articles WHERE id = ?", [revised])))
+        store.replace_analysis(db, article, "analyser-2026.12.1", [
+            {"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 0, "end_char": 5}], [])
+    digest = report.build_digest(db, now=NOW)
+    listings = [(group["entity_id"], story["repeat"]) for group in digest["groups"]
+                for story in group["stories"] if story["article_id"] == defends]
+    assert listings == [("hwfrs", False)]
+    story = _story(_group(digest, "hwfrs"), db, "defends")
+    assert story["headline"] == REVISED and story["stance"] is None and story["topics"] == []
+    assert story["group_tone"] is None and story["key_quote"] is None
+    warned = _story(_group(digest, "hwfrs"), db, "warn")
+    assert warned["stance"]["label"] == "against" and warned["stance"]["human"]   # the person's label stays
+    assert warned["topics"] == []
+    assert digest["summary"]["not_analysed"] == 0 and digest["summary"]["not_classified"] == 2
+    assert report.NOT_ANALYSED_GROUP not in [group["name"] for group in digest["groups"]]
