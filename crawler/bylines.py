@@ -22,7 +22,8 @@ are not name particles, a job title after a name not counted: "Tom Jones, chief 
 no byline; after a person, a job title ("AP Sports Writer"), credentials ("MS, RD") or an
 organisation ("NJ Advance Media", "Local Democracy Reporting Service", "... Associated Press",
 one word in capitals: "PA", "CNN") is not a person, unless it is a given name and a surname
-listed with "and" ("Ben Price and John Times").
+listed with "and" ("Ben Price and John Group", "Jane Smith and Tom Post"); a newspaper's word rarely
+borne as a surname is a newspaper's even then ("Jane Smith and Jordan Times", "... and John Times").
 """
 from __future__ import annotations
 
@@ -67,10 +68,16 @@ _PLACEHOLDER_WORDS = {"no", "none", "n", "na", "nobody", "published", "posted", 
 # a job title after a name ("Tom Krisher, AP Auto Writer", "Chris Cillizza, CNN Editor-at-large")
 _ROLE_NOUNS = {"writer", "writers", "editor", "editors", "correspondent", "correspondents", "reporter", "reporters",
                "columnist", "contributor", "producer", "journalist", "critic", "analyst", "large"}
+# the last word of a newspaper's name ("Jordan Times", "Hereford Times", "Shropshire Star", "Argus")
+_OUTLET_WORDS = {"news", "press", "today", "times", "post", "echo", "star", "gazette", "journal", "advertiser",
+                 "chronicle", "mercury", "herald", "express", "telegraph", "mail", "standard", "observer", "courier",
+                 "argus", "reporter", "tribune", "magazine"}
+# outlet words that are also surnames of at least 1 in 100,000 people (US census 1990, "dist.all.last": Post
+# 0.008%, Press, Herald, Standard 0.001%; Star, Times, Mail, Mercury, Courier under 0.001%; the rest none)
+_SURNAME_OUTLET_WORDS = {"post", "press", "herald", "standard"}
 # the last word of an organisation's name ("NJ Advance Media", "USA TODAY", "Associated Press")
-_ORG_WORDS = {"media", "news", "press", "today", "times", "network", "agency", "newswire", "wire", "inc", "ltd", "llc",
-              "corp", "group", "herald", "tribune", "journal", "gazette", "chronicle", "magazine", "radio", "tv",
-              "service"}
+_ORG_WORDS = _OUTLET_WORDS | {"media", "network", "agency", "newswire", "wire", "inc", "ltd", "llc", "corp", "group",
+                              "radio", "tv", "service"}
 # letters after a name ("Rachael Link, MS, RD")
 _CREDENTIALS = {"phd", "md", "ms", "msc", "ma", "mba", "mph", "rd", "rdn", "ld", "ldn", "rn", "np", "dds", "jd", "esq",
                 "cpa", "cfp", "cde", "facp", "mrcp", "frcp", "bsc", "ba"}
@@ -162,9 +169,14 @@ def _given_names() -> frozenset[str]:
 
 def _named_person(part: str, join: str) -> bool:
     """A person whose surname is an organisation's or a title's word, listed with "and" after
-    another person: a given name, then the surname ("Ben Price and John Times")."""
+    another person: a given name, then the surname ("Ben Price and John Group", "Jane Smith and Tom
+    Post"). Not when that word is a newspaper's that is rarely a surname (:data:`_OUTLET_WORDS` less
+    :data:`_SURNAME_OUTLET_WORDS`): "Jane Smith and Jordan Times" names a newspaper, although Jordan
+    is a given name, and so does "and John Times"."""
     words = part.split()
+    last = words[-1].lower() if words else ""
     return (join in _AND and len(words) == 2 and all(w[:1].isupper() and not w.isupper() for w in words)
+            and (last not in _OUTLET_WORDS or last in _SURNAME_OUTLET_WORDS)
             and words[0].lower() not in _PLACEHOLDER_WORDS and words[0].lower() in _given_names())  # not "Sunday Times"
 
 
