@@ -226,25 +226,55 @@ def _normalise_date(value) -> str | None:
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|-|$)"
-                       r"|/((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|-|$)"
+                       # eight digits opening a path segment: /20240501/slug, /20240501-slug, /story/20240501
+                       r"|/((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=/|-|$)"
                        # a slug ending in its day: /world/some-story-20200113 (.html), the last segment
                        r"|-((?:20|19)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:\.[a-z]{3,5})?/?$")
+_LETTER = re.compile(r"[^\W\d_]")
+URL_ID_EARLIEST_YEAR = 1995   # eight digits alone in a segment read as a day only from then on (not an id)
 
 
 def _url_date(url: str | None) -> str | None:
-    """Date written in a URL path (``/2024/05/01/``, ``/2024-05-01-slug``, ``/20240501/``,
-    ``/some-story-20240501``: eight digits ending the slug)."""
+    """Date written in a URL path (``/2024/05/01/``, ``/2024-05-01-slug``, ``/20240501/slug``,
+    ``/20240501-slug``, ``/some-story-20240501``: eight digits ending a slug of words).
+
+    Eight digits are also how sites number articles, so they are a day only in a day's context:
+    ending a slug, after a word (``fire-at-farm-20231115``, not ``98765-20230412``), or opening a
+    segment that a slug or a further segment follows (``/20231115-fire-at-farm``, ``/20231115/...``).
+    Alone in the last segment (``/story/20210413``, or followed by digits only) they may be an id
+    that happens to parse: read as a day only when it is a plausible one, from
+    :data:`URL_ID_EARLIEST_YEAR` to the day the page is read (:func:`_believable`), and not after
+    a segment of digits (``/article/98765/20230412``: an id path). Longer runs of digits
+    (``-20231115123``, ``/12345678``) are never a day."""
     if not url:
         return None
-    match = _URL_DATE.search(urlsplit(url).path)
-    if not match:
-        return None
-    year, month, day = (g for g in match.groups() if g)
-    try:
-        found = date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    return found.isoformat() if _believable(found) else None   # /1970/01/01/ is not a story's date
+    path = urlsplit(url).path
+    for match in _URL_DATE.finditer(path):
+        groups = match.groups()
+        if groups[0]:                                    # /2024/05/01/, /2024-05-01-slug
+            year, month, day = groups[0:3]
+            earliest = EARLIEST_DATE_YEAR
+        elif groups[3]:                                  # eight digits opening a segment
+            year, month, day = groups[3:6]
+            after = path[match.end():]
+            in_context = bool(re.match(r"/[^/]|-[^\W\d_]", after))   # a segment or a word follows
+            before = path[:match.start()].rsplit("/", 1)[-1]
+            if not in_context and before.isdigit():
+                continue                                 # /98765/20230412: an id path
+            earliest = EARLIEST_DATE_YEAR if in_context else URL_ID_EARLIEST_YEAR
+        else:                                            # -YYYYMMDD ending the slug
+            year, month, day = groups[6:9]
+            slug = path[:match.start()].rsplit("/", 1)[-1]
+            if not _LETTER.search(re.split(r"[-_.]", slug)[-1]):
+                continue                                 # 98765-20230412: no word before the day
+            earliest = EARLIEST_DATE_YEAR
+        try:
+            found = date(int(year), int(month), int(day))
+        except ValueError:
+            continue
+        if found.year >= earliest and _believable(found):   # /1970/01/01/ is not a story's date
+            return found.isoformat()
+    return None
 
 
 # --------------------------------------------------------------------------- metadata

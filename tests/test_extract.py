@@ -172,6 +172,42 @@ def test_a_day_ending_the_slug_is_the_url_date(url, expected):
     assert _url_date(url) == expected
 
 
+@pytest.mark.parametrize("path, expected", [
+    # a day in a day's context: ending a slug of words, or opening a segment a slug or segment follows
+    ("/news/local/fire-at-farm-20231115", "2023-11-15"), ("/news/fire_at_farm-20231115", "2023-11-15"),
+    ("/20231115-fire-at-farm", "2023-11-15"), ("/news/20231115/fire-at-farm", "2023-11-15"),
+    ("/news/19920413/fire-at-farm", "1992-04-13"), ("/news/fire-at-farm-19931115", "1993-11-15"),
+    # longer runs of digits, and eight that do not start with 19 or 20, are ids
+    ("/news/12345678", None), ("/news/fire-at-farm-20231115123", None), ("/article/1220230412", None),
+    # eight digits after other digits: an id, not a day
+    ("/article/98765-20230412", None), ("/news/story-2-20231115", None), ("/article/98765/20230412", None),
+    # eight digits alone (or before digits only): an id that may parse; a day only when plausible, from
+    # 1995 to the day the page is read
+    ("/story/20210413", "2021-04-13"), ("/story/20210413/", "2021-04-13"), ("/story/20210413-123456", "2021-04-13"),
+    ("/story/19920413", None), ("/story/19941231-123456", None), ("/story/19950101", "1995-01-01"),
+    ("/story/20991231", None), ("/story/20210231", None),
+])
+def test_eight_digits_are_a_day_only_in_a_days_context(path, expected):
+    from crawler.extract import _url_date
+    assert _url_date("https://www.marchescourier.example" + path) == expected
+
+
+def test_an_article_id_that_parses_as_a_day_gives_no_url_date():
+    """The whole extractor: a page with no dated markup at an id URL (/story/20991231, /article/98765-20230412)
+    takes no date from its URL; at a slug ending in its day it does."""
+    import datetime as dt
+    prose = "".join(f"<p>Firefighters said the blaze near the farm had been contained after {i} hours of work.</p>"
+                    for i in range(8))
+    page = ("<html><head><title>Blaze at farm contained</title></head><body>"
+            f"<article><h1>Blaze at farm contained</h1>{prose}</article></body></html>")
+    next_year = dt.date.today().year + 1
+    for path in (f"/story/{next_year}0105", "/article/98765-20230412", "/article/98765/20230412"):
+        result = extract_article(page, "https://www.marchescourier.example" + path)
+        assert result["date_source"] != "url" and result["published_at"] != "2023-04-12", path
+    result = extract_article(page, "https://www.marchescourier.example/news/blaze-at-farm-contained-20230412")
+    assert (result["published_at"], result["date_source"]) == ("2023-04-12", "url")
+
+
 def test_the_canonical_urls_slug_date_beats_a_masthead_date():
     # a syndicated story: the site's header shows today's date, the canonical URL (the
     # original's) ends in the story's day, and the page has no dated metadata
