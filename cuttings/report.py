@@ -1325,12 +1325,12 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                     + (f", {story['published']}" if story["published"] else ""))
             if plain:
                 lines.append(f"* {esc(story['headline'])}")
-                lines.append(f"  {meta} [{', '.join(badges)}]")
+                lines.append(f"  {meta}" + (f" [{', '.join(badges)}]" if badges else ""))
                 lines.append(f"  {safe_url(story['url'])}")
             else:
                 lines.append(f"- **[{esc(story['headline'])}]({_markdown_url(story['url'])})**  ")
-                lines.append(f"  {meta} · {escape_markdown(', '.join(badges))}" + ("  " if story["key_quote"]
-                                                                                   or story["also_ran_in"] else ""))
+                lines.append(f"  {meta}" + (f" · {escape_markdown(', '.join(badges))}" if badges else "")
+                             + ("  " if story["key_quote"] or story["also_ran_in"] else ""))
             quote = story["key_quote"]
             if quote:
                 speaker = f" ({esc(quote['speaker'])})" if quote["speaker"] else ""

@@ -772,6 +772,18 @@ def test_a_revised_story_not_yet_analysed_is_listed_once_under_not_yet_analysed(
         (REVISED, 3)]
 
 
+def test_a_story_with_no_labels_has_no_empty_separator(db):
+    """A story with nothing to show beside its outlet and date (not yet analysed, so no bodies, stance
+    or tone) ends its line there: no dangling " · " in Markdown, no empty "[]" in plain text."""
+    _revise(db, "defends", REVISED, "The meeting was interrupted twice by protesters.")
+    digest = report.build_digest(db, now=NOW)
+    for text in (report.render_markdown(digest), report.render_markdown(digest, plain=True)):
+        lines = text.splitlines()
+        meta = lines[next(i for i, line in enumerate(lines) if REVISED in line) + 1]
+        assert meta.startswith("  Hereford Times"), meta
+        assert not meta.rstrip().endswith(("·", "[]")), meta
+
+
 def test_a_revised_story_read_again_is_listed_under_its_bodies_with_its_new_labels(db):
     """Once the analyse stage reads the revision the story is back under its bodies (once per body,
     later ones repeats); until the classify stage reads it too, the earlier text's predictions are not
