@@ -95,7 +95,7 @@ class SkipRequest(IgnoreRequest):
 # to one would be lost for good. After that it is not requested again until this many days after the
 # fetch that answered so; then once more (a page that came back is stored as usual).
 GONE = "gone"
-GONE_STATUSES = (404, 410)
+GONE_STATUSES = store.GONE_HTTP_STATUSES   # (404, 410): the store's "gone" class of failed requests
 GONE_RECHECK_DAYS = 7
 
 

@@ -277,6 +277,11 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
             "pages_fetched": stat(prefix + "pages_fetched"), "articles_stored": stored,
             "articles_new": stat(prefix + "articles_new") + stat(prefix + "articles_duplicate"),
             "pages_rejected": stat(prefix + "pages_rejected"), "errors": stat(prefix + "errors"),
+            # what its article requests did (cuttings.failures.source_failed): answered or failed, and why
+            "article_requests": stat(prefix + "article_requests"),
+            "article_requests_failed": stat(prefix + "article_requests_failed"),
+            "article_requests_gone": stat(prefix + "article_requests_gone"),
+            "article_requests_blocked": stat(prefix + "article_requests_blocked"),
             "mean_body_words": round(body_words / stored, 1) if stored else None,
             "date_rate": round(stat(prefix + "dated") / stored, 3) if stored else None,
         }

@@ -189,6 +189,14 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "mean_body_words": ("Mean body length of stored articles (a drop means broken extraction).", "410.5"),
         "date_rate": ("Share of stored articles with a publication date.", "0.95"),
         "warning": ("Health warning for the outlet, if any.", "feed answered HTTP 503"),
+        "article_requests": ("Article pages requested this run, answered or failed (URLs skipped as already stored "
+                             "are not counted); NULL in runs before this was counted.", "5"),
+        "article_requests_failed": ("Article requests that failed, for any reason; NULL in older runs.", "3"),
+        "article_requests_gone": ("Article requests answered 404 or 410 (dead links: never alone a failed "
+                                  "outlet); NULL in older runs.", "2"),
+        "article_requests_blocked": ("Article requests refused or unreachable: 401, 403, 429, 5xx, timeouts, DNS, "
+                                     "refused or dropped connections, robots.txt. An outlet of which nothing was "
+                                     "read with one of these failed; NULL in older runs.", "1"),
     }),
     "entities": ("The watched organisations and office-holders (from the watchlist).", {
         "id": ("Entity id used in `mentions`, `quotes` and tone `target`.", "wm_pcc"),

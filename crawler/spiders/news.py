@@ -509,6 +509,7 @@ class NewsSpider(scrapy.Spider):
         found: discovery.Found = response.meta["found"]
         state_key = response.meta.get("state_key") or normalise_url(response.request.url)
         self.crawler.stats.inc_value(f"cuttings/source/{source.id}/pages_fetched")
+        self.crawler.stats.inc_value(f"cuttings/source/{source.id}/article_requests")
         if response.status == 304:
             self.crawler.stats.inc_value("cuttings/not_modified")
             unchanged = "stubs_rechecked" if response.meta.get("stub_recheck") else "articles_not_modified"
@@ -562,8 +563,20 @@ class NewsSpider(scrapy.Spider):
         if request.url.endswith("/robots.txt") and kind == "too_large" and self.settings.getbool("ROBOTSTXT_OBEY"):
             return  # recorded once as robots_too_large by CappedRobotsTxtMiddleware
         self.record_error(source.id if source else None, request.url, kind, status, message)
+        if request.meta.get("incremental") == "article" and source is not None:
+            self.count_failed_article(source.id, kind, status)
         if status in GONE_STATUSES and request.meta.get("incremental") == "article" and source is not None:
             self.remember_gone(source, request, status)
+
+    def count_failed_article(self, source_id: str, kind: str, status: int | None) -> None:
+        """Count a failed article request of a source by ``store.failure_class`` (its ``source_runs`` figures:
+        a source whose article pages are all refused failed, one whose only failures are dead links did not)."""
+        prefix = f"cuttings/source/{source_id}/"
+        self.crawler.stats.inc_value(prefix + "article_requests")
+        self.crawler.stats.inc_value(prefix + "article_requests_failed")
+        what = store.failure_class(kind, status)
+        if what is not None:
+            self.crawler.stats.inc_value(prefix + f"article_requests_{what}")
 
     def remember_gone(self, source, request, status: int) -> None:
         """An article URL that answered 404/410: kept in ``crawl_state`` so the next nights do not

@@ -231,6 +231,31 @@ def run_errors_by_kind(db: Database, run_id: int) -> dict[str, int]:
         [run_id])}
 
 
+# How a failed article request counts towards its source's health (``source_runs.article_requests_gone`` and
+# ``article_requests_blocked``, read by ``cuttings.failures.source_failed``): a page that is gone (a dead link
+# in a sitemap: a per-URL error), or a site that refused the crawler or could not be reached.
+FAILURE_GONE = "gone"
+FAILURE_BLOCKED = "blocked"
+GONE_HTTP_STATUSES = (404, 410)
+BLOCKED_HTTP_STATUSES = (401, 403, 407, 408, 429, 451)
+BLOCKED_KINDS = frozenset({"timeout", "dns", "no_network", "connection_refused", "connection_lost", "truncated",
+                           "ssl", "redirect_loop", "robots_disallowed", "responseneverreceived"})
+
+
+def failure_class(kind: str, status: int | None = None) -> str | None:
+    """The class of a failed request's ``crawl_errors`` kind (``http_403``, ``timeout`` ...): ``"gone"`` for
+    404/410; ``"blocked"`` for a refusal or an unreachable site (401, 403, 407, 408, 429, 451, any 5xx, a
+    timeout, DNS, a refused or dropped connection, TLS, a redirect loop, robots.txt disallowing it); None for
+    any other failure (another 4xx, a page over the size cap, a URL the crawl's URL policy refused)."""
+    if status is None and kind.startswith("http_") and kind[5:].isdigit():
+        status = int(kind[5:])
+    if status in GONE_HTTP_STATUSES:
+        return FAILURE_GONE
+    if status is not None and (status in BLOCKED_HTTP_STATUSES or 500 <= status < 600):
+        return FAILURE_BLOCKED
+    return FAILURE_BLOCKED if kind in BLOCKED_KINDS else None
+
+
 def save_source_runs(db: Database, rows: list[dict]) -> None:
     """Write a run's per-source coverage and health rows (``source_runs``), replacing any earlier ones."""
     with db.atomic():

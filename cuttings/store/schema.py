@@ -1241,3 +1241,18 @@ def m020_syndication_other_outlets(db: Database) -> None:
     db.execute("DROP VIEW IF EXISTS syndication")
     db.execute(f"CREATE VIEW syndication AS {_VIEWS_V20['syndication']}")
     refresh_label_views(db)
+
+
+# The article requests of a source in a crawl run, and those that failed by kind class (``crawler.spiders.news
+# .failure_class``): a failed source is told by what its article requests did (``cuttings.failures.source_failed``).
+SOURCE_RUN_ARTICLE_REQUESTS = ("article_requests", "article_requests_failed", "article_requests_gone",
+                               "article_requests_blocked")
+
+
+@migrations()
+def m021_source_run_article_requests(db: Database) -> None:
+    """source_runs: the article requests each source's crawl made (answered or failed) and those that failed,
+    all of them, gone (404/410) and blocked or unreachable (401/403/429/5xx, timeouts, DNS, connection).
+    NULL in the rows of runs before this migration (not counted then): read as unknown, not as 0."""
+    for column in SOURCE_RUN_ARTICLE_REQUESTS:
+        db.execute(f"ALTER TABLE source_runs ADD COLUMN {column} INTEGER")
