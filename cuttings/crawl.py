@@ -19,6 +19,7 @@ from scrapy.settings import Settings
 
 from cuttings import store
 from cuttings.config import CrawlSettings, Source
+from cuttings.failures import source_failed
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +166,19 @@ def finish_crawl(db, run_id: int, sources: list[Source], stats: dict, status: st
         _mark_finished_or_raise(db, run_id, "failed", message or f"storage error: {exc}")
         raise _storage_error(exc, f"crawl run {run_id} could not be recorded") from None
     summary.counts["errors"] = max(summary.counts["errors"], len(unstored))
-    # failed: errors, and nothing read at all (no article page and no article URL from any source);
-    # errors on a night that found only stories already stored (skipped) are a partial run
+    # failed: errors, and nothing read at all (no article page), and either no article URL found from any
+    # source or every source failed (cuttings.failures.source_failed: its article pages refused, say with 403,
+    # while its sitemap answered): the run did nothing useful, and its window (default_since) does not move past
+    # the stories it could not read. Errors on a night that found only stories already stored (skipped), or
+    # only dead links (404/410), are a partial run.
     found = sum(row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
                 for row in summary.sources)
+    every_source_failed = bool(summary.sources) and all(source_failed(row) for row in summary.sources)
     if status == "ok" and summary.counts["errors"] and not (summary.counts["articles_new"]
                                                             or summary.counts["articles_unchanged"]
                                                             or summary.counts["articles_updated"]):
-        status = "failed" if summary.counts["pages_fetched"] == 0 and not found else "partial"
+        status = "failed" if summary.counts["pages_fetched"] == 0 and (not found or every_source_failed) \
+            else "partial"
     elif status == "ok" and summary.counts["errors"]:
         status = "partial"
     summary.status = status

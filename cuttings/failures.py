@@ -14,7 +14,7 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
-from cuttings.store.runs import ANALYSE_FAILED
+from cuttings.store.runs import ANALYSE_FAILED, FAILURE_GONE, failure_class
 
 # kind -> words; {host} is the failing URL's host
 CAUSES = {
@@ -72,28 +72,43 @@ def describe_exception(exc: BaseException, url: str | None = None) -> str:
     return describe(kind_of_exception(exc), url)
 
 
-BLOCKED_AFTER_ERRORS = 3   # article fetches that all failed, none read, before a source counts as failed
+# Rows of runs before source_runs counted article requests (migration m021: NULL there) are judged by the
+# rule of that time: errors, nothing read, and no URL found or at least this many errors.
+BLOCKED_AFTER_ERRORS = 3
 
 
 def source_failed(row) -> bool:
-    """Whether a source failed in a crawl run, from its ``source_runs`` row: it recorded errors and
-    no article page of it could be read (stored, rejected or unchanged), and either no article URL
-    was found either (its home page, sections, feeds and sitemaps unreachable) or at least
-    ``BLOCKED_AFTER_ERRORS`` fetches failed (a site that now refuses every article page, say with 403,
-    while its sitemap still answers). A source whose discovery worked but one or two article URLs
-    failed (a dead link in its sitemap, all its other URLs already stored) did not fail: that is a
-    per-URL crawl error."""
+    """Whether a source failed in a crawl run, from its ``source_runs`` row: nothing of it could be read
+    (no article page answered: none stored, rejected or unchanged) and either
+
+    * discovery found no article URL while recording errors (its home page, sections, feeds and sitemaps
+      unreachable), or
+    * at least one of its article requests failed because the site refused it or could not be reached
+      (``article_requests_blocked``: 401, 403, 429, 5xx, a timeout, DNS, a refused connection; see
+      ``store.failure_class``) and none succeeded.
+
+    Article URLs answering 404/410 (dead links in a sitemap, ``article_requests_gone``) are per-URL errors:
+    alone they never make a source failed. A row of a run before the article requests were counted
+    (``article_requests`` NULL or absent) falls back to the earlier rule: errors, nothing read, and no URL
+    found or at least ``BLOCKED_AFTER_ERRORS`` errors."""
     row = dict(row)   # a dict or a sqlite3.Row; a figure it lacks counts as 0
     errors = row.get("errors") or 0
     found = sum(row.get(key) or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
     read = row.get("articles_stored") or row.get("pages_fetched")
-    return bool(errors) and not read and (not found or errors >= BLOCKED_AFTER_ERRORS)
+    if read:
+        return False
+    if not found:
+        return bool(errors)
+    if row.get("article_requests") is None:
+        return errors >= BLOCKED_AFTER_ERRORS
+    return bool(row.get("article_requests_blocked"))
 
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:
     """(source id, error kind, cause in words) for each source that failed in this crawl run
-    (:func:`source_failed`); the cause is its most frequent error kind. An article the analyser raised
-    on (``analyse_failed``) is no fault of its source: the digest names it on its own."""
+    (:func:`source_failed`); the cause is its most frequent error kind, a refusal or an unreachable site
+    before a dead link (a source failed for the article pages it was refused, not for its 404s). An article
+    the analyser raised on (``analyse_failed``) is no fault of its source: the digest names it on its own."""
     failed = [row["source_id"] for row in source_rows if source_failed(row)]
     out = []
     for source_id in failed:
@@ -101,7 +116,8 @@ def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tupl
                              "AND kind != ?", [crawl_run_id, source_id, ANALYSE_FAILED]))
         if not rows:
             continue
-        kind, _ = Counter(r["kind"] for r in rows).most_common(1)[0]
+        counts = Counter(r["kind"] for r in rows)
+        kind = max(counts, key=lambda k: (failure_class(k) != FAILURE_GONE, counts[k]))
         url = next(r["url"] for r in rows if r["kind"] == kind)
         out.append((source_id, kind, describe(kind, url)))
     return out

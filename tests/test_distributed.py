@@ -102,7 +102,8 @@ def snapshot(path) -> dict:
         "source_runs": sorted(db.execute(
             "SELECT crawl_run_id, source_id, found_by_feed, found_by_sitemap, found_by_links, found_by_search, "
             "pages_fetched, articles_stored, articles_new, pages_rejected, errors, mean_body_words, date_rate, "
-            "warning FROM source_runs")),
+            "warning, article_requests, article_requests_failed, article_requests_gone, article_requests_blocked "
+            "FROM source_runs")),
         "crawl_runs": sorted(db.execute(
             "SELECT id, status, pages_fetched, articles_new, articles_updated, articles_unchanged, duplicates, "
             "pages_rejected, errors FROM crawl_runs")),
