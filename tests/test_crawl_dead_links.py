@@ -158,10 +158,11 @@ def test_a_source_that_failed_says_how_many_of_the_digests_stories_came_from_it(
 
 
 def test_a_source_fails_when_its_sitemap_answers_but_every_article_page_is_refused():
-    """The rule behind "Source X failed" (``cuttings.failures.source_failed``): one or two dead article
-    links of a source whose discovery worked are URL errors; a source that reads nothing and whose
-    several article fetches all failed (a site now answering 403 to every article page while its sitemap
-    still answers) failed, as does one none of whose entry points answered."""
+    """The rule behind "Source X failed" (``cuttings.failures.source_failed``) for rows of runs before
+    ``source_runs`` counted article requests by kind (these rows have no ``article_requests``): one or two
+    errors of a source whose discovery worked are URL errors; a source that reads nothing and whose several
+    article fetches all failed failed, as does one none of whose entry points answered. Rows with the counts:
+    ``tests/test_crawl_source_health.py``."""
     from cuttings.failures import BLOCKED_AFTER_ERRORS, source_failed
     dead_link = {"errors": 1, "found_by_sitemap": 1, "articles_stored": 0, "pages_fetched": 0}
     blocked = {"errors": BLOCKED_AFTER_ERRORS, "found_by_sitemap": 12, "articles_stored": 0, "pages_fetched": 0}
