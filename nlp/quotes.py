@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-11"
+QUOTES_VERSION = "quotes-12"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -391,6 +391,10 @@ class Speaker:
     start: int | None = None
     end: int | None = None
     inferred: bool = False   # the body rests on an inferred mention or on `governs` (``entity_method = "inferred"``)
+    # "of Staffordshire", "from Warwickshire": whom or where the person is with, written after the
+    # name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire"); the role holds it
+    # too, joined to the post ("Inspector of Staffordshire"), where it reads like "Head of Prevention"
+    affiliation: str | None = None
 
 
 # Returned when the attribution is a passive report ("it has been argued", "we are told"): the
@@ -801,6 +805,13 @@ def _join_roles(before_name: str | None, apposition: str | None) -> str | None:
     return f"{before_name}{joiner}{apposition}"
 
 
+def _affiliation(apposition: str | None) -> str | None:
+    """``apposition`` when it says whom or where a person is with: "of" or "from" and what follows,
+    written after the name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire")."""
+    apposition = (apposition or "").strip(" ,")
+    return apposition if _first_word(apposition) in ("of", "from") else None
+
+
 def _role_without_name(role: str | None, name: str | None) -> str | None:
     """``role`` less a repetition of the speaker's name: a role is never the name itself ("Paul Green"
     as the role of Paul Green, "A spokesman" as the role of A spokesman); a name written at its start
@@ -869,12 +880,17 @@ class QuoteAttributor:
         """A watched body whose speaker roles match ``role`` and which the article mentions."""
         return self._role_link(role)[0]
 
-    def _role_link(self, role: str | None) -> tuple[str | None, bool]:
+    def _role_link(self, role: str | None, affiliation: str | None = None,
+                   own_words: str | None = None) -> tuple[str | None, bool]:
         """``(entity, inferred)``: a watched body whose speaker roles match ``role`` and which the
         article mentions, and whether that rests on inference: the body is only inferred in the
         article, or only the body governing it is mentioned (``governs``). None when the role
         itself names another body or a place outside the watchlist ("Chief constable of Devon and
-        Cornwall Police", "IRS Commissioner": ``_names_elsewhere``)."""
+        Cornwall Police", "IRS Commissioner": ``_names_elsewhere``), or the speaker's
+        ``affiliation`` is a place outside it ("Inspector Tom Hale, of Staffordshire":
+        ``_place_elsewhere``). ``own_words`` are the words that say who the speaker is, when
+        ``role`` holds more (the role and the person's name, whose words are no place: "Inspector
+        of Hereford Tom Hale"); ``role`` by default."""
         if not role or self.watchlist is None:
             return None, False
         station = self._station_body(role)
@@ -894,13 +910,14 @@ class QuoteAttributor:
         else:
             chosen = candidates[0] if len(candidates) == 1 else max(candidates, key=self._article_weight)
             link = (chosen, chosen not in self.named)
-        if link[0] is not None and self._names_elsewhere(role, before_posts=link[1], entity_id=link[0],
-                                                         places=link[1]):
+        if link[0] is not None and self._names_elsewhere(role if own_words is None else own_words,
+                                                         before_posts=link[1], entity_id=link[0],
+                                                         places=link[1], affiliation=affiliation):
             return None, False
         return link
 
     def _names_elsewhere(self, role: str | None, before_posts: bool = True, entity_id: str | None = None,
-                         places: bool = True) -> bool:
+                         places: bool = True, affiliation: str | None = None) -> bool:
         """Whether a speaker's role names a body or a place outside the watchlist as theirs: another
         body the watchlist excludes ("West Midlands PCC"), or a capitalised name that is none of the
         watchlist's places and bodies nor a word of posts, standing where an affiliation stands:
@@ -921,7 +938,13 @@ class QuoteAttributor:
         (``UNIT_NOUNS``). A place, a station or a unit is where the body's officer serves or lives
         ("of Wem fire station", "from Droitwich Spa", "of Ludlow Safer Neighbourhood Team"),
         except a bare name after "in" that ends the role: it places the post itself ("a station
-        manager in Ohio")."""
+        manager in Ohio"), and a bare place outside the watchlist's places in the speaker's
+        ``affiliation`` ("Inspector Tom Hale, of Staffordshire": ``_place_elsewhere``)."""
+        if affiliation is not None:
+            if self._place_elsewhere(affiliation):
+                return True
+            if affiliation not in (role or ""):   # written after an earlier naming ("Inspector Tom Hale, of Kent Police")
+                role = f"{role or ''} {affiliation}"
         if not role or self.watchlist is None:
             return False
         role = PARENTHESES.sub(" ", role)
@@ -968,6 +991,36 @@ class QuoteAttributor:
                 return True   # "IRS Commissioner", "New South Wales Rural Fire Service commissioner"
         return False
 
+    def _place_elsewhere(self, affiliation: str | None) -> bool:
+        """Whether an affiliation written after a speaker's name ("of Staffordshire", "from
+        Warwickshire": ``Speaker.affiliation``) is a bare place outside the watchlist's: a
+        capitalised name, not ending in an organisation's or a unit's noun (those are
+        ``_names_elsewhere``'s), that is none of the watchlist's region terms, areas or bodies'
+        names and starts none ("of Hereford", "of Telford CID", "from Malvern Link", "from Upton",
+        "from Bishops Castle" are the area's). A watchlist that lists no places refuses nothing."""
+        if not affiliation or self.watchlist is None:
+            return False
+        words = _words(PARENTHESES.sub(" ", affiliation))[1:]   # after "of" / "from"
+        while words and words[0].lower() == "the":
+            words = words[1:]
+        end = 0   # the capitalised name ("Staffordshire", "Telford CID", "Telford & Wrekin")
+        while end < len(words) and (_is_capitalised(words[end]) or (
+                end and words[end].lower() in RUN_INNER_WORDS and end + 1 < len(words)
+                and _is_capitalised(words[end + 1]))):
+            end += 1
+        if not end:
+            return False   # "of the county's fire service": no name
+        heads = _name_head_nouns()
+        last = end   # and the lower-case nouns after it ("Wem fire station")
+        while last < len(words) and (words[last].lower() in heads or words[last].lower() in RUN_INNER_WORDS):
+            last += 1
+        if any(_bare(word) in heads or _stem(word) in FUNCTION_NOUNS for word in words[:last]):
+            # an organisation ("of Staffordshire Police"), a unit ("of Ludlow Safer Neighbourhood
+            # Team"), a function or department ("from Community Safety")
+            return False
+        places = _local_places(self.watchlist)
+        return bool(places) and not _a_local_place(_place_key(" ".join(words[:end])), places)
+
     def _names_in_role(self, speaker: Speaker, entity_id: str) -> bool:
         """Whether the speaker's attribution mentions ``entity_id`` other than by the person's own
         name (a holder's name is a mention of their office)."""
@@ -994,7 +1047,7 @@ class QuoteAttributor:
         role = (speaker.role or "").strip()
         if not role:
             return False
-        if self._names_elsewhere(role, before_posts=False):
+        if self._names_elsewhere(role, before_posts=False, affiliation=speaker.affiliation):
             return True
         if _first_word(role) in RELATIVE_PRONOUNS:
             return False   # "who last year received a King's Fire Service Medal": what they did, not who they are
@@ -1068,7 +1121,7 @@ class QuoteAttributor:
             if described is None and _looks_like_description(apposition):
                 described = apposition
         if described is not None:
-            entity_id, inferred = self._role_link(described)
+            entity_id, inferred = self._role_link(described, affiliation=_affiliation(described))
             if entity_id is not None:
                 return described, entity_id, inferred
             if self._names_elsewhere(described):
@@ -1118,6 +1171,10 @@ class QuoteAttributor:
         their role words belong to; a councillor quoted in an article about a fire authority
         speaks for the authority."""
         role = f"{speaker.role or ''} {speaker.name or ''}"
+        # what says whom the speaker is with: the role, and the name only when it is no person's
+        # (an organisation speaking, "the New South Wales Rural Fire Service"; a description, "A
+        # spokesman for Kent Police"): a person's name is no place ("Inspector of Hereford Tom Hale")
+        own_words = f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}"
         if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
             return None, False
         known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
@@ -1138,12 +1195,11 @@ class QuoteAttributor:
         if speaker.entity_id is not None and not (speaker.inferred and self._names_elsewhere(
                 # an organisation speaking is described by its own name ("the New South Wales Rural
                 # Fire Service", "Fire Service" read as the local one)
-                f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}",
-                entity_id=speaker.entity_id)):
+                own_words, entity_id=speaker.entity_id, affiliation=speaker.affiliation)):
             return speaker.entity_id, speaker.inferred
         if known is not None:
             return known, False
-        by_role, inferred = self._role_link(role)
+        by_role, inferred = self._role_link(role, speaker.affiliation, own_words)
         if by_role is not None:
             return by_role, inferred
         if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
@@ -1223,6 +1279,9 @@ class QuoteAttributor:
 
     def _complete(self, speaker: Speaker, quote_start: int) -> Speaker:
         """Complete ``speaker`` from what is known about the same person, and remember it."""
+        if speaker.affiliation is None and speaker.end is not None and person_key(speaker.name) is not None:
+            # a person named earlier ("he said", "Inspector Tom Hale, of Staffordshire, said ...")
+            speaker.affiliation = self._affiliation_after(speaker.end)
         if speaker.name and _surname_after_post(speaker.name, speaker.role):
             # "Chief Fire Officer Penrose": the full name from the watchlist or from earlier in the text
             fuller = self.full_names.get(speaker.name.lower()) or self._complete_name(speaker.name, quote_start)
@@ -1234,27 +1293,31 @@ class QuoteAttributor:
             if speaker.entity_id is None and speaker.start is not None:
                 speaker.entity_id, speaker.inferred = self._link_in(speaker.start, speaker.end)
             if speaker.entity_id is None:
-                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role, speaker.affiliation)
             if known is not None:
                 if len(known.name.split()) > len(speaker.name.split()) and not (
                         speaker.name.split()[0].lower() in TITLES and len(speaker.name.split()) > 2):
                     speaker.name = known.name
-                speaker.role = speaker.role or known.role
+                if not speaker.role:
+                    speaker.role, speaker.affiliation = known.role, known.affiliation
                 if speaker.entity_id is None:
                     speaker.entity_id, speaker.inferred = known.entity_id, known.inferred
             if speaker.entity_id is None and speaker.start is not None:
                 role, speaker.entity_id, speaker.inferred = self._described_entity(speaker.name, quote_start)
-                speaker.role = speaker.role or role
+                if not speaker.role:
+                    speaker.role, speaker.affiliation = role, _affiliation(role)
             if speaker.entity_id is None and not speaker.role:
                 # The role given where the person was first named ("Assistant chief fire officer
-                # David Myers ... Officer Myers said") goes with later mentions.
-                speaker.role = self._earlier_role(surname, quote_start)
-                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
+                # David Myers ... Officer Myers said") goes with later mentions, and so does the
+                # affiliation written there ("Inspector Tom Hale, of Staffordshire, said ...").
+                speaker.role, affiliation = self._earlier_role(surname, quote_start)
+                speaker.affiliation = speaker.affiliation or affiliation
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role, speaker.affiliation)
             self.people[surname] = speaker
         elif speaker.start is not None and speaker.entity_id is None:
             speaker.entity_id, speaker.inferred = self._link_in(speaker.start, speaker.end)
             if speaker.entity_id is None:
-                speaker.entity_id, speaker.inferred = self._role_link(speaker.role)
+                speaker.entity_id, speaker.inferred = self._role_link(speaker.role, speaker.affiliation)
         return speaker
 
     # -- attribution ---------------------------------------------------------------------
@@ -1348,9 +1411,11 @@ class QuoteAttributor:
         return position >= 0 and not window[position - 1:position].isalnum() and not window[
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
-    def _earlier_role(self, surname: str, before: int) -> str | None:
-        """The role written before the first naming of a person with this surname, before ``before``
-        (only the capitalised runs holding the surname are judged, not every run of the text)."""
+    def _earlier_role(self, surname: str, before: int) -> tuple[str | None, str | None]:
+        """``(role, affiliation)``: the role written before the first naming of a person with this
+        surname, before ``before`` (only the capitalised runs holding the surname are judged, not
+        every run of the text), and the affiliation written after that name ("Inspector" and "of
+        Staffordshire" from "Inspector Tom Hale, of Staffordshire, said ...")."""
         self._runs()
         judged = set()
         for occurrence in _whole_word_any_case(surname).finditer(self.text, 0, before):
@@ -1367,8 +1432,23 @@ class QuoteAttributor:
             if name.split()[-1].lower() == surname:
                 role = self._person_role(offset)
                 if role:
-                    return role
-        return None
+                    return role, self._affiliation_after(offset + len(name))
+        return None, None
+
+    def _affiliation_after(self, end: int) -> str | None:
+        """The affiliation written right after a person's name that ends at ``end`` (", of
+        Staffordshire", " from Warwickshire Police"): "of" or "from", then a capitalised name and
+        the lower-case nouns of organisations or units after it ("of Wem fire station")."""
+        match = AFFILIATION_AFTER.match(self.text, end)
+        if match is None:
+            return None
+        words = match.group("affiliation").split()
+        heads = _name_head_nouns()
+        keep = 1
+        while keep < len(words) and (_is_capitalised(words[keep]) or words[keep].lower() in RUN_INNER_WORDS or (
+                words[keep].lower() in heads)):
+            keep += 1
+        return " ".join(words[:keep]) if keep > 1 else None
 
     def _person_role(self, offset: int) -> str | None:
         """The role written with the person named at ``offset`` (one of ``_people``): the capitalised
@@ -1522,6 +1602,7 @@ class QuoteAttributor:
         if all(word.lower() in NOT_A_SUBJECT_WORDS for word in _words(phrase)):
             return None   # '"...", and said': the subject is further back
         segments = [segment for segment in COMMA.split(phrase) if _words(segment)]
+        affiliation = None
         while len(segments) > 1 and segments[-1].strip().lower() in TRAILING_ASIDE_WORDS:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
@@ -1544,10 +1625,14 @@ class QuoteAttributor:
                     name, role_in_name = earlier, _join_roles(earlier_role, segments[index + 1].strip())
             name_segment = segments[index]
             role = _join_roles(role_in_name, segments[-1].strip())
+            affiliation = _affiliation(segments[-1])   # "Inspector Tom Hale, of Staffordshire"
         else:
             name, role_in_name = split_person_of(name_segment)   # "Peter Grant of the county's fire service"
             if name is None:
                 name, role_in_name = split_name_role(name_segment)
+            else:   # "Detective Sergeant Ann Lee from Warwickshire": "from Warwickshire"
+                written = OF_ORGANISATION.match(" ".join(name_segment.split()))
+                affiliation = f"{written.group('prep')} {written.group('body')}"
             role = role or role_in_name
             if role is None and name is not None and len(segments) > 1 and _role_title(segments[-2]):
                 role = segments[-2].strip()   # "Ludlow Station Manager, Peter Grant, said"
@@ -1576,7 +1661,7 @@ class QuoteAttributor:
             position = phrase.rfind(name_segment)
             if position > 0:
                 start += position
-        return Speaker(name=name, role=role, start=start, end=end)
+        return Speaker(name=name, role=role, start=start, end=end, affiliation=affiliation)
 
     def _before(self, quotation: dict) -> Speaker | None:
         paragraph_start = self.text.rfind("\n", 0, quotation["open_mark"]) + 1
@@ -1761,6 +1846,7 @@ class QuoteAttributor:
                 apposition = match.group("role").strip()
                 speaker.role = _join_roles(speaker.role, apposition) if speaker.name and (
                     _first_word(apposition) not in RELATIVE_PRONOUNS) else (speaker.role or apposition)
+                speaker.affiliation = speaker.affiliation or _affiliation(apposition)
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
@@ -1780,6 +1866,7 @@ class QuoteAttributor:
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and speaker.name:
                 speaker.role = _join_roles(speaker.role, match.group("role").strip())
+                speaker.affiliation = speaker.affiliation or _affiliation(match.group("role"))
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_POST_NAME_VERB.match(after)
@@ -2004,6 +2091,8 @@ def _place_words(watchlist) -> frozenset[str]:
 INFERRED_MENTION = "inferred"
 # Prepositions after which a capitalised name in a speaker's role says where or with whom they are.
 AFFILIATION_PREPOSITIONS = {"of", "from", "in", "at"}
+# An affiliation right after a person's name: ", of Staffordshire", " from the Staffordshire force".
+AFFILIATION_AFTER = re.compile(r",?[ \t]+(?P<affiliation>(?:of|from)[ \t]+(?:the[ \t]+)?[A-Z][^,.;:!?\"\u201c\u201d\n()]{0,80})")
 # Lowercase words inside a run of capitalised names ("Devon and Cornwall Police", "the United Nations").
 RUN_INNER_WORDS = {"the", "and", "&"}
 _LOCAL_WORDS: dict[tuple[int, str], frozenset[str]] = {}
@@ -2013,6 +2102,14 @@ _OTHER_BODIES: dict[tuple[int, str], re.Pattern | None] = {}
 # Nouns of a body's own units: a name ending in one is part of the body ("Ludlow Safer
 # Neighbourhood Team", "Community Risk Department"), not another body.
 UNIT_NOUNS = {"team", "department", "group", "station"}
+# Nouns of the name of a body's function, department, unit or operation written without "Team" or
+# "Department" ("Station Commander Grant Wills, from Community Safety", "of Road Policing", "of
+# CID", "of Operation Snap"): no bare place, whatever the watchlist's places are.
+FUNCTION_NOUNS = {"safety", "prevention", "protection", "operations", "response", "resilience", "delivery",
+                  "finance", "policing", "investigations", "investigation", "intelligence", "enforcement",
+                  "training", "control", "command", "support", "unit", "units", "hub", "squad", "division",
+                  "directorate", "cid", "headquarters", "hq", "communications", "engagement", "planning",
+                  "operation"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -2035,6 +2132,42 @@ def _affiliation_nouns() -> frozenset[str]:
     """Nouns of posts and organisations: a capitalised name before one is whose post or body it is
     ("IRS Commissioner", "Metropolitan Police")."""
     return frozenset(ROLE_NOUNS | ORGANISATION_WORDS | RANK_TITLES | {"constabulary", "pcc", "cfo"})
+
+
+_LOCAL_PLACES: dict[tuple[int, str], tuple[tuple[str, ...], ...]] = {}
+
+
+def _place_key(phrase: str) -> tuple[str, ...]:
+    """A place's or name's words, lowercase, for comparing as written in articles and watchlists:
+    no apostrophes ("Bishop's Castle" is "bishops castle"), hyphens as spaces ("Upton-upon-Severn"),
+    "&" as "and", no leading "the", no text after a comma ("Whitchurch, Shropshire")."""
+    phrase = phrase.split(",")[0].lower().replace("&", " and ").replace("-", " ")
+    words = [re.sub(r"['\u2019.]", "", word) for word in phrase.split()]
+    words = [word for word in words if word]
+    while words and words[0] == "the":
+        words = words[1:]
+    return tuple(words)
+
+
+def _local_places(watchlist) -> tuple[tuple[str, ...], ...]:
+    """The watchlist's places and bodies' names as ``_place_key``s: every body's ``region_terms``,
+    ``area_names`` and ``bare_area_names``, and its name, aliases and abbreviations. Empty when the
+    watchlist lists no places (then no bare place can be told from one of the area's)."""
+    key = (id(watchlist), watchlist.version)
+    if key not in _LOCAL_PLACES:
+        places = {_place_key(phrase) for entity in watchlist.entities
+                  for phrase in (*entity.region_terms, *entity.area_names, *entity.bare_area_names)}
+        if places:
+            places |= {_place_key(phrase) for entity in watchlist.entities
+                       for phrase in (entity.name, *entity.aliases, *entity.abbreviations)}
+        _LOCAL_PLACES[key] = tuple(sorted(place for place in places if place))
+    return _LOCAL_PLACES[key]
+
+
+def _a_local_place(name: tuple[str, ...], places: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether a name written in an affiliation is one of ``places`` or starts with one ("Droitwich
+    Spa", "Malvern Link", "Telford CID"), or begins one ("Upton" for Upton-upon-Severn)."""
+    return any(name[:len(place)] == place or place[:len(name)] == name for place in places)
 
 
 def _local_words(watchlist) -> frozenset[str]:

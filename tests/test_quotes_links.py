@@ -167,6 +167,55 @@ def test_another_organisation_after_a_named_bodys_post_links_nothing(analyser, t
     assert (quote["entity_id"], quote["entity_method"]) == (None, None)
 
 
+INVESTIGATING = '"We are investigating the attack in the town centre."'
+
+
+@pytest.mark.parametrize("text, region", [
+    # quotes-12: "of"/"from" a place outside the watchlist's places, after the name of a named body's post
+    (WMP + '"We are investigating," said Inspector Tom Hale, of Staffordshire.', None),
+    (WMP + f'Inspector Tom Hale of Staffordshire said: {INVESTIGATING}', None),
+    (WMP + f'Detective Sergeant Ann Lee from Warwickshire said: {INVESTIGATING}', None),
+    (WMP + '"We are investigating," said Detective Sergeant Ann Lee from Warwickshire.', None),
+    (WMP + f'Inspector Tom Hale, from West Midlands, said: {INVESTIGATING}', None),
+    (SFRS + "Station manager Tom Reed, from Cheshire," + CREWS, None),
+    # the affiliation written where the person was first named holds for their later quotes
+    (WMP + 'Inspector Tom Hale, of Staffordshire, said officers came.\n\n"We are investigating," said Mr Hale.',
+     None),
+    (WMP + 'Inspector Tom Hale, of Staffordshire Police, said officers came.\n\n"We are investigating," he said.',
+     None),
+    # a place the watchlist lists only as a word of a body's alias ("West Mercia and Warwickshire
+    # Police") is no place of its area, where the link rests on inference too
+    ("Blaze\n\nThe fire service said it attended. Watch commander Ali Khan, from Warwickshire," + CREWS,
+     "Worcestershire"),
+    # an organisation, as before quotes-12
+    (WMP + f'Inspector Tom Hale, of Staffordshire Police, said: {INVESTIGATING}', None),
+])
+def test_a_speaker_of_a_place_outside_the_watchlists_places_links_nothing(analyser, text, region):
+    [quote] = quotes_of(analyser, text, region=region)
+    assert (quote["entity_id"], quote["entity_method"]) == (None, None), quote
+
+
+@pytest.mark.parametrize("text, speaker, entity", [
+    # the watchlist's places (any body's region terms or areas), its bodies and their stations and units
+    (WMP + f'Inspector Tom Hale, of Hereford, said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + '"We are investigating," said Inspector Tom Hale, of Hereford.', "Tom Hale", "west_mercia_police"),
+    (WMP + f'Inspector Tom Hale of Much Wenlock said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + f'Inspector Tom Hale, from Ross-on-Wye, said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + f'Inspector Tom Hale, of West Mercia, said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + f'PC Jane Doe, of West Mercia Police, said: {INVESTIGATING}', "Jane Doe", "west_mercia_police"),
+    (SFRS + "Station manager Pete Smith, of Wem fire station," + CREWS, "Pete Smith", "sfrs"),
+    (WMP + f'Inspector Hale, of Telford CID, said: {INVESTIGATING}', "Inspector Hale", "west_mercia_police"),
+    # a function, department or operation is no place ("from Community Safety", "of Operation Snap")
+    (HWFRS + "Station Commander Grant Wills, from Community Safety," + CREWS, "Grant Wills", "hwfrs"),
+    (WMP + f'Inspector Tom Hale, of Road Policing, said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + f'Inspector Tom Hale, of Operation Snap, said: {INVESTIGATING}', "Tom Hale", "west_mercia_police"),
+    (WMP + 'Inspector Tom Hale, of Hereford, said officers came.\n\n"We are investigating," said Mr Hale.',
+     "Mr Hale", "west_mercia_police"),
+])
+def test_a_speaker_of_the_watchlists_places_keeps_the_link(analyser, text, speaker, entity):
+    assert links(quotes_of(analyser, text))[-1] == (speaker, entity, STATED)
+
+
 def test_a_bodys_own_unit_in_the_post_is_no_other_body(analyser):
     # "the service" is an inferred mention (of the service the article names), so the link is inferred
     text = ('Safety week\n\nHereford and Worcester Fire and Rescue Service ran a campaign.\n\nGroup Commander Tom '

@@ -198,3 +198,14 @@ def test_a_surname_after_a_post_is_one_person_across_articles(devon):
     memory.learn([{"speaker": "Penrose", "speaker_role": None, "entity_id": "dsfrs", "entity_method": STATED,
                    "article_id": article, "published_at": "2026-11-0%d" % article} for article in (1, 2)])
     assert memory.entity_for("Mr Penrose", article=3, published_at="2026-11-05") is None
+
+
+def test_the_places_a_speaker_is_of_are_the_watchlists_own(devon, shipped):
+    # quotes-12: "of PLACE" keeps a post's link when the place is one of the watchlist's, whichever
+    # watchlist: Tiverton for the Devon one, Hereford for the shipped one
+    devon_story = "Barn fire\n\nDevon and Somerset Fire and Rescue Service sent four engines.\n\n"
+    shipped_story = "Barn fire\n\nHereford & Worcester Fire and Rescue Service sent four engines.\n\n"
+    assert only_quote(devon, devon_story + f"Station manager Tom Reed, of Tiverton, said: {SAID}")[2] == "dsfrs"
+    assert only_quote(devon, devon_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] is None
+    assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] == "hwfrs"
+    assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Tiverton, said: {SAID}")[2] is None
