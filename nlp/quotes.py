@@ -1576,7 +1576,7 @@ class QuoteAttributor:
         if self.last_speaker is None:
             return None
         return Speaker(self.last_speaker.name, self.last_speaker.role, self.last_speaker.entity_id,
-                       inferred=self.last_speaker.inferred)
+                       inferred=self.last_speaker.inferred, affiliation=self.last_speaker.affiliation)
 
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
@@ -1892,12 +1892,14 @@ class QuoteAttributor:
                 # 'X said the cuts would be "reckless" and "dangerous"': a quotation in the sentence of
                 # an attributed one is the same speaker's.
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
-                                  inferred=previous["entity_method"] == INFERRED)
+                                  inferred=previous["entity_method"] == INFERRED,
+                                  affiliation=previous["_affiliation"])
             attributed = speaker is not None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
-                                  inferred=previous["entity_method"] == INFERRED)
+                                  inferred=previous["entity_method"] == INFERRED,
+                                  affiliation=previous["_affiliation"])
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
             if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
                 continue
@@ -1948,11 +1950,12 @@ class QuoteAttributor:
                 "end_char": quotation["pieces"][-1][1],
                 "_last_paragraph": quotation["last_paragraph"],
                 "_close_mark": quotation["close_mark"],
+                "_affiliation": speaker.affiliation if speaker else None,   # the next quote may continue it
             }
             results.append(result)
             previous = result
         for result in results:
-            del result["_last_paragraph"], result["_close_mark"]
+            del result["_last_paragraph"], result["_close_mark"], result["_affiliation"]
         return results
 
 

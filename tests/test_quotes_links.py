@@ -216,6 +216,17 @@ def test_a_speaker_of_the_watchlists_places_keeps_the_link(analyser, text, speak
     assert links(quotes_of(analyser, text))[-1] == (speaker, entity, STATED)
 
 
+@pytest.mark.parametrize("text", [
+    WMP + '"We are investigating," said Inspector Tom Hale, of Staffordshire, "and we will find them."',
+    WMP + f'Inspector Tom Hale, of Staffordshire, said: {INVESTIGATING}\n\n"We will find them," he added.',
+])
+def test_a_speakers_next_quotes_keep_the_affiliation(analyser, text):
+    # the second half of a split quotation, and "he added", are the same person's, of the same place
+    assert [quote["entity_id"] for quote in quotes_of(analyser, text)] == [None, None]
+    local = quotes_of(analyser, text.replace("Staffordshire", "Hereford"))
+    assert [quote["entity_id"] for quote in local] == ["west_mercia_police"] * 2
+
+
 def test_a_bodys_own_unit_in_the_post_is_no_other_body(analyser):
     # "the service" is an inferred mention (of the service the article names), so the link is inferred
     text = ('Safety week\n\nHereford and Worcester Fire and Rescue Service ran a campaign.\n\nGroup Commander Tom '
