@@ -652,6 +652,15 @@ def _surname_after_post(name: str | None, role: str | None) -> bool:
             and _bare(role_words[-1]) in RANK_TITLES | POST_ENDS)
 
 
+def _lone_surname(name: str) -> bool:
+    """Whether ``name`` is one capitalised word that can be a surname and names nobody alone
+    ("Johnston"; not "HWFRS", "Police", "He")."""
+    words = _words(name)
+    return (len(words) == 1 and _is_capitalised(words[0]) and not words[0].isupper() and words[0].isalpha()
+            and _bare(words[0]) not in NOT_NAME_WORDS and words[0].lower() not in PRONOUNS
+            and words[0].lower() not in TITLES)
+
+
 def _person_lookup_name(name: str | None, role: str | None) -> str | None:
     """``name`` in a form ``person_key`` reads: a lone surname after a post is looked up as a
     titled surname ("Penrose" -> "Mr Penrose"; the title is never shown)."""
@@ -1287,6 +1296,13 @@ class QuoteAttributor:
             fuller = self.full_names.get(speaker.name.lower()) or self._complete_name(speaker.name, quote_start)
             if len(fuller.split()) > 1 and person_key(fuller) is not None:
                 speaker.name = fuller
+        elif speaker.name and _lone_surname(speaker.name):
+            # '"...," said Johnston': the person the article introduced in full ("Chief Fire Officer
+            # Jon Johnston said", "Jon Johnston, chair of the fire authority,"); else nobody
+            introduced = self._introduced_person(speaker.name, quote_start)
+            if introduced is not None:
+                offset, speaker.name = introduced
+                speaker.affiliation = speaker.affiliation or self._affiliation_after(offset + len(speaker.name))
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
             known = self.people.get(surname)
@@ -1434,6 +1450,28 @@ class QuoteAttributor:
                 if role:
                     return role, self._affiliation_after(offset + len(name))
         return None, None
+
+    def _introduced_person(self, surname: str, before: int) -> tuple[int, str] | None:
+        """``(offset, name)`` of the person the text introduced in full with this lone surname
+        before ``before``, outside quotations ("Chief Fire Officer Jon Johnston said ...", "Jon
+        Johnston, chair of the fire authority,"); None when none was, or two people share it."""
+        self._runs()
+        found: dict[tuple, tuple[int, str]] = {}
+        judged = set()
+        for occurrence in _whole_word(surname).finditer(self.text, 0, before):
+            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
+            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
+                continue
+            judged.add(run)
+            person = self._run_person(run)
+            if person is None or person[0] >= before or any(
+                    start <= person[0] < end for start, end in self.quoted_spans):
+                continue
+            key = person_key(person[1])
+            if key is not None and key[1] is not None and key[0] == surname.lower() and (
+                    person[1].split()[-1] == surname):
+                found.setdefault(key, person)
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def _affiliation_after(self, end: int) -> str | None:
         """The affiliation written right after a person's name that ends at ``end`` (", of

@@ -994,12 +994,52 @@ def test_split_quote_around_said_x_is_one_speakers_both_halves(analyser, speaker
 
 
 def test_split_quote_with_a_lone_surname_gives_what_the_rules_give(analyser):
-    # The audit's sentence. A lone untitled surname is no speaker name (``person_key``), so the
-    # three-word first half is a scare quote and the lower-case second half an unattributed fragment:
-    # no quote, and no exception (the shape raised IndexError in ``_speaker_from_phrase``).
+    # The audit's sentence. A lone untitled surname the article introduced no one with is no
+    # speaker name (``person_key``; with one, see below), so the three-word first half is a scare
+    # quote and the lower-case second half an unattributed fragment: no quote, and no exception
+    # (the shape raised IndexError in ``_speaker_from_phrase``).
     text = "Festival opens\n\n" + SPLIT.format(speaker="Johnston")
     assert quotes_of(analyser, text) == []
     assert extract_quotes(SPLIT.format(speaker="Johnston"), []) == []
+
+
+@pytest.mark.parametrize("introduction, role, entity", [
+    # quotes-12: the article introduced the person in full, so a later lone surname is that person
+    ("Chief Fire Officer Jon Johnston cut the ribbon.", "Chief Fire Officer", None),
+    ("Shropshire Fire and Rescue Service opened it. Chief Fire Officer Jon Johnston cut the ribbon.",
+     "Chief Fire Officer", "sfrs"),
+    ("Jon Johnston, chair of Shropshire Fire Authority, cut the ribbon.", "chair of Shropshire Fire Authority",
+     "shropshire_fire_authority"),
+    ("Jon Johnston, chair of the fire authority, cut the ribbon.", None, None),
+])
+def test_a_lone_surname_is_the_person_the_article_introduced(analyser, introduction, role, entity):
+    text = f"Festival opens\n\n{introduction}\n\n" + SPLIT.format(speaker="Johnston")
+    quotes = quotes_of(analyser, text, "2024-08-05")
+    assert [(q["speaker"], q["speaker_id"], q["speaker_role"], q["entity_id"], q["text"]) for q in quotes] == [
+        ("Jon Johnston", "jon johnston", role, entity, "We are excited,"),
+        ("Jon Johnston", "jon johnston", role, entity, "as it is a celebration.")]
+    # as "said Mr Johnston" gives the same role and body
+    titled = quotes_of(analyser, text.replace("said Johnston", "said Mr Johnston"), "2024-08-05")
+    assert [(q["speaker_role"], q["entity_id"]) for q in titled] == [(role, entity)] * 2
+
+
+@pytest.mark.parametrize("introduction", [
+    "Shropshire Fire and Rescue Service opened it.",                         # no one introduced
+    "Shropshire Fire and Rescue Service opened it on Johnston Road.",        # a place, no person
+    "Jon Johnston and Amy Johnston, of Shropshire Fire and Rescue Service, opened it.",   # which one?
+])
+def test_a_lone_surname_no_one_was_introduced_with_stays_no_speaker(analyser, introduction):
+    text = f"Festival opens\n\n{introduction}\n\n" + SPLIT.format(speaker="Johnston")
+    assert quotes_of(analyser, text, "2024-08-05") == []
+
+
+def test_a_lone_surname_takes_the_affiliation_written_where_the_person_was_introduced(analyser):
+    text = ("Attack\n\nWest Mercia Police said officers attended. Inspector Jon Johnston, of Staffordshire, "
+            "was at the scene.\n\n" + SPLIT.format(speaker="Johnston"))
+    quotes = quotes_of(analyser, text, "2024-08-05")
+    assert [(q["speaker"], q["entity_id"]) for q in quotes] == [("Jon Johnston", None)] * 2
+    local = quotes_of(analyser, text.replace("Staffordshire", "Hereford"), "2024-08-05")
+    assert [(q["speaker"], q["entity_id"]) for q in local] == [("Jon Johnston", "west_mercia_police")] * 2
 
 
 def test_quotation_then_participle_gives_the_subject(analyser):
