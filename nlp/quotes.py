@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-QUOTES_VERSION = "quotes-12"
+QUOTES_VERSION = "quotes-13"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -178,9 +178,10 @@ AFTER_VERB_FIRST = re.compile(
     rf"(?:,\s*(?P<role>{ROLE_CHAR}{{1,150}}?))?\s*(?:{CLAUSE_END}|$)")
 AFTER_SPEAKER_FIRST = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>{NAME_CHAR}{{1,80}}?)\s+{VERB}\b")
-# '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb.
+# '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb; a
+# post in lower case may come first ('"...," station commander Ann Lee, of Bromyard fire station, said.').
 AFTER_NAME_ROLE_VERB = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>[A-Z]{NAME_CHAR}{{1,60}}?),\s*"
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>(?:[a-z][\w'\u2019-]*\s+){{0,3}}[A-Z]{NAME_CHAR}{{1,60}}?),\s*"
     rf"(?P<role>{ROLE_CHAR}{{1,150}}?),\s+{VERB}\b")
 # '"...," the fire authority's head of finance, Joanne Coadey, told the meeting.': a post, the name, the verb.
 AFTER_POST_NAME_VERB = re.compile(
@@ -692,6 +693,16 @@ def _role_title(segment: str) -> bool:
     return (0 < len(words) <= 6 and _bare(words[-1]) in CONTENT_ROLE_WORDS
             and all(_is_capitalised(word) or word.lower() in FUNCTION_WORDS for word in words)
             and split_name_role(segment)[0] is None)
+
+
+def _post_then_person(segment: str) -> bool:
+    """A post written before a person's name ("Inspector Tom Hale", "Det Insp Tom Hale", "station
+    commander Ann Lee"): a name :func:`person_key` reads, after at most six words ending in a role word."""
+    name, role = split_name_role(segment)
+    if name is None or not role or person_key(name) is None:
+        return False
+    words = _words(role)
+    return 0 < len(words) <= 6 and _bare(words[-1]) in CONTENT_ROLE_WORDS
 
 
 def _leading_name(phrase: str) -> str | None:
@@ -1900,7 +1911,10 @@ class QuoteAttributor:
             if speaker is not None:
                 speaker.start = after_start + match.start("speaker")
             return speaker
-        if match and person_key(match.group("speaker").strip()) is not None:
+        if match and (person_key(match.group("speaker").strip()) is not None
+                      or _post_then_person(match.group("speaker"))):
+            # '"...," Tom Hale, of West Mercia Police, said.', '"...," Inspector Tom Hale, of Hereford
+            # CID, said.', '"...," station commander Ann Lee, from Bromyard fire station, said.'
             speaker = self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
             if speaker is not None and speaker.name:
                 speaker.role = _join_roles(speaker.role, match.group("role").strip())

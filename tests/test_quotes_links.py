@@ -291,3 +291,38 @@ def test_the_analyse_stage_stores_inferred_links_and_learns_nothing_from_them(tm
     assert rows == [("Policing plan", "Ann Shaw", "west_mercia_police", INFERRED),
                     ("Precept set", "Ann Shaw", "west_mercia_police", INFERRED),
                     ("Summer patrols", "Ann Shaw", None, None)]
+
+
+# -- a post, the name, an apposition, then the verb, after the quotation (quotes-13) ---------------
+
+APPEAL = '"We are appealing for any witnesses to come forward," '
+FIRE = '"The fire spread very quickly through the barn," '
+
+
+@pytest.mark.parametrize("text, speaker, role, entity", [
+    (WMP + APPEAL + "Inspector Tom Hale, of West Mercia Police, said.", "Tom Hale", "Inspector of West Mercia Police",
+     "west_mercia_police"),
+    (WMP + APPEAL + "Inspector Tom Hale, of Ludlow CID, said.", "Tom Hale", "Inspector of Ludlow CID", "west_mercia_police"),
+    (WMP + APPEAL + "Inspector Tom Hale, who leads the inquiry, said.", "Tom Hale", "Inspector, who leads the inquiry",
+     "west_mercia_police"),
+    (WMP + APPEAL + "Det Insp Tom Hale, of West Mercia Police, said.", "Tom Hale", "Det Insp of West Mercia Police",
+     "west_mercia_police"),
+    (WMP + APPEAL + "Chief Inspector Tom Hale, of Ludlow CID, told the Shropshire Star.", "Tom Hale",
+     "Chief Inspector of Ludlow CID", "west_mercia_police"),
+    (HWFRS + FIRE + "station commander Ann Lee, from Droitwich fire station, said.", "Ann Lee",
+     "station commander from Droitwich fire station", "hwfrs"),
+    # another area's post: the speaker is named, the link refused
+    (WMP + APPEAL + "Inspector Tom Hale, of Staffordshire Police, said.", "Tom Hale", "Inspector of Staffordshire Police",
+     None),
+    (HWFRS + FIRE + "Group Commander Ann Lee, of Kent Fire and Rescue Service, said.", "Ann Lee",
+     "Group Commander of Kent Fire and Rescue Service", None),
+])
+def test_a_post_and_name_with_an_apposition_after_the_quotation_name_the_speaker(analyser, text, speaker, role, entity):
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["speaker_role"], quote["entity_id"]) == (speaker, role, entity)
+
+
+@pytest.mark.parametrize("tail", ["neighbour Ann Lee, 45, said.", "resident Ann Lee, who lives nearby, said."])
+def test_a_lower_case_word_that_is_no_post_before_the_name_names_nobody(analyser, tail):
+    [quote] = quotes_of(analyser, HWFRS + FIRE + tail)
+    assert quote["speaker"] is None
