@@ -38,6 +38,7 @@ from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
+from nlp.places import qualifies_elsewhere
 from nlp.watchlist import Entity, Watchlist, load_watchlist, parse_watchlist
 
 MATCHES_EXTENSION = "watchlist_matches"   # doc._.watchlist_matches: the ruler's raw matches
@@ -89,15 +90,6 @@ SHARED_PLACE_WORDS = {
 DEPUTY_WORDS = {"deputy", "assistant"}
 PERSON_TITLES = {"sir", "dame", "dr", "lord", "lady", "baroness", "baron", "professor", "prof", "mr", "mrs", "ms", "miss"}
 FIRE_CONTEXT_WORDS = ("fire station", "firefighter", "fire engine", "fire crew")
-# A place qualified by another ("Newport, South Wales", "Wellington, New Zealand", "Newport on the
-# Isle of Wight") is that other place's town: a region term so qualified is no sign of the body's
-# area. A capitalised word after the comma that is one of these qualifies nothing ("in Ludlow, Mr
-# Smith said", "Ludlow, England").
-NOT_QUALIFYING_WORDS = PERSON_TITLES | (NOT_NAME_MODIFIERS - SHARED_PLACE_WORDS) | {
-    "england", "uk", "britain", "the", "a", "an", "he", "she", "it", "they", "we", "i", "but", "and", "police",
-    "cllr", "councillor", "pc", "inspector", "sergeant", "superintendent", "constable", "firefighter", "firefighters",
-}
-QUALIFYING_PHRASES = ("on the isle of", "in the isle of")
 
 # Ruler labels: what a matched phrase is, and what its pattern id points at.
 NAME, HOLDER, GENERIC, GROUP, GROUP_GENERIC, GROUP_AREA, EXCLUDE, PERSON = (
@@ -841,10 +833,8 @@ class ReferenceResolver:
         counts = doc.user_data.get(REGION_COUNTS_KEY)
         if counts is None:
             counts, elsewhere = Counter(), Counter()
-            matches = self.region_matcher(doc)
-            starts = {start for _match_id, start, _end in matches}
-            for match_id, _start, end in matches:
-                (elsewhere if self._qualified_elsewhere(doc, end, starts) else counts).update(
+            for match_id, _start, end in self.region_matcher(doc):
+                (elsewhere if self._qualified_elsewhere(doc, end) else counts).update(
                     self.region_entities[doc.vocab.strings[match_id]])
             doc.user_data[REGION_COUNTS_KEY] = counts
             doc.user_data[REGION_ELSEWHERE_KEY] = elsewhere
@@ -856,18 +846,16 @@ class ReferenceResolver:
         self._region_counts(doc)
         return doc.user_data[REGION_ELSEWHERE_KEY]
 
-    def _qualified_elsewhere(self, doc: Doc, end: int, region_starts: set[int]) -> bool:
-        """Whether the place ending before token ``end`` is qualified by another place, which makes
-        it that place's town: "Newport, South Wales", "Wellington, New Zealand", "Newport on the Isle
-        of Wight". A comma before a watched place ("Newport, Shropshire"), another region term
-        ("Ludlow, Church Stretton and Craven Arms") or a word that is no place ("in Ludlow, Mr Smith
-        said") qualifies nothing."""
-        if end + 1 < len(doc) and doc[end].text == ",":
-            word = doc[end + 1]
-            return (word.is_alpha and word.is_title and end + 1 not in region_starts
-                    and word.norm_ not in self.watched_name_words and word.norm_ not in NOT_QUALIFYING_WORDS)
-        following = " ".join(token.lower_ for token in doc[end:end + 4])
-        return following in QUALIFYING_PHRASES
+    def _qualified_elsewhere(self, doc: Doc, end: int) -> bool:
+        """Whether the place ending before token ``end`` is qualified by a place elsewhere, which makes
+        it that place's town: "Newport, South Wales", "Wellington in Somerset", "Newport on the Isle
+        of Wight" (:func:`nlp.places.qualifies_elsewhere`: ``data/uk_places.txt`` less the
+        watchlist's own places; a list of towns, a person, a street or a broad area after the comma
+        qualifies nothing)."""
+        if end >= len(doc):
+            return False
+        after = doc[end - 1].idx + len(doc[end - 1].text)
+        return qualifies_elsewhere(doc.text[after:after + 80], self.watchlist)
 
     @staticmethod
     def _about_fire(doc: Doc) -> bool:

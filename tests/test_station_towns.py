@@ -74,6 +74,9 @@ def test_each_station_town_belongs_to_one_service_and_its_authority():
     "House fire\n\nA house fire in Newport on the Isle of Wight was put out. The fire service said no one was hurt.",
     "Blaze\n\nA fire in Wellington, New Zealand, was put out. The fire service said no one was hurt.",
     "Blaze\n\nA factory fire in Wellington, Somerset, was put out. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Wellington, NZ, was put out. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Newport (South Wales) was put out. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Wellington in Somerset was put out. The fire service said no one was hurt.",
 ])
 @pytest.mark.parametrize("region", [None, "Shropshire"])
 def test_a_town_qualified_as_another_places_settles_nothing(analyser, text, region):
@@ -87,6 +90,24 @@ def test_a_town_qualified_as_another_places_settles_nothing(analyser, text, regi
     "Blaze\n\nCrews from Ludlow, Church Stretton and Craven Arms attended. The fire service said no one was hurt.",
     "Blaze\n\nA fire broke out in Ludlow, Mr Smith said. The fire service said no one was hurt.",
     "Blaze\n\nCrews from Newport fire station attended. The fire service said the blaze was accidental.",
+    # a list of towns, a person, a street, an abbreviation or a broad area after the comma (the review
+    # of 2026-12-06 late: each of these lost its mention to the first version of the rule)
+    "Blaze\n\nCrews from Oswestry, Chirk and Wrexham attended. The fire service said no one was hurt.",
+    "Blaze\n\nCrews from Ludlow, Knighton and Presteigne attended. The fire service said no one was hurt.",
+    "Blaze\n\nA woman from Ludlow, Sarah Jones, raised the alarm. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Ludlow, Shrops. The fire service said no one was hurt.",
+    "Blaze\n\nA barn fire between Ludlow, Bitterley and Clee Hill. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Ludlow, Corve Street. The fire service said no one was hurt.",
+    "Blaze\n\nCrews from Ludlow, Wrexham and Chester attended. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Ludlow, England. The fire service said no one was hurt.",
 ])
 def test_a_town_of_the_area_with_a_comma_after_it_still_counts(analyser, text):
     assert mention_pairs(analyser.analyse(text, "2024-01-01", None)) == [("The fire service", "sfrs")]
+
+
+@pytest.mark.parametrize("text", [
+    "Blaze\n\nA fire in Evesham, Worcs. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Kidderminster, West Midlands. The fire service said no one was hurt.",
+])
+def test_a_county_abbreviation_or_a_broad_region_after_the_town_keeps_it_local(analyser, text):
+    assert mention_pairs(analyser.analyse(text, "2024-01-01", None)) == [("The fire service", "hwfrs")]

@@ -1,0 +1,102 @@
+"""Places that name an area on their own (``data/uk_places.txt``: nations, regions, counties, police
+force areas, cities and large towns, countries, US states), as a watchlist sees them: a listed place
+that is none of the watchlist's own places (its bodies' ``region_terms``, ``area_names`` and
+``bare_area_names``) is *elsewhere*. Two readers:
+
+* the entity rules: a town of the area that the article qualifies by a place elsewhere ("Newport,
+  South Wales", "Wellington in Somerset") is that place's town (:func:`qualifies_elsewhere`; the
+  ``[broad]`` areas, "England", "West Midlands", are too broad to place a town elsewhere);
+* the quote rules: a speaker "of" or "from" a place elsewhere ("Inspector Tom Hale, of
+  Staffordshire") speaks for no watched body (:func:`starts_elsewhere`, every section).
+
+Villages, suburbs, streets and units are not listed, so an unlisted name is never elsewhere: "of
+Hagley", "from Belle Vue", "of Economic Crime" say nothing.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from nlp import packaged_data
+
+BROAD, AREAS = "broad", "areas"
+
+
+@lru_cache(maxsize=1)
+def listed_places() -> dict[str, tuple[str, ...]]:
+    """The places of ``data/uk_places.txt`` by section (``broad``, ``areas``), as written."""
+    sections: dict[str, list[str]] = {BROAD: [], AREAS: []}
+    section = AREAS
+    with open(packaged_data("uk_places.txt"), encoding="utf-8") as lines:
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                sections.setdefault(section, [])
+                continue
+            sections[section].append(line)
+    return {name: tuple(places) for name, places in sections.items()}
+
+
+def own_places(watchlist) -> set[str]:
+    """The watchlist's own places, lowercase: the first comma part of every region term ("Whitchurch"
+    of "Whitchurch, Shropshire"), area names and bare area names, of every body."""
+    own = set()
+    for entity in watchlist.entities:
+        for phrase in (*entity.region_terms, *entity.area_names, *entity.bare_area_names):
+            own.add(phrase.split(",")[0].strip().lower())
+            own.add(phrase.strip().lower())
+    return own
+
+
+_PATTERNS: dict[tuple[str, bool], re.Pattern | None] = {}
+
+
+def _pattern(watchlist, broad: bool) -> re.Pattern | None:
+    """A pattern matching a place elsewhere at the start of a string, whole words, longest first."""
+    key = (watchlist.version, broad)
+    if key not in _PATTERNS:
+        own = own_places(watchlist)
+        sections = listed_places()
+        places = [place for name, listed in sections.items() if broad or name != BROAD for place in listed
+                  if place.lower() not in own and place.lower().removeprefix("the ") not in own]
+        places.sort(key=len, reverse=True)
+        alternatives = "|".join(re.escape(place).replace(r"\ ", r"\s+") for place in places)
+        # "the" is optional before any of them ("of the Midlands", "from the Isle of Wight")
+        _PATTERNS[key] = re.compile(rf"(?:[Tt]he\s+)?(?:{alternatives})(?![\w'\u2019-])") if places else None
+    return _PATTERNS[key]
+
+
+def starts_elsewhere(text: str, watchlist, *, broad: bool = True) -> bool:
+    """Whether ``text`` starts with a place elsewhere for ``watchlist`` ("Staffordshire", "the West
+    Midlands", "Stafford CID", "Powys"); ``broad=False`` leaves out the ``[broad]`` areas ("England",
+    "West Midlands"), which may hold the watchlist's own area."""
+    pattern = _pattern(watchlist, broad)
+    return bool(pattern and pattern.match(text.strip()))
+
+
+#: what may stand between a town and the place that qualifies it: "Newport, South Wales",
+#: "Wellington in Somerset", "Newport (South Wales)", "Newport on the Isle of Wight"
+QUALIFIER = re.compile(r"\s*(?:,|\(|\s(?:in|on)\s)\s*")
+
+
+def qualifies_elsewhere(after: str, watchlist) -> bool:
+    """Whether the text right after a town (``after``) places it elsewhere: a comma, "in", "on" or
+    an opening bracket, then a place elsewhere that is no broad area ("Newport, South Wales",
+    "Wellington in Somerset", "Newport (South Wales)", "Newport on the Isle of Wight"). A list of
+    towns, a person, a street or an abbreviation after the comma is no such place ("Ludlow, Knighton
+    and Presteigne", "Ludlow, Sarah Jones", "Ludlow, Corve Street", "Evesham, Worcs")."""
+    match = QUALIFIER.match(after)
+    if match is None:
+        return False
+    rest = after[match.end():]
+    if not starts_elsewhere(rest, watchlist, broad=False):
+        return False
+    # "Ludlow, Knighton and Wrexham": a place elsewhere ending a list of towns is not this town's
+    # qualifier; the qualifier ends at the clause ("Newport, South Wales, was ..."; "Newport, Wales.")
+    pattern = _pattern(watchlist, False)
+    end = pattern.match(rest.strip()).end() + (len(rest) - len(rest.lstrip()))
+    following = rest[end:end + 6]
+    return not re.match(r"\s+(?:and|&|or)\s", following)

@@ -1,0 +1,56 @@
+"""Places elsewhere for a watchlist (``nlp.places``, ``data/uk_places.txt``)."""
+import pytest
+
+from nlp.places import listed_places, own_places, qualifies_elsewhere, starts_elsewhere
+from nlp.watchlist import load_watchlist, parse_watchlist
+
+DEVON = """
+[[entity]]
+id = "dsfrs"
+name = "Devon and Somerset Fire and Rescue Service"
+kind = "organisation"
+category = "fire_service"
+aliases = ["Devon and Somerset Fire and Rescue Service"]
+region_terms = ["Devon", "Somerset", "Exeter", "Taunton"]
+area_names = ["Devon and Somerset"]
+"""
+
+
+@pytest.fixture(scope="module")
+def west_mercia():
+    return load_watchlist()
+
+
+def test_the_list_has_both_sections_and_no_comment_lines():
+    places = listed_places()
+    assert "West Midlands" in places["broad"] and "Staffordshire" in places["areas"]
+    assert not any(place.startswith(("#", "[")) for section in places.values() for place in section)
+
+
+@pytest.mark.parametrize("text", ["Staffordshire", "the West Midlands", "Stafford CID", "Powys", "Gloucestershire Police",
+                                  "the Isle of Wight", "Devon and Cornwall"])
+def test_other_areas_are_elsewhere_for_west_mercia(west_mercia, text):
+    assert starts_elsewhere(text, west_mercia)
+
+
+@pytest.mark.parametrize("text", ["Hereford", "Shropshire", "Telford CID", "Hagley", "Belle Vue", "Economic Crime",
+                                  "Newport", "Staffs", "Stafforth", "Worcester Park", "Kentish Town"])
+def test_own_places_unlisted_names_and_longer_words_are_not(west_mercia, text):
+    assert not starts_elsewhere(text, west_mercia)
+
+
+def test_the_watchlist_decides_what_is_elsewhere(west_mercia):
+    devon = parse_watchlist(DEVON.encode(), "devon.toml")
+    assert "devon" in own_places(devon) and "shropshire" in own_places(west_mercia)
+    assert starts_elsewhere("Devon", west_mercia) and not starts_elsewhere("Devon", devon)
+    assert starts_elsewhere("Shropshire", devon) and not starts_elsewhere("Shropshire", west_mercia)
+
+
+def test_broad_areas_place_no_town_elsewhere(west_mercia):
+    assert starts_elsewhere("West Midlands", west_mercia)
+    assert not starts_elsewhere("West Midlands", west_mercia, broad=False)
+    assert not qualifies_elsewhere(", West Midlands.", west_mercia)
+    assert qualifies_elsewhere(", South Wales, was", west_mercia)
+    assert qualifies_elsewhere(" on the Isle of Wight", west_mercia)
+    assert not qualifies_elsewhere(", Wrexham and Chester", west_mercia)
+    assert not qualifies_elsewhere(" fire station", west_mercia)
