@@ -68,13 +68,17 @@ _PLACEHOLDER_WORDS = {"no", "none", "n", "na", "nobody", "published", "posted", 
 # a job title after a name ("Tom Krisher, AP Auto Writer", "Chris Cillizza, CNN Editor-at-large")
 _ROLE_NOUNS = {"writer", "writers", "editor", "editors", "correspondent", "correspondents", "reporter", "reporters",
                "columnist", "contributor", "producer", "journalist", "critic", "analyst", "large"}
-# the last word of a newspaper's name ("Jordan Times", "Hereford Times", "Shropshire Star", "Argus")
+# the last word of a newspaper's name ("Jordan Times", "Hereford Times", "Shropshire Star", "Argus"; the UK's
+# "Warrington Guardian", "Bristol Live", "Stoke Sentinel", "Kent Messenger", "Gloucester Citizen", "Wrexham
+# Leader", "Daily Record")
 _OUTLET_WORDS = {"news", "press", "today", "times", "post", "echo", "star", "gazette", "journal", "advertiser",
                  "chronicle", "mercury", "herald", "express", "telegraph", "mail", "standard", "observer", "courier",
-                 "argus", "reporter", "tribune", "magazine"}
+                 "argus", "reporter", "tribune", "magazine", "guardian", "live", "sentinel", "messenger", "citizen",
+                 "leader", "record"}
 # outlet words that are also surnames of at least 1 in 100,000 people (US census 1990, "dist.all.last": Post
-# 0.008%, Press, Herald, Standard 0.001%; Star, Times, Mail, Mercury, Courier under 0.001%; the rest none)
-_SURNAME_OUTLET_WORDS = {"post", "press", "herald", "standard"}
+# 0.008%, Press, Herald, Standard 0.001%; Star, Times, Mail, Mercury, Courier under 0.001%; the rest none),
+# and Messenger and Leader, English surnames ("Tom Messenger", "Ann Leader")
+_SURNAME_OUTLET_WORDS = {"post", "press", "herald", "standard", "messenger", "leader"}
 # the last word of an organisation's name ("NJ Advance Media", "USA TODAY", "Associated Press")
 _ORG_WORDS = _OUTLET_WORDS | {"media", "network", "agency", "newswire", "wire", "inc", "ltd", "llc", "corp", "group",
                               "radio", "tv", "service"}
@@ -167,16 +171,24 @@ def _given_names() -> frozenset[str]:
         return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+@functools.lru_cache(maxsize=1)
+def _places() -> frozenset[str]:
+    """The one-word places of ``data/uk_places.txt``, lower case ("kent", "chester", "bristol")."""
+    from nlp.places import listed_places
+    return frozenset(place.lower() for places in listed_places().values() for place in places if " " not in place)
+
+
 def _named_person(part: str, join: str) -> bool:
     """A person whose surname is an organisation's or a title's word, listed with "and" after
     another person: a given name, then the surname ("Ben Price and John Group", "Jane Smith and Tom
     Post"). Not when that word is a newspaper's that is rarely a surname (:data:`_OUTLET_WORDS` less
     :data:`_SURNAME_OUTLET_WORDS`): "Jane Smith and Jordan Times" names a newspaper, although Jordan
-    is a given name, and so does "and John Times"."""
+    is a given name, and so does "and John Times"; nor when a newspaper's word follows a listed place that
+    is also a given name ("Kent Messenger", "Chester Post": ``data/uk_places.txt``)."""
     words = part.split()
     last = words[-1].lower() if words else ""
     return (join in _AND and len(words) == 2 and all(w[:1].isupper() and not w.isupper() for w in words)
-            and (last not in _OUTLET_WORDS or last in _SURNAME_OUTLET_WORDS)
+            and (last not in _OUTLET_WORDS or (last in _SURNAME_OUTLET_WORDS and words[0].lower() not in _places()))
             and words[0].lower() not in _PLACEHOLDER_WORDS and words[0].lower() in _given_names())  # not "Sunday Times"
 
 

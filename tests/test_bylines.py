@@ -75,6 +75,15 @@ def test_stored_page(name):
     ("Jane Doe Washington Post", ["Jane Doe"]),
     ("By Jane Smith and Tom Post", ["Jane Smith", "Tom Post"]), ("Jane Smith and Ann Press", ["Jane Smith", "Ann Press"]),
     ("By Tom Post", ["Tom Post"]), ("Emily Star and Jane Smith", ["Emily Star", "Jane Smith"]),
+    # the UK's title endings (Guardian, Live, Sentinel, Messenger, Citizen, Leader, Record) after a person
+    ("Jane Smith, Warrington Guardian", ["Jane Smith"]), ("Jane Smith and Warrington Guardian", ["Jane Smith"]),
+    ("By Jane Smith, Bristol Live", ["Jane Smith"]), ("Jane Smith and Stoke Sentinel", ["Jane Smith"]),
+    ("Jane Smith, Kent Messenger", ["Jane Smith"]), ("Jane Smith and Gloucester Citizen", ["Jane Smith"]),
+    ("Jane Smith, Wrexham Leader", ["Jane Smith"]), ("Jane Smith and Daily Record", ["Jane Smith"]),
+    # Kent is a given name, but a county before a newspaper's word; Messenger and Leader are surnames too
+    ("Jane Smith and Kent Messenger", ["Jane Smith"]), ("Jane Smith and Chester Post", ["Jane Smith"]),
+    ("Jane Smith and Tom Messenger", ["Jane Smith", "Tom Messenger"]),
+    ("Jane Smith and Ann Leader", ["Jane Smith", "Ann Leader"]), ("By Tom Messenger", ["Tom Messenger"]),
 ])
 def test_split_people(value, people):
     assert split_people(value, {"courier"}) == people
