@@ -659,7 +659,7 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False, host: 
     _describe_label_columns(tables["entity_daily"]["columns"], _view_columns(db_path, "entity_daily"))
     return {
         "title": "Cuttings: local press cuttings",
-        "description": "Local news about the fire services, fire authorities, West Mercia Police and the PCC, "
+        "description": f"Local news about {_watched_bodies(db_path)}, "
                        "with quotes, topics, stance and tone. Human labels win over predictions.",
         "databases": {Path(db_path).stem: {"tables": tables,
                                            "queries": {name: {**query, "hide_sql": True}
@@ -713,6 +713,26 @@ def _tasks_read(db_path: str | Path) -> dict | None:
             return store.schema.label_task_roles(conn)
     except (sqlite3.Error, ValueError):
         return None
+
+
+def _watched_bodies(db_path: str | Path) -> str:
+    """The watched bodies of the database, as the home page names them: each one's display name (else its
+    name) from ``entities`` (the watchlist ``cuttings analyse`` stored; the digest's sections), in the
+    watchlist's order, read only: "HWFRS, SFRS and PCC". Plain text (Datasette escapes a ``description``);
+    "the watched bodies" when none is stored yet or the file cannot be read."""
+    path = Path(db_path)
+    names: list[str] = []
+    if path.is_file():
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                names = [" ".join(str(row[0]).split()) for row in conn.execute(
+                    "SELECT coalesce(nullif(trim(display_name), ''), name) FROM entities ORDER BY rowid")]
+        except sqlite3.Error:
+            names = []
+    names = [name for name in names if name]
+    if not names:
+        return "the watched bodies"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _view_columns(db_path: str | Path, name: str) -> list[str] | None:

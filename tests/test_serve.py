@@ -250,3 +250,42 @@ def test_a_database_served_without_m015_gets_a_critical_query_it_can_run(tmp_pat
     assert degraded == shipped and {"against", "favour"} <= {row[4] for row in degraded}   # as the shipped scheme
     assert serve.datasette_metadata(fresh)["databases"]["fresh"]["queries"]["critical_articles"]["sql"] == \
         serve.CANNED_QUERIES["critical_articles"]["sql"]
+
+
+def test_home_page_describes_the_watchlist_the_database_stores_escaped(tmp_path):
+    """Another team's watchlist (Devon and Somerset fire, Devon and Cornwall police and PCC): the home page
+    names its bodies (display names, else names, in its order), not the shipped West Mercia ones, and a
+    display name is shown as text, never as markup."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    from nlp.watchlist import parse_watchlist
+    from tests.test_quotes_other_watchlist import DEVON
+
+    marked = DEVON.replace('name = "Devon and Cornwall Police"\n',
+                           'name = "Devon and Cornwall Police"\ndisplay_name = "D&C Police <b>"\n', 1)
+    path = tmp_path / "devon.db"
+    db = Database(path)
+    store.migrations.apply(db)
+    store.sync_entities(db, parse_watchlist(marked.encode(), "devon.toml"))
+    db.close()
+    metadata = serve.datasette_metadata(path)
+    assert metadata["description"].startswith(
+        "Local news about DSFRS, Devon and Somerset Fire and Rescue Authority, Devon and Cornwall Police and Crime "
+        "Commissioner and D&C Police <b>, with quotes")
+    assert "West Mercia" not in json.dumps(metadata["description"])
+
+    async def home():
+        return (await Datasette([str(path)], metadata=metadata).client.get("/")).text
+
+    page = asyncio.run(home())
+    assert "Local news about DSFRS, Devon and Somerset Fire and Rescue Authority" in page
+    assert "D&amp;C Police &lt;b&gt;, with quotes" in page and "<b>" not in page
+    assert "West Mercia" not in page
+    # nothing stored yet (no analysis has run): no body is named, none invented
+    empty = tmp_path / "empty.db"
+    fresh = Database(empty)
+    store.migrations.apply(fresh)
+    fresh.close()
+    assert serve.datasette_metadata(empty)["description"].startswith("Local news about the watched bodies, with")
