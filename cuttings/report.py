@@ -259,6 +259,14 @@ def _current_stamps(db: Database, article_ids: list[int]) -> dict[str, set[int]]
     return stamped
 
 
+def _read_now(stage: str, article: str = "a") -> str:
+    """SQL: the ``stage`` (analyse, classify) has read the current text of article ``article`` (an alias of
+    ``articles``): :func:`_current_stamps`' rule, for the queries that count over days (spikes, charts)."""
+    assert stage in PIPELINE_STAGES
+    return (f"EXISTS (SELECT 1 FROM processing p WHERE p.article_id = {article}.id AND p.stage = '{stage}' "
+            f"AND p.content_hash = {article}.content_hash)")
+
+
 def _story_rows(db: Database, since: str | None, until: str) -> list[dict]:
     """The ``articles`` rows of the original stories (not syndicated copies) first seen in (since, until]."""
     return list(db.query(
@@ -534,7 +542,9 @@ def spike_moment(published_at: str | None, first_seen_at: str | None) -> dt.date
 def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, list[dict[str, int]]]:
     """Stories per entity and outlet (``source_id``; '' when unknown) in each of ``days`` 24-hour windows
     ending at ``until`` (oldest first): ``{entity_id: [{outlet: stories}, ...]}``. Each story counts at
-    its :func:`spike_moment` (a date-only story on its own date), today's window and the baseline's alike."""
+    its :func:`spike_moment` (a date-only story on its own date), today's window and the baseline's alike.
+    Whom a story is about is what the analysis of its current text found, as the sections list it: a story
+    revised since (:func:`_current_stamps`) counts for no body until the analyse stage reads it again."""
     start = until - dt.timedelta(days=days)
     rows = db.query(
         # by date first (a date-only published_at sorts before the same day's timestamps), exactly below
@@ -542,7 +552,7 @@ def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, lis
         "a.published_at, a.first_seen_at FROM mentions m "
         "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
         "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) >= ? "
-        "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) <= ?",
+        f"AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) <= ? AND {_read_now('analyse')}",
         [start.date().isoformat(), until.date().isoformat()])
     counts: dict[str, list[dict[str, int]]] = {}
     for row in rows:
@@ -601,7 +611,10 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     back): stories a day per body, the tone mix towards each body (None: not rated), each body's
     share of voice (its share of all body mentions by story) and the stance mix; ``latest``: the
     newest published day of a stored story by ``until`` (None: none), so captions can say when the
-    window's last days are empty because nothing was published (or crawled)."""
+    window's last days are empty because nothing was published (or crawled). Counted as the sections
+    list stories (:func:`_current_stamps`): whom a story is about from the analysis of its current text,
+    its predicted stance and tone from the classification of that text (a person's label always), so a
+    story revised since it was read counts for no body, stance or tone until the stages read it again."""
     latest = db.execute("SELECT max(substr(coalesce(published_at, first_seen_at), 1, 10)) FROM articles "
                         "WHERE duplicate_of IS NULL AND substr(coalesce(published_at, first_seen_at), 1, 10) <= ?",
                         [until.date().isoformat()]).fetchone()[0]
@@ -617,28 +630,37 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
     stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
-    for row in db.query(
-            # every column: the tone_<label> columns are the scheme's tone labels
-            "SELECT * FROM entity_daily WHERE day >= ? AND day <= ?", [days[0], days[-1]]):
-        if row["entity_id"] not in coverage or row["day"] not in position:
-            continue
-        coverage[row["entity_id"]][position[row["day"]]] = row["articles"]
-        if row["tone_rated"]:
-            mix = tone[row["entity_id"]] or {label: 0 for label in tone_labels}
-            for label in tone_labels:
-                mix[label] += row.get(f"tone_{label}") or 0
-            tone[row["entity_id"]] = mix
     rated = tone_rated(db, tone_task)
     for entity_id in tone:
-        if tone[entity_id] is None and entity_id in rated:
-            tone[entity_id] = {label: 0 for label in tone_labels}  # rated, but no story in the window
-    # the stance task's effective label per original story (as article_summary's ``stance`` column,
-    # but by the scheme's stance task, whatever its name)
+        if entity_id in rated:
+            tone[entity_id] = {label: 0 for label in tone_labels}  # rated: counted below, 0 without a story
+    # the original stories about each body a day (entity_daily's count, by the current-text rule), and the
+    # tone towards it (the scheme's tone task, a person's label or a prediction for the current text)
+    about = ("FROM mentions m JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
+             "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
+             f"AND {_read_now('analyse')}")
+    for row in db.query("SELECT m.entity_id, substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, "
+                        f"count(DISTINCT a.id) AS n {about} GROUP BY m.entity_id, day", [days[0], days[-1]]):
+        if row["entity_id"] in coverage and row["day"] in position:
+            coverage[row["entity_id"]][position[row["day"]]] = row["n"]
     for row in db.query(
-            "SELECT substr(coalesce(s.published_at, s.first_seen_at), 1, 10) AS day, e.label AS stance, "
-            "count(*) AS n FROM article_summary s JOIN effective_labels e ON e.article_id = s.article_id "
-            "AND e.task = ? WHERE substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN ? AND ? "
-            "GROUP BY day, e.label", [stance_task, days[0], days[-1]]):
+            "SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n FROM mentions m "
+            "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
+            "JOIN effective_labels t ON t.article_id = a.id AND t.task = ? AND t.target = m.entity_id "
+            "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
+            f"AND {_read_now('analyse')} AND (t.human OR {_read_now('classify')}) GROUP BY m.entity_id, t.label",
+            [tone_task, days[0], days[-1]]):
+        mix = tone.get(row["entity_id"])
+        if mix is not None and row["label"] in mix:
+            mix[row["label"]] += row["n"]
+    # the stance task's effective label per original story (as article_summary's ``stance`` column,
+    # but by the scheme's stance task, whatever its name, and a prediction only for the current text)
+    for row in db.query(
+            "SELECT substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, e.label AS stance, "
+            "count(DISTINCT a.id) AS n FROM articles a JOIN effective_labels e ON e.article_id = a.id "
+            "AND e.task = ? WHERE a.duplicate_of IS NULL "
+            "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
+            f"AND (e.human OR {_read_now('classify')}) GROUP BY day, e.label", [stance_task, days[0], days[-1]]):
         if row["stance"] in stance and row["day"] in position:
             stance[row["stance"]][position[row["day"]]] = row["n"]
     totals = {entity_id: sum(values) for entity_id, values in coverage.items()}

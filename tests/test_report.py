@@ -108,11 +108,13 @@ def test_spike_rule(db, digest):
                      f"2026-11-{day:02d}T12:0{n}:00Z", f"2026-11-{day:02d}T13:00:00Z", NOW, f"h{day}{n}"])
                 db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, "
                            "analyser_version) VALUES (?, 'wm_pcc', 'PCC', 0, 3, 't')", [cur.lastrowid])
+                _read_by(db, cur.lastrowid, "analyse")   # its mentions are its current text's
         cur = db.execute("INSERT INTO articles (url, canonical_url, title, published_at, first_seen_at, last_seen_at, "
                          "content_hash) VALUES ('https://x/bad', 'https://x/bad', 'Bad date', '2026-11-2x', ?, ?, 'b')",
                          [NOW, NOW])
         db.execute("INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, analyser_version) "
                    "VALUES (?, 'wm_pcc', 'PCC', 0, 3, 't')", [cur.lastrowid])
+        _read_by(db, cur.lastrowid, "analyse")
     busy = report.build_digest(db, now=NOW)  # the malformed date is left out, not fatal
     info = _group(busy, "wm_pcc")["spike"]
     assert info["baseline_mean"] == pytest.approx((sum(per_day.values()) + 1) / 14, abs=0.01)
@@ -806,3 +808,38 @@ def test_a_revised_story_read_again_is_listed_under_its_bodies_with_its_new_labe
     assert warned["topics"] == []
     assert digest["summary"]["not_analysed"] == 0 and digest["summary"]["not_classified"] == 2
     assert report.NOT_ANALYSED_GROUP not in [group["name"] for group in digest["groups"]]
+
+
+def test_a_revised_story_not_yet_analysed_counts_in_no_spike_or_chart(db):
+    """The spikes and the charts count stories as the sections list them: a story revised since it was read
+    (its mentions and predictions are its earlier text's) counts for no body, stance or tone until the stages
+    read it again. "Coverage spike: HWFRS: 3 stories" sat above an HWFRS section listing 2."""
+    before = report.build_digest(db, now=NOW)
+    assert (_group(before, "hwfrs")["spike"]["stories"], len(_group(before, "hwfrs")["stories"])) == (3, 3)
+    charts = before["charts"]
+    day = charts["days"].index("2026-11-23")   # the "defends" story's day: HWFRS and its fire authority
+    defends = _revise(db, "defends", REVISED, "The meeting was interrupted twice by protesters.")
+    digest = report.build_digest(db, now=NOW)
+    spike = _group(digest, "hwfrs")["spike"]
+    assert spike["stories"] == len(_group(digest, "hwfrs")["stories"]) == digest["summary"]["by_entity"]["hwfrs"] == 2
+    assert spike["spike"] is False and "HWFRS" not in {item.get("body") for item in digest["attention"]
+                                                      if item["kind"] == "spike"}
+    for text in (report.render_markdown(digest, plain=True), report.render_html(digest)):
+        assert "Coverage spike: HWFRS" not in text and "HWFRS (SPIKE)" not in text
+    after = digest["charts"]
+    assert after["coverage"]["hwfrs"][day] == charts["coverage"]["hwfrs"][day] - 1
+    assert after["totals"]["hw_fire_authority"] == charts["totals"]["hw_fire_authority"] - 1 == 0
+    assert after["tone"]["hwfrs"]["neutral"] == charts["tone"]["hwfrs"]["neutral"] - 1   # its earlier text's tone
+    assert after["tone"]["wm_pcc"]["positive"] == charts["tone"]["wm_pcc"]["positive"] - 1
+    assert after["stance_totals"]["favour"] == charts["stance_totals"]["favour"] - 1 == 0
+    # read again by the analyse stage (HWFRS only now): counted for HWFRS again; its tone and stance wait for
+    # the classify stage
+    article = dict(next(db.query("SELECT id, content_hash FROM articles WHERE id = ?", [defends])))
+    store.replace_analysis(db, article, "analyser-2026.12.1", [
+        {"entity_id": "hwfrs", "surface": "HWFRS", "start_char": 0, "end_char": 5}], [])
+    read = report.build_digest(db, now=NOW)
+    assert (_group(read, "hwfrs")["spike"]["stories"], _group(read, "hwfrs")["spike"]["spike"]) == (3, True)
+    assert read["charts"]["coverage"]["hwfrs"][day] == charts["coverage"]["hwfrs"][day]
+    assert read["charts"]["totals"]["hw_fire_authority"] == 0
+    assert read["charts"]["tone"]["hwfrs"] == after["tone"]["hwfrs"]
+    assert read["charts"]["stance_totals"] == after["stance_totals"]
