@@ -259,6 +259,15 @@ def _current_stamps(db: Database, article_ids: list[int]) -> dict[str, set[int]]
     return stamped
 
 
+# SQL: each (article_id, entity_id) a story is about: the bodies it mentions, and those a quote in it speaks
+# for (quote_view's entity_id, a person's correction applied), as if mentioned. A watchlist person's name
+# makes no mention ("Chief Constable Will Kerr" is a quote stated for the force), and a body the digest
+# credits a quote to ("New quote from Will Kerr (D&C Police)") has the story in its section, however the
+# link was found (stated, inferred, known_speaker, corrected).
+_ABOUT = ("(SELECT article_id, entity_id FROM mentions UNION "
+          "SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL)")
+
+
 def _read_now(stage: str, article: str = "a") -> str:
     """SQL: the ``stage`` (analyse, classify) has read the current text of article ``article`` (an alias of
     ``articles``): :func:`_current_stamps`' rule, for the queries that count over days (spikes, charts)."""
@@ -293,7 +302,8 @@ def _stories(db: Database, rows: list[dict], stamps: dict[str, set[int]], thresh
     authors: dict[int, list[str]] = {i: [] for i in ids}
     if analysed:
         marks = ",".join("?" * len(analysed))
-        for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM mentions WHERE article_id IN ({marks}) "
+        # the bodies it mentions, and those a quote in it speaks for, as if mentioned (_ABOUT)
+        for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM {_ABOUT} WHERE article_id IN ({marks}) "
                             f"ORDER BY article_id, entity_id", analysed):
             entities[row["article_id"]].append(row["entity_id"])
         # the person (quote_people.person_id): "Councillor Minnery" is David Minnery when the article or the
@@ -549,7 +559,7 @@ def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, lis
     rows = db.query(
         # by date first (a date-only published_at sorts before the same day's timestamps), exactly below
         "SELECT DISTINCT m.entity_id, a.id, coalesce(a.source_id, '') AS outlet, "
-        "a.published_at, a.first_seen_at FROM mentions m "
+        f"a.published_at, a.first_seen_at FROM {_ABOUT} m "
         "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
         "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) >= ? "
         f"AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) <= ? AND {_read_now('analyse')}",
@@ -636,7 +646,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
             tone[entity_id] = {label: 0 for label in tone_labels}  # rated: counted below, 0 without a story
     # the original stories about each body a day (entity_daily's count, by the current-text rule), and the
     # tone towards it (the scheme's tone task, a person's label or a prediction for the current text)
-    about = ("FROM mentions m JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
+    about = (f"FROM {_ABOUT} m JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
              "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
              f"AND {_read_now('analyse')}")
     for row in db.query("SELECT m.entity_id, substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, "
@@ -644,7 +654,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
         if row["entity_id"] in coverage and row["day"] in position:
             coverage[row["entity_id"]][position[row["day"]]] = row["n"]
     for row in db.query(
-            "SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n FROM mentions m "
+            f"SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n FROM {_ABOUT} m "
             "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
             "JOIN effective_labels t ON t.article_id = a.id AND t.task = ? AND t.target = m.entity_id "
             "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "

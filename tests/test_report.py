@@ -843,3 +843,58 @@ def test_a_revised_story_not_yet_analysed_counts_in_no_spike_or_chart(db):
     assert read["charts"]["totals"]["hw_fire_authority"] == 0
     assert read["charts"]["tone"]["hwfrs"] == after["tone"]["hwfrs"]
     assert read["charts"]["stance_totals"] == after["stance_totals"]
+
+
+def _quoted_story(db, key: str, title: str, minute: int, quotes: list[dict]) -> int:
+    """A story in the digest's window that mentions no watched body, analysed with these quotes (the
+    analyse stage's writer: ``store.replace_analysis``)."""
+    story = _new_story(db, key, title, minute)
+    article = dict(next(db.query("SELECT id, content_hash FROM articles WHERE id = ?", [story])))
+    store.replace_analysis(db, article, "analyser-2026.12.1", [], [
+        {"text": "We are proud of every volunteer.", "start_char": 10 + n, "end_char": 40 + n, **quote}
+        for n, quote in enumerate(quotes)])
+    return story
+
+
+def test_a_story_whose_only_link_is_a_quote_for_a_body_is_filed_and_counted_under_the_body(db):
+    """A watchlist person's name makes no mention ("Chief Constable Richard Cooper" is stored as a quote
+    stated for the force): the story was in "Needs attention" as a new quote from the force's speaker, yet
+    filed and counted under "Other local news". A quote linked to a body files the story under it as a mention
+    would (stated, or known_speaker: the body other articles gave the speaker, which "Needs attention" credits
+    alike), in the sections, the summary, the spikes and the charts; a quote linked to no body does not."""
+    before = report.build_digest(db, now=NOW)
+    stated = _quoted_story(db, "cooper", "Chief constable praises volunteers", 40, [
+        {"speaker": "Richard Cooper", "speaker_id": "richard cooper", "speaker_role": "Chief Constable",
+         "entity_id": "west_mercia_police", "entity_method": "stated"}])
+    known = _quoted_story(db, "known", "Volunteers honoured at town hall", 41, [
+        {"speaker": "Richard Cooper", "speaker_id": "richard cooper", "entity_id": "west_mercia_police",
+         "entity_method": "known_speaker"}])
+    nobody = _quoted_story(db, "nobody", "Volunteers wanted for the carnival", 42, [
+        {"speaker": "Ann Lee", "speaker_id": "ann lee", "speaker_role": "organiser"}])
+    digest = report.build_digest(db, now=NOW)
+    police = _group(digest, "west_mercia_police")
+    listed = [story["article_id"] for story in police["stories"]]
+    assert listed[:2] == [known, stated]   # the body's own quotes rank them first, newest first
+    assert police["stories"][1]["key_quote"]["speaker"] == "Richard Cooper"
+    other = [story["article_id"] for story in _group(digest, None)["stories"]]
+    assert nobody in other and not {stated, known} & set(other)
+    summary, was = digest["summary"], before["summary"]
+    assert summary["by_entity"]["west_mercia_police"] == was["by_entity"]["west_mercia_police"] + 2 == len(listed)
+    assert summary["other"] == was["other"] + 1 and summary["stories"] == was["stories"] + 3
+    # "Needs attention" names the newest quote, and the section it points to lists the story
+    (quote,) = [item for item in digest["attention"] if item["kind"] == "quote"
+                and item["entity_id"] == "west_mercia_police"]
+    assert report.attention_text(quote).startswith("New quote from Richard Cooper (West Mercia Police)")
+    assert quote["article_id"] in listed
+    # the spike's count and the charts count them for the body too (published 23 November, in the last 24 hours)
+    assert police["spike"]["stories"] == _group(before, "west_mercia_police")["spike"]["stories"] + 2
+    day = digest["charts"]["days"].index("2026-11-23")
+    assert (digest["charts"]["coverage"]["west_mercia_police"][day]
+            == before["charts"]["coverage"]["west_mercia_police"][day] + 2)
+    assert digest["charts"]["totals"]["west_mercia_police"] == before["charts"]["totals"]["west_mercia_police"] + 2
+    plain = report.render_markdown(digest, plain=True)
+    heading = police["name"] + (" (SPIKE)" if police["spike"]["spike"] else "")
+    section = plain.split(f"\n{heading}\n", 1)[1].split(f"\n{report.OTHER_GROUP}\n", 1)[0]
+    assert "* Chief constable praises volunteers" in section and "* Volunteers honoured at town hall" in section
+    others = plain.split(f"\n{report.OTHER_GROUP}\n", 1)[1]
+    assert "Chief constable praises volunteers" not in others and "* Volunteers wanted for the carnival" in others
