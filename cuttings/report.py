@@ -368,21 +368,38 @@ def _also_ran(outlet: str, headline: str | None, story_headline: str | None) -> 
     return f"{outlet} as “{headline if len(headline) <= 100 else headline[:97] + '...'}”"
 
 
-def _key_quote(story: dict, entity_id: str | None) -> dict | None:
-    """The quote to show: one linked to the group's entity, else one linked to any watched body, else the first."""
+def _key_quote(story: dict, entity_id: str | None, short_names: dict[str, str] | None = None) -> dict | None:
+    """The quote to show under a group. Under a body's heading: the body's own quote, else another watched
+    body's, its ``body`` (short name) set so the digest names it ("the commissioner, PCC"), else none: a quote
+    linked to no body (an out-of-area sergeant, a resident) is nobody's word for the section's body and is not
+    shown as if it were. Under "Other local news": a quote for a watched body (named), else the first."""
     quotes = story["quotes"]
-    for candidate in ([q for q in quotes if entity_id and q["entity_id"] == entity_id],
-                      [q for q in quotes if q["entity_id"]], quotes):
+    names = short_names or {}
+    own = [q for q in quotes if entity_id and q["entity_id"] == entity_id]
+    other = [q for q in quotes if q["entity_id"] and q["entity_id"] != entity_id]
+    for candidate in (own, other) if entity_id else (other, quotes):
         if candidate:
-            return candidate[0]
+            quote = dict(candidate[0])
+            quote["body"] = (names.get(quote["entity_id"], quote["entity_id"])
+                             if quote["entity_id"] and quote["entity_id"] != entity_id else None)
+            return quote
     return None
 
 
-def _story_in_group(story: dict, entity_id: str | None, shown: set[int]) -> dict:
+def quote_credit(quote: dict, *, role: bool = False) -> str:
+    """Whose a key quote is: ``Will Kerr`` (the section's body's), ``the commissioner, PCC`` (another watched
+    body's: its short name), with the speaker's role when ``role`` (``Will Kerr, Chief Constable``); "" when
+    neither is known. Crawled text unescaped: callers escape."""
+    parts = [quote.get("speaker"), quote.get("speaker_role") if role else None, quote.get("body")]
+    return ", ".join(part for part in parts if part)
+
+
+def _story_in_group(story: dict, entity_id: str | None, shown: set[int],
+                    short_names: dict[str, str] | None = None) -> dict:
     """A story as listed under one group: its key quote and tone for that group's entity, and
     ``repeat`` when an earlier group already listed it (renderers show repeats compactly)."""
     entry = {k: v for k, v in story.items() if k != "quotes"}
-    entry["key_quote"] = _key_quote(story, entity_id)
+    entry["key_quote"] = _key_quote(story, entity_id, short_names)
     entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
     entry["repeat"] = story["article_id"] in shown
     shown.add(story["article_id"])
@@ -926,7 +943,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     rated = tone_rated(db, tone_task)
     groups, shown = [], set()
     for entity in entities:
-        members = [_story_in_group(story, entity["id"], shown)
+        members = [_story_in_group(story, entity["id"], shown, short_names)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
                                         entity["id"], attention_labels, tuple(tone_attention))]
         if members:
@@ -937,7 +954,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     pipeline = _pipeline(db, since, until, stories, stamps, {row["article_id"] for row in unanalysed})
     waiting = set(pipeline["not_analysed_ids"])
     # a story the analyse stage has not read is not "other news": nobody checked whom it mentions
-    unwatched = [_story_in_group(story, None, shown)
+    unwatched = [_story_in_group(story, None, shown, short_names)
                  for story in _ranked([story for story in stories if not set(story["entities"]) & set(names)
                                        and story["article_id"] not in waiting], None,
                                       attention_labels, tuple(tone_attention))]
@@ -1080,7 +1097,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
-                          trust_text=lambda entry: trust_text(entry),
+                          trust_text=lambda entry: trust_text(entry), quote_credit=quote_credit,
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
@@ -1365,7 +1382,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                              + ("  " if story["key_quote"] or story["also_ran_in"] else ""))
             quote = story["key_quote"]
             if quote:
-                speaker = f" ({esc(quote['speaker'])})" if quote["speaker"] else ""
+                speaker = f" ({esc(quote_credit(quote))})" if quote_credit(quote) else ""
                 lines.append(f"  “{esc(quote['text'])}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
             if story["also_ran_in"]:
                 lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")

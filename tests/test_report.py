@@ -169,12 +169,18 @@ class _TagCollector(html.parser.HTMLParser):
 
 
 def test_html_escapes_crawled_text_and_is_self_contained(db, digest):
+    # a key quote's words and its credit (a crawled speaker, another body's name) are crawled text too (the
+    # hostile story's own quote, linked to no body, is not shown under HWFRS: _key_quote)
+    story = next(story for story in _group(digest, "hwfrs")["stories"] if not story["repeat"])
+    story["key_quote"] = {"text": "<b>We are shocked</b> & saddened.", "speaker": "<i>Colleagues</i>",
+                          "speaker_role": "<u>staff</u>", "entity_id": "wm_pcc", "body": "P&C <s>"}
     page = report.render_html(digest)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Fire chief &#34;quits&#34;" in page
     assert "&lt;b&gt;We are shocked&lt;/b&gt; &amp; saddened." in page
+    assert "— &lt;i&gt;Colleagues&lt;/i&gt;, &lt;u&gt;staff&lt;/u&gt;, P&amp;C &lt;s&gt;</cite>" in page
     parsed = _TagCollector()
     parsed.feed(page)
-    assert not parsed.tags & {"script", "img", "b", "iframe", "link"}
+    assert not parsed.tags & {"script", "img", "b", "i", "u", "s", "iframe", "link"}
     assert {"svg", "rect", "style", "article"} <= parsed.tags
     assert not [value for name, value in parsed.attributes if name in ("src", "onerror", "onload")]
     assert "7 new stories, 2 edited" in page
@@ -845,12 +851,13 @@ def test_a_revised_story_not_yet_analysed_counts_in_no_spike_or_chart(db):
     assert read["charts"]["stance_totals"] == after["stance_totals"]
 
 
-def _quoted_story(db, key: str, title: str, minute: int, quotes: list[dict]) -> int:
-    """A story in the digest's window that mentions no watched body, analysed with these quotes (the
-    analyse stage's writer: ``store.replace_analysis``)."""
+def _quoted_story(db, key: str, title: str, minute: int, quotes: list[dict], mentions: tuple[str, ...] = ()) -> int:
+    """A story in the digest's window that mentions ``mentions`` (none: no watched body), analysed with these
+    quotes (the analyse stage's writer: ``store.replace_analysis``)."""
     story = _new_story(db, key, title, minute)
     article = dict(next(db.query("SELECT id, content_hash FROM articles WHERE id = ?", [story])))
-    store.replace_analysis(db, article, "analyser-2026.12.1", [], [
+    store.replace_analysis(db, article, "analyser-2026.12.1", [
+        {"entity_id": entity_id, "surface": entity_id, "start_char": 0, "end_char": 5} for entity_id in mentions], [
         {"text": "We are proud of every volunteer.", "start_char": 10 + n, "end_char": 40 + n, **quote}
         for n, quote in enumerate(quotes)])
     return story
@@ -898,3 +905,50 @@ def test_a_story_whose_only_link_is_a_quote_for_a_body_is_filed_and_counted_unde
     assert "* Chief constable praises volunteers" in section and "* Volunteers honoured at town hall" in section
     others = plain.split(f"\n{report.OTHER_GROUP}\n", 1)[1]
     assert "Chief constable praises volunteers" not in others and "* Volunteers wanted for the carnival" in others
+
+
+def test_a_bodys_section_shows_its_own_quote_or_names_whose_it_shows(db):
+    """Under a body's heading the key quote was any quote: an out-of-area sergeant's (linked to no body) under
+    the fire service, the PCC's "the commissioner" under the fire service as if the service's. A comms officer
+    reads the line under a story in the service's section as the service's word: it is the body's own quote;
+    else another watched body's, its speaker and body named ("the commissioner, PCC"); else none (a quote
+    linked to no body is nobody's word for the section). Under "Other local news" the first quote stays."""
+    sergeant = {"speaker": "Sergeant Amy Cole", "speaker_id": "amy cole", "speaker_role": "Sergeant"}
+    commissioner = {"speaker": "the commissioner", "entity_id": "wm_pcc", "entity_method": "inferred"}
+    chief = {"speaker": "Jon Pryce", "speaker_id": "jon pryce", "speaker_role": "chief fire officer",
+             "entity_id": "hwfrs", "entity_method": "stated"}
+    both = _quoted_story(db, "both", "Fire crews and police at farm blaze", 43, [sergeant, commissioner],
+                         mentions=("hwfrs",))
+    own = _quoted_story(db, "own", "Chief fire officer thanks crews", 44, [sergeant, commissioner, chief],
+                        mentions=("hwfrs",))
+    lone = _quoted_story(db, "lone", "Sergeant warns of scam calls", 45, [sergeant], mentions=("hwfrs",))
+    other = _quoted_story(db, "other", "Scam calls warning", 46, [sergeant])
+    digest = report.build_digest(db, now=NOW)
+
+    def key_quote(entity_id, story):
+        (entry,) = [entry for entry in _group(digest, entity_id)["stories"] if entry["article_id"] == story]
+        quote = entry["key_quote"]
+        return quote and (quote["speaker"], quote["body"], report.quote_credit(quote))
+
+    assert key_quote("hwfrs", own) == ("Jon Pryce", None, "Jon Pryce")
+    assert key_quote("hwfrs", both) == ("the commissioner", "PCC", "the commissioner, PCC")
+    assert key_quote("wm_pcc", both) == ("the commissioner", None, "the commissioner")   # its own, under its own
+    assert key_quote("hwfrs", lone) is None
+    assert key_quote(None, other) == ("Sergeant Amy Cole", None, "Sergeant Amy Cole")
+    plain = report.render_markdown(digest, plain=True)
+    markdown = report.render_markdown(digest)
+    page = report.render_html(digest)
+    hwfrs = _group(digest, "hwfrs")
+    heading = hwfrs["name"] + (" (SPIKE)" if hwfrs["spike"]["spike"] else "")
+    section = plain.split(f"\n{heading}\n", 1)[1].split("\n\n", 2)[1]
+    lines = section.splitlines()
+    for headline, credit in (("Chief fire officer thanks crews", "Jon Pryce"),
+                             ("Fire crews and police at farm blaze", "the commissioner, PCC")):
+        at = lines.index(f"* {headline}")
+        assert lines[at + 3] == f"  “We are proud of every volunteer.” ({credit})"
+        assert f"({credit})" in markdown
+    at = lines.index("* Sergeant warns of scam calls")
+    assert "Sergeant Amy Cole" not in "\n".join(lines[at:at + 4])
+    assert "— the commissioner, PCC</cite>" in page and "— Jon Pryce, chief fire officer</cite>" in page
+    assert "— Sergeant Amy Cole, Sergeant</cite>" in page   # under Other local news only
+    assert page.count("— Sergeant Amy Cole") == 1
