@@ -259,13 +259,15 @@ def _current_stamps(db: Database, article_ids: list[int]) -> dict[str, set[int]]
     return stamped
 
 
-# SQL: each (article_id, entity_id) a story is about: the bodies it mentions, and those a quote in it speaks
-# for (quote_view's entity_id, a person's correction applied), as if mentioned. A watchlist person's name
-# makes no mention ("Chief Constable Will Kerr" is a quote stated for the force), and a body the digest
-# credits a quote to ("New quote from Will Kerr (D&C Police)") has the story in its section, however the
-# link was found (stated, inferred, known_speaker, corrected).
-_ABOUT = ("(SELECT article_id, entity_id FROM mentions UNION "
-          "SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL)")
+def _about(articles: str) -> str:
+    """SQL: each (article_id, entity_id) a story among ``articles`` (SQL selecting article ids) is about: the
+    bodies it mentions, and those a quote in it speaks for (quote_view's entity_id, a person's correction
+    applied), as if mentioned. A watchlist person's name makes no mention ("Chief Constable Will Kerr" is a
+    quote stated for the force), and a body the digest credits a quote to ("New quote from Will Kerr (D&C
+    Police)") has the story in its section, however the link was found (stated, inferred, known_speaker,
+    corrected). The ids are selected in each half (quote_view's corrections are looked up per quote)."""
+    return (f"(SELECT article_id, entity_id FROM mentions WHERE article_id IN ({articles}) UNION "
+            f"SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL AND article_id IN ({articles}))")
 
 
 def _read_now(stage: str, article: str = "a") -> str:
@@ -274,6 +276,13 @@ def _read_now(stage: str, article: str = "a") -> str:
     assert stage in PIPELINE_STAGES
     return (f"EXISTS (SELECT 1 FROM processing p WHERE p.article_id = {article}.id AND p.stage = '{stage}' "
             f"AND p.content_hash = {article}.content_hash)")
+
+
+# SQL: the original stories published (or, undated, first seen) from :start to :end whose current text the
+# analyse stage read (:func:`_read_now`): those the spikes and charts count
+_ANALYSED_BETWEEN = ("SELECT a.id FROM articles a WHERE a.duplicate_of IS NULL AND "
+                     "substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN :start AND :end AND "
+                     + _read_now("analyse"))
 
 
 def _story_rows(db: Database, since: str | None, until: str) -> list[dict]:
@@ -302,9 +311,9 @@ def _stories(db: Database, rows: list[dict], stamps: dict[str, set[int]], thresh
     authors: dict[int, list[str]] = {i: [] for i in ids}
     if analysed:
         marks = ",".join("?" * len(analysed))
-        # the bodies it mentions, and those a quote in it speaks for, as if mentioned (_ABOUT)
-        for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM {_ABOUT} WHERE article_id IN ({marks}) "
-                            f"ORDER BY article_id, entity_id", analysed):
+        # the bodies it mentions, and those a quote in it speaks for, as if mentioned
+        for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM {_about('SELECT value FROM json_each(:ids)')} "
+                            "ORDER BY article_id, entity_id", {"ids": json.dumps(analysed)}):
             entities[row["article_id"]].append(row["entity_id"])
         # the person (quote_people.person_id): "Councillor Minnery" is David Minnery when the article or the
         # body's quotes name exactly one Minnery, so the digest names him as most_quoted counts him
@@ -576,11 +585,8 @@ def _window_counts(db: Database, until: dt.datetime, days: int) -> dict[str, lis
     rows = db.query(
         # by date first (a date-only published_at sorts before the same day's timestamps), exactly below
         "SELECT DISTINCT m.entity_id, a.id, coalesce(a.source_id, '') AS outlet, "
-        f"a.published_at, a.first_seen_at FROM {_ABOUT} m "
-        "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
-        "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) >= ? "
-        f"AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) <= ? AND {_read_now('analyse')}",
-        [start.date().isoformat(), until.date().isoformat()])
+        f"a.published_at, a.first_seen_at FROM {_about(_ANALYSED_BETWEEN)} m JOIN articles a ON a.id = m.article_id",
+        {"start": start.date().isoformat(), "end": until.date().isoformat()})
     counts: dict[str, list[dict[str, int]]] = {}
     for row in rows:
         try:
@@ -663,20 +669,16 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
             tone[entity_id] = {label: 0 for label in tone_labels}  # rated: counted below, 0 without a story
     # the original stories about each body a day (entity_daily's count, by the current-text rule), and the
     # tone towards it (the scheme's tone task, a person's label or a prediction for the current text)
-    about = (f"FROM {_ABOUT} m JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
-             "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
-             f"AND {_read_now('analyse')}")
+    window = {"start": days[0], "end": days[-1], "tone_task": tone_task}
+    about = f"FROM {_about(_ANALYSED_BETWEEN)} m JOIN articles a ON a.id = m.article_id"
     for row in db.query("SELECT m.entity_id, substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, "
-                        f"count(DISTINCT a.id) AS n {about} GROUP BY m.entity_id, day", [days[0], days[-1]]):
+                        f"count(DISTINCT a.id) AS n {about} GROUP BY m.entity_id, day", window):
         if row["entity_id"] in coverage and row["day"] in position:
             coverage[row["entity_id"]][position[row["day"]]] = row["n"]
     for row in db.query(
-            f"SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n FROM {_ABOUT} m "
-            "JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL "
-            "JOIN effective_labels t ON t.article_id = a.id AND t.task = ? AND t.target = m.entity_id "
-            "WHERE substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
-            f"AND {_read_now('analyse')} AND (t.human OR {_read_now('classify')}) GROUP BY m.entity_id, t.label",
-            [tone_task, days[0], days[-1]]):
+            f"SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n {about} "
+            "JOIN effective_labels t ON t.article_id = a.id AND t.task = :tone_task AND t.target = m.entity_id "
+            f"WHERE t.human OR {_read_now('classify')} GROUP BY m.entity_id, t.label", window):
         mix = tone.get(row["entity_id"])
         if mix is not None and row["label"] in mix:
             mix[row["label"]] += row["n"]
