@@ -160,22 +160,28 @@ def _is_title_after(part: str, before: list[str]) -> bool:
             and not _ARTICLES & set(words[1:]))
 
 
+def _data_lines(name: str) -> list[str]:
+    """The lines of a file of ``data/`` (installed as ``cuttings_data``) that are neither blank, nor
+    comments, nor section headers ("[areas]"). The crawler reads them itself: it imports only
+    itself and the store (``tests/test_architecture.py``)."""
+    try:
+        path = Path(str(resources.files("cuttings_data"))) / name
+    except ModuleNotFoundError:  # a checkout that was never installed
+        path = Path(__file__).resolve().parent.parent / "data" / name
+    with open(path, encoding="utf-8") as lines:
+        return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "["))]
+
+
 @functools.lru_cache(maxsize=1)
 def _given_names() -> frozenset[str]:
-    """Given names, lower case (``data/given_names.txt``, installed as ``cuttings_data``)."""
-    try:
-        path = Path(str(resources.files("cuttings_data"))) / "given_names.txt"
-    except ModuleNotFoundError:  # a checkout that was never installed
-        path = Path(__file__).resolve().parent.parent / "data" / "given_names.txt"
-    with open(path, encoding="utf-8") as lines:
-        return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    """Given names, lower case (``data/given_names.txt``)."""
+    return frozenset(_data_lines("given_names.txt"))
 
 
 @functools.lru_cache(maxsize=1)
 def _places() -> frozenset[str]:
     """The one-word places of ``data/uk_places.txt``, lower case ("kent", "chester", "bristol")."""
-    from nlp.places import listed_places
-    return frozenset(place.lower() for places in listed_places().values() for place in places if " " not in place)
+    return frozenset(place.lower() for place in _data_lines("uk_places.txt") if " " not in place)
 
 
 def _named_person(part: str, join: str) -> bool:
