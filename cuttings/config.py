@@ -32,6 +32,9 @@ class CrawlSettings:
     obey_robots: bool = True
     revisit_days: int = 3
     overlap_hours: int = 6
+    # A source that failed in the last runs reads back to its last good run (minus overlap_hours),
+    # but never more than this many days before the crawl (unless the normal window is longer).
+    max_catch_up_days: int = 14
     max_depth: int = 2
     max_pages_per_source: int = 500
     concurrency_per_domain: int = 2
@@ -150,7 +153,7 @@ def _check_fields(table: dict, cls, where: str) -> None:
         _check_type(value, cls.__dataclass_fields__[key].type, f"{where} {key}")
 
 
-_NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_depth", "retry_times", "download_delay", "extract_timeout")
+_NON_NEGATIVE = ("revisit_days", "overlap_hours", "max_catch_up_days", "max_depth", "retry_times", "download_delay", "extract_timeout")
 _POSITIVE = ("max_pages_per_source", "concurrency_per_domain", "timeout", "max_page_bytes", "min_article_words",
              "max_sitemap_entries")
 

@@ -114,6 +114,30 @@ def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | N
     return rows[0] if rows else None
 
 
+def last_good_source_runs(db: Database, source_ids, failed) -> dict[str, str | None]:
+    """Each source's last good crawl: ``{source id: started_at}`` of the latest successful crawl run
+    (``ok`` or ``partial``, a ``crawl...`` command) in which the source did not fail, that is whose
+    ``source_runs`` row ``failed(row)`` (``cuttings.failures.source_failed``) finds false; None for a
+    source no successful run crawled without it failing. A run that did not crawl the source (``cuttings
+    crawl --source OTHER``) is not one of its runs. Rows are read newest first, and only until one is good."""
+    out: dict[str, str | None] = {}
+    for source_id in source_ids:
+        out[source_id] = None
+        cursor = db.execute(
+            "SELECT sr.*, cr.started_at AS run_started_at FROM source_runs sr "
+            "JOIN crawl_runs cr ON cr.id = sr.crawl_run_id "
+            "WHERE sr.source_id = ? AND cr.status IN ('ok', 'partial') AND cr.command LIKE 'crawl%' "
+            "ORDER BY cr.started_at DESC, cr.id DESC", [source_id])
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values))
+            if not failed(row):
+                out[source_id] = row["run_started_at"]
+                break
+        cursor.close()
+    return out
+
+
 def latest_crawl_cutoff(db: Database) -> str | None:
     """The latest cut-off (``since``) among the successful crawls since the last one without a
     cut-off: feed and sitemap entries older than it may have been skipped by the run whose validators
