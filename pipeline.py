@@ -104,24 +104,27 @@ def print_crawl_summary(summary) -> None:
 def do_crawl(db, sources_config, source_ids, since, polite, command="crawl", redis=None):
     from cuttings.crawl import run_crawl
     from cuttings.logs import ensure_logging
-    from cuttings.stages import resolve_since
+    from cuttings.stages import resolve_since, resolve_windows
     ensure_logging()  # Scrapy's records to the log file, not the terminal
     sources = sources_config.select(source_ids) if source_ids else sources_config.sources
+    windows = resolve_windows(db, since, sources, sources_config.crawl)
     since = resolve_since(db, since, sources_config.crawl.overlap_hours)
     if redis is not None:  # distributed: this process is the writer (cuttings/distributed.py)
         from cuttings.distributed import DistributedError, run_distributed_crawl
         try:
             with progress_bar("crawling", None) as advance:
                 return run_distributed_crawl(db, sources, sources_config.crawl, redis["url"], since=since,
+                                             windows=windows,
                                              polite=polite, workers=redis["workers"], prefix=redis["prefix"],
                                              on_page=lambda url: advance(), command=command)
         except DistributedError as exc:
             fail(str(exc))
     if show_progress():
         with progress_bar("crawling", None) as advance:
-            return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite,
+            return run_crawl(db, sources, sources_config.crawl, since=since, windows=windows, polite=polite,
                              on_page=lambda url: advance(), command=command)
-    return run_crawl(db, sources, sources_config.crawl, since=since, polite=polite, command=command)
+    return run_crawl(db, sources, sources_config.crawl, since=since, windows=windows, polite=polite,
+                     command=command)
 
 
 def do_analyse(db, analyser, workers=1):
@@ -156,8 +159,9 @@ def do_classify(db, classifier, analyser_version, workers=1):
 @click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sources file [default: sources.toml in the home folder, else the packaged one].")
 @click.option("--since", callback=validate_since, default=None,
-              help="Skip feed/sitemap entries dated before this (ISO date); 'all' for no cutoff "
-                   "[default: last successful crawl minus the overlap].")
+              help="Skip feed/sitemap entries dated before this (ISO date), for every source; 'all' for "
+                   "no cutoff [default: per source, the start of its last crawl that did not fail, minus the "
+                   "overlap].")
 @click.option("--no-politeness", is_flag=True, help="No delays or throttling: only for your own local servers.")
 @click.option("--redis", "redis_url", default=None, callback=check_redis_url,
               help="Distributed crawl: seed this Redis, let workers crawl, and write what they find "

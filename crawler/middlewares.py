@@ -195,7 +195,9 @@ class IncrementalMiddleware:
             return None  # retries and redirects of a request already checked pass as they are
         request.meta["incremental_checked"] = True
         if kind == "discovery":
-            if getattr(self.crawler.spider, "conditional_discovery", True):
+            spider, source = self.crawler.spider, request.meta.get("source")
+            if getattr(spider, "conditional_discovery", True) and not (
+                    source is not None and source.id in getattr(spider, "catching_up", ())):
                 request.headers.update(self.policy.conditional_headers(*self.discovery_validators(request.url)))
         elif kind == "article":
             self.article(request)

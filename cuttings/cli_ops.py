@@ -23,7 +23,8 @@ from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--since", callback=validate_since, default=None,
-              help="Crawl cutoff (ISO date) or 'all' [default: last successful crawl minus the overlap].")
+              help="Crawl cutoff (ISO date) for every source, or 'all' [default: per source, the start of its "
+                   "last crawl that did not fail, minus the overlap].")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the digest goes [default: reports/ in the home folder].")
 @click.option("--format", "report_formats", multiple=True, help="Digest format(s), repeatable (html, md, text).")

@@ -71,8 +71,46 @@ def default_since(db, overlap_hours: int) -> str | None:
     last = store.last_successful_run(db, "crawl")
     if last is None:
         return None
-    started = dt.datetime.strptime(last["started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
-    return (started - dt.timedelta(hours=overlap_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso(_parse(last["started_at"]) - dt.timedelta(hours=overlap_hours))
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(timestamp: str) -> dt.datetime:
+    return dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def source_windows(db, sources: list[Source], crawl: CrawlSettings) -> dict[str, str | None]:
+    """Each source's cut-off when no ``--since`` is given: the start of the last successful crawl in
+    which that source did not fail (``store.last_good_source_runs``, ``cuttings.failures.source_failed``)
+    minus ``overlap_hours``, so a source whose site was down last night still gets the stories it
+    published meanwhile. None (every entry, as a first crawl) for a source never crawled without failing.
+
+    The catch-up is capped: a cut-off is never earlier than ``max_catch_up_days`` before now (the store's
+    clock), unless the run-wide window (:func:`default_since`, what every source had before) reaches
+    further; so a source dead for months does not re-walk its archive, and ``max_catch_up_days = 0`` is
+    the run-wide window for every source. Before the first successful crawl every source has None."""
+    run_wide = default_since(db, crawl.overlap_hours)
+    if run_wide is None:
+        return {source.id: None for source in sources}
+    floor = min(run_wide, _iso(_parse(store.utcnow()) - dt.timedelta(days=crawl.max_catch_up_days)))
+    last_good = store.last_good_source_runs(db, [source.id for source in sources], failed=source_failed)
+    windows: dict[str, str | None] = {}
+    for source in sources:
+        started = last_good.get(source.id)
+        windows[source.id] = None if started is None else max(
+            _iso(_parse(started) - dt.timedelta(hours=crawl.overlap_hours)), floor)
+    return windows
+
+
+def log_catching_up(since: str | None, windows: dict[str, str | None] | None) -> None:
+    """One log line per source whose window reaches back before the run's ``since`` (a night it failed)."""
+    for source_id, cutoff in sorted((windows or {}).items()):
+        if since is not None and (cutoff is None or cutoff < since):
+            log.info("crawl: %s catches up from %s (it failed in a later run)", source_id,
+                     cutoff or "the beginning (it never crawled without failing)")
 
 
 def conditional_discovery(db, since: str | None) -> bool:
@@ -88,9 +126,12 @@ def conditional_discovery(db, since: str | None) -> bool:
 
 
 def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | None = None,
+              windows: dict[str, str | None] | None = None,
               polite: bool = True, extract_workers: int | None = None, on_page=None,
               log_level: str = "WARNING", command: str = "crawl") -> CrawlSummary:
-    """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends."""
+    """Crawl ``sources`` into ``db`` and return a summary. Blocks until the crawl ends. ``since``: the
+    run's cut-off (recorded on its ``crawl_runs`` row); ``windows``: each source's own, which replaces it
+    for that source (:func:`source_windows`, when no ``--since`` was given)."""
     try:
         # rows stored before the store redacted secrets, holding one this crawl knows (m014 only knew
         # the migrating process's): out before the crawl looks its feeds' validators up
@@ -98,19 +139,20 @@ def run_crawl(db, sources: list[Source], crawl: CrawlSettings, *, since: str | N
         store.sync_sources(db, sources)
         conditional = conditional_discovery(db, since)
         run_id = store.start_run(db, command, since=since)
+        log_catching_up(since, windows)
     except sqlite3.Error as exc:
         raise _storage_error(exc, "could not start the crawl") from None
     ballast = Ballast.beside(db)
     try:
-        return _crawl_and_record(db, run_id, ballast, sources, crawl, since=since, polite=polite,
-                                 extract_workers=extract_workers, on_page=on_page, log_level=log_level,
+        return _crawl_and_record(db, run_id, ballast, sources, crawl, since=since, windows=windows,
+                                 polite=polite, extract_workers=extract_workers, on_page=on_page, log_level=log_level,
                                  conditional=conditional)
     finally:
         ballast.release()
 
 
 def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, extract_workers, on_page,
-                      log_level, conditional=True) -> CrawlSummary:
+                      log_level, conditional=True, windows=None) -> CrawlSummary:
     from crawler.spiders.news import NewsSpider
 
     # Scrapy's records go through the root logger's handlers (``cuttings.logs``: the log file;
@@ -125,8 +167,8 @@ def _crawl_and_record(db, run_id, ballast, sources, crawl, *, since, polite, ext
     status = "ok"
     message = None
     try:
-        process.crawl(crawler, sources=sources, db=db, run_id=run_id, since=since, crawl_settings=crawl,
-                      extract_workers=extract_workers, conditional_discovery=conditional)
+        process.crawl(crawler, sources=sources, db=db, run_id=run_id, since=since, windows=windows,
+                      crawl_settings=crawl, extract_workers=extract_workers, conditional_discovery=conditional)
         process.start()
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"

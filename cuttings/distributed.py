@@ -80,7 +80,7 @@ class Writer:
     """Applies worker events to the store, as the local crawl's spider and pipelines would."""
 
     def __init__(self, db, run_id: int, sources: list[Source], crawl: CrawlSettings, since: str | None,
-                 settings):
+                 settings, windows: dict[str, str | None] | None = None):
         from scrapy.utils.conf import build_component_list
         from scrapy.utils.misc import load_object
 
@@ -89,8 +89,8 @@ class Writer:
         self.db = db
         self.sources = {s.id: s for s in sources}
         self.crawler = _WriterCrawler(settings)
-        spider = NewsSpider(sources=sources, db=db, run_id=run_id, since=since, crawl_settings=crawl,
-                            extract_workers=0)
+        spider = NewsSpider(sources=sources, db=db, run_id=run_id, since=since, windows=windows,
+                            crawl_settings=crawl, extract_workers=0)
         spider.crawler = self.crawler
         spider.settings = settings
         self.crawler.spider = spider
@@ -193,9 +193,12 @@ class Writer:
 # ----------------------------------------------------------------------------------------------
 
 def publish_run(server, keys, db, run_id: int, sources: list[Source], crawl: CrawlSettings,
-                since: str | None, polite: bool) -> int:
+                since: str | None, polite: bool, windows: dict[str, str | None] | None = None,
+                conditional: bool = True) -> int:
     """Clear the previous run's keys, publish the incremental snapshot, the run spec and the
-    seeds. Returns how many crawl_state rows were published."""
+    seeds. Returns how many crawl_state rows were published. The spec carries the run's cut-off
+    (``since``), each source's (``windows``) and whether feeds may be fetched conditionally, as a local
+    crawl gives them to its spider (``cuttings.crawl.run_crawl``)."""
     from crawler.distributed import host_seeds
 
     server.delete(*keys.per_run)
@@ -208,7 +211,8 @@ def publish_run(server, keys, db, run_id: int, sources: list[Source], crawl: Cra
         if published % 1000 == 0:
             pipe.execute()
     pipe.execute()
-    spec = {"run_id": run_id, "since": since, "polite": polite, "crawl": dataclasses.asdict(crawl),
+    spec = {"run_id": run_id, "since": since, "windows": windows, "conditional_discovery": conditional,
+            "polite": polite, "crawl": dataclasses.asdict(crawl),
             "sources": [s.as_dict() for s in sources], "writer": f"{socket.gethostname()}:{os.getpid()}"}
     pipe = server.pipeline(transaction=True)
     pipe.set(keys.run, json.dumps(spec))
@@ -275,14 +279,15 @@ class OrphanWatch:
 
 
 def run_distributed_crawl(db, sources: list[Source], crawl: CrawlSettings, redis_url: str, *,
-                          since: str | None = None, polite: bool = True, workers: int = 0,
+                          since: str | None = None, windows: dict[str, str | None] | None = None,
+                          polite: bool = True, workers: int = 0,
                           prefix: str | None = None, extract_workers: int | None = None, on_page=None,
                           log_level: str = "WARNING", command: str = "crawl", wait_workers: float = 600.0):
     """Crawl ``sources`` through Redis into ``db`` (this process is the only writer) and return
     the same summary as :func:`cuttings.crawl.run_crawl`. ``workers``: local worker processes to
     start (others may join from any machine with ``cuttings worker``)."""
     from crawler.distributed import DEFAULT_PREFIX, Keys
-    from cuttings.crawl import finish_crawl, scrapy_settings
+    from cuttings.crawl import conditional_discovery, finish_crawl, log_catching_up, scrapy_settings
 
     keys = Keys(prefix or DEFAULT_PREFIX)
     server = connect_redis(redis_url)
@@ -293,10 +298,12 @@ def run_distributed_crawl(db, sources: list[Source], crawl: CrawlSettings, redis
                                f"(prefix {keys.prefix!r})")
     store.redact_known_secrets(db)   # as a local crawl does (cuttings.crawl.run_crawl)
     store.sync_sources(db, sources)
+    conditional = conditional_discovery(db, since)
     run_id = store.start_run(db, command, since=since)
+    log_catching_up(since, windows)
     settings = scrapy_settings(crawl, polite=polite, log_level=log_level)
-    writer = Writer(db, run_id, sources, crawl, since, settings)
-    publish_run(server, keys, db, run_id, sources, crawl, since, polite)
+    writer = Writer(db, run_id, sources, crawl, since, settings, windows=windows)
+    publish_run(server, keys, db, run_id, sources, crawl, since, polite, windows=windows, conditional=conditional)
     processes = start_local_workers(redis_url, keys.prefix, workers, extract_workers=extract_workers,
                                     log_level=log_level)
     watch = OrphanWatch(server, keys)
@@ -426,6 +433,7 @@ def run_worker(redis_url: str, *, prefix: str | None = None, extract_workers: in
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(WorkerSpider)
     process.crawl(crawler, sources=sources, db=None, run_id=spec["run_id"], since=spec.get("since"),
+                  windows=spec.get("windows"), conditional_discovery=spec.get("conditional_discovery", True),
                   crawl_settings=crawl, extract_workers=extract_workers, redis_prefix=keys.prefix)
     process.start()
     return crawler.stats.get_stats() if crawler.stats else {}

@@ -475,10 +475,11 @@ def _load_models(options: NightlyOptions):
 
 def _crawl(db, options: NightlyOptions, config, analyser, classifier, run_id: int | None = None) -> StageResult:
     from cuttings.crawl import run_crawl
-    from cuttings.stages import resolve_since
+    from cuttings.stages import resolve_since, resolve_windows
+    windows = resolve_windows(db, options.since, config.sources, config.crawl)
     since = resolve_since(db, options.since, config.crawl.overlap_hours)
     log.info("crawl: %d sources, since %s", len(config.sources), since or "the beginning")
-    summary = run_crawl(db, config.sources, config.crawl, since=since, polite=options.polite,
+    summary = run_crawl(db, config.sources, config.crawl, since=since, windows=windows, polite=options.polite,
                         command="crawl (run)")
     # Scrapy replaces the SIGTERM handler while it runs; take it back for the later stages.
     signal.signal(signal.SIGTERM, _raise_interrupted)

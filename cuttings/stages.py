@@ -3,7 +3,8 @@
 Factories (used alike by the command line, ``cuttings run``, ``doctor`` and the tests, so the
 stages are built one way): :func:`load_analyser` (the watchlist analyser with the NER the
 watchlist configures), :func:`load_classifier` (the trained models), :func:`resolve_since` (the
-crawl's cut-off), :func:`classify_version` (the classify stage's version).
+crawl's cut-off) and :func:`resolve_windows` (each source's), :func:`classify_version` (the classify
+stage's version).
 
 Each stage stamps its version on every article it processes (``processing`` table);
 an article is processed again only when the stage's version or the article's text
@@ -478,3 +479,14 @@ def resolve_since(db, since: str | None, overlap_hours: int) -> str | None:
     from cuttings.crawl import default_since
 
     return default_since(db, overlap_hours)
+
+
+def resolve_windows(db, since: str | None, sources, crawl) -> dict[str, str | None] | None:
+    """Each source's cut-off when no ``--since`` was given (``cuttings.crawl.source_windows``: a source
+    that failed in the last runs reads back to its last good one); None when ``--since`` was given, a
+    date or ``all``, which then applies to every source."""
+    if since is not None:
+        return None
+    from cuttings.crawl import source_windows
+
+    return source_windows(db, sources, crawl)

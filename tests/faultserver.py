@@ -743,7 +743,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from cuttings import store
     from cuttings.config import load_sources
-    from cuttings.crawl import default_since, run_crawl
+    from cuttings.crawl import run_crawl
+    from cuttings.stages import resolve_since, resolve_windows
 
     parser = argparse.ArgumentParser()
     parser.add_argument("db")
@@ -753,8 +754,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     db = store.connect(args.db)
     config = load_sources(args.sources)
-    since = None if args.since == "all" else args.since or default_since(db, config.crawl.overlap_hours)
-    summary = run_crawl(db, config.select(args.ids), config.crawl, since=since, polite=False)
+    sources = config.select(args.ids)
+    windows = resolve_windows(db, args.since, sources, config.crawl)
+    since = resolve_since(db, args.since, config.crawl.overlap_hours)
+    summary = run_crawl(db, sources, config.crawl, since=since, windows=windows, polite=False)
     print(f"crawl run {summary.run_id}: {summary.status}: {summary.counts}")
     for row in summary.sources:
         print(row["source_id"], {k: v for k, v in row.items() if k.startswith(("found_by", "articles", "errors"))})

@@ -4,7 +4,8 @@ Layered discovery per source, each URL remembering the layer that found it first
 robots.txt sitemaps and configured sitemaps (indexes and Google News sitemaps),
 RSS/Atom feeds (configured and autodiscovered from ``<link rel="alternate">``),
 section pages with bounded link following, and optional site-search pages.
-Incremental: feed/sitemap entries older than ``since`` are skipped here; URLs already
+Incremental: feed/sitemap entries older than their source's cut-off (``since``, or the source's
+own window after a night it failed: ``windows``) are skipped here; URLs already
 stored are skipped unless inside the revisit window, and then fetched with conditional
 headers, by ``crawler.middlewares.IncrementalMiddleware`` (which also keeps each source's
 page budget). Extraction runs in a process pool off the reactor thread.
@@ -100,12 +101,19 @@ class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(self, sources=None, db=None, run_id=None, since=None, crawl_settings=None,
-                 extract_workers=None, conditional_discovery=True, **kwargs):
+                 extract_workers=None, conditional_discovery=True, windows=None, **kwargs):
         super().__init__(**kwargs)
         self.sources = list(sources or [])
         self.db = db
         self.run_id = run_id
         self.since = since
+        # {source id: cut-off} (cuttings.crawl.source_windows): each source's own ``since`` when no
+        # --since was given; a source not in it (or windows None) has the run's ``since``
+        self.windows = dict(windows) if windows is not None else None
+        # sources whose window reaches back before the run's: catching up after a failed night, their
+        # feeds and sitemaps are read in full (validators saved by a night they failed would hide entries)
+        self.catching_up = {source_id for source_id, cutoff in (self.windows or {}).items()
+                            if since is not None and (cutoff is None or cutoff < since)}
         # False: fetch feeds and sitemaps in full, ignoring their stored validators (an earlier
         # cut-off than the runs that saved them: their entries older than that were skipped)
         self.conditional_discovery = conditional_discovery
@@ -280,15 +288,22 @@ class NewsSpider(scrapy.Spider):
         self.pending_validators[response.url] = (etag, last_modified)
         return False
 
+    def since_for(self, source) -> str | None:
+        """The source's cut-off: its window (``windows``) if it has one, else the run's ``since``."""
+        if self.windows is not None and source.id in self.windows:
+            return self.windows[source.id]
+        return self.since
+
     def article_request(self, source, found: discovery.Found):
         """A request for a candidate article, or None if already scheduled or dated before
-        ``since``. Known URLs and the page budget are the incremental middleware's."""
+        its source's cut-off (:meth:`since_for`). Known URLs and the page budget are the incremental middleware's."""
         url = found.url
         key = normalise_url(url)
         self.found_layers[source.id][found.found_by].add(key)
         if key in self.scheduled:
             return None
-        if self.since and found.published_at and found.published_at < self.since[:len(found.published_at)]:
+        since = self.since_for(source)
+        if since and found.published_at and found.published_at < since[:len(found.published_at)]:
             self.crawler.stats.inc_value("cuttings/skipped_before_since")
             return None
         counted_before = self.requests_per_source[source.id]
