@@ -470,7 +470,7 @@ def load_analyser(watchlist_path: str | Path | None = None):
 
 
 def resolve_since(db, since: str | None, overlap_hours: int) -> str | None:
-    """The crawl's cut-off: None for ``all``; the given date; by default the last successful
+    """The run's cut-off: None for ``all``; the given date; by default the last successful
     crawl's start minus ``overlap_hours`` (None before the first crawl)."""
     if since == "all":
         return None
