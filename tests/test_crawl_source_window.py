@@ -110,10 +110,10 @@ def _good_night(db, sources, at: str) -> int:
     return run_id
 
 
-def _night(tmp_path, db_path, sources_path, command: str) -> tuple[int, str]:
+def _night(tmp_path, db_path, sources_path, command: str, crawl_args=()) -> tuple[int, str]:
     args = ["--db", str(db_path)]
     if command == "crawl":
-        args += ["crawl", "--sources", str(sources_path), "--no-politeness"]
+        args += ["crawl", "--sources", str(sources_path), "--no-politeness", *crawl_args]
     else:   # `cuttings run`, crawl only (as cron runs it, less the other stages)
         args += ["run", "--sources", str(sources_path), "--no-politeness", "--skip", "analyse", "--skip",
                  "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log")]
@@ -125,8 +125,11 @@ def _stored(db, path: str) -> bool:
     return any(row["url"].endswith(path) for row in db.query("SELECT url FROM articles"))
 
 
-@pytest.mark.parametrize("down, command", [("site", "crawl"), ("articles", "run")])
-def test_a_source_down_for_a_night_gets_the_stories_it_published_meanwhile(tmp_path, down, command):
+def beta_down_for_a_night(tmp_path, down: str, command: str, crawl_args=()) -> None:
+    """Night 0 (3 days ago, recorded) both sources read; night 1 beta down (``down``: ``"site"`` or
+    ``"articles"``), alpha fine; night 2 beta back: beta's outage story is stored, nothing older than its
+    last good night is fetched, alpha keeps the normal window. ``crawl_args``: more `cuttings crawl` options
+    (``--redis URL``: the distributed crawl, tests/test_distributed.py)."""
     site = _Site()
     db_path = tmp_path / "cuttings.db"
     with local_site(site) as server:
@@ -136,7 +139,7 @@ def test_a_source_down_for_a_night_gets_the_stories_it_published_meanwhile(tmp_p
         db.close()
 
         site.beta_down = down   # night 1: beta is down, alpha is fine
-        code, out = _night(tmp_path, db_path, sources_path, command)
+        code, out = _night(tmp_path, db_path, sources_path, command, crawl_args)
         assert code == (4 if command == "run" else 0), out   # `cuttings run`: partial, a source failed
         db = store.connect(db_path)
         night_1 = dict(next(db.query("SELECT * FROM crawl_runs WHERE command LIKE 'crawl%' ORDER BY id DESC")))
@@ -146,7 +149,7 @@ def test_a_source_down_for_a_night_gets_the_stories_it_published_meanwhile(tmp_p
         db.close()
 
         site.night, site.beta_down = 2, None   # night 2: beta is back
-        code, out = _night(tmp_path, db_path, sources_path, command)
+        code, out = _night(tmp_path, db_path, sources_path, command, crawl_args)
         assert code == 0, out
         db = store.connect(db_path)
         night_2 = dict(next(db.query("SELECT * FROM crawl_runs WHERE command LIKE 'crawl%' ORDER BY id DESC")))
@@ -161,6 +164,12 @@ def test_a_source_down_for_a_night_gets_the_stories_it_published_meanwhile(tmp_p
         # alpha's window is the normal one: a 2-day-old story listed only now is older than it
         assert not site.fetched(A_LATE, 2) and not _stored(db, A_LATE)
         db.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("down, command", [("site", "crawl"), ("articles", "run")])
+def test_a_source_down_for_a_night_gets_the_stories_it_published_meanwhile(tmp_path, down, command):
+    beta_down_for_a_night(tmp_path, down, command)
 
 
 # ----------------------------------------------------------------------------------------------

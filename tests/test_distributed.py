@@ -384,3 +384,10 @@ def test_the_page_budget_shared_by_workers_is_never_overspent(redis_url):
         assert spiders[0].take_page("s") is False and spiders[1].take_page("other") is True
     finally:
         client.delete(*Keys("budgettest").per_run)
+
+
+def test_a_source_down_for_a_night_catches_up_through_the_workers(tmp_path, redis_url):
+    """The writer gives the workers each source's window (the run spec's ``windows``) and which sources read
+    their feeds in full, as a local crawl gives its spider (tests/test_crawl_source_window.py)."""
+    from tests.test_crawl_source_window import beta_down_for_a_night
+    beta_down_for_a_night(tmp_path, "articles", "crawl", ["--redis", redis_url, "--workers", "1"])
