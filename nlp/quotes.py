@@ -25,6 +25,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from nlp.places import QUALIFIER, qualifies_elsewhere, starts_elsewhere
 
 QUOTES_VERSION = "quotes-13"
 
@@ -1013,17 +1014,22 @@ class QuoteAttributor:
 
     def _place_elsewhere(self, affiliation: str | None) -> bool:
         """Whether an affiliation written after a speaker's name ("of Staffordshire", "from
-        Warwickshire": ``Speaker.affiliation``) is a bare place outside the watchlist's: a
-        capitalised name, not ending in an organisation's or a unit's noun (those are
-        ``_names_elsewhere``'s), that is none of the watchlist's region terms, areas or bodies'
-        names and starts none ("of Hereford", "of Telford CID", "from Malvern Link", "from Upton",
-        "from Bishops Castle" are the area's). A watchlist that lists no places refuses nothing."""
+        Warwickshire": ``Speaker.affiliation``) starts with a place elsewhere: a listed place
+        (``data/uk_places.txt``) that is none of the watchlist's own (``nlp.places.starts_elsewhere``:
+        "of Staffordshire", "from the Midlands", "of Stafford CID", "of Stafford fire station"), or
+        a name qualified by one ("of Newport, Gwent": ``nlp.places.qualifies_elsewhere``). Unlisted
+        names are never elsewhere: villages and suburbs ("from Hagley", "of Belle Vue, Shrewsbury"),
+        units and functions ("of Economic Crime", "of the Dog Section", "of Shrewsbury's Red
+        Watch"). An organisation ("of Staffordshire Police") is left to ``_names_elsewhere``
+        (quotes-11's rule)."""
         if not affiliation or self.watchlist is None:
             return False
-        words = _words(PARENTHESES.sub(" ", affiliation))[1:]   # after "of" / "from"
+        text = " ".join(PARENTHESES.sub(" ", affiliation).split())
+        text = re.sub(r"^(?:of|from)\s+", "", text, flags=re.IGNORECASE)
+        words = _words(text)
         while words and words[0].lower() == "the":
             words = words[1:]
-        end = 0   # the capitalised name ("Staffordshire", "Telford CID", "Telford & Wrekin")
+        end = 0   # the capitalised name ("Staffordshire", "Stafford CID", "Telford & Wrekin")
         while end < len(words) and (_is_capitalised(words[end]) or (
                 end and words[end].lower() in RUN_INNER_WORDS and end + 1 < len(words)
                 and _is_capitalised(words[end + 1]))):
@@ -1031,15 +1037,16 @@ class QuoteAttributor:
         if not end:
             return False   # "of the county's fire service": no name
         heads = _name_head_nouns()
-        last = end   # and the lower-case nouns after it ("Wem fire station")
+        last = end   # and the lower-case nouns after it ("Stafford fire station")
         while last < len(words) and (words[last].lower() in heads or words[last].lower() in RUN_INNER_WORDS):
             last += 1
-        if any(_bare(word) in heads or _stem(word) in FUNCTION_NOUNS for word in words[:last]):
-            # an organisation ("of Staffordshire Police"), a unit ("of Ludlow Safer Neighbourhood
-            # Team"), a function or department ("from Community Safety")
-            return False
-        places = _local_places(self.watchlist)
-        return bool(places) and not _a_local_place(_place_key(" ".join(words[:end])), places)
+        named = [_bare(word) for word in words[:last] if _bare(word) in heads]
+        if named and named[-1] in _other_body_nouns():
+            return False   # an organisation ("of Staffordshire Police"): quotes-11's rule
+        if starts_elsewhere(text, self.watchlist):
+            return True
+        leading = PLACE_NAME.match(text)   # "Newport" of "Newport, Gwent"
+        return bool(leading) and qualifies_elsewhere(text[leading.end():], self.watchlist)
 
     def _names_in_role(self, speaker: Speaker, entity_id: str) -> bool:
         """Whether the speaker's attribution mentions ``entity_id`` other than by the person's own
@@ -1314,6 +1321,7 @@ class QuoteAttributor:
             if introduced is not None:
                 offset, speaker.name = introduced
                 speaker.affiliation = speaker.affiliation or self._affiliation_after(offset + len(speaker.name))
+        speaker.affiliation = self._qualified(speaker.affiliation, speaker.start)
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
             known = self.people.get(surname)
@@ -1484,6 +1492,22 @@ class QuoteAttributor:
                 found.setdefault(key, person)
         return next(iter(found.values())) if len(found) == 1 else None
 
+    def _qualified(self, affiliation: str | None, start: int | None) -> str | None:
+        """``affiliation`` with the place elsewhere written right after it, when one qualifies it
+        ("of Newport" written "of Newport, Gwent": "of Newport, Gwent"), as written at or after
+        ``start``; else ``affiliation`` itself."""
+        if not affiliation or start is None or self.watchlist is None:
+            return affiliation
+        position = self.text.find(affiliation, start, start + 400)
+        if position < 0:
+            return affiliation
+        after = self.text[position + len(affiliation):position + len(affiliation) + 80]
+        if not qualifies_elsewhere(after, self.watchlist):
+            return affiliation
+        qualifier = QUALIFIER.match(after)
+        place = PLACE_NAME.match(after, qualifier.end())
+        return affiliation + (after[:place.end()] if place else after[:qualifier.end()])
+
     def _affiliation_after(self, end: int) -> str | None:
         """The affiliation written right after a person's name that ends at ``end`` (", of
         Staffordshire", " from Warwickshire Police"): "of" or "from", then a capitalised name and
@@ -1497,7 +1521,7 @@ class QuoteAttributor:
         while keep < len(words) and (_is_capitalised(words[keep]) or words[keep].lower() in RUN_INNER_WORDS or (
                 words[keep].lower() in heads)):
             keep += 1
-        return " ".join(words[:keep]) if keep > 1 else None
+        return self._qualified(" ".join(words[:keep]), end) if keep > 1 else None
 
     def _person_role(self, offset: int) -> str | None:
         """The role written with the person named at ``offset`` (one of ``_people``): the capitalised
@@ -2157,16 +2181,6 @@ _OTHER_BODIES: dict[tuple[int, str], re.Pattern | None] = {}
 # Nouns of a body's own units: a name ending in one is part of the body ("Ludlow Safer
 # Neighbourhood Team", "Community Risk Department"), not another body.
 UNIT_NOUNS = {"team", "department", "group", "station"}
-# Nouns of the name of a body's function, department, unit or operation written without "Team" or
-# "Department" ("Station Commander Grant Wills, from Community Safety", "of Road Policing", "of
-# CID", "of Operation Snap"): no bare place, whatever the watchlist's places are.
-FUNCTION_NOUNS = {"safety", "prevention", "protection", "operations", "response", "resilience", "delivery",
-                  "finance", "policing", "investigations", "investigation", "intelligence", "enforcement",
-                  "training", "control", "command", "support", "unit", "units", "hub", "squad", "division",
-                  "directorate", "cid", "headquarters", "hq", "communications", "engagement", "planning",
-                  "operation"}
-
-
 @functools.lru_cache(maxsize=1)
 def _other_body_nouns() -> frozenset[str]:
     """Nouns that end another organisation's name ("Devon and Cornwall Police", "Kent Fire and
@@ -2189,40 +2203,9 @@ def _affiliation_nouns() -> frozenset[str]:
     return frozenset(ROLE_NOUNS | ORGANISATION_WORDS | RANK_TITLES | {"constabulary", "pcc", "cfo"})
 
 
-_LOCAL_PLACES: dict[tuple[int, str], tuple[tuple[str, ...], ...]] = {}
-
-
-def _place_key(phrase: str) -> tuple[str, ...]:
-    """A place's or name's words, lowercase, for comparing as written in articles and watchlists:
-    no apostrophes ("Bishop's Castle" is "bishops castle"), hyphens as spaces ("Upton-upon-Severn"),
-    "&" as "and", no leading "the", no text after a comma ("Whitchurch, Shropshire")."""
-    phrase = phrase.split(",")[0].lower().replace("&", " and ").replace("-", " ")
-    words = [re.sub(r"['\u2019.]", "", word) for word in phrase.split()]
-    words = [word for word in words if word]
-    while words and words[0] == "the":
-        words = words[1:]
-    return tuple(words)
-
-
-def _local_places(watchlist) -> tuple[tuple[str, ...], ...]:
-    """The watchlist's places and bodies' names as ``_place_key``s: every body's ``region_terms``,
-    ``area_names`` and ``bare_area_names``, and its name, aliases and abbreviations. Empty when the
-    watchlist lists no places (then no bare place can be told from one of the area's)."""
-    key = (id(watchlist), watchlist.version)
-    if key not in _LOCAL_PLACES:
-        places = {_place_key(phrase) for entity in watchlist.entities
-                  for phrase in (*entity.region_terms, *entity.area_names, *entity.bare_area_names)}
-        if places:
-            places |= {_place_key(phrase) for entity in watchlist.entities
-                       for phrase in (entity.name, *entity.aliases, *entity.abbreviations)}
-        _LOCAL_PLACES[key] = tuple(sorted(place for place in places if place))
-    return _LOCAL_PLACES[key]
-
-
-def _a_local_place(name: tuple[str, ...], places: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether a name written in an affiliation is one of ``places`` or starts with one ("Droitwich
-    Spa", "Malvern Link", "Telford CID"), or begins one ("Upton" for Upton-upon-Severn)."""
-    return any(name[:len(place)] == place or place[:len(name)] == name for place in places)
+# A name at the start of an affiliation, before what may qualify it ("Newport" of "Newport, Gwent",
+# "St John's" of "St John's in Worcester").
+PLACE_NAME = re.compile(r"(?:[Tt]he\s+)?[A-Z][\w'\u2019.&-]*(?<!\.)(?:\s+(?:[A-Z][\w'\u2019.&-]*(?<!\.)|and|&))*")
 
 
 def _local_words(watchlist) -> frozenset[str]:

@@ -216,6 +216,75 @@ def test_a_speaker_of_the_watchlists_places_keeps_the_link(analyser, text, speak
     assert links(quotes_of(analyser, text))[-1] == (speaker, entity, STATED)
 
 
+# -- quotes-14: only a listed place elsewhere refuses the link (data/uk_places.txt, nlp/places.py) -------
+
+LOCAL_AFFILIATIONS = [
+    # villages and suburbs the watchlist does not list
+    (HWFRS, "Watch manager Sam Bell, from Hagley,", "Sam Bell", "hwfrs"),
+    (SFRS, "Crew commander Amy Lee, of Clee Hill,", "Amy Lee", "sfrs"),
+    (WMP, "Inspector Kay Moss, of Belle Vue,", "Kay Moss", "west_mercia_police"),
+    (SFRS, "Crew manager Will Fox, from Oakengates,", "Will Fox", "sfrs"),
+    (WMP, "PC Mo Ali, from Madeley,", "Mo Ali", "west_mercia_police"),
+    (WMP, "Inspector Ann Wood, of Pontesbury,", "Ann Wood", "west_mercia_police"),
+    (HWFRS, "Station commander Jay Dunn, from Blackpole,", "Jay Dunn", "hwfrs"),
+    (WMP, "Inspector Jo Hart, of Great Malvern,", "Jo Hart", "west_mercia_police"),
+    (WMP, "Superintendent Rob Lake, of North Worcestershire,", "Rob Lake", "west_mercia_police"),
+    (WMP, "Inspector Kay Moss, of Belle Vue, Shrewsbury,", "Kay Moss", "west_mercia_police"),
+    (WMP, "PC Dan Cole, from St John's in Worcester,", "Dan Cole", "west_mercia_police"),
+    # units and functions
+    (WMP, "Inspector Tom Hale, from Economic Crime,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, of Rural Crime,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, of the Dog Section,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, from Custody,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, of Professional Standards,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, of Licensing,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, of Highways,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, from Patrol,", "Tom Hale", "west_mercia_police"),
+    (WMP, "Inspector Tom Hale, from Safer Roads,", "Tom Hale", "west_mercia_police"),
+    (HWFRS, "Watch manager Nia Ford, of Arson Reduction,", "Nia Ford", "hwfrs"),
+    # a watched town's unit or suburb, possessive
+    (SFRS, "Watch manager Ben Hill, of Shrewsbury's Red Watch,", "Ben Hill", "sfrs"),
+    (WMP, "Inspector Kay Moss, of Telford's Hadley Park,", "Kay Moss", "west_mercia_police"),
+]
+
+
+@pytest.mark.parametrize("story, introduction, speaker, entity", LOCAL_AFFILIATIONS)
+def test_an_unlisted_place_or_unit_after_the_name_keeps_the_link(analyser, story, introduction, speaker, entity):
+    before = quotes_of(analyser, story + introduction + CREWS)
+    after = quotes_of(analyser, story + '"Crews worked hard through the night," said ' + introduction.rstrip(",") + ".")
+    assert links(before) == links(after) == [(speaker, entity, STATED)]
+
+
+def test_an_unlisted_place_holds_for_the_speakers_next_quote(analyser):
+    text = HWFRS + "Watch manager Sam Bell, from Hagley," + CREWS + '\n\n"It was a long night," she added.'
+    assert links(quotes_of(analyser, text)) == [("Sam Bell", "hwfrs", STATED)] * 2
+
+
+@pytest.mark.parametrize("story, introduction", [
+    (WMP, "Inspector Tom Hale, of Staffordshire,"), (WMP, "Detective Sergeant Ann Lee from Warwickshire"),
+    (WMP, "Ann Lee from Warwickshire"), (WMP, "Inspector Tom Hale, of Powys,"),
+    (WMP, "Inspector Tom Hale, from Wales,"), (WMP, "Inspector Tom Hale, of Dyfed-Powys,"),
+    (WMP, "Inspector Tom Hale, from the Midlands,"), (WMP, "Inspector Tom Hale, from the West Midlands,"),
+    (WMP, "Inspector Tom Hale, of Birmingham,"), (WMP, "Inspector Tom Hale, of Gloucester,"),
+    (WMP, "Inspector Tom Hale, of Cheltenham,"), (WMP, "Inspector Tom Hale, of Stafford,"),
+    (WMP, "Inspector Tom Hale, of Wrexham,"), (SFRS, "Station manager Tom Reed, from Cheshire,"),
+    (WMP, "Inspector Tom Hale, of the Met,"), (WMP, "Inspector Tom Hale, of Mid and West Wales,"),
+    # a unit of a listed place elsewhere, and a watched town's name qualified by a place elsewhere
+    (WMP, "Inspector Tom Hale, of Stafford CID,"), (SFRS, "Station manager Tom Reed, of Stafford fire station,"),
+])
+def test_a_listed_place_elsewhere_after_the_name_refuses_the_link(analyser, story, introduction):
+    before = quotes_of(analyser, story + introduction + CREWS)
+    after = quotes_of(analyser, story + '"Crews worked hard through the night," said ' + introduction.rstrip(",") + ".")
+    assert [(quote["entity_id"], quote["entity_method"]) for quote in before + after] == [(None, None)] * 2
+
+
+def test_a_watched_towns_name_qualified_by_a_place_elsewhere_refuses_the_link(analyser):
+    said = SFRS + '"Crews worked hard through the night," said Station manager Tom Reed, of Newport'
+    assert links(quotes_of(analyser, said + ", Gwent.")) == [("Tom Reed", None, None)]
+    assert links(quotes_of(analyser, said + ".")) == [("Tom Reed", "sfrs", STATED)]
+    assert links(quotes_of(analyser, said + ", Shropshire.")) == [("Tom Reed", "sfrs", STATED)]
+
+
 @pytest.mark.parametrize("text", [
     WMP + '"We are investigating," said Inspector Tom Hale, of Staffordshire, "and we will find them."',
     WMP + f'Inspector Tom Hale, of Staffordshire, said: {INVESTIGATING}\n\n"We will find them," he added.',

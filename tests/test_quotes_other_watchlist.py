@@ -202,10 +202,12 @@ def test_a_surname_after_a_post_is_one_person_across_articles(devon):
 
 def test_the_places_a_speaker_is_of_are_the_watchlists_own(devon, shipped):
     # quotes-12: "of PLACE" keeps a post's link when the place is one of the watchlist's, whichever
-    # watchlist: Tiverton for the Devon one, Hereford for the shipped one
+    # watchlist: Tiverton for the Devon one, Hereford for the shipped one; quotes-14: a listed place
+    # (data/uk_places.txt) that is not the watchlist's refuses it, Hereford for the Devon one and
+    # Exeter for the shipped one (Tiverton, a town the list leaves out, is no place elsewhere)
     devon_story = "Barn fire\n\nDevon and Somerset Fire and Rescue Service sent four engines.\n\n"
     shipped_story = "Barn fire\n\nHereford & Worcester Fire and Rescue Service sent four engines.\n\n"
     assert only_quote(devon, devon_story + f"Station manager Tom Reed, of Tiverton, said: {SAID}")[2] == "dsfrs"
     assert only_quote(devon, devon_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] is None
     assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] == "hwfrs"
-    assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Tiverton, said: {SAID}")[2] is None
+    assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Exeter, said: {SAID}")[2] is None
