@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-13"
+QUOTES_VERSION = "quotes-14"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -397,6 +397,10 @@ class Speaker:
     # name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire"); the role holds it
     # too, joined to the post ("Inspector of Staffordshire"), where it reads like "Head of Prevention"
     affiliation: str | None = None
+    # the person a titled or lone surname is when the article names someone of that surname whom
+    # the watchlist does not know ("Owner Sarah Campion ... said Mrs Campion": "Sarah Campion"):
+    # the speaker id is theirs, not the watchlist person's
+    namesake: str | None = None
 
 
 # Returned when the attribution is a passive report ("it has been argued", "we are told"): the
@@ -661,6 +665,23 @@ def _lone_surname(name: str) -> bool:
     return (len(words) == 1 and _is_capitalised(words[0]) and not words[0].isupper() and words[0].isalpha()
             and _bare(words[0]) not in NOT_NAME_WORDS and words[0].lower() not in PRONOUNS
             and words[0].lower() not in TITLES)
+
+
+def _same_first_name(first: str, known: set[str]) -> bool:
+    """Whether a first name may be one of ``known`` (lowercase): the same, or one a short form of
+    the other ("Jonathon" and the watchlist's "Jon", "Matt" and "Matthew", "J." and "John")."""
+    first = first.split("-")[0].rstrip(".")
+    return any(first.startswith(other) or other.startswith(first) for other in known)
+
+
+def _without_description(offset: int, name: str) -> tuple[int, str]:
+    """``(offset, name)`` of a person named with a describing noun first ("Resident Kate Morgan",
+    "Owner Sarah Campion"), less it: "Kate Morgan", at its own offset."""
+    words = name.split(" ")
+    while len(words) > 2 and _bare(words[0]) in ROLE_OR_PERSON_NOUNS:
+        offset += len(words[0]) + 1
+        words = words[1:]
+    return offset, " ".join(words)
 
 
 def _person_lookup_name(name: str | None, role: str | None) -> str | None:
@@ -1217,6 +1238,12 @@ class QuoteAttributor:
             if speaker.entity_id == known and not self._names_in_role(speaker, known):
                 speaker.entity_id = None
             known = None
+        if known is not None and speaker.namesake is not None:
+            # "Owner Sarah Campion ... said Mrs Campion": another person of the watchlist person's
+            # surname; neither the body the watchlist gives them nor their name's mention links
+            if speaker.entity_id == known and not self._names_in_role(speaker, known):
+                speaker.entity_id = None
+            known = None
         if known is not None and known in self.entity_counts:
             return known, False
         if speaker.entity_id is not None and not (speaker.inferred and self._names_elsewhere(
@@ -1318,15 +1345,33 @@ class QuoteAttributor:
             # '"...," said Johnston': the person the article introduced in full ("Chief Fire Officer
             # Jon Johnston said", "Jon Johnston, chair of the fire authority,"); else nobody
             introduced = self._introduced_person(speaker.name, quote_start)
+            namesake = self._namesake(speaker.name) if introduced is None else None
+            if namesake is not None and " " in namesake:
+                speaker.name = namesake   # "Owner Sarah Campion ... said Campion": not the watchlist's Campion
             if introduced is not None:
                 offset, speaker.name = introduced
                 speaker.affiliation = speaker.affiliation or self._affiliation_after(offset + len(speaker.name))
+        if speaker.name and speaker.affiliation is None and person_key(speaker.name) is not None:
+            # "Inspector Tom Hale, of Staffordshire, was assisting ... said Mr Hale": the affiliation
+            # written where the person was named in full, whatever role was written there
+            speaker.affiliation = self._earlier_affiliation(speaker.name, quote_start)
         speaker.affiliation = self._qualified(speaker.affiliation, speaker.start)
         if speaker.name:
             surname = speaker.name.split()[-1].lower()
             known = self.people.get(surname)
+            speaker.namesake = self._namesake(speaker.name)
+            if speaker.namesake is not None and len(speaker.name.split()) == 1 and " " in speaker.namesake:
+                speaker.name = speaker.namesake   # "Owner Sarah Campion ... said Campion"
+            if speaker.namesake is not None and speaker.entity_id is not None and not self._names_in_role(
+                    speaker, speaker.entity_id):
+                speaker.entity_id, speaker.inferred = None, False   # the watchlist person's name, someone else's here
+            if known is not None and speaker.namesake is not None and known.namesake != speaker.namesake:
+                known = None
             if speaker.entity_id is None and speaker.start is not None:
                 speaker.entity_id, speaker.inferred = self._link_in(speaker.start, speaker.end)
+                if speaker.namesake is not None and speaker.entity_id is not None and not self._names_in_role(
+                        speaker, speaker.entity_id):
+                    speaker.entity_id, speaker.inferred = None, False
             if speaker.entity_id is None:
                 speaker.entity_id, speaker.inferred = self._role_link(speaker.role, speaker.affiliation)
             if known is not None:
@@ -1340,7 +1385,10 @@ class QuoteAttributor:
             if speaker.entity_id is None and speaker.start is not None:
                 role, speaker.entity_id, speaker.inferred = self._described_entity(speaker.name, quote_start)
                 if not speaker.role:
-                    speaker.role, speaker.affiliation = role, _affiliation(role)
+                    speaker.role, speaker.affiliation = role, _affiliation(role) or speaker.affiliation
+                if speaker.entity_id is not None and self._place_elsewhere(speaker.affiliation):
+                    # "West Mercia Police said Inspector Tom Hale, of Staffordshire, was assisting"
+                    speaker.entity_id, speaker.inferred = None, False
             if speaker.entity_id is None and not speaker.role:
                 # The role given where the person was first named ("Assistant chief fire officer
                 # David Myers ... Officer Myers said") goes with later mentions, and so does the
@@ -1470,6 +1518,25 @@ class QuoteAttributor:
                     return role, self._affiliation_after(offset + len(name))
         return None, None
 
+    def _earlier_affiliation(self, name: str, before: int) -> str | None:
+        """The affiliation written after the first full naming of the person ``name`` is (a titled
+        or lone surname, or a full name) before ``before``, outside quotations ("of Staffordshire"
+        from "Inspector Tom Hale, of Staffordshire, was assisting"); None when there is none."""
+        key = person_key(name)
+        if key is None:
+            return None
+        for offset, person in self._people():
+            if offset >= before:
+                break
+            if any(start <= offset < end for start, end in self.quoted_spans):
+                continue
+            offset, person = _without_description(offset, person)
+            found = person_key(person)
+            if found is None or found[0] != key[0] or found[1] is None or (key[1] is not None and found[1] != key[1]):
+                continue
+            return self._affiliation_after(offset + len(person))
+        return None
+
     def _introduced_person(self, surname: str, before: int) -> tuple[int, str] | None:
         """``(offset, name)`` of the person the text introduced in full with this lone surname
         before ``before``, outside quotations ("Chief Fire Officer Jon Johnston said ...", "Jon
@@ -1486,11 +1553,86 @@ class QuoteAttributor:
             if person is None or person[0] >= before or any(
                     start <= person[0] < end for start, end in self.quoted_spans):
                 continue
+            person = _without_description(*person)
             key = person_key(person[1])
-            if key is not None and key[1] is not None and key[0] == surname.lower() and (
-                    person[1].split()[-1] == surname):
+            if key is None or key[0] != surname.lower() or person[1].split()[-1] != surname:
+                continue
+            if key[1] is not None:
                 found.setdefault(key, person)
-        return next(iter(found.values())) if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        offset, name = next(iter(found.values()))
+        sentence = self._sentence_span(offset)
+        if any(sentence[0] <= other < sentence[1] and first is None and other < before
+               for other, first, _naming in self._surname_namings(surname)):
+            # "Fire officer Jon Johnston ... and Councillor Johnston both attended": two people of
+            # that surname, one not named in full
+            return None
+        return offset, name
+
+    def _sentence_span(self, offset: int) -> tuple[int, int]:
+        """The start and end of the sentence holding ``offset`` (a full stop, "!" or "?" before a
+        space, or a paragraph break, ends one)."""
+        start = max(self.text.rfind("\n", 0, offset), *(self.text.rfind(mark + " ", 0, offset) for mark in ".!?")) + 1
+        ends = [position for position in (self.text.find("\n", offset), *(self.text.find(mark + " ", offset)
+                                                                            for mark in ".!?")) if position >= 0]
+        return start, min(ends, default=len(self.text))
+
+    def _surname_namings(self, surname: str) -> list[tuple[int, str | None, str]]:
+        """``(offset, first name or None, name)`` of every naming of a person with ``surname``
+        outside quotations: after a first name ("Owner Sarah Campion": "sarah", "Sarah Campion"),
+        or after a title, rank or post word ("Councillor Johnston", "Mrs Campion": None). A
+        surname with no word before it, or with a capitalised word after it ("Johnston Road",
+        "Campion Bakery"), is not counted."""
+        namings = []
+        for occurrence in _whole_word(surname).finditer(self.text):
+            if any(start <= occurrence.start() < end for start, end in self.quoted_spans):
+                continue
+            if re.match(r"[ \t]+[A-Z]", self.text[occurrence.end():occurrence.end() + 2]):
+                continue
+            before = re.search(r"([A-Z][\w'\u2019.-]*)[ \t]+$", self.text[max(0, occurrence.start() - 40):occurrence.start()])
+            if before is None:
+                continue
+            word = before.group(1)
+            bare = _bare(word.rstrip("."))
+            if word.rstrip(".").lower() in TITLES or bare in RANK_TITLES or bare in ROLE_OR_PERSON_NOUNS:
+                namings.append((occurrence.start() - len(before.group(0)), None, f"{word} {surname}"))
+            elif bare not in NOT_NAME_WORDS and word.isalpha() and not word.isupper():
+                namings.append((occurrence.start() - len(before.group(0)), word.lower(), f"{word} {surname}"))
+        return namings
+
+    def _namesake(self, name: str | None) -> str | None:
+        """The person of the article a watchlist person's surname names here: for a titled or lone
+        surname ("Mrs Campion", "Campion") of a person or office holder the watchlist knows, the
+        one person the article names in full, outside quotations, with that surname and another
+        first name ("Owner Sarah Campion": "Sarah Campion"; the bare surname when it names
+        several, or the watchlist's own one too); for a full name ("Sarah Campion"), itself when
+        the first name is none the watchlist knows for that surname. None when the name is the
+        watchlist's person, or the article names nobody else of that surname."""
+        key = person_key(name)
+        if key is None and len(_words(name or "")) == 1 and _is_capitalised(name):
+            key = (name.lower(), None)   # "said Campion": a watchlist surname alone
+        if key is None or key[0] not in self.everyone:
+            return None
+        surname, first = key
+        known_firsts = {known for known, _entity in self.everyone[surname] if known}
+        if not known_firsts:
+            return None
+        if first is not None:
+            return name if not _same_first_name(first, known_firsts) else None
+        written = next((word for word in _words(name) if word.lower() == surname), None)
+        others: dict[str, str] = {}
+        watched = False
+        for _offset, naming_first, naming in self._surname_namings(written or surname.title()):
+            if naming_first is None:
+                continue
+            if _same_first_name(naming_first, known_firsts):
+                watched = True
+            else:
+                others.setdefault(naming_first, naming)
+        if not others:
+            return None
+        return next(iter(others.values())) if len(others) == 1 and not watched else surname
 
     def _qualified(self, affiliation: str | None, start: int | None) -> str | None:
         """``affiliation`` with the place elsewhere written right after it, when one qualifies it
@@ -2016,8 +2158,8 @@ class QuoteAttributor:
                 speaker.role = _role_without_name(speaker.role, speaker.name)
             result = {
                 "speaker": speaker.name if speaker else None,
-                "speaker_id": speaker_identity(
-                    _person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
+                "speaker_id": speaker_identity(speaker.namesake, None) if speaker and speaker.namesake else
+                speaker_identity(_person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
                 "entity_method": (INFERRED if speaker.inferred else STATED) if speaker and speaker.entity_id else None,

@@ -1050,3 +1050,50 @@ def test_quotation_then_participle_gives_the_subject(analyser):
     quotes = quotes_of(analyser, text)
     assert [(q["speaker"], q["text"]) for q in quotes] == [
         ("Mr Baba", "He is deviating from the expectations of the people.")]
+
+
+@pytest.mark.parametrize("description", ["Resident", "Firefighter"])
+def test_a_lone_surname_is_the_person_without_the_description_before_the_name(analyser, description):
+    # quotes-14: "Resident Kate Morgan said ..." introduces Kate Morgan; the describing noun is no
+    # part of her name (quotes-12 gave "Resident Kate Morgan", id "resident morgan")
+    text = (f"Barn fire\n\n{description} Kate Morgan said she saw smoke from her kitchen.\n\n"
+            '"It was terrifying to watch the flames reach the roof," said Morgan.')
+    [quote] = quotes_of(analyser, text, "2024-08-05")
+    assert (quote["speaker"], quote["speaker_id"]) == ("Kate Morgan", "kate morgan")
+
+
+def test_a_lone_surname_with_two_people_of_it_named_in_one_sentence_is_nobody(analyser):
+    # quotes-14: "Councillor Johnston" is someone else than Jon Johnston (named in the same
+    # sentence); which of them spoke the text does not say
+    text = ("Festival opens\n\nFire officer Jon Johnston of Shropshire Fire and Rescue Service and Councillor "
+            'Johnston both attended.\n\n"We are excited to see so many families here today," said Johnston.')
+    [quote] = quotes_of(analyser, text, "2024-08-05")
+    assert (quote["speaker"], quote["entity_id"]) == (None, None)
+    # one person of that surname: the lone surname is them, as before
+    alone = quotes_of(analyser, text.replace(" and Councillor Johnston both", " also"), "2024-08-05")
+    assert [q["speaker"] for q in alone] == ["Jon Johnston"]
+
+
+@pytest.mark.parametrize("said", ["said Hale", "said Mr Hale", "he said"])
+def test_the_affiliation_of_the_full_introduction_holds_with_no_role_found(analyser, said):
+    # quotes-14: the force named before the person does not make an inspector "of Staffordshire" its own
+    text = ("Attack\n\nWest Mercia Police said Inspector Tom Hale, of Staffordshire, was assisting.\n\n"
+            f'"We are investigating the attack in the town centre," {said}.')
+    [quote] = quotes_of(analyser, text, "2024-08-05")
+    assert (quote["entity_id"], quote["entity_method"]) == (None, None)
+    local = quotes_of(analyser, text.replace("Staffordshire", "Hagley"), "2024-08-05")
+    assert [q["entity_id"] for q in local] == ["west_mercia_police"]
+
+
+@pytest.mark.parametrize("said", ['said Mrs Campion.', 'Mrs Campion said.', 'said Campion.'])
+def test_a_watchlist_surname_is_the_article_person_of_another_first_name(analyser, said):
+    # quotes-14: the article names Sarah Campion, not the commissioner John Campion; "Mrs Campion"
+    # is her (quotes-12 linked the quote to wm_pcc as "john campion")
+    text = ("Bakery opens\n\nOwner Sarah Campion opened the bakery on Friday after a year of work.\n\n"
+            f'"We are thrilled with how many people came to see us today," {said}')
+    [quote] = quotes_of(analyser, text, "2024-08-05")
+    assert (quote["speaker_id"], quote["entity_id"], quote["entity_method"]) == ("sarah campion", None, None)
+    # the commissioner named in full, or nobody else of that surname: the watchlist's person, as before
+    pcc = quotes_of(analyser, text.replace("Owner Sarah Campion opened the bakery",
+                                           "Police and Crime Commissioner John Campion opened the bakery"), "2024-08-05")
+    assert [(q["speaker_id"], q["entity_id"]) for q in pcc] == [("john campion", "wm_pcc")]

@@ -211,3 +211,24 @@ def test_the_places_a_speaker_is_of_are_the_watchlists_own(devon, shipped):
     assert only_quote(devon, devon_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] is None
     assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Hereford, said: {SAID}")[2] == "hwfrs"
     assert only_quote(shipped, shipped_story + f"Station manager Tom Reed, of Exeter, said: {SAID}")[2] is None
+
+
+def test_a_watchlist_persons_surname_is_the_article_person_of_another_first_name(devon):
+    # quotes-14 (an audit's HIGH finding): "Owner Matthew Ellis ... Mr Ellis said" is no quote
+    # from the Devon watchlist's chief fire officer Gavin Ellis
+    text = ("Bakery opens\n\nOwner Matthew Ellis opened the bakery in Tiverton on Friday.\n\n"
+            '"We are thrilled with how many people came to see us today," Mr Ellis said.')
+    [quote] = devon.analyse(text, "2024-08-05")["quotes"]
+    assert (quote["speaker"], quote["speaker_id"], quote["entity_id"]) == ("Mr Ellis", "matthew ellis", None)
+    # the chief fire officer named in full: Mr Ellis is him
+    named = text.replace("Owner Matthew Ellis opened the bakery", "Chief fire officer Gavin Ellis opened the bakery")
+    [quote] = devon.analyse(named, "2024-08-05")["quotes"]
+    assert (quote["speaker_id"], quote["entity_id"]) == ("gavin ellis", "dsfrs")
+
+
+def test_a_short_form_of_the_watchlist_persons_first_name_is_that_person(shipped):
+    # the watchlist's "Jon Pryce" written "Jonathon Pryce": the same person, so "Mr Pryce" keeps his body
+    text = ("Fire cuts\n\nChief fire officer Jonathon Pryce of Hereford and Worcester Fire and Rescue Service "
+            'spoke to councillors.\n\n"Financially, things look grim for the service this year," said Mr Pryce.')
+    [quote] = shipped.analyse(text, "2026-01-16")["quotes"]
+    assert quote["entity_id"] == "hwfrs"
