@@ -893,6 +893,8 @@ class QuoteAttributor:
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
         self._has_candidate: bool | None = None
+        self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
+        self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
         self.entity_counts: dict[str, int] = {}
         self.named: set[str] = set()   # bodies the article names (a mention that is not inferred)
         for mention in mentions:
@@ -1525,12 +1527,26 @@ class QuoteAttributor:
         key = person_key(name)
         if key is None:
             return None
-        for offset, person in self._people():
-            if offset >= before:
-                break
-            if any(start <= offset < end for start, end in self.quoted_spans):
+        written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
+        if self._affiliated is None:
+            self._affiliated = frozenset(
+                word for match in AFFILIATION_OPENING.finditer(self.text)
+                for word in self.text[max(0, match.start() - 40):match.start()].rstrip(",").split()[-1:])
+        if written is None or written not in self._affiliated:
+            return None   # no affiliation is written after that surname anywhere (most speakers)
+        self._runs()
+        judged = set()
+        # only the capitalised runs holding the surname are judged, as in ``_earlier_role``
+        for occurrence in _whole_word(written).finditer(self.text, 0, before):
+            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
+            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
                 continue
-            offset, person = _without_description(offset, person)
+            judged.add(run)
+            person = self._run_person(run)
+            if person is None or person[0] >= before or any(
+                    start <= person[0] < end for start, end in self.quoted_spans):
+                continue
+            offset, person = _without_description(*person)
             found = person_key(person)
             if found is None or found[0] != key[0] or found[1] is None or (key[1] is not None and found[1] != key[1]):
                 continue
@@ -1584,7 +1600,9 @@ class QuoteAttributor:
         or after a title, rank or post word ("Councillor Johnston", "Mrs Campion": None). A
         surname with no word before it, or with a capitalised word after it ("Johnston Road",
         "Campion Bakery"), is not counted."""
-        namings = []
+        if surname in self._namings:
+            return self._namings[surname]
+        namings = self._namings[surname] = []
         for occurrence in _whole_word(surname).finditer(self.text):
             if any(start <= occurrence.start() < end for start, end in self.quoted_spans):
                 continue
@@ -2345,6 +2363,9 @@ def _affiliation_nouns() -> frozenset[str]:
     return frozenset(ROLE_NOUNS | ORGANISATION_WORDS | RANK_TITLES | {"constabulary", "pcc", "cfo"})
 
 
+# "of X" / "from X" after a word: the word before it ("Hale" of "Tom Hale, of Staffordshire") may
+# be a surname with an affiliation.
+AFFILIATION_OPENING = re.compile(r"[ \t](?:of|from)[ \t]+(?:the[ \t]+)?[A-Z]")
 # A name at the start of an affiliation, before what may qualify it ("Newport" of "Newport, Gwent",
 # "St John's" of "St John's in Worcester").
 PLACE_NAME = re.compile(r"(?:[Tt]he\s+)?[A-Z][\w'\u2019.&-]*(?<!\.)(?:\s+(?:[A-Z][\w'\u2019.&-]*(?<!\.)|and|&))*")
