@@ -515,6 +515,7 @@ class ReferenceResolver:
                 offices = self.holder_offices.setdefault(holder.name, [])
                 if entity not in offices:
                     offices.append(entity)
+        self.holder_surnames = {holder.surname.lower() for entity in watchlist.entities for holder in entity.holders}
 
     # -- serialisation: the resolver's data is the watchlist itself, saved as its TOML text ------
     def to_disk(self, path, exclude=tuple()) -> None:
@@ -752,6 +753,8 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
+        if self.holder_surnames:
+            self._drop_namesakes(doc, matches)
         selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
         named: dict[str, list[int]] = {}
@@ -781,6 +784,53 @@ class ReferenceResolver:
                                      span_id=hashes.get(method) or method))
         doc.spans[MENTIONS_KEY] = mentions
         return doc
+
+    def _drop_namesakes(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]) -> None:
+        """Drop the office holder matches that are someone else of the holder's surname: the surname
+        right after another given name ("Owner Sarah Campion" is not John Campion), and a lone or
+        titled surname ("Campion", "Mrs Campion") in an article that names such a namesake and not
+        the holder in full; never in an article that names the holder's office or refers to it ("PCC
+        Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon")."""
+        names = quote_extractor.given_names()
+        # an article that names the office or refers to it ("PCC Jon Campion", "the commissioner") is
+        # about the holder: a variant of the first name there is no namesake
+        referred = {target for items in matches.values() for label, target in items if label in (NAME, GENERIC, FUZZY)}
+
+        def namesake_before(index: int, first: str) -> bool:
+            if index <= 0:
+                return False
+            word = doc[index - 1]
+            return (word.is_alpha and word.is_title and word.lower_ in names
+                    and not quote_extractor._same_first_name(word.lower_, {first}))
+
+        namesakes: dict[str, bool] = {}
+        full_names: dict[str, bool] = {}
+        text = None
+        for key in [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]:
+            start, end = key
+            kept = []
+            for label, target in matches[key]:
+                if label == HOLDER:
+                    holder = target.split("|", 1)[1]
+                    first, surname = holder.split()[0].lower(), holder.split()[-1].lower()
+                    if doc[start:end].text.lower() != holder.lower() and not any(
+                            office.id in referred for office in self.holder_offices.get(holder, ())):
+                        if namesake_before(start, first):
+                            continue
+                        if surname not in namesakes:
+                            namesakes[surname] = any(token.lower_ == surname and namesake_before(token.i, first)
+                                                     for token in doc)
+                        if namesakes[surname]:
+                            if holder not in full_names:
+                                text = text if text is not None else doc.text.lower()
+                                full_names[holder] = holder.lower() in text
+                            if not full_names[holder]:
+                                continue
+                kept.append((label, target))
+            if kept:
+                matches[key] = kept
+            else:
+                del matches[key]
 
     def _select(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]], norms: list[int]):
         """Longest-first non-overlapping matches, in text order (``norms``: the doc's NORM hashes).

@@ -609,3 +609,28 @@ def test_true_local_references_the_other_body_rules_keep(analyser, text, region,
 def test_other_bodies_stay_out_after_the_rules_7_changes(analyser, text):
     for region in (None, "Worcestershire", "Shropshire"):
         assert analyser.analyse(text, "2024-01-01", region)["mentions"] == [], region
+
+
+# -- the office holder's namesakes (2026-12-06 late: an audit's "Owner Matthew Ellis ... Mr Ellis") ----
+
+@pytest.mark.parametrize("text", [
+    "Bakery opens\n\nOwner Sarah Campion opened the shop in Ludlow. Mrs Campion said it was a dream.",
+    "Bakery opens\n\nSarah Campion opened the shop. Campion said it was a dream.",
+])
+def test_a_namesake_of_the_office_holder_is_no_mention(analyser, text):
+    assert analyser.analyse(text, "2024-05-01", None)["mentions"] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Policing plan\n\nJohn Campion published his plan. Mr Campion said crime fell.",
+     [("John Campion", "wm_pcc"), ("Mr Campion", "wm_pcc")]),
+    # the holder named in full beside a namesake: his titled surname is still him
+    ("Policing plan\n\nJohn Campion's plan was published. His wife Sarah Campion said she was proud. "
+     "Mr Campion thanked staff.", [("John Campion", "wm_pcc"), ("Mr Campion", "wm_pcc")]),
+    ("Policing plan\n\nMr Campion published his plan.", [("Mr Campion", "wm_pcc")]),
+    # the office named: another spelling of the first name is the holder
+    ("Policing plan\n\nPCC Jon Campion published his plan. Campion said it works.",
+     [("PCC", "wm_pcc"), ("Campion", "wm_pcc"), ("Campion", "wm_pcc")]),
+])
+def test_the_office_holder_is_still_a_mention(analyser, text, expected):
+    assert mention_pairs(analyser.analyse(text, "2024-05-01", None)) == expected
