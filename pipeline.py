@@ -75,7 +75,7 @@ def load_classifier(models_path=None, *, required=True):
     from nlp.classify import ModelLoadError
     if not stages.models_present(models_path):
         if required:
-            fail(f"no trained models in {stages.models_dir(models_path)}: run `cuttings train` first")
+            fail(f"no trained models in {stages.models_dir(models_path)}: {stages.train_hint()}")
         return None
     try:
         return stages.load_classifier(models_path)

@@ -36,7 +36,8 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, NotCuttingsDatabase):
         return f"{message}: pass a cuttings database with --db"
     if isinstance(exc, ModelsMissing):
-        return f"{message}: run `cuttings train` first"
+        from cuttings.stages import train_hint
+        return f"{message}: {train_hint()}"
     return message
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from cuttings import nightly
+from cuttings import nightly, store
 from cuttings.cli_common import fail, pass_context, scheme_option, user_message, validate_since
 from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 
@@ -48,7 +48,8 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
     exits at once with code 3. Each stage resumes where a crashed run stopped. Exit codes:
     0 ok, 1 configuration error (nothing ran; missing CUTTINGS_SMTP_* settings too),
     2 fatal error or interrupted (or, as for every click program, a mistyped option: nothing ran),
-    3 already running, 4 partial (some sources or a stage failed, the rest ran),
+    3 already running, 4 partial (some sources or a stage failed, the rest ran; or no trained
+    models yet: classify skipped with one line saying what to do, the crawl, analysis and digest ran),
     5 storage error (the database could not be written: disk full, I/O error; what was
     not stored is fetched again next run), 6 delivery failed (the digest was written
     but not sent, so not recorded: the next run or `cuttings report --email` sends its
@@ -104,7 +105,8 @@ def run_report_lines(result, log_path) -> list[str]:
     failures = crawl.failures if crawl else []
     lines = [f"source {source_id}: {words}" for source_id, _kind, words in failures]
     lines += [f"{name}: {stage.message}" for name, stage in result.stages.items()
-              if name != "crawl" and stage.status in ("failed", "partial", "interrupted") and stage.message]
+              if name != "crawl" and stage.message and (stage.status in ("failed", "partial", "interrupted")
+                                                        or stage.message.startswith(store.SKIPPED_NO_MODELS))]
     also = "".join(f"; also {code}: {reason}" for code, reason in result.hidden)
     summary = f"run {result.run_id}: {result.status} (exit {result.exit_code}{also})"
     if crawl and crawl.counts:

@@ -249,7 +249,8 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     from nlp.errors import NlpError
     directory = models_dir(path)
     if not models_present(directory):
-        return Check("models", "error", f"no trained models in {directory}", "run `cuttings train`")
+        from cuttings.stages import train_hint
+        return Check("models", "error", f"no trained models in {directory}", train_hint())
     try:
         from nlp.classify import ModelLoadError
     except ImportError as exc:
@@ -282,7 +283,10 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
                      f"(the watchlist was edited since training)")
         fixes.insert(0, "run `cuttings train` so the models learn from what they now read")
-    if foreign or cues:
+    if foreign:
+        from cuttings.stages import train_hint
+        fixes.insert(0, f"{train_hint()} so the models learn the scheme as it is")
+    elif cues:
         fixes.insert(0, "run `cuttings train` so the models learn the scheme as it is")
     count = len(classifier.versions)
     if found:
@@ -458,7 +462,7 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
         classify_stage = {}
     # classification is in use when the last run meant to classify (not `--skip classify`: a team that stopped
     # classifying is not warned every day); a run that recorded no stages: when any article was classified
-    classifying = (classify_stage.get("message") != store.SKIPPED_ON_REQUEST if classify_stage else
+    classifying = (not store.skipped_by_design(classify_stage) if classify_stage else
                    bool(conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]))
     classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
     if not (analyse or classify):

@@ -3,13 +3,15 @@
 Exit codes (``cuttings run``):
 
 * 0 ``EXIT_OK``: every stage ran and every source answered.
-* 1 ``EXIT_USER_ERROR``: bad configuration, missing models, an unknown report format or a report
+* 1 ``EXIT_USER_ERROR``: bad configuration, unreadable models, an unknown report format or a report
   folder that cannot be written, unreadable database path, delivery settings missing or invalid.
   Found before the lock is taken: nothing ran.
 * 2 ``EXIT_FATAL``: nothing useful happened (every stage that ran failed, or the crawl fetched
   nothing and nothing was analysed), an unexpected error, or the run was interrupted (SIGTERM / Ctrl-C).
 * 3 ``EXIT_ALREADY_RUNNING``: another run holds the lock; this one did nothing.
-* 4 ``EXIT_PARTIAL``: some sources failed or a stage failed, but the others ran.
+* 4 ``EXIT_PARTIAL``: some sources failed or a stage failed, but the others ran; or classify was skipped
+  because the models folder holds no trained models (a team's first nights: crawl, analyse and the
+  digest run; the stage's message says what to do, ``store.SKIPPED_NO_MODELS``).
 * 5 ``EXIT_STORAGE``: the database could not be written (disk full, I/O error; read-only
   storage is 1, found before anything is done). What was not stored is recorded when possible and fetched or
   processed again by the next run; no run row is left ``running``.
@@ -226,7 +228,6 @@ def run_nightly(db_path: str | Path, options: NightlyOptions) -> NightlyResult:
     try:
         config = _load_sources(options)
         options = dataclasses.replace(options, delivery=_check_report_options(options))
-        _check_models_present(options)
         _check_scheme(options)
         if Path(db_path).exists():  # refuse another application's file before the lock is created beside it
             store.check_is_cuttings_database(Path(db_path), allow_new=True)
@@ -276,6 +277,11 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         for name in STAGES:
             if name in options.skip:
                 stages[name] = StageResult("skipped", message=store.SKIPPED_ON_REQUEST)
+                continue
+            if name == "classify" and classifier is None:   # no trained models yet: one line, the rest runs
+                from cuttings.stages import no_models_message
+                stages[name] = StageResult("skipped", message=no_models_message(options.models_path))
+                log.warning("classify %s", stages[name].message, extra=FILE_ONLY)   # the command line prints it
                 continue
             if any(stage.storage_error for stage in stages.values()):
                 stages[name] = StageResult("skipped", message="skipped: the database cannot be written")
@@ -347,7 +353,8 @@ def exit_conditions(stages: dict[str, StageResult]) -> list[tuple[int, str, str]
       failed and analyse and classify processed no article;
     * 6 when the digest was written but could not be sent;
     * 4 when a source or a stage failed (or was partial) while others ran, for another reason than
-      storage or delivery (those are 5 and 6), and not when 2 says nothing useful happened.
+      storage or delivery (those are 5 and 6), and not when 2 says nothing useful happened; or when
+      classify was skipped for want of trained models (``store.SKIPPED_NO_MODELS``).
     """
     values = list(stages.values())
     statuses = [s.status for s in values]
@@ -369,6 +376,9 @@ def exit_conditions(stages: dict[str, StageResult]) -> list[tuple[int, str, str]
     if not nothing_useful and any(s.status in ("failed", "partial") and not (s.delivery_error or s.storage_error)
                                   for s in values):
         found.append((EXIT_PARTIAL, "partial", "some sources or a stage failed"))
+    elif not nothing_useful and any(s.status == "skipped" and (s.message or "").startswith(store.SKIPPED_NO_MODELS)
+                                    for s in values):
+        found.append((EXIT_PARTIAL, "partial", "classify skipped: no trained models"))
     return found or [(EXIT_OK, "ok", "every stage ran")]
 
 
@@ -446,15 +456,10 @@ def _check_scheme(options: NightlyOptions) -> None:
     load_label_tasks()
 
 
-def _check_models_present(options: NightlyOptions) -> None:
-    from cuttings.stages import require_models
-    if "classify" in options.skip:
-        return
-    require_models(options.models_path)  # stages.ModelsMissing
-
-
 def _load_models(options: NightlyOptions):
-    """The analyser and classifier (slow: spaCy and the skops files), or :class:`UserError`."""
+    """The analyser and classifier (slow: spaCy and the skops files), or :class:`UserError`. The classifier is
+    None when the models folder holds no trained models: the classify stage is then skipped
+    (:func:`cuttings.stages.no_models_message`), the other stages run."""
     analyser = classifier = None
     if not {"analyse", "classify"} <= set(options.skip):
         from cuttings.stages import load_analyser
@@ -463,7 +468,8 @@ def _load_models(options: NightlyOptions):
             analyser = load_analyser(options.watchlist_path)
         except WatchlistError as exc:
             raise UserError(str(exc)) from None
-    if "classify" not in options.skip:
+    from cuttings.stages import models_present
+    if "classify" not in options.skip and models_present(options.models_path):
         from cuttings.stages import load_classifier
         from nlp.classify import ModelLoadError
         try:

@@ -781,7 +781,7 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], stamps:
             result = (stages.get(stage) or {}) if isinstance(stages, dict) else {}
             if result.get("status") in ("failed", "interrupted"):
                 failed.append({"stage": stage, "run_id": run["id"], "status": result["status"]})
-            if stage == "classify" and result and result.get("message") != store.SKIPPED_ON_REQUEST:
+            if stage == "classify" and result and not store.skipped_by_design(result):
                 meant_to_classify = True   # it ran, failed, or was skipped as analyse failed
     # Classification is in use when a covered run meant to classify; with no covered run (stages run by
     # hand), when any article was ever classified. A team that runs `--skip classify` is not told nightly

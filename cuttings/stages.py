@@ -381,7 +381,7 @@ def check_models_fit(classifier, scheme=None) -> list[SchemeMismatch]:
     if blocking:
         where = getattr(classifier, "models_dir", None) or "the models folder"
         raise ModelsMismatch(f"the models in {where} were trained for another label scheme than {scheme.path}: "
-                             f"{'; '.join(blocking)}: run `cuttings train` (with this scheme) before classifying")
+                             f"{'; '.join(blocking)}: {train_hint(scheme)} before classifying")
     return problems
 
 
@@ -424,6 +424,42 @@ def models_dir(path: str | Path | None = None) -> Path:
 
 class ModelsMissing(CuttingsError):
     """No trained models in the models directory."""
+
+
+FIRST_NIGHT_SECTION = "'First night for your own team'"   # the section of docs/configuration.md
+
+
+def _task_shapes(scheme) -> dict:
+    return {name: (task.kind, tuple(task.labels), tuple(task.entities)) for name, task in scheme.tasks.items()}
+
+
+def train_hint(scheme=None) -> str:
+    """What to do for models of the configured label scheme (default: the user's, ``paths.config_file``), in
+    words for a hint: "run `cuttings train` (with this scheme)" when the labelled corpus train reads by default
+    (``corpus/`` in the home folder, else the shipped seed corpus) can be labelled to it; for a team whose
+    scheme differs from the shipped one and who has no corpus of its own, which train refuses, label stories,
+    then ``cuttings train --corpus none`` (the database's labels alone)."""
+    from cuttings import paths
+    from nlp.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
+    usual = "run `cuttings train` (with this scheme)"
+    if paths.corpus_dir() != paths.package_data("corpus"):
+        return usual   # the team's own corpus/ in the home folder: train reads it
+    try:
+        scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
+        shipped = load_scheme(DEFAULT_SCHEME_PATH)
+    except SchemeError:
+        return usual   # a scheme that does not parse: the scheme check's error
+    if _task_shapes(scheme) == _task_shapes(shipped):
+        return usual
+    return ("label stories (`cuttings label`, or `cuttings label --import FILE`), then run `cuttings train "
+            "--corpus none` (the shipped corpus is labelled to the shipped scheme, not yours; "
+            f"{paths.doc('configuration.md')}, {FIRST_NIGHT_SECTION})")
+
+
+def no_models_message(path: str | Path | None = None) -> str:
+    """The classify stage's message when the models folder holds no trained models (``cuttings run`` skips the
+    stage: the crawl, analysis and digest still run): :data:`store.SKIPPED_NO_MODELS`, where, what to do."""
+    return f"{store.SKIPPED_NO_MODELS} in {models_dir(path)}: stories are not classified until you {train_hint()}"
 
 
 def models_present(path: str | Path | None = None) -> bool:

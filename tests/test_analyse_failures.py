@@ -208,7 +208,6 @@ def test_an_article_failing_every_night_does_not_stop_classification(tmp_path, p
     classify still runs (it takes only analysed articles), so re-classifying after new models is not blocked
     for as long as one article keeps failing. A stage that raised as a whole still skips classify."""
     classified = []
-    poisoned.setattr(nightly, "_check_models_present", lambda options: None)
     poisoned.setattr(nightly, "_load_models", lambda options: (Analyser(), object()))
     poisoned.setitem(nightly._STAGE_FUNCTIONS, "classify",
                      lambda *a, **k: classified.append(1) or nightly.StageResult("ok", counts={"articles": 0}))

@@ -277,7 +277,7 @@ def test_the_fix_doctor_names_clears_its_warning(tmp_path, trained_models):
     # team's scheme is recorded all the same: the views read it, as the digest and exports do
     result = invoke_cli("--db", str(path), "classify", "--models", str(trained_models),
                         env={"CUTTINGS_HOME": str(home)})
-    assert result.returncode == 1 and "run `cuttings train` (with this scheme)" in result.stderr.decode()
+    assert result.returncode == 1 and "then run `cuttings train --corpus none`" in result.stderr.decode()
     assert [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"] == []
     db = store.connect(path)
     assert columns(db, "entity_daily")[4:7] == ["stance_support", "stance_oppose", "stance_neutral"]

@@ -43,8 +43,10 @@ def test_the_shipped_models_under_a_teams_scheme_are_refused_in_one_line(tmp_pat
         stages.check_models_fit(classifier, team)
     message = str(error.value)
     assert message == (f"the models in {tmp_path / 'models'} were trained for another label scheme than {team.path}: "
-                       "a model for stance_governance, which the scheme does not have: run `cuttings train` "
-                       "(with this scheme) before classifying")
+                       "a model for stance_governance, which the scheme does not have: label stories "
+                       "(`cuttings label`, or `cuttings label --import FILE`), then run `cuttings train --corpus none` "
+                       f"(the shipped corpus is labelled to the shipped scheme, not yours; {paths.doc('configuration.md')}, "
+                       "'First night for your own team') before classifying")
 
 
 def test_labels_or_kinds_of_another_scheme_are_refused_too(tmp_path):
@@ -96,7 +98,7 @@ def test_run_fails_the_classify_stage_and_runs_the_others(tmp_path, monkeypatch)
     assert result.stages["classify"].status == "failed"
     assert result.stages["analyse"].status == "ok" and result.stages["report"].status == "ok"
     message = result.stages["classify"].message
-    assert "trained for another label scheme" in message and "run `cuttings train`" in message
+    assert "trained for another label scheme" in message and "run `cuttings train --corpus none`" in message
     assert "\n" not in message and "ModelsMismatch" not in message
     assert query_rows(tmp_path / "c.db", "SELECT count(*) AS n FROM classifications")[0]["n"] == 0
 
@@ -194,7 +196,7 @@ def test_classify_refuses_real_models_of_another_scheme_and_uses_the_ones_that_f
     error = result.stderr.decode()
     assert result.returncode == 1 and error.count("\n") == 1, error
     assert f"the models in {models} were trained for another label scheme than {home / 'label_scheme.toml'}" in error
-    assert "run `cuttings train`" in error
+    assert "run `cuttings train --corpus none`" in error
     assert query_rows(db, "SELECT count(*) AS n FROM models")[0]["n"] == 0
     # the shipped scheme, its stance model gone: the rest classify
     for path in models.glob("stance_governance.*"):

@@ -100,12 +100,14 @@ def test_bad_sources_is_user_error_and_writes_nothing(tmp_path):
     assert not db.parent.exists()
 
 
-def test_missing_models_is_user_error(tmp_path):
+def test_missing_models_skip_classify_not_the_run(tmp_path):
+    """No trained models: the run still starts (a team's first night; tests/test_first_night.py), classify
+    is skipped with one line. Here the one source is dead, so the night did nothing useful (exit 2)."""
     sources = sources_for("http://127.0.0.1:9", tmp_path / "sources.toml")
     result = run_cli("--db", str(tmp_path / "x.db"), "run", "--sources", str(sources), "--models",
                      str(tmp_path / "none"), "--log-file", str(tmp_path / "log"))
-    assert result.returncode == nightly.EXIT_USER_ERROR
-    assert "no trained models" in result.stderr.decode()
+    assert result.returncode == nightly.EXIT_FATAL
+    assert f"classify: skipped: no trained models in {tmp_path / 'none'}" in result.stdout.decode()
 
 
 @pytest.mark.parametrize("statuses,expected", [

@@ -97,6 +97,18 @@ def finish_run(db: Database, run_id: int, status: str, *, message: str | None = 
 # The message of a stage `cuttings run --skip NAME` left out, as recorded in ``crawl_runs.stages_json``: the
 # digest and doctor read it to tell a stage a team does not run from one that failed.
 SKIPPED_ON_REQUEST = "skipped on request"
+# The start of the message of a classify stage `cuttings run` skipped because the models folder holds no
+# trained models (a team's first nights, before it has labelled and trained): like a stage skipped on
+# request, the digest and doctor do not count its stories as waiting for classification every night.
+SKIPPED_NO_MODELS = "skipped: no trained models"
+
+
+def skipped_by_design(result: dict | None) -> bool:
+    """Whether a stage record (``stages_json``'s entry) is a stage the run was not meant to run: skipped on
+    request (``--skip``) or, for classify, for want of trained models (:data:`SKIPPED_NO_MODELS`)."""
+    message = (result or {}).get("message") or ""
+    return (result or {}).get("status") == "skipped" and (
+        message == SKIPPED_ON_REQUEST or message.startswith(SKIPPED_NO_MODELS))
 
 
 def record_run_stages(db: Database, run_id: int, stages: dict) -> None:

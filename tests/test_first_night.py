@@ -1,0 +1,94 @@
+"""A new team's first night: `cuttings run` with no trained models for the team's label scheme still
+analyses and writes the digest, skips classify with one line saying what to do, records the stage as
+skipped for that reason (not as waiting every night) and exits 4 (partial); doctor and classify name the
+command that trains models for a scheme of the team's own (`cuttings train --corpus none`)."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from crawler.revisions import save_article
+from cuttings import store
+from pipeline import cli
+from tests.conftest import query_rows
+from tests.test_scheme_files import TEAM
+
+BODY = ("Devon and Somerset Fire and Rescue Service said on Monday that the station at Budleigh would close. "
+        "\"We have listened to the public,\" the chief fire officer said.")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def team_home(tmp_path, monkeypatch, scheme: str | None = TEAM):
+    home = tmp_path / "home"
+    home.mkdir()
+    if scheme is not None:
+        (home / "label_scheme.toml").write_text(scheme, encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    monkeypatch.delenv("CUTTINGS_MODELS", raising=False)
+    db_path = tmp_path / "cuttings.db"
+    db = store.connect(db_path)
+    for number in range(3):
+        url = f"https://news.example/story-{number}"
+        save_article(db, {"url": url, "canonical_url": url, "title": f"Station story {number}", "body": BODY,
+                          "published_at": "2026-12-01"}, None)
+    db.close()
+    return home, db_path
+
+
+def first_night(tmp_path, db_path, *extra):
+    return invoke("--db", db_path, "run", "--skip", "crawl", "--report-dir", tmp_path / "reports",
+                  "--log-file", tmp_path / "run.log", *extra)
+
+
+def test_first_night_without_models_skips_classify_in_one_line_and_writes_the_digest(tmp_path, monkeypatch):
+    home, db_path = team_home(tmp_path, monkeypatch)
+    result = first_night(tmp_path, db_path, "--quiet")
+    assert result.exit_code == 4, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"classify: skipped: no trained models in {home / 'models'}: stories are not "
+                               "classified until you label stories (`cuttings label`")
+    assert "then run `cuttings train --corpus none`" in lines[0] and "First night for your own team" in lines[0]
+    assert lines[1].startswith("run 1: partial (exit 4)")
+    assert sorted(p.suffix for p in (tmp_path / "reports").iterdir()) == [".html", ".md"]
+    (run,) = query_rows(db_path, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
+    stages = json.loads(run["stages_json"])
+    assert run["status"] == "partial"
+    assert stages["classify"]["status"] == "skipped"
+    assert stages["classify"]["message"].startswith(store.SKIPPED_NO_MODELS)
+    assert store.skipped_by_design(stages["classify"])
+    assert stages["analyse"]["status"] == "ok" and stages["report"]["status"] == "ok"
+    assert query_rows(db_path, "SELECT count(*) AS n FROM processing WHERE stage = 'analyse'")[0]["n"] == 3
+    # the digest does not say every night that its stories wait for a stage the team cannot run yet
+    digest = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    assert "not yet classified" not in digest
+
+
+def test_doctor_names_train_corpus_none_for_a_teams_scheme_and_no_backlog_warning(tmp_path, monkeypatch):
+    home, db_path = team_home(tmp_path, monkeypatch)
+    assert first_night(tmp_path, db_path, "--quiet").exit_code == 4
+    result = invoke("--db", db_path, "doctor")
+    assert "wait for classification" not in result.stdout
+    models = [line for line in result.stdout.splitlines() if f"no trained models in {home / 'models'}" in line]
+    assert models, result.stdout
+    assert "`cuttings train --corpus none`" in result.stdout
+
+
+def test_classify_without_models_names_the_right_command(tmp_path, monkeypatch):
+    _home, db_path = team_home(tmp_path, monkeypatch)
+    result = invoke("--db", db_path, "classify")
+    assert result.exit_code == 1
+    assert "then run `cuttings train --corpus none`" in result.stderr
+
+
+def test_shipped_scheme_keeps_the_plain_train_hint(tmp_path, monkeypatch):
+    home, db_path = team_home(tmp_path, monkeypatch, scheme=None)
+    result = first_night(tmp_path, db_path)
+    assert result.exit_code == 4, (result.stdout, result.stderr)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("classify: "))
+    assert line == (f"classify: skipped: no trained models in {home / 'models'}: stories are not classified "
+                    "until you run `cuttings train` (with this scheme)")
