@@ -307,24 +307,32 @@ def demo(ctx, report_dir):
     checkout's data/, else the user data folder such as ~/.local/share/cuttings)
     unless --db is given; the models used are recorded in its `models` table.
 
+    The demo always reads the shipped watchlist, sources and label scheme, whatever
+    `cuttings init` copied and you edited, and classifies with models of the shipped
+    scheme: the models folder's when they are (an earlier demo's), else its own in
+    demo-models/ in the home folder (trained there the first time), so a team's own
+    models are neither used nor replaced.
+
     \b
     Example:
         cuttings demo                                  # prints where the database is
         cuttings --db demo.db demo && cuttings --db demo.db serve   # in this folder
     """
     from cuttings.config import DEMO_SOURCES
-    from cuttings.demo import previous_port, serve_directory
+    from cuttings.demo import demo_models, previous_port, serve_directory, use_shipped_configuration
 
     click_ctx = click.get_current_context()
     db_explicit = click_ctx.find_root().params.get("db_path") or os.environ.get("CUTTINGS_DB")
     db_path = Path(db_explicit) if db_explicit else paths.demo_db()
     report_dir = paths.check_output_dir(report_dir or db_path.parent / f"{db_path.stem}-reports")  # before the crawl
+    use_shipped_configuration()   # the shipped watchlist and scheme, whatever the team's copies say
     analyser = load_analyser()
-    classifier = load_classifier(required=False)
-    if classifier is None:
-        click.echo("no trained models yet: training on the labelled corpus first (a few minutes) ...")
-        train_models_into(None, None, DEFAULT_FEATURES, 5)
-        classifier = load_classifier()
+    models, untrained = demo_models()
+    if untrained:
+        click.echo(f"no trained models of the shipped scheme yet: training them into {models} on the shipped "
+                   "corpus first (a few minutes) ...")
+        train_models_into(None, models, DEFAULT_FEATURES, 5, corpus=str(paths.package_data("corpus")))
+    classifier = load_classifier(models)
     db = CuttingsContext(db_path).open_db(create=True)
     with serve_directory(port=previous_port(db)) as base:
         click.echo(f"demo site served at {base}/")

@@ -61,3 +61,61 @@ def previous_port(db) -> int:
     row = db.execute("SELECT home_url FROM sources WHERE home_url LIKE 'http://127.0.0.1:%' "
                      "ORDER BY updated_at DESC LIMIT 1").fetchone() if "sources" in db.table_names() else None
     return (urlsplit(row[0]).port or 0) if row else 0
+
+
+DEMO_CONFIG_FILES = ("watchlist.toml", "label_scheme.toml")   # the shipped copies the demo reads, always
+
+
+def use_shipped_configuration() -> None:
+    """Make this command read the shipped watchlist and label scheme wherever it reads them (as a ``--scheme``
+    option does, ``paths.choose_config_file``): the demo's sites are West Mercia's, whatever the team's copies
+    in the home folder say. (Its sources are ``config.DEMO_SOURCES`` already.)"""
+    for name in DEMO_CONFIG_FILES:
+        paths.choose_config_file(name, paths.package_data(name))
+
+
+def own_models_dir() -> Path:
+    """The demo's own models folder: ``demo-models/`` in the home folder."""
+    return paths.home() / "demo-models"
+
+
+def _fits_shipped_scheme(directory: Path) -> bool:
+    """Whether ``directory``'s models load and are the shipped scheme's, every task of it trained."""
+    from nlp.classify import ModelLoadError
+    from nlp.scheme import load_scheme
+
+    from cuttings import stages
+    if not stages.models_present(directory):
+        return False
+    try:
+        classifier = stages.load_classifier(directory)
+        return not stages.check_models_fit(classifier, load_scheme(paths.package_data("label_scheme.toml")))
+    except (ModelLoadError, stages.ModelsMismatch, stages.ModelsMissing):
+        return False
+
+
+def demo_models() -> tuple[Path, bool]:
+    """The models folder the demo classifies with, and whether it must train them first (on the shipped corpus,
+    scheme and watchlist). The configured models folder (``$CUTTINGS_MODELS``, else ``models/`` in the home
+    folder) when its models are the shipped scheme's (an earlier demo's, or `cuttings train` with the shipped
+    files); else the demo's own folder (:func:`own_models_dir`), so a team's models of its own scheme are neither
+    used nor replaced. With no models anywhere, the configured folder when the configured scheme is the shipped
+    one (the demo's models then serve `cuttings run` too, as before), else the demo's own."""
+    from nlp.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
+
+    from cuttings import stages
+    configured = stages.models_dir(None)
+    if _fits_shipped_scheme(configured):
+        return configured, False
+    own = own_models_dir()
+    if stages.models_present(own):
+        return own, False
+    if not stages.models_present(configured):
+        try:
+            mine = paths.home() / "label_scheme.toml"
+            shipped = load_scheme(DEFAULT_SCHEME_PATH)
+            if not mine.is_file() or stages._task_shapes(load_scheme(mine)) == stages._task_shapes(shipped):
+                return configured, True
+        except SchemeError:
+            pass
+    return own, True
