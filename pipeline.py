@@ -704,7 +704,9 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     speaker-body accuracy against the corpus's quote labels, per slice: each article
     alone, then as stored (the analyse stage over the whole corpus, known-speaker
     links included and counted apart). Both read the file of --data or --corpus when
-    given (your own labelled sample), else the shipped corpus.
+    given (your own labelled sample), else the shipped corpus; a corpus that names none of
+    the watchlist's bodies (a team's watchlist against the shipped West Mercia corpus) is
+    refused in one line (exit 1) rather than scored 1.000 with support 0.
 
     Examples:
 
@@ -739,9 +741,29 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         click.echo(json.dumps(results, indent=2, default=str))
 
 
+def check_watched_bodies_labelled(labelled: Path, watchlist) -> None:
+    """One line and exit 1 when no labelled article of ``labelled`` names a body of ``watchlist`` (neither in
+    its ``entities`` nor as a quote's ``entity``): every body would score 1.000/1.000 with support 0, as a
+    team's watchlist does against the shipped West Mercia corpus."""
+    from nlp.evaluate_entities import load_corpus
+    watched = set(watchlist.ids)
+    records = [record for record, _text in load_corpus(labelled)]
+    named = {entity_id for record in records for entity_id in (record.get("entities") or {})}
+    named |= {quote.get("entity") for record in records for quote in record.get("quotes") or ()}
+    if not named & watched:
+        others = sorted(filter(None, named))
+        fail(f"the {len(records)} labelled articles in {labelled} name none of the bodies of the watchlist "
+             f"{watchlist.path}" + (f" (they name {', '.join(others[:4])}{', ...' if len(others) > 4 else ''})"
+                                    if others else "")
+             + ": every body would score 1.000/1.000 with support 0; give articles labelled for this watchlist "
+               "with --corpus DIR|FILE (or --data FILE; `cuttings label --export` writes them)")
+
+
 def _evaluate_extraction(wanted: set, labelled: Path, as_json: bool) -> dict:
     """``evaluate entities`` / ``quotes`` on the labelled corpus or file ``labelled``."""
     results = {}
+    if wanted & set(EXTRACTION_TASKS):
+        check_watched_bodies_labelled(labelled, load_analyser().watchlist)
     if "entities" in wanted:
         from nlp.evaluate_entities import evaluate_entities, format_table
         result = evaluate_entities(labelled, analyser=load_analyser())

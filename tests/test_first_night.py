@@ -92,3 +92,19 @@ def test_shipped_scheme_keeps_the_plain_train_hint(tmp_path, monkeypatch):
     line = next(line for line in result.stdout.splitlines() if line.startswith("classify: "))
     assert line == (f"classify: skipped: no trained models in {home / 'models'}: stories are not classified "
                     "until you run `cuttings train` (with this scheme)")
+
+
+def test_evaluate_entities_and_quotes_refuse_a_corpus_that_names_none_of_the_watched_bodies(tmp_path):
+    """A team's watchlist against the shipped West Mercia corpus scored "1.000/1.000 (support 0)" for every
+    body: one line instead, naming --corpus, exit 1; with the shipped watchlist the corpus is scored."""
+    from tests.conftest import invoke_cli
+    from tests.test_quotes_other_watchlist import DEVON
+    watchlist = tmp_path / "devon.toml"
+    watchlist.write_text(DEVON, encoding="utf-8")
+    for task in ("entities", "quotes"):
+        result = invoke_cli("evaluate", task, "--watchlist", str(watchlist))
+        error = result.stderr.decode()
+        assert result.returncode == 1 and error.count("\n") == 1, (result.stdout, error)
+        assert f"name none of the bodies of the watchlist {watchlist}" in error and "--corpus" in error
+        assert "support" not in result.stdout.decode()
+
