@@ -933,6 +933,10 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     tasks = _label_tasks()
     roles = report_tasks(tasks)
     stance = stance_view(roles)
+    # no stance model and no stance label yet (a team's first nights): "not rated", as tone says, never zeros
+    stance["rated"] = stance["task"] is not None and bool(db.execute(
+        "SELECT EXISTS (SELECT 1 FROM classifications WHERE task = ?) OR EXISTS (SELECT 1 FROM labels WHERE task = ?)",
+        [stance["task"], stance["task"]]).fetchone()[0])
     attention_labels = tuple(stance["attention"])
     tone_attention = (roles["tone"].attention_labels if roles.get("tone") is not None
                       else {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT})
@@ -1337,7 +1341,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         lines.append(nothing_text(digest))
     lines.append("")
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
-    stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+    stance = (", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+              if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
     lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited. Stance on {esc(stance_heading(digest))}: {stance}.")
     if older_text(digest):
@@ -1351,7 +1356,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         total = charts["totals"][entity_id]
         lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {story_noun(total)}, "
                      f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
-    stance_totals = ", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
+    stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
+                     if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
     lines.append(f"{bullet} Stance on {esc(stance_heading(digest))}: {stance_totals}")
     lines += ["", esc(legend(digest)) if not plain else legend(digest)]
     if digest.get("trust"):

@@ -108,3 +108,13 @@ def test_evaluate_entities_and_quotes_refuse_a_corpus_that_names_none_of_the_wat
         assert f"name none of the bodies of the watchlist {watchlist}" in error and "--corpus" in error
         assert "support" not in result.stdout.decode()
 
+
+def test_the_first_nights_digest_says_stance_not_rated_not_zeros(tmp_path, monkeypatch):
+    """With no stance model and no stance label the digest says "not rated", as it does for tone."""
+    _home, db_path = team_home(tmp_path, monkeypatch)
+    assert first_night(tmp_path, db_path, "--quiet").exit_code == 4
+    text = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    stance_lines = [line for line in text.splitlines() if "Stance on" in line]
+    assert len(stance_lines) == 2 and all(line.rstrip(".").endswith(": not rated") for line in stance_lines), stance_lines
+    html = next((tmp_path / "reports").glob("*.html")).read_text(encoding="utf-8")
+    assert "favour 0" not in html and html.count("not rated") >= 2
