@@ -589,17 +589,25 @@ def _stack(rows: list[dict], stacked: dict) -> list[dict]:
     return rows
 
 
-def _too_few_examples(task: Task, targets: list) -> TrainingError:
-    """What a team with too few labels reads: how many examples each label has, and what to do."""
+def _too_few_examples(task: Task, targets: list, folds: int | None = None, in_split: bool = False) -> TrainingError:
+    """What a team with too few labels reads: how many examples each label has (``targets``: all the task's
+    labelled examples, not one cross-validation split's), the folds asked for, and what to do. ``in_split``:
+    the counts pass the folds, but a cross-validation split's training part has too few of a label."""
     counts = Counter(label for target in targets for label in (target if isinstance(target, list) else [target]))
     have = ", ".join(f"{label} {counts[label]}" for label in task.labels if label != task.exclusive)
     if task.kind == "multi_label":
         needs = (f"one label needs at least as many articles with it, and as many without it ({len(targets)} "
                  f"labelled), as the cross-validation folds")
+        if in_split:
+            needs += (f", and {PARAMS['multi_label']['calibration_cv']} of each in every fold's training part "
+                      "(a label's articles are shared out among the folds)")
     else:
         needs = "two labels need at least as many examples as the cross-validation folds"
-    return TrainingError(f"{task.name}: too few labelled examples to learn from ({have}): {needs} (train --folds, "
-                         f"default 5); label more articles with `cuttings label`")
+        if in_split:
+            needs += ", in every fold's training part"
+    folds_text = f"--folds {folds}" if folds else ("leave-one-slice-out" if in_split else "train --folds, default 5")
+    return TrainingError(f"{task.name}: too few labelled examples to learn from ({have}): {needs} ({folds_text}); "
+                         "label more articles with `cuttings label`")
 
 
 class _TaskModel:
@@ -1070,6 +1078,7 @@ def _cross_validate_task(
     if not rows:
         raise TrainingError("no labelled articles to train on")
     learnable, not_learnable = _learnable(task, targets, folds)
+    all_targets = targets   # the task's every labelled example, for a refusal's counts
     excluded = {note["label"] for note in not_learnable}
     report = {"task": task.name, "kind": task.kind, "features": features, "folds": folds, "seed": seed}
     if split == "slices":
@@ -1101,9 +1110,12 @@ def _cross_validate_task(
             articles = sorted({groups[i] for i in train})
             kept = set(draw.choice(articles, size=max(2, round(train_fraction * len(articles))), replace=False))
             train = np.array([i for i in train if groups[i] in kept])
-        model = _TaskModel(task, features, stacked).fit(
-            [rows[i] for i in train], [targets[i] for i in train], learnable
-        )
+        try:
+            model = _TaskModel(task, features, stacked).fit(
+                [rows[i] for i in train], [targets[i] for i in train], learnable
+            )
+        except TrainingError as error:   # one split's counts: say the task's, and the folds asked for
+            raise _too_few_examples(task, all_targets, folds if split == "kfold" else None, in_split=True) from error
         probabilities = model.predict_proba([rows[i] for i in test])
         decided = model.decide(probabilities)
         if not multi:
@@ -1725,9 +1737,9 @@ def _train_task(
         matrix = _multi_label_matrix(targets, [label for label in task.labels if label != task.exclusive])
         positives = matrix.sum(axis=0)
         if not ((positives >= folds) & (len(targets) - positives >= folds)).any():
-            raise _too_few_examples(task, targets)
+            raise _too_few_examples(task, targets, folds)
     elif len(_learnable(task, targets, folds)[0]) < 2:
-        raise _too_few_examples(task, targets)
+        raise _too_few_examples(task, targets, folds)
     say(f"{name}: cross-validating ({folds} folds)")
     report = _cross_validate_task(records, task, features, folds, seed=0, stacked=stacked)
     report.pop("predictions", None)  # per-article rows: for analysis, not for the card

@@ -118,3 +118,22 @@ def test_the_first_nights_digest_says_stance_not_rated_not_zeros(tmp_path, monke
     assert len(stance_lines) == 2 and all(line.rstrip(".").endswith(": not rated") for line in stance_lines), stance_lines
     html = next((tmp_path / "reports").glob("*.html")).read_text(encoding="utf-8")
     assert "favour 0" not in html and html.count("not rated") >= 2
+
+
+def test_train_refusing_a_task_in_one_split_shows_the_tasks_counts_and_the_given_folds(tmp_path):
+    """A team's first labels pass the counts check for --folds 3 but leave one fold's training part too few of
+    a label: the refusal gives the task's own counts (not one split's) and the folds asked for."""
+    from nlp.classify import train_models
+    from nlp.corpus import load_corpus
+    from nlp.scheme import load_scheme
+    scheme = load_scheme()
+    records = load_corpus(scheme=scheme)
+    with_label = [r for r in records if r["topics"] == ["incident"]][:4]
+    without = [r for r in records if "incident" not in r["topics"] and r["topics"]][:5]
+    few = with_label + without
+    for slices in (True, False):
+        cards = train_models(few, scheme, tmp_path / f"models-{slices}", features="tfidf", folds=3, slices=slices)
+        message = cards.skipped["topics"]
+        assert message.startswith("too few labelled examples to learn from (governance 5, "), message
+        assert "incident 4" in message and f"({len(few)} labelled)" in message
+        assert "(--folds 3)" in message and "default 5" not in message
