@@ -86,9 +86,11 @@ class DeliveryFailed(click.ClickException):
 @click.command("report")
 @click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
-              help="Which files to write.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory for the report files [default: reports/ in the home folder].")
+              help="Which files to write: all is .html, .md and .txt (`cuttings run` writes .html and .md "
+                   "unless its --format says otherwise).")
+@click.option("--out", "--report-dir", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the report files (--report-dir: the same, as `cuttings run` names it) "
+                   "[default: reports/ in the home folder].")
 @delivery_options
 @env_file_option
 @click.option("--print", "print_", is_flag=True, help="Also print the digest (Markdown, or plain text with "
@@ -112,6 +114,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     \b
     Example:
         cuttings report --since 2026-11-01 --format html --email
+        cuttings report --report-dir /srv/cuttings/reports --format md
         cuttings report --email --env-file /srv/cuttings/delivery.env --no-record   # try the settings
         cuttings report --scheme /srv/cuttings/label_scheme.toml   # the team's scheme, wherever it is
     """

@@ -137,3 +137,13 @@ def test_train_refusing_a_task_in_one_split_shows_the_tasks_counts_and_the_given
         assert message.startswith("too few labelled examples to learn from (governance 5, "), message
         assert "incident 4" in message and f"({len(few)} labelled)" in message
         assert "(--folds 3)" in message and "default 5" not in message
+
+
+def test_report_takes_report_dir_as_the_docs_and_run_name_it(tmp_path):
+    """docs/operations.md and configuration.md name --report-dir; `report` took only --out."""
+    db_path = tmp_path / "cuttings.db"
+    store.connect(db_path).close()
+    result = invoke("--db", db_path, "report", "--report-dir", tmp_path / "digests", "--format", "md")
+    assert result.exit_code == 0, result.output
+    assert [p.suffix for p in (tmp_path / "digests").iterdir()] == [".md"]
+    assert "--report-dir" in invoke("report", "--help").output
