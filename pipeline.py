@@ -576,6 +576,22 @@ def parse_seeds(seeds: str | None) -> list[int] | None:
     return values
 
 
+def evaluation_records(corpus, scheme) -> list[dict]:
+    """The labelled records `cuttings evaluate` cross-validates on: the corpus given (else the default one);
+    with ``--corpus none`` the database's labels alone (--db, else the default database), as
+    `cuttings train --corpus none` trains on them."""
+    if str(corpus) != "none":
+        return training_records(corpus_dir=corpus, scheme=scheme)
+    ctx = click.get_current_context().find_object(CuttingsContext)
+    db_path = Path(ctx.db_path) if ctx is not None else paths.default_db()
+    records = training_records(ctx.open_db(), "none", scheme=scheme) if db_path.exists() else []
+    if not records:
+        fail(f"--corpus none: no article in {db_path} has human labels for every story-level task of "
+             f"{scheme.path} ({', '.join(n for n, t in scheme.tasks.items() if t.kind != 'per_entity')}): "
+             "label stories with `cuttings label` (or `cuttings label --import FILE`), or give --corpus DIR|FILE")
+    return records
+
+
 def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, models_path, as_json,
                          corpus=None) -> dict:
     """The classifier part of `cuttings evaluate`: held-out file, k-fold CV, leave-one-slice-out, repeated
@@ -599,7 +615,7 @@ def evaluate_classifiers(tasks, data_path, folds, features, slices, seeds, model
             labelled = analyse_records(load_jsonl(data_path, scheme), load_analyser())  # the file first, then models
             report = evaluate_models(load_classifier(models_path), labelled, scheme)
         else:
-            records = analyse_records(training_records(corpus_dir=corpus, scheme=scheme), load_analyser())
+            records = analyse_records(evaluation_records(corpus, scheme), load_analyser())
             if len(feature_sets) > 1:
                 reports = {f: cross_validate(records, scheme, features=f, folds=folds, split=split, tasks=tasks)
                            for f in feature_sets}
@@ -683,9 +699,10 @@ def _evaluate_tasks(ctx, param, value):
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Models directory [default: $CUTTINGS_MODELS, else models/ in the home folder].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-@click.option("--corpus", default=None, metavar="DIR|FILE",
+@click.option("--corpus", default=None, metavar="DIR|FILE|none",
               help="The labelled corpus to cross-validate the classifiers on: a directory in the seed corpus's "
-                   "format or a JSONL file of records with title and body [default: corpus/ in the home folder "
+                   "format or a JSONL file of records with title and body; `none`: the database's labels alone "
+                   "(as `cuttings train --corpus none` trains on them) [default: corpus/ in the home folder "
                    "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
 @scheme_option
 @watchlist_option

@@ -147,8 +147,10 @@ def format_table(result: dict) -> str:
     lines.append(f"({result['articles']} articles" + (f"; {unlisted} without `entities` left out)" if unlisted else ")"))
     entity_ids = list(result["per_entity"])
     lines.append("")
-    lines.append("precision/recall (support) per slice; 'new' = " + "+".join(NEW_SLICES)
-                 + ", 'held_out' = " + "+".join(HELD_OUT_SLICES))
+    # the shipped corpus's slice groups, named only when its slices are there (not for a team's own file)
+    groups = [f"'{name}' = " + "+".join(members) for name, members in (("new", NEW_SLICES), ("held_out", HELD_OUT_SLICES))
+              if name in result["by_slice"]]
+    lines.append("precision/recall (support) per slice" + ("; " + ", ".join(groups) if groups else ""))
     lines.append(f"{'slice':12} {'articles':>8} " + " ".join(f"{entity_id[:22]:>22}" for entity_id in entity_ids))
     for name, rows in result["by_slice"].items():
         cells = [f"{rows[e]['precision']:.3f}/{rows[e]['recall']:.3f} ({rows[e]['support']:3d})" for e in entity_ids]

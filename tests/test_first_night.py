@@ -5,6 +5,7 @@ command that trains models for a scheme of the team's own (`cuttings train --cor
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -13,6 +14,8 @@ from cuttings import store
 from pipeline import cli
 from tests.conftest import query_rows
 from tests.test_scheme_files import TEAM
+
+REPO = Path(__file__).resolve().parent.parent
 
 BODY = ("Devon and Somerset Fire and Rescue Service said on Monday that the station at Budleigh would close. "
         "\"We have listened to the public,\" the chief fire officer said.")
@@ -147,3 +150,39 @@ def test_report_takes_report_dir_as_the_docs_and_run_name_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.suffix for p in (tmp_path / "digests").iterdir()] == [".md"]
     assert "--report-dir" in invoke("report", "--help").output
+
+
+def test_evaluate_corpus_none_reads_the_databases_labels(tmp_path):
+    """`evaluate TASK --corpus none` cross-validates on the database's labels (as `train --corpus none` trains on
+    them); it said "no labelled articles to train on" whatever the database held."""
+    from nlp.evaluate_entities import load_corpus
+    db_path = tmp_path / "cuttings.db"
+    db = store.connect(db_path)
+    records = []
+    for record, text in load_corpus(REPO / "data" / "corpus")[:40]:
+        title, _, body = text.partition("\n")
+        save_article(db, {"url": record["url"], "canonical_url": record["url"], "title": title.strip(),
+                          "body": body.strip(), "published_at": record.get("date")}, None)
+        records.append(record)
+    db.close()
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    assert invoke("--db", db_path, "label", "--import", labels, "--annotator", "me").exit_code == 0
+    result = invoke("--db", db_path, "evaluate", "stance_governance", "--corpus", "none", "--folds", "2", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["stance_governance"]
+    assert report["n_examples"] == 40
+    empty = tmp_path / "empty.db"
+    store.connect(empty).close()
+    refused = invoke("--db", empty, "evaluate", "stance_governance", "--corpus", "none")
+    assert refused.exit_code == 1 and f"--corpus none: no article in {empty} has human labels" in refused.output
+
+
+def test_entity_table_names_the_shipped_slice_groups_only_for_the_shipped_slices():
+    from nlp.evaluate_entities import format_table
+    row = {"precision": 1.0, "recall": 1.0, "support": 1, "surface_recall": 1.0}
+    own = {"articles": 1, "per_entity": {"dsfrs": row}, "by_slice": {"db": {"dsfrs": row}, "all": {"dsfrs": row}},
+           "slice_articles": {"db": 1, "all": 1}}
+    assert "'new' =" not in format_table(own) and "held_out" not in format_table(own)
+    shipped = {**own, "by_slice": {**own["by_slice"], "new": {"dsfrs": row}}, "slice_articles": {"db": 1, "new": 1, "all": 1}}
+    assert "'new' = gov+hw+sh+neg" in format_table(shipped)
