@@ -474,8 +474,12 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
                                                               message))
     except (TrainingError, SchemeError, EmbeddingUnavailable) as exc:
         fail(str(exc))
+    # Only the configured models folder's models (the ones classify and run use) are recorded in `models`
+    # (model_quality, label_reliability): a trial in a scratch folder would head those views as if in use.
+    # Models elsewhere are recorded when `cuttings classify --models DIR` classifies with them.
+    cards.recorded = db is not None and out.resolve() == models_dir(None).resolve()
     if db is not None:
-        for card in cards:
+        for card in cards if cards.recorded else ():
             store.record_model(db, card, str(out / f"{card['task']}.skops"), record_kind=False)
         # the scheme's topics, stance and tone tasks: with two tasks of a kind, the views read the
         # one the digest and exports read (the first in the scheme), not the last one trained
@@ -486,7 +490,9 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
 
 @cli.command()
 @click.option("--models", "models_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the models [default: $CUTTINGS_MODELS, else models/ in the home folder].")
+              help="Where to write the models [default: $CUTTINGS_MODELS, else models/ in the home folder]. Models "
+                   "written elsewhere (a trial) are not recorded in the database's `models` table (model_quality) "
+                   "until `cuttings classify --models DIR` classifies with them.")
 @click.option("--features", type=click.Choice(FEATURE_SETS), default=DEFAULT_FEATURES, show_default=True,
               help="Feature set: tfidf, static (shipped static embeddings), their combination, or minilm "
                    "variants (needs the [transformers] extra).")
@@ -534,6 +540,10 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
         click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  "
                    f"{describe_metrics(card.get('metrics') or {})}")
     click.echo(f"models written to {models_dir(models_path)}")
+    if db is not None and not cards.recorded:
+        click.echo(f"note: not recorded in {ctx.db_path}'s models table, as {models_dir(models_path)} is not the models "
+                   f"folder ({models_dir(None)}): `cuttings classify --models {models_dir(models_path)}` records them "
+                   "when it classifies with them", err=True)
     for task, why in cards.skipped.items():
         click.echo(f"warning: {task} not trained: {why}", err=True)
     for task, why in getattr(cards, "set_aside", {}).items():

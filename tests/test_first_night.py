@@ -186,3 +186,29 @@ def test_entity_table_names_the_shipped_slice_groups_only_for_the_shipped_slices
     assert "'new' =" not in format_table(own) and "held_out" not in format_table(own)
     shipped = {**own, "by_slice": {**own["by_slice"], "new": {"dsfrs": row}}, "slice_articles": {"db": 1, "new": 1, "all": 1}}
     assert "'new' = gov+hw+sh+neg" in format_table(shipped)
+
+
+def test_train_records_only_the_configured_models_folders_models(tmp_path, monkeypatch):
+    """`train --models /tmp/x` (a trial) wrote its cards into the database's `models` table, heading
+    model_quality as if in use: only the configured folder's are recorded, and train says so."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = (REPO / "data" / "corpus" / "labels.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (corpus / "labels.jsonl").write_text("".join(lines[:60]), encoding="utf-8")
+    (corpus / "articles").symlink_to(REPO / "data" / "corpus" / "articles")
+    configured = tmp_path / "models"
+    monkeypatch.setenv("CUTTINGS_MODELS", str(configured))
+    db_path = tmp_path / "cuttings.db"
+    store.connect(db_path).close()
+    train = ("--db", db_path, "train", "--corpus", corpus, "--no-slices", "--folds", "2", "--features", "tfidf")
+    trial = invoke(*train, "--models", tmp_path / "trial")
+    assert trial.exit_code == 0, trial.output
+    assert any((tmp_path / "trial").glob("*.skops"))
+    assert query_rows(db_path, "SELECT count(*) AS n FROM models")[0]["n"] == 0
+    assert f"note: not recorded in {db_path}'s models table, as {tmp_path / 'trial'} is not the models folder" \
+           in trial.stderr
+    kept = invoke(*train)
+    assert kept.exit_code == 0, kept.output
+    paths_recorded = {row["path"] for row in query_rows(db_path, "SELECT path FROM models")}
+    assert paths_recorded and all(path.startswith(str(configured)) for path in paths_recorded)
+    assert "not recorded" not in kept.stderr
