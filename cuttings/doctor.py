@@ -410,9 +410,12 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
     latest = conn.execute("SELECT id, status, message FROM crawl_runs WHERE command = 'run' "
                           "ORDER BY id DESC LIMIT 1").fetchone()
     if latest is not None and latest["status"] in ("failed", "interrupted", "partial"):
+        from cuttings.stages import train_hint
+        no_models = store.SKIPPED_NO_MODELS in (latest["message"] or "")   # classify skipped: nothing to rerun
         checks.append(Check("latest run", "warning", f"run {latest['id']} {latest['status']}: "
                             f"{latest['message'] or 'no message'}",
-                            "read the log; `cuttings run` again resumes where it stopped"))
+                            "read the log; `cuttings run` again resumes where it stopped" if not no_models else
+                            f"{train_hint()}; the next `cuttings run` then classifies"))
     stale = [row["id"] for row in conn.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
              if not pid_alive(row["pid"])]
     if stale:
