@@ -51,21 +51,45 @@ def own_places(watchlist) -> set[str]:
     return own
 
 
-_PATTERNS: dict[tuple[str, bool], re.Pattern | None] = {}
+_PATTERNS: dict[tuple[str, bool, bool], re.Pattern | None] = {}
+#: capitalised words that may follow a place and keep it the place: its bodies and units
+NAME_CONTINUATIONS = r"(?:Police|Constabulary|CID|Fire|Council|County\s+Council)"
+#: lower-case words after a place that make it a border, not the place: "on the Staffordshire border"
+BORDER_WORDS = r"(?:border|borders|boundary|side|edge|line)"
+#: a list of places after the first ("Bromsgrove, Birmingham, Solihull and Coventry"): the first
+#: town is one of them, not qualified by the second
+LIST_AFTER = re.compile(r"(?:\s*,\s*[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*)*\s*,?\s+(?:and|&|or)\s+[A-Z]")
 
 
-def _pattern(watchlist, broad: bool) -> re.Pattern | None:
-    """A pattern matching a place elsewhere at the start of a string, whole words, longest first."""
-    key = (watchlist.version, broad)
+def _pattern(watchlist, broad: bool, bodies: bool = True) -> re.Pattern | None:
+    """A pattern matching a place elsewhere at the start of a string, whole words, longest first;
+    ``bodies``: the place may be followed by the name of its police, fire service, council or CID."""
+    key = (watchlist.version, broad, bodies)
     if key not in _PATTERNS:
         own = own_places(watchlist)
         sections = listed_places()
         places = [place for name, listed in sections.items() if broad or name != BROAD for place in listed
                   if place.lower() not in own and place.lower().removeprefix("the ") not in own]
         places.sort(key=len, reverse=True)
-        alternatives = "|".join(re.escape(place).replace(r"\ ", r"\s+") for place in places)
+
+        def alternation(names):
+            return "|".join(re.escape(place).replace(r"\ ", r"\s+") for place in names)
+
+        words = [place for place in places if not place.isupper()]
+        initials = [place for place in places if place.isupper()]   # "US", "UK", "NZ"
+        # A place is the whole name: not the first word of a longer one ("Birmingham Road", "Stoke
+        # Prior", "York House", "Kent Street"), unless the next word names its police, fire service,
+        # council or CID ("Staffordshire Police", "Stafford CID"); nor a border's name ("on the
+        # Staffordshire border"); initials are no adjective ("US ambassador").
+        allowed = rf"(?!{NAME_CONTINUATIONS}\b)" if bodies else ""
+        whole = rf"(?![\w'\u2019-])(?!\s+{allowed}[A-Z0-9])(?!\s+{BORDER_WORDS}\b)"
+        parts = []
+        if words:
+            parts.append(rf"(?:{alternation(words)}){whole}")
+        if initials:
+            parts.append(rf"(?:{alternation(initials)}){whole}(?!\s+[a-z])")
         # "the" is optional before any of them ("of the Midlands", "from the Isle of Wight")
-        _PATTERNS[key] = re.compile(rf"(?:[Tt]he\s+)?(?:{alternatives})(?![\w'\u2019-])") if places else None
+        _PATTERNS[key] = re.compile(rf"(?:[Tt]he\s+)?(?:{'|'.join(parts)})") if parts else None
     return _PATTERNS[key]
 
 
@@ -87,16 +111,19 @@ def qualifies_elsewhere(after: str, watchlist) -> bool:
     an opening bracket, then a place elsewhere that is no broad area ("Newport, South Wales",
     "Wellington in Somerset", "Newport (South Wales)", "Newport on the Isle of Wight"). A list of
     towns, a person, a street or an abbreviation after the comma is no such place ("Ludlow, Knighton
-    and Presteigne", "Ludlow, Sarah Jones", "Ludlow, Corve Street", "Evesham, Worcs")."""
+    and Presteigne", "Bromsgrove, Birmingham, Solihull and Coventry", "Ludlow, Sarah Jones",
+    "Ludlow, Corve Street", "Kidderminster on Birmingham Road", "Evesham, Worcs")."""
     match = QUALIFIER.match(after)
     if match is None:
         return False
     rest = after[match.end():]
-    if not starts_elsewhere(rest, watchlist, broad=False):
+    # the place itself, not its bodies: "In Market Drayton, Staffordshire Police helped" is no
+    # qualifier of Market Drayton
+    pattern = _pattern(watchlist, False, bodies=False)
+    found = pattern.match(rest.strip()) if pattern else None
+    if found is None:
         return False
-    # "Ludlow, Knighton and Wrexham": a place elsewhere ending a list of towns is not this town's
-    # qualifier; the qualifier ends at the clause ("Newport, South Wales, was ..."; "Newport, Wales.")
-    pattern = _pattern(watchlist, False)
-    end = pattern.match(rest.strip()).end() + (len(rest) - len(rest.lstrip()))
-    following = rest[end:end + 6]
-    return not re.match(r"\s+(?:and|&|or)\s", following)
+    # "Ludlow, Knighton and Wrexham", "Bromsgrove, Birmingham, Solihull and Coventry": a place
+    # elsewhere in a list of towns is not this town's qualifier ("Newport, South Wales, was ...")
+    end = found.end() + (len(rest) - len(rest.lstrip()))
+    return not LIST_AFTER.match(rest[end:end + 200])

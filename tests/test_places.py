@@ -54,3 +54,31 @@ def test_broad_areas_place_no_town_elsewhere(west_mercia):
     assert qualifies_elsewhere(" on the Isle of Wight", west_mercia)
     assert not qualifies_elsewhere(", Wrexham and Chester", west_mercia)
     assert not qualifies_elsewhere(" fire station", west_mercia)
+
+
+@pytest.mark.parametrize("text", [
+    # a listed place that starts a longer name is that name (the review of 2026-12-06 late)
+    "Birmingham Road", "Kent Street", "Stoke Prior", "York House", "Bath Street fire station", "Reading Road police station",
+    # a border, and initials used as an adjective
+    "the Staffordshire border", "US ambassador Jane Hartley",
+])
+def test_a_place_that_starts_a_longer_name_is_not_elsewhere(west_mercia, text):
+    assert not starts_elsewhere(text, west_mercia)
+
+
+@pytest.mark.parametrize("text", ["Staffordshire Police", "Stafford CID", "Stafford fire station", "US", "New York"])
+def test_a_place_with_its_bodies_after_it_is_elsewhere(west_mercia, text):
+    assert starts_elsewhere(text, west_mercia)
+
+
+@pytest.mark.parametrize("after, expected", [
+    (", Birmingham, Solihull and Coventry attended", False),
+    (", Bath, York and Chester", False),
+    (" on Birmingham Road", False),
+    (", Staffordshire Police helped", False),
+    (", US ambassador", False),
+    (", Massachusetts, USA, was", True),
+    (" (Gwent)", True),
+])
+def test_what_qualifies_a_town(west_mercia, after, expected):
+    assert qualifies_elsewhere(after, west_mercia) is expected

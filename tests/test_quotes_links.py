@@ -395,3 +395,12 @@ def test_a_post_and_name_with_an_apposition_after_the_quotation_name_the_speaker
 def test_a_lower_case_word_that_is_no_post_before_the_name_names_nobody(analyser, tail):
     [quote] = quotes_of(analyser, HWFRS + FIRE + tail)
     assert quote["speaker"] is None
+
+
+@pytest.mark.parametrize("affiliation", ["of Stoke Prior", "of Reading Road police station", "from Bath Street fire station",
+                                         "of York House, Shrewsbury", "of Stafford Park"])
+def test_a_local_place_named_after_a_place_elsewhere_keeps_the_link(analyser, affiliation):
+    """A road, a village or an estate named after a listed place is local ("Stoke Prior" is no
+    Stoke-on-Trent): the second review of 2026-12-06 late found 16 such links lost."""
+    text = WMP + f'"Stay away from the area," said Inspector Tom Hale, {affiliation}.'
+    assert links(quotes_of(analyser, text))[-1] == ("Tom Hale", "west_mercia_police", STATED)

@@ -100,9 +100,15 @@ def test_a_town_qualified_as_another_places_settles_nothing(analyser, text, regi
     "Blaze\n\nA fire in Ludlow, Corve Street. The fire service said no one was hurt.",
     "Blaze\n\nCrews from Ludlow, Wrexham and Chester attended. The fire service said no one was hurt.",
     "Blaze\n\nA fire in Ludlow, England. The fire service said no one was hurt.",
+    # a road, a list, a border, initials as an adjective (the second review of 2026-12-06 late)
+    "Blaze\n\nA fire in Ludlow on Bath Road. The fire service said no one was hurt.",
+    "Blaze\n\nCrews from Ludlow, Birmingham, Solihull and Coventry attended. The fire service said no one was hurt.",
+    "Blaze\n\nA fire in Market Drayton on the Staffordshire border. The fire service said no one was hurt.",
+    "Blaze\n\nSpeaking in Shrewsbury, US ambassador Jane Hartley praised the fire service.",
+    "Blaze\n\nIn Ludlow, Kent Street was closed. The fire service said no one was hurt.",
 ])
 def test_a_town_of_the_area_with_a_comma_after_it_still_counts(analyser, text):
-    assert mention_pairs(analyser.analyse(text, "2024-01-01", None)) == [("The fire service", "sfrs")]
+    assert [entity for _surface, entity in mention_pairs(analyser.analyse(text, "2024-01-01", None))] == ["sfrs"]
 
 
 @pytest.mark.parametrize("text", [
