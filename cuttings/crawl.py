@@ -209,10 +209,12 @@ def finish_crawl(db, run_id: int, sources: list[Source], stats: dict, status: st
         raise _storage_error(exc, f"crawl run {run_id} could not be recorded") from None
     summary.counts["errors"] = max(summary.counts["errors"], len(unstored))
     # failed: errors, and nothing read at all (no article page), and either no article URL found from any
-    # source or every source failed (cuttings.failures.source_failed: its article pages refused, say with 403,
-    # while its sitemap answered): the run did nothing useful, and its window (default_since) does not move past
-    # the stories it could not read. Errors on a night that found only stories already stored (skipped), or
-    # only dead links (404/410), are a partial run.
+    # source or every source failed (cuttings.failures.source_failed: two or more of its article pages refused
+    # or unreachable, say 403 or 503, while its sitemap answered; or its one new page and a discovery request
+    # both): the run did nothing useful, and its window (default_since) does not move past the stories it
+    # could not read. Errors on a night that found only stories already stored (skipped), only dead links
+    # (404/410), pages robots.txt disallows, or one refused page, are a partial run: a URL that answers so
+    # every night must not keep the window from moving.
     found = sum(row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
                 for row in summary.sources)
     every_source_failed = bool(summary.sources) and all(source_failed(row) for row in summary.sources)

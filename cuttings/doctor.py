@@ -514,7 +514,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
             stopped.append(source_id)
         elif problem == "never":
             never.append(source_id)
-        if source_failed(runs[0]):
+        if source_failed(runs[0], conn):
             failing.append(f"{source_id} ({runs[0]['errors']} errors)")
         if runs[0]["warning"]:
             warned.append(f"{source_id}: {runs[0]['warning']}")

@@ -14,7 +14,7 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
-from cuttings.store.runs import ANALYSE_FAILED, FAILURE_GONE, failure_class
+from cuttings.store.runs import ANALYSE_FAILED, FAILURE_BLOCKED, FAILURE_GONE, failure_class
 
 # kind -> words; {host} is the failing URL's host
 CAUSES = {
@@ -72,25 +72,40 @@ def describe_exception(exc: BaseException, url: str | None = None) -> str:
     return describe(kind_of_exception(exc), url)
 
 
+# A source of which nothing was read failed when at least this many of its article requests were blocked
+# (``source_runs.article_requests_blocked``: refused or unreachable, ``store.failure_class``): one such page
+# is a per-URL error (one new article answering 503 after its retries, or 403 behind a paywall rule), two
+# or more with nothing read is the site refusing the crawler or down.
+BLOCKED_ARTICLES_FAILED = 2
+# ... or when every one of its article requests (at least one) was blocked and at least this many of its
+# other requests (home page, sections, feeds, sitemaps: ``errors`` less ``article_requests_failed``) failed
+# too: the whole site is in trouble, not one URL, even on a night with a single new story.
+DISCOVERY_ERRORS_WITH_ONE_BLOCKED = 1
 # Rows of runs before source_runs counted article requests (migration m021: NULL there) are judged by the
-# rule of that time: errors, nothing read, and no URL found or at least this many errors.
+# rule of that time: errors, nothing read, and no URL found or at least this many errors (unless every one
+# of the source's errors in that run's crawl_errors is a dead link, 404/410).
 BLOCKED_AFTER_ERRORS = 3
 
 
-def source_failed(row) -> bool:
+def source_failed(row, db=None) -> bool:
     """Whether a source failed in a crawl run, from its ``source_runs`` row: nothing of it could be read
     (no article page answered: none stored, rejected or unchanged) and either
 
     * discovery found no article URL while recording errors (its home page, sections, feeds and sitemaps
       unreachable), or
-    * at least one of its article requests failed because the site refused it or could not be reached
-      (``article_requests_blocked``: 401, 403, 429, 5xx, a timeout, DNS, a refused connection; see
-      ``store.failure_class``) and none succeeded.
+    * at least ``BLOCKED_ARTICLES_FAILED`` (2) of its article requests were blocked
+      (``article_requests_blocked``: refused or unreachable, 401, 403, 406, 429, 5xx, a timeout, DNS, a refused
+      connection ...; see ``store.failure_class``), or
+    * every one of its article requests (at least one) was blocked and its discovery requests recorded at
+      least ``DISCOVERY_ERRORS_WITH_ONE_BLOCKED`` (1) errors too (``errors`` less ``article_requests_failed``).
 
-    Article URLs answering 404/410 (dead links in a sitemap, ``article_requests_gone``) are per-URL errors:
-    alone they never make a source failed. A row of a run before the article requests were counted
-    (``article_requests`` NULL or absent) falls back to the earlier rule: errors, nothing read, and no URL
-    found or at least ``BLOCKED_AFTER_ERRORS`` errors."""
+    One blocked article page alone (a 503 after its retries) is a per-URL error, as are article URLs answering
+    404/410 (dead links in a sitemap, ``article_requests_gone``) however many, pages robots.txt disallows (the
+    site's rule, not an outage) and the crawl's own refusals (size cap, URL policy). A row of a run before the
+    article requests were counted (``article_requests`` NULL or absent) falls back to the earlier rule:
+    errors, nothing read, and no URL found or at least ``BLOCKED_AFTER_ERRORS`` errors; given ``db`` (a
+    sqlite-utils ``Database`` or a ``sqlite3.Connection``) and a row with ``crawl_run_id`` and ``source_id``,
+    a source whose every error in that run's ``crawl_errors`` is a 404/410 did not fail."""
     row = dict(row)   # a dict or a sqlite3.Row; a figure it lacks counts as 0
     errors = row.get("errors") or 0
     found = sum(row.get(key) or 0 for key in ("found_by_feed", "found_by_sitemap", "found_by_links", "found_by_search"))
@@ -99,17 +114,33 @@ def source_failed(row) -> bool:
         return False
     if not found:
         return bool(errors)
-    if row.get("article_requests") is None:
-        return errors >= BLOCKED_AFTER_ERRORS
-    return bool(row.get("article_requests_blocked"))
+    requests = row.get("article_requests")
+    if requests is None:
+        return errors >= BLOCKED_AFTER_ERRORS and not _only_dead_links(db, row)
+    blocked = row.get("article_requests_blocked") or 0
+    discovery_errors = errors - (row.get("article_requests_failed") or 0)
+    return blocked >= BLOCKED_ARTICLES_FAILED or (
+        0 < blocked == requests and discovery_errors >= DISCOVERY_ERRORS_WITH_ONE_BLOCKED)
+
+
+def _only_dead_links(db, row: dict) -> bool:
+    """Every error the row's source recorded in its crawl run (``crawl_errors``; the analyser's left out) is
+    a 404/410: False without a database or the row's run and source."""
+    if db is None or row.get("crawl_run_id") is None or row.get("source_id") is None:
+        return False
+    kinds = [kind for (kind,) in db.execute(
+        "SELECT DISTINCT kind FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
+        [row["crawl_run_id"], row["source_id"], ANALYSE_FAILED]).fetchall()]
+    return bool(kinds) and all(failure_class(kind) == FAILURE_GONE for kind in kinds)
 
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:
     """(source id, error kind, cause in words) for each source that failed in this crawl run
     (:func:`source_failed`); the cause is its most frequent error kind, a refusal or an unreachable site
-    before a dead link (a source failed for the article pages it was refused, not for its 404s). An article
-    the analyser raised on (``analyse_failed``) is no fault of its source: the digest names it on its own."""
-    failed = [row["source_id"] for row in source_rows if source_failed(row)]
+    (``store.failure_class`` "blocked") before a dead link or robots.txt (a source failed for the pages it was
+    refused, not for its 404s). An article the analyser raised on (``analyse_failed``) is no fault of its
+    source: the digest names it on its own."""
+    failed = [row["source_id"] for row in source_rows if source_failed(row, db)]
     out = []
     for source_id in failed:
         rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
@@ -117,7 +148,7 @@ def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tupl
         if not rows:
             continue
         counts = Counter(r["kind"] for r in rows)
-        kind = max(counts, key=lambda k: (failure_class(k) != FAILURE_GONE, counts[k]))
+        kind = max(counts, key=lambda k: (failure_class(k) == FAILURE_BLOCKED, counts[k]))
         url = next(r["url"] for r in rows if r["kind"] == kind)
         out.append((source_id, kind, describe(kind, url)))
     return out

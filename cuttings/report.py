@@ -734,7 +734,7 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
         if source_run is None:
             problems.append("not crawled in the last run")
         else:
-            if source_run["articles_stored"] == 0 and (source_failed(source_run) or source_run["pages_rejected"]):
+            if source_run["articles_stored"] == 0 and (source_failed(source_run, db) or source_run["pages_rejected"]):
                 problems.append("no articles")
             else:
                 problem = store.yield_problem(store.recent_source_runs(db, source["id"], limit=store.YIELD_RUNS))

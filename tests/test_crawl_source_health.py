@@ -1,7 +1,8 @@
 """A failed source is told by what its article requests did, by kind (``source_runs.article_requests*``,
 ``cuttings.failures.source_failed``): dead links (404/410) in a sitemap that answers are per-URL errors however
-many there are, while a source that answers its sitemap but refuses its one new article page (403) or answers
-5xx on every article page failed, with its cause in words. Real Scrapy crawls of a site on 127.0.0.1
+many there are, as are one new article page answering 503, or one robots.txt disallows; a source that answers
+its sitemap but refuses two or more article pages (5xx, mod_security's 406), or its one new article page and
+its home page (403), failed, with its cause in words. Real Scrapy crawls of a site on 127.0.0.1
 (``faultserver.local_site``), a real SQLite database, the digest's text, `cuttings run`'s lines and exit code,
 and `cuttings doctor`'s check."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from cuttings import doctor, report, store
-from cuttings.failures import BLOCKED_AFTER_ERRORS, source_failed, source_failures
+from cuttings.failures import BLOCKED_AFTER_ERRORS, BLOCKED_ARTICLES_FAILED, source_failed, source_failures
 from faultserver import HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli
 from tests.conftest import run_cli
 
@@ -19,17 +20,23 @@ STORIES = ("t1-001", "t1-002", "t1-003")
 
 class _Site:
     """``/news/<corpus id>/`` stories (:attr:`stories`) listed by the home page and the sitemap; the paths of
-    :attr:`answers` are listed too (undated: new every night) and answer their status."""
+    :attr:`answers` are listed too (undated: new every night) and answer their status; the home page answers
+    :attr:`home_status`; robots.txt disallows the paths of :attr:`disallow` (none: no robots.txt, 404)."""
 
     def __init__(self, stories=STORIES):
         self.stories = tuple(stories)
         self.answers: dict[str, int] = {}
+        self.home_status = 200
+        self.disallow: list[str] = []
 
     def __call__(self, request) -> Reply | None:
         base = f"http://127.0.0.1:{request.server.server_address[1]}"
         links = [f"/news/{story}/" for story in self.stories] + list(self.answers)
         if request.path == "/":
-            return 200, {"Content-Type": HTML}, listing_html("Health News", links, None)
+            return self.home_status, {"Content-Type": HTML}, listing_html("Health News", links, None)
+        if request.path == "/robots.txt" and self.disallow:
+            rules = "".join(f"Disallow: {path}\n" for path in self.disallow)
+            return 200, {"Content-Type": "text/plain"}, f"User-agent: *\n{rules}"
         if request.path == "/sitemap.xml":
             urls = "".join(f"<url><loc>{base}{path}</loc>"
                            + ("" if path in self.answers else f"<lastmod>{PUBLISHED}</lastmod>") + "</url>"
@@ -125,26 +132,110 @@ def test_three_dead_links_and_nothing_new_is_not_a_failed_source(tmp_path):
     assert _doctor_failing(db_path) == []
 
 
-def test_a_sitemap_that_answers_and_its_one_new_article_refused_with_403_is_a_failed_source(tmp_path):
-    site = _Site()
-    db_path = tmp_path / "blocked.db"
+def _two_nights(tmp_path, site, answers: dict[str, int], name: str, **second_night) -> tuple:
+    """Night 1 stores the 3 stories; night 2 (`cuttings run`) finds the paths of ``answers`` new, ``site``'s
+    other attributes set from ``second_night``: (exit code, output, paths fetched on night 2, base URL,
+    the crawl run, its source_runs row, the digest, doctor's "sources failing" checks)."""
+    db_path = tmp_path / f"{name}.db"
     with local_site(site) as server:
-        base = server.base
-        sources = _sources(tmp_path, base)
-        run_crawl_cli(db_path, sources, since="all")                      # night 1: 3 stories
-        site.answers = {"/news/t1-004/": 403}
-        code, output = _night_as_run(tmp_path, db_path, sources)         # night 2: its one new story refused
-        second_night = list(server.paths)
-    assert "/sitemap.xml" in second_night and second_night.count("/news/t1-004/") == 1
+        sources = _sources(tmp_path, server.base)
+        run_crawl_cli(db_path, sources, since="all")
+        site.answers = answers
+        for attribute, value in second_night.items():
+            setattr(site, attribute, value)
+        server.paths.clear()
+        code, output = _night_as_run(tmp_path, db_path, sources)
+        fetched = list(server.paths)
     db = store.connect(db_path)
     try:
         run, row = _last_crawl(db)
         digest = report.build_digest(db)
     finally:
         db.close()
+    return code, output, fetched, server.base, run, row, digest, _doctor_failing(db_path)
+
+
+def _counts(row) -> tuple:
+    return (row["article_requests"], row["article_requests_failed"], row["article_requests_gone"],
+            row["article_requests_blocked"])
+
+
+def _not_failed(code, output, run, row, digest, failing) -> None:
+    """A source with a per-URL error and nothing else read: no failed source anywhere, the run partial (exit 4:
+    its window moves on)."""
+    assert not source_failed(row)
+    assert run["status"] == "partial"
+    assert code == 4, output[-2000:]
+    assert "0 sources failed" in output and "source health" not in output
+    assert not [item for item in digest["attention"] if item["kind"] in ("source_failed", "sources_failed")]
+    assert "failed" not in _needs_attention(digest)
+    assert failing == []
+
+
+def test_one_new_article_answering_503_is_a_url_error_not_a_failed_source(tmp_path):
+    code, output, fetched, _base, run, row, digest, failing = _two_nights(
+        tmp_path, _Site(), {"/news/t1-004/": 503}, "one503")
+    assert "/sitemap.xml" in fetched and fetched.count("/news/t1-004/") == 1
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (1, 0, 0, 4)
-    assert (row["article_requests"], row["article_requests_failed"], row["article_requests_gone"],
-            row["article_requests_blocked"]) == (1, 1, 0, 1)
+    assert _counts(row) == (1, 1, 0, 1)
+    _not_failed(code, output, run, row, digest, failing)
+
+
+def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
+    code, output, fetched, _base, run, row, digest, failing = _two_nights(
+        tmp_path, _Site(), {"/news/private-1/": 200}, "robots", disallow=["/news/private-"])
+    assert "/robots.txt" in fetched and "/news/private-1/" not in fetched   # obeyed: never requested
+    db = store.connect(tmp_path / "robots.db")
+    try:
+        assert store.run_errors_by_kind(db, run["id"]) == {"robots_disallowed": 1}
+    finally:
+        db.close()
+    assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (1, 0, 0, 4)
+    assert _counts(row) == (1, 1, 0, 0)    # failed, but neither gone nor blocked: the site's rule
+    _not_failed(code, output, run, row, digest, failing)
+
+
+def test_two_new_articles_answering_503_are_a_failed_source(tmp_path):
+    code, output, fetched, base, run, row, digest, failing = _two_nights(
+        tmp_path, _Site(), {"/news/t1-004/": 503, "/news/t1-005/": 503}, "two503")
+    assert fetched.count("/news/t1-004/") == 1 and fetched.count("/news/t1-005/") == 1
+    assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (2, 0, 0, 5)
+    assert _counts(row) == (2, 2, 0, BLOCKED_ARTICLES_FAILED)
+    assert source_failed(row)
+    cause = f"HTTP 503 from {base[7:]}"
+    # the crawl read nothing and its only source failed: the run failed (exit 2, its window does not move)
+    assert run["status"] == "failed"
+    assert code == 2, output[-2000:]
+    assert "1 source failed" in output and cause in output
+    (item,) = [item for item in digest["attention"] if item["kind"] == "source_failed"]
+    assert report.attention_text(item).startswith(f"Source Health News failed: {cause}")
+    (check,) = failing
+    assert "health (2 errors)" in check.message
+
+
+def test_three_new_articles_answering_406_are_a_failed_source(tmp_path):
+    """mod_security's usual answer to a crawler is 406 Not Acceptable: a 4xx other than 404/410 is a refusal."""
+    code, output, _fetched, base, run, row, digest, failing = _two_nights(
+        tmp_path, _Site(), {f"/news/t1-00{n}/": 406 for n in (4, 5, 6)}, "three406")
+    assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (3, 0, 0, 6)
+    assert _counts(row) == (3, 3, 0, 3)
+    assert source_failed(row)
+    assert run["status"] == "failed"
+    assert code == 2, output[-2000:]
+    (item,) = [item for item in digest["attention"] if item["kind"] == "source_failed"]
+    assert report.attention_text(item).startswith(f"Source Health News failed: HTTP 406 from {base[7:]}")
+    (check,) = failing
+    assert "health (3 errors)" in check.message
+
+
+def test_its_one_new_article_and_its_home_page_refused_with_403_is_a_failed_source(tmp_path):
+    """One blocked article page fails its source when the source's other requests failed too: every article
+    request blocked and its home page refused (the sitemap, served from elsewhere, still answered)."""
+    code, output, fetched, base, run, row, digest, failing = _two_nights(
+        tmp_path, _Site(), {"/news/t1-004/": 403}, "blocked", home_status=403)
+    assert "/sitemap.xml" in fetched and fetched.count("/news/t1-004/") == 1
+    assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (2, 0, 0, 4)
+    assert _counts(row) == (1, 1, 0, 1)
     assert source_failed(row)
     cause = f"HTTP 403 from {base[7:]} (blocked?)"
     # the crawl read nothing and its only source failed: the run failed (exit 2, its window does not move)
@@ -155,8 +246,8 @@ def test_a_sitemap_that_answers_and_its_one_new_article_refused_with_403_is_a_fa
     assert item["source_id"] == "health"
     assert report.attention_text(item).startswith(f"Source Health News failed: {cause}")
     assert f"Source Health News failed: {cause}" in _needs_attention(digest)
-    (check,) = _doctor_failing(db_path)
-    assert "health (1 errors)" in check.message
+    (check,) = failing
+    assert "health (2 errors)" in check.message
 
 
 def test_5xx_on_every_article_page_is_a_failed_source(tmp_path):
@@ -198,16 +289,43 @@ def _counted(requests: int, *, gone: int = 0, blocked: int = 0, failed: int | No
 
 def test_source_failed_reads_what_the_article_requests_did():
     dead_links = _row(errors=5, found_by_sitemap=9, **_counted(5, gone=5))
-    one_refused = _row(errors=1, found_by_sitemap=9, **_counted(1, blocked=1))
+    one_refused = _row(errors=1, found_by_sitemap=9, **_counted(1, blocked=1))           # one 503 or 403: a URL
+    one_refused_home_too = _row(errors=2, found_by_sitemap=9, **_counted(1, blocked=1))  # and its home page 403
+    two_refused = _row(errors=2, found_by_sitemap=9, **_counted(2, blocked=2))
     refused_and_dead = _row(errors=3, found_by_sitemap=9, **_counted(3, gone=2, blocked=1))
-    refused_but_one_read = _row(errors=1, found_by_sitemap=9, pages_fetched=1, **_counted(2, blocked=1))
+    refused_dead_and_sitemap = _row(errors=4, found_by_sitemap=9, **_counted(3, gone=2, blocked=1))
+    two_refused_and_dead = _row(errors=4, found_by_sitemap=9, **_counted(4, gone=2, blocked=2))
+    refused_but_one_read = _row(errors=2, found_by_sitemap=9, pages_fetched=1, **_counted(3, blocked=2))
     nothing_found = _row(errors=2, **_counted(0))                          # home, feeds, sitemaps unreachable
     other_failures = _row(errors=2, found_by_sitemap=2, **_counted(2, failed=2))   # say two pages over the cap
+    disallowed = _row(errors=3, found_by_sitemap=3, **_counted(3, failed=3))       # robots.txt, every one
+    disallowed_and_home = _row(errors=4, found_by_sitemap=3, **_counted(3, failed=3))
     discovery_error_only = _row(errors=3, found_by_sitemap=9, **_counted(0))   # a sitemap 503, all URLs known
     quiet = _row(found_by_sitemap=9, **_counted(0))
-    assert [source_failed(row) for row in (dead_links, one_refused, refused_and_dead, refused_but_one_read,
-                                           nothing_found, other_failures, discovery_error_only, quiet)] == \
-        [False, True, True, False, True, False, False, False]
+    rows = {"dead_links": (dead_links, False), "one_refused": (one_refused, False),
+            "one_refused_home_too": (one_refused_home_too, True), "two_refused": (two_refused, True),
+            "refused_and_dead": (refused_and_dead, False), "refused_dead_and_sitemap": (refused_dead_and_sitemap, False),
+            "two_refused_and_dead": (two_refused_and_dead, True), "refused_but_one_read": (refused_but_one_read, False),
+            "nothing_found": (nothing_found, True), "other_failures": (other_failures, False),
+            "disallowed": (disallowed, False), "disallowed_and_home": (disallowed_and_home, False),
+            "discovery_error_only": (discovery_error_only, False), "quiet": (quiet, False)}
+    assert {name: source_failed(row) for name, (row, _) in rows.items()} == \
+        {name: failed for name, (_, failed) in rows.items()}
+
+
+def test_failure_class_counts_every_refusal_but_dead_links_robots_txt_and_the_crawls_own_refusals():
+    classes = {kind: store.failure_class(kind) for kind in (
+        "http_404", "http_410", "http_400", "http_401", "http_403", "http_406", "http_418", "http_429",
+        "http_500", "http_503", "timeout", "dns", "connection_refused", "ssl", "redirect_loop", "truncated",
+        "robots_disallowed", "too_large", "offsite_host", "url_scheme", "private_address", "ignored")}
+    assert classes == {
+        "http_404": "gone", "http_410": "gone", "http_400": "blocked", "http_401": "blocked",
+        "http_403": "blocked", "http_406": "blocked", "http_418": "blocked", "http_429": "blocked",
+        "http_500": "blocked", "http_503": "blocked", "timeout": "blocked", "dns": "blocked",
+        "connection_refused": "blocked", "ssl": "blocked", "redirect_loop": "blocked", "truncated": "blocked",
+        "robots_disallowed": None, "too_large": None, "offsite_host": None, "url_scheme": None,
+        "private_address": None, "ignored": None}
+    assert store.failure_class("http_406", 406) == store.failure_class("whatever", 406) == "blocked"
 
 
 def test_source_failed_keeps_the_earlier_rule_for_rows_without_the_counts():
@@ -236,9 +354,44 @@ def test_the_cause_of_a_failed_source_is_the_refusal_not_its_commoner_dead_links
         run_id = store.start_run(db, "crawl")
         store.record_errors(db, run_id, "http_404", [("health", f"https://health.example/news/gone-{n}/", "HTTP 404")
                                                      for n in range(3)])
-        store.record_errors(db, run_id, "http_429", [("health", "https://health.example/news/new/", "HTTP 429")])
-        row = _row(crawl_run_id=run_id, errors=4, found_by_sitemap=9, **_counted(4, gone=3, blocked=1))
+        store.record_errors(db, run_id, "http_429", [("health", f"https://health.example/news/new-{n}/", "HTTP 429")
+                                                     for n in range(2)])
+        row = _row(crawl_run_id=run_id, errors=5, found_by_sitemap=9, **_counted(5, gone=3, blocked=2))
         assert source_failures(db, run_id, [row]) == [
             ("health", "http_429", "HTTP 429 from health.example (blocked?)")]
     finally:
         db.close()
+
+
+def test_an_old_row_whose_every_error_is_a_dead_link_is_not_a_failed_source(tmp_path):
+    """A run recorded before the article requests were counted (``article_requests`` NULL) with 3 errors, every
+    one of them a 404/410 in ``crawl_errors``: dead links, not a failed source, in ``source_failures``, the
+    digest and `cuttings doctor`; one refusal among them and the earlier rule holds (3 errors: failed)."""
+    db_path = tmp_path / "old.db"
+    db = store.connect(db_path)
+    try:
+        db["sources"].insert({"id": "health", "name": "Health News"}, alter=True)
+        run_id = store.start_run(db, "crawl")
+        store.record_errors(db, run_id, "http_404", [("health", f"https://health.example/news/gone-{n}/", "HTTP 404")
+                                                     for n in range(2)])
+        store.record_errors(db, run_id, "http_410", [("health", "https://health.example/news/gone-2/", "HTTP 410")])
+        store.finish_run(db, run_id, "partial")
+        old = _row(crawl_run_id=run_id, errors=BLOCKED_AFTER_ERRORS, found_by_sitemap=9)
+        store.save_source_runs(db, [{**old, **{column: None for column in store.schema.SOURCE_RUN_ARTICLE_REQUESTS}}])
+        assert source_failed(old)                 # without the database: the earlier rule
+        assert not source_failed(old, db)
+        assert source_failures(db, run_id, [old]) == []
+        digest = report.build_digest(db)
+        assert not [item for item in digest["attention"] if item["kind"] in ("source_failed", "sources_failed")]
+    finally:
+        db.close()
+    assert _doctor_failing(db_path) == []
+    db = store.connect(db_path)
+    try:
+        store.record_errors(db, run_id, "http_503", [("health", "https://health.example/news/new/", "HTTP 503")])
+        assert source_failed(old, db)
+        assert source_failures(db, run_id, [old]) == [("health", "http_503", "HTTP 503 from health.example")]
+    finally:
+        db.close()
+    (check,) = _doctor_failing(db_path)
+    assert "health (3 errors)" in check.message

@@ -269,27 +269,31 @@ def run_errors_by_kind(db: Database, run_id: int) -> dict[str, int]:
 
 # How a failed article request counts towards its source's health (``source_runs.article_requests_gone`` and
 # ``article_requests_blocked``, read by ``cuttings.failures.source_failed``): a page that is gone (a dead link
-# in a sitemap: a per-URL error), or a site that refused the crawler or could not be reached.
+# in a sitemap: a per-URL error), or a site that refused the crawler or could not be reached ("blocked": every
+# other failed request, an unlisted 4xx such as mod_security's 406 or a 400/418 bot block included), or neither:
+# robots.txt disallowing it (the site's own rule, not an outage) and the crawl's own refusals (a page over the
+# size cap, a URL the crawl's URL policy refused, a request a middleware dropped).
 FAILURE_GONE = "gone"
 FAILURE_BLOCKED = "blocked"
 GONE_HTTP_STATUSES = (404, 410)
-BLOCKED_HTTP_STATUSES = (401, 403, 407, 408, 429, 451)
-BLOCKED_KINDS = frozenset({"timeout", "dns", "no_network", "connection_refused", "connection_lost", "truncated",
-                           "ssl", "redirect_loop", "robots_disallowed", "responseneverreceived"})
+ROBOTS_DISALLOWED = "robots_disallowed"
+NOT_BLOCKED_KINDS = frozenset({ROBOTS_DISALLOWED, "too_large", "url_scheme", "offsite_host", "private_address",
+                               "ignored"})
 
 
 def failure_class(kind: str, status: int | None = None) -> str | None:
     """The class of a failed request's ``crawl_errors`` kind (``http_403``, ``timeout`` ...): ``"gone"`` for
-    404/410; ``"blocked"`` for a refusal or an unreachable site (401, 403, 407, 408, 429, 451, any 5xx, a
-    timeout, DNS, a refused or dropped connection, TLS, a redirect loop, robots.txt disallowing it); None for
-    any other failure (another 4xx, a page over the size cap, a URL the crawl's URL policy refused)."""
+    404/410; None for robots.txt disallowing it (the site's rule) and for the crawl's own refusals (a page over
+    the size cap ``too_large``; ``url_scheme``, ``offsite_host``, ``private_address`` from the URL policy;
+    ``ignored``); ``"blocked"`` for every other failure: any other HTTP error status (401, 403, 406, 429, 5xx
+    ...), a timeout, DNS, a refused or dropped connection, TLS, a truncated body, a redirect loop."""
     if status is None and kind.startswith("http_") and kind[5:].isdigit():
         status = int(kind[5:])
     if status in GONE_HTTP_STATUSES:
         return FAILURE_GONE
-    if status is not None and (status in BLOCKED_HTTP_STATUSES or 500 <= status < 600):
-        return FAILURE_BLOCKED
-    return FAILURE_BLOCKED if kind in BLOCKED_KINDS else None
+    if status is None and kind in NOT_BLOCKED_KINDS:
+        return None
+    return FAILURE_BLOCKED
 
 
 def save_source_runs(db: Database, rows: list[dict]) -> None:
