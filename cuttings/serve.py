@@ -194,9 +194,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "article_requests_failed": ("Article requests that failed, for any reason; NULL in older runs.", "3"),
         "article_requests_gone": ("Article requests answered 404 or 410 (dead links: never alone a failed "
                                   "outlet); NULL in older runs.", "2"),
-        "article_requests_blocked": ("Article requests refused or unreachable: 401, 403, 429, 5xx, timeouts, DNS, "
-                                     "refused or dropped connections, robots.txt. An outlet of which nothing was "
-                                     "read with one of these failed; NULL in older runs.", "1"),
+        "article_requests_blocked": ("Article requests refused or unreachable: any HTTP error but 404/410 (401, 403, "
+                                     "406, 429, 5xx ...), timeouts, DNS, refused or dropped connections; not "
+                                     "robots.txt, nor a page over the size cap. An outlet of which nothing was read "
+                                     "with 2 of these (or its only one and a failed home page, feed or sitemap) "
+                                     "failed; NULL in older runs.", "1"),
     }),
     "entities": ("The watched organisations and office-holders (from the watchlist).", {
         "id": ("Entity id used in `mentions`, `quotes` and tone `target`.", "wm_pcc"),
