@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
-from cuttings.failures import source_failed
+from cuttings.failures import robots_refused_every_article, source_failed
 from cuttings.nightly import hours_since, pid_alive
 
 
@@ -503,7 +503,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
     # sources, such as the demo's, is checked on what it holds).
     crawled = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
     source_ids = sorted(set(source_ids or ()) | set(crawled))
-    stopped, never, failing, warned, checked = [], [], [], [], []
+    stopped, never, failing, warned, checked, disallowed = [], [], [], [], [], []
     for source_id in source_ids:
         runs = store.recent_source_runs(conn, source_id, limit=store.YIELD_RUNS)
         if not runs:
@@ -516,6 +516,8 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
             never.append(source_id)
         if source_failed(runs[0], conn):
             failing.append(f"{source_id} ({runs[0]['errors']} errors)")
+        elif refused := robots_refused_every_article(runs[0], conn):
+            disallowed.append(f"{source_id} ({refused} pages)")
         if runs[0]["warning"]:
             warned.append(f"{source_id}: {runs[0]['warning']}")
     checks = []
@@ -532,6 +534,12 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
     if failing:
         checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),
                             "see `SELECT * FROM crawl_errors ORDER BY id DESC` or the log"))
+    if disallowed:
+        checks.append(Check("sources disallowed", "warning",
+                            "robots.txt disallowed every new article page of the latest run (not a failed "
+                            "source: the site's rule): " + ", ".join(disallowed),
+                            f"compare the source's allow patterns in {sources_file} with its robots.txt; "
+                            "see `SELECT url FROM crawl_errors WHERE kind = 'robots_disallowed'`"))
     if warned:
         checks.append(Check("source health", "warning", "; ".join(warned),
                             "compare a recent page with the extractor output (`cuttings extract`)"))

@@ -14,7 +14,7 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
-from cuttings.store.runs import ANALYSE_FAILED, FAILURE_BLOCKED, FAILURE_GONE, failure_class
+from cuttings.store.runs import ANALYSE_FAILED, FAILURE_BLOCKED, FAILURE_GONE, ROBOTS_DISALLOWED, failure_class
 
 # kind -> words; {host} is the failing URL's host
 CAUSES = {
@@ -132,6 +132,20 @@ def _only_dead_links(db, row: dict) -> bool:
         "SELECT DISTINCT kind FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
         [row["crawl_run_id"], row["source_id"], ANALYSE_FAILED]).fetchall()]
     return bool(kinds) and all(failure_class(kind) == FAILURE_GONE for kind in kinds)
+
+
+def robots_refused_every_article(row, db) -> int:
+    """How many article pages robots.txt disallowed, when it disallowed every article request of the row's
+    source in its crawl run (``article_requests`` at least 1, none answered, and as many ``robots_disallowed``
+    rows in ``crawl_errors``); else 0. Not a failed source (robots.txt is the site's rule, not an outage),
+    but worth a doctor note: the source's ``allow`` patterns may point at pages the site keeps from crawlers."""
+    row = dict(row)
+    requests = row.get("article_requests") or 0
+    if not requests or row.get("article_requests_failed") != requests or row.get("crawl_run_id") is None:
+        return 0
+    (disallowed,) = db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
+                               "AND kind = ?", [row["crawl_run_id"], row.get("source_id"), ROBOTS_DISALLOWED]).fetchone()
+    return requests if disallowed >= requests else 0
 
 
 def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tuple[str, str, str]]:

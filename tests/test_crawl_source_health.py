@@ -90,10 +90,10 @@ def _needs_attention(digest) -> str:
     return text.split("Needs attention", 1)[1].split("new stories", 1)[0] if "Needs attention" in text else ""
 
 
-def _doctor_failing(db_path) -> list:
+def _doctor_failing(db_path, name: str = "sources failing") -> list:
     conn = sqlite3.connect(db_path)
     try:
-        return [c for c in doctor.check_source_yield(conn, ["health"]) if c.name == "sources failing"]
+        return [c for c in doctor.check_source_yield(conn, ["health"]) if c.name == name]
     finally:
         conn.close()
 
@@ -179,6 +179,7 @@ def test_one_new_article_answering_503_is_a_url_error_not_a_failed_source(tmp_pa
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (1, 0, 0, 4)
     assert _counts(row) == (1, 1, 0, 1)
     _not_failed(code, output, run, row, digest, failing)
+    assert _doctor_failing(tmp_path / "one503.db", "sources disallowed") == []
 
 
 def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
@@ -193,6 +194,9 @@ def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (1, 0, 0, 4)
     assert _counts(row) == (1, 1, 0, 0)    # failed, but neither gone nor blocked: the site's rule
     _not_failed(code, output, run, row, digest, failing)
+    # every new page disallowed: a doctor note, not a failed source
+    (note,) = _doctor_failing(tmp_path / "robots.db", "sources disallowed")
+    assert note.status == "warning" and "health (1 pages)" in note.message and "allow patterns" in note.fix
 
 
 def test_two_new_articles_answering_503_are_a_failed_source(tmp_path):
