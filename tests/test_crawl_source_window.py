@@ -28,9 +28,11 @@ NIGHT_0 = _iso(NOW - dt.timedelta(days=3))     # the last night both sources wer
 A_FRESH = "/a/news/fresh/"          # alpha, an hour old: fetched on night 1
 A_LATE = "/a/news/late-listed/"     # alpha, 2 days old, first listed on night 2: outside alpha's normal window
 B_OUTAGE = "/b/news/outage/"        # beta, 2 days old, published while beta was down: fetched on night 2
+B_OUTAGE_2 = "/b/news/outage-2/"    # beta, 2 days old too: two pages refused make beta failed, one would not
 B_ANCIENT = "/b/news/ancient/"      # beta, 5 days old: before beta's last good night, never fetched
 STORIES = {A_FRESH: ("gov-001", NOW - dt.timedelta(hours=1)), A_LATE: ("gov-003", NOW - dt.timedelta(days=2)),
-           B_OUTAGE: ("gov-005", NOW - dt.timedelta(days=2)), B_ANCIENT: ("gov-010", NOW - dt.timedelta(days=5))}
+           B_OUTAGE: ("gov-005", NOW - dt.timedelta(days=2)), B_OUTAGE_2: ("gov-011", NOW - dt.timedelta(days=2)),
+           B_ANCIENT: ("gov-010", NOW - dt.timedelta(days=5))}
 FEED_ETAG = '"beta-feed-1"'
 
 
@@ -63,7 +65,7 @@ class _Site:
             if request.headers.get("If-None-Match") == FEED_ETAG:
                 return 304, {"ETag": FEED_ETAG}, b""
             return 200, {"Content-Type": "application/rss+xml", "ETag": FEED_ETAG}, rss(base, [
-                (p, corpus_story(STORIES[p][0])[0], _iso(STORIES[p][1])) for p in (B_OUTAGE, B_ANCIENT)])
+                (p, corpus_story(STORIES[p][0])[0], _iso(STORIES[p][1])) for p in (B_OUTAGE, B_OUTAGE_2, B_ANCIENT)])
         if path in STORIES:
             if path.startswith("/b/") and self.beta_down == "articles":
                 return 503, {"Content-Type": HTML}, "<html><body>down for maintenance</body></html>"
@@ -127,7 +129,8 @@ def _stored(db, path: str) -> bool:
 
 def beta_down_for_a_night(tmp_path, down: str, command: str, crawl_args=()) -> None:
     """Night 0 (3 days ago, recorded) both sources read; night 1 beta down (``down``: ``"site"`` or
-    ``"articles"``), alpha fine; night 2 beta back: beta's outage story is stored, nothing older than its
+    ``"articles"``: its 2 new article pages refused, cuttings.failures.BLOCKED_ARTICLES_FAILED), alpha fine;
+    night 2 beta back: beta's outage stories are stored, nothing older than its
     last good night is fetched, alpha keeps the normal window. ``crawl_args``: more `cuttings crawl` options
     (``--redis URL``: the distributed crawl, tests/test_distributed.py)."""
     site = _Site()
@@ -144,8 +147,8 @@ def beta_down_for_a_night(tmp_path, down: str, command: str, crawl_args=()) -> N
         db = store.connect(db_path)
         night_1 = dict(next(db.query("SELECT * FROM crawl_runs WHERE command LIKE 'crawl%' ORDER BY id DESC")))
         assert night_1["status"] == "partial", night_1
-        assert _stored(db, A_FRESH) and not _stored(db, B_OUTAGE)
-        assert site.fetched(B_OUTAGE, 1) == (down == "articles")   # listed by its feed, refused
+        assert _stored(db, A_FRESH) and not _stored(db, B_OUTAGE) and not _stored(db, B_OUTAGE_2)
+        assert site.fetched(B_OUTAGE, 1) == site.fetched(B_OUTAGE_2, 1) == (down == "articles")   # listed, refused
         db.close()
 
         site.night, site.beta_down = 2, None   # night 2: beta is back
@@ -155,7 +158,7 @@ def beta_down_for_a_night(tmp_path, down: str, command: str, crawl_args=()) -> N
         night_2 = dict(next(db.query("SELECT * FROM crawl_runs WHERE command LIKE 'crawl%' ORDER BY id DESC")))
         assert night_2["status"] == "ok", night_2
         # beta read back to its last good night (3 days ago, less the overlap): the outage story is stored
-        assert _stored(db, B_OUTAGE), out
+        assert _stored(db, B_OUTAGE) and _stored(db, B_OUTAGE_2), out
         assert site.fetched(B_OUTAGE, 2)
         # ... its feed read in full, not answered 304 by the validators of the night it failed
         assert [inm for night, path, inm in site.requests if night == 2 and path == "/b/feed.xml"] == [None]
