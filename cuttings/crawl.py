@@ -96,7 +96,7 @@ def source_windows(db, sources: list[Source], crawl: CrawlSettings) -> dict[str,
     if run_wide is None:
         return {source.id: None for source in sources}
     floor = min(run_wide, _iso(_parse(store.utcnow()) - dt.timedelta(days=crawl.max_catch_up_days)))
-    last_good = store.last_good_source_runs(db, [source.id for source in sources], failed=source_failed)
+    last_good = store.last_good_source_runs(db, [source.id for source in sources], failed=lambda row: source_failed(row, db))
     windows: dict[str, str | None] = {}
     for source in sources:
         started = last_good.get(source.id)
