@@ -86,12 +86,15 @@ def source_windows(db, sources: list[Source], crawl: CrawlSettings) -> dict[str,
     """Each source's cut-off when no ``--since`` is given: the start of the last successful crawl in
     which that source did not fail (``store.last_good_source_runs``, ``cuttings.failures.source_failed``)
     minus ``overlap_hours``, so a source whose site was down last night still gets the stories it
-    published meanwhile. None (every entry, as a first crawl) for a source never crawled without failing.
+    published meanwhile. A source never crawled without failing (one added to an existing deployment,
+    or failing since it was added) reads back as far as the cap allows: its archive is no news, and
+    the digest would list all of it as new stories.
 
     The catch-up is capped: a cut-off is never earlier than ``max_catch_up_days`` before now (the store's
     clock), unless the run-wide window (:func:`default_since`, what every source had before) reaches
     further; so a source dead for months does not re-walk its archive, and ``max_catch_up_days = 0`` is
-    the run-wide window for every source. Before the first successful crawl every source has None."""
+    the run-wide window for every source. Before the first successful crawl every source has None (a
+    first crawl reads everything listed)."""
     run_wide = default_since(db, crawl.overlap_hours)
     if run_wide is None:
         return {source.id: None for source in sources}
@@ -100,17 +103,18 @@ def source_windows(db, sources: list[Source], crawl: CrawlSettings) -> dict[str,
     windows: dict[str, str | None] = {}
     for source in sources:
         started = last_good.get(source.id)
-        windows[source.id] = None if started is None else max(
+        windows[source.id] = floor if started is None else max(
             _iso(_parse(started) - dt.timedelta(hours=crawl.overlap_hours)), floor)
     return windows
 
 
 def log_catching_up(since: str | None, windows: dict[str, str | None] | None) -> None:
-    """One log line per source whose window reaches back before the run's ``since`` (a night it failed)."""
+    """One log line per source whose window reaches back before the run's ``since``: no crawl of it
+    since then read it (a night it failed, or a source new to the crawl)."""
     for source_id, cutoff in sorted((windows or {}).items()):
         if since is not None and (cutoff is None or cutoff < since):
-            log.info("crawl: %s catches up from %s (it failed in a later run)", source_id,
-                     cutoff or "the beginning (it never crawled without failing)")
+            log.info("crawl: %s catches up from %s (no crawl since then read it: new, or it failed)", source_id,
+                     cutoff or "the beginning")
 
 
 def conditional_discovery(db, since: str | None) -> bool:

@@ -241,10 +241,13 @@ def test_source_windows(tmp_path):
     with store.clock("2027-01-10T02:00:00Z"):
         assert source_windows(db, config.sources, crawl) == {"alpha": "2026-12-18T20:00:00Z",
                                                              "beta": "2026-12-18T20:00:00Z"}
-    # a source added since (never crawled) reads everything, as a first crawl
+    # a source added since (never crawled) reads back as far as the cap: its archive is no news (a
+    # product review of 2026-12-06 late: a new source's whole sitemap, back to 2025, was listed as new
+    # stories); with no catch-up, the run's window
     gamma = type(config.sources[0])(id="gamma", name="Gamma", home="http://127.0.0.1:9/g/")
     with store.clock("2026-12-20T02:00:00Z"):
-        assert source_windows(db, [gamma], crawl) == {"gamma": None}
+        assert source_windows(db, [gamma], crawl) == {"gamma": "2026-12-06T02:00:00Z"}
+        assert source_windows(db, [gamma], CrawlSettings(max_catch_up_days=0)) == {"gamma": "2026-12-18T20:00:00Z"}
 
 
 def test_max_catch_up_days_is_validated(tmp_path):
