@@ -266,7 +266,7 @@ def classify(ctx, models_path, watchlist, workers):
     """
     check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     classifier = load_classifier(models_path)
-    from cuttings.stages import ModelsMismatch, check_models_fit, record_user_scheme
+    from cuttings.stages import ModelsMismatch, check_models_fit, record_user_scheme, train_hint
     # models of another scheme: one line, exit 1 (ModelsMismatch), the user's scheme recorded all the same
     # (the views read it); a task without a model is left out
     try:
@@ -276,7 +276,7 @@ def classify(ctx, models_path, watchlist, workers):
         raise
     for problem in problems:
         if problem.kind == "untrained":
-            click.echo(f"note: {problem.words}: stories get no {problem.task} until `cuttings train` trains it "
+            click.echo(f"note: {problem.words}: stories get no {problem.task} until you {train_hint()} "
                        f"(`cuttings doctor` says more)", err=True)
     analyser = load_analyser(watchlist)
     db = ctx.open_db()

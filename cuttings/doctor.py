@@ -239,6 +239,16 @@ def _scheme_problems(classifier, scheme_path) -> list:
     return scheme_mismatches(classifier, scheme)
 
 
+def _label_then_train(task: str) -> str:
+    """What to do for a task of the scheme without a model: label it, then the command that trains this
+    scheme's models (``stages.train_hint``, which says to label first when the team has its own scheme)."""
+    from cuttings.stages import train_hint
+    hint = train_hint()
+    if hint.startswith("label stories"):
+        return hint.replace("(`cuttings label`", f"(`cuttings label --task {task}`", 1)
+    return f"label stories (`cuttings label --task {task}`), then {hint}"
+
+
 def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     """The models load; every way they do not fit what the pipeline reads today, in one check: models of
     another label scheme (an error: classify refuses them), a task of the scheme without a model (not
@@ -258,19 +268,20 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     try:
         classifier = load_classifier(directory)
     except ModelLoadError as exc:
-        return Check("models", "error", str(exc), "run `cuttings train` to retrain with the installed libraries")
+        from cuttings.stages import train_hint
+        return Check("models", "error", str(exc), f"{train_hint()}: it retrains them with the installed libraries")
     problems = _scheme_problems(classifier, scheme_path)
     foreign = [problem.words for problem in problems if problem.foreign_labels]
     untrained = [problem.task for problem in problems if problem.kind == "untrained"]
     cues = [problem.words for problem in problems if problem.kind == "cues"]
-    found, fixes = [], []
+    found, fixes, reasons = [], [], []
     if foreign:
         found.append(f"they were trained for another label scheme: {'; '.join(foreign)} (classify refuses them)")
     if untrained:
         found.append(f"no model for {', '.join(untrained)}: not trained yet, or too few labels when `cuttings "
                      f"train` ran (it says which); stories get no {', '.join(untrained)} until it is trained")
         if not foreign:
-            fixes.append(f"label stories (`cuttings label --task {untrained[0]}`), then `cuttings train`")
+            fixes.append(_label_then_train(untrained[0]))
     if cues:
         found.append(f"the label scheme changed since they were trained: {'; '.join(cues)}")
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
@@ -282,12 +293,13 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
         found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
                      f"(the watchlist was edited since training)")
-        fixes.insert(0, "run `cuttings train` so the models learn from what they now read")
-    if foreign:
+        reasons.append("learn from what they now read")
+    if foreign or cues:
+        reasons.insert(0, "learn the scheme as it is")
+    if reasons:   # one command, whatever the reasons: the one that trains models of this scheme
         from cuttings.stages import train_hint
-        fixes.insert(0, f"{train_hint()} so the models learn the scheme as it is")
-    elif cues:
-        fixes.insert(0, "run `cuttings train` so the models learn the scheme as it is")
+        first = _label_then_train(untrained[0]) if untrained and not foreign else train_hint()
+        fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
     if found:
         return Check("models", "error" if foreign else "warning",

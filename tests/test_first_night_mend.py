@@ -1,0 +1,76 @@
+"""The product review of the first night for a team with its own label scheme: every hint names the command
+that trains that scheme's models (``stages.train_hint``: label, then `cuttings train --corpus none`), not
+plain `cuttings train`, which refuses the shipped corpus for another scheme."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pipeline
+from cuttings import paths, stages
+from nlp.scheme import load_scheme
+from tests.test_first_night import invoke, team_home
+from tests.test_models_fit import SHIPPED, FakeClassifier, _doctor_models
+from tests.test_scheme_files import TEAM
+
+
+def _team_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "label_scheme.toml").write_text(TEAM, encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    monkeypatch.delenv("CUTTINGS_MODELS", raising=False)
+    return home
+
+
+def test_doctor_names_one_command_for_foreign_models_and_an_edited_watchlist(tmp_path, monkeypatch):
+    home = _team_home(tmp_path, monkeypatch)
+    classifier = FakeClassifier(SHIPPED)
+    for card in classifier.cards.values():
+        card["analyser_versions"] = ["a-0"]   # the watchlist was edited since training too
+    check = _doctor_models(tmp_path, monkeypatch, classifier, TEAM)
+    assert check.fix.count("cuttings train") == 1, check.fix
+    assert "`cuttings train --corpus none`" in check.fix
+    assert check.fix.endswith("so the models learn the scheme as it is and learn from what they now read")
+    assert str(home) in str(paths.config_file("label_scheme.toml"))
+
+
+def test_doctor_untrained_task_of_a_teams_scheme_names_train_corpus_none(tmp_path, monkeypatch):
+    _team_home(tmp_path, monkeypatch)
+    team = load_scheme(paths.config_file("label_scheme.toml"))
+    classifier = FakeClassifier(team, tasks=["topics", "tone"])
+    for card in classifier.cards.values():
+        card["analyser_versions"] = ["a-1"]
+    check = _doctor_models(tmp_path, monkeypatch, classifier, TEAM)
+    assert check.status == "warning", check
+    assert "no model for stance_closures" in check.message
+    assert "`cuttings label --task stance_closures`" in check.fix and "`cuttings train --corpus none`" in check.fix
+    assert check.fix.count("cuttings train") == 1, check.fix
+
+
+def test_doctor_untrained_task_of_the_shipped_scheme_keeps_plain_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUTTINGS_HOME", str(tmp_path / "home"))
+    classifier = FakeClassifier(SHIPPED, tasks=["topics", "tone"])
+    for card in classifier.cards.values():
+        card["analyser_versions"] = ["a-1"]
+    check = _doctor_models(tmp_path, monkeypatch, classifier)
+    assert check.fix == ("label stories (`cuttings label --task stance_governance`), then run `cuttings train` "
+                         "(with this scheme)")
+
+
+def test_classify_note_for_an_untrained_task_names_train_corpus_none(tmp_path, monkeypatch):
+    _home, db_path = team_home(tmp_path, monkeypatch)
+    team = load_scheme(paths.config_file("label_scheme.toml"))
+    monkeypatch.setattr(pipeline, "load_classifier", lambda *a, **k: FakeClassifier(team, tasks=["topics", "tone"]))
+    monkeypatch.setattr(pipeline, "do_classify", lambda *a, **k: {"articles": 0, "classifications": 0})
+    monkeypatch.setattr(stages, "record_user_scheme", lambda *a, **k: None)
+    result = invoke("--db", db_path, "classify")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    note = next(line for line in result.stderr.splitlines() if line.startswith("note: no model for stance_closures"))
+    assert "then run `cuttings train --corpus none`" in note and "until `cuttings train` trains" not in note
+
+
+def test_readme_names_train_corpus_none_for_a_teams_scheme():
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("The demo trains the shipped label scheme's models.")
+    paragraph = " ".join(text[start:text.index("\n\n", start)].split())
+    assert "`cuttings train --corpus none`" in paragraph and "First night for your own team" in paragraph
