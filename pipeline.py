@@ -411,38 +411,45 @@ CORPUS_HELP = ("The labelled corpus to train on besides this database's labels: 
                "to the database's labels); `none`: the database's labels alone [default: corpus/ in the home "
                "folder if it holds a labels.jsonl (set CUTTINGS_HOME: in a checkout the home folder is data/), "
                "else the shipped seed corpus]. A team with its own label scheme needs a corpus labelled to it.")
-CORPUS_HINT = ("; to use another labelled corpus: `--corpus DIR|FILE` (or corpus/ in the home folder), or "
-               "`cuttings train --corpus none` to train on the database's labels alone")
+def corpus_hint(command: str = "train") -> str:
+    """How to give another labelled corpus to ``cuttings COMMAND`` (train, evaluate): its own --corpus none."""
+    does = "train" if command == "train" else "cross-validate"
+    return ("; to use another labelled corpus: `--corpus DIR|FILE` (or corpus/ in the home folder), or "
+            f"`cuttings {command} --corpus none` to {does} on the database's labels alone")
 
 
-def load_labelled_corpus(corpus_dir, scheme) -> list[dict]:
+CORPUS_HINT = corpus_hint()
+
+
+def load_labelled_corpus(corpus_dir, scheme, command: str = "train") -> list[dict]:
     """The records of a labelled corpus: a directory (``labels.jsonl`` and ``articles/``) or a JSONL
     file, default ``paths.corpus_dir()``; ``"none"``: none. Any problem reading it raises one
-    ``SchemeError`` line that says how to give another."""
+    ``SchemeError`` line that says how to give another (to ``cuttings COMMAND``)."""
     from nlp.corpus import load_corpus, load_jsonl
     from nlp.scheme import SchemeError
     if str(corpus_dir) == "none":
         return []
     source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
+    hint = corpus_hint(command)
     if not (source.is_file() or (source / "labels.jsonl").is_file()):
         raise SchemeError(f"no labelled corpus at {source} (a JSONL file, or a directory holding labels.jsonl)"
-                          + CORPUS_HINT)
+                          + hint)
     try:
         return load_jsonl(source, scheme) if source.is_file() else load_corpus(source, scheme)
     except SchemeError as exc:
-        raise SchemeError(f"{exc}{CORPUS_HINT}") from exc
+        raise SchemeError(f"{exc}{hint}") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeError(f"cannot read the labelled corpus {source}: {exc}{CORPUS_HINT}") from exc
+        raise SchemeError(f"cannot read the labelled corpus {source}: {exc}{hint}") from exc
 
 
-def training_records(db=None, corpus_dir=None, scheme=None):
+def training_records(db=None, corpus_dir=None, scheme=None, command: str = "train"):
     """The labelled corpus's records (``load_labelled_corpus``) plus the human labels of the
     database, whose records replace a corpus record of the same article (the same ``db-<id>`` and
     headline: a file ``cuttings label --export`` wrote from this database)."""
     from cuttings.labelling import labelled_records
     from nlp.scheme import load_scheme
     scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
-    records = load_labelled_corpus(corpus_dir, scheme)
+    records = load_labelled_corpus(corpus_dir, scheme, command)
     if db is None:
         return records
     labelled = labelled_records(db, scheme.tasks)
@@ -591,7 +598,7 @@ def evaluation_records(corpus, scheme) -> list[dict]:
     with ``--corpus none`` the database's labels alone (--db, else the default database), as
     `cuttings train --corpus none` trains on them."""
     if str(corpus) != "none":
-        return training_records(corpus_dir=corpus, scheme=scheme)
+        return training_records(corpus_dir=corpus, scheme=scheme, command="evaluate")
     ctx = click.get_current_context().find_object(CuttingsContext)
     db_path = Path(ctx.db_path) if ctx is not None else paths.default_db()
     records = training_records(ctx.open_db(), "none", scheme=scheme) if db_path.exists() else []
@@ -720,7 +727,8 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     """Measure the classifiers and the entity/quote extraction on labelled data.
 
     TASK: a task of the label scheme (shipped: topics, stance_governance, tone), entities or quotes
-    [default: every task of the scheme, and entities].
+    [default: every task of the scheme, and entities; with --corpus none, the scheme's tasks alone:
+    the database's labels label no mentions or quotes, so entities and quotes are refused with it].
 
     Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
     --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
@@ -745,9 +753,19 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
     scheme_tasks = _scheme_task_names() if not tasks or not set(tasks) <= set(EXTRACTION_TASKS) else []
+    # --corpus none: the database's story labels, which label no mentions or quotes to score entities and
+    # quotes against (and the shipped corpus is another watch's): refused when asked for, else left out
+    no_corpus = str(corpus) == "none"
+    asked = [task for task in tasks if task in EXTRACTION_TASKS]
+    if no_corpus and asked:
+        fail(f"--corpus none cross-validates the classifiers on the database's story labels, which label no "
+             f"mentions or quotes: score {' and '.join(asked)} on a labelled file with --corpus DIR|FILE or --data FILE")
+    if no_corpus and not tasks:
+        click.echo("note: --corpus none: entities and quotes left out (the database's labels have no mentions or "
+                   "quotes to score them against; give --corpus DIR|FILE for them)", err=True)
     # --data scores the trained models; entities and quotes on a file only when asked for (an export of
     # `cuttings label` lists the analyser's own mentions as entities: score them on hand-labelled records)
-    wanted = set(tasks) or {*scheme_tasks, *(() if data_path else ("entities",))}
+    wanted = set(tasks) or {*scheme_tasks, *(() if data_path or no_corpus else ("entities",))}
     results = {}
     classifier_tasks = sorted(wanted & set(scheme_tasks))
     if classifier_tasks:

@@ -3,6 +3,7 @@ that trains that scheme's models (``stages.train_hint``: label, then `cuttings t
 plain `cuttings train`, which refuses the shipped corpus for another scheme."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pipeline
@@ -74,3 +75,35 @@ def test_readme_names_train_corpus_none_for_a_teams_scheme():
     start = text.index("The demo trains the shipped label scheme's models.")
     paragraph = " ".join(text[start:text.index("\n\n", start)].split())
     assert "`cuttings train --corpus none`" in paragraph and "First night for your own team" in paragraph
+
+
+# ------------------------------------------------------------------------------------------------
+# evaluate --corpus none: the database's story labels; entities and quotes are not among them
+# ------------------------------------------------------------------------------------------------
+
+def test_evaluate_corpus_none_refuses_entities_and_quotes_in_one_line(tmp_path, monkeypatch):
+    _home, db_path = team_home(tmp_path, monkeypatch)
+    for asked in (["entities"], ["quotes"], ["stance_closures", "quotes"]):
+        result = invoke("--db", db_path, "evaluate", *asked, "--corpus", "none")
+        assert result.exit_code == 1 and result.stderr.count("\n") == 1, (asked, result.output)
+        assert "--corpus none" in result.stderr and "--corpus DIR|FILE" in result.stderr
+        assert "name none of the bodies" not in result.stderr
+
+
+def test_evaluate_corpus_none_leaves_entities_out_of_the_default_tasks(tmp_path, monkeypatch):
+    from tests.test_first_night import test_evaluate_corpus_none_reads_the_databases_labels as labelled_db
+    labelled_db(tmp_path)   # 40 articles of the shipped corpus labelled in tmp_path/cuttings.db
+    result = invoke("--db", tmp_path / "cuttings.db", "evaluate", "--corpus", "none", "--folds", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("\n") == 1 and "entities and quotes left out" in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    assert "entities" not in report and "quotes" not in report and report["stance_governance"]["n_examples"] == 40
+
+
+def test_evaluate_names_evaluate_corpus_none_not_train(tmp_path, monkeypatch):
+    _team_home(tmp_path, monkeypatch)
+    missing = tmp_path / "no-such-corpus"
+    result = invoke("evaluate", "stance_closures", "--corpus", missing)
+    assert result.exit_code == 1 and f"no labelled corpus at {missing}" in result.stderr, result.output
+    assert "`cuttings evaluate --corpus none` to cross-validate" in result.stderr, result.stderr
+    assert "cuttings train" not in result.stderr
