@@ -544,9 +544,14 @@ def _classify(db, options: NightlyOptions, config, analyser, classifier, run_id:
     from cuttings.stages import ModelsMismatch, classify_stage
     try:
         counts = classify_stage(db, classifier, analyser_version=analyser.version if analyser else None)
-    except ModelsMismatch as exc:   # nothing classified: the stage failed, the others run (exit 4)
-        log.error("classify: %s", exc, extra=FILE_ONLY)   # the command line prints the stage's message
-        return StageResult("failed", message=str(exc))
+    except ModelsMismatch as exc:
+        # models of another label scheme (the demo's, trained for the shipped scheme, before `cuttings init`)
+        # are no models for this one: skipped as with none (store.SKIPPED_NO_MODELS), the models kept
+        from cuttings.stages import no_models_message
+        log.warning("classify: %s", exc, extra=FILE_ONLY)   # the details, in the log file
+        result = StageResult("skipped", message=no_models_message(options.models_path, other_scheme=True))
+        log.warning("classify %s", result.message, extra=FILE_ONLY)   # the command line prints it
+        return result
     return StageResult("ok", counts=counts)
 
 

@@ -1166,6 +1166,16 @@ def escape_markdown(text: str | None) -> str:
     return "".join(parts) + _escape_markdown_part(text[start:])
 
 
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def markdown_with_code(text: str) -> str:
+    """The digest's own words (no crawled text) in Markdown: its backtick-quoted commands ("see `cuttings
+    doctor`") kept as inline code, the rest escaped as :func:`escape_markdown` escapes crawled text."""
+    parts = _CODE_SPAN.split(store.normalise_text(text))
+    return "".join(part if index % 2 else _escape_markdown_part(part) for index, part in enumerate(parts))
+
+
 def _markdown_url(url: str | None) -> str:
     """A link target that cannot break out of ``(...)``: http(s) only, brackets and spaces percent-encoded."""
     return urllib.parse.quote(safe_url(url), safe=":/?#@!$&'*+,;=%~.-_")
@@ -1336,7 +1346,9 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines += heading("Needs attention")
     if digest["attention"]:
         for item in digest["attention"]:
-            lines.append(f"{bullet} {esc(attention_text(item))}")
+            # a pipeline item is the digest's own words (stage names, run ids, commands): its commands as code
+            own = item["kind"] == "pipeline" and not plain
+            lines.append(f"{bullet} {(markdown_with_code if own else esc)(attention_text(item))}")
     else:
         lines.append(nothing_text(digest))
     lines.append("")

@@ -456,10 +456,14 @@ def train_hint(scheme=None) -> str:
             f"{paths.doc('configuration.md')}, {FIRST_NIGHT_SECTION})")
 
 
-def no_models_message(path: str | Path | None = None) -> str:
+def no_models_message(path: str | Path | None = None, other_scheme: bool = False) -> str:
     """The classify stage's message when the models folder holds no trained models (``cuttings run`` skips the
-    stage: the crawl, analysis and digest still run): :data:`store.SKIPPED_NO_MODELS`, where, what to do."""
-    return f"{store.SKIPPED_NO_MODELS} in {models_dir(path)}: stories are not classified until you {train_hint()}"
+    stage: the crawl, analysis and digest still run): :data:`store.SKIPPED_NO_MODELS`, where, what to do.
+    ``other_scheme``: it holds models, of another label scheme (:class:`ModelsMismatch`): none for this one,
+    the same skip, the models left where they are."""
+    where = (f"for this label scheme in {models_dir(path)} (the ones there are another scheme's, kept)"
+             if other_scheme else f"in {models_dir(path)}")
+    return f"{store.SKIPPED_NO_MODELS} {where}: stories are not classified until you {train_hint()}"
 
 
 def models_present(path: str | Path | None = None) -> bool:

@@ -107,3 +107,36 @@ def test_evaluate_names_evaluate_corpus_none_not_train(tmp_path, monkeypatch):
     assert result.exit_code == 1 and f"no labelled corpus at {missing}" in result.stderr, result.output
     assert "`cuttings evaluate --corpus none` to cross-validate" in result.stderr, result.stderr
     assert "cuttings train" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# the demo's models (the shipped scheme's) in models/, then a scheme of the team's own: no models for it
+# ------------------------------------------------------------------------------------------------
+
+def test_first_run_after_the_demo_skips_classify_as_with_no_models(tmp_path, monkeypatch):
+    from cuttings import store
+    from tests.conftest import query_rows
+    from tests.test_first_night import first_night
+    home, db_path = team_home(tmp_path, monkeypatch)
+    (home / "models").mkdir()
+    (home / "models" / "topics.skops").write_bytes(b"")   # the demo trained the shipped scheme's models here
+    monkeypatch.setattr(stages, "load_classifier",
+                        lambda path=None: FakeClassifier(SHIPPED, models_dir=path or home / "models"))
+    result = first_night(tmp_path, db_path)
+    assert result.exit_code == 4, (result.stdout, result.stderr)
+    (run,) = query_rows(db_path, "SELECT stages_json FROM crawl_runs WHERE command = 'run'")
+    classify = json.loads(run["stages_json"])["classify"]
+    assert classify["status"] == "skipped" and store.skipped_by_design(classify), classify
+    assert "`cuttings train --corpus none`" in classify["message"]
+    assert (home / "models" / "topics.skops").is_file()
+    digest = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    assert "classify stage failed" not in digest and "not yet classified" not in digest
+
+
+def test_markdown_digest_shows_commands_as_code_not_escaped_backticks(tmp_path, monkeypatch):
+    _home, db_path = team_home(tmp_path, monkeypatch)   # 3 stories never analysed
+    result = invoke("--db", db_path, "report", "--report-dir", tmp_path / "reports", "--format", "md")
+    assert result.exit_code == 0, result.output
+    digest = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    line = next(line for line in digest.splitlines() if "not yet analysed" in line)
+    assert "\\`" not in line and "see `cuttings doctor`" in line, line

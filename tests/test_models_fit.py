@@ -82,9 +82,10 @@ def test_classify_stage_writes_nothing_with_models_of_another_scheme(tmp_path, m
     assert query_rows(tmp_path / "c.db", "SELECT count(*) AS n FROM classifications")[0]["n"] == 0
 
 
-def test_run_fails_the_classify_stage_and_runs_the_others(tmp_path, monkeypatch):
-    """For `run` the refusal is a failed classify stage (exit 4: the others ran, docs/operations.md),
-    one line saying to run `cuttings train`; no label of the other scheme is stored."""
+def test_run_skips_the_classify_stage_as_with_no_models_and_runs_the_others(tmp_path, monkeypatch):
+    """For `run` models of another scheme are no models for this one: classify is skipped as with none
+    (store.SKIPPED_NO_MODELS, exit 4 as then: docs/operations.md), one line saying to run `cuttings train
+    --corpus none`; no label of the other scheme is stored, the models are kept."""
     from cuttings import nightly
     home = tmp_path / "home"
     (home / "models").mkdir(parents=True)
@@ -95,10 +96,12 @@ def test_run_fails_the_classify_stage_and_runs_the_others(tmp_path, monkeypatch)
     result = nightly.run_nightly(tmp_path / "c.db", nightly.NightlyOptions(
         models_path=home / "models", skip=("crawl",), report_dir=tmp_path / "reports"))
     assert result.exit_code == nightly.EXIT_PARTIAL, result
-    assert result.stages["classify"].status == "failed"
+    assert result.stages["classify"].status == "skipped"
     assert result.stages["analyse"].status == "ok" and result.stages["report"].status == "ok"
     message = result.stages["classify"].message
-    assert "trained for another label scheme" in message and "run `cuttings train --corpus none`" in message
+    assert message.startswith(f"{store.SKIPPED_NO_MODELS} for this label scheme in {home / 'models'} (the ones "
+                              "there are another scheme's, kept)"), message
+    assert "run `cuttings train --corpus none`" in message and (home / "models" / "topics.skops").is_file()
     assert "\n" not in message and "ModelsMismatch" not in message
     assert query_rows(tmp_path / "c.db", "SELECT count(*) AS n FROM classifications")[0]["n"] == 0
 

@@ -152,10 +152,10 @@ def test_a_run_whose_analyse_stage_crashes_writes_a_digest_that_says_so(tmp_path
     text = digest_file.read_text(encoding="utf-8")
     block = text.split("Needs attention", 1)[1].split("new stories", 1)[0]
     if error is MemoryError:
-        assert f"5 stories not yet analysed: the analyse stage failed in run {result.run_id}; see \\`cuttings doctor\\`" \
+        assert f"5 stories not yet analysed: the analyse stage failed in run {result.run_id}; see `cuttings doctor`" \
             in block, block
     else:
-        assert f"The analyse stage failed in run {result.run_id}; see \\`cuttings doctor\\`" in block, block
+        assert f"The analyse stage failed in run {result.run_id}; see `cuttings doctor`" in block, block
         assert "5 stories could not be analysed: Story " in block and "not yet analysed" not in block
     assert "Nothing needs attention" not in text
     checks = {check.name: check for check in doctor.doctor_checks(db_path, include_config=False)}
