@@ -88,8 +88,11 @@ def run(ctx, sources_path, watchlist, models_path, since, report_dir, report_for
     if not quiet:
         for name, stage in result.stages.items():
             detail = ", ".join(f"{k} {v}" for k, v in stage.counts.items() if isinstance(v, int) and k != "crawl_run_id")
+            # the no-models skip's what-to-do is a line of its own below (run_report_lines): not twice
+            message = (store.SKIPPED_NO_MODELS if (stage.message or "").startswith(store.SKIPPED_NO_MODELS)
+                       else stage.message)
             click.echo(f"{name:<9} {stage.status:<11} {stage.seconds:7.1f}s  {detail}"
-                       + (f"  ({stage.message})" if stage.message else ""))
+                       + (f"  ({message})" if message else ""))
     if not quiet or result.exit_code != nightly.EXIT_OK:
         # --quiet (cron): nothing on a good night; on a bad one, a line per failed source and the summary.
         for line in run_report_lines(result, log_path):

@@ -10,6 +10,7 @@ writes to the database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -260,7 +261,9 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     directory = models_dir(path)
     if not models_present(directory):
         from cuttings.stages import train_hint
-        return Check("models", "error", f"no trained models in {directory}", train_hint())
+        # not an error: `cuttings run` skips classify in one line and does the rest (a team's first nights)
+        return Check("models", "warning", f"no trained models in {directory}: `cuttings run` skips classify "
+                     "until there are", train_hint())
     try:
         from nlp.classify import ModelLoadError
     except ImportError as exc:
@@ -276,7 +279,7 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     cues = [problem.words for problem in problems if problem.kind == "cues"]
     found, fixes, reasons = [], [], []
     if foreign:
-        found.append(f"they were trained for another label scheme: {'; '.join(foreign)} (classify refuses them)")
+        found.append(f"they were trained for another label scheme: {'; '.join(foreign)} (classify refuses them, `cuttings run` skips classify as with no models)")
     if untrained:
         found.append(f"no model for {', '.join(untrained)}: not trained yet, or too few labels when `cuttings "
                      f"train` ran (it says which); stories get no {', '.join(untrained)} until it is trained")
@@ -302,7 +305,8 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
     if found:
-        return Check("models", "error" if foreign else "warning",
+        # another scheme's models are none for this one (run skips classify, as with none): a warning too
+        return Check("models", "warning",
                      f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
                      "; ".join(fixes))
     return _ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")
@@ -399,10 +403,22 @@ def check_disk(db_path: Path, min_free_bytes: int) -> Check:
     return _ok("disk", message)
 
 
+def _only_models_skipped(stages_json: str | None) -> bool:
+    """Whether a partial run's one shortfall is the planned one: classify skipped for want of models of this
+    scheme (:data:`store.SKIPPED_NO_MODELS`), every other stage ok or skipped on request."""
+    try:
+        stages = json.loads(stages_json or "{}") or {}
+    except ValueError:
+        return False
+    classify = stages.get("classify") or {}
+    return (classify.get("status") == "skipped" and (classify.get("message") or "").startswith(store.SKIPPED_NO_MODELS)
+            and all(stage.get("status") == "ok" or store.skipped_by_design(stage) for stage in stages.values()))
+
+
 def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime | None) -> list[Check]:
     checks = []
     last_ok = conn.execute(
-        "SELECT id, command, started_at, status FROM crawl_runs WHERE status IN ('ok', 'partial') "
+        "SELECT id, command, started_at, status, stages_json FROM crawl_runs WHERE status IN ('ok', 'partial') "
         "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, command = 'run' DESC, id DESC LIMIT 1").fetchone()
     if last_ok is None:
         checks.append(Check("last run", "warning", "no successful run yet",
@@ -411,17 +427,22 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
         age = hours_since(last_ok["started_at"], now)
         # a partial run (some sources or a stage failed) still ran: it counts for the schedule's freshness,
         # and says it was partial
+        partial = ("classify skipped: no models for this scheme" if _only_models_skipped(last_ok["stages_json"])
+                   else "some sources or a stage failed")
         message = (f"last completed run {last_ok['id']} ({last_ok['command']}) {age:.0f} h ago"
-                   + (": partial (some sources or a stage failed)" if last_ok["status"] == "partial" else ": ok"))
+                   + (f": partial ({partial})" if last_ok["status"] == "partial" else ": ok"))
         if age > max_age_hours:
             checks.append(Check("last run", "warning", message,
                                 "check the schedule (`systemctl list-timers cuttings.timer` or crontab -l) "
                                 "and the log (data/logs/cuttings.log)"))
         else:
             checks.append(_ok("last run", message))
-    latest = conn.execute("SELECT id, status, message FROM crawl_runs WHERE command = 'run' "
+    latest = conn.execute("SELECT id, status, message, stages_json FROM crawl_runs WHERE command = 'run' "
                           "ORDER BY id DESC LIMIT 1").fetchone()
-    if latest is not None and latest["status"] in ("failed", "interrupted", "partial"):
+    # a run partial only for the planned skip (no models for this scheme yet) is the models check's warning,
+    # with its hint: not counted twice
+    planned = latest is not None and latest["status"] == "partial" and _only_models_skipped(latest["stages_json"])
+    if latest is not None and latest["status"] in ("failed", "interrupted", "partial") and not planned:
         from cuttings.stages import train_hint
         no_models = store.SKIPPED_NO_MODELS in (latest["message"] or "")   # classify skipped: nothing to rerun
         checks.append(Check("latest run", "warning", f"run {latest['id']} {latest['status']}: "

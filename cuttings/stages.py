@@ -433,12 +433,13 @@ def _task_shapes(scheme) -> dict:
     return {name: (task.kind, tuple(task.labels), tuple(task.entities)) for name, task in scheme.tasks.items()}
 
 
-def train_hint(scheme=None) -> str:
+def train_hint(scheme=None, brief: bool = False) -> str:
     """What to do for models of the configured label scheme (default: the user's, ``paths.config_file``), in
     words for a hint: "run `cuttings train` (with this scheme)" when the labelled corpus train reads by default
     (``corpus/`` in the home folder, else the shipped seed corpus) can be labelled to it; for a team whose
     scheme differs from the shipped one and who has no corpus of its own, which train refuses, label stories,
-    then ``cuttings train --corpus none`` (the database's labels alone)."""
+    then ``cuttings train --corpus none`` (the database's labels alone). ``brief``: without the why, and the
+    guide by its name in docs/ (a line `cuttings run` prints every night until there are models)."""
     from cuttings import paths
     from nlp.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
     usual = "run `cuttings train` (with this scheme)"
@@ -451,6 +452,9 @@ def train_hint(scheme=None) -> str:
         return usual   # a scheme that does not parse: the scheme check's error
     if _task_shapes(scheme) == _task_shapes(shipped):
         return usual
+    if brief:
+        return (f"label stories (`cuttings label`), then run `cuttings train --corpus none` (docs/configuration.md, "
+                f"{FIRST_NIGHT_SECTION})")
     return ("label stories (`cuttings label`, or `cuttings label --import FILE`), then run `cuttings train "
             "--corpus none` (the shipped corpus is labelled to the shipped scheme, not yours; "
             f"{paths.doc('configuration.md')}, {FIRST_NIGHT_SECTION})")
@@ -463,7 +467,7 @@ def no_models_message(path: str | Path | None = None, other_scheme: bool = False
     the same skip, the models left where they are."""
     where = (f"for this label scheme in {models_dir(path)} (the ones there are another scheme's, kept)"
              if other_scheme else f"in {models_dir(path)}")
-    return f"{store.SKIPPED_NO_MODELS} {where}: stories are not classified until you {train_hint()}"
+    return f"{store.SKIPPED_NO_MODELS} {where}: stories are not classified until you {train_hint(brief=True)}"
 
 
 def models_present(path: str | Path | None = None) -> bool:

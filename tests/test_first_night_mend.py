@@ -140,3 +140,40 @@ def test_markdown_digest_shows_commands_as_code_not_escaped_backticks(tmp_path, 
     digest = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
     line = next(line for line in digest.splitlines() if "not yet analysed" in line)
     assert "\\`" not in line and "see `cuttings doctor`" in line, line
+
+
+# ------------------------------------------------------------------------------------------------
+# doctor after a first night whose one shortfall is the planned skip; the skip line, once and short
+# ------------------------------------------------------------------------------------------------
+
+def test_doctor_after_a_healthy_first_night_counts_the_planned_skip_once(tmp_path, monkeypatch):
+    from tests.test_first_night import first_night
+    home, db_path = team_home(tmp_path, monkeypatch)
+    assert first_night(tmp_path, db_path, "--quiet").exit_code == 4
+    result = invoke("--db", db_path, "doctor")
+    lines = result.stdout.splitlines()
+    last = next(line for line in lines if line.startswith("[ok  ] last run:"))
+    assert last.endswith(": partial (classify skipped: no models for this scheme)"), last
+    assert not any("latest run" in line for line in lines), result.stdout
+    models = next(line for line in lines if " models: " in line)
+    assert models.startswith(f"[WARN] models: no trained models in {home / 'models'}"), models
+    assert not any(line.startswith("[FAIL]") for line in lines), result.stdout
+    # one warning, the models': exit 1 as documented for anything that needs attention (docs/operations.md)
+    assert lines[-1] == "1 problem(s)" and result.exit_code == 1, result.stdout
+
+
+def test_the_skip_line_is_printed_once_and_short(tmp_path, monkeypatch):
+    from tests.test_first_night import first_night
+    home, db_path = team_home(tmp_path, monkeypatch)
+    result = first_night(tmp_path, db_path)
+    assert result.exit_code == 4, result.output
+    assert result.stdout.count("cuttings train --corpus none") == 1, result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("classify: skipped")]
+    assert len(line) - len(str(home / "models")) < 220, (len(line), line)   # was 291 besides the folder
+    table = next(line for line in result.stdout.splitlines() if line.startswith("classify "))
+    assert table.endswith(f"({store_prefix()})"), table
+
+
+def store_prefix() -> str:
+    from cuttings import store
+    return store.SKIPPED_NO_MODELS
