@@ -933,10 +933,10 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     tasks = _label_tasks()
     roles = report_tasks(tasks)
     stance = stance_view(roles)
-    # no stance model and no stance label yet (a team's first nights): "not rated", as tone says, never zeros
+    # no stance model's predictions yet (a team's first nights): "not rated", as tone says, never zeros; the
+    # human labels of a handful of stories (the team labelling to train) are no rating of the night's stories
     stance["rated"] = stance["task"] is not None and bool(db.execute(
-        "SELECT EXISTS (SELECT 1 FROM classifications WHERE task = ?) OR EXISTS (SELECT 1 FROM labels WHERE task = ?)",
-        [stance["task"], stance["task"]]).fetchone()[0])
+        "SELECT EXISTS (SELECT 1 FROM classifications WHERE task = ?)", [stance["task"]]).fetchone()[0])
     attention_labels = tuple(stance["attention"])
     tone_attention = (roles["tone"].attention_labels if roles.get("tone") is not None
                       else {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT})
@@ -998,6 +998,9 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "older": older,
         },
         "stance": stance,
+        # the words of the tone labels that put a story under "needs attention" (the scheme's: "negative",
+        # a team's "critical"), for the sentence an empty block shows
+        "tone_attention": list(dict.fromkeys(tone_attention.values())),
         "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention,
                                 unanalysed=unanalysed, pipeline=pipeline),
         "pipeline": pipeline,
@@ -1237,7 +1240,14 @@ def failed_stories_text(item: dict, pronoun: str) -> str:
     return f"{count} {story_noun(count)} from {pronoun} in this digest, found by earlier crawls"
 
 
-NOTHING_NEEDS_ATTENTION = "Nothing needs attention: no negative tone, stance, spike or new quote from a watched body"
+NOTHING_NEEDS_ATTENTION = "Nothing needs attention: no {tone}stance, spike or new quote from a watched body"
+
+
+def nothing_needs_attention(digest: dict) -> str:
+    """"Nothing needs attention: no negative tone, stance, ...": the tone named by the scheme's attention
+    words (``digest["tone_attention"]``: a team's "critical"); none when its tone task has none."""
+    words = digest.get("tone_attention", [TONE_ATTENTION_DEFAULT])
+    return NOTHING_NEEDS_ATTENTION.format(tone=f"{' or '.join(words)} tone, " if words else "")
 
 
 def nothing_text(digest: dict) -> str:
@@ -1245,9 +1255,9 @@ def nothing_text(digest: dict) -> str:
     crawl has warnings (a failed source is an attention item itself: then the block is not empty)."""
     warnings = len(digest.get("health") or [])
     if warnings:
-        return (f"{NOTHING_NEEDS_ATTENTION}; {warnings} crawl "
+        return (f"{nothing_needs_attention(digest)}; {warnings} crawl "
                 f"{'warning' if warnings == 1 else 'warnings'} under Crawl health.")
-    return f"{NOTHING_NEEDS_ATTENTION}, and every source was crawled without errors."
+    return f"{nothing_needs_attention(digest)}, and every source was crawled without errors."
 
 
 def spike_text(item: dict) -> str:

@@ -177,3 +177,44 @@ def test_the_skip_line_is_printed_once_and_short(tmp_path, monkeypatch):
 def store_prefix() -> str:
     from cuttings import store
     return store.SKIPPED_NO_MODELS
+
+
+# ------------------------------------------------------------------------------------------------
+# the digest in the team's words: its tone's attention label; stance "not rated" until predicted
+# ------------------------------------------------------------------------------------------------
+
+CRITICAL = TEAM.replace('labels = ["positive", "negative", "neutral"]',
+                        'labels = ["favourable", "critical", "balanced"]\nattention = { critical = "critical" }')
+
+
+def test_nothing_needs_attention_names_the_schemes_tone_label(tmp_path, monkeypatch):
+    from tests.test_first_night import first_night
+    assert CRITICAL != TEAM
+    _home, db_path = team_home(tmp_path, monkeypatch, scheme=CRITICAL)
+    assert first_night(tmp_path, db_path, "--quiet").exit_code == 4
+    for digest in (tmp_path / "reports").iterdir():
+        text = digest.read_text(encoding="utf-8")
+        assert "Nothing needs attention: no critical tone, stance" in text, digest
+        assert "no negative tone" not in text, digest
+
+
+def test_stance_with_human_labels_but_no_model_is_not_rated(tmp_path, monkeypatch):
+    """Labels on a handful of stories (the team labelling to train) are no rating of the night's stories:
+    the summary says "not rated" until a stance model has predicted."""
+    from cuttings import store
+    from tests.test_first_night import first_night
+    _home, db_path = team_home(tmp_path, monkeypatch)
+    db = store.connect(db_path)
+    article_id = db.execute("SELECT id FROM articles ORDER BY id LIMIT 1").fetchone()[0]
+    db.close()
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": f"db-{article_id}", "stance_closures": "oppose"}) + "\n", encoding="utf-8")
+    imported = invoke("--db", db_path, "label", "--import", labels, "--annotator", "me")
+    assert imported.exit_code == 0, imported.output
+    from tests.conftest import query_rows
+    assert query_rows(db_path, "SELECT count(*) AS n FROM labels WHERE task = 'stance_closures'")[0]["n"] == 1
+    assert first_night(tmp_path, db_path, "--quiet").exit_code == 4
+    text = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    stance_lines = [line for line in text.splitlines() if "Stance on" in line]
+    assert stance_lines and all(line.rstrip(".").endswith(": not rated") for line in stance_lines), stance_lines
+    assert "support 0" not in text and "oppose 0" not in text and "oppose 1" not in text
