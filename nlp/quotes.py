@@ -1496,19 +1496,25 @@ class QuoteAttributor:
         return position >= 0 and not window[position - 1:position].isalnum() and not window[
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
+    def _runs_holding(self, pattern: re.Pattern, before: int):
+        """The person ``(offset, name)`` of each capitalised run of the text holding a match of
+        ``pattern`` before ``before`` (None for a run that names nobody), each run once, in text
+        order: only the runs holding a surname are judged, not every run of the text."""
+        self._runs()
+        judged = set()
+        for occurrence in pattern.finditer(self.text, 0, before):
+            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
+            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
+                continue
+            judged.add(run)
+            yield self._run_person(run)
+
     def _earlier_role(self, surname: str, before: int) -> tuple[str | None, str | None]:
         """``(role, affiliation)``: the role written before the first naming of a person with this
         surname, before ``before`` (only the capitalised runs holding the surname are judged, not
         every run of the text), and the affiliation written after that name ("Inspector" and "of
         Staffordshire" from "Inspector Tom Hale, of Staffordshire, said ...")."""
-        self._runs()
-        judged = set()
-        for occurrence in _whole_word_any_case(surname).finditer(self.text, 0, before):
-            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
-            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
-                continue
-            judged.add(run)
-            person = self._run_person(run)
+        for person in self._runs_holding(_whole_word_any_case(surname), before):
             if person is None:
                 continue
             offset, name = person
@@ -1534,15 +1540,8 @@ class QuoteAttributor:
                 for word in self.text[max(0, match.start() - 40):match.start()].rstrip(",").split()[-1:])
         if written is None or written not in self._affiliated:
             return None   # no affiliation is written after that surname anywhere (most speakers)
-        self._runs()
-        judged = set()
         # only the capitalised runs holding the surname are judged, as in ``_earlier_role``
-        for occurrence in _whole_word(written).finditer(self.text, 0, before):
-            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
-            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
-                continue
-            judged.add(run)
-            person = self._run_person(run)
+        for person in self._runs_holding(_whole_word(written), before):
             if person is None or person[0] >= before or any(
                     start <= person[0] < end for start, end in self.quoted_spans):
                 continue
@@ -1557,15 +1556,8 @@ class QuoteAttributor:
         """``(offset, name)`` of the person the text introduced in full with this lone surname
         before ``before``, outside quotations ("Chief Fire Officer Jon Johnston said ...", "Jon
         Johnston, chair of the fire authority,"); None when none was, or two people share it."""
-        self._runs()
         found: dict[tuple, tuple[int, str]] = {}
-        judged = set()
-        for occurrence in _whole_word(surname).finditer(self.text, 0, before):
-            run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
-            if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
-                continue
-            judged.add(run)
-            person = self._run_person(run)
+        for person in self._runs_holding(_whole_word(surname), before):
             if person is None or person[0] >= before or any(
                     start <= person[0] < end for start, end in self.quoted_spans):
                 continue
