@@ -305,8 +305,10 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
     if found:
-        # another scheme's models are none for this one (run skips classify, as with none): a warning too
-        return Check("models", "warning",
+        # another scheme's models are an error (classify refuses them, and a team whose scheme was edited
+        # since training gets no classification until it retrains); no models at all is a team's first
+        # nights: a warning (above)
+        return Check("models", "error" if foreign else "warning",
                      f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
                      "; ".join(fixes))
     return _ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")

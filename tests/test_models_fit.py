@@ -144,7 +144,7 @@ def test_doctor_lists_every_models_problem(tmp_path, monkeypatch):
     for card in classifier.cards.values():
         card["analyser_versions"] = ["a-0"]   # and the watchlist was edited since training
     check = _doctor_models(tmp_path, monkeypatch, classifier, TEAM)
-    assert check.status == "warning"
+    assert check.status == "error"
     assert "trained for another label scheme: a model for stance_governance" in check.message
     assert "no model for stance_closures" in check.message
     assert "they learnt from analyser a-0, not a-1" in check.message and "watchlist was edited" in check.message
