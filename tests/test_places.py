@@ -3,17 +3,7 @@ import pytest
 
 from nlp.places import listed_places, own_places, qualifies_elsewhere, starts_elsewhere
 from nlp.watchlist import load_watchlist, parse_watchlist
-
-DEVON = """
-[[entity]]
-id = "dsfrs"
-name = "Devon and Somerset Fire and Rescue Service"
-kind = "organisation"
-category = "fire_service"
-aliases = ["Devon and Somerset Fire and Rescue Service"]
-region_terms = ["Devon", "Somerset", "Exeter", "Taunton"]
-area_names = ["Devon and Somerset"]
-"""
+from tests.test_quotes_other_watchlist import DEVON   # a Devon and Somerset team's watchlist
 
 
 @pytest.fixture(scope="module")
