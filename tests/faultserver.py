@@ -114,11 +114,30 @@ def rss(base: str, entries: list[tuple[str, str, str]]) -> str:
             f"<link>{base}/</link><description>test</description>{items}</channel></rss>")
 
 
-def sitemap(base: str, entries: list[tuple[str, str, str]]) -> str:
-    urls = "".join(f"<url><loc>{base}{path}</loc><lastmod>{published}</lastmod></url>"
+def sitemap(base: str, entries: list[tuple[str, str, str | None]]) -> str:
+    """A sitemap of (path, title, published_at) entries; an entry published ``None`` has no lastmod."""
+    urls = "".join(f"<url><loc>{base}{path}</loc>"
+                   + (f"<lastmod>{published}</lastmod>" if published else "") + "</url>"
                    for path, _title, published in entries)
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(value)   # a JSON string is a TOML basic string
+
+
+def write_sources(path: Path, *sources: dict) -> Path:
+    """Write a sources file of ``sources`` (each a dict of one ``[[source]]`` table's keys) with a 5 s timeout
+    and no retries, as the crawl tests want, and return its path."""
+    tables = "".join("\n[[source]]\n" + "".join(f"{key} = {_toml_value(value)}\n" for key, value in source.items())
+                     for source in sources)
+    path.write_text(f"[crawl]\ntimeout = 5\nretry_times = 0\n{tables}", encoding="utf-8")
+    return path
 
 
 class FaultServer:

@@ -9,7 +9,8 @@ import datetime as dt
 
 from crawler.middlewares import GONE_RECHECK_DAYS, IncrementalPolicy
 from cuttings import report, store
-from faultserver import HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli
+from faultserver import (HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli, sitemap,
+                         write_sources)
 from tests.conftest import run_cli
 
 PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
@@ -29,12 +30,8 @@ class _Site:
         if request.path == "/":
             return 200, {"Content-Type": HTML}, listing_html("Dead Link News", links, None)
         if request.path == "/sitemap.xml":
-            urls = "".join(f"<url><loc>{base}{path}</loc>"
-                           + ("" if path in self.dead else f"<lastmod>{PUBLISHED}</lastmod>") + "</url>"
-                           for path in links)
-            return 200, {"Content-Type": "application/xml"}, (
-                '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                f"{urls}</urlset>")
+            return 200, {"Content-Type": "application/xml"}, sitemap(
+                base, [(path, "", None if path in self.dead else PUBLISHED) for path in links])
         story = request.path.strip("/").split("/")[-1]
         if request.path.startswith("/news/") and story in STORIES:
             title, paragraphs = corpus_story(story)
@@ -43,21 +40,9 @@ class _Site:
 
 
 def _sources(tmp_path, base: str):
-    path = tmp_path / "sources.toml"
-    path.write_text(f"""
-[crawl]
-timeout = 5
-retry_times = 0
-
-[[source]]
-id = "deadlink"
-name = "Dead Link News"
-home = "{base}/"
-sitemaps = ["{base}/sitemap.xml"]
-allow = ['^/news/']
-local = true
-""", encoding="utf-8")
-    return path
+    return write_sources(tmp_path / "sources.toml", {
+        "id": "deadlink", "name": "Dead Link News", "home": f"{base}/", "sitemaps": [f"{base}/sitemap.xml"],
+        "allow": ["^/news/"], "local": True})
 
 
 def _age_first_404(db_path, path: str, days: int = 4) -> None:

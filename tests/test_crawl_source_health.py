@@ -11,7 +11,8 @@ import sqlite3
 
 from cuttings import doctor, report, store
 from cuttings.failures import BLOCKED_AFTER_ERRORS, BLOCKED_ARTICLES_FAILED, source_failed, source_failures
-from faultserver import HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli
+from faultserver import (HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli, sitemap,
+                         write_sources)
 from tests.conftest import run_cli
 
 PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
@@ -38,12 +39,8 @@ class _Site:
             rules = "".join(f"Disallow: {path}\n" for path in self.disallow)
             return 200, {"Content-Type": "text/plain"}, f"User-agent: *\n{rules}"
         if request.path == "/sitemap.xml":
-            urls = "".join(f"<url><loc>{base}{path}</loc>"
-                           + ("" if path in self.answers else f"<lastmod>{PUBLISHED}</lastmod>") + "</url>"
-                           for path in links)
-            return 200, {"Content-Type": "application/xml"}, (
-                '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                f"{urls}</urlset>")
+            return 200, {"Content-Type": "application/xml"}, sitemap(
+                base, [(path, "", None if path in self.answers else PUBLISHED) for path in links])
         if request.path in self.answers:
             return self.answers[request.path], {"Content-Type": HTML}, "<html><body>no</body></html>"
         story = request.path.strip("/").split("/")[-1]
@@ -54,21 +51,9 @@ class _Site:
 
 
 def _sources(tmp_path, base: str):
-    path = tmp_path / "sources.toml"
-    path.write_text(f"""
-[crawl]
-timeout = 5
-retry_times = 0
-
-[[source]]
-id = "health"
-name = "Health News"
-home = "{base}/"
-sitemaps = ["{base}/sitemap.xml"]
-allow = ['^/news/']
-local = true
-""", encoding="utf-8")
-    return path
+    return write_sources(tmp_path / "sources.toml", {
+        "id": "health", "name": "Health News", "home": f"{base}/", "sitemaps": [f"{base}/sitemap.xml"],
+        "allow": ["^/news/"], "local": True})
 
 
 def _night_as_run(tmp_path, db_path, sources):

@@ -13,7 +13,7 @@ import pytest
 from cuttings import stages, store
 from cuttings.config import ConfigError, CrawlSettings, load_sources
 from cuttings.crawl import source_windows
-from faultserver import HTML, article_html, corpus_story, local_site, rss
+from faultserver import HTML, article_html, corpus_story, local_site, rss, write_sources
 from tests.conftest import run_cli
 
 
@@ -75,29 +75,10 @@ class _Site:
 
 
 def _sources(tmp_path, base: str):
-    path = tmp_path / "sources.toml"
-    path.write_text(f"""
-[crawl]
-timeout = 5
-retry_times = 0
-
-[[source]]
-id = "alpha"
-name = "Alpha News"
-home = "{base}/a/"
-feeds = ["{base}/a/feed.xml"]
-allow = ['^/a/news/']
-local = true
-
-[[source]]
-id = "beta"
-name = "Beta News"
-home = "{base}/b/"
-feeds = ["{base}/b/feed.xml"]
-allow = ['^/b/news/']
-local = true
-""", encoding="utf-8")
-    return path
+    return write_sources(tmp_path / "sources.toml", *(
+        {"id": source_id, "name": f"{source_id.title()} News", "home": f"{base}/{short}/",
+         "feeds": [f"{base}/{short}/feed.xml"], "allow": [f"^/{short}/news/"], "local": True}
+        for source_id, short in (("alpha", "a"), ("beta", "b"))))
 
 
 def _good_night(db, sources, at: str) -> int:
