@@ -1,11 +1,13 @@
 """Places that name an area on their own (``data/uk_places.txt``: nations, regions, counties, police
-force areas, cities and large towns, countries, US states), as a watchlist sees them: a listed place
+force areas, cities and towns of about 20,000 people or more, countries, US states, Canadian
+provinces, Australian states, Irish counties), as a watchlist sees them: a listed place
 that is none of the watchlist's own places (its bodies' ``region_terms``, ``area_names`` and
 ``bare_area_names``) is *elsewhere*. Two readers:
 
 * the entity rules: a town of the area that the article qualifies by a place elsewhere ("Newport,
-  South Wales", "Wellington in Somerset") is that place's town (:func:`qualifies_elsewhere`; the
-  ``[broad]`` areas, "England", "West Midlands", are too broad to place a town elsewhere);
+  South Wales", "Wellington in Somerset", "Kington, Ontario", "Newport, Co Mayo") is that place's
+  town (:func:`qualifies_elsewhere`; the ``[broad]`` areas, "England", "West Midlands", are too
+  broad to place a town elsewhere);
 * the quote rules: a speaker "of" or "from" a place elsewhere ("Inspector Tom Hale, of
   Staffordshire") speaks for no watched body (:func:`starts_elsewhere`, every section).
 
@@ -73,7 +75,9 @@ def _pattern(watchlist, broad: bool, bodies: bool = True) -> re.Pattern | None:
         places.sort(key=len, reverse=True)
 
         def alternation(names):
-            return "|".join(re.escape(place).replace(r"\ ", r"\s+") for place in names)
+            # "County Cork" is also written "Co Cork" and "Co. Cork"
+            return "|".join(re.sub(r"^County\\s\+", r"(?:County|Co\\.?)\\s+", re.escape(place).replace(r"\ ", r"\s+"))
+                            for place in names)
 
         words = [place for place in places if not place.isupper()]
         initials = [place for place in places if place.isupper()]   # "US", "UK", "NZ"
@@ -102,8 +106,9 @@ def starts_elsewhere(text: str, watchlist, *, broad: bool = True) -> bool:
 
 
 #: what may stand between a town and the place that qualifies it: "Newport, South Wales",
-#: "Wellington in Somerset", "Newport (South Wales)", "Newport on the Isle of Wight"
-QUALIFIER = re.compile(r"\s*(?:,|\(|\s(?:in|on)\s)\s*")
+#: "Wellington in Somerset", "Newport (South Wales)", "Newport on the Isle of Wight", "Kington, in
+#: Ontario", "Newport, on the Isle of Wight"
+QUALIFIER = re.compile(r"\s*(?:,(?:\s*(?:in|on)\s)?|\(|\s(?:in|on)\s)\s*")
 
 
 def qualifies_elsewhere(after: str, watchlist) -> bool:

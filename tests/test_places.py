@@ -72,3 +72,43 @@ def test_a_place_with_its_bodies_after_it_is_elsewhere(west_mercia, text):
 ])
 def test_what_qualifies_a_town(west_mercia, after, expected):
     assert qualifies_elsewhere(after, west_mercia) is expected
+
+
+# -- session 16: provinces, states, Irish counties, countries and towns of 20,000+ elsewhere ------------
+
+@pytest.mark.parametrize("text", [
+    "Ontario", "Nova Scotia", "New South Wales", "NSW", "Queensland", "Western Cape", "County Mayo", "Co Mayo",
+    "Co. Cork", "Co Down", "Co Durham", "Galway", "Lithuania", "Sweden", "Tiverton", "Taunton", "Stourbridge",
+    "Halesowen", "Paisley", "Llanelli", "Ellesmere Port", "Stockton-on-Tees", "Newcastle-under-Lyme",
+    "Weston-super-Mare", "Kingston upon Thames",
+])
+def test_listed_provinces_counties_countries_and_towns_are_elsewhere(west_mercia, text):
+    assert starts_elsewhere(text, west_mercia)
+
+
+@pytest.mark.parametrize("text", [
+    # ordinary words, given names and common surnames are not listed (data/uk_places.txt's header)
+    "Stone", "March", "Deal", "Bury", "Sale", "Fleet", "Leek", "Mayo", "Victoria", "Kerry", "Clare", "Jordan",
+    "Blackburn", "Poole", "Hamilton", "Sutton", "Holland",
+    # names that are also places of West Mercia
+    "Redhill", "Ashford", "Oldbury", "Stockton", "Shipley", "Hanley", "Kingswood", "Frome", "Ellesmere",
+    # "Co" names no county on its own, and a place that starts a longer name is that name
+    "Co", "Co Operative", "Halesowen Road", "Taunton Deane", "Stourbridge Road police station",
+])
+def test_words_names_and_west_mercias_places_are_not_elsewhere(west_mercia, text):
+    assert not starts_elsewhere(text, west_mercia)
+
+
+@pytest.mark.parametrize("after, expected", [
+    (", Ontario, was", True),
+    (", in Ontario, was", True),
+    (", Co Mayo, was", True),
+    (" (County Mayo) was", True),
+    (", on the Isle of Wight", True),
+    (", in Worcestershire", False),
+    (", in Halesowen Road", False),
+    (", Halesowen and Stourbridge attended", False),
+    (", Blackburn said", False),
+])
+def test_what_qualifies_a_town_elsewhere(west_mercia, after, expected):
+    assert qualifies_elsewhere(after, west_mercia) is expected
