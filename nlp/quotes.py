@@ -25,9 +25,9 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from nlp.places import QUALIFIER, qualifies_elsewhere, starts_elsewhere
+from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-15"
+QUOTES_VERSION = "quotes-16"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -845,6 +845,23 @@ def _join_roles(before_name: str | None, apposition: str | None) -> str | None:
         return before_name or apposition or None
     joiner = " " if _first_word(apposition) in ("of", "from", "at", "for") else ", "
     return f"{before_name}{joiner}{apposition}"
+
+
+def _place_qualifier(affiliation: str, segment: str, watchlist=None) -> bool:
+    """Whether ``segment``, the comma part after an affiliation ("of Taunton"), only places it: a
+    capitalised name of at most three words that is a listed place or one of the watchlist's own
+    ("Devon", "Shropshire"), or opens with no given name or title ("Somerset", "Worcs", "Co Mayo",
+    "New South Wales"; not "Sarah Jones", "Kerry", "Mr Hale")."""
+    if _first_word(affiliation) not in ("of", "from"):
+        return False
+    segment = segment.strip()
+    words = segment.split()
+    if not PLACE_NAME.fullmatch(segment) or len(words) > 3 or segment.lower().startswith("the "):
+        return False
+    if watchlist is not None and (starts_elsewhere(segment, watchlist) or segment.lower() in own_places(watchlist)):
+        return True
+    first = words[0].lower().strip(".")
+    return first not in given_names() and first not in TITLES
 
 
 def _affiliation(apposition: str | None) -> str | None:
@@ -1834,6 +1851,10 @@ class QuoteAttributor:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
         while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
+        if len(segments) > 2 and _place_qualifier(segments[-2], segments[-1], self.watchlist):
+            # "Inspector Tom Hale, of Taunton, Somerset": the last segment places the affiliation
+            # before it, as a qualifier after the quotation does ("..., said Tom Hale, of Newport, Gwent.")
+            segments = [*segments[:-2], f"{segments[-2].rstrip()}, {segments[-1].strip()}"]
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
         # "Speaking in January, a spokesman for the service": it is the speaker.

@@ -404,3 +404,34 @@ def test_a_local_place_named_after_a_place_elsewhere_keeps_the_link(analyser, af
     Stoke-on-Trent): the second review of 2026-12-06 late found 16 such links lost."""
     text = WMP + f'"Stay away from the area," said Inspector Tom Hale, {affiliation}.'
     assert links(quotes_of(analyser, text))[-1] == ("Tom Hale", "west_mercia_police", STATED)
+
+
+@pytest.mark.parametrize("text, speaker, role, entity", [
+    # quotes-16: a town and the place that qualifies it, both before the verb ("X, of Town, Place, said:")
+    (WMP + f"Inspector Tom Hale, of Taunton, Somerset, said: {INVESTIGATING}", "Tom Hale",
+     "Inspector of Taunton, Somerset", None),
+    (SFRS + "Station manager Tom Reed, of Newport, Gwent," + CREWS, "Tom Reed", "Station manager of Newport, Gwent", None),
+    (SFRS + "Station manager Tom Reed, of Wellington, Ontario," + CREWS, "Tom Reed",
+     "Station manager of Wellington, Ontario", None),
+    (WMP + f"Inspector Tom Hale, of Tiverton, Devon, said: {INVESTIGATING}", "Tom Hale", "Inspector of Tiverton, Devon",
+     None),
+    # the watchlist's own town keeps the link, however it is qualified
+    (WMP + f"Inspector Tom Hale, of Evesham, Worcs, said: {INVESTIGATING}", "Tom Hale", "Inspector of Evesham, Worcs",
+     "west_mercia_police"),
+    (HWFRS + "Station manager Tom Reed, of Droitwich, Worcestershire," + CREWS, "Tom Reed",
+     "Station manager of Droitwich, Worcestershire", "hwfrs"),
+])
+def test_a_town_qualified_before_the_verb_names_the_speaker(analyser, text, speaker, role, entity):
+    [quote] = quotes_of(analyser, text)
+    assert (quote["speaker"], quote["speaker_role"], quote["entity_id"]) == (speaker, role, entity)
+
+
+@pytest.mark.parametrize("text, speaker", [
+    # a name after the affiliation is a person, not the place's qualifier
+    (HWFRS + 'Her friend, from Ludlow, Kerry Smith, said: "She would help anyone who asked her for help."',
+     "Kerry Smith"),
+    (HWFRS + 'His neighbour, from Leominster, Mr Hale, said: "It spread so fast that nobody could stop it."', "Mr Hale"),
+])
+def test_a_person_after_the_affiliation_stays_the_speaker(analyser, text, speaker):
+    [quote] = quotes_of(analyser, text)
+    assert quote["speaker"] == speaker
