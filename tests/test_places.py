@@ -77,8 +77,8 @@ def test_what_qualifies_a_town(west_mercia, after, expected):
 # -- session 16: provinces, states, Irish counties, countries and towns of 20,000+ elsewhere ------------
 
 @pytest.mark.parametrize("text", [
-    "Ontario", "Nova Scotia", "New South Wales", "NSW", "Queensland", "Western Cape", "County Mayo", "Co Mayo",
-    "Co. Cork", "Co Down", "Co Durham", "Galway", "Lithuania", "Sweden", "Tiverton", "Taunton", "Stourbridge",
+    "Ontario", "Newfoundland and Labrador", "Nova Scotia", "New South Wales", "NSW", "Queensland", "Western Cape", "County Mayo", "Co Mayo",
+    "Co. Cork", "Co Down", "Co Durham", "County Longford", "Galway", "Lithuania", "Sweden", "Tiverton", "Taunton", "Stourbridge",
     "Halesowen", "Paisley", "Llanelli", "Ellesmere Port", "Stockton-on-Tees", "Newcastle-under-Lyme",
     "Weston-super-Mare", "Kingston upon Thames",
 ])
@@ -91,7 +91,10 @@ def test_listed_provinces_counties_countries_and_towns_are_elsewhere(west_mercia
     "Stone", "March", "Deal", "Bury", "Sale", "Fleet", "Leek", "Mayo", "Victoria", "Kerry", "Clare", "Jordan",
     "Blackburn", "Poole", "Hamilton", "Sutton", "Holland",
     # names that are also places of West Mercia
-    "Redhill", "Ashford", "Oldbury", "Stockton", "Shipley", "Hanley", "Kingswood", "Frome", "Ellesmere",
+    "Redhill", "Ashford", "Oldbury", "Stockton", "Shipley", "Hanley", "Kingswood", "Frome", "Longford", "Stretford",
+    "Ellesmere",
+    # dog breeds
+    "Labrador", "Newfoundland",
     # "Co" names no county on its own, and a place that starts a longer name is that name
     "Co", "Co Operative", "Halesowen Road", "Taunton Deane", "Stourbridge Road police station",
 ])
