@@ -379,10 +379,12 @@ def demo_summary(db, digest: dict) -> str:
     lines.append(f"in the database: {stories} stories (and "
                  f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
                  f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets")
-    lines.append("  stories mentioning each watched body:")
+    # counted as the digest files stories: a body named, or speaking in a quote (report._about)
+    from cuttings.report import _about
+    lines.append("  stories about each watched body (named or quoted):")
     for row in db.query("SELECT e.name, count(DISTINCT coalesce(a.duplicate_of, a.id)) AS stories "
-                        "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id "
-                        "GROUP BY e.id ORDER BY stories DESC, e.name"):
+                        f"FROM {_about('SELECT id FROM articles')} m JOIN articles a ON a.id = m.article_id "
+                        "JOIN entities e ON e.id = m.entity_id GROUP BY e.id ORDER BY stories DESC, e.name"):
         lines.append(f"    {row['name']:<52} {row['stories']:>4}")
     # counted as quotes_by_speaker and the story counts count them: copies left out, corrections applied
     lines.append(f"  quotes in stories: {one('SELECT count(*) FROM quotes_by_speaker')} "

@@ -112,6 +112,13 @@ def test_summary_printed(demo_db):
     conn.close()
     assert every > shown   # the demo's syndicated copies have quotes of their own
     assert f"  quotes in stories: {shown} ({watched} by watched bodies)" in output
+    # on the first night every story is new: each body's stories in the database are the digest's count for it
+    # (named or quoted, as the digest files them; counting mentions alone gave SFRS 149 against the digest's 151)
+    digest_line = output.split("digest: ", 1)[1].splitlines()[0]
+    in_digest = sorted(int(n) for name, n in re.findall(r"(?:\(|, )([^,()]+?) (\d+)", digest_line) if name != "Other")
+    block = output.split("  stories about each watched body (named or quoted):\n", 1)[1].split("  quotes in stories", 1)[0]
+    in_database = sorted(int(line.split()[-1]) for line in block.splitlines())
+    assert len(in_database) == 6 and in_database == in_digest, (digest_line, block)
 
 
 def test_demo_digest_says_how_far_to_trust_its_labels(demo_db, trained_models):
