@@ -388,6 +388,8 @@ class ReferenceResolver:
         self.watchlist = watchlist
         self.entities = {entity.id: entity for entity in watchlist.entities}
         self.groups = {group.id: group for group in watchlist.groups}
+        # bodies whose holders or people the watchlist lists (``_names_other_body``'s stranger test)
+        self.personal_targets = {entity.id for entity in watchlist.entities if entity.holders or entity.people}
         self.vocabulary: set[str] = set()
         self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
         tokenizer = self.tokenizer
@@ -822,7 +824,7 @@ class ReferenceResolver:
                                                      for token in doc)
                         if namesakes[surname]:
                             if holder not in full_names:
-                                text = text if text is not None else doc.text.lower()
+                                text = text if text is not None else doc_text(doc).lower()
                                 full_names[holder] = holder.lower() in text
                             if not full_names[holder]:
                                 continue
@@ -905,7 +907,7 @@ class ReferenceResolver:
         if end >= len(doc):
             return False
         after = doc[end - 1].idx + len(doc[end - 1].text)
-        return qualifies_elsewhere(doc.text[after:after + 80], self.watchlist)
+        return qualifies_elsewhere(doc_text(doc)[after:after + 80], self.watchlist)
 
     @staticmethod
     def _about_fire(doc: Doc) -> bool:
@@ -1046,10 +1048,10 @@ class ReferenceResolver:
             after = doc[end + 1]
             if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
                 return True
-        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and not self._deputys_title(doc, start) and (
-                self._stranger_after(doc, end)) and any(
-                self.entities[target].holders or self.entities[target].people for target in targets):
-            return True
+        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and any(
+                target in self.personal_targets for target in targets) and not self._deputys_title(doc, start) and (
+                self._stranger_after(doc, end)):
+            return True   # (the cheap test of the targets first: most bodies list no people)
         first = doc[start]
         if start == 0 or first.is_sent_start or first.norm_ in NON_CONTENT_WORDS:
             return False
