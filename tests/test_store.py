@@ -298,3 +298,25 @@ def test_a_sources_errors_in_one_run_leave_out_other_runs_sources_and_the_analys
     assert store.source_error_count(conn, run, "a", "robots_disallowed") == 1
     conn.close()
 
+
+def test_entity_ids_and_all_quotes(tmp_path):
+    """``entity_ids``: the watched bodies the store knows, sorted; ``all_quotes``: every stored quote
+    with its linking, by article and in text order."""
+    from types import SimpleNamespace
+
+    db = store.connect(tmp_path / "x.db")
+    assert store.entity_ids(db) == []
+    watchlist = SimpleNamespace(version="w1", entities=[SimpleNamespace(id=entity_id, name=entity_id.upper(),
+                                                                         kind="org") for entity_id in ("wm_pcc", "sfrs")])
+    store.sync_entities(db, watchlist)
+    assert store.entity_ids(db) == ["sfrs", "wm_pcc"]
+    ids = [save_article(db, _item(url=f"http://q.example/{n}", canonical_url=f"http://q.example/{n}",
+                                  body=" ".join(f"quote{n}word{i}" for i in range(50))), None)[1] for n in (1, 2)]
+    for article_id, quotes in zip(reversed(ids), ([("B", 40), ("A", 5)], [("C", 10)])):
+        (content_hash,) = db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
+        store.replace_analysis(db, {"id": article_id, "content_hash": content_hash}, "v1", [], [
+            {"speaker": speaker, "speaker_id": speaker.lower(), "speaker_role": None, "entity_id": "sfrs",
+             "text": "Words.", "start_char": start, "end_char": start + 6} for speaker, start in quotes])
+    assert [(row["article_id"], row["speaker"], row["start_char"], row["entity_method"])
+            for row in store.all_quotes(db)] == [(ids[0], "C", 10, "stated"), (ids[1], "A", 5, "stated"),
+                                                 (ids[1], "B", 40, "stated")]
