@@ -793,6 +793,9 @@ class ReferenceResolver:
         titled surname ("Campion", "Mrs Campion") in an article that names such a namesake and not
         the holder in full; never in an article that names the holder's office or refers to it ("PCC
         Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon")."""
+        holder_keys = [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]
+        if not holder_keys:
+            return   # most articles: no holder's name to check
         names = quote_extractor.given_names()
         # an article that names the office or refers to it ("PCC Jon Campion", "the commissioner") is
         # about the holder: a variant of the first name there is no namesake
@@ -808,7 +811,7 @@ class ReferenceResolver:
         namesakes: dict[str, bool] = {}
         full_names: dict[str, bool] = {}
         text = None
-        for key in [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]:
+        for key in holder_keys:
             start, end = key
             kept = []
             for label, target in matches[key]:
@@ -1153,7 +1156,8 @@ class ReferenceResolver:
         """The norm of a reference's head: its last content word before a preposition ("service"
         in "the fire service in the county"); None for an abbreviation ("the PCC")."""
         head = None
-        for token in doc[start:end]:
+        for index in range(start, end):   # (token by token: no Span made for the walk)
+            token = doc[index]
             if token.lower_ in AREA_PREPOSITIONS and head is not None:
                 break
             if token.is_alpha and token.norm_ not in NON_CONTENT_WORDS:
