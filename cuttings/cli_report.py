@@ -245,7 +245,7 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
         if topics and topic not in topics:
             raise click.ClickException(f"unknown topic {topic!r}: choose from {', '.join(topics)}")
     if entity:
-        known = [row[0] for row in db.execute("SELECT id FROM entities ORDER BY id").fetchall()]
+        known = store.entity_ids(db)
         if known and entity not in known:
             raise click.ClickException(f"unknown entity {entity!r}: choose from {', '.join(known)}")
     try:

@@ -14,7 +14,15 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
-from cuttings.store.runs import ANALYSE_FAILED, FAILURE_BLOCKED, FAILURE_GONE, ROBOTS_DISALLOWED, failure_class
+from cuttings.store.runs import (
+    FAILURE_BLOCKED,
+    FAILURE_GONE,
+    ROBOTS_DISALLOWED,
+    failure_class,
+    source_error_count,
+    source_error_kinds,
+    source_errors,
+)
 
 # kind -> words; {host} is the failing URL's host
 CAUSES = {
@@ -128,9 +136,7 @@ def _only_dead_links(db, row: dict) -> bool:
     a 404/410: False without a database or the row's run and source."""
     if db is None or row.get("crawl_run_id") is None or row.get("source_id") is None:
         return False
-    kinds = [kind for (kind,) in db.execute(
-        "SELECT DISTINCT kind FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
-        [row["crawl_run_id"], row["source_id"], ANALYSE_FAILED]).fetchall()]
+    kinds = source_error_kinds(db, row["crawl_run_id"], row["source_id"])
     return bool(kinds) and all(failure_class(kind) == FAILURE_GONE for kind in kinds)
 
 
@@ -143,8 +149,7 @@ def robots_refused_every_article(row, db) -> int:
     requests = row.get("article_requests") or 0
     if not requests or row.get("article_requests_failed") != requests or row.get("crawl_run_id") is None:
         return 0
-    (disallowed,) = db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
-                               "AND kind = ?", [row["crawl_run_id"], row.get("source_id"), ROBOTS_DISALLOWED]).fetchone()
+    disallowed = source_error_count(db, row["crawl_run_id"], row.get("source_id"), ROBOTS_DISALLOWED)
     return requests if disallowed >= requests else 0
 
 
@@ -157,8 +162,7 @@ def source_failures(db, crawl_run_id: int, source_rows: list[dict]) -> list[tupl
     failed = [row["source_id"] for row in source_rows if source_failed(row, db)]
     out = []
     for source_id in failed:
-        rows = list(db.query("SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
-                             "AND kind != ?", [crawl_run_id, source_id, ANALYSE_FAILED]))
+        rows = source_errors(db, crawl_run_id, source_id)
         if not rows:
             continue
         counts = Counter(r["kind"] for r in rows)

@@ -234,8 +234,7 @@ def stored_quotes(articles, analyser) -> dict[str, list[dict]]:
                 keys[article_id] = article["key"]
         analyse_stage(db, analyser)
         found: dict[str, list[dict]] = {key: [] for key in keys.values()}
-        for row in db.query("SELECT article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
-                            "start_char, end_char FROM quotes ORDER BY article_id, start_char"):
+        for row in store.all_quotes(db):
             found[keys[row.pop("article_id")]].append(row)
         db.close()
     return found

@@ -388,6 +388,8 @@ class ReferenceResolver:
         self.watchlist = watchlist
         self.entities = {entity.id: entity for entity in watchlist.entities}
         self.groups = {group.id: group for group in watchlist.groups}
+        # bodies whose holders or people the watchlist lists (``_names_other_body``'s stranger test)
+        self.personal_targets = {entity.id for entity in watchlist.entities if entity.holders or entity.people}
         self.vocabulary: set[str] = set()
         self.fuzzy_targets: list[tuple[str, str, list[str], set[str], list[set[int]]]] = []
         tokenizer = self.tokenizer
@@ -737,11 +739,14 @@ class ReferenceResolver:
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         area_hits = []
+        holders = False   # a holder's name matched (only the ruler's patterns match one)
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
             if label == AREA:
                 area_hits.append((start, end, target))
             else:
                 matches.setdefault((start, end), []).append((label, target))
+                if label == HOLDER:
+                    holders = True
         norms = doc.to_array(NORM)
         norm_list = norms.tolist()
         for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
@@ -753,7 +758,7 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
-        if self.holder_surnames:
+        if holders and self.holder_surnames:
             self._drop_namesakes(doc, matches)
         selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
@@ -791,6 +796,9 @@ class ReferenceResolver:
         titled surname ("Campion", "Mrs Campion") in an article that names such a namesake and not
         the holder in full; never in an article that names the holder's office or refers to it ("PCC
         Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon")."""
+        holder_keys = [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]
+        if not holder_keys:
+            return   # most articles: no holder's name to check
         names = quote_extractor.given_names()
         # an article that names the office or refers to it ("PCC Jon Campion", "the commissioner") is
         # about the holder: a variant of the first name there is no namesake
@@ -806,7 +814,7 @@ class ReferenceResolver:
         namesakes: dict[str, bool] = {}
         full_names: dict[str, bool] = {}
         text = None
-        for key in [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]:
+        for key in holder_keys:
             start, end = key
             kept = []
             for label, target in matches[key]:
@@ -822,7 +830,7 @@ class ReferenceResolver:
                                                      for token in doc)
                         if namesakes[surname]:
                             if holder not in full_names:
-                                text = text if text is not None else doc.text.lower()
+                                text = text if text is not None else doc_text(doc).lower()
                                 full_names[holder] = holder.lower() in text
                             if not full_names[holder]:
                                 continue
@@ -905,7 +913,7 @@ class ReferenceResolver:
         if end >= len(doc):
             return False
         after = doc[end - 1].idx + len(doc[end - 1].text)
-        return qualifies_elsewhere(doc.text[after:after + 80], self.watchlist)
+        return qualifies_elsewhere(doc_text(doc)[after:after + 80], self.watchlist)
 
     @staticmethod
     def _about_fire(doc: Doc) -> bool:
@@ -1046,10 +1054,10 @@ class ReferenceResolver:
             after = doc[end + 1]
             if self._name_word(after) and not self._watched_run(doc, end + 1, 1):
                 return True
-        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and not self._deputys_title(doc, start) and (
-                self._stranger_after(doc, end)) and any(
-                self.entities[target].holders or self.entities[target].people for target in targets):
-            return True
+        if targets and end + 1 < len(doc) and not doc[end - 1].is_lower and any(
+                target in self.personal_targets for target in targets) and not self._deputys_title(doc, start) and (
+                self._stranger_after(doc, end)):
+            return True   # (the cheap test of the targets first: most bodies list no people)
         first = doc[start]
         if start == 0 or first.is_sent_start or first.norm_ in NON_CONTENT_WORDS:
             return False
@@ -1151,7 +1159,8 @@ class ReferenceResolver:
         """The norm of a reference's head: its last content word before a preposition ("service"
         in "the fire service in the county"); None for an abbreviation ("the PCC")."""
         head = None
-        for token in doc[start:end]:
+        for index in range(start, end):   # (token by token: no Span made for the walk)
+            token = doc[index]
             if token.lower_ in AREA_PREPOSITIONS and head is not None:
                 break
             if token.is_alpha and token.norm_ not in NON_CONTENT_WORDS:

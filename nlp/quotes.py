@@ -912,6 +912,11 @@ class QuoteAttributor:
         self._has_candidate: bool | None = None
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
+        # the link checks' answers by their arguments: a speaker quoted again, or registered again
+        # on the way (``_complete``, ``_settle_body``), asks the same questions; they read only
+        # what is fixed for the article (mentions, watchlist, quotations), so ``attribute`` empties them
+        self._role_links: dict[tuple, tuple[str | None, bool]] = {}
+        self._elsewhere: dict[tuple, bool] = {}
         self.entity_counts: dict[str, int] = {}
         self.named: set[str] = set()   # bodies the article names (a mention that is not inferred)
         for mention in mentions:
@@ -951,9 +956,17 @@ class QuoteAttributor:
         ``affiliation`` is a place outside it ("Inspector Tom Hale, of Staffordshire":
         ``_place_elsewhere``). ``own_words`` are the words that say who the speaker is, when
         ``role`` holds more (the role and the person's name, whose words are no place: "Inspector
-        of Hereford Tom Hale"); ``role`` by default."""
+        of Hereford Tom Hale"); ``role`` by default. Asked once per article for the same arguments."""
         if not role or self.watchlist is None:
             return None, False
+        key = (role, affiliation, own_words)
+        link = self._role_links.get(key)
+        if link is None:
+            link = self._role_links[key] = self._find_role_link(role, affiliation, own_words)
+        return link
+
+    def _find_role_link(self, role: str, affiliation: str | None, own_words: str | None) -> tuple[str | None, bool]:
+        """``_role_link``, worked out."""
         station = self._station_body(role)
         if station is not None:
             return station, False   # "the officer in charge at Ellesmere Fire Station": that station's service
@@ -1000,7 +1013,18 @@ class QuoteAttributor:
         ("of Wem fire station", "from Droitwich Spa", "of Ludlow Safer Neighbourhood Team"),
         except a bare name after "in" that ends the role: it places the post itself ("a station
         manager in Ohio"), and a bare place outside the watchlist's places in the speaker's
-        ``affiliation`` ("Inspector Tom Hale, of Staffordshire": ``_place_elsewhere``)."""
+        ``affiliation`` ("Inspector Tom Hale, of Staffordshire": ``_place_elsewhere``). Asked once
+        per article for the same arguments."""
+        key = (role, before_posts, entity_id, places, affiliation)
+        answer = self._elsewhere.get(key)
+        if answer is None:
+            answer = self._elsewhere[key] = self._find_names_elsewhere(role, before_posts, entity_id, places,
+                                                                       affiliation)
+        return answer
+
+    def _find_names_elsewhere(self, role: str | None, before_posts: bool, entity_id: str | None, places: bool,
+                              affiliation: str | None) -> bool:
+        """``_names_elsewhere``, worked out."""
         if affiliation is not None:
             if self._place_elsewhere(affiliation):
                 return True
@@ -2128,6 +2152,8 @@ class QuoteAttributor:
 
     def attribute(self, quotations: list[dict]) -> list[dict]:
         self.quoted_spans = [(quotation["open_mark"], quotation["close_mark"]) for quotation in quotations]
+        self._role_links.clear()
+        self._elsewhere.clear()
         results: list[dict] = []
         previous: dict | None = None
         for quotation in quotations:

@@ -156,3 +156,27 @@ def test_a_source_fails_when_its_sitemap_answers_but_every_article_page_is_refus
     healthy = {"errors": 0, "found_by_feed": 5, "articles_stored": 5, "pages_fetched": 5}
     assert [source_failed(row) for row in (dead_link, blocked, unreachable, some_read, healthy)] == \
         [False, True, True, False, False]
+
+
+def test_a_source_of_an_older_run_whose_every_error_is_a_dead_link_did_not_fail(tmp_path):
+    """The older rule's exception (a row without ``article_requests``): given the database, a source whose
+    every error in that run's ``crawl_errors`` is a 404/410 did not fail, the analyser's ``analyse_failed``
+    rows and other runs' and sources' errors aside; one error of another kind, or no database, and it failed."""
+    from cuttings import store
+    from cuttings.failures import BLOCKED_AFTER_ERRORS, source_failed
+
+    db = store.connect(tmp_path / "health.db")
+    run, later_run = store.start_run(db, "crawl"), store.start_run(db, "crawl")
+    for number in range(BLOCKED_AFTER_ERRORS):
+        store.record_error(db, run, "http_404" if number % 2 else "http_410", url=f"https://a.example/{number}",
+                           source_id="a")
+    store.record_error(db, run, "analyse_failed", url="https://a.example/story", source_id="a")
+    store.record_error(db, run, "timeout", url="https://b.example/", source_id="b")
+    store.record_error(db, later_run, "http_403", url="https://a.example/x", source_id="a")
+    row = {"crawl_run_id": run, "source_id": "a", "errors": BLOCKED_AFTER_ERRORS, "found_by_sitemap": 12,
+           "articles_stored": 0, "pages_fetched": 0}
+    assert not source_failed(row, db)
+    assert source_failed(row)                                        # no database: the count alone decides
+    assert source_failed({**row, "crawl_run_id": later_run}, db)     # that run's error is a 403
+    store.record_error(db, run, "timeout", url="https://a.example/slow", source_id="a")
+    assert source_failed(row, db)

@@ -268,3 +268,55 @@ def test_revised_copy_that_no_longer_matches_becomes_a_story(tmp_path):
     assert store.syndication_facts(db, copy_id)["duplicate_of"] == original   # a small edit: still a copy
     save_article(db, {**copy, "body": " ".join(f"other{i}" for i in range(300))}, None, index)
     assert store.syndication_facts(db, copy_id)["duplicate_of"] is None
+
+
+def test_a_sources_errors_in_one_run_leave_out_other_runs_sources_and_the_analysers(tmp_path):
+    """``source_error_kinds``, ``source_errors`` and ``source_error_count`` (read by
+    ``cuttings.failures``) see one source's ``crawl_errors`` in one run, the analyser's
+    ``analyse_failed`` rows left out of the first two."""
+    db = store.connect(tmp_path / "x.db")
+    run, other_run = store.start_run(db, "crawl"), store.start_run(db, "crawl")
+    for kind, url, source_id, run_id in [
+            ("http_404", "https://a.example/gone-1", "a", run), ("timeout", "https://a.example/slow", "a", run),
+            ("http_404", "https://a.example/gone-2", "a", run), ("robots_disallowed", "https://a.example/p", "a", run),
+            ("analyse_failed", "https://a.example/story", "a", run), ("dns", "https://b.example/", "b", run),
+            ("http_403", "https://a.example/later", "a", other_run)]:
+        store.record_error(db, run_id, kind, url=url, source_id=source_id)
+    assert sorted(store.source_error_kinds(db, run, "a")) == ["http_404", "robots_disallowed", "timeout"]
+    assert store.source_error_kinds(db, other_run, "a") == ["http_403"]
+    assert store.source_error_kinds(db, run, "c") == []
+    assert store.source_errors(db, run, "a") == [
+        {"kind": "http_404", "url": "https://a.example/gone-1"}, {"kind": "timeout", "url": "https://a.example/slow"},
+        {"kind": "http_404", "url": "https://a.example/gone-2"},
+        {"kind": "robots_disallowed", "url": "https://a.example/p"}]
+    assert store.source_error_count(db, run, "a", "http_404") == 2
+    assert store.source_error_count(db, run, "a", "analyse_failed") == 1
+    assert store.source_error_count(db, other_run, "b", "dns") == 0
+    # a plain sqlite3 connection too (``cuttings.failures.source_failed`` is given either)
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert sorted(store.source_error_kinds(conn, run, "a")) == ["http_404", "robots_disallowed", "timeout"]
+    assert store.source_error_count(conn, run, "a", "robots_disallowed") == 1
+    conn.close()
+
+
+def test_entity_ids_and_all_quotes(tmp_path):
+    """``entity_ids``: the watched bodies the store knows, sorted; ``all_quotes``: every stored quote
+    with its linking, by article and in text order."""
+    from types import SimpleNamespace
+
+    db = store.connect(tmp_path / "x.db")
+    assert store.entity_ids(db) == []
+    watchlist = SimpleNamespace(version="w1", entities=[SimpleNamespace(id=entity_id, name=entity_id.upper(),
+                                                                         kind="org") for entity_id in ("wm_pcc", "sfrs")])
+    store.sync_entities(db, watchlist)
+    assert store.entity_ids(db) == ["sfrs", "wm_pcc"]
+    ids = [save_article(db, _item(url=f"http://q.example/{n}", canonical_url=f"http://q.example/{n}",
+                                  body=" ".join(f"quote{n}word{i}" for i in range(50))), None)[1] for n in (1, 2)]
+    for article_id, quotes in zip(reversed(ids), ([("B", 40), ("A", 5)], [("C", 10)])):
+        (content_hash,) = db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
+        store.replace_analysis(db, {"id": article_id, "content_hash": content_hash}, "v1", [], [
+            {"speaker": speaker, "speaker_id": speaker.lower(), "speaker_role": None, "entity_id": "sfrs",
+             "text": "Words.", "start_char": start, "end_char": start + 6} for speaker, start in quotes])
+    assert [(row["article_id"], row["speaker"], row["start_char"], row["entity_method"])
+            for row in store.all_quotes(db)] == [(ids[0], "C", 10, "stated"), (ids[1], "A", 5, "stated"),
+                                                 (ids[1], "B", 40, "stated")]

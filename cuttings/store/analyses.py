@@ -24,6 +24,11 @@ def sync_entities(db: Database, watchlist: Any) -> None:
                 [entity.id, entity.name, entity.kind, watchlist.version, getattr(entity, "display_name", None) or None])
 
 
+def entity_ids(db: Database) -> list[str]:
+    """The ids of the watched bodies the store knows (``entities``, as ``sync_entities`` wrote them), sorted."""
+    return [entity_id for (entity_id,) in db.execute("SELECT id FROM entities ORDER BY id").fetchall()]
+
+
 def sync_watched_people(db: Database, people: list[dict]) -> None:
     """Replace ``watched_people`` with the watchlist's office holders and people: each ``{"entity_id",
     "name", "role", "speaker_id"}`` (``speaker_id``: the person's speaker identity, as ``quotes.speaker_id``
@@ -143,6 +148,14 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
             "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, start_char", [ids]):
         found[row.pop("article_id")]["quotes"].append(row)
     return found
+
+
+def all_quotes(db: Database) -> Iterator[dict]:
+    """Every stored quote as the analyse stage left it, speaker linking included: ``article_id``,
+    ``speaker``, ``speaker_id``, ``speaker_role``, ``entity_id``, ``entity_method``, ``text``,
+    ``start_char``, ``end_char``, by article and in text order (``cuttings evaluate quotes``' scratch store)."""
+    yield from db.query("SELECT article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
+                        "start_char, end_char FROM quotes ORDER BY article_id, start_char")
 
 
 def stated_speakers(db: Database) -> Iterator[dict]:

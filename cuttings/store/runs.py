@@ -267,6 +267,31 @@ def run_errors_by_kind(db: Database, run_id: int) -> dict[str, int]:
         [run_id])}
 
 
+def source_error_kinds(db, run_id: int, source_id: str) -> list[str]:
+    """The distinct ``crawl_errors`` kinds one source recorded in one crawl run, the analyser's left out
+    (``analyse_failed``: an article the analyser raised on is no fault of its source). ``db``: a sqlite-utils
+    ``Database`` or a ``sqlite3.Connection`` (``cuttings.failures.source_failed`` is given either)."""
+    return [kind for (kind,) in db.execute(
+        "SELECT DISTINCT kind FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
+        [run_id, source_id, ANALYSE_FAILED]).fetchall()]
+
+
+def source_errors(db, run_id: int, source_id: str) -> list[dict]:
+    """``{"kind", "url"}`` of every ``crawl_errors`` row one source recorded in one crawl run, the analyser's
+    left out (``analyse_failed``), in the order SQLite reads them (the table's, by the run's index)."""
+    return [{"kind": kind, "url": url} for kind, url in db.execute(
+        "SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
+        [run_id, source_id, ANALYSE_FAILED]).fetchall()]
+
+
+def source_error_count(db, run_id: int, source_id: str | None, kind: str) -> int:
+    """How many ``crawl_errors`` rows of ``kind`` one source recorded in one crawl run (``robots_disallowed``:
+    the article pages robots.txt kept the crawler from)."""
+    (count,) = db.execute("SELECT count(*) FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind = ?",
+                          [run_id, source_id, kind]).fetchone()
+    return count
+
+
 # How a failed article request counts towards its source's health (``source_runs.article_requests_gone`` and
 # ``article_requests_blocked``, read by ``cuttings.failures.source_failed``): a page that is gone (a dead link
 # in a sitemap: a per-URL error), or a site that refused the crawler or could not be reached ("blocked": every
