@@ -140,6 +140,42 @@ def write_sources(path: Path, *sources: dict) -> Path:
     return path
 
 
+SITEMAP_SITE_PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips them
+
+
+class SitemapSite:
+    """A news site for ``local_site``: ``/news/<corpus id>/`` stories (:attr:`stories`, published
+    :data:`SITEMAP_SITE_PUBLISHED`) listed by the home page and the sitemap; the paths of
+    :attr:`answers` are listed too (undated: new every night) and answer their status; the home page answers
+    :attr:`home_status`; robots.txt disallows the paths of :attr:`disallow` (none: no robots.txt, 404)."""
+
+    def __init__(self, name: str, stories=("t1-001", "t1-002", "t1-003")):
+        self.name = name
+        self.stories = tuple(stories)
+        self.answers: dict[str, int] = {}
+        self.home_status = 200
+        self.disallow: list[str] = []
+
+    def __call__(self, request) -> Reply | None:
+        base = f"http://127.0.0.1:{request.server.server_address[1]}"
+        links = [f"/news/{story}/" for story in self.stories] + list(self.answers)
+        if request.path == "/":
+            return self.home_status, {"Content-Type": HTML}, listing_html(self.name, links, None)
+        if request.path == "/robots.txt" and self.disallow:
+            rules = "".join(f"Disallow: {path}\n" for path in self.disallow)
+            return 200, {"Content-Type": "text/plain"}, f"User-agent: *\n{rules}"
+        if request.path == "/sitemap.xml":
+            return 200, {"Content-Type": "application/xml"}, sitemap(
+                base, [(path, "", None if path in self.answers else SITEMAP_SITE_PUBLISHED) for path in links])
+        if request.path in self.answers:
+            return self.answers[request.path], {"Content-Type": HTML}, "<html><body>no</body></html>"
+        story = request.path.strip("/").split("/")[-1]
+        if request.path.startswith("/news/") and story in self.stories:
+            title, paragraphs = corpus_story(story)
+            return 200, {"Content-Type": HTML}, article_html(base, request.path, title, paragraphs, SITEMAP_SITE_PUBLISHED)
+        return None   # 404
+
+
 class FaultServer:
     """The fault site; use as a context manager (``with FaultServer() as server: server.base``)."""
 

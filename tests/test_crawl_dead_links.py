@@ -9,34 +9,10 @@ import datetime as dt
 
 from crawler.middlewares import GONE_RECHECK_DAYS, IncrementalPolicy
 from cuttings import report, store
-from faultserver import (HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli, sitemap,
-                         write_sources)
+from faultserver import SitemapSite, local_site, run_crawl_cli, write_sources
 from tests.conftest import run_cli
 
-PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
 STORIES = ("t1-001", "t1-002", "t1-003")
-
-
-class _Site:
-    """``/news/<corpus id>/`` stories listed by the home page and the sitemap, plus the dead links in
-    :attr:`dead` (listed by both, undated, answering 404); served by ``faultserver.local_site``."""
-
-    def __init__(self):
-        self.dead: list[str] = []
-
-    def __call__(self, request) -> Reply | None:
-        base = f"http://127.0.0.1:{request.server.server_address[1]}"
-        links = [f"/news/{story}/" for story in STORIES] + self.dead
-        if request.path == "/":
-            return 200, {"Content-Type": HTML}, listing_html("Dead Link News", links, None)
-        if request.path == "/sitemap.xml":
-            return 200, {"Content-Type": "application/xml"}, sitemap(
-                base, [(path, "", None if path in self.dead else PUBLISHED) for path in links])
-        story = request.path.strip("/").split("/")[-1]
-        if request.path.startswith("/news/") and story in STORIES:
-            title, paragraphs = corpus_story(story)
-            return 200, {"Content-Type": HTML}, article_html(base, request.path, title, paragraphs, PUBLISHED)
-        return None   # 404
 
 
 def _sources(tmp_path, base: str):
@@ -58,8 +34,8 @@ def _age_first_404(db_path, path: str, days: int = 4) -> None:
 
 
 def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again(tmp_path):
-    site = _Site()
-    site.dead = ["/news/gone-1/"]
+    site = SitemapSite("Dead Link News", STORIES)
+    site.answers = {"/news/gone-1/": 404}
     db_path = tmp_path / "dead.db"
     with local_site(site) as server:
         base = server.base
@@ -69,12 +45,12 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
         run_crawl_cli(db_path, sources)                                  # the same night again: a new URL's
         again, server.paths[:] = list(server.paths), []                  # 404 is asked again while it is new
         _age_first_404(db_path, "/news/gone-1")                          # a week on: no longer new
-        site.dead = ["/news/gone-1/", "/news/gone-2/"]
+        site.answers = {"/news/gone-1/": 404, "/news/gone-2/": 404}
         run_crawl_cli(db_path, sources)                                  # night 2: nothing new, a new dead link
         second_night, server.paths[:] = list(server.paths), []
         _age_first_404(db_path, "/news/gone-2")
         # night 3, as `cuttings run` (crawl only): a third dead link; the others are not requested
-        site.dead = ["/news/gone-1/", "/news/gone-2/", "/news/gone-3/"]
+        site.answers = {"/news/gone-1/": 404, "/news/gone-2/": 404, "/news/gone-3/": 404}
         night3 = run_cli("--db", str(db_path), "run", "--sources", str(sources), "--no-politeness", "--skip", "analyse",
                          "--skip", "classify", "--skip", "report", "--log-file", str(tmp_path / "run.log"))
         third_night = list(server.paths)
@@ -124,7 +100,7 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
 
 def test_a_source_that_failed_says_how_many_of_the_digests_stories_came_from_it(tmp_path):
     db_path = tmp_path / "down.db"
-    with local_site(_Site()) as server:
+    with local_site(SitemapSite("Dead Link News", STORIES)) as server:
         base = server.base
         sources = _sources(tmp_path, base)
         run_crawl_cli(db_path, sources, since="all")                     # night 1: 3 stories

@@ -11,43 +11,8 @@ import sqlite3
 
 from cuttings import doctor, report, store
 from cuttings.failures import BLOCKED_AFTER_ERRORS, BLOCKED_ARTICLES_FAILED, source_failed, source_failures
-from faultserver import (HTML, Reply, article_html, corpus_story, listing_html, local_site, run_crawl_cli, sitemap,
-                         write_sources)
+from faultserver import SitemapSite, local_site, run_crawl_cli, write_sources
 from tests.conftest import run_cli
-
-PUBLISHED = "2025-01-10T08:00:00Z"   # outside the revisit window: a second night skips the stored stories
-STORIES = ("t1-001", "t1-002", "t1-003")
-
-
-class _Site:
-    """``/news/<corpus id>/`` stories (:attr:`stories`) listed by the home page and the sitemap; the paths of
-    :attr:`answers` are listed too (undated: new every night) and answer their status; the home page answers
-    :attr:`home_status`; robots.txt disallows the paths of :attr:`disallow` (none: no robots.txt, 404)."""
-
-    def __init__(self, stories=STORIES):
-        self.stories = tuple(stories)
-        self.answers: dict[str, int] = {}
-        self.home_status = 200
-        self.disallow: list[str] = []
-
-    def __call__(self, request) -> Reply | None:
-        base = f"http://127.0.0.1:{request.server.server_address[1]}"
-        links = [f"/news/{story}/" for story in self.stories] + list(self.answers)
-        if request.path == "/":
-            return self.home_status, {"Content-Type": HTML}, listing_html("Health News", links, None)
-        if request.path == "/robots.txt" and self.disallow:
-            rules = "".join(f"Disallow: {path}\n" for path in self.disallow)
-            return 200, {"Content-Type": "text/plain"}, f"User-agent: *\n{rules}"
-        if request.path == "/sitemap.xml":
-            return 200, {"Content-Type": "application/xml"}, sitemap(
-                base, [(path, "", None if path in self.answers else PUBLISHED) for path in links])
-        if request.path in self.answers:
-            return self.answers[request.path], {"Content-Type": HTML}, "<html><body>no</body></html>"
-        story = request.path.strip("/").split("/")[-1]
-        if request.path.startswith("/news/") and story in self.stories:
-            title, paragraphs = corpus_story(story)
-            return 200, {"Content-Type": HTML}, article_html(base, request.path, title, paragraphs, PUBLISHED)
-        return None   # 404
 
 
 def _sources(tmp_path, base: str):
@@ -84,7 +49,7 @@ def _doctor_failing(db_path, name: str = "sources failing") -> list:
 
 
 def test_three_dead_links_and_nothing_new_is_not_a_failed_source(tmp_path):
-    site = _Site()
+    site = SitemapSite("Health News")
     db_path = tmp_path / "dead.db"
     with local_site(site) as server:
         sources = _sources(tmp_path, server.base)
@@ -159,7 +124,7 @@ def _not_failed(code, output, run, row, digest, failing) -> None:
 
 def test_one_new_article_answering_503_is_a_url_error_not_a_failed_source(tmp_path):
     code, output, fetched, _base, run, row, digest, failing = _two_nights(
-        tmp_path, _Site(), {"/news/t1-004/": 503}, "one503")
+        tmp_path, SitemapSite("Health News"), {"/news/t1-004/": 503}, "one503")
     assert "/sitemap.xml" in fetched and fetched.count("/news/t1-004/") == 1
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (1, 0, 0, 4)
     assert _counts(row) == (1, 1, 0, 1)
@@ -169,7 +134,7 @@ def test_one_new_article_answering_503_is_a_url_error_not_a_failed_source(tmp_pa
 
 def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
     code, output, fetched, _base, run, row, digest, failing = _two_nights(
-        tmp_path, _Site(), {"/news/private-1/": 200}, "robots", disallow=["/news/private-"])
+        tmp_path, SitemapSite("Health News"), {"/news/private-1/": 200}, "robots", disallow=["/news/private-"])
     assert "/robots.txt" in fetched and "/news/private-1/" not in fetched   # obeyed: never requested
     db = store.connect(tmp_path / "robots.db")
     try:
@@ -186,7 +151,7 @@ def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
 
 def test_two_new_articles_answering_503_are_a_failed_source(tmp_path):
     code, output, fetched, base, run, row, digest, failing = _two_nights(
-        tmp_path, _Site(), {"/news/t1-004/": 503, "/news/t1-005/": 503}, "two503")
+        tmp_path, SitemapSite("Health News"), {"/news/t1-004/": 503, "/news/t1-005/": 503}, "two503")
     assert fetched.count("/news/t1-004/") == 1 and fetched.count("/news/t1-005/") == 1
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (2, 0, 0, 5)
     assert _counts(row) == (2, 2, 0, BLOCKED_ARTICLES_FAILED)
@@ -205,7 +170,7 @@ def test_two_new_articles_answering_503_are_a_failed_source(tmp_path):
 def test_three_new_articles_answering_406_are_a_failed_source(tmp_path):
     """mod_security's usual answer to a crawler is 406 Not Acceptable: a 4xx other than 404/410 is a refusal."""
     code, output, _fetched, base, run, row, digest, failing = _two_nights(
-        tmp_path, _Site(), {f"/news/t1-00{n}/": 406 for n in (4, 5, 6)}, "three406")
+        tmp_path, SitemapSite("Health News"), {f"/news/t1-00{n}/": 406 for n in (4, 5, 6)}, "three406")
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (3, 0, 0, 6)
     assert _counts(row) == (3, 3, 0, 3)
     assert source_failed(row)
@@ -221,7 +186,7 @@ def test_its_one_new_article_and_its_home_page_refused_with_403_is_a_failed_sour
     """One blocked article page fails its source when the source's other requests failed too: every article
     request blocked and its home page refused (the sitemap, served from elsewhere, still answered)."""
     code, output, fetched, base, run, row, digest, failing = _two_nights(
-        tmp_path, _Site(), {"/news/t1-004/": 403}, "blocked", home_status=403)
+        tmp_path, SitemapSite("Health News"), {"/news/t1-004/": 403}, "blocked", home_status=403)
     assert "/sitemap.xml" in fetched and fetched.count("/news/t1-004/") == 1
     assert (row["errors"], row["articles_stored"], row["pages_fetched"], row["found_by_sitemap"]) == (2, 0, 0, 4)
     assert _counts(row) == (1, 1, 0, 1)
@@ -240,7 +205,7 @@ def test_its_one_new_article_and_its_home_page_refused_with_403_is_a_failed_sour
 
 
 def test_5xx_on_every_article_page_is_a_failed_source(tmp_path):
-    site = _Site(stories=())
+    site = SitemapSite("Health News", stories=())
     site.answers = {"/news/a-1/": 500, "/news/a-2/": 503}
     db_path = tmp_path / "5xx.db"
     with local_site(site) as server:
