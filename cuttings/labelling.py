@@ -80,43 +80,14 @@ class Candidate:
     confidence: float | None  # lowest, over its (task, target) predictions, of the best probability
 
 
-def _pending_sql(task: Task) -> tuple[str, list]:
-    """SELECT (article_id, task) for stories with no human label for ``task``."""
-    sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
-           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
-    params: list = [task.name, task.name]
-    if task.kind == "per_entity":
-        marks = ", ".join("?" for _ in task.entities)
-        sql += (f" AND (EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity_id IN ({marks}))"
-                " OR EXISTS (SELECT 1 FROM classifications c WHERE c.article_id = a.id AND c.task = ?))")
-        params += [*task.entities, task.name]
-    return sql, params
-
-
 def candidates(db, tasks: list[Task], limit: int | None = None) -> list[Candidate]:
     """Stories (not syndicated copies) lacking a human label for any of ``tasks``, least
     certain first: any prediction flagged uncertain, then by the lowest best-probability
-    over the pending (task, target) pairs; articles never classified come last."""
-    parts, params = [], []
-    for task in tasks:
-        sql, task_params = _pending_sql(task)
-        parts.append(sql)
-        params += task_params
-    query = f"""
-WITH pending AS ({' UNION ALL '.join(parts)}),
-per_target AS (
-  SELECT c.article_id, c.task, c.target, max(c.probability) AS confidence, max(c.uncertain) AS uncertain
-  FROM classifications c JOIN pending p ON p.article_id = c.article_id AND p.task = c.task
-  GROUP BY c.article_id, c.task, c.target
-)
-SELECT p.article_id, coalesce(max(t.uncertain), 0) AS uncertain, min(t.confidence) AS confidence
-FROM pending p LEFT JOIN per_target t ON t.article_id = p.article_id AND t.task = p.task
-GROUP BY p.article_id
-ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
-    if limit:
-        query += " LIMIT ?"
-        params.append(limit)
-    return [Candidate(row[0], bool(row[1]), row[2]) for row in db.execute(query, params).fetchall()]
+    over the pending (task, target) pairs; articles never classified come last
+    (``store.label_candidates``; a per-entity task waits only for stories about its bodies)."""
+    pending = [(task.name, list(task.entities) if task.kind == "per_entity" else None) for task in tasks]
+    return [Candidate(article_id, bool(uncertain), confidence)
+            for article_id, uncertain, confidence in store.label_candidates(db, pending, limit)]
 
 
 # --------------------------------------------------------------------------
@@ -186,15 +157,11 @@ def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> lis
 def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | None" = None) -> ArticleCard:
     """Everything the screen shows about one article, with the questions still open for it and,
     given ``precedents``, the labelled stories most like it."""
-    row = db.execute(
-        "SELECT a.title, a.body, a.published_at, a.canonical_url, coalesce(s.name, a.source_id, '') "
-        "FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?", [article_id]).fetchone()
+    article = store.article_with_outlet(db, article_id)
     mentions = mention_surfaces(db, article_id)
-    labelled = {r[0] for r in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
+    labelled = store.labelled_tasks(db, article_id)
     predictions: dict[tuple[str, str], list[Prediction]] = {}
-    for task, target, label, probability, uncertain in db.execute(
-            "SELECT task, target, label, probability, uncertain FROM classifications WHERE article_id = ? "
-            "ORDER BY task, target, probability DESC, label", [article_id]):
+    for task, target, label, probability, uncertain in store.article_classifications(db, article_id):
         predictions.setdefault((task, target), []).append(Prediction(label, probability, bool(uncertain)))
     questions = []
     for task in tasks:
@@ -205,9 +172,10 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
         else:
             targets = [""]
         questions += [Question(task, target, predictions.get((task.name, target), [])) for target in targets]
-    similar = precedents.nearest(row[0] or "", row[1] or "", exclude=f"article {article_id}") if precedents else []
-    return ArticleCard(article_id, row[0] or "", row[4], row[2], row[3], lead_paragraphs(row[1]), mentions,
-                       questions, similar)
+    title, body = article["title"], article["body"]
+    similar = precedents.nearest(title or "", body or "", exclude=f"article {article_id}") if precedents else []
+    return ArticleCard(article_id, title or "", article["outlet"], article["published_at"], article["canonical_url"],
+                       lead_paragraphs(body), mentions, questions, similar)
 
 
 def render_card(card: ArticleCard, position: str = "") -> Panel:
@@ -545,14 +513,8 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     (multi-label: list; single-label: str; per-entity: {entity: label}). Later rows win;
     a rejection row cancels an earlier human row of that topic. Labels the scheme does not have
     are left out (:func:`labels_outside_scheme` lists them)."""
-    sql = "SELECT article_id, task, target, label, annotator FROM labels"
-    params: list = []
-    if article_ids is not None:
-        ids = list(article_ids)
-        sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
-        params = ids
     state: dict[int, dict] = {}
-    for article_id, task_name, target, label, annotator in db.execute(sql + " ORDER BY id", params):
+    for article_id, task_name, target, label, annotator in store.human_label_rows(db, article_ids):
         task = tasks.get(task_name)
         if task is None:
             continue
@@ -626,8 +588,7 @@ def labels_outside_scheme(db, tasks: dict[str, Task]) -> dict[int, dict[str, lis
     from cuttings.store.labels import QUOTE_TASKS
     latest: dict[tuple[int, str, str], str] = {}          # single-label / per-entity: the latest label
     given: dict[tuple[int, str], dict[str, bool]] = {}    # topics (and unknown tasks): given, not rejected
-    for article_id, task_name, target, label in db.execute(
-            "SELECT article_id, task, target, label FROM labels ORDER BY id"):
+    for article_id, task_name, target, label, _annotator in store.human_label_rows(db):
         task = tasks.get(task_name)
         if task_name in QUOTE_TASKS:
             continue
@@ -706,14 +667,10 @@ def _match_article(db, raw: dict) -> int | None:
     live (as when labelling in the terminal or the browser)."""
     url = raw.get("url") or raw.get("canonical_url")
     if url:
-        row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ? OR url = ? "
-                         "ORDER BY canonical_url = ? DESC LIMIT 1", [url, url, url]).fetchone()
-        return row[0] if row else None
+        return store.story_of_url(db, url)
     match = re.fullmatch(r"db-(\d+)", str(raw.get("id") or ""))
     if match:
-        row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE id = ?",
-                         [int(match.group(1))]).fetchone()
-        return row[0] if row else None
+        return store.story_of(db, int(match.group(1)))
     return None
 
 

@@ -6,7 +6,9 @@
 * the store (``cuttings/store/``) imports no stage, output or command line: only itself,
   ``cuttings.errors`` and ``cuttings.redaction`` (standard library only: secrets out of what it records);
 * SQL that writes (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, BEGIN, COMMIT ...) and
-  sqlite-utils writes (``db["t"].insert(...)``, ``create_view`` ...) appear only in the store.
+  sqlite-utils writes (``db["t"].insert(...)``, ``create_view`` ...) appear only in the store;
+* the stage modules in ``READS_THROUGH_STORE`` run no SQL at all (``.execute(``, ``.query(`` ...,
+  ``db["t"].rows_where(...)``): they read the database through store functions.
 
 Each breach is reported as ``path:line: what`` so it can be fixed where it is. See
 docs/architecture.md.
@@ -36,6 +38,12 @@ TABLE_WRITES = {"insert", "insert_all", "upsert", "upsert_all", "update", "delet
 # Database / connection methods that write or end transactions, whatever they are called on.
 DATABASE_WRITES = {"create_table", "create_view", "enable_wal", "disable_wal", "vacuum", "executescript",
                    "enable_counts", "add_foreign_keys", "index_foreign_keys", "commit", "rollback"}
+# Stage modules that read the database only through store functions (outputs such as report, serve,
+# export and browse may read it directly; docs/architecture.md).
+READS_THROUGH_STORE = ("cuttings/failures.py", "cuttings/labelling.py", "cuttings/nightly.py", "cuttings/stages.py")
+# Calls that run SQL, whatever they are called on (sqlite3 and sqlite-utils), and sqlite-utils Table reads.
+SQL_CALLS = {"execute", "executemany", "executescript", "query"}
+TABLE_READS = {"rows_where", "pks_and_rows_where", "count_where", "rows"}
 
 
 def python_files(*roots: str) -> list[Path]:
@@ -106,6 +114,22 @@ def write_breaches(path: Path) -> list[str]:
     return sorted(breaches, key=lambda b: int(b.split(":")[1]))
 
 
+def _table_receiver(receiver: ast.AST) -> bool:
+    """``db["t"]`` or ``db.table("t")``: a sqlite-utils Table."""
+    return isinstance(receiver, ast.Subscript) or (
+        isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) and receiver.func.attr == "table")
+
+
+def sql_breaches(path: Path) -> list[str]:
+    """Each place a module runs SQL itself (or reads a table through sqlite-utils) instead of calling the store."""
+    breaches = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and (node.attr in SQL_CALLS
+                                                or node.attr in TABLE_READS and _table_receiver(node.value)):
+            breaches.append(f"{rel(path)}:{node.lineno}: runs SQL (.{node.attr}) itself: read through a store function")
+    return sorted(breaches, key=lambda b: int(b.split(":")[1]))
+
+
 def report(breaches: list[str]) -> str:
     return f"{len(breaches)} breach(es) of the architecture rules (docs/architecture.md):\n" + "\n".join(breaches)
 
@@ -132,6 +156,11 @@ def test_writes_only_in_the_store():
     assert not breaches, report(breaches)
 
 
+def test_stages_read_through_the_store():
+    breaches = [b for path in READS_THROUGH_STORE for b in sql_breaches(REPO / path)]
+    assert not breaches, report(breaches)
+
+
 def test_the_checks_find_breaches(tmp_path, monkeypatch):
     """The rules catch what they are meant to (a check that cannot fail is no check)."""
     sample = tmp_path / "sample.py"
@@ -143,8 +172,13 @@ def test_the_checks_find_breaches(tmp_path, monkeypatch):
                       'db.conn.execute("BEGIN")\n'
                       'db["source_runs"].insert(row, replace=True)\n'
                       "db.conn.commit()\n"
-                      'db.execute("SELECT * FROM articles WHERE title LIKE \'%update%\'")\n')
+                      'db.execute("SELECT * FROM articles WHERE title LIKE \'%update%\'")\n'
+                      'rows = list(db["labels"].rows_where("task = ?", ["tone"]))\n'
+                      "for row in db.query(SQL, params): pass\n"
+                      "run = store.execute\n"
+                      'labels = record["labels"].get("tone"), db["labels"].count\n')
     monkeypatch.setitem(globals(), "REPO", tmp_path)
     assert import_breaches([sample], ("crawler", *STORE), "crawler") == [
         "sample.py:2: crawler imports cuttings.labelling", "sample.py:3: crawler imports nlp.quotes"]
     assert [b.split(":")[1] for b in write_breaches(sample)] == ["4", "5", "6", "7", "8"]
+    assert [b.split(":")[1] for b in sql_breaches(sample)] == ["4", "5", "6", "9", "10", "11", "12"]

@@ -320,3 +320,114 @@ def test_entity_ids_and_all_quotes(tmp_path):
     assert [(row["article_id"], row["speaker"], row["start_char"], row["entity_method"])
             for row in store.all_quotes(db)] == [(ids[0], "C", 10, "stated"), (ids[1], "A", 5, "stated"),
                                                  (ids[1], "B", 40, "stated")]
+
+
+def _articles(db, count: int, **kw) -> list[int]:
+    """``count`` stored articles of distinct text (no index: none is folded as a copy), their ids."""
+    return [save_article(db, _item(url=f"http://l.example/{n}", canonical_url=f"http://l.example/{n}",
+                                   body=" ".join(f"story{n}word{i}" for i in range(60)), **kw), None)[1]
+            for n in range(count)]
+
+
+def _hash(db, article_id: int) -> str:
+    return db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+
+
+def _predict(db, article_id: int, rows: list[tuple]) -> None:
+    """Store ``(task, target, label, probability, uncertain)`` predictions of one article."""
+    store.replace_classifications(db, {"id": article_id, "content_hash": _hash(db, article_id)}, "c1", [
+        {"task": task, "target": target, "label": label, "probability": probability, "uncertain": uncertain,
+         "model_version": "m1"} for task, target, label, probability, uncertain in rows])
+
+
+def test_label_candidates_least_certain_first_stories_only(tmp_path):
+    """``label_candidates``: stories (no syndicated copy) with no human label for a task, uncertain first,
+    then by their lowest best-probability over the pending (task, target) pairs, never classified last; a
+    per-entity task waits only for stories mentioning one of its bodies or predicted for it; names are
+    parameters (a quote in one is a name, not SQL)."""
+    from types import SimpleNamespace
+
+    db = store.connect(tmp_path / "x.db")
+    store.sync_entities(db, SimpleNamespace(version="w1", entities=[
+        SimpleNamespace(id=entity_id, name=entity_id, kind="org") for entity_id in ("wm_pcc", "sfrs", "other")]))
+    a, copy, c, d, e, f, g = _articles(db, 7)
+    store.set_duplicate_of(db, copy, a, 0.95)
+    _predict(db, a, [("stance", "", "for", 0.9, 0), ("stance", "", "against", 0.1, 0),
+                     ("tone", "wm_pcc", "negative", 0.4, 0), ("tone", "wm_pcc", "neutral", 0.35, 0)])
+    _predict(db, copy, [("stance", "", "for", 0.2, 1)])
+    _predict(db, c, [("stance", "", "for", 0.6, 1)])
+    _predict(db, e, [("stance", "", "for", 0.3, 1)])
+    _predict(db, f, [("stance", "", "for", 0.5, 0)])
+    store.replace_analysis(db, {"id": d, "content_hash": _hash(db, d)}, "v1", [
+        {"entity_id": "wm_pcc", "surface": "the PCC", "start_char": 0, "end_char": 7}], [])
+    store.replace_analysis(db, {"id": g, "content_hash": _hash(db, g)}, "v1", [
+        {"entity_id": "other", "surface": "Other", "start_char": 0, "end_char": 5}], [])
+    store.add_labels(db, [(e, "stance", "", "against", "ana")])
+    tone = ("tone", ["wm_pcc", "sfrs"])
+    assert store.label_candidates(db, [("stance", None)]) == [(c, 1, 0.6), (f, 0, 0.5), (a, 0, 0.9),
+                                                             (d, 0, None), (g, 0, None)]
+    assert store.label_candidates(db, [tone]) == [(a, 0, 0.4), (d, 0, None)]
+    assert store.label_candidates(db, [("stance", None), tone]) == [(c, 1, 0.6), (a, 0, 0.4), (f, 0, 0.5),
+                                                                   (d, 0, None), (g, 0, None)]
+    assert store.label_candidates(db, [("stance", None), tone], limit=2) == [(c, 1, 0.6), (a, 0, 0.4)]
+    store.add_labels(db, [(a, "tone", "wm_pcc", "negative", "ana")])
+    assert store.label_candidates(db, [tone]) == [(d, 0, None)]
+    assert store.label_candidates(db, [("x' OR 1=1 --", ["wm_pcc'"])]) == []
+    assert [row[0] for row in store.label_candidates(db, [("x' OR 1=1 --", None)])] == [a, c, d, e, f, g]
+
+
+def test_the_labelling_tools_reads_of_labels_and_predictions(tmp_path):
+    """``human_label_rows``: every label row as written, in order (of some articles); ``labelled_tasks``:
+    the tasks an article has a label for; ``article_classifications``: its predictions by task and
+    target, most probable first."""
+    db = store.connect(tmp_path / "x.db")
+    a, b, c = _articles(db, 3)
+    assert store.human_label_rows(db) == [] and store.labelled_tasks(db, a) == set()
+    store.add_labels(db, [(b, "topics", "", "fire", "ana"), (a, "stance", "", "for", "bo")])
+    store.add_labels(db, [(a, "topics", "fire", "__rejected__", "ana"), (b, "topics", "", "police", "cy")])
+    assert store.human_label_rows(db) == [(b, "topics", "", "fire", "ana"), (a, "stance", "", "for", "bo"),
+                                          (a, "topics", "fire", "__rejected__", "ana"),
+                                          (b, "topics", "", "police", "cy")]
+    assert store.human_label_rows(db, iter([a, c])) == [(a, "stance", "", "for", "bo"),
+                                                        (a, "topics", "fire", "__rejected__", "ana")]
+    assert store.human_label_rows(db, []) == []
+    assert store.labelled_tasks(db, a) == {"stance", "topics"} and store.labelled_tasks(db, c) == set()
+    _predict(db, a, [("tone", "wm_pcc", "neutral", 0.3, 0), ("stance", "", "against", 0.7, 1),
+                     ("tone", "sfrs", "positive", 0.5, 0), ("tone", "wm_pcc", "negative", 0.6, 0),
+                     ("stance", "", "for", 0.3, 1), ("topics", "", "fire", 0.5, 0), ("topics", "", "crime", 0.5, 0)])
+    assert store.article_classifications(db, a) == [
+        ("stance", "", "against", 0.7, 1), ("stance", "", "for", 0.3, 1), ("tone", "sfrs", "positive", 0.5, 0),
+        ("tone", "wm_pcc", "negative", 0.6, 0), ("tone", "wm_pcc", "neutral", 0.3, 0),
+        ("topics", "", "crime", 0.5, 0), ("topics", "", "fire", 0.5, 0)]
+    assert store.article_classifications(db, b) == []
+
+
+def test_article_with_outlet_and_the_story_of_an_article_or_url(tmp_path):
+    """``article_with_outlet``: what the labelling screen shows, the outlet its source's name ('' with no
+    source); ``story_of_url``/``story_of``: the article at a canonical URL (before one merely fetched at
+    it), or its original when it is a syndicated copy; None when nothing matches."""
+    from types import SimpleNamespace
+
+    db = store.connect(tmp_path / "x.db")
+    store.sync_sources(db, [SimpleNamespace(id="ledbury", name="Ledbury Reporter", home="http://l.example/",
+                                            region="herefordshire", verified=True, as_dict=lambda: {})])
+    # stored first, fetched at the URL that is a's canonical one (a redirect, say)
+    bare = save_article(db, _item(url="http://l.example/0", canonical_url="http://z.example/bare", title="Bare",
+                                  body=" ".join(f"bare{i}" for i in range(60)), published_at=None), None)[1]
+    a, copy = _articles(db, 2, source_id="ledbury")
+    store.set_duplicate_of(db, copy, a, 0.95)
+    assert store.article_with_outlet(db, a) == {"title": "Fire crews praised",
+                                                "body": " ".join(f"story0word{i}" for i in range(60)),
+                                                "published_at": "2026-11-20", "canonical_url": "http://l.example/0",
+                                                "outlet": "Ledbury Reporter"}
+    assert store.article_with_outlet(db, bare) == {"title": "Bare", "body": " ".join(f"bare{i}" for i in range(60)),
+                                                   "published_at": None, "canonical_url": "http://z.example/bare",
+                                                   "outlet": ""}
+    assert store.article_with_outlet(db, 999) is None
+    assert store.story_of(db, a) == a and store.story_of(db, copy) == a and store.story_of(db, 999) is None
+    # http://l.example/0 is a's canonical URL and bare's fetched URL: the canonical match wins
+    assert store.story_of_url(db, "http://l.example/0") == a
+    assert store.story_of_url(db, "http://z.example/bare") == bare
+    assert store.story_of_url(db, "http://l.example/1") == a    # the copy's URL: its original
+    assert store.story_of_url(db, "http://l.example/nothing") is None
+    assert store.story_of_url(db, "' OR 1=1 --") is None

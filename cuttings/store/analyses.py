@@ -150,6 +150,13 @@ def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, lis
     return found
 
 
+def article_classifications(db: Database, article_id: int) -> list[tuple[str, str, str, float | None, int]]:
+    """One article's predictions as ``(task, target, label, probability, uncertain)``, by task and
+    target, the most probable label first (ties by label)."""
+    return db.execute("SELECT task, target, label, probability, uncertain FROM classifications WHERE article_id = ? "
+                      "ORDER BY task, target, probability DESC, label", [article_id]).fetchall()
+
+
 def all_quotes(db: Database) -> Iterator[dict]:
     """Every stored quote as the analyse stage left it, speaker linking included: ``article_id``,
     ``speaker``, ``speaker_id``, ``speaker_role``, ``entity_id``, ``entity_method``, ``text``,

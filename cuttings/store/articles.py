@@ -73,6 +73,33 @@ def articles_text(db: Database, article_ids: Iterable[int]) -> dict[int, dict]:
     return {row.pop("id"): row for row in rows}
 
 
+def article_with_outlet(db: Database, article_id: int) -> dict | None:
+    """An article's ``title``, ``body``, ``published_at``, ``canonical_url`` and ``outlet`` (its source's
+    name, else its source id, else ``''``), as the labelling screen shows it; None for an id not stored."""
+    row = db.execute(
+        "SELECT a.title, a.body, a.published_at, a.canonical_url, coalesce(s.name, a.source_id, '') "
+        "FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?", [article_id]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("title", "body", "published_at", "canonical_url", "outlet"), row))
+
+
+def story_of_url(db: Database, url: str) -> int | None:
+    """The story an article URL is: the id of the article stored at that canonical URL, else fetched at
+    it, or of its original when that article is a syndicated copy (``duplicate_of``); None if no article
+    has the URL."""
+    row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ? OR url = ? "
+                     "ORDER BY canonical_url = ? DESC LIMIT 1", [url, url, url]).fetchone()
+    return row[0] if row else None
+
+
+def story_of(db: Database, article_id: int) -> int | None:
+    """The story an article is: its own id, or its original's when it is a syndicated copy; None for an
+    id not stored."""
+    row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
 def syndication_facts(db: Database, article_id: int) -> dict | None:
     """What the crawler's syndication rules read of a stored article: ``published_at``,
     ``crawl_run_id`` (the run that first stored it), ``duplicate_of``, ``source_id`` and ``canonical_url``."""

@@ -1,8 +1,9 @@
 """Human labels: the ``labels`` table (append-only; the ``effective_labels`` view decides
-which label wins)."""
+which label wins), and the labelling tool's reads of it (``cuttings.labelling``: which stories
+wait for a label, which tasks an article has labels for, every label row in order)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlite_utils import Database
 
@@ -40,3 +41,65 @@ def add_correction(db: Database, article_id: int, rows: Iterable[tuple[str, str,
     if db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone() is None:
         raise CorrectionError(f"no article {article_id}")
     return add_labels(db, [(article_id, task, target, label, annotator.strip()) for task, target, label in rows])
+
+
+def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
+    """SELECT (article_id, task) for stories with no human label for ``task``."""
+    sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
+           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
+    params: list = [task, task]
+    if entities is not None:
+        marks = ", ".join("?" for _ in entities)
+        sql += (f" AND (EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity_id IN ({marks}))"
+                " OR EXISTS (SELECT 1 FROM classifications c WHERE c.article_id = a.id AND c.task = ?))")
+        params += [*entities, task]
+    return sql, params
+
+
+def label_candidates(db: Database, tasks: Sequence[tuple[str, Sequence[str] | None]],
+                     limit: int | None = None) -> list[tuple[int, int, float | None]]:
+    """``(article_id, uncertain, confidence)`` of the stories (not syndicated copies) lacking a human
+    label for any of ``tasks``, least certain first: any prediction flagged uncertain (``uncertain``
+    1), then by ``confidence``, the lowest best-probability over the pending (task, target) pairs;
+    articles never classified (``confidence`` None) come last, then by id. ``tasks``: ``(name,
+    entities)``, ``entities`` the watched bodies of a per-entity task (a story waits for it only when
+    it mentions one of them or has a prediction of it), None for an article-level task. Every name
+    and body goes in as a parameter."""
+    parts, params = [], []
+    for task, entities in tasks:
+        sql, task_params = _pending_sql(task, entities)
+        parts.append(sql)
+        params += task_params
+    query = f"""
+WITH pending AS ({' UNION ALL '.join(parts)}),
+per_target AS (
+  SELECT c.article_id, c.task, c.target, max(c.probability) AS confidence, max(c.uncertain) AS uncertain
+  FROM classifications c JOIN pending p ON p.article_id = c.article_id AND p.task = c.task
+  GROUP BY c.article_id, c.task, c.target
+)
+SELECT p.article_id, coalesce(max(t.uncertain), 0) AS uncertain, min(t.confidence) AS confidence
+FROM pending p LEFT JOIN per_target t ON t.article_id = p.article_id AND t.task = p.task
+GROUP BY p.article_id
+ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
+    if limit:
+        query += " LIMIT ?"
+        params.append(limit)
+    return db.execute(query, params).fetchall()
+
+
+def labelled_tasks(db: Database, article_id: int) -> set[str]:
+    """The tasks one article has any human label for (a rejection row counts)."""
+    return {row[0] for row in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
+
+
+def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> list[tuple[int, str, str, str, str]]:
+    """Every ``labels`` row as ``(article_id, task, target, label, annotator)`` (of ``article_ids``),
+    in the order they were written (``id``): the rows ``cuttings.labelling.human_labels`` resolves,
+    the later winning."""
+    sql = "SELECT article_id, task, target, label, annotator FROM labels"
+    params: list = []
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    return db.execute(sql + " ORDER BY id", params).fetchall()
