@@ -5,7 +5,8 @@ a one-line message and what to do) for ``cuttings doctor``. The delivery checks
 (:func:`check_delivery`) read the settings without connecting or sending, and print no secret. The per-run source health warning
 it repeats is the crawler's (``cuttings.crawl.health_warning``, stored in
 ``source_runs.warning``); the digest's crawl-health section reads the same rows itself. It never
-writes to the database.
+writes to the database: it opens it read-only, unmigrated, and reads it through the store's functions
+(which take that plain ``sqlite3`` connection), running no SQL of its own (docs/architecture.md, rule 5).
 """
 from __future__ import annotations
 
@@ -316,18 +317,18 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
 
 def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     checks = []
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = store.table_names_of(conn)
     if "articles" not in tables:
         return [Check("database", "error", f"{db_path} is not a cuttings database",
                       "check --db / $CUTTINGS_DB")]
     for pragma in ("quick_check", "integrity_check"):
-        rows = [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
-        if rows == ["ok"]:
+        rows = store.integrity_problems(conn, pragma)
+        if not rows:
             checks.append(_ok(pragma, "ok"))
         else:
             checks.append(Check(pragma, "error", "; ".join(rows[:3]) + (" ..." if len(rows) > 3 else ""),
                                 f"stop the nightly job, restore the latest backup (see {paths.doc('operations.md')})"))
-    foreign = conn.execute("PRAGMA foreign_key_check").fetchall()
+    foreign = store.foreign_key_problems(conn)
     if foreign:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
@@ -347,10 +348,9 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
     again, entity_daily has the shipped scheme's columns for it and the "needs attention" query
     (``critical_articles``) finds no stance. And a warning when the newest task of a kind has a name the
     views cannot hold (recorded before the scheme refused it): the views read the shipped task for it."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(label_tasks)")}
-    if "labels_json" not in columns:   # before m015: the migrations check says so
+    from cuttings.store.schema import ROLES, label_task_columns, label_task_problem, label_task_roles, newest_label_tasks
+    if "labels_json" not in label_task_columns(conn):   # before m015: the migrations check says so
         return []
-    from cuttings.store.schema import ROLES, label_task_problem, label_task_roles, newest_label_tasks
     newest = newest_label_tasks(conn)
     roles = label_task_roles(conn)   # the task each kind's views read, by the views' own rule
     read = {kind: roles[role] for role, kind in ROLES.items()}
@@ -419,9 +419,7 @@ def _only_models_skipped(stages_json: str | None) -> bool:
 
 def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime | None) -> list[Check]:
     checks = []
-    last_ok = conn.execute(
-        "SELECT id, command, started_at, status, stages_json FROM crawl_runs WHERE status IN ('ok', 'partial') "
-        "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, command = 'run' DESC, id DESC LIMIT 1").fetchone()
+    last_ok = store.last_completed_run(conn)
     if last_ok is None:
         checks.append(Check("last run", "warning", "no successful run yet",
                             "run `cuttings run` and schedule it (`cuttings schedule --print`)"))
@@ -439,8 +437,7 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
                                 "and the log (data/logs/cuttings.log)"))
         else:
             checks.append(_ok("last run", message))
-    latest = conn.execute("SELECT id, status, message, stages_json FROM crawl_runs WHERE command = 'run' "
-                          "ORDER BY id DESC LIMIT 1").fetchone()
+    latest = store.latest_pipeline_run(conn)
     # a run partial only for the planned skip (no models for this scheme yet) is the models check's warning,
     # with its hint: not counted twice
     planned = latest is not None and latest["status"] == "partial" and _only_models_skipped(latest["stages_json"])
@@ -451,34 +448,13 @@ def check_runs(conn: sqlite3.Connection, max_age_hours: float, now: dt.datetime 
                             f"{latest['message'] or 'no message'}",
                             "read the log; `cuttings run` again resumes where it stopped" if not no_models else
                             f"{train_hint()}; the next `cuttings run` then classifies"))
-    stale = [row["id"] for row in conn.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'")
-             if not pid_alive(row["pid"])]
+    stale = [row["id"] for row in store.running_runs(conn) if not pid_alive(row["pid"])]
     if stale:
         checks.append(Check("stale runs", "warning",
                             f"{len(stale)} run(s) still marked running but their process is gone: "
                             + ", ".join(map(str, stale)),
                             "nothing to do: the next `cuttings run` marks them interrupted and resumes"))
     return checks
-
-
-def _waiting(conn: sqlite3.Connection, stage: str, before: str, requires: str | None = None) -> tuple[int, str | None]:
-    """(articles waiting for ``stage``, the version it stamps now): articles whose current text was
-    captured by ``before`` (timestamps are to the second: the same second counts) and has no ``stage`` stamp at the version of its latest stamp (the
-    version the stage runs now), or a stamp of older text; ``requires``: only those the earlier stage
-    has stamped for their current text (classify reads analyse's mentions)."""
-    row = conn.execute("SELECT version FROM processing WHERE stage = ? ORDER BY processed_at DESC, rowid DESC "
-                       "LIMIT 1", [stage]).fetchone()
-    version = row[0] if row else None
-    sql = ("SELECT count(*) FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
-           "WHERE (p.article_id IS NULL OR p.version IS NOT ? OR p.content_hash != a.content_hash) "
-           "AND coalesce((SELECT max(v.captured_at) FROM article_versions v WHERE v.article_id = a.id), "
-           "a.first_seen_at) <= ?")
-    params: list = [stage, version, before]
-    if requires:
-        sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
-                "AND r.content_hash = a.content_hash)")
-        params.append(requires)
-    return conn.execute(sql, params).fetchone()[0], version
 
 
 def check_backlog(conn: sqlite3.Connection) -> list[Check]:
@@ -489,11 +465,10 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
     run that recorded no stages, once any article was classified (models in use)."""
     import json
 
-    run = conn.execute("SELECT id, status, finished_at, stages_json FROM crawl_runs WHERE command = 'run' "
-                       "AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1").fetchone()
+    run = store.latest_finished_pipeline_run(conn)
     if run is None:
         return []
-    analyse, analyser = _waiting(conn, "analyse", run["finished_at"])
+    analyse, analyser = store.stage_backlog(conn, "analyse", run["finished_at"])
     try:
         classify_stage = (json.loads(run["stages_json"] or "{}") or {}).get("classify") or {}
     except (ValueError, AttributeError):
@@ -501,20 +476,15 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
     # classification is in use when the last run meant to classify (not `--skip classify`: a team that stopped
     # classifying is not warned every day); a run that recorded no stages: when any article was classified
     classifying = (not store.skipped_by_design(classify_stage) if classify_stage else
-                   bool(conn.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0]))
-    classify = _waiting(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
+                   store.any_classified(conn))
+    classify = store.stage_backlog(conn, "classify", run["finished_at"], requires="analyse")[0] if classifying else 0
     if not (analyse or classify):
         return [_ok("analysis backlog", f"every article stored before run {run['id']} ended is analysed"
                                         + (" and classified" if classifying else ""))]
     waiting = []
     if analyse:
         # of them, those the analyser raised on (a bug: recorded as analyse_failed, tried again each run)
-        raised = conn.execute(
-            "SELECT count(DISTINCT a.id) FROM crawl_errors e JOIN articles a ON a.id = "
-            "CAST(substr(e.message, 9, instr(e.message, ':') - 9) AS INTEGER) WHERE e.kind = ? "
-            "AND e.message LIKE 'article %:%' AND NOT EXISTS (SELECT 1 FROM processing p WHERE "
-            "p.article_id = a.id AND p.stage = 'analyse' AND p.content_hash = a.content_hash)",
-            [store.ANALYSE_FAILED]).fetchone()[0]
+        raised = store.failed_articles_unanalysed_count(conn)
         waiting.append(f"{analyse} article{'s wait' if analyse != 1 else ' waits'} for analysis"
                        + (f" (analyser {analyser})" if analyser else "")
                        + (f", {min(raised, analyse)} of them the analyser failed on (crawl_errors kind "
@@ -536,7 +506,7 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
     health warnings."""
     # The configured sources and any the database has runs of (a database crawled with other
     # sources, such as the demo's, is checked on what it holds).
-    crawled = [row[0] for row in conn.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
+    crawled = store.crawled_source_ids(conn)
     source_ids = sorted(set(source_ids or ()) | set(crawled))
     stopped, never, failing, warned, checked, disallowed = [], [], [], [], [], []
     for source_id in source_ids:

@@ -40,7 +40,8 @@ DATABASE_WRITES = {"create_table", "create_view", "enable_wal", "disable_wal", "
                    "enable_counts", "add_foreign_keys", "index_foreign_keys", "commit", "rollback"}
 # Stage modules that read the database only through store functions (outputs such as report, serve,
 # export and browse may read it directly; docs/architecture.md).
-READS_THROUGH_STORE = ("cuttings/failures.py", "cuttings/labelling.py", "cuttings/nightly.py", "cuttings/stages.py")
+READS_THROUGH_STORE = ("cuttings/doctor.py", "cuttings/failures.py", "cuttings/labelling.py", "cuttings/nightly.py",
+                       "cuttings/stages.py")
 # Calls that run SQL, whatever they are called on (sqlite3 and sqlite-utils), and sqlite-utils Table reads.
 SQL_CALLS = {"execute", "executemany", "executescript", "query"}
 TABLE_READS = {"rows_where", "pks_and_rows_where", "count_where", "rows"}

@@ -156,6 +156,36 @@ def test_corrupt_database(tmp_path):
     assert all("backup" in c.fix for c in errors)
 
 
+def test_rows_pointing_at_missing_rows_and_another_applications_database(tmp_path):
+    """A row whose article is gone (written with foreign keys off): a warning naming the table, the rest
+    of the checks still run; a SQLite file without the articles table is no cuttings database. Neither
+    file is changed."""
+    import sqlite3
+
+    path = tmp_path / "d.db"
+    store.connect(path).conn.close()
+    raw = sqlite3.connect(path)
+    raw.execute("INSERT INTO processing (article_id, stage, version, content_hash, processed_at) "
+                "VALUES (404, 'analyse', 'w1', 'h', '2026-11-24T02:00:00Z')")
+    raw.commit()
+    raw.close()
+    before = path.read_bytes()
+    checks = by_name(checks_for(path))
+    assert checks["foreign keys"].status == "warning"
+    assert checks["foreign keys"].message == "1 rows point at missing rows (first in table processing)"
+    assert checks["integrity_check"].status == "ok" and "last run" in checks
+    other = tmp_path / "other.db"
+    raw = sqlite3.connect(other)
+    raw.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    raw.commit()
+    raw.close()
+    other_before = other.read_bytes()
+    checks = [c for c in checks_for(other) if c.name not in ("disk", "writable")]
+    assert [(c.name, c.status, c.message) for c in checks] == [
+        ("database", "error", f"{other} is not a cuttings database")]
+    assert path.read_bytes() == before and other.read_bytes() == other_before
+
+
 def test_disk_space(tmp_path):
     store.connect(tmp_path / "d.db").conn.close()
     check = by_name(checks_for(tmp_path / "d.db", min_free_bytes=10 ** 18))["disk"]

@@ -431,3 +431,164 @@ def test_article_with_outlet_and_the_story_of_an_article_or_url(tmp_path):
     assert store.story_of_url(db, "http://l.example/1") == a    # the copy's URL: its original
     assert store.story_of_url(db, "http://l.example/nothing") is None
     assert store.story_of_url(db, "' OR 1=1 --") is None
+
+
+def _read_only(path) -> sqlite3.Connection:
+    """A read-only connection with rows by name, as `cuttings doctor` opens the database."""
+    conn = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _run(db, command: str, started: str, status: str | None = None, finished: str | None = None) -> int:
+    """A ``crawl_runs`` row started at ``started`` (left running without ``status``), finished at ``finished``."""
+    with store.clock(started):
+        run = store.start_run(db, command)
+    if status:
+        with store.clock(finished or started):
+            store.finish_run(db, run, status, message=f"{command} {status}")
+    return run
+
+
+def test_doctors_reads_of_runs(tmp_path):
+    """``last_completed_run``: the latest ok/partial ``run`` or ``crawl...`` by start, a ``run`` first of two
+    started in one second, then the higher id; ``latest_pipeline_run``: the newest ``run`` row by id, running
+    included; ``latest_finished_pipeline_run``: the ``run`` that finished last; ``running_runs``;
+    ``crawled_source_ids``. The same rows from a sqlite-utils Database and a plain read-only connection."""
+    from types import SimpleNamespace
+
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    store.sync_sources(db, [SimpleNamespace(id=source_id, name=source_id, home=f"http://{source_id}.example/",
+                                            region="herefordshire", verified=True, as_dict=lambda: {})
+                            for source_id in ("alpha", "zeta")])
+    for read in (db, db.conn):
+        assert (store.last_completed_run(read), store.latest_pipeline_run(read),
+                store.latest_finished_pipeline_run(read), store.running_runs(read),
+                store.crawled_source_ids(read)) == (None, None, None, [], [])
+    crawl = _run(db, "crawl", "2026-12-05T01:00:00Z", "ok", "2026-12-05T01:30:00Z")
+    run = _run(db, "run", "2026-12-05T01:00:00Z", "partial", "2026-12-05T02:30:00Z")
+    crawl_later = _run(db, "crawl", "2026-12-05T01:00:00Z", "ok", "2026-12-05T01:10:00Z")
+    _run(db, "analyse", "2026-12-05T03:00:00Z", "ok")           # not a run or crawl
+    _run(db, "crawl", "2026-12-05T04:00:00Z", "failed")        # not completed
+    finished_first = _run(db, "run", "2026-12-05T05:00:00Z", "failed", "2026-12-05T01:00:00Z")
+    running = _run(db, "run", "2026-12-05T06:00:00Z")
+    store.save_source_runs(db, [{"crawl_run_id": crawl, "source_id": source_id, "articles_new": 1}
+                                for source_id in ("zeta", "alpha")]
+                           + [{"crawl_run_id": crawl_later, "source_id": "alpha", "articles_new": 0}])
+    db.close()
+    db, conn = store.connect(path), _read_only(path)
+    for read in (db, conn, db.conn):
+        assert store.last_completed_run(read) == {"id": run, "command": "run", "started_at": "2026-12-05T01:00:00Z",
+                                                 "status": "partial",
+                                                 "stages_json": None}
+        assert store.latest_pipeline_run(read) == {"id": running, "status": "running", "message": None,
+                                                  "stages_json": None}
+        assert store.latest_finished_pipeline_run(read) == {"id": run, "status": "partial",
+                                                           "finished_at": "2026-12-05T02:30:00Z", "stages_json": None}
+        assert [row["id"] for row in store.running_runs(read)] == [running]
+        assert store.crawled_source_ids(read) == ["alpha", "zeta"]
+    # without the run, the crawl started in the same second with the higher id
+    db.execute("UPDATE crawl_runs SET command = 'runs' WHERE id = ?", [run])
+    assert store.last_completed_run(db)["id"] == crawl_later
+    assert store.latest_finished_pipeline_run(db)["id"] == finished_first
+    conn.close()
+    db.close()
+
+
+def test_stage_backlog_counts_what_a_run_left_unprocessed(tmp_path):
+    """``stage_backlog``: articles captured by the cut-off (the same second counts) without a stamp of the
+    stage's newest version for their current text; with no stamp at all every one waits (version None);
+    ``requires``: only those the earlier stage stamped for their current text. ``any_classified``."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    assert store.stage_backlog(db, "analyse", "2026-12-05T02:00:00Z") == (0, None)
+    with store.clock("2026-12-05T01:00:00Z"):
+        a, b, c, d = _articles(db, 4)
+    with store.clock("2026-12-05T02:00:01Z"):
+        save_article(db, _item(url="http://l.example/late", canonical_url="http://l.example/late",
+                               body="late " * 60), None)
+    assert store.stage_backlog(db, "analyse", "2026-12-05T02:00:00Z") == (4, None)
+    assert store.stage_backlog(db, "analyse", "2026-12-05T02:00:01Z") == (5, None)   # the same second counts
+    assert not store.any_classified(db)
+    with store.clock("2026-12-05T01:10:00Z"), store.transaction(db):
+        store.mark_processed(db, a, "analyse", "w1", _hash(db, a))
+        store.mark_processed(db, b, "analyse", "w1", _hash(db, b))
+    with store.clock("2026-12-05T01:20:00Z"), store.transaction(db):
+        store.mark_processed(db, c, "analyse", "w2", _hash(db, c))     # the newest stamp: w2 runs now
+        store.mark_processed(db, a, "classify", "m1", _hash(db, a))
+        store.mark_processed(db, d, "classify", "m1", _hash(db, d))
+    # b's text changed after its stamp (a new version captured before the cut-off)
+    with store.clock("2026-12-05T01:30:00Z"):
+        save_article(db, _item(url="http://l.example/1", canonical_url="http://l.example/1", body="new text " * 60), None)
+    db.close()
+    db, conn = store.connect(path), _read_only(path)
+    for read in (db, conn):
+        assert store.latest_stamp_version(read, "analyse") == "w2"
+        assert store.stage_backlog(read, "analyse", "2026-12-05T02:00:00Z") == (3, "w2")   # a (w1), b, d
+        assert store.stage_backlog(read, "analyse", "2026-12-05T01:15:00Z") == (2, "w2")   # a and d: b's text is newer
+        assert store.stage_backlog(read, "classify", "2026-12-05T02:00:00Z") == (2, "m1")  # b (new text) and c
+        assert store.stage_backlog(read, "classify", "2026-12-05T02:00:00Z", requires="analyse") == (1, "m1")   # c
+        assert store.stage_backlog(read, "tag", "2026-12-05T02:00:00Z", requires="analyse") == (2, None)   # a, c
+        assert store.latest_stamp_version(read, "tag") is None
+        assert store.any_classified(read) is True
+    conn.close()
+    db.close()
+
+
+def test_failed_articles_unanalysed_count_reads_the_id_from_the_recorded_message(tmp_path):
+    """``failed_articles_unanalysed_count``: articles with an ``analyse_failed`` error (the id read from the
+    message ``record_analyse_failures`` writes, counted once however many runs failed on it) and no analyse
+    stamp of their current text; other kinds, messages of another form and deleted articles not counted."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    a, b, c, d = _articles(db, 4)
+    first, second = _run(db, "run", "2026-12-05T01:00:00Z"), _run(db, "run", "2026-12-06T01:00:00Z")
+    failure = {"url": "http://l.example/x", "source_id": None, "error": "IndexError: list index out of range: 3"}
+    store.record_analyse_failures(db, first, [{**failure, "article_id": a}, {**failure, "article_id": b},
+                                              {**failure, "article_id": c}])
+    store.record_analyse_failures(db, second, [{**failure, "article_id": a}, {**failure, "article_id": 999}])
+    store.record_error(db, second, store.ANALYSE_FAILED, message=f"no article id here {d}: x")
+    store.record_error(db, second, "http_500", message=f"article {d}: HTTP 500")
+    with store.transaction(db):
+        store.mark_processed(db, c, "analyse", "w1", _hash(db, c))   # analysed since
+        store.mark_processed(db, b, "analyse", "w1", "an older text")
+    assert store.failed_articles_unanalysed_count(db) == 2            # a (twice) and b
+    db.close()
+    conn = _read_only(path)
+    assert store.failed_articles_unanalysed_count(conn) == 2
+    conn.close()
+    db = store.connect(path)
+    # the listing reads the same message format (the store's one expression): the same two articles
+    assert sorted(row["article_id"] for row in store.unanalysed_articles(db)) == [a, b]
+    db.close()
+
+
+def test_schema_probes_on_a_read_only_connection(tmp_path):
+    """``table_names_of`` leaves the connection open; ``foreign_key_problems`` names each row pointing at a
+    missing one; ``integrity_problems`` is empty on a sound file; ``label_task_columns`` tells a database
+    migrated past m015 (``labels_json``) from one without the table."""
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    (a,) = _articles(db, 1)
+    db.close()
+    conn = _read_only(path)
+    assert {"articles", "crawl_runs", "label_tasks", "processing"} <= store.table_names_of(conn)
+    assert conn.execute("SELECT 1").fetchone()[0] == 1   # still open
+    assert store.foreign_key_problems(conn) == []
+    assert store.integrity_problems(conn, "quick_check") == [] and store.integrity_problems(conn) == []
+    from cuttings.store.schema import label_task_columns
+    assert {"name", "kind", "labels_json", "absent", "attention_json"} <= label_task_columns(conn)
+    conn.close()
+    raw = sqlite3.connect(path)   # foreign keys off: a row pointing at a missing article
+    raw.execute("INSERT INTO processing (article_id, stage, version, content_hash, processed_at) "
+                "VALUES (?, 'analyse', 'w1', 'h', '2026-12-05T01:00:00Z')", [a + 100])
+    raw.commit()
+    raw.close()
+    conn = _read_only(path)
+    assert store.foreign_key_problems(conn) == [("processing", 1, "articles", 0)]
+    conn.close()
+    empty = sqlite3.connect(tmp_path / "empty.db")
+    assert store.table_names_of(empty) == set() and label_task_columns(empty) == set()
+    assert store.foreign_key_problems(empty) == []
+    empty.close()

@@ -80,6 +80,42 @@ def count_to_process(db: Database, stage: str, version: str, *, requires: tuple[
     return db.execute(_to_process_sql("count(*)", requires), [stage, version, *(requires or ())]).fetchone()[0]
 
 
+def latest_stamp_version(db, stage: str) -> str | None:
+    """The version of ``stage``'s newest ``processing`` stamp (the analyser or models the stage runs now:
+    latest ``processed_at``, then the latest written), or None when it has stamped nothing. ``db``: a sqlite3
+    or sqlite-utils connection."""
+    row = db.execute("SELECT version FROM processing WHERE stage = ? ORDER BY processed_at DESC, rowid DESC "
+                     "LIMIT 1", [stage]).fetchone()
+    return row[0] if row else None
+
+
+def stage_backlog(db, stage: str, before: str, *, requires: str | None = None) -> tuple[int, str | None]:
+    """(articles waiting for ``stage``, the version it stamps now: :func:`latest_stamp_version`): articles
+    whose current text was captured by ``before`` (timestamps are to the second: the same second counts)
+    and has no ``stage`` stamp at that version (``IS NOT``: with no stamp at all, every article waits), or a
+    stamp of older text; ``requires``: only those the earlier stage has stamped for their current text, at
+    any version (classify reads analyse's mentions). Unlike :func:`count_to_process`, which counts what a
+    stage will process now, this is ``cuttings doctor``'s backlog: what a run that ended at ``before``
+    left. ``db``: a sqlite3 or sqlite-utils connection."""
+    version = latest_stamp_version(db, stage)
+    sql = ("SELECT count(*) FROM articles a LEFT JOIN processing p ON p.article_id = a.id AND p.stage = ? "
+           "WHERE (p.article_id IS NULL OR p.version IS NOT ? OR p.content_hash != a.content_hash) "
+           "AND coalesce((SELECT max(v.captured_at) FROM article_versions v WHERE v.article_id = a.id), "
+           "a.first_seen_at) <= ?")
+    params: list = [stage, version, before]
+    if requires:
+        sql += (" AND EXISTS (SELECT 1 FROM processing r WHERE r.article_id = a.id AND r.stage = ? "
+                "AND r.content_hash = a.content_hash)")
+        params.append(requires)
+    return db.execute(sql, params).fetchone()[0], version
+
+
+def any_classified(db) -> bool:
+    """Whether any article has a ``classify`` stamp (classification was ever in use). ``db``: a sqlite3 or
+    sqlite-utils connection."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0])
+
+
 def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str) -> None:
     db.conn.execute(
         "INSERT INTO processing (article_id, stage, version, content_hash, processed_at) VALUES (?, ?, ?, ?, ?) "

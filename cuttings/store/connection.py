@@ -17,7 +17,7 @@ DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
 __all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "utcnow", "clock", "default_db_path", "connect",
-           "table_counts", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "Database"]
+           "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "Database"]
 
 
 _clock: list[str] = []  # a fixed time set by clock(), innermost last
@@ -151,10 +151,18 @@ def _table_names_read_only(path: Path) -> set[str]:
 
 
 def _table_names(conn: sqlite3.Connection) -> set[str]:
+    """:func:`table_names_of`, then the connection closed (it was opened for this read)."""
     try:
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return table_names_of(conn)
     finally:
         conn.close()
+
+
+def table_names_of(db) -> set[str]:
+    """The names of the database's tables (``sqlite_master``), leaving the connection open: ``db`` a
+    sqlite-utils ``Database`` or a plain, possibly read-only, ``sqlite3.Connection`` (``cuttings doctor``'s
+    "is this a cuttings database" probe)."""
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def migration_status(db) -> tuple[list[str], list[str]]:

@@ -27,6 +27,13 @@ def integrity_problems(conn: sqlite3.Connection, pragma: str = "integrity_check"
     return [] if rows == ["ok"] else rows
 
 
+def foreign_key_problems(db) -> list[tuple]:
+    """Rows of ``PRAGMA foreign_key_check``: ``(table, rowid, parent table, foreign key index)`` of each row
+    pointing at a missing row; empty when every reference holds. ``db``: a sqlite-utils ``Database`` or a
+    plain, possibly read-only, ``sqlite3.Connection``."""
+    return [tuple(row) for row in db.execute("PRAGMA foreign_key_check").fetchall()]
+
+
 def backup_copy(db_path: str | Path, target: str | Path) -> list[str]:
     """Copy the live database at ``db_path`` into ``target`` with SQLite's online backup API (safe
     while a crawl writes) as a self-contained single file; returns the copy's integrity problems

@@ -126,6 +126,39 @@ def last_successful_run(db: Database, command_prefix: str = "crawl") -> dict | N
     return rows[0] if rows else None
 
 
+def _first(cursor) -> dict | None:
+    """The cursor's first row as a dict (None without one), whatever the connection's row factory."""
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(names, row))
+
+
+def last_completed_run(db) -> dict | None:
+    """The latest run that completed (``ok`` or ``partial``) of the pipeline (``cuttings run``) or a crawl
+    (``crawl...``): ``{"id", "command", "started_at", "status", "stages_json"}``, or None. Latest by start;
+    of two started in the same second, the ``run`` first, then the higher id. Unlike
+    :func:`last_successful_run`, ``run`` commands count (``cuttings doctor``'s "last run": the schedule's
+    freshness). ``db``: a sqlite-utils ``Database`` or a plain (read-only) ``sqlite3.Connection``."""
+    return _first(db.execute(
+        "SELECT id, command, started_at, status, stages_json FROM crawl_runs WHERE status IN ('ok', 'partial') "
+        "AND (command = 'run' OR command LIKE 'crawl%') ORDER BY started_at DESC, command = 'run' DESC, id DESC LIMIT 1"))
+
+
+def latest_pipeline_run(db) -> dict | None:
+    """The latest ``cuttings run`` (command ``run``) by id, in whatever state (running included):
+    ``{"id", "status", "message", "stages_json"}``, or None. ``db``: a sqlite3 or sqlite-utils connection."""
+    return _first(db.execute("SELECT id, status, message, stages_json FROM crawl_runs WHERE command = 'run' "
+                             "ORDER BY id DESC LIMIT 1"))
+
+
+def latest_finished_pipeline_run(db) -> dict | None:
+    """The ``cuttings run`` (command ``run``) that finished last (``finished_at`` set: ended in any status),
+    the higher id on a tie: ``{"id", "status", "finished_at", "stages_json"}``, or None. ``db``: a sqlite3
+    or sqlite-utils connection."""
+    return _first(db.execute("SELECT id, status, finished_at, stages_json FROM crawl_runs WHERE command = 'run' "
+                             "AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1"))
+
+
 def last_good_source_runs(db: Database, source_ids, failed) -> dict[str, str | None]:
     """Each source's last good crawl: ``{source id: started_at}`` of the latest successful crawl run
     (``ok`` or ``partial``, a ``crawl...`` command) in which the source did not fail, that is whose
@@ -203,8 +236,14 @@ def record_analyse_failures(db: Database, run_id: int, failures: list[dict]) -> 
         for failure in failures])
 
 
-# the article id of an analyse_failed row's message, "article 123: IndexError: ..."
-_FAILED_ARTICLE_ID = "CAST(substr(message, 9, instr(message, ':') - 9) AS INTEGER)"
+# An analyse_failed row's message is "article 123: IndexError: ..." (record_analyse_failures writes it):
+# the SQL that reads the article id back from the message column ``column``, and the messages of that form.
+def _failed_article_id(column: str = "message") -> str:
+    return f"CAST(substr({column}, 9, instr({column}, ':') - 9) AS INTEGER)"
+
+
+_FAILED_ARTICLE_ID = _failed_article_id()
+_FAILED_MESSAGE = "'article %:%'"   # a LIKE pattern
 
 
 def unanalysed_articles(db: Database) -> list[dict]:
@@ -216,7 +255,7 @@ def unanalysed_articles(db: Database) -> list[dict]:
     return list(db.query(f"""
         WITH failed AS (
             SELECT {_FAILED_ARTICLE_ID} AS article_id, max(id) AS last_id, count(DISTINCT crawl_run_id) AS runs
-            FROM crawl_errors WHERE kind = '{ANALYSE_FAILED}' AND message LIKE 'article %:%' GROUP BY 1)
+            FROM crawl_errors WHERE kind = '{ANALYSE_FAILED}' AND message LIKE {_FAILED_MESSAGE} GROUP BY 1)
         SELECT a.id AS article_id, a.title, a.canonical_url AS url, a.source_id,
                coalesce(s.name, a.source_id) AS outlet, substr(e.message, instr(e.message, ':') + 2) AS error,
                e.created_at AS failed_at, f.runs
@@ -227,6 +266,19 @@ def unanalysed_articles(db: Database) -> list[dict]:
         WHERE NOT EXISTS (SELECT 1 FROM processing p WHERE p.article_id = a.id AND p.stage = 'analyse'
                           AND p.content_hash = a.content_hash AND p.processed_at >= e.created_at)
         ORDER BY e.created_at, a.id"""))
+
+
+def failed_articles_unanalysed_count(db) -> int:
+    """How many articles have an ``analyse_failed`` error (the analyser raised on them: the article id read
+    from the message, ``article ID: ...``) and no ``analyse`` stamp for their current text, whenever the
+    error was recorded (unlike :func:`unanalysed_articles`, which compares the times). ``db``: a sqlite3 or
+    sqlite-utils connection (``cuttings doctor``'s analysis backlog)."""
+    return db.execute(
+        "SELECT count(DISTINCT a.id) FROM crawl_errors e JOIN articles a ON a.id = "
+        f"{_failed_article_id('e.message')} WHERE e.kind = ? "
+        f"AND e.message LIKE {_FAILED_MESSAGE} AND NOT EXISTS (SELECT 1 FROM processing p WHERE "
+        "p.article_id = a.id AND p.stage = 'analyse' AND p.content_hash = a.content_hash)",
+        [ANALYSE_FAILED]).fetchone()[0]
 
 
 def record_notice(db: Database, run_id: int, kind: str, *, url: str | None = None,
@@ -326,6 +378,12 @@ def save_source_runs(db: Database, rows: list[dict]) -> None:
     with db.atomic():
         for row in rows:
             db["source_runs"].insert(row, replace=True)
+
+
+def crawled_source_ids(db) -> list[str]:
+    """The ids of every source the database has ``source_runs`` rows of, sorted (configured now or not: a
+    database crawled with other sources, such as the demo's). ``db``: a sqlite3 or sqlite-utils connection."""
+    return [row[0] for row in db.execute("SELECT DISTINCT source_id FROM source_runs ORDER BY 1")]
 
 
 def recent_source_runs(db, source_id: str, *, before_run: int | None = None, limit: int = 7) -> list[dict]:

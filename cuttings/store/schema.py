@@ -862,9 +862,15 @@ def newest_label_tasks(db) -> dict[str, dict]:
     return newest
 
 
+def label_task_columns(db) -> set[str]:
+    """The columns ``label_tasks`` has in this database (empty without the table): which migrations it has,
+    ``labels_json`` and ``absent`` from m015 on. ``db``: a sqlite3 or sqlite-utils connection."""
+    return {row[1] for row in db.execute("PRAGMA table_info(label_tasks)").fetchall()}
+
+
 def label_task_rows(db) -> list[dict]:
     """Every ``label_tasks`` row, newest first (:data:`NEWEST_FIRST`), as :func:`newest_label_tasks` gives them."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(label_tasks)").fetchall()}
+    columns = label_task_columns(db)
     if not columns:
         return []
     details = ", ".join(column if column in columns else "NULL"
