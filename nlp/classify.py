@@ -131,6 +131,9 @@ PARAMS = {
             # side step is then led by the shares; docs/benchmarks.md, 2026-12-06 (6)).
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03,
                      "voice_weight": 0.3},
+            # Training-time crops (``document_crops``) of the governance articles, for the side step only
+            # (the presence step sees the whole articles). None: off (measured 2026-12-07).
+            "side_crops": None,
         },
     },
     "per_entity": {
@@ -212,11 +215,15 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
     binary, absent against the rest.
     """
 
-    def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False):
+    def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False,
+                 side_crops: dict | None = None):
         self.presence = presence
         self.side = side
         self.absent = absent
         self.presence_on_labels = presence_on_labels
+        # {"copies", "drop", "seed"}: the side step also learns from crops of its articles (rows that
+        # are article rows with their ``document``; ``document_crops``). None: off.
+        self.side_crops = side_crops
 
     def fit(self, rows, targets):
         targets = np.asarray(targets, dtype=object)
@@ -231,7 +238,18 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         # Rows are dicts (a step with its own features) or a feature matrix (steps sharing one).
         side_rows = (rows[np.flatnonzero(present)] if hasattr(rows, "shape")
                      else [row for row, keep in zip(rows, present) if keep])
-        self.side_ = clone(self.side).fit(side_rows, targets[present]) if len(sides) > 1 else None
+        side_targets = list(targets[present])
+        if getattr(self, "side_crops", None) and not hasattr(rows, "shape"):
+            settings = self.side_crops
+            for row, target in list(zip(side_rows, side_targets)):
+                if row.get("document") is None:
+                    continue
+                for crop in document_crops(row["document"], str(row.get("article_key")), int(settings.get("copies", 1)),
+                                           float(settings.get("drop", 0.5)), int(settings.get("seed", 0))):
+                    side_rows.append(article_row(crop))
+                    side_targets.append(target)
+        self.side_ = (clone(self.side).fit(side_rows, np.array(side_targets, dtype=object)) if len(sides) > 1
+                      else None)
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
         return self
@@ -727,7 +745,7 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
         presence_text = {**params["text"], "domain_weight": steps.get("presence_domain_weight", 0.0)}
         return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
                                                          _step(features, steps["text"], steps["C"]),
-                                                         task.absent))])
+                                                         task.absent, side_crops=steps.get("side_crops")))])
     if two_stage and (steps := _per_entity_two_stage(task)):
         # One feature union, fitted on all pairs, feeds both steps (features computed once); the first
         # step learns all three labels (``presence_on_labels``).

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from nlp.classify import (
     PARAMS,
+    TwoStageClassifier,
     _crop_rows,
     _plain_calibration,
     _task_examples,
@@ -172,3 +174,30 @@ def test_topics_with_crops_and_a_zero_weight_knn_fit_and_predict(topic_rows, mon
     assert _plain_calibration(cropped.pipeline, 3) is cropped.pipeline
     # the crops were trained on
     assert not np.allclose(cropped.predict_proba(rows), baseline.predict_proba(rows))
+
+
+class _Recorder(BaseEstimator, ClassifierMixin):
+    """A step that remembers what it was fitted on."""
+
+    def fit(self, rows, targets):
+        self.rows_, self.classes_ = list(rows), np.unique(np.asarray(targets, dtype=str))
+        return self
+
+    def predict_proba(self, rows):
+        return np.full((len(rows), len(self.classes_)), 1.0 / len(self.classes_))
+
+
+def test_stance_side_step_crops_leave_the_presence_step_the_whole_articles():
+    doc = _doc()
+    rows = [{**article_row(doc), "document": doc, "article_key": f"t1-{i}"} for i in range(4)]
+    rows.append({**article_row(doc), "article_key": "t1-9"})   # no document: no crops
+    targets = ["favour", "against", "none", "neutral", "against"]
+    plain = TwoStageClassifier(_Recorder(), _Recorder(), "none").fit(rows, targets)
+    cropped = TwoStageClassifier(_Recorder(), _Recorder(), "none",
+                                 side_crops={"copies": 2, "drop": 0.5, "seed": 0}).fit(rows, targets)
+    assert len(cropped.presence_.rows_) == len(plain.presence_.rows_) == 5
+    assert len(plain.side_.rows_) == 4 and len(cropped.side_.rows_) == 4 + 2 * 3
+    crops = [c for i in (0, 1, 3) for c in document_crops(doc, f"t1-{i}", 2, 0.5, 0)]
+    assert [row["text"] for row in cropped.side_.rows_[4:]] == [f"{c['title']}\n{c['body']}" for c in crops]
+    assert cropped.side_classes_ == plain.side_classes_ == ["against", "favour", "neutral"]
+    assert PARAMS["single_label"]["two_stage"]["side_crops"] is None
