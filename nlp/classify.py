@@ -239,6 +239,7 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         side_rows = (rows[np.flatnonzero(present)] if hasattr(rows, "shape")
                      else [row for row, keep in zip(rows, present) if keep])
         side_targets = list(targets[present])
+        originals = len(side_targets)
         if getattr(self, "side_crops", None) and not hasattr(rows, "shape"):
             settings = self.side_crops
             for row, target in list(zip(side_rows, side_targets)):
@@ -248,8 +249,8 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
                                            float(settings.get("drop", 0.5)), int(settings.get("seed", 0))):
                     side_rows.append(article_row(crop))
                     side_targets.append(target)
-        self.side_ = (clone(self.side).fit(side_rows, np.array(side_targets, dtype=object)) if len(sides) > 1
-                      else None)
+        self.side_ = (_fit_with_crops(clone(self.side), side_rows, np.array(side_targets, dtype=object), originals)
+                      if len(sides) > 1 else None)
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
         return self
@@ -516,6 +517,18 @@ def _with_crops(rows: list[dict], targets, crops: list[tuple[int, dict]], train)
     else:
         out_targets = [targets[i] for i in parents]
     return out_rows, out_targets, np.array(parents)
+
+
+def _fit_with_crops(pipeline: Pipeline, rows: list, targets, originals: int) -> Pipeline:
+    """Fit ``pipeline`` (``features`` then ``classify``) on ``rows``, the first ``originals`` of them
+    whole articles and the rest their training-time crops: the features (vocabulary, IDF, scaling) on
+    the whole articles only, as without crops (a crop repeats its article's words, which would pass
+    ``min_df`` 2 and lose IDF weight as if in two articles), the classifier on all the rows."""
+    if originals >= len(rows) or not isinstance(pipeline, Pipeline) or "features" not in pipeline.named_steps:
+        return pipeline.fit(rows, targets)
+    features = pipeline.named_steps["features"].fit(rows[:originals])
+    pipeline.named_steps["classify"].fit(features.transform(rows), targets)
+    return pipeline
 
 
 class GroupedStratifiedFolds:
@@ -864,7 +877,7 @@ class _TaskModel:
             fit_targets = [targets[i] for i in keep] + [targets[parent] for parent, _ in crops]
             originals = [rows[i] for i in keep]
             rows = self._fit_stacked(rows + [row for _, row in crops])
-            self.pipeline.fit([rows[i] for i in fit_index], fit_targets)
+            _fit_with_crops(self.pipeline, [rows[i] for i in fit_index], fit_targets, len(keep))
             self.labels = [str(label) for label in self.pipeline.classes_]
             if knn:
                 indicators = np.array([[targets[i] == label for label in self.labels] for i in keep], dtype=float)
@@ -999,7 +1012,7 @@ def _fit_multi_label(pipeline: Pipeline, rows: list[dict], matrix: np.ndarray, c
         return pipeline.fit(train_rows, train_matrix)
     folds = PARAMS["multi_label"]["calibration_cv"]
     pipeline.set_params(classify__estimator__cv=GroupedStratifiedFolds(folds, parents))
-    pipeline.fit(train_rows, train_matrix)
+    _fit_with_crops(pipeline, train_rows, train_matrix, len(list(train)))
     return _plain_calibration(pipeline, folds)
 
 

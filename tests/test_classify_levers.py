@@ -172,8 +172,12 @@ def test_topics_with_crops_and_a_zero_weight_knn_fit_and_predict(topic_rows, mon
     assert [estimator.cv for estimator in classifier.estimators_] == [PARAMS["multi_label"]["calibration_cv"]] * len(
         classifier.estimators_)
     assert _plain_calibration(cropped.pipeline, 3) is cropped.pipeline
-    # the crops were trained on
+    # the crops were trained on, but the features (vocabulary, IDF, scaling) are the whole articles'
     assert not np.allclose(cropped.predict_proba(rows), baseline.predict_proba(rows))
+    words = [pipeline.named_steps["features"].transformer_list[0][1].named_steps["vectorise"]
+             for pipeline in (cropped.pipeline, baseline.pipeline)]
+    assert words[0].vocabulary_ == words[1].vocabulary_
+    np.testing.assert_array_equal(words[0].idf_, words[1].idf_)
 
 
 class _Recorder(BaseEstimator, ClassifierMixin):
