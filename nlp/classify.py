@@ -249,8 +249,10 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
                                            float(settings.get("drop", 0.5)), int(settings.get("seed", 0))):
                     side_rows.append(article_row(crop))
                     side_targets.append(target)
-        self.side_ = (_fit_with_crops(clone(self.side), side_rows, np.array(side_targets, dtype=object), originals)
-                      if len(sides) > 1 else None)
+        side_targets = np.array(side_targets, dtype=object)
+        self.side_ = None if len(sides) < 2 else (
+            clone(self.side).fit(side_rows, side_targets) if originals == len(side_targets)
+            else _fit_with_crops(clone(self.side), side_rows, side_targets, originals))
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
         return self
@@ -524,7 +526,7 @@ def _fit_with_crops(pipeline: Pipeline, rows: list, targets, originals: int) -> 
     whole articles and the rest their training-time crops: the features (vocabulary, IDF, scaling) on
     the whole articles only, as without crops (a crop repeats its article's words, which would pass
     ``min_df`` 2 and lose IDF weight as if in two articles), the classifier on all the rows."""
-    if originals >= len(rows) or not isinstance(pipeline, Pipeline) or "features" not in pipeline.named_steps:
+    if originals >= _count(rows) or not isinstance(pipeline, Pipeline) or "features" not in pipeline.named_steps:
         return pipeline.fit(rows, targets)
     features = pipeline.named_steps["features"].fit(rows[:originals])
     pipeline.named_steps["classify"].fit(features.transform(rows), targets)
