@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+import skops.io
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from nlp.classify import (
     PARAMS,
+    TRUSTED_TYPES,
     TwoStageClassifier,
     _crop_rows,
     _plain_calibration,
@@ -205,3 +207,14 @@ def test_stance_side_step_crops_leave_the_presence_step_the_whole_articles():
     assert [row["text"] for row in cropped.side_.rows_[4:]] == [f"{c['title']}\n{c['body']}" for c in crops]
     assert cropped.side_classes_ == plain.side_classes_ == ["against", "favour", "neutral"]
     assert PARAMS["single_label"]["two_stage"]["side_crops"] is None
+
+
+def test_a_knn_index_saves_and_loads_with_the_trusted_types(tmp_path):
+    train = _rows(["fire station closure", "council budget savings"], "hwfrs")
+    index = knn_index(train, np.array([[1.0, 0.0], [0.0, 1.0]]), k=1, weight=0.2, entities=["hwfrs", "hwfrs"])
+    skops.io.dump({"knn": index, "topics": knn_index(train, np.eye(2), k=1, weight=0.2)}, tmp_path / "m.skops")
+    loaded = skops.io.load(tmp_path / "m.skops", trusted=TRUSTED_TYPES)
+    test = _rows(["closure of the fire station"], "hwfrs")
+    np.testing.assert_array_equal(knn_blend(np.array([[0.5, 0.5]]), test, loaded["knn"]),
+                                  knn_blend(np.array([[0.5, 0.5]]), test, index))
+    assert loaded["topics"]["entities"] is None
