@@ -86,16 +86,18 @@ PARAMS = {
         # share is tuned with the thresholds, on the same inner out-of-fold probabilities, from
         # this grid (1.0: always the exclusive label).
         "near_threshold_grid": [0.4, 1.0, 7],
-        # Sub-document (crop) augmentation at training time (``document_crops``): each training article
-        # also gives ``copies`` copies keeping its headline and lead and each other paragraph with
-        # probability 1 - ``drop`` (seeded per article), same labels; every fit, inner threshold fit and
-        # calibration fold keeps an article and its copies together. None: off. Measured 2026-12-07
-        # (docs/benchmarks.md): {"copies": K, "drop": p, "seed": 0}.
+        # Sub-document (crop) augmentation at training time (``document_crops``), {"copies": K, "drop": p,
+        # "seed": s}: each training article also gives K copies keeping its headline and lead and each
+        # other paragraph with probability 1 - p (seeded per article), same labels; the features are
+        # fitted on the whole articles, calibration folds keep an article with its copies. None: off.
+        # Not kept: K 1-2, p 0.3-0.5 leave-one-slice-out 0.764-0.777 against 0.777, CV mean 0.010-0.023
+        # lower on every seed (docs/benchmarks.md, 2026-12-07).
         "crops": None,
-        # A second opinion from the nearest labelled articles (``knn_blend``): the share of the ``k``
-        # training articles nearest by the static embedding (cosine) that have each topic, blended into
-        # the probabilities with ``weight`` before the thresholds (which are tuned on blended inner
-        # out-of-fold probabilities). None: off. Measured 2026-12-07: {"k": 5, "weight": 0.2}.
+        # A second opinion from the nearest labelled articles (``knn_blend``), {"k": k, "weight": w}: the
+        # share of the k training articles nearest by the static embedding (cosine) that have each topic,
+        # blended into the probabilities before the thresholds (tuned on blended inner out-of-fold
+        # probabilities). None: off. Not kept: leave-one-slice-out 0.763-0.780 against 0.777 (k 5-10,
+        # w 0.2-0.4; the best, k 10 w 0.2, +0.003 with CV -0.001 over seeds 0-2; docs/benchmarks.md).
         "knn": None,
         "text": {
             "field": "text",
@@ -132,7 +134,8 @@ PARAMS = {
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03,
                      "voice_weight": 0.3},
             # Training-time crops (``document_crops``) of the governance articles, for the side step only
-            # (the presence step sees the whole articles). None: off (measured 2026-12-07).
+            # (the presence step sees the whole articles). None: off. Not kept: leave-one-slice-out
+            # 0.660-0.746 against 0.738, up or down with the crop seed (docs/benchmarks.md, 2026-12-07).
             "side_crops": None,
         },
     },
@@ -143,11 +146,13 @@ PARAMS = {
         "stack_single_label": True,
         "stack_cv": 10,
         # Crop augmentation (as for topics): a body's copy is added only when it still mentions the body;
-        # its stacked stance features are those of its article. None: off (measured 2026-12-07).
+        # its stacked stance features are those of its article. None: off. Not kept: leave-one-slice-out
+        # 0.646 / 0.676 (p 0.5 / 0.3) against 0.689 (docs/benchmarks.md, 2026-12-07).
         "crops": None,
         # Nearest labelled (article, body) pairs of the same body, by the static embedding of the
         # article's paragraphs: their label shares blended into the probabilities before temperature
-        # scaling. None: off (measured 2026-12-07).
+        # scaling. None: off. Not kept: CV gains (+0.003 to +0.009), leave-one-slice-out loses (0.663-0.684
+        # against 0.689; docs/benchmarks.md, 2026-12-07).
         "knn": None,
         # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
         "row": {"neighbours": 0, "mask": False},
