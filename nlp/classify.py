@@ -203,6 +203,7 @@ TRUSTED_TYPES = [
     "nlp.embeddings.EmbeddingFeatures",
     "nlp.classify.TwoStageClassifier",
     "nlp.features.FieldSelector",
+    "nlp.features.NeighbourLabels",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 ]

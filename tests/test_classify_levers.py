@@ -218,3 +218,25 @@ def test_a_knn_index_saves_and_loads_with_the_trusted_types(tmp_path):
     np.testing.assert_array_equal(knn_blend(np.array([[0.5, 0.5]]), test, loaded["knn"]),
                                   knn_blend(np.array([[0.5, 0.5]]), test, index))
     assert loaded["topics"]["entities"] is None
+
+
+def test_neighbour_label_features_leave_each_training_row_out_and_keep_to_the_same_body():
+    from nlp.features import NeighbourLabels, text_features
+
+    train = _rows(["fire station closure", "fire station closure plans", "council budget savings"])
+    labels = ["against", "against", "favour"]
+    neighbours = NeighbourLabels(k=1)
+    fitted = neighbours.fit_transform(train, labels)
+    assert neighbours.classes_ == ["against", "favour"]
+    # each training row's nearest other row, never itself
+    np.testing.assert_array_equal(fitted, [[1, 0], [1, 0], [1, 0]])
+    np.testing.assert_array_equal(neighbours.transform(_rows(["the council's budget savings"])), [[0, 1]])
+    matrix = np.array([[1, 0], [1, 1], [0, 1]])
+    assert NeighbourLabels(k=2).fit_transform(train, matrix).shape == (3, 2)
+    pairs = _rows(["fire station closure"], "hwfrs") + _rows(["fire station closure"], "sfrs")
+    tone = NeighbourLabels(k=5).fit(pairs, ["negative", "positive"])
+    np.testing.assert_array_equal(tone.transform(_rows(["closure"], "sfrs") + _rows(["closure"], "wm_pcc")),
+                                  [[0, 1], [0, 0]])
+    names = [name for name, _ in text_features("text", features="tfidf", neighbour_weight=0.3).transformer_list]
+    assert "neighbours" in names and "neighbours" not in [
+        name for name, _ in text_features("text", features="tfidf").transformer_list]
