@@ -193,6 +193,14 @@ PARAMS = {
             # 0.684 -> 0.697 macro-F1 (paired 90% -0.009 to +0.035), CV over seeds 0-5 0.705 -> 0.712
             # (4 of 6 seeds gain; weight 2: 0.693 / 0.712); docs/benchmarks.md, 2026-12-06 (5).
             "voice_weight": 1.0,
+            # The label shares of the 10 training pairs of the same body nearest by the static embedding of
+            # the article's paragraphs (``nlp.features.NeighbourLabels``; each training pair left out of its
+            # own neighbours): leave-one-slice-out 0.689 -> 0.693 (paired 90% -0.003 to +0.012, 3 of 421
+            # pairs change; negative 0.683 -> 0.695), CV over seeds 0-5 0.712 -> 0.714 (4 of 6 seeds gain);
+            # weight 1.0 0.683 / 0.706. Blended into the probabilities instead (``knn``): CV gains, LOSO
+            # loses (docs/benchmarks.md, 2026-12-07).
+            "neighbour_weight": 0.3,
+            "neighbour_k": 10,
         },
     },
 }

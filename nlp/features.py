@@ -538,7 +538,7 @@ class NeighbourLabels(BaseEstimator, TransformerMixin):
         similarity = self._unit(rows) @ self.vectors_.T
         entities = [row.get("entity_id") for row in rows]
         if any(entity is not None for entity in self.entities_):
-            same = np.array([[entity == other for other in self.entities_] for entity in entities], dtype=bool)
+            same = (np.array(entities, dtype=object)[:, None] == np.array(self.entities_, dtype=object)[None, :])
             similarity = np.where(same, similarity, -np.inf)
         if leave_out:
             np.fill_diagonal(similarity, -np.inf)
