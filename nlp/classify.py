@@ -33,9 +33,7 @@ import functools
 import hashlib
 import json
 import platform
-import re
 import time
-import zlib
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,7 +57,6 @@ from nlp import embeddings
 from nlp.errors import NlpError
 from nlp.features import (
     DEFAULT_FEATURES,
-    LEAD_PARAGRAPHS,
     FEATURE_SETS,
     SharedTfidf,
     analysis_key,
@@ -86,19 +83,6 @@ PARAMS = {
         # share is tuned with the thresholds, on the same inner out-of-fold probabilities, from
         # this grid (1.0: always the exclusive label).
         "near_threshold_grid": [0.4, 1.0, 7],
-        # Sub-document (crop) augmentation at training time (``document_crops``), {"copies": K, "drop": p,
-        # "seed": s}: each training article also gives K copies keeping its headline and lead and each
-        # other paragraph with probability 1 - p (seeded per article), same labels; the features are
-        # fitted on the whole articles, calibration folds keep an article with its copies. None: off.
-        # Not kept: K 1-2, p 0.3-0.5 leave-one-slice-out 0.764-0.777 against 0.777, CV mean 0.010-0.023
-        # lower on every seed (docs/benchmarks.md, 2026-12-07).
-        "crops": None,
-        # A second opinion from the nearest labelled articles (``knn_blend``), {"k": k, "weight": w}: the
-        # share of the k training articles nearest by the static embedding (cosine) that have each topic,
-        # blended into the probabilities before the thresholds (tuned on blended inner out-of-fold
-        # probabilities). None: off. Not kept: leave-one-slice-out 0.763-0.780 against 0.777 (k 5-10,
-        # w 0.2-0.4; the best, k 10 w 0.2, +0.003 with CV -0.001 over seeds 0-2; docs/benchmarks.md).
-        "knn": None,
         "text": {
             "field": "text",
             "word_ngrams": [1, 1],
@@ -133,10 +117,6 @@ PARAMS = {
             # side step is then led by the shares; docs/benchmarks.md, 2026-12-06 (6)).
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03,
                      "voice_weight": 0.3},
-            # Training-time crops (``document_crops``) of the governance articles, for the side step only
-            # (the presence step sees the whole articles). None: off. Not kept: leave-one-slice-out
-            # 0.660-0.746 against 0.738, up or down with the crop seed (docs/benchmarks.md, 2026-12-07).
-            "side_crops": None,
         },
     },
     "per_entity": {
@@ -145,15 +125,6 @@ PARAMS = {
         # (inner ``stack_cv`` folds) crossed with the entity id, as domain features.
         "stack_single_label": True,
         "stack_cv": 10,
-        # Crop augmentation (as for topics): a body's copy is added only when it still mentions the body;
-        # its stacked stance features are those of its article. None: off. Not kept: leave-one-slice-out
-        # 0.646 / 0.676 (p 0.5 / 0.3) against 0.689 (docs/benchmarks.md, 2026-12-07).
-        "crops": None,
-        # Nearest labelled (article, body) pairs of the same body, by the static embedding of the
-        # article's paragraphs: their label shares blended into the probabilities before temperature
-        # scaling. None: off. Not kept: CV gains (+0.003 to +0.009), leave-one-slice-out loses (0.663-0.684
-        # against 0.689; docs/benchmarks.md, 2026-12-07).
-        "knn": None,
         # Neighbouring sentences and masked names measured no better in CV (docs/classifiers.md): off.
         "row": {"neighbours": 0, "mask": False},
         # Tone cues crossed with the body's watchlist category ("fire_service", "commissioner")
@@ -193,14 +164,6 @@ PARAMS = {
             # 0.684 -> 0.697 macro-F1 (paired 90% -0.009 to +0.035), CV over seeds 0-5 0.705 -> 0.712
             # (4 of 6 seeds gain; weight 2: 0.693 / 0.712); docs/benchmarks.md, 2026-12-06 (5).
             "voice_weight": 1.0,
-            # The label shares of the 10 training pairs of the same body nearest by the static embedding of
-            # the article's paragraphs (``nlp.features.NeighbourLabels``; each training pair left out of its
-            # own neighbours): leave-one-slice-out 0.689 -> 0.693 (paired 90% -0.003 to +0.012, 3 of 421
-            # pairs change; negative 0.683 -> 0.695), CV over seeds 0-5 0.712 -> 0.714 (4 of 6 seeds gain);
-            # weight 1.0 0.683 / 0.706. Blended into the probabilities instead (``knn``): CV gains, LOSO
-            # loses (docs/benchmarks.md, 2026-12-07).
-            "neighbour_weight": 0.3,
-            "neighbour_k": 10,
         },
     },
 }
@@ -211,7 +174,6 @@ TRUSTED_TYPES = [
     "nlp.embeddings.EmbeddingFeatures",
     "nlp.classify.TwoStageClassifier",
     "nlp.features.FieldSelector",
-    "nlp.features.NeighbourLabels",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 ]
@@ -229,15 +191,11 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
     binary, absent against the rest.
     """
 
-    def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False,
-                 side_crops: dict | None = None):
+    def __init__(self, presence=None, side=None, absent: str = "none", presence_on_labels: bool = False):
         self.presence = presence
         self.side = side
         self.absent = absent
         self.presence_on_labels = presence_on_labels
-        # {"copies", "drop", "seed"}: the side step also learns from crops of its articles (rows that
-        # are article rows with their ``document``; ``document_crops``). None: off.
-        self.side_crops = side_crops
 
     def fit(self, rows, targets):
         targets = np.asarray(targets, dtype=object)
@@ -252,21 +210,7 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
         # Rows are dicts (a step with its own features) or a feature matrix (steps sharing one).
         side_rows = (rows[np.flatnonzero(present)] if hasattr(rows, "shape")
                      else [row for row, keep in zip(rows, present) if keep])
-        side_targets = list(targets[present])
-        originals = len(side_targets)
-        if getattr(self, "side_crops", None) and not hasattr(rows, "shape"):
-            settings = self.side_crops
-            for row, target in list(zip(side_rows, side_targets)):
-                if row.get("document") is None:
-                    continue
-                for crop in document_crops(row["document"], str(row.get("article_key")), int(settings.get("copies", 1)),
-                                           float(settings.get("drop", 0.5)), int(settings.get("seed", 0))):
-                    side_rows.append(article_row(crop))
-                    side_targets.append(target)
-        side_targets = np.array(side_targets, dtype=object)
-        self.side_ = None if len(sides) < 2 else (
-            clone(self.side).fit(side_rows, side_targets) if originals == len(side_targets)
-            else _fit_with_crops(clone(self.side), side_rows, side_targets, originals))
+        self.side_ = clone(self.side).fit(side_rows, targets[present]) if len(sides) > 1 else None
         self.side_classes_ = [str(label) for label in self.side_.classes_] if self.side_ is not None else sides
         self.classes_ = np.array(sorted([*self.side_classes_, self.absent]), dtype=object)
         return self
@@ -422,194 +366,17 @@ def _task_examples(
                 row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article, cue_groups=groups_of,
                                cues=_cues_of(task))
                 row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels,
-                           found=entity_id in found, cue_groups=groups_of, document=doc)
+                           found=entity_id in found, cue_groups=groups_of)
                 rows.append(row)
                 targets.append(label)
                 groups.append(record["id"])
         else:
-            # ``document`` and ``article_key``: for training-time crops (``document_crops``)
-            rows.append({**article_row(doc), "document": doc, "article_key": record["id"]})
+            rows.append(article_row(doc))
             targets.append(value)
             groups.append(record["id"])
     if task.kind == "multi_label":
         rows = with_team_cues(rows, _cues_of(task))
     return rows, targets, groups
-
-
-# ---------------------------------------------------------------- crops and nearest articles
-
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-
-
-def paragraph_spans(doc: dict) -> list[tuple[int, int, str]]:
-    """(start, end, text) of the headline and of each body paragraph of ``doc`` (as ``article_row``
-    splits them: blank-line separated, empty ones skipped), offsets in the text the analyser reads
-    (``nlp.entities.document_text``: title, blank line, body), which mentions and quotes point into."""
-    title, body = doc.get("title") or "", doc.get("body") or ""
-    spans = [(0, len(title), title)]
-    offset = len(title) + 2
-    starts = [0, *(match.end() for match in _PARAGRAPH_BREAK.finditer(body))]
-    ends = [*(match.start() for match in _PARAGRAPH_BREAK.finditer(body)), len(body)]
-    for start, end in zip(starts, ends):
-        if body[start:end].strip():
-            spans.append((offset + start, offset + end, body[start:end].strip()))
-    return spans
-
-
-def crop_document(doc: dict, keep: list[int]) -> dict:
-    """``doc`` with only the body paragraphs of ``paragraph_spans`` index ``keep`` (the headline,
-    index 0, always stays), and the mentions and quotes that start in them (their offsets still
-    point into the whole document's text; the features read their sentences and words)."""
-    spans = paragraph_spans(doc)
-    kept = [spans[0], *(spans[index] for index in sorted(set(keep)) if 0 < index < len(spans))]
-
-    def inside(item: dict) -> bool:
-        start = item.get("start_char")
-        return start is None or any(low <= start < high for low, high, _ in kept)
-
-    return {**doc, "body": "\n\n".join(text for _, _, text in kept[1:]),
-            "mentions": [m for m in doc.get("mentions") or [] if inside(m)],
-            "quotes": [q for q in doc.get("quotes") or [] if inside(q)]}
-
-
-def document_crops(doc: dict, key: str, copies: int, drop: float, seed: int = 0) -> list[dict]:
-    """``copies`` sub-documents of ``doc`` for training-time augmentation: the headline and the lead
-    (the first ``LEAD_PARAGRAPHS`` body paragraphs) always kept, every other paragraph dropped with
-    probability ``drop``. Deterministic: copy ``k`` of the article ``key`` is drawn from the seed
-    (``seed``, crc32 of ``key``, ``k``), whatever split or fold it is in."""
-    spans = paragraph_spans(doc)
-    crops = []
-    for copy in range(copies):
-        rng = np.random.default_rng([seed, zlib.crc32(str(key).encode("utf-8")), copy])
-        draws = rng.random(len(spans))
-        keep = [index for index in range(1, len(spans)) if index <= LEAD_PARAGRAPHS or draws[index] >= drop]
-        crops.append(crop_document(doc, keep))
-    return crops
-
-
-def _crop_rows(task: Task, rows: list[dict]) -> list[tuple[int, dict]]:
-    """(index of the parent row, row) of the training-time crops of ``rows`` (``PARAMS[kind]["crops"]``;
-    none when off or for rows without their ``document``). A tone pair's copy is kept only when the
-    crop still mentions its body; it keeps its article's key, so it gets its article's stacked features."""
-    settings = PARAMS[task.kind].get("crops")
-    if not settings or task.kind not in ("multi_label", "per_entity"):
-        return []
-    copies, drop, seed = int(settings.get("copies", 1)), float(settings.get("drop", 0.5)), int(settings.get("seed", 0))
-    crops: list[tuple[int, dict]] = []
-    made: dict[str, list[tuple[dict, dict]]] = {}   # article key -> [(cropped document, its article row)]
-    for index, row in enumerate(rows):
-        doc = row.get("document")
-        if doc is None:
-            continue
-        key = str(row["article_key"])
-        if key not in made:
-            made[key] = [(crop, article_row(crop)) for crop in document_crops(doc, key, copies, drop, seed)]
-        for crop, article in made[key]:
-            if task.kind == "multi_label":
-                crops.append((index, with_team_cues([{**article, "article_key": key}], _cues_of(task))[0]))
-                continue
-            entity_id = row["entity_id"]
-            if not any(mention.get("entity_id") == entity_id for mention in crop["mentions"]):
-                continue
-            cropped = tone_row(crop, entity_id, **PARAMS["per_entity"]["row"], article=article,
-                               cue_groups=row.get("cue_groups"), cues=_cues_of(task))
-            cropped.update(article=article, article_key=row["article_key"], stacked_labels=row.get("stacked_labels"),
-                           found=True, cue_groups=row.get("cue_groups"), crop=True)
-            crops.append((index, cropped))
-    return crops
-
-
-def _with_crops(rows: list[dict], targets, crops: list[tuple[int, dict]], train) -> tuple[list[dict], list, np.ndarray]:
-    """The rows of ``train`` (indices into ``rows``) and the crops of those rows, with their targets
-    (a list, or a matrix's rows) and the group of each (its parent's index: an article and its copies
-    are never split between calibration folds)."""
-    train = [int(i) for i in train]
-    wanted = set(train)
-    extra = [(parent, row) for parent, row in crops if parent in wanted]
-    out_rows = [rows[i] for i in train] + [row for _, row in extra]
-    parents = train + [parent for parent, _ in extra]
-    if isinstance(targets, np.ndarray):
-        out_targets = targets[parents]
-    else:
-        out_targets = [targets[i] for i in parents]
-    return out_rows, out_targets, np.array(parents)
-
-
-def _fit_with_crops(pipeline: Pipeline, rows: list, targets, originals: int) -> Pipeline:
-    """Fit ``pipeline`` (``features`` then ``classify``) on ``rows``, the first ``originals`` of them
-    whole articles and the rest their training-time crops: the features (vocabulary, IDF, scaling) on
-    the whole articles only, as without crops (a crop repeats its article's words, which would pass
-    ``min_df`` 2 and lose IDF weight as if in two articles), the classifier on all the rows."""
-    if originals >= _count(rows) or not isinstance(pipeline, Pipeline) or "features" not in pipeline.named_steps:
-        return pipeline.fit(rows, targets)
-    features = pipeline.named_steps["features"].fit(rows[:originals])
-    pipeline.named_steps["classify"].fit(features.transform(rows), targets)
-    return pipeline
-
-
-class GroupedStratifiedFolds:
-    """A ``CalibratedClassifierCV`` splitter keeping each group (an article and its training crops)
-    in one fold: ``StratifiedGroupKFold`` over the groups given here (the estimator's ``fit`` gets
-    no groups). Used only while fitting; ``_plain_calibration`` puts the fold count back after."""
-
-    def __init__(self, n_splits: int, groups):
-        self.n_splits = n_splits
-        self.groups = groups
-
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
-
-    def split(self, X, y=None, groups=None):
-        return StratifiedGroupKFold(n_splits=self.n_splits).split(np.zeros(len(self.groups)), y, self.groups)
-
-
-def _plain_calibration(pipeline: Pipeline, folds: int) -> Pipeline:
-    """``pipeline`` with each ``CalibratedClassifierCV``'s ``cv`` back to the number ``folds`` (after a
-    fit with ``GroupedStratifiedFolds``: the fitted calibrators do not need it, and a saved model
-    holds only trusted types)."""
-    classifier = pipeline.named_steps.get("classify")
-    if isinstance(classifier, OneVsRestClassifier):
-        for estimator in [classifier.estimator, *getattr(classifier, "estimators_", [])]:
-            if isinstance(estimator, CalibratedClassifierCV):
-                estimator.cv = folds
-    return pipeline
-
-
-def _unit_embeddings(rows: list[dict], field: str = "paragraphs") -> np.ndarray:
-    """Each row's static embedding (mean over ``field``'s texts, as the models read it), L2-normalised
-    (cosine by dot product; a row with no text stays zero)."""
-    vectors = embeddings.EmbeddingFeatures(field, "static").transform(rows).astype(float)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-
-
-def knn_index(rows: list[dict], labels: np.ndarray, k: int, weight: float, entities: list[str] | None = None) -> dict:
-    """What ``knn_blend`` needs of the training rows: their unit embeddings, their label indicators
-    (rows x labels, in the model's label order), and for a per-entity task each row's body."""
-    return {"k": int(k), "weight": float(weight), "vectors": _unit_embeddings(rows),
-            "labels": np.asarray(labels, dtype=float), "entities": list(entities) if entities is not None else None}
-
-
-def knn_blend(probabilities: np.ndarray, rows: list[dict], index: dict | None) -> np.ndarray:
-    """``probabilities`` (rows x labels) blended with the label shares of each row's ``k`` nearest
-    training rows (``knn_index``; cosine of the static embeddings; for a per-entity task, among the
-    training pairs of the same body): (1 - weight) p + weight * shares. Unchanged without an index,
-    with weight 0, or for a row with no training neighbour."""
-    if not index or not index["weight"] or len(probabilities) == 0:
-        return probabilities
-    weight, k = index["weight"], index["k"]
-    similarity = _unit_embeddings(rows) @ index["vectors"].T
-    if index.get("entities") is not None:
-        same = np.array([[row["entity_id"] == entity for entity in index["entities"]] for row in rows], dtype=bool)
-        similarity = np.where(same, similarity, -np.inf)
-    blended = np.array(probabilities, dtype=float, copy=True)
-    for i, scores in enumerate(similarity):
-        candidates = np.flatnonzero(np.isfinite(scores))
-        if len(candidates) == 0:
-            continue
-        nearest = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
-        blended[i] = (1.0 - weight) * blended[i] + weight * index["labels"][nearest].mean(axis=0)
-    return blended
 
 
 def _cues_of(task: Task) -> dict[str, list[str]] | None:
@@ -774,7 +541,7 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
         presence_text = {**params["text"], "domain_weight": steps.get("presence_domain_weight", 0.0)}
         return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
                                                          _step(features, steps["text"], steps["C"]),
-                                                         task.absent, side_crops=steps.get("side_crops")))])
+                                                         task.absent))])
     if two_stage and (steps := _per_entity_two_stage(task)):
         # One feature union, fitted on all pairs, feeds both steps (features computed once); the first
         # step learns all three labels (``presence_on_labels``).
@@ -861,11 +628,8 @@ class _TaskModel:
         # Per-entity tasks: the cue group of each body seen in training (``cue_groups``), kept with
         # the model so that prediction groups the cues as training did.
         self.cue_groups: dict[str, str] = {}
-        # The nearest-labelled-articles index (``knn_index``) when ``PARAMS[kind]["knn"]`` is on.
-        self.knn: dict | None = None
 
     def fit(self, rows: list[dict], targets: list, labels: list[str]) -> "_TaskModel":
-        knn = PARAMS[self.task.kind].get("knn") if self.task.kind in ("multi_label", "per_entity") else None
         if self.task.kind == "multi_label":
             candidates = [label for label in labels if label != self.task.exclusive]
             matrix = _multi_label_matrix(targets, candidates)
@@ -874,31 +638,17 @@ class _TaskModel:
             if not self.labels:
                 raise _too_few_examples(self.task, targets)
             matrix = matrix[:, columns]
-            crops = _crop_rows(self.task, rows)
-            self.thresholds = self._tune_thresholds(rows, matrix, crops)
-            _fit_multi_label(self.pipeline, rows, matrix, crops, range(len(rows)))
-            if knn:
-                self.knn = knn_index(rows, matrix, knn["k"], knn["weight"])
+            self.thresholds = self._tune_thresholds(rows, matrix)
+            self.pipeline.fit(rows, matrix)
         else:
             keep = [i for i, label in enumerate(targets) if label in labels]
             if len({targets[i] for i in keep}) < 2:
                 raise _too_few_examples(self.task, targets)
             for row in rows:
                 self.cue_groups.update(row.get("cue_groups") or {})
-            # Training-time crops of the kept pairs (tone), after the rows: they take their article's
-            # stacked features (``_fit_stacked`` fits the stacked models on the whole articles only).
-            kept = set(keep)
-            crops = [(parent, row) for parent, row in _crop_rows(self.task, rows) if parent in kept]
-            fit_index = keep + list(range(len(rows), len(rows) + len(crops)))
-            fit_targets = [targets[i] for i in keep] + [targets[parent] for parent, _ in crops]
-            originals = [rows[i] for i in keep]
-            rows = self._fit_stacked(rows + [row for _, row in crops])
-            _fit_with_crops(self.pipeline, [rows[i] for i in fit_index], fit_targets, len(keep))
+            rows = self._fit_stacked(rows)
+            self.pipeline.fit([rows[i] for i in keep], [targets[i] for i in keep])
             self.labels = [str(label) for label in self.pipeline.classes_]
-            if knn:
-                indicators = np.array([[targets[i] == label for label in self.labels] for i in keep], dtype=float)
-                entities = [row["entity_id"] for row in originals] if self.task.kind == "per_entity" else None
-                self.knn = knn_index(originals, indicators, knn["k"], knn["weight"], entities)
         return self
 
     def _fit_stacked(self, rows: list[dict]) -> list[dict]:
@@ -907,8 +657,7 @@ class _TaskModel:
         if not self.stacked_tasks:
             return rows
         inner_folds = PARAMS[self.task.kind]["stack_cv"]
-        # the whole articles (a training crop has its article's key and gets its features)
-        articles = {row["article_key"]: row for row in rows if not row.get("crop")}
+        articles = {row["article_key"]: row for row in rows}
         keys = list(articles)
         article_rows = [articles[key]["article"] for key in keys]
         for stacked_task in self.stacked_tasks:
@@ -938,11 +687,8 @@ class _TaskModel:
         positives = matrix.sum(axis=0)
         return np.flatnonzero((positives >= needed) & (len(matrix) - positives >= needed))
 
-    def _tune_thresholds(self, rows: list[dict], matrix: np.ndarray, crops: list | None = None) -> list[float]:
-        """Per-label decision thresholds maximising F1 on inner cross-validated probabilities (each
-        inner fit with the crops of its training rows, ``crops``; blended with the inner training
-        rows' nearest articles when ``knn`` is on, as the model's own probabilities will be)."""
-        knn = PARAMS[self.task.kind].get("knn")
+    def _tune_thresholds(self, rows: list[dict], matrix: np.ndarray) -> list[float]:
+        """Per-label decision thresholds maximising F1 on inner cross-validated probabilities."""
         params = PARAMS[self.task.kind]
         low, high, steps = params["threshold_grid"]
         grid = np.linspace(low, high, int(steps))
@@ -952,13 +698,9 @@ class _TaskModel:
             columns = self._trainable_columns(matrix[train])
             if len(columns) == 0:
                 continue
-            inner = _fit_multi_label(_build_pipeline(self.task, self.features), rows, matrix[:, columns], crops or [],
-                                     train)
-            probabilities = inner.predict_proba([rows[i] for i in test])[:, -len(columns):]
-            if knn:
-                index = knn_index([rows[i] for i in train], matrix[train][:, columns], knn["k"], knn["weight"])
-                probabilities = knn_blend(probabilities, [rows[i] for i in test], index)
-            out_of_fold[np.ix_(test, columns)] = probabilities
+            inner = _build_pipeline(self.task, self.features).fit([rows[i] for i in train], matrix[train][:, columns])
+            probabilities = inner.predict_proba([rows[i] for i in test])
+            out_of_fold[np.ix_(test, columns)] = probabilities[:, -len(columns):]
         thresholds = []
         for column in range(matrix.shape[1]):
             scores = [f1_score(matrix[:, column], out_of_fold[:, column] >= t, zero_division=0) for t in grid]
@@ -1015,21 +757,7 @@ class _TaskModel:
             "pipeline": self.pipeline,
             "stacked": self.stacked,
             "temperature": self.temperature,
-            **({"knn": self.knn} if self.knn else {}),
         }
-
-
-def _fit_multi_label(pipeline: Pipeline, rows: list[dict], matrix: np.ndarray, crops: list, train) -> Pipeline:
-    """Fit a multi-label ``pipeline`` on the rows ``train`` and their training-time ``crops``; with
-    crops, the calibration folds keep each article and its copies together (else a copy of a
-    calibration article would be in the training part, and the calibration overconfident)."""
-    train_rows, train_matrix, parents = _with_crops(rows, matrix, crops, train)
-    if not crops:
-        return pipeline.fit(train_rows, train_matrix)
-    folds = PARAMS["multi_label"]["calibration_cv"]
-    pipeline.set_params(classify__estimator__cv=GroupedStratifiedFolds(folds, parents))
-    _fit_with_crops(pipeline, train_rows, train_matrix, len(list(train)))
-    return _plain_calibration(pipeline, folds)
 
 
 def _out_of_fold_probabilities(pipeline: Pipeline, rows: list[dict], targets: list, splitter) -> np.ndarray:
@@ -1088,8 +816,7 @@ def _probabilities(bundle: dict, rows: list[dict]) -> np.ndarray:
     probabilities = bundle["pipeline"].predict_proba(_stack(rows, bundle.get("stacked")))
     if bundle["kind"] == "multi_label":
         # A single trained label is a binary problem: keep the positive column.
-        return knn_blend(probabilities[:, -len(bundle["labels"]):], rows, bundle.get("knn"))
-    probabilities = knn_blend(probabilities, rows, bundle.get("knn"))
+        return probabilities[:, -len(bundle["labels"]):]
     # Models saved before calibration have no temperature: 1 leaves them as they were.
     keep = _absent_column(bundle["labels"], bundle.get("absent"))
     return tempered(probabilities, bundle.get("temperature", 1.0), keep)

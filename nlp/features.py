@@ -500,57 +500,6 @@ def tone_row(doc: dict, entity_id: str, *, neighbours: int = 0, mask: bool = Fal
     }
 
 
-class NeighbourLabels(BaseEstimator, TransformerMixin):
-    """The label shares of each row's ``k`` nearest training rows by the static embedding of its
-    ``field`` (cosine), as features: a second opinion from the nearest labelled articles that the
-    classifier weighs itself. Rows with an ``entity_id`` (tone pairs) look only among the training
-    pairs of the same body. Fitted on the training rows and their labels (a label per row, or a 0/1
-    matrix for multi-label tasks); for those rows (``fit_transform``) each row is left out of its own
-    neighbours, so the classifier learns from what the neighbours say of an article they do not hold."""
-
-    def __init__(self, k: int = 10, field: str = "paragraphs"):
-        self.k = k
-        self.field = field
-
-    def _unit(self, rows) -> np.ndarray:
-        vectors = EmbeddingFeatures(self.field, "static").transform(rows).astype(float)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-
-    def fit(self, rows, y=None):
-        targets = np.asarray(y)
-        if targets.ndim == 2:
-            self.labels_ = targets.astype(float)
-        else:
-            self.classes_ = sorted({str(label) for label in targets})
-            self.labels_ = np.array([[str(label) == c for c in self.classes_] for label in targets], dtype=float)
-        self.vectors_ = self._unit(rows)
-        self.entities_ = [row.get("entity_id") for row in rows]
-        return self
-
-    def fit_transform(self, rows, y=None, **fit_params):
-        return self.fit(rows, y)._shares(rows, leave_out=True)
-
-    def transform(self, rows):
-        return self._shares(rows, leave_out=False)
-
-    def _shares(self, rows, leave_out: bool) -> np.ndarray:
-        similarity = self._unit(rows) @ self.vectors_.T
-        entities = [row.get("entity_id") for row in rows]
-        if any(entity is not None for entity in self.entities_):
-            same = (np.array(entities, dtype=object)[:, None] == np.array(self.entities_, dtype=object)[None, :])
-            similarity = np.where(same, similarity, -np.inf)
-        if leave_out:
-            np.fill_diagonal(similarity, -np.inf)
-        shares = np.zeros((len(rows), self.labels_.shape[1]))
-        for i, scores in enumerate(similarity):
-            candidates = np.flatnonzero(np.isfinite(scores))
-            if len(candidates):
-                nearest = candidates[np.argsort(-scores[candidates], kind="stable")[: self.k]]
-                shares[i] = self.labels_[nearest].mean(axis=0)
-        return shares
-
-
 class FieldSelector(BaseEstimator, TransformerMixin):
     """Select one field from each row dict (a text or a dict of counts)."""
 
@@ -770,8 +719,6 @@ def text_features(
     cue_weight: float = 0.0,
     evidence_weight: float = 0.0,
     voice_weight: float = 0.0,
-    neighbour_weight: float = 0.0,
-    neighbour_k: int = 10,
 ) -> FeatureUnion:
     """FeatureUnion over a row for feature set ``features``.
 
@@ -818,8 +765,4 @@ def text_features(
                              ("scale", StandardScaler())])
         branches.append(("evidence", evidence))
         weights["evidence"] = evidence_weight
-    if neighbour_weight > 0:
-        # the label shares of the nearest training rows (``NeighbourLabels``), left-one-out in training
-        branches.append(("neighbours", NeighbourLabels(neighbour_k)))
-        weights["neighbours"] = neighbour_weight
     return FeatureUnion(branches, transformer_weights=weights)
