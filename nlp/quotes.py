@@ -1577,8 +1577,8 @@ class QuoteAttributor:
         written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
         if self._affiliated is None:
             self._affiliated = frozenset(
-                word for match in AFFILIATION_OPENING.finditer(self.text)
-                for word in self.text[max(0, match.start() - 40):match.start()].rstrip(",").split()[-1:])
+                word for opening in AFFILIATION_OPENINGS for match in opening.finditer(self.text)
+                for word in self.text[max(0, match.start() - 41):match.start() - 1].rstrip(",").split()[-1:])
         if written is None or written not in self._affiliated:
             return None   # no affiliation is written after that surname anywhere (most speakers)
         # only the capitalised runs holding the surname are judged, as in ``_earlier_role``
@@ -2403,8 +2403,11 @@ def _affiliation_nouns() -> frozenset[str]:
 
 
 # "of X" / "from X" after a word: the word before it ("Hale" of "Tom Hale, of Staffordshire") may
-# be a surname with an affiliation.
-AFFILIATION_OPENING = re.compile(r"[ \t](?:of|from)[ \t]+(?:the[ \t]+)?[A-Z]")
+# be a surname with an affiliation. Each written as its word first, then "a space or tab before
+# it" (a look-behind), so that the regex engine finds it by that word's letters instead of trying
+# the set [ \t] at every character: a match starts one character after the space.
+AFFILIATION_OPENINGS = (re.compile(r"of(?<=[ \t]of)[ \t]+(?:the[ \t]+)?[A-Z]"),
+                        re.compile(r"from(?<=[ \t]from)[ \t]+(?:the[ \t]+)?[A-Z]"))
 # A name at the start of an affiliation, before what may qualify it ("Newport" of "Newport, Gwent",
 # "St John's" of "St John's in Worcester").
 PLACE_NAME = re.compile(r"(?:[Tt]he\s+)?[A-Z][\w'\u2019.&-]*(?<!\.)(?:\s+(?:[A-Z][\w'\u2019.&-]*(?<!\.)|and|&))*")
