@@ -371,6 +371,14 @@ def _whole_word(word: str) -> re.Pattern:
     return re.compile(rf"{_word_start(word)}\b")
 
 
+# The characters outside ASCII that a case-insensitive pattern matches to an ASCII letter ("i",
+# "s", "k") while str.lower() does not make them that letter one for one: dotted capital I,
+# dotless i, long s, the Kelvin sign (every code point tested). In a text without them, a
+# lowercase ASCII word is found in the lowercased text exactly where ``_whole_word_any_case``
+# finds it in the text (lowercasing keeps every other character's length and word-ness).
+CASE_SPECIAL_CHARACTERS = "\u0130\u0131\u017f\u212a"
+
+
 @functools.lru_cache(maxsize=8192)
 def _whole_word_any_case(word: str) -> re.Pattern:
     return re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
@@ -912,6 +920,7 @@ class QuoteAttributor:
         self._has_candidate: bool | None = None
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
+        self._lowered: str | None = None   # _lowered_text ("" when it cannot be used)
         # the link checks' answers by their arguments: a speaker quoted again, or registered again
         # on the way (``_complete``, ``_settle_body``), asks the same questions; they read only
         # what is fixed for the article (mentions, watchlist, quotations), so ``attribute`` empties them
@@ -1537,25 +1546,42 @@ class QuoteAttributor:
         return position >= 0 and not window[position - 1:position].isalnum() and not window[
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
-    def _runs_holding(self, pattern: re.Pattern, before: int):
+    def _runs_holding(self, pattern: re.Pattern, before: int, text: str | None = None):
         """The person ``(offset, name)`` of each capitalised run of the text holding a match of
         ``pattern`` before ``before`` (None for a run that names nobody), each run once, in text
-        order: only the runs holding a surname are judged, not every run of the text."""
+        order: only the runs holding a surname are judged, not every run of the text. ``text``:
+        where to look for ``pattern``, when not the text itself (``_lowered_text``)."""
         self._runs()
         judged = set()
-        for occurrence in pattern.finditer(self.text, 0, before):
+        for occurrence in pattern.finditer(self.text if text is None else text, 0, before):
             run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
             if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
                 continue
             judged.add(run)
             yield self._run_person(run)
 
+    def _lowered_text(self) -> str | None:
+        """The text lowercased, character for character, when a lowercase ASCII word is found in it
+        where a case-insensitive pattern finds it in the text: always, unless the text holds one of
+        the four characters that match an ASCII letter case-insensitively but do not lowercase to it
+        one for one ("\u0130", "\u0131", "\u017f", "\u212a": ``CASE_SPECIAL_CHARACTERS``); None then.
+        Computed once per article."""
+        if self._lowered is None:
+            self._lowered = "" if any(character in self.text for character in CASE_SPECIAL_CHARACTERS) else (
+                self.text.lower())
+        return self._lowered or None
+
     def _earlier_role(self, surname: str, before: int) -> tuple[str | None, str | None]:
         """``(role, affiliation)``: the role written before the first naming of a person with this
         surname, before ``before`` (only the capitalised runs holding the surname are judged, not
         every run of the text), and the affiliation written after that name ("Inspector" and "of
         Staffordshire" from "Inspector Tom Hale, of Staffordshire, said ...")."""
-        for person in self._runs_holding(_whole_word_any_case(surname), before):
+        # the surname in any case: as written (lowercase) in the lowercased text, found by its
+        # letters, when that finds the same places; else the case-insensitive pattern, which the
+        # regex engine tries at every character of the text
+        lowered = self._lowered_text() if surname.isascii() and surname == surname.lower() else None
+        pattern = _whole_word(surname) if lowered is not None else _whole_word_any_case(surname)
+        for person in self._runs_holding(pattern, before, lowered):
             if person is None:
                 continue
             offset, name = person
