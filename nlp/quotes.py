@@ -49,6 +49,9 @@ def _grouped_any_case(words: str) -> str:
 
 
 NOT_FOR_A_BODY = re.compile(rf"\b(?:{_grouped_any_case(NOT_FOR_A_BODY_WORDS)})\b", re.IGNORECASE)
+# The same words lowercase, for a lowercased text (``_not_for_a_body``): a case-sensitive pattern,
+# whose alternatives the regex engine skips by their first letter at each word's start.
+NOT_FOR_A_BODY_LOWERCASE = re.compile(rf"\b(?:{_grouped_any_case(NOT_FOR_A_BODY_WORDS.lower())})\b")
 # "According to X, ..." / "According to the authors: ..." (a parenthesised aside may hold commas:
 # "According to Councillor Ann Hale (Labour, Castle), ...").
 ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>(?:[^,.;:()]|\([^()]*\)){3,80}?)\s*[,:]")
@@ -377,6 +380,15 @@ def _whole_word(word: str) -> re.Pattern:
 # lowercase ASCII word is found in the lowercased text exactly where ``_whole_word_any_case``
 # finds it in the text (lowercasing keeps every other character's length and word-ness).
 CASE_SPECIAL_CHARACTERS = "\u0130\u0131\u017f\u212a"
+
+
+def _not_for_a_body(role: str) -> bool:
+    """Whether ``NOT_FOR_A_BODY`` finds a word in ``role``: found with its lowercase twin in the role
+    lowercased, which finds one exactly when it does (``CASE_SPECIAL_CHARACTERS``: the words are
+    ASCII), unless the role holds one of those characters."""
+    if any(character in role for character in CASE_SPECIAL_CHARACTERS):
+        return NOT_FOR_A_BODY.search(role) is not None
+    return NOT_FOR_A_BODY_LOWERCASE.search(role.lower()) is not None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -1275,7 +1287,7 @@ class QuoteAttributor:
         # (an organisation speaking, "the New South Wales Rural Fire Service"; a description, "A
         # spokesman for Kent Police"): a person's name is no place ("Inspector of Hereford Tom Hale")
         own_words = f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}"
-        if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
+        if _not_for_a_body(role) or self._anonymous(speaker):
             return None, False
         known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
         if self._candidate(speaker.name):
