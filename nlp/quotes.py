@@ -191,8 +191,9 @@ AFTER_NAME_ROLE_VERB = re.compile(
 AFTER_POST_NAME_VERB = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s{NAME_CHAR}{{1,80}}?),\s*"
     rf"(?P<speaker>[A-Z]{NAME_CHAR}{{1,60}}?),\s+{VERB}\b")
-TRAILING_AUXILIARIES = re.compile(
-    r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+TRAILING_AUXILIARY_WORDS = ("has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
+                            "previously", "once", "recently")
+TRAILING_AUXILIARIES = re.compile(rf"(?:\s+(?:{'|'.join(TRAILING_AUXILIARY_WORDS)}))+\s*$")
 SPOKESPERSON = re.compile(
     r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
     r"(?:spokesman|spokeswoman|spokesperson))\b")
@@ -216,6 +217,9 @@ SENTENCE_TAIL_ATTRIBUTION = re.compile(
 # A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
+#: what the last character before the trailing spaces must be for PASSIVE_BEFORE_VERB to match (the
+#: words' last letters in any case, and the long s, which matches "s" case-insensitively)
+PASSIVE_LAST_CHARACTERS = "sSeEnNgG\u017f"
 RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
 # Words that open a relative clause about something else than the speaker ("..., which Coun B described as").
 RELATIVE_OPENERS = {"which", "where", "when", "whom", "whose"}
@@ -380,6 +384,20 @@ def _whole_word(word: str) -> re.Pattern:
 # lowercase ASCII word is found in the lowercased text exactly where ``_whole_word_any_case``
 # finds it in the text (lowercasing keeps every other character's length and word-ness).
 CASE_SPECIAL_CHARACTERS = "\u0130\u0131\u017f\u212a"
+
+
+def _without_trailing_auxiliaries(phrase: str) -> str:
+    """``phrase`` less the auxiliaries and adverbs it ends with (``TRAILING_AUXILIARIES``: "Mr Hale
+    has", "the chief then"); the regex, which tries every space of the phrase, only for a phrase
+    that ends with one of those words (the cheap test first)."""
+    return TRAILING_AUXILIARIES.sub("", phrase) if phrase.rstrip().endswith(TRAILING_AUXILIARY_WORDS) else phrase
+
+
+def _passive_before(phrase: str) -> bool:
+    """Whether ``phrase`` ends with a form of "be" (``PASSIVE_BEFORE_VERB``); the regex, which tries
+    every character of the phrase, only when its last character can end one."""
+    last = phrase.rstrip()[-1:]
+    return bool(last) and last in PASSIVE_LAST_CHARACTERS and PASSIVE_BEFORE_VERB.search(phrase) is not None
 
 
 def _not_for_a_body(role: str) -> bool:
@@ -1885,7 +1903,7 @@ class QuoteAttributor:
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
         phrase = PARENTHESES.sub(lambda match: " " * len(match.group(0)), phrase)
-        phrase = TRAILING_AUXILIARIES.sub("", phrase.rstrip(" ,"))
+        phrase = _without_trailing_auxiliaries(phrase.rstrip(" ,"))
         according = LEAD_IN.match(phrase)
         if according is not None:
             start += according.end()
@@ -1995,7 +2013,7 @@ class QuoteAttributor:
                 break
         relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
-            if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
+            if _passive_before(clause[:match.start()]):
                 return NO_SPEAKER
             if _is_quotation(clause[:match.start()]):
                 # '"We are excited," said Johnston, "as it is ...": what precedes the verb is the
@@ -2014,7 +2032,7 @@ class QuoteAttributor:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
                 return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
-            subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
+            subject = _without_trailing_auxiliaries(clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return relative
 
@@ -2066,7 +2084,7 @@ class QuoteAttributor:
             return None
         group = "according" if match.group("according") else "speaker"
         phrase = match.group(group)
-        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or PASSIVE_BEFORE_VERB.search(phrase)):
+        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or _passive_before(phrase)):
             return None
         return self._speaker_from_phrase(phrase, after_start + match.start(group))
 
@@ -2104,7 +2122,7 @@ class QuoteAttributor:
         (the subject of the speech verb in its first sentence)."""
         first_sentence = SENTENCE_END.split(previous, 1)[0]
         verb = VERB_IN_CLAUSE.search(first_sentence)
-        if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
+        if verb is None or _passive_before(first_sentence[:verb.start()]):
             return None
         subject_words = _words(first_sentence[:verb.start()])
         while subject_words and subject_words[-1].lower() in AUXILIARIES:
@@ -2113,7 +2131,7 @@ class QuoteAttributor:
             return None
         if subject_words[-1].lower() in PRONOUNS:
             return self._pronoun_speaker(previous_start + verb.start(), subject_words[-1])
-        subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
+        subject = _without_trailing_auxiliaries(first_sentence[:verb.start()])
         speaker = self._speaker_from_phrase(subject, previous_start)
         return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
 
@@ -2158,7 +2176,7 @@ class QuoteAttributor:
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
-        if match and PASSIVE_BEFORE_VERB.search(match.group("speaker")):
+        if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
@@ -2222,7 +2240,8 @@ class QuoteAttributor:
                 speaker = self._register(speaker, quotation["open_mark"])
                 if speaker.name and POSSESSIVE_END.search(speaker.name):
                     speaker.name = speaker.name[:-2]   # "Councillor Dent's [letter]"
-                owner = DOCUMENT_OF.match(speaker.name or "")
+                owner = DOCUMENT_OF.match(speaker.name) if speaker.name and (
+                    "'" in speaker.name or "\u2019" in speaker.name) else None   # (its apostrophe first)
                 if owner is not None and person_key(owner.group("owner")) is not None:
                     speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
