@@ -93,7 +93,8 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
 # "..., who asked not to be named," / "(who wished to remain anonymous)" right after a description.
-ANONYMOUS = re.compile(r"[,(]?\s*(?:who\s+)?(?:asked|wished|wanted|preferred|declined|did not want|didn't want)\s+"
+ANONYMOUS_VERBS = ("asked", "wished", "wanted", "preferred", "declined", "did not want", "didn't want")
+ANONYMOUS = re.compile(rf"[,(]?\s*(?:who\s+)?(?:{'|'.join(ANONYMOUS_VERBS)})\s+"
                        r"(?:not\s+)?to\s+(?:be\s+(?:named|identified)|remain\s+anonymous|give\s+(?:a|his|her|their)\s+name)")
 # Civic offices of a council, not of a fire authority.
 CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
@@ -948,6 +949,7 @@ class QuoteAttributor:
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
         self._has_candidate: bool | None = None
+        self._has_anonymous: bool | None = None   # whether the text holds one of ANONYMOUS_VERBS
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
         self._lowered: str | None = None   # _lowered_text ("" when it cannot be used)
@@ -1391,6 +1393,10 @@ class QuoteAttributor:
         """Whether the speaker is a source the article does not name ("the firefighter, who asked
         not to be named"): an unnamed source speaks for no body."""
         if not speaker.name or person_key(speaker.name) is not None:
+            return False
+        if self._has_anonymous is None:   # plain substring tests, once per article: most hold none
+            self._has_anonymous = any(verb in self.text for verb in ANONYMOUS_VERBS)
+        if not self._has_anonymous:
             return False
         last = _words(speaker.name)[-1]
         for occurrence in _whole_word(last).finditer(self.text):
