@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, NORM, ORTH, SENT_START
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -814,6 +814,7 @@ class ReferenceResolver:
         namesakes: dict[str, bool] = {}
         full_names: dict[str, bool] = {}
         text = None
+        lowers = None
         for key in holder_keys:
             start, end = key
             kept = []
@@ -826,8 +827,13 @@ class ReferenceResolver:
                         if namesake_before(start, first):
                             continue
                         if surname not in namesakes:
-                            namesakes[surname] = any(token.lower_ == surname and namesake_before(token.i, first)
-                                                     for token in doc)
+                            # the tokens written as the surname, found in the doc's LOWER array (no
+                            # Token made for every word of the article)
+                            if lowers is None:
+                                lowers = doc.to_array(LOWER)
+                            namesakes[surname] = any(
+                                namesake_before(index, first)
+                                for index in numpy.flatnonzero(lowers == doc.vocab.strings[surname]).tolist())
                         if namesakes[surname]:
                             if holder not in full_names:
                                 text = text if text is not None else doc_text(doc).lower()

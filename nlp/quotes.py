@@ -49,6 +49,9 @@ def _grouped_any_case(words: str) -> str:
 
 
 NOT_FOR_A_BODY = re.compile(rf"\b(?:{_grouped_any_case(NOT_FOR_A_BODY_WORDS)})\b", re.IGNORECASE)
+# The same words lowercase, for a lowercased text (``_not_for_a_body``): a case-sensitive pattern,
+# whose alternatives the regex engine skips by their first letter at each word's start.
+NOT_FOR_A_BODY_LOWERCASE = re.compile(rf"\b(?:{_grouped_any_case(NOT_FOR_A_BODY_WORDS.lower())})\b")
 # "According to X, ..." / "According to the authors: ..." (a parenthesised aside may hold commas:
 # "According to Councillor Ann Hale (Labour, Castle), ...").
 ACCORDING_TO = re.compile(r"\s*According to (?P<speaker>(?:[^,.;:()]|\([^()]*\)){3,80}?)\s*[,:]")
@@ -90,7 +93,8 @@ VERB = rf"(?:{_grouped_alternation(SPEECH_VERBS)})"
 CLAUSE_START = rf"{VERB}|have|has|had|is|was|are|were|will|would|could|can|may|did|does|do|also|and|but"
 #: A named council other than a fire authority: "Shropshire Council", "council leader".
 # "..., who asked not to be named," / "(who wished to remain anonymous)" right after a description.
-ANONYMOUS = re.compile(r"[,(]?\s*(?:who\s+)?(?:asked|wished|wanted|preferred|declined|did not want|didn't want)\s+"
+ANONYMOUS_VERBS = ("asked", "wished", "wanted", "preferred", "declined", "did not want", "didn't want")
+ANONYMOUS = re.compile(rf"[,(]?\s*(?:who\s+)?(?:{'|'.join(ANONYMOUS_VERBS)})\s+"
                        r"(?:not\s+)?to\s+(?:be\s+(?:named|identified)|remain\s+anonymous|give\s+(?:a|his|her|their)\s+name)")
 # Civic offices of a council, not of a fire authority.
 CIVIC_ROLE = re.compile(r"\b(?:mayor|mayoress|council leader|leader of the council|town council|parish council)\b",
@@ -188,8 +192,9 @@ AFTER_NAME_ROLE_VERB = re.compile(
 AFTER_POST_NAME_VERB = re.compile(
     rf"^[\s,.!?;:\u2013\u2014-]*(?P<role>(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir)\s{NAME_CHAR}{{1,80}}?),\s*"
     rf"(?P<speaker>[A-Z]{NAME_CHAR}{{1,60}}?),\s+{VERB}\b")
-TRAILING_AUXILIARIES = re.compile(
-    r"(?:\s+(?:has|have|had|was|is|then|also|later|simply|today|yesterday|previously|once|recently))+\s*$")
+TRAILING_AUXILIARY_WORDS = ("has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
+                            "previously", "once", "recently")
+TRAILING_AUXILIARIES = re.compile(rf"(?:\s+(?:{'|'.join(TRAILING_AUXILIARY_WORDS)}))+\s*$")
 SPOKESPERSON = re.compile(
     r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
     r"(?:spokesman|spokeswoman|spokesperson))\b")
@@ -213,6 +218,9 @@ SENTENCE_TAIL_ATTRIBUTION = re.compile(
 # A speech verb after a form of "be" is passive ("it has been argued", "we are told", "Members were
 # told"): the subject is not the speaker.
 PASSIVE_BEFORE_VERB = re.compile(r"\b(?:is|are|was|were|been|being|be)\s*$", re.IGNORECASE)
+#: what the last character before the trailing spaces must be for PASSIVE_BEFORE_VERB to match (the
+#: words' last letters in any case, and the long s, which matches "s" case-insensitively)
+PASSIVE_LAST_CHARACTERS = "sSeEnNgG\u017f"
 RELATIVE_PRONOUNS = {"who", "which", "that", "whom"}
 # Words that open a relative clause about something else than the speaker ("..., which Coun B described as").
 RELATIVE_OPENERS = {"which", "where", "when", "whom", "whose"}
@@ -369,6 +377,37 @@ def _word_start(word: str) -> str:
 def _whole_word(word: str) -> re.Pattern:
     """``\\bword\\b``, compiled once per word (surnames are looked up in every quote's article)."""
     return re.compile(rf"{_word_start(word)}\b")
+
+
+# The characters outside ASCII that a case-insensitive pattern matches to an ASCII letter ("i",
+# "s", "k") while str.lower() does not make them that letter one for one: dotted capital I,
+# dotless i, long s, the Kelvin sign (every code point tested). In a text without them, a
+# lowercase ASCII word is found in the lowercased text exactly where ``_whole_word_any_case``
+# finds it in the text (lowercasing keeps every other character's length and word-ness).
+CASE_SPECIAL_CHARACTERS = "\u0130\u0131\u017f\u212a"
+
+
+def _without_trailing_auxiliaries(phrase: str) -> str:
+    """``phrase`` less the auxiliaries and adverbs it ends with (``TRAILING_AUXILIARIES``: "Mr Hale
+    has", "the chief then"); the regex, which tries every space of the phrase, only for a phrase
+    that ends with one of those words (the cheap test first)."""
+    return TRAILING_AUXILIARIES.sub("", phrase) if phrase.rstrip().endswith(TRAILING_AUXILIARY_WORDS) else phrase
+
+
+def _passive_before(phrase: str) -> bool:
+    """Whether ``phrase`` ends with a form of "be" (``PASSIVE_BEFORE_VERB``); the regex, which tries
+    every character of the phrase, only when its last character can end one."""
+    last = phrase.rstrip()[-1:]
+    return bool(last) and last in PASSIVE_LAST_CHARACTERS and PASSIVE_BEFORE_VERB.search(phrase) is not None
+
+
+def _not_for_a_body(role: str) -> bool:
+    """Whether ``NOT_FOR_A_BODY`` finds a word in ``role``: found with its lowercase twin in the role
+    lowercased, which finds one exactly when it does (``CASE_SPECIAL_CHARACTERS``: the words are
+    ASCII), unless the role holds one of those characters."""
+    if any(character in role for character in CASE_SPECIAL_CHARACTERS):
+        return NOT_FOR_A_BODY.search(role) is not None
+    return NOT_FOR_A_BODY_LOWERCASE.search(role.lower()) is not None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -910,8 +949,10 @@ class QuoteAttributor:
         self._people_roles: dict[int, str | None] = {}   # offset of a person in _people -> role written before the name
         self._weights: dict[str, tuple[int, int, int]] | None = None
         self._has_candidate: bool | None = None
+        self._has_anonymous: bool | None = None   # whether the text holds one of ANONYMOUS_VERBS
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
+        self._lowered: str | None = None   # _lowered_text ("" when it cannot be used)
         # the link checks' answers by their arguments: a speaker quoted again, or registered again
         # on the way (``_complete``, ``_settle_body``), asks the same questions; they read only
         # what is fixed for the article (mentions, watchlist, quotations), so ``attribute`` empties them
@@ -1266,7 +1307,7 @@ class QuoteAttributor:
         # (an organisation speaking, "the New South Wales Rural Fire Service"; a description, "A
         # spokesman for Kent Police"): a person's name is no place ("Inspector of Hereford Tom Hale")
         own_words = f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}"
-        if NOT_FOR_A_BODY.search(role) or self._anonymous(speaker):
+        if _not_for_a_body(role) or self._anonymous(speaker):
             return None, False
         known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
         if self._candidate(speaker.name):
@@ -1352,6 +1393,10 @@ class QuoteAttributor:
         """Whether the speaker is a source the article does not name ("the firefighter, who asked
         not to be named"): an unnamed source speaks for no body."""
         if not speaker.name or person_key(speaker.name) is not None:
+            return False
+        if self._has_anonymous is None:   # plain substring tests, once per article: most hold none
+            self._has_anonymous = any(verb in self.text for verb in ANONYMOUS_VERBS)
+        if not self._has_anonymous:
             return False
         last = _words(speaker.name)[-1]
         for occurrence in _whole_word(last).finditer(self.text):
@@ -1537,25 +1582,42 @@ class QuoteAttributor:
         return position >= 0 and not window[position - 1:position].isalnum() and not window[
             position + 12:position + 13].isalnum() and not CLAUSE_OR_COMMA.search(window, position)
 
-    def _runs_holding(self, pattern: re.Pattern, before: int):
+    def _runs_holding(self, pattern: re.Pattern, before: int, text: str | None = None):
         """The person ``(offset, name)`` of each capitalised run of the text holding a match of
         ``pattern`` before ``before`` (None for a run that names nobody), each run once, in text
-        order: only the runs holding a surname are judged, not every run of the text."""
+        order: only the runs holding a surname are judged, not every run of the text. ``text``:
+        where to look for ``pattern``, when not the text itself (``_lowered_text``)."""
         self._runs()
         judged = set()
-        for occurrence in pattern.finditer(self.text, 0, before):
+        for occurrence in pattern.finditer(self.text if text is None else text, 0, before):
             run = bisect.bisect_right(self._run_starts, occurrence.start()) - 1
             if run < 0 or run in judged or self._run_matches[run].end() < occurrence.end():
                 continue
             judged.add(run)
             yield self._run_person(run)
 
+    def _lowered_text(self) -> str | None:
+        """The text lowercased, character for character, when a lowercase ASCII word is found in it
+        where a case-insensitive pattern finds it in the text: always, unless the text holds one of
+        the four characters that match an ASCII letter case-insensitively but do not lowercase to it
+        one for one ("\u0130", "\u0131", "\u017f", "\u212a": ``CASE_SPECIAL_CHARACTERS``); None then.
+        Computed once per article."""
+        if self._lowered is None:
+            self._lowered = "" if any(character in self.text for character in CASE_SPECIAL_CHARACTERS) else (
+                self.text.lower())
+        return self._lowered or None
+
     def _earlier_role(self, surname: str, before: int) -> tuple[str | None, str | None]:
         """``(role, affiliation)``: the role written before the first naming of a person with this
         surname, before ``before`` (only the capitalised runs holding the surname are judged, not
         every run of the text), and the affiliation written after that name ("Inspector" and "of
         Staffordshire" from "Inspector Tom Hale, of Staffordshire, said ...")."""
-        for person in self._runs_holding(_whole_word_any_case(surname), before):
+        # the surname in any case: as written (lowercase) in the lowercased text, found by its
+        # letters, when that finds the same places; else the case-insensitive pattern, which the
+        # regex engine tries at every character of the text
+        lowered = self._lowered_text() if surname.isascii() and surname == surname.lower() else None
+        pattern = _whole_word(surname) if lowered is not None else _whole_word_any_case(surname)
+        for person in self._runs_holding(pattern, before, lowered):
             if person is None:
                 continue
             offset, name = person
@@ -1577,8 +1639,8 @@ class QuoteAttributor:
         written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
         if self._affiliated is None:
             self._affiliated = frozenset(
-                word for match in AFFILIATION_OPENING.finditer(self.text)
-                for word in self.text[max(0, match.start() - 40):match.start()].rstrip(",").split()[-1:])
+                word for opening in AFFILIATION_OPENINGS for match in opening.finditer(self.text)
+                for word in self.text[max(0, match.start() - 41):match.start() - 1].rstrip(",").split()[-1:])
         if written is None or written not in self._affiliated:
             return None   # no affiliation is written after that surname anywhere (most speakers)
         # only the capitalised runs holding the surname are judged, as in ``_earlier_role``
@@ -1847,7 +1909,7 @@ class QuoteAttributor:
     def _speaker_from_phrase(self, phrase: str, start: int, role: str | None = None) -> Speaker | None:
         # Parenthesised asides are not part of the name: "Councillor Roger Evans (Liberal Democrats, Longden)".
         phrase = PARENTHESES.sub(lambda match: " " * len(match.group(0)), phrase)
-        phrase = TRAILING_AUXILIARIES.sub("", phrase.rstrip(" ,"))
+        phrase = _without_trailing_auxiliaries(phrase.rstrip(" ,"))
         according = LEAD_IN.match(phrase)
         if according is not None:
             start += according.end()
@@ -1957,7 +2019,7 @@ class QuoteAttributor:
                 break
         relative = None
         for match in VERB_IN_CLAUSE.finditer(clause):
-            if PASSIVE_BEFORE_VERB.search(clause[:match.start()]):
+            if _passive_before(clause[:match.start()]):
                 return NO_SPEAKER
             if _is_quotation(clause[:match.start()]):
                 # '"We are excited," said Johnston, "as it is ...": what precedes the verb is the
@@ -1976,7 +2038,7 @@ class QuoteAttributor:
                 return None
             if subject_words[-1].lower() in PRONOUNS:
                 return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
-            subject = TRAILING_AUXILIARIES.sub("", clause[:match.start()])
+            subject = _without_trailing_auxiliaries(clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
         return relative
 
@@ -2028,7 +2090,7 @@ class QuoteAttributor:
             return None
         group = "according" if match.group("according") else "speaker"
         phrase = match.group(group)
-        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or PASSIVE_BEFORE_VERB.search(phrase)):
+        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or _passive_before(phrase)):
             return None
         return self._speaker_from_phrase(phrase, after_start + match.start(group))
 
@@ -2066,7 +2128,7 @@ class QuoteAttributor:
         (the subject of the speech verb in its first sentence)."""
         first_sentence = SENTENCE_END.split(previous, 1)[0]
         verb = VERB_IN_CLAUSE.search(first_sentence)
-        if verb is None or PASSIVE_BEFORE_VERB.search(first_sentence[:verb.start()]):
+        if verb is None or _passive_before(first_sentence[:verb.start()]):
             return None
         subject_words = _words(first_sentence[:verb.start()])
         while subject_words and subject_words[-1].lower() in AUXILIARIES:
@@ -2075,7 +2137,7 @@ class QuoteAttributor:
             return None
         if subject_words[-1].lower() in PRONOUNS:
             return self._pronoun_speaker(previous_start + verb.start(), subject_words[-1])
-        subject = TRAILING_AUXILIARIES.sub("", first_sentence[:verb.start()])
+        subject = _without_trailing_auxiliaries(first_sentence[:verb.start()])
         speaker = self._speaker_from_phrase(subject, previous_start)
         return speaker if speaker is not None and speaker.name and is_speaker_name(speaker.name) else None
 
@@ -2120,7 +2182,7 @@ class QuoteAttributor:
                 speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
-        if match and PASSIVE_BEFORE_VERB.search(match.group("speaker")):
+        if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
         if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
@@ -2184,7 +2246,8 @@ class QuoteAttributor:
                 speaker = self._register(speaker, quotation["open_mark"])
                 if speaker.name and POSSESSIVE_END.search(speaker.name):
                     speaker.name = speaker.name[:-2]   # "Councillor Dent's [letter]"
-                owner = DOCUMENT_OF.match(speaker.name or "")
+                owner = DOCUMENT_OF.match(speaker.name) if speaker.name and (
+                    "'" in speaker.name or "\u2019" in speaker.name) else None   # (its apostrophe first)
                 if owner is not None and person_key(owner.group("owner")) is not None:
                     speaker.name = owner.group("owner")   # "Councillor Carter's letter": Councillor Carter
                 if speaker.name and len(_words(speaker.name)) == 1 and speaker.name.lower() in self.full_names:
@@ -2403,8 +2466,11 @@ def _affiliation_nouns() -> frozenset[str]:
 
 
 # "of X" / "from X" after a word: the word before it ("Hale" of "Tom Hale, of Staffordshire") may
-# be a surname with an affiliation.
-AFFILIATION_OPENING = re.compile(r"[ \t](?:of|from)[ \t]+(?:the[ \t]+)?[A-Z]")
+# be a surname with an affiliation. Each written as its word first, then "a space or tab before
+# it" (a look-behind), so that the regex engine finds it by that word's letters instead of trying
+# the set [ \t] at every character: a match starts one character after the space.
+AFFILIATION_OPENINGS = (re.compile(r"of(?<=[ \t]of)[ \t]+(?:the[ \t]+)?[A-Z]"),
+                        re.compile(r"from(?<=[ \t]from)[ \t]+(?:the[ \t]+)?[A-Z]"))
 # A name at the start of an affiliation, before what may qualify it ("Newport" of "Newport, Gwent",
 # "St John's" of "St John's in Worcester").
 PLACE_NAME = re.compile(r"(?:[Tt]he\s+)?[A-Z][\w'\u2019.&-]*(?<!\.)(?:\s+(?:[A-Z][\w'\u2019.&-]*(?<!\.)|and|&))*")

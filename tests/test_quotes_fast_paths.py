@@ -1,0 +1,54 @@
+"""The quote extractor's cheap paths answer as the regexes they stand in for (same output, fewer instructions)."""
+import re
+
+import pytest
+
+from nlp import quotes
+from nlp.quotes import (ANONYMOUS, CASE_SPECIAL_CHARACTERS, DOCUMENT_OF, NOT_FOR_A_BODY, PASSIVE_BEFORE_VERB,
+                        TRAILING_AUXILIARIES, QuoteAttributor, _not_for_a_body, _passive_before, _whole_word,
+                        _whole_word_any_case, _without_trailing_auxiliaries)
+
+PHRASES = ["Former chief fire officer", "FORMER", "ex-officer", "Unionist", "the MP", "an MP's aide",
+           "Her Majesty's Inspector", "HMIC's report", "\u017fhadow minister", "the \u017fhadow", "\u0130nspectorate",
+           "once a firefighter", "Mr Hale has", "Mr Hale has also ", "Mr Hale", "it has been", "we were\n",
+           "they ARE", "the report wa\u017f", "Councillor Carter's letter", "Carter\u2019s Letter", "", " ",
+           "was", "Being", "Cllr Ann Lee then", "the chief simply", "said", "the Unite union"]
+
+
+@pytest.mark.parametrize("phrase", PHRASES)
+def test_cheap_tests_answer_as_the_regexes(phrase):
+    assert _not_for_a_body(phrase) == (NOT_FOR_A_BODY.search(phrase) is not None)
+    assert _passive_before(phrase) == (PASSIVE_BEFORE_VERB.search(phrase) is not None)
+    assert _without_trailing_auxiliaries(phrase) == TRAILING_AUXILIARIES.sub("", phrase)
+    has_apostrophe = "'" in phrase or "\u2019" in phrase
+    assert has_apostrophe or DOCUMENT_OF.match(phrase) is None
+
+
+def test_the_lowercased_text_finds_a_surname_where_the_case_insensitive_pattern_does():
+    text = 'Inspector Tom HALE, of Hereford, was there. Mr hale\'s car; "Hale" said HALE-SMITH and Hales.'
+    lowered = QuoteAttributor(text, [], None)._lowered_text()
+    assert lowered == text.lower()
+    for surname in ("hale", "hales", "hale-smith", "tom"):
+        for before in (0, 20, len(text)):
+            found = [match.span() for match in _whole_word(surname).finditer(lowered, 0, before)]
+            assert found == [match.span() for match in _whole_word_any_case(surname).finditer(text, 0, before)]
+    assert [match.span() for match in _whole_word("hale").finditer(lowered)]   # it does find them
+
+
+@pytest.mark.parametrize("character", list(CASE_SPECIAL_CHARACTERS))
+def test_a_text_with_a_character_of_other_case_rules_keeps_the_case_insensitive_pattern(character):
+    # "\u017f" (long s) matches "s" case-insensitively, "\u0130" lowercases to two characters: the
+    # lowercased text would find other places, so there is none
+    assert QuoteAttributor(f"Inspector Tom Hale{character} said", [], None)._lowered_text() is None
+    assert re.search("s", "\u017f", re.IGNORECASE) and len("\u0130".lower()) == 2
+
+
+def test_the_anonymous_check_needs_one_of_its_verbs_in_the_article():
+    for verb in quotes.ANONYMOUS_VERBS:
+        assert ANONYMOUS.search(f"a neighbour, who {verb} not to be named")
+    text = 'A neighbour said: "It was loud." The resident added: "Very loud."'
+    attributor = QuoteAttributor(text, [], None)
+    assert not attributor._anonymous(quotes.Speaker(name="A neighbour"))
+    assert attributor._has_anonymous is False
+    text = 'A neighbour, who asked not to be named, said: "It was loud."'
+    assert QuoteAttributor(text, [], None)._anonymous(quotes.Speaker(name="A neighbour"))
