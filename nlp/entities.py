@@ -739,14 +739,11 @@ class ReferenceResolver:
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         area_hits = []
-        holders = False   # a holder's name matched (only the ruler's patterns match one)
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
             if label == AREA:
                 area_hits.append((start, end, target))
             else:
                 matches.setdefault((start, end), []).append((label, target))
-                if label == HOLDER:
-                    holders = True
         norms = doc.to_array(NORM)
         norm_list = norms.tolist()
         for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
@@ -758,7 +755,7 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
-        if holders and self.holder_surnames:
+        if self.holder_surnames:
             self._drop_namesakes(doc, matches)
         selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
