@@ -7,7 +7,8 @@ that is none of the watchlist's own places (its bodies' ``region_terms``, ``area
 * the entity rules: a town of the area that the article qualifies by a place elsewhere ("Newport,
   South Wales", "Wellington in Somerset", "Kington, Ontario", "Newport, Co Mayo") is that place's
   town (:func:`qualifies_elsewhere`; the ``[broad]`` areas, "England", "West Midlands", are too
-  broad to place a town elsewhere);
+  broad to place a town elsewhere), and a story set in a town elsewhere that it qualifies ("a fire
+  in Taunton, Somerset") gives the outlet's region no say (:func:`placed_elsewhere`);
 * the quote rules: a speaker "of" or "from" a place elsewhere ("Inspector Tom Hale, of
   Staffordshire") speaks for no watched body (:func:`starts_elsewhere`, every section).
 
@@ -179,3 +180,26 @@ def qualifies_elsewhere(after: str, watchlist, *, broad: bool = False) -> bool:
     following = rest[end:end + 200]
     return not LIST_AFTER.match(following) and not _list_of_towns(found.group(), following, watchlist)
 
+
+#: a preposition that sets a story in the place after it: "a fire in Taunton, Somerset", "at Bangor,
+#: Gwynedd", "a barn near Stafford, Staffordshire"
+LOCATIVE = re.compile(r"\b(?:[Ii]n|[Aa]t|[Nn]ear|[Oo]utside)\s+(?=(?:[Tt]he\s+)?[A-Z])")
+
+
+def placed_elsewhere(text: str, watchlist) -> bool:
+    """Whether ``text`` sets its story in a place elsewhere that it qualifies: "in", "at", "near" or
+    "outside", a place elsewhere that is no broad area, then a place elsewhere that qualifies it, a
+    broad area too ("a fire in Taunton, Somerset", "At Bangor, Gwynedd", "crews in Dudley, West
+    Midlands", "a fire in Stourbridge, Dudley"), the way a story from elsewhere names its place. A
+    person's home sets no story ("a driver from Stoke, Staffordshire", "Sarah Jones, of Taunton,
+    Somerset"), nor does a list of towns ("in Birmingham, Coventry and Leicester") or an unlisted
+    town ("in Springfield, Illinois"). The entity rules then leave the outlet's region out of an
+    article that names no place of the watchlist's bodies."""
+    pattern = _pattern(watchlist, False, bodies=False)
+    if pattern is None:
+        return False
+    for preposition in LOCATIVE.finditer(text):
+        found = pattern.match(text, preposition.end())
+        if found and qualifies_elsewhere(text[found.end():found.end() + 200], watchlist, broad=True):
+            return True
+    return False

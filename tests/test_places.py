@@ -1,7 +1,7 @@
 """Places elsewhere for a watchlist (``nlp.places``, ``data/uk_places.txt``)."""
 import pytest
 
-from nlp.places import listed_places, own_places, qualifies_elsewhere, starts_elsewhere
+from nlp.places import listed_places, own_places, placed_elsewhere, qualifies_elsewhere, starts_elsewhere
 from nlp.watchlist import load_watchlist, parse_watchlist
 from tests.test_quotes_other_watchlist import DEVON   # a Devon and Somerset team's watchlist
 
@@ -140,3 +140,21 @@ def test_what_qualifies_a_town_elsewhere(west_mercia, after, expected):
 def test_a_list_of_towns_without_and_qualifies_nothing(west_mercia, after, expected):
     assert qualifies_elsewhere(after, west_mercia) is expected
 
+
+@pytest.mark.parametrize("text, expected", [
+    ("A fire in Taunton, Somerset, was put out.", True),
+    ("Firefighters were called to a barn near Stafford, Staffordshire.", True),
+    ("At Bangor, Gwynedd, a terrace was gutted.", True),
+    ("Fire crews in Dudley, West Midlands, rescued a cat.", True),   # a broad area qualifies a town elsewhere
+    ("A fire in Stourbridge, Dudley, was put out.", True),
+    ("A lorry driver from Stoke, Staffordshire, was cut free.", False),   # a home, not the story's place
+    ("The owner, Sarah Jones, of Taunton, Somerset, was away.", False),
+    ("A fire in Taunton was put out.", False),                           # not qualified
+    ("A fire in Springfield, Illinois, was put out.", False),            # not listed
+    ("Offices in Birmingham, Coventry and Leicester closed.", False),    # a list
+    ("Offices in Birmingham, Coventry, Leicester closed.", False),
+    ("A fire in Ludlow, Shropshire, was put out.", False),               # the watchlist's own
+    ("A fire in Stourbridge, Worcestershire, was put out.", False),
+])
+def test_a_story_placed_elsewhere(west_mercia, text, expected):
+    assert placed_elsewhere(text, west_mercia) is expected
