@@ -89,7 +89,6 @@ def _pattern(watchlist, broad: bool, bodies: bool = True) -> re.Pattern | None:
         places = [place for name, listed in sections.items() if broad or name != BROAD for place in listed
                   if place.lower() not in own and place.lower().removeprefix("the ") not in own]
         places.sort(key=len, reverse=True)
-        alternation = _alternation
         words = [place for place in places if not place.isupper()]
         initials = [place for place in places if place.isupper()]   # "US", "UK", "NZ"
         # A place is the whole name: not the first word of a longer one ("Birmingham Road", "Stoke
@@ -99,9 +98,9 @@ def _pattern(watchlist, broad: bool, bodies: bool = True) -> re.Pattern | None:
         whole = _whole(bodies)
         parts = []
         if words:
-            parts.append(rf"(?:{alternation(words)}){whole}")
+            parts.append(rf"(?:{_alternation(words)}){whole}")
         if initials:
-            parts.append(rf"(?:{alternation(initials)}){whole}(?!\s+[a-z])")
+            parts.append(rf"(?:{_alternation(initials)}){whole}(?!\s+[a-z])")
         # "the" is optional before any of them ("of the Midlands", "from the Isle of Wight")
         _PATTERNS[key] = re.compile(rf"(?:[Tt]he\s+)?(?:{'|'.join(parts)})") if parts else None
     return _PATTERNS[key]
