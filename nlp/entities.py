@@ -38,7 +38,7 @@ from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
-from nlp.places import qualifies_elsewhere
+from nlp.places import placed_elsewhere, qualifies_elsewhere
 from nlp.watchlist import Entity, Watchlist, load_watchlist, parse_watchlist
 
 MATCHES_EXTENSION = "watchlist_matches"   # doc._.watchlist_matches: the ruler's raw matches
@@ -49,6 +49,7 @@ PUBLISHED_AT_KEY = "published_at"
 SOURCE_REGION_KEY = "source_region"   # the region of the outlet (sources.toml), a last resort for "the service"
 REGION_COUNTS_KEY = "watchlist_region_counts"
 REGION_ELSEWHERE_KEY = "watchlist_region_elsewhere"
+PLACED_ELSEWHERE_KEY = "watchlist_placed_elsewhere"
 ABOUT_FIRE_KEY = "watchlist_about_fire"
 OTHER_BODIES_KEY = "watchlist_other_bodies"
 FIELD_WORDS_KEY = "watchlist_field_words"
@@ -918,6 +919,14 @@ class ReferenceResolver:
         after = doc[end - 1].idx + len(doc[end - 1].text)
         return qualifies_elsewhere(doc_text(doc)[after:after + 80], self.watchlist)
 
+    def _placed_elsewhere(self, doc: Doc) -> bool:
+        """Whether the article sets its story in a place elsewhere that it qualifies ("a fire in
+        Taunton, Somerset": :func:`nlp.places.placed_elsewhere`), computed once per doc."""
+        placed = doc.user_data.get(PLACED_ELSEWHERE_KEY)
+        if placed is None:
+            placed = doc.user_data[PLACED_ELSEWHERE_KEY] = placed_elsewhere(doc_text(doc), self.watchlist)
+        return placed
+
     @staticmethod
     def _about_fire(doc: Doc) -> bool:
         """Whether the article is about fire cover (its stations, engines, firefighters): then
@@ -1246,10 +1255,12 @@ class ReferenceResolver:
         by_region = sorted(((regions[entity_id], entity_id) for entity_id in regional), reverse=True)
         if by_region and by_region[0][0] > 0 and (len(by_region) == 1 or by_region[0][0] > by_region[1][0]):
             return by_region[0][1]
-        if by_region and by_region[0][0] == 0 and not any(self._places_elsewhere(doc)[entity_id] for entity_id in regional):
+        if (by_region and by_region[0][0] == 0 and not any(self._places_elsewhere(doc)[entity_id] for entity_id in regional)
+                and not self._placed_elsewhere(doc)):
             # No place in the text: the outlet's own region, when it is one body's area and the
-            # article names no other body of its category ("Kent Fire and Rescue Service") and no
-            # town of the area as another place's ("Newport, South Wales").
+            # article names no other body of its category ("Kent Fire and Rescue Service"), no
+            # town of the area as another place's ("Newport, South Wales") and sets its story in
+            # no place elsewhere it qualifies ("a fire in Taunton, Somerset", rules-13).
             source_region = str(doc.user_data.get(SOURCE_REGION_KEY) or "").strip().lower()
             local = [entity_id for entity_id in regional if entity_id in self.region_entities.get(source_region, ())]
             if len(local) == 1 and self.category_of[local[0]] not in self._other_body_categories(doc):

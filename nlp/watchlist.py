@@ -16,7 +16,7 @@ from nlp import packaged_data
 from nlp.errors import NlpError, did_you_mean, unknown_keys_problem
 
 #: Bump when the matching rules change, so cached analyses are recomputed.
-RULES_VERSION = "rules-12"
+RULES_VERSION = "rules-13"
 
 DEFAULT_WATCHLIST_PATH = packaged_data("watchlist.toml")
 ENTITY_KINDS = ("organisation", "office", "person")

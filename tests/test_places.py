@@ -1,7 +1,7 @@
 """Places elsewhere for a watchlist (``nlp.places``, ``data/uk_places.txt``)."""
 import pytest
 
-from nlp.places import listed_places, own_places, qualifies_elsewhere, starts_elsewhere
+from nlp.places import listed_places, own_places, placed_elsewhere, qualifies_elsewhere, starts_elsewhere
 from nlp.watchlist import load_watchlist, parse_watchlist
 from tests.test_quotes_other_watchlist import DEVON   # a Devon and Somerset team's watchlist
 
@@ -11,9 +11,11 @@ def west_mercia():
     return load_watchlist()
 
 
-def test_the_list_has_both_sections_and_no_comment_lines():
+def test_the_list_has_its_sections_and_no_comment_lines():
     places = listed_places()
     assert "West Midlands" in places["broad"] and "Staffordshire" in places["areas"]
+    assert {"Stourbridge", "Cardiff", "London", "Taunton"} <= set(places["towns"])
+    assert not {"Somerset", "Wales", "Ontario", "Sandwell"} & set(places["towns"])
     assert not any(place.startswith(("#", "[")) for section in places.values() for place in section)
 
 
@@ -115,3 +117,44 @@ def test_words_names_and_west_mercias_places_are_not_elsewhere(west_mercia, text
 ])
 def test_what_qualifies_a_town_elsewhere(west_mercia, after, expected):
     assert qualifies_elsewhere(after, west_mercia) is expected
+
+
+# -- rules-13: lists of towns without "and", and stories placed elsewhere -------------------------------
+
+@pytest.mark.parametrize("after, expected", [
+    # a town, then another town: a list ("Kidderminster, Stourbridge, Dudley attended")
+    (", Stourbridge, Dudley attended", False),
+    (", Halesowen, Stourbridge were sent", False),
+    (", Stourbridge, Bromsgrove worked", False),     # the next town is one of the watchlist's own
+    (", Stafford, Stoke-on-Trent helped", False),
+    # a town, then an area that holds it: a chain ("Whitchurch, Cardiff, Wales")
+    (", Cardiff, Wales, was", True),
+    (", Somerset, England, was", True),
+    (", Ontario, Canada, on", True),
+    (", Stourbridge, West Midlands", True),
+    (", Stourbridge, Dudley Road", True),            # a street, not a town
+    # limits: an unlisted town, and areas, say nothing of a list
+    (", Wrexham, Welshpool went", True),
+    (", Staffordshire, Cheshire attended", True),
+])
+def test_a_list_of_towns_without_and_qualifies_nothing(west_mercia, after, expected):
+    assert qualifies_elsewhere(after, west_mercia) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A fire in Taunton, Somerset, was put out.", True),
+    ("Firefighters were called to a barn near Stafford, Staffordshire.", True),
+    ("At Bangor, Gwynedd, a terrace was gutted.", True),
+    ("Fire crews in Dudley, West Midlands, rescued a cat.", True),   # a broad area qualifies a town elsewhere
+    ("A fire in Stourbridge, Dudley, was put out.", True),
+    ("A lorry driver from Stoke, Staffordshire, was cut free.", False),   # a home, not the story's place
+    ("The owner, Sarah Jones, of Taunton, Somerset, was away.", False),
+    ("A fire in Taunton was put out.", False),                           # not qualified
+    ("A fire in Springfield, Illinois, was put out.", False),            # not listed
+    ("Offices in Birmingham, Coventry and Leicester closed.", False),    # a list
+    ("Offices in Birmingham, Coventry, Leicester closed.", False),
+    ("A fire in Ludlow, Shropshire, was put out.", False),               # the watchlist's own
+    ("A fire in Stourbridge, Worcestershire, was put out.", False),
+])
+def test_a_story_placed_elsewhere(west_mercia, text, expected):
+    assert placed_elsewhere(text, west_mercia) is expected
