@@ -314,13 +314,16 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "model_version": ("`models.version` that predicted it.", "tone-2026.11.1"),
         "created_at": ("When predicted (UTC).", TS),
     }),
-    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`.", {
+    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`; "
+               "corrections of a quote (tasks `quote_speaker`, `quote_entity`) are applied in `quote_view`.", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
-        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "
+                 "`quote_speaker` / `quote_entity` for a person's correction of a quote's speaker or body.",
                  "stance_governance"),
-        "target": ("Entity id for tone; '' otherwise.", ""),
-        "label": ("The label; `__rejected__` removes a topic.", "against"),
+        "target": ("Entity id for tone; `start:end` (the quote's offsets) for a quote correction; '' otherwise.", ""),
+        "label": ("The label; `__rejected__` removes a topic; for `quote_entity`, the body's id ('': no body).",
+                  "against"),
         "annotator": ("Who labelled it.", "analyst@example.org"),
         "created_at": ("When (UTC).", TS),
     }),
@@ -340,7 +343,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "path": ("File written.", "data/reports/digest-2026-11-24T070000Z.html"),
         "stories": ("New stories in the digest.", "7"),
     }),
-    "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions.", {
+    "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions. "
+                         "Only the label scheme's tasks: a person's correction of a quote's speaker or body (a "
+                         "`labels` row of task `quote_speaker` or `quote_entity`) is applied in `quote_view` and "
+                         "the quote views, not here (since migration m022).", {
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
                  "stance_governance"),
@@ -381,7 +387,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "stance_uncertain": ("1 when the predicted stance is unsure; 0 when sure or set by a person.", "0"),
         "tone_uncertain": ("Per entity, 1 when its predicted tone is unsure (JSON object).",
                            '{"hwfrs":0,"wm_pcc":1}'),
-        "human_corrected": ("1 when any label was set by a person.", "0"),
+        "human_corrected": ("1 when a person set any of its topics, stance or tone labels (a corrected quote "
+                            "speaker or body is not one: see `quotes_by_speaker.entity_method`).", "0"),
         "syndicated_copies": ("How many other outlets ran the story (copies folded in, one per outlet; the outlet's "
                               "own repeats, such as a re-post under a new URL, are not counted).", "1"),
     }),

@@ -810,6 +810,10 @@ def m014_redact_stored_secrets(db: Database) -> None:
 # * names come from a user's scheme file: every task name and label goes through sql_literal (and
 #   sql_identifier for a column name), which quote them; a control character is refused in one line.
 LABEL_VIEWS = ("label_roles", "effective_labels", "article_summary", "entity_daily")   # in creation order
+# labels rows that correct a quote (its speaker, its body; target "start:end"), not an article's label: quote_view
+# reads them, the label views leave them out (m022)
+QUOTE_TASKS = ("quote_speaker", "quote_entity")
+_QUOTE_TASKS_SQL = "(" + ", ".join(f"'{task}'" for task in QUOTE_TASKS) + ")"
 ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
@@ -983,7 +987,10 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
             f"{sql_literal(roles[role], 'task name')} AS task" for role, kind in ROLES.items()),
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
-            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1)]),
+            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
+            # a person's correction of a quote's speaker or body is no label of the article (m022)
+            ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n",
+             1)]),
         "article_summary": _summary_definition(roles, _ARTICLE_SUMMARY),
         "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
@@ -1262,3 +1269,13 @@ def m021_source_run_article_requests(db: Database) -> None:
     NULL in the rows of runs before this migration (not counted then): read as unknown, not as 0."""
     for column in SOURCE_RUN_ARTICLE_REQUESTS:
         db.execute(f"ALTER TABLE source_runs ADD COLUMN {column} INTEGER")
+
+
+@migrations()
+def m022_label_views_without_quote_corrections(db: Database) -> None:
+    """A person's correction of a quote (labels task quote_speaker / quote_entity) is no label of the article:
+    effective_labels leaves it out, so article_summary.human_corrected (and every export) no longer says a
+    story's topics, stance or tone were set by a person when only a quote's speaker was corrected. quote_view
+    still applies those corrections."""
+    refresh_label_views(db)
+

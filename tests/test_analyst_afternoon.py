@@ -1,0 +1,71 @@
+"""An analyst's first afternoon with the output (session 17): what the views, the canned queries and the
+exports said wrong, each checked on a real SQLite file built by the store's writers (the sample database)."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from cuttings import store
+from cuttings.store.labels import add_correction
+from tests.report_fixtures import article_id, build_sample_db
+
+
+@pytest.fixture
+def sample(tmp_path):
+    path = tmp_path / "cuttings.db"
+    build_sample_db(path).close()
+    return path
+
+
+def _conn(path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _correct_a_quote_speaker(path) -> int:
+    """A person corrects the speaker of the one quote of the "case" story (no label of it set by a person)."""
+    db = store.connect(path, create=False)
+    case = article_id(db, "case")
+    start, end = db.execute("SELECT start_char, end_char FROM quotes WHERE article_id = ?", [case]).fetchone()
+    add_correction(db, case, [("quote_speaker", f"{start}:{end}", "John Campion")], "analyst@example.org")
+    db.close()
+    return case
+
+
+def test_a_quote_correction_is_no_label_of_the_story(sample):
+    """Correcting who said a quote made article_summary.human_corrected 1 (and every export said so: the story's
+    topics, stance and tone "set by a person") and put a quote_speaker row among effective_labels."""
+    case = _correct_a_quote_speaker(sample)
+    with _conn(sample) as conn:
+        story = conn.execute("SELECT human_corrected, stance FROM article_summary WHERE article_id = ?",
+                             [case]).fetchone()
+        assert tuple(story) == (0, "favour")
+        tasks = {row[0] for row in conn.execute("SELECT DISTINCT task FROM effective_labels")}
+        assert tasks == {"topics", "stance_governance", "tone"}
+        assert [row[0] for row in conn.execute("SELECT human FROM effective_labels WHERE article_id = ?", [case])] \
+            == [0, 0, 0, 0]
+        # the correction itself still applies where quotes are read
+        assert conn.execute("SELECT speaker, entity_method FROM quotes_by_speaker WHERE article_id = ?",
+                            [case]).fetchone()[:] == ("John Campion", "corrected")
+        # a person's label of the story still counts
+        warn = conn.execute("SELECT human_corrected FROM article_summary WHERE title = ?",
+                            ["Fire chiefs warn over commissioner's plans"]).fetchone()[0]
+        assert warn == 1
+
+
+def test_a_database_made_before_m022_leaves_quote_corrections_out_when_opened(sample):
+    case = _correct_a_quote_speaker(sample)
+    db = store.connect(sample, create=False)
+    old = db.execute("SELECT sql FROM sqlite_master WHERE name = 'effective_labels'").fetchone()[0]
+    old = old.replace(f" AND l.task NOT IN {store.schema._QUOTE_TASKS_SQL}", "")
+    db.execute("DROP VIEW effective_labels")
+    db.execute(old)
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm022_label_views_without_quote_corrections'")
+    db.conn.commit()
+    assert db.execute("SELECT human_corrected FROM article_summary WHERE article_id = ?", [case]).fetchone()[0] == 1
+    db.close()
+    db = store.connect(sample)
+    assert db.execute("SELECT human_corrected FROM article_summary WHERE article_id = ?", [case]).fetchone()[0] == 0
+
