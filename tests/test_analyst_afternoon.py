@@ -69,3 +69,19 @@ def test_a_database_made_before_m022_leaves_quote_corrections_out_when_opened(sa
     db = store.connect(sample)
     assert db.execute("SELECT human_corrected FROM article_summary WHERE article_id = ?", [case]).fetchone()[0] == 0
 
+
+def test_most_quoted_first_quoted_is_the_first_dated_story(sample):
+    """One undated story made a person's first_quoted '' (min over coalesce(date, '')): pandas read it as no
+    date, and ORDER BY first_quoted put them first."""
+    with _conn(sample) as conn:
+        conn.execute("UPDATE articles SET published_at = NULL WHERE title = ?",
+                     ["Campion defends fire takeover plan at public meeting"])
+        conn.commit()
+        dated = conn.execute("SELECT min(published_at), max(published_at) FROM quote_people "
+                             "WHERE entity_id = 'wm_pcc' AND person_id = 'campion'").fetchone()
+        row = conn.execute("SELECT first_quoted, last_quoted, stories FROM most_quoted "
+                           "WHERE entity_id = 'wm_pcc' AND speaker_id = 'campion'").fetchone()
+        assert dated[0] == "2026-10-24T10:00:00Z"
+        assert (row["first_quoted"], row["last_quoted"]) == tuple(dated)
+        assert row["stories"] == 3   # the undated story still counts
+        assert conn.execute("SELECT count(*) FROM most_quoted WHERE first_quoted = ''").fetchone()[0] == 0

@@ -1279,3 +1279,17 @@ def m022_label_views_without_quote_corrections(db: Database) -> None:
     still applies those corrections."""
     refresh_label_views(db)
 
+
+_VIEWS_V23 = {
+    # first_quoted: the earliest dated story (min() skips NULL); an undated story no longer makes it ''.
+    "most_quoted": _by_kind(_VIEWS_V19["most_quoted"], [
+        ("min(coalesce(p.published_at, '')) AS first_quoted", "min(p.published_at) AS first_quoted", 1)]),
+}
+
+
+@migrations()
+def m023_most_quoted_first_dated(db: Database) -> None:
+    """most_quoted.first_quoted is the publication time of the person's first dated story: a quote in a story
+    without a date made it '' (not even NULL), so pandas' parse_dates lost it and a sort put it first."""
+    db.execute("DROP VIEW IF EXISTS most_quoted")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
