@@ -582,13 +582,16 @@ CANNED_QUERIES = {
                        "\"needs attention\" (the `attention` labels of the tone and stance tasks `article_summary` "
                        "reads, see `label_roles` and `label_tasks.attention_json`; a tone task without them: its "
                        "label `negative`; shipped scheme: negative tone, or against or in favour of the governance "
-                       "change).",
-        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
+                       "change), newest first, every one (up to Datasette's 1,000 rows). `stance_uncertain` and "
+                       "`tone_uncertain` (per body) say which of its labels the model was unsure of, as the "
+                       "digest's \"(unsure)\"; `article_id` opens the story page.",
+        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.stance, s.stance_uncertain, s.tone,\n"
+               "       s.tone_uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
                f"                   WHERE t.name = {_STANCE_TASK})\n"
                f"   OR EXISTS (SELECT 1 FROM json_each(s.tone) tn WHERE {_TONE_ATTENTION})\n"
-               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC, s.article_id DESC",
     },
     "model_quality": {
         "title": "How far to trust each model",

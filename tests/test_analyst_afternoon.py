@@ -2,6 +2,7 @@
 exports said wrong, each checked on a real SQLite file built by the store's writers (the sample database)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -85,3 +86,41 @@ def test_most_quoted_first_quoted_is_the_first_dated_story(sample):
         assert (row["first_quoted"], row["last_quoted"]) == tuple(dated)
         assert row["stories"] == 3   # the undated story still counts
         assert conn.execute("SELECT count(*) FROM most_quoted WHERE first_quoted = ''").fetchone()[0] == 0
+
+
+def test_critical_articles_lists_every_flagged_story_with_the_uncertainty_of_its_own_labels(sample):
+    """The canned query stopped at 100 rows without saying so (the demo has 111 flagged stories), had no
+    article_id to join or open a story by, and its `uncertain` was the story's (any topic unsure), not that of
+    the label that flagged it."""
+    from cuttings import serve
+    from tests.report_fixtures import _insert_article
+
+    db = store.connect(sample, create=False)
+    with store.transaction(db):
+        run = store.start_run(db, "crawl")
+        for n in range(101):
+            _insert_article(db, dict(
+                key=f"flood_{n}", source="worcester_news", published=f"2026-09-{1 + n % 28:02d}T08:{n % 60:02d}:00Z",
+                seen="2026-11-24T02:05:00Z", title=f"Force criticised over flood response, part {n}",
+                body=[f"West Mercia Police was criticised over its flood response in village {n}."],
+                mentions={"west_mercia_police": ["West Mercia Police"]}, topics=["incident", "other"],
+                stance="against", tone={}, uncertain={("topics", "")}), {}, run)
+    db.close()
+    with _conn(sample) as conn:
+        rows = [dict(row) for row in conn.execute(serve.CANNED_QUERIES["critical_articles"]["sql"])]
+        flagged = conn.execute("SELECT count(*) FROM article_summary WHERE stance IN ('against', 'favour') "
+                               "OR EXISTS (SELECT 1 FROM json_each(tone) WHERE value = 'negative')").fetchone()[0]
+        assert len(rows) == flagged > 101
+        by_id = {row["article_id"]: row for row in rows}
+        assert len(by_id) == len(rows)
+        for story in conn.execute("SELECT * FROM article_summary WHERE article_id IN (SELECT value FROM json_each(?))",
+                                  [json.dumps(list(by_id))]):
+            row = by_id[story["article_id"]]
+            assert (row["title"], row["stance_uncertain"], row["tone_uncertain"]) == (
+                story["title"], story["stance_uncertain"], story["tone_uncertain"])
+        floods = [row for row in rows if row["title"].startswith("Force criticised")]
+        assert len(floods) == 101 and all(row["stance_uncertain"] == 0 for row in floods)   # sure of "against"
+        assert "uncertain" not in rows[0]   # the story's any-label flag said "unsure" of a sure stance
+        warn = next(row for row in rows if row["title"] == "Fire chiefs warn over commissioner's plans")
+        assert warn["stance"] == "against" and warn["stance_uncertain"] == 0   # a person set it
+        assert json.loads(warn["tone_uncertain"])["wm_pcc"] == 1
