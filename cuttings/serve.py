@@ -434,6 +434,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "source_id": ("Outlet id.", "shropshire-star"),
         "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
         "published_precision": ("`second` or `day` (only the date was known).", "second"),
+        "quote_id": ("`quotes.id`: joins `quote_people` (the person it counts for in `most_quoted`) and `quotes` "
+                     "(since migration m024).", "31"),
     }),
     "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied; "
                    "`quotes_by_speaker` and `most_quoted` read it.", {

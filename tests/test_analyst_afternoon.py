@@ -124,3 +124,29 @@ def test_critical_articles_lists_every_flagged_story_with_the_uncertainty_of_its
         warn = next(row for row in rows if row["title"] == "Fire chiefs warn over commissioner's plans")
         assert warn["stance"] == "against" and warn["stance_uncertain"] == 0   # a person set it
         assert json.loads(warn["tone_uncertain"])["wm_pcc"] == 1
+
+
+def test_quotes_by_speaker_joins_the_person_each_quote_counts_for(sample):
+    """quotes_by_speaker had no quote_id: "which person does most_quoted count this quote for" could only be
+    answered by matching the words. Its quote_id joins quote_people and quotes, one row each."""
+    with _conn(sample) as conn:
+        rows = [dict(row) for row in conn.execute(
+            "SELECT q.quote_id, q.quote, q.speaker, p.person_id, t.text FROM quotes_by_speaker q "
+            "JOIN quote_people p ON p.quote_id = q.quote_id JOIN quotes t ON t.id = q.quote_id")]
+        assert len(rows) == conn.execute("SELECT count(*) FROM quotes_by_speaker WHERE speaker IS NOT NULL").fetchone()[0]
+        assert len({row["quote_id"] for row in rows}) == len(rows) > 0
+        assert all(row["quote"] == row["text"] for row in rows)
+        assert {row["person_id"] for row in rows if row["speaker"] == "Mr Campion"} == {"campion"}
+
+
+def test_a_database_made_before_m024_gets_quote_id_when_opened(sample):
+    db = store.connect(sample, create=False)
+    db.execute("DROP VIEW quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {store.schema._VIEWS_LINK_URL['quotes_by_speaker']}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm024_quotes_by_speaker_quote_id'")
+    db.conn.commit()
+    assert "quote_id" not in db["quotes_by_speaker"].columns_dict
+    db.close()
+    db = store.connect(sample)
+    columns = list(db["quotes_by_speaker"].columns_dict)
+    assert columns[-1] == "quote_id" and columns[:2] == ["speaker_id", "speaker_quotes"]

@@ -1293,3 +1293,19 @@ def m023_most_quoted_first_dated(db: Database) -> None:
     without a date made it '' (not even NULL), so pandas' parse_dates lost it and a sort put it first."""
     db.execute("DROP VIEW IF EXISTS most_quoted")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
+
+
+_VIEWS_V24 = {
+    # quote_id: the quote's row (quotes.id, quote_view and quote_people's quote_id), to join a quote to its
+    # person (quote_people.person_id) or its corrections; the columns before it are unchanged.
+    "quotes_by_speaker": _by_kind(_VIEWS_LINK_URL["quotes_by_speaker"], [
+        (" AS published_precision\nFROM quote_view q\n", " AS published_precision,\n  q.quote_id\nFROM quote_view q\n", 1)]),
+}
+
+
+@migrations()
+def m024_quotes_by_speaker_quote_id(db: Database) -> None:
+    """quotes_by_speaker gains quote_id: without it a quote could not be joined to quote_people (the person
+    most_quoted counts it for) nor to the quotes table, except by matching its words."""
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS_V24['quotes_by_speaker']}")
