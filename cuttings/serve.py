@@ -82,9 +82,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "published_at": ("Publication time (UTC), or a date when only the day is known; NULL when unknown. A date "
                          "before 1990 or more than a day after the page was fetched is not believed (docs/extraction.md).",
                          "2026-11-23T16:00:00Z"),
-        "published_source": ("Where the publication date came from (json-ld, meta, url, htmldate...).", "json-ld"),
+        "published_source": ("Where the publication date came from: `json-ld`, `meta`, `text` (a `<time>` element or "
+                             "the page's markup or text), `url`, `feed` or `sitemap` (discovery's date, the page "
+                             "giving none) or `override` (the source's own selector); docs/extraction.md.", "json-ld"),
         "modified_at": ("Last-modified time the page declares (UTC).", "2026-11-23T18:00:00Z"),
-        "modified_source": ("Where `modified_at` came from.", "json-ld"),
+        "modified_source": ("Where `modified_at` came from: `json-ld` or `meta`.", "json-ld"),
         "first_seen_at": ("When cuttings first stored the article (UTC).", "2026-11-23T16:30:00Z"),
         "last_seen_at": ("When cuttings last fetched it (UTC).", "2026-11-24T02:10:00Z"),
         "last_changed_at": ("When its text last changed materially (UTC).", "2026-11-23T18:00:00Z"),
@@ -98,7 +100,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                        "from the same outlet that the shingles miss, the Jaccard similarity of the two stories' sets of "
                        "words of more than three letters (docs/crawler.md).", "0.93"),
         "found_by": ("How the URL was discovered: feed, sitemap, links or search.", "feed"),
-        "language": ("Detected language code.", "en"),
+        "language": ("The language the page declares (its `lang` attribute, JSON-LD `inLanguage` or a meta tag), "
+                     "as written: not detected from the text.", "en-GB"),
         "description": ("The page's meta description / standfirst.", "A senior officer has resigned."),
         "section": ("Site section, if known.", "news"),
         "paywalled": ("1 when the page looked paywalled (body may be partial).", "0"),
@@ -203,7 +206,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "entities": ("The watched organisations and office-holders (from the watchlist).", {
         "id": ("Entity id used in `mentions`, `quotes` and tone `target`.", "wm_pcc"),
         "name": ("Full name.", "West Mercia Police and Crime Commissioner"),
-        "kind": ("fire_service, fire_authority, office, police_force...", "office"),
+        "kind": ("The watchlist's `kind`: `organisation`, `office` or `person`.", "office"),
         "watchlist_version": ("Version of the watchlist the row came from.", "watchlist-3"),
         "display_name": ("Short name for reports and Datasette (`display_name` in the watchlist); NULL: use `name`.",
                          "PCC"),

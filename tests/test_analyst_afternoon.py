@@ -188,3 +188,27 @@ def test_q18_topics_over_time_counts_each_story_once_per_topic(sample):
             "SELECT topics FROM article_summary WHERE topics IS NOT NULL AND topics != ''"))
     assert rows and sum(row["stories"] for row in rows) == expected
     assert all(len(row["month"]) == 7 for row in rows)
+
+
+def test_column_docs_name_the_values_the_code_stores():
+    """entities.kind was documented as fire_service, fire_authority, police_force... (the watchlist allows
+    organisation, office, person: the demo stores organisation and office); articles.published_source as
+    json-ld, meta, url, htmldate... (no row says htmldate; 189 demo rows say override, others text, feed,
+    sitemap); articles.language as "detected" (it is the language the page declares, en-GB on the demo)."""
+    import re
+    from pathlib import Path
+
+    from cuttings import serve
+    from nlp.watchlist import ENTITY_KINDS
+
+    kind = serve.TABLE_DOCS["entities"][1]["kind"][0]
+    assert all(f"`{value}`" in kind for value in ENTITY_KINDS) and "fire_service" not in kind
+    extraction = (Path(__file__).resolve().parent.parent / "docs" / "extraction.md").read_text(encoding="utf-8")
+    table = extraction[extraction.index("### Date provenance"):]
+    table = table[:table.index("\n\n", table.index("| value | meaning |"))]
+    values = {value for value in re.findall(r"`([^`]+)`", "\n".join(
+        line.split("|")[1] for line in table.splitlines() if line.startswith("| `")))} - {"None"}
+    assert values >= {"json-ld", "meta", "text", "url", "feed", "sitemap", "override"}
+    published = serve.TABLE_DOCS["articles"][1]["published_source"][0]
+    assert all(f"`{value}`" in published for value in values) and "htmldate" not in published
+    assert serve.TABLE_DOCS["articles"][1]["language"][0].startswith("The language the page declares")
