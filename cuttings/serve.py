@@ -573,9 +573,11 @@ CANNED_QUERIES = {
     "entity_coverage": {
         "title": "Coverage of an entity between two dates",
         "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc) published between :start and :end "
-                       "(YYYY-MM-DD, inclusive).",
-        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.topics, s.stance,\n"
-               "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity\n"
+                       "(YYYY-MM-DD, inclusive), with the stance and the tone towards it and whether the model was "
+                       "unsure of each; `article_id` opens the story page.",
+        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.topics, s.stance, s.stance_uncertain,\n"
+               "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity,\n"
+               "       json_extract(s.tone_uncertain, '$.' || :entity) AS tone_uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.article_id IN (SELECT article_id FROM mentions WHERE entity_id = :entity)\n"
                "  AND substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN :start AND :end\n"

@@ -212,3 +212,23 @@ def test_column_docs_name_the_values_the_code_stores():
     published = serve.TABLE_DOCS["articles"][1]["published_source"][0]
     assert all(f"`{value}`" in published for value in values) and "htmldate" not in published
     assert serve.TABLE_DOCS["articles"][1]["language"][0].startswith("The language the page declares")
+
+
+def test_entity_coverage_gives_the_story_id_and_how_sure_each_label_is(sample):
+    """entity_coverage had neither article_id (no story page link, no join) nor any uncertainty flag: an analyst
+    reporting the tone towards a body could not tell the model's unsure labels from its sure ones."""
+    from cuttings import serve
+
+    with _conn(sample) as conn:
+        rows = [dict(row) for row in conn.execute(serve.CANNED_QUERIES["entity_coverage"]["sql"],
+                                                  {"entity": "sfrs", "start": "2026-10-01", "end": "2026-11-30"})]
+        stories = {row["article_id"]: dict(row) for row in conn.execute(
+            "SELECT * FROM article_summary WHERE article_id IN (SELECT article_id FROM mentions WHERE entity_id = 'sfrs')")}
+    assert rows and {row["article_id"] for row in rows} <= set(stories)
+    for row in rows:
+        story = stories[row["article_id"]]
+        assert row["title"] == story["title"] and row["stance_uncertain"] == story["stance_uncertain"]
+        assert row["tone_uncertain"] == json.loads(story["tone_uncertain"])["sfrs"]
+    gap = next(row for row in rows if row["title"] == "Fire authority budget gap widens")
+    assert (gap["tone_towards_entity"], gap["tone_uncertain"]) == ("neutral", 1)
+    assert {row["tone_uncertain"] for row in rows} == {0, 1}
