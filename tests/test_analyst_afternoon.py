@@ -247,3 +247,19 @@ def test_the_schema_diagram_names_every_table_and_view(tmp_path):
     names = [name for name in db.table_names() + db.view_names() if not name.startswith(("articles_fts", "_"))]
     db.close()
     assert [name for name in names if not re.search(rf"\b{name}\b", diagram)] == []
+
+
+def test_one_topic_a_person_labelled_replaces_all_the_models_topics(sample):
+    """docs/schema.md said a person's topic label replaced predictions "per label"; effective_labels takes the
+    person's set as the answer (the writers write the whole set): this is the behaviour the docs now state."""
+    db = store.connect(sample, create=False)
+    hq = article_id(db, "hq")   # predicted: collaboration, finance
+    store.add_labels(db, [(hq, "topics", "", "finance", "analyst@example.org")])
+    db.conn.commit()
+    assert db.execute("SELECT topics, human_corrected FROM article_summary WHERE article_id = ?", [hq]).fetchone() \
+        == ("finance", 1)
+    store.add_labels(db, [(hq, "topics", "", "collaboration", "analyst@example.org"),
+                          (hq, "topics", "finance", "__rejected__", "analyst@example.org")])
+    db.conn.commit()
+    assert db.execute("SELECT topics FROM article_summary WHERE article_id = ?", [hq]).fetchone()[0] == "collaboration"
+    db.close()
