@@ -572,16 +572,21 @@ CANNED_QUERIES = {
     },
     "entity_coverage": {
         "title": "Coverage of an entity between two dates",
-        "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc) published between :start and :end "
+        "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc, or the body's "
+                       "name or short name as the facets show it, e.g. SFRS) published between :start and :end "
                        "(YYYY-MM-DD, inclusive), with the stance and the tone towards it and whether the model was "
                        "unsure of each; `article_id` opens the story page.",
-        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.topics, s.stance, s.stance_uncertain,\n"
-               "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity,\n"
-               "       json_extract(s.tone_uncertain, '$.' || :entity) AS tone_uncertain\n"
-               "FROM article_summary s\n"
-               "WHERE s.article_id IN (SELECT article_id FROM mentions WHERE entity_id = :entity)\n"
+        "sql": "WITH target AS (SELECT coalesce(\n"
+               "    (SELECT id FROM entities WHERE id = trim(:entity)),\n"
+               "    (SELECT min(id) FROM entities WHERE lower(trim(:entity)) IN (lower(display_name), lower(name))),\n"
+               "    trim(:entity)) AS id)\n"
+               "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.topics, s.stance, s.stance_uncertain,\n"
+               "       json_extract(s.tone, '$.\"' || t.id || '\"') AS tone_towards_entity,\n"
+               "       json_extract(s.tone_uncertain, '$.\"' || t.id || '\"') AS tone_uncertain\n"
+               "FROM article_summary s, target t\n"
+               "WHERE s.article_id IN (SELECT m.article_id FROM mentions m WHERE m.entity_id = t.id)\n"
                "  AND substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN :start AND :end\n"
-               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC",
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC, s.article_id DESC",
     },
     "critical_articles": {
         "title": "Latest stories needing attention",

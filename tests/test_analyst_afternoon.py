@@ -263,3 +263,17 @@ def test_one_topic_a_person_labelled_replaces_all_the_models_topics(sample):
     db.conn.commit()
     assert db.execute("SELECT topics FROM article_summary WHERE article_id = ?", [hq]).fetchone()[0] == "collaboration"
     db.close()
+
+
+@pytest.mark.parametrize("entity", ["SFRS", "Shropshire Fire and Rescue Service", " sfrs ", "sfrs"])
+def test_entity_coverage_takes_the_name_the_facets_show(sample, entity):
+    """Datasette's facets and the digest name bodies "SFRS"; entity_coverage wanted the id `sfrs` and gave no
+    rows, silently, for the name an analyst reads on the page."""
+    from cuttings import serve
+
+    sql = serve.CANNED_QUERIES["entity_coverage"]["sql"]
+    with _conn(sample) as conn:
+        got = [tuple(row) for row in conn.execute(sql, {"entity": entity, "start": "2026-10-01", "end": "2026-11-30"})]
+        by_id = [tuple(row) for row in conn.execute(sql, {"entity": "sfrs", "start": "2026-10-01", "end": "2026-11-30"})]
+        assert conn.execute(sql, {"entity": "nobody", "start": "2026-10-01", "end": "2026-11-30"}).fetchall() == []
+    assert got == by_id and len(got) == 6 and all(row[8] for row in got)   # tone towards SFRS on each
