@@ -561,8 +561,9 @@ _TONE_ATTENTION = ("tn.value IN (SELECT j.value FROM json_each(coalesce(\n"
 CANNED_QUERIES = {
     "search": {
         "title": "Search articles",
-        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed), best match first, "
-                       "with the matching words «marked». Copies left out.",
+        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed), the 200 best matches "
+                       "first, with the matching words «marked». Copies left out. To count every match, search "
+                       "the article_summary table (its search box) instead.",
         "sql": "SELECT s.article_id, s.title, snippet(articles_fts, 1, '«', '»', '…', 16) AS snippet,\n"
                "       s.published_at, s.outlet, s.bodies, s.topics, s.stance\n"
                "FROM articles_fts\n"
@@ -649,10 +650,10 @@ CANNED_QUERIES = {
     },
     "quotes_by": {
         "title": "Quotes by a speaker",
-        "description": "Every quote whose speaker contains :speaker (e.g. Campion).",
+        "description": "Every quote whose speaker contains :speaker as written, ignoring case (e.g. Campion).",
         "sql": "SELECT published_at, speaker, speaker_role, body, entity_id, quote, title, url, article_id\n"
                "FROM quotes_by_speaker\n"
-               "WHERE speaker LIKE '%' || :speaker || '%'\n"
+               "WHERE instr(lower(speaker), lower(trim(:speaker))) > 0\n"
                "ORDER BY published_at DESC",
     },
 }

@@ -277,3 +277,17 @@ def test_entity_coverage_takes_the_name_the_facets_show(sample, entity):
         by_id = [tuple(row) for row in conn.execute(sql, {"entity": "sfrs", "start": "2026-10-01", "end": "2026-11-30"})]
         assert conn.execute(sql, {"entity": "nobody", "start": "2026-10-01", "end": "2026-11-30"}).fetchall() == []
     assert got == by_id and len(got) == 6 and all(row[8] for row in got)   # tone towards SFRS on each
+
+
+def test_quotes_by_matches_the_speaker_text_literally(sample):
+    """quotes_by used LIKE: `_` and `%` in the parameter were wildcards (speaker=_ listed every quote)."""
+    from cuttings import serve
+
+    sql = serve.CANNED_QUERIES["quotes_by"]["sql"]
+    with _conn(sample) as conn:
+        named = conn.execute("SELECT count(*) FROM quotes_by_speaker WHERE speaker IS NOT NULL").fetchone()[0]
+        assert named > 3
+        for wildcard in ("_", "%", "%a%", "M_ Campion"):
+            assert conn.execute(sql, {"speaker": wildcard}).fetchall() == []
+        assert len(conn.execute(sql, {"speaker": " campion "}).fetchall()) == 3
+        assert len(conn.execute(sql, {"speaker": "Mr Campion"}).fetchall()) == 3
