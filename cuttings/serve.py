@@ -419,7 +419,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out); corrections "
                           "made in the browser applied.", {
         "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
-        "speaker_quotes": ("How many quotes this person (without `speaker_id`, this speaker name) has.", "12"),
+        "speaker_quotes": ("How many stored quotes share this `speaker_id` (without one, this speaker name; quotes "
+                           "with no speaker count together). By the identity as stored: \"Mr Udall\" (`udall`) counts "
+                           "apart from \"Richard Udall\"; `most_quoted` joins them (`quote_people.person_id`, "
+                           "by `quote_id`).", "12"),
         "speaker": ("Speaker (a person's correction wins).", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),

@@ -291,3 +291,21 @@ def test_quotes_by_matches_the_speaker_text_literally(sample):
             assert conn.execute(sql, {"speaker": wildcard}).fetchall() == []
         assert len(conn.execute(sql, {"speaker": " campion "}).fetchall()) == 3
         assert len(conn.execute(sql, {"speaker": "Mr Campion"}).fetchall()) == 3
+
+
+def test_speaker_quotes_counts_the_stored_identity_as_documented(sample):
+    """quotes_by_speaker.speaker_quotes was documented as "how many quotes this person has"; on the demo "Mr
+    Udall" showed 2 while most_quoted counts Richard Udall's 17. It counts the stored speaker_id (a title and
+    surname apart), as its description now says; most_quoted's person is a join away (quote_id)."""
+    from cuttings import serve
+
+    assert "`most_quoted` joins them" in serve.TABLE_DOCS["quotes_by_speaker"][1]["speaker_quotes"][0]
+    with _conn(sample) as conn:
+        for row in conn.execute("SELECT speaker_id, speaker, speaker_quotes FROM quotes_by_speaker"):
+            if row["speaker_id"]:
+                expected = conn.execute("SELECT count(*) FROM quotes_by_speaker WHERE speaker_id = ?",
+                                        [row["speaker_id"]]).fetchone()[0]
+            else:   # no identity: by the name as printed; quotes with no speaker at all count together
+                expected = conn.execute("SELECT count(*) FROM quotes_by_speaker WHERE speaker_id IS NULL "
+                                        "AND speaker IS ?", [row["speaker"]]).fetchone()[0]
+            assert row["speaker_quotes"] == expected
