@@ -500,6 +500,18 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "named_by": ("`watchlist` (the watchlist's name for the person) or `outlets` (the spelling the most "
                      "outlets print).", "watchlist"),
     }),
+    "story_bodies": ("VIEW. One row per story (copies left out) and watched body it is about, as the digest counts "
+                     "it: the bodies it names (`mentions`) and those a quote in it speaks for (`quote_view`, "
+                     "corrections applied), so a story quoting \"the West Mercia Chief Constable\" without naming "
+                     "the force is about West Mercia Police here, as in the digest, though not in "
+                     "`article_summary.bodies` or `entity_daily`. Join stories to bodies here: joining `mentions` "
+                     "repeats a story once per mention (since migration m025).", {
+        "article_id": ("The story (`article_summary.article_id`).", "12"),
+        "entity_id": ("The body (`entities.id`).", "west_mercia_police"),
+        "body": ("Its display name.", "West Mercia Police"),
+        "mentions": ("How many times the story names it (0: only quoted for).", "0"),
+        "quotes": ("How many of its quotes speak for it.", "1"),
+    }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
                     "first seen, and when. A story only its own outlet repeated is not listed.", {
         "article_id": ("The original (the copy stored first; within one crawl run the copy published first).", "12"),
@@ -528,6 +540,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Facets show names: foreign keys to `entities` and `sources` are labelled by their label_column;
 # views carry a `body` / `outlet` name column or a JSON array of names (`bodies`, an array facet).
 _FACETS = {
+    "story_bodies": ["body"],
     "articles": ["source_id", "paywalled", "found_by"],
     "article_summary": ["outlet", {"array": "bodies"}, "stance", "uncertain"],
     "mentions": ["entity_id", "method"],

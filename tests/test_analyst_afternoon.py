@@ -309,3 +309,50 @@ def test_speaker_quotes_counts_the_stored_identity_as_documented(sample):
                 expected = conn.execute("SELECT count(*) FROM quotes_by_speaker WHERE speaker_id IS NULL "
                                         "AND speaker IS ?", [row["speaker"]]).fetchone()[0]
             assert row["speaker_quotes"] == expected
+
+
+def test_story_bodies_is_one_row_per_story_and_body_as_the_digest_counts(sample):
+    """Joining stories to `mentions` repeated a story once per mention, and no view held the digest's rule
+    (named, or quoted for). story_bodies does: one row per (story, body), the digest's own rule."""
+    from cuttings.report import _about
+
+    db = store.connect(sample, create=False)
+    case = article_id(db, "case")
+    start, end = db.execute("SELECT start_char, end_char FROM quotes WHERE article_id = ?", [case]).fetchone()
+    add_correction(db, case, [("quote_entity", f"{start}:{end}", "west_mercia_police")], "analyst@example.org")
+    db.close()
+    with _conn(sample) as conn:
+        rows = [dict(row) for row in conn.execute("SELECT * FROM story_bodies")]
+        digest = {tuple(row) for row in conn.execute(
+            f"SELECT ab.article_id, ab.entity_id FROM {_about('SELECT id FROM articles WHERE duplicate_of IS NULL')} ab "
+            "JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL")}
+        mentions = dict(((r[0], r[1]), r[2]) for r in conn.execute(
+            "SELECT article_id, entity_id, count(*) FROM mentions GROUP BY article_id, entity_id"))
+        copies = {r[0] for r in conn.execute("SELECT id FROM articles WHERE duplicate_of IS NOT NULL")}
+    keys = [(row["article_id"], row["entity_id"]) for row in rows]
+    assert len(keys) == len(set(keys)) and set(keys) == digest and not copies & {key[0] for key in keys}
+    for row in rows:
+        assert row["mentions"] == mentions.get((row["article_id"], row["entity_id"]), 0)
+        assert row["mentions"] or row["quotes"]
+    police = [row for row in rows if row["article_id"] == case and row["entity_id"] == "west_mercia_police"]
+    assert police == [{"article_id": case, "entity_id": "west_mercia_police", "body": "West Mercia Police",
+                       "mentions": 0, "quotes": 1}]
+
+
+def test_a_database_made_before_m025_gets_story_bodies_when_opened(sample):
+    db = store.connect(sample, create=False)
+    db.execute("DROP VIEW story_bodies")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm025_story_bodies'")
+    db.conn.commit()
+    db.close()
+    db = store.connect(sample)
+    assert "story_bodies" in db.view_names() and db.execute("SELECT count(*) FROM story_bodies").fetchone()[0] > 0
+    db.close()
+
+
+def test_story_bodies_links_each_story_to_its_page():
+    from cuttings import browse
+
+    cell = browse.render_cell(row={}, value=12, column="article_id", table="story_bodies", database="cuttings",
+                              datasette=None)
+    assert str(cell) == '<a href="/-/cuttings/story/cuttings/12" title="story page">12</a>'

@@ -1309,3 +1309,29 @@ def m024_quotes_by_speaker_quote_id(db: Database) -> None:
     most_quoted counts it for) nor to the quotes table, except by matching its words."""
     db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
     db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS_V24['quotes_by_speaker']}")
+
+
+# One row per (story, watched body it is about), the digest's rule (cuttings.report._about): the bodies it
+# names (mentions) and those a quote in it speaks for (quote_view: people's corrections applied). The join
+# table analysts lacked: joining stories to `mentions` repeats a story once per mention.
+_VIEWS_V25 = {
+    "story_bodies": """
+SELECT ab.article_id, ab.entity_id, coalesce(e.display_name, e.name, ab.entity_id) AS body,
+       (SELECT count(*) FROM mentions m WHERE m.article_id = ab.article_id AND m.entity_id = ab.entity_id) AS mentions,
+       (SELECT count(*) FROM quote_view q WHERE q.article_id = ab.article_id AND q.entity_id = ab.entity_id) AS quotes
+FROM (SELECT article_id, entity_id FROM mentions
+      UNION
+      SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL) ab
+JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL
+LEFT JOIN entities e ON e.id = ab.entity_id
+""",
+}
+
+
+@migrations()
+def m025_story_bodies(db: Database) -> None:
+    """story_bodies: one row per story and watched body it is about, as the digest counts (named, or quoted
+    for), with how many mentions and quotes tie it there: the join from stories to bodies without repeating a
+    story per mention, and the counts the digest gives."""
+    db.execute("DROP VIEW IF EXISTS story_bodies")
+    db.execute(f"CREATE VIEW story_bodies AS {_VIEWS_V25['story_bodies']}")
