@@ -50,7 +50,8 @@ STORY_PATH = "/-/cuttings/story/{database}/{article_id}"
 CORRECT_PATH = "/-/cuttings/correct/{database}/{article_id}"
 _STORY_ID_COLUMNS = {"article_summary": "article_id", "articles": "id", "quotes_by_speaker": "article_id",
                      "syndication": "article_id", "mentions": "article_id", "quotes": "article_id",
-                     "effective_labels": "article_id", "labels": "article_id", "classifications": "article_id"}
+                     "effective_labels": "article_id", "labels": "article_id", "classifications": "article_id",
+                     "story_bodies": "article_id"}
 LATEST_STORIES = 12
 BODY_PREVIEW = 300  # characters of an article body shown in table and row pages
 

@@ -82,9 +82,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "published_at": ("Publication time (UTC), or a date when only the day is known; NULL when unknown. A date "
                          "before 1990 or more than a day after the page was fetched is not believed (docs/extraction.md).",
                          "2026-11-23T16:00:00Z"),
-        "published_source": ("Where the publication date came from (json-ld, meta, url, htmldate...).", "json-ld"),
+        "published_source": ("Where the publication date came from: `json-ld`, `meta`, `text` (a `<time>` element or "
+                             "the page's markup or text), `url`, `feed` or `sitemap` (discovery's date, the page "
+                             "giving none) or `override` (the source's own selector); docs/extraction.md.", "json-ld"),
         "modified_at": ("Last-modified time the page declares (UTC).", "2026-11-23T18:00:00Z"),
-        "modified_source": ("Where `modified_at` came from.", "json-ld"),
+        "modified_source": ("Where `modified_at` came from: `json-ld` or `meta`.", "json-ld"),
         "first_seen_at": ("When cuttings first stored the article (UTC).", "2026-11-23T16:30:00Z"),
         "last_seen_at": ("When cuttings last fetched it (UTC).", "2026-11-24T02:10:00Z"),
         "last_changed_at": ("When its text last changed materially (UTC).", "2026-11-23T18:00:00Z"),
@@ -98,7 +100,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                        "from the same outlet that the shingles miss, the Jaccard similarity of the two stories' sets of "
                        "words of more than three letters (docs/crawler.md).", "0.93"),
         "found_by": ("How the URL was discovered: feed, sitemap, links or search.", "feed"),
-        "language": ("Detected language code.", "en"),
+        "language": ("The language the page declares (its `lang` attribute, JSON-LD `inLanguage` or a meta tag), "
+                     "as written: not detected from the text.", "en-GB"),
         "description": ("The page's meta description / standfirst.", "A senior officer has resigned."),
         "section": ("Site section, if known.", "news"),
         "paywalled": ("1 when the page looked paywalled (body may be partial).", "0"),
@@ -203,7 +206,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "entities": ("The watched organisations and office-holders (from the watchlist).", {
         "id": ("Entity id used in `mentions`, `quotes` and tone `target`.", "wm_pcc"),
         "name": ("Full name.", "West Mercia Police and Crime Commissioner"),
-        "kind": ("fire_service, fire_authority, office, police_force...", "office"),
+        "kind": ("The watchlist's `kind`: `organisation`, `office` or `person`.", "office"),
         "watchlist_version": ("Version of the watchlist the row came from.", "watchlist-3"),
         "display_name": ("Short name for reports and Datasette (`display_name` in the watchlist); NULL: use `name`.",
                          "PCC"),
@@ -314,13 +317,16 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "model_version": ("`models.version` that predicted it.", "tone-2026.11.1"),
         "created_at": ("When predicted (UTC).", TS),
     }),
-    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`.", {
+    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`; "
+               "corrections of a quote (tasks `quote_speaker`, `quote_entity`) are applied in `quote_view`.", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
-        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
+        "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "
+                 "`quote_speaker` / `quote_entity` for a person's correction of a quote's speaker or body.",
                  "stance_governance"),
-        "target": ("Entity id for tone; '' otherwise.", ""),
-        "label": ("The label; `__rejected__` removes a topic.", "against"),
+        "target": ("Entity id for tone; `start:end` (the quote's offsets) for a quote correction; '' otherwise.", ""),
+        "label": ("The label; `__rejected__` removes a topic; for `quote_entity`, the body's id ('': no body).",
+                  "against"),
         "annotator": ("Who labelled it.", "analyst@example.org"),
         "created_at": ("When (UTC).", TS),
     }),
@@ -340,7 +346,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "path": ("File written.", "data/reports/digest-2026-11-24T070000Z.html"),
         "stories": ("New stories in the digest.", "7"),
     }),
-    "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions.", {
+    "effective_labels": ("VIEW. The labels analysts should use: human labels where they exist, else predictions. "
+                         "Only the label scheme's tasks: a person's correction of a quote's speaker or body (a "
+                         "`labels` row of task `quote_speaker` or `quote_entity`) is applied in `quote_view` and "
+                         "the quote views, not here (since migration m022).", {
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`).",
                  "stance_governance"),
@@ -381,7 +390,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "stance_uncertain": ("1 when the predicted stance is unsure; 0 when sure or set by a person.", "0"),
         "tone_uncertain": ("Per entity, 1 when its predicted tone is unsure (JSON object).",
                            '{"hwfrs":0,"wm_pcc":1}'),
-        "human_corrected": ("1 when any label was set by a person.", "0"),
+        "human_corrected": ("1 when a person set any of its topics, stance or tone labels (a corrected quote "
+                            "speaker or body is not one: see `quotes_by_speaker.entity_method`).", "0"),
         "syndicated_copies": ("How many other outlets ran the story (copies folded in, one per outlet; the outlet's "
                               "own repeats, such as a re-post under a new URL, are not counted).", "1"),
     }),
@@ -409,7 +419,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "quotes_by_speaker": ("VIEW. Every quote with its article (syndicated copies left out); corrections "
                           "made in the browser applied.", {
         "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
-        "speaker_quotes": ("How many quotes this person (without `speaker_id`, this speaker name) has.", "12"),
+        "speaker_quotes": ("How many stored quotes share this `speaker_id` (without one, this speaker name; quotes "
+                           "with no speaker count together). By the identity as stored: \"Mr Udall\" (`udall`) counts "
+                           "apart from \"Richard Udall\"; `most_quoted` joins them (`quote_people.person_id`, "
+                           "by `quote_id`).", "12"),
         "speaker": ("Speaker (a person's correction wins).", "Mr Campion"),
         "speaker_role": ("Role.", "Police and Crime Commissioner"),
         "entity_id": ("Watched entity the speaker speaks for (a person's correction wins).", "wm_pcc"),
@@ -427,6 +440,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "source_id": ("Outlet id.", "shropshire-star"),
         "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
         "published_precision": ("`second` or `day` (only the date was known).", "second"),
+        "quote_id": ("`quotes.id`: joins `quote_people` (the person it counts for in `most_quoted`) and `quotes` "
+                     "(since migration m024).", "31"),
     }),
     "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied; "
                    "`quotes_by_speaker` and `most_quoted` read it.", {
@@ -467,7 +482,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                     "name the most outlets print).", "John Campion"),
         "quotes": ("Quotes by the speaker for the body.", "12"),
         "stories": ("Stories they were quoted in.", "9"),
-        "first_quoted": ("Publication time of the first such story.", "2026-10-24T10:00:00Z"),
+        "first_quoted": ("Publication time of the first such story with a date (NULL when none has one).",
+                         "2026-10-24T10:00:00Z"),
         "last_quoted": ("...and of the latest.", "2026-11-23T09:00:00Z"),
         "rank": ("1 = most quoted for this body.", "1"),
     }),
@@ -483,6 +499,18 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "quotes": ("Quotes stored for the person (copies included, before corrections).", "12"),
         "named_by": ("`watchlist` (the watchlist's name for the person) or `outlets` (the spelling the most "
                      "outlets print).", "watchlist"),
+    }),
+    "story_bodies": ("VIEW. One row per story (copies left out) and watched body it is about, as the digest counts "
+                     "it: the bodies it names (`mentions`) and those a quote in it speaks for (`quote_view`, "
+                     "corrections applied), so a story quoting \"the West Mercia Chief Constable\" without naming "
+                     "the force is about West Mercia Police here, as in the digest, though not in "
+                     "`article_summary.bodies` or `entity_daily`. Join stories to bodies here: joining `mentions` "
+                     "repeats a story once per mention (since migration m025).", {
+        "article_id": ("The story (`article_summary.article_id`).", "12"),
+        "entity_id": ("The body (`entities.id`).", "west_mercia_police"),
+        "body": ("Its display name.", "West Mercia Police"),
+        "mentions": ("How many times the story names it (0: only quoted for).", "0"),
+        "quotes": ("How many of its quotes speak for it.", "1"),
     }),
     "syndication": ("VIEW. Stories that ran in more than one outlet: the original, every outlet in the order "
                     "first seen, and when. A story only its own outlet repeated is not listed.", {
@@ -512,6 +540,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Facets show names: foreign keys to `entities` and `sources` are labelled by their label_column;
 # views carry a `body` / `outlet` name column or a JSON array of names (`bodies`, an array facet).
 _FACETS = {
+    "story_bodies": ["body"],
     "articles": ["source_id", "paywalled", "found_by"],
     "article_summary": ["outlet", {"array": "bodies"}, "stance", "uncertain"],
     "mentions": ["entity_id", "method"],
@@ -548,8 +577,9 @@ _TONE_ATTENTION = ("tn.value IN (SELECT j.value FROM json_each(coalesce(\n"
 CANNED_QUERIES = {
     "search": {
         "title": "Search articles",
-        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed), best match first, "
-                       "with the matching words «marked». Copies left out.",
+        "description": "Full-text search of headlines and bodies (words, \"phrases\"; stemmed), the 200 best matches "
+                       "first, with the matching words «marked». Copies left out. To count every match, search "
+                       "the article_summary table (its search box) instead.",
         "sql": "SELECT s.article_id, s.title, snippet(articles_fts, 1, '«', '»', '…', 16) AS snippet,\n"
                "       s.published_at, s.outlet, s.bodies, s.topics, s.stance\n"
                "FROM articles_fts\n"
@@ -559,14 +589,21 @@ CANNED_QUERIES = {
     },
     "entity_coverage": {
         "title": "Coverage of an entity between two dates",
-        "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc) published between :start and :end "
-                       "(YYYY-MM-DD, inclusive).",
-        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.topics, s.stance,\n"
-               "       json_extract(s.tone, '$.' || :entity) AS tone_towards_entity\n"
-               "FROM article_summary s\n"
-               "WHERE s.article_id IN (SELECT article_id FROM mentions WHERE entity_id = :entity)\n"
+        "description": "Stories mentioning :entity (a watchlist id, e.g. the shipped hwfrs, sfrs, wm_pcc, or the body's "
+                       "name or short name as the facets show it, e.g. SFRS) published between :start and :end "
+                       "(YYYY-MM-DD, inclusive), with the stance and the tone towards it and whether the model was "
+                       "unsure of each; `article_id` opens the story page.",
+        "sql": "WITH target AS (SELECT coalesce(\n"
+               "    (SELECT id FROM entities WHERE id = trim(:entity)),\n"
+               "    (SELECT min(id) FROM entities WHERE lower(trim(:entity)) IN (lower(display_name), lower(name))),\n"
+               "    trim(:entity)) AS id)\n"
+               "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.topics, s.stance, s.stance_uncertain,\n"
+               "       json_extract(s.tone, '$.\"' || t.id || '\"') AS tone_towards_entity,\n"
+               "       json_extract(s.tone_uncertain, '$.\"' || t.id || '\"') AS tone_uncertain\n"
+               "FROM article_summary s, target t\n"
+               "WHERE s.article_id IN (SELECT m.article_id FROM mentions m WHERE m.entity_id = t.id)\n"
                "  AND substr(coalesce(s.published_at, s.first_seen_at), 1, 10) BETWEEN :start AND :end\n"
-               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC",
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC, s.article_id DESC",
     },
     "critical_articles": {
         "title": "Latest stories needing attention",
@@ -574,13 +611,16 @@ CANNED_QUERIES = {
                        "\"needs attention\" (the `attention` labels of the tone and stance tasks `article_summary` "
                        "reads, see `label_roles` and `label_tasks.attention_json`; a tone task without them: its "
                        "label `negative`; shipped scheme: negative tone, or against or in favour of the governance "
-                       "change).",
-        "sql": "SELECT s.published_at, s.outlet, s.title, s.url, s.stance, s.tone, s.uncertain\n"
+                       "change), newest first, every one (up to Datasette's 1,000 rows). `stance_uncertain` and "
+                       "`tone_uncertain` (per body) say which of its labels the model was unsure of, as the "
+                       "digest's \"(unsure)\"; `article_id` opens the story page.",
+        "sql": "SELECT s.article_id, s.published_at, s.outlet, s.title, s.url, s.stance, s.stance_uncertain, s.tone,\n"
+               "       s.tone_uncertain\n"
                "FROM article_summary s\n"
                "WHERE s.stance IN (SELECT j.value FROM label_tasks t, json_each(coalesce(t.attention_json, '[]')) j\n"
                f"                   WHERE t.name = {_STANCE_TASK})\n"
                f"   OR EXISTS (SELECT 1 FROM json_each(s.tone) tn WHERE {_TONE_ATTENTION})\n"
-               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC\nLIMIT 100",
+               "ORDER BY coalesce(s.published_at, s.first_seen_at) DESC, s.article_id DESC",
     },
     "model_quality": {
         "title": "How far to trust each model",
@@ -626,10 +666,10 @@ CANNED_QUERIES = {
     },
     "quotes_by": {
         "title": "Quotes by a speaker",
-        "description": "Every quote whose speaker contains :speaker (e.g. Campion).",
+        "description": "Every quote whose speaker contains :speaker as written, ignoring case (e.g. Campion).",
         "sql": "SELECT published_at, speaker, speaker_role, body, entity_id, quote, title, url, article_id\n"
                "FROM quotes_by_speaker\n"
-               "WHERE speaker LIKE '%' || :speaker || '%'\n"
+               "WHERE instr(lower(speaker), lower(trim(:speaker))) > 0\n"
                "ORDER BY published_at DESC",
     },
 }

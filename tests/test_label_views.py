@@ -480,10 +480,11 @@ def expected_critical(db, stance_task: str) -> list[tuple]:
     stance is one of that task's recorded attention labels, or with a negative tone, newest first."""
     [attention] = db.execute("SELECT attention_json FROM label_tasks WHERE name = ?", [stance_task]).fetchone()
     labels = json.loads(attention or "[]")
-    rows = db.execute("SELECT published_at, outlet, title, url, stance, tone, uncertain FROM article_summary "
-                      "ORDER BY coalesce(published_at, first_seen_at) DESC").fetchall()
+    rows = db.execute("SELECT article_id, published_at, outlet, title, url, stance, stance_uncertain, tone, "
+                      "tone_uncertain FROM article_summary "
+                      "ORDER BY coalesce(published_at, first_seen_at) DESC, article_id DESC").fetchall()
     return [tuple(row) for row in rows
-            if row[4] in labels or "negative" in json.loads(row[5] or "{}").values()][:100]
+            if row[5] in labels or "negative" in json.loads(row[7] or "{}").values()]
 
 
 # A newest stance row the views cannot hold, written as an old database could hold it (before the store and
@@ -515,8 +516,8 @@ def test_critical_articles_reads_the_stance_task_the_views_read_when_the_newest_
     assert "e.task = 'stance_governance'" in view_sql(db)["article_summary"]
     got = critical_rows(db)
     assert got == expected_critical(db, "stance_governance")
-    assert {"against", "favour"} <= {r[4] for r in got} and "neutral" not in {r[4] for r in got
-                                                                               if "negative" not in (r[5] or "")}
+    assert {"against", "favour"} <= {r[5] for r in got} and "neutral" not in {r[5] for r in got
+                                                                               if "negative" not in (r[7] or "")}
     db.close()
     [check] = [c for c in doctor_checks(path, include_config=False) if c.name == "label tasks"]
     assert check.status == "warning" and repr(name) in check.message and "shipped scheme's task" in check.message

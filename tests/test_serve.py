@@ -224,7 +224,7 @@ def test_a_database_served_without_m016_gets_the_stance_task_its_views_read(tmp_
     conn = sqlite3.connect(path)
     assert conn.execute(query["sql"]).fetchall() == upgraded
     conn.close()
-    assert {"against", "favour"} <= {row[4] for row in upgraded}
+    assert {"against", "favour"} <= {row[5] for row in upgraded}   # article_id, ..., url, stance
 
 
 def test_a_database_served_without_m015_gets_a_critical_query_it_can_run(tmp_path):
@@ -241,13 +241,13 @@ def test_a_database_served_without_m015_gets_a_critical_query_it_can_run(tmp_pat
     query = serve.datasette_metadata(path)["databases"]["cuttings"]["queries"]["critical_articles"]
     assert "attention_json" not in query["sql"] and "predates migration m015" in query["description"]
     conn = sqlite3.connect(path)
-    degraded = [row[:5] for row in conn.execute(query["sql"])]
+    degraded = [row[:6] for row in conn.execute(query["sql"])]
     conn.close()
     fresh = tmp_path / "fresh.db"
     db = build_sample_db(fresh)
-    shipped = [row[:5] for row in db.execute(serve.CANNED_QUERIES["critical_articles"]["sql"]).fetchall()]
+    shipped = [row[:6] for row in db.execute(serve.CANNED_QUERIES["critical_articles"]["sql"]).fetchall()]
     db.close()
-    assert degraded == shipped and {"against", "favour"} <= {row[4] for row in degraded}   # as the shipped scheme
+    assert degraded == shipped and {"against", "favour"} <= {row[5] for row in degraded}   # as the shipped scheme
     assert serve.datasette_metadata(fresh)["databases"]["fresh"]["queries"]["critical_articles"]["sql"] == \
         serve.CANNED_QUERIES["critical_articles"]["sql"]
 

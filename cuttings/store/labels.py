@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from cuttings.errors import StoreError
 from cuttings.store.connection import transaction, utcnow
+from cuttings.store.schema import QUOTE_TASKS  # noqa: F401  (corrections of a quote; target "start:end")
 
 
 def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> int:
@@ -23,7 +24,6 @@ def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> 
     return len(rows)
 
 
-QUOTE_TASKS = ("quote_speaker", "quote_entity")  # corrections of a quote; target "start:end" of the quote
 
 
 class CorrectionError(StoreError):

@@ -810,6 +810,10 @@ def m014_redact_stored_secrets(db: Database) -> None:
 # * names come from a user's scheme file: every task name and label goes through sql_literal (and
 #   sql_identifier for a column name), which quote them; a control character is refused in one line.
 LABEL_VIEWS = ("label_roles", "effective_labels", "article_summary", "entity_daily")   # in creation order
+# labels rows that correct a quote (its speaker, its body; target "start:end"), not an article's label: quote_view
+# reads them, the label views leave them out (m022)
+QUOTE_TASKS = ("quote_speaker", "quote_entity")
+_QUOTE_TASKS_SQL = "(" + ", ".join(f"'{task}'" for task in QUOTE_TASKS) + ")"
 ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
@@ -983,7 +987,10 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
             f"{sql_literal(roles[role], 'task name')} AS task" for role, kind in ROLES.items()),
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
-            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1)]),
+            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
+            # a person's correction of a quote's speaker or body is no label of the article (m022)
+            ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n",
+             1)]),
         "article_summary": _summary_definition(roles, _ARTICLE_SUMMARY),
         "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
@@ -1262,3 +1269,69 @@ def m021_source_run_article_requests(db: Database) -> None:
     NULL in the rows of runs before this migration (not counted then): read as unknown, not as 0."""
     for column in SOURCE_RUN_ARTICLE_REQUESTS:
         db.execute(f"ALTER TABLE source_runs ADD COLUMN {column} INTEGER")
+
+
+@migrations()
+def m022_label_views_without_quote_corrections(db: Database) -> None:
+    """A person's correction of a quote (labels task quote_speaker / quote_entity) is no label of the article:
+    effective_labels leaves it out, so article_summary.human_corrected (and every export) no longer says a
+    story's topics, stance or tone were set by a person when only a quote's speaker was corrected. quote_view
+    still applies those corrections."""
+    refresh_label_views(db)
+
+
+_VIEWS_V23 = {
+    # first_quoted: the earliest dated story (min() skips NULL); an undated story no longer makes it ''.
+    "most_quoted": _by_kind(_VIEWS_V19["most_quoted"], [
+        ("min(coalesce(p.published_at, '')) AS first_quoted", "min(p.published_at) AS first_quoted", 1)]),
+}
+
+
+@migrations()
+def m023_most_quoted_first_dated(db: Database) -> None:
+    """most_quoted.first_quoted is the publication time of the person's first dated story: a quote in a story
+    without a date made it '' (not even NULL), so pandas' parse_dates lost it and a sort put it first."""
+    db.execute("DROP VIEW IF EXISTS most_quoted")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
+
+
+_VIEWS_V24 = {
+    # quote_id: the quote's row (quotes.id, quote_view and quote_people's quote_id), to join a quote to its
+    # person (quote_people.person_id) or its corrections; the columns before it are unchanged.
+    "quotes_by_speaker": _by_kind(_VIEWS_LINK_URL["quotes_by_speaker"], [
+        (" AS published_precision\nFROM quote_view q\n", " AS published_precision,\n  q.quote_id\nFROM quote_view q\n", 1)]),
+}
+
+
+@migrations()
+def m024_quotes_by_speaker_quote_id(db: Database) -> None:
+    """quotes_by_speaker gains quote_id: without it a quote could not be joined to quote_people (the person
+    most_quoted counts it for) nor to the quotes table, except by matching its words."""
+    db.execute("DROP VIEW IF EXISTS quotes_by_speaker")
+    db.execute(f"CREATE VIEW quotes_by_speaker AS {_VIEWS_V24['quotes_by_speaker']}")
+
+
+# One row per (story, watched body it is about), the digest's rule (cuttings.report._about): the bodies it
+# names (mentions) and those a quote in it speaks for (quote_view: people's corrections applied). The join
+# table analysts lacked: joining stories to `mentions` repeats a story once per mention.
+_VIEWS_V25 = {
+    "story_bodies": """
+SELECT ab.article_id, ab.entity_id, coalesce(e.display_name, e.name, ab.entity_id) AS body,
+       (SELECT count(*) FROM mentions m WHERE m.article_id = ab.article_id AND m.entity_id = ab.entity_id) AS mentions,
+       (SELECT count(*) FROM quote_view q WHERE q.article_id = ab.article_id AND q.entity_id = ab.entity_id) AS quotes
+FROM (SELECT article_id, entity_id FROM mentions
+      UNION
+      SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL) ab
+JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL
+LEFT JOIN entities e ON e.id = ab.entity_id
+""",
+}
+
+
+@migrations()
+def m025_story_bodies(db: Database) -> None:
+    """story_bodies: one row per story and watched body it is about, as the digest counts (named, or quoted
+    for), with how many mentions and quotes tie it there: the join from stories to bodies without repeating a
+    story per mention, and the counts the digest gives."""
+    db.execute("DROP VIEW IF EXISTS story_bodies")
+    db.execute(f"CREATE VIEW story_bodies AS {_VIEWS_V25['story_bodies']}")
