@@ -88,6 +88,9 @@ LEGEND = ("Badges: topics; stance on {heading}; tone towards the section's body.
           "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
           "no note: the classifier was confident. “not rated”: no tone model covers that body.")
+# the longest quote each place shows, in characters (cut at a word, "..." added; the story's link has the rest):
+# the same in the HTML, Markdown, plain-text and webhook digests (:func:`quote_excerpt`)
+QUOTE_CHARS = {"attention": 160, "key": 280, "repeat": 200}
 FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
 DEFAULT_FORMATS = ("html", "md")  # what write_report and `cuttings run` write unless told
 
@@ -393,6 +396,13 @@ def _key_quote(story: dict, entity_id: str | None, short_names: dict[str, str] |
                              if quote["entity_id"] and quote["entity_id"] != entity_id else None)
             return quote
     return None
+
+
+def quote_excerpt(text: str, where: str) -> str:
+    """A quote as the digest shows it in ``where`` (a :data:`QUOTE_CHARS` key): whole when short, else cut at the
+    last word that fits with "..." added (a chief's 1,000-character statement is one line of the morning read,
+    not a page; the story's link has the rest). Every format shows the same excerpt."""
+    return jinja2.filters.do_truncate(_TEMPLATES, text, QUOTE_CHARS[where])
 
 
 def quote_credit(quote: dict, *, role: bool = False) -> str:
@@ -1107,6 +1117,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
                           trust_text=lambda entry: trust_text(entry), quote_credit=quote_credit,
+                          quote_excerpt=quote_excerpt,
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
@@ -1213,7 +1224,8 @@ def attention_text(item: dict) -> str:
     if kind == "spike":
         return f"Coverage spike: {item['body']}: {spike_text(item)}"
     if kind == "quote":
-        return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
+        return (f"New quote from {item['speaker']} ({item['body']}): “{quote_excerpt(item['text'], 'attention')}” "
+                f"({item['headline']})")
     if kind == "more":
         return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
     if kind == "pipeline":
@@ -1413,7 +1425,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
             quote = story["key_quote"]
             if quote:
                 speaker = f" ({esc(quote_credit(quote))})" if quote_credit(quote) else ""
-                lines.append(f"  “{esc(quote['text'])}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
+                lines.append(f"  “{esc(quote_excerpt(quote['text'], 'key'))}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
             if story["also_ran_in"]:
                 lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")
     if not digest["groups"]:

@@ -952,3 +952,23 @@ def test_a_bodys_section_shows_its_own_quote_or_names_whose_it_shows(db):
     assert "— the commissioner, PCC</cite>" in page and "— Jon Pryce, chief fire officer</cite>" in page
     assert "— Sergeant Amy Cole, Sergeant</cite>" in page   # under Other local news only
     assert page.count("— Sergeant Amy Cole") == 1
+
+
+def test_a_long_quote_is_cut_alike_in_every_format(digest):
+    """A chief's 1,000-character statement is one line of the morning read in HTML, Markdown, plain text and
+    the webhook alike (the HTML cut it, the text and Markdown printed it whole), cut at a word."""
+    statement = " ".join(f"Sentence {n} of the statement goes on about the service." for n in range(40))
+    quoted = next(item for item in digest["attention"] if item["kind"] == "quote")
+    quoted["text"] = statement
+    story = next(story for group in digest["groups"] for story in group["stories"] if story.get("key_quote"))
+    story["key_quote"]["text"] = statement
+    short, longer = report.quote_excerpt(statement, "attention"), report.quote_excerpt(statement, "key")
+    assert short.endswith("...") and len(short) <= report.QUOTE_CHARS["attention"] + 5
+    assert longer.endswith("...") and statement.startswith(longer[:-3]) and statement[len(longer) - 3] == " "
+    assert report.quote_excerpt("Short and whole.", "key") == "Short and whole."
+    for text in (report.render_markdown(digest, plain=True), report.render_markdown(digest),
+                 report.render_html(digest), report.attention_text(quoted)):
+        assert statement not in text and "Sentence 39" not in text
+        assert "Sentence 0 of the statement" in text
+    plain = report.render_markdown(digest, plain=True)
+    assert f"“{short}”" in plain and f"“{longer}”" in plain
