@@ -413,15 +413,18 @@ def quote_credit(quote: dict, *, role: bool = False) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def _story_in_group(story: dict, entity_id: str | None, shown: set[int],
+def _story_in_group(story: dict, entity_id: str | None, shown: dict[int, str | None],
                     short_names: dict[str, str] | None = None) -> dict:
     """A story as listed under one group: its key quote and tone for that group's entity, and
-    ``repeat`` when an earlier group already listed it (renderers show repeats compactly)."""
+    ``repeat`` when an earlier group already listed it (renderers show repeats compactly), with
+    ``listed_under``, the short name of the group that listed it in full ("listed above under HWFRS":
+    a plain-text reader has no link to follow to it). ``shown``: article id -> that short name."""
     entry = {k: v for k, v in story.items() if k != "quotes"}
     entry["key_quote"] = _key_quote(story, entity_id, short_names)
     entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
     entry["repeat"] = story["article_id"] in shown
-    shown.add(story["article_id"])
+    entry["listed_under"] = shown.get(story["article_id"])
+    shown.setdefault(story["article_id"], (short_names or {}).get(entity_id, entity_id) if entity_id else None)
     return entry
 
 
@@ -957,7 +960,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
 
     tone_task = roles["tone"].name if roles.get("tone") is not None else "tone"
     rated = tone_rated(db, tone_task)
-    groups, shown = [], set()
+    groups: list[dict] = []
+    shown: dict[int, str | None] = {}
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown, short_names)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
@@ -1403,7 +1407,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         for story in group["stories"]:
             if story["repeat"]:
                 tone = f" ({esc(label_text('tone', story['group_tone']))})" if story["group_tone"] else ""
-                lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above")
+                under = f" under {esc(story['listed_under'])}" if story.get("listed_under") else ""
+                lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above{under}")
                 continue
             badges = [_topic_text(topic) for topic in story["topics"]]
             if story["stance"] and story["stance"]["label"] in shown_stances:
