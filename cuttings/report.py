@@ -1121,7 +1121,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
                           trust_text=lambda entry: trust_text(entry), quote_credit=quote_credit,
-                          quote_excerpt=quote_excerpt,
+                          quote_excerpt=quote_excerpt, no_stories_text=lambda digest: no_stories_text(digest),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
@@ -1309,6 +1309,12 @@ def more_outlets_text(item: dict) -> str:
     return " (" + ", ".join(named) + ")"
 
 
+def no_stories_text(digest: dict) -> str:
+    """What a digest without stories says in place of the sections: "No new stories first seen since Mon 7 Dec
+    2026, 00:00 UTC." (its own window's start: the last digest's end, a --since, or the first digest's 7 days)."""
+    return f"No new stories first seen since {_when(digest['since'])}."
+
+
 def older_text(digest: dict) -> str:
     """The first digest's line about the stories it leaves out: "212 older stories, first seen before
     Tue 17 Nov 2026, 07:00 UTC, are in the database (cuttings export, cuttings serve)." ("" otherwise)."""
@@ -1434,7 +1440,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
             if story["also_ran_in"]:
                 lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")
     if not digest["groups"]:
-        lines += ["", "No new stories since the last digest."]
+        lines += ["", no_stories_text(digest)]
     if digest["edits"]:
         lines += heading("Edited since the last digest")
         for edit in digest["edits"]:

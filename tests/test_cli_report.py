@@ -189,3 +189,18 @@ def test_report_since_later_than_now_is_one_line_and_records_nothing(db_path, tm
         earlier = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--since", "2026-11-24", "--out", str(out),
                                            "--no-record", "--format", "text", "--print"])
         assert earlier.exit_code == 0 and "New since Tue 24 Nov 2026" in earlier.stdout
+
+
+def test_an_empty_digest_says_since_when_not_since_the_last_digest(db_path, tmp_path):
+    """An empty window said "No new stories since the last digest." whatever it was: a --since window, or a
+    first digest (there was no last digest). It names the window's start, in every format."""
+    from cuttings import store
+    with store.clock("2026-11-24T07:00:00Z"):
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--since", "2026-11-24T06:00:00Z",
+                                          "--out", str(tmp_path), "--no-record", "--print"])
+    assert result.exit_code == 0, result.output
+    assert "0 new stories" in result.stdout and "since the last digest" not in result.stdout
+    assert "No new stories first seen since Tue 24 Nov 2026, 06:00 UTC." in result.stdout
+    for path in tmp_path.glob("digest-*"):
+        text = path.read_text(encoding="utf-8")
+        assert "No new stories first seen since Tue 24 Nov 2026, 06:00 UTC." in text, path.name
