@@ -84,7 +84,8 @@ class DeliveryFailed(click.ClickException):
 
 
 @click.command("report")
-@click.option("--since", help="Stories first seen after this date/time (default: where the last report ended).")
+@click.option("--since", help="Stories first seen after this date/time, not later than now "
+                                 "(default: where the last report ended).")
 @click.option("--format", "fmt", type=click.Choice(list(_FORMATS)), default="all", show_default=True,
               help="Which files to write: all is .html, .md and .txt (`cuttings run` writes .html and .md "
                    "unless its --format says otherwise).")
@@ -119,6 +120,10 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
         cuttings report --scheme /srv/cuttings/label_scheme.toml   # the team's scheme, wherever it is
     """
     since = _timestamp(since, "--since")
+    now = store.utcnow()
+    if since and since > now:  # an empty digest of a window that has not begun, recorded as covering it
+        raise click.ClickException(f"--since {since} is later than now ({now}): no story can have been first "
+                                   "seen since then; give a past date (YYYY-MM-DD) or time")
     check_label_scheme()  # one line naming a scheme that does not parse, before anything is written
     load_env_file(env_file)
     try:  # settings checked before the digest is built

@@ -313,10 +313,23 @@ WEBHOOK_ON_COMMAND_LINE = ("--webhook takes no URL on the command line (other us
 
 
 def digest_subject(digest: dict) -> str:
-    """The e-mail subject: ``Cuttings 2026-11-24: 7 new stories``."""
-    from cuttings.report import story_noun
+    """The e-mail subject, what a communications team triages its inbox by: ``Cuttings 2026-11-24: 7 new
+    stories; negative tone towards HWFRS, PCC`` (the bodies its "needs attention" block names a critical tone
+    towards, in its order), ``...; needs attention`` (the block has other items: a stance, a spike, a new quote,
+    a failed source), or ``Cuttings 2026-11-24: 7 new stories`` alone (nothing needs attention). Only the
+    watchlist's short names: no crawled text in a header."""
+    from cuttings.report import story_noun, tone_heading
     count = digest["summary"]["stories"]
-    return f"Cuttings {digest['until'][:10]}: {count} new {story_noun(count)}"
+    subject = f"Cuttings {digest['until'][:10]}: {count} new {story_noun(count)}"
+    attention = digest.get("attention") or []
+    tones: dict[str, list[str]] = {}
+    for item in attention:
+        if item.get("kind") == "negative_tone" and item["body"] not in tones.setdefault(tone_heading(item), []):
+            tones[tone_heading(item)].append(item["body"])
+    if tones:
+        return subject + "; " + "; ".join(f"{heading.lower()} tone towards {', '.join(bodies)}"
+                                          for heading, bodies in tones.items())
+    return subject + ("; needs attention" if attention else "")
 
 
 @dataclass(frozen=True)

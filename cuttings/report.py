@@ -88,6 +88,9 @@ LEGEND = ("Badges: topics; stance on {heading}; tone towards the section's body.
           "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
           "no note: the classifier was confident. “not rated”: no tone model covers that body.")
+# the longest quote each place shows, in characters (cut at a word, "..." added; the story's link has the rest):
+# the same in the HTML, Markdown, plain-text and webhook digests (:func:`quote_excerpt`)
+QUOTE_CHARS = {"attention": 160, "key": 280, "repeat": 200}
 FORMAT_SUFFIXES = {"html": ".html", "md": ".md", "text": ".txt"}
 DEFAULT_FORMATS = ("html", "md")  # what write_report and `cuttings run` write unless told
 
@@ -395,6 +398,13 @@ def _key_quote(story: dict, entity_id: str | None, short_names: dict[str, str] |
     return None
 
 
+def quote_excerpt(text: str, where: str) -> str:
+    """A quote as the digest shows it in ``where`` (a :data:`QUOTE_CHARS` key): whole when short, else cut at the
+    last word that fits with "..." added (a chief's 1,000-character statement is one line of the morning read,
+    not a page; the story's link has the rest). Every format shows the same excerpt."""
+    return jinja2.filters.do_truncate(_TEMPLATES, text, QUOTE_CHARS[where])
+
+
 def quote_credit(quote: dict, *, role: bool = False) -> str:
     """Whose a key quote is: ``Will Kerr`` (the section's body's), ``the commissioner, PCC`` (another watched
     body's: its short name), with the speaker's role when ``role`` (``Will Kerr, Chief Constable``); "" when
@@ -403,15 +413,18 @@ def quote_credit(quote: dict, *, role: bool = False) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def _story_in_group(story: dict, entity_id: str | None, shown: set[int],
+def _story_in_group(story: dict, entity_id: str | None, shown: dict[int, str | None],
                     short_names: dict[str, str] | None = None) -> dict:
     """A story as listed under one group: its key quote and tone for that group's entity, and
-    ``repeat`` when an earlier group already listed it (renderers show repeats compactly)."""
+    ``repeat`` when an earlier group already listed it (renderers show repeats compactly), with
+    ``listed_under``, the short name of the group that listed it in full ("listed above under HWFRS":
+    a plain-text reader has no link to follow to it). ``shown``: article id -> that short name."""
     entry = {k: v for k, v in story.items() if k != "quotes"}
     entry["key_quote"] = _key_quote(story, entity_id, short_names)
     entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
     entry["repeat"] = story["article_id"] in shown
-    shown.add(story["article_id"])
+    entry["listed_under"] = shown.get(story["article_id"])
+    shown.setdefault(story["article_id"], (short_names or {}).get(entity_id, entity_id) if entity_id else None)
     return entry
 
 
@@ -947,7 +960,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
 
     tone_task = roles["tone"].name if roles.get("tone") is not None else "tone"
     rated = tone_rated(db, tone_task)
-    groups, shown = [], set()
+    groups: list[dict] = []
+    shown: dict[int, str | None] = {}
     for entity in entities:
         members = [_story_in_group(story, entity["id"], shown, short_names)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
@@ -1107,6 +1121,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
                           trust_text=lambda entry: trust_text(entry), quote_credit=quote_credit,
+                          quote_excerpt=quote_excerpt, no_stories_text=lambda digest: no_stories_text(digest),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
                           nothing_text=lambda digest: nothing_text(digest), unanalysed_note=UNANALYSED_NOTE,
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
@@ -1213,7 +1228,8 @@ def attention_text(item: dict) -> str:
     if kind == "spike":
         return f"Coverage spike: {item['body']}: {spike_text(item)}"
     if kind == "quote":
-        return f"New quote from {item['speaker']} ({item['body']}): “{item['text']}” ({item['headline']})"
+        return (f"New quote from {item['speaker']} ({item['body']}): “{quote_excerpt(item['text'], 'attention')}” "
+                f"({item['headline']})")
     if kind == "more":
         return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
     if kind == "pipeline":
@@ -1291,6 +1307,12 @@ def more_outlets_text(item: dict) -> str:
     if rest:
         named.append(f"{rest} from other outlets")
     return " (" + ", ".join(named) + ")"
+
+
+def no_stories_text(digest: dict) -> str:
+    """What a digest without stories says in place of the sections: "No new stories first seen since Mon 7 Dec
+    2026, 00:00 UTC." (its own window's start: the last digest's end, a --since, or the first digest's 7 days)."""
+    return f"No new stories first seen since {_when(digest['since'])}."
 
 
 def older_text(digest: dict) -> str:
@@ -1391,7 +1413,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
         for story in group["stories"]:
             if story["repeat"]:
                 tone = f" ({esc(label_text('tone', story['group_tone']))})" if story["group_tone"] else ""
-                lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above")
+                under = f" under {esc(story['listed_under'])}" if story.get("listed_under") else ""
+                lines.append(f"{bullet} {esc(story['headline'])}{tone}: listed above{under}")
                 continue
             badges = [_topic_text(topic) for topic in story["topics"]]
             if story["stance"] and story["stance"]["label"] in shown_stances:
@@ -1413,11 +1436,11 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
             quote = story["key_quote"]
             if quote:
                 speaker = f" ({esc(quote_credit(quote))})" if quote_credit(quote) else ""
-                lines.append(f"  “{esc(quote['text'])}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
+                lines.append(f"  “{esc(quote_excerpt(quote['text'], 'key'))}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
             if story["also_ran_in"]:
                 lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")
     if not digest["groups"]:
-        lines += ["", "No new stories since the last digest."]
+        lines += ["", no_stories_text(digest)]
     if digest["edits"]:
         lines += heading("Edited since the last digest")
         for edit in digest["edits"]:

@@ -171,3 +171,36 @@ def test_export_csv_file_has_a_bom_for_excel_and_stdout_has_none(db_path, tmp_pa
     assert jsonl.read_bytes()[:1] == b"{" and CAFE.encode("utf-8") in jsonl.read_bytes()
     refused = runner.invoke(cli, ["--db", str(db_path), "export", "--bom", "--out", str(tmp_path / "b.jsonl")])
     assert refused.exit_code == 1 and refused.output == "Error: --bom is for CSV only (this export is jsonl)\n"
+
+
+def test_report_since_later_than_now_is_one_line_and_records_nothing(db_path, tmp_path):
+    """A --since in the future (a typo'd year, tomorrow's date) was an empty digest headed "New since Tue 8 Dec,
+    up to Mon 7 Dec", recorded as a report: one line and exit 1 instead, nothing written or recorded."""
+    from cuttings import store
+    out = tmp_path / "reports"
+    with store.clock("2026-11-24T07:00:00Z"):
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--since", "2026-11-25", "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert "--since 2026-11-25T00:00:00Z is later than now (2026-11-24T07:00:00Z)" in result.output
+        assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+        db = store.connect(db_path)
+        assert db.execute("SELECT count(*) FROM reports").fetchone()[0] == 1   # the sample's own report only
+        db.close()
+        earlier = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--since", "2026-11-24", "--out", str(out),
+                                           "--no-record", "--format", "text", "--print"])
+        assert earlier.exit_code == 0 and "New since Tue 24 Nov 2026" in earlier.stdout
+
+
+def test_an_empty_digest_says_since_when_not_since_the_last_digest(db_path, tmp_path):
+    """An empty window said "No new stories since the last digest." whatever it was: a --since window, or a
+    first digest (there was no last digest). It names the window's start, in every format."""
+    from cuttings import store
+    with store.clock("2026-11-24T07:00:00Z"):
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "report", "--since", "2026-11-24T06:00:00Z",
+                                          "--out", str(tmp_path), "--no-record", "--print"])
+    assert result.exit_code == 0, result.output
+    assert "0 new stories" in result.stdout and "since the last digest" not in result.stdout
+    assert "No new stories first seen since Tue 24 Nov 2026, 06:00 UTC." in result.stdout
+    for path in tmp_path.glob("digest-*"):
+        text = path.read_text(encoding="utf-8")
+        assert "No new stories first seen since Tue 24 Nov 2026, 06:00 UTC." in text, path.name

@@ -166,3 +166,16 @@ def test_a_headline_cannot_link_in_teams_nor_swell_the_payload(digest):
     line = next(line for line in text.split("\n") if "Council news" in line)
     assert len(line) < delivery.CHAT_TEXT_LIMIT + 80 and "…" in line
     assert len(json.dumps(payload).encode()) < 10_000
+
+
+def test_subject_names_the_bodies_a_critical_tone_needs_attention_for(digest):
+    """The subject said only "7 new stories", the same on a night of critical coverage of the team's own
+    service as on a quiet one: it names the bodies the "needs attention" block finds a negative tone towards."""
+    assert delivery.digest_subject(digest) == "Cuttings 2026-11-24: 7 new stories; negative tone towards HWFRS, PCC"
+    quiet = {**digest, "attention": [item for item in digest["attention"] if item["kind"] != "negative_tone"]}
+    assert delivery.digest_subject(quiet) == "Cuttings 2026-11-24: 7 new stories; needs attention"
+    nothing = {**digest, "attention": [], "summary": {**digest["summary"], "stories": 1}}
+    assert delivery.digest_subject(nothing) == "Cuttings 2026-11-24: 1 new story"
+    critical = {**digest, "attention": [{**item, "words": "critical"} for item in digest["attention"]
+                                        if item["kind"] == "negative_tone"]}
+    assert delivery.digest_subject(critical).endswith("; critical tone towards HWFRS, PCC")

@@ -204,7 +204,7 @@ def test_markdown_escapes_crawled_text(digest):
     assert HOSTILE_TITLE in plain and "https://www.herefordtimes.com/news/2026/hostile/" in plain
     # a story listed again under another body: its tone for that body, set off by a space
     for rendered in (text, plain):
-        assert " Fire chiefs warn over commissioner's plans (tone: negative (unsure)): listed above\n" in rendered
+        assert " Fire chiefs warn over commissioner's plans (tone: negative (unsure)): listed above under SFRS\n" in rendered
         assert "plans(tone" not in rendered
 
 
@@ -952,3 +952,39 @@ def test_a_bodys_section_shows_its_own_quote_or_names_whose_it_shows(db):
     assert "— the commissioner, PCC</cite>" in page and "— Jon Pryce, chief fire officer</cite>" in page
     assert "— Sergeant Amy Cole, Sergeant</cite>" in page   # under Other local news only
     assert page.count("— Sergeant Amy Cole") == 1
+
+
+def test_a_long_quote_is_cut_alike_in_every_format(digest):
+    """A chief's 1,000-character statement is one line of the morning read in HTML, Markdown, plain text and
+    the webhook alike (the HTML cut it, the text and Markdown printed it whole), cut at a word."""
+    statement = " ".join(f"Sentence {n} of the statement goes on about the service." for n in range(40))
+    quoted = next(item for item in digest["attention"] if item["kind"] == "quote")
+    quoted["text"] = statement
+    story = next(story for group in digest["groups"] for story in group["stories"] if story.get("key_quote"))
+    story["key_quote"]["text"] = statement
+    short, longer = report.quote_excerpt(statement, "attention"), report.quote_excerpt(statement, "key")
+    assert short.endswith("...") and len(short) <= report.QUOTE_CHARS["attention"] + 5
+    assert longer.endswith("...") and statement.startswith(longer[:-3]) and statement[len(longer) - 3] == " "
+    assert report.quote_excerpt("Short and whole.", "key") == "Short and whole."
+    for text in (report.render_markdown(digest, plain=True), report.render_markdown(digest),
+                 report.render_html(digest), report.attention_text(quoted)):
+        assert statement not in text and "Sentence 39" not in text
+        assert "Sentence 0 of the statement" in text
+    plain = report.render_markdown(digest, plain=True)
+    assert f"“{short}”" in plain and f"“{longer}”" in plain
+
+
+def test_a_story_listed_again_says_under_which_body_it_is_listed_in_full(db, digest):
+    """"listed above" alone sent a plain-text reader (the e-mail's text part, 405 such lines in the demo's
+    first digest) hunting through every section above; it names the section, and the HTML links to the story."""
+    warn = article_id(db, "warn")
+    listings = [(group["short_name"], story["repeat"], story.get("listed_under")) for group in digest["groups"]
+                for story in group["stories"] if story["article_id"] == warn]
+    assert listings[0] == ("SFRS", False, None)
+    assert listings[1:] and all(repeat and under == "SFRS" for _name, repeat, under in listings[1:])
+    plain, markdown, html = (report.render_markdown(digest, plain=True), report.render_markdown(digest),
+                             report.render_html(digest))
+    for text in (plain, markdown):
+        assert "Fire chiefs warn over commissioner's plans (tone: negative (unsure)): listed above under SFRS" in text
+        assert ": listed above\n" not in text
+    assert f'listed above under <a href="#story-{warn}">SFRS</a>' in html and f'id="story-{warn}"' in html
