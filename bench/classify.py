@@ -320,6 +320,8 @@ def set_label_shift(spec: str) -> None:
         raise SystemExit(f"--label-shift {spec!r}: unknown method {method!r}; known: em, bbse")
     for kind in ("single_label", "per_entity"):
         PARAMS[kind]["label_shift"] = settings
+    if method == "em":   # topics: label by label (binary EM)
+        PARAMS["multi_label"]["label_shift"] = settings
 
 
 def headline(task_report: dict) -> float:
@@ -371,6 +373,7 @@ def main() -> None:
                              "repeatable")
     parser.add_argument("--label-shift", metavar="METHOD[,KEY=VALUE...]",
                         help="a lever under test: with --protocol, move stance's and tone's calibrated probabilities "
+                             "(em: topics' too, label by label) "
                              "to the prior estimated on each split's test rows, from their predictions only: em "
                              "(Saerens et al. 2002) or bbse (black-box shift estimation); keys alpha (pseudo-rows "
                              "toward the training prior), batch (articles per random sub-batch), inner_folds, "

@@ -520,9 +520,8 @@ LABEL_SHIFT_DEFAULTS = {
 
 
 def _label_shift(task: Task) -> dict | None:
-    """The label-shift settings of ``task`` (defaults filled in), or None when off."""
-    if task.kind not in ("single_label", "per_entity"):
-        return None
+    """The label-shift settings of ``task`` (defaults filled in), or None when off. A multi-label
+    task (topics) is adjusted label by label, each a binary problem (EM only)."""
     settings = PARAMS[task.kind].get("label_shift")
     if not settings:
         return None
@@ -533,7 +532,26 @@ def _label_shift(task: Task) -> dict | None:
     merged = {**LABEL_SHIFT_DEFAULTS, **settings}
     if merged["method"] not in ("em", "bbse"):
         raise ValueError(f"label_shift: unknown method {merged['method']!r}; known: em, bbse")
+    if task.kind == "multi_label" and merged["method"] != "em":
+        raise ValueError("label_shift: a multi-label task is adjusted by EM only")
     return merged
+
+
+def _topic_shift(probabilities: np.ndarray, groups: list[str], references: np.ndarray,
+                 settings: dict) -> tuple[np.ndarray, list]:
+    """A multi-label task's probabilities (calibrated per label) moved label by label to the
+    positive share EM estimates on each batch; ``references``: each label's mean inner out-of-fold
+    probability (the threshold tuning's). The thresholds are left as tuned."""
+    adjusted = probabilities.copy()
+    priors = []
+    for column, share in enumerate(references):
+        share = float(np.clip(share, 1e-6, 1 - 1e-6))
+        reference = {"temperature": 1.0, "keep": None, "reference": np.array([1.0 - share, share])}
+        binary = np.column_stack([1.0 - probabilities[:, column], probabilities[:, column]])
+        moved, column_priors = shift_adjusted(binary, groups, reference, settings)
+        adjusted[:, column] = moved[:, 1]
+        priors.append([round(float(prior[1]), 4) for prior in column_priors])
+    return adjusted, priors
 
 
 def reweighted(probabilities: np.ndarray, prior: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -854,6 +872,8 @@ class _TaskModel:
             thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
         if self.task.exclusive:
             self.near_threshold = self._tune_near_threshold(out_of_fold, matrix, thresholds)
+        # The label-shift lever's reference (evaluation only): each label's mean out-of-fold probability.
+        self.shift_reference = out_of_fold.mean(axis=0)
         return thresholds
 
     def _tune_near_threshold(self, out_of_fold: np.ndarray, matrix: np.ndarray, thresholds: list[float]) -> float:
@@ -1263,7 +1283,15 @@ def _cross_validate_task(
         except TrainingError as error:   # one split's counts: say the task's, and the folds asked for
             raise _too_few_examples(task, all_targets, folds if split == "kfold" else None, in_split=True) from error
         probabilities = model.predict_proba([rows[i] for i in test])
-        if shift:
+        if shift and multi:
+            probabilities, priors = _topic_shift(probabilities, [groups[i] for i in test], model.shift_reference,
+                                                 shift)
+            truth = _multi_label_matrix([targets[i] for i in test], model.labels).mean(axis=0)
+            report.setdefault("label_shift", {"settings": shift, "splits": []})["splits"].append({
+                "test": sorted({slice_of(groups[i]) for i in test}), "n_test": len(test), "labels": model.labels,
+                "reference": [round(float(v), 4) for v in model.shift_reference],
+                "true_prior": [round(float(v), 4) for v in truth], "priors": priors})
+        elif shift:
             reference = _shift_reference(task, features, stacked, [rows[i] for i in train],
                                          [targets[i] for i in train], [groups[i] for i in train], learnable,
                                          model.labels, shift)

@@ -87,10 +87,15 @@ def test_label_shift_is_off_unless_asked(monkeypatch):
     bench = load_script("bench_classify", "bench/classify.py")
     monkeypatch.setitem(PARAMS["single_label"], "label_shift", None)
     monkeypatch.setitem(PARAMS["per_entity"], "label_shift", None)
+    monkeypatch.setitem(PARAMS["multi_label"], "label_shift", None)
     bench.set_label_shift("em,alpha=10,batch=20")
     settings = _label_shift(scheme.tasks["tone"])
     assert settings["method"] == "em" and settings["alpha"] == 10 and settings["batch"] == 20
-    assert _label_shift(scheme.tasks["topics"]) is None
+    topics = _label_shift(scheme.tasks["topics"])   # label by label
+    assert topics["method"] == "em" and topics["batch"] == 20
+    monkeypatch.setitem(PARAMS["multi_label"], "label_shift", {"method": "bbse"})
+    with pytest.raises(ValueError, match="EM only"):
+        _label_shift(scheme.tasks["topics"])
 
 
 @pytest.mark.parametrize("spec", ["kde", "em,damping=3", "em,alpha"])
