@@ -207,6 +207,17 @@ SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:,?\s+[\w'\u2019-]+){{0,5}},?\s*
 # is a scare quote).
 LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+# A colon that gives a subject's words without a speech verb: 'Station manager Rob Evans had this
+# advice: "..."', 'The message from PCSO Gemma Nash was clear: "..."', 'The commissioner's message to
+# drivers was simple: "..."' (``QuoteAttributor._colon_introduction``).
+MESSAGE_NOUNS = r"(?:advice|message|warning|plea|appeal|reminder|verdict|response|reply|words)"
+COLON_INTRODUCTION = re.compile(
+    rf"^\s*(?:(?P<giver>{ROLE_CHAR}{{1,150}}?)\s+(?:had|has|gave|gives|issued|issues|offered|offers|shared|shares)"
+    rf"\s+(?:this|these|a|an|some|the following|one|his|her|their|its)\s+(?:[\w-]+\s+){{0,2}}{MESSAGE_NOUNS}\b[^:]*"
+    rf"|(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\s+(?:from|of)\s+"
+    rf"(?P<source>{ROLE_CHAR}{{1,150}}?)\s+(?:was|is|were|are)\b[^:]*"
+    rf"|(?P<owner>{NAME_CHAR}{{1,120}}?)['\u2019]s\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\b[^:]*?\s(?:was|is|were|are)\b[^:]*"
+    rf"):\s*$")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
 CANDIDATE = re.compile(r"\b(?:candidate|hopeful|would-be)\b(?!s)", re.IGNORECASE)
@@ -764,6 +775,22 @@ def _post_then_person(segment: str) -> bool:
         return False
     words = _words(role)
     return 0 < len(words) <= 6 and _bare(words[-1]) in CONTENT_ROLE_WORDS
+
+
+#: A body's name, its post and the person, after a quotation ('"...," Hereford & Worcester Fire and
+#: Rescue Service's prevention manager Sue Hill said.'): longer than a speaker phrase may be.
+MAX_BODY_POST_AND_NAME_WORDS = 16
+
+
+def _body_post_then_person(segment: str) -> bool:
+    """A post after a body's name, then a person ("Shropshire Fire and Rescue Service's chief fire
+    officer Simon Hughes"): a name :func:`person_key` reads after a role ending in a role word, no comma."""
+    if "," in segment or len(_words(segment)) > MAX_BODY_POST_AND_NAME_WORDS:
+        return False
+    name, role = split_name_role(segment)
+    if name is None or not role or person_key(name) is None:
+        return False
+    return _bare(_words(role)[-1]) in CONTENT_ROLE_WORDS
 
 
 def _leading_name(phrase: str) -> str | None:
@@ -2040,7 +2067,19 @@ class QuoteAttributor:
                 return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
             subject = _without_trailing_auxiliaries(clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
+        if relative is None and clause.rstrip().endswith(":"):
+            return self._colon_introduction(clause, paragraph_start + clause_start)
         return relative
+
+    def _colon_introduction(self, clause: str, clause_start: int) -> Speaker | None:
+        """The speaker of a clause that gives a subject's words after a colon, with no speech verb
+        ('Station manager Rob Evans had this advice:', 'The message from PCSO Gemma Nash was clear:',
+        'The commissioner's message to drivers was simple:'), or None."""
+        match = COLON_INTRODUCTION.match(clause)
+        if match is None:
+            return None
+        group = next(group for group in ("giver", "source", "owner") if match.group(group))
+        return self._speaker_from_phrase(match.group(group), clause_start + match.start(group))
 
     def _relative_antecedent(self, clause_start: int, subject: str) -> Speaker | None:
         """The person a relative clause is about: "..., chief fire officer Rod Hammerton, who" (the
@@ -2184,7 +2223,8 @@ class QuoteAttributor:
         match = AFTER_SPEAKER_FIRST.match(after)
         if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
-        if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
+        if match and (len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS
+                      or _body_post_then_person(match.group("speaker"))):
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         match = AFTER_NAME_ROLE_VERB.match(after)
         if match and _role_title(match.group("speaker")) and person_key(match.group("role").strip()) is not None:
