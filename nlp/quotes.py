@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-16"
+QUOTES_VERSION = "quotes-17"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -207,15 +207,17 @@ SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:,?\s+[\w'\u2019-]+){{0,5}},?\s*
 # is a scare quote).
 LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+#: The end of a sentence before the next quotation mark ('" PC Tom Hunt said. "').
+SENTENCE_CLOSE = re.compile(r"[.!?]\s*$")
 # A colon that gives a subject's words without a speech verb: 'Station manager Rob Evans had this
 # advice: "..."', 'The message from PCSO Gemma Nash was clear: "..."', 'The commissioner's message to
-# drivers was simple: "..."' (``QuoteAttributor._colon_introduction``).
-MESSAGE_NOUNS = r"(?:advice|message|warning|plea|appeal|reminder|verdict|response|reply|words)"
+# drivers was simple: "..."', 'A statement from the service read: "..."' (``QuoteAttributor._colon_introduction``).
+MESSAGE_NOUNS = r"(?:advice|message|warning|plea|appeal|reminder|verdict|response|reply|words|statement)"
 COLON_INTRODUCTION = re.compile(
     rf"^\s*(?:(?P<giver>{ROLE_CHAR}{{1,150}}?)\s+(?:had|has|gave|gives|issued|issues|offered|offers|shared|shares)"
     rf"\s+(?:this|these|a|an|some|the following|one|his|her|their|its)\s+(?:[\w-]+\s+){{0,2}}{MESSAGE_NOUNS}\b[^:]*"
-    rf"|(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\s+(?:from|of)\s+"
-    rf"(?P<source>{ROLE_CHAR}{{1,150}}?)\s+(?:was|is|were|are)\b[^:]*"
+    rf"|(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\s+(?:from|of|by)\s+"
+    rf"(?P<source>{ROLE_CHAR}{{1,150}}?)\s+(?:was|is|were|are|read|reads)\b[^:]*"
     rf"|(?P<owner>{NAME_CHAR}{{1,120}}?)['\u2019]s\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\b[^:]*?\s(?:was|is|were|are)\b[^:]*"
     rf"):\s*$")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
@@ -2099,6 +2101,19 @@ class QuoteAttributor:
             return None
         return Speaker(name=name, role=self._person_role(start), start=start, end=name_end)
 
+    def _sentence_after_attribution(self, previous: dict | None, quotation: dict) -> bool:
+        """Whether ``quotation`` is a whole sentence that follows, in the same paragraph, the sentence
+        attributing the quotation before it ('"...," PC Tom Hunt said. "That is just reckless."'): the
+        same speaker's words, however short, not a scare quote."""
+        if previous is None or not previous["speaker"]:
+            return False
+        between = self.text[previous["_close_mark"] + 1:quotation["open_mark"]]
+        if "\n" in between or any(mark in between for mark in QUOTE_MARKS) or not (
+                SENTENCE_CLOSE.search(between) and VERB_IN_CLAUSE.search(between)):
+            return False
+        quoted = " ".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
+        return quoted[:1].isupper() and quoted.endswith((".", "!", "?"))
+
     def _headline(self) -> bool:
         """Whether the text's first paragraph is a headline: one line of at most 25 words that does
         not end as a sentence does."""
@@ -2271,7 +2286,7 @@ class QuoteAttributor:
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
                                   inferred=previous["entity_method"] == INFERRED,
                                   affiliation=previous["_affiliation"])
-            attributed = speaker is not None
+            attributed = speaker is not None or self._sentence_after_attribution(previous, quotation)
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
