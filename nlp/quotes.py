@@ -932,6 +932,21 @@ def _place_qualifier(affiliation: str, segment: str, watchlist=None) -> bool:
     return first not in given_names() and first not in TITLES
 
 
+#: How many places may qualify an affiliation in a chain ("of Newport, Gwent, Wales, UK").
+MAX_PLACE_CHAIN = 3
+
+
+def _with_place_chain_joined(segments: list[str], watchlist=None) -> list[str]:
+    """``segments`` (a speaker phrase's comma parts) with an affiliation and the places qualifying
+    it joined into one, when they end the phrase after a name: ["Mark Evans", "of Newport", "Gwent",
+    "Wales"] -> ["Mark Evans", "of Newport, Gwent, Wales"]. The longest such chain, up to
+    ``MAX_PLACE_CHAIN`` places; one place is quotes-16's "of Taunton, Somerset"."""
+    for start in range(max(1, len(segments) - 1 - MAX_PLACE_CHAIN), len(segments) - 1):
+        if all(_place_qualifier(segments[start], segment, watchlist) for segment in segments[start + 1:]):
+            return [*segments[:start], ", ".join([segments[start].rstrip(), *(part.strip() for part in segments[start + 1:])])]
+    return segments
+
+
 def _affiliation(apposition: str | None) -> str | None:
     """``apposition`` when it says whom or where a person is with: "of" or "from" and what follows,
     written after the name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire")."""
@@ -1966,10 +1981,10 @@ class QuoteAttributor:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
         while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
-        if len(segments) > 2 and _place_qualifier(segments[-2], segments[-1], self.watchlist):
-            # "Inspector Tom Hale, of Taunton, Somerset": the last segment places the affiliation
-            # before it, as a qualifier after the quotation does ("..., said Tom Hale, of Newport, Gwent.")
-            segments = [*segments[:-2], f"{segments[-2].rstrip()}, {segments[-1].strip()}"]
+        # "Inspector Tom Hale, of Taunton, Somerset", "Mark Evans, of Newport, Gwent, Wales": the last
+        # segments place the affiliation before them, as qualifiers after the quotation do ("...,
+        # said Tom Hale, of Newport, Gwent.")
+        segments = _with_place_chain_joined(segments, self.watchlist)
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
         # "Speaking in January, a spokesman for the service": it is the speaker.
