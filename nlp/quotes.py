@@ -947,6 +947,19 @@ def _with_place_chain_joined(segments: list[str], watchlist=None) -> list[str]:
     return segments
 
 
+#: Relative words that open a clause about a thing or a place, not a person ("..., which is leading
+#: the inquiry with West Mercia Police", "..., where the fire started").
+THING_RELATIVES = ("which", "where")
+
+
+def _about_a_thing(apposition: str) -> bool:
+    """Whether an apposition after a speaker's name is a relative clause about the organisation or
+    place named before it ('said Detective Inspector Rob Kay of Staffordshire Police, which is
+    leading the inquiry with West Mercia Police'): a body it names is not the speaker's ("who
+    chairs the fire authority" is about the speaker)."""
+    return _first_word(apposition) in THING_RELATIVES
+
+
 def _affiliation(apposition: str | None) -> str | None:
     """``apposition`` when it says whom or where a person is with: "of" or "from" and what follows,
     written after the name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire")."""
@@ -2248,7 +2261,8 @@ class QuoteAttributor:
                 speaker.role = _join_roles(speaker.role, apposition) if speaker.name and (
                     _first_word(apposition) not in RELATIVE_PRONOUNS) else (speaker.role or apposition)
                 speaker.affiliation = speaker.affiliation or _affiliation(apposition)
-                speaker.end = after_start + match.end("role")
+                if not _about_a_thing(apposition):
+                    speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
         if match and _passive_before(match.group("speaker")):
