@@ -862,7 +862,23 @@ def _looks_like_role(segment: str) -> bool:
     if words[0].lower() in ("who", "of", "for", "with", "from", "a", "an") or " of " in f" {segment} ":
         return True
     name, _role = split_name_role(segment)
-    return name is None
+    return name is None or _possessive_post(segment)
+
+
+#: An organisation's post for something: "Shropshire Council's member for Church Stretton", "the
+#: county's cabinet member for housing" (a possessive, up to two words, a role or person noun, a preposition).
+POSSESSIVE_POST = re.compile(r"['\u2019]s\s+(?:[a-z][\w-]*\s+){0,2}?(?P<noun>[a-z][\w-]*)\s+(?:for|of|at|in|on)\s")
+
+
+def _possessive_post(segment: str) -> bool:
+    """Whether ``segment`` is an organisation's post for a place or a matter ("Shropshire Council's
+    member for Church Stretton"): a description, though the place after "for" is capitalised (not
+    "the service's head of prevention Paul Smith", a post and a name)."""
+    match = POSSESSIVE_POST.search(segment)
+    if match is None or match.group("noun") not in ROLE_OR_PERSON_NOUNS:
+        return False
+    name, role = split_name_role(segment)
+    return name is None or (role is not None and _words(role)[-1].lower() in ("for", "of", "at", "in", "on"))
 
 
 def _open_class(word: str) -> bool:
@@ -958,6 +974,13 @@ def _about_a_thing(apposition: str) -> bool:
     leading the inquiry with West Mercia Police'): a body it names is not the speaker's ("who
     chairs the fire authority" is about the speaker)."""
     return _first_word(apposition) in THING_RELATIVES
+
+
+def _member_of_a_council(role: str) -> bool:
+    """Whether a councillor's own description makes them a named council's member ("Councillor Dan
+    Morgan, Shropshire Council's member for Church Stretton"): they speak for that council, not for
+    the fire authority an article names."""
+    return POSSESSIVE_POST.search(role) is not None and NAMED_COUNCIL.search(role) is not None
 
 
 def _affiliation(apposition: str | None) -> str | None:
@@ -1398,7 +1421,7 @@ class QuoteAttributor:
         if by_role is not None:
             return by_role, inferred
         if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
-                not self._of_a_council(speaker.name)):
+                not self._of_a_council(speaker.name)) and not _member_of_a_council(role):
             councillors = _flagged_categories(self.watchlist, "councillors")
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category in councillors and entity.id in self.entity_counts]
