@@ -825,6 +825,9 @@ ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoma
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
               "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
               "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+# Offices held by one person, named before them as a post is: "the Mayor of Ludlow, Councillor Ann
+# Birch", "the policing minister, Jo Hale" (``_looks_like_description``).
+OFFICE_NOUNS = {"mayor", "mayoress", "minister", "president", "governor", "coroner"}
 ROLE_OR_PERSON_NOUNS = CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS   # a word before a name that makes it a person's
 
 
@@ -852,7 +855,7 @@ def _looks_like_description(segment: str) -> bool:
         if word in PREPOSITIONS:
             break
         head.append(word)
-    return 0 < len(head) <= 5 and head[-1] in ROLE_NOUNS
+    return 0 < len(head) <= 5 and (head[-1] in ROLE_NOUNS or head[-1] in OFFICE_NOUNS)
 
 
 def _looks_like_role(segment: str) -> bool:
