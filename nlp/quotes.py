@@ -2424,6 +2424,11 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
         text = single_quotes_as_double(text)
         if '"' not in text:
             return []
+    elif SINGLE_OPENING.search(text):
+        swapped = _single_outer_quotes(text)   # 'The owner kept shouting "help him",' said Sgt Lyle.
+        if swapped is not text:
+            return _in_original_marks(QuoteAttributor(swapped, mentions, watchlist, published_at).attribute(
+                find_quotations(swapped, breaks)), text, swapped)
     # (single marks made double keep every offset, so the breaks between paragraphs hold)
     return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text, breaks))
 
@@ -2468,6 +2473,46 @@ def single_quotes_as_double(text: str) -> str:
             for offset in changes:
                 chars[offset] = '"'
     return "".join(chars)
+
+
+def _single_outer_quotes(text: str) -> str:
+    """``text`` with its quotations swapped to double marks when it quotes with single marks and
+    double ones only inside them, in the British way ('The owner kept shouting "help him" as we
+    arrived,' said Sergeant Tom Lyle): the single marks that delimit quotations
+    (:func:`single_quotes_as_double`) become double marks and the double marks inside them single
+    ones, one character for one. Any double mark outside such a quotation leaves the text as it was."""
+    first = DOUBLE_MARK.search(text).start()
+    if SINGLE_OPENING.search(text, text.rfind("\n", 0, first) + 1, first) is None:
+        return text   # (a cheap test first: the first double mark is inside no single-marked quotation)
+    converted = single_quotes_as_double(text)
+    changed = [offset for offset, (old, new) in enumerate(zip(text, converted)) if old != new]
+    if not changed:
+        return text
+    spans = list(zip(changed[::2], changed[1::2]))
+    inner = [match.start() for match in DOUBLE_MARK.finditer(text)]
+    if not all(any(opening < offset < closing for opening, closing in spans) for offset in inner):
+        return text
+    chars = list(converted)
+    for offset in inner:
+        chars[offset] = "'"
+    return "".join(chars)
+
+
+DOUBLE_MARK = re.compile(f"[{QUOTE_MARKS}]")
+
+
+def _in_original_marks(quotes: list[dict], original: str, swapped: str) -> list[dict]:
+    """``quotes`` found in ``swapped`` (:func:`_single_outer_quotes`) with their text as ``original``
+    writes it: the inner quotation marks as they were (the offsets are the same in both)."""
+    for quote in quotes:
+        start, end = quote["start_char"], quote["end_char"]
+        region, position, pieces = swapped[start:end], 0, []
+        for piece in quote["text"].split("\n\n"):
+            found = region.find(piece, position)
+            pieces.append(original[start + found:start + found + len(piece)] if found >= 0 else piece)
+            position = found + len(piece) if found >= 0 else position
+        quote["text"] = "\n\n".join(pieces)
+    return quotes
 
 
 def _parse_day(value) -> dt.date | None:
