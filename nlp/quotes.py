@@ -960,6 +960,8 @@ def _with_place_chain_joined(segments: list[str], watchlist=None) -> list[str]:
     it joined into one, when they end the phrase after a name: ["Mark Evans", "of Newport", "Gwent",
     "Wales"] -> ["Mark Evans", "of Newport, Gwent, Wales"]. The longest such chain, up to
     ``MAX_PLACE_CHAIN`` places; one place is quotes-16's "of Taunton, Somerset"."""
+    if len(segments) < 3:
+        return segments
     for start in range(max(1, len(segments) - 1 - MAX_PLACE_CHAIN), len(segments) - 1):
         if all(_place_qualifier(segments[start], segment, watchlist) for segment in segments[start + 1:]):
             return [*segments[:start], ", ".join([segments[start].rstrip(), *(part.strip() for part in segments[start + 1:])])]
@@ -2341,14 +2343,15 @@ class QuoteAttributor:
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
                                   inferred=previous["entity_method"] == INFERRED,
                                   affiliation=previous["_affiliation"])
-            attributed = speaker is not None or self._sentence_after_attribution(previous, quotation)
+            attributed = speaker is not None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
                     quotation["first_paragraph"] - previous["_last_paragraph"] <= MAX_CONTINUATION_GAP):
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
                                   inferred=previous["entity_method"] == INFERRED,
                                   affiliation=previous["_affiliation"])
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
-            if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
+            if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS
+                              and not self._sentence_after_attribution(previous, quotation)):
                 continue
             if not passive and speaker is None and not quoted[:1].isupper():
                 continue   # an unattributed fragment ("the end of its working life")
