@@ -2337,7 +2337,8 @@ class QuoteAttributor:
             if passive:
                 speaker = None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
-                    self._same_sentence(previous["_close_mark"], quotation["open_mark"])):
+                    self._same_sentence(previous["_close_mark"], quotation["open_mark"])) and not (
+                    previous["text"].endswith((".", "!", "?"))):
                 # 'X said the cuts would be "reckless" and "dangerous"': a quotation in the sentence of
                 # an attributed one is the same speaker's.
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
