@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-16"
+QUOTES_VERSION = "quotes-17"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -207,6 +207,19 @@ SHORT_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:,?\s+[\w'\u2019-]+){{0,5}},?\s*
 # is a scare quote).
 LONG_REPORTED_TAIL = re.compile(rf"\b{VERB}\b(?:\s+[\w'\u2019,-]+){{0,12}}\s*$")
 VERB_IN_CLAUSE = re.compile(rf"(?:^|\s){VERB}\b")
+#: The end of a sentence before the next quotation mark ('" PC Tom Hunt said. "').
+SENTENCE_CLOSE = re.compile(r"[.!?]\s*$")
+# A colon that gives a subject's words without a speech verb: 'Station manager Rob Evans had this
+# advice: "..."', 'The message from PCSO Gemma Nash was clear: "..."', 'The commissioner's message to
+# drivers was simple: "..."', 'A statement from the service read: "..."' (``QuoteAttributor._colon_introduction``).
+MESSAGE_NOUNS = r"(?:advice|message|warning|plea|appeal|reminder|verdict|response|reply|words|statement)"
+COLON_INTRODUCTION = re.compile(
+    rf"^\s*(?:(?P<giver>{ROLE_CHAR}{{1,150}}?)\s+(?:had|has|gave|gives|issued|issues|offered|offers|shared|shares)"
+    rf"\s+(?:this|these|a|an|some|the following|one|his|her|their|its)\s+(?:[\w-]+\s+){{0,2}}{MESSAGE_NOUNS}\b[^:]*"
+    rf"|(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\s+(?:from|of|by)\s+"
+    rf"(?P<source>{ROLE_CHAR}{{1,150}}?)\s+(?:was|is|were|are|read|reads)\b[^:]*"
+    rf"|(?P<owner>{NAME_CHAR}{{1,120}}?)['\u2019]s\s+(?:[\w-]+\s+)?{MESSAGE_NOUNS}\b[^:]*?\s(?:was|is|were|are)\b[^:]*"
+    rf"):\s*$")
 # A sentence that ends with its attribution: '... would be "decisions for the chief", a spokesman said.',
 # '... has made "solid headway", according to a new report.'
 CANDIDATE = re.compile(r"\b(?:candidate|hopeful|would-be)\b(?!s)", re.IGNORECASE)
@@ -766,6 +779,22 @@ def _post_then_person(segment: str) -> bool:
     return 0 < len(words) <= 6 and _bare(words[-1]) in CONTENT_ROLE_WORDS
 
 
+#: A body's name, its post and the person, after a quotation ('"...," Hereford & Worcester Fire and
+#: Rescue Service's prevention manager Sue Hill said.'): longer than a speaker phrase may be.
+MAX_BODY_POST_AND_NAME_WORDS = 16
+
+
+def _body_post_then_person(segment: str) -> bool:
+    """A post after a body's name, then a person ("Shropshire Fire and Rescue Service's chief fire
+    officer Simon Hughes"): a name :func:`person_key` reads after a role ending in a role word, no comma."""
+    if "," in segment or len(_words(segment)) > MAX_BODY_POST_AND_NAME_WORDS:
+        return False
+    name, role = split_name_role(segment)
+    if name is None or not role or person_key(name) is None:
+        return False
+    return _bare(_words(role)[-1]) in CONTENT_ROLE_WORDS
+
+
 def _leading_name(phrase: str) -> str | None:
     """The person starting a long subject that has its own verb ("Cllr Patel welcomed Mr Hughes to
     the meeting and"): a titled name or two or more capitalised words, followed by a lowercase word
@@ -796,6 +825,9 @@ ROLE_NOUNS = {"officer", "manager", "commander", "chairman", "chair", "chairwoma
               "spokesman", "spokeswoman", "spokesperson", "leader", "secretary", "chief", "superintendent",
               "inspector", "sergeant", "constable", "commissioner", "firefighter", "treasurer", "clerk",
               "executive", "president", "controller", "adviser", "advisor", "coordinator", "lead"}
+# Offices held by one person, named before them as a post is: "the Mayor of Ludlow, Councillor Ann
+# Birch", "the policing minister, Jo Hale" (``_looks_like_description``).
+OFFICE_NOUNS = {"mayor", "mayoress", "minister", "president", "governor", "coroner"}
 ROLE_OR_PERSON_NOUNS = CONTENT_ROLE_WORDS | ROLE_NOUNS | PERSON_NOUNS   # a word before a name that makes it a person's
 
 
@@ -823,7 +855,7 @@ def _looks_like_description(segment: str) -> bool:
         if word in PREPOSITIONS:
             break
         head.append(word)
-    return 0 < len(head) <= 5 and head[-1] in ROLE_NOUNS
+    return 0 < len(head) <= 5 and (head[-1] in ROLE_NOUNS or head[-1] in OFFICE_NOUNS)
 
 
 def _looks_like_role(segment: str) -> bool:
@@ -833,7 +865,23 @@ def _looks_like_role(segment: str) -> bool:
     if words[0].lower() in ("who", "of", "for", "with", "from", "a", "an") or " of " in f" {segment} ":
         return True
     name, _role = split_name_role(segment)
-    return name is None
+    return name is None or _possessive_post(segment)
+
+
+#: An organisation's post for something: "Shropshire Council's member for Church Stretton", "the
+#: county's cabinet member for housing" (a possessive, up to two words, a role or person noun, a preposition).
+POSSESSIVE_POST = re.compile(r"['\u2019]s\s+(?:[a-z][\w-]*\s+){0,2}?(?P<noun>[a-z][\w-]*)\s+(?:for|of|at|in|on)\s")
+
+
+def _possessive_post(segment: str) -> bool:
+    """Whether ``segment`` is an organisation's post for a place or a matter ("Shropshire Council's
+    member for Church Stretton"): a description, though the place after "for" is capitalised (not
+    "the service's head of prevention Paul Smith", a post and a name)."""
+    match = POSSESSIVE_POST.search(segment)
+    if match is None or match.group("noun") not in ROLE_OR_PERSON_NOUNS:
+        return False
+    name, role = split_name_role(segment)
+    return name is None or (role is not None and _words(role)[-1].lower() in ("for", "of", "at", "in", "on"))
 
 
 def _open_class(word: str) -> bool:
@@ -901,6 +949,43 @@ def _place_qualifier(affiliation: str, segment: str, watchlist=None) -> bool:
         return True
     first = words[0].lower().strip(".")
     return first not in given_names() and first not in TITLES
+
+
+#: How many places may qualify an affiliation in a chain ("of Newport, Gwent, Wales, UK").
+MAX_PLACE_CHAIN = 3
+
+
+def _with_place_chain_joined(segments: list[str], watchlist=None) -> list[str]:
+    """``segments`` (a speaker phrase's comma parts) with an affiliation and the places qualifying
+    it joined into one, when they end the phrase after a name: ["Mark Evans", "of Newport", "Gwent",
+    "Wales"] -> ["Mark Evans", "of Newport, Gwent, Wales"]. The longest such chain, up to
+    ``MAX_PLACE_CHAIN`` places; one place is quotes-16's "of Taunton, Somerset"."""
+    if len(segments) < 3:
+        return segments
+    for start in range(max(1, len(segments) - 1 - MAX_PLACE_CHAIN), len(segments) - 1):
+        if all(_place_qualifier(segments[start], segment, watchlist) for segment in segments[start + 1:]):
+            return [*segments[:start], ", ".join([segments[start].rstrip(), *(part.strip() for part in segments[start + 1:])])]
+    return segments
+
+
+#: Relative words that open a clause about a thing or a place, not a person ("..., which is leading
+#: the inquiry with West Mercia Police", "..., where the fire started").
+THING_RELATIVES = ("which", "where")
+
+
+def _about_a_thing(apposition: str) -> bool:
+    """Whether an apposition after a speaker's name is a relative clause about the organisation or
+    place named before it ('said Detective Inspector Rob Kay of Staffordshire Police, which is
+    leading the inquiry with West Mercia Police'): a body it names is not the speaker's ("who
+    chairs the fire authority" is about the speaker)."""
+    return _first_word(apposition) in THING_RELATIVES
+
+
+def _member_of_a_council(role: str) -> bool:
+    """Whether a councillor's own description makes them a named council's member ("Councillor Dan
+    Morgan, Shropshire Council's member for Church Stretton"): they speak for that council, not for
+    the fire authority an article names."""
+    return POSSESSIVE_POST.search(role) is not None and NAMED_COUNCIL.search(role) is not None
 
 
 def _affiliation(apposition: str | None) -> str | None:
@@ -1341,7 +1426,7 @@ class QuoteAttributor:
         if by_role is not None:
             return by_role, inferred
         if COUNCILLOR.search(role) and self.watchlist is not None and not CIVIC_ROLE.search(role) and (
-                not self._of_a_council(speaker.name)):
+                not self._of_a_council(speaker.name)) and not _member_of_a_council(role):
             councillors = _flagged_categories(self.watchlist, "councillors")
             authorities = [entity.id for entity in self.watchlist.entities
                            if entity.category in councillors and entity.id in self.entity_counts]
@@ -1937,10 +2022,10 @@ class QuoteAttributor:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
         while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
             segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
-        if len(segments) > 2 and _place_qualifier(segments[-2], segments[-1], self.watchlist):
-            # "Inspector Tom Hale, of Taunton, Somerset": the last segment places the affiliation
-            # before it, as a qualifier after the quotation does ("..., said Tom Hale, of Newport, Gwent.")
-            segments = [*segments[:-2], f"{segments[-2].rstrip()}, {segments[-1].strip()}"]
+        # "Inspector Tom Hale, of Taunton, Somerset", "Mark Evans, of Newport, Gwent, Wales": the last
+        # segments place the affiliation before them, as qualifiers after the quotation do ("...,
+        # said Tom Hale, of Newport, Gwent.")
+        segments = _with_place_chain_joined(segments, self.watchlist)
         name_segment = segments[-1]
         # "John Smith, a spokesman for the council": the last segment describes the name before it;
         # "Speaking in January, a spokesman for the service": it is the speaker.
@@ -2040,7 +2125,19 @@ class QuoteAttributor:
                 return self._pronoun_speaker(paragraph_start + clause_start + match.start(), subject_words[-1])
             subject = _without_trailing_auxiliaries(clause[:match.start()])
             return self._speaker_from_phrase(subject, paragraph_start + clause_start)
+        if relative is None and clause.rstrip().endswith(":"):
+            return self._colon_introduction(clause, paragraph_start + clause_start)
         return relative
+
+    def _colon_introduction(self, clause: str, clause_start: int) -> Speaker | None:
+        """The speaker of a clause that gives a subject's words after a colon, with no speech verb
+        ('Station manager Rob Evans had this advice:', 'The message from PCSO Gemma Nash was clear:',
+        'The commissioner's message to drivers was simple:'), or None."""
+        match = COLON_INTRODUCTION.match(clause)
+        if match is None:
+            return None
+        group = next(group for group in ("giver", "source", "owner") if match.group(group))
+        return self._speaker_from_phrase(match.group(group), clause_start + match.start(group))
 
     def _relative_antecedent(self, clause_start: int, subject: str) -> Speaker | None:
         """The person a relative clause is about: "..., chief fire officer Rod Hammerton, who" (the
@@ -2059,6 +2156,19 @@ class QuoteAttributor:
         if not self.text[start:name_end].endswith(name.split()[-1]):
             return None
         return Speaker(name=name, role=self._person_role(start), start=start, end=name_end)
+
+    def _sentence_after_attribution(self, previous: dict | None, quotation: dict) -> bool:
+        """Whether ``quotation`` is a whole sentence that follows, in the same paragraph, the sentence
+        attributing the quotation before it ('"...," PC Tom Hunt said. "That is just reckless."'): the
+        same speaker's words, however short, not a scare quote."""
+        if previous is None or not previous["speaker"]:
+            return False
+        between = self.text[previous["_close_mark"] + 1:quotation["open_mark"]]
+        if "\n" in between or any(mark in between for mark in QUOTE_MARKS) or not (
+                SENTENCE_CLOSE.search(between) and VERB_IN_CLAUSE.search(between)):
+            return False
+        quoted = " ".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
+        return quoted[:1].isupper() and quoted.endswith((".", "!", "?"))
 
     def _headline(self) -> bool:
         """Whether the text's first paragraph is a headline: one line of at most 25 words that does
@@ -2179,12 +2289,14 @@ class QuoteAttributor:
                 speaker.role = _join_roles(speaker.role, apposition) if speaker.name and (
                     _first_word(apposition) not in RELATIVE_PRONOUNS) else (speaker.role or apposition)
                 speaker.affiliation = speaker.affiliation or _affiliation(apposition)
-                speaker.end = after_start + match.end("role")
+                if not _about_a_thing(apposition):
+                    speaker.end = after_start + match.end("role")
             return speaker
         match = AFTER_SPEAKER_FIRST.match(after)
         if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
-        if match and len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS:
+        if match and (len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS
+                      or _body_post_then_person(match.group("speaker"))):
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         match = AFTER_NAME_ROLE_VERB.match(after)
         if match and _role_title(match.group("speaker")) and person_key(match.group("role").strip()) is not None:
@@ -2225,7 +2337,8 @@ class QuoteAttributor:
             if passive:
                 speaker = None
             if speaker is None and not passive and previous is not None and previous["speaker"] and (
-                    self._same_sentence(previous["_close_mark"], quotation["open_mark"])):
+                    self._same_sentence(previous["_close_mark"], quotation["open_mark"])) and not (
+                    previous["text"].endswith((".", "!", "?"))):
                 # 'X said the cuts would be "reckless" and "dangerous"': a quotation in the sentence of
                 # an attributed one is the same speaker's.
                 speaker = Speaker(previous["speaker"], previous["speaker_role"], previous["entity_id"],
@@ -2238,7 +2351,8 @@ class QuoteAttributor:
                                   inferred=previous["entity_method"] == INFERRED,
                                   affiliation=previous["_affiliation"])
             quoted = "\n\n".join(self.text[start:end] for start, end in quotation["pieces"]).strip()
-            if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS):
+            if not quoted or (not attributed and len(quoted.split()) <= MAX_SCARE_QUOTE_WORDS
+                              and not self._sentence_after_attribution(previous, quotation)):
                 continue
             if not passive and speaker is None and not quoted[:1].isupper():
                 continue   # an unattributed fragment ("the end of its working life")
@@ -2314,6 +2428,11 @@ def extract_quotes(text: str, mentions: list[dict], watchlist=None, published_at
         text = single_quotes_as_double(text)
         if '"' not in text:
             return []
+    elif SINGLE_OPENING.search(text):
+        swapped = _single_outer_quotes(text)   # 'The owner kept shouting "help him",' said Sgt Lyle.
+        if swapped is not text:
+            return _in_original_marks(QuoteAttributor(swapped, mentions, watchlist, published_at).attribute(
+                find_quotations(swapped, breaks)), text, swapped)
     # (single marks made double keep every offset, so the breaks between paragraphs hold)
     return QuoteAttributor(text, mentions, watchlist, published_at).attribute(find_quotations(text, breaks))
 
@@ -2358,6 +2477,46 @@ def single_quotes_as_double(text: str) -> str:
             for offset in changes:
                 chars[offset] = '"'
     return "".join(chars)
+
+
+def _single_outer_quotes(text: str) -> str:
+    """``text`` with its quotations swapped to double marks when it quotes with single marks and
+    double ones only inside them, in the British way ('The owner kept shouting "help him" as we
+    arrived,' said Sergeant Tom Lyle): the single marks that delimit quotations
+    (:func:`single_quotes_as_double`) become double marks and the double marks inside them single
+    ones, one character for one. Any double mark outside such a quotation leaves the text as it was."""
+    first = DOUBLE_MARK.search(text).start()
+    if SINGLE_OPENING.search(text, text.rfind("\n", 0, first) + 1, first) is None:
+        return text   # (a cheap test first: the first double mark is inside no single-marked quotation)
+    converted = single_quotes_as_double(text)
+    changed = [offset for offset, (old, new) in enumerate(zip(text, converted)) if old != new]
+    if not changed:
+        return text
+    spans = list(zip(changed[::2], changed[1::2]))
+    inner = [match.start() for match in DOUBLE_MARK.finditer(text)]
+    if not all(any(opening < offset < closing for opening, closing in spans) for offset in inner):
+        return text
+    chars = list(converted)
+    for offset in inner:
+        chars[offset] = "'"
+    return "".join(chars)
+
+
+DOUBLE_MARK = re.compile(f"[{QUOTE_MARKS}]")
+
+
+def _in_original_marks(quotes: list[dict], original: str, swapped: str) -> list[dict]:
+    """``quotes`` found in ``swapped`` (:func:`_single_outer_quotes`) with their text as ``original``
+    writes it: the inner quotation marks as they were (the offsets are the same in both)."""
+    for quote in quotes:
+        start, end = quote["start_char"], quote["end_char"]
+        region, position, pieces = swapped[start:end], 0, []
+        for piece in quote["text"].split("\n\n"):
+            found = region.find(piece, position)
+            pieces.append(original[start + found:start + found + len(piece)] if found >= 0 else piece)
+            position = found + len(piece) if found >= 0 else position
+        quote["text"] = "\n\n".join(pieces)
+    return quotes
 
 
 def _parse_day(value) -> dt.date | None:
