@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -53,6 +53,7 @@ ABOUT_FIRE_KEY = "watchlist_about_fire"
 OTHER_BODIES_KEY = "watchlist_other_bodies"
 FIELD_WORDS_KEY = "watchlist_field_words"
 TEXT_KEY = "text"
+SENTENCE_STARTS_KEY = "sentence_starts"   # the token indices where the sentencizer starts a sentence
 # A generic reference after one of these is not the local body.
 NOT_LOCAL_WORDS = {"national", "every", "any", "another", "other", "each", "uk", "british", "english", "whole"}
 # Head nouns of the longer proper names a capitalised generic reference can open: "the Fire Service
@@ -239,7 +240,8 @@ def make_sentencizer(nlp: Language, name: str):
     Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
     or quotation marks that follow; in addition a blank line (paragraph or headline break) always
     ends a sentence.  Reads the token attributes as one array and walks only the punctuation and
-    whitespace tokens, not every token.
+    whitespace tokens, not every token. Keeps the indices of the sentences' first tokens in
+    ``doc.user_data["sentence_starts"]`` (the Analyser reads them rather than the doc's array).
     """
     final_hashes = {nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL}
     strings = nlp.vocab.strings
@@ -279,6 +281,7 @@ def make_sentencizer(nlp: Language, name: str):
                 if following < length:
                     starts[following] = 1
         doc.from_array([SENT_START], starts.reshape(-1, 1))
+        doc.user_data[SENTENCE_STARTS_KEY] = numpy.flatnonzero(starts == 1).tolist()
         return doc
 
     return sentencizer
@@ -1319,11 +1322,20 @@ class Analyser:
         mentions = []
         breaks = None   # the text's paragraph breaks, for the mentions' paragraphs and the quotations
         if len(mention_spans):
-            columns = doc.to_array([SENT_START, IDX])
-            sentence_starts = numpy.flatnonzero(columns[:, 0] == 1).tolist()
+            sentence_starts = doc.user_data.get(SENTENCE_STARTS_KEY)   # set by the sentencizer
+            if sentence_starts is None:
+                sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
             if not sentence_starts or sentence_starts[0] != 0:
-                sentence_starts.insert(0, 0)
-            token_offsets = columns[:, 1].tolist() + [len(text)]
+                sentence_starts = [0, *sentence_starts]
+            # the character offsets of the few tokens that start or end a mention's sentence
+            # (no IDX array of every token)
+            token_offsets: dict[int, int] = {len(doc): len(text)}
+
+            def token_offset(index: int) -> int:
+                if index not in token_offsets:
+                    token_offsets[index] = doc[index].idx
+                return token_offsets[index]
+
             breaks = quote_extractor.paragraph_breaks(text)
             paragraphs = [0] + [end for _start, end in breaks]
             for span in mention_spans:
@@ -1337,7 +1349,7 @@ class Analyser:
                     "surface": text[start_char:end_char],
                     "start_char": start_char,
                     "end_char": end_char,
-                    "sentence": text[token_offsets[sentence_starts[sentence_index]]:token_offsets[sentence_end]].strip(),
+                    "sentence": text[token_offset(sentence_starts[sentence_index]):token_offset(sentence_end)].strip(),
                     "sentence_index": sentence_index,
                     "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,
