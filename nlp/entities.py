@@ -742,11 +742,14 @@ class ReferenceResolver:
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         area_hits = []
+        holder_keys = set()   # the spans where the ruler matched an office holder's name
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
             if label == AREA:
                 area_hits.append((start, end, target))
             else:
                 matches.setdefault((start, end), []).append((label, target))
+                if label == HOLDER:
+                    holder_keys.add((start, end))
         norms = doc.to_array(NORM)
         norm_list = norms.tolist()
         for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
@@ -758,8 +761,8 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
-        if self.holder_surnames:
-            self._drop_namesakes(doc, matches)
+        if holder_keys:
+            self._drop_namesakes(doc, matches, holder_keys)
         selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
         named: dict[str, list[int]] = {}
@@ -790,15 +793,16 @@ class ReferenceResolver:
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
-    def _drop_namesakes(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]) -> None:
+    def _drop_namesakes(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]],
+                        holder_keys: set[tuple[int, int]]) -> None:
         """Drop the office holder matches that are someone else of the holder's surname: the surname
         right after another given name ("Owner Sarah Campion" is not John Campion), and a lone or
         titled surname ("Campion", "Mrs Campion") in an article that names such a namesake and not
         the holder in full; never in an article that names the holder's office or refers to it ("PCC
-        Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon")."""
-        holder_keys = [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]
-        if not holder_keys:
-            return   # most articles: no holder's name to check
+        Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon").
+        ``holder_keys``: the spans of ``matches`` holding a holder's name (the caller calls this only
+        when there is one: most articles name no holder)."""
+        holder_keys = [key for key in matches if key in holder_keys]   # in the order of the matches
         names = quote_extractor.given_names()
         # an article that names the office or refers to it ("PCC Jon Campion", "the commissioner") is
         # about the holder: a variant of the first name there is no namesake
