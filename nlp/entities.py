@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import itertools
 import re
 from collections import Counter
@@ -32,9 +31,10 @@ import spacy
 import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from spacy.lang.lex_attrs import word_shape
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START, SHAPE
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -233,33 +233,76 @@ SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
 SENT_CONTINUES = numpy.uint64(2 ** 64 - 1)   # SENT_START -1 (not a start), as the uint64 from_array takes
 
 
+# What a token is to the sentencizer: a word, punctuation (sentence-final or not), whitespace (with a
+# line break or without); LONG: spaCy's shape of any token of 100 characters or more, which says nothing.
+WORD, PUNCTUATION, FINAL_PUNCTUATION, SPACE, LINE_BREAK, LONG = range(6)
+LONG_SHAPE = "LONG"
+
+
 @Language.factory("cuttings_sentencizer", assigns=["token.is_sent_start"], default_config={})
 def make_sentencizer(nlp: Language, name: str):
     """Rule-based sentencizer over token attributes.
 
     Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
     or quotation marks that follow; in addition a blank line (paragraph or headline break) always
-    ends a sentence.  Reads the token attributes as one array and walks only the punctuation and
-    whitespace tokens, not every token. Keeps the indices of the sentences' first tokens in
-    ``doc.user_data["sentence_starts"]`` (the Analyser reads them rather than the doc's array).
-    """
-    final_hashes = {nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL}
-    strings = nlp.vocab.strings
+    ends a sentence. Walks only the punctuation and whitespace tokens, not every token. Keeps the
+    indices of the sentences' first tokens in ``doc.user_data["sentence_starts"]`` (the Analyser
+    reads them rather than the doc's array).
 
-    @functools.lru_cache(maxsize=4096)
-    def breaks_line(orth_hash: int) -> bool:
-        """Whether a whitespace token (by its text's hash) contains a line break."""
-        return "\n" in strings[orth_hash]
+    Which tokens are punctuation or whitespace is read from their shapes, not from their flags:
+    spaCy's ``word_shape`` writes every letter as "X" or "x" and every digit as "d" and keeps every
+    other character (a run of one character cut at four), so a shape is punctuation, whitespace or
+    a line break exactly when its token is, and "...", "?!" and the other sentence-final marks are
+    their own shapes. A doc has a few dozen distinct shapes, classified once per process, and one
+    SHAPE array costs a third of the ORTH, IS_PUNCT and IS_SPACE arrays (a few hundred instructions
+    a token and attribute). A doc holding a token of 100 characters or more (shape "LONG"), or a
+    vocabulary with another shape function, is read by its flags.
+    """
+    vocab = nlp.vocab
+    strings = vocab.strings
+    getters = vocab.lex_attr_getters
+    by_shape = getters.get(SHAPE) is word_shape and IS_PUNCT in getters and IS_SPACE in getters
+    shape_kinds: dict[int, int] = {}   # shape hash -> kind, and the same as sorted arrays
+    shape_table = [numpy.zeros(0, dtype=numpy.uint64), numpy.zeros(0, dtype=numpy.uint8)]
+
+    def kind(text: str, is_punct: bool, is_space: bool) -> int:
+        if is_punct:
+            return FINAL_PUNCTUATION if text in SENTENCE_FINAL else PUNCTUATION
+        if is_space:
+            return LINE_BREAK if "\n" in text else SPACE
+        return WORD
+
+    def kinds_by_shape(shapes: numpy.ndarray) -> numpy.ndarray:
+        known, kinds = shape_table
+        positions = numpy.searchsorted(known, shapes)
+        if not len(known) or not numpy.array_equal(known[numpy.minimum(positions, len(known) - 1)], shapes):
+            if len(shape_kinds) > MAX_CACHED_WORDS:
+                shape_kinds.clear()
+            for shape in set(shapes.tolist()) - shape_kinds.keys():
+                text = strings[shape]
+                shape_kinds[shape] = LONG if text == LONG_SHAPE else kind(
+                    text, getters[IS_PUNCT](text), getters[IS_SPACE](text))
+            known = numpy.array(sorted(shape_kinds), dtype=numpy.uint64)
+            kinds = numpy.array([shape_kinds[shape] for shape in known.tolist()], dtype=numpy.uint8)
+            shape_table[:] = known, kinds
+            positions = numpy.searchsorted(known, shapes)
+        return kinds[positions]
+
+    def kinds_by_flags(doc: Doc) -> numpy.ndarray:
+        return numpy.array([kind(strings[orth], punct, space) for orth, punct, space in
+                            doc.to_array([ORTH, IS_PUNCT, IS_SPACE]).tolist()], dtype=numpy.uint8)
 
     def sentencizer(doc: Doc) -> Doc:
         length = len(doc)
         if length < 2:
             return doc
-        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+        kinds = kinds_by_shape(doc.to_array(SHAPE)) if by_shape else None
+        if kinds is None or (kinds == LONG).any():
+            kinds = kinds_by_flags(doc)
         # Only punctuation and whitespace tokens can end a sentence, and a sentence starts at the
         # first token after one that is neither (quotation marks are punctuation): a few tokens
         # per sentence, walked in Python, rather than numpy operations over every token.
-        marks = numpy.flatnonzero(attributes[:, 1] | attributes[:, 2])
+        marks = numpy.flatnonzero(kinds)
         starts = numpy.empty(length, dtype=numpy.uint64)
         starts.fill(SENT_CONTINUES)
         starts[0] = 1
@@ -267,13 +310,12 @@ def make_sentencizer(nlp: Language, name: str):
             mark_list = marks.tolist()
             is_mark = set(mark_list)
             last = length - 1
-            for index, (orth, punct, _space) in zip(mark_list, attributes[marks].tolist()):
-                if punct:
-                    if orth not in final_hashes:
-                        continue
-                elif index == last or not breaks_line(orth):
+            for index, token_kind in zip(mark_list, kinds[marks].tolist()):
+                if token_kind == PUNCTUATION or token_kind == SPACE:
                     continue
-                else:
+                if token_kind == LINE_BREAK:
+                    if index == last:
+                        continue
                     starts[index + 1] = 1   # a line break always ends a sentence
                 following = index + 1
                 while following in is_mark:
