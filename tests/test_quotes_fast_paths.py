@@ -52,3 +52,22 @@ def test_the_anonymous_check_needs_one_of_its_verbs_in_the_article():
     assert attributor._has_anonymous is False
     text = 'A neighbour, who asked not to be named, said: "It was loud."'
     assert QuoteAttributor(text, [], None)._anonymous(quotes.Speaker(name="A neighbour"))
+
+
+def test_the_speaker_role_patterns_match_where_the_word_bounded_words_do():
+    from nlp.quotes import _watchlist_tables
+    from nlp.watchlist import load_watchlist
+
+    watchlist = load_watchlist()
+    _names, patterns = _watchlist_tables(watchlist)
+    roles = {entity.id: entity.speaker_roles for entity in watchlist.entities if entity.speaker_roles}
+    assert [entity_id for entity_id, _pattern in patterns] == list(roles)
+    words = sorted({word for entity_roles in roles.values() for word in entity_roles})
+    phrases = [f"{before}{word}{after}" for word in words
+               for before, after in (("", ""), ("the ", " of x"), ("x", ""), ("", "s"), ("-", "-"), ("deputy_", ""))]
+    phrases += [word[1:] for word in words] + [word[:-1] for word in words] + ["", " ", "chief-fire officer"]
+    for (entity_id, pattern), entity_roles in zip(patterns, roles.values()):
+        old = re.compile("|".join(rf"\b{re.escape(word)}\b" for word in entity_roles))
+        for phrase in phrases:
+            assert (pattern.search(phrase) is None) == (old.search(phrase) is None), (entity_id, phrase)
+    assert any(pattern.search(words[0]) for _entity_id, pattern in patterns)
