@@ -195,8 +195,10 @@ AFTER_POST_NAME_VERB = re.compile(
 TRAILING_AUXILIARY_WORDS = ("has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                             "previously", "once", "recently")
 TRAILING_AUXILIARIES = re.compile(rf"(?:\s+(?:{'|'.join(TRAILING_AUXILIARY_WORDS)}))+\s*$")
+# (its "\b(?:[Aa]n?|[Tt]he)" written as one letter and a look-behind per alternative, so that the
+# regex engine skips to those four letters instead of trying every position of the text)
 SPOKESPERSON = re.compile(
-    r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+    r"(?P<phrase>(?:A(?<!\wA)n?|a(?<!\wa)n?|T(?<!\wT)he|t(?<!\wt)he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
     r"(?:spokesman|spokeswoman|spokesperson))\b")
 SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from nlp import quotes
-from nlp.quotes import (ANONYMOUS, CASE_SPECIAL_CHARACTERS, DOCUMENT_OF, NOT_FOR_A_BODY, PASSIVE_BEFORE_VERB,
+from nlp.quotes import (ANONYMOUS, CASE_SPECIAL_CHARACTERS, DOCUMENT_OF, NOT_FOR_A_BODY, PASSIVE_BEFORE_VERB, SPOKESPERSON,
                         TRAILING_AUXILIARIES, QuoteAttributor, _not_for_a_body, _passive_before, _whole_word,
                         _whole_word_any_case, _without_trailing_auxiliaries)
 
@@ -71,3 +71,21 @@ def test_the_speaker_role_patterns_match_where_the_word_bounded_words_do():
         for phrase in phrases:
             assert (pattern.search(phrase) is None) == (old.search(phrase) is None), (entity_id, phrase)
     assert any(pattern.search(words[0]) for _entity_id, pattern in patterns)
+
+
+def test_the_spokesperson_pattern_finds_what_the_word_bounded_one_does():
+    from nlp.evaluate_entities import article_text, load_corpus
+
+    old = re.compile(r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+                     r"(?:spokesman|spokeswoman|spokesperson))\b")
+    texts = [article_text(text) for _record, text in load_corpus("data/corpus")]
+    texts += ["A spokesman said", "aN Acme spokeswoman", "xA spokesman", "Tthe spokesman", "_the spokesman",
+              "THE spokesman", "the West Mercia Police and Crime Commissioner's spokesperson", "An  spokesmanx",
+              "said a spokesperson", "the & of and spokesman", "A\tspokesman", "the\u00e9 spokesman"]
+    found = 0
+    for text in texts:
+        for pos, endpos in ((0, len(text)), (1, len(text)), (len(text) // 3, len(text) // 2)):
+            spans = [match.span("phrase") for match in SPOKESPERSON.finditer(text, pos, endpos)]
+            assert spans == [match.span("phrase") for match in old.finditer(text, pos, endpos)]
+            found += len(spans)
+    assert found > 10
