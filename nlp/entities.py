@@ -471,8 +471,9 @@ class ReferenceResolver:
         # Lists are looked for only in documents with a plural head ("services") or "brigade".
         triggers = sorted({head.split()[-1].lower() for category in watchlist.categories.values()
                            for head in category.plural_heads} | {"brigade"})
-        forms = [form for word in triggers for form in (word, word.title(), word.upper())]
-        self.list_trigger = re.compile("|".join(map(re.escape, forms))) if forms else None
+        # (looked for as plain substrings, each a fast scan of the text: one regex of all the forms
+        # tries them at every letter they begin with)
+        self.list_triggers = tuple(form for word in triggers for form in (word, word.title(), word.upper()))
         self.glue_hashes = {strings.add(word) for word in (",", "and", "&", "the", "'s", "of", "both", "each", "every")}
         self.head_word_hashes = {strings.add(word) for word in ("fire", "and", "&", "rescue", "'s", "the")}
         self.fire_hashes = {strings.add(word) for word in ("fire", "rescue", "brigade", "brigades")}
@@ -638,7 +639,10 @@ class ReferenceResolver:
         Shropshire Fire & Rescue Services", "each West Midlands, Shropshire and Staffordshire
         brigade") or before it ("fire and rescue services across the Shropshire, Telford & Wrekin,
         Herefordshire and Worcestershire areas") names every watched body of the listed areas."""
-        if not area_hits or self.list_trigger is None or not self.list_trigger.search(doc_text(doc)):
+        if not area_hits:
+            return []
+        text = doc_text(doc)
+        if not any(form in text for form in self.list_triggers):
             return []
         if norm_list is None:
             norm_list = (norms if norms is not None else doc.to_array(NORM)).tolist()
