@@ -549,7 +549,14 @@ def _is_quotation(phrase: str) -> bool:
 
 
 def _words(phrase: str) -> list[str]:
-    return TOKEN.findall(phrase)
+    return list(_word_tuple(phrase))
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_tuple(phrase: str) -> tuple[str, ...]:
+    """The words of a phrase, found once per phrase: the same speaker names and roles are split
+    again and again (each call of ``_words`` gets its own list)."""
+    return tuple(TOKEN.findall(phrase))
 
 
 def _first_word(phrase: str) -> str:

@@ -89,3 +89,13 @@ def test_the_spokesperson_pattern_finds_what_the_word_bounded_one_does():
             assert spans == [match.span("phrase") for match in old.finditer(text, pos, endpos)]
             found += len(spans)
     assert found > 10
+
+
+def test_the_words_of_a_phrase_are_found_once_and_handed_out_as_new_lists():
+    from nlp.quotes import TOKEN, _words
+
+    for phrase in PHRASES + ["Mr Campion", "Chief Fire Officer Rod Hammerton's", "J. R. Smith-Jones & Co."]:
+        first = _words(phrase)
+        assert first == TOKEN.findall(phrase)
+        first.append("changed")   # a caller's list is its own
+        assert _words(phrase) == TOKEN.findall(phrase)
