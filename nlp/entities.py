@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import itertools
 import re
 from collections import Counter
@@ -32,9 +31,10 @@ import spacy
 import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from spacy.lang.lex_attrs import word_shape
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM, ORTH, SENT_START, SHAPE
 from spacy.tokens import Doc, Span
 
 from nlp import quotes as quote_extractor
@@ -54,6 +54,7 @@ ABOUT_FIRE_KEY = "watchlist_about_fire"
 OTHER_BODIES_KEY = "watchlist_other_bodies"
 FIELD_WORDS_KEY = "watchlist_field_words"
 TEXT_KEY = "text"
+SENTENCE_STARTS_KEY = "sentence_starts"   # the token indices where the sentencizer starts a sentence
 # A generic reference after one of these is not the local body.
 NOT_LOCAL_WORDS = {"national", "every", "any", "another", "other", "each", "uk", "british", "english", "whole"}
 # Head nouns of the longer proper names a capitalised generic reference can open: "the Fire Service
@@ -233,32 +234,76 @@ SENTENCE_FINAL = {".", "!", "?", "\u2026", "!?", "?!", "...", ".."}
 SENT_CONTINUES = numpy.uint64(2 ** 64 - 1)   # SENT_START -1 (not a start), as the uint64 from_array takes
 
 
+# What a token is to the sentencizer: a word, punctuation (sentence-final or not), whitespace (with a
+# line break or without); LONG: spaCy's shape of any token of 100 characters or more, which says nothing.
+WORD, PUNCTUATION, FINAL_PUNCTUATION, SPACE, LINE_BREAK, LONG = range(6)
+LONG_SHAPE = "LONG"
+
+
 @Language.factory("cuttings_sentencizer", assigns=["token.is_sent_start"], default_config={})
 def make_sentencizer(nlp: Language, name: str):
     """Rule-based sentencizer over token attributes.
 
     Like spaCy's ``sentencizer``: a sentence ends after ".", "!", "?" and any closing punctuation
     or quotation marks that follow; in addition a blank line (paragraph or headline break) always
-    ends a sentence.  Reads the token attributes as one array and walks only the punctuation and
-    whitespace tokens, not every token.
-    """
-    final_hashes = {nlp.vocab.strings.add(mark) for mark in SENTENCE_FINAL}
-    strings = nlp.vocab.strings
+    ends a sentence. Walks only the punctuation and whitespace tokens, not every token. Keeps the
+    indices of the sentences' first tokens in ``doc.user_data["sentence_starts"]`` (the Analyser
+    reads them rather than the doc's array).
 
-    @functools.lru_cache(maxsize=4096)
-    def breaks_line(orth_hash: int) -> bool:
-        """Whether a whitespace token (by its text's hash) contains a line break."""
-        return "\n" in strings[orth_hash]
+    Which tokens are punctuation or whitespace is read from their shapes, not from their flags:
+    spaCy's ``word_shape`` writes every letter as "X" or "x" and every digit as "d" and keeps every
+    other character (a run of one character cut at four), so a shape is punctuation, whitespace or
+    a line break exactly when its token is, and "...", "?!" and the other sentence-final marks are
+    their own shapes. A doc has a few dozen distinct shapes, classified once per process, and one
+    SHAPE array costs a third of the ORTH, IS_PUNCT and IS_SPACE arrays (a few hundred instructions
+    a token and attribute). A doc holding a token of 100 characters or more (shape "LONG"), or a
+    vocabulary with another shape function, is read by its flags.
+    """
+    vocab = nlp.vocab
+    strings = vocab.strings
+    getters = vocab.lex_attr_getters
+    by_shape = getters.get(SHAPE) is word_shape and IS_PUNCT in getters and IS_SPACE in getters
+    shape_kinds: dict[int, int] = {}   # shape hash -> kind, and the same as sorted arrays
+    shape_table = [numpy.zeros(0, dtype=numpy.uint64), numpy.zeros(0, dtype=numpy.uint8)]
+
+    def kind(text: str, is_punct: bool, is_space: bool) -> int:
+        if is_punct:
+            return FINAL_PUNCTUATION if text in SENTENCE_FINAL else PUNCTUATION
+        if is_space:
+            return LINE_BREAK if "\n" in text else SPACE
+        return WORD
+
+    def kinds_by_shape(shapes: numpy.ndarray) -> numpy.ndarray:
+        known, kinds = shape_table
+        positions = numpy.searchsorted(known, shapes)
+        if not len(known) or not numpy.array_equal(known[numpy.minimum(positions, len(known) - 1)], shapes):
+            if len(shape_kinds) > MAX_CACHED_WORDS:
+                shape_kinds.clear()
+            for shape in set(shapes.tolist()) - shape_kinds.keys():
+                text = strings[shape]
+                shape_kinds[shape] = LONG if text == LONG_SHAPE else kind(
+                    text, getters[IS_PUNCT](text), getters[IS_SPACE](text))
+            known = numpy.array(sorted(shape_kinds), dtype=numpy.uint64)
+            kinds = numpy.array([shape_kinds[shape] for shape in known.tolist()], dtype=numpy.uint8)
+            shape_table[:] = known, kinds
+            positions = numpy.searchsorted(known, shapes)
+        return kinds[positions]
+
+    def kinds_by_flags(doc: Doc) -> numpy.ndarray:
+        return numpy.array([kind(strings[orth], punct, space) for orth, punct, space in
+                            doc.to_array([ORTH, IS_PUNCT, IS_SPACE]).tolist()], dtype=numpy.uint8)
 
     def sentencizer(doc: Doc) -> Doc:
         length = len(doc)
         if length < 2:
             return doc
-        attributes = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+        kinds = kinds_by_shape(doc.to_array(SHAPE)) if by_shape else None
+        if kinds is None or (kinds == LONG).any():
+            kinds = kinds_by_flags(doc)
         # Only punctuation and whitespace tokens can end a sentence, and a sentence starts at the
         # first token after one that is neither (quotation marks are punctuation): a few tokens
         # per sentence, walked in Python, rather than numpy operations over every token.
-        marks = numpy.flatnonzero(attributes[:, 1] | attributes[:, 2])
+        marks = numpy.flatnonzero(kinds)
         starts = numpy.empty(length, dtype=numpy.uint64)
         starts.fill(SENT_CONTINUES)
         starts[0] = 1
@@ -266,13 +311,12 @@ def make_sentencizer(nlp: Language, name: str):
             mark_list = marks.tolist()
             is_mark = set(mark_list)
             last = length - 1
-            for index, (orth, punct, _space) in zip(mark_list, attributes[marks].tolist()):
-                if punct:
-                    if orth not in final_hashes:
-                        continue
-                elif index == last or not breaks_line(orth):
+            for index, token_kind in zip(mark_list, kinds[marks].tolist()):
+                if token_kind == PUNCTUATION or token_kind == SPACE:
                     continue
-                else:
+                if token_kind == LINE_BREAK:
+                    if index == last:
+                        continue
                     starts[index + 1] = 1   # a line break always ends a sentence
                 following = index + 1
                 while following in is_mark:
@@ -280,6 +324,7 @@ def make_sentencizer(nlp: Language, name: str):
                 if following < length:
                     starts[following] = 1
         doc.from_array([SENT_START], starts.reshape(-1, 1))
+        doc.user_data[SENTENCE_STARTS_KEY] = numpy.flatnonzero(starts == 1).tolist()
         return doc
 
     return sentencizer
@@ -427,8 +472,9 @@ class ReferenceResolver:
         # Lists are looked for only in documents with a plural head ("services") or "brigade".
         triggers = sorted({head.split()[-1].lower() for category in watchlist.categories.values()
                            for head in category.plural_heads} | {"brigade"})
-        forms = [form for word in triggers for form in (word, word.title(), word.upper())]
-        self.list_trigger = re.compile("|".join(map(re.escape, forms))) if forms else None
+        # (looked for as plain substrings, each a fast scan of the text: one regex of all the forms
+        # tries them at every letter they begin with)
+        self.list_triggers = tuple(form for word in triggers for form in (word, word.title(), word.upper()))
         self.glue_hashes = {strings.add(word) for word in (",", "and", "&", "the", "'s", "of", "both", "each", "every")}
         self.head_word_hashes = {strings.add(word) for word in ("fire", "and", "&", "rescue", "'s", "the")}
         self.fire_hashes = {strings.add(word) for word in ("fire", "rescue", "brigade", "brigades")}
@@ -594,7 +640,10 @@ class ReferenceResolver:
         Shropshire Fire & Rescue Services", "each West Midlands, Shropshire and Staffordshire
         brigade") or before it ("fire and rescue services across the Shropshire, Telford & Wrekin,
         Herefordshire and Worcestershire areas") names every watched body of the listed areas."""
-        if not area_hits or self.list_trigger is None or not self.list_trigger.search(doc_text(doc)):
+        if not area_hits:
+            return []
+        text = doc_text(doc)
+        if not any(form in text for form in self.list_triggers):
             return []
         if norm_list is None:
             norm_list = (norms if norms is not None else doc.to_array(NORM)).tolist()
@@ -740,11 +789,14 @@ class ReferenceResolver:
         day = _parse_day(doc.user_data.get(PUBLISHED_AT_KEY))
         matches: dict[tuple[int, int], list[tuple[str, str]]] = {}
         area_hits = []
+        holder_keys = set()   # the spans where the ruler matched an office holder's name
         for start, end, label, target in doc._.get(MATCHES_EXTENSION) or ():
             if label == AREA:
                 area_hits.append((start, end, target))
             else:
                 matches.setdefault((start, end), []).append((label, target))
+                if label == HOLDER:
+                    holder_keys.add((start, end))
         norms = doc.to_array(NORM)
         norm_list = norms.tolist()
         for start, end, label, target in self._fuzzy_spans(doc, norms, norm_list):
@@ -756,8 +808,8 @@ class ReferenceResolver:
             for start, end, target in self._bare_area_spans(doc, area_hits, norm_list, coordinated):
                 matches.setdefault((start, end), []).append((BARE_AREA, target))
 
-        if self.holder_surnames:
-            self._drop_namesakes(doc, matches)
+        if holder_keys:
+            self._drop_namesakes(doc, matches, holder_keys)
         selected = self._select(doc, matches, norm_list)
         # Salience: how often each body (or the body it governs / is governed by) is named.
         named: dict[str, list[int]] = {}
@@ -788,15 +840,16 @@ class ReferenceResolver:
         doc.spans[MENTIONS_KEY] = mentions
         return doc
 
-    def _drop_namesakes(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]]) -> None:
+    def _drop_namesakes(self, doc: Doc, matches: dict[tuple[int, int], list[tuple[str, str]]],
+                        holder_keys: set[tuple[int, int]]) -> None:
         """Drop the office holder matches that are someone else of the holder's surname: the surname
         right after another given name ("Owner Sarah Campion" is not John Campion), and a lone or
         titled surname ("Campion", "Mrs Campion") in an article that names such a namesake and not
         the holder in full; never in an article that names the holder's office or refers to it ("PCC
-        Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon")."""
-        holder_keys = [key for key, items in matches.items() if any(label == HOLDER for label, _ in items)]
-        if not holder_keys:
-            return   # most articles: no holder's name to check
+        Jon Campion"). A short form of the holder's first name is the holder ("Jonathon", "Jon").
+        ``holder_keys``: the spans of ``matches`` holding a holder's name (the caller calls this only
+        when there is one: most articles name no holder)."""
+        holder_keys = [key for key in matches if key in holder_keys]   # in the order of the matches
         names = quote_extractor.given_names()
         # an article that names the office or refers to it ("PCC Jon Campion", "the commissioner") is
         # about the holder: a variant of the first name there is no namesake
@@ -1330,11 +1383,20 @@ class Analyser:
         mentions = []
         breaks = None   # the text's paragraph breaks, for the mentions' paragraphs and the quotations
         if len(mention_spans):
-            columns = doc.to_array([SENT_START, IDX])
-            sentence_starts = numpy.flatnonzero(columns[:, 0] == 1).tolist()
+            sentence_starts = doc.user_data.get(SENTENCE_STARTS_KEY)   # set by the sentencizer
+            if sentence_starts is None:
+                sentence_starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
             if not sentence_starts or sentence_starts[0] != 0:
-                sentence_starts.insert(0, 0)
-            token_offsets = columns[:, 1].tolist() + [len(text)]
+                sentence_starts = [0, *sentence_starts]
+            # the character offsets of the few tokens that start or end a mention's sentence
+            # (no IDX array of every token)
+            token_offsets: dict[int, int] = {len(doc): len(text)}
+
+            def token_offset(index: int) -> int:
+                if index not in token_offsets:
+                    token_offsets[index] = doc[index].idx
+                return token_offsets[index]
+
             breaks = quote_extractor.paragraph_breaks(text)
             paragraphs = [0] + [end for _start, end in breaks]
             for span in mention_spans:
@@ -1348,7 +1410,7 @@ class Analyser:
                     "surface": text[start_char:end_char],
                     "start_char": start_char,
                     "end_char": end_char,
-                    "sentence": text[token_offsets[sentence_starts[sentence_index]]:token_offsets[sentence_end]].strip(),
+                    "sentence": text[token_offset(sentence_starts[sentence_index]):token_offset(sentence_end)].strip(),
                     "sentence_index": sentence_index,
                     "paragraph": bisect.bisect_right(paragraphs, start_char) - 1,
                     "method": span.id_,

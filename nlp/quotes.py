@@ -195,8 +195,10 @@ AFTER_POST_NAME_VERB = re.compile(
 TRAILING_AUXILIARY_WORDS = ("has", "have", "had", "was", "is", "then", "also", "later", "simply", "today", "yesterday",
                             "previously", "once", "recently")
 TRAILING_AUXILIARIES = re.compile(rf"(?:\s+(?:{'|'.join(TRAILING_AUXILIARY_WORDS)}))+\s*$")
+# (its "\b(?:[Aa]n?|[Tt]he)" written as one letter and a look-behind per alternative, so that the
+# regex engine skips to those four letters instead of trying every position of the text)
 SPOKESPERSON = re.compile(
-    r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+    r"(?P<phrase>(?:A(?<!\wA)n?|a(?<!\wa)n?|T(?<!\wT)he|t(?<!\wt)he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
     r"(?:spokesman|spokeswoman|spokesperson))\b")
 SPEECH_VERB_NEXT = re.compile(rf"\s*{VERB}\b")
 PERSON_CONTINUATION = re.compile(rf"\s*(?:,|{VERB}\b|who\b|has\b|had\b|is\b|was\b|will\b)")
@@ -560,7 +562,14 @@ def _is_quotation(phrase: str) -> bool:
 
 
 def _words(phrase: str) -> list[str]:
-    return TOKEN.findall(phrase)
+    return list(_word_tuple(phrase))
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_tuple(phrase: str) -> tuple[str, ...]:
+    """The words of a phrase, found once per phrase: the same speaker names and roles are split
+    again and again (each call of ``_words`` gets its own list)."""
+    return tuple(TOKEN.findall(phrase))
 
 
 def _first_word(phrase: str) -> str:
@@ -2552,7 +2561,9 @@ def _watchlist_tables(watchlist) -> tuple[dict[str, str], list]:
             for person in list(getattr(entity, "people", ())) + list(entity.holders):
                 surname = person.name.split()[-1].lower()
                 names[surname] = person.name if names.get(surname, person.name) == person.name else None
-        patterns = [(entity.id, re.compile("|".join(rf"\b{re.escape(word)}\b" for word in entity.speaker_roles)))
+        # ``\bword\b`` for each role word, written so that the regex engine skips to their first
+        # letters (``_word_start``): only whether one matches is asked, never which
+        patterns = [(entity.id, re.compile("|".join(rf"{_word_start(word)}\b" for word in entity.speaker_roles)))
                     for entity in watchlist.entities if entity.speaker_roles]
         _TABLES[key] = ({surname: name for surname, name in names.items() if name}, patterns)
     return _TABLES[key]

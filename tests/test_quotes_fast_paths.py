@@ -4,7 +4,7 @@ import re
 import pytest
 
 from nlp import quotes
-from nlp.quotes import (ANONYMOUS, CASE_SPECIAL_CHARACTERS, DOCUMENT_OF, NOT_FOR_A_BODY, PASSIVE_BEFORE_VERB,
+from nlp.quotes import (ANONYMOUS, CASE_SPECIAL_CHARACTERS, DOCUMENT_OF, NOT_FOR_A_BODY, PASSIVE_BEFORE_VERB, SPOKESPERSON,
                         TRAILING_AUXILIARIES, QuoteAttributor, _not_for_a_body, _passive_before, _whole_word,
                         _whole_word_any_case, _without_trailing_auxiliaries)
 
@@ -52,3 +52,50 @@ def test_the_anonymous_check_needs_one_of_its_verbs_in_the_article():
     assert attributor._has_anonymous is False
     text = 'A neighbour, who asked not to be named, said: "It was loud."'
     assert QuoteAttributor(text, [], None)._anonymous(quotes.Speaker(name="A neighbour"))
+
+
+def test_the_speaker_role_patterns_match_where_the_word_bounded_words_do():
+    from nlp.quotes import _watchlist_tables
+    from nlp.watchlist import load_watchlist
+
+    watchlist = load_watchlist()
+    _names, patterns = _watchlist_tables(watchlist)
+    roles = {entity.id: entity.speaker_roles for entity in watchlist.entities if entity.speaker_roles}
+    assert [entity_id for entity_id, _pattern in patterns] == list(roles)
+    words = sorted({word for entity_roles in roles.values() for word in entity_roles})
+    phrases = [f"{before}{word}{after}" for word in words
+               for before, after in (("", ""), ("the ", " of x"), ("x", ""), ("", "s"), ("-", "-"), ("deputy_", ""))]
+    phrases += [word[1:] for word in words] + [word[:-1] for word in words] + ["", " ", "chief-fire officer"]
+    for (entity_id, pattern), entity_roles in zip(patterns, roles.values()):
+        old = re.compile("|".join(rf"\b{re.escape(word)}\b" for word in entity_roles))
+        for phrase in phrases:
+            assert (pattern.search(phrase) is None) == (old.search(phrase) is None), (entity_id, phrase)
+    assert any(pattern.search(words[0]) for _entity_id, pattern in patterns)
+
+
+def test_the_spokesperson_pattern_finds_what_the_word_bounded_one_does():
+    from nlp.evaluate_entities import article_text, load_corpus
+
+    old = re.compile(r"(?P<phrase>\b(?:[Aa]n?|[Tt]he)\s+(?:(?:[A-Z&][\w&'\u2019-]*|and|of)\s+)*"
+                     r"(?:spokesman|spokeswoman|spokesperson))\b")
+    texts = [article_text(text) for _record, text in load_corpus("data/corpus")]
+    texts += ["A spokesman said", "aN Acme spokeswoman", "xA spokesman", "Tthe spokesman", "_the spokesman",
+              "THE spokesman", "the West Mercia Police and Crime Commissioner's spokesperson", "An  spokesmanx",
+              "said a spokesperson", "the & of and spokesman", "A\tspokesman", "the\u00e9 spokesman"]
+    found = 0
+    for text in texts:
+        for pos, endpos in ((0, len(text)), (1, len(text)), (len(text) // 3, len(text) // 2)):
+            spans = [match.span("phrase") for match in SPOKESPERSON.finditer(text, pos, endpos)]
+            assert spans == [match.span("phrase") for match in old.finditer(text, pos, endpos)]
+            found += len(spans)
+    assert found > 10
+
+
+def test_the_words_of_a_phrase_are_found_once_and_handed_out_as_new_lists():
+    from nlp.quotes import TOKEN, _words
+
+    for phrase in PHRASES + ["Mr Campion", "Chief Fire Officer Rod Hammerton's", "J. R. Smith-Jones & Co."]:
+        first = _words(phrase)
+        assert first == TOKEN.findall(phrase)
+        first.append("changed")   # a caller's list is its own
+        assert _words(phrase) == TOKEN.findall(phrase)
