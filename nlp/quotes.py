@@ -1472,10 +1472,9 @@ class QuoteAttributor:
         if not run:
             return False
         start, end = speaker.start + tokens[first].start(), speaker.start + tokens[-1].end()
-        index = bisect.bisect_left(self.mention_starts, start)
-        if any(mention["start_char"] < end and mention["end_char"] > start for mention in self.mentions[max(0, index - 3):]
-               if mention["start_char"] < end):
-            return False   # a watched body speaking ("the Office of the Police and Crime Commissioner")
+        for mention in self.mentions[:bisect.bisect_left(self.mention_starts, end)]:
+            if mention["end_char"] > start:
+                return False   # a watched body speaking ("the Office of the Police and Crime Commissioner")
         local = _local_words(self.watchlist)
         if any(word.isalpha() and word.isupper() and len(word) >= 2 and (
                 word.lower() not in local or word.lower() in ORGANISATION_WORDS) for word in run):
