@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-17"
+QUOTES_VERSION = "quotes-18"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -1401,7 +1401,7 @@ class QuoteAttributor:
         # (an organisation speaking, "the New South Wales Rural Fire Service"; a description, "A
         # spokesman for Kent Police"): a person's name is no place ("Inspector of Hereford Tom Hale")
         own_words = f"{speaker.role or ''} {speaker.name if person_key(speaker.name) is None else ''}"
-        if _not_for_a_body(role) or self._anonymous(speaker):
+        if _not_for_a_body(role) or self._anonymous(speaker) or self._unwatched_organisation(speaker):
             return None, False
         known = _known_body(self.known_people, _person_lookup_name(speaker.name, speaker.role))
         if self._candidate(speaker.name):
@@ -1443,6 +1443,57 @@ class QuoteAttributor:
                 chosen = max(authorities, key=lambda entity_id: self.entity_counts[entity_id])
                 return chosen, chosen not in self.named
         return self._document_body(speaker.name)
+
+    def _unwatched_organisation(self, speaker: Speaker) -> bool:
+        """Whether the speaker is an organisation named by its own proper name or acronym that is
+        none of the watched bodies ("the Home Office", "CIPFA", "the Department for Transport",
+        "Herefordshire Council"): it speaks for itself, so a watched body mentioned elsewhere in its
+        attribution ("Asking the PCC to hold off ..., the Home Office says", "CIPFA, which was
+        brought in to scrutinise the PCC's proposals, concluded") is not its body. The name is the
+        run of capitalised words (with "for", "of", "and", "&" inside) that ends with the speaker's
+        name in its attribution; it is an organisation's when it holds an acronym that is none of the
+        watchlist's words, or has two capitalised words or more and an organisation's noun as its
+        head ("Council", "Office"; "Department for ..."). Not when a watched mention lies in it (a
+        watched body speaking by name, alias, abbreviation or generic reference), nor after a
+        possessive (a body's own unit: "the service's Community Risk Department"), nor for a
+        person's name or a name ending in a lower-case word ("a Home Office spokesperson")."""
+        name = speaker.name
+        if (not name or speaker.start is None or self.watchlist is None or not _is_capitalised(name.split()[-1])
+                or person_key(name) is not None):
+            return False
+        span = self.text[speaker.start:speaker.end]
+        at = span.rfind(name)
+        if at < 0:
+            return False
+        tokens = [token for token in TOKEN.finditer(span[:at + len(name)])]
+        first = len(tokens)
+        while first and (first == len(tokens) or not span[tokens[first - 1].end():tokens[first].start()].strip()) and (
+                _is_capitalised(tokens[first - 1].group(0)) or (
+                    tokens[first - 1].group(0).lower() in ORGANISATION_NAME_INNER_WORDS and first < len(tokens))):
+            first -= 1   # back over the name's words, not over punctuation ("West Mercia Police, the Home Office")
+        while first < len(tokens) and not _is_capitalised(tokens[first].group(0)):
+            first += 1   # a run opens with a capitalised word ("the Department for Transport")
+        if first and tokens[first - 1].group(0).endswith(("'s", "\u2019s")):
+            return False   # "the service's Community Risk Department": the owner's unit
+        run = [token.group(0) for token in tokens[first:]]
+        if run and run[0].lower() == "the":
+            run = run[1:]
+        if not run:
+            return False
+        start, end = speaker.start + tokens[first].start(), speaker.start + tokens[-1].end()
+        for mention in self.mentions[:bisect.bisect_left(self.mention_starts, end)]:
+            if mention["end_char"] > start:
+                return False   # a watched body speaking ("the Office of the Police and Crime Commissioner")
+        local = _local_words(self.watchlist)
+        if any(word.isalpha() and word.isupper() and len(word) >= 2 and (
+                word.lower() not in local or word.lower() in ORGANISATION_WORDS) for word in run):
+            return True    # "CIPFA", "the LGA", "HMICFRS"
+        capitalised = [word for word in run if _is_capitalised(word)]
+        if len(capitalised) < 2:
+            return False
+        words = [_bare(word) for word in run]
+        return words[-1] in _other_body_nouns() or any(
+            word in ORGANISATION_WORDS and after in ("for", "of") for word, after in zip(words, words[1:]))
 
     def _document_body(self, name: str | None) -> tuple[str | None, bool]:
         """The body a document's words speak for ("the report", "the business case", "the
@@ -2606,6 +2657,8 @@ AFFILIATION_PREPOSITIONS = {"of", "from", "in", "at"}
 AFFILIATION_AFTER = re.compile(r",?[ \t]+(?P<affiliation>(?:of|from)[ \t]+(?:the[ \t]+)?[A-Z][^,.;:!?\"\u201c\u201d\n()]{0,80})")
 # Lowercase words inside a run of capitalised names ("Devon and Cornwall Police", "the United Nations").
 RUN_INNER_WORDS = {"the", "and", "&"}
+# Words inside an organisation's name ("Department for Transport", "Ministry of Justice").
+ORGANISATION_NAME_INNER_WORDS = {"the", "and", "&", "for", "of"}
 _LOCAL_WORDS: dict[tuple[int, str], frozenset[str]] = {}
 _OTHER_BODIES: dict[tuple[int, str], re.Pattern | None] = {}
 
