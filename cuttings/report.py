@@ -268,7 +268,11 @@ def _about(articles: str) -> str:
     applied), as if mentioned. A watchlist person's name makes no mention ("Chief Constable Will Kerr" is a
     quote stated for the force), and a body the digest credits a quote to ("New quote from Will Kerr (D&C
     Police)") has the story in its section, however the link was found (stated, inferred, known_speaker,
-    corrected). The ids are selected in each half (quote_view's corrections are looked up per quote)."""
+    corrected). The ids are selected in each half (quote_view's corrections are looked up per quote).
+    The ``story_bodies`` view spells the same rule (tests/test_analyst_afternoon.py checks they agree); reading it
+    here instead would be slower: SQLite (3.40) pushes no ``article_id IN (subquery)`` into the view's UNION and
+    builds every story's bodies each time (2 story ids on the demo database: 1.11 ms, against 0.03 ms here;
+    the 43-story digest 84 ms against 72 ms), a cost that grows with the database, not the night."""
     return (f"(SELECT article_id, entity_id FROM mentions WHERE article_id IN ({articles}) UNION "
             f"SELECT article_id, entity_id FROM quote_view WHERE entity_id IS NOT NULL AND article_id IN ({articles}))")
 
@@ -380,18 +384,44 @@ def _also_ran(outlet: str, headline: str | None, story_headline: str | None) -> 
     return f"{outlet} as “{headline if len(headline) <= 100 else headline[:97] + '...'}”"
 
 
-def _key_quote(story: dict, entity_id: str | None, short_names: dict[str, str] | None = None) -> dict | None:
+def named_speaker(speaker: str | None) -> bool:
+    """A person's name, not "a spokesperson", "the statement" or none."""
+    speaker = speaker or ""
+    return speaker[:1].isupper() and not speaker.lower().startswith(("the ", "a ", "an "))
+
+
+def _quote_rank(quote: dict, principals: list[str] | tuple[str, ...] = ()) -> tuple:
+    """How informative a quote is as a story's one quote, higher first: a statement in its own right (its
+    first letter a capital or a digit: "Within the coming year or two, there may have to be changes ...")
+    over a fragment of the reporter's sentence ("not looking good"); then a principal person's of the body
+    (``principals``: those "Needs attention" reports new quotes from); then the longer, up to the excerpt shown
+    (:data:`QUOTE_CHARS` ``key``: beyond it the reader sees the same length); then a named speaker over none
+    ("a spokesperson"). Callers take the first of the highest, so ties go by order in the story."""
+    text = (quote["text"] or "").strip().lstrip("'\"‘“([")
+    return (text[:1].isupper() or text[:1].isdigit(), quote.get("speaker") in principals,
+            min(len(text), QUOTE_CHARS["key"]), named_speaker(quote.get("speaker")))
+
+
+def best_quote(quotes: list[dict], principals: list[str] | tuple[str, ...] = ()) -> dict | None:
+    """The most informative of ``quotes`` (:func:`_quote_rank`; the first of equals), or None."""
+    return max(quotes, key=lambda quote: _quote_rank(quote, principals), default=None)
+
+
+def _key_quote(story: dict, entity_id: str | None, short_names: dict[str, str] | None = None,
+               principals: dict[str, list[str]] | None = None) -> dict | None:
     """The quote to show under a group. Under a body's heading: the body's own quote, else another watched
     body's, its ``body`` (short name) set so the digest names it ("the commissioner, PCC"), else none: a quote
     linked to no body (an out-of-area sergeant, a resident) is nobody's word for the section's body and is not
-    shown as if it were. Under "Other local news": a quote for a watched body (named), else the first."""
+    shown as if it were. Under "Other local news": a quote for a watched body (named), else any. Of those, the
+    most informative (:func:`best_quote`, ``principals``: each body's principal people, :func:`_principals`),
+    not the first: "Needs attention" picks a principal's quote the same way, so both show the same words."""
     quotes = story["quotes"]
     names = short_names or {}
     own = [q for q in quotes if entity_id and q["entity_id"] == entity_id]
     other = [q for q in quotes if q["entity_id"] and q["entity_id"] != entity_id]
     for candidate in (own, other) if entity_id else (other, quotes):
         if candidate:
-            quote = dict(candidate[0])
+            quote = dict(best_quote(candidate, (principals or {}).get(entity_id, ()) if candidate is own else ()))
             quote["body"] = (names.get(quote["entity_id"], quote["entity_id"])
                              if quote["entity_id"] and quote["entity_id"] != entity_id else None)
             return quote
@@ -414,13 +444,13 @@ def quote_credit(quote: dict, *, role: bool = False) -> str:
 
 
 def _story_in_group(story: dict, entity_id: str | None, shown: dict[int, str | None],
-                    short_names: dict[str, str] | None = None) -> dict:
+                    short_names: dict[str, str] | None = None, principals: dict[str, list[str]] | None = None) -> dict:
     """A story as listed under one group: its key quote and tone for that group's entity, and
     ``repeat`` when an earlier group already listed it (renderers show repeats compactly), with
     ``listed_under``, the short name of the group that listed it in full ("listed above under HWFRS":
     a plain-text reader has no link to follow to it). ``shown``: article id -> that short name."""
     entry = {k: v for k, v in story.items() if k != "quotes"}
-    entry["key_quote"] = _key_quote(story, entity_id, short_names)
+    entry["key_quote"] = _key_quote(story, entity_id, short_names, principals)
     entry["group_tone"] = story["tone"].get(entity_id) if entity_id else None
     entry["repeat"] = story["article_id"] in shown
     entry["listed_under"] = shown.get(story["article_id"])
@@ -462,8 +492,8 @@ def _principals(db: Database) -> dict[str, list[str]]:
     rows = list(db.query("SELECT entity_id, speaker_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"))
     names = speaker_names(db, (row["speaker_id"] for row in rows))
     for row in rows:
-        speaker = names.display(row["speaker_id"], row["speaker"]) or ""
-        if not speaker[:1].isupper() or speaker.lower().startswith(("the ", "a ", "an ")):
+        speaker = names.display(row["speaker_id"], row["speaker"])
+        if not named_speaker(speaker):
             continue
         people = found.setdefault(row["entity_id"], [])
         if len(people) < PRINCIPALS_PER_BODY:
@@ -540,8 +570,9 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
         people = principals.get(entity["id"], [])
         for person in people:  # the latest new quote of each of the body's principal people
             for story in stories:
-                quote = next((q for q in story["quotes"] if q["entity_id"] == entity["id"]
-                              and q["speaker"] == person), None)
+                # the most informative of theirs, as the story's key quote under the body picks it
+                quote = best_quote([q for q in story["quotes"] if q["entity_id"] == entity["id"]
+                                    and q["speaker"] == person], people)
                 if quote:
                     items.append(story_item("quote", story, entity_id=entity["id"], body=entity["short_name"],
                                             speaker=person, text=quote["text"]))
@@ -962,8 +993,9 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     rated = tone_rated(db, tone_task)
     groups: list[dict] = []
     shown: dict[int, str | None] = {}
+    principals = _principals(db)
     for entity in entities:
-        members = [_story_in_group(story, entity["id"], shown, short_names)
+        members = [_story_in_group(story, entity["id"], shown, short_names, principals)
                    for story in _ranked([story for story in stories if entity["id"] in story["entities"]],
                                         entity["id"], attention_labels, tuple(tone_attention))]
         if members:
@@ -1015,7 +1047,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         # the words of the tone labels that put a story under "needs attention" (the scheme's: "negative",
         # a team's "critical"), for the sentence an empty block shows
         "tone_attention": list(dict.fromkeys(tone_attention.values())),
-        "attention": _attention(stories, entities, spikes, health, _principals(db), stance, tone_attention,
+        "attention": _attention(stories, entities, spikes, health, principals, stance, tone_attention,
                                 unanalysed=unanalysed, pipeline=pipeline),
         "pipeline": pipeline,
         "entities": entities,

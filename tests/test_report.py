@@ -988,3 +988,41 @@ def test_a_story_listed_again_says_under_which_body_it_is_listed_in_full(db, dig
         assert "Fire chiefs warn over commissioner's plans (tone: negative (unsure)): listed above under SFRS" in text
         assert ": listed above\n" not in text
     assert f'listed above under <a href="#story-{warn}">SFRS</a>' in html and f'id="story-{warn}"' in html
+
+
+def test_a_storys_key_quote_is_its_most_informative_and_needs_attention_shows_the_same(db):
+    """The key quote under a body was the body's first quote, often a fragment of the reporter's sentence ("not
+    looking good", from "a spokesperson"), while "Needs attention" showed the principal's first quote of the same
+    story ("Financially, things look grim,"): two different quotes for one story and body. Both now take the most
+    informative: a statement in its own right over a fragment, a principal's (the people "Needs attention" reports)
+    over another's, the longer up to the excerpt shown, a named speaker over none, the first of equals."""
+    pryce = {"speaker": "Jon Pryce", "speaker_id": "jon pryce", "entity_id": "hwfrs", "entity_method": "stated"}
+    statement = "Within the coming year or two, there may have to be changes to some frontline services."
+    service = ("The service has set out its budget for the next three years, and it will consult residents, "
+               "staff and the fire authority on every change it proposes before anything is decided.")
+    story = _quoted_story(db, "grim", "Fire service warns of cuts", 47, [
+        {"speaker": "a spokesperson", "entity_id": "hwfrs", "text": "not looking good"},
+        {**pryce, "text": "Financially, things look grim,"},
+        {"speaker": "the service", "entity_id": "hwfrs", "text": service},
+        {**pryce, "text": statement},
+        {**pryce, "text": "issues of low priority"}], mentions=("hwfrs",))
+    carnival = _quoted_story(db, "carnival", "Carnival on whatever the weather", 48, [
+        {"speaker": "Ann Lee", "speaker_id": "ann lee", "text": "brilliant"},
+        {"speaker": "Ann Lee", "speaker_id": "ann lee", "text": "The carnival will go ahead on Saturday."}])
+    digest = report.build_digest(db, now=NOW)
+    (entry,) = [entry for entry in _group(digest, "hwfrs")["stories"] if entry["article_id"] == story]
+    assert (entry["key_quote"]["text"], entry["key_quote"]["speaker"]) == (statement, "Jon Pryce")
+    (item,) = [item for item in digest["attention"] if item["kind"] == "quote" and item["article_id"] == story]
+    assert (item["speaker"], item["text"]) == ("Jon Pryce", statement)
+    (other,) = [entry for entry in _group(digest, None)["stories"] if entry["article_id"] == carnival]
+    assert other["key_quote"]["text"] == "The carnival will go ahead on Saturday."
+    # every format shows the one quote, under Needs attention and under the story
+    plain = report.render_markdown(digest, plain=True)
+    assert f"“{statement}” (Jon Pryce)" in plain and statement in report.attention_text(item)
+    assert "not looking good" not in plain and "look grim" not in plain
+    # without a principal's: the statement over the fragment, the longer up to the excerpt, named over none,
+    # the first of equals (two quotes longer than the excerpt read alike)
+    named, unnamed = {"speaker": "Ann Lee", "text": "It rained."}, {"speaker": "a spokesperson", "text": "It snowed."}
+    assert report.best_quote([unnamed, named]) is named and report.best_quote([]) is None
+    longest = [{"speaker": None, "text": "Long " * 80}, {"speaker": None, "text": "Longer " * 80}]
+    assert report.best_quote(longest) is longest[0]
