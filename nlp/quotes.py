@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-18"
+QUOTES_VERSION = "quotes-19"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -995,6 +995,30 @@ def _member_of_a_council(role: str) -> bool:
     Morgan, Shropshire Council's member for Church Stretton"): they speak for that council, not for
     the fire authority an article names."""
     return POSSESSIVE_POST.search(role) is not None and NAMED_COUNCIL.search(role) is not None
+
+
+ORGANISATION_PREPOSITIONS = ("for", "of")
+ORGANISATION_RUN_INNER_WORDS = {"for", "of", "and", "&"}
+
+
+def _organisation_with_preposition(segment: str) -> str | None:
+    """The whole name of an organisation whose name has "for" or "of" after its noun ("the Department
+    for Education", "the Independent Office for Police Conduct", "the Office for Product Safety and
+    Standards"), as the segment writes it, or None. A person's name reads only its last capitalised
+    words ("Education", "Conduct"), which name no one. Every word is capitalised or "for", "of",
+    "and", "&", and an organisation's noun comes right before "for" or "of"; a post before it is
+    not one ("the Chief Constable of West Mercia Police")."""
+    words = _words(segment)
+    while words and words[0].lower() in LEADING_FUNCTION_WORDS:
+        words = words[1:]
+    run = words[1:] if words and words[0].lower() == "the" else words
+    if len(run) < 3 or not _is_capitalised(run[0]) or not _is_capitalised(run[-1]) or not all(
+            _is_capitalised(word) or word.lower() in ORGANISATION_RUN_INNER_WORDS for word in run):
+        return None
+    bare = [_bare(word) for word in run]
+    if not any(word in ORGANISATION_WORDS and after in ORGANISATION_PREPOSITIONS for word, after in zip(bare, bare[1:])):
+        return None
+    return " ".join(words)
 
 
 def _affiliation(apposition: str | None) -> str | None:
@@ -2101,6 +2125,9 @@ class QuoteAttributor:
                     index -= 1
                     name, role_in_name = earlier, _join_roles(earlier_role, segments[index + 1].strip())
             name_segment = segments[index]
+            organisation = _organisation_with_preposition(name_segment) if person_key(name) is None else None
+            if organisation is not None:
+                name, role_in_name = organisation, None   # "The Department for Education, which ...,"
             role = _join_roles(role_in_name, segments[-1].strip())
             affiliation = _affiliation(segments[-1])   # "Inspector Tom Hale, of Staffordshire"
         else:
@@ -2110,6 +2137,9 @@ class QuoteAttributor:
             else:   # "Detective Sergeant Ann Lee from Warwickshire": "from Warwickshire"
                 written = OF_ORGANISATION.match(" ".join(name_segment.split()))
                 affiliation = f"{written.group('prep')} {written.group('body')}"
+            organisation = _organisation_with_preposition(name_segment) if person_key(name) is None else None
+            if organisation is not None:
+                name, role_in_name = organisation, None   # "the Department for Transport said"
             role = role or role_in_name
             if role is None and name is not None and len(segments) > 1 and _role_title(segments[-2]):
                 role = segments[-2].strip()   # "Ludlow Station Manager, Peter Grant, said"
