@@ -253,6 +253,13 @@ LEAD_IN = re.compile(
 SUBJECT_LEAD_IN = re.compile(
     r"(?:after|when|while|as|once|before|following|speaking|in|on|at|during|since|earlier|later|today|"
     r"yesterday|last|this|meanwhile|however)\b[^,.;:\"\u201c\u201d\n]{0,120},\s*", re.IGNORECASE)
+# An opening participial clause before the subject ("Asked whether the Home Office had been told, the
+# force said:", "Pressed on the plan, the service said:"): a participle, then a preposition or
+# determiner (so "Manning said" is none), then its words up to the comma.
+PARTICIPLE_OPENING = re.compile(
+    r"\s*(?P<participle>[A-Z][a-z]{2,}(?:ed|ing))\s+(?:about|whether|if|on|over|what|why|how|to|for|by|at|after|"
+    r"in|with|from|of|the|a|an|his|her|its|their)\b")
+PARTICIPLE_CLAUSE_REST = re.compile(r"[^,.;:!?\"\u201c\u201d\n]{0,120},")
 PRONOUN_SUBJECT = re.compile(r"(?:he|she)\b", re.IGNORECASE)
 # ", who said", ", who told the meeting": a person who speaks in a relative clause.
 SUBJECT_OF_RELATIVE_SPEECH = re.compile(rf",\s*who\s+(?:[\w'\u2019-]+\s+){{0,2}}?{VERB}\b")
@@ -1019,6 +1026,24 @@ def _organisation_with_preposition(segment: str) -> str | None:
     if not any(word in ORGANISATION_WORDS and after in ORGANISATION_PREPOSITIONS for word, after in zip(bare, bare[1:])):
         return None
     return " ".join(words)
+
+
+def _participle_opening(segment: str) -> bool:
+    """Whether ``segment`` opens with a participle and a preposition or determiner ("Asked about the
+    Home Office's letter", "Pressed on whether ...", "Welcoming the grant"): a lead-in, not a name
+    ("According to ..." and a given name such as "Sterling" are not)."""
+    match = PARTICIPLE_OPENING.match(segment)
+    return match is not None and match.group("participle").lower() != "according" and (
+        match.group("participle").lower() not in given_names())
+
+
+def _participle_lead_in(clause: str) -> int:
+    """The length of an opening participial clause up to and with its comma ("Asked whether the
+    Home Office had been told,"), or 0: a speech verb inside it ("told") is not the quotation's."""
+    if not _participle_opening(clause):
+        return 0
+    rest = PARTICIPLE_CLAUSE_REST.match(clause, PARTICIPLE_OPENING.match(clause).end())
+    return rest.end() if rest is not None and clause[rest.end():].strip(" ,:") else 0
 
 
 def _affiliation(apposition: str | None) -> str | None:
@@ -2104,8 +2129,10 @@ class QuoteAttributor:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
-        while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
-            segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
+        while len(segments) > 1 and (_first_word(segments[0]) in ADVERBIAL_OPENERS or _participle_opening(segments[0])):
+            # "On Twitter, Craven Arms fire station posted:", "Asked about the Home Office's letter, Chief
+            # Constable Amy Rhodes of West Mercia Police said:": a lead-in, not a name
+            segments = segments[1:]
         # "Inspector Tom Hale, of Taunton, Somerset", "Mark Evans, of Newport, Gwent, Wales": the last
         # segments place the affiliation before them, as qualifiers after the quotation do ("...,
         # said Tom Hale, of Newport, Gwent.")
@@ -2193,7 +2220,10 @@ class QuoteAttributor:
                 clause = clause[boundary.end():]
                 break
         relative = None
+        lead_in = _participle_lead_in(clause)
         for match in VERB_IN_CLAUSE.finditer(clause):
+            if match.start() < lead_in:
+                continue   # "Asked whether the Home Office had been told, the force said:": not "told"
             if _passive_before(clause[:match.start()]):
                 return NO_SPEAKER
             if _is_quotation(clause[:match.start()]):
