@@ -260,6 +260,8 @@ PARTICIPLE_OPENING = re.compile(
     r"\s*(?P<participle>[A-Z][a-z]{2,}(?:ed|ing))\s+(?:about|whether|if|on|over|what|why|how|to|for|by|at|after|"
     r"in|with|from|of|the|a|an|his|her|its|their)\b")
 PARTICIPLE_CLAUSE_REST = re.compile(r"[^,.;:!?\"\u201c\u201d\n]{0,120},")
+# A one-word name with a thing's relative clause after it ("Unison, which represents ...").
+LONE_ORGANISATION = re.compile(r"(?P<name>[A-Z][\w'\u2019&-]*),\s+which\s")
 PRONOUN_SUBJECT = re.compile(r"(?:he|she)\b", re.IGNORECASE)
 # ", who said", ", who told the meeting": a person who speaks in a relative clause.
 SUBJECT_OF_RELATIVE_SPEECH = re.compile(rf",\s*who\s+(?:[\w'\u2019-]+\s+){{0,2}}?{VERB}\b")
@@ -1539,7 +1541,7 @@ class QuoteAttributor:
             return True    # "CIPFA", "the LGA", "HMICFRS"
         capitalised = [word for word in run if _is_capitalised(word)]
         if len(capitalised) < 2:
-            return False
+            return len(run) == 1 and self._organisation_by_relative(speaker)   # "Refuge, which works with ..."
         words = [_bare(word) for word in run]
         return words[-1] in _other_body_nouns() or any(
             word in ORGANISATION_WORDS and after in ("for", "of") for word, after in zip(words, words[1:]))
@@ -2052,6 +2054,19 @@ class QuoteAttributor:
             return person
         return subject_name, subject[0]
 
+    def _organisation_by_relative(self, speaker: Speaker) -> bool:
+        """Whether the speaker is one capitalised word followed by ", which" ("Unison, which
+        represents police staff at West Mercia Police, said:"): a thing's relative clause, so an
+        organisation speaking by its one-word name, not a lone surname or first name (a person takes
+        "who"). Not a watchlist word of places or bodies, a pronoun, a title or a given name."""
+        name = speaker.name
+        if not name or speaker.start is None or " " in name.strip() or not _is_capitalised(name) or (
+                name.lower() in PRONOUNS or name.lower() in TITLES or _bare(name) in NOT_NAME_WORDS
+                or _bare(name) in self.place_words or name.lower() in given_names()):
+            return False
+        match = LONE_ORGANISATION.match(self.text, speaker.start)
+        return match is not None and match.group("name") == name
+
     def _only_places(self, name: str) -> bool:
         """Whether ``name``, read as a person's ("Devon Somerset"), is made of the watchlist's words
         of places and bodies (with NOT_NAME_WORDS, which hold the shipped watchlist's places)."""
@@ -2488,7 +2503,8 @@ class QuoteAttributor:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
                 document = False
                 if speaker.name is not None and (not is_speaker_name(speaker.name) and not (
-                        _surname_after_post(speaker.name, speaker.role)) or self._only_places(speaker.name)):
+                        _surname_after_post(speaker.name, speaker.role)) and not (
+                        self._organisation_by_relative(speaker)) or self._only_places(speaker.name)):
                     document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
