@@ -1030,6 +1030,16 @@ def _organisation_with_preposition(segment: str) -> str | None:
     return " ".join(words)
 
 
+DETERMINERS_BEFORE_ADJECTIVE = {"a", "an", "the", "its", "their", "his", "her", "this", "these", "those"}
+
+
+def _after_determiner(clause: str, verb_start: int) -> bool:
+    """Whether the speech verb found at ``verb_start`` (its leading space) follows a determiner, so
+    is an adjective ("a recalled dryer", "the agreed plan", "an alleged assault"), not a verb."""
+    before = WORD_BEFORE.search(clause, 0, verb_start)
+    return before is not None and before.group(0).lower() in DETERMINERS_BEFORE_ADJECTIVE
+
+
 def _participle_opening(segment: str) -> bool:
     """Whether ``segment`` opens with a participle and a preposition or determiner ("Asked about the
     Home Office's letter", "Pressed on whether ...", "Welcoming the grant"): a lead-in, not a name
@@ -2239,6 +2249,8 @@ class QuoteAttributor:
         for match in VERB_IN_CLAUSE.finditer(clause):
             if match.start() < lead_in:
                 continue   # "Asked whether the Home Office had been told, the force said:": not "told"
+            if _after_determiner(clause, match.start()):
+                continue   # "traced a fire to a recalled dryer, the Office ... said:": an adjective
             if _passive_before(clause[:match.start()]):
                 return NO_SPEAKER
             if _is_quotation(clause[:match.start()]):
