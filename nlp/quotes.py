@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-18"
+QUOTES_VERSION = "quotes-19"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -253,6 +253,15 @@ LEAD_IN = re.compile(
 SUBJECT_LEAD_IN = re.compile(
     r"(?:after|when|while|as|once|before|following|speaking|in|on|at|during|since|earlier|later|today|"
     r"yesterday|last|this|meanwhile|however)\b[^,.;:\"\u201c\u201d\n]{0,120},\s*", re.IGNORECASE)
+# An opening participial clause before the subject ("Asked whether the Home Office had been told, the
+# force said:", "Pressed on the plan, the service said:"): a participle, then a preposition or
+# determiner (so "Manning said" is none), then its words up to the comma.
+PARTICIPLE_OPENING = re.compile(
+    r"\s*(?P<participle>[A-Z][a-z]{2,}(?:ed|ing))\s+(?:about|whether|if|on|over|what|why|how|to|for|by|at|after|"
+    r"in|with|from|of|the|a|an|his|her|its|their)\b")
+PARTICIPLE_CLAUSE_REST = re.compile(r"[^,.;:!?\"\u201c\u201d\n]{0,120},")
+# A one-word name with a thing's relative clause after it ("Unison, which represents ...").
+LONE_ORGANISATION = re.compile(r"(?P<name>[A-Z][\w'\u2019&-]*),\s+which\s")
 PRONOUN_SUBJECT = re.compile(r"(?:he|she)\b", re.IGNORECASE)
 # ", who said", ", who told the meeting": a person who speaks in a relative clause.
 SUBJECT_OF_RELATIVE_SPEECH = re.compile(rf",\s*who\s+(?:[\w'\u2019-]+\s+){{0,2}}?{VERB}\b")
@@ -997,6 +1006,58 @@ def _member_of_a_council(role: str) -> bool:
     return POSSESSIVE_POST.search(role) is not None and NAMED_COUNCIL.search(role) is not None
 
 
+ORGANISATION_PREPOSITIONS = ("for", "of")
+ORGANISATION_RUN_INNER_WORDS = {"for", "of", "and", "&"}
+
+
+def _organisation_with_preposition(segment: str) -> str | None:
+    """The whole name of an organisation whose name has "for" or "of" after its noun ("the Department
+    for Education", "the Independent Office for Police Conduct", "the Office for Product Safety and
+    Standards"), as the segment writes it, or None. A person's name reads only its last capitalised
+    words ("Education", "Conduct"), which name no one. Every word is capitalised or "for", "of",
+    "and", "&", and an organisation's noun comes right before "for" or "of"; a post before it is
+    not one ("the Chief Constable of West Mercia Police")."""
+    words = _words(segment)
+    while words and words[0].lower() in LEADING_FUNCTION_WORDS:
+        words = words[1:]
+    run = words[1:] if words and words[0].lower() == "the" else words
+    if len(run) < 3 or not _is_capitalised(run[0]) or not _is_capitalised(run[-1]) or not all(
+            _is_capitalised(word) or word.lower() in ORGANISATION_RUN_INNER_WORDS for word in run):
+        return None
+    bare = [_bare(word) for word in run]
+    if not any(word in ORGANISATION_WORDS and after in ORGANISATION_PREPOSITIONS for word, after in zip(bare, bare[1:])):
+        return None
+    return " ".join(words)
+
+
+DETERMINERS_BEFORE_ADJECTIVE = {"a", "an", "the", "its", "their", "his", "her", "this", "these", "those"}
+
+
+def _after_determiner(clause: str, verb_start: int) -> bool:
+    """Whether the speech verb found at ``verb_start`` (its leading space) follows a determiner, so
+    is an adjective ("a recalled dryer", "the agreed plan", "an alleged assault"), not a verb."""
+    before = WORD_BEFORE.search(clause, 0, verb_start)
+    return before is not None and before.group(0).lower() in DETERMINERS_BEFORE_ADJECTIVE
+
+
+def _participle_opening(segment: str) -> bool:
+    """Whether ``segment`` opens with a participle and a preposition or determiner ("Asked about the
+    Home Office's letter", "Pressed on whether ...", "Welcoming the grant"): a lead-in, not a name
+    ("According to ..." and a given name such as "Sterling" are not)."""
+    match = PARTICIPLE_OPENING.match(segment)
+    return match is not None and match.group("participle").lower() != "according" and (
+        match.group("participle").lower() not in given_names())
+
+
+def _participle_lead_in(clause: str) -> int:
+    """The length of an opening participial clause up to and with its comma ("Asked whether the
+    Home Office had been told,"), or 0: a speech verb inside it ("told") is not the quotation's."""
+    if not _participle_opening(clause):
+        return 0
+    rest = PARTICIPLE_CLAUSE_REST.match(clause, PARTICIPLE_OPENING.match(clause).end())
+    return rest.end() if rest is not None and clause[rest.end():].strip(" ,:") else 0
+
+
 def _affiliation(apposition: str | None) -> str | None:
     """``apposition`` when it says whom or where a person is with: "of" or "from" and what follows,
     written after the name ("Inspector Tom Hale, of Staffordshire", "Ann Lee from Warwickshire")."""
@@ -1490,7 +1551,7 @@ class QuoteAttributor:
             return True    # "CIPFA", "the LGA", "HMICFRS"
         capitalised = [word for word in run if _is_capitalised(word)]
         if len(capitalised) < 2:
-            return False
+            return len(run) == 1 and self._organisation_by_relative(speaker)   # "Refuge, which works with ..."
         words = [_bare(word) for word in run]
         return words[-1] in _other_body_nouns() or any(
             word in ORGANISATION_WORDS and after in ("for", "of") for word, after in zip(words, words[1:]))
@@ -2003,6 +2064,19 @@ class QuoteAttributor:
             return person
         return subject_name, subject[0]
 
+    def _organisation_by_relative(self, speaker: Speaker) -> bool:
+        """Whether the speaker is one capitalised word followed by ", which" ("Unison, which
+        represents police staff at West Mercia Police, said:"): a thing's relative clause, so an
+        organisation speaking by its one-word name, not a lone surname or first name (a person takes
+        "who"). Not a watchlist word of places or bodies, a pronoun, a title or a given name."""
+        name = speaker.name
+        if not name or speaker.start is None or " " in name.strip() or not _is_capitalised(name) or (
+                name.lower() in PRONOUNS or name.lower() in TITLES or _bare(name) in NOT_NAME_WORDS
+                or _bare(name) in self.place_words or name.lower() in given_names()):
+            return False
+        match = LONE_ORGANISATION.match(self.text, speaker.start)
+        return match is not None and match.group("name") == name
+
     def _only_places(self, name: str) -> bool:
         """Whether ``name``, read as a person's ("Devon Somerset"), is made of the watchlist's words
         of places and bodies (with NOT_NAME_WORDS, which hold the shipped watchlist's places)."""
@@ -2080,8 +2154,10 @@ class QuoteAttributor:
             segments = segments[:-1]      # "Councillor Carter, however, said"
         while len(segments) > 1 and _first_word(segments[-1]) in PREDICATE_OPENERS:
             segments = segments[:-1]      # "Ryan Cook, crew manager, was at the scene and [described]": a predicate
-        while len(segments) > 1 and _first_word(segments[0]) in ADVERBIAL_OPENERS:
-            segments = segments[1:]       # "On Twitter, Craven Arms fire station posted:": a lead-in, not a name
+        while len(segments) > 1 and (_first_word(segments[0]) in ADVERBIAL_OPENERS or _participle_opening(segments[0])):
+            # "On Twitter, Craven Arms fire station posted:", "Asked about the Home Office's letter, Chief
+            # Constable Amy Rhodes of West Mercia Police said:": a lead-in, not a name
+            segments = segments[1:]
         # "Inspector Tom Hale, of Taunton, Somerset", "Mark Evans, of Newport, Gwent, Wales": the last
         # segments place the affiliation before them, as qualifiers after the quotation do ("...,
         # said Tom Hale, of Newport, Gwent.")
@@ -2101,6 +2177,9 @@ class QuoteAttributor:
                     index -= 1
                     name, role_in_name = earlier, _join_roles(earlier_role, segments[index + 1].strip())
             name_segment = segments[index]
+            organisation = _organisation_with_preposition(name_segment) if person_key(name) is None else None
+            if organisation is not None:
+                name, role_in_name = organisation, None   # "The Department for Education, which ...,"
             role = _join_roles(role_in_name, segments[-1].strip())
             affiliation = _affiliation(segments[-1])   # "Inspector Tom Hale, of Staffordshire"
         else:
@@ -2110,6 +2189,9 @@ class QuoteAttributor:
             else:   # "Detective Sergeant Ann Lee from Warwickshire": "from Warwickshire"
                 written = OF_ORGANISATION.match(" ".join(name_segment.split()))
                 affiliation = f"{written.group('prep')} {written.group('body')}"
+            organisation = _organisation_with_preposition(name_segment) if person_key(name) is None else None
+            if organisation is not None:
+                name, role_in_name = organisation, None   # "the Department for Transport said"
             role = role or role_in_name
             if role is None and name is not None and len(segments) > 1 and _role_title(segments[-2]):
                 role = segments[-2].strip()   # "Ludlow Station Manager, Peter Grant, said"
@@ -2163,7 +2245,12 @@ class QuoteAttributor:
                 clause = clause[boundary.end():]
                 break
         relative = None
+        lead_in = _participle_lead_in(clause)
         for match in VERB_IN_CLAUSE.finditer(clause):
+            if match.start() < lead_in:
+                continue   # "Asked whether the Home Office had been told, the force said:": not "told"
+            if _after_determiner(clause, match.start()):
+                continue   # "traced a fire to a recalled dryer, the Office ... said:": an adjective
             if _passive_before(clause[:match.start()]):
                 return NO_SPEAKER
             if _is_quotation(clause[:match.start()]):
@@ -2428,7 +2515,8 @@ class QuoteAttributor:
                     speaker.name = self.full_names[speaker.name.lower()]   # "Hammerton": Rod Hammerton
                 document = False
                 if speaker.name is not None and (not is_speaker_name(speaker.name) and not (
-                        _surname_after_post(speaker.name, speaker.role)) or self._only_places(speaker.name)):
+                        _surname_after_post(speaker.name, speaker.role)) and not (
+                        self._organisation_by_relative(speaker)) or self._only_places(speaker.name)):
                     document = any(word.lower() in DOCUMENT_WORDS for word in _words(speaker.name))
                     # A document, a place, a time phrase or a fragment is not who spoke: the
                     # quotation stays, without a speaker (nor a body, unless its role gave one).
