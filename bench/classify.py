@@ -33,7 +33,8 @@ seed both ran. It trains nothing:
 
 ``--label-shift em`` (or ``bbse``, ``em,alpha=10``, ``em,batch=20``) measures a prior (label-shift)
 adjustment of stance's and tone's probabilities on each split's test rows (``nlp.classify.em_prior``);
-off by default.
+off by default. ``calibration=bcts`` (or ``vs``) calibrates with a per-class bias first
+(``nlp.classify.fit_bias_corrected``); method ``none`` applies the calibration alone.
 
 With ``--speed-against REV`` it measures prediction throughput on one core of the working tree
 against git revision REV side by side (the same models, trained here unless ``--models DIR``; the
@@ -312,12 +313,18 @@ def set_label_shift(spec: str) -> None:
         if not equals or key not in LABEL_SHIFT_DEFAULTS or key == "method":
             raise SystemExit(f"--label-shift {spec!r}: expected METHOD[,KEY=VALUE...] with KEY among "
                              f"{', '.join(k for k in LABEL_SHIFT_DEFAULTS if k != 'method')}")
+        if key == "calibration":
+            settings[key] = value
+            continue
         try:
             settings[key] = json.loads(value)
         except ValueError:
             raise SystemExit(f"--label-shift {spec!r}: {key}={value!r} is not a number") from None
-    if method not in ("em", "bbse"):
-        raise SystemExit(f"--label-shift {spec!r}: unknown method {method!r}; known: em, bbse")
+    if method not in ("em", "bbse", "none"):
+        raise SystemExit(f"--label-shift {spec!r}: unknown method {method!r}; known: em, bbse, none")
+    if settings.get("calibration", "temperature") not in ("temperature", "bcts", "vs"):
+        raise SystemExit(f"--label-shift {spec!r}: unknown calibration {settings['calibration']!r}; "
+                         "known: temperature, bcts, vs")
     for kind in ("single_label", "per_entity"):
         PARAMS[kind]["label_shift"] = settings
     if method == "em":   # topics: label by label (binary EM)
@@ -377,7 +384,9 @@ def main() -> None:
                              "to the prior estimated on each split's test rows, from their predictions only: em "
                              "(Saerens et al. 2002) or bbse (black-box shift estimation); keys alpha (pseudo-rows "
                              "toward the training prior), batch (articles per random sub-batch), inner_folds, "
-                             "iterations, tolerance, seed; e.g. --label-shift em,batch=20")
+                             "iterations, tolerance, seed, calibration (temperature, bcts: with a per-class bias, vs: "
+                             "vector scaling; method none: the calibration alone); "
+                             "e.g. --label-shift em,batch=20 or em,calibration=bcts")
     parser.add_argument("--paired", nargs=2, metavar=("BASELINE", "CANDIDATE"),
                         help="compare two --protocol --json-out results: per task, the paired bootstrap difference "
                              "of the leave-one-slice-out score over the same held-out predictions (90%% interval), "

@@ -480,6 +480,66 @@ def expected_calibration_error(
     return float(error)
 
 
+def _bias_corrected_logits(probabilities: np.ndarray, scale: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) * scale + bias
+    return logits - logits.max(axis=1, keepdims=True)
+
+
+def bias_corrected(probabilities: np.ndarray, calibration: dict, keep: int | None = None) -> np.ndarray:
+    """Bias-corrected temperature scaling or vector scaling (Alexandari, Kundaje & Shrikumar 2020):
+    softmax(log p * scale + bias) per row, ``calibration`` as ``fit_bias_corrected`` returns it
+    (``scale``: 1 / T for every class, or one per class; ``bias``: one per class). Unlike
+    ``tempered``, the bias can change a row's argmax. ``keep``: as in ``tempered``."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    if keep is not None:
+        others = np.delete(probabilities, keep, axis=1)
+        total = others.sum(axis=1, keepdims=True)
+        scaled = bias_corrected(others / np.where(total > 0, total, 1.0), calibration) * total
+        return np.insert(scaled, keep, probabilities[:, keep], axis=1)
+    scaled = np.exp(_bias_corrected_logits(probabilities, np.asarray(calibration["scale"], dtype=float),
+                                           np.asarray(calibration["bias"], dtype=float)))
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_bias_corrected(probabilities: np.ndarray, truth: np.ndarray, keep: int | None = None, *,
+                       per_class_scale: bool = False) -> dict:
+    """The calibration of ``bias_corrected`` minimising the log-loss of ``probabilities`` (rows) given
+    each row's true column: a temperature (or, ``per_class_scale``, one scale per class: vector
+    scaling) and one bias per class, the first class's fixed at 0 (L-BFGS-B from the grid
+    temperature and no bias). ``keep``: as in ``tempered``; the scale and bias then cover the other
+    columns, in order, and rows whose truth is the kept column do not count."""
+    from scipy.optimize import minimize
+
+    probabilities = np.asarray(probabilities, dtype=float)
+    truth = np.asarray(truth)
+    if keep is not None:
+        rows = truth != keep
+        others = np.delete(probabilities[rows], keep, axis=1)
+        total = others.sum(axis=1, keepdims=True)
+        probabilities = others / np.where(total > 0, total, 1.0)
+        truth = truth[rows] - (truth[rows] > keep)
+    classes = probabilities.shape[1]
+    start = 1.0 / fit_temperature(probabilities, truth)
+    index = np.arange(len(truth))
+
+    def unpack(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scales = np.exp(params[:classes]) if per_class_scale else np.full(classes, np.exp(params[0]))
+        bias = np.concatenate([[0.0], params[-(classes - 1):]]) if classes > 1 else np.zeros(1)
+        return scales, bias
+
+    def loss(params: np.ndarray) -> float:
+        scales, bias = unpack(params)
+        logits = _bias_corrected_logits(probabilities, scales, bias)
+        return float(-(logits[index, truth] - np.log(np.exp(logits).sum(axis=1))).mean())
+
+    initial = np.concatenate([np.full(classes if per_class_scale else 1, np.log(start)), np.zeros(classes - 1)])
+    result = minimize(loss, initial, method="L-BFGS-B",
+                      bounds=[(np.log(0.05), np.log(20.0))] * (classes if per_class_scale else 1)
+                      + [(-10.0, 10.0)] * (classes - 1))
+    scales, bias = unpack(result.x if result.fun <= loss(initial) else initial)
+    return {"scale": scales, "bias": bias}
+
+
 def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: float, keep: int | None = None) -> dict:
     """Temperature fitted on out-of-fold ``probabilities``, with the ECE before and after, and what
     the uncertain flag (calibrated probability of the chosen label below ``uncertain_below``)
@@ -516,6 +576,11 @@ LABEL_SHIFT_DEFAULTS = {
     "inner_folds": 3,    # folds (grouped by article) of the training rows' out-of-fold probabilities
     "batch": None,       # articles per batch (random sub-batches of the test rows); None: all of them
     "seed": 0,           # the sub-batches' draw
+    # Calibration of the inner out-of-fold probabilities before the adjustment: "temperature" (s17-a),
+    # "bcts" (temperature and one bias per class) or "vs" (one scale and one bias per class); single-label
+    # and per-entity tasks (topics keep their own per-label calibration). Measured in docs/benchmarks.md,
+    # "Levers tried, 2026-12-07 (3)".
+    "calibration": "temperature",
 }
 
 
@@ -530,8 +595,10 @@ def _label_shift(task: Task) -> dict | None:
         raise ValueError(f"label_shift: unknown setting {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(LABEL_SHIFT_DEFAULTS)}")
     merged = {**LABEL_SHIFT_DEFAULTS, **settings}
-    if merged["method"] not in ("em", "bbse"):
-        raise ValueError(f"label_shift: unknown method {merged['method']!r}; known: em, bbse")
+    if merged["method"] not in ("em", "bbse", "none"):
+        raise ValueError(f"label_shift: unknown method {merged['method']!r}; known: em, bbse, none")
+    if merged["calibration"] not in ("temperature", "bcts", "vs"):
+        raise ValueError(f"label_shift: unknown calibration {merged['calibration']!r}; known: temperature, bcts, vs")
     if task.kind == "multi_label" and merged["method"] != "em":
         raise ValueError("label_shift: a multi-label task is adjusted by EM only")
     return merged
@@ -622,12 +689,18 @@ def _shift_reference(task: Task, features: str, stacked: tuple[Task, ...], rows:
     out_of_fold, truth = out_of_fold[usable], truth[usable]
     keep = _absent_column(labels, _absent(task))
     temperature = fit_temperature(out_of_fold, truth, keep)
-    calibrated = tempered(out_of_fold, temperature, keep)
+    calibration = None
+    if settings["calibration"] == "temperature":
+        calibrated = tempered(out_of_fold, temperature, keep)
+    else:
+        calibration = fit_bias_corrected(out_of_fold, truth, keep, per_class_scale=settings["calibration"] == "vs")
+        calibrated = bias_corrected(out_of_fold, calibration, keep)
     chosen = _choice(calibrated, keep)
     confusion = np.zeros((len(labels), len(labels)))
     np.add.at(confusion, (chosen, truth), 1.0)
     return {
         "temperature": temperature,
+        "calibration": calibration,
         "keep": keep,
         "reference": calibrated.mean(axis=0),
         "source_prior": np.bincount(truth, minlength=len(labels)) / len(truth),
@@ -641,7 +714,10 @@ def shift_adjusted(probabilities: np.ndarray, groups: list[str], reference: dict
     training rows' temperature and moved to each batch's estimated prior (``settings``: method,
     alpha, batch size in articles, seed); returns them and each batch's prior. Rows of one article
     stay in one batch."""
-    calibrated = tempered(probabilities, reference["temperature"], reference["keep"])
+    if reference.get("calibration"):
+        calibrated = bias_corrected(probabilities, reference["calibration"], reference["keep"])
+    else:
+        calibrated = tempered(probabilities, reference["temperature"], reference["keep"])
     articles = list(dict.fromkeys(groups))
     if settings["batch"]:
         order = np.random.default_rng(settings["seed"]).permutation(len(articles))
@@ -653,7 +729,9 @@ def shift_adjusted(probabilities: np.ndarray, groups: list[str], reference: dict
     priors = []
     for batch in batches:
         index = np.array([i for i, group in enumerate(groups) if group in batch])
-        if settings["method"] == "em":
+        if settings["method"] == "none":   # calibration alone
+            prior = np.asarray(reference["reference"], dtype=float)
+        elif settings["method"] == "em":
             prior = em_prior(calibrated[index], reference["reference"], alpha=settings["alpha"],
                              iterations=settings["iterations"], tolerance=settings["tolerance"])
         else:
@@ -1304,6 +1382,8 @@ def _cross_validate_task(
                 truth = Counter(targets[i] for i in test)
                 split_note.update(adjusted=True, reference=[round(float(v), 4) for v in reference["reference"]],
                                   temperature=reference["temperature"],
+                                  calibration={key: [round(float(v), 4) for v in value] for key, value in
+                                               (reference["calibration"] or {}).items()},
                                   true_prior=[round(truth[label] / len(test), 4) for label in model.labels],
                                   priors=[[round(float(v), 4) for v in prior] for prior in priors])
             report.setdefault("label_shift", {"settings": shift, "splits": []})["splits"].append(split_note)

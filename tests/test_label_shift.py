@@ -5,7 +5,18 @@ import sys
 import numpy as np
 import pytest
 
-from nlp.classify import PARAMS, bbse_prior, em_prior, reweighted, shift_adjusted, _label_shift
+from nlp.classify import (
+    PARAMS,
+    bbse_prior,
+    bias_corrected,
+    em_prior,
+    fit_bias_corrected,
+    fit_temperature,
+    reweighted,
+    shift_adjusted,
+    tempered,
+    _label_shift,
+)
 from nlp.scheme import load_scheme
 from tests.conftest import load_script
 
@@ -67,6 +78,63 @@ def test_bbse_recovers_a_known_target_prior_from_hard_predictions():
     assert np.abs(shares - TARGET).max() > 0.05   # the predicted shares alone are off
 
 
+def _distorted(posteriors: np.ndarray, scale: float, bias: np.ndarray) -> np.ndarray:
+    """Posteriors as a miscalibrated model gives them: softmax(scale * log p + bias)."""
+    logits = scale * np.log(posteriors) + bias
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_bias_corrected_calibration_undoes_a_systematic_bias_that_temperature_cannot():
+    x, labels = _sample(SOURCE, 20000, seed=6)
+    true = _posteriors(x, SOURCE)
+    model = _distorted(true, 2.0, np.array([0.0, 1.0, -0.5]))   # overconfident and leaning to class 1
+    calibration = fit_bias_corrected(model, labels)
+    # The inverse map: scale 1/2, bias -(bias)/2 relative to the first class.
+    assert calibration["scale"] == pytest.approx([0.5, 0.5, 0.5], abs=0.05)
+    assert calibration["bias"] == pytest.approx([0.0, -0.5, 0.25], abs=0.1)
+    calibrated = bias_corrected(model, calibration)
+    assert np.abs(calibrated - true).max() < 0.05
+    # Temperature alone (the same scale, the bias ignored) stays off: the test can tell.
+    assert np.abs(tempered(model, 1.0 / calibration["scale"][0]) - true).max() > 0.1
+    assert np.abs(tempered(model, fit_temperature(model, labels)) - true).max() > 0.1
+    # Unlike temperature, the bias moves decisions: the calibrated argmax is the true posteriors'.
+    assert (calibrated.argmax(axis=1) == true.argmax(axis=1)).mean() > 0.99
+    assert (model.argmax(axis=1) == true.argmax(axis=1)).mean() < 0.95
+
+
+def test_vector_scaling_fits_one_scale_per_class_and_a_kept_column_stays_as_it_is():
+    x, labels = _sample(SOURCE, 20000, seed=7)
+    true = _posteriors(x, SOURCE)
+    model = _distorted(true, 2.0, np.array([0.0, 1.0, -0.5]))
+    vector = fit_bias_corrected(model, labels, per_class_scale=True)
+    assert len(vector["scale"]) == 3
+    assert np.abs(bias_corrected(model, vector) - true).max() < 0.05
+    # A two-step task's absent column (here column 0) is left alone; the others are calibrated among themselves.
+    kept = fit_bias_corrected(model, labels, keep=0)
+    assert len(kept["bias"]) == 2
+    calibrated = bias_corrected(model, kept, keep=0)
+    assert np.allclose(calibrated[:, 0], model[:, 0]) and np.allclose(calibrated.sum(axis=1), 1.0)
+    others = true[:, 1:] / true[:, 1:].sum(axis=1, keepdims=True)
+    assert np.abs(calibrated[:, 1:] / calibrated[:, 1:].sum(axis=1, keepdims=True) - others).max() < 0.05
+
+
+def test_shift_adjusted_calibrates_with_the_bias_before_estimating_the_prior():
+    x, _labels = _sample(TARGET, 3000, seed=8)
+    model = _distorted(_posteriors(x, SOURCE), 2.0, np.array([0.0, 1.0, -0.5]))
+    calibration = {"scale": np.full(3, 0.5), "bias": np.array([0.0, -0.5, 0.25])}
+    reference = {"temperature": 2.0, "calibration": calibration, "keep": None, "reference": SOURCE}
+    settings = {"method": "em", "alpha": 0.0, "iterations": 1000, "tolerance": 1e-9, "batch": None, "seed": 0}
+    _adjusted, [prior] = shift_adjusted(model, ["a"] * len(x), reference, settings)
+    assert np.abs(prior - TARGET).max() < 0.04
+    # With the temperature alone, EM lands far from the batch's prior.
+    _adjusted, [tempered_prior] = shift_adjusted(model, ["a"] * len(x), {**reference, "calibration": None}, settings)
+    assert np.abs(tempered_prior - TARGET).max() > 0.1
+    # Method none: the calibration alone, no prior moved.
+    alone, [same] = shift_adjusted(model, ["a"] * len(x), reference, {**settings, "method": "none"})
+    assert np.allclose(same, SOURCE) and np.allclose(alone, bias_corrected(model, calibration))
+
+
 def test_shift_adjusted_estimates_each_sub_batch_apart_and_keeps_an_article_in_one():
     x, _labels = _sample(TARGET, 60, seed=5)
     # Two rows per article (as tone's pairs): the raw probabilities, temperature 1.
@@ -91,6 +159,10 @@ def test_label_shift_is_off_unless_asked(monkeypatch):
     bench.set_label_shift("em,alpha=10,batch=20")
     settings = _label_shift(scheme.tasks["tone"])
     assert settings["method"] == "em" and settings["alpha"] == 10 and settings["batch"] == 20
+    assert settings["calibration"] == "temperature"   # s17-a's, unless asked
+    bench.set_label_shift("none,calibration=bcts")
+    assert _label_shift(scheme.tasks["tone"])["calibration"] == "bcts"
+    bench.set_label_shift("em,alpha=10,batch=20")
     topics = _label_shift(scheme.tasks["topics"])   # label by label
     assert topics["method"] == "em" and topics["batch"] == 20
     monkeypatch.setitem(PARAMS["multi_label"], "label_shift", {"method": "bbse"})
@@ -98,7 +170,7 @@ def test_label_shift_is_off_unless_asked(monkeypatch):
         _label_shift(scheme.tasks["topics"])
 
 
-@pytest.mark.parametrize("spec", ["kde", "em,damping=3", "em,alpha"])
+@pytest.mark.parametrize("spec", ["kde", "em,damping=3", "em,alpha", "em,calibration=platt"])
 def test_a_malformed_label_shift_is_one_line(monkeypatch, spec):
     bench = load_script("bench_classify", "bench/classify.py")
     monkeypatch.setattr(sys, "argv", ["classify.py", "--protocol", "--label-shift", spec])
