@@ -31,11 +31,6 @@ seed both ran. It trains nothing:
     PYTHONPATH=. .venv/bin/python bench/classify.py --protocol --tasks tone --param per_entity.C=1.0 --json-out c1.json
     PYTHONPATH=. .venv/bin/python bench/classify.py --paired base.json c1.json
 
-``--label-shift em`` (or ``bbse``, ``em,alpha=10``, ``em,batch=20``) measures a prior (label-shift)
-adjustment of stance's and tone's probabilities on each split's test rows (``nlp.classify.em_prior``);
-off by default. ``calibration=bcts`` (or ``vs``) calibrates with a per-class bias first
-(``nlp.classify.fit_bias_corrected``); method ``none`` applies the calibration alone.
-
 With ``--speed-against REV`` it measures prediction throughput on one core of the working tree
 against git revision REV side by side (the same models, trained here unless ``--models DIR``; the
 same documents; the two trees' code alternating ``--rounds`` times in child processes, each copy of
@@ -68,7 +63,6 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 from nlp.classify import (  # noqa: E402
-    LABEL_SHIFT_DEFAULTS,
     PARAMS,
     record_document,
     Classifier,
@@ -302,35 +296,6 @@ def set_param(assignment: str) -> None:
         raise SystemExit(f"--param {assignment!r}: expected PATH=JSON with PATH in nlp.classify.PARAMS ({error})")
 
 
-def set_label_shift(spec: str) -> None:
-    """Apply ``--label-shift METHOD[,KEY=VALUE...]`` (e.g. ``em``, ``em,alpha=10,batch=20``, ``bbse``) to
-    the single-label and per-entity tasks (``PARAMS[kind]["label_shift"]``); one clear line and exit 2
-    if malformed."""
-    method, *pairs = [part.strip() for part in spec.split(",")]
-    settings: dict = {"method": method}
-    for pair in pairs:
-        key, equals, value = pair.partition("=")
-        if not equals or key not in LABEL_SHIFT_DEFAULTS or key == "method":
-            raise SystemExit(f"--label-shift {spec!r}: expected METHOD[,KEY=VALUE...] with KEY among "
-                             f"{', '.join(k for k in LABEL_SHIFT_DEFAULTS if k != 'method')}")
-        if key == "calibration":
-            settings[key] = value
-            continue
-        try:
-            settings[key] = json.loads(value)
-        except ValueError:
-            raise SystemExit(f"--label-shift {spec!r}: {key}={value!r} is not a number") from None
-    if method not in ("em", "bbse", "none"):
-        raise SystemExit(f"--label-shift {spec!r}: unknown method {method!r}; known: em, bbse, none")
-    if settings.get("calibration", "temperature") not in ("temperature", "bcts", "vs"):
-        raise SystemExit(f"--label-shift {spec!r}: unknown calibration {settings['calibration']!r}; "
-                         "known: temperature, bcts, vs")
-    for kind in ("single_label", "per_entity"):
-        PARAMS[kind]["label_shift"] = settings
-    if method == "em":   # topics: label by label (binary EM)
-        PARAMS["multi_label"]["label_shift"] = settings
-
-
 def headline(task_report: dict) -> float:
     """The target metric of a task report: micro-F1 (multi-label) or macro-F1."""
     return task_report["micro_f1" if task_report["kind"] == "multi_label" else "macro_f1"]
@@ -378,15 +343,6 @@ def main() -> None:
                         help="override a hyper-parameter of nlp.classify.PARAMS for this run (a lever under test), "
                              "e.g. --param per_entity.C=1.0 --param single_label.two_stage.text.word_ngrams=[1,2]; "
                              "repeatable")
-    parser.add_argument("--label-shift", metavar="METHOD[,KEY=VALUE...]",
-                        help="a lever under test: with --protocol, move stance's and tone's calibrated probabilities "
-                             "(em: topics' too, label by label) "
-                             "to the prior estimated on each split's test rows, from their predictions only: em "
-                             "(Saerens et al. 2002) or bbse (black-box shift estimation); keys alpha (pseudo-rows "
-                             "toward the training prior), batch (articles per random sub-batch), inner_folds, "
-                             "iterations, tolerance, seed, calibration (temperature, bcts: with a per-class bias, vs: "
-                             "vector scaling; method none: the calibration alone); "
-                             "e.g. --label-shift em,batch=20 or em,calibration=bcts")
     parser.add_argument("--paired", nargs=2, metavar=("BASELINE", "CANDIDATE"),
                         help="compare two --protocol --json-out results: per task, the paired bootstrap difference "
                              "of the leave-one-slice-out score over the same held-out predictions (90%% interval), "
@@ -425,8 +381,6 @@ def main() -> None:
         return
     for assignment in args.param:
         set_param(assignment)
-    if args.label_shift:
-        set_label_shift(args.label_shift)
     scheme = load_scheme()
     records = load_corpus(scheme=scheme)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None

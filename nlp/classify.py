@@ -480,66 +480,6 @@ def expected_calibration_error(
     return float(error)
 
 
-def _bias_corrected_logits(probabilities: np.ndarray, scale: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) * scale + bias
-    return logits - logits.max(axis=1, keepdims=True)
-
-
-def bias_corrected(probabilities: np.ndarray, calibration: dict, keep: int | None = None) -> np.ndarray:
-    """Bias-corrected temperature scaling or vector scaling (Alexandari, Kundaje & Shrikumar 2020):
-    softmax(log p * scale + bias) per row, ``calibration`` as ``fit_bias_corrected`` returns it
-    (``scale``: 1 / T for every class, or one per class; ``bias``: one per class). Unlike
-    ``tempered``, the bias can change a row's argmax. ``keep``: as in ``tempered``."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    if keep is not None:
-        others = np.delete(probabilities, keep, axis=1)
-        total = others.sum(axis=1, keepdims=True)
-        scaled = bias_corrected(others / np.where(total > 0, total, 1.0), calibration) * total
-        return np.insert(scaled, keep, probabilities[:, keep], axis=1)
-    scaled = np.exp(_bias_corrected_logits(probabilities, np.asarray(calibration["scale"], dtype=float),
-                                           np.asarray(calibration["bias"], dtype=float)))
-    return scaled / scaled.sum(axis=1, keepdims=True)
-
-
-def fit_bias_corrected(probabilities: np.ndarray, truth: np.ndarray, keep: int | None = None, *,
-                       per_class_scale: bool = False) -> dict:
-    """The calibration of ``bias_corrected`` minimising the log-loss of ``probabilities`` (rows) given
-    each row's true column: a temperature (or, ``per_class_scale``, one scale per class: vector
-    scaling) and one bias per class, the first class's fixed at 0 (L-BFGS-B from the grid
-    temperature and no bias). ``keep``: as in ``tempered``; the scale and bias then cover the other
-    columns, in order, and rows whose truth is the kept column do not count."""
-    from scipy.optimize import minimize
-
-    probabilities = np.asarray(probabilities, dtype=float)
-    truth = np.asarray(truth)
-    if keep is not None:
-        rows = truth != keep
-        others = np.delete(probabilities[rows], keep, axis=1)
-        total = others.sum(axis=1, keepdims=True)
-        probabilities = others / np.where(total > 0, total, 1.0)
-        truth = truth[rows] - (truth[rows] > keep)
-    classes = probabilities.shape[1]
-    start = 1.0 / fit_temperature(probabilities, truth)
-    index = np.arange(len(truth))
-
-    def unpack(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scales = np.exp(params[:classes]) if per_class_scale else np.full(classes, np.exp(params[0]))
-        bias = np.concatenate([[0.0], params[-(classes - 1):]]) if classes > 1 else np.zeros(1)
-        return scales, bias
-
-    def loss(params: np.ndarray) -> float:
-        scales, bias = unpack(params)
-        logits = _bias_corrected_logits(probabilities, scales, bias)
-        return float(-(logits[index, truth] - np.log(np.exp(logits).sum(axis=1))).mean())
-
-    initial = np.concatenate([np.full(classes if per_class_scale else 1, np.log(start)), np.zeros(classes - 1)])
-    result = minimize(loss, initial, method="L-BFGS-B",
-                      bounds=[(np.log(0.05), np.log(20.0))] * (classes if per_class_scale else 1)
-                      + [(-10.0, 10.0)] * (classes - 1))
-    scales, bias = unpack(result.x if result.fun <= loss(initial) else initial)
-    return {"scale": scales, "bias": bias}
-
-
 def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: float, keep: int | None = None) -> dict:
     """Temperature fitted on out-of-fold ``probabilities``, with the ECE before and after, and what
     the uncertain flag (calibrated probability of the chosen label below ``uncertain_below``)
@@ -559,187 +499,6 @@ def _calibration(probabilities: np.ndarray, truth: np.ndarray, uncertain_below: 
         "accuracy_certain": round(float(correct[~uncertain].mean()), 4) if (~uncertain).any() else None,
         "accuracy_uncertain": round(float(correct[uncertain].mean()), 4) if uncertain.any() else None,
     }
-
-
-# ---------------------------------------------------------------- label shift (a lever under test)
-
-# Prior (label-shift) adjustment of calibrated posteriors on the batch being predicted, from its
-# unlabelled predictions only (``PARAMS[kind]["label_shift"]``, single-label and per-entity tasks;
-# absent or None: off). Evaluation only (``_cross_validate_task``): the batch is each split's test
-# rows (the held-out slice, a CV test fold) or random sub-batches of them. Measured in
-# docs/benchmarks.md, "Levers tried, 2026-12-07 (2): label shift".
-LABEL_SHIFT_DEFAULTS = {
-    "method": "em",      # "em" (Saerens et al. 2002) or "bbse" (Lipton et al. 2018, hard confusion matrix)
-    "alpha": 0.0,        # Dirichlet pseudo-count (rows) pulling the estimated prior toward the reference
-    "iterations": 100,   # EM: at most this many steps
-    "tolerance": 1e-6,   # EM: stop when no prior moves more than this
-    "inner_folds": 3,    # folds (grouped by article) of the training rows' out-of-fold probabilities
-    "batch": None,       # articles per batch (random sub-batches of the test rows); None: all of them
-    "seed": 0,           # the sub-batches' draw
-    # Calibration of the inner out-of-fold probabilities before the adjustment: "temperature" (s17-a),
-    # "bcts" (temperature and one bias per class) or "vs" (one scale and one bias per class); single-label
-    # and per-entity tasks (topics keep their own per-label calibration). Measured in docs/benchmarks.md,
-    # "Levers tried, 2026-12-07 (3)".
-    "calibration": "temperature",
-}
-
-
-def _label_shift(task: Task) -> dict | None:
-    """The label-shift settings of ``task`` (defaults filled in), or None when off. A multi-label
-    task (topics) is adjusted label by label, each a binary problem (EM only)."""
-    settings = PARAMS[task.kind].get("label_shift")
-    if not settings:
-        return None
-    unknown = set(settings) - set(LABEL_SHIFT_DEFAULTS)
-    if unknown:
-        raise ValueError(f"label_shift: unknown setting {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(LABEL_SHIFT_DEFAULTS)}")
-    merged = {**LABEL_SHIFT_DEFAULTS, **settings}
-    if merged["method"] not in ("em", "bbse", "none"):
-        raise ValueError(f"label_shift: unknown method {merged['method']!r}; known: em, bbse, none")
-    if merged["calibration"] not in ("temperature", "bcts", "vs"):
-        raise ValueError(f"label_shift: unknown calibration {merged['calibration']!r}; known: temperature, bcts, vs")
-    if task.kind == "multi_label" and merged["method"] != "em":
-        raise ValueError("label_shift: a multi-label task is adjusted by EM only")
-    return merged
-
-
-def _topic_shift(probabilities: np.ndarray, groups: list[str], references: np.ndarray,
-                 settings: dict) -> tuple[np.ndarray, list]:
-    """A multi-label task's probabilities (calibrated per label) moved label by label to the
-    positive share EM estimates on each batch; ``references``: each label's mean inner out-of-fold
-    probability (the threshold tuning's). The thresholds are left as tuned."""
-    adjusted = probabilities.copy()
-    priors = []
-    for column, share in enumerate(references):
-        share = float(np.clip(share, 1e-6, 1 - 1e-6))
-        reference = {"temperature": 1.0, "keep": None, "reference": np.array([1.0 - share, share])}
-        binary = np.column_stack([1.0 - probabilities[:, column], probabilities[:, column]])
-        moved, column_priors = shift_adjusted(binary, groups, reference, settings)
-        adjusted[:, column] = moved[:, 1]
-        priors.append([round(float(prior[1]), 4) for prior in column_priors])
-    return adjusted, priors
-
-
-def reweighted(probabilities: np.ndarray, prior: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Posteriors moved from the ``reference`` class prior to ``prior``: p(y|x) prior(y) / reference(y),
-    renormalised per row (Bayes' rule with the class-conditional densities unchanged)."""
-    weights = np.asarray(prior, dtype=float) / np.clip(np.asarray(reference, dtype=float), 1e-12, None)
-    adjusted = np.asarray(probabilities, dtype=float) * weights
-    total = adjusted.sum(axis=1, keepdims=True)
-    return adjusted / np.where(total > 0, total, 1.0)
-
-
-def em_prior(probabilities: np.ndarray, reference: np.ndarray, *, alpha: float = 0.0, iterations: int = 100,
-             tolerance: float = 1e-6) -> np.ndarray:
-    """The class prior of a batch estimated from its posteriors alone (Saerens, Latinne & Decaestecker
-    2002): ``probabilities`` (rows: p(y|x), calibrated for the ``reference`` prior); repeat
-    prior <- mean over rows of the posteriors re-weighted to prior. ``alpha`` > 0 adds that many
-    pseudo-rows at the reference prior (a Dirichlet MAP estimate: small batches move less)."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    reference = np.asarray(reference, dtype=float) / np.sum(reference)
-    prior = reference.copy()
-    rows = len(probabilities)
-    for _ in range(int(iterations)):
-        moved = reweighted(probabilities, prior, reference).sum(axis=0)
-        updated = (moved + alpha * reference) / (rows + alpha)
-        done = np.max(np.abs(updated - prior)) < tolerance
-        prior = updated
-        if done:
-            break
-    return prior
-
-
-def bbse_prior(predicted: np.ndarray, confusion: np.ndarray, source_prior: np.ndarray, *,
-               alpha: float = 0.0) -> np.ndarray:
-    """The class prior of a batch by black-box shift estimation (Lipton, Wang & Smola 2018):
-    ``predicted`` the batch's predicted column per row, ``confusion[i, j]`` the joint share of
-    (predicted i, true j) on held-out training rows, ``source_prior`` the training prior. Solves
-    confusion @ w = the batch's predicted shares for the weights w = prior / source prior (least
-    squares, clipped at 0); ``alpha`` as in ``em_prior``, toward the source prior."""
-    classes = len(source_prior)
-    shares = np.bincount(np.asarray(predicted, dtype=int), minlength=classes)[:classes] / max(len(predicted), 1)
-    weights, *_ = np.linalg.lstsq(np.asarray(confusion, dtype=float), shares, rcond=None)
-    prior = np.clip(weights, 0.0, None) * np.asarray(source_prior, dtype=float)
-    prior = prior / prior.sum() if prior.sum() > 0 else np.asarray(source_prior, dtype=float)
-    rows = len(predicted)
-    return (rows * prior + alpha * np.asarray(source_prior, dtype=float)) / (rows + alpha)
-
-
-def _shift_reference(task: Task, features: str, stacked: tuple[Task, ...], rows: list[dict], targets: list,
-                     groups: list[str], learnable: list[str], labels: list[str], settings: dict) -> dict | None:
-    """What the adjustment needs from a split's training rows alone: the temperature of their inner
-    out-of-fold probabilities (folds grouped by article), the reference prior (the mean calibrated
-    out-of-fold posterior), the training prior and the confusion matrix (BBSE), in ``labels`` order.
-    None when an inner fold cannot be trained (too few examples of a label)."""
-    truth = np.array([labels.index(t) if t in labels else -1 for t in targets])
-    usable = np.flatnonzero(truth >= 0)
-    out_of_fold = np.zeros((len(rows), len(labels)))
-    splitter = StratifiedGroupKFold(n_splits=settings["inner_folds"], shuffle=True, random_state=0)
-    try:
-        for inner_train, inner_test in splitter.split(usable, truth[usable], [groups[i] for i in usable]):
-            train, test = usable[inner_train], usable[inner_test]
-            model = _TaskModel(task, features, stacked).fit([rows[i] for i in train], [targets[i] for i in train],
-                                                            learnable)
-            probabilities = model.predict_proba([rows[i] for i in test])
-            for column, label in enumerate(model.labels):
-                out_of_fold[test, labels.index(label)] = probabilities[:, column]
-    except (TrainingError, ValueError):
-        return None
-    out_of_fold, truth = out_of_fold[usable], truth[usable]
-    keep = _absent_column(labels, _absent(task))
-    temperature = fit_temperature(out_of_fold, truth, keep)
-    calibration = None
-    if settings["calibration"] == "temperature":
-        calibrated = tempered(out_of_fold, temperature, keep)
-    else:
-        calibration = fit_bias_corrected(out_of_fold, truth, keep, per_class_scale=settings["calibration"] == "vs")
-        calibrated = bias_corrected(out_of_fold, calibration, keep)
-    chosen = _choice(calibrated, keep)
-    confusion = np.zeros((len(labels), len(labels)))
-    np.add.at(confusion, (chosen, truth), 1.0)
-    return {
-        "temperature": temperature,
-        "calibration": calibration,
-        "keep": keep,
-        "reference": calibrated.mean(axis=0),
-        "source_prior": np.bincount(truth, minlength=len(labels)) / len(truth),
-        "confusion": confusion / len(truth),
-    }
-
-
-def shift_adjusted(probabilities: np.ndarray, groups: list[str], reference: dict,
-                   settings: dict) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``probabilities`` (a split's test rows, uncalibrated, columns as ``reference``) calibrated with the
-    training rows' temperature and moved to each batch's estimated prior (``settings``: method,
-    alpha, batch size in articles, seed); returns them and each batch's prior. Rows of one article
-    stay in one batch."""
-    if reference.get("calibration"):
-        calibrated = bias_corrected(probabilities, reference["calibration"], reference["keep"])
-    else:
-        calibrated = tempered(probabilities, reference["temperature"], reference["keep"])
-    articles = list(dict.fromkeys(groups))
-    if settings["batch"]:
-        order = np.random.default_rng(settings["seed"]).permutation(len(articles))
-        size = int(settings["batch"])
-        batches = [{articles[i] for i in order[start:start + size]} for start in range(0, len(articles), size)]
-    else:
-        batches = [set(articles)]
-    adjusted = calibrated.copy()
-    priors = []
-    for batch in batches:
-        index = np.array([i for i, group in enumerate(groups) if group in batch])
-        if settings["method"] == "none":   # calibration alone
-            prior = np.asarray(reference["reference"], dtype=float)
-        elif settings["method"] == "em":
-            prior = em_prior(calibrated[index], reference["reference"], alpha=settings["alpha"],
-                             iterations=settings["iterations"], tolerance=settings["tolerance"])
-        else:
-            prior = bbse_prior(_choice(calibrated[index], reference["keep"]), reference["confusion"],
-                               reference["source_prior"], alpha=settings["alpha"])
-        adjusted[index] = reweighted(calibrated[index], prior, reference["reference"])
-        priors.append(prior)
-    return adjusted, priors
 
 
 # ---------------------------------------------------------------- models
@@ -950,8 +709,6 @@ class _TaskModel:
             thresholds.append(float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]]))
         if self.task.exclusive:
             self.near_threshold = self._tune_near_threshold(out_of_fold, matrix, thresholds)
-        # The label-shift lever's reference (evaluation only): each label's mean out-of-fold probability.
-        self.shift_reference = out_of_fold.mean(axis=0)
         return thresholds
 
     def _tune_near_threshold(self, out_of_fold: np.ndarray, matrix: np.ndarray, thresholds: list[float]) -> float:
@@ -1348,7 +1105,6 @@ def _cross_validate_task(
     out_of_fold = np.zeros((len(rows), len(eval_labels)))
     splits = _slice_splits(groups) if split == "slices" else _splits(task, targets, groups, eval_labels, folds, seed)
     draw = np.random.default_rng(seed)
-    shift = _label_shift(task)
     for train, test in splits:
         if train_fraction < 1.0:
             articles = sorted({groups[i] for i in train})
@@ -1361,32 +1117,6 @@ def _cross_validate_task(
         except TrainingError as error:   # one split's counts: say the task's, and the folds asked for
             raise _too_few_examples(task, all_targets, folds if split == "kfold" else None, in_split=True) from error
         probabilities = model.predict_proba([rows[i] for i in test])
-        if shift and multi:
-            probabilities, priors = _topic_shift(probabilities, [groups[i] for i in test], model.shift_reference,
-                                                 shift)
-            truth = _multi_label_matrix([targets[i] for i in test], model.labels).mean(axis=0)
-            report.setdefault("label_shift", {"settings": shift, "splits": []})["splits"].append({
-                "test": sorted({slice_of(groups[i]) for i in test}), "n_test": len(test), "labels": model.labels,
-                "reference": [round(float(v), 4) for v in model.shift_reference],
-                "true_prior": [round(float(v), 4) for v in truth], "priors": priors})
-        elif shift:
-            reference = _shift_reference(task, features, stacked, [rows[i] for i in train],
-                                         [targets[i] for i in train], [groups[i] for i in train], learnable,
-                                         model.labels, shift)
-            split_note = {"test": sorted({slice_of(groups[i]) for i in test}), "n_test": len(test),
-                          "labels": model.labels}
-            if reference is None:
-                split_note["adjusted"] = False
-            else:
-                probabilities, priors = shift_adjusted(probabilities, [groups[i] for i in test], reference, shift)
-                truth = Counter(targets[i] for i in test)
-                split_note.update(adjusted=True, reference=[round(float(v), 4) for v in reference["reference"]],
-                                  temperature=reference["temperature"],
-                                  calibration={key: [round(float(v), 4) for v in value] for key, value in
-                                               (reference["calibration"] or {}).items()},
-                                  true_prior=[round(truth[label] / len(test), 4) for label in model.labels],
-                                  priors=[[round(float(v), 4) for v in prior] for prior in priors])
-            report.setdefault("label_shift", {"settings": shift, "splits": []})["splits"].append(split_note)
         decided = model.decide(probabilities)
         if not multi:
             for column, label in enumerate(model.labels):
