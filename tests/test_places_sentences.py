@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nlp.entities import Analyser
+from tests.written_cases import as_params, read_cases
 
 CASES_FILE = Path(__file__).with_name("places_elsewhere_sentences.txt")
 OPENINGS = {
@@ -19,23 +20,16 @@ OPENINGS = {
 }
 
 
+def _opened(kind: str, text: str) -> str:
+    """A written sentence with its openings filled in; a mention case under a headline."""
+    for macro, words in OPENINGS.items():
+        text = text.replace(macro, words)
+    return "Blaze\n\n" + text if kind == "mention" else text
+
+
 def load_cases(path: Path = CASES_FILE) -> list[dict]:
     """The cases of the file: ``kind``, ``region``, ``expected``, ``text``, ``xfail`` (the reason or None)."""
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        kind, region, expected, text = (part.strip() for part in line.split(" | ", 3))
-        reason = None
-        if " xfail # " in text:
-            text, reason = text.split(" xfail # ", 1)
-        for macro, words in OPENINGS.items():
-            text = text.replace(macro, words)
-        if kind == "mention":
-            text = "Blaze\n\n" + text
-        cases.append({"line": number, "kind": kind, "region": None if region == "-" else region,
-                      "expected": expected, "text": text.strip(), "xfail": reason})
-    return cases
+    return read_cases(path, _opened)
 
 
 def outcome(analyser, case: dict) -> str:
@@ -61,9 +55,6 @@ def test_the_file_has_speakers_towns_and_controls():
     assert any(case["expected"] == "none" for case in cases) and any(case["expected"] != "none" for case in cases)
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, id=f"line{case['line']}", marks=[pytest.mark.xfail(reason=case["xfail"], strict=True)]
-                 if case["xfail"] else [])
-    for case in load_cases()])
+@pytest.mark.parametrize("case", as_params(load_cases(), lambda case: f"line{case['line']}"))
 def test_a_written_sentence(analyser, case):
     assert outcome(analyser, case) == case["expected"], case["text"]

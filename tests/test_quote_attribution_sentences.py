@@ -9,23 +9,15 @@ import pytest
 
 from nlp.entities import Analyser
 from nlp.quotes import SPOKES_WORD
+from tests.written_cases import as_params, read_cases
 
 CASES_FILE = Path(__file__).with_name("quote_attribution_sentences.txt")
 
 
 def load_cases(path: Path = CASES_FILE) -> list[dict]:
-    """The passages of the file: ``kind``, ``region``, ``expected``, ``text``, ``xfail`` (the reason or None)."""
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        kind, region, expected, text = (part.strip() for part in line.split(" | ", 3))
-        reason = None
-        if " xfail # " in text:
-            text, reason = text.split(" xfail # ", 1)
-        cases.append({"line": number, "kind": kind, "region": None if region == "-" else region,
-                      "expected": expected, "text": text.strip().replace("¶", "\n\n"), "xfail": reason})
-    return cases
+    """The passages of the file: ``kind``, ``region``, ``expected``, ``text`` ("¶" a paragraph break),
+    ``xfail`` (the reason or None)."""
+    return read_cases(path, lambda kind, text: text.replace("¶", "\n\n"))
 
 
 def _speaker(speaker: str | None, wanted: str) -> str:
@@ -65,9 +57,6 @@ def test_the_file_has_many_kinds_of_attribution():
     assert any("/-" in case["expected"] for case in cases) and any("/sfrs" in case["expected"] for case in cases)
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(case, id=f"line{case['line']}-{case['kind']}",
-                 marks=[pytest.mark.xfail(reason=case["xfail"], strict=True)] if case["xfail"] else [])
-    for case in load_cases()])
+@pytest.mark.parametrize("case", as_params(load_cases(), lambda case: f"line{case['line']}-{case['kind']}"))
 def test_a_written_passage(analyser, case):
     assert outcome(analyser, case) == case["expected"], case["text"]
