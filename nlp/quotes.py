@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-19"
+QUOTES_VERSION = "quotes-20"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -1010,10 +1010,31 @@ ORGANISATION_PREPOSITIONS = ("for", "of")
 ORGANISATION_RUN_INNER_WORDS = {"for", "of", "and", "&"}
 
 
+MAX_ORGANISATION_NAME_WORDS = 12
+
+
+def _too_long_for_a_speaker(phrase: str) -> bool:
+    """Whether ``phrase`` has too many words to be who spoke: more than ``MAX_SPEAKER_WORDS``, unless
+    it is an organisation's name read whole with "of the" or "for" in it, of up to
+    ``MAX_ORGANISATION_NAME_WORDS`` ("the Office of the Police and Crime Commissioner for West
+    Mercia", eleven words)."""
+    words = _words(phrase)
+    if len(words) <= MAX_SPEAKER_WORDS:
+        return False
+    return len(words) > MAX_ORGANISATION_NAME_WORDS or _organisation_with_preposition(phrase) is None
+
+
+def _article_after_preposition(word: str, before: str) -> bool:
+    """Whether ``word`` is "the" right after an organisation name's "of" or "for" ("the Office of the
+    West Mercia Police and Crime Commissioner", "the Office of the Police and Crime Commissioner for
+    West Mercia"): a word of the name, not where it stops."""
+    return word.lower() == "the" and before.lower() in ORGANISATION_PREPOSITIONS
+
+
 def _organisation_with_preposition(segment: str) -> str | None:
     """The whole name of an organisation whose name has "for" or "of" after its noun ("the Department
     for Education", "the Independent Office for Police Conduct", "the Office for Product Safety and
-    Standards"), as the segment writes it, or None. A person's name reads only its last capitalised
+    Standards", "the Office of the Police and Crime Commissioner"), as the segment writes it, or None. A person's name reads only its last capitalised
     words ("Education", "Conduct"), which name no one. Every word is capitalised or "for", "of",
     "and", "&", and an organisation's noun comes right before "for" or "of"; a post before it is
     not one ("the Chief Constable of West Mercia Police")."""
@@ -1022,7 +1043,8 @@ def _organisation_with_preposition(segment: str) -> str | None:
         words = words[1:]
     run = words[1:] if words and words[0].lower() == "the" else words
     if len(run) < 3 or not _is_capitalised(run[0]) or not _is_capitalised(run[-1]) or not all(
-            _is_capitalised(word) or word.lower() in ORGANISATION_RUN_INNER_WORDS for word in run):
+            _is_capitalised(word) or word.lower() in ORGANISATION_RUN_INNER_WORDS or _article_after_preposition(word, before)
+            for before, word in zip([""] + run, run)):
         return None
     bare = [_bare(word) for word in run]
     if not any(word in ORGANISATION_WORDS and after in ORGANISATION_PREPOSITIONS for word, after in zip(bare, bare[1:])):
@@ -2347,7 +2369,7 @@ class QuoteAttributor:
             return None
         group = "according" if match.group("according") else "speaker"
         phrase = match.group(group)
-        if group == "speaker" and (len(_words(phrase)) > MAX_SPEAKER_WORDS or _passive_before(phrase)):
+        if group == "speaker" and (_too_long_for_a_speaker(phrase) or _passive_before(phrase)):
             return None
         return self._speaker_from_phrase(phrase, after_start + match.start(group))
 
@@ -2442,7 +2464,7 @@ class QuoteAttributor:
         match = AFTER_SPEAKER_FIRST.match(after)
         if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
-        if match and (len(_words(match.group("speaker"))) <= MAX_SPEAKER_WORDS
+        if match and (not _too_long_for_a_speaker(match.group("speaker"))
                       or _body_post_then_person(match.group("speaker"))):
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         match = AFTER_NAME_ROLE_VERB.match(after)
@@ -2955,7 +2977,7 @@ def is_speaker_name(name: str | None) -> bool:
     "the FBU"); not a document ("the report"), a time phrase ("In March the Worcester News"), a
     clause fragment ("who was awarded a medal"), a lone first name or a repeated phrase."""
     words = _words(name or "")
-    if not words or len(words) > MAX_SPEAKER_WORDS:
+    if not words or _too_long_for_a_speaker(name):
         return False
     if (words[0].lower().rstrip(".") in TITLES and len(words) > 1) or (
             len(words) == 2 and _bare(words[0]) in RANK_TITLES and _is_capitalised(words[0])):
