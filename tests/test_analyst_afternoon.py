@@ -2,6 +2,7 @@
 exports said wrong, each checked on a real SQLite file built by the store's writers (the sample database)."""
 from __future__ import annotations
 
+from collections import Counter
 import json
 import sqlite3
 
@@ -157,24 +158,33 @@ def _schema_example(key: str) -> str:
     return EXAMPLES[key]
 
 
+def _credit_a_quote_to_an_unnamed_body(sample) -> int:
+    """A person's correction credits the "case" story's quote to West Mercia Police, a body the story never
+    names (counted by the digest, not by entity_daily); the story's id."""
+    db = store.connect(sample, create=False)
+    case = article_id(db, "case")
+    start, end = db.execute("SELECT start_char, end_char FROM quotes WHERE article_id = ?", [case]).fetchone()
+    add_correction(db, case, [("quote_entity", f"{start}:{end}", "west_mercia_police")], "analyst@example.org")
+    db.close()
+    return case
+
+
+def _digest_story_bodies(conn) -> set[tuple[int, str]]:
+    """(story, body) pairs by the digest's own rule (report._about), copies left out."""
+    from cuttings.report import _about
+    return {tuple(row) for row in conn.execute(
+        f"SELECT ab.article_id, ab.entity_id FROM {_about('SELECT id FROM articles WHERE duplicate_of IS NULL')} ab "
+        "JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL")}
+
+
 def test_q17_counts_each_bodys_stories_as_the_digest_does(sample):
     """The digest lists a story under each body it names and each body a quote in it speaks for; entity_daily
     and article_summary count names only, so an analyst's count came out lower than the digest's with no
     documented way to match it. Q17 of docs/schema.md is that way: the digest's own rule (report._about)."""
-    from cuttings.report import _about
-
-    db = store.connect(sample, create=False)
-    case = article_id(db, "case")
-    start, end = db.execute("SELECT start_char, end_char FROM quotes WHERE article_id = ?", [case]).fetchone()
-    # a quote for a body the story never names: West Mercia Police, by a correction of the quote's body
-    add_correction(db, case, [("quote_entity", f"{start}:{end}", "west_mercia_police")], "analyst@example.org")
-    db.close()
+    _credit_a_quote_to_an_unnamed_body(sample)
     with _conn(sample) as conn:
         rows = {row["entity_id"]: dict(row) for row in conn.execute(_schema_example("Q17"))}
-        digest = dict(conn.execute(
-            f"SELECT ab.entity_id, count(DISTINCT ab.article_id) FROM "
-            f"{_about('SELECT id FROM articles WHERE duplicate_of IS NULL')} ab "
-            f"JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL GROUP BY ab.entity_id").fetchall())
+        digest = Counter(entity_id for _, entity_id in _digest_story_bodies(conn))
         named = dict(conn.execute("SELECT entity_id, sum(articles) FROM entity_daily GROUP BY entity_id").fetchall())
     assert {entity: row["stories"] for entity, row in rows.items()} == digest
     assert {entity: row["stories"] - row["quoted_only"] for entity, row in rows.items()} == named
@@ -314,18 +324,10 @@ def test_speaker_quotes_counts_the_stored_identity_as_documented(sample):
 def test_story_bodies_is_one_row_per_story_and_body_as_the_digest_counts(sample):
     """Joining stories to `mentions` repeated a story once per mention, and no view held the digest's rule
     (named, or quoted for). story_bodies does: one row per (story, body), the digest's own rule."""
-    from cuttings.report import _about
-
-    db = store.connect(sample, create=False)
-    case = article_id(db, "case")
-    start, end = db.execute("SELECT start_char, end_char FROM quotes WHERE article_id = ?", [case]).fetchone()
-    add_correction(db, case, [("quote_entity", f"{start}:{end}", "west_mercia_police")], "analyst@example.org")
-    db.close()
+    case = _credit_a_quote_to_an_unnamed_body(sample)
     with _conn(sample) as conn:
         rows = [dict(row) for row in conn.execute("SELECT * FROM story_bodies")]
-        digest = {tuple(row) for row in conn.execute(
-            f"SELECT ab.article_id, ab.entity_id FROM {_about('SELECT id FROM articles WHERE duplicate_of IS NULL')} ab "
-            "JOIN articles a ON a.id = ab.article_id AND a.duplicate_of IS NULL")}
+        digest = _digest_story_bodies(conn)
         mentions = dict(((r[0], r[1]), r[2]) for r in conn.execute(
             "SELECT article_id, entity_id, count(*) FROM mentions GROUP BY article_id, entity_id"))
         copies = {r[0] for r in conn.execute("SELECT id FROM articles WHERE duplicate_of IS NOT NULL")}
