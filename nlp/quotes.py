@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-20"
+QUOTES_VERSION = "quotes-21"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
