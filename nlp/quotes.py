@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-20"
+QUOTES_VERSION = "quotes-21"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -178,11 +178,15 @@ POINT_NOT_OF_A_NAME_ABBREVIATION = r"\." + "".join(
     rf"(?<!\b(?i:{'|'.join(sorted(re.escape(word) for word in NAME_ABBREVIATIONS if len(word) == length))})\.)"
     for length in sorted({len(word) for word in NAME_ABBREVIATIONS}))
 CLAUSE_END = rf"(?:[,;:!?\n]|{POINT_NOT_OF_A_NAME_ABBREVIATION})"
+# A speaker phrase after a quotation is at most this many characters: room for a person, a post and
+# whom they are with ("Detective Chief Inspector Mark Tully of West Mercia Police's major investigation
+# unit", 85); the words are counted after (``MAX_SPEAKER_WORDS``, ``MAX_BODY_POST_AND_NAME_WORDS``).
+MAX_SPEAKER_CHARS = 120
 AFTER_VERB_FIRST = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>{NAME_CHAR}{{1,80}}?)"
+    rf"^[\s,.!?;:\u2013\u2014-]*{VERB}\s+(?P<speaker>{NAME_CHAR}{{1,{MAX_SPEAKER_CHARS}}}?)"
     rf"(?:,\s*(?P<role>{ROLE_CHAR}{{1,150}}?))?\s*(?:{CLAUSE_END}|$)")
 AFTER_SPEAKER_FIRST = re.compile(
-    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>{NAME_CHAR}{{1,80}}?)\s+{VERB}\b")
+    rf"^[\s,.!?;:\u2013\u2014-]*(?P<speaker>{NAME_CHAR}{{1,{MAX_SPEAKER_CHARS}}}?)\s+{VERB}\b")
 # '"...," Rod Hammerton, the county's chief fire officer, said.': a name, its apposition, the verb; a
 # post in lower case may come first ('"...," station commander Ann Lee, of Bromyard fire station, said.').
 AFTER_NAME_ROLE_VERB = re.compile(
@@ -811,6 +815,16 @@ def _body_post_then_person(segment: str) -> bool:
     if name is None or not role or person_key(name) is None:
         return False
     return _bare(_words(role)[-1]) in CONTENT_ROLE_WORDS
+
+
+def _person_of_a_body(segment: str) -> bool:
+    """A person, with or without a post, "of" or "from" whom they are with ("Station Manager Tom Hale
+    of Hereford & Worcester Fire and Rescue Service", "Detective Chief Inspector Mark Tully of West
+    Mercia Police's major investigation unit"): a name :func:`person_key` reads before "of"/"from",
+    no comma, at most ``MAX_BODY_POST_AND_NAME_WORDS`` words. Longer than a speaker phrase may be."""
+    if "," in segment or len(_words(segment)) > MAX_BODY_POST_AND_NAME_WORDS:
+        return False
+    return split_person_of(segment)[0] is not None
 
 
 def _leading_name(phrase: str) -> str | None:
@@ -2465,7 +2479,8 @@ class QuoteAttributor:
         if match and _passive_before(match.group("speaker")):
             return NO_SPEAKER   # '"...", it has been argued.'
         if match and (not _too_long_for_a_speaker(match.group("speaker"))
-                      or _body_post_then_person(match.group("speaker"))):
+                      or _body_post_then_person(match.group("speaker"))
+                      or _person_of_a_body(match.group("speaker"))):
             return self._speaker_from_phrase(match.group("speaker"), after_start + match.start("speaker"))
         match = AFTER_NAME_ROLE_VERB.match(after)
         if match and _role_title(match.group("speaker")) and person_key(match.group("role").strip()) is not None:
