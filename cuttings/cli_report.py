@@ -140,7 +140,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     paths = report.write_report(db, out_dir, formats=formats, digest=digest, record=False)
     if sending:
         try:
-            for line in sending.send(digest):
+            for line in sending.send(digest, full_digest=report.full_digest_path(paths)):
                 err_console.print(line)
         except delivery.DeliveryError as exc:
             raise DeliveryFailed(f"{exc} (report files were written but not recorded)") from None
