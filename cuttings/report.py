@@ -19,7 +19,10 @@ flag is stored), ``(checked)`` when a person set the label. Bodies that no tone 
 show "not rated", never a zero.
 
 ``build_digest`` reads the database (never writes) and returns a plain dict;
-``render_html`` and ``render_markdown`` turn it into an e-mail-ready page or text;
+``render_html`` and ``render_markdown`` turn it into a page or text; ``render_email`` into the
+e-mail's two parts, within a size budget (:data:`EMAIL_MAX_KB`: Gmail clips an HTML part over about
+102 KB): each section's most pressing stories, every story "Needs attention" names, and for the rest
+how many and where the digest file is (:func:`email_digest`);
 ``write_report`` writes the files and records a ``reports`` row so the next digest
 starts where this one ended.
 
