@@ -1578,13 +1578,16 @@ def email_charts_text(digest: dict) -> str:
 
 
 def group_more_text(group: dict, digest: dict) -> str:
-    """A capped section's last line in the e-mail: "... and 148 more stories about HWFRS: in the full
-    digest, PATH" (a body's short name, else the section's name: configuration, callers escape)."""
+    """A capped section's last line in the e-mail: "... and 148 more stories about HWFRS, 20 of them with a
+    negative tone towards it: in the full digest, PATH" (how many of them have a tone towards the body that
+    needs attention, when any; a body's short name, else the section's name: configuration, callers escape)."""
     count = group.get("more") or 0
     if not count:
         return ""
     about = f"about {group['short_name']}" if group.get("entity_id") else f"in {group['name']}"
-    return f"... and {count} more {story_noun(count)} {about}: {_in_full(digest)}"
+    critical = "".join(f", {n} of them with a {words} tone towards it"
+                       for words, n in (group.get("more_critical") or {}).items() if n)
+    return f"... and {count} more {story_noun(count)} {about}{critical}: {_in_full(digest)}"
 
 
 def edits_more_text(digest: dict) -> str:
@@ -1615,20 +1618,27 @@ def email_digest(digest: dict, per_section: int, full_digest: str | None = None)
         own = [index for index in holding if item.get("entity_id") and groups[index]["entity_id"] == item["entity_id"]]
         for index in (own or holding)[:1]:
             pinned[index].add(story)
+    # the tone labels that need attention and their words ("negative"; a team's "critical"), as the block has them
+    critical_words = {item["label"]: item["words"] for item in digest["attention"]
+                      if item["kind"] == "negative_tone" and item.get("label")}
     shown: dict[int, str | None] = {}
     capped = []
     for index, group in enumerate(groups):
-        entries, more = [], 0
+        entries, more, more_critical = [], 0, {}
         for rank, entry in enumerate(group["stories"]):
             if rank >= per_section and entry["article_id"] not in pinned[index]:
                 more += 1
+                tone = entry.get("group_tone") or {}
+                if tone.get("label") in critical_words:
+                    words = critical_words[tone["label"]]
+                    more_critical[words] = more_critical.get(words, 0) + 1
                 continue
             entry = dict(entry)
             entry["repeat"] = entry["article_id"] in shown
             entry["listed_under"] = shown.get(entry["article_id"])
             shown.setdefault(entry["article_id"], group["short_name"] if group["entity_id"] else None)
             entries.append(entry)
-        capped.append({**group, "stories": entries, "more": more})
+        capped.append({**group, "stories": entries, "more": more, "more_critical": more_critical})
     attention = []
     for item in digest["attention"]:
         if item["kind"] == "more" and item.get("article_ids"):

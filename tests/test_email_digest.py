@@ -65,10 +65,17 @@ def test_a_busy_night_is_mailed_within_the_budget_and_each_capped_section_says_h
         if more:
             capped += 1
             about = f"about {full['short_name']}" if full["entity_id"] else f"in {full['name']}"
+            # how many of the stories cut have a negative tone towards the body: the officer knows what waits there
+            kept = {entry["article_id"] for entry in mailed["stories"]}
+            negative = sum(1 for entry in full["stories"] if entry["article_id"] not in kept
+                           and (entry["group_tone"] or {}).get("label") == "negative")
+            if negative:
+                about += f", {negative} of them with a negative tone towards it"
             line = f"... and {more} more {report.story_noun(more)} {about}: in the full digest, {FULL}"
             assert line in text
             assert line.replace("&", "&amp;") in html
     assert capped >= len(ENTITIES)   # every body's section is capped on a night this busy
+    assert "of them with a negative tone towards it: in the full digest" in text
     # the line under the title says what the e-mail leaves out, and where it is, in both parts
     only = len({entry["article_id"] for group in busy_digest["groups"] for entry in group["stories"]}
                - {entry["article_id"] for group in shown["groups"] for entry in group["stories"]})
@@ -187,7 +194,7 @@ def test_report_email_of_a_busy_night_arrives_whole(busy_db, busy_digest, tmp_pa
     html, text = parts["text/html"], parts["text/plain"]
     assert "\r\n" in html and len(html.encode("utf-8")) <= 80 * 1024   # the default budget, as sent (CRLF line ends)
     assert f"in the full digest, {written}" in text and f"in the full digest, {written}" in html
-    assert "more stories about HWFRS: in the full digest" in text
+    assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: in the full digest", text)
     on_disk = written.read_text(encoding="utf-8")
     assert _listed(on_disk) == _listed(report.render_html(busy_digest))   # the file lists every story
     assert len(_listed(on_disk)) > BUSY and _listed(html) < _listed(on_disk)
