@@ -22,7 +22,7 @@ __all__ = ["receiver", "smtp_server"]  # fixtures
 
 SMTP_VARIABLES = ("CUTTINGS_SMTP_HOST", "CUTTINGS_SMTP_PORT", "CUTTINGS_SMTP_USER", "CUTTINGS_SMTP_PASSWORD",
                   "CUTTINGS_SMTP_FROM", "CUTTINGS_SMTP_TO", "CUTTINGS_SMTP_STARTTLS", "CUTTINGS_SMTP_PLAINTEXT_LOGIN",
-                  "CUTTINGS_WEBHOOK_URL")
+                  "CUTTINGS_SMTP_MAX_KB", "CUTTINGS_WEBHOOK_URL")
 NO_DELIVERY_SETTINGS = {name: None for name in SMTP_VARIABLES}  # whatever this shell has set
 HOOK_SECRET = "T0000/B0000/XXXXsecretXXXXtoken"
 
