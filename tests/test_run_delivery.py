@@ -9,6 +9,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -61,12 +62,16 @@ def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, r
     assert f": {stories} new stories" in message["Subject"]   # then what needs attention, if anything
     parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
     (title,) = query_rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
-    assert f"{stories} new stories" in parts["text/plain"] and title.split()[0] in parts["text/plain"]
+    assert f"{stories} new stories" in parts["text/plain"]
     ((path, _type, payload),) = Receiver.received
     assert path == f"/services/{HOOK_SECRET}" and f": {stories} new stories" in payload["text"]
     # recorded: a reports row per file, and the run says what it sent
     reports = query_rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
     assert [(r["format"], r["stories"]) for r in reports] == [("html", stories), ("md", stories)]
+    # the e-mail keeps within the default budget and names the digest file this run wrote, which lists every story
+    assert len(parts["text/html"].encode("utf-8")) <= 80 * 1024
+    assert f"in the full digest, {reports[0]['path']}" in parts["text/plain"]
+    assert title.split()[0] in Path(reports[1]["path"]).read_text(encoding="utf-8")
     (run,) = query_rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
     stage = json.loads(run["stages_json"])["report"]
     assert run["status"] == "ok" and stage["stories"] == stories
