@@ -110,7 +110,10 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     the files are kept, nothing is recorded, and the command exits 6 (as `run` does; bad
     settings are exit 1, before anything is written). --env-file reads the
     CUTTINGS_SMTP_* settings and CUTTINGS_WEBHOOK_URL from a file (a variable already set in the
-    environment wins).
+    environment wins). The e-mail keeps within CUTTINGS_SMTP_MAX_KB (default 80 KB, so Gmail does
+    not clip it): on a busy night each section lists its most pressing stories, every story
+    "Needs attention" names is kept, and the e-mail names the digest file written for the rest
+    (docs/configuration.md, "The e-mailed digest").
 
     \b
     Example:
@@ -140,7 +143,7 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     paths = report.write_report(db, out_dir, formats=formats, digest=digest, record=False)
     if sending:
         try:
-            for line in sending.send(digest):
+            for line in sending.send(digest, full_digest=report.full_digest_path(paths)):
                 err_console.print(line)
         except delivery.DeliveryError as exc:
             raise DeliveryFailed(f"{exc} (report files were written but not recorded)") from None

@@ -39,6 +39,9 @@ SMTP_VARIABLES = {
     "CUTTINGS_SMTP_STARTTLS": "1/0: upgrade the connection with STARTTLS (default: on when logging in, else off)",
     "CUTTINGS_SMTP_PLAINTEXT_LOGIN": "1 to allow a login with CUTTINGS_SMTP_STARTTLS=0 (password sent in clear; "
                                      "only for a relay on this machine)",
+    "CUTTINGS_SMTP_MAX_KB": "the most kilobytes the e-mail's HTML part may take (default 80; 0: no limit): Gmail clips "
+                            "a message whose HTML is over about 102 KB, so the e-mail lists each section's most "
+                            "pressing stories and says where the rest are",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -78,6 +81,7 @@ class SmtpSettings:
     starttls: bool
     user: str = ""
     password: str = field(default="", repr=False)
+    max_kb: int = 80  # CUTTINGS_SMTP_MAX_KB: the HTML part's budget (report.EMAIL_MAX_KB); 0: no limit
 
 
 def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
@@ -113,7 +117,20 @@ def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
         missing = "CUTTINGS_SMTP_PASSWORD" if user else "CUTTINGS_SMTP_USER"
         raise DeliveryError(f"{missing} is not set: set both CUTTINGS_SMTP_USER and CUTTINGS_SMTP_PASSWORD, or neither")
     return SmtpSettings(host=host, port=int(port_text), sender=sender, recipients=recipients, starttls=starttls,
-                        user=user, password=password)
+                        user=user, password=password, max_kb=email_max_kb(env))
+
+
+def email_max_kb(env: Mapping[str, str] = os.environ) -> int:
+    """``CUTTINGS_SMTP_MAX_KB``: a whole number of kilobytes, at least ``report.EMAIL_MIN_KB``, or 0 (no
+    limit); unset or empty: ``report.EMAIL_MAX_KB``. Anything else raises :class:`DeliveryError` naming it."""
+    from cuttings.report import EMAIL_MAX_KB, EMAIL_MIN_KB
+    text = _setting(env, "CUTTINGS_SMTP_MAX_KB")
+    if not text:
+        return EMAIL_MAX_KB
+    if not text.isdigit() or 0 < int(text) < EMAIL_MIN_KB:
+        raise DeliveryError(f"CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes, {EMAIL_MIN_KB} or more "
+                            f"(0: no limit; default {EMAIL_MAX_KB}), got {text!r}")
+    return int(text)
 
 
 def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = os.environ,
@@ -357,18 +374,31 @@ class DigestDelivery:
             check_webhook_url(url)
         return cls(email=email, webhook_url=url) if email or url else None
 
-    def send(self, digest: dict, *, env: Mapping[str, str] = os.environ) -> list[str]:
+    def send(self, digest: dict, *, env: Mapping[str, str] = os.environ, full_digest: str | None = None) -> list[str]:
         """E-mail the digest and/or post its summary; returns what was done, a line per delivery
         (``e-mailed to a@example.org``, ``posted to the webhook``). Every delivery is tried; when one
         fails, :class:`DeliveryError` says what failed and what went out all the same ("e-mailed
-        to ...; webhook at host answered HTTP 500"), since the next digest sends those stories again."""
-        from cuttings.report import render_html, render_markdown
+        to ...; webhook at host answered HTTP 500"), since the next digest sends those stories again.
+
+        The e-mail's HTML part keeps within ``CUTTINGS_SMTP_MAX_KB`` (``report.render_email``): each section
+        lists its most pressing stories, every story "Needs attention" names is kept, and the rest are
+        counted and pointed to ``full_digest`` (the digest file written; ``report.full_digest_path``)."""
+        from cuttings.report import email_size, render_email
         done, failed = [], []
         if self.email:
             try:
-                recipients = send_email(digest_subject(digest), render_html(digest),
-                                        render_markdown(digest, plain=True), env=env)
+                max_kb = email_max_kb(env)
+                html, text, shown = render_email(digest, max_kb=max_kb, full_digest=full_digest)
+                if max_kb and email_size(html) > max_kb * 1024:
+                    log.warning("the e-mail's HTML part is %d KB, over CUTTINGS_SMTP_MAX_KB=%d: it lists no story "
+                                "but those Needs attention names, and those are kept", email_size(html) // 1024,
+                                max_kb)
+                recipients = send_email(digest_subject(digest), html, text, env=env)
                 done.append(f"e-mailed to {', '.join(recipients)}")
+                only = shown["email"]["only_in_full"]
+                if only:
+                    log.info("the e-mail lists %d stories per section; %d are only in the full digest %s",
+                             shown["email"]["per_section"], only, full_digest or "")
             except DeliveryError as exc:
                 failed.append(str(exc))
         if self.webhook_url:

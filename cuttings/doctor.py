@@ -133,9 +133,10 @@ def _check_smtp(environ: Mapping[str, str]) -> Check:
     how = ("STARTTLS" if settings.starttls else "no TLS") + (f", login as {settings.user}" if settings.user else
                                                               ", no login")
     count = len(settings.recipients)
+    budget = f"its HTML part within {settings.max_kb} KB" if settings.max_kb else "every story (no size limit)"
     return _ok("e-mail", f"via {settings.host}:{settings.port} ({how}) from {parseaddr(settings.sender)[1]} to "
-                         f"{count} address{'es' if count != 1 else ''} (not connected: `cuttings report --email "
-                         "--no-record` sends one)")
+                         f"{count} address{'es' if count != 1 else ''}, {budget} (not connected: `cuttings report "
+                         "--email --no-record` sends one)")
 
 
 def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) -> Check:

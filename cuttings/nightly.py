@@ -571,7 +571,7 @@ def _report(db, options: NightlyOptions, config, analyser, classifier, run_id: i
     message = None
     if options.delivery:
         try:
-            done = options.delivery.send(digest)
+            done = options.delivery.send(digest, full_digest=report.full_digest_path(files))
         except DeliveryError as exc:
             resend = ("`cuttings report --email`" if not options.delivery.webhook_url
                       else "`cuttings report` with this run's --email/--webhook options")

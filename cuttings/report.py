@@ -19,7 +19,10 @@ flag is stored), ``(checked)`` when a person set the label. Bodies that no tone 
 show "not rated", never a zero.
 
 ``build_digest`` reads the database (never writes) and returns a plain dict;
-``render_html`` and ``render_markdown`` turn it into an e-mail-ready page or text;
+``render_html`` and ``render_markdown`` turn it into a page or text; ``render_email`` into the
+e-mail's two parts, within a size budget (:data:`EMAIL_MAX_KB`: Gmail clips an HTML part over about
+102 KB): each section's most pressing stories, every story "Needs attention" names, and for the rest
+how many and where the digest file is (:func:`email_digest`);
 ``write_report`` writes the files and records a ``reports`` row so the next digest
 starts where this one ended.
 
@@ -541,7 +544,9 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
             for item in left:
                 outlets[item["outlet"]] = outlets.get(item["outlet"], 0) + 1
             items.append({"kind": "more", "more": len(left), "what": what(story_noun(len(left))),
-                          "by_outlet": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])), **more})
+                          "by_outlet": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])),
+                          # which stories: the e-mail says whether it lists them below (:func:`email_digest`)
+                          "article_ids": [item["article_id"] for item in left], **more})
 
     tone_attention = {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT} if tone_attention is None else tone_attention
     for entity in entities:
@@ -1159,7 +1164,12 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           failed_stories_text=lambda item, pronoun: failed_stories_text(item, pronoun),
                           pipeline_text=lambda item: pipeline_text(item),
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
-                          charts_gap_text=lambda charts: charts_gap_text(charts))
+                          charts_gap_text=lambda charts: charts_gap_text(charts),
+                          email_note=lambda digest: email_note(digest),
+                          chart_figures=lambda digest: chart_figures(digest),
+                          email_charts_text=lambda digest: email_charts_text(digest),
+                          group_more_text=lambda group, digest: group_more_text(group, digest),
+                          edits_more_text=lambda digest: edits_more_text(digest))
 
 
 def stance_heading(digest: dict) -> str:
@@ -1263,7 +1273,7 @@ def attention_text(item: dict) -> str:
         return (f"New quote from {item['speaker']} ({item['body']}): “{quote_excerpt(item['text'], 'attention')}” "
                 f"({item['headline']})")
     if kind == "more":
-        return f"... and {item['more']} more {item['what']} below" + more_outlets_text(item)
+        return f"... and {item['more']} more {item['what']} {item.get('where', 'below')}" + more_outlets_text(item)
     if kind == "pipeline":
         return pipeline_text(item)
     if kind == "source_failed":
@@ -1393,6 +1403,23 @@ def _tone_mix_text(mix: dict | None) -> str:
     return "tone " + ", ".join(f"{label} {count}" for label, count in mix.items())
 
 
+def chart_figures(digest: dict) -> list[tuple[str, str]]:
+    """The 30-day charts in words, a (name, figures) pair a line: ``("HWFRS", "160 stories, share of voice
+    22%, tone positive 3, neutral 10, negative 2")``, then the stance mix: what the Markdown and text digests
+    and the e-mail show in place of the charts (names are the watchlist's: callers escape)."""
+    charts = digest["charts"]
+    pairs = []
+    for entity in digest["entities"]:
+        entity_id = entity["id"]
+        total = charts["totals"][entity_id]
+        pairs.append((entity["short_name"], f"{total} {story_noun(total)}, share of voice "
+                                            f"{charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}"))
+    stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
+                     if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
+    pairs.append((f"Stance on {stance_heading(digest)}", stance_totals))
+    return pairs
+
+
 def render_markdown(digest: dict, *, plain: bool = False) -> str:
     """The digest as Markdown (crawled text escaped), or as plain text with ``plain=True``
     (for the text part of an e-mail: nothing escaped, URLs on their own line). Same order as the HTML:
@@ -1407,6 +1434,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
 
     lines = [f"{digest['title']}" if plain else f"# {digest['title']}", "",
              f"New since {_when(digest['since'])}, up to {_when(digest['until'])}."]
+    if email_note(digest):
+        lines += ["", esc(email_note(digest))]
     lines += heading("Needs attention")
     if digest["attention"]:
         for item in digest["attention"]:
@@ -1427,14 +1456,9 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     lines += heading(charts_title(charts))
     if charts_gap_text(charts):
         lines += [charts_gap_text(charts), ""]
-    for entity in digest["entities"]:
-        entity_id = entity["id"]
-        total = charts["totals"][entity_id]
-        lines.append(f"{bullet} {esc(entity['short_name'])}: {total} {story_noun(total)}, "
-                     f"share of voice {charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}")
-    stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
-                     if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
-    lines.append(f"{bullet} Stance on {esc(stance_heading(digest))}: {stance_totals}")
+    lines += [f"{bullet} {esc(name)}: {figures}" for name, figures in chart_figures(digest)]
+    if digest.get("email"):
+        lines += ["", esc(email_charts_text(digest))]
     lines += ["", esc(legend(digest)) if not plain else legend(digest)]
     if digest.get("trust"):
         lines += ["", "How far to trust the labels:"]
@@ -1471,6 +1495,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
                 lines.append(f"  “{esc(quote_excerpt(quote['text'], 'key'))}”{speaker}" + ("  " if story["also_ran_in"] and not plain else ""))
             if story["also_ran_in"]:
                 lines.append(f"  Also ran in {esc(', '.join(story['also_ran']))}")
+        if group_more_text(group, digest):
+            lines.append(f"{bullet} {esc(group_more_text(group, digest))}")
     if not digest["groups"]:
         lines += ["", no_stories_text(digest)]
     if digest["edits"]:
@@ -1485,6 +1511,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
             if edit["is_correction"]:
                 entry += "; correction added"
             lines.append(entry)
+        if edits_more_text(digest):
+            lines.append(f"{bullet} {esc(edits_more_text(digest))}")
     lines += heading("Crawl health")
     if digest["health"]:
         for warning in digest["health"]:
@@ -1493,6 +1521,164 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     else:
         lines.append("All sources crawled without errors.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------
+# The e-mailed digest
+# --------------------------------------------------------------------------
+
+# The most the e-mail's HTML part may take, in kilobytes of 1,024 bytes (``CUTTINGS_SMTP_MAX_KB``): Gmail
+# shows "[Message clipped]" and hides the rest of a message whose HTML is over about 102 KB, and other
+# mail clients slow down on long HTML mail. 0: no limit.
+EMAIL_MAX_KB = 80
+EMAIL_MIN_KB = 20  # below this the needs-attention block, summary and legend alone may not fit
+_EMAIL_STORY_ITEMS = ("negative_tone", "stance", "quote", "unanalysed")  # attention items naming one story
+
+
+def email_size(html: str) -> int:
+    """The bytes of an e-mail's HTML part as sent, before the transfer encoding: UTF-8, CRLF line ends."""
+    return len(html.encode("utf-8")) + html.count("\n")
+
+
+def full_digest_path(paths) -> str | None:
+    """The digest file an e-mail points to for what it leaves out: the HTML one written, else the
+    Markdown, else the plain text; None when none was written."""
+    by_suffix = {Path(path).suffix: str(path) for path in paths}
+    return next((by_suffix[suffix] for suffix in (".html", ".md", ".txt") if suffix in by_suffix), None)
+
+
+def _in_full(digest: dict) -> str:
+    where = (digest.get("email") or {}).get("full_digest")
+    return f"in the full digest, {where}" if where else "in the full digest (the report folder)"
+
+
+def email_note(digest: dict) -> str:
+    """The e-mail's line under its title when it lists less than the digest: "This e-mail lists the 12 most
+    pressing stories of each section, and every story Needs attention names; 290 of the 362 stories are
+    only in the full digest, /srv/.../digest-....html." ("" when it lists every story)."""
+    email = digest.get("email") or {}
+    if not email.get("only_in_full") and not email.get("edits_more"):
+        return ""
+    stories = digest["summary"]["stories"]
+    cap = email["per_section"]
+    text = (f"This e-mail lists the {cap} most pressing {story_noun(cap)} of each section, and every story "
+            f"Needs attention names" if cap else "This e-mail lists only the stories Needs attention names")
+    if email.get("only_in_full"):
+        text += (f"; {email['only_in_full']} of the {stories} {story_noun(stories)} "
+                 f"{'is' if email['only_in_full'] == 1 else 'are'} only")
+    else:
+        text += "; the rest of the edits are"
+    return text + f" {_in_full(digest)}."
+
+
+def email_charts_text(digest: dict) -> str:
+    """Where the e-mail's figures in words point to for the charts themselves (mail clients such as Gmail
+    and Outlook show no inline SVG)."""
+    return f"The charts are {_in_full(digest)}."
+
+
+def group_more_text(group: dict, digest: dict) -> str:
+    """A capped section's last line in the e-mail: "... and 148 more stories about HWFRS, 20 of them with a
+    negative tone towards it: in the full digest, PATH" (how many of them have a tone towards the body that
+    needs attention, when any; a body's short name, else the section's name: configuration, callers escape)."""
+    count = group.get("more") or 0
+    if not count:
+        return ""
+    about = f"about {group['short_name']}" if group.get("entity_id") else f"in {group['name']}"
+    critical = "".join(f", {n} of them with a {words} tone towards it"
+                       for words, n in (group.get("more_critical") or {}).items() if n)
+    return f"... and {count} more {story_noun(count)} {about}{critical}: {_in_full(digest)}"
+
+
+def edits_more_text(digest: dict) -> str:
+    """The e-mail's line after the edits it lists, when it lists fewer than the digest ("" otherwise)."""
+    count = (digest.get("email") or {}).get("edits_more") or 0
+    if not count:
+        return ""
+    return f"... and {count} more edited {story_noun(count)}: {_in_full(digest)}"
+
+
+def email_digest(digest: dict, per_section: int, full_digest: str | None = None) -> dict:
+    """The digest as the e-mail lists it: each section's first ``per_section`` stories (the sections are
+    ranked, most in need of attention first) and every story an item of "Needs attention" names (in the
+    body's section it is about), each section ending with how many more it has and where they are
+    (``full_digest``: the digest file written); at most ``per_section`` edits. What a story listed in full in
+    a section it is cut from becomes: the full entry where the e-mail lists it first, the later ones "listed
+    above under ..." it. The needs-attention block, summary, charts' figures, legend, trust note and crawl
+    health are whole; a "... and N more ... below" line of the block says "in the full digest" for stories
+    the e-mail does not list. ``digest`` is left as it is."""
+    groups = digest["groups"]
+    pinned: list[set[int]] = [set() for _group in groups]
+    for item in digest["attention"]:
+        story = item.get("article_id")
+        if item["kind"] not in _EMAIL_STORY_ITEMS or story is None:
+            continue
+        holding = [index for index, group in enumerate(groups)
+                   if any(entry["article_id"] == story for entry in group["stories"])]
+        own = [index for index in holding if item.get("entity_id") and groups[index]["entity_id"] == item["entity_id"]]
+        for index in (own or holding)[:1]:
+            pinned[index].add(story)
+    # the tone labels that need attention and their words ("negative"; a team's "critical"), as the block has them
+    critical_words = {item["label"]: item["words"] for item in digest["attention"]
+                      if item["kind"] == "negative_tone" and item.get("label")}
+    shown: dict[int, str | None] = {}
+    capped = []
+    for index, group in enumerate(groups):
+        entries, more, more_critical = [], 0, {}
+        for rank, entry in enumerate(group["stories"]):
+            if rank >= per_section and entry["article_id"] not in pinned[index]:
+                more += 1
+                tone = entry.get("group_tone") or {}
+                if tone.get("label") in critical_words:
+                    words = critical_words[tone["label"]]
+                    more_critical[words] = more_critical.get(words, 0) + 1
+                continue
+            entry = dict(entry)
+            entry["repeat"] = entry["article_id"] in shown
+            entry["listed_under"] = shown.get(entry["article_id"])
+            shown.setdefault(entry["article_id"], group["short_name"] if group["entity_id"] else None)
+            entries.append(entry)
+        capped.append({**group, "stories": entries, "more": more, "more_critical": more_critical})
+    attention = []
+    for item in digest["attention"]:
+        if item["kind"] == "more" and item.get("article_ids"):
+            listed = sum(1 for story in item["article_ids"] if story in shown)
+            where = ("below" if listed == len(item["article_ids"])
+                     else "in the full digest" if not listed else "below and in the full digest")
+            item = {**item, "where": where}
+        attention.append(item)
+    stories = {entry["article_id"] for group in groups for entry in group["stories"]}
+    return {**digest, "groups": capped, "attention": attention, "edits": digest["edits"][:per_section],
+            "email": {"full_digest": full_digest, "per_section": per_section,
+                      "only_in_full": len(stories - set(shown)),
+                      "edits_more": max(len(digest["edits"]) - per_section, 0)}}
+
+
+def render_email(digest: dict, *, max_kb: int | None = EMAIL_MAX_KB,
+                 full_digest: str | None = None) -> tuple[str, str, dict]:
+    """The e-mail's HTML and plain-text parts, and the digest they show (:func:`email_digest`): as many
+    stories per section as keep the HTML part within ``max_kb`` kilobytes (:func:`email_size`; None or 0: no
+    limit, every story), the text part listing the same. When even no story per section fits (the
+    needs-attention block alone is over it), that e-mail is the one returned: nothing it holds is dropped."""
+    budget = (max_kb or 0) * 1024
+
+    def attempt(cap: int) -> tuple[dict, str]:
+        shown = email_digest(digest, cap, full_digest)
+        return shown, render_html(shown)
+
+    every = max([len(group["stories"]) for group in digest["groups"]] + [len(digest["edits"])])
+    shown, html = attempt(every)
+    if budget and email_size(html) > budget:
+        low, high, best = 0, every - 1, None
+        while low <= high:   # the most stories per section that fit
+            middle = (low + high) // 2
+            candidate = attempt(middle)
+            if email_size(candidate[1]) <= budget:
+                best, low = candidate, middle + 1
+            else:
+                high = middle - 1
+        shown, html = best or attempt(0)
+    return html, render_markdown(shown, plain=True), shown
 
 
 def write_report(db: Database, out_dir: str | Path, *, formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS,

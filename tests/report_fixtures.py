@@ -358,3 +358,37 @@ def article_id(db: Database, key: str) -> int:
     """The id of a sample article by its fixture key (its URL slug)."""
     slug = key.replace("_", "-")
     return db.execute("SELECT id FROM articles WHERE url LIKE ?", [f"%/news/2026/{slug}/"]).fetchone()[0]
+
+
+# A busy night: many new stories about every body, for the e-mail's size budget (tests/test_email_digest.py).
+_BUSY_PLACES = ("Hereford", "Worcester", "Ludlow", "Telford", "Bromsgrove", "Oswestry", "Leominster", "Kidderminster")
+_BUSY_TONES = ("neutral", "positive", "neutral", "negative", "neutral")
+
+
+def add_busy_night(db: Database, count: int) -> list[int]:
+    """``count`` more stories first seen in the sample's digest window (after :data:`LAST_REPORT_UNTIL`),
+    written through the store as :func:`build_sample_db` writes its own: each mentions two watched bodies
+    (so it is listed under both), quotes a named speaker for the first at some length, has a topic, a stance
+    and a tone towards the first body (every fifth negative); returns their ids."""
+    run_id = db.execute("SELECT max(id) FROM crawl_runs").fetchone()[0]
+    ids: dict[str, int] = {}
+    found = []
+    for n in range(count):
+        first, second = ENTITIES[n % len(ENTITIES)], ENTITIES[(n + 2) % len(ENTITIES)]
+        place = _BUSY_PLACES[n % len(_BUSY_PLACES)]
+        quote = (f"We have listened to people in {place} and we will set out what this means for every station, "
+                 f"every crew and every household before the authority meets again in the new year, item {n}.")
+        spec = dict(key=f"busy_{n}", source=SOURCES[n % len(SOURCES)][0],
+                    published=f"2026-11-23T{8 + n // 60 % 20:02d}:{n % 60:02d}:00Z",
+                    seen=f"2026-11-23T{8 + n // 60 % 20:02d}:{n % 60:02d}:30Z",
+                    title=f"{place} update {n}: {first[1]} and {second[1]} set out next year's plans",
+                    authors=["Staff reporter"],
+                    body=[f"{first[1]} and {second[1]} have set out their plans for {place} next year.",
+                          f"Chief officer Alex Morgan said: \"{quote}\""],
+                    mentions={first[0]: [first[1]], second[0]: [second[1]]},
+                    quotes=[("Alex Morgan", "chief officer", first[0], quote)],
+                    topics=["finance", "governance"] if n % 2 else ["incident"],
+                    stance=("against", "none", "favour", "none", "neutral")[n % 5],
+                    tone={first[0]: _BUSY_TONES[n % len(_BUSY_TONES)]})
+        found.append(_insert_article(db, spec, ids, run_id))
+    return found

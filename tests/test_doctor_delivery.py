@@ -32,7 +32,9 @@ def test_complete_settings_are_ok_and_print_no_secret():
     (smtp,) = check_delivery(COMPLETE)
     assert (smtp.name, smtp.status) == ("e-mail", "ok")
     assert smtp.message.startswith("via mail.example.org:587 (STARTTLS, login as cuttings) from cuttings@example.org "
-                                   "to 2 addresses")
+                                   "to 2 addresses, its HTML part within 80 KB")
+    (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_MAX_KB": "60"})
+    assert ", its HTML part within 60 KB (" in smtp.message
     smtp, hook = check_delivery({**COMPLETE, "CUTTINGS_WEBHOOK_URL": HOOK})
     assert (hook.name, hook.status) == ("webhook", "ok")
     assert hook.message.startswith("https URL from $CUTTINGS_WEBHOOK_URL, host hooks.slack.com")
@@ -52,6 +54,7 @@ def test_complete_settings_are_ok_and_print_no_secret():
     ({**COMPLETE, "CUTTINGS_SMTP_TO": "newsdesk, press@example.org"},
      "not an e-mail address: CUTTINGS_SMTP_TO 'newsdesk'"),
     ({**COMPLETE, "CUTTINGS_SMTP_FROM": "cuttings"}, "not an e-mail address: CUTTINGS_SMTP_FROM 'cuttings'"),
+    ({**COMPLETE, "CUTTINGS_SMTP_MAX_KB": "100KB"}, "CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes"),
 ])
 def test_smtp_problems_are_one_error_line_each(env, expected):
     (check,) = check_delivery(env)
@@ -84,7 +87,7 @@ def test_env_file_checks(tmp_path):
     env_check, smtp = check_delivery({"CUTTINGS_SMTP_TO": "me@example.org"}, env_file=path)
     assert (env_check.status, smtp.status) == ("ok", "ok")
     assert env_check.message == f"{path}: 5 settings (CUTTINGS_SMTP_TO from the environment, which wins)"
-    assert smtp.message.split(" to ")[1].startswith("1 address ")  # the environment's one recipient
+    assert smtp.message.split(" to ")[1].startswith("1 address,")  # the environment's one recipient
     path.chmod(0o640)
     env_check, smtp = check_delivery({}, env_file=path)
     assert env_check.status == "warning" and "can be read by group (mode 0640)" in env_check.message

@@ -9,6 +9,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ __all__ = ["receiver", "smtp_server"]  # fixtures
 
 SMTP_VARIABLES = ("CUTTINGS_SMTP_HOST", "CUTTINGS_SMTP_PORT", "CUTTINGS_SMTP_USER", "CUTTINGS_SMTP_PASSWORD",
                   "CUTTINGS_SMTP_FROM", "CUTTINGS_SMTP_TO", "CUTTINGS_SMTP_STARTTLS", "CUTTINGS_SMTP_PLAINTEXT_LOGIN",
-                  "CUTTINGS_WEBHOOK_URL")
+                  "CUTTINGS_SMTP_MAX_KB", "CUTTINGS_WEBHOOK_URL")
 NO_DELIVERY_SETTINGS = {name: None for name in SMTP_VARIABLES}  # whatever this shell has set
 HOOK_SECRET = "T0000/B0000/XXXXsecretXXXXtoken"
 
@@ -61,12 +62,16 @@ def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, r
     assert f": {stories} new stories" in message["Subject"]   # then what needs attention, if anything
     parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
     (title,) = query_rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
-    assert f"{stories} new stories" in parts["text/plain"] and title.split()[0] in parts["text/plain"]
+    assert f"{stories} new stories" in parts["text/plain"]
     ((path, _type, payload),) = Receiver.received
     assert path == f"/services/{HOOK_SECRET}" and f": {stories} new stories" in payload["text"]
     # recorded: a reports row per file, and the run says what it sent
     reports = query_rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
     assert [(r["format"], r["stories"]) for r in reports] == [("html", stories), ("md", stories)]
+    # the e-mail keeps within the default budget and names the digest file this run wrote, which lists every story
+    assert len(parts["text/html"].encode("utf-8")) <= 80 * 1024
+    assert f"in the full digest, {reports[0]['path']}" in parts["text/plain"]
+    assert title.split()[0] in Path(reports[1]["path"]).read_text(encoding="utf-8")
     (run,) = query_rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
     stage = json.loads(run["stages_json"])["report"]
     assert run["status"] == "ok" and stage["stories"] == stories
@@ -126,6 +131,10 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
      "Error: CUTTINGS_SMTP_TO is not set"),
     (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org",
                    "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_PORT": "smtp"}, "Error: CUTTINGS_SMTP_PORT"),
+    (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org",
+                   "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_MAX_KB": "lots"},
+     "Error: CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes, 20 or more (0: no limit; default 80), "
+     "got 'lots'"),
     (["--webhook"], {}, "Error: CUTTINGS_WEBHOOK_URL is not set"),
     (["--webhook"], {"CUTTINGS_WEBHOOK_URL": f"ftp://hooks.example.org/{HOOK_SECRET}"},
      "Error: webhook URL must start with https://"),
