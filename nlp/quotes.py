@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-20"
+QUOTES_VERSION = "quotes-21"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -752,6 +752,22 @@ def _without_description(offset: int, name: str) -> tuple[int, str]:
         offset += len(words[0]) + 1
         words = words[1:]
     return offset, " ".join(words)
+
+
+def _without_leading_description(name: str | None) -> str | None:
+    """A person's name less the words before it that describe them ("Vendor Glenn Jones", "Parish
+    Councillor Rosy Harding", "Shopkeeper Mark Kemble": the first name, then the surname), for their
+    identity: a leading word goes when a title follows it, or when it is no given name and one
+    follows it; the last two words always stay ("Mary Ann Smith", "Rhys Ifan Jones" keep theirs)."""
+    words = (name or "").split()
+    if len(words) < 3:
+        return name
+    names = _GIVEN_NAMES or given_names()
+    while len(words) > 2 and (words[1].lower().rstrip(".") in TITLES or (
+            words[0].lower() not in names and words[0].lower().rstrip(".") not in TITLES
+            and words[1].lower() in names)):
+        words = words[1:]
+    return " ".join(words)
 
 
 def _person_lookup_name(name: str | None, role: str | None) -> str | None:
@@ -1942,6 +1958,30 @@ class QuoteAttributor:
                 namings.append((occurrence.start() - len(before.group(0)), word.lower(), f"{word} {surname}"))
         return namings
 
+    def _speaker_id(self, speaker: Speaker | None, before: int) -> str | None:
+        """The speaker's identity (``speaker_identity``): a namesake's own; a title or post and a
+        surname ("Ms Denton", "Chief Fire Officer Pryce") is the one person the article introduced
+        in full with that surname before ``before`` ("Carla Denton, Chief Constable of West Mercia
+        Police, ...": ``carla denton``), quoted under that name or not, unless the article writes
+        two first names before that surname ("Tom Baxter and Dan Baxter"); then a watchlist person's
+        identity for the watchlist's first name or a short form of it, for their body."""
+        if speaker is None or not speaker.name:
+            return None
+        if speaker.namesake:
+            return speaker_identity(speaker.namesake, None)
+        name = _person_lookup_name(speaker.name, speaker.role)
+        key = person_key(name)
+        if key is not None and key[1] is None:
+            written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
+            introduced = self._introduced_person(written, before) if written else None
+            firsts = [first for offset, first, _naming in self._surname_namings(written)
+                      if first is not None and offset < before] if introduced is not None else []
+            if introduced is not None and all(short_form(first, firsts[0]) for first in firsts):
+                # one first name (or its short forms) written before the surname: one person
+                # ("Brothers Tom Baxter and Dan Baxter ... Mr Baxter said": two, the surname stays)
+                name = introduced[1]
+        return speaker_identity(_without_leading_description(name), self.everyone, speaker.entity_id)
+
     def _namesake(self, name: str | None) -> str | None:
         """The person of the article a watchlist person's surname names here: for a titled or lone
         surname ("Mrs Campion", "Campion") of a person or office holder the watchlist knows, the
@@ -2562,8 +2602,7 @@ class QuoteAttributor:
                 speaker.role = _role_without_name(speaker.role, speaker.name)
             result = {
                 "speaker": speaker.name if speaker else None,
-                "speaker_id": speaker_identity(speaker.namesake, None) if speaker and speaker.namesake else
-                speaker_identity(_person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
+                "speaker_id": self._speaker_id(speaker, quotation["open_mark"]),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
                 "entity_method": (INFERRED if speaker.inferred else STATED) if speaker and speaker.entity_id else None,
@@ -3006,17 +3045,38 @@ def is_speaker_name(name: str | None) -> bool:
     return person_key(name) is not None
 
 
-def speaker_identity(name: str | None, known_people: dict | None = None) -> str | None:
+#: A prefix of a first name shorter than this is no evidence of a short form ("Jo" and "John").
+MIN_SHORT_FORM_LETTERS = 3
+
+
+def short_form(first: str, other: str) -> bool:
+    """Whether one of two first names (lowercase) is a short form of the other by its letters: the
+    same, or one begins the other and has at least ``MIN_SHORT_FORM_LETTERS`` letters ("jon" and
+    "jonathon", "matt" and "matthew"; not "jo" and "john", nor "bill" and "william")."""
+    first, other = first.split("-")[0].rstrip("."), other.split("-")[0].rstrip(".")
+    shorter, longer = sorted((first, other), key=len)
+    return longer.startswith(shorter) and (len(shorter) >= MIN_SHORT_FORM_LETTERS or shorter == longer)
+
+
+def speaker_identity(name: str | None, known_people: dict | None = None, entity_id: str | None = None) -> str | None:
     """One key per person across articles, apart from the role: "John Campion", "Mr Campion",
     "Cllr John Campion" and "John-Paul Campion" are all ``john campion`` when the watchlist knows
     a John Campion (else a lone "Mr Campion" is ``campion``); None for descriptions ("a resident")
-    and organisations."""
+    and organisations. With the quote's body ``entity_id``, a first name that is a short or long
+    form (``short_form``) of the one first name the watchlist knows for that surname and body is
+    the watchlist's ("Jonathon Pryce" speaking for HWFRS, whose watchlist names Jon Pryce: ``jon
+    pryce``)."""
     key = person_key(name)
     if key is None:
         return None
     surname, first = key
     if first is None and known_people and surname in known_people:
         firsts = {known_first for known_first, _entity in known_people[surname] if known_first}
+        if len(firsts) == 1:
+            first = firsts.pop()
+    elif first is not None and entity_id is not None and known_people and surname in known_people:
+        firsts = {known_first for known_first, known_entity in known_people[surname]
+                  if known_first and known_entity == entity_id and short_form(first, known_first)}
         if len(firsts) == 1:
             first = firsts.pop()
     first = first.split("-")[0] if first else None
