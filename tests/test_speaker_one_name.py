@@ -62,6 +62,7 @@ def test_the_name_shown_carries_no_title(db):  # noqa: F811
         _article(db, "w1", [("Cllr Tom Wells", "hw_fire_authority"), ("Cllr Tom Wells", "hw_fire_authority")])
         _article(db, "w2", [("Councillor Tom Wells", "hw_fire_authority")])
         _article(db, "b1", [("Coun Clive Jupp", "hw_fire_authority")])
+        _article(db, "j1", [("Brigadier Peter Jones", "hw_fire_authority"), ("Brig Jones", "hw_fire_authority")])
         _article(db, "s1", [("Cllr Jane Smith", "shropshire_fire_authority")])
         _article(db, "s2", [("Jane Smith", "shropshire_fire_authority")])
     authority = _ranked(db, "hw_fire_authority")
@@ -70,3 +71,13 @@ def test_the_name_shown_carries_no_title(db):  # noqa: F811
     assert smiths == [("jane smith", "Jane Smith", 2)]
     names = {row["speaker_id"]: row["name"] for row in db.query("SELECT speaker_id, name FROM speaker_names")}
     assert names["tom wells"] == "Tom Wells" and names["clive jupp"] == "Clive Jupp"
+    assert names["peter jones"] == "Peter Jones"   # "Brig Jones" is a title and surname, no full name
+
+
+def test_every_title_the_analyser_strips_is_one_the_name_shown_drops():
+    """A title the analyser leaves out of a speaker identity (nlp.quotes.TITLES) is one speaker_names drops
+    from the name shown and does not count as a first name ("Coun Bayliss", "Brig Jones")."""
+    from cuttings.store.schema import _HONORIFICS_V26_SQL
+    from nlp.quotes import TITLES
+
+    assert {title for title in TITLES if f"'{title}'" not in _HONORIFICS_V26_SQL} == set()

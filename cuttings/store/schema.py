@@ -1342,7 +1342,8 @@ def m025_story_bodies(db: Database) -> None:
 # * The name shown carries no title: a leading honorific ("Cllr", "Coun", "Councillor", "Mr" ...) is dropped
 #   from a printed name of three words or more ("Cllr Richard Udall" -> "Richard Udall"; "Mr Campion" stays,
 #   it has no first name) before the spellings are counted, so "Cllr Tom Wells" and "Councillor Tom Wells" are
-#   one spelling, "Tom Wells". "Coun" joins the honorifics.
+#   one spelling, "Tom Wells". "Coun", "Brig", "Brigadier" and "Professor" join the honorifics (the analyser's
+#   titles), so "Brig Jones" is no full name and "Brigadier Peter Jones" is shown "Peter Jones".
 # * Across articles, two full names with the same surname quoted for the same watched body are one person when
 #   one first name is a short form of the other: it begins the other and has 3 letters or more ("Jon" and
 #   "Jonathon", "Matt" and "Matthew"; not "Jo" and "John"), or the pair is in FIRST_NAME_SHORT_FORMS ("Bill"
@@ -1377,7 +1378,8 @@ FIRST_NAME_SHORT_FORMS = (
     ("val", "valerie"), ("viv", "vivienne"), ("di", "diana"), ("di", "diane"), ("di", "dianne"),
 )
 _SHORT_FORMS_SQL = ", ".join(f"('{short}', '{long}')" for short, long in FIRST_NAME_SHORT_FORMS)
-_HONORIFICS_V26_SQL = _HONORIFICS_SQL + ", 'coun'"
+# The analyser's titles (nlp.quotes.TITLES) not in _HONORIFICS_SQL: "Coun Bayliss", "Brig Jones" are no full names.
+_HONORIFICS_V26_SQL = _HONORIFICS_SQL + ", 'coun', 'brig', 'brigadier', 'professor'"
 # The printed name less a leading honorific, when a first name and a surname stay ("Cllr Tom Wells").
 _UNTITLED_SPEAKER_SQL = f"""CASE WHEN instr(trim(q.speaker), ' ') > 0
        AND lower(rtrim(substr(trim(q.speaker), 1, instr(trim(q.speaker), ' ') - 1), '.')) IN ({_HONORIFICS_V26_SQL})
