@@ -500,11 +500,12 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                       "outlet printing its own spelling many times cannot rename a person (since migration m017). "
                       "A leading title is no part of a printed first name and surname (Cllr, Coun, Councillor, Mr "
                       "...): \"Cllr Richard Udall\" is shown as Richard Udall, and \"Cllr Tom Wells\" and "
-                      "\"Councillor Tom Wells\" count as one spelling (since migration m026). "
+                      "\"Councillor Tom Wells\" count together when the name is chosen (`spellings` still counts "
+                      "each printed form; since migration m026). "
                       "The digest and `most_quoted` use it.", {
         "speaker_id": ("The person (see `quotes.speaker_id`).", "john campion"),
         "name": ("The name shown.", "John Campion"),
-        "spellings": ("How many different spellings the stored quotes use for the person (titles dropped).", "3"),
+        "spellings": ("How many different spellings the stored quotes use for the person.", "3"),
         "quotes": ("Quotes stored for the person (copies included, before corrections).", "12"),
         "named_by": ("`watchlist` (the watchlist's name for the person) or `outlets` (the spelling the most "
                      "outlets print).", "watchlist"),

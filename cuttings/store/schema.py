@@ -1341,8 +1341,8 @@ def m025_story_bodies(db: Database) -> None:
 # spellings and titles).
 # * The name shown carries no title: a leading honorific ("Cllr", "Coun", "Councillor", "Mr" ...) is dropped
 #   from a printed name of three words or more ("Cllr Richard Udall" -> "Richard Udall"; "Mr Campion" stays,
-#   it has no first name) before the spellings are counted, so "Cllr Tom Wells" and "Councillor Tom Wells" are
-#   one spelling, "Tom Wells". "Coun", "Brig", "Brigadier" and "Professor" join the honorifics (the analyser's
+#   it has no first name) before the spellings are weighed, so "Cllr Tom Wells" and "Councillor Tom Wells" count
+#   together as "Tom Wells" (the column spellings still counts each printed form). "Coun", "Brig", "Brigadier" and "Professor" join the honorifics (the analyser's
 #   titles), so "Brig Jones" is no full name and "Brigadier Peter Jones" is shown "Peter Jones".
 # * Across articles, two full names with the same surname quoted for the same watched body are one person when
 #   one first name is a short form of the other: it begins the other and has 3 letters or more ("Jon" and
@@ -1388,9 +1388,11 @@ _UNTITLED_SPEAKER_SQL = f"""CASE WHEN instr(trim(q.speaker), ' ') > 0
 _VIEWS_V26 = {
     "speaker_names": f"""
 WITH printed AS (
-  SELECT q.speaker_id, {_UNTITLED_SPEAKER_SQL} AS speaker, a.source_id
+  SELECT q.speaker_id, {_UNTITLED_SPEAKER_SQL} AS speaker, q.speaker AS as_printed, a.source_id
   FROM quotes q JOIN articles a ON a.id = q.article_id
   WHERE q.speaker_id IS NOT NULL AND q.speaker IS NOT NULL),
+printings AS (
+  SELECT speaker_id, count(DISTINCT as_printed) AS spellings FROM printed GROUP BY speaker_id),
 spelled AS (
   SELECT speaker_id, speaker, count(*) AS n, count(DISTINCT coalesce(source_id, '')) AS outlets,
          (instr(speaker, ' ') > 0
@@ -1400,16 +1402,16 @@ spelled AS (
   GROUP BY speaker_id, speaker),
 ranked AS (
   SELECT speaker_id, speaker,
-         count(*) OVER (PARTITION BY speaker_id) AS spellings,
          sum(n) OVER (PARTITION BY speaker_id) AS quotes,
          row_number() OVER (PARTITION BY speaker_id
                             ORDER BY full_name DESC, outlets DESC,
                                      length(speaker) - length(replace(speaker, ' ', '')),
                                      length(speaker), n DESC, speaker) AS pick
   FROM spelled)
-SELECT r.speaker_id, coalesce(w.name, r.speaker) AS name, r.spellings, r.quotes,
+SELECT r.speaker_id, coalesce(w.name, r.speaker) AS name, pr.spellings, r.quotes,
        CASE WHEN w.name IS NOT NULL THEN 'watchlist' ELSE 'outlets' END AS named_by
 FROM ranked r
+JOIN printings pr ON pr.speaker_id = r.speaker_id
 LEFT JOIN (SELECT speaker_id, name FROM
              (SELECT speaker_id, name, row_number() OVER (PARTITION BY speaker_id ORDER BY length(name), name) AS k
               FROM watched_people WHERE speaker_id IS NOT NULL)
