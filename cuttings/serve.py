@@ -461,8 +461,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                      "quoted in the same article, else for the same body (since migration m019); a full name whose "
                      "first name is a short form of another's with that surname quoted for the same body (\"Jon\" "
                      "and \"Jonathon\", \"Bill\" and \"William\"; one-to-one only) is that person, under the "
-                     "watchlist's identity when one of the two is the body's watched person, else the long form "
-                     "(since migration m026); descriptions (\"the chief fire officer\", \"a spokesperson\") have "
+                     "watchlist's identity when one of the two is the body's watched person, else the long form, "
+                     "and counts once when a title and surname is joined for the same body (since migration m026); descriptions (\"the chief fire officer\", \"a spokesperson\") have "
                      "no person. `most_quoted` reads it.", {
         "quote_id": ("`quotes.id`.", "31"),
         "article_id": ("The article.", "14"),

@@ -21,13 +21,14 @@ def test_a_short_form_of_the_first_name_quoted_for_the_same_body_is_one_person(d
         _sync(db)
         _article(db, "a1", [("Jonathon Ashdown", "hwfrs")])
         _article(db, "a2", [("Jon Ashdown", "hwfrs"), ("Jon Ashdown", "hwfrs")])
+        _article(db, "a3", [("Mr Ashdown", "hwfrs")])   # no full name here: the body's one Ashdown, once joined
         _article(db, "h1", [("William Hurst", "sfrs")])   # a known short form, not a prefix
         _article(db, "h2", [("Bill Hurst", "sfrs")])
         _article(db, "r1", [("Robert Vane", "sfrs")])   # two short forms of one long form: both join it
         _article(db, "r2", [("Rob Vane", "sfrs"), ("Bob Vane", "sfrs")])
         _article(db, "p1", [("Jonathon Pryce", "hwfrs")])   # the watchlist's Jon Pryce: counted under his id
         _article(db, "p2", [("Jon Pryce", "hwfrs")])
-    assert ("jonathon ashdown", "Jonathon Ashdown", 3) in _ranked(db, "hwfrs")
+    assert ("jonathon ashdown", "Jonathon Ashdown", 4) in _ranked(db, "hwfrs")
     assert ("jon pryce", "Jon Pryce", 2) in _ranked(db, "hwfrs")
     sfrs = _ranked(db, "sfrs")
     assert ("william hurst", "William Hurst", 2) in sfrs and "bill hurst" not in {row[0] for row in sfrs}

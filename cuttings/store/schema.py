@@ -1351,7 +1351,8 @@ def m025_story_bodies(db: Database) -> None:
 #   body ("Chris" beside "Christopher" and "Christine") joins neither, and a full name joins another only when
 #   that one is related to it alone, or is the long form it shortens. The pair is counted under the watchlist's
 #   identity when one of the two is the body's watched person, else under the long form. Another body, or no
-#   body, joins nothing.
+#   body, joins nothing. A title and surname with no full name in its article joins the body's one person of
+#   that surname, a short form and its long form counting as one.
 FIRST_NAME_SHORT_FORMS = (
     ("alf", "alfred"), ("andy", "andrew"), ("drew", "andrew"), ("bert", "albert"), ("bill", "william"),
     ("billy", "william"), ("will", "william"), ("bob", "robert"), ("bobby", "robert"), ("rob", "robert"),
@@ -1429,9 +1430,6 @@ full_names AS (
 in_article AS (
   SELECT article_id, surname, count(DISTINCT speaker_id) AS n, max(speaker_id) AS speaker_id
   FROM full_names GROUP BY article_id, surname),
-for_body AS (
-  SELECT entity_id, surname, count(DISTINCT speaker_id) AS n, max(speaker_id) AS speaker_id
-  FROM full_names WHERE entity_id IS NOT NULL GROUP BY entity_id, surname),
 short_forms(short, long) AS (VALUES {_SHORT_FORMS_SQL}),
 people AS (
   SELECT DISTINCT entity_id, speaker_id, surname, substr(speaker_id, 1, instr(speaker_id, ' ') - 1) AS first
@@ -1462,6 +1460,12 @@ short_form AS (
   LEFT JOIN (SELECT DISTINCT entity_id, speaker_id FROM watched_people) wb
     ON wb.entity_id = f.entity_id AND wb.speaker_id = f.other
   WHERE o.n = 1 OR f.shorter),
+for_body AS (
+  -- the people quoted for the body, a short form joined to its long form counted once
+  SELECT fn.entity_id, fn.surname, count(DISTINCT coalesce(sf.person_id, fn.speaker_id)) AS n,
+         max(coalesce(sf.person_id, fn.speaker_id)) AS speaker_id
+  FROM full_names fn LEFT JOIN short_form sf ON sf.entity_id = fn.entity_id AND sf.speaker_id = fn.speaker_id
+  WHERE fn.entity_id IS NOT NULL GROUP BY fn.entity_id, fn.surname),
 joined AS (
   SELECT
     q.quote_id,
