@@ -754,6 +754,12 @@ def _without_description(offset: int, name: str) -> tuple[int, str]:
     return offset, " ".join(words)
 
 
+# Titles that say whether a man or a woman is meant: an article writing "Mr Corbett" and "Ms Corbett"
+# names two people of that surname.
+GENDERED_TITLES = {"mr": "m", "sir": "m", "lord": "m", "mrs": "f", "ms": "f", "miss": "f", "dame": "f", "lady": "f",
+                   "baroness": "f"}
+
+
 def _without_leading_description(name: str | None) -> str | None:
     """A person's name less the words before it that describe them ("Vendor Glenn Jones", "Parish
     Councillor Rosy Harding", "Shopkeeper Mark Kemble": the first name, then the surname), for their
@@ -1960,10 +1966,10 @@ class QuoteAttributor:
 
     def _speaker_id(self, speaker: Speaker | None, before: int) -> str | None:
         """The speaker's identity (``speaker_identity``): a namesake's own; a title or post and a
-        surname ("Ms Denton", "Chief Fire Officer Pryce") is the one person the article introduced
-        in full with that surname before ``before`` ("Carla Denton, Chief Constable of West Mercia
-        Police, ...": ``carla denton``), quoted under that name or not, unless the article writes
-        two first names before that surname ("Tom Baxter and Dan Baxter"); then a watchlist person's
+        surname ("Ms Denton", "Chief Fire Officer Pryce") is the one person the article named in
+        full with that surname before ``before`` (``_full_naming``: "Carla Denton, Chief Constable of
+        West Mercia Police, ...": ``carla denton``), quoted under that name or not, unless the article
+        writes two first names before that surname ("Tom Baxter and Dan Baxter"); then a watchlist person's
         identity for the watchlist's first name or a short form of it, for their body."""
         if speaker is None or not speaker.name:
             return None
@@ -1973,14 +1979,39 @@ class QuoteAttributor:
         key = person_key(name)
         if key is not None and key[1] is None:
             written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
-            introduced = self._introduced_person(written, before) if written else None
-            firsts = [first for offset, first, _naming in self._surname_namings(written)
-                      if first is not None and offset < before] if introduced is not None else []
-            if introduced is not None and all(short_form(first, firsts[0]) for first in firsts):
-                # one first name (or its short forms) written before the surname: one person
-                # ("Brothers Tom Baxter and Dan Baxter ... Mr Baxter said": two, the surname stays)
-                name = introduced[1]
+            full = self._full_naming(written, before) if written else None
+            if full is not None:
+                name = full
         return speaker_identity(_without_leading_description(name), self.everyone, speaker.entity_id)
+
+    def _full_naming(self, surname: str, before: int) -> str | None:
+        """The person's name in full the article wrote with ``surname`` (as written) before ``before``,
+        outside quotations: the person it introduced (``_introduced_person``), else a given name
+        written right before the surname ("... and Martin Feld, who holds it", "by Mark Pennock, a
+        minister", "Ruth Kessel and Dean Moult"); None when two first names are written before that
+        surname ("Brothers Tom Baxter and Dan Baxter": two people), when the article gives the surname
+        a man's title and a woman's ("Mr Corbett", "Ms Corbett"), or when a title and the surname
+        are written in the sentence of the full name too ("Fire officer Jon Johnston ... and
+        Councillor Johnston both attended")."""
+        every = self._surname_namings(surname)
+        namings = [naming for naming in every if naming[0] < before]
+        firsts = [first for _offset, first, _naming in namings if first is not None]
+        if firsts and not all(short_form(first, firsts[0]) for first in firsts):
+            return None   # two people of that surname
+        if len({GENDERED_TITLES[title] for title in (naming.split()[0].lower().rstrip(".")
+                                                     for _offset, first, naming in every if first is None)
+                if title in GENDERED_TITLES}) > 1:
+            return None   # "Mr Corbett ... Ms Corbett": two people of that surname
+        introduced = self._introduced_person(surname, before)
+        if introduced is not None:
+            return introduced[1]
+        if not firsts or firsts[0] not in (_GIVEN_NAMES or given_names()):
+            return None   # no first name, or no person's ("Worcester Hall")
+        offset, _first, naming = next(naming for naming in namings if naming[1] is not None)
+        sentence = self._sentence_span(offset)
+        if any(sentence[0] <= other < sentence[1] and first is None for other, first, _naming in namings):
+            return None
+        return naming
 
     def _namesake(self, name: str | None) -> str | None:
         """The person of the article a watchlist person's surname names here: for a titled or lone
