@@ -1150,6 +1150,10 @@ class QuoteAttributor:
         self._has_candidate: bool | None = None
         self._has_anonymous: bool | None = None   # whether the text holds one of ANONYMOUS_VERBS
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
+        # surname -> the offsets of its whole-word occurrences, and (surname, how many of them come before
+        # the quotation) -> _full_naming: what it finds depends on nothing else
+        self._occurrences: dict[str, list[int]] = {}
+        self._full_namings: dict[tuple[str, int], str | None] = {}
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
         self._lowered: str | None = None   # _lowered_text ("" when it cannot be used)
         # the link checks' answers by their arguments: a speaker quoted again, or registered again
@@ -1993,6 +1997,14 @@ class QuoteAttributor:
         a man's title and a woman's ("Mr Corbett", "Ms Corbett"), or when a title and the surname
         are written in the sentence of the full name too ("Fire officer Jon Johnston ... and
         Councillor Johnston both attended")."""
+        if surname not in self._occurrences:
+            self._occurrences[surname] = [match.start() for match in _whole_word(surname).finditer(self.text)]
+        key = (surname, bisect.bisect_left(self._occurrences[surname], before))
+        if key not in self._full_namings:
+            self._full_namings[key] = self._find_full_naming(surname, before)
+        return self._full_namings[key]
+
+    def _find_full_naming(self, surname: str, before: int) -> str | None:
         every = self._surname_namings(surname)
         namings = [naming for naming in every if naming[0] < before]
         firsts = [first for _offset, first, _naming in namings if first is not None]
