@@ -458,8 +458,12 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "quote_people": ("VIEW. Each quote (copies left out, corrections applied) with the person who said it: a "
                      "title and surname (\"Councillor Minnery\") is joined to the one full name with that surname "
-                     "quoted in the same article, else for the same body (since migration m019); descriptions "
-                     "(\"the chief fire officer\", \"a spokesperson\") have no person. `most_quoted` reads it.", {
+                     "quoted in the same article, else for the same body (since migration m019); a full name whose "
+                     "first name is a short form of another's with that surname quoted for the same body (\"Jon\" "
+                     "and \"Jonathon\", \"Bill\" and \"William\"; one-to-one only) is that person, under the "
+                     "watchlist's identity when one of the two is the body's watched person, else the long form, "
+                     "and counts once when a title and surname is joined for the same body (since migration m026); descriptions (\"the chief fire officer\", \"a spokesperson\") have "
+                     "no person. `most_quoted` reads it.", {
         "quote_id": ("`quotes.id`.", "31"),
         "article_id": ("The article.", "14"),
         "entity_id": ("Body (corrected).", "shropshire_fire_authority"),
@@ -468,8 +472,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "person_id": ("The person counted in `most_quoted`; NULL for a description or organisation.",
                       "david minnery"),
         "joined_by": ("`name` (a full name), `same_article` or `same_body` (a title and surname joined to the one "
-                      "full name with that surname), `ambiguous` (two or more could be meant: kept apart), "
-                      "`surname` (no full name to join), `description` (not a person).", "same_article"),
+                      "full name with that surname), `short_form` (joined to the same surname's other form of the "
+                      "first name quoted for the body: \"Jon Pryce\" and \"Jonathon Pryce\"), `ambiguous` (two or "
+                      "more could be meant: kept apart), `surname` (no full name to join), `description` (not a "
+                      "person).", "same_article"),
         "published_at": ("The article's publication time (UTC).", "2026-11-23T11:00:00Z"),
     }),
     "most_quoted": ("VIEW. Who is quoted most for each watched body (copies left out), ranked within the body: "
@@ -492,6 +498,10 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                       "outlets print, each outlet counted once however many quotes it prints, a tie going to the "
                       "shorter name; so Mr Campion and Councillor John Campion are shown as John Campion, and one "
                       "outlet printing its own spelling many times cannot rename a person (since migration m017). "
+                      "A leading title is no part of a printed first name and surname (Cllr, Coun, Councillor, Mr "
+                      "...): \"Cllr Richard Udall\" is shown as Richard Udall, and \"Cllr Tom Wells\" and "
+                      "\"Councillor Tom Wells\" count together when the name is chosen (`spellings` still counts "
+                      "each printed form; since migration m026). "
                       "The digest and `most_quoted` use it.", {
         "speaker_id": ("The person (see `quotes.speaker_id`).", "john campion"),
         "name": ("The name shown.", "John Campion"),

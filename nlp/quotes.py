@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-21"
+QUOTES_VERSION = "quotes-22"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -758,6 +758,28 @@ def _without_description(offset: int, name: str) -> tuple[int, str]:
     return offset, " ".join(words)
 
 
+# Titles that say whether a man or a woman is meant: an article writing "Mr Corbett" and "Ms Corbett"
+# names two people of that surname.
+GENDERED_TITLES = {"mr": "m", "sir": "m", "lord": "m", "mrs": "f", "ms": "f", "miss": "f", "dame": "f", "lady": "f",
+                   "baroness": "f"}
+
+
+def _without_leading_description(name: str | None) -> str | None:
+    """A person's name less the words before it that describe them ("Vendor Glenn Jones", "Parish
+    Councillor Rosy Harding", "Shopkeeper Mark Kemble": the first name, then the surname), for their
+    identity: a leading word goes when a title follows it, or when it is no given name and one
+    follows it; the last two words always stay ("Mary Ann Smith", "Rhys Ifan Jones" keep theirs)."""
+    words = (name or "").split()
+    if len(words) < 3:
+        return name
+    names = _GIVEN_NAMES or given_names()
+    while len(words) > 2 and (words[1].lower().rstrip(".") in TITLES or (
+            words[0].lower() not in names and words[0].lower().rstrip(".") not in TITLES
+            and words[1].lower() in names)):
+        words = words[1:]
+    return " ".join(words)
+
+
 def _person_lookup_name(name: str | None, role: str | None) -> str | None:
     """``name`` in a form ``person_key`` reads: a lone surname after a post is looked up as a
     titled surname ("Penrose" -> "Mr Penrose"; the title is never shown)."""
@@ -1142,6 +1164,10 @@ class QuoteAttributor:
         self._has_candidate: bool | None = None
         self._has_anonymous: bool | None = None   # whether the text holds one of ANONYMOUS_VERBS
         self._namings: dict[str, list[tuple[int, str | None, str]]] = {}   # surname -> _surname_namings
+        # surname -> the offsets of its whole-word occurrences, and (surname, how many of them come before
+        # the quotation) -> _full_naming: what it finds depends on nothing else
+        self._occurrences: dict[str, list[int]] = {}
+        self._full_namings: dict[tuple[str, int], str | None] = {}
         self._affiliated: frozenset[str] | None = None   # words written right before "of X" / "from X"
         self._lowered: str | None = None   # _lowered_text ("" when it cannot be used)
         # the link checks' answers by their arguments: a speaker quoted again, or registered again
@@ -1956,6 +1982,63 @@ class QuoteAttributor:
                 namings.append((occurrence.start() - len(before.group(0)), word.lower(), f"{word} {surname}"))
         return namings
 
+    def _speaker_id(self, speaker: Speaker | None, before: int) -> str | None:
+        """The speaker's identity (``speaker_identity``): a namesake's own; a title or post and a
+        surname ("Ms Denton", "Chief Fire Officer Pryce") is the one person the article named in
+        full with that surname before ``before`` (``_full_naming``: "Carla Denton, Chief Constable of
+        West Mercia Police, ...": ``carla denton``), quoted under that name or not, unless the article
+        writes two first names before that surname ("Tom Baxter and Dan Baxter"); then a watchlist person's
+        identity for the watchlist's first name or a short form of it, for their body."""
+        if speaker is None or not speaker.name:
+            return None
+        if speaker.namesake:
+            return speaker_identity(speaker.namesake, None)
+        name = _person_lookup_name(speaker.name, speaker.role)
+        key = person_key(name)
+        if key is not None and key[1] is None:
+            written = next((word for word in reversed(_words(name)) if word.lower() == key[0]), None)
+            full = self._full_naming(written, before) if written else None
+            if full is not None:
+                name = full
+        return speaker_identity(_without_leading_description(name), self.everyone, speaker.entity_id)
+
+    def _full_naming(self, surname: str, before: int) -> str | None:
+        """The person's name in full the article wrote with ``surname`` (as written) before ``before``,
+        outside quotations: the person it introduced (``_introduced_person``), else a given name
+        written right before the surname ("... and Martin Feld, who holds it", "by Mark Pennock, a
+        minister", "Ruth Kessel and Dean Moult"); None when two first names are written before that
+        surname ("Brothers Tom Baxter and Dan Baxter": two people), when the article gives the surname
+        a man's title and a woman's ("Mr Corbett", "Ms Corbett"), or when a title and the surname
+        are written in the sentence of the full name too ("Fire officer Jon Johnston ... and
+        Councillor Johnston both attended")."""
+        if surname not in self._occurrences:
+            self._occurrences[surname] = [match.start() for match in _whole_word(surname).finditer(self.text)]
+        key = (surname, bisect.bisect_left(self._occurrences[surname], before))
+        if key not in self._full_namings:
+            self._full_namings[key] = self._find_full_naming(surname, before)
+        return self._full_namings[key]
+
+    def _find_full_naming(self, surname: str, before: int) -> str | None:
+        every = self._surname_namings(surname)
+        namings = [naming for naming in every if naming[0] < before]
+        firsts = [first for _offset, first, _naming in namings if first is not None]
+        if firsts and not all(short_form(first, firsts[0]) for first in firsts):
+            return None   # two people of that surname
+        if len({GENDERED_TITLES[title] for title in (naming.split()[0].lower().rstrip(".")
+                                                     for _offset, first, naming in every if first is None)
+                if title in GENDERED_TITLES}) > 1:
+            return None   # "Mr Corbett ... Ms Corbett": two people of that surname
+        introduced = self._introduced_person(surname, before)
+        if introduced is not None:
+            return introduced[1]
+        if not firsts or firsts[0] not in (_GIVEN_NAMES or given_names()):
+            return None   # no first name, or no person's ("Worcester Hall")
+        offset, _first, naming = next(naming for naming in namings if naming[1] is not None)
+        sentence = self._sentence_span(offset)
+        if any(sentence[0] <= other < sentence[1] and first is None for other, first, _naming in namings):
+            return None
+        return naming
+
     def _namesake(self, name: str | None) -> str | None:
         """The person of the article a watchlist person's surname names here: for a titled or lone
         surname ("Mrs Campion", "Campion") of a person or office holder the watchlist knows, the
@@ -2577,8 +2660,7 @@ class QuoteAttributor:
                 speaker.role = _role_without_name(speaker.role, speaker.name)
             result = {
                 "speaker": speaker.name if speaker else None,
-                "speaker_id": speaker_identity(speaker.namesake, None) if speaker and speaker.namesake else
-                speaker_identity(_person_lookup_name(speaker.name, speaker.role) if speaker else None, self.everyone),
+                "speaker_id": self._speaker_id(speaker, quotation["open_mark"]),
                 "speaker_role": speaker.role if speaker else None,
                 "entity_id": speaker.entity_id if speaker else None,
                 "entity_method": (INFERRED if speaker.inferred else STATED) if speaker and speaker.entity_id else None,
@@ -3021,17 +3103,38 @@ def is_speaker_name(name: str | None) -> bool:
     return person_key(name) is not None
 
 
-def speaker_identity(name: str | None, known_people: dict | None = None) -> str | None:
+#: A prefix of a first name shorter than this is no evidence of a short form ("Jo" and "John").
+MIN_SHORT_FORM_LETTERS = 3
+
+
+def short_form(first: str, other: str) -> bool:
+    """Whether one of two first names (lowercase) is a short form of the other by its letters: the
+    same, or one begins the other and has at least ``MIN_SHORT_FORM_LETTERS`` letters ("jon" and
+    "jonathon", "matt" and "matthew"; not "jo" and "john", nor "bill" and "william")."""
+    first, other = first.split("-")[0].rstrip("."), other.split("-")[0].rstrip(".")
+    shorter, longer = sorted((first, other), key=len)
+    return longer.startswith(shorter) and (len(shorter) >= MIN_SHORT_FORM_LETTERS or shorter == longer)
+
+
+def speaker_identity(name: str | None, known_people: dict | None = None, entity_id: str | None = None) -> str | None:
     """One key per person across articles, apart from the role: "John Campion", "Mr Campion",
     "Cllr John Campion" and "John-Paul Campion" are all ``john campion`` when the watchlist knows
     a John Campion (else a lone "Mr Campion" is ``campion``); None for descriptions ("a resident")
-    and organisations."""
+    and organisations. With the quote's body ``entity_id``, a first name that is a short or long
+    form (``short_form``) of the one first name the watchlist knows for that surname and body is
+    the watchlist's ("Jonathon Pryce" speaking for HWFRS, whose watchlist names Jon Pryce: ``jon
+    pryce``)."""
     key = person_key(name)
     if key is None:
         return None
     surname, first = key
     if first is None and known_people and surname in known_people:
         firsts = {known_first for known_first, _entity in known_people[surname] if known_first}
+        if len(firsts) == 1:
+            first = firsts.pop()
+    elif first is not None and entity_id is not None and known_people and surname in known_people:
+        firsts = {known_first for known_first, known_entity in known_people[surname]
+                  if known_first and known_entity == entity_id and short_form(first, known_first)}
         if len(firsts) == 1:
             first = firsts.pop()
     first = first.split("-")[0] if first else None

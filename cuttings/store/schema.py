@@ -1335,3 +1335,185 @@ def m025_story_bodies(db: Database) -> None:
     story per mention, and the counts the digest gives."""
     db.execute("DROP VIEW IF EXISTS story_bodies")
     db.execute(f"CREATE VIEW story_bodies AS {_VIEWS_V25['story_bodies']}")
+
+
+# One speaker, one name (session 18: an analyst's "who is quoted most about us" split one person across
+# spellings and titles).
+# * The name shown carries no title: a leading honorific ("Cllr", "Coun", "Councillor", "Mr" ...) is dropped
+#   from a printed name of three words or more ("Cllr Richard Udall" -> "Richard Udall"; "Mr Campion" stays,
+#   it has no first name) before the spellings are weighed, so "Cllr Tom Wells" and "Councillor Tom Wells" count
+#   together as "Tom Wells" (the column spellings still counts each printed form). "Coun", "Brig", "Brigadier" and "Professor" join the honorifics (the analyser's
+#   titles), so "Brig Jones" is no full name and "Brigadier Peter Jones" is shown "Peter Jones".
+# * Across articles, two full names with the same surname quoted for the same watched body are one person when
+#   one first name is a short form of the other: it begins the other and has 3 letters or more ("Jon" and
+#   "Jonathon", "Matt" and "Matthew"; not "Jo" and "John"), or the pair is in FIRST_NAME_SHORT_FORMS ("Bill"
+#   and "William"). Only when the evidence is one-to-one: a name related so to two others of that surname and
+#   body ("Chris" beside "Christopher" and "Christine") joins neither, and a full name joins another only when
+#   that one is related to it alone, or is the long form it shortens. The pair is counted under the watchlist's
+#   identity when one of the two is the body's watched person, else under the long form. Another body, or no
+#   body, joins nothing. A title and surname with no full name in its article joins the body's one person of
+#   that surname, a short form and its long form counting as one.
+FIRST_NAME_SHORT_FORMS = (
+    ("alf", "alfred"), ("andy", "andrew"), ("drew", "andrew"), ("bert", "albert"), ("bill", "william"),
+    ("billy", "william"), ("will", "william"), ("bob", "robert"), ("bobby", "robert"), ("rob", "robert"),
+    ("robbie", "robert"), ("becky", "rebecca"), ("beth", "elizabeth"), ("liz", "elizabeth"),
+    ("lizzie", "elizabeth"), ("betty", "elizabeth"), ("charlie", "charles"), ("chas", "charles"),
+    ("dave", "david"), ("davy", "david"), ("debbie", "deborah"), ("dick", "richard"), ("rick", "richard"),
+    ("ricky", "richard"), ("ted", "edward"), ("eddie", "edward"), ("ed", "edward"), ("gerry", "gerald"),
+    ("harry", "henry"), ("hal", "henry"), ("jack", "john"), ("johnny", "john"), ("jim", "james"),
+    ("jimmy", "james"), ("jamie", "james"), ("jeff", "jeffrey"), ("jeff", "geoffrey"), ("jenny", "jennifer"),
+    ("jackie", "jacqueline"), ("kate", "katherine"), ("kate", "catherine"), ("katie", "katherine"),
+    ("kathy", "katherine"), ("larry", "lawrence"), ("maggie", "margaret"), ("meg", "margaret"),
+    ("peggy", "margaret"), ("mandy", "amanda"), ("mick", "michael"), ("mike", "michael"), ("mickey", "michael"),
+    ("nick", "nicholas"), ("nicky", "nicola"), ("nikki", "nicola"), ("ollie", "oliver"), ("pippa", "philippa"),
+    ("polly", "mary"), ("sally", "sarah"), ("sandy", "alexander"), ("sandra", "alexandra"), ("steve", "stephen"),
+    ("sue", "susan"), ("susie", "susan"), ("terry", "terence"), ("tony", "anthony"), ("vicky", "victoria"),
+    ("wendy", "gwendolyn"), ("bart", "bartholomew"), ("kit", "christopher"), ("fred", "frederick"),
+    ("freddie", "frederick"), ("gill", "gillian"), ("jill", "gillian"), ("jo", "joanne"), ("jo", "joanna"),
+    ("jo", "josephine"), ("joe", "joseph"), ("joey", "joseph"), ("jon", "jonathan"), ("jon", "jonathon"),
+    ("ben", "benjamin"), ("dan", "daniel"), ("danny", "daniel"), ("sam", "samuel"), ("sam", "samantha"),
+    ("tom", "thomas"), ("tommy", "thomas"), ("tim", "timothy"), ("matt", "matthew"), ("pete", "peter"),
+    ("phil", "philip"), ("phil", "phillip"), ("chris", "christopher"), ("chris", "christine"),
+    ("alex", "alexander"), ("alex", "alexandra"), ("nat", "nathan"), ("nat", "natalie"), ("ken", "kenneth"),
+    ("len", "leonard"), ("ron", "ronald"), ("ray", "raymond"), ("reg", "reginald"), ("stan", "stanley"),
+    ("val", "valerie"), ("viv", "vivienne"), ("di", "diana"), ("di", "diane"), ("di", "dianne"),
+)
+_SHORT_FORMS_SQL = ", ".join(f"('{short}', '{long}')" for short, long in FIRST_NAME_SHORT_FORMS)
+# The analyser's titles (nlp.quotes.TITLES) not in _HONORIFICS_SQL: "Coun Bayliss", "Brig Jones" are no full names.
+_HONORIFICS_V26_SQL = _HONORIFICS_SQL + ", 'coun', 'brig', 'brigadier', 'professor'"
+# The printed name less a leading honorific, when a first name and a surname stay ("Cllr Tom Wells").
+_UNTITLED_SPEAKER_SQL = f"""CASE WHEN instr(trim(q.speaker), ' ') > 0
+       AND lower(rtrim(substr(trim(q.speaker), 1, instr(trim(q.speaker), ' ') - 1), '.')) IN ({_HONORIFICS_V26_SQL})
+       AND instr(trim(substr(trim(q.speaker), instr(trim(q.speaker), ' ') + 1)), ' ') > 0
+  THEN trim(substr(trim(q.speaker), instr(trim(q.speaker), ' ') + 1)) ELSE trim(q.speaker) END"""
+_VIEWS_V26 = {
+    "speaker_names": f"""
+WITH printed AS (
+  SELECT q.speaker_id, {_UNTITLED_SPEAKER_SQL} AS speaker, q.speaker AS as_printed, a.source_id
+  FROM quotes q JOIN articles a ON a.id = q.article_id
+  WHERE q.speaker_id IS NOT NULL AND q.speaker IS NOT NULL),
+printings AS (
+  SELECT speaker_id, count(DISTINCT as_printed) AS spellings FROM printed GROUP BY speaker_id),
+spelled AS (
+  SELECT speaker_id, speaker, count(*) AS n, count(DISTINCT coalesce(source_id, '')) AS outlets,
+         (instr(speaker, ' ') > 0
+          AND lower(rtrim(substr(speaker, 1, instr(speaker, ' ') - 1), '.')) NOT IN ({_HONORIFICS_V26_SQL})
+          AND substr(speaker, 1, 1) != lower(substr(speaker, 1, 1))) AS full_name
+  FROM printed
+  GROUP BY speaker_id, speaker),
+ranked AS (
+  SELECT speaker_id, speaker,
+         sum(n) OVER (PARTITION BY speaker_id) AS quotes,
+         row_number() OVER (PARTITION BY speaker_id
+                            ORDER BY full_name DESC, outlets DESC,
+                                     length(speaker) - length(replace(speaker, ' ', '')),
+                                     length(speaker), n DESC, speaker) AS pick
+  FROM spelled)
+SELECT r.speaker_id, coalesce(w.name, r.speaker) AS name, pr.spellings, r.quotes,
+       CASE WHEN w.name IS NOT NULL THEN 'watchlist' ELSE 'outlets' END AS named_by
+FROM ranked r
+JOIN printings pr ON pr.speaker_id = r.speaker_id
+LEFT JOIN (SELECT speaker_id, name FROM
+             (SELECT speaker_id, name, row_number() OVER (PARTITION BY speaker_id ORDER BY length(name), name) AS k
+              FROM watched_people WHERE speaker_id IS NOT NULL)
+           WHERE k = 1) w ON w.speaker_id = r.speaker_id
+WHERE r.pick = 1
+""",
+    "quote_people": f"""
+WITH q AS (
+  SELECT qv.quote_id, qv.article_id, qv.speaker, qv.speaker_id, qv.entity_id, a.published_at
+  FROM quote_view qv JOIN articles a ON a.id = qv.article_id
+  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),
+full_names AS (
+  SELECT DISTINCT article_id, entity_id, speaker_id, substr(speaker_id, instr(speaker_id, ' ') + 1) AS surname
+  FROM q WHERE instr(speaker_id, ' ') > 0),
+in_article AS (
+  SELECT article_id, surname, count(DISTINCT speaker_id) AS n, max(speaker_id) AS speaker_id
+  FROM full_names GROUP BY article_id, surname),
+short_forms(short, long) AS (VALUES {_SHORT_FORMS_SQL}),
+people AS (
+  SELECT DISTINCT entity_id, speaker_id, surname, substr(speaker_id, 1, instr(speaker_id, ' ') - 1) AS first
+  FROM full_names WHERE entity_id IS NOT NULL),
+related AS (
+  SELECT a.entity_id, a.speaker_id, b.speaker_id AS other,
+         (length(a.first) >= 3 AND length(a.first) < length(b.first) AND substr(b.first, 1, length(a.first)) = a.first)
+         OR EXISTS (SELECT 1 FROM short_forms f WHERE f.short = a.first AND f.long = b.first) AS shorter,
+         (length(b.first) >= 3 AND length(b.first) < length(a.first) AND substr(a.first, 1, length(b.first)) = b.first)
+         OR EXISTS (SELECT 1 FROM short_forms f WHERE f.short = b.first AND f.long = a.first) AS longer
+  FROM people a JOIN people b
+    ON b.entity_id = a.entity_id AND b.surname = a.surname AND b.speaker_id != a.speaker_id),
+forms AS (
+  SELECT * FROM related WHERE shorter OR longer),
+counted AS (
+  SELECT entity_id, speaker_id, count(*) AS n FROM forms GROUP BY entity_id, speaker_id),
+short_form AS (
+  SELECT f.entity_id, f.speaker_id,
+         CASE WHEN o.n = 1 AND wa.speaker_id IS NOT NULL AND wb.speaker_id IS NULL THEN f.speaker_id
+              WHEN o.n = 1 AND wb.speaker_id IS NOT NULL AND wa.speaker_id IS NULL THEN f.other
+              WHEN f.shorter THEN f.other
+              ELSE f.speaker_id END AS person_id
+  FROM forms f
+  JOIN counted c ON c.entity_id = f.entity_id AND c.speaker_id = f.speaker_id AND c.n = 1
+  JOIN counted o ON o.entity_id = f.entity_id AND o.speaker_id = f.other
+  LEFT JOIN (SELECT DISTINCT entity_id, speaker_id FROM watched_people) wa
+    ON wa.entity_id = f.entity_id AND wa.speaker_id = f.speaker_id
+  LEFT JOIN (SELECT DISTINCT entity_id, speaker_id FROM watched_people) wb
+    ON wb.entity_id = f.entity_id AND wb.speaker_id = f.other
+  WHERE o.n = 1 OR f.shorter),
+for_body AS (
+  -- the people quoted for the body, a short form joined to its long form counted once
+  SELECT fn.entity_id, fn.surname, count(DISTINCT coalesce(sf.person_id, fn.speaker_id)) AS n,
+         max(coalesce(sf.person_id, fn.speaker_id)) AS speaker_id
+  FROM full_names fn LEFT JOIN short_form sf ON sf.entity_id = fn.entity_id AND sf.speaker_id = fn.speaker_id
+  WHERE fn.entity_id IS NOT NULL GROUP BY fn.entity_id, fn.surname),
+joined AS (
+  SELECT
+    q.quote_id,
+    q.article_id,
+    q.entity_id,
+    q.speaker,
+    q.speaker_id,
+    CASE WHEN q.speaker_id IS NULL OR instr(q.speaker_id, ' ') > 0 THEN q.speaker_id
+         WHEN ia.n = 1 THEN ia.speaker_id
+         WHEN ia.n > 1 THEN q.speaker_id
+         WHEN fb.n = 1 THEN fb.speaker_id
+         ELSE q.speaker_id END AS person_id,
+    CASE WHEN q.speaker_id IS NULL THEN 'description'
+         WHEN instr(q.speaker_id, ' ') > 0 THEN 'name'
+         WHEN ia.n = 1 THEN 'same_article'
+         WHEN ia.n > 1 THEN 'ambiguous'
+         WHEN fb.n = 1 THEN 'same_body'
+         WHEN fb.n > 1 THEN 'ambiguous'
+         ELSE 'surname' END AS joined_by,
+    q.published_at
+  FROM q
+  LEFT JOIN in_article ia ON ia.article_id = q.article_id AND ia.surname = q.speaker_id
+  LEFT JOIN for_body fb ON fb.entity_id = q.entity_id AND fb.surname = q.speaker_id)
+SELECT
+  j.quote_id,
+  j.article_id,
+  j.entity_id,
+  j.speaker,
+  j.speaker_id,
+  coalesce(sf.person_id, j.person_id) AS person_id,
+  CASE WHEN sf.person_id IS NOT NULL AND sf.person_id != j.person_id THEN 'short_form'
+       ELSE j.joined_by END AS joined_by,
+  strftime('%Y-%m-%dT%H:%M:%SZ', j.published_at) AS published_at
+FROM joined j
+LEFT JOIN short_form sf ON sf.entity_id = j.entity_id AND sf.speaker_id = j.person_id
+""",
+}
+
+
+@migrations()
+def m026_one_speaker_one_name(db: Database) -> None:
+    """speaker_names shows a person's name without a leading title ("Cllr Richard Udall" is shown "Richard
+    Udall"; "Coun" is a title), counting "Cllr Tom Wells" and "Councillor Tom Wells" as one spelling;
+    quote_people counts a short form of a first name ("Jon", "Bill") quoted for the same body as the same
+    surname's long form ("Jonathon", "William") as one person (``joined_by = 'short_form'``), only where the
+    pairing is one-to-one, under the watchlist's identity when one of the two is the body's watched person."""
+    db.execute("DROP VIEW IF EXISTS most_quoted")   # reads both: re-created unchanged
+    for name in ("speaker_names", "quote_people"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V26[name]}")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
