@@ -34,7 +34,7 @@ def test_complete_settings_are_ok_and_print_no_secret():
     assert smtp.message.startswith("via mail.example.org:587 (STARTTLS, login as cuttings) from cuttings@example.org "
                                    "to 2 addresses, its HTML part within 80 KB")
     (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_MAX_KB": "60"})
-    assert ", its HTML part within 60 KB (" in smtp.message
+    assert ", its HTML part within 60 KB, the full digest attached (up to 5 MB) (" in smtp.message
     smtp, hook = check_delivery({**COMPLETE, "CUTTINGS_WEBHOOK_URL": HOOK})
     assert (hook.name, hook.status) == ("webhook", "ok")
     assert hook.message.startswith("https URL from $CUTTINGS_WEBHOOK_URL, host hooks.slack.com")

@@ -3,8 +3,6 @@
 attention" names, and says how many more each section has and where the full digest is."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 
 import pytest
@@ -13,7 +11,7 @@ from markupsafe import escape   # as the template escapes
 
 from cuttings import delivery, report
 from pipeline import cli
-from tests.delivery_support import smtp_env, smtp_server
+from tests.delivery_support import received_email, smtp_env, smtp_server
 from tests.report_fixtures import ENTITIES, HOSTILE_TITLE, NOW, add_busy_night, build_sample_db
 
 __all__ = ["smtp_server"]  # fixture
@@ -187,18 +185,21 @@ def test_report_refuses_a_bad_budget_before_writing_anything(busy_db, tmp_path, 
 
 def test_report_email_of_a_busy_night_arrives_whole(busy_db, busy_digest, tmp_path, smtp_server, monkeypatch):
     """Through a real SMTP server: the HTML part within the default budget, naming the digest file written,
-    which keeps every story."""
+    which keeps every story. Without CUTTINGS_SMTP_REPORT_URL and with CUTTINGS_SMTP_ATTACH=0, the e-mail is
+    what it was before either existed: two alternative parts, the file named by its path."""
     controller, inbox = smtp_server
-    for name, value in smtp_env(controller).items():
+    for name, value in smtp_env(controller, CUTTINGS_SMTP_ATTACH="0").items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CUTTINGS_SMTP_MAX_KB", raising=False)
+    for name in ("CUTTINGS_SMTP_MAX_KB", "CUTTINGS_SMTP_REPORT_URL"):
+        monkeypatch.delenv(name, raising=False)
     out = tmp_path / "reports"
     result = CliRunner().invoke(cli, ["--db", str(busy_db), "report", "--email", "--no-record", "--out", str(out)])
     assert result.exit_code == 0, result.output
     (written,) = out.glob("*.html")
-    message = email.message_from_bytes(inbox.envelopes[0].content, policy=email.policy.default)
-    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    message, parts, attachments = received_email(inbox.envelopes[0])
+    assert message.get_content_type() == "multipart/alternative" and attachments == []
     html, text = parts["text/html"], parts["text/plain"]
+    assert "attached" not in text + html and f'{written.name}"' not in html   # nothing links to the file
     assert "\r\n" in html and len(html.encode("utf-8")) <= 80 * 1024   # the default budget, as sent (CRLF line ends)
     assert f"in the full digest, {written}" in text and f"in the full digest, {written}" in html
     assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: in the full digest", text)
