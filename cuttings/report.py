@@ -1168,6 +1168,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           charts_gap_text=lambda charts: charts_gap_text(charts),
                           email_note=lambda digest: email_note(digest, html=True),
                           email_link=lambda digest: email_link(digest, html=True),
+                          more_where=lambda item, digest: more_where(item, digest),
                           chart_figures=lambda digest: chart_figures(digest),
                           email_charts_text=lambda digest: email_charts_text(digest, html=True),
                           group_more_text=lambda group, digest: group_more_text(group, digest, html=True),
@@ -1578,16 +1579,26 @@ def _ending(text: str, digest: dict, html: bool, after: str = "") -> str:
     return text + _in_full(digest) + after
 
 
+def more_where(item: dict, digest: dict) -> str:
+    """Where the stories of a "... and N more ..." item of the block are ("below", "in the full digest", "below and
+    in the attached full digest" ...), as the HTML part's markup: "full digest" a link to the published file when
+    ``CUTTINGS_SMTP_REPORT_URL`` is set (the text part gives the address under the title)."""
+    where = item.get("where", "below")
+    url = (digest.get("email") or {}).get("url")
+    if url and where.endswith(" full digest"):
+        return Markup('{} <a href="{}">full digest</a>').format(where[:-len(" full digest")], url)
+    return where
+
+
 def email_link(digest: dict, html: bool = False) -> str:
     """The e-mail's link to the published digest file under its title, when ``CUTTINGS_SMTP_REPORT_URL`` is
     set ("" otherwise): "The full digest: URL" (in the HTML part, a link)."""
     url = (digest.get("email") or {}).get("url")
     if not url:
         return ""
-    words = "The attached full digest" if digest["email"].get("attached") else "The full digest"
     if html:
-        return Markup('<a href="{}">{}</a>').format(url, words)
-    return f"{words}: {url}"
+        return Markup('<a href="{}">The full digest</a>').format(url)
+    return f"The full digest: {url}"
 
 
 def email_note(digest: dict, html: bool = False) -> str:
@@ -1684,8 +1695,9 @@ def email_digest(digest: dict, per_section: int, full_digest: str | None = None,
     for item in digest["attention"]:
         if item["kind"] == "more" and item.get("article_ids"):
             listed = sum(1 for story in item["article_ids"] if story in shown)
+            full = "the attached full digest" if attached else "the full digest"
             where = ("below" if listed == len(item["article_ids"])
-                     else "in the full digest" if not listed else "below and in the full digest")
+                     else f"in {full}" if not listed else f"below and in {full}")
             item = {**item, "where": where}
         attention.append(item)
     stories = {entry["article_id"] for group in groups for entry in group["stories"]}

@@ -135,6 +135,10 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
                    "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_MAX_KB": "lots"},
      "Error: CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes, 20 or more (0: no limit; default 80), "
      "got 'lots'"),
+    (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org",
+                   "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_REPORT_URL": "file:///srv/cuttings/reports/"},
+     "Error: CUTTINGS_SMTP_REPORT_URL must be the http(s) address the report folder is published at, such as "
+     "https://intranet.example.org/cuttings/reports/ (got scheme 'file')"),
     (["--webhook"], {}, "Error: CUTTINGS_WEBHOOK_URL is not set"),
     (["--webhook"], {"CUTTINGS_WEBHOOK_URL": f"ftp://hooks.example.org/{HOOK_SECRET}"},
      "Error: webhook URL must start with https://"),
