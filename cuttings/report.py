@@ -1552,13 +1552,16 @@ def full_digest_path(paths) -> str | None:
     return next((by_suffix[suffix] for suffix in (".html", ".md", ".txt") if suffix in by_suffix), None)
 
 
-def _in_full(digest: dict, html: bool = False) -> str:
+def _in_full(digest: dict, html: bool = False, anchor: str | None = None) -> str:
     """Where the rest of the digest is, as the e-mail's lines end: "in the full digest, URL" (the digest file
     published at ``CUTTINGS_SMTP_REPORT_URL``: in the HTML part "full digest" is a link to it), "in the attached
     full digest" (the file is attached: ``CUTTINGS_SMTP_ATTACH``), both ("in the attached full digest, URL"), or
-    "in the full digest, PATH" (the file on the machine that ran cuttings). ``html``: the HTML part's markup."""
+    "in the full digest, PATH" (the file on the machine that ran cuttings). ``html``: the HTML part's markup;
+    ``anchor``: the place in the published file to open at (a section's id)."""
     email = digest.get("email") or {}
     where, url = email.get("full_digest"), email.get("url")
+    if url and anchor:
+        url += "#" + anchor
     words = "the attached full digest" if email.get("attached") else "the full digest"
     if url and html:
         head, _space, tail = words.rpartition(" full")
@@ -1571,12 +1574,20 @@ def _in_full(digest: dict, html: bool = False) -> str:
     return escape(text) if html else text
 
 
-def _ending(text: str, digest: dict, html: bool, after: str = "") -> str:
+def _ending(text: str, digest: dict, html: bool, after: str = "", anchor: str | None = None) -> str:
     """``text`` followed by :func:`_in_full` and ``after``: in the HTML part (``html``), markup whose words
     are escaped."""
     if html:
-        return escape(text) + _in_full(digest, html=True) + escape(after)
-    return text + _in_full(digest) + after
+        return escape(text) + _in_full(digest, html=True, anchor=anchor) + escape(after)
+    return text + _in_full(digest, anchor=anchor) + after
+
+
+def section_id(group: dict, digest: dict) -> str | None:
+    """The id of ``group``'s section in the digest's HTML (``section-1`` for the first: the e-mail and the digest
+    file list the same sections in the same order), so a capped section's line can open the published file
+    there; None for a group that is not the digest's."""
+    return next((f"section-{number}" for number, each in enumerate(digest.get("groups", ()), 1)
+                 if each is group), None)
 
 
 def more_where(item: dict, digest: dict) -> str:
@@ -1630,14 +1641,16 @@ def group_more_text(group: dict, digest: dict, html: bool = False) -> str:
     """A capped section's last line in the e-mail: "... and 148 more stories about HWFRS, 20 of them with a
     negative tone towards it: in the full digest, PATH" (how many of them have a tone towards the body that
     needs attention, when any; a body's short name, else the section's name: configuration, escaped in the
-    HTML part's markup (``html``) as the template escapes)."""
+    HTML part's markup (``html``) as the template escapes). A link to the published file opens it at the
+    section (:func:`section_id`)."""
     count = group.get("more") or 0
     if not count:
         return ""
     about = f"about {group['short_name']}" if group.get("entity_id") else f"in {group['name']}"
     critical = "".join(f", {n} of them with a {words} tone towards it"
                        for words, n in (group.get("more_critical") or {}).items() if n)
-    return _ending(f"... and {count} more {story_noun(count)} {about}{critical}: ", digest, html)
+    return _ending(f"... and {count} more {story_noun(count)} {about}{critical}: ", digest, html,
+                   anchor=section_id(group, digest))
 
 
 def edits_more_text(digest: dict, html: bool = False) -> str:

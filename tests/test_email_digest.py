@@ -230,10 +230,18 @@ def test_the_lines_link_to_the_published_digest(busy_digest):
     assert report.email_size(html) <= 80 * 1024 and shown["email"]["only_in_full"] > 0
     capped = [group for group in shown["groups"] if group["more"]]
     assert capped
+    full_html = report.render_html(busy_digest)
+    sections = []
     for group in capped:
         head = report.group_more_text({**group}, {"email": {}}).rpartition(": in the full digest")[0]
-        assert f"{head}: in the full digest, {url}" in text   # the text part shows the address
-        assert f'{escape(head)}: in the <a href="{escape(url)}">full digest</a>' in html   # the HTML part links it
+        number = shown["groups"].index(group) + 1
+        at = f"{url}#section-{number}"   # the file opens at the section
+        assert f"{head}: in the full digest, {at}\n" in text   # the text part shows the address
+        assert f'{escape(head)}: in the <a href="{escape(at)}">full digest</a>' in html   # the HTML part links it
+        # the digest file's section of that id is the same body's
+        assert re.search(f'<section id="section-{number}">\\s*<h2><span>{re.escape(str(escape(group["name"])))}[<]',
+                         full_html)
+        sections.append(at)
     # the line under the title and the charts' line end the same way; the title has the link whatever is cut
     assert re.search(r"are only in the full digest, " + re.escape(url) + r"\.\n", text)
     assert f'are only in the <a href="{escape(url)}">full digest</a>.' in html
@@ -243,7 +251,7 @@ def test_the_lines_link_to_the_published_digest(busy_digest):
                      + r'">The full digest</a></p>', html)
     # no path on the server, and every link to the report folder is the digest file's address
     assert FULL not in text and FULL not in html
-    assert set(_hrefs_to(html, "https://intranet.example.org/")) == {url}
+    assert set(_hrefs_to(html, "https://intranet.example.org/")) == {url, *sections}
     block = [item for item in shown["attention"] if item["kind"] == "more" and "full digest" in item["where"]]
     assert block   # "... and 79 more stories against ... below and in the full digest" links its words too
     assert len(_hrefs_to(html, "https://intranet.example.org/")) == (
@@ -267,8 +275,8 @@ def test_the_lines_say_the_digest_is_attached(busy_digest):
     assert FULL not in text and FULL not in html and "The full digest:" not in text   # no address to give
     # attached and published: the words say it is attached, the link opens it where it is published
     html, text, shown = report.render_email(busy_digest, max_kb=80, full_digest=FULL, url=FILE_URL, attached=True)
-    assert f": in the attached full digest, {FILE_URL}" in text
-    assert f': in the attached <a href="{escape(FILE_URL)}">full digest</a>' in html
+    assert f": in the attached full digest, {FILE_URL}#section-1\n" in text
+    assert f': in the attached <a href="{escape(FILE_URL)}#section-1">full digest</a>' in html
     assert f"The full digest: {FILE_URL}" in text
     # the block's "... and N more ... below and in the full digest" links the words too
     assert f'below and in the attached <a href="{escape(FILE_URL)}">full digest</a> (' in html
@@ -365,10 +373,10 @@ def test_report_email_carries_the_digest_file_and_links_to_it(busy_db, tmp_path,
     html, text = parts["text/html"], parts["text/plain"]
     assert len(html.encode("utf-8")) <= 80 * 1024
     assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: "
-                     r"in the attached full digest, " + re.escape(url) + "\r?\n", text)
+                     r"in the attached full digest, " + re.escape(url) + r"#section-\d\r?\n", text)
     assert f'in the attached <a href="{escape(url)}">full digest</a>' in html
     assert f'<a href="{escape(url)}">The full digest</a>' in html and f"The full digest: {url}" in text
-    assert set(_hrefs_to(html, "https://intranet.example.org/")) == {url}
+    assert {target.partition("#")[0] for target in _hrefs_to(html, "https://intranet.example.org/")} == {url}
     assert str(written) not in text + html
     for header, value in message.items():   # no crawled text in a header: a headline can add none
         assert "script" not in value.lower() and "\n" not in value.strip(), header
