@@ -495,6 +495,9 @@ class DigestDelivery:
                                 max_kb)
                 recipients = send_email(digest_subject(digest), html, text, env=env, attachment=attachment)
                 done.append(f"e-mailed to {', '.join(recipients)}")
+                if attachment is not None:
+                    log.info("the e-mail carries the full digest %s (%d KB)", attachment.filename,
+                             len(attachment.data) // 1024)
                 only = shown["email"]["only_in_full"]
                 if only:
                     log.info("the e-mail lists %d stories per section; %d are only in the full digest %s",

@@ -22,7 +22,8 @@ show "not rated", never a zero.
 ``render_html`` and ``render_markdown`` turn it into a page or text; ``render_email`` into the
 e-mail's two parts, within a size budget (:data:`EMAIL_MAX_KB`: Gmail clips an HTML part over about
 102 KB): each section's most pressing stories, every story "Needs attention" names, and for the rest
-how many and where the digest file is (:func:`email_digest`);
+how many and where the digest file is (:func:`email_digest`: attached, at its published address, which the
+HTML part links to, or its path);
 ``write_report`` writes the files and records a ``reports`` row so the next digest
 starts where this one ended.
 

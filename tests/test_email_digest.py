@@ -200,6 +200,7 @@ def test_report_email_of_a_busy_night_arrives_whole(busy_db, busy_digest, tmp_pa
     assert message.get_content_type() == "multipart/alternative" and attachments == []
     html, text = parts["text/html"], parts["text/plain"]
     assert "attached" not in text + html and f'{written.name}"' not in html   # nothing links to the file
+    assert 'id="section-' not in html and '<section id="section-1">' in written.read_text(encoding="utf-8")
     assert "\r\n" in html and len(html.encode("utf-8")) <= 80 * 1024   # the default budget, as sent (CRLF line ends)
     assert f"in the full digest, {written}" in text and f"in the full digest, {written}" in html
     assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: in the full digest", text)
