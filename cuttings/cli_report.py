@@ -112,8 +112,10 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
     CUTTINGS_SMTP_* settings and CUTTINGS_WEBHOOK_URL from a file (a variable already set in the
     environment wins). The e-mail keeps within CUTTINGS_SMTP_MAX_KB (default 80 KB, so Gmail does
     not clip it): on a busy night each section lists its most pressing stories, every story
-    "Needs attention" names is kept, and the e-mail names the digest file written for the rest
-    (docs/configuration.md, "The e-mailed digest").
+    "Needs attention" names is kept, and for the rest the e-mail carries the digest file written
+    (CUTTINGS_SMTP_ATTACH, on unless 0; up to 5 MB) and links to it where the report folder is
+    published (CUTTINGS_SMTP_REPORT_URL), else names its path (docs/configuration.md, "The
+    e-mailed digest").
 
     \b
     Example:

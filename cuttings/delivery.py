@@ -42,6 +42,10 @@ SMTP_VARIABLES = {
     "CUTTINGS_SMTP_MAX_KB": "the most kilobytes the e-mail's HTML part may take (default 80; 0: no limit): Gmail clips "
                             "a message whose HTML is over about 102 KB, so the e-mail lists each section's most "
                             "pressing stories and says where the rest are",
+    "CUTTINGS_SMTP_REPORT_URL": "the http(s) address the report folder is published at, e.g. "
+                                "https://intranet.example.org/cuttings/reports/ (optional): the e-mail links to the "
+                                "full digest there",
+    "CUTTINGS_SMTP_ATTACH": "1/0: attach the full digest file to the e-mail when it is 5 MB or less (default 1)",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -58,8 +62,27 @@ def _setting(env: Mapping[str, str], name: str, *, required: bool = False) -> st
     return value
 
 
-def build_email(subject: str, html: str, text: str, *, sender: str, recipients: list[str]) -> EmailMessage:
-    """A multipart/alternative message: the plain-text part first, the HTML part preferred."""
+# The largest digest file attached (CUTTINGS_SMTP_ATTACH): base64 makes 5 MB about 6.8 MB, so with the two
+# parts the message stays under 10 MB, the smallest limit mail servers still commonly keep (Exchange's default
+# for a message; Gmail takes 25 MB, Microsoft 365 35 MB). A larger digest is not attached: the e-mail says where
+# it is instead.
+ATTACH_MAX_BYTES = 5 * 1024 * 1024
+# the attachment's type by the digest file's suffix (report.full_digest_path: HTML, else Markdown, else text)
+_ATTACHMENT_TYPES = {".html": "html", ".md": "plain", ".txt": "plain"}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the e-mail carries: its name, bytes and ``text/`` subtype."""
+    filename: str
+    data: bytes = field(repr=False)
+    subtype: str = "html"
+
+
+def build_email(subject: str, html: str, text: str, *, sender: str, recipients: list[str],
+                attachment: Attachment | None = None) -> EmailMessage:
+    """A multipart/alternative message: the plain-text part first, the HTML part preferred; with an
+    ``attachment``, that and the file (base64, its bytes as they are) in a multipart/mixed message."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
@@ -68,6 +91,9 @@ def build_email(subject: str, html: str, text: str, *, sender: str, recipients: 
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if attachment is not None:
+        message.add_attachment(attachment.data, maintype="text", subtype=attachment.subtype,
+                               filename=attachment.filename)
     return message
 
 
@@ -82,6 +108,8 @@ class SmtpSettings:
     user: str = ""
     password: str = field(default="", repr=False)
     max_kb: int = 80  # CUTTINGS_SMTP_MAX_KB: the HTML part's budget (report.EMAIL_MAX_KB); 0: no limit
+    report_url: str = ""  # CUTTINGS_SMTP_REPORT_URL: where the report folder is published ("": not published)
+    attach: bool = True  # CUTTINGS_SMTP_ATTACH: attach the full digest (up to ATTACH_MAX_BYTES)
 
 
 def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
@@ -116,8 +144,72 @@ def smtp_settings(env: Mapping[str, str] = os.environ) -> SmtpSettings:
     if bool(user) != bool(password):
         missing = "CUTTINGS_SMTP_PASSWORD" if user else "CUTTINGS_SMTP_USER"
         raise DeliveryError(f"{missing} is not set: set both CUTTINGS_SMTP_USER and CUTTINGS_SMTP_PASSWORD, or neither")
+    attach_text = _setting(env, "CUTTINGS_SMTP_ATTACH").lower()
+    if attach_text not in _TRUE | _FALSE:
+        raise DeliveryError(f"CUTTINGS_SMTP_ATTACH must be one of 1/0, true/false, yes/no, on/off (got {attach_text!r})")
     return SmtpSettings(host=host, port=int(port_text), sender=sender, recipients=recipients, starttls=starttls,
-                        user=user, password=password, max_kb=email_max_kb(env))
+                        user=user, password=password, max_kb=email_max_kb(env), report_url=report_url(env),
+                        attach=attach_text in _TRUE or attach_text == "")
+
+
+_URL_REFUSED = set(' "<>\\^`{|}')
+
+
+def report_url(env: Mapping[str, str] = os.environ) -> str:
+    """``CUTTINGS_SMTP_REPORT_URL``: the http(s) address the report folder is published at ("" when unset).
+    Refused (:class:`DeliveryError`, one line that names what is wrong without repeating the value, which
+    may hold an unguessable path): another scheme, no host, a login in it (every recipient would read it),
+    a ``?query`` or ``#fragment`` (the digest's file name is added to the folder's address), spaces, quotes,
+    ``<>`` or characters outside ASCII (percent-encode them)."""
+    value = _setting(env, "CUTTINGS_SMTP_REPORT_URL")
+    if not value:
+        return ""
+    parts = urllib.parse.urlsplit(value)
+
+    def refuse(why: str) -> DeliveryError:
+        return DeliveryError("CUTTINGS_SMTP_REPORT_URL must be the http(s) address the report folder is published "
+                             f"at, such as https://intranet.example.org/cuttings/reports/ ({why})")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise refuse(f"got scheme {parts.scheme!r}" if parts.scheme else "it does not start with http:// or https://")
+    if any(ord(char) < 33 or ord(char) > 126 or char in _URL_REFUSED for char in value):
+        raise refuse("it holds a space, a quote, <, >, a control or a non-ASCII character: percent-encode it, "
+                     "%20 for a space")
+    if "?" in value or "#" in value:
+        raise refuse("it holds a ?query or #fragment: the digest's file name is added to the folder's address")
+    if "@" in parts.netloc:
+        raise refuse("it holds a login: every recipient of the e-mail would read it")
+    if not parts.hostname:
+        raise refuse("it has no host name")
+    try:
+        parts.port
+    except ValueError:
+        raise refuse("its port is not a number from 0 to 65535") from None
+    return value
+
+
+def digest_url(base: str, full_digest: str | os.PathLike) -> str:
+    """The address of the digest file ``full_digest`` in the report folder published at ``base``
+    (:func:`report_url`): the file's name percent-encoded, joined to the folder's address."""
+    return base.rstrip("/") + "/" + urllib.parse.quote(Path(full_digest).name, safe="")
+
+
+def digest_attachment(full_digest: str | os.PathLike | None) -> Attachment | None:
+    """The digest file as the e-mail's attachment, or None (logged) when there is none, it cannot be read, or it is
+    over :data:`ATTACH_MAX_BYTES`: the e-mail then says where the file is instead."""
+    if not full_digest:
+        return None
+    path = Path(full_digest)
+    try:
+        size = path.stat().st_size
+        if size > ATTACH_MAX_BYTES:
+            log.warning("the full digest %s is %.1f MB, over the %d MB the e-mail attaches: not attached", path,
+                        size / 1024 / 1024, ATTACH_MAX_BYTES // (1024 * 1024))
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        log.warning("the full digest %s cannot be read (%s): not attached", path, exc.strerror or exc)
+        return None
+    return Attachment(path.name, data, _ATTACHMENT_TYPES.get(path.suffix, "plain"))
 
 
 def email_max_kb(env: Mapping[str, str] = os.environ) -> int:
@@ -134,15 +226,17 @@ def email_max_kb(env: Mapping[str, str] = os.environ) -> int:
 
 
 def send_email(subject: str, html: str, text: str, *, env: Mapping[str, str] = os.environ,
-               timeout: float = 30.0) -> list[str]:
-    """Send the digest by SMTP using the ``CUTTINGS_SMTP_*`` settings in ``env``.
+               timeout: float = 30.0, attachment: Attachment | None = None) -> list[str]:
+    """Send the digest by SMTP using the ``CUTTINGS_SMTP_*`` settings in ``env`` (with ``attachment``: the
+    full digest file).
 
     Returns the recipient list. Raises :class:`DeliveryError` naming the missing or
     invalid variable, or describing the SMTP failure.
     """
     settings = smtp_settings(env)
     where = f"{settings.host}:{settings.port}"
-    message = build_email(subject, html, text, sender=settings.sender, recipients=settings.recipients)
+    message = build_email(subject, html, text, sender=settings.sender, recipients=settings.recipients,
+                          attachment=attachment)
     log.info("sending digest to %s via %s (starttls=%s, login=%s)", ", ".join(settings.recipients), where,
              settings.starttls, settings.user or "none")
     try:
@@ -382,19 +476,28 @@ class DigestDelivery:
 
         The e-mail's HTML part keeps within ``CUTTINGS_SMTP_MAX_KB`` (``report.render_email``): each section
         lists its most pressing stories, every story "Needs attention" names is kept, and the rest are
-        counted and pointed to ``full_digest`` (the digest file written; ``report.full_digest_path``)."""
+        counted and pointed to ``full_digest`` (the digest file written; ``report.full_digest_path``): attached
+        to the e-mail (``CUTTINGS_SMTP_ATTACH``, on unless 0, up to :data:`ATTACH_MAX_BYTES`), linked to where
+        the report folder is published (``CUTTINGS_SMTP_REPORT_URL``), else named by its path."""
         from cuttings.report import email_size, render_email
         done, failed = [], []
         if self.email:
             try:
-                max_kb = email_max_kb(env)
-                html, text, shown = render_email(digest, max_kb=max_kb, full_digest=full_digest)
+                settings = smtp_settings(env)
+                max_kb = settings.max_kb
+                attachment = digest_attachment(full_digest) if settings.attach else None
+                url = digest_url(settings.report_url, full_digest) if settings.report_url and full_digest else None
+                html, text, shown = render_email(digest, max_kb=max_kb, full_digest=full_digest, url=url,
+                                                 attached=attachment is not None)
                 if max_kb and email_size(html) > max_kb * 1024:
                     log.warning("the e-mail's HTML part is %d KB, over CUTTINGS_SMTP_MAX_KB=%d: it lists no story "
                                 "but those Needs attention names, and those are kept", email_size(html) // 1024,
                                 max_kb)
-                recipients = send_email(digest_subject(digest), html, text, env=env)
+                recipients = send_email(digest_subject(digest), html, text, env=env, attachment=attachment)
                 done.append(f"e-mailed to {', '.join(recipients)}")
+                if attachment is not None:
+                    log.info("the e-mail carries the full digest %s (%d KB)", attachment.filename,
+                             len(attachment.data) // 1024)
                 only = shown["email"]["only_in_full"]
                 if only:
                     log.info("the e-mail lists %d stories per section; %d are only in the full digest %s",

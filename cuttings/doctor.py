@@ -134,9 +134,13 @@ def _check_smtp(environ: Mapping[str, str]) -> Check:
                                                               ", no login")
     count = len(settings.recipients)
     budget = f"its HTML part within {settings.max_kb} KB" if settings.max_kb else "every story (no size limit)"
+    where = [f"attached (up to {delivery.ATTACH_MAX_BYTES // (1024 * 1024)} MB)"] if settings.attach else []
+    where += [f"linked at {settings.report_url}"] if settings.report_url else []
+    full = ("the full digest " + " and ".join(where) if where else
+            "the full digest named by its path on this machine (CUTTINGS_SMTP_ATTACH=0, no CUTTINGS_SMTP_REPORT_URL)")
     return _ok("e-mail", f"via {settings.host}:{settings.port} ({how}) from {parseaddr(settings.sender)[1]} to "
-                         f"{count} address{'es' if count != 1 else ''}, {budget} (not connected: `cuttings report "
-                         "--email --no-record` sends one)")
+                         f"{count} address{'es' if count != 1 else ''}, {budget}, {full} (not connected: "
+                         "`cuttings report --email --no-record` sends one)")
 
 
 def _check_webhook(environ: Mapping[str, str], webhook_file: str | Path | None) -> Check:

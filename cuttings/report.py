@@ -22,7 +22,8 @@ show "not rated", never a zero.
 ``render_html`` and ``render_markdown`` turn it into a page or text; ``render_email`` into the
 e-mail's two parts, within a size budget (:data:`EMAIL_MAX_KB`: Gmail clips an HTML part over about
 102 KB): each section's most pressing stories, every story "Needs attention" names, and for the rest
-how many and where the digest file is (:func:`email_digest`);
+how many and where the digest file is (:func:`email_digest`: attached, at its published address, which the
+HTML part links to, or its path);
 ``write_report`` writes the files and records a ``reports`` row so the next digest
 starts where this one ended.
 
@@ -57,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 from sqlite_utils import Database
 
 from cuttings import store
@@ -1165,11 +1167,13 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           pipeline_text=lambda item: pipeline_text(item),
                           charts_title=lambda charts: charts_title(charts), older_text=lambda digest: older_text(digest),
                           charts_gap_text=lambda charts: charts_gap_text(charts),
-                          email_note=lambda digest: email_note(digest),
+                          email_note=lambda digest: email_note(digest, html=True),
+                          email_link=lambda digest: email_link(digest, html=True),
+                          more_where=lambda item, digest: more_where(item, digest),
                           chart_figures=lambda digest: chart_figures(digest),
-                          email_charts_text=lambda digest: email_charts_text(digest),
-                          group_more_text=lambda group, digest: group_more_text(group, digest),
-                          edits_more_text=lambda digest: edits_more_text(digest))
+                          email_charts_text=lambda digest: email_charts_text(digest, html=True),
+                          group_more_text=lambda group, digest: group_more_text(group, digest, html=True),
+                          edits_more_text=lambda digest: edits_more_text(digest, html=True))
 
 
 def stance_heading(digest: dict) -> str:
@@ -1434,6 +1438,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
 
     lines = [f"{digest['title']}" if plain else f"# {digest['title']}", "",
              f"New since {_when(digest['since'])}, up to {_when(digest['until'])}."]
+    if email_link(digest):
+        lines.append(esc(email_link(digest)))
     if email_note(digest):
         lines += ["", esc(email_note(digest))]
     lines += heading("Needs attention")
@@ -1547,12 +1553,67 @@ def full_digest_path(paths) -> str | None:
     return next((by_suffix[suffix] for suffix in (".html", ".md", ".txt") if suffix in by_suffix), None)
 
 
-def _in_full(digest: dict) -> str:
-    where = (digest.get("email") or {}).get("full_digest")
-    return f"in the full digest, {where}" if where else "in the full digest (the report folder)"
+def _in_full(digest: dict, html: bool = False, anchor: str | None = None) -> str:
+    """Where the rest of the digest is, as the e-mail's lines end: "in the full digest, URL" (the digest file
+    published at ``CUTTINGS_SMTP_REPORT_URL``: in the HTML part "full digest" is a link to it), "in the attached
+    full digest" (the file is attached: ``CUTTINGS_SMTP_ATTACH``), both ("in the attached full digest, URL"), or
+    "in the full digest, PATH" (the file on the machine that ran cuttings). ``html``: the HTML part's markup;
+    ``anchor``: the place in the published file to open at (a section's id)."""
+    email = digest.get("email") or {}
+    where, url = email.get("full_digest"), email.get("url")
+    if url and anchor:
+        url += "#" + anchor
+    words = "the attached full digest" if email.get("attached") else "the full digest"
+    if url and html:
+        head, _space, tail = words.rpartition(" full")
+        return Markup('in {} <a href="{}">full{}</a>').format(head, url, tail)
+    if url:
+        return f"in {words}, {url}"
+    if email.get("attached"):
+        return f"in {words}"
+    text = f"in the full digest, {where}" if where else "in the full digest (the report folder)"
+    return escape(text) if html else text
 
 
-def email_note(digest: dict) -> str:
+def _ending(text: str, digest: dict, html: bool, after: str = "", anchor: str | None = None) -> str:
+    """``text`` followed by :func:`_in_full` and ``after``: in the HTML part (``html``), markup whose words
+    are escaped."""
+    if html:
+        return escape(text) + _in_full(digest, html=True, anchor=anchor) + escape(after)
+    return text + _in_full(digest, anchor=anchor) + after
+
+
+def section_id(group: dict, digest: dict) -> str | None:
+    """The id of ``group``'s section in the digest's HTML (``section-1`` for the first: the e-mail and the digest
+    file list the same sections in the same order), so a capped section's line can open the published file
+    there; None for a group that is not the digest's."""
+    return next((f"section-{number}" for number, each in enumerate(digest.get("groups", ()), 1)
+                 if each is group), None)
+
+
+def more_where(item: dict, digest: dict) -> str:
+    """Where the stories of a "... and N more ..." item of the block are ("below", "in the full digest", "below and
+    in the attached full digest" ...), as the HTML part's markup: "full digest" a link to the published file when
+    ``CUTTINGS_SMTP_REPORT_URL`` is set (the text part gives the address under the title)."""
+    where = item.get("where", "below")
+    url = (digest.get("email") or {}).get("url")
+    if url and where.endswith(" full digest"):
+        return Markup('{} <a href="{}">full digest</a>').format(where[:-len(" full digest")], url)
+    return where
+
+
+def email_link(digest: dict, html: bool = False) -> str:
+    """The e-mail's link to the published digest file under its title, when ``CUTTINGS_SMTP_REPORT_URL`` is
+    set ("" otherwise): "The full digest: URL" (in the HTML part, a link)."""
+    url = (digest.get("email") or {}).get("url")
+    if not url:
+        return ""
+    if html:
+        return Markup('<a href="{}">The full digest</a>').format(url)
+    return f"The full digest: {url}"
+
+
+def email_note(digest: dict, html: bool = False) -> str:
     """The e-mail's line under its title when it lists less than the digest: "This e-mail lists the 12 most
     pressing stories of each section, and every story Needs attention names; 290 of the 362 stories are
     only in the full digest, /srv/.../digest-....html." ("" when it lists every story)."""
@@ -1568,37 +1629,41 @@ def email_note(digest: dict) -> str:
                  f"{'is' if email['only_in_full'] == 1 else 'are'} only")
     else:
         text += "; the rest of the edits are"
-    return text + f" {_in_full(digest)}."
+    return _ending(text + " ", digest, html, ".")
 
 
-def email_charts_text(digest: dict) -> str:
+def email_charts_text(digest: dict, html: bool = False) -> str:
     """Where the e-mail's figures in words point to for the charts themselves (mail clients such as Gmail
     and Outlook show no inline SVG)."""
-    return f"The charts are {_in_full(digest)}."
+    return _ending("The charts are ", digest, html, ".")
 
 
-def group_more_text(group: dict, digest: dict) -> str:
+def group_more_text(group: dict, digest: dict, html: bool = False) -> str:
     """A capped section's last line in the e-mail: "... and 148 more stories about HWFRS, 20 of them with a
     negative tone towards it: in the full digest, PATH" (how many of them have a tone towards the body that
-    needs attention, when any; a body's short name, else the section's name: configuration, callers escape)."""
+    needs attention, when any; a body's short name, else the section's name: configuration, escaped in the
+    HTML part's markup (``html``) as the template escapes). A link to the published file opens it at the
+    section (:func:`section_id`)."""
     count = group.get("more") or 0
     if not count:
         return ""
     about = f"about {group['short_name']}" if group.get("entity_id") else f"in {group['name']}"
     critical = "".join(f", {n} of them with a {words} tone towards it"
                        for words, n in (group.get("more_critical") or {}).items() if n)
-    return f"... and {count} more {story_noun(count)} {about}{critical}: {_in_full(digest)}"
+    return _ending(f"... and {count} more {story_noun(count)} {about}{critical}: ", digest, html,
+                   anchor=section_id(group, digest))
 
 
-def edits_more_text(digest: dict) -> str:
+def edits_more_text(digest: dict, html: bool = False) -> str:
     """The e-mail's line after the edits it lists, when it lists fewer than the digest ("" otherwise)."""
     count = (digest.get("email") or {}).get("edits_more") or 0
     if not count:
         return ""
-    return f"... and {count} more edited {story_noun(count)}: {_in_full(digest)}"
+    return _ending(f"... and {count} more edited {story_noun(count)}: ", digest, html)
 
 
-def email_digest(digest: dict, per_section: int, full_digest: str | None = None) -> dict:
+def email_digest(digest: dict, per_section: int, full_digest: str | None = None, *, url: str | None = None,
+                 attached: bool = False) -> dict:
     """The digest as the e-mail lists it: each section's first ``per_section`` stories (the sections are
     ranked, most in need of attention first) and every story an item of "Needs attention" names (in the
     body's section it is about), each section ending with how many more it has and where they are
@@ -1606,7 +1671,8 @@ def email_digest(digest: dict, per_section: int, full_digest: str | None = None)
     a section it is cut from becomes: the full entry where the e-mail lists it first, the later ones "listed
     above under ..." it. The needs-attention block, summary, charts' figures, legend, trust note and crawl
     health are whole; a "... and N more ... below" line of the block says "in the full digest" for stories
-    the e-mail does not list. ``digest`` is left as it is."""
+    the e-mail does not list. ``url``: where the digest file is published (``delivery.digest_url``), which the
+    lines saying where the rest is link to; ``attached``: the e-mail carries the file. ``digest`` is left as it is."""
     groups = digest["groups"]
     pinned: list[set[int]] = [set() for _group in groups]
     for item in digest["attention"]:
@@ -1643,27 +1709,29 @@ def email_digest(digest: dict, per_section: int, full_digest: str | None = None)
     for item in digest["attention"]:
         if item["kind"] == "more" and item.get("article_ids"):
             listed = sum(1 for story in item["article_ids"] if story in shown)
+            full = "the attached full digest" if attached else "the full digest"
             where = ("below" if listed == len(item["article_ids"])
-                     else "in the full digest" if not listed else "below and in the full digest")
+                     else f"in {full}" if not listed else f"below and in {full}")
             item = {**item, "where": where}
         attention.append(item)
     stories = {entry["article_id"] for group in groups for entry in group["stories"]}
     return {**digest, "groups": capped, "attention": attention, "edits": digest["edits"][:per_section],
-            "email": {"full_digest": full_digest, "per_section": per_section,
+            "email": {"full_digest": full_digest, "url": url, "attached": attached, "per_section": per_section,
                       "only_in_full": len(stories - set(shown)),
                       "edits_more": max(len(digest["edits"]) - per_section, 0)}}
 
 
-def render_email(digest: dict, *, max_kb: int | None = EMAIL_MAX_KB,
-                 full_digest: str | None = None) -> tuple[str, str, dict]:
+def render_email(digest: dict, *, max_kb: int | None = EMAIL_MAX_KB, full_digest: str | None = None,
+                 url: str | None = None, attached: bool = False) -> tuple[str, str, dict]:
     """The e-mail's HTML and plain-text parts, and the digest they show (:func:`email_digest`): as many
     stories per section as keep the HTML part within ``max_kb`` kilobytes (:func:`email_size`; None or 0: no
     limit, every story), the text part listing the same. When even no story per section fits (the
-    needs-attention block alone is over it), that e-mail is the one returned: nothing it holds is dropped."""
+    needs-attention block alone is over it), that e-mail is the one returned: nothing it holds is dropped.
+    ``url`` and ``attached``: where the full digest is besides ``full_digest`` (:func:`email_digest`)."""
     budget = (max_kb or 0) * 1024
 
     def attempt(cap: int) -> tuple[dict, str]:
-        shown = email_digest(digest, cap, full_digest)
+        shown = email_digest(digest, cap, full_digest, url=url, attached=attached)
         return shown, render_html(shown)
 
     every = max([len(group["stories"]) for group in digest["groups"]] + [len(digest["edits"])])

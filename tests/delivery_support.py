@@ -5,6 +5,8 @@ Import the fixtures into a test module (``from tests.delivery_support import rec
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 
 import pytest
@@ -70,3 +72,14 @@ def receiver():
     Receiver.received, Receiver.status, Receiver.error_body = [], 200, b"invalid_token"
     with local_site(Receiver.respond) as server:
         yield server
+
+
+def received_email(envelope) -> tuple[email.message.EmailMessage, dict[str, str], list]:
+    """``(message, {"text/plain": ..., "text/html": ...}, attachments)`` of an envelope :func:`smtp_server`
+    received: the two parts of the digest (multipart/alternative, alone or inside multipart/mixed) and the
+    parts attached, each ``(file name, content type, bytes)``."""
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    parts = {kind: message.get_body((kind.split("/")[1],)).get_content() for kind in ("text/plain", "text/html")}
+    attachments = [(part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+                   for part in message.iter_attachments()]
+    return message, parts, attachments

@@ -34,7 +34,7 @@ def test_complete_settings_are_ok_and_print_no_secret():
     assert smtp.message.startswith("via mail.example.org:587 (STARTTLS, login as cuttings) from cuttings@example.org "
                                    "to 2 addresses, its HTML part within 80 KB")
     (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_MAX_KB": "60"})
-    assert ", its HTML part within 60 KB (" in smtp.message
+    assert ", its HTML part within 60 KB, the full digest attached (up to 5 MB) (" in smtp.message
     smtp, hook = check_delivery({**COMPLETE, "CUTTINGS_WEBHOOK_URL": HOOK})
     assert (hook.name, hook.status) == ("webhook", "ok")
     assert hook.message.startswith("https URL from $CUTTINGS_WEBHOOK_URL, host hooks.slack.com")
@@ -55,12 +55,37 @@ def test_complete_settings_are_ok_and_print_no_secret():
      "not an e-mail address: CUTTINGS_SMTP_TO 'newsdesk'"),
     ({**COMPLETE, "CUTTINGS_SMTP_FROM": "cuttings"}, "not an e-mail address: CUTTINGS_SMTP_FROM 'cuttings'"),
     ({**COMPLETE, "CUTTINGS_SMTP_MAX_KB": "100KB"}, "CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes"),
+    ({**COMPLETE, "CUTTINGS_SMTP_REPORT_URL": "https://intranet.example.org/reports/?key=1"},
+     "CUTTINGS_SMTP_REPORT_URL must be the http(s) address the report folder is published at"),
+    ({**COMPLETE, "CUTTINGS_SMTP_ATTACH": "maybe"}, "CUTTINGS_SMTP_ATTACH must be one of 1/0"),
 ])
 def test_smtp_problems_are_one_error_line_each(env, expected):
     (check,) = check_delivery(env)
     assert (check.name, check.status) == ("e-mail", "error")
     assert check.message.startswith(expected), check.message
     assert SECRET not in one_line(check) and "\n" not in one_line(check)
+
+
+def test_doctor_says_where_the_full_digest_goes(tmp_path):
+    """Attached (the default), linked where the report folder is published, or named by its path; an env file
+    may hold both settings."""
+    (smtp,) = check_delivery(COMPLETE)
+    assert ", its HTML part within 80 KB, the full digest attached (up to 5 MB) (not connected" in smtp.message
+    url = "https://intranet.example.org/cuttings/reports/"
+    (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_REPORT_URL": url})
+    assert f", the full digest attached (up to 5 MB) and linked at {url} (not connected" in smtp.message
+    (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_REPORT_URL": url, "CUTTINGS_SMTP_ATTACH": "0"})
+    assert f", the full digest linked at {url} (not connected" in smtp.message
+    (smtp,) = check_delivery({**COMPLETE, "CUTTINGS_SMTP_ATTACH": "off"})
+    assert (", the full digest named by its path on this machine (CUTTINGS_SMTP_ATTACH=0, no "
+            "CUTTINGS_SMTP_REPORT_URL) (not connected") in smtp.message
+    path = tmp_path / "delivery.env"
+    path.write_text("".join(f"{name}='{value}'\n" for name, value in COMPLETE.items())
+                    + f"CUTTINGS_SMTP_REPORT_URL={url}\nCUTTINGS_SMTP_ATTACH=0\n")
+    path.chmod(0o600)
+    env_check, smtp = check_delivery({}, env_file=path)
+    assert env_check.message == f"{path}: 7 settings" and smtp.status == "ok"
+    assert f", the full digest linked at {url} (not connected" in smtp.message
 
 
 def test_webhook_problems(tmp_path):

@@ -3,8 +3,6 @@
 attention" names, and says how many more each section has and where the full digest is."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 
 import pytest
@@ -13,7 +11,7 @@ from markupsafe import escape   # as the template escapes
 
 from cuttings import delivery, report
 from pipeline import cli
-from tests.delivery_support import smtp_env, smtp_server
+from tests.delivery_support import received_email, smtp_env, smtp_server
 from tests.report_fixtures import ENTITIES, HOSTILE_TITLE, NOW, add_busy_night, build_sample_db
 
 __all__ = ["smtp_server"]  # fixture
@@ -187,21 +185,220 @@ def test_report_refuses_a_bad_budget_before_writing_anything(busy_db, tmp_path, 
 
 def test_report_email_of_a_busy_night_arrives_whole(busy_db, busy_digest, tmp_path, smtp_server, monkeypatch):
     """Through a real SMTP server: the HTML part within the default budget, naming the digest file written,
-    which keeps every story."""
+    which keeps every story. Without CUTTINGS_SMTP_REPORT_URL and with CUTTINGS_SMTP_ATTACH=0, the e-mail is
+    what it was before either existed: two alternative parts, the file named by its path."""
     controller, inbox = smtp_server
-    for name, value in smtp_env(controller).items():
+    for name, value in smtp_env(controller, CUTTINGS_SMTP_ATTACH="0").items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CUTTINGS_SMTP_MAX_KB", raising=False)
+    for name in ("CUTTINGS_SMTP_MAX_KB", "CUTTINGS_SMTP_REPORT_URL"):
+        monkeypatch.delenv(name, raising=False)
     out = tmp_path / "reports"
     result = CliRunner().invoke(cli, ["--db", str(busy_db), "report", "--email", "--no-record", "--out", str(out)])
     assert result.exit_code == 0, result.output
     (written,) = out.glob("*.html")
-    message = email.message_from_bytes(inbox.envelopes[0].content, policy=email.policy.default)
-    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    message, parts, attachments = received_email(inbox.envelopes[0])
+    assert message.get_content_type() == "multipart/alternative" and attachments == []
     html, text = parts["text/html"], parts["text/plain"]
+    assert "attached" not in text + html and f'{written.name}"' not in html   # nothing links to the file
+    assert 'id="section-' not in html and '<section id="section-1">' in written.read_text(encoding="utf-8")
     assert "\r\n" in html and len(html.encode("utf-8")) <= 80 * 1024   # the default budget, as sent (CRLF line ends)
     assert f"in the full digest, {written}" in text and f"in the full digest, {written}" in html
     assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: in the full digest", text)
     on_disk = written.read_text(encoding="utf-8")
     assert _listed(on_disk) == _listed(report.render_html(busy_digest))   # the file lists every story
     assert len(_listed(on_disk)) > BUSY and _listed(html) < _listed(on_disk)
+
+
+# --------------------------------------------------------------------------
+# Reaching the rest from a phone: the digest file attached, and linked where the report folder is published
+# --------------------------------------------------------------------------
+
+# a report folder's address with a percent-encoded space (kept as it is) and an "&" (escaped in the HTML part)
+BASE = "https://intranet.example.org/press%20office/R&D/reports/"
+FILE_URL = BASE + "digest-2026-11-24T070000Z.html"
+
+
+def _hrefs_to(html: str, prefix: str) -> list[str]:
+    """The targets of the HTML part's links that start with ``prefix``, unescaped."""
+    return [target.replace("&amp;", "&") for target in re.findall(r'href="([^"]*)"', html)
+            if target.replace("&amp;", "&").startswith(prefix)]
+
+
+def test_the_lines_link_to_the_published_digest(busy_digest):
+    url = delivery.digest_url(BASE, FULL)
+    assert url == FILE_URL
+    html, text, shown = report.render_email(busy_digest, max_kb=80, full_digest=FULL, url=url)
+    assert report.email_size(html) <= 80 * 1024 and shown["email"]["only_in_full"] > 0
+    capped = [group for group in shown["groups"] if group["more"]]
+    assert capped
+    full_html = report.render_html(busy_digest)
+    sections = []
+    for group in capped:
+        head = report.group_more_text({**group}, {"email": {}}).rpartition(": in the full digest")[0]
+        number = shown["groups"].index(group) + 1
+        at = f"{url}#section-{number}"   # the file opens at the section
+        assert f"{head}: in the full digest, {at}\n" in text   # the text part shows the address
+        assert f'{escape(head)}: in the <a href="{escape(at)}">full digest</a>' in html   # the HTML part links it
+        # the digest file's section of that id is the same body's
+        assert re.search(f'<section id="section-{number}">\\s*<h2><span>{re.escape(str(escape(group["name"])))}[<]',
+                         full_html)
+        sections.append(at)
+    # the line under the title and the charts' line end the same way; the title has the link whatever is cut
+    assert re.search(r"are only in the full digest, " + re.escape(url) + r"\.\n", text)
+    assert f'are only in the <a href="{escape(url)}">full digest</a>.' in html
+    assert f'The charts are in the <a href="{escape(url)}">full digest</a>.' in html
+    assert text.splitlines()[3] == f"The full digest: {url}"   # under "New since ..., up to ...."
+    assert re.search(r'<p class="window">New since [^<]*· <a href="' + re.escape(str(escape(url)))
+                     + r'">The full digest</a></p>', html)
+    # no path on the server, and every link to the report folder is the digest file's address
+    assert FULL not in text and FULL not in html
+    assert set(_hrefs_to(html, "https://intranet.example.org/")) == {url, *sections}
+    block = [item for item in shown["attention"] if item["kind"] == "more" and "full digest" in item["where"]]
+    assert block   # "... and 79 more stories against ... below and in the full digest" links its words too
+    assert len(_hrefs_to(html, "https://intranet.example.org/")) == (
+        len(capped) + len(block) + 3 + bool(shown["email"]["edits_more"]))   # + the note, the charts, the title
+    # the stories the e-mail lists and their links are unchanged
+    plain, _text, unlinked = report.render_email(busy_digest, max_kb=80, full_digest=FULL)
+    assert unlinked["email"]["per_section"] - shown["email"]["per_section"] in (0, 1)   # the links cost a few bytes
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_lines_say_the_digest_is_attached(busy_digest):
+    html, text, shown = report.render_email(busy_digest, max_kb=80, full_digest=FULL, attached=True)
+    assert shown["email"]["only_in_full"] > 0
+    more = [report.group_more_text(group, shown) for group in shown["groups"] if group["more"]]
+    assert more and all(line.endswith(": in the attached full digest") and f"* {line}\n" in text for line in more)
+    block = [item["where"] for item in shown["attention"] if item["kind"] == "more"]
+    assert "below and in the attached full digest" in block and not any(
+        "full digest" in where and "attached" not in where for where in block)
+    assert "more stories against the governance change below and in the attached full digest (" in text
+    assert "only in the attached full digest." in text and "The charts are in the attached full digest." in html
+    assert FULL not in text and FULL not in html and "The full digest:" not in text   # no address to give
+    # attached and published: the words say it is attached, the link opens it where it is published
+    html, text, shown = report.render_email(busy_digest, max_kb=80, full_digest=FULL, url=FILE_URL, attached=True)
+    assert f": in the attached full digest, {FILE_URL}#section-1\n" in text
+    assert f': in the attached <a href="{escape(FILE_URL)}#section-1">full digest</a>' in html
+    assert f"The full digest: {FILE_URL}" in text
+    # the block's "... and N more ... below and in the full digest" links the words too
+    assert f'below and in the attached <a href="{escape(FILE_URL)}">full digest</a> (' in html
+
+
+def test_the_digest_address_escapes_the_file_name():
+    assert delivery.digest_url("https://x.example/r", "/srv/r/digest-2026-11-24T070000Z.html") == \
+        "https://x.example/r/digest-2026-11-24T070000Z.html"
+    assert delivery.digest_url("http://x.example:8080/", "/srv/r/a b#c?d&e\"<.html") == \
+        "http://x.example:8080/a%20b%23c%3Fd%26e%22%3C.html"
+    assert delivery.digest_url("https://x.example", "digest.md") == "https://x.example/digest.md"
+
+
+_SMTP = {"CUTTINGS_SMTP_HOST": "mail.example.org", "CUTTINGS_SMTP_FROM": "c@example.org",
+         "CUTTINGS_SMTP_TO": "a@example.org"}
+_URL_ERROR = ("CUTTINGS_SMTP_REPORT_URL must be the http(s) address the report folder is published at, such as "
+              "https://intranet.example.org/cuttings/reports/ ")
+
+
+@pytest.mark.parametrize("value,why", [
+    ("ftp://files.example.org/reports/", "(got scheme 'ftp')"),
+    ("javascript:alert(1)//", "(got scheme 'javascript')"),
+    ("intranet.example.org/reports", "(it does not start with http:// or https://)"),
+    ("/srv/cuttings/reports", "(it does not start with http:// or https://)"),
+    ("https://intranet.example.org/reports/?token=s3cr3t", "(it holds a ?query or #fragment: the digest's file "
+                                                          "name is added to the folder's address)"),
+    ("https://intranet.example.org/reports/#s3cr3t", "(it holds a ?query or #fragment: the digest's file name is "
+                                                     "added to the folder's address)"),
+    ("https://press:s3cr3t@intranet.example.org/reports/", "(it holds a login: every recipient of the e-mail would "
+                                                           "read it)"),
+    ("https:///reports/", "(it has no host name)"),
+    ("https://intranet.example.org:99999/", "(its port is not a number from 0 to 65535)"),
+    ("https://intranet.example.org/press office/s3cr3t", "(it holds a space, a quote, <, >, a control or a "
+                                                         "non-ASCII character: percent-encode it, %20 for a space)"),
+    ('https://intranet.example.org/"><script>s3cr3t', "(it holds a space, a quote, <, >, a control or a non-ASCII "
+                                                      "character: percent-encode it, %20 for a space)"),
+    ("https://intranet.example.org/presse-écrite/s3cr3t", "(it holds a space, a quote, <, >, a control or a "
+                                                          "non-ASCII character: percent-encode it, %20 for a space)"),
+])
+def test_a_bad_report_url_is_one_clear_line(value, why):
+    with pytest.raises(delivery.DeliveryError) as caught:
+        delivery.smtp_settings({**_SMTP, "CUTTINGS_SMTP_REPORT_URL": value})
+    assert str(caught.value) == _URL_ERROR + why
+    assert "s3cr3t" not in str(caught.value)   # the value is not repeated: it may hold an unguessable path
+
+
+def test_good_report_urls_and_the_attachment_switch():
+    for value in ("https://intranet.example.org/cuttings/reports/", "http://10.0.0.5:8080/reports",
+                  "https://[::1]/r/", "https://files.example.org/press%20office/", " https://x.example/ "):
+        assert delivery.smtp_settings({**_SMTP, "CUTTINGS_SMTP_REPORT_URL": value}).report_url == value.strip()
+    assert delivery.smtp_settings(_SMTP).report_url == ""
+    assert delivery.smtp_settings(_SMTP).attach is True   # on unless turned off
+    for value, attach in (("0", False), ("off", False), ("1", True), ("yes", True), ("", True)):
+        assert delivery.smtp_settings({**_SMTP, "CUTTINGS_SMTP_ATTACH": value}).attach is attach
+    with pytest.raises(delivery.DeliveryError) as caught:
+        delivery.smtp_settings({**_SMTP, "CUTTINGS_SMTP_ATTACH": "always"})
+    assert str(caught.value) == "CUTTINGS_SMTP_ATTACH must be one of 1/0, true/false, yes/no, on/off (got 'always')"
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("CUTTINGS_SMTP_REPORT_URL", "ftp://files.example.org/", _URL_ERROR + "(got scheme 'ftp')"),
+    ("CUTTINGS_SMTP_ATTACH", "always",
+     "CUTTINGS_SMTP_ATTACH must be one of 1/0, true/false, yes/no, on/off (got 'always')"),
+])
+def test_report_refuses_a_bad_report_url_or_attach_before_writing_anything(busy_db, tmp_path, monkeypatch, name,
+                                                                          value, expected):
+    for variable, setting in {**_SMTP, "CUTTINGS_SMTP_HOST": "127.0.0.1", name: value}.items():
+        monkeypatch.setenv(variable, setting)
+    result = CliRunner().invoke(cli, ["--db", str(busy_db), "report", "--email", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {expected}"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_email_carries_the_digest_file_and_links_to_it(busy_db, tmp_path, smtp_server, monkeypatch):
+    """Through a real SMTP server: the digest file attached as it was written (text/html, its own name), the
+    lines saying so and linking to where the report folder is published; nothing crawled in a header."""
+    controller, inbox = smtp_server
+    for name, value in smtp_env(controller, CUTTINGS_SMTP_REPORT_URL=BASE).items():
+        monkeypatch.setenv(name, value)
+    for name in ("CUTTINGS_SMTP_MAX_KB", "CUTTINGS_SMTP_ATTACH"):
+        monkeypatch.delenv(name, raising=False)   # the defaults: 80 KB, attached
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(cli, ["--db", str(busy_db), "report", "--email", "--no-record", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (written,) = out.glob("*.html")
+    message, parts, attachments = received_email(inbox.envelopes[0])
+    assert message.get_content_type() == "multipart/mixed"
+    assert attachments == [(written.name, "text/html", written.read_bytes())]   # the file, byte for byte
+    (attached,) = message.iter_attachments()
+    assert attached["Content-Disposition"] == f'attachment; filename="{written.name}"'
+    assert attached.get_content_charset() is None and attached["Content-Transfer-Encoding"] == "base64"
+    url = BASE + written.name
+    html, text = parts["text/html"], parts["text/plain"]
+    assert len(html.encode("utf-8")) <= 80 * 1024
+    assert re.search(r"\.\.\. and \d+ more stories about HWFRS(, \d+ of them with a negative tone towards it)?: "
+                     r"in the attached full digest, " + re.escape(url) + r"#section-\d\r?\n", text)
+    assert f'in the attached <a href="{escape(url)}">full digest</a>' in html
+    assert f'<a href="{escape(url)}">The full digest</a>' in html and f"The full digest: {url}" in text
+    assert {target.partition("#")[0] for target in _hrefs_to(html, "https://intranet.example.org/")} == {url}
+    assert str(written) not in text + html
+    for header, value in message.items():   # no crawled text in a header: a headline can add none
+        assert "script" not in value.lower() and "\n" not in value.strip(), header
+    assert "<script>" not in html
+
+
+def test_a_digest_over_the_attachment_cap_is_named_not_attached(busy_digest, tmp_path, smtp_server, monkeypatch,
+                                                                caplog):
+    controller, inbox = smtp_server
+    full = tmp_path / "digest-2026-11-24T070000Z.html"
+    full.write_text(report.render_html(busy_digest), encoding="utf-8")
+    monkeypatch.setattr(delivery, "ATTACH_MAX_BYTES", full.stat().st_size - 1)
+    sending = delivery.DigestDelivery(email=True)
+    sending.send(busy_digest, env=smtp_env(controller), full_digest=str(full))
+    message, parts, attachments = received_email(inbox.envelopes[0])
+    assert attachments == [] and message.get_content_type() == "multipart/alternative"
+    assert f"in the full digest, {full}" in parts["text/plain"] and "attached" not in parts["text/plain"]
+    assert f"the full digest {full} is 0.5 MB, over the 0 MB the e-mail attaches: not attached" in caplog.text
+    # at the cap it is attached
+    monkeypatch.setattr(delivery, "ATTACH_MAX_BYTES", full.stat().st_size)
+    sending.send(busy_digest, env=smtp_env(controller, CUTTINGS_SMTP_REPORT_URL=BASE), full_digest=str(full))
+    _message, parts, attachments = received_email(inbox.envelopes[1])
+    assert attachments == [(full.name, "text/html", full.read_bytes())]
+    assert f"in the attached full digest, {BASE}{full.name}" in parts["text/plain"]

@@ -16,14 +16,14 @@ import pytest
 from cuttings import delivery, nightly, store
 from cuttings.demo import serve_directory
 from tests.conftest import invoke_cli, query_rows, run_cli
-from tests.delivery_support import RECIPIENTS, Receiver, free_port, receiver, smtp_env, smtp_server
+from tests.delivery_support import RECIPIENTS, Receiver, free_port, receiver, received_email, smtp_env, smtp_server
 from tests.ops_support import sources_for
 
 __all__ = ["receiver", "smtp_server"]  # fixtures
 
 SMTP_VARIABLES = ("CUTTINGS_SMTP_HOST", "CUTTINGS_SMTP_PORT", "CUTTINGS_SMTP_USER", "CUTTINGS_SMTP_PASSWORD",
                   "CUTTINGS_SMTP_FROM", "CUTTINGS_SMTP_TO", "CUTTINGS_SMTP_STARTTLS", "CUTTINGS_SMTP_PLAINTEXT_LOGIN",
-                  "CUTTINGS_SMTP_MAX_KB", "CUTTINGS_WEBHOOK_URL")
+                  "CUTTINGS_SMTP_MAX_KB", "CUTTINGS_SMTP_REPORT_URL", "CUTTINGS_SMTP_ATTACH", "CUTTINGS_WEBHOOK_URL")
 NO_DELIVERY_SETTINGS = {name: None for name in SMTP_VARIABLES}  # whatever this shell has set
 HOOK_SECRET = "T0000/B0000/XXXXsecretXXXXtoken"
 
@@ -58,9 +58,8 @@ def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, r
     assert stories > 0
     (envelope,) = inbox.envelopes
     assert envelope.rcpt_tos == [address.strip() for address in RECIPIENTS.split(",")]
-    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    message, parts, attachments = received_email(envelope)
     assert f": {stories} new stories" in message["Subject"]   # then what needs attention, if anything
-    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
     (title,) = query_rows(db, "SELECT title FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 1")[0].values()
     assert f"{stories} new stories" in parts["text/plain"]
     ((path, _type, payload),) = Receiver.received
@@ -68,9 +67,10 @@ def test_run_mails_and_posts_the_digest_then_records_it(tmp_path, smtp_server, r
     # recorded: a reports row per file, and the run says what it sent
     reports = query_rows(db, "SELECT format, stories, path FROM reports ORDER BY id")
     assert [(r["format"], r["stories"]) for r in reports] == [("html", stories), ("md", stories)]
-    # the e-mail keeps within the default budget and names the digest file this run wrote, which lists every story
+    # the e-mail keeps within the default budget and carries the digest file this run wrote, which lists every story
     assert len(parts["text/html"].encode("utf-8")) <= 80 * 1024
-    assert f"in the full digest, {reports[0]['path']}" in parts["text/plain"]
+    assert attachments == [(Path(reports[0]["path"]).name, "text/html", Path(reports[0]["path"]).read_bytes())]
+    assert "in the attached full digest" in parts["text/plain"] and reports[0]["path"] not in parts["text/plain"]
     assert title.split()[0] in Path(reports[1]["path"]).read_text(encoding="utf-8")
     (run,) = query_rows(db, "SELECT status, stages_json FROM crawl_runs WHERE command = 'run'")
     stage = json.loads(run["stages_json"])["report"]
@@ -135,6 +135,10 @@ def test_failed_delivery_exits_6_and_the_next_report_sends_the_stories(tmp_path,
                    "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_MAX_KB": "lots"},
      "Error: CUTTINGS_SMTP_MAX_KB must be a whole number of kilobytes, 20 or more (0: no limit; default 80), "
      "got 'lots'"),
+    (["--email"], {"CUTTINGS_SMTP_HOST": "127.0.0.1", "CUTTINGS_SMTP_FROM": "c@example.org",
+                   "CUTTINGS_SMTP_TO": "a@example.org", "CUTTINGS_SMTP_REPORT_URL": "file:///srv/cuttings/reports/"},
+     "Error: CUTTINGS_SMTP_REPORT_URL must be the http(s) address the report folder is published at, such as "
+     "https://intranet.example.org/cuttings/reports/ (got scheme 'file')"),
     (["--webhook"], {}, "Error: CUTTINGS_WEBHOOK_URL is not set"),
     (["--webhook"], {"CUTTINGS_WEBHOOK_URL": f"ftp://hooks.example.org/{HOOK_SECRET}"},
      "Error: webhook URL must start with https://"),
