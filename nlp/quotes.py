@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from nlp.places import QUALIFIER, own_places, qualifies_elsewhere, starts_elsewhere
 
-QUOTES_VERSION = "quotes-22"
+QUOTES_VERSION = "quotes-23"
 
 # Roles whose holders never speak for a watched body, whatever body their role names.
 NOT_FOR_A_BODY_WORDS = (
@@ -711,10 +711,21 @@ def split_name_role(phrase: str) -> tuple[str | None, str | None]:
     name_words = words[start:end]
     if len(name_words) == 1 and name_words[0].lower() in TITLES:
         return None, " ".join(words)
+    if len(name_words) == 1 and _place_acronym(words[start - 1] if start else "", name_words[0]):
+        return None, " ".join(words)   # "a spokesperson for Shropshire NFU": no one is called NFU
     role = " ".join(words[:start]).strip(" ,") or None
     if role and role.lower() in ("the", "a", "an"):
         role = None
     return " ".join(name_words), role
+
+
+def _place_acronym(before: str, word: str) -> bool:
+    """Whether ``word`` is an organisation's acronym after a place word that is no given name
+    ("Shropshire NFU", "Worcester BID", "West Mercia OPCC"): letters only, all capitals, at least
+    two, right after a capitalised word of ``NOT_NAME_WORDS``. A person's name is never written so."""
+    bare = word.rstrip(".")
+    return (len(bare) >= 2 and bare.isalpha() and bare.isupper()
+            and _is_capitalised(before) and _bare(before) in NOT_NAME_WORDS)
 
 
 POST_END = re.compile(r",|\s(?:of|for|at|with|from|in)\s")
