@@ -1366,7 +1366,7 @@ FIRST_NAME_SHORT_FORMS = (
     ("kathy", "katherine"), ("larry", "lawrence"), ("maggie", "margaret"), ("meg", "margaret"),
     ("peggy", "margaret"), ("mandy", "amanda"), ("mick", "michael"), ("mike", "michael"), ("mickey", "michael"),
     ("nick", "nicholas"), ("nicky", "nicola"), ("nikki", "nicola"), ("ollie", "oliver"), ("pippa", "philippa"),
-    ("polly", "mary"), ("sally", "sarah"), ("sandy", "alexander"), ("sandra", "alexandra"), ("steve", "stephen"),
+    ("polly", "mary"), ("sally", "sarah"), ("sandy", "alexander"), ("steve", "stephen"),
     ("sue", "susan"), ("susie", "susan"), ("terry", "terence"), ("tony", "anthony"), ("vicky", "victoria"),
     ("wendy", "gwendolyn"), ("bart", "bartholomew"), ("kit", "christopher"), ("fred", "frederick"),
     ("freddie", "frederick"), ("gill", "gillian"), ("jill", "gillian"), ("jo", "joanne"), ("jo", "joanna"),
