@@ -29,7 +29,8 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label.")
+              help="Name stored with every label. With --import: given, it is stored with every imported "
+                   "label; not given, each record's own annotator is kept (else $USER).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               default=None, help="Write every human label to FILE as JSONL (corpus record format); missing "
@@ -71,7 +72,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     if not interactive:
         if import_path is not None:
             try:
-                summary = labelling.import_labels(db, import_path, tasks, annotator)
+                override = click.get_current_context().get_parameter_source("annotator") in (
+                    click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+                summary = labelling.import_labels(db, import_path, tasks, annotator, override=override)
             except labelling.LabellingError as exc:
                 fail(str(exc))
             click.echo(f"imported {import_path}: {summary.records} records, {summary.labels_added} labels added "

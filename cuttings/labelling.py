@@ -695,11 +695,15 @@ class ImportSummary:
     unmatched_lines: list[int] = field(default_factory=list)
 
 
-def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) -> ImportSummary:
+def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
+                  override: bool = False) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. The whole file is checked first: a label outside
     the scheme raises LabellingError naming the file and line, and nothing is written.
-    Importing the same file twice adds nothing the second time."""
+    Importing the same file twice adds nothing the second time. Labels are saved under the
+    record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
+    person importing a file someone else exported and she edited: the file's names are the
+    exporter's)."""
     path = Path(path)
     try:
         # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
@@ -729,7 +733,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
             rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
             if not rows:
                 continue
-            who = raw.get("annotator") or annotator
+            who = annotator if override else raw.get("annotator") or annotator
             store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
             summary.articles_changed += 1
             summary.labels_added += len(rows)

@@ -698,3 +698,35 @@ def test_training_takes_the_human_labels_as_labelling_resolves_them(db):
                         "source_region": "Worcestershire",
                         "entities": {"wm_pcc": ["John Campion"], "hwfrs": ["HWFRS"]}, "topics": ["governance"],
                         "stance_governance": "favour", "tone": {"wm_pcc": "negative"}}]
+
+
+def test_cli_import_with_annotator_saves_the_importers_name_not_the_files(db_path, tmp_path):
+    """A colleague edits the officer's export and imports it under her own name: her changes are
+    hers, not the officer's whose name every exported record carries."""
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["middling"], [("stance_governance", "", "none"), ("tone", "hwfrs", "neutral")],
+                          "officer")
+    db.conn.close()
+    exported = tmp_path / "officer.jsonl"
+    assert CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--export", str(exported)]).exit_code == 0
+    [record] = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert record["annotator"] == "officer"
+    record["tone"]["hwfrs"] = "positive"
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(json.dumps(record) + "\n")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited),
+                                              "--annotator", "colleague"])
+    assert result.exit_code == 0, result.output
+    db = store.connect(db_path)
+    assert db.execute("SELECT task, target, label, annotator FROM labels ORDER BY id").fetchall() == [
+        ("stance_governance", "", "none", "officer"), ("tone", "hwfrs", "neutral", "officer"),
+        ("tone", "hwfrs", "positive", "colleague")]
+    # without --annotator the record's own name is kept (moving labels between databases)
+    record["tone"]["hwfrs"] = "negative"
+    edited.write_text(json.dumps(record) + "\n")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)],
+                                env={"USER": "someone"})
+    assert result.exit_code == 0, result.output
+    assert db.execute("SELECT label, annotator FROM labels ORDER BY id DESC LIMIT 1").fetchone() == ("negative", "officer")
+    db.conn.close()
