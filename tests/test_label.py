@@ -730,3 +730,18 @@ def test_cli_import_with_annotator_saves_the_importers_name_not_the_files(db_pat
     assert result.exit_code == 0, result.output
     assert db.execute("SELECT label, annotator FROM labels ORDER BY id DESC LIMIT 1").fetchone() == ("negative", "officer")
     db.conn.close()
+
+
+def test_import_matches_the_url_article_summary_and_exports_show(db, tmp_path):
+    """article_summary.url (and `cuttings export`, the digest) is the reader's address, link_url,
+    which may differ from the canonical URL: a label file made from them still finds its story."""
+    ids = ids_of(db)
+    db.execute("UPDATE articles SET link_url = ? WHERE id = ?", ["https://www.news.example/middling/", ids["middling"]])
+    db.conn.commit()
+    [shown] = db.execute("SELECT url FROM article_summary WHERE article_id = ?", [ids["middling"]]).fetchone()
+    assert shown == "https://www.news.example/middling/"
+    path = tmp_path / "from-export.jsonl"
+    path.write_text(json.dumps({"url": shown, "stance_governance": "neutral"}) + "\n")
+    summary = labelling.import_labels(db, path, TASKS, "ana")
+    assert (summary.labels_added, summary.unmatched_lines) == (1, [])
+    assert labelling.human_labels(db, TASKS)[ids["middling"]]["stance_governance"] == "neutral"

@@ -86,10 +86,12 @@ def article_with_outlet(db: Database, article_id: int) -> dict | None:
 
 def story_of_url(db: Database, url: str) -> int | None:
     """The story an article URL is: the id of the article stored at that canonical URL, else fetched at
-    it, or of its original when that article is a syndicated copy (``duplicate_of``); None if no article
-    has the URL."""
+    it, else whose reader's address (``link_url``: the ``url`` of ``article_summary``, exports and the
+    digest) it is, or of its original when that article is a syndicated copy (``duplicate_of``); None if
+    no article has the URL."""
     row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ? OR url = ? "
-                     "ORDER BY canonical_url = ? DESC LIMIT 1", [url, url, url]).fetchone()
+                     "OR link_url = ? ORDER BY canonical_url = ? DESC, url = ? DESC LIMIT 1",
+                     [url, url, url, url, url]).fetchone()
     return row[0] if row else None
 
 
