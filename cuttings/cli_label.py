@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cuttings import labelling, paths
 from cuttings.cli_common import fail, pass_context, scheme_option
+from cuttings.redaction import strip_controls
 
 
 def default_annotator() -> str:
@@ -37,9 +38,13 @@ def default_annotator() -> str:
                                  "folders are created.")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Add the labels in FILE (JSONL, corpus record format).")
+@click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
+              help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
+                   "every task of the scheme): the models' predictions show again and the story waits for a "
+                   "label again. Prints what it removed.")
 @scheme_option
 @pass_context
-def label(ctx, task_name, annotator, limit, export_path, import_path):
+def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref):
     """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
@@ -53,6 +58,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     \b
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
+        cuttings label --unlabel 205 --task stance_governance   # undo a wrong stance on article 205
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
@@ -63,6 +69,20 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
         selected = labelling.select_tasks(tasks, task_name)
     except labelling.LabellingError as exc:
         fail(str(exc))
+    if unlabel_ref is not None:
+        if export_path is not None or import_path is not None:
+            fail("--unlabel works alone: run --import/--export as a command of their own")
+        db = ctx.open_db()
+        try:
+            article_id, removed = labelling.remove_labels(db, unlabel_ref, selected)
+        except labelling.LabellingError as exc:
+            fail(str(exc))
+        click.echo(f"removed {len(removed)} labels of article {article_id}:")
+        for task, target, value, who, when in removed:  # names typed in a browser form: no terminal escapes
+            shown = strip_controls(f"{task} {target}" if target else task)
+            click.echo(f"  {shown}: {strip_controls(value)} ({strip_controls(who)}, {when})")
+        click.echo("the models' predictions apply again; the story is back in the label queue")
+        return
     interactive = export_path is None and import_path is None
     if export_path is not None:
         paths.check_output_file(export_path)  # before the import: a bad path is refused before anything is done

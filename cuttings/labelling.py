@@ -687,6 +687,30 @@ def _new_rows(task: Task, wanted: Any, current: Any) -> list[tuple[str, str, str
     return [] if wanted == current else [(task.name, "", wanted)]
 
 
+def story_reference(db, reference: str) -> int:
+    """The story ``reference`` names: an article id (``205`` or ``db-205``, as exports write it) or a
+    URL (as :func:`import_labels` matches one); a syndicated copy gives its original, where the story's
+    labels live. Raises LabellingError for one that names no stored article."""
+    text = reference.strip()
+    match = re.fullmatch(r"(?:db-)?(\d+)", text)
+    article_id = store.story_of(db, int(match.group(1))) if match else store.story_of_url(db, text) if text else None
+    if article_id is None:
+        raise LabellingError(f"no article {reference!r} in the database: give an article id (205 or db-205) or "
+                             f"its URL")
+    return article_id
+
+
+def remove_labels(db, reference: str, tasks: list[Task]) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+    """Withdraw the human labels of the story ``reference`` names (:func:`story_reference`) for ``tasks``:
+    ``(article id, the rows removed)``. Raises LabellingError when it has none for them (nothing to undo)."""
+    article_id = story_reference(db, reference)
+    removed = store.remove_labels(db, article_id, [task.name for task in tasks])
+    if not removed:
+        raise LabellingError(f"article {article_id} has no human label for {', '.join(t.name for t in tasks)}: "
+                             f"nothing removed")
+    return article_id, removed
+
+
 @dataclass
 class ImportSummary:
     records: int = 0

@@ -745,3 +745,72 @@ def test_import_matches_the_url_article_summary_and_exports_show(db, tmp_path):
     summary = labelling.import_labels(db, path, TASKS, "ana")
     assert (summary.labels_added, summary.unmatched_lines) == (1, [])
     assert labelling.human_labels(db, TASKS)[ids["middling"]]["stance_governance"] == "neutral"
+
+
+def test_cli_unlabel_withdraws_a_wrong_label_and_the_story_comes_back(db_path):
+    """The officer saved stance `against` on a `none` story: --unlabel takes it back, the models'
+    prediction applies again and the story waits in the queue; other tasks' labels stay."""
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    story = ids["middling"]
+    labelling.save_labels(db, story, [("stance_governance", "", "favour")], "officer")
+    labelling.save_labels(db, story, [("stance_governance", "", "against"), ("tone", "hwfrs", "positive")],
+                          "officer")
+    stance = labelling.select_tasks(TASKS, "stance_governance")
+    assert story not in [c.article_id for c in labelling.candidates(db, stance)]
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", f"db-{story}",
+                                              "--task", "stance_governance"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"removed 2 labels of article {story}:"
+    assert lines[1].startswith("  stance_governance: favour (officer, ")
+    assert lines[2].startswith("  stance_governance: against (officer, ")
+    db = store.connect(db_path)
+    assert db.execute("SELECT label, human FROM effective_labels WHERE article_id = ? AND task = 'stance_governance'",
+                      [story]).fetchall() == [("none", 0)]   # the model's prediction again
+    assert db.execute("SELECT task, target, label FROM labels WHERE article_id = ?", [story]).fetchall() == [
+        ("tone", "hwfrs", "positive")]
+    assert story in [c.article_id for c in labelling.candidates(db, stance)]
+    db.conn.close()
+    # nothing left to remove, an unknown story: one line each, exit 1, nothing written
+    before = db_path.read_bytes()
+    for ref, message in [(str(story), f"Error: article {story} has no human label for stance_governance: nothing "
+                                      f"removed"),
+                         ("9999", "Error: no article '9999' in the database: give an article id (205 or db-205) "
+                                  "or its URL")]:
+        result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", ref,
+                                                  "--task", "stance_governance"])
+        assert (result.exit_code, result.output.strip()) == (1, message)
+    assert db_path.read_bytes() == before
+
+
+def test_cli_unlabel_by_a_copys_url_withdraws_every_task_of_its_story(db_path):
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["confident"], [("topics", "", "finance"), ("topics", "governance", "__rejected__"),
+                                                 ("stance_governance", "", "against")], "officer")
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel",
+                                              "https://news.example/copy"])
+    assert result.exit_code == 0, result.output
+    assert f"removed 3 labels of article {ids['confident']}:" in result.output
+    db = store.connect(db_path)
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    assert db.execute("SELECT group_concat(label) FROM effective_labels WHERE article_id = ? AND task = 'topics'",
+                      [ids["confident"]]).fetchone()[0] == "governance"
+    db.conn.close()
+
+
+def test_the_disagreements_query_of_the_labelling_guide_lists_two_peoples_different_answers(db):
+    guide = (REPO / "docs" / "labelling.md").read_text(encoding="utf-8")
+    section = guide.split("## Two people labelling", 1)[1].split("\n## ", 1)[0]
+    [query] = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "against"), ("tone", "sfrs", "neutral")],
+                          "officer")
+    labelling.save_labels(db, ids["flagged"], [("stance_governance", "", "against"), ("tone", "sfrs", "negative")],
+                          "colleague")
+    labelling.save_labels(db, ids["middling"], [("tone", "hwfrs", "neutral"), ("tone", "hwfrs", "positive")],
+                          "officer")   # one person changing her mind is no disagreement
+    assert db.execute(query).fetchall() == [(ids["flagged"], "tone", "sfrs", "officer: neutral; colleague: negative")]

@@ -1,5 +1,5 @@
-"""Human labels: the ``labels`` table (append-only; the ``effective_labels`` view decides
-which label wins), and the labelling tool's reads of it (``cuttings.labelling``: which stories
+"""Human labels: the ``labels`` table (appended to; the ``effective_labels`` view decides
+which label wins; rows leave it only when a person withdraws a story's labels, ``remove_labels``), and the labelling tool's reads of it (``cuttings.labelling``: which stories
 wait for a label, which tasks an article has labels for, every label row in order)."""
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> 
     return len(rows)
 
 
+
+
+def remove_labels(db: Database, article_id: int, tasks: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
+    """Withdraw every human label of one article for ``tasks`` (a person's undo: the models'
+    predictions apply again and the story waits for a label again), in one transaction; returns
+    the rows removed as ``(task, target, label, annotator, created_at)``, in the order they were
+    written."""
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    marks = ", ".join("?" for _ in tasks)
+    with transaction(db):
+        rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels WHERE article_id = ? "
+                          f"AND task IN ({marks}) ORDER BY id", [article_id, *tasks]).fetchall()
+        db.execute(f"DELETE FROM labels WHERE article_id = ? AND task IN ({marks})", [article_id, *tasks])
+    return [tuple(row) for row in rows]
 
 
 class CorrectionError(StoreError):
