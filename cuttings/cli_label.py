@@ -33,11 +33,13 @@ def default_annotator() -> str:
               help="Name stored with every label. With --import: given, it is stored with every imported "
                    "label; not given, each record's own annotator is kept (else $USER).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
-@click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
+                                                          path_type=Path),
               default=None, help="Write every human label to FILE as JSONL (corpus record format); missing "
-                                 "folders are created.")
-@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Add the labels in FILE (JSONL, corpus record format).")
+                                 "folders are created. -: standard output.")
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, allow_dash=True,
+                                                          path_type=Path),
+              default=None, help="Add the labels in FILE (JSONL, corpus record format). -: standard input.")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme): the models' predictions show again and the story waits for a "
@@ -84,7 +86,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         click.echo("the models' predictions apply again; the story is back in the label queue")
         return
     interactive = export_path is None and import_path is None
-    if export_path is not None:
+    to_stdout = export_path is not None and str(export_path) == "-"
+    from_stdin = import_path is not None and str(import_path) == "-"
+    if export_path is not None and not to_stdout:
         paths.check_output_file(export_path)  # before the import: a bad path is refused before anything is done
     if interactive and not sys.stdin.isatty():
         fail("label needs an interactive terminal; use --export/--import for files")
@@ -94,19 +98,29 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             try:
                 override = click.get_current_context().get_parameter_source("annotator") in (
                     click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-                summary = labelling.import_labels(db, import_path, tasks, annotator, override=override)
+                text = None
+                if from_stdin:
+                    try:
+                        text = click.get_binary_stream("stdin").read().decode("utf-8-sig")
+                    except UnicodeDecodeError as exc:
+                        fail(f"standard input is not UTF-8: {exc}")
+                summary = labelling.import_labels(db, "<stdin>" if from_stdin else import_path, tasks, annotator,
+                                                  override=override, text=text)
             except labelling.LabellingError as exc:
                 fail(str(exc))
-            click.echo(f"imported {import_path}: {summary.records} records, {summary.labels_added} labels added "
-                       f"to {summary.articles_changed} articles")
+            click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
+                       f"{summary.labels_added} labels added to {summary.articles_changed} articles",
+                       err=to_stdout)   # the JSONL on standard output stays JSONL
             if summary.unmatched_lines:
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if len(summary.unmatched_lines) > 10 else ""
                 click.echo(f"warning: {len(summary.unmatched_lines)} records match no article in the database "
                            f"(lines {shown}{more})", err=True)
         if export_path is not None:
-            count, outside = labelling.export_labels(db, export_path, tasks)
-            click.echo(f"exported {count} labelled articles to {export_path}")
+            count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
+                                                     else export_path, tasks)
+            click.echo(f"exported {count} labelled articles to {'standard output' if to_stdout else export_path}",
+                       err=to_stdout)
             if outside:
                 click.echo(f"note: {outside} labels are not in the label scheme (a topic, task or body since "
                            f"removed): written in each record's outside_scheme field, which import and training "

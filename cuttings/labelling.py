@@ -19,11 +19,12 @@ already answered. Crawled text is untrusted: the screen prints it through
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import IO, Any, Callable, Iterable
 
 import numpy as np
 
@@ -612,8 +613,9 @@ def labels_outside_scheme(db, tasks: dict[str, Task]) -> dict[int, dict[str, lis
     return outside
 
 
-def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> tuple[int, int]:
-    """Write every human-labelled article as one JSONL record (corpus format); returns the count of
+def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tuple[int, int]:
+    """Write every human-labelled article as one JSONL record (corpus format) to ``path`` (or an open
+    text stream: standard output for ``--export -``); returns the count of
     records and of labels outside the scheme. Those (``labels_outside_scheme``) go in a record's
     ``outside_scheme`` field, which import and training ignore, so the file loses nothing; an article
     labelled only outside the scheme gets a record too."""
@@ -625,7 +627,8 @@ def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> tuple[int, in
     for article_id in only_outside:
         if article_id in extra:
             labelled[article_id] = ({"annotator": None}, extra[article_id])
-    with paths.output_file(path).open("w", encoding="utf-8") as handle:
+    with (contextlib.nullcontext(path) if hasattr(path, "write")
+          else paths.output_file(path).open("w", encoding="utf-8")) as handle:
         for article_id in sorted(labelled):
             rec, article = labelled[article_id]
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
@@ -720,19 +723,21 @@ class ImportSummary:
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
-                  override: bool = False) -> ImportSummary:
+                  override: bool = False, text: str | None = None) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. The whole file is checked first: a label outside
     the scheme raises LabellingError naming the file and line, and nothing is written.
     Importing the same file twice adds nothing the second time. Labels are saved under the
     record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
     person importing a file someone else exported and she edited: the file's names are the
-    exporter's)."""
+    exporter's). ``text``: the file's content already read (standard input, ``--import -``), ``path``
+    then only names it in messages."""
     path = Path(path)
     try:
         # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
         # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
-        lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
+        content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
+        lines = [line.removesuffix("\r") for line in content.split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
     summary = ImportSummary()

@@ -814,3 +814,29 @@ def test_the_disagreements_query_of_the_labelling_guide_lists_two_peoples_differ
     labelling.save_labels(db, ids["middling"], [("tone", "hwfrs", "neutral"), ("tone", "hwfrs", "positive")],
                           "officer")   # one person changing her mind is no disagreement
     assert db.execute(query).fetchall() == [(ids["flagged"], "tone", "sfrs", "officer: neutral; colleague: negative")]
+
+
+def test_cli_dash_is_standard_output_and_input_not_a_file_named_dash(db_path, tmp_path, monkeypatch):
+    """`--export -` pipes (as `cuttings export` and sqlite-utils do); it wrote a file named "-"."""
+    monkeypatch.chdir(tmp_path)
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["middling"], [("stance_governance", "", "neutral")], "officer")
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--export", "-"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]   # JSONL only on standard output
+    assert record["id"] == f"db-{ids['middling']}" and record["stance_governance"] == "neutral"
+    assert result.stderr.strip() == "exported 1 labelled articles to standard output"
+    record["stance_governance"] = "against"
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", "-", "--annotator", "cy"],
+                                input=json.dumps(record) + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "imported standard input: 1 records, 1 labels added to 1 articles"
+    db = store.connect(db_path)
+    assert labelling.human_labels(db, TASKS)[ids["middling"]]["stance_governance"] == "against"
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", "-"], input="{nope\n")
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: <stdin>:1: invalid JSON")
