@@ -109,6 +109,7 @@ class Question:
     task: Task
     target: str = ""
     predictions: list[Prediction] = field(default_factory=list)
+    labelled: list[str] = field(default_factory=list)  # its human labels from before a revision (multi-label)
 
     @property
     def name(self) -> str:
@@ -130,6 +131,7 @@ class ArticleCard:
     mentions: dict[str, list[str]]
     questions: list[Question]
     precedents: list["Precedent"] = field(default_factory=list)
+    revised: tuple[int, str] | None = None  # (version, when) of a text changed since its labels were given
 
 
 def mention_surfaces(db, article_id: int) -> dict[str, list[str]]:
@@ -173,10 +175,16 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
         else:
             targets = [""]
         questions += [Question(task, target, predictions.get((task.name, target), [])) for target in targets]
+    revised = store.revised_since_labelled(db, article_id, [q.task.name for q in questions])
+    if revised:  # the human topics given to the old text stay unless the new answer keeps them
+        earlier = human_labels(db, {q.task.name: q.task for q in questions}, [article_id]).get(article_id, {})
+        for question in questions:
+            if question.task.kind == "multi_label":
+                question.labelled = list(earlier.get(question.task.name) or [])
     title, body = article["title"], article["body"]
     similar = precedents.nearest(title or "", body or "", exclude=f"article {article_id}") if precedents else []
     return ArticleCard(article_id, title or "", article["outlet"], article["published_at"], article["canonical_url"],
-                       lead_paragraphs(body), mentions, questions, similar)
+                       lead_paragraphs(body), mentions, questions, similar, revised)
 
 
 def render_card(card: ArticleCard, position: str = "") -> Panel:
@@ -184,6 +192,10 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
     lines: list[Any] = [Text(card.title or "(no headline)", style="bold")]
     lines.append(Text(" · ".join(x for x in (card.outlet, card.published_at or "undated", card.url) if x),
                       style="dim"))
+    if card.revised:
+        version, when = card.revised
+        lines.append(Text(f"revised since it was labelled (version {version}, {when}): its labels apply until you "
+                          f"answer again", style="yellow"))
     for paragraph in card.lead:
         lines += [Text(""), Text(paragraph)]
     lines.append(Text(""))
@@ -349,7 +361,10 @@ def answer_rows(question: Question, chosen: list[str]) -> list[tuple[str, str, s
     """The ``labels`` rows for one answered question (multi-label: rejections of dropped predictions)."""
     rows = [(question.task.name, question.target, label) for label in chosen]
     if question.task.kind == "multi_label":
-        rows += [(question.task.name, label, REJECTED) for label in question.predicted if label not in chosen]
+        # a predicted topic left out, or one a person gave before the text was revised: withdrawn
+        dropped = [label for label in question.task.labels
+                   if label not in chosen and (label in question.predicted or label in question.labelled)]
+        rows += [(question.task.name, label, REJECTED) for label in dropped]
     return rows
 
 

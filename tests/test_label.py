@@ -840,3 +840,34 @@ def test_cli_dash_is_standard_output_and_input_not_a_file_named_dash(db_path, tm
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", "-"], input="{nope\n")
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: <stdin>:1: invalid JSON")
+
+
+def revise(db, key: str, body: str) -> None:
+    """Store a material revision of the article ``key`` as the crawler does (``store.add_revision``)."""
+    existing = store.find_article(db, f"https://news.example/{key}")
+    store.add_revision(db, existing, {"url": existing["url"], "title": existing["title"], "body": body}, None,
+                       fingerprint=b"", summary="body changed; correction added", headline_changed=False,
+                       is_correction=True)
+
+
+def test_a_story_revised_after_its_labels_comes_back_first_and_the_new_answer_replaces_them(db):
+    """A label given to yesterday's text keeps applying after a correction notice rewrote the story:
+    the story comes back at the head of the queue, its card says so, and answering again replaces
+    the old labels (a topic given to the old text and not kept is withdrawn)."""
+    ids = ids_of(db)
+    story = ids["middling"]
+    labelling.save_labels(db, story, [("topics", "", "prevention"), ("stance_governance", "", "none"),
+                                      ("tone", "hwfrs", "positive")], "officer")
+    db.execute("UPDATE labels SET created_at = '2026-11-20T09:00:00Z'")   # labelled yesterday
+    db.conn.commit()
+    assert story not in [c.article_id for c in labelling.candidates(db, list(TASKS.values()))]
+    revise(db, "middling", "Correction: the barn fire was started deliberately; HWFRS crews were criticised.")
+    queue = [c.article_id for c in labelling.candidates(db, list(TASKS.values()))]
+    assert queue[0] == story    # before the flagged (uncertain) story
+    assert effective(db, story, "topics") == [("", "prevention", 1)]   # the old labels apply until answered
+    summary, shown = session(db, "all", "a", limit=1)
+    assert summary.accepted == 1
+    assert "revised since it was labelled (version 2," in " ".join(shown.split())
+    assert effective(db, story, "topics") == [("", "incident", 1)]   # the prediction accepted, prevention withdrawn
+    assert effective(db, story, "tone") == [("hwfrs", "positive", 1)]
+    assert story not in [c.article_id for c in labelling.candidates(db, list(TASKS.values()))]

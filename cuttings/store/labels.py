@@ -59,11 +59,19 @@ def add_correction(db: Database, article_id: int, rows: Iterable[tuple[str, str,
     return add_labels(db, [(article_id, task, target, label, annotator.strip()) for task, target, label in rows])
 
 
+# A label given before the article's text last changed materially (a revision: ``last_changed_at``)
+# was given to other words: the story waits for a label again (the old one still applies until then).
+_LABELLED_SINCE_CHANGE = "l.created_at >= coalesce(a.last_changed_at, '')"
+
+
 def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
-    """SELECT (article_id, task) for stories with no human label for ``task``."""
-    sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
-           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
-    params: list = [task, task]
+    """SELECT (article_id, task, revised) for stories with no human label for ``task`` given since
+    their text last changed; ``revised``: 1 when the story has a label for it from before the change."""
+    sql = ("SELECT a.id AS article_id, ? AS task, "
+           "EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?) AS revised "
+           "FROM articles a WHERE a.duplicate_of IS NULL "
+           f"AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ? AND {_LABELLED_SINCE_CHANGE})")
+    params: list = [task, task, task]
     if entities is not None:
         marks = ", ".join("?" for _ in entities)
         sql += (f" AND (EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity_id IN ({marks}))"
@@ -75,7 +83,8 @@ def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
 def label_candidates(db: Database, tasks: Sequence[tuple[str, Sequence[str] | None]],
                      limit: int | None = None) -> list[tuple[int, int, float | None]]:
     """``(article_id, uncertain, confidence)`` of the stories (not syndicated copies) lacking a human
-    label for any of ``tasks``, least certain first: any prediction flagged uncertain (``uncertain``
+    label for any of ``tasks`` (or whose label was given before their text last changed: those come
+    first), least certain first: any prediction flagged uncertain (``uncertain``
     1), then by ``confidence``, the lowest best-probability over the pending (task, target) pairs;
     articles never classified (``confidence`` None) come last, then by id. ``tasks``: ``(name,
     entities)``, ``entities`` the watched bodies of a per-entity task (a story waits for it only when
@@ -96,7 +105,7 @@ per_target AS (
 SELECT p.article_id, coalesce(max(t.uncertain), 0) AS uncertain, min(t.confidence) AS confidence
 FROM pending p LEFT JOIN per_target t ON t.article_id = p.article_id AND t.task = p.task
 GROUP BY p.article_id
-ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
+ORDER BY max(p.revised) DESC, uncertain DESC, confidence IS NULL, confidence, p.article_id"""
     if limit:
         query += " LIMIT ?"
         params.append(limit)
@@ -104,8 +113,24 @@ ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
 
 
 def labelled_tasks(db: Database, article_id: int) -> set[str]:
-    """The tasks one article has any human label for (a rejection row counts)."""
-    return {row[0] for row in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
+    """The tasks one article has a human label for (a rejection row counts) given since its text last
+    changed materially (a label from before a revision was given to other words)."""
+    return {row[0] for row in db.execute(
+        f"SELECT DISTINCT l.task FROM labels l JOIN articles a ON a.id = l.article_id WHERE l.article_id = ? "
+        f"AND {_LABELLED_SINCE_CHANGE}", [article_id])}
+
+
+def revised_since_labelled(db: Database, article_id: int, tasks: Iterable[str]) -> tuple[int, str] | None:
+    """``(version, last_changed_at)`` of an article whose text changed materially after a human label
+    for one of ``tasks`` was given, else None."""
+    tasks = list(tasks)
+    if not tasks:
+        return None
+    row = db.execute(
+        f"SELECT a.version, a.last_changed_at FROM articles a WHERE a.id = ? AND EXISTS (SELECT 1 FROM labels l "
+        f"WHERE l.article_id = a.id AND l.task IN ({', '.join('?' for _ in tasks)}) AND NOT ({_LABELLED_SINCE_CHANGE}))",
+        [article_id, *tasks]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> list[tuple[int, str, str, str, str]]:
