@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from cuttings import labelling, paths
+from cuttings import labelling, paths, store
 from cuttings.cli_common import fail, pass_context, scheme_option
 from cuttings.redaction import strip_controls
 
@@ -84,6 +84,10 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             shown = strip_controls(f"{task} {target}" if target else task)
             click.echo(f"  {shown}: {strip_controls(value)} ({strip_controls(who)}, {when})")
         click.echo("the models' predictions apply again; the story is back in the label queue")
+        learnt = store.models_trained_since(db, {row[0] for row in removed}, min(row[4] for row in removed))
+        if learnt:
+            click.echo(f"note: {', '.join(learnt)} learnt from these labels and can predict them still: "
+                       f"`cuttings train` again to unlearn them", err=True)
         return
     interactive = export_path is None and import_path is None
     to_stdout = export_path is not None and str(export_path) == "-"

@@ -871,3 +871,23 @@ def test_a_story_revised_after_its_labels_comes_back_first_and_the_new_answer_re
     assert effective(db, story, "topics") == [("", "incident", 1)]   # the prediction accepted, prevention withdrawn
     assert effective(db, story, "tone") == [("hwfrs", "positive", 1)]
     assert story not in [c.article_id for c in labelling.candidates(db, list(TASKS.values()))]
+
+
+def test_cli_unlabel_says_when_models_trained_since_learnt_the_label(db_path):
+    """The officer retrained after her wrong label: the models now predict it themselves, so taking it
+    back is not the end of it until `cuttings train` runs again."""
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["middling"], [("stance_governance", "", "against")], "officer")
+    db.execute("UPDATE labels SET created_at = '2026-11-20T09:00:00Z'")
+    for version, task, at in [("stance-old", "stance_governance", "2026-11-19T09:00:00Z"),
+                              ("stance-new", "stance_governance", "2026-11-21T09:00:00Z"),
+                              ("tone-new", "tone", "2026-11-21T09:00:00Z")]:
+        db.execute("INSERT INTO models (version, task, path, created_at) VALUES (?, ?, 'x.skops', ?)",
+                   [version, task, at])
+    db.conn.commit()
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"])])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == ("note: stance-new learnt from these labels and can predict them still: "
+                                     "`cuttings train` again to unlearn them")
