@@ -566,6 +566,23 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     return result
 
 
+def label_annotators(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """Who gave each current human label, per article, in the record's shape: ``{task: name}``
+    (per-entity: ``{task: {entity: name}}``; multi-label: the person who last changed the task's
+    topics). The later row wins, as in :func:`human_labels`; tasks outside ``tasks`` are left out."""
+    who: dict[int, dict] = {}
+    for article_id, task_name, target, _label, annotator in store.human_label_rows(db, article_ids):
+        task = tasks.get(task_name)
+        if task is None:
+            continue
+        names = who.setdefault(article_id, {})
+        if task.kind == "per_entity":
+            names.setdefault(task_name, {})[target] = annotator
+        else:
+            names[task_name] = annotator
+    return who
+
+
 def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None
                       ) -> list[tuple[int, dict, dict]]:
     """(article id, its human labels as :func:`human_labels` resolves them, the stored article as
@@ -642,6 +659,7 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
     for article_id in only_outside:
         if article_id in extra:
             labelled[article_id] = ({"annotator": None}, extra[article_id])
+    annotators = label_annotators(db, tasks)
     with (contextlib.nullcontext(path) if hasattr(path, "write")
           else paths.output_file(path).open("w", encoding="utf-8")) as handle:
         for article_id in sorted(labelled):
@@ -653,6 +671,10 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
             for task in tasks.values():
                 record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
             record["annotator"] = rec["annotator"]
+            names = annotators.get(article_id, {})
+            record["annotators"] = {name: {target: who for target, who in value.items() if target in rec[name]}
+                                    if isinstance(value, dict) else value
+                                    for name, value in names.items() if name in rec}
             if article_id in outside:
                 record["outside_scheme"] = outside[article_id]
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -676,7 +698,26 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
     annotator = raw.get("annotator")
     if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
         raise LabellingError(f"{where}: annotator must be a non-empty string")
+    names = raw.get("annotators")
+    if names is not None:
+        def is_name(value: Any) -> bool:
+            return isinstance(value, str) and bool(value.strip())
+        if not isinstance(names, dict) or not all(
+                is_name(value) or isinstance(value, dict) and all(is_name(v) for v in value.values())
+                for value in names.values()):
+            raise LabellingError(f"{where}: annotators must map each task to a name (a per-body task such as tone: a "
+                                 f"name, or each body to a name)")
     return labels
+
+
+def _who(raw: dict, task: Task, target: str, fallback: str) -> str:
+    """The name an imported label is saved under: the record's ``annotators`` entry for it (what
+    ``--export`` writes: who gave each label), else the record's ``annotator``, else ``fallback``."""
+    names = raw.get("annotators") or {}
+    name = names.get(task.name)
+    if isinstance(name, dict):  # per body (tone); a plain name covers all of a task's labels
+        name = name.get(target) if task.kind == "per_entity" else None
+    return name or raw.get("annotator") or fallback
 
 
 def _match_article(db, raw: dict) -> int | None:
@@ -777,8 +818,9 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
             rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
             if not rows:
                 continue
-            who = annotator if override else raw.get("annotator") or annotator
-            store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
+            store.add_labels(db, [(article_id, t, target, label,
+                                   annotator if override else _who(raw, tasks[t], target, annotator))
+                                  for t, target, label in rows])
             summary.articles_changed += 1
             summary.labels_added += len(rows)
         if summary.labels_added:

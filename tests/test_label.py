@@ -891,3 +891,37 @@ def test_cli_unlabel_says_when_models_trained_since_learnt_the_label(db_path):
     assert result.exit_code == 0, result.output
     assert result.stderr.strip() == ("note: stance-new learnt from these labels and can predict them still: "
                                      "`cuttings train` again to unlearn them")
+
+
+def test_export_says_who_gave_each_label_and_a_fresh_database_keeps_the_names(db, tmp_path):
+    """Two people labelled one story: the export's single `annotator` (whoever labelled it last) put
+    every label of the story under that one name when the file was imported into a new database."""
+    ids = ids_of(db)
+    story = ids["confident"]
+    labelling.save_labels(db, story, [("topics", "", "governance"), ("stance_governance", "", "favour"),
+                                      ("tone", "wm_pcc", "positive"), ("tone", "hwfrs", "neutral")], "officer")
+    labelling.save_labels(db, story, [("tone", "hwfrs", "negative"), ("stance_governance", "", "favour")], "colleague")
+    exported = tmp_path / "labels.jsonl"
+    labelling.export_labels(db, exported, TASKS)
+    [record] = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert record["annotator"] == "colleague"
+    assert record["annotators"] == {"topics": "officer", "stance_governance": "colleague",
+                                    "tone": {"wm_pcc": "officer", "hwfrs": "colleague"}}
+    fresh_ids = make_db(tmp_path / "fresh.db")
+    fresh = store.connect(tmp_path / "fresh.db")
+    labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert sorted(fresh.execute("SELECT task, target, label, annotator FROM labels WHERE article_id = ?",
+                                [fresh_ids["confident"]]).fetchall()) == [
+        ("stance_governance", "", "favour", "colleague"), ("tone", "hwfrs", "negative", "colleague"),
+        ("tone", "wm_pcc", "positive", "officer"), ("topics", "", "governance", "officer")]
+    # a hand-made file without it: the record's annotator, else the importer's name, as before
+    record.pop("annotators")
+    record["url"] = "https://news.example/middling"
+    exported.write_text(json.dumps(record) + "\n")
+    labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert {row[0] for row in fresh.execute("SELECT annotator FROM labels WHERE article_id = ?",
+                                            [fresh_ids["middling"]])} == {"colleague"}
+    exported.write_text(json.dumps({**record, "annotators": {"tone": ["officer"]}}) + "\n")
+    with pytest.raises(labelling.LabellingError, match=r"labels\.jsonl:1: annotators must map each task to a name"):
+        labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    fresh.conn.close()
