@@ -44,9 +44,13 @@ def default_annotator() -> str:
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme): the models' predictions show again and the story waits for a "
                    "label again. Prints what it removed.")
+@click.option("--article", "article_refs", multiple=True, metavar="STORY",
+              help="Label this story (an article id, db-N, or its URL; repeatable) on the screen, labelled or "
+                   "not: its human labels are shown with whose they are, a accepts them under your name (a "
+                   "second opinion), c corrects them.")
 @scheme_option
 @pass_context
-def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref):
+def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, article_refs):
     """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
@@ -61,6 +65,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
         cuttings label --unlabel 205 --task stance_governance   # undo a wrong stance on article 205
+        cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
@@ -90,13 +95,22 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                        f"`cuttings train` again to unlearn them", err=True)
         return
     interactive = export_path is None and import_path is None
+    articles, db = None, None
+    if article_refs:
+        if not interactive:
+            fail("--article is for the labelling screen: run --import/--export as a command of their own")
+        db = ctx.open_db()
+        try:
+            articles = list(dict.fromkeys(labelling.story_reference(db, ref) for ref in article_refs))
+        except labelling.LabellingError as exc:
+            fail(str(exc))
     to_stdout = export_path is not None and str(export_path) == "-"
     from_stdin = import_path is not None and str(import_path) == "-"
     if export_path is not None and not to_stdout:
         paths.check_output_file(export_path)  # before the import: a bad path is refused before anything is done
     if interactive and not sys.stdin.isatty():
         fail("label needs an interactive terminal; use --export/--import for files")
-    db = ctx.open_db()
+    db = db or ctx.open_db()
     if not interactive:
         if import_path is not None:
             try:
@@ -131,7 +145,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                            f"ignore; they stay in the database", err=True)
         return
     summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
-                                    limit=limit)
+                                    limit=limit, articles=articles)
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
                f"({summary.labels_written} labels saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

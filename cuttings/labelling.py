@@ -110,6 +110,7 @@ class Question:
     target: str = ""
     predictions: list[Prediction] = field(default_factory=list)
     labelled: list[str] = field(default_factory=list)  # its human labels from before a revision (multi-label)
+    decided_by: str = ""  # a story chosen by hand (--article): whose human labels ``predictions`` are
 
     @property
     def name(self) -> str:
@@ -157,12 +158,16 @@ def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> lis
     return lead
 
 
-def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | None" = None) -> ArticleCard:
+def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | None" = None, *,
+              chosen: bool = False) -> ArticleCard:
     """Everything the screen shows about one article, with the questions still open for it and,
-    given ``precedents``, the labelled stories most like it."""
+    given ``precedents``, the labelled stories most like it. ``chosen`` (a story picked with
+    ``--article``): every question is asked, labelled or not, and a question with human labels shows
+    them (and whose they are) in place of the models' predictions, so accepting them agrees with
+    them under your name and correcting starts from them."""
     article = store.article_with_outlet(db, article_id)
     mentions = mention_surfaces(db, article_id)
-    labelled = store.labelled_tasks(db, article_id)
+    labelled = set() if chosen else store.labelled_tasks(db, article_id)
     predictions: dict[tuple[str, str], list[Prediction]] = {}
     for task, target, label, probability, uncertain in store.article_classifications(db, article_id):
         predictions.setdefault((task, target), []).append(Prediction(label, probability, bool(uncertain)))
@@ -175,6 +180,20 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
         else:
             targets = [""]
         questions += [Question(task, target, predictions.get((task.name, target), [])) for target in targets]
+    if chosen:
+        current = human_labels(db, {task.name: task for task in tasks}, [article_id]).get(article_id, {})
+        who = label_annotators(db, {task.name: task for task in tasks}, [article_id]).get(article_id, {})
+        for question in questions:
+            value = current.get(question.task.name)
+            name = who.get(question.task.name)
+            if question.task.kind == "per_entity":
+                value = (value or {}).get(question.target)
+                name = name.get(question.target) if isinstance(name, dict) else name
+            if value:
+                values = value if isinstance(value, list) else [value]
+                question.predictions = [Prediction(label, None, False) for label in values]
+                question.labelled = list(values) if question.task.kind == "multi_label" else []
+                question.decided_by = name or ""
     revised = store.revised_since_labelled(db, article_id, [q.task.name for q in questions])
     if revised:  # the human topics given to the old text stay unless the new answer keeps them
         earlier = human_labels(db, {q.task.name: q.task for q in questions}, [article_id]).get(article_id, {})
@@ -204,15 +223,18 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
             lines.append(Text.assemble((f"{entity_id}: ", "cyan"), ", ".join(surfaces)))
     else:
         lines.append(Text("no watched bodies mentioned", style="dim"))
-    table = Table(title="predictions", title_justify="left", show_header=True, expand=False)
+    chosen = any(question.decided_by for question in card.questions)
+    table = Table(title="labels" if chosen else "predictions", title_justify="left", show_header=True, expand=False)
     table.add_column("task")
-    table.add_column("predicted")
+    table.add_column("labelled, else predicted" if chosen else "predicted")
     for question in card.questions:
         if question.predictions:
             cell = Text(", ".join(f"{p.label} {p.probability:.2f}" if p.probability is not None else p.label
                                   for p in question.predictions))
             if any(p.uncertain for p in question.predictions):
                 cell.append("  uncertain", style="yellow")
+            if question.decided_by:
+                cell.append(f"  labelled by {question.decided_by}", style="green")
         else:
             cell = Text("no prediction", style="dim")
         table.add_row(Text(question.name), cell)
@@ -453,16 +475,18 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
 
 
 def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
-                console: Console | None = None, limit: int | None = None) -> SessionSummary:
+                console: Console | None = None, limit: int | None = None,
+                articles: list[int] | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers,
-    each with how the most alike labelled stories were labelled (``Precedents``).
+    each with how the most alike labelled stories were labelled (``Precedents``). ``articles``:
+    these stories instead, in this order, labelled or not (:func:`load_card`'s ``chosen``).
 
     ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
     callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
     """
     console = console or Console()
     summary = SessionSummary()
-    queue = candidates(db, tasks, limit)
+    queue = candidates(db, tasks, limit) if articles is None else [Candidate(a, False, None) for a in articles]
     if not queue:
         console.print(Text("nothing to label: every story has a human label for "
                            + ", ".join(t.name for t in tasks)))
@@ -473,7 +497,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
     try:
         for number, candidate in enumerate(queue, start=1):
-            card = load_card(db, candidate.article_id, tasks, precedents)
+            card = load_card(db, candidate.article_id, tasks, precedents, chosen=articles is not None)
             summary.shown += 1
             console.print(render_card(card, f"({number} of {len(queue)})"))
             while True:

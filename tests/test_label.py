@@ -925,3 +925,45 @@ def test_export_says_who_gave_each_label_and_a_fresh_database_keeps_the_names(db
     with pytest.raises(labelling.LabellingError, match=r"labels\.jsonl:1: annotators must map each task to a name"):
         labelling.import_labels(fresh, exported, TASKS, "someone-else")
     fresh.conn.close()
+
+
+def chosen_session(db, articles, *keys, annotator="colleague"):
+    output = io.StringIO()
+    read_key = scripted(*keys)
+    summary = labelling.run_session(db, list(TASKS.values()), annotator, read_key=read_key,
+                                    console=Console(file=output, width=120), articles=articles)
+    assert read_key.pending == [], "the session ended before using every scripted key"
+    return summary, " ".join(output.getvalue().split())
+
+
+def test_a_chosen_story_is_shown_labelled_or_not_and_a_second_person_agrees_or_corrects(db):
+    """The officer labelled a story; her colleague opens it with --article: she sees the officer's labels
+    and whose they are; accepting records her agreement under her own name, correcting replaces them
+    (a topic she drops is withdrawn)."""
+    ids = ids_of(db)
+    story = ids["confident"]
+    labelling.save_labels(db, story, [("topics", "", "governance"), ("topics", "", "finance"),
+                                      ("stance_governance", "", "against"), ("tone", "wm_pcc", "positive")], "officer")
+    assert story not in [c.article_id for c in labelling.candidates(db, list(TASKS.values()))]
+    summary, shown = chosen_session(db, [story], "a")
+    assert summary.accepted == 1
+    assert "against labelled by officer" in shown and "governance, finance labelled by officer" in shown
+    assert "neutral 0.70" in shown   # hwfrs tone: nobody labelled it, the model's prediction
+    assert label_rows(db, story) >= {("topics", "", "governance", "colleague"), ("topics", "", "finance", "colleague"),
+                                     ("stance_governance", "", "against", "colleague"),
+                                     ("tone", "wm_pcc", "positive", "colleague"),
+                                     ("tone", "hwfrs", "neutral", "colleague")}
+    # correcting: topics start from the human ones (finance toggled off), stance 1 = favour, tones kept
+    summary, _ = chosen_session(db, [story], "c", "3", "\r", "1", "\r", "\r", annotator="chief")
+    assert summary.corrected == 1
+    assert effective(db, story, "topics") == [("", "governance", 1)]
+    assert db.execute("SELECT label, decided_by FROM effective_labels WHERE article_id = ? AND task = ?",
+                      [story, "stance_governance"]).fetchall() == [("favour", "chief")]
+
+
+def test_cli_article_names_an_unknown_story_in_one_line_even_without_a_terminal(db_path):
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--article", "db-999"])
+    assert (result.exit_code, result.output.strip()) == (
+        1, "Error: no article 'db-999' in the database: give an article id (205 or db-205) or its URL")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--article", "1"])
+    assert result.output.strip() == "Error: label needs an interactive terminal; use --export/--import for files"
