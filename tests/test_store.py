@@ -619,3 +619,21 @@ def test_a_quote_correction_follows_its_quote_when_a_revision_moves_it(tmp_path)
                                                    {**said, "start_char": 120, "end_char": 134}])
     assert db.execute("SELECT target FROM labels WHERE task = 'quote_speaker' ORDER BY id").fetchall() == [
         ("80:94",), ("40:51",)]
+
+
+def test_a_storys_labels_go_with_it_when_an_earlier_copy_takes_it_over(tmp_path):
+    """Within one run the earliest-published copy becomes the story's original (``make_original``): the
+    labels a person gave the story stayed on the former original, now a copy, so the story's summary
+    showed the models again and it came back to the label queue. A quote correction stays with its
+    article (its offsets are that article's)."""
+    db = store.connect(tmp_path / "x.db")
+    first, second = _articles(db, 2)
+    store.add_labels(db, [(first, "stance_governance", "", "against", "officer"),
+                          (first, "tone", "wm_pcc", "negative", "officer")])
+    store.add_correction(db, first, [("quote_speaker", "0:10", "John Campion")], "officer")
+    store.make_original(db, second, first, 0.95)
+    assert db.execute("SELECT article_id, stance, tone, human_corrected FROM article_summary").fetchall() == [
+        (second, "against", '{"wm_pcc":"negative"}', 1)]
+    assert db.execute("SELECT article_id, task FROM labels ORDER BY id").fetchall() == [
+        (second, "stance_governance"), (second, "tone"), (first, "quote_speaker")]
+    assert store.label_candidates(db, [("stance_governance", None)]) == []

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from cuttings.redaction import redact, secret_values, strip_controls
 from cuttings.store.connection import transaction, utcnow
+from cuttings.store.schema import QUOTE_TASKS
 
 
 def sync_sources(db: Database, sources: Iterable[Any]) -> None:
@@ -189,8 +190,12 @@ def insert_article(db: Database, item: dict, run_id: int | None, *, fingerprint:
 
 def make_original(db: Database, article_id: int, former_original: int, similarity: float) -> None:
     """``article_id`` becomes the original of its syndication group: the former original and
-    its copies point at it instead."""
+    its copies point at it instead. The story's human labels (given to the former original, where
+    a story's labels live) go with it; corrections of a quote stay with the article whose quote
+    they correct."""
     with transaction(db):
+        db.execute("UPDATE labels SET article_id = ? WHERE article_id = ? AND task NOT IN "
+                   f"({', '.join('?' for _ in QUOTE_TASKS)})", [article_id, former_original, *QUOTE_TASKS])
         db.execute("UPDATE articles SET duplicate_of = NULL, similarity = NULL WHERE id = ?", [article_id])
         db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
                    [article_id, former_original, former_original])
