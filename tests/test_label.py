@@ -967,3 +967,31 @@ def test_cli_article_names_an_unknown_story_in_one_line_even_without_a_terminal(
         1, "Error: no article 'db-999' in the database: give an article id (205 or db-205) or its URL")
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--article", "1"])
     assert result.output.strip() == "Error: label needs an interactive terminal; use --export/--import for files"
+
+
+def test_cli_train_says_how_many_of_its_articles_this_databases_labels_gave(db_path, tmp_path, monkeypatch):
+    """After labelling, `cuttings train` printed only n=395 per model: nothing said whether the team's
+    labels were used. (The fitting itself is replaced here: what is checked is what it is given and said.)"""
+    import nlp.classify
+    from nlp.classify import TrainedModels
+
+    given = {}
+
+    def fake_train(records, scheme, out_dir, **kwargs):
+        given["ids"] = [record["id"] for record in records]
+        return TrainedModels([], {})
+    monkeypatch.setattr(nlp.classify, "train_models", fake_train)
+    monkeypatch.setattr(nlp.classify, "analyse_records", lambda records, analyser=None: records)
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["confident"], [("topics", "", "governance"), ("stance_governance", "", "favour")],
+                          "officer")
+    labelling.save_labels(db, ids["flagged"], [("topics", "", "finance")], "officer")   # no stance: not an example
+    db.conn.close()
+    models = tmp_path / "models"
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "train", "--models", str(models), "--no-slices"])
+    assert result.exit_code == 0, result.output
+    corpus = len(given["ids"]) - 1
+    assert [i for i in given["ids"] if i.startswith("db-")] == [f"db-{ids['confident']}"] and corpus > 100
+    assert (f"trained on {corpus + 1} articles: 1 labelled in {db_path}, {corpus} from the corpus; "
+            "`cuttings classify` tags the articles with the new models") in result.stdout
