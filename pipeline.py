@@ -455,9 +455,10 @@ def training_records(db=None, corpus_dir=None, scheme=None, command: str = "trai
     records = load_labelled_corpus(corpus_dir, scheme, command)
     if db is None:
         return records
-    labelled = labelled_records(db, scheme.tasks)
+    left_out: list[int] = []
+    labelled = labelled_records(db, scheme.tasks, left_out)
     if counts is not None:
-        counts["database"] = len(labelled)
+        counts["database"], counts["left_out"] = len(labelled), left_out
     stored = {(record["id"], record["title"]) for record in labelled}
     return [record for record in records if (record["id"], record["title"]) not in stored] + labelled
 
@@ -492,6 +493,8 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     # Models elsewhere are recorded when `cuttings classify --models DIR` classifies with them.
     cards.recorded = db is not None and out.resolve() == models_dir(None).resolve()
     cards.articles, cards.from_database = len(records), counts.get("database")
+    cards.left_out = counts.get("left_out") or []
+    cards.required = [name for name, task in scheme.tasks.items() if task.kind != "per_entity"]
     if db is not None:
         for card in cards if cards.recorded else ():
             store.record_model(db, card, str(out / f"{card['task']}.skops"), record_kind=False)
@@ -559,6 +562,11 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
         click.echo(f"trained on {cards.articles} articles: {cards.from_database} labelled in {ctx.db_path}, "
                    f"{cards.articles - cards.from_database} from the corpus; `cuttings classify` tags the "
                    "articles with the new models")
+    if cards.left_out:
+        shown = ", ".join(str(i) for i in cards.left_out[:10]) + (" ..." if len(cards.left_out) > 10 else "")
+        click.echo(f"note: {len(cards.left_out)} labelled stories were left out, as a story teaches the models only "
+                   f"once its {' and '.join(cards.required)} are labelled too (articles {shown}): "
+                   "`cuttings label --article ID`", err=True)
     if db is not None and not cards.recorded:
         click.echo(f"note: not recorded in {ctx.db_path}'s models table, as {models_dir(models_path)} is not the models "
                    f"folder ({models_dir(None)}): `cuttings classify --models {models_dir(models_path)}` records them "

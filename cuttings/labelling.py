@@ -617,15 +617,18 @@ def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | N
             if article_id in articles]
 
 
-def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
+def labelled_records(db, tasks: dict[str, Task], left_out: list[int] | None = None) -> list[dict]:
     """Training records (the corpus's form) for every article whose human labels answer all the
     article-level tasks, labels resolved as :func:`human_labels` resolves them; ``entities`` are
-    the surfaces of the article's stored mentions."""
+    the surfaces of the article's stored mentions. ``left_out``, given, gets the ids of the labelled
+    articles that are not records (an article-level task unanswered: a tone labelled alone)."""
     required = [name for name, task in tasks.items() if task.kind != "per_entity"]
     empty = {"multi_label": list, "per_entity": dict}
     records = []
     for article_id, labels, article in labelled_articles(db, tasks):
         if not all(labels.get(name) for name in required):
+            if left_out is not None:
+                left_out.append(article_id)
             continue
         record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
                   "date": article["published_at"], "source_region": article["source_region"],
