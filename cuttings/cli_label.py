@@ -129,6 +129,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
                        f"{summary.labels_added} labels added to {summary.articles_changed} articles",
                        err=to_stdout)   # the JSONL on standard output stays JSONL
+            if summary.quotes_unmatched:
+                click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
+                           f"(its words are not quoted there, or quoted twice): not imported", err=True)
             if summary.unmatched_lines:
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if len(summary.unmatched_lines) > 10 else ""

@@ -677,11 +677,17 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
     text stream: standard output for ``--export -``); returns the count of
     records and of labels outside the scheme. Those (``labels_outside_scheme``) go in a record's
     ``outside_scheme`` field, which import and training ignore, so the file loses nothing; an article
-    labelled only outside the scheme gets a record too."""
+    labelled only outside the scheme gets a record too. Corrections of a quote's speaker or body go in
+    ``quote_corrections`` (the quote by its words, which import finds again), training ignores them."""
     count = 0
     outside = labels_outside_scheme(db, tasks)
+    corrections: dict[int, list[dict]] = {}
+    for article_id, task, _target, value, who, words in store.quote_corrections(db):
+        if words is not None:  # a correction of a quote no longer stored applies to nothing
+            corrections.setdefault(article_id, []).append({"task": task, "quote": words, "label": value,
+                                                           "annotator": who})
     labelled = {article_id: (rec, article) for article_id, rec, article in labelled_articles(db, tasks)}
-    only_outside = [article_id for article_id in outside if article_id not in labelled]
+    only_outside = [article_id for article_id in [*outside, *corrections] if article_id not in labelled]
     extra = store.articles_text(db, only_outside)
     for article_id in only_outside:
         if article_id in extra:
@@ -704,6 +710,8 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
                                     for name, value in names.items() if name in rec}
             if article_id in outside:
                 record["outside_scheme"] = outside[article_id]
+            if article_id in corrections:
+                record["quote_corrections"] = corrections[article_id]
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     return count, sum(len(values) for labels in outside.values() for values in labels.values())
@@ -725,6 +733,15 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
     annotator = raw.get("annotator")
     if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
         raise LabellingError(f"{where}: annotator must be a non-empty string")
+    fixes = raw.get("quote_corrections")
+    if fixes is not None and not (isinstance(fixes, list) and all(
+            isinstance(fix, dict) and fix.get("task") in store.QUOTE_TASKS and isinstance(fix.get("quote"), str)
+            and fix["quote"].strip() and isinstance(fix.get("label"), str)
+            and (fix["label"].strip() or fix["task"] == "quote_entity")
+            and (fix.get("annotator") is None or isinstance(fix["annotator"], str) and fix["annotator"].strip())
+            for fix in fixes)):
+        raise LabellingError(f"{where}: quote_corrections must be a list of {{task ({', '.join(store.QUOTE_TASKS)}), "
+                             f"quote (its words), label, annotator}}")
     names = raw.get("annotators")
     if names is not None:
         def is_name(value: Any) -> bool:
@@ -803,6 +820,32 @@ class ImportSummary:
     articles_changed: int = 0
     labels_added: int = 0
     unmatched_lines: list[int] = field(default_factory=list)
+    quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
+
+
+def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
+                           summary: ImportSummary, where: str) -> list[tuple[int, str, str, str, str]]:
+    """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the one
+    stored quote of its words (offsets differ between databases), when it differs from the current
+    correction; one whose words are not quoted there exactly once is counted, not added."""
+    fixes = raw.get("quote_corrections") or []
+    if not fixes:
+        return []
+    quotes = store.quotes_of(db, article_id)
+    current = {(task, target): value for _, task, target, value, _, _ in store.quote_corrections(db, [article_id])}
+    bodies = set(store.entity_ids(db))
+    rows = []
+    for fix in fixes:
+        if fix["task"] == "quote_entity" and fix["label"] and fix["label"] not in bodies:
+            raise LabellingError(f"{where}: quote_corrections: {fix['label']!r} is not a watched body")
+        places = [key for key, words in quotes if words == fix["quote"]]
+        if len(places) != 1:
+            summary.quotes_unmatched += 1
+            continue
+        if current.get((fix["task"], places[0])) != fix["label"]:
+            who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
+            rows.append((article_id, fix["task"], places[0], fix["label"], who))
+    return rows
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
@@ -843,13 +886,14 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
                 continue
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
             rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
-            if not rows:
+            labels = [(article_id, t, target, label, annotator if override else _who(raw, tasks[t], target, annotator))
+                      for t, target, label in rows]
+            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, f"{path}:{line_no}")
+            if not labels:
                 continue
-            store.add_labels(db, [(article_id, t, target, label,
-                                   annotator if override else _who(raw, tasks[t], target, annotator))
-                                  for t, target, label in rows])
+            store.add_labels(db, labels)
             summary.articles_changed += 1
-            summary.labels_added += len(rows)
+            summary.labels_added += len(labels)
         if summary.labels_added:
             record_scheme_tasks(db, tasks)
     return summary

@@ -189,7 +189,7 @@ def _string_list(value, where: str) -> tuple[str, ...]:
 # these fields, and `analyse-text` and `evaluate` print entities and quotes under these names: a task
 # named like one would overwrite it.
 RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities", "quotes", "annotator", "annotators",
-                       "outside_scheme", "analysis")
+                       "outside_scheme", "analysis", "quote_corrections")
 
 
 # The keys a [tasks.NAME] table may hold, and the top-level keys of the file: any other is refused.

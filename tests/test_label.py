@@ -999,3 +999,48 @@ def test_cli_train_says_how_many_of_its_articles_this_databases_labels_gave(db_p
     assert (f"note: 1 labelled stories were left out, as a story teaches the models only once its topics and "
             f"stance_governance are labelled too (articles {ids['flagged']}): `cuttings label --article ID`"
             ) in result.stderr
+
+
+def _quote(db, article_id: int, start: int, words: str) -> None:
+    article = {"id": article_id, "content_hash": db.execute("SELECT content_hash FROM articles WHERE id = ?",
+                                                            [article_id]).fetchone()[0]}
+    store.replace_analysis(db, article, "v1", [], [{"speaker": "a spokesperson", "text": words, "start_char": start,
+                                                    "end_char": start + len(words)}])
+
+
+def test_quote_corrections_go_in_the_export_and_a_fresh_database_finds_their_quotes(db, tmp_path):
+    """A quote's corrected speaker was left out of `--export`, so moving a team's labels to a new
+    database lost it. The record now carries it by the quote's words (offsets differ between
+    databases); a correction whose words are not quoted is counted, not imported."""
+    ids = ids_of(db)
+    _quote(db, ids["middling"], 10, "we were there all night")
+    store.add_correction(db, ids["middling"], [("quote_speaker", "10:33", "Station Manager Jo Bloggs"),
+                                               ("quote_entity", "10:33", "hwfrs")], "colleague")
+    exported = tmp_path / "labels.jsonl"
+    assert labelling.export_labels(db, exported, TASKS) == (1, 0)   # a story with quote corrections only
+    [record] = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert record["quote_corrections"] == [
+        {"task": "quote_speaker", "quote": "we were there all night", "label": "Station Manager Jo Bloggs",
+         "annotator": "colleague"},
+        {"task": "quote_entity", "quote": "we were there all night", "label": "hwfrs", "annotator": "colleague"}]
+    assert record["stance_governance"] is None and record["tone"] == {}
+    fresh_ids = make_db(tmp_path / "fresh.db", order=["flagged", "middling", "confident", "copy", "unclassified"])
+    fresh = store.connect(tmp_path / "fresh.db")
+    _quote(fresh, fresh_ids["middling"], 42, "we were there all night")
+    summary = labelling.import_labels(fresh, exported, TASKS, "someone-else")
+    assert (summary.labels_added, summary.quotes_unmatched) == (2, 0)
+    assert fresh.execute("SELECT speaker, entity_id, entity_method FROM quote_view WHERE article_id = ?",
+                         [fresh_ids["middling"]]).fetchall() == [("Station Manager Jo Bloggs", "hwfrs", "corrected")]
+    assert {row[0] for row in fresh.execute("SELECT annotator FROM labels")} == {"colleague"}
+    assert labelling.import_labels(fresh, exported, TASKS, "someone-else").labels_added == 0
+    record["quote_corrections"][0]["quote"] = "words nobody said"
+    exported.write_text(json.dumps(record) + "\n")
+    assert labelling.import_labels(fresh, exported, TASKS, "x").quotes_unmatched == 1
+    record["quote_corrections"][1]["label"] = "fire_brigade_union"
+    exported.write_text(json.dumps(record) + "\n")
+    count = fresh.execute("SELECT count(*) FROM labels").fetchone()[0]
+    with pytest.raises(labelling.LabellingError, match=r"labels\.jsonl:1: quote_corrections: 'fire_brigade_union' "
+                                                       r"is not a watched body"):
+        labelling.import_labels(fresh, exported, TASKS, "x")
+    assert fresh.execute("SELECT count(*) FROM labels").fetchone()[0] == count
+    fresh.conn.close()

@@ -144,3 +144,28 @@ def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> 
         sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
         params = ids
     return db.execute(sql + " ORDER BY id", params).fetchall()
+
+
+def quote_corrections(db: Database, article_ids: Iterable[int] | None = None
+                      ) -> list[tuple[int, str, str, str, str, str | None]]:
+    """The current corrections of quotes (the latest label per article, task and quote), as
+    ``(article_id, task, target, label, annotator, words)``: ``words`` the text of the article's quote at
+    ``target`` (``start:end``), None when no stored quote is there any more; by article, then id."""
+    marks = ", ".join("?" for _ in QUOTE_TASKS)
+    sql = (f"SELECT l.article_id, l.task, l.target, l.label, l.annotator, "
+           f"(SELECT q.text FROM quotes q WHERE q.article_id = l.article_id "
+           f"AND q.start_char || ':' || q.end_char = l.target LIMIT 1) "
+           f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) "
+           f"GROUP BY article_id, task, target)")
+    params: list = [*QUOTE_TASKS]
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" AND l.article_id IN ({', '.join('?' for _ in ids)})"
+        params += ids
+    return [tuple(row) for row in db.execute(sql + " ORDER BY l.article_id, l.id", params)]
+
+
+def quotes_of(db: Database, article_id: int) -> list[tuple[str, str]]:
+    """``(start:end, words)`` of one article's stored quotes, in text order."""
+    return [(f"{start}:{end}", text) for start, end, text in db.execute(
+        "SELECT start_char, end_char, text FROM quotes WHERE article_id = ? ORDER BY start_char", [article_id])]
