@@ -282,6 +282,12 @@ def classify(ctx, models_path, watchlist, workers):
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
+    # classify reads the current analysis only: after an upgrade or a watchlist edit, "classified 0" alone
+    # (new models trained, nothing tagged) said nothing of why
+    waiting = store.count_to_process(db, "analyse", analyser.version)
+    if waiting:
+        click.echo(f"note: {waiting} articles wait for `cuttings analyse` (their analysis is not the current "
+                   f"analyser's, {analyser.version}): classify tags them after it (`cuttings run` does both)", err=True)
 
 
 def write_digest(db, report_dir=None, digest=None):

@@ -1044,3 +1044,28 @@ def test_quote_corrections_go_in_the_export_and_a_fresh_database_finds_their_quo
         labelling.import_labels(fresh, exported, TASKS, "x")
     assert fresh.execute("SELECT count(*) FROM labels").fetchone()[0] == count
     fresh.conn.close()
+
+
+def test_cli_classify_says_when_articles_wait_for_analyse(db_path, monkeypatch):
+    """After `cuttings train` the officer ran `cuttings classify`: 'classified 0 articles (0 labels)' and
+    nothing else, because the articles' analysis was an older analyser's (an upgrade). The models and
+    the fitting are replaced here; the analysis stamps and the count are the database's."""
+    import pipeline
+    from cuttings import stages
+
+    monkeypatch.setattr(pipeline, "load_classifier", lambda models_path=None: object())
+    monkeypatch.setattr(stages, "check_models_fit", lambda classifier: [])
+    monkeypatch.setattr(pipeline, "do_classify", lambda db, classifier, version, workers: {"articles": 0,
+                                                                                           "classifications": 0})
+    db = store.connect(db_path)
+    for article_id, content_hash in db.execute("SELECT id, content_hash FROM articles").fetchall():
+        store.mark_processed(db, article_id, "analyse", "an-older-analyser", content_hash)
+    total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "classify"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "classified 0 articles (0 labels)"
+    version = pipeline.load_analyser().version
+    assert result.stderr.strip() == (f"note: {total} articles wait for `cuttings analyse` (their analysis is not the "
+                                     f"current analyser's, {version}): classify tags them after it (`cuttings run` "
+                                     "does both)")
