@@ -42,8 +42,9 @@ def default_annotator() -> str:
               default=None, help="Add the labels in FILE (JSONL, corpus record format). -: standard input.")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
-                   "every task of the scheme): the models' predictions show again and the story waits for a "
-                   "label again. Prints what it removed.")
+                   "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
+                   "quotes): the models' predictions show again and the story waits for a label again. Prints "
+                   "what it removed.")
 @click.option("--article", "article_refs", multiple=True, metavar="STORY",
               help="Label this story (an article id, db-N, or its URL; repeatable) on the screen, labelled or "
                    "not: its human labels are shown with whose they are, a accepts them under your name (a "
@@ -71,9 +72,10 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
     annotator = (annotator or "").strip()
     if not annotator:
         fail("no annotator name: pass --annotator NAME")
+    quotes = unlabel_ref is not None and task_name in store.QUOTE_TASKS   # --unlabel: a quote's corrections
     try:
         tasks = labelling.load_label_tasks()
-        selected = labelling.select_tasks(tasks, task_name)
+        selected = [] if quotes else labelling.select_tasks(tasks, task_name)
     except labelling.LabellingError as exc:
         fail(str(exc))
     if unlabel_ref is not None:
@@ -81,7 +83,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             fail("--unlabel works alone: run --import/--export as a command of their own")
         db = ctx.open_db()
         try:
-            article_id, removed = labelling.remove_labels(db, unlabel_ref, selected)
+            article_id, removed = labelling.remove_labels(db, unlabel_ref,
+                                                          [task_name] if quotes else [t.name for t in selected])
         except labelling.LabellingError as exc:
             fail(str(exc))
         click.echo(f"removed {len(removed)} labels of article {article_id}:")

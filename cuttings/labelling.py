@@ -803,14 +803,14 @@ def story_reference(db, reference: str) -> int:
     return article_id
 
 
-def remove_labels(db, reference: str, tasks: list[Task]) -> tuple[int, list[tuple[str, str, str, str, str]]]:
-    """Withdraw the human labels of the story ``reference`` names (:func:`story_reference`) for ``tasks``:
+def remove_labels(db, reference: str, tasks: list[str]) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+    """Withdraw the human labels of the story ``reference`` names (:func:`story_reference`) for the tasks
+    named (the scheme's, or ``quote_speaker``/``quote_entity``: corrections of its quotes):
     ``(article id, the rows removed)``. Raises LabellingError when it has none for them (nothing to undo)."""
     article_id = story_reference(db, reference)
-    removed = store.remove_labels(db, article_id, [task.name for task in tasks])
+    removed = store.remove_labels(db, article_id, tasks)
     if not removed:
-        raise LabellingError(f"article {article_id} has no human label for {', '.join(t.name for t in tasks)}: "
-                             f"nothing removed")
+        raise LabellingError(f"article {article_id} has no human label for {', '.join(tasks)}: nothing removed")
     return article_id, removed
 
 

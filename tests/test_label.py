@@ -1069,3 +1069,24 @@ def test_cli_classify_says_when_articles_wait_for_analyse(db_path, monkeypatch):
     assert result.stderr.strip() == (f"note: {total} articles wait for `cuttings analyse` (their analysis is not the "
                                      f"current analyser's, {version}): classify tags them after it (`cuttings run` "
                                      "does both)")
+
+
+def test_cli_unlabel_takes_back_a_quote_correction_only_when_asked(db_path):
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    _quote(db, ids["middling"], 10, "we were there all night")
+    store.add_correction(db, ids["middling"], [("quote_speaker", "10:33", "Jo Bloggs")], "colleague")
+    labelling.save_labels(db, ids["middling"], [("stance_governance", "", "none")], "officer")
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"])])
+    assert result.exit_code == 0 and "removed 1 labels" in result.output   # the stance; the quote's stays
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"]),
+                                              "--task", "quote_speaker"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith("  quote_speaker 10:33: Jo Bloggs (colleague, ")
+    db = store.connect(db_path)
+    assert db.execute("SELECT speaker FROM quote_view").fetchall() == [("a spokesperson",)]   # the machine's again
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    db.conn.close()
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--task", "quote_speaker"])
+    assert result.exit_code == 1 and "unknown task 'quote_speaker'" in result.output   # not a task of the screen
