@@ -282,6 +282,12 @@ def classify(ctx, models_path, watchlist, workers):
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
     click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
+    # classify reads the current analysis only: after an upgrade or a watchlist edit, "classified 0" alone
+    # (new models trained, nothing tagged) said nothing of why
+    waiting = store.count_to_process(db, "analyse", analyser.version)
+    if waiting:
+        click.echo(f"note: {waiting} articles wait for `cuttings analyse` (their analysis is not the current "
+                   f"analyser's, {analyser.version}): classify tags them after it (`cuttings run` does both)", err=True)
 
 
 def write_digest(db, report_dir=None, digest=None):
@@ -444,17 +450,21 @@ def load_labelled_corpus(corpus_dir, scheme, command: str = "train") -> list[dic
         raise SchemeError(f"cannot read the labelled corpus {source}: {exc}{hint}") from exc
 
 
-def training_records(db=None, corpus_dir=None, scheme=None, command: str = "train"):
+def training_records(db=None, corpus_dir=None, scheme=None, command: str = "train", counts: dict | None = None):
     """The labelled corpus's records (``load_labelled_corpus``) plus the human labels of the
     database, whose records replace a corpus record of the same article (the same ``db-<id>`` and
-    headline: a file ``cuttings label --export`` wrote from this database)."""
+    headline: a file ``cuttings label --export`` wrote from this database). ``counts``, given, gets
+    ``database``: how many of the records are the database's labelled stories."""
     from cuttings.labelling import labelled_records
     from nlp.scheme import load_scheme
     scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
     records = load_labelled_corpus(corpus_dir, scheme, command)
     if db is None:
         return records
-    labelled = labelled_records(db, scheme.tasks)
+    left_out: list[int] = []
+    labelled = labelled_records(db, scheme.tasks, left_out)
+    if counts is not None:
+        counts["database"], counts["left_out"] = len(labelled), left_out
     stored = {(record["id"], record["title"]) for record in labelled}
     return [record for record in records if (record["id"], record["title"]) not in stored] + labelled
 
@@ -470,7 +480,8 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
         analyser = load_analyser(watchlist)
         # a tone for a body the watchlist does not watch would never be given: say so before training
         check_watched(scheme, (entity.id for entity in analyser.watchlist.entities), analyser.watchlist.path or "the watchlist")
-        records = training_records(db, corpus, scheme=scheme)
+        counts: dict = {}
+        records = training_records(db, corpus, scheme=scheme, counts=counts)
         # the models learn from the configured analyser's mentions and quotes: what they read when serving
         analyse_records(records, analyser)
         # train_models makes ``out``, once there is something to train on
@@ -487,6 +498,9 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     # (model_quality, label_reliability): a trial in a scratch folder would head those views as if in use.
     # Models elsewhere are recorded when `cuttings classify --models DIR` classifies with them.
     cards.recorded = db is not None and out.resolve() == models_dir(None).resolve()
+    cards.articles, cards.from_database = len(records), counts.get("database")
+    cards.left_out = counts.get("left_out") or []
+    cards.required = [name for name, task in scheme.tasks.items() if task.kind != "per_entity"]
     if db is not None:
         for card in cards if cards.recorded else ():
             store.record_model(db, card, str(out / f"{card['task']}.skops"), record_kind=False)
@@ -549,6 +563,16 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
         click.echo(f"{card['task']:<18} {card['model_version']}  n={card.get('n_examples')}  "
                    f"{describe_metrics(card.get('metrics') or {})}")
     click.echo(f"models written to {models_dir(models_path)}")
+    if cards.from_database is not None:
+        # did my labels count? (`cuttings label`: a story with the article-level tasks answered is an example)
+        click.echo(f"trained on {cards.articles} articles: {cards.from_database} labelled in {ctx.db_path}, "
+                   f"{cards.articles - cards.from_database} from the corpus; `cuttings classify` tags the "
+                   "articles with the new models")
+    if cards.left_out:
+        shown = ", ".join(str(i) for i in cards.left_out[:10]) + (" ..." if len(cards.left_out) > 10 else "")
+        click.echo(f"note: {len(cards.left_out)} labelled stories were left out, as a story teaches the models only "
+                   f"once its {' and '.join(cards.required)} are labelled too (articles {shown}): "
+                   "`cuttings label --article ID`", err=True)
     if db is not None and not cards.recorded:
         click.echo(f"note: not recorded in {ctx.db_path}'s models table, as {models_dir(models_path)} is not the models "
                    f"folder ({models_dir(None)}): `cuttings classify --models {models_dir(models_path)}` records them "

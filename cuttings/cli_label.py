@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from cuttings import labelling, paths
+from cuttings import labelling, paths, store
 from cuttings.cli_common import fail, pass_context, scheme_option
+from cuttings.redaction import strip_controls
 
 
 def default_annotator() -> str:
@@ -29,16 +30,28 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label.")
+              help="Name stored with every label. With --import: given, it is stored with every imported "
+                   "label; not given, each record's own annotator is kept (else $USER).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
-@click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
+                                                          path_type=Path),
               default=None, help="Write every human label to FILE as JSONL (corpus record format); missing "
-                                 "folders are created.")
-@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Add the labels in FILE (JSONL, corpus record format).")
+                                 "folders are created. -: standard output.")
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, allow_dash=True,
+                                                          path_type=Path),
+              default=None, help="Add the labels in FILE (JSONL, corpus record format). -: standard input.")
+@click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
+              help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
+                   "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
+                   "quotes): the models' predictions show again and the story waits for a label again. Prints "
+                   "what it removed.")
+@click.option("--article", "article_refs", multiple=True, metavar="STORY",
+              help="Label this story (an article id, db-N, or its URL; repeatable) on the screen, labelled or "
+                   "not: its human labels are shown with whose they are, a accepts them under your name (a "
+                   "second opinion), c corrects them.")
 @scheme_option
 @pass_context
-def label(ctx, task_name, annotator, limit, export_path, import_path):
+def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, article_refs):
     """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
@@ -52,45 +65,93 @@ def label(ctx, task_name, annotator, limit, export_path, import_path):
     \b
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
+        cuttings label --unlabel 205 --task stance_governance   # undo a wrong stance on article 205
+        cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
     if not annotator:
         fail("no annotator name: pass --annotator NAME")
+    quotes = unlabel_ref is not None and task_name in store.QUOTE_TASKS   # --unlabel: a quote's corrections
     try:
         tasks = labelling.load_label_tasks()
-        selected = labelling.select_tasks(tasks, task_name)
+        selected = [] if quotes else labelling.select_tasks(tasks, task_name)
     except labelling.LabellingError as exc:
         fail(str(exc))
+    if unlabel_ref is not None:
+        if export_path is not None or import_path is not None:
+            fail("--unlabel works alone: run --import/--export as a command of their own")
+        db = ctx.open_db()
+        try:
+            article_id, removed = labelling.remove_labels(db, unlabel_ref,
+                                                          [task_name] if quotes else [t.name for t in selected])
+        except labelling.LabellingError as exc:
+            fail(str(exc))
+        click.echo(f"removed {len(removed)} labels of article {article_id}:")
+        for task, target, value, who, when in removed:  # names typed in a browser form: no terminal escapes
+            shown = strip_controls(f"{task} {target}" if target else task)
+            click.echo(f"  {shown}: {strip_controls(value)} ({strip_controls(who)}, {when})")
+        click.echo("the models' predictions apply again; the story is back in the label queue")
+        learnt = store.models_trained_since(db, {row[0] for row in removed}, min(row[4] for row in removed))
+        if learnt:
+            click.echo(f"note: {', '.join(learnt)} learnt from these labels and can predict them still: "
+                       f"`cuttings train` again to unlearn them", err=True)
+        return
     interactive = export_path is None and import_path is None
-    if export_path is not None:
+    articles, db = None, None
+    if article_refs:
+        if not interactive:
+            fail("--article is for the labelling screen: run --import/--export as a command of their own")
+        db = ctx.open_db()
+        try:
+            articles = list(dict.fromkeys(labelling.story_reference(db, ref) for ref in article_refs))
+        except labelling.LabellingError as exc:
+            fail(str(exc))
+    to_stdout = export_path is not None and str(export_path) == "-"
+    from_stdin = import_path is not None and str(import_path) == "-"
+    if export_path is not None and not to_stdout:
         paths.check_output_file(export_path)  # before the import: a bad path is refused before anything is done
     if interactive and not sys.stdin.isatty():
         fail("label needs an interactive terminal; use --export/--import for files")
-    db = ctx.open_db()
+    db = db or ctx.open_db()
     if not interactive:
         if import_path is not None:
             try:
-                summary = labelling.import_labels(db, import_path, tasks, annotator)
+                override = click.get_current_context().get_parameter_source("annotator") in (
+                    click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+                text = None
+                if from_stdin:
+                    try:
+                        text = click.get_binary_stream("stdin").read().decode("utf-8-sig")
+                    except UnicodeDecodeError as exc:
+                        fail(f"standard input is not UTF-8: {exc}")
+                summary = labelling.import_labels(db, "<stdin>" if from_stdin else import_path, tasks, annotator,
+                                                  override=override, text=text)
             except labelling.LabellingError as exc:
                 fail(str(exc))
-            click.echo(f"imported {import_path}: {summary.records} records, {summary.labels_added} labels added "
-                       f"to {summary.articles_changed} articles")
+            click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
+                       f"{summary.labels_added} labels added to {summary.articles_changed} articles",
+                       err=to_stdout)   # the JSONL on standard output stays JSONL
+            if summary.quotes_unmatched:
+                click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
+                           f"(its words are not quoted there, or quoted twice): not imported", err=True)
             if summary.unmatched_lines:
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if len(summary.unmatched_lines) > 10 else ""
                 click.echo(f"warning: {len(summary.unmatched_lines)} records match no article in the database "
                            f"(lines {shown}{more})", err=True)
         if export_path is not None:
-            count, outside = labelling.export_labels(db, export_path, tasks)
-            click.echo(f"exported {count} labelled articles to {export_path}")
+            count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
+                                                     else export_path, tasks)
+            click.echo(f"exported {count} labelled articles to {'standard output' if to_stdout else export_path}",
+                       err=to_stdout)
             if outside:
                 click.echo(f"note: {outside} labels are not in the label scheme (a topic, task or body since "
                            f"removed): written in each record's outside_scheme field, which import and training "
                            f"ignore; they stay in the database", err=True)
         return
     summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
-                                    limit=limit)
+                                    limit=limit, articles=articles)
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
                f"({summary.labels_written} labels saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

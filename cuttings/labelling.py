@@ -19,11 +19,12 @@ already answered. Crawled text is untrusted: the screen prints it through
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import IO, Any, Callable, Iterable
 
 import numpy as np
 
@@ -108,6 +109,8 @@ class Question:
     task: Task
     target: str = ""
     predictions: list[Prediction] = field(default_factory=list)
+    labelled: list[str] = field(default_factory=list)  # its human labels from before a revision (multi-label)
+    decided_by: str = ""  # a story chosen by hand (--article): whose human labels ``predictions`` are
 
     @property
     def name(self) -> str:
@@ -129,6 +132,7 @@ class ArticleCard:
     mentions: dict[str, list[str]]
     questions: list[Question]
     precedents: list["Precedent"] = field(default_factory=list)
+    revised: tuple[int, str] | None = None  # (version, when) of a text changed since its labels were given
 
 
 def mention_surfaces(db, article_id: int) -> dict[str, list[str]]:
@@ -154,12 +158,16 @@ def lead_paragraphs(body: str, paragraphs: int = 2, max_chars: int = 400) -> lis
     return lead
 
 
-def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | None" = None) -> ArticleCard:
+def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | None" = None, *,
+              chosen: bool = False) -> ArticleCard:
     """Everything the screen shows about one article, with the questions still open for it and,
-    given ``precedents``, the labelled stories most like it."""
+    given ``precedents``, the labelled stories most like it. ``chosen`` (a story picked with
+    ``--article``): every question is asked, labelled or not, and a question with human labels shows
+    them (and whose they are) in place of the models' predictions, so accepting them agrees with
+    them under your name and correcting starts from them."""
     article = store.article_with_outlet(db, article_id)
     mentions = mention_surfaces(db, article_id)
-    labelled = store.labelled_tasks(db, article_id)
+    labelled = set() if chosen else store.labelled_tasks(db, article_id)
     predictions: dict[tuple[str, str], list[Prediction]] = {}
     for task, target, label, probability, uncertain in store.article_classifications(db, article_id):
         predictions.setdefault((task, target), []).append(Prediction(label, probability, bool(uncertain)))
@@ -172,10 +180,30 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
         else:
             targets = [""]
         questions += [Question(task, target, predictions.get((task.name, target), [])) for target in targets]
+    if chosen:
+        current = human_labels(db, {task.name: task for task in tasks}, [article_id]).get(article_id, {})
+        who = label_annotators(db, {task.name: task for task in tasks}, [article_id]).get(article_id, {})
+        for question in questions:
+            value = current.get(question.task.name)
+            name = who.get(question.task.name)
+            if question.task.kind == "per_entity":
+                value = (value or {}).get(question.target)
+                name = name.get(question.target) if isinstance(name, dict) else name
+            if value:
+                values = value if isinstance(value, list) else [value]
+                question.predictions = [Prediction(label, None, False) for label in values]
+                question.labelled = list(values) if question.task.kind == "multi_label" else []
+                question.decided_by = name or ""
+    revised = store.revised_since_labelled(db, article_id, [q.task.name for q in questions])
+    if revised:  # the human topics given to the old text stay unless the new answer keeps them
+        earlier = human_labels(db, {q.task.name: q.task for q in questions}, [article_id]).get(article_id, {})
+        for question in questions:
+            if question.task.kind == "multi_label":
+                question.labelled = list(earlier.get(question.task.name) or [])
     title, body = article["title"], article["body"]
     similar = precedents.nearest(title or "", body or "", exclude=f"article {article_id}") if precedents else []
     return ArticleCard(article_id, title or "", article["outlet"], article["published_at"], article["canonical_url"],
-                       lead_paragraphs(body), mentions, questions, similar)
+                       lead_paragraphs(body), mentions, questions, similar, revised)
 
 
 def render_card(card: ArticleCard, position: str = "") -> Panel:
@@ -183,6 +211,10 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
     lines: list[Any] = [Text(card.title or "(no headline)", style="bold")]
     lines.append(Text(" · ".join(x for x in (card.outlet, card.published_at or "undated", card.url) if x),
                       style="dim"))
+    if card.revised:
+        version, when = card.revised
+        lines.append(Text(f"revised since it was labelled (version {version}, {when}): its labels apply until you "
+                          f"answer again", style="yellow"))
     for paragraph in card.lead:
         lines += [Text(""), Text(paragraph)]
     lines.append(Text(""))
@@ -191,15 +223,18 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
             lines.append(Text.assemble((f"{entity_id}: ", "cyan"), ", ".join(surfaces)))
     else:
         lines.append(Text("no watched bodies mentioned", style="dim"))
-    table = Table(title="predictions", title_justify="left", show_header=True, expand=False)
+    chosen = any(question.decided_by for question in card.questions)
+    table = Table(title="labels" if chosen else "predictions", title_justify="left", show_header=True, expand=False)
     table.add_column("task")
-    table.add_column("predicted")
+    table.add_column("labelled, else predicted" if chosen else "predicted")
     for question in card.questions:
         if question.predictions:
             cell = Text(", ".join(f"{p.label} {p.probability:.2f}" if p.probability is not None else p.label
                                   for p in question.predictions))
             if any(p.uncertain for p in question.predictions):
                 cell.append("  uncertain", style="yellow")
+            if question.decided_by:
+                cell.append(f"  labelled by {question.decided_by}", style="green")
         else:
             cell = Text("no prediction", style="dim")
         table.add_row(Text(question.name), cell)
@@ -348,7 +383,10 @@ def answer_rows(question: Question, chosen: list[str]) -> list[tuple[str, str, s
     """The ``labels`` rows for one answered question (multi-label: rejections of dropped predictions)."""
     rows = [(question.task.name, question.target, label) for label in chosen]
     if question.task.kind == "multi_label":
-        rows += [(question.task.name, label, REJECTED) for label in question.predicted if label not in chosen]
+        # a predicted topic left out, or one a person gave before the text was revised: withdrawn
+        dropped = [label for label in question.task.labels
+                   if label not in chosen and (label in question.predicted or label in question.labelled)]
+        rows += [(question.task.name, label, REJECTED) for label in dropped]
     return rows
 
 
@@ -437,16 +475,18 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
 
 
 def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
-                console: Console | None = None, limit: int | None = None) -> SessionSummary:
+                console: Console | None = None, limit: int | None = None,
+                articles: list[int] | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers,
-    each with how the most alike labelled stories were labelled (``Precedents``).
+    each with how the most alike labelled stories were labelled (``Precedents``). ``articles``:
+    these stories instead, in this order, labelled or not (:func:`load_card`'s ``chosen``).
 
     ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
     callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
     """
     console = console or Console()
     summary = SessionSummary()
-    queue = candidates(db, tasks, limit)
+    queue = candidates(db, tasks, limit) if articles is None else [Candidate(a, False, None) for a in articles]
     if not queue:
         console.print(Text("nothing to label: every story has a human label for "
                            + ", ".join(t.name for t in tasks)))
@@ -457,7 +497,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
     try:
         for number, candidate in enumerate(queue, start=1):
-            card = load_card(db, candidate.article_id, tasks, precedents)
+            card = load_card(db, candidate.article_id, tasks, precedents, chosen=articles is not None)
             summary.shown += 1
             console.print(render_card(card, f"({number} of {len(queue)})"))
             while True:
@@ -550,6 +590,23 @@ def human_labels(db, tasks: dict[str, Task], article_ids: Iterable[int] | None =
     return result
 
 
+def label_annotators(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """Who gave each current human label, per article, in the record's shape: ``{task: name}``
+    (per-entity: ``{task: {entity: name}}``; multi-label: the person who last changed the task's
+    topics). The later row wins, as in :func:`human_labels`; tasks outside ``tasks`` are left out."""
+    who: dict[int, dict] = {}
+    for article_id, task_name, target, _label, annotator in store.human_label_rows(db, article_ids):
+        task = tasks.get(task_name)
+        if task is None:
+            continue
+        names = who.setdefault(article_id, {})
+        if task.kind == "per_entity":
+            names.setdefault(task_name, {})[target] = annotator
+        else:
+            names[task_name] = annotator
+    return who
+
+
 def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None
                       ) -> list[tuple[int, dict, dict]]:
     """(article id, its human labels as :func:`human_labels` resolves them, the stored article as
@@ -560,15 +617,18 @@ def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | N
             if article_id in articles]
 
 
-def labelled_records(db, tasks: dict[str, Task]) -> list[dict]:
+def labelled_records(db, tasks: dict[str, Task], left_out: list[int] | None = None) -> list[dict]:
     """Training records (the corpus's form) for every article whose human labels answer all the
     article-level tasks, labels resolved as :func:`human_labels` resolves them; ``entities`` are
-    the surfaces of the article's stored mentions."""
+    the surfaces of the article's stored mentions. ``left_out``, given, gets the ids of the labelled
+    articles that are not records (an article-level task unanswered: a tone labelled alone)."""
     required = [name for name, task in tasks.items() if task.kind != "per_entity"]
     empty = {"multi_label": list, "per_entity": dict}
     records = []
     for article_id, labels, article in labelled_articles(db, tasks):
         if not all(labels.get(name) for name in required):
+            if left_out is not None:
+                left_out.append(article_id)
             continue
         record = {"id": f"db-{article_id}", "title": article["title"], "body": article["body"],
                   "date": article["published_at"], "source_region": article["source_region"],
@@ -612,20 +672,29 @@ def labels_outside_scheme(db, tasks: dict[str, Task]) -> dict[int, dict[str, lis
     return outside
 
 
-def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> tuple[int, int]:
-    """Write every human-labelled article as one JSONL record (corpus format); returns the count of
+def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tuple[int, int]:
+    """Write every human-labelled article as one JSONL record (corpus format) to ``path`` (or an open
+    text stream: standard output for ``--export -``); returns the count of
     records and of labels outside the scheme. Those (``labels_outside_scheme``) go in a record's
     ``outside_scheme`` field, which import and training ignore, so the file loses nothing; an article
-    labelled only outside the scheme gets a record too."""
+    labelled only outside the scheme gets a record too. Corrections of a quote's speaker or body go in
+    ``quote_corrections`` (the quote by its words, which import finds again), training ignores them."""
     count = 0
     outside = labels_outside_scheme(db, tasks)
+    corrections: dict[int, list[dict]] = {}
+    for article_id, task, _target, value, who, words in store.quote_corrections(db):
+        if words is not None:  # a correction of a quote no longer stored applies to nothing
+            corrections.setdefault(article_id, []).append({"task": task, "quote": words, "label": value,
+                                                           "annotator": who})
     labelled = {article_id: (rec, article) for article_id, rec, article in labelled_articles(db, tasks)}
-    only_outside = [article_id for article_id in outside if article_id not in labelled]
+    only_outside = [article_id for article_id in [*outside, *corrections] if article_id not in labelled]
     extra = store.articles_text(db, only_outside)
     for article_id in only_outside:
         if article_id in extra:
             labelled[article_id] = ({"annotator": None}, extra[article_id])
-    with paths.output_file(path).open("w", encoding="utf-8") as handle:
+    annotators = label_annotators(db, tasks)
+    with (contextlib.nullcontext(path) if hasattr(path, "write")
+          else paths.output_file(path).open("w", encoding="utf-8")) as handle:
         for article_id in sorted(labelled):
             rec, article = labelled[article_id]
             record = {"id": f"db-{article_id}", "url": article["canonical_url"], "site": article["source_id"],
@@ -635,8 +704,14 @@ def export_labels(db, path: str | Path, tasks: dict[str, Task]) -> tuple[int, in
             for task in tasks.values():
                 record[task.name] = rec.get(task.name, {} if task.kind == "per_entity" else None)
             record["annotator"] = rec["annotator"]
+            names = annotators.get(article_id, {})
+            record["annotators"] = {name: {target: who for target, who in value.items() if target in rec[name]}
+                                    if isinstance(value, dict) else value
+                                    for name, value in names.items() if name in rec}
             if article_id in outside:
                 record["outside_scheme"] = outside[article_id]
+            if article_id in corrections:
+                record["quote_corrections"] = corrections[article_id]
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     return count, sum(len(values) for labels in outside.values() for values in labels.values())
@@ -658,7 +733,35 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
     annotator = raw.get("annotator")
     if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
         raise LabellingError(f"{where}: annotator must be a non-empty string")
+    fixes = raw.get("quote_corrections")
+    if fixes is not None and not (isinstance(fixes, list) and all(
+            isinstance(fix, dict) and fix.get("task") in store.QUOTE_TASKS and isinstance(fix.get("quote"), str)
+            and fix["quote"].strip() and isinstance(fix.get("label"), str)
+            and (fix["label"].strip() or fix["task"] == "quote_entity")
+            and (fix.get("annotator") is None or isinstance(fix["annotator"], str) and fix["annotator"].strip())
+            for fix in fixes)):
+        raise LabellingError(f"{where}: quote_corrections must be a list of {{task ({', '.join(store.QUOTE_TASKS)}), "
+                             f"quote (its words), label, annotator}}")
+    names = raw.get("annotators")
+    if names is not None:
+        def is_name(value: Any) -> bool:
+            return isinstance(value, str) and bool(value.strip())
+        if not isinstance(names, dict) or not all(
+                is_name(value) or isinstance(value, dict) and all(is_name(v) for v in value.values())
+                for value in names.values()):
+            raise LabellingError(f"{where}: annotators must map each task to a name (a per-body task such as tone: a "
+                                 f"name, or each body to a name)")
     return labels
+
+
+def _who(raw: dict, task: Task, target: str, fallback: str) -> str:
+    """The name an imported label is saved under: the record's ``annotators`` entry for it (what
+    ``--export`` writes: who gave each label), else the record's ``annotator``, else ``fallback``."""
+    names = raw.get("annotators") or {}
+    name = names.get(task.name)
+    if isinstance(name, dict):  # per body (tone); a plain name covers all of a task's labels
+        name = name.get(target) if task.kind == "per_entity" else None
+    return name or raw.get("annotator") or fallback
 
 
 def _match_article(db, raw: dict) -> int | None:
@@ -687,24 +790,80 @@ def _new_rows(task: Task, wanted: Any, current: Any) -> list[tuple[str, str, str
     return [] if wanted == current else [(task.name, "", wanted)]
 
 
+def story_reference(db, reference: str) -> int:
+    """The story ``reference`` names: an article id (``205`` or ``db-205``, as exports write it) or a
+    URL (as :func:`import_labels` matches one); a syndicated copy gives its original, where the story's
+    labels live. Raises LabellingError for one that names no stored article."""
+    text = reference.strip()
+    match = re.fullmatch(r"(?:db-)?(\d+)", text)
+    article_id = store.story_of(db, int(match.group(1))) if match else store.story_of_url(db, text) if text else None
+    if article_id is None:
+        raise LabellingError(f"no article {reference!r} in the database: give an article id (205 or db-205) or "
+                             f"its URL")
+    return article_id
+
+
+def remove_labels(db, reference: str, tasks: list[str]) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+    """Withdraw the human labels of the story ``reference`` names (:func:`story_reference`) for the tasks
+    named (the scheme's, or ``quote_speaker``/``quote_entity``: corrections of its quotes):
+    ``(article id, the rows removed)``. Raises LabellingError when it has none for them (nothing to undo)."""
+    article_id = story_reference(db, reference)
+    removed = store.remove_labels(db, article_id, tasks)
+    if not removed:
+        raise LabellingError(f"article {article_id} has no human label for {', '.join(tasks)}: nothing removed")
+    return article_id, removed
+
+
 @dataclass
 class ImportSummary:
     records: int = 0
     articles_changed: int = 0
     labels_added: int = 0
     unmatched_lines: list[int] = field(default_factory=list)
+    quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
 
 
-def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) -> ImportSummary:
+def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
+                           summary: ImportSummary, where: str) -> list[tuple[int, str, str, str, str]]:
+    """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the one
+    stored quote of its words (offsets differ between databases), when it differs from the current
+    correction; one whose words are not quoted there exactly once is counted, not added."""
+    fixes = raw.get("quote_corrections") or []
+    if not fixes:
+        return []
+    quotes = store.quotes_of(db, article_id)
+    current = {(task, target): value for _, task, target, value, _, _ in store.quote_corrections(db, [article_id])}
+    bodies = set(store.entity_ids(db))
+    rows = []
+    for fix in fixes:
+        if fix["task"] == "quote_entity" and fix["label"] and fix["label"] not in bodies:
+            raise LabellingError(f"{where}: quote_corrections: {fix['label']!r} is not a watched body")
+        places = [key for key, words in quotes if words == fix["quote"]]
+        if len(places) != 1:
+            summary.quotes_unmatched += 1
+            continue
+        if current.get((fix["task"], places[0])) != fix["label"]:
+            who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
+            rows.append((article_id, fix["task"], places[0], fix["label"], who))
+    return rows
+
+
+def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
+                  override: bool = False, text: str | None = None) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. The whole file is checked first: a label outside
     the scheme raises LabellingError naming the file and line, and nothing is written.
-    Importing the same file twice adds nothing the second time."""
+    Importing the same file twice adds nothing the second time. Labels are saved under the
+    record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
+    person importing a file someone else exported and she edited: the file's names are the
+    exporter's). ``text``: the file's content already read (standard input, ``--import -``), ``path``
+    then only names it in messages."""
     path = Path(path)
     try:
         # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
         # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
-        lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
+        content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
+        lines = [line.removesuffix("\r") for line in content.split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
     summary = ImportSummary()
@@ -727,12 +886,14 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str) 
                 continue
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
             rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
-            if not rows:
+            labels = [(article_id, t, target, label, annotator if override else _who(raw, tasks[t], target, annotator))
+                      for t, target, label in rows]
+            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, f"{path}:{line_no}")
+            if not labels:
                 continue
-            who = raw.get("annotator") or annotator
-            store.add_labels(db, [(article_id, t, target, label, who) for t, target, label in rows])
+            store.add_labels(db, labels)
             summary.articles_changed += 1
-            summary.labels_added += len(rows)
+            summary.labels_added += len(labels)
         if summary.labels_added:
             record_scheme_tasks(db, tasks)
     return summary

@@ -188,8 +188,8 @@ def _string_list(value, where: str) -> tuple[str, ...]:
 # A labelled record (LABELS.md, `label --export`) keeps each task's labels under the task's name beside
 # these fields, and `analyse-text` and `evaluate` print entities and quotes under these names: a task
 # named like one would overwrite it.
-RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities", "quotes", "annotator",
-                       "outside_scheme", "analysis")
+RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities", "quotes", "annotator", "annotators",
+                       "outside_scheme", "analysis", "quote_corrections")
 
 
 # The keys a [tasks.NAME] table may hold, and the top-level keys of the file: any other is refused.

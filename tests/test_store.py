@@ -592,3 +592,48 @@ def test_schema_probes_on_a_read_only_connection(tmp_path):
     assert store.table_names_of(empty) == set() and label_task_columns(empty) == set()
     assert store.foreign_key_problems(empty) == []
     empty.close()
+
+
+def test_a_quote_correction_follows_its_quote_when_a_revision_moves_it(tmp_path):
+    """A person corrected a quote's speaker (target ``start:end``); a revision added a paragraph above the
+    quote, and analyse stored the quote at new offsets: the correction applied to no quote any more and
+    the machine's speaker came back. It now follows the one quote of the same words; a correction of
+    words no longer quoted stays as it is (it applies to nothing)."""
+    db = store.connect(tmp_path / "x.db")
+    [a] = _articles(db, 1)
+    article = {"id": a, "content_hash": _hash(db, a)}
+    said = {"speaker": "a spokesperson", "text": "we are pleased", "start_char": 10, "end_char": 24}
+    gone = {"speaker": "Mr X", "text": "it was fine", "start_char": 40, "end_char": 51}
+    store.replace_analysis(db, article, "v1", [], [said, gone])
+    store.add_correction(db, a, [("quote_speaker", "10:24", "John Campion"), ("quote_entity", "10:24", "wm_pcc"),
+                                 ("quote_speaker", "40:51", "Jo Bloggs")], "officer")
+    moved = {**said, "start_char": 80, "end_char": 94}
+    store.replace_analysis(db, article, "v2", [], [moved])
+    assert db.execute("SELECT speaker, entity_id, entity_method, start_char FROM quote_view WHERE article_id = ?",
+                      [a]).fetchall() == [("John Campion", "wm_pcc", "corrected", 80)]
+    assert db.execute("SELECT task, target, label FROM labels ORDER BY id").fetchall() == [
+        ("quote_speaker", "80:94", "John Campion"), ("quote_entity", "80:94", "wm_pcc"),
+        ("quote_speaker", "40:51", "Jo Bloggs")]
+    # the same words twice: which one was corrected cannot be told, so nothing moves
+    store.replace_analysis(db, article, "v3", [], [{**said, "start_char": 5, "end_char": 19},
+                                                   {**said, "start_char": 120, "end_char": 134}])
+    assert db.execute("SELECT target FROM labels WHERE task = 'quote_speaker' ORDER BY id").fetchall() == [
+        ("80:94",), ("40:51",)]
+
+
+def test_a_storys_labels_go_with_it_when_an_earlier_copy_takes_it_over(tmp_path):
+    """Within one run the earliest-published copy becomes the story's original (``make_original``): the
+    labels a person gave the story stayed on the former original, now a copy, so the story's summary
+    showed the models again and it came back to the label queue. A quote correction stays with its
+    article (its offsets are that article's)."""
+    db = store.connect(tmp_path / "x.db")
+    first, second = _articles(db, 2)
+    store.add_labels(db, [(first, "stance_governance", "", "against", "officer"),
+                          (first, "tone", "wm_pcc", "negative", "officer")])
+    store.add_correction(db, first, [("quote_speaker", "0:10", "John Campion")], "officer")
+    store.make_original(db, second, first, 0.95)
+    assert db.execute("SELECT article_id, stance, tone, human_corrected FROM article_summary").fetchall() == [
+        (second, "against", '{"wm_pcc":"negative"}', 1)]
+    assert db.execute("SELECT article_id, task FROM labels ORDER BY id").fetchall() == [
+        (second, "stance_governance"), (second, "tone"), (first, "quote_speaker")]
+    assert store.label_candidates(db, [("stance_governance", None)]) == []

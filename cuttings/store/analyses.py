@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from cuttings.store.connection import transaction, utcnow
+from cuttings.store.schema import QUOTE_TASKS
 
 
 def sync_entities(db: Database, watchlist: Any) -> None:
@@ -127,8 +128,12 @@ def mark_processed(db: Database, article_id: int, stage: str, version: str, cont
 def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
                      named_entities: list[dict] | None = None) -> None:
     """Store one article's mentions, quotes (and named entities, when NER is on), replacing
-    any older analysis, in one transaction."""
+    any older analysis, in one transaction. A person's correction of a quote (``labels`` tasks
+    ``quote_speaker``/``quote_entity``, target ``start:end``) follows its quote when a revision moved
+    it: to the one new quote of the same words (:func:`_follow_quote_corrections`)."""
     with transaction(db):
+        old_quotes = {f"{start}:{end}": text for start, end, text in db.conn.execute(
+            "SELECT start_char, end_char, text FROM quotes WHERE article_id = ?", [article["id"]])}
         # Always replace, whatever the stamp says: an article whose stamp was deleted by hand (the
         # recovery in docs/operations.md) or lost still has its old rows, which must not stay beside the new.
         for table in ("mentions", "quotes", "named_entities"):
@@ -149,7 +154,30 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
             [(article["id"], q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
               q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
               q["start_char"], q["end_char"], version) for q in quotes])
+        _follow_quote_corrections(db, article["id"], old_quotes,
+                                  {f"{q['start_char']}:{q['end_char']}": q["text"] for q in quotes})
         mark_processed(db, article["id"], "analyse", version, article["content_hash"])
+
+
+def _follow_quote_corrections(db: Database, article_id: int, old: dict[str, str], new: dict[str, str]) -> None:
+    """Re-key the article's quote corrections from the quotes before (``old``, ``start:end`` -> words) to
+    the quotes now (``new``): a correction whose quote is gone from its place goes to the one new quote
+    with the same words (a revision that added a paragraph above it moved it). One whose words are not
+    quoted now, or quoted more than once, is left as it is (it applies to no quote)."""
+    places: dict[str, list[str]] = {}
+    for key, text in new.items():
+        places.setdefault(text, []).append(key)
+    moves = []
+    for label_id, target in db.conn.execute(
+            f"SELECT id, target FROM labels WHERE article_id = ? AND task IN ({', '.join('?' for _ in QUOTE_TASKS)})",
+            [article_id, *QUOTE_TASKS]):
+        text = old.get(target)
+        if text is None or new.get(target) == text:
+            continue
+        found = places.get(text, [])
+        if len(found) == 1:
+            moves.append((found[0], label_id))
+    db.conn.executemany("UPDATE labels SET target = ? WHERE id = ?", moves)
 
 
 def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:

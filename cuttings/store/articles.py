@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from cuttings.redaction import redact, secret_values, strip_controls
 from cuttings.store.connection import transaction, utcnow
+from cuttings.store.schema import QUOTE_TASKS
 
 
 def sync_sources(db: Database, sources: Iterable[Any]) -> None:
@@ -86,10 +87,12 @@ def article_with_outlet(db: Database, article_id: int) -> dict | None:
 
 def story_of_url(db: Database, url: str) -> int | None:
     """The story an article URL is: the id of the article stored at that canonical URL, else fetched at
-    it, or of its original when that article is a syndicated copy (``duplicate_of``); None if no article
-    has the URL."""
+    it, else whose reader's address (``link_url``: the ``url`` of ``article_summary``, exports and the
+    digest) it is, or of its original when that article is a syndicated copy (``duplicate_of``); None if
+    no article has the URL."""
     row = db.execute("SELECT coalesce(duplicate_of, id) FROM articles WHERE canonical_url = ? OR url = ? "
-                     "ORDER BY canonical_url = ? DESC LIMIT 1", [url, url, url]).fetchone()
+                     "OR link_url = ? ORDER BY canonical_url = ? DESC, url = ? DESC LIMIT 1",
+                     [url, url, url, url, url]).fetchone()
     return row[0] if row else None
 
 
@@ -187,8 +190,12 @@ def insert_article(db: Database, item: dict, run_id: int | None, *, fingerprint:
 
 def make_original(db: Database, article_id: int, former_original: int, similarity: float) -> None:
     """``article_id`` becomes the original of its syndication group: the former original and
-    its copies point at it instead."""
+    its copies point at it instead. The story's human labels (given to the former original, where
+    a story's labels live) go with it; corrections of a quote stay with the article whose quote
+    they correct."""
     with transaction(db):
+        db.execute("UPDATE labels SET article_id = ? WHERE article_id = ? AND task NOT IN "
+                   f"({', '.join('?' for _ in QUOTE_TASKS)})", [article_id, former_original, *QUOTE_TASKS])
         db.execute("UPDATE articles SET duplicate_of = NULL, similarity = NULL WHERE id = ?", [article_id])
         db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
                    [article_id, former_original, former_original])

@@ -1,5 +1,5 @@
-"""Human labels: the ``labels`` table (append-only; the ``effective_labels`` view decides
-which label wins), and the labelling tool's reads of it (``cuttings.labelling``: which stories
+"""Human labels: the ``labels`` table (appended to; the ``effective_labels`` view decides
+which label wins; rows leave it only when a person withdraws a story's labels, ``remove_labels``), and the labelling tool's reads of it (``cuttings.labelling``: which stories
 wait for a label, which tasks an article has labels for, every label row in order)."""
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> 
 
 
 
+def remove_labels(db: Database, article_id: int, tasks: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
+    """Withdraw every human label of one article for ``tasks`` (a person's undo: the models'
+    predictions apply again and the story waits for a label again), in one transaction; returns
+    the rows removed as ``(task, target, label, annotator, created_at)``, in the order they were
+    written."""
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    marks = ", ".join("?" for _ in tasks)
+    with transaction(db):
+        rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels WHERE article_id = ? "
+                          f"AND task IN ({marks}) ORDER BY id", [article_id, *tasks]).fetchall()
+        db.execute(f"DELETE FROM labels WHERE article_id = ? AND task IN ({marks})", [article_id, *tasks])
+    return [tuple(row) for row in rows]
+
+
 class CorrectionError(StoreError):
     """A correction that cannot be stored (unknown article, quote or label)."""
 
@@ -43,11 +59,19 @@ def add_correction(db: Database, article_id: int, rows: Iterable[tuple[str, str,
     return add_labels(db, [(article_id, task, target, label, annotator.strip()) for task, target, label in rows])
 
 
+# A label given before the article's text last changed materially (a revision: ``last_changed_at``)
+# was given to other words: the story waits for a label again (the old one still applies until then).
+_LABELLED_SINCE_CHANGE = "l.created_at >= coalesce(a.last_changed_at, '')"
+
+
 def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
-    """SELECT (article_id, task) for stories with no human label for ``task``."""
-    sql = ("SELECT a.id AS article_id, ? AS task FROM articles a WHERE a.duplicate_of IS NULL "
-           "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?)")
-    params: list = [task, task]
+    """SELECT (article_id, task, revised) for stories with no human label for ``task`` given since
+    their text last changed; ``revised``: 1 when the story has a label for it from before the change."""
+    sql = ("SELECT a.id AS article_id, ? AS task, "
+           "EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?) AS revised "
+           "FROM articles a WHERE a.duplicate_of IS NULL "
+           f"AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ? AND {_LABELLED_SINCE_CHANGE})")
+    params: list = [task, task, task]
     if entities is not None:
         marks = ", ".join("?" for _ in entities)
         sql += (f" AND (EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity_id IN ({marks}))"
@@ -59,7 +83,8 @@ def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
 def label_candidates(db: Database, tasks: Sequence[tuple[str, Sequence[str] | None]],
                      limit: int | None = None) -> list[tuple[int, int, float | None]]:
     """``(article_id, uncertain, confidence)`` of the stories (not syndicated copies) lacking a human
-    label for any of ``tasks``, least certain first: any prediction flagged uncertain (``uncertain``
+    label for any of ``tasks`` (or whose label was given before their text last changed: those come
+    first), least certain first: any prediction flagged uncertain (``uncertain``
     1), then by ``confidence``, the lowest best-probability over the pending (task, target) pairs;
     articles never classified (``confidence`` None) come last, then by id. ``tasks``: ``(name,
     entities)``, ``entities`` the watched bodies of a per-entity task (a story waits for it only when
@@ -80,7 +105,7 @@ per_target AS (
 SELECT p.article_id, coalesce(max(t.uncertain), 0) AS uncertain, min(t.confidence) AS confidence
 FROM pending p LEFT JOIN per_target t ON t.article_id = p.article_id AND t.task = p.task
 GROUP BY p.article_id
-ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
+ORDER BY max(p.revised) DESC, uncertain DESC, confidence IS NULL, confidence, p.article_id"""
     if limit:
         query += " LIMIT ?"
         params.append(limit)
@@ -88,8 +113,24 @@ ORDER BY uncertain DESC, confidence IS NULL, confidence, p.article_id"""
 
 
 def labelled_tasks(db: Database, article_id: int) -> set[str]:
-    """The tasks one article has any human label for (a rejection row counts)."""
-    return {row[0] for row in db.execute("SELECT DISTINCT task FROM labels WHERE article_id = ?", [article_id])}
+    """The tasks one article has a human label for (a rejection row counts) given since its text last
+    changed materially (a label from before a revision was given to other words)."""
+    return {row[0] for row in db.execute(
+        f"SELECT DISTINCT l.task FROM labels l JOIN articles a ON a.id = l.article_id WHERE l.article_id = ? "
+        f"AND {_LABELLED_SINCE_CHANGE}", [article_id])}
+
+
+def revised_since_labelled(db: Database, article_id: int, tasks: Iterable[str]) -> tuple[int, str] | None:
+    """``(version, last_changed_at)`` of an article whose text changed materially after a human label
+    for one of ``tasks`` was given, else None."""
+    tasks = list(tasks)
+    if not tasks:
+        return None
+    row = db.execute(
+        f"SELECT a.version, a.last_changed_at FROM articles a WHERE a.id = ? AND EXISTS (SELECT 1 FROM labels l "
+        f"WHERE l.article_id = a.id AND l.task IN ({', '.join('?' for _ in tasks)}) AND NOT ({_LABELLED_SINCE_CHANGE}))",
+        [article_id, *tasks]).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> list[tuple[int, str, str, str, str]]:
@@ -103,3 +144,28 @@ def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> 
         sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
         params = ids
     return db.execute(sql + " ORDER BY id", params).fetchall()
+
+
+def quote_corrections(db: Database, article_ids: Iterable[int] | None = None
+                      ) -> list[tuple[int, str, str, str, str, str | None]]:
+    """The current corrections of quotes (the latest label per article, task and quote), as
+    ``(article_id, task, target, label, annotator, words)``: ``words`` the text of the article's quote at
+    ``target`` (``start:end``), None when no stored quote is there any more; by article, then id."""
+    marks = ", ".join("?" for _ in QUOTE_TASKS)
+    sql = (f"SELECT l.article_id, l.task, l.target, l.label, l.annotator, "
+           f"(SELECT q.text FROM quotes q WHERE q.article_id = l.article_id "
+           f"AND q.start_char || ':' || q.end_char = l.target LIMIT 1) "
+           f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) "
+           f"GROUP BY article_id, task, target)")
+    params: list = [*QUOTE_TASKS]
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" AND l.article_id IN ({', '.join('?' for _ in ids)})"
+        params += ids
+    return [tuple(row) for row in db.execute(sql + " ORDER BY l.article_id, l.id", params)]
+
+
+def quotes_of(db: Database, article_id: int) -> list[tuple[str, str]]:
+    """``(start:end, words)`` of one article's stored quotes, in text order."""
+    return [(f"{start}:{end}", text) for start, end, text in db.execute(
+        "SELECT start_char, end_char, text FROM quotes WHERE article_id = ? ORDER BY start_char", [article_id])]

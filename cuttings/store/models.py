@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterable
 
 from sqlite_utils import Database
 
@@ -69,3 +70,14 @@ def record_model(db: Database, card: dict, path: str, record_kind: bool = True) 
             [card["model_version"], card["task"], path, json.dumps(card.get("labels")),
              card.get("training_data_hash"), card.get("n_examples"), json.dumps(card.get("metrics")),
              json.dumps(card, sort_keys=True), card.get("created_at") or utcnow()])
+
+
+def models_trained_since(db: Database, tasks: Iterable[str], since: str) -> list[str]:
+    """The versions of the recorded models of ``tasks`` trained at or after ``since`` (ISO UTC): the
+    models that learnt from a label given then."""
+    tasks = list(tasks)
+    if not tasks:
+        return []
+    return [row[0] for row in db.execute(
+        f"SELECT version FROM models WHERE task IN ({', '.join('?' for _ in tasks)}) AND created_at >= ? "
+        f"ORDER BY created_at", [*tasks, since])]
