@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from cuttings import labelling, paths, store
-from cuttings.cli_common import fail, pass_context, scheme_option
+from cuttings.cli_common import fail, pass_context, progress_bar, scheme_option
 from cuttings.redaction import strip_controls
 
 
@@ -151,7 +151,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                            f"ignore; they stay in the database", err=True)
         return
     summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
-                                    limit=limit, articles=articles)
+                                    limit=limit, articles=articles,
+                                    progress=lambda description: progress_bar(description, None))
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
                f"({summary.labels_written} labels saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

@@ -476,10 +476,13 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
 
 def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
                 console: Console | None = None, limit: int | None = None,
-                articles: list[int] | None = None) -> SessionSummary:
+                articles: list[int] | None = None,
+                progress: Callable[[str], contextlib.AbstractContextManager] | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers,
     each with how the most alike labelled stories were labelled (``Precedents``). ``articles``:
     these stories instead, in this order, labelled or not (:func:`load_card`'s ``chosen``).
+    ``progress(description)``: a context the start's one long step (loading the precedents: the
+    embedding model, the corpus) runs in (the CLI's progress line on stderr).
 
     ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
     callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
@@ -492,7 +495,8 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                            + ", ".join(t.name for t in tasks)))
         return summary
     record_scheme_tasks(db)   # the labels given now are this scheme's
-    precedents = Precedents.load(db, tasks)
+    with (progress or (lambda _description: contextlib.nullcontext()))("loading the labelled stories to compare with"):
+        precedents = Precedents.load(db, tasks)
     prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
     try:

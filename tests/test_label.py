@@ -369,6 +369,27 @@ def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatc
     assert summary.accepted == 1 and summary.skipped == 1
 
 
+def test_the_screen_starts_without_importing_scikit_learn(db_path):
+    """The first story waits for the precedents (the embedding model, the corpus): scikit-learn, which
+    the saved models need and the precedents do not, took half of that start (docs/benchmarks.md,
+    section (26)). The queue comes from the stored classifications: no model is loaded either."""
+    script = ("import sys, pipeline; from cuttings import labelling, store; "
+              f"db = store.connect({str(db_path)!r}); tasks = list(labelling.load_label_tasks().values()); "
+              "order = [c.article_id for c in labelling.candidates(db, tasks)]; "
+              "precedents = labelling.Precedents.load(db, tasks); "
+              "card = labelling.load_card(db, order[0], tasks, precedents); "
+              "print(len(precedents.entries), card.title, order, sorted(m for m in sys.modules if m.startswith('sklearn')))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    entries, _, rest = result.stdout.strip().partition(" ")
+    ids = ids_of(store.connect(db_path))
+    assert int(entries) > 100 and rest.startswith("[bold]Fire[/bold] authority [red]budget row")
+    assert f"[{ids['flagged']}, {ids['middling']}, {ids['confident']}, {ids['unclassified']}] []" in rest
+    from nlp import embeddings
+    assert embeddings.EmbeddingFeatures.__module__ == "nlp.embeddings"   # the name saved models give it
+
+
 def test_lead_is_the_first_two_paragraphs_trimmed():
     body = "First para.\n\nSecond " + "word " * 200 + "\n\nThird para."
     lead = labelling.lead_paragraphs(body, max_chars=100)
