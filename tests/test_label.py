@@ -589,6 +589,52 @@ def test_cli_import_then_export(db_path, tmp_path):
     assert record["stance_governance"] == "neutral" and record["topics"] is None
 
 
+def test_cli_cuttings_export_edited_then_imported_stores_the_edits_under_the_annotator(db_path, tmp_path):
+    """The analyst's round trip: `cuttings export --format jsonl`, a label corrected in an editor, `label
+    --import`: the corrections are stored as hers; the values left as exported (the models' predictions)
+    are not; a bad record is one line naming the file, line and field, and nothing is imported."""
+    stories = tmp_path / "stories.jsonl"
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "export", "--format", "jsonl",
+                                              "--out", str(stories)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in stories.read_text(encoding="utf-8").splitlines()]
+    ids = ids_of(store.connect(db_path))
+    by_id = {record["article_id"]: record for record in records}
+    flagged, middling = by_id[ids["flagged"]], by_id[ids["middling"]]
+    assert flagged["stance"] == "against" and flagged["stance_uncertain"] is True and middling["topics"] == ["incident"]
+    flagged["stance"] = "neutral"                                   # the two edits
+    middling["topics"] = ["incident", "prevention"]
+    middling["tone"]["hwfrs"] = "negative"
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited),
+                                              "--annotator", "akhan"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(records)} records, 4 labels added to 2 articles" in result.output
+    db = store.connect(db_path)
+    assert {tuple(row) for row in db.execute("SELECT article_id, task, target, label, annotator FROM labels")} == {
+        (ids["flagged"], "stance_governance", "", "neutral", "akhan"),
+        (ids["middling"], "topics", "", "incident", "akhan"), (ids["middling"], "topics", "", "prevention", "akhan"),
+        (ids["middling"], "tone", "hwfrs", "negative", "akhan")}
+    assert effective(db, ids["flagged"], "stance_governance") == [("", "neutral", 1)]
+    assert effective(db, ids["middling"], "topics") == [("", "incident", 1), ("", "prevention", 1)]
+    assert effective(db, ids["confident"], "stance_governance") == [("", "favour", 0)]   # left as exported
+    again = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)])
+    assert again.exit_code == 0 and "0 labels added to 0 articles" in again.output
+
+    middling["stance"] = "maybe"
+    by_id[ids["confident"]]["stance"] = "against"                   # a good edit that must not land either
+    line = records.index(middling) + 1
+    edited.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    rows_before = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    bad = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)])
+    assert bad.exit_code == 1
+    assert bad.output.strip().splitlines() == [f"Error: {edited}:{line}: stance label 'maybe' is not in the scheme "
+                                               f"({', '.join(TASKS['stance_governance'].labels)})"]
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == rows_before
+
+
 def test_non_tty_is_a_clear_error(db_path):
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label"], input="a\n")
     assert result.exit_code == 1
