@@ -372,7 +372,7 @@ def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatc
 def test_the_screen_starts_without_importing_scikit_learn(db_path):
     """The first story waits for the precedents (the embedding model, the corpus): scikit-learn, which
     the saved models need and the precedents do not, took half of that start (docs/benchmarks.md,
-    section (26)). The queue comes from the stored classifications: no model is loaded either."""
+    "The label screen's start"). The queue comes from the stored classifications: no model is loaded either."""
     script = ("import sys, pipeline; from cuttings import labelling, store; "
               f"db = store.connect({str(db_path)!r}); tasks = list(labelling.load_label_tasks().values()); "
               "order = [c.article_id for c in labelling.candidates(db, tasks)]; "
