@@ -777,15 +777,51 @@ def from_story_export(raw: dict, tasks: dict[str, Task], where: str) -> dict:
     article_id = raw.get("article_id")
     if not (isinstance(article_id, int) and not isinstance(article_id, bool)) and not raw.get("url"):
         raise LabellingError(f"{where}: article_id must be a number (the story's id, as cuttings export writes it)")
-    record = {"url": raw.get("url"), "article_id": article_id}
+    record: dict[str, Any] = {"url": raw.get("url"), "article_id": article_id, "_outside": {}}
     for field_name, kind in STORY_EXPORT_ROLES:
-        task = task_of_kind(tasks, kind)
-        if task is not None and raw.get(field_name) not in (None, [], {}, ""):
-            try:  # checked under the name the file gives it: "stance label 'maybe' is not in the scheme"
-                record[task.name] = check_label(dataclasses.replace(task, name=field_name), raw[field_name], where)
+        task, value = task_of_kind(tasks, kind), raw.get(field_name)
+        if task is None or value in (None, [], {}, ""):
+            continue
+        # a label the scheme no longer has (a topic or body since removed from it) is exported where a story
+        # still has one: it stays out of the check here, and is an error at import only if it was changed
+        outside: Any = None
+        if kind == "multi_label" and isinstance(value, list):
+            outside = [label for label in value if label not in task.labels]
+            value = [label for label in value if label in task.labels] if outside else value
+        elif kind == "per_entity" and isinstance(value, dict):
+            outside = {entity: label for entity, label in value.items()
+                       if entity not in task.entities or label not in task.labels}
+            value = {entity: label for entity, label in value.items() if entity not in outside}
+        elif kind == "single_label" and isinstance(value, str) and value not in task.labels:
+            outside, value = value, None
+        named = dataclasses.replace(task, name=field_name)   # messages name the file's field: "stance label 'maybe'"
+        if outside:
+            record["_outside"][task.name] = (named, raw[field_name], outside)
+        if value not in (None, [], {}):
+            try:
+                record[task.name] = check_label(named, value, where)
             except SchemeError as exc:
                 raise LabellingError(str(exc)) from None
     return record
+
+
+def _check_outside_unchanged(record: dict, tasks: dict[str, Task], shown: dict[str, Any], where: str) -> None:
+    """A story export's labels outside the scheme (:func:`from_story_export`) must be as the export showed
+    them (``shown``): left as they were they are no answer; changed, they are a label the scheme lacks, and
+    the import stops (LabellingError naming the line, as any label outside the scheme)."""
+    for name, (named, value, outside) in record.get("_outside", {}).items():
+        task, before = tasks[name], shown.get(name)
+        if task.kind == "multi_label":
+            same = set(outside) <= {label for label in before or [] if label not in task.labels}
+        elif task.kind == "per_entity":
+            same = all((before or {}).get(entity) == label for entity, label in outside.items())
+        else:
+            same = outside == before
+        if not same:
+            try:
+                check_label(named, value, where)
+            except SchemeError as exc:
+                raise LabellingError(str(exc)) from None
 
 
 def _who(raw: dict, task: Task, target: str, fallback: str) -> str:
@@ -853,7 +889,8 @@ def _changed_rows(tasks: dict[str, Task], wanted: dict[str, Any], current: dict[
     for name, value in wanted.items():
         task, before = tasks[name], shown.get(name)
         if task.kind == "multi_label":
-            if set(value) != set(before or []):
+            before = [label for label in before or [] if label in task.labels]   # the scheme's part (the rest: above)
+            if set(value) != set(before):
                 dropped = set(before or []) | set(current.get(name) or [])
                 rows += [(name, "", label) for label in value]
                 rows += [(name, label, REJECTED) for label in task.labels if label in dropped and label not in value]
@@ -968,7 +1005,9 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
                 continue
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
             if story:   # a cuttings export record: what was changed from what it showed
-                rows = _changed_rows(tasks, wanted, current, effective_labels(db, article_id, tasks))
+                shown = effective_labels(db, article_id, tasks)
+                _check_outside_unchanged(raw, tasks, shown, f"{path}:{line_no}")
+                rows = _changed_rows(tasks, wanted, current, shown)
             else:
                 rows = [row for name, value in wanted.items()
                         for row in _new_rows(tasks[name], value, current.get(name))]

@@ -635,6 +635,37 @@ def test_cli_cuttings_export_edited_then_imported_stores_the_edits_under_the_ann
     assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == rows_before
 
 
+def test_cli_cuttings_export_with_a_label_the_scheme_no_longer_has_imports_unless_that_label_is_changed(db_path,
+                                                                                                     tmp_path):
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    store.add_labels(db, [(ids["middling"], "tone", "dc_pcc", "negative", "ana"),       # a body since dropped
+                          (ids["middling"], "topics", "", "policing", "ana")])           # a topic since dropped
+    stories = tmp_path / "stories.jsonl"
+    assert CliRunner().invoke(cli_group(), ["--db", str(db_path), "export", "--format", "jsonl",
+                                            "--out", str(stories)]).exit_code == 0
+    records = [json.loads(line) for line in stories.read_text(encoding="utf-8").splitlines()]
+    [middling] = [record for record in records if record["article_id"] == ids["middling"]]
+    assert middling["tone"]["dc_pcc"] == "negative" and "policing" in middling["topics"]
+    middling["stance"] = "neutral"
+    stories.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(stories),
+                                              "--annotator", "akhan"])
+    assert result.exit_code == 0, result.output
+    assert "1 labels added to 1 articles" in result.output
+    assert effective(db, ids["middling"], "stance_governance") == [("", "neutral", 1)]
+
+    middling["stance"], middling["tone"]["dc_pcc"] = "favour", "positive"   # a changed label outside the scheme
+    stories.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    rows = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(stories)])
+    assert result.exit_code == 1
+    line = records.index(middling) + 1
+    assert result.output.strip().splitlines() == [f"Error: {stories}:{line}: tone entity 'dc_pcc' is not in the "
+                                                  f"scheme ({', '.join(TASKS['tone'].entities)})"]
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == rows
+
+
 def test_non_tty_is_a_clear_error(db_path):
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label"], input="a\n")
     assert result.exit_code == 1
