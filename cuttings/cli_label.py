@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from cuttings import labelling, paths, store
-from cuttings.cli_common import fail, pass_context, scheme_option
+from cuttings.cli_common import fail, pass_context, progress_bar, scheme_option
 from cuttings.redaction import strip_controls
 
 
@@ -39,7 +39,9 @@ def default_annotator() -> str:
                                  "folders are created. -: standard output.")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, allow_dash=True,
                                                           path_type=Path),
-              default=None, help="Add the labels in FILE (JSONL, corpus record format). -: standard input.")
+              default=None, help="Add the labels in FILE (JSONL: --export's records, the corpus's, or `cuttings export "
+                                 "--format jsonl` stories, whose changed topics, stance and tone are stored). -: "
+                                 "standard input.")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
@@ -65,6 +67,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
     \b
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
+        cuttings export --format jsonl --out stories.jsonl   # edit a stance, then:
+        cuttings label --import stories.jsonl --annotator akhan
         cuttings label --unlabel 205 --task stance_governance   # undo a wrong stance on article 205
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
@@ -132,6 +136,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
                        f"{summary.labels_added} labels added to {summary.articles_changed} articles",
                        err=to_stdout)   # the JSONL on standard output stays JSONL
+            if summary.story_exports:
+                click.echo(f"note: {summary.story_exports} records are cuttings export stories: a label changed from "
+                           f"what the export showed is stored, one left as it was is not", err=True)
             if summary.quotes_unmatched:
                 click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
                            f"(its words are not quoted there, or quoted twice): not imported", err=True)
@@ -151,7 +158,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                            f"ignore; they stay in the database", err=True)
         return
     summary = labelling.run_session(db, selected, annotator, read_key=click.getchar, console=Console(),
-                                    limit=limit, articles=articles)
+                                    limit=limit, articles=articles,
+                                    progress=lambda description: progress_bar(description, None))
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
                f"({summary.labels_written} labels saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

@@ -20,6 +20,7 @@ already answered. Crawled text is untrusted: the screen prints it through
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -476,10 +477,13 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
 
 def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[], str],
                 console: Console | None = None, limit: int | None = None,
-                articles: list[int] | None = None) -> SessionSummary:
+                articles: list[int] | None = None,
+                progress: Callable[[str], contextlib.AbstractContextManager] | None = None) -> SessionSummary:
     """Show the least certain unlabelled articles one by one and record the analyst's answers,
     each with how the most alike labelled stories were labelled (``Precedents``). ``articles``:
     these stories instead, in this order, labelled or not (:func:`load_card`'s ``chosen``).
+    ``progress(description)``: a context the start's one long step (loading the precedents: the
+    embedding model, the corpus) runs in (the CLI's progress line on stderr).
 
     ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
     callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
@@ -492,7 +496,8 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                            + ", ".join(t.name for t in tasks)))
         return summary
     record_scheme_tasks(db)   # the labels given now are this scheme's
-    precedents = Precedents.load(db, tasks)
+    with (progress or (lambda _description: contextlib.nullcontext()))("loading the labelled stories to compare with"):
+        precedents = Precedents.load(db, tasks)
     prompt = Text.assemble(("a", "bold"), " accept  ", ("c", "bold"), " correct  ", ("s", "bold"), " skip  ",
                            ("q", "bold"), " quit  ", ("?", "bold"), " help")
     try:
@@ -754,6 +759,71 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
     return labels
 
 
+STORY_EXPORT_ROLES = (("topics", "multi_label"), ("stance", "single_label"), ("tone", "per_entity"))
+
+
+def is_story_export(raw: Any) -> bool:
+    """A record ``cuttings export --format jsonl`` wrote (a story: ``article_id``, and its labels under the
+    names ``topics``, ``stance``, ``tone``), not a label file's (``id``, the scheme's task names)."""
+    return isinstance(raw, dict) and "article_id" in raw and "id" not in raw
+
+
+def from_story_export(raw: dict, tasks: dict[str, Task], where: str) -> dict:
+    """A ``cuttings export`` record as a label record: ``topics``, ``stance`` and ``tone`` under the names of
+    the scheme's multi-label, single-label and per-entity tasks (whatever the scheme calls them, as the
+    export names them); ``url`` and ``article_id`` find the story. Everything else it carries (the
+    ``*_uncertain`` flags, ``human_corrected``, quotes, text) is not a label and is left out; so is an
+    empty value (``[]``, ``null``, ``{}``: the story has none)."""
+    article_id = raw.get("article_id")
+    if not (isinstance(article_id, int) and not isinstance(article_id, bool)) and not raw.get("url"):
+        raise LabellingError(f"{where}: article_id must be a number (the story's id, as cuttings export writes it)")
+    record: dict[str, Any] = {"url": raw.get("url"), "article_id": article_id, "_outside": {}}
+    for field_name, kind in STORY_EXPORT_ROLES:
+        task, value = task_of_kind(tasks, kind), raw.get(field_name)
+        if task is None or value in (None, [], {}, ""):
+            continue
+        # a label the scheme no longer has (a topic or body since removed from it) is exported where a story
+        # still has one: it stays out of the check here, and is an error at import only if it was changed
+        outside: Any = None
+        if kind == "multi_label" and isinstance(value, list):
+            outside = [label for label in value if label not in task.labels]
+            value = [label for label in value if label in task.labels] if outside else value
+        elif kind == "per_entity" and isinstance(value, dict):
+            outside = {entity: label for entity, label in value.items()
+                       if entity not in task.entities or label not in task.labels}
+            value = {entity: label for entity, label in value.items() if entity not in outside}
+        elif kind == "single_label" and isinstance(value, str) and value not in task.labels:
+            outside, value = value, None
+        named = dataclasses.replace(task, name=field_name)   # messages name the file's field: "stance label 'maybe'"
+        if outside:
+            record["_outside"][task.name] = (named, raw[field_name], outside)
+        if value not in (None, [], {}):
+            try:
+                record[task.name] = check_label(named, value, where)
+            except SchemeError as exc:
+                raise LabellingError(str(exc)) from None
+    return record
+
+
+def _check_outside_unchanged(record: dict, tasks: dict[str, Task], shown: dict[str, Any], where: str) -> None:
+    """A story export's labels outside the scheme (:func:`from_story_export`) must be as the export showed
+    them (``shown``): left as they were they are no answer; changed, they are a label the scheme lacks, and
+    the import stops (LabellingError naming the line, as any label outside the scheme)."""
+    for name, (named, value, outside) in record.get("_outside", {}).items():
+        task, before = tasks[name], shown.get(name)
+        if task.kind == "multi_label":
+            same = set(outside) <= {label for label in before or [] if label not in task.labels}
+        elif task.kind == "per_entity":
+            same = all((before or {}).get(entity) == label for entity, label in outside.items())
+        else:
+            same = outside == before
+        if not same:
+            try:
+                check_label(named, value, where)
+            except SchemeError as exc:
+                raise LabellingError(str(exc)) from None
+
+
 def _who(raw: dict, task: Task, target: str, fallback: str) -> str:
     """The name an imported label is saved under: the record's ``annotators`` entry for it (what
     ``--export`` writes: who gave each label), else the record's ``annotator``, else ``fallback``."""
@@ -774,6 +844,8 @@ def _match_article(db, raw: dict) -> int | None:
     match = re.fullmatch(r"db-(\d+)", str(raw.get("id") or ""))
     if match:
         return store.story_of(db, int(match.group(1)))
+    if isinstance(raw.get("article_id"), int):   # a cuttings export record
+        return store.story_of(db, raw["article_id"])
     return None
 
 
@@ -788,6 +860,45 @@ def _new_rows(task: Task, wanted: Any, current: Any) -> list[tuple[str, str, str
         return [(task.name, entity_id, label) for entity_id, label in wanted.items()
                 if current.get(entity_id) != label]
     return [] if wanted == current else [(task.name, "", wanted)]
+
+
+def effective_labels(db, article_id: int, tasks: dict[str, Task]) -> dict[str, Any]:
+    """The labels that stand for one article (a person's, else the models'), in record form: what
+    ``cuttings export`` showed of it."""
+    labels: dict[str, Any] = {}
+    for task_name, target, label in store.effective_label_rows(db, article_id):
+        task = tasks.get(task_name)
+        if task is None:
+            continue
+        if task.kind == "multi_label":
+            labels.setdefault(task_name, []).append(label)
+        elif task.kind == "per_entity":
+            labels.setdefault(task_name, {})[target] = label
+        else:
+            labels[task_name] = label
+    return labels
+
+
+def _changed_rows(tasks: dict[str, Task], wanted: dict[str, Any], current: dict[str, Any],
+                  shown: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The rows of a ``cuttings export`` record: a value left as the export showed it (``shown``, the
+    effective labels, mostly the models' predictions) is no answer and adds nothing; a changed one is the
+    person's answer to that question, stored as the screen stores a correction (topics: every topic
+    chosen, and the ones shown or labelled before that were dropped, rejected; tone: each body changed)."""
+    rows = []
+    for name, value in wanted.items():
+        task, before = tasks[name], shown.get(name)
+        if task.kind == "multi_label":
+            before = [label for label in before or [] if label in task.labels]   # the scheme's part (the rest: above)
+            if set(value) != set(before):
+                dropped = set(before or []) | set(current.get(name) or [])
+                rows += [(name, "", label) for label in value]
+                rows += [(name, label, REJECTED) for label in task.labels if label in dropped and label not in value]
+        elif task.kind == "per_entity":
+            rows += [(name, entity, label) for entity, label in value.items() if (before or {}).get(entity) != label]
+        elif value != before:
+            rows.append((name, "", value))
+    return rows
 
 
 def story_reference(db, reference: str) -> int:
@@ -821,6 +932,7 @@ class ImportSummary:
     labels_added: int = 0
     unmatched_lines: list[int] = field(default_factory=list)
     quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
+    story_exports: int = 0     # records `cuttings export` wrote (only what was changed in them is a label)
 
 
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
@@ -851,7 +963,10 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
                   override: bool = False, text: str | None = None) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
-    human labels, all in one transaction. The whole file is checked first: a label outside
+    human labels, all in one transaction. A record ``cuttings export --format jsonl`` wrote (a story,
+    :func:`is_story_export`) is read too: its ``topics``, ``stance`` and ``tone`` as the scheme's tasks,
+    and only the values changed from what it showed (the effective labels) are added, so an export
+    edited in one place stores that one correction, not every model prediction as a person's label. The whole file is checked first: a label outside
     the scheme raises LabellingError naming the file and line, and nothing is written.
     Importing the same file twice adds nothing the second time. Labels are saved under the
     record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
@@ -867,7 +982,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     except (OSError, UnicodeDecodeError) as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
     summary = ImportSummary()
-    parsed: list[tuple[int, dict, dict]] = []
+    parsed: list[tuple[int, dict, dict, bool]] = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -876,16 +991,26 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabellingError(invalid_json_message(path, line_no, exc)) from None
-        parsed.append((line_no, raw, validate_record(raw, tasks, where)))
+        story = is_story_export(raw)
+        if story:
+            raw = from_story_export(raw, tasks, where)
+            summary.story_exports += 1
+        parsed.append((line_no, raw, validate_record(raw, tasks, where), story))
     summary.records = len(parsed)
     with store.transaction(db):
-        for line_no, raw, wanted in parsed:
+        for line_no, raw, wanted, story in parsed:
             article_id = _match_article(db, raw)
             if article_id is None:
                 summary.unmatched_lines.append(line_no)
                 continue
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
-            rows = [row for name, value in wanted.items() for row in _new_rows(tasks[name], value, current.get(name))]
+            if story:   # a cuttings export record: what was changed from what it showed
+                shown = effective_labels(db, article_id, tasks)
+                _check_outside_unchanged(raw, tasks, shown, f"{path}:{line_no}")
+                rows = _changed_rows(tasks, wanted, current, shown)
+            else:
+                rows = [row for name, value in wanted.items()
+                        for row in _new_rows(tasks[name], value, current.get(name))]
             labels = [(article_id, t, target, label, annotator if override else _who(raw, tasks[t], target, annotator))
                       for t, target, label in rows]
             labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, f"{path}:{line_no}")

@@ -25,7 +25,6 @@ import unicodedata
 from contextlib import contextmanager
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from nlp import packaged_data
 from nlp.errors import NlpError
@@ -238,29 +237,46 @@ def _encode_cached(name: str, texts: list[str]) -> np.ndarray:
     return np.array([_cache[(name, t)] for t in texts])
 
 
-class EmbeddingFeatures(BaseEstimator, TransformerMixin):
-    """Mean embedding of the texts in each row's ``field`` (a list of strings).
+def _define_embedding_features():
+    """``EmbeddingFeatures``, defined on first use: scikit-learn takes about a second to import, which
+    the labelling screen's precedents (``encode`` only) need not wait for. Saved models name the class
+    ``nlp.embeddings.EmbeddingFeatures``; the module's ``__getattr__`` gives it to them."""
+    from sklearn.base import BaseEstimator, TransformerMixin
 
-    A row with no text gets the zero vector.
-    """
+    class EmbeddingFeatures(BaseEstimator, TransformerMixin):
+        """Mean embedding of the texts in each row's ``field`` (a list of strings).
 
-    def __init__(self, field: str, embedder: str = "static"):
-        self.field = field
-        self.embedder = embedder
+        A row with no text gets the zero vector.
+        """
 
-    def fit(self, rows, y=None):
-        get_embedder(self.embedder)
-        return self
+        def __init__(self, field: str, embedder: str = "static"):
+            self.field = field
+            self.embedder = embedder
 
-    def transform(self, rows):
-        texts_per_row = [[t for t in row[self.field] if t and t.strip()] for row in rows]
-        flat = [t for texts in texts_per_row for t in texts]
-        vectors = _encode_cached(self.embedder, flat) if flat else None
-        dims = vectors.shape[1] if vectors is not None else encode(self.embedder, ["a"]).shape[1]
-        out = np.zeros((len(rows), dims), dtype=np.float32)
-        start = 0
-        for i, texts in enumerate(texts_per_row):
-            if texts:
-                out[i] = vectors[start : start + len(texts)].mean(axis=0)
-                start += len(texts)
-        return out
+        def fit(self, rows, y=None):
+            get_embedder(self.embedder)
+            return self
+
+        def transform(self, rows):
+            texts_per_row = [[t for t in row[self.field] if t and t.strip()] for row in rows]
+            flat = [t for texts in texts_per_row for t in texts]
+            vectors = _encode_cached(self.embedder, flat) if flat else None
+            dims = vectors.shape[1] if vectors is not None else encode(self.embedder, ["a"]).shape[1]
+            out = np.zeros((len(rows), dims), dtype=np.float32)
+            start = 0
+            for i, texts in enumerate(texts_per_row):
+                if texts:
+                    out[i] = vectors[start : start + len(texts)].mean(axis=0)
+                    start += len(texts)
+            return out
+
+    EmbeddingFeatures.__module__ = __name__
+    EmbeddingFeatures.__qualname__ = "EmbeddingFeatures"
+    return EmbeddingFeatures
+
+
+def __getattr__(name: str):
+    if name == "EmbeddingFeatures":
+        cls = globals()["EmbeddingFeatures"] = _define_embedding_features()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -369,6 +369,27 @@ def test_session_shows_precedents_and_runs_without_the_embeddings(db, monkeypatc
     assert summary.accepted == 1 and summary.skipped == 1
 
 
+def test_the_screen_starts_without_importing_scikit_learn(db_path):
+    """The first story waits for the precedents (the embedding model, the corpus): scikit-learn, which
+    the saved models need and the precedents do not, took half of that start (docs/benchmarks.md,
+    "The label screen's start"). The queue comes from the stored classifications: no model is loaded either."""
+    script = ("import sys, pipeline; from cuttings import labelling, store; "
+              f"db = store.connect({str(db_path)!r}); tasks = list(labelling.load_label_tasks().values()); "
+              "order = [c.article_id for c in labelling.candidates(db, tasks)]; "
+              "precedents = labelling.Precedents.load(db, tasks); "
+              "card = labelling.load_card(db, order[0], tasks, precedents); "
+              "print(len(precedents.entries), card.title, order, sorted(m for m in sys.modules if m.startswith('sklearn')))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    entries, _, rest = result.stdout.strip().partition(" ")
+    ids = ids_of(store.connect(db_path))
+    assert int(entries) > 100 and rest.startswith("[bold]Fire[/bold] authority [red]budget row")
+    assert f"[{ids['flagged']}, {ids['middling']}, {ids['confident']}, {ids['unclassified']}] []" in rest
+    from nlp import embeddings
+    assert embeddings.EmbeddingFeatures.__module__ == "nlp.embeddings"   # the name saved models give it
+
+
 def test_lead_is_the_first_two_paragraphs_trimmed():
     body = "First para.\n\nSecond " + "word " * 200 + "\n\nThird para."
     lead = labelling.lead_paragraphs(body, max_chars=100)
@@ -566,6 +587,83 @@ def test_cli_import_then_export(db_path, tmp_path):
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["url"] == "https://news.example/middling" and record["annotator"] == "dee"
     assert record["stance_governance"] == "neutral" and record["topics"] is None
+
+
+def test_cli_cuttings_export_edited_then_imported_stores_the_edits_under_the_annotator(db_path, tmp_path):
+    """The analyst's round trip: `cuttings export --format jsonl`, a label corrected in an editor, `label
+    --import`: the corrections are stored as hers; the values left as exported (the models' predictions)
+    are not; a bad record is one line naming the file, line and field, and nothing is imported."""
+    stories = tmp_path / "stories.jsonl"
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "export", "--format", "jsonl",
+                                              "--out", str(stories)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in stories.read_text(encoding="utf-8").splitlines()]
+    ids = ids_of(store.connect(db_path))
+    by_id = {record["article_id"]: record for record in records}
+    flagged, middling = by_id[ids["flagged"]], by_id[ids["middling"]]
+    assert flagged["stance"] == "against" and flagged["stance_uncertain"] is True and middling["topics"] == ["incident"]
+    flagged["stance"] = "neutral"                                   # the two edits
+    middling["topics"] = ["incident", "prevention"]
+    middling["tone"]["hwfrs"] = "negative"
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited),
+                                              "--annotator", "akhan"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(records)} records, 4 labels added to 2 articles" in result.output
+    db = store.connect(db_path)
+    assert {tuple(row) for row in db.execute("SELECT article_id, task, target, label, annotator FROM labels")} == {
+        (ids["flagged"], "stance_governance", "", "neutral", "akhan"),
+        (ids["middling"], "topics", "", "incident", "akhan"), (ids["middling"], "topics", "", "prevention", "akhan"),
+        (ids["middling"], "tone", "hwfrs", "negative", "akhan")}
+    assert effective(db, ids["flagged"], "stance_governance") == [("", "neutral", 1)]
+    assert effective(db, ids["middling"], "topics") == [("", "incident", 1), ("", "prevention", 1)]
+    assert effective(db, ids["confident"], "stance_governance") == [("", "favour", 0)]   # left as exported
+    again = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)])
+    assert again.exit_code == 0 and "0 labels added to 0 articles" in again.output
+
+    middling["stance"] = "maybe"
+    by_id[ids["confident"]]["stance"] = "against"                   # a good edit that must not land either
+    line = records.index(middling) + 1
+    edited.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    rows_before = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    bad = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)])
+    assert bad.exit_code == 1
+    assert bad.output.strip().splitlines() == [f"Error: {edited}:{line}: stance label 'maybe' is not in the scheme "
+                                               f"({', '.join(TASKS['stance_governance'].labels)})"]
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == rows_before
+
+
+def test_cli_cuttings_export_with_a_label_the_scheme_no_longer_has_imports_unless_that_label_is_changed(db_path,
+                                                                                                     tmp_path):
+    db = store.connect(db_path)
+    ids = ids_of(db)
+    store.add_labels(db, [(ids["middling"], "tone", "dc_pcc", "negative", "ana"),       # a body since dropped
+                          (ids["middling"], "topics", "", "policing", "ana")])           # a topic since dropped
+    stories = tmp_path / "stories.jsonl"
+    assert CliRunner().invoke(cli_group(), ["--db", str(db_path), "export", "--format", "jsonl",
+                                            "--out", str(stories)]).exit_code == 0
+    records = [json.loads(line) for line in stories.read_text(encoding="utf-8").splitlines()]
+    [middling] = [record for record in records if record["article_id"] == ids["middling"]]
+    assert middling["tone"]["dc_pcc"] == "negative" and "policing" in middling["topics"]
+    middling["stance"] = "neutral"
+    stories.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(stories),
+                                              "--annotator", "akhan"])
+    assert result.exit_code == 0, result.output
+    assert "1 labels added to 1 articles" in result.output
+    assert effective(db, ids["middling"], "stance_governance") == [("", "neutral", 1)]
+
+    middling["stance"], middling["tone"]["dc_pcc"] = "favour", "positive"   # a changed label outside the scheme
+    stories.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    rows = db.execute("SELECT count(*) FROM labels").fetchone()[0]
+    result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(stories)])
+    assert result.exit_code == 1
+    line = records.index(middling) + 1
+    assert result.output.strip().splitlines() == [f"Error: {stories}:{line}: tone entity 'dc_pcc' is not in the "
+                                                  f"scheme ({', '.join(TASKS['tone'].entities)})"]
+    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == rows
 
 
 def test_non_tty_is_a_clear_error(db_path):

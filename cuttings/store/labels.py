@@ -146,6 +146,13 @@ def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> 
     return db.execute(sql + " ORDER BY id", params).fetchall()
 
 
+def effective_label_rows(db: Database, article_id: int) -> list[tuple[str, str, str]]:
+    """The labels that stand for one article, ``(task, target, label)`` from ``effective_labels`` (a
+    person's where given, else the models'): what ``cuttings export`` and ``article_summary`` show of it."""
+    return db.execute("SELECT task, target, label FROM effective_labels WHERE article_id = ? ORDER BY task, target, "
+                      "label", [article_id]).fetchall()
+
+
 def quote_corrections(db: Database, article_ids: Iterable[int] | None = None
                       ) -> list[tuple[int, str, str, str, str, str | None]]:
     """The current corrections of quotes (the latest label per article, task and quote), as
