@@ -338,7 +338,14 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
     applied, pending = store.migration_status(conn)
-    if pending:
+    unknown = store.unknown_migrations(conn)
+    if unknown:
+        checks.append(Check("migrations", "error", f"the database was upgraded by a newer cuttings: {len(unknown)} "
+                            f"migration{'s' if len(unknown) != 1 else ''} unknown to this version "
+                            f"({', '.join(unknown)}); this version refuses to write to it",
+                            "install that cuttings version again, or restore the backup taken before the upgrade "
+                            f"(see \"Upgrading cuttings\" in {paths.doc('operations.md')})"))
+    elif pending:
         checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
                             "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))
     else:

@@ -1,0 +1,75 @@
+"""A database a newer cuttings upgraded (migrations this code does not know) is refused for writing
+in one line, with nothing changed: older code would re-analyse every article at its own version and
+write under views it does not know (the upgrade-day audit: d44327d's `run` on main's database)."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from cuttings import store
+from cuttings.doctor import doctor_checks
+from tests.conftest import invoke_cli
+
+NEWER = ("m900_from_a_newer_cuttings", "m901_also_newer")
+
+
+def upgraded_by_newer(path):
+    """A real database of this version, then stamped with two migrations only a later version has."""
+    db = store.connect(path)
+    for name in NEWER:
+        db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('cuttings', ?, 'now')",
+                   [name])
+    db.conn.commit()
+    db.conn.close()
+
+
+def snapshot(path):
+    conn = sqlite3.connect(path)
+    try:
+        return (conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0],
+                conn.execute("SELECT group_concat(name) FROM sqlite_master").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_store_refuses_a_database_of_a_newer_cuttings(tmp_path):
+    path = tmp_path / "d.db"
+    upgraded_by_newer(path)
+    before = snapshot(path)
+    with pytest.raises(store.NewerDatabase) as raised:
+        store.connect(path)
+    message = str(raised.value)
+    assert "\n" not in message and "newer cuttings" in message and "m900_from_a_newer_cuttings" in message
+    assert "restore the backup" in message and "nothing was changed" in message
+    assert snapshot(path) == before
+    assert store.unknown_migrations(sqlite3.connect(path)) == list(NEWER)
+
+
+def test_store_opens_its_own_and_older_databases(tmp_path):
+    path = tmp_path / "d.db"
+    db = store.connect(path)
+    assert store.unknown_migrations(db) == []
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm026_one_speaker_one_name'")   # an older database
+    db.conn.commit()
+    db.conn.close()
+    assert store.unknown_migrations(store.connect(path)) == []
+
+
+def test_cli_command_that_writes_exits_1_in_one_line(tmp_path):
+    path = tmp_path / "d.db"
+    upgraded_by_newer(path)
+    before = snapshot(path)
+    result = invoke_cli("--db", str(path), "analyse")
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert len(err.strip().splitlines()) == 1 and "newer cuttings" in err and "Traceback" not in err
+    assert snapshot(path) == before
+
+
+def test_doctor_says_the_database_is_newer(tmp_path):
+    path = tmp_path / "d.db"
+    upgraded_by_newer(path)
+    check = {c.name: c for c in doctor_checks(path, include_config=False)}["migrations"]
+    assert check.status == "error" and "newer cuttings" in check.message
+    assert all(name in check.message for name in NEWER) and "backup" in check.fix
