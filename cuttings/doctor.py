@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -256,6 +257,28 @@ def _label_then_train(task: str) -> str:
     return f"label stories (`cuttings label --task {task}`), then {hint}"
 
 
+_ANALYSER_VERSION = re.compile(r"^(?P<watchlist>[0-9a-f]+)-(?P<rules>rules-\d+)-(?P<quotes>quotes-\d+)$")
+
+
+def analyser_change(trained_on: set[str], current: str) -> str:
+    """What changed between the analyser the models learnt from and the one the analyse stage runs now,
+    read from the versions (``WATCHLIST-rules-N-quotes-N``): after an upgrade of cuttings its rules and
+    quote extractor (and the packaged watchlist), not the team's edits."""
+    now = _ANALYSER_VERSION.match(current)
+    then = [_ANALYSER_VERSION.match(version) for version in trained_on]
+    if now is None or len(then) != 1 or then[0] is None:
+        return "the watchlist was edited or cuttings was upgraded since training"
+    then = then[0]
+    code = [f"{what} ({then[part]} -> {now[part]})" for part, what in (("rules", "the entity rules"),
+                                                                       ("quotes", "the quote extractor"))
+            if then[part] != now[part]]
+    watchlist = then["watchlist"] != now["watchlist"]
+    if not code:
+        return "the watchlist was edited since training"
+    said = f"a cuttings upgrade changed {' and '.join(code)} since training"
+    return said + (", and the watchlist changed (edited, or the upgrade's packaged one)" if watchlist else "")
+
+
 def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     """The models load; every way they do not fit what the pipeline reads today, in one check: models of
     another label scheme (an error: classify refuses them), a task of the scheme without a model (not
@@ -301,7 +324,7 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     if current is not None and trained_on != {current}:
         read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
         found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
-                     f"(the watchlist was edited since training)")
+                     f"({analyser_change(trained_on, current)})")
         reasons.append("learn from what they now read")
     if foreign or cues:
         reasons.insert(0, "learn the scheme as it is")
