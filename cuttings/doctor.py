@@ -78,6 +78,8 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_writable(db_path))
     if include_config:
         checks.append(check_models(models_path, watchlist_path, scheme_path))
+        if db_path.exists() and all(c.status != "error" for c in checks if c.name in ("database", "migrations")):
+            checks += check_reanalysis(db_path, watchlist_path)
         checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
     return checks
 
@@ -260,22 +262,22 @@ def _label_then_train(task: str) -> str:
 _ANALYSER_VERSION = re.compile(r"^(?P<watchlist>[0-9a-f]+)-(?P<rules>rules-\d+)-(?P<quotes>quotes-\d+)$")
 
 
-def analyser_change(trained_on: set[str], current: str) -> str:
+def analyser_change(trained_on: set[str], current: str, since: str = "since training") -> str:
     """What changed between the analyser the models learnt from and the one the analyse stage runs now,
     read from the versions (``WATCHLIST-rules-N-quotes-N``): after an upgrade of cuttings its rules and
     quote extractor (and the packaged watchlist), not the team's edits."""
     now = _ANALYSER_VERSION.match(current)
     then = [_ANALYSER_VERSION.match(version) for version in trained_on]
     if now is None or len(then) != 1 or then[0] is None:
-        return "the watchlist was edited or cuttings was upgraded since training"
+        return f"the watchlist was edited or cuttings was upgraded {since}"
     then = then[0]
     code = [f"{what} ({then[part]} -> {now[part]})" for part, what in (("rules", "the entity rules"),
                                                                        ("quotes", "the quote extractor"))
             if then[part] != now[part]]
     watchlist = then["watchlist"] != now["watchlist"]
     if not code:
-        return "the watchlist was edited since training"
-    said = f"a cuttings upgrade changed {' and '.join(code)} since training"
+        return f"the watchlist was edited {since}"
+    said = f"a cuttings upgrade changed {' and '.join(code)} {since}"
     return said + (", and the watchlist changed (edited, or the upgrade's packaged one)" if watchlist else "")
 
 
@@ -532,6 +534,34 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
                   "run `cuttings analyse` then `cuttings classify` (or the next `cuttings run` does both); if a stage "
                   f"fails again, see the log and 'Crash safety' in {paths.doc('operations.md')} (an article the "
                   "analyser fails on: 'An article the analyser fails on' there)")]
+
+
+def check_reanalysis(db_path: Path, watchlist_path=None) -> list[Check]:
+    """After an upgrade of cuttings or an edit of the watchlist (the analyser's version is not the one the
+    analyse stage stamped last): how many stored articles the next run analyses and classifies again, and
+    what changed. Expected, so not a problem (``ok``): the operator reads it before the first night."""
+    from cuttings.stages import load_analyser
+    from nlp.errors import NlpError
+    try:
+        current = load_analyser(watchlist_path).version
+    except NlpError:   # the watchlist check's error
+        return []
+    conn = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
+    try:
+        if "processing" not in store.table_names_of(conn):
+            return []
+        stamped = store.latest_stamp_version(conn, "analyse")
+        if stamped is None or stamped == current:
+            return []
+        count = store.count_to_process(conn, "analyse", current)
+    except sqlite3.DatabaseError:   # the database check's error
+        return []
+    finally:
+        conn.close()
+    return [_ok("re-analysis", f"the next run analyses {count} stored article{'s' if count != 1 else ''} again and "
+                f"classifies them again: analyser {current}, not {stamped} "
+                f"({analyser_change({stamped}, current, 'since the last analysis')}); labels and quote corrections "
+                f"are kept (\"Upgrading cuttings\" in {paths.doc('operations.md')})")]
 
 
 def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *,

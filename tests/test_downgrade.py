@@ -73,3 +73,32 @@ def test_doctor_says_the_database_is_newer(tmp_path):
     check = {c.name: c for c in doctor_checks(path, include_config=False)}["migrations"]
     assert check.status == "error" and "newer cuttings" in check.message
     assert all(name in check.message for name in NEWER) and "backup" in check.fix
+
+
+def test_doctor_says_the_next_run_reads_every_article_again_after_an_upgrade(tmp_path, monkeypatch):
+    """Before the first night on a new version, doctor says how many stored articles the next run analyses
+    again and what changed (an ok line: expected, not a problem); nothing once they are analysed."""
+    from crawler.dedupe import SyndicationIndex
+    from crawler.revisions import save_article
+    from cuttings import doctor, stages
+    from tests.test_store import _item
+
+    path = tmp_path / "d.db"
+    db = store.connect(path)
+    index = SyndicationIndex()
+    ids = [save_article(db, _item(url=f"http://a.example/news/{n}", canonical_url=f"http://a.example/news/{n}"),
+                        None, index)[1] for n in range(3)]
+    for article_id in ids:
+        content_hash = db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+        store.mark_processed(db, article_id, "analyse", "eb91ed74f6df-rules-11-quotes-15", content_hash)
+    db.conn.commit()
+    current = type("A", (), {"version": "bb98f13f178d-rules-13-quotes-23"})()
+    monkeypatch.setattr(stages, "load_analyser", lambda path=None: current)
+    [check] = doctor.check_reanalysis(path)
+    assert check.status == "ok" and "the next run analyses 3 stored articles again" in check.message
+    assert "quote extractor (quotes-15 -> quotes-23)" in check.message and "labels and quote corrections" in check.message
+    for article_id in ids:
+        content_hash = db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+        store.mark_processed(db, article_id, "analyse", current.version, content_hash)
+    db.conn.commit()
+    assert doctor.check_reanalysis(path) == []
