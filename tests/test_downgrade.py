@@ -102,3 +102,16 @@ def test_doctor_says_the_next_run_reads_every_article_again_after_an_upgrade(tmp
         store.mark_processed(db, article_id, "analyse", current.version, content_hash)
     db.conn.commit()
     assert doctor.check_reanalysis(path) == []
+
+
+def test_a_migration_main_renamed_is_no_newer_cuttings(tmp_path):
+    """Databases built while main named a migration otherwise (m018_speaker_names_by_outlets before it became
+    m017 on 2026-12-06) hold that name: known to this code, so they open and upgrade."""
+    path = tmp_path / "d.db"
+    db = store.connect(path)
+    db.execute("UPDATE _sqlite_migrations SET name = 'm018_speaker_names_by_outlets' "
+               "WHERE name = 'm017_speaker_names_by_outlets'")
+    db.conn.commit()
+    db.conn.close()
+    assert store.unknown_migrations(store.connect(path)) == []
+    assert set(store.RENAMED_MIGRATIONS.values()) <= {m.name for m in store.migrations.pending(store.Database(memory=True))}

@@ -17,7 +17,7 @@ DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
 __all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "NewerDatabase", "utcnow", "clock", "default_db_path", "connect",
-           "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "unknown_migrations",
+           "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "unknown_migrations", "RENAMED_MIGRATIONS",
            "refuse_newer_database", "Database"]
 
 
@@ -178,11 +178,20 @@ def migration_status(db) -> tuple[list[str], list[str]]:
     return ([m.name for m in migrations.applied(database)], [m.name for m in migrations.pending(database)])
 
 
+# Names main once gave a migration before renumbering it (databases built on those commits hold them): this
+# code runs the migration under its new name and must not take them for a newer cuttings's.
+RENAMED_MIGRATIONS = {
+    "m006_crawl_notices": "m011_crawl_notices",             # e3ba005 .. 1e5e08d (2026-12-05)
+    "m008_crawl_notices": "m011_crawl_notices",             # 1e5e08d .. 6c828a7 (2026-12-05)
+    "m018_speaker_names_by_outlets": "m017_speaker_names_by_outlets",   # 3ff3fe8 .. 367ab82 (2026-12-06)
+}
+
+
 def unknown_migrations(db) -> list[str]:
     """The migrations applied to ``db`` (this set's, in the order applied) that this code does not know:
     a newer cuttings upgraded the database. Empty for a database of this version or an older one."""
     database = db if isinstance(db, Database) else Database(db)
-    known = {m.name for m in migrations.pending(Database(memory=True))}   # every migration of this code
+    known = {m.name for m in migrations.pending(Database(memory=True))} | set(RENAMED_MIGRATIONS)   # this code's
     return [m.name for m in migrations.applied(database) if m.name not in known]
 
 
