@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -77,6 +78,8 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_writable(db_path))
     if include_config:
         checks.append(check_models(models_path, watchlist_path, scheme_path))
+        if db_path.exists() and all(c.status != "error" for c in checks if c.name in ("database", "migrations")):
+            checks += check_reanalysis(db_path, watchlist_path)
         checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
     return checks
 
@@ -256,6 +259,28 @@ def _label_then_train(task: str) -> str:
     return f"label stories (`cuttings label --task {task}`), then {hint}"
 
 
+_ANALYSER_VERSION = re.compile(r"^(?P<watchlist>[0-9a-f]+)-(?P<rules>rules-\d+)-(?P<quotes>quotes-\d+)$")
+
+
+def analyser_change(trained_on: set[str], current: str, since: str = "since training") -> str:
+    """What changed between the analyser the models learnt from and the one the analyse stage runs now,
+    read from the versions (``WATCHLIST-rules-N-quotes-N``): after an upgrade of cuttings its rules and
+    quote extractor (and the packaged watchlist), not the team's edits."""
+    now = _ANALYSER_VERSION.match(current)
+    then = [_ANALYSER_VERSION.match(version) for version in trained_on]
+    if now is None or len(then) != 1 or then[0] is None:
+        return f"the watchlist was edited or cuttings was upgraded {since}"
+    then = then[0]
+    code = [f"{what} ({then[part]} -> {now[part]})" for part, what in (("rules", "the entity rules"),
+                                                                       ("quotes", "the quote extractor"))
+            if then[part] != now[part]]
+    watchlist = then["watchlist"] != now["watchlist"]
+    if not code:
+        return f"the watchlist was edited {since}"
+    said = f"a cuttings upgrade changed {' and '.join(code)} {since}"
+    return said + (", and the watchlist changed (edited, or the upgrade's packaged one)" if watchlist else "")
+
+
 def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     """The models load; every way they do not fit what the pipeline reads today, in one check: models of
     another label scheme (an error: classify refuses them), a task of the scheme without a model (not
@@ -301,7 +326,7 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     if current is not None and trained_on != {current}:
         read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
         found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
-                     f"(the watchlist was edited since training)")
+                     f"({analyser_change(trained_on, current)})")
         reasons.append("learn from what they now read")
     if foreign or cues:
         reasons.insert(0, "learn the scheme as it is")
@@ -338,7 +363,14 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
         checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
     applied, pending = store.migration_status(conn)
-    if pending:
+    unknown = store.unknown_migrations(conn)
+    if unknown:
+        checks.append(Check("migrations", "error", f"the database was upgraded by a newer cuttings: {len(unknown)} "
+                            f"migration{'s' if len(unknown) != 1 else ''} unknown to this version "
+                            f"({', '.join(unknown)}); this version refuses to write to it",
+                            "install that cuttings version again, or restore the backup taken before the upgrade "
+                            f"(see \"Upgrading cuttings\" in {paths.doc('operations.md')})"))
+    elif pending:
         checks.append(Check("migrations", "warning", f"{len(pending)} pending: {', '.join(pending)}",
                             "any `cuttings` command that writes applies them; back up first (`cuttings db backup`)"))
     else:
@@ -502,6 +534,34 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
                   "run `cuttings analyse` then `cuttings classify` (or the next `cuttings run` does both); if a stage "
                   f"fails again, see the log and 'Crash safety' in {paths.doc('operations.md')} (an article the "
                   "analyser fails on: 'An article the analyser fails on' there)")]
+
+
+def check_reanalysis(db_path: Path, watchlist_path=None) -> list[Check]:
+    """After an upgrade of cuttings or an edit of the watchlist (the analyser's version is not the one the
+    analyse stage stamped last): how many stored articles the next run analyses and classifies again, and
+    what changed. Expected, so not a problem (``ok``): the operator reads it before the first night."""
+    from cuttings.stages import load_analyser
+    from nlp.errors import NlpError
+    try:
+        current = load_analyser(watchlist_path).version
+    except NlpError:   # the watchlist check's error
+        return []
+    conn = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
+    try:
+        if "processing" not in store.table_names_of(conn):
+            return []
+        stamped = store.latest_stamp_version(conn, "analyse")
+        if stamped is None or stamped == current:
+            return []
+        count = store.count_to_process(conn, "analyse", current)
+    except sqlite3.DatabaseError:   # the database check's error
+        return []
+    finally:
+        conn.close()
+    return [_ok("re-analysis", f"the next run analyses {count} stored article{'s' if count != 1 else ''} again and "
+                f"classifies them again: analyser {current}, not {stamped} "
+                f"({analyser_change({stamped}, current, 'since the last analysis')}); labels and quote corrections "
+                f"are kept (\"Upgrading cuttings\" in {paths.doc('operations.md')})")]
 
 
 def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *,

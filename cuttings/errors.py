@@ -35,6 +35,11 @@ class NotCuttingsDatabase(StoreError):
     application's database); it was left untouched."""
 
 
+class NewerDatabase(StoreError):
+    """The database was upgraded by a newer cuttings: it holds migrations this code does not know,
+    so this code must not write to it (a downgrade); nothing was changed."""
+
+
 class OutputPathError(CuttingsError):
     """An output file or folder that cannot be written (its parent is a file, or read-only);
     the message names the path."""

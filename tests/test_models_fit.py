@@ -151,6 +151,25 @@ def test_doctor_lists_every_models_problem(tmp_path, monkeypatch):
     assert "cuttings train" in check.fix
 
 
+def test_doctor_names_an_upgrade_not_an_edited_watchlist(tmp_path, monkeypatch):
+    """Upgrade-day audit: models trained on d44327d's analyser, read on main's; nobody edited the watchlist,
+    yet doctor said 'the watchlist was edited since training'."""
+    classifier = FakeClassifier(SHIPPED)
+    for card in classifier.cards.values():
+        card["analyser_versions"] = ["eb91ed74f6df-rules-11-quotes-15"]
+    check = _doctor_models(tmp_path, monkeypatch, classifier, analyser_version="bb98f13f178d-rules-13-quotes-23")
+    assert check.status == "warning" and "watchlist was edited" not in check.message
+    assert ("a cuttings upgrade changed the entity rules (rules-11 -> rules-13) and the quote extractor "
+            "(quotes-15 -> quotes-23) since training, and the watchlist changed") in check.message
+    assert "cuttings train" in check.fix
+    # only the quote extractor: the watchlist is not mentioned
+    check = _doctor_models(tmp_path, monkeypatch, classifier, analyser_version="eb91ed74f6df-rules-11-quotes-23")
+    assert "changed the quote extractor (quotes-15 -> quotes-23) since training)" in check.message
+    # only the watchlist's content: the team's edit
+    check = _doctor_models(tmp_path, monkeypatch, classifier, analyser_version="0123456789ab-rules-11-quotes-15")
+    assert "(the watchlist was edited since training)" in check.message
+
+
 def test_doctor_says_a_task_was_not_trained_not_that_the_scheme_changed(tmp_path, monkeypatch):
     classifier = FakeClassifier(SHIPPED, tasks=["topics", "tone"])
     for card in classifier.cards.values():

@@ -9,15 +9,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cuttings.errors import DatabaseNotFound, NotCuttingsDatabase, StorageError, StoreError
+from cuttings.errors import DatabaseNotFound, NewerDatabase, NotCuttingsDatabase, StorageError, StoreError
 from cuttings.store.schema import migrations
 
 REPO_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
-__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "utcnow", "clock", "default_db_path", "connect",
-           "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "Database"]
+__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "NewerDatabase", "utcnow", "clock", "default_db_path", "connect",
+           "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "unknown_migrations", "RENAMED_MIGRATIONS",
+           "refuse_newer_database", "Database"]
 
 
 _clock: list[str] = []  # a fixed time set by clock(), innermost last
@@ -76,6 +77,11 @@ def connect(path: str | Path, *, create: bool = True, migrate: bool = True) -> D
         if migrate:
             if not create and "articles" not in db.table_names():
                 raise StoreError(f"{path} is not a cuttings database")
+            try:
+                refuse_newer_database(db, path)
+            except NewerDatabase:
+                conn.close()
+                raise
             try:
                 migrations.apply(db)
             except (StoreError, ValueError) as exc:   # a migration refusing what it found: one line
@@ -170,6 +176,35 @@ def migration_status(db) -> tuple[list[str], list[str]]:
     or a plain, possibly read-only, ``sqlite3.Connection``), read through sqlite-utils' public API."""
     database = db if isinstance(db, Database) else Database(db)
     return ([m.name for m in migrations.applied(database)], [m.name for m in migrations.pending(database)])
+
+
+# Names main once gave a migration before renumbering it (databases built on those commits hold them): this
+# code runs the migration under its new name and must not take them for a newer cuttings's.
+RENAMED_MIGRATIONS = {
+    "m006_crawl_notices": "m011_crawl_notices",             # e3ba005 .. 1e5e08d (2026-12-05)
+    "m008_crawl_notices": "m011_crawl_notices",             # 1e5e08d .. 6c828a7 (2026-12-05)
+    "m018_speaker_names_by_outlets": "m017_speaker_names_by_outlets",   # 3ff3fe8 .. 367ab82 (2026-12-06)
+}
+
+
+def unknown_migrations(db) -> list[str]:
+    """The migrations applied to ``db`` (this set's, in the order applied) that this code does not know:
+    a newer cuttings upgraded the database. Empty for a database of this version or an older one."""
+    database = db if isinstance(db, Database) else Database(db)
+    known = {m.name for m in migrations.pending(Database(memory=True))} | set(RENAMED_MIGRATIONS)   # this code's
+    return [m.name for m in migrations.applied(database) if m.name not in known]
+
+
+def refuse_newer_database(db, path) -> None:
+    """Raise :class:`NewerDatabase` (one line, nothing written) when a newer cuttings upgraded ``db``:
+    this code would write analyses, stamps and views the newer schema does not expect (a downgrade)."""
+    unknown = unknown_migrations(db)
+    if unknown:
+        shown = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        raise NewerDatabase(f"database {path} was upgraded by a newer cuttings (migration{'s' if len(unknown) > 1 else ''} "
+                            f"{shown} unknown to this version): install that version again, or restore the "
+                            "backup taken before the upgrade (docs/operations.md, \"Upgrading cuttings\"); "
+                            "nothing was changed")
 
 
 def table_counts(db: Database) -> dict[str, int]:

@@ -13,6 +13,9 @@ import json
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("cuttings")
+# A name that landed on main is final: a database holding a name this code does not know is taken for a newer
+# cuttings's and refused (store.connection.unknown_migrations); renumbering one that landed needs an entry in
+# store.connection.RENAMED_MIGRATIONS.
 
 # --------------------------------------------------------------------------
 # Schema (migrations run in order, each once, each in a transaction)
