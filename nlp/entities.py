@@ -117,6 +117,11 @@ COMMON_NAME_WORDS = {
 }
 NON_CONTENT_WORDS = {"the", "a", "an", "our", "its", "his", "her", "their", "your", "'s", "this", "that"}
 MAX_CACHED_WORDS = 500_000
+# Whitespace-separated chunks spaCy's tokenizer keeps the tokens of (its ``max_cache_size``,
+# 10,000 by default). The cache never evicts: once full, every chunk not in it is split again by
+# the prefix, suffix and infix regexes each time it is seen, and the corpus alone holds 13,556
+# distinct chunks. About 250 bytes per chunk (25 MB when full); the tokens are the same either way.
+TOKENIZER_CACHE_SIZE = 100_000
 INFLECTIONS = {"s", "es", "d", "ed", "n", "r"}
 FUZZY_MIN_TOKENS = 3
 # Shorter words are one edit from too many common words ("over"/"ever", "five"/"fire") to be
@@ -1332,6 +1337,7 @@ def make_reference_resolver(nlp: Language, name: str) -> ReferenceResolver:
 def build_nlp(watchlist: Watchlist) -> Language:
     """A blank English pipeline that finds and resolves the watchlist's mentions."""
     nlp = spacy.blank("en")
+    nlp.tokenizer.max_cache_size = TOKENIZER_CACHE_SIZE
     nlp.add_pipe("cuttings_sentencizer")
     nlp.add_pipe("cuttings_watchlist_ruler")
     nlp.add_pipe("cuttings_reference_resolver")
