@@ -117,10 +117,6 @@ PARAMS = {
             # side step is then led by the shares; docs/benchmarks.md, 2026-12-06 (6)).
             "text": {"field": "text", "word_ngrams": [1, 1], "lead_weight": 0.75, "embedding_weight": 0.03,
                      "voice_weight": 0.3},
-            # Ordinal side step (``OrdinalClassifier``, Frank & Hall 2001): the side labels in order, e.g.
-            # ["favour", "neutral", "against"]: two cumulative binary models instead of one multinomial.
-            # Used only when the task's side labels are exactly these. None: nominal (the default).
-            "frank_hall": None,
         },
     },
     "per_entity": {
@@ -146,10 +142,7 @@ PARAMS = {
         # (code in 6380981): the second step with its own features, 0.686 / 0.714 but about 15%
         # slower; a first step of neutral against the rest, 0.657 / 0.689 ("not neutral" joins two
         # opposite portrayals). None: one step.
-        # ``frank_hall``: the first step as an ordinal pair (``OrdinalClassifier``) over the labels in
-        # this order, e.g. ["negative", "neutral", "positive"], P(neutral) = P(> negative) - P(> neutral);
-        # the polarity step unchanged. Used only when the task's labels are exactly these. None: nominal.
-        "two_stage": {"absent": "neutral", "C": 3.0, "frank_hall": None},
+        "two_stage": {"absent": "neutral", "C": 3.0},
         "text": {
             "field": "context",
             "word_ngrams": [1, 1],
@@ -179,7 +172,6 @@ PARAMS = {
 # public estimators, numpy and scipy containers); anything else refuses to load.
 TRUSTED_TYPES = [
     "nlp.embeddings.EmbeddingFeatures",
-    "nlp.classify.OrdinalClassifier",
     "nlp.classify.TwoStageClassifier",
     "nlp.features.FieldSelector",
     "sklearn.calibration._CalibratedClassifier",
@@ -242,55 +234,6 @@ class TwoStageClassifier(BaseEstimator, ClassifierMixin):
 
     def predict(self, rows):
         return self.classes_[self.predict_proba(rows).argmax(axis=1)]
-
-
-class OrdinalClassifier(BaseEstimator, ClassifierMixin):
-    """Ordered labels as cumulative binary decisions (Frank & Hall 2001, "A simple approach to ordinal
-    classification"). For labels ``order`` = l0 < l1 < ... < lK, K copies of ``estimator`` learn
-    P(y > lk) (lk and below against the labels above it) on the same rows. Then P(l0) = 1 - P(y > l0),
-    P(lk) = P(y > l(k-1)) - P(y > lk), P(lK) = P(y > l(K-1)); each clipped at 0 and the row divided by
-    its sum (independent models need not give non-increasing cumulative probabilities). Labels of
-    ``order`` absent from the training targets are left out; a target not in ``order`` is an error.
-    ``classes_`` are sorted, as scikit-learn's; ``predict`` is the most probable label."""
-
-    def __init__(self, estimator=None, order: tuple | list = ()):
-        self.estimator = estimator
-        self.order = order
-
-    def fit(self, rows, targets):
-        targets = np.asarray([str(label) for label in targets], dtype=object)
-        unknown = sorted(set(targets) - {str(label) for label in self.order})
-        if unknown:
-            raise ValueError(f"OrdinalClassifier: labels {unknown} are not in the order {list(self.order)}")
-        self.order_ = [str(label) for label in self.order if str(label) in set(targets)]
-        rank = np.array([self.order_.index(label) for label in targets])
-        self.cumulative_ = [clone(self.estimator).fit(rows, (rank > k).astype(int))
-                            for k in range(len(self.order_) - 1)]
-        self.classes_ = np.array(sorted(self.order_), dtype=object)
-        return self
-
-    def cumulative_proba(self, rows) -> np.ndarray:
-        """P(y > lk) per row, one column per threshold (``order_`` minus its last label)."""
-        return np.column_stack([model.predict_proba(rows)[:, list(model.classes_).index(1)]
-                                for model in self.cumulative_]) if self.cumulative_ else np.zeros((_count(rows), 0))
-
-    def predict_proba(self, rows) -> np.ndarray:
-        above = self.cumulative_proba(rows)
-        count = above.shape[0] if self.cumulative_ else _count(rows)
-        bounds = np.hstack([np.ones((count, 1)), above, np.zeros((count, 1))])
-        ordered = np.clip(bounds[:, :-1] - bounds[:, 1:], 0.0, None)
-        ordered /= ordered.sum(axis=1, keepdims=True)
-        return ordered[:, [self.order_.index(label) for label in self.classes_]]
-
-    def predict(self, rows):
-        return self.classes_[self.predict_proba(rows).argmax(axis=1)]
-
-
-def _ordered(order, labels) -> list[str] | None:
-    """``order`` (a ``frank_hall`` setting) when it lists exactly ``labels``, else None (nominal)."""
-    if order and sorted(map(str, order)) == sorted(map(str, labels)) and len(set(order)) == len(order):
-        return [str(label) for label in order]
-    return None
 
 
 def _count(rows) -> int:
@@ -583,11 +526,9 @@ def _logistic(C: float) -> LogisticRegression:
     return LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
 
 
-def _step(features: str, text: dict, C: float, order: list[str] | None = None) -> Pipeline:
-    """One step of a two-step model with its own features: ``text_features(**text)`` -> logistic regression
-    (``order``: an ordinal pair of them over the labels in that order, ``OrdinalClassifier``)."""
-    classifier = OrdinalClassifier(_logistic(C), order) if order else _logistic(C)
-    return Pipeline([("features", text_features(features=features, **text)), ("classify", classifier)])
+def _step(features: str, text: dict, C: float) -> Pipeline:
+    """One step of a two-step model with its own features: ``text_features(**text)`` -> logistic regression."""
+    return Pipeline([("features", text_features(features=features, **text)), ("classify", _logistic(C))])
 
 
 def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeline:
@@ -598,17 +539,14 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     if two_stage and _absent(task):
         steps = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": steps.get("presence_domain_weight", 0.0)}
-        order = _ordered(steps.get("frank_hall"), [label for label in task.labels if label != task.absent])
         return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
-                                                         _step(features, steps["text"], steps["C"], order),
+                                                         _step(features, steps["text"], steps["C"]),
                                                          task.absent))])
     if two_stage and (steps := _per_entity_two_stage(task)):
         # One feature union, fitted on all pairs, feeds both steps (features computed once); the first
         # step learns all three labels (``presence_on_labels``).
-        order = _ordered(steps.get("frank_hall"), task.labels)
-        first = OrdinalClassifier(_logistic(params["C"]), order) if order else _logistic(params["C"])
         return Pipeline([("features", text_features(features=features, **params["text"])),
-                         ("classify", TwoStageClassifier(first, _logistic(steps["C"]),
+                         ("classify", TwoStageClassifier(_logistic(params["C"]), _logistic(steps["C"]),
                                                          steps["absent"], presence_on_labels=True))])
     union = text_features(features=features, **params["text"])
     if task.kind != "multi_label":
