@@ -30,8 +30,8 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label. With --import: given, it is stored with every imported "
-                   "label; not given, each record's own annotator is kept (else $USER).")
+              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, it is "
+                   "stored with every imported label; not given, each record's own annotator is kept (else $USER).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
                                                           path_type=Path),

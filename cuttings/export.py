@@ -139,6 +139,13 @@ def summary_query(entity: str | None = None, topic: str | None = None, stance: s
     return sql, params
 
 
+def export_columns(db: Database) -> list[str]:
+    """The columns a CSV export (and the XLSX ``stories`` sheet) has: what ``cuttings label --import`` of one
+    accepts."""
+    sql, params = summary_query()
+    return [description[0] for description in db.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
+
+
 def _jsonl_row(row: dict) -> dict:
     row = dict(row)
     row["entities"] = row["entities"].split(",") if row["entities"] else []

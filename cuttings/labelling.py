@@ -878,13 +878,6 @@ def _looks_like_csv(text: str) -> bool:
     return not first.lstrip().startswith("{") and "article_id" in first
 
 
-def export_columns(db) -> list[str]:
-    """The columns ``cuttings export --format csv`` (and xlsx's ``stories`` sheet) writes."""
-    from cuttings.export import summary_query
-    sql, params = summary_query()
-    return [description[0] for description in db.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
-
-
 def _cell_text(value: Any) -> str:
     """An XLSX cell as the CSV would hold it."""
     import datetime as dt
@@ -909,7 +902,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     """The rows of a ``cuttings export --format csv`` file (or ``.xlsx``: its ``stories`` sheet), each as
     the story export record ``--format jsonl`` writes (``article_id``, ``url``, ``topics`` a list from the
     comma-separated cell, ``stance``, ``tone`` an object from its JSON cell, ``labelled_at``), with its line
-    (row) number. A column the export has not (``export_columns``), a file without ``article_id`` or
+    (row) number. A column the export has not (``cuttings.export.export_columns``), a file without ``article_id`` or
     ``url``, an ``article_id`` that is no number or a ``tone`` that is no JSON object raise LabellingError
     naming the file (and line); an empty cell is no label (a cleared stance withdraws nothing:
     ``cuttings label --unlabel`` does). ``text``: standard input's content."""
@@ -938,6 +931,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     if not table:
         return []
     header = [cell.strip() for cell in table[0]]
+    from cuttings.export import export_columns
     known = export_columns(db)
     unknown = [column for column in header if column not in known]
     if unknown:
