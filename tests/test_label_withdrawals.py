@@ -264,3 +264,54 @@ def test_a_file_that_is_no_workbook_says_to_save_it_as_csv(db_path, tmp_path):
     result = run(db_path, "label", "--import", str(path))
     assert result.exit_code == 1
     assert "as an XLSX workbook" in result.output and "save it as CSV" in result.output
+
+
+def test_a_csv_on_standard_input_imports_too(db_path, tmp_path):
+    stories = tmp_path / "stories.csv"
+    assert run(db_path, "export", "--out", str(stories)).exit_code == 0
+    rows = _read_csv(stories)
+    story = int(rows[0]["article_id"])
+    rows[0]["stance"] = "neutral" if rows[0]["stance"] != "neutral" else "favour"
+    _write_csv(stories, rows)
+    result = run(db_path, "label", "--import", "-", "--annotator", "akhan", input=stories.read_text())
+    assert result.exit_code == 0, result.output
+    assert "1 labels added to 1 articles" in result.stdout
+    assert labels_of(db_path, story) == [("stance_governance", "", rows[0]["stance"], "akhan")]
+
+
+def test_m028_upgrades_a_database_whose_labels_were_written_before(tmp_path):
+    """A database at the schema before m028 (its labels and a quote correction as the old code wrote them)
+    reads the same after the upgrade, and --unlabel then appends."""
+    path = tmp_path / "old.db"
+    ids = make_db(path)
+    db = store.connect(path)
+    story = ids["middling"]
+    _quote(db, story, 10, "we were there all night")
+    store.add_correction(db, story, [("quote_speaker", "10:33", "Jo Bloggs")], "colleague")
+    labelling.save_labels(db, story, [("stance_governance", "", "against")], "officer")
+    db.conn.close()
+    old = tmp_path / "before-m028.db"
+    db = store.connect(old, migrate=False)
+    store.migrations.apply(db, stop_before="m028_label_withdrawals")
+    assert [m.name for m in store.migrations.pending(db)][0] == "m028_label_withdrawals"
+    db.execute("ATTACH DATABASE ? AS src", [str(path)])
+    for table in ("sources", "entities", "articles", "classifications", "quotes", "labels"):
+        db.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+    db.conn.commit()
+    db.execute("DETACH DATABASE src")
+    assert db.execute("SELECT name FROM sqlite_master WHERE name = 'idx_labels_withdrawn'").fetchone() is None
+    db.conn.close()
+    db = store.connect(old)   # migrates
+    assert db.execute("SELECT name FROM sqlite_master WHERE name = 'idx_labels_withdrawn'").fetchone()
+    assert "__withdrawn__" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'quote_view'").fetchone()[0]
+    assert db.execute("SELECT stance, human_corrected FROM article_summary WHERE article_id = ?",
+                      [story]).fetchone() == ("against", 1)
+    assert db.execute("SELECT speaker FROM quote_view").fetchall() == [("Jo Bloggs",)]
+    db.conn.close()
+    for task in ("stance_governance", "quote_speaker"):
+        assert run(old, "label", "--unlabel", str(story), "--task", task, "--annotator", "lead").exit_code == 0
+    assert summary_of(old, story) == ("none", 0)
+    assert len(labels_of(old, story)) == 4
+    db = store.connect(old)
+    assert db.execute("SELECT speaker FROM quote_view").fetchall() == [("a spokesperson",)]
+    db.conn.close()
