@@ -2,9 +2,12 @@
 a full scan of ``article_summary`` over N synthetic stories (four predicted labels each), with the
 views by kind (m013: a subquery on ``label_tasks``), as regenerated with the recorded task names as
 literals (m015, ``schema.refresh_label_views``) and by the shipped task names (m012's definitions),
-alternated in one run.
+alternated in one run. ``--labelled N``: the first N stories also have human labels (a stance, a topic and a
+tone each, none withdrawn, so every variant gives the same rows), and the current views (m028: only labels no
+withdrawal took back stand) are compared with the same views without that check (m022).
 
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --repeat 5
+    PYTHONPATH=. python bench/summary_view.py --stories 5000 --labelled 2000 --repeat 7
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from cuttings.store import schema  # noqa: E402
 VIEWS = ("effective_labels", "article_summary", "entity_daily")
 
 
-def fill(db, stories: int) -> None:
+def fill(db, stories: int, labelled: int = 0) -> None:
     rng = random.Random(0)
     db.execute("INSERT INTO sources (id, name) VALUES ('s', 'S')")
     stamp = "2026-11-01T00:00:00Z"
@@ -39,6 +42,12 @@ def fill(db, stories: int) -> None:
                  (i, "tone", "hwfrs", rng.choice(["positive", "negative", "neutral"]))]
     db.conn.executemany("INSERT INTO classifications (article_id, task, target, label, probability, model_version, "
                         "created_at) VALUES (?, ?, ?, ?, 0.9, 'm', ?)", [(*row, stamp) for row in rows])
+    labels = []
+    for i in range(1, labelled + 1):
+        labels += [(i, "topics", "", "governance"), (i, "stance_governance", "", rng.choice(["favour", "against"])),
+                   (i, "tone", "hwfrs", "negative")]
+    db.conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
+                        "VALUES (?, ?, ?, ?, 'a', ?)", [(*row, stamp) for row in labels])
     db.conn.commit()
 
 
@@ -59,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--labelled", type=int, default=0)
     args = parser.parse_args()
     variants = {"literal names (m015)": None,
                 "by kind (m013)": schema._VIEWS_V13,
@@ -67,8 +77,16 @@ def main() -> None:
                                    "entity_daily": schema._VIEWS_V9["entity_daily"]}}
     with tempfile.TemporaryDirectory() as directory:
         db = store.connect(Path(directory) / "bench.db")
-        fill(db, args.stories)
+        fill(db, args.stories, args.labelled)
         variants["literal names (m015)"] = schema.label_view_definitions(schema.label_task_roles(db))
+        if args.labelled:
+            check = f" AND {schema.standing_label_sql('l')}"
+            variants = {"current (m028, withdrawals checked)": variants["literal names (m015)"],
+                        "without the withdrawal check (m022)": {
+                            name: sql.replace(check, "").replace(f"  AND {schema.standing_label_sql('l')}\n", "")
+                            for name, sql in variants["literal names (m015)"].items()}}
+            assert all(schema.standing_label_sql("l") not in sql
+                       for sql in variants["without the withdrawal check (m022)"].values())
         times: dict[str, list[float]] = {name: [] for name in variants}
         outputs: dict[str, list] = {}
         for _ in range(args.repeat):

@@ -30,8 +30,8 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label. With --import: given, it is stored with every imported "
-                   "label; not given, each record's own annotator is kept (else $USER).")
+              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, it is "
+                   "stored with every imported label; not given, each record's own annotator is kept (else $USER).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
                                                           path_type=Path),
@@ -39,14 +39,17 @@ def default_annotator() -> str:
                                  "folders are created. -: standard output.")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True, allow_dash=True,
                                                           path_type=Path),
-              default=None, help="Add the labels in FILE (JSONL: --export's records, the corpus's, or `cuttings export "
-                                 "--format jsonl` stories, whose changed topics, stance and tone are stored). -: "
-                                 "standard input.")
+              default=None, help="Add the labels in FILE: JSONL (--export's records, the corpus's, or `cuttings export "
+                                 "--format jsonl` stories), or the CSV or XLSX `cuttings export` writes (by the "
+                                 "suffix); of a story export only the changed topics, stance and tone are stored. "
+                                 "A label withdrawn here after the file was written is not brought back; the "
+                                 "file's withdrawals are replayed. -: standard input (JSONL or CSV).")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
-                   "quotes): the models' predictions show again and the story waits for a label again. Prints "
-                   "what it removed.")
+                   "quotes): the models' predictions show again and the story waits for a label again. The "
+                   "withdrawal is recorded under --annotator with the time, the labels stay in the table (the "
+                   "audit trail); prints what it withdrew.")
 @click.option("--article", "article_refs", multiple=True, metavar="STORY",
               help="Label this story (an article id, db-N, or its URL; repeatable) on the screen, labelled or "
                    "not: its human labels are shown with whose they are, a accepts them under your name (a "
@@ -54,7 +57,7 @@ def default_annotator() -> str:
 @scheme_option
 @pass_context
 def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, article_refs):
-    """Label articles by hand, least certain predictions first; or move labels in/out as JSONL.
+    """Label articles by hand, least certain predictions first; or move labels in/out as files.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
     predictions, and how the most alike stories were labelled before). Keys: a accept the predictions, c correct them, s skip, q quit,
@@ -69,7 +72,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         cuttings label --export labels.jsonl
         cuttings export --format jsonl --out stories.jsonl   # edit a stance, then:
         cuttings label --import stories.jsonl --annotator akhan
-        cuttings label --unlabel 205 --task stance_governance   # undo a wrong stance on article 205
+        cuttings export --out stories.csv    # correct stances in a spreadsheet, save as CSV, then:
+        cuttings label --import stories.csv --annotator akhan
+        cuttings label --unlabel 205 --task stance_governance   # withdraw a wrong stance on article 205
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
@@ -87,11 +92,13 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             fail("--unlabel works alone: run --import/--export as a command of their own")
         db = ctx.open_db()
         try:
-            article_id, removed = labelling.remove_labels(db, unlabel_ref,
-                                                          [task_name] if quotes else [t.name for t in selected])
+            article_id, removed = labelling.withdraw_labels(db, unlabel_ref,
+                                                            [task_name] if quotes else [t.name for t in selected],
+                                                            annotator)
         except labelling.LabellingError as exc:
             fail(str(exc))
-        click.echo(f"removed {len(removed)} labels of article {article_id}:")
+        click.echo(f"withdrew {len(removed)} labels of article {article_id} (recorded as "
+                   f"{strip_controls(annotator)}; the labels stay in the table):")
         for task, target, value, who, when in removed:  # names typed in a browser form: no terminal escapes
             shown = strip_controls(f"{task} {target}" if target else task)
             click.echo(f"  {shown}: {strip_controls(value)} ({strip_controls(who)}, {when})")
@@ -139,6 +146,12 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             if summary.story_exports:
                 click.echo(f"note: {summary.story_exports} records are cuttings export stories: a label changed from "
                            f"what the export showed is stored, one left as it was is not", err=True)
+            if summary.withdrawals_added:
+                click.echo(f"note: {summary.withdrawals_added} withdrawals in the file replayed (newer than the labels "
+                           f"they withdraw here)", err=True)
+            if summary.withdrawn_since:
+                click.echo(f"warning: {summary.withdrawn_since} labels in the file were given before a withdrawal "
+                           f"recorded here (label --unlabel): not brought back", err=True)
             if summary.quotes_unmatched:
                 click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
                            f"(its words are not quoted there, or quoted twice): not imported", err=True)

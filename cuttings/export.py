@@ -3,7 +3,9 @@
 All filters are bound parameters. Every story carries its quotes (speaker, body, words;
 people's corrections applied). CSV keeps the view's columns as they are (``tone``,
 ``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated); JSON
-Lines turns them into objects and lists. XLSX has three sheets: ``stories``, ``quotes``
+Lines turns them into objects and lists. The last column, ``labelled_at``, is when a person last
+changed the story's labels (NULL: never), so that ``cuttings label --import`` of the file (CSV, XLSX or
+JSON Lines, with labels corrected in it) brings back no label withdrawn after it was written. XLSX has three sheets: ``stories``, ``quotes``
 (one row per quote) and ``syndication``, with dates as real spreadsheet dates (UTC) and
 crawled text always stored as text, never as a formula.
 
@@ -46,6 +48,10 @@ DATE_COLUMNS = ("published_at", "first_seen_at", "modified_at", "last_seen_at", 
 _QUOTES_SQL = ("(SELECT json_group_array(json_object('speaker', speaker, 'entity_id', entity_id, 'text', text)) "
                "FROM (SELECT q.speaker, q.entity_id, q.text FROM quote_view q "
                "WHERE q.article_id = article_summary.article_id ORDER BY q.start_char)) AS quotes")
+# When a person last changed the story's labels (a label or a withdrawal; NULL: never): `cuttings label --import`
+# of this file then brings back no label a person withdrew after it was written (cuttings.labelling.import_labels)
+_LABELLED_AT_SQL = ("(SELECT max(l.created_at) FROM labels l WHERE l.article_id = article_summary.article_id "
+                    "AND l.task NOT IN ('quote_speaker', 'quote_entity')) AS labelled_at")
 
 
 def guard_formula(value: Any) -> Any:
@@ -126,11 +132,18 @@ def summary_query(entity: str | None = None, topic: str | None = None, stance: s
     if until:
         clauses.append("substr(coalesce(published_at, first_seen_at), 1, length(?)) <= ?")
         params += [until, until]
-    sql = f"SELECT *, {_QUOTES_SQL} FROM article_summary"
+    sql = f"SELECT *, {_QUOTES_SQL}, {_LABELLED_AT_SQL} FROM article_summary"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     sql += " ORDER BY coalesce(published_at, first_seen_at), article_id"
     return sql, params
+
+
+def export_columns(db: Database) -> list[str]:
+    """The columns a CSV export (and the XLSX ``stories`` sheet) has: what ``cuttings label --import`` of one
+    accepts."""
+    sql, params = summary_query()
+    return [description[0] for description in db.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
 
 
 def _jsonl_row(row: dict) -> dict:

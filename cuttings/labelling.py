@@ -11,7 +11,10 @@ Conventions for ``labels`` rows written here:
 * per-entity task (``tone``): one row per entity, ``target = entity id``;
 * multi-label task (``topics``): one row per chosen label, ``target = ''``, plus one
   row ``label = '__rejected__', target = <topic>`` for each predicted topic the
-  analyst removed (a later rejection also cancels an earlier human row of that topic).
+  analyst removed (a later rejection also cancels an earlier human row of that topic);
+* a withdrawal (``--unlabel``): one row ``label = '__withdrawn__', target = ''`` per task,
+  which withdraws every earlier row of that article and task (``store.withdraw_labels``);
+  nothing is ever deleted, so the table is the audit trail.
 
 Every answer is written in its own transaction, so quitting or a crash loses nothing
 already answered. Crawled text is untrusted: the screen prints it through
@@ -40,6 +43,7 @@ from nlp.corpus import invalid_json_message
 from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
 
 REJECTED = "__rejected__"
+WITHDRAWN = store.WITHDRAWN   # "__withdrawn__"
 
 
 class LabellingError(CuttingsError):
@@ -612,6 +616,23 @@ def label_annotators(db, tasks: dict[str, Task], article_ids: Iterable[int] | No
     return who
 
 
+def label_times(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """When each current human label was given (``created_at``), per article, in the shape of
+    :func:`label_annotators` (multi-label: the task's latest row): what ``--export`` writes as
+    ``labelled_at``, so that an import elsewhere can tell a label from before a withdrawal."""
+    times: dict[int, dict] = {}
+    for article_id, task_name, target, _label, _annotator, at in store.human_label_rows_at(db, article_ids):
+        task = tasks.get(task_name)
+        if task is None:
+            continue
+        entry = times.setdefault(article_id, {})
+        if task.kind == "per_entity":
+            entry.setdefault(task_name, {})[target] = at
+        else:
+            entry[task_name] = at
+    return times
+
+
 def labelled_articles(db, tasks: dict[str, Task], article_ids: Iterable[int] | None = None
                       ) -> list[tuple[int, dict, dict]]:
     """(article id, its human labels as :func:`human_labels` resolves them, the stored article as
@@ -683,21 +704,31 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
     records and of labels outside the scheme. Those (``labels_outside_scheme``) go in a record's
     ``outside_scheme`` field, which import and training ignore, so the file loses nothing; an article
     labelled only outside the scheme gets a record too. Corrections of a quote's speaker or body go in
-    ``quote_corrections`` (the quote by its words, which import finds again), training ignores them."""
+    ``quote_corrections`` (the quote by its words, which import finds again), training ignores them.
+    ``labelled_at`` says when each label was given (as ``annotators`` says by whom) and ``withdrawn`` the
+    latest withdrawal of each task (``{task: {"annotator", "at"}}``; an article whose labels were all
+    withdrawn gets a record for it): an import elsewhere replays the withdrawals, and brings back no label
+    given before a withdrawal it has (:func:`import_labels`)."""
     count = 0
     outside = labels_outside_scheme(db, tasks)
     corrections: dict[int, list[dict]] = {}
-    for article_id, task, _target, value, who, words in store.quote_corrections(db):
+    for article_id, task, _target, value, who, words, at in store.quote_corrections(db):
         if words is not None:  # a correction of a quote no longer stored applies to nothing
             corrections.setdefault(article_id, []).append({"task": task, "quote": words, "label": value,
-                                                           "annotator": who})
+                                                           "annotator": who, "at": at})
+    withdrawn = {article_id: {task: {"annotator": who, "at": at} for task, (who, at) in found.items()
+                              if task in tasks or task in store.QUOTE_TASKS}
+                 for article_id, found in store.withdrawals(db).items()}
+    withdrawn = {article_id: found for article_id, found in withdrawn.items() if found}
     labelled = {article_id: (rec, article) for article_id, rec, article in labelled_articles(db, tasks)}
-    only_outside = [article_id for article_id in [*outside, *corrections] if article_id not in labelled]
+    only_outside = [article_id for article_id in dict.fromkeys([*outside, *corrections, *withdrawn])
+                    if article_id not in labelled]
     extra = store.articles_text(db, only_outside)
     for article_id in only_outside:
         if article_id in extra:
             labelled[article_id] = ({"annotator": None}, extra[article_id])
     annotators = label_annotators(db, tasks)
+    times = label_times(db, tasks)
     with (contextlib.nullcontext(path) if hasattr(path, "write")
           else paths.output_file(path).open("w", encoding="utf-8")) as handle:
         for article_id in sorted(labelled):
@@ -713,6 +744,12 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
             record["annotators"] = {name: {target: who for target, who in value.items() if target in rec[name]}
                                     if isinstance(value, dict) else value
                                     for name, value in names.items() if name in rec}
+            given = times.get(article_id, {})
+            record["labelled_at"] = {name: {target: at for target, at in value.items() if target in rec[name]}
+                                     if isinstance(value, dict) else value
+                                     for name, value in given.items() if name in rec}
+            if article_id in withdrawn:
+                record["withdrawn"] = withdrawn[article_id]
             if article_id in outside:
                 record["outside_scheme"] = outside[article_id]
             if article_id in corrections:
@@ -747,6 +784,24 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
             for fix in fixes)):
         raise LabellingError(f"{where}: quote_corrections must be a list of {{task ({', '.join(store.QUOTE_TASKS)}), "
                              f"quote (its words), label, annotator}}")
+    if not _is_time(raw.get("_labelled_at"), none_ok=True):
+        raise LabellingError(f"{where}: labelled_at must be a time as cuttings export writes it "
+                             f"(2026-11-20T08:00:00Z), or empty")
+    withdrawn = raw.get("withdrawn")
+    if withdrawn is not None and not (isinstance(withdrawn, dict) and all(
+            (task in tasks or task in store.QUOTE_TASKS) and isinstance(value, dict) and _is_time(value.get("at"))
+            and (value.get("annotator") is None or isinstance(value["annotator"], str) and value["annotator"].strip())
+            for task, value in withdrawn.items())):
+        raise LabellingError(f"{where}: withdrawn must map each task of the label scheme (or {', '.join(store.QUOTE_TASKS)}) "
+                             f"to {{annotator, at}} (at: 2026-11-20T08:00:00Z)")
+    times = raw.get("labelled_at")
+    if times is not None and not (isinstance(times, dict) and all(
+            _is_time(value) or isinstance(value, dict) and all(_is_time(v) for v in value.values())
+            for value in times.values())):
+        raise LabellingError(f"{where}: labelled_at must map each task to a time (a per-body task such as tone: a "
+                             f"time, or each body to a time; 2026-11-20T08:00:00Z)")
+    if fixes and not all(_is_time(fix.get("at"), none_ok=True) for fix in fixes):
+        raise LabellingError(f"{where}: quote_corrections: at must be a time (2026-11-20T08:00:00Z)")
     names = raw.get("annotators")
     if names is not None:
         def is_name(value: Any) -> bool:
@@ -757,6 +812,14 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
             raise LabellingError(f"{where}: annotators must map each task to a name (a per-body task such as tone: a "
                                  f"name, or each body to a name)")
     return labels
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _is_time(value: Any, none_ok: bool = False) -> bool:
+    """An ISO UTC time as the store writes it (``2026-11-20T08:00:00Z``), the form times compare in."""
+    return value is None and none_ok or isinstance(value, str) and _TIME.fullmatch(value) is not None
 
 
 STORY_EXPORT_ROLES = (("topics", "multi_label"), ("stance", "single_label"), ("tone", "per_entity"))
@@ -777,7 +840,10 @@ def from_story_export(raw: dict, tasks: dict[str, Task], where: str) -> dict:
     article_id = raw.get("article_id")
     if not (isinstance(article_id, int) and not isinstance(article_id, bool)) and not raw.get("url"):
         raise LabellingError(f"{where}: article_id must be a number (the story's id, as cuttings export writes it)")
-    record: dict[str, Any] = {"url": raw.get("url"), "article_id": article_id, "_outside": {}}
+    record: dict[str, Any] = {"url": raw.get("url"), "article_id": article_id, "_outside": {},
+                              # when its story's human labels last changed as the export saw them (None: it had
+                              # none); an export from before cuttings wrote it has no such key
+                              "_labelled_at": raw.get("labelled_at") or None, "_timed": "labelled_at" in raw}
     for field_name, kind in STORY_EXPORT_ROLES:
         task, value = task_of_kind(tasks, kind), raw.get(field_name)
         if task is None or value in (None, [], {}, ""):
@@ -803,6 +869,110 @@ def from_story_export(raw: dict, tasks: dict[str, Task], where: str) -> dict:
             except SchemeError as exc:
                 raise LabellingError(str(exc)) from None
     return record
+
+
+def _looks_like_csv(text: str) -> bool:
+    """Standard input that is a CSV export, not JSON Lines: a first line that is no JSON object but names
+    ``article_id`` (the export's header)."""
+    first = next((line for line in text.removeprefix("\ufeff").splitlines() if line.strip()), "")
+    return not first.lstrip().startswith("{") and "article_id" in first
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as the CSV would hold it."""
+    import datetime as dt
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _unguarded(text: str) -> str:
+    """A CSV cell without the apostrophe the export put before text a spreadsheet would run as a formula."""
+    from cuttings.redaction import formula_like
+    return text[1:] if text.startswith("'") and formula_like(text[1:]) else text
+
+
+def read_story_table(db, path: str | Path, text: str | None = None) -> list[tuple[int, dict]]:
+    """The rows of a ``cuttings export --format csv`` file (or ``.xlsx``: its ``stories`` sheet), each as
+    the story export record ``--format jsonl`` writes (``article_id``, ``url``, ``topics`` a list from the
+    comma-separated cell, ``stance``, ``tone`` an object from its JSON cell, ``labelled_at``), with its line
+    (row) number. A column the export has not (``cuttings.export.export_columns``), a file without ``article_id`` or
+    ``url``, an ``article_id`` that is no number or a ``tone`` that is no JSON object raise LabellingError
+    naming the file (and line); an empty cell is no label (a cleared stance withdraws nothing:
+    ``cuttings label --unlabel`` does). ``text``: standard input's content."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx" and text is None:
+        try:
+            from openpyxl import load_workbook
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:   # openpyxl raises many kinds for a file that is no workbook
+            raise LabellingError(f"cannot read {path} as an XLSX workbook ({exc}): save it as CSV and import that") from None
+        sheet = workbook["stories"] if "stories" in workbook.sheetnames else workbook.worksheets[0]
+        table = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+    else:
+        import csv
+        try:
+            content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LabellingError(f"cannot read {path}: {exc} (save it as CSV UTF-8)") from None
+        try:
+            table = list(csv.reader(content.splitlines()))
+        except csv.Error as exc:
+            raise LabellingError(f"{path}: not a CSV file: {exc}") from None
+    while table and not any(cell.strip() for cell in table[0]):
+        table.pop(0)
+    if not table:
+        return []
+    header = [cell.strip() for cell in table[0]]
+    from cuttings.export import export_columns
+    known = export_columns(db)
+    unknown = [column for column in header if column not in known]
+    if unknown:
+        raise LabellingError(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(repr(c) for c in unknown)}: label --import reads the columns "
+                             f"cuttings export --format csv writes")
+    if "article_id" not in header and "url" not in header:
+        raise LabellingError(f"{path}: no article_id or url column: label --import needs one to find each story")
+    rows = []
+    for line_no, cells in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        where = f"{path}:{line_no}"
+        if len(cells) > len(header):
+            raise LabellingError(f"{where}: {len(cells)} cells under {len(header)} columns")
+        cell = dict(zip(header, [_unguarded(value.strip()) for value in cells]))
+        raw: dict[str, Any] = {"url": cell.get("url") or None}
+        if cell.get("article_id"):
+            if not re.fullmatch(r"\d+", cell["article_id"]):
+                raise LabellingError(f"{where}: article_id must be a number (the story's id, as cuttings export "
+                                     f"writes it), not {cell['article_id']!r}")
+            raw["article_id"] = int(cell["article_id"])
+        else:
+            raw["article_id"] = None
+        if "topics" in cell:
+            raw["topics"] = [topic.strip() for topic in cell["topics"].split(",") if topic.strip()]
+        if "stance" in cell:
+            raw["stance"] = cell["stance"] or None
+        if "tone" in cell:
+            try:
+                tone = json.loads(cell["tone"]) if cell["tone"] else {}
+            except ValueError:
+                tone = None
+            if not isinstance(tone, dict):
+                raise LabellingError(f"{where}: tone must be a JSON object of body: tone, as cuttings export "
+                                     f"writes it ({{\"hwfrs\": \"negative\"}}), not {cell['tone']!r}")
+            raw["tone"] = tone
+        if "labelled_at" in cell:
+            raw["labelled_at"] = cell["labelled_at"] or None
+        rows.append((line_no, raw))
+    return rows
 
 
 def _check_outside_unchanged(record: dict, tasks: dict[str, Task], shown: dict[str, Any], where: str) -> None:
@@ -914,15 +1084,17 @@ def story_reference(db, reference: str) -> int:
     return article_id
 
 
-def remove_labels(db, reference: str, tasks: list[str]) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+def withdraw_labels(db, reference: str, tasks: list[str], annotator: str
+                    ) -> tuple[int, list[tuple[str, str, str, str, str]]]:
     """Withdraw the human labels of the story ``reference`` names (:func:`story_reference`) for the tasks
-    named (the scheme's, or ``quote_speaker``/``quote_entity``: corrections of its quotes):
-    ``(article id, the rows removed)``. Raises LabellingError when it has none for them (nothing to undo)."""
+    named (the scheme's, or ``quote_speaker``/``quote_entity``: corrections of its quotes), recorded as
+    ``annotator`` now (a ``__withdrawn__`` row per task, ``store.withdraw_labels``; nothing is deleted):
+    ``(article id, the rows withdrawn)``. Raises LabellingError when none stands (nothing to undo)."""
     article_id = story_reference(db, reference)
-    removed = store.remove_labels(db, article_id, tasks)
-    if not removed:
-        raise LabellingError(f"article {article_id} has no human label for {', '.join(tasks)}: nothing removed")
-    return article_id, removed
+    withdrawn = store.withdraw_labels(db, article_id, tasks, annotator)
+    if not withdrawn:
+        raise LabellingError(f"article {article_id} has no human label for {', '.join(tasks)}: nothing withdrawn")
+    return article_id, withdrawn
 
 
 @dataclass
@@ -933,23 +1105,30 @@ class ImportSummary:
     unmatched_lines: list[int] = field(default_factory=list)
     quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
     story_exports: int = 0     # records `cuttings export` wrote (only what was changed in them is a label)
+    withdrawals_added: int = 0  # the file's withdrawals replayed (newer than the labels they withdraw here)
+    withdrawn_since: int = 0    # the file's labels given before a withdrawal in the database: not brought back
 
 
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
-                           summary: ImportSummary, where: str) -> list[tuple[int, str, str, str, str]]:
+                           summary: ImportSummary, where: str,
+                           earlier: dict[str, tuple[str, str]]) -> list[tuple[int, str, str, str, str]]:
     """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the one
     stored quote of its words (offsets differ between databases), when it differs from the current
-    correction; one whose words are not quoted there exactly once is counted, not added."""
+    correction; one whose words are not quoted there exactly once is counted, not added; one given
+    (its ``at``) before the database withdrew its task's corrections (``earlier``) is counted, not added."""
     fixes = raw.get("quote_corrections") or []
     if not fixes:
         return []
     quotes = store.quotes_of(db, article_id)
-    current = {(task, target): value for _, task, target, value, _, _ in store.quote_corrections(db, [article_id])}
+    current = {(task, target): value for _, task, target, value, _, _, _ in store.quote_corrections(db, [article_id])}
     bodies = set(store.entity_ids(db))
     rows = []
     for fix in fixes:
         if fix["task"] == "quote_entity" and fix["label"] and fix["label"] not in bodies:
             raise LabellingError(f"{where}: quote_corrections: {fix['label']!r} is not a watched body")
+        if _before_withdrawal(fix.get("at"), earlier.get(fix["task"])):
+            summary.withdrawn_since += 1
+            continue
         places = [key for key, words in quotes if words == fix["quote"]]
         if len(places) != 1:
             summary.quotes_unmatched += 1
@@ -958,6 +1137,43 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
             who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
             rows.append((article_id, fix["task"], places[0], fix["label"], who))
     return rows
+
+
+def _before_withdrawal(given: Any, withdrawal: tuple[str, str] | None, *, unknown_is_before: bool = False) -> bool:
+    """Whether a label given at ``given`` (an ISO UTC time from the file; None: not said) was given before
+    ``withdrawal`` (``(annotator, created_at)``, the database's latest withdrawal of its task), so that the
+    withdrawal, being later, stands. A time not said counts as after it (the file is taken as it is, as
+    before files carried times), unless ``unknown_is_before`` (a story export whose story had no human
+    label when it was written: every withdrawal since is later than it)."""
+    if withdrawal is None:
+        return False
+    if not isinstance(given, str) or not given:
+        return unknown_is_before
+    return given < withdrawal[1]
+
+
+def _label_time(raw: dict, task: Task, target: str) -> Any:
+    """When the file says one label was given: its ``labelled_at`` entry (``--export``), else None."""
+    times = raw.get("labelled_at") or {}
+    value = times.get(task.name) if isinstance(times, dict) else None
+    if isinstance(value, dict):
+        value = value.get(target) if task.kind == "per_entity" else None
+    return value
+
+
+def _replay_withdrawals(db, article_id: int, raw: dict, annotator: str, override: bool) -> int:
+    """Replay a record's ``withdrawn`` (``--export``'s latest withdrawal of each task) on one article: a
+    task whose standing human labels here are all older than the withdrawal gets it (its annotator, else
+    ``annotator``; with ``override``, ``annotator``), stamped with the withdrawal's own time; one with a
+    label here given after it (or none) is left as it is: the latest word stands. Returns how many."""
+    replayed = 0
+    for task, withdrawal in (raw.get("withdrawn") or {}).items():
+        standing = [at for _, name, _, _, _, at in store.human_label_rows_at(db, [article_id]) if name == task]
+        if standing and max(standing) < withdrawal["at"]:
+            who = annotator if override else withdrawal.get("annotator") or annotator
+            store.withdraw_labels(db, article_id, [task], who, at=withdrawal["at"])
+            replayed += 1
+    return replayed
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
@@ -972,8 +1188,21 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
     person importing a file someone else exported and she edited: the file's names are the
     exporter's). ``text``: the file's content already read (standard input, ``--import -``), ``path``
-    then only names it in messages."""
+    then only names it in messages.
+
+    Withdrawals (``--unlabel``): a record's ``withdrawn`` is replayed where it is newer than the labels it
+    withdraws here (:func:`_replay_withdrawals`), and a label the file says was given (``labelled_at``;
+    a story export: its story's ``labelled_at``) before the database's latest withdrawal of its task is
+    not brought back (counted in ``withdrawn_since``): of a label and a withdrawal, the later stands.
+
+    A CSV or XLSX file (by its suffix; standard input: a first line that is no JSON object) is read as
+    ``cuttings export --format csv``/``xlsx`` wrote it (:func:`read_story_table`): its rows are story
+    export records; there an unknown column or a row naming no article of this database is an error too."""
     path = Path(path)
+    if path.suffix.lower() in (".csv", ".xlsx") or text is not None and _looks_like_csv(text):
+        return _import_records(db, path, tasks, annotator, override,
+                               [(line_no, raw, True) for line_no, raw in read_story_table(db, path, text)],
+                               table=True)
     try:
         # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
         # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
@@ -981,17 +1210,27 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
         lines = [line.removesuffix("\r") for line in content.split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
-    summary = ImportSummary()
-    parsed: list[tuple[int, dict, dict, bool]] = []
+    records: list[tuple[int, dict, bool]] = []
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{line_no}"
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabellingError(invalid_json_message(path, line_no, exc)) from None
-        story = is_story_export(raw)
+        records.append((line_no, raw, is_story_export(raw)))
+    return _import_records(db, path, tasks, annotator, override, records)
+
+
+def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool,
+                    records: list[tuple[int, Any, bool]], *, table: bool = False) -> ImportSummary:
+    """:func:`import_labels` of parsed records ``(line number, record, is a story export)``: all checked
+    first, then written in one transaction (an error in any: nothing written). ``table``: rows of a
+    CSV/XLSX story export, where a row naming no article of this database is an error."""
+    summary = ImportSummary()
+    parsed: list[tuple[int, dict, dict, bool]] = []
+    for line_no, raw, story in records:
+        where = f"{path}:{line_no}"
         if story:
             raw = from_story_export(raw, tasks, where)
             summary.story_exports += 1
@@ -999,26 +1238,39 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     summary.records = len(parsed)
     with store.transaction(db):
         for line_no, raw, wanted, story in parsed:
+            where = f"{path}:{line_no}"
             article_id = _match_article(db, raw)
             if article_id is None:
+                if table:
+                    named = raw.get("url") or raw.get("article_id")
+                    raise LabellingError(f"{where}: no article {named!r} in this database (a file exported from "
+                                         f"another one?): nothing imported")
                 summary.unmatched_lines.append(line_no)
                 continue
+            earlier = store.withdrawals(db, [article_id]).get(article_id, {})   # before this record's writes
+            replayed = _replay_withdrawals(db, article_id, raw, annotator, override)
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
             if story:   # a cuttings export record: what was changed from what it showed
                 shown = effective_labels(db, article_id, tasks)
-                _check_outside_unchanged(raw, tasks, shown, f"{path}:{line_no}")
+                _check_outside_unchanged(raw, tasks, shown, where)
                 rows = _changed_rows(tasks, wanted, current, shown)
+                kept = [row for row in rows if not _before_withdrawal(raw.get("_labelled_at"), earlier.get(row[0]),
+                                                                      unknown_is_before=raw.get("_timed", False))]
             else:
                 rows = [row for name, value in wanted.items()
                         for row in _new_rows(tasks[name], value, current.get(name))]
+                kept = [row for row in rows
+                        if not _before_withdrawal(_label_time(raw, tasks[row[0]], row[1]), earlier.get(row[0]))]
+            summary.withdrawn_since += len(rows) - len(kept)
             labels = [(article_id, t, target, label, annotator if override else _who(raw, tasks[t], target, annotator))
-                      for t, target, label in rows]
-            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, f"{path}:{line_no}")
-            if not labels:
-                continue
-            store.add_labels(db, labels)
-            summary.articles_changed += 1
-            summary.labels_added += len(labels)
+                      for t, target, label in kept]
+            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, earlier)
+            if labels:
+                store.add_labels(db, labels)
+            if labels or replayed:
+                summary.articles_changed += 1
+                summary.labels_added += len(labels)
+                summary.withdrawals_added += replayed
         if summary.labels_added:
             record_scheme_tasks(db, tasks)
     return summary

@@ -685,7 +685,7 @@ def tone_rated(db: Database, task: str = "tone") -> set[str]:
     "not rated", never 0."""
     return {row[0] for row in db.execute(
         "SELECT DISTINCT target FROM classifications WHERE task = ? "
-        "UNION SELECT DISTINCT target FROM labels WHERE task = ?", [task, task])}
+        f"UNION SELECT DISTINCT target FROM labels l WHERE task = ? AND {store.standing_label_sql('l')}", [task, task])}
 
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",

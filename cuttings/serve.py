@@ -317,17 +317,20 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "model_version": ("`models.version` that predicted it.", "tone-2026.11.1"),
         "created_at": ("When predicted (UTC).", TS),
     }),
-    "labels": ("Human labels (corrections and training data). They replace predictions in `effective_labels`; "
-               "corrections of a quote (tasks `quote_speaker`, `quote_entity`) are applied in `quote_view`.", {
+    "labels": ("Human labels (corrections and training data), appended, never deleted: the audit trail. They replace "
+               "predictions in `effective_labels`; corrections of a quote (tasks `quote_speaker`, `quote_entity`) are "
+               "applied in `quote_view`. A withdrawal (`cuttings label --unlabel`, since m028) is a row of label "
+               "`__withdrawn__`: every earlier row of its article and task stays here but no longer counts.", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "
                  "`quote_speaker` / `quote_entity` for a person's correction of a quote's speaker or body.",
                  "stance_governance"),
-        "target": ("Entity id for tone; `start:end` (the quote's offsets) for a quote correction; '' otherwise.", ""),
-        "label": ("The label; `__rejected__` removes a topic; for `quote_entity`, the body's id ('': no body).",
-                  "against"),
-        "annotator": ("Who labelled it.", "analyst@example.org"),
+        "target": ("Entity id for tone; `start:end` (the quote's offsets) for a quote correction; '' otherwise "
+                   "(and for a withdrawal).", ""),
+        "label": ("The label; `__rejected__` removes a topic; `__withdrawn__` withdraws the earlier rows of the "
+                  "article and task; for `quote_entity`, the body's id ('': no body).", "against"),
+        "annotator": ("Who labelled it (or withdrew the labels).", "analyst@example.org"),
         "created_at": ("When (UTC).", TS),
     }),
     "processing": ("Which analysis stage processed which article, at which version (for incremental runs).", {

@@ -29,7 +29,7 @@ def _csv(db, **filters):
 def test_csv_all_stories_without_copies(db):
     rows = _csv(db)
     assert len(rows) == 18  # 20 articles, 2 syndicated copies folded in
-    assert list(rows[0]) == [row[1] for row in db.execute("PRAGMA table_info(article_summary)")] + ["quotes"]
+    assert list(rows[0]) == [row[1] for row in db.execute("PRAGMA table_info(article_summary)")] + ["quotes", "labelled_at"]
     dates = [row["published_at"] for row in rows]
     assert dates == sorted(dates)
 

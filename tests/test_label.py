@@ -858,23 +858,26 @@ def test_cli_unlabel_withdraws_a_wrong_label_and_the_story_comes_back(db_path):
     assert story not in [c.article_id for c in labelling.candidates(db, stance)]
     db.conn.close()
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", f"db-{story}",
-                                              "--task", "stance_governance"])
+                                              "--task", "stance_governance", "--annotator", "lead"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"removed 2 labels of article {story}:"
+    assert lines[0] == f"withdrew 2 labels of article {story} (recorded as lead; the labels stay in the table):"
     assert lines[1].startswith("  stance_governance: favour (officer, ")
     assert lines[2].startswith("  stance_governance: against (officer, ")
     db = store.connect(db_path)
     assert db.execute("SELECT label, human FROM effective_labels WHERE article_id = ? AND task = 'stance_governance'",
                       [story]).fetchall() == [("none", 0)]   # the model's prediction again
-    assert db.execute("SELECT task, target, label FROM labels WHERE article_id = ?", [story]).fetchall() == [
-        ("tone", "hwfrs", "positive")]
+    assert db.execute("SELECT task, target, label, annotator FROM labels WHERE article_id = ? ORDER BY id",
+                      [story]).fetchall() == [   # appended, nothing deleted
+        ("stance_governance", "", "favour", "officer"), ("stance_governance", "", "against", "officer"),
+        ("tone", "hwfrs", "positive", "officer"), ("stance_governance", "", "__withdrawn__", "lead")]
+    assert labelling.human_labels(db, TASKS)[story] == {"tone": {"hwfrs": "positive"}, "annotator": "officer"}
     assert story in [c.article_id for c in labelling.candidates(db, stance)]
     db.conn.close()
     # nothing left to remove, an unknown story: one line each, exit 1, nothing written
     before = db_path.read_bytes()
     for ref, message in [(str(story), f"Error: article {story} has no human label for stance_governance: nothing "
-                                      f"removed"),
+                                      f"withdrawn"),
                          ("9999", "Error: no article '9999' in the database: give an article id (205 or db-205) "
                                   "or its URL")]:
         result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", ref,
@@ -892,9 +895,11 @@ def test_cli_unlabel_by_a_copys_url_withdraws_every_task_of_its_story(db_path):
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel",
                                               "https://news.example/copy"])
     assert result.exit_code == 0, result.output
-    assert f"removed 3 labels of article {ids['confident']}:" in result.output
+    assert f"withdrew 3 labels of article {ids['confident']}" in result.output
     db = store.connect(db_path)
-    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    assert db.execute("SELECT task, label FROM labels WHERE id > 3 ORDER BY id").fetchall() == [
+        ("topics", "__withdrawn__"), ("stance_governance", "__withdrawn__")]   # one row per task withdrawn
+    assert labelling.human_labels(db, TASKS) == {}
     assert db.execute("SELECT group_concat(label) FROM effective_labels WHERE article_id = ? AND task = 'topics'",
                       [ids["confident"]]).fetchone()[0] == "governance"
     db.conn.close()
@@ -1117,10 +1122,12 @@ def test_quote_corrections_go_in_the_export_and_a_fresh_database_finds_their_quo
     exported = tmp_path / "labels.jsonl"
     assert labelling.export_labels(db, exported, TASKS) == (1, 0)   # a story with quote corrections only
     [record] = [json.loads(line) for line in exported.read_text().splitlines()]
+    at = db.execute("SELECT max(created_at) FROM labels").fetchone()[0]
     assert record["quote_corrections"] == [
         {"task": "quote_speaker", "quote": "we were there all night", "label": "Station Manager Jo Bloggs",
-         "annotator": "colleague"},
-        {"task": "quote_entity", "quote": "we were there all night", "label": "hwfrs", "annotator": "colleague"}]
+         "annotator": "colleague", "at": at},
+        {"task": "quote_entity", "quote": "we were there all night", "label": "hwfrs", "annotator": "colleague",
+         "at": at}]
     assert record["stance_governance"] is None and record["tone"] == {}
     fresh_ids = make_db(tmp_path / "fresh.db", order=["flagged", "middling", "confident", "copy", "unclassified"])
     fresh = store.connect(tmp_path / "fresh.db")
@@ -1177,14 +1184,17 @@ def test_cli_unlabel_takes_back_a_quote_correction_only_when_asked(db_path):
     labelling.save_labels(db, ids["middling"], [("stance_governance", "", "none")], "officer")
     db.conn.close()
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"])])
-    assert result.exit_code == 0 and "removed 1 labels" in result.output   # the stance; the quote's stays
+    assert result.exit_code == 0 and "withdrew 1 labels" in result.output   # the stance; the quote's stays
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"]),
                                               "--task", "quote_speaker"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1].startswith("  quote_speaker 10:33: Jo Bloggs (colleague, ")
     db = store.connect(db_path)
     assert db.execute("SELECT speaker FROM quote_view").fetchall() == [("a spokesperson",)]   # the machine's again
-    assert db.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    assert db.execute("SELECT task, target, label FROM labels ORDER BY id").fetchall() == [
+        ("quote_speaker", "10:33", "Jo Bloggs"), ("stance_governance", "", "none"),
+        ("stance_governance", "", "__withdrawn__"), ("quote_speaker", "", "__withdrawn__")]
+    assert store.quote_corrections(db) == []
     db.conn.close()
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--task", "quote_speaker"])
     assert result.exit_code == 1 and "unknown task 'quote_speaker'" in result.output   # not a task of the screen

@@ -1,6 +1,11 @@
-"""Human labels: the ``labels`` table (appended to; the ``effective_labels`` view decides
-which label wins; rows leave it only when a person withdraws a story's labels, ``remove_labels``), and the labelling tool's reads of it (``cuttings.labelling``: which stories
-wait for a label, which tasks an article has labels for, every label row in order)."""
+"""Human labels: the ``labels`` table (appended to, never deleted from: the ``effective_labels`` view decides
+which label wins, and a person's withdrawal of a story's labels is a row too, ``withdraw_labels``), and the
+labelling tool's reads of it (``cuttings.labelling``: which stories wait for a label, which tasks an article has
+labels for, every standing label row in order).
+
+Withdrawals (m028): a row ``(article, task, '', WITHDRAWN, annotator, created_at)`` withdraws every row of that
+article and task written before it; the reads here, as the views, take only the rows that stand
+(``standing_label_sql``), and ``label_history`` lists them all."""
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -10,13 +15,17 @@ from sqlite_utils import Database
 from cuttings.errors import StoreError
 from cuttings.store.connection import transaction, utcnow
 from cuttings.store.schema import QUOTE_TASKS  # noqa: F401  (corrections of a quote; target "start:end")
+from cuttings.store.schema import WITHDRAWN, standing_label_sql
+
+_STANDING = standing_label_sql("l")
 
 
-def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> int:
+def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> int:
     """Append ``(article_id, task, target, label, annotator)`` rows in one transaction (joining the
-    caller's if one is open); returns the count."""
-    now = utcnow()
-    rows = [(*row, now) for row in rows]
+    caller's if one is open), stamped ``at`` (default: now), or each with its own time as a sixth item;
+    returns the count."""
+    now = at or utcnow()
+    rows = [row if len(row) == 6 else (*row, now) for row in rows]
     with transaction(db):
         db.conn.executemany(
             "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -26,20 +35,47 @@ def add_labels(db: Database, rows: Iterable[tuple[int, str, str, str, str]]) -> 
 
 
 
-def remove_labels(db: Database, article_id: int, tasks: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
-    """Withdraw every human label of one article for ``tasks`` (a person's undo: the models'
-    predictions apply again and the story waits for a label again), in one transaction; returns
-    the rows removed as ``(task, target, label, annotator, created_at)``, in the order they were
-    written."""
+def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotator: str,
+                    at: str | None = None) -> list[tuple[str, str, str, str, str]]:
+    """Withdraw every standing human label of one article for ``tasks`` (a person's undo: the models'
+    predictions apply again and the story waits for a label again), in one transaction: one
+    :data:`WITHDRAWN` row per task that has any, under ``annotator``, stamped ``at`` (default now). Nothing
+    is deleted. Returns the rows withdrawn as ``(task, target, label, annotator, created_at)``, in the order
+    they were written (empty: nothing stood, nothing written)."""
     tasks = list(tasks)
     if not tasks:
         return []
     marks = ", ".join("?" for _ in tasks)
     with transaction(db):
-        rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels WHERE article_id = ? "
-                          f"AND task IN ({marks}) ORDER BY id", [article_id, *tasks]).fetchall()
-        db.execute(f"DELETE FROM labels WHERE article_id = ? AND task IN ({marks})", [article_id, *tasks])
+        rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels l WHERE l.article_id = ? "
+                          f"AND l.task IN ({marks}) AND {_STANDING} ORDER BY l.id", [article_id, *tasks]).fetchall()
+        withdrawn = list(dict.fromkeys(row[0] for row in rows))
+        add_labels(db, [(article_id, task, "", WITHDRAWN, annotator) for task in withdrawn], at)
     return [tuple(row) for row in rows]
+
+
+def withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> dict[int, dict[str, tuple[str, str]]]:
+    """The latest withdrawal of each article's tasks: ``{article_id: {task: (annotator, created_at)}}`` (of
+    ``article_ids``)."""
+    sql = (f"SELECT article_id, task, annotator, created_at FROM labels WHERE id IN (SELECT max(id) FROM labels "
+           f"WHERE label = '{WITHDRAWN}' GROUP BY article_id, task)")
+    params: list = []
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    found: dict[int, dict[str, tuple[str, str]]] = {}
+    for article_id, task, annotator, created_at in db.execute(sql + " ORDER BY id", params):
+        found.setdefault(article_id, {})[task] = (annotator, created_at)
+    return found
+
+
+def label_history(db: Database, article_id: int) -> list[tuple[int, str, str, str, str, str]]:
+    """Every ``labels`` row of one article, standing or not, withdrawals included, as ``(id, task, target,
+    label, annotator, created_at)`` in the order written: who said what, and who withdrew it, when."""
+    return [tuple(row) for row in db.execute(
+        "SELECT id, task, target, label, annotator, created_at FROM labels WHERE article_id = ? ORDER BY id",
+        [article_id])]
 
 
 class CorrectionError(StoreError):
@@ -68,9 +104,10 @@ def _pending_sql(task: str, entities: Sequence[str] | None) -> tuple[str, list]:
     """SELECT (article_id, task, revised) for stories with no human label for ``task`` given since
     their text last changed; ``revised``: 1 when the story has a label for it from before the change."""
     sql = ("SELECT a.id AS article_id, ? AS task, "
-           "EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ?) AS revised "
+           f"EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ? AND {_STANDING}) AS revised "
            "FROM articles a WHERE a.duplicate_of IS NULL "
-           f"AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ? AND {_LABELLED_SINCE_CHANGE})")
+           f"AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.article_id = a.id AND l.task = ? AND {_LABELLED_SINCE_CHANGE} "
+           f"AND {_STANDING})")
     params: list = [task, task, task]
     if entities is not None:
         marks = ", ".join("?" for _ in entities)
@@ -117,7 +154,7 @@ def labelled_tasks(db: Database, article_id: int) -> set[str]:
     changed materially (a label from before a revision was given to other words)."""
     return {row[0] for row in db.execute(
         f"SELECT DISTINCT l.task FROM labels l JOIN articles a ON a.id = l.article_id WHERE l.article_id = ? "
-        f"AND {_LABELLED_SINCE_CHANGE}", [article_id])}
+        f"AND {_LABELLED_SINCE_CHANGE} AND {_STANDING}", [article_id])}
 
 
 def revised_since_labelled(db: Database, article_id: int, tasks: Iterable[str]) -> tuple[int, str] | None:
@@ -128,20 +165,27 @@ def revised_since_labelled(db: Database, article_id: int, tasks: Iterable[str]) 
         return None
     row = db.execute(
         f"SELECT a.version, a.last_changed_at FROM articles a WHERE a.id = ? AND EXISTS (SELECT 1 FROM labels l "
-        f"WHERE l.article_id = a.id AND l.task IN ({', '.join('?' for _ in tasks)}) AND NOT ({_LABELLED_SINCE_CHANGE}))",
+        f"WHERE l.article_id = a.id AND l.task IN ({', '.join('?' for _ in tasks)}) AND NOT ({_LABELLED_SINCE_CHANGE}) "
+        f"AND {_STANDING})",
         [article_id, *tasks]).fetchone()
     return (row[0], row[1]) if row else None
 
 
 def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> list[tuple[int, str, str, str, str]]:
-    """Every ``labels`` row as ``(article_id, task, target, label, annotator)`` (of ``article_ids``),
-    in the order they were written (``id``): the rows ``cuttings.labelling.human_labels`` resolves,
-    the later winning."""
-    sql = "SELECT article_id, task, target, label, annotator FROM labels"
+    """Every standing ``labels`` row (none withdrawn, no withdrawal) as ``(article_id, task, target, label,
+    annotator)`` (of ``article_ids``), in the order they were written (``id``): the rows
+    ``cuttings.labelling.human_labels`` resolves, the later winning."""
+    return [row[:5] for row in human_label_rows_at(db, article_ids)]
+
+
+def human_label_rows_at(db: Database, article_ids: Iterable[int] | None = None
+                        ) -> list[tuple[int, str, str, str, str, str]]:
+    """:func:`human_label_rows` with each row's ``created_at`` as a sixth item."""
+    sql = f"SELECT article_id, task, target, label, annotator, created_at FROM labels l WHERE {_STANDING}"
     params: list = []
     if article_ids is not None:
         ids = list(article_ids)
-        sql += f" WHERE article_id IN ({', '.join('?' for _ in ids)})"
+        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
         params = ids
     return db.execute(sql + " ORDER BY id", params).fetchall()
 
@@ -154,16 +198,16 @@ def effective_label_rows(db: Database, article_id: int) -> list[tuple[str, str, 
 
 
 def quote_corrections(db: Database, article_ids: Iterable[int] | None = None
-                      ) -> list[tuple[int, str, str, str, str, str | None]]:
-    """The current corrections of quotes (the latest label per article, task and quote), as
-    ``(article_id, task, target, label, annotator, words)``: ``words`` the text of the article's quote at
-    ``target`` (``start:end``), None when no stored quote is there any more; by article, then id."""
+                      ) -> list[tuple[int, str, str, str, str, str | None, str]]:
+    """The current corrections of quotes (the latest standing label per article, task and quote), as
+    ``(article_id, task, target, label, annotator, words, created_at)``: ``words`` the text of the article's
+    quote at ``target`` (``start:end``), None when no stored quote is there any more; by article, then id."""
     marks = ", ".join("?" for _ in QUOTE_TASKS)
     sql = (f"SELECT l.article_id, l.task, l.target, l.label, l.annotator, "
            f"(SELECT q.text FROM quotes q WHERE q.article_id = l.article_id "
-           f"AND q.start_char || ':' || q.end_char = l.target LIMIT 1) "
+           f"AND q.start_char || ':' || q.end_char = l.target LIMIT 1), l.created_at "
            f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) "
-           f"GROUP BY article_id, task, target)")
+           f"GROUP BY article_id, task, target) AND {_STANDING}")
     params: list = [*QUOTE_TASKS]
     if article_ids is not None:
         ids = list(article_ids)

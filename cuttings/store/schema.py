@@ -817,6 +817,20 @@ LABEL_VIEWS = ("label_roles", "effective_labels", "article_summary", "entity_dai
 # reads them, the label views leave them out (m022)
 QUOTE_TASKS = ("quote_speaker", "quote_entity")
 _QUOTE_TASKS_SQL = "(" + ", ".join(f"'{task}'" for task in QUOTE_TASKS) + ")"
+# A person's withdrawal of a story's human labels for one task (`cuttings label --unlabel`, m028): a labels row
+# (article, task, target '', label WITHDRAWN), appended like any answer, with its annotator and time. Every row
+# of that article and task written before it (a lower id) stands no more: the label views, the queue, training
+# and the exports read only the rows standing (standing_label_sql); the table keeps them all (the audit trail).
+WITHDRAWN = "__withdrawn__"
+
+
+def standing_label_sql(alias: str = "l") -> str:
+    """SQL true for a ``labels`` row (``alias``) that stands: written after the latest withdrawal of its article
+    and task, if any (so no withdrawal row itself stands either). One seek of idx_labels_withdrawn, and it reads
+    no column outside idx_labels_article_task, which keeps the views' NOT EXISTS over labels on that index
+    alone (a form reading ``label`` cost more: docs/benchmarks.md, "Withdrawn labels")."""
+    return (f"{alias}.id > coalesce((SELECT max(w.id) FROM labels w WHERE w.article_id = {alias}.article_id "
+            f"AND w.task = {alias}.task AND w.label = '{WITHDRAWN}'), 0)")
 ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
@@ -973,7 +987,7 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
     entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
         ("c.task = 'tone'", f"c.task = {tone}", 1),
-        ("l.task = 'tone'", f"l.task = {tone}", 1),
+        ("l.task = 'tone'", f"l.task = {tone} AND {standing_label_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
         ("st.task = 'stance_governance'", f"st.task = {stance}", 1),
         ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
     shipped_columns = entity_daily[entity_daily.index("  count(DISTINCT CASE WHEN st.label"):
@@ -992,8 +1006,10 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
             ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
             # a person's correction of a quote's speaker or body is no label of the article (m022)
-            ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n",
-             1)]),
+            ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n"
+                                                   f"  AND {standing_label_sql('l')}\n", 1),
+            # a withdrawn label hides no prediction (m028)
+            ("                  AND (c.task IN", f"                  AND {standing_label_sql('l')} AND (c.task IN", 1)]),
         "article_summary": _summary_definition(roles, _ARTICLE_SUMMARY),
         "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
@@ -1520,3 +1536,27 @@ def m026_one_speaker_one_name(db: Database) -> None:
         db.execute(f"DROP VIEW IF EXISTS {name}")
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V26[name]}")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
+
+
+_VIEWS_V28 = {
+    # a withdrawn correction of a quote applies no more: the machine's speaker and body show again
+    "quote_view": _by_kind(_VIEWS_V8["quote_view"], [
+        ("AND l.target = q.start_char || ':' || q.end_char", f"AND l.target = q.start_char || ':' || q.end_char "
+                                                             f"AND {standing_label_sql('l')}", 3)]),
+}
+
+
+@migrations()
+def m028_label_withdrawals(db: Database) -> None:
+    """A person's withdrawal of a story's labels (``cuttings label --unlabel``) is a ``labels`` row of label
+    :data:`WITHDRAWN` (target ''), appended with its annotator and time, no longer a DELETE: the rows it
+    withdraws stay in the table (who gave the label, who withdrew it, when) and stand no more. effective_labels
+    (so article_summary and entity_daily), entity_daily's tone_rated and quote_view read only the standing rows
+    (:func:`standing_label_sql`). A database without withdrawal rows reads as before; rows an older cuttings
+    deleted are gone and need nothing."""
+    # the check every standing row needs: a probe of this (small, partial) index, not of the article's rows
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_labels_withdrawn ON labels(article_id, task, id) "
+               f"WHERE label = '{WITHDRAWN}'")
+    refresh_label_views(db)
+    db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
+    db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V28['quote_view']}")
