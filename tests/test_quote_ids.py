@@ -148,11 +148,15 @@ def _ids(db) -> dict[tuple[str, int], int]:
     # at the old quote's place another quote whose words were quoted before, or the old words still quoted
     ("place taken by moved words", [("aa", 10), ("bb", 40)], [("bb", 10), ("aa", 60)], {0: 1, 1: 0}),
     ("place taken, old words elsewhere", [("aa", 10)], [("cc", 10), ("aa", 60), ("aa", 90)], {}),
+    # a revision cut (or added) the paragraph a quote went on into: the same opening, shorter (longer)
+    ("continuation cut", [("aa bb, cc dd", 10)], [("aa bb.", 10)], {0: 0}),
+    ("continuation added", [("aa bb.", 10)], [("aa bb, cc dd", 10)], {0: 0}),
+    ("same opening, other words", [("aa bb", 10)], [("aa cc dd", 10)], {}),
     ("gone and new", [("aa", 10)], [("cc", 50)], {}),
 ])
 def test_which_old_quote_each_new_one_is(rule, before, after, kept):
-    found = store.same_quotes([(start, start + 4, text) for text, start in before],
-                              [(start, start + 4, text) for text, start in after])
+    found = store.same_quotes([(start, start + len(text), text) for text, start in before],
+                              [(start, start + len(text), text) for text, start in after])
     assert {new: old for new, old in enumerate(found) if old is not None} == kept, rule
 
 

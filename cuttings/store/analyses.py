@@ -192,7 +192,10 @@ def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]
        still unmatched and of exactly one new quote still unmatched (quoted twice: which is which cannot
        be told, so neither is matched);
     3. the same place read differently (an analyser that joins a quote's pieces otherwise): an unmatched
-       old and new quote at one place, neither's words quoted on the other side.
+       old and new quote at one place, neither's words quoted on the other side;
+    4. the same opening, longer or shorter (a revision added or cut the paragraph a quote went on into):
+       an unmatched old and new quote starting at one place, the shorter's words (without the stop or
+       comma that ends them) beginning the longer's.
     """
     found: list[int | None] = [None] * len(new)
     matched: set[int] = set()
@@ -227,6 +230,17 @@ def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]
         if found[new_index] is None and text not in old_words:
             for old_index in at_place.get((start, end), ()):
                 if old_index not in matched and old[old_index][2] not in new_words:
+                    match(new_index, old_index)
+                    break
+    starts: dict[int, list[int]] = {}
+    for old_index, (start, _end, _text) in enumerate(old):
+        if old_index not in matched:
+            starts.setdefault(start, []).append(old_index)
+    for new_index, (start, _end, text) in enumerate(new):
+        if found[new_index] is None:
+            for old_index in starts.get(start, ()):
+                shorter, longer = sorted((text, old[old_index][2]), key=len)
+                if old_index not in matched and longer.startswith(shorter.rstrip(".,;:!?")):
                     match(new_index, old_index)
                     break
     return found
