@@ -127,6 +127,8 @@ def mark_processed(db: Database, article_id: int, stage: str, version: str, cont
 
 _QUOTE_COLUMNS = ("speaker", "speaker_id", "speaker_role", "entity_id", "entity_method", "text", "start_char",
                   "end_char", "analyser_version")
+_OLD_QUOTES_SQL = f"SELECT id, {', '.join(_QUOTE_COLUMNS)} FROM quotes WHERE article_id = ? ORDER BY id"
+_UPDATE_QUOTE_SQL = f"UPDATE quotes SET {', '.join(f'{column} = ?' for column in _QUOTE_COLUMNS)} WHERE id = ?"
 
 
 def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
@@ -136,7 +138,7 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
 
     A quote the new analysis finds again keeps its row, so its id (``quote_id`` in the views) stays:
     which old quote a new one is follows :func:`same_quotes` (same place and words; else the same words
-    moved; else the same place read differently). A kept quote's row is updated, a quote found no more is
+    moved; else the same place read differently; else the same opening, longer or shorter). A kept quote's row is updated, a quote found no more is
     deleted and a new one inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never
     given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``,
     target ``start:end``) goes with its quote when it moved. Mentions and named entities are replaced
@@ -146,8 +148,7 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
              q["start_char"], q["end_char"], version) for q in quotes]
     with transaction(db):
-        old = db.conn.execute(f"SELECT id, {', '.join(_QUOTE_COLUMNS)} FROM quotes WHERE article_id = ? ORDER BY id",
-                              [article_id]).fetchall()
+        old = db.conn.execute(_OLD_QUOTES_SQL, [article_id]).fetchall()
         # Always replace, whatever the stamp says: an article whose stamp was deleted by hand (the
         # recovery in docs/operations.md) or lost still has its old rows, which must not stay beside the new.
         for table in ("mentions", "named_entities"):
@@ -162,22 +163,28 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
             "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(article_id, m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
               m.get("paragraph"), m.get("method", "matched"), version) for m in mentions])
-        found = same_quotes([(row[7], row[8], row[6]) for row in old],
-                            [(q["start_char"], q["end_char"], q["text"]) for q in quotes])
-        kept = {old_index for old_index in found if old_index is not None}
-        db.conn.executemany("DELETE FROM quotes WHERE id = ?",
-                            [(row[0],) for index, row in enumerate(old) if index not in kept])
-        db.conn.executemany(
-            f"UPDATE quotes SET {', '.join(f'{column} = ?' for column in _QUOTE_COLUMNS)} WHERE id = ?",
-            [(*row[1:], old[old_index][0]) for row, old_index in zip(rows, found)
-             if old_index is not None and tuple(old[old_index][1:]) != row[1:]])   # unchanged: not written
-        db.conn.executemany(
-            "INSERT INTO quotes (article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
-            "start_char, end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [row for row, old_index in zip(rows, found) if old_index is None])
-        _follow_quote_corrections(db, article_id, {
-            f"{old[old_index][7]}:{old[old_index][8]}": f"{q['start_char']}:{q['end_char']}"
-            for q, old_index in zip(quotes, found) if old_index is not None})
+        found: list[int | None] = [None] * len(quotes)
+        if old:
+            found = same_quotes([(row[7], row[8], row[6]) for row in old],
+                                [(q["start_char"], q["end_char"], q["text"]) for q in quotes])
+            kept = set(found)
+            gone = [(row[0],) for index, row in enumerate(old) if index not in kept]
+            if gone:
+                db.conn.executemany("DELETE FROM quotes WHERE id = ?", gone)
+            changed = [(*row[1:], old[old_index][0]) for row, old_index in zip(rows, found)
+                       if old_index is not None and old[old_index][1:] != row[1:]]   # unchanged: not written
+            if changed:
+                db.conn.executemany(_UPDATE_QUOTE_SQL, changed)
+            moved = {f"{old[old_index][7]}:{old[old_index][8]}": f"{row[7]}:{row[8]}"
+                     for row, old_index in zip(rows, found)
+                     if old_index is not None and old[old_index][7:9] != row[7:9]}
+            if moved:
+                _follow_quote_corrections(db, article_id, moved)
+        added = [row for row, old_index in zip(rows, found) if old_index is None]
+        if added:
+            db.conn.executemany(
+                "INSERT INTO quotes (article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
+                "start_char, end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", added)
         mark_processed(db, article_id, "analyse", version, article["content_hash"])
 
 
@@ -248,7 +255,7 @@ def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]
 
 def _follow_quote_corrections(db: Database, article_id: int, moved: dict[str, str]) -> None:
     """Re-key the article's quote corrections (target ``start:end``) whose quote :func:`same_quotes` found
-    at another place: ``moved`` maps each kept quote's old place to its new one. A correction of a quote
+    at another place: ``moved`` maps each moved quote's old place to its new one. A correction of a quote
     found no more is left as it is (it applies to no quote, unless one is quoted at its place)."""
     moves = []
     for label_id, target in db.conn.execute(
