@@ -152,6 +152,7 @@ def _ids(db) -> dict[tuple[str, int], int]:
     ("continuation cut", [("aa bb, cc dd", 10)], [("aa bb.", 10)], {0: 0}),
     ("continuation added", [("aa bb.", 10)], [("aa bb, cc dd", 10)], {0: 0}),
     ("same opening, other words", [("aa bb", 10)], [("aa cc dd", 10)], {}),
+    ("only a stop in common", [(".", 10)], [("aa bb", 10)], {}),
     ("gone and new", [("aa", 10)], [("cc", 50)], {}),
 ])
 def test_which_old_quote_each_new_one_is(rule, before, after, kept):

@@ -138,9 +138,9 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
 
     A quote the new analysis finds again keeps its row, so its id (``quote_id`` in the views) stays:
     which old quote a new one is follows :func:`same_quotes` (same place and words; else the same words
-    moved; else the same place read differently; else the same opening, longer or shorter). A kept quote's row is updated, a quote found no more is
-    deleted and a new one inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never
-    given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``,
+    moved; else the same place read differently; else the same opening, longer or shorter). A kept
+    quote's row is updated (when a value changed), a quote found no more is deleted and a new one
+    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``,
     target ``start:end``) goes with its quote when it moved. Mentions and named entities are replaced
     (new ids: nothing refers to them)."""
     article_id = article["id"]
@@ -191,7 +191,7 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
 def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]) -> list[int | None]:
     """Which of an article's quotes before (``old``) each quote now (``new``) is, both as ``(start_char,
     end_char, text)``: for each new quote, the index of its old quote, or None for a new quote. The one
-    rule for a quote's row (its id) and for a person's corrections of it, in three passes, each old quote
+    rule for a quote's row (its id) and for a person's corrections of it, in four passes, each old quote
     matched once:
 
     1. the same place and the same words;
@@ -247,7 +247,8 @@ def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]
         if found[new_index] is None:
             for old_index in starts.get(start, ()):
                 shorter, longer = sorted((text, old[old_index][2]), key=len)
-                if old_index not in matched and longer.startswith(shorter.rstrip(".,;:!?")):
+                opening = shorter.rstrip(".,;:!?")
+                if old_index not in matched and opening and longer.startswith(opening):
                     match(new_index, old_index)
                     break
     return found
