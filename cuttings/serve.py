@@ -221,7 +221,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "mentions": ("Each place an article mentions a watched entity. Offsets point into "
                  "`document_text` = title + blank line + body.", {
-        "id": ("Row id.", "88"),
+        "id": ("Row id, new each time the article is analysed (nothing refers to it: a mention is its article "
+               "and `start_char`).", "88"),
         "article_id": ("The article.", "12"),
         "entity_id": ("The entity mentioned (`entities.id`).", "wm_pcc"),
         "surface": ("The words as printed.", "Mr Campion"),
@@ -233,7 +234,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "analyser_version": ("Version of the analyser that found it.", "analyser-2026.11.1"),
     }),
     "quotes": ("Direct quotations, with the speaker and the watched entity they speak for, if any.", {
-        "id": ("Row id.", "31"),
+        "id": ("The quote's id (`quote_id` in the views), kept when the article is analysed again (a new "
+               "analyser, a revised text) and the quote found again: at its place with its words, its words "
+               "moved (a revision added or cut text above; words quoted twice in the article cannot be told "
+               "apart), its place read differently, or its opening with a continuation added or cut; a quote "
+               "found no more is deleted and its id never given again (since migration m027).", "31"),
         "article_id": ("The article.", "12"),
         "speaker": ("Speaker as named in the text.", "Mr Campion"),
         "speaker_id": ("Who the speaker is across articles: one key per person, whatever the spelling or title "
@@ -255,7 +260,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "named_entities": ("Other people and organisations, found only when an optional statistical spaCy "
                        "pipeline is named in watchlist.toml ([analysis] ner_model); empty by default.", {
-        "id": ("Row id.", "5"),
+        "id": ("Row id, new each time the article is analysed.", "5"),
         "article_id": ("The article.", "12"),
         "label": ("spaCy label: PERSON or ORG.", "PERSON"),
         "text": ("The name as printed.", "Eric Carter"),
@@ -444,11 +449,12 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "published_at": ("Publication time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).", "2026-11-23T11:00:00Z"),
         "published_precision": ("`second` or `day` (only the date was known).", "second"),
         "quote_id": ("`quotes.id`: joins `quote_people` (the person it counts for in `most_quoted`) and `quotes` "
-                     "(since migration m024).", "31"),
+                     "(since migration m024); kept when the article is analysed again and the quote found again "
+                     "(see `quotes.id`).", "31"),
     }),
     "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied; "
                    "`quotes_by_speaker` and `most_quoted` read it.", {
-        "quote_id": ("`quotes.id`.", "31"),
+        "quote_id": ("`quotes.id` (kept when the article is analysed again and the quote found again).", "31"),
         "article_id": ("The article.", "14"),
         "speaker": ("Speaker (corrected).", "Mr Campion"),
         "speaker_id": ("Who the speaker is across articles (see `quotes.speaker_id`).", "john campion"),
@@ -467,7 +473,7 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                      "watchlist's identity when one of the two is the body's watched person, else the long form, "
                      "and counts once when a title and surname is joined for the same body (since migration m026); descriptions (\"the chief fire officer\", \"a spokesperson\") have "
                      "no person. `most_quoted` reads it.", {
-        "quote_id": ("`quotes.id`.", "31"),
+        "quote_id": ("`quotes.id` (kept when the article is analysed again and the quote found again).", "31"),
         "article_id": ("The article.", "14"),
         "entity_id": ("Body (corrected).", "shropshire_fire_authority"),
         "speaker": ("Speaker as printed (corrected).", "Councillor Minnery"),

@@ -21,7 +21,8 @@ from tests.report_fixtures import HOSTILE_TITLE, MODEL_METRICS, MODEL_REPORTS, M
 def test_metadata_describes_every_table_view_and_column():
     db = Database(memory=True)
     store.migrations.apply(db)
-    names = [n for n in db.table_names() + db.view_names() if not n.startswith(("articles_fts", "_"))]
+    # sqlite_sequence (quotes.id AUTOINCREMENT, m027): SQLite's own, which Datasette hides
+    names = [n for n in db.table_names() + db.view_names() if not n.startswith(("articles_fts", "_", "sqlite_"))]
     metadata = serve.datasette_metadata("/data/cuttings.db")
     tables = metadata["databases"]["cuttings"]["tables"]
     assert sorted(name for name in tables if not name.startswith("_")) == sorted(names)

@@ -125,58 +125,145 @@ def mark_processed(db: Database, article_id: int, stage: str, version: str, cont
         [article_id, stage, version, content_hash_, utcnow()])
 
 
+_QUOTE_COLUMNS = ("speaker", "speaker_id", "speaker_role", "entity_id", "entity_method", "text", "start_char",
+                  "end_char", "analyser_version")
+_OLD_QUOTES_SQL = f"SELECT id, {', '.join(_QUOTE_COLUMNS)} FROM quotes WHERE article_id = ? ORDER BY id"
+_UPDATE_QUOTE_SQL = f"UPDATE quotes SET {', '.join(f'{column} = ?' for column in _QUOTE_COLUMNS)} WHERE id = ?"
+
+
 def replace_analysis(db: Database, article: dict, version: str, mentions: list[dict], quotes: list[dict],
                      named_entities: list[dict] | None = None) -> None:
     """Store one article's mentions, quotes (and named entities, when NER is on), replacing
-    any older analysis, in one transaction. A person's correction of a quote (``labels`` tasks
-    ``quote_speaker``/``quote_entity``, target ``start:end``) follows its quote when a revision moved
-    it: to the one new quote of the same words (:func:`_follow_quote_corrections`)."""
+    any older analysis, in one transaction.
+
+    A quote the new analysis finds again keeps its row, so its id (``quote_id`` in the views) stays:
+    which old quote a new one is follows :func:`same_quotes` (same place and words; else the same words
+    moved; else the same place read differently; else the same opening, longer or shorter). A kept
+    quote's row is updated (when a value changed), a quote found no more is deleted and a new one
+    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``,
+    target ``start:end``) goes with its quote when it moved. Mentions and named entities are replaced
+    (new ids: nothing refers to them)."""
+    article_id = article["id"]
+    rows = [(article_id, q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
+             q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
+             q["start_char"], q["end_char"], version) for q in quotes]
     with transaction(db):
-        old_quotes = {f"{start}:{end}": text for start, end, text in db.conn.execute(
-            "SELECT start_char, end_char, text FROM quotes WHERE article_id = ?", [article["id"]])}
+        old = db.conn.execute(_OLD_QUOTES_SQL, [article_id]).fetchall()
         # Always replace, whatever the stamp says: an article whose stamp was deleted by hand (the
         # recovery in docs/operations.md) or lost still has its old rows, which must not stay beside the new.
-        for table in ("mentions", "quotes", "named_entities"):
-            db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article["id"]])
+        for table in ("mentions", "named_entities"):
+            db.conn.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
         db.conn.executemany(
             "INSERT INTO named_entities (article_id, label, text, start_char, end_char, analyser_version) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(article["id"], e["label"], e["text"], e["start_char"], e["end_char"], version)
+            [(article_id, e["label"], e["text"], e["start_char"], e["end_char"], version)
              for e in named_entities or ()])
         db.conn.executemany(
             "INSERT INTO mentions (article_id, entity_id, surface, start_char, end_char, sentence, paragraph, "
             "method, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(article["id"], m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
+            [(article_id, m["entity_id"], m["surface"], m["start_char"], m["end_char"], m.get("sentence"),
               m.get("paragraph"), m.get("method", "matched"), version) for m in mentions])
-        db.conn.executemany(
-            "INSERT INTO quotes (article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
-            "start_char, end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(article["id"], q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
-              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
-              q["start_char"], q["end_char"], version) for q in quotes])
-        _follow_quote_corrections(db, article["id"], old_quotes,
-                                  {f"{q['start_char']}:{q['end_char']}": q["text"] for q in quotes})
-        mark_processed(db, article["id"], "analyse", version, article["content_hash"])
+        found: list[int | None] = [None] * len(quotes)
+        if old:
+            found = same_quotes([(row[7], row[8], row[6]) for row in old],
+                                [(q["start_char"], q["end_char"], q["text"]) for q in quotes])
+            kept = set(found)
+            gone = [(row[0],) for index, row in enumerate(old) if index not in kept]
+            if gone:
+                db.conn.executemany("DELETE FROM quotes WHERE id = ?", gone)
+            changed = [(*row[1:], old[old_index][0]) for row, old_index in zip(rows, found)
+                       if old_index is not None and old[old_index][1:] != row[1:]]   # unchanged: not written
+            if changed:
+                db.conn.executemany(_UPDATE_QUOTE_SQL, changed)
+            moved = {f"{old[old_index][7]}:{old[old_index][8]}": f"{row[7]}:{row[8]}"
+                     for row, old_index in zip(rows, found)
+                     if old_index is not None and old[old_index][7:9] != row[7:9]}
+            if moved:
+                _follow_quote_corrections(db, article_id, moved)
+        added = [row for row, old_index in zip(rows, found) if old_index is None]
+        if added:
+            db.conn.executemany(
+                "INSERT INTO quotes (article_id, speaker, speaker_id, speaker_role, entity_id, entity_method, text, "
+                "start_char, end_char, analyser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", added)
+        mark_processed(db, article_id, "analyse", version, article["content_hash"])
 
 
-def _follow_quote_corrections(db: Database, article_id: int, old: dict[str, str], new: dict[str, str]) -> None:
-    """Re-key the article's quote corrections from the quotes before (``old``, ``start:end`` -> words) to
-    the quotes now (``new``): a correction whose quote is gone from its place goes to the one new quote
-    with the same words (a revision that added a paragraph above it moved it). One whose words are not
-    quoted now, or quoted more than once, is left as it is (it applies to no quote)."""
-    places: dict[str, list[str]] = {}
-    for key, text in new.items():
-        places.setdefault(text, []).append(key)
+def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]) -> list[int | None]:
+    """Which of an article's quotes before (``old``) each quote now (``new``) is, both as ``(start_char,
+    end_char, text)``: for each new quote, the index of its old quote, or None for a new quote. The one
+    rule for a quote's row (its id) and for a person's corrections of it, in four passes, each old quote
+    matched once:
+
+    1. the same place and the same words;
+    2. the same words moved (a revision added or cut text above): the words of exactly one old quote
+       still unmatched and of exactly one new quote still unmatched (quoted twice: which is which cannot
+       be told, so neither is matched);
+    3. the same place read differently (an analyser that joins a quote's pieces otherwise): an unmatched
+       old and new quote at one place, neither's words quoted on the other side;
+    4. the same opening, longer or shorter (a revision added or cut the paragraph a quote went on into):
+       an unmatched old and new quote starting at one place, the shorter's words (without the stop or
+       comma that ends them) beginning the longer's.
+    """
+    found: list[int | None] = [None] * len(new)
+    matched: set[int] = set()
+    at_place: dict[tuple[int, int], list[int]] = {}
+    for index, (start, end, _text) in enumerate(old):
+        at_place.setdefault((start, end), []).append(index)
+
+    def match(new_index: int, old_index: int) -> None:
+        found[new_index] = old_index
+        matched.add(old_index)
+
+    for new_index, (start, end, text) in enumerate(new):
+        for old_index in at_place.get((start, end), ()):
+            if old_index not in matched and old[old_index][2] == text:
+                match(new_index, old_index)
+                break
+    old_by_words: dict[str, list[int]] = {}
+    for old_index, (_start, _end, text) in enumerate(old):
+        if old_index not in matched:
+            old_by_words.setdefault(text, []).append(old_index)
+    new_by_words: dict[str, list[int]] = {}
+    for new_index, (_start, _end, text) in enumerate(new):
+        if found[new_index] is None:
+            new_by_words.setdefault(text, []).append(new_index)
+    for text, new_indexes in new_by_words.items():
+        old_indexes = old_by_words.get(text, [])
+        if len(new_indexes) == 1 and len(old_indexes) == 1:
+            match(new_indexes[0], old_indexes[0])
+    old_words = {text for _start, _end, text in old}
+    new_words = {text for _start, _end, text in new}
+    for new_index, (start, end, text) in enumerate(new):
+        if found[new_index] is None and text not in old_words:
+            for old_index in at_place.get((start, end), ()):
+                if old_index not in matched and old[old_index][2] not in new_words:
+                    match(new_index, old_index)
+                    break
+    starts: dict[int, list[int]] = {}
+    for old_index, (start, _end, _text) in enumerate(old):
+        if old_index not in matched:
+            starts.setdefault(start, []).append(old_index)
+    for new_index, (start, _end, text) in enumerate(new):
+        if found[new_index] is None:
+            for old_index in starts.get(start, ()):
+                shorter, longer = sorted((text, old[old_index][2]), key=len)
+                opening = shorter.rstrip(".,;:!?")
+                if old_index not in matched and opening and longer.startswith(opening):
+                    match(new_index, old_index)
+                    break
+    return found
+
+
+def _follow_quote_corrections(db: Database, article_id: int, moved: dict[str, str]) -> None:
+    """Re-key the article's quote corrections (target ``start:end``) whose quote :func:`same_quotes` found
+    at another place: ``moved`` maps each moved quote's old place to its new one. A correction of a quote
+    found no more is left as it is (it applies to no quote, unless one is quoted at its place)."""
     moves = []
     for label_id, target in db.conn.execute(
             f"SELECT id, target FROM labels WHERE article_id = ? AND task IN ({', '.join('?' for _ in QUOTE_TASKS)})",
             [article_id, *QUOTE_TASKS]):
-        text = old.get(target)
-        if text is None or new.get(target) == text:
-            continue
-        found = places.get(text, [])
-        if len(found) == 1:
-            moves.append((found[0], label_id))
+        if moved.get(target, target) != target:
+            moves.append((moved[target], label_id))
     db.conn.executemany("UPDATE labels SET target = ? WHERE id = ?", moves)
 
 

@@ -1538,6 +1538,41 @@ def m026_one_speaker_one_name(db: Database) -> None:
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V23['most_quoted']}")
 
 
+@migrations()
+def m027_quote_ids_never_reused(db: Database) -> None:
+    """quotes.id is AUTOINCREMENT: a quote id, once given, never names another quote. The analyse stage keeps
+    a quote's row when a re-analysis finds the quote again (store.same_quotes) and deletes a quote found no
+    more; a plain INTEGER PRIMARY KEY gave the next new quote the deleted one's id when it was the largest,
+    so a saved quote_id could show another quote. The table is rebuilt with its columns, ids and indexes
+    as they were (the views read it by name and are left as they are)."""
+    columns = ("id, article_id, speaker, speaker_role, entity_id, text, start_char, end_char, analyser_version, "
+               "entity_method, speaker_id")
+    db.execute("""CREATE TABLE quotes_m027 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        speaker TEXT,
+        speaker_role TEXT,
+        entity_id TEXT REFERENCES entities(id),
+        text TEXT NOT NULL,
+        start_char INTEGER NOT NULL,
+        end_char INTEGER NOT NULL,
+        analyser_version TEXT NOT NULL,
+        entity_method TEXT,
+        speaker_id TEXT
+    )""")
+    db.execute(f"INSERT INTO quotes_m027 ({columns}) SELECT {columns} FROM quotes ORDER BY id")
+    db.execute("DROP TABLE quotes")
+    # legacy: rename the table only; the views naming `quotes` are neither rewritten nor checked
+    db.execute("PRAGMA legacy_alter_table = ON")
+    try:
+        db.execute("ALTER TABLE quotes_m027 RENAME TO quotes")
+    finally:
+        db.execute("PRAGMA legacy_alter_table = OFF")
+    db.execute("CREATE INDEX idx_quotes_article_id ON quotes(article_id)")
+    db.execute("CREATE INDEX idx_quotes_entity_id ON quotes(entity_id)")
+    db.execute("CREATE INDEX idx_quotes_speaker_id ON quotes(speaker_id)")
+
+
 _VIEWS_V28 = {
     # a withdrawn correction of a quote applies no more: the machine's speaker and body show again
     "quote_view": _by_kind(_VIEWS_V8["quote_view"], [
