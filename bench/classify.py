@@ -475,7 +475,8 @@ def main() -> None:
         except EmbeddingUnavailable as error:
             print(f"{features}: skipped: {error}")
     if rows:
-        print(f"{args.folds}-fold CV, {len(records)} articles, one core:")
+        print(f"{args.folds}-fold CV, {len(records)} articles; train: `cuttings train` as the user runs it (held-out "
+              "slices too), wall and CPU; prediction: one core:")
         print(format_comparison(
             {row["features"]: row["reports"] for row in rows},
             {row["features"]: {"train s": f"{row['train_seconds']:.1f}", "train CPU s": f"{row['train_cpu']:.1f}",
