@@ -35,6 +35,7 @@ import json
 import platform
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -52,6 +53,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
+from threadpoolctl import threadpool_limits
 
 from nlp import embeddings
 from nlp.errors import NlpError
@@ -272,6 +274,22 @@ def share_analysis(estimators: list) -> int:
             pipeline.steps[index] = (name, SharedTfidf(vectorizer))
             replaced += 1
     return replaced
+
+
+@contextmanager
+def one_thread():
+    """BLAS and OpenMP limited to one thread while models are fitted (``train_models``, ``cross_validate``).
+
+    scipy's L-BFGS-B calls BLAS (``ddot``, ``dcopy``) on the coefficient vector at every iteration,
+    hundreds of thousands of numbers for tone's character n-grams, and OpenBLAS splits each call among
+    as many threads as the machine has cores: each call then waits for its other thread to be
+    scheduled and that thread spins while it waits. On the 2-core build machine at load 2-4,
+    `cuttings train` took 3 min 56 s wall and 292 s of CPU with OpenBLAS's default two threads, 52 s
+    and 52 s with one (docs/benchmarks.md, "Classifier training as a user runs it");
+    ``bench/classify.py`` always ran with one thread, so its figure never showed it. One thread also
+    makes the fits the same on every machine (a threaded ``ddot`` sums in another order)."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 class ModelLoadError(NlpError, RuntimeError):
@@ -1230,7 +1248,7 @@ def cross_validate(
     if unknown:
         raise ValueError(f"unknown task {', '.join(map(repr, unknown))}; the scheme has: {', '.join(scheme.tasks)}")
     wanted = [name for name in scheme.tasks if tasks is None or name in tasks]
-    with embeddings.caching():
+    with embeddings.caching(), one_thread():
         return {
             name: _cross_validate_task(
                 records, scheme.tasks[name], features, folds, seed, _stacked_tasks(scheme, scheme.tasks[name]), split,
@@ -1596,7 +1614,7 @@ def train_models(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cards, skipped = [], {}
-    with embeddings.caching():
+    with embeddings.caching(), one_thread():
         for name in scheme.tasks:
             # A team labelling its own scheme has topics long before it has enough stance labels: the
             # tasks that can be trained are, and each one that cannot says why (``TrainedModels.skipped``).

@@ -936,3 +936,38 @@ def test_record_documents_read_the_source_region_as_the_stage_does():
     by_region = {region: {m["entity_id"] for m in record_document({**text, "source_region": region})["mentions"]}
                  for region in ("Shropshire", "Worcestershire", None)}
     assert by_region == {"Shropshire": {"sfrs"}, "Worcestershire": {"hwfrs"}, None: set()}
+
+
+def _threads() -> dict[str, int]:
+    from threadpoolctl import threadpool_info
+    return {info["filepath"]: info["num_threads"] for info in threadpool_info()}
+
+
+def test_models_are_fitted_with_one_blas_and_openmp_thread_and_the_setting_is_restored(scheme, training_records,
+                                                                                        tmp_path, monkeypatch):
+    """Threaded BLAS made `cuttings train` 4.5 times slower on the loaded 2-core machine (L-BFGS-B's
+    ddot split between threads that wait for each other): training and cross-validation fit with one."""
+    import nlp.classify as classify
+    from threadpoolctl import threadpool_limits
+    seen = []
+
+    def train_task(records, scheme, name, *args, **kwargs):
+        seen.append(set(_threads().values()))
+        return {"task": name}
+
+    def cross_validate_task(records, task, *args, **kwargs):
+        seen.append(set(_threads().values()))
+        return {"task": task.name}
+
+    monkeypatch.setattr(classify, "_train_task", train_task)
+    monkeypatch.setattr(classify, "_cross_validate_task", cross_validate_task)
+    with threadpool_limits(limits=2):   # as on a 2-core machine, whatever this one has
+        before = _threads()
+        assert 2 in before.values()
+        with classify.one_thread():
+            assert set(_threads().values()) == {1}
+        assert _threads() == before
+        train_models(training_records, scheme, tmp_path, folds=FOLDS)
+        cross_validate(training_records, scheme, folds=FOLDS)
+        assert _threads() == before
+    assert seen == [{1}] * (2 * len(scheme.tasks))
