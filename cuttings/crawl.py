@@ -357,7 +357,9 @@ def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int
               for r in store.recent_source_runs(db, source_id, before_run=row["crawl_run_id"], limit=7)]
     found_now = row["found_by_feed"] + row["found_by_sitemap"] + row["found_by_links"] + row["found_by_search"]
     if not recent:
-        return "found no article URLs" if found_now == 0 else None
+        # a source's first run: most often its allow/deny patterns refuse every link (sources check says what is listed)
+        return (f"found no article URLs (`cuttings sources check {source_id}` shows what its feeds, sitemaps and "
+                "pages list and whether allow/deny refuse it)") if found_now == 0 else None
     baseline_found = sum(r["found"] for r in recent) / len(recent)
     if not discovery_not_modified and baseline_found >= 5 and found_now < 0.3 * baseline_found:
         return f"discovery dropped: {found_now} article URLs found against a recent mean of {baseline_found:.0f}"

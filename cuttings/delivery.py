@@ -272,13 +272,16 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
     ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes. Slack is told not to unfurl
     (``unfurl_links``, ``unfurl_media``: false), so it fetches and previews no page a headline names.
     """
-    from cuttings.report import attention_text, spike_text, story_noun
+    from cuttings.report import NOT_RATED, attention_text, has_stance, spike_text, story_noun
 
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
-    stance = ", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+    # as the digest: no stance task, no stance; a stance task no model has rated yet, "not rated", not zeros
+    stance = ((", ".join(f"{label} {count}" for label, count in summary["stance"].items())
+               if (digest.get("stance") or {}).get("rated", True) else NOT_RATED) if has_stance(digest) else None)
+    stance_text = f" Stance: {stance}." if stance is not None else ""
     head = f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {story_noun(summary['stories'])}"
-    lines = [head + (f" ({_chat_escape(counts)})" if counts else "") + f". Stance: {stance}."]
+    lines = [head + (f" ({_chat_escape(counts)})" if counts else "") + "." + stance_text]
     attention = [item for item in digest.get("attention", []) if item.get("kind") != "more"]
     # the digest's own "and N more ..." items count stories it lists no further: the chat leaves them out too
     not_shown = max(len(attention) - max_items, 0) + sum(
@@ -314,7 +317,7 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
         "@context": "https://schema.org/extensions",
         # Teams shows the summary as plain text in its notifications (Slack does not read it): the body
         # names and labels (configuration, not crawled text) unescaped, so "H&W" is not "H&amp;W"
-        "summary": " ".join((head + (f" ({counts})" if counts else "") + f". Stance: {stance}.").split())[:150],
+        "summary": " ".join((head + (f" ({counts})" if counts else "") + "." + stance_text).split())[:150],
         "title": f"{digest['title']} {digest['until'][:10]}",
         "text": text,
         # Slack would otherwise fetch what a crawled headline links to (media, by default, for a webhook's

@@ -290,8 +290,9 @@ class Precedents:
     """The labelled stories most like the one on screen, with their labels, so that a new label can
     follow how alike stories were labelled (consistent labels are what the models learn from; the
     slices of the seed corpus disagree most where alike stories got different labels). Similarity:
-    cosine of the shipped static embeddings of the headline and lead. Labelled stories: the seed
-    corpus's records whose labels fit the label scheme and this database's human labels."""
+    cosine of the shipped static embeddings of the headline and lead. Labelled stories: the labelled
+    corpus's records whose labels fit the label scheme (not the shipped seed corpus under a scheme of a
+    team's own: :func:`cuttings.stages.foreign_seed_corpus`) and this database's human labels."""
 
     def __init__(self, records: list[dict], tasks: list[Task]):
         self.tasks = tasks
@@ -338,9 +339,14 @@ class Precedents:
             embeddings.get_embedder("static")
         except embeddings.EmbeddingUnavailable:
             return None
+        from cuttings.stages import foreign_seed_corpus
         records = []
         try:
             scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
+            # the shipped seed corpus under a team's own scheme: another area's stories labelled to another
+            # scheme ("finance" as the shipped scheme means it), which train refuses too: no precedents of it
+            if corpus_dir is None and foreign_seed_corpus(scheme):
+                raise SchemeError("the shipped seed corpus is labelled to the shipped scheme")
             records += [{**record, "source": f"corpus {record['id']}"}
                         for record in load_corpus(corpus_dir or paths.corpus_dir(), scheme, skip_bad_records=True)]
         except (SchemeError, OSError, UnicodeDecodeError):

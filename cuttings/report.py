@@ -89,7 +89,7 @@ TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
 _CONFIDENCE_WORDS = {"unsure": " (unsure)", "checked": " (checked)", "confident": ""}
 
-LEGEND = ("Badges: topics; stance on {heading}; tone towards the section's body. "
+LEGEND = ("Badges: topics; {stance}tone towards the section's body. "
           "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
           "no note: the classifier was confident. “not rated”: no tone model covers that body.")
@@ -165,13 +165,13 @@ def stance_view(roles: dict[str, Any]) -> dict[str, Any]:
     """How the digest speaks of the stance task: its ``task`` name, ``heading`` ("fire governance"),
     the ``labels`` it counts (in order), the ``attention`` labels with their words and its ``absent`` label."""
     task = roles.get("stance")
-    if task is None:
-        return {"task": None, "heading": "stance", "labels": [], "attention": {}, "absent": None,
-                "topic_example": None}
     topics = roles.get("topics")
+    topic_example = topics.labels[0] if topics is not None else None
+    if task is None:  # a scheme without a stance task (a team's topics and tone only): the digest says nothing of stance
+        return {"task": None, "heading": "stance", "labels": [], "attention": {}, "absent": None,
+                "topic_example": topic_example}
     return {"task": task.name, "heading": task.heading, "labels": list(task.counted),
-            "attention": task.attention_labels, "absent": task.absent,
-            "topic_example": topics.labels[0] if topics is not None else None}
+            "attention": task.attention_labels, "absent": task.absent, "topic_example": topic_example}
 
 
 def _thresholds(tasks: dict | None = None) -> dict[str, float]:
@@ -1054,6 +1054,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         # the words of the tone labels that put a story under "needs attention" (the scheme's: "negative",
         # a team's "critical"), for the sentence an empty block shows
         "tone_attention": list(dict.fromkeys(tone_attention.values())),
+        "tone_attention_labels": list(tone_attention),  # their labels: the legend's example tone badge is the first
         "attention": _attention(stories, entities, spikes, health, principals, stance, tone_attention,
                                 unanalysed=unanalysed, pipeline=pipeline),
         "pipeline": pipeline,
@@ -1155,7 +1156,7 @@ def _tone_bar(mix: dict[str, int], width: int = 160, height: int = 14) -> dict:
 _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
 _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
                           baseline_days=BASELINE_DAYS, legend=lambda digest: legend(digest), not_rated=NOT_RATED,
-                          stance_heading=lambda digest: stance_heading(digest),
+                          stance_heading=lambda digest: stance_heading(digest), has_stance=lambda digest: has_stance(digest),
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
@@ -1176,6 +1177,14 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           edits_more_text=lambda digest: edits_more_text(digest, html=True))
 
 
+def has_stance(digest: dict) -> bool:
+    """Whether the scheme the digest was built with has a stance task (a single_label one): without, the
+    digest shows no stance line, chart, badge or legend words. A digest built before this was known
+    (no ``stance`` entry) has the shipped one."""
+    stance = digest.get("stance")
+    return stance is None or stance.get("task", "") is not None
+
+
 def stance_heading(digest: dict) -> str:
     """What the digest's stance is about ("fire governance"), from the scheme when it was built."""
     return (digest.get("stance") or {}).get("heading") or "fire governance"
@@ -1189,13 +1198,16 @@ def stance_shown(digest: dict) -> list[str]:
 def legend_example(digest: dict) -> dict[str, str]:
     """The legend's example badges: the scheme's first topic and first stance label that needs attention."""
     stance = digest.get("stance") or {}
+    tone = next(iter(digest.get("tone_attention_labels") or []), None)
     return {"topic": stance.get("topic_example") or "governance",
-            "stance": next(iter(stance.get("attention") or {}), None) or (stance.get("labels") or ["against"])[0]}
+            "tone": tone or (TONE_ATTENTION_DEFAULT if "tone_attention_labels" not in digest else None),
+            "stance": (next(iter(stance.get("attention") or {}), None) or (stance.get("labels") or ["against"])[0]
+                       if has_stance(digest) else None)}
 
 
 def legend(digest: dict) -> str:
     """The badge legend, naming the scheme's stance target."""
-    return LEGEND.format(heading=stance_heading(digest))
+    return LEGEND.format(stance=f"stance on {stance_heading(digest)}; " if has_stance(digest) else "")
 
 
 def render_html(digest: dict) -> str:
@@ -1309,7 +1321,8 @@ def nothing_needs_attention(digest: dict) -> str:
     """"Nothing needs attention: no negative tone, stance, ...": the tone named by the scheme's attention
     words (``digest["tone_attention"]``: a team's "critical"); none when its tone task has none."""
     words = digest.get("tone_attention", [TONE_ATTENTION_DEFAULT])
-    return NOTHING_NEEDS_ATTENTION.format(tone=f"{' or '.join(words)} tone, " if words else "")
+    text = NOTHING_NEEDS_ATTENTION.format(tone=f"{' or '.join(words)} tone, " if words else "")
+    return text if has_stance(digest) else text.replace("stance, ", "")
 
 
 def nothing_text(digest: dict) -> str:
@@ -1418,9 +1431,10 @@ def chart_figures(digest: dict) -> list[tuple[str, str]]:
         total = charts["totals"][entity_id]
         pairs.append((entity["short_name"], f"{total} {story_noun(total)}, share of voice "
                                             f"{charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}"))
-    stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
-                     if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
-    pairs.append((f"Stance on {stance_heading(digest)}", stance_totals))
+    if has_stance(digest):
+        stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
+                         if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
+        pairs.append((f"Stance on {stance_heading(digest)}", stance_totals))
     return pairs
 
 
@@ -1455,7 +1469,8 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     stance = (", ".join(f"{label} {count}" for label, count in summary["stance"].items())
               if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
     lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
-                 + f"; {summary['edits']} edited. Stance on {esc(stance_heading(digest))}: {stance}.")
+                 + f"; {summary['edits']} edited."
+                 + (f" Stance on {esc(stance_heading(digest))}: {stance}." if has_stance(digest) else ""))
     if older_text(digest):
         lines += ["", older_text(digest)]
     charts = digest["charts"]

@@ -432,6 +432,24 @@ def _task_shapes(scheme) -> dict:
     return {name: (task.kind, tuple(task.labels), tuple(task.entities)) for name, task in scheme.tasks.items()}
 
 
+def foreign_seed_corpus(scheme=None) -> bool:
+    """Whether the labelled corpus train reads by default is the shipped seed corpus (no ``corpus/`` in the
+    home folder) and the configured label scheme (default: the user's) differs from the shipped one: the
+    seed corpus is West Mercia's stories labelled to the shipped scheme, which train refuses for a team's
+    own scheme and the labelling session does not offer as precedents. False for a scheme that does not
+    parse (the scheme check says so)."""
+    from cuttings import paths
+    from nlp.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
+    if paths.corpus_dir() != paths.package_data("corpus"):
+        return False   # the team's own corpus/ in the home folder: train reads it
+    try:
+        scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
+        shipped = load_scheme(DEFAULT_SCHEME_PATH)
+    except SchemeError:
+        return False
+    return _task_shapes(scheme) != _task_shapes(shipped)
+
+
 def train_hint(scheme=None, brief: bool = False) -> str:
     """What to do for models of the configured label scheme (default: the user's, ``paths.config_file``), in
     words for a hint: "run `cuttings train` (with this scheme)" when the labelled corpus train reads by default
@@ -440,17 +458,9 @@ def train_hint(scheme=None, brief: bool = False) -> str:
     then ``cuttings train --corpus none`` (the database's labels alone). ``brief``: without the why, and the
     guide by its name in docs/ (a line `cuttings run` prints every night until there are models)."""
     from cuttings import paths
-    from nlp.scheme import DEFAULT_SCHEME_PATH, SchemeError, load_scheme
     usual = "run `cuttings train` (with this scheme)"
-    if paths.corpus_dir() != paths.package_data("corpus"):
-        return usual   # the team's own corpus/ in the home folder: train reads it
-    try:
-        scheme = scheme or load_scheme(paths.config_file("label_scheme.toml"))
-        shipped = load_scheme(DEFAULT_SCHEME_PATH)
-    except SchemeError:
-        return usual   # a scheme that does not parse: the scheme check's error
-    if _task_shapes(scheme) == _task_shapes(shipped):
-        return usual
+    if not foreign_seed_corpus(scheme):
+        return usual   # the team's own corpus, the shipped scheme, or a scheme that does not parse (its own error)
     if brief:
         return (f"label stories (`cuttings label`), then run `cuttings train --corpus none` (docs/configuration.md, "
                 f"{FIRST_NIGHT_SECTION})")

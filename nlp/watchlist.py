@@ -354,6 +354,35 @@ def load_watchlist(path: str | Path | None = None) -> Watchlist:
     return watchlist
 
 
+def _name_key(phrase: str) -> str:
+    """A name as matching reads it: case, "&" or "and", and runs of spaces aside."""
+    return " ".join(phrase.lower().replace("&", " and ").split())
+
+
+def _check_names_unique(entities: list[Entity], file_label: str) -> None:
+    """Two bodies may not share a short name (``display_name``, else ``name``: the digest's counts, sections
+    and charts and Datasette's facets tell bodies apart by it, and merged "DSFRS 1" where two bodies were
+    given one), nor a name, alias or abbreviation (the same words cannot name two bodies: one of them is
+    a slip, such as the force given its commissioner's title). One line naming both ids."""
+    short: dict[str, str] = {}
+    named: dict[str, tuple[str, str]] = {}
+    for entity in entities:
+        label = entity.display_name or entity.name
+        other = short.setdefault(label.casefold(), entity.id)
+        if other != entity.id:
+            raise WatchlistError(f"{file_label}: entities '{other}' and '{entity.id}' share the short name "
+                                 f"'{label}' (display_name, else name): the digest and Datasette tell bodies apart "
+                                 "by it; give each its own display_name")
+        for phrase in dict.fromkeys((entity.name, *entity.aliases, *entity.abbreviations)):
+            key = _name_key(phrase)
+            first = named.setdefault(key, (entity.id, phrase))
+            if first[0] != entity.id:
+                raise WatchlistError(f"{file_label}: entity '{entity.id}': '{phrase}' also names entity "
+                                     f"'{first[0]}' ('{first[1]}'): a name, alias or abbreviation names one body; "
+                                     "remove it from one of them (a phrase for either body in context is a "
+                                     "generic_references entry)")
+
+
 def parse_watchlist(raw_bytes: bytes, file_label: str = "watchlist.toml") -> Watchlist:
     """Parse and validate watchlist TOML given as bytes (what a saved spaCy pipeline stores)."""
     try:
@@ -381,6 +410,7 @@ def parse_watchlist(raw_bytes: bytes, file_label: str = "watchlist.toml") -> Wat
     for entity in entities:
         if entity.governs is not None and entity.governs not in seen:
             raise WatchlistError(f"{file_label}: entity '{entity.id}': governs unknown entity '{entity.governs}'")
+    _check_names_unique(entities, file_label)
     groups = [_parse_group(raw, file_label, seen) for raw in document.get("group", [])]
     categories = _parse_categories(document.get("category", []), file_label)
     for raw, entity in zip(raw_entities, entities):

@@ -165,7 +165,9 @@ def test_health_warning_against_recent_runs(tmp_path, found, words, date_rate, e
 def test_health_warning_for_a_new_source_that_finds_nothing(tmp_path):
     db = store.connect(tmp_path / "health.db")
     db["sources"].insert({"id": "echo", "name": "Echo"})
-    assert health_warning(db, "echo", _source_run(db, 1, 0, None, None)) == "found no article URLs"
+    assert health_warning(db, "echo", _source_run(db, 1, 0, None, None)) == (
+        "found no article URLs (`cuttings sources check echo` shows what its feeds, sitemaps and pages list and "
+        "whether allow/deny refuse it)")
     assert health_warning(db, "echo", _source_run(db, 2, 12, 250.0, 1.0)) is None
 
 

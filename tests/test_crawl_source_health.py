@@ -349,3 +349,23 @@ def test_an_old_row_whose_every_error_is_a_dead_link_is_not_a_failed_source(tmp_
         db.close()
     (check,) = _doctor_failing(db_path)
     assert "health (3 errors)" in check.message
+
+
+def test_a_first_crawl_whose_allow_pattern_matches_nothing_names_sources_check(tmp_path):
+    """A new team's slip: an `allow` pattern that matches none of the outlet's article paths (here `^/articles/`
+    for a site under /news/). The sitemap lists 3 stories, none is fetched, and the first night's warning now says
+    which command shows why (it said only "found no article URLs")."""
+    site = SitemapSite("Health News")
+    db_path = tmp_path / "allow.db"
+    with local_site(site) as server:
+        sources = write_sources(tmp_path / "sources.toml", {
+            "id": "health", "name": "Health News", "home": f"{server.base}/", "sitemaps": [f"{server.base}/sitemap.xml"],
+            "allow": ["^/articles/"], "local": True})
+        result = run_crawl_cli(db_path, sources, since="all")
+    db = store.connect(db_path)
+    try:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    finally:
+        db.close()
+    assert ("health: found no article URLs (`cuttings sources check health` shows what its feeds, sitemaps and pages "
+            "list and whether allow/deny refuse it)") in result.stdout, result.stdout

@@ -1198,3 +1198,33 @@ def test_cli_unlabel_takes_back_a_quote_correction_only_when_asked(db_path):
     db.conn.close()
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--task", "quote_speaker"])
     assert result.exit_code == 1 and "unknown task 'quote_speaker'" in result.output   # not a task of the screen
+
+
+def test_a_teams_own_scheme_gets_no_precedents_from_the_shipped_seed_corpus(db, tmp_path, monkeypatch):
+    """A Devon and Somerset team labelling to its own scheme saw West Mercia's seed-corpus stories as "labelled
+    before" ("Views sought from West Midlands residents on precept ... topics: finance"), labels given to the
+    shipped scheme, which `cuttings train` refuses for theirs; its own labels are its precedents."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "label_scheme.toml").write_text(
+        'version = 1\n[tasks.topics]\nkind = "multi_label"\nlabels = ["incident", "finance", "other"]\n'
+        'exclusive = "other"\nuncertain_below = 0.5\n', encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    record = next(r for r in load_corpus() if r["topics"] == ["finance"])
+    team_tasks = list(labelling.load_label_tasks().values())
+    precedents = labelling.Precedents.load(db, team_tasks)
+    assert precedents is not None and precedents.nearest(record["title"], record["body"]) == []
+    from cuttings import stages
+    assert stages.foreign_seed_corpus()
+    assert not any(entry[0].startswith("corpus ") for entry in precedents.entries)
+    ids = ids_of(db)
+    labelling.save_labels(db, ids["flagged"], [("topics", "", "finance")], "comms")
+    own = labelling.Precedents.load(db, team_tasks)
+    assert [entry[0::2] for entry in own.entries] == [(f"article {ids['flagged']}", "topics: finance")]
+    # a corpus of the team's own (given, or corpus/ in the home folder) is read as before
+    corpus = tmp_path / "corpus"
+    (corpus / "articles").mkdir(parents=True)
+    (corpus / "articles" / "ds-001.txt").write_text("Precept rise\nThe commissioner's budget.\n", encoding="utf-8")
+    (corpus / "labels.jsonl").write_text(json.dumps({"id": "ds-001", "topics": ["finance"]}) + "\n", encoding="utf-8")
+    given = labelling.Precedents.load(db, team_tasks, corpus_dir=corpus)
+    assert "corpus ds-001" in [entry[0] for entry in given.entries]

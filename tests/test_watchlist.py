@@ -97,3 +97,45 @@ def test_a_category_word_without_an_entry_is_still_free(tmp_path):
     packaged = DEFAULT_WATCHLIST_PATH.read_text(encoding="utf-8")
     watchlist = load_watchlist(write(tmp_path, packaged.replace('category = "commissioner"', 'category = "pcc"')))
     assert watchlist.get("wm_pcc").category == "pcc" and "pcc" not in watchlist.categories
+
+
+TEAM_BODIES = '''
+[[entity]]
+id = "dsfrs"
+name = "Devon and Somerset Fire and Rescue Service"
+display_name = "DSFRS"
+kind = "organisation"
+aliases = ["Devon and Somerset Fire and Rescue Service", "Devon & Somerset Fire & Rescue"]
+abbreviations = ["DSFRS"]
+
+[[entity]]
+id = "dsfra"
+name = "Devon and Somerset Fire and Rescue Authority"
+display_name = "DS Fire Authority"
+kind = "organisation"
+aliases = ["Devon and Somerset Fire and Rescue Authority"]
+abbreviations = ["DSFRA"]
+'''
+
+
+@pytest.mark.parametrize("old,new,message", [
+    # the digest's summary counted "DS Fire Authority 1" and lost the service's 5 stories
+    ('display_name = "DSFRS"', 'display_name = "DS Fire Authority"',
+     "entities 'dsfrs' and 'dsfra' share the short name 'DS Fire Authority'"),
+    ('display_name = "DSFRS"\n', "", None),   # no display_name: the names differ, accepted
+    ('abbreviations = ["DSFRA"]', 'abbreviations = ["DSFRS"]',
+     "entity 'dsfra': 'DSFRS' also names entity 'dsfrs' ('DSFRS')"),
+    ('aliases = ["Devon and Somerset Fire and Rescue Authority"]',
+     'aliases = ["Devon and Somerset Fire and Rescue Authority", "Devon and Somerset fire & rescue"]',
+     "entity 'dsfra': 'Devon and Somerset fire & rescue' also names entity 'dsfrs' ('Devon & Somerset Fire & Rescue')"),
+])
+def test_two_bodies_may_not_share_a_short_name_or_a_name(tmp_path, old, new, message):
+    assert old in TEAM_BODIES
+    path = write(tmp_path, TEAM_BODIES.replace(old, new))
+    if message is None:
+        assert load_watchlist(path).ids == ["dsfrs", "dsfra"]
+        return
+    with pytest.raises(WatchlistError) as error:
+        load_watchlist(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert load_watchlist(write(tmp_path, TEAM_BODIES)).ids == ["dsfrs", "dsfra"]
