@@ -142,3 +142,34 @@ def test_the_shipped_scheme_reads_as_before(tmp_path, monkeypatch):
     assert list(tables["entity_daily"]["columns"]) == SHIPPED_ENTITY_DAILY
     assert tables["article_summary"]["description"].endswith("with entities, topics, stance and tone (human labels win).")
     db.close()
+
+
+def test_the_reserved_name_names_no_task(team):
+    db, path = team
+    with sqlite3.connect(path) as conn:
+        before = _views(conn), conn.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()
+    with pytest.raises(store.StoreError, match="'__no_stance_task__' is reserved"):
+        store.record_label_tasks(db, {store.schema.NO_STANCE_TASK: "single_label"})
+    with sqlite3.connect(path) as conn:
+        assert (_views(conn), conn.execute("SELECT * FROM label_tasks ORDER BY name").fetchall()) == before
+
+
+def test_the_first_imported_label_records_the_scheme_without_stance(tmp_path, monkeypatch):
+    """`cuttings label --import` (a team's first labels, before any model): the views stop reading stance."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "label_scheme.toml").write_text(NO_STANCE_SCHEME, encoding="utf-8")
+    monkeypatch.setenv("CUTTINGS_HOME", str(home))
+    path = tmp_path / "team.db"
+    db = build_sample_db(path)
+    url = db.execute("SELECT canonical_url FROM articles WHERE duplicate_of IS NULL ORDER BY id").fetchone()[0]
+    db.close()
+    with sqlite3.connect(path) as conn:
+        assert _columns(conn, "entity_daily") == SHIPPED_ENTITY_DAILY   # not recorded yet: as m013 seeded it
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"url": url, "topics": ["finance"]}) + "\n", encoding="utf-8")
+    result = invoke_cli("--db", str(path), "label", "--import", str(labels), "--annotator", "me")
+    assert result.returncode == 0, result.stderr.decode()
+    with sqlite3.connect(path) as conn:
+        assert [c for c in _columns(conn, "entity_daily") if c.startswith("stance_")] == []
+        assert conn.execute("SELECT count(stance) FROM article_summary").fetchone() == (0,)

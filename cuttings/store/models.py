@@ -37,6 +37,8 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
         return (json.dumps(list(entry["labels"])), entry.get("absent"),
                 json.dumps(list(attention)) if attention else None)
 
+    if NO_STANCE_TASK in kinds:   # the name that says "no stance task" cannot name one
+        raise StoreError(f"label scheme task name {NO_STANCE_TASK!r} is reserved: rename the task")
     rows = [(name, kind, at, *described(name)) for name, kind in kinds.items() if kind in TASK_KINDS]
     if no_stance:
         rows.append((NO_STANCE_TASK, "single_label", at, "[]", None, None))
