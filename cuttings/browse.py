@@ -449,8 +449,10 @@ async def correct(datasette, request):
         count = store.add_correction(database, context["original_id"], rows, annotator[:200])
         # the views read the scheme's own tasks from its first labels on (as `cuttings label` records)
         kinds = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}
-        store.record_label_tasks(database, {name: kinds[role] for role, name in
-                                            (context["scheme"].get("tasks") or {}).items() if name and role in kinds})
+        scheme_tasks = context["scheme"].get("tasks") or {}
+        store.record_label_tasks(database, {name: kinds[role] for role, name in scheme_tasks.items()
+                                            if name and role in kinds},
+                                 no_stance="stance" in scheme_tasks and scheme_tasks["stance"] is None)
         return count
 
     count = await db.execute_write_fn(write, block=True)

@@ -718,16 +718,44 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False, host: 
     tables["article_summary"]["fts_pk"] = "article_id"
     tables["_sqlite_migrations"] = {"hidden": True}
     _describe_label_columns(tables["entity_daily"]["columns"], _view_columns(db_path, "entity_daily"))
+    queries = canned_queries(db_path)
+    no_stance = Path(db_path).is_file() and (roles := _tasks_read(db_path)) is not None and roles["stance"] is None
+    if no_stance:
+        _describe_without_stance(tables, queries)
     return {
         "title": "Cuttings: local press cuttings",
-        "description": f"Local news about {_watched_bodies(db_path)}, "
-                       "with quotes, topics, stance and tone. Human labels win over predictions.",
+        "description": f"Local news about {_watched_bodies(db_path)}, with quotes, "
+                       f"{'topics and tone' if no_stance else 'topics, stance and tone'}. "
+                       "Human labels win over predictions.",
         "databases": {Path(db_path).stem: {"tables": tables,
                                            "queries": {name: {**query, "hide_sql": True}
-                                                       for name, query in canned_queries(db_path).items()}}},
+                                                       for name, query in queries.items()}}},
         "plugins": {"cuttings": {"corrections": bool(corrections), "host": host,
                                  **({"annotator": annotator} if annotator else {})}},
     }
+
+
+_NO_STANCE_NOTE = "The label scheme has no stance task: `stance` and `stance_uncertain` are NULL."
+
+
+def _describe_without_stance(tables: dict[str, dict], queries: dict[str, dict]) -> None:
+    """The descriptions for a database whose label scheme has no stance task (``store.schema.NO_STANCE_TASK``:
+    entity_daily has no ``stance_<label>`` column, article_summary's ``stance`` and ``stance_uncertain`` are
+    NULL): they promise no stance. The canned queries keep their columns (NULL) and say why."""
+    summary = tables["article_summary"]
+    summary["description"] = ("VIEW. One row per story (syndicated copies folded into the first copy), with entities, "
+                              "topics and tone (human labels win). " + _NO_STANCE_NOTE)
+    for column in ("stance", "stance_uncertain"):
+        summary["columns"][column] = "NULL: the label scheme has no stance (single-label) task."
+    summary["columns"]["human_corrected"] = ("1 when a person set any of its topics or tone labels (a corrected quote "
+                                             "speaker or body is not one: see `quotes_by_speaker.entity_method`).")
+    tables["entity_daily"]["description"] = (
+        "VIEW. Stories per entity per day (by publication date, else first seen), with tone counts: one "
+        "`tone_<label>` column per label of the label scheme's tone task (its per-entity task, see `label_tasks`), "
+        "in the scheme's order. The label scheme has no stance task, so there is no `stance_<label>` column.")
+    for name in ("entity_coverage", "critical_articles"):
+        if name in queries:
+            queries[name] = {**queries[name], "description": queries[name]["description"] + " " + _NO_STANCE_NOTE}
 
 
 # The stance labels the shipped scheme puts under "needs attention" (what migration m015 records for it).
@@ -757,7 +785,8 @@ def canned_queries(db_path: str | Path) -> dict[str, dict]:
     elif not _view_columns(db_path, "label_roles") and (roles := _tasks_read(db_path)) is not None:
         stance, tone = roles["stance"], roles["tone"]
         queries["critical_articles"] = {
-            **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name"))
+            **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name")
+                                                                if stance else "NULL")
                                               .replace(_TONE_TASK, store.schema.sql_literal(tone, "task name")),
             "description": critical["description"] + " This database predates migration m016 (it was served "
                            "without being upgraded, e.g. from read-only storage): the stance and tone tasks its "

@@ -9,14 +9,14 @@ from sqlite_utils import Database
 
 from cuttings.errors import StoreError
 from cuttings.store.connection import utcnow
-from cuttings.store.schema import LabelNameError, label_task_problem, refresh_label_views
+from cuttings.store.schema import NO_STANCE_TASK, LabelNameError, label_task_problem, refresh_label_views
 
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 
 
 def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = None,
-                       labels: dict[str, dict] | None = None) -> None:
+                       labels: dict[str, dict] | None = None, no_stance: bool = False) -> None:
     """Record each task's kind (``{name: kind}``, e.g. a label scheme's tasks) in ``label_tasks``, stamped
     ``at`` (default now): the views' ``topics``, ``stance`` and ``tone`` columns read the newest task of
     kind ``multi_label``, ``single_label`` and ``per_entity``. Kinds outside :data:`TASK_KINDS` are skipped.
@@ -24,7 +24,8 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
     scheme (entity_daily's ``stance_<label>`` / ``tone_<label>`` columns, the "critical" canned query); a task
     recorded without them keeps those it had. The views are regenerated from ``label_tasks`` in the same
     transaction (``schema.refresh_label_views``); a name the views cannot hold raises ``StoreError``
-    (one line) and nothing is recorded."""
+    (one line) and nothing is recorded. ``no_stance``: the scheme has no stance (single-label) task, recorded
+    as the newest of that kind (``schema.NO_STANCE_TASK``), so the views read no stance until one is recorded."""
     at = at or utcnow()
     labels = labels or {}
 
@@ -36,7 +37,11 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
         return (json.dumps(list(entry["labels"])), entry.get("absent"),
                 json.dumps(list(attention)) if attention else None)
 
+    if NO_STANCE_TASK in kinds:   # the name that says "no stance task" cannot name one
+        raise StoreError(f"label scheme task name {NO_STANCE_TASK!r} is reserved: rename the task")
     rows = [(name, kind, at, *described(name)) for name, kind in kinds.items() if kind in TASK_KINDS]
+    if no_stance:
+        rows.append((NO_STANCE_TASK, "single_label", at, "[]", None, None))
     for name, kind, *_ in rows:   # the views pass over a stored row they cannot hold: refuse one up front
         entry = labels.get(name) or {}
         problem = label_task_problem(name, kind, entry.get("labels"), entry.get("absent"))

@@ -832,6 +832,14 @@ def standing_label_sql(alias: str = "l") -> str:
     return (f"{alias}.id > coalesce((SELECT max(w.id) FROM labels w WHERE w.article_id = {alias}.article_id "
             f"AND w.task = {alias}.task AND w.label = '{WITHDRAWN}'), 0)")
 ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
+# A label scheme without a stance (single-label) task (audit, session 19: a team with topics and tone only still
+# read m013's seeded `stance_governance`, entity_daily kept stance_favour/against/neutral columns always 0): recording
+# that scheme writes this row (kind single_label, stamped like the scheme's tasks) and, while it is the newest of its
+# kind, the stance role is absent: no stance_<label> columns in entity_daily, article_summary.stance and
+# .stance_uncertain NULL, label_roles' stance task NULL. A scheme that gains a stance task records it newer, which
+# the views then read. No database from before has the row: the shipped scheme and every existing database read
+# as before (no migration).
+NO_STANCE_TASK = "__no_stance_task__"
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
                           "per_entity": ("positive", "negative", "neutral")}
@@ -936,6 +944,8 @@ def label_task_roles(db) -> dict:
 
     def role(kind):
         name, labels, absent = newest.get(kind, (SHIPPED_TASKS[kind], None, None))
+        if kind == "single_label" and name == NO_STANCE_TASK:   # the scheme has no stance task
+            return None, ()
         if kind in _SHIPPED_COLUMN_LABELS:
             counted = [label for label in labels or () if label != absent]
             return name, tuple(counted) if counted else _SHIPPED_COLUMN_LABELS[kind]
@@ -984,12 +994,16 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
     that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
-    topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
+    tone = sql_literal(roles["tone"], "task name")
     entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
         ("c.task = 'tone'", f"c.task = {tone}", 1),
         ("l.task = 'tone'", f"l.task = {tone} AND {standing_label_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
-        ("st.task = 'stance_governance'", f"st.task = {stance}", 1),
         ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
+    if roles["stance"] is None:   # no stance task (NO_STANCE_TASK): no stance join, no stance_<label> columns
+        entity_daily = _by_kind(entity_daily, [(_STANCE_JOIN.format("'stance_governance'"), "", 1)])
+    else:
+        entity_daily = _by_kind(entity_daily, [(_STANCE_JOIN.format("'stance_governance'"),
+                                                _STANCE_JOIN.format(sql_literal(roles["stance"], "task name")), 1)])
     shipped_columns = entity_daily[entity_daily.index("  count(DISTINCT CASE WHEN st.label"):
                                    entity_daily.index("  r.rated AS tone_rated")]
     seen = {name: name for name in _ENTITY_DAILY_FIXED}
@@ -1001,7 +1015,8 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     return {
         "label_roles": "\nUNION ALL\n".join(
             f"SELECT {sql_literal(role, 'role')} AS role, {sql_literal(kind, 'kind')} AS kind, "
-            f"{sql_literal(roles[role], 'task name')} AS task" for role, kind in ROLES.items()),
+            f"{'NULL' if roles[role] is None else sql_literal(roles[role], 'task name')} AS task"
+            for role, kind in ROLES.items()),
         "effective_labels": _by_kind(_VIEWS["effective_labels"], [
             ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
             ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
@@ -1017,10 +1032,19 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
 
 def _summary_definition(roles: dict, base: str) -> str:
     """article_summary from ``base`` (its SQL with the shipped task names) with the roles' tasks as literals."""
-    topics, stance, tone = (sql_literal(roles[key], "task name") for key in ("topics", "stance", "tone"))
-    return _by_kind(base, [("e.task = 'topics'", f"e.task = {topics}", 2),
-                           ("e.task = 'stance_governance'", f"e.task = {stance}", 2),
+    topics, tone = (sql_literal(roles[key], "task name") for key in ("topics", "tone"))
+    if roles["stance"] is None:   # no stance task (NO_STANCE_TASK): stance and stance_uncertain NULL, columns kept
+        stance = [(_STANCE_SQL, "  NULL AS stance,\n", 1), (_STANCE_UNCERTAIN_SQL, "  NULL AS stance_uncertain,\n", 1)]
+    else:
+        stance = [("e.task = 'stance_governance'", f"e.task = {sql_literal(roles['stance'], 'task name')}", 2)]
+    return _by_kind(base, [("e.task = 'topics'", f"e.task = {topics}", 2), *stance,
                            ("e.task = 'tone'", f"e.task = {tone}", 2)])
+
+
+_STANCE_JOIN = "LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = {}\n"
+_STANCE_SQL = "  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,\n"
+_STANCE_UNCERTAIN_SQL = ("  (SELECT max(uncertain) FROM effective_labels e\n"
+                         "     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,\n")
 
 
 def refresh_label_views(db, *, summary: str | None = None) -> bool:
