@@ -594,10 +594,10 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
 
 def no_better_than_baseline(card: dict, labels: list[str] | None = None) -> str | None:
     """`cuttings train`'s warning (without "warning: ") for a model whose cross-validated figure, or held-out
-    one, is not above its baseline (``nlp.classify.below_baseline``): both figures, how many labelled
+    one, is not above its baseline (``nlp.baseline.below_baseline``): both figures, how many labelled
     examples each label has (in ``labels``' order: the scheme's), and the labelling command. None for a
     model above it. The model is saved all the same, as a task with enough labels to train always is."""
-    from nlp.classify import below_baseline
+    from nlp.baseline import below_baseline
     weak = below_baseline(card)
     if weak is None:
         return None

@@ -318,7 +318,7 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
             fixes.append(_label_then_train(untrained[0]))
     if cues:
         found.append(f"the label scheme changed since they were trained: {'; '.join(cues)}")
-    from nlp.classify import below_baseline
+    from nlp.baseline import below_baseline
     weak = {task: below_baseline(card) for task, card in sorted(classifier.cards.items())}
     weak = {task: why for task, why in weak.items() if why is not None}
     for task, why in weak.items():

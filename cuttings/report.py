@@ -64,6 +64,7 @@ from sqlite_utils import Database
 from cuttings import store
 from cuttings.failures import source_failed, source_failures
 from cuttings.paths import output_dir
+from nlp.baseline import below_baseline
 from nlp.scheme import TONE_ATTENTION_DEFAULT
 
 SPIKE_MIN_STORIES = 3
@@ -892,7 +893,7 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
     count, such as its ``absent`` label) and those the test set did not hold. ``tasks``: the label
     scheme's tasks (their label order; empty: the packaged scheme's); each entry's ``task`` is the
     scheme's name for it. ``below_baseline``: the figures of a model no better than its baseline
-    (``nlp.classify.below_baseline``), else None; such a task is kept even without a label to show."""
+    (``nlp.baseline.below_baseline``), else None; such a task is kept even without a label to show."""
     if not article_ids:
         return []
     cards = {row["task"]: (row["version"], row["card_json"]) for row in db.query(
@@ -921,7 +922,6 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
                   if label not in hidden and scores.get("support") and scores.get("precision") is not None]
         order = list(scheme_task.labels)
         labels.sort(key=lambda entry: order.index(entry["label"]) if entry["label"] in order else len(order))
-        from nlp.classify import below_baseline
         weak = below_baseline(card)
         if labels or weak:
             trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
@@ -933,7 +933,7 @@ def trust_text(entry: dict) -> str:
     """``Tone, tested on ...: of every 100 labels of each kind, this many were right: “positive” 63;
     “negative” 72; “neutral” 77.``: one task's line of the trust note ("never right" for a label given
     in testing and never rightly, "under 1" for one right less than once in 100). A model no better than
-    its baseline (``below_baseline``, from ``nlp.classify.below_baseline``) gets a sentence saying so."""
+    its baseline (``below_baseline``, from ``nlp.baseline.below_baseline``) gets a sentence saying so."""
     basis = ("tested on labelled news its model was not trained on" if entry["basis"] == "held_out"
              else "tested in cross-validation on its own training articles (expect less on new coverage)")
 

@@ -11,7 +11,7 @@ import pytest
 import pipeline
 from cuttings import report, store
 from cuttings.doctor import check_models
-from nlp.classify import below_baseline
+from nlp.baseline import below_baseline
 from nlp.corpus import load_corpus
 from tests.conftest import invoke_cli, query_rows
 from tests.report_fixtures import MODEL_METRICS, MODEL_REPORTS, NOW, build_sample_db
