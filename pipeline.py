@@ -501,6 +501,7 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
     cards.articles, cards.from_database = len(records), counts.get("database")
     cards.left_out = counts.get("left_out") or []
     cards.required = [name for name, task in scheme.tasks.items() if task.kind != "per_entity"]
+    cards.label_order = {name: list(task.labels) for name, task in scheme.tasks.items()}
     if db is not None:
         for card in cards if cards.recorded else ():
             store.record_model(db, card, str(out / f"{card['task']}.skops"), record_kind=False)
@@ -546,6 +547,10 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
     other tasks are trained all the same (exit 0). Its previous model, if the
     models folder has one, stays in use. No task trainable: exit 1.
 
+    A model no better than its baseline (its CV figure, or held-out one, at or
+    below the baseline printed beside it) is saved all the same, with a warning
+    naming both figures, each label's count and `cuttings label --task TASK`.
+
     Example:
 
         cuttings train --folds 5
@@ -579,8 +584,30 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
                    "when it classifies with them", err=True)
     for task, why in cards.skipped.items():
         click.echo(f"warning: {task} not trained: {why}", err=True)
+    for card in cards:
+        weak = no_better_than_baseline(card, cards.label_order.get(card["task"]))
+        if weak:
+            click.echo(f"warning: {weak}", err=True)
     for task, why in getattr(cards, "set_aside", {}).items():
         click.echo(f"note: {why}", err=True)
+
+
+def no_better_than_baseline(card: dict, labels: list[str] | None = None) -> str | None:
+    """`cuttings train`'s warning (without "warning: ") for a model whose cross-validated figure, or held-out
+    one, is not above its baseline (``nlp.baseline.below_baseline``): both figures, how many labelled
+    examples each label has (in ``labels``' order: the scheme's), and the labelling command. None for a
+    model above it. The model is saved all the same, as a task with enough labels to train always is."""
+    from nlp.baseline import below_baseline
+    weak = below_baseline(card)
+    if weak is None:
+        return None
+    task = card["task"]
+    have = weak["counts"]
+    ordered = [label for label in labels or () if label in have] + [label for label in have if label not in (labels or ())]
+    counts = ", ".join(f"{label} {have[label]}" for label in ordered)
+    return (f"{task} is no better than its baseline: {weak['words']}; it is saved all the same, but its labels "
+            f"are little better than a guess. More labelled examples would help"
+            + (f" ({counts})" if counts else "") + f": `cuttings label --task {task}`, then train again")
 
 
 def describe_metrics(metrics: dict) -> str:

@@ -318,6 +318,14 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
             fixes.append(_label_then_train(untrained[0]))
     if cues:
         found.append(f"the label scheme changed since they were trained: {'; '.join(cues)}")
+    from nlp.baseline import below_baseline
+    weak = {task: below_baseline(card) for task, card in sorted(classifier.cards.items())}
+    weak = {task: why for task, why in weak.items() if why is not None}
+    for task, why in weak.items():
+        found.append(f"the {task} model is no better than its baseline ({why['words']}): its labels are little "
+                     "better than a guess")
+    if weak and not fixes and not foreign:
+        fixes.append(_label_then_train(next(iter(weak))))
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
     try:
         current = load_analyser(watchlist_path).version
@@ -332,7 +340,8 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         reasons.insert(0, "learn the scheme as it is")
     if reasons:   # one command, whatever the reasons: the one that trains models of this scheme
         from cuttings.stages import train_hint
-        first = _label_then_train(untrained[0]) if untrained and not foreign else train_hint()
+        needs_labels = untrained + list(weak)   # retraining alone does not give a task labels
+        first = _label_then_train(needs_labels[0]) if needs_labels and not foreign else train_hint()
         fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
     if found:

@@ -64,6 +64,7 @@ from sqlite_utils import Database
 from cuttings import store
 from cuttings.failures import source_failed, source_failures
 from cuttings.paths import output_dir
+from nlp.baseline import below_baseline
 from nlp.scheme import TONE_ATTENTION_DEFAULT
 
 SPIKE_MIN_STORIES = 3
@@ -891,7 +892,8 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
     left out, and so are the labels the digest never shows (the stance task's labels it does not
     count, such as its ``absent`` label) and those the test set did not hold. ``tasks``: the label
     scheme's tasks (their label order; empty: the packaged scheme's); each entry's ``task`` is the
-    scheme's name for it."""
+    scheme's name for it. ``below_baseline``: the figures of a model no better than its baseline
+    (``nlp.baseline.below_baseline``), else None; such a task is kept even without a label to show."""
     if not article_ids:
         return []
     cards = {row["task"]: (row["version"], row["card_json"]) for row in db.query(
@@ -920,23 +922,31 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
                   if label not in hidden and scores.get("support") and scores.get("precision") is not None]
         order = list(scheme_task.labels)
         labels.sort(key=lambda entry: order.index(entry["label"]) if entry["label"] in order else len(order))
-        if labels:
+        weak = below_baseline(card)
+        if labels or weak:
             trust.append({"task": task, "title": title, "basis": basis, "model_version": version,
-                          "labels": labels})
+                          "labels": labels, "below_baseline": weak["words"] if weak else None})
     return trust
 
 
 def trust_text(entry: dict) -> str:
     """``Tone, tested on ...: of every 100 labels of each kind, this many were right: “positive” 63;
     “negative” 72; “neutral” 77.``: one task's line of the trust note ("never right" for a label given
-    in testing and never rightly, "under 1" for one right less than once in 100)."""
+    in testing and never rightly, "under 1" for one right less than once in 100). A model no better than
+    its baseline (``below_baseline``, from ``nlp.baseline.below_baseline``) gets a sentence saying so."""
     basis = ("tested on labelled news its model was not trained on" if entry["basis"] == "held_out"
              else "tested in cross-validation on its own training articles (expect less on new coverage)")
 
     def share(precision: float) -> str:
         return "never right" if precision == 0 else "under 1" if precision < 0.005 else str(round(100 * precision))
     parts = [f"“{label['label']}” {share(label['precision'])}" for label in entry["labels"]]
-    return f"{entry['title']}, {basis}: of every 100 labels of each kind, this many were right: " + "; ".join(parts) + "."
+    text = (f"{entry['title']}, {basis}: of every 100 labels of each kind, this many were right: " + "; ".join(parts) + "."
+            if parts else "")
+    if entry.get("below_baseline"):
+        # the model as a whole is no better than a guess, whatever a label's share: say so in the same note
+        text += (" " if text else "") + (f"{entry['title']}: its model is no better than its baseline "
+                                         f"({entry['below_baseline']}): treat these labels as a guess; see `cuttings doctor`.")
+    return text
 
 
 def _edits(db: Database, since: str | None, until: str) -> list[dict]:

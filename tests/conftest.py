@@ -125,13 +125,14 @@ def trained_models(tmp_path_factory) -> Path:
     """Models trained once per test session on the seed corpus (real skops files). Two
     cross-validation folds and no held-out slices: the cards' figures are not what these tests
     check (test_classify and bench/classify.py measure the models), and training is most of a full
-    run's time. The command's output is kept beside them (``train_output.txt``)."""
+    run's time. The command's output is kept beside them (``train_output.txt``; its stderr, ``train_errors.txt``)."""
     directory = tmp_path_factory.mktemp("models")
     result = run_cli("train", "--models", str(directory), "--folds", "2", "--no-slices",
                      env={"CUTTINGS_DB": str(directory / "none.db")}, timeout=1800)
     assert result.returncode == 0, result.stderr.decode()
     assert any(directory.glob("*.skops"))
     (directory / "train_output.txt").write_bytes(result.stdout)
+    (directory / "train_errors.txt").write_bytes(result.stderr)
     return directory
 
 
