@@ -35,16 +35,21 @@ def _views(conn) -> dict[str, str]:
     return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name").fetchall())
 
 
-@pytest.fixture()
-def team(tmp_path, monkeypatch):
-    """The sample database (which has shipped-scheme stance_governance predictions and labels: the views must
-    not read them) as the team's: its tone labels, and its scheme recorded as `cuttings label` records it."""
+def _team_sample_db(tmp_path, monkeypatch):
+    """The sample database at tmp_path/team.db, with the team's scheme (no stance task) as the user's."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "label_scheme.toml").write_text(NO_STANCE_SCHEME, encoding="utf-8")
     monkeypatch.setenv("CUTTINGS_HOME", str(home))
     path = tmp_path / "team.db"
-    db = build_sample_db(path)
+    return path, build_sample_db(path)
+
+
+@pytest.fixture()
+def team(tmp_path, monkeypatch):
+    """The sample database (which has shipped-scheme stance_governance predictions and labels: the views must
+    not read them) as the team's: its tone labels, and its scheme recorded as `cuttings label` records it."""
+    path, db = _team_sample_db(tmp_path, monkeypatch)
     for table in ("classifications", "labels"):
         for old, new in TONE_MAP.items():
             db.execute(f"UPDATE {table} SET label = ? WHERE task = 'tone' AND label = ?", [new, old])
@@ -156,12 +161,7 @@ def test_the_reserved_name_names_no_task(team):
 
 def test_the_first_imported_label_records_the_scheme_without_stance(tmp_path, monkeypatch):
     """`cuttings label --import` (a team's first labels, before any model): the views stop reading stance."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "label_scheme.toml").write_text(NO_STANCE_SCHEME, encoding="utf-8")
-    monkeypatch.setenv("CUTTINGS_HOME", str(home))
-    path = tmp_path / "team.db"
-    db = build_sample_db(path)
+    path, db = _team_sample_db(tmp_path, monkeypatch)
     url = db.execute("SELECT canonical_url FROM articles WHERE duplicate_of IS NULL ORDER BY id").fetchone()[0]
     db.close()
     with sqlite3.connect(path) as conn:
