@@ -146,6 +146,11 @@ def export_columns(db: Database) -> list[str]:
     return [description[0] for description in db.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
 
 
+# article_summary's 0/1 columns: true/false in JSON Lines (as stance_uncertain, tone_uncertain and analyse-text's
+# "uncertain" are), 0/1 in CSV and XLSX as docs/schema.md documents them
+JSON_FLAGS = ("uncertain", "human_corrected", "paywalled")
+
+
 def _jsonl_row(row: dict) -> dict:
     row = dict(row)
     row["entities"] = row["entities"].split(",") if row["entities"] else []
@@ -156,6 +161,9 @@ def _jsonl_row(row: dict) -> dict:
         row["stance_uncertain"] = bool(row["stance_uncertain"])
     row["tone_uncertain"] = {k: bool(v) for k, v in json.loads(row["tone_uncertain"]).items()} \
         if row.get("tone_uncertain") else {}
+    for flag in JSON_FLAGS:   # 0/1 in the view and the CSV; JSON booleans here (null: not classified)
+        if row.get(flag) is not None:
+            row[flag] = bool(row[flag])
     row["bodies"] = json.loads(row["bodies"]) if row.get("bodies") else []
     row["quotes"] = json.loads(row["quotes"]) if row.get("quotes") else []
     return row
