@@ -337,3 +337,38 @@ def test_analyse_text_flags_are_json_booleans():
         "stance_governance": {"label": "favour", "probability": 0.9, "uncertain": 0},
         "tone": {"hwfrs": {"label": "neutral", "probability": 0.4, "uncertain": 1}}})
     assert _flags(output, []) == [True, False, True]
+
+
+def test_answers_given_in_the_same_second_keep_their_order_in_another_database(dbs, tmp_path):
+    """In A, a label, its withdrawal and a new label all in one second (a script, a quick hand): each is
+    stamped a second after the one before, so the times alone say which came last, and C, importing A's
+    file, has what A has."""
+    give(dbs["A"], "against", "officer", T1)
+    ok(run(dbs["A"], "label", "--unlabel", STORY_URL, "--task", "stance_governance", "--annotator", "lead", at=T1))
+    give(dbs["A"], "favour", "colleague", T1)
+    assert [row[2:] for row in label_rows(dbs["A"])] == [
+        ("against", "officer", T1), ("__withdrawn__", "lead", "2026-11-20T09:00:01Z"),
+        ("favour", "colleague", "2026-11-20T09:00:02Z")]
+    a_file = tmp_path / "a.jsonl"
+    ok(run(dbs["A"], "label", "--export", str(a_file), at=T1))
+    ok(run(dbs["C"], "label", "--import", str(a_file), at=T5))
+    assert stance(dbs["C"]) == stance(dbs["A"]) == ("favour", 1, "favour")
+    assert [row[2:] for row in label_rows(dbs["C"])] == [
+        ("__withdrawn__", "lead", "2026-11-20T09:00:01Z"), ("favour", "colleague", "2026-11-20T09:00:02Z")]
+
+
+def test_an_answer_given_here_after_a_label_from_a_clock_ahead_is_the_newer(dbs, tmp_path):
+    """B imports a label stamped by a clock ahead of its own; a person then answers in B: the answer is
+    stamped a second after it, so it stands in B and wherever B's file goes."""
+    future = "2099-01-01T00:00:00Z"
+    give(dbs["A"], "against", "officer", future)
+    a_file, b_file = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    ok(run(dbs["A"], "label", "--export", str(a_file), at=future))
+    ok(run(dbs["B"], "label", "--import", str(a_file), at=T2))
+    give(dbs["B"], "neutral", "jsmith", T3)
+    assert label_rows(dbs["B"])[-1] == ("stance_governance", "", "neutral", "jsmith", "2099-01-01T00:00:01Z")
+    ok(run(dbs["B"], "label", "--export", str(b_file), at=T3))
+    for path in (a_file, b_file):
+        ok(run(dbs["C"], "label", "--import", str(path), at=T5))
+    ok(run(dbs["A"], "label", "--import", str(b_file), at=T5))
+    assert stance(dbs["A"]) == stance(dbs["B"]) == stance(dbs["C"]) == ("neutral", 1, "neutral")
