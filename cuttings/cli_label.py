@@ -42,8 +42,10 @@ def default_annotator() -> str:
               default=None, help="Add the labels in FILE: JSONL (--export's records, the corpus's, or `cuttings export "
                                  "--format jsonl` stories), or the CSV or XLSX `cuttings export` writes (by the "
                                  "suffix); of a story export only the changed topics, stance and tone are stored. "
-                                 "A label withdrawn here after the file was written is not brought back; the "
-                                 "file's withdrawals are replayed. -: standard input (JSONL or CSV).")
+                                 "The newest labelled_at wins: a label file's labels and withdrawals keep their "
+                                 "names and times, and one older than the label or withdrawal here is not stored. "
+                                 "A record naming no article here is skipped and counted. -: standard input "
+                                 "(JSONL or CSV).")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "

@@ -2,8 +2,8 @@
 
 All filters are bound parameters. Every story carries its quotes (speaker, body, words;
 people's corrections applied). CSV keeps the view's columns as they are (``tone``,
-``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated); JSON
-Lines turns them into objects and lists. The last column, ``labelled_at``, is when a person last
+``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated, flags 0/1); JSON
+Lines turns them into objects, lists and booleans (``JSON_FLAGS``). The last column, ``labelled_at``, is when a person last
 changed the story's labels (NULL: never), so that ``cuttings label --import`` of the file (CSV, XLSX or
 JSON Lines, with labels corrected in it) brings back no label withdrawn after it was written. XLSX has three sheets: ``stories``, ``quotes``
 (one row per quote) and ``syndication``, with dates as real spreadsheet dates (UTC) and
