@@ -1111,7 +1111,7 @@ class ImportSummary:
     unmatched_lines: list[int] = field(default_factory=list)
     quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
     story_exports: int = 0     # records `cuttings export` wrote (only what was changed in them is a label)
-    withdrawals_added: int = 0  # the file's withdrawals replayed (newer than the labels they withdraw here)
+    withdrawals_added: int = 0  # the file's withdrawals recorded (newer than any withdrawal of their task here)
     withdrawn_since: int = 0    # the file's labels given before a withdrawal in the database: not brought back
     older_here: int = 0         # the file's labels older than a different label here for the same question: not stored
 
