@@ -42,8 +42,10 @@ def default_annotator() -> str:
               default=None, help="Add the labels in FILE: JSONL (--export's records, the corpus's, or `cuttings export "
                                  "--format jsonl` stories), or the CSV or XLSX `cuttings export` writes (by the "
                                  "suffix); of a story export only the changed topics, stance and tone are stored. "
-                                 "A label withdrawn here after the file was written is not brought back; the "
-                                 "file's withdrawals are replayed. -: standard input (JSONL or CSV).")
+                                 "The newest labelled_at wins: a label file's labels and withdrawals keep their "
+                                 "names and times, and one older than the label or withdrawal here is not stored. "
+                                 "A record naming no article here is skipped and counted. -: standard input "
+                                 "(JSONL or CSV).")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
@@ -140,26 +142,31 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                                                   override=override, text=text)
             except labelling.LabellingError as exc:
                 fail(str(exc))
+            skipped = len(summary.unmatched_lines)
             click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
-                       f"{summary.labels_added} labels added to {summary.articles_changed} articles",
+                       f"{summary.labels_added} labels added to {summary.articles_changed} articles"
+                       + (f", {skipped} records skipped (no such article in this database)" if skipped else ""),
                        err=to_stdout)   # the JSONL on standard output stays JSONL
             if summary.story_exports:
                 click.echo(f"note: {summary.story_exports} records are cuttings export stories: a label changed from "
                            f"what the export showed is stored, one left as it was is not", err=True)
             if summary.withdrawals_added:
-                click.echo(f"note: {summary.withdrawals_added} withdrawals in the file replayed (newer than the labels "
-                           f"they withdraw here)", err=True)
+                click.echo(f"note: {summary.withdrawals_added} withdrawals in the file replayed (newer than any "
+                           f"withdrawal of their task here; a label here given after one stands)", err=True)
             if summary.withdrawn_since:
                 click.echo(f"warning: {summary.withdrawn_since} labels in the file were given before a withdrawal "
                            f"recorded here (label --unlabel): not brought back", err=True)
+            if summary.older_here:
+                click.echo(f"note: {summary.older_here} labels in the file are older than the label here for the same "
+                           f"question: the newer stands", err=True)
             if summary.quotes_unmatched:
                 click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
                            f"(its words are not quoted there, or quoted twice): not imported", err=True)
-            if summary.unmatched_lines:
+            if skipped:   # every format alike: a file may name stories this database has not
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
-                more = " ..." if len(summary.unmatched_lines) > 10 else ""
-                click.echo(f"warning: {len(summary.unmatched_lines)} records match no article in the database "
-                           f"(lines {shown}{more})", err=True)
+                more = " ..." if skipped > 10 else ""
+                click.echo(f"warning: {skipped} records name no article in this database "
+                           f"(line{'s' if skipped > 1 else ''} {shown}{more}): skipped", err=True)
         if export_path is not None:
             count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
                                                      else export_path, tasks)

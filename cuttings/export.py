@@ -2,8 +2,8 @@
 
 All filters are bound parameters. Every story carries its quotes (speaker, body, words;
 people's corrections applied). CSV keeps the view's columns as they are (``tone``,
-``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated); JSON
-Lines turns them into objects and lists. The last column, ``labelled_at``, is when a person last
+``bodies`` and ``quotes`` as JSON text, ``entities`` and ``topics`` comma-separated, flags 0/1); JSON
+Lines turns them into objects, lists and booleans (``JSON_FLAGS``). The last column, ``labelled_at``, is when a person last
 changed the story's labels (NULL: never), so that ``cuttings label --import`` of the file (CSV, XLSX or
 JSON Lines, with labels corrected in it) brings back no label withdrawn after it was written. XLSX has three sheets: ``stories``, ``quotes``
 (one row per quote) and ``syndication``, with dates as real spreadsheet dates (UTC) and
@@ -146,6 +146,11 @@ def export_columns(db: Database) -> list[str]:
     return [description[0] for description in db.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
 
 
+# article_summary's 0/1 columns: true/false in JSON Lines (as stance_uncertain, tone_uncertain and analyse-text's
+# "uncertain" are), 0/1 in CSV and XLSX as docs/schema.md documents them
+JSON_FLAGS = ("uncertain", "human_corrected", "paywalled")
+
+
 def _jsonl_row(row: dict) -> dict:
     row = dict(row)
     row["entities"] = row["entities"].split(",") if row["entities"] else []
@@ -156,6 +161,9 @@ def _jsonl_row(row: dict) -> dict:
         row["stance_uncertain"] = bool(row["stance_uncertain"])
     row["tone_uncertain"] = {k: bool(v) for k, v in json.loads(row["tone_uncertain"]).items()} \
         if row.get("tone_uncertain") else {}
+    for flag in JSON_FLAGS:   # 0/1 in the view and the CSV; JSON booleans here (null: not classified)
+        if row.get(flag) is not None:
+            row[flag] = bool(row[flag])
     row["bodies"] = json.loads(row["bodies"]) if row.get("bodies") else []
     row["quotes"] = json.loads(row["quotes"]) if row.get("quotes") else []
     return row

@@ -1111,51 +1111,73 @@ class ImportSummary:
     unmatched_lines: list[int] = field(default_factory=list)
     quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
     story_exports: int = 0     # records `cuttings export` wrote (only what was changed in them is a label)
-    withdrawals_added: int = 0  # the file's withdrawals replayed (newer than the labels they withdraw here)
+    withdrawals_added: int = 0  # the file's withdrawals recorded (newer than any withdrawal of their task here)
     withdrawn_since: int = 0    # the file's labels given before a withdrawal in the database: not brought back
+    older_here: int = 0         # the file's labels older than a different label here for the same question: not stored
 
 
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
                            summary: ImportSummary, where: str,
-                           earlier: dict[str, tuple[str, str]]) -> list[tuple[int, str, str, str, str]]:
+                           withdrawn: dict[str, tuple[str, str]]) -> list[tuple]:
     """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the one
-    stored quote of its words (offsets differ between databases), when it differs from the current
-    correction; one whose words are not quoted there exactly once is counted, not added; one given
-    (its ``at``) before the database withdrew its task's corrections (``earlier``) is counted, not added."""
+    stored quote of its words (offsets differ between databases); one whose words are not quoted there
+    exactly once is counted, not added. A correction with its time (``at``) keeps it and is added when it
+    is newer than the current correction of that quote (:func:`_newer`); one given at or before the
+    database's latest withdrawal of its task (``withdrawn``) is counted, not added. One without a time (and
+    with ``override`` every one) is given now: added when it differs from the current correction."""
     fixes = raw.get("quote_corrections") or []
     if not fixes:
         return []
     quotes = store.quotes_of(db, article_id)
-    current = {(task, target): value for _, task, target, value, _, _, _ in store.quote_corrections(db, [article_id])}
+    current = {(task, target): (at, who, value)
+               for _, task, target, value, who, _, at in store.quote_corrections(db, [article_id])}
     bodies = set(store.entity_ids(db))
-    rows = []
+    rows: list[tuple] = []
     for fix in fixes:
         if fix["task"] == "quote_entity" and fix["label"] and fix["label"] not in bodies:
             raise LabellingError(f"{where}: quote_corrections: {fix['label']!r} is not a watched body")
-        if _before_withdrawal(fix.get("at"), earlier.get(fix["task"])):
+        at = fix.get("at")
+        if _before_withdrawal(at, withdrawn.get(fix["task"]), at_or_before=not override):
             summary.withdrawn_since += 1
             continue
         places = [key for key, words in quotes if words == fix["quote"]]
         if len(places) != 1:
             summary.quotes_unmatched += 1
             continue
-        if current.get((fix["task"], places[0])) != fix["label"]:
-            who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
-            rows.append((article_id, fix["task"], places[0], fix["label"], who))
+        who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
+        here = current.get((fix["task"], places[0]))
+        if at is None or override:
+            if here is None or here[2] != fix["label"]:
+                rows.append((article_id, fix["task"], places[0], fix["label"], who))
+        elif _newer((at, who, fix["label"]), here):
+            rows.append((article_id, fix["task"], places[0], fix["label"], who, at))
+        elif here[2] != fix["label"]:
+            summary.older_here += 1
     return rows
 
 
-def _before_withdrawal(given: Any, withdrawal: tuple[str, str] | None, *, unknown_is_before: bool = False) -> bool:
+def _newer(given: tuple[str, str, str], here: tuple[str, str, str] | None) -> bool:
+    """Whether a label ``given`` elsewhere, ``(labelled_at, annotator, label)``, replaces the one ``here``
+    (the same question's standing label, in the same form; None: none): the newer time wins, and of two
+    given in the same second the later annotator, then label, in code-point order (the same choice in
+    every database, whatever the order of the imports). The same label, by the same person at the same
+    time (a file imported twice), replaces nothing."""
+    return here is None or given > here
+
+
+def _before_withdrawal(given: Any, withdrawal: tuple[str, str] | None, *, unknown_is_before: bool = False,
+                       at_or_before: bool = False) -> bool:
     """Whether a label given at ``given`` (an ISO UTC time from the file; None: not said) was given before
     ``withdrawal`` (``(annotator, created_at)``, the database's latest withdrawal of its task), so that the
-    withdrawal, being later, stands. A time not said counts as after it (the file is taken as it is, as
-    before files carried times), unless ``unknown_is_before`` (a story export whose story had no human
-    label when it was written: every withdrawal since is later than it)."""
+    withdrawal, being later, stands; ``at_or_before``: in the same second too (a label file's time: a
+    withdrawal wins a tie). A time not said counts as after it (a label with no time is given now, at the
+    import), unless ``unknown_is_before`` (a story export whose story had no human label when it was
+    written: every withdrawal since is later than it)."""
     if withdrawal is None:
         return False
     if not isinstance(given, str) or not given:
         return unknown_is_before
-    return given < withdrawal[1]
+    return given <= withdrawal[1] if at_or_before else given < withdrawal[1]
 
 
 def _label_time(raw: dict, task: Task, target: str) -> Any:
@@ -1168,18 +1190,78 @@ def _label_time(raw: dict, task: Task, target: str) -> Any:
 
 
 def _replay_withdrawals(db, article_id: int, raw: dict, annotator: str, override: bool) -> int:
-    """Replay a record's ``withdrawn`` (``--export``'s latest withdrawal of each task) on one article: a
-    task whose standing human labels here are all older than the withdrawal gets it (its annotator, else
-    ``annotator``; with ``override``, ``annotator``), stamped with the withdrawal's own time; one with a
-    label here given after it (or none) is left as it is: the latest word stands. Returns how many."""
+    """Record a record's ``withdrawn`` (``--export``'s latest withdrawal of each task) on one article, each
+    with its own time, under its annotator (else ``annotator``; with ``override``, ``annotator``), where this
+    database has no withdrawal of the task as new (``store.import_withdrawal``: a label here given after it
+    stands on). Returns how many were recorded."""
     replayed = 0
     for task, withdrawal in (raw.get("withdrawn") or {}).items():
-        standing = [at for _, name, _, _, _, at in store.human_label_rows_at(db, [article_id]) if name == task]
-        if standing and max(standing) < withdrawal["at"]:
-            who = annotator if override else withdrawal.get("annotator") or annotator
-            store.withdraw_labels(db, article_id, [task], who, at=withdrawal["at"])
-            replayed += 1
+        who = annotator if override else withdrawal.get("annotator") or annotator
+        replayed += store.import_withdrawal(db, article_id, task, who, withdrawal["at"])
     return replayed
+
+
+def _standing_keys(db, article_id: int, tasks: dict[str, Task], current: dict[str, Any]
+                   ) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """The standing human label of each question of one article as :func:`_newer` compares them:
+    ``{(task, target): (created_at, annotator, label)}`` (target '' but for a per-entity task); a
+    multi-label task as one question, its time and annotator its latest row's, its label its topics
+    (``current``, :func:`human_labels`) joined by commas."""
+    keys: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for _, name, target, label, who, at in store.human_label_rows_at(db, [article_id]):
+        task = tasks.get(name)
+        if task is None:
+            continue
+        if task.kind == "multi_label":
+            keys[(name, "")] = (at, who, ",".join(sorted(current.get(name) or [])))
+        else:
+            keys[(name, target if task.kind == "per_entity" else "")] = (at, who, label)
+    return keys
+
+
+def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], current: dict[str, Any],
+                keys: dict[tuple[str, str], tuple[str, str, str]], withdrawn: dict[str, tuple[str, str]],
+                annotator: str, override: bool, summary: ImportSummary) -> list[tuple]:
+    """The rows a label file's record (not a story export) adds to one article: a label with its time
+    (``labelled_at``) keeps it and is added when it is newer than the standing one of its question
+    (:func:`_newer`) and than the latest withdrawal of its task (given at or before it: counted in
+    ``withdrawn_since``; older than a different label here: ``older_here``). A label without a time, and
+    with ``override`` (``--annotator``: the file's labels are the importer's answers) every label, is given
+    now: added when it differs from the current one (:func:`_new_rows`), unless the file says it was given
+    before the latest withdrawal here. Multi-label: the task's topics are one question, the rows those that
+    make the current topics the file's."""
+    rows: list[tuple] = []
+    for name, value in wanted.items():
+        task = tasks[name]
+        targets = list(value) if task.kind == "per_entity" else [""]
+        for target in targets:
+            given = value[target] if task.kind == "per_entity" else value
+            have = (current.get(name) or {}).get(target) if task.kind == "per_entity" else current.get(name)
+            if task.kind == "multi_label":
+                changes = _new_rows(task, given, have)
+                same = not changes
+            else:
+                changes = [(name, target, given)]
+                same = given == have
+            who = annotator if override else _who(raw, task, target, annotator)
+            at = _label_time(raw, task, target)
+            if at is None or override:   # given now: yours (--annotator), or a file without times
+                if same:
+                    continue
+                if _before_withdrawal(at, withdrawn.get(name)):   # an edit of a file from before a withdrawal
+                    summary.withdrawn_since += len(changes)
+                else:
+                    rows += [(*row, who) for row in changes]
+                continue
+            if _before_withdrawal(at, withdrawn.get(name), at_or_before=True):
+                summary.withdrawn_since += 0 if same else len(changes)
+                continue
+            label = ",".join(sorted(given)) if task.kind == "multi_label" else given
+            if _newer((at, who, label), keys.get((name, target))):
+                rows += [(*row, who, at) for row in changes]
+            elif not same:
+                summary.older_here += len(changes)
+    return rows
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
@@ -1207,8 +1289,7 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     path = Path(path)
     if path.suffix.lower() in (".csv", ".xlsx") or text is not None and _looks_like_csv(text):
         return _import_records(db, path, tasks, annotator, override,
-                               [(line_no, raw, True) for line_no, raw in read_story_table(db, path, text)],
-                               table=True)
+                               [(line_no, raw, True) for line_no, raw in read_story_table(db, path, text)])
     try:
         # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
         # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
@@ -1229,10 +1310,10 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
 
 
 def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool,
-                    records: list[tuple[int, Any, bool]], *, table: bool = False) -> ImportSummary:
+                    records: list[tuple[int, Any, bool]]) -> ImportSummary:
     """:func:`import_labels` of parsed records ``(line number, record, is a story export)``: all checked
-    first, then written in one transaction (an error in any: nothing written). ``table``: rows of a
-    CSV/XLSX story export, where a row naming no article of this database is an error."""
+    first, then written in one transaction (an error in any: nothing written). A record naming no article of
+    this database, in any format, is skipped and its line counted (``unmatched_lines``)."""
     summary = ImportSummary()
     parsed: list[tuple[int, dict, dict, bool]] = []
     for line_no, raw, story in records:
@@ -1246,31 +1327,28 @@ def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, over
         for line_no, raw, wanted, story in parsed:
             where = f"{path}:{line_no}"
             article_id = _match_article(db, raw)
-            if article_id is None:
-                if table:
-                    named = raw.get("url") or raw.get("article_id")
-                    raise LabellingError(f"{where}: no article {named!r} in this database (a file exported from "
-                                         f"another one?): nothing imported")
+            if article_id is None:   # a story this database has not (a corpus file, another team's): skipped
                 summary.unmatched_lines.append(line_no)
                 continue
             earlier = store.withdrawals(db, [article_id]).get(article_id, {})   # before this record's writes
             replayed = _replay_withdrawals(db, article_id, raw, annotator, override)
+            withdrawn = store.withdrawals(db, [article_id]).get(article_id, {}) if replayed else earlier
             current = human_labels(db, tasks, [article_id]).get(article_id, {})
-            if story:   # a cuttings export record: what was changed from what it showed
+            if story:   # a cuttings export record: what was changed from what it showed, given now
                 shown = effective_labels(db, article_id, tasks)
                 _check_outside_unchanged(raw, tasks, shown, where)
                 rows = _changed_rows(tasks, wanted, current, shown)
                 kept = [row for row in rows if not _before_withdrawal(raw.get("_labelled_at"), earlier.get(row[0]),
                                                                       unknown_is_before=raw.get("_timed", False))]
+                summary.withdrawn_since += len(rows) - len(kept)
+                labels = [(article_id, t, target, label,
+                           annotator if override else _who(raw, tasks[t], target, annotator))
+                          for t, target, label in kept]
             else:
-                rows = [row for name, value in wanted.items()
-                        for row in _new_rows(tasks[name], value, current.get(name))]
-                kept = [row for row in rows
-                        if not _before_withdrawal(_label_time(raw, tasks[row[0]], row[1]), earlier.get(row[0]))]
-            summary.withdrawn_since += len(rows) - len(kept)
-            labels = [(article_id, t, target, label, annotator if override else _who(raw, tasks[t], target, annotator))
-                      for t, target, label in kept]
-            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, earlier)
+                keys = _standing_keys(db, article_id, tasks, current)
+                labels = [(article_id, *row) for row in _timed_rows(raw, tasks, wanted, current, keys, withdrawn,
+                                                                     annotator, override, summary)]
+            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, withdrawn)
             if labels:
                 store.add_labels(db, labels)
             if labels or replayed:

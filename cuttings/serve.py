@@ -336,7 +336,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "label": ("The label; `__rejected__` removes a topic; `__withdrawn__` withdraws the earlier rows of the "
                   "article and task; for `quote_entity`, the body's id ('': no body).", "against"),
         "annotator": ("Who labelled it (or withdrew the labels).", "analyst@example.org"),
-        "created_at": ("When (UTC).", TS),
+        "created_at": ("When it was given (UTC); a label or withdrawal imported from another database keeps the "
+                       "time it was given there (`labelled_at`): the newest time wins.", TS),
     }),
     "processing": ("Which analysis stage processed which article, at which version (for incremental runs).", {
         "article_id": ("The article.", "12"),

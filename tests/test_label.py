@@ -583,7 +583,7 @@ def test_cli_import_then_export(db_path, tmp_path):
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--annotator", "dee",
                                               "--import", str(source), "--export", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 labels added to 1 articles" in result.output and "lines 2" in result.output
+    assert "1 labels added to 1 articles, 1 records skipped" in result.output and "(line 2): skipped" in result.output
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["url"] == "https://news.example/middling" and record["annotator"] == "dee"
     assert record["stance_governance"] == "neutral" and record["topics"] is None
@@ -820,13 +820,30 @@ def test_cli_import_with_annotator_saves_the_importers_name_not_the_files(db_pat
     assert db.execute("SELECT task, target, label, annotator FROM labels ORDER BY id").fetchall() == [
         ("stance_governance", "", "none", "officer"), ("tone", "hwfrs", "neutral", "officer"),
         ("tone", "hwfrs", "positive", "colleague")]
-    # without --annotator the record's own name is kept (moving labels between databases)
+    db.conn.close()
+    # without --annotator the record's own names and times are kept (moving labels between databases)
+    other = tmp_path / "other.db"
+    make_db(other)
+    result = CliRunner().invoke(cli_group(), ["--db", str(other), "label", "--import", str(exported)],
+                                env={"USER": "someone"})
+    assert result.exit_code == 0, result.output
+    odb = store.connect(other)
+    assert odb.execute("SELECT task, target, label, annotator, created_at FROM labels ORDER BY id").fetchall() == [
+        ("stance_governance", "", "none", "officer", record["labelled_at"]["stance_governance"]),
+        ("tone", "hwfrs", "neutral", "officer", record["labelled_at"]["tone"]["hwfrs"])]
+    odb.conn.close()
+    # so a record edited by hand and imported without --annotator says the officer gave it when the officer
+    # gave the other: older than the colleague's label here, it is not stored, and the import says so
     record["tone"]["hwfrs"] = "negative"
     edited.write_text(json.dumps(record) + "\n")
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)],
                                 env={"USER": "someone"})
     assert result.exit_code == 0, result.output
-    assert db.execute("SELECT label, annotator FROM labels ORDER BY id DESC LIMIT 1").fetchone() == ("negative", "officer")
+    assert ("note: 1 labels in the file are older than the label here for the same question: the newer stands"
+            in result.stderr)
+    db = store.connect(db_path)
+    assert db.execute("SELECT label, annotator FROM labels ORDER BY id DESC LIMIT 1").fetchone() == ("positive",
+                                                                                                  "colleague")
     db.conn.close()
 
 

@@ -22,17 +22,61 @@ _STANDING = standing_label_sql("l")
 
 def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> int:
     """Append ``(article_id, task, target, label, annotator)`` rows in one transaction (joining the
-    caller's if one is open), stamped ``at`` (default: now), or each with its own time as a sixth item;
-    returns the count."""
+    caller's if one is open), stamped ``at`` (default: now), or each with its own time as a sixth item
+    (an import: the time the file says it was given); returns the count.
+
+    A row stamped now (no ``at``, no sixth item: a person answering here) is stamped one second after
+    the newest row of its article and task when that is not older than now (a label given in the same
+    second as the one it replaces, or after a label imported from a clock ahead of this one): the newest
+    time wins (docs/labelling.md, "Labels moved between databases"), so the times alone must order the
+    rows of one question as the table does."""
     now = at or utcnow()
-    rows = [row if len(row) == 6 else (*row, now) for row in rows]
+    stamped = []
+    newest: dict[tuple[int, str], str | None] = {}
     with transaction(db):
+        for row in rows:
+            if len(row) == 6:
+                stamped.append(tuple(row))
+                continue
+            if at is None:
+                key = (row[0], row[1])
+                if key not in newest:
+                    newest[key] = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
+                                             list(key)).fetchone()[0]
+                latest = newest[key]
+                stamped.append((*row, _second_after(latest) if latest is not None and latest >= now else now))
+            else:
+                stamped.append((*row, now))
         db.conn.executemany(
             "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            rows)
-    return len(rows)
+            stamped)
+    return len(stamped)
 
 
+def _second_after(when: str) -> str:
+    """The ISO UTC time one second after ``when`` (``2026-11-20T08:00:00Z``)."""
+    import datetime as dt
+    moment = dt.datetime.strptime(when[:19], "%Y-%m-%dT%H:%M:%S") + dt.timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def import_withdrawal(db: Database, article_id: int, task: str, annotator: str, at: str) -> bool:
+    """Record a withdrawal of one article's ``task`` given elsewhere at ``at`` (a file's ``withdrawn``),
+    unless this database has one as new or newer: a :data:`WITHDRAWN` row under ``annotator`` stamped ``at``,
+    written even when no label stands here (a copy of a label given before it, imported later, then stays
+    withdrawn). A label standing here that was given after ``at`` stands on: it is written again after the
+    withdrawal (same label, annotator and time), so that the table's order agrees with the times. Returns
+    whether it was recorded."""
+    with transaction(db):
+        latest = db.execute(f"SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ? "
+                            f"AND label = '{WITHDRAWN}'", [article_id, task]).fetchone()[0]
+        if latest is not None and latest >= at:
+            return False
+        later = db.execute(f"SELECT article_id, task, target, label, annotator, created_at FROM labels l "
+                           f"WHERE l.article_id = ? AND l.task = ? AND {_STANDING} AND l.created_at > ? ORDER BY l.id",
+                           [article_id, task, at]).fetchall()
+        add_labels(db, [(article_id, task, "", WITHDRAWN, annotator, at), *[tuple(row) for row in later]])
+    return True
 
 
 def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotator: str,
