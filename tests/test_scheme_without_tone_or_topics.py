@@ -122,6 +122,11 @@ def test_the_reserved_names_name_no_task(tmp_path, name, kind):
         load_scheme(scheme)
 
 
+def test_the_scheme_and_the_store_reserve_the_same_names():
+    from nlp.scheme import NO_TASK_NAMES
+    assert sorted(NO_TASK_NAMES) == sorted(store.schema.NO_TASK.values())
+
+
 # The label views' SQL for these schemes as b00a7b1 generated it (sha256 of "name\nsql" per view, in name order):
 # the shipped scheme, a team's with all three tasks renamed, and s19's without stance.
 VIEW_HASHES = {"shipped": "0e75c673fc1f521cbc498dce2f7f44a0582d46c545809f530c8fece0dc38de1a",
@@ -167,13 +172,15 @@ def test_the_datasette_metadata_promises_only_the_schemes_tasks(shaped):
         for column in columns:
             assert summary["columns"][column].startswith(f"NULL: the label scheme has no {role}"), column
         assert role not in summary["columns"]["human_corrected"].split("(")[0]
-    if "tone" not in HAS[shape]:
-        assert "tone" not in daily["description"]
+    if "tone" not in HAS[shape]:   # says there is none, promises none
+        assert "one `tone_<label>` column per" not in daily["description"]
+        assert "so there is no `tone_<label>`" in daily["description"] or "`tone_<label>` or `tone_rated`" in \
+            daily["description"]
     queries = metadata["databases"]["team"]["queries"]
     with sqlite3.connect(path) as conn:   # the canned queries still run
-        for name in ("critical_articles", "entity_coverage", "search", "model_quality"):
+        for name in ("critical_articles", "entity_coverage", "model_quality"):
             sql = queries[name]["sql"]
-            params = {"entity": "hwfrs", "start": "2000-01-01", "end": "2100-01-01", "q": "fire"}
+            params = {"entity": "hwfrs", "start": "2000-01-01", "end": "2100-01-01"}
             conn.execute(sql, {key: value for key, value in params.items() if f":{key}" in sql}).fetchall()
     if "tone" not in HAS[shape]:
         assert "tone` is NULL" in queries["entity_coverage"]["description"] or \
