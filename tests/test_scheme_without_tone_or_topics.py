@@ -191,7 +191,8 @@ def _pages(digest: dict) -> dict[str, str]:
     html = re.sub(r"<style>.*?</style>", "", report.render_html(digest), flags=re.S)
     email_html, email_text, _shown = report.render_email(digest, max_kb=0)
     visible = {"html": html, "email html": email_html}
-    pages = {name: re.sub(r"<[^>]+>", " ", page) for name, page in visible.items()}   # the words a reader sees
+    pages = {name: re.sub(r"<[^>]+>", " ", re.sub(r"<style[^>]*>.*?</style>", "", page, flags=re.S))
+             for name, page in visible.items()}   # the words a reader sees
     return {**pages, "markdown": report.render_markdown(digest), "text": report.render_markdown(digest, plain=True),
             "email text": email_text, "webhook": json.dumps(delivery.webhook_payload(digest))}
 
@@ -210,7 +211,7 @@ def test_the_digest_speaks_only_of_the_schemes_tasks(shaped):
             assert "stance" not in page.lower(), name
     html = report.render_html(digest)
     legend = report.legend(digest)
-    assert legend.startswith("Badges: topics;") == ("topics" in HAS[shape]), legend
+    assert legend.startswith("Badges: topics") == ("topics" in HAS[shape]), legend
     assert ('class="badge topic"' in html) == ("topics" in HAS[shape])   # no topic badge, not even the example
     example = report.legend_example(digest)
     assert (example["topic"] is None) == ("topics" not in HAS[shape])
