@@ -31,18 +31,23 @@ TONE = "[tasks.tone]" + _REST.partition("[tasks.tone]")[2]
 # The shipped scheme's tasks, one or two left out: what a team's own copy (`cuttings init`) looks like after it
 # deleted the tables it does not want. The sample database keeps the shipped predictions of every task: the views
 # must not read those of a task the scheme does not have.
-SCHEMES = {"no_tone": _HEAD + TOPICS + STANCE, "no_topics": _HEAD + STANCE + TONE, "topics_only": _HEAD + TOPICS}
+SCHEMES = {"no_tone": _HEAD + TOPICS + STANCE, "no_topics": _HEAD + STANCE + TONE, "topics_only": _HEAD + TOPICS,
+           "stance_only": _HEAD + STANCE, "tone_only": _HEAD + TONE}
 STANCE_COLUMNS = ["stance_favour", "stance_against", "stance_neutral"]
 TONE_COLUMNS = ["tone_positive", "tone_negative", "tone_neutral", "tone_rated"]
 FIXED = ["entity_id", "body", "day", "articles"]
 ENTITY_DAILY = {"no_tone": FIXED + STANCE_COLUMNS, "no_topics": FIXED + STANCE_COLUMNS + TONE_COLUMNS,
-                "topics_only": FIXED}
+                "topics_only": FIXED, "stance_only": FIXED + STANCE_COLUMNS, "tone_only": FIXED + TONE_COLUMNS}
 ROLES = {"no_tone": [("stance", "stance_governance"), ("tone", None), ("topics", "topics")],
          "no_topics": [("stance", "stance_governance"), ("tone", "tone"), ("topics", None)],
-         "topics_only": [("stance", None), ("tone", None), ("topics", "topics")]}
+         "topics_only": [("stance", None), ("tone", None), ("topics", "topics")],
+         "stance_only": [("stance", "stance_governance"), ("tone", None), ("topics", None)],
+         "tone_only": [("stance", None), ("tone", "tone"), ("topics", None)]}
 DESCRIPTION = {"no_tone": "with quotes, topics and stance.", "no_topics": "with quotes, stance and tone.",
-               "topics_only": "with quotes and topics."}
-HAS = {"no_tone": {"topics", "stance"}, "no_topics": {"stance", "tone"}, "topics_only": {"topics"}}
+               "topics_only": "with quotes and topics.", "stance_only": "with quotes and stance.",
+               "tone_only": "with quotes and tone."}
+HAS = {"no_tone": {"topics", "stance"}, "no_topics": {"stance", "tone"}, "topics_only": {"topics"},
+       "stance_only": {"stance"}, "tone_only": {"tone"}}
 
 
 def _columns(conn, view: str) -> list[str]:
