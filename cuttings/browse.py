@@ -452,7 +452,8 @@ async def correct(datasette, request):
         scheme_tasks = context["scheme"].get("tasks") or {}
         store.record_label_tasks(database, {name: kinds[role] for role, name in scheme_tasks.items()
                                             if name and role in kinds},
-                                 no_stance="stance" in scheme_tasks and scheme_tasks["stance"] is None)
+                                 **{f"no_{role}": role in scheme_tasks and scheme_tasks[role] is None
+                                    for role in ("stance", "tone", "topics")})
         return count
 
     count = await db.execute_write_fn(write, block=True)

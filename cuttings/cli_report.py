@@ -244,16 +244,14 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
     if bom and fmt != "csv":
         raise click.ClickException(f"--bom is for CSV only (this export is {fmt})")
     roles = export.scheme_roles()  # the user's label scheme (--scheme, the home folder's, else the packaged one)
-    if stance:
-        try:
+    try:
+        if stance:
             export.check_stance(stance, roles)
-        except export.ExportError as exc:
-            raise click.ClickException(str(exc)) from None
+        if topic:
+            export.check_topic(topic, roles)
+    except export.ExportError as exc:
+        raise click.ClickException(str(exc)) from None
     db = ctx.open_db()
-    if topic:
-        topics = roles["topics"].labels if roles.get("topics") is not None else ()
-        if topics and topic not in topics:
-            raise click.ClickException(f"unknown topic {topic!r}: choose from {', '.join(topics)}")
     if entity:
         known = store.entity_ids(db)
         if known and entity not in known:

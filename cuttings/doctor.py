@@ -394,7 +394,7 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
     again, entity_daily has the shipped scheme's columns for it and the "needs attention" query
     (``critical_articles``) finds no stance. And a warning when the newest task of a kind has a name the
     views cannot hold (recorded before the scheme refused it): the views read the shipped task for it."""
-    from cuttings.store.schema import (NO_STANCE_TASK, ROLES, label_task_columns, label_task_problem, label_task_roles,
+    from cuttings.store.schema import (NO_TASK, ROLES, label_task_columns, label_task_problem, label_task_roles,
                                        newest_label_tasks)
     if "labels_json" not in label_task_columns(conn):   # before m015: the migrations check says so
         return []
@@ -412,7 +412,7 @@ def check_label_tasks(conn: sqlite3.Connection) -> list[Check]:
                             "fix the label scheme, then run `cuttings classify` (it records the scheme)"))
     missing = {kind: newest[kind]["name"] for kind in ("single_label", "per_entity")
                if kind in newest and kind not in unusable and not newest[kind]["labels"]
-               and newest[kind]["name"] != NO_STANCE_TASK}   # a scheme without a stance task: nothing missing
+               and newest[kind]["name"] != NO_TASK[kind]}   # a scheme without a stance or tone task: nothing missing
     if not missing:
         return checks
     effects = "entity_daily has the shipped scheme's stance/tone columns for " + ("them" if len(missing) > 1 else "it")

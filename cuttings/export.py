@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -82,6 +83,26 @@ def check_stance(stance: str, roles: dict[str, Any] | None = None) -> None:
         raise ExportError(f"unknown stance {stance!r}: choose from {', '.join(labels) or '(no stance task in the label scheme)'}")
 
 
+def check_topic(topic: str, roles: dict[str, Any] | None = None) -> None:
+    """Raise :class:`ExportError` (one line) for ``--topic`` when the scheme has no topics (multi-label) task:
+    there is nothing to filter by (it exported nothing, without a word), or for a topic the task lacks."""
+    task = (scheme_roles() if roles is None else roles).get("topics")
+    if task is None:
+        raise ExportError(f"the label scheme has no topics (multi_label) task: --topic {topic!r} has nothing to "
+                          "filter by")
+    if topic not in task.labels:
+        raise ExportError(f"unknown topic {topic!r}: choose from {', '.join(task.labels)}")
+
+
+def roles_without_task(db: Database) -> set[str]:
+    """The roles (``topics``, ``stance``, ``tone``) the database's label views read no task for (its scheme has
+    none: ``label_roles.task`` NULL), whose article_summary columns are therefore NULL."""
+    try:
+        return {role for role, task in db.execute("SELECT role, task FROM label_roles").fetchall() if task is None}
+    except sqlite3.Error:   # a database from before m016 has no label_roles: every role is read
+        return set()
+
+
 class ExportError(CuttingsError, ValueError):
     """A bad export request (unknown format or stance)."""
 
@@ -118,9 +139,9 @@ def summary_query(entity: str | None = None, topic: str | None = None, stance: s
         clauses.append("article_id IN (SELECT article_id FROM mentions WHERE entity_id = ?)")
         params.append(entity)
     if topic:
-        topics = roles.get("topics")
+        check_topic(topic, roles)
         clauses.append("article_id IN (SELECT article_id FROM effective_labels WHERE task = ? AND label = ?)")
-        params += [topics.name if topics is not None else "topics", topic]
+        params += [roles["topics"].name, topic]
     if stance:
         check_stance(stance, roles)
         clauses.append("article_id IN (SELECT article_id FROM effective_labels WHERE task = ? AND label = ?)")
@@ -151,7 +172,9 @@ def export_columns(db: Database) -> list[str]:
 JSON_FLAGS = ("uncertain", "human_corrected", "paywalled")
 
 
-def _jsonl_row(row: dict) -> dict:
+def _jsonl_row(row: dict, missing: set[str] | frozenset[str] = frozenset()) -> dict:
+    """One JSON Lines record; ``missing``: the roles the scheme has no task for (:func:`roles_without_task`),
+    whose columns stay null (as ``stance`` is), not an empty list or object that would say "none given"."""
     row = dict(row)
     row["entities"] = row["entities"].split(",") if row["entities"] else []
     row["topics"] = row["topics"].split(",") if row["topics"] else []
@@ -166,6 +189,8 @@ def _jsonl_row(row: dict) -> dict:
             row[flag] = bool(row[flag])
     row["bodies"] = json.loads(row["bodies"]) if row.get("bodies") else []
     row["quotes"] = json.loads(row["quotes"]) if row.get("quotes") else []
+    for role in missing & {"topics", "tone"}:
+        row[role] = row[f"{role}_uncertain"] = None
     return row
 
 
@@ -232,8 +257,9 @@ def export_summary(db: Database, out: str | Path | IO[str], fmt: str | None = No
                 writer.writerow([guard_formula(value) for value in values] if guard_formulas else values)
                 count += 1
         else:
+            missing = roles_without_task(db)
             for values in cursor:
-                handle.write(json.dumps(_jsonl_row(dict(zip(columns, values))), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(_jsonl_row(dict(zip(columns, values)), missing), ensure_ascii=False) + "\n")
                 count += 1
     return count
 

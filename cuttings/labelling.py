@@ -1367,11 +1367,14 @@ def record_scheme_tasks(db, tasks: dict[str, Task] | None = None) -> None:
     scheme's (default: the user's label scheme). Their labels are recorded too, and the views regenerated
     from them (entity_daily's ``stance_<label>`` columns: ``store.record_label_tasks``). A scheme without a
     stance task records that too (``no_stance``): the views then read no stance (no ``stance_<label>`` columns,
-    article_summary.stance NULL), not m013's seeded ``stance_governance``."""
+    article_summary.stance NULL), not m013's seeded ``stance_governance``; so does one without a tone or topics
+    task (``no_tone``: no ``tone_<label>`` or ``tone_rated`` columns, article_summary.tone NULL; ``no_topics``:
+    article_summary.topics NULL)."""
     tasks = tasks if tasks is not None else load_label_tasks()
     roles = [task for task in (task_of_kind(tasks, kind) for kind in ("multi_label", "single_label", "per_entity"))
              if task is not None]
     store.record_label_tasks(db, {task.name: task.kind for task in roles}, labels={
         task.name: {"labels": task.labels, "absent": task.absent,
                     "attention": list(task.attention_labels) if task.kind in ATTENTION_KINDS else None}
-        for task in roles}, no_stance=task_of_kind(tasks, "single_label") is None)
+        for task in roles}, no_stance=task_of_kind(tasks, "single_label") is None,
+        no_tone=task_of_kind(tasks, "per_entity") is None, no_topics=task_of_kind(tasks, "multi_label") is None)

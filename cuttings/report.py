@@ -90,10 +90,11 @@ TONES = ("positive", "neutral", "negative")
 NOT_RATED = "not rated"
 _CONFIDENCE_WORDS = {"unsure": " (unsure)", "checked": " (checked)", "confident": ""}
 
-LEGEND = ("Badges: topics; {stance}tone towards the section's body. "
+LEGEND = ("Badges: {badges}. "
           "“(unsure)”, dashed outline: the classifier was unsure, worth a check; "
           "“(checked)”, ✓: a person set the label (it replaces the prediction); "
-          "no note: the classifier was confident. “not rated”: no tone model covers that body.")
+          "no note: the classifier was confident.{not_rated}")
+LEGEND_NOT_RATED = " “not rated”: no tone model covers that body."
 # the longest quote each place shows, in characters (cut at a word, "..." added; the story's link has the rest):
 # the same in the HTML, Markdown, plain-text and webhook digests (:func:`quote_excerpt`)
 QUOTE_CHARS = {"attention": 160, "key": 280, "repeat": 200}
@@ -690,7 +691,7 @@ def tone_rated(db: Database, task: str = "tone") -> set[str]:
 
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
-            stance_labels=STANCES, tone_task: str = "tone", tone_labels=TONES) -> dict:
+            stance_labels=STANCES, tone_task: str | None = "tone", tone_labels=TONES) -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``'s date (the digest's own day, whatever
     the newest story: a quiet spell or a crawl outage shows as empty days, never as a window moved
     back): stories a day per body, the tone mix towards each body (None: not rated), each body's
@@ -715,7 +716,7 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
     stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
-    rated = tone_rated(db, tone_task)
+    rated = tone_rated(db, tone_task) if tone_task is not None else set()   # None: the scheme has no tone task
     for entity_id in tone:
         if entity_id in rated:
             tone[entity_id] = {label: 0 for label in tone_labels}  # rated: counted below, 0 without a story
@@ -999,15 +1000,15 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
     stance["rated"] = stance["task"] is not None and bool(db.execute(
         "SELECT EXISTS (SELECT 1 FROM classifications WHERE task = ?)", [stance["task"]]).fetchone()[0])
     attention_labels = tuple(stance["attention"])
-    tone_attention = (roles["tone"].attention_labels if roles.get("tone") is not None
-                      else {TONE_ATTENTION_DEFAULT: TONE_ATTENTION_DEFAULT})
+    # a scheme without a tone task (topics and stance only): no tone is rated, flagged or named
+    tone_attention = roles["tone"].attention_labels if roles.get("tone") is not None else {}
     rows = _story_rows(db, since, until)
     stamps = _current_stamps(db, [row["id"] for row in rows])
     stories = _stories(db, rows, stamps, _thresholds(tasks), roles)
     spikes = _spikes(db, entities, until_dt)
 
-    tone_task = roles["tone"].name if roles.get("tone") is not None else "tone"
-    rated = tone_rated(db, tone_task)
+    tone_task = roles["tone"].name if roles.get("tone") is not None else None
+    rated = tone_rated(db, tone_task) if tone_task is not None else set()
     groups: list[dict] = []
     shown: dict[int, str | None] = {}
     principals = _principals(db)
@@ -1018,7 +1019,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         if members:
             groups.append({"entity_id": entity["id"], "name": entity["name"], "short_name": entity["short_name"],
                            "kind": entity["kind"], "stories": members, "spike": spikes[entity["id"]],
-                           "tone_rated": entity["id"] in rated})
+                           "tone_rated": entity["id"] in rated if tone_task is not None else None})
     unanalysed = store.unanalysed_articles(db)
     pipeline = _pipeline(db, since, until, stories, stamps, {row["article_id"] for row in unanalysed})
     waiting = set(pipeline["not_analysed_ids"])
@@ -1061,6 +1062,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             "older": older,
         },
         "stance": stance,
+        # the scheme's task of each role (None: it has none, and the digest says nothing of that role)
+        "tasks": {role: task.name if task is not None else None for role, task in roles.items()},
         # the words of the tone labels that put a story under "needs attention" (the scheme's: "negative",
         # a team's "critical"), for the sentence an empty block shows
         "tone_attention": list(dict.fromkeys(tone_attention.values())),
@@ -1167,6 +1170,7 @@ _TEMPLATES.filters.update(safe_url=safe_url, when=_when, day=_day)
 _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _tone_bar(mix),
                           baseline_days=BASELINE_DAYS, legend=lambda digest: legend(digest), not_rated=NOT_RATED,
                           stance_heading=lambda digest: stance_heading(digest), has_stance=lambda digest: has_stance(digest),
+                          has_tone=lambda digest: has_tone(digest), has_topics=lambda digest: has_topics(digest),
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
@@ -1195,6 +1199,19 @@ def has_stance(digest: dict) -> bool:
     return stance is None or stance.get("task", "") is not None
 
 
+def has_tone(digest: dict) -> bool:
+    """Whether the scheme the digest was built with has a tone task (a per_entity one): without, the digest shows
+    no tone badge, mix, chart column or legend words, and never "not rated". A digest built before this was known
+    (no ``tasks`` entry) has the shipped one."""
+    return (digest.get("tasks") or {}).get("tone", "") is not None
+
+
+def has_topics(digest: dict) -> bool:
+    """Whether the scheme the digest was built with has a topics task (a multi_label one): without, the legend
+    names no topic badge (and shows none as its example)."""
+    return (digest.get("tasks") or {}).get("topics", "") is not None
+
+
 def stance_heading(digest: dict) -> str:
     """What the digest's stance is about ("fire governance"), from the scheme when it was built."""
     return (digest.get("stance") or {}).get("heading") or "fire governance"
@@ -1209,15 +1226,18 @@ def legend_example(digest: dict) -> dict[str, str]:
     """The legend's example badges: the scheme's first topic and first stance label that needs attention."""
     stance = digest.get("stance") or {}
     tone = next(iter(digest.get("tone_attention_labels") or []), None)
-    return {"topic": stance.get("topic_example") or "governance",
+    return {"topic": (stance.get("topic_example") or "governance") if has_topics(digest) else None,
             "tone": tone or (TONE_ATTENTION_DEFAULT if "tone_attention_labels" not in digest else None),
             "stance": (next(iter(stance.get("attention") or {}), None) or (stance.get("labels") or ["against"])[0]
                        if has_stance(digest) else None)}
 
 
 def legend(digest: dict) -> str:
-    """The badge legend, naming the scheme's stance target."""
-    return LEGEND.format(stance=f"stance on {stance_heading(digest)}; " if has_stance(digest) else "")
+    """The badge legend, naming the scheme's stance target and only the badges its tasks give."""
+    badges = [*(["topics"] if has_topics(digest) else []),
+              *([f"stance on {stance_heading(digest)}"] if has_stance(digest) else []),
+              *(["tone towards the section's body"] if has_tone(digest) else [])]
+    return LEGEND.format(badges="; ".join(badges) or "none", not_rated=LEGEND_NOT_RATED if has_tone(digest) else "")
 
 
 def render_html(digest: dict) -> str:
@@ -1439,8 +1459,9 @@ def chart_figures(digest: dict) -> list[tuple[str, str]]:
     for entity in digest["entities"]:
         entity_id = entity["id"]
         total = charts["totals"][entity_id]
+        tone = f", {_tone_mix_text(charts['tone'][entity_id])}" if has_tone(digest) else ""
         pairs.append((entity["short_name"], f"{total} {story_noun(total)}, share of voice "
-                                            f"{charts['share'][entity_id]:.0f}%, {_tone_mix_text(charts['tone'][entity_id])}"))
+                                            f"{charts['share'][entity_id]:.0f}%{tone}"))
     if has_stance(digest):
         stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
                          if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)

@@ -720,13 +720,14 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False, host: 
     tables["_sqlite_migrations"] = {"hidden": True}
     _describe_label_columns(tables["entity_daily"]["columns"], _view_columns(db_path, "entity_daily"))
     queries = canned_queries(db_path)
-    no_stance = Path(db_path).is_file() and (roles := _tasks_read(db_path)) is not None and roles["stance"] is None
-    if no_stance:
-        _describe_without_stance(tables, queries)
+    roles = _tasks_read(db_path) if Path(db_path).is_file() else None
+    missing = [role for role in _LABEL_ROLES if roles is not None and roles[role] is None]
+    if missing:
+        _describe_without(tables, queries, missing)
+    present = [role for role in _LABEL_ROLES if role not in missing]
     return {
         "title": "Cuttings: local press cuttings",
-        "description": f"Local news about {_watched_bodies(db_path)}, with quotes, "
-                       f"{'topics and tone' if no_stance else 'topics, stance and tone'}. "
+        "description": f"Local news about {_watched_bodies(db_path)}, with {_and(['quotes', *present])}. "
                        "Human labels win over predictions.",
         "databases": {Path(db_path).stem: {"tables": tables,
                                            "queries": {name: {**query, "hide_sql": True}
@@ -736,27 +737,55 @@ def datasette_metadata(db_path: str | Path, *, corrections: bool = False, host: 
     }
 
 
-_NO_STANCE_NOTE = "The label scheme has no stance task: `stance` and `stance_uncertain` are NULL."
+_LABEL_ROLES = ("topics", "stance", "tone")   # article_summary's label columns, in the order the descriptions name them
+_ROLE_KIND = {"topics": "multi-label", "stance": "single-label", "tone": "per-entity"}
 
 
-def _describe_without_stance(tables: dict[str, dict], queries: dict[str, dict]) -> None:
-    """The descriptions for a database whose label scheme has no stance task (``store.schema.NO_STANCE_TASK``:
-    entity_daily has no ``stance_<label>`` column, article_summary's ``stance`` and ``stance_uncertain`` are
-    NULL): they promise no stance. The canned queries keep their columns (NULL) and say why."""
+def _and(words: list[str], last: str = "and") -> str:
+    """``["quotes", "topics", "tone"]`` as "quotes, topics and tone" (``last``: "or" for "topics or tone")."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def _missing_note(role: str) -> str:
+    return f"The label scheme has no {role} task: `{role}` and `{role}_uncertain` are NULL."
+
+
+def _describe_without(tables: dict[str, dict], queries: dict[str, dict], missing: list[str]) -> None:
+    """The descriptions for a database whose label scheme lacks a topics, stance or tone task (``missing``, roles;
+    ``store.schema.NO_TASK``: article_summary's columns of that role are NULL, entity_daily has no
+    ``stance_<label>`` columns without stance, no ``tone_<label>`` or ``tone_rated`` without tone): they promise
+    only what the scheme has. The canned queries keep their columns (NULL) and say why."""
+    present = [role for role in _LABEL_ROLES if role not in missing]
+    notes = " ".join(_missing_note(role) for role in missing)
     summary = tables["article_summary"]
-    summary["description"] = ("VIEW. One row per story (syndicated copies folded into the first copy), with entities, "
-                              "topics and tone (human labels win). " + _NO_STANCE_NOTE)
-    for column in ("stance", "stance_uncertain"):
-        summary["columns"][column] = "NULL: the label scheme has no stance (single-label) task."
-    summary["columns"]["human_corrected"] = ("1 when a person set any of its topics or tone labels (a corrected quote "
-                                             "speaker or body is not one: see `quotes_by_speaker.entity_method`).")
-    tables["entity_daily"]["description"] = (
-        "VIEW. Stories per entity per day (by publication date, else first seen), with tone counts: one "
-        "`tone_<label>` column per label of the label scheme's tone task (its per-entity task, see `label_tasks`), "
-        "in the scheme's order. The label scheme has no stance task, so there is no `stance_<label>` column.")
-    for name in ("entity_coverage", "critical_articles"):
-        if name in queries:
-            queries[name] = {**queries[name], "description": queries[name]["description"] + " " + _NO_STANCE_NOTE}
+    summary["description"] = ("VIEW. One row per story (syndicated copies folded into the first copy), with "
+                              f"{_and(['entities', *present])} (human labels win). " + notes)
+    for role in missing:
+        for column in (role, f"{role}_uncertain"):
+            summary["columns"][column] = f"NULL: the label scheme has no {role} ({_ROLE_KIND[role]}) task."
+    if present:
+        summary["columns"]["human_corrected"] = (f"1 when a person set any of its {_and(present, 'or')} labels (a "
+                                                 "corrected quote speaker or body is not one: see "
+                                                 "`quotes_by_speaker.entity_method`).")
+    daily = tables["entity_daily"]
+    counted = {"stance": "one `stance_<label>` column per label of the label scheme's stance task (its single-label "
+                         "task, see `label_tasks`) in the scheme's order, except its `absent` label",
+               "tone": "one `tone_<label>` column per label of the label scheme's tone task (its per-entity task, "
+                       "see `label_tasks`), in the scheme's order"}
+    kept = [role for role in ("stance", "tone") if role not in missing]
+    lacking = [role for role in ("stance", "tone") if role in missing]
+    if lacking:
+        columns = [f"`{role}_<label>`" for role in lacking] + (["`tone_rated`"] if "tone" in lacking else [])
+        daily["description"] = (
+            "VIEW. Stories per entity per day (by publication date, else first seen)"
+            + (f", with {_and(kept)} counts: " + "; ".join(counted[role] for role in kept) if kept else "")
+            + f". The label scheme has no {_and(lacking, 'or')} task, so there is no {_and(columns, 'or')} column.")
+    if "tone" in missing:
+        daily["facets"] = [facet for facet in daily.get("facets", ()) if facet != "tone_rated"]
+    for name, query in list(queries.items()):
+        said = [_missing_note(role) for role in missing if f"s.{role}" in query.get("sql", "")]
+        if said:
+            queries[name] = {**query, "description": query["description"] + " " + " ".join(said)}
 
 
 # The stance labels the shipped scheme puts under "needs attention" (what migration m015 records for it).
@@ -788,7 +817,8 @@ def canned_queries(db_path: str | Path) -> dict[str, dict]:
         queries["critical_articles"] = {
             **critical, "sql": critical["sql"].replace(_STANCE_TASK, store.schema.sql_literal(stance, "task name")
                                                                 if stance else "NULL")
-                                              .replace(_TONE_TASK, store.schema.sql_literal(tone, "task name")),
+                                              .replace(_TONE_TASK, store.schema.sql_literal(tone, "task name")
+                                                                if tone else "NULL"),
             "description": critical["description"] + " This database predates migration m016 (it was served "
                            "without being upgraded, e.g. from read-only storage): the stance and tone tasks its "
                            f"views read when it was served, {stance} and {tone}, are named here; any command that "

@@ -192,6 +192,11 @@ RESERVED_TASK_NAMES = ("id", "url", "site", "title", "body", "date", "entities",
                        "outside_scheme", "analysis", "quote_corrections")
 
 
+# The names the database gives "this scheme has no task of this kind" (cuttings.store.schema.NO_TASK: a marker row
+# of label_tasks the views read): no task may take one. tests/test_scheme_without_tone_or_topics.py checks they agree.
+NO_TASK_NAMES = ("__no_topics_task__", "__no_stance_task__", "__no_tone_task__")
+
+
 # The keys a [tasks.NAME] table may hold, and the top-level keys of the file: any other is refused.
 TASK_KEYS = frozenset({"kind", "description", "labels", "uncertain_below", "exclusive", "target", "entities",
                        "absent", "short_target", "shown", "attention", "cues"})
@@ -203,6 +208,9 @@ def _parse_task(name: str, table, entities: dict[str, str], source: str) -> Task
     if name in RESERVED_TASK_NAMES:
         raise SchemeError(f"{where}: {name!r} names a field of every labelled record ({', '.join(RESERVED_TASK_NAMES)}); "
                           f"give the task another name")
+    if name in NO_TASK_NAMES:
+        raise SchemeError(f"{where}: {name!r} is reserved (the database's mark of a scheme without a task of a kind); "
+                          "give the task another name")
     if not isinstance(table, dict):
         raise SchemeError(f"{where} must be a table")
     problem = unknown_keys_problem(table, TASK_KEYS)

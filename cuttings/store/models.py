@@ -9,14 +9,15 @@ from sqlite_utils import Database
 
 from cuttings.errors import StoreError
 from cuttings.store.connection import utcnow
-from cuttings.store.schema import NO_STANCE_TASK, LabelNameError, label_task_problem, refresh_label_views
+from cuttings.store.schema import NO_TASK, LabelNameError, label_task_problem, refresh_label_views
 
 
 TASK_KINDS = ("multi_label", "single_label", "per_entity")
 
 
 def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = None,
-                       labels: dict[str, dict] | None = None, no_stance: bool = False) -> None:
+                       labels: dict[str, dict] | None = None, no_stance: bool = False, no_tone: bool = False,
+                       no_topics: bool = False) -> None:
     """Record each task's kind (``{name: kind}``, e.g. a label scheme's tasks) in ``label_tasks``, stamped
     ``at`` (default now): the views' ``topics``, ``stance`` and ``tone`` columns read the newest task of
     kind ``multi_label``, ``single_label`` and ``per_entity``. Kinds outside :data:`TASK_KINDS` are skipped.
@@ -25,7 +26,9 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
     recorded without them keeps those it had. The views are regenerated from ``label_tasks`` in the same
     transaction (``schema.refresh_label_views``); a name the views cannot hold raises ``StoreError``
     (one line) and nothing is recorded. ``no_stance``: the scheme has no stance (single-label) task, recorded
-    as the newest of that kind (``schema.NO_STANCE_TASK``), so the views read no stance until one is recorded."""
+    as the newest of that kind (``schema.NO_STANCE_TASK``), so the views read no stance until one is recorded;
+    ``no_tone`` and ``no_topics`` the same for a scheme without a tone (per-entity) or topics (multi-label) task
+    (``schema.NO_TONE_TASK``, ``schema.NO_TOPICS_TASK``). Those names are refused as a task's."""
     at = at or utcnow()
     labels = labels or {}
 
@@ -37,11 +40,13 @@ def record_label_tasks(db: Database, kinds: dict[str, str], at: str | None = Non
         return (json.dumps(list(entry["labels"])), entry.get("absent"),
                 json.dumps(list(attention)) if attention else None)
 
-    if NO_STANCE_TASK in kinds:   # the name that says "no stance task" cannot name one
-        raise StoreError(f"label scheme task name {NO_STANCE_TASK!r} is reserved: rename the task")
+    reserved = next((name for name in kinds if name in NO_TASK.values()), None)
+    if reserved is not None:   # a name that says "no task of this kind" cannot name one
+        raise StoreError(f"label scheme task name {reserved!r} is reserved: rename the task")
     rows = [(name, kind, at, *described(name)) for name, kind in kinds.items() if kind in TASK_KINDS]
-    if no_stance:
-        rows.append((NO_STANCE_TASK, "single_label", at, "[]", None, None))
+    for kind, missing in (("single_label", no_stance), ("per_entity", no_tone), ("multi_label", no_topics)):
+        if missing:
+            rows.append((NO_TASK[kind], kind, at, "[]", None, None))
     for name, kind, *_ in rows:   # the views pass over a stored row they cannot hold: refuse one up front
         entry = labels.get(name) or {}
         problem = label_task_problem(name, kind, entry.get("labels"), entry.get("absent"))

@@ -840,6 +840,14 @@ ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"
 # the views then read. No database from before has the row: the shipped scheme and every existing database read
 # as before (no migration).
 NO_STANCE_TASK = "__no_stance_task__"
+# The same for a scheme without a tone (per-entity) or topics (multi-label) task (audit, session 20: a team with
+# topics and stance only still read m013's seeded `tone`: entity_daily kept tone_positive/negative/neutral and
+# tone_rated columns always NULL or 0, article_summary.tone '{}', the digest said "tone not rated" of every body).
+# While the newest row of its kind: no tone_<label> or tone_rated columns in entity_daily, article_summary.tone and
+# .tone_uncertain NULL; no topics: article_summary.topics and .topics_uncertain NULL; label_roles' task NULL.
+NO_TONE_TASK = "__no_tone_task__"
+NO_TOPICS_TASK = "__no_topics_task__"
+NO_TASK = {"multi_label": NO_TOPICS_TASK, "single_label": NO_STANCE_TASK, "per_entity": NO_TONE_TASK}   # by kind
 SHIPPED_TASKS = {"multi_label": "topics", "single_label": "stance_governance", "per_entity": "tone"}
 _SHIPPED_COLUMN_LABELS = {"single_label": ("favour", "against", "neutral"),
                           "per_entity": ("positive", "negative", "neutral")}
@@ -944,7 +952,7 @@ def label_task_roles(db) -> dict:
 
     def role(kind):
         name, labels, absent = newest.get(kind, (SHIPPED_TASKS[kind], None, None))
-        if kind == "single_label" and name == NO_STANCE_TASK:   # the scheme has no stance task
+        if name == NO_TASK[kind]:   # the scheme has no task of this kind
             return None, ()
         if kind in _SHIPPED_COLUMN_LABELS:
             counted = [label for label in labels or () if label != absent]
@@ -952,7 +960,8 @@ def label_task_roles(db) -> dict:
         return name, ()
 
     (topics, _), (stance, stance_labels), (tone, tone_labels) = (role(kind) for kind in SHIPPED_TASKS)
-    return {"multi_label": sorted({row["name"] for row in usable if row["kind"] == "multi_label"} or {topics}),
+    return {"multi_label": sorted({row["name"] for row in usable if row["kind"] == "multi_label"
+                                   and row["name"] != NO_TOPICS_TASK} or {topics or SHIPPED_TASKS["multi_label"]}),
             "topics": topics, "stance": stance, "tone": tone,
             "stance_labels": stance_labels, "tone_labels": tone_labels}
 
@@ -994,24 +1003,35 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
     that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
-    tone = sql_literal(roles["tone"], "task name")
-    entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
-        ("c.task = 'tone'", f"c.task = {tone}", 1),
-        ("l.task = 'tone'", f"l.task = {tone} AND {standing_label_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
-        ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
+    if roles["tone"] is None:   # no tone task (NO_TONE_TASK): no tone join, no tone_<label> or tone_rated column
+        entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [(_RATED_JOIN, "", 1), (_TONE_JOIN, "", 1),
+                                                            ("AS tone_neutral,\n  r.rated AS tone_rated\n",
+                                                             "AS tone_neutral,\n", 1)])
+    else:
+        tone = sql_literal(roles["tone"], "task name")
+        entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
+            ("c.task = 'tone'", f"c.task = {tone}", 1),
+            ("l.task = 'tone'", f"l.task = {tone} AND {standing_label_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
+            ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
     if roles["stance"] is None:   # no stance task (NO_STANCE_TASK): no stance join, no stance_<label> columns
         entity_daily = _by_kind(entity_daily, [(_STANCE_JOIN.format("'stance_governance'"), "", 1)])
     else:
         entity_daily = _by_kind(entity_daily, [(_STANCE_JOIN.format("'stance_governance'"),
                                                 _STANCE_JOIN.format(sql_literal(roles["stance"], "task name")), 1)])
     shipped_columns = entity_daily[entity_daily.index("  count(DISTINCT CASE WHEN st.label"):
-                                   entity_daily.index("  r.rated AS tone_rated")]
+                                   entity_daily.index("  r.rated AS tone_rated") if roles["tone"] is not None
+                                   else entity_daily.index("FROM mentions m\n")]
     seen = {name: name for name in _ENTITY_DAILY_FIXED}
     columns = (_label_columns("stance", roles["stance_labels"], "count(DISTINCT CASE WHEN st.label = {} THEN a.id END)",
                               seen)
                + _label_columns("tone", roles["tone_labels"],
                                 "CASE WHEN r.rated THEN count(DISTINCT CASE WHEN tn.label = {} THEN a.id END) END",
                                 seen))
+    if roles["tone"] is None:   # the select list's last column takes no comma
+        columns = columns[:-2] + "\n" if columns else ""
+        entity_daily = entity_daily.replace("  count(DISTINCT a.id) AS articles,\n" + shipped_columns,
+                                            "  count(DISTINCT a.id) AS articles" + ("," if columns else "") + "\n"
+                                            + shipped_columns, 1)
     return {
         "label_roles": "\nUNION ALL\n".join(
             f"SELECT {sql_literal(role, 'role')} AS role, {sql_literal(kind, 'kind')} AS kind, "
@@ -1032,19 +1052,40 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
 
 def _summary_definition(roles: dict, base: str) -> str:
     """article_summary from ``base`` (its SQL with the shipped task names) with the roles' tasks as literals."""
-    topics, tone = (sql_literal(roles[key], "task name") for key in ("topics", "tone"))
-    if roles["stance"] is None:   # no stance task (NO_STANCE_TASK): stance and stance_uncertain NULL, columns kept
-        stance = [(_STANCE_SQL, "  NULL AS stance,\n", 1), (_STANCE_UNCERTAIN_SQL, "  NULL AS stance_uncertain,\n", 1)]
-    else:
-        stance = [("e.task = 'stance_governance'", f"e.task = {sql_literal(roles['stance'], 'task name')}", 2)]
-    return _by_kind(base, [("e.task = 'topics'", f"e.task = {topics}", 2), *stance,
-                           ("e.task = 'tone'", f"e.task = {tone}", 2)])
+    replacements = []
+    # a role without a task (NO_STANCE_TASK, NO_TOPICS_TASK, NO_TONE_TASK): its columns NULL, kept for the exports
+    # and canned queries; else its task's name as a literal
+    for role, shipped, sql in (("topics", "topics", _TOPICS_SQL), ("stance", "stance_governance", _STANCE_SQL),
+                               ("tone", "tone", _TONE_SQL)):
+        if roles[role] is None:
+            replacements += [(column, f"  NULL AS {name},\n", 1) for name, column in sql.items()]
+        else:
+            replacements.append((f"e.task = '{shipped}'", f"e.task = {sql_literal(roles[role], 'task name')}", 2))
+    return _by_kind(base, replacements)
 
 
 _STANCE_JOIN = "LEFT JOIN effective_labels st ON st.article_id = a.id AND st.task = {}\n"
-_STANCE_SQL = "  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,\n"
-_STANCE_UNCERTAIN_SQL = ("  (SELECT max(uncertain) FROM effective_labels e\n"
-                         "     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,\n")
+# article_summary's columns of each role, as m009 wrote them (name -> its line)
+_STANCE_SQL = {
+    "stance": "  (SELECT label FROM effective_labels e WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance,\n",
+    "stance_uncertain": ("  (SELECT max(uncertain) FROM effective_labels e\n"
+                         "     WHERE e.article_id = a.id AND e.task = 'stance_governance') AS stance_uncertain,\n")}
+_TOPICS_SQL = {
+    "topics": ("  (SELECT group_concat(label, ',') FROM\n     (SELECT label FROM effective_labels e WHERE e.article_id = a.id "
+               "AND e.task = 'topics' ORDER BY label)) AS topics,\n"),
+    "topics_uncertain": ("  (SELECT group_concat(label, ',') FROM\n     (SELECT label FROM effective_labels e WHERE "
+                         "e.article_id = a.id AND e.task = 'topics' AND e.uncertain\n      ORDER BY label)) AS topics_uncertain,\n")}
+_TONE_SQL = {
+    "tone": ("  (SELECT json_group_object(target, label) FROM effective_labels e\n"
+             "     WHERE e.article_id = a.id AND e.task = 'tone') AS tone,\n"),
+    "tone_uncertain": ("  (SELECT json_group_object(target, uncertain) FROM effective_labels e\n"
+                       "     WHERE e.article_id = a.id AND e.task = 'tone') AS tone_uncertain,\n")}
+# entity_daily's tone joins (the bodies a tone model or a person rated; the tone towards each)
+_RATED_JOIN = ("JOIN (SELECT e.id AS entity_id,\n"
+               "             EXISTS (SELECT 1 FROM classifications c WHERE c.task = 'tone' AND c.target = e.id)\n"
+               "             OR EXISTS (SELECT 1 FROM labels l WHERE l.task = 'tone' AND l.target = e.id) AS rated\n"
+               "      FROM entities e) r ON r.entity_id = m.entity_id\n")
+_TONE_JOIN = "LEFT JOIN effective_labels tn ON tn.article_id = a.id AND tn.task = 'tone' AND tn.target = m.entity_id\n"
 
 
 def refresh_label_views(db, *, summary: str | None = None) -> bool:
