@@ -7,12 +7,27 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from cuttings import labelling, store
-from tests.test_label import LAUNCH, TASKS, Terminal, ids_of, label_rows, session
-from tests.test_label import db, db_path  # noqa: F401 - the fixtures
+from tests.test_label import LAUNCH, TASKS, Terminal, ids_of, label_rows, make_db, session
 
 STANCE = TASKS["stance_governance"].labels   # favour, against, neutral, none
 TONE = TASKS["tone"].labels                  # positive, negative, neutral
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "cuttings.db"
+    make_db(path)   # test_label's five stories: flagged, middling, confident and unclassified to label
+    return path
+
+
+@pytest.fixture
+def db(db_path):
+    database = store.connect(db_path)
+    yield database
+    database.conn.close()
 
 
 def test_split_keys_reads_a_burst_as_its_keys():
@@ -74,10 +89,10 @@ def test_the_real_command_reads_keys_sent_together(db_path):
             terminal.process.kill()
     assert terminal.process.returncode == 0, tail
     assert "unknown key" not in tail and "1 accepted, 1 corrected, 0 skipped (2 labels saved as pat); 2 left" in tail
-    db = store.connect(db_path)
+    database = store.connect(db_path)
     try:
-        ids = ids_of(db)
-        assert label_rows(db, ids["flagged"]) == {("stance_governance", "", STANCE[2], "pat")}
-        assert label_rows(db, ids["middling"]) == {("stance_governance", "", "none", "pat")}
+        ids = ids_of(database)
+        assert label_rows(database, ids["flagged"]) == {("stance_governance", "", STANCE[2], "pat")}
+        assert label_rows(database, ids["middling"]) == {("stance_governance", "", "none", "pat")}
     finally:
-        db.conn.close()
+        database.conn.close()
