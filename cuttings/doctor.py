@@ -622,8 +622,11 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
                             f"compare the source's allow patterns in {sources_file} with its robots.txt; "
                             "see `SELECT url FROM crawl_errors WHERE kind = 'robots_disallowed'`"))
     if warned:
-        checks.append(Check("source health", "warning", "; ".join(warned),
-                            "compare a recent page with the extractor output (`cuttings extract`)"))
+        from cuttings.failures import LOCAL_FIX
+        refused = sum(LOCAL_FIX in warning for warning in warned)   # a site of the team's own, not local = true
+        fixes = ([f"set local = true on the source in {sources_file} if the site is yours"] if refused else []) + (
+            ["compare a recent page with the extractor output (`cuttings extract`)"] if refused < len(warned) else [])
+        checks.append(Check("source health", "warning", "; ".join(warned), "; ".join(fixes)))
     if not (stopped or never or failing or warned):
         not_run = len(source_ids) - len(checked)
         checks.append(_ok("sources yielding", f"{len(checked)} source{'' if len(checked) == 1 else 's'} with runs "

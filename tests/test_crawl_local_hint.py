@@ -13,7 +13,7 @@ from cuttings import doctor, report, store
 from faultserver import SitemapSite, local_site, run_crawl_cli, write_sources
 from tests.conftest import invoke_cli
 
-FIX = "if the site is yours, set local = true on its [[source]] in the sources file"
+FIX = "if the site is yours, set local = true on its [[source]] in sources.toml"
 
 
 def _sources(tmp_path, base: str, **extra):
@@ -36,14 +36,14 @@ def test_a_local_site_without_local_true_is_said_in_one_line_everywhere(tmp_path
     finally:
         db.close()
     assert refused >= 2   # robots.txt, the home page, the sitemap
-    line = (f"the crawler refused {refused} requests to {host}, a private or loopback address (127.0.0.1): {FIX}")
+    line = f"the crawler refused {refused} requests to {host}, a private or loopback address: {FIX}"
     # the crawl's warning, in place of the first night's "found no article URLs ... allow/deny"
     assert f"warning: health: {line}" in crawl.stdout, crawl.stdout
     assert "found no article URLs" not in crawl.stdout
     # sources check: one problem line saying what to do, and no word of the allow/deny patterns
     out = check.stdout.decode()
     assert check.returncode == 1
-    assert f"  problem: the crawler refuses {host.split(':')[0]}, a private or loopback address (127.0.0.1): {FIX}" in out, out
+    assert f"  problem: the crawler refuses {host}, a private or loopback address: {FIX}" in out, out
     assert "allow/deny patterns" not in out
     # doctor's source health check, with a fix that fits it
     conn = sqlite3.connect(db_path)
