@@ -354,7 +354,7 @@ def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int
     304 this run; their URLs are not re-listed, so a lower URL count is then expected. A source of which
     nothing was fetched because the crawler refused its private or loopback address (a site of the team's
     own without ``local = true``) is told so first, with what to do (``failures.private_address_warning``)."""
-    if not row["pages_fetched"] and row["errors"]:
+    if not row.get("pages_fetched") and row.get("errors"):
         refused = private_address_warning(store.source_errors(db, row["crawl_run_id"], source_id))
         if refused:
             return refused

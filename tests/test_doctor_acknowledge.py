@@ -33,7 +33,9 @@ def _weak_models(tmp_path, trained_models):
 
 
 def _healthy_db(tmp_path):
-    """A database whose last run, a few seconds old, stored articles from a configured source."""
+    """A database whose last run, a few seconds old, stored articles from a configured source (made once)."""
+    if (tmp_path / "d.db").exists():
+        return tmp_path / "d.db"
     db = store.connect(tmp_path / "d.db")
     run_id = db.execute("INSERT INTO crawl_runs (command, started_at, status) VALUES ('run', ?, 'ok')",
                         [store.utcnow()]).lastrowid
@@ -147,8 +149,8 @@ def test_fail_on_error_exits_0_on_warnings_and_1_on_errors(tmp_path, trained_mod
     ('acknowledge = [{ check = "model quality", until = "soon" }]\n', "[doctor] acknowledge #1: until: 'soon' is not a date"),
     ('acknowledge = [{ until = 2027-01-31 }]\n', "[doctor] acknowledge #1: check is required"),
     ('acknowledge = [{ check = "model quality", until = 2027-01-31, for = "tone" }]\n',
-     "[doctor] acknowledge #1: unknown field(s) 'for'"),
-    ('acknowledged = []\n', "[doctor]: unknown setting(s) 'acknowledged' (did you mean 'acknowledge'?)"),
+     "[doctor] acknowledge #1: unknown field(s) for (known: check, about, until, note)"),
+    ('acknowledged = []\n', "[doctor]: unknown setting(s) acknowledged (did you mean 'acknowledge'?)"),
 ])
 def test_the_doctor_table_is_checked_in_one_line(tmp_path, table, words):
     with pytest.raises(ConfigError) as error:
@@ -183,7 +185,7 @@ def test_the_digest_needs_attention_and_the_model_quality_query_name_a_weak_mode
         assert digest["attention"][-1] is item   # after the stories, with the other operator items
         line = ("Tone labels are little better than a guess: its model is no better than its baseline (macro-F1 0.200 "
                 "in 5-fold CV, against 0.225 for always giving the most common label); label more stories "
-                "(`cuttings label --task tone`), then `cuttings train`")
+                "(`cuttings label --task tone`), then train again (`cuttings doctor` says how)")
         assert report.attention_text(item) == line
         block = report.render_markdown(digest, plain=True).split("Needs attention", 1)[1].split("New stories", 1)[0]
         assert line.replace("`", "") in block.replace("`", "")
