@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
-from cuttings.failures import robots_refused_every_article, source_failed
+from cuttings.failures import robots_refused_every_article, source_failed, source_failures
 from cuttings.nightly import hours_since, pid_alive
 
 
@@ -664,7 +664,12 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
         elif problem == "never":
             never.append(source_id)
         if source_failed(runs[0], conn):
-            failing.append(f"{source_id} ({runs[0]['errors']} errors)")
+            # why, in words, when its run's crawl_errors say (the cause `cuttings run` and the digest give)
+            try:
+                causes = [words for _id, _kind, words in source_failures(conn, runs[0]["crawl_run_id"], [dict(runs[0])])]
+            except sqlite3.OperationalError:   # a database without crawl_errors (the migrations check's concern)
+                causes = []
+            failing.append(f"{source_id} ({runs[0]['errors']} errors)" + (f", because {causes[0]}" if causes else ""))
         elif refused := robots_refused_every_article(runs[0], conn):
             disallowed.append(f"{source_id} ({refused} pages)")
         if runs[0]["warning"]:
@@ -681,7 +686,8 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
                             f"check the feeds/sections/selectors in {sources_file} "
                             "(`cuttings sources check` reads them)"))
     if failing:
-        checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),
+        checks.append(Check("sources failing", "warning", "latest run got only errors: "
+                            + ("; " if any(", because " in entry for entry in failing) else ", ").join(failing),
                             "see `SELECT * FROM crawl_errors ORDER BY id DESC` or the log"))
     if disallowed:
         checks.append(Check("sources disallowed", "warning",

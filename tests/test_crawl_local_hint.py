@@ -48,16 +48,19 @@ def test_a_local_site_without_local_true_is_said_in_one_line_everywhere(tmp_path
     # doctor's source health check, with a fix that fits it
     conn = sqlite3.connect(db_path)
     try:
-        (health,) = [c for c in doctor.check_source_yield(conn, ["health"]) if c.name == "source health"]
+        checks = {c.name: c for c in doctor.check_source_yield(conn, ["health"])}
     finally:
         conn.close()
-    assert health.message == f"health: {line}"
-    assert "local = true" in health.fix
+    assert checks["source health"].message == f"health: {line}"
+    assert "local = true" in checks["source health"].fix
+    # and its failing line says why, not only how many errors
+    cause = f"{host} is a private or loopback address, which the crawler refuses: {FIX}"
+    assert checks["sources failing"].message == f"latest run got only errors: health ({refused} errors), because {cause}"
     # the digest: crawl health, and the failed source's cause under "Needs attention"
     (warning,) = [w for w in digest["health"] if w["source_id"] == "health"]
     assert line in warning["message"]
     (failed,) = [item for item in digest["attention"] if item["kind"] == "source_failed"]
-    assert failed["cause"] == f"{host} is a private or loopback address, which the crawler refuses: {FIX}"
+    assert failed["cause"] == cause
 
 
 def test_the_same_site_with_local_true_is_crawled(tmp_path):
