@@ -355,7 +355,7 @@ def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int
     nothing was fetched because the crawler refused its private or loopback address (a site of the team's
     own without ``local = true``) is told so first, with what to do (``failures.private_address_warning``)."""
     if not row.get("pages_fetched") and row.get("errors"):
-        refused = private_address_warning(store.source_errors(db, row["crawl_run_id"], source_id))
+        refused = private_address_warning(store.source_errors(db, row["crawl_run_id"], source_id, messages=True))
         if refused:
             return refused
     recent = [{"found": r["found_by_feed"] + r["found_by_sitemap"] + r["found_by_links"] + r["found_by_search"],

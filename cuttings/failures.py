@@ -57,7 +57,7 @@ def private_address_warning(errors: list[dict]) -> str | None:
     URL policy's ``private_address``: a site of the team's own on 127.0.0.1 or the intranet configured
     without ``local = true``): how many, to which host (and the address it resolved to, when that is not
     the host itself), and what to do. ``errors``: its ``crawl_errors`` rows of a run (``kind``, ``url``,
-    ``message``; ``store.source_errors``). None when none was refused so."""
+    ``message``; ``store.source_errors(..., messages=True)``). None when none was refused so."""
     refused = [error for error in errors if error["kind"] == "private_address"]
     if not refused:
         return None
