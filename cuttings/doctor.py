@@ -95,7 +95,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
 
 
 # The checks doctor makes that can warn (those a [doctor] acknowledge entry may name).
-WARNING_CHECKS = ("sources", "env file", "webhook", "foreign keys", "migrations", "last run", "latest run",
+WARNING_CHECKS = ("env file", "webhook", "foreign keys", "migrations", "last run", "latest run",
                   "stale runs", "analysis backlog", "sources yielding", "sources never yielding", "sources failing",
                   "sources disallowed", "source health", "label tasks", "disk", "models", "model quality")
 ACKNOWLEDGE_WHERE = "([doctor] acknowledge)"
