@@ -223,22 +223,30 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
 @click.option("--max-age-hours", type=float, default=36, show_default=True,
               help="Warn when the last successful run is older than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
+              help="Exit 1 on any warning or error not acknowledged (warning), or on errors only (error).")
 @env_file_option
 @click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Check the webhook URL in this file (as `run --webhook-file` reads it).")
 @pass_context
-def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json, env_file, webhook_file):
+def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json, fail_on, env_file,
+           webhook_file):
     """Check configuration, database, disk, recent runs, sources, models and delivery settings.
 
-    Prints each problem with what to do. Exit 0 when healthy, 1 when anything needs attention.
-    The delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL, from the environment or the
-    --env-file; --webhook-file) are checked when any is configured: complete, valid, kept from
-    other users. Nothing is sent and no secret is printed.
+    Prints each problem with what to do. Exit 0 when healthy, 1 when anything needs attention:
+    an error, or a warning not acknowledged (--fail-on error: errors only). A warning the team
+    knows of (a model no better than its baseline while it labels more) can be acknowledged until
+    a date in the sources file's [doctor] table: it is shown as [ack ] and does not count, so a
+    cron job that mails doctor's output on failure stays quiet (docs/operations.md, "Known
+    warnings"). The delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL, from the environment
+    or the --env-file; --webhook-file) are checked when any is configured: complete, valid, kept
+    from other users. Nothing is sent and no secret is printed.
 
     \b
     Examples:
         cuttings --db /srv/cuttings/cuttings.db doctor
         cuttings --db /srv/cuttings/cuttings.db doctor --env-file /srv/cuttings/delivery.env
+        cuttings --db /srv/cuttings/cuttings.db doctor --fail-on error
     """
     import json
 
@@ -251,12 +259,18 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
     else:
         marks = {"ok": "ok  ", "warning": "WARN", "error": "FAIL"}
         for check in checks:
-            click.echo(f"[{marks[check.status]}] {check.name}: {check.message}")
-            if check.status != "ok" and check.fix:
+            click.echo(f"[{'ack ' if check.acknowledged else marks[check.status]}] {check.name}: {check.message}")
+            if check.acknowledged:
+                click.echo(f"       acknowledged {check.acknowledged}")
+            elif check.status != "ok" and check.fix:
                 click.echo(f"       fix: {check.fix}")
-        problems = sum(c.status != "ok" for c in checks)
-        click.echo("healthy" if not problems else f"{problems} problem(s)")
-    sys.exit(1 if any(c.status != "ok" for c in checks) else 0)
+        problems = sum(c.problem for c in checks)
+        acknowledged = sum(bool(c.acknowledged) for c in checks)
+        known = f"{acknowledged} acknowledged warning{'s' if acknowledged != 1 else ''}" if acknowledged else ""
+        click.echo(f"{problems} problem(s)" + (f"; {known}" if known else "") if problems else
+                   "healthy" + (f" ({known})" if known else ""))
+    failing = [c for c in checks if c.problem and (fail_on == "warning" or c.status == "error")]
+    sys.exit(1 if failing else 0)
 
 
 def register_commands(cli_group: click.Group, db_group: click.Group) -> None:

@@ -5,6 +5,7 @@ entry at fault, so the command line can print it without a traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -93,11 +94,24 @@ class Source:
         return [re.compile(p) for p in self.deny]
 
 
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One entry of the ``[doctor]`` table's ``acknowledge`` list: a warning of `cuttings doctor` the team
+    knows of, shown but not counted until ``until`` (inclusive). ``check``: the check's name as doctor
+    prints it ("model quality"); ``about``: what it is about, where a check says (the task of a model
+    quality warning), else every warning of that check; ``note``: the team's words, shown beside it."""
+    check: str
+    until: dt.date
+    about: str | None = None
+    note: str | None = None
+
+
 @dataclass
 class SourcesConfig:
     path: Path
     crawl: CrawlSettings
     sources: list[Source]
+    acknowledge: list[Acknowledgement] = field(default_factory=list)   # the [doctor] table
 
     def get(self, source_id: str) -> Source:
         for source in self.sources:
@@ -176,6 +190,57 @@ def _unknown(keys, settings) -> str:
     return ", ".join(key + did_you_mean(key, settings.__dataclass_fields__) for key in sorted(keys))
 
 
+_ACKNOWLEDGE_FIELDS = ("check", "about", "until", "note")
+
+
+def _acknowledgements(table: Any, name: str) -> list[Acknowledgement]:
+    """The ``[doctor]`` table: ``acknowledge``, a list of ``{ check, about, until, note }`` tables
+    (docs/operations.md, "Known warnings"); each mistake one line naming the entry."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: [doctor] must be a table")
+    unknown = set(table) - {"acknowledge"}
+    if unknown:
+        from nlp.errors import did_you_mean
+        raise ConfigError(f"{name}: [doctor]: unknown setting(s) "
+                          + ", ".join(key + did_you_mean(key, ["acknowledge"]) for key in sorted(unknown)))
+    entries = table.get("acknowledge", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{name}: [doctor] acknowledge: expected a list of tables "
+                          '([{ check = "model quality", about = "tone", until = 2027-01-31 }])')
+    found = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{name}: [doctor] acknowledge #{number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a table such as {{ check = \"model quality\", until = 2027-01-31 }}")
+        unknown = set(entry) - set(_ACKNOWLEDGE_FIELDS)
+        if unknown:
+            from nlp.errors import did_you_mean
+            raise ConfigError(f"{where}: unknown field(s) "
+                              + ", ".join(key + did_you_mean(key, _ACKNOWLEDGE_FIELDS) for key in sorted(unknown))
+                              + f" (known: {', '.join(_ACKNOWLEDGE_FIELDS)})")
+        for key in ("check", "about", "note"):
+            value = entry.get(key)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise ConfigError(f"{where}: {key}: expected a non-empty string, got {value!r}")
+        if entry.get("check") is None:
+            raise ConfigError(f"{where}: check is required (the check's name as `cuttings doctor` prints it, "
+                              "such as \"model quality\")")
+        until = entry.get("until")
+        if until is None:
+            raise ConfigError(f"{where}: until is required (a date such as 2027-01-31: the warning counts again "
+                              "after it)")
+        if isinstance(until, str):
+            try:
+                until = dt.date.fromisoformat(until.strip())
+            except ValueError:
+                raise ConfigError(f"{where}: until: {until!r} is not a date (YYYY-MM-DD)") from None
+        if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+            raise ConfigError(f"{where}: until: {until!r} is not a date (YYYY-MM-DD)")
+        found.append(Acknowledgement(entry["check"].strip(), until, (entry.get("about") or "").strip() or None,
+                                     entry.get("note")))
+    return found
+
+
 def load_sources(path: str | Path | None = None, *, base: str | None = None) -> SourcesConfig:
     """Read a sources file. ``base`` replaces ``{base}`` in URLs (the demo site's address)."""
     path = Path(path) if path else paths.config_file("sources.toml")
@@ -202,9 +267,10 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
         raise ConfigError(f"{name}: no [[source]] entries")
     sources, seen = [], set()
     known_fields = set(Source.__dataclass_fields__)
-    unknown_tables = sorted(set(text_data) - {"crawl", "source"})
+    unknown_tables = sorted(set(text_data) - {"crawl", "source", "doctor"})
     if unknown_tables:
-        raise ConfigError(f"{name}: unknown table(s) {', '.join(unknown_tables)} (known: crawl, source)")
+        raise ConfigError(f"{name}: unknown table(s) {', '.join(unknown_tables)} (known: crawl, source, doctor)")
+    acknowledge = _acknowledgements(text_data.get("doctor", {}), name)
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
             raise ConfigError(f"{name}: source #{number}: must be a [[source]] table")
@@ -260,4 +326,4 @@ def load_sources(path: str | Path | None = None, *, base: str | None = None) -> 
                               f"{', '.join(unknown_sisters)}")
         # not a dataclass field: the sister Source objects, for the crawler's canonical-URL check
         source.sister_sources = [s for s in sources if s.id in source.sisters]
-    return SourcesConfig(path=path, crawl=crawl, sources=sources)
+    return SourcesConfig(path=path, crawl=crawl, sources=sources, acknowledge=acknowledge)

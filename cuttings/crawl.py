@@ -19,7 +19,7 @@ from scrapy.settings import Settings
 
 from cuttings import store
 from cuttings.config import CrawlSettings, Source
-from cuttings.failures import source_failed
+from cuttings.failures import private_address_warning, source_failed
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +351,13 @@ def summarise(db, run_id: int, sources: list[Source], stats: dict) -> CrawlSumma
 def health_warning(db, source_id: str, row: dict, *, discovery_not_modified: int = 0) -> str | None:
     """Warn when a source's yield, body length or date rate drops sharply against its recent runs
     (the usual sign of a site redesign). ``discovery_not_modified``: feeds/sitemaps that answered
-    304 this run; their URLs are not re-listed, so a lower URL count is then expected."""
+    304 this run; their URLs are not re-listed, so a lower URL count is then expected. A source of which
+    nothing was fetched because the crawler refused its private or loopback address (a site of the team's
+    own without ``local = true``) is told so first, with what to do (``failures.private_address_warning``)."""
+    if not row.get("pages_fetched") and row.get("errors"):
+        refused = private_address_warning(store.source_errors(db, row["crawl_run_id"], source_id, messages=True))
+        if refused:
+            return refused
     recent = [{"found": r["found_by_feed"] + r["found_by_sitemap"] + r["found_by_links"] + r["found_by_search"],
                "mean_body_words": r["mean_body_words"], "date_rate": r["date_rate"]}
               for r in store.recent_source_runs(db, source_id, before_run=row["crawl_run_id"], limit=7)]

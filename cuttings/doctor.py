@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
-from cuttings.failures import robots_refused_every_article, source_failed
+from cuttings.failures import robots_refused_every_article, source_failed, source_failures
 from cuttings.nightly import hours_since, pid_alive
 
 
@@ -30,6 +30,13 @@ class Check:
     status: str  # ok, warning, error
     message: str
     fix: str | None = None
+    about: str | None = None          # what a warning is about, where a check says (a model quality's task)
+    acknowledged: str | None = None   # a warning the team acknowledged ([doctor] acknowledge): until when, where
+
+    @property
+    def problem(self) -> bool:
+        """Whether it counts: an error, or a warning not acknowledged."""
+        return self.status == "error" or (self.status == "warning" and not self.acknowledged)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -51,8 +58,9 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     (:func:`check_delivery`)."""
     checks: list[Check] = []
     source_ids = None
+    acknowledge: list = []
     if include_config:
-        sources_check, source_ids = check_sources(sources_path)
+        sources_check, source_ids, acknowledge = check_sources(sources_path, with_acknowledgements=True)
         checks += [sources_check, check_watchlist(watchlist_path), check_scheme(scheme_path, watchlist_path)]
     db_path = Path(db_path)
     if not db_path.exists():
@@ -77,11 +85,59 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_disk(db_path, min_free_bytes))
     checks.append(check_writable(db_path))
     if include_config:
-        checks.append(check_models(models_path, watchlist_path, scheme_path))
+        checks += models_checks(models_path, watchlist_path, scheme_path)
         if db_path.exists() and all(c.status != "error" for c in checks if c.name in ("database", "migrations")):
             checks += check_reanalysis(db_path, watchlist_path)
         checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
+        checks += acknowledge_warnings(checks, acknowledge, (now or dt.datetime.now(dt.timezone.utc)).date(),
+                                       sources_to_edit(sources_path))
     return checks
+
+
+# The checks doctor makes that can warn (those a [doctor] acknowledge entry may name).
+WARNING_CHECKS = ("env file", "webhook", "foreign keys", "migrations", "last run", "latest run",
+                  "stale runs", "analysis backlog", "sources yielding", "sources never yielding", "sources failing",
+                  "sources disallowed", "source health", "label tasks", "disk", "models", "model quality")
+ACKNOWLEDGE_WHERE = "([doctor] acknowledge)"
+
+
+def acknowledge_warnings(checks: list[Check], acknowledge: list, today: dt.date, sources_file: str) -> list[Check]:
+    """Mark the warnings the team acknowledged in the sources file's ``[doctor] acknowledge`` list
+    (``config.Acknowledgement``: a check's name, optionally what it is about, and a date): until that date
+    (inclusive) a matching warning is shown as acknowledged and does not count (``Check.problem``: exit 0 when
+    nothing else is wrong, so a cron job that mails doctor's output only on failure stays quiet while nothing
+    changes); after it, it warns again and says the acknowledgement ended. An error is never acknowledged.
+    Returns the ``acknowledgements`` check: a warning for an entry naming no check doctor makes, an ok line
+    for entries no warning matched (no longer needed); none without entries."""
+    if not acknowledge:
+        return []
+    used: set[int] = set()
+    for check in checks:
+        if check.status == "ok":
+            continue
+        for index, ack in enumerate(acknowledge):
+            if ack.check != check.name or (ack.about is not None and ack.about != check.about):
+                continue
+            used.add(index)
+            if check.status == "error":
+                check.message += f" (acknowledged in {sources_file}, but an error cannot be)"
+            elif today <= ack.until:
+                check.acknowledged = (f"until {ack.until.isoformat()} in {sources_file} {ACKNOWLEDGE_WHERE}"
+                                      + (f": {ack.note}" if ack.note else ""))
+            else:
+                check.message += f" (its acknowledgement in {sources_file} ended on {ack.until.isoformat()})"
+            break
+    from nlp.errors import did_you_mean
+    unknown = [ack for ack in acknowledge if ack.check not in WARNING_CHECKS]
+    result = [Check("acknowledgements", "warning", f"[doctor] acknowledge names {ack.check!r}, not a check doctor "
+                    f"makes{did_you_mean(ack.check, WARNING_CHECKS)}",
+                    f"give a check's name as doctor prints it, in {sources_file}") for ack in unknown]
+    unneeded = [ack for index, ack in enumerate(acknowledge) if index not in used and ack not in unknown]
+    if unneeded:
+        named = ", ".join(ack.check + (f" ({ack.about})" if ack.about else "") for ack in unneeded)
+        result.append(_ok("acknowledgements", f"{len(unneeded)} no longer needed: {named}: remove "
+                          f"{'it' if len(unneeded) == 1 else 'them'} from {sources_file} {ACKNOWLEDGE_WHERE}"))
+    return result
 
 
 def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path | None = None,
@@ -175,19 +231,23 @@ def sources_to_edit(sources_path=None) -> str:
     return str(read)
 
 
-def check_sources(path) -> tuple[Check, list[str] | None]:
+def check_sources(path, *, with_acknowledgements: bool = False):
+    """The sources file's check and its source ids (None when it does not load); ``with_acknowledgements``:
+    and its ``[doctor] acknowledge`` entries (``config.Acknowledgement``) too."""
     from cuttings.config import ConfigError, load_sources
     try:
         config = load_sources(path)
     except ConfigError as exc:
-        return Check("sources", "error", str(exc), f"fix the sources file (see {paths.doc('configuration.md')})"), None
+        failed = Check("sources", "error", str(exc), f"fix the sources file (see {paths.doc('configuration.md')})")
+        return (failed, None, []) if with_acknowledgements else (failed, None)
     unverified = [s.id for s in config.sources if not s.verified]
     count = len(config.sources)
     message = f"{count} source{'s' if count != 1 else ''} in {config.path}"
     if unverified:
         message += f" ({len(unverified)} unverified)"
     message += f"; {_contact_note(config.crawl)}"
-    return _ok("sources", message), [s.id for s in config.sources]
+    ids = [s.id for s in config.sources]
+    return (_ok("sources", message), ids, config.acknowledge) if with_acknowledgements else (_ok("sources", message), ids)
 
 
 def _contact_note(crawl) -> str:
@@ -282,7 +342,15 @@ def analyser_change(trained_on: set[str], current: str, since: str = "since trai
 
 
 def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
-    """The models load; every way they do not fit what the pipeline reads today, in one check: models of
+    """The ``models`` check of :func:`models_checks` alone."""
+    return models_checks(path, watchlist_path, scheme_path)[0]
+
+
+def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
+    """The ``models`` check, then a ``model quality`` warning for each model no better than its baseline
+    (``nlp.baseline.below_baseline``, about its task: the one a ``[doctor] acknowledge`` entry names).
+
+    The models load; every way they do not fit what the pipeline reads today, in one check: models of
     another label scheme (an error: classify refuses them), a task of the scheme without a model (not
     trained yet, or too few labels when `cuttings train` ran), cue words changed since training, and
     models that learnt from another analyser's reading of the training articles than the watchlist's
@@ -293,17 +361,17 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     if not models_present(directory):
         from cuttings.stages import train_hint
         # not an error: `cuttings run` skips classify in one line and does the rest (a team's first nights)
-        return Check("models", "warning", f"no trained models in {directory}: `cuttings run` skips classify "
-                     "until there are", train_hint())
+        return [Check("models", "warning", f"no trained models in {directory}: `cuttings run` skips classify "
+                      "until there are", train_hint())]
     try:
         from nlp.classify import ModelLoadError
     except ImportError as exc:
-        return Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")
+        return [Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")]
     try:
         classifier = load_classifier(directory)
     except ModelLoadError as exc:
         from cuttings.stages import train_hint
-        return Check("models", "error", str(exc), f"{train_hint()}: it retrains them with the installed libraries")
+        return [Check("models", "error", str(exc), f"{train_hint()}: it retrains them with the installed libraries")]
     problems = _scheme_problems(classifier, scheme_path)
     foreign = [problem.words for problem in problems if problem.foreign_labels]
     untrained = [problem.task for problem in problems if problem.kind == "untrained"]
@@ -320,12 +388,12 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         found.append(f"the label scheme changed since they were trained: {'; '.join(cues)}")
     from nlp.baseline import below_baseline
     weak = {task: below_baseline(card) for task, card in sorted(classifier.cards.items())}
-    weak = {task: why for task, why in weak.items() if why is not None}
-    for task, why in weak.items():
-        found.append(f"the {task} model is no better than its baseline ({why['words']}): its labels are little "
-                     "better than a guess")
-    if weak and not fixes and not foreign:
-        fixes.append(_label_then_train(next(iter(weak))))
+    # a check each, about its task (foreign models: that error says to retrain them all)
+    quality = [] if foreign else [
+        Check("model quality", "warning", f"the {task} model is no better than its baseline ({why['words']}): its "
+              "labels are little better than a guess (the digest's trust note and \"Needs attention\" say so too)",
+              _label_then_train(task), about=task)
+        for task, why in weak.items() if why is not None]
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
     try:
         current = load_analyser(watchlist_path).version
@@ -340,7 +408,7 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         reasons.insert(0, "learn the scheme as it is")
     if reasons:   # one command, whatever the reasons: the one that trains models of this scheme
         from cuttings.stages import train_hint
-        needs_labels = untrained + list(weak)   # retraining alone does not give a task labels
+        needs_labels = untrained   # retraining alone does not give a task labels
         first = _label_then_train(needs_labels[0]) if needs_labels and not foreign else train_hint()
         fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
@@ -348,10 +416,10 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
         # another scheme's models are an error (classify refuses them, and a team whose scheme was edited
         # since training gets no classification until it retrains); no models at all is a team's first
         # nights: a warning (above)
-        return Check("models", "error" if foreign else "warning",
-                     f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
-                     "; ".join(fixes))
-    return _ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")
+        return [Check("models", "error" if foreign else "warning",
+                      f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
+                      "; ".join(fixes))] + quality
+    return [_ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")] + quality
 
 
 def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
@@ -596,7 +664,12 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
         elif problem == "never":
             never.append(source_id)
         if source_failed(runs[0], conn):
-            failing.append(f"{source_id} ({runs[0]['errors']} errors)")
+            # why, in words, when its run's crawl_errors say (the cause `cuttings run` and the digest give)
+            try:
+                causes = [words for _id, _kind, words in source_failures(conn, runs[0]["crawl_run_id"], [dict(runs[0])])]
+            except sqlite3.OperationalError:   # a database without crawl_errors (the migrations check's concern)
+                causes = []
+            failing.append(f"{source_id} ({runs[0]['errors']} errors)" + (f", because {causes[0]}" if causes else ""))
         elif refused := robots_refused_every_article(runs[0], conn):
             disallowed.append(f"{source_id} ({refused} pages)")
         if runs[0]["warning"]:
@@ -613,7 +686,8 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
                             f"check the feeds/sections/selectors in {sources_file} "
                             "(`cuttings sources check` reads them)"))
     if failing:
-        checks.append(Check("sources failing", "warning", "latest run got only errors: " + ", ".join(failing),
+        checks.append(Check("sources failing", "warning", "latest run got only errors: "
+                            + ("; " if any(", because " in entry for entry in failing) else ", ").join(failing),
                             "see `SELECT * FROM crawl_errors ORDER BY id DESC` or the log"))
     if disallowed:
         checks.append(Check("sources disallowed", "warning",
@@ -622,8 +696,11 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
                             f"compare the source's allow patterns in {sources_file} with its robots.txt; "
                             "see `SELECT url FROM crawl_errors WHERE kind = 'robots_disallowed'`"))
     if warned:
-        checks.append(Check("source health", "warning", "; ".join(warned),
-                            "compare a recent page with the extractor output (`cuttings extract`)"))
+        from cuttings.failures import LOCAL_FIX
+        refused = sum(LOCAL_FIX in warning for warning in warned)   # a site of the team's own, not local = true
+        fixes = ([f"set local = true on the source in {sources_file} if the site is yours"] if refused else []) + (
+            ["compare a recent page with the extractor output (`cuttings extract`)"] if refused < len(warned) else [])
+        checks.append(Check("source health", "warning", "; ".join(warned), "; ".join(fixes)))
     if not (stopped or never or failing or warned):
         not_run = len(source_ids) - len(checked)
         checks.append(_ok("sources yielding", f"{len(checked)} source{'' if len(checked) == 1 else 's'} with runs "

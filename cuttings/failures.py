@@ -9,6 +9,7 @@ its DNS lookup or found the network unreachable says "no network?".
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import urllib.error
 from collections import Counter
@@ -37,7 +38,7 @@ CAUSES = {
     "redirect_loop": "too many redirects at {host}",
     "ssl": "TLS/certificate error at {host}",
     # the URL policy (crawler/urlpolicy.py, issue 14)
-    "private_address": "{host} is a private or loopback address (set local = true on the source if it is yours)",
+    "private_address": "{host} is a private or loopback address, which the crawler refuses: " + "{local_fix}",
     "offsite_host": "links to {host}, not a host of the source (declare it under hosts if it is)",
     "url_scheme": "a non-HTTP URL was refused ({host})",
     "robots_too_large": "robots.txt of {host} is over the size cap: treated as disallowing everything",
@@ -45,13 +46,34 @@ CAUSES = {
     "analyse_failed": "an article the analyser failed on (a bug: left unanalysed, tried again by the next run)",
 }
 NETWORK_KINDS = {"dns", "no_network"}
+# what to do about a source the URL policy refused for its private or loopback address (crawler/urlpolicy.py):
+# said wherever the refusals are counted (the crawl's warning, sources check, doctor, the digest)
+LOCAL_FIX = "if the site is yours, set local = true on its [[source]] in sources.toml"
+_REFUSED_ADDRESS = re.compile(r" (?:is|resolves to) ([^\s,]+), a private")
+
+
+def private_address_warning(errors: list[dict]) -> str | None:
+    """One line for a source whose requests the crawler refused for a private or loopback address (the
+    URL policy's ``private_address``: a site of the team's own on 127.0.0.1 or the intranet configured
+    without ``local = true``): how many, to which host (and the address it resolved to, when that is not
+    the host itself), and what to do. ``errors``: its ``crawl_errors`` rows of a run (``kind``, ``url``,
+    ``message``; ``store.source_errors(..., messages=True)``). None when none was refused so."""
+    refused = [error for error in errors if error["kind"] == "private_address"]
+    if not refused:
+        return None
+    parts = urlsplit(refused[0]["url"] or "")
+    found = _REFUSED_ADDRESS.search(refused[0].get("message") or "")
+    address = found.group(1) if found and found.group(1) != parts.hostname else None
+    count = len(refused)
+    return (f"the crawler refused {count} request{'s' if count != 1 else ''} to {parts.netloc or 'the site'}"
+            + (f" ({address})" if address else "") + f", a private or loopback address: {LOCAL_FIX}")
 
 
 def describe(kind: str, url: str | None = None, status: int | None = None) -> str:
     """Words for one failure kind (``http_404`` -> "HTTP 404 from host")."""
     host = urlsplit(url).netloc if url else "the site"
     if kind in CAUSES:
-        return CAUSES[kind].format(host=host)
+        return CAUSES[kind].format(host=host, local_fix=LOCAL_FIX)
     if kind.startswith("http_"):
         code = kind[5:]
         return f"HTTP {code} from {host}" + (" (blocked?)" if code in ("401", "403", "429") else "")

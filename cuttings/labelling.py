@@ -418,7 +418,9 @@ HELP = """keys on an article:
 while correcting:
   1-9 ...  choose a label (single-label) or toggle it (topics), Enter to confirm
   Enter    keep the prediction shown as the default
-  Esc      abandon the correction and go back to the article"""
+  Esc      abandon the correction and go back to the article
+keys sent together (a paste, tmux send-keys) count one by one; an Enter sent
+with a label's key confirms that label"""
 
 
 @dataclass
@@ -433,6 +435,61 @@ class SessionSummary:
 
 class _Cancel(Exception):
     """The analyst pressed Esc while correcting."""
+
+
+def split_keys(chars: str) -> list[str]:
+    """The keys in one read of the terminal. Keys sent together (tmux ``send-keys 3 Enter``, a paste, a
+    fast typist) arrive in one read ("3\r"): each is a key of its own, in order. A Windows line end
+    (CR LF) is one Enter; an escape sequence (an arrow or function key: ESC [ ... final byte, or ESC O and
+    one character) is one key; ESC followed by anything else is Esc, then that."""
+    keys: list[str] = []
+    i = 0
+    while i < len(chars):
+        char = chars[i]
+        if char == "\r" and chars[i + 1:i + 2] == "\n":
+            keys.append("\r\n")
+            i += 2
+        elif char == ESCAPE and chars[i + 1:i + 2] == "[":
+            end = i + 2
+            while end < len(chars) and not "\x40" <= chars[end] <= "\x7e":
+                end += 1
+            keys.append(chars[i:end + 1])
+            i = end + 1
+        elif char == ESCAPE and chars[i + 1:i + 2] == "O" and i + 2 < len(chars):
+            keys.append(chars[i:i + 3])
+            i += 3
+        else:
+            keys.append(char)
+            i += 1
+    return ["\r" if key == "\r\n" else key for key in keys]
+
+
+class KeyReader:
+    """One key at a time from a reader of the terminal (``click.getchar``, which returns whatever one read
+    holds): the keys of a burst (:func:`split_keys`) are handed out one by one. Ctrl-C and Ctrl-D inside a
+    burst end the session as they do alone (click raises only for a read holding nothing else)."""
+
+    def __init__(self, read: Callable[[], str]):
+        self._read = read
+        self._pending: list[str] = []
+
+    def __call__(self) -> str:
+        while not self._pending:
+            self._pending = split_keys(self._read())
+        key = self._pending.pop(0)
+        if key == "\x03":
+            raise KeyboardInterrupt
+        if key == "\x04":
+            raise EOFError
+        return key
+
+    def take_enter(self) -> bool:
+        """Take an Enter sent in the same burst as the key just read (a person typing "3 Enter" to choose a
+        label means the one choice: the Enter is not the next question's "keep the prediction")."""
+        if self._pending and self._pending[0] in ENTER:
+            self._pending.pop(0)
+            return True
+        return False
 
 
 def _option_key(index: int) -> str:
@@ -476,6 +533,8 @@ def _ask_question(question: Question, read_key: Callable[[], str], console: Cons
             continue
         label = task.labels[position]
         if not multi:
+            if isinstance(read_key, KeyReader):
+                read_key.take_enter()
             return [label]
         if label in chosen:
             chosen.remove(label)
@@ -495,10 +554,12 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
     ``progress(description)``: a context the start's one long step (loading the precedents: the
     embedding model, the corpus) runs in (the CLI's progress line on stderr).
 
-    ``read_key`` returns one key press (``click.getchar`` on a terminal; a scripted
-    callable in tests). Ctrl-C or Ctrl-D end the session like ``q``.
+    ``read_key`` returns what one read of the terminal holds (``click.getchar`` on a terminal; a scripted
+    callable in tests): one key, or several sent together, taken one by one (:class:`KeyReader`).
+    Ctrl-C or Ctrl-D end the session like ``q``.
     """
     console = console or Console()
+    read_key = read_key if isinstance(read_key, KeyReader) else KeyReader(read_key)
     summary = SessionSummary()
     queue = candidates(db, tasks, limit) if articles is None else [Candidate(a, False, None) for a in articles]
     if not queue:

@@ -930,6 +930,14 @@ def _trust(db: Database, article_ids: list[int], tasks: dict) -> list[dict]:
     return trust
 
 
+def _weak_models(trust: list[dict]) -> list[dict]:
+    """The "needs attention" items of the models behind the digest's labels that are no better than their
+    baseline (the trust note's ``below_baseline``): one each, last in the block (the team's to fix, by
+    labelling more; `cuttings doctor` warns of it too)."""
+    return [{"kind": "weak_model", "task": entry["task"], "title": entry["title"], "figures": entry["below_baseline"]}
+            for entry in trust if entry.get("below_baseline")]
+
+
 def trust_text(entry: dict) -> str:
     """``Tone, tested on ...: of every 100 labels of each kind, this many were right: “positive” 63;
     “negative” 72; “neutral” 77.``: one task's line of the trust note ("never right" for a label given
@@ -1043,6 +1051,8 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
             stance_counts[story["stance"]["label"]] += 1
     run, health = _health(db)
     edits = _edits(db, since, until)
+    # the models behind the labels shown: those of the stories' current text (_stories)
+    trust = _trust(db, [story["article_id"] for story in stories if story["article_id"] in stamps["classify"]], tasks)
     return {
         "title": "Cuttings morning digest",
         "generated_at": now,
@@ -1069,7 +1079,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "tone_attention": list(dict.fromkeys(tone_attention.values())),
         "tone_attention_labels": list(tone_attention),  # their labels: the legend's example tone badge is the first
         "attention": _attention(stories, entities, spikes, health, principals, stance, tone_attention,
-                                unanalysed=unanalysed, pipeline=pipeline),
+                                unanalysed=unanalysed, pipeline=pipeline) + _weak_models(trust),
         "pipeline": pipeline,
         "entities": entities,
         "groups": groups,
@@ -1078,9 +1088,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task,
                           digest_tone_labels(roles.get("tone"))),
-        # the models behind the labels shown: those of the stories' current text (_stories)
-        "trust": _trust(db, [story["article_id"] for story in stories if story["article_id"] in stamps["classify"]],
-                        tasks),
+        "trust": trust,
         "last_run": run,
         "health": health,
     }
@@ -1174,6 +1182,7 @@ _TEMPLATES.globals.update(bars=_bars, stacked=_stacked, tone_bar=lambda mix: _to
                           stance_shown=lambda digest: stance_shown(digest),
                           legend_example=lambda digest: legend_example(digest),
                           attention_text=lambda item: attention_text(item), tone_heading=lambda item: tone_heading(item),
+                          weak_model_text=lambda item: weak_model_text(item),
                           trust_text=lambda entry: trust_text(entry), quote_credit=quote_credit,
                           quote_excerpt=quote_excerpt, no_stories_text=lambda digest: no_stories_text(digest),
                           spike_text=lambda item: spike_text(item), more_outlets_text=lambda item: more_outlets_text(item),
@@ -1327,12 +1336,20 @@ def attention_text(item: dict) -> str:
     if kind == "sources_failed":
         return (f"{len(item['outlets'])} sources failed: {', '.join(item['outlets'])} "
                 f"({failed_stories_text(item, 'them')}; see Crawl health)")
+    if kind == "weak_model":
+        return f"{item['title']} labels are little better than a guess: {weak_model_text(item)}"
     if kind == "unanalysed":
         return (f"{item['count']} {story_noun(item['count'])} could not be analysed: {item['headline']}"
                 + (f" ({item['outlet']})" if item["outlet"] else "") + f": {item['error']}"
                 + (f", and {item['count'] - 1} more" if item["count"] > 1 else "")
                 + f" ({UNANALYSED_NOTE})")
     return f"Crawl problem: {item['message']}"
+
+
+def weak_model_text(item: dict) -> str:
+    """What a "needs attention" item of a model no better than its baseline says after its heading."""
+    return (f"its model is no better than its baseline ({item['figures']}); label more stories (`cuttings label "
+            f"--task {item['task']}`), then train again (`cuttings doctor` says how)")
 
 
 def failed_stories_text(item: dict, pronoun: str) -> str:
@@ -1491,7 +1508,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     if digest["attention"]:
         for item in digest["attention"]:
             # a pipeline item is the digest's own words (stage names, run ids, commands): its commands as code
-            own = item["kind"] == "pipeline" and not plain
+            own = item["kind"] in ("pipeline", "weak_model") and not plain
             lines.append(f"{bullet} {(markdown_with_code if own else esc)(attention_text(item))}")
     else:
         lines.append(nothing_text(digest))

@@ -53,6 +53,7 @@ class SourceCheck:
     listing_pages: list[str] = field(default_factory=list)     # pages reached by pagination (rel=next, page N)
     search_pages: dict[str, int] = field(default_factory=dict)  # site-search result page -> article links (-1: failed)
     max_depth: int = 0
+    private_address: str | None = None   # the home refused for its private/loopback address: what to do
     by_layer: dict[str, int] = field(default_factory=dict)     # feed/sitemap/links/search -> article URLs it gave
     urls: list[str] = field(default_factory=list)              # the article URLs found, sorted
     article_urls: int = 0
@@ -74,6 +75,15 @@ class SourceCheck:
 
 class UrlRefused(urllib.error.URLError):
     """A URL the crawl's URL policy would refuse (``crawler.urlpolicy``): reported, never fetched."""
+
+
+class PrivateAddressRefused(UrlRefused):
+    """A URL whose host is (or resolves to) a private, loopback or link-local address, of a source without
+    ``local = true``."""
+
+    def __init__(self, reason: str, netloc: str, hostname: str, address: str):
+        super().__init__(reason)
+        self.netloc, self.hostname, self.address = netloc, hostname, address
 
 
 class FetchTimeout(TimeoutError):
@@ -100,8 +110,8 @@ def _check_url(url: str, source: Source, settings: CrawlSettings, deadline: _Dea
         port = parts.port or (443 if scheme == "https" else 80)
         for address in (info[4][0] for info in deadline.resolve(parts.hostname or "", port)):
             if urlpolicy.non_public(address):
-                raise UrlRefused(f"refused: {parts.hostname} is {address}, a private, loopback or "
-                                 "link-local address")
+                raise PrivateAddressRefused(f"refused: {parts.hostname} is {address}, a private, loopback or "
+                                            "link-local address", netloc, parts.hostname or "", address)
 
 
 class _Deadline:
@@ -308,6 +318,9 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     """Run discovery for one source and report what it finds (no article pages are fetched)."""
     parts = urlsplit(source.home)
     report = SourceCheck(source.id, f"{parts.scheme}://{parts.netloc}/robots.txt")
+    report.private_address = _private_address(source, settings)
+    if report.private_address:
+        report.problems.append(report.private_address)
     robots = urllib.robotparser.RobotFileParser()
     try:
         text = _fetch(report.robots_url, settings, source).decode("utf-8", "replace")
@@ -448,9 +461,29 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
     return report
 
 
+def _private_address(source: Source, settings: CrawlSettings) -> str | None:
+    """The one line for a source whose home the crawl refuses for its private or loopback address (a site
+    of the team's own without ``local = true``): what happened and what to do (``failures.LOCAL_FIX``)."""
+    from cuttings.failures import LOCAL_FIX
+    deadline = _Deadline(settings.timeout)
+    try:
+        _check_url(source.home, source, settings, deadline)
+    except PrivateAddressRefused as refused:
+        shown = refused.netloc + (f" ({refused.address})" if refused.address != refused.hostname else "")
+        return f"the crawler refuses {shown}, a private or loopback address: {LOCAL_FIX}"
+    except FETCH_ERRORS:   # any other refusal or failure: the fetches below report it
+        return None
+    finally:
+        deadline.cancel()
+    return None
+
+
 def _no_article_urls(report: SourceCheck, home_host: str) -> str:
     """Why no article URL was found, naming the hosts when the feeds and sitemaps list other hosts' URLs
-    (the crawl fetches only the host of the source's ``home``), else the allow/deny patterns."""
+    (the crawl fetches only the host of the source's ``home``), else the allow/deny patterns; for a home
+    refused for its private address, that (said once already: :func:`_private_address`)."""
+    if report.private_address:
+        return report.private_address
     if not report.offsite:
         return "no article URLs match the allow/deny patterns"
     hosts = sorted(report.offsite, key=lambda host: (-report.offsite[host], host))

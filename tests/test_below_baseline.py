@@ -10,7 +10,7 @@ import pytest
 
 import pipeline
 from cuttings import report, store
-from cuttings.doctor import check_models
+from cuttings.doctor import check_models, models_checks
 from nlp.baseline import below_baseline
 from nlp.corpus import load_corpus
 from tests.conftest import invoke_cli, query_rows
@@ -86,12 +86,16 @@ def test_train_warns_of_a_model_no_better_than_its_baseline_and_saves_it(tmp_pat
     assert tone["cv"] > tone["baseline"] and tone["unseen_slices"] > tone["baseline"]   # and so no warning
     # recorded in use, as any trained model
     assert {row["task"] for row in query_rows(tmp_path / "c.db", "SELECT task FROM models")} == set(cards)
-    check = check_models(models)
-    assert check.status == "warning"
+    # doctor: the models check is fine; a "model quality" warning for each weak model, about its task
+    models_check, *quality = models_checks(models)
+    assert models_check.status == "ok" and WEAK not in models_check.message
+    assert [(check.name, check.status, check.about) for check in quality] == [
+        ("model quality", "warning", "stance_governance"), ("model quality", "warning", "topics")]
+    check = quality[0]
     assert (f"the stance_governance model is no better than its baseline (macro-F1 {stance['cv']:.3f} in 2-fold CV "
             f"and {stance['unseen_slices']:.3f} on held-out slices, against {stance['baseline']:.3f} for always giving "
             "the most common label): its labels are little better than a guess") in check.message
-    assert "the topics model is no better" in check.message and "tone model" not in check.message
+    assert "the topics model is no better" in quality[1].message
     assert "`cuttings label --task stance_governance`" in check.fix
 
 
@@ -100,6 +104,7 @@ def test_no_false_alarm_for_the_shipped_corpus_models(trained_models):
         card = json.loads(path.read_text(encoding="utf-8"))
         assert below_baseline(card) is None, path.name
     assert WEAK not in (trained_models / "train_errors.txt").read_text(encoding="utf-8")
+    assert [check.name for check in models_checks(trained_models)] == ["models"]
     assert WEAK not in check_models(trained_models).message
 
 

@@ -328,12 +328,13 @@ def source_error_kinds(db, run_id: int, source_id: str) -> list[str]:
         [run_id, source_id, ANALYSE_FAILED]).fetchall()]
 
 
-def source_errors(db, run_id: int, source_id: str) -> list[dict]:
+def source_errors(db, run_id: int, source_id: str, *, messages: bool = False) -> list[dict]:
     """``{"kind", "url"}`` of every ``crawl_errors`` row one source recorded in one crawl run, the analyser's
-    left out (``analyse_failed``), in the order SQLite reads them (the table's, by the run's index)."""
-    return [{"kind": kind, "url": url} for kind, url in db.execute(
-        "SELECT kind, url FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? AND kind != ?",
-        [run_id, source_id, ANALYSE_FAILED]).fetchall()]
+    left out (``analyse_failed``), in the order SQLite reads them (the table's, by the run's index);
+    ``messages``: with each row's ``message`` too."""
+    rows = db.execute("SELECT kind, url, message FROM crawl_errors WHERE crawl_run_id = ? AND source_id = ? "
+                      "AND kind != ?", [run_id, source_id, ANALYSE_FAILED]).fetchall()
+    return [{"kind": kind, "url": url, **({"message": message} if messages else {})} for kind, url, message in rows]
 
 
 def source_error_count(db, run_id: int, source_id: str | None, kind: str) -> int:
