@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from cuttings import labelling, store
 from tests.test_label import cli_group, make_db
+from tests.test_label_withdrawals import read_csv_file, write_csv_file
 
 T1 = "2026-11-20T09:00:00Z"   # A's officer labels
 T2 = "2026-11-21T09:00:00Z"   # B imports A's file
@@ -217,17 +218,6 @@ def test_a_withdrawal_alone_travels_on(dbs, tmp_path):
 # Records naming no article of the database: one policy for every format
 # ------------------------------------------------------------------------------------------------
 
-def _csv_rows(path) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-
-
-def _write_csv(path, rows: list[dict]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def test_a_record_naming_no_article_here_is_skipped_and_counted_in_every_format(dbs, tmp_path):
     """A story export (CSV, and JSON Lines) and a label file, each with one record of a story this database
     does not have: the others are imported, the summary line and the warning say the same thing in the
@@ -235,12 +225,12 @@ def test_a_record_naming_no_article_here_is_skipped_and_counted_in_every_format(
     stories_csv, stories_jsonl = tmp_path / "stories.csv", tmp_path / "stories.jsonl"
     ok(run(dbs["A"], "export", "--out", str(stories_csv)))
     ok(run(dbs["A"], "export", "--format", "jsonl", "--out", str(stories_jsonl)))
-    rows = _csv_rows(stories_csv)
+    rows = read_csv_file(stories_csv)
     story = story_id(dbs["A"])
     [edited] = [row for row in rows if int(row["article_id"]) == story]
     edited["stance"] = "against"
     rows[-1] = {**rows[-1], "article_id": "9999", "url": "https://elsewhere.example/9999"}
-    _write_csv(stories_csv, rows)
+    write_csv_file(stories_csv, rows)
     records = [json.loads(line) for line in stories_jsonl.read_text().splitlines()]
     for record in records:
         if record["article_id"] == story:

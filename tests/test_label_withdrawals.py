@@ -192,11 +192,11 @@ def test_a_withdrawn_quote_correction_is_kept_and_not_brought_back(db_path, tmp_
     db.conn.close()
 
 
-def _read_csv(path) -> list[dict]:
+def read_csv_file(path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
-def _write_csv(path, rows: list[dict]) -> None:
+def write_csv_file(path, rows: list[dict]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -207,7 +207,7 @@ def test_csv_export_corrected_in_a_spreadsheet_imports_only_what_was_changed(db_
     stories = tmp_path / "stories.csv"
     result = run(db_path, "export", "--out", str(stories))
     assert result.exit_code == 0, result.output
-    rows = _read_csv(stories)
+    rows = read_csv_file(stories)
     db = store.connect(db_path)
     ids = ids_of(db)
     db.conn.close()
@@ -216,7 +216,7 @@ def test_csv_export_corrected_in_a_spreadsheet_imports_only_what_was_changed(db_
     edited[ids["middling"]]["stance"] = "against"
     edited[ids["flagged"]]["tone"] = '{"sfrs": "neutral"}'
     edited[ids["confident"]]["topics"] = "governance,finance"
-    _write_csv(stories, rows)
+    write_csv_file(stories, rows)
     result = run(db_path, "label", "--import", str(stories), "--annotator", "akhan")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"imported {stories}: {len(rows)} records, 4 labels added to 3 articles"
@@ -259,9 +259,9 @@ def test_a_bad_csv_is_one_line_and_stores_nothing(db_path, tmp_path, change, mes
     # (a row naming no article of this database is skipped and counted, as in JSON Lines: test_label_sync.py)
     stories = tmp_path / "stories.csv"
     assert run(db_path, "export", "--out", str(stories)).exit_code == 0
-    rows = _read_csv(stories)
+    rows = read_csv_file(stories)
     rows[0]["stance"] = "against" if rows[0]["stance"] != "against" else "favour"   # a good change first
-    _write_csv(stories, change(rows))
+    write_csv_file(stories, change(rows))
     result = run(db_path, "label", "--import", str(stories))
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
@@ -282,10 +282,10 @@ def test_a_file_that_is_no_workbook_says_to_save_it_as_csv(db_path, tmp_path):
 def test_a_csv_on_standard_input_imports_too(db_path, tmp_path):
     stories = tmp_path / "stories.csv"
     assert run(db_path, "export", "--out", str(stories)).exit_code == 0
-    rows = _read_csv(stories)
+    rows = read_csv_file(stories)
     story = int(rows[0]["article_id"])
     rows[0]["stance"] = "neutral" if rows[0]["stance"] != "neutral" else "favour"
-    _write_csv(stories, rows)
+    write_csv_file(stories, rows)
     result = run(db_path, "label", "--import", "-", "--annotator", "akhan", input=stories.read_text())
     assert result.exit_code == 0, result.output
     assert "1 labels added to 1 articles" in result.stdout
