@@ -51,9 +51,9 @@ def _place(db, text: str) -> str:
     return f"{start}:{end}"
 
 
-def _correct_taylor(db) -> int:
+def _correct_taylor(db, article_id: int = 1) -> int:
     """A person corrects Taylor's quote's speaker (as the story page does); returns the quote's id."""
-    store.add_correction(db, 1, [("quote_speaker", _place(db, TAYLOR), "Kit Taylor, chair")], "officer")
+    store.add_correction(db, article_id, [("quote_speaker", _place(db, TAYLOR), "Kit Taylor, chair")], "officer")
     return _quote_id(db, TAYLOR)
 
 
@@ -198,16 +198,18 @@ def test_an_orphaned_correction_is_exported_with_its_words_and_applies_where_its
 
 def test_a_withdrawal_replayed_on_import_keeps_a_later_corrections_quote(tmp_path, analyser):
     """import_withdrawal writes a later standing row again after the withdrawal: with its quote id and
-    words, not re-resolved by place (which could name another quote now)."""
+    words (here an orphaned correction's), not found again by its place (no quote, or another quote, now)."""
     a, b = _two_databases(tmp_path, analyser)
-    taylor = _correct_taylor(b)
+    story_b = b.execute("SELECT id FROM articles WHERE canonical_url LIKE '%station'").fetchone()[0]
+    taylor = _correct_taylor(b, story_b)
     b.execute("UPDATE labels SET created_at = '2026-12-01T10:00:00Z'")
     b.conn.commit()
-    story_b = b.execute("SELECT id FROM articles WHERE canonical_url LIKE '%station'").fetchone()[0]
+    _save(b, BODY.replace(TAYLOR_PARAGRAPH, ""))   # its quote gone: nothing at its place to find it by
+    analyse_stage(b, analyser)
     assert store.import_withdrawal(b, story_b, "quote_speaker", "elsewhere", "2026-11-30T10:00:00Z")
     assert b.execute("SELECT label, quote_id, quote_text FROM labels ORDER BY id").fetchall() == [
         ("Kit Taylor, chair", taylor, TAYLOR), ("__withdrawn__", None, None), ("Kit Taylor, chair", taylor, TAYLOR)]
-    assert _view(b, TAYLOR) == [(taylor, "Kit Taylor, chair", "corrected")]
+    assert [(fix.quote_id, fix.found) for fix in store.quote_corrections(b)] == [(taylor, False)]
 
 
 def test_a_correction_of_no_quote_is_refused(tmp_path):
