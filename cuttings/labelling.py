@@ -1126,7 +1126,8 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
     """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the stored quote
     its words and place are (``store.find_quote``, the rule of a re-analysis: quote ids and offsets differ
     between databases, and the text may be another version); one that is no quote there (its words not
-    quoted, or quoted twice, and no quote at its place with its opening) is counted, not added. A correction with its time (``at``) keeps it and is added when it
+    quoted, or quoted twice, and no quote at its place with its opening) is counted, not added. A
+    correction with its time (``at``) keeps it and is added when it
     is newer than the current correction of that quote (:func:`_newer`); one given at or before the
     database's latest withdrawal of its task (``withdrawn``) is counted, not added. One without a time (and
     with ``override`` every one) is given now: added when it differs from the current correction."""

@@ -140,10 +140,11 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
     which old quote a new one is follows :func:`same_quotes` (same place and words; else the same words
     moved; else the same place read differently; else the same opening, longer or shorter). A kept
     quote's row is updated (when a value changed), a quote found no more is deleted and a new one
-    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``)
-    names its quote by id (``quote_id``, m029): its ``target`` (``start:end``) and ``quote_text`` follow a kept
-    quote; one whose quote is gone applies to no quote (orphaned), whatever is found at its old place. Mentions and named entities are replaced
-    (new ids: nothing refers to them)."""
+    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's
+    correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``) names its quote by id
+    (``quote_id``, m029): its ``target`` (``start:end``) and ``quote_text`` follow a kept quote; one whose
+    quote is gone applies to no quote (orphaned), whatever is found at its old place. Mentions and named
+    entities are replaced (new ids: nothing refers to them)."""
     article_id = article["id"]
     rows = [(article_id, q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
