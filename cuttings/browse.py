@@ -215,6 +215,7 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
                              "q.start_char, q.end_char, coalesce(e.display_name, e.name) AS body FROM quote_view q "
                              "LEFT JOIN entities e ON e.id = q.entity_id WHERE q.article_id = ? ORDER BY q.start_char",
                              [original_id])
+    orphaned = await db.execute_fn(lambda conn: [fix._asdict() for fix in _orphaned(conn, original_id)])
     human = await _rows(db, "SELECT id, task, target, label, annotator, created_at FROM labels "
                             "WHERE article_id = ? ORDER BY id DESC", [original_id])
     copies = await _rows(db, "SELECT a.id, coalesce(a.link_url, a.url) AS url, coalesce(s.name, a.source_id) AS outlet, "
@@ -243,6 +244,8 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
         "bodies": bodies,
         "quotes": quotes,
         "human_labels": human,
+        "orphaned": orphaned,   # corrections of quotes a re-analysis no longer found: applying to no quote
+        "orphaned_tasks": sorted({fix["task"] for fix in orphaned}),
         "copies": copies,
         "entities": entities,
         "scheme": scheme,
@@ -251,6 +254,14 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
         "correct_url": CORRECT_PATH.format(database=urllib.parse.quote(database), article_id=original_id),
         "annotator": None,
     }
+
+
+def _orphaned(conn, article_id: int) -> list:
+    """The story's corrections of quotes whose quote is gone (``store.orphaned_quote_corrections``)."""
+    from sqlite_utils import Database
+
+    from cuttings import store
+    return store.orphaned_quote_corrections(Database(conn), [article_id])
 
 
 def _thresholds() -> dict[str, float]:
@@ -348,6 +359,12 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
         return [(names["tone"], target, label)]
     if what == "quote":
         key = (form.get("quote") or [""])[0]
+        quote_id = (form.get("quote_id") or [""])[0]
+        if quote_id:   # the quote by its id (m029), wherever a re-analysis since the page was loaded put it
+            key = next((place for place, quote in quotes.items() if str(quote.get("quote_id")) == quote_id), None)
+            if key is None:
+                raise BadCorrection("that quote is no longer in this story (it was analysed again since the page "
+                                    "was loaded): reload the page")
         if key not in quotes:
             raise BadCorrection("no such quote in this story")
         speaker = " ".join((form.get("speaker") or [""])[0].split())

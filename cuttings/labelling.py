@@ -779,10 +779,13 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
     count = 0
     outside = labels_outside_scheme(db, tasks)
     corrections: dict[int, list[dict]] = {}
-    for article_id, task, _target, value, who, words, at in store.quote_corrections(db):
-        if words is not None:  # a correction of a quote no longer stored applies to nothing
-            corrections.setdefault(article_id, []).append({"task": task, "quote": words, "label": value,
-                                                           "annotator": who, "at": at})
+    for fix in store.quote_corrections(db):
+        if fix.words is not None:  # (None: a correction m029 found no quote for; nothing to find it by)
+            entry = {"task": fix.task, "quote": fix.words, "place": fix.target, "label": fix.label,
+                     "annotator": fix.annotator, "at": fix.created_at}
+            if not fix.found:   # its quote is gone here: another database may still have it
+                entry["orphaned"] = True
+            corrections.setdefault(fix.article_id, []).append(entry)
     withdrawn = {article_id: {task: {"annotator": who, "at": at} for task, (who, at) in found.items()
                               if task in tasks or task in store.QUOTE_TASKS}
                  for article_id, found in store.withdrawals(db).items()}
@@ -848,9 +851,10 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
             and fix["quote"].strip() and isinstance(fix.get("label"), str)
             and (fix["label"].strip() or fix["task"] == "quote_entity")
             and (fix.get("annotator") is None or isinstance(fix["annotator"], str) and fix["annotator"].strip())
+            and (fix.get("place") is None or isinstance(fix["place"], str))
             for fix in fixes)):
         raise LabellingError(f"{where}: quote_corrections must be a list of {{task ({', '.join(store.QUOTE_TASKS)}), "
-                             f"quote (its words), label, annotator}}")
+                             f"quote (its words), place (start:end), label, annotator}}")
     if not _is_time(raw.get("_labelled_at"), none_ok=True):
         raise LabellingError(f"{where}: labelled_at must be a time as cuttings export writes it "
                              f"(2026-11-20T08:00:00Z), or empty")
@@ -1180,18 +1184,19 @@ class ImportSummary:
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
                            summary: ImportSummary, where: str,
                            withdrawn: dict[str, tuple[str, str]]) -> list[tuple]:
-    """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the one
-    stored quote of its words (offsets differ between databases); one whose words are not quoted there
-    exactly once is counted, not added. A correction with its time (``at``) keeps it and is added when it
+    """The ``labels`` rows a record's ``quote_corrections`` add to one article: each goes to the stored quote
+    its words and place are (``store.find_quote``, the rule of a re-analysis: quote ids and offsets differ
+    between databases, and the text may be another version); one that is no quote there (its words not
+    quoted, or quoted twice, and no quote at its place with its opening) is counted, not added. A
+    correction with its time (``at``) keeps it and is added when it
     is newer than the current correction of that quote (:func:`_newer`); one given at or before the
     database's latest withdrawal of its task (``withdrawn``) is counted, not added. One without a time (and
     with ``override`` every one) is given now: added when it differs from the current correction."""
     fixes = raw.get("quote_corrections") or []
     if not fixes:
         return []
-    quotes = store.quotes_of(db, article_id)
-    current = {(task, target): (at, who, value)
-               for _, task, target, value, who, _, at in store.quote_corrections(db, [article_id])}
+    current = {(fix.task, fix.quote_id): (fix.created_at, fix.annotator, fix.label)
+               for fix in store.quote_corrections(db, [article_id]) if fix.found}
     bodies = set(store.entity_ids(db))
     rows: list[tuple] = []
     for fix in fixes:
@@ -1201,17 +1206,18 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
         if _before_withdrawal(at, withdrawn.get(fix["task"]), at_or_before=not override):
             summary.withdrawn_since += 1
             continue
-        places = [key for key, words in quotes if words == fix["quote"]]
-        if len(places) != 1:
+        found = store.find_quote(db, article_id, fix["quote"], fix.get("place"))
+        if found is None:
             summary.quotes_unmatched += 1
             continue
+        place, quote_id = found
         who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
-        here = current.get((fix["task"], places[0]))
+        here = current.get((fix["task"], quote_id))
         if at is None or override:
             if here is None or here[2] != fix["label"]:
-                rows.append((article_id, fix["task"], places[0], fix["label"], who))
+                rows.append((article_id, fix["task"], place, fix["label"], who))
         elif _newer((at, who, fix["label"]), here):
-            rows.append((article_id, fix["task"], places[0], fix["label"], who, at))
+            rows.append((article_id, fix["task"], place, fix["label"], who, at))
         elif here[2] != fix["label"]:
             summary.older_here += 1
     return rows

@@ -324,20 +324,26 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "labels": ("Human labels (corrections and training data), appended, never deleted: the audit trail. They replace "
                "predictions in `effective_labels`; corrections of a quote (tasks `quote_speaker`, `quote_entity`) are "
-               "applied in `quote_view`. A withdrawal (`cuttings label --unlabel`, since m028) is a row of label "
-               "`__withdrawn__`: every earlier row of its article and task stays here but no longer counts.", {
+               "applied in `quote_view`, to the quote named by `quote_id`. A withdrawal (`cuttings label --unlabel`, "
+               "since m028) is a row of label `__withdrawn__`: every earlier row of its article and task stays here "
+               "but no longer counts.", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "
                  "`quote_speaker` / `quote_entity` for a person's correction of a quote's speaker or body.",
                  "stance_governance"),
-        "target": ("Entity id for tone; `start:end` (the quote's offsets) for a quote correction; '' otherwise "
-                   "(and for a withdrawal).", ""),
+        "target": ("Entity id for tone; `start:end` (the quote's offsets, as last found) for a quote correction; "
+                   "'' otherwise (and for a withdrawal).", ""),
         "label": ("The label; `__rejected__` removes a topic; `__withdrawn__` withdraws the earlier rows of the "
                   "article and task; for `quote_entity`, the body's id ('': no body).", "against"),
         "annotator": ("Who labelled it (or withdrew the labels).", "analyst@example.org"),
         "created_at": ("When it was given (UTC); a label or withdrawal imported from another database keeps the "
                        "time it was given there (`labelled_at`): the newest time wins.", TS),
+        "quote_id": ("For a quote correction: the quote it corrects (`quotes.id`, `quote_view.quote_id`; since m029), "
+                     "which it follows wherever a re-analysis finds the quote; a quote no longer found leaves it "
+                     "orphaned, applied to no quote. NULL otherwise.", "812"),
+        "quote_text": ("For a quote correction: its quote's words as last found (kept when the quote is gone; "
+                       "exports carry them). NULL otherwise.", "We listened to every view before we decided,"),
     }),
     "processing": ("Which analysis stage processed which article, at which version (for incremental runs).", {
         "article_id": ("The article.", "12"),
@@ -453,8 +459,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                      "(since migration m024); kept when the article is analysed again and the quote found again "
                      "(see `quotes.id`).", "31"),
     }),
-    "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied; "
-                   "`quotes_by_speaker` and `most_quoted` read it.", {
+    "quote_view": ("VIEW. Every quote (copies included) with people's corrections of speaker and body applied, "
+                   "each to its quote by id (`labels.quote_id`, since m029: a correction whose quote is gone applies "
+                   "to none); `quotes_by_speaker` and `most_quoted` read it.", {
         "quote_id": ("`quotes.id` (kept when the article is analysed again and the quote found again).", "31"),
         "article_id": ("The article.", "14"),
         "speaker": ("Speaker (corrected).", "Mr Campion"),

@@ -427,6 +427,9 @@ def test_browser_corrections_train_like_terminal_labels(tmp_path, ids):
     import pipeline
 
     db = build_sample_db(tmp_path / "cuttings.db")
+    # a correction names a quote of the story (m029): the sample's savings story quotes nobody, so one is stored
+    db.execute("INSERT INTO quotes (article_id, speaker, text, start_char, end_char, analyser_version) "
+               "VALUES (?, 'a spokesperson', 'savings now', 0, 10, 'v')", [ids["savings"]])
     store.add_correction(db, ids["savings"], [("topics", "", "finance"), ("stance_governance", "", "none"),
                                               ("quote_speaker", "0:10", "Someone")], "browser-test")
     records = [record for record in pipeline.training_records(db) if record["id"] == f"db-{ids['savings']}"]

@@ -1141,10 +1141,10 @@ def test_quote_corrections_go_in_the_export_and_a_fresh_database_finds_their_quo
     [record] = [json.loads(line) for line in exported.read_text().splitlines()]
     at = db.execute("SELECT max(created_at) FROM labels").fetchone()[0]
     assert record["quote_corrections"] == [
-        {"task": "quote_speaker", "quote": "we were there all night", "label": "Station Manager Jo Bloggs",
-         "annotator": "colleague", "at": at},
-        {"task": "quote_entity", "quote": "we were there all night", "label": "hwfrs", "annotator": "colleague",
-         "at": at}]
+        {"task": "quote_speaker", "quote": "we were there all night", "place": "10:33",
+         "label": "Station Manager Jo Bloggs", "annotator": "colleague", "at": at},
+        {"task": "quote_entity", "quote": "we were there all night", "place": "10:33", "label": "hwfrs",
+         "annotator": "colleague", "at": at}]
     assert record["stance_governance"] is None and record["tone"] == {}
     fresh_ids = make_db(tmp_path / "fresh.db", order=["flagged", "middling", "confident", "copy", "unclassified"])
     fresh = store.connect(tmp_path / "fresh.db")

@@ -308,8 +308,10 @@ def test_m028_upgrades_a_database_whose_labels_were_written_before(tmp_path):
     store.migrations.apply(db, stop_before="m028_label_withdrawals")
     assert [m.name for m in store.migrations.pending(db)][0] == "m028_label_withdrawals"
     db.execute("ATTACH DATABASE ? AS src", [str(path)])
-    for table in ("sources", "entities", "articles", "classifications", "quotes", "labels"):
+    for table in ("sources", "entities", "articles", "classifications", "quotes"):
         db.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+    columns = "id, article_id, task, target, label, annotator, created_at"   # the labels of before m029
+    db.execute(f"INSERT INTO main.labels SELECT {columns} FROM src.labels")
     db.conn.commit()
     db.execute("DETACH DATABASE src")
     assert db.execute("SELECT name FROM sqlite_master WHERE name = 'idx_labels_withdrawn'").fetchone() is None

@@ -630,6 +630,8 @@ def test_a_storys_labels_go_with_it_when_an_earlier_copy_takes_it_over(tmp_path)
     first, second = _articles(db, 2)
     store.add_labels(db, [(first, "stance_governance", "", "against", "officer"),
                           (first, "tone", "wm_pcc", "negative", "officer")])
+    store.replace_analysis(db, {"id": first, "content_hash": _hash(db, first)}, "v1", [],
+                           [{"speaker": "a spokesperson", "text": "story0word", "start_char": 0, "end_char": 10}])
     store.add_correction(db, first, [("quote_speaker", "0:10", "John Campion")], "officer")
     store.make_original(db, second, first, 0.95)
     assert db.execute("SELECT article_id, stance, tone, human_corrected FROM article_summary").fetchall() == [

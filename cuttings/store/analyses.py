@@ -140,9 +140,11 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
     which old quote a new one is follows :func:`same_quotes` (same place and words; else the same words
     moved; else the same place read differently; else the same opening, longer or shorter). A kept
     quote's row is updated (when a value changed), a quote found no more is deleted and a new one
-    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``,
-    target ``start:end``) goes with its quote when it moved. Mentions and named entities are replaced
-    (new ids: nothing refers to them)."""
+    inserted (``quotes.id`` is AUTOINCREMENT since m027: a deleted id is never given again). A person's
+    correction of a quote (``labels`` tasks ``quote_speaker``/``quote_entity``) names its quote by id
+    (``quote_id``, m029): its ``target`` (``start:end``) and ``quote_text`` follow a kept quote; one whose
+    quote is gone applies to no quote (orphaned), whatever is found at its old place. Mentions and named
+    entities are replaced (new ids: nothing refers to them)."""
     article_id = article["id"]
     rows = [(article_id, q.get("speaker"), q.get("speaker_id"), q.get("speaker_role"), q.get("entity_id"),
              q.get("entity_method") or ("stated" if q.get("entity_id") else None), q["text"],
@@ -175,11 +177,12 @@ def replace_analysis(db: Database, article: dict, version: str, mentions: list[d
                        if old_index is not None and old[old_index][1:] != row[1:]]   # unchanged: not written
             if changed:
                 db.conn.executemany(_UPDATE_QUOTE_SQL, changed)
-            moved = {f"{old[old_index][7]}:{old[old_index][8]}": f"{row[7]}:{row[8]}"
-                     for row, old_index in zip(rows, found)
-                     if old_index is not None and old[old_index][7:9] != row[7:9]}
-            if moved:
-                _follow_quote_corrections(db, article_id, moved)
+            # a person's corrections of a kept quote name it by id (m029): their place and words follow it
+            followed = [(f"{row[7]}:{row[8]}", row[6], article_id, old[old_index][0])
+                        for row, old_index in zip(rows, found)
+                        if old_index is not None and (old[old_index][7:9] != row[7:9] or old[old_index][6] != row[6])]
+            if followed:
+                db.conn.executemany(_FOLLOW_CORRECTIONS_SQL, followed)
         added = [row for row, old_index in zip(rows, found) if old_index is None]
         if added:
             db.conn.executemany(
@@ -254,17 +257,10 @@ def same_quotes(old: list[tuple[int, int, str]], new: list[tuple[int, int, str]]
     return found
 
 
-def _follow_quote_corrections(db: Database, article_id: int, moved: dict[str, str]) -> None:
-    """Re-key the article's quote corrections (target ``start:end``) whose quote :func:`same_quotes` found
-    at another place: ``moved`` maps each moved quote's old place to its new one. A correction of a quote
-    found no more is left as it is (it applies to no quote, unless one is quoted at its place)."""
-    moves = []
-    for label_id, target in db.conn.execute(
-            f"SELECT id, target FROM labels WHERE article_id = ? AND task IN ({', '.join('?' for _ in QUOTE_TASKS)})",
-            [article_id, *QUOTE_TASKS]):
-        if moved.get(target, target) != target:
-            moves.append((moved[target], label_id))
-    db.conn.executemany("UPDATE labels SET target = ? WHERE id = ?", moves)
+# The place and words a correction of a quote (labels task quote_speaker / quote_entity, m029) keeps of its quote,
+# as last found; it applies by quote_id alone. A correction whose quote is gone keeps its last place and words.
+_FOLLOW_CORRECTIONS_SQL = ("UPDATE labels SET target = ?, quote_text = ? WHERE article_id = ? "
+                           f"AND task IN ({', '.join(repr(task) for task in QUOTE_TASKS)}) AND quote_id = ?")
 
 
 def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:

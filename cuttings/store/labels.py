@@ -8,13 +8,14 @@ article and task written before it; the reads here, as the views, take only the 
 (``standing_label_sql``), and ``label_history`` lists them all."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from sqlite_utils import Database
 
 from cuttings.errors import StoreError
+from cuttings.store.analyses import same_quotes
 from cuttings.store.connection import transaction, utcnow
-from cuttings.store.schema import QUOTE_TASKS  # noqa: F401  (corrections of a quote; target "start:end")
+from cuttings.store.schema import QUOTE_TASKS  # corrections of a quote: quote_id, target "start:end" (m029)
 from cuttings.store.schema import WITHDRAWN, standing_label_sql
 
 _STANDING = standing_label_sql("l")
@@ -48,9 +49,19 @@ def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> in
             else:
                 stamped.append((*row, now))
         db.conn.executemany(
-            "INSERT INTO labels (article_id, task, target, label, annotator, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            stamped)
+            "INSERT INTO labels (article_id, task, target, label, annotator, created_at, quote_id, quote_text) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, *(_quote_at(db, row[0], row[2]) if row[1] in QUOTE_TASKS and row[3] != WITHDRAWN
+                      else (None, None))) for row in stamped])
     return len(stamped)
+
+
+def _quote_at(db: Database, article_id: int, place: str) -> tuple[int | None, str | None]:
+    """``(id, words)`` of the article's quote at ``place`` (``start:end``; the first stored of two there), or
+    ``(None, None)``: the quote a correction keyed by that place corrects (m029)."""
+    row = db.execute("SELECT id, text FROM quotes WHERE article_id = ? AND start_char || ':' || end_char = ? "
+                     "ORDER BY id LIMIT 1", [article_id, place]).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _second_after(when: str) -> str:
@@ -72,11 +83,16 @@ def import_withdrawal(db: Database, article_id: int, task: str, annotator: str, 
                             f"AND label = '{WITHDRAWN}'", [article_id, task]).fetchone()[0]
         if latest is not None and latest >= at:
             return False
-        later = db.execute(f"SELECT article_id, task, target, label, annotator, created_at FROM labels l "
-                           f"WHERE l.article_id = ? AND l.task = ? AND {_STANDING} AND l.created_at > ? ORDER BY l.id",
-                           [article_id, task, at]).fetchall()
-        add_labels(db, [(article_id, task, "", WITHDRAWN, annotator, at), *[tuple(row) for row in later]])
+        later = [row[0] for row in db.execute(
+            f"SELECT id FROM labels l WHERE l.article_id = ? AND l.task = ? AND {_STANDING} AND l.created_at > ? "
+            f"ORDER BY l.id", [article_id, task, at])]
+        add_labels(db, [(article_id, task, "", WITHDRAWN, annotator, at)])
+        for label_id in later:   # as they were, a quote correction with its quote (not found again by its place)
+            db.execute(f"INSERT INTO labels ({_COPIED}) SELECT {_COPIED} FROM labels WHERE id = ?", [label_id])
     return True
+
+
+_COPIED = "article_id, task, target, label, annotator, created_at, quote_id, quote_text"
 
 
 def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotator: str,
@@ -130,12 +146,17 @@ def add_correction(db: Database, article_id: int, rows: Iterable[tuple[str, str,
     """Store a person's corrections of one article as ``labels`` rows ``(task, target, label)``, stamped
     with the annotator and the time, in one transaction; returns how many were written. Tasks are the
     scheme's (``topics``, ``stance_governance``, ``tone``) or :data:`QUOTE_TASKS` (target ``start:end``
-    of the quote; ``quote_entity`` label ``''`` unlinks the quote from any body)."""
+    of a quote of the article now: the row keeps that quote's id and words, ``quote_id``/``quote_text``, and
+    applies to it wherever a re-analysis finds it; ``quote_entity`` label ``''`` unlinks the quote from any
+    body). A quote correction naming no quote's place raises :class:`CorrectionError`."""
     rows = [(str(task), str(target), str(label)) for task, target, label in rows]
     if not annotator or not annotator.strip():
         raise CorrectionError("a correction needs an annotator")
     if db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone() is None:
         raise CorrectionError(f"no article {article_id}")
+    for task, target, _label in rows:
+        if task in QUOTE_TASKS and _quote_at(db, article_id, target)[0] is None:
+            raise CorrectionError(f"no quote at {target} in article {article_id}")
     return add_labels(db, [(article_id, task, target, label, annotator.strip()) for task, target, label in rows])
 
 
@@ -241,26 +262,58 @@ def effective_label_rows(db: Database, article_id: int) -> list[tuple[str, str, 
                       "label", [article_id]).fetchall()
 
 
-def quote_corrections(db: Database, article_ids: Iterable[int] | None = None
-                      ) -> list[tuple[int, str, str, str, str, str | None, str]]:
-    """The current corrections of quotes (the latest standing label per article, task and quote), as
-    ``(article_id, task, target, label, annotator, words, created_at)``: ``words`` the text of the article's
-    quote at ``target`` (``start:end``), None when no stored quote is there any more; by article, then id."""
+class QuoteCorrection(NamedTuple):
+    """One current correction of a quote (:func:`quote_corrections`)."""
+    article_id: int
+    task: str             # quote_speaker or quote_entity
+    target: str           # the quote's place (start:end) as last found
+    label: str
+    annotator: str
+    words: str | None     # the quote's words now, else as last found (None: a correction m029 found no quote for)
+    created_at: str
+    quote_id: int | None  # the quote it corrects (quotes.id; None: m029 found no quote at its place)
+    found: bool           # its quote is stored: False, orphaned (the quote is gone; it applies to no quote)
+
+
+def quote_corrections(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteCorrection]:
+    """The current corrections of quotes: the latest standing row per article, task and quote (``quote_id``;
+    one without, per place), by article, then id, orphaned ones (``found`` False: their quote is gone)
+    included."""
     marks = ", ".join("?" for _ in QUOTE_TASKS)
     sql = (f"SELECT l.article_id, l.task, l.target, l.label, l.annotator, "
-           f"(SELECT q.text FROM quotes q WHERE q.article_id = l.article_id "
-           f"AND q.start_char || ':' || q.end_char = l.target LIMIT 1), l.created_at "
-           f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) "
-           f"GROUP BY article_id, task, target) AND {_STANDING}")
+           f"coalesce((SELECT q.text FROM quotes q WHERE q.id = l.quote_id), l.quote_text), l.created_at, "
+           f"l.quote_id, EXISTS (SELECT 1 FROM quotes q WHERE q.id = l.quote_id AND q.article_id = l.article_id) "
+           f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) AND label != '{WITHDRAWN}' "
+           f"GROUP BY article_id, task, quote_id, CASE WHEN quote_id IS NULL THEN target END) AND {_STANDING}")
     params: list = [*QUOTE_TASKS]
     if article_ids is not None:
         ids = list(article_ids)
         sql += f" AND l.article_id IN ({', '.join('?' for _ in ids)})"
         params += ids
-    return [tuple(row) for row in db.execute(sql + " ORDER BY l.article_id, l.id", params)]
+    return [QuoteCorrection(*row[:8], bool(row[8])) for row in db.execute(sql + " ORDER BY l.article_id, l.id", params)]
 
 
-def quotes_of(db: Database, article_id: int) -> list[tuple[str, str]]:
-    """``(start:end, words)`` of one article's stored quotes, in text order."""
-    return [(f"{start}:{end}", text) for start, end, text in db.execute(
-        "SELECT start_char, end_char, text FROM quotes WHERE article_id = ? ORDER BY start_char", [article_id])]
+def label_columns(db) -> set[str]:
+    """The columns ``labels`` has in this database (``quote_id``, ``quote_text`` from m029 on). ``db``: a sqlite3
+    or sqlite-utils connection."""
+    return {row[1] for row in db.execute("PRAGMA table_info(labels)").fetchall()}
+
+
+def orphaned_quote_corrections(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteCorrection]:
+    """The current corrections whose quote is gone (a re-analysis no longer found it): kept, applying to no
+    quote, until a person withdraws them (``cuttings label --unlabel ID --task quote_speaker``)."""
+    return [fix for fix in quote_corrections(db, article_ids) if not fix.found]
+
+
+def find_quote(db: Database, article_id: int, words: str, place: str | None = None) -> tuple[str, int] | None:
+    """``(start:end, id)`` of the article's quote that a quote elsewhere (another database's: other ids, maybe
+    another version of the text) of ``words`` at ``place`` is, by the rule of a re-analysis
+    (``store.same_quotes``): the same place and words; else the one quote of those words; else the quote at
+    that place read differently; else the one starting there with the same opening. None: no such quote."""
+    quotes = db.execute("SELECT start_char, end_char, text, id FROM quotes WHERE article_id = ? ORDER BY start_char, id",
+                        [article_id]).fetchall()
+    start, _, end = (place or "").partition(":")
+    where = (int(start), int(end)) if start.isdigit() and end.isdigit() else (-1, -1)
+    found = same_quotes([(*where, words)], [(row[0], row[1], row[2]) for row in quotes])
+    index = next((index for index, old in enumerate(found) if old == 0), None)
+    return None if index is None else (f"{quotes[index][0]}:{quotes[index][1]}", quotes[index][3])

@@ -1660,3 +1660,31 @@ def m028_label_withdrawals(db: Database) -> None:
     refresh_label_views(db)
     db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
     db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V28['quote_view']}")
+
+
+_VIEWS_V29 = {
+    # a person's correction of a quote applies to its quote by id (labels.quote_id), wherever the quote is now;
+    # a correction whose quote is gone applies to nothing (before: to any quote found at its old place)
+    "quote_view": _by_kind(_VIEWS_V28["quote_view"], [
+        ("AND l.target = q.start_char || ':' || q.end_char", "AND l.quote_id = q.id", 3)]),
+}
+
+
+@migrations()
+def m029_quote_corrections_by_id(db: Database) -> None:
+    """A person's correction of a quote (labels task quote_speaker / quote_entity) carries its quote's id
+    (``labels.quote_id``) and words (``labels.quote_text``, as last found), and quote_view applies it by id:
+    keyed by its place (``target`` ``start:end``) alone, a correction of a quote a re-analysis no longer found
+    applied to any quote found at that place later. Back-filled from each correction's place (the quote there
+    now, the first stored if two); one naming no quote gets NULL: it applies to nothing, as before, and stays
+    so. ``target`` keeps the quote's place as last found. Other rows: NULL."""
+    db.execute("ALTER TABLE labels ADD COLUMN quote_id INTEGER")
+    db.execute("ALTER TABLE labels ADD COLUMN quote_text TEXT")
+    quote = ("(SELECT q.{} FROM quotes q WHERE q.article_id = labels.article_id "
+             "AND q.start_char || ':' || q.end_char = labels.target ORDER BY q.id LIMIT 1)")
+    db.execute(f"UPDATE labels SET quote_id = {quote.format('id')}, quote_text = {quote.format('text')} "
+               f"WHERE task IN {_QUOTE_TASKS_SQL} AND label != '{WITHDRAWN}'")
+    # an analyst's join of a correction to its quote, and the orphan check, by id
+    db.execute("CREATE INDEX idx_labels_quote_id ON labels(quote_id) WHERE quote_id IS NOT NULL")
+    db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
+    db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V29['quote_view']}")
