@@ -161,7 +161,8 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                            f"question: the newer stands", err=True)
             if summary.quotes_unmatched:
                 click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
-                           f"(its words are not quoted there, or quoted twice): not imported", err=True)
+                           f"(its words are not quoted there or are quoted twice, and no quote there stands at its "
+                           f"place): not imported", err=True)
             if skipped:   # every format alike: a file may name stories this database has not
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if skipped > 10 else ""
