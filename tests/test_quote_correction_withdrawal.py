@@ -261,3 +261,37 @@ def test_labelling_api_refuses_a_quote_of_another_story(story):
     other = _quotes(db, ids_of(db)["flagged"], [(5, OTHER)])[OTHER]
     with pytest.raises(labelling.LabellingError, match=f"quote {other} is a quote of article"):
         labelling.withdraw_quote_correction(db, str(story_id), "quote_speaker", other, "akhan")
+
+
+def test_a_whole_task_withdrawal_after_one_quotes_still_takes_back_every_correction(story):
+    path, story_id, ids = story
+    assert run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker", "--quote",
+               str(ids[PLEASED])).exit_code == 0
+    result = run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker")
+    assert result.exit_code == 0 and f"withdrew 1 labels of article {story_id}" in result.stdout
+    db = store.connect(path)
+    assert store.quote_corrections(db) == []
+    assert _speakers(db, story_id) == {PLEASED: ("a spokesperson", None), NIGHT: ("a spokesperson", None)}
+
+
+def test_an_older_whole_task_withdrawal_imported_after_one_quotes_is_replayed(story):
+    """A withdrawal of one quote's corrections here is no withdrawal of the task: a file's withdrawal of the
+    whole task given before it (and after the corrections) is still recorded and takes back the other's."""
+    path, story_id, ids = story
+    assert run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker", "--quote",
+               str(ids[PLEASED])).exit_code == 0
+    db = store.connect(path)
+    assert store.import_withdrawal(db, story_id, "quote_speaker", "elsewhere", "2026-11-21T09:00:00Z")
+    assert store.quote_corrections(db) == []
+    assert [(gone.quote_id, gone.task) for gone in store.quote_withdrawals(db)] == [(ids[PLEASED], "quote_speaker")]
+
+
+def test_the_story_page_history_says_a_quote_withdrawal_is_that_quotes(story):
+    from tests.test_scheme_without_tone_or_topics import _story_page
+    path, story_id, ids = story
+    assert run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker", "--quote",
+               str(ids[PLEASED])).exit_code == 0
+    page = _story_page(path, story_id)
+    history = page[page.index('id="human-labels"'):]
+    assert "this quote's corrections below no longer count" in history
+    assert "the rows below of this task no longer count" not in history
