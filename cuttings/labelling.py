@@ -1197,14 +1197,12 @@ def withdraw_quote_correction(db, reference: str, task: str, quote_id: int, anno
     (``store.withdraw_quote_correction``). ``(article id, the rows withdrawn)``. Raises LabellingError, nothing
     written, for a quote of no story, of another story, or with no correction of ``task`` standing."""
     article_id = story_reference(db, reference)
-    row = db.execute("SELECT article_id FROM quotes WHERE id = ?", [quote_id]).fetchone() or db.execute(
-        "SELECT article_id FROM labels WHERE quote_id = ? ORDER BY article_id = ? DESC LIMIT 1",
-        [quote_id, article_id]).fetchone()   # a gone quote: its corrections remember it
-    if row is None:
+    owner = store.quote_article(db, quote_id, article_id)
+    if owner is None:
         raise LabellingError(f"no quote {quote_id} in the database (give a quote's id: quote_view.quote_id, or the "
                              f"story page's list of orphaned corrections)")
-    if row[0] != article_id:
-        raise LabellingError(f"quote {quote_id} is a quote of article {row[0]}, not of article {article_id}")
+    if owner != article_id:
+        raise LabellingError(f"quote {quote_id} is a quote of article {owner}, not of article {article_id}")
     withdrawn = store.withdraw_quote_correction(db, article_id, task, quote_id, annotator)
     if not withdrawn:
         raise LabellingError(f"article {article_id} has no {task} correction of quote {quote_id}: nothing withdrawn")
@@ -1330,11 +1328,8 @@ def _quote_here(db, article_id: int, task: str, words: str, place: str | None) -
     found = store.find_quote(db, article_id, words, place)
     if found is not None:
         return found[1]
-    gone = {row[0] for row in db.execute(
-        "SELECT DISTINCT quote_id FROM labels l WHERE article_id = ? AND task = ? AND quote_text = ? "
-        "AND quote_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM quotes q WHERE q.id = l.quote_id)",
-        [article_id, task, words])}
-    return gone.pop() if len(gone) == 1 else None
+    gone = store.gone_quotes_of_words(db, article_id, task, words)
+    return gone[0] if len(gone) == 1 else None
 
 
 def _standing_keys(db, article_id: int, tasks: dict[str, Task], current: dict[str, Any]

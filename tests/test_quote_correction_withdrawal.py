@@ -295,3 +295,22 @@ def test_the_story_page_history_says_a_quote_withdrawal_is_that_quotes(story):
     history = page[page.index('id="human-labels"'):]
     assert "this quote's corrections below no longer count" in history
     assert "the rows below of this task no longer count" not in history
+
+
+def test_an_import_withdraws_a_correction_orphaned_there_by_its_words(story, tmp_path):
+    """B's story was analysed again without the quote (its correction orphaned there): the file's withdrawal
+    of that quote's correction finds it by the words the orphaned correction kept."""
+    a_path, story_a, ids_a = story
+    b_path, story_b, ids_b = _second_database(tmp_path, a_path, story_a)
+    b = store.connect(b_path)
+    _quotes(b, story_b, [(40, NIGHT), (70, OTHER)])
+    assert [fix.quote_id for fix in store.orphaned_quote_corrections(b)] == [ids_b[PLEASED]]
+    b.conn.close()
+    assert run(a_path, "label", "--unlabel", str(story_a), "--task", "quote_speaker", "--quote",
+               str(ids_a[PLEASED])).exit_code == 0
+    exported = tmp_path / "labels.jsonl"
+    assert run(a_path, "label", "--export", str(exported)).exit_code == 0
+    assert run(b_path, "label", "--import", str(exported)).exit_code == 0
+    b = store.connect(b_path)
+    assert store.orphaned_quote_corrections(b) == []
+    assert [(fix.quote_id, fix.label) for fix in store.quote_corrections(b)] == [(ids_b[NIGHT], "Sam Crew")]

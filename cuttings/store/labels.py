@@ -191,6 +191,23 @@ def quote_withdrawals(db: Database, article_ids: Iterable[int] | None = None) ->
     return [QuoteWithdrawal(*row) for row in db.execute(sql + " ORDER BY article_id, id", params)]
 
 
+def quote_article(db: Database, quote_id: int, article_id: int | None = None) -> int | None:
+    """The article a quote id is of: its stored quote's, else (a gone quote) that of the corrections naming
+    it (``article_id``'s first, when it has one); None: no quote and no correction has the id."""
+    row = db.execute("SELECT article_id FROM quotes WHERE id = ?", [quote_id]).fetchone() or db.execute(
+        "SELECT article_id FROM labels WHERE quote_id = ? ORDER BY article_id = ? DESC LIMIT 1",
+        [quote_id, article_id]).fetchone()
+    return row[0] if row else None
+
+
+def gone_quotes_of_words(db: Database, article_id: int, task: str, words: str) -> list[int]:
+    """The ids of the article's gone quotes (no longer stored) whose corrections of ``task`` have ``words``."""
+    return [row[0] for row in db.execute(
+        "SELECT DISTINCT quote_id FROM labels l WHERE article_id = ? AND task = ? AND quote_text = ? "
+        "AND quote_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM quotes q WHERE q.id = l.quote_id) ORDER BY quote_id",
+        [article_id, task, words])]
+
+
 def withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> dict[int, dict[str, tuple[str, str]]]:
     """The latest withdrawal of each article's tasks: ``{article_id: {task: (annotator, created_at)}}`` (of
     ``article_ids``); a withdrawal of one quote's corrections (``quote_withdrawals``) is not one of its task."""
