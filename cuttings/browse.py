@@ -245,7 +245,6 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
         "quotes": quotes,
         "human_labels": human,
         "orphaned": orphaned,   # corrections of quotes a re-analysis no longer found: applying to no quote
-        "orphaned_tasks": sorted({fix["task"] for fix in orphaned}),
         "copies": copies,
         "entities": entities,
         "scheme": scheme,

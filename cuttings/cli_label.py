@@ -52,13 +52,17 @@ def default_annotator() -> str:
                    "quotes): the models' predictions show again and the story waits for a label again. The "
                    "withdrawal is recorded under --annotator with the time, the labels stay in the table (the "
                    "audit trail); prints what it withdrew.")
+@click.option("--quote", "quote_id", type=int, default=None, metavar="QUOTE_ID",
+              help="With --unlabel and --task quote_speaker or quote_entity: withdraw the correction of this one "
+                   "quote (its id: quote_view.quote_id, or the story page's list of corrections of quotes no longer "
+                   "in the story); the story's corrections of its other quotes stand.")
 @click.option("--article", "article_refs", multiple=True, metavar="STORY",
               help="Label this story (an article id, db-N, or its URL; repeatable) on the screen, labelled or "
                    "not: its human labels are shown with whose they are, a accepts them under your name (a "
                    "second opinion), c corrects them.")
 @scheme_option
 @pass_context
-def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, article_refs):
+def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, quote_id, article_refs):
     """Label articles by hand, least certain predictions first; or move labels in/out as files.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
@@ -77,12 +81,17 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         cuttings export --out stories.csv    # correct stances in a spreadsheet, save as CSV, then:
         cuttings label --import stories.csv --annotator akhan
         cuttings label --unlabel 205 --task stance_governance   # withdraw a wrong stance on article 205
+        cuttings label --unlabel 205 --task quote_speaker --quote 812   # one quote's corrected speaker
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
     if not annotator:
         fail("no annotator name: pass --annotator NAME")
+    if quote_id is not None and unlabel_ref is None:
+        fail("--quote works with --unlabel: cuttings label --unlabel ID --task quote_speaker --quote QUOTE_ID")
+    if quote_id is not None and task_name not in store.QUOTE_TASKS:
+        fail(f"--quote needs --task {' or '.join(store.QUOTE_TASKS)} (the correction of that quote to withdraw)")
     quotes = unlabel_ref is not None and task_name in store.QUOTE_TASKS   # --unlabel: a quote's corrections
     try:
         tasks = labelling.load_label_tasks()
@@ -94,9 +103,13 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             fail("--unlabel works alone: run --import/--export as a command of their own")
         db = ctx.open_db()
         try:
-            article_id, removed = labelling.withdraw_labels(db, unlabel_ref,
-                                                            [task_name] if quotes else [t.name for t in selected],
-                                                            annotator)
+            if quote_id is not None:   # one quote's corrections: the story's others stand
+                article_id, removed = labelling.withdraw_quote_correction(db, unlabel_ref, task_name, quote_id,
+                                                                          annotator)
+            else:
+                article_id, removed = labelling.withdraw_labels(db, unlabel_ref,
+                                                                [task_name] if quotes else [t.name for t in selected],
+                                                                annotator)
         except labelling.LabellingError as exc:
             fail(str(exc))
         click.echo(f"withdrew {len(removed)} labels of article {article_id} (recorded as "

@@ -497,7 +497,8 @@ def check_quote_corrections(conn: sqlite3.Connection) -> list[Check]:
     """How many people's corrections of quotes stand, and which apply to no quote: orphaned, their quote gone
     (a re-analysis of a revised story no longer found it; m029 keeps a correction with its quote's id, so it is
     not applied to another quote found where it was). Said, not warned: nothing is wrong with the install, and
-    a cron job mailing doctor's output would mail it daily; the story page lists them and how to withdraw them."""
+    a cron job mailing doctor's output would mail it daily; the story page lists them, and the line names the
+    command that withdraws each (the first three)."""
     from cuttings import store
     if "quote_id" not in store.label_columns(conn):   # before m029: the migrations check says it is pending
         return []
@@ -510,11 +511,20 @@ def check_quote_corrections(conn: sqlite3.Connection) -> list[Check]:
     stories = sorted({fix.article_id for fix in orphaned})
     shown = ", ".join(str(story) for story in stories[:10]) + (f" and {len(stories) - 10} more" if len(stories) > 10
                                                                 else "")
+    commands = [f"`{withdraw_command(fix)}`" for fix in orphaned[:3]]
+    more = f" and {len(orphaned) - 3} more" if len(orphaned) > 3 else ""
     return [_ok("quote corrections",
                 f"{len(orphaned)} correction{'s' if len(orphaned) != 1 else ''} of a quote no longer found in "
                 f"{'its story' if len(orphaned) == 1 else 'their stories'} (stor{'ies' if len(stories) != 1 else 'y'} "
                 f"{shown}): kept, applied to no quote; {len(fixes) - len(orphaned)} applied. The story page lists "
-                f"them; `cuttings label --unlabel ID --task quote_speaker` (or quote_entity) withdraws them")]
+                f"them; to withdraw {'it' if len(orphaned) == 1 else 'one'}: {', '.join(commands)}{more}")]
+
+
+def withdraw_command(fix) -> str:
+    """The command that withdraws one correction of a quote (``store.QuoteCorrection``): by its quote's id; one
+    m029 found no quote for (no id) only with its story's other corrections of the task."""
+    command = f"cuttings label --unlabel {fix.article_id} --task {fix.task}"
+    return f"{command} --quote {fix.quote_id}" if fix.quote_id is not None else command
 
 
 def check_writable(db_path: Path) -> Check:

@@ -13,7 +13,9 @@ Conventions for ``labels`` rows written here:
   row ``label = '__rejected__', target = <topic>`` for each predicted topic the
   analyst removed (a later rejection also cancels an earlier human row of that topic);
 * a withdrawal (``--unlabel``): one row ``label = '__withdrawn__', target = ''`` per task,
-  which withdraws every earlier row of that article and task (``store.withdraw_labels``);
+  which withdraws every earlier row of that article and task (``store.withdraw_labels``); one
+  quote's corrections (``--quote``): that row naming the quote, the article's other corrections of
+  the task written again after it (``store.withdraw_quote_correction``);
   nothing is ever deleted, so the table is the audit trail.
 
 Every answer is written in its own transaction, so quitting or a crash loses nothing
@@ -775,10 +777,13 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
     ``labelled_at`` says when each label was given (as ``annotators`` says by whom) and ``withdrawn`` the
     latest withdrawal of each task (``{task: {"annotator", "at"}}``; an article whose labels were all
     withdrawn gets a record for it): an import elsewhere replays the withdrawals, and brings back no label
-    given before a withdrawal it has (:func:`import_labels`)."""
+    given before a withdrawal it has (:func:`import_labels`); ``withdrawn_quotes`` the latest withdrawal of
+    each quote's corrections (``--unlabel --quote``: ``[{"task", "quote", "place", "annotator", "at"}]``, the
+    quote by its words as ``quote_corrections``), which an import elsewhere replays on that quote only."""
     count = 0
     outside = labels_outside_scheme(db, tasks)
     corrections: dict[int, list[dict]] = {}
+    withdrawn_quotes: dict[int, list[dict]] = {}
     for fix in store.quote_corrections(db):
         if fix.words is not None:  # (None: a correction m029 found no quote for; nothing to find it by)
             entry = {"task": fix.task, "quote": fix.words, "place": fix.target, "label": fix.label,
@@ -790,8 +795,13 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
                               if task in tasks or task in store.QUOTE_TASKS}
                  for article_id, found in store.withdrawals(db).items()}
     withdrawn = {article_id: found for article_id, found in withdrawn.items() if found}
+    for gone in store.quote_withdrawals(db):   # one quote's corrections withdrawn: by its words, as corrections
+        if gone.words is not None:
+            withdrawn_quotes.setdefault(gone.article_id, []).append(
+                {"task": gone.task, "quote": gone.words, "place": gone.target, "annotator": gone.annotator,
+                 "at": gone.created_at})
     labelled = {article_id: (rec, article) for article_id, rec, article in labelled_articles(db, tasks)}
-    only_outside = [article_id for article_id in dict.fromkeys([*outside, *corrections, *withdrawn])
+    only_outside = [article_id for article_id in dict.fromkeys([*outside, *corrections, *withdrawn, *withdrawn_quotes])
                     if article_id not in labelled]
     extra = store.articles_text(db, only_outside)
     for article_id in only_outside:
@@ -820,6 +830,8 @@ def export_labels(db, path: str | Path | IO[str], tasks: dict[str, Task]) -> tup
                                      for name, value in given.items() if name in rec}
             if article_id in withdrawn:
                 record["withdrawn"] = withdrawn[article_id]
+            if article_id in withdrawn_quotes:
+                record["withdrawn_quotes"] = withdrawn_quotes[article_id]
             if article_id in outside:
                 record["outside_scheme"] = outside[article_id]
             if article_id in corrections:
@@ -865,6 +877,15 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
             for task, value in withdrawn.items())):
         raise LabellingError(f"{where}: withdrawn must map each task of the label scheme (or {', '.join(store.QUOTE_TASKS)}) "
                              f"to {{annotator, at}} (at: 2026-11-20T08:00:00Z)")
+    gone = raw.get("withdrawn_quotes")
+    if gone is not None and not (isinstance(gone, list) and all(
+            isinstance(value, dict) and value.get("task") in store.QUOTE_TASKS and isinstance(value.get("quote"), str)
+            and value["quote"].strip() and (value.get("place") is None or isinstance(value["place"], str))
+            and _is_time(value.get("at"))
+            and (value.get("annotator") is None or isinstance(value["annotator"], str) and value["annotator"].strip())
+            for value in gone)):
+        raise LabellingError(f"{where}: withdrawn_quotes must be a list of {{task ({', '.join(store.QUOTE_TASKS)}), "
+                             f"quote (its words), place (start:end), annotator, at (2026-11-20T08:00:00Z)}}")
     times = raw.get("labelled_at")
     if times is not None and not (isinstance(times, dict) and all(
             _is_time(value) or isinstance(value, dict) and all(_is_time(v) for v in value.values())
@@ -1168,6 +1189,26 @@ def withdraw_labels(db, reference: str, tasks: list[str], annotator: str
     return article_id, withdrawn
 
 
+def withdraw_quote_correction(db, reference: str, task: str, quote_id: int, annotator: str
+                              ) -> tuple[int, list[tuple[str, str, str, str, str]]]:
+    """Withdraw the corrections of one quote (``quote_id``: ``quote_view.quote_id``, or an orphaned
+    correction's, the story page's) for ``task`` (``quote_speaker``/``quote_entity``) in the story ``reference``
+    names, recorded as ``annotator`` now; the story's corrections of its other quotes stand on
+    (``store.withdraw_quote_correction``). ``(article id, the rows withdrawn)``. Raises LabellingError, nothing
+    written, for a quote of no story, of another story, or with no correction of ``task`` standing."""
+    article_id = story_reference(db, reference)
+    owner = store.quote_article(db, quote_id, article_id)
+    if owner is None:
+        raise LabellingError(f"no quote {quote_id} in the database (give a quote's id: quote_view.quote_id, or the "
+                             f"story page's list of orphaned corrections)")
+    if owner != article_id:
+        raise LabellingError(f"quote {quote_id} is a quote of article {owner}, not of article {article_id}")
+    withdrawn = store.withdraw_quote_correction(db, article_id, task, quote_id, annotator)
+    if not withdrawn:
+        raise LabellingError(f"article {article_id} has no {task} correction of quote {quote_id}: nothing withdrawn")
+    return article_id, withdrawn
+
+
 @dataclass
 class ImportSummary:
     records: int = 0
@@ -1197,6 +1238,8 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
         return []
     current = {(fix.task, fix.quote_id): (fix.created_at, fix.annotator, fix.label)
                for fix in store.quote_corrections(db, [article_id]) if fix.found}
+    quote_withdrawn = {(gone.task, gone.quote_id): (gone.annotator, gone.created_at)
+                       for gone in store.quote_withdrawals(db, [article_id])}
     bodies = set(store.entity_ids(db))
     rows: list[tuple] = []
     for fix in fixes:
@@ -1211,6 +1254,9 @@ def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, overr
             summary.quotes_unmatched += 1
             continue
         place, quote_id = found
+        if _before_withdrawal(at, quote_withdrawn.get((fix["task"], quote_id)), at_or_before=not override):
+            summary.withdrawn_since += 1   # that quote's corrections withdrawn here since
+            continue
         who = annotator if override else fix.get("annotator") or raw.get("annotator") or annotator
         here = current.get((fix["task"], quote_id))
         if at is None or override:
@@ -1257,7 +1303,8 @@ def _label_time(raw: dict, task: Task, target: str) -> Any:
 
 
 def _replay_withdrawals(db, article_id: int, raw: dict, annotator: str, override: bool) -> int:
-    """Record a record's ``withdrawn`` (``--export``'s latest withdrawal of each task) on one article, each
+    """Record a record's ``withdrawn`` (``--export``'s latest withdrawal of each task) and ``withdrawn_quotes``
+    (of one quote's corrections, :func:`_quote_here`'s quote; ``store.import_quote_withdrawal``) on one article, each
     with its own time, under its annotator (else ``annotator``; with ``override``, ``annotator``), where this
     database has no withdrawal of the task as new (``store.import_withdrawal``: a label here given after it
     stands on). Returns how many were recorded."""
@@ -1265,7 +1312,24 @@ def _replay_withdrawals(db, article_id: int, raw: dict, annotator: str, override
     for task, withdrawal in (raw.get("withdrawn") or {}).items():
         who = annotator if override else withdrawal.get("annotator") or annotator
         replayed += store.import_withdrawal(db, article_id, task, who, withdrawal["at"])
+    for withdrawal in raw.get("withdrawn_quotes") or []:   # one quote's corrections: that quote's here only
+        quote_id = _quote_here(db, article_id, withdrawal["task"], withdrawal["quote"], withdrawal.get("place"))
+        if quote_id is None:   # no such quote here, nor a correction of it: nothing to withdraw
+            continue
+        who = annotator if override else withdrawal.get("annotator") or annotator
+        replayed += store.import_quote_withdrawal(db, article_id, withdrawal["task"], quote_id, who, withdrawal["at"])
     return replayed
+
+
+def _quote_here(db, article_id: int, task: str, words: str, place: str | None) -> int | None:
+    """The id of the quote here a file's quote (its ``words`` at ``place``) is: a stored quote of the article
+    (``store.find_quote``), else the one gone quote whose corrections of ``task`` here have those words
+    (orphaned here too); None: neither."""
+    found = store.find_quote(db, article_id, words, place)
+    if found is not None:
+        return found[1]
+    gone = store.gone_quotes_of_words(db, article_id, task, words)
+    return gone[0] if len(gone) == 1 else None
 
 
 def _standing_keys(db, article_id: int, tasks: dict[str, Task], current: dict[str, Any]

@@ -326,7 +326,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                "predictions in `effective_labels`; corrections of a quote (tasks `quote_speaker`, `quote_entity`) are "
                "applied in `quote_view`, to the quote named by `quote_id`. A withdrawal (`cuttings label --unlabel`, "
                "since m028) is a row of label `__withdrawn__`: every earlier row of its article and task stays here "
-               "but no longer counts.", {
+               "but no longer counts (one quote's, `--quote`, names its quote in `quote_id`, and the article's other "
+               "standing corrections of the task are copied after it).", {
         "id": ("Row id (the latest row wins).", "5"),
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "

@@ -5,7 +5,10 @@ labels for, every standing label row in order).
 
 Withdrawals (m028): a row ``(article, task, '', WITHDRAWN, annotator, created_at)`` withdraws every row of that
 article and task written before it; the reads here, as the views, take only the rows that stand
-(``standing_label_sql``), and ``label_history`` lists them all."""
+(``standing_label_sql``), and ``label_history`` lists them all. A withdrawal of one quote's corrections
+(``withdraw_quote_correction``, ``--unlabel ID --task quote_speaker --quote QUOTE_ID``) is such a row naming the
+quote (its ``quote_id``, place and words), after which the article's other standing rows of the task are written
+again as they were: the rule is the same, and only that quote's corrections stop standing."""
 from __future__ import annotations
 
 from typing import Iterable, NamedTuple, Sequence
@@ -80,7 +83,7 @@ def import_withdrawal(db: Database, article_id: int, task: str, annotator: str, 
     whether it was recorded."""
     with transaction(db):
         latest = db.execute(f"SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ? "
-                            f"AND label = '{WITHDRAWN}'", [article_id, task]).fetchone()[0]
+                            f"AND label = '{WITHDRAWN}' AND quote_id IS NULL", [article_id, task]).fetchone()[0]
         if latest is not None and latest >= at:
             return False
         later = [row[0] for row in db.execute(
@@ -114,11 +117,102 @@ def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotat
     return [tuple(row) for row in rows]
 
 
+def withdraw_quote_correction(db: Database, article_id: int, task: str, quote_id: int, annotator: str,
+                              at: str | None = None) -> list[tuple[str, str, str, str, str]]:
+    """Withdraw the standing corrections of one quote (``quote_id``, found or orphaned) for ``task`` (one of
+    :data:`QUOTE_TASKS`) in one article, leaving the article's other corrections of the task standing, in one
+    transaction: a :data:`WITHDRAWN` row naming the quote (``target`` its place, ``quote_id``, ``quote_text``),
+    stamped ``at`` (default: now, as :func:`add_labels` stamps a person's answer), under ``annotator``; then
+    the article's other standing rows of the task written again after it as they were (the views' rule, a
+    withdrawal takes back every earlier row of its article and task, is unchanged: as
+    :func:`import_withdrawal`). Returns the rows withdrawn as ``(task, target, label, annotator,
+    created_at)`` (empty: none stood, nothing written)."""
+    with transaction(db):
+        rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels l WHERE l.article_id = ? "
+                          f"AND l.task = ? AND l.quote_id = ? AND {_STANDING} ORDER BY l.id",
+                          [article_id, task, quote_id]).fetchall()
+        if not rows:
+            return []
+        if at is None:
+            now = utcnow()
+            latest = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
+                                [article_id, task]).fetchone()[0]
+            at = _second_after(latest) if latest is not None and latest >= now else now
+        _write_quote_withdrawal(db, article_id, task, quote_id, annotator, at)
+    return [tuple(row) for row in rows]
+
+
+def _write_quote_withdrawal(db: Database, article_id: int, task: str, quote_id: int, annotator: str, at: str) -> None:
+    """The rows of a withdrawal of one quote's corrections (:func:`withdraw_quote_correction`): the
+    :data:`WITHDRAWN` row naming the quote (its place and words now, else as its corrections last had them),
+    then, written again as they were, every row of the article's task standing before it but that quote's
+    given at or before ``at`` (a correction of it given after ``at``, imported from elsewhere, stands on)."""
+    place = db.execute("SELECT start_char || ':' || end_char, text FROM quotes WHERE id = ? AND article_id = ?",
+                       [quote_id, article_id]).fetchone() or db.execute(
+        "SELECT target, quote_text FROM labels WHERE article_id = ? AND task = ? AND quote_id = ? ORDER BY id DESC "
+        "LIMIT 1", [article_id, task, quote_id]).fetchone() or ("", None)
+    kept = [row[0] for row in db.execute(
+        f"SELECT id FROM labels l WHERE l.article_id = ? AND l.task = ? AND {_STANDING} "
+        f"AND (l.quote_id IS NULL OR l.quote_id != ? OR l.created_at > ?) ORDER BY l.id",
+        [article_id, task, quote_id, at])]
+    db.execute(f"INSERT INTO labels ({_COPIED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [article_id, task, place[0], WITHDRAWN, annotator, at, quote_id, place[1]])
+    for label_id in kept:
+        db.execute(f"INSERT INTO labels ({_COPIED}) SELECT {_COPIED} FROM labels WHERE id = ?", [label_id])
+
+
+def import_quote_withdrawal(db: Database, article_id: int, task: str, quote_id: int, annotator: str, at: str) -> bool:
+    """Record a withdrawal of one quote's corrections given elsewhere at ``at`` (a file's ``withdrawn_quotes``;
+    ``quote_id`` the quote here it names), unless this database has a withdrawal as new or newer of the task
+    (all its corrections) or of that quote: written even when no correction of the quote stands here (a copy
+    imported later then stays withdrawn); a correction of that quote given here after ``at`` stands on, and so
+    do the article's corrections of other quotes. Returns whether it was recorded."""
+    with transaction(db):
+        latest = db.execute(f"SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ? "
+                            f"AND label = '{WITHDRAWN}' AND (quote_id IS NULL OR quote_id = ?)",
+                            [article_id, task, quote_id]).fetchone()[0]
+        if latest is not None and latest >= at:
+            return False
+        _write_quote_withdrawal(db, article_id, task, quote_id, annotator, at)
+    return True
+
+
+def quote_withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteWithdrawal]:
+    """The latest withdrawal of each quote's corrections (``withdraw_quote_correction``) per article, task and
+    quote, by article and id (of ``article_ids``)."""
+    sql = (f"SELECT article_id, task, quote_id, target, quote_text, annotator, created_at FROM labels "
+           f"WHERE id IN (SELECT max(id) FROM labels WHERE label = '{WITHDRAWN}' AND quote_id IS NOT NULL "
+           f"GROUP BY article_id, task, quote_id)")
+    params: list = []
+    if article_ids is not None:
+        ids = list(article_ids)
+        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    return [QuoteWithdrawal(*row) for row in db.execute(sql + " ORDER BY article_id, id", params)]
+
+
+def quote_article(db: Database, quote_id: int, article_id: int | None = None) -> int | None:
+    """The article a quote id is of: its stored quote's, else (a gone quote) that of the corrections naming
+    it (``article_id``'s first, when it has one); None: no quote and no correction has the id."""
+    row = db.execute("SELECT article_id FROM quotes WHERE id = ?", [quote_id]).fetchone() or db.execute(
+        "SELECT article_id FROM labels WHERE quote_id = ? ORDER BY article_id = ? DESC LIMIT 1",
+        [quote_id, article_id]).fetchone()
+    return row[0] if row else None
+
+
+def gone_quotes_of_words(db: Database, article_id: int, task: str, words: str) -> list[int]:
+    """The ids of the article's gone quotes (no longer stored) whose corrections of ``task`` have ``words``."""
+    return [row[0] for row in db.execute(
+        "SELECT DISTINCT quote_id FROM labels l WHERE article_id = ? AND task = ? AND quote_text = ? "
+        "AND quote_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM quotes q WHERE q.id = l.quote_id) ORDER BY quote_id",
+        [article_id, task, words])]
+
+
 def withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> dict[int, dict[str, tuple[str, str]]]:
     """The latest withdrawal of each article's tasks: ``{article_id: {task: (annotator, created_at)}}`` (of
-    ``article_ids``)."""
+    ``article_ids``); a withdrawal of one quote's corrections (``quote_withdrawals``) is not one of its task."""
     sql = (f"SELECT article_id, task, annotator, created_at FROM labels WHERE id IN (SELECT max(id) FROM labels "
-           f"WHERE label = '{WITHDRAWN}' GROUP BY article_id, task)")
+           f"WHERE label = '{WITHDRAWN}' AND quote_id IS NULL GROUP BY article_id, task)")
     params: list = []
     if article_ids is not None:
         ids = list(article_ids)
@@ -262,6 +356,17 @@ def effective_label_rows(db: Database, article_id: int) -> list[tuple[str, str, 
                       "label", [article_id]).fetchall()
 
 
+class QuoteWithdrawal(NamedTuple):
+    """The latest withdrawal of one quote's corrections (:func:`quote_withdrawals`)."""
+    article_id: int
+    task: str
+    quote_id: int
+    target: str           # the quote's place when withdrawn
+    words: str | None     # its words when withdrawn
+    annotator: str
+    created_at: str
+
+
 class QuoteCorrection(NamedTuple):
     """One current correction of a quote (:func:`quote_corrections`)."""
     article_id: int
@@ -301,7 +406,7 @@ def label_columns(db) -> set[str]:
 
 def orphaned_quote_corrections(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteCorrection]:
     """The current corrections whose quote is gone (a re-analysis no longer found it): kept, applying to no
-    quote, until a person withdraws them (``cuttings label --unlabel ID --task quote_speaker``)."""
+    quote, until a person withdraws them (``cuttings label --unlabel ID --task quote_speaker --quote QUOTE_ID``)."""
     return [fix for fix in quote_corrections(db, article_ids) if not fix.found]
 
 
