@@ -276,6 +276,21 @@ def test_a_file_of_names_that_are_only_control_characters_is_refused(db_path, tm
     refused(run(db_path, "label", "--import", str(path)), f"{path}:1", "annotator")
 
 
+def test_a_speaker_named_in_a_file_or_typed_in_the_browser_is_stored_without_control_characters():
+    """A quote correction's speaker is free text that the quote_people view, exports, the digest and the story
+    page show: from a label file or the story page's form, it is kept without terminal escapes and bidi
+    overrides (which reorder the name wherever it is shown)."""
+    from cuttings.browse import correction_rows, typed_name
+    raw = {"url": URL, "annotator": "eve", "quote_corrections": [
+        {"task": "quote_speaker", "quote": "We will", "label": f"\u202eJohn{ESCAPES} Campion", "annotator": "eve"}]}
+    labelling.validate_record(raw, TASKS, "file:1")
+    assert raw["quote_corrections"][0]["label"] == "John]0;owned]52;c;ZWNobyBvd25lZA==[2J31mevil Campion"
+    rows = correction_rows({"what": ["quote"], "quote": ["0:10"], "speaker": [f"\u202eJohn\x1b[2J  Campion\u202c"]},
+                           [], {"tasks": {}}, {"0:10": {"speaker": None, "entity_id": None}}, set())
+    assert rows == [("quote_speaker", "0:10", "John[2J Campion")]
+    assert typed_name(f" web\tform {ESCAPES}") == "web form ]0;owned]52;c;ZWNobyBvd25lZA==[2J31mevil"
+
+
 def test_the_label_screen_shows_no_escape_sequence_of_stored_text(db_path):
     """The screen prints through rich, which passes ESC, OSC, C1 and bidi controls through: a name typed in the
     browser's correction form, a database from before the crawler stripped them, a team's corpus file."""
