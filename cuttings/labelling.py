@@ -844,10 +844,11 @@ FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 
 def _clean_names(raw: dict) -> None:
-    """The record's names of people (``annotator``, ``annotators``, each quote correction's ``annotator``) without
-    control characters (``strip_controls``: terminal escapes, bidi overrides), as crawled text is stored: a name
-    from a file is shown on the label screen and by ``--unlabel``. A name that was only such characters is then
-    empty, and refused as one."""
+    """The record's names of people (``annotator``, ``annotators``, each quote correction's ``annotator``, a
+    ``quote_speaker`` correction's speaker) without control characters (``strip_controls``: terminal escapes,
+    bidi overrides), as crawled text is stored: a name from a file is shown on the label screen, by ``--unlabel``,
+    and (a speaker) in the quote views, exports, the digest and the story page. A name that was only such
+    characters is then empty, and refused as one."""
     from cuttings.redaction import strip_controls
 
     def clean(value: Any) -> Any:
@@ -857,9 +858,11 @@ def _clean_names(raw: dict) -> None:
     if isinstance(raw.get("annotators"), dict):
         raw["annotators"] = {task: {target: clean(name) for target, name in value.items()}
                              if isinstance(value, dict) else clean(value) for task, value in raw["annotators"].items()}
-    for fix in raw.get("quote_corrections") or []:
+    for fix in raw.get("quote_corrections") or [] if isinstance(raw.get("quote_corrections"), list) else []:
         if isinstance(fix, dict) and "annotator" in fix:
             fix["annotator"] = clean(fix["annotator"])
+        if isinstance(fix, dict) and fix.get("task") == "quote_speaker":   # the speaker's name, shown everywhere
+            fix["label"] = clean(fix.get("label"))
     for value in (raw.get("withdrawn") or {}).values() if isinstance(raw.get("withdrawn"), dict) else []:
         if isinstance(value, dict) and "annotator" in value:
             value["annotator"] = clean(value["annotator"])

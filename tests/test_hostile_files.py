@@ -285,7 +285,7 @@ def test_a_speaker_named_in_a_file_or_typed_in_the_browser_is_stored_without_con
         {"task": "quote_speaker", "quote": "We will", "label": f"\u202eJohn{ESCAPES} Campion", "annotator": "eve"}]}
     labelling.validate_record(raw, TASKS, "file:1")
     assert raw["quote_corrections"][0]["label"] == "John]0;owned]52;c;ZWNobyBvd25lZA==[2J31mevil Campion"
-    rows = correction_rows({"what": ["quote"], "quote": ["0:10"], "speaker": [f"\u202eJohn\x1b[2J  Campion\u202c"]},
+    rows = correction_rows({"what": ["quote"], "quote": ["0:10"], "speaker": ["\u202eJohn\x1b[2J  Campion\u202c"]},
                            [], {"tasks": {}}, {"0:10": {"speaker": None, "entity_id": None}}, set())
     assert rows == [("quote_speaker", "0:10", "John[2J Campion")]
     assert typed_name(f" web\tform {ESCAPES}") == "web form ]0;owned]52;c;ZWNobyBvd25lZA==[2J31mevil"
