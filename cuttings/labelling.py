@@ -976,6 +976,35 @@ def _cell_text(value: Any) -> str:
 
 # The columns of an XLSX file's header read (`cuttings export` writes some 30); a cell further right is not read.
 SHEET_MAX_COLUMNS = 256
+# An XLSX part (an XML file in its zip) that unpacks to more than this many times its packed size, and to more
+# than XLSX_RATIO_FROM_BYTES, is refused before openpyxl reads it (a zip bomb: openpyxl reads every shared string
+# at load, 12 us each, so 5 MB of file unpacking to 2 GB took half an hour); the XML of a real sheet packs 5 to
+# 20 times. So is a file whose parts unpack to more than XLSX_MAX_UNPACKED_BYTES in all: a CSV reads any size.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM_BYTES = 10 * 2**20
+XLSX_MAX_UNPACKED_BYTES = 512 * 2**20
+
+
+def _check_unpacked_sizes(path: Path) -> None:
+    """Raise LabellingError for an XLSX file whose parts unpack too far (:data:`XLSX_MAX_RATIO`,
+    :data:`XLSX_MAX_UNPACKED_BYTES`), from the sizes its zip directory gives (zipfile reads no more of a part than
+    its stated size). A file that is no zip is left to openpyxl's message."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    advice = "save it as CSV and import that"
+    for part in parts:
+        if part.file_size > XLSX_RATIO_FROM_BYTES and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+            raise LabellingError(f"{path}: its part {_shown(part.filename)} unpacks to {part.file_size / 2**20:,.0f} MB "
+                                 f"from {part.compress_size / 2**10:,.0f} KB, no spreadsheet's XML (a zip bomb?): "
+                                 f"{advice}")
+    total = sum(part.file_size for part in parts)
+    if total > XLSX_MAX_UNPACKED_BYTES:
+        raise LabellingError(f"{path}: its parts unpack to {total / 2**20:,.0f} MB, over "
+                             f"{XLSX_MAX_UNPACKED_BYTES // 2**20} MB: {advice}")
 
 
 def _read_sheet(path: Path) -> list[list[str]]:
@@ -984,7 +1013,9 @@ def _read_sheet(path: Path) -> list[list[str]]:
     file took 52 s and 2.7 GB): the rows up to the header (the first not blank) as far as
     :data:`SHEET_MAX_COLUMNS`, the header to its last cell not blank, each row below it to one cell further (a
     cell there is refused as under no column) and without its blank cells at the end. An error of openpyxl's
-    (no workbook, invalid XML, an entity bomb refused by defusedxml) is one line."""
+    (no workbook, invalid XML, an entity bomb refused by defusedxml) is one line, and so is a zip bomb, before
+    it is unpacked (:func:`_check_unpacked_sizes`)."""
+    _check_unpacked_sizes(path)
     try:
         from openpyxl import load_workbook
         workbook = load_workbook(path, read_only=True, data_only=True)
