@@ -173,6 +173,28 @@ def test_a_malformed_file_is_one_line_and_nothing_written(db_path, tmp_path, nam
     assert db_path.read_bytes() == before
 
 
+def test_an_unedited_csv_export_of_a_headline_with_a_line_separator_imports(db_path, tmp_path):
+    """U+2028 and U+2029 are no control characters (the crawler keeps them) and the CSV writer quotes no cell for
+    them; the import split the file's lines at them (str.splitlines), so one such headline made the team's
+    unedited export stop with "article_id must be a number ... not 'barn fire'". A CSV's rows end at CR or LF."""
+    db = store.connect(db_path)
+    try:
+        db.execute("UPDATE articles SET title = ? WHERE canonical_url = ?", ["Crews tackle\u2028barn fire\u2029today", URL])
+        db.conn.commit()
+    finally:
+        db.conn.close()
+    path = tmp_path / "stories.csv"
+    assert run(db_path, "export", "--out", str(path)).exit_code == 0
+    assert "Crews tackle\u2028barn fire\u2029today," in path.read_text(encoding="utf-8-sig")   # not quoted
+    result = no_traceback(run(db_path, "label", "--import", str(path), "--annotator", "akhan"))
+    assert result.exit_code == 0, result.output
+    assert "4 records, 0 labels added" in result.output
+    path.write_text(path.read_text(encoding="utf-8-sig").replace(",none,", ",against,", 1), encoding="utf-8")
+    result = no_traceback(run(db_path, "label", "--import", str(path), "--annotator", "akhan"))
+    assert result.exit_code == 0, result.output
+    assert label_rows(db_path)[-1][1:5] == ("stance_governance", "", "against", "akhan")
+
+
 BIG = "9" * 30
 
 NO_SUCH_ARTICLE = {
