@@ -1073,12 +1073,13 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
         table = _read_sheet(path)
     else:
         import csv
+        import io
         try:
             content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
         except (OSError, UnicodeDecodeError) as exc:
             raise LabellingError(f"cannot read {path}: {exc} (save it as CSV UTF-8)") from None
-        try:
-            table = list(csv.reader(content.splitlines()))
+        try:   # rows end at CR or LF only: str.splitlines also ends one at U+2028, U+2029, which a headline may hold
+            table = list(csv.reader(io.StringIO(content, newline="")))
         except csv.Error as exc:
             raise LabellingError(f"{path}: not a CSV file: {exc}") from None
     while table and not any(cell.strip() for cell in table[0]):
