@@ -1089,7 +1089,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     header = [cell.strip() for cell in table[0]]
     twice = [column for column in dict.fromkeys(header) if column and header.count(column) > 1]
     if twice:
-        raise LabellingError(f"{path}: column{'s' if len(twice) > 1 else ''} {', '.join(repr(c) for c in twice)} "
+        raise LabellingError(f"{path}: column{'s' if len(twice) > 1 else ''} {', '.join(_shown(c) for c in twice)} "
                              f"more than once: which of them is the story's? Keep one")
     from cuttings.export import export_columns
     known = export_columns(db)
