@@ -330,6 +330,14 @@ class BadCorrection(ValueError):
     pass
 
 
+def typed_name(value: str) -> str:
+    """A name typed in the form (a speaker, the annotator) as stored: without control characters (terminal
+    escapes, bidi overrides that reorder it wherever it is shown: ``strip_controls``, as crawled text is
+    stored), whitespace collapsed to single spaces."""
+    from cuttings.redaction import strip_controls
+    return " ".join(strip_controls(value).split())
+
+
 def correction_rows(form: dict[str, list[str]], current_topics: list[str], scheme: dict[str, Any],
                     quotes: dict[str, dict], entities: set[str]) -> list[tuple[str, str, str]]:
     """The ``labels`` rows for one submitted form (``what`` = topics, stance, tone or quote).
@@ -366,7 +374,7 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
                                     "was loaded): reload the page")
         if key not in quotes:
             raise BadCorrection("no such quote in this story")
-        speaker = " ".join((form.get("speaker") or [""])[0].split())
+        speaker = typed_name((form.get("speaker") or [""])[0])
         body = (form.get("entity") or [""])[0]
         if body and body not in entities:
             raise BadCorrection("choose a watched body, or none")
@@ -447,7 +455,7 @@ async def correct(datasette, request):
     context = await story_context(datasette, database, article_id)
     if context is None:
         return Response.text("no such story", status=404)
-    annotator = annotator_of(datasette, request) or " ".join((form.get("annotator") or [""])[0].split())
+    annotator = annotator_of(datasette, request) or typed_name((form.get("annotator") or [""])[0])
     if not annotator:
         return Response.text("say who you are (annotator)", status=400)
     quotes = {f"{quote['start_char']}:{quote['end_char']}": quote for quote in context["quotes"]}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -213,21 +214,30 @@ def load_card(db, article_id: int, tasks: list[Task], precedents: "Precedents | 
                        lead_paragraphs(body), mentions, questions, similar, revised)
 
 
+def _plain(text: str | None) -> str:
+    """Stored text as the screen shows it: without control characters (``strip_controls``). Rich passes ESC,
+    OSC, C1 and bidi controls through to the terminal; the crawler strips them from what it stores, but a name
+    typed in the browser's correction form, a database from before that, or a team's corpus file may hold them."""
+    from cuttings.redaction import strip_controls
+    return strip_controls(text or "")
+
+
 def render_card(card: ArticleCard, position: str = "") -> Panel:
-    """The article as a rich panel. Crawled text goes in as ``Text``, never as markup."""
-    lines: list[Any] = [Text(card.title or "(no headline)", style="bold")]
-    lines.append(Text(" · ".join(x for x in (card.outlet, card.published_at or "undated", card.url) if x),
+    """The article as a rich panel. Crawled text goes in as ``Text``, never as markup, and without control
+    characters (:func:`_plain`)."""
+    lines: list[Any] = [Text(_plain(card.title) or "(no headline)", style="bold")]
+    lines.append(Text(_plain(" · ".join(x for x in (card.outlet, card.published_at or "undated", card.url) if x)),
                       style="dim"))
     if card.revised:
         version, when = card.revised
         lines.append(Text(f"revised since it was labelled (version {version}, {when}): its labels apply until you "
                           f"answer again", style="yellow"))
     for paragraph in card.lead:
-        lines += [Text(""), Text(paragraph)]
+        lines += [Text(""), Text(_plain(paragraph))]
     lines.append(Text(""))
     if card.mentions:
         for entity_id, surfaces in card.mentions.items():
-            lines.append(Text.assemble((f"{entity_id}: ", "cyan"), ", ".join(surfaces)))
+            lines.append(Text.assemble((f"{entity_id}: ", "cyan"), _plain(", ".join(surfaces))))
     else:
         lines.append(Text("no watched bodies mentioned", style="dim"))
     chosen = any(question.decided_by for question in card.questions)
@@ -241,7 +251,7 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
             if any(p.uncertain for p in question.predictions):
                 cell.append("  uncertain", style="yellow")
             if question.decided_by:
-                cell.append(f"  labelled by {question.decided_by}", style="green")
+                cell.append(f"  labelled by {_plain(question.decided_by)}", style="green")
         else:
             cell = Text("no prediction", style="dim")
         table.add_row(Text(question.name), cell)
@@ -249,9 +259,9 @@ def render_card(card: ArticleCard, position: str = "") -> Panel:
     if card.precedents:
         lines += [Text(""), Text("labelled before, the most alike stories:", style="dim")]
         for precedent in card.precedents:
-            lines.append(Text.assemble((f"{precedent.similarity:.0%} ", "dim"), precedent.title,
-                                       (f"  ({precedent.source})", "dim")))
-            lines.append(Text(f"    {precedent.labels}", style="cyan"))
+            lines.append(Text.assemble((f"{precedent.similarity:.0%} ", "dim"), _plain(precedent.title),
+                                       (f"  ({_plain(precedent.source)})", "dim")))
+            lines.append(Text(f"    {_plain(precedent.labels)}", style="cyan"))
     return Panel(Group(*lines), title=Text(f"article {card.article_id} {position}".strip()), title_align="left")
 
 
@@ -854,6 +864,10 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
             labels[task.name] = check_label(task, value, where)
         except SchemeError as exc:
             raise LabellingError(str(exc)) from None
+    for key in ("url", "canonical_url"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise LabellingError(f"{where}: {key} must be a string (the story's address), not {type(raw[key]).__name__}")
+    _clean_names(raw)
     annotator = raw.get("annotator")
     if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
         raise LabellingError(f"{where}: annotator must be a non-empty string")
@@ -903,15 +917,78 @@ def validate_record(raw: Any, tasks: dict[str, Task], where: str) -> dict:
                 for value in names.values()):
             raise LabellingError(f"{where}: annotators must map each task to a name (a per-body task such as tone: a "
                                  f"name, or each body to a name)")
+    _check_not_ahead(raw, where)
     return labels
 
 
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_TIME = re.compile(r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z")
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# How far after this machine's clock a time in a file may be: a clock some minutes fast, or a time zone's hours
+# (at most 14) written as UTC. "The newest labelled_at wins", so a label stamped years ahead would win over every
+# later answer to its question, in every database its file reaches: refused (:func:`_check_not_ahead`).
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+def _clean_names(raw: dict) -> None:
+    """The record's names of people (``annotator``, ``annotators``, each quote correction's ``annotator``, a
+    ``quote_speaker`` correction's speaker) without control characters (``strip_controls``: terminal escapes,
+    bidi overrides), as crawled text is stored: a name from a file is shown on the label screen, by ``--unlabel``,
+    and (a speaker) in the quote views, exports, the digest and the story page. A name that was only such
+    characters is then empty, and refused as one."""
+    from cuttings.redaction import strip_controls
+
+    def clean(value: Any) -> Any:
+        return strip_controls(value) if isinstance(value, str) else value
+    if "annotator" in raw:
+        raw["annotator"] = clean(raw["annotator"])
+    if isinstance(raw.get("annotators"), dict):
+        raw["annotators"] = {task: {target: clean(name) for target, name in value.items()}
+                             if isinstance(value, dict) else clean(value) for task, value in raw["annotators"].items()}
+    for fix in raw.get("quote_corrections") or [] if isinstance(raw.get("quote_corrections"), list) else []:
+        if isinstance(fix, dict) and "annotator" in fix:
+            fix["annotator"] = clean(fix["annotator"])
+        if isinstance(fix, dict) and fix.get("task") == "quote_speaker":   # the speaker's name, shown everywhere
+            fix["label"] = clean(fix.get("label"))
+    for value in (raw.get("withdrawn") or {}).values() if isinstance(raw.get("withdrawn"), dict) else []:
+        if isinstance(value, dict) and "annotator" in value:
+            value["annotator"] = clean(value["annotator"])
 
 
 def _is_time(value: Any, none_ok: bool = False) -> bool:
-    """An ISO UTC time as the store writes it (``2026-11-20T08:00:00Z``), the form times compare in."""
-    return value is None and none_ok or isinstance(value, str) and _TIME.fullmatch(value) is not None
+    """An ISO UTC time as the store writes it (``2026-11-20T08:00:00Z``), the form times compare in, and one the
+    calendar has (not 2026-02-30 nor 24:00:00)."""
+    if value is None:
+        return none_ok
+    if not isinstance(value, str) or _TIME.fullmatch(value) is None:
+        return False
+    try:
+        dt.datetime.strptime(value, TIME_FORMAT)
+    except ValueError:
+        return False
+    return True
+
+
+def _record_times(raw: dict) -> list[tuple[str, str]]:
+    """Every time a (validated) record gives: ``(the field's name, the time)``."""
+    times = [("labelled_at", raw["_labelled_at"])] if isinstance(raw.get("_labelled_at"), str) else []
+    for task, value in (raw.get("labelled_at") or {}).items():
+        values = value.values() if isinstance(value, dict) else [value]
+        times += [(f"labelled_at of {task}", each) for each in values]
+    times += [(f"withdrawn {task} at", value["at"]) for task, value in (raw.get("withdrawn") or {}).items()]
+    times += [("quote_corrections at", fix["at"]) for fix in raw.get("quote_corrections") or [] if fix.get("at")]
+    return times
+
+
+def _check_not_ahead(raw: dict, where: str) -> None:
+    """Raise LabellingError naming ``where`` for a time in the record more than :data:`FUTURE_TOLERANCE` after
+    now (``store.utcnow``)."""
+    now = store.utcnow()
+    limit = (dt.datetime.strptime(now, TIME_FORMAT) + FUTURE_TOLERANCE).strftime(TIME_FORMAT)
+    for name, value in _record_times(raw):
+        if value > limit:
+            raise LabellingError(f"{where}: {name} {value} is more than a day ahead of now ({now}): the newest "
+                                 f"label wins, so a time from the future would win over every later answer; correct "
+                                 f"it (UTC) or leave it out")
 
 
 STORY_EXPORT_ROLES = (("topics", "multi_label"), ("stance", "single_label"), ("tone", "per_entity"))
@@ -972,7 +1049,6 @@ def _looks_like_csv(text: str) -> bool:
 
 def _cell_text(value: Any) -> str:
     """An XLSX cell as the CSV would hold it."""
-    import datetime as dt
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -982,6 +1058,86 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
+
+
+# The columns of an XLSX file's header read (`cuttings export` writes some 30); a cell further right is not read.
+SHEET_MAX_COLUMNS = 256
+# An XLSX part (an XML file in its zip) that unpacks to more than this many times its packed size, and to more
+# than XLSX_RATIO_FROM_BYTES, is refused before openpyxl reads it (a zip bomb: openpyxl reads every shared string
+# at load, 12 us each, so 5 MB of file unpacking to 2 GB took half an hour); the XML of a real sheet packs 5 to
+# 20 times. So is a file whose parts unpack to more than XLSX_MAX_UNPACKED_BYTES in all: a CSV reads any size.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM_BYTES = 10 * 2**20
+XLSX_MAX_UNPACKED_BYTES = 512 * 2**20
+
+
+def _check_unpacked_sizes(path: Path) -> None:
+    """Raise LabellingError for an XLSX file whose parts unpack too far (:data:`XLSX_MAX_RATIO`,
+    :data:`XLSX_MAX_UNPACKED_BYTES`), from the sizes its zip directory gives (zipfile reads no more of a part than
+    its stated size). A file that is no zip is left to openpyxl's message."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    advice = "save it as CSV and import that"
+    for part in parts:
+        if part.file_size > XLSX_RATIO_FROM_BYTES and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+            raise LabellingError(f"{path}: its part {_shown(part.filename)} unpacks to {part.file_size / 2**20:,.0f} MB "
+                                 f"from {part.compress_size / 2**10:,.0f} KB, no spreadsheet's XML (a zip bomb?): "
+                                 f"{advice}")
+    total = sum(part.file_size for part in parts)
+    if total > XLSX_MAX_UNPACKED_BYTES:
+        raise LabellingError(f"{path}: its parts unpack to {total / 2**20:,.0f} MB, over "
+                             f"{XLSX_MAX_UNPACKED_BYTES // 2**20} MB: {advice}")
+
+
+def _read_sheet(path: Path) -> list[list[str]]:
+    """The rows of an XLSX export's ``stories`` sheet (else its first) as a CSV's cells, read as far as its cells
+    go, not as far as the sheet's dimension claims (``A1:XFD20002`` padded every row to 16,384 cells: a 106 KB
+    file took 52 s and 2.7 GB): the rows up to the header (the first not blank) as far as
+    :data:`SHEET_MAX_COLUMNS`, the header to its last cell not blank, each row below it to one cell further (a
+    cell there is refused as under no column) and without its blank cells at the end. An error of openpyxl's
+    (no workbook, invalid XML, an entity bomb refused by defusedxml) is one line, and so is a zip bomb, before
+    it is unpacked (:func:`_check_unpacked_sizes`)."""
+    _check_unpacked_sizes(path)
+    try:
+        from openpyxl import load_workbook
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = workbook["stories"] if "stories" in workbook.sheetnames else workbook.worksheets[0]
+            sheet.reset_dimensions()
+            table: list[list[str]] = []
+            for row in sheet.iter_rows(min_row=1, max_col=SHEET_MAX_COLUMNS, values_only=True):
+                table.append(_row_cells(row))
+                if table[-1]:
+                    break
+            if not table or not table[-1]:
+                return []
+            width = len(table[-1])
+            for row in sheet.iter_rows(min_row=len(table) + 1, max_col=width + 1, values_only=True):
+                table.append(_row_cells(row))
+            return table
+        finally:
+            workbook.close()
+    except Exception as exc:   # openpyxl raises many kinds for a file that is no workbook
+        detail = " ".join((str(exc).strip().splitlines() or [type(exc).__name__])[0].split())
+        raise LabellingError(f"cannot read {path} as an XLSX workbook ({detail[:200]}): save it as CSV and import "
+                             f"that") from None
+
+
+def _row_cells(row: tuple) -> list[str]:
+    """One XLSX row as a CSV's cells, without its blank cells at the end (the sheet's padding)."""
+    cells = [_cell_text(value) for value in row]
+    while cells and not cells[-1].strip():
+        cells.pop()
+    return cells
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A cell's text as an error line quotes it: its repr (escapes visible), at most ``limit`` characters of it."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f" ... ({len(text):,} characters)"
 
 
 def _unguarded(text: str) -> str:
@@ -1000,22 +1156,16 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     ``cuttings label --unlabel`` does). ``text``: standard input's content."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx" and text is None:
-        try:
-            from openpyxl import load_workbook
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:   # openpyxl raises many kinds for a file that is no workbook
-            raise LabellingError(f"cannot read {path} as an XLSX workbook ({exc}): save it as CSV and import that") from None
-        sheet = workbook["stories"] if "stories" in workbook.sheetnames else workbook.worksheets[0]
-        table = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
+        table = _read_sheet(path)
     else:
         import csv
+        import io
         try:
             content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
         except (OSError, UnicodeDecodeError) as exc:
             raise LabellingError(f"cannot read {path}: {exc} (save it as CSV UTF-8)") from None
-        try:
-            table = list(csv.reader(content.splitlines()))
+        try:   # rows end at CR or LF only: str.splitlines also ends one at U+2028, U+2029, which a headline may hold
+            table = list(csv.reader(io.StringIO(content, newline="")))
         except csv.Error as exc:
             raise LabellingError(f"{path}: not a CSV file: {exc}") from None
     while table and not any(cell.strip() for cell in table[0]):
@@ -1023,13 +1173,18 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     if not table:
         return []
     header = [cell.strip() for cell in table[0]]
+    twice = [column for column in dict.fromkeys(header) if column and header.count(column) > 1]
+    if twice:
+        raise LabellingError(f"{path}: column{'s' if len(twice) > 1 else ''} {', '.join(_shown(c) for c in twice)} "
+                             f"more than once: which of them is the story's? Keep one")
     from cuttings.export import export_columns
     known = export_columns(db)
     unknown = [column for column in header if column not in known]
     if unknown:
-        raise LabellingError(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(repr(c) for c in unknown)}: label --import reads the columns "
-                             f"cuttings export --format csv writes")
+        named = ", ".join(_shown(column) for column in unknown[:5]) + (f" and {len(unknown) - 5} more"
+                                                                       if len(unknown) > 5 else "")
+        raise LabellingError(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} {named}: label --import "
+                             f"reads the columns cuttings export --format csv writes")
     if "article_id" not in header and "url" not in header:
         raise LabellingError(f"{path}: no article_id or url column: label --import needs one to find each story")
     rows = []
@@ -1042,9 +1197,9 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
         cell = dict(zip(header, [_unguarded(value.strip()) for value in cells]))
         raw: dict[str, Any] = {"url": cell.get("url") or None}
         if cell.get("article_id"):
-            if not re.fullmatch(r"\d+", cell["article_id"]):
+            if not re.fullmatch(r"[0-9]+", cell["article_id"]):
                 raise LabellingError(f"{where}: article_id must be a number (the story's id, as cuttings export "
-                                     f"writes it), not {cell['article_id']!r}")
+                                     f"writes it), not {_shown(cell['article_id'])}")
             raw["article_id"] = int(cell["article_id"])
         else:
             raw["article_id"] = None
@@ -1055,11 +1210,11 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
         if "tone" in cell:
             try:
                 tone = json.loads(cell["tone"]) if cell["tone"] else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 tone = None
             if not isinstance(tone, dict):
                 raise LabellingError(f"{where}: tone must be a JSON object of body: tone, as cuttings export "
-                                     f"writes it ({{\"hwfrs\": \"negative\"}}), not {cell['tone']!r}")
+                                     f"writes it ({{\"hwfrs\": \"negative\"}}), not {_shown(cell['tone'])}")
             raw["tone"] = tone
         if "labelled_at" in cell:
             raw["labelled_at"] = cell["labelled_at"] or None
@@ -1103,12 +1258,20 @@ def _match_article(db, raw: dict) -> int | None:
     url = raw.get("url") or raw.get("canonical_url")
     if url:
         return store.story_of_url(db, url)
-    match = re.fullmatch(r"db-(\d+)", str(raw.get("id") or ""))
+    match = re.fullmatch(r"db-([0-9]+)", str(raw.get("id") or ""))
     if match:
-        return store.story_of(db, int(match.group(1)))
+        return _story_of_id(db, int(match.group(1)))
     if isinstance(raw.get("article_id"), int):   # a cuttings export record
-        return store.story_of(db, raw["article_id"])
+        return _story_of_id(db, raw["article_id"])
     return None
+
+
+SQLITE_INTEGERS = range(-2**63, 2**63)
+
+
+def _story_of_id(db, article_id: int) -> int | None:
+    """``store.story_of`` an id from a file; one past SQLite's integers names no article."""
+    return store.story_of(db, article_id) if article_id in SQLITE_INTEGERS else None
 
 
 def _new_rows(task: Task, wanted: Any, current: Any) -> list[tuple[str, str, str]]:
@@ -1436,6 +1599,8 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabellingError(invalid_json_message(path, line_no, exc)) from None
+        except RecursionError:   # arrays or objects nested thousands deep: no record cuttings writes
+            raise LabellingError(f"{path}:{line_no}: invalid JSON: nested too deeply") from None
         records.append((line_no, raw, is_story_export(raw)))
     return _import_records(db, path, tasks, annotator, override, records)
 

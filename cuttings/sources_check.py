@@ -33,7 +33,7 @@ from w3lib.url import safe_url_string
 
 from crawler import discovery, urlpolicy
 from cuttings.config import CrawlSettings, Source
-from cuttings.redaction import redact
+from cuttings.redaction import redact, strip_controls
 
 MAX_SITEMAPS = 200
 MAX_LISTING_PAGES = 100  # listing pages read besides the home and section pages (the crawl: max_pages_per_source)
@@ -543,4 +543,6 @@ def format_check(report: SourceCheck) -> str:
                  f"oldest {report.oldest or '-'}")
     lines += [f"  problem: {p}" for p in dict.fromkeys(report.problems)]
     lines += [f"{report.source_id}: FAILED: {f}" for f in report.failures]
-    return redact("\n".join(lines))  # a feed configured with ?token=... is not printed with it
+    # a feed configured with ?token=... is not printed with it; nor is a terminal escape a server sent (an HTTP
+    # reason phrase: OSC 52 writes some terminals' clipboard), nor one in a URL its feeds or sitemaps list
+    return redact(strip_controls("\n".join(lines)))

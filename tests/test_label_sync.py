@@ -348,15 +348,16 @@ def test_answers_given_in_the_same_second_keep_their_order_in_another_database(d
 
 
 def test_an_answer_given_here_after_a_label_from_a_clock_ahead_is_the_newer(dbs, tmp_path):
-    """B imports a label stamped by a clock ahead of its own; a person then answers in B: the answer is
+    """B imports a label stamped by a clock ahead of its own (11 hours: a time zone's hours written as UTC; more
+    than a day ahead is refused, tests/test_hostile_files.py); a person then answers in B: the answer is
     stamped a second after it, so it stands in B and wherever B's file goes."""
-    future = "2099-01-01T00:00:00Z"
+    future = "2026-11-21T20:00:00Z"   # 11 hours after T2
     give(dbs["A"], "against", "officer", future)
     a_file, b_file = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     ok(run(dbs["A"], "label", "--export", str(a_file), at=future))
     ok(run(dbs["B"], "label", "--import", str(a_file), at=T2))
-    give(dbs["B"], "neutral", "jsmith", T3)
-    assert label_rows(dbs["B"])[-1] == ("stance_governance", "", "neutral", "jsmith", "2099-01-01T00:00:01Z")
+    give(dbs["B"], "neutral", "jsmith", "2026-11-21T09:05:00Z")
+    assert label_rows(dbs["B"])[-1] == ("stance_governance", "", "neutral", "jsmith", "2026-11-21T20:00:01Z")
     ok(run(dbs["B"], "label", "--export", str(b_file), at=T3))
     for path in (a_file, b_file):
         ok(run(dbs["C"], "label", "--import", str(path), at=T5))
