@@ -15,6 +15,7 @@ import urllib.error
 from collections import Counter
 from urllib.parse import urlsplit
 
+from cuttings.redaction import strip_controls
 from cuttings.store.runs import (
     FAILURE_BLOCKED,
     FAILURE_GONE,
@@ -61,17 +62,36 @@ def private_address_warning(errors: list[dict]) -> str | None:
     refused = [error for error in errors if error["kind"] == "private_address"]
     if not refused:
         return None
-    parts = urlsplit(refused[0]["url"] or "")
-    found = _REFUSED_ADDRESS.search(refused[0].get("message") or "")
-    address = found.group(1) if found and found.group(1) != parts.hostname else None
+    host = _host(refused[0]["url"])
+    found = _REFUSED_ADDRESS.search(strip_controls(refused[0].get("message") or ""))
+    address = found.group(1) if found and found.group(1) != _hostname(refused[0]["url"]) else None
     count = len(refused)
-    return (f"the crawler refused {count} request{'s' if count != 1 else ''} to {parts.netloc or 'the site'}"
+    return (f"the crawler refused {count} request{'s' if count != 1 else ''} to {host}"
             + (f" ({address})" if address else "") + f", a private or loopback address: {LOCAL_FIX}")
+
+
+def _host(url: str | None) -> str:
+    """The host (and port) of a failed request's URL for a line a terminal shows: no control characters (the
+    URL may come from a crawled link), "the site" when there is none or it does not parse."""
+    try:
+        host = urlsplit(url).netloc if url else ""
+    except ValueError:   # e.g. an unbalanced "[" in the host: not a URL, no host to name
+        host = ""
+    return strip_controls(host) or "the site"
+
+
+def _hostname(url: str | None) -> str | None:
+    """The host name alone (no port, no brackets) of a URL, without control characters; None if none."""
+    try:
+        name = urlsplit(url).hostname if url else None
+    except ValueError:
+        name = None
+    return strip_controls(name) if name else None
 
 
 def describe(kind: str, url: str | None = None, status: int | None = None) -> str:
     """Words for one failure kind (``http_404`` -> "HTTP 404 from host")."""
-    host = urlsplit(url).netloc if url else "the site"
+    host = _host(url)
     if kind in CAUSES:
         return CAUSES[kind].format(host=host, local_fix=LOCAL_FIX)
     if kind.startswith("http_"):
