@@ -30,8 +30,9 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, it is "
-                   "stored with every imported label; not given, each record's own annotator is kept (else $USER).")
+              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, every "
+                   "imported label is stored under it as given now (your edits); not given, each record's own "
+                   "annotator and time are kept (else $USER, now).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
                                                           path_type=Path),
@@ -42,10 +43,10 @@ def default_annotator() -> str:
               default=None, help="Add the labels in FILE: JSONL (--export's records, the corpus's, or `cuttings export "
                                  "--format jsonl` stories), or the CSV or XLSX `cuttings export` writes (by the "
                                  "suffix); of a story export only the changed topics, stance and tone are stored. "
-                                 "The newest labelled_at wins: a label file's labels and withdrawals keep their "
-                                 "names and times, and one older than the label or withdrawal here is not stored. "
-                                 "A record naming no article here is skipped and counted. -: standard input "
-                                 "(JSONL or CSV).")
+                                 "For each question the label or withdrawal given last wins: a label file's keep "
+                                 "their names and times (labelled_at), and one older than the label or withdrawal "
+                                 "here is not stored. A record naming no article here is skipped and counted. "
+                                 "-: standard input (JSONL or CSV). Rules: docs/labelling.md.")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
@@ -76,12 +77,13 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
     \b
         cuttings label --task stance_governance --limit 20   # the shipped scheme's stance task
         cuttings label --export labels.jsonl
+        cuttings label --import labels.jsonl   # another database's file: names and times kept, the newest wins
         cuttings export --format jsonl --out stories.jsonl   # edit a stance, then:
         cuttings label --import stories.jsonl --annotator akhan
         cuttings export --out stories.csv    # correct stances in a spreadsheet, save as CSV, then:
         cuttings label --import stories.csv --annotator akhan
         cuttings label --unlabel 205 --task stance_governance   # withdraw a wrong stance on article 205
-        cuttings label --unlabel 205 --task quote_speaker --quote 812   # one quote's corrected speaker
+        cuttings label --unlabel 349 --task quote_speaker --quote 812   # one quote's corrected speaker
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
