@@ -114,12 +114,14 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                                                                 annotator)
         except labelling.LabellingError as exc:
             fail(str(exc))
-        click.echo(f"withdrew {len(removed)} labels of article {article_id} (recorded as "
+        click.echo(f"withdrew {len(removed)} label{'s' if len(removed) != 1 else ''} of article {article_id} "
+                   f"(recorded as "
                    f"{strip_controls(annotator)}; the labels stay in the table):")
         for task, target, value, who, when in removed:  # names typed in a browser form: no terminal escapes
             shown = strip_controls(f"{task} {target}" if target else task)
             click.echo(f"  {shown}: {strip_controls(value)} ({strip_controls(who)}, {when})")
-        click.echo("the models' predictions apply again; the story is back in the label queue")
+        click.echo("the quote extractor's speakers and bodies apply again" if quotes else
+                   "the models' predictions apply again; the story is back in the label queue")
         learnt = store.models_trained_since(db, {row[0] for row in removed}, min(row[4] for row in removed))
         if learnt:
             click.echo(f"note: {', '.join(learnt)} learnt from these labels and can predict them still: "

@@ -74,10 +74,6 @@ def test_the_quote_corrections_query_flags_the_orphaned_one(tmp_path):
     db.conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="behaviour bug found reading the docs (s20-g): a quote correction's "
-                   "withdrawal says the models' predictions apply and the story is back in the label queue; the "
-                   "analyser's speaker applies again, and quote tasks have no queue (docs/labelling.md, 'Undoing a "
-                   "label')")
 def test_withdrawing_a_quote_correction_says_what_applies_again(tmp_path):
     from tests.test_quote_correction_withdrawal import run
     path = tmp_path / "a.db"
@@ -90,3 +86,5 @@ def test_withdrawing_a_quote_correction_says_what_applies_again(tmp_path):
     result = run(path, "label", "--unlabel", str(story), "--task", "quote_speaker", "--quote", str(ids[PLEASED]))
     assert result.exit_code == 0, result.output
     assert "label queue" not in result.output and "models' predictions" not in result.output
+    assert "withdrew 1 label of article" in result.output
+    assert "the quote extractor's speakers and bodies apply again" in result.output

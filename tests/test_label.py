@@ -1201,7 +1201,7 @@ def test_cli_unlabel_takes_back_a_quote_correction_only_when_asked(db_path):
     labelling.save_labels(db, ids["middling"], [("stance_governance", "", "none")], "officer")
     db.conn.close()
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"])])
-    assert result.exit_code == 0 and "withdrew 1 labels" in result.output   # the stance; the quote's stays
+    assert result.exit_code == 0 and "withdrew 1 label" in result.output   # the stance; the quote's stays
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--unlabel", str(ids["middling"]),
                                               "--task", "quote_speaker"])
     assert result.exit_code == 0, result.output

@@ -66,7 +66,7 @@ def test_unlabel_appends_a_withdrawal_and_the_models_prediction_shows_again(db_p
     result = run(db_path, "label", "--unlabel", str(story), "--task", "stance_governance", "--annotator", "lead")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == [
-        f"withdrew 1 labels of article {story} (recorded as lead; the labels stay in the table):",
+        f"withdrew 1 label of article {story} (recorded as lead; the labels stay in the table):",
         f"  stance_governance: against (officer, {BEFORE})"]
     assert summary_of(db_path, story) == ("none", 0)   # the model's prediction, no person's label
     db = store.connect(db_path)

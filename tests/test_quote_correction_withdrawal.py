@@ -76,7 +76,7 @@ def test_unlabel_quote_withdraws_that_quotes_correction_only(story):
     result = run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker", "--quote", str(ids[PLEASED]),
                  "--annotator", "akhan")
     assert result.exit_code == 0, result.output
-    assert f"withdrew 1 labels of article {story_id}" in result.stdout
+    assert f"withdrew 1 label of article {story_id}" in result.stdout
     assert "Jo Bloggs" in result.stdout and "Sam Crew" not in result.stdout
     db = store.connect(path)
     assert _speakers(db, story_id) == {PLEASED: ("a spokesperson", None), NIGHT: ("Sam Crew", "corrected")}
@@ -268,7 +268,7 @@ def test_a_whole_task_withdrawal_after_one_quotes_still_takes_back_every_correct
     assert run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker", "--quote",
                str(ids[PLEASED])).exit_code == 0
     result = run(path, "label", "--unlabel", str(story_id), "--task", "quote_speaker")
-    assert result.exit_code == 0 and f"withdrew 1 labels of article {story_id}" in result.stdout
+    assert result.exit_code == 0 and f"withdrew 1 label of article {story_id}" in result.stdout
     db = store.connect(path)
     assert store.quote_corrections(db) == []
     assert _speakers(db, story_id) == {PLEASED: ("a spokesperson", None), NIGHT: ("a spokesperson", None)}
