@@ -65,7 +65,9 @@ def wide_xlsx(path: Path) -> None:
     _write(path, parts)
 
 
-def strings_xlsx(path: Path) -> None:
+def strings_xlsx(path: Path, entries: int = 2_000_000) -> None:
+    """A workbook whose shared-strings part holds ``entries`` strings: a zip bomb (16 bytes of XML each,
+    packed about 350 to 1); tests/test_hostile_files.py builds its own of a million with this."""
     parts = _workbook(path)
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/'
@@ -74,7 +76,7 @@ def strings_xlsx(path: Path) -> None:
         b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
                      b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
     parts["xl/sharedStrings.xml"] = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                                     + b"<si><t>x</t></si>" * 2_000_000 + b"</sst>")
+                                     + b"<si><t>x</t></si>" * entries + b"</sst>")
     _write(path, parts)
 
 
