@@ -41,11 +41,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 import skops
 import skops.io
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
@@ -182,52 +181,6 @@ TRUSTED_TYPES = [
 ]
 
 
-# The corpus's gathering slices (record id prefixes, ``slice_of``): the domains of ``SliceDomains``.
-# Records of any other id (a team's own labels, ``db-<id>``) belong to none.
-CORPUS_SLICES = ("t1", "t2", "t3", "gov", "hw", "sh", "neg")
-
-
-class SliceDomains(BaseEstimator, TransformerMixin):
-    """Feature augmentation by gathering slice (Daume III 2007, "Frustratingly easy domain adaptation").
-
-    Training rows (``fit_transform``) become ``<x, w*x*[slice=s1], ..., w*x*[slice=sK]>``: the
-    ``features`` union's vector ``x`` (the general block) and one copy per slice of the training rows
-    (``CORPUS_SLICES``, the row's ``slice``), filled only in the row's own slice's block, so that a
-    slice's own labelling habits can be learned by that block's weights. Every prediction
-    (``transform``) fills only the general block: an unseen slice, a held-out fold, production.
-    Rows without a recognised slice fill only the general block in training too.
-    """
-
-    def __init__(self, features=None, weight: float = 1.0):
-        self.features = features
-        self.weight = weight
-
-    def fit(self, rows, y=None):
-        self.fit_transform(rows, y)
-        return self
-
-    def fit_transform(self, rows, y=None):
-        general = sp.csr_matrix(self.features.fit_transform(rows, y))
-        slices = [row.get("slice") for row in rows]
-        self.slices_ = [name for name in CORPUS_SLICES if name in set(slices)]
-        self.n_general_ = general.shape[1]
-        blocks = [general]
-        for name in self.slices_:
-            mask = np.array([s == name for s in slices], dtype=float) * float(self.weight)
-            blocks.append(sp.diags(mask).tocsr() @ general)
-        return sp.hstack(blocks, format="csr")
-
-    def transform(self, rows):
-        general = sp.csr_matrix(self.features.transform(rows))
-        empty = sp.csr_matrix((general.shape[0], self.n_general_ * len(self.slices_)), dtype=general.dtype)
-        return sp.hstack([general, empty], format="csr")
-
-
-def _slice_domains(union, weight: float):
-    """``union`` augmented by slice (``SliceDomains``) when ``weight`` > 0, else ``union`` itself."""
-    return SliceDomains(union, float(weight)) if weight and weight > 0 else union
-
-
 class TwoStageClassifier(BaseEstimator, ClassifierMixin):
     """A single-label classifier in two steps, for a task with an ``absent`` label (stance: ``none``,
     the article is not about the target): ``presence`` decides whether the target is there at all
@@ -302,8 +255,6 @@ def _vectoriser_steps(estimator):
     elif isinstance(estimator, FeatureUnion):
         for _, transformer in estimator.transformer_list:
             yield from _vectoriser_steps(transformer)
-    elif isinstance(estimator, SliceDomains):
-        yield from _vectoriser_steps(estimator.features)
     elif isinstance(estimator, TwoStageClassifier):
         for fitted in (getattr(estimator, "presence_", None), getattr(estimator, "side_", None)):
             if fitted is not None:
@@ -433,23 +384,17 @@ def _task_examples(
                 row = tone_row(doc, entity_id, **PARAMS["per_entity"]["row"], article=article, cue_groups=groups_of,
                                cues=_cues_of(task))
                 row.update(article=article, article_key=record["id"], stacked_labels=stacked_labels,
-                           found=entity_id in found, cue_groups=groups_of, slice=_record_slice(record))
+                           found=entity_id in found, cue_groups=groups_of)
                 rows.append(row)
                 targets.append(label)
                 groups.append(record["id"])
         else:
-            rows.append({**article_row(doc), "slice": _record_slice(record)})
+            rows.append(article_row(doc))
             targets.append(value)
             groups.append(record["id"])
     if task.kind == "multi_label":
         rows = with_team_cues(rows, _cues_of(task))
     return rows, targets, groups
-
-
-def _record_slice(record: dict) -> str | None:
-    """The record's gathering slice (``CORPUS_SLICES``) or None (a team's own labels, ``db-<id>``)."""
-    name = slice_of(record.get("id", ""))
-    return name if name in CORPUS_SLICES else None
 
 
 def _cues_of(task: Task) -> dict[str, list[str]] | None:
@@ -599,11 +544,9 @@ def _logistic(C: float) -> LogisticRegression:
     return LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
 
 
-def _step(features: str, text: dict, C: float, slice_weight: float = 0.0) -> Pipeline:
-    """One step of a two-step model with its own features: ``text_features(**text)`` (augmented by
-    slice when ``slice_weight`` > 0, ``SliceDomains``) -> logistic regression."""
-    union = _slice_domains(text_features(features=features, **text), slice_weight)
-    return Pipeline([("features", union), ("classify", _logistic(C))])
+def _step(features: str, text: dict, C: float) -> Pipeline:
+    """One step of a two-step model with its own features: ``text_features(**text)`` -> logistic regression."""
+    return Pipeline([("features", text_features(features=features, **text)), ("classify", _logistic(C))])
 
 
 def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeline:
@@ -614,20 +557,16 @@ def _build_pipeline(task: Task, features: str, two_stage: bool = True) -> Pipeli
     if two_stage and _absent(task):
         steps = params["two_stage"]
         presence_text = {**params["text"], "domain_weight": steps.get("presence_domain_weight", 0.0)}
-        weight = steps.get("slice_domains", 0.0)
-        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"], weight),
-                                                         _step(features, steps["text"], steps["C"], weight),
+        return Pipeline([("classify", TwoStageClassifier(_step(features, presence_text, params["C"]),
+                                                         _step(features, steps["text"], steps["C"]),
                                                          task.absent))])
     if two_stage and (steps := _per_entity_two_stage(task)):
         # One feature union, fitted on all pairs, feeds both steps (features computed once); the first
         # step learns all three labels (``presence_on_labels``).
-        union = _slice_domains(text_features(features=features, **params["text"]), params.get("slice_domains", 0.0))
-        return Pipeline([("features", union),
+        return Pipeline([("features", text_features(features=features, **params["text"])),
                          ("classify", TwoStageClassifier(_logistic(params["C"]), _logistic(steps["C"]),
                                                          steps["absent"], presence_on_labels=True))])
     union = text_features(features=features, **params["text"])
-    if two_stage:   # not the one-step stance model tone stacks
-        union = _slice_domains(union, params.get("slice_domains", 0.0))
     if task.kind != "multi_label":
         classifier = _logistic(params["C"])
     else:
