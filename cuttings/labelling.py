@@ -41,6 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import paths, store
+from cuttings.cli_common import counted
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
 from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
@@ -610,7 +611,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     if precedents:
                         precedents.add_articles(db, [card.article_id])
                     summary.accepted += 1
-                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    console.print(Text(f"saved {counted(len(rows), 'label')}", style="green"))
                     break
                 elif key == "c":
                     try:
@@ -623,7 +624,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     if precedents:
                         precedents.add_articles(db, [card.article_id])
                     summary.corrected += 1
-                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    console.print(Text(f"saved {counted(len(rows), 'label')}", style="green"))
                     break
                 else:
                     console.print(Text(f"unknown key {key!r}: press ? for help", style="yellow"))

@@ -1116,8 +1116,8 @@ def test_cli_train_says_how_many_of_its_articles_this_databases_labels_gave(db_p
     assert (f"trained on {corpus + 1} articles: 1 labelled in {db_path}, {corpus} from the corpus; "
             "`cuttings classify` tags the articles with the new models") in result.stdout
     # the story whose topics alone were labelled (a tone-only session, a browser correction of one tone) is named
-    assert (f"note: 1 labelled stories were left out, as a story teaches the models only once its topics and "
-            f"stance_governance are labelled too (articles {ids['flagged']}): `cuttings label --article ID`"
+    assert (f"note: 1 labelled story was left out, as a story teaches the models only once its topics and "
+            f"stance_governance are labelled too (article {ids['flagged']}): `cuttings label --article ID`"
             ) in result.stderr
 
 
