@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 
 from cuttings import paths, store
-from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, err_console, fail,
+from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, counted, err_console,
+                                 fail,
                                  pass_context, progress_bar, scheme_option, watchlist_option,
                                  show_progress, validate_since)
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
@@ -85,16 +86,17 @@ def load_classifier(models_path=None, *, required=True):
 
 def print_crawl_summary(summary) -> None:
     c = summary.counts
-    click.echo(f"crawl run {summary.run_id}: {summary.status}: {c['pages_fetched']} pages fetched, "
-               f"{c['articles_new']} new articles, {c['duplicates']} syndicated copies, "
+    click.echo(f"crawl run {summary.run_id}: {summary.status}: {counted(c['pages_fetched'], 'page')} fetched, "
+               f"{counted(c['articles_new'], 'new article')}, "
+               f"{counted(c['duplicates'], 'syndicated copy', 'syndicated copies')}, "
                f"{c['articles_updated']} revised, {c['articles_unchanged']} unchanged, "
-               f"{c['pages_rejected']} non-article pages, {c['errors']} errors")
+               f"{counted(c['pages_rejected'], 'non-article page')}, {counted(c['errors'], 'error')}")
     for row in summary.sources:
         click.echo(f"  {row['source_id']:<24} found by feed {row['found_by_feed']:>4}  sitemap "
                    f"{row['found_by_sitemap']:>4}  links {row['found_by_links']:>4}  search {row['found_by_search']:>3}"
                    f"  | stored {row['articles_stored']:>4} (new {row['articles_new']})  errors {row['errors']}")
     if getattr(summary, "requeued", 0):
-        click.echo(f"  re-queued {summary.requeued} tasks of workers that stopped")
+        click.echo(f"  re-queued {counted(summary.requeued, 'task')} of workers that stopped")
     if summary.errors_by_kind:
         click.echo("  errors: " + ", ".join(f"{k} {v}" for k, v in summary.errors_by_kind.items()))
     for warning in summary.warnings:
@@ -227,9 +229,10 @@ def analyse(ctx, watchlist, workers):
     db = ctx.open_db()
     counts = do_analyse(db, analyser, workers)
     linked = counts.get("quotes_linked", 0)
-    click.echo(f"analysed {counts['articles']} articles: {counts['mentions']} mentions, {counts['quotes']} quotes "
-               f"(watchlist version {analyser.version})"
-               + (f"; {linked} quotes linked to their body by speakers known from other articles" if linked else ""))
+    click.echo(f"analysed {counted(counts['articles'], 'article')}: {counted(counts['mentions'], 'mention')}, "
+               f"{counted(counts['quotes'], 'quote')} (watchlist version {analyser.version})"
+               + (f"; {counted(linked, 'quote')} linked to {'its body' if linked == 1 else 'their bodies'} by "
+                  f"speakers known from other articles" if linked else ""))
     failures = counts["failures"]
     for failure in failures[:ANALYSE_FAILURES_SHOWN]:
         err_console.print(f"article {failure['article_id']} ({failure['url']}) could not be analysed: {failure['error']}",
@@ -281,13 +284,15 @@ def classify(ctx, models_path, watchlist, workers):
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
-    click.echo(f"classified {counts['articles']} articles ({counts['classifications']} labels)")
+    click.echo(f"classified {counted(counts['articles'], 'article')} ({counted(counts['classifications'], 'label')})")
     # classify reads the current analysis only: after an upgrade or a watchlist edit, "classified 0" alone
     # (new models trained, nothing tagged) said nothing of why
     waiting = store.count_to_process(db, "analyse", analyser.version)
     if waiting:
-        click.echo(f"note: {waiting} articles wait for `cuttings analyse` (their analysis is not the current "
-                   f"analyser's, {analyser.version}): classify tags them after it (`cuttings run` does both)", err=True)
+        click.echo(f"note: {counted(waiting, 'article')} {'waits' if waiting == 1 else 'wait'} for `cuttings analyse` "
+                   f"({'its' if waiting == 1 else 'their'} analysis is not the current "
+                   f"analyser's, {analyser.version}): classify tags {'it' if waiting == 1 else 'them'} after it "
+                   "(`cuttings run` does both)", err=True)
 
 
 def write_digest(db, report_dir=None, digest=None):
@@ -350,7 +355,7 @@ def demo(ctx, report_dir):
     from cuttings.report import build_digest
     digest = build_digest(db)
     written = write_digest(db, report_dir, digest=digest)
-    click.echo(f"analysed {analysed['articles']} articles, classified {classified['articles']}")
+    click.echo(f"analysed {counted(analysed['articles'], 'article')}, classified {classified['articles']}")
     click.echo("")
     click.echo(demo_summary(db, digest))
     click.echo("")
@@ -382,9 +387,10 @@ def demo_summary(db, digest: dict) -> str:
     if new["stories"]:
         lines.append(f"  stance on {stance_task['heading']}: {stance_words(new['stance'])}")
     stories = one("SELECT count(*) FROM articles WHERE duplicate_of IS NULL")
-    lines.append(f"in the database: {stories} stories (and "
-                 f"{one('SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL')} syndicated copies) "
-                 f"from {one('SELECT count(DISTINCT source_id) FROM articles')} outlets")
+    copies = one("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")
+    lines.append(f"in the database: {counted(stories, 'story', 'stories')} (and "
+                 f"{counted(copies, 'syndicated copy', 'syndicated copies')}) "
+                 f"from {counted(one('SELECT count(DISTINCT source_id) FROM articles'), 'outlet')}")
     # counted as the digest files stories: a body named, or speaking in a quote (report._about)
     from cuttings.report import _about
     lines.append("  stories about each watched body (named or quoted):")
@@ -488,7 +494,7 @@ def train_models_into(db, models_path, features, folds, slices=True, corpus=None
         checks = f"{folds}-fold CV" + (", held-out slices" if slices else "")
         # A bar counting the models saved (one per task), with the elapsed time and the step under
         # way ("tone: leave-one-slice-out (7 slices)"): minutes of work.
-        with progress_bar(f"training classifiers on {len(records)} articles ({checks})", len(scheme.tasks)) as advance:
+        with progress_bar(f"training classifiers on {counted(len(records), 'article')} ({checks})", len(scheme.tasks)) as advance:
             cards = train_models(records, scheme, out, features=features, folds=folds, slices=slices,
                                  progress=lambda message: advance(int(": saved " in message or message.endswith(": not trained")),
                                                               message))
@@ -570,13 +576,15 @@ def train(ctx, models_path, features, folds, slices, corpus, watchlist):
     click.echo(f"models written to {models_dir(models_path)}")
     if cards.from_database is not None:
         # did my labels count? (`cuttings label`: a story with the article-level tasks answered is an example)
-        click.echo(f"trained on {cards.articles} articles: {cards.from_database} labelled in {ctx.db_path}, "
+        click.echo(f"trained on {counted(cards.articles, 'article')}: {cards.from_database} labelled in {ctx.db_path}, "
                    f"{cards.articles - cards.from_database} from the corpus; `cuttings classify` tags the "
                    "articles with the new models")
     if cards.left_out:
         shown = ", ".join(str(i) for i in cards.left_out[:10]) + (" ..." if len(cards.left_out) > 10 else "")
-        click.echo(f"note: {len(cards.left_out)} labelled stories were left out, as a story teaches the models only "
-                   f"once its {' and '.join(cards.required)} are labelled too (articles {shown}): "
+        one = len(cards.left_out) == 1
+        click.echo(f"note: {counted(len(cards.left_out), 'labelled story', 'labelled stories')} "
+                   f"{'was' if one else 'were'} left out, as a story teaches the models only "
+                   f"once its {' and '.join(cards.required)} are labelled too (article{'' if one else 's'} {shown}): "
                    "`cuttings label --article ID`", err=True)
     if db is not None and not cards.recorded:
         click.echo(f"note: not recorded in {ctx.db_path}'s models table, as {models_dir(models_path)} is not the models "

@@ -13,8 +13,23 @@ import click
 from rich.console import Console
 
 from cuttings import labelling, paths, store
-from cuttings.cli_common import fail, pass_context, progress_bar, scheme_option
+from cuttings.cli_common import counted, fail, pass_context, progress_bar, scheme_option
 from cuttings.redaction import strip_controls
+
+
+def import_line(summary: labelling.ImportSummary) -> str:
+    """What an import did, in one line after "imported FILE: ": the records read, then what changed (labels
+    and quote corrections added, withdrawals recorded, on how many articles; else "nothing changed"), then
+    the records naming no article here. ``2 records; 2 withdrawals recorded, 2 articles changed``."""
+    labels = summary.labels_added - summary.quotes_added
+    changes = ([f"{counted(labels, 'label')} added"] if labels else []) + (
+        [f"{counted(summary.quotes_added, 'quote correction')} added"] if summary.quotes_added else []) + (
+        [f"{counted(summary.withdrawals_added, 'withdrawal')} recorded"] if summary.withdrawals_added else [])
+    changed = (", ".join(changes) + f", {counted(summary.articles_changed, 'article')} changed" if changes
+               else "nothing changed")
+    skipped = len(summary.unmatched_lines)
+    return (f"{counted(summary.records, 'record')}; {changed}"
+            + (f"; {counted(skipped, 'record')} skipped (no such article in this database)" if skipped else ""))
 
 
 def default_annotator() -> str:
@@ -114,7 +129,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                                                                 annotator)
         except labelling.LabellingError as exc:
             fail(str(exc))
-        click.echo(f"withdrew {len(removed)} label{'s' if len(removed) != 1 else ''} of article {article_id} "
+        click.echo(f"withdrew {counted(len(removed), 'label')} of article {article_id} "
                    f"(recorded as "
                    f"{strip_controls(annotator)}; the labels stay in the table):")
         for task, target, value, who, when in removed:  # names typed in a browser form: no terminal escapes
@@ -160,38 +175,44 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             except labelling.LabellingError as exc:
                 fail(str(exc))
             skipped = len(summary.unmatched_lines)
-            click.echo(f"imported {'standard input' if from_stdin else import_path}: {summary.records} records, "
-                       f"{summary.labels_added} labels added to {summary.articles_changed} articles"
-                       + (f", {skipped} records skipped (no such article in this database)" if skipped else ""),
+            click.echo(f"imported {'standard input' if from_stdin else import_path}: {import_line(summary)}",
                        err=to_stdout)   # the JSONL on standard output stays JSONL
             if summary.story_exports:
-                click.echo(f"note: {summary.story_exports} records are cuttings export stories: a label changed from "
-                           f"what the export showed is stored, one left as it was is not", err=True)
+                many = summary.story_exports != 1
+                click.echo(f"note: {counted(summary.story_exports, 'record')} "
+                           f"{'are cuttings export stories' if many else 'is a cuttings export story'}: a label "
+                           f"changed from what the export showed is stored, one left as it was is not", err=True)
             if summary.withdrawals_added:
-                click.echo(f"note: {summary.withdrawals_added} withdrawals in the file replayed (newer than any "
-                           f"withdrawal of their task here; a label here given after one stands)", err=True)
+                click.echo(f"note: {counted(summary.withdrawals_added, 'withdrawal')} in the file replayed (newer "
+                           f"than any withdrawal of their task here; a label here given after one stands)", err=True)
             if summary.withdrawn_since:
-                click.echo(f"warning: {summary.withdrawn_since} labels in the file were given before a withdrawal "
+                click.echo(f"warning: {counted(summary.withdrawn_since, 'label')} in the file "
+                           f"{'was' if summary.withdrawn_since == 1 else 'were'} given before a withdrawal "
                            f"recorded here (label --unlabel): not brought back", err=True)
             if summary.older_here:
-                click.echo(f"note: {summary.older_here} labels in the file are older than the label here for the same "
+                click.echo(f"note: {counted(summary.older_here, 'label')} in the file "
+                           f"{'is' if summary.older_here == 1 else 'are'} older than the label here for the same "
                            f"question: the newer stands", err=True)
             if summary.quotes_unmatched:
-                click.echo(f"warning: {summary.quotes_unmatched} quote corrections match no quote of their story "
+                one = summary.quotes_unmatched == 1
+                click.echo(f"warning: {counted(summary.quotes_unmatched, 'quote correction')} "
+                           f"{'matches no quote of its' if one else 'match no quote of their'} story "
                            f"(its words are not quoted there or are quoted twice, and no quote there stands at its "
                            f"place): not imported", err=True)
             if skipped:   # every format alike: a file may name stories this database has not
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if skipped > 10 else ""
-                click.echo(f"warning: {skipped} records name no article in this database "
-                           f"(line{'s' if skipped > 1 else ''} {shown}{more}): skipped", err=True)
+                click.echo(f"warning: {counted(skipped, 'record')} {'names' if skipped == 1 else 'name'} no article "
+                           f"in this database (line{'s' if skipped > 1 else ''} {shown}{more}): skipped", err=True)
         if export_path is not None:
             count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
                                                      else export_path, tasks)
-            click.echo(f"exported {count} labelled articles to {'standard output' if to_stdout else export_path}",
+            click.echo(f"exported {counted(count, 'labelled article')} to "
+                       f"{'standard output' if to_stdout else export_path}",
                        err=to_stdout)
             if outside:
-                click.echo(f"note: {outside} labels are not in the label scheme (a topic, task or body since "
+                click.echo(f"note: {counted(outside, 'label')} {'is' if outside == 1 else 'are'} not in the label "
+                           f"scheme (a topic, task or body since "
                            f"removed): written in each record's outside_scheme field, which import and training "
                            f"ignore; they stay in the database", err=True)
         return
@@ -199,5 +220,5 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                                     limit=limit, articles=articles,
                                     progress=lambda description: progress_bar(description, None))
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
-               f"({summary.labels_written} labels saved as {annotator})"
+               f"({counted(summary.labels_written, 'label')} saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from cuttings import nightly, store
-from cuttings.cli_common import fail, pass_context, scheme_option, user_message, validate_since
+from cuttings.cli_common import counted, fail, pass_context, scheme_option, user_message, validate_since
 from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 
 
@@ -113,8 +113,8 @@ def run_report_lines(result, log_path) -> list[str]:
     also = "".join(f"; also {code}: {reason}" for code, reason in result.hidden)
     summary = f"run {result.run_id}: {result.status} (exit {result.exit_code}{also})"
     if crawl and crawl.counts:
-        summary += (f"; {crawl.counts.get('articles_new', 0)} new articles, "
-                    f"{len(failures)} source{'s' if len(failures) != 1 else ''} failed")
+        summary += (f"; {counted(crawl.counts.get('articles_new', 0), 'new article')}, "
+                    f"{counted(len(failures), 'source')} failed")
     hint = network_hint([kind for _source, kind, _words in failures])
     if hint and crawl and not crawl.counts.get("pages_fetched"):
         summary += f"; {hint}"
@@ -266,8 +266,8 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
                 click.echo(f"       fix: {check.fix}")
         problems = sum(c.problem for c in checks)
         acknowledged = sum(bool(c.acknowledged) for c in checks)
-        known = f"{acknowledged} acknowledged warning{'s' if acknowledged != 1 else ''}" if acknowledged else ""
-        click.echo(f"{problems} problem(s)" + (f"; {known}" if known else "") if problems else
+        known = counted(acknowledged, "acknowledged warning") if acknowledged else ""
+        click.echo(counted(problems, "problem") + (f"; {known}" if known else "") if problems else
                    "healthy" + (f" ({known})" if known else ""))
     failing = [c for c in checks if c.problem and (fail_on == "warning" or c.status == "error")]
     sys.exit(1 if failing else 0)
@@ -336,11 +336,11 @@ def db_prune(ctx, keep_versions_days, keep_errors_days, dry_run):
     verb = "would drop" if dry_run else "dropped"
     if keep_versions_days is not None:
         result = prune_versions(database, keep_versions_days, dry_run=dry_run)
-        click.echo(f"article_versions: {verb} the text of {result.rows} old version(s) of {result.articles} "
-                   f"article(s), {result.bytes / 1e6:.2f} MB")
+        click.echo(f"article_versions: {verb} the text of {counted(result.rows, 'old version')} of "
+                   f"{counted(result.articles, 'article')}, {result.bytes / 1e6:.2f} MB")
     if keep_errors_days is not None:
         result = prune_errors(database, keep_errors_days, dry_run=dry_run)
-        click.echo(f"crawl_errors: {verb} {result.rows} row(s) older than {keep_errors_days} days")
+        click.echo(f"crawl_errors: {verb} {counted(result.rows, 'row')} older than {counted(keep_errors_days, 'day')}")
 
 
 @click.command("vacuum")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
+from cuttings.cli_common import counted
 from cuttings.failures import robots_refused_every_article, source_failed, source_failures
 from cuttings.nightly import hours_since, pid_alive
 
@@ -165,7 +166,7 @@ def check_delivery(env: Mapping[str, str] | None = None, *, env_file: str | Path
             checks.append(Check("env file", "warning", exposure, f"chmod 600 {env_file}"))
         else:
             kept = [name for name in settings.values if environ.get(name)]
-            checks.append(_ok("env file", f"{env_file}: {len(settings.values)} settings"
+            checks.append(_ok("env file", f"{env_file}: {counted(len(settings.values), 'setting')}"
                               + (f" ({', '.join(kept)} from the environment, which wins)" if kept else "")))
         environ = settings.merged(environ)
     if any(environ.get(name) for name in delivery.SMTP_VARIABLES):
@@ -438,7 +439,7 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
                                 f"stop the nightly job, restore the latest backup (see {paths.doc('operations.md')})"))
     foreign = store.foreign_key_problems(conn)
     if foreign:
-        checks.append(Check("foreign keys", "warning", f"{len(foreign)} rows point at missing rows "
+        checks.append(Check("foreign keys", "warning", f"{counted(len(foreign), 'row')} {'points' if len(foreign) == 1 else 'point'} at missing rows "
                             f"(first in table {foreign[0][0]})", "report it as a bug; restore a backup if it grows"))
     applied, pending = store.migration_status(conn)
     unknown = store.unknown_migrations(conn)
@@ -704,9 +705,9 @@ def check_source_yield(conn: sqlite3.Connection, source_ids: list[str] | None, *
                 causes = [words for _id, _kind, words in source_failures(conn, runs[0]["crawl_run_id"], [dict(runs[0])])]
             except sqlite3.OperationalError:   # a database without crawl_errors (the migrations check's concern)
                 causes = []
-            failing.append(f"{source_id} ({runs[0]['errors']} errors)" + (f", because {causes[0]}" if causes else ""))
+            failing.append(f"{source_id} ({counted(runs[0]['errors'], 'error')})" + (f", because {causes[0]}" if causes else ""))
         elif refused := robots_refused_every_article(runs[0], conn):
-            disallowed.append(f"{source_id} ({refused} pages)")
+            disallowed.append(f"{source_id} ({counted(refused, 'page')})")
         if runs[0]["warning"]:
             warned.append(f"{source_id}: {runs[0]['warning']}")
     checks = []

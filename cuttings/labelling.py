@@ -41,6 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import paths, store
+from cuttings.cli_common import counted
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
 from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
@@ -610,7 +611,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     if precedents:
                         precedents.add_articles(db, [card.article_id])
                     summary.accepted += 1
-                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    console.print(Text(f"saved {counted(len(rows), 'label')}", style="green"))
                     break
                 elif key == "c":
                     try:
@@ -623,7 +624,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     if precedents:
                         precedents.add_articles(db, [card.article_id])
                     summary.corrected += 1
-                    console.print(Text(f"saved {len(rows)} labels", style="green"))
+                    console.print(Text(f"saved {counted(len(rows), 'label')}", style="green"))
                     break
                 else:
                     console.print(Text(f"unknown key {key!r}: press ? for help", style="yellow"))
@@ -1376,7 +1377,8 @@ def withdraw_quote_correction(db, reference: str, task: str, quote_id: int, anno
 class ImportSummary:
     records: int = 0
     articles_changed: int = 0
-    labels_added: int = 0
+    labels_added: int = 0      # every label row added, the quote corrections among them
+    quotes_added: int = 0      # of labels_added: quote corrections (quote_speaker, quote_entity)
     unmatched_lines: list[int] = field(default_factory=list)
     quotes_unmatched: int = 0  # quote corrections whose words are not one quote of the article
     story_exports: int = 0     # records `cuttings export` wrote (only what was changed in them is a label)
@@ -1644,12 +1646,14 @@ def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, over
                 keys = _standing_keys(db, article_id, tasks, current)
                 labels = [(article_id, *row) for row in _timed_rows(raw, tasks, wanted, current, keys, withdrawn,
                                                                      annotator, override, summary)]
-            labels += _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, withdrawn)
+            fixes = _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, withdrawn)
+            labels += fixes
             if labels:
                 store.add_labels(db, labels)
             if labels or replayed:
                 summary.articles_changed += 1
                 summary.labels_added += len(labels)
+                summary.quotes_added += len(fixes)
                 summary.withdrawals_added += replayed
         if summary.labels_added:
             record_scheme_tasks(db, tasks)

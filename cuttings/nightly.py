@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Callable
 
 from cuttings import store
+from cuttings.cli_common import counted
 from cuttings.delivery import DeliveryError, DigestDelivery
 from cuttings.errors import CuttingsError, Interrupted
 
@@ -516,10 +517,10 @@ def _crawl(db, options: NightlyOptions, config, analyser, classifier, run_id: in
         return StageResult("failed", counts=counts, message=storage_error_line(summary), storage_error=True)
     elif status != "ok":
         # partial with no failed source: errors on single URLs (a dead link), every source was read
-        message = (f"{counts['errors']} errors on single URLs, every source was read"
+        message = (f"{counted(counts['errors'], 'error')} on single URLs, every source was read"
                    if status == "partial" and not counts["sources_failed"] and counts["errors"]
-                   else f"{counts['errors']} errors, {counts['sources_failed']} of {len(config.sources)} sources "
-                        f"yielded nothing")
+                   else f"{counted(counts['errors'], 'error')}, {counts['sources_failed']} of "
+                        f"{counted(len(config.sources), 'source')} yielded nothing")
     return StageResult(status, counts=counts, message=message, failures=failures)
 
 

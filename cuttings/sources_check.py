@@ -32,6 +32,7 @@ from w3lib.encoding import html_to_unicode
 from w3lib.url import safe_url_string
 
 from crawler import discovery, urlpolicy
+from cuttings.cli_common import counted
 from cuttings.config import CrawlSettings, Source
 from cuttings.redaction import redact, strip_controls
 
@@ -522,18 +523,18 @@ def format_check(report: SourceCheck) -> str:
     lines = [f"{report.source_id}: robots.txt {robots}"]
     for url, count in report.feeds.items():
         tag = " (autodiscovered)" if url in report.autodiscovered_feeds else ""
-        lines.append(f"  feed     {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")
+        lines.append(f"  feed     {url}{tag}: {'FAILED' if count < 0 else counted(count, 'entry', 'entries')}")
     for url, count in report.sitemaps.items():
         tag = " (robots.txt)" if url in report.robots_sitemaps else ""
-        lines.append(f"  sitemap  {url}{tag}: {'FAILED' if count < 0 else f'{count} entries'}")
+        lines.append(f"  sitemap  {url}{tag}: {'FAILED' if count < 0 else counted(count, 'entry', 'entries')}")
     read = [n for n in report.pages.values() if n >= 0]
-    listing = f" + {len(report.listing_pages)} listing pages (rel=next, page N; max_depth {report.max_depth})"
+    listing = f" + {counted(len(report.listing_pages), 'listing page')} (rel=next, page N; max_depth {report.max_depth})"
     lines.append(f"  pages    home and sections: {len(report.pages) - len(report.listing_pages)}{listing}: "
                  f"{len(read)} read" + (f", {len(report.pages) - len(read)} FAILED" if len(read) < len(report.pages)
                                         else ""))
     if report.search_pages:
         failed = sum(n < 0 for n in report.search_pages.values())
-        lines.append(f"  search   {len(report.search_pages)} result pages ([crawl] search_keywords): "
+        lines.append(f"  search   {counted(len(report.search_pages), 'result page')} ([crawl] search_keywords): "
                      f"{len(report.search_pages) - failed} read" + (f", {failed} FAILED" if failed else ""))
     names = [("feed", "feeds"), ("sitemap", "sitemaps"), ("links", "page links")]
     layers = ", ".join(f"{name} {report.by_layer.get(key, 0)}" for key, name in

@@ -144,7 +144,7 @@ def test_cuttings_analyse_lists_the_failed_article_and_exits_4(tmp_path, poisone
     assert analysed_ids(db_path) == [i for i in ids if i != ids[2]]
     poisoned.undo()
     again = invoke_cli("--db", str(db_path), "analyse")
-    assert again.returncode == 0 and again.stdout.decode().startswith("analysed 1 articles")
+    assert again.returncode == 0 and again.stdout.decode().startswith("analysed 1 article:")
 
 
 def test_analyse_text_says_in_one_line_which_input_the_analyser_failed_on(tmp_path, poisoned):

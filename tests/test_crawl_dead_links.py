@@ -60,7 +60,7 @@ def test_a_dead_link_is_a_url_error_not_a_failed_source_and_is_not_fetched_again
     assert not [path for path in second_night if path.strip("/").split("/")[-1] in STORIES]
     assert [path for path in third_night if "gone" in path] == ["/news/gone-3/"]
     assert night3.returncode == 4, night3.stderr.decode()[-2000:]   # partial: a crawl error, the source was read
-    assert "1 errors on single URLs, every source was read" in night3.stdout.decode() + night3.stderr.decode()
+    assert "1 error on single URLs, every source was read" in night3.stdout.decode() + night3.stderr.decode()
     output = night3.stdout.decode() + night3.stderr.decode()
     assert "sources_failed 0" in output and "source deadlink" not in output and "1 source failed" not in output
     db = store.connect(db_path)

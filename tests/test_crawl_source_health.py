@@ -146,7 +146,7 @@ def test_one_new_article_robots_txt_disallows_is_not_a_failed_source(tmp_path):
     _not_failed(code, output, run, row, digest, failing)
     # every new page disallowed: a doctor note, not a failed source
     (note,) = _doctor_failing(tmp_path / "robots.db", "sources disallowed")
-    assert note.status == "warning" and "health (1 pages)" in note.message and "allow patterns" in note.fix
+    assert note.status == "warning" and "health (1 page)" in note.message and "allow patterns" in note.fix
 
 
 def test_two_new_articles_answering_503_are_a_failed_source(tmp_path):

@@ -172,7 +172,7 @@ def test_rows_pointing_at_missing_rows_and_another_applications_database(tmp_pat
     before = path.read_bytes()
     checks = by_name(checks_for(path))
     assert checks["foreign keys"].status == "warning"
-    assert checks["foreign keys"].message == "1 rows point at missing rows (first in table processing)"
+    assert checks["foreign keys"].message == "1 row points at missing rows (first in table processing)"
     assert checks["integrity_check"].status == "ok" and "last run" in checks
     other = tmp_path / "other.db"
     raw = sqlite3.connect(other)

@@ -68,7 +68,7 @@ def test_a_weak_model_is_its_own_warning_and_exits_1_until_acknowledged(tmp_path
     assert ("[WARN] model quality: the tone model is no better than its baseline (macro-F1 0.200 in 2-fold CV, "
             "against 0.400 for always giving the most common label): its labels are little better than a guess") in out
     assert "`cuttings label --task tone`" in out
-    assert out.strip().endswith("1 problem(s)")
+    assert out.strip().endswith("1 problem")
     as_json = json.loads(invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--json", "--sources",
                                     str(_sources(tmp_path)), "--models", str(models)).stdout)
     (quality,) = [check for check in as_json if check["name"] == "model quality"]
@@ -133,7 +133,7 @@ def test_fail_on_error_exits_0_on_warnings_and_1_on_errors(tmp_path, trained_mod
     models = _weak_models(tmp_path, trained_models)
     code, out = _doctor(tmp_path, models, _sources(tmp_path), "--fail-on", "error")
     assert code == 0, out
-    assert "[WARN] model quality:" in out and out.strip().endswith("1 problem(s)")
+    assert "[WARN] model quality:" in out and out.strip().endswith("1 problem")
     code, out = _doctor(tmp_path, tmp_path / "nothing-here", _sources(tmp_path), "--fail-on", "error")
     assert code == 0 and "[WARN] models: no trained models" in out, out
     broken = tmp_path / "broken.toml"

@@ -159,7 +159,7 @@ def test_doctor_after_a_healthy_first_night_counts_the_planned_skip_once(tmp_pat
     assert models.startswith(f"[WARN] models: no trained models in {home / 'models'}"), models
     assert not any(line.startswith("[FAIL]") for line in lines), result.stdout
     # one warning, the models': exit 1 as documented for anything that needs attention (docs/operations.md)
-    assert lines[-1] == "1 problem(s)" and result.exit_code == 1, result.stdout
+    assert lines[-1] == "1 problem" and result.exit_code == 1, result.stdout
 
 
 def test_the_skip_line_is_printed_once_and_short(tmp_path, monkeypatch):

@@ -189,7 +189,7 @@ def test_an_unedited_csv_export_of_a_headline_with_a_line_separator_imports(db_p
     assert "Crews tackle\u2028barn fire\u2029today," in path.read_text(encoding="utf-8-sig")   # not quoted
     result = no_traceback(run(db_path, "label", "--import", str(path), "--annotator", "akhan"))
     assert result.exit_code == 0, result.output
-    assert "4 records, 0 labels added" in result.output
+    assert "4 records; nothing changed" in result.output
     path.write_text(path.read_text(encoding="utf-8-sig").replace(",none,", ",against,", 1), encoding="utf-8")
     result = no_traceback(run(db_path, "label", "--import", str(path), "--annotator", "akhan"))
     assert result.exit_code == 0, result.output
@@ -212,7 +212,7 @@ def test_an_id_past_sqlite_integers_names_no_article_and_is_skipped(db_path, tmp
     path.write_text(f"{content}", encoding="utf-8")
     result = no_traceback(run(db_path, "label", "--import", str(path)))
     assert result.exit_code == 0, result.output
-    assert "1 records skipped (no such article in this database)" in result.output
+    assert "1 record skipped (no such article in this database)" in result.output
     assert label_rows(db_path) == []
 
 

@@ -583,7 +583,7 @@ def test_cli_import_then_export(db_path, tmp_path):
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--annotator", "dee",
                                               "--import", str(source), "--export", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 labels added to 1 articles, 1 records skipped" in result.output and "(line 2): skipped" in result.output
+    assert "1 label added, 1 article changed; 1 record skipped" in result.output and "(line 2): skipped" in result.output
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert record["url"] == "https://news.example/middling" and record["annotator"] == "dee"
     assert record["stance_governance"] == "neutral" and record["topics"] is None
@@ -611,7 +611,7 @@ def test_cli_cuttings_export_edited_then_imported_stores_the_edits_under_the_ann
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited),
                                               "--annotator", "akhan"])
     assert result.exit_code == 0, result.output
-    assert f"{len(records)} records, 4 labels added to 2 articles" in result.output
+    assert f"{len(records)} records; 4 labels added, 2 articles changed" in result.output
     db = store.connect(db_path)
     assert {tuple(row) for row in db.execute("SELECT article_id, task, target, label, annotator FROM labels")} == {
         (ids["flagged"], "stance_governance", "", "neutral", "akhan"),
@@ -621,7 +621,7 @@ def test_cli_cuttings_export_edited_then_imported_stores_the_edits_under_the_ann
     assert effective(db, ids["middling"], "topics") == [("", "incident", 1), ("", "prevention", 1)]
     assert effective(db, ids["confident"], "stance_governance") == [("", "favour", 0)]   # left as exported
     again = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)])
-    assert again.exit_code == 0 and "0 labels added to 0 articles" in again.output
+    assert again.exit_code == 0 and "; nothing changed" in again.output
 
     middling["stance"] = "maybe"
     by_id[ids["confident"]]["stance"] = "against"                   # a good edit that must not land either
@@ -652,7 +652,7 @@ def test_cli_cuttings_export_with_a_label_the_scheme_no_longer_has_imports_unles
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(stories),
                                               "--annotator", "akhan"])
     assert result.exit_code == 0, result.output
-    assert "1 labels added to 1 articles" in result.output
+    assert "1 label added, 1 article changed" in result.output
     assert effective(db, ids["middling"], "stance_governance") == [("", "neutral", 1)]
 
     middling["stance"], middling["tone"]["dc_pcc"] = "favour", "positive"   # a changed label outside the scheme
@@ -839,7 +839,7 @@ def test_cli_import_with_annotator_saves_the_importers_name_not_the_files(db_pat
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", str(edited)],
                                 env={"USER": "someone"})
     assert result.exit_code == 0, result.output
-    assert ("note: 1 labels in the file are older than the label here for the same question: the newer stands"
+    assert ("note: 1 label in the file is older than the label here for the same question: the newer stands"
             in result.stderr)
     db = store.connect(db_path)
     assert db.execute("SELECT label, annotator FROM labels ORDER BY id DESC LIMIT 1").fetchone() == ("positive",
@@ -948,12 +948,12 @@ def test_cli_dash_is_standard_output_and_input_not_a_file_named_dash(db_path, tm
     assert not (tmp_path / "-").exists()
     [record] = [json.loads(line) for line in result.stdout.splitlines()]   # JSONL only on standard output
     assert record["id"] == f"db-{ids['middling']}" and record["stance_governance"] == "neutral"
-    assert result.stderr.strip() == "exported 1 labelled articles to standard output"
+    assert result.stderr.strip() == "exported 1 labelled article to standard output"
     record["stance_governance"] = "against"
     result = CliRunner().invoke(cli_group(), ["--db", str(db_path), "label", "--import", "-", "--annotator", "cy"],
                                 input=json.dumps(record) + "\n")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "imported standard input: 1 records, 1 labels added to 1 articles"
+    assert result.output.strip() == "imported standard input: 1 record; 1 label added, 1 article changed"
     db = store.connect(db_path)
     assert labelling.human_labels(db, TASKS)[ids["middling"]]["stance_governance"] == "against"
     db.conn.close()
@@ -1116,8 +1116,8 @@ def test_cli_train_says_how_many_of_its_articles_this_databases_labels_gave(db_p
     assert (f"trained on {corpus + 1} articles: 1 labelled in {db_path}, {corpus} from the corpus; "
             "`cuttings classify` tags the articles with the new models") in result.stdout
     # the story whose topics alone were labelled (a tone-only session, a browser correction of one tone) is named
-    assert (f"note: 1 labelled stories were left out, as a story teaches the models only once its topics and "
-            f"stance_governance are labelled too (articles {ids['flagged']}): `cuttings label --article ID`"
+    assert (f"note: 1 labelled story was left out, as a story teaches the models only once its topics and "
+            f"stance_governance are labelled too (article {ids['flagged']}): `cuttings label --article ID`"
             ) in result.stderr
 
 

@@ -190,7 +190,7 @@ def test_importing_the_same_file_twice_adds_no_row(dbs, tmp_path):
     assert rows == [("stance_governance", "", "__withdrawn__", "lead", T3),
                     ("stance_governance", "", "neutral", "colleague", "2026-11-22T10:00:00Z")], first.output
     again = ok(run(dbs["C"], "label", "--import", str(a_file), at="2026-11-25T09:00:00Z"))
-    assert "0 labels added to 0 articles" in again.stdout
+    assert "; nothing changed" in again.stdout
     assert "replayed" not in again.stderr
     assert label_rows(dbs["C"]) == rows
     # and B, which had the withdrawn label, gets the withdrawal and the new label once
@@ -210,7 +210,7 @@ def test_a_withdrawal_alone_travels_on(dbs, tmp_path):
     [record] = [json.loads(line) for line in c_file.read_text().splitlines()]
     assert record["withdrawn"] == {"stance_governance": {"annotator": "lead", "at": T3}}
     result = ok(run(dbs["C"], "label", "--import", str(b_file), at=T5))
-    assert "0 labels added" in result.stdout
+    assert "; nothing changed" in result.stdout
     assert stance(dbs["C"]) == ("none", 0, None)
 
 
@@ -244,9 +244,9 @@ def test_a_record_naming_no_article_here_is_skipped_and_counted_in_every_format(
         make_db(target := tmp_path / f"into-{path.name}.db")
         result = ok(run(target, "label", "--import", str(path), "--annotator", "akhan"))
         count = 2 if path == label_file else len(records)
-        assert result.stdout.strip() == (f"imported {path}: {count} records, 1 labels added to 1 articles, "
-                                         f"1 records skipped (no such article in this database)"), result.output
-        assert (f"warning: 1 records name no article in this database (line {last_line}): skipped"
+        assert result.stdout.strip() == (f"imported {path}: {count} records; 1 label added, 1 article changed; "
+                                         f"1 record skipped (no such article in this database)"), result.output
+        assert (f"warning: 1 record names no article in this database (line {last_line}): skipped"
                 in result.stderr.splitlines()), result.stderr
         assert stance(target)[:2] == ("against", 1)
 

@@ -100,8 +100,8 @@ def test_an_export_written_before_a_withdrawal_does_not_bring_the_label_back(db_
     for path in (old_labels, old_stories):
         result = run(db_path, "label", "--import", str(path), "--annotator", "akhan")
         assert result.exit_code == 0, result.output
-        assert "0 labels added to 0 articles" in result.output
-        assert ("warning: 1 labels in the file were given before a withdrawal recorded here (label --unlabel): not "
+        assert "; nothing changed" in result.output
+        assert ("warning: 1 label in the file was given before a withdrawal recorded here (label --unlabel): not "
                 "brought back") in result.stderr
         assert labels_of(db_path, story) == before
         assert summary_of(db_path, story) == ("none", 0)
@@ -130,14 +130,35 @@ def test_the_label_export_carries_withdrawals_and_an_import_elsewhere_replays_th
     assert record["stance_governance"] is None
     result = run(other, "label", "--import", str(exported), "--annotator", "somebody")
     assert result.exit_code == 0, result.output
-    assert "note: 1 withdrawals in the file replayed" in result.stderr
+    assert "note: 1 withdrawal in the file replayed" in result.stderr
     assert summary_of(other, story) == ("none", 0)
     odb = store.connect(other)
     assert [tuple(row) for row in odb.execute("SELECT label, annotator, created_at FROM labels ORDER BY id")] == [
         ("against", "officer", "2026-11-21T09:00:00Z"), ("__withdrawn__", "somebody", withdrawn_at)]
     odb.conn.close()
     again = run(other, "label", "--import", str(exported))
-    assert again.exit_code == 0 and "0 labels added to 0 articles" in again.output   # nothing left to withdraw
+    assert again.exit_code == 0 and "; nothing changed" in again.output   # nothing left to withdraw
+
+
+def test_an_import_that_only_replays_withdrawals_says_so_in_its_summary_line(db_path, tmp_path):
+    """A file whose records only withdraw labels here used to be summed up as "2 records, 0 labels added to 2
+    articles", which read as if nothing happened to two articles: the line says the withdrawals it recorded."""
+    stories = [label_against(db_path, key) for key in ("middling", "confident")]
+    other = tmp_path / "other.db"
+    make_db(other)
+    exported = tmp_path / "labels.jsonl"
+    assert run(db_path, "label", "--export", str(exported)).exit_code == 0
+    result = run(other, "label", "--import", str(exported))
+    assert result.stdout.strip() == f"imported {exported}: 2 records; 2 labels added, 2 articles changed"
+    for story in stories:
+        assert run(db_path, "label", "--unlabel", str(story), "--annotator", "lead").exit_code == 0
+    assert run(db_path, "label", "--export", str(exported)).exit_code == 0
+    result = run(other, "label", "--import", str(exported), "--annotator", "somebody")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"imported {exported}: 2 records; 2 withdrawals recorded, 2 articles changed"
+    assert result.stderr.strip() == ("note: 2 withdrawals in the file replayed (newer than any withdrawal of their "
+                                     "task here; a label here given after one stands)")
+    assert [summary_of(other, story) for story in stories] == [("none", 0), ("favour", 0)]   # the models' again
 
 
 def test_a_label_given_after_the_withdrawal_is_not_withdrawn_by_an_import(db_path, tmp_path):
@@ -186,7 +207,7 @@ def test_a_withdrawn_quote_correction_is_kept_and_not_brought_back(db_path, tmp_
     assert labels_of(db_path, story) == [("quote_speaker", "10:33", "Jo Bloggs", "colleague"),
                                          ("quote_speaker", "", "__withdrawn__", "lead")]
     result = run(db_path, "label", "--import", str(exported))
-    assert result.exit_code == 0 and "1 labels in the file were given before a withdrawal" in result.stderr
+    assert result.exit_code == 0 and "1 label in the file was given before a withdrawal" in result.stderr
     db = store.connect(db_path)
     assert db.execute("SELECT speaker, entity_method FROM quote_view").fetchall() == [("a spokesperson", None)]
     db.conn.close()
@@ -219,14 +240,14 @@ def test_csv_export_corrected_in_a_spreadsheet_imports_only_what_was_changed(db_
     write_csv_file(stories, rows)
     result = run(db_path, "label", "--import", str(stories), "--annotator", "akhan")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"imported {stories}: {len(rows)} records, 4 labels added to 3 articles"
+    assert result.stdout.strip() == f"imported {stories}: {len(rows)} records; 4 labels added, 3 articles changed"
     assert labels_of(db_path, ids["middling"]) == [("stance_governance", "", "against", "akhan")]
     assert labels_of(db_path, ids["flagged"]) == [("tone", "sfrs", "neutral", "akhan")]
     assert labels_of(db_path, ids["confident"]) == [("topics", "", "governance", "akhan"),
                                                     ("topics", "", "finance", "akhan")]
     assert summary_of(db_path, ids["middling"]) == ("against", 1)
     again = run(db_path, "label", "--import", str(stories), "--annotator", "akhan")
-    assert again.exit_code == 0 and "0 labels added to 0 articles" in again.stdout   # nothing changed twice
+    assert again.exit_code == 0 and "; nothing changed" in again.stdout   # nothing changed twice
 
 
 def test_xlsx_export_corrected_in_a_spreadsheet_imports_too(db_path, tmp_path):
@@ -244,7 +265,7 @@ def test_xlsx_export_corrected_in_a_spreadsheet_imports_too(db_path, tmp_path):
     workbook.save(stories)
     result = run(db_path, "label", "--import", str(stories), "--annotator", "akhan")
     assert result.exit_code == 0, result.output
-    assert "1 labels added to 1 articles" in result.stdout
+    assert "1 label added, 1 article changed" in result.stdout
     assert labels_of(db_path, story) == [("stance_governance", "", "favour", "akhan")]
 
 
@@ -288,7 +309,7 @@ def test_a_csv_on_standard_input_imports_too(db_path, tmp_path):
     write_csv_file(stories, rows)
     result = run(db_path, "label", "--import", "-", "--annotator", "akhan", input=stories.read_text())
     assert result.exit_code == 0, result.output
-    assert "1 labels added to 1 articles" in result.stdout
+    assert "1 label added, 1 article changed" in result.stdout
     assert labels_of(db_path, story) == [("stance_governance", "", rows[0]["stance"], "akhan")]
 
 

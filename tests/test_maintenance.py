@@ -240,9 +240,9 @@ def test_prune_cli_dry_run_then_real(tmp_path):
     dry = invoke_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30", "--keep-errors-days", "30",
                      "--dry-run")
     assert dry.returncode == 0, dry.stderr.decode()
-    assert "would drop the text of 2 old version(s) of 1 article(s)" in dry.stdout.decode()
+    assert "would drop the text of 2 old versions of 1 article" in dry.stdout.decode()
     real = invoke_cli("--db", str(path), "db", "prune", "--keep-versions-days", "30")
-    assert "dropped the text of 2 old version(s)" in real.stdout.decode()
+    assert "dropped the text of 2 old versions" in real.stdout.decode()
     nothing = invoke_cli("--db", str(path), "db", "prune")
     assert nothing.returncode == 1 and "nothing to prune" in nothing.stderr.decode()
 

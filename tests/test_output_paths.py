@@ -133,7 +133,7 @@ def test_label_export_creates_missing_folders(db_path, tmp_path):
     assert result.returncode == 0, result.stderr.decode()
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert records and all(r["id"].startswith("db-") for r in records)
-    assert f"exported {len(records)} labelled articles to {out}" in result.stdout.decode()
+    assert f"exported {len(records)} labelled article{'' if len(records) == 1 else 's'} to {out}" in result.stdout.decode()
 
 
 def test_label_export_under_a_file_is_one_line_and_the_import_is_not_run(db_path, tmp_path, a_file):

@@ -166,6 +166,24 @@ def _second_database(tmp_path, a_path, story_id) -> tuple:
     return b_path, story_b, ids_b
 
 
+def test_the_import_summary_counts_quote_corrections_as_such(story, tmp_path):
+    """The officer's two corrections of speakers, imported into a second database: the summary line says two quote
+    corrections were added (not "2 labels"), in the singular where one is."""
+    a_path, story_a, _ = story
+    b_path = tmp_path / "b.db"
+    make_db(b_path)
+    b = store.connect(b_path)
+    _quotes(b, ids_of(b)["middling"], [(40, NIGHT), (0, PLEASED), (70, OTHER)])
+    b.conn.close()
+    first = tmp_path / "first.jsonl"
+    assert run(a_path, "label", "--export", str(first)).exit_code == 0
+    result = run(b_path, "label", "--import", str(first))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"imported {first}: 1 record; 2 quote corrections added, 1 article changed"
+    again = run(b_path, "label", "--import", str(first))
+    assert again.stdout.strip() == f"imported {first}: 1 record; nothing changed"
+
+
 def test_the_export_carries_one_quotes_withdrawal_and_an_import_withdraws_that_correction_only(story, tmp_path):
     a_path, story_a, ids_a = story
     b_path, story_b, ids_b = _second_database(tmp_path, a_path, story_a)
@@ -185,7 +203,7 @@ def test_the_export_carries_one_quotes_withdrawal_and_an_import_withdraws_that_c
         "quote_speaker", PLEASED, f"0:{len(PLEASED)}", "akhan")
     result = run(b_path, "label", "--import", str(exported))
     assert result.exit_code == 0, result.output
-    assert "1 withdrawals in the file replayed" in result.output
+    assert "1 withdrawal in the file replayed" in result.output
     b = store.connect(b_path)
     assert _speakers(b, story_b) == {PLEASED: ("a spokesperson", None), NIGHT: ("Sam Crew", "corrected"),
                                      OTHER: ("Pat Other", "corrected")}
