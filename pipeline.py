@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 
 from cuttings import paths, store
-from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, counted, err_console,
-                                 fail,
-                                 pass_context, progress_bar, scheme_option, watchlist_option,
+from cuttings.cli_common import (WATCHLIST_HELP, CuttingsContext, CuttingsGroup, check_label_scheme, err_console,
+                                 fail, pass_context, progress_bar, scheme_option, watchlist_option,
                                  show_progress, validate_since)
+from cuttings.wording import counted
 from cuttings.cli_distributed import PREFIX_HELP as REDIS_PREFIX_HELP, check_redis_url
 from nlp.feature_sets import DEFAULT_FEATURES, FEATURE_SETS
 

@@ -198,13 +198,6 @@ def check_label_scheme() -> dict:
     return load_label_tasks()
 
 
-def counted(n: int, word: str, plural: str | None = None) -> str:
-    """``n`` and ``word`` as English says them: ``counted(1, "label")`` is "1 label", ``counted(2, "label")``
-    "2 labels", ``counted(0, "label")`` "0 labels". An irregular plural is given: ``counted(2, "story",
-    "stories")``. Only the noun changes: a verb after it (``"1 label was"``) is the caller's."""
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
 def fail(message: str) -> None:
     raise click.ClickException(message)
 

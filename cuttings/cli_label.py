@@ -13,7 +13,8 @@ import click
 from rich.console import Console
 
 from cuttings import labelling, paths, store
-from cuttings.cli_common import counted, fail, pass_context, progress_bar, scheme_option
+from cuttings.cli_common import fail, pass_context, progress_bar, scheme_option
+from cuttings.wording import counted
 from cuttings.redaction import strip_controls
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from cuttings import nightly, store
-from cuttings.cli_common import counted, fail, pass_context, scheme_option, user_message, validate_since
+from cuttings.cli_common import fail, pass_context, scheme_option, user_message, validate_since
+from cuttings.wording import counted
 from cuttings.cli_report import delivery_options, env_file_option, load_env_file
 
 

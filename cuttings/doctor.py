@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
-from cuttings.cli_common import counted
+from cuttings.wording import counted
 from cuttings.failures import robots_refused_every_article, source_failed, source_failures
 from cuttings.nightly import hours_since, pid_alive
 

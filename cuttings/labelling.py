@@ -41,7 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import paths, store
-from cuttings.cli_common import counted
+from cuttings.wording import counted
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
 from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind

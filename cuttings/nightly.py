@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Callable
 
 from cuttings import store
-from cuttings.cli_common import counted
+from cuttings.wording import counted
 from cuttings.delivery import DeliveryError, DigestDelivery
 from cuttings.errors import CuttingsError, Interrupted
 

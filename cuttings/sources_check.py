@@ -32,7 +32,7 @@ from w3lib.encoding import html_to_unicode
 from w3lib.url import safe_url_string
 
 from crawler import discovery, urlpolicy
-from cuttings.cli_common import counted
+from cuttings.wording import counted
 from cuttings.config import CrawlSettings, Source
 from cuttings.redaction import redact, strip_controls
 

@@ -1,9 +1,9 @@
-"""`counted`: the command line's counts said in English ("1 label", "2 labels"), irregular plurals given."""
+"""`counted` (cuttings.wording): the counts said in English ("1 label", "2 labels"), irregular plurals given."""
 from __future__ import annotations
 
 import pytest
 
-from cuttings.cli_common import counted
+from cuttings.wording import counted
 
 
 @pytest.mark.parametrize(("n", "word", "plural", "said"), [
