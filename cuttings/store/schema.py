@@ -9,6 +9,7 @@ DDL. Conventions: WAL journal, foreign keys on, ISO-8601 UTC timestamps
 from __future__ import annotations
 
 import json
+import re
 
 from sqlite_utils import Database, Migrations
 
@@ -1032,22 +1033,51 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         entity_daily = entity_daily.replace("  count(DISTINCT a.id) AS articles,\n" + shipped_columns,
                                             "  count(DISTINCT a.id) AS articles" + ("," if columns else "") + "\n"
                                             + shipped_columns, 1)
+    effective_labels = _by_kind(_VIEWS["effective_labels"], [
+        ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
+        ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
+        # a person's correction of a quote's speaker or body is no label of the article (m022)
+        ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n"
+                                               f"  AND {standing_label_sql('l')}\n", 1),
+        # a withdrawn label hides no prediction (m028)
+        ("                  AND (c.task IN", f"                  AND {standing_label_sql('l')} AND (c.task IN", 1)])
     return {
         "label_roles": "\nUNION ALL\n".join(
             f"SELECT {sql_literal(role, 'role')} AS role, {sql_literal(kind, 'kind')} AS kind, "
             f"{'NULL' if roles[role] is None else sql_literal(roles[role], 'task name')} AS task"
             for role, kind in ROLES.items()),
-        "effective_labels": _by_kind(_VIEWS["effective_labels"], [
-            ("CASE WHEN task != 'topics' THEN", f"CASE WHEN task NOT IN {multi} THEN", 1),
-            ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
-            # a person's correction of a quote's speaker or body is no label of the article (m022)
-            ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n"
-                                                   f"  AND {standing_label_sql('l')}\n", 1),
-            # a withdrawn label hides no prediction (m028)
-            ("                  AND (c.task IN", f"                  AND {standing_label_sql('l')} AND (c.task IN", 1)]),
-        "article_summary": _summary_definition(roles, _ARTICLE_SUMMARY),
+        "effective_labels": effective_labels,
+        # each of its label columns reads the story's own effective labels (m030), not the view filtered after
+        "article_summary": per_article_labels(_summary_definition(roles, _ARTICLE_SUMMARY), effective_labels),
         "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
+
+
+def effective_labels_of(effective_labels: str, article: str) -> str:
+    """effective_labels (its SQL) for the one story ``article`` (an SQL expression, e.g. ``a.id``): the story's
+    filter in each arm of the UNION ALL, before the labels' grouping and the predictions' NOT EXISTS, so each is
+    a seek of the story's rows (idx_labels_article_task, idx_classifications_unique). The same rows as
+    ``SELECT * FROM effective_labels WHERE article_id = <article>`` (its grouping is by story too)."""
+    return _by_kind(effective_labels, [
+        ("FROM labels l\nWHERE l.id IN (SELECT max(id) FROM labels\n",
+         f"FROM labels l\nWHERE l.article_id = {article} AND l.id IN (SELECT max(id) FROM labels "
+         f"WHERE article_id = {article}\n", 1),
+        ("FROM classifications c\nWHERE NOT EXISTS", f"FROM classifications c\nWHERE c.article_id = {article} "
+                                                    "AND NOT EXISTS", 1)])
+
+
+def per_article_labels(summary: str, effective_labels: str) -> str:
+    """article_summary (its SQL) with every ``FROM effective_labels e`` of its per-story subqueries read as
+    :func:`effective_labels_of` the story (m030). SQLite (3.40) pushes no correlated term (``e.article_id =
+    a.id``) into a UNION ALL view: each of the nine subqueries built the whole task's effective labels and an
+    automatic index on them for every story, so a full scan grew with the square of the stories (50,000 stories:
+    minutes; docs/benchmarks.md, "A year of coverage"). The same rows and columns: the tone objects keep their
+    bodies in the order the view's automatic index gave them (by body id), now said with ORDER BY."""
+    summary = re.sub(r"\(SELECT json_group_object\(target, (\w+)\) FROM effective_labels e\s+WHERE ([^)]*)\)",
+                     r"(SELECT json_group_object(target, \1) FROM\n     (SELECT target, \1 FROM effective_labels e "
+                     r"WHERE \2 ORDER BY target))", summary)
+    return summary.replace("FROM effective_labels e\n", "FROM effective_labels e ")\
+        .replace("FROM effective_labels e ", f"FROM ({effective_labels_of(effective_labels, 'a.id')}) e ")
 
 
 def _summary_definition(roles: dict, base: str) -> str:
@@ -1688,3 +1718,12 @@ def m029_quote_corrections_by_id(db: Database) -> None:
     db.execute("CREATE INDEX idx_labels_quote_id ON labels(quote_id) WHERE quote_id IS NOT NULL")
     db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
     db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V29['quote_view']}")
+
+
+@migrations()
+def m030_summary_labels_per_story(db: Database) -> None:
+    """article_summary's label columns (topics, stance, tone, their uncertain columns, uncertain, human_corrected)
+    read each story's own effective labels (:func:`per_article_labels`): the same rows, but a full scan of the
+    view (the critical_articles canned query, facets, exports, the digest) no longer grows with the square of the
+    stories. No table or index changes."""
+    refresh_label_views(db)
