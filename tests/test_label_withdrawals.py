@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -350,4 +351,24 @@ def test_m028_upgrades_a_database_whose_labels_were_written_before(tmp_path):
     assert len(labels_of(old, story)) == 4
     db = store.connect(old)
     assert db.execute("SELECT speaker FROM quote_view").fetchall() == [("a spokesperson",)]
+    db.conn.close()
+
+
+def test_the_label_readers_take_any_number_of_stories(db_path):
+    """The label readers asked for more stories than SQLite binds variables (999 in builds before 3.32, 32,766
+    after; set low here, this build allows 250,000): one JSON parameter (store.labels._for_articles), the rows
+    those of the stories asked for."""
+    story = label_against(db_path)
+    db = store.connect(db_path)
+    assert [row[0] for row in store.human_label_rows_at(db, [story])] == [story]
+    db.conn.close()
+    assert run(db_path, "label", "--unlabel", str(story), "--task", "stance_governance",
+               "--annotator", "lead").exit_code == 0
+    db = store.connect(db_path)
+    db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    many = [story, *range(10**6, 10**6 + 40_000)]
+    assert store.withdrawals(db, many).keys() == {story}
+    assert store.withdrawals(db, [story + 1]) == {}
+    assert all(row[0] in many for row in store.human_label_rows_at(db, many))
+    assert store.quote_withdrawals(db, many) == [] and store.quote_corrections(db, many) == []
     db.conn.close()

@@ -11,6 +11,7 @@ quote (its ``quote_id``, place and words), after which the article's other stand
 again as they were: the rule is the same, and only that quote's corrections stop standing."""
 from __future__ import annotations
 
+import json
 from typing import Iterable, NamedTuple, Sequence
 
 from sqlite_utils import Database
@@ -22,6 +23,15 @@ from cuttings.store.schema import QUOTE_TASKS  # corrections of a quote: quote_i
 from cuttings.store.schema import WITHDRAWN, standing_label_sql
 
 _STANDING = standing_label_sql("l")
+
+
+def _for_articles(column: str, article_ids: Iterable[int] | None) -> tuple[str, list]:
+    """The SQL that keeps a reader's rows to ``article_ids`` (`` AND column IN ...``) and its parameter; no
+    condition for None (every article). One JSON parameter read by ``json_each``, as ``analyses_of`` does: no
+    bound-variable limit however many stories are asked for."""
+    if article_ids is None:
+        return "", []
+    return f" AND {column} IN (SELECT value FROM json_each(?))", [json.dumps(list(article_ids))]
 
 
 def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> int:
@@ -183,11 +193,8 @@ def quote_withdrawals(db: Database, article_ids: Iterable[int] | None = None) ->
     sql = (f"SELECT article_id, task, quote_id, target, quote_text, annotator, created_at FROM labels "
            f"WHERE id IN (SELECT max(id) FROM labels WHERE label = '{WITHDRAWN}' AND quote_id IS NOT NULL "
            f"GROUP BY article_id, task, quote_id)")
-    params: list = []
-    if article_ids is not None:
-        ids = list(article_ids)
-        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
-        params = ids
+    more, params = _for_articles("article_id", article_ids)
+    sql += more
     return [QuoteWithdrawal(*row) for row in db.execute(sql + " ORDER BY article_id, id", params)]
 
 
@@ -213,11 +220,8 @@ def withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> dict[
     ``article_ids``); a withdrawal of one quote's corrections (``quote_withdrawals``) is not one of its task."""
     sql = (f"SELECT article_id, task, annotator, created_at FROM labels WHERE id IN (SELECT max(id) FROM labels "
            f"WHERE label = '{WITHDRAWN}' AND quote_id IS NULL GROUP BY article_id, task)")
-    params: list = []
-    if article_ids is not None:
-        ids = list(article_ids)
-        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
-        params = ids
+    more, params = _for_articles("article_id", article_ids)
+    sql += more
     found: dict[int, dict[str, tuple[str, str]]] = {}
     for article_id, task, annotator, created_at in db.execute(sql + " ORDER BY id", params):
         found.setdefault(article_id, {})[task] = (annotator, created_at)
@@ -341,11 +345,8 @@ def human_label_rows_at(db: Database, article_ids: Iterable[int] | None = None
                         ) -> list[tuple[int, str, str, str, str, str]]:
     """:func:`human_label_rows` with each row's ``created_at`` as a sixth item."""
     sql = f"SELECT article_id, task, target, label, annotator, created_at FROM labels l WHERE {_STANDING}"
-    params: list = []
-    if article_ids is not None:
-        ids = list(article_ids)
-        sql += f" AND article_id IN ({', '.join('?' for _ in ids)})"
-        params = ids
+    more, params = _for_articles("article_id", article_ids)
+    sql += more
     return db.execute(sql + " ORDER BY id", params).fetchall()
 
 
@@ -391,10 +392,9 @@ def quote_corrections(db: Database, article_ids: Iterable[int] | None = None) ->
            f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) AND label != '{WITHDRAWN}' "
            f"GROUP BY article_id, task, quote_id, CASE WHEN quote_id IS NULL THEN target END) AND {_STANDING}")
     params: list = [*QUOTE_TASKS]
-    if article_ids is not None:
-        ids = list(article_ids)
-        sql += f" AND l.article_id IN ({', '.join('?' for _ in ids)})"
-        params += ids
+    more, chosen = _for_articles("l.article_id", article_ids)
+    sql += more
+    params += chosen
     return [QuoteCorrection(*row[:8], bool(row[8])) for row in db.execute(sql + " ORDER BY l.article_id, l.id", params)]
 
 
