@@ -238,7 +238,9 @@ def test_m032_gives_a_database_from_before_it_the_views_by_time(tmp_path):
     assert "max(id)" not in new["effective_labels"] and "(n.created_at, n.id) > (l.created_at, l.id)" in new[
         "effective_labels"]
     assert "ORDER BY l.created_at DESC, l.id DESC" in new["quote_view"]
-    indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'labels'")}
-    assert {"idx_labels_article_task_time", "idx_labels_withdrawn_at"} <= indexes
+    indexes = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'labels' "
+                              "AND sql IS NOT NULL").fetchall())
+    assert "idx_labels_article_task_time" in indexes
     assert "idx_labels_article_task" not in indexes   # the new one's prefix
+    assert "(article_id, task, created_at, quote_id, label)" in indexes["idx_labels_withdrawn"]   # by time
     db.conn.close()

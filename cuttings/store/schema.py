@@ -844,7 +844,8 @@ def standing_label_sql(alias: str = "l", *, by_quote: bool = True) -> str:
     given at or after it, by (created_at, id) (so no withdrawal row itself stands either); ``by_quote``: and,
     for a correction of a quote, no withdrawal of that quote's corrections (a withdrawal row naming its quote,
     ``quote_id``: ``--unlabel ID --task quote_speaker --quote QUOTE_ID``) either; one quote's withdrawal takes
-    back no other row. A seek of the partial index idx_labels_withdrawn_at, which holds every column it reads.
+    back no other row. A seek of the partial index idx_labels_withdrawn (as m032 redefined it), which holds every
+    column it reads.
     The label views (effective_labels, entity_daily) read no quote correction and are written by migrations
     from before ``labels.quote_id`` (m029): they take ``by_quote=False`` (a withdrawal of one quote is a row of a
     quote task only)."""
@@ -1055,7 +1056,7 @@ def _by_time(effective_labels: str, multi: str) -> str:
     """effective_labels (m030's, by id) with the label that stands picked by time (m032): a row stands when no
     row of its question was given after it by (created_at, id), and no withdrawal of its task at or after it
     (:func:`standing_label_sql`). Per row a seek of idx_labels_article_task_time and of
-    idx_labels_withdrawn_at, where the newest id was one GROUP BY of the whole table."""
+    idx_labels_withdrawn, where the newest id was one GROUP BY of the whole table."""
     return _by_kind(effective_labels, [
         (_NEWEST_BY_ID.format(multi=multi),
          f"WHERE NOT EXISTS (SELECT 1 FROM labels n WHERE n.article_id = l.article_id AND n.task = l.task\n"
@@ -1814,10 +1815,12 @@ def m032_labels_by_time(db: Database) -> None:
     row with its file's time, so the store wrote rows again to keep ids in time order (duplicates in the audit
     trail; rows an older cuttings copied stay, and read the same). Indexes: idx_labels_article_task_time
     (article, task, target, created_at, label: the views' seeks read no other column) replaces
-    idx_labels_article_task (its prefix); idx_labels_withdrawn_at holds the withdrawals by time."""
+    idx_labels_article_task (its prefix); idx_labels_withdrawn (m028's partial index of the withdrawals, by id)
+    is made again by time, with every column the check reads (quote_id, and label: covering)."""
     db.execute("DROP INDEX IF EXISTS idx_labels_article_task")
     db.execute("CREATE INDEX idx_labels_article_task_time ON labels(article_id, task, target, created_at, label)")
-    db.execute(f"CREATE INDEX idx_labels_withdrawn_at ON labels(article_id, task, created_at, quote_id, label) "
+    db.execute("DROP INDEX IF EXISTS idx_labels_withdrawn")
+    db.execute(f"CREATE INDEX idx_labels_withdrawn ON labels(article_id, task, created_at, quote_id, label) "
                f"WHERE label = '{WITHDRAWN}'")
     refresh_label_views(db)
     db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
