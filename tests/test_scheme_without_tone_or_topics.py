@@ -135,10 +135,12 @@ def test_the_scheme_and_the_store_reserve_the_same_names():
 # The label views' SQL for these schemes as b00a7b1 generated it (sha256 of "name\nsql" per view, in name order):
 # the shipped scheme, a team's with all three tasks renamed, and s19's without stance; since m030 (s20-i) with
 # article_summary reading each story's own effective labels (the same rows: tests/test_summary_plan.py; b00a7b1's
-# hashes were 0e75c673..., d31b65b4..., 67d38309...).
-VIEW_HASHES = {"shipped": "7d5734ffc0ffaf8806333eec3ad3fc9ecb701ebc421f1680521c5dfd7caae7d0",
-               "team": "4f030705f6167367fa9cef4b11a13fdd9966eff2f3630ddb9988e6e66e07941b",
-               "no_stance": "a4d9b49fcc6e4ffc227d4bd12510eddb7a0f45b2884927f3dae82591b5063576"}
+# hashes were 0e75c673..., d31b65b4..., 67d38309...), and since m031 (s21-a) with entity_daily reading each (story,
+# body) once and the labels by index (the same rows: tests/test_entity_daily_plan.py; m030's hashes were
+# 7d5734ff..., 4f030705..., a4d9b49f...).
+VIEW_HASHES = {"shipped": "fae7f649ca46893d28dc5b4be5cca03e2338bc46d27c5c3a2289f78f46bbafa5",
+               "team": "4d2336d4836a8f7a13ecfee10f42fac19dde629bf28e145acd9ee6caa2a5c432",
+               "no_stance": "96f9fe91b4b6dfb53d7a6d1d27c9c618f3de2196ff67cf0fe6a62940ceb4aadb"}
 
 
 def test_the_shipped_and_three_task_schemes_views_are_byte_identical(tmp_path):
