@@ -10,7 +10,8 @@ withdrawal took back stand) are compared with the same views without that check 
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --labelled 2000 --repeat 7
 
 ``--by-time``: the label views of m032 (the label that stands the newest by created_at, then id) in a database
-migrated to the end, against m030's (the newest by id: ``schema.label_views_by_id``) in a database migrated to
+migrated to the end, against m031's (the newest by id: ``schema.label_views_by_id``; article_summary and
+effective_labels as m030 left them) in a database migrated to
 just before m032, with that schema's indexes; the same rows filled into both, alternated in one run, and the
 effective_labels full scan too (the ``--labelled`` stories' labels none withdrawn, so both give the same rows):
 
@@ -105,7 +106,7 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--labelled", type=int, default=0)
-    parser.add_argument("--by-time", action="store_true", help="m032's label views against m030's")
+    parser.add_argument("--by-time", action="store_true", help="m032's label views against m031's (by id)")
     args = parser.parse_args()
     if args.by_time:
         by_time(args)

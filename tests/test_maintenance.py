@@ -253,17 +253,19 @@ def test_prune_cli_dry_run_then_real(tmp_path):
 
 def test_vacuum_gives_space_back(tmp_path):
     path = tmp_path / "v.db"
-    # 60 versions: at 30 the space given back was 70% of the file within one page, so a view's longer SQL
-    # (m032's label views) tipped it; the schema's own pages are not what vacuum gives back
-    db = make_db(path, versions=60)
+    db = make_db(path, versions=30)
     db.execute("UPDATE article_versions SET captured_at = '2020-01-01T00:00:00Z'")
     db.conn.commit()
-    maintenance.prune_versions(db, 30)
+    pruned = maintenance.prune_versions(db, 30)
     db.conn.close()
+    assert pruned.rows == 28 and pruned.bytes > 50_000
     before = maintenance.database_bytes(path)
     result = run_cli("--db", str(path), "db", "vacuum")
     assert result.returncode == 0, result.stderr.decode()
-    assert maintenance.database_bytes(path) < before * 0.7
+    # the space of the bodies pruned comes back (not a share of the file: the schema, about 90 pages of views and
+    # indexes, grows with the migrations; m031's entity_daily took "under 0.7 of the file" to exactly 0.7, and m032's label
+    # views would have tipped it again)
+    assert before - maintenance.database_bytes(path) >= 0.8 * pruned.bytes
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

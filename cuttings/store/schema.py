@@ -1024,16 +1024,18 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     These are the label views' current definitions: a later migration that changes one of them changes it
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
     that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
-    by_id = label_views_by_id(roles)
+    by_id = _label_views_m030(roles)
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     effective_labels = _by_time(by_id["effective_labels"], multi)
+    # m030's entity_daily with tone_rated's withdrawals by time (m032), then read per (story, body) and through
+    # the by-time effective_labels' two arms (m031)
+    daily = _by_kind(by_id["entity_daily"], [(_standing_by_id_sql("l"), standing_label_sql("l", by_quote=False), 1)]) \
+        if roles["tone"] is not None else by_id["entity_daily"]
     return {
         "label_roles": by_id["label_roles"],
         "effective_labels": effective_labels,
         "article_summary": per_article_labels(_summary_definition(roles, _ARTICLE_SUMMARY), effective_labels),
-        "entity_daily": _by_kind(by_id["entity_daily"], [(_standing_by_id_sql("l"),
-                                                          standing_label_sql("l", by_quote=False), 1)])
-        if roles["tone"] is not None else by_id["entity_daily"],
+        "entity_daily": per_body_daily(daily, roles, effective_labels),
     }
 
 
@@ -1066,8 +1068,15 @@ def _by_time(effective_labels: str, multi: str) -> str:
 
 
 def label_views_by_id(roles: dict) -> dict[str, str]:
-    """The label views as m030 wrote them: the newest label by id, a withdrawal taking back every row of its
+    """The label views as m031 wrote them: the newest label by id, a withdrawal taking back every row of its
     article and task with a lower id (frozen: bench/summary_view.py compares them with m032's)."""
+    views = _label_views_m030(roles)
+    return {**views, "entity_daily": per_body_daily(views["entity_daily"], roles, views["effective_labels"])}
+
+
+def _label_views_m030(roles: dict) -> dict[str, str]:
+    """The label views as m030 wrote them (by id; entity_daily as m015-m030 wrote it, before m031's
+    :func:`per_body_daily`)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     if roles["tone"] is None:   # no tone task (NO_TONE_TASK): no tone join, no tone_<label> or tone_rated column
         entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [(_RATED_JOIN, "", 1), (_TONE_JOIN, "", 1),
@@ -1145,6 +1154,70 @@ def per_article_labels(summary: str, effective_labels: str) -> str:
                      r"WHERE \2 ORDER BY target))", summary)
     return summary.replace("FROM effective_labels e\n", "FROM effective_labels e ")\
         .replace("FROM effective_labels e ", f"FROM ({effective_labels_of(effective_labels, 'a.id')}) e ")
+
+
+def per_body_daily(daily: str, roles: dict, effective_labels: str) -> str:
+    """entity_daily (its SQL as m015-m030 wrote it for ``roles``) as m031 writes it: the same rows, in time that
+    grows with the stories, whether or not the database has statistics (docs/benchmarks.md, "A year of
+    coverage"). Each column counts DISTINCT stories, so the rows stay the same when:
+
+    * the mentions are read once per (story, body) (a story naming a body ten times was joined ten times), in
+      that order (CROSS JOIN: the stories are sought by id);
+    * ``r``, the bodies a tone model or a person rated, is kept apart (a subquery with a LIMIT is not flattened
+      into a join) and reads the rated bodies in one pass: flattened, its two EXISTS (a scan of the tone
+      predictions, and one of the labels, for a body no model rates) ran for every mention;
+    * the stance and tone joins read effective_labels' two arms (:func:`effective_label_arms`), a person's
+      labels and the predictions no person's label replaces, each by index, a label counted when either arm
+      has it: joined as one UNION ALL view, it was materialised and then either indexed for the statement (the
+      plan with ANALYZE's statistics) or scanned for every mention (without them: every database cuttings
+      writes), which grew with the square of the stories.
+
+    ``effective_labels`` is the one the view reads: since m032 by time (:func:`label_view_definitions`), so the
+    person's arm is the newest row of each question by (created_at, id), as the view itself has it;
+    :func:`label_views_by_id` passes m030's, by id (m031's view)."""
+    people, machines = effective_label_arms(effective_labels)
+    replacements = [("FROM mentions m\nJOIN articles a ON", "FROM (SELECT DISTINCT article_id, entity_id FROM mentions) m\n"
+                                                         "CROSS JOIN articles a ON", 1)]
+    for role, alias, extra in (("stance", "st", ""), ("tone", "tn", " AND {0}.target = m.entity_id")):
+        if roles[role] is None:
+            continue
+        task = sql_literal(roles[role], "task name")
+        old = f"LEFT JOIN effective_labels {alias} ON {alias}.article_id = a.id AND {alias}.task = {task}"
+        replacements.append((old + extra.format(alias) + "\n",
+                             f"LEFT JOIN ({people}) {alias} ON {alias}.article_id = a.id AND {alias}.task = {task}"
+                             + extra.format(alias) + "\n"
+                             f"LEFT JOIN ({machines}) {alias}p ON {alias}p.article_id = a.id AND {alias}p.task = {task}"
+                             + extra.format(alias + "p") + "\n", 1))
+        replacements += [(f"WHEN {alias}.label = {sql_literal(label, 'label')} THEN",
+                          f"WHEN {alias}.label = {sql_literal(label, 'label')} OR {alias}p.label = "
+                          f"{sql_literal(label, 'label')} THEN", 1) for label in roles[f"{role}_labels"]]
+    if roles["tone"] is not None:
+        tone = sql_literal(roles["tone"], "task name")
+        replacements += [
+            (f"             EXISTS (SELECT 1 FROM classifications c WHERE c.task = {tone} AND c.target = e.id)\n"
+             "             OR EXISTS (SELECT 1 FROM labels l WHERE ",
+             f"             e.id IN (SELECT c.target FROM classifications c WHERE c.task = {tone}\n"
+             "                      UNION ALL\n"
+             "                      SELECT l.target FROM labels l WHERE ", 1),   # (target is NOT NULL: IN gives 0 or 1)
+            ("JOIN (SELECT e.id AS entity_id,\n", "CROSS JOIN (SELECT e.id AS entity_id,\n", 1),
+            (" AND l.target = e.id) AS rated\n      FROM entities e) r ON",
+             ") AS rated\n      FROM entities e LIMIT -1) r ON", 1)]
+    return _by_kind(daily, replacements)
+
+
+def effective_label_arms(effective_labels: str) -> tuple[str, str]:
+    """effective_labels (its SQL) as its two arms, each a plain SELECT that SQLite flattens into a LEFT JOIN and
+    reads by index: a person's labels (the newest of each, standing) and the predictions no person's label
+    replaces. By id (m031), the person's arm tests ``+l.id`` against the newest ids (a list built once): as
+    ``l.id``, SQLite took the list as a key of idx_labels_article_task and sought every id in it for every row
+    joined. By time (m032) it is the arm as effective_labels has it: the newest row of a question is a NOT EXISTS
+    over the story's rows of that task (idx_labels_article_task_time), run for the story's labels only."""
+    assert effective_labels.count("\nUNION ALL\n") == 1
+    people, machines = effective_labels.split("\nUNION ALL\n")
+    if "WHERE l.id IN (SELECT max(id) FROM labels" in people:   # by id (label_views_by_id)
+        people = _by_kind(people, [("WHERE l.id IN (SELECT max(id) FROM labels",
+                                    "WHERE +l.id IN (SELECT max(id) FROM labels", 1)])
+    return people, machines
 
 
 def _summary_definition(roles: dict, base: str) -> str:
@@ -1796,6 +1869,15 @@ def m030_summary_labels_per_story(db: Database) -> None:
     refresh_label_views(db)
 
 
+@migrations()
+def m031_entity_daily_per_body(db: Database) -> None:
+    """entity_daily reads each (story, body) once, the rated bodies once per statement and the stories' stance
+    and tone by index (:func:`per_body_daily`): the same rows, but at a year's size (50,000 stories) its full
+    scan ran past 9 minutes and its Datasette page hit the 5 s limit; now both take seconds. No table or index
+    changes."""
+    refresh_label_views(db)
+
+
 _VIEWS_V32 = {
     # the correction of a quote that stands is the newest by time (then id); a withdrawal of one quote's
     # corrections takes back that quote's only (standing_label_sql)
@@ -1809,8 +1891,8 @@ _VIEWS_V32 = {
 def m032_labels_by_time(db: Database) -> None:
     """The label that stands is the newest by the time it was given (``labels.created_at``), the row id breaking a
     tie within one second, as between databases (docs/labelling.md, "Labels moved between databases: the newest
-    wins"): effective_labels (so article_summary and entity_daily), entity_daily's tone_rated, quote_view and the
-    store's readers. A withdrawal takes back the rows of its article and task given at or before it, by (time,
+    wins"): effective_labels (so article_summary, and entity_daily: m031's form, :func:`per_body_daily`, reading the
+    by-time effective_labels' two arms), entity_daily's tone_rated, quote_view and the store's readers. A withdrawal takes back the rows of its article and task given at or before it, by (time,
     id); one quote's withdrawal (``quote_id``) that quote's corrections only. Before, by id: an import writes a
     row with its file's time, so the store wrote rows again to keep ids in time order (duplicates in the audit
     trail; rows an older cuttings copied stay, and read the same). Indexes: idx_labels_article_task_time
