@@ -8,6 +8,14 @@ withdrawal took back stand) are compared with the same views without that check 
 
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --repeat 5
     PYTHONPATH=. python bench/summary_view.py --stories 5000 --labelled 2000 --repeat 7
+
+``--by-time``: the label views of m032 (the label that stands the newest by created_at, then id) in a database
+migrated to the end, against m031's (the newest by id: ``schema.label_views_by_id``; article_summary and
+effective_labels as m030 left them) in a database migrated to
+just before m032, with that schema's indexes; the same rows filled into both, alternated in one run, and the
+effective_labels full scan too (the ``--labelled`` stories' labels none withdrawn, so both give the same rows):
+
+    PYTHONPATH=. python bench/summary_view.py --stories 5000 --labelled 2000 --repeat 7 --by-time
 """
 from __future__ import annotations
 
@@ -64,12 +72,45 @@ def scan(db) -> tuple[float, list]:
     return time.perf_counter() - started, rows
 
 
+def by_time(args) -> None:
+    """m032's label views (by time) against m030's (by id), each in a database with its own schema."""
+    with tempfile.TemporaryDirectory() as directory:
+        new = store.connect(Path(directory) / "m032.db")
+        old = store.connect(Path(directory) / "m030.db", migrate=False)
+        store.migrations.apply(old, stop_before="m032_labels_by_time")
+        use(old, schema.label_views_by_id(schema.label_task_roles(old)))   # as a cuttings before m032 left them
+        for db in (new, old):
+            fill(db, args.stories, args.labelled)
+        databases = {"by time (m032)": new, "by id (m030)": old}
+        for view in ("article_summary", "effective_labels"):
+            times: dict[str, list[float]] = {name: [] for name in databases}
+            outputs: dict[str, list] = {}
+            for _ in range(args.repeat):
+                for name, db in databases.items():
+                    started = time.perf_counter()
+                    rows = db.execute(f"SELECT * FROM {view}").fetchall()
+                    times[name].append(time.perf_counter() - started)
+                    outputs.setdefault(name, sorted(map(tuple, rows), key=repr))
+            for name, values in times.items():
+                print(f"{name}: {view}, {args.stories} stories, {args.labelled} labelled: median "
+                      f"{1000 * statistics.median(values):.0f} ms (min {1000 * min(values):.0f}, "
+                      f"max {1000 * max(values):.0f}, {args.repeat} runs)")
+            same = all(rows == next(iter(outputs.values())) for rows in outputs.values())
+            print(f"{view}: same rows in both: {'yes' if same else 'NO'}")
+        for db in databases.values():
+            db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--labelled", type=int, default=0)
+    parser.add_argument("--by-time", action="store_true", help="m032's label views against m031's (by id)")
     args = parser.parse_args()
+    if args.by_time:
+        by_time(args)
+        return
     variants = {"literal names (m015)": None,
                 "by kind (m013)": schema._VIEWS_V13,
                 "by name (m012)": {"effective_labels": schema._VIEWS["effective_labels"],
@@ -80,13 +121,13 @@ def main() -> None:
         fill(db, args.stories, args.labelled)
         variants["literal names (m015)"] = schema.label_view_definitions(schema.label_task_roles(db))
         if args.labelled:
-            check = f" AND {schema.standing_label_sql('l')}"
+            standing = schema.standing_label_sql("l", by_quote=False)
+            check = f" AND {standing}"
             variants = {"current (m028, withdrawals checked)": variants["literal names (m015)"],
                         "without the withdrawal check (m022)": {
-                            name: sql.replace(check, "").replace(f"  AND {schema.standing_label_sql('l')}\n", "")
+                            name: sql.replace(check, "").replace(f"  AND {standing}\n", "")
                             for name, sql in variants["literal names (m015)"].items()}}
-            assert all(schema.standing_label_sql("l") not in sql
-                       for sql in variants["without the withdrawal check (m022)"].values())
+            assert all(standing not in sql for sql in variants["without the withdrawal check (m022)"].values())
         times: dict[str, list[float]] = {name: [] for name in variants}
         outputs: dict[str, list] = {}
         for _ in range(args.repeat):

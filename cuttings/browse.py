@@ -217,7 +217,7 @@ async def story_context(datasette, database: str, article_id: int) -> dict | Non
                              [original_id])
     orphaned = await db.execute_fn(lambda conn: [fix._asdict() for fix in _orphaned(conn, original_id)])
     human = await _rows(db, "SELECT id, task, target, label, annotator, created_at FROM labels "
-                            "WHERE article_id = ? ORDER BY id DESC", [original_id])
+                            "WHERE article_id = ? ORDER BY created_at DESC, id DESC", [original_id])
     copies = await _rows(db, "SELECT a.id, coalesce(a.link_url, a.url) AS url, coalesce(s.name, a.source_id) AS outlet, "
                              "a.first_seen_at, a.published_at, a.similarity FROM articles a "
                              "LEFT JOIN sources s ON s.id = a.source_id WHERE (a.duplicate_of = ? OR a.id = ?) "

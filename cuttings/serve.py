@@ -325,18 +325,19 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "labels": ("Human labels (corrections and training data), appended, never deleted: the audit trail. They replace "
                "predictions in `effective_labels`; corrections of a quote (tasks `quote_speaker`, `quote_entity`) are "
                "applied in `quote_view`, to the quote named by `quote_id`. A withdrawal (`cuttings label --unlabel`, "
-               "since m028) is a row of label `__withdrawn__`: every earlier row of its article and task stays here "
-               "but no longer counts (one quote's, `--quote`, names its quote in `quote_id`, and the article's other "
-               "standing corrections of the task are copied after it).", {
-        "id": ("Row id (the latest row wins).", "5"),
+               "since m028) is a row of label `__withdrawn__`: every row of its article and task given at or before "
+               "it stays here but no longer counts (one quote's, `--quote`, names its quote in `quote_id` and takes "
+               "back that quote's corrections only). Of a question's rows the newest by `created_at` counts, the "
+               "later `id` of two given in the same second (since m032; before, the latest `id`).", {
+        "id": ("Row id (in the order written; of two rows given in the same second, the later wins).", "5"),
         "article_id": ("The article.", "14"),
         "task": ("The label scheme's task (shipped scheme: `topics`, `stance_governance` or `tone`), or "
                  "`quote_speaker` / `quote_entity` for a person's correction of a quote's speaker or body.",
                  "stance_governance"),
         "target": ("Entity id for tone; `start:end` (the quote's offsets, as last found) for a quote correction; "
                    "'' otherwise (and for a withdrawal).", ""),
-        "label": ("The label; `__rejected__` removes a topic; `__withdrawn__` withdraws the earlier rows of the "
-                  "article and task; for `quote_entity`, the body's id ('': no body).", "against"),
+        "label": ("The label; `__rejected__` removes a topic; `__withdrawn__` withdraws the rows of the article and "
+                  "task given at or before it; for `quote_entity`, the body's id ('': no body).", "against"),
         "annotator": ("Who labelled it (or withdrew the labels).", "analyst@example.org"),
         "created_at": ("When it was given (UTC); a label or withdrawal imported from another database keeps the "
                        "time it was given there (`labelled_at`): the newest time wins.", TS),

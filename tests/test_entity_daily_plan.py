@@ -65,10 +65,18 @@ def assert_reads_by_index(steps: list[tuple[int, int, str]], arms: int = 4, watc
 
 
 def old_definition(roles: dict, monkeypatch) -> str:
-    """entity_daily as m015-m030 wrote it for ``roles`` (the current definitions without m031's rewriting)."""
+    """entity_daily in the form m015-m030 wrote for ``roles``, reading the current effective_labels (since m032 by
+    time): the current definitions without m031's rewriting."""
     with monkeypatch.context() as patch:
         patch.setattr(schema, "per_body_daily", lambda daily, roles, effective_labels: daily)
         return schema.label_view_definitions(roles)["entity_daily"]
+
+
+def m030_definition(roles: dict, monkeypatch) -> str:
+    """entity_daily as m030 wrote it for ``roles`` (by id, without m031's rewriting)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "per_body_daily", lambda daily, roles, effective_labels: daily)
+        return schema.label_views_by_id(roles)["entity_daily"]
 
 
 def test_the_daily_view_reads_the_stories_labels_by_index_and_the_rated_bodies_once():
@@ -93,13 +101,17 @@ def test_the_plan_holds_with_statistics():
 def test_the_plan_before_m031_scanned_for_every_mention(monkeypatch):
     """What m031 mended (so the tests above can fail): the view as m030 left it."""
     db = migrated()
-    db.execute(f"CREATE TEMP VIEW old_daily AS {old_definition(schema.label_task_roles(db), monkeypatch)}")
+    db.execute(f"CREATE TEMP VIEW old_daily AS {m030_definition(schema.label_task_roles(db), monkeypatch)}")
     steps = [(i, parent, detail.replace("old_daily", "entity_daily")) for i, parent, detail in
              plan(db, "SELECT * FROM old_daily")]
     with pytest.raises(AssertionError):
         assert_reads_by_index(steps)
+    assert "MATERIALIZE effective_labels" in [detail for _, _, detail in steps]
     loop = per_row_steps(steps)
-    assert "SCAN st LEFT-JOIN" in loop   # the stance labels of every story, for every mention
+    # for every mention, a scan: on m030's indexes the stance labels of every story ("SCAN st LEFT-JOIN"); on
+    # m032's (idx_labels_article_task_time) SQLite orders the loop otherwise, builds an automatic index on the
+    # materialised effective labels and scans the labels in the rated check ("SCAN l ...")
+    assert [step for step in loop if step.startswith(("SCAN st ", "SCAN l "))], loop
     assert [step for step in loop if "(task=?)" in step]   # the rated check, for every mention
 
 
@@ -181,7 +193,56 @@ def test_m031_replaces_the_view_of_a_database_m030_left(monkeypatch):
     store.migrations.apply(db, stop_before="m031_entity_daily_per_body")
     # the view as m030's code wrote it (the label views' migrations before m031 now write the current one)
     db.execute("DROP VIEW entity_daily")
-    db.execute(f"CREATE VIEW entity_daily AS {old_definition(schema.label_task_roles(db), monkeypatch)}")
+    db.execute(f"CREATE VIEW entity_daily AS {m030_definition(schema.label_task_roles(db), monkeypatch)}")
     assert "MATERIALIZE effective_labels" in [detail for _, _, detail in plan(db, "SELECT * FROM entity_daily")]
     store.migrations.apply(db)
     assert_reads_by_index(plan(db, "SELECT * FROM entity_daily"))
+
+
+EARLIER = "2026-11-29T00:00:00Z"
+
+
+def fill_imported(db: Database) -> None:
+    """fill's rows and, after them (higher ids), rows given earlier (an import writes its file's time): since m032
+    none of them stands over fill's rows, and a withdrawal takes back only the rows given at or before it."""
+    fill(db)
+    db.conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
+                        "VALUES (?, ?, ?, ?, 'imported', ?)",
+                        [(1, "stance_governance", "", "against", EARLIER),     # story 1 stays the person's neutral
+                         (3, "tone", "sfrs", "positive", EARLIER),            # story 3's sfrs stays neutral
+                         (6, "stance_governance", "", schema.WITHDRAWN, EARLIER),   # before story 6's labels
+                         (4, "tone", "", schema.WITHDRAWN, EARLIER)])          # before story 4's police tone
+    db.conn.commit()
+
+
+@pytest.mark.parametrize("scheme", list(SCHEMES))
+def test_the_daily_view_counts_the_labels_by_time(scheme, monkeypatch):
+    """m031's form after m032 gives the rows entity_daily's plain form gives from m032's effective_labels (the
+    newest by created_at, then id; a withdrawal given at or after a row takes it back), not the rows by id."""
+    db = migrated()
+    fill_imported(db)
+    roles = {**schema.label_task_roles(db), **SCHEMES[scheme]}
+    db.execute(f"CREATE TEMP VIEW plain_daily AS {old_definition(roles, monkeypatch)}")
+    db.execute(f"CREATE TEMP VIEW new_daily AS {schema.label_view_definitions(roles)['entity_daily']}")
+    db.execute(f"CREATE TEMP VIEW by_id_daily AS {schema.label_views_by_id(roles)['entity_daily']}")
+    assert_reads_by_index([(i, parent, detail.replace("new_daily", "entity_daily")) for i, parent, detail in
+                           plan(db, "SELECT * FROM new_daily")], arms=2 * bool(roles["stance"]) + 2 * bool(roles["tone"]))
+    new = db.execute("SELECT * FROM new_daily ORDER BY entity_id, day").fetchall()
+    assert new == db.execute("SELECT * FROM plain_daily ORDER BY entity_id, day").fetchall()
+    by_id = db.execute("SELECT * FROM by_id_daily ORDER BY entity_id, day").fetchall()
+    assert (new == by_id) == (roles["stance"] is None and roles["tone"] is None)   # the imported rows matter
+    columns = [row[1] for row in db.execute("PRAGMA table_info(new_daily)").fetchall()]
+    rows = {(row[0], row[2]): dict(zip(columns, row)) for row in new}
+    if scheme == "shipped":
+        hwfrs = rows[("hwfrs", "2026-11-29")]
+        # story 1: the person's neutral (the imported against was given before it); story 2: the model's favour
+        assert (hwfrs["stance_favour"], hwfrs["stance_against"], hwfrs["stance_neutral"]) == (1, 0, 1)
+        # story 6: the person's newest stance, favour (the imported withdrawal was given before it)
+        assert rows[("sfrs", "2026-11-28")]["stance_favour"] == 1
+        assert rows[("sfrs", "2026-11-28")]["stance_neutral"] == 0
+        assert rows[("sfrs", STAMP[:10])]["tone_neutral"] == 1 and rows[("sfrs", STAMP[:10])]["tone_positive"] == 0
+        # story 4's police tone stands (the withdrawal was given before it): police still rated, positive
+        police = rows[("police", "2026-11-28")]
+        assert police["tone_rated"] == 1 and police["tone_positive"] == 1
+        old = {(row[0], row[2]): dict(zip(columns, row)) for row in by_id}
+        assert old[("police", "2026-11-28")]["tone_rated"] == 0   # by id, the withdrawal took it back

@@ -3,9 +3,8 @@
 Since m029 a correction of a quote's speaker or body belongs to its quote by id, and one whose quote a
 re-analysis no longer finds is kept and listed as orphaned; but it could only be withdrawn with the story's
 other corrections of that task (`--unlabel ID --task quote_speaker` withdraws them all). `--quote` withdraws
-one quote's: a withdrawal row keyed to the quote (target, quote_id) after which the story's other corrections
-of the task are written again (as `store.import_withdrawal` does), so the views' standing-label rule is
-unchanged. The export carries it (`withdrawn_quotes`), and an import elsewhere withdraws that quote's
+one quote's: a withdrawal row keyed to the quote (target, quote_id), which takes back that quote's corrections
+only (m032; before, the story's other corrections of the task were written again after it). The export carries it (`withdrawn_quotes`), and an import elsewhere withdraws that quote's
 correction only. Every test runs the command line in process on real SQLite files.
 """
 from __future__ import annotations

@@ -197,8 +197,9 @@ def test_an_orphaned_correction_is_exported_with_its_words_and_applies_where_its
 
 
 def test_a_withdrawal_replayed_on_import_keeps_a_later_corrections_quote(tmp_path, analyser):
-    """import_withdrawal writes a later standing row again after the withdrawal: with its quote id and
-    words (here an orphaned correction's), not found again by its place (no quote, or another quote, now)."""
+    """A withdrawal replayed on import older than a correction here leaves it standing, with its quote id and
+    words (here an orphaned correction's), written once (m032: before, import_withdrawal wrote it again after
+    the withdrawal, and had to keep its quote id rather than find it again by its place)."""
     a, b = _two_databases(tmp_path, analyser)
     story_b = b.execute("SELECT id FROM articles WHERE canonical_url LIKE '%station'").fetchone()[0]
     taylor = _correct_taylor(b, story_b)
@@ -208,7 +209,7 @@ def test_a_withdrawal_replayed_on_import_keeps_a_later_corrections_quote(tmp_pat
     analyse_stage(b, analyser)
     assert store.import_withdrawal(b, story_b, "quote_speaker", "elsewhere", "2026-11-30T10:00:00Z")
     assert b.execute("SELECT label, quote_id, quote_text FROM labels ORDER BY id").fetchall() == [
-        ("Kit Taylor, chair", taylor, TAYLOR), ("__withdrawn__", None, None), ("Kit Taylor, chair", taylor, TAYLOR)]
+        ("Kit Taylor, chair", taylor, TAYLOR), ("__withdrawn__", None, None)]
     assert [(fix.quote_id, fix.found) for fix in store.quote_corrections(b)] == [(taylor, False)]
 
 

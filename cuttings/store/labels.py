@@ -3,12 +3,14 @@ which label wins, and a person's withdrawal of a story's labels is a row too, ``
 labelling tool's reads of it (``cuttings.labelling``: which stories wait for a label, which tasks an article has
 labels for, every standing label row in order).
 
+Of the rows of one question the newest by the time it was given stands (``created_at``, then ``id`` within one
+second; m032): an import writes rows with the times its file says, so a row written later may be older.
+
 Withdrawals (m028): a row ``(article, task, '', WITHDRAWN, annotator, created_at)`` withdraws every row of that
-article and task written before it; the reads here, as the views, take only the rows that stand
+article and task given at or before it; the reads here, as the views, take only the rows that stand
 (``standing_label_sql``), and ``label_history`` lists them all. A withdrawal of one quote's corrections
 (``withdraw_quote_correction``, ``--unlabel ID --task quote_speaker --quote QUOTE_ID``) is such a row naming the
-quote (its ``quote_id``, place and words), after which the article's other standing rows of the task are written
-again as they were: the rule is the same, and only that quote's corrections stop standing."""
+quote (its ``quote_id``, place and words): it withdraws that quote's corrections only. Nothing is written twice."""
 from __future__ import annotations
 
 import json
@@ -23,6 +25,8 @@ from cuttings.store.schema import QUOTE_TASKS  # corrections of a quote: quote_i
 from cuttings.store.schema import WITHDRAWN, standing_label_sql
 
 _STANDING = standing_label_sql("l")
+_IS_WITHDRAWAL = f"label = '{WITHDRAWN}'"
+_PER_QUOTE = "article_id, task, quote_id, CASE WHEN quote_id IS NULL THEN target END"   # a quote correction's question
 
 
 def _for_articles(column: str, article_ids: Iterable[int] | None) -> tuple[str, list]:
@@ -41,9 +45,10 @@ def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> in
 
     A row stamped now (no ``at``, no sixth item: a person answering here) is stamped one second after
     the newest row of its article and task when that is not older than now (a label given in the same
-    second as the one it replaces, or after a label imported from a clock ahead of this one): the newest
-    time wins (docs/labelling.md, "Labels moved between databases"), so the times alone must order the
-    rows of one question as the table does."""
+    second as the one it replaces, or after a label imported from a clock ahead of this one): the views
+    here order one second's rows by id, but a file carries times to the second only, and the newest time
+    wins in every database it reaches (docs/labelling.md, "Labels moved between databases"), so an answer
+    given here must be newer by its time than what it answers."""
     now = at or utcnow()
     stamped = []
     newest: dict[tuple[int, str], str | None] = {}
@@ -88,24 +93,18 @@ def import_withdrawal(db: Database, article_id: int, task: str, annotator: str, 
     """Record a withdrawal of one article's ``task`` given elsewhere at ``at`` (a file's ``withdrawn``),
     unless this database has one as new or newer: a :data:`WITHDRAWN` row under ``annotator`` stamped ``at``,
     written even when no label stands here (a copy of a label given before it, imported later, then stays
-    withdrawn). A label standing here that was given after ``at`` stands on: it is written again after the
-    withdrawal (same label, annotator and time), so that the table's order agrees with the times. Returns
+    withdrawn). A label here given after ``at`` stands on, by its time (nothing is written again). Returns
     whether it was recorded."""
     with transaction(db):
         latest = db.execute(f"SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ? "
                             f"AND label = '{WITHDRAWN}' AND quote_id IS NULL", [article_id, task]).fetchone()[0]
         if latest is not None and latest >= at:
             return False
-        later = [row[0] for row in db.execute(
-            f"SELECT id FROM labels l WHERE l.article_id = ? AND l.task = ? AND {_STANDING} AND l.created_at > ? "
-            f"ORDER BY l.id", [article_id, task, at])]
         add_labels(db, [(article_id, task, "", WITHDRAWN, annotator, at)])
-        for label_id in later:   # as they were, a quote correction with its quote (not found again by its place)
-            db.execute(f"INSERT INTO labels ({_COPIED}) SELECT {_COPIED} FROM labels WHERE id = ?", [label_id])
     return True
 
 
-_COPIED = "article_id, task, target, label, annotator, created_at, quote_id, quote_text"
+_COLUMNS = "article_id, task, target, label, annotator, created_at, quote_id, quote_text"
 
 
 def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotator: str,
@@ -114,14 +113,14 @@ def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotat
     predictions apply again and the story waits for a label again), in one transaction: one
     :data:`WITHDRAWN` row per task that has any, under ``annotator``, stamped ``at`` (default now). Nothing
     is deleted. Returns the rows withdrawn as ``(task, target, label, annotator, created_at)``, in the order
-    they were written (empty: nothing stood, nothing written)."""
+    they were given (empty: nothing stood, nothing written)."""
     tasks = list(tasks)
     if not tasks:
         return []
     marks = ", ".join("?" for _ in tasks)
     with transaction(db):
         rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels l WHERE l.article_id = ? "
-                          f"AND l.task IN ({marks}) AND {_STANDING} ORDER BY l.id", [article_id, *tasks]).fetchall()
+                          f"AND l.task IN ({marks}) AND {_STANDING} ORDER BY l.created_at, l.id", [article_id, *tasks]).fetchall()
         withdrawn = list(dict.fromkeys(row[0] for row in rows))
         add_labels(db, [(article_id, task, "", WITHDRAWN, annotator) for task in withdrawn], at)
     return [tuple(row) for row in rows]
@@ -132,14 +131,13 @@ def withdraw_quote_correction(db: Database, article_id: int, task: str, quote_id
     """Withdraw the standing corrections of one quote (``quote_id``, found or orphaned) for ``task`` (one of
     :data:`QUOTE_TASKS`) in one article, leaving the article's other corrections of the task standing, in one
     transaction: a :data:`WITHDRAWN` row naming the quote (``target`` its place, ``quote_id``, ``quote_text``),
-    stamped ``at`` (default: now, as :func:`add_labels` stamps a person's answer), under ``annotator``; then
-    the article's other standing rows of the task written again after it as they were (the views' rule, a
-    withdrawal takes back every earlier row of its article and task, is unchanged: as
-    :func:`import_withdrawal`). Returns the rows withdrawn as ``(task, target, label, annotator,
-    created_at)`` (empty: none stood, nothing written)."""
+    stamped ``at`` (default: now, as :func:`add_labels` stamps a person's answer), under ``annotator``: it
+    takes back that quote's corrections given at or before it, no other row (:func:`standing_label_sql`).
+    Returns the rows withdrawn as ``(task, target, label, annotator, created_at)`` (empty: none stood,
+    nothing written)."""
     with transaction(db):
         rows = db.execute(f"SELECT task, target, label, annotator, created_at FROM labels l WHERE l.article_id = ? "
-                          f"AND l.task = ? AND l.quote_id = ? AND {_STANDING} ORDER BY l.id",
+                          f"AND l.task = ? AND l.quote_id = ? AND {_STANDING} ORDER BY l.created_at, l.id",
                           [article_id, task, quote_id]).fetchall()
         if not rows:
             return []
@@ -153,22 +151,15 @@ def withdraw_quote_correction(db: Database, article_id: int, task: str, quote_id
 
 
 def _write_quote_withdrawal(db: Database, article_id: int, task: str, quote_id: int, annotator: str, at: str) -> None:
-    """The rows of a withdrawal of one quote's corrections (:func:`withdraw_quote_correction`): the
-    :data:`WITHDRAWN` row naming the quote (its place and words now, else as its corrections last had them),
-    then, written again as they were, every row of the article's task standing before it but that quote's
-    given at or before ``at`` (a correction of it given after ``at``, imported from elsewhere, stands on)."""
+    """The row of a withdrawal of one quote's corrections (:func:`withdraw_quote_correction`): :data:`WITHDRAWN`
+    naming the quote (its place and words now, else as its corrections last had them). A correction of it given
+    after ``at`` (imported from elsewhere) stands on, and so do the article's corrections of other quotes."""
     place = db.execute("SELECT start_char || ':' || end_char, text FROM quotes WHERE id = ? AND article_id = ?",
                        [quote_id, article_id]).fetchone() or db.execute(
-        "SELECT target, quote_text FROM labels WHERE article_id = ? AND task = ? AND quote_id = ? ORDER BY id DESC "
-        "LIMIT 1", [article_id, task, quote_id]).fetchone() or ("", None)
-    kept = [row[0] for row in db.execute(
-        f"SELECT id FROM labels l WHERE l.article_id = ? AND l.task = ? AND {_STANDING} "
-        f"AND (l.quote_id IS NULL OR l.quote_id != ? OR l.created_at > ?) ORDER BY l.id",
-        [article_id, task, quote_id, at])]
-    db.execute(f"INSERT INTO labels ({_COPIED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "SELECT target, quote_text FROM labels WHERE article_id = ? AND task = ? AND quote_id = ? "
+        "ORDER BY created_at DESC, id DESC LIMIT 1", [article_id, task, quote_id]).fetchone() or ("", None)
+    db.execute(f"INSERT INTO labels ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                [article_id, task, place[0], WITHDRAWN, annotator, at, quote_id, place[1]])
-    for label_id in kept:
-        db.execute(f"INSERT INTO labels ({_COPIED}) SELECT {_COPIED} FROM labels WHERE id = ?", [label_id])
 
 
 def import_quote_withdrawal(db: Database, article_id: int, task: str, quote_id: int, annotator: str, at: str) -> bool:
@@ -187,12 +178,18 @@ def import_quote_withdrawal(db: Database, article_id: int, task: str, quote_id: 
     return True
 
 
+def _newest(where: str, partition: str) -> str:
+    """SELECT of the id of the newest ``labels`` row by (created_at, id) of each ``partition`` among those
+    ``where`` says."""
+    return (f"SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY {partition} ORDER BY created_at DESC, "
+            f"id DESC) AS newest FROM labels WHERE {where}) WHERE newest = 1")
+
+
 def quote_withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteWithdrawal]:
     """The latest withdrawal of each quote's corrections (``withdraw_quote_correction``) per article, task and
-    quote, by article and id (of ``article_ids``)."""
+    quote (the newest by time, then id), by article and id (of ``article_ids``)."""
     sql = (f"SELECT article_id, task, quote_id, target, quote_text, annotator, created_at FROM labels "
-           f"WHERE id IN (SELECT max(id) FROM labels WHERE label = '{WITHDRAWN}' AND quote_id IS NOT NULL "
-           f"GROUP BY article_id, task, quote_id)")
+           f"WHERE id IN ({_newest(_IS_WITHDRAWAL + ' AND quote_id IS NOT NULL', 'article_id, task, quote_id')})")
     more, params = _for_articles("article_id", article_ids)
     sql += more
     return [QuoteWithdrawal(*row) for row in db.execute(sql + " ORDER BY article_id, id", params)]
@@ -218,8 +215,8 @@ def gone_quotes_of_words(db: Database, article_id: int, task: str, words: str) -
 def withdrawals(db: Database, article_ids: Iterable[int] | None = None) -> dict[int, dict[str, tuple[str, str]]]:
     """The latest withdrawal of each article's tasks: ``{article_id: {task: (annotator, created_at)}}`` (of
     ``article_ids``); a withdrawal of one quote's corrections (``quote_withdrawals``) is not one of its task."""
-    sql = (f"SELECT article_id, task, annotator, created_at FROM labels WHERE id IN (SELECT max(id) FROM labels "
-           f"WHERE label = '{WITHDRAWN}' AND quote_id IS NULL GROUP BY article_id, task)")
+    sql = (f"SELECT article_id, task, annotator, created_at FROM labels WHERE id IN "
+           f"({_newest(_IS_WITHDRAWAL + ' AND quote_id IS NULL', 'article_id, task')})")
     more, params = _for_articles("article_id", article_ids)
     sql += more
     found: dict[int, dict[str, tuple[str, str]]] = {}
@@ -336,7 +333,7 @@ def revised_since_labelled(db: Database, article_id: int, tasks: Iterable[str]) 
 
 def human_label_rows(db: Database, article_ids: Iterable[int] | None = None) -> list[tuple[int, str, str, str, str]]:
     """Every standing ``labels`` row (none withdrawn, no withdrawal) as ``(article_id, task, target, label,
-    annotator)`` (of ``article_ids``), in the order they were written (``id``): the rows
+    annotator)`` (of ``article_ids``), in the order they were given (``created_at``, then ``id``): the rows
     ``cuttings.labelling.human_labels`` resolves, the later winning."""
     return [row[:5] for row in human_label_rows_at(db, article_ids)]
 
@@ -347,7 +344,7 @@ def human_label_rows_at(db: Database, article_ids: Iterable[int] | None = None
     sql = f"SELECT article_id, task, target, label, annotator, created_at FROM labels l WHERE {_STANDING}"
     more, params = _for_articles("article_id", article_ids)
     sql += more
-    return db.execute(sql + " ORDER BY id", params).fetchall()
+    return db.execute(sql + " ORDER BY created_at, id", params).fetchall()
 
 
 def effective_label_rows(db: Database, article_id: int) -> list[tuple[str, str, str]]:
@@ -382,15 +379,15 @@ class QuoteCorrection(NamedTuple):
 
 
 def quote_corrections(db: Database, article_ids: Iterable[int] | None = None) -> list[QuoteCorrection]:
-    """The current corrections of quotes: the latest standing row per article, task and quote (``quote_id``;
-    one without, per place), by article, then id, orphaned ones (``found`` False: their quote is gone)
-    included."""
+    """The current corrections of quotes: the latest standing row (by time, then id) per article, task and quote
+    (``quote_id``; one without, per place), by article, then id, orphaned ones (``found`` False: their quote is
+    gone) included."""
     marks = ", ".join("?" for _ in QUOTE_TASKS)
     sql = (f"SELECT l.article_id, l.task, l.target, l.label, l.annotator, "
            f"coalesce((SELECT q.text FROM quotes q WHERE q.id = l.quote_id), l.quote_text), l.created_at, "
            f"l.quote_id, EXISTS (SELECT 1 FROM quotes q WHERE q.id = l.quote_id AND q.article_id = l.article_id) "
-           f"FROM labels l WHERE l.id IN (SELECT max(id) FROM labels WHERE task IN ({marks}) AND label != '{WITHDRAWN}' "
-           f"GROUP BY article_id, task, quote_id, CASE WHEN quote_id IS NULL THEN target END) AND {_STANDING}")
+           f"FROM labels l WHERE l.id IN ({_newest(f'task IN ({marks}) AND NOT {_IS_WITHDRAWAL}', _PER_QUOTE)}) "
+           f"AND {_STANDING}")
     params: list = [*QUOTE_TASKS]
     more, chosen = _for_articles("l.article_id", article_ids)
     sql += more

@@ -820,18 +820,38 @@ QUOTE_TASKS = ("quote_speaker", "quote_entity")
 _QUOTE_TASKS_SQL = "(" + ", ".join(f"'{task}'" for task in QUOTE_TASKS) + ")"
 # A person's withdrawal of a story's human labels for one task (`cuttings label --unlabel`, m028): a labels row
 # (article, task, target '', label WITHDRAWN), appended like any answer, with its annotator and time. Every row
-# of that article and task written before it (a lower id) stands no more: the label views, the queue, training
-# and the exports read only the rows standing (standing_label_sql); the table keeps them all (the audit trail).
+# of that article and task given before it (m032: by created_at, then id; m028 to m031: a lower id) stands no
+# more: the label views, the queue, training and the exports read only the rows standing (standing_label_sql);
+# the table keeps them all (the audit trail).
 WITHDRAWN = "__withdrawn__"
 
 
-def standing_label_sql(alias: str = "l") -> str:
-    """SQL true for a ``labels`` row (``alias``) that stands: written after the latest withdrawal of its article
-    and task, if any (so no withdrawal row itself stands either). One seek of idx_labels_withdrawn, and it reads
-    no column outside idx_labels_article_task, which keeps the views' NOT EXISTS over labels on that index
-    alone (a form reading ``label`` cost more: docs/benchmarks.md, "Withdrawn labels")."""
+def _standing_by_id_sql(alias: str = "l") -> str:
+    """m028's test of a standing row, by id (frozen: the views of m028 to m031 and quote_view of m028 and m029):
+    written after the latest withdrawal of its article and task (any withdrawal row, one quote's too)."""
     return (f"{alias}.id > coalesce((SELECT max(w.id) FROM labels w WHERE w.article_id = {alias}.article_id "
             f"AND w.task = {alias}.task AND w.label = '{WITHDRAWN}'), 0)")
+
+
+# Since m032 the rows of one question are ordered by the time they were given (created_at), the id breaking a
+# tie within one second: an import writes a row with the time its file says, so a row written later may have
+# been given earlier (docs/labelling.md, "Labels moved between databases: the newest wins").
+BY_TIME = "created_at, id"
+
+
+def standing_label_sql(alias: str = "l", *, by_quote: bool = True) -> str:
+    """SQL true for a ``labels`` row (``alias``) that stands (m032): no withdrawal of its article and task was
+    given at or after it, by (created_at, id) (so no withdrawal row itself stands either); ``by_quote``: and,
+    for a correction of a quote, no withdrawal of that quote's corrections (a withdrawal row naming its quote,
+    ``quote_id``: ``--unlabel ID --task quote_speaker --quote QUOTE_ID``) either; one quote's withdrawal takes
+    back no other row. A seek of the partial index idx_labels_withdrawn (as m032 redefined it), which holds every
+    column it reads.
+    The label views (effective_labels, entity_daily) read no quote correction and are written by migrations
+    from before ``labels.quote_id`` (m029): they take ``by_quote=False`` (a withdrawal of one quote is a row of a
+    quote task only)."""
+    quote = f" AND (w.quote_id IS NULL OR w.quote_id = {alias}.quote_id)" if by_quote else ""
+    return (f"NOT EXISTS (SELECT 1 FROM labels w WHERE w.article_id = {alias}.article_id AND w.task = {alias}.task "
+            f"AND w.label = '{WITHDRAWN}' AND (w.created_at, w.id) >= ({alias}.created_at, {alias}.id){quote})")
 ROLES = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}   # label_roles' rows
 # A label scheme without a stance (single-label) task (audit, session 19: a team with topics and tone only still
 # read m013's seeded `stance_governance`, entity_daily kept stance_favour/against/neutral columns always 0): recording
@@ -999,10 +1019,64 @@ def _label_columns(prefix: str, labels, expression: str, seen: dict[str, str]) -
 def label_view_definitions(roles: dict) -> dict[str, str]:
     """The label views (``LABEL_VIEWS``) for ``roles`` (:func:`label_task_roles`): m013's definitions
     with every task named as a literal, entity_daily's stance and tone columns from the scheme's labels,
-    and label_roles, which names the task each role reads (for SQL that must read the same task).
+    and label_roles, which names the task each role reads (for SQL that must read the same task); the label
+    that stands the newest by (created_at, id) (m032: :func:`label_views_by_id` with :func:`_by_time`).
     These are the label views' current definitions: a later migration that changes one of them changes it
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
     that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
+    by_id = _label_views_m030(roles)
+    multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
+    effective_labels = _by_time(by_id["effective_labels"], multi)
+    # m030's entity_daily with tone_rated's withdrawals by time (m032), then read per (story, body) and through
+    # the by-time effective_labels' two arms (m031)
+    daily = _by_kind(by_id["entity_daily"], [(_standing_by_id_sql("l"), standing_label_sql("l", by_quote=False), 1)]) \
+        if roles["tone"] is not None else by_id["entity_daily"]
+    return {
+        "label_roles": by_id["label_roles"],
+        "effective_labels": effective_labels,
+        "article_summary": per_article_labels(_summary_definition(roles, _ARTICLE_SUMMARY), effective_labels),
+        "entity_daily": per_body_daily(daily, roles, effective_labels),
+    }
+
+
+# effective_labels' human arm: the newest row of each question by id (m002 to m031)
+_NEWEST_BY_ID = ("WHERE l.id IN (SELECT max(id) FROM labels\n"
+                 "               GROUP BY article_id, task,\n"
+                 "                        CASE WHEN task NOT IN {multi} THEN target WHEN label = '__rejected__' "
+                 "THEN target ELSE label END)\n")
+
+
+def _question_key(alias: str, multi: str) -> str:
+    """The question a ``labels`` row answers within its article and task, as effective_labels groups them: its
+    target (a per-body task's body; '' otherwise), but in a multi-label task the topic (a chosen topic's label, a
+    rejection's target)."""
+    return (f"CASE WHEN {alias}.task NOT IN {multi} THEN {alias}.target WHEN {alias}.label = '__rejected__' "
+            f"THEN {alias}.target ELSE {alias}.label END")
+
+
+def _by_time(effective_labels: str, multi: str) -> str:
+    """effective_labels (m030's, by id) with the label that stands picked by time (m032): a row stands when no
+    row of its question was given after it by (created_at, id), and no withdrawal of its task at or after it
+    (:func:`standing_label_sql`). Per row a seek of idx_labels_article_task_time and of
+    idx_labels_withdrawn, where the newest id was one GROUP BY of the whole table."""
+    return _by_kind(effective_labels, [
+        (_NEWEST_BY_ID.format(multi=multi),
+         f"WHERE NOT EXISTS (SELECT 1 FROM labels n WHERE n.article_id = l.article_id AND n.task = l.task\n"
+         f"                  AND (n.created_at, n.id) > (l.created_at, l.id)\n"
+         f"                  AND {_question_key('n', multi)} = {_question_key('l', multi)})\n", 1),
+        (_standing_by_id_sql("l"), standing_label_sql("l", by_quote=False), 2)])
+
+
+def label_views_by_id(roles: dict) -> dict[str, str]:
+    """The label views as m031 wrote them: the newest label by id, a withdrawal taking back every row of its
+    article and task with a lower id (frozen: bench/summary_view.py compares them with m032's)."""
+    views = _label_views_m030(roles)
+    return {**views, "entity_daily": per_body_daily(views["entity_daily"], roles, views["effective_labels"])}
+
+
+def _label_views_m030(roles: dict) -> dict[str, str]:
+    """The label views as m030 wrote them (by id; entity_daily as m015-m030 wrote it, before m031's
+    :func:`per_body_daily`)."""
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     if roles["tone"] is None:   # no tone task (NO_TONE_TASK): no tone join, no tone_<label> or tone_rated column
         entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [(_RATED_JOIN, "", 1), (_TONE_JOIN, "", 1),
@@ -1012,7 +1086,7 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         tone = sql_literal(roles["tone"], "task name")
         entity_daily = _by_kind(_VIEWS_V9["entity_daily"], [
             ("c.task = 'tone'", f"c.task = {tone}", 1),
-            ("l.task = 'tone'", f"l.task = {tone} AND {standing_label_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
+            ("l.task = 'tone'", f"l.task = {tone} AND {_standing_by_id_sql('l')}", 1),   # a withdrawn tone rates nothing (m028)
             ("tn.task = 'tone'", f"tn.task = {tone}", 1)])
     if roles["stance"] is None:   # no stance task (NO_STANCE_TASK): no stance join, no stance_<label> columns
         entity_daily = _by_kind(entity_daily, [(_STANCE_JOIN.format("'stance_governance'"), "", 1)])
@@ -1038,9 +1112,9 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         ("(c.task = 'topics' OR", f"(c.task IN {multi} OR", 1),
         # a person's correction of a quote's speaker or body is no label of the article (m022)
         ("  AND l.label != '__rejected__'\n", f"  AND l.label != '__rejected__' AND l.task NOT IN {_QUOTE_TASKS_SQL}\n"
-                                               f"  AND {standing_label_sql('l')}\n", 1),
+                                               f"  AND {_standing_by_id_sql('l')}\n", 1),
         # a withdrawn label hides no prediction (m028)
-        ("                  AND (c.task IN", f"                  AND {standing_label_sql('l')} AND (c.task IN", 1)])
+        ("                  AND (c.task IN", f"                  AND {_standing_by_id_sql('l')} AND (c.task IN", 1)])
     return {
         "label_roles": "\nUNION ALL\n".join(
             f"SELECT {sql_literal(role, 'role')} AS role, {sql_literal(kind, 'kind')} AS kind, "
@@ -1049,20 +1123,21 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         "effective_labels": effective_labels,
         # each of its label columns reads the story's own effective labels (m030), not the view filtered after
         "article_summary": per_article_labels(_summary_definition(roles, _ARTICLE_SUMMARY), effective_labels),
-        # counted once per (story, body), rated bodies read once, labels read by index (m031)
-        "entity_daily": per_body_daily(entity_daily.replace(shipped_columns, columns, 1), roles, effective_labels),
+        "entity_daily": entity_daily.replace(shipped_columns, columns, 1),
     }
 
 
 def effective_labels_of(effective_labels: str, article: str) -> str:
     """effective_labels (its SQL) for the one story ``article`` (an SQL expression, e.g. ``a.id``): the story's
     filter in each arm of the UNION ALL, before the labels' grouping and the predictions' NOT EXISTS, so each is
-    a seek of the story's rows (idx_labels_article_task, idx_classifications_unique). The same rows as
+    a seek of the story's rows (idx_labels_article_task_time, idx_classifications_unique). The same rows as
     ``SELECT * FROM effective_labels WHERE article_id = <article>`` (its grouping is by story too)."""
+    by_id = "FROM labels l\nWHERE l.id IN (SELECT max(id) FROM labels\n" in effective_labels   # m030's (bench)
     return _by_kind(effective_labels, [
         ("FROM labels l\nWHERE l.id IN (SELECT max(id) FROM labels\n",
          f"FROM labels l\nWHERE l.article_id = {article} AND l.id IN (SELECT max(id) FROM labels "
-         f"WHERE article_id = {article}\n", 1),
+         f"WHERE article_id = {article}\n", 1) if by_id else
+        ("FROM labels l\nWHERE NOT EXISTS", f"FROM labels l\nWHERE l.article_id = {article} AND NOT EXISTS", 1),
         ("FROM classifications c\nWHERE NOT EXISTS", f"FROM classifications c\nWHERE c.article_id = {article} "
                                                     "AND NOT EXISTS", 1)])
 
@@ -1095,7 +1170,11 @@ def per_body_daily(daily: str, roles: dict, effective_labels: str) -> str:
       labels and the predictions no person's label replaces, each by index, a label counted when either arm
       has it: joined as one UNION ALL view, it was materialised and then either indexed for the statement (the
       plan with ANALYZE's statistics) or scanned for every mention (without them: every database cuttings
-      writes), which grew with the square of the stories."""
+      writes), which grew with the square of the stories.
+
+    ``effective_labels`` is the one the view reads: since m032 by time (:func:`label_view_definitions`), so the
+    person's arm is the newest row of each question by (created_at, id), as the view itself has it;
+    :func:`label_views_by_id` passes m030's, by id (m031's view)."""
     people, machines = effective_label_arms(effective_labels)
     replacements = [("FROM mentions m\nJOIN articles a ON", "FROM (SELECT DISTINCT article_id, entity_id FROM mentions) m\n"
                                                          "CROSS JOIN articles a ON", 1)]
@@ -1129,12 +1208,16 @@ def per_body_daily(daily: str, roles: dict, effective_labels: str) -> str:
 def effective_label_arms(effective_labels: str) -> tuple[str, str]:
     """effective_labels (its SQL) as its two arms, each a plain SELECT that SQLite flattens into a LEFT JOIN and
     reads by index: a person's labels (the newest of each, standing) and the predictions no person's label
-    replaces. The person's arm tests ``+l.id`` against the newest ids (a list built once): as ``l.id``, SQLite
-    took the list as a key of idx_labels_article_task and sought every id in it for every row joined."""
+    replaces. By id (m031), the person's arm tests ``+l.id`` against the newest ids (a list built once): as
+    ``l.id``, SQLite took the list as a key of idx_labels_article_task and sought every id in it for every row
+    joined. By time (m032) it is the arm as effective_labels has it: the newest row of a question is a NOT EXISTS
+    over the story's rows of that task (idx_labels_article_task_time), run for the story's labels only."""
     assert effective_labels.count("\nUNION ALL\n") == 1
     people, machines = effective_labels.split("\nUNION ALL\n")
-    return _by_kind(people, [("WHERE l.id IN (SELECT max(id) FROM labels", "WHERE +l.id IN (SELECT max(id) FROM labels",
-                              1)]), machines
+    if "WHERE l.id IN (SELECT max(id) FROM labels" in people:   # by id (label_views_by_id)
+        people = _by_kind(people, [("WHERE l.id IN (SELECT max(id) FROM labels",
+                                    "WHERE +l.id IN (SELECT max(id) FROM labels", 1)])
+    return people, machines
 
 
 def _summary_definition(roles: dict, base: str) -> str:
@@ -1729,7 +1812,7 @@ _VIEWS_V28 = {
     # a withdrawn correction of a quote applies no more: the machine's speaker and body show again
     "quote_view": _by_kind(_VIEWS_V8["quote_view"], [
         ("AND l.target = q.start_char || ':' || q.end_char", f"AND l.target = q.start_char || ':' || q.end_char "
-                                                             f"AND {standing_label_sql('l')}", 3)]),
+                                                             f"AND {_standing_by_id_sql('l')}", 3)]),
 }
 
 
@@ -1793,3 +1876,34 @@ def m031_entity_daily_per_body(db: Database) -> None:
     scan ran past 9 minutes and its Datasette page hit the 5 s limit; now both take seconds. No table or index
     changes."""
     refresh_label_views(db)
+
+
+_VIEWS_V32 = {
+    # the correction of a quote that stands is the newest by time (then id); a withdrawal of one quote's
+    # corrections takes back that quote's only (standing_label_sql)
+    "quote_view": _by_kind(_VIEWS_V29["quote_view"], [
+        ("ORDER BY l.id DESC LIMIT 1", "ORDER BY l.created_at DESC, l.id DESC LIMIT 1", 2),
+        (_standing_by_id_sql("l"), standing_label_sql("l"), 3)]),
+}
+
+
+@migrations()
+def m032_labels_by_time(db: Database) -> None:
+    """The label that stands is the newest by the time it was given (``labels.created_at``), the row id breaking a
+    tie within one second, as between databases (docs/labelling.md, "Labels moved between databases: the newest
+    wins"): effective_labels (so article_summary, and entity_daily: m031's form, :func:`per_body_daily`, reading the
+    by-time effective_labels' two arms), entity_daily's tone_rated, quote_view and the store's readers. A withdrawal takes back the rows of its article and task given at or before it, by (time,
+    id); one quote's withdrawal (``quote_id``) that quote's corrections only. Before, by id: an import writes a
+    row with its file's time, so the store wrote rows again to keep ids in time order (duplicates in the audit
+    trail; rows an older cuttings copied stay, and read the same). Indexes: idx_labels_article_task_time
+    (article, task, target, created_at, label: the views' seeks read no other column) replaces
+    idx_labels_article_task (its prefix); idx_labels_withdrawn (m028's partial index of the withdrawals, by id)
+    is made again by time, with every column the check reads (quote_id, and label: covering)."""
+    db.execute("DROP INDEX IF EXISTS idx_labels_article_task")
+    db.execute("CREATE INDEX idx_labels_article_task_time ON labels(article_id, task, target, created_at, label)")
+    db.execute("DROP INDEX IF EXISTS idx_labels_withdrawn")
+    db.execute(f"CREATE INDEX idx_labels_withdrawn ON labels(article_id, task, created_at, quote_id, label) "
+               f"WHERE label = '{WITHDRAWN}'")
+    refresh_label_views(db)
+    db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
+    db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V32['quote_view']}")
