@@ -258,7 +258,11 @@ def time_scans(db_path: Path, repeat: int, give_up: float) -> list[dict]:
     return rows
 
 
-def view_rows(db_path: Path, views=("article_summary", "entity_daily", "effective_labels")) -> dict[str, list]:
+LABEL_VIEWS = ("article_summary", "entity_daily", "effective_labels")
+QUOTE_VIEWS = ("quotes_by_speaker", "quote_people", "most_quoted", "speaker_names", "story_bodies")
+
+
+def view_rows(db_path: Path, views=LABEL_VIEWS + QUOTE_VIEWS) -> dict[str, list]:
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         return {view: sorted(map(repr, conn.execute(f"SELECT * FROM {view}"))) for view in views}
@@ -266,12 +270,51 @@ def view_rows(db_path: Path, views=("article_summary", "entity_daily", "effectiv
         conn.close()
 
 
+def vary_quotes(path: Path) -> dict:
+    """What the quote views join that the demo's quotes lack, written into a ``--compare`` copy: speakers named by
+    a title and surname only (every 7th quote of a full name: "Mr Campion", speaker_id "campion"), short forms of
+    a first name (every 13th: its first three letters, "richard udall" -> "ric udall"),
+    people's corrections of a quote's speaker and body (every 17th quote; one body correction in three clears
+    the body) and withdrawals of those corrections (every 3rd corrected story's speaker corrections)."""
+    conn = sqlite3.connect(path)
+    surname = "substr(speaker_id, instr(speaker_id, ' ') + 1)"
+    first = "substr(speaker_id, 1, instr(speaker_id, ' ') - 1)"
+    conn.execute(f"UPDATE quotes SET speaker = 'Mr ' || upper(substr({surname}, 1, 1)) || substr({surname}, 2), "
+                 f"speaker_id = {surname} WHERE id % 7 = 0 AND instr(speaker_id, ' ') > 0")
+    conn.execute(f"UPDATE quotes SET speaker_id = substr({first}, 1, 3) || ' ' || {surname} "
+                 f"WHERE id % 13 = 0 AND instr(speaker_id, ' ') > 0 AND length({first}) > 3")
+    entities = [row[0] for row in conn.execute("SELECT id FROM entities ORDER BY id")]
+    rows = conn.execute("SELECT id, article_id, start_char, end_char, text FROM quotes WHERE id % 17 = 0").fetchall()
+    labels = []
+    for n, (quote_id, article_id, start, end, text) in enumerate(rows):
+        target = f"{start}:{end}"
+        if n % 2 == 0:
+            labels.append((article_id, "quote_speaker", target, ("Jane Doe", "a spokesperson", "Mr Campion")[n % 3],
+                           quote_id, text))
+        if n % 2 == 1 or n % 5 == 0:
+            labels.append((article_id, "quote_entity", target, "" if n % 3 == 0 else entities[n % len(entities)],
+                           quote_id, text))
+    conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at, quote_id, "
+                     "quote_text) VALUES (?, ?, ?, ?, 'bench', '2026-12-07T00:00:00Z', ?, ?)", labels)
+    withdrawn = sorted({row[0] for row in labels})[::3]
+    conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
+                     "VALUES (?, 'quote_speaker', '', ?, 'bench', '2026-12-07T01:00:00Z')",
+                     [(article_id, store.schema.WITHDRAWN) for article_id in withdrawn])
+    conn.commit()
+    counts = {"surname_only": conn.execute("SELECT count(*) FROM quotes WHERE instr(speaker_id, ' ') = 0").fetchone()[0],
+              "corrections": len(labels), "withdrawals": len(withdrawn)}
+    conn.close()
+    return counts
+
+
 def compare(demo: Path, directory: Path, stories: int, label_every: int) -> int:
-    """The label views' rows as the demo database's code wrote them, then after this code migrated the copy."""
+    """The views' rows as the demo database's code wrote them, then after this code migrated the copy (the copy's
+    quotes varied first: :func:`vary_quotes`)."""
     same = True
     for name, size in (("demo-copy.db", 0), ("compare.db", stories)):
         path = directory / name
         build(demo, path, size, label_every)
+        print(f"{name}: quotes varied: {json.dumps(vary_quotes(path))}")
         before = view_rows(path)
         store.connect(path).conn.close()
         after = view_rows(path)
