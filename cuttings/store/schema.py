@@ -1749,9 +1749,9 @@ SELECT
         ("  count(*) OVER (PARTITION BY coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n",
          "  (SELECT s.quotes FROM speakers s WHERE s.who IS coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n",
          1)]),
-    # each quote's row reads what its person needs: the full names in its own article (by the article's quotes),
-    # the body's people (built once, from the distinct people quoted for each body) only for a surname, the short
-    # forms only for a person; a count or a page of 100 no longer builds every article's names first
+    # each quote reads the full names of its own article by the article's quotes (every article's names were
+    # built and grouped first), and the body's people are grouped from the distinct people quoted for each body
+    # (from every article's names before); quotes are read once, not stored for three readers
     "quote_people": f"""
 WITH short_forms(short, long) AS (VALUES {_SHORT_FORMS_SQL}),
 people AS (
@@ -1768,17 +1768,19 @@ people AS (
   GROUP BY p.entity_id, p.surname),
 q AS (
   SELECT qv.quote_id, qv.article_id, qv.speaker, qv.speaker_id, qv.entity_id, a.published_at,
-         -- the full names with this surname quoted in the same article (none: 0)
-         (SELECT count(DISTINCT x.speaker_id) FROM quote_view x
-          WHERE x.article_id = qv.article_id AND x.speaker IS NOT NULL AND instr(x.speaker_id, ' ') > 0
-            AND substr(x.speaker_id, instr(x.speaker_id, ' ') + 1) = qv.speaker_id) AS ia_n,
-         (SELECT max(x.speaker_id) FROM quote_view x
-          WHERE x.article_id = qv.article_id AND x.speaker IS NOT NULL AND instr(x.speaker_id, ' ') > 0
-            AND substr(x.speaker_id, instr(x.speaker_id, ' ') + 1) = qv.speaker_id) AS ia_speaker_id,
-         (SELECT fb.n FROM for_body fb WHERE fb.entity_id = qv.entity_id AND fb.surname = qv.speaker_id) AS fb_n,
-         (SELECT fb.speaker_id FROM for_body fb
-          WHERE fb.entity_id = qv.entity_id AND fb.surname = qv.speaker_id) AS fb_speaker_id
+         -- a surname's person, read once: 'same_article <full name>' (the one full name with this surname quoted
+         -- in the same article), 'ambiguous' (more than one), else 'same_body <full name>' (the body's one person
+         -- with it), 'ambiguous', or 'surname'; NULL for a full name or none
+         CASE WHEN qv.speaker_id IS NOT NULL AND instr(qv.speaker_id, ' ') = 0 THEN coalesce(
+           (SELECT CASE WHEN count(DISTINCT x.speaker_id) = 1 THEN 'same_article ' || max(x.speaker_id)
+                        WHEN count(DISTINCT x.speaker_id) > 1 THEN 'ambiguous' END
+            FROM quote_view x
+            WHERE x.article_id = qv.article_id AND x.speaker IS NOT NULL AND instr(x.speaker_id, ' ') > 0
+              AND substr(x.speaker_id, instr(x.speaker_id, ' ') + 1) = qv.speaker_id),
+           CASE WHEN fb.n = 1 THEN 'same_body ' || fb.speaker_id WHEN fb.n > 1 THEN 'ambiguous' END,
+           'surname') END AS found
   FROM quote_view qv JOIN articles a ON a.id = qv.article_id
+  LEFT JOIN for_body fb ON fb.entity_id = qv.entity_id AND fb.surname = qv.speaker_id
   WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),
 joined AS (
   SELECT
@@ -1787,35 +1789,24 @@ joined AS (
     q.entity_id,
     q.speaker,
     q.speaker_id,
-    CASE WHEN q.speaker_id IS NULL OR instr(q.speaker_id, ' ') > 0 THEN q.speaker_id
-         WHEN q.ia_n = 1 THEN q.ia_speaker_id
-         WHEN q.ia_n > 1 THEN q.speaker_id
-         WHEN q.fb_n = 1 THEN q.fb_speaker_id
-         ELSE q.speaker_id END AS person_id,
+    coalesce(nullif(substr(q.found, instr(q.found, ' ') + 1), q.found), q.speaker_id) AS person_id,
     CASE WHEN q.speaker_id IS NULL THEN 'description'
          WHEN instr(q.speaker_id, ' ') > 0 THEN 'name'
-         WHEN q.ia_n = 1 THEN 'same_article'
-         WHEN q.ia_n > 1 THEN 'ambiguous'
-         WHEN q.fb_n = 1 THEN 'same_body'
-         WHEN q.fb_n > 1 THEN 'ambiguous'
-         ELSE 'surname' END AS joined_by,
+         ELSE substr(q.found, 1, instr(q.found || ' ', ' ') - 1) END AS joined_by,
     q.published_at
-  FROM q),
-shortened AS (
-  SELECT j.*, (SELECT sf.person_id FROM short_form sf
-               WHERE sf.entity_id = j.entity_id AND sf.speaker_id = j.person_id) AS short_person_id
-  FROM joined j)
+  FROM q)
 SELECT
   j.quote_id,
   j.article_id,
   j.entity_id,
   j.speaker,
   j.speaker_id,
-  coalesce(j.short_person_id, j.person_id) AS person_id,
-  CASE WHEN j.short_person_id IS NOT NULL AND j.short_person_id != j.person_id THEN 'short_form'
+  coalesce(sf.person_id, j.person_id) AS person_id,
+  CASE WHEN sf.person_id IS NOT NULL AND sf.person_id != j.person_id THEN 'short_form'
        ELSE j.joined_by END AS joined_by,
   strftime('%Y-%m-%dT%H:%M:%SZ', j.published_at) AS published_at
-FROM shortened j
+FROM joined j
+LEFT JOIN short_form sf ON sf.entity_id = j.entity_id AND sf.speaker_id = j.person_id
 """,
 }
 # speaker_names: each speaker's spellings read by the speaker (idx_quotes_speaker_id), so a page of 100 speakers
