@@ -1755,7 +1755,9 @@ SELECT
     "quote_people": f"""
 WITH short_forms(short, long) AS (VALUES {_SHORT_FORMS_SQL}),
 people AS (
-  SELECT DISTINCT qv.entity_id, qv.speaker_id, substr(qv.speaker_id, instr(qv.speaker_id, ' ') + 1) AS surname,
+  -- surname TEXT, as speaker_id: for_body's (automatic) index then serves both terms of a quote's lookup
+  SELECT DISTINCT qv.entity_id, qv.speaker_id,
+         CAST(substr(qv.speaker_id, instr(qv.speaker_id, ' ') + 1) AS TEXT) AS surname,
          substr(qv.speaker_id, 1, instr(qv.speaker_id, ' ') - 1) AS first
   FROM quote_view qv JOIN articles a ON a.id = qv.article_id
   WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL AND instr(qv.speaker_id, ' ') > 0
@@ -1781,6 +1783,7 @@ q AS (
            'surname') END AS found
   FROM quote_view qv JOIN articles a ON a.id = qv.article_id
   LEFT JOIN for_body fb ON fb.entity_id = qv.entity_id AND fb.surname = qv.speaker_id
+                           AND instr(qv.speaker_id, ' ') = 0
   WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),
 joined AS (
   SELECT
