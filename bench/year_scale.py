@@ -216,6 +216,37 @@ def time_datasette(db_path: Path, night: str, repeat: int) -> list[dict]:
     return rows
 
 
+def trace_pages(db_path: Path, views: list[str]) -> None:
+    """Where a page's time goes: each SQL statement Datasette ran for it (its ``trace_debug``), longest first, and
+    the page with and without facet suggestions (``_nosuggest=1``). A suggestion stopped at
+    ``facet_suggest_time_limit_ms`` (Datasette's 50 ms) is in no trace: it is the difference of the two times."""
+    import html
+    from datasette.app import Datasette
+
+    async def run():
+        ds = Datasette([str(db_path)], metadata=serve.datasette_metadata(db_path),
+                       settings={**_settings(), "trace_debug": 1}, plugins_dir=str(serve.PLUGINS_DIR),
+                       template_dir=str(serve.TEMPLATES_DIR))
+        await ds.invoke_startup()
+        await ds.client.get("/")
+        for view in views:
+            path = f"/{db_path.stem}/{view}"
+            started = time.perf_counter()
+            page = await ds.client.get(path + "?_trace=1")
+            seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            await ds.client.get(path + "?_nosuggest=1")
+            quiet = time.perf_counter() - started
+            text = page.text
+            traces = json.loads(html.unescape(text[text.rfind("<pre>") + 5:text.rfind("</pre>")]))["traces"]
+            print(f"{view}: page {seconds:.3f} s, without suggestions {quiet:.3f} s; "
+                  f"{len(traces)} statements traced, {sum(t['duration_ms'] for t in traces) / 1000:.3f} s")
+            for trace in sorted(traces, key=lambda t: -t["duration_ms"])[:6]:
+                print(f"  {trace['duration_ms'] / 1000:7.3f} s  {' '.join(trace['sql'].split())[:110]}")
+
+    asyncio.run(run())
+
+
 def time_cli(db_path: Path, home: Path, night: str, week_start: str, out_dir: Path, repeat: int,
              code: Path = ROOT) -> list[dict]:
     env = {**os.environ, "CUTTINGS_HOME": str(home), "PYTHONPATH": str(code)}
@@ -343,6 +374,8 @@ def main(argv=None) -> int:
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the tree whose `cuttings` the commands run (e.g. `git archive main` unpacked): the "
                              "database is then left at its migrations (no migration of this tree's applied)")
+    parser.add_argument("--trace", action="append", metavar="VIEW",
+                        help="only show where the page of VIEW spends its time (each statement; suggestions)")
     parser.add_argument("--compare", action="store_true",
                         help="only compare the views' rows before and after this code's migrations: on a copy of the "
                              "demo database and on a --stories database built from it (its views as the demo's)")
@@ -363,6 +396,9 @@ def main(argv=None) -> int:
     end = datetime.strptime(night_end[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     night = (end - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
     week_start = (end - timedelta(days=7)).date().isoformat()
+    if args.trace:
+        trace_pages(db_path, args.trace)
+        return 0
     home = args.home or args.dir / "home"
     home.mkdir(exist_ok=True)
     rows = []
