@@ -216,6 +216,43 @@ def time_datasette(db_path: Path, night: str, repeat: int) -> list[dict]:
     return rows
 
 
+def trace_pages(db_path: Path, views: list[str]) -> None:
+    """Where a page's time goes: each SQL statement Datasette ran for it (its ``trace_debug``), longest first, and
+    the page with and without facet suggestions (``_nosuggest=1``). A suggestion stopped at
+    ``facet_suggest_time_limit_ms`` (Datasette's 50 ms) is in no trace: it is the difference of the two times."""
+    import html
+    from datasette.app import Datasette
+
+    async def run():
+        ds = Datasette([str(db_path)], metadata=serve.datasette_metadata(db_path),
+                       settings={**_settings(), "trace_debug": 1}, plugins_dir=str(serve.PLUGINS_DIR),
+                       template_dir=str(serve.TEMPLATES_DIR))
+        await ds.invoke_startup()
+        await ds.client.get("/")
+        for view in views:
+            path = f"/{db_path.stem}/{view}"
+            started = time.perf_counter()
+            await ds.client.get(path + "?_nosuggest=1")
+            quiet = time.perf_counter() - started
+            started = time.perf_counter()
+            try:
+                page = await ds.client.get(path + "?_trace=1")
+            except AssertionError:     # Datasette 0.65's trace of some table pages (articles) ends no response
+                page = await ds.client.get(path)
+                print(f"{view}: page {time.perf_counter() - started:.3f} s, without suggestions {quiet:.3f} s; "
+                      "no trace (Datasette gave no response with _trace=1)")
+                continue
+            seconds = time.perf_counter() - started
+            text = page.text
+            traces = json.loads(html.unescape(text[text.rfind("<pre>") + 5:text.rfind("</pre>")]))["traces"]
+            print(f"{view}: page {seconds:.3f} s, without suggestions {quiet:.3f} s; "
+                  f"{len(traces)} statements traced, {sum(t['duration_ms'] for t in traces) / 1000:.3f} s")
+            for trace in sorted(traces, key=lambda t: -t["duration_ms"])[:6]:
+                print(f"  {trace['duration_ms'] / 1000:7.3f} s  {' '.join(trace['sql'].split())[:110]}")
+
+    asyncio.run(run())
+
+
 def time_cli(db_path: Path, home: Path, night: str, week_start: str, out_dir: Path, repeat: int,
              code: Path = ROOT) -> list[dict]:
     env = {**os.environ, "CUTTINGS_HOME": str(home), "PYTHONPATH": str(code)}
@@ -258,7 +295,11 @@ def time_scans(db_path: Path, repeat: int, give_up: float) -> list[dict]:
     return rows
 
 
-def view_rows(db_path: Path, views=("article_summary", "entity_daily", "effective_labels")) -> dict[str, list]:
+LABEL_VIEWS = ("article_summary", "entity_daily", "effective_labels")
+QUOTE_VIEWS = ("quotes_by_speaker", "quote_people", "most_quoted", "speaker_names", "story_bodies")
+
+
+def view_rows(db_path: Path, views=LABEL_VIEWS + QUOTE_VIEWS) -> dict[str, list]:
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         return {view: sorted(map(repr, conn.execute(f"SELECT * FROM {view}"))) for view in views}
@@ -266,12 +307,51 @@ def view_rows(db_path: Path, views=("article_summary", "entity_daily", "effectiv
         conn.close()
 
 
+def vary_quotes(path: Path) -> dict:
+    """What the quote views join that the demo's quotes lack, written into a ``--compare`` copy: speakers named by
+    a title and surname only (every 7th quote of a full name: "Mr Campion", speaker_id "campion"), short forms of
+    a first name (every 13th: its first three letters, "richard udall" -> "ric udall"),
+    people's corrections of a quote's speaker and body (every 17th quote; one body correction in three clears
+    the body) and withdrawals of those corrections (every 3rd corrected story's speaker corrections)."""
+    conn = sqlite3.connect(path)
+    surname = "substr(speaker_id, instr(speaker_id, ' ') + 1)"
+    first = "substr(speaker_id, 1, instr(speaker_id, ' ') - 1)"
+    conn.execute(f"UPDATE quotes SET speaker = 'Mr ' || upper(substr({surname}, 1, 1)) || substr({surname}, 2), "
+                 f"speaker_id = {surname} WHERE id % 7 = 0 AND instr(speaker_id, ' ') > 0")
+    conn.execute(f"UPDATE quotes SET speaker_id = substr({first}, 1, 3) || ' ' || {surname} "
+                 f"WHERE id % 13 = 0 AND instr(speaker_id, ' ') > 0 AND length({first}) > 3")
+    entities = [row[0] for row in conn.execute("SELECT id FROM entities ORDER BY id")]
+    rows = conn.execute("SELECT id, article_id, start_char, end_char, text FROM quotes WHERE id % 17 = 0").fetchall()
+    labels = []
+    for n, (quote_id, article_id, start, end, text) in enumerate(rows):
+        target = f"{start}:{end}"
+        if n % 2 == 0:
+            labels.append((article_id, "quote_speaker", target, ("Jane Doe", "a spokesperson", "Mr Campion")[n % 3],
+                           quote_id, text))
+        if n % 2 == 1 or n % 5 == 0:
+            labels.append((article_id, "quote_entity", target, "" if n % 3 == 0 else entities[n % len(entities)],
+                           quote_id, text))
+    conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at, quote_id, "
+                     "quote_text) VALUES (?, ?, ?, ?, 'bench', '2026-12-07T00:00:00Z', ?, ?)", labels)
+    withdrawn = sorted({row[0] for row in labels})[::3]
+    conn.executemany("INSERT INTO labels (article_id, task, target, label, annotator, created_at) "
+                     "VALUES (?, 'quote_speaker', '', ?, 'bench', '2026-12-07T01:00:00Z')",
+                     [(article_id, store.schema.WITHDRAWN) for article_id in withdrawn])
+    conn.commit()
+    counts = {"surname_only": conn.execute("SELECT count(*) FROM quotes WHERE instr(speaker_id, ' ') = 0").fetchone()[0],
+              "corrections": len(labels), "withdrawals": len(withdrawn)}
+    conn.close()
+    return counts
+
+
 def compare(demo: Path, directory: Path, stories: int, label_every: int) -> int:
-    """The label views' rows as the demo database's code wrote them, then after this code migrated the copy."""
+    """The views' rows as the demo database's code wrote them, then after this code migrated the copy (the copy's
+    quotes varied first: :func:`vary_quotes`)."""
     same = True
     for name, size in (("demo-copy.db", 0), ("compare.db", stories)):
         path = directory / name
         build(demo, path, size, label_every)
+        print(f"{name}: quotes varied: {json.dumps(vary_quotes(path))}")
         before = view_rows(path)
         store.connect(path).conn.close()
         after = view_rows(path)
@@ -300,6 +380,8 @@ def main(argv=None) -> int:
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the tree whose `cuttings` the commands run (e.g. `git archive main` unpacked): the "
                              "database is then left at its migrations (no migration of this tree's applied)")
+    parser.add_argument("--trace", action="append", metavar="VIEW",
+                        help="only show where the page of VIEW spends its time (each statement; suggestions)")
     parser.add_argument("--compare", action="store_true",
                         help="only compare the views' rows before and after this code's migrations: on a copy of the "
                              "demo database and on a --stories database built from it (its views as the demo's)")
@@ -320,6 +402,9 @@ def main(argv=None) -> int:
     end = datetime.strptime(night_end[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     night = (end - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
     week_start = (end - timedelta(days=7)).date().isoformat()
+    if args.trace:
+        trace_pages(db_path, args.trace)
+        return 0
     home = args.home or args.dir / "home"
     home.mkdir(exist_ok=True)
     rows = []

@@ -1907,3 +1907,149 @@ def m032_labels_by_time(db: Database) -> None:
     refresh_label_views(db)
     db.execute("DROP VIEW IF EXISTS quote_view")   # the views reading it read the new one (same columns)
     db.execute(f"CREATE VIEW quote_view AS {_VIEWS_V32['quote_view']}")
+
+
+# A year of coverage (50,000 stories, docs/benchmarks.md): a Datasette page of a quote view runs its query, its
+# count, its facets and the facet suggestions, each a statement of its own, and each built the whole view first.
+# The short-form pairing of quote_people (related .. short_form) is kept as m026 wrote it.
+_QUOTE_PEOPLE_GROUPS = _VIEWS_V26["quote_people"][_VIEWS_V26["quote_people"].index("related AS ("):
+                                                  _VIEWS_V26["quote_people"].index("for_body AS (")]
+_VIEWS_V33 = {
+    # speaker_quotes: a lookup in the speakers' counts (built once a statement, and only when the column is read),
+    # not a window over the whole view, which every statement (a count, a facet, a page of 100) built and sorted
+    "quotes_by_speaker": _by_kind(_VIEWS_V24["quotes_by_speaker"], [
+        ("\nSELECT\n", """
+WITH speakers AS (
+  SELECT coalesce(x.speaker_id, x.speaker) AS who, count(*) AS quotes
+  FROM quote_view x JOIN articles xa ON xa.id = x.article_id
+  WHERE xa.duplicate_of IS NULL
+  GROUP BY coalesce(x.speaker_id, x.speaker))
+SELECT
+""", 1),
+        ("  count(*) OVER (PARTITION BY coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n",
+         "  (SELECT s.quotes FROM speakers s WHERE s.who IS coalesce(q.speaker_id, q.speaker)) AS speaker_quotes,\n",
+         1)]),
+    # each quote reads the full names of its own article by the article's quotes (every article's names were
+    # built and grouped first), and the body's people are grouped from the distinct people quoted for each body
+    # (from every article's names before); quotes are read once, not stored for three readers
+    "quote_people": f"""
+WITH short_forms(short, long) AS (VALUES {_SHORT_FORMS_SQL}),
+people AS (
+  -- surname TEXT, as speaker_id: for_body's (automatic) index then serves both terms of a quote's lookup
+  SELECT DISTINCT qv.entity_id, qv.speaker_id,
+         CAST(substr(qv.speaker_id, instr(qv.speaker_id, ' ') + 1) AS TEXT) AS surname,
+         substr(qv.speaker_id, 1, instr(qv.speaker_id, ' ') - 1) AS first
+  FROM quote_view qv JOIN articles a ON a.id = qv.article_id
+  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL AND instr(qv.speaker_id, ' ') > 0
+    AND qv.entity_id IS NOT NULL),
+{_QUOTE_PEOPLE_GROUPS}for_body AS (
+  -- the people quoted for the body, a short form joined to its long form counted once
+  SELECT p.entity_id, p.surname, count(DISTINCT coalesce(sf.person_id, p.speaker_id)) AS n,
+         max(coalesce(sf.person_id, p.speaker_id)) AS speaker_id
+  FROM people p LEFT JOIN short_form sf ON sf.entity_id = p.entity_id AND sf.speaker_id = p.speaker_id
+  GROUP BY p.entity_id, p.surname),
+q AS (
+  SELECT qv.quote_id, qv.article_id, qv.speaker, qv.speaker_id, qv.entity_id, a.published_at,
+         -- a surname's person, read once: 'same_article <full name>' (the one full name with this surname quoted
+         -- in the same article), 'ambiguous' (more than one), else 'same_body <full name>' (the body's one person
+         -- with it), 'ambiguous', or 'surname'; NULL for a full name or none
+         CASE WHEN qv.speaker_id IS NOT NULL AND instr(qv.speaker_id, ' ') = 0 THEN coalesce(
+           (SELECT CASE WHEN count(DISTINCT x.speaker_id) = 1 THEN 'same_article ' || max(x.speaker_id)
+                        WHEN count(DISTINCT x.speaker_id) > 1 THEN 'ambiguous' END
+            FROM quote_view x
+            WHERE x.article_id = qv.article_id AND x.speaker IS NOT NULL AND instr(x.speaker_id, ' ') > 0
+              AND substr(x.speaker_id, instr(x.speaker_id, ' ') + 1) = qv.speaker_id),
+           CASE WHEN fb.n = 1 THEN 'same_body ' || fb.speaker_id WHEN fb.n > 1 THEN 'ambiguous' END,
+           'surname') END AS found
+  FROM quote_view qv JOIN articles a ON a.id = qv.article_id
+  LEFT JOIN for_body fb ON fb.entity_id = qv.entity_id AND fb.surname = qv.speaker_id
+                           AND instr(qv.speaker_id, ' ') = 0
+  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),
+joined AS (
+  SELECT
+    q.quote_id,
+    q.article_id,
+    q.entity_id,
+    q.speaker,
+    q.speaker_id,
+    coalesce(nullif(substr(q.found, instr(q.found, ' ') + 1), q.found), q.speaker_id) AS person_id,
+    CASE WHEN q.speaker_id IS NULL THEN 'description'
+         WHEN instr(q.speaker_id, ' ') > 0 THEN 'name'
+         ELSE substr(q.found, 1, instr(q.found || ' ', ' ') - 1) END AS joined_by,
+    q.published_at
+  FROM q)
+SELECT
+  j.quote_id,
+  j.article_id,
+  j.entity_id,
+  j.speaker,
+  j.speaker_id,
+  coalesce(sf.person_id, j.person_id) AS person_id,
+  CASE WHEN sf.person_id IS NOT NULL AND sf.person_id != j.person_id THEN 'short_form'
+       ELSE j.joined_by END AS joined_by,
+  strftime('%Y-%m-%dT%H:%M:%SZ', j.published_at) AS published_at
+FROM joined j
+LEFT JOIN short_form sf ON sf.entity_id = j.entity_id AND sf.speaker_id = j.person_id
+""",
+}
+# speaker_names: each speaker's spellings read by the speaker (idx_quotes_speaker_id), so a page of 100 speakers
+# or most_quoted's lookup of one reads those speakers' quotes, not every quote ranked first
+_FULL_NAME_V33_SQL = f"""(instr(p.speaker, ' ') > 0
+                   AND lower(rtrim(substr(p.speaker, 1, instr(p.speaker, ' ') - 1), '.')) NOT IN ({_HONORIFICS_V26_SQL})
+                   AND substr(p.speaker, 1, 1) != lower(substr(p.speaker, 1, 1)))"""
+_VIEWS_V33["speaker_names"] = f"""
+SELECT s.speaker_id,
+       coalesce(w.name, (
+         SELECT p.speaker FROM (
+           SELECT {_UNTITLED_SPEAKER_SQL} AS speaker, count(*) AS n,
+                  count(DISTINCT coalesce(a.source_id, '')) AS outlets
+           FROM quotes q JOIN articles a ON a.id = q.article_id
+           WHERE q.speaker_id = s.speaker_id AND q.speaker IS NOT NULL
+           GROUP BY 1) p
+         ORDER BY {_FULL_NAME_V33_SQL} DESC, p.outlets DESC,
+                  length(p.speaker) - length(replace(p.speaker, ' ', '')), length(p.speaker), p.n DESC, p.speaker
+         LIMIT 1)) AS name,
+       (SELECT count(DISTINCT q.speaker) FROM quotes q JOIN articles a ON a.id = q.article_id
+        WHERE q.speaker_id = s.speaker_id AND q.speaker IS NOT NULL) AS spellings,
+       (SELECT count(*) FROM quotes q JOIN articles a ON a.id = q.article_id
+        WHERE q.speaker_id = s.speaker_id AND q.speaker IS NOT NULL) AS quotes,
+       CASE WHEN w.name IS NOT NULL THEN 'watchlist' ELSE 'outlets' END AS named_by
+FROM quotes s
+LEFT JOIN (SELECT speaker_id, name FROM
+             (SELECT speaker_id, name, row_number() OVER (PARTITION BY speaker_id ORDER BY length(name), name) AS k
+              FROM watched_people WHERE speaker_id IS NOT NULL)
+           WHERE k = 1) w ON w.speaker_id = s.speaker_id
+-- one row a speaker: its first quote (with a printed name, in a stored story)
+WHERE s.speaker_id IS NOT NULL AND s.speaker IS NOT NULL
+  AND EXISTS (SELECT 1 FROM articles a WHERE a.id = s.article_id)
+  AND NOT EXISTS (SELECT 1 FROM quotes e JOIN articles a ON a.id = e.article_id
+                  WHERE e.speaker_id = s.speaker_id AND e.speaker IS NOT NULL AND e.id < s.id)
+"""
+# most_quoted looks up each person's name (a speaker_names row by its speaker_id), not every speaker's joined
+_VIEWS_V33["most_quoted"] = _by_kind(_VIEWS_V23["most_quoted"], [
+    ("coalesce(n.name, grouped.speaker) AS speaker",
+     "coalesce((SELECT n.name FROM speaker_names n WHERE n.speaker_id = grouped.speaker_id), grouped.speaker) "
+     "AS speaker", 1),
+    ("\nLEFT JOIN speaker_names n ON n.speaker_id = grouped.speaker_id", "", 1)])
+
+
+# The quote views' pages in published order: a story's own copies left out (duplicate_of IS NULL) in the order
+# quotes_by_speaker shows published_at (its default sort), with what quote_people and a facet by outlet read.
+_ARTICLES_PUBLISHED_INDEX = ("CREATE INDEX IF NOT EXISTS idx_articles_duplicate_published ON articles("
+                             "duplicate_of, strftime('%Y-%m-%dT%H:%M:%SZ', published_at), published_at, source_id)")
+
+
+@migrations()
+def m033_quote_views_per_row(db: Database) -> None:
+    """The quote views read what a row needs, not the whole view first (the same rows, docs/benchmarks.md "A year
+    of coverage"): quotes_by_speaker.speaker_quotes looks the speaker up in counts built once a statement (a
+    window over the whole view before); quote_people reads a quote's own article's names by the article, the
+    body's people from the distinct people quoted for it (every article's names before), and builds nothing for
+    a count; speaker_names reads each speaker's quotes by idx_quotes_speaker_id (every speaker ranked first),
+    so most_quoted looks up the names of the people it ranks. idx_articles_duplicate_published gives the stories
+    (copies left out) in quotes_by_speaker's published order."""
+    db.execute(_ARTICLES_PUBLISHED_INDEX)
+    for name in ("most_quoted", "quotes_by_speaker", "quote_people", "speaker_names"):
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in ("speaker_names", "quote_people", "quotes_by_speaker", "most_quoted"):
+        db.execute(f"CREATE VIEW {name} AS {_VIEWS_V33[name]}")
