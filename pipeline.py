@@ -284,7 +284,11 @@ def classify(ctx, models_path, watchlist, workers):
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
-    click.echo(f"classified {counted(counts['articles'], 'article')} ({counted(counts['classifications'], 'label')})")
+    kept = counts.get("unchanged", 0)
+    # after a new analyser version: the articles whose mentions and quotes it did not change keep their labels
+    click.echo(f"classified {counted(counts['articles'], 'article')} ({counted(counts['classifications'], 'label')})"
+               + (f"; {counted(kept, 'article')} kept {'its' if kept == 1 else 'their'} labels (what the models "
+                  f"read of {'it' if kept == 1 else 'them'} is unchanged)" if kept else ""))
     # classify reads the current analysis only: after an upgrade or a watchlist edit, "classified 0" alone
     # (new models trained, nothing tagged) said nothing of why
     waiting = store.count_to_process(db, "analyse", analyser.version)

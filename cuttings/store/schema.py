@@ -1727,3 +1727,13 @@ def m030_summary_labels_per_story(db: Database) -> None:
     view (the critical_articles canned query, facets, exports, the digest) no longer grows with the square of the
     stories. No table or index changes."""
     refresh_label_views(db)
+
+
+@migrations()
+def m034_classify_inputs_digest(db: Database) -> None:
+    """``processing.inputs_digest``: on a classify stamp, the digest of what the models read of the article
+    (its title, body, mentions and quotes as the classifiers receive them) and of the models' versions
+    (``cuttings.stages.classify_inputs_digest``). A new analyser version then re-predicts only the articles whose
+    mentions or quotes it changed; the others keep their predictions and are stamped with the new version.
+    Existing stamps get NULL: the next version change re-predicts them, as before. Other stages' stamps: NULL."""
+    db.execute("ALTER TABLE processing ADD COLUMN inputs_digest TEXT")
