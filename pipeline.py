@@ -180,7 +180,7 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, worker
 
     Examples:
 
-        cuttings crawl worcester-news hereford-times --since 2026-11-20
+        cuttings crawl my-paper other-paper --since 2026-11-20   # ids from your sources.toml
         cuttings crawl --redis redis://127.0.0.1:6379/0 --workers 2
     """
     if workers and redis_url is None:
@@ -1089,7 +1089,7 @@ def extract(files, url):
 
     Example:
 
-        cuttings extract page.html.gz --url https://www.worcesternews.co.uk/news/123/
+        cuttings extract page.html.gz --url https://news.example.org/2026/11/20/fire-station-vote/
     """
     from crawler.extract import extract_article, extract_file
     for path in files:
