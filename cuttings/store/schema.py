@@ -1752,7 +1752,7 @@ def m035_strip_stored_controls(db: Database) -> None:
     body's MinHash fingerprint is deleted, and the next crawl computes it from the clean body with the crawler's
     own function before it reads any (``crawler.dedupe.SyndicationIndex.from_db``: the store computes no
     fingerprint). Rows without a control are not written. Without it, the first recrawl of such a page stored a
-    spurious revision. URLs are left as they are (their controls were percent-encoded or refused)."""
+    spurious revision. URLs are left as they are (a cleaned canonical URL could collide with another's)."""
     from cuttings.redaction import CONTROL_CHARS, strip_controls
     from cuttings.store.articles import author_key, content_hash, word_count
 
