@@ -180,7 +180,7 @@ def crawl(ctx, source_ids, sources_path, since, no_politeness, redis_url, worker
 
     Examples:
 
-        cuttings crawl worcester-news hereford-times --since 2026-11-20
+        cuttings crawl my-paper other-paper --since 2026-11-20   # ids from your sources.toml
         cuttings crawl --redis redis://127.0.0.1:6379/0 --workers 2
     """
     if workers and redis_url is None:
@@ -284,7 +284,11 @@ def classify(ctx, models_path, watchlist, workers):
     analyser = load_analyser(watchlist)
     db = ctx.open_db()
     counts = do_classify(db, classifier, analyser.version, workers)
-    click.echo(f"classified {counted(counts['articles'], 'article')} ({counted(counts['classifications'], 'label')})")
+    kept = counts.get("unchanged", 0)
+    # after a new analyser version: the articles whose mentions and quotes it did not change keep their labels
+    click.echo(f"classified {counted(counts['articles'], 'article')} ({counted(counts['classifications'], 'label')})"
+               + (f"; {counted(kept, 'article')} kept {'its' if kept == 1 else 'their'} labels (what the models "
+                  f"read of {'it' if kept == 1 else 'them'} is unchanged)" if kept else ""))
     # classify reads the current analysis only: after an upgrade or a watchlist edit, "classified 0" alone
     # (new models trained, nothing tagged) said nothing of why
     waiting = store.count_to_process(db, "analyse", analyser.version)
@@ -1085,7 +1089,7 @@ def extract(files, url):
 
     Example:
 
-        cuttings extract page.html.gz --url https://www.worcesternews.co.uk/news/123/
+        cuttings extract page.html.gz --url https://news.example.org/2026/11/20/fire-station-vote/
     """
     from crawler.extract import extract_article, extract_file
     for path in files:

@@ -129,6 +129,10 @@ class SyndicationIndex:
     @classmethod
     def from_db(cls, db) -> "SyndicationIndex":
         index = cls()
+        # an article whose body migration m035 cleaned has no fingerprint: computed here, as a new page's is
+        missing = store.articles_without_fingerprint(db)
+        if missing:
+            store.set_fingerprint(db, [(article_id, to_blob(fingerprint(body or ""))) for article_id, body in missing])
         for article_id, blob in store.original_fingerprints(db):
             index.add(article_id, from_blob(blob))
         for article_id, source_id, body in store.recent_original_bodies(db, REWORDING_DAYS):

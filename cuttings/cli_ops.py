@@ -260,11 +260,12 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
     else:
         marks = {"ok": "ok  ", "warning": "WARN", "error": "FAIL"}
         for check in checks:
-            click.echo(f"[{'ack ' if check.acknowledged else marks[check.status]}] {check.name}: {check.message}")
+            click.echo(f"[{'ack ' if check.acknowledged else marks[check.status]}] {_shown(check.name)}: "
+                       f"{_shown(check.message)}")
             if check.acknowledged:
-                click.echo(f"       acknowledged {check.acknowledged}")
+                click.echo(f"       acknowledged {_shown(str(check.acknowledged))}")
             elif check.status != "ok" and check.fix:
-                click.echo(f"       fix: {check.fix}")
+                click.echo(f"       fix: {_shown(check.fix)}")
         problems = sum(c.problem for c in checks)
         acknowledged = sum(bool(c.acknowledged) for c in checks)
         known = counted(acknowledged, "acknowledged warning") if acknowledged else ""
@@ -272,6 +273,14 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
                    "healthy" + (f" ({known})" if known else ""))
     failing = [c for c in checks if c.problem and (fail_on == "warning" or c.status == "error")]
     sys.exit(1 if failing else 0)
+
+
+def _shown(text: str) -> str:
+    """A doctor line's words as the terminal shows them: stored crawl errors and names from configuration may
+    hold controls (ESC, OSC 52, C1, bidi overrides: ``strip_controls``, as the label screen and failures.py strip
+    them) and line breaks (each check is one line: a stored message must not start a line of its own)."""
+    from cuttings.redaction import strip_controls
+    return strip_controls(text).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
 
 
 def register_commands(cli_group: click.Group, db_group: click.Group) -> None:

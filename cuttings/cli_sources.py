@@ -14,7 +14,7 @@ def sources():
 
     Example:
 
-        cuttings sources check shropshire-star
+        cuttings sources check my-paper   # an id from your sources.toml
     """
 
 
@@ -36,7 +36,7 @@ def check(source_ids, sources_path, base):
 
     Example:
 
-        cuttings sources check worcester-news hereford-times
+        cuttings sources check my-paper other-paper   # ids from your sources.toml
     """
     from cuttings.config import ConfigError, load_sources
     from cuttings.sources_check import check_source, format_check

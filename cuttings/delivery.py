@@ -26,6 +26,7 @@ from email.utils import formatdate, make_msgid
 from typing import Mapping
 
 from cuttings.errors import CuttingsError
+from cuttings.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
     ``CHAT_TEXT_LIMIT`` characters, so the payload stays a few kilobytes. Slack is told not to unfurl
     (``unfurl_links``, ``unfurl_media``: false), so it fetches and previews no page a headline names.
     """
-    from cuttings.report import NOT_RATED, attention_text, has_stance, spike_text, story_noun
+    from cuttings.report import NOT_RATED, attention_text, has_stance, spike_text
 
     summary = digest["summary"]
     counts = ", ".join(f"{name} {count}" for name, count in summary.get("by_name", summary["by_entity"]).items())
@@ -280,7 +281,7 @@ def webhook_payload(digest: dict, *, max_items: int = 8, max_headlines: int = 5,
     stance = ((", ".join(f"{label} {count}" for label, count in summary["stance"].items())
                if (digest.get("stance") or {}).get("rated", True) else NOT_RATED) if has_stance(digest) else None)
     stance_text = f" Stance: {stance}." if stance is not None else ""
-    head = f"{digest['title']} ({digest['until'][:10]}): {summary['stories']} new {story_noun(summary['stories'])}"
+    head = f"{digest['title']} ({digest['until'][:10]}): {counted(summary['stories'], 'new story', 'new stories')}"
     lines = [head + (f" ({_chat_escape(counts)})" if counts else "") + "." + stance_text]
     attention = [item for item in digest.get("attention", []) if item.get("kind") != "more"]
     # the digest's own "and N more ..." items count stories it lists no further: the chat leaves them out too
@@ -432,9 +433,9 @@ def digest_subject(digest: dict) -> str:
     towards, in its order), ``...; needs attention`` (the block has other items: a stance, a spike, a new quote,
     a failed source), or ``Cuttings 2026-11-24: 7 new stories`` alone (nothing needs attention). Only the
     watchlist's short names: no crawled text in a header."""
-    from cuttings.report import story_noun, tone_heading
+    from cuttings.report import tone_heading
     count = digest["summary"]["stories"]
-    subject = f"Cuttings {digest['until'][:10]}: {count} new {story_noun(count)}"
+    subject = f"Cuttings {digest['until'][:10]}: {counted(count, 'new story', 'new stories')}"
     attention = digest.get("attention") or []
     tones: dict[str, list[str]] = {}
     for item in attention:

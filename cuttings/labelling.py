@@ -422,18 +422,31 @@ ENTER = ("\r", "\n")
 ESCAPE = "\x1b"
 _OPTION_KEYS = "1234567890bdefghijklmnoprtuvwxyz"
 
-HELP = """keys on an article:
+HELP_ARTICLE = """keys on an article:
   a  accept the predictions (stored as your labels)
   c  correct: choose the labels yourself
   s  skip this article (it stays unlabelled)
   q  quit (every answer so far is already saved)
   ?  this help
-while correcting:
-  1-9 ...  choose a label (single-label) or toggle it (topics), Enter to confirm
-  Enter    keep the prediction shown as the default
-  Esc      abandon the correction and go back to the article
-keys sent together (a paste, tmux send-keys) count one by one; an Enter sent
-with a label's key confirms that label"""
+while correcting:"""
+
+
+def help_text(tasks: list[Task]) -> str:
+    """The screen's help (``?``) for the session's ``tasks``: what a label's key does in each kind of question
+    the scheme has, naming its tasks (a key chooses a single-label or per-entity task's label at once; it
+    toggles a multi-label task's, Enter confirms), so a scheme without topics (or tone) is told nothing of them."""
+    chosen = [task.name for task in tasks if task.kind != "multi_label"]
+    toggled = [task.name for task in tasks if task.kind == "multi_label"]
+    lines = [HELP_ARTICLE]
+    if chosen:
+        lines.append(f"  1-9 ...  choose a label ({', '.join(chosen)})")
+    if toggled:
+        lines.append(f"  1-9 ...  toggle a label ({', '.join(toggled)}), Enter to confirm")
+    lines += ["  Enter    keep the prediction shown as the default",
+              "  Esc      abandon the correction and go back to the article",
+              "keys sent together (a paste, tmux send-keys) count one by one"
+              + ("; an Enter sent\nwith a label's key confirms that label" if chosen else "")]
+    return "\n".join(lines)
 
 
 @dataclass
@@ -596,7 +609,7 @@ def run_session(db, tasks: list[Task], annotator: str, *, read_key: Callable[[],
                     summary.remaining = len(queue) - number + 1
                     return summary
                 if key == "?":
-                    console.print(Text(HELP))
+                    console.print(Text(help_text(tasks)))
                 elif key == "s":
                     summary.skipped += 1
                     break

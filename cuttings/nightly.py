@@ -534,7 +534,7 @@ def _analyse(db, options: NightlyOptions, config, analyser, classifier, run_id: 
     if not failures:
         return StageResult("ok", counts={**counts, "version": analyser.version})
     first = failures[0]   # each is in the log file (cuttings.stages); the command line prints this message
-    message = (f"{len(failures)} article{'s' if len(failures) != 1 else ''} could not be analysed (article "
+    message = (f"{counted(len(failures), 'article')} could not be analysed (article "
                f"{first['article_id']}: {first['error']}{'; ...' if len(failures) > 1 else ''}): left for the "
                f"next run, listed in crawl_errors (kind analyse_failed) and the digest")
     return StageResult("partial" if counts["articles"] else "failed", message=message,
@@ -576,7 +576,7 @@ def _report(db, options: NightlyOptions, config, analyser, classifier, run_id: i
         except DeliveryError as exc:
             resend = ("`cuttings report --email`" if not options.delivery.webhook_url
                       else "`cuttings report` with this run's --email/--webhook options")
-            message = (f"delivery failed: {exc}; the digest ({stories} {report.story_noun(stories)}) was written "
+            message = (f"delivery failed: {exc}; the digest ({counted(stories, 'story', 'stories')}) was written "
                        f"but not recorded, so the next run or {resend} sends it again")
             log.error("report: %s", message, extra=FILE_ONLY)  # the command line prints it
             return StageResult("failed", counts=counts, message=message, delivery_error=True)

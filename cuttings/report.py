@@ -64,6 +64,7 @@ from sqlite_utils import Database
 from cuttings import store
 from cuttings.failures import source_failed, source_failures
 from cuttings.paths import output_dir
+from cuttings.wording import counted, noun
 from nlp.baseline import below_baseline
 from nlp.scheme import TONE_ATTENTION_DEFAULT
 
@@ -530,7 +531,7 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
                 "url": story["url"], "outlet": story["outlet"], "source_id": story.get("source_id"), **extra}
 
     def capped(found: list[dict], what, **more) -> None:
-        """``what(noun)``: the stories left out, given their noun (``story_noun``)."""
+        """``what(noun)``: the stories left out, given their noun (``wording.noun``)."""
         found.sort(key=lambda item: rank.get(item.get("confidence"), 1))  # stable: newest first within
         shown: list[dict] = []
         left: list[dict] = []
@@ -547,7 +548,7 @@ def _attention(stories: list[dict], entities: list[dict], spikes: dict[str, dict
             outlets: dict[str, int] = {}
             for item in left:
                 outlets[item["outlet"]] = outlets.get(item["outlet"], 0) + 1
-            items.append({"kind": "more", "more": len(left), "what": what(story_noun(len(left))),
+            items.append({"kind": "more", "more": len(left), "what": what(noun(len(left), "story", "stories")),
                           "by_outlet": sorted(outlets.items(), key=lambda pair: (-pair[1], pair[0])),
                           # which stories: the e-mail says whether it lists them below (:func:`email_digest`)
                           "article_ids": [item["article_id"] for item in left], **more})
@@ -792,7 +793,7 @@ def _health(db: Database) -> tuple[dict | None, list[dict]]:
             else:
                 problem = store.yield_problem(store.recent_source_runs(db, source["id"], limit=store.YIELD_RUNS))
                 if problem == "stopped":
-                    problems.append(f"no new stories in the last {store.STOPPED_AFTER_RUNS} crawls")
+                    problems.append(f"no new stories in the last {counted(store.STOPPED_AFTER_RUNS, 'crawl')}")
                 elif problem == "never":
                     problems.append("no story stored yet")
             if source_run["warning"]:
@@ -844,8 +845,8 @@ def _pipeline(db: Database, since: str, until: str, stories: list[dict], stamps:
     not_analysed = [i for i in ids if i not in stamps["analyse"]]
     not_classified = ([i for i in ids if i in stamps["analyse"] and i not in stamps["classify"]]
                       if classifying else [])
-    counted = [i for i in not_analysed if i not in (failed_on or set())]
-    return {"not_analysed": len(counted), "not_classified": len(not_classified), "failed": failed,
+    waiting = [i for i in not_analysed if i not in (failed_on or set())]
+    return {"not_analysed": len(waiting), "not_classified": len(not_classified), "failed": failed,
             "not_analysed_ids": not_analysed}
 
 
@@ -854,14 +855,15 @@ def pipeline_text(item: dict) -> str:
     digest's stories the analysis has not reached, and the stages that failed in its runs."""
     waiting = []
     if item["not_analysed"]:
-        waiting.append(f"{item['not_analysed']} {story_noun(item['not_analysed'])} not yet analysed")
+        waiting.append(f"{counted(item['not_analysed'], 'story', 'stories')} not yet analysed")
     if item["not_classified"]:
-        waiting.append(f"{item['not_classified']} {'more ' if waiting else ''}"
-                       f"{story_noun(item['not_classified'])} not yet classified")
+        waiting.append(counted(item["not_classified"], "more story", "more stories") if waiting else
+                       counted(item["not_classified"], "story", "stories"))
+        waiting[-1] += " not yet classified"
     runs: dict[tuple[str, str], list[str]] = {}
     for failure in item["failed"]:
         runs.setdefault((failure["stage"], failure["status"]), []).append(str(failure["run_id"]))
-    causes = [f"the {stage} stage {status} in run{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+    causes = [f"the {stage} stage {status} in {noun(len(ids), 'run')} {', '.join(ids)}"
               for (stage, status), ids in runs.items()]
     if waiting:
         command = "`cuttings analyse`, then `cuttings classify`" if item["not_analysed"] else "`cuttings classify`"
@@ -872,12 +874,8 @@ def pipeline_text(item: dict) -> str:
     return f"{text}; see `cuttings doctor`"
 
 
-def story_noun(count: int) -> str:
-    """"story" for one, else "stories"."""
-    return "story" if count == 1 else "stories"
-
-
-_TEMPLATES.filters["story_noun"] = story_noun
+# counts in the template's words: {{ n | counted("new story", "new stories") }} (cuttings.wording: one rule)
+_TEMPLATES.filters["counted"] = counted
 
 
 # The roles of the tasks whose labels the digest shows (:func:`report_tasks`), in the order it names them.
@@ -1334,12 +1332,12 @@ def attention_text(item: dict) -> str:
     if kind == "source_failed":
         return f"Source {item['outlet']} failed: {item['cause']} ({failed_stories_text(item, 'it')})"
     if kind == "sources_failed":
-        return (f"{len(item['outlets'])} sources failed: {', '.join(item['outlets'])} "
+        return (f"{counted(len(item['outlets']), 'source')} failed: {', '.join(item['outlets'])} "
                 f"({failed_stories_text(item, 'them')}; see Crawl health)")
     if kind == "weak_model":
         return f"{item['title']} labels are little better than a guess: {weak_model_text(item)}"
     if kind == "unanalysed":
-        return (f"{item['count']} {story_noun(item['count'])} could not be analysed: {item['headline']}"
+        return (f"{counted(item['count'], 'story', 'stories')} could not be analysed: {item['headline']}"
                 + (f" ({item['outlet']})" if item["outlet"] else "") + f": {item['error']}"
                 + (f", and {item['count'] - 1} more" if item["count"] > 1 else "")
                 + f" ({UNANALYSED_NOTE})")
@@ -1358,7 +1356,7 @@ def failed_stories_text(item: dict, pronoun: str) -> str:
     count = item.get("stories") or 0
     if not count:
         return f"no stories from {pronoun} in this digest"
-    return f"{count} {story_noun(count)} from {pronoun} in this digest, found by earlier crawls"
+    return f"{counted(count, 'story', 'stories')} from {pronoun} in this digest, found by earlier crawls"
 
 
 NOTHING_NEEDS_ATTENTION = "Nothing needs attention: no {tone}stance, spike or new quote from a watched body"
@@ -1377,8 +1375,7 @@ def nothing_text(digest: dict) -> str:
     crawl has warnings (a failed source is an attention item itself: then the block is not empty)."""
     warnings = len(digest.get("health") or [])
     if warnings:
-        return (f"{nothing_needs_attention(digest)}; {warnings} crawl "
-                f"{'warning' if warnings == 1 else 'warnings'} under Crawl health.")
+        return f"{nothing_needs_attention(digest)}; {counted(warnings, 'crawl warning')} under Crawl health."
     return f"{nothing_needs_attention(digest)}, and every source was crawled without errors."
 
 
@@ -1388,10 +1385,10 @@ def spike_text(item: dict) -> str:
     stories = item.get("stories", item["today"])
     outlets = item.get("outlets")
     per_outlet = item.get("per_outlet", SPIKE_STORIES_PER_OUTLET)
-    text = f"{stories} {story_noun(stories)}"
+    text = f"{counted(stories, 'story', 'stories')}"
     if outlets is None:   # a digest built before spikes counted outlets
         return text + f" in the last 24 hours (usually {item['baseline_mean']:.1f} a day)"
-    text += f" from {outlets} outlet{'s' if outlets != 1 else ''} in the last 24 hours"
+    text += f" from {counted(outlets, 'outlet')} in the last 24 hours"
     if per_outlet == 1:   # the spike counts outlets
         return text + f" (usually {item['baseline_mean']:.1f} outlets a day)"
     text += f" (usually {item['baseline_mean']:.1f} a day"
@@ -1427,8 +1424,8 @@ def older_text(digest: dict) -> str:
     older = (digest.get("summary") or {}).get("older") or 0
     if not older:
         return ""
-    return (f"This is the first digest: it lists the last {FIRST_DIGEST_DAYS} days. {older} older "
-            f"{story_noun(older)}, first seen before {_when(digest['since'])}, "
+    return (f"This is the first digest: it lists the last {counted(FIRST_DIGEST_DAYS, 'day')}. "
+            f"{counted(older, 'older story', 'older stories')}, first seen before {_when(digest['since'])}, "
             f"{'is' if older == 1 else 'are'} in the database (cuttings export, cuttings serve).")
 
 
@@ -1436,8 +1433,8 @@ def charts_title(charts: dict) -> str:
     """The charts' heading: ``30 days to Tue 24 Nov 2026 (the digest's day)``, or, when nothing was
     published in the 30 days to the digest's day, ``... (the newest stored story's day)``."""
     if charts.get("ends_on") == "newest":
-        return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the newest stored story's day)"
-    return f"{len(charts['days'])} days to {_day(charts['days'][-1])} (the digest's day)"
+        return f"{counted(len(charts['days']), 'day')} to {_day(charts['days'][-1])} (the newest stored story's day)"
+    return f"{counted(len(charts['days']), 'day')} to {_day(charts['days'][-1])} (the digest's day)"
 
 
 def charts_gap_text(charts: dict) -> str:
@@ -1447,8 +1444,8 @@ def charts_gap_text(charts: dict) -> str:
     latest = charts.get("latest")
     last = charts["days"][-1]
     if charts.get("ends_on") == "newest":
-        return (f"No stored story was published in the {len(charts['days'])} days to the digest's day "
-                f"({_day(charts['digest_day'])}): the charts show the {len(charts['days'])} days to the newest "
+        return (f"No stored story was published in the {counted(len(charts['days']), 'day')} to the digest's day "
+                f"({_day(charts['digest_day'])}): the charts show the {counted(len(charts['days']), 'day')} to the newest "
                 "one (an archive, or the crawl has not run?).")
     try:
         gap = (dt.date.fromisoformat(last) - dt.date.fromisoformat(latest)).days if latest else None
@@ -1477,7 +1474,7 @@ def chart_figures(digest: dict) -> list[tuple[str, str]]:
         entity_id = entity["id"]
         total = charts["totals"][entity_id]
         tone = f", {_tone_mix_text(charts['tone'][entity_id])}" if has_tone(digest) else ""
-        pairs.append((entity["short_name"], f"{total} {story_noun(total)}, share of voice "
+        pairs.append((entity["short_name"], f"{counted(total, 'story', 'stories')}, share of voice "
                                             f"{charts['share'][entity_id]:.0f}%{tone}"))
     if has_stance(digest):
         stance_totals = (", ".join(f"{label} {count}" for label, count in charts["stance_totals"].items())
@@ -1516,7 +1513,7 @@ def render_markdown(digest: dict, *, plain: bool = False) -> str:
     counts = ", ".join(f"{esc(name)} {count}" for name, count in summary["by_name"].items())
     stance = (", ".join(f"{label} {count}" for label, count in summary["stance"].items())
               if (digest.get("stance") or {}).get("rated", True) else NOT_RATED)
-    lines.append(f"{summary['stories']} new {story_noun(summary['stories'])}" + (f" ({counts})" if counts else "")
+    lines.append(counted(summary["stories"], "new story", "new stories") + (f" ({counts})" if counts else "")
                  + f"; {summary['edits']} edited."
                  + (f" Stance on {esc(stance_heading(digest))}: {stance}." if has_stance(digest) else ""))
     if older_text(digest):
@@ -1685,10 +1682,11 @@ def email_note(digest: dict, html: bool = False) -> str:
         return ""
     stories = digest["summary"]["stories"]
     cap = email["per_section"]
-    text = (f"This e-mail lists the {cap} most pressing {story_noun(cap)} of each section, and every story "
+    text = (f"This e-mail lists the {counted(cap, 'most pressing story', 'most pressing stories')} of each section, "
+            "and every story "
             f"Needs attention names" if cap else "This e-mail lists only the stories Needs attention names")
     if email.get("only_in_full"):
-        text += (f"; {email['only_in_full']} of the {stories} {story_noun(stories)} "
+        text += (f"; {email['only_in_full']} of the {counted(stories, 'story', 'stories')} "
                  f"{'is' if email['only_in_full'] == 1 else 'are'} only")
     else:
         text += "; the rest of the edits are"
@@ -1713,7 +1711,7 @@ def group_more_text(group: dict, digest: dict, html: bool = False) -> str:
     about = f"about {group['short_name']}" if group.get("entity_id") else f"in {group['name']}"
     critical = "".join(f", {n} of them with a {words} tone towards it"
                        for words, n in (group.get("more_critical") or {}).items() if n)
-    return _ending(f"... and {count} more {story_noun(count)} {about}{critical}: ", digest, html,
+    return _ending(f"... and {counted(count, 'more story', 'more stories')} {about}{critical}: ", digest, html,
                    anchor=section_id(group, digest))
 
 
@@ -1722,7 +1720,7 @@ def edits_more_text(digest: dict, html: bool = False) -> str:
     count = (digest.get("email") or {}).get("edits_more") or 0
     if not count:
         return ""
-    return _ending(f"... and {count} more edited {story_noun(count)}: ", digest, html)
+    return _ending(f"... and {counted(count, 'more edited story', 'more edited stories')}: ", digest, html)
 
 
 def email_digest(digest: dict, per_section: int, full_digest: str | None = None, *, url: str | None = None,

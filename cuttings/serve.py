@@ -353,6 +353,11 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "version": ("Analyser or model version used.", "tone-2026.11.1"),
         "content_hash": ("Article hash when processed; a changed article is processed again.", "9f2c...e1"),
         "processed_at": ("When (UTC).", TS),
+        "inputs_digest": ("On a `classify` stamp (since m034): SHA-256 of the models' versions and of what they read "
+                          "of the article (title, body, mentions, quotes). Stamped at another version with the same "
+                          "digest, the article keeps its predictions and is stamped again without being predicted "
+                          "(docs/operations.md, \"What classify does again\"). NULL on `analyse` stamps and on stamps "
+                          "from before m034.", "3b9e...07"),
     }),
     "reports": ("Digests produced; the next digest starts at the last row's `until`.", {
         "id": ("Row id.", "9"),

@@ -441,16 +441,13 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
             continue
         children, pages = read.children, read.pages
         if read.bytes_cut or read.entries_cut:   # as the crawl reads it (notice sitemap_cut)
-            report.problems.append(f"sitemap {url}: " + (
-                "over max_page_bytes unzipped, read up to there; " if read.bytes_cut else "") + (
-                f"{read.entries_seen} entries, the newest {settings.max_sitemap_entries} counted "
-                "(max_sitemap_entries)" if read.entries_cut else f"{read.entries_seen} entries read"))
+            report.problems.append(f"sitemap {url}: {sitemap_cut_words(read, settings.max_sitemap_entries)}")
         report.sitemaps[url] = len(pages) + len(children)
         queue.extend(children)
         for entry in pages:
             keep(entry)
     if queue:
-        report.problems.append(f"stopped after {MAX_SITEMAPS} sitemaps; {len(queue)} not read")
+        report.problems.append(f"stopped after {counted(MAX_SITEMAPS, 'sitemap')}; {len(queue)} not read")
     dates = sorted(e.published_at for e in found.values() if e.published_at)
     report.urls = sorted(found)
     report.article_urls, report.dated = len(found), len(dates)
@@ -460,6 +457,17 @@ def check_source(source: Source, settings: CrawlSettings) -> SourceCheck:
         report.problems.append(_no_article_urls(report, home_host))
     report.failures = _failures(report, source, failed, failed_pages)
     return report
+
+
+def sitemap_cut_words(read, max_entries: int) -> str:
+    """What the check says of a sitemap the crawl reads only in part (``discovery.read_sitemap``'s ``bytes_cut``,
+    ``entries_cut``; the crawl's notice ``sitemap_cut``): "over max_page_bytes unzipped, read up to there; 1 entry
+    read", "5000 entries, the newest 1000 counted (max_sitemap_entries)"."""
+    cut = "over max_page_bytes unzipped, read up to there; " if read.bytes_cut else ""
+    seen = counted(read.entries_seen, "entry", "entries")
+    if read.entries_cut:
+        return f"{cut}{seen}, the newest {max_entries} counted (max_sitemap_entries)"
+    return f"{cut}{seen} read"
 
 
 def _private_address(source: Source, settings: CrawlSettings) -> str | None:
@@ -489,7 +497,8 @@ def _no_article_urls(report: SourceCheck, home_host: str) -> str:
         return "no article URLs match the allow/deny patterns"
     hosts = sorted(report.offsite, key=lambda host: (-report.offsite[host], host))
     named = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
-    return (f"its feeds and sitemaps list {sum(report.offsite.values())} URLs on other hosts ({named}) than "
+    offsite = sum(report.offsite.values())
+    return (f"its feeds and sitemaps list {counted(offsite, 'URL')} on other hosts ({named}) than "
             f"its home's ({home_host}), which the crawl does not fetch: if the articles live there, make "
             "that host the source's home")
 
@@ -511,7 +520,7 @@ def _failures(report: SourceCheck, source: Source, failed_routes: dict[str, str]
     elif routes and not (report.by_layer["feed"] or report.by_layer["sitemap"]):
         what = "; ".join(failed) or "they list no URL matching allow/deny"
         failures.append(f"every feed and sitemap failed or gave no article URL ({what}); only links on "
-                        f"its pages remain ({report.by_layer['links']} article URLs)")
+                        f"its pages remain ({counted(report.by_layer['links'], 'article URL')})")
     else:
         failures += [f"configured {f}" for f in configured]
     return failures

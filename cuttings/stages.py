@@ -9,7 +9,8 @@ stage's version).
 Each stage stamps its version on every article it processes (``processing`` table);
 an article is processed again only when the stage's version or the article's text
 changes, so re-running changes nothing and a new watchlist or model re-processes
-only what it must. Articles are written in batches, one transaction each: a crash loses
+only what it must (classify, after a new analyser version, re-predicts only the articles whose
+mentions or quotes changed: :func:`classify_inputs_digest`). Articles are written in batches, one transaction each: a crash loses
 at most the batch in hand and re-running finishes the rest.
 """
 from __future__ import annotations
@@ -271,6 +272,18 @@ def classify_version(classifier, analyser_version: str | None) -> str:
     return classifier_version(classifier) + (f"|analyse={analyser_version}" if analyser_version else "")
 
 
+def classify_inputs_digest(classifier, doc: dict) -> str:
+    """The digest of one article's classification: the models' versions (:func:`classifier_version`) and the
+    document they predict from (``{title, body, mentions, quotes}``, as :func:`classify_stage` builds it).
+    Two equal digests mean the same predictions; the classify stamp keeps it (``processing.inputs_digest``)."""
+    import hashlib
+    import json
+
+    payload = json.dumps([classifier_version(classifier), doc], sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
 def classify_stage(db, classifier, *, analyser_version: str | None = None, advance=None,
                    limit: int | None = None, predict_batches=None) -> dict:
     """Classify every article not yet classified by the current models.
@@ -280,9 +293,13 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
 
     The stage version combines the model versions and the analyser version, because
     tone reads the sentences that mention each entity; for the same reason only articles
-    already analysed by that analyser version are classified. ``predict_batches`` (the
-    parallel stage's worker pool) maps the list of batches' inputs to their predictions;
-    by default each batch is predicted here, as it is read.
+    already analysed by that analyser version are classified. An article stamped at another
+    version whose classification digest (:func:`classify_inputs_digest`: the same models, and the
+    same title, body, mentions and quotes) is the one its stamp keeps is not predicted again: its
+    predictions are kept and it is stamped with this version (``unchanged``). So a new analyser
+    version, or quotes linked again as they were, re-predicts only what it changed.
+    ``predict_batches`` (the parallel stage's worker pool) maps the list of batches' inputs to their
+    predictions; by default each batch is predicted here, as it is read.
     """
     try:
         check_models_fit(classifier)
@@ -295,20 +312,36 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     articles = list(store.articles_to_process(db, "classify", version, limit=limit, requires=requires))
     batches = [articles[i:i + CLASSIFY_BATCH_SIZE] for i in range(0, len(articles), CLASSIFY_BATCH_SIZE)]
 
-    def inputs(batch: list[dict]) -> list[dict]:
+    def inputs(batch: list[dict]) -> tuple[list[dict], list[str]]:
         analyses = store.analyses_of(db, [a["id"] for a in batch])
-        return [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in batch]
+        docs = [{"title": a["title"], "body": a["body"], **analyses[a["id"]]} for a in batch]
+        return docs, [classify_inputs_digest(classifier, doc) for doc in docs]
+
+    def changed(batch: list[dict], docs: list[dict], digests: list[str]) -> list[dict]:
+        return [doc for article, doc, digest in zip(batch, docs, digests) if article["inputs_digest"] != digest]
 
     if predict_batches is None:
-        predicted = (classifier.predict_many(inputs(batch)) for batch in batches)
+        read = (inputs(batch) for batch in batches)
+        predicted = ((docs, digests, classifier.predict_many(changed(batch, docs, digests)))
+                     for batch, (docs, digests) in zip(batches, read))
     else:  # every input read first: the pool's feeder thread must not share the connection
-        predicted = predict_batches([inputs(batch) for batch in batches])
-    counts = {"articles": 0, "classifications": 0}
-    for batch, predictions in zip(batches, predicted):
+        read = [inputs(batch) for batch in batches]
+        to_predict = [changed(batch, docs, digests) for batch, (docs, digests) in zip(batches, read)]
+        sent = [docs for docs in to_predict if docs]
+        answers = iter(predict_batches(sent) if sent else [])
+        predicted = ((docs, digests, next(answers) if docs_to_predict else [])
+                     for (docs, digests), docs_to_predict in zip(read, to_predict))
+    counts = {"articles": 0, "classifications": 0, "unchanged": 0}
+    for batch, (_docs, digests, predictions) in zip(batches, predicted):
+        predictions = iter(predictions)
         with db.atomic():  # one transaction per batch
-            for article, prediction in zip(batch, predictions):
-                rows = classification_rows(prediction, classifier.versions)
-                store.replace_classifications(db, article, version, rows)
+            for article, digest in zip(batch, digests):
+                if article["inputs_digest"] == digest:
+                    store.keep_classifications(db, article, version, digest)
+                    counts["unchanged"] += 1
+                    continue
+                rows = classification_rows(next(predictions), classifier.versions)
+                store.replace_classifications(db, article, version, rows, digest)
                 counts["articles"] += 1
                 counts["classifications"] += len(rows)
         if advance:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from markupsafe import escape   # as the template escapes
 
 from cuttings import delivery, report
+from cuttings.wording import counted
 from pipeline import cli
 from tests.delivery_support import received_email, smtp_env, smtp_server
 from tests.report_fixtures import ENTITIES, HOSTILE_TITLE, NOW, add_busy_night, build_sample_db
@@ -70,7 +71,7 @@ def test_a_busy_night_is_mailed_within_the_budget_and_each_capped_section_says_h
                            and (entry["group_tone"] or {}).get("label") == "negative")
             if negative:
                 about += f", {negative} of them with a negative tone towards it"
-            line = f"... and {more} more {report.story_noun(more)} {about}: in the full digest, {FULL}"
+            line = f"... and {counted(more, 'more story', 'more stories')} {about}: in the full digest, {FULL}"
             assert line in text
             assert line.replace("&", "&amp;") in html
     assert capped >= len(ENTITIES)   # every body's section is capped on a night this busy

@@ -61,13 +61,14 @@ def _to_process_sql(columns: str, requires: tuple[str, str] | None) -> str:
 
 def articles_to_process(db: Database, stage: str, version: str, *, limit: int | None = None,
                         requires: tuple[str, str] | None = None) -> Iterator[dict]:
-    """Articles the given stage has not processed at this version (or whose text changed since).
+    """Articles the given stage has not processed at this version (or whose text changed since), each with
+    its stamp's version (``processed_version``) and ``inputs_digest`` (None without a stamp).
 
     ``requires=(stage, version)`` limits them to articles that an earlier stage has already
     processed at its current version (classify needs the mentions that analyse writes).
     """
     sql = _to_process_sql("a.id, a.title, a.body, a.published_at, a.content_hash, a.canonical_url, a.source_id, "
-                          "p.version AS processed_version, "
+                          "p.version AS processed_version, p.inputs_digest, "
                           "(SELECT s.region FROM sources s WHERE s.id = a.source_id) AS source_region",
                           requires) + " ORDER BY a.id"
     params: list[Any] = [stage, version, *(requires or ())]
@@ -117,12 +118,23 @@ def any_classified(db) -> bool:
     return bool(db.execute("SELECT EXISTS (SELECT 1 FROM processing WHERE stage = 'classify')").fetchone()[0])
 
 
-def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str) -> None:
+def mark_processed(db: Database, article_id: int, stage: str, version: str, content_hash_: str,
+                   inputs_digest: str | None = None) -> None:
+    """Stamp ``article_id`` done by ``stage`` at ``version`` for its text ``content_hash_``; ``inputs_digest``
+    (the classify stage's, m034: what its models read of the article) is written with it when given."""
+    if inputs_digest is None:
+        db.conn.execute(
+            "INSERT INTO processing (article_id, stage, version, content_hash, processed_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(article_id, stage) DO UPDATE SET version = excluded.version, "
+            "content_hash = excluded.content_hash, processed_at = excluded.processed_at",
+            [article_id, stage, version, content_hash_, utcnow()])
+        return
     db.conn.execute(
-        "INSERT INTO processing (article_id, stage, version, content_hash, processed_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(article_id, stage) DO UPDATE SET version = excluded.version, "
-        "content_hash = excluded.content_hash, processed_at = excluded.processed_at",
-        [article_id, stage, version, content_hash_, utcnow()])
+        "INSERT INTO processing (article_id, stage, version, content_hash, processed_at, inputs_digest) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(article_id, stage) DO UPDATE SET version = excluded.version, "
+        "content_hash = excluded.content_hash, processed_at = excluded.processed_at, "
+        "inputs_digest = excluded.inputs_digest",
+        [article_id, stage, version, content_hash_, utcnow(), inputs_digest])
 
 
 _QUOTE_COLUMNS = ("speaker", "speaker_id", "speaker_role", "entity_id", "entity_method", "text", "start_char",
@@ -263,9 +275,11 @@ _FOLLOW_CORRECTIONS_SQL = ("UPDATE labels SET target = ?, quote_text = ? WHERE a
                            f"AND task IN ({', '.join(repr(task) for task in QUOTE_TASKS)}) AND quote_id = ?")
 
 
-def replace_classifications(db: Database, article: dict, version: str, rows: list[dict]) -> None:
+def replace_classifications(db: Database, article: dict, version: str, rows: list[dict],
+                            inputs_digest: str | None = None) -> None:
     """Store one article's predictions (task, target, label, probability, uncertain, model_version),
-    replacing all its older ones, in one transaction (or the caller's batch transaction)."""
+    replacing all its older ones, in one transaction (or the caller's batch transaction); its stamp keeps
+    ``inputs_digest`` (:func:`keep_classifications`)."""
     now = utcnow()
     with transaction(db):
         # Always replace, stamp or none: with its stamp deleted (docs/operations.md's recovery) the old
@@ -276,7 +290,15 @@ def replace_classifications(db: Database, article: dict, version: str, rows: lis
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(article["id"], r["task"], r.get("target", ""), r["label"], r.get("probability"),
               int(bool(r.get("uncertain"))), r["model_version"], now) for r in rows])
-        mark_processed(db, article["id"], "classify", version, article["content_hash"])
+        mark_processed(db, article["id"], "classify", version, article["content_hash"], inputs_digest)
+
+
+def keep_classifications(db: Database, article: dict, version: str, inputs_digest: str) -> None:
+    """Stamp one article classified at ``version`` and keep its predictions as they are: the classify stage
+    found that what its models read of the article (``inputs_digest``, m034) is what they read when they made
+    them. In one transaction (or the caller's batch transaction)."""
+    with transaction(db):
+        mark_processed(db, article["id"], "classify", version, article["content_hash"], inputs_digest)
 
 
 def analyses_of(db: Database, article_ids: list[int]) -> dict[int, dict[str, list[dict]]]:

@@ -142,6 +142,22 @@ def set_duplicate_of(db: Database, article_id: int, original_id: int | None, sim
                    [original_id, similarity if original_id is not None else None, article_id])
 
 
+def articles_without_fingerprint(db: Database) -> list[tuple[int, str]]:
+    """``(article_id, body)`` of the stored articles without a MinHash fingerprint: those whose body migration
+    m035 cleaned of control characters, for the crawler to fingerprint with its own function
+    (:func:`set_fingerprint`)."""
+    return [tuple(row) for row in db.execute(
+        "SELECT a.id, a.body FROM articles a WHERE NOT EXISTS "
+        "(SELECT 1 FROM article_fingerprints f WHERE f.article_id = a.id) ORDER BY a.id").fetchall()]
+
+
+def set_fingerprint(db: Database, fingerprints: list[tuple[int, bytes]]) -> None:
+    """Store articles' MinHash fingerprints (``(article_id, blob)``), replacing any, in one transaction."""
+    with transaction(db):
+        db.conn.executemany("INSERT INTO article_fingerprints (article_id, minhash) VALUES (?, ?) "
+                            "ON CONFLICT(article_id) DO UPDATE SET minhash = excluded.minhash", fingerprints)
+
+
 def original_fingerprints(db: Database) -> Iterator[tuple[int, bytes]]:
     """``(article_id, minhash blob)`` of every stored original (not of syndicated copies)."""
     for row in db.query("SELECT f.article_id, f.minhash FROM article_fingerprints f "

@@ -2058,3 +2058,62 @@ def m033_quote_views_per_row(db: Database) -> None:
         db.execute(f"DROP VIEW IF EXISTS {name}")
     for name in ("speaker_names", "quote_people", "quotes_by_speaker", "most_quoted"):
         db.execute(f"CREATE VIEW {name} AS {_VIEWS_V33[name]}")
+
+
+@migrations()
+def m034_classify_inputs_digest(db: Database) -> None:
+    """``processing.inputs_digest``: on a classify stamp, the digest of what the models read of the article
+    (its title, body, mentions and quotes as the classifiers receive them) and of the models' versions
+    (``cuttings.stages.classify_inputs_digest``). A new analyser version then re-predicts only the articles whose
+    mentions or quotes it changed; the others keep their predictions and are stamped with the new version.
+    Existing stamps get NULL: the next version change re-predicts them, as before. Other stages' stamps: NULL."""
+    db.execute("ALTER TABLE processing ADD COLUMN inputs_digest TEXT")
+
+
+@migrations()
+def m035_strip_stored_controls(db: Database) -> None:
+    """Stored crawled text without control characters, as the crawler stores it since 2026-12-06 (b1e45c9,
+    13fce03: ``crawler.pipelines.CleanTextPipeline``): C0 but tab/newline/CR, DEL, C1, bidi embedding/override/
+    isolate controls and invisible format characters (``cuttings.redaction.strip_controls``) are removed from
+    the articles' title, body, author, description and section, from every version's title and body, and from
+    byline names (``article_authors``). What is derived from the text follows: an article's and a version's
+    ``content_hash`` and the article's ``word_count`` are computed again as the store computes them (so the
+    cleaned article is analysed and classified again: its mentions' and quotes' offsets were the old text's);
+    ``crawl_state.content_hash`` follows the article's; a byline's ``name_key`` is computed again; a cleaned
+    body's MinHash fingerprint is deleted, and the next crawl computes it from the clean body with the crawler's
+    own function before it reads any (``crawler.dedupe.SyndicationIndex.from_db``: the store computes no
+    fingerprint). Rows without a control are not written. Without it, the first recrawl of such a page stored a
+    spurious revision. URLs are left as they are (a cleaned canonical URL could collide with another's)."""
+    from cuttings.redaction import CONTROL_CHARS, strip_controls
+    from cuttings.store.articles import author_key, content_hash, word_count
+
+    def dirty(*values) -> bool:
+        return any(isinstance(value, str) and CONTROL_CHARS.search(value) for value in values)
+
+    def clean(value):
+        return strip_controls(value) if isinstance(value, str) else value
+
+    article_fields = ("title", "body", "author", "description", "section")
+    rows = db.execute(f"SELECT id, content_hash, {', '.join(article_fields)} FROM articles").fetchall()
+    for article_id, old_hash, *values in rows:
+        if not dirty(*values):
+            continue
+        title, body, author, description, section = (clean(value) for value in values)
+        new_hash = content_hash(title, body)
+        db.execute("UPDATE articles SET title = ?, body = ?, author = ?, description = ?, section = ?, "
+                   "content_hash = ?, word_count = ? WHERE id = ?",
+                   [title, body, author, description, section, new_hash, word_count(body), article_id])
+        db.execute("UPDATE crawl_state SET content_hash = ? WHERE article_id = ? AND content_hash = ?",
+                   [new_hash, article_id, old_hash])
+        if body != values[1]:   # the fingerprint is the body's: the crawler computes it again
+            db.execute("DELETE FROM article_fingerprints WHERE article_id = ?", [article_id])
+    for version_id, title, body in db.execute("SELECT id, title, body FROM article_versions").fetchall():
+        if dirty(title, body):
+            title, body = clean(title), clean(body)
+            db.execute("UPDATE article_versions SET title = ?, body = ?, content_hash = ? WHERE id = ?",
+                       [title, body, content_hash(title, body), version_id])
+    for article_id, position, name in db.execute("SELECT article_id, position, name FROM article_authors").fetchall():
+        if dirty(name):
+            name = " ".join(strip_controls(name).split())
+            db.execute("UPDATE article_authors SET name = ?, name_key = ? WHERE article_id = ? AND position = ?",
+                       [name, author_key(name), article_id, position])
