@@ -44,6 +44,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,6 +325,10 @@ def _run_locked(db_path: Path, options: NightlyOptions, config) -> NightlyResult
         status, exit_code = "failed", EXIT_STORAGE
         hidden = [(code, reason) for code, _s, reason in conditions if code not in (EXIT_STORAGE, EXIT_OK)]
         message = f"storage error: {exc}"
+    try:
+        store.optimize(db)          # the planner's statistics, for the morning's queries (never fails the run)
+    except sqlite3.Error as exc:
+        log.warning("could not refresh the query planner's statistics: %s", exc, extra=FILE_ONLY)
     log.info("run %d finished: %s (exit %d)", run_id, status, exit_code)
     db.conn.close()
     return NightlyResult(run_id, status, exit_code, stages, message, hidden=hidden)

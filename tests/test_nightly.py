@@ -351,3 +351,37 @@ def test_sigterm_mid_crawl_records_interrupted_and_exits_2(tmp_path):
     assert again.returncode == nightly.EXIT_OK, again.stderr.decode()[-2000:]
     manifest = json.loads((REPO / "data" / "demo_site" / "manifest.json").read_text())
     assert count(db, "SELECT count(*) FROM articles") == len(manifest["articles"])
+
+
+# ----------------------------------------------------------------------------------------------
+# the planner's statistics
+# ----------------------------------------------------------------------------------------------
+
+def test_optimize_gives_the_tables_queried_statistics_and_stats_do_not_list_them(tmp_path):
+    """store.optimize (PRAGMA optimize, run at the end of `cuttings run`): the tables the connection's queries
+    used get ANALYZE's statistics; `db stats` counts cuttings's tables, not SQLite's sqlite_stat1."""
+    from tests.report_fixtures import build_sample_db
+    db = build_sample_db(tmp_path / "s.db")
+    db.execute("SELECT * FROM article_summary ORDER BY published_at DESC LIMIT 10").fetchall()
+    assert "sqlite_stat1" not in db.table_names()
+    store.optimize(db)
+    analysed = {row[0] for row in db.execute("SELECT tbl FROM sqlite_stat1")}
+    assert {"articles", "classifications"} <= analysed
+    assert not [name for name in store.table_counts(db) if name.startswith("sqlite_")]
+    assert "articles" in store.table_counts(db)
+
+
+def test_a_run_leaves_statistics_for_the_morning(tmp_path):
+    """A night that stored nothing new still refreshes the statistics of what it read."""
+    from tests.report_fixtures import build_sample_db
+    db_path = tmp_path / "x.db"
+    sample = build_sample_db(db_path)
+    assert "sqlite_stat1" not in sample.table_names()
+    sample.conn.close()
+    sources = sources_for("http://127.0.0.1:9", tmp_path / "sources.toml")
+    result = invoke_cli("--db", str(db_path), "run", "--sources", str(sources), "--models", str(tmp_path / "none"),
+                        "--log-file", str(tmp_path / "log"), "--skip", "crawl", "--skip", "report")
+    assert result.returncode in (nightly.EXIT_FATAL, nightly.EXIT_PARTIAL), result.stdout
+    with sqlite3.connect(db_path) as conn:
+        analysed = {row[0] for row in conn.execute("SELECT tbl FROM sqlite_stat1")}
+    assert {"processing", "mentions"} <= analysed      # what the analyse stage read to find its work

@@ -208,10 +208,10 @@ def refuse_newer_database(db, path) -> None:
 
 
 def table_counts(db: Database) -> dict[str, int]:
-    """Row counts for every table (FTS shadow tables left out)."""
+    """Row counts for every table (FTS shadow tables and SQLite's own, such as its statistics, left out)."""
     counts = {}
     for name in db.table_names():
-        if name.startswith("articles_fts") or name.startswith("_"):
+        if name.startswith(("articles_fts", "_", "sqlite_")):
             continue
         counts[name] = db.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0]
     return counts

@@ -79,6 +79,20 @@ def database_file(db: Database) -> Path:
     return Path(db.execute("PRAGMA database_list").fetchone()[2])
 
 
+# ANALYZE reads at most about this many rows of each index (SQLite's own advice for PRAGMA optimize), so keeping
+# the statistics fresh costs milliseconds at a year's size
+ANALYSIS_LIMIT = 1000
+
+
+def optimize(db: Database) -> None:
+    """Keep SQLite's planner statistics (``sqlite_stat1``) fresh, as SQLite advises before a long-used connection
+    closes: ``PRAGMA optimize`` runs ANALYZE on the tables this connection's queries used that have no statistics
+    yet or have grown much since, each bounded by :data:`ANALYSIS_LIMIT`. Without statistics the planner guesses;
+    at a year's size some views' plans were then far slower (entity_daily before m031; docs/benchmarks.md)."""
+    db.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+    db.execute("PRAGMA optimize")
+
+
 def vacuum(db: Database) -> None:
     """Checkpoint the WAL, rebuild the file, checkpoint again."""
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
