@@ -157,9 +157,13 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return min(times), result
 
 
-def _settings() -> dict:
-    command = serve.datasette_command("x.db", "m.json")
-    return {command[i + 1]: int(command[i + 2]) for i, word in enumerate(command) if word == "--setting"}
+SUGGEST = {"auto": None, "on": True, "off": False}
+
+
+def _settings(db_path: Path | None = None, suggest: str = "auto") -> dict:
+    """The settings ``cuttings serve`` gives Datasette for this database (``--suggest-facets on|off`` forces
+    Datasette's facet suggestions, as ``cuttings serve --suggest-facets`` does)."""
+    return serve.datasette_settings(db_path, suggest_facets=SUGGEST[suggest])
 
 
 def datasette_pages(db_path: Path, night: str) -> list[tuple[str, str]]:
@@ -183,11 +187,11 @@ def datasette_pages(db_path: Path, night: str) -> list[tuple[str, str]]:
     return pages
 
 
-def time_datasette(db_path: Path, night: str, repeat: int) -> list[dict]:
+def time_datasette(db_path: Path, night: str, repeat: int, suggest: str = "auto") -> list[dict]:
     from datasette.app import Datasette
 
     metadata = serve.datasette_metadata(db_path)
-    settings = _settings()
+    settings = _settings(db_path, suggest)
     rows = []
 
     async def run():
@@ -225,7 +229,7 @@ def trace_pages(db_path: Path, views: list[str]) -> None:
 
     async def run():
         ds = Datasette([str(db_path)], metadata=serve.datasette_metadata(db_path),
-                       settings={**_settings(), "trace_debug": 1}, plugins_dir=str(serve.PLUGINS_DIR),
+                       settings={**_settings(db_path, "on"), "trace_debug": 1}, plugins_dir=str(serve.PLUGINS_DIR),
                        template_dir=str(serve.TEMPLATES_DIR))
         await ds.invoke_startup()
         await ds.client.get("/")
@@ -382,6 +386,9 @@ def main(argv=None) -> int:
                              "database is then left at its migrations (no migration of this tree's applied)")
     parser.add_argument("--trace", action="append", metavar="VIEW",
                         help="only show where the page of VIEW spends its time (each statement; suggestions)")
+    parser.add_argument("--suggest-facets", choices=sorted(SUGGEST), default="auto",
+                        help="Datasette's facet suggestions for the pages: as `cuttings serve` chooses for the "
+                             "database's size (auto, the default), or forced on or off")
     parser.add_argument("--compare", action="store_true",
                         help="only compare the views' rows before and after this code's migrations: on a copy of the "
                              "demo database and on a --stories database built from it (its views as the demo's)")
@@ -414,10 +421,11 @@ def main(argv=None) -> int:
     if "cli" in only:
         rows += time_cli(db_path, home, night, week_start, args.dir, args.repeat, args.code.resolve())
     if "datasette" in only:
-        rows += time_datasette(db_path, night, args.repeat)
+        rows += time_datasette(db_path, night, args.repeat, args.suggest_facets)
+    result["settings"] = _settings(db_path, args.suggest_facets)
     result["rows"] = rows
     result["load_after"] = os.getloadavg()
-    limit = _settings().get("sql_time_limit_ms")
+    limit = _settings(db_path, args.suggest_facets).get("sql_time_limit_ms")
     for row in rows:
         flag = " OVER 1 s" if row["s"] > 1 else ""
         status = row.get("status", row.get("rc", ""))

@@ -171,10 +171,14 @@ def report_command(ctx: CuttingsContext, since: str | None, fmt: str, out_dir: P
 @click.option("--annotator", metavar="NAME", default=None,
               help="With --corrections: save every correction as NAME (the forms then ask no name). Without "
                    "it, a signed-in user's id, else the name typed in the form, which is not verified.")
+@click.option("--suggest-facets/--no-suggest-facets", default=None,
+              help="Datasette's facet suggestions on every page (default: on up to 2,000 stories, off past it, "
+                   "where they cost each page a second or more and suggest little). Configured facets and "
+                   "?_facet= work either way.")
 @scheme_option
 @pass_context
 def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, open_browser: bool,
-                  corrections: bool, annotator: str | None) -> None:
+                  corrections: bool, annotator: str | None, suggest_facets: bool | None) -> None:
     """Explore the database in the browser with Datasette (stories, story pages, search, canned queries).
 
     \b
@@ -183,6 +187,7 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
         cuttings serve --corrections      # correct labels and quote speakers from story pages
         cuttings serve --corrections --annotator "$USER"   # ... saved under your name
         cuttings serve --corrections --scheme ./label_scheme.toml   # your scheme's labels in the forms
+        cuttings serve --suggest-facets   # Datasette's facet suggestions on a large database too
     """
     # the story pages' correction forms read the label scheme: one that does not parse is one line
     # naming it, before the server starts
@@ -190,7 +195,7 @@ def serve_command(ctx: CuttingsContext, host: str, port: int, writable: bool, op
     ctx.open_db().close()  # a clear error for a missing or foreign file, and migrations applied
     try:
         code = serve.serve(ctx.db_path, host=host, port=port, read_only=not writable, open_browser=open_browser,
-                           corrections=corrections, annotator=annotator)
+                           corrections=corrections, annotator=annotator, suggest_facets=suggest_facets)
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if code not in (0, -2, -15):

@@ -915,10 +915,48 @@ def write_metadata(db_path: str | Path, directory: str | Path, *, corrections: b
     return path
 
 
+# Datasette's facet suggestions run, for every column of a page's table or view not already a facet, a query over
+# all of it, each stopped at facet_suggest_time_limit_ms (50 ms). On a small database they finish and help an
+# analyst explore; past a couple of weeks of coverage most stop unfinished, so a page spends 0.4-1.9 s suggesting
+# little or nothing (2,000-50,000 stories measured: docs/benchmarks.md, "Facet suggestions"). The facets the
+# metadata configures, and ?_facet= in a URL, work either way.
+SUGGEST_FACETS_UP_TO = 2_000     # stories (rows of articles); `cuttings serve --suggest-facets` overrides
+
+
+def story_count(db_path: str | Path) -> int:
+    """Rows of ``articles`` (0 for a file that has none or is not there), read through a read-only connection."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{Path(db_path).as_posix()}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def datasette_settings(db_path: str | Path | None = None, *, suggest_facets: bool | None = None) -> dict[str, Any]:
+    """The Datasette settings ``cuttings serve`` runs with (``Datasette(settings=...)`` takes them as they are;
+    :func:`datasette_arguments` writes them for the command line). ``suggest_facets`` None: on up to
+    :data:`SUGGEST_FACETS_UP_TO` stories in ``db_path``, off past it."""
+    if suggest_facets is None:
+        suggest_facets = db_path is None or story_count(db_path) <= SUGGEST_FACETS_UP_TO
+    return {"sql_time_limit_ms": 5000,
+            # facets over the story view (bodies, stance) need more than Datasette's 200 ms default
+            "facet_time_limit_ms": 3000,
+            "suggest_facets": bool(suggest_facets)}
+
+
+def datasette_arguments(settings: dict[str, Any]) -> list[str]:
+    """``--setting NAME VALUE`` for each setting, a boolean written ``on`` or ``off`` as Datasette reads it."""
+    words = []
+    for name, value in settings.items():
+        words += ["--setting", name, ("on" if value else "off") if isinstance(value, bool) else str(value)]
+    return words
+
+
 def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: str = "127.0.0.1",
-                      port: int = 8001, read_only: bool = True, open_browser: bool = False) -> list[str]:
-    """The ``datasette serve`` command line, with the cuttings plugin (``--plugins-dir``) and its
-    templates (``--template-dir``).
+                      port: int = 8001, read_only: bool = True, open_browser: bool = False,
+                      suggest_facets: bool | None = None) -> list[str]:
+    """The ``datasette serve`` command line, with the cuttings plugin (``--plugins-dir``), its
+    templates (``--template-dir``) and :func:`datasette_settings`.
 
     Never ``-i`` (immutable): the nightly run writes to the database while it is served, and
     an immutable connection neither reads the WAL nor expects the file to change (stale pages,
@@ -927,10 +965,8 @@ def datasette_command(db_path: str | Path, metadata_path: str | Path, *, host: s
     intent (only the corrections plugin writes, and only when turned on)."""
     command = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     command += ["--metadata", str(metadata_path), "--host", host, "--port", str(port),
-                "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR),
-                "--setting", "sql_time_limit_ms", "5000",
-                # facets over the story view (bodies, stance) need more than Datasette's 200 ms default
-                "--setting", "facet_time_limit_ms", "3000"]
+                "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
+    command += datasette_arguments(datasette_settings(db_path, suggest_facets=suggest_facets))
     if open_browser:
         command.append("--open")
     return command
@@ -956,10 +992,12 @@ def checkpoint(db_path: str | Path) -> None:
 
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_only: bool = True,
-          open_browser: bool = False, corrections: bool = False, annotator: str | None = None) -> int:
+          open_browser: bool = False, corrections: bool = False, annotator: str | None = None,
+          suggest_facets: bool | None = None) -> int:
     """Run Datasette on the database until it is stopped (Ctrl-C); returns its exit code.
     ``corrections`` turns on the correction forms (and opens the database writable); ``annotator`` is the
-    name they are saved under (else the signed-in user's, else the one typed in the form)."""
+    name they are saved under (else the signed-in user's, else the one typed in the form); ``suggest_facets``
+    None chooses by the database's size (:func:`datasette_settings`)."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise store.StoreError(f"database not found: {db_path}")
@@ -972,7 +1010,8 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, read_o
     with tempfile.TemporaryDirectory(prefix="cuttings-datasette-") as directory:
         metadata_path = write_metadata(db_path, directory, corrections=corrections, host=host, annotator=annotator)
         process = subprocess.Popen(datasette_command(db_path, metadata_path, host=host, port=port,
-                                                     read_only=read_only, open_browser=open_browser),
+                                                     read_only=read_only, open_browser=open_browser,
+                                                     suggest_facets=suggest_facets),
                                    # the story pages read the label scheme `serve --scheme` named
                                    env={**os.environ, **paths.chosen_config_env()})
         with _sigterm_as_interrupt():
