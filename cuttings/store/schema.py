@@ -1919,6 +1919,8 @@ def m032_labels_by_time(db: Database) -> None:
 # The short-form pairing of quote_people (related .. short_form) is kept as m026 wrote it.
 _QUOTE_PEOPLE_GROUPS = _VIEWS_V26["quote_people"][_VIEWS_V26["quote_people"].index("related AS ("):
                                                   _VIEWS_V26["quote_people"].index("for_body AS (")]
+# ... and its answer: each quote's person, a short form joined to its long form (m026's, unchanged)
+_QUOTE_PEOPLE_ANSWER = _VIEWS_V26["quote_people"][_VIEWS_V26["quote_people"].rindex("SELECT\n  j.quote_id"):]
 _VIEWS_V33 = {
     # speaker_quotes: a lookup in the speakers' counts (built once a statement, and only when the column is read),
     # not a window over the whole view, which every statement (a count, a facet, a page of 100) built and sorted
@@ -1983,19 +1985,7 @@ joined AS (
          ELSE substr(q.found, 1, instr(q.found || ' ', ' ') - 1) END AS joined_by,
     q.published_at
   FROM q)
-SELECT
-  j.quote_id,
-  j.article_id,
-  j.entity_id,
-  j.speaker,
-  j.speaker_id,
-  coalesce(sf.person_id, j.person_id) AS person_id,
-  CASE WHEN sf.person_id IS NOT NULL AND sf.person_id != j.person_id THEN 'short_form'
-       ELSE j.joined_by END AS joined_by,
-  strftime('%Y-%m-%dT%H:%M:%SZ', j.published_at) AS published_at
-FROM joined j
-LEFT JOIN short_form sf ON sf.entity_id = j.entity_id AND sf.speaker_id = j.person_id
-""",
+{_QUOTE_PEOPLE_ANSWER}""",
 }
 # speaker_names: each speaker's spellings read by the speaker (idx_quotes_speaker_id), so a page of 100 speakers
 # or most_quoted's lookup of one reads those speakers' quotes, not every quote ranked first
