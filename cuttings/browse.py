@@ -341,7 +341,10 @@ def typed_name(value: str) -> str:
 def correction_rows(form: dict[str, list[str]], current_topics: list[str], scheme: dict[str, Any],
                     quotes: dict[str, dict], entities: set[str]) -> list[tuple[str, str, str]]:
     """The ``labels`` rows for one submitted form (``what`` = topics, stance, tone or quote).
-    Topics: the chosen set, with ``__rejected__`` rows for current topics left out (as ``cuttings label``)."""
+    Topics: the chosen set, with ``__rejected__`` rows for current topics left out (as ``cuttings label``).
+    Every save is the person's answer, stored with its time even when it agrees with what the page shows (a
+    confirmation wins by its time over a different answer given before it in another database): a quote's
+    form stores the field changed, or, saved as shown, the speaker shown (if any) and the body, confirmed."""
     what = (form.get("what") or [""])[0]
     names = scheme.get("tasks") or {}
     if what in ("topics", "stance", "tone") and not names.get(what):
@@ -383,8 +386,8 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
             rows.append(("quote_speaker", key, speaker[:200]))
         if body != (quotes[key]["entity_id"] or ""):
             rows.append(("quote_entity", key, body))
-        if not rows:
-            raise BadCorrection("nothing changed")
+        if not rows:   # saved as shown: the person confirms the speaker (when one is shown) and the body
+            rows = ([("quote_speaker", key, speaker[:200])] if speaker else []) + [("quote_entity", key, body)]
         return rows
     raise BadCorrection("unknown correction")
 

@@ -99,11 +99,24 @@ class Acknowledgement:
     """One entry of the ``[doctor]`` table's ``acknowledge`` list: a warning of `cuttings doctor` the team
     knows of, shown but not counted until ``until`` (inclusive). ``check``: the check's name as doctor
     prints it ("model quality"); ``about``: what it is about, where a check says (the task of a model
-    quality warning), else every warning of that check; ``note``: the team's words, shown beside it."""
+    quality warning), else every warning of that check; ``note``: the team's words, shown beside it;
+    ``model`` (``check = "model quality"`` only): the version of the model acknowledged, as doctor and
+    `cuttings train` print it (``tone-20261205143000-1a2b3c4d``): a model trained since warns again. Without
+    it, any model of the task is acknowledged (doctor then says how to pin it)."""
     check: str
     until: dt.date
     about: str | None = None
     note: str | None = None
+    model: str | None = None
+
+    @property
+    def model_task(self) -> str | None:
+        """The task of the pinned ``model``: ``about``, else the task its version names (``tone-…`` is tone's);
+        None: no model pinned."""
+        if self.model is None:
+            return None
+        found = re.fullmatch(r"(.+)-\d{14}-[0-9a-f]+", self.model)
+        return self.about or (found.group(1) if found else self.model)
 
 
 @dataclass
@@ -190,7 +203,7 @@ def _unknown(keys, settings) -> str:
     return ", ".join(key + did_you_mean(key, settings.__dataclass_fields__) for key in sorted(keys))
 
 
-_ACKNOWLEDGE_FIELDS = ("check", "about", "until", "note")
+_ACKNOWLEDGE_FIELDS = ("check", "about", "until", "note", "model")
 
 
 def _acknowledgements(table: Any, name: str) -> list[Acknowledgement]:
@@ -218,7 +231,7 @@ def _acknowledgements(table: Any, name: str) -> list[Acknowledgement]:
             raise ConfigError(f"{where}: unknown field(s) "
                               + ", ".join(key + did_you_mean(key, _ACKNOWLEDGE_FIELDS) for key in sorted(unknown))
                               + f" (known: {', '.join(_ACKNOWLEDGE_FIELDS)})")
-        for key in ("check", "about", "note"):
+        for key in ("check", "about", "note", "model"):
             value = entry.get(key)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise ConfigError(f"{where}: {key}: expected a non-empty string, got {value!r}")
@@ -236,8 +249,11 @@ def _acknowledgements(table: Any, name: str) -> list[Acknowledgement]:
                 raise ConfigError(f"{where}: until: {until!r} is not a date (YYYY-MM-DD)") from None
         if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
             raise ConfigError(f"{where}: until: {until!r} is not a date (YYYY-MM-DD)")
+        if entry.get("model") is not None and entry["check"].strip() != "model quality":
+            raise ConfigError(f"{where}: model is for check = \"model quality\" (the version of the model "
+                              f"acknowledged), not {entry['check'].strip()!r}")
         found.append(Acknowledgement(entry["check"].strip(), until, (entry.get("about") or "").strip() or None,
-                                     entry.get("note")))
+                                     entry.get("note"), (entry.get("model") or "").strip() or None))
     return found
 
 

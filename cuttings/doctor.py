@@ -33,6 +33,7 @@ class Check:
     fix: str | None = None
     about: str | None = None          # what a warning is about, where a check says (a model quality's task)
     acknowledged: str | None = None   # a warning the team acknowledged ([doctor] acknowledge): until when, where
+    model: str | None = None          # the model a model quality warning is about (its version, as train prints it)
 
     @property
     def problem(self) -> bool:
@@ -109,6 +110,9 @@ def acknowledge_warnings(checks: list[Check], acknowledge: list, today: dt.date,
     (inclusive) a matching warning is shown as acknowledged and does not count (``Check.problem``: exit 0 when
     nothing else is wrong, so a cron job that mails doctor's output only on failure stays quiet while nothing
     changes); after it, it warns again and says the acknowledgement ended. An error is never acknowledged.
+    A model quality entry pinned to a model (``model``, its version) acknowledges that model only: another
+    model of its task (trained since) warns again, saying which model the entry was written for; an entry
+    not pinned acknowledges any model of its task, and says how to pin it to the one warned of now.
     Returns the ``acknowledgements`` check: a warning for an entry naming no check doctor makes, an ok line
     for entries no warning matched (no longer needed); none without entries."""
     if not acknowledge:
@@ -117,18 +121,30 @@ def acknowledge_warnings(checks: list[Check], acknowledge: list, today: dt.date,
     for check in checks:
         if check.status == "ok":
             continue
-        for index, ack in enumerate(acknowledge):
-            if ack.check != check.name or (ack.about is not None and ack.about != check.about):
-                continue
-            used.add(index)
-            if check.status == "error":
-                check.message += f" (acknowledged in {sources_file}, but an error cannot be)"
-            elif today <= ack.until:
-                check.acknowledged = (f"until {ack.until.isoformat()} in {sources_file} {ACKNOWLEDGE_WHERE}"
-                                      + (f": {ack.note}" if ack.note else ""))
-            else:
-                check.message += f" (its acknowledgement in {sources_file} ended on {ack.until.isoformat()})"
-            break
+        matching = [(index, ack) for index, ack in enumerate(acknowledge)
+                    if ack.check == check.name and (ack.about is None or ack.about == check.about)
+                    and (ack.model is None or ack.model_task == check.about)]
+        if not matching:
+            continue
+        # the entry pinned to this very model first, then one for any model, then one for another model
+        index, ack = min(matching, key=lambda pair: (0 if pair[1].model is not None and pair[1].model == check.model
+                                                     else 1 if pair[1].model is None else 2, pair[0]))
+        used.add(index)
+        if check.status == "error":
+            check.message += f" (acknowledged in {sources_file}, but an error cannot be)"
+        elif ack.model is not None and ack.model != check.model:
+            check.message += (f" (its acknowledgement in {sources_file} is for model {ack.model}, not this one: "
+                              f"a model trained since warns again; to acknowledge this one, set "
+                              f"model = \"{check.model}\")")
+        elif today <= ack.until:
+            check.acknowledged = (f"until {ack.until.isoformat()} in {sources_file} {ACKNOWLEDGE_WHERE}"
+                                  + (f" for model {ack.model}" if ack.model else "")
+                                  + (f": {ack.note}" if ack.note else ""))
+            if ack.model is None and check.model:
+                check.acknowledged += (f"; it covers any {check.about} model: add model = \"{check.model}\" to it "
+                                       f"so that a model trained after this one warns again")
+        else:
+            check.message += f" (its acknowledgement in {sources_file} ended on {ack.until.isoformat()})"
     from nlp.errors import did_you_mean
     unknown = [ack for ack in acknowledge if ack.check not in WARNING_CHECKS]
     result = [Check("acknowledgements", "warning", f"[doctor] acknowledge names {ack.check!r}, not a check doctor "
@@ -136,7 +152,8 @@ def acknowledge_warnings(checks: list[Check], acknowledge: list, today: dt.date,
                     f"give a check's name as doctor prints it, in {sources_file}") for ack in unknown]
     unneeded = [ack for index, ack in enumerate(acknowledge) if index not in used and ack not in unknown]
     if unneeded:
-        named = ", ".join(ack.check + (f" ({ack.about})" if ack.about else "") for ack in unneeded)
+        named = ", ".join(ack.check + (f" ({', '.join(filter(None, (ack.about, ack.model)))})"
+                                       if ack.about or ack.model else "") for ack in unneeded)
         result.append(_ok("acknowledgements", f"{len(unneeded)} no longer needed: {named}: remove "
                           f"{'it' if len(unneeded) == 1 else 'them'} from {sources_file} {ACKNOWLEDGE_WHERE}"))
     return result
@@ -393,8 +410,10 @@ def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
     # a check each, about its task (foreign models: that error says to retrain them all)
     quality = [] if foreign else [
         Check("model quality", "warning", f"the {task} model is no better than its baseline ({why['words']}): its "
-              "labels are little better than a guess (the digest's trust note and \"Needs attention\" say so too)",
-              _label_then_train(task), about=task)
+              "labels are little better than a guess (the digest's trust note and \"Needs attention\" say so too); "
+              f"model {classifier.versions[task]}" + (f", trained {classifier.cards[task]['created_at']}"
+                                                       if classifier.cards[task].get("created_at") else ""),
+              _label_then_train(task), about=task, model=classifier.versions[task])
         for task, why in weak.items() if why is not None]
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
     try:

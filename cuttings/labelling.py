@@ -1534,7 +1534,9 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
     """The rows a label file's record (not a story export) adds to one article: a label with its time
     (``labelled_at``) keeps it and is added when it is newer than the standing one of its question
     (:func:`_newer`) and than the latest withdrawal of its task (given at or before it: counted in
-    ``withdrawn_since``; older than a different label here: ``older_here``). A label without a time, and
+    ``withdrawn_since``; older than a different label here: ``older_here``); the same label given later
+    elsewhere (a confirmation, a second opinion) is added too, with its name and time, topics as well (the
+    task's topics as rows), so it wins by its time wherever this database's export goes. A label without a time, and
     with ``override`` (``--annotator``: the file's labels are the importer's answers) every label, is given
     now: added when it differs from the current one (:func:`_new_rows`), unless the file says it was given
     before the latest withdrawal here. Multi-label: the task's topics are one question, the rows those that
@@ -1567,6 +1569,8 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
                 continue
             label = ",".join(sorted(given)) if task.kind == "multi_label" else given
             if _newer((at, who, label), keys.get((name, target))):
+                if same and task.kind == "multi_label":   # the same topics answered later elsewhere: a
+                    changes = [(name, "", topic) for topic in given]   # confirmation, stored with its time
                 rows += [(*row, who, at) for row in changes]
             elif not same:
                 summary.older_here += len(changes)

@@ -149,7 +149,12 @@ def test_fail_on_error_exits_0_on_warnings_and_1_on_errors(tmp_path, trained_mod
     ('acknowledge = [{ check = "model quality", until = "soon" }]\n', "[doctor] acknowledge #1: until: 'soon' is not a date"),
     ('acknowledge = [{ until = 2027-01-31 }]\n', "[doctor] acknowledge #1: check is required"),
     ('acknowledge = [{ check = "model quality", until = 2027-01-31, for = "tone" }]\n',
-     "[doctor] acknowledge #1: unknown field(s) for (known: check, about, until, note)"),
+     "[doctor] acknowledge #1: unknown field(s) for (known: check, about, until, note, model)"),
+    ('acknowledge = [{ check = "source health", until = 2027-01-31, model = "tone-20261205143000-1a2b3c4d" }]\n',
+     "[doctor] acknowledge #1: model is for check = \"model quality\" (the version of the model acknowledged), "
+     "not 'source health'"),
+    ('acknowledge = [{ check = "model quality", until = 2027-01-31, model = "" }]\n',
+     "[doctor] acknowledge #1: model: expected a non-empty string, got ''"),
     ('acknowledged = []\n', "[doctor]: unknown setting(s) acknowledged (did you mean 'acknowledge'?)"),
 ])
 def test_the_doctor_table_is_checked_in_one_line(tmp_path, table, words):
@@ -160,10 +165,92 @@ def test_the_doctor_table_is_checked_in_one_line(tmp_path, table, words):
 
 def test_the_doctor_table_reads_dates_and_strings(tmp_path):
     config = load_sources(_sources(tmp_path, 'acknowledge = [{ check = "model quality", about = "tone", '
-                                             'until = 2027-01-31 }, { check = "source health", until = "2027-02-01" }]\n'))
-    assert [(ack.check, ack.about, ack.until.isoformat(), ack.note) for ack in config.acknowledge] == [
-        ("model quality", "tone", "2027-01-31", None), ("source health", None, "2027-02-01", None)]
+                                             'until = 2027-01-31 }, { check = "source health", until = "2027-02-01" }, '
+                                             '{ check = "model quality", until = 2027-01-31, '
+                                             'model = " stance_governance-20261205143000-1a2b3c4d " }]\n'))
+    assert [(ack.check, ack.about, ack.until.isoformat(), ack.note, ack.model, ack.model_task)
+            for ack in config.acknowledge] == [
+        ("model quality", "tone", "2027-01-31", None, None, None),
+        ("source health", None, "2027-02-01", None, None, None),
+        ("model quality", None, "2027-01-31", None, "stance_governance-20261205143000-1a2b3c4d", "stance_governance")]
     assert load_sources(_sources(tmp_path)).acknowledge == []
+
+
+# ------------------------------------------------------------------------------------------------
+# An acknowledgement names the model it acknowledges (model = its version): a model trained since warns again
+# ------------------------------------------------------------------------------------------------
+
+RETRAINED = "tone-20261207090000-0badc0de"
+
+
+def _retrain(models, version: str = RETRAINED) -> None:
+    """The tone model trained again, as weak: a new version and time (card and model file, as train writes)."""
+    import skops.io
+
+    from nlp.classify import TRUSTED_TYPES
+    card = json.loads((models / "tone.json").read_text(encoding="utf-8"))
+    bundle = skops.io.load(models / "tone.skops", trusted=TRUSTED_TYPES)
+    card["model_version"] = bundle["model_version"] = version
+    card["created_at"] = "2026-12-07T09:00:00Z"
+    skops.io.dump(bundle, models / "tone.skops")
+    (models / "tone.json").write_text(json.dumps(card), encoding="utf-8")
+
+
+def _tone_version(models) -> tuple[str, str]:
+    card = json.loads((models / "tone.json").read_text(encoding="utf-8"))
+    return card["model_version"], card["created_at"]
+
+
+def test_an_acknowledgement_pinned_to_a_model_does_not_cover_a_model_trained_since(tmp_path, trained_models):
+    """The warning names the model (its version, as `cuttings train` prints it, and when it was trained); an entry
+    with model = that version acknowledges it; the tone model trained again, still weak, warns again, naming the
+    model the entry was written for and the line that acknowledges the new one."""
+    models = _weak_models(tmp_path, trained_models)
+    version, trained = _tone_version(models)
+    sources = _sources(tmp_path, f'acknowledge = [{{ check = "model quality", about = "tone", until = {FUTURE}, '
+                                 f'model = "{version}", note = "labelling more" }}]\n')
+    code, out = _doctor(tmp_path, models, sources)
+    assert code == 0, out
+    assert "[ack ] model quality: the tone model is no better than its baseline" in out
+    assert f"; model {version}, trained {trained}" in out
+    assert (f"       acknowledged until {FUTURE} in {sources} ([doctor] acknowledge) for model {version}: "
+            "labelling more") in out
+    assert "add model =" not in out
+    _retrain(models)
+    code, out = _doctor(tmp_path, models, sources)
+    assert code == 1, out
+    assert "[WARN] model quality: the tone model is no better than its baseline" in out
+    assert f"; model {RETRAINED}, trained 2026-12-07T09:00:00Z" in out
+    assert (f"(its acknowledgement in {sources} is for model {version}, not this one: a model trained since warns "
+            f'again; to acknowledge this one, set model = "{RETRAINED}")') in out
+    assert "no longer needed" not in out   # the entry is not unneeded: it is out of date, and said so
+    assert out.strip().endswith("1 problem")
+    # acknowledged again, for the new model; the old entry beside it changes nothing
+    both = _sources(tmp_path, f'acknowledge = [{{ check = "model quality", model = "{version}", until = {FUTURE} }}, '
+                              f'{{ check = "model quality", model = "{RETRAINED}", until = {FUTURE} }}]\n')
+    code, out = _doctor(tmp_path, models, both)
+    assert code == 0 and f"([doctor] acknowledge) for model {RETRAINED}" in out, out
+    assert (f"acknowledgements: 1 no longer needed: model quality ({version}): remove it from {both}") in out
+
+
+def test_an_acknowledgement_without_a_model_keeps_its_meaning_and_says_how_to_pin_it(tmp_path, trained_models):
+    """An entry written before `model` existed still acknowledges any tone model until its date (a model trained
+    again included), and its line says how to keep it to the model warned of now."""
+    models = _weak_models(tmp_path, trained_models)
+    version, _ = _tone_version(models)
+    sources = _sources(tmp_path, f'acknowledge = [{{ check = "model quality", about = "tone", until = {FUTURE} }}]\n')
+    code, out = _doctor(tmp_path, models, sources)
+    assert code == 0, out
+    assert (f"       acknowledged until {FUTURE} in {sources} ([doctor] acknowledge); it covers any tone model: "
+            f'add model = "{version}" to it so that a model trained after this one warns again') in out
+    _retrain(models)
+    code, out = _doctor(tmp_path, models, sources)
+    assert code == 0, out
+    assert f'add model = "{RETRAINED}" to it' in out
+    as_json = json.loads(invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--json", "--sources", str(sources),
+                                    "--models", str(models)).stdout)
+    (quality,) = [check for check in as_json if check["name"] == "model quality"]
+    assert (quality["about"], quality["model"]) == ("tone", RETRAINED)
 
 
 def test_the_digest_needs_attention_and_the_model_quality_query_name_a_weak_model(tmp_path):
