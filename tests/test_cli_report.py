@@ -87,7 +87,7 @@ def test_serve_command_builds_datasette_call(db_path, monkeypatch):
     result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--port", "8123", "--writable"])
     assert result.exit_code == 0, result.output
     assert calls == [(db_path, {"host": "127.0.0.1", "port": 8123, "read_only": False, "open_browser": False,
-                                "corrections": False, "annotator": None})]
+                                "corrections": False, "annotator": None, "suggest_facets": None})]
     result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--corrections", "--annotator", "Ann Lyst"])
     assert result.exit_code == 0 and calls[-1][1]["corrections"] is True and calls[-1][1]["annotator"] == "Ann Lyst"
     monkeypatch.undo()

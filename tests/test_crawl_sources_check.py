@@ -147,7 +147,7 @@ def test_cli_check_fails_a_source_whose_feed_and_sitemap_answer_404(tmp_path):
     assert (f"paged: FAILED: every feed and sitemap failed or gave no article URL (feed {base}/paged/feed.xml"
             "?token=[REDACTED]: "
             f"HTTP 404 from {host}; sitemap {base}/paged/sitemap.xml: HTTP 404 from {host}); only links on its "
-            "pages remain (1 article URLs)") in result.output.splitlines()
+            "pages remain (1 article URL)") in result.output.splitlines()
     assert result.output.splitlines()[-1] == "Error: 1 of 1 sources failed the check: paged"
 
 
