@@ -602,7 +602,7 @@ class ListFacet(ArrayFacet):
     building whole rows. ArrayFacet removes a value repeated within a row with ``SELECT DISTINCT j.value, inner.*``,
     which makes SQLite compute every column of every row of the table's query: on article_summary (one story a
     row), its eight label columns and text as well as ``bodies``, 4-5 s at 50,000 stories (docs/benchmarks.md,
-    "The story view's bodies facet"). Configured as ``{"list": {"column": COLUMN, "key": KEY}}`` where KEY is a
+    "Story pages at a year's size"). Configured as ``{"list": {"column": COLUMN, "key": KEY}}`` where KEY is a
     column unique to a row (a view's key): a value counts once per KEY, as ArrayFacet counts it once per row, and
     SQLite reads only the two columns. Without a key (``?_facet_list=COLUMN``) it is ArrayFacet's SQL."""
 

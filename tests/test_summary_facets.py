@@ -2,7 +2,7 @@
 links, from a statement that reads only a story's key and its bodies. Datasette's own array facet removes repeats
 with ``SELECT DISTINCT j.value, inner.*``, which computes every column of article_summary for every story (its
 label columns read each story's labels and predictions): 4-5 s at 50,000 stories, past the 3 s facet limit, so
-the page showed no bodies facet (docs/benchmarks.md, "The story view's bodies facet")."""
+the page showed no bodies facet (docs/benchmarks.md, "Story pages at a year's size")."""
 from __future__ import annotations
 
 import asyncio
