@@ -576,7 +576,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _FACETS = {
     "story_bodies": ["body"],
     "articles": ["source_id", "paywalled", "found_by"],
-    "article_summary": ["outlet", {"array": "bodies"}, "stance", "uncertain"],
+    # bodies: Datasette's array facet, counted by story (cuttings.browse.ListFacet: the same counts and links
+    # without computing every column of every story, 4-5 s at 50,000 stories)
+    "article_summary": ["outlet", {"list": {"column": "bodies", "key": "article_id"}}, "stance", "uncertain"],
     "mentions": ["entity_id", "method"],
     "quotes": ["entity_id"],
     "quotes_by_speaker": ["body", "source_id"],

@@ -128,9 +128,39 @@ def test_m033_replaces_the_views_and_adds_the_index_on_a_database_m030_left():
     store.migrations.apply(db, stop_before="m033_quote_views_per_row")
     assert "count(*) OVER" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'quotes_by_speaker'").fetchone()[0]
     assert not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'idx_articles_duplicate_published'").fetchall()
-    store.migrations.apply(db)
+    store.migrations.apply(db, stop_before="m034_classify_inputs_digest")   # m037 replaced most_quoted again
     definitions = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall())
     for view in ("quotes_by_speaker", "quote_people", "speaker_names", "most_quoted"):
         assert definitions[view].endswith(schema._VIEWS_V33[view].rstrip()), view
     assert "SEARCH a USING INDEX idx_articles_duplicate_published (duplicate_of=?)" in plan(
         db, "SELECT * FROM quotes_by_speaker ORDER BY published_at DESC LIMIT 101")
+
+
+def test_counting_most_quoted_or_its_bodies_looks_up_no_name():
+    """m037: the name (speaker_names, by idx_quotes_speaker_id) is looked up outside the ranked select, so the page's
+    count and its facet on body read none (m033's definition looked up every person's name for each); the rows,
+    which show the name, still do."""
+    db = migrated()
+    db.execute(f"CREATE TEMP VIEW m033_most_quoted AS {schema._VIEWS_V33['most_quoted']}")
+    facet = "SELECT body, count(*) FROM (SELECT * FROM {}) WHERE body IS NOT NULL GROUP BY body"
+    for sql in ("SELECT count(*) FROM {}", facet):
+        assert not [step for step in plan(db, sql.format("most_quoted")) if "idx_quotes_speaker_id" in step]
+        assert [step for step in plan(db, sql.format("m033_most_quoted")) if "idx_quotes_speaker_id" in step]
+    assert "SEARCH s USING INDEX idx_quotes_speaker_id (speaker_id=?)" in plan(db, "SELECT * FROM most_quoted")
+
+
+def test_most_quoted_gives_m033s_rows_in_m033s_order():
+    db = migrated()
+    fill(db)
+    db.execute(f"CREATE TEMP VIEW m033_most_quoted AS {schema._VIEWS_V33['most_quoted']}")
+    rows = db.execute("SELECT * FROM most_quoted").fetchall()
+    assert len(rows) >= 5 and rows == db.execute("SELECT * FROM m033_most_quoted").fetchall()
+    assert ("wm_pcc", "PCC", "john campion", "John Campion") in [row[:4] for row in rows]
+
+
+def test_m037_replaces_most_quoted_on_a_database_m035_left():
+    db = Database(memory=True)
+    store.migrations.apply(db, stop_before="m037_most_quoted_names_after_ranking")
+    store.migrations.apply(db)
+    definition = db.execute("SELECT sql FROM sqlite_master WHERE name = 'most_quoted'").fetchone()[0]
+    assert definition.endswith(schema._VIEWS_V37["most_quoted"].rstrip())
