@@ -2122,6 +2122,7 @@ FROM ({_by_kind(_VIEWS_V33["most_quoted"], [(_MOST_QUOTED_LOOKUP, "grouped.speak
 """}
 
 
+# There is no m036: session 21 reserved the number for a label change that turned out to need no schema change.
 @migrations()
 def m037_most_quoted_names_after_ranking(db: Database) -> None:
     """most_quoted looks up a person's name (speaker_names) outside the ranked select, so a count or a facet of the
