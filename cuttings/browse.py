@@ -395,6 +395,27 @@ def correction_rows(form: dict[str, list[str]], current_topics: list[str], schem
     raise BadCorrection("unknown correction")
 
 
+QUOTE_FIELDS = {"quote_speaker": ("speaker", "speaker"), "quote_entity": ("body", "entity_id")}
+
+
+def correction_message(rows: list[tuple[str, str, str]], quotes: dict[str, dict], annotator: str) -> str:
+    """The flash message for the rows :func:`correction_rows` gave: a quote's field stored as the page showed
+    it was confirmed, one stored otherwise corrected ("Confirmed the speaker and body as NAME", "Corrected the
+    speaker and confirmed the body as NAME"); label corrections are counted ("Saved 1 correction as NAME")."""
+    from cuttings.wording import counted
+    if not rows or any(task not in QUOTE_FIELDS for task, _, _ in rows):
+        return f"Saved {counted(len(rows), 'correction')} as {annotator}"
+    corrected, confirmed = [], []
+    for task, target, label in rows:
+        field, column = QUOTE_FIELDS[task]
+        shown = (quotes.get(target) or {}).get(column) or ""
+        (confirmed if label == shown else corrected).append(field)
+    said = [f"{verb} the {' and '.join(fields)}"
+            for verb, fields in (("corrected", corrected), ("confirmed", confirmed)) if fields]
+    message = " and ".join(said)
+    return f"{message[0].upper()}{message[1:]} as {annotator}"
+
+
 # Datasette's CSRF cookie (asgi-csrf's, renamed) and asgi-csrf's signing namespace (with Datasette's secret).
 CSRF_COOKIE = "ds_csrftoken"
 CSRF_NAMESPACE = "csrftoken"
@@ -486,9 +507,8 @@ async def correct(datasette, request):
                                     for role in ("stance", "tone", "topics")})
         return count
 
-    count = await db.execute_write_fn(write, block=True)
-    datasette.add_message(request, f"Saved {count} correction{'s' if count != 1 else ''} as {annotator}",
-                          datasette.INFO)
+    await db.execute_write_fn(write, block=True)
+    datasette.add_message(request, correction_message(rows, quotes, annotator), datasette.INFO)
     return Response.redirect(story_url(database, article_id))
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from cuttings import labelling, paths, store
 from cuttings.cli_common import fail, pass_context, progress_bar, scheme_option
-from cuttings.wording import counted
+from cuttings.wording import counted, noun
 from cuttings.redaction import strip_controls
 
 
@@ -204,7 +204,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                 shown = ", ".join(str(n) for n in summary.unmatched_lines[:10])
                 more = " ..." if skipped > 10 else ""
                 click.echo(f"warning: {counted(skipped, 'record')} {'names' if skipped == 1 else 'name'} no article "
-                           f"in this database (line{'s' if skipped > 1 else ''} {shown}{more}): skipped", err=True)
+                           f"in this database ({noun(skipped, 'line')} {shown}{more}): skipped", err=True)
         if export_path is not None:
             count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
                                                      else export_path, tasks)

@@ -239,7 +239,8 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
     knows of (a model no better than its baseline while it labels more) can be acknowledged until
     a date in the sources file's [doctor] table: it is shown as [ack ] and does not count, so a
     cron job that mails doctor's output on failure stays quiet (docs/operations.md, "Known
-    warnings"). The delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL, from the environment
+    warnings"). An entry can name the model it acknowledges (model = "tone-..."): a model
+    trained since warns again. The delivery settings (CUTTINGS_SMTP_*, CUTTINGS_WEBHOOK_URL, from the environment
     or the --env-file; --webhook-file) are checked when any is configured: complete, valid, kept
     from other users. Nothing is sent and no secret is printed.
 

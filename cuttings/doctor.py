@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping
 
 from cuttings import paths, store
-from cuttings.wording import counted
+from cuttings.wording import counted, noun
 from cuttings.failures import robots_refused_every_article, source_failed, source_failures
 from cuttings.nightly import hours_since, pid_alive
 
@@ -217,7 +217,7 @@ def _check_smtp(environ: Mapping[str, str]) -> Check:
     full = ("the full digest " + " and ".join(where) if where else
             "the full digest named by its path on this machine (CUTTINGS_SMTP_ATTACH=0, no CUTTINGS_SMTP_REPORT_URL)")
     return _ok("e-mail", f"via {settings.host}:{settings.port} ({how}) from {parseaddr(settings.sender)[1]} to "
-                         f"{count} address{'es' if count != 1 else ''}, {budget}, {full} (not connected: "
+                         f"{counted(count, 'address', 'addresses')}, {budget}, {full} (not connected: "
                          "`cuttings report --email --no-record` sends one)")
 
 
@@ -261,7 +261,7 @@ def check_sources(path, *, with_acknowledgements: bool = False):
         return (failed, None, []) if with_acknowledgements else (failed, None)
     unverified = [s.id for s in config.sources if not s.verified]
     count = len(config.sources)
-    message = f"{count} source{'s' if count != 1 else ''} in {config.path}"
+    message = f"{counted(count, 'source')} in {config.path}"
     if unverified:
         message += f" ({len(unverified)} unverified)"
     message += f"; {_contact_note(config.crawl)}"
@@ -438,9 +438,9 @@ def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
         # since training gets no classification until it retrains); no models at all is a team's first
         # nights: a warning (above)
         return [Check("models", "error" if foreign else "warning",
-                      f"{count} model{'s' if count != 1 else ''} load from {directory}, but " + "; and ".join(found),
+                      f"{counted(count, 'model')} load from {directory}, but " + "; and ".join(found),
                       "; ".join(fixes))] + quality
-    return [_ok("models", f"{count} model{'s' if count != 1 else ''} load from {directory}")] + quality
+    return [_ok("models", f"{counted(count, 'model')} load from {directory}")] + quality
 
 
 def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
@@ -463,8 +463,8 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     applied, pending = store.migration_status(conn)
     unknown = store.unknown_migrations(conn)
     if unknown:
-        checks.append(Check("migrations", "error", f"the database was upgraded by a newer cuttings: {len(unknown)} "
-                            f"migration{'s' if len(unknown) != 1 else ''} unknown to this version "
+        checks.append(Check("migrations", "error", f"the database was upgraded by a newer cuttings: "
+                            f"{counted(len(unknown), 'migration')} unknown to this version "
                             f"({', '.join(unknown)}); this version refuses to write to it",
                             "install that cuttings version again, or restore the backup taken before the upgrade "
                             f"(see \"Upgrading cuttings\" in {paths.doc('operations.md')})"))
@@ -534,8 +534,8 @@ def check_quote_corrections(conn: sqlite3.Connection) -> list[Check]:
     commands = [f"`{withdraw_command(fix)}`" for fix in orphaned[:3]]
     more = f" and {len(orphaned) - 3} more" if len(orphaned) > 3 else ""
     return [_ok("quote corrections",
-                f"{len(orphaned)} correction{'s' if len(orphaned) != 1 else ''} of a quote no longer found in "
-                f"{'its story' if len(orphaned) == 1 else 'their stories'} (stor{'ies' if len(stories) != 1 else 'y'} "
+                f"{counted(len(orphaned), 'correction')} of a quote no longer found in "
+                f"{'its story' if len(orphaned) == 1 else 'their stories'} ({noun(len(stories), 'story', 'stories')} "
                 f"{shown}): kept, applied to no quote; {len(fixes) - len(orphaned)} applied. The story page lists "
                 f"them; to withdraw {'it' if len(orphaned) == 1 else 'one'}: {', '.join(commands)}{more}")]
 
@@ -692,7 +692,7 @@ def check_reanalysis(db_path: Path, watchlist_path=None) -> list[Check]:
         return []
     finally:
         conn.close()
-    return [_ok("re-analysis", f"the next run analyses {count} stored article{'s' if count != 1 else ''} again and "
+    return [_ok("re-analysis", f"the next run analyses {counted(count, 'stored article')} again and "
                 f"classifies them again: analyser {current}, not {stamped} "
                 f"({analyser_change({stamped}, current, 'since the last analysis')}); labels and quote corrections "
                 f"are kept (\"Upgrading cuttings\" in {paths.doc('operations.md')})")]

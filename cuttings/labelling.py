@@ -41,7 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cuttings import paths, store
-from cuttings.wording import counted
+from cuttings.wording import counted, noun
 from cuttings.errors import CuttingsError
 from nlp.corpus import invalid_json_message
 from nlp.scheme import ATTENTION_KINDS, Scheme, SchemeError, Task, check_label, load_scheme, task_of_kind
@@ -1189,7 +1189,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     header = [cell.strip() for cell in table[0]]
     twice = [column for column in dict.fromkeys(header) if column and header.count(column) > 1]
     if twice:
-        raise LabellingError(f"{path}: column{'s' if len(twice) > 1 else ''} {', '.join(_shown(c) for c in twice)} "
+        raise LabellingError(f"{path}: {noun(len(twice), 'column')} {', '.join(_shown(c) for c in twice)} "
                              f"more than once: which of them is the story's? Keep one")
     from cuttings.export import export_columns
     known = export_columns(db)
@@ -1197,7 +1197,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
     if unknown:
         named = ", ".join(_shown(column) for column in unknown[:5]) + (f" and {len(unknown) - 5} more"
                                                                        if len(unknown) > 5 else "")
-        raise LabellingError(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} {named}: label --import "
+        raise LabellingError(f"{path}: unknown {noun(len(unknown), 'column')} {named}: label --import "
                              f"reads the columns cuttings export --format csv writes")
     if "article_id" not in header and "url" not in header:
         raise LabellingError(f"{path}: no article_id or url column: label --import needs one to find each story")
@@ -1207,7 +1207,7 @@ def read_story_table(db, path: str | Path, text: str | None = None) -> list[tupl
             continue
         where = f"{path}:{line_no}"
         if len(cells) > len(header):
-            raise LabellingError(f"{where}: {len(cells)} cells under {len(header)} columns")
+            raise LabellingError(f"{where}: {counted(len(cells), 'cell')} under {counted(len(header), 'column')}")
         cell = dict(zip(header, [_unguarded(value.strip()) for value in cells]))
         raw: dict[str, Any] = {"url": cell.get("url") or None}
         if cell.get("article_id"):

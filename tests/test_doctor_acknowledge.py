@@ -279,3 +279,14 @@ def test_the_digest_needs_attention_and_the_model_quality_query_name_a_weak_mode
         assert "Tone labels are little better than a guess" in report.render_html(digest)
     finally:
         db.close()
+
+
+def test_doctor_help_says_an_acknowledgement_can_name_its_model():
+    """`cuttings doctor --help` says an acknowledgement may pin the model (docs/operations.md, "Known warnings"),
+    and keeps its examples."""
+    from click.testing import CliRunner
+
+    import pipeline
+    text = " ".join(CliRunner().invoke(pipeline.cli, ["doctor", "--help"], terminal_width=200).output.split())
+    assert 'model = "' in text and "trained since warns again" in text
+    assert "Examples: cuttings --db /srv/cuttings/cuttings.db doctor" in text
