@@ -850,11 +850,17 @@ def canned_queries(db_path: str | Path) -> dict[str, dict]:
     return queries
 
 
+def _read_only(db_path: str | Path) -> contextlib.closing:
+    """A read-only connection to the database file (its path as a ``file:`` URI, so any file name works),
+    closed when the ``with`` block ends; ``sqlite3.Error`` when the file cannot be opened."""
+    return contextlib.closing(sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True))
+
+
 def _tasks_read(db_path: str | Path) -> dict | None:
     """The tasks the label views of the database file read (``store.schema.label_task_roles``, read only:
     ``{"stance": name, "tone": name, ...}``), or None when they cannot be read."""
     try:
-        with contextlib.closing(sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        with _read_only(db_path) as conn:
             return store.schema.label_task_roles(conn)
     except (sqlite3.Error, ValueError):
         return None
@@ -869,7 +875,7 @@ def _watched_bodies(db_path: str | Path) -> str:
     names: list[str] = []
     if path.is_file():
         try:
-            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            with _read_only(path) as conn:
                 names = [" ".join(str(row[0]).split()) for row in conn.execute(
                     "SELECT coalesce(nullif(trim(display_name), ''), name) FROM entities ORDER BY rowid")]
         except sqlite3.Error:
@@ -886,7 +892,7 @@ def _view_columns(db_path: str | Path, name: str) -> list[str] | None:
     if not path.is_file():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        with _read_only(path) as conn:
             return [row[1] for row in conn.execute(f"PRAGMA table_info([{name}])").fetchall()] or None
     except sqlite3.Error:
         return None
@@ -928,7 +934,7 @@ SUGGEST_FACETS_UP_TO = 2_000     # stories (rows of articles); `cuttings serve -
 def story_count(db_path: str | Path) -> int:
     """Rows of ``articles`` (0 for a file that has none or is not there), read through a read-only connection."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{Path(db_path).as_posix()}?mode=ro", uri=True)) as conn:
+        with _read_only(db_path) as conn:
             return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     except sqlite3.Error:
         return 0

@@ -5,6 +5,7 @@ finishes, and every page spent 0.4-1.9 s suggesting nothing (docs/benchmarks.md,
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 from click.testing import CliRunner
 from datasette.app import Datasette
@@ -75,3 +76,11 @@ def test_serve_passes_the_operators_choice(tmp_path, monkeypatch):
 
 def test_a_database_without_articles_table_is_counted_as_empty(tmp_path):
     assert serve.story_count(tmp_path / "missing.db") == 0
+
+
+def test_the_size_is_read_from_a_file_whose_name_holds_uri_characters(tmp_path):
+    path = tmp_path / "news? #1 100%.db"
+    build_sample_db(path).close()
+    with sqlite3.connect(path) as conn:
+        stories = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert stories > 0 and serve.story_count(path) == stories
