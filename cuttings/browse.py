@@ -48,6 +48,14 @@ from datasette.utils import escape_sqlite, path_with_added_args, path_with_remov
 from datasette.utils.asgi import Response
 from itsdangerous import BadSignature
 
+# Datasette's default error handler prints every error it answers, a 404 for a mistyped URL too, as a rich
+# traceback with its local variables (the request's scope among them) whenever rich can be imported, and
+# cuttings depends on rich: `cuttings serve` wrote some 180 lines to the terminal (or the journal) per 404.
+# Without rich the same handler prints nothing for a 4xx and a plain traceback for a server error.
+import datasette.handle_exception as _datasette_errors
+
+_datasette_errors.rich = None
+
 PLUGIN = "cuttings"
 STORY_PATH = "/-/cuttings/story/{database}/{article_id}"
 CORRECT_PATH = "/-/cuttings/correct/{database}/{article_id}"

@@ -234,11 +234,12 @@ def export_command(ctx: CuttingsContext, fmt: str, entity: str | None, topic: st
 
     \b
     Example:
-        cuttings export --entity wm_pcc --stance against --since 2026-11-01 --out pcc.csv
-        cuttings export --since 2026-11-01 --out november.xlsx
+        cuttings export --entity wm_pcc --stance against --since 2018-01-01 --out pcc.csv
+        cuttings export --since 2019-01-01 --until 2019-12-31 --out 2019.xlsx
         cuttings export --topic finance --format jsonl | head -n 1
         cuttings export --scheme ./label_scheme.toml --stance oppose   # your scheme's stance labels
-    (wm_pcc, against, finance: the shipped watchlist's and label scheme's names; use yours.)
+    (wm_pcc, against, finance: names in the shipped watchlist and label scheme; the years: those of
+    the demo stories, so with --db and the path `cuttings demo` prints each finds some. Use yours.)
     """
     for value, option in ((since, "--since"), (until, "--until")):
         _timestamp(value, option)

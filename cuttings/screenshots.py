@@ -133,7 +133,7 @@ def take_all(db_path: str | Path, out_dir: str | Path, *, width: int = 1280, hei
     """The digest and every page of :func:`pages` as PNGs in ``out_dir``; returns their paths."""
     from cuttings import report, store
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # the digest is opened as a file: URI, which must be absolute (--out shots/)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = store.connect(db_path, create=False)
     try:

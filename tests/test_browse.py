@@ -480,3 +480,25 @@ def test_correction_choices_come_from_the_users_label_scheme(tmp_path, monkeypat
     assert set(choices) == {"error"} and "invalid TOML" in choices["error"]
     with pytest.raises(browse.BadCorrection, match="cannot correct labels: .*invalid TOML"):
         browse.correction_rows({"what": ["stance"], "stance": ["favour"]}, [], choices, {}, set())
+
+
+def test_screenshots_with_a_relative_out_folder(sample_path, tmp_path, monkeypatch):
+    """`python -m cuttings.screenshots --db DB --out screenshots/` (docs/analysts.md): a relative --out renders
+    the digest from an absolute file: URI (a relative path has none: ValueError before the first PNG)."""
+    from contextlib import contextmanager
+    from pathlib import Path
+
+    shot = []
+    monkeypatch.setattr(screenshots, "chromium", lambda: "/usr/bin/chromium")  # not run: screenshot is replaced
+    monkeypatch.setattr(screenshots, "screenshot", lambda url, png, **size: shot.append((url, Path(png))) or png)
+
+    @contextmanager
+    def no_server(db_path):
+        yield "http://127.0.0.1:9"
+
+    monkeypatch.setattr(screenshots, "datasette_server", no_server)
+    monkeypatch.setattr(screenshots, "pages", lambda db_path: {})
+    monkeypatch.chdir(tmp_path)
+    assert screenshots.main(["--db", str(sample_path), "--out", "shots/"]) == 0
+    assert shot == [((tmp_path / "shots" / "digest.html").as_uri(), tmp_path / "shots" / "digest.png")]
+    assert "<html" in (tmp_path / "shots" / "digest.html").read_text(encoding="utf-8")

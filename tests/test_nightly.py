@@ -289,6 +289,32 @@ def test_deploy_cron_example_parses():
         parse_cron(line)
 
 
+def test_deploy_cron_maintenance_lines_print_nothing_when_they_succeed(tmp_path):
+    """The weekly backup and the monthly prune and vacuum of deploy/cuttings.cron, run by bash as cron runs them
+    (this environment's cuttings, a sample database): a good week mails nothing, since cron mails anything
+    printed (on 9410ebd: "backup: ... integrity ok" every Sunday, the prune's and vacuum's lines every month);
+    a failure still prints."""
+    from pathlib import Path
+
+    from tests.report_fixtures import build_sample_db
+
+    build_sample_db(tmp_path / "data" / "cuttings.db").close()
+    (tmp_path / "backups").mkdir()
+    cuttings = Path(sys.executable).with_name("cuttings")
+    lines = [line for line in (REPO / "deploy" / "cuttings.cron").read_text().splitlines()
+             if not line.startswith("#") and (" db backup " in line or " db prune " in line)]
+    assert len(lines) == 2
+    for line in lines:
+        command = " ".join(line.split()[5:]).replace("/srv/cuttings/.venv/bin/cuttings", str(cuttings))
+        command = command.replace("/srv/backups/cuttings/", f"{tmp_path}/backups/").replace("/srv/cuttings", str(tmp_path))
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+        assert (done.returncode, done.stdout + done.stderr) == (0, ""), command
+    assert len(list((tmp_path / "backups").glob("cuttings-*.db"))) == 1
+    (tmp_path / "data" / "cuttings.db").unlink()
+    failed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1 and "database not found" in failed.stderr
+
+
 def systemd_verify(directory):
     """``systemd-analyze verify`` on the units in ``directory``; its complaints about our units."""
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(directory / "cuttings.service"),

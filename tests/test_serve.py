@@ -6,6 +6,7 @@ import signal
 import sys
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -174,6 +175,36 @@ def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
         db.close()
     with pytest.raises(OSError):
         _get(base, "/-/versions.json")
+
+
+def test_a_page_not_found_is_one_log_line_not_a_traceback(tmp_path):
+    """A mistyped URL under `cuttings serve`: a 404 page, and on the terminal (or the journal) the access line
+    alone, not Datasette's rich traceback with its local variables (188 lines on 9410ebd)."""
+    db_path = tmp_path / "cuttings.db"
+    build_sample_db(db_path).close()
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
+                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(base, "/-/versions.json")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                time.sleep(0.2)
+        request = urllib.request.Request(base + "/cuttings/no_such_table", headers={"Cookie": "ds_actor=s3cr3t"})
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(request, timeout=10)
+        assert missing.value.code == 404 and "Table not found" in missing.value.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=15)[0].decode(errors="replace")
+    assert '"GET /cuttings/no_such_table HTTP/1.1" 404' in output
+    assert "Traceback" not in output and "locals" not in output and "s3cr3t" not in output
 
 
 def test_the_critical_query_reads_the_stance_task_the_label_views_read(tmp_path):
