@@ -398,3 +398,20 @@ def test_the_page_reads_the_labels_of_its_own_rows_only(monkeypatch):
     old_page, old_full = steps_of(db, page.format(view="m031_daily")), steps_of(db, "SELECT * FROM m031_daily")
     assert old_page > old_full * 0.9 and steps_of(db, "SELECT count(*) FROM m031_daily") > old_full * 0.9
     assert steps_of(db, page.format(view="entity_daily")) < old_page / 2   # (the groups remain: about 0.4)
+
+
+def test_m039_replaces_the_view_of_a_database_m037_left_and_adds_the_index(monkeypatch):
+    db = Database(memory=True)
+    store.migrations.apply(db, stop_before="m039_entity_daily_groups_first")
+    # the view as m031/m032's code wrote it (the label views' migrations before m039 now write the current one)
+    db.execute("DROP VIEW entity_daily")
+    db.execute(f"CREATE VIEW entity_daily AS {m031_definition(schema.label_task_roles(db), monkeypatch)}")
+    fill_imported(db)
+    before = db.execute("SELECT * FROM entity_daily ORDER BY entity_id, day").fetchall()
+    assert "idx_mentions_article_entity" not in [index.name for index in db["mentions"].indexes]
+    assert reads_labels_per_row(plan(db, "SELECT count(*) FROM entity_daily"))
+    store.migrations.apply(db)
+    assert "idx_mentions_article_entity" in [index.name for index in db["mentions"].indexes]
+    assert_groups_first(plan(db, "SELECT * FROM entity_daily"), label_columns=6)
+    assert not reads_labels_per_row(plan(db, "SELECT count(*) FROM entity_daily"))
+    assert db.execute("SELECT * FROM entity_daily ORDER BY entity_id, day").fetchall() == before and len(before) > 5
