@@ -20,13 +20,16 @@ from cuttings.store import schema  # noqa: E402
 
 
 def plain_definition(roles: dict) -> str:
-    """The current label views' entity_daily without m031's rewriting (schema.per_body_daily)."""
-    per_body_daily = schema.per_body_daily
-    schema.per_body_daily = lambda daily, roles, effective_labels: daily
+    """The current label views' entity_daily without m031's or m039's rewriting (schema.per_body_daily,
+    schema.per_group_daily: the current definitions call the latter)."""
+    per_body_daily, per_group_daily = schema.per_body_daily, schema.per_group_daily
+    schema.per_body_daily = schema.per_group_daily = lambda daily, roles, effective_labels: daily
     try:
-        return schema.label_view_definitions(roles)["entity_daily"]
+        plain = schema.label_view_definitions(roles)["entity_daily"]
     finally:
-        schema.per_body_daily = per_body_daily
+        schema.per_body_daily, schema.per_group_daily = per_body_daily, per_group_daily
+    assert plain != schema.label_view_definitions(roles)["entity_daily"]
+    return plain
 
 
 def compare(path: str) -> bool:

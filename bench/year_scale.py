@@ -185,6 +185,8 @@ def datasette_pages(db_path: Path, night: str) -> list[tuple[str, str]]:
         pages.append((f"table {view}", f"/{name}/{view}"))
     pages.append(("story page", f"/-/cuttings/story/{name}/{story}"))
     pages.append(("search article_summary", f"/{name}/article_summary?_search=fire"))
+    # a body chosen in the bodies facet (cuttings.browse.ListFacet's link)
+    pages.append(("article_summary, a body", f"/{name}/article_summary?bodies__arraycontains=HWFRS"))
     return pages
 
 
@@ -234,13 +236,14 @@ def trace_pages(db_path: Path, views: list[str]) -> None:
         await ds.invoke_startup()
         await ds.client.get("/")
         for view in views:
-            path = f"/{db_path.stem}/{view}"
+            path = f"/{db_path.stem}/{view}"     # VIEW may carry a query string: article_summary?bodies__...
+            joiner = "&" if "?" in path else "?"
             started = time.perf_counter()
-            await ds.client.get(path + "?_nosuggest=1")
+            await ds.client.get(path + joiner + "_nosuggest=1")
             quiet = time.perf_counter() - started
             started = time.perf_counter()
             try:
-                page = await ds.client.get(path + "?_trace=1")
+                page = await ds.client.get(path + joiner + "_trace=1")
             except AssertionError:     # Datasette 0.65's trace of some table pages (articles) ends no response
                 page = await ds.client.get(path)
                 print(f"{view}: page {time.perf_counter() - started:.3f} s, without suggestions {quiet:.3f} s; "

@@ -675,3 +675,35 @@ class ListFacet(ArrayFacet):
 @hookimpl
 def register_facet_classes():
     return [ListFacet]
+
+# The story view's bodies filter (``bodies__arraycontains=NAME``: a body chosen in the bodies facet) computes each
+# story's ``bodies`` (its mentions' names, sorted, as JSON) to test it: for the count, the page and each of the four
+# facets, about 0.3-0.4 s a statement at 50,000 stories. :func:`filters_from_request` adds the same test as a list of
+# story ids sought by index (the stories with a mention of an entity of that name: the ``bodies`` of article_summary
+# is exactly their names, ``coalesce(display_name, name, entity_id)``), so only the stories in it compute ``bodies``.
+# Datasette's own clause stays: the rows are the same; the clause added is implied by it, and it implies it.
+BODY_NAMED_SQL = ("article_id IN (SELECT m.article_id FROM mentions m WHERE m.entity_id IN ("
+                  "SELECT en.id FROM entities en WHERE coalesce(en.display_name, en.name, en.id) = :{p} "
+                  "UNION ALL SELECT :{p} WHERE NOT EXISTS (SELECT 1 FROM entities en WHERE en.id = :{p})))")
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    """For article_summary's ``bodies__arraycontains`` filters, :data:`BODY_NAMED_SQL` (no description: Datasette's
+    own filter says "bodies contains NAME")."""
+    if table != "article_summary":
+        return None
+    names = request.args.getlist("bodies__arraycontains")
+    if not names:
+        return None
+
+    async def inner():
+        from datasette.filters import FilterArguments
+
+        db = datasette.get_database(database)
+        if not (await db.table_exists("mentions") and await db.table_exists("entities")):
+            return None
+        params = {f"cuttings_body_{i}": name for i, name in enumerate(names)}
+        return FilterArguments([BODY_NAMED_SQL.format(p=param) for param in params], params=params)
+
+    return inner

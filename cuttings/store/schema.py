@@ -1035,7 +1035,7 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
         "label_roles": by_id["label_roles"],
         "effective_labels": effective_labels,
         "article_summary": per_article_labels(_summary_definition(roles, _ARTICLE_SUMMARY), effective_labels),
-        "entity_daily": per_body_daily(daily, roles, effective_labels),
+        "entity_daily": per_group_daily(daily, roles, effective_labels),
     }
 
 
@@ -1203,6 +1203,71 @@ def per_body_daily(daily: str, roles: dict, effective_labels: str) -> str:
             (" AND l.target = e.id) AS rated\n      FROM entities e) r ON",
              ") AS rated\n      FROM entities e LIMIT -1) r ON", 1)]
     return _by_kind(daily, replacements)
+
+
+def per_group_daily(daily: str, roles: dict, effective_labels: str) -> str:
+    """entity_daily as m039 writes it: the same rows and columns as ``daily`` (its plain form, m015-m030's SQL for
+    ``roles``, whose rows m031's :func:`per_body_daily` gave), built as (body, day) groups first and each label
+    count then read for its group only (``daily`` itself is not read: the plain form stays the reference the
+    tests compare with).
+
+    * ``d``, the groups: each (story, body) pair once (``SELECT DISTINCT article_id, entity_id FROM mentions``,
+      idx_mentions_article_entity), the story's day, and the group's stories as a JSON list (``ids``). Within a
+      group (one body) a story is one pair, so ``count(*)`` is the plain form's ``count(DISTINCT a.id)``. Sorted
+      by day, newest first (then body), the order of the Datasette page (``sort_desc: day``).
+    * Each ``stance_<label>``/``tone_<label>`` column is a subquery over the group's stories: a story counts when
+      a person's label that stands (effective_labels' person's arm) or a prediction no person's label replaces
+      (its other arm) gives that label, for the tone towards the group's body; the plain form's
+      ``count(DISTINCT CASE WHEN st.label = X OR stp.label = X THEN a.id END)`` over its LEFT JOINs counts the same
+      stories. A tone column is NULL for a body nobody rates (``rated``, one list a statement, as in m031).
+
+    SQLite flattens the outer select into a statement that reads the view: a column no statement reads is not
+    computed. So Datasette's count and its facets (body, tone_rated) read the groups and no label, and its page
+    (``ORDER BY day DESC LIMIT 101``) reads the labels of the rows it keeps only (SQLite tests a row against the
+    full LIMIT before it computes the other columns; the groups come newest first). Before, each of the page's four
+    statements built the whole aggregate with its label joins (docs/benchmarks.md, "entity_daily and a body's
+    stories at a year's size"). A full ``SELECT *`` reads the labels once per column, not once per row."""
+    people, machines = effective_label_arms(effective_labels)
+    people, machines = people.replace("{", "{{").replace("}", "}}"), machines.replace("{", "{{").replace("}", "}}")
+    seen = {name: name for name in _ENTITY_DAILY_FIXED}
+    columns = ""
+    for role, alias in (("stance", "st"), ("tone", "tn")):
+        if roles[role] is None:
+            continue
+        task = sql_literal(roles[role], "task name").replace("{", "{{").replace("}", "}}")
+        body = " AND {a}.target = d.entity_id" if role == "tone" else ""
+        story = (f"(SELECT count(*) FROM json_each(d.ids) j\n"
+                 f"     WHERE EXISTS (SELECT 1 FROM ({people}) {alias}\n"
+                 f"                   WHERE {alias}.article_id = j.value AND {alias}.task = {task}"
+                 f"{body.format(a=alias)} AND {alias}.label = {{0}})\n"
+                 f"        OR EXISTS (SELECT 1 FROM ({machines}) {alias}p\n"
+                 f"                   WHERE {alias}p.article_id = j.value AND {alias}p.task = {task}"
+                 f"{body.format(a=alias + 'p')} AND {alias}p.label = {{0}}))")
+        if role == "tone":
+            story = f"CASE WHEN r.rated THEN {story} END"
+        columns += _label_columns(role, roles[f"{role}_labels"], story, seen)
+    join = ""
+    if roles["tone"] is not None:
+        tone = sql_literal(roles["tone"], "task name")
+        join = (f"CROSS JOIN (SELECT e.id AS entity_id,\n"
+                f"             e.id IN (SELECT c.target FROM classifications c WHERE c.task = {tone}\n"
+                f"                      UNION ALL\n"
+                f"                      SELECT l.target FROM labels l WHERE l.task = {tone} AND "
+                f"{standing_label_sql('l', by_quote=False)}) AS rated\n"
+                f"      FROM entities e LIMIT -1) r ON r.entity_id = d.entity_id\n")
+        columns += "  r.rated AS tone_rated\n"
+    else:
+        columns = columns[:-2] + "\n" if columns else ""
+    return (f"\nSELECT d.entity_id, coalesce(en.display_name, en.name, d.entity_id) AS body, d.day, d.articles"
+            f"{',' if columns else ''}\n{columns}"
+            f"FROM (SELECT m.entity_id, substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day,\n"
+            f"             count(*) AS articles, json_group_array(a.id) AS ids\n"
+            f"      FROM (SELECT DISTINCT article_id, entity_id FROM mentions) m\n"
+            f"      CROSS JOIN articles a ON a.id = m.article_id AND a.duplicate_of IS NULL\n"
+            f"      GROUP BY day, m.entity_id\n"
+            f"      ORDER BY day DESC, m.entity_id) d\n"
+            f"{join}"
+            f"LEFT JOIN entities en ON en.id = d.entity_id\n")
 
 
 def effective_label_arms(effective_labels: str) -> tuple[str, str]:
@@ -2129,3 +2194,17 @@ def m037_most_quoted_names_after_ranking(db: Database) -> None:
     view reads no name (the same rows, in the same order; docs/benchmarks.md, "Story pages at a year's size")."""
     db.execute("DROP VIEW IF EXISTS most_quoted")
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V37['most_quoted']}")
+
+
+# There is no m038 on this branch: session 22 gave the number to another change.
+@migrations()
+def m039_entity_daily_groups_first(db: Database) -> None:
+    """entity_daily reads its (body, day) groups first and each label count for its own group
+    (:func:`per_group_daily`): the same rows and columns, but a statement that reads no label column (Datasette's
+    count and facets) reads no label, and the page (newest days first, 101 rows) reads its own rows' labels only
+    (docs/benchmarks.md, "entity_daily and a body's stories at a year's size"). idx_mentions_article_entity
+    (article, body) gives the (story, body) pairs, and a story's bodies (article_summary.bodies, the bodies filter,
+    story_bodies), from the index alone; idx_mentions_article_id is kept (its prefix: a story's mentions in
+    the order they were written)."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_mentions_article_entity ON mentions(article_id, entity_id)")
+    refresh_label_views(db)
