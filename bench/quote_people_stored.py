@@ -6,6 +6,11 @@ read live (TEMP views of their definitions), row for row and in order, with each
 facet's counts. Only reads (a read-only connection):
 
     PYTHONPATH=. python bench/quote_people_stored.py /tmp/year/year.db [more.db ...]
+    PYTHONPATH=. python bench/quote_people_stored.py --pages BEFORE.db AFTER.db   # the Datasette pages' JSON
+
+``--pages``: the JSON of the quote_people and most_quoted pages (rows, count, facets with their counts), as
+``cuttings serve`` configures Datasette, of two databases (say one left at m037 and a copy migrated to m038):
+the same or not, and how long each page took.
 """
 from __future__ import annotations
 
@@ -54,5 +59,44 @@ def check(path: Path) -> bool:
     return same
 
 
+def pages(before: Path, after: Path) -> bool:
+    import asyncio
+    import json
+
+    from datasette.app import Datasette
+
+    from cuttings import serve
+
+    async def read(path: Path) -> dict:
+        ds = Datasette([str(path)], metadata=serve.datasette_metadata(path), settings=serve.datasette_settings(path),
+                       plugins_dir=str(serve.PLUGINS_DIR), template_dir=str(serve.TEMPLATES_DIR))
+        await ds.invoke_startup()
+        found = {}
+        for page in ("most_quoted.json?_shape=objects&_size=max", "quote_people.json?_shape=objects",
+                     "quote_people.json?_shape=objects&_facet=joined_by&_facet=entity_id",
+                     "most_quoted.json?_shape=objects&rank__lte=3"):
+            started = time.perf_counter()
+            data = (await ds.client.get(f"/{path.stem}/{page}")).json()
+            seconds = time.perf_counter() - started
+            facets = {name: [(v["value"], v["count"]) for v in facet["results"]]
+                      for name, facet in (data.get("facet_results") or {}).items()}
+            found[page] = ({"rows": data["rows"], "count": data.get("filtered_table_rows_count"), "facets": facets},
+                           seconds)
+        return found
+
+    one, two = asyncio.run(read(before)), asyncio.run(read(after))
+    same = True
+    for page in one:
+        equal = one[page][0] == two[page][0]
+        same = same and equal
+        content = one[page][0]
+        print(f"{page:<62} {len(content['rows'])} rows of {content['count']}, facets "
+              f"{json.dumps({name: len(values) for name, values in content['facets'].items()})}: "
+              f"{'the same' if equal else 'DIFFERENT'}; {one[page][1]:.3f} s / {two[page][1]:.3f} s")
+    return same
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--pages"]:
+        sys.exit(0 if pages(Path(sys.argv[2]), Path(sys.argv[3])) else 1)
     sys.exit(0 if all([check(Path(arg)) for arg in sys.argv[1:]]) else 1)
