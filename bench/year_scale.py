@@ -406,7 +406,12 @@ def main(argv=None) -> int:
         print("built", json.dumps(result["built"]), flush=True)
     # this code's migrations (a new index, a view) on the copy, as any cuttings command would apply them
     if args.code.resolve() == ROOT:
-        store.connect(db_path).conn.close()
+        db = store.connect(db_path)
+        # quote_people's rows stored, as the nightly analyse leaves them (m038; a database built above wrote its
+        # quotes by plain SQL, which marks them stale): the pages then read them
+        if store.refresh_quote_people(db) is not None:
+            print("quote_people's rows stored again (they were stale)", flush=True)
+        db.conn.close()
     with sqlite3.connect(db_path) as conn:
         night_end = conn.execute("SELECT max(first_seen_at) FROM articles").fetchone()[0]
     end = datetime.strptime(night_end[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)

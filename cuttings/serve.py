@@ -487,7 +487,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                      "and \"Jonathon\", \"Bill\" and \"William\"; one-to-one only) is that person, under the "
                      "watchlist's identity when one of the two is the body's watched person, else the long form, "
                      "and counts once when a title and surname is joined for the same body (since migration m026); descriptions (\"the chief fire officer\", \"a spokesperson\") have "
-                     "no person. `most_quoted` reads it.", {
+                     "no person. `most_quoted` reads it. Its rows are stored by `cuttings analyse` and read from there while "
+                     "nothing they read has changed since (`quote_people_stored`, since migration m038); else worked "
+                     "out from the quotes: the same rows either way.", {
         "quote_id": ("`quotes.id` (kept when the article is analysed again and the quote found again).", "31"),
         "article_id": ("The article.", "14"),
         "entity_id": ("Body (corrected).", "shropshire_fire_authority"),
@@ -534,6 +536,25 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "named_by": ("`watchlist` (the watchlist's name for the person) or `outlets` (the spelling the most "
                      "outlets print).", "watchlist"),
     }),
+    "quote_people_stored": ("The rows of `quote_people`, stored by `cuttings analyse` (since migration m038) and "
+                            "read by the view while `quote_people_state.fresh` is 1: query `quote_people`, which "
+                            "gives the same rows either way.", {
+        "quote_id": ("As `quote_people.quote_id`.", "31"),
+        "article_id": ("As `quote_people.article_id`.", "14"),
+        "entity_id": ("As `quote_people.entity_id`.", "shropshire_fire_authority"),
+        "speaker": ("As `quote_people.speaker`.", "Councillor Minnery"),
+        "speaker_id": ("As `quote_people.speaker_id`.", "minnery"),
+        "person_id": ("As `quote_people.person_id`.", "david minnery"),
+        "joined_by": ("As `quote_people.joined_by`.", "same_article"),
+        "published_at": ("As `quote_people.published_at`.", "2026-11-23T11:00:00Z"),
+    }),
+    "quote_people_state": ("Whether `quote_people_stored` is in step (since migration m038): any change to a quote, a "
+                           "quote correction or its withdrawal, a story's copy-of or publication time, a deleted "
+                           "story or `watched_people` sets `fresh` to 0 (triggers), and `quote_people` then works "
+                           "its rows out from those tables until `cuttings analyse` stores them again.", {
+        "id": ("Always 1 (one row).", "1"),
+        "fresh": ("1: `quote_people` reads `quote_people_stored`; 0: it works its rows out.", "1"),
+    }),
     "story_bodies": ("VIEW. One row per story (copies left out) and watched body it is about, as the digest counts "
                      "it: the bodies it names (`mentions`) and those a quote in it speaks for (`quote_view`, "
                      "corrections applied), so a story quoting \"the West Mercia Chief Constable\" without naming "
@@ -566,7 +587,8 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
 VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speaker", "quote_view", "quote_people",
          "most_quoted", "speaker_names", "syndication")
 # Tables analysts do not need: hidden from the home and database pages (still reachable by URL and SQL).
-HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "_sqlite_migrations")
+HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "quote_people_stored",
+          "quote_people_state", "_sqlite_migrations")
 PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "datasette"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

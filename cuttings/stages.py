@@ -148,6 +148,8 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
     Then quotes by a person whose article does not say whom they speak for are linked to the
     entity other articles state (:func:`link_known_speakers`; ``quotes.entity_method =
     'known_speaker'``), over the whole store, so the result does not depend on article order.
+    Last, quote_people's stored rows are written again if anything they read changed
+    (``store.refresh_quote_people``, m038).
 
     An article the analyser raises on is skipped, not stamped: nothing of it is written (an older
     analysis of it stays), the others go on, and the next run (or a new analyser version) tries it
@@ -194,6 +196,9 @@ def analyse_stage(db, analyser, *, advance=None, limit: int | None = None, analy
         if advance:
             advance(len(batch))
     counts["quotes_linked"] = link_known_speakers(db)
+    # quote_people's rows stored again when anything it reads changed (this run's quotes, a correction since): the
+    # quote pages read them (m038); one statement over every quote, only when they are stale
+    store.refresh_quote_people(db)
     counts["failures"] = failures
     return counts
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from cuttings.store.connection import transaction, utcnow
-from cuttings.store.schema import QUOTE_TASKS
+from cuttings.store.schema import QUOTE_TASKS, store_quote_people_rows
 
 
 def sync_entities(db: Database, watchlist: Any) -> None:
@@ -34,7 +34,15 @@ def sync_watched_people(db: Database, people: list[dict]) -> None:
     """Replace ``watched_people`` with the watchlist's office holders and people: each ``{"entity_id",
     "name", "role", "speaker_id"}`` (``speaker_id``: the person's speaker identity, as ``quotes.speaker_id``
     gives it). The ``speaker_names`` view shows the watchlist's name for a person it knows. The first of
-    two rows with one (entity, name) is kept."""
+    two rows with one (entity, name) is kept. The same rows as stored write nothing (m038: a write marks
+    quote_people's stored rows stale)."""
+    kept: dict[tuple, tuple] = {}
+    for person in people:
+        row = (person["entity_id"], person["name"], person.get("role") or None, person.get("speaker_id"))
+        kept.setdefault(row[:2], row)
+    if sorted(kept.values(), key=repr) == sorted(
+            db.execute("SELECT entity_id, name, role, speaker_id FROM watched_people").fetchall(), key=repr):
+        return
     with transaction(db):
         db.execute("DELETE FROM watched_people")
         db.conn.executemany(
@@ -371,3 +379,20 @@ def relink_quotes(db: Database, changed: list[dict], *, invalidate_stage: str | 
 def article_mentions(db: Database, article_id: int) -> list[dict]:
     """One article's mentions, in text order."""
     return analyses_of(db, [article_id])[article_id]["mentions"]
+
+
+def quote_people_fresh(db) -> bool:
+    """True when quote_people reads its stored rows (``quote_people_state.fresh``, m038): nothing it reads has
+    changed since they were stored."""
+    row = db.execute("SELECT fresh FROM quote_people_state WHERE id = 1").fetchone()
+    return bool(row and row[0])
+
+
+def refresh_quote_people(db: Database) -> int | None:
+    """Store quote_people's rows again when they are stale (m038; one transaction): the view then reads them
+    instead of working every quote's person out for each statement. Returns how many rows were stored, or None
+    when they were in step (nothing written). The analyse stage calls it at its end."""
+    if quote_people_fresh(db):
+        return None
+    with transaction(db):
+        return store_quote_people_rows(db)

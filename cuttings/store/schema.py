@@ -2196,7 +2196,119 @@ def m037_most_quoted_names_after_ranking(db: Database) -> None:
     db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V37['most_quoted']}")
 
 
-# There is no m038 on this branch: session 22 gave the number to another change.
+# quote_people at a year's size (docs/benchmarks.md, "The quote pages from stored rows"): every statement of the
+# quote_people and most_quoted pages (the rows, the count, the body facet) worked out every quote's person again,
+# each reading every quote with its corrections twice and grouping the bodies' people (most_quoted 1.8-1.9 s at
+# 50,000 stories). Since m038 the view's rows are stored (`quote_people_stored`, in the order the view gives them)
+# and read from there while `quote_people_state.fresh` is 1; otherwise the view works them out as before (m033's
+# logic, unchanged). So the rows never depend on the stored copy being in step:
+# * triggers mark the stored rows stale (fresh = 0) in the statement that changes anything the view reads: a quote
+#   (its id, article, speaker, speaker identity or body), a quote correction or its withdrawal (`labels` of the
+#   quote tasks), a story's id, copy-of (`duplicate_of`) or publication time, a deleted story, a story inserted
+#   whose quotes were stored before it, `watched_people`. Whoever writes (the store, an import, plain SQL), the
+#   view then reads the live logic, never an old row;
+# * `store.refresh_quote_people` stores the rows again (one transaction: the view's rows worked out live, then
+#   fresh = 1); the analyse stage calls it at its end, when the rows are stale. A label write only marks them
+#   stale (the quote form stays as fast as before); the pages then work the rows out, as before m038, until the
+#   next analyse run.
+# A later migration that changes quote_people's logic (or quote_view's) marks the rows stale; one that rebuilds a
+# table read here (as m027 rebuilt `quotes`) makes its triggers again (tests/test_quote_people_stored.py checks them).
+QUOTE_PEOPLE_COLUMNS = ("quote_id", "article_id", "entity_id", "speaker", "speaker_id", "person_id", "joined_by",
+                        "published_at")
+QUOTE_PEOPLE_FRESH = "coalesce((SELECT s.fresh FROM quote_people_state s WHERE s.id = 1), 0)"
+_QUOTE_PEOPLE_LIVE_V38 = _by_kind(_VIEWS_V33["quote_people"], [
+    # the live logic reads its quotes only while the stored rows are stale: a term with no column, tested once before
+    # the scan, so a fresh read builds none of its groups
+    ("  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL AND instr(qv.speaker_id, ' ') > 0\n"
+     "    AND qv.entity_id IS NOT NULL),",
+     "  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL AND instr(qv.speaker_id, ' ') > 0\n"
+     f"    AND qv.entity_id IS NOT NULL AND NOT {QUOTE_PEOPLE_FRESH}),", 1),
+    ("  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),",
+     f"  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL AND NOT {QUOTE_PEOPLE_FRESH}),", 1)])
+_QUOTE_PEOPLE_SELECT = ", ".join(QUOTE_PEOPLE_COLUMNS)
+_VIEWS_V38 = {"quote_people": f"""
+SELECT {_QUOTE_PEOPLE_SELECT} FROM quote_people_stored WHERE {QUOTE_PEOPLE_FRESH}
+UNION ALL
+SELECT * FROM ({_QUOTE_PEOPLE_LIVE_V38}) WHERE NOT {QUOTE_PEOPLE_FRESH}
+"""}
+_STALE = "UPDATE quote_people_state SET fresh = 0 WHERE fresh != 0;"
+# (name, when, table, condition): every change to what quote_people reads marks the stored rows stale
+QUOTE_PEOPLE_TRIGGERS = (
+    ("quote_people_stale_quote_insert", "AFTER INSERT", "quotes", ""),
+    ("quote_people_stale_quote_delete", "AFTER DELETE", "quotes", ""),
+    ("quote_people_stale_quote_update", "AFTER UPDATE OF id, article_id, speaker, speaker_id, entity_id", "quotes", ""),
+    ("quote_people_stale_label_insert", "AFTER INSERT", "labels", f"NEW.task IN {_QUOTE_TASKS_SQL}"),
+    ("quote_people_stale_label_delete", "AFTER DELETE", "labels", f"OLD.task IN {_QUOTE_TASKS_SQL}"),
+    ("quote_people_stale_label_update", "AFTER UPDATE", "labels",
+     f"OLD.task IN {_QUOTE_TASKS_SQL} OR NEW.task IN {_QUOTE_TASKS_SQL}"),
+    ("quote_people_stale_article_update", "AFTER UPDATE OF id, duplicate_of, published_at", "articles",
+     "OLD.id IS NOT NEW.id OR OLD.duplicate_of IS NOT NEW.duplicate_of OR OLD.published_at IS NOT NEW.published_at"),
+    ("quote_people_stale_article_delete", "AFTER DELETE", "articles", ""),
+    ("quote_people_stale_article_insert", "AFTER INSERT", "articles",
+     "EXISTS (SELECT 1 FROM quotes q WHERE q.article_id = NEW.id)"),
+    ("quote_people_stale_watched_insert", "AFTER INSERT", "watched_people", ""),
+    ("quote_people_stale_watched_delete", "AFTER DELETE", "watched_people", ""),
+    ("quote_people_stale_watched_update", "AFTER UPDATE", "watched_people", ""),
+)
+
+
+# most_quoted groups the stored rows themselves while they are in step (through quote_people, a compound view, each
+# row was copied out first: about 0.1 s more a statement at 50,000 stories), else quote_people's live rows
+_MOST_QUOTED_GROUPED = _VIEWS_V37["most_quoted"][_VIEWS_V37["most_quoted"].index("FROM (SELECT p.entity_id") + 6:
+                                                 _VIEWS_V37["most_quoted"].index(") AS grouped")]
+_VIEWS_V38["most_quoted"] = _by_kind(_VIEWS_V37["most_quoted"], [
+    (_MOST_QUOTED_GROUPED, _by_kind(_MOST_QUOTED_GROUPED, [
+        ("FROM quote_people p", "FROM quote_people_stored p", 1),
+        ("p.person_id IS NOT NULL\n", f"p.person_id IS NOT NULL AND {QUOTE_PEOPLE_FRESH}\n", 1)])
+     + "\n      UNION ALL\n      "
+     + _by_kind(_MOST_QUOTED_GROUPED, [
+         ("p.person_id IS NOT NULL\n", f"p.person_id IS NOT NULL AND NOT {QUOTE_PEOPLE_FRESH}\n", 1)]), 1)])
+
+
+def store_quote_people_rows(db) -> int:
+    """Store quote_people's rows again (``quote_people_stored``, in the view's order) and mark them fresh; the
+    caller holds the transaction. Returns how many rows. ``db``: a sqlite3 or sqlite-utils connection."""
+    db.execute("INSERT OR REPLACE INTO quote_people_state (id, fresh) VALUES (1, 0)")   # the view reads the live logic
+    db.execute("DELETE FROM quote_people_stored")
+    db.execute(f"INSERT INTO quote_people_stored ({_QUOTE_PEOPLE_SELECT}) SELECT {_QUOTE_PEOPLE_SELECT} "
+               f"FROM quote_people")
+    count = db.execute("SELECT count(*) FROM quote_people_stored").fetchone()[0]
+    db.execute("UPDATE quote_people_state SET fresh = 1")
+    return count
+
+
+@migrations()
+def m038_quote_people_stored(db: Database) -> None:
+    """quote_people's rows are stored (``quote_people_stored``) and read from there while they are in step
+    (``quote_people_state.fresh``); triggers mark them stale whenever anything the view reads changes, and the view
+    then works them out as before (the same rows either way). The analyse stage stores them again
+    (``store.refresh_quote_people``). most_quoted groups the stored rows while they are in step, else quote_people's:
+    its page at a year's size no longer works out every quote's person three times (docs/benchmarks.md, "The quote
+    pages from stored rows")."""
+    db.execute("""CREATE TABLE quote_people_stored (
+        quote_id INTEGER,
+        article_id INTEGER,
+        entity_id TEXT,
+        speaker TEXT,
+        speaker_id TEXT,
+        person_id TEXT,
+        joined_by TEXT,
+        published_at TEXT
+    )""")
+    # the digest's join of a quote to its person (report.speaker_names, the digest's quotes), by quote id
+    db.execute("CREATE INDEX idx_quote_people_stored_quote_id ON quote_people_stored(quote_id)")
+    db.execute("CREATE TABLE quote_people_state (id INTEGER PRIMARY KEY CHECK (id = 1), fresh INTEGER NOT NULL)")
+    db.execute("INSERT INTO quote_people_state (id, fresh) VALUES (1, 0)")
+    for name, when, table, condition in QUOTE_PEOPLE_TRIGGERS:
+        db.execute(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW "
+                   f"{'WHEN ' + condition + ' ' if condition else ''}BEGIN {_STALE} END")
+    db.execute("DROP VIEW IF EXISTS most_quoted")
+    db.execute("DROP VIEW IF EXISTS quote_people")
+    db.execute(f"CREATE VIEW quote_people AS {_VIEWS_V38['quote_people']}")
+    db.execute(f"CREATE VIEW most_quoted AS {_VIEWS_V38['most_quoted']}")
+    store_quote_people_rows(db)
+
+
 @migrations()
 def m039_entity_daily_groups_first(db: Database) -> None:
     """entity_daily reads its (body, day) groups first and each label count for its own group
