@@ -183,12 +183,30 @@ def test_m040_indexes_serve_the_window_and_the_rated_bodies(db):
         f"WHERE task = 'tone' AND {store.standing_label_sql('l')}")}
 
 
+def test_the_night_and_its_edits_are_ranges_of_their_times_not_every_stored_story(db):
+    """The night's stories by first_seen_at (not every original story by duplicate_of, which SQLite preferred);
+    its edits by the revisions' capture time (m040; not a scan of every stored version)."""
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        report._story_rows(db, SINCE, "2026-11-25T00:00:00Z")
+        report._edits(db, SINCE, "2026-11-25T00:00:00Z")
+    finally:
+        db.conn.set_trace_callback(None)
+    night, edits = (statement for statement in statements if statement.lstrip().startswith("SELECT"))
+    assert "SEARCH a USING INDEX idx_articles_first_seen_at (first_seen_at>? AND first_seen_at<?)" in _plan(
+        db, night, {})
+    assert "SEARCH v USING INDEX idx_article_versions_revised_at (captured_at>? AND captured_at<?)" in _plan(
+        db, edits, {})
+
+
 def test_m040_adds_the_indexes_to_a_database_m037_left(tmp_path):
     path = tmp_path / "old.db"
     from sqlite_utils import Database
     old = Database(sqlite3.connect(path))
     store.migrations.apply(old, stop_before="m040_digest_indexes")
-    indexes = {"idx_articles_story_day", "idx_classifications_task_target", "idx_quotes_surname"}
+    indexes = {"idx_articles_story_day", "idx_classifications_task_target", "idx_quotes_surname",
+               "idx_article_versions_revised_at"}
     assert not {row[0] for row in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")} & indexes
     old.conn.close()
     db = store.connect(path)

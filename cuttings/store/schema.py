@@ -2143,14 +2143,18 @@ QUOTE_PEOPLE_SQL = _VIEWS_V33["quote_people"]      # the view as m033 wrote it (
 
 @migrations()
 def m040_digest_indexes(db: Database) -> None:
-    """Three indexes for the morning digest: ``idx_articles_story_day`` on (duplicate_of, the story's day:
+    """Four indexes for the morning digest: ``idx_articles_story_day`` on (duplicate_of, the story's day:
     :data:`STORY_DAY_SQL`), so the charts and spikes read the days they show; ``idx_classifications_task_target``
     on (task, target), so the bodies a tone model rated are found one target at a time, not from every
     prediction of the task; ``idx_quotes_surname`` on a speaker's surname (:data:`SURNAME_SQL`), so
-    :func:`quote_people_of` reads the quotes of the surnames it is asked for. No row or view changes."""
+    :func:`quote_people_of` reads the quotes of the surnames it is asked for; ``idx_article_versions_revised_at``
+    on the revisions' capture time, so the night's edits are a range of it, not a scan of every stored version
+    (and its body). No row or view changes."""
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_story_day ON articles(duplicate_of, {STORY_DAY_SQL})")
     db.execute("CREATE INDEX IF NOT EXISTS idx_classifications_task_target ON classifications(task, target)")
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_quotes_surname ON quotes({SURNAME_SQL.format('speaker_id')})")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_article_versions_revised_at ON article_versions(captured_at) "
+               "WHERE version > 1")
 
 
 def quote_people_of(quote_people: str, surnames: str, quotes: str | None = None) -> str:
