@@ -206,10 +206,13 @@ def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
         return result
     roles = report_tasks() if roles is None else roles
     role_of = {task.name: role for role, task in roles.items() if task is not None}
+    # (the night's stories' effective labels alone: store.schema.effective_labels_among; the view filtered after
+    # it is built reads every stored label and prediction)
+    night = "SELECT value FROM json_each(:ids)"
     rows = db.query(
-        "SELECT article_id, task, target, label, probability, uncertain, human FROM effective_labels "
-        "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
-        [json.dumps(article_ids)])
+        "SELECT article_id, task, target, label, probability, uncertain, human "
+        f"FROM ({effective_labels_among(db, night)}) WHERE article_id IN ({night}) "
+        "ORDER BY article_id, task, target, label", {"ids": json.dumps(article_ids)})
     for row in rows:
         if classified is not None and not row["human"] and row["article_id"] not in classified:
             continue

@@ -159,7 +159,7 @@ def test_the_digest_reads_no_whole_quote_or_label_view(db):
     assert digest["summary"]["stories"] > 0
     flat = [" ".join(sql.split()) for sql in statements]
     assert not [sql for sql in flat if "JOIN quote_people " in sql or "FROM quote_people " in sql]
-    assert not [sql for sql in flat if "JOIN effective_labels t" in sql or "JOIN effective_labels e" in sql]
+    assert not [sql for sql in flat if "JOIN effective_labels " in sql or "FROM effective_labels " in sql]
     assert sum("FROM most_quoted" in sql for sql in flat) == 1
     assert sum("FROM speaker_names WHERE" in sql for sql in flat) == 1
 
