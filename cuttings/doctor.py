@@ -88,9 +88,10 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_disk(db_path, min_free_bytes))
     checks.append(check_writable(db_path))
     if include_config:
-        checks += models_checks(models_path, watchlist_path, scheme_path)
+        analysers: dict = {}   # the analyser's version, read once for both checks (spaCy's pipeline built once)
+        checks += models_checks(models_path, watchlist_path, scheme_path, analysers=analysers)
         if db_path.exists() and all(c.status != "error" for c in checks if c.name in ("database", "migrations")):
-            checks += check_reanalysis(db_path, watchlist_path)
+            checks += check_reanalysis(db_path, watchlist_path, analysers=analysers)
         checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
         checks += acknowledge_warnings(checks, acknowledge, (now or dt.datetime.now(dt.timezone.utc)).date(),
                                        sources_to_edit(sources_path))
@@ -365,7 +366,24 @@ def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
     return models_checks(path, watchlist_path, scheme_path)[0]
 
 
-def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
+def _analyser_version(watchlist_path, analysers: dict | None) -> str | None:
+    """The version of the analyser the analyse stage runs now (``stages.load_analyser``), None for a watchlist
+    that does not load (the watchlist check's error); ``analysers``: the versions this doctor run already read
+    (by watchlist path), so the analyser is built once for the checks that read its version."""
+    from cuttings.stages import load_analyser
+    from nlp.errors import NlpError
+    if analysers is not None and watchlist_path in analysers:
+        return analysers[watchlist_path]
+    try:
+        current = load_analyser(watchlist_path).version
+    except NlpError:
+        current = None
+    if analysers is not None:
+        analysers[watchlist_path] = current
+    return current
+
+
+def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dict | None = None) -> list[Check]:
     """The ``models`` check, then a ``model quality`` warning for each model no better than its baseline
     (``nlp.baseline.below_baseline``, about its task: the one a ``[doctor] acknowledge`` entry names).
 
@@ -374,8 +392,7 @@ def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
     trained yet, or too few labels when `cuttings train` ran), cue words changed since training, and
     models that learnt from another analyser's reading of the training articles than the watchlist's
     analyser gives today (tone reads its mentions and quotes)."""
-    from cuttings.stages import load_analyser, load_classifier, models_dir, models_present
-    from nlp.errors import NlpError
+    from cuttings.stages import load_classifier, models_dir, models_present
     directory = models_dir(path)
     if not models_present(directory):
         from cuttings.stages import train_hint
@@ -416,10 +433,8 @@ def models_checks(path, watchlist_path=None, scheme_path=None) -> list[Check]:
               _label_then_train(task), about=task, model=classifier.versions[task])
         for task, why in weak.items() if why is not None]
     trained_on = {version for card in classifier.cards.values() for version in card.get("analyser_versions") or ()}
-    try:
-        current = load_analyser(watchlist_path).version
-    except NlpError:   # a broken watchlist is the watchlist check's error, not this one's
-        current = None
+    # None: a broken watchlist is the watchlist check's error, not this one's
+    current = _analyser_version(watchlist_path, analysers)
     if current is not None and trained_on != {current}:
         read = ", ".join(sorted(trained_on)) or "the labelled surface forms (models trained before 2026-12-05)"
         found.append(f"they learnt from analyser {read}, not {current}, which the analyse stage runs now "
@@ -449,8 +464,13 @@ def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
     if "articles" not in tables:
         return [Check("database", "error", f"{db_path} is not a cuttings database",
                       "check --db / $CUTTINGS_DB")]
+    # integrity_check makes every check quick_check makes (and those of the indexes' contents): a sound file
+    # is sound to both, so quick_check reads the file (a second time) only when integrity_check finds a problem
+    # (docs/benchmarks.md, "Doctor and the digest at a year's size")
+    problems = {"integrity_check": store.integrity_problems(conn, "integrity_check")}
+    problems["quick_check"] = store.integrity_problems(conn, "quick_check") if problems["integrity_check"] else []
     for pragma in ("quick_check", "integrity_check"):
-        rows = store.integrity_problems(conn, pragma)
+        rows = problems[pragma]
         if not rows:
             checks.append(_ok(pragma, "ok"))
         else:
@@ -670,15 +690,13 @@ def check_backlog(conn: sqlite3.Connection) -> list[Check]:
                   "analyser fails on: 'An article the analyser fails on' there)")]
 
 
-def check_reanalysis(db_path: Path, watchlist_path=None) -> list[Check]:
+def check_reanalysis(db_path: Path, watchlist_path=None, *, analysers: dict | None = None) -> list[Check]:
     """After an upgrade of cuttings or an edit of the watchlist (the analyser's version is not the one the
     analyse stage stamped last): how many stored articles the next run analyses and classifies again, and
-    what changed. Expected, so not a problem (``ok``): the operator reads it before the first night."""
-    from cuttings.stages import load_analyser
-    from nlp.errors import NlpError
-    try:
-        current = load_analyser(watchlist_path).version
-    except NlpError:   # the watchlist check's error
+    what changed. Expected, so not a problem (``ok``): the operator reads it before the first night.
+    ``analysers``: :func:`_analyser_version`'s."""
+    current = _analyser_version(watchlist_path, analysers)
+    if current is None:   # the watchlist check's error
         return []
     conn = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
     try:

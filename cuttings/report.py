@@ -64,6 +64,7 @@ from sqlite_utils import Database
 from cuttings import store
 from cuttings.failures import source_failed, source_failures
 from cuttings.paths import output_dir
+from cuttings.store.schema import QUOTE_PEOPLE_SQL, SURNAME_SQL, effective_labels_among, quote_people_of
 from cuttings.wording import counted, noun
 from nlp.baseline import below_baseline
 from nlp.scheme import TONE_ATTENTION_DEFAULT
@@ -205,10 +206,13 @@ def _labels(db: Database, article_ids: list[int], thresholds: dict[str, float],
         return result
     roles = report_tasks() if roles is None else roles
     role_of = {task.name: role for role, task in roles.items() if task is not None}
+    # (the night's stories' effective labels alone: store.schema.effective_labels_among; the view filtered after
+    # it is built reads every stored label and prediction)
+    night = "SELECT value FROM json_each(:ids)"
     rows = db.query(
-        "SELECT article_id, task, target, label, probability, uncertain, human FROM effective_labels "
-        "WHERE article_id IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
-        [json.dumps(article_ids)])
+        "SELECT article_id, task, target, label, probability, uncertain, human "
+        f"FROM ({effective_labels_among(db, night)}) WHERE article_id IN ({night}) "
+        "ORDER BY article_id, task, target, label", {"ids": json.dumps(article_ids)})
     for row in rows:
         if classified is not None and not row["human"] and row["article_id"] not in classified:
             continue
@@ -242,16 +246,35 @@ class SpeakerNames:
         return speaker
 
 
-def speaker_names(db: Database, speaker_ids) -> SpeakerNames:
-    """:class:`SpeakerNames` for these identities."""
+def speaker_names(db: Database, speaker_ids, *, spellings=None) -> SpeakerNames:
+    """:class:`SpeakerNames` for these identities. Their spellings are read from the quotes of their surnames only
+    (``store.schema.quote_people_of``: a quote's person has its speaker's surname), not from every stored quote;
+    ``spellings``: only these ``(speaker_id, speaker)`` pairs (those the caller will display) are looked up among
+    the stored spellings, from the quotes printing those speakers, and the result displays those pairs only."""
     wanted = json.dumps(sorted({sid for sid in speaker_ids if sid}))
     names = {row["speaker_id"]: row["name"] for row in db.query(
         "SELECT speaker_id, name FROM speaker_names WHERE speaker_id IN (SELECT value FROM json_each(?))", [wanted])}
     forms: dict[str, set[str]] = {}
+    if spellings is None:
+        people = wanted
+        surnames = f"SELECT DISTINCT {SURNAME_SQL.format('value')} FROM json_each(:people)"
+        printed, only = "", None
+    else:
+        pairs = sorted({(sid, speaker) for sid, speaker in spellings if sid and speaker})
+        if not pairs:
+            return SpeakerNames(names, forms)
+        people = json.dumps(sorted({sid for sid, _speaker in pairs}))
+        surnames = f"SELECT DISTINCT {SURNAME_SQL.format('value')} FROM json_each(:people)"
+        printed = " AND q.speaker IN (SELECT value FROM json_each(:speakers))"
+        only = (f"SELECT id FROM quotes q WHERE {SURNAME_SQL.format('q.speaker_id')} IN ({surnames}){printed}")
     # a person's stored spellings, a title and surname joined to their full name included (quote_people)
     for row in db.query("SELECT DISTINCT coalesce(p.person_id, q.speaker_id) AS speaker_id, q.speaker FROM quotes q "
-                        "LEFT JOIN quote_people p ON p.quote_id = q.id WHERE coalesce(p.person_id, q.speaker_id) IN "
-                        "(SELECT value FROM json_each(?)) AND q.speaker IS NOT NULL", [wanted]):
+                        f"LEFT JOIN ({quote_people_of(QUOTE_PEOPLE_SQL, surnames, only)}) p ON p.quote_id = q.id "
+                        f"WHERE {SURNAME_SQL.format('q.speaker_id')} IN ({surnames}){printed} "
+                        "AND coalesce(p.person_id, q.speaker_id) IN (SELECT value FROM json_each(:people)) "
+                        "AND q.speaker IS NOT NULL",
+                        {"people": people} | ({} if spellings is None else
+                                              {"speakers": json.dumps(sorted({sp for _sid, sp in pairs}))})):
         forms.setdefault(row["speaker_id"], set()).add(row["speaker"])
     return SpeakerNames(names, forms)
 
@@ -305,7 +328,9 @@ def _story_rows(db: Database, since: str | None, until: str) -> list[dict]:
     return list(db.query(
         "SELECT a.id, a.title, coalesce(a.link_url, a.url) AS url, a.source_id, coalesce(s.name, a.source_id) AS outlet, "
         "a.published_at, a.first_seen_at FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
-        "WHERE a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
+        # (+: the night's range of idx_articles_first_seen_at, not every original story by idx_articles_duplicate_of,
+        # which SQLite's estimate of "duplicate_of IS NULL" preferred, with or without ANALYZE's statistics)
+        "WHERE +a.duplicate_of IS NULL AND a.first_seen_at > coalesce(?, '') AND a.first_seen_at <= ? "
         "ORDER BY coalesce(a.published_at, a.first_seen_at) DESC, a.id DESC", [since, until]))
 
 
@@ -325,18 +350,31 @@ def _stories(db: Database, rows: list[dict], stamps: dict[str, set[int]], thresh
     headlines: dict[int, dict[str, str]] = {i: {} for i in ids}   # each other outlet's headline for the story
     authors: dict[int, list[str]] = {i: [] for i in ids}
     if analysed:
-        marks = ",".join("?" * len(analysed))
         # the bodies it mentions, and those a quote in it speaks for, as if mentioned
         for row in db.query(f"SELECT DISTINCT article_id, entity_id FROM {_about('SELECT value FROM json_each(:ids)')} "
                             "ORDER BY article_id, entity_id", {"ids": json.dumps(analysed)}):
             entities[row["article_id"]].append(row["entity_id"])
         # the person (quote_people.person_id): "Councillor Minnery" is David Minnery when the article or the
         # body's quotes name exactly one Minnery, so the digest names him as most_quoted counts him
+        # (quote_people of the night's quotes alone: their people are chosen among those of their surnames)
+        night = "SELECT id FROM quotes WHERE article_id IN (SELECT value FROM json_each(:ids))"
+        surnames = (f"SELECT DISTINCT {SURNAME_SQL.format('speaker_id')} FROM quotes "
+                    "WHERE article_id IN (SELECT value FROM json_each(:ids))")
         found = list(db.query(f"SELECT q.article_id, q.speaker, coalesce(p.person_id, q.speaker_id) AS speaker_id, "
-                              f"q.speaker_role, q.entity_id, q.text FROM quote_view q "
-                              f"LEFT JOIN quote_people p ON p.quote_id = q.quote_id "
-                              f"WHERE q.article_id IN ({marks}) ORDER BY q.article_id, q.start_char", analysed))
-        names = speaker_names(db, (row["speaker_id"] for row in found))
+                              f"q.speaker_role, q.entity_id, q.text, s.speaker AS stored FROM quote_view q "
+                              f"JOIN quotes s ON s.id = q.quote_id "
+                              f"LEFT JOIN ({quote_people_of(QUOTE_PEOPLE_SQL, surnames, night)}) p "
+                              f"ON p.quote_id = q.quote_id "
+                              f"WHERE q.article_id IN (SELECT value FROM json_each(:ids)) "
+                              f"ORDER BY q.article_id, q.start_char", {"ids": json.dumps(analysed)}))
+        # a quote's own printed speaker is a stored spelling of its person (the quote itself stores it); only a
+        # person's correction of the speaker is looked up among the person's other quotes
+        stored = {(row["speaker_id"], row["stored"]) for row in found if row["speaker_id"] and row["stored"]}
+        names = speaker_names(db, (row["speaker_id"] for row in found),
+                              spellings=[(row["speaker_id"], row["speaker"]) for row in found
+                                         if (row["speaker_id"], row["speaker"]) not in stored])
+        for speaker_id, speaker in stored:
+            names.forms.setdefault(speaker_id, set()).add(speaker)
         for row in found:
             quote = {k: row[k] for k in ("speaker", "speaker_role", "entity_id", "text")}
             quote["speaker"] = names.display(row["speaker_id"], row["speaker"])
@@ -495,12 +533,13 @@ def _ranked(stories: list[dict], entity_id: str | None, attention_labels=("favou
 
 def _principals(db: Database) -> dict[str, list[str]]:
     """Each body's principal people: its :data:`PRINCIPALS_PER_BODY` most quoted named speakers over
-    every stored story (``most_quoted``; "a spokesperson" or "the statement" are not people)."""
+    every stored story (``most_quoted``; "a spokesperson" or "the statement" are not people). most_quoted's
+    ``speaker`` is already the person's name as the digest shows it: the ``speaker_names`` name when the person
+    has one (:meth:`SpeakerNames.display` gives that name back), else the speaker as printed (which display gives
+    back too), so the names are not looked up again (for every person quoted, from every stored quote)."""
     found: dict[str, list[str]] = {}
-    rows = list(db.query("SELECT entity_id, speaker_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"))
-    names = speaker_names(db, (row["speaker_id"] for row in rows))
-    for row in rows:
-        speaker = names.display(row["speaker_id"], row["speaker"])
+    for row in db.query("SELECT entity_id, speaker FROM most_quoted ORDER BY entity_id, rank, speaker"):
+        speaker = row["speaker"]
         if not named_speaker(speaker):
             continue
         people = found.setdefault(row["entity_id"], [])
@@ -685,14 +724,20 @@ def _spikes(db: Database, entities: list[dict], until: dt.datetime) -> dict[str,
 
 def tone_rated(db: Database, task: str = "tone") -> set[str]:
     """Bodies a tone model (or a person) has rated (``task``: the scheme's tone task): the others are
-    "not rated", never 0."""
+    "not rated", never 0. The predictions' bodies are read one at a time from idx_classifications_task_target
+    (m040: the next body after the last), not from every prediction of the task."""
     return {row[0] for row in db.execute(
-        "SELECT DISTINCT target FROM classifications WHERE task = ? "
-        f"UNION SELECT DISTINCT target FROM labels l WHERE task = ? AND {store.standing_label_sql('l')}", [task, task])}
+        "WITH RECURSIVE rated(target) AS (SELECT (SELECT min(target) FROM classifications WHERE task = :task) "
+        "UNION ALL SELECT (SELECT min(target) FROM classifications WHERE task = :task AND target > rated.target) "
+        "FROM rated WHERE rated.target IS NOT NULL) "
+        "SELECT target FROM rated WHERE target IS NOT NULL "
+        f"UNION SELECT DISTINCT target FROM labels l WHERE task = :task AND {store.standing_label_sql('l')}",
+        {"task": task})}
 
 
 def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task: str | None = "stance_governance",
-            stance_labels=STANCES, tone_task: str | None = "tone", tone_labels=TONES) -> dict:
+            stance_labels=STANCES, tone_task: str | None = "tone", tone_labels=TONES,
+            rated: set[str] | None = None) -> dict:
     """Over the :data:`CHART_DAYS` days ending on ``until``'s date (the digest's own day, whatever
     the newest story: a quiet spell or a crawl outage shows as empty days, never as a window moved
     back): stories a day per body, the tone mix towards each body (None: not rated), each body's
@@ -717,7 +762,8 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
     tone: dict[str, dict[str, int] | None] = {entity["id"]: None for entity in entities}
     stance = {label: [0] * CHART_DAYS for label in stance_labels}
     position = {day: i for i, day in enumerate(days)}
-    rated = tone_rated(db, tone_task) if tone_task is not None else set()   # None: the scheme has no tone task
+    if rated is None:   # (build_digest passes the bodies it read: :func:`tone_rated`)
+        rated = tone_rated(db, tone_task) if tone_task is not None else set()   # None: the scheme has no tone task
     for entity_id in tone:
         if entity_id in rated:
             tone[entity_id] = {label: 0 for label in tone_labels}  # rated: counted below, 0 without a story
@@ -729,21 +775,26 @@ def _charts(db: Database, entities: list[dict], until: dt.datetime, stance_task:
                         f"count(DISTINCT a.id) AS n {about} GROUP BY m.entity_id, day", window):
         if row["entity_id"] in coverage and row["day"] in position:
             coverage[row["entity_id"]][position[row["day"]]] = row["n"]
+    # (the window's stories' effective labels alone: store.schema.effective_labels_among)
     for row in db.query(
             f"SELECT m.entity_id, t.label, count(DISTINCT a.id) AS n {about} "
-            "JOIN effective_labels t ON t.article_id = a.id AND t.task = :tone_task AND t.target = m.entity_id "
+            f"JOIN ({effective_labels_among(db, _ANALYSED_BETWEEN)}) t "
+            "ON t.article_id = a.id AND t.task = :tone_task AND t.target = m.entity_id "
             f"WHERE t.human OR {_read_now('classify')} GROUP BY m.entity_id, t.label", window):
         mix = tone.get(row["entity_id"])
         if mix is not None and row["label"] in mix:
             mix[row["label"]] += row["n"]
     # the stance task's effective label per original story (as article_summary's ``stance`` column,
     # but by the scheme's stance task, whatever its name, and a prediction only for the current text)
+    in_window = ("SELECT a.id FROM articles a WHERE a.duplicate_of IS NULL "
+                 "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN :start AND :end")
     for row in db.query(
             "SELECT substr(coalesce(a.published_at, a.first_seen_at), 1, 10) AS day, e.label AS stance, "
-            "count(DISTINCT a.id) AS n FROM articles a JOIN effective_labels e ON e.article_id = a.id "
-            "AND e.task = ? WHERE a.duplicate_of IS NULL "
-            "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN ? AND ? "
-            f"AND (e.human OR {_read_now('classify')}) GROUP BY day, e.label", [stance_task, days[0], days[-1]]):
+            f"count(DISTINCT a.id) AS n FROM articles a JOIN ({effective_labels_among(db, in_window)}) e "
+            "ON e.article_id = a.id AND e.task = :stance_task WHERE a.duplicate_of IS NULL "
+            "AND substr(coalesce(a.published_at, a.first_seen_at), 1, 10) BETWEEN :start AND :end "
+            f"AND (e.human OR {_read_now('classify')}) GROUP BY day, e.label",
+            {"stance_task": stance_task, "start": days[0], "end": days[-1]}):
         if row["stance"] in stance and row["day"] in position:
             stance[row["stance"]][position[row["day"]]] = row["n"]
     totals = {entity_id: sum(values) for entity_id, values in coverage.items()}
@@ -1085,7 +1136,7 @@ def build_digest(db: Database, since: str | None = None, until: str | None = Non
         "spikes": [{"entity_id": entity_id, "name": names[entity_id], "short_name": short_names[entity_id], **info}
                    for entity_id, info in spikes.items() if info["spike"]],
         "charts": _charts(db, entities, until_dt, stance["task"], stance["labels"], tone_task,
-                          digest_tone_labels(roles.get("tone"))),
+                          digest_tone_labels(roles.get("tone")), rated),
         "trust": trust,
         "last_run": run,
         "health": health,

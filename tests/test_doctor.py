@@ -54,6 +54,46 @@ def test_fresh_database_has_integrity_but_no_run(tmp_path):
     assert "cuttings run" in checks["last run"].fix
 
 
+def test_a_sound_file_is_read_once_for_both_integrity_lines(tmp_path, monkeypatch):
+    """integrity_check makes every check quick_check makes: on a sound file quick_check is not run (the file is
+    read once, not twice), and both lines say ok, in their order."""
+    store.connect(tmp_path / "d.db").conn.close()
+    ran = []
+    real = store.integrity_problems
+    monkeypatch.setattr(store, "integrity_problems", lambda conn, pragma="integrity_check": ran.append(pragma)
+                        or real(conn, pragma))
+    checks = checks_for(tmp_path / "d.db")
+    assert ran == ["integrity_check"]
+    assert [(c.name, c.status, c.message) for c in checks[:2]] == [("quick_check", "ok", "ok"),
+                                                                     ("integrity_check", "ok", "ok")]
+
+
+def test_an_index_that_no_longer_matches_its_table_is_integrity_checks_error_not_quick_checks(tmp_path):
+    """When integrity_check finds a problem, quick_check is run too and says what it finds: here nothing (it does
+    not compare an index with its table), so each line says what its own check found, as before."""
+    import sqlite3
+
+    path = tmp_path / "d.db"
+    db = store.connect(path)
+    db.execute("INSERT INTO sources (id, name) VALUES ('s', 'S'), ('t', 'T')")
+    db.conn.commit()
+    db.conn.close()
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE extra (x TEXT)")
+    raw.execute("CREATE INDEX idx_extra ON extra(x)")
+    raw.executemany("INSERT INTO extra VALUES (?)", [("a",), ("b",)])
+    raw.commit()
+    raw.execute("PRAGMA writable_schema = ON")   # the index's definition no longer what its rows were written by
+    raw.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX idx_extra ON extra(upper(x))' WHERE name = 'idx_extra'")
+    raw.commit()
+    raw.close()
+    checks = by_name(checks_for(path))
+    assert checks["quick_check"].status == "ok"
+    assert checks["integrity_check"].status == "error" and "missing from index idx_extra" in \
+        checks["integrity_check"].message
+    assert "backup" in checks["integrity_check"].fix
+
+
 @pytest.mark.parametrize("hours,status", [(10, "ok"), (35, "ok"), (40, "warning")])
 def test_age_of_last_successful_run(tmp_path, hours, status):
     db = store.connect(tmp_path / "d.db")

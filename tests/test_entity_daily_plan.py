@@ -172,7 +172,9 @@ def test_the_plan_before_m031_scanned_for_every_mention(monkeypatch):
     # m032's (idx_labels_article_task_time) SQLite orders the loop otherwise, builds an automatic index on the
     # materialised effective labels and scans the labels in the rated check ("SCAN l ...")
     assert [step for step in loop if step.startswith(("SCAN st ", "SCAN l "))], loop
-    assert [step for step in loop if "(task=?)" in step]   # the rated check, for every mention
+    # the rated check, for every mention (a seek of the body's predictions since m040's
+    # idx_classifications_task_target: "(task=? AND target=?)")
+    assert [step for step in loop if "(task=?)" in step or "(task=? AND target=?)" in step], loop
 
 
 def fill(db: Database) -> None:

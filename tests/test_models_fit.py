@@ -228,3 +228,30 @@ def test_classify_refuses_real_models_of_another_scheme_and_uses_the_ones_that_f
     assert result.returncode == 0, result.stderr.decode()
     assert "note: no model for stance_governance: stories get no stance_governance until" in result.stderr.decode()
     assert {row["task"] for row in query_rows(db, "SELECT task FROM models")} == {"topics", "tone"}
+
+
+def test_doctor_builds_the_analyser_once_for_the_models_and_the_reanalysis_checks(tmp_path, monkeypatch):
+    """Both checks read the analyser's version (the models': what they learnt from; the re-analysis: what the next
+    run stamps): one doctor run builds it once (a spaCy pipeline each time: about 0.5 s), and each check says what
+    it said when it built its own."""
+    from cuttings import doctor
+    classifier = FakeClassifier(SHIPPED)
+    for card in classifier.cards.values():
+        card["analyser_versions"] = ["eb91ed74f6df-rules-11-quotes-15"]
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "topics.skops").write_bytes(b"")
+    db = store.connect(tmp_path / "d.db")
+    db.execute("INSERT INTO articles (id, url, canonical_url, title, body, first_seen_at, last_seen_at, content_hash) "
+               "VALUES (1, 'https://x/1', 'https://x/1', 't', 'b', '2026-11-24T00:00:00Z', '2026-11-24T00:00:00Z', 'h')")
+    store.mark_processed(db, 1, "analyse", "eb91ed74f6df-rules-11-quotes-15", "h")
+    db.conn.commit()
+    built = []
+    monkeypatch.setattr(stages, "load_classifier", lambda path=None: classifier)
+    monkeypatch.setattr(stages, "load_analyser", lambda path=None: built.append(path) or type(
+        "A", (), {"version": "bb98f13f178d-rules-13-quotes-23"})())
+    checks = {check.name: check for check in doctor.doctor_checks(tmp_path / "d.db", models_path=models)}
+    assert len(built) == 1
+    assert "they learnt from analyser eb91ed74f6df-rules-11-quotes-15, not bb98f13f178d-rules-13-quotes-23" in \
+        checks["models"].message
+    assert "the next run analyses 1 stored article again" in checks["re-analysis"].message

@@ -206,7 +206,8 @@ def test_m027_rebuilds_an_older_databases_quotes_keeping_ids_rows_and_views(tmp_
         "id", "article_id", "speaker", "speaker_role", "entity_id", "text", "start_char", "end_char",
         "analyser_version", "entity_method", "speaker_id"]
     assert {index.name for index in db["quotes"].indexes} == {
-        "idx_quotes_article_id", "idx_quotes_entity_id", "idx_quotes_speaker_id"}
+        "idx_quotes_article_id", "idx_quotes_entity_id", "idx_quotes_speaker_id",
+        "idx_quotes_surname"}   # (m040's, after m027)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -2320,3 +2320,63 @@ def m039_entity_daily_groups_first(db: Database) -> None:
     the order they were written)."""
     db.execute("CREATE INDEX IF NOT EXISTS idx_mentions_article_entity ON mentions(article_id, entity_id)")
     refresh_label_views(db)
+
+
+# The digest's day of a story (published, else first seen), as report.py's window queries spell it: a story's day
+# and whether it is an original are read from the index, so the charts' 30 days and the spikes' baseline seek
+# those days' stories instead of reading every stored article (docs/benchmarks.md, "Doctor and the digest at a
+# year's size").
+STORY_DAY_SQL = "substr(coalesce(published_at, first_seen_at), 1, 10)"
+SURNAME_SQL = "substr({0}, instr({0}, ' ') + 1)"   # a speaker_id's surname as quote_people reads it (itself: one word)
+QUOTE_PEOPLE_SQL = _VIEWS_V33["quote_people"]      # the view as m033 wrote it (tests/test_digest_scale.py: the live one)
+
+
+@migrations()
+def m040_digest_indexes(db: Database) -> None:
+    """Four indexes for the morning digest: ``idx_articles_story_day`` on (duplicate_of, the story's day:
+    :data:`STORY_DAY_SQL`), so the charts and spikes read the days they show; ``idx_classifications_task_target``
+    on (task, target), so the bodies a tone model rated are found one target at a time, not from every
+    prediction of the task; ``idx_quotes_surname`` on a speaker's surname (:data:`SURNAME_SQL`), so
+    :func:`quote_people_of` reads the quotes of the surnames it is asked for; ``idx_article_versions_revised_at``
+    on the revisions' capture time, so the night's edits are a range of it, not a scan of every stored version
+    (and its body). No row or view changes."""
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_articles_story_day ON articles(duplicate_of, {STORY_DAY_SQL})")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_classifications_task_target ON classifications(task, target)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_quotes_surname ON quotes({SURNAME_SQL.format('speaker_id')})")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_article_versions_revised_at ON article_versions(captured_at) "
+               "WHERE version > 1")
+
+
+def quote_people_of(quote_people: str, surnames: str, quotes: str | None = None) -> str:
+    """quote_people (its SQL, m033's) for the quotes whose speaker's surname (:data:`SURNAME_SQL` of
+    ``speaker_id``) is among ``surnames`` (SQL selecting surnames), and of them only ``quotes`` (SQL selecting
+    quote ids), when given: the same rows as ``SELECT * FROM quote_people`` gives for those quotes. A quote's person
+    has its speaker's surname (a title + surname is joined to a full name with that surname, a short form of a first
+    name to a long form with the same surname), and the people its person is chosen among (``people``, the body's
+    people with that surname and their short forms) are read for those surnames only, so the statement reads the
+    stories that quote people of those surnames, not every stored quote (the digest's night and its principal
+    people: docs/benchmarks.md, "Doctor and the digest at a year's size")."""
+    people_where = "    AND qv.entity_id IS NOT NULL),\n"
+    quotes_where = "  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),\njoined AS ("
+    only = f" AND qv.quote_id IN ({quotes})" if quotes is not None else ""
+    return _by_kind(quote_people, [
+        # the quotes first, found by their surname or id (idx_quotes_surname, the rowid), then their stories: a
+        # CROSS JOIN keeps that order (an inner join's rows, whichever is read first)
+        ("  FROM quote_view qv JOIN articles a ON a.id = qv.article_id\n",
+         "  FROM quote_view qv CROSS JOIN articles a ON a.id = qv.article_id\n", 2),
+        (people_where, f"    AND qv.entity_id IS NOT NULL AND {SURNAME_SQL.format('qv.speaker_id')} IN ({surnames})),\n",
+         1),
+        (quotes_where, "  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL "
+                       f"AND {SURNAME_SQL.format('qv.speaker_id')} IN ({surnames}){only}),\njoined AS (", 1)])
+
+
+def effective_labels_among(db, articles: str) -> str:
+    """The database's effective_labels (the view as it stands: its tasks are the label scheme's) for the stories
+    ``articles`` (SQL selecting article ids) only: their filter in each arm of the UNION ALL, as
+    :func:`effective_labels_of` writes one story's, so a statement joining it to a window's stories (the digest's
+    charts) reads those stories' labels, not the whole task's. The same rows as ``SELECT * FROM effective_labels
+    WHERE article_id IN (<articles>)`` (its grouping is by story)."""
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'effective_labels'").fetchone()
+    view = row[0][row[0].index(" AS ") + len(" AS "):]
+    mark = "(:effective_labels_story)"
+    return effective_labels_of(view, mark).replace(f"= {mark}", f"IN ({articles})")
