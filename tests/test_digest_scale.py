@@ -59,8 +59,14 @@ def _rows(db, sql: str, params=None) -> list[tuple]:
 
 
 def test_the_live_quote_people_view_is_the_one_quote_people_of_narrows(db):
+    """The view as it stands is m038's: its stored rows while fresh, else m033's logic (QUOTE_PEOPLE_SQL, which
+    quote_people_of narrows) with only m038's freshness test added; a later migration changing the logic fails
+    here until quote_people_of follows it."""
     live = db.execute("SELECT sql FROM sqlite_master WHERE name = 'quote_people'").fetchone()[0]
-    assert live.rstrip() == f"CREATE VIEW quote_people AS {schema.QUOTE_PEOPLE_SQL}".rstrip()
+    assert live.rstrip() == f"CREATE VIEW quote_people AS {schema._VIEWS_V38['quote_people']}".rstrip()
+    logic = schema._QUOTE_PEOPLE_LIVE_V38.replace(f" AND NOT {schema.QUOTE_PEOPLE_FRESH}", "")
+    assert logic == schema.QUOTE_PEOPLE_SQL
+    assert f"SELECT * FROM ({schema._QUOTE_PEOPLE_LIVE_V38}) WHERE NOT {schema.QUOTE_PEOPLE_FRESH}" in live
 
 
 def test_quote_people_of_gives_the_views_rows_for_the_surnames_and_quotes_asked(db):
