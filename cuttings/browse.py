@@ -105,13 +105,20 @@ def _safe_url(url: str | None) -> str:
 # Home and database pages: stories and canned queries first
 # --------------------------------------------------------------------------
 
+# The home and database pages' newest stories: their ids chosen first (article_summary reads only its dates for
+# that), then their columns. Sorting the view's whole rows and keeping 12 computes every story's bodies and labels
+# whenever SQLite reads the stories through an index that does not defer them: 1.1 s at 50,000 stories after m040
+# gave the planner idx_articles_story_day, against 0.14 s so (docs/benchmarks.md, "The home page's newest stories").
+NEWEST = "ORDER BY coalesce(published_at, first_seen_at) DESC, article_id DESC"
+LATEST_STORIES_SQL = ("SELECT article_id, title, outlet, published_at, published_precision, bodies, topics, stance, "
+                      "tone, syndicated_copies FROM article_summary WHERE article_id IN "
+                      f"(SELECT article_id FROM article_summary {NEWEST} LIMIT :limit) {NEWEST}")
+
+
 async def _latest_stories(datasette, database: str) -> list[dict]:
     db = datasette.get_database(database)
     try:
-        result = await db.execute(
-            "SELECT article_id, title, outlet, published_at, published_precision, bodies, topics, stance, tone, "
-            "syndicated_copies FROM article_summary ORDER BY coalesce(published_at, first_seen_at) DESC, "
-            "article_id DESC LIMIT ?", [LATEST_STORIES])
+        result = await db.execute(LATEST_STORIES_SQL, {"limit": LATEST_STORIES})
     except Exception:  # noqa: BLE001 - not a cuttings database: show Datasette's page unchanged
         return []
     stories = []

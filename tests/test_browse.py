@@ -502,3 +502,37 @@ def test_screenshots_with_a_relative_out_folder(sample_path, tmp_path, monkeypat
     assert screenshots.main(["--db", str(sample_path), "--out", "shots/"]) == 0
     assert shot == [((tmp_path / "shots" / "digest.html").as_uri(), tmp_path / "shots" / "digest.png")]
     assert "<html" in (tmp_path / "shots" / "digest.html").read_text(encoding="utf-8")
+
+
+def test_the_newest_stories_are_the_plain_sorts_first_rows_and_cost_less(tmp_path):
+    """The home page's newest stories (browse.LATEST_STORIES_SQL: the ids chosen first, then their columns) are the
+    rows of sorting article_summary whole and keeping the first, in order, with ties by id; choosing the ids first
+    runs fewer SQLite steps than computing every story's columns to sort them (1.1 s against 0.14 s at 50,000
+    stories once m040's idx_articles_story_day was the planner's choice)."""
+    from cuttings import browse
+    from tests.report_fixtures import add_busy_night
+
+    db = build_sample_db(tmp_path / "newest.db")
+    add_busy_night(db, 60)
+    db.conn.commit()
+    conn = db.conn
+    limit = {"limit": browse.LATEST_STORIES}
+    columns = browse.LATEST_STORIES_SQL.split(" FROM ")[0]
+    plain = f"{columns} FROM article_summary {browse.NEWEST} LIMIT :limit"
+    assert conn.execute("SELECT count(*) FROM article_summary").fetchone()[0] > 3 * browse.LATEST_STORIES
+    newest = conn.execute(browse.LATEST_STORIES_SQL, limit).fetchall()
+    assert len(newest) == browse.LATEST_STORIES and newest == conn.execute(plain, limit).fetchall()
+
+    def steps(sql: str) -> int:
+        counted = [0]
+
+        def tick():
+            counted[0] += 1
+            return 0
+        conn.set_progress_handler(tick, 100)
+        try:
+            conn.execute(sql, limit).fetchall()
+        finally:
+            conn.set_progress_handler(None, 0)
+        return counted[0]
+    assert steps(browse.LATEST_STORIES_SQL) < steps(plain) / 2
