@@ -147,6 +147,18 @@ def check(conn: sqlite3.Connection) -> int:
     same("syndicated copies: article_summary, syndication", q(
         "SELECT 'copies', sum(syndicated_copies) FROM article_summary"), q(
         "SELECT 'copies', sum(copies) FROM syndication"))
+    same("unsure predictions: A7's total, Q7's rows", q(
+        "SELECT 'unsure', sum(unsure) FROM (" + dict(documented_queries())["A7.1"] + ")"),
+        q("SELECT 'unsure', count(*) FROM (" + dict(documented_queries())["Q7.1"] + ")"))
+    attention = serve.canned_queries(conn.execute("PRAGMA database_list").fetchone()[2])["critical_articles"]["sql"]
+    same("stories needing attention: critical_articles uncapped, effective_labels", q(
+        f"SELECT 'stories', count(*) FROM ({attention})"), q(
+        "SELECT 'stories', count(DISTINCT e.article_id) FROM effective_labels e JOIN article_summary s "
+        "ON s.article_id = e.article_id JOIN label_tasks t ON t.name = e.task "
+        "WHERE e.label IN (SELECT value FROM json_each(coalesce(t.attention_json, '[]')))"))
+    same("quotes per speaker: speaker_names.quotes, quotes", q("SELECT speaker_id, quotes FROM speaker_names"), q(
+        "SELECT speaker_id, count(*) FROM quotes WHERE speaker_id IN (SELECT speaker_id FROM speaker_names) "
+        "GROUP BY speaker_id"))
     same("most_quoted against quote_people grouped", q(
         "SELECT entity_id, speaker_id, quotes, stories FROM most_quoted"), q(
         "SELECT entity_id, person_id, count(*), count(DISTINCT article_id) FROM quote_people "
