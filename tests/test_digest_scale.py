@@ -60,7 +60,12 @@ def _rows(db, sql: str, params=None) -> list[tuple]:
 
 def test_the_live_quote_people_view_is_the_one_quote_people_of_narrows(db):
     live = db.execute("SELECT sql FROM sqlite_master WHERE name = 'quote_people'").fetchone()[0]
-    assert live.rstrip() == f"CREATE VIEW quote_people AS {schema.QUOTE_PEOPLE_SQL}".rstrip()
+    # since m038 the view reads the stored rows while they are in step, else works them out: that arm is m033's
+    # logic with only the freshness test added to its two reads of the quotes (the rows quote_people_of narrows)
+    fresh = f" AND NOT {schema.QUOTE_PEOPLE_FRESH}"
+    worked_out = schema._QUOTE_PEOPLE_LIVE_V38
+    assert f"SELECT * FROM ({worked_out}) WHERE NOT {schema.QUOTE_PEOPLE_FRESH}" in live
+    assert worked_out.count(fresh) == 2 and worked_out.replace(fresh, "") == schema.QUOTE_PEOPLE_SQL
 
 
 def test_quote_people_of_gives_the_views_rows_for_the_surnames_and_quotes_asked(db):
