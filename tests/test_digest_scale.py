@@ -67,6 +67,7 @@ def test_the_live_quote_people_view_is_the_one_quote_people_of_narrows(db):
     logic = schema._QUOTE_PEOPLE_LIVE_V38.replace(f" AND NOT {schema.QUOTE_PEOPLE_FRESH}", "")
     assert logic == schema.QUOTE_PEOPLE_SQL
     assert f"SELECT * FROM ({schema._QUOTE_PEOPLE_LIVE_V38}) WHERE NOT {schema.QUOTE_PEOPLE_FRESH}" in live
+    assert schema._QUOTE_PEOPLE_LIVE_V38.count(f" AND NOT {schema.QUOTE_PEOPLE_FRESH}") == 2   # its two reads of the quotes
 
 
 def test_quote_people_of_gives_the_views_rows_for_the_surnames_and_quotes_asked(db):
