@@ -311,3 +311,40 @@ def test_the_analyse_stage_stores_the_rows_again(tmp_path):
     db.conn.commit()
     analyse_stage(db, analyser)
     assert {row[0] for row in db.execute("SELECT joined_by FROM quote_people_stored")} == {"marked"}
+
+
+def test_the_label_command_stores_the_rows_again_after_quote_corrections(tmp_path):
+    """`cuttings label --unlabel ... --quote` and `--import` leave quote_people's rows stored (fresh), so the quote
+    pages read them at once rather than working every person out again until the next analyse run."""
+    from click.testing import CliRunner
+
+    import pipeline
+
+    path = tmp_path / "x.db"
+    db = store.connect(path)
+    fill(db)
+    reference(db)
+    store.add_correction(db, 3, [("quote_speaker", place(db, "Words 8."), "Ann Smith")], "ann")
+    assert not fresh(db)
+    corrected = quote_id(db, "Words 8.")
+    db.close()
+
+    def run(*args):
+        result = CliRunner().invoke(pipeline.cli, ["--db", str(path), "label", "--annotator", "lead", *args])
+        assert result.exit_code == 0, result.output
+        db = store.connect(path)
+        reference(db)
+        return db
+    db = run("--unlabel", "3", "--task", "quote_speaker", "--quote", str(corrected))
+    assert fresh(db)
+    assert_rows_as_before(db)
+    assert db.execute("SELECT * FROM quote_people_stored").fetchall() == \
+        db.execute("SELECT * FROM ref_quote_people").fetchall()
+    store.add_correction(db, 5, [("quote_entity", place(db, "Words 5."), "sfrs")], "ann")
+    assert not fresh(db)
+    db.close()
+    empty = tmp_path / "none.jsonl"
+    empty.write_text("")
+    db = run("--import", str(empty))
+    assert fresh(db)
+    assert_rows_as_before(db)

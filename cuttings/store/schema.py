@@ -2210,7 +2210,7 @@ def m037_most_quoted_names_after_ranking(db: Database) -> None:
 # * `store.refresh_quote_people` stores the rows again (one transaction: the view's rows worked out live, then
 #   fresh = 1); the analyse stage calls it at its end, when the rows are stale. A label write only marks them
 #   stale (the quote form stays as fast as before); the pages then work the rows out, as before m038, until the
-#   next analyse run.
+#   next analyse run, or until `cuttings label` ends (it stores them too).
 # A later migration that changes quote_people's logic (or quote_view's) marks the rows stale; one that rebuilds a
 # table read here (as m027 rebuilt `quotes`) makes its triggers again (tests/test_quote_people_stored.py checks them).
 QUOTE_PEOPLE_COLUMNS = ("quote_id", "article_id", "entity_id", "speaker", "speaker_id", "person_id", "joined_by",
