@@ -392,3 +392,20 @@ def add_busy_night(db: Database, count: int) -> list[int]:
                     tone={first[0]: _BUSY_TONES[n % len(_BUSY_TONES)]})
         found.append(_insert_article(db, spec, ids, run_id))
     return found
+
+
+def quoting_story(db: Database, key: str, quotes: list[tuple[str, str | None]], published="2026-11-20T10:00:00Z",
+                  first_seen: str | None = None) -> int:
+    """A stored story quoting (speaker, body) pairs, each quote's speaker identity as the analyser gives it, first
+    seen at ``first_seen`` (default: when it was published)."""
+    text = " ".join(f"Words {n}." for n in range(len(quotes)))
+    article_id = db.execute(
+        "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, last_seen_at, "
+        "body, content_hash) VALUES (?, ?, 'shropshire_star', ?, ?, ?, ?, ?, ?)",
+        [f"https://x/{key}", f"https://x/{key}", f"Story {key}", published, first_seen or published, NOW, text,
+         key]).lastrowid
+    rows = [{"speaker": speaker, "speaker_id": speaker_identity(speaker), "speaker_role": None, "entity_id": body,
+             "text": f"Words {n}.", "start_char": 9 * n, "end_char": 9 * n + 8}
+            for n, (speaker, body) in enumerate(quotes)]
+    store.replace_analysis(db, {"id": article_id, "content_hash": key, "processed_version": None}, "t", [], rows)
+    return article_id

@@ -12,8 +12,7 @@ import pytest
 
 from cuttings import report, store
 from cuttings.store import schema
-from nlp.quotes import speaker_identity
-from tests.report_fixtures import NOW, build_sample_db
+from tests.report_fixtures import NOW, build_sample_db, quoting_story
 
 BODY = "shropshire_fire_authority"
 POLICE = "west_mercia_police"
@@ -21,17 +20,8 @@ SINCE = "2026-11-23T00:00:00Z"
 
 
 def _article(db, key: str, quotes: list[tuple[str, str | None]], published="2026-11-20T10:00:00Z") -> int:
-    """A stored story quoting (speaker, body) pairs, each quote's speaker identity as the analyser gives it."""
-    text = " ".join(f"Words {n}." for n in range(len(quotes)))
-    article_id = db.execute(
-        "INSERT INTO articles (url, canonical_url, source_id, title, published_at, first_seen_at, last_seen_at, "
-        "body, content_hash) VALUES (?, ?, 'shropshire_star', ?, ?, ?, ?, ?, ?)",
-        [f"https://x/{key}", f"https://x/{key}", f"Story {key}", published, NOW, NOW, text, key]).lastrowid
-    rows = [{"speaker": speaker, "speaker_id": speaker_identity(speaker), "speaker_role": None, "entity_id": body,
-             "text": f"Words {n}.", "start_char": 9 * n, "end_char": 9 * n + 8}
-            for n, (speaker, body) in enumerate(quotes)]
-    store.replace_analysis(db, {"id": article_id, "content_hash": key, "processed_version": None}, "t", [], rows)
-    return article_id
+    """A stored story quoting (speaker, body) pairs, first seen in the digest's night (NOW)."""
+    return quoting_story(db, key, quotes, published, first_seen=NOW)
 
 
 @pytest.fixture()
