@@ -17,6 +17,7 @@ import pytest
 
 from cuttings import screenshots, serve, store
 from tests.report_fixtures import HOSTILE_TITLE, article_id, build_sample_db
+from tests.sqlite_steps import vm_steps
 
 
 @pytest.fixture(scope="module")
@@ -524,15 +525,5 @@ def test_the_newest_stories_are_the_plain_sorts_first_rows_and_cost_less(tmp_pat
     assert len(newest) == browse.LATEST_STORIES and newest == conn.execute(plain, limit).fetchall()
 
     def steps(sql: str) -> int:
-        counted = [0]
-
-        def tick():
-            counted[0] += 1
-            return 0
-        conn.set_progress_handler(tick, 100)
-        try:
-            conn.execute(sql, limit).fetchall()
-        finally:
-            conn.set_progress_handler(None, 0)
-        return counted[0]
+        return vm_steps(conn, sql, limit, every=100)
     assert steps(browse.LATEST_STORIES_SQL) < steps(plain) / 2

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from cuttings import store
 from cuttings.store import schema
+from tests.sqlite_steps import vm_steps
 
 STAMP = "2026-11-30T02:00:00Z"
 
@@ -355,20 +356,8 @@ def test_the_pages_count_and_facets_read_no_label(statement, monkeypatch):
 
 
 def steps_of(db: Database, sql: str) -> int:
-    """SQLite's virtual machine steps for ``sql`` (a progress handler called every step): the work done, the same
-    on every run (no timing)."""
-    counted = [0]
-
-    def tick():
-        counted[0] += 1
-        return 0
-
-    db.conn.set_progress_handler(tick, 1)
-    try:
-        db.execute(sql).fetchall()
-    finally:
-        db.conn.set_progress_handler(None, 1)
-    return counted[0]
+    """SQLite's virtual machine steps for ``sql``: the work done, the same on every run (no timing)."""
+    return vm_steps(db.conn, sql)
 
 
 def test_the_page_reads_the_labels_of_its_own_rows_only(monkeypatch):

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from cuttings import store
 from cuttings.store import schema
+from tests.sqlite_steps import vm_steps
 from tests.test_quote_views_plan import STAMP, fill
 
 
@@ -157,18 +158,7 @@ def test_the_view_reads_the_stored_rows_only_while_they_are_in_step(db):
 
 def steps(db, sql: str) -> int:
     """How many SQLite virtual-machine steps ``sql`` takes (in thousands)."""
-    count = [0]
-
-    def tick():
-        count[0] += 1
-        return 0
-
-    db.conn.set_progress_handler(tick, 1000)
-    try:
-        db.execute(sql).fetchall()
-    finally:
-        db.conn.set_progress_handler(None, 0)
-    return count[0]
+    return vm_steps(db.conn, sql, every=1000)
 
 
 def test_a_fresh_page_works_out_no_person(tmp_path):

@@ -149,26 +149,35 @@ def test_server_metadata_and_read_only(server):
     assert counts["wm_pcc"] == 12
 
 
+def _serving(db_path) -> tuple[subprocess.Popen, str]:
+    """serve() of ``db_path`` in a process of its own on a free port (its output piped), once Datasette answers:
+    the process and the server's address. The caller stops it (SIGTERM)."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
+                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _get(base, "/-/versions.json")
+            return process, base
+        except OSError:
+            if process.poll() is not None or time.monotonic() >= deadline:
+                process.kill()
+                raise AssertionError(process.communicate()[0].decode(errors="replace")) from None
+            time.sleep(0.2)
+
+
 def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
     """serve() itself: the sample data still sits in the WAL (a connection is open), yet the immutable
     server sees it; SIGTERM to the cuttings process stops Datasette too."""
     db_path = tmp_path / "cuttings.db"
     db = build_sample_db(db_path)
     assert (tmp_path / "cuttings.db-wal").stat().st_size > 0
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
-                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    process, base = _serving(db_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                rows = _get(base, "/cuttings/article_summary.json", {"_shape": "array", "_size": "100"})
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
-                time.sleep(0.2)
+        rows = _get(base, "/cuttings/article_summary.json", {"_shape": "array", "_size": "100"})
         assert len(rows) == 18 and rows[0]["published_at"] == "2026-11-24T05:30:00Z"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -183,20 +192,8 @@ def test_a_page_not_found_is_one_log_line_not_a_traceback(tmp_path):
     alone, not Datasette's rich traceback with its local variables (188 lines on 9410ebd)."""
     db_path = tmp_path / "cuttings.db"
     build_sample_db(db_path).close()
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
-                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    process, base = _serving(db_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(base, "/-/versions.json")
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
-                time.sleep(0.2)
         request = urllib.request.Request(base + "/cuttings/no_such_table", headers={"Cookie": "ds_actor=s3cr3t"})
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(request, timeout=10)
