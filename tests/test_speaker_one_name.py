@@ -8,7 +8,8 @@ from __future__ import annotations
 from cuttings import store
 from cuttings.stages import watched_people
 from nlp.watchlist import load_watchlist
-from tests.test_most_quoted_people import _article, _ranked, db  # noqa: F401 (the fixture)
+from tests.report_fixtures import quoting_story as _article
+from tests.test_most_quoted_people import _ranked, db  # noqa: F401 (the fixture)
 
 
 def _sync(db):  # noqa: F811
