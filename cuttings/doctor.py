@@ -69,7 +69,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
         checks.append(Check("database", "error", f"{db_path} does not exist",
                             "run `cuttings run` (or `cuttings crawl`) to create it, or pass --db"))
     else:
-        conn = sqlite3.connect(f"file:{db_path.absolute()}?mode=ro", uri=True, timeout=30)
+        conn = store.connect_read_only(db_path, timeout=30)
         conn.row_factory = sqlite3.Row
         try:
             db_checks = check_database(conn, db_path)
@@ -698,7 +698,7 @@ def check_reanalysis(db_path: Path, watchlist_path=None, *, analysers: dict | No
     current = _analyser_version(watchlist_path, analysers)
     if current is None:   # the watchlist check's error
         return []
-    conn = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
+    conn = store.connect_read_only(db_path, timeout=30)
     try:
         if "processing" not in store.table_names_of(conn):
             return []

@@ -105,10 +105,12 @@ def datasette_server(db_path: str | Path, *, corrections: bool = False, read_onl
 
 def pages(db_path: str | Path) -> dict[str, str]:
     """The Datasette pages to review, by screenshot name (paths relative to the server)."""
-    import sqlite3
+    import contextlib
+
+    from cuttings import store
 
     name = Path(db_path).stem
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+    with contextlib.closing(store.connect_read_only(db_path)) as conn:
         row = conn.execute("SELECT s.article_id FROM article_summary s WHERE s.article_id IN "
                            "(SELECT article_id FROM quotes) AND s.syndicated_copies > 0 "
                            "ORDER BY s.published_at DESC LIMIT 1").fetchone() or \

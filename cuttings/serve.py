@@ -875,7 +875,7 @@ def canned_queries(db_path: str | Path) -> dict[str, dict]:
 def _read_only(db_path: str | Path) -> contextlib.closing:
     """A read-only connection to the database file (its path as a ``file:`` URI, so any file name works),
     closed when the ``with`` block ends; ``sqlite3.Error`` when the file cannot be opened."""
-    return contextlib.closing(sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True))
+    return contextlib.closing(store.connect_read_only(db_path))
 
 
 def _tasks_read(db_path: str | Path) -> dict | None:

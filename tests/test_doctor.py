@@ -355,3 +355,22 @@ def test_doctor_says_whom_the_crawler_names_as_its_contact(tmp_path):
     assert shipped_check.status == own_check.status == "ok"
     assert "set [crawl] contact_url to your team's page" in shipped_check.message
     assert own_check.message.endswith("the crawler names mailto:press@example.gov.uk as its contact")
+
+
+@pytest.mark.parametrize("name", ["odd#name.db", "what?.db", "100%.db"])
+def test_a_database_whose_file_name_holds_uri_characters_is_checked_and_backed_up(tmp_path, name):
+    """doctor and backup open the file read-only through a file: URI (store.connect_read_only): a name holding
+    '#', '?' or '%' is that file, not the name cut there (before, doctor found no database to read and the
+    backup failed)."""
+    db = store.connect(tmp_path / name)
+    db.execute("INSERT INTO sources (id, name) VALUES ('s', 'S')")
+    db.conn.commit()
+    db.conn.close()
+    checks = by_name(checks_for(tmp_path / name))
+    assert checks["integrity_check"].status == "ok" and checks["quick_check"].status == "ok"
+    assert not [c for c in checks.values() if c.status == "error"], [c.message for c in checks.values()]
+    copy = tmp_path / "copy.db"
+    assert store.backup_copy(tmp_path / name, copy) == []
+    assert store.connect(copy, create=False).execute("SELECT id FROM sources").fetchall() == [("s",)]
+    with store.connect_read_only(tmp_path / name) as conn:
+        assert conn.execute("SELECT name FROM sources").fetchall() == [("S",)]

@@ -16,7 +16,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = REPO_DIR / "data"
 DEFAULT_DB = DATA_DIR / "cuttings.db"
 
-__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "NewerDatabase", "utcnow", "clock", "default_db_path", "connect",
+__all__ = ["REPO_DIR", "DATA_DIR", "DEFAULT_DB", "StoreError", "StorageError", "is_storage_error", "DatabaseNotFound", "NewerDatabase", "utcnow", "clock", "default_db_path", "connect", "connect_read_only",
            "table_counts", "table_names_of", "check_is_cuttings_database", "transaction", "atomic", "begin", "commit", "rollback", "migrations", "migration_status", "unknown_migrations", "RENAMED_MIGRATIONS",
            "refuse_newer_database", "Database"]
 
@@ -140,6 +140,13 @@ def check_is_cuttings_database(path: Path, *, allow_new: bool) -> None:
     raise NotCuttingsDatabase(f"{path} is not a cuttings database"
                               + (f" (it holds other tables: {shown})" if tables else "")
                               + "; cuttings changes nothing in it")
+
+
+def connect_read_only(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """A plain read-only ``sqlite3`` connection to the database file (``mode=ro``: it reads a WAL another process
+    writes, and writes nothing). The path goes in as a ``file:`` URI built by pathlib (``Path.as_uri``), so a
+    file name holding ``?``, ``#`` or ``%`` opens that file, not the name cut at that character."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
 
 
 def _table_names_read_only(path: Path) -> set[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from cuttings.errors import StoreError
+from cuttings.store.connection import connect_read_only
 
 _OLD_VERSIONS = """
 FROM article_versions v
@@ -38,7 +39,7 @@ def backup_copy(db_path: str | Path, target: str | Path) -> list[str]:
     """Copy the live database at ``db_path`` into ``target`` with SQLite's online backup API (safe
     while a crawl writes) as a self-contained single file; returns the copy's integrity problems
     (empty when it is sound). Raises :class:`StoreError` if SQLite fails."""
-    source = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True, timeout=30)
+    source = connect_read_only(db_path, timeout=30)
     copy = sqlite3.connect(str(target))
     try:
         source.backup(copy, pages=1024)
