@@ -103,20 +103,7 @@ def server(tmp_path_factory):
     build_sample_db(db_path).close()
     serve.checkpoint(db_path)
     metadata = serve.write_metadata(db_path, directory)
-    port = _free_port()
-    process = subprocess.Popen(serve.datasette_command(db_path, metadata, port=port),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _get(base, "/-/versions.json")
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("datasette did not start: " + process.stdout.read().decode(errors="replace"))
-            time.sleep(0.2)
+    process, base = _started(lambda port: serve.datasette_command(db_path, metadata, port=port))
     yield base
     process.terminate()
     process.wait(timeout=10)
@@ -149,13 +136,11 @@ def test_server_metadata_and_read_only(server):
     assert counts["wm_pcc"] == 12
 
 
-def _serving(db_path) -> tuple[subprocess.Popen, str]:
-    """serve() of ``db_path`` in a process of its own on a free port (its output piped), once Datasette answers:
-    the process and the server's address. The caller stops it (SIGTERM)."""
+def _started(command) -> tuple[subprocess.Popen, str]:
+    """``command(port)`` (a server's argv) run on a free port, its output piped, once Datasette answers there: the
+    process and the server's address. The caller stops it."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", "import sys; from cuttings.serve import serve; "
-                                "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -165,8 +150,14 @@ def _serving(db_path) -> tuple[subprocess.Popen, str]:
         except OSError:
             if process.poll() is not None or time.monotonic() >= deadline:
                 process.kill()
-                raise AssertionError(process.communicate()[0].decode(errors="replace")) from None
+                pytest.fail("datasette did not start: " + process.communicate()[0].decode(errors="replace"))
             time.sleep(0.2)
+
+
+def _serving(db_path) -> tuple[subprocess.Popen, str]:
+    """serve() of ``db_path`` in a process of its own (:func:`_started`): the process and the server's address."""
+    return _started(lambda port: [sys.executable, "-c", "import sys; from cuttings.serve import serve; "
+                                  "sys.exit(serve(sys.argv[1], port=int(sys.argv[2])))", str(db_path), str(port)])
 
 
 def test_serve_checkpoints_wal_and_stops_datasette_on_sigterm(tmp_path):
