@@ -12,6 +12,7 @@ transaction rolled back). Prints one line each, with the time (best of ``--repea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import json
 import os
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cuttings import serve  # noqa: E402
+from cuttings import serve, store  # noqa: E402
 
 CANNED_PARAMS = {"search": ["q=fire", "q=%22fire+authority%22"],
                  "entity_coverage": ["entity=hwfrs&start=2000-01-01&end=2030-12-31",
@@ -58,7 +59,7 @@ def best(fn, repeat: int):
 
 
 def time_sql(db: Path, repeat: int) -> None:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = store.connect_read_only(db)
     for name, sql in documented_queries():
         try:
             seconds, rows = best(lambda: conn.execute(sql).fetchall(), repeat)
@@ -185,6 +186,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("sql", "pandas", "canned", "checks"), action="append")
     args = parser.parse_args(argv)
     only = args.only or ("sql", "pandas", "canned", "checks")
+    with contextlib.closing(store.connect_read_only(args.db)) as conn:
+        _applied, pending = store.migration_status(conn)
+    if pending:   # this code's views and tables: the audit writes nothing, so it does not migrate the file
+        parser.error(f"{args.db} is not migrated ({len(pending)} pending, from {pending[0]}): "
+                     f"run `cuttings --db {args.db} db stats` on it (or a copy) first")
     print(f"# {args.db}, sqlite {sqlite3.sqlite_version}, load {os.getloadavg()}", flush=True)
     bad = 0
     if "sql" in only:

@@ -47,8 +47,7 @@ def sync_watched_people(db: Database, people: list[dict]) -> None:
         db.execute("DELETE FROM watched_people")
         db.conn.executemany(
             "INSERT OR IGNORE INTO watched_people (entity_id, name, role, speaker_id) VALUES (?, ?, ?, ?)",
-            [(person["entity_id"], person["name"], person.get("role") or None, person.get("speaker_id"))
-             for person in people])
+            list(kept.values()))
 
 
 def set_display_names(db: Database, names: dict[str, str]) -> None:
