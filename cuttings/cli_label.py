@@ -167,14 +167,10 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             try:
                 override = click.get_current_context().get_parameter_source("annotator") in (
                     click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-                text = None
-                if from_stdin:
-                    try:
-                        text = click.get_binary_stream("stdin").read().decode("utf-8-sig")
-                    except UnicodeDecodeError as exc:
-                        fail(f"standard input is not UTF-8: {exc}")
+                # read a line at a time, standard input too (a line that is not UTF-8: one line naming it)
                 summary = labelling.import_labels(db, "<stdin>" if from_stdin else import_path, tasks, annotator,
-                                                  override=override, text=text)
+                                                  override=override,
+                                                  stream=click.get_binary_stream("stdin") if from_stdin else None)
             except labelling.LabellingError as exc:
                 fail(str(exc))
             skipped = len(summary.unmatched_lines)
