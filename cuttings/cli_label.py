@@ -99,7 +99,9 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         cuttings export --out stories.csv    # correct stances in a spreadsheet, save as CSV, then:
         cuttings label --import stories.csv --annotator akhan
         cuttings label --unlabel 205 --task stance_governance   # withdraw a wrong stance on article 205
-        cuttings label --unlabel 349 --task quote_speaker --quote 812   # one quote's corrected speaker
+        # one quote's corrected speaker; the ids are quote_view's article_id and quote_id (`cuttings serve`;
+        # for a correction whose quote is gone, its story page prints this line): each crawl, a demo's too, has its own
+        cuttings label --unlabel 349 --task quote_speaker --quote 812
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
