@@ -1399,6 +1399,7 @@ class ImportSummary:
     withdrawals_added: int = 0  # the file's withdrawals recorded (newer than any withdrawal of their task here)
     withdrawn_since: int = 0    # the file's labels given before a withdrawal in the database: not brought back
     older_here: int = 0         # the file's labels older than a different label here for the same question: not stored
+    agreed: int = 0             # --second-opinion: the file's labels that agree with the label here, stored as answers
 
 
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
@@ -1529,9 +1530,23 @@ def _standing_keys(db, article_id: int, tasks: dict[str, Task], current: dict[st
     return keys
 
 
+def _held_answers(db, article_id: int, tasks: dict[str, Task]) -> set[tuple[str, str, str, str]]:
+    """The answers this database holds of one article, standing or older, as ``(task, target, label,
+    annotator)`` (target '' but for a per-entity task; a multi-label task's chosen topics one row each, its
+    rejections none): what a second opinion already recorded (:func:`_timed_rows`)."""
+    held = set()
+    for _, name, target, label, who, _at in store.human_label_rows_at(db, [article_id]):
+        task = tasks.get(name)
+        if task is None or label == REJECTED:
+            continue
+        held.add((name, target if task.kind == "per_entity" else "", label, who))
+    return held
+
+
 def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], current: dict[str, Any],
                 keys: dict[tuple[str, str], tuple[str, str, str]], withdrawn: dict[str, tuple[str, str]],
-                annotator: str, override: bool, summary: ImportSummary) -> list[tuple]:
+                annotator: str, override: bool, summary: ImportSummary,
+                held: set[tuple[str, str, str, str]] | None = None) -> list[tuple]:
     """The rows a label file's record (not a story export) adds to one article: a label with its time
     (``labelled_at``) keeps it and is added when it is newer than the standing one of its question
     (:func:`_newer`) and than the latest withdrawal of its task (given at or before it: counted in
@@ -1541,7 +1556,14 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
     with ``override`` (``--annotator``: the file's labels are the importer's answers) every label, is given
     now: added when it differs from the current one (:func:`_new_rows`), unless the file says it was given
     before the latest withdrawal here. Multi-label: the task's topics are one question, the rows those that
-    make the current topics the file's."""
+    make the current topics the file's.
+
+    ``held`` (``--second-opinion``: :func:`_held_answers`): the file is its annotators' own answers, so each
+    label is stored as one, those that agree with the label here too (counted in ``agreed``; given now, or at
+    its own time even when older than the label here: recorded, and the newer still stands), unless this
+    database holds that answer from that annotator already (importing the file again adds nothing). Not an
+    older set of topics that differs from the topics here: a story's topics are one answer in a file but a
+    question per topic here, so its rows could bring back a topic (counted in ``older_here`` as before)."""
     rows: list[tuple] = []
     for name, value in wanted.items():
         task = tasks[name]
@@ -1557,29 +1579,38 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
                 same = given == have
             who = annotator if override else _who(raw, task, target, annotator)
             at = _label_time(raw, task, target)
+            # the same topics answered again: a confirmation, one row per topic (no change to make)
+            answer = [(name, "", topic) for topic in given] if same and task.kind == "multi_label" else changes
+            if held is not None and (all((name, "", topic, who) in held for topic in given)
+                                     if task.kind == "multi_label" else (name, target, given, who) in held):
+                continue   # a second opinion recorded already (the file imported again)
             if at is None or override:   # given now: yours (--annotator), or a file without times
-                if same:
+                if same and held is None:
                     continue
                 if _before_withdrawal(at, withdrawn.get(name)):   # an edit of a file from before a withdrawal
-                    summary.withdrawn_since += len(changes)
+                    summary.withdrawn_since += 0 if same else len(changes)
                 else:
-                    rows += [(*row, who) for row in changes]
+                    rows += [(*row, who) for row in answer]
+                    summary.agreed += bool(same)
                 continue
             if _before_withdrawal(at, withdrawn.get(name), at_or_before=True):
                 summary.withdrawn_since += 0 if same else len(changes)
                 continue
             label = ",".join(sorted(given)) if task.kind == "multi_label" else given
             if _newer((at, who, label), keys.get((name, target))):
-                if same and task.kind == "multi_label":   # the same topics answered later elsewhere: a
-                    changes = [(name, "", topic) for topic in given]   # confirmation, stored with its time
-                rows += [(*row, who, at) for row in changes]
+                rows += [(*row, who, at) for row in answer]   # the same labels too: a confirmation, with its time
+                summary.agreed += bool(same and held is not None)
+            elif held is not None and (same or task.kind != "multi_label"):   # older: recorded, does not stand
+                rows += [(*row, who, at) for row in answer]
+                summary.agreed += bool(same)
             elif not same:
                 summary.older_here += len(changes)
     return rows
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
-                  override: bool = False, text: str | None = None, stream: IO[bytes] | None = None) -> ImportSummary:
+                  override: bool = False, text: str | None = None, stream: IO[bytes] | None = None,
+                  second_opinion: bool = False) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. A record ``cuttings export --format jsonl`` wrote (a story,
     :func:`is_story_export`) is read too: its ``topics``, ``stance`` and ``tone`` as the scheme's tasks,
@@ -1592,7 +1623,10 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
     person importing a file someone else exported and she edited: the file's names are the
     exporter's). ``text``: the file's content already read, or ``stream``: a binary stream to read it from
-    (standard input, ``--import -``); ``path`` then only names it in messages.
+    (standard input, ``--import -``); ``path`` then only names it in messages. ``second_opinion``
+    (``--second-opinion``): the file is its annotators' own labelling (a second annotator's), so a label that
+    agrees with the one here is stored too, as that annotator's answer (:func:`_timed_rows`); a story export
+    record is then refused (its values are the models' predictions, not a person's answers).
 
     Withdrawals (``--unlabel``): a record's ``withdrawn`` is replayed where it is newer than the labels it
     withdraws here (:func:`_replay_withdrawals`), and a label the file says was given (``labelled_at``;
@@ -1613,19 +1647,20 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
         if _looks_like_csv(_decoded(path, 1, b"".join(head), whole=True)):
             text = _decoded(path, 1, b"".join(head) + stream.read(), whole=True)
         else:
-            return _import_records(db, path, tasks, annotator, override, _json_lines(path, itertools.chain(head, stream)))
+            return _import_records(db, path, tasks, annotator, override, second_opinion,
+                                   _json_lines(path, itertools.chain(head, stream)))
     if path.suffix.lower() in (".csv", ".xlsx") or text is not None and _looks_like_csv(text):
-        return _import_records(db, path, tasks, annotator, override,
+        return _import_records(db, path, tasks, annotator, override, second_opinion,
                                [(line_no, raw, True) for line_no, raw in read_story_table(db, path, text)])
     if text is not None:
-        return _import_records(db, path, tasks, annotator, override,
+        return _import_records(db, path, tasks, annotator, override, second_opinion,
                                _json_lines(path, (line.encode("utf-8") for line in text.split("\n"))))
     try:
         handle = open(path, "rb")
     except OSError as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
     with handle:
-        return _import_records(db, path, tasks, annotator, override, _json_lines(path, handle))
+        return _import_records(db, path, tasks, annotator, override, second_opinion, _json_lines(path, handle))
 
 
 def _decoded(path: Path, line_no: int, line: bytes, *, whole: bool = False) -> str:
@@ -1658,7 +1693,7 @@ def _json_lines(path: Path, lines: Iterable[bytes]) -> Iterable[tuple[int, Any, 
         raise LabellingError(f"cannot read {path}: {exc}") from None
 
 
-def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool,
+def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool, second_opinion: bool,
                     records: Iterable[tuple[int, Any, bool]]) -> ImportSummary:
     """:func:`import_labels` of parsed records ``(line number, record, is a story export)``, taken one at a
     time (a generator reading the file keeps one record in memory): each checked, then written, all in one
@@ -1670,6 +1705,9 @@ def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, over
         for line_no, raw, story in records:
             where = f"{path}:{line_no}"
             if story:
+                if second_opinion:
+                    raise LabellingError(f"{where}: a cuttings export story holds the models' predictions, so only "
+                                         f"what was changed in it is an answer: import it without --second-opinion")
                 raw = from_story_export(raw, tasks, where)
                 summary.story_exports += 1
             wanted = validate_record(raw, tasks, where)
@@ -1694,8 +1732,9 @@ def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, over
                           for t, target, label in kept]
             else:
                 keys = _standing_keys(db, article_id, tasks, current)
+                held = _held_answers(db, article_id, tasks) if second_opinion else None
                 labels = [(article_id, *row) for row in _timed_rows(raw, tasks, wanted, current, keys, withdrawn,
-                                                                     annotator, override, summary)]
+                                                                     annotator, override, summary, held)]
             fixes = _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, withdrawn)
             labels += fixes
             if labels:
