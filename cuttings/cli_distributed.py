@@ -8,7 +8,7 @@ import click
 
 from cuttings.cli_common import fail
 
-REDIS_HELP = "Redis server shared by the writer and the workers, e.g. redis://10.0.0.5:6379/0."
+REDIS_HELP = "Redis server shared by the writer and the workers, e.g. redis://redis.example.org:6379/0."
 PREFIX_HELP = "Prefix of the Redis keys of this crawl (one prefix per writer)."
 
 
@@ -41,7 +41,7 @@ def worker(redis_url, prefix, extract_workers, wait, log_level):
 
     Example:
 
-        cuttings worker --redis redis://10.0.0.5:6379/0
+        cuttings worker --redis redis://redis.example.org:6379/0
     """
     from cuttings.distributed import DistributedError, run_worker
 

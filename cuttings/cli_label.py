@@ -46,9 +46,10 @@ def default_annotator() -> str:
               help="Task to label: a task of your label scheme (shipped scheme: topics, stance_governance, "
                    "tone) or all.")
 @click.option("--annotator", default=default_annotator, show_default="$USER",
-              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, every "
-                   "imported label is stored under it as given now (your edits); not given, each record's own "
-                   "annotator and time are kept (else $USER, now).")
+              help="Name stored with every label (and with an --unlabel withdrawal). With --import: given, the "
+                   "file is your edits, and each label that differs from the one here is stored under it as given "
+                   "now (one left as it was is no answer; --second-opinion: every label); not given, each "
+                   "record's own annotator and time are kept (else $USER, now).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Show at most N articles.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
                                                           path_type=Path),
@@ -63,6 +64,12 @@ def default_annotator() -> str:
                                  "their names and times (labelled_at), and one older than the label or withdrawal "
                                  "here is not stored. A record naming no article here is skipped and counted. "
                                  "-: standard input (JSONL or CSV). Rules: docs/labelling.md.")
+@click.option("--second-opinion", is_flag=True,
+              help="With --import: the file is a second annotator's own labels (--annotator NAME, else the "
+                   "file's names), so every label in it is stored as that person's answer, those that agree with "
+                   "the label here too (agreement recorded, e.g. for inter-annotator agreement; an older one is "
+                   "recorded and does not stand). Importing it again adds nothing. Not for a cuttings export "
+                   "story file.")
 @click.option("--unlabel", "unlabel_ref", default=None, metavar="STORY",
               help="Withdraw the human labels of one story (an article id, db-N, or its URL) for --task (default: "
                    "every task of the scheme; quote_speaker or quote_entity: the browser's corrections of its "
@@ -79,7 +86,8 @@ def default_annotator() -> str:
                    "second opinion), c corrects them.")
 @scheme_option
 @pass_context
-def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_ref, quote_id, article_refs):
+def label(ctx, task_name, annotator, limit, export_path, import_path, second_opinion, unlabel_ref, quote_id,
+          article_refs):
     """Label articles by hand, least certain predictions first; or move labels in/out as files.
 
     Shows one story at a time (headline, outlet, date, lead, mentions, the models'
@@ -98,14 +106,20 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
         cuttings label --import stories.jsonl --annotator akhan
         cuttings export --out stories.csv    # correct stances in a spreadsheet, save as CSV, then:
         cuttings label --import stories.csv --annotator akhan
+        cuttings label --import akhan.jsonl --annotator akhan --second-opinion   # her own labels: agreement too
         cuttings label --unlabel 205 --task stance_governance   # withdraw a wrong stance on article 205
-        cuttings label --unlabel 349 --task quote_speaker --quote 812   # one quote's corrected speaker
+        # one quote's corrected speaker; the ids are quote_view's article_id and quote_id (`cuttings serve`;
+        # for a correction whose quote is gone, its story page prints this line): each crawl, a demo's too, has its own
+        cuttings label --unlabel 349 --task quote_speaker --quote 812
         cuttings label --article 205 --annotator akhan          # this story, labelled or not (a second opinion)
         cuttings label --scheme ./label_scheme.toml --task stance_closures   # your own scheme's task
     """
     annotator = (annotator or "").strip()
     if not annotator:
         fail("no annotator name: pass --annotator NAME")
+    if second_opinion and import_path is None:
+        fail("--second-opinion goes with --import: a second annotator's label file "
+             "(cuttings label --import FILE --annotator NAME --second-opinion)")
     if quote_id is not None and unlabel_ref is None:
         fail("--quote works with --unlabel: cuttings label --unlabel ID --task quote_speaker --quote QUOTE_ID")
     if quote_id is not None and task_name not in store.QUOTE_TASKS:
@@ -167,14 +181,11 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
             try:
                 override = click.get_current_context().get_parameter_source("annotator") in (
                     click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-                text = None
-                if from_stdin:
-                    try:
-                        text = click.get_binary_stream("stdin").read().decode("utf-8-sig")
-                    except UnicodeDecodeError as exc:
-                        fail(f"standard input is not UTF-8: {exc}")
+                # read a line at a time, standard input too (a line that is not UTF-8: one line naming it)
                 summary = labelling.import_labels(db, "<stdin>" if from_stdin else import_path, tasks, annotator,
-                                                  override=override, text=text)
+                                                  override=override,
+                                                  stream=click.get_binary_stream("stdin") if from_stdin else None,
+                                                  second_opinion=second_opinion)
             except labelling.LabellingError as exc:
                 fail(str(exc))
             skipped = len(summary.unmatched_lines)
@@ -185,6 +196,11 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, unlabel_re
                 click.echo(f"note: {counted(summary.story_exports, 'record')} "
                            f"{'are cuttings export stories' if many else 'is a cuttings export story'}: a label "
                            f"changed from what the export showed is stored, one left as it was is not", err=True)
+            if summary.agreed:
+                whose = f"{strip_controls(annotator)}'s" if override else "the file's annotators'"
+                click.echo(f"note: {counted(summary.agreed, 'label')} in the file "
+                           f"{'agrees' if summary.agreed == 1 else 'agree'} with the label here: recorded as "
+                           f"{whose} (--second-opinion)", err=True)
             if summary.withdrawals_added:
                 click.echo(f"note: {counted(summary.withdrawals_added, 'withdrawal')} in the file replayed (newer "
                            f"than any withdrawal of their task here; a label here given after one stands)", err=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -1398,6 +1399,7 @@ class ImportSummary:
     withdrawals_added: int = 0  # the file's withdrawals recorded (newer than any withdrawal of their task here)
     withdrawn_since: int = 0    # the file's labels given before a withdrawal in the database: not brought back
     older_here: int = 0         # the file's labels older than a different label here for the same question: not stored
+    agreed: int = 0             # --second-opinion: the file's labels that agree with the label here, stored as answers
 
 
 def _quote_correction_rows(db, article_id: int, raw: dict, annotator: str, override: bool,
@@ -1528,9 +1530,23 @@ def _standing_keys(db, article_id: int, tasks: dict[str, Task], current: dict[st
     return keys
 
 
+def _held_answers(db, article_id: int, tasks: dict[str, Task]) -> set[tuple[str, str, str, str]]:
+    """The answers this database holds of one article, standing or older, as ``(task, target, label,
+    annotator)`` (target '' but for a per-entity task; a multi-label task's chosen topics one row each, its
+    rejections none): what a second opinion already recorded (:func:`_timed_rows`)."""
+    held = set()
+    for _, name, target, label, who, _at in store.human_label_rows_at(db, [article_id]):
+        task = tasks.get(name)
+        if task is None or label == REJECTED:
+            continue
+        held.add((name, target if task.kind == "per_entity" else "", label, who))
+    return held
+
+
 def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], current: dict[str, Any],
                 keys: dict[tuple[str, str], tuple[str, str, str]], withdrawn: dict[str, tuple[str, str]],
-                annotator: str, override: bool, summary: ImportSummary) -> list[tuple]:
+                annotator: str, override: bool, summary: ImportSummary,
+                held: set[tuple[str, str, str, str]] | None = None) -> list[tuple]:
     """The rows a label file's record (not a story export) adds to one article: a label with its time
     (``labelled_at``) keeps it and is added when it is newer than the standing one of its question
     (:func:`_newer`) and than the latest withdrawal of its task (given at or before it: counted in
@@ -1540,7 +1556,14 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
     with ``override`` (``--annotator``: the file's labels are the importer's answers) every label, is given
     now: added when it differs from the current one (:func:`_new_rows`), unless the file says it was given
     before the latest withdrawal here. Multi-label: the task's topics are one question, the rows those that
-    make the current topics the file's."""
+    make the current topics the file's.
+
+    ``held`` (``--second-opinion``: :func:`_held_answers`): the file is its annotators' own answers, so each
+    label is stored as one, those that agree with the label here too (counted in ``agreed``; given now, or at
+    its own time even when older than the label here: recorded, and the newer still stands), unless this
+    database holds that answer from that annotator already (importing the file again adds nothing). Not an
+    older set of topics that differs from the topics here: a story's topics are one answer in a file but a
+    question per topic here, so its rows could bring back a topic (counted in ``older_here`` as before)."""
     rows: list[tuple] = []
     for name, value in wanted.items():
         task = tasks[name]
@@ -1556,40 +1579,54 @@ def _timed_rows(raw: dict, tasks: dict[str, Task], wanted: dict[str, Any], curre
                 same = given == have
             who = annotator if override else _who(raw, task, target, annotator)
             at = _label_time(raw, task, target)
+            # the same topics answered again: a confirmation, one row per topic (no change to make)
+            answer = [(name, "", topic) for topic in given] if same and task.kind == "multi_label" else changes
+            if held is not None and (all((name, "", topic, who) in held for topic in given)
+                                     if task.kind == "multi_label" else (name, target, given, who) in held):
+                continue   # a second opinion recorded already (the file imported again)
             if at is None or override:   # given now: yours (--annotator), or a file without times
-                if same:
+                if same and held is None:
                     continue
                 if _before_withdrawal(at, withdrawn.get(name)):   # an edit of a file from before a withdrawal
-                    summary.withdrawn_since += len(changes)
+                    summary.withdrawn_since += 0 if same else len(changes)
                 else:
-                    rows += [(*row, who) for row in changes]
+                    rows += [(*row, who) for row in answer]
+                    summary.agreed += bool(same)
                 continue
             if _before_withdrawal(at, withdrawn.get(name), at_or_before=True):
                 summary.withdrawn_since += 0 if same else len(changes)
                 continue
             label = ",".join(sorted(given)) if task.kind == "multi_label" else given
             if _newer((at, who, label), keys.get((name, target))):
-                if same and task.kind == "multi_label":   # the same topics answered later elsewhere: a
-                    changes = [(name, "", topic) for topic in given]   # confirmation, stored with its time
-                rows += [(*row, who, at) for row in changes]
+                rows += [(*row, who, at) for row in answer]   # the same labels too: a confirmation, with its time
+                summary.agreed += bool(same and held is not None)
+            elif held is not None and (same or task.kind != "multi_label"):   # older: recorded, does not stand
+                rows += [(*row, who, at) for row in answer]
+                summary.agreed += bool(same)
             elif not same:
                 summary.older_here += len(changes)
     return rows
 
 
 def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, *,
-                  override: bool = False, text: str | None = None) -> ImportSummary:
+                  override: bool = False, text: str | None = None, stream: IO[bytes] | None = None,
+                  second_opinion: bool = False) -> ImportSummary:
     """Read labelled JSONL (export or corpus format) and add what differs from the current
     human labels, all in one transaction. A record ``cuttings export --format jsonl`` wrote (a story,
     :func:`is_story_export`) is read too: its ``topics``, ``stance`` and ``tone`` as the scheme's tasks,
     and only the values changed from what it showed (the effective labels) are added, so an export
-    edited in one place stores that one correction, not every model prediction as a person's label. The whole file is checked first: a label outside
-    the scheme raises LabellingError naming the file and line, and nothing is written.
+    edited in one place stores that one correction, not every model prediction as a person's label.
+    The file is read and written a line at a time (its size in memory is one record's, not the file's), in
+    one transaction: a line that is no JSON, or a label outside the scheme, raises LabellingError naming
+    the file and line, and the transaction is rolled back, so nothing is written.
     Importing the same file twice adds nothing the second time. Labels are saved under the
     record's ``annotator``, else ``annotator``; with ``override`` under ``annotator`` always (the
     person importing a file someone else exported and she edited: the file's names are the
-    exporter's). ``text``: the file's content already read (standard input, ``--import -``), ``path``
-    then only names it in messages.
+    exporter's). ``text``: the file's content already read, or ``stream``: a binary stream to read it from
+    (standard input, ``--import -``); ``path`` then only names it in messages. ``second_opinion``
+    (``--second-opinion``): the file is its annotators' own labelling (a second annotator's), so a label that
+    agrees with the one here is stored too, as that annotator's answer (:func:`_timed_rows`); a story export
+    record is then refused (its values are the models' predictions, not a person's answers).
 
     Withdrawals (``--unlabel``): a record's ``withdrawn`` is replayed where it is newer than the labels it
     withdraws here (:func:`_replay_withdrawals`), and a label the file says was given (``labelled_at``;
@@ -1597,50 +1634,84 @@ def import_labels(db, path: str | Path, tasks: dict[str, Task], annotator: str, 
     not brought back (counted in ``withdrawn_since``): of a label and a withdrawal, the later stands.
 
     A CSV or XLSX file (by its suffix; standard input: a first line that is no JSON object) is read as
-    ``cuttings export --format csv``/``xlsx`` wrote it (:func:`read_story_table`): its rows are story
-    export records; there an unknown column or a row naming no article of this database is an error too."""
+    ``cuttings export --format csv``/``xlsx`` wrote it (:func:`read_story_table`, whole: a spreadsheet's
+    size): its rows are story export records; there an unknown column or a row naming no article of this
+    database is an error too."""
     path = Path(path)
+    if stream is not None:
+        head = []   # the lines up to the first with text: enough to tell a CSV export from JSON Lines
+        for line in stream:
+            head.append(line)
+            if line.strip():
+                break
+        if _looks_like_csv(_decoded(path, 1, b"".join(head), whole=True)):
+            text = _decoded(path, 1, b"".join(head) + stream.read(), whole=True)
+        else:
+            return _import_records(db, path, tasks, annotator, override, second_opinion,
+                                   _json_lines(path, itertools.chain(head, stream)))
     if path.suffix.lower() in (".csv", ".xlsx") or text is not None and _looks_like_csv(text):
-        return _import_records(db, path, tasks, annotator, override,
+        return _import_records(db, path, tasks, annotator, override, second_opinion,
                                [(line_no, raw, True) for line_no, raw in read_story_table(db, path, text)])
+    if text is not None:
+        return _import_records(db, path, tasks, annotator, override, second_opinion,
+                               _json_lines(path, (line.encode("utf-8") for line in text.split("\n"))))
     try:
-        # JSON Lines are split on "\n" only: str.splitlines would also split inside a string on
-        # U+2028, U+0085 and the like, which JSON allows unescaped. A byte-order mark is skipped.
-        content = path.read_text(encoding="utf-8-sig") if text is None else text.removeprefix("\ufeff")
-        lines = [line.removesuffix("\r") for line in content.split("\n")]
-    except (OSError, UnicodeDecodeError) as exc:
+        handle = open(path, "rb")
+    except OSError as exc:
         raise LabellingError(f"cannot read {path}: {exc}") from None
-    records: list[tuple[int, dict, bool]] = []
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabellingError(invalid_json_message(path, line_no, exc)) from None
-        except RecursionError:   # arrays or objects nested thousands deep: no record cuttings writes
-            raise LabellingError(f"{path}:{line_no}: invalid JSON: nested too deeply") from None
-        records.append((line_no, raw, is_story_export(raw)))
-    return _import_records(db, path, tasks, annotator, override, records)
+    with handle:
+        return _import_records(db, path, tasks, annotator, override, second_opinion, _json_lines(path, handle))
 
 
-def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool,
-                    records: list[tuple[int, Any, bool]]) -> ImportSummary:
-    """:func:`import_labels` of parsed records ``(line number, record, is a story export)``: all checked
-    first, then written in one transaction (an error in any: nothing written). A record naming no article of
-    this database, in any format, is skipped and its line counted (``unmatched_lines``)."""
+def _decoded(path: Path, line_no: int, line: bytes, *, whole: bool = False) -> str:
+    """``line`` (line ``line_no`` of ``path``; ``whole``: a whole file's text) as text: UTF-8, a byte-order
+    mark at the start of the first line dropped; else LabellingError naming the line."""
+    try:
+        return (line.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else line).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabellingError(f"{path}{'' if whole else f':{line_no}'}: not UTF-8 text: {exc}") from None
+
+
+def _json_lines(path: Path, lines: Iterable[bytes]) -> Iterable[tuple[int, Any, bool]]:
+    """The records of JSON Lines read a line at a time, ``(line number, record, is a story export)``; a
+    blank line is none. Lines are split on "\n" only (a binary file's lines): str.splitlines would also split
+    inside a string on U+2028, U+0085 and the like, which JSON allows unescaped; a "\r" before it is
+    dropped. A line that is not UTF-8 or no JSON raises LabellingError naming its file and line."""
+    try:
+        for line_no, line in enumerate(lines, start=1):
+            text = _decoded(path, line_no, line.removesuffix(b"\n").removesuffix(b"\r"))
+            if not text.strip():
+                continue
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise LabellingError(invalid_json_message(path, line_no, exc)) from None
+            except RecursionError:   # arrays or objects nested thousands deep: no record cuttings writes
+                raise LabellingError(f"{path}:{line_no}: invalid JSON: nested too deeply") from None
+            yield line_no, raw, is_story_export(raw)
+    except OSError as exc:   # a read failing half-way (a file gone from a network share)
+        raise LabellingError(f"cannot read {path}: {exc}") from None
+
+
+def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, override: bool, second_opinion: bool,
+                    records: Iterable[tuple[int, Any, bool]]) -> ImportSummary:
+    """:func:`import_labels` of parsed records ``(line number, record, is a story export)``, taken one at a
+    time (a generator reading the file keeps one record in memory): each checked, then written, all in one
+    transaction, so an error in any (raised as LabellingError naming its file and line) rolls back every
+    write before it: nothing is written. A record naming no article of this database, in any format, is
+    skipped and its line counted (``unmatched_lines``)."""
     summary = ImportSummary()
-    parsed: list[tuple[int, dict, dict, bool]] = []
-    for line_no, raw, story in records:
-        where = f"{path}:{line_no}"
-        if story:
-            raw = from_story_export(raw, tasks, where)
-            summary.story_exports += 1
-        parsed.append((line_no, raw, validate_record(raw, tasks, where), story))
-    summary.records = len(parsed)
     with store.transaction(db):
-        for line_no, raw, wanted, story in parsed:
+        for line_no, raw, story in records:
             where = f"{path}:{line_no}"
+            if story:
+                if second_opinion:
+                    raise LabellingError(f"{where}: a cuttings export story holds the models' predictions, so only "
+                                         f"what was changed in it is an answer: import it without --second-opinion")
+                raw = from_story_export(raw, tasks, where)
+                summary.story_exports += 1
+            wanted = validate_record(raw, tasks, where)
+            summary.records += 1
             article_id = _match_article(db, raw)
             if article_id is None:   # a story this database has not (a corpus file, another team's): skipped
                 summary.unmatched_lines.append(line_no)
@@ -1661,8 +1732,9 @@ def _import_records(db, path: Path, tasks: dict[str, Task], annotator: str, over
                           for t, target, label in kept]
             else:
                 keys = _standing_keys(db, article_id, tasks, current)
+                held = _held_answers(db, article_id, tasks) if second_opinion else None
                 labels = [(article_id, *row) for row in _timed_rows(raw, tasks, wanted, current, keys, withdrawn,
-                                                                     annotator, override, summary)]
+                                                                     annotator, override, summary, held)]
             fixes = _quote_correction_rows(db, article_id, raw, annotator, override, summary, where, withdrawn)
             labels += fixes
             if labels:

@@ -264,3 +264,30 @@ def test_docs_says_where_the_deploy_examples_are():
         assert shown.returncode == 0 and Path(shown.stdout.decode().strip()) == folder / "cuttings.timer"
         assert "OnCalendar=" in (folder / "cuttings.timer").read_text(encoding="utf-8")
     assert "`cuttings docs` lists them" in " ".join(invoke_cli("schedule", "--help").stdout.decode().split())
+
+
+_PRIVATE_ADDRESS = re.compile(r"\b(?:10\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}\b")
+
+
+def test_no_example_names_a_private_network_address():
+    """Help texts, the deploy examples and the operations guide give a server's address in a documentation-safe
+    form (a name under example.org, as the guides' other hosts), not a private-range address that may be a real
+    machine on the reader's network (`worker --help` gave redis://10.0.0.5:6379/0)."""
+    shown = {f"cuttings {' '.join(path)} --help": CliRunner().invoke(pipeline.cli, [*path, "--help"]).output
+             for path in [(), *(p for p, _c in all_commands())]}
+    shown.update({str(path.relative_to(REPO)): path.read_text(encoding="utf-8")
+                  for path in [*(REPO / "deploy").iterdir(), REPO / "docs" / "operations.md", REPO / "README.md"]})
+    found = {where: _PRIVATE_ADDRESS.findall(text) for where, text in shown.items() if _PRIVATE_ADDRESS.search(text)}
+    assert found == {}
+    assert "cuttings worker --redis redis://redis.example.org:6379/0" in shown["cuttings worker --help"]
+
+
+def test_an_example_with_ids_of_one_crawl_says_where_they_are_found():
+    """`label --help`'s one-quote withdrawal names a story and a quote by id, which differ between crawls (a fresh
+    demo's too): the example says where the ids come from."""
+    output = CliRunner().invoke(pipeline.cli, ["label", "--help"]).output
+    block = output[output.index("Example"):output.index("Options:")]
+    lines = block.splitlines()
+    at = next(i for i, line in enumerate(lines) if "--quote 812" in line)
+    said = " ".join(line.strip() for line in lines[at - 2:at + 1])
+    assert "quote_view's article_id and quote_id" in said and "each crawl, a demo's too, has its own" in said

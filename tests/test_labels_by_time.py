@@ -103,7 +103,8 @@ def test_the_latest_withdrawal_is_the_newest_by_time(db):
     store.add_labels(db, [(a, "stance_governance", "", store.WITHDRAWN, "elsewhere", T1)])
     assert store.withdrawals(db, [a]) == {a: {"stance_governance": ("lead", T3)}}
     _quote(db, a, 10, NIGHT)
-    store.add_correction(db, a, [("quote_speaker", "10:33", "Jo Bloggs")], "officer")
+    with store.clock(T4):   # the correction before the withdrawal (an `at` older than it would be moved after it)
+        store.add_correction(db, a, [("quote_speaker", "10:33", "Jo Bloggs")], "officer")
     quote_id = db.execute("SELECT id FROM quotes WHERE article_id = ?", [a]).fetchone()[0]
     store.withdraw_quote_correction(db, a, "quote_speaker", quote_id, "lead", at="2026-12-01T09:00:00Z")
     db.execute(f"INSERT INTO labels ({COLUMNS}) VALUES (?, 'quote_speaker', '10:33', ?, 'elsewhere', ?, ?, ?)",

@@ -40,15 +40,18 @@ def _for_articles(column: str, article_ids: Iterable[int] | None) -> tuple[str, 
 
 def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> int:
     """Append ``(article_id, task, target, label, annotator)`` rows in one transaction (joining the
-    caller's if one is open), stamped ``at`` (default: now), or each with its own time as a sixth item
-    (an import: the time the file says it was given); returns the count.
+    caller's if one is open), given ``at`` (default: now), or each with its own time as a sixth item
+    (an import: the time the file says it was given, kept as it is); returns the count.
 
-    A row stamped now (no ``at``, no sixth item: a person answering here) is stamped one second after
-    the newest row of its article and task when that is not older than now (a label given in the same
-    second as the one it replaces, or after a label imported from a clock ahead of this one): the views
-    here order one second's rows by id, but a file carries times to the second only, and the newest time
-    wins in every database it reaches (docs/labelling.md, "Labels moved between databases"), so an answer
-    given here must be newer by its time than what it answers."""
+    A row without a sixth item (a person answering here, now or at the ``at`` an API caller names) is
+    stamped one second after the newest row of its article and task when that is not older than its time
+    (a label given in the same second as the one it replaces, or after a label imported from a clock ahead
+    of this one): the views here order one second's rows by id, but a file carries times to the second
+    only, and between databases the newest time wins, a withdrawal wins a tie, and two labels of one
+    second are ordered by annotator (docs/labelling.md, "Labels moved between databases"), so the row
+    written later must be newer by its time than what it answers, or it would stand here and lose in every
+    database its export reaches. The rows of one call for one article and task (a story's topics) share one
+    time. Before session 23 a row given an explicit ``at`` kept it even in the second of an earlier row."""
     now = at or utcnow()
     stamped = []
     newest: dict[tuple[int, str], str | None] = {}
@@ -57,15 +60,11 @@ def add_labels(db: Database, rows: Iterable[tuple], at: str | None = None) -> in
             if len(row) == 6:
                 stamped.append(tuple(row))
                 continue
-            if at is None:
-                key = (row[0], row[1])
-                if key not in newest:
-                    newest[key] = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
-                                             list(key)).fetchone()[0]
-                latest = newest[key]
-                stamped.append((*row, _second_after(latest) if latest is not None and latest >= now else now))
-            else:
-                stamped.append((*row, now))
+            key = (row[0], row[1])
+            if key not in newest:
+                newest[key] = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
+                                         list(key)).fetchone()[0]
+            stamped.append((*row, _given_after(newest[key], now)))
         db.conn.executemany(
             "INSERT INTO labels (article_id, task, target, label, annotator, created_at, quote_id, quote_text) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -80,6 +79,12 @@ def _quote_at(db: Database, article_id: int, place: str) -> tuple[int | None, st
     row = db.execute("SELECT id, text FROM quotes WHERE article_id = ? AND start_char || ':' || end_char = ? "
                      "ORDER BY id LIMIT 1", [article_id, place]).fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+def _given_after(latest: str | None, now: str) -> str:
+    """The time of a row given at ``now`` after the newest row of its article and task (``latest``; None:
+    none): ``now``, or one second after ``latest`` when that is not older (:func:`add_labels`)."""
+    return _second_after(latest) if latest is not None and latest >= now else now
 
 
 def _second_after(when: str) -> str:
@@ -111,7 +116,8 @@ def withdraw_labels(db: Database, article_id: int, tasks: Iterable[str], annotat
                     at: str | None = None) -> list[tuple[str, str, str, str, str]]:
     """Withdraw every standing human label of one article for ``tasks`` (a person's undo: the models'
     predictions apply again and the story waits for a label again), in one transaction: one
-    :data:`WITHDRAWN` row per task that has any, under ``annotator``, stamped ``at`` (default now). Nothing
+    :data:`WITHDRAWN` row per task that has any, under ``annotator``, given ``at`` (default now; stamped as
+    :func:`add_labels` stamps an answer). Nothing
     is deleted. Returns the rows withdrawn as ``(task, target, label, annotator, created_at)``, in the order
     they were given (empty: nothing stood, nothing written)."""
     tasks = list(tasks)
@@ -131,7 +137,7 @@ def withdraw_quote_correction(db: Database, article_id: int, task: str, quote_id
     """Withdraw the standing corrections of one quote (``quote_id``, found or orphaned) for ``task`` (one of
     :data:`QUOTE_TASKS`) in one article, leaving the article's other corrections of the task standing, in one
     transaction: a :data:`WITHDRAWN` row naming the quote (``target`` its place, ``quote_id``, ``quote_text``),
-    stamped ``at`` (default: now, as :func:`add_labels` stamps a person's answer), under ``annotator``: it
+    given ``at`` (default: now) and stamped as :func:`add_labels` stamps a person's answer, under ``annotator``: it
     takes back that quote's corrections given at or before it, no other row (:func:`standing_label_sql`).
     Returns the rows withdrawn as ``(task, target, label, annotator, created_at)`` (empty: none stood,
     nothing written)."""
@@ -141,11 +147,9 @@ def withdraw_quote_correction(db: Database, article_id: int, task: str, quote_id
                           [article_id, task, quote_id]).fetchall()
         if not rows:
             return []
-        if at is None:
-            now = utcnow()
-            latest = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
-                                [article_id, task]).fetchone()[0]
-            at = _second_after(latest) if latest is not None and latest >= now else now
+        latest = db.execute("SELECT max(created_at) FROM labels WHERE article_id = ? AND task = ?",
+                            [article_id, task]).fetchone()[0]
+        at = _given_after(latest, at or utcnow())
         _write_quote_withdrawal(db, article_id, task, quote_id, annotator, at)
     return [tuple(row) for row in rows]
 
