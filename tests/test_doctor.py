@@ -275,6 +275,28 @@ def test_cli_reports_problems_with_fixes_and_exit_1(tmp_path):
     assert {"name", "status", "message", "fix"} <= set(as_json[0])
 
 
+def test_cli_full_adds_integrity_check_to_the_json_and_keeps_its_shape_and_exit(tmp_path):
+    """`doctor --json` lists the checks made: integrity_check with --full only; every entry has the same keys, and
+    the exit status follows --fail-on either way."""
+    store.connect(tmp_path / "d.db").conn.close()
+    runs = {}
+    for options in ((), ("--full",)):
+        result = invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--json", *options,
+                            "--models", str(tmp_path / "no-models"))
+        runs[options] = result.returncode, json.loads(result.stdout)
+    (code, everyday), (full_code, full) = runs[()], runs[("--full",)]
+    assert code == full_code == 1   # no run yet, no models: warnings
+    assert {entry["name"] for entry in full} - {entry["name"] for entry in everyday} == {"integrity_check"}
+    assert {entry["name"] for entry in everyday} - {entry["name"] for entry in full} == set()
+    keys = {"name", "status", "message", "fix", "about", "acknowledged", "model"}
+    assert all(set(entry) == keys for entry in everyday + full)
+    quick = [entry for entry in everyday if entry["name"] == "quick_check"]
+    assert [entry["status"] for entry in quick] == ["ok"]
+    errors_only = invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--full", "--fail-on", "error",
+                             "--models", str(tmp_path / "no-models"))
+    assert errors_only.returncode == 0 and "[ok  ] integrity_check: ok" in errors_only.stdout.decode()
+
+
 @pytest.mark.slow
 def test_cli_healthy_install_exits_0(tmp_path, trained_models):
     db = store.connect(tmp_path / "d.db")
