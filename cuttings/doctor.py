@@ -396,9 +396,10 @@ def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dic
     imported, every model built, about 2.3 s); else their files are checked without loading them
     (``nlp.model_files.check_model_files``: the cards, the installed library versions, each file whole, its
     CRCs and skops schema, the card's model version and feature set; about 0.2 s), which finds a file that
-    would not load but for one whose sound bytes hold objects this install cannot build. Then every way they do not fit what the pipeline reads today, in one check: models of
-    another label scheme (an error: classify refuses them), a task of the scheme without a model (not
-    trained yet, or too few labels when `cuttings train` ran), cue words changed since training, and
+    would not load but for one whose sound bytes hold objects this install cannot build. Then every way they
+    do not fit what the pipeline reads today, in one check: models of another label scheme (an error:
+    classify refuses them), a task of the scheme without a model (not trained yet, or too few labels when
+    `cuttings train` ran), cue words changed since training, and
     models that learnt from another analyser's reading of the training articles than the watchlist's
     analyser gives today (tone reads its mentions and quotes)."""
     from cuttings.stages import load_classifier, model_files, models_dir, models_present
