@@ -5,6 +5,10 @@ and a digest dumped to compare trees byte for byte (docs/benchmarks.md, "Doctor 
     git archive 9410ebd | tar -x -C /tmp/before-code
     PYTHONPATH=. python bench/report_doctor_scale.py alternate --rounds 6 --home HOME --since 2026-12-06T13:21:10Z \
         --tree /tmp/before-code=/tmp/before/year.db --tree .=/tmp/after/year.db
+    # doctor alone, everyday and --full side by side with the tree before (docs/benchmarks.md, "Doctor's everyday
+    # checks at a year's size")
+    PYTHONPATH=. python bench/report_doctor_scale.py alternate --only doctor --rounds 6 --home HOME --since X \
+        --tree /tmp/before-code=/tmp/before/year.db --tree .=/tmp/after/year.db --tree .=/tmp/after/year.db=--full
     PYTHONPATH=/tmp/before-code python bench/report_doctor_scale.py statements /tmp/before/year.db \
         --since 2026-12-06T13:21:10Z --now 2026-12-07T16:00:00Z
     PYTHONPATH=/tmp/before-code python bench/report_doctor_scale.py dump /tmp/before/year.db OUT_BEFORE \
@@ -32,17 +36,23 @@ import time
 from pathlib import Path
 
 
-def alternate(trees: list[tuple[str, str]], rounds: int, home: str, since: str, out: Path) -> None:
+def alternate(trees: list[tuple[str, str]], rounds: int, home: str, since: str, out: Path,
+              only: str | None = None) -> None:
+    """Each tree is (code, db) or (code, db, doctor's options, e.g. "--full"); ``only``: "report" or "doctor"."""
     results: dict = {}
     for r in range(rounds):
         order = trees if r % 2 == 0 else list(reversed(trees))
-        for code, db in order:
+        for code, db, *options in order:
             code = str(Path(code).resolve())
             env = {**os.environ, "CUTTINGS_HOME": home, "PYTHONPATH": code}
             cli = [sys.executable, "-c", f"import sys; sys.path.insert(0, {code!r}); import pipeline; pipeline.cli()"]
+            doctor = ["--db", db, "doctor", *(options[0].split() if options else [])]
             for what, args in (("report", ["--db", db, "report", "--since", since, "--no-record", "--format", "all",
                                            "--out", str(out / Path(db).parent.name)]),
-                               ("doctor", ["--db", db, "doctor"])):
+                               ("doctor", doctor)):
+                if only and what != only:
+                    continue
+                what = " ".join([what, *options])
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
                 done = subprocess.run(cli + args, env=env, capture_output=True, text=True)
@@ -50,11 +60,11 @@ def alternate(trees: list[tuple[str, str]], rounds: int, home: str, since: str, 
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 results.setdefault((what, code), []).append((wall, cpu))
-                print(f"round {r + 1} {code} {what:6} rc {done.returncode} wall {wall:6.2f} s cpu {cpu:6.2f} s "
+                print(f"round {r + 1} {code} {what:13} rc {done.returncode} wall {wall:6.2f} s cpu {cpu:6.2f} s "
                       f"load {os.getloadavg()[0]:.2f} {time.strftime('%H:%M:%S', time.gmtime())} UTC", flush=True)
     for (what, code), runs in sorted(results.items()):
         walls, cpus = sorted(w for w, _ in runs), sorted(c for _, c in runs)
-        print(f"{what:6} {code}: wall min {walls[0]:.2f} median {statistics.median(walls):.2f} max {walls[-1]:.2f}; "
+        print(f"{what:13} {code}: wall min {walls[0]:.2f} median {statistics.median(walls):.2f} max {walls[-1]:.2f}; "
               f"cpu min {cpus[0]:.2f} median {statistics.median(cpus):.2f} max {cpus[-1]:.2f}")
 
 
@@ -133,8 +143,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     alt = commands.add_parser("alternate")
-    alt.add_argument("--tree", action="append", required=True, metavar="CODE=DB",
-                     help="a tree whose cuttings runs, and its copy of the database (two or more)")
+    alt.add_argument("--tree", action="append", required=True, metavar="CODE=DB[=DOCTOR_OPTIONS]",
+                     help="a tree whose cuttings runs, and its copy of the database (two or more); optionally "
+                          "doctor's options (CODE=DB=--full: a tree run once plain and once with --full is "
+                          "given twice)")
+    alt.add_argument("--only", choices=("report", "doctor"), help="time one command only")
     alt.add_argument("--rounds", type=int, default=6)
     alt.add_argument("--home", required=True, help="CUTTINGS_HOME: the models doctor loads")
     alt.add_argument("--since", required=True)
@@ -150,7 +163,8 @@ def main(argv=None) -> int:
             sub.add_argument("--top", type=int, default=20)
     args = parser.parse_args(argv)
     if args.command == "alternate":
-        alternate([tuple(tree.split("=", 1)) for tree in args.tree], args.rounds, args.home, args.since, args.out)
+        alternate([tuple(tree.split("=", 2)) for tree in args.tree], args.rounds, args.home, args.since, args.out,
+                  args.only)
     elif args.command == "statements":
         statements(args.db, args.since, args.now, args.top)
     else:

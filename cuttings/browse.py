@@ -10,7 +10,8 @@ Loaded by ``cuttings serve`` with ``--plugins-dir`` (``cuttings/datasette_plugin
   (with confidence in words), quotes, the labels people gave it and its syndicated copies;
   story ids in tables and views link there (:func:`render_cell`);
 - ``POST /-/cuttings/correct/<database>/<article id>``: a correction of topics, stance, tone or
-  a quote's speaker/body, written through :func:`cuttings.store.add_correction` into ``labels``.
+  a quote's speaker/body, written through :func:`cuttings.store.add_correction_in_step` into ``labels``
+  (a quote's correction stores again the quote pages' rows it changed, so they stay read from stored rows).
   Off unless the metadata says ``"corrections": true`` (``cuttings serve --corrections``), which
   also opens the database writable; ``serve`` binds to 127.0.0.1 unless an authentication plugin
   is installed.
@@ -512,7 +513,8 @@ async def correct(datasette, request):
 
         from cuttings import store
         database = Database(conn)
-        count = store.add_correction(database, context["original_id"], rows, annotator[:200])
+        # a quote's correction stores the quote pages' rows it changed again (quote_people_stored stays fresh)
+        count = store.add_correction_in_step(database, context["original_id"], rows, annotator[:200])
         # the views read the scheme's own tasks from its first labels on (as `cuttings label` records)
         kinds = {"topics": "multi_label", "stance": "single_label", "tone": "per_entity"}
         scheme_tasks = context["scheme"].get("tasks") or {}

@@ -226,12 +226,16 @@ def schedule(ctx, print_, kind, at, log_file, email, webhook, webhook_file, env_
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
               help="Exit 1 on any warning or error not acknowledged (warning), or on errors only (error).")
+@click.option("--full", is_flag=True,
+              help="Also run PRAGMA integrity_check (every index compared with its table: seconds on a "
+                   "large database) and load the models as classify does, where the everyday checks run "
+                   "quick_check and check the model files without loading them.")
 @env_file_option
 @click.option("--webhook-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Check the webhook URL in this file (as `run --webhook-file` reads it).")
 @pass_context
-def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json, fail_on, env_file,
-           webhook_file):
+def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours, as_json, fail_on, full,
+           env_file, webhook_file):
     """Check configuration, database, disk, recent runs, sources, models and delivery settings.
 
     Prints each problem with what to do. Exit 0 when healthy, 1 when anything needs attention:
@@ -244,9 +248,16 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
     or the --env-file; --webhook-file) are checked when any is configured: complete, valid, kept
     from other users. Nothing is sent and no secret is printed.
 
+    Every day it runs the cheaper checks: PRAGMA quick_check of the whole file (every page and
+    record), the foreign keys, and the model files checked whole and matching their cards.
+    --full runs PRAGMA integrity_check too (it also compares every index with its table) and
+    loads the models as classify does: seconds more on a year's database, once a week in the
+    example crontab (docs/operations.md, "Health checks").
+
     \b
     Examples:
         cuttings --db /srv/cuttings/cuttings.db doctor
+        cuttings --db /srv/cuttings/cuttings.db doctor --full
         cuttings --db /srv/cuttings/cuttings.db doctor --env-file /srv/cuttings/delivery.env
         cuttings --db /srv/cuttings/cuttings.db doctor --fail-on error
     """
@@ -255,7 +266,7 @@ def doctor(ctx, sources_path, watchlist, models_path, scheme_path, max_age_hours
     from cuttings.doctor import doctor_checks
     checks = doctor_checks(ctx.db_path, sources_path=sources_path, watchlist_path=watchlist,
                            models_path=models_path, scheme_path=scheme_path, max_age_hours=max_age_hours,
-                           env_file=env_file, webhook_file=webhook_file)
+                           env_file=env_file, webhook_file=webhook_file, full=full)
     if as_json:
         click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
     else:

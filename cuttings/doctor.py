@@ -53,11 +53,15 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
                   scheme_path: str | Path | None = None, max_age_hours: float = 36,
                   min_free_bytes: int = 500_000_000, now: dt.datetime | None = None,
                   include_config: bool = True, env: Mapping[str, str] | None = None,
-                  env_file: str | Path | None = None, webhook_file: str | Path | None = None) -> list[Check]:
+                  env_file: str | Path | None = None, webhook_file: str | Path | None = None,
+                  full: bool = False) -> list[Check]:
     """Every check, in a stable order. ``include_config=False`` leaves out the configuration,
     model and delivery checks (only the database, run and source health). ``env`` (default
     ``os.environ``), ``env_file`` and ``webhook_file``: where the delivery settings are
-    (:func:`check_delivery`)."""
+    (:func:`check_delivery`). ``full`` (``doctor --full``): the checks that read everything, whatever
+    they cost at a year's size: ``PRAGMA integrity_check`` of the whole file in place of ``quick_check``
+    (:func:`check_database`), and the models loaded as classify loads them in place of their files
+    checked (:func:`models_checks`)."""
     checks: list[Check] = []
     source_ids = None
     acknowledge: list = []
@@ -72,7 +76,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
         conn = store.connect_read_only(db_path, timeout=30)
         conn.row_factory = sqlite3.Row
         try:
-            db_checks = check_database(conn, db_path)
+            db_checks = check_database(conn, db_path, full=full)
             checks += db_checks
             if all(c.status != "error" for c in db_checks):
                 checks += check_runs(conn, max_age_hours, now)
@@ -89,7 +93,7 @@ def doctor_checks(db_path: str | Path, *, sources_path: str | Path | None = None
     checks.append(check_writable(db_path))
     if include_config:
         analysers: dict = {}   # the analyser's version, read once for both checks (spaCy's pipeline built once)
-        checks += models_checks(models_path, watchlist_path, scheme_path, analysers=analysers)
+        checks += models_checks(models_path, watchlist_path, scheme_path, analysers=analysers, full=full)
         if db_path.exists() and all(c.status != "error" for c in checks if c.name in ("database", "migrations")):
             checks += check_reanalysis(db_path, watchlist_path, analysers=analysers)
         checks += check_delivery(env, env_file=env_file, webhook_file=webhook_file)
@@ -361,9 +365,9 @@ def analyser_change(trained_on: set[str], current: str, since: str = "since trai
     return said + (", and the watchlist changed (edited, or the upgrade's packaged one)" if watchlist else "")
 
 
-def check_models(path, watchlist_path=None, scheme_path=None) -> Check:
+def check_models(path, watchlist_path=None, scheme_path=None, *, full: bool = False) -> Check:
     """The ``models`` check of :func:`models_checks` alone."""
-    return models_checks(path, watchlist_path, scheme_path)[0]
+    return models_checks(path, watchlist_path, scheme_path, full=full)[0]
 
 
 def _analyser_version(watchlist_path, analysers: dict | None) -> str | None:
@@ -383,16 +387,22 @@ def _analyser_version(watchlist_path, analysers: dict | None) -> str | None:
     return current
 
 
-def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dict | None = None) -> list[Check]:
+def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dict | None = None,
+                  full: bool = False) -> list[Check]:
     """The ``models`` check, then a ``model quality`` warning for each model no better than its baseline
     (``nlp.baseline.below_baseline``, about its task: the one a ``[doctor] acknowledge`` entry names).
 
-    The models load; every way they do not fit what the pipeline reads today, in one check: models of
-    another label scheme (an error: classify refuses them), a task of the scheme without a model (not
-    trained yet, or too few labels when `cuttings train` ran), cue words changed since training, and
+    ``full``: the models load (``stages.load_classifier``, as classify loads them: scikit-learn and skops
+    imported, every model built, about 2.3 s); else their files are checked without loading them
+    (``nlp.model_files.check_model_files``: the cards, the installed library versions, each file whole, its
+    CRCs and skops schema, the card's model version and feature set; about 0.2 s), which finds a file that
+    would not load but for one whose sound bytes hold objects this install cannot build. Then every way they
+    do not fit what the pipeline reads today, in one check: models of another label scheme (an error:
+    classify refuses them), a task of the scheme without a model (not trained yet, or too few labels when
+    `cuttings train` ran), cue words changed since training, and
     models that learnt from another analyser's reading of the training articles than the watchlist's
     analyser gives today (tone reads its mentions and quotes)."""
-    from cuttings.stages import load_classifier, models_dir, models_present
+    from cuttings.stages import load_classifier, model_files, models_dir, models_present
     directory = models_dir(path)
     if not models_present(directory):
         from cuttings.stages import train_hint
@@ -400,12 +410,15 @@ def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dic
         return [Check("models", "warning", f"no trained models in {directory}: `cuttings run` skips classify "
                       "until there are", train_hint())]
     try:
-        from nlp.classify import ModelLoadError
+        if full:
+            from nlp.classify import ModelLoadError as Unusable
+        else:
+            from nlp.model_files import ModelFileError as Unusable
     except ImportError as exc:
         return [Check("models", "error", f"the nlp package is missing: {exc}", "reinstall cuttings")]
     try:
-        classifier = load_classifier(directory)
-    except ModelLoadError as exc:
+        classifier = load_classifier(directory) if full else model_files(directory)
+    except Unusable as exc:
         from cuttings.stages import train_hint
         return [Check("models", "error", str(exc), f"{train_hint()}: it retrains them with the installed libraries")]
     problems = _scheme_problems(classifier, scheme_path)
@@ -448,28 +461,38 @@ def models_checks(path, watchlist_path=None, scheme_path=None, *, analysers: dic
         first = _label_then_train(needs_labels[0]) if needs_labels and not foreign else train_hint()
         fixes[:] = [f"{first} so the models {' and '.join(reasons)}"]
     count = len(classifier.versions)
+    # what was checked: the models loaded (--full), or their files (whole, matching their cards)
+    said = (f"{counted(count, 'model')} {'loads' if count == 1 else 'load'} from {directory}" if full else
+            f"{counted(count, 'model')} in {directory}, {'its file' if count == 1 else 'each file'} whole and "
+            "matching its card (`doctor --full` loads them)")
     if found:
         # another scheme's models are an error (classify refuses them, and a team whose scheme was edited
         # since training gets no classification until it retrains); no models at all is a team's first
         # nights: a warning (above)
         return [Check("models", "error" if foreign else "warning",
-                      f"{counted(count, 'model')} load from {directory}, but " + "; and ".join(found),
-                      "; ".join(fixes))] + quality
-    return [_ok("models", f"{counted(count, 'model')} load from {directory}")] + quality
+                      f"{said}, but " + "; and ".join(found), "; ".join(fixes))] + quality
+    return [_ok("models", said)] + quality
 
 
-def check_database(conn: sqlite3.Connection, db_path: Path) -> list[Check]:
+def check_database(conn: sqlite3.Connection, db_path: Path, *, full: bool = False) -> list[Check]:
+    """The file's soundness, its foreign keys and its migrations. Every day ``PRAGMA quick_check`` (every page,
+    record and b-tree of the file: about a third of integrity_check's CPU); ``full`` (``doctor --full``)
+    ``PRAGMA integrity_check`` too, which also compares each index with its table (1.5-1.7 s of CPU at
+    50,000 stories: docs/benchmarks.md, "Doctor's everyday checks at a year's size")."""
     checks = []
     tables = store.table_names_of(conn)
     if "articles" not in tables:
         return [Check("database", "error", f"{db_path} is not a cuttings database",
                       "check --db / $CUTTINGS_DB")]
     # integrity_check makes every check quick_check makes (and those of the indexes' contents): a sound file
-    # is sound to both, so quick_check reads the file (a second time) only when integrity_check finds a problem
-    # (docs/benchmarks.md, "Doctor and the digest at a year's size")
-    problems = {"integrity_check": store.integrity_problems(conn, "integrity_check")}
-    problems["quick_check"] = store.integrity_problems(conn, "quick_check") if problems["integrity_check"] else []
-    for pragma in ("quick_check", "integrity_check"):
+    # is sound to both, so with --full quick_check reads the file (a second time) only when integrity_check finds
+    # a problem (docs/benchmarks.md, "Doctor and the digest at a year's size")
+    if full:
+        problems = {"integrity_check": store.integrity_problems(conn, "integrity_check")}
+        problems["quick_check"] = store.integrity_problems(conn, "quick_check") if problems["integrity_check"] else []
+    else:
+        problems = {"quick_check": store.integrity_problems(conn, "quick_check")}
+    for pragma in [name for name in ("quick_check", "integrity_check") if name in problems]:
         rows = problems[pragma]
         if not rows:
             checks.append(_ok(pragma, "ok"))

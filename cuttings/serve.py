@@ -551,7 +551,9 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "quote_people_state": ("Whether `quote_people_stored` is in step (since migration m038): any change to a quote, a "
                            "quote correction or its withdrawal, a story's copy-of or publication time, a deleted "
                            "story or `watched_people` sets `fresh` to 0 (triggers), and `quote_people` then works "
-                           "its rows out from those tables until `cuttings analyse` stores them again.", {
+                           "its rows out from those tables until `cuttings analyse` (or `cuttings label`) stores them "
+                           "again; a quote correction from the story page stores the rows it changed and leaves it "
+                           "1 when it was 1.", {
         "id": ("Always 1 (one row).", "1"),
         "fresh": ("1: `quote_people` reads `quote_people_stored`; 0: it works its rows out.", "1"),
     }),

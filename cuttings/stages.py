@@ -542,6 +542,19 @@ def load_classifier(path: str | Path | None = None):
     return classifier
 
 
+def model_files(path: str | Path | None = None):
+    """The models directory's files checked without loading them (``nlp.model_files.ModelFiles``: the cards and
+    each bundle's plain fields, scikit-learn not imported): what the everyday ``cuttings doctor`` reads.
+    Raises :class:`ModelsMissing`, or ``nlp.model_files.ModelFileError`` for files ``load_classifier`` would
+    refuse (all but sound files holding objects this install cannot build)."""
+    from nlp.model_files import check_model_files
+
+    directory = require_models(path)
+    checked = check_model_files(directory)
+    checked.models_dir = directory
+    return checked
+
+
 def load_analyser(watchlist_path: str | Path | None = None):
     """The watchlist analyser (``nlp.entities.Analyser``), with the statistical NER the watchlist
     configures (``[ner] model``), if any: its version then includes the NER model's, so every

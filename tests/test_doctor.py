@@ -48,29 +48,52 @@ def test_missing_database(tmp_path):
 def test_fresh_database_has_integrity_but_no_run(tmp_path):
     store.connect(tmp_path / "d.db").conn.close()
     checks = by_name(checks_for(tmp_path / "d.db"))
-    assert checks["integrity_check"].status == "ok" and checks["quick_check"].status == "ok"
+    assert checks["quick_check"].status == "ok" and "integrity_check" not in checks
+    full = by_name(checks_for(tmp_path / "d.db", full=True))
+    assert full["integrity_check"].status == "ok" and full["quick_check"].status == "ok"
     assert checks["migrations"].status == "ok"
     assert checks["last run"].status == "warning" and "no successful run" in checks["last run"].message
     assert "cuttings run" in checks["last run"].fix
 
 
-def test_a_sound_file_is_read_once_for_both_integrity_lines(tmp_path, monkeypatch):
-    """integrity_check makes every check quick_check makes: on a sound file quick_check is not run (the file is
-    read once, not twice), and both lines say ok, in their order."""
-    store.connect(tmp_path / "d.db").conn.close()
+def _recording_database_checks(monkeypatch) -> list:
+    """The PRAGMAs doctor's database checks run, in their order (store.integrity_problems and
+    store.foreign_key_problems recorded, then run)."""
     ran = []
-    real = store.integrity_problems
+    integrity, foreign = store.integrity_problems, store.foreign_key_problems
     monkeypatch.setattr(store, "integrity_problems", lambda conn, pragma="integrity_check": ran.append(pragma)
-                        or real(conn, pragma))
+                        or integrity(conn, pragma))
+    monkeypatch.setattr(store, "foreign_key_problems", lambda db: ran.append("foreign_key_check") or foreign(db))
+    return ran
+
+
+def test_the_everyday_doctor_runs_quick_check_and_the_foreign_keys_not_integrity_check(tmp_path, monkeypatch):
+    """integrity_check (every index compared with its table: 1.5-1.7 s of CPU at 50,000 stories) is --full's;
+    every day doctor runs quick_check (every page and record) and foreign_key_check, and says quick_check's
+    line only."""
+    store.connect(tmp_path / "d.db").conn.close()
+    ran = _recording_database_checks(monkeypatch)
     checks = checks_for(tmp_path / "d.db")
-    assert ran == ["integrity_check"]
+    assert ran == ["quick_check", "foreign_key_check"]
+    assert [(c.name, c.status, c.message) for c in checks[:1]] == [("quick_check", "ok", "ok")]
+    assert "integrity_check" not in by_name(checks)
+
+
+def test_a_sound_file_is_read_once_for_both_integrity_lines_with_full(tmp_path, monkeypatch):
+    """--full: integrity_check makes every check quick_check makes: on a sound file quick_check is not run (the
+    file is read once, not twice), and both lines say ok, in their order; the foreign keys are checked too."""
+    store.connect(tmp_path / "d.db").conn.close()
+    ran = _recording_database_checks(monkeypatch)
+    checks = checks_for(tmp_path / "d.db", full=True)
+    assert ran == ["integrity_check", "foreign_key_check"]
     assert [(c.name, c.status, c.message) for c in checks[:2]] == [("quick_check", "ok", "ok"),
                                                                      ("integrity_check", "ok", "ok")]
 
 
 def test_an_index_that_no_longer_matches_its_table_is_integrity_checks_error_not_quick_checks(tmp_path):
     """When integrity_check finds a problem, quick_check is run too and says what it finds: here nothing (it does
-    not compare an index with its table), so each line says what its own check found, as before."""
+    not compare an index with its table), so each line says what its own check found, as before. The everyday
+    doctor, which runs quick_check alone, does not see it: --full's reason to be."""
     import sqlite3
 
     path = tmp_path / "d.db"
@@ -87,11 +110,13 @@ def test_an_index_that_no_longer_matches_its_table_is_integrity_checks_error_not
     raw.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX idx_extra ON extra(upper(x))' WHERE name = 'idx_extra'")
     raw.commit()
     raw.close()
-    checks = by_name(checks_for(path))
+    checks = by_name(checks_for(path, full=True))
     assert checks["quick_check"].status == "ok"
     assert checks["integrity_check"].status == "error" and "missing from index idx_extra" in \
         checks["integrity_check"].message
     assert "backup" in checks["integrity_check"].fix
+    everyday = by_name(checks_for(path))
+    assert everyday["quick_check"].status == "ok" and "integrity_check" not in everyday
 
 
 @pytest.mark.parametrize("hours,status", [(10, "ok"), (35, "ok"), (40, "warning")])
@@ -176,7 +201,9 @@ def test_pending_migration(tmp_path):
     assert check.status == "warning" and "m002_views" in check.message and "back up" in check.fix
 
 
-def test_corrupt_database(tmp_path):
+@pytest.mark.parametrize("full", [False, True])
+def test_corrupt_database(tmp_path, full):
+    """A file whose pages were overwritten is an error with and without --full (quick_check reads every page)."""
     path = tmp_path / "d.db"
     db = store.connect(path)
     run_id = add_run(db, "2026-11-24T02:30:00Z")
@@ -190,10 +217,11 @@ def test_corrupt_database(tmp_path):
     for page in range(5, len(data) // 4096 - 1, 4):
         data[page * 4096 + 8: page * 4096 + 100] = b"\x07" * 92
     path.write_bytes(bytes(data))
-    checks = checks_for(path)
+    checks = checks_for(path, full=full)
     errors = [c for c in checks if c.status == "error"]
     assert errors and {c.name for c in errors} & {"integrity_check", "quick_check", "database"}
     assert all("backup" in c.fix for c in errors)
+    assert full or "integrity_check" not in by_name(checks)
 
 
 def test_rows_pointing_at_missing_rows_and_another_applications_database(tmp_path):
@@ -213,7 +241,7 @@ def test_rows_pointing_at_missing_rows_and_another_applications_database(tmp_pat
     checks = by_name(checks_for(path))
     assert checks["foreign keys"].status == "warning"
     assert checks["foreign keys"].message == "1 row points at missing rows (first in table processing)"
-    assert checks["integrity_check"].status == "ok" and "last run" in checks
+    assert checks["quick_check"].status == "ok" and "last run" in checks
     other = tmp_path / "other.db"
     raw = sqlite3.connect(other)
     raw.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
@@ -245,6 +273,28 @@ def test_cli_reports_problems_with_fixes_and_exit_1(tmp_path):
     as_json = json.loads(invoke_cli("--db", str(tmp_path / "none.db"), "doctor", "--json", "--sources",
                                     str(bad)).stdout)
     assert {"name", "status", "message", "fix"} <= set(as_json[0])
+
+
+def test_cli_full_adds_integrity_check_to_the_json_and_keeps_its_shape_and_exit(tmp_path):
+    """`doctor --json` lists the checks made: integrity_check with --full only; every entry has the same keys, and
+    the exit status follows --fail-on either way."""
+    store.connect(tmp_path / "d.db").conn.close()
+    runs = {}
+    for options in ((), ("--full",)):
+        result = invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--json", *options,
+                            "--models", str(tmp_path / "no-models"))
+        runs[options] = result.returncode, json.loads(result.stdout)
+    (code, everyday), (full_code, full) = runs[()], runs[("--full",)]
+    assert code == full_code == 1   # no run yet, no models: warnings
+    assert {entry["name"] for entry in full} - {entry["name"] for entry in everyday} == {"integrity_check"}
+    assert {entry["name"] for entry in everyday} - {entry["name"] for entry in full} == set()
+    keys = {"name", "status", "message", "fix", "about", "acknowledged", "model"}
+    assert all(set(entry) == keys for entry in everyday + full)
+    quick = [entry for entry in everyday if entry["name"] == "quick_check"]
+    assert [entry["status"] for entry in quick] == ["ok"]
+    errors_only = invoke_cli("--db", str(tmp_path / "d.db"), "doctor", "--full", "--fail-on", "error",
+                             "--models", str(tmp_path / "no-models"))
+    assert errors_only.returncode == 0 and "[ok  ] integrity_check: ok" in errors_only.stdout.decode()
 
 
 @pytest.mark.slow
@@ -366,7 +416,7 @@ def test_a_database_whose_file_name_holds_uri_characters_is_checked_and_backed_u
     db.execute("INSERT INTO sources (id, name) VALUES ('s', 'S')")
     db.conn.commit()
     db.conn.close()
-    checks = by_name(checks_for(tmp_path / name))
+    checks = by_name(checks_for(tmp_path / name, full=True))
     assert checks["integrity_check"].status == "ok" and checks["quick_check"].status == "ok"
     assert not [c for c in checks.values() if c.status == "error"], [c.message for c in checks.values()]
     copy = tmp_path / "copy.db"

@@ -64,7 +64,7 @@ def test_a_weak_model_is_its_own_warning_and_exits_1_until_acknowledged(tmp_path
     models = _weak_models(tmp_path, trained_models)
     code, out = _doctor(tmp_path, models, _sources(tmp_path))
     assert code == 1, out
-    assert "[ok  ] models: 3 models load from" in out    # the models load and fit: that check is fine
+    assert "[ok  ] models: 3 models in" in out    # the models' files are whole and they fit: that check is fine
     assert ("[WARN] model quality: the tone model is no better than its baseline (macro-F1 0.200 in 2-fold CV, "
             "against 0.400 for always giving the most common label): its labels are little better than a guess") in out
     assert "`cuttings label --task tone`" in out

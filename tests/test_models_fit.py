@@ -130,7 +130,8 @@ def _doctor_models(tmp_path, monkeypatch, classifier, scheme_text=None, analyser
     models = tmp_path / "models"
     models.mkdir(exist_ok=True)
     (models / "topics.skops").write_bytes(b"")
-    monkeypatch.setattr(stages, "load_classifier", lambda path=None: classifier)
+    monkeypatch.setattr(stages, "load_classifier", lambda path=None: classifier)   # doctor --full
+    monkeypatch.setattr(stages, "model_files", lambda path=None: classifier)       # the everyday doctor
     monkeypatch.setattr(stages, "load_analyser", lambda path=None: type("A", (), {"version": analyser_version})())
     scheme = None
     if scheme_text is not None:
@@ -176,7 +177,7 @@ def test_doctor_says_a_task_was_not_trained_not_that_the_scheme_changed(tmp_path
         card["analyser_versions"] = ["a-1"]
     check = _doctor_models(tmp_path, monkeypatch, classifier)
     assert check.status == "warning"
-    assert check.message.startswith("2 models load from ")
+    assert check.message.startswith("2 models in ") and "each file whole and matching its card" in check.message
     assert "no model for stance_governance: not trained yet, or too few labels" in check.message
     assert "scheme changed" not in check.message
     assert "cuttings label --task stance_governance" in check.fix
@@ -247,7 +248,8 @@ def test_doctor_builds_the_analyser_once_for_the_models_and_the_reanalysis_check
     store.mark_processed(db, 1, "analyse", "eb91ed74f6df-rules-11-quotes-15", "h")
     db.conn.commit()
     built = []
-    monkeypatch.setattr(stages, "load_classifier", lambda path=None: classifier)
+    monkeypatch.setattr(stages, "load_classifier", lambda path=None: classifier)   # doctor --full
+    monkeypatch.setattr(stages, "model_files", lambda path=None: classifier)       # the everyday doctor
     monkeypatch.setattr(stages, "load_analyser", lambda path=None: built.append(path) or type(
         "A", (), {"version": "bb98f13f178d-rules-13-quotes-23"})())
     checks = {check.name: check for check in doctor.doctor_checks(tmp_path / "d.db", models_path=models)}

@@ -221,7 +221,9 @@ def parse_cron(line):
         if value == "*":
             continue
         for part in value.split(","):
-            assert part.isdigit() and low <= int(part) <= high, (value, line)
+            first, _, last = part.partition("-")   # a value, or a range (1-6)
+            assert first.isdigit() and low <= int(first) <= high, (value, line)
+            assert not last or (last.isdigit() and int(first) <= int(last) <= high), (value, line)
     return fields
 
 
@@ -287,6 +289,13 @@ def test_deploy_cron_example_parses():
     assert lines
     for line in lines:
         parse_cron(line)
+    # the morning doctor: the everyday checks Monday to Saturday, --full (integrity_check, the models loaded) Sundays
+    doctors = {tuple(parse_cron(line)[:5]): line for line in lines if " doctor" in line}
+    assert set(doctors) == {("0", "7", "*", "*", "1-6"), ("0", "7", "*", "*", "0")}
+    assert "doctor --full" in doctors[("0", "7", "*", "*", "0")] and "--full" not in doctors[("0", "7", "*", "*", "1-6")]
+    for bad in ("0 7 * * 1-9 x", "0 7 * * 6-1 x", "0 7 * * a-b x"):
+        with pytest.raises(AssertionError):
+            parse_cron(bad)
 
 
 def test_deploy_cron_maintenance_lines_print_nothing_when_they_succeed(tmp_path):

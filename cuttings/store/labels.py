@@ -19,10 +19,10 @@ from typing import Iterable, NamedTuple, Sequence
 from sqlite_utils import Database
 
 from cuttings.errors import StoreError
-from cuttings.store.analyses import same_quotes
+from cuttings.store.analyses import quote_people_fresh, same_quotes
 from cuttings.store.connection import transaction, utcnow
 from cuttings.store.schema import QUOTE_TASKS  # corrections of a quote: quote_id, target "start:end" (m029)
-from cuttings.store.schema import WITHDRAWN, standing_label_sql
+from cuttings.store.schema import SURNAME_SQL, WITHDRAWN, standing_label_sql, store_quote_people_rows_of
 
 _STANDING = standing_label_sql("l")
 _IS_WITHDRAWAL = f"label = '{WITHDRAWN}'"
@@ -257,6 +257,47 @@ def add_correction(db: Database, article_id: int, rows: Iterable[tuple[str, str,
         if task in QUOTE_TASKS and _quote_at(db, article_id, target)[0] is None:
             raise CorrectionError(f"no quote at {target} in article {article_id}")
     return add_labels(db, [(article_id, task, target, label, annotator.strip()) for task, target, label in rows])
+
+
+def _quote_speakers(db: Database, article_id: int) -> list[tuple[int, str | None]]:
+    """(quote id, its speaker's surname as quote_people reads it, or None) of each quote of the article, its
+    corrections applied (quote_view)."""
+    return [tuple(row) for row in db.execute(
+        f"SELECT quote_id, {SURNAME_SQL.format('speaker_id')} FROM quote_view WHERE article_id = ?",
+        [article_id]).fetchall()]
+
+
+def add_correction_in_step(db: Database, article_id: int, rows: Iterable[tuple[str, str, str]],
+                           annotator: str) -> int:
+    """:func:`add_correction`, keeping quote_people's stored rows in step (m038) when it corrects a quote: in
+    the same transaction (``BEGIN IMMEDIATE``, so no other write comes between), when the rows were in step
+    before, the rows a correction of the article's quotes can change are worked out again and stored
+    (``schema.store_quote_people_rows_of``: the article's quotes and every quote whose speaker has a surname
+    one of them had or has now), and the rows are fresh again: the quote pages read stored rows after a
+    correction from the story page, where a full refresh would cost about 1 s at 50,000 stories (this, about
+    0.1 s: docs/benchmarks.md, "A correction keeps the quote pages stored"). Rows already stale before (a write
+    of another kind since the last refresh) stay stale: the next analyse or label run stores them all."""
+    rows = [(str(task), str(target), str(label)) for task, target, label in rows]
+    if not any(task in QUOTE_TASKS for task, _target, _label in rows):
+        return add_correction(db, article_id, rows, annotator)
+    own = not db.conn.in_transaction
+    if own:
+        db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        in_step = "quote_people_state" in db.table_names() and quote_people_fresh(db)
+        before = _quote_speakers(db, article_id) if in_step else []
+        count = add_correction(db, article_id, rows, annotator)
+        if in_step:
+            after = _quote_speakers(db, article_id)
+            store_quote_people_rows_of(db, [quote for quote, _surname in before + after],
+                                       [surname for _quote, surname in before + after if surname is not None])
+    except BaseException:
+        if own:
+            db.conn.execute("ROLLBACK")
+        raise
+    if own:
+        db.conn.execute("COMMIT")
+    return count
 
 
 # A label given before the article's text last changed materially (a revision: ``last_changed_at``)

@@ -2370,6 +2370,52 @@ def quote_people_of(quote_people: str, surnames: str, quotes: str | None = None)
                        f"AND {SURNAME_SQL.format('qv.speaker_id')} IN ({surnames}){only}),\njoined AS (", 1)])
 
 
+def quote_people_touched(quote_people: str, surnames: str, quotes: str) -> str:
+    """quote_people (its SQL, m033's) for the quotes ``quotes`` (SQL selecting quote ids) and every quote whose
+    speaker's surname is among ``surnames`` (SQL selecting surnames): the same rows as ``SELECT * FROM quote_people``
+    gives for them. What a correction of some quotes can change: those quotes' own rows (a description, with no
+    surname, is its quote's alone), and the rows of every quote whose person is chosen among people of the
+    surnames those quotes had or have (:func:`quote_people_of`), whatever their story or body
+    (:func:`store_quote_people_rows_of`)."""
+    people_where = "    AND qv.entity_id IS NOT NULL),\n"
+    quotes_where = "  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL),\njoined AS ("
+    surname = SURNAME_SQL.format('qv.speaker_id')
+    return _by_kind(quote_people, [
+        ("  FROM quote_view qv JOIN articles a ON a.id = qv.article_id\n",
+         "  FROM quote_view qv CROSS JOIN articles a ON a.id = qv.article_id\n", 2),
+        (people_where, f"    AND qv.entity_id IS NOT NULL AND {surname} IN ({surnames})),\n", 1),
+        (quotes_where, "  WHERE a.duplicate_of IS NULL AND qv.speaker IS NOT NULL "
+                       f"AND ({surname} IN ({surnames}) OR qv.quote_id IN ({quotes}))),\njoined AS (", 1)])
+
+
+def store_quote_people_rows_of(db, quotes: list[int], surnames: list[str]) -> int:
+    """Store again the quote_people rows a change of ``quotes`` alone can have changed, and mark the rows fresh:
+    the rows of those quotes and of every quote whose speaker's surname is among ``surnames`` (those the quotes'
+    speakers had before the change and have after it), worked out live (:func:`quote_people_touched`) in place
+    of the stored ones; the other stored rows are left as they are. Right only when the stored rows were in step
+    before the change and it changed nothing else quote_people reads: the caller
+    (``store.add_correction_in_step``) checks that, and holds the transaction. Each re-stored quote keeps its
+    place (rowid) among the stored rows; a quote that had no row is added at the end. Returns how many rows were
+    stored. ``db``: a sqlite3 or sqlite-utils connection."""
+    import json
+
+    conn = getattr(db, "conn", db)
+    params = {"quotes": json.dumps(sorted(set(quotes))), "surnames": json.dumps(sorted(set(surnames)))}
+    chosen_quotes, chosen_surnames = "SELECT value FROM json_each(:quotes)", "SELECT value FROM json_each(:surnames)"
+    places = dict(conn.execute(
+        f"SELECT quote_id, rowid FROM quote_people_stored WHERE quote_id IN ({chosen_quotes}) "
+        f"OR {SURNAME_SQL.format('speaker_id')} IN ({chosen_surnames})", params).fetchall())
+    live = quote_people_touched(QUOTE_PEOPLE_SQL, chosen_surnames, chosen_quotes)
+    rows = conn.execute(f"SELECT {_QUOTE_PEOPLE_SELECT} FROM ({live})", params).fetchall()
+    conn.execute("DELETE FROM quote_people_stored WHERE rowid IN (SELECT value FROM json_each(?))",
+                 [json.dumps(list(places.values()))])
+    marks = ", ".join("?" for _ in QUOTE_PEOPLE_COLUMNS)
+    conn.executemany(f"INSERT INTO quote_people_stored (rowid, {_QUOTE_PEOPLE_SELECT}) VALUES (?, {marks})",
+                     [(places.get(row[0]), *row) for row in rows])
+    conn.execute("UPDATE quote_people_state SET fresh = 1")
+    return len(rows)
+
+
 def effective_labels_among(db, articles: str) -> str:
     """The database's effective_labels (the view as it stands: its tasks are the label scheme's) for the stories
     ``articles`` (SQL selecting article ids) only: their filter in each arm of the UNION ALL, as
