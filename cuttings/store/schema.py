@@ -2480,11 +2480,10 @@ def store_article_label_rows(db) -> int:
     """Store the label columns of every story (an original: article_summary's rows) without a row in
     ``article_labels_stored``, as the view works them out for it; the caller holds the transaction. Returns how
     many rows were written. ``db``: a sqlite3 or sqlite-utils connection."""
-    before = db.execute("SELECT count(*) FROM article_labels_stored").fetchone()[0]
     db.execute(f"INSERT INTO article_labels_stored (article_id, {_ARTICLE_LABEL_SELECT}) "
                f"SELECT article_id, {_ARTICLE_LABEL_SELECT} FROM article_summary "
                f"WHERE article_id NOT IN (SELECT article_id FROM article_labels_stored)")
-    return db.execute("SELECT count(*) FROM article_labels_stored").fetchone()[0] - before
+    return db.execute("SELECT changes()").fetchone()[0]
 
 
 @migrations()
