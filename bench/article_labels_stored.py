@@ -6,6 +6,7 @@ this tree (m041, every story's row stored):
     PYTHONPATH=. python bench/article_labels_stored.py BEFORE AFTER --same       # EXCEPT both ways: values, types, JSON
     PYTHONPATH=. python bench/article_labels_stored.py BEFORE AFTER --reads      # statements, alternated, medians
     PYTHONPATH=. python bench/article_labels_stored.py BEFORE AFTER --writes 300 # a night's predictions written again
+    PYTHONPATH=. python bench/article_labels_stored.py BEFORE AFTER --columns    # each column read alone, both copies
 
 --writes rewrites the predictions of the N newest stories (delete, then insert the same rows, as the classify stage's
 store.replace_classifications does) in a transaction rolled back, alternated between the copies; on AFTER it then
@@ -92,6 +93,23 @@ def reads(before: Path, after: Path, repeat: int) -> None:
     print(f"# load {os.getloadavg()}")
 
 
+def columns(before: Path, after: Path, repeat: int) -> None:
+    """Where a full read's time goes: ``SELECT article_id, <column>`` for each column, alternated, medians."""
+    conns = [connect(before), connect(after)]
+    print(f"# load {os.getloadavg()}; each column with article_id, {repeat} alternated runs, median", flush=True)
+    names = [row[1] for row in conns[0].execute("PRAGMA table_info(article_summary)")]
+    for name in ["article_id", *names[1:]]:
+        times: list[list[float]] = [[], []]
+        for _ in range(repeat):
+            for side, conn in enumerate(conns):
+                started = time.perf_counter()
+                conn.execute(f"SELECT article_id, {name} FROM article_summary").fetchall()
+                times[side].append(time.perf_counter() - started)
+        print(f"{name:20s} {1000 * statistics.median(times[0]):8.1f} ms -> {1000 * statistics.median(times[1]):8.1f} ms",
+              flush=True)
+    print(f"# load {os.getloadavg()}")
+
+
 def writes(before: Path, after: Path, stories: int, repeat: int) -> None:
     print(f"# load {os.getloadavg()}; the {stories} newest stories' predictions deleted and written again, "
           f"rolled back; {repeat} alternated runs, median (min)", flush=True)
@@ -131,6 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--same", action="store_true", help="compare article_summary's rows, EXCEPT both ways")
     parser.add_argument("--reads", action="store_true", help="time the statements that read article_summary")
     parser.add_argument("--writes", type=int, metavar="N", help="time writing N stories' predictions again")
+    parser.add_argument("--columns", action="store_true", help="time each column of the view read alone")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     bad = 0
@@ -138,6 +157,8 @@ def main(argv=None) -> int:
         bad = same(args.before, args.after)
     if args.reads:
         reads(args.before, args.after, args.repeat)
+    if args.columns:
+        columns(args.before, args.after, args.repeat)
     if args.writes:
         writes(args.before, args.after, args.writes, args.repeat)
     return 1 if bad else 0
