@@ -176,6 +176,16 @@ def check(conn: sqlite3.Connection) -> int:
     conn.execute("ROLLBACK")
     same("quote_people: stored rows, worked out live", stored, live)
     same("most_quoted: from stored rows, worked out live", stored_ranks, live_ranks)
+    # article_summary's label columns (m041): every story's stored row, then none (each worked out), rolled back
+    typed = ", ".join(f"{name}, typeof({name})" for name in
+                      [row[1] for row in conn.execute("PRAGMA table_info(article_summary)")])
+    summary_sql = f"SELECT {typed}, json_object('tone', tone) FROM article_summary ORDER BY article_id"
+    stored = conn.execute(summary_sql).fetchall()
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM article_labels_stored")
+    live = conn.execute(summary_sql).fetchall()
+    conn.execute("ROLLBACK")
+    same("article_summary: stored label columns, worked out live", stored, live)
     return bad
 
 

@@ -411,6 +411,10 @@ def main(argv=None) -> int:
         # quotes by plain SQL, which marks them stale): the pages then read them
         if store.refresh_quote_people(db) is not None:
             print("quote_people's rows stored again (they were stale)", flush=True)
+        # article_summary's label columns stored, as the nightly classify leaves them (m041; predictions and labels
+        # written by plain SQL above removed their stories' rows)
+        if store.refresh_article_labels(db):
+            print("article_summary's label columns stored for the stories without them", flush=True)
         db.conn.close()
     with sqlite3.connect(db_path) as conn:
         night_end = conn.execute("SELECT max(first_seen_at) FROM articles").fetchone()[0]

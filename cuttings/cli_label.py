@@ -154,6 +154,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, second_opi
                    "the models' predictions apply again; the story is back in the label queue")
         if quotes:   # the quote pages read quote_people's stored rows again, not until the next analyse (m038)
             store.refresh_quote_people(db)
+        store.refresh_article_labels(db)   # article_summary's label columns of the story stored again (m041)
         learnt = store.models_trained_since(db, {row[0] for row in removed}, min(row[4] for row in removed))
         if learnt:
             click.echo(f"note: {', '.join(learnt)} learnt from these labels and can predict them still: "
@@ -224,6 +225,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, second_opi
                 click.echo(f"warning: {counted(skipped, 'record')} {'names' if skipped == 1 else 'name'} no article "
                            f"in this database ({noun(skipped, 'line')} {shown}{more}): skipped", err=True)
             store.refresh_quote_people(db)   # quote corrections imported: quote_people's rows stored again (m038)
+            store.refresh_article_labels(db)   # the labelled stories' article_summary columns stored again (m041)
         if export_path is not None:
             count, outside = labelling.export_labels(db, click.get_text_stream("stdout") if to_stdout
                                                      else export_path, tasks)
@@ -240,6 +242,7 @@ def label(ctx, task_name, annotator, limit, export_path, import_path, second_opi
                                     limit=limit, articles=articles,
                                     progress=lambda description: progress_bar(description, None))
     store.refresh_quote_people(db)   # a quote corrected on the screen: quote_people's rows stored again (m038)
+    store.refresh_article_labels(db)   # the labelled stories' article_summary columns stored again (m041)
     click.echo(f"{summary.accepted} accepted, {summary.corrected} corrected, {summary.skipped} skipped "
                f"({counted(summary.labels_written, 'label')} saved as {annotator})"
                + (f"; {summary.remaining} left" if summary.remaining else ""))

@@ -548,6 +548,21 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "joined_by": ("As `quote_people.joined_by`.", "same_article"),
         "published_at": ("As `quote_people.published_at`.", "2026-11-23T11:00:00Z"),
     }),
+    "article_labels_stored": ("The label columns of `article_summary`, stored per story (since migration m041) and "
+                              "read by the view for a story with a row here; a story's row is deleted (triggers) "
+                              "whenever its labels or predictions change, and the view then works its columns out "
+                              "until `cuttings classify` (or `cuttings label`) stores them again: query "
+                              "`article_summary`, which gives the same rows either way.", {
+        "article_id": ("The story (`article_summary.article_id`).", "12"),
+        "topics": ("As `article_summary.topics`.", "fire_safety,governance"),
+        "stance": ("As `article_summary.stance`.", "against"),
+        "tone": ("As `article_summary.tone`.", '{"hwfrs":"negative"}'),
+        "uncertain": ("As `article_summary.uncertain`.", "0"),
+        "topics_uncertain": ("As `article_summary.topics_uncertain`.", "governance"),
+        "stance_uncertain": ("As `article_summary.stance_uncertain`.", "0"),
+        "tone_uncertain": ("As `article_summary.tone_uncertain`.", '{"hwfrs":0}'),
+        "human_corrected": ("As `article_summary.human_corrected`.", "0"),
+    }),
     "quote_people_state": ("Whether `quote_people_stored` is in step (since migration m038): any change to a quote, a "
                            "quote correction or its withdrawal, a story's copy-of or publication time, a deleted "
                            "story or `watched_people` sets `fresh` to 0 (triggers), and `quote_people` then works "
@@ -590,7 +605,7 @@ VIEWS = ("effective_labels", "article_summary", "entity_daily", "quotes_by_speak
          "most_quoted", "speaker_names", "syndication")
 # Tables analysts do not need: hidden from the home and database pages (still reachable by URL and SQL).
 HIDDEN = ("article_fingerprints", "crawl_state", "processing", "quote_view", "quote_people_stored",
-          "quote_people_state", "_sqlite_migrations")
+          "quote_people_state", "article_labels_stored", "_sqlite_migrations")
 PLUGINS_DIR = Path(__file__).resolve().parent / "datasette_plugins"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "datasette"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -305,6 +305,8 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
     version, or quotes linked again as they were, re-predicts only what it changed.
     ``predict_batches`` (the parallel stage's worker pool) maps the list of batches' inputs to their
     predictions; by default each batch is predicted here, as it is read.
+    Last, article_summary's label columns are stored for the stories whose row a write removed (new
+    predictions, a label since: ``store.refresh_article_labels``, m041).
     """
     try:
         check_models_fit(classifier)
@@ -351,6 +353,9 @@ def classify_stage(db, classifier, *, analyser_version: str | None = None, advan
                 counts["classifications"] += len(rows)
         if advance:
             advance(len(batch))
+    # article_summary's label columns stored again for the stories whose predictions (or labels) changed (m041):
+    # the view then reads their row instead of working their labels out
+    store.refresh_article_labels(db)
     return counts
 
 

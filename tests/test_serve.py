@@ -35,7 +35,7 @@ def test_metadata_describes_every_table_view_and_column():
     assert tables["article_summary"]["sort_desc"] == "published_at"
     hidden = {name for name, entry in tables.items() if entry.get("hidden")}
     assert hidden == {"article_fingerprints", "crawl_state", "processing", "quote_view", "quote_people_stored",
-                      "quote_people_state", "_sqlite_migrations"}
+                      "quote_people_state", "article_labels_stored", "_sqlite_migrations"}
     assert {"list": {"column": "bodies", "key": "article_id"}} in tables["article_summary"]["facets"] and "body" in tables["most_quoted"]["facets"]
     assert tables["entities"]["label_column"] == "name"
     assert metadata["plugins"] == {"cuttings": {"corrections": False, "host": "127.0.0.1"}}

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from cuttings.store.connection import transaction, utcnow
-from cuttings.store.schema import QUOTE_TASKS, store_quote_people_rows
+from cuttings.store.schema import QUOTE_TASKS, store_article_label_rows, store_quote_people_rows
 
 
 def sync_entities(db: Database, watchlist: Any) -> None:
@@ -395,3 +395,12 @@ def refresh_quote_people(db: Database) -> int | None:
         return None
     with transaction(db):
         return store_quote_people_rows(db)
+
+
+def refresh_article_labels(db: Database) -> int:
+    """Store article_summary's label columns for every story without a stored row (m041: a story's row is deleted
+    whenever its labels or predictions change; one transaction): the view then reads them instead of working the
+    story's labels out eight times. Returns how many rows were stored (0: every story's row was in step). The
+    classify stage calls it at its end, ``cuttings label`` after it has written."""
+    with transaction(db):
+        return store_article_label_rows(db)

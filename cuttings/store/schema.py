@@ -1023,7 +1023,9 @@ def label_view_definitions(roles: dict) -> dict[str, str]:
     that stands the newest by (created_at, id) (m032: :func:`label_views_by_id` with :func:`_by_time`).
     These are the label views' current definitions: a later migration that changes one of them changes it
     here and calls :func:`refresh_label_views` (and gives m015 a frozen copy if the new SQL needs a column
-    that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`)."""
+    that only a migration after m015 adds: m017's ``articles.link_url``, see :func:`refresh_label_views`).
+    article_summary here works every label column out; from m041 on, :func:`refresh_label_views` writes it as
+    :func:`stored_article_labels` of this (the reference the tests compare the stored rows with)."""
     by_id = _label_views_m030(roles)
     multi = "(" + ", ".join(sql_literal(name, "task name") for name in roles["multi_label"]) + ")"
     effective_labels = _by_time(by_id["effective_labels"], multi)
@@ -1327,11 +1329,16 @@ def refresh_label_views(db, *, summary: str | None = None) -> bool:
     """Regenerate the label views from ``label_tasks`` when they differ from what it says (True when they
     were replaced), all in one transaction (a savepoint inside the caller's): the old views or the new.
     ``summary``: a migration's frozen article_summary base instead of the current one (m015 and m016 run
-    before m017 adds ``articles.link_url``, which the current one reads)."""
+    before m017 adds ``articles.link_url``, which the current one reads). From m041 on (the database has
+    ``article_labels_stored``) article_summary reads a story's stored label columns (:func:`stored_article_labels`),
+    and replacing the views deletes every stored row (they were worked out by the views replaced)."""
     roles = label_task_roles(db)
     wanted = label_view_definitions(roles)
     if summary is not None:
         wanted["article_summary"] = _summary_definition(roles, summary)
+    stored = article_labels_stored_exists(db)
+    if stored:   # m041: a story's label columns read from its stored row when it has one
+        wanted["article_summary"] = stored_article_labels(wanted["article_summary"])
     placeholders = ", ".join("?" for _ in LABEL_VIEWS)
     current = dict(db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'view' AND name IN ({placeholders})",
                               list(LABEL_VIEWS)).fetchall())
@@ -1344,6 +1351,8 @@ def refresh_label_views(db, *, summary: str | None = None) -> bool:
             db.execute(f"DROP VIEW IF EXISTS {name}")
         for name in LABEL_VIEWS:
             db.execute(f"CREATE VIEW {name} AS {wanted[name]}")
+        if stored:   # the stored label columns were worked out by the views replaced (m041): none is in step now
+            db.execute("DELETE FROM article_labels_stored")
     return True
 
 
@@ -2426,3 +2435,119 @@ def effective_labels_among(db, articles: str) -> str:
     view = row[0][row[0].index(" AS ") + len(" AS "):]
     mark = "(:effective_labels_story)"
     return effective_labels_of(view, mark).replace(f"= {mark}", f"IN ({articles})")
+
+
+# article_summary at a year's size (docs/benchmarks.md, "Session 23: article_summary at 50k"): its eight label
+# columns (topics, stance, tone, uncertain, their `*_uncertain`, human_corrected) each read the story's effective
+# labels again (effective_labels_of: a seek of its labels and of its predictions, each prediction tested against
+# the labels, each label against the withdrawals), eight times a story: 1.7 s of the 2.6 s a full read took at
+# 50,000 stories, and most of what the page with a body chosen and the critical_articles query spend. Since m041 a
+# story's eight values are stored (`article_labels_stored`, one row per story) and read from there when the story
+# has a row; a story without one works them out as before (the same SQL, in a CASE). A row is there only while it
+# is in step, story by story:
+# * triggers delete a story's row in the statement that changes anything its columns read: any insert, update or
+#   delete of its labels or its predictions (whoever writes: the store, an import, plain SQL), and the story's own
+#   insert, delete or change of id; refresh_label_views deletes every row when it replaces the label views (a new
+#   task of the scheme, a migration): the rows were worked out by the views replaced;
+# * `store.refresh_article_labels` stores the rows of the stories without one, read from the view itself (which
+#   works them out for exactly those); the classify stage calls it at its end, `cuttings label` when it has
+#   written. Until then those stories read as before m041, the others from their row.
+# The values are stored as the view computes them (columns without a type: no affinity changes a label '1' into
+# 1); tone and tone_uncertain are read back through json(), which gives json_group_object's text and, as the live
+# column does, marks it JSON (`json_object('tone', tone)` nests the object, as before).
+ARTICLE_LABEL_COLUMNS = ("topics", "stance", "tone", "uncertain", "topics_uncertain", "stance_uncertain",
+                         "tone_uncertain", "human_corrected")
+_ARTICLE_LABEL_JSON = ("tone", "tone_uncertain")
+_ARTICLE_LABEL_SELECT = ", ".join(ARTICLE_LABEL_COLUMNS)
+_ARTICLE_LABELS_STALE = "DELETE FROM article_labels_stored WHERE article_id IN ({});"
+# (name, when, table, the story ids whose row is no longer in step)
+ARTICLE_LABELS_TRIGGERS = (
+    ("article_labels_stale_label_insert", "AFTER INSERT", "labels", "NEW.article_id"),
+    ("article_labels_stale_label_delete", "AFTER DELETE", "labels", "OLD.article_id"),
+    ("article_labels_stale_label_update", "AFTER UPDATE", "labels", "OLD.article_id, NEW.article_id"),
+    ("article_labels_stale_prediction_insert", "AFTER INSERT", "classifications", "NEW.article_id"),
+    ("article_labels_stale_prediction_delete", "AFTER DELETE", "classifications", "OLD.article_id"),
+    ("article_labels_stale_prediction_update", "AFTER UPDATE", "classifications", "OLD.article_id, NEW.article_id"),
+    ("article_labels_stale_article_insert", "AFTER INSERT", "articles", "NEW.id"),
+    ("article_labels_stale_article_delete", "AFTER DELETE", "articles", "OLD.id"),
+    ("article_labels_stale_article_update", "AFTER UPDATE OF id", "articles", "OLD.id, NEW.id"),
+)
+
+
+def _select_columns(sql: str) -> list[tuple[int, int]]:
+    """The (start, end) of each column of ``sql``'s outer select list (its first SELECT to its FROM at depth 0),
+    each without its comma; string literals and quoted names are skipped (a task name may hold a bracket)."""
+    start = sql.index("SELECT") + len("SELECT")
+    depth, quote, cuts = 0, None, [start]
+    for i in range(start, len(sql)):
+        char = sql[i]
+        if quote:
+            quote = None if char == quote else quote   # a doubled quote closes and opens again
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and char == ",":
+            cuts.append(i)
+        elif depth == 0 and sql.startswith("\nFROM ", i):
+            return [(begin + (begin != start), end) for begin, end in zip(cuts, cuts[1:] + [i])]
+    raise ValueError("no FROM after the select list")
+
+
+def stored_article_labels(summary: str) -> str:
+    """article_summary (its SQL, :func:`per_article_labels`' form) as m041 writes it: each label column
+    (:data:`ARTICLE_LABEL_COLUMNS`) read from the story's ``article_labels_stored`` row when it has one, else worked
+    out as in ``summary`` (a column that is NULL for a scheme without that task stays NULL). The same rows and
+    columns, in the same order, whichever way a story's are read."""
+    parts, at = [], 0
+    for begin, end in _select_columns(summary):
+        expression, _, name = summary[begin:end].rstrip().rpartition(" AS ")
+        if name in ARTICLE_LABEL_COLUMNS and expression.strip() != "NULL":
+            column = f"json(stored.{name})" if name in _ARTICLE_LABEL_JSON else f"stored.{name}"
+            parts += [summary[at:begin], f"\n  CASE WHEN stored.article_id IS NULL THEN {expression.strip()}\n"
+                                         f"       ELSE {column} END AS {name}"]
+            at = end
+    parts.append(summary[at:])
+    return _by_kind("".join(parts), [
+        ("\nLEFT JOIN sources s ON s.id = a.source_id\n",
+         "\nLEFT JOIN sources s ON s.id = a.source_id\n"
+         "LEFT JOIN article_labels_stored stored ON stored.article_id = a.id\n", 1)])
+
+
+def article_labels_stored_exists(db) -> bool:
+    """Whether the database has m041's ``article_labels_stored`` (the label views then read it)."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'article_labels_stored'"
+                      ).fetchone() is not None
+
+
+def store_article_label_rows(db) -> int:
+    """Store the label columns of every story (an original: article_summary's rows) without a row in
+    ``article_labels_stored``, as the view works them out for it; the caller holds the transaction. Returns how
+    many rows were written. ``db``: a sqlite3 or sqlite-utils connection."""
+    db.execute(f"INSERT INTO article_labels_stored (article_id, {_ARTICLE_LABEL_SELECT}) "
+               f"SELECT article_id, {_ARTICLE_LABEL_SELECT} FROM article_summary "
+               f"WHERE article_id NOT IN (SELECT article_id FROM article_labels_stored)")
+    return db.execute("SELECT changes()").fetchone()[0]
+
+
+@migrations()
+def m041_article_labels_stored(db: Database) -> None:
+    """article_summary's eight label columns are stored per story (``article_labels_stored``) and read from there
+    while the story's row is in step; triggers delete a story's row whenever its labels, its predictions or its id
+    change (and refresh_label_views every row), and the view then works that story's columns out as before (the
+    same rows either way). The classify stage stores the missing rows again (``store.refresh_article_labels``):
+    a full read of the view at a year's size no longer works out every story's labels eight times
+    (docs/benchmarks.md, "Session 23: article_summary at 50k")."""
+    # no column types: each value is kept as the view computed it (text, integer or NULL)
+    columns = ",\n        ".join(ARTICLE_LABEL_COLUMNS)
+    db.execute(f"""CREATE TABLE article_labels_stored (
+        article_id INTEGER PRIMARY KEY,
+        {columns}
+    )""")
+    for name, when, table, stories in ARTICLE_LABELS_TRIGGERS:
+        db.execute(f"CREATE TRIGGER {name} {when} ON {table} FOR EACH ROW "
+                   f"BEGIN {_ARTICLE_LABELS_STALE.format(stories)} END")
+    refresh_label_views(db)   # article_summary reads the table now that it exists
+    store_article_label_rows(db)
