@@ -753,39 +753,44 @@ def _scheme_task_names(required: bool = True) -> list[str]:
 
 
 AGREEMENT = "agreement"   # `evaluate agreement [TASK]...`: how far two people's labels in the database agree
+PREDICTIONS = "predictions"   # `evaluate predictions [TASK]...`: the stored predictions against later labels
+ON_THE_DATABASE = (AGREEMENT, PREDICTIONS)   # targets read from the database's labels, not a labelled corpus
 
 
 def _evaluate_tasks(ctx, param, value):
     """click callback for `evaluate`'s TASKS: the label scheme's task names, entities, quotes or agreement."""
-    if not value or set(value) <= {*EXTRACTION_TASKS, AGREEMENT}:
+    if not value or set(value) <= {*EXTRACTION_TASKS, *ON_THE_DATABASE}:
         return tuple(value)
-    choices = [*_scheme_task_names(), *EXTRACTION_TASKS, AGREEMENT]
+    choices = [*_scheme_task_names(), *EXTRACTION_TASKS, *ON_THE_DATABASE]
     unknown = [task for task in value if task not in choices]
     if unknown:
         raise click.BadParameter(f"{unknown[0]!r} is not one of {', '.join(map(repr, choices))} "
-                                 "(the label scheme's tasks, entities, quotes, agreement)")
+                                 "(the label scheme's tasks, entities, quotes, agreement, predictions)")
     return tuple(value)
 
 
-def evaluate_agreement(tasks: tuple, as_json: bool) -> None:
-    """`cuttings evaluate agreement [TASK]...`: per task of the scheme (those named alone) and pair of
-    annotators, how far their own labels in the database agree (``cuttings.agreement``); one line and exit 1
-    when no two annotators answered a common question."""
-    from cuttings.agreement import agreement, format_agreement
+def _database_target(tasks: tuple, allowed: tuple[str, ...] = ()):
+    """What `evaluate agreement` and `evaluate predictions` share: the target (the first of them named; both:
+    one line), the scheme's tasks named besides it, the scheme and the database's path; refuses entities
+    and quotes and the options that measure the classifiers on a corpus (``allowed``: those it reads)."""
     from nlp.scheme import SchemeError, load_scheme
-    asked = [task for task in tasks if task != AGREEMENT]
+    targets = [task for task in ON_THE_DATABASE if task in tasks]
+    if len(targets) > 1:
+        fail(f"give one of {' and '.join(targets)} at a time")
+    target = targets[0]
+    asked = [task for task in tasks if task != target]
     if set(asked) & set(EXTRACTION_TASKS):
-        fail(f"agreement compares people's labels of the label scheme's tasks, and people label no "
+        fail(f"{target} reads people's labels of the label scheme's tasks, and people label no "
              f"{' or '.join(sorted(set(asked) & set(EXTRACTION_TASKS)))} in the database: "
-             "`cuttings evaluate agreement [TASK]...` with TASK a task of the scheme")
+             f"`cuttings evaluate {target} [TASK]...` with TASK a task of the scheme")
     ctx = click.get_current_context()
     given = [f"--{name.replace('_path', '').replace('_', '-')}" for name in
              ("data_path", "folds", "features", "slices", "seeds", "models_path", "corpus")
-             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
+             if name not in allowed and ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
     if given:
-        fail(f"{', '.join(given)} measure{'s' if len(given) == 1 else ''} the classifiers, not agreement between "
-             "annotators (which reads the database's labels): leave "
-             f"{'it' if len(given) == 1 else 'them'} out, or run `cuttings evaluate` apart")
+        fail(f"{', '.join(given)} measure{'s' if len(given) == 1 else ''} the classifiers on a labelled corpus, not "
+             f"{target} (which reads the database's labels): leave {'it' if len(given) == 1 else 'them'} out, "
+             "or run `cuttings evaluate` apart")
     try:
         scheme = load_scheme(paths.config_file("label_scheme.toml"))
     except SchemeError as exc:
@@ -793,8 +798,17 @@ def evaluate_agreement(tasks: tuple, as_json: bool) -> None:
     cuttings_ctx = ctx.find_object(CuttingsContext)
     db_path = Path(cuttings_ctx.db_path) if cuttings_ctx is not None else paths.default_db()
     if not db_path.exists():
-        fail(f"no database at {db_path}: agreement reads the labels people gave in it (--db PATH)")
-    db = cuttings_ctx.open_db() if cuttings_ctx is not None else store.connect(db_path)
+        fail(f"no database at {db_path}: {target} reads the labels people gave in it (--db PATH)")
+    return target, asked, scheme, db_path, (cuttings_ctx or CuttingsContext(db_path))
+
+
+def evaluate_agreement(tasks: tuple, as_json: bool) -> None:
+    """`cuttings evaluate agreement [TASK]...`: per task of the scheme (those named alone) and pair of
+    annotators, how far their own labels in the database agree (``cuttings.agreement``); one line and exit 1
+    when no two annotators answered a common question."""
+    from cuttings.agreement import agreement, format_agreement
+    _target, asked, scheme, db_path, cuttings_ctx = _database_target(tasks)
+    db = cuttings_ctx.open_db()
     try:
         result = agreement(db, dict(scheme.tasks), asked or None)
     finally:
@@ -807,6 +821,29 @@ def evaluate_agreement(tasks: tuple, as_json: bool) -> None:
         click.echo(json.dumps({AGREEMENT: result}, indent=2))
     else:
         click.echo(format_agreement(result, str(db_path)))
+
+
+def evaluate_predictions(tasks: tuple, as_json: bool, corpus) -> None:
+    """`cuttings evaluate predictions [TASK]...`: the stored predictions against the labels people gave after
+    the model that made them was trained, on stories of neither the corpus it trained on nor labelled before
+    (``cuttings.later_labels``). Nothing to count: the figures say so, and why (exit 0)."""
+    from cuttings.later_labels import format_against_people, models_against_people
+    from nlp.scheme import SchemeError
+    _target, asked, scheme, db_path, cuttings_ctx = _database_target(tasks, allowed=("corpus",))
+    try:
+        records = load_labelled_corpus(corpus, scheme, command="evaluate")
+    except SchemeError as exc:
+        fail(str(exc))
+    where = None if str(corpus) == "none" else str(Path(corpus) if corpus else paths.corpus_dir())
+    db = cuttings_ctx.open_db()
+    try:
+        result = models_against_people(db, dict(scheme.tasks), records, asked or None)
+    finally:
+        db.conn.close()
+    if as_json:
+        click.echo(json.dumps({PREDICTIONS: result}, indent=2))
+    else:
+        click.echo(format_against_people(result, str(db_path), where))
 
 
 @cli.command()
@@ -870,8 +907,10 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         cuttings evaluate agreement                  # two people's labels in cuttings.db
         cuttings evaluate agreement stance_governance --json
     """
-    if AGREEMENT in tasks:
+    if AGREEMENT in tasks and PREDICTIONS not in tasks:
         return evaluate_agreement(tasks, as_json)
+    if PREDICTIONS in tasks:
+        return evaluate_predictions(tasks, as_json, corpus)
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
     scheme_tasks = _scheme_task_names() if not tasks or not set(tasks) <= set(EXTRACTION_TASKS) else []
