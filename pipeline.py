@@ -867,16 +867,17 @@ def evaluate_predictions(tasks: tuple, as_json: bool, corpus) -> None:
               help="The labelled corpus to cross-validate the classifiers on: a directory in the seed corpus's "
                    "format or a JSONL file of records with title and body; `none`: the database's labels alone "
                    "(as `cuttings train --corpus none` trains on them) [default: corpus/ in the home folder "
-                   "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
+                   "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data. With `predictions`: "
+                   "the corpus the models trained on, whose stories are left out (`none`: trained on none).")
 @scheme_option
 @watchlist_option
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
-    """Measure the classifiers and the entity/quote extraction on labelled data.
+    """Measure the classifiers and the entity/quote extraction; agreement between people.
 
     TASK: a task of the label scheme (shipped: topics, stance_governance, tone), entities or quotes
     [default: every task of the scheme, and entities; with --corpus none, the scheme's tasks alone:
     the database's labels label no mentions or quotes, so entities and quotes are refused with it];
-    or `agreement`, followed by tasks of the scheme or none for all of them.
+    or `agreement` or `predictions`, followed by tasks of the scheme or none for all of them.
 
     `agreement`: how far two people agree, in the database (--db): per task and
     pair of annotators, over the questions both answered (each one's own label
@@ -884,6 +885,15 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
     question), the number of questions, the share answered alike and Cohen's
     kappa, with a bootstrap 90% interval over stories from 20 questions of 5
     stories. No two annotators with a question in common: one line, exit 1.
+
+    `predictions`: the predictions stored in the database against the labels
+    people gave (the ones that stand), on stories no model trained on: first
+    labelled after the model that made the prediction was trained, and no story
+    of the corpus it trained on (--corpus, as given to `cuttings train`; matched
+    by the crawler's near-copy test: the demo's stories are the corpus's). Per
+    task: questions, accuracy, macro-F1 (90% interval from 20 questions), each
+    label's precision and recall, what was left out and why, beside the model
+    cards' figures (docs/classifiers.md, "How the models do on your coverage").
 
     Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
     --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
@@ -906,6 +916,8 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         cuttings evaluate entities --watchlist ./watchlist.toml --data my-sample.jsonl
         cuttings evaluate agreement                  # two people's labels in cuttings.db
         cuttings evaluate agreement stance_governance --json
+        cuttings evaluate predictions                # models against later labels
+        cuttings evaluate predictions tone --corpus my-corpus.jsonl
     """
     if AGREEMENT in tasks and PREDICTIONS not in tasks:
         return evaluate_agreement(tasks, as_json)

@@ -184,11 +184,8 @@ def models_against_people(db, tasks: dict, corpus_records: list[dict], wanted=No
                 guesses.append(model_label)
                 stories.append(article_id)
             versions |= entry["versions"]
-        result[name] = {"kind": task.kind, "left_out": left_out, "models": [card_figures(v, models) for v in sorted(versions)]}
-        if truth:
-            result[name].update(_figures(task, truth, guesses, stories))
-        else:
-            result[name]["questions"] = 0
+        result[name] = {"kind": task.kind, "left_out": left_out, "models": [card_figures(v, models) for v in sorted(versions)],
+                        **(_figures(task, truth, guesses, stories) if truth else {"questions": 0})}
     return result
 
 
