@@ -76,15 +76,32 @@ def kappa(first: list[str], second: list[str], weights: np.ndarray | None = None
     return None if np.isnan(value) else float(value)
 
 
+def kappas(first: list[str], second: list[str], weights: np.ndarray) -> np.ndarray:
+    """Cohen's kappa (as ``sklearn.metrics.cohen_kappa_score`` with ``sample_weight``) under each row of
+    ``weights`` (resamples x questions) at once, from weighted counts of the pairs of answers; NaN where it is
+    undefined."""
+    labels = sorted(set(first) | set(second))
+    index = {label: i for i, label in enumerate(labels)}
+    size = len(labels)
+    cells = np.zeros((len(first), size * size))
+    cells[np.arange(len(first)), [index[a] * size + index[b] for a, b in zip(first, second)]] = 1
+    counts = (weights @ cells).reshape(-1, size, size)
+    total = counts.sum(axis=(1, 2))
+    observed = np.trace(counts, axis1=1, axis2=2) / total
+    chance = (counts.sum(axis=2) * counts.sum(axis=1)).sum(axis=1) / total ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(chance < 1, (observed - chance) / (1 - chance), np.nan)
+
+
 def kappa_interval(first: list[str], second: list[str], stories: list[int], samples: int = INTERVAL_SAMPLES,
                    level: float = INTERVAL_LEVEL, seed: int = 0) -> list[float] | None:
     """The percentile bootstrap interval of :func:`kappa`, resampling stories (``stories``: each question's),
     with ``nlp.classify``'s resampling of articles; resamples where kappa is undefined are left out (None if
     all are)."""
     from nlp.classify import _resample_weights
-    values = [kappa(first, second, weights) for weights in _resample_weights([str(s) for s in stories], samples, seed)]
-    values = [value for value in values if value is not None]
-    if not values:
+    values = kappas(first, second, _resample_weights([str(s) for s in stories], samples, seed))
+    values = values[~np.isnan(values)]
+    if not len(values):
         return None
     low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     return [round(float(np.percentile(values, low)), 4), round(float(np.percentile(values, high)), 4)]

@@ -51,34 +51,41 @@ class CorpusMatcher:
     crawler's test of one story, or the same headline of ``MIN_TITLE_WORDS`` words or more."""
 
     def __init__(self, records: list[dict]):
-        from crawler.dedupe import NEAR_DUPLICATE_THRESHOLD, NUM_PERM, fingerprint
+        from crawler.dedupe import NEAR_DUPLICATE_THRESHOLD, NUM_PERM, content_words, fingerprint
         from datasketch import MinHashLSH
-        self.records = [(record.get("id"), record.get("body") or "", fingerprint(record.get("body") or ""))
-                        for record in records]
+        self.ids = [record.get("id") for record in records]
+        self.hashes = [fingerprint(record.get("body") or "") for record in records]
+        self.words = [content_words(record.get("body")) for record in records]
         self.lsh = MinHashLSH(threshold=max(0.1, NEAR_DUPLICATE_THRESHOLD - 0.15), num_perm=NUM_PERM)
-        for index, (_id, _body, minhash) in enumerate(self.records):
+        for index, minhash in enumerate(self.hashes):
             self.lsh.insert(str(index), minhash)
-        self.titles = {}
+        self.titles: dict[str, str] = {}
         for record in records:
             title = _words(record.get("title"))
             if len(title.split()) >= MIN_TITLE_WORDS:
                 self.titles.setdefault(title, record.get("id"))
 
     def match(self, title: str | None, body: str | None) -> str | None:
-        """The id of the corpus record the story is (the first found), or None."""
-        from crawler.dedupe import copy_similarity, fingerprint
-        if not self.records:
+        """The id of the corpus record the story is, or None: ``copy_similarity``'s two tests (the shingles'
+        MinHash on the LSH's candidates, then content words against every record, as a rewording breaks the
+        shingles), with each record's content words worked out once."""
+        from crawler.dedupe import (NEAR_DUPLICATE_THRESHOLD, REWORDING_MIN_WORDS, REWORDING_THRESHOLD, content_words,
+                                    fingerprint, word_similarity)
+        if not self.ids:
             return None
         title_words = _words(title)
         if title_words in self.titles:
             return self.titles[title_words]
         minhash = fingerprint(body or "")
-        candidates = {int(key) for key in self.lsh.query(minhash)}
-        # content words are compared with every record: a rewording breaks the shingles the LSH finds
-        for index in sorted(candidates) + [i for i in range(len(self.records)) if i not in candidates]:
-            record_id, record_body, record_hash = self.records[index]
-            if copy_similarity(minhash, record_hash, same_source=True, text=body, other_text=record_body) is not None:
-                return record_id
+        for index in sorted(int(key) for key in self.lsh.query(minhash)):
+            if minhash.jaccard(self.hashes[index]) >= NEAR_DUPLICATE_THRESHOLD:
+                return self.ids[index]
+        words = content_words(body)
+        if len(words) < REWORDING_MIN_WORDS:
+            return None
+        for index, record_words in enumerate(self.words):
+            if len(record_words) >= REWORDING_MIN_WORDS and word_similarity(words, record_words) >= REWORDING_THRESHOLD:
+                return self.ids[index]
         return None
 
 

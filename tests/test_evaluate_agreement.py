@@ -170,6 +170,12 @@ def test_interval_from_enough_questions_resamples_stories():
     assert figures["kappa"] == pytest.approx(value, abs=1e-4)
     low, high = figures["kappa_interval"]
     assert low < value < high <= 1.0
+    # the resamples' kappas are sklearn's with the same weights
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+    weights = np.array([[1.0] * 30, [2.0] * 3 + [0.0] * 3 + [1.0] * 24])
+    assert agreement.kappas(first, second, weights) == pytest.approx(
+        [cohen_kappa_score(first, second, sample_weight=row) for row in weights])
     # all the same answers: kappa 1 and an interval of [1, 1]
     assert agreement.pair_figures(questions, first, first)["kappa_interval"] == [1.0, 1.0]
     # 19 questions: no interval
