@@ -439,16 +439,16 @@ def corpus_hint(command: str = "train") -> str:
 CORPUS_HINT = corpus_hint()
 
 
-def load_labelled_corpus(corpus_dir, scheme, command: str = "train") -> list[dict]:
+def load_labelled_corpus(corpus_dir, scheme, command: str = "train", hint: str | None = None) -> list[dict]:
     """The records of a labelled corpus: a directory (``labels.jsonl`` and ``articles/``) or a JSONL
     file, default ``paths.corpus_dir()``; ``"none"``: none. Any problem reading it raises one
-    ``SchemeError`` line that says how to give another (to ``cuttings COMMAND``)."""
+    ``SchemeError`` line that says how to give another (to ``cuttings COMMAND``; ``hint``: these words)."""
     from nlp.corpus import load_corpus, load_jsonl
     from nlp.scheme import SchemeError
     if str(corpus_dir) == "none":
         return []
     source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
-    hint = corpus_hint(command)
+    hint = hint if hint is not None else corpus_hint(command)
     if not (source.is_file() or (source / "labels.jsonl").is_file()):
         raise SchemeError(f"no labelled corpus at {source} (a JSONL file, or a directory holding labels.jsonl)"
                           + hint)
@@ -831,7 +831,9 @@ def evaluate_predictions(tasks: tuple, as_json: bool, corpus) -> None:
     from nlp.scheme import SchemeError
     _target, asked, scheme, db_path, cuttings_ctx = _database_target(tasks, allowed=("corpus",))
     try:
-        records = load_labelled_corpus(corpus, scheme, command="evaluate")
+        records = load_labelled_corpus(corpus, scheme, hint=(
+            "; `evaluate predictions` leaves out the stories of the corpus the models trained on: give --corpus "
+            "DIR|FILE as given to `cuttings train`, or `--corpus none` if they trained on the database's labels alone"))
     except SchemeError as exc:
         fail(str(exc))
     where = None if str(corpus) == "none" else str(Path(corpus) if corpus else paths.corpus_dir())

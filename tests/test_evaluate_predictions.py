@@ -192,3 +192,13 @@ def test_demo_counts_nothing(demo_db, tmp_path):
     assert stance["questions"] == 0 and stance["left_out"]["corpus_story"] == len(rows) == 40
     result = run_cli("--db", str(path), "evaluate", "predictions", "stance_governance", "--corpus", "none", "--json")
     assert json.loads(result.stdout)["predictions"]["stance_governance"]["questions"] == 40
+
+
+def test_refusals_are_one_line(tmp_path):
+    path, _ids = _db(tmp_path)
+    for args, words in ((["--corpus", str(tmp_path / "nowhere")], "as given to `cuttings train`"),
+                        (["--data", str(path)], "--data measures the classifiers"),
+                        (["agreement"], "give one of agreement and predictions at a time")):
+        result = _evaluate(path, *args)
+        assert result.exit_code == 1 and words in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1
