@@ -439,16 +439,16 @@ def corpus_hint(command: str = "train") -> str:
 CORPUS_HINT = corpus_hint()
 
 
-def load_labelled_corpus(corpus_dir, scheme, command: str = "train") -> list[dict]:
+def load_labelled_corpus(corpus_dir, scheme, command: str = "train", hint: str | None = None) -> list[dict]:
     """The records of a labelled corpus: a directory (``labels.jsonl`` and ``articles/``) or a JSONL
     file, default ``paths.corpus_dir()``; ``"none"``: none. Any problem reading it raises one
-    ``SchemeError`` line that says how to give another (to ``cuttings COMMAND``)."""
+    ``SchemeError`` line that says how to give another (to ``cuttings COMMAND``; ``hint``: these words)."""
     from nlp.corpus import load_corpus, load_jsonl
     from nlp.scheme import SchemeError
     if str(corpus_dir) == "none":
         return []
     source = Path(corpus_dir) if corpus_dir else paths.corpus_dir()
-    hint = corpus_hint(command)
+    hint = hint if hint is not None else corpus_hint(command)
     if not (source.is_file() or (source / "labels.jsonl").is_file()):
         raise SchemeError(f"no labelled corpus at {source} (a JSONL file, or a directory holding labels.jsonl)"
                           + hint)
@@ -752,16 +752,100 @@ def _scheme_task_names(required: bool = True) -> list[str]:
         return []
 
 
+AGREEMENT = "agreement"   # `evaluate agreement [TASK]...`: how far two people's labels in the database agree
+PREDICTIONS = "predictions"   # `evaluate predictions [TASK]...`: the stored predictions against later labels
+ON_THE_DATABASE = (AGREEMENT, PREDICTIONS)   # targets read from the database's labels, not a labelled corpus
+
+
 def _evaluate_tasks(ctx, param, value):
-    """click callback for `evaluate`'s TASKS: the label scheme's task names, entities or quotes."""
-    if not value or set(value) <= set(EXTRACTION_TASKS):
+    """click callback for `evaluate`'s TASKS: the label scheme's task names, entities, quotes or agreement."""
+    if not value or set(value) <= {*EXTRACTION_TASKS, *ON_THE_DATABASE}:
         return tuple(value)
-    choices = [*_scheme_task_names(), *EXTRACTION_TASKS]
+    choices = [*_scheme_task_names(), *EXTRACTION_TASKS, *ON_THE_DATABASE]
     unknown = [task for task in value if task not in choices]
     if unknown:
         raise click.BadParameter(f"{unknown[0]!r} is not one of {', '.join(map(repr, choices))} "
-                                 "(the label scheme's tasks, entities, quotes)")
+                                 "(the label scheme's tasks, entities, quotes, agreement, predictions)")
     return tuple(value)
+
+
+def _database_target(tasks: tuple, allowed: tuple[str, ...] = ()):
+    """What `evaluate agreement` and `evaluate predictions` share: the target (the first of them named; both:
+    one line), the scheme's tasks named besides it, the scheme and the database's path; refuses entities
+    and quotes and the options that measure the classifiers on a corpus (``allowed``: those it reads)."""
+    from nlp.scheme import SchemeError, load_scheme
+    targets = [task for task in ON_THE_DATABASE if task in tasks]
+    if len(targets) > 1:
+        fail(f"give one of {' and '.join(targets)} at a time")
+    target = targets[0]
+    asked = [task for task in tasks if task != target]
+    if set(asked) & set(EXTRACTION_TASKS):
+        fail(f"{target} reads people's labels of the label scheme's tasks, and people label no "
+             f"{' or '.join(sorted(set(asked) & set(EXTRACTION_TASKS)))} in the database: "
+             f"`cuttings evaluate {target} [TASK]...` with TASK a task of the scheme")
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_path', '').replace('_', '-')}" for name in
+             ("data_path", "folds", "features", "slices", "seeds", "models_path", "corpus")
+             if name not in allowed and ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
+    if given:
+        fail(f"{', '.join(given)} measure{'s' if len(given) == 1 else ''} the classifiers on a labelled corpus, not "
+             f"{target} (which reads the database's labels): leave {'it' if len(given) == 1 else 'them'} out, "
+             "or run `cuttings evaluate` apart")
+    try:
+        scheme = load_scheme(paths.config_file("label_scheme.toml"))
+    except SchemeError as exc:
+        fail(str(exc))
+    cuttings_ctx = ctx.find_object(CuttingsContext)
+    db_path = Path(cuttings_ctx.db_path) if cuttings_ctx is not None else paths.default_db()
+    if not db_path.exists():
+        fail(f"no database at {db_path}: {target} reads the labels people gave in it (--db PATH)")
+    return target, asked, scheme, db_path, (cuttings_ctx or CuttingsContext(db_path))
+
+
+def evaluate_agreement(tasks: tuple, as_json: bool) -> None:
+    """`cuttings evaluate agreement [TASK]...`: per task of the scheme (those named alone) and pair of
+    annotators, how far their own labels in the database agree (``cuttings.agreement``); one line and exit 1
+    when no two annotators answered a common question."""
+    from cuttings.agreement import agreement, format_agreement
+    _target, asked, scheme, db_path, cuttings_ctx = _database_target(tasks)
+    db = cuttings_ctx.open_db()
+    try:
+        result = agreement(db, dict(scheme.tasks), asked or None)
+    finally:
+        db.conn.close()
+    if not any(result.values()):
+        fail(f"no two annotators in {db_path} answered a common question of "
+             f"{', '.join(result) or 'the scheme'}: agreement needs a second person's labels of the same stories "
+             "(`cuttings label --article ID`, or `cuttings label --import FILE --annotator NAME --second-opinion`)")
+    if as_json:
+        click.echo(json.dumps({AGREEMENT: result}, indent=2))
+    else:
+        click.echo(format_agreement(result, str(db_path)))
+
+
+def evaluate_predictions(tasks: tuple, as_json: bool, corpus) -> None:
+    """`cuttings evaluate predictions [TASK]...`: the stored predictions against the labels people gave after
+    the model that made them was trained, on stories of neither the corpus it trained on nor labelled before
+    (``cuttings.later_labels``). Nothing to count: the figures say so, and why (exit 0)."""
+    from cuttings.later_labels import format_against_people, models_against_people
+    from nlp.scheme import SchemeError
+    _target, asked, scheme, db_path, cuttings_ctx = _database_target(tasks, allowed=("corpus",))
+    try:
+        records = load_labelled_corpus(corpus, scheme, hint=(
+            "; `evaluate predictions` leaves out the stories of the corpus the models trained on: give --corpus "
+            "DIR|FILE as given to `cuttings train`, or `--corpus none` if they trained on the database's labels alone"))
+    except SchemeError as exc:
+        fail(str(exc))
+    where = None if str(corpus) == "none" else str(Path(corpus) if corpus else paths.corpus_dir())
+    db = cuttings_ctx.open_db()
+    try:
+        result = models_against_people(db, dict(scheme.tasks), records, asked or None)
+    finally:
+        db.conn.close()
+    if as_json:
+        click.echo(json.dumps({PREDICTIONS: result}, indent=2))
+    else:
+        click.echo(format_against_people(result, str(db_path), where))
 
 
 @cli.command()
@@ -785,15 +869,33 @@ def _evaluate_tasks(ctx, param, value):
               help="The labelled corpus to cross-validate the classifiers on: a directory in the seed corpus's "
                    "format or a JSONL file of records with title and body; `none`: the database's labels alone "
                    "(as `cuttings train --corpus none` trains on them) [default: corpus/ in the home folder "
-                   "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data.")
+                   "if it holds a labels.jsonl, else the shipped seed corpus]. Not with --data. With `predictions`: "
+                   "the corpus the models trained on, whose stories are left out (`none`: trained on none).")
 @scheme_option
 @watchlist_option
 def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_json, corpus):
-    """Measure the classifiers and the entity/quote extraction on labelled data.
+    """Measure the classifiers and the entity/quote extraction; agreement between people.
 
     TASK: a task of the label scheme (shipped: topics, stance_governance, tone), entities or quotes
     [default: every task of the scheme, and entities; with --corpus none, the scheme's tasks alone:
-    the database's labels label no mentions or quotes, so entities and quotes are refused with it].
+    the database's labels label no mentions or quotes, so entities and quotes are refused with it];
+    or `agreement` or `predictions`, followed by tasks of the scheme or none for all of them.
+
+    `agreement`: how far two people agree, in the database (--db): per task and
+    pair of annotators, over the questions both answered (each one's own label
+    that stands, not withdrawn; topics: each topic of the scheme a yes/no
+    question), the number of questions, the share answered alike and Cohen's
+    kappa, with a bootstrap 90% interval over stories from 20 questions of 5
+    stories. No two annotators with a question in common: one line, exit 1.
+
+    `predictions`: the predictions stored in the database against the labels
+    people gave (the ones that stand), on stories no model trained on: first
+    labelled after the model that made the prediction was trained, and no story
+    of the corpus it trained on (--corpus, as given to `cuttings train`; matched
+    by the crawler's near-copy test: the demo's stories are the corpus's). Per
+    task: questions, accuracy, macro-F1 (90% interval from 20 questions), each
+    label's precision and recall, what was left out and why, beside the model
+    cards' figures (docs/classifiers.md, "How the models do on your coverage").
 
     Classifiers: stratified k-fold cross-validation on the seed corpus (or, with
     --slices, leave-one-slice-out: the figure that predicts unseen coverage), per-label
@@ -814,7 +916,15 @@ def evaluate(tasks, data_path, folds, features, slices, seeds, models_path, as_j
         cuttings evaluate tone --slices --seeds 0,1,2
         cuttings evaluate stance_closures --scheme ./label_scheme.toml --corpus mine.jsonl
         cuttings evaluate entities --watchlist ./watchlist.toml --data my-sample.jsonl
+        cuttings evaluate agreement                  # two people's labels in cuttings.db
+        cuttings evaluate agreement stance_governance --json
+        cuttings evaluate predictions                # models against later labels
+        cuttings evaluate predictions tone --corpus my-corpus.jsonl
     """
+    if AGREEMENT in tasks and PREDICTIONS not in tasks:
+        return evaluate_agreement(tasks, as_json)
+    if PREDICTIONS in tasks:
+        return evaluate_predictions(tasks, as_json, corpus)
     if data_path and corpus:
         fail("--data scores the trained models on a file; --corpus cross-validates on one: give one of them")
     scheme_tasks = _scheme_task_names() if not tasks or not set(tasks) <= set(EXTRACTION_TASKS) else []

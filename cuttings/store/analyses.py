@@ -7,7 +7,7 @@ mean (speaker linking, label policy) is the stages' business, not the store's.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 
@@ -404,3 +404,11 @@ def refresh_article_labels(db: Database) -> int:
     classify stage calls it at its end, ``cuttings label`` after it has written."""
     with transaction(db):
         return store_article_label_rows(db)
+
+
+def stored_predictions(db: Database, tasks: Iterable[str]) -> list[tuple[int, str, str, str, str]]:
+    """Every stored prediction of ``tasks`` as ``(article_id, task, target, label, model_version)``, by article,
+    task and target: what `cuttings evaluate predictions` compares with the labels people gave later."""
+    return db.execute("SELECT article_id, task, target, label, model_version FROM classifications "
+                      "WHERE task IN (SELECT value FROM json_each(?)) ORDER BY article_id, task, target, label",
+                      [json.dumps(list(tasks))]).fetchall()

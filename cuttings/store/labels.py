@@ -464,3 +464,10 @@ def find_quote(db: Database, article_id: int, words: str, place: str | None = No
     found = same_quotes([(*where, words)], [(row[0], row[1], row[2]) for row in quotes])
     index = next((index for index, old in enumerate(found) if old == 0), None)
     return None if index is None else (f"{quotes[index][0]}:{quotes[index][1]}", quotes[index][3])
+
+
+def first_label_times(db: Database, tasks: Iterable[str]) -> dict[int, str]:
+    """``{article_id: created_at}`` of the first ``labels`` row of ``tasks`` each story has, withdrawn or not
+    (a withdrawal row too): from then on a model trained could have learnt from a label of it."""
+    return dict(db.execute("SELECT article_id, min(created_at) FROM labels WHERE task IN "
+                           "(SELECT value FROM json_each(?)) GROUP BY article_id", [json.dumps(list(tasks))]))

@@ -91,3 +91,12 @@ def models_trained_since(db: Database, tasks: Iterable[str], since: str) -> list
     return [row[0] for row in db.execute(
         f"SELECT version FROM models WHERE task IN ({', '.join('?' for _ in tasks)}) AND created_at >= ? "
         f"ORDER BY created_at", [*tasks, since])]
+
+
+def recorded_models(db: Database) -> dict[str, dict]:
+    """``{version: {"task", "created_at", "metrics", "card"}}`` of every model in the ``models`` table (its
+    card's figures and the card, parsed; ``created_at``: when it was trained, its card's time)."""
+    return {version: {"task": task, "created_at": created_at, "metrics": json.loads(metrics or "null") or {},
+                      "card": json.loads(card or "null") or {}}
+            for version, task, created_at, metrics, card in db.execute(
+                "SELECT version, task, created_at, metrics_json, card_json FROM models")}
