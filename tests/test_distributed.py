@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -176,9 +177,12 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     worker_command = [sys.executable, str(REPO_ROOT / "pipeline.py"), "worker", "--redis", redis_url]
     # Each worker in its own process group, so the test can clean up its extraction processes too.
-    workers = [subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True)
-               for _ in range(2)]
+    # Their stderr goes to files, for the assertion messages (the writer's output alone does not say why).
+    worker_logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    workers = [subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                                stderr=log.open("w"), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                                start_new_session=True)
+               for log in worker_logs]
     import redis
 
     from crawler.distributed import Keys
@@ -216,6 +220,24 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
     assert "re-queued" in stdout  # the killed worker's tasks went back on the queue
     with sqlite3.connect(db) as con:
         urls = {row[0] for row in con.execute("SELECT canonical_url FROM articles")}
+        missing = {normalise_url(a["canonical_url"]) for a in MANIFEST["articles"]} - urls
+        if missing:  # say what the run knew of them: the writer's log, its errors and notices, the workers' logs
+            paths = [urlsplit(url).path for url in missing]
+            errors = [row for row in con.execute("SELECT url, kind, http_status, message FROM crawl_errors")
+                      if any(path in (row[0] or "") for path in paths)]
+            notices = list(con.execute("SELECT source_id, kind, url FROM crawl_notices"))
+            # The run's Redis keys stay until the next run: which task held each missing URL, what is left.
+            keys = Keys()
+            holders = {url.decode(): (task or b"").decode() for url, task in client.hgetall(keys.scheduled).items()
+                       if any(path in url.decode() for path in paths)}
+            left = {"pending": client.hlen(keys.pending), "queued": client.zcard(keys.requests),
+                    "items": client.llen(keys.items), "pages": client.hgetall(keys.pages)}
+            worker_lines = [f"{log.name}: {line}" for log in worker_logs if log.exists()
+                            for line in log.read_text(errors="replace").splitlines()]
+            pytest.fail(f"{len(missing)} article(s) never stored: {sorted(missing)}\nheld by: {holders}\n"
+                        f"left in Redis: {left}\nerrors: {errors}\nnotices: {notices}\nworkers' stderr:\n"
+                        + "\n".join(worker_lines[-40:]) +
+                        f"\nwriter stdout:\n{stdout[-3000:]}\nwriter stderr:\n{stderr[-3000:]}")
         assert urls == {normalise_url(a["canonical_url"]) for a in MANIFEST["articles"]}
         assert con.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] == sum(
             1 for a in MANIFEST["articles"] if a["syndicated_from"])
