@@ -26,7 +26,8 @@ Redis keys (``PREFIX`` is ``cuttings`` unless configured): ``PREFIX:run`` (the r
 ``PREFIX:start`` (seeds), ``PREFIX:requests`` and ``PREFIX:dupefilter`` (scrapy-redis),
 ``PREFIX:items`` (events for the writer), ``PREFIX:pending``, ``PREFIX:owner``,
 ``PREFIX:worker:ID`` (heartbeats), ``PREFIX:state`` (the incremental snapshot),
-``PREFIX:scheduled`` and ``PREFIX:pages`` (per-run article dedupe and page caps).
+``PREFIX:scheduled``, ``PREFIX:pages`` and ``PREFIX:pages_taken`` (per-run article dedupe, page
+caps and the pages each task took).
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ class Keys:
         self.state = f"{prefix}:state"
         self.scheduled = f"{prefix}:scheduled"
         self.pages = f"{prefix}:pages"
+        self.pages_taken = f"{prefix}:pages_taken"
         self.writer = f"{prefix}:writer"
 
     def worker(self, worker_id: str) -> str:
@@ -85,7 +87,7 @@ class Keys:
     def per_run(self) -> list[str]:
         """Keys a new run starts without (the run spec is replaced, not deleted)."""
         return [self.start, self.requests, self.dupefilter, self.items, self.pending, self.owner, self.state,
-                self.scheduled, self.pages]
+                self.scheduled, self.pages, self.pages_taken]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,6 +373,7 @@ class WorkerSpider(RedisMixin, NewsSpider):
         self.open_outputs: dict[str, int] = defaultdict(int)  # task -> its callback and items in flight
         self.found_buffer: list[list[str]] = []
         self.heartbeat = None
+        self.take_page_script = None
         self.max_idle_time = 0  # never close when idle: the writer says when the run is over
 
     @classmethod
@@ -471,13 +474,29 @@ class WorkerSpider(RedisMixin, NewsSpider):
         value = self.server.hget(self.keys.state, key)
         return json.loads(value) if value else None
 
-    def take_page(self, source_id: str) -> bool:
-        """The page budget shared by all workers, spent atomically: ``HINCRBY`` first, the page
-        given back when that went over the budget (two workers cannot both take the last one)."""
-        if self.server.hincrby(self.keys.pages, source_id, 1) <= self.max_pages:
-            return True
-        self.server.hincrby(self.keys.pages, source_id, -1)
-        return False
+    # The page budget shared by all workers, spent atomically (two workers cannot both take the
+    # last page), once per task and page: a task run again after its worker died (re-queued, or a
+    # discovery task parsed again) takes the pages it took before without spending them twice, or
+    # the pages the dead worker spent for nothing would be missing at the end of the budget and the
+    # run's last articles skipped (ARGV: source, budget, "task URL" or "").
+    TAKE_PAGE = """
+    if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 1 end
+    if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) > tonumber(ARGV[2]) then
+        redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+        return 0
+    end
+    if ARGV[3] ~= '' then redis.call('SADD', KEYS[2], ARGV[3]) end
+    return 1
+    """
+
+    def take_page(self, source_id: str, url: str | None = None, task: str | None = None) -> bool:
+        """The page budget shared by all workers (:attr:`TAKE_PAGE`): ``url`` is the page, ``task``
+        the task that takes it (a request's own task; the task of the page it was found on)."""
+        if self.take_page_script is None:
+            self.take_page_script = self.server.register_script(self.TAKE_PAGE)
+        taken = f"{task} {url}" if task and url else ""
+        return bool(self.take_page_script(keys=[self.keys.pages, self.keys.pages_taken],
+                                          args=[source_id, self.max_pages, taken]))
 
     def article_request(self, source, found: discovery.Found):
         self.scheduled.last_added = None

@@ -219,7 +219,7 @@ class IncrementalMiddleware:
             raise SkipRequest(f"{reason}: {request.url}")
         source = request.meta["source"]
         take_page = getattr(spider, "take_page", None)
-        if take_page is not None and not take_page(source.id):
+        if take_page is not None and not take_page(source.id, request.url, request.meta.get("task")):
             stats.inc_value("cuttings/skipped_page_cap")
             if hasattr(spider, "budget_hit"):  # recorded once per source and run (crawl_notices)
                 spider.budget_hit(source.id, "budget_pages", request.url,

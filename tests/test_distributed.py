@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -176,9 +177,12 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     worker_command = [sys.executable, str(REPO_ROOT / "pipeline.py"), "worker", "--redis", redis_url]
     # Each worker in its own process group, so the test can clean up its extraction processes too.
-    workers = [subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True)
-               for _ in range(2)]
+    # Their stderr goes to files, for the assertion messages (the writer's output alone does not say why).
+    worker_logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    workers = [subprocess.Popen(worker_command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                                stderr=log.open("w"), env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                                start_new_session=True)
+               for log in worker_logs]
     import redis
 
     from crawler.distributed import Keys
@@ -216,6 +220,24 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, site, redis_url):
     assert "re-queued" in stdout  # the killed worker's tasks went back on the queue
     with sqlite3.connect(db) as con:
         urls = {row[0] for row in con.execute("SELECT canonical_url FROM articles")}
+        missing = {normalise_url(a["canonical_url"]) for a in MANIFEST["articles"]} - urls
+        if missing:  # say what the run knew of them: the writer's log, its errors and notices, the workers' logs
+            paths = [urlsplit(url).path for url in missing]
+            errors = [row for row in con.execute("SELECT url, kind, http_status, message FROM crawl_errors")
+                      if any(path in (row[0] or "") for path in paths)]
+            notices = list(con.execute("SELECT source_id, kind, url FROM crawl_notices"))
+            # The run's Redis keys stay until the next run: which task held each missing URL, what is left.
+            keys = Keys()
+            holders = {url.decode(): (task or b"").decode() for url, task in client.hgetall(keys.scheduled).items()
+                       if any(path in url.decode() for path in paths)}
+            left = {"pending": client.hlen(keys.pending), "queued": client.zcard(keys.requests),
+                    "items": client.llen(keys.items), "pages": client.hgetall(keys.pages)}
+            worker_lines = [f"{log.name}: {line}" for log in worker_logs if log.exists()
+                            for line in log.read_text(errors="replace").splitlines()]
+            pytest.fail(f"{len(missing)} article(s) never stored: {sorted(missing)}\nheld by: {holders}\n"
+                        f"left in Redis: {left}\nerrors: {errors}\nnotices: {notices}\nworkers' stderr:\n"
+                        + "\n".join(worker_lines[-40:]) +
+                        f"\nwriter stdout:\n{stdout[-3000:]}\nwriter stderr:\n{stderr[-3000:]}")
         assert urls == {normalise_url(a["canonical_url"]) for a in MANIFEST["articles"]}
         assert con.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] == sum(
             1 for a in MANIFEST["articles"] if a["syndicated_from"])
@@ -384,6 +406,70 @@ def test_the_page_budget_shared_by_workers_is_never_overspent(redis_url):
         assert spiders[0].take_page("s") is False and spiders[1].take_page("other") is True
     finally:
         client.delete(*Keys("budgettest").per_run)
+
+
+def test_a_task_run_again_after_its_worker_died_does_not_spend_its_pages_twice(redis_url):
+    """A worker dies after taking pages (an article it was fetching, the listing pages a section page
+    it was parsing links to); the writer re-queues its tasks and another worker runs them again. The
+    pages they take again are not spent twice: the source's budget still reaches its last article.
+    (Before, each run of a task spent its pages again: a crawl near its budget, as the demo site's
+    Wrekin Courier is at ~415 of 500, lost its last article to ``budget_pages`` after a worker died.)"""
+    import redis
+    import scrapy
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+    from twisted.internet import reactor  # noqa: F401  (the crawler is built here, never started)
+
+    from cuttings.config import CrawlSettings, Source
+    from crawler import discovery
+    from crawler.distributed import Keys, RedisIncrementalMiddleware, WorkerSpider, worker_settings
+    from crawler.middlewares import SkipRequest
+
+    home = "https://news.example.invalid/"
+    source = Source(id="s", name="S", home=home, sections=[home + "news/"], allow=[r"/news/\d{4}/"])
+    settings = scrapy.settings.Settings()
+    worker_settings(settings, redis_url, prefix="retakentest")
+    workers = []
+    for _ in range(2):  # the worker that dies, and the one that runs its tasks again
+        crawler = get_crawler(WorkerSpider, settings_dict={**dict(settings), "TWISTED_REACTOR": None})
+        spider = WorkerSpider.from_crawler(crawler, sources=[source], redis_prefix="retakentest",
+                                           crawl_settings=CrawlSettings(max_pages_per_source=4))
+        crawler.spider = spider
+        middleware = RedisIncrementalMiddleware.from_crawler(crawler)
+        middleware.spider_opened(spider)
+        workers.append((spider, middleware))
+    client = redis.Redis.from_url(redis_url)
+
+    def fetch(worker, url) -> bool:
+        """The request for an article as the scheduler hands it out (its task, fresh from the queue)."""
+        spider, middleware = worker
+        request = scrapy.Request(url, meta={"incremental": "article", "source": source, "state_key": url,
+                                            "found": discovery.Found(url, "links"), "task": f"r:{url}"})
+        try:
+            middleware.process_request(request)
+        except SkipRequest:
+            return False
+        return True
+
+    listing = HtmlResponse(home + "news/", body=f'<html><body><a href="{home}news/page/2/">2</a></body></html>'.encode(), encoding="utf-8",
+                           request=scrapy.Request(home + "news/", meta={"source": source, "depth_left": 1,
+                                                                         "task": "r:listing"}))
+
+    def parse(worker) -> list[str]:
+        return [request.url for request in worker[0].parse_section(listing)]
+
+    try:
+        dead, survivor = workers
+        assert fetch(dead, home + "news/2025/01/01/a/") and parse(dead) == [home + "news/page/2/"]
+        # The worker dies before pushing anything: both tasks run again on the survivor.
+        assert fetch(survivor, home + "news/2025/01/01/a/") and parse(survivor) == [home + "news/page/2/"]
+        assert int(client.hget(Keys("retakentest").pages, "s")) == 2  # one article, one listing page
+        # The rest of the budget is whole: two more pages, then it is spent.
+        assert fetch(survivor, home + "news/2025/01/02/b/") and fetch(survivor, home + "news/2025/01/03/c/")
+        assert not fetch(survivor, home + "news/2025/01/04/d/")
+        assert int(client.hget(Keys("retakentest").pages, "s")) == 4
+    finally:
+        client.delete(*Keys("retakentest").per_run)
 
 
 def test_a_source_down_for_a_night_catches_up_through_the_workers(tmp_path, redis_url):

@@ -248,9 +248,10 @@ class NewsSpider(scrapy.Spider):
     def max_pages(self) -> int:
         return self.crawl_settings.max_pages_per_source if self.crawl_settings else 500
 
-    def take_page(self, source_id: str) -> bool:
+    def take_page(self, source_id: str, url: str | None = None, task: str | None = None) -> bool:
         """Spend one page of the source's budget for this run (``max_pages_per_source``); False
-        when it is spent."""
+        when it is spent. ``url`` is the page, ``task`` the distributed crawl's task that takes it
+        (a worker spends a page once per task and page: see ``crawler.distributed``)."""
         if self.pages_per_source[source_id] >= self.max_pages:
             return False
         self.pages_per_source[source_id] += 1
@@ -515,7 +516,7 @@ class NewsSpider(scrapy.Spider):
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
-            elif self.take_page(source.id):
+            elif self.take_page(source.id, url, response.meta.get("task")):
                 yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
                                      meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
 
