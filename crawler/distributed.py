@@ -478,7 +478,8 @@ class WorkerSpider(RedisMixin, NewsSpider):
     # last page), once per task and page: a task run again after its worker died (re-queued, or a
     # discovery task parsed again) takes the pages it took before without spending them twice, or
     # the pages the dead worker spent for nothing would be missing at the end of the budget and the
-    # run's last articles skipped (ARGV: source, budget, "task URL" or "").
+    # run's last articles skipped; a listing page is spent once per run whichever task links to it
+    # (ARGV: source, budget, "task URL", the listing page's URL, or "").
     TAKE_PAGE = """
     if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 1 end
     if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) > tonumber(ARGV[2]) then
@@ -491,10 +492,11 @@ class WorkerSpider(RedisMixin, NewsSpider):
 
     def take_page(self, source_id: str, url: str | None = None, task: str | None = None) -> bool:
         """The page budget shared by all workers (:attr:`TAKE_PAGE`): ``url`` is the page, ``task``
-        the task that takes it (a request's own task; the task of the page it was found on)."""
+        the task that takes it (a request's own task), or None for a listing page, spent once per run
+        whichever page links to it."""
         if self.take_page_script is None:
             self.take_page_script = self.server.register_script(self.TAKE_PAGE)
-        taken = f"{task} {url}" if task and url else ""
+        taken = f"{task} {url}" if task and url else (url or "")   # no task: the page alone (a listing page)
         return bool(self.take_page_script(keys=[self.keys.pages, self.keys.pages_taken],
                                           args=[source_id, self.max_pages, taken]))
 

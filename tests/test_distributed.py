@@ -464,6 +464,12 @@ def test_a_task_run_again_after_its_worker_died_does_not_spend_its_pages_twice(r
         # The worker dies before pushing anything: both tasks run again on the survivor.
         assert fetch(survivor, home + "news/2025/01/01/a/") and parse(survivor) == [home + "news/page/2/"]
         assert int(client.hget(Keys("retakentest").pages, "s")) == 2  # one article, one listing page
+        # Another listing page (another task) linking to the same page does not spend it again.
+        other = HtmlResponse(home + "news/local/", body=listing.body, encoding="utf-8",
+                             request=scrapy.Request(home + "news/local/", meta={"source": source, "depth_left": 1,
+                                                                                 "task": "r:other-listing"}))
+        assert [request.url for request in survivor[0].parse_section(other)] == [home + "news/page/2/"]
+        assert int(client.hget(Keys("retakentest").pages, "s")) == 2
         # The rest of the budget is whole: two more pages, then it is spent.
         assert fetch(survivor, home + "news/2025/01/02/b/") and fetch(survivor, home + "news/2025/01/03/c/")
         assert not fetch(survivor, home + "news/2025/01/04/d/")

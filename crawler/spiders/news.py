@@ -121,6 +121,7 @@ class NewsSpider(scrapy.Spider):
         self.extract_workers = extract_workers
         self.found_layers: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         self.pages_per_source: dict[str, int] = defaultdict(int)
+        self.pages_taken: set[str] = set()   # the pages spent from a budget this run (each once)
         # Article requests yielded per source that will spend its page budget (known URLs the
         # incremental rules skip do not): none are built once it reaches max_pages_per_source.
         self.requests_per_source: dict[str, int] = defaultdict(int)
@@ -251,10 +252,17 @@ class NewsSpider(scrapy.Spider):
     def take_page(self, source_id: str, url: str | None = None, task: str | None = None) -> bool:
         """Spend one page of the source's budget for this run (``max_pages_per_source``); False
         when it is spent. ``url`` is the page, ``task`` the distributed crawl's task that takes it
-        (a worker spends a page once per task and page: see ``crawler.distributed``)."""
+        (a worker spends a page once per task and page: see ``crawler.distributed``). A page already
+        taken this run is not spent again: a listing page linked from every other listing page (a
+        section's "next", the site's menu) costs one page, not one per link to it (Scrapy's duplicate
+        filter drops the request again)."""
+        if url is not None and url in self.pages_taken:
+            return True
         if self.pages_per_source[source_id] >= self.max_pages:
             return False
         self.pages_per_source[source_id] += 1
+        if url is not None:
+            self.pages_taken.add(url)
         return True
 
     @property
@@ -516,7 +524,7 @@ class NewsSpider(scrapy.Spider):
                 request = self.article_request(source, discovery.Found(url, layer))
                 if request is not None:
                     yield request
-            elif self.take_page(source.id, url, response.meta.get("task")):
+            elif self.take_page(source.id, url):   # a listing page: spent once per run, whoever links to it
                 yield scrapy.Request(url, callback=self.parse_section, errback=self.on_error,
                                      meta={"source": source, "depth_left": depth_left - 1, "layer": layer})
 
