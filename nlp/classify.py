@@ -70,8 +70,9 @@ from nlp.features import (
     tone_row,
 )
 from nlp.scheme import Scheme, Task
+from nlp.model_files import RETRAIN, model_cards
 
-RETRAIN_HINT = "retrain with `cuttings train`"
+RETRAIN_HINT = RETRAIN   # the words nlp.model_files gives too
 
 # Hyper-parameters per task kind; part of the model version hash.
 PARAMS = {
@@ -1830,24 +1831,9 @@ class Classifier:
         ``shared`` (default): the pipelines' TF-IDF vectorisers analyse each text once per
         ``predict_many`` call (``share_analysis``); the predictions are the same either way."""
         models_dir = Path(models_dir)
-        card_paths = sorted(models_dir.glob("*.json"))
-        if not card_paths:
-            raise ModelLoadError(f"no models in {models_dir}; {RETRAIN_HINT}")
-        current = _library_versions()
         bundles, cards = {}, {}
-        for card_path in card_paths:
-            try:
-                card = json.loads(card_path.read_text(encoding="utf-8"))
-                task, model_version = card["task"], card["model_version"]
-                trained_with = card["library_versions"]
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                raise ModelLoadError(f"unreadable model card {card_path}: {error}; {RETRAIN_HINT}") from error
-            for library in ("sklearn", "skops"):
-                if trained_with.get(library) != current[library]:
-                    raise ModelLoadError(
-                        f"model {card_path.stem} was saved with {library} {trained_with.get(library)} but "
-                        f"{current[library]} is installed; {RETRAIN_HINT}"
-                    )
+        for card_path, card in model_cards(models_dir, _library_versions(), ModelLoadError):
+            task, model_version = card["task"], card["model_version"]
             model_path = models_dir / f"{card_path.stem}.skops"
             try:
                 bundle = skops.io.load(model_path, trusted=TRUSTED_TYPES)

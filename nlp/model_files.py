@@ -26,7 +26,7 @@ from pathlib import Path
 from nlp.errors import NlpError
 from nlp.feature_sets import FEATURE_SETS
 
-RETRAIN = "retrain with `cuttings train`"   # nlp.classify.RETRAIN_HINT, which this module does not import
+RETRAIN = "retrain with `cuttings train`"   # also nlp.classify.RETRAIN_HINT (this module imports no scikit-learn)
 _LIBRARIES = {"sklearn": "scikit-learn", "skops": "skops"}
 
 
@@ -99,26 +99,41 @@ def _schema(model_path: Path) -> dict:
     return schema
 
 
-def check_model_files(models_dir: str | Path) -> ModelFiles:
-    """Each ``<task>.json`` card and its ``<task>.skops`` file checked as the module's docstring says, in
-    ``Classifier.load``'s order and with its words; raises :class:`ModelFileError` at the first problem."""
+def model_cards(models_dir: str | Path, current: dict, error: type[Exception] = ModelFileError
+                ) -> list[tuple[Path, dict]]:
+    """Each ``<task>.json`` card of ``models_dir`` (in name order) with its path, parsed and checked: it names
+    its task, model version and library versions, and was saved with the scikit-learn and skops ``current``
+    gives (the installed versions, as the caller reads them). Raises ``error`` (the caller's type: this
+    module's :class:`ModelFileError`, ``Classifier.load``'s ``ModelLoadError``) at the first problem, so
+    the everyday check and the load refuse a card in the same words."""
     models_dir = Path(models_dir)
     card_paths = sorted(models_dir.glob("*.json"))
     if not card_paths:
-        raise ModelFileError(f"no models in {models_dir}; {RETRAIN}")
-    current = installed_versions()
-    cards, bundles = {}, {}
+        raise error(f"no models in {models_dir}; {RETRAIN}")
+    cards = []
     for card_path in card_paths:
         try:
             card = json.loads(card_path.read_text(encoding="utf-8"))
-            task, model_version = card["task"], card["model_version"]
+            card["task"], card["model_version"]   # a card without them is unreadable
             trained_with = card["library_versions"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ModelFileError(f"unreadable model card {card_path}: {error}; {RETRAIN}") from error
+        except (OSError, ValueError, KeyError, TypeError) as failure:
+            raise error(f"unreadable model card {card_path}: {failure}; {RETRAIN}") from failure
         for library in ("sklearn", "skops"):
             if trained_with.get(library) != current[library]:
-                raise ModelFileError(f"model {card_path.stem} was saved with {library} {trained_with.get(library)} "
-                                     f"but {current[library]} is installed; {RETRAIN}")
+                raise error(f"model {card_path.stem} was saved with {library} {trained_with.get(library)} "
+                            f"but {current[library]} is installed; {RETRAIN}")
+        cards.append((card_path, card))
+    return cards
+
+
+def check_model_files(models_dir: str | Path) -> ModelFiles:
+    """Each ``<task>.json`` card (:func:`model_cards`) and its ``<task>.skops`` file checked as the module's
+    docstring says, in ``Classifier.load``'s order and with its words; raises :class:`ModelFileError` at the
+    first problem."""
+    models_dir = Path(models_dir)
+    cards, bundles = {}, {}
+    for card_path, card in model_cards(models_dir, installed_versions()):
+        task, model_version = card["task"], card["model_version"]
         model_path = models_dir / f"{card_path.stem}.skops"
         try:
             content = _schema(model_path)["content"]
